@@ -1,0 +1,768 @@
+/*
+ * conf.c: load, validate and free configuration generations.
+ *
+ * The INI lexer hands us sections and pairs in file order; the key table
+ * (conf_keys.c) says how to store each value.  Every error is collected
+ * with its line and parsing goes on, so that one run of "postern -n"
+ * shows them all.  Cross-checks (names that must resolve, duplicate
+ * listeners, files that must exist) run once the whole file is read.
+ */
+#include "config.h"
+
+#include <sys/stat.h>
+
+#include <ctype.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "conf.h"
+#include "conf_keys.h"
+#include "ini.h"
+
+#define CONF_MAX_SIZE	(4 * 1024 * 1024)
+#define CONF_MAX_ROUTES	32
+#define CONF_MAX_LISTEN	32
+
+struct conf_parser {
+	struct conf		*conf;
+	const char		*file;
+	int			 flags;
+	struct conf_errors	*errs;
+	int			 section;	/* enum conf_section, or -1 */
+	void			*object;	/* what keys are stored into */
+	unsigned char		 seen[64];	/* per key index, this section */
+	/* line of the current section header; 0 before the first */
+	int			 section_line;
+	int			 global_line;	/* of [postern]; 0 if none yet */
+};
+
+void
+conf_errors_add(struct conf_errors *e, const char *file, int line,
+    const char *fmt, ...)
+{
+	va_list	  ap;
+	char	 *msg, *full, **n;
+
+	va_start(ap, fmt);
+	if (vasprintf(&msg, fmt, ap) == -1)
+		msg = NULL;
+	va_end(ap);
+	if (msg == NULL)
+		return;
+	if (line > 0) {
+		if (asprintf(&full, "%s:%d: %s", file, line, msg) == -1)
+			full = NULL;
+	} else if (asprintf(&full, "%s: %s", file, msg) == -1)
+		full = NULL;
+	free(msg);
+	if (full == NULL)
+		return;
+	n = reallocarray(e->msg, e->n + 1, sizeof(*e->msg));
+	if (n == NULL) {
+		free(full);
+		return;
+	}
+	e->msg = n;
+	e->msg[e->n++] = full;
+}
+
+void
+conf_errors_free(struct conf_errors *e)
+{
+	size_t	i;
+
+	for (i = 0; i < e->n; i++)
+		free(e->msg[i]);
+	free(e->msg);
+	e->msg = NULL;
+	e->n = 0;
+}
+
+#define perr(p, line, ...) \
+	conf_errors_add((p)->errs, (p)->file, (line), __VA_ARGS__)
+
+static void
+conf_route_clear(struct conf_route *r)
+{
+	size_t	i;
+
+	free(r->name);
+	free(r->url);
+	free(r->bastion);
+	for (i = 0; i < r->nopts; i++) {
+		free(r->opts[i].key);
+		free(r->opts[i].value);
+	}
+	free(r->opts);
+}
+
+static void
+conf_free(struct conf *c)
+{
+	size_t			 i, j;
+	struct conf_service	*s;
+	struct conf_bastion	*b;
+
+	for (i = 0; i < c->nservices; i++) {
+		s = &c->services[i];
+		free(s->name);
+		free(s->listen);
+		for (j = 0; j < s->nroutes; j++)
+			conf_route_clear(&s->routes[j]);
+		free(s->routes);
+	}
+	free(c->services);
+	for (i = 0; i < c->nbastions; i++) {
+		b = &c->bastions[i];
+		free(b->name);
+		free(b->user);
+		free(b->identity);
+		free(b->known_hosts);
+	}
+	free(c->bastions);
+	free(c->path);
+	free(c);
+}
+
+struct conf *
+conf_ref(struct conf *c)
+{
+	c->refs++;
+	return (c);
+}
+
+void
+conf_unref(struct conf *c)
+{
+	if (c != NULL && --c->refs == 0)
+		conf_free(c);
+}
+
+static int
+conf_valid_name(const char *s)
+{
+	if (*s == '\0' || strlen(s) > 64)
+		return (0);
+	for (; *s != '\0'; s++) {
+		if (!isalnum((unsigned char)*s) && *s != '-' && *s != '_' &&
+		    *s != '.')
+			return (0);
+	}
+	return (1);
+}
+
+static void
+conf_check_file(struct conf_parser *p, int line, const char *what,
+    const char *path)
+{
+	if (path == NULL || !(p->flags & CONF_CHECK_FILES))
+		return;
+	if (access(path, R_OK) != 0)
+		perr(p, line, "%s %s: %s", what, path, strerror(errno));
+}
+
+/*
+ * Route URL: tcp://host:port, tls://host:port, ssh://bastion/host:port,
+ * followed by key=value options.
+ */
+static int
+conf_parse_route(struct conf_parser *p, int line, const char *value,
+    struct conf_route *r)
+{
+	char		*copy, *tok, *save, *url, *rest, *slash, err[512];
+	struct conf_opt	*o;
+	int		 rc = -1;
+
+	memset(r, 0, sizeof(*r));
+	r->line = line;
+	if ((copy = strdup(value)) == NULL)
+		return (-1);
+	tok = strtok_r(copy, " \t", &save);
+	url = strtok_r(NULL, " \t", &save);
+	if (tok == NULL || url == NULL) {
+		perr(p, line, "route needs a name and a URL: "
+		    "route = NAME tcp://host:port");
+		goto out;
+	}
+	if (!conf_valid_name(tok)) {
+		perr(p, line, "bad route name '%s' (letters, digits, '-', "
+		    "'_', '.')", tok);
+		goto out;
+	}
+	r->name = strdup(tok);
+	r->url = strdup(url);
+	if (strncmp(url, "tcp://", 6) == 0) {
+		r->kind = ROUTE_TCP;
+		rest = url + 6;
+	} else if (strncmp(url, "tls://", 6) == 0) {
+		r->kind = ROUTE_TLS;
+		rest = url + 6;
+	} else if (strncmp(url, "ssh://", 6) == 0) {
+		r->kind = ROUTE_SSH;
+		slash = strchr(url + 6, '/');
+		if (slash == NULL || slash == url + 6) {
+			perr(p, line, "route '%s': expected "
+			    "ssh://BASTION/host:port", r->name);
+			goto out;
+		}
+		r->bastion = strndup(url + 6, (size_t)(slash - (url + 6)));
+		rest = slash + 1;
+	} else {
+		perr(p, line, "route '%s': unknown scheme in '%s' (expected "
+		    "tcp://, ssh:// or tls://)", r->name, url);
+		goto out;
+	}
+	if (addr_parse_hostport(rest, &r->target, err, sizeof(err)) != 0) {
+		perr(p, line, "route '%s': %s", r->name, err);
+		goto out;
+	}
+	if (strcmp(r->target.host, "*") == 0) {
+		perr(p, line, "route '%s': '*' is not a destination", r->name);
+		goto out;
+	}
+	while ((tok = strtok_r(NULL, " \t", &save)) != NULL) {
+		char *eq = strchr(tok, '=');
+
+		if (eq == NULL || eq == tok || eq[1] == '\0') {
+			perr(p, line, "route '%s': option '%s' is not "
+			    "key=value", r->name, tok);
+			goto out;
+		}
+		o = reallocarray(r->opts, r->nopts + 1, sizeof(*o));
+		if (o == NULL)
+			goto out;
+		r->opts = o;
+		o = &r->opts[r->nopts++];
+		o->key = strndup(tok, (size_t)(eq - tok));
+		o->value = strdup(eq + 1);
+	}
+	rc = 0;
+out:
+	free(copy);
+	return (rc);
+}
+
+/* Store one value according to its key's type. */
+static void
+conf_store(struct conf_parser *p, const struct conf_key *k, int line,
+    const char *value)
+{
+	char		 *base = p->object, err[512];
+	long		  v;
+	char		 *end;
+	int		  ms, idx;
+	struct addr	  a;
+	struct conf_service *s = p->object;
+
+	switch (k->type) {
+	case TYPE_STRING:
+	case TYPE_PATH:
+		if (*value == '\0') {
+			perr(p, line, "%s: empty value", k->name);
+			return;
+		}
+		free(*(char **)(base + k->offset));
+		*(char **)(base + k->offset) = strdup(value);
+		if (k->type == TYPE_PATH)
+			conf_check_file(p, line, k->name, value);
+		break;
+	case TYPE_HOSTPORT:
+	case TYPE_LISTEN:
+		if ((k->type == TYPE_HOSTPORT ?
+		    addr_parse_hostport(value, &a, err, sizeof(err)) :
+		    addr_parse_listen(value, &a, err, sizeof(err))) != 0) {
+			perr(p, line, "%s: %s", k->name, err);
+			return;
+		}
+		if (k->type == TYPE_HOSTPORT && strcmp(a.host, "*") == 0) {
+			perr(p, line, "%s: '*' is not a destination", k->name);
+			return;
+		}
+		if (k->flags & KEY_REPEAT) {	/* service listen */
+			struct conf_listen *l;
+
+			if (s->nlisten >= CONF_MAX_LISTEN) {
+				perr(p, line, "more than %d listen addresses",
+				    CONF_MAX_LISTEN);
+				return;
+			}
+			l = reallocarray(s->listen, s->nlisten + 1,
+			    sizeof(*l));
+			if (l == NULL)
+				return;
+			s->listen = l;
+			l[s->nlisten].addr = a;
+			l[s->nlisten++].line = line;
+		} else
+			*(struct addr *)(base + k->offset) = a;
+		break;
+	case TYPE_DURATION:
+		if (conf_keys_parse_duration(value, &ms) != 0) {
+			perr(p, line, "%s: '%s' is not a duration (write it "
+			    "as 250ms, 2s or 1m)", k->name, value);
+			return;
+		}
+		if (ms < k->min || ms > k->max) {
+			perr(p, line, "%s: %s is out of range (%d ms to "
+			    "%d ms)", k->name, value, k->min, k->max);
+			return;
+		}
+		*(int *)(base + k->offset) = ms;
+		break;
+	case TYPE_INT:
+		errno = 0;
+		v = strtol(value, &end, 10);
+		if (*value == '\0' || *end != '\0' || errno != 0) {
+			perr(p, line, "%s: '%s' is not a number", k->name,
+			    value);
+			return;
+		}
+		if (v < k->min || v > k->max) {
+			perr(p, line, "%s: %ld is out of range (%d to %d)",
+			    k->name, v, k->min, k->max);
+			return;
+		}
+		*(int *)(base + k->offset) = (int)v;
+		break;
+	case TYPE_ENUM:
+		if ((idx = conf_keys_enum_index(k, value)) == -1) {
+			char	 list[256];
+			int	 i, n = 0;
+
+			list[0] = '\0';
+			for (i = 0; k->values[i] != NULL && n >= 0 &&
+			    (size_t)n < sizeof(list); i++)
+				n += snprintf(list + n, sizeof(list) - (size_t)n,
+				    "%s%s", i ? ", " : "", k->values[i]);
+			perr(p, line, "%s: '%s' is not one of: %s", k->name,
+			    value, list);
+			return;
+		}
+		*(int *)(base + k->offset) = idx;
+		break;
+	case TYPE_ROUTE: {
+		struct conf_route	 r, *rs;
+
+		if (s->nroutes >= CONF_MAX_ROUTES) {
+			perr(p, line, "more than %d routes", CONF_MAX_ROUTES);
+			return;
+		}
+		if (conf_parse_route(p, line, value, &r) != 0) {
+			conf_route_clear(&r);
+			return;
+		}
+		rs = reallocarray(s->routes, s->nroutes + 1, sizeof(*rs));
+		if (rs == NULL) {
+			conf_route_clear(&r);
+			return;
+		}
+		s->routes = rs;
+		rs[s->nroutes++] = r;
+		break;
+	}
+	}
+}
+
+/* Apply the defaults of every key of the current section. */
+static void
+conf_defaults(struct conf_parser *p)
+{
+	size_t	i;
+
+	for (i = 0; i < conf_nkeys; i++) {
+		if (conf_keys[i].section == p->section &&
+		    conf_keys[i].def != NULL)
+			conf_store(p, &conf_keys[i], 0, conf_keys[i].def);
+	}
+}
+
+/* Report required keys missing from the section that just ended. */
+static void
+conf_section_end(struct conf_parser *p)
+{
+	size_t		 i;
+	const char	*name = "";
+
+	if (p->section == SECT_BASTION)
+		name = ((struct conf_bastion *)p->object)->name;
+	else if (p->section == SECT_SERVICE)
+		name = ((struct conf_service *)p->object)->name;
+	for (i = 0; i < conf_nkeys && p->section >= 0; i++) {
+		if (conf_keys[i].section != p->section ||
+		    !(conf_keys[i].flags & KEY_REQUIRED) || p->seen[i])
+			continue;
+		perr(p, p->section_line, "[%s %s]: missing required key '%s'",
+		    conf_keys_section_name(p->section), name,
+		    conf_keys[i].name);
+	}
+	p->section = -1;
+	p->object = NULL;
+}
+
+static void
+conf_on_section(void *arg, int line, const char *header)
+{
+	struct conf_parser	*p = arg;
+	struct conf		*c = p->conf;
+	char			 kind[32], name[128], extra[8];
+	int			 n;
+	void			*grown;
+
+	conf_section_end(p);
+	p->section_line = line;
+	if (strcmp(header, INI_BAD_SECTION) == 0)
+		return;
+	n = sscanf(header, "%31s %127s %7s", kind, name, extra);
+	memset(p->seen, 0, sizeof(p->seen));
+	if (n == 1 && strcmp(kind, "postern") == 0) {
+		if (p->global_line != 0) {
+			perr(p, line, "duplicate [postern] (first at line %d)",
+			    p->global_line);
+			return;
+		}
+		p->global_line = line;
+		p->section = SECT_GLOBAL;
+		p->object = c;
+		return;
+	}
+	if (n != 2 || (strcmp(kind, "bastion") != 0 &&
+	    strcmp(kind, "service") != 0)) {
+		perr(p, line, "unknown section [%s] (expected [postern], "
+		    "[bastion NAME] or [service NAME])", header);
+		return;
+	}
+	if (!conf_valid_name(name)) {
+		perr(p, line, "bad name '%s' (letters, digits, '-', '_', '.')",
+		    name);
+		return;
+	}
+	if (strcmp(kind, "bastion") == 0) {
+		if (conf_find_bastion(c, name) != NULL) {
+			perr(p, line, "duplicate [bastion %s]", name);
+			return;
+		}
+		grown = reallocarray(c->bastions, c->nbastions + 1,
+		    sizeof(*c->bastions));
+		if (grown == NULL)
+			return;
+		c->bastions = grown;
+		memset(&c->bastions[c->nbastions], 0, sizeof(*c->bastions));
+		c->bastions[c->nbastions].name = strdup(name);
+		c->bastions[c->nbastions].line = line;
+		p->object = &c->bastions[c->nbastions++];
+		p->section = SECT_BASTION;
+	} else {
+		if (conf_find_service(c, name) != NULL) {
+			perr(p, line, "duplicate [service %s]", name);
+			return;
+		}
+		grown = reallocarray(c->services, c->nservices + 1,
+		    sizeof(*c->services));
+		if (grown == NULL)
+			return;
+		c->services = grown;
+		memset(&c->services[c->nservices], 0, sizeof(*c->services));
+		c->services[c->nservices].name = strdup(name);
+		c->services[c->nservices].line = line;
+		p->object = &c->services[c->nservices++];
+		p->section = SECT_SERVICE;
+	}
+	conf_defaults(p);
+}
+
+static void
+conf_on_pair(void *arg, int line, const char *key, const char *value)
+{
+	struct conf_parser	*p = arg;
+	const struct conf_key	*k;
+	size_t			 idx;
+
+	if (p->section < 0) {
+		if (p->section_line == 0)
+			perr(p, line, "'%s' is outside any section (start "
+			    "with [postern] or [service NAME])", key);
+		return;		/* else under a bad header: reported */
+	}
+	if ((k = conf_keys_find(p->section, key)) == NULL) {
+		perr(p, line, "unknown key '%s' in [%s] section", key,
+		    conf_keys_section_name(p->section));
+		return;
+	}
+	idx = (size_t)(k - conf_keys);
+	if (p->seen[idx] && !(k->flags & KEY_REPEAT)) {
+		perr(p, line, "'%s' given twice in this section", key);
+		return;
+	}
+	p->seen[idx] = 1;
+	if (p->section == SECT_GLOBAL && strcmp(key, "admin") == 0)
+		p->conf->has_admin = 1;
+	conf_store(p, k, line, value);
+}
+
+static void
+conf_on_error(void *arg, int line, const char *msg)
+{
+	struct conf_parser	*p = arg;
+
+	perr(p, line, "%s", msg);
+}
+
+/* Options each route kind accepts; files among them are checked. */
+static const char *const tls_opts[] = {
+	"ca", "name", "cert", "key", "verify", "min_version", "ciphers", NULL
+};
+
+static void
+conf_validate_route(struct conf_parser *p, struct conf_service *s,
+    struct conf_route *r)
+{
+	size_t		 i, j;
+	const char	*k, *v;
+	int		 ok;
+
+	for (j = 0; j < (size_t)(r - s->routes); j++) {
+		if (strcmp(s->routes[j].name, r->name) == 0)
+			perr(p, r->line, "route name '%s' used twice in "
+			    "[service %s]", r->name, s->name);
+	}
+	if (r->kind == ROUTE_SSH && conf_find_bastion(p->conf,
+	    r->bastion) == NULL)
+		perr(p, r->line, "route '%s': unknown bastion '%s' (no "
+		    "[bastion %s] section)", r->name, r->bastion, r->bastion);
+	for (i = 0; i < r->nopts; i++) {
+		k = r->opts[i].key;
+		v = r->opts[i].value;
+		if (conf_route_opt(r, k) != v) {
+			perr(p, r->line, "route '%s': option '%s' given twice",
+			    r->name, k);
+			continue;
+		}
+		ok = 0;
+		for (j = 0; r->kind == ROUTE_TLS && tls_opts[j] != NULL; j++)
+			ok |= strcmp(k, tls_opts[j]) == 0;
+		if (!ok) {
+			perr(p, r->line, "route '%s': unknown option '%s' for "
+			    "a %s route", r->name, k,
+			    conf_route_kind_name(r->kind));
+			continue;
+		}
+		if (strcmp(k, "ca") == 0 || strcmp(k, "cert") == 0 ||
+		    strcmp(k, "key") == 0)
+			conf_check_file(p, r->line, k, v);
+		else if (strcmp(k, "verify") == 0 && strcmp(v, "full") != 0 &&
+		    strcmp(v, "none") != 0)
+			perr(p, r->line, "route '%s': verify must be full or "
+			    "none", r->name);
+		else if (strcmp(k, "min_version") == 0 &&
+		    strcmp(v, "tls1.2") != 0 && strcmp(v, "tls1.3") != 0)
+			perr(p, r->line, "route '%s': min_version must be "
+			    "tls1.2 or tls1.3", r->name);
+	}
+}
+
+/* One listener per address across all services and the admin endpoint. */
+static void
+conf_validate_listeners(struct conf_parser *p)
+{
+	struct conf		*c = p->conf;
+	struct conf_service	*s, *t;
+	size_t			 i, j, k, l;
+	char			 buf[ADDR_STRLEN];
+
+	for (i = 0; i < c->nservices; i++) {
+		s = &c->services[i];
+		for (j = 0; j < s->nlisten; j++) {
+			if (c->has_admin &&
+			    addr_equal(&s->listen[j].addr, &c->admin))
+				perr(p, s->listen[j].line, "listen %s is also "
+				    "the admin address", addr_format(
+				    &c->admin, buf, sizeof(buf)));
+			for (k = 0; k <= i; k++) {
+				t = &c->services[k];
+				for (l = 0; l < t->nlisten; l++) {
+					if (k == i && l >= j)
+						break;
+					if (!addr_equal(&s->listen[j].addr,
+					    &t->listen[l].addr))
+						continue;
+					perr(p, s->listen[j].line, "duplicate "
+					    "listener %s (also at line %d)",
+					    addr_format(&s->listen[j].addr,
+					    buf, sizeof(buf)),
+					    t->listen[l].line);
+				}
+			}
+		}
+	}
+}
+
+static void
+conf_validate(struct conf_parser *p)
+{
+	struct conf		*c = p->conf;
+	struct conf_service	*s;
+	size_t			 i, j;
+
+	for (i = 0; i < c->nservices; i++) {
+		s = &c->services[i];
+		for (j = 0; j < s->nroutes; j++)
+			conf_validate_route(p, s, &s->routes[j]);
+		if ((s->check == CHECK_REDIS && s->protocol == PROTO_POSTGRES) ||
+		    (s->check == CHECK_POSTGRES && s->protocol == PROTO_REDIS))
+			perr(p, s->line, "[service %s]: check = %s does not "
+			    "fit protocol = %s", s->name,
+			    conf_check_name(s->check),
+			    conf_proto_name(s->protocol));
+		if (s->check_timeout_ms > s->check_interval_ms)
+			perr(p, s->line, "[service %s]: check_timeout is "
+			    "longer than check_interval", s->name);
+	}
+	if (c->nservices == 0)
+		perr(p, 0, "no [service NAME] section: nothing to do");
+	conf_validate_listeners(p);
+}
+
+struct conf *
+conf_parse(const char *buf, size_t len, const char *name, int flags,
+    struct conf_errors *errs)
+{
+	struct conf_parser	 p;
+	struct conf		*c;
+	size_t			 before = errs->n;
+	static const struct ini_handler h = {
+		conf_on_section, conf_on_pair, conf_on_error
+	};
+
+	if ((c = calloc(1, sizeof(*c))) == NULL) {
+		conf_errors_add(errs, name, 0, "out of memory");
+		return (NULL);
+	}
+	c->refs = 1;
+	memset(&p, 0, sizeof(p));
+	p.conf = c;
+	p.file = name;
+	p.flags = flags;
+	p.errs = errs;
+	p.section = SECT_GLOBAL;
+	p.object = c;
+	conf_defaults(&p);
+	p.section = -1;		/* keys before any header are an error */
+	p.object = NULL;
+
+	ini_parse(buf, len, &h, &p);
+	conf_section_end(&p);
+	conf_validate(&p);
+	if (errs->n != before) {
+		conf_free(c);
+		return (NULL);
+	}
+	return (c);
+}
+
+struct conf *
+conf_load(const char *path, struct conf_errors *errs)
+{
+	struct conf	*c = NULL;
+	struct stat	 st;
+	char		*buf = NULL;
+	ssize_t		 n;
+	size_t		 off = 0;
+	int		 fd;
+
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK)) == -1) {
+		conf_errors_add(errs, path, 0, "%s", strerror(errno));
+		return (NULL);
+	}
+	if (fstat(fd, &st) == -1 || !S_ISREG(st.st_mode) ||
+	    st.st_size > CONF_MAX_SIZE) {
+		conf_errors_add(errs, path, 0, "not a regular file of at most "
+		    "%d bytes", CONF_MAX_SIZE);
+		goto out;
+	}
+	if ((buf = malloc((size_t)st.st_size + 1)) == NULL)
+		goto out;
+	while (off < (size_t)st.st_size) {
+		n = read(fd, buf + off, (size_t)st.st_size - off);
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			conf_errors_add(errs, path, 0, "read: %s",
+			    n == 0 ? "short read" : strerror(errno));
+			goto out;
+		}
+		off += (size_t)n;
+	}
+	if ((c = conf_parse(buf, off, path, CONF_CHECK_FILES, errs)) != NULL)
+		c->path = strdup(path);
+out:
+	free(buf);
+	close(fd);
+	return (c);
+}
+
+const char *
+conf_route_opt(const struct conf_route *r, const char *key)
+{
+	size_t	i;
+
+	for (i = 0; i < r->nopts; i++) {
+		if (strcmp(r->opts[i].key, key) == 0)
+			return (r->opts[i].value);
+	}
+	return (NULL);
+}
+
+const struct conf_service *
+conf_find_service(const struct conf *c, const char *name)
+{
+	size_t	i;
+
+	for (i = 0; i < c->nservices; i++) {
+		if (strcmp(c->services[i].name, name) == 0)
+			return (&c->services[i]);
+	}
+	return (NULL);
+}
+
+const struct conf_bastion *
+conf_find_bastion(const struct conf *c, const char *name)
+{
+	size_t	i;
+
+	for (i = 0; i < c->nbastions; i++) {
+		if (strcmp(c->bastions[i].name, name) == 0)
+			return (&c->bastions[i]);
+	}
+	return (NULL);
+}
+
+const char *
+conf_proto_name(int proto)
+{
+	static const char *const names[] = { "tcp", "redis", "postgres" };
+
+	return (proto >= 0 && proto <= PROTO_POSTGRES ? names[proto] : "?");
+}
+
+const char *
+conf_route_kind_name(int kind)
+{
+	static const char *const names[] = { "tcp", "ssh", "tls" };
+
+	return (kind >= 0 && kind <= ROUTE_TLS ? names[kind] : "?");
+}
+
+const char *
+conf_check_name(int check)
+{
+	static const char *const names[] = {
+		"default", "none", "tcp", "redis", "postgres"
+	};
+
+	return (check >= 0 && check <= CHECK_POSTGRES ? names[check] : "?");
+}

@@ -1,0 +1,160 @@
+/*
+ * conf.h: the configuration model.  A struct conf is one immutable
+ * generation: parsed and validated whole, then shared by reference.
+ * Reload builds a new generation and swaps; sessions keep a reference to
+ * the one they started under.
+ */
+#ifndef POSTERN_CONF_H
+#define POSTERN_CONF_H
+
+#include <stddef.h>
+#include <stdio.h>
+
+#include "addr.h"
+
+enum conf_proto {
+	PROTO_TCP,
+	PROTO_REDIS,
+	PROTO_POSTGRES
+};
+
+enum conf_route_kind {
+	ROUTE_TCP,		/* tcp://host:port */
+	ROUTE_SSH,		/* ssh://bastion/host:port */
+	ROUTE_TLS		/* tls://host:port */
+};
+
+enum conf_check {
+	CHECK_DEFAULT,		/* follows the service's protocol */
+	CHECK_NONE,
+	CHECK_TCP,
+	CHECK_REDIS,
+	CHECK_POSTGRES
+};
+
+struct conf_opt {
+	char		*key;
+	char		*value;
+};
+
+struct conf_listen {
+	struct addr	 addr;
+	int		 line;
+};
+
+struct conf_route {
+	char			*name;
+	char			*url;		/* as written, for logs */
+	enum conf_route_kind	 kind;
+	struct addr		 target;	/* the endpoint traffic reaches */
+	char			*bastion;	/* ssh: [bastion NAME] */
+	struct conf_opt		*opts;		/* key=value after the URL */
+	size_t			 nopts;
+	int			 line;
+};
+
+struct conf_service {
+	char			*name;
+	int			 line;
+	struct conf_listen	*listen;
+	size_t			 nlisten;
+	int			 protocol;	/* enum conf_proto */
+	struct conf_route	*routes;	/* in priority order */
+	size_t			 nroutes;
+	int			 check;		/* enum conf_check */
+	int			 check_interval_ms;
+	int			 check_timeout_ms;
+	int			 connect_timeout_ms;
+	int			 rise;
+	int			 fall;
+	int			 max_connections;
+};
+
+struct conf_bastion {
+	char		*name;
+	int		 line;
+	struct addr	 address;
+	char		*user;
+	char		*identity;
+	char		*known_hosts;
+};
+
+struct conf {
+	int			 refs;
+	char			*path;		/* NULL for -L quick mode */
+	struct addr		 admin;
+	int			 has_admin;
+	int			 log_level;	/* enum log_level */
+	int			 drain_timeout_ms;
+	struct conf_bastion	*bastions;
+	size_t			 nbastions;
+	struct conf_service	*services;
+	size_t			 nservices;
+};
+
+/*
+ * Errors collected while loading: every one of them, each formatted
+ * "file:line: message".  conf_errors_free() releases the strings.
+ */
+struct conf_errors {
+	char		**msg;
+	size_t		  n;
+};
+
+void	conf_errors_add(struct conf_errors *e, const char *file, int line,
+	    const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+void	conf_errors_free(struct conf_errors *e);
+
+/* Flags for conf_parse(). */
+#define CONF_CHECK_FILES	0x1	/* stat files the config names */
+
+/*
+ * conf_parse(buf, len, name, flags, errs): parse and validate a whole
+ * configuration.  Returns a new generation with one reference, or NULL
+ * with every problem appended to errs.  name is used in messages.
+ */
+struct conf *conf_parse(const char *buf, size_t len, const char *name,
+	    int flags, struct conf_errors *errs);
+
+/*
+ * conf_load(path, errs): read path and conf_parse() it with file checks.
+ */
+struct conf *conf_load(const char *path, struct conf_errors *errs);
+
+/*
+ * conf_from_forwards(specs, n, errs): build a generation from ssh-style
+ * "-L [bind:]port:host:hostport" specs, one tcp service each.  Returns
+ * NULL with errors in errs (file name "-L").
+ */
+struct conf *conf_from_forwards(char **specs, size_t n,
+	    struct conf_errors *errs);
+
+/* conf_ref(c): take a reference; returns c. */
+struct conf *conf_ref(struct conf *c);
+
+/* conf_unref(c): drop a reference; frees at zero.  NULL is a no-op. */
+void	conf_unref(struct conf *c);
+
+/* conf_route_opt(r, key): the value of a route option, or NULL. */
+const char *conf_route_opt(const struct conf_route *r, const char *key);
+
+/* conf_find_service(c, name): the service named name, or NULL. */
+const struct conf_service *conf_find_service(const struct conf *c,
+	    const char *name);
+
+/* conf_find_bastion(c, name): the bastion named name, or NULL. */
+const struct conf_bastion *conf_find_bastion(const struct conf *c,
+	    const char *name);
+
+/* Names for enum values, for logs and /health. */
+const char *conf_proto_name(int proto);
+const char *conf_route_kind_name(int kind);
+const char *conf_check_name(int check);
+
+/*
+ * conf_keys_print(fp): print the key table (section, key, type, default,
+ * doc), one key a line, tab-separated: used by the docs-sync check.
+ */
+void	conf_keys_print(FILE *fp);
+
+#endif

@@ -1,0 +1,187 @@
+/*
+ * conf_keys.c: the key table and its value syntax.
+ */
+#include "config.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "conf.h"
+#include "conf_keys.h"
+
+static const char *const log_levels[] = {
+	"error", "warn", "info", "debug", NULL
+};
+static const char *const protocols[] = { "tcp", "redis", "postgres", NULL };
+static const char *const checks[] = {
+	"default", "none", "tcp", "redis", "postgres", NULL
+};
+
+#define G(f)	offsetof(struct conf, f)
+#define B(f)	offsetof(struct conf_bastion, f)
+#define S(f)	offsetof(struct conf_service, f)
+#define DAY_MS	(24 * 3600 * 1000)
+
+/* Sorted by section, then key. */
+const struct conf_key conf_keys[] = {
+	{ SECT_GLOBAL, "admin", TYPE_LISTEN, G(admin), NULL, 0, 0, NULL, 0,
+	  "address of the admin HTTP endpoint (loopback or unix:/path); "
+	  "none when unset" },
+	{ SECT_GLOBAL, "drain_timeout", TYPE_DURATION, G(drain_timeout_ms),
+	  "30s", 0, DAY_MS, NULL, 0,
+	  "on SIGTERM, how long established sessions may finish before they "
+	  "are closed" },
+	{ SECT_GLOBAL, "log_level", TYPE_ENUM, G(log_level), "info", 0, 0,
+	  log_levels, 0, "error, warn, info or debug" },
+
+	{ SECT_BASTION, "address", TYPE_HOSTPORT, B(address), NULL, 0, 0,
+	  NULL, KEY_REQUIRED, "host:port of the SSH bastion" },
+	{ SECT_BASTION, "identity", TYPE_PATH, B(identity), NULL, 0, 0, NULL,
+	  0, "private key file for authentication" },
+	{ SECT_BASTION, "known_hosts", TYPE_PATH, B(known_hosts), NULL, 0, 0,
+	  NULL, 0, "OpenSSH known_hosts file that verifies the bastion's "
+	  "host key" },
+	{ SECT_BASTION, "user", TYPE_STRING, B(user), NULL, 0, 0, NULL,
+	  KEY_REQUIRED, "user name on the bastion" },
+
+	{ SECT_SERVICE, "check", TYPE_ENUM, S(check), "default", 0, 0, checks,
+	  0, "health check: default (follows protocol), none, tcp, redis or "
+	  "postgres" },
+	{ SECT_SERVICE, "check_interval", TYPE_DURATION, S(check_interval_ms),
+	  "2s", 100, DAY_MS, NULL, 0,
+	  "time between health checks; also how long a route marked down "
+	  "by failed connects rests before it is tried again" },
+	{ SECT_SERVICE, "check_timeout", TYPE_DURATION, S(check_timeout_ms),
+	  "1s", 10, 3600 * 1000, NULL, 0, "time a health check may take" },
+	{ SECT_SERVICE, "connect_timeout", TYPE_DURATION,
+	  S(connect_timeout_ms), "4s", 10, 3600 * 1000, NULL, 0,
+	  "time to establish an upstream connection before the next route "
+	  "is tried" },
+	{ SECT_SERVICE, "fall", TYPE_INT, S(fall), "3", 1, 100, NULL, 0,
+	  "consecutive failures that mark a route down" },
+	{ SECT_SERVICE, "listen", TYPE_LISTEN, S(listen), NULL, 0, 0, NULL,
+	  KEY_REQUIRED | KEY_REPEAT,
+	  "local address to accept clients on: host:port, [v6]:port, port "
+	  "(127.0.0.1), *:port (all interfaces) or unix:/path; repeatable" },
+	{ SECT_SERVICE, "max_connections", TYPE_INT, S(max_connections),
+	  "10000", 1, 1000000, NULL, 0,
+	  "concurrent client sessions; more are refused" },
+	{ SECT_SERVICE, "protocol", TYPE_ENUM, S(protocol), "tcp", 0, 0,
+	  protocols, 0, "tcp, redis or postgres" },
+	{ SECT_SERVICE, "rise", TYPE_INT, S(rise), "2", 1, 100, NULL, 0,
+	  "consecutive successes that mark a route up again" },
+	{ SECT_SERVICE, "route", TYPE_ROUTE, S(routes), NULL, 0, 0, NULL,
+	  KEY_REQUIRED | KEY_REPEAT,
+	  "NAME URL [key=value ...]: an upstream, in priority order; URL is "
+	  "tcp://host:port, ssh://bastion/host:port or tls://host:port" },
+};
+const size_t conf_nkeys = sizeof(conf_keys) / sizeof(conf_keys[0]);
+
+const struct conf_key *
+conf_keys_find(int section, const char *name)
+{
+	size_t	i;
+
+	for (i = 0; i < conf_nkeys; i++) {
+		if (conf_keys[i].section == section &&
+		    strcmp(conf_keys[i].name, name) == 0)
+			return (&conf_keys[i]);
+	}
+	return (NULL);
+}
+
+const char *
+conf_keys_section_name(int section)
+{
+	switch (section) {
+	case SECT_GLOBAL:
+		return ("postern");
+	case SECT_BASTION:
+		return ("bastion");
+	case SECT_SERVICE:
+		return ("service");
+	}
+	return ("?");
+}
+
+int
+conf_keys_parse_duration(const char *s, int *ms)
+{
+	unsigned long long	 v;
+	char			*end;
+
+	if (!isdigit((unsigned char)*s))
+		return (-1);
+	errno = 0;
+	v = strtoull(s, &end, 10);
+	if (errno != 0 || v > DAY_MS)
+		return (-1);
+	if (strcmp(end, "ms") == 0)
+		;
+	else if (strcmp(end, "s") == 0)
+		v *= 1000;
+	else if (strcmp(end, "m") == 0)
+		v *= 60 * 1000;
+	else if (*end == '\0' && v == 0)
+		;
+	else
+		return (-1);
+	if (v > DAY_MS)
+		return (-1);
+	*ms = (int)v;
+	return (0);
+}
+
+int
+conf_keys_enum_index(const struct conf_key *k, const char *s)
+{
+	int	i;
+
+	for (i = 0; k->values[i] != NULL; i++) {
+		if (strcmp(k->values[i], s) == 0)
+			return (i);
+	}
+	return (-1);
+}
+
+static const char *
+conf_keys_type_name(int type)
+{
+	switch (type) {
+	case TYPE_STRING:
+		return ("string");
+	case TYPE_PATH:
+		return ("path");
+	case TYPE_HOSTPORT:
+		return ("host:port");
+	case TYPE_LISTEN:
+		return ("address");
+	case TYPE_DURATION:
+		return ("duration");
+	case TYPE_INT:
+		return ("integer");
+	case TYPE_ENUM:
+		return ("enum");
+	case TYPE_ROUTE:
+		return ("route");
+	}
+	return ("?");
+}
+
+void
+conf_keys_print(FILE *fp)
+{
+	size_t	i;
+
+	for (i = 0; i < conf_nkeys; i++) {
+		fprintf(fp, "%s\t%s\t%s\t%s\t%s\n",
+		    conf_keys_section_name(conf_keys[i].section),
+		    conf_keys[i].name, conf_keys_type_name(conf_keys[i].type),
+		    conf_keys[i].def != NULL ? conf_keys[i].def : "-",
+		    conf_keys[i].doc);
+	}
+}

@@ -1,0 +1,382 @@
+/*
+ * daemon.c: the context, configuration generations, signals, shutdown.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <event2/dns.h>
+#include <event2/event.h>
+
+#include "conf.h"
+#include "daemon.h"
+#include "listener.h"
+#include "log.h"
+#include "service.h"
+#include "session.h"
+
+static void
+daemon_reap_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct postern	*px = arg;
+	struct session	*s;
+
+	while ((s = TAILQ_FIRST(&px->reap)) != NULL) {
+		TAILQ_REMOVE(&px->reap, s, entry);
+		session_free(s);
+	}
+	if (px->stopping && px->nsessions == 0)
+		event_base_loopexit(px->base, NULL);
+}
+
+void
+daemon_session_add(struct postern *px, struct session *s)
+{
+	TAILQ_INSERT_TAIL(&px->sessions, s, entry);
+	px->nsessions++;
+}
+
+void
+daemon_session_reap(struct postern *px, struct session *s)
+{
+	TAILQ_REMOVE(&px->sessions, s, entry);
+	px->nsessions--;
+	TAILQ_INSERT_TAIL(&px->reap, s, entry);
+	event_active(px->reap_ev, EV_TIMEOUT, 0);
+}
+
+struct event_base *
+daemon_base(struct postern *px)
+{
+	return (px->base);
+}
+
+const struct dial_env *
+daemon_dial_env(struct postern *px)
+{
+	return (&px->dial_env);
+}
+
+uint64_t
+daemon_next_session_id(struct postern *px)
+{
+	return (++px->next_id);
+}
+
+/* Refuse to run routes whose transport this build lacks. */
+static int
+daemon_check_transports(const struct conf *c)
+{
+	size_t	i, j;
+	char	err[256];
+	int	bad = 0;
+
+	for (i = 0; i < c->nservices; i++) {
+		for (j = 0; j < c->services[i].nroutes; j++) {
+			const struct conf_route *r = &c->services[i].routes[j];
+
+			if (dial_supported(r->kind, err, sizeof(err)) == 0)
+				continue;
+			log_error("%s%s%d: service %s: route '%s' (%s): %s",
+			    c->path ? c->path : "-L", ":", r->line,
+			    c->services[i].name, r->name, r->url, err);
+			bad = 1;
+		}
+	}
+	return (bad ? -1 : 0);
+}
+
+static struct listener *
+daemon_find_listener(struct postern *px, const struct addr *a)
+{
+	struct service	*svc;
+	struct listener	*l;
+
+	TAILQ_FOREACH(svc, &px->services, entry) {
+		if ((l = service_take_listener(svc, a)) != NULL)
+			return (l);
+	}
+	return (NULL);
+}
+
+static struct service *
+daemon_find_service(struct postern *px, const char *name)
+{
+	struct service	*svc;
+
+	TAILQ_FOREACH(svc, &px->services, entry) {
+		if (strcmp(svc->name, name) == 0)
+			return (svc);
+	}
+	return (NULL);
+}
+
+/*
+ * Switch to generation c.  New listeners are bound first; if one fails,
+ * nothing changes.  Listeners on unchanged addresses move to the new
+ * services without being closed, so no connection is refused meanwhile.
+ */
+static int
+daemon_apply(struct postern *px, struct conf *c)
+{
+	struct service_list	 fresh = TAILQ_HEAD_INITIALIZER(fresh);
+	struct service		*svc, *old;
+	struct listener		**bound = NULL, *l;
+	size_t			 i, j, n = 0, total = 0;
+	char			 err[512], buf[ADDR_STRLEN];
+	int			 rc = -1, reused;
+
+	TAILQ_INIT(&fresh);
+	for (i = 0; i < c->nservices; i++)
+		total += c->services[i].nlisten;
+	if ((bound = calloc(total ? total : 1, sizeof(*bound))) == NULL)
+		return (-1);
+	/* Pass 1: bind what is new; listeners already open are reused. */
+	for (i = 0; i < c->nservices; i++) {
+		for (j = 0; j < c->services[i].nlisten; j++, n++) {
+			const struct addr *a = &c->services[i].listen[j].addr;
+
+			reused = 0;
+			TAILQ_FOREACH(svc, &px->services, entry) {
+				for (size_t k = 0; k < svc->nlisteners; k++)
+					reused |= addr_equal(listener_addr(
+					    svc->listeners[k]), a);
+			}
+			if (reused)
+				continue;
+			bound[n] = listener_new(px->base, a, NULL, NULL, err,
+			    sizeof(err));
+			if (bound[n] == NULL) {
+				log_error("service %s: %s",
+				    c->services[i].name, err);
+				goto out;
+			}
+		}
+	}
+	/* Pass 2: commit. */
+	for (i = 0, n = 0; i < c->nservices; i++) {
+		old = daemon_find_service(px, c->services[i].name);
+		if ((svc = service_new(px, c, &c->services[i], old)) == NULL)
+			fatalx("out of memory");
+		TAILQ_INSERT_TAIL(&fresh, svc, entry);
+		for (j = 0; j < c->services[i].nlisten; j++, n++) {
+			l = bound[n];
+			bound[n] = NULL;
+			if (l == NULL)
+				l = daemon_find_listener(px,
+				    &c->services[i].listen[j].addr);
+			if (l == NULL || service_add_listener(svc, l) != 0)
+				fatalx("listener lost during reload");
+			log_info("service %s: listening on %s", svc->name,
+			    listener_bound(l, buf, sizeof(buf)));
+		}
+	}
+	while ((svc = TAILQ_FIRST(&px->services)) != NULL) {
+		TAILQ_REMOVE(&px->services, svc, entry);
+		service_unref(svc);	/* live sessions keep it */
+	}
+	TAILQ_CONCAT(&px->services, &fresh, entry);
+	conf_unref(px->conf);
+	px->conf = c;
+	px->generation++;
+	log_set_level(c->log_level);
+	rc = 0;
+out:
+	for (i = 0; i < total; i++)
+		listener_free(bound[i]);
+	free(bound);
+	return (rc);
+}
+
+static void
+daemon_reload(struct postern *px)
+{
+	struct conf_errors	 errs = { NULL, 0 };
+	struct conf		*c;
+	size_t			 i;
+
+	if (px->conf->path == NULL) {
+		log_info("reload: running from -L options, nothing to reload");
+		return;
+	}
+	log_info("reload: reading %s", px->conf->path);
+	c = conf_load(px->conf->path, &errs);
+	for (i = 0; i < errs.n; i++)
+		log_error("%s", errs.msg[i]);
+	conf_errors_free(&errs);
+	if (c == NULL || daemon_check_transports(c) != 0 ||
+	    daemon_apply(px, c) != 0) {
+		conf_unref(c);
+		log_error("reload failed: keeping the running configuration "
+		    "(generation %u)", px->generation);
+		return;
+	}
+	log_info("reload: configuration generation %u loaded",
+	    px->generation);
+}
+
+static void
+daemon_close_all(struct postern *px, int reason)
+{
+	struct session	*s;
+
+	while ((s = TAILQ_FIRST(&px->sessions)) != NULL)
+		session_close(s, reason, NULL);
+}
+
+static void
+daemon_drain_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct postern	*px = arg;
+
+	log_warnx("drain timeout: closing %u sessions", px->nsessions);
+	daemon_close_all(px, SESSION_END_SHUTDOWN);
+}
+
+static void
+daemon_stop(struct postern *px, const char *signame)
+{
+	struct service	*svc;
+	struct timeval	 tv;
+	int		 ms = px->conf->drain_timeout_ms;
+
+	if (px->stopping) {
+		log_info("%s again: closing %u sessions now", signame,
+		    px->nsessions);
+		daemon_close_all(px, SESSION_END_SHUTDOWN);
+		return;
+	}
+	px->stopping = 1;
+	TAILQ_FOREACH(svc, &px->services, entry)
+		service_close_listeners(svc);
+	log_info("%s: shutting down: %u sessions to drain (timeout %d.%03ds)",
+	    signame, px->nsessions, ms / 1000, ms % 1000);
+	if (px->nsessions == 0) {
+		event_base_loopexit(px->base, NULL);
+		return;
+	}
+	tv.tv_sec = ms / 1000;
+	tv.tv_usec = (ms % 1000) * 1000;
+	evtimer_add(px->drain_timer, &tv);
+}
+
+static void
+daemon_signal_cb(evutil_socket_t sig, short what, void *arg)
+{
+	struct postern	*px = arg;
+
+	switch (sig) {
+	case SIGHUP:
+		daemon_reload(px);
+		break;
+	case SIGTERM:
+		daemon_stop(px, "SIGTERM");
+		break;
+	case SIGINT:
+		daemon_stop(px, "SIGINT");
+		break;
+	}
+}
+
+struct postern *
+daemon_new(void)
+{
+	struct postern	*px;
+
+	if ((px = calloc(1, sizeof(*px))) == NULL)
+		return (NULL);
+	TAILQ_INIT(&px->services);
+	TAILQ_INIT(&px->sessions);
+	TAILQ_INIT(&px->reap);
+	if ((px->base = event_base_new()) == NULL)
+		goto fail;
+	/* Names in routes resolve asynchronously; literals never wait. */
+	px->dns = evdns_base_new(px->base, EVDNS_BASE_INITIALIZE_NAMESERVERS |
+	    EVDNS_BASE_DISABLE_WHEN_INACTIVE);
+	if (px->dns == NULL)
+		log_warnx("no DNS resolver configured: route host names will "
+		    "not resolve");
+	px->dial_env.base = px->base;
+	px->dial_env.dns = px->dns;
+	px->reap_ev = event_new(px->base, -1, 0, daemon_reap_cb, px);
+	px->drain_timer = evtimer_new(px->base, daemon_drain_cb, px);
+	px->sig_term = evsignal_new(px->base, SIGTERM, daemon_signal_cb, px);
+	px->sig_int = evsignal_new(px->base, SIGINT, daemon_signal_cb, px);
+	px->sig_hup = evsignal_new(px->base, SIGHUP, daemon_signal_cb, px);
+	if (px->reap_ev == NULL || px->drain_timer == NULL ||
+	    px->sig_term == NULL || px->sig_int == NULL || px->sig_hup == NULL)
+		goto fail;
+	evsignal_add(px->sig_term, NULL);
+	evsignal_add(px->sig_int, NULL);
+	evsignal_add(px->sig_hup, NULL);
+	signal(SIGPIPE, SIG_IGN);
+	return (px);
+fail:
+	log_error("cannot set up the event loop");
+	daemon_free(px);
+	return (NULL);
+}
+
+int
+daemon_start(struct postern *px, struct conf *conf)
+{
+	struct service	*svc;
+	size_t		 nl = 0;
+
+	if (daemon_check_transports(conf) != 0)
+		return (2);
+	if (daemon_apply(px, conf) != 0)
+		return (1);
+	TAILQ_FOREACH(svc, &px->services, entry)
+		nl += svc->nlisteners;
+	log_info("ready: %zu services, %zu listeners", conf->nservices, nl);
+	return (0);
+}
+
+int
+daemon_run(struct postern *px)
+{
+	if (event_base_dispatch(px->base) == -1) {
+		log_error("event loop failed");
+		return (1);
+	}
+	log_info("exiting");
+	return (0);
+}
+
+void
+daemon_free(struct postern *px)
+{
+	struct service	*svc;
+
+	if (px == NULL)
+		return;
+	if (px->reap_ev != NULL) {
+		daemon_close_all(px, SESSION_END_SHUTDOWN);
+		daemon_reap_cb(-1, 0, px);
+	}
+	while ((svc = TAILQ_FIRST(&px->services)) != NULL) {
+		TAILQ_REMOVE(&px->services, svc, entry);
+		service_unref(svc);
+	}
+	conf_unref(px->conf);
+	if (px->reap_ev != NULL)
+		event_free(px->reap_ev);
+	if (px->drain_timer != NULL)
+		event_free(px->drain_timer);
+	if (px->sig_term != NULL)
+		event_free(px->sig_term);
+	if (px->sig_int != NULL)
+		event_free(px->sig_int);
+	if (px->sig_hup != NULL)
+		event_free(px->sig_hup);
+	if (px->dns != NULL)
+		evdns_base_free(px->dns, 0);
+	if (px->base != NULL)
+		event_base_free(px->base);
+	free(px);
+}

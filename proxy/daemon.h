@@ -1,0 +1,75 @@
+/*
+ * daemon.h: the one run-time context, struct postern, and its life:
+ * start, reload (SIGHUP), drain and stop (SIGTERM/SIGINT).
+ */
+#ifndef POSTERN_DAEMON_H
+#define POSTERN_DAEMON_H
+
+#include <sys/queue.h>
+
+#include <stdint.h>
+
+#include "dial.h"
+
+struct conf;
+struct event;
+struct event_base;
+struct evdns_base;
+struct service;
+struct session;
+
+TAILQ_HEAD(service_list, service);
+TAILQ_HEAD(session_list, session);
+
+struct postern {
+	struct event_base	*base;
+	struct evdns_base	*dns;
+	struct dial_env		 dial_env;
+	struct conf		*conf;		/* the running generation */
+	unsigned int		 generation;
+	struct service_list	 services;
+	struct session_list	 sessions;	/* live */
+	struct session_list	 reap;		/* closed, to free */
+	unsigned int		 nsessions;
+	struct event		*reap_ev;
+	struct event		*sig_term, *sig_int, *sig_hup;
+	struct event		*drain_timer;
+	uint64_t		 next_id;
+	int			 stopping;
+};
+
+/*
+ * daemon_new(): the event loop, resolver and signal handlers.  Returns
+ * NULL (logged) on failure.  Free with daemon_free().
+ */
+struct postern *daemon_new(void);
+
+/*
+ * daemon_start(px, conf): bind every listener of conf and start serving.
+ * Takes conf's reference on success.  Returns 0, 1 (runtime failure such
+ * as a port in use) or 2 (a configuration this build cannot run), all
+ * logged; on failure conf stays the caller's.
+ */
+int	daemon_start(struct postern *px, struct conf *conf);
+
+/* daemon_run(px): run until stopped; returns the exit code. */
+int	daemon_run(struct postern *px);
+
+/* daemon_free(px): close everything; NULL is a no-op. */
+void	daemon_free(struct postern *px);
+
+/* Accessors for the modules that need the context's parts. */
+struct event_base *daemon_base(struct postern *px);
+const struct dial_env *daemon_dial_env(struct postern *px);
+uint64_t daemon_next_session_id(struct postern *px);
+
+/* daemon_session_add(px, s): a new live session. */
+void	daemon_session_add(struct postern *px, struct session *s);
+
+/*
+ * daemon_session_reap(px, s): move a closed session to the reap list;
+ * it is freed from a zero-timeout event, outside its own callbacks.
+ */
+void	daemon_session_reap(struct postern *px, struct session *s);
+
+#endif

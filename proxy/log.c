@@ -1,0 +1,149 @@
+/*
+ * log.c: one line per event, UTC timestamp with milliseconds, level.
+ */
+#include "config.h"
+
+#include <sys/time.h>
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <syslog.h>
+#include <time.h>
+
+#include <event2/event.h>
+
+#include "log.h"
+
+static struct {
+	int	level;
+	int	use_syslog;
+} log_state = { LOG_LEVEL_INFO, 0 };
+
+static const char *const log_names[] = { "error", "warn", "info", "debug" };
+
+static void
+log_vwrite(int level, const char *fmt, va_list ap, const char *suffix)
+{
+	char		 msg[2048], ts[32];
+	struct timeval	 tv;
+	struct tm	 tm;
+	static const int prio[] = { LOG_ERR, LOG_WARNING, LOG_INFO, LOG_DEBUG };
+
+	if (level > log_state.level)
+		return;
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	if (log_state.use_syslog) {
+		syslog(prio[level], "%s%s%s", msg, suffix ? ": " : "",
+		    suffix ? suffix : "");
+		return;
+	}
+	gettimeofday(&tv, NULL);
+	gmtime_r(&tv.tv_sec, &tm);
+	strftime(ts, sizeof(ts), "%Y-%m-%dT%H:%M:%S", &tm);
+	fprintf(stderr, "%s.%03ldZ %s: %s%s%s\n", ts, (long)tv.tv_usec / 1000,
+	    log_names[level], msg, suffix ? ": " : "", suffix ? suffix : "");
+}
+
+static void
+log_event_cb(int severity, const char *msg)
+{
+	int	level;
+
+	switch (severity) {
+	case EVENT_LOG_DEBUG:
+		level = LOG_LEVEL_DEBUG;
+		break;
+	case EVENT_LOG_MSG:
+		level = LOG_LEVEL_INFO;
+		break;
+	case EVENT_LOG_WARN:
+		level = LOG_LEVEL_WARN;
+		break;
+	default:
+		level = LOG_LEVEL_ERROR;
+		break;
+	}
+	if (level <= log_state.level)
+		log_info("libevent: %s", msg);
+}
+
+void
+log_init(int level, int use_syslog)
+{
+	log_state.level = level;
+	log_state.use_syslog = use_syslog;
+	if (use_syslog)
+		openlog("postern", LOG_PID | LOG_NDELAY, LOG_DAEMON);
+	else
+		setvbuf(stderr, NULL, _IOLBF, 0);
+	event_set_log_callback(log_event_cb);
+}
+
+void
+log_set_level(int level)
+{
+	log_state.level = level;
+}
+
+int
+log_level(void)
+{
+	return (log_state.level);
+}
+
+#define LOG_BODY(level, suffix) do {			\
+	va_list	ap;					\
+	va_start(ap, fmt);				\
+	log_vwrite((level), fmt, ap, (suffix));		\
+	va_end(ap);					\
+} while (0)
+
+void
+log_warn(const char *fmt, ...)
+{
+	const char	*e = strerror(errno);
+
+	LOG_BODY(LOG_LEVEL_WARN, e);
+}
+
+void
+log_warnx(const char *fmt, ...)
+{
+	LOG_BODY(LOG_LEVEL_WARN, NULL);
+}
+
+void
+log_error(const char *fmt, ...)
+{
+	LOG_BODY(LOG_LEVEL_ERROR, NULL);
+}
+
+void
+log_info(const char *fmt, ...)
+{
+	LOG_BODY(LOG_LEVEL_INFO, NULL);
+}
+
+void
+log_debug_(const char *fmt, ...)
+{
+	LOG_BODY(LOG_LEVEL_DEBUG, NULL);
+}
+
+void
+fatal(const char *fmt, ...)
+{
+	const char	*e = strerror(errno);
+
+	LOG_BODY(LOG_LEVEL_ERROR, e);
+	exit(1);
+}
+
+void
+fatalx(const char *fmt, ...)
+{
+	LOG_BODY(LOG_LEVEL_ERROR, NULL);
+	exit(1);
+}

@@ -1,0 +1,50 @@
+/*
+ * log.h: logging to stderr (foreground) or syslog (-d).
+ *
+ * The level and the destination are the one piece of process-wide state
+ * outside struct postern: libevent's log callback carries no argument,
+ * and every module logs.  See DESIGN.md.
+ */
+#ifndef POSTERN_LOG_H
+#define POSTERN_LOG_H
+
+#include <stdarg.h>
+
+enum log_level {
+	LOG_LEVEL_ERROR,
+	LOG_LEVEL_WARN,
+	LOG_LEVEL_INFO,
+	LOG_LEVEL_DEBUG
+};
+
+/* log_init(level, use_syslog): set up; routes libevent's log into ours. */
+void	log_init(int level, int use_syslog);
+
+/* log_set_level(level): change the level (on reload). */
+void	log_set_level(int level);
+
+/* log_level(): the current level, for callers that skip formatting. */
+int	log_level(void);
+
+/* log_warn(fmt, ...): warning with ": strerror(errno)" appended. */
+void	log_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* log_warnx(fmt, ...): warning without errno. */
+void	log_warnx(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* log_error(fmt, ...): an error that does not stop the daemon. */
+void	log_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void	log_info(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void	log_debug_(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* Tests the level before the arguments are evaluated or formatted. */
+#define log_debug(...) do {					\
+	if (log_level() >= LOG_LEVEL_DEBUG)			\
+		log_debug_(__VA_ARGS__);			\
+} while (0)
+
+/* fatal(fmt, ...): log with errno and exit 1; start-up or broken invariant. */
+void	fatal(const char *fmt, ...)
+	    __attribute__((format(printf, 1, 2), noreturn));
+void	fatalx(const char *fmt, ...)
+	    __attribute__((format(printf, 1, 2), noreturn));
+
+#endif

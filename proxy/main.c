@@ -1,0 +1,166 @@
+/*
+ * main.c: command line, configuration check, start-up.
+ */
+#include "config.h"
+
+#include <sys/resource.h>
+
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <event2/event.h>
+#include <hiredis/hiredis.h>
+#include <libssh2.h>
+#include <openssl/crypto.h>
+
+#include "conf.h"
+#include "daemon.h"
+#include "log.h"
+
+#define EXIT_RUNTIME	1
+#define EXIT_USAGE	2
+#define MAX_FORWARDS	64
+
+static void
+usage(FILE *fp)
+{
+	fprintf(fp,
+"usage: postern [-dnv] -c file\n"
+"       postern [-dnv] -L [bind_address:]port:host:hostport [-L ...]\n"
+"       postern --keys | -V | -h\n"
+"\n"
+"  -c file   run the services in the configuration file\n"
+"  -L spec   forward a local port to host:hostport (like ssh -L),\n"
+"            repeatable; bind_address defaults to 127.0.0.1\n"
+"  -n        check the configuration, print 'configuration OK' or every\n"
+"            error as file:line: message, and exit\n"
+"  -d        detach and log to syslog\n"
+"  -v        log debug detail\n"
+"  -V        print the version and exit\n"
+"  -h        print this help and exit\n"
+"  --keys    print the configuration key table and exit\n"
+"\n"
+"Signals: SIGHUP reloads the file; SIGTERM or SIGINT stops accepting,\n"
+"drains sessions up to drain_timeout and exits.  Exit status: 0 clean\n"
+"stop, 1 runtime failure, 2 usage or configuration error.\n"
+"See postern(8) and postern.conf(5).\n");
+}
+
+/* Open files are the proxy's capacity: use what the hard limit allows. */
+static void
+raise_nofile(void)
+{
+	struct rlimit	rl;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+		rl.rlim_cur = rl.rlim_max;
+		if (setrlimit(RLIMIT_NOFILE, &rl) == -1)
+			log_warn("setrlimit(RLIMIT_NOFILE)");
+	}
+}
+
+static void
+log_versions(void)
+{
+	log_info("%s %s starting (libevent %s, %s, libssh2 %s, hiredis "
+	    "%d.%d.%d)", PACKAGE_NAME, PACKAGE_VERSION, event_get_version(),
+	    OpenSSL_version(OPENSSL_VERSION), libssh2_version(0),
+	    HIREDIS_MAJOR, HIREDIS_MINOR, HIREDIS_PATCH);
+}
+
+int
+main(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ "keys", no_argument, NULL, 'K' },
+		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' },
+		{ NULL, 0, NULL, 0 }
+	};
+	struct conf_errors	 errs = { NULL, 0 };
+	struct conf		*conf = NULL;
+	struct postern		*px = NULL;
+	char			*file = NULL, *fwd[MAX_FORWARDS];
+	size_t			 nfwd = 0, i;
+	int			 ch, check = 0, detach = 0, verbose = 0, rc;
+
+	while ((ch = getopt_long(argc, argv, "c:dhL:nvV", longopts,
+	    NULL)) != -1) {
+		switch (ch) {
+		case 'c':
+			file = optarg;
+			break;
+		case 'd':
+			detach = 1;
+			break;
+		case 'h':
+			usage(stdout);
+			return (0);
+		case 'K':
+			conf_keys_print(stdout);
+			return (0);
+		case 'L':
+			if (nfwd == MAX_FORWARDS) {
+				fprintf(stderr, "postern: too many -L\n");
+				return (EXIT_USAGE);
+			}
+			fwd[nfwd++] = optarg;
+			break;
+		case 'n':
+			check = 1;
+			break;
+		case 'v':
+			verbose = 1;
+			break;
+		case 'V':
+			printf("%s %s\n", PACKAGE_NAME, PACKAGE_VERSION);
+			return (0);
+		default:
+			usage(stderr);
+			return (EXIT_USAGE);
+		}
+	}
+	if (optind != argc || (file == NULL) == (nfwd == 0)) {
+		fprintf(stderr, "postern: give either -c file or -L specs\n");
+		usage(stderr);
+		return (EXIT_USAGE);
+	}
+
+	conf = file != NULL ? conf_load(file, &errs) :
+	    conf_from_forwards(fwd, nfwd, &errs);
+	for (i = 0; i < errs.n; i++)
+		fprintf(stderr, "%s\n", errs.msg[i]);
+	conf_errors_free(&errs);
+	if (conf == NULL)
+		return (EXIT_USAGE);
+	if (check) {
+		printf("configuration OK\n");
+		conf_unref(conf);
+		return (0);
+	}
+
+	log_init(verbose ? LOG_LEVEL_DEBUG : conf->log_level, detach);
+	if (detach && daemon(0, 0) == -1)
+		fatal("daemon");
+	log_versions();
+	raise_nofile();
+	if ((px = daemon_new()) == NULL) {
+		conf_unref(conf);
+		return (EXIT_RUNTIME);
+	}
+	if ((rc = daemon_start(px, conf)) != 0) {
+		conf_unref(conf);
+		daemon_free(px);
+		libevent_global_shutdown();
+		return (rc);
+	}
+	if (verbose)
+		log_set_level(LOG_LEVEL_DEBUG);
+	rc = daemon_run(px);
+	daemon_free(px);
+	libevent_global_shutdown();
+	return (rc);
+}

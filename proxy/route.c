@@ -1,0 +1,161 @@
+/*
+ * route.c: route health, rise/fall hysteresis, priority selection.
+ */
+#include "config.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "conf.h"
+#include "log.h"
+#include "route.h"
+
+struct route *
+route_new(struct conf *gen, const struct conf_service *cs,
+    const struct conf_route *cr, const struct timeval *now)
+{
+	struct route	*r;
+
+	if ((r = calloc(1, sizeof(*r))) == NULL)
+		return (NULL);
+	if (asprintf(&r->label, "%s/%s", cs->name, cr->name) == -1) {
+		free(r);
+		return (NULL);
+	}
+	r->refs = 1;
+	r->state = ROUTE_STATE_UNKNOWN;
+	r->since = *now;
+	route_rebind(r, gen, cs, cr);
+	return (r);
+}
+
+struct route *
+route_ref(struct route *r)
+{
+	r->refs++;
+	return (r);
+}
+
+void
+route_unref(struct route *r)
+{
+	if (r == NULL || --r->refs > 0)
+		return;
+	conf_unref(r->gen);
+	free(r->label);
+	free(r);
+}
+
+void
+route_rebind(struct route *r, struct conf *gen, const struct conf_service *cs,
+    const struct conf_route *cr)
+{
+	struct conf	*old = r->gen;
+
+	r->gen = conf_ref(gen);
+	conf_unref(old);
+	r->cr = cr;
+	r->rise = cs->rise;
+	r->fall = cs->fall;
+	r->retry_ms = cs->check_interval_ms;
+}
+
+int
+route_same(const struct conf_route *a, const struct conf_route *b)
+{
+	size_t	i;
+
+	if (strcmp(a->name, b->name) != 0 || strcmp(a->url, b->url) != 0 ||
+	    a->nopts != b->nopts)
+		return (0);
+	for (i = 0; i < a->nopts; i++) {
+		if (strcmp(a->opts[i].key, b->opts[i].key) != 0 ||
+		    strcmp(a->opts[i].value, b->opts[i].value) != 0)
+			return (0);
+	}
+	return (1);
+}
+
+static long
+route_ms_since(const struct timeval *then, const struct timeval *now)
+{
+	return ((long)(now->tv_sec - then->tv_sec) * 1000 +
+	    (long)(now->tv_usec - then->tv_usec) / 1000);
+}
+
+int
+route_usable(const struct route *r, const struct timeval *now)
+{
+	if (r->state != ROUTE_STATE_DOWN)
+		return (1);
+	return (route_ms_since(&r->last_fail, now) >= r->retry_ms);
+}
+
+size_t
+route_select(struct route **routes, size_t n, size_t from,
+    const struct timeval *now)
+{
+	size_t	i;
+
+	for (i = from; i < n; i++) {
+		if (route_usable(routes[i], now))
+			return (i);
+	}
+	return (n);
+}
+
+static void
+route_transition(struct route *r, int to, const char *why,
+    const struct timeval *now)
+{
+	long	ms = route_ms_since(&r->since, now);
+
+	log_info("%s: %s -> %s (%s; was %s for %ld.%03lds)", r->label,
+	    route_state_name(r->state), route_state_name(to), why,
+	    route_state_name(r->state), ms / 1000, ms % 1000);
+	r->state = to;
+	r->since = *now;
+}
+
+void
+route_report(struct route *r, int ok, const char *detail,
+    const struct timeval *now)
+{
+	char	why[384];
+
+	if (ok) {
+		r->fails = 0;
+		r->oks++;
+		if (r->state == ROUTE_STATE_UNKNOWN) {
+			r->state = ROUTE_STATE_UP;
+			r->since = *now;
+		} else if (r->state == ROUTE_STATE_DOWN && r->oks >= r->rise) {
+			snprintf(why, sizeof(why), "%d successful connect%s",
+			    r->oks, r->oks == 1 ? "" : "s");
+			route_transition(r, ROUTE_STATE_UP, why, now);
+		}
+		return;
+	}
+	r->oks = 0;
+	r->fails++;
+	r->last_fail = *now;
+	snprintf(r->last_error, sizeof(r->last_error), "%s", detail);
+	if (r->state != ROUTE_STATE_DOWN && r->fails >= r->fall) {
+		snprintf(why, sizeof(why), "%d failed connect%s; last: %s",
+		    r->fails, r->fails == 1 ? "" : "s", detail);
+		route_transition(r, ROUTE_STATE_DOWN, why, now);
+	}
+}
+
+const char *
+route_state_name(int state)
+{
+	switch (state) {
+	case ROUTE_STATE_UP:
+		return ("up");
+	case ROUTE_STATE_DOWN:
+		return ("down");
+	}
+	return ("unknown");
+}

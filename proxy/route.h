@@ -1,0 +1,93 @@
+/*
+ * route.h: the runtime side of a configured route: its health state and
+ * counters.  A route outlives config generations when its definition is
+ * unchanged, so health is not forgotten on reload; sessions hold a
+ * reference while they use it.
+ */
+#ifndef POSTERN_ROUTE_H
+#define POSTERN_ROUTE_H
+
+#include <sys/time.h>
+
+#include <stdint.h>
+
+struct conf;
+struct conf_route;
+struct conf_service;
+
+enum route_state {
+	ROUTE_STATE_UNKNOWN,	/* nothing seen yet: usable */
+	ROUTE_STATE_UP,
+	ROUTE_STATE_DOWN
+};
+
+struct route {
+	int			 refs;
+	char			*label;		/* "service/route" for logs */
+	struct conf		*gen;		/* holds cr alive */
+	const struct conf_route	*cr;
+	int			 rise, fall;
+	int			 retry_ms;	/* rest of a down route */
+
+	int			 state;		/* enum route_state */
+	int			 fails, oks;	/* consecutive */
+	struct timeval		 since;		/* last transition */
+	struct timeval		 last_fail;
+	char			 last_error[256];
+
+	uint64_t		 sessions_total;
+	unsigned int		 sessions_active;
+	uint64_t		 connect_failures;
+	uint64_t		 bytes_up, bytes_down;
+};
+
+/*
+ * route_new(gen, cs, cr, now): a route in state unknown, holding a
+ * reference to gen.  Returns NULL on allocation failure.  The caller owns
+ * the one reference.
+ */
+struct route *route_new(struct conf *gen, const struct conf_service *cs,
+	    const struct conf_route *cr, const struct timeval *now);
+
+/* route_ref(r): take a reference; returns r. */
+struct route *route_ref(struct route *r);
+
+/* route_unref(r): drop a reference, freeing at zero.  NULL is a no-op. */
+void	route_unref(struct route *r);
+
+/*
+ * route_rebind(r, gen, cs, cr): point r at an equal definition in a newer
+ * generation (see route_same), keeping its state and counters.
+ */
+void	route_rebind(struct route *r, struct conf *gen,
+	    const struct conf_service *cs, const struct conf_route *cr);
+
+/* route_same(a, b): same name, URL and options: health carries over. */
+int	route_same(const struct conf_route *a, const struct conf_route *b);
+
+/*
+ * route_usable(r, now): may a new session try r?  Up and unknown routes
+ * may; a down route may once it has rested retry_ms since its last
+ * failure (a trial: its result feeds route_report).
+ */
+int	route_usable(const struct route *r, const struct timeval *now);
+
+/*
+ * route_select(routes, n, from, now): index of the first usable route at
+ * or after from, in priority order; n when none is.
+ */
+size_t	route_select(struct route **routes, size_t n, size_t from,
+	    const struct timeval *now);
+
+/*
+ * route_report(r, ok, detail, now): feed one observed result (a session's
+ * connect, later a health check) into r's rise/fall state machine; logs
+ * each transition once, with cause and duration.
+ */
+void	route_report(struct route *r, int ok, const char *detail,
+	    const struct timeval *now);
+
+/* route_state_name(state): "unknown", "up" or "down". */
+const char *route_state_name(int state);
+
+#endif

@@ -1,0 +1,73 @@
+/*
+ * session.h: one client connection and its upstream.
+ *
+ *   DIALING --(connected)--> RELAYING --(both directions done)--> CLOSED
+ *      |  \--(connect failed: next usable route)--> DIALING
+ *      \--(no route left)--> CLOSED
+ *
+ * Every end goes through session_close(s, reason, detail): one log line
+ * with age, bytes each way, route and reason; the memory is freed later
+ * from the daemon's reap list, never inside a callback of the session's
+ * own objects.
+ */
+#ifndef POSTERN_SESSION_H
+#define POSTERN_SESSION_H
+
+#include <sys/queue.h>
+#include <sys/socket.h>
+#include <sys/time.h>
+
+#include <stdint.h>
+
+#include "relay.h"
+
+struct dial;
+struct route;
+struct service;
+
+enum session_state {
+	SESSION_DIALING,
+	SESSION_RELAYING,
+	SESSION_CLOSED
+};
+
+enum session_reason {
+	SESSION_END_RELAY,	/* the relay finished: see relay.first_end */
+	SESSION_END_NO_ROUTE,
+	SESSION_END_SHUTDOWN,	/* drain timeout at exit */
+	SESSION_END_INTERNAL	/* out of memory and the like */
+};
+
+struct session {
+	TAILQ_ENTRY(session)	 entry;		/* live list, then reap list */
+	uint64_t		 id;
+	int			 state;		/* enum session_state */
+	struct service		*svc;
+	struct bufferevent	*client;
+	struct bufferevent	*server;
+	struct dial		*dial;
+	size_t			 route_idx;
+	struct route		*route;		/* once connected */
+	char			 peer[64];
+	char			 tried[512];	/* failed routes, for logs */
+	struct timeval		 start;
+	struct relay		 relay;
+};
+
+/*
+ * session_new(svc, fd, sa, len): adopt an accepted client fd and start
+ * dialing.  On failure fd is closed and the reason logged.
+ */
+void	session_new(struct service *svc, int fd, struct sockaddr *sa,
+	    socklen_t len);
+
+/*
+ * session_close(s, reason, detail): end the session: log, stop I/O and
+ * queue it for freeing.  Idempotent.
+ */
+void	session_close(struct session *s, int reason, const char *detail);
+
+/* session_free(s): release everything; only from the reap list. */
+void	session_free(struct session *s);
+
+#endif

@@ -1,0 +1,541 @@
+#!/usr/bin/env bash
+# postern throughput/overhead benchmark.
+#
+# Runs redis-benchmark and pgbench directly against a private redis-server and
+# PostgreSQL cluster, through HAProxy (mode tcp) and through postern, with the
+# targets interleaved round by round, and prints each proxy's median
+# throughput as a ratio to direct plus its CPU microseconds per request.
+#
+# This is a benchmark, not a test: it never asserts timings.  It exits non-zero
+# only when the set-up fails or a run produced no figure.  Everything listens on
+# 127.0.0.1 only.  See tests/bench/README.md for how to read the output.
+#
+# Environment (all optional):
+#   POSTERN=path        postern binary (default: _build/rel/postern, ./postern,
+#                       else build one into _build/rel)
+#   BENCH_QUICK=1       ~1 minute smoke run: small counts, 1 round
+#   BENCH_ROUNDS=N      rounds per workload (default 3; 1 when quick)
+#   BENCH_HAPROXY_MT=0  drop the second HAProxy with default threads
+#   BENCH_FILTER=ERE    run only workloads whose name matches ERE
+#   BENCH_NO_BUILD=1    never build postern; skip its rows if there is none
+#   BENCH_NO_INSTALL=1  never apt-get install missing tools
+#   BENCH_OUT=dir       where results go (default /tmp/postern-bench-results-*)
+#   BENCH_KEEP=1        keep the temporary work dir (data, configs, logs)
+#   BENCH_RUN_TIMEOUT=s per-run wall-clock cap for redis runs (default 300)
+#   Workload sizes: BENCH_N (-c50 runs), BENCH_N_P16, BENCH_N_C1, BENCH_N_BIG,
+#   BENCH_BIG_SIZE (bytes), BENCH_PG_SCALE, BENCH_PG_SECONDS.
+
+set -u -o pipefail
+
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+top=$(cd "$here/../.." && pwd)
+
+say()  { printf '[bench] %s\n' "$*" >&2; }
+die()  { printf '[bench] FATAL: %s\n' "$*" >&2; exit 1; }
+
+# ----------------------------------------------------------------- settings
+quick=${BENCH_QUICK:-0}
+if [ "$quick" = 1 ]; then
+	rounds=${BENCH_ROUNDS:-1}
+	n_c50=${BENCH_N:-10000}
+	n_p16=${BENCH_N_P16:-20000}
+	n_c1=${BENCH_N_C1:-2000}
+	n_big=${BENCH_N_BIG:-20}
+	pg_scale=${BENCH_PG_SCALE:-1}
+	pg_secs=${BENCH_PG_SECONDS:-3}
+else
+	rounds=${BENCH_ROUNDS:-3}
+	n_c50=${BENCH_N:-100000}
+	n_p16=${BENCH_N_P16:-100000}
+	n_c1=${BENCH_N_C1:-20000}
+	n_big=${BENCH_N_BIG:-200}
+	pg_scale=${BENCH_PG_SCALE:-5}
+	pg_secs=${BENCH_PG_SECONDS:-10}
+fi
+big_size=${BENCH_BIG_SIZE:-1000000}
+want_mt=${BENCH_HAPROXY_MT:-1}
+filter=${BENCH_FILTER:-}
+run_timeout=${BENCH_RUN_TIMEOUT:-300}
+clk_tck=$(getconf CLK_TCK)
+
+out=${BENCH_OUT:-/tmp/postern-bench-results-$(date +%Y%m%d-%H%M%S)}
+mkdir -p "$out/logs" || die "cannot create $out"
+raw_tsv=$out/raw.tsv
+sum_tsv=$out/summary.tsv
+
+# ------------------------------------------------------------ tools/install
+pgbin=
+find_pgbin() {
+	local d
+	d=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1)
+	if [ -n "$d" ] && [ -x "$d/initdb" ] && [ -x "$d/pgbench" ]; then
+		pgbin=$d
+	elif command -v pg_config >/dev/null &&
+		[ -x "$(pg_config --bindir)/initdb" ]; then
+		pgbin=$(pg_config --bindir)
+	fi
+}
+
+ensure_tools() {
+	local missing=()
+	command -v redis-server >/dev/null || missing+=(redis-server)
+	command -v redis-benchmark >/dev/null && command -v redis-cli >/dev/null ||
+		missing+=(redis-tools)
+	command -v haproxy >/dev/null || missing+=(haproxy)
+	find_pgbin
+	[ -n "$pgbin" ] || missing+=(postgresql postgresql-contrib)
+	command -v ss >/dev/null || missing+=(iproute2)
+	command -v timeout >/dev/null || missing+=(coreutils)
+	[ ${#missing[@]} -eq 0 ] && return 0
+	say "missing: ${missing[*]}"
+	[ "${BENCH_NO_INSTALL:-0}" = 1 ] && die "BENCH_NO_INSTALL=1 and tools are missing"
+	[ "$(id -u)" = 0 ] || die "not root: install ${missing[*]} first"
+	say "installing with apt-get"
+	export DEBIAN_FRONTEND=noninteractive
+	apt-get update -qq >"$out/logs/apt.log" 2>&1 || die "apt-get update failed (see $out/logs/apt.log)"
+	apt-get install -y -qq --no-install-recommends "${missing[@]}" \
+		>>"$out/logs/apt.log" 2>&1 || die "apt-get install failed (see $out/logs/apt.log)"
+	find_pgbin
+	[ -n "$pgbin" ] || die "PostgreSQL server binaries not found after install"
+}
+
+# ---------------------------------------------------------- process control
+work=
+pids=()        # everything we started, killed in the trap
+pg_pid=
+cleaned=0
+cleanup() {
+	[ "$cleaned" = 1 ] && return
+	cleaned=1
+	local p i
+	if [ -n "$pg_pid" ] && kill -0 "$pg_pid" 2>/dev/null; then
+		kill -INT "$pg_pid" 2>/dev/null      # fast shutdown
+	fi
+	for p in "${pids[@]}"; do
+		kill -TERM "$p" 2>/dev/null
+	done
+	for i in $(seq 50); do
+		local alive=0
+		for p in "${pids[@]}" $pg_pid; do
+			kill -0 "$p" 2>/dev/null && alive=1
+		done
+		[ $alive = 0 ] && break
+		sleep 0.1
+	done
+	for p in "${pids[@]}" $pg_pid; do
+		kill -KILL "$p" 2>/dev/null
+	done
+	wait 2>/dev/null
+	if [ -n "$work" ] && [ -d "$work" ]; then
+		cp "$work"/*.log "$out/logs/" 2>/dev/null
+		cp "$work/pg/server.log" "$out/logs/postgres.log" 2>/dev/null
+		if [ "${BENCH_KEEP:-0}" = 1 ]; then
+			say "work dir kept: $work"
+		else
+			rm -rf "$work"
+		fi
+	fi
+}
+trap cleanup EXIT
+trap 'say "interrupted"; exit 130' INT TERM HUP
+
+used_ports=" "
+free_port() {
+	local p listening
+	listening=$(ss -ltnH 2>/dev/null | awk '{print $4}' | sed 's/.*://')
+	while :; do
+		p=$((20000 + RANDOM % 40000))
+		case "$used_ports" in *" $p "*) continue ;; esac
+		if ! printf '%s\n' $listening | grep -qx "$p"; then
+			used_ports="$used_ports$p "
+			echo "$p"
+			return
+		fi
+	done
+}
+
+port_up() {   # port_up PORT -> 0 when something listens on 127.0.0.1:PORT
+	ss -ltnH "sport = :$1" 2>/dev/null | grep -q .
+}
+
+wait_port() {   # wait_port PORT PID SECONDS
+	local i
+	for i in $(seq $(($3 * 10))); do
+		port_up "$1" && return 0
+		kill -0 "$2" 2>/dev/null || return 1
+		sleep 0.1
+	done
+	return 1
+}
+
+cpu_ticks() {   # utime+stime of PID (all threads), in clock ticks
+	local s
+	s=$(cat "/proc/$1/stat" 2>/dev/null) || { echo NA; return; }
+	s=${s##*) }     # fields after "comm)": state is field 3
+	set -- $s
+	echo $((${12} + ${13}))   # fields 14 and 15 of the full line
+}
+
+# ------------------------------------------------------------------ postern
+postern_note=
+find_postern() {
+	if [ -n "${POSTERN:-}" ]; then
+		[ -x "$POSTERN" ] || { postern_note="POSTERN=$POSTERN is not executable"; POSTERN=; }
+		return
+	fi
+	local c
+	for c in "$top/_build/rel/postern" "$top/postern"; do
+		[ -x "$c" ] && { POSTERN=$c; return; }
+	done
+	if [ "${BENCH_NO_BUILD:-0}" = 1 ]; then
+		postern_note="no postern binary (BENCH_NO_BUILD=1)"
+		return
+	fi
+	if [ ! -f "$top/proxy/main.c" ]; then
+		postern_note="no postern binary and no sources to build one"
+		return
+	fi
+	say "building an optimized postern in _build/rel (log: $out/logs/build.log)"
+	if (cd "$top" && { [ -x configure ] || ./autogen.sh; } &&
+		mkdir -p _build/rel && cd _build/rel &&
+		{ [ -f Makefile ] || ../../configure CFLAGS="-O2 -g"; } &&
+		make -j2 postern) >"$out/logs/build.log" 2>&1 &&
+		[ -x "$top/_build/rel/postern" ]; then
+		POSTERN=$top/_build/rel/postern
+	else
+		postern_note="building postern failed (see $out/logs/build.log)"
+	fi
+}
+
+# ------------------------------------------------------------------- set-up
+ensure_tools
+find_postern
+
+work=$(mktemp -d /tmp/postern-bench.XXXXXX) || die "mktemp failed"
+chmod 755 "$work"
+
+redis_port=$(free_port)
+pg_port=$(free_port)
+
+say "starting redis-server on 127.0.0.1:$redis_port"
+redis-server --port "$redis_port" --bind 127.0.0.1 --save '' --appendonly no \
+	--daemonize no --logfile "$work/redis.log" --dir "$work" &
+redis_pid=$!
+pids+=("$redis_pid")
+wait_port "$redis_port" "$redis_pid" 10 || die "redis-server did not start (see $work/redis.log)"
+
+say "creating PostgreSQL cluster (initdb) in $work/pg"
+runas=()
+[ "$(id -u)" = 0 ] && runas=(runuser -u postgres --)
+mkdir -p "$work/pg/data" "$work/pg/sock"
+[ "$(id -u)" = 0 ] && chown -R postgres: "$work/pg"
+chmod 700 "$work/pg/data"
+"${runas[@]}" "$pgbin/initdb" -D "$work/pg/data" -A trust -U postgres \
+	--no-sync -E UTF8 >"$out/logs/initdb.log" 2>&1 ||
+	die "initdb failed (see $out/logs/initdb.log)"
+say "starting PostgreSQL on 127.0.0.1:$pg_port"
+"${runas[@]}" "$pgbin/pg_ctl" -w -t 60 -D "$work/pg/data" -l "$work/pg/server.log" \
+	-o "-p $pg_port -k $work/pg/sock -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=200" \
+	start >"$out/logs/pg_ctl.log" 2>&1 || {
+	cp "$work/pg/server.log" "$out/logs/postgres.log" 2>/dev/null
+	die "pg_ctl start failed (see $out/logs/postgres.log)"
+}
+pg_pid=$(head -n 1 "$work/pg/data/postmaster.pid")
+say "pgbench -i -s $pg_scale"
+"$pgbin/pgbench" -i -q -s "$pg_scale" -h 127.0.0.1 -p "$pg_port" -U postgres postgres \
+	>"$out/logs/pgbench-init.log" 2>&1 || die "pgbench -i failed (see $out/logs/pgbench-init.log)"
+
+# Targets: name, redis port, pg port, proxy pid ("" for direct).
+targets=(direct)
+declare -A t_rport t_pport t_pid t_label
+t_rport[direct]=$redis_port; t_pport[direct]=$pg_port; t_pid[direct]=
+t_label[direct]="direct"
+
+start_haproxy() {   # start_haproxy NAME NBTHREAD_LINE
+	local name=$1 threads=$2 rp pp cfg pid
+	rp=$(free_port); pp=$(free_port)
+	cfg=$work/$name.cfg
+	cat >"$cfg" <<-EOF
+	global
+	    $threads
+	    maxconn 4096
+	defaults
+	    mode tcp
+	    timeout connect 5s
+	    timeout client 5m
+	    timeout server 5m
+	listen redis
+	    bind 127.0.0.1:$rp
+	    server redis 127.0.0.1:$redis_port
+	listen pg
+	    bind 127.0.0.1:$pp
+	    server pg 127.0.0.1:$pg_port
+	EOF
+	haproxy -f "$cfg" -db >"$work/$name.log" 2>&1 &
+	pid=$!
+	pids+=("$pid")
+	if ! wait_port "$rp" "$pid" 10 || ! wait_port "$pp" "$pid" 10; then
+		say "$name did not start (see $out/logs/$name.log); skipping it"
+		return 1
+	fi
+	targets+=("$name")
+	t_rport[$name]=$rp; t_pport[$name]=$pp; t_pid[$name]=$pid
+	local n
+	n=$(awk '/^Threads:/ {print $2}' "/proc/$pid/status")
+	t_label[$name]="haproxy ${n}t"
+	say "$name (pid $pid, $n thread(s)) on redis :$rp pg :$pp"
+}
+
+start_haproxy haproxy "nbthread 1"
+[ "$want_mt" = 1 ] && start_haproxy haproxy_mt "# nbthread: default (one per CPU)"
+
+if [ -n "${POSTERN:-}" ]; then
+	rp=$(free_port); pp=$(free_port)
+	cat >"$work/postern.conf" <<-EOF
+	[postern]
+	log_level = warn
+
+	[service redis]
+	listen = 127.0.0.1:$rp
+	protocol = redis
+	route = direct tcp://127.0.0.1:$redis_port
+
+	[service pg]
+	listen = 127.0.0.1:$pp
+	protocol = postgres
+	route = direct tcp://127.0.0.1:$pg_port
+	EOF
+	"$POSTERN" -c "$work/postern.conf" 2>"$work/postern.log" &
+	ppid=$!
+	pids+=("$ppid")
+	ready=0
+	for i in $(seq 100); do
+		grep -q 'ready:' "$work/postern.log" 2>/dev/null && { ready=1; break; }
+		kill -0 "$ppid" 2>/dev/null || break
+		sleep 0.1
+	done
+	if [ $ready = 0 ] && kill -0 "$ppid" 2>/dev/null && port_up "$rp" && port_up "$pp"; then
+		say "WARNING: postern logged no 'ready:' line in 10 s but listens; using it"
+		ready=1
+	fi
+	if [ $ready = 1 ]; then
+		targets+=(postern)
+		t_rport[postern]=$rp; t_pport[postern]=$pp; t_pid[postern]=$ppid
+		t_label[postern]="postern"
+		say "postern (pid $ppid) on redis :$rp pg :$pp"
+	else
+		postern_note="postern did not become ready (log: $out/logs/postern.log):
+$(tail -n 5 "$work/postern.log" 2>/dev/null)"
+	fi
+else
+	: "${postern_note:=no postern binary}"
+fi
+[ -n "$postern_note" ] && say "SKIPPING postern rows: $postern_note"
+
+# ---------------------------------------------------------------- workloads
+# name | kind | client arguments (the target's host/port are added)
+workloads=(
+	"redis SET -c50|redis|-c 50 -n $n_c50 -t set"
+	"redis GET -c50|redis|-c 50 -n $n_c50 -t get"
+	"redis SET -c50 -P16|redis|-c 50 -n $n_p16 -P 16 -t set"
+	"redis GET -c50 -P16|redis|-c 50 -n $n_p16 -P 16 -t get"
+	"redis SET -c1|redis|-c 1 -n $n_c1 -t set"
+	"redis GET -c1|redis|-c 1 -n $n_c1 -t get"
+	"redis SET 1MB -c4|redis|-c 4 -n $n_big -d $big_size -t set"
+	"redis GET 1MB -c4|redis|-c 4 -n $n_big -d $big_size -t get"
+	"pg -S -c8 -j2|pg|-S -c 8 -j 2 -T $pg_secs"
+	"pg -S -C -c8|pg|-S -C -c 8 -T $pg_secs"
+)
+
+# run_one TARGET KIND ARGS LOGFILE -> prints "rps latency_ms requests"
+run_one() {
+	local t=$1 kind=$2 args=$3 log=$4 rps lat req
+	if [ "$kind" = redis ]; then
+		# shellcheck disable=SC2086
+		timeout "$run_timeout" redis-benchmark -h 127.0.0.1 -p "${t_rport[$t]}" \
+			$args --csv -q >"$log" 2>&1 || { echo "NA NA NA"; return 1; }
+		# "test","rps","avg_latency_ms","min_latency_ms","p50_latency_ms",...
+		read -r rps lat < <(awk -F'","' 'NR > 1 && NF >= 5 {
+			gsub(/"/, "", $2); gsub(/"/, "", $5); print $2, $5; exit }' "$log")
+		req=$(sed -n 's/.*-n \([0-9]*\).*/\1/p' <<<"$args")
+	else
+		# shellcheck disable=SC2086
+		timeout $((pg_secs * 3 + 60)) "$pgbin/pgbench" -n $args -h 127.0.0.1 \
+			-p "${t_pport[$t]}" -U postgres postgres >"$log" 2>&1 ||
+			{ echo "NA NA NA"; return 1; }
+		rps=$(sed -n 's/^tps = \([0-9.]*\).*/\1/p' "$log" | head -n 1)
+		lat=$(sed -n 's/^latency average = \([0-9.]*\) ms.*/\1/p' "$log" | head -n 1)
+		req=$(sed -n 's/^number of transactions actually processed: \([0-9]*\).*/\1/p' "$log")
+	fi
+	if [ -z "${rps:-}" ] || [ -z "${req:-}" ] || [ "$req" = 0 ]; then
+		echo "NA NA NA"; return 1
+	fi
+	echo "$rps ${lat:-NA} $req"
+}
+
+seed_value() {   # make key:__rand_int__ hold SIZE bytes before a GET workload
+	head -c "$1" /dev/zero | tr '\0' x |
+		redis-cli -h 127.0.0.1 -p "$redis_port" -x SET key:__rand_int__ >/dev/null
+}
+
+# ------------------------------------------------------------------- header
+ver_redis=$(redis-server --version | sed -n 's/.* v=\([^ ]*\).*/\1/p')
+ver_haproxy=$(haproxy -v 2>/dev/null | head -n 1 | awk '{print $3}')
+ver_pg=$("$pgbin/postgres" --version | awk '{print $3}')
+ver_postern=NA
+if [ -n "${POSTERN:-}" ]; then
+	ver_postern=$("$POSTERN" --version 2>&1 | head -n 1)
+	[ -n "$ver_postern" ] || ver_postern=unknown
+fi
+cpu_model=$(awk -F': ' '/^model name/ {print $2; exit}' /proc/cpuinfo)
+header() {
+	echo "machine:  $(nproc) CPU(s), ${cpu_model:-unknown CPU}, $(uname -sr)"
+	echo "peers:    redis-server $ver_redis, haproxy $ver_haproxy, PostgreSQL $ver_pg, $(redis-benchmark --version 2>/dev/null | head -n 1), pgbench $ver_pg"
+	if [ -n "${POSTERN:-}" ]; then
+		echo "postern:  $POSTERN ($ver_postern; built $(date -r "$POSTERN" '+%F %T'))"
+		if ldd "$POSTERN" 2>/dev/null | grep -q 'libasan\|libubsan'; then
+			echo "          WARNING: this postern is a sanitizer build; its figures are not representative"
+		fi
+	else
+		echo "postern:  SKIPPED: $postern_note"
+	fi
+	echo "haproxy:  mode tcp, default buffers, no splicing; 'haproxy 1t' = nbthread 1 (like single-threaded postern)$( [ -n "${t_label[haproxy_mt]:-}" ] && echo "; '${t_label[haproxy_mt]}' = default threads")"
+	echo "settings: $( [ "$quick" = 1 ] && echo 'BENCH_QUICK=1, ')rounds=$rounds, order rotated each round, figures are medians; CLK_TCK=$clk_tck"
+}
+header >&2
+
+# ---------------------------------------------------------------------- run
+printf 'workload\tround\ttarget\trps\tlatency_ms\trequests\tproxy_cpu_ticks\tproxy_us_per_req\tredis_us_per_req\tstatus\n' >"$raw_tsv"
+
+say "warm-up"
+for t in "${targets[@]}"; do
+	redis-benchmark -h 127.0.0.1 -p "${t_rport[$t]}" -c 10 -n 2000 -t ping -q \
+		>/dev/null 2>&1 || say "warm-up: redis via $t failed"
+done
+"$pgbin/pgbench" -n -S -c 4 -T 1 -h 127.0.0.1 -p "$pg_port" -U postgres postgres \
+	>/dev/null 2>&1 || say "warm-up: pgbench failed"
+
+failed=0
+declare -A dead
+w=0
+start_all=$(date +%s)
+for spec in "${workloads[@]}"; do
+	IFS='|' read -r wname kind args <<<"$spec"
+	w=$((w + 1))
+	if [ -n "$filter" ] && ! grep -Eq -- "$filter" <<<"$wname"; then
+		continue
+	fi
+	case "$wname" in
+	*GET*) size=3; case "$args" in *"-d "*) size=$big_size ;; esac
+		seed_value "$size" || say "could not seed value for $wname" ;;
+	esac
+	for r in $(seq "$rounds"); do
+		nt=${#targets[@]}
+		shift_by=$(((r - 1 + w - 1) % nt))
+		order=("${targets[@]:$shift_by}" "${targets[@]:0:$shift_by}")
+		for t in "${order[@]}"; do
+			[ -n "${dead[$t]:-}" ] && {
+				printf '%s\t%s\t%s\tNA\tNA\tNA\tNA\tNA\tNA\tproxy-dead\n' "$wname" "$r" "$t" >>"$raw_tsv"
+				continue; }
+			pid=${t_pid[$t]}
+			log=$out/logs/$(tr -c 'A-Za-z0-9\n' '_' <<<"$wname")-r$r-$t.log
+			c0=NA; [ -n "$pid" ] && c0=$(cpu_ticks "$pid")
+			s0=$(cpu_ticks "$redis_pid")
+			t0=$(date +%s.%N)
+			status=ok
+			read -r rps lat req < <(run_one "$t" "$kind" "$args" "$log") || true
+			[ "$rps" = NA ] && status=failed
+			t1=$(date +%s.%N)
+			c1=NA; [ -n "$pid" ] && c1=$(cpu_ticks "$pid")
+			s1=$(cpu_ticks "$redis_pid")
+			if [ -n "$pid" ] && ! kill -0 "$pid" 2>/dev/null; then
+				status=proxy-died; dead[$t]=1
+				say "ERROR: $t (pid $pid) died during '$wname'"
+			fi
+			[ "$status" = ok ] || failed=$((failed + 1))
+			read -r ticks us sus < <(awk -v c0="$c0" -v c1="$c1" -v s0="$s0" \
+				-v s1="$s1" -v req="$req" -v hz="$clk_tck" -v kind="$kind" 'BEGIN {
+				if (c0 == "NA" || c1 == "NA" || req == "NA") { t = "NA"; u = "NA" }
+				else { t = c1 - c0; u = sprintf("%.2f", t * 1e6 / hz / req) }
+				if (kind != "redis" || req == "NA" || s0 == "NA" || s1 == "NA") su = "NA"
+				else su = sprintf("%.2f", (s1 - s0) * 1e6 / hz / req)
+				print t, u, su }')
+			printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$wname" "$r" "$t" \
+				"$rps" "$lat" "$req" "$ticks" "$us" "$sus" "$status" >>"$raw_tsv"
+			say "$(printf '%-22s r%d %-10s %12s rps  %8s us/req  %.1fs  %s' \
+				"$wname" "$r" "$t" "$rps" "$us" "$(awk -v a="$t0" -v b="$t1" 'BEGIN{print b-a}')" "$status")"
+		done
+	done
+done
+elapsed=$(($(date +%s) - start_all))
+
+# ------------------------------------------------------------------ summary
+# Ratio = median over rounds of (proxy rps / direct rps in the same round).
+labels=""
+for t in "${targets[@]}"; do labels="$labels $t=${t_label[$t]// /_}"; done
+awk -F'\t' -v targets="${targets[*]}" -v labels="$labels" -v sum="$sum_tsv" '
+function median(list,   a, n, i, j, x) {
+	n = split(list, a, " ")
+	if (n == 0) return "NA"
+	for (i = 2; i <= n; i++) { x = a[i]; for (j = i - 1; j > 0 && a[j] + 0 > x + 0; j--) a[j+1] = a[j]; a[j+1] = x }
+	return (n % 2) ? a[(n + 1) / 2] : (a[n / 2] + a[n / 2 + 1]) / 2
+}
+BEGIN {
+	nt = split(targets, T, " ")
+	split(labels, L, " "); for (i in L) { split(L[i], kv, "="); lab[kv[1]] = kv[2]; gsub(/_/, " ", lab[kv[1]]) }
+}
+NR == 1 { next }
+{
+	w = $1; r = $2; t = $3
+	if (!(w in seen)) { seen[w] = 1; order[++nw] = w }
+	if ($10 != "ok") { next }
+	rps[w, r, t] = $4; rounds[w, r] = 1
+	R[w, t] = R[w, t] " " $4; L2[w, t] = L2[w, t] " " $5
+	if ($8 != "NA") U[w, t] = U[w, t] " " $8
+	if ($9 != "NA") S[w, t] = S[w, t] " " $9
+}
+END {
+	for (i = 1; i <= nw; i++) for (k in rounds) { split(k, kk, SUBSEP); if (kk[1] == order[i]) rl[order[i]] = rl[order[i]] " " kk[2] }
+	hdr = sprintf("%-22s %12s", "workload", "direct rps")
+	for (j = 2; j <= nt; j++) hdr = hdr sprintf("  %14s %7s", lab[T[j]] " ratio", "us/req")
+	print hdr
+	print "workload\ttarget\tlabel\truns_ok\tmedian_rps\tratio_to_direct\tmedian_proxy_us_per_req\tmedian_latency_ms\tmedian_redis_us_per_req" > sum
+	for (i = 1; i <= nw; i++) {
+		w = order[i]
+		line = sprintf("%-22s %12s", w, (R[w, "direct"] == "") ? "FAILED" : sprintf("%.0f", median(R[w, "direct"])))
+		for (j = 1; j <= nt; j++) {
+			t = T[j]; ratios = ""
+			n = split(rl[w], rr, " ")
+			for (q = 1; q <= n; q++)
+				if ((w, rr[q], t) in rps && (w, rr[q], "direct") in rps && rps[w, rr[q], "direct"] > 0)
+					ratios = ratios " " rps[w, rr[q], t] / rps[w, rr[q], "direct"]
+			ok = split(R[w, t], tmp, " ")
+			ratio = (ratios == "") ? "NA" : sprintf("%.3f", median(ratios))
+			us = (U[w, t] == "") ? "NA" : sprintf("%.2f", median(U[w, t]))
+			printf "%s\t%s\t%s\t%d\t%s\t%s\t%s\t%s\t%s\n", w, t, lab[t], ok,
+				(ok ? sprintf("%.1f", median(R[w, t])) : "NA"), ratio, us,
+				(L2[w, t] == "" ? "NA" : median(L2[w, t])),
+				(S[w, t] == "" ? "NA" : sprintf("%.2f", median(S[w, t]))) > sum
+			if (j == 1) continue
+			line = line sprintf("  %14s %7s", (ratio == "NA") ? "FAILED" : sprintf("%.2f", ratio), (us == "NA") ? "-" : sprintf("%.1f", us))
+		}
+		print line
+	}
+}' "$raw_tsv" >"$out/table.txt"
+
+{
+	echo
+	echo "== postern benchmark ($(date '+%F %T'), ${elapsed}s of runs) =="
+	header
+	echo
+	cat "$out/table.txt"
+	echo
+	echo "ratio = proxy rps / direct rps (median of per-round ratios; 1.00 = no loss)."
+	echo "us/req = proxy process CPU (utime+stime) per request/transaction (median)."
+	[ -n "$postern_note" ] && echo "postern rows SKIPPED: $postern_note"
+	[ $failed -gt 0 ] && echo "WARNING: $failed run(s) produced no figure; see $out/logs and the status column of raw.tsv"
+	echo "TSV: $sum_tsv (summary), $raw_tsv (every run); logs: $out/logs"
+}
+
+[ $failed -gt 0 ] && exit 2
+exit 0

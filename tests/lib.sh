@@ -1,0 +1,663 @@
+# shellcheck shell=bash
+#
+# tests/lib.sh: shared helpers for the integration tests.
+#
+# A test script sources this file, defines one function per case and runs
+# each with run_case:
+#
+#	. "$(dirname "$0")/../lib.sh"
+#	case_ping() {
+#		start_redis
+#		conf_redis "$REDIS_PORT" > "$T/c.conf"
+#		start_postern "$T/c.conf"
+#		expect_eq "PING reply" PONG "$(rcli "$LISTEN_PORT" PING)"
+#	}
+#	run_case "PING through postern" case_ping
+#	finish
+#
+# Each case runs in its own subshell with a watchdog; whatever it started
+# (redis-server, postgres, postern, clients) is stopped by PID when it ends,
+# and every postern it started must exit 0 on SIGTERM with no sanitizer
+# report in its log.  A helper that cannot do its job fails the case with a
+# reason; the case's postern logs are shown under a failure.
+#
+# Environment: POSTERN (the binary), POSTERN_RESULTS (file that run.sh
+# counts; one "PASS|FAIL|SKIP<TAB>name<TAB>why" line per case),
+# POSTERN_CASE_TIMEOUT (seconds, default 120), POSTERN_KEEP_TMP=1 (keep
+# the temp dir for debugging).
+
+set -u -o pipefail
+
+TESTS_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+TOP=$(cd "$TESTS_DIR/.." && pwd)
+: "${POSTERN:=$TOP/_build/san/postern}"
+: "${POSTERN_CASE_TIMEOUT:=120}"
+SCRIPT_NAME=$(basename "$0" .sh)
+export POSTERN
+
+# Sanitizer settings, in case the script runs without run.sh.
+: "${ASAN_OPTIONS:=detect_leaks=1:abort_on_error=0}"
+: "${UBSAN_OPTIONS:=print_stacktrace=1:halt_on_error=1}"
+export ASAN_OPTIONS UBSAN_OPTIONS
+
+SANITIZER_RE='ERROR: (LeakSanitizer|AddressSanitizer)|runtime error:'
+PORT_LOCK_DIR=/tmp/postern-test-ports
+
+T=$(mktemp -d /tmp/postern-test.XXXXXX) || exit 1
+chmod 755 "$T"
+
+_STANDALONE=0
+if [[ -z "${POSTERN_RESULTS:-}" ]]; then
+	_STANDALONE=1
+	POSTERN_RESULTS=$T/results
+fi
+: > "$T/results.script"
+
+_NPASS=0 _NFAIL=0 _NSKIP=0 _NCASE=0
+_CASE_ID=0 _IN_CASE=0 _NPOSTERN=0
+# Processes started by the current scope (the script, or one case).
+_CLIENT_PIDS=() _POSTERN_PIDS=() _SERVER_PIDS=() _PG_DIRS=()
+
+PGBIN=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1)
+
+# ---------------------------------------------------------------------
+# Results
+
+# pass NAME: record a passed case.
+pass() {
+	printf 'ok - %s\n' "$1"
+	printf 'PASS\t%s\t\n' "$1" >> "$POSTERN_RESULTS"
+	printf 'PASS\n' >> "$T/results.script"
+}
+
+# fail NAME WHY: record a failed case.
+fail() {
+	printf 'not ok - %s: %s\n' "$1" "$2"
+	printf 'FAIL\t%s\t%s\n' "$1" "${2//$'\n'/ }" >> "$POSTERN_RESULTS"
+	printf 'FAIL\n' >> "$T/results.script"
+}
+
+# skip NAME WHY: record a case that could not run here.
+skip() {
+	printf 'ok - %s # SKIP %s\n' "$1" "$2"
+	printf 'SKIP\t%s\t%s\n' "$1" "${2//$'\n'/ }" >> "$POSTERN_RESULTS"
+	printf 'SKIP\n' >> "$T/results.script"
+}
+
+# fail_case WHY: inside a case, stop it as failed.
+fail_case() {
+	if ((_IN_CASE)); then
+		printf '%s\n' "$*" >> "$T/case$_CASE_ID.why"
+		exit 1
+	fi
+	printf '%s: %s\n' "$SCRIPT_NAME" "$*" >&2
+	exit 1
+}
+
+# skip_case WHY: inside a case, stop it as skipped (needs something the
+# machine lacks).
+skip_case() {
+	printf '%s\n' "$*" >> "$T/case$_CASE_ID.why"
+	exit 77
+}
+
+note() {
+	printf '#   %s\n' "$*"
+}
+
+# run_case NAME FUNC [ARGS]: run FUNC in a subshell, bounded by
+# POSTERN_CASE_TIMEOUT, and record its result.
+run_case() {
+	local name="$SCRIPT_NAME: $1" func=$2 cpid spid rc why f
+	shift 2
+	if [[ -n "${POSTERN_ONLY:-}" && "$name" != *"$POSTERN_ONLY"* ]]; then
+		return 0
+	fi
+	_CASE_ID=$((_CASE_ID + 1))
+	_NCASE=$((_NCASE + 1))
+	(
+		_IN_CASE=1
+		_CLIENT_PIDS=() _POSTERN_PIDS=() _SERVER_PIDS=() _PG_DIRS=()
+		trap '_case_cleanup' EXIT
+		trap 'printf "case timed out after %ss\n" "$POSTERN_CASE_TIMEOUT" >> "$T/case$_CASE_ID.why"; exit 124' TERM
+		"$func" "$@"
+	) &
+	cpid=$!
+	sleep "$POSTERN_CASE_TIMEOUT" &
+	spid=$!
+	wait -n "$cpid" "$spid"
+	if _pid_running "$cpid"; then
+		kill -TERM "$cpid" 2>/dev/null
+	fi
+	kill "$spid" 2>/dev/null
+	wait "$spid" 2>/dev/null
+	wait "$cpid"
+	rc=$?
+	why=
+	[[ -f "$T/case$_CASE_ID.why" ]] && why=$(paste -sd';' "$T/case$_CASE_ID.why")
+	case $rc in
+	0)
+		if [[ -n "$why" ]]; then
+			fail "$name" "$why"
+			_NFAIL=$((_NFAIL + 1))
+		else
+			pass "$name"
+			_NPASS=$((_NPASS + 1))
+		fi
+		return 0 ;;
+	77)
+		skip "$name" "$why"
+		_NSKIP=$((_NSKIP + 1))
+		return 0 ;;
+	esac
+	fail "$name" "${why:-case exited with status $rc}"
+	_NFAIL=$((_NFAIL + 1))
+	for f in "$T"/case"$_CASE_ID"-postern*.log; do
+		[[ -f "$f" ]] || continue
+		note "--- last lines of $(basename "$f"):"
+		tail -n 25 "$f" | sed 's/^/#     /'
+	done
+	return 0
+}
+
+# finish: end of a script; prints a summary when run alone and exits
+# non-zero when a case failed.
+finish() {
+	if ((_STANDALONE)); then
+		printf '%d passed, %d failed\n' "$_NPASS" "$_NFAIL"
+	fi
+	((_NFAIL == 0))
+	exit $?
+}
+
+# ---------------------------------------------------------------------
+# Processes
+
+# _pid_running PID: true while PID exists and is not a zombie.
+_pid_running() {
+	local st
+	[[ -r /proc/$1/stat ]] || return 1
+	st=$(< "/proc/$1/stat") 2>/dev/null || return 1
+	st=${st##*) }
+	[[ "${st%% *}" != Z ]]
+}
+
+# wait_exit PID TIMEOUT_S: wait until PID has exited; true if it did.
+wait_exit() {
+	local pid=$1 n=$(( ${2:-10} * 10 ))
+	while ((n-- > 0)); do
+		_pid_running "$pid" || return 0
+		sleep 0.1
+	done
+	! _pid_running "$pid"
+}
+
+# _stop_pids TIMEOUT PID...: SIGTERM, bounded wait, SIGKILL, reap.
+_stop_pids() {
+	local t=$1 pid
+	shift
+	for pid in "$@"; do
+		_pid_running "$pid" && kill -TERM "$pid" 2>/dev/null
+	done
+	for pid in "$@"; do
+		if ! wait_exit "$pid" "$t"; then
+			kill -KILL "$pid" 2>/dev/null
+			wait_exit "$pid" 5
+		fi
+		wait "$pid" 2>/dev/null
+	done
+	return 0
+}
+
+# track_client PID: a client process to kill when the scope ends.
+track_client() {
+	_CLIENT_PIDS+=("$1")
+}
+
+# track_server PID: a server process to kill when the scope ends.
+track_server() {
+	_SERVER_PIDS+=("$1")
+}
+
+_stop_postgres_dir() {
+	local dir=$1 pid
+	[[ -f "$dir/data/postmaster.pid" ]] || return 0
+	pid=$(head -n 1 "$dir/data/postmaster.pid")
+	_as_postgres timeout 30 "$PGBIN/pg_ctl" -D "$dir/data" -m immediate \
+	    stop > /dev/null 2>&1
+	if [[ -n "$pid" ]] && _pid_running "$pid"; then
+		kill -KILL "$pid" 2>/dev/null
+	fi
+}
+
+# _case_cleanup: EXIT trap of a case subshell.  Clients go first so that
+# postern does not wait out a drain for them; every postern must then exit
+# cleanly; servers last.
+_case_cleanup() {
+	local rc=$? pid dir f st
+	trap - TERM
+	((${#_CLIENT_PIDS[@]})) && _stop_pids 2 "${_CLIENT_PIDS[@]}"
+	for pid in "${_POSTERN_PIDS[@]}"; do
+		_pid_running "$pid" || continue
+		f=$(_postern_log_of "$pid")
+		kill -TERM "$pid" 2>/dev/null
+		if ! wait_exit "$pid" 15; then
+			kill -KILL "$pid" 2>/dev/null
+			wait "$pid" 2>/dev/null
+			printf 'postern %s did not exit within 15s of SIGTERM\n' "$pid" >> "$T/case$_CASE_ID.why"
+			((rc == 0)) && rc=1
+			continue
+		fi
+		wait "$pid" 2>/dev/null
+		st=$?
+		if ((st != 0)); then
+			printf 'postern exited %s on SIGTERM at the end of the case\n' "$st" >> "$T/case$_CASE_ID.why"
+			((rc == 0)) && rc=1
+		fi
+	done
+	for f in "$T"/case"$_CASE_ID"-postern*.log; do
+		[[ -f "$f" ]] || continue
+		if grep -Eq "$SANITIZER_RE" "$f"; then
+			printf 'sanitizer report in %s: %s\n' "$(basename "$f")" \
+			    "$(grep -Em 1 "$SANITIZER_RE" "$f")" >> "$T/case$_CASE_ID.why"
+			((rc == 0 || rc == 77)) && rc=1
+		fi
+	done
+	((${#_SERVER_PIDS[@]})) && _stop_pids 5 "${_SERVER_PIDS[@]}"
+	for dir in "${_PG_DIRS[@]}"; do
+		_stop_postgres_dir "$dir"
+	done
+	exit "$rc"
+}
+
+# _script_cleanup: EXIT trap of the script.
+_script_cleanup() {
+	local rc=$? dir pid
+	trap - EXIT INT TERM
+	((${#_CLIENT_PIDS[@]})) && _stop_pids 2 "${_CLIENT_PIDS[@]}"
+	((${#_POSTERN_PIDS[@]})) && _stop_pids 15 "${_POSTERN_PIDS[@]}"
+	((${#_SERVER_PIDS[@]})) && _stop_pids 5 "${_SERVER_PIDS[@]}"
+	for dir in "${_PG_DIRS[@]}"; do
+		_stop_postgres_dir "$dir"
+	done
+	_release_ports
+	if [[ "${POSTERN_KEEP_TMP:-0}" == 1 ]]; then
+		printf '# kept %s\n' "$T" >&2
+	else
+		rm -rf "$T"
+	fi
+	exit "$rc"
+}
+trap _script_cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+# ---------------------------------------------------------------------
+# Ports
+
+# free_port: print a TCP port in 20000-60999 (outside the kernel's
+# ephemeral range) that nothing uses, reserved for this script with a lock
+# directory so that parallel test scripts cannot pick it too.
+free_port() {
+	local lo=20000 hi=60999 elo ehi p owner tries=500
+	read -r elo ehi < /proc/sys/net/ipv4/ip_local_port_range 2>/dev/null || { elo=0 ehi=0; }
+	mkdir -p "$PORT_LOCK_DIR" 2>/dev/null
+	chmod 1777 "$PORT_LOCK_DIR" 2>/dev/null
+	while ((tries-- > 0)); do
+		p=$((lo + (RANDOM * 32768 + RANDOM) % (hi - lo + 1)))
+		((p >= elo && p <= ehi)) && continue
+		if ! mkdir "$PORT_LOCK_DIR/$p" 2>/dev/null; then
+			owner=$(cat "$PORT_LOCK_DIR/$p/owner" 2>/dev/null) || continue
+			[[ -n "$owner" ]] && ! kill -0 "$owner" 2>/dev/null || continue
+			rm -rf "$PORT_LOCK_DIR/$p"
+			mkdir "$PORT_LOCK_DIR/$p" 2>/dev/null || continue
+		fi
+		echo "$$" > "$PORT_LOCK_DIR/$p/owner"
+		if [[ -n "$(ss -tanH "( sport = :$p or dport = :$p )" 2>/dev/null)" ]]; then
+			rm -rf "$PORT_LOCK_DIR/$p"
+			continue
+		fi
+		echo "$p"
+		return 0
+	done
+	echo "free_port: no free port found" >&2
+	return 1
+}
+
+_release_ports() {
+	local d
+	for d in "$PORT_LOCK_DIR"/*/; do
+		[[ -f "$d/owner" && "$(cat "$d/owner" 2>/dev/null)" == "$$" ]] &&
+		    rm -rf "$d"
+	done
+	return 0
+}
+
+# ---------------------------------------------------------------------
+# Waiting
+
+# wait_log FILE PATTERN [TIMEOUT_S]: poll grep -E every 0.1s; 1 on timeout.
+wait_log() {
+	local file=$1 pat=$2 n=$(( ${3:-10} * 10 ))
+	while ((n-- > 0)); do
+		grep -Eq -- "$pat" "$file" 2>/dev/null && return 0
+		sleep 0.1
+	done
+	grep -Eq -- "$pat" "$file" 2>/dev/null
+}
+
+# wait_count FILE PATTERN N [TIMEOUT_S]: wait until PATTERN matches at
+# least N lines of FILE.
+wait_count() {
+	local file=$1 pat=$2 want=$3 n=$(( ${4:-10} * 10 ))
+	while ((n-- > 0)); do
+		(($(count_lines "$file" "$pat") >= want)) && return 0
+		sleep 0.1
+	done
+	(($(count_lines "$file" "$pat") >= want))
+}
+
+# count_lines FILE PATTERN: number of lines matching PATTERN.
+count_lines() {
+	local c
+	c=$(grep -Ec -- "$2" "$1" 2>/dev/null)
+	echo "${c:-0}"
+}
+
+# wait_until TIMEOUT_S CMD...: retry CMD every 0.1s until it succeeds.
+wait_until() {
+	local n=$(( $1 * 10 ))
+	shift
+	while ((n-- > 0)); do
+		"$@" > /dev/null 2>&1 && return 0
+		sleep 0.1
+	done
+	"$@" > /dev/null 2>&1
+}
+
+# ---------------------------------------------------------------------
+# Expectations: each fails the case with a reason.
+
+# expect_eq WHAT EXPECTED ACTUAL
+expect_eq() {
+	[[ "$2" == "$3" ]] ||
+	    fail_case "$1: expected '$(_short "$2")', got '$(_short "$3")'"
+}
+
+# expect_match WHAT REGEX ACTUAL
+expect_match() {
+	[[ "$3" =~ $2 ]] ||
+	    fail_case "$1: '$(_short "$3")' does not match /$2/"
+}
+
+# expect_log PATTERN [TIMEOUT_S] [FILE]: wait for PATTERN in postern's log.
+expect_log() {
+	local file=${3:-$POSTERN_LOG}
+	wait_log "$file" "$1" "${2:-10}" ||
+	    fail_case "log $(basename "$file") never matched /$1/ within ${2:-10}s"
+}
+
+# expect_no_log PATTERN [FILE]: PATTERN must not be in postern's log.
+expect_no_log() {
+	local file=${2:-$POSTERN_LOG} l
+	l=$(grep -Em 1 -- "$1" "$file" 2>/dev/null) &&
+	    fail_case "log $(basename "$file") unexpectedly has: $l"
+	return 0
+}
+
+_short() {
+	local s=${1//$'\r'/\\r}
+	s=${s//$'\n'/\\n}
+	((${#s} > 200)) && s="${s:0:200}..."
+	printf '%s' "$s"
+}
+
+# sha256_of FILE: the hex SHA-256 of FILE (or stdin when FILE is -).
+sha256_of() {
+	sha256sum "${1:--}" | cut -d' ' -f1
+}
+
+# ---------------------------------------------------------------------
+# Servers
+
+# start_redis [ARGS]: redis-server on 127.0.0.1 on a free port; sets
+# REDIS_PORT, REDIS_PID and REDIS_DIR.
+start_redis() {
+	local port
+	port=$(free_port) || fail_case "no free port for redis"
+	start_redis_on "$port" "$@"
+}
+
+# start_redis_on PORT [ARGS]: the same, on a given port.
+start_redis_on() {
+	local port=$1 dir
+	shift
+	dir=$T/redis-$port
+	mkdir -p "$dir"
+	(_close_sess_fds; exec redis-server --port "$port" --bind 127.0.0.1 \
+	    --save '' --appendonly no --daemonize no --dir "$dir" \
+	    --logfile '' "$@") >> "$dir/log" 2>&1 &
+	REDIS_PID=$! REDIS_PORT=$port REDIS_DIR=$dir
+	track_server "$REDIS_PID"
+	local n=100
+	while ((n-- > 0)); do
+		[[ "$(timeout 2 redis-cli -h 127.0.0.1 -p "$port" ping 2>/dev/null)" == PONG ]] && return 0
+		_pid_running "$REDIS_PID" ||
+		    fail_case "redis-server on port $port died: $(tail -n 3 "$dir/log")"
+		sleep 0.1
+	done
+	fail_case "redis-server on port $port did not answer PING within 10s"
+}
+
+# rcli PORT ARGS: redis-cli to 127.0.0.1:PORT, bounded to 30s.
+rcli() {
+	local port=$1
+	shift
+	timeout 30 redis-cli -h 127.0.0.1 -p "$port" "$@"
+}
+
+_as_postgres() {
+	if ((EUID == 0)); then
+		runuser -u postgres -- "$@"
+	else
+		"$@"
+	fi
+}
+
+# start_postgres: a fresh cluster (initdb -A trust --nosync) on
+# 127.0.0.1; sets PG_PORT, PG_DIR, PG_SOCKDIR.  Stopped with pg_ctl -m
+# immediate when the scope ends.
+start_postgres() {
+	local port dir
+	[[ -x "$PGBIN/initdb" ]] || fail_case "no PostgreSQL server binaries under /usr/lib/postgresql"
+	port=$(free_port) || fail_case "no free port for postgres"
+	dir=$T/pg-$port
+	mkdir -p "$dir/data" "$dir/sock"
+	((EUID == 0)) && chown -R postgres:postgres "$dir"
+	_as_postgres "$PGBIN/initdb" -A trust --nosync -U postgres \
+	    -D "$dir/data" > "$dir/initdb.log" 2>&1 ||
+	    fail_case "initdb failed: $(tail -n 3 "$dir/initdb.log")"
+	_PG_DIRS+=("$dir")
+	(_close_sess_fds; _as_postgres timeout 60 "$PGBIN/pg_ctl" -w -t 30 \
+	    -D "$dir/data" -l "$dir/log" \
+	    -o "-p $port -k $dir/sock -c listen_addresses=127.0.0.1 -c fsync=off" \
+	    start) > "$dir/pg_ctl.log" 2>&1 ||
+	    fail_case "pg_ctl start failed: $(tail -n 3 "$dir/log")"
+	PG_PORT=$port PG_DIR=$dir PG_SOCKDIR=$dir/sock
+}
+
+# pg_conninfo PORT [EXTRA]: a libpq connection string for 127.0.0.1:PORT.
+pg_conninfo() {
+	printf 'host=127.0.0.1 port=%s user=postgres dbname=postgres connect_timeout=10 %s' "$1" "${2:-}"
+}
+
+# ---------------------------------------------------------------------
+# postern
+
+_postern_log_of() {
+	local f
+	for f in "$T"/case*-postern*.log; do
+		[[ -f "$f.pid" && "$(cat "$f.pid")" == "$1" ]] && { echo "$f"; return; }
+	done
+	echo /dev/null
+}
+
+# start_postern_args ARGS: start "$POSTERN" ARGS in the background, with its
+# stderr in a log file; sets POSTERN_PID and POSTERN_LOG.  Does not wait.
+start_postern_args() {
+	_NPOSTERN=$((_NPOSTERN + 1))
+	POSTERN_LOG=$T/case$_CASE_ID-postern$_NPOSTERN.log
+	(_close_sess_fds; exec "$POSTERN" "$@") > "$POSTERN_LOG" 2>&1 &
+	POSTERN_PID=$!
+	echo "$POSTERN_PID" > "$POSTERN_LOG.pid"
+	_POSTERN_PIDS+=("$POSTERN_PID")
+}
+
+# wait_ready [TIMEOUT_S]: wait for postern's "ready:" line; fails the case
+# if postern exits first or the line does not come.
+wait_ready() {
+	local n=$(( ${1:-10} * 10 )) st
+	while ((n-- > 0)); do
+		grep -Eq ' info: ready: ' "$POSTERN_LOG" && return 0
+		if ! _pid_running "$POSTERN_PID"; then
+			wait "$POSTERN_PID"
+			st=$?
+			fail_case "postern exited with status $st before ready: $(tail -n 3 "$POSTERN_LOG" | paste -sd'|')"
+		fi
+		sleep 0.1
+	done
+	fail_case "postern logged no 'ready:' line within ${1:-10}s"
+}
+
+# start_postern CONFIGFILE [ARGS]: run postern -c CONFIGFILE, wait for ready.
+start_postern() {
+	local conf=$1
+	shift
+	start_postern_args -c "$conf" "$@"
+	wait_ready 10
+}
+
+# postern_exit_status [TIMEOUT_S]: wait for postern to exit by itself and
+# print its exit status (or "running" if it did not).
+postern_exit_status() {
+	if ! wait_exit "$POSTERN_PID" "${1:-10}"; then
+		echo running
+		return
+	fi
+	wait "$POSTERN_PID"
+	echo $?
+}
+
+# check_sanitizers LOG: fail the case if LOG holds a sanitizer report.
+check_sanitizers() {
+	local l
+	l=$(grep -Em 1 "$SANITIZER_RE" "$1") &&
+	    fail_case "sanitizer report in $(basename "$1"): $l"
+	return 0
+}
+
+# stop_postern [TIMEOUT_S]: SIGTERM, wait, and require exit status 0, the
+# "exiting" line and a log free of sanitizer reports.
+stop_postern() {
+	local st
+	_pid_running "$POSTERN_PID" || fail_case "postern was no longer running before SIGTERM"
+	kill -TERM "$POSTERN_PID"
+	st=$(postern_exit_status "${1:-15}")
+	[[ "$st" == running ]] && fail_case "postern still running ${1:-15}s after SIGTERM"
+	check_sanitizers "$POSTERN_LOG"
+	[[ "$st" == 0 ]] || fail_case "postern exited with status $st after SIGTERM"
+	grep -Eq ' info: exiting$' "$POSTERN_LOG" ||
+	    fail_case "postern did not log 'exiting'"
+}
+
+# conf_global [KEY=VALUE...]: a [postern] section with short drains.
+conf_global() {
+	local kv
+	printf '[postern]\nlog_level = info\ndrain_timeout = 2s\n'
+	for kv in "$@"; do
+		printf '%s = %s\n' "${kv%%=*}" "${kv#*=}"
+	done
+	printf '\n'
+}
+
+# conf_service NAME LISTEN PROTOCOL ROUTE... [-- KEY=VALUE...]: a
+# [service] section; each ROUTE is "name url".
+conf_service() {
+	local name=$1 listen=$2 proto=$3
+	shift 3
+	printf '[service %s]\nlisten = %s\nprotocol = %s\n' "$name" "$listen" "$proto"
+	while (($#)) && [[ "$1" != -- ]]; do
+		printf 'route = %s\n' "$1"
+		shift
+	done
+	(($#)) && shift
+	while (($#)); do
+		printf '%s = %s\n' "${1%%=*}" "${1#*=}"
+		shift
+	done
+	printf '\n'
+}
+
+# postern_redis [ROUTE...] [-- KEY=VALUE...]: write a config with one redis
+# service on a free port to $T/caseN.conf, start postern on it; sets
+# LISTEN_PORT and CONF.  Without ROUTEs: "private tcp://127.0.0.1:$REDIS_PORT".
+postern_redis() {
+	(($#)) || set -- "private tcp://127.0.0.1:$REDIS_PORT"
+	LISTEN_PORT=$(free_port) || fail_case "no free port"
+	CONF=$T/case$_CASE_ID.conf
+	{ conf_global; conf_service redis "127.0.0.1:$LISTEN_PORT" redis "$@"; } > "$CONF"
+	start_postern "$CONF"
+}
+
+# ---------------------------------------------------------------------
+# Clients
+
+declare -A _SESS_FD _SESS_PID
+
+# _close_sess_fds: in a child about to exec, close the write ends of the
+# session pipes, so that a session's client sees EOF when the test closes
+# it whatever was started after it.
+_close_sess_fds() {
+	local fd
+	for fd in "${_SESS_FD[@]}"; do
+		exec {fd}>&-
+	done
+	return 0
+}
+# open_session NAME SOCAT-ADDRESS: a long-lived client (socat) whose input
+# is a pipe the test writes to with session_send and whose output goes to
+# $T/NAME.out.  session_close NAME half-closes it.
+open_session() {
+	local name=$1 addr=$2 fd
+	rm -f "$T/$name.in"
+	mkfifo "$T/$name.in"
+	: > "$T/$name.out"
+	(_close_sess_fds; exec timeout 120 socat -t 10 STDIO "$addr") \
+	    < "$T/$name.in" > "$T/$name.out" 2> "$T/$name.err" &
+	_SESS_PID[$name]=$!
+	track_client "$!"
+	exec {fd}> "$T/$name.in"
+	_SESS_FD[$name]=$fd
+}
+
+# session_send NAME DATA: write DATA (printf %b escapes) into the session.
+session_send() {
+	printf '%b' "$2" >&"${_SESS_FD[$1]}" 2>/dev/null ||
+	    fail_case "session $1: cannot write (client gone)"
+}
+
+# session_close NAME: close the client's input; socat half-closes.
+session_close() {
+	local fd=${_SESS_FD[$1]}
+	exec {fd}>&-
+}
+
+# session_pid NAME
+session_pid() {
+	echo "${_SESS_PID[$1]}"
+}
+
+# session_out NAME: what the client received so far.
+session_out() {
+	cat "$T/$1.out"
+}

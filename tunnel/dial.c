@@ -1,0 +1,146 @@
+/*
+ * dial.c: transport-independent part of dialing: timeout, deferral, the
+ * one completion path.
+ */
+#include "config.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <event2/event.h>
+#include <event2/bufferevent.h>
+
+#include "conf.h"
+#include "dial_int.h"
+
+static void
+dial_timer_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct dial	*d = arg;
+
+	if (d->deferred != DIAL_OK) {
+		dial_finish(d, d->deferred, NULL);
+		return;
+	}
+	snprintf(d->detail, sizeof(d->detail), "connect timeout after %d ms",
+	    d->timeout_ms);
+	dial_finish(d, DIAL_TIMEOUT, NULL);
+}
+
+static void
+dial_free(struct dial *d)
+{
+	dial_tcp_cleanup(d);
+	if (d->timer != NULL)
+		event_free(d->timer);
+	free(d);
+}
+
+struct dial *
+dial_start(const struct dial_env *env, const struct conf_route *route,
+    int timeout_ms, dial_cb *cb, void *arg)
+{
+	struct dial	*d;
+	struct timeval	 tv;
+	char		 err[128];
+
+	if ((d = calloc(1, sizeof(*d))) == NULL)
+		return (NULL);
+	d->env = *env;
+	d->route = route;
+	d->timeout_ms = timeout_ms;
+	d->cb = cb;
+	d->arg = arg;
+	evutil_gettimeofday(&d->start, NULL);
+	d->timer = evtimer_new(env->base, dial_timer_cb, d);
+	if (d->timer == NULL) {
+		free(d);
+		return (NULL);
+	}
+	tv.tv_sec = timeout_ms / 1000;
+	tv.tv_usec = (timeout_ms % 1000) * 1000;
+	evtimer_add(d->timer, &tv);
+	if (dial_supported(route->kind, err, sizeof(err)) != 0) {
+		snprintf(d->detail, sizeof(d->detail), "%s", err);
+		dial_fail_later(d, DIAL_UNSUPPORTED);
+		return (d);
+	}
+	dial_tcp_begin(d);
+	return (d);
+}
+
+void
+dial_cancel(struct dial *d)
+{
+	if (d != NULL)
+		dial_free(d);
+}
+
+void
+dial_fail_later(struct dial *d, int status)
+{
+	d->deferred = status;
+	event_active(d->timer, EV_TIMEOUT, 0);
+}
+
+void
+dial_finish(struct dial *d, int status, struct bufferevent *bev)
+{
+	struct dial_result	 res;
+	struct timeval		 now;
+
+	evutil_gettimeofday(&now, NULL);
+	memset(&res, 0, sizeof(res));
+	res.status = status;
+	res.bev = bev;
+	res.detail = d->detail[0] != '\0' ? d->detail :
+	    dial_status_name(status);
+	res.elapsed_ms = (int)((now.tv_sec - d->start.tv_sec) * 1000 +
+	    (now.tv_usec - d->start.tv_usec) / 1000);
+	if (bev == d->bev)
+		d->bev = NULL;		/* handed over */
+	d->cb(&res, d->arg);
+	dial_free(d);
+}
+
+int
+dial_supported(int kind, char *err, size_t errlen)
+{
+	switch (kind) {
+	case ROUTE_TCP:
+		return (0);
+	case ROUTE_SSH:
+		snprintf(err, errlen, "ssh:// routes are not supported by "
+		    "this version of postern yet");
+		return (-1);
+	case ROUTE_TLS:
+		snprintf(err, errlen, "tls:// routes are not supported by "
+		    "this version of postern yet");
+		return (-1);
+	}
+	snprintf(err, errlen, "unknown route kind");
+	return (-1);
+}
+
+const char *
+dial_status_name(int status)
+{
+	switch (status) {
+	case DIAL_OK:
+		return ("connected");
+	case DIAL_REFUSED:
+		return ("connection refused");
+	case DIAL_TIMEOUT:
+		return ("connect timeout");
+	case DIAL_RESOLVE:
+		return ("name resolution failed");
+	case DIAL_UNREACHABLE:
+		return ("unreachable");
+	case DIAL_ERROR:
+		return ("connect error");
+	case DIAL_UNSUPPORTED:
+		return ("unsupported transport");
+	}
+	return ("?");
+}

@@ -1,0 +1,69 @@
+/*
+ * dial.h: the upstream "dial" step.  Whatever the transport (direct TCP
+ * now; TLS and SSH channels later), a dial ends in exactly one callback
+ * with either a connected bufferevent or a classified failure.
+ */
+#ifndef POSTERN_DIAL_H
+#define POSTERN_DIAL_H
+
+#include <stddef.h>
+
+struct bufferevent;
+struct conf_route;
+struct event_base;
+struct evdns_base;
+
+/* Which layer failed: health and logs tell these apart. */
+enum dial_status {
+	DIAL_OK,
+	DIAL_REFUSED,		/* connection refused */
+	DIAL_TIMEOUT,		/* connect timeout */
+	DIAL_RESOLVE,		/* name resolution failed */
+	DIAL_UNREACHABLE,	/* no route to host / network unreachable */
+	DIAL_ERROR,		/* other socket error */
+	DIAL_UNSUPPORTED	/* transport not built yet */
+};
+
+struct dial_result {
+	int			 status;	/* enum dial_status */
+	const char		*detail;	/* human text, valid in callback */
+	struct bufferevent	*bev;		/* DIAL_OK: connected; callee owns */
+	int			 elapsed_ms;
+};
+
+/*
+ * dial_cb(res, arg): the one completion.  On DIAL_OK the callee takes
+ * res->bev (a socket bufferevent with BEV_OPT_CLOSE_ON_FREE, callbacks
+ * unset, events disabled).  The dial is freed after the callback returns:
+ * do not dial_cancel() it from inside.
+ */
+typedef void dial_cb(const struct dial_result *res, void *arg);
+
+/* What transports need from the daemon. */
+struct dial_env {
+	struct event_base	*base;
+	struct evdns_base	*dns;		/* may be NULL: literals only */
+};
+
+/*
+ * dial_start(env, route, timeout_ms, cb, arg): begin connecting to the
+ * route's target.  The callback always comes later from the event loop,
+ * never from inside dial_start.  Returns NULL only when out of memory.
+ */
+struct dial *dial_start(const struct dial_env *env,
+	    const struct conf_route *route, int timeout_ms, dial_cb *cb,
+	    void *arg);
+
+/* dial_cancel(d): abandon a dial; no callback follows.  NULL is a no-op. */
+void	dial_cancel(struct dial *d);
+
+/*
+ * dial_supported(kind, err, errlen): 0 if this build can dial routes of
+ * this kind (enum conf_route_kind); -1 with the reason otherwise.
+ */
+int	dial_supported(int kind, char *err, size_t errlen);
+
+/* dial_status_name(status): "connection refused", "connect timeout", ... */
+const char *dial_status_name(int status);
+
+#endif
