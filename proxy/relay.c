@@ -1,7 +1,8 @@
 /*
- * relay.c: per-direction half-close with watermark back-pressure (after
- * spiped's proto_pipe and stunnel's transfer(); le-proxy's watermarks,
- * but not its close-both-on-first-EOF).
+ * relay.c: what both engines share, and the bufferevent engine: per-
+ * direction half-close with watermark back-pressure (after spiped's
+ * proto_pipe and stunnel's transfer(); le-proxy's watermarks, but not its
+ * close-both-on-first-EOF).
  */
 #include "config.h"
 
@@ -10,6 +11,7 @@
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
@@ -17,17 +19,21 @@
 
 #include "relay.h"
 
-static void	relay_read_cb(struct bufferevent *, void *);
-static void	relay_write_cb(struct bufferevent *, void *);
-static void	relay_event_cb(struct bufferevent *, short, void *);
-
-static int
-relay_index(struct relay *r, struct bufferevent *bev)
+void
+relay_note_end(struct relay *r, int idx, int error, const char *why)
 {
-	return (bev == r->side[RELAY_CLIENT].bev ? RELAY_CLIENT : RELAY_SERVER);
+	if (r->first_end != RELAY_END_NONE)
+		return;
+	if (error) {
+		r->first_end = idx == RELAY_CLIENT ? RELAY_END_CLIENT_ERROR :
+		    RELAY_END_SERVER_ERROR;
+		snprintf(r->error, sizeof(r->error), "%s", why);
+	} else
+		r->first_end = idx == RELAY_CLIENT ? RELAY_END_CLIENT_EOF :
+		    RELAY_END_SERVER_EOF;
 }
 
-static void
+void
 relay_check_done(struct relay *r)
 {
 	struct relay_side	*c = &r->side[RELAY_CLIENT];
@@ -45,104 +51,92 @@ relay_check_done(struct relay *r)
 }
 
 /*
- * The reading side `from` has finished: once `to` has flushed its output,
- * shut down its write side.
+ * Bufferevent engine.  The reading side `from` has finished: once the
+ * other side has flushed its output, shut down its write side.
  */
 static void
-relay_forward_eof(struct relay *r, int from)
+relay_bev_forward_eof(struct relay *r, int from)
 {
 	struct relay_side	*to = &r->side[!from];
-	struct evbuffer		*out;
 
 	if (to->dead || to->shut)
 		return;
-	out = bufferevent_get_output(to->bev);
-	if (evbuffer_get_length(out) > 0) {
-		/* relay_write_cb fires when the buffer is empty. */
+	if (evbuffer_get_length(bufferevent_get_output(to->bev)) > 0) {
+		/* relay_bev_write_cb fires when the buffer is empty. */
 		bufferevent_setwatermark(to->bev, EV_WRITE, 0, 0);
 		bufferevent_enable(to->bev, EV_WRITE);
 		return;
 	}
 	if (shutdown(bufferevent_getfd(to->bev), SHUT_WR) == -1 &&
 	    errno != ENOTCONN) {
-		/* The peer is gone: nothing more can reach it. */
-		to->dead = 1;
+		to->dead = 1;	/* the peer is gone */
 		return;
 	}
 	to->shut = 1;
 }
 
 static void
-relay_read_cb(struct bufferevent *bev, void *arg)
+relay_bev_read_cb(struct bufferevent *bev, void *arg)
 {
-	struct relay		*r = arg;
-	int			 i = relay_index(r, bev);
-	struct relay_side	*from = &r->side[i], *to = &r->side[!i];
+	struct relay_side	*from = arg;
+	struct relay_side	*to = &from->relay->side[!from->idx];
 	struct evbuffer		*in = bufferevent_get_input(bev), *out;
 	size_t			 n = evbuffer_get_length(in);
 
 	from->bytes += n;
 	if (to->dead || to->shut) {
-		/* Nowhere to send it: drop, as a closed socket would. */
-		evbuffer_drain(in, n);
+		evbuffer_drain(in, n);	/* nowhere to go */
 		return;
 	}
 	out = bufferevent_get_output(to->bev);
 	evbuffer_add_buffer(out, in);
 	if (evbuffer_get_length(out) >= RELAY_HIGH_WATER) {
-		/* Back-pressure: resume in relay_write_cb below low water. */
+		/* Back-pressure: resume in the write callback. */
 		bufferevent_disable(bev, EV_READ);
 		bufferevent_setwatermark(to->bev, EV_WRITE, RELAY_LOW_WATER, 0);
 	}
 }
 
 static void
-relay_write_cb(struct bufferevent *bev, void *arg)
+relay_bev_write_cb(struct bufferevent *bev, void *arg)
 {
-	struct relay		*r = arg;
-	int			 i = relay_index(r, bev);
-	struct relay_side	*to = &r->side[i], *from = &r->side[!i];
+	struct relay_side	*to = arg;
+	struct relay		*r = to->relay;
+	struct relay_side	*from = &r->side[!to->idx];
 
 	if (from->eof || from->dead) {
 		if (evbuffer_get_length(bufferevent_get_output(bev)) == 0) {
-			relay_forward_eof(r, !i);
+			relay_bev_forward_eof(r, from->idx);
 			relay_check_done(r);
 		}
 		return;
 	}
-	if (!to->dead && !(bufferevent_get_enabled(from->bev) & EV_READ)) {
+	if (!(bufferevent_get_enabled(from->bev) & EV_READ)) {
 		bufferevent_setwatermark(bev, EV_WRITE, 0, 0);
 		bufferevent_enable(from->bev, EV_READ);
 	}
 }
 
 static void
-relay_event_cb(struct bufferevent *bev, short what, void *arg)
+relay_bev_event_cb(struct bufferevent *bev, short what, void *arg)
 {
-	struct relay		*r = arg;
-	int			 i = relay_index(r, bev);
-	struct relay_side	*side = &r->side[i], *other = &r->side[!i];
+	struct relay_side	*side = arg;
+	struct relay		*r = side->relay;
+	struct relay_side	*other = &r->side[!side->idx];
 	int			 err = EVUTIL_SOCKET_ERROR();
 
 	if (what & BEV_EVENT_EOF) {
 		side->eof = 1;
 		bufferevent_disable(bev, EV_READ);
-		if (r->first_end == RELAY_END_NONE)
-			r->first_end = i == RELAY_CLIENT ?
-			    RELAY_END_CLIENT_EOF : RELAY_END_SERVER_EOF;
-		relay_forward_eof(r, i);
+		relay_note_end(r, side->idx, 0, NULL);
+		relay_bev_forward_eof(r, side->idx);
 	} else if (what & (BEV_EVENT_ERROR | BEV_EVENT_TIMEOUT)) {
 		side->dead = 1;
 		bufferevent_disable(bev, EV_READ | EV_WRITE);
-		if (r->first_end == RELAY_END_NONE) {
-			r->first_end = i == RELAY_CLIENT ?
-			    RELAY_END_CLIENT_ERROR : RELAY_END_SERVER_ERROR;
-			snprintf(r->error, sizeof(r->error), "%s",
-			    (what & BEV_EVENT_TIMEOUT) ? "write timeout" :
-			    err != 0 ? strerror(err) : "connection lost");
-		}
+		relay_note_end(r, side->idx, 1, (what & BEV_EVENT_TIMEOUT) ?
+		    "timeout" : err != 0 ? strerror(err) : "connection lost");
 		/* What the dead side sent already still goes out. */
-		relay_forward_eof(r, i);
+		relay_bev_forward_eof(r, side->idx);
 		/* The other way can go nowhere: stop reading it. */
 		if (!other->eof && !other->dead)
 			bufferevent_disable(other->bev, EV_READ);
@@ -151,23 +145,51 @@ relay_event_cb(struct bufferevent *bev, short what, void *arg)
 }
 
 void
-relay_start(struct relay *r, struct bufferevent *client,
-    struct bufferevent *server, relay_done_cb *cb, void *arg)
+relay_init(struct relay *r)
 {
 	int	i;
 
 	memset(r, 0, sizeof(*r));
-	r->side[RELAY_CLIENT].bev = client;
-	r->side[RELAY_SERVER].bev = server;
+	for (i = 0; i < 2; i++) {
+		r->side[i].relay = r;
+		r->side[i].idx = i;
+		r->side[i].fd = -1;
+	}
+}
+
+int
+relay_start(struct relay *r, struct event_base *base, int client_fd,
+    struct bufferevent *server, int plain, relay_done_cb *cb, void *arg)
+{
+	int	i;
+
+	relay_init(r);
 	r->cb = cb;
 	r->arg = arg;
+	if (plain) {
+		/* Take the descriptor; freeing the bufferevent keeps it. */
+		r->side[RELAY_SERVER].fd = bufferevent_getfd(server);
+		bufferevent_setfd(server, -1);
+		bufferevent_free(server);
+		r->side[RELAY_CLIENT].fd = client_fd;
+		r->fd_engine = 1;
+		return (relay_fd_start(r, base));
+	}
+	r->side[RELAY_SERVER].bev = server;
+	r->side[RELAY_CLIENT].bev = bufferevent_socket_new(base, client_fd,
+	    BEV_OPT_CLOSE_ON_FREE);
+	if (r->side[RELAY_CLIENT].bev == NULL) {
+		r->side[RELAY_CLIENT].fd = client_fd;	/* closed on release */
+		return (-1);
+	}
 	for (i = 0; i < 2; i++) {
-		bufferevent_setcb(r->side[i].bev, relay_read_cb,
-		    relay_write_cb, relay_event_cb, r);
+		bufferevent_setcb(r->side[i].bev, relay_bev_read_cb,
+		    relay_bev_write_cb, relay_bev_event_cb, &r->side[i]);
 		bufferevent_set_max_single_read(r->side[i].bev,
 		    RELAY_READ_CHUNK);
 		bufferevent_enable(r->side[i].bev, EV_READ | EV_WRITE);
 	}
+	return (0);
 }
 
 void
@@ -175,11 +197,34 @@ relay_stop(struct relay *r)
 {
 	int	i;
 
+	if (r->fd_engine) {
+		relay_fd_stop(r);
+		return;
+	}
 	for (i = 0; i < 2; i++) {
 		if (r->side[i].bev == NULL)
 			continue;
 		bufferevent_disable(r->side[i].bev, EV_READ | EV_WRITE);
 		bufferevent_setcb(r->side[i].bev, NULL, NULL, NULL, NULL);
+	}
+}
+
+void
+relay_release(struct relay *r)
+{
+	int	i;
+
+	if (r->fd_engine) {
+		relay_fd_release(r);
+		return;
+	}
+	for (i = 0; i < 2; i++) {
+		if (r->side[i].bev != NULL)
+			bufferevent_free(r->side[i].bev);
+		r->side[i].bev = NULL;
+		if (r->side[i].fd != -1)
+			close(r->side[i].fd);
+		r->side[i].fd = -1;
 	}
 }
 

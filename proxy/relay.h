@@ -1,12 +1,18 @@
 /*
- * relay.h: the byte pump between a client and an upstream bufferevent.
+ * relay.h: the byte pump between a client socket and an upstream.
  *
  * Two directions, each finished on its own: EOF (or an error) on the
- * reading side is forwarded, once the other side's output is flushed, as
- * a write shutdown; the relay is done when both directions are.  Reading
- * stops while the other side's output is above RELAY_HIGH_WATER and
- * resumes when it drains below RELAY_LOW_WATER, so memory per session is
- * bounded whatever the peers' speeds.
+ * reading side is forwarded, once the other side's pending output is
+ * flushed, as a write shutdown; the relay is done when both directions
+ * are.  Reading stops while the other side's pending output is above
+ * RELAY_HIGH_WATER and resumes below RELAY_LOW_WATER, so memory per
+ * session is bounded whatever the peers' speeds.
+ *
+ * Two engines share these semantics.  When the upstream is a plain
+ * socket, the relay works on the two file descriptors directly and
+ * writes as soon as it has read (one epoll wake-up, one read, one write
+ * per message, as HAProxy does).  Otherwise (TLS, SSH channels: anything
+ * layered) it pumps between bufferevents.
  */
 #ifndef POSTERN_RELAY_H
 #define POSTERN_RELAY_H
@@ -14,6 +20,9 @@
 #include <stdint.h>
 
 struct bufferevent;
+struct event;
+struct event_base;
+struct evbuffer;
 
 #define RELAY_HIGH_WATER	(256 * 1024)
 #define RELAY_LOW_WATER		(64 * 1024)
@@ -30,25 +39,33 @@ enum relay_end {
 #define RELAY_CLIENT	0
 #define RELAY_SERVER	1
 
+struct relay;
+
 struct relay_side {
-	struct bufferevent	*bev;
+	struct relay		*relay;
+	int			 idx;		/* RELAY_CLIENT or _SERVER */
+	struct bufferevent	*bev;		/* bufferevent engine */
+	int			 fd;		/* fd engine, else -1 */
+	struct event		*rev, *wev;	/* fd engine */
+	struct evbuffer		*out;		/* fd engine: to write here */
+	int			 reading;	/* fd engine: rev added */
+	int			 writing;	/* fd engine: wev added */
 	int			 eof;		/* read side finished */
 	int			 shut;		/* write side shut down */
 	int			 dead;		/* error: no more I/O */
 	uint64_t		 bytes;		/* read from this side */
 };
 
-struct relay;
-
 /*
  * relay_done_cb(r, arg): both directions are finished (or neither can
- * make progress).  Called from inside a bufferevent callback: the callee
- * must not free the bufferevents there (defer it).
+ * make progress).  Called from inside an I/O callback: the callee must
+ * not relay_release() there (defer it).
  */
 typedef void relay_done_cb(struct relay *r, void *arg);
 
 struct relay {
 	struct relay_side	 side[2];	/* RELAY_CLIENT, RELAY_SERVER */
+	int			 fd_engine;
 	int			 first_end;	/* enum relay_end */
 	char			 error[128];	/* detail of the first error */
 	int			 done;
@@ -56,21 +73,34 @@ struct relay {
 	void			*arg;
 };
 
-/*
- * relay_start(r, client, server, cb, arg): take both bufferevents (the
- * relay sets their callbacks; they stay owned by the caller, who frees
- * them with relay_release) and start pumping.
- */
-void	relay_start(struct relay *r, struct bufferevent *client,
-	    struct bufferevent *server, relay_done_cb *cb, void *arg);
+/* relay_init(r): an idle relay owning nothing; relay_release() is safe. */
+void	relay_init(struct relay *r);
 
 /*
- * relay_stop(r): stop all I/O and callbacks (used before freeing, and to
- * close a session early).
+ * relay_start(r, base, client_fd, server, plain, cb, arg): take ownership
+ * of the client socket and the upstream bufferevent and start pumping.
+ * plain says the bufferevent is a bare socket (the fd engine may then
+ * take its descriptor).  Returns 0, or -1 when out of memory: r then owns
+ * both ends all the same, and relay_release() closes them.
  */
+int	relay_start(struct relay *r, struct event_base *base, int client_fd,
+	    struct bufferevent *server, int plain, relay_done_cb *cb,
+	    void *arg);
+
+/* relay_stop(r): stop all I/O and callbacks; ends stay open. */
 void	relay_stop(struct relay *r);
+
+/* relay_release(r): close both ends and free the engine's state. */
+void	relay_release(struct relay *r);
 
 /* relay_end_name(end): "client closed", "server closed", ... */
 const char *relay_end_name(int end);
+
+/* Shared by the two engines (relay.c, relay_fd.c). */
+void	relay_note_end(struct relay *r, int idx, int error, const char *why);
+void	relay_check_done(struct relay *r);
+int	relay_fd_start(struct relay *r, struct event_base *base);
+void	relay_fd_stop(struct relay *r);
+void	relay_fd_release(struct relay *r);
 
 #endif

@@ -54,15 +54,19 @@ session_relay_done(struct relay *r, void *arg)
 }
 
 static void
-session_connected(struct session *s, struct bufferevent *bev,
+session_connected(struct session *s, const struct dial_result *res,
     struct route *r)
 {
-	s->server = bev;
+	int	fd = s->client;
+
+	s->client = -1;
 	s->route = route_ref(r);
 	r->sessions_total++;
 	r->sessions_active++;
 	s->state = SESSION_RELAYING;
-	relay_start(&s->relay, s->client, s->server, session_relay_done, s);
+	if (relay_start(&s->relay, daemon_base(s->svc->px), fd, res->bev,
+	    res->plain, session_relay_done, s) != 0)
+		session_close(s, SESSION_END_INTERNAL, "out of memory");
 }
 
 static void
@@ -80,7 +84,7 @@ session_dial_cb(const struct dial_result *res, void *arg)
 		route_report(r, 1, "connected", &now);
 		log_debug("%s: connected in %d ms", session_prefix(s, r,
 		    prefix, sizeof(prefix)), res->elapsed_ms);
-		session_connected(s, res->bev, r);
+		session_connected(s, res, r);
 		return;
 	}
 	r->connect_failures++;
@@ -140,19 +144,14 @@ session_new(struct service *svc, int fd, struct sockaddr *sa, socklen_t len)
 	addr_from_sockaddr(sa, len, s->peer, sizeof(s->peer));
 	evutil_gettimeofday(&s->start, NULL);
 	s->state = SESSION_DIALING;
+	relay_init(&s->relay);
 	evutil_make_socket_nonblocking(fd);
 	sockopt_tcp(fd);
 	/* Client bytes wait in the kernel until the relay starts. */
-	s->client = bufferevent_socket_new(daemon_base(px), fd,
-	    BEV_OPT_CLOSE_ON_FREE);
+	s->client = fd;
 	svc->active++;
 	svc->total++;
 	daemon_session_add(px, s);
-	if (s->client == NULL) {
-		close(fd);
-		session_close(s, SESSION_END_INTERNAL, "out of memory");
-		return;
-	}
 	session_dial_next(s, 0);
 }
 
@@ -189,10 +188,6 @@ session_close(struct session *s, int reason, const char *detail)
 	dial_cancel(s->dial);
 	s->dial = NULL;
 	relay_stop(&s->relay);
-	if (s->client != NULL)
-		bufferevent_disable(s->client, EV_READ | EV_WRITE);
-	if (s->server != NULL)
-		bufferevent_disable(s->server, EV_READ | EV_WRITE);
 	if (s->route != NULL) {
 		s->route->sessions_active--;
 		s->route->bytes_up += s->relay.side[RELAY_CLIENT].bytes;
@@ -205,10 +200,9 @@ session_close(struct session *s, int reason, const char *detail)
 void
 session_free(struct session *s)
 {
-	if (s->client != NULL)
-		bufferevent_free(s->client);
-	if (s->server != NULL)
-		bufferevent_free(s->server);
+	if (s->client != -1)
+		close(s->client);
+	relay_release(&s->relay);
 	route_unref(s->route);
 	service_unref(s->svc);
 	free(s);

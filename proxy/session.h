@@ -43,15 +43,15 @@ struct session {
 	uint64_t		 id;
 	int			 state;		/* enum session_state */
 	struct service		*svc;
-	struct bufferevent	*client;
-	struct bufferevent	*server;
+	int			 client;	/* fd, until the relay has it */
+	struct bufferevent	*server;	/* until the relay has it */
 	struct dial		*dial;
 	size_t			 route_idx;
 	struct route		*route;		/* once connected */
 	char			 peer[64];
 	char			 tried[512];	/* failed routes, for logs */
 	struct timeval		 start;
-	struct relay		 relay;
+	struct relay		 relay;		/* owns both ends once started */
 };
 
 /*

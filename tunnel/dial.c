@@ -94,6 +94,7 @@ dial_finish(struct dial *d, int status, struct bufferevent *bev)
 	memset(&res, 0, sizeof(res));
 	res.status = status;
 	res.bev = bev;
+	res.plain = bev != NULL && d->route->kind == ROUTE_TCP;
 	res.detail = d->detail[0] != '\0' ? d->detail :
 	    dial_status_name(status);
 	res.elapsed_ms = (int)((now.tv_sec - d->start.tv_sec) * 1000 +

@@ -28,6 +28,7 @@ struct dial_result {
 	int			 status;	/* enum dial_status */
 	const char		*detail;	/* human text, valid in callback */
 	struct bufferevent	*bev;		/* DIAL_OK: connected; callee owns */
+	int			 plain;		/* bev is a bare socket */
 	int			 elapsed_ms;
 };
 
