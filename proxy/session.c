@@ -88,9 +88,9 @@ session_dial_cb(const struct dial_result *res, void *arg)
 		return;
 	}
 	r->connect_failures++;
-	route_report(r, 0, res->detail, &now);
 	log_warnx("%s: connect failed: %s", session_prefix(s, r, prefix,
 	    sizeof(prefix)), res->detail);
+	route_report(r, 0, res->detail, &now);
 	n = (int)strlen(s->tried);
 	snprintf(s->tried + n, sizeof(s->tried) - (size_t)n, "%s%s: %s",
 	    n ? "; " : "", r->cr->name, res->detail);

@@ -1,0 +1,204 @@
+/*
+ * test_route.c: route health state machine and priority selection.
+ */
+#include "config.h"
+
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "conf.h"
+#include "log.h"
+#include "route.h"
+
+static const char cfg[] =
+    "[service redis]\n"
+    "listen = 127.0.0.1:7000\n"
+    "route = a tcp://127.0.0.1:7001\n"
+    "route = b tcp://127.0.0.1:7002\n"
+    "route = c tcp://127.0.0.1:7003\n"
+    "rise = 2\n"
+    "fall = 3\n"
+    "check_interval = 1s\n";
+
+struct fixture {
+	struct conf	*conf;
+	struct route	*r[3];
+	struct timeval	 now;
+};
+
+static int
+setup(void **state)
+{
+	struct conf_errors	 errs = { NULL, 0 };
+	struct fixture		*f = calloc(1, sizeof(*f));
+	size_t			 i;
+
+	assert_non_null(f);
+	f->conf = conf_parse(cfg, strlen(cfg), "t", 0, &errs);
+	assert_non_null(f->conf);
+	assert_int_equal(errs.n, 0);
+	f->now.tv_sec = 1000;
+	for (i = 0; i < 3; i++) {
+		f->r[i] = route_new(f->conf, &f->conf->services[0],
+		    &f->conf->services[0].routes[i], &f->now);
+		assert_non_null(f->r[i]);
+	}
+	*state = f;
+	return (0);
+}
+
+static int
+teardown(void **state)
+{
+	struct fixture	*f = *state;
+	size_t		 i;
+
+	for (i = 0; i < 3; i++)
+		route_unref(f->r[i]);
+	conf_unref(f->conf);
+	free(f);
+	return (0);
+}
+
+static void
+advance(struct fixture *f, long ms)
+{
+	f->now.tv_sec += ms / 1000;
+	f->now.tv_usec += (ms % 1000) * 1000;
+	if (f->now.tv_usec >= 1000000) {
+		f->now.tv_sec++;
+		f->now.tv_usec -= 1000000;
+	}
+}
+
+static void
+test_new_route_is_unknown_and_usable(void **state)
+{
+	struct fixture	*f = *state;
+
+	assert_int_equal(f->r[0]->state, ROUTE_STATE_UNKNOWN);
+	assert_true(route_usable(f->r[0], &f->now));
+	assert_int_equal(route_select(f->r, 3, 0, &f->now), 0);
+	assert_string_equal(f->r[0]->label, "redis/a");
+}
+
+static void
+test_fall_marks_down_after_n_failures(void **state)
+{
+	struct fixture	*f = *state;
+
+	route_report(f->r[0], 0, "connection refused", &f->now);
+	route_report(f->r[0], 0, "connection refused", &f->now);
+	assert_int_not_equal(f->r[0]->state, ROUTE_STATE_DOWN);
+	assert_int_equal(route_select(f->r, 3, 0, &f->now), 0);
+	route_report(f->r[0], 0, "connect timeout", &f->now);
+	assert_int_equal(f->r[0]->state, ROUTE_STATE_DOWN);
+	assert_string_equal(f->r[0]->last_error, "connect timeout");
+	/* Priority skips the down route. */
+	assert_int_equal(route_select(f->r, 3, 0, &f->now), 1);
+}
+
+static void
+test_success_resets_failure_count(void **state)
+{
+	struct fixture	*f = *state;
+
+	route_report(f->r[0], 0, "x", &f->now);
+	route_report(f->r[0], 0, "x", &f->now);
+	route_report(f->r[0], 1, "ok", &f->now);
+	route_report(f->r[0], 0, "x", &f->now);
+	route_report(f->r[0], 0, "x", &f->now);
+	assert_int_equal(f->r[0]->state, ROUTE_STATE_UP);
+}
+
+static void
+test_down_route_rests_then_gets_a_trial(void **state)
+{
+	struct fixture	*f = *state;
+	int		 i;
+
+	for (i = 0; i < 3; i++)
+		route_report(f->r[0], 0, "refused", &f->now);
+	advance(f, 999);
+	assert_false(route_usable(f->r[0], &f->now));
+	advance(f, 1);
+	assert_true(route_usable(f->r[0], &f->now));
+	assert_int_equal(route_select(f->r, 3, 0, &f->now), 0);
+	/* A failed trial starts another rest. */
+	route_report(f->r[0], 0, "refused", &f->now);
+	assert_false(route_usable(f->r[0], &f->now));
+}
+
+static void
+test_rise_needs_consecutive_successes(void **state)
+{
+	struct fixture	*f = *state;
+	int		 i;
+
+	for (i = 0; i < 3; i++)
+		route_report(f->r[0], 0, "refused", &f->now);
+	advance(f, 1000);
+	route_report(f->r[0], 1, "ok", &f->now);
+	assert_int_equal(f->r[0]->state, ROUTE_STATE_DOWN);
+	route_report(f->r[0], 0, "refused", &f->now);
+	advance(f, 1000);
+	route_report(f->r[0], 1, "ok", &f->now);
+	route_report(f->r[0], 1, "ok", &f->now);
+	assert_int_equal(f->r[0]->state, ROUTE_STATE_UP);
+	assert_int_equal(route_select(f->r, 3, 0, &f->now), 0);
+}
+
+static void
+test_select_from_and_none(void **state)
+{
+	struct fixture	*f = *state;
+	int		 i, j;
+
+	assert_int_equal(route_select(f->r, 3, 1, &f->now), 1);
+	assert_int_equal(route_select(f->r, 3, 3, &f->now), 3);
+	for (j = 0; j < 3; j++)
+		for (i = 0; i < 3; i++)
+			route_report(f->r[j], 0, "refused", &f->now);
+	assert_int_equal(route_select(f->r, 3, 0, &f->now), 3);
+}
+
+static void
+test_same_definition(void **state)
+{
+	struct fixture		*f = *state;
+	const struct conf_route	*a = &f->conf->services[0].routes[0];
+	const struct conf_route	*b = &f->conf->services[0].routes[1];
+
+	assert_true(route_same(a, a));
+	assert_false(route_same(a, b));
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(
+		    test_new_route_is_unknown_and_usable, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_fall_marks_down_after_n_failures, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_success_resets_failure_count, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_down_route_rests_then_gets_a_trial, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_rise_needs_consecutive_successes, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_select_from_and_none, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_same_definition, setup, teardown),
+	};
+
+	log_init(LOG_LEVEL_ERROR, 0);
+	return (cmocka_run_group_tests(tests, NULL, NULL));
+}
