@@ -112,6 +112,14 @@ conf_free(struct conf *c)
 		s = &c->services[i];
 		free(s->name);
 		free(s->listen);
+		free(s->check_user);
+		free(s->check_database);
+		free(s->check_password_file);
+		if (s->check_password != NULL) {
+			explicit_bzero(s->check_password,
+			    strlen(s->check_password));
+			free(s->check_password);
+		}
 		for (j = 0; j < s->nroutes; j++)
 			conf_route_clear(&s->routes[j]);
 		free(s->routes);
@@ -512,6 +520,32 @@ conf_on_error(void *arg, int line, const char *msg)
 	perr(p, line, "%s", msg);
 }
 
+/* The first line of check_password_file; never logged. */
+static void
+conf_read_secret(struct conf_parser *p, struct conf_service *s)
+{
+	FILE	*fp;
+	char	 line[1024];
+	size_t	 n;
+
+	if (s->check_password_file == NULL || !(p->flags & CONF_CHECK_FILES))
+		return;
+	/* An unreadable file was reported at its key's line. */
+	if ((fp = fopen(s->check_password_file, "re")) == NULL)
+		return;
+	if (fgets(line, sizeof(line), fp) == NULL)
+		line[0] = '\0';
+	fclose(fp);
+	n = strcspn(line, "\r\n");
+	line[n] = '\0';
+	if (n == 0)
+		perr(p, s->line, "[service %s]: check_password_file %s is "
+		    "empty", s->name, s->check_password_file);
+	else
+		s->check_password = strdup(line);
+	explicit_bzero(line, sizeof(line));
+}
+
 /* Options each route kind accepts; files among them are checked. */
 static const char *const tls_opts[] = {
 	"ca", "name", "cert", "key", "verify", "min_version", "ciphers", NULL
@@ -618,6 +652,7 @@ conf_validate(struct conf_parser *p)
 			    "fit protocol = %s", s->name,
 			    conf_check_name(s->check),
 			    conf_proto_name(s->protocol));
+		conf_read_secret(p, s);
 		if (s->check_timeout_ms > s->check_interval_ms)
 			perr(p, s->line, "[service %s]: check_timeout is "
 			    "longer than check_interval", s->name);

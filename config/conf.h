@@ -32,6 +32,16 @@ enum conf_check {
 	CHECK_POSTGRES
 };
 
+enum conf_role {
+	ROLE_ANY,
+	ROLE_MASTER
+};
+
+enum conf_on_down {
+	ON_DOWN_KEEP,		/* established sessions stay */
+	ON_DOWN_CLOSE		/* sessions on a route marked down are closed */
+};
+
 struct conf_opt {
 	char		*key;
 	char		*value;
@@ -65,6 +75,15 @@ struct conf_service {
 	int			 check_interval_ms;
 	int			 check_timeout_ms;
 	int			 connect_timeout_ms;
+	int			 check_fast_interval_ms;
+	int			 check_down_interval_ms;
+	char			*check_user;
+	char			*check_database;
+	char			*check_password_file;
+	char			*check_password;	/* read from the file */
+	int			 check_role;	/* enum conf_role */
+	int			 hold_timeout_ms;
+	int			 on_route_down;	/* enum conf_on_down */
 	int			 rise;
 	int			 fall;
 	int			 max_connections;
@@ -86,6 +105,7 @@ struct conf {
 	int			 has_admin;
 	int			 log_level;	/* enum log_level */
 	int			 drain_timeout_ms;
+	int			 shutdown_delay_ms;
 	struct conf_bastion	*bastions;
 	size_t			 nbastions;
 	struct conf_service	*services;

@@ -17,6 +17,8 @@ static const char *const log_levels[] = {
 	"error", "warn", "info", "debug", NULL
 };
 static const char *const protocols[] = { "tcp", "redis", "postgres", NULL };
+static const char *const roles[] = { "any", "master", NULL };
+static const char *const on_down[] = { "keep", "close", NULL };
 static const char *const checks[] = {
 	"default", "none", "tcp", "redis", "postgres", NULL
 };
@@ -37,6 +39,10 @@ const struct conf_key conf_keys[] = {
 	  "are closed" },
 	{ SECT_GLOBAL, "log_level", TYPE_ENUM, G(log_level), "info", 0, 0,
 	  log_levels, 0, "error, warn, info or debug" },
+	{ SECT_GLOBAL, "shutdown_delay", TYPE_DURATION, G(shutdown_delay_ms),
+	  "0", 0, 3600 * 1000, NULL, 0,
+	  "on SIGTERM, how long to keep accepting new connections (readiness "
+	  "already failing) before the drain starts" },
 
 	{ SECT_BASTION, "address", TYPE_HOSTPORT, B(address), NULL, 0, 0,
 	  NULL, KEY_REQUIRED, "host:port of the SSH bastion" },
@@ -51,18 +57,42 @@ const struct conf_key conf_keys[] = {
 	{ SECT_SERVICE, "check", TYPE_ENUM, S(check), "default", 0, 0, checks,
 	  0, "health check: default (follows protocol), none, tcp, redis or "
 	  "postgres" },
+	{ SECT_SERVICE, "check_database", TYPE_STRING, S(check_database),
+	  NULL, 0, 0, NULL, 0,
+	  "postgres check: database named in the startup message (default: "
+	  "check_user)" },
+	{ SECT_SERVICE, "check_down_interval", TYPE_DURATION,
+	  S(check_down_interval_ms), "5s", 100, DAY_MS, NULL, 0,
+	  "time between health checks of a route that is down" },
+	{ SECT_SERVICE, "check_fast_interval", TYPE_DURATION,
+	  S(check_fast_interval_ms), "500ms", 50, DAY_MS, NULL, 0,
+	  "time between health checks while a route's state is changing" },
 	{ SECT_SERVICE, "check_interval", TYPE_DURATION, S(check_interval_ms),
 	  "2s", 100, DAY_MS, NULL, 0,
-	  "time between health checks; also how long a route marked down "
-	  "by failed connects rests before it is tried again" },
+	  "time between health checks of a route that is up; with check = "
+	  "none, how long a route marked down by failed connects rests "
+	  "before a session tries it again" },
+	{ SECT_SERVICE, "check_password_file", TYPE_PATH,
+	  S(check_password_file), NULL, 0, 0, NULL, 0,
+	  "redis check: file whose first line is the AUTH password" },
+	{ SECT_SERVICE, "check_role", TYPE_ENUM, S(check_role), "any", 0, 0,
+	  roles, 0, "redis check: any, or master (ROLE must say master)" },
 	{ SECT_SERVICE, "check_timeout", TYPE_DURATION, S(check_timeout_ms),
-	  "1s", 10, 3600 * 1000, NULL, 0, "time a health check may take" },
+	  "1s", 10, 3600 * 1000, NULL, 0,
+	  "time a health check may take, connect included" },
+	{ SECT_SERVICE, "check_user", TYPE_STRING, S(check_user), NULL, 0, 0,
+	  NULL, 0, "redis check: ACL user for AUTH; postgres check: user "
+	  "in a startup message (without it, an SSLRequest probe)" },
 	{ SECT_SERVICE, "connect_timeout", TYPE_DURATION,
 	  S(connect_timeout_ms), "4s", 10, 3600 * 1000, NULL, 0,
 	  "time to establish an upstream connection before the next route "
 	  "is tried" },
 	{ SECT_SERVICE, "fall", TYPE_INT, S(fall), "3", 1, 100, NULL, 0,
 	  "consecutive failures that mark a route down" },
+	{ SECT_SERVICE, "hold_timeout", TYPE_DURATION, S(hold_timeout_ms),
+	  "2s", 0, 3600 * 1000, NULL, 0,
+	  "when no route is up, how long a new client waits for one before "
+	  "it gets the protocol's error" },
 	{ SECT_SERVICE, "listen", TYPE_LISTEN, S(listen), NULL, 0, 0, NULL,
 	  KEY_REQUIRED | KEY_REPEAT,
 	  "local address to accept clients on: host:port, [v6]:port, port "
@@ -70,6 +100,10 @@ const struct conf_key conf_keys[] = {
 	{ SECT_SERVICE, "max_connections", TYPE_INT, S(max_connections),
 	  "10000", 1, 1000000, NULL, 0,
 	  "concurrent client sessions; more are refused" },
+	{ SECT_SERVICE, "on_route_down", TYPE_ENUM, S(on_route_down), "keep",
+	  0, 0, on_down, 0,
+	  "keep: sessions stay on a route marked down; close: they are "
+	  "closed" },
 	{ SECT_SERVICE, "protocol", TYPE_ENUM, S(protocol), "tcp", 0, 0,
 	  protocols, 0, "tcp, redis or postgres" },
 	{ SECT_SERVICE, "rise", TYPE_INT, S(rise), "2", 1, 100, NULL, 0,

@@ -29,7 +29,7 @@ daemon_reap_cb(evutil_socket_t fd, short what, void *arg)
 		TAILQ_REMOVE(&px->reap, s, entry);
 		session_free(s);
 	}
-	if (px->stopping && px->nsessions == 0)
+	if (px->draining && px->nsessions == 0)
 		event_base_loopexit(px->base, NULL);
 }
 
@@ -47,6 +47,25 @@ daemon_session_reap(struct postern *px, struct session *s)
 	px->nsessions--;
 	TAILQ_INSERT_TAIL(&px->reap, s, entry);
 	event_active(px->reap_ev, EV_TIMEOUT, 0);
+}
+
+void
+daemon_linger(struct postern *px, int fd, struct evbuffer *msg)
+{
+	linger_start(px->base, &px->lingers, fd, msg);
+}
+
+void
+daemon_close_route_sessions(struct postern *px, struct route *r,
+    const char *why)
+{
+	struct session	*s, *next;
+
+	for (s = TAILQ_FIRST(&px->sessions); s != NULL; s = next) {
+		next = TAILQ_NEXT(s, entry);
+		if (s->route == r)
+			session_close(s, SESSION_END_ROUTE, why);
+	}
 }
 
 struct event_base *
@@ -103,7 +122,7 @@ daemon_find_listener(struct postern *px, const struct addr *a)
 	return (NULL);
 }
 
-static struct service *
+struct service *
 daemon_find_service(struct postern *px, const char *name)
 {
 	struct service	*svc;
@@ -177,9 +196,14 @@ daemon_apply(struct postern *px, struct conf *c)
 	}
 	while ((svc = TAILQ_FIRST(&px->services)) != NULL) {
 		TAILQ_REMOVE(&px->services, svc, entry);
+		service_retire(svc);
 		service_unref(svc);	/* live sessions keep it */
 	}
 	TAILQ_CONCAT(&px->services, &fresh, entry);
+	TAILQ_FOREACH(svc, &px->services, entry) {
+		if (service_activate(svc) != 0)
+			fatalx("out of memory");
+	}
 	conf_unref(px->conf);
 	px->conf = c;
 	px->generation++;
@@ -237,24 +261,19 @@ daemon_drain_cb(evutil_socket_t fd, short what, void *arg)
 	daemon_close_all(px, SESSION_END_SHUTDOWN);
 }
 
+/* Stop accepting; sessions finish up to drain_timeout. */
 static void
-daemon_stop(struct postern *px, const char *signame)
+daemon_drain(struct postern *px)
 {
 	struct service	*svc;
 	struct timeval	 tv;
 	int		 ms = px->conf->drain_timeout_ms;
 
-	if (px->stopping) {
-		log_info("%s again: closing %u sessions now", signame,
-		    px->nsessions);
-		daemon_close_all(px, SESSION_END_SHUTDOWN);
-		return;
-	}
-	px->stopping = 1;
+	px->draining = 1;
 	TAILQ_FOREACH(svc, &px->services, entry)
 		service_close_listeners(svc);
-	log_info("%s: shutting down: %u sessions to drain (timeout %d.%03ds)",
-	    signame, px->nsessions, ms / 1000, ms % 1000);
+	log_info("shutting down: %u sessions to drain (timeout %d.%03ds)",
+	    px->nsessions, ms / 1000, ms % 1000);
 	if (px->nsessions == 0) {
 		event_base_loopexit(px->base, NULL);
 		return;
@@ -262,6 +281,45 @@ daemon_stop(struct postern *px, const char *signame)
 	tv.tv_sec = ms / 1000;
 	tv.tv_usec = (ms % 1000) * 1000;
 	evtimer_add(px->drain_timer, &tv);
+}
+
+static void
+daemon_delay_cb(evutil_socket_t fd, short what, void *arg)
+{
+	daemon_drain(arg);
+}
+
+/*
+ * SIGTERM for sidecars: readiness fails at once; new connections are
+ * still accepted for shutdown_delay (the orchestrator needs time to stop
+ * sending them); then the drain.
+ */
+static void
+daemon_stop(struct postern *px, const char *signame)
+{
+	struct timeval	 tv;
+	int		 ms = px->conf->shutdown_delay_ms;
+
+	if (px->stopping) {
+		log_info("%s again: closing %u sessions now", signame,
+		    px->nsessions);
+		evtimer_del(px->delay_timer);
+		if (!px->draining)
+			daemon_drain(px);
+		daemon_close_all(px, SESSION_END_SHUTDOWN);
+		return;
+	}
+	px->stopping = 1;
+	if (ms == 0) {
+		log_info("%s: readiness now failing", signame);
+		daemon_drain(px);
+		return;
+	}
+	log_info("%s: readiness now failing; accepting for %d.%03ds more "
+	    "(shutdown_delay)", signame, ms / 1000, ms % 1000);
+	tv.tv_sec = ms / 1000;
+	tv.tv_usec = (ms % 1000) * 1000;
+	evtimer_add(px->delay_timer, &tv);
 }
 
 static void
@@ -292,6 +350,8 @@ daemon_new(void)
 	TAILQ_INIT(&px->services);
 	TAILQ_INIT(&px->sessions);
 	TAILQ_INIT(&px->reap);
+	TAILQ_INIT(&px->lingers);
+	evutil_gettimeofday(&px->started, NULL);
 	if ((px->base = event_base_new()) == NULL)
 		goto fail;
 	/* Names in routes resolve asynchronously; literals never wait. */
@@ -304,10 +364,12 @@ daemon_new(void)
 	px->dial_env.dns = px->dns;
 	px->reap_ev = event_new(px->base, -1, 0, daemon_reap_cb, px);
 	px->drain_timer = evtimer_new(px->base, daemon_drain_cb, px);
+	px->delay_timer = evtimer_new(px->base, daemon_delay_cb, px);
 	px->sig_term = evsignal_new(px->base, SIGTERM, daemon_signal_cb, px);
 	px->sig_int = evsignal_new(px->base, SIGINT, daemon_signal_cb, px);
 	px->sig_hup = evsignal_new(px->base, SIGHUP, daemon_signal_cb, px);
 	if (px->reap_ev == NULL || px->drain_timer == NULL ||
+	    px->delay_timer == NULL ||
 	    px->sig_term == NULL || px->sig_int == NULL || px->sig_hup == NULL)
 		goto fail;
 	evsignal_add(px->sig_term, NULL);
@@ -361,13 +423,17 @@ daemon_free(struct postern *px)
 	}
 	while ((svc = TAILQ_FIRST(&px->services)) != NULL) {
 		TAILQ_REMOVE(&px->services, svc, entry);
+		service_retire(svc);
 		service_unref(svc);
 	}
+	linger_free_all(&px->lingers);
 	conf_unref(px->conf);
 	if (px->reap_ev != NULL)
 		event_free(px->reap_ev);
 	if (px->drain_timer != NULL)
 		event_free(px->drain_timer);
+	if (px->delay_timer != NULL)
+		event_free(px->delay_timer);
 	if (px->sig_term != NULL)
 		event_free(px->sig_term);
 	if (px->sig_int != NULL)

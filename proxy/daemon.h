@@ -10,11 +10,15 @@
 #include <stdint.h>
 
 #include "dial.h"
+#include "linger.h"
 
 struct conf;
+struct evbuffer;
 struct event;
+struct route;
 struct event_base;
 struct evdns_base;
+struct admin;
 struct service;
 struct session;
 
@@ -34,8 +38,13 @@ struct postern {
 	struct event		*reap_ev;
 	struct event		*sig_term, *sig_int, *sig_hup;
 	struct event		*drain_timer;
+	struct event		*delay_timer;	/* shutdown_delay */
+	struct linger_list	 lingers;
+	struct admin		*admin;
+	struct timeval		 started;
 	uint64_t		 next_id;
-	int			 stopping;
+	int			 stopping;	/* SIGTERM seen: not ready */
+	int			 draining;	/* listeners closed */
 };
 
 /*
@@ -62,6 +71,22 @@ void	daemon_free(struct postern *px);
 struct event_base *daemon_base(struct postern *px);
 const struct dial_env *daemon_dial_env(struct postern *px);
 uint64_t daemon_next_session_id(struct postern *px);
+
+/*
+ * daemon_linger(px, fd, msg): send msg (may be NULL) to a client and
+ * close it gracefully; takes fd and msg.
+ */
+void	daemon_linger(struct postern *px, int fd, struct evbuffer *msg);
+
+/*
+ * daemon_close_route_sessions(px, r, why): close every live session that
+ * relays through route r.
+ */
+void	daemon_close_route_sessions(struct postern *px, struct route *r,
+	    const char *why);
+
+/* daemon_find_service(px, name): the serving service, or NULL. */
+struct service *daemon_find_service(struct postern *px, const char *name);
 
 /* daemon_session_add(px, s): a new live session. */
 void	daemon_session_add(struct postern *px, struct session *s);

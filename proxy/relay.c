@@ -159,7 +159,8 @@ relay_init(struct relay *r)
 
 int
 relay_start(struct relay *r, struct event_base *base, int client_fd,
-    struct bufferevent *server, int plain, relay_done_cb *cb, void *arg)
+    struct bufferevent *server, int plain, struct evbuffer *first,
+    relay_done_cb *cb, void *arg)
 {
 	int	i;
 
@@ -173,7 +174,7 @@ relay_start(struct relay *r, struct event_base *base, int client_fd,
 		bufferevent_free(server);
 		r->side[RELAY_CLIENT].fd = client_fd;
 		r->fd_engine = 1;
-		return (relay_fd_start(r, base));
+		return (relay_fd_start(r, base, first));
 	}
 	r->side[RELAY_SERVER].bev = server;
 	r->side[RELAY_CLIENT].bev = bufferevent_socket_new(base, client_fd,
@@ -181,6 +182,10 @@ relay_start(struct relay *r, struct event_base *base, int client_fd,
 	if (r->side[RELAY_CLIENT].bev == NULL) {
 		r->side[RELAY_CLIENT].fd = client_fd;	/* closed on release */
 		return (-1);
+	}
+	if (first != NULL) {
+		r->side[RELAY_CLIENT].bytes += evbuffer_get_length(first);
+		evbuffer_add_buffer(bufferevent_get_output(server), first);
 	}
 	for (i = 0; i < 2; i++) {
 		bufferevent_setcb(r->side[i].bev, relay_bev_read_cb,

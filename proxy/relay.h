@@ -77,15 +77,17 @@ struct relay {
 void	relay_init(struct relay *r);
 
 /*
- * relay_start(r, base, client_fd, server, plain, cb, arg): take ownership
- * of the client socket and the upstream bufferevent and start pumping.
- * plain says the bufferevent is a bare socket (the fd engine may then
- * take its descriptor).  Returns 0, or -1 when out of memory: r then owns
- * both ends all the same, and relay_release() closes them.
+ * relay_start(r, base, client_fd, server, plain, first, cb, arg): take
+ * ownership of the client socket and the upstream bufferevent and start
+ * pumping.  plain says the bufferevent is a bare socket (the fd engine
+ * may then take its descriptor).  first (may be NULL) holds client bytes
+ * already read, sent upstream before anything else; it is emptied.
+ * Returns 0, or -1 when out of memory: r then owns both ends all the
+ * same, and relay_release() closes them.
  */
 int	relay_start(struct relay *r, struct event_base *base, int client_fd,
-	    struct bufferevent *server, int plain, relay_done_cb *cb,
-	    void *arg);
+	    struct bufferevent *server, int plain, struct evbuffer *first,
+	    relay_done_cb *cb, void *arg);
 
 /* relay_stop(r): stop all I/O and callbacks; ends stay open. */
 void	relay_stop(struct relay *r);
@@ -99,7 +101,8 @@ const char *relay_end_name(int end);
 /* Shared by the two engines (relay.c, relay_fd.c). */
 void	relay_note_end(struct relay *r, int idx, int error, const char *why);
 void	relay_check_done(struct relay *r);
-int	relay_fd_start(struct relay *r, struct event_base *base);
+int	relay_fd_start(struct relay *r, struct event_base *base,
+	    struct evbuffer *first);
 void	relay_fd_stop(struct relay *r);
 void	relay_fd_release(struct relay *r);
 

@@ -128,7 +128,8 @@ relay_fd_write_cb(evutil_socket_t fd, short what, void *arg)
 }
 
 int
-relay_fd_start(struct relay *r, struct event_base *base)
+relay_fd_start(struct relay *r, struct event_base *base,
+    struct evbuffer *first)
 {
 	struct relay_side	*s;
 	int			 i;
@@ -145,6 +146,11 @@ relay_fd_start(struct relay *r, struct event_base *base)
 	}
 	for (i = 0; i < 2; i++)
 		relay_fd_arm(&r->side[i], 1, 0);
+	if (first != NULL && evbuffer_get_length(first) > 0) {
+		r->side[RELAY_CLIENT].bytes += evbuffer_get_length(first);
+		evbuffer_add_buffer(r->side[RELAY_SERVER].out, first);
+		relay_fd_flush(&r->side[RELAY_SERVER]);
+	}
 	return (0);
 }
 

@@ -59,6 +59,45 @@ route_rebind(struct route *r, struct conf *gen, const struct conf_service *cs,
 	r->rise = cs->rise;
 	r->fall = cs->fall;
 	r->retry_ms = cs->check_interval_ms;
+	r->active = cs->check != CHECK_NONE;
+}
+
+const double route_latency_bounds[ROUTE_LATENCY_BUCKETS] = {
+	0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1, 5
+};
+
+void
+route_record_check(struct route *r, int result, const char *detail, int ms,
+    const struct timeval *now)
+{
+	double	s = ms / 1000.0;
+	int	i;
+
+	r->last_check = *now;
+	r->last_result = result;
+	r->last_latency_ms = ms;
+	snprintf(r->last_detail, sizeof(r->last_detail), "%s", detail);
+	if (result >= 0 && result < ROUTE_CHECK_RESULTS)
+		r->checks[result]++;
+	for (i = 0; i < ROUTE_LATENCY_BUCKETS; i++) {
+		if (s <= route_latency_bounds[i]) {
+			r->latency_buckets[i]++;
+			break;
+		}
+	}
+	r->latency_sum += s;
+}
+
+const char *
+route_admin_name(int admin)
+{
+	switch (admin) {
+	case ROUTE_ADMIN_DRAINING:
+		return ("draining");
+	case ROUTE_ADMIN_DISABLED:
+		return ("disabled");
+	}
+	return ("enabled");
 }
 
 int
@@ -87,9 +126,12 @@ route_ms_since(const struct timeval *then, const struct timeval *now)
 int
 route_usable(const struct route *r, const struct timeval *now)
 {
+	if (r->admin != ROUTE_ADMIN_ENABLED)
+		return (0);
 	if (r->state != ROUTE_STATE_DOWN)
 		return (1);
-	return (route_ms_since(&r->last_fail, now) >= r->retry_ms);
+	return (!r->active &&
+	    route_ms_since(&r->last_fail, now) >= r->retry_ms);
 }
 
 size_t
@@ -116,10 +158,12 @@ route_transition(struct route *r, int to, const char *why,
 	    route_state_name(r->state), ms / 1000, ms % 1000);
 	r->state = to;
 	r->since = *now;
+	if (r->notify != NULL)
+		r->notify(r, r->notify_arg);
 }
 
 void
-route_report(struct route *r, int ok, const char *detail,
+route_report(struct route *r, int ok, const char *what, const char *detail,
     const struct timeval *now)
 {
 	char	why[384];
@@ -128,11 +172,15 @@ route_report(struct route *r, int ok, const char *detail,
 		r->fails = 0;
 		r->oks++;
 		if (r->state == ROUTE_STATE_UNKNOWN) {
+			/* The first success: no "transition" worth a line. */
 			r->state = ROUTE_STATE_UP;
 			r->since = *now;
+			log_info("%s: up (%s ok)", r->label, what);
+			if (r->notify != NULL)
+				r->notify(r, r->notify_arg);
 		} else if (r->state == ROUTE_STATE_DOWN && r->oks >= r->rise) {
-			snprintf(why, sizeof(why), "%d successful connect%s",
-			    r->oks, r->oks == 1 ? "" : "s");
+			snprintf(why, sizeof(why), "%d successful %s%s",
+			    r->oks, what, r->oks == 1 ? "" : "s");
 			route_transition(r, ROUTE_STATE_UP, why, now);
 		}
 		return;
@@ -142,8 +190,8 @@ route_report(struct route *r, int ok, const char *detail,
 	r->last_fail = *now;
 	snprintf(r->last_error, sizeof(r->last_error), "%s", detail);
 	if (r->state != ROUTE_STATE_DOWN && r->fails >= r->fall) {
-		snprintf(why, sizeof(why), "%d failed connect%s; last: %s",
-		    r->fails, r->fails == 1 ? "" : "s", detail);
+		snprintf(why, sizeof(why), "%d failed %s%s; last: %s",
+		    r->fails, what, r->fails == 1 ? "" : "s", detail);
 		route_transition(r, ROUTE_STATE_DOWN, why, now);
 	}
 }

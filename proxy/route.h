@@ -21,6 +21,21 @@ enum route_state {
 	ROUTE_STATE_DOWN
 };
 
+/* Operator control (admin endpoint), kept across reloads. */
+enum route_admin {
+	ROUTE_ADMIN_ENABLED,
+	ROUTE_ADMIN_DRAINING,	/* no new sessions; established stay */
+	ROUTE_ADMIN_DISABLED	/* no new sessions; established closed */
+};
+
+#define ROUTE_CHECK_RESULTS	16	/* >= PROBE_NRESULTS */
+#define ROUTE_LATENCY_BUCKETS	10
+
+struct route;
+
+/* route_notify_cb(r, arg): r changed state (after the log line). */
+typedef void route_notify_cb(struct route *r, void *arg);
+
 struct route {
 	int			 refs;
 	char			*label;		/* "service/route" for logs */
@@ -28,6 +43,10 @@ struct route {
 	const struct conf_route	*cr;
 	int			 rise, fall;
 	int			 retry_ms;	/* rest of a down route */
+	int			 active;	/* health checks decide */
+	int			 admin;		/* enum route_admin */
+	route_notify_cb		*notify;
+	void			*notify_arg;
 
 	int			 state;		/* enum route_state */
 	int			 fails, oks;	/* consecutive */
@@ -39,7 +58,19 @@ struct route {
 	unsigned int		 sessions_active;
 	uint64_t		 connect_failures;
 	uint64_t		 bytes_up, bytes_down;
+
+	/* Health checks (proxy/health.c). */
+	struct timeval		 last_check;	/* zero: none yet */
+	int			 last_result;	/* enum probe_result */
+	char			 last_detail[256];
+	int			 last_latency_ms;
+	uint64_t		 checks[ROUTE_CHECK_RESULTS];
+	uint64_t		 latency_buckets[ROUTE_LATENCY_BUCKETS];
+	double			 latency_sum;	/* seconds */
 };
+
+/* Upper bounds of the check latency histogram buckets, in seconds. */
+extern const double route_latency_bounds[ROUTE_LATENCY_BUCKETS];
 
 /*
  * route_new(gen, cs, cr, now): a route in state unknown, holding a
@@ -66,9 +97,11 @@ void	route_rebind(struct route *r, struct conf *gen,
 int	route_same(const struct conf_route *a, const struct conf_route *b);
 
 /*
- * route_usable(r, now): may a new session try r?  Up and unknown routes
- * may; a down route may once it has rested retry_ms since its last
- * failure (a trial: its result feeds route_report).
+ * route_usable(r, now): may a new session try r?  Not when an operator
+ * drained or disabled it.  Up and unknown routes may.  A down route may
+ * only without active checks, once it has rested retry_ms since its last
+ * failure (a trial: its result feeds route_report); with active checks,
+ * the checker alone brings it back.
  */
 int	route_usable(const struct route *r, const struct timeval *now);
 
@@ -80,12 +113,20 @@ size_t	route_select(struct route **routes, size_t n, size_t from,
 	    const struct timeval *now);
 
 /*
- * route_report(r, ok, detail, now): feed one observed result (a session's
- * connect, later a health check) into r's rise/fall state machine; logs
- * each transition once, with cause and duration.
+ * route_report(r, ok, what, detail, now): feed one observed result (what
+ * is "connect" for a session's connect, "check" for a health check) into
+ * r's rise/fall state machine; logs each transition once, with cause and
+ * duration, then calls r->notify.
  */
-void	route_report(struct route *r, int ok, const char *detail,
-	    const struct timeval *now);
+void	route_report(struct route *r, int ok, const char *what,
+	    const char *detail, const struct timeval *now);
+
+/* route_record_check(r, result, detail, ms, now): keep check statistics. */
+void	route_record_check(struct route *r, int result, const char *detail,
+	    int ms, const struct timeval *now);
+
+/* route_admin_name(admin): "enabled", "draining" or "disabled". */
+const char *route_admin_name(int admin);
 
 /* route_state_name(state): "unknown", "up" or "down". */
 const char *route_state_name(int state);

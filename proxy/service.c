@@ -5,14 +5,17 @@
 
 #include <sys/socket.h>
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <event2/event.h>
 
 #include "conf.h"
 #include "daemon.h"
+#include "health.h"
 #include "listener.h"
 #include "log.h"
 #include "route.h"
@@ -40,6 +43,80 @@ service_accept(int fd, struct sockaddr *sa, int len, void *arg)
 	session_new(svc, fd, sa, (socklen_t)len);
 }
 
+/* Recompute the effective order: the pinned route first. */
+static void
+service_order(struct service *svc)
+{
+	size_t	i, n = 0;
+
+	if (svc->pinned)
+		svc->order[n++] = svc->routes[svc->pin];
+	for (i = 0; i < svc->nroutes; i++) {
+		if (!svc->pinned || i != svc->pin)
+			svc->order[n++] = svc->routes[i];
+	}
+}
+
+/* Log and count changes of the route new sessions go to. */
+static void
+service_update_current(struct service *svc)
+{
+	struct timeval	 now;
+	size_t		 cur;
+	const char	*was;
+
+	evutil_gettimeofday(&now, NULL);
+	cur = service_select(svc, 0, &now);
+	if (cur == svc->current)
+		return;
+	was = svc->current < svc->nroutes ?
+	    svc->order[svc->current]->cr->name : NULL;
+	if (cur == svc->nroutes)
+		log_warnx("service %s: no usable route (was %s)", svc->name,
+		    was != NULL ? was : "none");
+	else if (was == NULL)
+		log_info("service %s: new sessions go to %s", svc->name,
+		    svc->order[cur]->cr->name);
+	else {
+		log_info("service %s: new sessions go to %s (was %s)",
+		    svc->name, svc->order[cur]->cr->name, was);
+		svc->failovers++;
+	}
+	svc->current = cur;
+}
+
+/* A route changed state: react as configured, then update current. */
+static void
+service_route_changed(struct route *r, void *arg)
+{
+	struct service	*svc = arg;
+	struct session	*s, *next;
+
+	if (r->state == ROUTE_STATE_DOWN &&
+	    svc->cs->on_route_down == ON_DOWN_CLOSE)
+		daemon_close_route_sessions(svc->px, r, "route down");
+	service_update_current(svc);
+	if (svc->current == svc->nroutes)
+		return;
+	/* A route is usable again: held sessions dial now. */
+	for (s = TAILQ_FIRST(&svc->held); s != NULL; s = next) {
+		next = TAILQ_NEXT(s, hold_entry);
+		session_wake(s);
+	}
+}
+
+static void
+service_pin_expired(evutil_socket_t fd, short what, void *arg)
+{
+	struct service	*svc = arg;
+
+	log_info("service %s: pin to %s expired", svc->name,
+	    svc->routes[svc->pin]->cr->name);
+	svc->pinned = 0;
+	service_order(svc);
+	service_update_current(svc);
+}
+
 struct service *
 service_new(struct postern *px, struct conf *gen,
     const struct conf_service *cs, const struct service *old)
@@ -55,8 +132,11 @@ service_new(struct postern *px, struct conf *gen,
 	svc->gen = conf_ref(gen);
 	svc->cs = cs;
 	svc->name = cs->name;
+	TAILQ_INIT(&svc->held);
 	svc->routes = calloc(cs->nroutes, sizeof(*svc->routes));
-	if (svc->routes == NULL)
+	svc->order = calloc(cs->nroutes, sizeof(*svc->order));
+	svc->pin_timer = evtimer_new(daemon_base(px), service_pin_expired, svc);
+	if (svc->routes == NULL || svc->order == NULL || svc->pin_timer == NULL)
 		goto fail;
 	evutil_gettimeofday(&now, NULL);
 	for (i = 0; i < cs->nroutes; i++) {
@@ -74,14 +154,190 @@ service_new(struct postern *px, struct conf *gen,
 			goto fail;
 		svc->nroutes++;
 	}
+	svc->current = svc->nroutes;
 	if (old != NULL) {
 		svc->total = old->total;
 		svc->refused = old->refused;
+		svc->failovers = old->failovers;
+		/* A pin survives a reload if its route still exists. */
+		if (old->pinned) {
+			for (i = 0; i < svc->nroutes; i++) {
+				if (svc->routes[i] ==
+				    old->routes[old->pin]) {
+					svc->pinned = 1;
+					svc->pin = i;
+					svc->pin_until = old->pin_until;
+				}
+			}
+		}
 	}
+	service_order(svc);
 	return (svc);
 fail:
 	service_unref(svc);
 	return (NULL);
+}
+
+int
+service_activate(struct service *svc)
+{
+	struct timeval	now, tv;
+	size_t		i;
+
+	for (i = 0; i < svc->nroutes; i++) {
+		svc->routes[i]->notify = service_route_changed;
+		svc->routes[i]->notify_arg = svc;
+	}
+	if (svc->pinned && svc->pin_until.tv_sec != 0) {
+		evutil_gettimeofday(&now, NULL);
+		evutil_timersub(&svc->pin_until, &now, &tv);
+		if (tv.tv_sec < 0)
+			tv.tv_sec = tv.tv_usec = 0;
+		evtimer_add(svc->pin_timer, &tv);
+	}
+	service_update_current(svc);
+	if ((svc->health = health_new(svc)) == NULL)
+		return (-1);
+	return (0);
+}
+
+void
+service_retire(struct service *svc)
+{
+	struct session	*s, *next;
+	size_t		 i;
+
+	svc->retired = 1;
+	health_free(svc->health);
+	svc->health = NULL;
+	evtimer_del(svc->pin_timer);
+	service_close_listeners(svc);
+	for (i = 0; i < svc->nroutes; i++) {
+		if (svc->routes[i]->notify_arg == svc) {
+			svc->routes[i]->notify = NULL;
+			svc->routes[i]->notify_arg = NULL;
+		}
+	}
+	for (s = TAILQ_FIRST(&svc->held); s != NULL; s = next) {
+		next = TAILQ_NEXT(s, hold_entry);
+		session_wake(s);
+	}
+}
+
+size_t
+service_select(struct service *svc, size_t from, const struct timeval *now)
+{
+	return (route_select(svc->order, svc->nroutes, from, now));
+}
+
+struct route *
+service_preferred(const struct service *svc)
+{
+	return (svc->nroutes > 0 ? svc->order[0] : NULL);
+}
+
+struct route *
+service_find_route(const struct service *svc, const char *name)
+{
+	size_t	i;
+
+	for (i = 0; i < svc->nroutes; i++) {
+		if (strcmp(svc->routes[i]->cr->name, name) == 0)
+			return (svc->routes[i]);
+	}
+	return (NULL);
+}
+
+static int
+service_route_index(const struct service *svc, const char *name, char *err,
+    size_t errlen)
+{
+	size_t	i;
+
+	for (i = 0; i < svc->nroutes; i++) {
+		if (strcmp(svc->routes[i]->cr->name, name) == 0)
+			return ((int)i);
+	}
+	snprintf(err, errlen, "service %s has no route '%s'", svc->name, name);
+	return (-1);
+}
+
+int
+service_pin(struct service *svc, const char *route, int ms, char *err,
+    size_t errlen)
+{
+	struct timeval	 tv, now;
+	char		 until[64] = "until unpinned";
+	struct tm	 tm;
+	int		 i;
+
+	if ((i = service_route_index(svc, route, err, errlen)) == -1)
+		return (-1);
+	evtimer_del(svc->pin_timer);
+	svc->pinned = 1;
+	svc->pin = (size_t)i;
+	memset(&svc->pin_until, 0, sizeof(svc->pin_until));
+	if (ms > 0) {
+		evutil_gettimeofday(&now, NULL);
+		tv.tv_sec = ms / 1000;
+		tv.tv_usec = (ms % 1000) * 1000;
+		evutil_timeradd(&now, &tv, &svc->pin_until);
+		evtimer_add(svc->pin_timer, &tv);
+		gmtime_r(&svc->pin_until.tv_sec, &tm);
+		strftime(until, sizeof(until), "until %Y-%m-%dT%H:%M:%SZ", &tm);
+	}
+	log_info("service %s: pinned to %s %s", svc->name, route, until);
+	service_order(svc);
+	service_update_current(svc);
+	return (0);
+}
+
+int
+service_unpin(struct service *svc, char *err, size_t errlen)
+{
+	if (!svc->pinned) {
+		snprintf(err, errlen, "service %s is not pinned", svc->name);
+		return (-1);
+	}
+	log_info("service %s: unpinned from %s", svc->name,
+	    svc->routes[svc->pin]->cr->name);
+	evtimer_del(svc->pin_timer);
+	svc->pinned = 0;
+	service_order(svc);
+	service_update_current(svc);
+	return (0);
+}
+
+int
+service_set_admin(struct service *svc, const char *route, int admin,
+    char *err, size_t errlen)
+{
+	struct route	*r;
+	int		 i;
+
+	if ((i = service_route_index(svc, route, err, errlen)) == -1)
+		return (-1);
+	r = svc->routes[i];
+	if (r->admin != admin)
+		log_info("%s: %s -> %s (operator)", r->label,
+		    route_admin_name(r->admin), route_admin_name(admin));
+	r->admin = admin;
+	if (admin == ROUTE_ADMIN_DISABLED)
+		daemon_close_route_sessions(svc->px, r, "route disabled");
+	service_update_current(svc);
+	return (0);
+}
+
+void
+service_hold(struct service *svc, struct session *s)
+{
+	TAILQ_INSERT_TAIL(&svc->held, s, hold_entry);
+}
+
+void
+service_unhold(struct service *svc, struct session *s)
+{
+	TAILQ_REMOVE(&svc->held, s, hold_entry);
 }
 
 int
@@ -143,9 +399,18 @@ service_unref(struct service *svc)
 	if (svc == NULL || --svc->refs > 0)
 		return;
 	service_close_listeners(svc);
-	for (i = 0; i < svc->nroutes; i++)
+	health_free(svc->health);
+	if (svc->pin_timer != NULL)
+		event_free(svc->pin_timer);
+	for (i = 0; i < svc->nroutes; i++) {
+		if (svc->routes[i]->notify_arg == svc) {
+			svc->routes[i]->notify = NULL;
+			svc->routes[i]->notify_arg = NULL;
+		}
 		route_unref(svc->routes[i]);
+	}
 	free(svc->routes);
+	free(svc->order);
 	conf_unref(svc->gen);
 	free(svc);
 }

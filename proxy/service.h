@@ -14,9 +14,13 @@
 
 struct conf;
 struct conf_service;
+struct health;
 struct listener;
 struct postern;
 struct route;
+struct session;
+
+TAILQ_HEAD(service_held, session);
 
 struct service {
 	TAILQ_ENTRY(service)	 entry;		/* in postern.services */
@@ -25,8 +29,19 @@ struct service {
 	struct conf		*gen;
 	const struct conf_service *cs;
 	const char		*name;		/* cs->name */
-	struct route		**routes;	/* priority order */
+	struct route		**routes;	/* configured priority order */
+	struct route		**order;	/* effective: a pin goes first */
 	size_t			 nroutes;
+	size_t			 current;	/* order index new sessions
+						   get now; nroutes: none */
+	uint64_t		 failovers;	/* changes of current */
+	int			 pinned;	/* routes[pin] is pinned */
+	size_t			 pin;
+	struct timeval		 pin_until;
+	struct event		*pin_timer;
+	struct health		*health;
+	struct service_held	 held;		/* waiting for a route */
+	int			 retired;	/* replaced by a reload */
 	struct listener		**listeners;
 	size_t			 nlisteners;
 	unsigned int		 active;
@@ -42,6 +57,56 @@ struct service {
  */
 struct service *service_new(struct postern *px, struct conf *gen,
 	    const struct conf_service *cs, const struct service *old);
+
+/*
+ * service_activate(svc): svc is now the one serving its name: it receives
+ * its routes' state changes, runs their health checks and computes the
+ * current route.  Returns 0 or -1 (out of memory).
+ */
+int	service_activate(struct service *svc);
+
+/*
+ * service_retire(svc): a reload replaced svc: stop its checks and
+ * listeners, and wake its held sessions so they fail promptly.  Live
+ * sessions keep their reference.
+ */
+void	service_retire(struct service *svc);
+
+/*
+ * service_select(svc, from, now): the first usable route at or after
+ * position `from` of the effective order (a pinned route first, then the
+ * configured priority); svc->nroutes when none is.
+ */
+size_t	service_select(struct service *svc, size_t from,
+	    const struct timeval *now);
+
+/* service_preferred(svc): the route that would serve if all were up. */
+struct route *service_preferred(const struct service *svc);
+
+/* service_find_route(svc, name): the route of that name, or NULL. */
+struct route *service_find_route(const struct service *svc,
+	    const char *name);
+
+/*
+ * service_pin(svc, route, ms, err, errlen): put route first in the order
+ * for ms milliseconds (0: until unpinned); logged.  service_unpin(svc):
+ * back to the configured order.  Return 0, or -1 with a message.
+ */
+int	service_pin(struct service *svc, const char *route, int ms, char *err,
+	    size_t errlen);
+int	service_unpin(struct service *svc, char *err, size_t errlen);
+
+/*
+ * service_set_admin(svc, route, admin, err, errlen): enable, drain or
+ * disable a route (enum route_admin); disabling closes its sessions.
+ * Logged.  Returns 0, or -1 with a message.
+ */
+int	service_set_admin(struct service *svc, const char *route, int admin,
+	    char *err, size_t errlen);
+
+/* service_hold(svc, s) / service_unhold(svc, s): the held-session list. */
+void	service_hold(struct service *svc, struct session *s);
+void	service_unhold(struct service *svc, struct session *s);
 
 /*
  * service_add_listener(svc, l): the service takes l over and accepts

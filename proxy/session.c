@@ -3,6 +3,8 @@
  */
 #include "config.h"
 
+#include <sys/socket.h>
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,15 +18,20 @@
 #include "daemon.h"
 #include "dial.h"
 #include "log.h"
+#include "pgfront.h"
+#include "proto.h"
 #include "route.h"
 #include "service.h"
 #include "session.h"
 #include "sockopt.h"
 
+/* A client that connects must say who it is within this time. */
+#define SESSION_STARTUP_TIMEOUT_MS	30000
+
 static void	session_dial_next(struct session *, size_t);
 
 static const char *const session_reason_names[] = {
-	"relay", "no route", "shutdown", "internal error"
+	"relay", "no route", "route", "client", "shutdown", "internal error"
 };
 
 /* "s7 redis 127.0.0.1:51234 -> private 127.0.0.1:6380" */
@@ -45,6 +52,16 @@ session_prefix(const struct session *s, const struct route *r, char *buf,
 	return (buf);
 }
 
+static long
+session_age_ms(const struct session *s)
+{
+	struct timeval	now;
+
+	evutil_gettimeofday(&now, NULL);
+	return ((long)(now.tv_sec - s->start.tv_sec) * 1000 +
+	    (long)(now.tv_usec - s->start.tv_usec) / 1000);
+}
+
 static void
 session_relay_done(struct relay *r, void *arg)
 {
@@ -54,77 +71,185 @@ session_relay_done(struct relay *r, void *arg)
 }
 
 static void
-session_connected(struct session *s, const struct dial_result *res,
-    struct route *r)
+session_connected(struct session *s, const struct dial_result *res)
 {
 	int	fd = s->client;
 
 	s->client = -1;
-	s->route = route_ref(r);
-	r->sessions_total++;
-	r->sessions_active++;
+	s->route = s->dialing;
+	s->dialing = NULL;
+	s->route->sessions_total++;
+	s->route->sessions_active++;
 	s->state = SESSION_RELAYING;
 	if (relay_start(&s->relay, daemon_base(s->svc->px), fd, res->bev,
-	    res->plain, session_relay_done, s) != 0)
+	    res->plain, s->first, session_relay_done, s) != 0)
 		session_close(s, SESSION_END_INTERNAL, "out of memory");
+}
+
+static void
+session_note(struct session *s, const char *route, const char *what)
+{
+	int	n = (int)strlen(s->tried);
+
+	if ((size_t)n < sizeof(s->tried))
+		snprintf(s->tried + n, sizeof(s->tried) - (size_t)n, "%s%s: %s",
+		    n ? "; " : "", route, what);
 }
 
 static void
 session_dial_cb(const struct dial_result *res, void *arg)
 {
 	struct session	*s = arg;
-	struct route	*r = s->svc->routes[s->route_idx];
+	struct route	*r = s->dialing;
 	struct timeval	 now;
 	char		 prefix[256];
-	int		 n;
 
 	s->dial = NULL;
 	evutil_gettimeofday(&now, NULL);
 	if (res->status == DIAL_OK) {
-		route_report(r, 1, "connected", &now);
 		log_debug("%s: connected in %d ms", session_prefix(s, r,
 		    prefix, sizeof(prefix)), res->elapsed_ms);
-		session_connected(s, res, r);
+		route_report(r, 1, "connect", "connected", &now);
+		session_connected(s, res);
 		return;
 	}
 	r->connect_failures++;
 	log_warnx("%s: connect failed: %s", session_prefix(s, r, prefix,
 	    sizeof(prefix)), res->detail);
-	route_report(r, 0, res->detail, &now);
-	n = (int)strlen(s->tried);
-	snprintf(s->tried + n, sizeof(s->tried) - (size_t)n, "%s%s: %s",
-	    n ? "; " : "", r->cr->name, res->detail);
-	session_dial_next(s, s->route_idx + 1);
+	session_note(s, r->cr->name, res->detail);
+	s->dialing = NULL;
+	route_report(r, 0, "connect", res->detail, &now);
+	route_unref(r);
+	if (s->state == SESSION_DIALING)
+		session_dial_next(s, s->pos + 1);
 }
 
-/* Dial the first usable route at or after `from`. */
+/*
+ * The client gets the protocol's own error, so an application logs "no
+ * healthy route for service redis (...)" instead of a bare reset.
+ */
+static void
+session_refuse(struct session *s)
+{
+	struct evbuffer	*msg;
+	char		 text[768];
+	size_t		 i;
+	int		 n;
+	struct route	*r;
+
+	n = snprintf(text, sizeof(text), "postern: no healthy route for "
+	    "service %s (", s->svc->name);
+	for (i = 0; i < s->svc->nroutes && n > 0 &&
+	    (size_t)n < sizeof(text); i++) {
+		r = s->svc->order[i];
+		n += snprintf(text + n, sizeof(text) - (size_t)n, "%s%s: %s",
+		    i ? "; " : "", r->cr->name,
+		    r->admin != ROUTE_ADMIN_ENABLED ? route_admin_name(r->admin) :
+		    r->last_error[0] != '\0' ? r->last_error :
+		    route_state_name(r->state));
+	}
+	if (n > 0 && (size_t)n < sizeof(text) - 1)
+		snprintf(text + n, sizeof(text) - (size_t)n, ")");
+	if ((msg = evbuffer_new()) == NULL)
+		return;
+	if (proto_error(s->svc->cs->protocol, text, msg) == 0)
+		daemon_linger(s->svc->px, s->client, msg);
+	else
+		evbuffer_free(msg);
+	s->client = -1;		/* the linger owns it now */
+}
+
+static void
+session_hold_expired(evutil_socket_t fd, short what, void *arg)
+{
+	struct session	*s = arg;
+
+	session_close(s, SESSION_END_NO_ROUTE, s->tried[0] != '\0' ? s->tried :
+	    "no route up");
+}
+
+/* No usable route now: wait for one until hold_timeout from accept. */
+static void
+session_hold(struct session *s)
+{
+	long		 left = s->svc->cs->hold_timeout_ms - session_age_ms(s);
+	struct timeval	 tv;
+
+	if (left <= 0 || s->svc->retired || s->svc->px->stopping) {
+		session_hold_expired(-1, 0, s);
+		return;
+	}
+	if (s->hold_timer == NULL) {
+		s->hold_timer = evtimer_new(daemon_base(s->svc->px),
+		    session_hold_expired, s);
+		if (s->hold_timer == NULL) {
+			session_close(s, SESSION_END_INTERNAL, "out of memory");
+			return;
+		}
+		tv.tv_sec = left / 1000;
+		tv.tv_usec = (left % 1000) * 1000;
+		evtimer_add(s->hold_timer, &tv);
+	}
+	s->state = SESSION_HOLDING;
+	service_hold(s->svc, s);
+}
+
+void
+session_wake(struct session *s)
+{
+	if (s->state != SESSION_HOLDING)
+		return;
+	service_unhold(s->svc, s);
+	s->state = SESSION_DIALING;
+	session_dial_next(s, 0);
+}
+
+/* Dial the first usable route at or after position `from`. */
 static void
 session_dial_next(struct session *s, size_t from)
 {
 	struct service	*svc = s->svc;
 	struct timeval	 now;
 	size_t		 i;
-	int		 n;
 
 	evutil_gettimeofday(&now, NULL);
-	i = route_select(svc->routes, svc->nroutes, from, &now);
+	i = service_select(svc, from, &now);
 	if (i == svc->nroutes) {
-		/* Name the routes skipped as down, with their last error. */
-		for (i = from; i < svc->nroutes; i++) {
-			n = (int)strlen(s->tried);
-			snprintf(s->tried + n, sizeof(s->tried) - (size_t)n,
-			    "%s%s: down (%s)", n ? "; " : "",
-			    svc->routes[i]->cr->name,
-			    svc->routes[i]->last_error);
-		}
-		session_close(s, SESSION_END_NO_ROUTE, s->tried);
+		session_hold(s);
 		return;
 	}
-	s->route_idx = i;
-	s->dial = dial_start(daemon_dial_env(svc->px), svc->routes[i]->cr,
+	s->pos = i;
+	s->dialing = route_ref(svc->order[i]);
+	s->dial = dial_start(daemon_dial_env(svc->px), s->dialing->cr,
 	    svc->cs->connect_timeout_ms, session_dial_cb, s);
 	if (s->dial == NULL)
 		session_close(s, SESSION_END_INTERNAL, "out of memory");
+}
+
+/* The postgres startup phase ended: dial, or end the session. */
+static void
+session_pg_cb(const struct pgfront_msg *msg, struct evbuffer *packet,
+    void *arg)
+{
+	struct session	*s = arg;
+
+	switch (msg->kind) {
+	case PGFRONT_STARTUP:
+	case PGFRONT_CANCEL:
+		if ((s->first = evbuffer_new()) == NULL) {
+			session_close(s, SESSION_END_INTERNAL, "out of memory");
+			return;
+		}
+		evbuffer_add_buffer(s->first, packet);
+		session_dial_next(s, 0);
+		return;
+	case PGFRONT_BAD:
+		session_close(s, SESSION_END_CLIENT, msg->detail);
+		return;
+	default:
+		session_close(s, SESSION_END_CLIENT, msg->detail);
+		return;
+	}
 }
 
 void
@@ -152,13 +277,19 @@ session_new(struct service *svc, int fd, struct sockaddr *sa, socklen_t len)
 	svc->active++;
 	svc->total++;
 	daemon_session_add(px, s);
-	session_dial_next(s, 0);
+	if (svc->cs->protocol != PROTO_POSTGRES) {
+		session_dial_next(s, 0);
+		return;
+	}
+	s->pg = pgfront_start(daemon_base(px), fd, SESSION_STARTUP_TIMEOUT_MS,
+	    session_pg_cb, s);
+	if (s->pg == NULL)
+		session_close(s, SESSION_END_INTERNAL, "out of memory");
 }
 
 void
 session_close(struct session *s, int reason, const char *detail)
 {
-	struct timeval	 now;
 	char		 prefix[256], why[640];
 	long		 ms;
 
@@ -175,18 +306,24 @@ session_close(struct session *s, int reason, const char *detail)
 		    session_reason_names[reason], detail);
 	else
 		snprintf(why, sizeof(why), "%s", session_reason_names[reason]);
-	evutil_gettimeofday(&now, NULL);
-	ms = (long)(now.tv_sec - s->start.tv_sec) * 1000 +
-	    (long)(now.tv_usec - s->start.tv_usec) / 1000;
+	ms = session_age_ms(s);
 	log_info("%s: closed (%s) after %ld.%03lds, %llu bytes up, %llu "
 	    "bytes down", session_prefix(s, s->route, prefix, sizeof(prefix)),
 	    why, ms / 1000, ms % 1000,
 	    (unsigned long long)s->relay.side[RELAY_CLIENT].bytes,
 	    (unsigned long long)s->relay.side[RELAY_SERVER].bytes);
 
+	if (s->state == SESSION_HOLDING)
+		service_unhold(s->svc, s);
+	if (reason == SESSION_END_NO_ROUTE && s->client != -1)
+		session_refuse(s);
 	s->state = SESSION_CLOSED;
 	dial_cancel(s->dial);
 	s->dial = NULL;
+	if (s->hold_timer != NULL)
+		evtimer_del(s->hold_timer);
+	if (s->pg != NULL)
+		pgfront_stop(s->pg);	/* freed from the reap list */
 	relay_stop(&s->relay);
 	if (s->route != NULL) {
 		s->route->sessions_active--;
@@ -203,6 +340,12 @@ session_free(struct session *s)
 	if (s->client != -1)
 		close(s->client);
 	relay_release(&s->relay);
+	if (s->hold_timer != NULL)
+		event_free(s->hold_timer);
+	pgfront_free(s->pg);
+	if (s->first != NULL)
+		evbuffer_free(s->first);
+	route_unref(s->dialing);
 	route_unref(s->route);
 	service_unref(s->svc);
 	free(s);

@@ -1,9 +1,16 @@
 /*
  * session.h: one client connection and its upstream.
  *
- *   DIALING --(connected)--> RELAYING --(both directions done)--> CLOSED
- *      |  \--(connect failed: next usable route)--> DIALING
- *      \--(no route left)--> CLOSED
+ * (postgres: STARTUP first: SSL/GSS requests answered 'N', the startup
+ * message read; then DIALING)
+ *
+ *            +--(connect failed: next usable route)--+
+ *            v                                       |
+ *   accept -> DIALING --(connected)--> RELAYING --(both directions done)--+
+ *            |   ^                                                        |
+ *   no usable|   |a route came up                                         |
+ *   route    v   |                                                        |
+ *           HOLDING --(hold_timeout: protocol error sent)--> CLOSED <-----+
  *
  * Every end goes through session_close(s, reason, detail): one log line
  * with age, bytes each way, route and reason; the memory is freed later
@@ -22,11 +29,15 @@
 #include "relay.h"
 
 struct dial;
+struct event;
+struct evbuffer;
+struct pgfront;
 struct route;
 struct service;
 
 enum session_state {
 	SESSION_DIALING,
+	SESSION_HOLDING,	/* no usable route: waiting for one */
 	SESSION_RELAYING,
 	SESSION_CLOSED
 };
@@ -34,20 +45,26 @@ enum session_state {
 enum session_reason {
 	SESSION_END_RELAY,	/* the relay finished: see relay.first_end */
 	SESSION_END_NO_ROUTE,
+	SESSION_END_ROUTE,	/* route marked down or disabled */
+	SESSION_END_CLIENT,	/* before relaying: bad or no startup */
 	SESSION_END_SHUTDOWN,	/* drain timeout at exit */
 	SESSION_END_INTERNAL	/* out of memory and the like */
 };
 
 struct session {
 	TAILQ_ENTRY(session)	 entry;		/* live list, then reap list */
+	TAILQ_ENTRY(session)	 hold_entry;	/* service's held list */
 	uint64_t		 id;
 	int			 state;		/* enum session_state */
 	struct service		*svc;
 	int			 client;	/* fd, until the relay has it */
-	struct bufferevent	*server;	/* until the relay has it */
 	struct dial		*dial;
-	size_t			 route_idx;
+	struct route		*dialing;	/* the route being dialed */
+	size_t			 pos;		/* its place in svc->order */
 	struct route		*route;		/* once connected */
+	struct event		*hold_timer;
+	struct pgfront		*pg;		/* postgres startup phase */
+	struct evbuffer		*first;		/* client bytes read early */
 	char			 peer[64];
 	char			 tried[512];	/* failed routes, for logs */
 	struct timeval		 start;
@@ -60,6 +77,9 @@ struct session {
  */
 void	session_new(struct service *svc, int fd, struct sockaddr *sa,
 	    socklen_t len);
+
+/* session_wake(s): a held session dials again (a route came up). */
+void	session_wake(struct session *s);
 
 /*
  * session_close(s, reason, detail): end the session: log, stop I/O and

@@ -24,7 +24,8 @@ static const char cfg[] =
     "route = c tcp://127.0.0.1:7003\n"
     "rise = 2\n"
     "fall = 3\n"
-    "check_interval = 1s\n";
+    "check_interval = 1s\n"
+    "check = none\n";
 
 struct fixture {
 	struct conf	*conf;
@@ -93,11 +94,11 @@ test_fall_marks_down_after_n_failures(void **state)
 {
 	struct fixture	*f = *state;
 
-	route_report(f->r[0], 0, "connection refused", &f->now);
-	route_report(f->r[0], 0, "connection refused", &f->now);
+	route_report(f->r[0], 0, "check", "connection refused", &f->now);
+	route_report(f->r[0], 0, "check", "connection refused", &f->now);
 	assert_int_not_equal(f->r[0]->state, ROUTE_STATE_DOWN);
 	assert_int_equal(route_select(f->r, 3, 0, &f->now), 0);
-	route_report(f->r[0], 0, "connect timeout", &f->now);
+	route_report(f->r[0], 0, "check", "connect timeout", &f->now);
 	assert_int_equal(f->r[0]->state, ROUTE_STATE_DOWN);
 	assert_string_equal(f->r[0]->last_error, "connect timeout");
 	/* Priority skips the down route. */
@@ -109,11 +110,11 @@ test_success_resets_failure_count(void **state)
 {
 	struct fixture	*f = *state;
 
-	route_report(f->r[0], 0, "x", &f->now);
-	route_report(f->r[0], 0, "x", &f->now);
-	route_report(f->r[0], 1, "ok", &f->now);
-	route_report(f->r[0], 0, "x", &f->now);
-	route_report(f->r[0], 0, "x", &f->now);
+	route_report(f->r[0], 0, "check", "x", &f->now);
+	route_report(f->r[0], 0, "check", "x", &f->now);
+	route_report(f->r[0], 1, "check", "ok", &f->now);
+	route_report(f->r[0], 0, "check", "x", &f->now);
+	route_report(f->r[0], 0, "check", "x", &f->now);
 	assert_int_equal(f->r[0]->state, ROUTE_STATE_UP);
 }
 
@@ -124,15 +125,87 @@ test_down_route_rests_then_gets_a_trial(void **state)
 	int		 i;
 
 	for (i = 0; i < 3; i++)
-		route_report(f->r[0], 0, "refused", &f->now);
+		route_report(f->r[0], 0, "check", "refused", &f->now);
 	advance(f, 999);
 	assert_false(route_usable(f->r[0], &f->now));
 	advance(f, 1);
 	assert_true(route_usable(f->r[0], &f->now));
 	assert_int_equal(route_select(f->r, 3, 0, &f->now), 0);
 	/* A failed trial starts another rest. */
-	route_report(f->r[0], 0, "refused", &f->now);
+	route_report(f->r[0], 0, "check", "refused", &f->now);
 	assert_false(route_usable(f->r[0], &f->now));
+}
+
+static void
+test_active_checks_alone_revive_a_down_route(void **state)
+{
+	struct fixture	*f = *state;
+	int		 i;
+
+	f->r[0]->active = 1;
+	for (i = 0; i < 3; i++)
+		route_report(f->r[0], 0, "check", "refused", &f->now);
+	advance(f, 60000);
+	assert_false(route_usable(f->r[0], &f->now));
+	route_report(f->r[0], 1, "check", "PONG", &f->now);
+	route_report(f->r[0], 1, "check", "PONG", &f->now);
+	assert_true(route_usable(f->r[0], &f->now));
+}
+
+static void
+test_operator_drain_and_disable(void **state)
+{
+	struct fixture	*f = *state;
+
+	f->r[0]->admin = ROUTE_ADMIN_DRAINING;
+	assert_false(route_usable(f->r[0], &f->now));
+	assert_int_equal(route_select(f->r, 3, 0, &f->now), 1);
+	f->r[1]->admin = ROUTE_ADMIN_DISABLED;
+	assert_int_equal(route_select(f->r, 3, 0, &f->now), 2);
+	f->r[0]->admin = ROUTE_ADMIN_ENABLED;
+	assert_int_equal(route_select(f->r, 3, 0, &f->now), 0);
+}
+
+static int	notified;
+
+static void
+count_notify(struct route *r, void *arg)
+{
+	notified++;
+}
+
+static void
+test_transitions_notify_once(void **state)
+{
+	struct fixture	*f = *state;
+	int		 i;
+
+	notified = 0;
+	f->r[0]->notify = count_notify;
+	route_report(f->r[0], 1, "check", "ok", &f->now);	/* unknown->up */
+	assert_int_equal(notified, 1);
+	for (i = 0; i < 5; i++)
+		route_report(f->r[0], 0, "check", "refused", &f->now);
+	assert_int_equal(notified, 2);
+	route_report(f->r[0], 1, "check", "ok", &f->now);
+	assert_int_equal(notified, 2);
+	route_report(f->r[0], 1, "check", "ok", &f->now);
+	assert_int_equal(notified, 3);
+}
+
+static void
+test_check_statistics(void **state)
+{
+	struct fixture	*f = *state;
+
+	route_record_check(f->r[0], 0, "PONG", 3, &f->now);
+	route_record_check(f->r[0], 2, "connect timeout", 1000, &f->now);
+	assert_int_equal(f->r[0]->checks[0], 1);
+	assert_int_equal(f->r[0]->checks[2], 1);
+	assert_int_equal(f->r[0]->latency_buckets[2], 1);	/* <= 5 ms */
+	assert_int_equal(f->r[0]->latency_buckets[8], 1);	/* <= 1 s */
+	assert_string_equal(f->r[0]->last_detail, "connect timeout");
+	assert_int_equal(f->r[0]->last_latency_ms, 1000);
 }
 
 static void
@@ -142,14 +215,14 @@ test_rise_needs_consecutive_successes(void **state)
 	int		 i;
 
 	for (i = 0; i < 3; i++)
-		route_report(f->r[0], 0, "refused", &f->now);
+		route_report(f->r[0], 0, "check", "refused", &f->now);
 	advance(f, 1000);
-	route_report(f->r[0], 1, "ok", &f->now);
+	route_report(f->r[0], 1, "check", "ok", &f->now);
 	assert_int_equal(f->r[0]->state, ROUTE_STATE_DOWN);
-	route_report(f->r[0], 0, "refused", &f->now);
+	route_report(f->r[0], 0, "check", "refused", &f->now);
 	advance(f, 1000);
-	route_report(f->r[0], 1, "ok", &f->now);
-	route_report(f->r[0], 1, "ok", &f->now);
+	route_report(f->r[0], 1, "check", "ok", &f->now);
+	route_report(f->r[0], 1, "check", "ok", &f->now);
 	assert_int_equal(f->r[0]->state, ROUTE_STATE_UP);
 	assert_int_equal(route_select(f->r, 3, 0, &f->now), 0);
 }
@@ -164,7 +237,7 @@ test_select_from_and_none(void **state)
 	assert_int_equal(route_select(f->r, 3, 3, &f->now), 3);
 	for (j = 0; j < 3; j++)
 		for (i = 0; i < 3; i++)
-			route_report(f->r[j], 0, "refused", &f->now);
+			route_report(f->r[j], 0, "check", "refused", &f->now);
 	assert_int_equal(route_select(f->r, 3, 0, &f->now), 3);
 }
 
@@ -195,6 +268,15 @@ main(void)
 		    test_rise_needs_consecutive_successes, setup, teardown),
 		cmocka_unit_test_setup_teardown(
 		    test_select_from_and_none, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_active_checks_alone_revive_a_down_route, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_operator_drain_and_disable, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_transitions_notify_once, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_check_statistics, setup, teardown),
 		cmocka_unit_test_setup_teardown(
 		    test_same_definition, setup, teardown),
 	};

@@ -1,0 +1,34 @@
+/*
+ * admin.h: the admin HTTP endpoint (libevent evhttp) on the [postern]
+ * "admin" address: /health, /status, /metrics, the probes (/liveness,
+ * /readiness, /startup) and route control (POST /routes/...).
+ *
+ * Every read-only page only reads state: nothing is dialed to answer it.
+ */
+#ifndef POSTERN_ADMIN_H
+#define POSTERN_ADMIN_H
+
+#include <stddef.h>
+
+struct addr;
+struct admin;
+struct postern;
+
+/*
+ * admin_new(px, a, err, errlen): bind a (host:port or unix:/path; a
+ * unix socket file left by a dead process is removed first, a live one
+ * is not) and serve the endpoint on px's loop.  Returns NULL with
+ * "cannot listen on ADDR: reason" in err; nothing is left open then.
+ * The caller owns the result and frees it with admin_free(); px must
+ * outlive it.  a is copied.
+ */
+struct admin *admin_new(struct postern *px, const struct addr *a, char *err,
+	    size_t errlen);
+
+/*
+ * admin_free(ad): close the socket and every admin connection; unlink a
+ * unix socket path that admin_new() created.  NULL is a no-op.
+ */
+void	admin_free(struct admin *ad);
+
+#endif

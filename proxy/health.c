@@ -1,0 +1,237 @@
+/*
+ * health.c: the check scheduler (after relayd's hce.c: one completion
+ * path, a result enum with names, hysteresis in route.c).
+ */
+#include "config.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include <event2/bufferevent.h>
+#include <event2/event.h>
+
+#include "conf.h"
+#include "daemon.h"
+#include "dial.h"
+#include "health.h"
+#include "log.h"
+#include "probe.h"
+#include "route.h"
+#include "service.h"
+
+struct health_check {
+	struct health		*h;
+	struct route		*route;
+	struct event		*timer;		/* next check, or deadline */
+	struct dial		*dial;
+	struct probe		*probe;
+	struct timeval		 started;
+	int			 running;
+};
+
+struct health {
+	struct service		*svc;
+	struct probe_params	 params;
+	struct health_check	*checks;
+	size_t			 n;
+};
+
+static void	health_done(struct health_check *, int, const char *);
+
+int
+health_check_kind(const struct conf_service *cs)
+{
+	if (cs->check != CHECK_DEFAULT)
+		return (cs->check);
+	switch (cs->protocol) {
+	case PROTO_REDIS:
+		return (CHECK_REDIS);
+	case PROTO_POSTGRES:
+		return (CHECK_POSTGRES);
+	}
+	return (CHECK_TCP);
+}
+
+static int
+health_interval(const struct health_check *c)
+{
+	const struct conf_service	*cs = c->h->svc->cs;
+	const struct route		*r = c->route;
+	int				 ms, jitter;
+
+	if (r->state == ROUTE_STATE_DOWN)
+		ms = r->oks > 0 ? cs->check_fast_interval_ms :
+		    cs->check_down_interval_ms;
+	else if (r->fails > 0)
+		ms = cs->check_fast_interval_ms;
+	else
+		ms = cs->check_interval_ms;
+	jitter = ms / 10;
+	if (jitter > 0)
+		ms += (int)arc4random_uniform((uint32_t)(2 * jitter + 1)) -
+		    jitter;
+	return (ms);
+}
+
+static void
+health_arm(struct health_check *c, int ms)
+{
+	struct timeval	tv = { ms / 1000, (ms % 1000) * 1000 };
+
+	evtimer_add(c->timer, &tv);
+}
+
+static void
+health_probe_cb(int result, const char *detail, void *arg)
+{
+	struct health_check	*c = arg;
+
+	c->probe = NULL;
+	health_done(c, result, detail);
+}
+
+static int
+health_dial_result(int status)
+{
+	switch (status) {
+	case DIAL_REFUSED:
+		return (PROBE_REFUSED);
+	case DIAL_TIMEOUT:
+		return (PROBE_CONNECT_TIMEOUT);
+	case DIAL_RESOLVE:
+		return (PROBE_RESOLVE);
+	case DIAL_UNREACHABLE:
+		return (PROBE_UNREACHABLE);
+	}
+	return (PROBE_CONNECT_ERROR);
+}
+
+static void
+health_dial_cb(const struct dial_result *res, void *arg)
+{
+	struct health_check	*c = arg;
+
+	c->dial = NULL;
+	if (res->status != DIAL_OK) {
+		health_done(c, health_dial_result(res->status), res->detail);
+		return;
+	}
+	c->probe = probe_start(res->bev, &c->h->params, health_probe_cb, c);
+	if (c->probe == NULL)
+		health_done(c, PROBE_CONNECT_ERROR, "out of memory");
+}
+
+static void
+health_timer_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct health_check	*c = arg;
+	const struct conf_service *cs = c->h->svc->cs;
+	char			 detail[64];
+
+	if (c->running) {
+		int	connecting = c->dial != NULL;
+
+		/* The deadline passed, connecting or waiting for the answer. */
+		snprintf(detail, sizeof(detail), connecting ?
+		    "connect timeout after %d ms" : "no answer within %d ms",
+		    cs->check_timeout_ms);
+		dial_cancel(c->dial);
+		c->dial = NULL;
+		probe_cancel(c->probe);
+		c->probe = NULL;
+		health_done(c, connecting ? PROBE_CONNECT_TIMEOUT :
+		    PROBE_TIMEOUT, detail);
+		return;
+	}
+	c->running = 1;
+	evutil_gettimeofday(&c->started, NULL);
+	health_arm(c, cs->check_timeout_ms);
+	c->dial = dial_start(daemon_dial_env(c->h->svc->px), c->route->cr,
+	    cs->check_timeout_ms, health_dial_cb, c);
+	if (c->dial == NULL)
+		health_done(c, PROBE_CONNECT_ERROR, "out of memory");
+}
+
+/* The one completion path of a check. */
+static void
+health_done(struct health_check *c, int result, const char *detail)
+{
+	struct timeval	now;
+	int		ms;
+
+	evtimer_del(c->timer);
+	c->running = 0;
+	evutil_gettimeofday(&now, NULL);
+	ms = (int)((now.tv_sec - c->started.tv_sec) * 1000 +
+	    (now.tv_usec - c->started.tv_usec) / 1000);
+	log_debug("%s: check: %s (%s) in %d ms", c->route->label,
+	    probe_result_name(result), detail, ms);
+	route_record_check(c->route, result, detail, ms, &now);
+	if (result == PROBE_OK)
+		route_report(c->route, 1, "check", detail, &now);
+	else {
+		char	why[320];
+
+		if (strcmp(detail, probe_result_name(result)) == 0)
+			snprintf(why, sizeof(why), "%s", detail);
+		else
+			snprintf(why, sizeof(why), "%s: %s",
+			    probe_result_name(result), detail);
+		route_report(c->route, 0, "check", why, &now);
+	}
+	health_arm(c, health_interval(c));
+}
+
+struct health *
+health_new(struct service *svc)
+{
+	struct health		*h;
+	struct health_check	*c;
+	const struct conf_service *cs = svc->cs;
+	size_t			 i;
+
+	if ((h = calloc(1, sizeof(*h))) == NULL)
+		return (NULL);
+	h->svc = svc;
+	h->params.kind = health_check_kind(cs);
+	h->params.user = cs->check_user;
+	h->params.password = cs->check_password;
+	h->params.database = cs->check_database;
+	h->params.role_master = cs->check_role == ROLE_MASTER;
+	if (h->params.kind == CHECK_NONE)
+		return (h);
+	if ((h->checks = calloc(svc->nroutes, sizeof(*h->checks))) == NULL)
+		goto fail;
+	for (i = 0; i < svc->nroutes; i++, h->n++) {
+		c = &h->checks[i];
+		c->h = h;
+		c->route = svc->routes[i];
+		c->timer = evtimer_new(daemon_base(svc->px), health_timer_cb, c);
+		if (c->timer == NULL)
+			goto fail;
+		/* New routes at once; carried-over ones keep their cadence. */
+		health_arm(c, c->route->last_check.tv_sec == 0 ? 0 :
+		    health_interval(c));
+	}
+	return (h);
+fail:
+	health_free(h);
+	return (NULL);
+}
+
+void
+health_free(struct health *h)
+{
+	size_t	i;
+
+	if (h == NULL)
+		return;
+	for (i = 0; i < h->n; i++) {
+		dial_cancel(h->checks[i].dial);
+		probe_cancel(h->checks[i].probe);
+		if (h->checks[i].timer != NULL)
+			event_free(h->checks[i].timer);
+	}
+	free(h->checks);
+	free(h);
+}

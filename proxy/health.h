@@ -1,0 +1,33 @@
+/*
+ * health.h: active health checks for a service's routes.
+ *
+ * Each route is checked on its own timer through its own transport (the
+ * same dial step as the traffic), then with the service's protocol probe.
+ * Every check ends in health_done(), the one completion path, which
+ * records statistics and feeds route_report().  Intervals: check_interval
+ * while up, check_fast_interval while a route's state is changing (some
+ * failures while up, some successes while down), check_down_interval
+ * while down; each with +-10% jitter so that checks do not align.
+ */
+#ifndef POSTERN_HEALTH_H
+#define POSTERN_HEALTH_H
+
+struct health;
+struct service;
+
+/*
+ * health_new(svc): start checking svc's routes (none when the service's
+ * check is "none").  Routes never checked yet are probed at once; routes
+ * carried over a reload keep their cadence.  Returns NULL when out of
+ * memory.  svc must outlive it.
+ */
+struct health *health_new(struct service *svc);
+
+/* health_free(h): cancel every check; NULL is a no-op. */
+void	health_free(struct health *h);
+
+/* health_check_kind(cs): the check a service runs (DEFAULT resolved). */
+struct conf_service;
+int	health_check_kind(const struct conf_service *cs);
+
+#endif

@@ -1,0 +1,17 @@
+/*
+ * proto.h: the little postern says in its clients' own protocols.
+ */
+#ifndef POSTERN_PROTO_H
+#define POSTERN_PROTO_H
+
+struct evbuffer;
+
+/*
+ * proto_error(protocol, text, out): append to out the error a client of
+ * that protocol understands: a RESP error "-ERR text" for redis, an
+ * ErrorResponse (FATAL, SQLSTATE 08006, text) for postgres.  Returns 0,
+ * or -1 for plain tcp, which has no error message: the client is closed.
+ */
+int	proto_error(int protocol, const char *text, struct evbuffer *out);
+
+#endif
