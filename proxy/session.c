@@ -87,16 +87,6 @@ session_connected(struct session *s, const struct dial_result *res)
 }
 
 static void
-session_note(struct session *s, const char *route, const char *what)
-{
-	int	n = (int)strlen(s->tried);
-
-	if ((size_t)n < sizeof(s->tried))
-		snprintf(s->tried + n, sizeof(s->tried) - (size_t)n, "%s%s: %s",
-		    n ? "; " : "", route, what);
-}
-
-static void
 session_dial_cb(const struct dial_result *res, void *arg)
 {
 	struct session	*s = arg;
@@ -116,12 +106,31 @@ session_dial_cb(const struct dial_result *res, void *arg)
 	r->connect_failures++;
 	log_warnx("%s: connect failed: %s", session_prefix(s, r, prefix,
 	    sizeof(prefix)), res->detail);
-	session_note(s, r->cr->name, res->detail);
 	s->dialing = NULL;
 	route_report(r, 0, "connect", res->detail, &now);
 	route_unref(r);
 	if (s->state == SESSION_DIALING)
 		session_dial_next(s, s->pos + 1);
+}
+
+/* "private: connect timeout; public: connection refused" */
+static const char *
+session_routes_summary(const struct session *s, char *buf, size_t len)
+{
+	const struct route	*r;
+	size_t			 i;
+	int			 n = 0;
+
+	buf[0] = '\0';
+	for (i = 0; i < s->svc->nroutes && n >= 0 && (size_t)n < len; i++) {
+		r = s->svc->order[i];
+		n += snprintf(buf + n, len - (size_t)n, "%s%s: %s",
+		    i ? "; " : "", r->cr->name,
+		    r->admin != ROUTE_ADMIN_ENABLED ? route_admin_name(r->admin) :
+		    r->last_error[0] != '\0' ? r->last_error :
+		    route_state_name(r->state));
+	}
+	return (buf);
 }
 
 /*
@@ -132,24 +141,11 @@ static void
 session_refuse(struct session *s)
 {
 	struct evbuffer	*msg;
-	char		 text[768];
-	size_t		 i;
-	int		 n;
-	struct route	*r;
+	char		 text[768], routes[512];
 
-	n = snprintf(text, sizeof(text), "postern: no healthy route for "
-	    "service %s (", s->svc->name);
-	for (i = 0; i < s->svc->nroutes && n > 0 &&
-	    (size_t)n < sizeof(text); i++) {
-		r = s->svc->order[i];
-		n += snprintf(text + n, sizeof(text) - (size_t)n, "%s%s: %s",
-		    i ? "; " : "", r->cr->name,
-		    r->admin != ROUTE_ADMIN_ENABLED ? route_admin_name(r->admin) :
-		    r->last_error[0] != '\0' ? r->last_error :
-		    route_state_name(r->state));
-	}
-	if (n > 0 && (size_t)n < sizeof(text) - 1)
-		snprintf(text + n, sizeof(text) - (size_t)n, ")");
+	snprintf(text, sizeof(text), "postern: no healthy route for service "
+	    "%s (%s)", s->svc->name, session_routes_summary(s, routes,
+	    sizeof(routes)));
 	if ((msg = evbuffer_new()) == NULL)
 		return;
 	if (proto_error(s->svc->cs->protocol, text, msg) == 0)
@@ -163,9 +159,10 @@ static void
 session_hold_expired(evutil_socket_t fd, short what, void *arg)
 {
 	struct session	*s = arg;
+	char		 routes[512];
 
-	session_close(s, SESSION_END_NO_ROUTE, s->tried[0] != '\0' ? s->tried :
-	    "no route up");
+	session_close(s, SESSION_END_NO_ROUTE, session_routes_summary(s,
+	    routes, sizeof(routes)));
 }
 
 /* No usable route now: wait for one until hold_timeout from accept. */

@@ -66,7 +66,6 @@ struct session {
 	struct pgfront		*pg;		/* postgres startup phase */
 	struct evbuffer		*first;		/* client bytes read early */
 	char			 peer[64];
-	char			 tried[512];	/* failed routes, for logs */
 	struct timeval		 start;
 	struct relay		 relay;		/* owns both ends once started */
 };

@@ -1,0 +1,38 @@
+/*
+ * fuzz_pgfront.c: libFuzzer harness for the PostgreSQL startup-packet
+ * parser, which reads untrusted bytes from any local client.
+ */
+#include "config.h"
+
+#include <stdint.h>
+#include <stdlib.h>
+
+#include "pgfront.h"
+
+int	LLVMFuzzerTestOneInput(const uint8_t *, size_t);
+
+int
+LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	struct pgfront_msg	msg;
+	size_t			off = 0;
+	int			kind;
+
+	/* Walk the input as a stream of packets, as the session would. */
+	while (off < size) {
+		kind = pgfront_parse(data + off, size - off, &msg);
+		if (kind == PGFRONT_SSL_REQUEST || kind == PGFRONT_GSS_REQUEST) {
+			if (msg.len != 8)
+				abort();
+			off += msg.len;
+			continue;
+		}
+		if ((kind == PGFRONT_STARTUP || kind == PGFRONT_CANCEL) &&
+		    (msg.len < 8 || msg.len > size - off))
+			abort();
+		if (kind == PGFRONT_BAD && msg.detail == NULL)
+			abort();
+		break;
+	}
+	return (0);
+}
