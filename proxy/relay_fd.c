@@ -9,6 +9,7 @@
 #include "config.h"
 
 #include <sys/socket.h>
+#include <sys/uio.h>
 
 #include <errno.h>
 #include <string.h>
@@ -91,15 +92,49 @@ relay_fd_flush(struct relay_side *to)
 		relay_fd_arm(from, 1, from->writing);	/* resume */
 }
 
+/*
+ * Read up to RELAY_READ_CHUNK straight into the buffer.  Not
+ * evbuffer_read(): libevent 2.1 caps it at 4096 bytes a call, which made a
+ * 1 MB value cost 256 wake-ups (4x HAProxy's CPU in tests/bench).
+ */
+static ssize_t
+relay_fd_read(struct evbuffer *buf, int fd)
+{
+	struct evbuffer_iovec	 v[2];
+	struct iovec		 iov[2];
+	ssize_t			 got, left;
+	int			 i, n;
+
+	if ((n = evbuffer_reserve_space(buf, RELAY_READ_CHUNK, v, 2)) <= 0) {
+		errno = ENOMEM;
+		return (-1);
+	}
+	for (i = 0; i < n; i++) {
+		iov[i].iov_base = v[i].iov_base;
+		iov[i].iov_len = v[i].iov_len;
+	}
+	if ((got = readv(fd, iov, n)) <= 0) {
+		evbuffer_commit_space(buf, v, 0);
+		return (got);
+	}
+	for (i = 0, left = got; i < n && left > 0; i++) {
+		if ((size_t)left < v[i].iov_len)
+			v[i].iov_len = (size_t)left;
+		left -= (ssize_t)v[i].iov_len;
+	}
+	evbuffer_commit_space(buf, v, i);
+	return (got);
+}
+
 static void
 relay_fd_read_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct relay_side	*from = arg;
 	struct relay		*r = from->relay;
 	struct relay_side	*to = &r->side[!from->idx];
-	int			 n;
+	ssize_t			 n;
 
-	n = evbuffer_read(to->out, fd, RELAY_READ_CHUNK);
+	n = relay_fd_read(to->out, fd);
 	if (n > 0) {
 		from->bytes += (uint64_t)n;
 		if (to->dead || to->shut)

@@ -21,7 +21,7 @@
 #   BENCH_NO_INSTALL=1  never apt-get install missing tools
 #   BENCH_OUT=dir       where results go (default /tmp/postern-bench-results-*)
 #   BENCH_KEEP=1        keep the temporary work dir (data, configs, logs)
-#   BENCH_RUN_TIMEOUT=s per-run wall-clock cap for redis runs (default 300)
+#   BENCH_RUN_TIMEOUT=s per-run wall-clock cap for redis runs (default 120)
 #   Workload sizes: BENCH_N (-c50 runs), BENCH_N_P16, BENCH_N_C1, BENCH_N_BIG,
 #   BENCH_BIG_SIZE (bytes), BENCH_PG_SCALE, BENCH_PG_SECONDS.
 
@@ -55,7 +55,7 @@ fi
 big_size=${BENCH_BIG_SIZE:-1000000}
 want_mt=${BENCH_HAPROXY_MT:-1}
 filter=${BENCH_FILTER:-}
-run_timeout=${BENCH_RUN_TIMEOUT:-300}
+run_timeout=${BENCH_RUN_TIMEOUT:-120}
 clk_tck=$(getconf CLK_TCK)
 
 out=${BENCH_OUT:-/tmp/postern-bench-results-$(date +%Y%m%d-%H%M%S)}
@@ -139,18 +139,21 @@ cleanup() {
 trap cleanup EXIT
 trap 'say "interrupted"; exit 130' INT TERM HUP
 
+# Ports come from below the kernel's ephemeral range (so the benchmark's own
+# client connections cannot be holding them) and must be unused in any state.
 used_ports=" "
-free_port() {
-	local p listening
-	listening=$(ss -ltnH 2>/dev/null | awk '{print $4}' | sed 's/.*://')
+read -r eph_lo _ </proc/sys/net/ipv4/ip_local_port_range 2>/dev/null || eph_lo=32768
+if [ "$eph_lo" -gt 12000 ]; then port_lo=$((eph_lo - 10000)); port_n=9999
+else port_lo=50000; port_n=10000; fi
+free_port() {   # free_port VAR: sets VAR to an unused loopback port
+	local p busy
+	busy=" $(ss -tanH 2>/dev/null | awk '{n = split($4, a, ":"); printf "%s ", a[n]}')"
 	while :; do
-		p=$((20000 + RANDOM % 40000))
-		case "$used_ports" in *" $p "*) continue ;; esac
-		if ! printf '%s\n' $listening | grep -qx "$p"; then
-			used_ports="$used_ports$p "
-			echo "$p"
-			return
-		fi
+		p=$((port_lo + RANDOM % port_n))
+		case "$used_ports$busy" in *" $p "*) continue ;; esac
+		used_ports="$used_ports$p "
+		printf -v "$1" '%s' "$p"
+		return
 	done
 }
 
@@ -174,6 +177,17 @@ cpu_ticks() {   # utime+stime of PID (all threads), in clock ticks
 	s=${s##*) }     # fields after "comm)": state is field 3
 	set -- $s
 	echo $((${12} + ${13}))   # fields 14 and 15 of the full line
+}
+
+exit_how() {   # how a child we started ended: "exit status N" / "killed by SIGx"
+	local st
+	wait "$1" 2>/dev/null
+	st=$?
+	if [ "$st" -gt 128 ]; then
+		echo "killed by SIG$(kill -l $((st - 128)) 2>/dev/null || echo $((st - 128)))"
+	else
+		echo "exit status $st"
+	fi
 }
 
 # ------------------------------------------------------------------ postern
@@ -214,15 +228,17 @@ find_postern
 work=$(mktemp -d /tmp/postern-bench.XXXXXX) || die "mktemp failed"
 chmod 755 "$work"
 
-redis_port=$(free_port)
-pg_port=$(free_port)
-
-say "starting redis-server on 127.0.0.1:$redis_port"
-redis-server --port "$redis_port" --bind 127.0.0.1 --save '' --appendonly no \
-	--daemonize no --logfile "$work/redis.log" --dir "$work" &
-redis_pid=$!
-pids+=("$redis_pid")
-wait_port "$redis_port" "$redis_pid" 10 || die "redis-server did not start (see $work/redis.log)"
+for try in 1 2 3; do
+	free_port redis_port
+	say "starting redis-server on 127.0.0.1:$redis_port"
+	redis-server --port "$redis_port" --bind 127.0.0.1 --save '' --appendonly no \
+		--daemonize no --logfile "$work/redis.log" --dir "$work" &
+	redis_pid=$!
+	pids+=("$redis_pid")
+	wait_port "$redis_port" "$redis_pid" 10 && break
+	kill "$redis_pid" 2>/dev/null
+	[ $try = 3 ] && die "redis-server did not start (see $out/logs/redis.log)"
+done
 
 say "creating PostgreSQL cluster (initdb) in $work/pg"
 runas=()
@@ -233,13 +249,14 @@ chmod 700 "$work/pg/data"
 "${runas[@]}" "$pgbin/initdb" -D "$work/pg/data" -A trust -U postgres \
 	--no-sync -E UTF8 >"$out/logs/initdb.log" 2>&1 ||
 	die "initdb failed (see $out/logs/initdb.log)"
-say "starting PostgreSQL on 127.0.0.1:$pg_port"
-"${runas[@]}" "$pgbin/pg_ctl" -w -t 60 -D "$work/pg/data" -l "$work/pg/server.log" \
-	-o "-p $pg_port -k $work/pg/sock -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=200" \
-	start >"$out/logs/pg_ctl.log" 2>&1 || {
-	cp "$work/pg/server.log" "$out/logs/postgres.log" 2>/dev/null
-	die "pg_ctl start failed (see $out/logs/postgres.log)"
-}
+for try in 1 2 3; do
+	free_port pg_port
+	say "starting PostgreSQL on 127.0.0.1:$pg_port"
+	"${runas[@]}" "$pgbin/pg_ctl" -w -t 60 -D "$work/pg/data" -l "$work/pg/server.log" \
+		-o "-p $pg_port -k $work/pg/sock -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=200" \
+		start >"$out/logs/pg_ctl.log" 2>&1 && break
+	[ $try = 3 ] && die "pg_ctl start failed (see $out/logs/postgres.log)"
+done
 pg_pid=$(head -n 1 "$work/pg/data/postmaster.pid")
 say "pgbench -i -s $pg_scale"
 "$pgbin/pgbench" -i -q -s "$pg_scale" -h 127.0.0.1 -p "$pg_port" -U postgres postgres \
@@ -252,8 +269,9 @@ t_rport[direct]=$redis_port; t_pport[direct]=$pg_port; t_pid[direct]=
 t_label[direct]="direct"
 
 start_haproxy() {   # start_haproxy NAME NBTHREAD_LINE
-	local name=$1 threads=$2 rp pp cfg pid
-	rp=$(free_port); pp=$(free_port)
+	local name=$1 threads=$2 rp pp cfg pid try
+	for try in 1 2 3; do
+	free_port rp; free_port pp
 	cfg=$work/$name.cfg
 	cat >"$cfg" <<-EOF
 	global
@@ -274,10 +292,13 @@ start_haproxy() {   # start_haproxy NAME NBTHREAD_LINE
 	haproxy -f "$cfg" -db >"$work/$name.log" 2>&1 &
 	pid=$!
 	pids+=("$pid")
-	if ! wait_port "$rp" "$pid" 10 || ! wait_port "$pp" "$pid" 10; then
+	wait_port "$rp" "$pid" 10 && wait_port "$pp" "$pid" 10 && break
+	kill "$pid" 2>/dev/null
+	if [ $try = 3 ]; then
 		say "$name did not start (see $out/logs/$name.log); skipping it"
 		return 1
 	fi
+	done
 	targets+=("$name")
 	t_rport[$name]=$rp; t_pport[$name]=$pp; t_pid[$name]=$pid
 	local n
@@ -289,8 +310,8 @@ start_haproxy() {   # start_haproxy NAME NBTHREAD_LINE
 start_haproxy haproxy "nbthread 1"
 [ "$want_mt" = 1 ] && start_haproxy haproxy_mt "# nbthread: default (one per CPU)"
 
-if [ -n "${POSTERN:-}" ]; then
-	rp=$(free_port); pp=$(free_port)
+start_postern() {   # 0 when postern is up and listening on $rp and $pp
+	free_port rp; free_port pp
 	cat >"$work/postern.conf" <<-EOF
 	[postern]
 	log_level = warn
@@ -308,17 +329,28 @@ if [ -n "${POSTERN:-}" ]; then
 	"$POSTERN" -c "$work/postern.conf" 2>"$work/postern.log" &
 	ppid=$!
 	pids+=("$ppid")
-	ready=0
+	# "ready:" is logged at info level, so with log_level = warn it does not
+	# come: both listeners being up counts as ready too.
+	local i ready=0
 	for i in $(seq 100); do
 		grep -q 'ready:' "$work/postern.log" 2>/dev/null && { ready=1; break; }
 		kill -0 "$ppid" 2>/dev/null || break
+		port_up "$rp" && port_up "$pp" && { ready=1; break; }
 		sleep 0.1
 	done
-	if [ $ready = 0 ] && kill -0 "$ppid" 2>/dev/null && port_up "$rp" && port_up "$pp"; then
-		say "WARNING: postern logged no 'ready:' line in 10 s but listens; using it"
-		ready=1
-	fi
-	if [ $ready = 1 ]; then
+	[ $ready = 1 ] && wait_port "$rp" "$ppid" 10 && wait_port "$pp" "$ppid" 10 && return 0
+	kill "$ppid" 2>/dev/null
+	wait "$ppid" 2>/dev/null
+	cp "$work/postern.log" "$out/logs/postern.log" 2>/dev/null
+	return 1
+}
+
+if [ -n "${POSTERN:-}" ]; then
+	for try in 1 2 3; do
+		start_postern && break
+		say "postern did not become ready (try $try/3): $(tail -n 2 "$work/postern.log" 2>/dev/null | tr '\n' ' ')"
+	done
+	if kill -0 "$ppid" 2>/dev/null; then
 		targets+=(postern)
 		t_rport[postern]=$rp; t_pport[postern]=$pp; t_pid[postern]=$ppid
 		t_label[postern]="postern"
@@ -409,10 +441,10 @@ printf 'workload\tround\ttarget\trps\tlatency_ms\trequests\tproxy_cpu_ticks\tpro
 
 say "warm-up"
 for t in "${targets[@]}"; do
-	redis-benchmark -h 127.0.0.1 -p "${t_rport[$t]}" -c 10 -n 2000 -t ping -q \
+	timeout 20 redis-benchmark -h 127.0.0.1 -p "${t_rport[$t]}" -c 10 -n 2000 -t ping -q \
 		>/dev/null 2>&1 || say "warm-up: redis via $t failed"
 done
-"$pgbin/pgbench" -n -S -c 4 -T 1 -h 127.0.0.1 -p "$pg_port" -U postgres postgres \
+timeout 30 "$pgbin/pgbench" -n -S -c 4 -T 1 -h 127.0.0.1 -p "$pg_port" -U postgres postgres \
 	>/dev/null 2>&1 || say "warm-up: pgbench failed"
 
 failed=0
@@ -438,6 +470,12 @@ for spec in "${workloads[@]}"; do
 				printf '%s\t%s\t%s\tNA\tNA\tNA\tNA\tNA\tNA\tproxy-dead\n' "$wname" "$r" "$t" >>"$raw_tsv"
 				continue; }
 			pid=${t_pid[$t]}
+			if [ -n "$pid" ] && ! kill -0 "$pid" 2>/dev/null; then
+				dead[$t]=1; failed=$((failed + 1))
+				say "ERROR: $t (pid $pid) is gone ($(exit_how "$pid")); its remaining runs are skipped"
+				printf '%s\t%s\t%s\tNA\tNA\tNA\tNA\tNA\tNA\tproxy-dead\n' "$wname" "$r" "$t" >>"$raw_tsv"
+				continue
+			fi
 			log=$out/logs/$(tr -c 'A-Za-z0-9\n' '_' <<<"$wname")-r$r-$t.log
 			c0=NA; [ -n "$pid" ] && c0=$(cpu_ticks "$pid")
 			s0=$(cpu_ticks "$redis_pid")
@@ -450,7 +488,7 @@ for spec in "${workloads[@]}"; do
 			s1=$(cpu_ticks "$redis_pid")
 			if [ -n "$pid" ] && ! kill -0 "$pid" 2>/dev/null; then
 				status=proxy-died; dead[$t]=1
-				say "ERROR: $t (pid $pid) died during '$wname'"
+				say "ERROR: $t (pid $pid) died during '$wname' ($(exit_how "$pid"))"
 			fi
 			[ "$status" = ok ] || failed=$((failed + 1))
 			read -r ticks us sus < <(awk -v c0="$c0" -v c1="$c1" -v s0="$s0" \
@@ -473,7 +511,7 @@ elapsed=$(($(date +%s) - start_all))
 # Ratio = median over rounds of (proxy rps / direct rps in the same round).
 labels=""
 for t in "${targets[@]}"; do labels="$labels $t=${t_label[$t]// /_}"; done
-awk -F'\t' -v targets="${targets[*]}" -v labels="$labels" -v sum="$sum_tsv" '
+awk -F'\t' -v targets="${targets[*]}" -v labels="$labels" -v sum="$sum_tsv" -v rounds="$rounds" '
 function median(list,   a, n, i, j, x) {
 	n = split(list, a, " ")
 	if (n == 0) return "NA"
@@ -489,13 +527,13 @@ NR == 1 { next }
 	w = $1; r = $2; t = $3
 	if (!(w in seen)) { seen[w] = 1; order[++nw] = w }
 	if ($10 != "ok") { next }
-	rps[w, r, t] = $4; rounds[w, r] = 1
+	rps[w, r, t] = $4; wr[w, r] = 1
 	R[w, t] = R[w, t] " " $4; L2[w, t] = L2[w, t] " " $5
 	if ($8 != "NA") U[w, t] = U[w, t] " " $8
 	if ($9 != "NA") S[w, t] = S[w, t] " " $9
 }
 END {
-	for (i = 1; i <= nw; i++) for (k in rounds) { split(k, kk, SUBSEP); if (kk[1] == order[i]) rl[order[i]] = rl[order[i]] " " kk[2] }
+	for (i = 1; i <= nw; i++) for (k in wr) { split(k, kk, SUBSEP); if (kk[1] == order[i]) rl[order[i]] = rl[order[i]] " " kk[2] }
 	hdr = sprintf("%-22s %12s", "workload", "direct rps")
 	for (j = 2; j <= nt; j++) hdr = hdr sprintf("  %14s %7s", lab[T[j]] " ratio", "us/req")
 	print hdr
@@ -517,12 +555,14 @@ END {
 				(L2[w, t] == "" ? "NA" : median(L2[w, t])),
 				(S[w, t] == "" ? "NA" : sprintf("%.2f", median(S[w, t]))) > sum
 			if (j == 1) continue
-			line = line sprintf("  %14s %7s", (ratio == "NA") ? "FAILED" : sprintf("%.2f", ratio), (us == "NA") ? "-" : sprintf("%.1f", us))
+			mark = (ok < rounds) ? "*" : ""
+			line = line sprintf("  %14s %7s", (ratio == "NA") ? "FAILED" : sprintf("%.2f", ratio) mark, (us == "NA") ? "-" : sprintf("%.1f", us))
 		}
 		print line
 	}
 }' "$raw_tsv" >"$out/table.txt"
 
+[ -s "$out/table.txt" ] || { say "ERROR: summarising $raw_tsv failed"; failed=$((failed + 1)); }
 {
 	echo
 	echo "== postern benchmark ($(date '+%F %T'), ${elapsed}s of runs) =="
@@ -533,6 +573,7 @@ END {
 	echo "ratio = proxy rps / direct rps (median of per-round ratios; 1.00 = no loss)."
 	echo "us/req = proxy process CPU (utime+stime) per request/transaction (median)."
 	[ -n "$postern_note" ] && echo "postern rows SKIPPED: $postern_note"
+	grep -q '[0-9]\*' "$out/table.txt" && echo "* = from fewer rounds than $rounds: some runs failed."
 	[ $failed -gt 0 ] && echo "WARNING: $failed run(s) produced no figure; see $out/logs and the status column of raw.tsv"
 	echo "TSV: $sum_tsv (summary), $raw_tsv (every run); logs: $out/logs"
 }
