@@ -398,8 +398,17 @@ conf_section_end(struct conf_parser *p)
 
 	if (p->section == SECT_BASTION)
 		name = ((struct conf_bastion *)p->object)->name;
-	else if (p->section == SECT_SERVICE)
-		name = ((struct conf_service *)p->object)->name;
+	else if (p->section == SECT_SERVICE) {
+		struct conf_service	*s = p->object;
+		const struct conf_key	*k;
+
+		name = s->name;
+		/* The default timeout never exceeds a shorter interval. */
+		k = conf_keys_find(SECT_SERVICE, "check_timeout");
+		if (!p->seen[k - conf_keys] &&
+		    s->check_timeout_ms > s->check_interval_ms)
+			s->check_timeout_ms = s->check_interval_ms;
+	}
 	for (i = 0; i < conf_nkeys && p->section >= 0; i++) {
 		if (conf_keys[i].section != p->section ||
 		    !(conf_keys[i].flags & KEY_REQUIRED) || p->seen[i])

@@ -31,4 +31,11 @@ struct admin *admin_new(struct postern *px, const struct addr *a, char *err,
  */
 void	admin_free(struct admin *ad);
 
+/*
+ * admin_same_address(ad, c): 1 if generation c asks for the address ad is
+ * bound to (the admin endpoint is not rebound on reload).
+ */
+struct conf;
+int	admin_same_address(const struct admin *ad, const struct conf *c);
+
 #endif

@@ -12,6 +12,7 @@
 #include <event2/dns.h>
 #include <event2/event.h>
 
+#include "admin.h"
 #include "conf.h"
 #include "daemon.h"
 #include "listener.h"
@@ -241,6 +242,9 @@ daemon_reload(struct postern *px)
 	}
 	log_info("reload: configuration generation %u loaded",
 	    px->generation);
+	if (px->admin != NULL && !admin_same_address(px->admin, c))
+		log_warnx("reload: a changed admin address takes effect at "
+		    "the next restart");
 }
 
 static void
@@ -388,11 +392,21 @@ daemon_start(struct postern *px, struct conf *conf)
 {
 	struct service	*svc;
 	size_t		 nl = 0;
+	char		 err[512];
 
 	if (daemon_check_transports(conf) != 0)
 		return (2);
-	if (daemon_apply(px, conf) != 0)
+	/* Before daemon_apply: on failure conf must stay the caller's. */
+	if (conf->has_admin && (px->admin = admin_new(px, &conf->admin, err,
+	    sizeof(err))) == NULL) {
+		log_error("admin: %s", err);
 		return (1);
+	}
+	if (daemon_apply(px, conf) != 0) {
+		admin_free(px->admin);
+		px->admin = NULL;
+		return (1);
+	}
 	TAILQ_FOREACH(svc, &px->services, entry)
 		nl += svc->nlisteners;
 	log_info("ready: %zu services, %zu listeners", conf->nservices, nl);
@@ -417,6 +431,7 @@ daemon_free(struct postern *px)
 
 	if (px == NULL)
 		return;
+	admin_free(px->admin);
 	if (px->reap_ev != NULL) {
 		daemon_close_all(px, SESSION_END_SHUTDOWN);
 		daemon_reap_cb(-1, 0, px);

@@ -170,9 +170,11 @@ health_done(struct health_check *c, int result, const char *detail)
 	if (result == PROBE_OK)
 		route_report(c->route, 1, "check", detail, &now);
 	else {
-		char	why[320];
+		char		 why[320];
+		const char	*name = probe_result_name(result);
 
-		if (strcmp(detail, probe_result_name(result)) == 0)
+		/* "connect timeout after 300 ms", not "connect timeout: ..." */
+		if (strncmp(detail, name, strlen(name)) == 0)
 			snprintf(why, sizeof(why), "%s", detail);
 		else
 			snprintf(why, sizeof(why), "%s: %s",

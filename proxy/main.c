@@ -17,6 +17,7 @@
 #include <openssl/crypto.h>
 
 #include "conf.h"
+#include "ctl.h"
 #include "daemon.h"
 #include "log.h"
 
@@ -30,6 +31,7 @@ usage(FILE *fp)
 	fprintf(fp,
 "usage: postern [-dnv] -c file\n"
 "       postern [-dnv] -L [bind_address:]port:host:hostport [-L ...]\n"
+"       postern ctl [-a address] [-c file] command [args]\n"
 "       postern --keys | -V | -h\n"
 "\n"
 "  -c file   run the services in the configuration file\n"
@@ -87,6 +89,8 @@ main(int argc, char **argv)
 	size_t			 nfwd = 0, i;
 	int			 ch, check = 0, detach = 0, verbose = 0, rc;
 
+	if (argc >= 2 && strcmp(argv[1], "ctl") == 0)
+		return (ctl_main(argc - 1, argv + 1));
 	while ((ch = getopt_long(argc, argv, "c:dhL:nvV", longopts,
 	    NULL)) != -1) {
 		switch (ch) {

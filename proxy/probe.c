@@ -283,30 +283,57 @@ probe_pg_read(struct probe *p, struct evbuffer *in)
 			    "0x%02x", h[0]);
 		return;
 	}
-	if (evbuffer_get_length(in) < 5)
-		return;
-	h = evbuffer_pullup(in, 5);
-	memcpy(&len, h + 1, 4);
-	len = ntohl(len);
-	if (len < 4 || len > PROBE_MAX_REPLY) {
-		probe_finish(p, PROBE_REPLY, "bad message length %u", len);
-		return;
-	}
-	switch (h[0]) {
-	case 'R':
-		probe_finish(p, PROBE_OK, "authentication requested");
-		return;
-	case 'Z':
-		probe_finish(p, PROBE_OK, "ready for query");
-		return;
-	case 'E':
+	/*
+	 * An authentication request other than AuthenticationOk proves a
+	 * backend is serving (we have no password to go further).  After
+	 * AuthenticationOk the database is checked: wait for ReadyForQuery
+	 * or an ErrorResponse such as "database does not exist".
+	 */
+	while (evbuffer_get_length(in) >= 5) {
+		uint32_t	code;
+
+		h = evbuffer_pullup(in, 5);
+		memcpy(&len, h + 1, 4);
+		len = ntohl(len);
+		if (len < 4 || len > PROBE_MAX_REPLY) {
+			probe_finish(p, PROBE_REPLY, "bad message length %u",
+			    len);
+			return;
+		}
 		if (evbuffer_get_length(in) < 1 + (size_t)len)
 			return;
 		h = evbuffer_pullup(in, 1 + (ssize_t)len);
-		probe_pg_error(p, h + 5, len - 4);
-		return;
+		switch (h[0]) {
+		case 'R':
+			if (len < 8) {
+				probe_finish(p, PROBE_REPLY, "bad "
+				    "authentication message");
+				return;
+			}
+			memcpy(&code, h + 5, 4);
+			if (ntohl(code) != 0) {
+				probe_finish(p, PROBE_OK, "authentication "
+				    "requested");
+				return;
+			}
+			break;		/* AuthenticationOk: read on */
+		case 'S':		/* ParameterStatus */
+		case 'K':		/* BackendKeyData */
+		case 'N':		/* NoticeResponse */
+			break;
+		case 'Z':
+			probe_finish(p, PROBE_OK, "ready for query");
+			return;
+		case 'E':
+			probe_pg_error(p, h + 5, len - 4);
+			return;
+		default:
+			probe_finish(p, PROBE_REPLY, "unexpected message type "
+			    "0x%02x", h[0]);
+			return;
+		}
+		evbuffer_drain(in, 1 + (size_t)len);
 	}
-	probe_finish(p, PROBE_REPLY, "unexpected message type 0x%02x", h[0]);
 }
 
 static void

@@ -146,12 +146,12 @@ session_refuse(struct session *s)
 	snprintf(text, sizeof(text), "postern: no healthy route for service "
 	    "%s (%s)", s->svc->name, session_routes_summary(s, routes,
 	    sizeof(routes)));
-	if ((msg = evbuffer_new()) == NULL)
-		return;
-	if (proto_error(s->svc->cs->protocol, text, msg) == 0)
-		daemon_linger(s->svc->px, s->client, msg);
-	else
-		evbuffer_free(msg);
+	if ((msg = evbuffer_new()) != NULL &&
+	    proto_error(s->svc->cs->protocol, text, msg) != 0) {
+		evbuffer_free(msg);	/* plain tcp: a graceful close */
+		msg = NULL;
+	}
+	daemon_linger(s->svc->px, s->client, msg);
 	s->client = -1;		/* the linger owns it now */
 }
 

@@ -1,0 +1,679 @@
+/*
+ * admin.c: the admin HTTP endpoint: its socket, request dispatch, the
+ * probes and route control.  The documents are in admin_health.c and
+ * admin_metrics.c.  Nothing here dials anything: every page reads state,
+ * and route control calls the service's own functions, which log.
+ */
+#include "config.h"
+
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <netinet/in.h>
+
+#include <ctype.h>
+#include <errno.h>
+#include <netdb.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <event2/buffer.h>
+#include <event2/event.h>
+#include <event2/http.h>
+#include <event2/keyvalq_struct.h>
+#include <event2/listener.h>
+
+#include "addr.h"
+#include "admin.h"
+#include "admin_int.h"
+#include "conf.h"
+#include "conf_keys.h"
+#include "daemon.h"
+#include "health.h"
+#include "log.h"
+#include "route.h"
+#include "service.h"
+
+#define ADMIN_BACKLOG		64
+#define ADMIN_PAUSE_MS		250
+#define ADMIN_TIMEOUT_S		10
+#define ADMIN_MAX_HEADERS	8192
+#define ADMIN_MAX_BODY		4096
+
+#define ADMIN_READ	(EVHTTP_REQ_GET | EVHTTP_REQ_HEAD)
+#define ADMIN_WRITE	EVHTTP_REQ_POST
+
+struct admin {
+	struct postern		*px;
+	struct evhttp		*http;
+	struct evconnlistener	*evl;		/* evhttp's once bound */
+	struct event		*resume;
+	struct addr		 addr;
+	int			 unlink_path;
+};
+
+/* Route control actions: POST /routes/ACTION?service=S&route=R. */
+enum admin_action {
+	ADMIN_NONE,
+	ADMIN_PIN,
+	ADMIN_UNPIN,
+	ADMIN_DRAIN,
+	ADMIN_ENABLE,
+	ADMIN_DISABLE
+};
+
+typedef void admin_page_fn(struct admin *, struct evhttp_request *, int);
+
+struct admin_page {
+	const char	*path;
+	int		 methods;
+	admin_page_fn	*fn;
+	int		 action;	/* enum admin_action */
+};
+
+static const char *
+admin_reason(int code)
+{
+	switch (code) {
+	case 200:
+		return ("OK");
+	case 400:
+		return ("Bad Request");
+	case 404:
+		return ("Not Found");
+	case 405:
+		return ("Method Not Allowed");
+	case 503:
+		return ("Service Unavailable");
+	}
+	return ("Internal Server Error");
+}
+
+/* Send body (which may be NULL) with code; frees body. */
+static void
+admin_send(struct evhttp_request *req, int code, const char *type,
+    struct evbuffer *body)
+{
+	struct evkeyvalq	*h = evhttp_request_get_output_headers(req);
+	char			 len[32];
+
+	evhttp_add_header(h, "Content-Type", type);
+	evhttp_add_header(h, "Cache-Control", "no-store");
+	/* libevent 2.1 would send the body of a HEAD answer: keep its size. */
+	if (evhttp_request_get_command(req) == EVHTTP_REQ_HEAD &&
+	    body != NULL) {
+		snprintf(len, sizeof(len), "%zu", evbuffer_get_length(body));
+		evhttp_add_header(h, "Content-Length", len);
+		evbuffer_drain(body, evbuffer_get_length(body));
+	}
+	evhttp_send_reply(req, code, admin_reason(code), body);
+	if (body != NULL)
+		evbuffer_free(body);
+}
+
+static void
+admin_text(struct evhttp_request *req, int code, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static void
+admin_text(struct evhttp_request *req, int code, const char *fmt, ...)
+{
+	struct evbuffer	*b;
+	va_list		 ap;
+
+	if ((b = evbuffer_new()) == NULL) {
+		evhttp_send_error(req, 500, NULL);
+		return;
+	}
+	va_start(ap, fmt);
+	evbuffer_add_vprintf(b, fmt, ap);
+	va_end(ap);
+	admin_send(req, code, "text/plain; charset=utf-8", b);
+}
+
+/* {"ok":true,"message":"..."} or {"ok":false,"error":"..."} */
+static void
+admin_result(struct evhttp_request *req, int code, const char *msg)
+{
+	struct evbuffer	*b;
+
+	if ((b = evbuffer_new()) == NULL) {
+		evhttp_send_error(req, 500, NULL);
+		return;
+	}
+	evbuffer_add_printf(b, "{\"ok\":%s,\"%s\":", code == 200 ? "true" :
+	    "false", code == 200 ? "message" : "error");
+	admin_json_string(b, msg);
+	evbuffer_add_printf(b, "}\n");
+	admin_send(req, code, "application/json", b);
+}
+
+/* The client's address for logs: "127.0.0.1:45678", "[::1]:5", "unix". */
+static const char *
+admin_peer(const struct admin *ad, struct evhttp_request *req, char *buf,
+    size_t len)
+{
+	struct evhttp_connection	*evcon;
+	char				*host = NULL;
+	ev_uint16_t			 port = 0;
+
+	evcon = evhttp_request_get_connection(req);
+	if (ad->addr.kind == ADDR_UNIX || evcon == NULL)
+		return ("unix");
+	evhttp_connection_get_peer(evcon, &host, &port);
+	if (host == NULL)
+		snprintf(buf, len, "?");
+	else if (strchr(host, ':') != NULL)
+		snprintf(buf, len, "[%s]:%u", host, port);
+	else
+		snprintf(buf, len, "%s:%u", host, port);
+	return (buf);
+}
+
+/* Copy s for a log line, control characters made visible as '?'. */
+static const char *
+admin_clean(const char *s, char *buf, size_t len)
+{
+	size_t	i;
+
+	snprintf(buf, len, "%s", s);
+	for (i = 0; buf[i] != '\0'; i++) {
+		if (iscntrl((unsigned char)buf[i]))
+			buf[i] = '?';
+	}
+	return (buf);
+}
+
+/* ------------------------------------------------------------------ */
+/* Read-only pages. */
+
+static void
+admin_health(struct admin *ad, struct evhttp_request *req, int action)
+{
+	struct evbuffer	*b;
+	int		 st;
+
+	if ((b = evbuffer_new()) == NULL) {
+		evhttp_send_error(req, 500, NULL);
+		return;
+	}
+	st = admin_health_json(ad->px, b);
+	admin_send(req, st == ADMIN_UNHEALTHY ? 503 : 200, "application/json",
+	    b);
+}
+
+static void
+admin_status(struct admin *ad, struct evhttp_request *req, int action)
+{
+	struct evbuffer	*b;
+	int		 st;
+
+	if ((b = evbuffer_new()) == NULL) {
+		evhttp_send_error(req, 500, NULL);
+		return;
+	}
+	st = admin_health_text(ad->px, b);
+	admin_send(req, st == ADMIN_UNHEALTHY ? 503 : 200,
+	    "text/plain; charset=utf-8", b);
+}
+
+static void
+admin_metrics(struct admin *ad, struct evhttp_request *req, int action)
+{
+	struct evbuffer	*b;
+
+	if ((b = evbuffer_new()) == NULL) {
+		evhttp_send_error(req, 500, NULL);
+		return;
+	}
+	admin_metrics_write(ad->px, b);
+	admin_send(req, 200, "text/plain; version=0.0.4; charset=utf-8", b);
+}
+
+static void
+admin_liveness(struct admin *ad, struct evhttp_request *req, int action)
+{
+	admin_text(req, 200, "ok\n");
+}
+
+static void
+admin_readiness(struct admin *ad, struct evhttp_request *req, int action)
+{
+	struct service	*svc;
+
+	if (ad->px->stopping) {
+		admin_text(req, 503, "shutting down\n");
+		return;
+	}
+	TAILQ_FOREACH(svc, &ad->px->services, entry) {
+		if (!admin_service_connected(svc)) {
+			admin_text(req, 503, "not ready: service %s has no "
+			    "usable route\n", svc->name);
+			return;
+		}
+	}
+	admin_text(req, 200, "ok\n");
+}
+
+static void
+admin_startup(struct admin *ad, struct evhttp_request *req, int action)
+{
+	struct service	*svc;
+	size_t		 i;
+
+	TAILQ_FOREACH(svc, &ad->px->services, entry) {
+		if (health_check_kind(svc->cs) == CHECK_NONE)
+			continue;
+		for (i = 0; i < svc->nroutes; i++) {
+			if (svc->routes[i]->last_check.tv_sec != 0)
+				continue;
+			admin_text(req, 503, "starting: %s not checked yet\n",
+			    svc->routes[i]->label);
+			return;
+		}
+	}
+	admin_text(req, 200, "ok\n");
+}
+
+/* ------------------------------------------------------------------ */
+/* Route control. */
+
+struct admin_args {
+	const char	*service;
+	const char	*route;
+	const char	*dur;		/* "for" */
+	int		 ms;
+};
+
+/*
+ * Check the query against what the action takes.  Returns 0, or the
+ * HTTP code with a message in err.
+ */
+static int
+admin_args(struct evkeyvalq *q, int action, struct admin_args *a, char *err,
+    size_t errlen)
+{
+	struct evkeyval	*kv;
+	char		 clean[64];
+
+	memset(a, 0, sizeof(*a));
+	TAILQ_FOREACH(kv, q, next) {
+		if (strcmp(kv->key, "service") == 0)
+			a->service = kv->value;
+		else if (strcmp(kv->key, "route") == 0 && action != ADMIN_UNPIN)
+			a->route = kv->value;
+		else if (strcmp(kv->key, "for") == 0 && action == ADMIN_PIN)
+			a->dur = kv->value;
+		else {
+			snprintf(err, errlen, "unknown parameter '%s' (this "
+			    "action takes service%s%s)", admin_clean(kv->key,
+			    clean, sizeof(clean)), action != ADMIN_UNPIN ?
+			    ", route" : "", action == ADMIN_PIN ? ", for" : "");
+			return (400);
+		}
+	}
+	if (a->service == NULL || (a->route == NULL && action != ADMIN_UNPIN)) {
+		snprintf(err, errlen, "missing parameter '%s'",
+		    a->service == NULL ? "service" : "route");
+		return (400);
+	}
+	if (a->dur != NULL && (conf_keys_parse_duration(a->dur, &a->ms) != 0 ||
+	    a->ms == 0)) {
+		snprintf(err, errlen, "for: bad duration '%s' (like 90s or "
+		    "30m; more than 0, at most 1440m)",
+		    admin_clean(a->dur, clean, sizeof(clean)));
+		return (400);
+	}
+	return (0);
+}
+
+/* "; new sessions go to public" or "; no usable route" */
+static void
+admin_current_note(const struct service *svc, char *buf, size_t len)
+{
+	if (admin_service_connected(svc))
+		snprintf(buf, len, "; new sessions go to %s",
+		    svc->order[svc->current]->cr->name);
+	else
+		snprintf(buf, len, "; no usable route for new sessions");
+}
+
+/* Do the action; 0, or -1 with err. */
+static int
+admin_apply(struct service *svc, int action, const struct admin_args *a,
+    char *msg, size_t msglen, char *err, size_t errlen)
+{
+	struct route	*r = a->route != NULL ?
+			    service_find_route(svc, a->route) : NULL;
+	unsigned int	 open = r != NULL ? r->sessions_active : 0;
+	int		 rc = -1;
+
+	switch (action) {
+	case ADMIN_PIN:
+		rc = service_pin(svc, a->route, a->ms, err, errlen);
+		snprintf(msg, msglen, "service %s pinned to %s %s%s", svc->name,
+		    a->route, a->dur != NULL ? "for " : "until unpinned",
+		    a->dur != NULL ? a->dur : "");
+		break;
+	case ADMIN_UNPIN:
+		snprintf(msg, msglen, "service %s unpinned from %s", svc->name,
+		    svc->routes[svc->pin]->cr->name);
+		rc = service_unpin(svc, err, errlen);
+		break;
+	case ADMIN_DRAIN:
+		rc = service_set_admin(svc, a->route, ROUTE_ADMIN_DRAINING, err,
+		    errlen);
+		snprintf(msg, msglen, "%s draining: no new sessions, %u "
+		    "established stay", r->label, open);
+		break;
+	case ADMIN_ENABLE:
+		rc = service_set_admin(svc, a->route, ROUTE_ADMIN_ENABLED, err,
+		    errlen);
+		snprintf(msg, msglen, "%s enabled", r->label);
+		break;
+	case ADMIN_DISABLE:
+		rc = service_set_admin(svc, a->route, ROUTE_ADMIN_DISABLED, err,
+		    errlen);
+		snprintf(msg, msglen, "%s disabled: %u session%s closed",
+		    r->label, open, open == 1 ? "" : "s");
+		break;
+	}
+	return (rc);
+}
+
+static void
+admin_routes(struct admin *ad, struct evhttp_request *req, int action)
+{
+	const struct evhttp_uri	*uri = evhttp_request_get_evhttp_uri(req);
+	const char		*path = evhttp_uri_get_path(uri);
+	const char		*query = evhttp_uri_get_query(uri);
+	struct evkeyvalq	 q;
+	struct admin_args	 a;
+	struct service		*svc;
+	char			 err[256], msg[512], note[128];
+	char			 peer[ADDR_STRLEN], clean[2][64];
+	int			 code;
+
+	TAILQ_INIT(&q);
+	if (query != NULL && evhttp_parse_query_str(query, &q) != 0) {
+		admin_result(req, 400, "malformed query string");
+		goto out;
+	}
+	if ((code = admin_args(&q, action, &a, err, sizeof(err))) != 0) {
+		admin_result(req, code, err);
+		goto out;
+	}
+	if ((svc = daemon_find_service(ad->px, a.service)) == NULL) {
+		snprintf(err, sizeof(err), "no service '%s'",
+		    admin_clean(a.service, clean[0], sizeof(clean[0])));
+		admin_result(req, 404, err);
+		goto out;
+	}
+	if (a.route != NULL && service_find_route(svc, a.route) == NULL) {
+		snprintf(err, sizeof(err), "service %s has no route '%s'",
+		    svc->name, admin_clean(a.route, clean[1],
+		    sizeof(clean[1])));
+		admin_result(req, 404, err);
+		goto out;
+	}
+	if (action == ADMIN_UNPIN && !svc->pinned) {
+		snprintf(msg, sizeof(msg), "service %s was not pinned",
+		    svc->name);
+		admin_result(req, 200, msg);
+		goto out;
+	}
+	/* Names and duration are checked: they are safe to log. */
+	log_info("admin: POST %s service=%s%s%s%s%s from %s", path, svc->name,
+	    a.route != NULL ? " route=" : "", a.route != NULL ? a.route : "",
+	    a.dur != NULL ? " for=" : "", a.dur != NULL ? a.dur : "",
+	    admin_peer(ad, req, peer, sizeof(peer)));
+	if (admin_apply(svc, action, &a, msg, sizeof(msg), err,
+	    sizeof(err)) != 0) {
+		log_warnx("admin: POST %s: %s", path, err);
+		admin_result(req, 400, err);
+		goto out;
+	}
+	admin_current_note(svc, note, sizeof(note));
+	strncat(msg, note, sizeof(msg) - strlen(msg) - 1);
+	admin_result(req, 200, msg);
+out:
+	evhttp_clear_headers(&q);
+}
+
+/* ------------------------------------------------------------------ */
+/* Dispatch. */
+
+static const struct admin_page admin_pages[] = {
+	{ "/health", ADMIN_READ, admin_health, ADMIN_NONE },
+	{ "/status", ADMIN_READ, admin_status, ADMIN_NONE },
+	{ "/metrics", ADMIN_READ, admin_metrics, ADMIN_NONE },
+	{ "/liveness", ADMIN_READ, admin_liveness, ADMIN_NONE },
+	{ "/readiness", ADMIN_READ, admin_readiness, ADMIN_NONE },
+	{ "/startup", ADMIN_READ, admin_startup, ADMIN_NONE },
+	{ "/routes/pin", ADMIN_WRITE, admin_routes, ADMIN_PIN },
+	{ "/routes/unpin", ADMIN_WRITE, admin_routes, ADMIN_UNPIN },
+	{ "/routes/drain", ADMIN_WRITE, admin_routes, ADMIN_DRAIN },
+	{ "/routes/enable", ADMIN_WRITE, admin_routes, ADMIN_ENABLE },
+	{ "/routes/disable", ADMIN_WRITE, admin_routes, ADMIN_DISABLE },
+};
+
+static void
+admin_request_cb(struct evhttp_request *req, void *arg)
+{
+	struct admin			*ad = arg;
+	const struct admin_page		*pg;
+	const struct evhttp_uri		*uri;
+	const char			*path;
+	size_t				 i;
+
+	uri = evhttp_request_get_evhttp_uri(req);
+	if (uri == NULL || (path = evhttp_uri_get_path(uri)) == NULL)
+		path = "";
+	for (i = 0; i < sizeof(admin_pages) / sizeof(admin_pages[0]); i++) {
+		pg = &admin_pages[i];
+		if (strcmp(pg->path, path) != 0)
+			continue;
+		if ((evhttp_request_get_command(req) & pg->methods) == 0) {
+			evhttp_add_header(
+			    evhttp_request_get_output_headers(req), "Allow",
+			    pg->methods == ADMIN_WRITE ? "POST" : "GET, HEAD");
+			if (pg->methods == ADMIN_WRITE)
+				admin_result(req, 405, "use POST");
+			else
+				admin_text(req, 405, "use GET\n");
+			return;
+		}
+		pg->fn(ad, req, pg->action);
+		return;
+	}
+	if (strncmp(path, "/routes/", 8) == 0)
+		admin_result(req, 404, "no such action (pin, unpin, drain, "
+		    "enable, disable)");
+	else
+		admin_text(req, 404, "not found; pages: /health /status "
+		    "/metrics /liveness /readiness /startup, and POST "
+		    "/routes/{pin,unpin,drain,enable,disable}\n");
+}
+
+/* ------------------------------------------------------------------ */
+/* The socket. */
+
+static void
+admin_resume_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct admin	*ad = arg;
+
+	evconnlistener_enable(ad->evl);
+}
+
+/* As listener.c: pause on fd exhaustion instead of spinning. */
+static void
+admin_accept_error_cb(struct evconnlistener *evl, void *arg)
+{
+	struct admin	*ad = arg;
+	int		 err = EVUTIL_SOCKET_ERROR();
+	struct timeval	 tv = { 0, ADMIN_PAUSE_MS * 1000 };
+	char		 buf[ADDR_STRLEN];
+
+	log_warnx("admin %s: accept: %s%s", addr_format(&ad->addr, buf,
+	    sizeof(buf)), strerror(err), err == EMFILE || err == ENFILE ||
+	    err == ENOBUFS || err == ENOMEM ? "; pausing" : "");
+	if (err == EMFILE || err == ENFILE || err == ENOBUFS || err == ENOMEM) {
+		evconnlistener_disable(evl);
+		evtimer_add(ad->resume, &tv);
+	}
+}
+
+/* A unix socket file left by a dead process is removed; a live one not. */
+static void
+admin_unix_stale(const char *path)
+{
+	struct sockaddr_un	 sun;
+	struct stat		 st;
+	int			 fd, stale;
+
+	if (lstat(path, &st) == -1 || !S_ISSOCK(st.st_mode))
+		return;
+	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) == -1)
+		return;
+	memset(&sun, 0, sizeof(sun));
+	sun.sun_family = AF_UNIX;
+	snprintf(sun.sun_path, sizeof(sun.sun_path), "%s", path);
+	stale = connect(fd, (struct sockaddr *)&sun, sizeof(sun)) == -1 &&
+	    errno == ECONNREFUSED;
+	close(fd);
+	if (stale)
+		unlink(path);
+}
+
+static int
+admin_resolve(const struct addr *a, struct sockaddr_storage *ss,
+    socklen_t *len, char *why, size_t whylen)
+{
+	struct addrinfo	 hints, *res;
+	char		 port[8];
+	int		 rc;
+
+	if (addr_sockaddr(a, ss, len) == 0)
+		return (0);
+	memset(&hints, 0, sizeof(hints));
+	hints.ai_socktype = SOCK_STREAM;
+	hints.ai_flags = AI_PASSIVE;
+	snprintf(port, sizeof(port), "%u", a->port);
+	if ((rc = getaddrinfo(a->host, port, &hints, &res)) != 0) {
+		snprintf(why, whylen, "%s", gai_strerror(rc));
+		return (-1);
+	}
+	memcpy(ss, res->ai_addr, res->ai_addrlen);
+	*len = res->ai_addrlen;
+	freeaddrinfo(res);
+	return (0);
+}
+
+/* A listening socket for a, or -1 with the reason in why. */
+static int
+admin_bind(struct admin *ad, const struct addr *a, char *why, size_t whylen)
+{
+	struct sockaddr_storage	 ss;
+	socklen_t		 sslen;
+	int			 fd, on = 1, off = 0;
+
+	if (admin_resolve(a, &ss, &sslen, why, whylen) != 0)
+		return (-1);
+	if (a->kind == ADDR_UNIX)
+		admin_unix_stale(a->path);
+	fd = socket(ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC,
+	    0);
+	if (fd == -1)
+		goto fail;
+	if (ss.ss_family != AF_UNIX &&
+	    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof(on)) == -1)
+		goto fail;
+	if (ss.ss_family == AF_INET6 && setsockopt(fd, IPPROTO_IPV6,
+	    IPV6_V6ONLY, strcmp(a->host, "*") == 0 ? &off : &on,
+	    sizeof(on)) == -1)
+		goto fail;
+	if (bind(fd, (struct sockaddr *)&ss, sslen) == -1)
+		goto fail;
+	ad->unlink_path = a->kind == ADDR_UNIX;
+	if (listen(fd, ADMIN_BACKLOG) == -1)
+		goto fail;
+	return (fd);
+fail:
+	snprintf(why, whylen, "%s", strerror(errno));
+	if (fd != -1)
+		close(fd);
+	return (-1);
+}
+
+struct admin *
+admin_new(struct postern *px, const struct addr *a, char *err, size_t errlen)
+{
+	struct admin	*ad;
+	int		 fd = -1;
+	char		 why[256], buf[ADDR_STRLEN];
+
+	snprintf(why, sizeof(why), "out of memory");
+	if ((ad = calloc(1, sizeof(*ad))) == NULL)
+		goto fail;
+	ad->px = px;
+	ad->addr = *a;
+	if ((ad->http = evhttp_new(px->base)) == NULL ||
+	    (ad->resume = evtimer_new(px->base, admin_resume_cb, ad)) == NULL)
+		goto fail;
+	evhttp_set_gencb(ad->http, admin_request_cb, ad);
+	evhttp_set_timeout(ad->http, ADMIN_TIMEOUT_S);
+	evhttp_set_max_headers_size(ad->http, ADMIN_MAX_HEADERS);
+	evhttp_set_max_body_size(ad->http, ADMIN_MAX_BODY);
+	/* Let every common method through, to answer 405 ourselves. */
+	evhttp_set_allowed_methods(ad->http, EVHTTP_REQ_GET | EVHTTP_REQ_HEAD |
+	    EVHTTP_REQ_POST | EVHTTP_REQ_PUT | EVHTTP_REQ_DELETE |
+	    EVHTTP_REQ_PATCH | EVHTTP_REQ_OPTIONS);
+	if ((fd = admin_bind(ad, a, why, sizeof(why))) == -1)
+		goto fail;
+	/* The listener owns fd from here, and evhttp the listener. */
+	ad->evl = evconnlistener_new(px->base, NULL, NULL,
+	    LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC, 0, fd);
+	if (ad->evl == NULL) {
+		snprintf(why, sizeof(why), "%s", strerror(errno));
+		close(fd);
+		goto fail;
+	}
+	if (evhttp_bind_listener(ad->http, ad->evl) == NULL) {
+		snprintf(why, sizeof(why), "out of memory");
+		evconnlistener_free(ad->evl);
+		ad->evl = NULL;
+		goto fail;
+	}
+	evconnlistener_set_error_cb(ad->evl, admin_accept_error_cb);
+	log_info("admin: listening on %s", addr_format(a, buf, sizeof(buf)));
+	return (ad);
+fail:
+	snprintf(err, errlen, "cannot listen on %s: %s",
+	    addr_format(a, buf, sizeof(buf)), why);
+	admin_free(ad);
+	return (NULL);
+}
+
+void
+admin_free(struct admin *ad)
+{
+	if (ad == NULL)
+		return;
+	if (ad->http != NULL)
+		evhttp_free(ad->http);	/* its listener and connections */
+	if (ad->resume != NULL)
+		event_free(ad->resume);
+	if (ad->unlink_path)
+		unlink(ad->addr.path);
+	free(ad);
+}
+
+int
+admin_same_address(const struct admin *ad, const struct conf *c)
+{
+	return (c->has_admin && addr_equal(&ad->addr, &c->admin));
+}

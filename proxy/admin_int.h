@@ -1,0 +1,52 @@
+/*
+ * admin_int.h: what the admin endpoint's files (admin.c, admin_health.c,
+ * admin_metrics.c) share.  Not for other modules: they use admin.h.
+ */
+#ifndef POSTERN_ADMIN_INT_H
+#define POSTERN_ADMIN_INT_H
+
+struct evbuffer;
+struct postern;
+struct service;
+
+/* The overall status on /health, /status and "postern ctl status". */
+enum admin_health {
+	ADMIN_HEALTHY,		/* every service on its preferred route */
+	ADMIN_DEGRADED,		/* every service has a route; some not the
+				   preferred one */
+	ADMIN_UNHEALTHY		/* some service has no usable route */
+};
+
+/*
+ * admin_service_connected(svc): svc has a usable route for new sessions.
+ */
+int	admin_service_connected(const struct service *svc);
+
+/* admin_health_status(px): enum admin_health of the serving services. */
+int	admin_health_status(struct postern *px);
+
+/* admin_health_name(status): "healthy", "degraded" or "unhealthy". */
+const char *admin_health_name(int status);
+
+/*
+ * admin_health_json(px, b): append the /health document to b.  Returns
+ * the enum admin_health it reports.
+ */
+int	admin_health_json(struct postern *px, struct evbuffer *b);
+
+/*
+ * admin_health_text(px, b): append the /status table (what "postern ctl
+ * status" prints) to b.  Returns the enum admin_health it reports.
+ */
+int	admin_health_text(struct postern *px, struct evbuffer *b);
+
+/*
+ * admin_json_string(b, s): append s as a JSON string literal (quotes
+ * included; NULL gives null).  Invalid UTF-8 becomes U+FFFD.
+ */
+void	admin_json_string(struct evbuffer *b, const char *s);
+
+/* admin_metrics_write(px, b): append the /metrics exposition to b. */
+void	admin_metrics_write(struct postern *px, struct evbuffer *b);
+
+#endif

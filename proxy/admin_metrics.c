@@ -1,0 +1,340 @@
+/*
+ * admin_metrics.c: GET /metrics in the Prometheus text exposition format
+ * 0.0.4.  Every family is written whole (HELP, TYPE, then all its
+ * samples), as the format requires; label values are escaped.
+ */
+#include "config.h"
+
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <event2/buffer.h>
+
+#include "admin_int.h"
+#include "conf.h"
+#include "daemon.h"
+#include "probe.h"
+#include "route.h"
+#include "service.h"
+
+typedef void admin_route_fn(struct evbuffer *, const char *,
+	    const struct service *, const struct route *);
+typedef void admin_service_fn(struct evbuffer *, const char *,
+	    const struct service *);
+
+struct admin_route_family {
+	const char	*name;
+	const char	*type;
+	const char	*help;
+	admin_route_fn	*fn;
+};
+
+struct admin_service_family {
+	const char	 *name;
+	const char	 *type;
+	const char	 *help;
+	admin_service_fn *fn;
+};
+
+static void
+admin_head(struct evbuffer *b, const char *name, const char *type,
+    const char *help)
+{
+	evbuffer_add_printf(b, "# HELP %s %s\n# TYPE %s %s\n", name, help,
+	    name, type);
+}
+
+/* A label value: backslash, double quote and newline are escaped. */
+static void
+admin_label_value(struct evbuffer *b, const char *v)
+{
+	size_t	n;
+
+	while (*v != '\0') {
+		n = strcspn(v, "\\\"\n");
+		evbuffer_add(b, v, n);
+		v += n;
+		if (*v == '\0')
+			break;
+		evbuffer_add(b, *v == '\n' ? "\\n" : *v == '"' ? "\\\"" :
+		    "\\\\", 2);
+		v++;
+	}
+}
+
+/*
+ * Start a sample: name{service="..",route="..",k="v"} and the space
+ * before the value.  svc, r and k may be NULL.
+ */
+static void
+admin_sample(struct evbuffer *b, const char *name, const struct service *svc,
+    const struct route *r, const char *k, const char *v)
+{
+	const char	*sep = "{";
+
+	evbuffer_add_printf(b, "%s", name);
+	if (svc != NULL) {
+		evbuffer_add_printf(b, "%sservice=\"", sep);
+		admin_label_value(b, svc->name);
+		evbuffer_add(b, "\"", 1);
+		sep = ",";
+	}
+	if (r != NULL) {
+		evbuffer_add_printf(b, "%sroute=\"", sep);
+		admin_label_value(b, r->cr->name);
+		evbuffer_add(b, "\"", 1);
+		sep = ",";
+	}
+	if (k != NULL) {
+		evbuffer_add_printf(b, "%s%s=\"", sep, k);
+		admin_label_value(b, v);
+		evbuffer_add(b, "\"", 1);
+		sep = ",";
+	}
+	evbuffer_add(b, sep[0] == ',' ? "} " : " ", sep[0] == ',' ? 2 : 1);
+}
+
+static void
+admin_m_active(struct evbuffer *b, const char *name,
+    const struct service *svc, const struct route *r)
+{
+	admin_sample(b, name, svc, r, NULL, NULL);
+	evbuffer_add_printf(b, "%u\n", r->sessions_active);
+}
+
+static void
+admin_m_total(struct evbuffer *b, const char *name,
+    const struct service *svc, const struct route *r)
+{
+	admin_sample(b, name, svc, r, NULL, NULL);
+	evbuffer_add_printf(b, "%llu\n", (unsigned long long)r->sessions_total);
+}
+
+static void
+admin_m_bytes(struct evbuffer *b, const char *name,
+    const struct service *svc, const struct route *r)
+{
+	admin_sample(b, name, svc, r, "direction", "up");
+	evbuffer_add_printf(b, "%llu\n", (unsigned long long)r->bytes_up);
+	admin_sample(b, name, svc, r, "direction", "down");
+	evbuffer_add_printf(b, "%llu\n", (unsigned long long)r->bytes_down);
+}
+
+static void
+admin_m_failures(struct evbuffer *b, const char *name,
+    const struct service *svc, const struct route *r)
+{
+	admin_sample(b, name, svc, r, NULL, NULL);
+	evbuffer_add_printf(b, "%llu\n",
+	    (unsigned long long)r->connect_failures);
+}
+
+static void
+admin_m_up(struct evbuffer *b, const char *name,
+    const struct service *svc, const struct route *r)
+{
+	admin_sample(b, name, svc, r, NULL, NULL);
+	evbuffer_add_printf(b, "%d\n", r->state == ROUTE_STATE_UP);
+}
+
+static void
+admin_m_state(struct evbuffer *b, const char *name,
+    const struct service *svc, const struct route *r)
+{
+	static const int states[] = {
+		ROUTE_STATE_UNKNOWN, ROUTE_STATE_UP, ROUTE_STATE_DOWN
+	};
+	size_t	i;
+
+	for (i = 0; i < sizeof(states) / sizeof(states[0]); i++) {
+		admin_sample(b, name, svc, r, "state",
+		    route_state_name(states[i]));
+		evbuffer_add_printf(b, "%d\n", r->state == states[i]);
+	}
+}
+
+static void
+admin_m_admin(struct evbuffer *b, const char *name,
+    const struct service *svc, const struct route *r)
+{
+	static const int modes[] = {
+		ROUTE_ADMIN_ENABLED, ROUTE_ADMIN_DRAINING, ROUTE_ADMIN_DISABLED
+	};
+	size_t	i;
+
+	for (i = 0; i < sizeof(modes) / sizeof(modes[0]); i++) {
+		admin_sample(b, name, svc, r, "admin",
+		    route_admin_name(modes[i]));
+		evbuffer_add_printf(b, "%d\n", r->admin == modes[i]);
+	}
+}
+
+static void
+admin_m_checks(struct evbuffer *b, const char *name,
+    const struct service *svc, const struct route *r)
+{
+	int	i;
+
+	for (i = 0; i < PROBE_NRESULTS; i++) {
+		admin_sample(b, name, svc, r, "result", probe_result_name(i));
+		evbuffer_add_printf(b, "%llu\n",
+		    (unsigned long long)r->checks[i]);
+	}
+}
+
+/* route->latency_buckets holds per-bucket counts: accumulate them. */
+static void
+admin_m_latency(struct evbuffer *b, const char *name,
+    const struct service *svc, const struct route *r)
+{
+	uint64_t	 cum = 0, total = 0;
+	char		 le[32], series[128];
+	int		 i;
+
+	for (i = 0; i < PROBE_NRESULTS; i++)
+		total += r->checks[i];
+	snprintf(series, sizeof(series), "%s_bucket", name);
+	for (i = 0; i < ROUTE_LATENCY_BUCKETS; i++) {
+		cum += r->latency_buckets[i];
+		snprintf(le, sizeof(le), "%g", route_latency_bounds[i]);
+		admin_sample(b, series, svc, r, "le", le);
+		evbuffer_add_printf(b, "%llu\n", (unsigned long long)cum);
+	}
+	admin_sample(b, series, svc, r, "le", "+Inf");
+	evbuffer_add_printf(b, "%llu\n", (unsigned long long)total);
+	snprintf(series, sizeof(series), "%s_sum", name);
+	admin_sample(b, series, svc, r, NULL, NULL);
+	evbuffer_add_printf(b, "%.9g\n", r->latency_sum);
+	snprintf(series, sizeof(series), "%s_count", name);
+	admin_sample(b, series, svc, r, NULL, NULL);
+	evbuffer_add_printf(b, "%llu\n", (unsigned long long)total);
+}
+
+static const struct admin_route_family admin_route_families[] = {
+	{ "postern_sessions_active", "gauge",
+	  "Sessions relaying through the route now.", admin_m_active },
+	{ "postern_sessions_total", "counter",
+	  "Sessions that connected through the route.", admin_m_total },
+	{ "postern_bytes_total", "counter",
+	  "Bytes relayed through the route by sessions that have closed "
+	  "(open sessions count when they end); up: client to server, "
+	  "down: server to client.", admin_m_bytes },
+	{ "postern_connect_failures_total", "counter",
+	  "Failed upstream connects of sessions on the route.",
+	  admin_m_failures },
+	{ "postern_route_up", "gauge",
+	  "1 if the route's health state is up.", admin_m_up },
+	{ "postern_route_state", "gauge",
+	  "The route's health state, one-hot over unknown, up and down.",
+	  admin_m_state },
+	{ "postern_route_admin", "gauge",
+	  "The operator's setting for the route, one-hot over enabled, "
+	  "draining and disabled.", admin_m_admin },
+	{ "postern_checks_total", "counter",
+	  "Health checks of the route, by result.", admin_m_checks },
+	{ "postern_check_duration_seconds", "histogram",
+	  "Time health checks of the route took, connect included.",
+	  admin_m_latency },
+};
+
+static void
+admin_s_active(struct evbuffer *b, const char *name,
+    const struct service *svc)
+{
+	admin_sample(b, name, svc, NULL, NULL, NULL);
+	evbuffer_add_printf(b, "%u\n", svc->active);
+}
+
+static void
+admin_s_total(struct evbuffer *b, const char *name,
+    const struct service *svc)
+{
+	admin_sample(b, name, svc, NULL, NULL, NULL);
+	evbuffer_add_printf(b, "%llu\n", (unsigned long long)svc->total);
+}
+
+static void
+admin_s_refused(struct evbuffer *b, const char *name,
+    const struct service *svc)
+{
+	admin_sample(b, name, svc, NULL, NULL, NULL);
+	evbuffer_add_printf(b, "%llu\n", (unsigned long long)svc->refused);
+}
+
+static void
+admin_s_failovers(struct evbuffer *b, const char *name,
+    const struct service *svc)
+{
+	admin_sample(b, name, svc, NULL, NULL, NULL);
+	evbuffer_add_printf(b, "%llu\n", (unsigned long long)svc->failovers);
+}
+
+static void
+admin_s_pinned(struct evbuffer *b, const char *name,
+    const struct service *svc)
+{
+	admin_sample(b, name, svc, NULL, NULL, NULL);
+	evbuffer_add_printf(b, "%d\n", svc->pinned != 0);
+}
+
+static void
+admin_s_connected(struct evbuffer *b, const char *name,
+    const struct service *svc)
+{
+	admin_sample(b, name, svc, NULL, NULL, NULL);
+	evbuffer_add_printf(b, "%d\n", admin_service_connected(svc));
+}
+
+static const struct admin_service_family admin_service_families[] = {
+	{ "postern_service_sessions_active", "gauge",
+	  "Client sessions of the service now, dialing and held included.",
+	  admin_s_active },
+	{ "postern_service_sessions_total", "counter",
+	  "Client sessions the service accepted.", admin_s_total },
+	{ "postern_service_refused_total", "counter",
+	  "Clients refused because max_connections was reached.",
+	  admin_s_refused },
+	{ "postern_failovers_total", "counter",
+	  "Changes of the route new sessions of the service go to.",
+	  admin_s_failovers },
+	{ "postern_service_pinned", "gauge",
+	  "1 while an operator pin is in effect.", admin_s_pinned },
+	{ "postern_service_connected", "gauge",
+	  "1 if the service has a usable route for new sessions.",
+	  admin_s_connected },
+};
+
+void
+admin_metrics_write(struct postern *px, struct evbuffer *b)
+{
+	const struct admin_route_family		*rf;
+	const struct admin_service_family	*sf;
+	const struct service			*svc;
+	size_t					 i, j;
+
+	admin_head(b, "postern_info", "gauge",
+	    "Version of the running postern.");
+	admin_sample(b, "postern_info", NULL, NULL, "version", PACKAGE_VERSION);
+	evbuffer_add_printf(b, "1\n");
+	admin_head(b, "postern_config_generation", "gauge",
+	    "Configuration generation: 1 at start, plus one per reload.");
+	evbuffer_add_printf(b, "postern_config_generation %u\n",
+	    px->generation);
+	for (i = 0; i < sizeof(admin_route_families) /
+	    sizeof(admin_route_families[0]); i++) {
+		rf = &admin_route_families[i];
+		admin_head(b, rf->name, rf->type, rf->help);
+		TAILQ_FOREACH(svc, &px->services, entry) {
+			for (j = 0; j < svc->nroutes; j++)
+				rf->fn(b, rf->name, svc, svc->routes[j]);
+		}
+	}
+	for (i = 0; i < sizeof(admin_service_families) /
+	    sizeof(admin_service_families[0]); i++) {
+		sf = &admin_service_families[i];
+		admin_head(b, sf->name, sf->type, sf->help);
+		TAILQ_FOREACH(svc, &px->services, entry)
+			sf->fn(b, sf->name, svc);
+	}
+}

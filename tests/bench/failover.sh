@@ -1,0 +1,326 @@
+#!/usr/bin/env bash
+# tests/bench/failover.sh: how long a route's death takes to reach clients.
+#
+# For two kinds of death of the preferred route "private" (backup:
+# "public", both redis-server):
+#   refusal    redis-server is killed (SIGKILL): connects are refused;
+#   blackhole  an nftables drop inside a network namespace this script
+#              creates (redis there, reached over a veth pair with
+#              link-local addresses of its own): connects time out.
+# and two kinds of load:
+#   idle       no client during the failure: detection by checks alone;
+#   traffic    a client starts a new session every 10 ms (each on its own,
+#              so one stuck client does not delay the others).
+# it prints, per repetition and as medians:
+#   detect     death -> "redis/private: up -> down" in postern's log;
+#   serve      death -> the first reply from public (traffic only);
+#   max wait   the longest any session started after the death waited for
+#              its reply (traffic only: e.g. connect_timeout when a session
+#              was sent to the black hole before the route was down).
+# alongside the check settings and the theoretical bounds.  The route is
+# restored (and failback awaited) between repetitions.
+#
+# This is a benchmark: it prints figures and asserts nothing; it exits
+# non-zero only when the set-up fails.  Loopback and its own namespace only.
+#
+# Environment (all optional):
+#   POSTERN=path           the binary (default _build/san/postern)
+#   BENCH_REPS=N           repetitions per scenario and load (default 5)
+#   BENCH_SCENARIOS="refusal blackhole"
+#   BENCH_INTERVAL_MS=300 BENCH_FAST_MS=100 BENCH_DOWN_MS=200
+#   BENCH_TIMEOUT_MS=300 BENCH_FALL=2 BENCH_RISE=2 BENCH_CONNECT_MS=1000
+
+. "$(dirname "$0")/../lib.sh"
+
+REPS=${BENCH_REPS:-5}
+SCENARIOS=${BENCH_SCENARIOS:-refusal blackhole}
+IV=${BENCH_INTERVAL_MS:-300}
+FASTIV=${BENCH_FAST_MS:-100}
+DOWNIV=${BENCH_DOWN_MS:-200}
+TMO=${BENCH_TIMEOUT_MS:-300}
+FALL=${BENCH_FALL:-2}
+RISE=${BENCH_RISE:-2}
+CTMO=${BENCH_CONNECT_MS:-1000}
+
+say() {
+	printf '%s\n' "$*"
+}
+
+die() {
+	printf 'failover.sh: %s\n' "$*" >&2
+	exit 1
+}
+
+[[ -x "$POSTERN" ]] || die "no postern binary at $POSTERN (set POSTERN=)"
+
+# --------------------------------------------------------------------
+# Network namespace for the black hole (named after this script's PID).
+
+NS=postern-fo-$$
+VETH_HOST=pfo$$h
+VETH_NS=pfo$$n
+NS_ADDR=
+
+netns_cleanup() {
+	local pid
+	if ip netns list 2>/dev/null | grep -qw -- "$NS"; then
+		for pid in $(ip netns pids "$NS" 2>/dev/null); do
+			kill -KILL "$pid" 2>/dev/null
+			{ wait "$pid"; } 2> /dev/null
+		done
+		ip netns del "$NS" 2>/dev/null
+	fi
+	ip link show "$VETH_HOST" > /dev/null 2>&1 && ip link del "$VETH_HOST" 2>/dev/null
+	return 0
+}
+
+_with_status() {
+	return "$1"
+}
+trap '_rc=$?; netns_cleanup; _with_status "$_rc"; _script_cleanup' EXIT
+
+# netns_setup: prints why when it cannot.
+netns_setup() {
+	local x tries=60 err
+	((EUID == 0)) || { echo "needs root"; return 1; }
+	command -v nft > /dev/null || { echo "nft is not installed"; return 1; }
+	err=$(ip netns add "$NS" 2>&1) || { echo "ip netns add: $err"; return 1; }
+	x=$(($$ % 50 + 200))
+	while ((tries-- > 0)); do
+		x=$(((x - 200 + 1) % 50 + 200))
+		[[ -z "$(ip -4 addr show to "169.254.$x.0/24")" &&
+		    -z "$(ip -4 route show to match "169.254.$x.1" | grep -v '^default')" ]] && break
+	done
+	((tries >= 0)) || { echo "no unused 169.254.X.0/30"; return 1; }
+	NS_ADDR=169.254.$x.2
+	ip link add "$VETH_HOST" type veth peer name "$VETH_NS" &&
+	    ip link set "$VETH_NS" netns "$NS" &&
+	    ip addr add "169.254.$x.1/30" dev "$VETH_HOST" &&
+	    ip link set "$VETH_HOST" up &&
+	    ip netns exec "$NS" ip link set lo up &&
+	    ip netns exec "$NS" ip addr add "$NS_ADDR/30" dev "$VETH_NS" &&
+	    ip netns exec "$NS" ip link set "$VETH_NS" up ||
+	    { echo "veth set-up failed"; return 1; }
+}
+
+# --------------------------------------------------------------------
+# Servers and postern
+
+# priv_start: (re)start the private redis (host loopback or namespace) on
+# PRIV_PORT and store who=private.
+priv_start() {
+	local n=100 dir=$T/priv-$PRIV_PORT
+	mkdir -p "$dir"
+	if [[ $SCEN == blackhole ]]; then
+		(exec ip netns exec "$NS" redis-server --port "$PRIV_PORT" \
+		    --bind "$NS_ADDR" --protected-mode no --save '' \
+		    --appendonly no --daemonize no --dir "$dir" --logfile '') \
+		    >> "$dir/log" 2>&1 &
+	else
+		(exec redis-server --port "$PRIV_PORT" --bind 127.0.0.1 \
+		    --save '' --appendonly no --daemonize no --dir "$dir" \
+		    --logfile '') >> "$dir/log" 2>&1 &
+	fi
+	PRIV_PID=$!
+	track_server "$PRIV_PID"
+	while ((n-- > 0)); do
+		[[ "$(timeout 2 redis-cli -h "$PRIV_ADDR" -p "$PRIV_PORT" SET who private 2>/dev/null)" == OK ]] &&
+		    return 0
+		sleep 0.1
+	done
+	die "private redis on $PRIV_ADDR:$PRIV_PORT did not start: $(tail -n 3 "$dir/log")"
+}
+
+# kill_route / restore_route: the death and the repair, per scenario.
+kill_route() {
+	if [[ $SCEN == blackhole ]]; then
+		ip netns exec "$NS" nft add table inet bh &&
+		    ip netns exec "$NS" nft add chain inet bh input \
+		    '{ type filter hook input priority 0; policy accept; }' &&
+		    ip netns exec "$NS" nft add rule inet bh input tcp dport "$PRIV_PORT" drop ||
+		    die "nft failed"
+	else
+		kill -KILL "$PRIV_PID"
+		{ wait "$PRIV_PID"; } 2> /dev/null
+	fi
+}
+
+restore_route() {
+	if [[ $SCEN == blackhole ]]; then
+		ip netns exec "$NS" nft delete table inet bh || die "nft delete failed"
+	else
+		priv_start
+	fi
+}
+
+start_bench_postern() {
+	LISTEN_PORT=$(free_port) || die "no free port"
+	CONF=$T/$SCEN.conf
+	{ conf_global
+	  conf_service redis "127.0.0.1:$LISTEN_PORT" redis \
+	      "private tcp://$PRIV_ADDR:$PRIV_PORT" "public tcp://127.0.0.1:$PUB_PORT" -- \
+	      "check_interval=${IV}ms" "check_fast_interval=${FASTIV}ms" \
+	      "check_down_interval=${DOWNIV}ms" "check_timeout=${TMO}ms" \
+	      "fall=$FALL" "rise=$RISE" "connect_timeout=${CTMO}ms"
+	} > "$CONF"
+	start_postern "$CONF"
+	wait_log "$POSTERN_LOG" 'redis/private: up \(check ok\)' 10 ||
+	    die "private never up: $(tail -n 5 "$POSTERN_LOG")"
+	wait_log "$POSTERN_LOG" 'redis/public: up \(check ok\)' 10 ||
+	    die "public never up"
+}
+
+# --------------------------------------------------------------------
+# The client: a new session every 10 ms, each in its own process, each
+# line "start_ms end_ms reply" (reply: private, public, or what failed).
+
+POLL_PL='
+use strict;
+use IO::Socket::INET;
+use Time::HiRes qw(time sleep);
+my ($port, $stop, $max) = @ARGV;
+$| = 1;
+my $end = time + $max;
+my $n = 0;
+while (time < $end && ! -e $stop) {
+	my $pid = fork();
+	if (defined $pid && $pid == 0) {
+		my $t = time;
+		my $r = "connect failed";
+		my $s = IO::Socket::INET->new(PeerAddr => "127.0.0.1",
+		    PeerPort => $port, Timeout => 10);
+		if ($s) {
+			$r = "no reply";
+			eval {
+				local $SIG{ALRM} = sub { die "t\n" };
+				alarm 15;
+				print $s "*2\r\n\$3\r\nGET\r\n\$3\r\nwho\r\n";
+				my $h = <$s>;
+				my $v = <$s>;
+				alarm 0;
+				$r = defined $v ? $v : (defined $h ? $h : "eof");
+			};
+			$r =~ s/[\r\n]//g;
+			$r =~ s/ /_/g;
+		}
+		syswrite(STDOUT, sprintf("%.0f %.0f %s\n", $t * 1000, time * 1000, $r));
+		exit 0;
+	}
+	while (waitpid(-1, 1) > 0) { }
+	sleep 0.01;
+}
+while (waitpid(-1, 0) > 0) { }
+'
+
+# --------------------------------------------------------------------
+# One repetition: sets DETECT SERVE MAXWAIT ("-" when not measured).
+
+nth_line_ms() {		# nth_line_ms PATTERN N
+	local l
+	l=$(grep -E -- "$1" "$POSTERN_LOG" | sed -n "${2}p")
+	[[ -n "$l" ]] || return 1
+	date -d "${l%% *}" +%s%3N
+}
+
+one_rep() {
+	local load=$1 downs ups t0 t_down poll_pid out=$T/poll.out
+	downs=$(count_lines "$POSTERN_LOG" 'redis/private: up -> down')
+	ups=$(count_lines "$POSTERN_LOG" 'service redis: new sessions go to private')
+	DETECT=- SERVE=- MAXWAIT=-
+	rm -f "$T/poll.stop"
+	if [[ $load == traffic ]]; then
+		: > "$out"
+		perl -e "$POLL_PL" "$LISTEN_PORT" "$T/poll.stop" 60 > "$out" &
+		poll_pid=$!
+		track_client "$poll_pid"
+		# Traffic flows (to private) before the death.
+		wait_until 10 grep -q ' private$' "$out" || die "poller got no reply from private"
+	fi
+	t0=$(date +%s%3N)
+	kill_route
+	wait_count "$POSTERN_LOG" 'redis/private: up -> down' $((downs + 1)) 30 ||
+	    die "private not down 30s after its death"
+	t_down=$(nth_line_ms 'redis/private: up -> down' $((downs + 1)))
+	DETECT=$((t_down - t0))
+	if [[ $load == traffic ]]; then
+		wait_until 30 grep -q ' public$' "$out" || die "no reply from public within 30s"
+		# Let the sessions started so far finish (bounded by the
+		# client's own 15 s alarm), then stop the client.
+		sleep 0.2
+		: > "$T/poll.stop"
+		wait_exit "$poll_pid" 20 || kill -KILL "$poll_pid" 2>/dev/null
+		{ wait "$poll_pid"; } 2> /dev/null
+		read -r SERVE MAXWAIT < <(awk -v t0="$t0" '
+			$3 == "public" && (first == "" || $2 < first) { first = $2 }
+			$1 >= t0 && $2 - $1 > mw { mw = $2 - $1 }
+			END { printf "%d %d\n", first - t0, mw }' "$out")
+		grep -Ev ' (private|public)$' "$out" | head -n 3 | sed 's/^/#   failed session: /'
+	fi
+	restore_route
+	wait_count "$POSTERN_LOG" 'service redis: new sessions go to private' $((ups + 1)) 30 ||
+	    die "no failback 30s after the route was restored"
+}
+
+median() {
+	sort -n | awk '{ v[NR] = $1 } END { if (NR == 0) print "-";
+	    else if (NR % 2) print v[(NR + 1) / 2];
+	    else printf "%d\n", (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
+}
+
+# --------------------------------------------------------------------
+say "# postern failover benchmark: $("$POSTERN" -V 2>/dev/null | head -n 1)"
+say "# checks: check_interval=${IV}ms check_fast_interval=${FASTIV}ms check_down_interval=${DOWNIV}ms"
+say "#         check_timeout=${TMO}ms fall=$FALL rise=$RISE connect_timeout=${CTMO}ms (jitter +-10%)"
+say "# bound fall x interval + timeout = $((FALL * IV + TMO)) ms"
+say "# schedule bound 1.1 x interval + timeout + (fall-1) x (1.1 x fast + timeout) = $((IV * 11 / 10 + TMO + (FALL - 1) * (FASTIV * 11 / 10 + TMO))) ms"
+say "# (both for detection by checks alone; traffic adds passive reports)"
+printf '%-10s %-8s %4s %10s %10s %12s\n' scenario load rep detect_ms serve_ms max_wait_ms
+
+PUB_PORT=
+start_redis
+PUB_PORT=$REDIS_PORT
+[[ "$(rcli "$PUB_PORT" SET who public)" == OK ]] || die "cannot SET who on public"
+
+declare -A RESULTS
+for SCEN in $SCENARIOS; do
+	case $SCEN in
+	refusal)
+		PRIV_ADDR=127.0.0.1 ;;
+	blackhole)
+		if ! netns_setup > "$T/netns.why" 2>&1; then
+			say "# blackhole: skipped: $(paste -sd' ' "$T/netns.why")"
+			continue
+		fi
+		PRIV_ADDR=$NS_ADDR ;;
+	*)
+		die "unknown scenario $SCEN" ;;
+	esac
+	PRIV_PORT=$(free_port) || die "no free port"
+	priv_start
+	start_bench_postern
+	for load in idle traffic; do
+		for ((rep = 1; rep <= REPS; rep++)); do
+			one_rep "$load"
+			printf '%-10s %-8s %4d %10s %10s %12s\n' "$SCEN" "$load" "$rep" \
+			    "$DETECT" "$SERVE" "$MAXWAIT"
+			RESULTS[$SCEN.$load.detect]+="$DETECT "
+			RESULTS[$SCEN.$load.serve]+="$SERVE "
+			RESULTS[$SCEN.$load.maxwait]+="$MAXWAIT "
+		done
+	done
+	stop_postern
+done
+
+say ""
+say "# medians over $REPS repetitions (ms)"
+printf '%-10s %-8s %10s %10s %12s\n' scenario load detect serve max_wait
+for SCEN in $SCENARIOS; do
+	for load in idle traffic; do
+		[[ -n "${RESULTS[$SCEN.$load.detect]:-}" ]] || continue
+		printf '%-10s %-8s %10s %10s %12s\n' "$SCEN" "$load" \
+		    "$(tr ' ' '\n' <<< "${RESULTS[$SCEN.$load.detect]}" | grep -E '^[0-9]+$' | median)" \
+		    "$(tr ' ' '\n' <<< "${RESULTS[$SCEN.$load.serve]}" | grep -E '^[0-9]+$' | median)" \
+		    "$(tr ' ' '\n' <<< "${RESULTS[$SCEN.$load.maxwait]}" | grep -E '^[0-9]+$' | median)"
+	done
+done
+exit 0

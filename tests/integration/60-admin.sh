@@ -1,0 +1,555 @@
+#!/bin/bash
+#
+# 60-admin.sh: the admin HTTP endpoint and "postern ctl": /health (JSON
+# shape, healthy, degraded, unhealthy), the probes, /metrics, route
+# control (pin with expiry, drain, disable, enable), the status table,
+# errors, a unix-socket admin address and reloads.
+#
+# Needs jq and socat.  Health checks run every 200 ms with fall = rise =
+# 2, so a dead route is noticed within about half a second; every wait is
+# on a log line or an answer, never a bare sleep.
+
+. "$(dirname "$0")/../lib.sh"
+
+# ---------------------------------------------------------------------
+# Local helpers
+
+# setup_two_redis [KEY=VALUE...]: two redis-servers, "private" (first in
+# priority) and "public", postern in front of them with an admin address
+# and fast checks; the KEY=VALUEs go to [postern].  Waits until both
+# routes are up.  Sets PRIV_PORT PRIV_PID PUB_PORT PUB_PID ADMIN_PORT
+# LISTEN_PORT CONF.
+setup_two_redis() {
+	start_redis
+	PRIV_PORT=$REDIS_PORT PRIV_PID=$REDIS_PID
+	start_redis
+	PUB_PORT=$REDIS_PORT PUB_PID=$REDIS_PID
+	ADMIN_PORT=$(free_port) || fail_case "no free port"
+	LISTEN_PORT=$(free_port) || fail_case "no free port"
+	ADMIN=127.0.0.1:$ADMIN_PORT
+	CONF=$T/case$_CASE_ID.conf
+	{
+		conf_global "admin=$ADMIN" "$@"
+		redis_service
+	} > "$CONF"
+	start_postern "$CONF"
+	expect_log 'redis/private: up \(check ok\)'
+	expect_log 'redis/public: up \(check ok\)'
+}
+
+# redis_service: the [service redis] section of setup_two_redis.
+redis_service() {
+	conf_service redis "127.0.0.1:$LISTEN_PORT" redis \
+	    "private tcp://127.0.0.1:$PRIV_PORT" \
+	    "public tcp://127.0.0.1:$PUB_PORT" -- \
+	    check_interval=200ms check_timeout=200ms check_down_interval=200ms \
+	    check_fast_interval=100ms fall=2 rise=2 hold_timeout=1s
+}
+
+# http_req METHOD PATH: one HTTP/1.0 request to $ADMIN over socat; sets
+# HTTP_CODE, HTTP_HEAD (status line and headers) and HTTP_BODY.
+http_req() {
+	local raw
+	raw=$(printf '%s %s HTTP/1.0\r\nHost: admin\r\n\r\n' "$1" "$2" |
+	    timeout 10 socat -t 5 - "TCP:$ADMIN") ||
+	    fail_case "admin: $1 $2: no answer"
+	[[ "$raw" == HTTP/1.?' '[0-9][0-9][0-9]* ]] ||
+	    fail_case "admin: $1 $2: not an HTTP answer: $(_short "$raw")"
+	HTTP_CODE=${raw:9:3}
+	HTTP_HEAD=$raw HTTP_BODY=
+	if [[ "$raw" == *$'\r\n\r\n'* ]]; then
+		HTTP_HEAD=${raw%%$'\r\n\r\n'*}
+		HTTP_BODY=${raw#*$'\r\n\r\n'}
+	fi
+}
+
+# expect_http METHOD PATH CODE: http_req and require the status code.
+expect_http() {
+	http_req "$1" "$2"
+	expect_eq "$1 $2: HTTP status" "$3" "$HTTP_CODE"
+}
+
+# expect_json FILTER EXPECTED: jq -r FILTER on the last body.
+expect_json() {
+	local v
+	v=$(jq -r "$1" <<< "$HTTP_BODY" 2>&1) ||
+	    fail_case "jq '$1' failed on: $(_short "$HTTP_BODY"): $v"
+	expect_eq "json $1" "$2" "$v"
+}
+
+# ctl ARGS: postern ctl against $ADMIN; sets CTL_RC, CTL_OUT, CTL_ERR.
+ctl() {
+	CTL_OUT=$(timeout 20 "$POSTERN" ctl -a "$ADMIN" "$@" 2> "$T/ctl.err")
+	CTL_RC=$?
+	CTL_ERR=$(< "$T/ctl.err")
+}
+
+# metric LINE-PREFIX: the value of the sample whose name and labels are
+# exactly LINE-PREFIX, from the last body.
+metric() {
+	awk -v k="$1" 'index($0, k " ") == 1 { print substr($0, length(k) + 2) }' \
+	    <<< "$HTTP_BODY"
+}
+
+# wait_postern_exit TIMEOUT_S: wait for $POSTERN_PID to exit and set
+# EXIT_STATUS (or "running").  Not in a $(...) subshell: only the shell
+# that started postern can reap it and read its status.
+wait_postern_exit() {
+	if ! wait_exit "$POSTERN_PID" "$1"; then
+		EXIT_STATUS=running
+		return 0
+	fi
+	wait "$POSTERN_PID"
+	EXIT_STATUS=$?
+}
+
+# stop_postern_here: SIGTERM; require exit 0, "exiting" and no sanitizer
+# report.
+stop_postern_here() {
+	kill -TERM "$POSTERN_PID"
+	wait_postern_exit 15
+	expect_eq "exit status after SIGTERM" 0 "$EXIT_STATUS"
+	expect_log ' info: exiting$' 1
+	check_sanitizers "$POSTERN_LOG"
+}
+
+need_jq() {
+	command -v jq > /dev/null || skip_case "jq is not installed"
+}
+
+# ---------------------------------------------------------------------
+# Cases
+
+case_health_healthy() {
+	need_jq
+	setup_two_redis
+	expect_http GET /health 200
+	expect_match "content type" $'Content-Type: application/json' \
+	    "$HTTP_HEAD"
+	jq -e . > /dev/null <<< "$HTTP_BODY" ||
+	    fail_case "/health is not JSON: $(_short "$HTTP_BODY")"
+	expect_json .status healthy
+	expect_json .redis_status connected
+	expect_json '.services.redis.route' private
+	expect_json '.services.redis.preferred' private
+	expect_json '.services.redis.pinned' null
+	expect_json '.services.redis.failovers' 0
+	expect_json '.services.redis.routes | keys | join(",")' private,public
+	expect_json '.services.redis.routes.private.url' \
+	    "tcp://127.0.0.1:$PRIV_PORT"
+	expect_json '.services.redis.routes.public.url' \
+	    "tcp://127.0.0.1:$PUB_PORT"
+	expect_json '.services.redis.routes.private.state' up
+	expect_json '.services.redis.routes.private.admin' enabled
+	expect_json '.services.redis.routes.private.last_error' null
+	expect_json '.services.redis.routes.private.check.result' ok
+	expect_json '.services.redis.routes.private.check.latency_ms | type' \
+	    number
+	expect_json '.services.redis.routes.private.check.age_ms >= 0' true
+	expect_json '.services.redis.routes.public.since_ms | type' number
+	expect_json '.services.redis.routes.public.connect_failures' 0
+
+	# A session shows in the counters.
+	expect_eq "PING through postern" PONG "$(rcli "$LISTEN_PORT" PING)"
+	expect_log ' -> private 127\.0\.0\.1:[0-9]+: closed '
+	http_req GET /health
+	expect_json '.services.redis.sessions_total' 1
+	expect_json '.services.redis.routes.private.sessions_total' 1
+	expect_json '.services.redis.routes.private.sessions_active' 0
+
+	expect_http GET /liveness 200
+	expect_eq "/liveness body" ok "$HTTP_BODY"
+	expect_http GET /readiness 200
+	expect_http GET /startup 200
+	expect_http HEAD /health 200
+	expect_eq "HEAD /health body" "" "$HTTP_BODY"
+}
+
+case_health_degraded() {
+	need_jq
+	setup_two_redis
+	kill -TERM "$PRIV_PID"
+	expect_log 'redis/private: up -> down'
+	expect_log 'service redis: new sessions go to public \(was private\)'
+	expect_http GET /health 200
+	expect_json .status degraded
+	expect_json .redis_status connected
+	expect_json '.services.redis.route' public
+	expect_json '.services.redis.preferred' private
+	expect_json '.services.redis.failovers' 1
+	expect_json '.services.redis.routes.private.state' down
+	expect_json '.services.redis.routes.private.check.result' \
+	    "connection refused"
+	expect_json '.services.redis.routes.private.last_error | test("refused")' \
+	    true
+	expect_json '.services.redis.routes.public.state' up
+	expect_http GET /readiness 200
+	ctl status
+	expect_eq "ctl status exit (degraded)" 0 "$CTL_RC"
+	expect_match "ctl status" 'degraded' "$CTL_OUT"
+	expect_match "ctl status" 'last error: .*refused' "$CTL_OUT"
+}
+
+case_health_unhealthy() {
+	need_jq
+	setup_two_redis
+	kill -TERM "$PRIV_PID" "$PUB_PID"
+	expect_log 'redis/private: up -> down'
+	expect_log 'redis/public: up -> down'
+	expect_log 'service redis: no usable route'
+	expect_http GET /health 503
+	expect_json .status unhealthy
+	expect_json .redis_status disconnected
+	expect_json '.services.redis.route' null
+	expect_json '.services.redis.routes.public.state' down
+	expect_http GET /readiness 503
+	expect_match "/readiness body" 'not ready: service redis has no usable route' \
+	    "$HTTP_BODY"
+	expect_http GET /liveness 200
+	ctl status
+	expect_eq "ctl status exit (unhealthy)" 1 "$CTL_RC"
+	expect_match "ctl status" 'unhealthy' "$CTL_OUT"
+	expect_match "ctl status" 'service redis: disconnected, route none' \
+	    "$CTL_OUT"
+	ctl health
+	expect_eq "ctl health exit (503)" 1 "$CTL_RC"
+	expect_match "ctl health prints the body" '"status":"unhealthy"' \
+	    "$CTL_OUT"
+}
+
+case_readiness_shutdown() {
+	setup_two_redis shutdown_delay=3s
+	ctl readiness
+	expect_eq "ctl readiness exit" 0 "$CTL_RC"
+	expect_eq "ctl readiness output" ok "$CTL_OUT"
+	kill -TERM "$POSTERN_PID"
+	expect_log 'SIGTERM: readiness now failing; accepting for 3\.000s more'
+	expect_http GET /readiness 503
+	expect_eq "/readiness body" "shutting down" "$HTTP_BODY"
+	ctl readiness
+	expect_eq "ctl readiness exit while stopping" 1 "$CTL_RC"
+	expect_http GET /liveness 200
+	# Still accepting during shutdown_delay.
+	expect_eq "PING during shutdown_delay" PONG "$(rcli "$LISTEN_PORT" PING)"
+	wait_postern_exit 15
+	expect_eq "exit status" 0 "$EXIT_STATUS"
+	check_sanitizers "$POSTERN_LOG"
+}
+
+# A route whose server accepts and never answers keeps /startup at 503
+# until its first check has timed out; a service with check = none does
+# not count.
+case_startup() {
+	local hang hang_pid
+	start_redis
+	PRIV_PORT=$REDIS_PORT
+	# A stopped redis-server: the kernel completes the handshake, nothing
+	# answers PING.
+	start_redis
+	hang=$REDIS_PORT hang_pid=$REDIS_PID
+	kill -STOP "$hang_pid"
+	ADMIN_PORT=$(free_port) LISTEN_PORT=$(free_port)
+	ADMIN=127.0.0.1:$ADMIN_PORT
+	CONF=$T/case$_CASE_ID.conf
+	{
+		conf_global "admin=$ADMIN"
+		conf_service slow "127.0.0.1:$LISTEN_PORT" redis \
+		    "hang tcp://127.0.0.1:$hang" -- check_interval=3s \
+		    check_timeout=3s
+		conf_service plain "127.0.0.1:$(free_port)" tcp \
+		    "only tcp://127.0.0.1:$PRIV_PORT" -- check=none
+	} > "$CONF"
+	start_postern "$CONF"
+	expect_http GET /startup 503
+	expect_match "/startup body" 'starting: slow/hang not checked yet' \
+	    "$HTTP_BODY"
+	ctl startup
+	expect_eq "ctl startup exit while starting" 1 "$CTL_RC"
+	wait_until 10 "$POSTERN" ctl -a "$ADMIN" startup ||
+	    fail_case "/startup never turned 200"
+	expect_http GET /startup 200
+	kill -CONT "$hang_pid"
+}
+
+case_metrics() {
+	local fam line inf count prev v
+	setup_two_redis
+	expect_eq "PING through postern" PONG "$(rcli "$LISTEN_PORT" PING)"
+	expect_log ' -> private 127\.0\.0\.1:[0-9]+: closed '
+	expect_http GET /metrics 200
+	expect_match "content type" \
+	    'Content-Type: text/plain; version=0\.0\.4' "$HTTP_HEAD"
+	for fam in postern_info:gauge postern_config_generation:gauge \
+	    postern_sessions_active:gauge postern_sessions_total:counter \
+	    postern_bytes_total:counter postern_connect_failures_total:counter \
+	    postern_route_up:gauge postern_route_state:gauge \
+	    postern_route_admin:gauge postern_checks_total:counter \
+	    postern_check_duration_seconds:histogram \
+	    postern_service_sessions_active:gauge \
+	    postern_service_refused_total:counter \
+	    postern_failovers_total:counter postern_service_pinned:gauge; do
+		grep -qx "# TYPE ${fam%%:*} ${fam#*:}" <<< "$HTTP_BODY" ||
+		    fail_case "/metrics lacks '# TYPE ${fam%%:*} ${fam#*:}'"
+		grep -q "^# HELP ${fam%%:*} ." <<< "$HTTP_BODY" ||
+		    fail_case "/metrics lacks '# HELP ${fam%%:*}'"
+	done
+	# Every other line is a well-formed sample.
+	while IFS= read -r line; do
+		[[ "$line" == '#'* || -z "$line" ]] && continue
+		[[ "$line" =~ ^[a-zA-Z_:][a-zA-Z0-9_:]*(\{([a-zA-Z_][a-zA-Z0-9_]*=\"([^\"\\]|\\.)*\",?)*\})?\ (-?[0-9.]+(e[-+]?[0-9]+)?|\+Inf|NaN)$ ]] ||
+		    fail_case "malformed sample line: $line"
+	done <<< "$HTTP_BODY"
+	expect_eq "config generation" 1 "$(metric postern_config_generation)"
+	expect_eq "route up" 1 \
+	    "$(metric 'postern_route_up{service="redis",route="private"}')"
+	expect_eq "route state up" 1 \
+	    "$(metric 'postern_route_state{service="redis",route="private",state="up"}')"
+	expect_eq "route state down" 0 \
+	    "$(metric 'postern_route_state{service="redis",route="private",state="down"}')"
+	expect_eq "route admin" 1 \
+	    "$(metric 'postern_route_admin{service="redis",route="private",admin="enabled"}')"
+	expect_eq "sessions total" 1 \
+	    "$(metric 'postern_sessions_total{service="redis",route="private"}')"
+	# PING is "*1\r\n$4\r\nPING\r\n" (14 bytes); PONG "+PONG\r\n" (7).
+	expect_eq "bytes up" 14 \
+	    "$(metric 'postern_bytes_total{service="redis",route="private",direction="up"}')"
+	expect_eq "bytes down" 7 \
+	    "$(metric 'postern_bytes_total{service="redis",route="private",direction="down"}')"
+	v=$(metric 'postern_checks_total{service="redis",route="private",result="ok"}')
+	((v >= 1)) || fail_case "checks_total ok is '$v'"
+	# The histogram is cumulative and ends at the number of checks.
+	prev=0
+	while read -r v; do
+		((v >= prev)) || fail_case "histogram buckets decrease: $v < $prev"
+		prev=$v
+	done < <(grep '^postern_check_duration_seconds_bucket{service="redis",route="private",' \
+	    <<< "$HTTP_BODY" | awk '{ print $2 }')
+	inf=$(metric 'postern_check_duration_seconds_bucket{service="redis",route="private",le="+Inf"}')
+	count=$(metric 'postern_check_duration_seconds_count{service="redis",route="private"}')
+	[[ -n "$inf" ]] && ((inf == count && inf == prev)) ||
+	    fail_case "histogram: +Inf $inf, count $count, last bucket $prev"
+	expect_eq "service sessions active" 0 \
+	    "$(metric 'postern_service_sessions_active{service="redis"}')"
+	expect_eq "pinned" 0 "$(metric 'postern_service_pinned{service="redis"}')"
+}
+
+case_pin_expiry() {
+	need_jq
+	setup_two_redis
+	ctl pin redis public --for 2s
+	expect_eq "ctl pin exit" 0 "$CTL_RC"
+	expect_match "ctl pin output" 'pinned to public for 2s' "$CTL_OUT"
+	expect_log 'admin: POST /routes/pin service=redis route=public for=2s from 127\.0\.0\.1:[0-9]+$'
+	expect_log 'service redis: pinned to public until '
+	http_req GET /health
+	expect_json '.services.redis.pinned.route' public
+	expect_json '.services.redis.pinned.until | test("^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9:]{8}Z$")' \
+	    true
+	expect_json '.services.redis.route' public
+	expect_json .status degraded
+	expect_eq "PING while pinned" PONG "$(rcli "$LISTEN_PORT" PING)"
+	expect_log ' -> public 127\.0\.0\.1:[0-9]+: closed '
+	expect_log 'service redis: pin to public expired' 10
+	expect_eq "PING after expiry" PONG "$(rcli "$LISTEN_PORT" PING)"
+	expect_log ' -> private 127\.0\.0\.1:[0-9]+: closed '
+	http_req GET /health
+	expect_json '.services.redis.pinned' null
+	expect_json .status healthy
+
+	# Without --for: until unpinned.
+	ctl pin redis public
+	expect_eq "ctl pin (no --for) exit" 0 "$CTL_RC"
+	http_req GET /health
+	expect_json '.services.redis.pinned.until' null
+	ctl unpin redis
+	expect_eq "ctl unpin exit" 0 "$CTL_RC"
+	expect_log 'admin: POST /routes/unpin service=redis from 127\.0\.0\.1:'
+	expect_log 'service redis: unpinned from public'
+	ctl unpin redis
+	expect_eq "ctl unpin when not pinned" 0 "$CTL_RC"
+	expect_match "ctl unpin output" 'was not pinned' "$CTL_OUT"
+}
+
+case_drain_disable_enable() {
+	need_jq
+	setup_two_redis
+	open_session s1 "TCP:127.0.0.1:$LISTEN_PORT"
+	session_send s1 'PING\r\n'
+	wait_until 10 grep -q PONG "$T/s1.out" || fail_case "s1: no PONG"
+
+	ctl drain redis private
+	expect_eq "ctl drain exit" 0 "$CTL_RC"
+	expect_match "ctl drain output" 'draining: no new sessions, 1 established stay' \
+	    "$CTL_OUT"
+	expect_log 'redis/private: enabled -> draining \(operator\)'
+	http_req GET /health
+	expect_json '.services.redis.routes.private.admin' draining
+	expect_json '.services.redis.route' public
+	expect_eq "PING while draining" PONG "$(rcli "$LISTEN_PORT" PING)"
+	expect_log ' -> public 127\.0\.0\.1:[0-9]+: closed '
+	# The established session stays.
+	session_send s1 'ECHO still-here\r\n'
+	wait_until 10 grep -q still-here "$T/s1.out" ||
+	    fail_case "s1 stopped working while private drained"
+
+	ctl disable redis private
+	expect_eq "ctl disable exit" 0 "$CTL_RC"
+	expect_match "ctl disable output" '1 session closed' "$CTL_OUT"
+	expect_log 'redis/private: draining -> disabled \(operator\)'
+	expect_log ' -> private 127\.0\.0\.1:[0-9]+: closed \(route: route disabled\)'
+	expect_http GET /metrics 200
+	expect_eq "admin metric" 1 \
+	    "$(metric 'postern_route_admin{service="redis",route="private",admin="disabled"}')"
+
+	ctl enable redis private
+	expect_eq "ctl enable exit" 0 "$CTL_RC"
+	expect_match "ctl enable output" 'new sessions go to private' "$CTL_OUT"
+	expect_log 'redis/private: disabled -> enabled \(operator\)'
+	expect_eq "PING after enable" PONG "$(rcli "$LISTEN_PORT" PING)"
+	wait_count "$POSTERN_LOG" ' -> private 127\.0\.0\.1:[0-9]+: closed \(client closed\)' 1 ||
+	    fail_case "no session to private after enable"
+	http_req GET /health
+	expect_json '.services.redis.routes.private.admin' enabled
+}
+
+case_ctl_status_and_errors() {
+	need_jq
+	setup_two_redis
+	ctl status
+	expect_eq "ctl status exit" 0 "$CTL_RC"
+	expect_match "ctl status" 'healthy' "$CTL_OUT"
+	expect_match "ctl status" 'service redis: connected, route private \(preferred private\)' \
+	    "$CTL_OUT"
+	expect_match "ctl status" $'\n  private +up [^\n]* enabled +ok ' "$CTL_OUT"
+	expect_match "ctl status" $'\n  public +up ' "$CTL_OUT"
+	# The address from the configuration file.
+	CTL_OUT=$("$POSTERN" ctl -c "$CONF" status 2>&1)
+	expect_eq "ctl -c status exit" 0 "$?"
+
+	ctl pin nosuch public
+	expect_eq "ctl pin unknown service exit" 1 "$CTL_RC"
+	expect_match "ctl pin unknown service" "no service 'nosuch'" "$CTL_ERR"
+	ctl drain redis nosuch
+	expect_eq "ctl drain unknown route exit" 1 "$CTL_RC"
+	expect_match "ctl drain unknown route" "has no route 'nosuch'" "$CTL_ERR"
+	ctl pin redis public --for 2h
+	expect_eq "ctl pin bad duration exit" 1 "$CTL_RC"
+	expect_match "ctl pin bad duration" "bad duration" "$CTL_ERR"
+
+	expect_http POST '/routes/pin?service=nosuch&route=public' 404
+	expect_json .ok false
+	expect_json .error "no service 'nosuch'"
+	expect_http POST '/routes/enable?service=redis&route=nosuch' 404
+	expect_http POST '/routes/pin?service=redis' 400
+	expect_json .error "missing parameter 'route'"
+	expect_http POST '/routes/drain?service=redis&route=public&bogus=1' 400
+	expect_http POST '/routes/pin?service=redis&route=public&for=soon' 400
+	expect_http GET '/routes/pin?service=redis&route=public' 405
+	expect_match "Allow header" 'Allow: POST' "$HTTP_HEAD"
+	expect_http POST /health 405
+	expect_http GET /nope 404
+	expect_http POST /routes/nope 404
+	expect_no_log 'admin: POST /routes/pin service=nosuch'
+
+	ctl bogus
+	expect_eq "ctl unknown command exit" 2 "$CTL_RC"
+	ctl pin redis
+	expect_eq "ctl pin without route exit" 2 "$CTL_RC"
+	CTL_OUT=$("$POSTERN" ctl 2>&1)
+	expect_eq "ctl without command exit" 2 "$?"
+	CTL_OUT=$("$POSTERN" ctl --help)
+	expect_eq "ctl --help exit" 0 "$?"
+	expect_match "ctl --help" 'usage: postern ctl' "$CTL_OUT"
+	expect_match "ctl --help" 'pin SERVICE ROUTE \[--for D\]' "$CTL_OUT"
+
+	local closed
+	closed=$(free_port) || fail_case "no free port"
+	CTL_OUT=$("$POSTERN" ctl -a "127.0.0.1:$closed" status 2>&1)
+	expect_eq "ctl to a closed port exit" 1 "$?"
+	expect_match "ctl to a closed port" \
+	    "cannot connect to 127\.0\.0\.1:$closed: Connection refused \(is admin set in the config\?\)" \
+	    "$CTL_OUT"
+}
+
+# unix:/path admin: a stale socket file is replaced, a live one is not,
+# and the file goes when postern stops.
+case_unix_socket() {
+	local sock=$T/admin.sock pid first first_log conf2
+	start_redis
+	PRIV_PORT=$REDIS_PORT
+	start_redis
+	PUB_PORT=$REDIS_PORT
+	socat "UNIX-LISTEN:$sock" - < /dev/null > /dev/null 2>&1 &
+	pid=$!
+	wait_until 10 test -S "$sock" || fail_case "socat made no socket"
+	kill -KILL "$pid"
+	wait "$pid" 2> /dev/null
+	[[ -S "$sock" ]] || fail_case "the stale socket file went away"
+	LISTEN_PORT=$(free_port) || fail_case "no free port"
+	ADMIN=unix:$sock
+	CONF=$T/case$_CASE_ID.conf
+	{ conf_global "admin=$ADMIN"; redis_service; } > "$CONF"
+	start_postern "$CONF"
+	first=$POSTERN_PID first_log=$POSTERN_LOG
+	expect_log "admin: listening on unix:$sock"
+	ctl liveness
+	expect_eq "ctl liveness over unix exit" 0 "$CTL_RC"
+	expect_eq "ctl liveness over unix" ok "$CTL_OUT"
+	CTL_OUT=$("$POSTERN" ctl -c "$CONF" readiness 2>&1)
+	expect_eq "ctl -c readiness over unix" ok "$CTL_OUT"
+	ctl pin redis public --for 30m
+	expect_eq "ctl pin over unix exit" 0 "$CTL_RC"
+	expect_log 'admin: POST /routes/pin service=redis route=public for=30m from unix$'
+
+	# A second postern must not take the live socket over.
+	LISTEN_PORT=$(free_port) || fail_case "no free port"
+	conf2=$T/case$_CASE_ID-2.conf
+	{ conf_global "admin=$ADMIN"; redis_service; } > "$conf2"
+	start_postern_args -c "$conf2"
+	wait_postern_exit 10
+	expect_eq "second postern exit status" 1 "$EXIT_STATUS"
+	expect_log "cannot listen on unix:$sock: Address already in use"
+	check_sanitizers "$POSTERN_LOG"
+	[[ -S "$sock" ]] || fail_case "the second postern removed the live socket"
+	CTL_OUT=$("$POSTERN" ctl -a "$ADMIN" liveness 2>&1)
+	expect_eq "first postern still answers" ok "$CTL_OUT"
+
+	POSTERN_PID=$first POSTERN_LOG=$first_log
+	stop_postern_here
+	[[ ! -e "$sock" ]] || fail_case "$sock left behind after exit"
+}
+
+# SIGHUP: the admin endpoint keeps serving; counters, generation and pin
+# follow the new generation.
+case_reload() {
+	need_jq
+	setup_two_redis
+	ctl pin redis public
+	expect_eq "ctl pin exit" 0 "$CTL_RC"
+	expect_eq "PING" PONG "$(rcli "$LISTEN_PORT" PING)"
+	expect_log ' -> public 127\.0\.0\.1:[0-9]+: closed '
+	kill -HUP "$POSTERN_PID"
+	expect_log 'reload: configuration generation 2 loaded'
+	expect_http GET /metrics 200
+	expect_eq "generation after reload" 2 "$(metric postern_config_generation)"
+	expect_eq "sessions_total kept" 1 \
+	    "$(metric 'postern_sessions_total{service="redis",route="public"}')"
+	expect_eq "pinned kept" 1 "$(metric 'postern_service_pinned{service="redis"}')"
+	http_req GET /health
+	expect_json '.services.redis.pinned.route' public
+	ctl unpin redis
+	expect_eq "ctl unpin after reload" 0 "$CTL_RC"
+}
+
+run_case "/health healthy with two redis routes" case_health_healthy
+run_case "/health degraded when the preferred route is down" case_health_degraded
+run_case "/health unhealthy and 503 with no route" case_health_unhealthy
+run_case "/readiness fails during shutdown_delay" case_readiness_shutdown
+run_case "/startup waits for every route's first check" case_startup
+run_case "/metrics families and values" case_metrics
+run_case "pin with expiry, then back to the preferred route" case_pin_expiry
+run_case "drain, disable, enable" case_drain_disable_enable
+run_case "ctl status and errors" case_ctl_status_and_errors
+run_case "unix socket admin address" case_unix_socket
+run_case "reload keeps the admin endpoint, counters and pin" case_reload
+finish

@@ -1,0 +1,161 @@
+#!/bin/bash
+# A black-holed route: redis-server in a network namespace this test
+# creates, reached from postern over a veth pair whose two link-local
+# addresses exist only on that pair; an nftables rule inside the
+# namespace drops the redis port, so checks time out instead of being
+# refused.  Needs root (ip netns, nft); skips with the reason otherwise.
+. "$(dirname "$0")/../lib.sh"
+
+FAST=(check_interval=300ms check_fast_interval=100ms check_down_interval=200ms
+	check_timeout=300ms fall=2 rise=2)
+
+# Names carry the script's PID ($$ is the same in every case subshell).
+NS=postern-bh-$$
+VETH_HOST=pbh$$h
+VETH_NS=pbh$$n
+NS_ADDR='' HOST_ADDR=''
+
+# netns_cleanup: remove the namespace (and with it the nft table and the
+# veth end inside it) and the host end; idempotent.
+netns_cleanup() {
+	local pid
+	if ip netns list 2>/dev/null | grep -qw -- "$NS"; then
+		# Whatever still runs in the namespace was started here.
+		for pid in $(ip netns pids "$NS" 2>/dev/null); do
+			kill -KILL "$pid" 2>/dev/null
+			{ wait "$pid"; } 2> /dev/null
+		done
+		ip netns del "$NS" 2>/dev/null
+	fi
+	ip link show "$VETH_HOST" > /dev/null 2>&1 && ip link del "$VETH_HOST" 2>/dev/null
+	return 0
+}
+
+_with_status() {
+	return "$1"
+}
+
+# The script's own exit also removes them (a case killed by its
+# watchdog runs its trap too, but be sure).
+trap '_rc=$?; netns_cleanup; _with_status "$_rc"; _script_cleanup' EXIT
+
+# pick_subnet: a 169.254.X.0/30 that no interface or route of this host
+# uses (X avoids 169, the cloud metadata block); sets HOST_ADDR, NS_ADDR.
+pick_subnet() {
+	local x tries=60
+	x=$(($$ % 50 + 200))
+	while ((tries-- > 0)); do
+		x=$(((x - 200 + 1) % 50 + 200))
+		if [[ -z "$(ip -4 addr show to "169.254.$x.0/24" 2>/dev/null)" &&
+		    -z "$(ip -4 route show to match "169.254.$x.1" 2>/dev/null | grep -v '^default')" ]]; then
+			HOST_ADDR=169.254.$x.1 NS_ADDR=169.254.$x.2
+			return 0
+		fi
+	done
+	return 1
+}
+
+# setup_netns: namespace + veth pair, /30 between them.  Skips the case
+# when namespaces are not permitted here.
+setup_netns() {
+	local err
+	((EUID == 0)) || skip_case "needs root for ip netns and nft"
+	command -v nft > /dev/null || skip_case "nft (nftables) is not installed"
+	trap '_rc=$?; netns_cleanup; _with_status "$_rc"; _case_cleanup' EXIT
+	err=$(ip netns add "$NS" 2>&1) || skip_case "ip netns add is not permitted here: $err"
+	pick_subnet || fail_case "no unused 169.254.X.0/30 for the veth pair"
+	ip link add "$VETH_HOST" type veth peer name "$VETH_NS" &&
+	    ip link set "$VETH_NS" netns "$NS" &&
+	    ip addr add "$HOST_ADDR/30" dev "$VETH_HOST" &&
+	    ip link set "$VETH_HOST" up &&
+	    ip netns exec "$NS" ip link set lo up &&
+	    ip netns exec "$NS" ip addr add "$NS_ADDR/30" dev "$VETH_NS" &&
+	    ip netns exec "$NS" ip link set "$VETH_NS" up ||
+	    fail_case "veth set-up failed"
+	note "netns $NS: $HOST_ADDR ($VETH_HOST) <-> $NS_ADDR ($VETH_NS)"
+}
+
+# start_ns_redis: redis-server inside the namespace on NS_ADDR; sets
+# NSR_PORT.  It answers PING from the host side across the veth.
+start_ns_redis() {
+	local dir n=100
+	NSR_PORT=$(free_port) || fail_case "no free port"
+	dir=$T/nsredis-$NSR_PORT
+	mkdir -p "$dir"
+	(_close_sess_fds; exec ip netns exec "$NS" redis-server --port "$NSR_PORT" \
+	    --bind "$NS_ADDR" --protected-mode no --save '' --appendonly no \
+	    --daemonize no --dir "$dir" --logfile '') >> "$dir/log" 2>&1 &
+	track_server "$!"
+	while ((n-- > 0)); do
+		[[ "$(timeout 2 redis-cli -h "$NS_ADDR" -p "$NSR_PORT" PING 2>/dev/null)" == PONG ]] &&
+		    return 0
+		sleep 0.1
+	done
+	fail_case "redis in $NS did not answer PING within 10s: $(tail -n 3 "$dir/log")"
+}
+
+# expect_served_by ROUTE ADDR PORT: a new redis-cli session reads
+# who=ROUTE and postern logs its end on ROUTE ADDR:PORT.
+expect_served_by() {
+	local route=$1 addr=${2//./\\.} port=$3 re before
+	re=" s[0-9]+ redis 127\\.0\\.0\\.1:[0-9]+ -> $route $addr:$port: closed \\("
+	before=$(count_lines "$POSTERN_LOG" "$re")
+	expect_eq "new session's GET who" "$route" "$(rcli "$LISTEN_PORT" GET who 2>&1)"
+	wait_count "$POSTERN_LOG" "$re" $((before + 1)) 10 ||
+	    fail_case "no new session line on $route $2:$port"
+}
+
+# nft drop for the redis port, inside the namespace only.
+blackhole_on() {
+	ip netns exec "$NS" nft add table inet bh &&
+	    ip netns exec "$NS" nft add chain inet bh input \
+	    '{ type filter hook input priority 0; policy accept; }' &&
+	    ip netns exec "$NS" nft add rule inet bh input tcp dport "$NSR_PORT" drop ||
+	    fail_case "nft rule in $NS failed"
+}
+
+blackhole_off() {
+	ip netns exec "$NS" nft delete table inet bh ||
+	    fail_case "nft delete table in $NS failed"
+}
+
+# Dropped SYNs: the check times out (connect timeout), the route goes down
+# after fall=2, new sessions go to public; the rule goes: failback.
+case_blackhole() {
+	local t0 t1
+	setup_netns
+	start_ns_redis
+	expect_eq "SET who on private" OK "$(timeout 10 redis-cli -h "$NS_ADDR" -p "$NSR_PORT" SET who private 2>&1)"
+	start_redis
+	PUB_PORT=$REDIS_PORT
+	expect_eq "SET who on public" OK "$(rcli "$PUB_PORT" SET who public 2>&1)"
+	postern_redis "private tcp://$NS_ADDR:$NSR_PORT" "public tcp://127.0.0.1:$PUB_PORT" -- \
+	    "${FAST[@]}"
+	expect_log 'info: redis/private: up \(check ok\)$'
+	expect_log 'info: redis/public: up \(check ok\)$'
+	expect_served_by private "$NS_ADDR" "$NSR_PORT"
+
+	t0=$(date +%s%3N)
+	blackhole_on
+	# Control: the drop works (a direct connect now times out).
+	timeout 2 redis-cli -h "$NS_ADDR" -p "$NSR_PORT" PING > /dev/null 2>&1 &&
+	    fail_case "redis in $NS still answers with the drop rule in place"
+	expect_log "info: redis/private: up -> down \(2 failed checks; last: [^;]*timeout[^;]*; was up for [0-9]+\.[0-9]{3}s\)$"
+	expect_log 'info: service redis: new sessions go to public \(was private\)$'
+	t1=$(grep -Em 1 'redis/private: up -> down' "$POSTERN_LOG")
+	t1=$(date -d "${t1%% *}" +%s%3N)
+	note "drop rule -> 'up -> down' logged in $((t1 - t0)) ms (informational)"
+	expect_served_by public 127.0.0.1 "$PUB_PORT"
+
+	blackhole_off
+	expect_log "info: redis/private: down -> up \(2 successful checks; was down for [0-9]+\.[0-9]{3}s\)$"
+	expect_log 'info: service redis: new sessions go to private \(was public\)$'
+	expect_served_by private "$NS_ADDR" "$NSR_PORT"
+	# The wording of the cause, checked last so that a wording slip does
+	# not hide the behaviour above (DESIGN.md: "last: connect timeout
+	# after 1000 ms").
+	expect_log "info: redis/private: up -> down \(2 failed checks; last: (connect timeout after 300 ms|timeout: no answer within 300 ms); was up for " 0
+}
+
+run_case "black-holed route (nft drop in a netns): timeout, failover, failback" case_blackhole
+finish

@@ -1,0 +1,233 @@
+#!/bin/bash
+#
+# tests/run.sh: the whole test suite, from a fresh Debian 12 (run as root).
+#
+#   tests/run.sh                          everything
+#   tests/run.sh tests/integration/10-redis.sh [...]
+#                                         build, then only these files
+#   POSTERN_NO_BUILD=1 tests/run.sh ...   reuse _build/san as it is
+#   POSTERN_SKIP_DISTCHECK=1 tests/run.sh skip make distcheck
+#   POSTERN_SKIP_INSTALL=1 tests/run.sh   do not look for missing packages
+#   POSTERN_ONLY=substring                run only the integration cases
+#                                         whose name contains it
+#
+# Steps: install missing Debian packages; ./autogen.sh; configure and build
+# with sanitizers in _build/san; make check (each automake test is a case);
+# each tests/integration/*.sh in sorted order (each of its cases is a
+# case); make distcheck in _build/dist (one case).  Ends with the line
+# "N passed, N failed" and a non-zero status when anything failed.
+
+set -uo pipefail
+
+TOP=$(cd "$(dirname "$0")/.." && pwd)
+cd "$TOP" || exit 1
+
+PACKAGES=(build-essential autoconf automake libtool pkg-config libevent-dev
+	libssl-dev libssh2-1-dev libhiredis-dev libcmocka-dev clang
+	libclang-rt-14-dev redis-server redis-tools postgresql
+	postgresql-contrib haproxy socat openssh-server openssh-client nftables
+	iproute2 mandoc procps iputils-ping coreutils jq curl)
+
+# One integration file may take this long before it is stopped.
+SCRIPT_TIMEOUT=${POSTERN_SCRIPT_TIMEOUT:-900}
+
+SAN=$TOP/_build/san
+DIST=$TOP/_build/dist
+export ASAN_OPTIONS=detect_leaks=1:abort_on_error=0
+export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
+
+NPASS=0 NFAIL=0 NSKIP=0
+RESULTS=$(mktemp /tmp/postern-results.XXXXXX)
+trap 'rm -f "$RESULTS"' EXIT
+
+say() {
+	printf '# %s\n' "$*"
+}
+
+record() {		# record PASS|FAIL|SKIP NAME [WHY]
+	case $1 in
+	PASS)	NPASS=$((NPASS + 1)); printf 'ok - %s\n' "$2" ;;
+	SKIP)	NSKIP=$((NSKIP + 1)); printf 'ok - %s # SKIP %s\n' "$2" "${3:-}" ;;
+	*)	NFAIL=$((NFAIL + 1)); printf 'not ok - %s: %s\n' "$2" "${3:-}" ;;
+	esac
+}
+
+summary() {
+	if [[ -s "$RESULTS" ]]; then
+		NPASS=$((NPASS + $(grep -c '^PASS' "$RESULTS")))
+		NFAIL=$((NFAIL + $(grep -c '^FAIL' "$RESULTS")))
+		NSKIP=$((NSKIP + $(grep -c '^SKIP' "$RESULTS")))
+		if grep -q '^FAIL' "$RESULTS"; then
+			say "failed cases:"
+			grep '^FAIL' "$RESULTS" | cut -f2,3 | sed 's/\t/: /; s/^/#   /'
+		fi
+	fi
+	((NSKIP > 0)) && say "$NSKIP skipped (see '# SKIP' above)"
+	printf '%d passed, %d failed\n' "$NPASS" "$NFAIL"
+	((NFAIL == 0))
+	exit $?
+}
+
+# tail_file FILE [N]: show the end of a file under a failure.
+tail_file() {
+	tail -n "${2:-30}" "$1" 2>/dev/null | sed 's/^/#   /'
+}
+
+# ---------------------------------------------------------------------
+install_packages() {
+	local missing=() p st
+	for p in "${PACKAGES[@]}"; do
+		st=$(dpkg-query -W -f='${db:Status-Status}' "$p" 2>/dev/null)
+		[[ "$st" == installed ]] || missing+=("$p")
+	done
+	((${#missing[@]} == 0)) && return 0
+	say "installing: ${missing[*]}"
+	if ((EUID != 0)); then
+		say "not root: cannot install the packages above"
+		return 1
+	fi
+	export DEBIAN_FRONTEND=noninteractive
+	# Keep the packages' services (redis, postgresql, ssh) from starting:
+	# the tests run their own servers on free ports.
+	local policy=/usr/sbin/policy-rc.d made_policy=0 rc=0
+	if [[ ! -e "$policy" ]]; then
+		printf '#!/bin/sh\nexit 101\n' > "$policy" && chmod 755 "$policy" &&
+		    made_policy=1
+	fi
+	apt-get update -q > /tmp/postern-apt.log 2>&1 &&
+	    apt-get install -y -q --no-install-recommends "${missing[@]}" \
+	    >> /tmp/postern-apt.log 2>&1 || rc=1
+	((made_policy)) && rm -f "$policy"
+	if ((rc)); then
+		say "apt-get failed:"
+		tail_file /tmp/postern-apt.log 20
+	fi
+	return $rc
+}
+
+# ---------------------------------------------------------------------
+build() {
+	local log=$SAN/build.log
+	if [[ ! -x configure || configure -ot configure.ac || configure -ot Makefile.am ]]; then
+		say "autogen"
+		./autogen.sh > /tmp/postern-autogen.log 2>&1 || {
+			record FAIL build "./autogen.sh failed"
+			tail_file /tmp/postern-autogen.log
+			return 1
+		}
+	fi
+	mkdir -p "$SAN"
+	if [[ ! -f "$SAN/config.status" || "$SAN/config.status" -ot configure ]]; then
+		say "configure --enable-sanitizers --enable-debug in _build/san"
+		(cd "$SAN" && ../../configure --enable-sanitizers --enable-debug) \
+		    > "$SAN/configure.log" 2>&1 || {
+			record FAIL build "configure failed"
+			tail_file "$SAN/configure.log"
+			return 1
+		}
+	fi
+	say "make -j2"
+	make -C "$SAN" -j2 > "$log" 2>&1 || {
+		record FAIL build "make failed"
+		grep -E 'error|Error' "$log" | head -n 30 | sed 's/^/#   /'
+		tail_file "$log" 10
+		return 1
+	}
+	if grep -E ': warning: ' "$log" > /dev/null; then
+		say "compiler warnings:"
+		grep -E ': warning: ' "$log" | sort -u | head -n 20 | sed 's/^/#   /'
+	fi
+	return 0
+}
+
+# make check: each automake test (its .trs file) is one case.
+make_check() {
+	local trs res name n=0
+	say "make check"
+	find "$SAN" -name '*.trs' -delete 2>/dev/null
+	make -C "$SAN" -j2 check > "$SAN/check.log" 2>&1
+	local rc=$?
+	while IFS= read -r trs; do
+		n=$((n + 1))
+		name=${trs#"$SAN"/}
+		name=${name%.trs}
+		res=$(sed -n 's/^:test-result: //p' "$trs" | head -n 1)
+		case $res in
+		PASS|XFAIL)
+			record PASS "make check: $name" ;;
+		SKIP)
+			record SKIP "make check: $name" "skipped by the test" ;;
+		*)
+			record FAIL "make check: $name" "${res:-no result}"
+			tail_file "$SAN/$name.log" 30 ;;
+		esac
+	done < <(find "$SAN" -name '*.trs' | sort)
+	if ((n == 0 || (rc != 0 && NFAIL == 0))); then
+		record FAIL "make check" "exit status $rc, $n test results"
+		tail_file "$SAN/check.log" 30
+	fi
+}
+
+# Each integration file prints its own ok/not ok lines and appends them to
+# $RESULTS; a file that dies without recording a failure counts as one.
+run_integration() {
+	local f=$1 before after rc
+	before=$(grep -c '^FAIL' "$RESULTS")
+	say "integration: $f"
+	POSTERN=$SAN/postern POSTERN_RESULTS=$RESULTS \
+	    timeout -k 10 "$SCRIPT_TIMEOUT" bash "$f" < /dev/null
+	rc=$?
+	after=$(grep -c '^FAIL' "$RESULTS")
+	if ((rc == 124 || rc == 137)); then
+		record FAIL "$f" "stopped after ${SCRIPT_TIMEOUT}s"
+	elif ((rc != 0 && after == before)); then
+		record FAIL "$f" "exited with status $rc without recording a failure"
+	fi
+}
+
+distcheck() {
+	say "make distcheck in _build/dist"
+	rm -rf "$DIST"
+	mkdir -p "$DIST"
+	if (cd "$DIST" && ../../configure > configure.log 2>&1 &&
+	    make -j2 distcheck > distcheck.log 2>&1); then
+		record PASS "make distcheck"
+	else
+		record FAIL "make distcheck" "see _build/dist/distcheck.log"
+		tail_file "$DIST/configure.log" 5
+		tail_file "$DIST/distcheck.log" 30
+	fi
+}
+
+# ---------------------------------------------------------------------
+FILES=("$@")
+for f in "${FILES[@]}"; do
+	[[ -f "$f" ]] || { say "no such test file: $f"; exit 2; }
+done
+
+start=$SECONDS
+if [[ "${POSTERN_SKIP_INSTALL:-0}" != 1 ]]; then
+	install_packages || { record FAIL install "missing packages"; summary; }
+fi
+
+if [[ "${POSTERN_NO_BUILD:-0}" == 1 ]]; then
+	say "POSTERN_NO_BUILD=1: using $SAN/postern as built"
+	[[ -x "$SAN/postern" ]] || { record FAIL build "$SAN/postern is missing"; summary; }
+else
+	build || summary
+	((${#FILES[@]} == 0)) && make_check
+fi
+
+if ((${#FILES[@]} == 0)); then
+	mapfile -t FILES < <(ls tests/integration/*.sh 2>/dev/null | sort)
+fi
+for f in "${FILES[@]}"; do
+	run_integration "$f"
+done
+
+if (($# == 0)) && [[ "${POSTERN_NO_BUILD:-0}" != 1 && "${POSTERN_SKIP_DISTCHECK:-0}" != 1 ]]; then
+	distcheck
+fi
+
+say "took $((SECONDS - start))s"
+summary
