@@ -54,9 +54,9 @@ if [ ! -x "$postern" ] || [ -n "$(find "$top/proxy" "$top/tunnel" "$top/config" 
 	(cd "$top/_build/demo" && "$top/configure" -q CFLAGS="-O2 -g" >/dev/null && make -s -j"$(nproc)" postern >/dev/null)
 fi
 
-for port in 7379 7432 17379 17380 17432; do
+for port in 7379 7390 7432 17379 17380 17432; do
 	if ss -ltnH "sport = :$port" | grep -q .; then
-		echo "port $port is in use: the demo needs 7379 7432 17379 17380 17432" >&2
+		echo "port $port is in use: the demo needs 7379 7390 7432 17379 17380 17432" >&2
 		exit 1
 	fi
 done
@@ -98,24 +98,41 @@ redis-cli -p 7379 get whoami
 echo "\$ psql -h 127.0.0.1 -p 7432 -U postgres -c 'select version()'"
 psql -h 127.0.0.1 -p 7432 -U postgres -Atc 'select version()'
 
+ctl() { echo "\$ postern ctl -a 127.0.0.1:7390 $*"; "$postern" ctl -a 127.0.0.1:7390 "$@" || true; }
+ctl status
+
 say "failover: the private Redis dies"
 kill "$redis_private"; wait "$redis_private" 2>/dev/null || true
+wait_for 10 grep -q 'new sessions go to public' "$work/postern.log"
+grep -E -- '-> down|new sessions go to public' "$work/postern.log" | tail -n 2
 echo "\$ redis-cli -p 7379 get whoami"
 redis-cli -p 7379 get whoami
-grep -E 'connect failed|-> down' "$work/postern.log" | tail -n 2
+ctl status
 
 say "failback: the private Redis returns"
 start_redis 17379 private
-wait_for 10 bash -c "redis-cli -p 7379 get whoami | grep -q private"
+wait_for 10 grep -q 'new sessions go to private (was public)' "$work/postern.log"
+grep -E -- '-> up|new sessions go to private' "$work/postern.log" | tail -n 2
 echo "\$ redis-cli -p 7379 get whoami"
 redis-cli -p 7379 get whoami
-grep -E -- '-> up' "$work/postern.log" | tail -n 1 || true
+
+say "rollback drill: pin redis to the public route for 3 seconds"
+ctl pin redis public --for 3s
+echo "\$ redis-cli -p 7379 get whoami"
+redis-cli -p 7379 get whoami
+wait_for 10 grep -q 'pin to public expired' "$work/postern.log"
+grep -E 'pinned|expired' "$work/postern.log" | tail -n 2
+echo "\$ redis-cli -p 7379 get whoami"
+redis-cli -p 7379 get whoami
 
 cat <<MSG
 
 postern is serving:
   redis-cli -p 7379                                  (Redis, private route first)
   psql -h 127.0.0.1 -p 7432 -U postgres              (PostgreSQL)
+  curl -s 127.0.0.1:7390/health                      (health JSON; also /metrics,
+                                                      /readiness, /liveness, /startup)
+  $postern ctl -a 127.0.0.1:7390 status
   log: $work/postern.log
 MSG
 if [ "$once" = 1 ]; then
