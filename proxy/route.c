@@ -170,6 +170,13 @@ route_report(struct route *r, int ok, const char *what, const char *detail,
 
 	if (ok) {
 		r->fails = 0;
+		/*
+		 * With active checks, only checks bring a down route back: a
+		 * TCP connect that works proves less than a PING that does.
+		 */
+		if (r->active && r->state == ROUTE_STATE_DOWN &&
+		    strcmp(what, "check") != 0)
+			return;
 		r->oks++;
 		if (r->state == ROUTE_STATE_UNKNOWN) {
 			/* The first success: no "transition" worth a line. */

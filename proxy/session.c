@@ -97,8 +97,11 @@ session_dial_cb(const struct dial_result *res, void *arg)
 	s->dial = NULL;
 	evutil_gettimeofday(&now, NULL);
 	if (res->status == DIAL_OK) {
-		log_debug("%s: connected in %d ms", session_prefix(s, r,
-		    prefix, sizeof(prefix)), res->elapsed_ms);
+		/* Layered transports say what they set up (TLS version...). */
+		log_debug("%s: connected in %d ms%s%s%s", session_prefix(s, r,
+		    prefix, sizeof(prefix)), res->elapsed_ms,
+		    res->plain ? "" : " (", res->plain ? "" : res->detail,
+		    res->plain ? "" : ")");
 		route_report(r, 1, "connect", "connected", &now);
 		session_connected(s, res);
 		return;
@@ -201,6 +204,38 @@ session_wake(struct session *s)
 	session_dial_next(s, 0);
 }
 
+/*
+ * The last resort: every route enabled by the operator is down.  Rather
+ * than refuse all traffic on the word of health checks (which time out
+ * on a saturated host while the server still serves), a new session
+ * tries those routes once, in priority order, within its hold time.
+ */
+static size_t
+session_last_resort(struct session *s, size_t from)
+{
+	struct service	*svc = s->svc;
+	size_t		 i;
+
+	if (from == 0) {
+		if (s->last_resort)
+			return (svc->nroutes);	/* tried them all once */
+		for (i = 0; i < svc->nroutes; i++) {
+			if (svc->order[i]->admin == ROUTE_ADMIN_ENABLED &&
+			    svc->order[i]->state != ROUTE_STATE_DOWN)
+				return (svc->nroutes);	/* not all down */
+		}
+		s->last_resort = 1;
+		log_debug("s%llu %s: every route is down: trying them anyway",
+		    (unsigned long long)s->id, svc->name);
+	} else if (!s->last_resort)
+		return (svc->nroutes);
+	for (i = from; i < svc->nroutes; i++) {
+		if (svc->order[i]->admin == ROUTE_ADMIN_ENABLED)
+			return (i);
+	}
+	return (svc->nroutes);
+}
+
 /* Dial the first usable route at or after position `from`. */
 static void
 session_dial_next(struct session *s, size_t from)
@@ -208,17 +243,26 @@ session_dial_next(struct session *s, size_t from)
 	struct service	*svc = s->svc;
 	struct timeval	 now;
 	size_t		 i;
+	long		 ms = svc->cs->connect_timeout_ms, left;
 
 	evutil_gettimeofday(&now, NULL);
-	i = service_select(svc, from, &now);
-	if (i == svc->nroutes) {
+	i = s->last_resort && from > 0 ? svc->nroutes :
+	    service_select(svc, from, &now);
+	if (i == svc->nroutes && (i = session_last_resort(s, from)) ==
+	    svc->nroutes) {
 		session_hold(s);
 		return;
+	}
+	if (s->last_resort) {
+		/* Within the hold: the client should not wait longer. */
+		left = svc->cs->hold_timeout_ms - session_age_ms(s);
+		if (left < ms)
+			ms = left > 100 ? left : 100;
 	}
 	s->pos = i;
 	s->dialing = route_ref(svc->order[i]);
 	s->dial = dial_start(daemon_dial_env(svc->px), s->dialing->cr,
-	    svc->cs->connect_timeout_ms, session_dial_cb, s);
+	    (int)ms, session_dial_cb, s);
 	if (s->dial == NULL)
 		session_close(s, SESSION_END_INTERNAL, "out of memory");
 }

@@ -61,6 +61,7 @@ struct session {
 	struct dial		*dial;
 	struct route		*dialing;	/* the route being dialed */
 	size_t			 pos;		/* its place in svc->order */
+	int			 last_resort;	/* all down: trying anyway */
 	struct route		*route;		/* once connected */
 	struct event		*hold_timer;
 	struct pgfront		*pg;		/* postgres startup phase */
