@@ -371,6 +371,35 @@ case_redis_auth() {
 
 # check_role = master: a replica answers PING but is down with "role is
 # not master"; the same replica is up under check_role = any.
+# Last resort: the only route fails its check (the check's password is
+# wrong) but serves; a client still gets through, and a route whose
+# server is gone still gives the protocol error after the hold.
+case_last_resort() {
+	local rp out
+	start_redis
+	rp=$REDIS_PORT
+	printf 'not-the-password\n' > "$T/pw.wrong"
+	LISTEN_PORT=$(free_port) || fail_case "no free port"
+	CONF=$T/lastresort.conf
+	{ conf_head log_level=debug
+	  conf_service redis "127.0.0.1:$LISTEN_PORT" redis \
+	      "only tcp://127.0.0.1:$rp" -- "${FAST[@]}" \
+	      "check_password_file=$T/pw.wrong" hold_timeout=1s
+	} > "$CONF"
+	start_postern "$CONF"
+	expect_log 'info: redis/only: unknown -> down \(2 failed checks; last: authentication: AUTH refused: '
+	out=$(rcli "$LISTEN_PORT" PING 2>&1)
+	expect_eq "PING through a route whose check fails" PONG "$out"
+	expect_log 'debug: s[0-9]+ redis: every route is down: trying them anyway$'
+	expect_log "$(session_re only "$rp")client closed\\)"
+	# Passive success does not revive it: only checks do.
+	expect_no_log 'redis/only: down -> up'
+	kill -KILL "$REDIS_PID"
+	out=$(rcli "$LISTEN_PORT" PING 2>&1)
+	expect_eq "PING when the only server is gone" \
+	    "ERR postern: no healthy route for service redis (only: connection refused)" "$out"
+}
+
 case_redis_role() {
 	local mp rp
 	start_redis
@@ -632,6 +661,7 @@ run_case "held client served when a route comes up" case_hold_served
 run_case "default check follows protocol: tcp connects, redis PINGs" case_tcp_check
 run_case "redis check AUTH: password, NOAUTH, WRONGPASS, ACL user, NOPERM" case_redis_auth
 run_case "redis check_role = master: replica is down" case_redis_role
+run_case "last resort: every route down, traffic still tried" case_last_resort
 run_case "postgres checks: SSLRequest, startup, 57P03 stand-in" case_pg_checks
 run_case "postgres check_database that does not exist: down (3D000)" case_pg_baddb
 run_case "on_route_down = close closes established sessions" case_route_down_close
