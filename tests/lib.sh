@@ -54,7 +54,7 @@ fi
 : > "$T/results.script"
 
 _NPASS=0 _NFAIL=0 _NSKIP=0 _NCASE=0
-_CASE_ID=0 _IN_CASE=0 _NPOSTERN=0
+_CASE_ID=0 _IN_CASE=0 _NPOSTERN=0 _CASE_PID=
 # Processes started by the current scope (the script, or one case).
 _CLIENT_PIDS=() _POSTERN_PIDS=() _SERVER_PIDS=() _PG_DIRS=()
 
@@ -108,7 +108,7 @@ note() {
 # run_case NAME FUNC [ARGS]: run FUNC in a subshell, bounded by
 # POSTERN_CASE_TIMEOUT, and record its result.
 run_case() {
-	local name="$SCRIPT_NAME: $1" func=$2 cpid spid rc why f
+	local name="$SCRIPT_NAME: $1" func=$2 cpid rc why f n
 	shift 2
 	if [[ -n "${POSTERN_ONLY:-}" && "$name" != *"$POSTERN_ONLY"* ]]; then
 		return 0
@@ -123,16 +123,20 @@ run_case() {
 		"$func" "$@"
 	) &
 	cpid=$!
-	sleep "$POSTERN_CASE_TIMEOUT" &
-	spid=$!
-	wait -n "$cpid" "$spid"
+	_CASE_PID=$cpid
+	n=$((POSTERN_CASE_TIMEOUT * 10))
+	while ((n-- > 0)) && _pid_running "$cpid"; do
+		sleep 0.1
+	done
 	if _pid_running "$cpid"; then
+		# The subshell runs its TERM trap once its foreground command
+		# ends: end that command too.
 		kill -TERM "$cpid" 2>/dev/null
+		_kill_descendants "$cpid"
 	fi
-	kill "$spid" 2>/dev/null
-	wait "$spid" 2>/dev/null
 	wait "$cpid"
 	rc=$?
+	_CASE_PID=
 	why=
 	[[ -f "$T/case$_CASE_ID.why" ]] && why=$(paste -sd';' "$T/case$_CASE_ID.why")
 	case $rc in
@@ -158,6 +162,15 @@ run_case() {
 		tail -n 25 "$f" | sed 's/^/#     /'
 	done
 	return 0
+}
+
+# _kill_descendants PID: SIGTERM every process below PID (by PID).
+_kill_descendants() {
+	local kid
+	for kid in $(ps -o pid= --ppid "$1" 2>/dev/null); do
+		_kill_descendants "$kid"
+		kill -TERM "$kid" 2>/dev/null
+	done
 }
 
 # finish: end of a script; prints a summary when run alone and exits
@@ -239,7 +252,6 @@ _case_cleanup() {
 	((${#_CLIENT_PIDS[@]})) && _stop_pids 2 "${_CLIENT_PIDS[@]}"
 	for pid in "${_POSTERN_PIDS[@]}"; do
 		_pid_running "$pid" || continue
-		f=$(_postern_log_of "$pid")
 		kill -TERM "$pid" 2>/dev/null
 		if ! wait_exit "$pid" 15; then
 			kill -KILL "$pid" 2>/dev/null
@@ -250,7 +262,7 @@ _case_cleanup() {
 		fi
 		wait "$pid" 2>/dev/null
 		st=$?
-		if ((st != 0)); then
+		if [[ "$st" != 0 ]]; then
 			printf 'postern exited %s on SIGTERM at the end of the case\n' "$st" >> "$T/case$_CASE_ID.why"
 			((rc == 0)) && rc=1
 		fi
@@ -258,7 +270,8 @@ _case_cleanup() {
 	for f in "$T"/case"$_CASE_ID"-postern*.log; do
 		[[ -f "$f" ]] || continue
 		if grep -Eq "$SANITIZER_RE" "$f"; then
-			printf 'sanitizer report in %s: %s\n' "$(basename "$f")" \
+			grep -qF "sanitizer report in $(basename "$f")" "$T/case$_CASE_ID.why" 2>/dev/null ||
+			    printf 'sanitizer report in %s: %s\n' "$(basename "$f")" \
 			    "$(grep -Em 1 "$SANITIZER_RE" "$f")" >> "$T/case$_CASE_ID.why"
 			((rc == 0 || rc == 77)) && rc=1
 		fi
@@ -274,6 +287,13 @@ _case_cleanup() {
 _script_cleanup() {
 	local rc=$? dir pid
 	trap - EXIT INT TERM
+	# Stopped in the middle of a case: let the case clean up after itself.
+	if [[ -n "$_CASE_PID" ]] && _pid_running "$_CASE_PID"; then
+		kill -TERM "$_CASE_PID" 2>/dev/null
+		_kill_descendants "$_CASE_PID"
+		wait_exit "$_CASE_PID" 30
+		wait "$_CASE_PID" 2>/dev/null
+	fi
 	((${#_CLIENT_PIDS[@]})) && _stop_pids 2 "${_CLIENT_PIDS[@]}"
 	((${#_POSTERN_PIDS[@]})) && _stop_pids 15 "${_POSTERN_PIDS[@]}"
 	((${#_SERVER_PIDS[@]})) && _stop_pids 5 "${_SERVER_PIDS[@]}"
@@ -494,22 +514,16 @@ pg_conninfo() {
 # ---------------------------------------------------------------------
 # postern
 
-_postern_log_of() {
-	local f
-	for f in "$T"/case*-postern*.log; do
-		[[ -f "$f.pid" && "$(cat "$f.pid")" == "$1" ]] && { echo "$f"; return; }
-	done
-	echo /dev/null
-}
-
-# start_postern_args ARGS: start "$POSTERN" ARGS in the background, with its
-# stderr in a log file; sets POSTERN_PID and POSTERN_LOG.  Does not wait.
+# start_postern_args ARGS: start "$POSTERN" ARGS in the background, a
+# direct child of the calling shell, with its stdout and stderr in a log
+# file; sets POSTERN_PID and POSTERN_LOG.  Does not wait for it to be ready.
 start_postern_args() {
 	_NPOSTERN=$((_NPOSTERN + 1))
 	POSTERN_LOG=$T/case$_CASE_ID-postern$_NPOSTERN.log
-	(_close_sess_fds; exec "$POSTERN" "$@") > "$POSTERN_LOG" 2>&1 &
+	: > "$POSTERN_LOG"
+	(_close_sess_fds; exec "$POSTERN" "$@") >> "$POSTERN_LOG" 2>&1 &
 	POSTERN_PID=$!
-	echo "$POSTERN_PID" > "$POSTERN_LOG.pid"
+	_POSTERN_STARTER=$BASHPID
 	_POSTERN_PIDS+=("$POSTERN_PID")
 }
 
@@ -518,7 +532,7 @@ start_postern_args() {
 wait_ready() {
 	local n=$(( ${1:-10} * 10 )) st
 	while ((n-- > 0)); do
-		grep -Eq ' info: ready: ' "$POSTERN_LOG" && return 0
+		grep -Eq ' info: ready: ' "$POSTERN_LOG" 2>/dev/null && return 0
 		if ! _pid_running "$POSTERN_PID"; then
 			wait "$POSTERN_PID"
 			st=$?
@@ -537,15 +551,30 @@ start_postern() {
 	wait_ready 10
 }
 
-# postern_exit_status [TIMEOUT_S]: wait for postern to exit by itself and
-# print its exit status (or "running" if it did not).
-postern_exit_status() {
+# postern_wait_exit [TIMEOUT_S]: wait for the last started postern to exit
+# by itself and set POSTERN_STATUS to its exit status, or to "running" if
+# it did not exit in time.  Call it from the shell that started postern
+# (not inside $(...)): only that shell can collect the status.
+postern_wait_exit() {
 	if ! wait_exit "$POSTERN_PID" "${1:-10}"; then
-		echo running
-		return
+		POSTERN_STATUS=running
+		return 0
 	fi
 	wait "$POSTERN_PID"
-	echo $?
+	POSTERN_STATUS=$?
+}
+
+# postern_exit_status [TIMEOUT_S]: postern_wait_exit, printing the status.
+# Inside $(...) the status is reliable only if the calling shell already
+# collected it; prefer postern_wait_exit.
+postern_exit_status() {
+	postern_wait_exit "$@"
+	if [[ "$BASHPID" != "${_POSTERN_STARTER:-}" ]] &&
+	    [[ "$POSTERN_STATUS" == 127 || "$POSTERN_STATUS" == 255 || "$POSTERN_STATUS" == -1 ]]; then
+		echo "unknown (postern_exit_status inside \$(...) could not collect it: use postern_wait_exit)"
+		return
+	fi
+	echo "$POSTERN_STATUS"
 }
 
 # check_sanitizers LOG: fail the case if LOG holds a sanitizer report.
@@ -559,22 +588,30 @@ check_sanitizers() {
 # stop_postern [TIMEOUT_S]: SIGTERM, wait, and require exit status 0, the
 # "exiting" line and a log free of sanitizer reports.
 stop_postern() {
-	local st
 	_pid_running "$POSTERN_PID" || fail_case "postern was no longer running before SIGTERM"
 	kill -TERM "$POSTERN_PID"
-	st=$(postern_exit_status "${1:-15}")
-	[[ "$st" == running ]] && fail_case "postern still running ${1:-15}s after SIGTERM"
+	postern_wait_exit "${1:-15}"
+	[[ "$POSTERN_STATUS" == running ]] && fail_case "postern still running ${1:-15}s after SIGTERM"
 	check_sanitizers "$POSTERN_LOG"
-	[[ "$st" == 0 ]] || fail_case "postern exited with status $st after SIGTERM"
+	[[ "$POSTERN_STATUS" == 0 ]] || fail_case "postern exited with status $POSTERN_STATUS after SIGTERM"
 	grep -Eq ' info: exiting$' "$POSTERN_LOG" ||
 	    fail_case "postern did not log 'exiting'"
 }
 
-# conf_global [KEY=VALUE...]: a [postern] section with short drains.
+# conf_global [KEY=VALUE...]: a [postern] section; defaults log_level =
+# info and drain_timeout = 2s (short, so that stopping is quick).
 conf_global() {
-	local kv
-	printf '[postern]\nlog_level = info\ndrain_timeout = 2s\n'
+	local kv lvl=info drain=2s
+	local -a rest=()
 	for kv in "$@"; do
+		case $kv in
+		log_level=*)		lvl=${kv#*=} ;;
+		drain_timeout=*)	drain=${kv#*=} ;;
+		*)			rest+=("$kv") ;;
+		esac
+	done
+	printf '[postern]\nlog_level = %s\ndrain_timeout = %s\n' "$lvl" "$drain"
+	for kv in "${rest[@]}"; do
 		printf '%s = %s\n' "${kv%%=*}" "${kv#*=}"
 	done
 	printf '\n'
@@ -598,15 +635,47 @@ conf_service() {
 	printf '\n'
 }
 
-# postern_redis [ROUTE...] [-- KEY=VALUE...]: write a config with one redis
-# service on a free port to $T/caseN.conf, start postern on it; sets
-# LISTEN_PORT and CONF.  Without ROUTEs: "private tcp://127.0.0.1:$REDIS_PORT".
-postern_redis() {
-	(($#)) || set -- "private tcp://127.0.0.1:$REDIS_PORT"
+# postern_service PROTOCOL ROUTE... [-- KEY=VALUE...]: write a config with
+# one service (named after its protocol) listening on a free port to
+# $T/caseN.conf and start postern on it; sets LISTEN_PORT and CONF.  The
+# [postern] section gets the KEY=VALUE words in the array GLOBAL_OPTS.
+GLOBAL_OPTS=()
+postern_service() {
+	local proto=$1
+	shift
 	LISTEN_PORT=$(free_port) || fail_case "no free port"
 	CONF=$T/case$_CASE_ID.conf
-	{ conf_global; conf_service redis "127.0.0.1:$LISTEN_PORT" redis "$@"; } > "$CONF"
+	{
+		conf_global "${GLOBAL_OPTS[@]}"
+		conf_service "$proto" "127.0.0.1:$LISTEN_PORT" "$proto" "$@"
+	} > "$CONF"
 	start_postern "$CONF"
+}
+
+# postern_redis [ROUTE...] [-- KEY=VALUE...]: postern_service redis; without
+# ROUTEs, one: "private tcp://127.0.0.1:$REDIS_PORT".
+postern_redis() {
+	if (($# == 0)) || [[ "$1" == -- ]]; then
+		set -- "private tcp://127.0.0.1:$REDIS_PORT" "$@"
+	fi
+	postern_service redis "$@"
+}
+
+# start_socat_server SOCAT-ADDRESS: a forking TCP server on 127.0.0.1 on a
+# free port that connects each client to SOCAT-ADDRESS (e.g.
+# "SYSTEM:sha256sum"); sets SERVER_PORT.
+start_socat_server() {
+	local n=100
+	SERVER_PORT=$(free_port) || fail_case "no free port"
+	(_close_sess_fds; exec socat "TCP-LISTEN:$SERVER_PORT,bind=127.0.0.1,reuseaddr,fork" "$1") \
+	    > "$T/socat-$SERVER_PORT.log" 2>&1 &
+	track_server "$!"
+	while ((n-- > 0)); do
+		[[ -n "$(ss -ltnH "sport = :$SERVER_PORT")" ]] && return 0
+		_pid_running "$!" || fail_case "socat server died: $(head -c 200 "$T/socat-$SERVER_PORT.log")"
+		sleep 0.1
+	done
+	fail_case "socat server not listening after 10s"
 }
 
 # ---------------------------------------------------------------------
@@ -642,14 +711,16 @@ open_session() {
 
 # session_send NAME DATA: write DATA (printf %b escapes) into the session.
 session_send() {
-	printf '%b' "$2" >&"${_SESS_FD[$1]}" 2>/dev/null ||
+	printf '%b' "$2" 1>&"${_SESS_FD[$1]}" 2>/dev/null ||
 	    fail_case "session $1: cannot write (client gone)"
 }
 
 # session_close NAME: close the client's input; socat half-closes.
 session_close() {
-	local fd=${_SESS_FD[$1]}
+	local fd=${_SESS_FD[$1]:-}
+	[[ -n "$fd" ]] || return 0
 	exec {fd}>&-
+	unset '_SESS_FD[$1]'
 }
 
 # session_pid NAME
@@ -660,4 +731,50 @@ session_pid() {
 # session_out NAME: what the client received so far.
 session_out() {
 	cat "$T/$1.out"
+}
+
+# A listening socket whose accept queue is full and never drained: the
+# kernel drops further SYNs, so a connect to it hangs until the caller's
+# timeout, all on 127.0.0.1.  The helper checks that a probe connect does
+# hang before it reports ready.
+BLACKHOLE_PL='
+use strict;
+use Socket;
+use IO::Select;
+my $port = shift;
+my $addr = sockaddr_in($port, inet_aton("127.0.0.1"));
+sub nbconnect {
+	socket(my $s, PF_INET, SOCK_STREAM, 0) or die "socket: $!\n";
+	my $fl = fcntl($s, 3, 0);
+	fcntl($s, 4, $fl | 04000);	# F_SETFL O_NONBLOCK
+	connect($s, $addr);
+	return $s;
+}
+socket(my $l, PF_INET, SOCK_STREAM, 0) or die "socket: $!\n";
+setsockopt($l, SOL_SOCKET, SO_REUSEADDR, 1);
+bind($l, $addr) or die "bind: $!\n";
+listen($l, 0) or die "listen: $!\n";
+my @fill = (nbconnect(), nbconnect());
+select(undef, undef, undef, 0.3);
+my $p = nbconnect();
+if (IO::Select->new($p)->can_write(1.5)) {
+	print "probe connected: no black hole here\n";
+	exit 3;
+}
+close($p);
+$| = 1;
+print "blackhole ready\n";
+sleep 600;
+'
+# start_blackhole: sets BLACKHOLE_PORT; skips the case where the kernel
+# does not drop SYNs to a full accept queue.
+start_blackhole() {
+	BLACKHOLE_PORT=$(free_port) || fail_case "no free port"
+	(_close_sess_fds; exec perl -e "$BLACKHOLE_PL" "$BLACKHOLE_PORT") \
+	    > "$T/blackhole-$BLACKHOLE_PORT.out" 2>&1 &
+	track_server "$!"
+	wait_log "$T/blackhole-$BLACKHOLE_PORT.out" 'blackhole ready|probe connected|:' 10 ||
+	    fail_case "black-hole listener did not start"
+	grep -q 'blackhole ready' "$T/blackhole-$BLACKHOLE_PORT.out" ||
+	    skip_case "cannot make a black-hole listener: $(head -c 200 "$T/blackhole-$BLACKHOLE_PORT.out")"
 }

@@ -36,9 +36,19 @@ DIST=$TOP/_build/dist
 export ASAN_OPTIONS=detect_leaks=1:abort_on_error=0
 export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
 
-NPASS=0 NFAIL=0 NSKIP=0
+NPASS=0 NFAIL=0 NSKIP=0 CHILD=
 RESULTS=$(mktemp /tmp/postern-results.XXXXXX)
 trap 'rm -f "$RESULTS"' EXIT
+# Stopped: the running test file cleans up (it kills what it started).
+on_signal() {
+	if [[ -n "$CHILD" ]]; then
+		kill -TERM "$CHILD" 2>/dev/null
+		wait "$CHILD"
+	fi
+	record FAIL "tests/run.sh" "interrupted by a signal"
+	summary
+}
+trap on_signal INT TERM
 
 say() {
 	printf '# %s\n' "$*"
@@ -175,8 +185,11 @@ run_integration() {
 	before=$(grep -c '^FAIL' "$RESULTS")
 	say "integration: $f"
 	POSTERN=$SAN/postern POSTERN_RESULTS=$RESULTS \
-	    timeout -k 10 "$SCRIPT_TIMEOUT" bash "$f" < /dev/null
+	    timeout -k 10 "$SCRIPT_TIMEOUT" bash "$f" < /dev/null &
+	CHILD=$!
+	wait "$CHILD"
 	rc=$?
+	CHILD=
 	after=$(grep -c '^FAIL' "$RESULTS")
 	if ((rc == 124 || rc == 137)); then
 		record FAIL "$f" "stopped after ${SCRIPT_TIMEOUT}s"

@@ -621,8 +621,8 @@ case_sigterm_delay() {
 	t_down=$(log_ms 'shutting down:')
 	((t_down - t_term >= 1900)) ||
 	    fail_case "'shutting down:' came $((t_down - t_term)) ms after SIGTERM, want >= 2000 (shutdown_delay)"
-	st=$(postern_exit_status 10)
-	expect_eq "exit status after SIGTERM" 0 "$st"
+	postern_wait_exit 10
+	expect_eq "exit status after SIGTERM" 0 "$POSTERN_STATUS"
 	check_sanitizers "$POSTERN_LOG"
 	expect_log 'info: exiting$'
 }
@@ -649,7 +649,8 @@ case_sigterm_readiness() {
 	code=$(curl -s -m 5 -o /dev/null -w '%{http_code}' "http://127.0.0.1:$ap/readiness")
 	expect_eq "GET /readiness during shutdown_delay" 503 "$code"
 	expect_no_log 'shutting down:'
-	expect_eq "exit status after SIGTERM" 0 "$(postern_exit_status 10)"
+	postern_wait_exit 10
+	expect_eq "exit status after SIGTERM" 0 "$POSTERN_STATUS"
 }
 
 run_case "kill preferred redis: failover, failback" case_kill_failover

@@ -1,0 +1,155 @@
+#!/bin/bash
+# Routes in priority order: connect-time failover, connect timeouts, passive
+# health (fall/check_interval) and the no-route close.  Active checks are
+# off (check = none) so that each session's connect attempts are the ones
+# logged.
+. "$(dirname "$0")/../lib.sh"
+
+# ms_now: milliseconds since the epoch.
+ms_now() {
+	date +%s%3N
+}
+
+# The first route has nothing listening: the session fails over to the
+# second at connect time, and both steps are logged under one session id.
+case_dead_first_route() {
+	local dead sid
+	start_redis
+	dead=$(free_port) || fail_case "no free port"
+	postern_redis "private tcp://127.0.0.1:$dead" \
+	    "public tcp://127.0.0.1:$REDIS_PORT" -- check=none
+	expect_eq "PING through the second route" PONG "$(rcli "$LISTEN_PORT" PING 2>&1)"
+	expect_log " (s[0-9]+) redis 127\.0\.0\.1:[0-9]+ -> private 127\.0\.0\.1:$dead: connect failed: connection refused$"
+	sid=$(grep -Eo " s[0-9]+ redis [^ ]+ -> private 127\.0\.0\.1:$dead: connect failed" "$POSTERN_LOG" | head -n 1 | awk '{print $1}')
+	expect_log " $sid redis 127\.0\.0\.1:[0-9]+ -> public 127\.0\.0\.1:$REDIS_PORT: closed \(client closed\) after "
+}
+
+# After "fall" failed connects the route is marked down once, later
+# sessions skip it, and after check_interval it is tried again and used
+# once something listens there.
+case_passive_fall_and_retry() {
+	local dead i n
+	start_redis
+	local public=$REDIS_PORT
+	dead=$(free_port) || fail_case "no free port"
+	postern_redis "private tcp://127.0.0.1:$dead" \
+	    "public tcp://127.0.0.1:$public" -- check=none fall=3 rise=1 \
+	    check_interval=1s
+	for i in 1 2 3; do
+		expect_eq "PING $i" PONG "$(rcli "$LISTEN_PORT" PING 2>&1)"
+	done
+	# A route that never answered goes from "unknown" (DESIGN.md).
+	expect_log ": redis/private: (up|unknown) -> down \(3 failed connects; last: connection refused[;)]"
+	expect_eq "transitions logged" 1 "$(count_lines "$POSTERN_LOG" 'redis/private: [a-z]+ -> down')"
+	n=$(count_lines "$POSTERN_LOG" "-> private 127\.0\.0\.1:$dead: connect failed")
+	expect_eq "PING while private is down" PONG "$(rcli "$LISTEN_PORT" PING 2>&1)"
+	wait_count "$POSTERN_LOG" "-> public 127\.0\.0\.1:$public: closed " 4 5 ||
+	    fail_case "the 4th session was not logged on public"
+	# Right after the transition the route rests: no new attempt on it.
+	expect_eq "connect attempts on the down route" "$n" \
+	    "$(count_lines "$POSTERN_LOG" "-> private 127\.0\.0\.1:$dead: connect failed")"
+	start_redis_on "$dead"
+	rcli "$dead" SET who private > /dev/null
+	rcli "$public" SET who public > /dev/null
+	wait_until 10 eval '[[ "$(rcli "$LISTEN_PORT" GET who 2>/dev/null)" == private ]]' ||
+	    fail_case "sessions did not go back to private within 10s of it listening"
+	expect_log "redis/private: down -> up"
+}
+
+# The first route's connect hangs (a full accept queue): after
+# connect_timeout the session moves on to the second.
+case_connect_timeout() {
+	local t0 t1 out
+	start_blackhole
+	start_redis
+	postern_redis "private tcp://127.0.0.1:$BLACKHOLE_PORT" \
+	    "public tcp://127.0.0.1:$REDIS_PORT" -- check=none connect_timeout=1s
+	t0=$(ms_now)
+	out=$(rcli "$LISTEN_PORT" PING 2>&1)
+	t1=$(ms_now)
+	expect_eq "PING after a connect timeout" PONG "$out"
+	expect_log " -> private 127\.0\.0\.1:$BLACKHOLE_PORT: connect failed: [^;]*tim"
+	(( t1 - t0 >= 900 )) || fail_case "reply after $((t1 - t0)) ms: the timeout did not happen"
+	(( t1 - t0 <= 3500 )) || fail_case "reply after $((t1 - t0)) ms with connect_timeout = 1s"
+}
+
+# Every route refuses and hold_timeout = 0: the client gets redis's own
+# error at once and the one closing line names each route's failure.
+case_all_routes_dead() {
+	local d1 d2 t0 t1 out
+	d1=$(free_port) && d2=$(free_port) || fail_case "no free port"
+	postern_service redis "private tcp://127.0.0.1:$d1" \
+	    "public tcp://127.0.0.1:$d2" -- check=none hold_timeout=0
+	t0=$(ms_now)
+	out=$(rcli "$LISTEN_PORT" PING 2>&1)
+	t1=$(ms_now)
+	expect_match "client's reply" \
+	    '^ERR postern: no healthy route for service redis \(private: connection refused; public: connection refused\)$' "$out"
+	(( t1 - t0 <= 2000 )) || fail_case "client answered after $((t1 - t0)) ms"
+	expect_log " s[0-9]+ redis 127\.0\.0\.1:[0-9]+(: | -> [^ ]+ [^ ]+: )closed \(no route: private: connection refused; public: connection refused\) after "
+	expect_eq "closing lines" 1 "$(count_lines "$POSTERN_LOG" ': closed \(')"
+}
+
+# Both routes time out: the client waits about two connect_timeouts, not
+# longer, and the line names both timeouts.
+case_all_routes_timeout() {
+	local t0 t1 out bh1
+	start_blackhole
+	bh1=$BLACKHOLE_PORT
+	start_blackhole
+	postern_service redis "private tcp://127.0.0.1:$bh1" \
+	    "public tcp://127.0.0.1:$BLACKHOLE_PORT" -- check=none \
+	    connect_timeout=500ms hold_timeout=0
+	t0=$(ms_now)
+	out=$(rcli "$LISTEN_PORT" PING 2>&1)
+	t1=$(ms_now)
+	[[ "$out" == PONG ]] && fail_case "PONG with no route"
+	(( t1 - t0 >= 900 && t1 - t0 <= 3000 )) ||
+	    fail_case "client closed after $((t1 - t0)) ms with two 500 ms timeouts"
+	expect_log ": closed \(no route: private: [^;]*tim[^;]*; public: [^)]*tim"
+}
+
+# No route works when the client arrives: it is held (hold_timeout) and
+# served as soon as an active check finds the route up.
+case_hold_until_route_up() {
+	local dead cpid
+	dead=$(free_port) || fail_case "no free port"
+	postern_service redis "private tcp://127.0.0.1:$dead" -- check=redis \
+	    fall=1 rise=1 check_interval=200ms check_down_interval=200ms \
+	    check_fast_interval=100ms check_timeout=150ms hold_timeout=15s
+	expect_log "redis/private: [a-z]+ -> down \("
+	rcli "$LISTEN_PORT" PING > "$T/held.out" 2>&1 &
+	cpid=$!
+	track_client "$cpid"
+	wait_until 10 eval '[[ -n "$(ss -tnH state established "( sport = :$LISTEN_PORT )")" ]]' ||
+	    fail_case "the client never connected"
+	_pid_running "$cpid" || fail_case "client finished while no route was up: $(cat "$T/held.out")"
+	start_redis_on "$dead"
+	wait_exit "$cpid" 10 || fail_case "held client not served 10s after the route came up"
+	expect_eq "held client's reply" PONG "$(cat "$T/held.out")"
+	expect_log " -> private 127\.0\.0\.1:$dead: closed \(client closed\)"
+}
+
+# hold_timeout expires: the client gets the error after about that long.
+case_hold_timeout() {
+	local dead t0 t1 out
+	dead=$(free_port) || fail_case "no free port"
+	postern_service redis "private tcp://127.0.0.1:$dead" -- check=none \
+	    hold_timeout=1s
+	t0=$(ms_now)
+	out=$(rcli "$LISTEN_PORT" PING 2>&1)
+	t1=$(ms_now)
+	expect_match "client's reply" '^ERR postern: no healthy route for service redis' "$out"
+	(( t1 - t0 >= 900 && t1 - t0 <= 3000 )) ||
+	    fail_case "error after $((t1 - t0)) ms with hold_timeout = 1s"
+	expect_log ": closed \(no route: private: connection refused\) after 1\.[0-9]{3}s"
+}
+
+run_case "dead first route fails over at connect" case_dead_first_route
+run_case "passive health: fall, rest, retry" case_passive_fall_and_retry
+run_case "connect timeout fails over" case_connect_timeout
+run_case "all routes dead closes the client" case_all_routes_dead
+run_case "all routes time out" case_all_routes_timeout
+run_case "held client served when a route comes up" case_hold_until_route_up
+run_case "hold_timeout expires with the protocol's error" case_hold_timeout
+finish
