@@ -7,6 +7,7 @@
 #                                         build, then only these files
 #   POSTERN_NO_BUILD=1 tests/run.sh ...   reuse _build/san as it is
 #   POSTERN_SKIP_DISTCHECK=1 tests/run.sh skip make distcheck
+#   POSTERN_SKIP_FUZZ=1 tests/run.sh      skip the short fuzzer runs
 #   POSTERN_SKIP_INSTALL=1 tests/run.sh   do not look for missing packages
 #   POSTERN_ONLY=substring                run only the integration cases
 #                                         whose name contains it
@@ -198,6 +199,37 @@ run_integration() {
 	fi
 }
 
+# fuzz: build the libFuzzer harnesses with clang and run each briefly on
+# its seed corpus (new inputs go to a scratch directory, not the seeds).
+# A crash, leak or sanitizer report fails the case.
+FUZZ=$TOP/_build/fuzz
+FUZZ_SECONDS=${POSTERN_FUZZ_SECONDS:-20}
+fuzz() {
+	local h seeds scratch
+	say "fuzzers in _build/fuzz (${FUZZ_SECONDS}s each)"
+	mkdir -p "$FUZZ"
+	if ! (cd "$FUZZ" && ../../configure --enable-fuzzing CC=clang \
+	    > configure.log 2>&1 && make -j2 tests/fuzz/fuzz_conf \
+	    tests/fuzz/fuzz_pgfront > build.log 2>&1); then
+		record FAIL "fuzz: build" "see _build/fuzz/build.log"
+		tail_file "$FUZZ/build.log" 20
+		return
+	fi
+	for h in conf pgfront; do
+		seeds=$TOP/tests/fuzz/corpus
+		[[ $h == conf ]] || seeds=
+		scratch=$(mktemp -d /tmp/postern-fuzz.XXXXXX)
+		if "$FUZZ/tests/fuzz/fuzz_$h" -max_total_time="$FUZZ_SECONDS" \
+		    "$scratch" $seeds > "$FUZZ/fuzz_$h.log" 2>&1; then
+			record PASS "fuzz: $h (${FUZZ_SECONDS}s, no crash)"
+		else
+			record FAIL "fuzz: $h" "see _build/fuzz/fuzz_$h.log"
+			tail_file "$FUZZ/fuzz_$h.log" 30
+		fi
+		rm -rf "$scratch"
+	done
+}
+
 distcheck() {
 	say "make distcheck in _build/dist"
 	rm -rf "$DIST"
@@ -238,8 +270,9 @@ for f in "${FILES[@]}"; do
 	run_integration "$f"
 done
 
-if (($# == 0)) && [[ "${POSTERN_NO_BUILD:-0}" != 1 && "${POSTERN_SKIP_DISTCHECK:-0}" != 1 ]]; then
-	distcheck
+if (($# == 0)) && [[ "${POSTERN_NO_BUILD:-0}" != 1 ]]; then
+	[[ "${POSTERN_SKIP_FUZZ:-0}" == 1 ]] || fuzz
+	[[ "${POSTERN_SKIP_DISTCHECK:-0}" == 1 ]] || distcheck
 fi
 
 say "took $((SECONDS - start))s"
