@@ -7,13 +7,10 @@
 #include "config.h"
 
 #include <sys/socket.h>
-#include <sys/stat.h>
-#include <sys/un.h>
 #include <netinet/in.h>
 
 #include <ctype.h>
 #include <errno.h>
-#include <netdb.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -33,11 +30,11 @@
 #include "conf_keys.h"
 #include "daemon.h"
 #include "health.h"
+#include "listener.h"
 #include "log.h"
 #include "route.h"
 #include "service.h"
 
-#define ADMIN_BACKLOG		64
 #define ADMIN_PAUSE_MS		250
 #define ADMIN_TIMEOUT_S		10
 #define ADMIN_MAX_HEADERS	8192
@@ -527,88 +524,6 @@ admin_accept_error_cb(struct evconnlistener *evl, void *arg)
 	}
 }
 
-/* A unix socket file left by a dead process is removed; a live one not. */
-static void
-admin_unix_stale(const char *path)
-{
-	struct sockaddr_un	 sun;
-	struct stat		 st;
-	int			 fd, stale;
-
-	if (lstat(path, &st) == -1 || !S_ISSOCK(st.st_mode))
-		return;
-	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) == -1)
-		return;
-	memset(&sun, 0, sizeof(sun));
-	sun.sun_family = AF_UNIX;
-	snprintf(sun.sun_path, sizeof(sun.sun_path), "%s", path);
-	stale = connect(fd, (struct sockaddr *)&sun, sizeof(sun)) == -1 &&
-	    errno == ECONNREFUSED;
-	close(fd);
-	if (stale)
-		unlink(path);
-}
-
-static int
-admin_resolve(const struct addr *a, struct sockaddr_storage *ss,
-    socklen_t *len, char *why, size_t whylen)
-{
-	struct addrinfo	 hints, *res;
-	char		 port[8];
-	int		 rc;
-
-	if (addr_sockaddr(a, ss, len) == 0)
-		return (0);
-	memset(&hints, 0, sizeof(hints));
-	hints.ai_socktype = SOCK_STREAM;
-	hints.ai_flags = AI_PASSIVE;
-	snprintf(port, sizeof(port), "%u", a->port);
-	if ((rc = getaddrinfo(a->host, port, &hints, &res)) != 0) {
-		snprintf(why, whylen, "%s", gai_strerror(rc));
-		return (-1);
-	}
-	memcpy(ss, res->ai_addr, res->ai_addrlen);
-	*len = res->ai_addrlen;
-	freeaddrinfo(res);
-	return (0);
-}
-
-/* A listening socket for a, or -1 with the reason in why. */
-static int
-admin_bind(struct admin *ad, const struct addr *a, char *why, size_t whylen)
-{
-	struct sockaddr_storage	 ss;
-	socklen_t		 sslen;
-	int			 fd, on = 1, off = 0;
-
-	if (admin_resolve(a, &ss, &sslen, why, whylen) != 0)
-		return (-1);
-	if (a->kind == ADDR_UNIX)
-		admin_unix_stale(a->path);
-	fd = socket(ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC,
-	    0);
-	if (fd == -1)
-		goto fail;
-	if (ss.ss_family != AF_UNIX &&
-	    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof(on)) == -1)
-		goto fail;
-	if (ss.ss_family == AF_INET6 && setsockopt(fd, IPPROTO_IPV6,
-	    IPV6_V6ONLY, strcmp(a->host, "*") == 0 ? &off : &on,
-	    sizeof(on)) == -1)
-		goto fail;
-	if (bind(fd, (struct sockaddr *)&ss, sslen) == -1)
-		goto fail;
-	ad->unlink_path = a->kind == ADDR_UNIX;
-	if (listen(fd, ADMIN_BACKLOG) == -1)
-		goto fail;
-	return (fd);
-fail:
-	snprintf(why, whylen, "%s", strerror(errno));
-	if (fd != -1)
-		close(fd);
-	return (-1);
-}
-
 struct admin *
 admin_new(struct postern *px, const struct addr *a, char *err, size_t errlen)
 {
@@ -632,8 +547,9 @@ admin_new(struct postern *px, const struct addr *a, char *err, size_t errlen)
 	evhttp_set_allowed_methods(ad->http, EVHTTP_REQ_GET | EVHTTP_REQ_HEAD |
 	    EVHTTP_REQ_POST | EVHTTP_REQ_PUT | EVHTTP_REQ_DELETE |
 	    EVHTTP_REQ_PATCH | EVHTTP_REQ_OPTIONS);
-	if ((fd = admin_bind(ad, a, why, sizeof(why))) == -1)
+	if ((fd = listener_socket(a, why, sizeof(why))) == -1)
 		goto fail;
+	ad->unlink_path = a->kind == ADDR_UNIX;
 	/* The listener owns fd from here, and evhttp the listener. */
 	ad->evl = evconnlistener_new(px->base, NULL, NULL,
 	    LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC, 0, fd);

@@ -117,60 +117,74 @@ listener_resolve(const struct addr *a, struct sockaddr_storage *ss,
 	return (0);
 }
 
+int
+listener_socket(const struct addr *a, char *why, size_t whylen)
+{
+	struct sockaddr_storage	 ss;
+	socklen_t		 sslen;
+	int			 fd = -1, on = 1, off = 0;
+
+	if (listener_resolve(a, &ss, &sslen, why, whylen) != 0)
+		return (-1);
+	if (a->kind == ADDR_UNIX)
+		listener_unix_stale(a->path);
+	fd = socket(ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd == -1)
+		goto fail;
+	if (ss.ss_family != AF_UNIX &&
+	    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof(on)) == -1)
+		goto fail;
+	/* "*:port" means every interface, IPv4 included. */
+	if (ss.ss_family == AF_INET6 && setsockopt(fd, IPPROTO_IPV6,
+	    IPV6_V6ONLY, strcmp(a->host, "*") == 0 ? &off : &on,
+	    sizeof(on)) == -1)
+		goto fail;
+	if (bind(fd, (struct sockaddr *)&ss, sslen) == -1)
+		goto fail;
+	if (listen(fd, LISTENER_BACKLOG) == -1) {
+		if (a->kind == ADDR_UNIX)
+			unlink(a->path);
+		goto fail;
+	}
+	return (fd);
+fail:
+	snprintf(why, whylen, "%s", strerror(errno));
+	if (fd != -1)
+		close(fd);
+	return (-1);
+}
+
 struct listener *
 listener_new(struct event_base *base, const struct addr *a, listener_cb *cb,
     void *arg, char *err, size_t errlen)
 {
 	struct listener		*l;
-	struct sockaddr_storage	 ss;
-	socklen_t		 sslen;
-	int			 fd = -1, on = 1, off = 0;
+	int			 fd;
 	char			 why[256], buf[ADDR_STRLEN];
 
-	if ((l = calloc(1, sizeof(*l))) == NULL) {
-		snprintf(err, errlen, "out of memory");
-		return (NULL);
-	}
+	snprintf(why, sizeof(why), "out of memory");
+	if ((l = calloc(1, sizeof(*l))) == NULL)
+		goto fail;
 	l->addr = *a;
 	l->cb = cb;
 	l->arg = arg;
-	if (listener_resolve(a, &ss, &sslen, why, sizeof(why)) != 0)
+	if ((fd = listener_socket(a, why, sizeof(why))) == -1)
 		goto fail;
-	if (a->kind == ADDR_UNIX)
-		listener_unix_stale(a->path);
-	fd = socket(ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-	if (fd == -1)
-		goto fail_errno;
-	if (ss.ss_family != AF_UNIX &&
-	    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof(on)) == -1)
-		goto fail_errno;
-	/* "*:port" means every interface, IPv4 included. */
-	if (ss.ss_family == AF_INET6 && setsockopt(fd, IPPROTO_IPV6,
-	    IPV6_V6ONLY, strcmp(a->host, "*") == 0 ? &off : &on,
-	    sizeof(on)) == -1)
-		goto fail_errno;
-	if (bind(fd, (struct sockaddr *)&ss, sslen) == -1)
-		goto fail_errno;
 	l->unlink_path = a->kind == ADDR_UNIX;
-	if (listen(fd, LISTENER_BACKLOG) == -1)
-		goto fail_errno;
 	l->evl = evconnlistener_new(base, listener_accept_cb, l,
 	    LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC, 0, fd);
-	if (l->evl == NULL)
-		goto fail_errno;
-	fd = -1;
+	if (l->evl == NULL) {
+		snprintf(why, sizeof(why), "%s", strerror(errno));
+		close(fd);
+		goto fail;
+	}
 	evconnlistener_set_error_cb(l->evl, listener_error_cb);
 	if ((l->resume = evtimer_new(base, listener_resume_cb, l)) == NULL)
-		goto fail_errno;
+		goto fail;
 	return (l);
-
-fail_errno:
-	snprintf(why, sizeof(why), "%s", strerror(errno));
 fail:
 	snprintf(err, errlen, "cannot listen on %s: %s",
 	    addr_format(a, buf, sizeof(buf)), why);
-	if (fd != -1)
-		close(fd);
 	listener_free(l);
 	return (NULL);
 }

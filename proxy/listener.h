@@ -27,6 +27,14 @@ typedef void listener_cb(int fd, struct sockaddr *sa, int len, void *arg);
 struct listener *listener_new(struct event_base *base, const struct addr *a,
 	    listener_cb *cb, void *arg, char *err, size_t errlen);
 
+/*
+ * listener_socket(a, why, whylen): a bound, listening, non-blocking
+ * socket for a (a unix socket file left by a dead process is replaced; a
+ * live one is not).  Returns the fd (the caller's), or -1 with the reason
+ * in why.  For listeners that are not sessions' (the admin endpoint).
+ */
+int	listener_socket(const struct addr *a, char *why, size_t whylen);
+
 /* listener_set_cb(l, cb, arg): hand the listener to a new owner (reload). */
 void	listener_set_cb(struct listener *l, listener_cb *cb, void *arg);
 
