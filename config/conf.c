@@ -14,6 +14,7 @@
 #include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <pwd.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -23,8 +24,15 @@
 #include "conf.h"
 #include "conf_keys.h"
 #include "ini.h"
+#include "tls_ctx.h"
 
 #define CONF_MAX_SIZE	(4 * 1024 * 1024)
+/*
+ * conf_load() only, beyond CONF_CHECK_FILES: load tls:// routes' CAs,
+ * certificates and keys (readable is not enough).  Kept out of conf.h's
+ * flags so that conf_parse() callers keep their meaning.
+ */
+#define CONF_LOAD_TLS	0x100
 #define CONF_MAX_ROUTES	32
 #define CONF_MAX_LISTEN	32
 
@@ -35,7 +43,7 @@ struct conf_parser {
 	struct conf_errors	*errs;
 	int			 section;	/* enum conf_section, or -1 */
 	void			*object;	/* what keys are stored into */
-	unsigned char		 seen[64];	/* per key index, this section */
+	int			 seen[64];	/* line of each key, this section */
 	/* line of the current section header; 0 before the first */
 	int			 section_line;
 	int			 global_line;	/* of [postern]; 0 if none yet */
@@ -130,9 +138,18 @@ conf_free(struct conf *c)
 		free(b->name);
 		free(b->user);
 		free(b->identity);
+		free(b->identity_passphrase_file);
+		if (b->identity_passphrase != NULL) {
+			explicit_bzero(b->identity_passphrase,
+			    strlen(b->identity_passphrase));
+			free(b->identity_passphrase);
+		}
 		free(b->known_hosts);
+		free(b->host_key_sha256);
+		free(b->session_command);
 	}
 	free(c->bastions);
+	free(c->user);
 	free(c->path);
 	free(c);
 }
@@ -172,6 +189,18 @@ conf_check_file(struct conf_parser *p, int line, const char *what,
 		return;
 	if (access(path, R_OK) != 0)
 		perr(p, line, "%s %s: %s", what, path, strerror(errno));
+}
+
+static void
+conf_check_user(struct conf_parser *p, int line, const char *what,
+    const char *user)
+{
+	if (!(p->flags & CONF_CHECK_FILES))
+		return;
+	errno = 0;
+	if (getpwnam(user) == NULL)
+		perr(p, line, "%s %s: %s", what, user, errno != 0 ?
+		    strerror(errno) : "no such user");
 }
 
 /*
@@ -270,14 +299,17 @@ conf_store(struct conf_parser *p, const struct conf_key *k, int line,
 	switch (k->type) {
 	case TYPE_STRING:
 	case TYPE_PATH:
+	case TYPE_USER:
 		if (*value == '\0') {
 			perr(p, line, "%s: empty value", k->name);
 			return;
 		}
 		free(*(char **)(base + k->offset));
 		*(char **)(base + k->offset) = strdup(value);
-		if (k->type == TYPE_PATH)
+		if (k->type == TYPE_PATH && !(k->flags & KEY_CREATABLE))
 			conf_check_file(p, line, k->name, value);
+		else if (k->type == TYPE_USER)
+			conf_check_user(p, line, k->name, value);
 		break;
 	case TYPE_HOSTPORT:
 	case TYPE_LISTEN:
@@ -396,8 +428,17 @@ conf_section_end(struct conf_parser *p)
 	size_t		 i;
 	const char	*name = "";
 
-	if (p->section == SECT_BASTION)
-		name = ((struct conf_bastion *)p->object)->name;
+	if (p->section == SECT_BASTION) {
+		struct conf_bastion	*b = p->object;
+		const struct conf_key	*k;
+
+		name = b->name;
+		/* known_hosts: accept-new may create it. */
+		k = conf_keys_find(SECT_BASTION, "known_hosts");
+		if (b->strict_host_key_checking != HOSTKEY_ACCEPT_NEW)
+			conf_check_file(p, p->seen[k - conf_keys], k->name,
+			    b->known_hosts);
+	}
 	else if (p->section == SECT_SERVICE) {
 		struct conf_service	*s = p->object;
 		const struct conf_key	*k;
@@ -515,7 +556,7 @@ conf_on_pair(void *arg, int line, const char *key, const char *value)
 		perr(p, line, "'%s' given twice in this section", key);
 		return;
 	}
-	p->seen[idx] = 1;
+	p->seen[idx] = line > 0 ? line : 1;
 	if (p->section == SECT_GLOBAL && strcmp(key, "admin") == 0)
 		p->conf->has_admin = 1;
 	conf_store(p, k, line, value);
@@ -529,18 +570,22 @@ conf_on_error(void *arg, int line, const char *msg)
 	perr(p, line, "%s", msg);
 }
 
-/* The first line of check_password_file; never logged. */
+/*
+ * The first line of a secret file (check_password_file,
+ * identity_passphrase_file) into *out; never logged.
+ */
 static void
-conf_read_secret(struct conf_parser *p, struct conf_service *s)
+conf_read_secret_file(struct conf_parser *p, int line_no, const char *label,
+    const char *key, const char *path, char **out)
 {
 	FILE	*fp;
 	char	 line[1024];
 	size_t	 n;
 
-	if (s->check_password_file == NULL || !(p->flags & CONF_CHECK_FILES))
+	if (path == NULL || !(p->flags & CONF_CHECK_FILES))
 		return;
 	/* An unreadable file was reported at its key's line. */
-	if ((fp = fopen(s->check_password_file, "re")) == NULL)
+	if ((fp = fopen(path, "re")) == NULL)
 		return;
 	if (fgets(line, sizeof(line), fp) == NULL)
 		line[0] = '\0';
@@ -548,23 +593,89 @@ conf_read_secret(struct conf_parser *p, struct conf_service *s)
 	n = strcspn(line, "\r\n");
 	line[n] = '\0';
 	if (n == 0)
-		perr(p, s->line, "[service %s]: check_password_file %s is "
-		    "empty", s->name, s->check_password_file);
+		perr(p, line_no, "%s: %s %s is empty", label, key, path);
 	else
-		s->check_password = strdup(line);
+		*out = strdup(line);
 	explicit_bzero(line, sizeof(line));
+}
+
+static void
+conf_read_secret(struct conf_parser *p, struct conf_service *s)
+{
+	char	label[160];
+
+	snprintf(label, sizeof(label), "[service %s]", s->name);
+	conf_read_secret_file(p, s->line, label, "check_password_file",
+	    s->check_password_file, &s->check_password);
+}
+
+/* "SHA256:" + 43 base64 characters (32 bytes), '=' padding allowed. */
+static int
+conf_valid_sha256(const char *v)
+{
+	size_t	n;
+
+	if (strncmp(v, "SHA256:", 7) == 0)
+		v += 7;
+	n = strspn(v, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+	    "0123456789+/");
+	return (n == 43 && (v[n] == '\0' || strcmp(v + n, "=") == 0));
+}
+
+static void
+conf_validate_bastion(struct conf_parser *p, struct conf_bastion *b)
+{
+	char	label[160];
+
+	snprintf(label, sizeof(label), "[bastion %s]", b->name);
+	conf_read_secret_file(p, b->line, label, "identity_passphrase_file",
+	    b->identity_passphrase_file, &b->identity_passphrase);
+	if (b->identity_passphrase_file != NULL && b->identity == NULL)
+		perr(p, b->line, "[bastion %s]: identity_passphrase_file "
+		    "without identity", b->name);
+	if (b->host_key_sha256 != NULL && !conf_valid_sha256(
+	    b->host_key_sha256))
+		perr(p, b->line, "[bastion %s]: host_key_sha256 '%s' is not "
+		    "a SHA-256 fingerprint (SHA256: and 43 base64 characters, "
+		    "as ssh-keygen -l prints it)", b->name, b->host_key_sha256);
+	if (b->host_key_sha256 != NULL && b->strict_host_key_checking ==
+	    HOSTKEY_ACCEPT_NEW)
+		perr(p, b->line, "[bastion %s]: strict_host_key_checking = "
+		    "accept-new and host_key_sha256 contradict each other",
+		    b->name);
 }
 
 /* Options each route kind accepts; files among them are checked. */
 static const char *const tls_opts[] = {
-	"ca", "name", "cert", "key", "verify", "min_version", "ciphers", NULL
+	"ca", "name", "cert", "key", "verify", "min_version", "ciphers",
+	"sslnegotiation", NULL
 };
+
+/*
+ * A tls:// route whose options are valid: load its CA, certificate and
+ * key now, as the daemon will, so that postern -n and a reload report a
+ * CA file that does not load or a key that does not match the
+ * certificate.
+ */
+static void
+conf_check_tls(struct conf_parser *p, struct conf_service *s,
+    struct conf_route *r)
+{
+	struct tls_ctx	*t;
+	char		 err[512];
+
+	if (r->kind != ROUTE_TLS || !(p->flags & CONF_LOAD_TLS))
+		return;
+	if ((t = tls_ctx_new(r, s->protocol, err, sizeof(err))) == NULL)
+		perr(p, r->line, "route '%s': %s", r->name, err);
+	tls_ctx_free(t);
+}
 
 static void
 conf_validate_route(struct conf_parser *p, struct conf_service *s,
     struct conf_route *r)
 {
-	size_t		 i, j;
+	size_t		 i, j, before = p->errs->n;
 	const char	*k, *v;
 	int		 ok;
 
@@ -605,7 +716,17 @@ conf_validate_route(struct conf_parser *p, struct conf_service *s,
 		    strcmp(v, "tls1.2") != 0 && strcmp(v, "tls1.3") != 0)
 			perr(p, r->line, "route '%s': min_version must be "
 			    "tls1.2 or tls1.3", r->name);
+		else if (strcmp(k, "sslnegotiation") == 0 &&
+		    strcmp(v, "postgres") != 0 && strcmp(v, "direct") != 0)
+			perr(p, r->line, "route '%s': sslnegotiation must be "
+			    "postgres or direct", r->name);
+		else if (strcmp(k, "sslnegotiation") == 0 &&
+		    s->protocol != PROTO_POSTGRES)
+			perr(p, r->line, "route '%s': sslnegotiation is for "
+			    "protocol = postgres", r->name);
 	}
+	if (p->errs->n == before)
+		conf_check_tls(p, s, r);
 }
 
 /* One listener per address across all services and the admin endpoint. */
@@ -666,6 +787,8 @@ conf_validate(struct conf_parser *p)
 			perr(p, s->line, "[service %s]: check_timeout is "
 			    "longer than check_interval", s->name);
 	}
+	for (i = 0; i < c->nbastions; i++)
+		conf_validate_bastion(p, &c->bastions[i]);
 	if (c->nservices == 0)
 		perr(p, 0, "no [service NAME] section: nothing to do");
 	conf_validate_listeners(p);
@@ -741,7 +864,8 @@ conf_load(const char *path, struct conf_errors *errs)
 		}
 		off += (size_t)n;
 	}
-	if ((c = conf_parse(buf, off, path, CONF_CHECK_FILES, errs)) != NULL)
+	if ((c = conf_parse(buf, off, path, CONF_CHECK_FILES | CONF_LOAD_TLS,
+	    errs)) != NULL)
 		c->path = strdup(path);
 out:
 	free(buf);

@@ -89,13 +89,26 @@ struct conf_service {
 	int			 max_connections;
 };
 
+enum conf_host_key_check {
+	HOSTKEY_STRICT,		/* unknown or changed key: refuse */
+	HOSTKEY_ACCEPT_NEW	/* unknown: append to known_hosts; changed: refuse */
+};
+
 struct conf_bastion {
 	char		*name;
 	int		 line;
 	struct addr	 address;
 	char		*user;
 	char		*identity;
-	char		*known_hosts;
+	char		*identity_passphrase_file;
+	char		*identity_passphrase;	/* read from the file */
+	char		*known_hosts;	/* NULL: ~/.ssh/known_hosts */
+	char		*host_key_sha256;	/* pinned; replaces known_hosts */
+	int		 strict_host_key_checking; /* conf_host_key_check */
+	int		 keepalive_interval_ms;
+	int		 keepalive_count;
+	int		 connect_timeout_ms;
+	char		*session_command;	/* NULL: no session channel */
 };
 
 struct conf {
@@ -106,6 +119,7 @@ struct conf {
 	int			 log_level;	/* enum log_level */
 	int			 drain_timeout_ms;
 	int			 shutdown_delay_ms;
+	char			*user;		/* drop to it after binding */
 	struct conf_bastion	*bastions;
 	size_t			 nbastions;
 	struct conf_service	*services;
@@ -148,6 +162,29 @@ struct conf *conf_load(const char *path, struct conf_errors *errs);
  */
 struct conf *conf_from_forwards(char **specs, size_t n,
 	    struct conf_errors *errs);
+
+/*
+ * The bastion of "-L ... -J": every forward goes through it.  host is
+ * required; NULL or 0 fields are left out (the key's default applies).
+ */
+struct conf_jump {
+	const char	*name;		/* [bastion NAME] and route name */
+	const char	*host;
+	unsigned int	 port;
+	const char	*user;
+	const char	*identity;
+	const char	*known_hosts;
+	char		**opts;		/* more [bastion] "key=value" (-o) */
+	size_t		 nopts;
+};
+
+/*
+ * conf_from_forwards_jump(specs, n, jump, errs): as conf_from_forwards,
+ * with each forward's route an ssh:// route through jump (NULL: direct
+ * tcp:// routes).
+ */
+struct conf *conf_from_forwards_jump(char **specs, size_t n,
+	    const struct conf_jump *jump, struct conf_errors *errs);
 
 /* conf_ref(c): take a reference; returns c. */
 struct conf *conf_ref(struct conf *c);

@@ -39,8 +39,8 @@ conf_forward_split(char *s, char **f)
 
 /* Append "[service NAME]" text for one spec; returns 0 or -1. */
 static int
-conf_forward_one(const char *spec, size_t idx, char **text,
-    struct conf_errors *errs)
+conf_forward_one(const char *spec, size_t idx, const char *jump,
+    char **text, struct conf_errors *errs)
 {
 	char	*copy, *f[FWD_MAXFIELDS], *bind = NULL, *out;
 	int	 n, rc = -1;
@@ -64,9 +64,11 @@ conf_forward_one(const char *spec, size_t idx, char **text,
 	if (bind != NULL && *bind == '\0')
 		bind = NULL;
 	if (asprintf(&out, "%s[service L%zu]\nlisten = %s%s%s\n"
-	    "route = direct tcp://%s:%s\n", *text, idx + 1,
+	    "route = %s %s%s%s%s:%s\n", *text, idx + 1,
 	    bind != NULL ? bind : "", bind != NULL ? ":" : "", f[n - 3],
-	    f[n - 2], f[n - 1]) == -1)
+	    jump != NULL ? jump : "direct", jump != NULL ? "ssh://" : "tcp://",
+	    jump != NULL ? jump : "", jump != NULL ? "/" : "", f[n - 2],
+	    f[n - 1]) == -1)
 		goto out;
 	free(*text);
 	*text = out;
@@ -76,8 +78,73 @@ out:
 	return (rc);
 }
 
+/* Append "key = value" for -J; the value becomes config text too. */
+static void
+conf_forward_kv(char **text, const char *key, const char *value,
+    struct conf_errors *errs)
+{
+	char	*out;
+
+	if (value == NULL)
+		return;
+	if (*value == '\0' || value[strcspn(value, "\r\n#;")] != '\0') {
+		conf_errors_add(errs, "-J", 0, "%s '%s': empty, or a new line, "
+		    "'#' or ';' in it", key, value);
+		return;
+	}
+	if (asprintf(&out, "%s%s = %s\n", *text, key, value) == -1)
+		return;
+	free(*text);
+	*text = out;
+}
+
+/* "[bastion NAME]" text for -J. */
+static void
+conf_forward_jump(const struct conf_jump *j, char **text,
+    struct conf_errors *errs)
+{
+	char	 addr[ADDR_STRLEN + 16], *eq, *key, *out;
+	size_t	 i;
+	int	 v6 = strchr(j->host, ':') != NULL;
+
+	/* The name is checked by conf_parse like any section name. */
+	if (j->name[strcspn(j->name, FWD_BADCHARS "[]")] != '\0') {
+		conf_errors_add(errs, "-J", 0, "bad bastion name '%s'",
+		    j->name);
+		return;
+	}
+	if (asprintf(&out, "%s[bastion %s]\n", *text, j->name) == -1)
+		return;
+	free(*text);
+	*text = out;
+	snprintf(addr, sizeof(addr), "%s%s%s:%u", v6 ? "[" : "", j->host,
+	    v6 ? "]" : "", j->port != 0 ? j->port : 22);
+	conf_forward_kv(text, "address", addr, errs);
+	conf_forward_kv(text, "user", j->user, errs);
+	conf_forward_kv(text, "identity", j->identity, errs);
+	conf_forward_kv(text, "known_hosts", j->known_hosts, errs);
+	for (i = 0; i < j->nopts; i++) {
+		if ((eq = strchr(j->opts[i], '=')) == NULL || eq ==
+		    j->opts[i]) {
+			conf_errors_add(errs, "-o", 0, "'%s': expected "
+			    "key=value", j->opts[i]);
+			continue;
+		}
+		if ((key = strndup(j->opts[i], (size_t)(eq - j->opts[i]))) ==
+		    NULL)
+			continue;
+		if (key[strcspn(key, " \t[]=#;")] != '\0')
+			conf_errors_add(errs, "-o", 0, "'%s': bad key",
+			    j->opts[i]);
+		else
+			conf_forward_kv(text, key, eq + 1, errs);
+		free(key);
+	}
+}
+
 struct conf *
-conf_from_forwards(char **specs, size_t n, struct conf_errors *errs)
+conf_from_forwards_jump(char **specs, size_t n, const struct conf_jump *jump,
+    struct conf_errors *errs)
 {
 	char		*text;
 	size_t		 i, before = errs->n;
@@ -85,10 +152,20 @@ conf_from_forwards(char **specs, size_t n, struct conf_errors *errs)
 
 	if ((text = strdup("")) == NULL)
 		return (NULL);
+	if (jump != NULL)
+		conf_forward_jump(jump, &text, errs);
 	for (i = 0; i < n; i++)
-		conf_forward_one(specs[i], i, &text, errs);
+		conf_forward_one(specs[i], i, jump != NULL ? jump->name : NULL,
+		    &text, errs);
 	if (errs->n == before)
-		c = conf_parse(text, strlen(text), "-L", 0, errs);
+		c = conf_parse(text, strlen(text), jump != NULL ? "-J" : "-L",
+		    0, errs);
 	free(text);
 	return (c);
+}
+
+struct conf *
+conf_from_forwards(char **specs, size_t n, struct conf_errors *errs)
+{
+	return (conf_from_forwards_jump(specs, n, NULL, errs));
 }

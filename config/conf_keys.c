@@ -19,6 +19,7 @@ static const char *const log_levels[] = {
 static const char *const protocols[] = { "tcp", "redis", "postgres", NULL };
 static const char *const roles[] = { "any", "master", NULL };
 static const char *const on_down[] = { "keep", "close", NULL };
+static const char *const host_key_checks[] = { "yes", "accept-new", NULL };
 static const char *const checks[] = {
 	"default", "none", "tcp", "redis", "postgres", NULL
 };
@@ -43,14 +44,44 @@ const struct conf_key conf_keys[] = {
 	  "0", 0, 3600 * 1000, NULL, 0,
 	  "on SIGTERM, how long to keep accepting new connections (readiness "
 	  "already failing) before the drain starts" },
+	{ SECT_GLOBAL, "user", TYPE_USER, G(user), NULL, 0, 0, NULL, 0,
+	  "after binding, switch to this user and its groups (starts as root "
+	  "outside systemd); none when unset" },
 
 	{ SECT_BASTION, "address", TYPE_HOSTPORT, B(address), NULL, 0, 0,
 	  NULL, KEY_REQUIRED, "host:port of the SSH bastion" },
+	{ SECT_BASTION, "connect_timeout", TYPE_DURATION,
+	  B(connect_timeout_ms), "10s", 100, 3600 * 1000, NULL, 0,
+	  "time to connect to the bastion: TCP, SSH handshake and "
+	  "authentication" },
+	{ SECT_BASTION, "host_key_sha256", TYPE_STRING, B(host_key_sha256),
+	  NULL, 0, 0, NULL, 0,
+	  "pinned SHA-256 fingerprint of the bastion's host key "
+	  "(SHA256:base64, as ssh-keygen -l prints it); replaces known_hosts" },
 	{ SECT_BASTION, "identity", TYPE_PATH, B(identity), NULL, 0, 0, NULL,
-	  0, "private key file for authentication" },
+	  0, "private key file for authentication (ed25519, ecdsa or rsa); "
+	  "without it, the ssh-agent at SSH_AUTH_SOCK" },
+	{ SECT_BASTION, "identity_passphrase_file", TYPE_PATH,
+	  B(identity_passphrase_file), NULL, 0, 0, NULL, 0,
+	  "file whose first line is the passphrase of the identity" },
+	{ SECT_BASTION, "keepalive_count", TYPE_INT, B(keepalive_count), "3",
+	  1, 100, NULL, 0,
+	  "keepalive intervals without any answer from the bastion after "
+	  "which its connection is declared dead" },
+	{ SECT_BASTION, "keepalive_interval", TYPE_DURATION,
+	  B(keepalive_interval_ms), "15s", 100, 3600 * 1000, NULL, 0,
+	  "how often an idle bastion connection is probed" },
 	{ SECT_BASTION, "known_hosts", TYPE_PATH, B(known_hosts), NULL, 0, 0,
-	  NULL, 0, "OpenSSH known_hosts file that verifies the bastion's "
-	  "host key" },
+	  NULL, KEY_CREATABLE, "OpenSSH known_hosts file that verifies the bastion's "
+	  "host key (default: ~/.ssh/known_hosts)" },
+	{ SECT_BASTION, "session_command", TYPE_STRING, B(session_command),
+	  NULL, 0, 0, NULL, 0,
+	  "command run in a session channel while connected (e.g. sleep "
+	  "2147483647): makes OpenSSH's sshd turn Nagle off; none when unset" },
+	{ SECT_BASTION, "strict_host_key_checking", TYPE_ENUM,
+	  B(strict_host_key_checking), "yes", 0, 0, host_key_checks, 0,
+	  "yes: refuse unknown and changed host keys; accept-new: add an "
+	  "unknown host's key to known_hosts, refuse changed ones" },
 	{ SECT_BASTION, "user", TYPE_STRING, B(user), NULL, 0, 0, NULL,
 	  KEY_REQUIRED, "user name on the bastion" },
 
@@ -202,6 +233,8 @@ conf_keys_type_name(int type)
 		return ("enum");
 	case TYPE_ROUTE:
 		return ("route");
+	case TYPE_USER:
+		return ("user");
 	}
 	return ("?");
 }

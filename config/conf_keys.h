@@ -22,11 +22,13 @@ enum conf_type {
 	TYPE_DURATION,		/* 250ms, 2s, 1m */
 	TYPE_INT,
 	TYPE_ENUM,
-	TYPE_ROUTE		/* NAME URL [key=value ...] */
+	TYPE_ROUTE,		/* NAME URL [key=value ...] */
+	TYPE_USER		/* a user name that must exist (checked on load) */
 };
 
 #define KEY_REQUIRED	0x1
 #define KEY_REPEAT	0x2	/* may be given more than once */
+#define KEY_CREATABLE	0x4	/* a path that may not exist yet: checked later */
 
 struct conf_key {
 	int			 section;	/* enum conf_section */

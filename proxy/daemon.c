@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <event2/dns.h>
 #include <event2/event.h>
@@ -17,8 +18,13 @@
 #include "daemon.h"
 #include "listener.h"
 #include "log.h"
+#include "notify.h"
+#include "pgcancel.h"
+#include "priv.h"
 #include "service.h"
 #include "session.h"
+#include "ssh.h"
+#include "tls_reg.h"
 
 static void
 daemon_reap_cb(evutil_socket_t fd, short what, void *arg)
@@ -30,6 +36,8 @@ daemon_reap_cb(evutil_socket_t fd, short what, void *arg)
 		TAILQ_REMOVE(&px->reap, s, entry);
 		session_free(s);
 	}
+	/* The last session of an old generation may have gone. */
+	tls_reg_purge(px->dial_env.tls, px->conf);
 	if (px->draining && px->nsessions == 0)
 		event_base_loopexit(px->base, NULL);
 }
@@ -87,6 +95,12 @@ daemon_next_session_id(struct postern *px)
 	return (++px->next_id);
 }
 
+struct pgcancel *
+daemon_cancels(struct postern *px)
+{
+	return (px->cancels);
+}
+
 /* Refuse to run routes whose transport this build lacks. */
 static int
 daemon_check_transports(const struct conf *c)
@@ -108,6 +122,21 @@ daemon_check_transports(const struct conf *c)
 		}
 	}
 	return (bad ? -1 : 0);
+}
+
+/* Build the TLS contexts of generation c (errors logged). */
+static int
+daemon_load_tls(struct postern *px, struct conf *c)
+{
+	struct conf_errors	errs = { NULL, 0 };
+	size_t			i;
+	int			rc;
+
+	rc = tls_reg_load(px->dial_env.tls, c, &errs);
+	for (i = 0; i < errs.n; i++)
+		log_error("%s", errs.msg[i]);
+	conf_errors_free(&errs);
+	return (rc);
 }
 
 static struct listener *
@@ -155,6 +184,8 @@ daemon_apply(struct postern *px, struct conf *c)
 		total += c->services[i].nlisten;
 	if ((bound = calloc(total ? total : 1, sizeof(*bound))) == NULL)
 		return (-1);
+	if (daemon_load_tls(px, c) != 0)
+		goto out;
 	/* Pass 1: bind what is new; listeners already open are reused. */
 	for (i = 0; i < c->nservices; i++) {
 		for (j = 0; j < c->services[i].nlisten; j++, n++) {
@@ -201,6 +232,8 @@ daemon_apply(struct postern *px, struct conf *c)
 		service_unref(svc);	/* live sessions keep it */
 	}
 	TAILQ_CONCAT(&px->services, &fresh, entry);
+	/* Bastions first: the first health checks dial through them. */
+	ssh_pool_update(px->dial_env.ssh, c);
 	TAILQ_FOREACH(svc, &px->services, entry) {
 		if (service_activate(svc) != 0)
 			fatalx("out of memory");
@@ -209,12 +242,22 @@ daemon_apply(struct postern *px, struct conf *c)
 	px->conf = c;
 	px->generation++;
 	log_set_level(c->log_level);
+	tls_reg_purge(px->dial_env.tls, c);
 	rc = 0;
 out:
+	if (rc != 0)
+		tls_reg_forget(px->dial_env.tls, c);
 	for (i = 0; i < total; i++)
 		listener_free(bound[i]);
 	free(bound);
 	return (rc);
+}
+
+/* Both unset, or the same user name. */
+static int
+daemon_same_user(const char *a, const char *b)
+{
+	return (a == NULL ? b == NULL : b != NULL && strcmp(a, b) == 0);
 }
 
 static void
@@ -245,6 +288,9 @@ daemon_reload(struct postern *px)
 	if (px->admin != NULL && !admin_same_address(px->admin, c))
 		log_warnx("reload: a changed admin address takes effect at "
 		    "the next restart");
+	if (!daemon_same_user(px->user, c->user))
+		log_warnx("reload: a changed user takes effect at the next "
+		    "restart");
 }
 
 static void
@@ -314,6 +360,7 @@ daemon_stop(struct postern *px, const char *signame)
 		return;
 	}
 	px->stopping = 1;
+	notify_stopping(px->notify);
 	if (ms == 0) {
 		log_info("%s: readiness now failing", signame);
 		daemon_drain(px);
@@ -333,7 +380,9 @@ daemon_signal_cb(evutil_socket_t sig, short what, void *arg)
 
 	switch (sig) {
 	case SIGHUP:
+		notify_reloading(px->notify);
 		daemon_reload(px);
+		notify_reloaded(px->notify);
 		break;
 	case SIGTERM:
 		daemon_stop(px, "SIGTERM");
@@ -366,6 +415,13 @@ daemon_new(void)
 		    "not resolve");
 	px->dial_env.base = px->base;
 	px->dial_env.dns = px->dns;
+	if ((px->dial_env.tls = tls_reg_new()) == NULL ||
+	    (px->cancels = pgcancel_new()) == NULL)
+		goto fail;
+	if ((px->dial_env.ssh = ssh_pool_new(px->base, px->dns)) == NULL)
+		goto fail;
+	if ((px->notify = notify_new(px)) == NULL)
+		goto fail;
 	px->reap_ev = event_new(px->base, -1, 0, daemon_reap_cb, px);
 	px->drain_timer = evtimer_new(px->base, daemon_drain_cb, px);
 	px->delay_timer = evtimer_new(px->base, daemon_delay_cb, px);
@@ -396,6 +452,11 @@ daemon_start(struct postern *px, struct conf *conf)
 
 	if (daemon_check_transports(conf) != 0)
 		return (2);
+	if (conf->user != NULL && priv_check(conf->user, err,
+	    sizeof(err)) != 0) {
+		log_error("%s", err);
+		return (1);
+	}
 	/* Before daemon_apply: on failure conf must stay the caller's. */
 	if (conf->has_admin && (px->admin = admin_new(px, &conf->admin, err,
 	    sizeof(err))) == NULL) {
@@ -407,9 +468,22 @@ daemon_start(struct postern *px, struct conf *conf)
 		px->admin = NULL;
 		return (1);
 	}
+	/*
+	 * Bound: become the configured user.  priv_check passed, so a
+	 * failure here is a broken invariant, and ids may be mixed: fatal.
+	 */
+	if (conf->user != NULL) {
+		if (priv_drop(conf->user, err, sizeof(err)) != 0)
+			fatalx("%s", err);
+		if ((px->user = strdup(conf->user)) == NULL)
+			fatalx("out of memory");
+		log_info("running as user %s (uid %ld, gid %ld)", conf->user,
+		    (long)getuid(), (long)getgid());
+	}
 	TAILQ_FOREACH(svc, &px->services, entry)
 		nl += svc->nlisteners;
 	log_info("ready: %zu services, %zu listeners", conf->nservices, nl);
+	notify_started(px->notify);
 	return (0);
 }
 
@@ -442,6 +516,10 @@ daemon_free(struct postern *px)
 		service_unref(svc);
 	}
 	linger_free_all(&px->lingers);
+	notify_free(px->notify);
+	free(px->user);
+	tls_reg_free(px->dial_env.tls);
+	pgcancel_free(px->cancels);
 	conf_unref(px->conf);
 	if (px->reap_ev != NULL)
 		event_free(px->reap_ev);
@@ -455,6 +533,7 @@ daemon_free(struct postern *px)
 		event_free(px->sig_int);
 	if (px->sig_hup != NULL)
 		event_free(px->sig_hup);
+	ssh_pool_free(px->dial_env.ssh);	/* after the dials */
 	if (px->dns != NULL)
 		evdns_base_free(px->dns, 0);
 	if (px->base != NULL)

@@ -19,6 +19,8 @@ struct route;
 struct event_base;
 struct evdns_base;
 struct admin;
+struct notify;
+struct pgcancel;
 struct service;
 struct session;
 
@@ -40,7 +42,10 @@ struct postern {
 	struct event		*drain_timer;
 	struct event		*delay_timer;	/* shutdown_delay */
 	struct linger_list	 lingers;
+	struct pgcancel		*cancels;	/* postgres cancel keys */
 	struct admin		*admin;
+	struct notify		*notify;	/* sd_notify */
+	char			*user;		/* ids dropped to (start) */
 	struct timeval		 started;
 	uint64_t		 next_id;
 	int			 stopping;	/* SIGTERM seen: not ready */
@@ -71,6 +76,7 @@ void	daemon_free(struct postern *px);
 struct event_base *daemon_base(struct postern *px);
 const struct dial_env *daemon_dial_env(struct postern *px);
 uint64_t daemon_next_session_id(struct postern *px);
+struct pgcancel *daemon_cancels(struct postern *px);
 
 /*
  * daemon_linger(px, fd, msg): send msg (may be NULL) to a client and

@@ -102,6 +102,10 @@ health_dial_result(int status)
 		return (PROBE_RESOLVE);
 	case DIAL_UNREACHABLE:
 		return (PROBE_UNREACHABLE);
+	case DIAL_TLS:
+		return (PROBE_TLS);
+	case DIAL_SSH:
+		return (PROBE_SSH);
 	}
 	return (PROBE_CONNECT_ERROR);
 }

@@ -20,6 +20,7 @@
 #include "ctl.h"
 #include "daemon.h"
 #include "log.h"
+#include "ssh_config.h"
 
 #define EXIT_RUNTIME	1
 #define EXIT_USAGE	2
@@ -31,12 +32,19 @@ usage(FILE *fp)
 	fprintf(fp,
 "usage: postern [-dnv] -c file\n"
 "       postern [-dnv] -L [bind_address:]port:host:hostport [-L ...]\n"
+"               [-J [user@]host[:port] [-i identity] [-p port] [-o k=v]]\n"
 "       postern ctl [-a address] [-c file] command [args]\n"
 "       postern --keys | -V | -h\n"
 "\n"
 "  -c file   run the services in the configuration file\n"
 "  -L spec   forward a local port to host:hostport (like ssh -L),\n"
 "            repeatable; bind_address defaults to 127.0.0.1\n"
+"  -J [user@]host[:port]\n"
+"            reach every -L host:hostport through this SSH bastion (like\n"
+"            ssh -J), completed from ~/.ssh/config Host entries\n"
+"  -i file   the bastion's identity (private key); -p port its port\n"
+"  -o key=value\n"
+"            a [bastion] key of postern.conf(5), e.g. known_hosts=FILE\n"
 "  -n        check the configuration, print 'configuration OK' or every\n"
 "            error as file:line: message, and exit\n"
 "  -d        detach and log to syslog\n"
@@ -86,12 +94,15 @@ main(int argc, char **argv)
 	struct conf		*conf = NULL;
 	struct postern		*px = NULL;
 	char			*file = NULL, *fwd[MAX_FORWARDS];
+	char			*jump = NULL, *ident = NULL, *jport = NULL;
+	char			*opts[SSH_CONFIG_MAXOPTS];
+	size_t			 nopts = 0;
 	size_t			 nfwd = 0, i;
 	int			 ch, check = 0, detach = 0, verbose = 0, rc;
 
 	if (argc >= 2 && strcmp(argv[1], "ctl") == 0)
 		return (ctl_main(argc - 1, argv + 1));
-	while ((ch = getopt_long(argc, argv, "c:dhL:nvV", longopts,
+	while ((ch = getopt_long(argc, argv, "c:dhi:J:L:no:p:vV", longopts,
 	    NULL)) != -1) {
 		switch (ch) {
 		case 'c':
@@ -116,6 +127,22 @@ main(int argc, char **argv)
 		case 'n':
 			check = 1;
 			break;
+		case 'i':
+			ident = optarg;
+			break;
+		case 'J':
+			jump = optarg;
+			break;
+		case 'o':
+			if (nopts == SSH_CONFIG_MAXOPTS) {
+				fprintf(stderr, "postern: too many -o\n");
+				return (EXIT_USAGE);
+			}
+			opts[nopts++] = optarg;
+			break;
+		case 'p':
+			jport = optarg;
+			break;
 		case 'v':
 			verbose = 1;
 			break;
@@ -132,9 +159,16 @@ main(int argc, char **argv)
 		usage(stderr);
 		return (EXIT_USAGE);
 	}
+	if (jump == NULL ? ident != NULL || jport != NULL || nopts > 0 :
+	    file != NULL) {
+		fprintf(stderr, "postern: -J goes with -L; -i, -o and -p go "
+		    "with -J\n");
+		return (EXIT_USAGE);
+	}
 
-	conf = file != NULL ? conf_load(file, &errs) :
-	    conf_from_forwards(fwd, nfwd, &errs);
+	conf = file != NULL ? conf_load(file, &errs) : jump != NULL ?
+	    ssh_config_conf(fwd, nfwd, jump, ident, jport, opts, nopts,
+	    &errs) : conf_from_forwards(fwd, nfwd, &errs);
 	for (i = 0; i < errs.n; i++)
 		fprintf(stderr, "%s\n", errs.msg[i]);
 	conf_errors_free(&errs);

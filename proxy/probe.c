@@ -20,10 +20,13 @@
 
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
+#include <event2/bufferevent_ssl.h>
 #include <event2/event.h>
 #include <hiredis/hiredis.h>
+#include <openssl/ssl.h>
 
 #include "conf.h"
+#include "dial.h"
 #include "probe.h"
 
 #define PG_SSLREQUEST_CODE	80877103
@@ -46,8 +49,10 @@ struct probe {
 static void
 probe_free(struct probe *p)
 {
-	if (p->bev != NULL)
+	if (p->bev != NULL) {
+		dial_shutdown_write(p->bev);	/* TLS: close_notify */
 		bufferevent_free(p->bev);
+	}
 	if (p->reader != NULL)
 		redisReaderFree(p->reader);
 	if (p->defer != NULL)
@@ -356,12 +361,17 @@ static void
 probe_event_cb(struct bufferevent *bev, short what, void *arg)
 {
 	struct probe	*p = arg;
+	int		 err = EVUTIL_SOCKET_ERROR();
+	char		 why[160];
 
 	if (what & BEV_EVENT_EOF)
 		probe_finish(p, PROBE_CLOSED, "closed by the server");
+	else if ((what & BEV_EVENT_ERROR) &&
+	    dial_bev_error(bev, err, why, sizeof(why)))
+		/* e.g. TLS 1.3: a refused client certificate comes here. */
+		probe_finish(p, PROBE_TLS, "%s", why);
 	else if (what & BEV_EVENT_ERROR)
-		probe_finish(p, PROBE_CLOSED, "connection lost: %s",
-		    evutil_socket_error_to_string(EVUTIL_SOCKET_ERROR()));
+		probe_finish(p, PROBE_CLOSED, "connection lost: %s", why);
 }
 
 struct probe *
@@ -369,6 +379,7 @@ probe_start(struct bufferevent *bev, const struct probe_params *params,
     probe_cb *cb, void *arg)
 {
 	struct probe	*p;
+	SSL		*ssl;
 	int		 rc = 0;
 
 	if ((p = calloc(1, sizeof(*p))) == NULL) {
@@ -386,6 +397,18 @@ probe_start(struct bufferevent *bev, const struct probe_params *params,
 		goto fail;
 	if (params->kind == CHECK_TCP || params->kind == CHECK_NONE) {
 		probe_finish(p, PROBE_OK, "connected");
+		return (p);
+	}
+	/*
+	 * A tls:// route's dial already had the postmaster answer 'S' to
+	 * its SSLRequest (or take a direct TLS connection) and complete a
+	 * verified handshake; a second SSLRequest inside TLS would only
+	 * get an error.
+	 */
+	if (params->kind == CHECK_POSTGRES && params->user == NULL &&
+	    (ssl = bufferevent_openssl_get_ssl(bev)) != NULL) {
+		probe_finish(p, PROBE_OK, "TLS handshake completed (%s)",
+		    SSL_get_version(ssl));
 		return (p);
 	}
 	rc = params->kind == CHECK_REDIS ? probe_redis_send(p) :

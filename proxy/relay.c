@@ -17,6 +17,7 @@
 #include <event2/bufferevent.h>
 #include <event2/event.h>
 
+#include "dial.h"
 #include "relay.h"
 
 void
@@ -50,6 +51,39 @@ relay_check_done(struct relay *r)
 	}
 }
 
+void
+relay_tap(struct relay *r, int idx, relay_tap_cb *cb, void *arg)
+{
+	r->side[idx].tap = cb;
+	r->side[idx].tap_arg = arg;
+}
+
+/* Show the n bytes at offset off of buf (just read from s) to s's tap. */
+void
+relay_tap_run(struct relay_side *s, struct evbuffer *buf, size_t off,
+    size_t n)
+{
+	struct evbuffer_ptr	p;
+	struct evbuffer_iovec	v[4];
+	size_t			m;
+	int			i, k;
+
+	if (evbuffer_ptr_set(buf, &p, off, EVBUFFER_PTR_SET) != 0)
+		return;
+	while (n > 0 && s->tap != NULL) {
+		if ((k = evbuffer_peek(buf, (ev_ssize_t)n, &p, v, 4)) <= 0)
+			return;
+		for (i = 0; i < k && i < 4 && n > 0 && s->tap != NULL; i++) {
+			m = v[i].iov_len < n ? v[i].iov_len : n;
+			if (s->tap(v[i].iov_base, m, s->tap_arg) != 0)
+				s->tap = NULL;
+			n -= m;
+			if (evbuffer_ptr_set(buf, &p, m, EVBUFFER_PTR_ADD) != 0)
+				return;
+		}
+	}
+}
+
 /*
  * Bufferevent engine.  The reading side `from` has finished: once the
  * other side has flushed its output, shut down its write side.
@@ -67,8 +101,8 @@ relay_bev_forward_eof(struct relay *r, int from)
 		bufferevent_enable(to->bev, EV_WRITE);
 		return;
 	}
-	if (shutdown(bufferevent_getfd(to->bev), SHUT_WR) == -1 &&
-	    errno != ENOTCONN) {
+	/* TLS: close_notify, then the TCP write shutdown (dial.h). */
+	if (dial_shutdown_write(to->bev) == -1 && errno != ENOTCONN) {
 		to->dead = 1;	/* the peer is gone */
 		return;
 	}
@@ -84,11 +118,22 @@ relay_bev_read_cb(struct bufferevent *bev, void *arg)
 	size_t			 n = evbuffer_get_length(in);
 
 	from->bytes += n;
+	if (from->tap != NULL)
+		relay_tap_run(from, in, 0, n);
 	if (to->dead || to->shut) {
 		evbuffer_drain(in, n);	/* nowhere to go */
 		return;
 	}
 	out = bufferevent_get_output(to->bev);
+	/*
+	 * The client side is a plain socket: write at once what the kernel
+	 * takes, as the fd engine does.  Only the rest goes through the
+	 * bufferevent, so a reply usually costs no write event (an
+	 * epoll_ctl pair) and no extra loop iteration.  An error is left for
+	 * the bufferevent to find on its own write.
+	 */
+	if (to->idx == RELAY_CLIENT && evbuffer_get_length(out) == 0)
+		(void)evbuffer_write(in, bufferevent_getfd(to->bev));
 	evbuffer_add_buffer(out, in);
 	if (evbuffer_get_length(out) >= RELAY_HIGH_WATER) {
 		/* Back-pressure: resume in the write callback. */
@@ -124,6 +169,7 @@ relay_bev_event_cb(struct bufferevent *bev, short what, void *arg)
 	struct relay		*r = side->relay;
 	struct relay_side	*other = &r->side[!side->idx];
 	int			 err = EVUTIL_SOCKET_ERROR();
+	char			 why[128];
 
 	if (what & BEV_EVENT_EOF) {
 		side->eof = 1;
@@ -133,8 +179,12 @@ relay_bev_event_cb(struct bufferevent *bev, short what, void *arg)
 	} else if (what & (BEV_EVENT_ERROR | BEV_EVENT_TIMEOUT)) {
 		side->dead = 1;
 		bufferevent_disable(bev, EV_READ | EV_WRITE);
-		relay_note_end(r, side->idx, 1, (what & BEV_EVENT_TIMEOUT) ?
-		    "timeout" : err != 0 ? strerror(err) : "connection lost");
+		/* A TLS upstream says what its layer saw (dial.h). */
+		if (what & BEV_EVENT_TIMEOUT)
+			snprintf(why, sizeof(why), "timeout");
+		else
+			dial_bev_error(bev, err, why, sizeof(why));
+		relay_note_end(r, side->idx, 1, why);
 		/* What the dead side sent already still goes out. */
 		relay_bev_forward_eof(r, side->idx);
 		/* The other way can go nowhere: stop reading it. */

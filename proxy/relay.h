@@ -17,6 +17,7 @@
 #ifndef POSTERN_RELAY_H
 #define POSTERN_RELAY_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 struct bufferevent;
@@ -41,6 +42,13 @@ enum relay_end {
 
 struct relay;
 
+/*
+ * relay_tap_cb(buf, len, arg): bytes just read from a side, before they
+ * are forwarded; they must not be kept.  Return 0 to see the next ones,
+ * non-zero to stop tapping.
+ */
+typedef int relay_tap_cb(const uint8_t *buf, size_t len, void *arg);
+
 struct relay_side {
 	struct relay		*relay;
 	int			 idx;		/* RELAY_CLIENT or _SERVER */
@@ -54,6 +62,8 @@ struct relay_side {
 	int			 shut;		/* write side shut down */
 	int			 dead;		/* error: no more I/O */
 	uint64_t		 bytes;		/* read from this side */
+	relay_tap_cb		*tap;		/* see relay_tap() */
+	void			*tap_arg;
 };
 
 /*
@@ -89,6 +99,13 @@ int	relay_start(struct relay *r, struct event_base *base, int client_fd,
 	    struct bufferevent *server, int plain, struct evbuffer *first,
 	    relay_done_cb *cb, void *arg);
 
+/*
+ * relay_tap(r, idx, cb, arg): show what side idx sends to cb as it
+ * passes, until cb returns non-zero (after relay_start).  Costs nothing
+ * once it has stopped.
+ */
+void	relay_tap(struct relay *r, int idx, relay_tap_cb *cb, void *arg);
+
 /* relay_stop(r): stop all I/O and callbacks; ends stay open. */
 void	relay_stop(struct relay *r);
 
@@ -101,6 +118,8 @@ const char *relay_end_name(int end);
 /* Shared by the two engines (relay.c, relay_fd.c). */
 void	relay_note_end(struct relay *r, int idx, int error, const char *why);
 void	relay_check_done(struct relay *r);
+void	relay_tap_run(struct relay_side *s, struct evbuffer *buf, size_t off,
+	    size_t n);
 int	relay_fd_start(struct relay *r, struct event_base *base,
 	    struct evbuffer *first);
 void	relay_fd_stop(struct relay *r);

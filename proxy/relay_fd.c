@@ -132,11 +132,14 @@ relay_fd_read_cb(evutil_socket_t fd, short what, void *arg)
 	struct relay_side	*from = arg;
 	struct relay		*r = from->relay;
 	struct relay_side	*to = &r->side[!from->idx];
+	size_t			 before = evbuffer_get_length(to->out);
 	ssize_t			 n;
 
 	n = relay_fd_read(to->out, fd);
 	if (n > 0) {
 		from->bytes += (uint64_t)n;
+		if (from->tap != NULL)
+			relay_tap_run(from, to->out, before, (size_t)n);
 		if (to->dead || to->shut)
 			evbuffer_drain(to->out, evbuffer_get_length(to->out));
 		else if (!to->writing)

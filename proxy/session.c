@@ -18,6 +18,8 @@
 #include "daemon.h"
 #include "dial.h"
 #include "log.h"
+#include "pgback.h"
+#include "pgcancel.h"
 #include "pgfront.h"
 #include "proto.h"
 #include "route.h"
@@ -70,6 +72,34 @@ session_relay_done(struct relay *r, void *arg)
 	session_close(s, SESSION_END_RELAY, NULL);
 }
 
+/*
+ * The server's startup messages pass by: remember the backend's cancel
+ * key (BackendKeyData), so that a CancelRequest quoting it finds this
+ * route.  Bounded (pgback.h); stops at the key.
+ */
+static int
+session_pg_tap(const uint8_t *buf, size_t len, void *arg)
+{
+	struct session	*s = arg;
+	char		 prefix[256];
+
+	switch (pgback_feed(s->pgback, buf, len)) {
+	case PGBACK_MORE:
+		return (0);
+	case PGBACK_KEY:
+		s->cancel_key = pgcancel_add(daemon_cancels(s->svc->px),
+		    s->pgback->pid, s->pgback->key, s->route);
+		log_debug("%s: backend pid %u%s", session_prefix(s, s->route,
+		    prefix, sizeof(prefix)), s->pgback->pid,
+		    s->cancel_key == NULL ? " (out of memory: not "
+		    "cancellable)" : "");
+		return (1);
+	}
+	log_debug("%s: no cancel key: %s", session_prefix(s, s->route,
+	    prefix, sizeof(prefix)), s->pgback->why);
+	return (1);
+}
+
 static void
 session_connected(struct session *s, const struct dial_result *res)
 {
@@ -82,8 +112,15 @@ session_connected(struct session *s, const struct dial_result *res)
 	s->route->sessions_active++;
 	s->state = SESSION_RELAYING;
 	if (relay_start(&s->relay, daemon_base(s->svc->px), fd, res->bev,
-	    res->plain, s->first, session_relay_done, s) != 0)
+	    res->plain, s->first, session_relay_done, s) != 0) {
 		session_close(s, SESSION_END_INTERNAL, "out of memory");
+		return;
+	}
+	if (s->svc->cs->protocol == PROTO_POSTGRES && !s->cancel &&
+	    (s->pgback = malloc(sizeof(*s->pgback))) != NULL) {
+		pgback_init(s->pgback);
+		relay_tap(&s->relay, RELAY_SERVER, session_pg_tap, s);
+	}
 }
 
 static void
@@ -111,6 +148,14 @@ session_dial_cb(const struct dial_result *res, void *arg)
 	    sizeof(prefix)), res->detail);
 	s->dialing = NULL;
 	route_report(r, 0, "connect", res->detail, &now);
+	if (s->cancel) {
+		/* Another server cannot cancel that query: no next route. */
+		snprintf(prefix, sizeof(prefix), "cancel request: %s: %s",
+		    r->cr->name, res->detail);
+		route_unref(r);
+		session_close(s, SESSION_END_NO_ROUTE, prefix);
+		return;
+	}
 	route_unref(r);
 	if (s->state == SESSION_DIALING)
 		session_dial_next(s, s->pos + 1);
@@ -267,6 +312,43 @@ session_dial_next(struct session *s, size_t from)
 		session_close(s, SESSION_END_INTERNAL, "out of memory");
 }
 
+/*
+ * A CancelRequest goes to the server of the session that got that
+ * backend key, over that session's route (TLS and SSLRequest included,
+ * by the dial), or nowhere: a cancel sent to another server would be
+ * ignored there at best.
+ */
+static void
+session_cancel(struct session *s, const struct pgfront_msg *msg,
+    struct evbuffer *packet)
+{
+	struct route	*r;
+	char		 prefix[256], why[96];
+
+	r = pgcancel_find(daemon_cancels(s->svc->px), msg->cancel_pid,
+	    msg->cancel_key);
+	if (r == NULL) {
+		snprintf(why, sizeof(why), "cancel request for an unknown "
+		    "backend (pid %u)", msg->cancel_pid);
+		session_close(s, SESSION_END_CLIENT, why);
+		return;
+	}
+	if ((s->first = evbuffer_new()) == NULL) {
+		session_close(s, SESSION_END_INTERNAL, "out of memory");
+		return;
+	}
+	evbuffer_add_buffer(s->first, packet);
+	s->cancel = 1;
+	s->dialing = route_ref(r);
+	log_info("%s: cancel request for backend pid %u goes to route %s",
+	    session_prefix(s, NULL, prefix, sizeof(prefix)), msg->cancel_pid,
+	    r->cr->name);
+	s->dial = dial_start(daemon_dial_env(s->svc->px), r->cr,
+	    s->svc->cs->connect_timeout_ms, session_dial_cb, s);
+	if (s->dial == NULL)
+		session_close(s, SESSION_END_INTERNAL, "out of memory");
+}
+
 /* The postgres startup phase ended: dial, or end the session. */
 static void
 session_pg_cb(const struct pgfront_msg *msg, struct evbuffer *packet,
@@ -275,8 +357,10 @@ session_pg_cb(const struct pgfront_msg *msg, struct evbuffer *packet,
 	struct session	*s = arg;
 
 	switch (msg->kind) {
-	case PGFRONT_STARTUP:
 	case PGFRONT_CANCEL:
+		session_cancel(s, msg, packet);
+		return;
+	case PGFRONT_STARTUP:
 		if ((s->first = evbuffer_new()) == NULL) {
 			session_close(s, SESSION_END_INTERNAL, "out of memory");
 			return;
@@ -359,6 +443,8 @@ session_close(struct session *s, int reason, const char *detail)
 	if (reason == SESSION_END_NO_ROUTE && s->client != -1)
 		session_refuse(s);
 	s->state = SESSION_CLOSED;
+	pgcancel_del(daemon_cancels(s->svc->px), s->cancel_key);
+	s->cancel_key = NULL;
 	dial_cancel(s->dial);
 	s->dial = NULL;
 	if (s->hold_timer != NULL)
@@ -386,6 +472,7 @@ session_free(struct session *s)
 	pgfront_free(s->pg);
 	if (s->first != NULL)
 		evbuffer_free(s->first);
+	free(s->pgback);
 	route_unref(s->dialing);
 	route_unref(s->route);
 	service_unref(s->svc);

@@ -31,6 +31,8 @@
 struct dial;
 struct event;
 struct evbuffer;
+struct pgback;
+struct pgcancel_entry;
 struct pgfront;
 struct route;
 struct service;
@@ -66,6 +68,9 @@ struct session {
 	struct event		*hold_timer;
 	struct pgfront		*pg;		/* postgres startup phase */
 	struct evbuffer		*first;		/* client bytes read early */
+	int			 cancel;	/* relays a CancelRequest */
+	struct pgback		*pgback;	/* looking for the cancel key */
+	struct pgcancel_entry	*cancel_key;	/* in the daemon's map */
 	char			 peer[64];
 	struct timeval		 start;
 	struct relay		 relay;		/* owns both ends once started */

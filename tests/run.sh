@@ -27,7 +27,8 @@ PACKAGES=(build-essential autoconf automake libtool pkg-config libevent-dev
 	libssl-dev libssh2-1-dev libhiredis-dev libcmocka-dev clang
 	libclang-rt-14-dev redis-server redis-tools postgresql
 	postgresql-contrib haproxy socat openssh-server openssh-client nftables
-	iproute2 mandoc procps iputils-ping coreutils jq curl)
+	iproute2 mandoc procps iputils-ping coreutils jq curl
+	libsystemd-dev systemd debhelper lintian fakeroot python3-yaml)
 
 # One integration file may take this long before it is stopped.
 SCRIPT_TIMEOUT=${POSTERN_SCRIPT_TIMEOUT:-900}
@@ -210,12 +211,12 @@ fuzz() {
 	mkdir -p "$FUZZ"
 	if ! (cd "$FUZZ" && ../../configure --enable-fuzzing CC=clang \
 	    > configure.log 2>&1 && make -j2 tests/fuzz/fuzz_conf \
-	    tests/fuzz/fuzz_pgfront > build.log 2>&1); then
+	    tests/fuzz/fuzz_pgfront tests/fuzz/fuzz_pgback > build.log 2>&1); then
 		record FAIL "fuzz: build" "see _build/fuzz/build.log"
 		tail_file "$FUZZ/build.log" 20
 		return
 	fi
-	for h in conf pgfront; do
+	for h in conf pgfront pgback; do
 		seeds=$TOP/tests/fuzz/corpus
 		[[ $h == conf ]] || seeds=
 		scratch=$(mktemp -d /tmp/postern-fuzz.XXXXXX)

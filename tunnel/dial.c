@@ -4,6 +4,8 @@
  */
 #include "config.h"
 
+#include <sys/socket.h>
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,6 +15,8 @@
 
 #include "conf.h"
 #include "dial_int.h"
+#include "ssh.h"
+#include "tls_reg.h"
 
 static void
 dial_timer_cb(evutil_socket_t fd, short what, void *arg)
@@ -21,6 +25,10 @@ dial_timer_cb(evutil_socket_t fd, short what, void *arg)
 
 	if (d->deferred != DIAL_OK) {
 		dial_finish(d, d->deferred, NULL);
+		return;
+	}
+	if (d->tls_stage > DIAL_TLS_TCP) {
+		dial_finish(d, dial_tls_timeout(d), NULL);
 		return;
 	}
 	snprintf(d->detail, sizeof(d->detail), "connect timeout after %d ms",
@@ -32,6 +40,7 @@ static void
 dial_free(struct dial *d)
 {
 	dial_tcp_cleanup(d);
+	ssh_dial_cleanup(d);
 	if (d->timer != NULL)
 		event_free(d->timer);
 	free(d);
@@ -66,6 +75,17 @@ dial_start(const struct dial_env *env, const struct conf_route *route,
 		dial_fail_later(d, DIAL_UNSUPPORTED);
 		return (d);
 	}
+	if (route->kind == ROUTE_TLS &&
+	    (d->tls = tls_reg_find(env->tls, route)) == NULL) {
+		snprintf(d->detail, sizeof(d->detail), "tls: no TLS context "
+		    "loaded for route '%s'", route->name);
+		dial_fail_later(d, DIAL_TLS);
+		return (d);
+	}
+	if (route->kind == ROUTE_SSH) {
+		ssh_dial_begin(d);	/* a channel through the bastion */
+		return (d);
+	}
 	dial_tcp_begin(d);
 	return (d);
 }
@@ -90,11 +110,19 @@ dial_finish(struct dial *d, int status, struct bufferevent *bev)
 	struct dial_result	 res;
 	struct timeval		 now;
 
+	/* TCP is up; a TLS route goes on (and comes back here). */
+	if (status == DIAL_OK && d->tls != NULL &&
+	    d->tls_stage == DIAL_TLS_TCP) {
+		dial_tls_begin(d);
+		return;
+	}
 	evutil_gettimeofday(&now, NULL);
 	memset(&res, 0, sizeof(res));
 	res.status = status;
 	res.bev = bev;
-	res.plain = bev != NULL && d->route->kind == ROUTE_TCP;
+	/* ssh: our end of a channel's socketpair is a bare socket too. */
+	res.plain = bev != NULL && (d->route->kind == ROUTE_TCP ||
+	    d->route->kind == ROUTE_SSH);
 	res.detail = d->detail[0] != '\0' ? d->detail :
 	    dial_status_name(status);
 	res.elapsed_ms = (int)((now.tv_sec - d->start.tv_sec) * 1000 +
@@ -112,13 +140,9 @@ dial_supported(int kind, char *err, size_t errlen)
 	case ROUTE_TCP:
 		return (0);
 	case ROUTE_SSH:
-		snprintf(err, errlen, "ssh:// routes are not supported by "
-		    "this version of postern yet");
-		return (-1);
+		return (0);
 	case ROUTE_TLS:
-		snprintf(err, errlen, "tls:// routes are not supported by "
-		    "this version of postern yet");
-		return (-1);
+		return (0);
 	}
 	snprintf(err, errlen, "unknown route kind");
 	return (-1);
@@ -142,6 +166,33 @@ dial_status_name(int status)
 		return ("connect error");
 	case DIAL_UNSUPPORTED:
 		return ("unsupported transport");
+	case DIAL_TLS:
+		return ("tls");
+	case DIAL_SSH:
+		return ("ssh");
 	}
 	return ("?");
+}
+
+int
+dial_bev_error(struct bufferevent *bev, int err, char *buf, size_t len)
+{
+	if (dial_tls_error(bev, buf, len))
+		return (1);
+	snprintf(buf, len, "%s", err != 0 ? evutil_socket_error_to_string(err) :
+	    "connection lost");
+	return (0);
+}
+
+int
+dial_shutdown_write(struct bufferevent *bev)
+{
+	/*
+	 * TLS: close_notify first.  If the kernel did not take all of it,
+	 * leave TCP open: a FIN after half an alert would end the stream
+	 * with a truncated record.  The peer then ends by its own close.
+	 */
+	if (dial_tls_close_notify(bev) == -1)
+		return (0);
+	return (shutdown(bufferevent_getfd(bev), SHUT_WR));
 }

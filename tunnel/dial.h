@@ -12,6 +12,8 @@ struct bufferevent;
 struct conf_route;
 struct event_base;
 struct evdns_base;
+struct ssh_pool;
+struct tls_reg;
 
 /* Which layer failed: health and logs tell these apart. */
 enum dial_status {
@@ -21,7 +23,9 @@ enum dial_status {
 	DIAL_RESOLVE,		/* name resolution failed */
 	DIAL_UNREACHABLE,	/* no route to host / network unreachable */
 	DIAL_ERROR,		/* other socket error */
-	DIAL_UNSUPPORTED	/* transport not built yet */
+	DIAL_UNSUPPORTED,	/* transport not built yet */
+	DIAL_TLS,		/* TLS: refused, handshake, verification */
+	DIAL_SSH		/* SSH: bastion down, auth, channel refused */
 };
 
 struct dial_result {
@@ -34,8 +38,9 @@ struct dial_result {
 
 /*
  * dial_cb(res, arg): the one completion.  On DIAL_OK the callee takes
- * res->bev (a socket bufferevent with BEV_OPT_CLOSE_ON_FREE, callbacks
- * unset, events disabled).  The dial is freed after the callback returns:
+ * res->bev (a socket bufferevent, or for tls:// an OpenSSL one over the
+ * socket with the handshake done, with BEV_OPT_CLOSE_ON_FREE, callbacks
+ * unset, events disabled); res->detail then describes the TLS session.  The dial is freed after the callback returns:
  * do not dial_cancel() it from inside.
  */
 typedef void dial_cb(const struct dial_result *res, void *arg);
@@ -44,6 +49,8 @@ typedef void dial_cb(const struct dial_result *res, void *arg);
 struct dial_env {
 	struct event_base	*base;
 	struct evdns_base	*dns;		/* may be NULL: literals only */
+	struct tls_reg		*tls;		/* tls:// routes' contexts */
+	struct ssh_pool		*ssh;		/* ssh:// routes' bastions */
 };
 
 /*
@@ -63,6 +70,22 @@ void	dial_cancel(struct dial *d);
  * this kind (enum conf_route_kind); -1 with the reason otherwise.
  */
 int	dial_supported(int kind, char *err, size_t errlen);
+
+/*
+ * dial_shutdown_write(bev): end the write side of a connected upstream
+ * (or any socket bufferevent) once its output is flushed: a TLS
+ * close_notify, then a TCP write shutdown.  Reading goes on.  Returns 0,
+ * or -1 with errno when the connection is gone.
+ */
+int	dial_shutdown_write(struct bufferevent *bev);
+
+/*
+ * dial_bev_error(bev, err, buf, len): what an error event on a dialed
+ * bufferevent means: for TLS the OpenSSL reason ("tls: tlsv13 alert
+ * certificate required"), else strerror(err) ("connection lost" for 0).
+ * Returns 1 when the TLS layer failed, else 0.
+ */
+int	dial_bev_error(struct bufferevent *bev, int err, char *buf, size_t len);
 
 /* dial_status_name(status): "connection refused", "connect timeout", ... */
 const char *dial_status_name(int status);

@@ -10,6 +10,7 @@
 
 struct evdns_getaddrinfo_request;
 struct evutil_addrinfo;
+struct ssh_open;
 
 struct dial {
 	struct dial_env			 env;
@@ -26,6 +27,14 @@ struct dial {
 	struct evdns_getaddrinfo_request *dns_req;
 	struct evutil_addrinfo		*ai, *ai_next;
 	struct bufferevent		*bev;
+
+	/* tls (dial_tls.c): after TCP, d->bev is the stage's bufferevent */
+	struct tls_ctx			*tls;		/* the route's context */
+	int				 tls_stage;	/* enum dial_tls_stage */
+	char				 tls_failure[256];
+
+	/* ssh (ssh_dial.c): the channel open queued at the bastion */
+	struct ssh_open			*ssh_req;
 };
 
 /* dial_tcp_begin(d): start a TCP connect; reports through dial_finish. */
@@ -33,6 +42,32 @@ void	dial_tcp_begin(struct dial *d);
 
 /* dial_tcp_cleanup(d): release TCP resources (request, addrinfo, bev). */
 void	dial_tcp_cleanup(struct dial *d);
+
+/* TLS stages: TCP first, then maybe an SSLRequest, then the handshake. */
+enum dial_tls_stage {
+	DIAL_TLS_TCP,
+	DIAL_TLS_SSLREQUEST,
+	DIAL_TLS_HANDSHAKE,
+	DIAL_TLS_DONE
+};
+
+/*
+ * dial_tls_begin(d): the TCP connection (d->bev) is up: negotiate and
+ * handshake; reports through dial_finish.  Call from an event callback.
+ */
+void	dial_tls_begin(struct dial *d);
+
+/* dial_tls_timeout(d): the deadline passed mid-TLS: say where; status. */
+int	dial_tls_timeout(struct dial *d);
+
+/* dial_tls_error(bev, buf, len): 1 and "tls: reason" if bev's TLS failed. */
+int	dial_tls_error(struct bufferevent *bev, char *buf, size_t len);
+
+/*
+ * dial_tls_close_notify(bev): if bev is a TLS bufferevent, send
+ * close_notify.  0: sent, or not TLS; -1: only part of it went out.
+ */
+int	dial_tls_close_notify(struct bufferevent *bev);
 
 /*
  * dial_finish(d, status, bev): deliver the result and free d.  Call only

@@ -1,0 +1,139 @@
+/*
+ * pgcancel.c: cancel keys to routes, a chained hash that doubles as it
+ * fills.
+ */
+#include "config.h"
+
+#include <sys/queue.h>
+
+#include <stdlib.h>
+
+#include "pgcancel.h"
+
+#define PGCANCEL_BUCKETS	64	/* at first; a power of two */
+
+struct pgcancel_entry {
+	LIST_ENTRY(pgcancel_entry)	 entry;
+	uint32_t			 pid, key;
+	struct route			*route;
+};
+
+LIST_HEAD(pgcancel_bucket, pgcancel_entry);
+
+struct pgcancel {
+	struct pgcancel_bucket	*buckets;
+	size_t			 nbuckets;
+	size_t			 n;
+};
+
+static size_t
+pgcancel_hash(const struct pgcancel *m, uint32_t pid, uint32_t key)
+{
+	uint32_t	h = (pid * 2654435761u) ^ key;
+
+	h ^= h >> 16;
+	return (h & (m->nbuckets - 1));
+}
+
+static int
+pgcancel_resize(struct pgcancel *m, size_t nb)
+{
+	struct pgcancel_bucket	*old = m->buckets;
+	struct pgcancel_entry	*e;
+	size_t			 i, onb = m->nbuckets;
+
+	if ((m->buckets = calloc(nb, sizeof(*m->buckets))) == NULL) {
+		m->buckets = old;
+		return (-1);
+	}
+	m->nbuckets = nb;
+	for (i = 0; i < nb; i++)
+		LIST_INIT(&m->buckets[i]);
+	for (i = 0; old != NULL && i < onb; i++) {
+		while ((e = LIST_FIRST(&old[i])) != NULL) {
+			LIST_REMOVE(e, entry);
+			LIST_INSERT_HEAD(&m->buckets[pgcancel_hash(m, e->pid,
+			    e->key)], e, entry);
+		}
+	}
+	free(old);
+	return (0);
+}
+
+struct pgcancel *
+pgcancel_new(void)
+{
+	struct pgcancel	*m;
+
+	if ((m = calloc(1, sizeof(*m))) == NULL)
+		return (NULL);
+	if (pgcancel_resize(m, PGCANCEL_BUCKETS) != 0) {
+		free(m);
+		return (NULL);
+	}
+	return (m);
+}
+
+void
+pgcancel_free(struct pgcancel *m)
+{
+	struct pgcancel_entry	*e;
+	size_t			 i;
+
+	if (m == NULL)
+		return;
+	for (i = 0; i < m->nbuckets; i++) {
+		while ((e = LIST_FIRST(&m->buckets[i])) != NULL) {
+			LIST_REMOVE(e, entry);
+			free(e);
+		}
+	}
+	free(m->buckets);
+	free(m);
+}
+
+struct pgcancel_entry *
+pgcancel_add(struct pgcancel *m, uint32_t pid, uint32_t key, struct route *r)
+{
+	struct pgcancel_entry	*e;
+
+	/* Keep chains short; a failed resize only makes them longer. */
+	if (m->n >= 2 * m->nbuckets)
+		(void)pgcancel_resize(m, 2 * m->nbuckets);
+	if ((e = calloc(1, sizeof(*e))) == NULL)
+		return (NULL);
+	e->pid = pid;
+	e->key = key;
+	e->route = r;
+	LIST_INSERT_HEAD(&m->buckets[pgcancel_hash(m, pid, key)], e, entry);
+	m->n++;
+	return (e);
+}
+
+void
+pgcancel_del(struct pgcancel *m, struct pgcancel_entry *e)
+{
+	if (e == NULL)
+		return;
+	LIST_REMOVE(e, entry);
+	m->n--;
+	free(e);
+}
+
+struct route *
+pgcancel_find(const struct pgcancel *m, uint32_t pid, uint32_t key)
+{
+	const struct pgcancel_entry	*e;
+
+	LIST_FOREACH(e, &m->buckets[pgcancel_hash(m, pid, key)], entry) {
+		if (e->pid == pid && e->key == key)
+			return (e->route);
+	}
+	return (NULL);
+}
+
+size_t
+pgcancel_count(const struct pgcancel *m)
+{
+	return (m->n);
+}

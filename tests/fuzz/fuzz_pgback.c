@@ -1,0 +1,50 @@
+/*
+ * fuzz_pgback.c: libFuzzer harness for the BackendKeyData sniffer, which
+ * reads untrusted bytes from any upstream server.  The first input byte
+ * picks a chunk size; the rest is fed whole and in chunks, and both ways
+ * must agree (the relay hands it whatever one read returned).
+ */
+#include "config.h"
+
+#include <stdint.h>
+#include <stdlib.h>
+
+#include "pgback.h"
+
+int	LLVMFuzzerTestOneInput(const uint8_t *, size_t);
+
+int
+LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	struct pgback	whole, parts;
+	size_t		off, step, n;
+	int		r1, r2 = PGBACK_MORE;
+
+	if (size < 1)
+		return (0);
+	step = (size_t)data[0] % 17 + 1;
+	data++;
+	size--;
+	pgback_init(&whole);
+	pgback_init(&parts);
+	r1 = pgback_feed(&whole, data, size);
+	for (off = 0; off < size; off += n) {
+		n = size - off < step ? size - off : step;
+		r2 = pgback_feed(&parts, data + off, n);
+	}
+	if (size == 0)
+		r2 = parts.result;
+	if (r1 != r2 || whole.seen != parts.seen)
+		abort();
+	if (r1 == PGBACK_KEY && (whole.pid != parts.pid ||
+	    whole.key != parts.key))
+		abort();
+	if (r1 == PGBACK_NONE && whole.why == NULL)
+		abort();
+	if (whole.seen > PGBACK_MAX + 5 || whole.seen > size)
+		abort();
+	/* Once finished, more bytes change nothing. */
+	if (r1 != PGBACK_MORE && pgback_feed(&whole, data, size) != r1)
+		abort();
+	return (0);
+}

@@ -1,0 +1,528 @@
+#!/bin/bash
+# tls:// routes: Redis with TLS from byte 0, PostgreSQL's SSLRequest
+# upgrade and direct TLS, verification errors, client certificates,
+# session resumption, half-close over TLS, CancelRequest routing, and
+# configuration checks.  The script makes its own CA and certificates with
+# the openssl CLI; servers are real (redis-server --tls-port, a PostgreSQL
+# cluster with ssl = on and hostssl-only pg_hba, openssl s_server, socat).
+. "$(dirname "$0")/../lib.sh"
+
+FAST=(check_interval=300ms check_fast_interval=100ms check_down_interval=200ms
+	check_timeout=300ms fall=2 rise=2)
+PKI=$T/pki
+
+# ---------------------------------------------------------------------
+# Certificates
+
+# make_pki: a CA; a server certificate for db.example.test,
+# redis.example.test and 127.0.0.1; the same one expired (notAfter a day
+# ago: "-days -1"); a client certificate; a second, unrelated CA.
+make_pki() {
+	local ec=(-newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes)
+	mkdir -p "$PKI" && cd "$PKI" || return 1
+	printf 'subjectAltName=DNS:db.example.test,DNS:redis.example.test,IP:127.0.0.1\nbasicConstraints=CA:FALSE\nextendedKeyUsage=serverAuth\n' > server.ext
+	printf 'basicConstraints=CA:FALSE\nextendedKeyUsage=clientAuth\n' > client.ext
+	openssl req -x509 "${ec[@]}" -keyout ca.key -out ca.crt -days 30 \
+	    -subj "/CN=postern test CA" &&
+	openssl req -x509 "${ec[@]}" -keyout evil.key -out evil.crt -days 30 \
+	    -subj "/CN=some other CA" &&
+	openssl req -new "${ec[@]}" -keyout server.key -out server.csr \
+	    -subj "/CN=db.example.test" &&
+	openssl x509 -req -in server.csr -CA ca.crt -CAkey ca.key \
+	    -CAcreateserial -days 30 -extfile server.ext -out server.crt &&
+	openssl x509 -req -in server.csr -CA ca.crt -CAkey ca.key \
+	    -CAcreateserial -days -1 -extfile server.ext -out expired.crt &&
+	openssl req -new "${ec[@]}" -keyout client.key -out client.csr \
+	    -subj "/CN=postern client" &&
+	openssl x509 -req -in client.csr -CA ca.crt -CAkey ca.key \
+	    -CAcreateserial -days 30 -extfile client.ext -out client.crt &&
+	cat server.crt server.key > server.pem &&
+	cat expired.crt server.key > expired.pem
+}
+
+# ---------------------------------------------------------------------
+# Servers
+
+# start_redis_tls [CERT] [ARGS]: redis-server with TLS only (--port 0) on a
+# free port with CERT (default server.crt); sets REDIS_PORT, REDIS_PID.
+start_redis_tls() {
+	local cert=${1:-$PKI/server.crt} port dir n=100
+	(($#)) && shift
+	port=$(free_port) || fail_case "no free port for redis"
+	dir=$T/redis-$port
+	mkdir -p "$dir"
+	(_close_sess_fds; exec redis-server --port 0 --tls-port "$port" \
+	    --bind 127.0.0.1 --tls-cert-file "$cert" \
+	    --tls-key-file "$PKI/server.key" --tls-ca-cert-file "$PKI/ca.crt" \
+	    --tls-auth-clients no --save '' --appendonly no --daemonize no \
+	    --dir "$dir" --logfile '' "$@") >> "$dir/log" 2>&1 &
+	REDIS_PID=$! REDIS_PORT=$port
+	track_server "$REDIS_PID"
+	while ((n-- > 0)); do
+		[[ "$(timeout 5 redis-cli --tls --insecure --cert "$PKI/client.crt" \
+		    --key "$PKI/client.key" -h 127.0.0.1 -p "$port" PING \
+		    2>/dev/null)" == PONG ]] && return 0
+		_pid_running "$REDIS_PID" ||
+		    fail_case "redis-server --tls-port $port died: $(tail -n 3 "$dir/log")"
+		sleep 0.1
+	done
+	fail_case "TLS redis-server on port $port did not answer PING within 10s"
+}
+
+# tls_rcli PORT ARGS: redis-cli over TLS straight to a server.
+tls_rcli() {
+	local port=$1
+	shift
+	timeout 30 redis-cli --tls --cacert "$PKI/ca.crt" --cert "$PKI/client.crt" \
+	    --key "$PKI/client.key" -h 127.0.0.1 -p "$port" "$@"
+}
+
+# start_pg_tls: a cluster with ssl = on that refuses connections without
+# TLS (hostssl trust, hostnossl reject); local socket for the test's own
+# queries.  Sets PG_PORT, PG_DIR, PG_SOCKDIR.
+start_pg_tls() {
+	local port dir
+	[[ -x "$PGBIN/initdb" ]] || fail_case "no PostgreSQL server binaries under /usr/lib/postgresql"
+	port=$(free_port) || fail_case "no free port for postgres"
+	dir=$T/pg-$port
+	mkdir -p "$dir/data" "$dir/sock"
+	cp "$PKI/server.crt" "$PKI/server.key" "$dir/"
+	chmod 600 "$dir/server.key"
+	((EUID == 0)) && chown -R postgres:postgres "$dir"
+	_as_postgres "$PGBIN/initdb" -A trust --nosync -U postgres \
+	    -D "$dir/data" > "$dir/initdb.log" 2>&1 ||
+	    fail_case "initdb failed: $(tail -n 3 "$dir/initdb.log")"
+	printf 'local all all trust\nhostssl all all 127.0.0.1/32 trust\nhostnossl all all 127.0.0.1/32 reject\n' \
+	    > "$dir/data/pg_hba.conf"
+	_PG_DIRS+=("$dir")
+	(_close_sess_fds; _as_postgres timeout 60 "$PGBIN/pg_ctl" -w -t 30 \
+	    -D "$dir/data" -l "$dir/log" \
+	    -o "-p $port -k $dir/sock -c listen_addresses=127.0.0.1 -c fsync=off -c ssl=on -c ssl_cert_file=$dir/server.crt -c ssl_key_file=$dir/server.key" \
+	    start) > "$dir/pg_ctl.log" 2>&1 ||
+	    fail_case "pg_ctl start failed: $(tail -n 3 "$dir/log")"
+	PG_PORT=$port PG_DIR=$dir PG_SOCKDIR=$dir/sock
+}
+
+# pg_local SQL: a query on the server itself, over its Unix socket.
+pg_local() {
+	timeout 30 psql "host=$PG_SOCKDIR port=$PG_PORT user=postgres dbname=postgres" \
+	    -X -Atc "$1" 2>&1
+}
+
+# psql_at PORT SQL [CONNINFO-EXTRA]: one statement through postern.
+psql_at() {
+	timeout 60 psql "$(pg_conninfo "$1" "${3:-}")" -X -v ON_ERROR_STOP=1 \
+	    -tAc "$2" 2>&1
+}
+
+# start_s_server NAME PORT ARGS: openssl s_server (not quiet: it prints
+# the ALPN it selects and what it receives) with the server certificate;
+# its stdin is a pipe the case holds open (on EOF it would stop).
+start_s_server() {
+	local name=$1 port=$2 fd n=100
+	shift 2
+	mkfifo "$T/$name.in"
+	(_close_sess_fds; exec openssl s_server -accept "127.0.0.1:$port" \
+	    -cert "$PKI/server.crt" -key "$PKI/server.key" "$@") \
+	    < "$T/$name.in" > "$T/$name.log" 2>&1 &
+	track_server "$!"
+	exec {fd}> "$T/$name.in"
+	while ((n-- > 0)); do
+		grep -q ACCEPT "$T/$name.log" 2>/dev/null && return 0
+		sleep 0.1
+	done
+	fail_case "openssl s_server $name did not start: $(head -c 300 "$T/$name.log")"
+}
+
+# ---------------------------------------------------------------------
+# Redis
+
+# redis-cli in clear -> postern -> TLS Redis: commands, a 64 MiB value
+# that comes back identical, the health check (PING over TLS), and the
+# second connection resuming the first one's session.
+case_redis_tls() {
+	local out
+	start_redis_tls
+	GLOBAL_OPTS=(log_level=debug)
+	postern_redis "public tls://127.0.0.1:$REDIS_PORT ca=$PKI/ca.crt name=redis.example.test" -- \
+	    "${FAST[@]}"
+	expect_log 'info: redis/public: up \(check ok\)$'
+	expect_eq "SET through postern" OK "$(rcli "$LISTEN_PORT" SET k v 2>&1)"
+	expect_eq "GET through postern" v "$(rcli "$LISTEN_PORT" GET k 2>&1)"
+	expect_log " s[0-9]+ redis 127\.0\.0\.1:[0-9]+ -> public 127\.0\.0\.1:$REDIS_PORT: connected in [0-9]+ ms \(TLSv1\.3 [A-Z0-9_]+, resumed\)$"
+	head -c 50331648 /dev/urandom | base64 -w0 > "$T/big"
+	expect_eq "big value size" 67108864 "$(stat -c %s "$T/big")"
+	out=$(timeout 120 redis-cli -h 127.0.0.1 -p "$LISTEN_PORT" -x SET big < "$T/big" 2>&1)
+	expect_eq "SET of 64 MiB through postern" OK "$out"
+	expect_eq "STRLEN on the server" 67108864 "$(tls_rcli "$REDIS_PORT" STRLEN big 2>&1)"
+	timeout 120 redis-cli -h 127.0.0.1 -p "$LISTEN_PORT" --raw GET big 2> "$T/get.err" |
+	    head -c 67108864 > "$T/big.out"
+	expect_eq "SHA-256 of the 64 MiB value read back" "$(sha256_of "$T/big")" "$(sha256_of "$T/big.out")"
+	expect_log ": closed \(client closed\) after [0-9.]+s, [0-9]+ bytes up, 67108[0-9]{3} bytes down$"
+}
+
+# cert= and key=: a Redis that requires client certificates takes the
+# route that presents one and refuses the route that does not, with the
+# server's alert in the error.
+case_client_cert() {
+	start_redis_tls "$PKI/server.crt" --tls-auth-clients yes
+	LISTEN_PORT=$(free_port) && L2=$(free_port) || fail_case "no free port"
+	CONF=$T/mtls.conf
+	{ conf_global
+	  conf_service mtls "127.0.0.1:$LISTEN_PORT" redis \
+	      "public tls://127.0.0.1:$REDIS_PORT ca=$PKI/ca.crt cert=$PKI/client.crt key=$PKI/client.key" -- \
+	      "${FAST[@]}"
+	  conf_service nocert "127.0.0.1:$L2" redis \
+	      "public tls://127.0.0.1:$REDIS_PORT ca=$PKI/ca.crt" -- "${FAST[@]}"
+	} > "$CONF"
+	start_postern "$CONF"
+	expect_log 'info: mtls/public: up \(check ok\)$'
+	expect_eq "PING with a client certificate" PONG "$(rcli "$LISTEN_PORT" PING 2>&1)"
+	# TLS 1.3: the server checks the client's certificate after the
+	# client's handshake is done, so the refusal comes as an alert on
+	# the first read: the check reports it as a TLS error all the same.
+	expect_log 'info: nocert/public: unknown -> down \(2 failed checks; last: tls: [^;]*certificate required'
+}
+
+# Verification: each failure says which check failed, in the health line
+# and in the session's connect error; the good route behind them serves.
+case_verify_errors() {
+	local good out
+	start_redis_tls
+	good=$REDIS_PORT
+	start_redis_tls "$PKI/expired.crt"
+	EXPIRED_PORT=$REDIS_PORT
+	S12_PORT=$(free_port) || fail_case "no free port"
+	start_s_server tls12 "$S12_PORT" -tls1_2 -rev
+	LISTEN_PORT=$(free_port) || fail_case "no free port"
+	local -a ports=()
+	for i in 1 2 3 4; do
+		ports+=("$(free_port)")
+		[[ -n "${ports[-1]}" ]] || fail_case "no free port"
+	done
+	CONF=$T/verify.conf
+	{ conf_global log_level=debug
+	  conf_service wrongca "127.0.0.1:${ports[0]}" redis \
+	      "public tls://127.0.0.1:$good ca=$PKI/evil.crt" -- "${FAST[@]}"
+	  conf_service wrongname "127.0.0.1:${ports[1]}" redis \
+	      "public tls://127.0.0.1:$good ca=$PKI/ca.crt name=wrong.example.test" -- "${FAST[@]}"
+	  conf_service expired "127.0.0.1:${ports[2]}" redis \
+	      "public tls://127.0.0.1:$EXPIRED_PORT ca=$PKI/ca.crt" -- "${FAST[@]}"
+	  conf_service version "127.0.0.1:${ports[3]}" tcp \
+	      "public tls://127.0.0.1:$S12_PORT ca=$PKI/ca.crt min_version=tls1.3" -- "${FAST[@]}" check=tcp
+	  # No checks: the session tries every route in order and says why.
+	  conf_service chain "127.0.0.1:$LISTEN_PORT" redis \
+	      "wrongca tls://127.0.0.1:$good ca=$PKI/evil.crt" \
+	      "wrongname tls://127.0.0.1:$good ca=$PKI/ca.crt name=wrong.example.test" \
+	      "expired tls://127.0.0.1:$EXPIRED_PORT ca=$PKI/ca.crt" \
+	      "good tls://127.0.0.1:$good ca=$PKI/ca.crt" -- check=none
+	} > "$CONF"
+	start_postern "$CONF"
+	expect_log 'info: wrongca/public: unknown -> down \(2 failed checks; last: tls: unknown CA: [^;]*(self-signed certificate in certificate chain|unable to get local issuer certificate)'
+	expect_log "info: wrongname/public: unknown -> down \(2 failed checks; last: tls: name mismatch: certificate is for DNS:db\.example\.test, DNS:redis\.example\.test, IP:127\.0\.0\.1, CN=db\.example\.test, not 'wrong\.example\.test'"
+	expect_log 'info: expired/public: unknown -> down \(2 failed checks; last: tls: certificate has expired: CN=db\.example\.test \(notAfter '
+	expect_log 'info: version/public: unknown -> down \(2 failed checks; last: tls: protocol version: [^;]*\(min_version tls1\.3\)'
+	out=$(rcli "$LISTEN_PORT" PING 2>&1)
+	expect_eq "PING through the route that verifies (IP SAN 127.0.0.1)" PONG "$out"
+	expect_log ' -> wrongca 127\.0\.0\.1:[0-9]+: connect failed: tls: unknown CA: '
+	expect_log " -> wrongname 127\.0\.0\.1:[0-9]+: connect failed: tls: name mismatch: certificate is for .* not 'wrong\.example\.test'$"
+	expect_log " -> expired 127\.0\.0\.1:$EXPIRED_PORT: connect failed: tls: certificate has expired: "
+	expect_log " -> good 127\.0\.0\.1:$good: closed \(client closed\)"
+	expect_no_log 'up \(check ok\)$'
+}
+
+# name= lets a route dial an address and verify the certificate's name;
+# SNI carries it (s_server prints the servername it got).
+case_name_option() {
+	local out l2
+	# The default certificate is the expired one; a client whose SNI is
+	# db.example.test gets the good one (-servername, -cert2).
+	SNI_PORT=$(free_port) || fail_case "no free port"
+	start_s_server sni "$SNI_PORT" -cert "$PKI/expired.crt" \
+	    -servername db.example.test -cert2 "$PKI/server.crt" \
+	    -key2 "$PKI/server.key" -rev
+	LISTEN_PORT=$(free_port) && l2=$(free_port) || fail_case "no free port"
+	CONF=$T/sni.conf
+	{ conf_global log_level=debug
+	  conf_service db "127.0.0.1:$LISTEN_PORT" tcp \
+	      "db tls://127.0.0.1:$SNI_PORT ca=$PKI/ca.crt name=db.example.test" -- check=none
+	  conf_service other "127.0.0.1:$l2" tcp \
+	      "redis tls://127.0.0.1:$SNI_PORT ca=$PKI/ca.crt name=redis.example.test" -- check=none
+	} > "$CONF"
+	start_postern "$CONF"
+	out=$(printf 'hello\n' | timeout 10 socat -t 5 - "TCP:127.0.0.1:$LISTEN_PORT" 2>&1)
+	expect_eq "reply through a route verifying db.example.test at 127.0.0.1" olleh "$out"
+	expect_log " -> db 127\.0\.0\.1:$SNI_PORT: connected in [0-9]+ ms \(TLSv1\.3 "
+	# Another name (one the certificate also has) gets s_server's default,
+	# expired, certificate: the SNI is what chose.
+	printf 'hello\n' | timeout 10 socat -t 5 - "TCP:127.0.0.1:$l2" > /dev/null 2>&1
+	expect_log " -> redis 127\.0\.0\.1:$SNI_PORT: connect failed: tls: certificate has expired: "
+}
+
+# A server that answers only once it has read the client's EOF: postern
+# sends close_notify (and the TCP FIN) upstream, keeps reading, and the
+# reply arrives.
+case_half_close_tls() {
+	local out
+	head -c 4M /dev/urandom > "$T/up"
+	# start_socat_server listens in clear: this one listens with TLS.
+	SERVER_PORT=$(free_port) || fail_case "no free port"
+	(_close_sess_fds; exec socat "OPENSSL-LISTEN:$SERVER_PORT,bind=127.0.0.1,reuseaddr,fork,cert=$PKI/server.pem,verify=0" SYSTEM:sha256sum) \
+	    > "$T/socat-tls.log" 2>&1 &
+	track_server "$!"
+	wait_until 10 port_listening "$SERVER_PORT" || fail_case "socat TLS server not listening"
+	postern_service tcp "tls tls://127.0.0.1:$SERVER_PORT ca=$PKI/ca.crt" -- check=none
+	out=$(timeout 30 socat -t 20 - "TCP:127.0.0.1:$LISTEN_PORT" < "$T/up")
+	expect_eq "upstream's SHA-256 of what it read over TLS" "$(sha256_of "$T/up")  -" "$out"
+	expect_log ": closed \(client closed\) after [0-9.]+s, 4194304 bytes up, 68 bytes down$"
+}
+
+port_listening() {
+	[[ -n "$(ss -ltnH "( sport = :$1 )" 2>/dev/null)" ]]
+}
+
+# A server that accepts and says nothing: the handshake (or the SSLRequest)
+# times out within connect_timeout, and says so.
+case_handshake_timeout() {
+	local l2
+	start_socat_server "SYSTEM:sleep 30"
+	LISTEN_PORT=$(free_port) && l2=$(free_port) || fail_case "no free port"
+	CONF=$T/hang.conf
+	{ conf_global
+	  conf_service redis "127.0.0.1:$LISTEN_PORT" redis \
+	      "mute tls://127.0.0.1:$SERVER_PORT ca=$PKI/ca.crt" -- check=none \
+	      connect_timeout=500ms hold_timeout=1s
+	  conf_service pg "127.0.0.1:$l2" postgres \
+	      "mute tls://127.0.0.1:$SERVER_PORT ca=$PKI/ca.crt" -- check=none \
+	      connect_timeout=500ms hold_timeout=1s
+	} > "$CONF"
+	start_postern "$CONF"
+	out=$(rcli "$LISTEN_PORT" PING 2>&1)
+	expect_match "redis client's error" 'no healthy route for service redis \(mute: tls: handshake timeout after 500 ms\)' "$out"
+	expect_log " redis 127\.0\.0\.1:[0-9]+ -> mute 127\.0\.0\.1:$SERVER_PORT: connect failed: tls: handshake timeout after 500 ms$"
+	out=$(timeout 10 psql "$(pg_conninfo "$l2")" -Atc 'select 1' 2>&1)
+	expect_match "psql's error" 'mute: tls: no answer to the SSLRequest within 500 ms' "$out"
+}
+
+# ---------------------------------------------------------------------
+# PostgreSQL
+
+# psql (default sslmode) and pgbench through postern to a cluster that
+# takes TLS only; the server sees TLS; the health check goes through
+# SSLRequest and the handshake.
+case_pg_tls() {
+	local out
+	start_pg_tls
+	out=$(timeout 10 psql "$(pg_conninfo "$PG_PORT" sslmode=disable)" -Atc 'select 1' 2>&1)
+	expect_match "the cluster refuses clear connections" 'no encryption' "$out"
+	GLOBAL_OPTS=(log_level=debug)
+	postern_service postgres "public tls://127.0.0.1:$PG_PORT ca=$PKI/ca.crt name=db.example.test" -- \
+	    "${FAST[@]}"
+	expect_log "debug: postgres/public: check: ok \(TLS handshake completed \(TLSv1\.3\)\)"
+	expect_log 'info: postgres/public: up \(check ok\)$'
+	expect_eq "psql with the default sslmode" 1 "$(psql_at "$LISTEN_PORT" 'select 1')"
+	expect_eq "the server sees TLS" "t|TLSv1.3" \
+	    "$(psql_at "$LISTEN_PORT" 'select ssl, version from pg_stat_ssl where pid = pg_backend_pid()')"
+	out=$(timeout 120 pgbench -i -s 1 -q -h 127.0.0.1 -p "$LISTEN_PORT" -U postgres postgres 2>&1) ||
+	    fail_case "pgbench -i failed: $(_short "$(tail -n 3 <<< "$out")")"
+	out=$(timeout 120 pgbench -n -c 4 -j 2 -t 100 -h 127.0.0.1 -p "$LISTEN_PORT" -U postgres postgres 2>&1) ||
+	    fail_case "pgbench run failed: $(_short "$(tail -n 5 <<< "$out")")"
+	expect_match "pgbench transactions" 'number of transactions actually processed: 400/400' "$out"
+	expect_eq "accounts loaded" 100000 "$(pg_local 'select count(*) from pgbench_accounts')"
+	expect_log " -> public 127\.0\.0\.1:$PG_PORT: connected in [0-9]+ ms \(TLSv1\.3 "
+	expect_log " -> public 127\.0\.0\.1:$PG_PORT: backend pid [0-9]+$"
+	expect_no_log 'SSL error|could not accept SSL' "$PG_DIR/log"
+}
+
+# A cluster without TLS behind a tls:// route: its 'N' is a refusal.
+case_pg_refuses_tls() {
+	start_postgres
+	postern_service postgres "public tls://127.0.0.1:$PG_PORT ca=$PKI/ca.crt" -- "${FAST[@]}"
+	expect_log "info: postgres/public: unknown -> down \(2 failed checks; last: tls: the server does not accept TLS \(SSLRequest answered 'N'\)"
+}
+
+# PostgreSQL 17 direct TLS (sslnegotiation=direct): TLS from the first
+# byte with ALPN "postgresql".  No PostgreSQL 17 is packaged here, so
+# openssl s_server stands in: it must select that ALPN, and the client's
+# StartupMessage must arrive inside TLS.  A server that selects no ALPN is
+# refused.
+case_pg_direct() {
+	local p1 p2 l2
+	p1=$(free_port) && p2=$(free_port) && l2=$(free_port) || fail_case "no free port"
+	start_s_server direct "$p1" -alpn postgresql
+	start_s_server noalpn "$p2"
+	LISTEN_PORT=$(free_port) || fail_case "no free port"
+	CONF=$T/direct.conf
+	{ conf_global log_level=debug
+	  conf_service pg "127.0.0.1:$LISTEN_PORT" postgres \
+	      "direct tls://127.0.0.1:$p1 ca=$PKI/ca.crt name=db.example.test sslnegotiation=direct" -- \
+	      check=none connect_timeout=2s
+	  conf_service pg2 "127.0.0.1:$l2" postgres \
+	      "noalpn tls://127.0.0.1:$p2 ca=$PKI/ca.crt sslnegotiation=direct" -- \
+	      check=none hold_timeout=1s
+	} > "$CONF"
+	start_postern "$CONF"
+	# s_server does not speak the protocol: psql waits until its timeout.
+	timeout 3 psql "host=127.0.0.1 port=$LISTEN_PORT user=postgres dbname=appdb connect_timeout=2" \
+	    -Atc 'select 1' > /dev/null 2>&1
+	wait_until 5 startup_arrived "$T/direct.log" ||
+	    fail_case "the StartupMessage did not arrive at s_server: $(tail -c 300 "$T/direct.log" | tr -d '\0')"
+	grep -q 'ALPN protocols selected: postgresql' "$T/direct.log" ||
+	    fail_case "s_server selected no ALPN postgresql: $(grep -i alpn "$T/direct.log")"
+	expect_log " -> direct 127\.0\.0\.1:$p1: connected in [0-9]+ ms \(TLSv1\.3 [A-Z0-9_]+, full handshake, ALPN postgresql\)$"
+	out=$(timeout 10 psql "$(pg_conninfo "$l2")" -Atc 'select 1' 2>&1)
+	expect_match "psql's error through a server without ALPN" \
+	    "noalpn: tls: the server did not select ALPN 'postgresql'" "$out"
+}
+
+# startup_arrived LOG: s_server printed a StartupMessage (NULs between
+# the words).
+startup_arrived() {
+	tr -d '\0' < "$1" | grep -q 'userpostgresdatabaseappdb'
+}
+
+# sleeping_backend: the pid of the backend running pg_sleep, or nothing.
+sleeping_backend() {
+	pg_local "select pid from pg_stat_activity where query like 'select pg_sleep(30)%' and state = 'active'"
+}
+
+backend_sleeping() {
+	[[ -n "$(sleeping_backend)" ]]
+}
+
+# expect_cancel: psql -c 'select pg_sleep(30)' through postern, SIGINT
+# (psql sends a CancelRequest to postern's port); the backend must stop
+# within a second, per pg_stat_activity on the server.
+expect_cancel() {
+	local pid bpid t0 n=0
+	timeout 60 psql "$(pg_conninfo "$LISTEN_PORT")" -X -c 'select pg_sleep(30)' > "$T/sleep.out" 2>&1 &
+	pid=$!
+	track_client "$pid"
+	wait_until 10 backend_sleeping || fail_case "pg_sleep never showed up on the server"
+	bpid=$(sleeping_backend)
+	t0=$(date +%s%N)
+	kill -INT "$pid"
+	while [[ -n "$(sleeping_backend)" ]]; do
+		(($(date +%s%N) - t0 < 1000000000)) ||
+		    fail_case "backend $bpid still running pg_sleep 1s after SIGINT to psql"
+		sleep 0.05
+	done
+	wait_exit "$pid" 10 || fail_case "psql did not end after the cancel"
+	expect_match "psql's output" 'canceling statement due to user request' "$(cat "$T/sleep.out")"
+	expect_log " cancel request for backend pid $bpid goes to route $1$"
+	expect_log " s[0-9]+ postgres 127\.0\.0\.1:[0-9]+ -> $1 127\.0\.0\.1:$PG_PORT: closed \(server closed\) after [0-9.]+s, 16 bytes up, 0 bytes down$"
+}
+
+case_cancel_plain() {
+	start_postgres
+	GLOBAL_OPTS=(log_level=debug)
+	postern_service postgres "private tcp://127.0.0.1:$PG_PORT" -- "${FAST[@]}"
+	expect_cancel private
+	# A key nobody has: logged and closed, nothing dialed.
+	printf '\000\000\000\020\004\322\026\056\000\000\000\001\000\000\000\002' |
+	    timeout 10 socat -t 2 - "TCP:127.0.0.1:$LISTEN_PORT" > /dev/null 2>&1
+	expect_log " s[0-9]+ postgres 127\.0\.0\.1:[0-9]+: closed \(client: cancel request for an unknown backend \(pid 1\)\)"
+}
+
+case_cancel_tls() {
+	start_pg_tls
+	GLOBAL_OPTS=(log_level=debug)
+	postern_service postgres "public tls://127.0.0.1:$PG_PORT ca=$PKI/ca.crt name=db.example.test" -- \
+	    "${FAST[@]}"
+	expect_cancel public
+}
+
+# ---------------------------------------------------------------------
+# Failover and configuration
+
+# The preferred route is plain TCP, the fallback TLS (a provider's public
+# endpoint): when private dies, a new client is served through TLS as if
+# nothing happened.
+case_failover_tcp_to_tls() {
+	start_redis
+	PRIV_PORT=$REDIS_PORT PRIV_PID=$REDIS_PID
+	expect_eq "SET who on private" OK "$(rcli "$PRIV_PORT" SET who private 2>&1)"
+	start_redis_tls
+	PUB_PORT=$REDIS_PORT
+	expect_eq "SET who on public" OK "$(tls_rcli "$PUB_PORT" SET who public 2>&1)"
+	postern_redis "private tcp://127.0.0.1:$PRIV_PORT" \
+	    "public tls://127.0.0.1:$PUB_PORT ca=$PKI/ca.crt name=redis.example.test" -- "${FAST[@]}"
+	expect_log 'info: redis/private: up \(check ok\)$'
+	expect_log 'info: redis/public: up \(check ok\)$'
+	expect_eq "GET who before" private "$(rcli "$LISTEN_PORT" GET who 2>&1)"
+	kill -KILL "$PRIV_PID"
+	{ wait "$PRIV_PID"; } 2> /dev/null
+	expect_log 'info: redis/private: up -> down \(2 failed checks; last: connection refused; '
+	expect_log 'info: service redis: new sessions go to public \(was private\)$'
+	expect_eq "GET who after" public "$(rcli "$LISTEN_PORT" GET who 2>&1)"
+	expect_log " -> public 127\.0\.0\.1:$PUB_PORT: closed \(client closed\)"
+}
+
+# postern -n loads what tls:// routes name: a CA file without
+# certificates, a key that is not the certificate's, an encrypted key,
+# each "file:line: route 'name': why".  A reload with such a file keeps
+# the running generation.
+case_config_errors() {
+	local out st
+	printf 'not a certificate\n' > "$T/bad.pem"
+	openssl pkey -in "$PKI/server.key" -aes256 -passout pass:secret -out "$T/enc.key" 2> /dev/null ||
+	    fail_case "cannot make an encrypted key"
+	cat > "$T/bad.conf" <<-EOF
+	[service pg]
+	listen = 127.0.0.1:1
+	protocol = postgres
+	route = public tls://127.0.0.1:2 ca=$T/bad.pem
+	route = mtls tls://127.0.0.1:2 ca=$PKI/ca.crt cert=$PKI/server.crt key=$PKI/client.key
+	route = enc tls://127.0.0.1:2 cert=$PKI/server.crt key=$T/enc.key
+	route = neg tls://127.0.0.1:2 sslnegotiation=direct verify=none
+	EOF
+	out=$("$POSTERN" -n -c "$T/bad.conf" < /dev/null 2>&1)
+	st=$?
+	expect_eq "postern -n exit status" 2 "$st"
+	expect_match "bad CA" "bad\.conf:4: route 'public': cannot load CA file $T/bad\.pem: " "$out"
+	expect_match "mismatch" "bad\.conf:5: route 'mtls': certificate $PKI/server\.crt and key $PKI/client\.key do not match" "$out"
+	expect_match "encrypted key" "bad\.conf:6: route 'enc': key $T/enc\.key is encrypted" "$out"
+	[[ "$out" == *"'neg'"* ]] && fail_case "route neg is valid, yet: $out"
+
+	start_redis_tls
+	cp "$PKI/ca.crt" "$T/ca-live.crt"
+	postern_redis "public tls://127.0.0.1:$REDIS_PORT ca=$T/ca-live.crt verify=full" -- "${FAST[@]}"
+	expect_log 'info: redis/public: up \(check ok\)$'
+	cp "$T/bad.pem" "$T/ca-live.crt"
+	kill -HUP "$POSTERN_PID"
+	expect_log "error: $CONF:[0-9]+: route 'public': cannot load CA file $T/ca-live\.crt: "
+	expect_log 'error: reload failed: keeping the running configuration'
+	expect_eq "PING after the failed reload" PONG "$(rcli "$LISTEN_PORT" PING 2>&1)"
+}
+
+# verify=none: allowed, and warned about at start.
+case_verify_none() {
+	start_redis_tls "$PKI/expired.crt"
+	postern_redis "public tls://127.0.0.1:$REDIS_PORT verify=none" -- "${FAST[@]}"
+	expect_log "warn: route 'public' \(tls://127\.0\.0\.1:$REDIS_PORT\): verify = none: the server's certificate is not checked$"
+	expect_log 'info: redis/public: up \(check ok\)$'
+	expect_eq "PING with verify=none" PONG "$(rcli "$LISTEN_PORT" PING 2>&1)"
+}
+
+cd "$T" || exit 1
+make_pki > "$T/pki.log" 2>&1 || {
+	fail "$SCRIPT_NAME: certificates" "openssl failed: $(tail -n 3 "$T/pki.log" | paste -sd'|')"
+	finish
+}
+cd "$T" || exit 1
+
+run_case "redis over TLS: commands, 64 MiB value, resumption" case_redis_tls
+run_case "client certificate: accepted with cert/key, refused without" case_client_cert
+run_case "verification errors: unknown CA, name mismatch, expired, protocol version" case_verify_errors
+run_case "name= dials 127.0.0.1 and verifies db.example.test (SNI)" case_name_option
+run_case "half-close over TLS: close_notify, reply after EOF" case_half_close_tls
+run_case "handshake and SSLRequest timeouts within connect_timeout" case_handshake_timeout
+run_case "postgres TLS-only: psql default sslmode, pgbench, TLS health check" case_pg_tls
+run_case "postgres without TLS behind tls://: 'N' is a refusal" case_pg_refuses_tls
+run_case "postgres direct TLS: ALPN postgresql (s_server)" case_pg_direct
+run_case "cancel: pg_sleep cancelled through postern on a plaintext route" case_cancel_plain
+run_case "cancel: pg_sleep cancelled through postern on a TLS route" case_cancel_tls
+run_case "failover from tcp:// to tls:// is transparent to a new client" case_failover_tcp_to_tls
+run_case "config: CA, key mismatch, encrypted key; reload keeps running" case_config_errors
+run_case "verify=none: warned at start, works" case_verify_none
+finish

@@ -1,0 +1,821 @@
+#!/bin/bash
+# SSH bastion routes: a real OpenSSH sshd per case (Debian's
+# openssh-server) on a free loopback port, with host and user keys made
+# here by ssh-keygen; redis-server and PostgreSQL behind it.  Proves the
+# ssh:// transport end to end: traffic, a 64 MiB value, 200 sessions on
+# one SSH connection, flow control with a client that does not read,
+# host key and user key refusals, channel open failures with their
+# cause, loss and reconnect, the keepalive counter against a hung
+# bastion, reloads, the developer command line (-L/-J with an ssh_config
+# alias) and a network-namespace topology where Redis is reachable only
+# from the bastion.  Log lines are the contract; every wait is bounded.
+. "$(dirname "$0")/../lib.sh"
+
+SSHD=/usr/sbin/sshd
+# libssh2 1.10 leaks two BIGNUMs each time it reads an OpenSSH-format
+# ECDSA key (openssl.c, fixed in 1.11): not ours, and bounded by the
+# number of logins.  Everything else stays checked.  (The case with ECDSA
+# keys turns on full stack unwinding so that the suppression can see the
+# libssh2 frame through libcrypto.)
+printf 'leak:libssh2_userauth_publickey_fromfile_ex\n' > "$T/lsan.supp"
+export LSAN_OPTIONS="suppressions=$T/lsan.supp:print_suppressions=0${LSAN_OPTIONS:+:$LSAN_OPTIONS}"
+# The agent case sets its own; no other case may find one.
+unset SSH_AUTH_SOCK SSH_AGENT_PID
+
+FAST=(check_interval=300ms check_fast_interval=100ms check_down_interval=200ms
+	check_timeout=300ms fall=2 rise=2)
+
+_with_status() {
+	return "$1"
+}
+
+# re_escape STRING: STRING as a literal in an extended regex.
+re_escape() {
+	printf '%s' "$1" | sed 's/[][\.*^$+?(){}|/]/\\&/g'
+}
+
+# ---------------------------------------------------------------------
+# Keys and sshd
+
+# ssh_prereqs: skip the case where sshd cannot run.
+ssh_prereqs() {
+	[[ -x $SSHD ]] || skip_case "no $SSHD (Debian package openssh-server)"
+	command -v ssh-keygen > /dev/null || skip_case "no ssh-keygen (openssh-client)"
+	((EUID == 0)) || skip_case "sshd needs root here (privilege separation, root login)"
+	mkdir -p /run/sshd 2>/dev/null
+	chmod 755 /run/sshd 2>/dev/null
+}
+
+# make_key NAME TYPE [PASSPHRASE [FORMAT]]: a key pair $T/keys/NAME(.pub)
+# unless it exists; prints nothing.
+make_key() {
+	local f=$T/keys/$1
+	mkdir -p "$T/keys"
+	[[ -f $f ]] && return 0
+	ssh-keygen -q -t "$2" -N "${3:-}" -C "$1@postern-test" ${4:+-m "$4"} \
+	    -f "$f" < /dev/null > "$T/keys/$1.err" 2>&1 ||
+	    fail_case "ssh-keygen -t $2 failed: $(head -c 200 "$T/keys/$1.err")"
+}
+
+# fp_of PUBFILE: its SHA256:... fingerprint.
+fp_of() {
+	ssh-keygen -lf "$1" | awk '{ print $2 }'
+}
+
+# The user key every bastion accepts unless told otherwise.
+USER_KEY=$T/keys/user
+
+_SSHD_MASTERS=()
+
+# sshd_tree PID: PID and every process below it.
+sshd_tree() {
+	local kid
+	echo "$1"
+	for kid in $(ps -o pid= --ppid "$1" 2>/dev/null); do
+		sshd_tree "$kid"
+	done
+}
+
+# _ssh_case_cleanup: resume hung sshds and end their connection
+# processes (by PID), so that nothing outlives the case.
+_ssh_case_cleanup() {
+	local m p
+	for m in "${_SSHD_MASTERS[@]}"; do
+		for p in $(sshd_tree "$m"); do
+			kill -CONT "$p" 2>/dev/null
+			[[ $p != "$m" ]] && kill -TERM "$p" 2>/dev/null
+		done
+	done
+	return 0
+}
+
+# start_sshd [SSHD_CONFIG_LINE...]: sshd on 127.0.0.1, a free port; its
+# host key is ed25519; authorized_keys holds USER_KEY.pub and any
+# $T/keys/*.pub listed in SSHD_AUTHORIZED.  Sets SSHD_PORT, SSHD_PID,
+# SSHD_DIR, SSHD_KNOWN (a known_hosts file with its key), SSHD_FP, SSHD_LOG.
+SSHD_AUTHORIZED=()
+start_sshd() {
+	local port
+	port=$(free_port) || fail_case "no free port for sshd"
+	start_sshd_on "$port" 127.0.0.1 "$@"
+}
+
+# start_sshd_on PORT ADDRESS [LINE...]: the same on a given port; reuses
+# the directory (and host key) of an earlier sshd on that port.
+start_sshd_on() {
+	local port=$1 addr=$2 dir k n=100
+	shift 2
+	ssh_prereqs
+	make_key user ed25519
+	dir=$T/sshd-$port
+	mkdir -p "$dir"
+	[[ -f $dir/host_ed25519 ]] ||
+	    ssh-keygen -q -t ed25519 -N '' -C host -f "$dir/host_ed25519" < /dev/null ||
+	    fail_case "ssh-keygen (host key) failed"
+	cat "$USER_KEY.pub" > "$dir/authorized_keys"
+	for k in "${SSHD_AUTHORIZED[@]}"; do
+		cat "$T/keys/$k.pub" >> "$dir/authorized_keys"
+	done
+	{
+		printf 'Port %s\nListenAddress %s\n' "$port" "$addr"
+		printf 'HostKey %s\nPidFile %s\n' "$dir/host_ed25519" "$dir/sshd.pid"
+		printf 'AuthorizedKeysFile %s\n' "$dir/authorized_keys"
+		printf 'PermitRootLogin prohibit-password\nPasswordAuthentication no\n'
+		printf 'KbdInteractiveAuthentication no\nUsePAM no\nStrictModes no\n'
+		printf 'LogLevel VERBOSE\nAllowTcpForwarding yes\n'
+		printf '%s\n' "$@"
+	} > "$dir/sshd_config"
+	SSHD_RUN=("$SSHD" -D -f "$dir/sshd_config" -e)
+	(_close_sess_fds; exec ${SSHD_NETNS:+ip netns exec "$SSHD_NETNS"} "${SSHD_RUN[@]}") \
+	    >> "$dir/log" 2>&1 &
+	SSHD_PID=$! SSHD_PORT=$port SSHD_DIR=$dir SSHD_LOG=$dir/log
+	track_server "$SSHD_PID"
+	_SSHD_MASTERS+=("$SSHD_PID")
+	trap '_rc=$?; _ssh_case_cleanup; _with_status "$_rc"; _case_cleanup' EXIT
+	while ((n-- > 0)); do
+		grep -q "Server listening on $addr port $port" "$dir/log" 2>/dev/null && break
+		_pid_running "$SSHD_PID" || fail_case "sshd died: $(tail -n 3 "$dir/log" | paste -sd'|')"
+		sleep 0.1
+	done
+	((n >= 0)) || fail_case "sshd not listening on $addr:$port after 10s: $(tail -n 3 "$dir/log" | paste -sd'|')"
+	printf '[%s]:%s %s\n' "$addr" "$port" "$(cut -d' ' -f1,2 "$dir/host_ed25519.pub")" \
+	    > "$dir/known_hosts"
+	SSHD_KNOWN=$dir/known_hosts
+	SSHD_FP=$(fp_of "$dir/host_ed25519.pub")
+}
+
+# sshd_signal SIG: send SIG to sshd and every process of its connections.
+sshd_signal() {
+	local p
+	for p in $(sshd_tree "$SSHD_PID"); do
+		kill "-$1" "$p" 2>/dev/null
+	done
+}
+
+# sshd_connections: ESTABLISHED TCP connections to the sshd port.
+sshd_connections() {
+	ss -tnH state established "( dport = :$SSHD_PORT )" | wc -l
+}
+
+# ---------------------------------------------------------------------
+# postern
+
+# conf_bastion NAME [KEY=VALUE...]: a [bastion] section for the running
+# sshd: root, USER_KEY, SSHD_KNOWN; KEY= (empty) drops a key.
+conf_bastion() {
+	local name=$1 kv k
+	shift
+	local -A o=([address]=127.0.0.1:$SSHD_PORT [user]=root
+		[identity]=$USER_KEY [known_hosts]=$SSHD_KNOWN)
+	for kv in "$@"; do
+		o[${kv%%=*}]=${kv#*=}
+	done
+	printf '[bastion %s]\n' "$name"
+	for k in "${!o[@]}"; do
+		[[ -n ${o[$k]} ]] && printf '%s = %s\n' "$k" "${o[$k]}"
+	done
+	printf '\n'
+}
+
+# postern_via PROTO TARGET_PORT [KEY=VALUE...]: postern with service PROTO
+# (one route "via ssh://b/127.0.0.1:TARGET_PORT") and bastion b, whose
+# keys come from the array BASTION_OPTS; sets LISTEN_PORT, CONF.
+BASTION_OPTS=()
+postern_via() {
+	local proto=$1 tport=$2
+	shift 2
+	LISTEN_PORT=$(free_port) || fail_case "no free port"
+	CONF=$T/case$_CASE_ID.conf
+	{
+		conf_global
+		conf_bastion b "${BASTION_OPTS[@]}"
+		conf_service "$proto" "127.0.0.1:$LISTEN_PORT" "$proto" \
+		    "via ssh://b/127.0.0.1:$tport" -- "$@"
+	} > "$CONF"
+	start_postern "$CONF"
+}
+
+# connected_re NAME: the "connected" line of bastion NAME on SSHD_PORT.
+connected_re() {
+	printf 'info: bastion %s \\(root@127\\.0\\.0\\.1:%s\\): connected in [0-9]+ ms \\(host key ssh-ed25519 %s; aes128-ctr, hmac-sha2-256\\)$' \
+	    "$1" "$SSHD_PORT" "$(re_escape "$SSHD_FP")"
+}
+
+# cannot_re NAME: the start of a failed-attempt line of bastion NAME.
+cannot_re() {
+	printf 'error: bastion %s \\(root@127\\.0\\.0\\.1:%s\\): cannot connect: ' "$1" "$SSHD_PORT"
+}
+
+# session_re ROUTE ADDR PORT: a session's closing line on that route.
+session_re() {
+	printf ' s[0-9]+ [A-Za-z0-9_.-]+ 127\\.0\\.0\\.1:[0-9]+ -> %s %s:%s: closed \\(' \
+	    "$1" "$(re_escape "$2")" "$3"
+}
+
+# log_ms PATTERN: the time (ms since the epoch) of the first log line
+# matching PATTERN.
+log_ms() {
+	local l
+	l=$(grep -Em 1 -- "$1" "$POSTERN_LOG") || return 1
+	date -d "${l%% *}" +%s%3N
+}
+
+# ---------------------------------------------------------------------
+# Traffic
+
+case_redis() {
+	start_redis
+	start_sshd
+	postern_via redis "$REDIS_PORT"
+	expect_log "$(connected_re b)"
+	expect_log 'info: redis/via: up \(check ok\)$'
+	expect_eq "PING through the bastion" PONG "$(rcli "$LISTEN_PORT" PING 2>&1)"
+	expect_eq "SET through the bastion" OK "$(rcli "$LISTEN_PORT" SET k v 2>&1)"
+	expect_eq "GET directly" v "$(rcli "$REDIS_PORT" GET k 2>&1)"
+	wait_count "$POSTERN_LOG" "$(session_re via 127.0.0.1 "$REDIS_PORT")client closed\\)" 2 10 ||
+	    fail_case "no 'closed (client closed)' session lines on route via"
+	expect_eq "SSH connections to sshd" 1 "$(sshd_connections)"
+	expect_eq "logins at sshd" 1 "$(count_lines "$SSHD_LOG" 'Accepted publickey for root')"
+}
+
+case_postgres() {
+	local out
+	command -v psql > /dev/null || skip_case "no psql"
+	start_postgres
+	start_sshd
+	postern_via postgres "$PG_PORT"
+	expect_log "$(connected_re b)"
+	expect_log 'info: postgres/via: up \(check ok\)$'
+	out=$(timeout 30 psql "$(pg_conninfo "$LISTEN_PORT")" -tAc 'select 6 * 7' 2>&1)
+	expect_eq "psql through the bastion" 42 "$out"
+	out=$(timeout 30 psql "$(pg_conninfo "$LISTEN_PORT")" -tAc \
+	    "select count(*) from generate_series(1, 100000)" 2>&1)
+	expect_eq "psql count through the bastion" 100000 "$out"
+	wait_count "$POSTERN_LOG" "$(session_re via 127.0.0.1 "$PG_PORT")client closed\\)" 2 10 ||
+	    fail_case "no 'closed (client closed)' session lines for psql"
+}
+
+# 64 MiB each way through one channel, compared by SHA-256.
+case_big_value() {
+	local want got size=$((64 * 1024 * 1024))
+	start_redis
+	start_sshd
+	postern_via redis "$REDIS_PORT"
+	expect_log "$(connected_re b)"
+	head -c "$size" /dev/urandom > "$T/big"
+	want=$(sha256_of "$T/big")
+	expect_eq "SET 64 MiB through the bastion" OK "$(timeout 60 redis-cli -h 127.0.0.1 -p "$LISTEN_PORT" -x SET big < "$T/big" 2>&1)"
+	expect_eq "STRLEN at redis" "$size" "$(rcli "$REDIS_PORT" STRLEN big 2>&1)"
+	got=$(timeout 60 redis-cli -h 127.0.0.1 -p "$LISTEN_PORT" --raw GET big | head -c "$size" | sha256_of -)
+	expect_eq "SHA-256 of the 64 MiB value read back" "$want" "$got"
+	expect_log "$(session_re via 127.0.0.1 "$REDIS_PORT")client closed\\) after [0-9.]+s, [0-9]+ bytes up, 6710[0-9]{4} bytes down$"
+}
+
+# Half-close through a channel: sha256sum answers only after the client's
+# EOF has crossed the bastion (channel EOF), and its answer comes back.
+case_half_close() {
+	local want got
+	start_socat_server "SYSTEM:sha256sum"
+	start_sshd
+	postern_via tcp "$SERVER_PORT" check=none
+	expect_log "$(connected_re b)"
+	head -c 1000000 /dev/urandom > "$T/hc.bin"
+	want="$(sha256_of "$T/hc.bin")  -"
+	got=$(timeout 30 socat -t 20 - "TCP:127.0.0.1:$LISTEN_PORT" < "$T/hc.bin" 2>&1)
+	expect_eq "sha256sum's answer after the client's EOF" "$want" "$got"
+	expect_log "$(session_re via 127.0.0.1 "$SERVER_PORT")client closed\\) after [0-9.]+s, 1000000 bytes up, 68 bytes down$"
+}
+
+# 200 sessions at once, all on the one SSH connection.
+case_200_sessions() {
+	local i n pids=() bad=0
+	start_redis
+	start_sshd
+	postern_via redis "$REDIS_PORT" max_connections=1000
+	expect_log "$(connected_re b)"
+	for i in $(seq 200); do
+		(_close_sess_fds; exec timeout 60 redis-cli -h 127.0.0.1 -p "$LISTEN_PORT" BLPOP q 50) \
+		    > "$T/c$i.out" 2>&1 &
+		pids+=("$!")
+		track_client "$!"
+	done
+	wait_until 30 eval '(($(ss -tnH state established "( sport = :$LISTEN_PORT )" | wc -l) >= 200))' ||
+	    fail_case "200 clients did not all connect: $(ss -tnH state established "( sport = :$LISTEN_PORT )" | wc -l)"
+	# Each BLPOP is at redis once its channel is open.
+	wait_until 30 eval '[[ "$(rcli "$REDIS_PORT" INFO clients | tr -d "\r" | grep blocked_clients)" == blocked_clients:200 ]]' ||
+	    fail_case "redis does not see 200 blocked clients: $(rcli "$REDIS_PORT" INFO clients | tr -d '\r' | grep blocked_clients)"
+	expect_eq "SSH connections to sshd with 200 sessions open" 1 "$(sshd_connections)"
+	expect_eq "logins at sshd" 1 "$(count_lines "$SSHD_LOG" 'Accepted publickey for root')"
+	rcli "$REDIS_PORT" RPUSH q $(seq 200) > /dev/null
+	for i in "${!pids[@]}"; do
+		wait "${pids[$i]}" || bad=$((bad + 1))
+	done
+	((bad == 0)) || fail_case "$bad of 200 clients failed, e.g. $(head -c 200 "$T/c1.out")"
+	n=$(cat "$T"/c*.out | grep -cvx q)
+	expect_eq "values received by the 200 clients" 200 "$n"
+	expect_eq "distinct values" 200 "$(cat "$T"/c*.out | grep -vx q | sort -u | wc -l)"
+	wait_count "$POSTERN_LOG" "$(session_re via 127.0.0.1 "$REDIS_PORT")client closed\\)" 200 20 ||
+	    fail_case "not 200 'client closed' lines"
+}
+
+# A client that asks for 64 MiB and does not read: postern holds about a
+# channel window, not the value (libssh2 only reopens the window as we
+# read; the relay stops reading the channel's socket at its high mark).
+# The proof is at redis: most of the reply has not left it (INFO stats
+# total_net_output_bytes).  (postern's RSS is reported, not judged:
+# under ASan, freed memory stays resident in the quarantine.)
+SLOW_PL='
+use strict; use IO::Socket::INET; use Digest::SHA;
+my ($port, $pause, $size) = @ARGV;
+my $s = IO::Socket::INET->new(PeerAddr => "127.0.0.1", PeerPort => $port) or die "connect: $!\n";
+print $s "GET big\r\n";
+$| = 1; print "sent\n";
+sleep $pause;
+my $want = $size + length("\$$size\r\n") + 2;
+my ($buf, $got, $sha) = ("", 0, Digest::SHA->new(256));
+my $head = "";
+while ($got < $want) {
+	my $n = sysread($s, $buf, 1 << 20) or last;
+	$got += $n;
+	$sha->add($buf);
+}
+print "got $got\n";
+'
+net_out() {
+	rcli "$REDIS_PORT" INFO stats | tr -d '\r' | sed -n 's/^total_net_output_bytes://p'
+}
+
+case_slow_client() {
+	local size=$((64 * 1024 * 1024)) rss0 rss1 out0 out1 left
+	start_redis
+	start_sshd
+	head -c "$size" /dev/urandom > "$T/big"
+	expect_eq "SET 64 MiB at redis" OK "$(timeout 60 redis-cli -h 127.0.0.1 -p "$REDIS_PORT" -x SET big < "$T/big" 2>&1)"
+	postern_via redis "$REDIS_PORT"
+	expect_log "$(connected_re b)"
+	rcli "$LISTEN_PORT" PING > /dev/null
+	rss0=$(awk '/^VmRSS/ { print $2 }' "/proc/$POSTERN_PID/status")
+	out0=$(net_out)
+	(_close_sess_fds; exec timeout 90 perl -e "$SLOW_PL" "$LISTEN_PORT" 6 "$size") > "$T/slow.out" 2>&1 &
+	track_client "$!"
+	wait_log "$T/slow.out" '^sent$' 10 || fail_case "slow client did not start: $(head -c 200 "$T/slow.out")"
+	sleep 4		# the client does not read for 6 s: let buffers fill
+	rss1=$(awk '/^VmRSS/ { print $2 }' "/proc/$POSTERN_PID/status")
+	out1=$(net_out)
+	left=$(((out1 - out0) / 1024 / 1024))
+	note "stalled 64 MiB reply: $left MiB left redis (kernel buffers, window, postern), postern RSS +$(((rss1 - rss0) / 1024)) MiB"
+	((left < 24)) || fail_case "$left MiB of a stalled 64 MiB reply left redis (want < 24): something buffers the stream"
+	wait_log "$T/slow.out" '^got ' 60 || fail_case "slow client did not finish"
+	expect_eq "bytes the slow client read" "got $((size + 13))" "$(grep '^got' "$T/slow.out")"
+}
+
+# ---------------------------------------------------------------------
+# Host keys and user keys
+
+case_hostkey_unknown() {
+	local kh out
+	start_redis
+	start_sshd
+	kh=$T/empty_known_hosts
+	: > "$kh"
+	BASTION_OPTS=(known_hosts="$kh")
+	postern_via redis "$REDIS_PORT" "${FAST[@]}"
+	expect_log "$(cannot_re b)host key verification failed: the ssh-ed25519 key $(re_escape "$SSHD_FP") of \\[127\\.0\\.0\\.1\\]:$SSHD_PORT is unknown: not in $(re_escape "$kh") \\(check the fingerprint"
+	expect_log "info: redis/via: unknown -> down \\(2 failed checks; last: ssh: bastion b: .*host key verification failed"
+	out=$(rcli "$LISTEN_PORT" PING 2>&1)
+	expect_match "client's error" "^ERR postern: no healthy route for service redis \\(via: ssh: bastion b: .*is unknown" "$out"
+	expect_no_log 'connected in'
+	expect_eq "logins at sshd" 0 "$(count_lines "$SSHD_LOG" 'Accepted publickey')"
+}
+
+case_hostkey_changed() {
+	local kh other
+	start_redis
+	start_sshd
+	make_key impostor ed25519
+	other=$(fp_of "$T/keys/impostor.pub")
+	kh=$T/changed_known_hosts
+	printf '[127.0.0.1]:%s %s\n' "$SSHD_PORT" "$(cut -d' ' -f1,2 "$T/keys/impostor.pub")" > "$kh"
+	BASTION_OPTS=(known_hosts="$kh")
+	postern_via redis "$REDIS_PORT" "${FAST[@]}"
+	expect_log "$(cannot_re b)host key verification failed: the ssh-ed25519 key $(re_escape "$SSHD_FP") of \\[127\\.0\\.0\\.1\\]:$SSHD_PORT does not match $(re_escape "$kh") line 1 \\(which has $(re_escape "$other")\\): the host key changed"
+	# accept-new does not accept a changed key either.
+	stop_postern
+	BASTION_OPTS=(known_hosts="$kh" strict_host_key_checking=accept-new)
+	postern_via redis "$REDIS_PORT" "${FAST[@]}"
+	expect_log "$(cannot_re b)host key verification failed: .* does not match $(re_escape "$kh") line 1"
+	expect_eq "known_hosts lines after accept-new met a changed key" 1 "$(wc -l < "$kh")"
+	expect_eq "logins at sshd" 0 "$(count_lines "$SSHD_LOG" 'Accepted publickey')"
+}
+
+# A wrong pin is refused; the right one, after a reload, connects.
+case_hostkey_pin() {
+	local other
+	start_redis
+	start_sshd
+	make_key impostor ed25519
+	other=$(fp_of "$T/keys/impostor.pub")
+	BASTION_OPTS=(known_hosts= host_key_sha256="$other")
+	postern_via redis "$REDIS_PORT" "${FAST[@]}"
+	expect_log "$(cannot_re b)host key verification failed: the ssh-ed25519 key $(re_escape "$SSHD_FP") of 127\\.0\\.0\\.1 does not match the pinned host_key_sha256 $(re_escape "$other")"
+	sed -i "s|^host_key_sha256 = .*|host_key_sha256 = $SSHD_FP|" "$CONF"
+	kill -HUP "$POSTERN_PID"
+	expect_log 'info: reload: configuration generation 2 loaded$'
+	expect_log "info: bastion b \\(root@127\\.0\\.0\\.1:$SSHD_PORT\\): its \\[bastion\\] section changed: closing it$"
+	expect_log "$(connected_re b)"
+	expect_log 'info: redis/via: (up \(check ok\)|(unknown|down) -> up)'
+	expect_eq "PING with the pinned key" PONG "$(rcli "$LISTEN_PORT" PING 2>&1)"
+}
+
+# Hashed known_hosts entries match; accept-new adds an unknown host.
+case_hostkey_hashed_accept_new() {
+	local kh
+	start_redis
+	start_sshd
+	kh=$T/hashed_known_hosts
+	printf 'otherhost ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOMqqnkVzrm0SdG6UOoqKLsabgH5C9okWi0dh2l9GKJl\n' > "$kh"
+	cat "$SSHD_KNOWN" >> "$kh"
+	ssh-keygen -q -H -f "$kh" > /dev/null 2>&1 || fail_case "ssh-keygen -H failed"
+	grep -q "^\\[127" "$kh" && fail_case "ssh-keygen -H left a plain entry"
+	BASTION_OPTS=(known_hosts="$kh")
+	postern_via redis "$REDIS_PORT"
+	expect_log "$(connected_re b)"
+	expect_eq "PING (hashed known_hosts)" PONG "$(rcli "$LISTEN_PORT" PING 2>&1)"
+	stop_postern
+	kh=$T/new/known_hosts		# its directory does not exist yet
+	BASTION_OPTS=(known_hosts="$kh" strict_host_key_checking=accept-new)
+	postern_via redis "$REDIS_PORT"
+	expect_log "warn: bastion b \\(root@127\\.0\\.0\\.1:$SSHD_PORT\\): accepted the new ssh-ed25519 key $(re_escape "$SSHD_FP") of \\[127\\.0\\.0\\.1\\]:$SSHD_PORT into $(re_escape "$kh") \\(strict_host_key_checking = accept-new\\)$"
+	expect_log "$(connected_re b)"
+	expect_eq "known_hosts after accept-new" "$(cat "$SSHD_KNOWN")" "$(cat "$kh")"
+	stop_postern
+	BASTION_OPTS=(known_hosts="$kh")
+	postern_via redis "$REDIS_PORT"
+	expect_log "$(connected_re b)"
+	expect_eq "PING (the accepted key)" PONG "$(rcli "$LISTEN_PORT" PING 2>&1)"
+}
+
+case_userkey_wrong() {
+	local fp
+	start_redis
+	start_sshd
+	make_key stranger ed25519
+	fp=$(fp_of "$T/keys/stranger.pub")
+	BASTION_OPTS=(identity="$T/keys/stranger")
+	postern_via redis "$REDIS_PORT" "${FAST[@]}"
+	expect_log "$(cannot_re b)authentication as root failed: the bastion refused identity ssh-ed25519 $(re_escape "$fp") \\($(re_escape "$T/keys/stranger")\\); no ssh-agent \\(SSH_AUTH_SOCK is not set\\); retrying in "
+	expect_log "info: redis/via: unknown -> down \\(2 failed checks; last: ssh: bastion b: .*authentication as root failed"
+	expect_eq "logins at sshd" 0 "$(count_lines "$SSHD_LOG" 'Accepted publickey')"
+}
+
+# ed25519 (OpenSSH format), ecdsa with a passphrase, RSA in PEM format
+# with a passphrase: one bastion each, all on the same sshd; and a wrong
+# passphrase.
+case_key_types() {
+	local t
+	make_key k_ed ed25519
+	make_key k_ec ecdsa 'ec secret'
+	make_key k_rsa rsa 'rsa secret' PEM
+	make_key k_bad ecdsa 'right'
+	printf 'ec secret\n' > "$T/keys/k_ec.pass"
+	printf 'rsa secret\n' > "$T/keys/k_rsa.pass"
+	printf 'wrong\n' > "$T/keys/k_bad.pass"
+	SSHD_AUTHORIZED=(k_ed k_ec k_rsa k_bad)
+	export ASAN_OPTIONS="$ASAN_OPTIONS:fast_unwind_on_malloc=0"
+	start_redis
+	start_sshd
+	LISTEN_PORT=$(free_port) || fail_case "no free port"
+	CONF=$T/case$_CASE_ID.conf
+	{
+		conf_global
+		conf_bastion bed identity="$T/keys/k_ed"
+		conf_bastion bec identity="$T/keys/k_ec" identity_passphrase_file="$T/keys/k_ec.pass"
+		conf_bastion brsa identity="$T/keys/k_rsa" identity_passphrase_file="$T/keys/k_rsa.pass"
+		conf_bastion bbad identity="$T/keys/k_bad" identity_passphrase_file="$T/keys/k_bad.pass"
+		conf_service redis "127.0.0.1:$LISTEN_PORT" redis \
+		    "ed ssh://bed/127.0.0.1:$REDIS_PORT" "ec ssh://bec/127.0.0.1:$REDIS_PORT" \
+		    "rsa ssh://brsa/127.0.0.1:$REDIS_PORT" "bad ssh://bbad/127.0.0.1:$REDIS_PORT"
+	} > "$CONF"
+	start_postern "$CONF"
+	for t in bed bec brsa; do
+		expect_log "$(connected_re "$t")"
+	done
+	expect_log "$(cannot_re bbad)authentication as root failed: identity ecdsa-sha2-nistp256 $(re_escape "$(fp_of "$T/keys/k_bad.pub")") \\($(re_escape "$T/keys/k_bad")\\) cannot be used: wrong passphrase"
+	for t in ed ec rsa; do
+		expect_log "info: redis/$t: up \\(check ok\\)$"
+	done
+	expect_eq "logins at sshd" 3 "$(count_lines "$SSHD_LOG" 'Accepted publickey for root')"
+	expect_eq "RSA login" 1 "$(count_lines "$SSHD_LOG" 'Accepted publickey for root .* RSA SHA256')"
+	expect_eq "ECDSA login" 1 "$(count_lines "$SSHD_LOG" 'Accepted publickey for root .* ECDSA SHA256')"
+}
+
+# No identity: the keys of the ssh-agent at SSH_AUTH_SOCK.
+case_agent() {
+	command -v ssh-agent > /dev/null || skip_case "no ssh-agent"
+	start_redis
+	start_sshd
+	(_close_sess_fds; exec ssh-agent -D -a "$T/agent.sock") > "$T/agent.log" 2>&1 &
+	track_server "$!"
+	wait_until 10 test -S "$T/agent.sock" || fail_case "ssh-agent did not start"
+	SSH_AUTH_SOCK=$T/agent.sock ssh-add "$USER_KEY" > "$T/ssh-add.log" 2>&1 ||
+	    fail_case "ssh-add failed: $(head -c 200 "$T/ssh-add.log")"
+	export SSH_AUTH_SOCK=$T/agent.sock
+	BASTION_OPTS=(identity=)
+	postern_via redis "$REDIS_PORT"
+	expect_log "$(connected_re b)"
+	expect_eq "PING (agent key)" PONG "$(rcli "$LISTEN_PORT" PING 2>&1)"
+	expect_eq "logins at sshd" 1 "$(count_lines "$SSHD_LOG" 'Accepted publickey for root')"
+}
+
+# ---------------------------------------------------------------------
+# Channel open failures
+
+# PermitOpen lets only a closed port through: that one is "connect
+# failed", redis (not permitted) is "administratively prohibited".
+case_open_failures() {
+	local closed out
+	start_redis
+	closed=$(free_port) || fail_case "no free port"
+	start_sshd "PermitOpen 127.0.0.1:$closed"
+	LISTEN_PORT=$(free_port) || fail_case "no free port"
+	CONF=$T/case$_CASE_ID.conf
+	{
+		conf_global
+		conf_bastion b
+		conf_service redis "127.0.0.1:$LISTEN_PORT" redis \
+		    "policy ssh://b/127.0.0.1:$REDIS_PORT" "closed ssh://b/127.0.0.1:$closed" -- \
+		    "${FAST[@]}"
+	} > "$CONF"
+	start_postern "$CONF"
+	expect_log "$(connected_re b)"
+	expect_log "info: redis/policy: unknown -> down \\(2 failed checks; last: ssh: bastion b: channel to 127\\.0\\.0\\.1:$REDIS_PORT: administratively prohibited \\(the bastion's policy refuses this destination\\); was unknown"
+	expect_log "info: redis/closed: unknown -> down \\(2 failed checks; last: ssh: bastion b: channel to 127\\.0\\.0\\.1:$closed: connect failed \\(the bastion cannot reach the destination\\); was unknown"
+	out=$(rcli "$LISTEN_PORT" PING 2>&1)
+	expect_match "client's error" "administratively prohibited.*; closed: ssh: bastion b: channel to 127\\.0\\.0\\.1:$closed: connect failed" "$out"
+	expect_log "$(session_re policy 127.0.0.1 "$REDIS_PORT" | sed 's/closed \\($//')connect failed: bastion b: channel to 127\\.0\\.0\\.1:$REDIS_PORT: administratively prohibited"
+	# The connection itself is fine: one login, still up.
+	expect_eq "logins at sshd" 1 "$(count_lines "$SSHD_LOG" 'Accepted publickey for root')"
+	expect_no_log 'connection lost'
+}
+
+# ---------------------------------------------------------------------
+# Supervision
+
+# sshd killed (with its connections) and restarted: postern reconnects on
+# its own, listeners stay, new sessions work.
+case_restart() {
+	local t0
+	start_redis
+	start_sshd
+	postern_via redis "$REDIS_PORT" "${FAST[@]}"
+	expect_log "$(connected_re b)"
+	expect_log 'info: redis/via: up \(check ok\)$'
+	open_session held "TCP:127.0.0.1:$LISTEN_PORT"
+	session_send held 'PING\r\n'
+	wait_log "$T/held.out" PONG 10 || fail_case "held session got no PONG"
+	sshd_signal KILL
+	wait_exit "$SSHD_PID" 10 || fail_case "sshd survived SIGKILL"
+	t0=$(date +%s%3N)
+	expect_log "warn: bastion b \\(root@127\\.0\\.0\\.1:$SSHD_PORT\\): connection lost: the bastion closed the connection; [0-9]+ channels? closed; reconnecting in [0-9]\\.[0-9]s$"
+	start_sshd_on "$SSHD_PORT" 127.0.0.1
+	# The held session ended with its channel (socat then waits out -t).
+	expect_log "$(session_re via 127.0.0.1 "$REDIS_PORT")server closed\\)" 15
+	expect_log "info: bastion b \\(root@127\\.0\\.0\\.1:$SSHD_PORT\\): connected again after [0-9]+\\.[0-9]{3}s \\(host key ssh-ed25519 $(re_escape "$SSHD_FP")\\)$" 30
+	note "sshd killed -> connected again in $(($(log_ms 'connected again') - t0)) ms"
+	expect_log 'info: redis/via: down -> up'
+	expect_eq "PING after the restart" PONG "$(rcli "$LISTEN_PORT" PING 2>&1)"
+	expect_eq "listener kept" 1 "$(count_lines "$POSTERN_LOG" 'service redis: listening on')"
+	expect_eq "loss lines" 1 "$(count_lines "$POSTERN_LOG" 'connection lost')"
+	expect_eq "recovery lines" 1 "$(count_lines "$POSTERN_LOG" 'connected again')"
+}
+
+# A hung bastion (SIGSTOP) is found by the keepalive counter alone: no
+# health checks, keepalive 300ms x 3.
+case_sigstop() {
+	local t0 t1
+	start_redis
+	start_sshd
+	BASTION_OPTS=(keepalive_interval=300ms keepalive_count=3 connect_timeout=2s)
+	postern_via redis "$REDIS_PORT" check=none
+	expect_log "$(connected_re b)"
+	expect_eq "PING" PONG "$(rcli "$LISTEN_PORT" PING 2>&1)"
+	sleep 1		# idle: only keepalives now
+	t0=$(date +%s%3N)
+	sshd_signal STOP
+	expect_log "warn: bastion b \\(root@127\\.0\\.0\\.1:$SSHD_PORT\\): connection lost: no answer to 3 keepalives in 0\\.900s; 0 channels closed; reconnecting in " 10
+	t1=$(log_ms 'connection lost: no answer')
+	note "SIGSTOP -> dead in $((t1 - t0)) ms (keepalive 300 ms x 3)"
+	(((t1 - t0) <= 300 * 3 + 600)) ||
+	    fail_case "hung bastion noticed after $((t1 - t0)) ms, want <= 1500"
+	expect_log "$(cannot_re b)timeout after 2000 ms in the SSH handshake; retrying in " 15
+	sshd_signal CONT
+	expect_log "info: bastion b \\(root@127\\.0\\.0\\.1:$SSHD_PORT\\): connected again after " 30
+	expect_eq "PING after SIGCONT" PONG "$(rcli "$LISTEN_PORT" PING 2>&1)"
+}
+
+# Reload: an unchanged bastion keeps its connection; a changed one gets a
+# new connection while an established session finishes on the old one.
+case_reload() {
+	start_redis
+	start_sshd
+	postern_via redis "$REDIS_PORT"
+	expect_log "$(connected_re b)"
+	open_session held "TCP:127.0.0.1:$LISTEN_PORT"
+	session_send held 'PING\r\n'
+	wait_log "$T/held.out" PONG 10 || fail_case "held session got no PONG"
+	kill -HUP "$POSTERN_PID"
+	expect_log 'info: reload: configuration generation 2 loaded$'
+	expect_eq "logins after an unchanged reload" 1 "$(count_lines "$SSHD_LOG" 'Accepted publickey for root')"
+	expect_no_log 'closing it'
+	sed -i 's/^\[bastion b\]$/[bastion b]\nkeepalive_interval = 5s/' "$CONF"
+	kill -HUP "$POSTERN_PID"
+	expect_log 'info: reload: configuration generation 3 loaded$'
+	expect_log "info: bastion b \\(root@127\\.0\\.0\\.1:$SSHD_PORT\\): its \\[bastion\\] section changed: closing it once its 1 channel is done$"
+	wait_count "$POSTERN_LOG" "$(connected_re b)" 2 10 || fail_case "no second connection after the changed reload"
+	expect_eq "SSH connections during the change" 2 "$(sshd_connections)"
+	session_send held 'ECHO old\r\n'
+	wait_log "$T/held.out" old 10 || fail_case "the held session stopped working after the reload"
+	expect_eq "PING on the new connection" PONG "$(rcli "$LISTEN_PORT" PING 2>&1)"
+	session_close held
+	wait_until 10 eval '(($(sshd_connections) == 1))' ||
+	    fail_case "old SSH connection not closed after its last channel: $(sshd_connections) connections"
+}
+
+# session_command runs a command in a session channel (sshd then turns
+# Nagle off).
+case_session_command() {
+	local p found=0
+	start_redis
+	start_sshd
+	BASTION_OPTS=(session_command="sleep 2147483647")
+	postern_via redis "$REDIS_PORT"
+	expect_log "$(connected_re b)"
+	expect_log "info: bastion b \\(root@127\\.0\\.0\\.1:$SSHD_PORT\\): session_command 'sleep 2147483647' running$"
+	for p in $(sshd_tree "$SSHD_PID"); do
+		grep -qa 'sleep' "/proc/$p/cmdline" 2>/dev/null && found=1
+	done
+	expect_eq "'sleep 2147483647' under sshd" 1 "$found"
+	expect_eq "PING" PONG "$(rcli "$LISTEN_PORT" PING 2>&1)"
+}
+
+# ---------------------------------------------------------------------
+# The developer command line
+
+case_jump_alias() {
+	local fwd_re l2
+	start_redis
+	start_sshd
+	mkdir -p "$T/home/.ssh"
+	cat > "$T/home/.ssh/config" <<-EOF
+	# like a developer's
+	Host other
+	    HostName 192.0.2.1
+	Host prod-bastion
+	    HostName 127.0.0.1
+	    Port $SSHD_PORT
+	    User root
+	    IdentityFile $USER_KEY
+	    UserKnownHostsFile $SSHD_KNOWN
+	Host *
+	    User nobody
+	EOF
+	export HOME=$T/home
+	LISTEN_PORT=$(free_port) || fail_case "no free port"
+	start_postern_args -L "$LISTEN_PORT:127.0.0.1:$REDIS_PORT" -J prod-bastion
+	wait_ready 10
+	fwd_re="info: forwarding 127\\.0\\.0\\.1:$LISTEN_PORT -> 127\\.0\\.0\\.1:$REDIS_PORT via root@127\\.0\\.0\\.1:$SSHD_PORT \\(host key $(re_escape "$SSHD_FP")\\)$"
+	expect_log "$fwd_re"
+	expect_eq "forwarding lines" 1 "$(count_lines "$POSTERN_LOG" 'forwarding ')"
+	expect_eq "PING through -L/-J prod-bastion" PONG "$(rcli "$LISTEN_PORT" PING 2>&1)"
+	expect_log "$(session_re prod-bastion 127.0.0.1 "$REDIS_PORT")client closed\\)"
+	# The same without the alias: user@host, -p, -i, -o known_hosts=.
+	l2=$(free_port) || fail_case "no free port"
+	start_postern_args -L "127.0.0.1:$l2:127.0.0.1:$REDIS_PORT" -J root@127.0.0.1 \
+	    -p "$SSHD_PORT" -i "$USER_KEY" -o "known_hosts=$SSHD_KNOWN" -o keepalive_interval=5s
+	wait_ready 10
+	expect_log "info: forwarding 127\\.0\\.0\\.1:$l2 -> 127\\.0\\.0\\.1:$REDIS_PORT via root@127\\.0\\.0\\.1:$SSHD_PORT \\(host key $(re_escape "$SSHD_FP")\\)$"
+	expect_eq "PING through -J user@host -p -i -o" PONG "$(rcli "$l2" PING 2>&1)"
+}
+
+# ---------------------------------------------------------------------
+# Topology: redis in a private namespace reachable only from the
+# bastion's namespace; postern on the host reaches it only through sshd.
+
+NS_B=postern-ssh-b-$$
+NS_P=postern-ssh-p-$$
+VETH_H=psh$$h VETH_B=psh$$b VETH_B2=psh$$c VETH_P=psh$$p
+
+netns_cleanup() {
+	local ns pid
+	for ns in "$NS_B" "$NS_P"; do
+		ip netns list 2>/dev/null | grep -qw -- "$ns" || continue
+		for pid in $(ip netns pids "$ns" 2>/dev/null); do
+			kill -KILL "$pid" 2>/dev/null
+			{ wait "$pid"; } 2> /dev/null
+		done
+		ip netns del "$ns" 2>/dev/null
+	done
+	ip link show "$VETH_H" > /dev/null 2>&1 && ip link del "$VETH_H" 2>/dev/null
+	return 0
+}
+trap '_rc=$?; netns_cleanup; _with_status "$_rc"; _script_cleanup' EXIT
+
+# pick_subnets: a 169.254.X.0/24 that this host does not use: X.1 host,
+# X.2 bastion (first /30), X.5 bastion, X.6 private (second /30).
+pick_subnets() {
+	local x tries=50
+	x=$(($$ % 50 + 100))
+	while ((tries-- > 0)); do
+		x=$(((x - 100 + 1) % 50 + 100))
+		if [[ -z "$(ip -4 addr show to "169.254.$x.0/24" 2>/dev/null)" &&
+		    -z "$(ip -4 route show to match "169.254.$x.1" 2>/dev/null | grep -v '^default')" ]]; then
+			NET=169.254.$x
+			return 0
+		fi
+	done
+	return 1
+}
+
+case_netns_topology() {
+	local err port dir n=100
+	((EUID == 0)) || skip_case "needs root for ip netns"
+	ssh_prereqs
+	trap '_rc=$?; _ssh_case_cleanup; netns_cleanup; _with_status "$_rc"; _case_cleanup' EXIT
+	err=$(ip netns add "$NS_B" 2>&1) || skip_case "ip netns add is not permitted here: $err"
+	ip netns add "$NS_P" || fail_case "ip netns add $NS_P failed"
+	pick_subnets || fail_case "no unused 169.254.X.0/24"
+	ip link add "$VETH_H" type veth peer name "$VETH_B" &&
+	    ip link set "$VETH_B" netns "$NS_B" &&
+	    ip addr add "$NET.1/30" dev "$VETH_H" && ip link set "$VETH_H" up &&
+	    ip netns exec "$NS_B" ip link set lo up &&
+	    ip netns exec "$NS_B" ip addr add "$NET.2/30" dev "$VETH_B" &&
+	    ip netns exec "$NS_B" ip link set "$VETH_B" up &&
+	    ip netns exec "$NS_B" ip link add "$VETH_B2" type veth peer name "$VETH_P" &&
+	    ip netns exec "$NS_B" ip link set "$VETH_P" netns "$NS_P" &&
+	    ip netns exec "$NS_B" ip addr add "$NET.5/30" dev "$VETH_B2" &&
+	    ip netns exec "$NS_B" ip link set "$VETH_B2" up &&
+	    ip netns exec "$NS_P" ip link set lo up &&
+	    ip netns exec "$NS_P" ip addr add "$NET.6/30" dev "$VETH_P" &&
+	    ip netns exec "$NS_P" ip link set "$VETH_P" up ||
+	    fail_case "veth set-up failed"
+	note "host $NET.1 <-> $NET.2 bastion ($NS_B) $NET.5 <-> $NET.6 redis ($NS_P)"
+	# redis in the private namespace
+	port=$(free_port) || fail_case "no free port"
+	dir=$T/nsredis
+	mkdir -p "$dir"
+	(_close_sess_fds; exec ip netns exec "$NS_P" redis-server --port "$port" \
+	    --bind "$NET.6" --protected-mode no --save '' --appendonly no \
+	    --daemonize no --dir "$dir" --logfile '') >> "$dir/log" 2>&1 &
+	track_server "$!"
+	while ((n-- > 0)); do
+		[[ "$(ip netns exec "$NS_B" timeout 2 redis-cli -h "$NET.6" -p "$port" PING 2>/dev/null)" == PONG ]] && break
+		sleep 0.1
+	done
+	((n >= 0)) || fail_case "redis in $NS_P does not answer the bastion: $(tail -n 3 "$dir/log")"
+	ip netns exec "$NS_B" redis-cli -h "$NET.6" -p "$port" SET where private > /dev/null
+	# Not reachable from the host.
+	if timeout 3 redis-cli -h "$NET.6" -p "$port" PING > "$T/direct.out" 2>&1 &&
+	    grep -q PONG "$T/direct.out"; then
+		fail_case "redis in $NS_P answers the host directly: the test proves nothing"
+	fi
+	# sshd in the bastion namespace
+	SSHD_NETNS=$NS_B
+	start_sshd_on "$(free_port)" "$NET.2"
+	SSHD_NETNS=
+	LISTEN_PORT=$(free_port) || fail_case "no free port"
+	CONF=$T/case$_CASE_ID.conf
+	{
+		conf_global
+		conf_bastion b address="$NET.2:$SSHD_PORT"
+		conf_service redis "127.0.0.1:$LISTEN_PORT" redis "private ssh://b/$NET.6:$port"
+	} > "$CONF"
+	start_postern "$CONF"
+	expect_log "info: bastion b \\(root@$(re_escape "$NET.2"):$SSHD_PORT\\): connected in [0-9]+ ms \\(host key ssh-ed25519 $(re_escape "$SSHD_FP");"
+	expect_log 'info: redis/private: up \(check ok\)$'
+	expect_eq "GET through the bastion" private "$(rcli "$LISTEN_PORT" GET where 2>&1)"
+	expect_log "$(session_re private "$NET.6" "$port")client closed\\)"
+	# sshd saw the channel to the private address.
+	expect_eq "logins at the bastion" 1 "$(count_lines "$SSHD_LOG" 'Accepted publickey for root')"
+}
+
+run_case "redis-cli through an ssh:// route" case_redis
+run_case "psql through an ssh:// route" case_postgres
+run_case "a 64 MiB value round-trips intact" case_big_value
+run_case "half-close: client EOF becomes channel EOF, the answer comes back" case_half_close
+run_case "200 concurrent sessions share one SSH connection" case_200_sessions
+run_case "a client that does not read: postern buffers a window, not the stream" case_slow_client
+run_case "unknown host key refused (type, fingerprint, file)" case_hostkey_unknown
+run_case "changed host key refused, also under accept-new" case_hostkey_changed
+run_case "pinned host_key_sha256: wrong refused, right one after reload" case_hostkey_pin
+run_case "hashed known_hosts; accept-new adds an unknown host" case_hostkey_hashed_accept_new
+run_case "wrong user key refused (type, fingerprint, file)" case_userkey_wrong
+run_case "ed25519, ecdsa+passphrase, RSA PEM+passphrase; wrong passphrase" case_key_types
+run_case "ssh-agent authentication" case_agent
+run_case "PermitOpen: administratively prohibited vs connect failed" case_open_failures
+run_case "sshd killed and restarted: reconnects, new sessions work" case_restart
+run_case "SIGSTOP'd bastion found by the keepalive counter" case_sigstop
+run_case "reload keeps an unchanged bastion, replaces a changed one" case_reload
+run_case "session_command runs in a session channel" case_session_command
+run_case "-L/-J with an ssh_config alias, and with -p -i -o" case_jump_alias
+run_case "netns topology: redis reachable only from the bastion" case_netns_topology
+finish

@@ -1,0 +1,50 @@
+/*
+ * ssh.h: SSH bastions: one supervised SSH connection per [bastion]
+ * section, shared by every ssh:// route (sessions and health checks),
+ * each use a direct-tcpip channel.
+ */
+#ifndef POSTERN_SSH_H
+#define POSTERN_SSH_H
+
+struct conf;
+struct dial;
+struct event_base;
+struct evdns_base;
+struct ssh_pool;
+
+/*
+ * ssh_pool_new(base, dns): an empty set of bastions; dns may be NULL
+ * (literal addresses only).  Returns NULL when out of memory.  Free with
+ * ssh_pool_free().
+ */
+struct ssh_pool *ssh_pool_new(struct event_base *base,
+	    struct evdns_base *dns);
+
+/*
+ * ssh_pool_update(pool, conf): make the running bastions those that
+ * conf's ssh:// routes use.  A bastion whose section is unchanged keeps
+ * its connection and channels; a changed or unused one stops taking new
+ * channels and is closed once its channels are done.  New ones start
+ * connecting at once.  Failures are logged (the bastions retry).
+ */
+void	ssh_pool_update(struct ssh_pool *pool, const struct conf *conf);
+
+/*
+ * ssh_pool_free(pool): close every bastion connection (with an SSH
+ * disconnect) and free the pool.  Dials through it must have ended.
+ * NULL is a no-op.
+ */
+void	ssh_pool_free(struct ssh_pool *pool);
+
+/*
+ * ssh_dial_begin(d): the ssh:// transport of the dial step: open a
+ * direct-tcpip channel through the route's bastion; reports through
+ * dial_finish() with a socket bufferevent whose other end the channel
+ * pump serves, or DIAL_SSH and the cause.
+ */
+void	ssh_dial_begin(struct dial *d);
+
+/* ssh_dial_cleanup(d): abandon the channel open, if any. */
+void	ssh_dial_cleanup(struct dial *d);
+
+#endif

@@ -1,0 +1,277 @@
+/*
+ * ssh_adapter.c: libssh2 on the libevent loop.
+ *
+ * libssh2 runs non-blocking and does its socket I/O through our send and
+ * recv callbacks:
+ *
+ * - recv reads the socket; EAGAIN makes libssh2 return
+ *   LIBSSH2_ERROR_EAGAIN with LIBSSH2_SESSION_BLOCK_INBOUND set, and we
+ *   wait for EV_READ.  Once a recv has seen EAGAIN, later ones return
+ *   EAGAIN without a system call until the loop reports the socket
+ *   readable again: one read event, however many channels look.
+ * - send never makes libssh2 wait: what the kernel does not take goes to
+ *   b->out, flushed on EV_WRITE.  libssh2 keeps a single partly sent
+ *   packet per session and completes it on the next send of *any* call,
+ *   reporting success to that caller (transport.c, send_existing): with
+ *   many channels, a short send would hand one channel's success to
+ *   another and lose data or a window adjust.  So libssh2 never sees one;
+ *   the channels stop writing while b->out is above SSH_OUT_HIGH.
+ *
+ * Interest therefore follows libssh2_session_block_directions() for the
+ * inbound side (always wanted once connected: the server may speak at any
+ * time) and our buffer for the outbound side.
+ */
+#include "config.h"
+
+#include <sys/socket.h>
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <event2/buffer.h>
+#include <event2/event.h>
+
+#include "log.h"
+#include "ssh_int.h"
+
+/* Negotiation preferences: see DESIGN.md, "SSH tunnel". */
+#define SSH_KEX		"curve25519-sha256,curve25519-sha256@libssh.org," \
+	"ecdh-sha2-nistp256,ecdh-sha2-nistp384,ecdh-sha2-nistp521," \
+	"diffie-hellman-group-exchange-sha256,diffie-hellman-group16-sha512," \
+	"diffie-hellman-group14-sha256"
+#define SSH_CIPHERS	"aes128-ctr,aes256-ctr,aes192-ctr"
+#define SSH_MACS	"hmac-sha2-256,hmac-sha2-512"
+
+static void
+ssh_adapter_want_write(struct ssh_bastion *b, int on)
+{
+	if (on == b->writing)
+		return;
+	if (on)
+		event_add(b->wev, NULL);
+	else
+		event_del(b->wev);
+	b->writing = on;
+}
+
+static LIBSSH2_SEND_FUNC(ssh_adapter_send)
+{
+	struct ssh_bastion	*b = *abstract;
+	ssize_t			 n = 0;
+
+	if (b->dead)
+		return ((ssize_t)length);	/* tearing down: discard */
+	if (evbuffer_get_length(b->out) == 0) {
+		n = send(socket, buffer, length, MSG_NOSIGNAL);
+		if (n == -1) {
+			if (errno != EAGAIN && errno != EWOULDBLOCK &&
+			    errno != EINTR) {
+				b->io_error = errno;
+				return (-errno);
+			}
+			n = 0;
+		}
+	}
+	if ((size_t)n < length) {
+		if (evbuffer_add(b->out, (const char *)buffer + n,
+		    length - (size_t)n) == -1) {
+			b->io_error = ENOMEM;
+			return (-ENOMEM);
+		}
+		ssh_adapter_want_write(b, 1);
+	}
+	return ((ssize_t)length);
+}
+
+static LIBSSH2_RECV_FUNC(ssh_adapter_recv)
+{
+	struct ssh_bastion	*b = *abstract;
+	ssize_t			 n;
+
+	if (b->dead)
+		return (-ECONNRESET);
+	if (b->rx_drained)
+		return (-EAGAIN);
+	n = recv(socket, buffer, length, 0);
+	if (n > 0) {
+		b->rx_bytes += (uint64_t)n;
+		/* Packets for other channels may now wait inside libssh2. */
+		if (b->running)
+			b->again = 1;
+		else
+			ssh_kick(b);
+		return (n);
+	}
+	if (n == 0) {
+		b->rx_eof = 1;
+		return (-ECONNRESET);
+	}
+	if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR) {
+		b->rx_drained = 1;
+		return (-EAGAIN);
+	}
+	b->io_error = errno;
+	return (-errno);
+}
+
+static void
+ssh_adapter_read_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct ssh_bastion	*b = arg;
+
+	b->rx_drained = 0;
+	ssh_drive(b);
+}
+
+static void
+ssh_adapter_write_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct ssh_bastion	*b = arg;
+	size_t			 before = evbuffer_get_length(b->out);
+
+	if (evbuffer_write(b->out, fd) == -1 && errno != EAGAIN &&
+	    errno != EINTR) {
+		b->io_error = errno;
+		ssh_adapter_want_write(b, 0);
+		ssh_drive(b);		/* notices io_error */
+		return;
+	}
+	if (evbuffer_get_length(b->out) == 0)
+		ssh_adapter_want_write(b, 0);
+	/* Channels held back by a full buffer may write again. */
+	if (before == 0 || (before >= SSH_OUT_LOW &&
+	    evbuffer_get_length(b->out) < SSH_OUT_LOW))
+		ssh_drive(b);
+}
+
+/*
+ * Set a preference list, keeping only the methods this libssh2 supports:
+ * libssh2 1.10 removes unsupported names with an overlapping memcpy
+ * (kex.c, libssh2_session_method_pref), which corrupts the list.
+ */
+static void
+ssh_adapter_pref(struct ssh_bastion *b, int type, const char *wanted)
+{
+	const char	**algs = NULL;
+	char		  list[512], *copy, *m, *save = NULL;
+	int		  n, i, ok;
+	size_t		  len = 0;
+
+	list[0] = '\0';
+	if ((n = libssh2_session_supported_algs(b->sess, type, &algs)) <= 0 ||
+	    (copy = strdup(wanted)) == NULL) {
+		if (algs != NULL)
+			libssh2_free(b->sess, algs);
+		return;
+	}
+	for (m = strtok_r(copy, ",", &save); m != NULL;
+	    m = strtok_r(NULL, ",", &save)) {
+		for (i = 0, ok = 0; i < n && !ok; i++)
+			ok = strcmp(algs[i], m) == 0;
+		if (ok && len + strlen(m) + 2 < sizeof(list))
+			len += (size_t)snprintf(list + len, sizeof(list) - len,
+			    "%s%s", len > 0 ? "," : "", m);
+	}
+	free(copy);
+	libssh2_free(b->sess, algs);
+	if (list[0] != '\0' && libssh2_session_method_pref(b->sess, type,
+	    list) != 0)
+		log_debug("%s: method preference %s refused", b->label, list);
+}
+
+int
+ssh_adapter_out_full(const struct ssh_bastion *b)
+{
+	return (evbuffer_get_length(b->out) >= SSH_OUT_HIGH);
+}
+
+int
+ssh_adapter_start(struct ssh_bastion *b)
+{
+	struct event_base	*base = b->pool->base;
+	char			 prefs[512];
+
+	b->rx_drained = b->io_error = b->rx_eof = b->dead = 0;
+	b->rev = event_new(base, b->fd, EV_READ | EV_PERSIST,
+	    ssh_adapter_read_cb, b);
+	b->wev = event_new(base, b->fd, EV_WRITE | EV_PERSIST,
+	    ssh_adapter_write_cb, b);
+	if (b->rev == NULL || b->wev == NULL || (b->out == NULL &&
+	    (b->out = evbuffer_new()) == NULL)) {
+		snprintf(b->last_error, sizeof(b->last_error), "out of memory");
+		return (-1);
+	}
+	b->sess = libssh2_session_init_ex(NULL, NULL, NULL, b);
+	if (b->sess == NULL) {
+		snprintf(b->last_error, sizeof(b->last_error), "cannot "
+		    "create an SSH session (out of memory)");
+		return (-1);
+	}
+	libssh2_session_callback_set(b->sess, LIBSSH2_CALLBACK_SEND,
+	    (void *)ssh_adapter_send);
+	libssh2_session_callback_set(b->sess, LIBSSH2_CALLBACK_RECV,
+	    (void *)ssh_adapter_recv);
+	libssh2_session_set_blocking(b->sess, 0);
+	libssh2_session_flag(b->sess, LIBSSH2_FLAG_COMPRESS, 0);
+	ssh_adapter_pref(b, LIBSSH2_METHOD_KEX, SSH_KEX);
+	ssh_adapter_pref(b, LIBSSH2_METHOD_HOSTKEY, ssh_hostkey_prefs(b,
+	    prefs, sizeof(prefs)));
+	ssh_adapter_pref(b, LIBSSH2_METHOD_CRYPT_CS, SSH_CIPHERS);
+	ssh_adapter_pref(b, LIBSSH2_METHOD_CRYPT_SC, SSH_CIPHERS);
+	ssh_adapter_pref(b, LIBSSH2_METHOD_MAC_CS, SSH_MACS);
+	ssh_adapter_pref(b, LIBSSH2_METHOD_MAC_SC, SSH_MACS);
+	/* Sent only when we ask (ssh.c decides), with a reply wanted. */
+	libssh2_keepalive_config(b->sess, 1, 1);
+	event_add(b->rev, NULL);
+	return (0);
+}
+
+void
+ssh_adapter_arm(struct ssh_bastion *b)
+{
+	int	dirs;
+
+	if (b->sess == NULL || b->dead)
+		return;
+	/*
+	 * INBOUND: the persistent read event stays armed.  OUTBOUND does not
+	 * happen with our send callback; were it to, a writable socket
+	 * drives the session again (ssh_adapter_write_cb).
+	 */
+	dirs = libssh2_session_block_directions(b->sess);
+	ssh_adapter_want_write(b, evbuffer_get_length(b->out) > 0 ||
+	    (dirs & LIBSSH2_SESSION_BLOCK_OUTBOUND));
+}
+
+void
+ssh_adapter_stop(struct ssh_bastion *b, int graceful)
+{
+	if (b->sess != NULL && graceful && !b->dead && b->state ==
+	    SSH_READY) {
+		libssh2_session_disconnect(b->sess, "postern: closing");
+		/* Best effort: the kernel takes it or it is lost. */
+		if (b->fd != -1)
+			evbuffer_write(b->out, b->fd);
+	}
+	b->dead = 1;		/* no more I/O, no more waiting */
+	ssh_chan_close_all(b);
+	ssh_auth_reset(b);
+	if (b->sess != NULL) {
+		libssh2_session_free(b->sess);
+		b->sess = NULL;
+	}
+	if (b->rev != NULL)
+		event_free(b->rev);
+	if (b->wev != NULL)
+		event_free(b->wev);
+	b->rev = b->wev = NULL;
+	b->writing = 0;
+	if (b->fd != -1)
+		close(b->fd);
+	b->fd = -1;
+	if (b->out != NULL)
+		evbuffer_drain(b->out, evbuffer_get_length(b->out));
+}

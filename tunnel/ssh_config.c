@@ -1,0 +1,390 @@
+/*
+ * ssh_config.c: enough of ssh_config(5) for "-J prod-bastion": Host
+ * blocks with '*' and '?' wildcards and negation, and the keywords that
+ * say where and as whom to connect.  First value wins, as in ssh(1).
+ */
+#include "config.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <pwd.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <unistd.h>
+
+#include "conf.h"
+#include "ssh_config.h"
+
+int
+ssh_config_parse_jump(const char *spec, struct ssh_config_host *h, char *err,
+    size_t errlen)
+{
+	const char	*at, *host, *colon, *end;
+	char		*p;
+	unsigned long	 port;
+	size_t		 n;
+
+	if ((at = strrchr(spec, '@')) != NULL) {
+		if (at == spec || (size_t)(at - spec) >= sizeof(h->user)) {
+			snprintf(err, errlen, "-J %s: bad user name", spec);
+			return (-1);
+		}
+		memcpy(h->user, spec, (size_t)(at - spec));
+		h->user[at - spec] = '\0';
+		host = at + 1;
+	} else
+		host = spec;
+	if (*host == '[') {
+		if ((end = strchr(host, ']')) == NULL) {
+			snprintf(err, errlen, "-J %s: missing ']'", spec);
+			return (-1);
+		}
+		colon = end[1] == ':' ? end + 1 : NULL;
+		host++;
+	} else {
+		colon = strchr(host, ':');
+		end = colon != NULL ? colon : host + strlen(host);
+		if (colon != NULL && strchr(colon + 1, ':') != NULL) {
+			snprintf(err, errlen, "-J %s: write an IPv6 address "
+			    "in brackets: [v6]:port", spec);
+			return (-1);
+		}
+	}
+	n = (size_t)(end - host);
+	if (n == 0 || n >= sizeof(h->alias)) {
+		snprintf(err, errlen, "-J %s: no host", spec);
+		return (-1);
+	}
+	memcpy(h->alias, host, n);
+	h->alias[n] = '\0';
+	if (colon != NULL) {
+		errno = 0;
+		port = strtoul(colon + 1, &p, 10);
+		if (colon[1] == '\0' || *p != '\0' || errno != 0 || port == 0 ||
+		    port > 65535) {
+			snprintf(err, errlen, "-J %s: bad port", spec);
+			return (-1);
+		}
+		h->port = (unsigned int)port;
+	}
+	return (0);
+}
+
+/* '*' and '?' wildcards, case-insensitive (ssh's match_pattern). */
+static int
+ssh_config_wild(const char *p, const char *s)
+{
+	for (; *p != '\0'; p++, s++) {
+		if (*p == '*') {
+			while (p[1] == '*')
+				p++;
+			if (p[1] == '\0')
+				return (1);
+			for (; *s != '\0'; s++) {
+				if (ssh_config_wild(p + 1, s))
+					return (1);
+			}
+			return (0);
+		}
+		if (*s == '\0' || (*p != '?' && tolower((unsigned char)*p) !=
+		    tolower((unsigned char)*s)))
+			return (0);
+	}
+	return (*s == '\0');
+}
+
+/* "Host a b !c": does the list match name?  A negation wins. */
+static int
+ssh_config_host_match(char *list, const char *name)
+{
+	char	*p, *save = NULL;
+	int	 hit = 0;
+
+	for (p = strtok_r(list, " \t", &save); p != NULL;
+	    p = strtok_r(NULL, " \t", &save)) {
+		if (*p == '!') {
+			if (ssh_config_wild(p + 1, name))
+				return (0);
+		} else if (ssh_config_wild(p, name))
+			hit = 1;
+	}
+	return (hit);
+}
+
+static const char *
+ssh_config_home(void)
+{
+	const char	*home = getenv("HOME");
+	struct passwd	*pw;
+
+	if ((home == NULL || *home == '\0') && (pw = getpwuid(getuid())) !=
+	    NULL)
+		home = pw->pw_dir;
+	return (home != NULL ? home : "/");
+}
+
+void
+ssh_config_expand(const char *in, const struct ssh_config_host *h, char *out,
+    size_t len)
+{
+	const char	*lu = getenv("USER");
+	struct passwd	*pw;
+	size_t		 n = 0;
+	char		 port[16];
+
+	if (lu == NULL && (pw = getpwuid(getuid())) != NULL)
+		lu = pw->pw_name;
+	snprintf(port, sizeof(port), "%u", h->port != 0 ? h->port : 22);
+	out[0] = '\0';
+	if (in[0] == '~' && in[1] == '/') {
+		n = (size_t)snprintf(out, len, "%s", ssh_config_home());
+		in++;
+	}
+	for (; *in != '\0' && n + 1 < len; in++) {
+		const char *t = NULL;
+
+		if (*in == '%' && in[1] != '\0') {
+			switch (in[1]) {
+			case 'd': t = ssh_config_home(); break;
+			case 'u': t = lu != NULL ? lu : ""; break;
+			case 'h': t = h->host[0] ? h->host : h->alias; break;
+			case 'r': t = h->user; break;
+			case 'p': t = port; break;
+			case '%': t = "%"; break;
+			}
+		}
+		if (t != NULL) {
+			n += (size_t)snprintf(out + n, len - n, "%s", t);
+			in++;
+		} else
+			out[n++] = *in, out[n] = '\0';
+		if (n >= len)
+			n = len - 1;
+	}
+}
+
+static void
+ssh_config_set(char *field, size_t len, const char *value)
+{
+	if (field[0] == '\0')
+		snprintf(field, len, "%s", value);
+}
+
+int
+ssh_config_apply(const char *path, struct ssh_config_host *h)
+{
+	FILE		*fp;
+	char		*line = NULL, *key, *val, *end;
+	size_t		 cap = 0;
+	int		 active = 1, matched = 0;
+	unsigned long	 p;
+
+	if ((fp = fopen(path, "re")) == NULL)
+		return (errno == ENOENT ? 0 : -1);
+	while (getline(&line, &cap, fp) != -1) {
+		key = line + strspn(line, " \t");
+		key[strcspn(key, "\r\n")] = '\0';
+		if (*key == '\0' || *key == '#')
+			continue;
+		val = key + strcspn(key, " \t=");
+		if (*val != '\0')
+			*val++ = '\0';
+		val += strspn(val, " \t=");
+		end = val + strlen(val);
+		while (end > val && (end[-1] == ' ' || end[-1] == '\t'))
+			*--end = '\0';
+		if (*val == '"' && end > val + 1 && end[-1] == '"') {
+			val++;
+			*--end = '\0';
+		}
+		if (strcasecmp(key, "Host") == 0) {
+			active = ssh_config_host_match(val, h->alias);
+			matched += active;
+			continue;
+		}
+		if (strcasecmp(key, "Match") == 0) {
+			active = 0;	/* not supported: skipped */
+			continue;
+		}
+		if (!active)
+			continue;
+		if (strcasecmp(key, "HostName") == 0)
+			ssh_config_set(h->host, sizeof(h->host), val);
+		else if (strcasecmp(key, "User") == 0)
+			ssh_config_set(h->user, sizeof(h->user), val);
+		else if (strcasecmp(key, "IdentityFile") == 0)
+			ssh_config_set(h->identity, sizeof(h->identity), val);
+		else if (strcasecmp(key, "UserKnownHostsFile") == 0) {
+			/* Several files may follow: the first is used. */
+			val[strcspn(val, " \t")] = '\0';
+			ssh_config_set(h->known_hosts, sizeof(h->known_hosts),
+			    val);
+		} else if (strcasecmp(key, "Port") == 0 && h->port == 0) {
+			p = strtoul(val, &end, 10);
+			if (*end == '\0' && p > 0 && p <= 65535)
+				h->port = (unsigned int)p;
+		}
+	}
+	free(line);
+	fclose(fp);
+	return (matched);
+}
+
+/* -o: OpenSSH's names for the [bastion] keys they match. */
+static const struct {
+	const char	*ssh, *key, *unit;
+} ssh_config_aliases[] = {
+	{ "UserKnownHostsFile", "known_hosts", "" },
+	{ "StrictHostKeyChecking", "strict_host_key_checking", "" },
+	{ "IdentityFile", "identity", "" },
+	{ "ServerAliveInterval", "keepalive_interval", "s" },
+	{ "ServerAliveCountMax", "keepalive_count", "" },
+	{ "ConnectTimeout", "connect_timeout", "s" },
+	{ "User", "user", "" },
+};
+
+/* One -o: into h (known_hosts, identity, user) or opts; 0 or -1. */
+static int
+ssh_config_opt(const char *o, struct ssh_config_host *h,
+    char opts[][SSH_CONFIG_STRLEN], size_t *nopts, struct conf_errors *errs)
+{
+	const char	*eq = strchr(o, '='), *key, *val, *unit = "";
+	char		 k[64];
+	size_t		 i;
+
+	if (eq == NULL || eq == o || (size_t)(eq - o) >= sizeof(k)) {
+		conf_errors_add(errs, "-o", 0, "'%s': expected key=value", o);
+		return (-1);
+	}
+	memcpy(k, o, (size_t)(eq - o));
+	k[eq - o] = '\0';
+	key = k;
+	val = eq + 1;
+	for (i = 0; i < sizeof(ssh_config_aliases) /
+	    sizeof(ssh_config_aliases[0]); i++) {
+		if (strcasecmp(k, ssh_config_aliases[i].ssh) == 0) {
+			key = ssh_config_aliases[i].key;
+			unit = ssh_config_aliases[i].unit;
+		}
+	}
+	if (strcmp(key, "strict_host_key_checking") == 0 &&
+	    strcasecmp(val, "accept-new") != 0)
+		val = strcasecmp(val, "yes") == 0 ? "yes" : val;
+	if (strcmp(key, "known_hosts") == 0)
+		snprintf(h->known_hosts, sizeof(h->known_hosts), "%s", val);
+	else if (strcmp(key, "identity") == 0)
+		snprintf(h->identity, sizeof(h->identity), "%s", val);
+	else if (strcmp(key, "user") == 0)
+		snprintf(h->user, sizeof(h->user), "%s", val);
+	else if (*nopts == SSH_CONFIG_MAXOPTS) {
+		conf_errors_add(errs, "-o", 0, "too many -o options");
+		return (-1);
+	} else
+		snprintf(opts[(*nopts)++], SSH_CONFIG_STRLEN, "%s=%s%s", key,
+		    val, unit);
+	return (0);
+}
+
+/* A [bastion] name from the alias: letters, digits, '-', '_', '.'. */
+static void
+ssh_config_name(const char *alias, char *buf, size_t len)
+{
+	size_t	i;
+
+	for (i = 0; alias[i] != '\0' && i + 1 < len && i < 64; i++)
+		buf[i] = isalnum((unsigned char)alias[i]) || alias[i] == '-' ||
+		    alias[i] == '_' || alias[i] == '.' ? alias[i] : '_';
+	buf[i] = '\0';
+	if (i == 0)
+		snprintf(buf, len, "bastion");
+}
+
+struct conf *
+ssh_config_conf(char **specs, size_t n, const char *jump,
+    const char *identity, const char *port, char **opts, size_t nopts,
+    struct conf_errors *errs)
+{
+	struct ssh_config_host	 h;
+	struct conf_jump	 j;
+	char			 o[SSH_CONFIG_MAXOPTS][SSH_CONFIG_STRLEN];
+	char			*ov[SSH_CONFIG_MAXOPTS], path[SSH_CONFIG_STRLEN];
+	char			 tmp[SSH_CONFIG_STRLEN], name[80], err[300];
+	const char		*lu;
+	struct passwd		*pw;
+	size_t			 i, no = 0, before = errs->n;
+	unsigned long		 p;
+	char			*end;
+
+	memset(&h, 0, sizeof(h));
+	if (ssh_config_parse_jump(jump, &h, err, sizeof(err)) != 0) {
+		conf_errors_add(errs, "-J", 0, "%s", err);
+		return (NULL);
+	}
+	if (port != NULL) {
+		p = strtoul(port, &end, 10);
+		if (*port == '\0' || *end != '\0' || p == 0 || p > 65535) {
+			conf_errors_add(errs, "-p", 0, "'%s': bad port", port);
+			return (NULL);
+		}
+		h.port = (unsigned int)p;
+	}
+	if (identity != NULL)
+		snprintf(h.identity, sizeof(h.identity), "%s", identity);
+	for (i = 0; i < nopts; i++)
+		ssh_config_opt(opts[i], &h, o, &no, errs);
+	if (errs->n != before)
+		return (NULL);
+	snprintf(path, sizeof(path), "%s/.ssh/config", ssh_config_home());
+	if (ssh_config_apply(path, &h) == -1)
+		conf_errors_add(errs, path, 0, "%s", strerror(errno));
+	if (h.host[0] != '\0') {	/* HostName may say %h */
+		snprintf(tmp, sizeof(tmp), "%s", h.host);
+		h.host[0] = '\0';
+		ssh_config_expand(tmp, &h, h.host, sizeof(h.host));
+	} else
+		snprintf(h.host, sizeof(h.host), "%s", h.alias);
+	if (h.user[0] == '\0') {
+		if ((lu = getenv("USER")) == NULL && (pw = getpwuid(getuid())) !=
+		    NULL)
+			lu = pw->pw_name;
+		snprintf(h.user, sizeof(h.user), "%s", lu != NULL ? lu : "root");
+	}
+	if (h.identity[0] != '\0') {
+		snprintf(tmp, sizeof(tmp), "%s", h.identity);
+		ssh_config_expand(tmp, &h, h.identity, sizeof(h.identity));
+	} else if (getenv("SSH_AUTH_SOCK") == NULL) {
+		/* ssh's defaults, when there is no agent to ask. */
+		static const char *const def[] = {
+			"~/.ssh/id_ed25519", "~/.ssh/id_ecdsa", "~/.ssh/id_rsa",
+			NULL
+		};
+		for (i = 0; def[i] != NULL && h.identity[0] == '\0'; i++) {
+			ssh_config_expand(def[i], &h, tmp, sizeof(tmp));
+			if (access(tmp, R_OK) == 0)
+				snprintf(h.identity, sizeof(h.identity), "%s",
+				    tmp);
+		}
+	}
+	if (h.known_hosts[0] != '\0') {
+		snprintf(tmp, sizeof(tmp), "%s", h.known_hosts);
+		ssh_config_expand(tmp, &h, h.known_hosts,
+		    sizeof(h.known_hosts));
+	}
+	if (errs->n != before)
+		return (NULL);
+	ssh_config_name(h.alias, name, sizeof(name));
+	for (i = 0; i < no; i++)
+		ov[i] = o[i];
+	memset(&j, 0, sizeof(j));
+	j.name = name;
+	j.host = h.host;
+	j.port = h.port;
+	j.user = h.user;
+	j.identity = h.identity[0] != '\0' ? h.identity : NULL;
+	j.known_hosts = h.known_hosts[0] != '\0' ? h.known_hosts : NULL;
+	j.opts = ov;
+	j.nopts = no;
+	return (conf_from_forwards_jump(specs, n, &j, errs));
+}

@@ -1,0 +1,65 @@
+/*
+ * ssh_config.h: the bastion of "postern -L ... -J [user@]host[:port]",
+ * completed from the user's ~/.ssh/config as ssh(1) would.
+ */
+#ifndef POSTERN_SSH_CONFIG_H
+#define POSTERN_SSH_CONFIG_H
+
+#include <stddef.h>
+
+struct conf;
+struct conf_errors;
+
+#define SSH_CONFIG_STRLEN	1024
+
+/* A -J destination; empty strings and port 0 mean "not given". */
+struct ssh_config_host {
+	char		alias[256];		/* as given, without user/port */
+	char		host[256];		/* HostName, or the alias */
+	unsigned int	port;
+	char		user[256];
+	char		identity[SSH_CONFIG_STRLEN];
+	char		known_hosts[SSH_CONFIG_STRLEN];
+};
+
+/*
+ * ssh_config_parse_jump(spec, h, err, errlen): split "[user@]host[:port]"
+ * ("[v6]:port" too) into h (other fields left as they are).  Returns 0,
+ * or -1 with a message in err.
+ */
+int	ssh_config_parse_jump(const char *spec, struct ssh_config_host *h,
+	    char *err, size_t errlen);
+
+/*
+ * ssh_config_apply(path, h): fill the fields of h still empty from the
+ * Host blocks of the ssh_config file at path that match h->alias
+ * (HostName, User, Port, IdentityFile, UserKnownHostsFile; the first
+ * value obtained wins, as in ssh(1); Match blocks and Include are
+ * skipped).  A missing file is not an error.  Returns the number of
+ * matching Host blocks, or -1 if the file exists but cannot be read.
+ */
+int	ssh_config_apply(const char *path, struct ssh_config_host *h);
+
+#define SSH_CONFIG_MAXOPTS	16
+
+/*
+ * ssh_config_conf(specs, n, jump, identity, port, opts, nopts, errs): the
+ * generation for "postern -L spec... -J jump [-i identity] [-p port]
+ * [-o key=value]...": the -J destination is completed from
+ * ~/.ssh/config (command-line values win), -o takes [bastion] keys and a
+ * few ssh_config(5) names (UserKnownHostsFile, StrictHostKeyChecking,
+ * IdentityFile, ServerAliveInterval, ServerAliveCountMax,
+ * ConnectTimeout).  Returns NULL with every error in errs.
+ */
+struct conf *ssh_config_conf(char **specs, size_t n, const char *jump,
+	    const char *identity, const char *port, char **opts, size_t nopts,
+	    struct conf_errors *errs);
+
+/*
+ * ssh_config_expand(in, h, out, len): "~/" and the tokens %d (home),
+ * %u (local user), %h (host), %r (remote user), %p (port) and %%.
+ */
+void	ssh_config_expand(const char *in, const struct ssh_config_host *h,
+	    char *out, size_t len);
+
+#endif

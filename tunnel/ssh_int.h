@@ -1,0 +1,376 @@
+/*
+ * ssh_int.h: what the SSH modules share (ssh.c, ssh_adapter.c,
+ * ssh_channel.c, ssh_open.c, ssh_auth.c, ssh_knownhosts.c).  Nothing
+ * outside tunnel/ssh*.c includes it.
+ *
+ * One struct ssh_bastion per [bastion] section: one TCP connection, one
+ * libssh2 session, many direct-tcpip channels.  libssh2 runs in
+ * non-blocking mode on the daemon's event loop; see DESIGN.md, "SSH
+ * tunnel", for the state machine and the rules the adapter enforces.
+ */
+#ifndef POSTERN_SSH_INT_H
+#define POSTERN_SSH_INT_H
+
+#include <sys/queue.h>
+#include <sys/time.h>
+
+#include <stdint.h>
+
+#include <libssh2.h>
+
+#include "ssh.h"
+
+struct event;
+struct event_base;
+struct evbuffer;
+struct evdns_base;
+struct evdns_getaddrinfo_request;
+struct evutil_addrinfo;
+
+/* libssh2 1.10 sends at most 32 KiB of channel data per packet. */
+#define SSH_CHUNK		(32 * 1024)
+/* Channel data waiting for a slow client (per channel). */
+#define SSH_CHAN_HIGH		(256 * 1024)
+#define SSH_CHAN_LOW		(64 * 1024)
+/* Encrypted bytes waiting for the kernel (per bastion). */
+#define SSH_OUT_HIGH		(1024 * 1024)
+#define SSH_OUT_LOW		(256 * 1024)
+/* Reconnect back-off bounds. */
+#define SSH_BACKOFF_MIN_MS	1000
+#define SSH_BACKOFF_MAX_MS	60000
+
+enum ssh_state {
+	SSH_IDLE,		/* retired: no connection, none coming */
+	SSH_RESOLVING,		/* the bastion's address */
+	SSH_CONNECTING,		/* TCP */
+	SSH_HANDSHAKE,		/* banner, key exchange, host key check */
+	SSH_AUTH,		/* public key (file), then the agent */
+	SSH_READY,		/* channels may open */
+	SSH_BACKOFF		/* lost or failed: waiting to retry */
+};
+
+/* A [bastion] section, copied: the object outlives generations. */
+struct ssh_settings {
+	char		*name;
+	char		*host;
+	unsigned int	 port;
+	char		*user;
+	char		*identity;		/* NULL: agent only */
+	char		*passphrase;
+	char		*known_hosts;		/* resolved: never NULL */
+	char		*pin;			/* "SHA256:..." or NULL */
+	char		*command;		/* session_command or NULL */
+	int		 accept_new;
+	int		 keepalive_ms;
+	int		 keepalive_count;
+	int		 connect_timeout_ms;
+};
+
+/* What an open is for. */
+enum ssh_open_kind {
+	SSH_OPEN_DIRECT,	/* direct-tcpip for a dial */
+	SSH_OPEN_SESSION,	/* the session_command channel */
+	SSH_OPEN_PROBE		/* keepalive: an unknown channel type */
+};
+
+/*
+ * ssh_open_cb(status, detail, fd, arg): a direct-tcpip open ended.  On
+ * DIAL_OK fd is the caller's end of a socketpair whose other end the
+ * channel pump serves (the caller owns and closes it); otherwise fd is
+ * -1 and detail says why.  Called from the loop, never from inside
+ * ssh_open_start.
+ */
+typedef void ssh_open_cb(int status, const char *detail, int fd, void *arg);
+
+struct ssh_open {
+	TAILQ_ENTRY(ssh_open)	 entry;
+	struct ssh_bastion	*b;
+	int			 kind;		/* enum ssh_open_kind */
+	char			*host;
+	unsigned int		 port;
+	ssh_open_cb		*cb;		/* NULL: cancelled */
+	void			*arg;
+	struct timeval		 queued;
+};
+TAILQ_HEAD(ssh_open_list, ssh_open);
+
+/* One direct-tcpip channel and the socketpair it is served through. */
+struct ssh_chan {
+	TAILQ_ENTRY(ssh_chan)	 entry;
+	struct ssh_bastion	*b;
+	LIBSSH2_CHANNEL		*ch;
+	char			 target[300];	/* "host:port" for logs */
+	int			 fd;		/* our end; -1 once closed */
+	struct event		*rev, *wev;
+	struct evbuffer		*up;		/* fd -> channel */
+	struct evbuffer		*down;		/* channel -> fd */
+	int			 reading;	/* rev added */
+	int			 writing;	/* wev added */
+	int			 paused;	/* down full: channel not read */
+	int			 up_eof;	/* fd said EOF */
+	int			 eof_sent;	/* channel EOF sent */
+	int			 down_eof;	/* channel said EOF */
+	int			 shut;		/* fd write side shut */
+	int			 fd_dead;	/* fd error */
+	int			 write_dead;	/* channel takes no more */
+	int			 done;		/* to close and free */
+};
+TAILQ_HEAD(ssh_chan_list, ssh_chan);
+
+/* The session_command channel. */
+enum ssh_ctl_state {
+	SSH_CTL_NONE,		/* not configured, or ended */
+	SSH_CTL_OPENING,	/* queued or in the open slot */
+	SSH_CTL_EXEC,		/* exec request sent */
+	SSH_CTL_RUNNING
+};
+
+struct ssh_bastion {
+	TAILQ_ENTRY(ssh_bastion) entry;
+	struct ssh_pool		*pool;
+	struct ssh_settings	 set;
+	char			 label[600];	/* "bastion NAME (user@host:port)" */
+	char			 via[400];	/* "user@host:port" */
+	char			**forwards;	/* quick mode: "L -> T" lines */
+	size_t			 nforwards;
+	int			 state;		/* enum ssh_state */
+	int			 retired;	/* removed by a reload */
+
+	/* TCP */
+	struct evdns_getaddrinfo_request *dns_req;
+	struct evutil_addrinfo	*ai, *ai_next;
+	int			 fd;
+	struct event		*cev;		/* TCP connect done */
+	struct event		*rev, *wev;	/* rev: persistent */
+	int			 writing;
+	int			 broken;	/* fatal error: ssh_fail soon */
+
+	/* adapter (ssh_adapter.c) */
+	LIBSSH2_SESSION		*sess;
+	struct evbuffer		*out;		/* sent by libssh2, not by TCP */
+	int			 rx_drained;	/* recv saw EAGAIN since rev */
+	int			 io_error;	/* errno of a failed send/recv */
+	int			 rx_eof;	/* the bastion closed TCP */
+	int			 dead;		/* fail every I/O at once */
+	uint64_t		 rx_bytes;
+	int			 running, again;
+	struct event		*kick;		/* drive from the loop */
+
+	/* life */
+	struct event		*timer;		/* connect deadline; retry */
+	struct event		*ka_timer;	/* keepalive tick */
+	uint64_t		 ka_rx;		/* rx_bytes at the last tick */
+	int			 missed;	/* ticks without a byte */
+	int			 backoff_ms;	/* next retry delay */
+	int			 attempts;	/* failed since last ready */
+	int			 ever_up;
+	int			 seen;		/* ssh_pool_update's mark */
+	struct timeval		 attempt_start;	/* this connection attempt */
+	struct timeval		 down_since;	/* first failure of a streak */
+	struct timeval		 retry_at;
+	char			 last_error[1024];
+	char			 logged_error[1024];	/* last one logged */
+	char			 hint[200];	/* what to do, for the log */
+	char			 hostkey[160];	/* "ssh-ed25519 SHA256:..." */
+	char			 fingerprint[64]; /* "SHA256:..." */
+
+	/* auth (ssh_auth.c) */
+	int			 auth_step;
+	LIBSSH2_AGENT		*agent;
+	struct libssh2_agent_publickey *agent_id;
+	void			*auth_key;	/* EVP_PKEY: RSA signed here */
+	unsigned char		 auth_blob[2048];
+	size_t			 auth_bloblen;
+	char			 auth_error[768];
+
+	/* channels */
+	struct ssh_open_list	 opens;		/* waiting for the slot */
+	struct ssh_open		*opening;	/* in the slot */
+	struct ssh_chan_list	 chans;
+	struct ssh_chan_list	 closing;	/* libssh2_channel_free EAGAIN */
+	unsigned int		 nchans;
+	int			 probing;	/* a probe queued or open */
+	LIBSSH2_CHANNEL		*ctl;		/* session_command */
+	int			 ctl_state;	/* enum ssh_ctl_state */
+};
+TAILQ_HEAD(ssh_bastion_list, ssh_bastion);
+
+struct ssh_pool {
+	struct event_base	*base;
+	struct evdns_base	*dns;
+	struct ssh_bastion_list	 live;		/* serve dials, by name */
+	struct ssh_bastion_list	 retired;	/* finishing their channels */
+	struct event		*reap;		/* frees idle retired ones */
+	unsigned char		 buf[SSH_CHUNK * 2];	/* channel reads */
+};
+
+/* ssh.c */
+
+/* ssh_pool_find(pool, name): the live bastion called name, or NULL. */
+struct ssh_bastion *ssh_pool_find(struct ssh_pool *pool, const char *name);
+
+/*
+ * ssh_broken(b, fmt, ...): a fatal error seen where the connection
+ * cannot be torn down (inside a pump loop): remember it; ssh_drive()
+ * calls ssh_fail() at a safe point.
+ */
+void	ssh_broken(struct ssh_bastion *b, const char *fmt, ...)
+	    __attribute__((format(printf, 2, 3)));
+
+/* ssh_backoff_left_ms(b): time to the next connection attempt. */
+long	ssh_backoff_left_ms(const struct ssh_bastion *b);
+
+/*
+ * ssh_bastion_new(pool, set): a bastion, not connecting yet; takes set's
+ * strings (on failure too: NULL, set cleared by the caller).
+ */
+struct ssh_bastion *ssh_bastion_new(struct ssh_pool *pool,
+	    struct ssh_settings *set);
+
+/* ssh_bastion_free(b): disconnect, free channels, session and b. */
+void	ssh_bastion_free(struct ssh_bastion *b);
+
+/* ssh_connect(b): start a connection attempt (RESOLVING). */
+void	ssh_connect(struct ssh_bastion *b);
+
+/* ssh_pool.c */
+
+/* ssh_settings_clear(s): free a settings copy's strings. */
+void	ssh_settings_clear(struct ssh_settings *s);
+
+/* ssh_forwards_clear(b): forget the quick-mode forward lines. */
+void	ssh_forwards_clear(struct ssh_bastion *b);
+
+/*
+ * ssh_drive(b): run the state machine as far as it goes without
+ * waiting: handshake, authentication, opens, channel pumps.  Re-entrant
+ * calls only ask the running one to go round again.
+ */
+void	ssh_drive(struct ssh_bastion *b);
+
+/* ssh_kick(b): ssh_drive(b) from the next loop iteration. */
+void	ssh_kick(struct ssh_bastion *b);
+
+/*
+ * ssh_fail(b, fmt, ...): the connection failed or was lost: log once,
+ * fail every open, close every channel, free the session, back off.
+ */
+void	ssh_fail(struct ssh_bastion *b, const char *fmt, ...)
+	    __attribute__((format(printf, 2, 3)));
+
+/* ssh_error(b, what, rc): "what: libssh2 message" into b->last_error. */
+const char *ssh_error(struct ssh_bastion *b, const char *what, int rc);
+
+/* ssh_fatal(rc): does libssh2 error rc end the whole connection? */
+int	ssh_fatal(int rc);
+
+/* ssh_adapter.c */
+
+/*
+ * ssh_adapter_start(b): a libssh2 session on b->fd that sends and
+ * receives through our callbacks; b->out buffers what the kernel does not
+ * take at once.  Returns 0 or -1 (b->last_error).
+ */
+int	ssh_adapter_start(struct ssh_bastion *b);
+
+/*
+ * ssh_adapter_arm(b): event interest from libssh2's block directions and
+ * our send buffer.
+ */
+void	ssh_adapter_arm(struct ssh_bastion *b);
+
+/*
+ * ssh_adapter_stop(b, graceful): free the session (channels first) and
+ * close the socket.  graceful sends a disconnect message first.
+ */
+void	ssh_adapter_stop(struct ssh_bastion *b, int graceful);
+
+/* ssh_adapter_out_full(b): is the send buffer above its high mark? */
+int	ssh_adapter_out_full(const struct ssh_bastion *b);
+
+/* ssh_open.c */
+
+/*
+ * ssh_open_start(b, kind, host, port, cb, arg): queue a channel open.
+ * Returns NULL when out of memory.  libssh2 opens one channel at a time
+ * per session: opens wait in order for the slot.
+ */
+struct ssh_open *ssh_open_start(struct ssh_bastion *b, int kind,
+	    const char *host, unsigned int port, ssh_open_cb *cb, void *arg);
+
+/* ssh_open_cancel(o): no callback follows; NULL is a no-op. */
+void	ssh_open_cancel(struct ssh_open *o);
+
+/* ssh_open_step(b): progress the open in the slot, start the next. */
+void	ssh_open_step(struct ssh_bastion *b);
+
+/* ssh_open_fail_all(b, detail): fail every queued and running open. */
+void	ssh_open_fail_all(struct ssh_bastion *b, const char *detail);
+
+/* ssh_ctl_step(b): the session_command channel's exec and output. */
+void	ssh_ctl_step(struct ssh_bastion *b);
+
+/* ssh_channel.c */
+
+/*
+ * ssh_chan_new(b, ch, target, fd): serve channel ch through our end fd
+ * of a socketpair.  Takes ch and fd (both closed on failure).  Returns
+ * NULL when out of memory.
+ */
+struct ssh_chan *ssh_chan_new(struct ssh_bastion *b, LIBSSH2_CHANNEL *ch,
+	    const char *target, int fd);
+
+/*
+ * ssh_chan_release(b, ch): close and free a libssh2 channel; if libssh2
+ * must wait for the server, it is finished from b->closing.
+ */
+void	ssh_chan_release(struct ssh_bastion *b, LIBSSH2_CHANNEL *ch);
+
+/* ssh_chan_step_all(b): pump every channel; free the finished ones. */
+void	ssh_chan_step_all(struct ssh_bastion *b);
+
+/* ssh_chan_close_all(b): free every channel (the connection is gone). */
+void	ssh_chan_close_all(struct ssh_bastion *b);
+
+/* ssh_auth.c */
+
+/*
+ * ssh_auth_step(b): authenticate: the identity file, then the agent.
+ * Returns 1 when authenticated, 0 to wait (EAGAIN), -1 on failure with
+ * b->last_error set.
+ */
+int	ssh_auth_step(struct ssh_bastion *b);
+
+/* ssh_auth_reset(b): forget the agent and the progress. */
+void	ssh_auth_reset(struct ssh_bastion *b);
+
+/* ssh_knownhosts.c */
+
+/*
+ * ssh_key_describe(blob, len, buf, buflen): "ssh-ed25519 SHA256:..." for
+ * a public key blob in SSH wire format.
+ */
+const char *ssh_key_describe(const unsigned char *blob, size_t len,
+	    char *buf, size_t buflen);
+
+/* ssh_fingerprint(blob, len, buf, buflen): "SHA256:..." (OpenSSH style). */
+const char *ssh_fingerprint(const unsigned char *blob, size_t len,
+	    char *buf, size_t buflen);
+
+/*
+ * ssh_hostkey_prefs(b, buf, len): the host key algorithms to offer, those
+ * the known_hosts file has for this host first (as OpenSSH does), so
+ * that the key the server shows is one we can check.
+ */
+const char *ssh_hostkey_prefs(const struct ssh_bastion *b, char *buf,
+	    size_t len);
+
+/*
+ * ssh_hostkey_verify(b): check the server's host key against the pin or
+ * known_hosts (appending it under accept-new).  Fills b->hostkey and
+ * b->fingerprint.  Returns 0, or -1 with b->last_error naming the key
+ * type, its fingerprint and the file.
+ */
+int	ssh_hostkey_verify(struct ssh_bastion *b);
+
+#endif

@@ -1,0 +1,325 @@
+/*
+ * ssh_pool.c: the bastions of the running configuration.  A bastion
+ * copies its [bastion] section (settings), so it outlives generations;
+ * ssh_pool_update() keeps an unchanged one (connection, channels and
+ * all), retires a changed or unused one once its channels are done, and
+ * starts the new ones.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <pwd.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <event2/event.h>
+
+#include "conf.h"
+#include "log.h"
+#include "ssh_int.h"
+
+/* ------------------------------------------------------------------ */
+/* Settings: a [bastion] section, copied. */
+
+static char *
+ssh_default_known_hosts(void)
+{
+	const char	*home = getenv("HOME");
+	struct passwd	*pw;
+	char		*path;
+
+	if ((home == NULL || *home == '\0') && (pw = getpwuid(getuid())) !=
+	    NULL)
+		home = pw->pw_dir;
+	if (home == NULL || asprintf(&path, "%s/.ssh/known_hosts", home) ==
+	    -1)
+		return (strdup("/etc/ssh/ssh_known_hosts"));
+	return (path);
+}
+
+static char *
+ssh_strdup(const char *s, int *oom)
+{
+	char	*d;
+
+	if (s == NULL)
+		return (NULL);
+	if ((d = strdup(s)) == NULL)
+		*oom = 1;
+	return (d);
+}
+
+void
+ssh_settings_clear(struct ssh_settings *s)
+{
+	free(s->name);
+	free(s->host);
+	free(s->user);
+	free(s->identity);
+	if (s->passphrase != NULL) {
+		explicit_bzero(s->passphrase, strlen(s->passphrase));
+		free(s->passphrase);
+	}
+	free(s->known_hosts);
+	free(s->pin);
+	free(s->command);
+	memset(s, 0, sizeof(*s));
+}
+
+static int
+ssh_settings_load(struct ssh_settings *s, const struct conf_bastion *cb)
+{
+	const char	*pin = cb->host_key_sha256;
+	int		 oom = 0;
+
+	memset(s, 0, sizeof(*s));
+	s->name = ssh_strdup(cb->name, &oom);
+	s->host = ssh_strdup(cb->address.host, &oom);
+	s->port = cb->address.port;
+	s->user = ssh_strdup(cb->user, &oom);
+	s->identity = ssh_strdup(cb->identity, &oom);
+	s->passphrase = ssh_strdup(cb->identity_passphrase, &oom);
+	s->known_hosts = cb->known_hosts != NULL ?
+	    ssh_strdup(cb->known_hosts, &oom) : ssh_default_known_hosts();
+	if (pin != NULL) {
+		/* Kept as ssh-keygen prints it: "SHA256:" and no padding. */
+		if (strncmp(pin, "SHA256:", 7) == 0)
+			pin += 7;
+		if (asprintf(&s->pin, "SHA256:%.43s", pin) == -1)
+			s->pin = NULL, oom = 1;
+	}
+	s->command = ssh_strdup(cb->session_command, &oom);
+	s->accept_new = cb->strict_host_key_checking == HOSTKEY_ACCEPT_NEW;
+	s->keepalive_ms = cb->keepalive_interval_ms;
+	s->keepalive_count = cb->keepalive_count;
+	s->connect_timeout_ms = cb->connect_timeout_ms;
+	if (oom || s->known_hosts == NULL) {
+		ssh_settings_clear(s);
+		return (-1);
+	}
+	return (0);
+}
+
+static int
+ssh_str_eq(const char *a, const char *b)
+{
+	if (a == NULL || b == NULL)
+		return (a == b);
+	return (strcmp(a, b) == 0);
+}
+
+static int
+ssh_settings_equal(const struct ssh_settings *a, const struct ssh_settings *b)
+{
+	return (ssh_str_eq(a->name, b->name) && ssh_str_eq(a->host, b->host) &&
+	    a->port == b->port && ssh_str_eq(a->user, b->user) &&
+	    ssh_str_eq(a->identity, b->identity) &&
+	    ssh_str_eq(a->passphrase, b->passphrase) &&
+	    ssh_str_eq(a->known_hosts, b->known_hosts) &&
+	    ssh_str_eq(a->pin, b->pin) && ssh_str_eq(a->command, b->command) &&
+	    a->accept_new == b->accept_new &&
+	    a->keepalive_ms == b->keepalive_ms &&
+	    a->keepalive_count == b->keepalive_count &&
+	    a->connect_timeout_ms == b->connect_timeout_ms);
+}
+
+/* ------------------------------------------------------------------ */
+/* Bastions and the pool. */
+
+void
+ssh_forwards_clear(struct ssh_bastion *b)
+{
+	size_t	i;
+
+	for (i = 0; i < b->nforwards; i++)
+		free(b->forwards[i]);
+	free(b->forwards);
+	b->forwards = NULL;
+	b->nforwards = 0;
+}
+
+/* -L quick mode: the "listen -> target" of each forward through b. */
+static void
+ssh_forwards_build(struct ssh_bastion *b, const struct conf *c)
+{
+	const struct conf_service	*s;
+	const struct conf_route		*r;
+	char				 l[ADDR_STRLEN], t[ADDR_STRLEN];
+	char				**grown, *line;
+	size_t				 i, j;
+
+	ssh_forwards_clear(b);
+	if (c->path != NULL)
+		return;
+	for (i = 0; i < c->nservices; i++) {
+		s = &c->services[i];
+		for (j = 0; j < s->nroutes && s->nlisten > 0; j++) {
+			r = &s->routes[j];
+			if (r->kind != ROUTE_SSH || strcmp(r->bastion,
+			    b->set.name) != 0)
+				continue;
+			if (asprintf(&line, "%s -> %s", addr_format(
+			    &s->listen[0].addr, l, sizeof(l)), addr_format(
+			    &r->target, t, sizeof(t))) == -1)
+				continue;
+			grown = reallocarray(b->forwards, b->nforwards + 1,
+			    sizeof(*grown));
+			if (grown == NULL) {
+				free(line);
+				continue;
+			}
+			b->forwards = grown;
+			b->forwards[b->nforwards++] = line;
+		}
+	}
+}
+
+static void
+ssh_bastion_retire(struct ssh_bastion *b, const char *why)
+{
+	struct ssh_pool	*pool = b->pool;
+	char		 detail[700];
+
+	TAILQ_REMOVE(&pool->live, b, entry);
+	TAILQ_INSERT_TAIL(&pool->retired, b, entry);
+	b->retired = 1;
+	snprintf(detail, sizeof(detail), "bastion %s: %s", b->set.name, why);
+	ssh_open_fail_all(b, detail);
+	if (b->state == SSH_READY && b->nchans > 0)
+		log_info("%s: %s: closing it once its %u channel%s done",
+		    b->label, why, b->nchans, b->nchans == 1 ? " is" : "s are");
+	else
+		log_info("%s: %s: closing it", b->label, why);
+	event_active(pool->reap, EV_TIMEOUT, 0);
+}
+
+static void
+ssh_pool_reap_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct ssh_pool		*pool = arg;
+	struct ssh_bastion	*b, *next;
+
+	for (b = TAILQ_FIRST(&pool->retired); b != NULL; b = next) {
+		next = TAILQ_NEXT(b, entry);
+		if (b->state == SSH_READY && b->nchans > 0)
+			continue;
+		TAILQ_REMOVE(&pool->retired, b, entry);
+		ssh_bastion_free(b);
+	}
+}
+
+struct ssh_pool *
+ssh_pool_new(struct event_base *base, struct evdns_base *dns)
+{
+	struct ssh_pool	*pool;
+
+	if ((pool = calloc(1, sizeof(*pool))) == NULL)
+		return (NULL);
+	pool->base = base;
+	pool->dns = dns;
+	TAILQ_INIT(&pool->live);
+	TAILQ_INIT(&pool->retired);
+	if ((pool->reap = event_new(base, -1, 0, ssh_pool_reap_cb,
+	    pool)) == NULL) {
+		free(pool);
+		return (NULL);
+	}
+	return (pool);
+}
+
+struct ssh_bastion *
+ssh_pool_find(struct ssh_pool *pool, const char *name)
+{
+	struct ssh_bastion	*b;
+
+	if (pool == NULL || name == NULL)
+		return (NULL);
+	TAILQ_FOREACH(b, &pool->live, entry) {
+		if (strcmp(b->set.name, name) == 0)
+			return (b);
+	}
+	return (NULL);
+}
+
+static int
+ssh_conf_uses(const struct conf *c, const char *name)
+{
+	size_t	i, j;
+
+	for (i = 0; i < c->nservices; i++) {
+		for (j = 0; j < c->services[i].nroutes; j++) {
+			const struct conf_route *r = &c->services[i].routes[j];
+
+			if (r->kind == ROUTE_SSH && strcmp(r->bastion,
+			    name) == 0)
+				return (1);
+		}
+	}
+	return (0);
+}
+
+void
+ssh_pool_update(struct ssh_pool *pool, const struct conf *c)
+{
+	struct ssh_bastion	*b, *old, *next;
+	struct ssh_settings	 set;
+	size_t			 i;
+
+	TAILQ_FOREACH(b, &pool->live, entry)
+		b->seen = 0;
+	for (i = 0; i < c->nbastions; i++) {
+		if (!ssh_conf_uses(c, c->bastions[i].name))
+			continue;
+		if (ssh_settings_load(&set, &c->bastions[i]) != 0) {
+			log_error("bastion %s: out of memory",
+			    c->bastions[i].name);
+			continue;
+		}
+		old = ssh_pool_find(pool, set.name);
+		if (old != NULL && ssh_settings_equal(&old->set, &set)) {
+			ssh_settings_clear(&set);
+			old->seen = 1;
+			ssh_forwards_build(old, c);
+			continue;
+		}
+		if (old != NULL)
+			ssh_bastion_retire(old, "its [bastion] section "
+			    "changed");
+		if ((b = ssh_bastion_new(pool, &set)) == NULL) {
+			log_error("bastion %s: out of memory", set.name);
+			ssh_settings_clear(&set);
+			continue;
+		}
+		b->seen = 1;
+		ssh_forwards_build(b, c);
+		TAILQ_INSERT_TAIL(&pool->live, b, entry);
+		ssh_connect(b);
+	}
+	for (b = TAILQ_FIRST(&pool->live); b != NULL; b = next) {
+		next = TAILQ_NEXT(b, entry);
+		if (!b->seen)
+			ssh_bastion_retire(b, "no ssh:// route uses it any "
+			    "more");
+	}
+}
+
+void
+ssh_pool_free(struct ssh_pool *pool)
+{
+	struct ssh_bastion	*b;
+
+	if (pool == NULL)
+		return;
+	while ((b = TAILQ_FIRST(&pool->live)) != NULL) {
+		TAILQ_REMOVE(&pool->live, b, entry);
+		ssh_bastion_free(b);
+	}
+	while ((b = TAILQ_FIRST(&pool->retired)) != NULL) {
+		TAILQ_REMOVE(&pool->retired, b, entry);
+		ssh_bastion_free(b);
+	}
+	event_free(pool->reap);
+	free(pool);
+}
