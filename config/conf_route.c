@@ -1,0 +1,213 @@
+/*
+ * conf_route.c: routes as written, "NAME URL [key=value ...]": parsing,
+ * the options each kind accepts, and their validation.
+ */
+#include "config.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "conf.h"
+#include "conf_int.h"
+#include "tls_ctx.h"
+
+void
+conf_route_clear(struct conf_route *r)
+{
+	size_t	i;
+
+	free(r->name);
+	free(r->url);
+	free(r->bastion);
+	for (i = 0; i < r->nopts; i++) {
+		free(r->opts[i].key);
+		free(r->opts[i].value);
+	}
+	free(r->opts);
+}
+
+/*
+ * Route URL: tcp://host:port, tls://host:port, ssh://bastion/host:port,
+ * followed by key=value options.
+ */
+int
+conf_parse_route(struct conf_parser *p, int line, const char *value,
+    struct conf_route *r)
+{
+	char		*copy, *tok, *save, *url, *rest, *slash, err[512];
+	struct conf_opt	*o;
+	int		 rc = -1;
+
+	memset(r, 0, sizeof(*r));
+	r->line = line;
+	if ((copy = strdup(value)) == NULL)
+		return (-1);
+	tok = strtok_r(copy, " \t", &save);
+	url = strtok_r(NULL, " \t", &save);
+	if (tok == NULL || url == NULL) {
+		perr(p, line, "route needs a name and a URL: "
+		    "route = NAME tcp://host:port");
+		goto out;
+	}
+	if (!conf_valid_name(tok)) {
+		perr(p, line, "bad route name '%s' (letters, digits, '-', "
+		    "'_', '.')", tok);
+		goto out;
+	}
+	r->name = strdup(tok);
+	r->url = strdup(url);
+	if (strncmp(url, "tcp://", 6) == 0) {
+		r->kind = ROUTE_TCP;
+		rest = url + 6;
+	} else if (strncmp(url, "tls://", 6) == 0) {
+		r->kind = ROUTE_TLS;
+		rest = url + 6;
+	} else if (strncmp(url, "ssh://", 6) == 0) {
+		r->kind = ROUTE_SSH;
+		slash = strchr(url + 6, '/');
+		if (slash == NULL || slash == url + 6) {
+			perr(p, line, "route '%s': expected "
+			    "ssh://BASTION/host:port", r->name);
+			goto out;
+		}
+		r->bastion = strndup(url + 6, (size_t)(slash - (url + 6)));
+		rest = slash + 1;
+	} else {
+		perr(p, line, "route '%s': unknown scheme in '%s' (expected "
+		    "tcp://, ssh:// or tls://)", r->name, url);
+		goto out;
+	}
+	if (addr_parse_hostport(rest, &r->target, err, sizeof(err)) != 0) {
+		perr(p, line, "route '%s': %s", r->name, err);
+		goto out;
+	}
+	if (strcmp(r->target.host, "*") == 0) {
+		perr(p, line, "route '%s': '*' is not a destination", r->name);
+		goto out;
+	}
+	while ((tok = strtok_r(NULL, " \t", &save)) != NULL) {
+		char *eq = strchr(tok, '=');
+
+		if (eq == NULL || eq == tok || eq[1] == '\0') {
+			perr(p, line, "route '%s': option '%s' is not "
+			    "key=value", r->name, tok);
+			goto out;
+		}
+		o = reallocarray(r->opts, r->nopts + 1, sizeof(*o));
+		if (o == NULL)
+			goto out;
+		r->opts = o;
+		o = &r->opts[r->nopts++];
+		o->key = strndup(tok, (size_t)(eq - tok));
+		o->value = strdup(eq + 1);
+	}
+	rc = 0;
+out:
+	free(copy);
+	return (rc);
+}
+
+/* Options each route kind accepts; files among them are checked. */
+static const char *const tls_opts[] = {
+	"ca", "name", "cert", "key", "verify", "min_version", "ciphers",
+	"sslnegotiation", NULL
+};
+
+/*
+ * A tls:// route whose options are valid: load its CA, certificate and
+ * key now, as the daemon will, so that postern -n and a reload report a
+ * CA file that does not load or a key that does not match the
+ * certificate.
+ */
+static void
+conf_check_tls(struct conf_parser *p, struct conf_service *s,
+    struct conf_route *r)
+{
+	struct tls_ctx	*t;
+	char		 err[512];
+
+	if (r->kind != ROUTE_TLS || !(p->flags & CONF_LOAD_TLS))
+		return;
+	if ((t = tls_ctx_new(r, s->protocol, err, sizeof(err))) == NULL)
+		perr(p, r->line, "route '%s': %s", r->name, err);
+	tls_ctx_free(t);
+}
+
+void
+conf_validate_route(struct conf_parser *p, struct conf_service *s,
+    struct conf_route *r)
+{
+	size_t		 i, j, before = p->errs->n;
+	const char	*k, *v;
+	int		 ok;
+
+	for (j = 0; j < (size_t)(r - s->routes); j++) {
+		if (strcmp(s->routes[j].name, r->name) == 0)
+			perr(p, r->line, "route name '%s' used twice in "
+			    "[service %s]", r->name, s->name);
+	}
+	if (r->kind == ROUTE_SSH && conf_find_bastion(p->conf,
+	    r->bastion) == NULL)
+		perr(p, r->line, "route '%s': unknown bastion '%s' (no "
+		    "[bastion %s] section)", r->name, r->bastion, r->bastion);
+	for (i = 0; i < r->nopts; i++) {
+		k = r->opts[i].key;
+		v = r->opts[i].value;
+		if (conf_route_opt(r, k) != v) {
+			perr(p, r->line, "route '%s': option '%s' given twice",
+			    r->name, k);
+			continue;
+		}
+		ok = 0;
+		for (j = 0; r->kind == ROUTE_TLS && tls_opts[j] != NULL; j++)
+			ok |= strcmp(k, tls_opts[j]) == 0;
+		if (!ok) {
+			perr(p, r->line, "route '%s': unknown option '%s' for "
+			    "a %s route", r->name, k,
+			    conf_route_kind_name(r->kind));
+			continue;
+		}
+		if (strcmp(k, "ca") == 0 || strcmp(k, "cert") == 0 ||
+		    strcmp(k, "key") == 0)
+			conf_check_file(p, r->line, k, v);
+		else if (strcmp(k, "verify") == 0 && strcmp(v, "full") != 0 &&
+		    strcmp(v, "none") != 0)
+			perr(p, r->line, "route '%s': verify must be full or "
+			    "none", r->name);
+		else if (strcmp(k, "min_version") == 0 &&
+		    strcmp(v, "tls1.2") != 0 && strcmp(v, "tls1.3") != 0)
+			perr(p, r->line, "route '%s': min_version must be "
+			    "tls1.2 or tls1.3", r->name);
+		else if (strcmp(k, "sslnegotiation") == 0 &&
+		    strcmp(v, "postgres") != 0 && strcmp(v, "direct") != 0)
+			perr(p, r->line, "route '%s': sslnegotiation must be "
+			    "postgres or direct", r->name);
+		else if (strcmp(k, "sslnegotiation") == 0 &&
+		    s->protocol != PROTO_POSTGRES)
+			perr(p, r->line, "route '%s': sslnegotiation is for "
+			    "protocol = postgres", r->name);
+	}
+	if (p->errs->n == before)
+		conf_check_tls(p, s, r);
+}
+
+const char *
+conf_route_opt(const struct conf_route *r, const char *key)
+{
+	size_t	i;
+
+	for (i = 0; i < r->nopts; i++) {
+		if (strcmp(r->opts[i].key, key) == 0)
+			return (r->opts[i].value);
+	}
+	return (NULL);
+}
+
+const char *
+conf_route_kind_name(int kind)
+{
+	static const char *const names[] = { "tcp", "ssh", "tls" };
+
+	return (kind >= 0 && kind <= ROUTE_TLS ? names[kind] : "?");
+}
