@@ -9,7 +9,6 @@
 #include "config.h"
 
 #include <sys/socket.h>
-#include <sys/uio.h>
 
 #include <errno.h>
 #include <string.h>
@@ -18,6 +17,7 @@
 #include <event2/buffer.h>
 #include <event2/event.h>
 
+#include "iobuf.h"
 #include "relay.h"
 
 static void	relay_fd_forward_eof(struct relay_side *);
@@ -92,40 +92,6 @@ relay_fd_flush(struct relay_side *to)
 		relay_fd_arm(from, 1, from->writing);	/* resume */
 }
 
-/*
- * Read up to RELAY_READ_CHUNK straight into the buffer.  Not
- * evbuffer_read(): libevent 2.1 caps it at 4096 bytes a call, which made a
- * 1 MB value cost 256 wake-ups (4x HAProxy's CPU in tests/bench).
- */
-static ssize_t
-relay_fd_read(struct evbuffer *buf, int fd)
-{
-	struct evbuffer_iovec	 v[2];
-	struct iovec		 iov[2];
-	ssize_t			 got, left;
-	int			 i, n;
-
-	if ((n = evbuffer_reserve_space(buf, RELAY_READ_CHUNK, v, 2)) <= 0) {
-		errno = ENOMEM;
-		return (-1);
-	}
-	for (i = 0; i < n; i++) {
-		iov[i].iov_base = v[i].iov_base;
-		iov[i].iov_len = v[i].iov_len;
-	}
-	if ((got = readv(fd, iov, n)) <= 0) {
-		evbuffer_commit_space(buf, v, 0);
-		return (got);
-	}
-	for (i = 0, left = got; i < n && left > 0; i++) {
-		if ((size_t)left < v[i].iov_len)
-			v[i].iov_len = (size_t)left;
-		left -= (ssize_t)v[i].iov_len;
-	}
-	evbuffer_commit_space(buf, v, i);
-	return (got);
-}
-
 static void
 relay_fd_read_cb(evutil_socket_t fd, short what, void *arg)
 {
@@ -135,7 +101,7 @@ relay_fd_read_cb(evutil_socket_t fd, short what, void *arg)
 	size_t			 before = evbuffer_get_length(to->out);
 	ssize_t			 n;
 
-	n = relay_fd_read(to->out, fd);
+	n = iobuf_read(to->out, fd, RELAY_READ_CHUNK);
 	if (n > 0) {
 		from->bytes += (uint64_t)n;
 		if (from->tap != NULL)

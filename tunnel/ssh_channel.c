@@ -21,7 +21,6 @@
 #include "config.h"
 
 #include <sys/socket.h>
-#include <sys/uio.h>
 
 #include <errno.h>
 #include <poll.h>
@@ -34,6 +33,7 @@
 #include <event2/event.h>
 
 #include "log.h"
+#include "iobuf.h"
 #include "ssh_int.h"
 
 static void	ssh_chan_pump_down(struct ssh_chan *);
@@ -134,35 +134,6 @@ ssh_chan_flush_up(struct ssh_chan *c)
 	}
 }
 
-static ssize_t
-ssh_chan_fill(struct evbuffer *buf, int fd, size_t want)
-{
-	struct evbuffer_iovec	 v[2];
-	struct iovec		 iov[2];
-	ssize_t			 got, left;
-	int			 i, n;
-
-	if ((n = evbuffer_reserve_space(buf, (ssize_t)want, v, 2)) <= 0) {
-		errno = ENOMEM;
-		return (-1);
-	}
-	for (i = 0; i < n; i++) {
-		iov[i].iov_base = v[i].iov_base;
-		iov[i].iov_len = v[i].iov_len;
-	}
-	if ((got = readv(fd, iov, n)) <= 0) {
-		evbuffer_commit_space(buf, v, 0);
-		return (got);
-	}
-	for (i = 0, left = got; i < n && left > 0; i++) {
-		if ((size_t)left < v[i].iov_len)
-			v[i].iov_len = (size_t)left;
-		left -= (ssize_t)v[i].iov_len;
-	}
-	evbuffer_commit_space(buf, v, i);
-	return (got);
-}
-
 /* The session wrote to its end (or shut it, or closed it). */
 static void
 ssh_chan_read_cb(evutil_socket_t fd, short what, void *arg)
@@ -176,7 +147,7 @@ ssh_chan_read_cb(evutil_socket_t fd, short what, void *arg)
 		ssh_chan_arm(c, 0, c->writing);
 		return;
 	}
-	n = ssh_chan_fill(c->up, fd, SSH_CHAN_HIGH - have);
+	n = iobuf_read(c->up, fd, SSH_CHAN_HIGH - have);
 	if (n == 0) {
 		c->up_eof = 1;
 		ssh_chan_arm(c, 0, c->writing);

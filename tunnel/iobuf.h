@@ -1,0 +1,21 @@
+/*
+ * iobuf.h: reading a socket straight into an evbuffer.
+ */
+#ifndef POSTERN_IOBUF_H
+#define POSTERN_IOBUF_H
+
+#include <sys/types.h>
+
+#include <stddef.h>
+
+struct evbuffer;
+
+/*
+ * iobuf_read(buf, fd, want): one readv() of up to want bytes into buf's
+ * free space.  Returns what read() returns (errno set on -1; ENOMEM when
+ * no space could be reserved).  Not evbuffer_read(): libevent 2.1 caps it
+ * at 4096 bytes a call, which made a 1 MB value cost 256 wake-ups.
+ */
+ssize_t	iobuf_read(struct evbuffer *buf, int fd, size_t want);
+
+#endif
