@@ -73,7 +73,7 @@ ssh_config_parse_jump(const char *spec, struct ssh_config_host *h, char *err,
 }
 
 /* '*' and '?' wildcards, case-insensitive (ssh's match_pattern). */
-static int
+int
 ssh_config_wild(const char *p, const char *s)
 {
 	for (; *p != '\0'; p++, s++) {

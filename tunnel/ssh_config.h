@@ -62,4 +62,10 @@ struct conf *ssh_config_conf(char **specs, size_t n, const char *jump,
 void	ssh_config_expand(const char *in, const struct ssh_config_host *h,
 	    char *out, size_t len);
 
+/*
+ * ssh_config_wild(pattern, s): OpenSSH's '*' and '?' wildcards,
+ * case-insensitive; shared by ssh_config Host lines and known_hosts.
+ */
+int	ssh_config_wild(const char *pattern, const char *s);
+
 #endif

@@ -30,6 +30,7 @@
 #include <openssl/sha.h>
 
 #include "log.h"
+#include "ssh_config.h"
 #include "ssh_int.h"
 
 #define KH_MAXKEY	4096	/* decoded public key blob */
@@ -149,29 +150,6 @@ kh_hashed_match(const char *entry, const char *name)
 	return (memcmp(got, want, SHA_DIGEST_LENGTH) == 0);
 }
 
-/* OpenSSH's wildcards: '*' and '?' only, case-insensitive. */
-static int
-kh_wild(const char *p, const char *s)
-{
-	for (; *p != '\0'; p++, s++) {
-		if (*p == '*') {
-			while (p[1] == '*')
-				p++;
-			if (p[1] == '\0')
-				return (1);
-			for (; *s != '\0'; s++) {
-				if (kh_wild(p + 1, s))
-					return (1);
-			}
-			return (0);
-		}
-		if (*s == '\0' || (*p != '?' && tolower((unsigned char)*p) !=
-		    tolower((unsigned char)*s)))
-			return (0);
-	}
-	return (*s == '\0');
-}
-
 /* Does the pattern list match name?  A negated match wins. */
 static int
 kh_host_match(char *patterns, const char *name)
@@ -184,9 +162,9 @@ kh_host_match(char *patterns, const char *name)
 	for (p = strtok_r(patterns, ",", &save); p != NULL;
 	    p = strtok_r(NULL, ",", &save)) {
 		if (*p == '!') {
-			if (kh_wild(p + 1, name))
+			if (ssh_config_wild(p + 1, name))
 				return (0);
-		} else if (kh_wild(p, name))
+		} else if (ssh_config_wild(p, name))
 			hit = 1;
 	}
 	return (hit);
