@@ -487,7 +487,7 @@ _as_postgres() {
 # start_postgres: a fresh cluster (initdb -A trust --nosync) on
 # 127.0.0.1; sets PG_PORT, PG_DIR, PG_SOCKDIR.  Stopped with pg_ctl -m
 # immediate when the scope ends.
-start_postgres() {
+start_postgres() {	# PG_HBA: pg_hba.conf text; PG_OPTS: more -c settings
 	local port dir
 	[[ -x "$PGBIN/initdb" ]] || fail_case "no PostgreSQL server binaries under /usr/lib/postgresql"
 	port=$(free_port) || fail_case "no free port for postgres"
@@ -497,10 +497,11 @@ start_postgres() {
 	_as_postgres "$PGBIN/initdb" -A trust --nosync -U postgres \
 	    -D "$dir/data" > "$dir/initdb.log" 2>&1 ||
 	    fail_case "initdb failed: $(tail -n 3 "$dir/initdb.log")"
+	[[ -z "${PG_HBA:-}" ]] || printf '%s\n' "$PG_HBA" > "$dir/data/pg_hba.conf"
 	_PG_DIRS+=("$dir")
 	(_close_sess_fds; _as_postgres timeout 60 "$PGBIN/pg_ctl" -w -t 30 \
 	    -D "$dir/data" -l "$dir/log" \
-	    -o "-p $port -k $dir/sock -c listen_addresses=127.0.0.1 -c fsync=off" \
+	    -o "-p $port -k $dir/sock -c listen_addresses=127.0.0.1 -c fsync=off ${PG_OPTS:-}" \
 	    start) > "$dir/pg_ctl.log" 2>&1 ||
 	    fail_case "pg_ctl start failed: $(tail -n 3 "$dir/log")"
 	PG_PORT=$port PG_DIR=$dir PG_SOCKDIR=$dir/sock

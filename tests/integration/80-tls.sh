@@ -81,26 +81,14 @@ tls_rcli() {
 # TLS (hostssl trust, hostnossl reject); local socket for the test's own
 # queries.  Sets PG_PORT, PG_DIR, PG_SOCKDIR.
 start_pg_tls() {
-	local port dir
-	[[ -x "$PGBIN/initdb" ]] || fail_case "no PostgreSQL server binaries under /usr/lib/postgresql"
-	port=$(free_port) || fail_case "no free port for postgres"
-	dir=$T/pg-$port
-	mkdir -p "$dir/data" "$dir/sock"
-	cp "$PKI/server.crt" "$PKI/server.key" "$dir/"
-	chmod 600 "$dir/server.key"
-	((EUID == 0)) && chown -R postgres:postgres "$dir"
-	_as_postgres "$PGBIN/initdb" -A trust --nosync -U postgres \
-	    -D "$dir/data" > "$dir/initdb.log" 2>&1 ||
-	    fail_case "initdb failed: $(tail -n 3 "$dir/initdb.log")"
-	printf 'local all all trust\nhostssl all all 127.0.0.1/32 trust\nhostnossl all all 127.0.0.1/32 reject\n' \
-	    > "$dir/data/pg_hba.conf"
-	_PG_DIRS+=("$dir")
-	(_close_sess_fds; _as_postgres timeout 60 "$PGBIN/pg_ctl" -w -t 30 \
-	    -D "$dir/data" -l "$dir/log" \
-	    -o "-p $port -k $dir/sock -c listen_addresses=127.0.0.1 -c fsync=off -c ssl=on -c ssl_cert_file=$dir/server.crt -c ssl_key_file=$dir/server.key" \
-	    start) > "$dir/pg_ctl.log" 2>&1 ||
-	    fail_case "pg_ctl start failed: $(tail -n 3 "$dir/log")"
-	PG_PORT=$port PG_DIR=$dir PG_SOCKDIR=$dir/sock
+	local k=$T/pgtls
+	mkdir -p "$k"
+	cp "$PKI/server.crt" "$PKI/server.key" "$k/"
+	chmod 600 "$k/server.key"
+	((EUID == 0)) && chown -R postgres:postgres "$k"
+	PG_HBA=$'local all all trust\nhostssl all all 127.0.0.1/32 trust\nhostnossl all all 127.0.0.1/32 reject' \
+	PG_OPTS="-c ssl=on -c ssl_cert_file=$k/server.crt -c ssl_key_file=$k/server.key" \
+	    start_postgres
 }
 
 # pg_local SQL: a query on the server itself, over its Unix socket.
