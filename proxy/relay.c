@@ -247,6 +247,20 @@ relay_start(struct relay *r, struct event_base *base, int client_fd,
 	return (0);
 }
 
+int
+relay_start_link(struct relay *r, struct event_base *base, int client_fd,
+    struct link *server, struct evbuffer *first, relay_done_cb *cb,
+    void *arg)
+{
+	relay_init(r);
+	r->cb = cb;
+	r->arg = arg;
+	r->side[RELAY_SERVER].link = server;
+	r->side[RELAY_CLIENT].fd = client_fd;
+	r->fd_engine = 1;
+	return (relay_fd_start(r, base, first));
+}
+
 void
 relay_stop(struct relay *r)
 {

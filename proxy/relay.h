@@ -11,8 +11,9 @@
  * Two engines share these semantics.  When the upstream is a plain
  * socket, the relay works on the two file descriptors directly and
  * writes as soon as it has read (one epoll wake-up, one read, one write
- * per message, as HAProxy does).  Otherwise (TLS, SSH channels: anything
- * layered) it pumps between bufferevents.
+ * per message, as HAProxy does); the same engine drives an in-process
+ * upstream (a link: SSH channels) with function calls in place of the
+ * upstream's read and write.  TLS upstreams pump between bufferevents.
  */
 #ifndef POSTERN_RELAY_H
 #define POSTERN_RELAY_H
@@ -22,6 +23,7 @@
 
 struct bufferevent;
 struct event;
+struct link;
 struct event_base;
 struct evbuffer;
 
@@ -54,6 +56,7 @@ struct relay_side {
 	int			 idx;		/* RELAY_CLIENT or _SERVER */
 	struct bufferevent	*bev;		/* bufferevent engine */
 	int			 fd;		/* fd engine, else -1 */
+	struct link		*link;		/* fd engine: server, not fd */
 	struct event		*rev, *wev;	/* fd engine */
 	struct evbuffer		*out;		/* fd engine: to write here */
 	int			 reading;	/* fd engine: rev added */
@@ -97,6 +100,14 @@ void	relay_init(struct relay *r);
  */
 int	relay_start(struct relay *r, struct event_base *base, int client_fd,
 	    struct bufferevent *server, int plain, struct evbuffer *first,
+	    relay_done_cb *cb, void *arg);
+
+/*
+ * relay_start_link(r, base, client_fd, server, first, cb, arg): the same
+ * with an in-process upstream (link.h) that the relay takes.
+ */
+int	relay_start_link(struct relay *r, struct event_base *base,
+	    int client_fd, struct link *server, struct evbuffer *first,
 	    relay_done_cb *cb, void *arg);
 
 /*

@@ -1,10 +1,15 @@
 /*
- * relay_fd.c: the relay engine for two plain sockets.  Data read from one
+ * relay_fd.c: the relay engine for plain sockets.  Data read from one
  * side is written to the other at once; only what the kernel does not
  * take waits in the side's `out` buffer, with a write event armed until
  * it drains.  Level-triggered read events stay armed unless back-pressure
  * or EOF disarms them, so a request/response exchange costs one wake-up,
  * one read and one write per hop, and no epoll_ctl.
+ *
+ * The server side may be a link (an SSH channel) instead of a socket:
+ * writing to it is link_write(), which takes everything (its pending()
+ * counts as that side's backlog); reading is its data() callback; its
+ * read interest is link_pause().  Same rules otherwise.
  */
 #include "config.h"
 
@@ -18,13 +23,22 @@
 #include <event2/event.h>
 
 #include "iobuf.h"
+#include "link.h"
 #include "relay.h"
 
 static void	relay_fd_forward_eof(struct relay_side *);
+static const struct link_user relay_link_user;
 
 static void
 relay_fd_arm(struct relay_side *s, int reading, int writing)
 {
+	if (s->link != NULL) {
+		/* A link takes every write: only reading is switched. */
+		if (reading != s->reading)
+			link_pause(s->link, !reading);
+		s->reading = reading;
+		return;
+	}
 	if (reading != s->reading) {
 		if (reading)
 			event_add(s->rev, NULL);
@@ -41,15 +55,25 @@ relay_fd_arm(struct relay_side *s, int reading, int writing)
 	}
 }
 
+/* What waits to be written to side s. */
+static size_t
+relay_fd_backlog(const struct relay_side *s)
+{
+	return (evbuffer_get_length(s->out) +
+	    (s->link != NULL ? link_pending(s->link) : 0));
+}
+
 /* Side s can do no more I/O: keep what can still be delivered. */
 static void
-relay_fd_dead(struct relay_side *s, int err)
+relay_fd_dead(struct relay_side *s, const char *why)
 {
 	struct relay_side	*other = &s->relay->side[!s->idx];
 
-	s->dead = 1;
+	if (s->dead)
+		return;
 	relay_fd_arm(s, 0, 0);
-	relay_note_end(s->relay, s->idx, 1, strerror(err));
+	s->dead = 1;
+	relay_note_end(s->relay, s->idx, 1, why);
 	evbuffer_drain(s->out, evbuffer_get_length(s->out));
 	/* Nothing read from the other side can reach s any more. */
 	if (!other->eof && !other->dead)
@@ -64,8 +88,10 @@ relay_fd_forward_eof(struct relay_side *to)
 {
 	if (to->dead || to->shut || evbuffer_get_length(to->out) > 0)
 		return;
-	if (shutdown(to->fd, SHUT_WR) == -1 && errno != ENOTCONN) {
-		relay_fd_dead(to, errno);
+	if (to->link != NULL)
+		link_shutdown(to->link);	/* after its pending bytes */
+	else if (shutdown(to->fd, SHUT_WR) == -1 && errno != ENOTCONN) {
+		relay_fd_dead(to, strerror(errno));
 		return;
 	}
 	to->shut = 1;
@@ -78,18 +104,53 @@ relay_fd_flush(struct relay_side *to)
 	struct relay_side	*from = &to->relay->side[!to->idx];
 	size_t			 left;
 
-	if (evbuffer_write(to->out, to->fd) == -1 && errno != EAGAIN &&
-	    errno != EINTR) {
-		relay_fd_dead(to, errno);
-		return;
+	if (to->link != NULL) {
+		if (link_write(to->link, to->out) == -1) {
+			relay_fd_dead(to, "upstream channel failed");
+			return;
+		}
+	} else {
+		if (evbuffer_write(to->out, to->fd) == -1 && errno != EAGAIN &&
+		    errno != EINTR) {
+			relay_fd_dead(to, strerror(errno));
+			return;
+		}
+		relay_fd_arm(to, to->reading, evbuffer_get_length(to->out) >
+		    0);
 	}
-	left = evbuffer_get_length(to->out);
-	relay_fd_arm(to, to->reading, left > 0);
-	if (left == 0 && (from->eof || from->dead))
+	left = relay_fd_backlog(to);
+	if (evbuffer_get_length(to->out) == 0 && (from->eof || from->dead))
 		relay_fd_forward_eof(to);
 	else if (left < RELAY_LOW_WATER && !from->reading && !from->eof &&
 	    !from->dead)
 		relay_fd_arm(from, 1, from->writing);	/* resume */
+}
+
+/* n bytes from `from` are in to->out, after `before` bytes: pass them. */
+static void
+relay_fd_pass(struct relay_side *from, size_t before, size_t n)
+{
+	struct relay_side	*to = &from->relay->side[!from->idx];
+
+	from->bytes += (uint64_t)n;
+	if (from->tap != NULL)
+		relay_tap_run(from, to->out, before, n);
+	if (to->dead || to->shut)
+		evbuffer_drain(to->out, evbuffer_get_length(to->out));
+	else if (!to->writing)
+		relay_fd_flush(to);
+	if (relay_fd_backlog(to) >= RELAY_HIGH_WATER && !from->dead)
+		relay_fd_arm(from, 0, from->writing);
+}
+
+/* `from` finished sending. */
+static void
+relay_fd_eof(struct relay_side *from)
+{
+	from->eof = 1;
+	relay_fd_arm(from, 0, from->writing);
+	relay_note_end(from->relay, from->idx, 0, NULL);
+	relay_fd_forward_eof(&from->relay->side[!from->idx]);
 }
 
 static void
@@ -102,23 +163,12 @@ relay_fd_read_cb(evutil_socket_t fd, short what, void *arg)
 	ssize_t			 n;
 
 	n = iobuf_read(to->out, fd, RELAY_READ_CHUNK);
-	if (n > 0) {
-		from->bytes += (uint64_t)n;
-		if (from->tap != NULL)
-			relay_tap_run(from, to->out, before, (size_t)n);
-		if (to->dead || to->shut)
-			evbuffer_drain(to->out, evbuffer_get_length(to->out));
-		else if (!to->writing)
-			relay_fd_flush(to);
-		if (evbuffer_get_length(to->out) >= RELAY_HIGH_WATER)
-			relay_fd_arm(from, 0, from->writing);
-	} else if (n == 0) {
-		from->eof = 1;
-		relay_fd_arm(from, 0, from->writing);
-		relay_note_end(r, from->idx, 0, NULL);
-		relay_fd_forward_eof(to);
-	} else if (errno != EAGAIN && errno != EINTR)
-		relay_fd_dead(from, errno);
+	if (n > 0)
+		relay_fd_pass(from, before, (size_t)n);
+	else if (n == 0)
+		relay_fd_eof(from);
+	else if (errno != EAGAIN && errno != EINTR)
+		relay_fd_dead(from, strerror(errno));
 	relay_check_done(r);
 }
 
@@ -131,6 +181,67 @@ relay_fd_write_cb(evutil_socket_t fd, short what, void *arg)
 	relay_check_done(to->relay);
 }
 
+/* ------------------------------------------------------------------ */
+/* The link's callbacks (the server side). */
+
+static void
+relay_link_data(void *arg, const uint8_t *buf, size_t len)
+{
+	struct relay_side	*from = arg;
+	struct relay_side	*to = &from->relay->side[!from->idx];
+	size_t			 before = evbuffer_get_length(to->out);
+
+	if (from->dead || from->eof)
+		return;
+	if (evbuffer_add(to->out, buf, len) == -1) {
+		relay_fd_dead(from, "out of memory");
+		relay_check_done(from->relay);
+		return;
+	}
+	relay_fd_pass(from, before, len);
+	relay_check_done(from->relay);
+}
+
+static void
+relay_link_eof(void *arg)
+{
+	struct relay_side	*from = arg;
+
+	if (from->dead || from->eof)
+		return;
+	relay_fd_eof(from);
+	relay_check_done(from->relay);
+}
+
+static void
+relay_link_error(void *arg, const char *why)
+{
+	struct relay_side	*s = arg;
+
+	relay_fd_dead(s, why);
+	relay_check_done(s->relay);
+}
+
+static void
+relay_link_writable(void *arg)
+{
+	struct relay_side	*to = arg;
+
+	if (to->dead)
+		return;
+	relay_fd_flush(to);
+	relay_check_done(to->relay);
+}
+
+static const struct link_user relay_link_user = {
+	relay_link_data,
+	relay_link_eof,
+	relay_link_error,
+	relay_link_writable
+};
+
+/* ------------------------------------------------------------------ */
+
 int
 relay_fd_start(struct relay *r, struct event_base *base,
     struct evbuffer *first)
@@ -140,12 +251,19 @@ relay_fd_start(struct relay *r, struct event_base *base,
 
 	for (i = 0; i < 2; i++) {
 		s = &r->side[i];
-		s->out = evbuffer_new();
+		if ((s->out = evbuffer_new()) == NULL)
+			return (-1);
+		if (s->link != NULL) {
+			/* Paused until armed below. */
+			link_attach(s->link, &relay_link_user, s);
+			link_pause(s->link, 1);
+			continue;
+		}
 		s->rev = event_new(base, s->fd, EV_READ | EV_PERSIST,
 		    relay_fd_read_cb, s);
 		s->wev = event_new(base, s->fd, EV_WRITE | EV_PERSIST,
 		    relay_fd_write_cb, s);
-		if (s->out == NULL || s->rev == NULL || s->wev == NULL)
+		if (s->rev == NULL || s->wev == NULL)
 			return (-1);
 	}
 	for (i = 0; i < 2; i++)
@@ -161,11 +279,15 @@ relay_fd_start(struct relay *r, struct event_base *base,
 void
 relay_fd_stop(struct relay *r)
 {
-	int	i;
+	struct relay_side	*s;
+	int			 i;
 
 	for (i = 0; i < 2; i++) {
-		if (r->side[i].rev != NULL && r->side[i].wev != NULL)
-			relay_fd_arm(&r->side[i], 0, 0);
+		s = &r->side[i];
+		if (s->link != NULL)
+			link_attach(s->link, NULL, NULL);	/* no more calls */
+		else if (s->rev != NULL && s->wev != NULL)
+			relay_fd_arm(s, 0, 0);
 	}
 }
 
@@ -185,8 +307,10 @@ relay_fd_release(struct relay *r)
 			evbuffer_free(s->out);
 		if (s->fd != -1)
 			close(s->fd);
+		link_close(s->link);
 		s->rev = s->wev = NULL;
 		s->out = NULL;
 		s->fd = -1;
+		s->link = NULL;
 	}
 }

@@ -111,8 +111,11 @@ session_connected(struct session *s, const struct dial_result *res)
 	s->route->sessions_total++;
 	s->route->sessions_active++;
 	s->state = SESSION_RELAYING;
-	if (relay_start(&s->relay, daemon_base(s->svc->px), fd, res->bev,
-	    res->plain, s->first, session_relay_done, s) != 0) {
+	if ((res->link != NULL ? relay_start_link(&s->relay,
+	    daemon_base(s->svc->px), fd, res->link, s->first,
+	    session_relay_done, s) : relay_start(&s->relay,
+	    daemon_base(s->svc->px), fd, res->bev, res->plain, s->first,
+	    session_relay_done, s)) != 0) {
 		session_close(s, SESSION_END_INTERNAL, "out of memory");
 		return;
 	}
@@ -307,7 +310,7 @@ session_dial_next(struct session *s, size_t from)
 	s->pos = i;
 	s->dialing = route_ref(svc->order[i]);
 	s->dial = dial_start(daemon_dial_env(svc->px), s->dialing->cr,
-	    (int)ms, session_dial_cb, s);
+	    (int)ms, DIAL_LINK, session_dial_cb, s);
 	if (s->dial == NULL)
 		session_close(s, SESSION_END_INTERNAL, "out of memory");
 }
@@ -344,7 +347,7 @@ session_cancel(struct session *s, const struct pgfront_msg *msg,
 	    session_prefix(s, NULL, prefix, sizeof(prefix)), msg->cancel_pid,
 	    r->cr->name);
 	s->dial = dial_start(daemon_dial_env(s->svc->px), r->cr,
-	    s->svc->cs->connect_timeout_ms, session_dial_cb, s);
+	    s->svc->cs->connect_timeout_ms, DIAL_LINK, session_dial_cb, s);
 	if (s->dial == NULL)
 		session_close(s, SESSION_END_INTERNAL, "out of memory");
 }

@@ -6,15 +6,18 @@
 
 #include <sys/socket.h>
 
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <event2/event.h>
 #include <event2/bufferevent.h>
 
 #include "conf.h"
 #include "dial_int.h"
+#include "link.h"
 #include "ssh.h"
 #include "tls_reg.h"
 
@@ -41,6 +44,7 @@ dial_free(struct dial *d)
 {
 	dial_tcp_cleanup(d);
 	ssh_dial_cleanup(d);
+	link_close(d->link);
 	if (d->timer != NULL)
 		event_free(d->timer);
 	free(d);
@@ -48,7 +52,7 @@ dial_free(struct dial *d)
 
 struct dial *
 dial_start(const struct dial_env *env, const struct conf_route *route,
-    int timeout_ms, dial_cb *cb, void *arg)
+    int timeout_ms, int flags, dial_cb *cb, void *arg)
 {
 	struct dial	*d;
 	struct timeval	 tv;
@@ -59,6 +63,7 @@ dial_start(const struct dial_env *env, const struct conf_route *route,
 	d->env = *env;
 	d->route = route;
 	d->timeout_ms = timeout_ms;
+	d->flags = flags;
 	d->cb = cb;
 	d->arg = arg;
 	evutil_gettimeofday(&d->start, NULL);
@@ -104,6 +109,28 @@ dial_fail_later(struct dial *d, int status)
 	event_active(d->timer, EV_TIMEOUT, 0);
 }
 
+/* The link behind a socketpair: a bare socket bufferevent on our end. */
+static struct bufferevent *
+dial_link_bev(struct dial *d)
+{
+	struct bufferevent	*bev;
+	int			 fd;
+
+	if (link_fd_new(d->env.base, d->link, &fd) == -1) {
+		d->link = NULL;
+		snprintf(d->detail, sizeof(d->detail), "socketpair: %s",
+		    strerror(errno));
+		return (NULL);
+	}
+	d->link = NULL;
+	if ((bev = bufferevent_socket_new(d->env.base, fd,
+	    BEV_OPT_CLOSE_ON_FREE)) == NULL) {
+		close(fd);
+		snprintf(d->detail, sizeof(d->detail), "out of memory");
+	}
+	return (bev);
+}
+
 void
 dial_finish(struct dial *d, int status, struct bufferevent *bev)
 {
@@ -116,13 +143,23 @@ dial_finish(struct dial *d, int status, struct bufferevent *bev)
 		dial_tls_begin(d);
 		return;
 	}
+	/* A link for a caller that wants a socket: bridge it. */
+	if (status == DIAL_OK && d->link != NULL && !(d->flags & DIAL_LINK)) {
+		bev = dial_link_bev(d);
+		if (bev == NULL)
+			status = DIAL_ERROR;
+	}
 	evutil_gettimeofday(&now, NULL);
 	memset(&res, 0, sizeof(res));
 	res.status = status;
 	res.bev = bev;
-	/* ssh: our end of a channel's socketpair is a bare socket too. */
+	/* ssh: the bridge's end of a socketpair is a bare socket too. */
 	res.plain = bev != NULL && (d->route->kind == ROUTE_TCP ||
 	    d->route->kind == ROUTE_SSH);
+	if (status == DIAL_OK && d->link != NULL) {
+		res.link = d->link;	/* handed over */
+		d->link = NULL;
+	}
 	res.detail = d->detail[0] != '\0' ? d->detail :
 	    dial_status_name(status);
 	res.elapsed_ms = (int)((now.tv_sec - d->start.tv_sec) * 1000 +

@@ -10,6 +10,7 @@
 
 struct bufferevent;
 struct conf_route;
+struct link;
 struct event_base;
 struct evdns_base;
 struct ssh_pool;
@@ -32,9 +33,17 @@ struct dial_result {
 	int			 status;	/* enum dial_status */
 	const char		*detail;	/* human text, valid in callback */
 	struct bufferevent	*bev;		/* DIAL_OK: connected; callee owns */
+	struct link		*link;		/* DIAL_OK, DIAL_LINK: instead */
 	int			 plain;		/* bev is a bare socket */
 	int			 elapsed_ms;
 };
+
+/*
+ * dial_start() flags.  DIAL_LINK: the caller takes an in-process upstream
+ * (link.h) where the route has one (ssh:// channels); res->link is then
+ * set and res->bev NULL.  Without it every result is a bufferevent.
+ */
+#define DIAL_LINK	0x01
 
 /*
  * dial_cb(res, arg): the one completion.  On DIAL_OK the callee takes
@@ -54,13 +63,14 @@ struct dial_env {
 };
 
 /*
- * dial_start(env, route, timeout_ms, cb, arg): begin connecting to the
- * route's target.  The callback always comes later from the event loop,
- * never from inside dial_start.  Returns NULL only when out of memory.
+ * dial_start(env, route, timeout_ms, flags, cb, arg): begin connecting to
+ * the route's target.  The callback always comes later from the event
+ * loop, never from inside dial_start.  Returns NULL only when out of
+ * memory.
  */
 struct dial *dial_start(const struct dial_env *env,
-	    const struct conf_route *route, int timeout_ms, dial_cb *cb,
-	    void *arg);
+	    const struct conf_route *route, int timeout_ms, int flags,
+	    dial_cb *cb, void *arg);
 
 /* dial_cancel(d): abandon a dial; no callback follows.  NULL is a no-op. */
 void	dial_cancel(struct dial *d);

@@ -16,6 +16,7 @@ struct dial {
 	struct dial_env			 env;
 	const struct conf_route		*route;
 	int				 timeout_ms;
+	int				 flags;		/* DIAL_LINK */
 	dial_cb				*cb;
 	void				*arg;
 	struct timeval			 start;
@@ -35,6 +36,7 @@ struct dial {
 
 	/* ssh (ssh_dial.c): the channel open queued at the bastion */
 	struct ssh_open			*ssh_req;
+	struct link			*link;		/* the channel, opened */
 };
 
 /* dial_tcp_begin(d): start a TCP connect; reports through dial_finish. */

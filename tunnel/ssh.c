@@ -414,6 +414,15 @@ ssh_kick(struct ssh_bastion *b)
 	event_active(b->kick, EV_TIMEOUT, 0);
 }
 
+void
+ssh_drive_soon(struct ssh_bastion *b)
+{
+	if (b->running)
+		b->again = 1;
+	else
+		ssh_kick(b);
+}
+
 /* ------------------------------------------------------------------ */
 /* Connecting: resolve, TCP, then the adapter takes over. */
 

@@ -9,8 +9,11 @@
  *   wait for EV_READ.  Once a recv has seen EAGAIN, later ones return
  *   EAGAIN without a system call until the loop reports the socket
  *   readable again: one read event, however many channels look.
- * - send never makes libssh2 wait: what the kernel does not take goes to
- *   b->out, flushed on EV_WRITE.  libssh2 keeps a single partly sent
+ * - send never makes libssh2 wait: packets go to b->out, written once
+ *   the callbacks due in this loop iteration have run (so one send()
+ *   carries the packets of every channel that had something to say),
+ *   then on EV_WRITE while the kernel does not take it all.  libssh2
+ *   keeps a single partly sent
  *   packet per session and completes it on the next send of *any* call,
  *   reporting success to that caller (transport.c, send_existing): with
  *   many channels, a short send would hand one channel's success to
@@ -57,31 +60,38 @@ ssh_adapter_want_write(struct ssh_bastion *b, int on)
 	b->writing = on;
 }
 
+/*
+ * libssh2 1.10 talks to the ssh-agent through the session's callbacks too
+ * (agent.c, LIBSSH2_SEND_FD/RECV_FD on the agent's blocking unix socket):
+ * those calls are passed straight through.
+ */
+static ssize_t
+ssh_adapter_agent_io(ssize_t n)
+{
+	return (n == -1 ? -errno : n);
+}
+
 static LIBSSH2_SEND_FUNC(ssh_adapter_send)
 {
 	struct ssh_bastion	*b = *abstract;
-	ssize_t			 n = 0;
 
+	if (socket != b->fd)
+		return (ssh_adapter_agent_io(send(socket, buffer, length,
+		    MSG_NOSIGNAL)));
 	if (b->dead)
 		return ((ssize_t)length);	/* tearing down: discard */
-	if (evbuffer_get_length(b->out) == 0) {
-		n = send(socket, buffer, length, MSG_NOSIGNAL);
-		if (n == -1) {
-			if (errno != EAGAIN && errno != EWOULDBLOCK &&
-			    errno != EINTR) {
-				b->io_error = errno;
-				return (-errno);
-			}
-			n = 0;
-		}
+	if (evbuffer_add(b->out, buffer, length) == -1) {
+		b->io_error = ENOMEM;
+		return (-ENOMEM);
 	}
-	if ((size_t)n < length) {
-		if (evbuffer_add(b->out, (const char *)buffer + n,
-		    length - (size_t)n) == -1) {
-			b->io_error = ENOMEM;
-			return (-ENOMEM);
-		}
-		ssh_adapter_want_write(b, 1);
+	/*
+	 * Sent from the write callback, which runs after the callbacks
+	 * already due in this loop iteration: the packets of every client
+	 * read in one wake-up leave in one send().
+	 */
+	if (!b->flush_due && !b->writing) {
+		b->flush_due = 1;
+		event_active(b->wev, EV_WRITE, 1);
 	}
 	return ((ssize_t)length);
 }
@@ -91,6 +101,8 @@ static LIBSSH2_RECV_FUNC(ssh_adapter_recv)
 	struct ssh_bastion	*b = *abstract;
 	ssize_t			 n;
 
+	if (socket != b->fd)
+		return (ssh_adapter_agent_io(recv(socket, buffer, length, 0)));
 	if (b->dead)
 		return (-ECONNRESET);
 	if (b->rx_drained)
@@ -132,6 +144,7 @@ ssh_adapter_write_cb(evutil_socket_t fd, short what, void *arg)
 	struct ssh_bastion	*b = arg;
 	size_t			 before = evbuffer_get_length(b->out);
 
+	b->flush_due = 0;
 	if (evbuffer_write(b->out, fd) == -1 && errno != EAGAIN &&
 	    errno != EINTR) {
 		b->io_error = errno;
@@ -195,6 +208,7 @@ ssh_adapter_start(struct ssh_bastion *b)
 	char			 prefs[512];
 
 	b->rx_drained = b->io_error = b->rx_eof = b->dead = 0;
+	b->flush_due = 0;
 	b->rev = event_new(base, b->fd, EV_READ | EV_PERSIST,
 	    ssh_adapter_read_cb, b);
 	b->wev = event_new(base, b->fd, EV_WRITE | EV_PERSIST,
@@ -242,8 +256,8 @@ ssh_adapter_arm(struct ssh_bastion *b)
 	 * drives the session again (ssh_adapter_write_cb).
 	 */
 	dirs = libssh2_session_block_directions(b->sess);
-	ssh_adapter_want_write(b, evbuffer_get_length(b->out) > 0 ||
-	    (dirs & LIBSSH2_SESSION_BLOCK_OUTBOUND));
+	ssh_adapter_want_write(b, (evbuffer_get_length(b->out) > 0 &&
+	    !b->flush_due) || (dirs & LIBSSH2_SESSION_BLOCK_OUTBOUND));
 }
 
 void
@@ -268,7 +282,7 @@ ssh_adapter_stop(struct ssh_bastion *b, int graceful)
 	if (b->wev != NULL)
 		event_free(b->wev);
 	b->rev = b->wev = NULL;
-	b->writing = 0;
+	b->writing = b->flush_due = 0;
 	if (b->fd != -1)
 		close(b->fd);
 	b->fd = -1;

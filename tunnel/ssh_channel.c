@@ -1,86 +1,49 @@
 /*
- * ssh_channel.c: a direct-tcpip channel served through a socketpair.
+ * ssh_channel.c: a direct-tcpip channel as a link (link.h).
  *
- * The session gets the other end of the pair as its upstream socket, so
- * a channel behaves like any TCP upstream: the relay's half-close
- * (shutdown) and back-pressure work unchanged, and the session can never
- * free the channel under us: it closes its descriptor, which we see.
+ * The session's relay holds the channel's struct link and moves bytes
+ * with function calls; nothing of ours touches a socket between the
+ * client and the bastion's connection:
  *
- *   client -- relay -- [socketpair] -- pump -- libssh2 channel -- bastion
+ *   client -- relay -- link -- libssh2 channel -- bastion
  *
- * Up (client to bastion): read the pair into c->up (at most
- * SSH_CHAN_HIGH), write to the channel.  libssh2_channel_write returns
- * EAGAIN when the server's window is used up: we stop reading the pair,
- * the kernel buffer fills, and the relay stops reading the client.
- * Down: libssh2_channel_read, write to the pair at once; what the kernel
- * does not take waits in c->down.  At SSH_CHAN_HIGH we stop reading the
- * channel; libssh2 then stops enlarging the window (it adjusts it only
- * as the application reads), and the server stops sending: a slow client
- * costs at most one window (2 MiB) plus SSH_CHAN_HIGH.
+ * Up (user to bastion): link_write() queues in c->up and writes to the
+ * channel at once when libssh2 is not busy (outside ssh_drive), else on
+ * the drive's next pass.  libssh2_channel_write returns EAGAIN when the
+ * server's window is used up; c->up then grows, the relay sees pending()
+ * at its high mark and stops reading the client.  writable() follows when
+ * a window adjust has let c->up drain.
+ * Down: libssh2_channel_read, handed to the user's data() at once.  When
+ * the user pauses, we stop reading the channel; libssh2 then stops
+ * enlarging the window (it adjusts it only as the application reads), and
+ * the server stops sending: a slow client costs at most one window
+ * (2 MiB) plus the relay's high mark.
+ *
+ * Lifetime: the user's link_close() marks the channel done; it is freed
+ * from the drive (never inside a user callback).  A connection loss
+ * orphans every open channel: the libssh2 channel goes with the session,
+ * the user hears error(), and its link_close() frees the rest at once.
  */
 #include "config.h"
 
-#include <sys/socket.h>
-
-#include <errno.h>
-#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include <event2/buffer.h>
 #include <event2/event.h>
 
+#include "link.h"
 #include "log.h"
-#include "iobuf.h"
 #include "ssh_int.h"
 
-static void	ssh_chan_pump_down(struct ssh_chan *);
+static const struct link_ops ssh_chan_link_ops;
 
-static void
-ssh_chan_arm(struct ssh_chan *c, int reading, int writing)
+static struct ssh_chan *
+ssh_chan_of(const struct link *l)
 {
-	if (c->fd == -1)
-		return;
-	if (reading != c->reading) {
-		if (reading)
-			event_add(c->rev, NULL);
-		else
-			event_del(c->rev);
-		c->reading = reading;
-	}
-	if (writing != c->writing) {
-		if (writing)
-			event_add(c->wev, NULL);
-		else
-			event_del(c->wev);
-		c->writing = writing;
-	}
-}
-
-static void
-ssh_chan_check_done(struct ssh_chan *c)
-{
-	if (c->fd_dead || ((c->eof_sent || c->write_dead) && c->shut))
-		c->done = 1;
-}
-
-/* The session's end is closed, not just shut for writing? */
-static int
-ssh_chan_peer_gone(int fd)
-{
-	struct pollfd	pfd = { fd, POLLIN, 0 };
-
-	return (poll(&pfd, 1, 0) == 1 && (pfd.revents & (POLLHUP | POLLERR)));
-}
-
-static void
-ssh_chan_fd_failed(struct ssh_chan *c)
-{
-	c->fd_dead = 1;
-	evbuffer_drain(c->down, evbuffer_get_length(c->down));
-	ssh_chan_arm(c, 0, 0);
+	return ((struct ssh_chan *)(void *)((char *)(uintptr_t)l -
+	    offsetof(struct ssh_chan, link)));
 }
 
 /* Client bytes to the channel, as far as window and buffers allow. */
@@ -115,9 +78,6 @@ ssh_chan_flush_up(struct ssh_chan *c)
 	}
 	if (c->write_dead)
 		evbuffer_drain(c->up, evbuffer_get_length(c->up));
-	if (!c->up_eof && !c->fd_dead && evbuffer_get_length(c->up) <
-	    SSH_CHAN_LOW)
-		ssh_chan_arm(c, 1, c->writing);
 	if (c->up_eof && !c->eof_sent && !c->write_dead &&
 	    evbuffer_get_length(c->up) == 0) {
 		rc = libssh2_channel_send_eof(c->ch);
@@ -134,112 +94,43 @@ ssh_chan_flush_up(struct ssh_chan *c)
 	}
 }
 
-/* The session wrote to its end (or shut it, or closed it). */
+/*
+ * Work asked for by the user (a write, a shutdown): at once when libssh2
+ * is idle, so that a request costs no extra loop turn; from the running
+ * drive's next pass otherwise.
+ */
 static void
-ssh_chan_read_cb(evutil_socket_t fd, short what, void *arg)
+ssh_chan_poke(struct ssh_chan *c)
 {
-	struct ssh_chan		*c = arg;
-	struct ssh_bastion	*b = c->b;
-	size_t			 have = evbuffer_get_length(c->up);
-	ssize_t			 n;
-
-	if (have >= SSH_CHAN_HIGH) {
-		ssh_chan_arm(c, 0, c->writing);
-		return;
-	}
-	n = iobuf_read(c->up, fd, SSH_CHAN_HIGH - have);
-	if (n == 0) {
-		c->up_eof = 1;
-		ssh_chan_arm(c, 0, c->writing);
-		if (ssh_chan_peer_gone(fd))
-			ssh_chan_fd_failed(c);
-	} else if (n < 0) {
-		if (errno == EAGAIN || errno == EINTR)
-			return;
-		ssh_chan_fd_failed(c);
-	}
-	if (!c->fd_dead && b->state == SSH_READY)
-		ssh_chan_flush_up(c);
-	if (evbuffer_get_length(c->up) >= SSH_CHAN_HIGH)
-		ssh_chan_arm(c, 0, c->writing);
-	ssh_chan_check_done(c);
-	if (c->done || b->broken)
-		ssh_kick(b);
-}
-
-static void
-ssh_chan_shut(struct ssh_chan *c)
-{
-	if (!c->down_eof || c->shut || c->fd_dead ||
-	    evbuffer_get_length(c->down) > 0)
-		return;
-	if (shutdown(c->fd, SHUT_WR) == -1 && errno != ENOTCONN) {
-		ssh_chan_fd_failed(c);
-		return;
-	}
-	c->shut = 1;
-}
-
-/* The session's end can take more: flush, maybe resume the channel. */
-static void
-ssh_chan_write_cb(evutil_socket_t fd, short what, void *arg)
-{
-	struct ssh_chan		*c = arg;
 	struct ssh_bastion	*b = c->b;
 
-	if (evbuffer_write(c->down, fd) == -1 && errno != EAGAIN &&
-	    errno != EINTR)
-		ssh_chan_fd_failed(c);
-	if (evbuffer_get_length(c->down) == 0)
-		ssh_chan_arm(c, c->reading, 0);
-	if (c->paused && evbuffer_get_length(c->down) < SSH_CHAN_LOW) {
-		c->paused = 0;
-		if (b->state == SSH_READY)
-			ssh_chan_pump_down(c);
-	}
-	ssh_chan_shut(c);
-	ssh_chan_check_done(c);
-	if (c->done || b->broken)
-		ssh_kick(b);
-}
-
-/* Channel bytes to the session's end: write-through, the rest buffered. */
-static void
-ssh_chan_deliver(struct ssh_chan *c, const unsigned char *p, size_t n)
-{
-	ssize_t	w = 0;
-
-	if (c->fd_dead)
+	if (b == NULL)
 		return;
-	if (evbuffer_get_length(c->down) == 0) {
-		w = send(c->fd, p, n, MSG_NOSIGNAL);
-		if (w == -1) {
-			if (errno != EAGAIN && errno != EINTR) {
-				ssh_chan_fd_failed(c);
-				return;
-			}
-			w = 0;
-		}
+	if (b->running) {
+		b->again = 1;
+		return;
 	}
-	if ((size_t)w < n) {
-		evbuffer_add(c->down, p + w, n - (size_t)w);
-		ssh_chan_arm(c, c->reading, 1);
-		if (evbuffer_get_length(c->down) >= SSH_CHAN_HIGH)
-			c->paused = 1;
-	}
+	if (b->state != SSH_READY)
+		return;
+	ssh_chan_flush_up(c);
+	if (b->broken)
+		ssh_kick(b);		/* ssh_drive fails the connection */
+	ssh_adapter_arm(b);
 }
 
+/* Channel bytes to the user while it takes them. */
 static void
 ssh_chan_pump_down(struct ssh_chan *c)
 {
 	struct ssh_bastion	*b = c->b;
 	ssize_t			 n;
 
-	while (!c->paused && !c->down_eof && !c->fd_dead) {
+	while (c->link.user != NULL && !c->paused && !c->down_eof) {
 		n = libssh2_channel_read(c->ch, (char *)b->pool->buf,
 		    sizeof(b->pool->buf));
 		if (n > 0) {
-			ssh_chan_deliver(c, b->pool->buf, (size_t)n);
+			c->link.user->data(c->link.user_arg, b->pool->buf,
+			    (size_t)n);
 			continue;
 		}
 		if (n == LIBSSH2_ERROR_EAGAIN)
@@ -252,51 +143,29 @@ ssh_chan_pump_down(struct ssh_chan *c)
 		if (n == 0 && !libssh2_channel_eof(c->ch))
 			break;
 		c->down_eof = 1;	/* EOF, or the channel failed */
+		c->link.user->eof(c->link.user_arg);
 	}
-	ssh_chan_shut(c);
 }
 
 struct ssh_chan *
-ssh_chan_new(struct ssh_bastion *b, LIBSSH2_CHANNEL *ch, const char *target,
-    int fd)
+ssh_chan_new(struct ssh_bastion *b, LIBSSH2_CHANNEL *ch, const char *target)
 {
-	struct event_base	*base = b->pool->base;
-	struct ssh_chan		*c;
+	struct ssh_chan	*c;
 
-	if ((c = calloc(1, sizeof(*c))) == NULL)
-		goto fail;
+	if ((c = calloc(1, sizeof(*c))) == NULL ||
+	    (c->up = evbuffer_new()) == NULL) {
+		free(c);
+		ssh_chan_release(b, ch);
+		return (NULL);
+	}
+	c->link.ops = &ssh_chan_link_ops;
 	c->b = b;
 	c->ch = ch;
-	c->fd = fd;
+	c->paused = 1;			/* until a user attaches */
 	snprintf(c->target, sizeof(c->target), "%s", target);
-	c->up = evbuffer_new();
-	c->down = evbuffer_new();
-	c->rev = event_new(base, fd, EV_READ | EV_PERSIST, ssh_chan_read_cb,
-	    c);
-	c->wev = event_new(base, fd, EV_WRITE | EV_PERSIST, ssh_chan_write_cb,
-	    c);
-	if (c->up == NULL || c->down == NULL || c->rev == NULL ||
-	    c->wev == NULL)
-		goto fail;
 	TAILQ_INSERT_TAIL(&b->chans, c, entry);
 	b->nchans++;
-	ssh_chan_arm(c, 1, 0);
 	return (c);
-fail:
-	if (c != NULL) {
-		if (c->up != NULL)
-			evbuffer_free(c->up);
-		if (c->down != NULL)
-			evbuffer_free(c->down);
-		if (c->rev != NULL)
-			event_free(c->rev);
-		if (c->wev != NULL)
-			event_free(c->wev);
-		free(c);
-	}
-	close(fd);
-	ssh_chan_release(b, ch);
-	return (NULL);
 }
 
 void
@@ -311,8 +180,14 @@ ssh_chan_release(struct ssh_bastion *b, LIBSSH2_CHANNEL *ch)
 		return;		/* libssh2_session_free frees it */
 	z->b = b;
 	z->ch = ch;
-	z->fd = -1;
 	TAILQ_INSERT_TAIL(&b->closing, z, entry);
+}
+
+static void
+ssh_chan_destroy(struct ssh_chan *c)
+{
+	evbuffer_free(c->up);
+	free(c);
 }
 
 static void
@@ -322,14 +197,8 @@ ssh_chan_free(struct ssh_chan *c)
 
 	TAILQ_REMOVE(&b->chans, c, entry);
 	b->nchans--;
-	event_free(c->rev);
-	event_free(c->wev);
-	if (c->fd != -1)
-		close(c->fd);
-	evbuffer_free(c->up);
-	evbuffer_free(c->down);
 	ssh_chan_release(b, c->ch);
-	free(c);
+	ssh_chan_destroy(c);
 	if (b->retired && b->nchans == 0)
 		event_active(b->pool->reap, EV_TIMEOUT, 0);
 }
@@ -341,7 +210,7 @@ ssh_chan_step_all(struct ssh_bastion *b)
 
 	for (c = TAILQ_FIRST(&b->chans); c != NULL; c = next) {
 		next = TAILQ_NEXT(c, entry);
-		if (!c->done) {
+		if (!c->closed) {
 			if (evbuffer_get_length(c->up) > 0 ||
 			    (c->up_eof && !c->eof_sent))
 				ssh_chan_flush_up(c);
@@ -350,9 +219,15 @@ ssh_chan_step_all(struct ssh_bastion *b)
 			ssh_chan_pump_down(c);
 			if (b->broken)
 				return;
-			ssh_chan_check_done(c);
+			if (c->blocked && !c->closed &&
+			    evbuffer_get_length(c->up) < LINK_LOW_WATER) {
+				c->blocked = 0;
+				if (c->link.user != NULL)
+					c->link.user->writable(
+					    c->link.user_arg);
+			}
 		}
-		if (c->done)
+		if (c->closed)
 			ssh_chan_free(c);
 	}
 	for (c = TAILQ_FIRST(&b->closing); c != NULL; c = next) {
@@ -367,10 +242,26 @@ ssh_chan_step_all(struct ssh_bastion *b)
 void
 ssh_chan_close_all(struct ssh_bastion *b)
 {
-	struct ssh_chan	*c;
+	struct ssh_chan_list	 orphans;
+	struct ssh_chan		*c;
+	char			 why[1200];
 
-	while ((c = TAILQ_FIRST(&b->chans)) != NULL)
-		ssh_chan_free(c);
+	snprintf(why, sizeof(why), "bastion %s: %s", b->set.name,
+	    b->last_error[0] != '\0' ? b->last_error : "closed");
+	TAILQ_INIT(&orphans);
+	while ((c = TAILQ_FIRST(&b->chans)) != NULL) {
+		TAILQ_REMOVE(&b->chans, c, entry);
+		b->nchans--;
+		ssh_chan_release(b, c->ch);
+		c->ch = NULL;
+		if (c->closed) {
+			ssh_chan_destroy(c);
+			continue;
+		}
+		c->b = NULL;		/* the user's link_close frees it */
+		c->link.failed = 1;
+		TAILQ_INSERT_TAIL(&orphans, c, entry);
+	}
 	if (b->ctl != NULL) {
 		ssh_chan_release(b, b->ctl);
 		b->ctl = NULL;
@@ -380,4 +271,81 @@ ssh_chan_close_all(struct ssh_bastion *b)
 		libssh2_channel_free(c->ch);
 		free(c);
 	}
+	/* Tell the users last: they may close their links right away. */
+	while ((c = TAILQ_FIRST(&orphans)) != NULL) {
+		TAILQ_REMOVE(&orphans, c, entry);
+		if (c->link.user != NULL)
+			c->link.user->error(c->link.user_arg, why);
+	}
 }
+
+/* ------------------------------------------------------------------ */
+/* link_ops: what the user calls.  Never a user callback from here. */
+
+static int
+ssh_chan_write(struct link *l, struct evbuffer *buf)
+{
+	struct ssh_chan	*c = ssh_chan_of(l);
+
+	if (c->b == NULL || c->write_dead || c->up_eof) {
+		evbuffer_drain(buf, evbuffer_get_length(buf));
+		return (c->b == NULL ? -1 : 0);
+	}
+	evbuffer_add_buffer(c->up, buf);
+	ssh_chan_poke(c);
+	if (evbuffer_get_length(c->up) >= LINK_HIGH_WATER)
+		c->blocked = 1;
+	return (0);
+}
+
+static size_t
+ssh_chan_pending(const struct link *l)
+{
+	return (evbuffer_get_length(ssh_chan_of(l)->up));
+}
+
+static void
+ssh_chan_shutdown(struct link *l)
+{
+	struct ssh_chan	*c = ssh_chan_of(l);
+
+	if (c->up_eof)
+		return;
+	c->up_eof = 1;
+	ssh_chan_poke(c);
+}
+
+static void
+ssh_chan_pause(struct link *l, int on)
+{
+	struct ssh_chan	*c = ssh_chan_of(l);
+
+	if (c->paused == on)
+		return;
+	c->paused = on;
+	/* Data libssh2 holds already is not announced by the socket. */
+	if (!on && c->b != NULL && c->b->state == SSH_READY)
+		ssh_drive_soon(c->b);
+}
+
+static void
+ssh_chan_close(struct link *l)
+{
+	struct ssh_chan	*c = ssh_chan_of(l);
+
+	c->link.user = NULL;
+	c->closed = 1;
+	if (c->b == NULL) {		/* orphaned: nothing else holds it */
+		ssh_chan_destroy(c);
+		return;
+	}
+	ssh_drive_soon(c->b);
+}
+
+static const struct link_ops ssh_chan_link_ops = {
+	ssh_chan_write,
+	ssh_chan_pending,
+	ssh_chan_shutdown,
+	ssh_chan_pause,
+	ssh_chan_close
+};

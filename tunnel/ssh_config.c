@@ -41,6 +41,10 @@ ssh_config_parse_jump(const char *spec, struct ssh_config_host *h, char *err,
 			snprintf(err, errlen, "-J %s: missing ']'", spec);
 			return (-1);
 		}
+		if (end[1] != '\0' && end[1] != ':') {
+			snprintf(err, errlen, "-J %s: junk after ']'", spec);
+			return (-1);
+		}
 		colon = end[1] == ':' ? end + 1 : NULL;
 		host++;
 	} else {
@@ -165,6 +169,28 @@ ssh_config_expand(const char *in, const struct ssh_config_host *h, char *out,
 	}
 }
 
+/*
+ * Cut a trailing comment: since OpenSSH 8.7 a '#' starting a word outside
+ * quotes ends the line ("HostName h # prod"); without this the comment
+ * became part of the value, or a Host pattern.
+ */
+static void
+ssh_config_uncomment(char *val)
+{
+	char	*p;
+	int	 quoted = 0;
+
+	for (p = val; *p != '\0'; p++) {
+		if (*p == '"')
+			quoted = !quoted;
+		else if (*p == '#' && !quoted && (p == val || p[-1] == ' ' ||
+		    p[-1] == '\t')) {
+			*p = '\0';
+			return;
+		}
+	}
+}
+
 static void
 ssh_config_set(char *field, size_t len, const char *value)
 {
@@ -192,6 +218,7 @@ ssh_config_apply(const char *path, struct ssh_config_host *h)
 		if (*val != '\0')
 			*val++ = '\0';
 		val += strspn(val, " \t=");
+		ssh_config_uncomment(val);
 		end = val + strlen(val);
 		while (end > val && (end[-1] == ' ' || end[-1] == '\t'))
 			*--end = '\0';

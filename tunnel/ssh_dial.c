@@ -1,7 +1,8 @@
 /*
  * ssh_dial.c: the ssh:// transport of the dial step.  A dial asks the
- * route's bastion for a direct-tcpip channel; the result is a socket
- * bufferevent on our end of the channel's socketpair, or DIAL_SSH with
+ * route's bastion for a direct-tcpip channel; the result is the channel
+ * as a link (or, for callers that want a socket, a bufferevent on a
+ * socketpair bridged to it: link_fd_new), or DIAL_SSH with
  * the cause: the bastion's connection state, "administratively
  * prohibited" or "connect failed".
  *
@@ -14,20 +15,16 @@
 
 #include <stdio.h>
 #include <string.h>
-#include <unistd.h>
-
-#include <event2/bufferevent.h>
-#include <event2/event.h>
 
 #include "conf.h"
 #include "dial_int.h"
 #include "ssh_int.h"
 
 static void
-ssh_dial_opened(int status, const char *detail, int fd, void *arg)
+ssh_dial_opened(int status, const char *detail, struct link *link,
+    void *arg)
 {
-	struct dial		*d = arg;
-	struct bufferevent	*bev;
+	struct dial	*d = arg;
 
 	d->ssh_req = NULL;
 	if (status != DIAL_OK) {
@@ -35,16 +32,9 @@ ssh_dial_opened(int status, const char *detail, int fd, void *arg)
 		dial_finish(d, status, NULL);
 		return;
 	}
-	bev = bufferevent_socket_new(d->env.base, fd, BEV_OPT_CLOSE_ON_FREE);
-	if (bev == NULL) {
-		close(fd);
-		snprintf(d->detail, sizeof(d->detail), "out of memory");
-		dial_finish(d, DIAL_ERROR, NULL);
-		return;
-	}
 	snprintf(d->detail, sizeof(d->detail), "via %s", detail);
-	d->bev = bev;
-	dial_finish(d, DIAL_OK, bev);
+	d->link = link;
+	dial_finish(d, DIAL_OK, NULL);
 }
 
 void

@@ -18,6 +18,7 @@
 
 #include <libssh2.h>
 
+#include "link.h"
 #include "ssh.h"
 
 struct event;
@@ -74,13 +75,13 @@ enum ssh_open_kind {
 };
 
 /*
- * ssh_open_cb(status, detail, fd, arg): a direct-tcpip open ended.  On
- * DIAL_OK fd is the caller's end of a socketpair whose other end the
- * channel pump serves (the caller owns and closes it); otherwise fd is
- * -1 and detail says why.  Called from the loop, never from inside
- * ssh_open_start.
+ * ssh_open_cb(status, detail, link, arg): a direct-tcpip open ended.  On
+ * DIAL_OK link is the channel (the caller owns it: link_close());
+ * otherwise link is NULL and detail says why.  Called from the loop,
+ * never from inside ssh_open_start.
  */
-typedef void ssh_open_cb(int status, const char *detail, int fd, void *arg);
+typedef void ssh_open_cb(int status, const char *detail, struct link *link,
+	    void *arg);
 
 struct ssh_open {
 	TAILQ_ENTRY(ssh_open)	 entry;
@@ -94,26 +95,24 @@ struct ssh_open {
 };
 TAILQ_HEAD(ssh_open_list, ssh_open);
 
-/* One direct-tcpip channel and the socketpair it is served through. */
+/*
+ * One direct-tcpip channel, served to its user as a link (ssh_channel.c).
+ * Also, with only b and ch set, a channel libssh2 is still closing.
+ */
 struct ssh_chan {
+	struct link		 link;		/* what the user holds */
 	TAILQ_ENTRY(ssh_chan)	 entry;
-	struct ssh_bastion	*b;
+	struct ssh_bastion	*b;		/* NULL: orphaned by a loss */
 	LIBSSH2_CHANNEL		*ch;
 	char			 target[300];	/* "host:port" for logs */
-	int			 fd;		/* our end; -1 once closed */
-	struct event		*rev, *wev;
-	struct evbuffer		*up;		/* fd -> channel */
-	struct evbuffer		*down;		/* channel -> fd */
-	int			 reading;	/* rev added */
-	int			 writing;	/* wev added */
-	int			 paused;	/* down full: channel not read */
-	int			 up_eof;	/* fd said EOF */
+	struct evbuffer		*up;		/* user -> channel */
+	int			 paused;	/* the user takes no data */
+	int			 blocked;	/* up reached the high mark */
+	int			 up_eof;	/* the user shut its direction */
 	int			 eof_sent;	/* channel EOF sent */
-	int			 down_eof;	/* channel said EOF */
-	int			 shut;		/* fd write side shut */
-	int			 fd_dead;	/* fd error */
+	int			 down_eof;	/* channel EOF delivered */
 	int			 write_dead;	/* channel takes no more */
-	int			 done;		/* to close and free */
+	int			 closed;	/* link_close: free it */
 };
 TAILQ_HEAD(ssh_chan_list, ssh_chan);
 
@@ -148,6 +147,7 @@ struct ssh_bastion {
 	/* adapter (ssh_adapter.c) */
 	LIBSSH2_SESSION		*sess;
 	struct evbuffer		*out;		/* sent by libssh2, not by TCP */
+	int			 flush_due;	/* wev activated to send out */
 	int			 rx_drained;	/* recv saw EAGAIN since rev */
 	int			 io_error;	/* errno of a failed send/recv */
 	int			 rx_eof;	/* the bastion closed TCP */
@@ -251,6 +251,9 @@ void	ssh_drive(struct ssh_bastion *b);
 /* ssh_kick(b): ssh_drive(b) from the next loop iteration. */
 void	ssh_kick(struct ssh_bastion *b);
 
+/* ssh_drive_soon(b): another pass of the running drive, or ssh_kick(b). */
+void	ssh_drive_soon(struct ssh_bastion *b);
+
 /*
  * ssh_fail(b, fmt, ...): the connection failed or was lost: log once,
  * fail every open, close every channel, free the session, back off.
@@ -313,12 +316,12 @@ void	ssh_ctl_step(struct ssh_bastion *b);
 /* ssh_channel.c */
 
 /*
- * ssh_chan_new(b, ch, target, fd): serve channel ch through our end fd
- * of a socketpair.  Takes ch and fd (both closed on failure).  Returns
- * NULL when out of memory.
+ * ssh_chan_new(b, ch, target): channel ch as a link, paused until a user
+ * attaches.  Takes ch (released on failure).  Returns NULL when out of
+ * memory.
  */
 struct ssh_chan *ssh_chan_new(struct ssh_bastion *b, LIBSSH2_CHANNEL *ch,
-	    const char *target, int fd);
+	    const char *target);
 
 /*
  * ssh_chan_release(b, ch): close and free a libssh2 channel; if libssh2
@@ -326,10 +329,13 @@ struct ssh_chan *ssh_chan_new(struct ssh_bastion *b, LIBSSH2_CHANNEL *ch,
  */
 void	ssh_chan_release(struct ssh_bastion *b, LIBSSH2_CHANNEL *ch);
 
-/* ssh_chan_step_all(b): pump every channel; free the finished ones. */
+/* ssh_chan_step_all(b): pump every channel; free the closed ones. */
 void	ssh_chan_step_all(struct ssh_bastion *b);
 
-/* ssh_chan_close_all(b): free every channel (the connection is gone). */
+/*
+ * ssh_chan_close_all(b): the connection is gone: free the closed
+ * channels, orphan the others and tell their users (error()).
+ */
 void	ssh_chan_close_all(struct ssh_bastion *b);
 
 /* ssh_auth.c */

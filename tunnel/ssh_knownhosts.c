@@ -209,9 +209,11 @@ kh_line(struct kh_scan *ks, char *line, int lineno)
 	}
 	if (!kh_host_match(hosts, ks->name))
 		return;
-	ks->lines++;
-	if (!revoked)
+	if (!revoked) {
+		/* "@revoked * ..." must not make every host known. */
+		ks->lines++;
 		kh_add_type(ks, type);
+	}
 	if (ks->key == NULL || strcmp(type, ks->type) != 0)
 		return;
 	len = kh_b64_decode(key, strlen(key), blob, sizeof(blob));
@@ -245,14 +247,21 @@ kh_scan_file(const char *path, struct kh_scan *ks)
 	return (0);
 }
 
-/* OpenSSH's name for the host: "host" on port 22, else "[host]:port". */
+/*
+ * OpenSSH's name for the host: "host" on port 22, else "[host]:port",
+ * lowercased as ssh(1) does: hashed entries are HMACs of that form.
+ */
 static const char *
 kh_name(const struct ssh_bastion *b, char *buf, size_t len)
 {
+	char	*p;
+
 	if (b->set.port == 22)
 		snprintf(buf, len, "%s", b->set.host);
 	else
 		snprintf(buf, len, "[%s]:%u", b->set.host, b->set.port);
+	for (p = buf; *p != '\0'; p++)
+		*p = (char)tolower((unsigned char)*p);
 	return (buf);
 }
 

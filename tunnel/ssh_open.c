@@ -9,9 +9,6 @@
  */
 #include "config.h"
 
-#include <sys/socket.h>
-
-#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -80,7 +77,7 @@ static void
 ssh_open_report(struct ssh_open *o, int status, const char *detail)
 {
 	if (o->cb != NULL)
-		o->cb(status, detail, -1, o->arg);
+		o->cb(status, detail, NULL, o->arg);
 	ssh_open_free(o);
 }
 
@@ -173,8 +170,8 @@ static void
 ssh_open_done(struct ssh_bastion *b, struct ssh_open *o,
     LIBSSH2_CHANNEL *ch)
 {
-	char	target[300];
-	int	sp[2];
+	struct ssh_chan	*c;
+	char		 target[300];
 
 	switch (o->kind) {
 	case SSH_OPEN_PROBE:		/* a server that accepts anything */
@@ -196,18 +193,11 @@ ssh_open_done(struct ssh_bastion *b, struct ssh_open *o,
 		return;
 	}
 	snprintf(target, sizeof(target), "%s:%u", o->host, o->port);
-	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0,
-	    sp) == -1) {
-		ssh_chan_release(b, ch);
-		ssh_open_report(o, DIAL_ERROR, strerror(errno));
-		return;
-	}
-	if (ssh_chan_new(b, ch, target, sp[0]) == NULL) {
-		close(sp[1]);
+	if ((c = ssh_chan_new(b, ch, target)) == NULL) {
 		ssh_open_report(o, DIAL_ERROR, "out of memory");
 		return;
 	}
-	o->cb(DIAL_OK, b->label, sp[1], o->arg);
+	o->cb(DIAL_OK, b->label, &c->link, o->arg);
 	ssh_open_free(o);
 }
 

@@ -578,8 +578,9 @@ case_restart() {
 	t0=$(date +%s%3N)
 	expect_log "warn: bastion b \\(root@127\\.0\\.0\\.1:$SSHD_PORT\\): connection lost: the bastion closed the connection; [0-9]+ channels? closed; reconnecting in [0-9]\\.[0-9]s$"
 	start_sshd_on "$SSHD_PORT" 127.0.0.1
-	# The held session ended with its channel (socat then waits out -t).
-	expect_log "$(session_re via 127.0.0.1 "$REDIS_PORT")server closed\\)" 15
+	# The held session ended with its channel, saying why (socat then
+	# waits out -t).
+	expect_log "$(session_re via 127.0.0.1 "$REDIS_PORT")server error: bastion b: the bastion closed the connection\\)" 15
 	expect_log "info: bastion b \\(root@127\\.0\\.0\\.1:$SSHD_PORT\\): connected again after [0-9]+\\.[0-9]{3}s \\(host key ssh-ed25519 $(re_escape "$SSHD_FP")\\)$" 30
 	note "sshd killed -> connected again in $(($(log_ms 'connected again') - t0)) ms"
 	expect_log 'info: redis/via: down -> up'
