@@ -220,7 +220,19 @@ figure() {	# figure KIND FILE
 
 median() { sort -g | awk '{ a[NR] = $1 } END { if (NR) print a[int((NR + 1) / 2)] }'; }
 
-declare -A res m
+# CPU seconds (user + system) a process has used so far.
+cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat" 2>/dev/null || echo 0; }
+tck=$(getconf CLK_TCK)
+
+# How many requests (pg: transactions, i.e. connections) a run made.
+requests() {	# requests KIND CMD FILE
+	case $1 in
+	rb) printf '%s\n' "$2" | sed -n 's/.* -n \([0-9]*\) .*/\1/p' ;;
+	pg) sed -n 's/^number of transactions actually processed: \([0-9]*\).*/\1/p' "$3" ;;
+	esac
+}
+
+declare -A res m cpu c
 for w in "${workloads[@]}"; do
 	IFS='|' read -r wname wcmd wkind <<<"$w"
 	[ -n "$filter" ] && ! [[ $wname =~ $filter ]] && continue
@@ -229,11 +241,18 @@ for w in "${workloads[@]}"; do
 			cmd=${wcmd//RPORT/${t_rport[$t]}}
 			cmd=${cmd//PPORT/${t_pport[$t]}}
 			f=$work/run.out
+			c0=$(cpu_ticks "${t_pid[$t]}")
 			timeout 180 $cmd >"$f" 2>&1
+			c1=$(cpu_ticks "${t_pid[$t]}")
 			v=$(figure "$wkind" "$f")
 			[ -n "$v" ] || { say "$wname via ${t_label[$t]}: no figure: $(tail -c 200 "$f")"; v=0; }
 			res["$wname|$t"]+="$v "
-			say "$wname via ${t_label[$t]} round $r: $v"
+			# The tunnel process's CPU per request, in microseconds.
+			nreq=$(requests "$wkind" "$cmd" "$f")
+			u=$(awk -v a="$c0" -v b="$c1" -v n="${nreq:-0}" -v tk="$tck" \
+				'BEGIN { print (n > 0 ? (b - a) / tk * 1e6 / n : 0) }')
+			cpu["$wname|$t"]+="$u "
+			say "$wname via ${t_label[$t]} round $r: $v (tunnel CPU $u us/request)"
 		done
 	done
 done
@@ -255,4 +274,19 @@ done
 	done
 	printf '\nrequests/s (pg: connections/s), median of %s round(s); %s\n' "$rounds" \
 		"ratios > 1: postern faster.  Everything on one machine ($(nproc) CPUs), loopback."
+	printf '\n%-24s %12s %14s %12s %12s %10s %12s\n' "tunnel CPU us/request" "ssh -N -L" \
+		"ssh -T sleep" postern "postern+cmd" "vs -N -L" "+cmd vs -T"
+	for w in "${workloads[@]}"; do
+		IFS='|' read -r wname _ _ <<<"$w"
+		[ -n "${cpu["$wname|sshN"]:-}" ] || continue
+		for t in "${targets[@]}"; do
+			c[$t]=$(printf '%s\n' ${cpu["$wname|$t"]} | median)
+		done
+		printf '%-24s %12.1f %14.1f %12.1f %12.1f %9.2fx %11.2fx\n' "$wname" \
+			"${c[sshN]}" "${c[sshT]}" "${c[postern]}" "${c[posternc]}" \
+			"$(awk -v a="${c[postern]}" -v b="${c[sshN]}" 'BEGIN { print (a > 0 ? b / a : 0) }')" \
+			"$(awk -v a="${c[posternc]}" -v b="${c[sshT]}" 'BEGIN { print (a > 0 ? b / a : 0) }')"
+	done
+	printf '\nCPU of the tunnel process only (ssh client or postern; not sshd), %s\n' \
+		"median; ratios > 1: postern uses less."
 } | tee "$out/summary.txt"
