@@ -34,6 +34,11 @@ dial_timer_cb(evutil_socket_t fd, short what, void *arg)
 		dial_finish(d, dial_tls_timeout(d), NULL);
 		return;
 	}
+	if (d->ssh_req != NULL) {
+		ssh_dial_timeout(d);	/* says what the channel waited for */
+		dial_finish(d, DIAL_TIMEOUT, NULL);
+		return;
+	}
 	snprintf(d->detail, sizeof(d->detail), "connect timeout after %d ms",
 	    d->timeout_ms);
 	dial_finish(d, DIAL_TIMEOUT, NULL);

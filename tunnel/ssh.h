@@ -44,6 +44,14 @@ void	ssh_pool_free(struct ssh_pool *pool);
  */
 void	ssh_dial_begin(struct dial *d);
 
+/*
+ * ssh_dial_timeout(d): the dial's deadline passed while its channel open
+ * waited: put in d->detail what it waited for (the bastion connecting,
+ * its answer to this open, or an earlier open holding libssh2's one open
+ * slot, which is logged once as a warning).
+ */
+void	ssh_dial_timeout(struct dial *d);
+
 /* ssh_dial_cleanup(d): abandon the channel open, if any. */
 void	ssh_dial_cleanup(struct dial *d);
 

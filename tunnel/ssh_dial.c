@@ -16,8 +16,11 @@
 #include <stdio.h>
 #include <string.h>
 
+#include <event2/util.h>
+
 #include "conf.h"
 #include "dial_int.h"
+#include "log.h"
 #include "ssh_int.h"
 
 static void
@@ -64,6 +67,63 @@ ssh_dial_begin(struct dial *d)
 	if (d->ssh_req == NULL) {
 		snprintf(d->detail, sizeof(d->detail), "out of memory");
 		dial_fail_later(d, DIAL_ERROR);
+	}
+}
+
+static long
+ssh_dial_ms_since(const struct timeval *t)
+{
+	struct timeval	now;
+
+	evutil_gettimeofday(&now, NULL);
+	return ((long)(now.tv_sec - t->tv_sec) * 1000 +
+	    (long)(now.tv_usec - t->tv_usec) / 1000);
+}
+
+void
+ssh_dial_timeout(struct dial *d)
+{
+	struct ssh_open		*o = d->ssh_req, *slot, *q;
+	struct ssh_bastion	*b = o->b;
+	unsigned int		 behind = 0;
+	long			 ms;
+
+	if (b == NULL || b->state != SSH_READY) {
+		snprintf(d->detail, sizeof(d->detail), "connect timeout after "
+		    "%d ms (bastion %s not connected yet%s%.300s)",
+		    d->timeout_ms, d->route->bastion, b != NULL &&
+		    b->last_error[0] != '\0' ? "; last error: " : "",
+		    b != NULL ? b->last_error : "");
+		return;
+	}
+	if ((slot = b->opening) == o || slot == NULL) {
+		snprintf(d->detail, sizeof(d->detail), "connect timeout after "
+		    "%d ms (bastion %s did not answer the channel open: it "
+		    "may not reach %s:%u)", d->timeout_ms, b->set.name,
+		    o->host, o->port);
+		return;
+	}
+	/*
+	 * libssh2 opens one channel at a time: an open the bastion does not
+	 * answer (a target that drops SYNs: sshd waits for its own connect
+	 * timeout) holds up every open behind it, for every route through
+	 * this bastion.
+	 */
+	ms = ssh_dial_ms_since(&b->slot_since);
+	TAILQ_FOREACH(q, &b->opens, entry)
+		behind++;
+	snprintf(d->detail, sizeof(d->detail), "connect timeout after %d ms "
+	    "(queued behind a channel open to %s:%u unanswered for %ld.%01lds; "
+	    "libssh2 opens one channel at a time)", d->timeout_ms,
+	    slot->host != NULL ? slot->host : "?", slot->port, ms / 1000,
+	    ms % 1000 / 100);
+	if (!b->slot_warned) {
+		b->slot_warned = 1;
+		log_warnx("%s: the channel open to %s:%u has had no answer "
+		    "for %ld.%01lds; %u open%s wait%s behind it (libssh2 opens "
+		    "one channel at a time)", b->label, slot->host != NULL ?
+		    slot->host : "?", slot->port, ms / 1000, ms % 1000 / 100,
+		    behind, behind == 1 ? "" : "s", behind == 1 ? "s" : "");
 	}
 }
 

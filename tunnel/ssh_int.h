@@ -91,7 +91,7 @@ struct ssh_open {
 	unsigned int		 port;
 	ssh_open_cb		*cb;		/* NULL: cancelled */
 	void			*arg;
-	struct timeval		 queued;
+	struct timeval		 queued;		/* ssh_open_start */
 };
 TAILQ_HEAD(ssh_open_list, ssh_open);
 
@@ -186,6 +186,8 @@ struct ssh_bastion {
 	/* channels */
 	struct ssh_open_list	 opens;		/* waiting for the slot */
 	struct ssh_open		*opening;	/* in the slot */
+	struct timeval		 slot_since;	/* opening entered the slot */
+	int			 slot_warned;	/* its wait was logged */
 	struct ssh_chan_list	 chans;
 	struct ssh_chan_list	 closing;	/* libssh2_channel_free EAGAIN */
 	unsigned int		 nchans;

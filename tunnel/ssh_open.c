@@ -14,6 +14,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <event2/util.h>
+
 #include "dial.h"
 #include "log.h"
 #include "ssh_int.h"
@@ -38,6 +40,7 @@ ssh_open_start(struct ssh_bastion *b, int kind, const char *host,
 	o->port = port;
 	o->cb = cb;
 	o->arg = arg;
+	evutil_gettimeofday(&o->queued, NULL);
 	if (kind == SSH_OPEN_DIRECT)
 		TAILQ_INSERT_TAIL(&b->opens, o, entry);
 	else
@@ -214,6 +217,8 @@ ssh_open_step(struct ssh_bastion *b)
 				return;
 			TAILQ_REMOVE(&b->opens, o, entry);
 			b->opening = o;
+			evutil_gettimeofday(&b->slot_since, NULL);
+			b->slot_warned = 0;
 		}
 		o = b->opening;
 		switch (o->kind) {
