@@ -20,7 +20,9 @@
  * pause(1) when its buffer is full; the provider then stops reading (for
  * SSH: stops enlarging the channel's window).  In the other direction the
  * user stops writing while pending() is at or above LINK_HIGH_WATER; the
- * provider calls writable() once it drops below LINK_LOW_WATER.
+ * provider calls writable() once it drops below LINK_LOW_WATER after a
+ * write left it at or above that mark (so any stop mark of the user's at
+ * or above LINK_LOW_WATER is safe).
  */
 #ifndef POSTERN_LINK_H
 #define POSTERN_LINK_H
@@ -41,7 +43,7 @@ struct link_user {
 	void	(*eof)(void *arg);
 	/* The link is broken both ways; only link_close() remains to do. */
 	void	(*error)(void *arg, const char *why);
-	/* pending() dropped below LINK_LOW_WATER. */
+	/* pending() dropped below LINK_LOW_WATER (see above). */
 	void	(*writable)(void *arg);
 };
 

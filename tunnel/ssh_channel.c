@@ -293,7 +293,8 @@ ssh_chan_write(struct link *l, struct evbuffer *buf)
 	}
 	evbuffer_add_buffer(c->up, buf);
 	ssh_chan_poke(c);
-	if (evbuffer_get_length(c->up) >= LINK_HIGH_WATER)
+	/* Whatever mark the user stops at, writable() will follow. */
+	if (evbuffer_get_length(c->up) >= LINK_LOW_WATER)
 		c->blocked = 1;
 	return (0);
 }

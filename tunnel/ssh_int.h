@@ -107,7 +107,7 @@ struct ssh_chan {
 	char			 target[300];	/* "host:port" for logs */
 	struct evbuffer		*up;		/* user -> channel */
 	int			 paused;	/* the user takes no data */
-	int			 blocked;	/* up reached the high mark */
+	int			 blocked;	/* writable() due below LOW */
 	int			 up_eof;	/* the user shut its direction */
 	int			 eof_sent;	/* channel EOF sent */
 	int			 down_eof;	/* channel EOF delivered */
