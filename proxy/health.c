@@ -130,21 +130,27 @@ health_timer_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct health_check	*c = arg;
 	const struct conf_service *cs = c->h->svc->cs;
-	char			 detail[64];
+	char			 detail[512];
+	int			 result;
 
 	if (c->running) {
-		int	connecting = c->dial != NULL;
-
-		/* The deadline passed, connecting or waiting for the answer. */
-		snprintf(detail, sizeof(detail), connecting ?
-		    "connect timeout after %d ms" : "no answer within %d ms",
-		    cs->check_timeout_ms);
-		dial_cancel(c->dial);
-		c->dial = NULL;
+		/*
+		 * The deadline passed, connecting (the dial says at which
+		 * stage: TCP, TLS handshake, SSH channel) or waiting for the
+		 * answer.
+		 */
+		if (c->dial != NULL) {
+			result = health_dial_result(dial_expire(c->dial,
+			    detail, sizeof(detail)));
+			c->dial = NULL;
+		} else {
+			snprintf(detail, sizeof(detail), "no answer within %d "
+			    "ms", cs->check_timeout_ms);
+			result = PROBE_TIMEOUT;
+		}
 		probe_cancel(c->probe);
 		c->probe = NULL;
-		health_done(c, connecting ? PROBE_CONNECT_TIMEOUT :
-		    PROBE_TIMEOUT, detail);
+		health_done(c, result, detail);
 		return;
 	}
 	c->running = 1;

@@ -21,6 +21,23 @@
 #include "ssh.h"
 #include "tls_reg.h"
 
+static void	dial_free(struct dial *);
+
+/* The deadline passed: d->detail says where the dial was; the status. */
+static int
+dial_timeout_status(struct dial *d)
+{
+	if (d->tls_stage > DIAL_TLS_TCP)
+		return (dial_tls_timeout(d));
+	if (d->ssh_req != NULL) {
+		ssh_dial_timeout(d);	/* says what the channel waited for */
+		return (DIAL_TIMEOUT);
+	}
+	snprintf(d->detail, sizeof(d->detail), "connect timeout after %d ms",
+	    d->timeout_ms);
+	return (DIAL_TIMEOUT);
+}
+
 static void
 dial_timer_cb(evutil_socket_t fd, short what, void *arg)
 {
@@ -30,18 +47,24 @@ dial_timer_cb(evutil_socket_t fd, short what, void *arg)
 		dial_finish(d, d->deferred, NULL);
 		return;
 	}
-	if (d->tls_stage > DIAL_TLS_TCP) {
-		dial_finish(d, dial_tls_timeout(d), NULL);
-		return;
-	}
-	if (d->ssh_req != NULL) {
-		ssh_dial_timeout(d);	/* says what the channel waited for */
-		dial_finish(d, DIAL_TIMEOUT, NULL);
-		return;
-	}
-	snprintf(d->detail, sizeof(d->detail), "connect timeout after %d ms",
-	    d->timeout_ms);
-	dial_finish(d, DIAL_TIMEOUT, NULL);
+	dial_finish(d, dial_timeout_status(d), NULL);
+}
+
+int
+dial_expire(struct dial *d, char *buf, size_t len)
+{
+	int	status;
+
+	if (d->deferred != DIAL_OK) {
+		status = d->deferred;
+		if (d->detail[0] == '\0')
+			snprintf(d->detail, sizeof(d->detail), "%s",
+			    dial_status_name(status));
+	} else
+		status = dial_timeout_status(d);
+	snprintf(buf, len, "%s", d->detail);
+	dial_free(d);
+	return (status);
 }
 
 static void

@@ -72,6 +72,14 @@ struct dial *dial_start(const struct dial_env *env,
 	    const struct conf_route *route, int timeout_ms, int flags,
 	    dial_cb *cb, void *arg);
 
+/*
+ * dial_expire(d, buf, len): the caller's own deadline passed first:
+ * abandon d like dial_cancel, with what its timeout would have said in
+ * buf ("tls: handshake timeout after 2000 ms", "connect timeout after
+ * ..."); returns that status (DIAL_TIMEOUT, DIAL_TLS, ...).
+ */
+int	dial_expire(struct dial *d, char *buf, size_t len);
+
 /* dial_cancel(d): abandon a dial; no callback follows.  NULL is a no-op. */
 void	dial_cancel(struct dial *d);
 

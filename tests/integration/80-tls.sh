@@ -283,6 +283,11 @@ case_handshake_timeout() {
 	  conf_service pg "127.0.0.1:$l2" postgres \
 	      "mute tls://127.0.0.1:$SERVER_PORT ca=$PKI/ca.crt" -- check=none \
 	      connect_timeout=500ms hold_timeout=1s
+	  # Its check's deadline and the dial's are the same: whichever
+	  # fires first, the check names the TLS stage, not "connect".
+	  conf_service chk "127.0.0.1:$(free_port)" redis \
+	      "mute tls://127.0.0.1:$SERVER_PORT ca=$PKI/ca.crt" -- \
+	      check_timeout=500ms check_interval=1s
 	} > "$CONF"
 	start_postern "$CONF"
 	out=$(rcli "$LISTEN_PORT" PING 2>&1)
@@ -290,6 +295,7 @@ case_handshake_timeout() {
 	expect_log " redis 127\.0\.0\.1:[0-9]+ -> mute 127\.0\.0\.1:$SERVER_PORT: connect failed: tls: handshake timeout after 500 ms$"
 	out=$(timeout 10 psql "$(pg_conninfo "$l2")" -Atc 'select 1' 2>&1)
 	expect_match "psql's error" 'mute: tls: no answer to the SSLRequest within 500 ms' "$out"
+	expect_log "info: chk/mute: unknown -> down \\([0-9]+ failed checks; last: tls: handshake timeout after 500 ms; " 15
 }
 
 # ---------------------------------------------------------------------
