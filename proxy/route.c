@@ -134,6 +134,18 @@ route_usable(const struct route *r, const struct timeval *now)
 	    route_ms_since(&r->last_fail, now) >= r->retry_ms);
 }
 
+long
+route_rest_left_ms(const struct route *r, const struct timeval *now)
+{
+	long	left;
+
+	if (r->admin != ROUTE_ADMIN_ENABLED || r->active ||
+	    (r->last_fail.tv_sec == 0 && r->last_fail.tv_usec == 0))
+		return (-1);
+	left = r->retry_ms - route_ms_since(&r->last_fail, now);
+	return (left < 1 ? 1 : left);
+}
+
 size_t
 route_select(struct route **routes, size_t n, size_t from,
     const struct timeval *now)

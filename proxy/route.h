@@ -106,6 +106,15 @@ int	route_same(const struct conf_route *a, const struct conf_route *b);
 int	route_usable(const struct route *r, const struct timeval *now);
 
 /*
+ * route_rest_left_ms(r, now): for a route without active checks, enabled
+ * by the operator, that has failed: the ms until it has rested retry_ms
+ * since that failure (at least 1), when a held session should try it
+ * again (a down one becomes usable then).  -1 for any other route: its
+ * checker, or nothing, will say when.
+ */
+long	route_rest_left_ms(const struct route *r, const struct timeval *now);
+
+/*
  * route_select(routes, n, from, now): index of the first usable route at
  * or after from, in priority order; n when none is.
  */

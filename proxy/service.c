@@ -85,12 +85,31 @@ service_update_current(struct service *svc)
 	svc->current = cur;
 }
 
+static void	service_rest_cb(evutil_socket_t, short, void *);
+
+/*
+ * Wake the sessions held now.  One that finds no route is held again, at
+ * the tail: counting first keeps this from going round for ever.
+ */
+static void
+service_wake_held(struct service *svc)
+{
+	struct session	*s, *next;
+	size_t		 n = 0;
+
+	TAILQ_FOREACH(s, &svc->held, hold_entry)
+		n++;
+	for (s = TAILQ_FIRST(&svc->held); s != NULL && n-- > 0; s = next) {
+		next = TAILQ_NEXT(s, hold_entry);
+		session_wake(s);
+	}
+}
+
 /* A route changed state: react as configured, then update current. */
 static void
 service_route_changed(struct route *r, void *arg)
 {
 	struct service	*svc = arg;
-	struct session	*s, *next;
 
 	if (r->state == ROUTE_STATE_DOWN &&
 	    svc->cs->on_route_down == ON_DOWN_CLOSE)
@@ -99,10 +118,7 @@ service_route_changed(struct route *r, void *arg)
 	if (svc->current == svc->nroutes)
 		return;
 	/* A route is usable again: held sessions dial now. */
-	for (s = TAILQ_FIRST(&svc->held); s != NULL; s = next) {
-		next = TAILQ_NEXT(s, hold_entry);
-		session_wake(s);
-	}
+	service_wake_held(svc);
 }
 
 static void
@@ -136,7 +152,9 @@ service_new(struct postern *px, struct conf *gen,
 	svc->routes = calloc(cs->nroutes, sizeof(*svc->routes));
 	svc->order = calloc(cs->nroutes, sizeof(*svc->order));
 	svc->pin_timer = evtimer_new(daemon_base(px), service_pin_expired, svc);
-	if (svc->routes == NULL || svc->order == NULL || svc->pin_timer == NULL)
+	svc->rest_timer = evtimer_new(daemon_base(px), service_rest_cb, svc);
+	if (svc->routes == NULL || svc->order == NULL || svc->pin_timer == NULL ||
+	    svc->rest_timer == NULL)
 		goto fail;
 	evutil_gettimeofday(&now, NULL);
 	for (i = 0; i < cs->nroutes; i++) {
@@ -211,6 +229,7 @@ service_retire(struct service *svc)
 	health_free(svc->health);
 	svc->health = NULL;
 	evtimer_del(svc->pin_timer);
+	evtimer_del(svc->rest_timer);
 	service_close_listeners(svc);
 	for (i = 0; i < svc->nroutes; i++) {
 		if (svc->routes[i]->notify_arg == svc) {
@@ -328,10 +347,43 @@ service_set_admin(struct service *svc, const char *route, int admin,
 	return (0);
 }
 
+/*
+ * A down route without active checks comes back only by a trial, once it
+ * has rested: nothing announces that moment.  While sessions are held, a
+ * timer wakes them when the first such rest ends; a session that still
+ * finds nothing is held again and re-arms it.
+ */
+static void
+service_rest_cb(evutil_socket_t fd, short what, void *arg)
+{
+	service_wake_held(arg);
+}
+
+static void
+service_arm_rest(struct service *svc)
+{
+	struct timeval	now, tv;
+	long		left, first = -1;
+	size_t		i;
+
+	evutil_gettimeofday(&now, NULL);
+	for (i = 0; i < svc->nroutes; i++) {
+		left = route_rest_left_ms(svc->routes[i], &now);
+		if (left > 0 && (first < 0 || left < first))
+			first = left;
+	}
+	if (first < 0)
+		return;
+	tv.tv_sec = first / 1000;
+	tv.tv_usec = (first % 1000) * 1000;
+	evtimer_add(svc->rest_timer, &tv);
+}
+
 void
 service_hold(struct service *svc, struct session *s)
 {
 	TAILQ_INSERT_TAIL(&svc->held, s, hold_entry);
+	service_arm_rest(svc);
 }
 
 void
@@ -402,6 +454,8 @@ service_unref(struct service *svc)
 	health_free(svc->health);
 	if (svc->pin_timer != NULL)
 		event_free(svc->pin_timer);
+	if (svc->rest_timer != NULL)
+		event_free(svc->rest_timer);
 	for (i = 0; i < svc->nroutes; i++) {
 		if (svc->routes[i]->notify_arg == svc) {
 			svc->routes[i]->notify = NULL;

@@ -39,6 +39,7 @@ struct service {
 	size_t			 pin;
 	struct timeval		 pin_until;
 	struct event		*pin_timer;
+	struct event		*rest_timer;	/* a passive route may be tried */
 	struct health		*health;
 	struct service_held	 held;		/* waiting for a route */
 	int			 retired;	/* replaced by a reload */

@@ -325,6 +325,33 @@ case_hold_served() {
 	expect_no_log ': closed \(no route'
 }
 
+# Without active checks nothing announces that a failed route may be
+# tried again: a held client is retried when the route's rest
+# (check_interval since its last failure) ends, not left to hold_timeout.
+case_hold_passive() {
+	local cpid dead
+	dead=$(free_port) && LISTEN_PORT=$(free_port) || fail_case "no free port"
+	CONF=$T/case$_CASE_ID.conf
+	{ conf_head
+	  conf_service redis "127.0.0.1:$LISTEN_PORT" redis \
+	      "private tcp://127.0.0.1:$dead" -- check=none check_interval=1s \
+	      hold_timeout=30s
+	} > "$CONF"
+	start_postern "$CONF"
+	rcli "$LISTEN_PORT" PING > "$T/held.out" 2>&1 &
+	cpid=$!
+	track_client "$cpid"
+	# Its first try failed: it is held now.
+	expect_log " -> private 127\.0\.0\.1:$dead: connect failed: connection refused$"
+	_pid_running "$cpid" || fail_case "client ended at the first failure: $(cat "$T/held.out")"
+	start_redis_on "$dead"
+	wait_exit "$cpid" 20 || fail_case "held client not served 20s after the route came back"
+	wait "$cpid"
+	expect_eq "held client's reply" PONG "$(cat "$T/held.out")"
+	expect_log "$(session_re private "$dead")client closed\)"
+	expect_no_log ': closed \(no route'
+}
+
 # ---------------------------------------------------------------------
 # Check flavours: AUTH and ACL users, ROLE, PostgreSQL
 
@@ -659,6 +686,7 @@ run_case "flapping route: no bounce with rise=3 fall=3" case_flapping
 run_case "all routes down: redis ERR after hold_timeout" case_all_down_redis
 run_case "all routes down: psql FATAL after hold_timeout" case_all_down_pg
 run_case "held client served when a route comes up" case_hold_served
+run_case "held client retried when a passive route's rest ends" case_hold_passive
 run_case "default check follows protocol: tcp connects, redis PINGs" case_tcp_check
 run_case "redis check AUTH: password, NOAUTH, WRONGPASS, ACL user, NOPERM" case_redis_auth
 run_case "redis check_role = master: replica is down" case_redis_role

@@ -136,6 +136,40 @@ test_down_route_rests_then_gets_a_trial(void **state)
 	assert_false(route_usable(f->r[0], &f->now));
 }
 
+/* When a held session should try a passive route again. */
+static void
+test_rest_left(void **state)
+{
+	struct fixture	*f = *state;
+
+	/* Never failed: nothing to wait for. */
+	assert_int_equal(route_rest_left_ms(f->r[0], &f->now), -1);
+	/* Failed once, not down yet: retry_ms after that failure. */
+	route_report(f->r[0], 0, "connect", "refused", &f->now);
+	assert_int_not_equal(f->r[0]->state, ROUTE_STATE_DOWN);
+	assert_int_equal(route_rest_left_ms(f->r[0], &f->now), 1000);
+	advance(f, 400);
+	assert_int_equal(route_rest_left_ms(f->r[0], &f->now), 600);
+	/* Down: the rest ends when route_usable() says yes. */
+	route_report(f->r[0], 0, "connect", "refused", &f->now);
+	route_report(f->r[0], 0, "connect", "refused", &f->now);
+	assert_int_equal(f->r[0]->state, ROUTE_STATE_DOWN);
+	advance(f, 999);
+	assert_int_equal(route_rest_left_ms(f->r[0], &f->now), 1);
+	assert_false(route_usable(f->r[0], &f->now));
+	advance(f, 1);
+	assert_true(route_usable(f->r[0], &f->now));
+	/* Past the rest: at least 1 ms, never 0 or negative. */
+	advance(f, 5000);
+	assert_int_equal(route_rest_left_ms(f->r[0], &f->now), 1);
+	/* Active checks or an operator's hand decide instead. */
+	f->r[0]->active = 1;
+	assert_int_equal(route_rest_left_ms(f->r[0], &f->now), -1);
+	f->r[0]->active = 0;
+	f->r[0]->admin = ROUTE_ADMIN_DISABLED;
+	assert_int_equal(route_rest_left_ms(f->r[0], &f->now), -1);
+}
+
 static void
 test_active_checks_alone_revive_a_down_route(void **state)
 {
@@ -279,6 +313,8 @@ main(void)
 		    test_check_statistics, setup, teardown),
 		cmocka_unit_test_setup_teardown(
 		    test_same_definition, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_rest_left, setup, teardown),
 	};
 
 	log_init(LOG_LEVEL_ERROR, 0);
