@@ -272,6 +272,9 @@ relay_fd_start(struct relay *r, struct event_base *base,
 		r->side[RELAY_CLIENT].bytes += evbuffer_get_length(first);
 		evbuffer_add_buffer(r->side[RELAY_SERVER].out, first);
 		relay_fd_flush(&r->side[RELAY_SERVER]);
+		if (relay_fd_backlog(&r->side[RELAY_SERVER]) >=
+		    RELAY_HIGH_WATER)
+			relay_fd_arm(&r->side[RELAY_CLIENT], 0, 0);
 	}
 	return (0);
 }

@@ -232,6 +232,8 @@ ssh_ready(struct ssh_bastion *b)
 	if (b->set.command != NULL && ssh_open_start(b, SSH_OPEN_SESSION,
 	    NULL, 0, NULL, NULL) != NULL)
 		b->ctl_state = SSH_CTL_OPENING;
+	if (b->owner != NULL)
+		ssh_spare_ready(b);
 	b->again = 1;
 }
 
@@ -583,7 +585,9 @@ ssh_bastion_new(struct ssh_pool *pool, struct ssh_settings *set)
 	b->kick = event_new(pool->base, -1, 0, ssh_kick_cb, b);
 	b->out = evbuffer_new();
 	if (b->timer == NULL || b->ka_timer == NULL || b->kick == NULL ||
-	    b->out == NULL) {
+	    b->out == NULL || ssh_spare_init(b) != 0) {
+		if (b->slot_timer != NULL)
+			event_free(b->slot_timer);
 		if (b->timer != NULL)
 			event_free(b->timer);
 		if (b->ka_timer != NULL)
@@ -601,6 +605,7 @@ ssh_bastion_new(struct ssh_pool *pool, struct ssh_settings *set)
 void
 ssh_bastion_free(struct ssh_bastion *b)
 {
+	ssh_spare_free(b);
 	ssh_open_fail_all(b, NULL);	/* none should be left */
 	ssh_release_tcp(b);
 	ssh_adapter_stop(b, 1);

@@ -62,6 +62,13 @@ ssh_dial_begin(struct dial *d)
 		dial_fail_later(d, DIAL_SSH);
 		return;
 	}
+	/* While the open slot is stuck: the spare, or fail at once. */
+	b = ssh_spare_pick(b, r->target.host, r->target.port, d->detail,
+	    sizeof(d->detail));
+	if (b == NULL) {
+		dial_fail_later(d, DIAL_SSH);
+		return;
+	}
 	d->ssh_req = ssh_open_start(b, SSH_OPEN_DIRECT, r->target.host,
 	    r->target.port, ssh_dial_opened, d);
 	if (d->ssh_req == NULL) {

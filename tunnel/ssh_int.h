@@ -36,6 +36,8 @@ struct evutil_addrinfo;
 /* Encrypted bytes waiting for the kernel (per bastion). */
 #define SSH_OUT_HIGH		(1024 * 1024)
 #define SSH_OUT_LOW		(256 * 1024)
+/* An open unanswered this long while others wait: a spare connection. */
+#define SSH_SLOT_STUCK_MS	1000
 /* Reconnect back-off bounds. */
 #define SSH_BACKOFF_MIN_MS	1000
 #define SSH_BACKOFF_MAX_MS	60000
@@ -194,6 +196,11 @@ struct ssh_bastion {
 	int			 probing;	/* a probe queued or open */
 	LIBSSH2_CHANNEL		*ctl;		/* session_command */
 	int			 ctl_state;	/* enum ssh_ctl_state */
+
+	/* the spare connection (ssh_spare.c) */
+	struct ssh_bastion	*spare;		/* ours, or NULL */
+	struct ssh_bastion	*owner;		/* a spare's bastion */
+	struct event		*slot_timer;	/* is the slot stuck? */
 };
 TAILQ_HEAD(ssh_bastion_list, ssh_bastion);
 
@@ -292,6 +299,35 @@ void	ssh_adapter_stop(struct ssh_bastion *b, int graceful);
 
 /* ssh_adapter_out_full(b): is the send buffer above its high mark? */
 int	ssh_adapter_out_full(const struct ssh_bastion *b);
+
+/*
+ * ssh_settings_copy(dst, src): a deep copy.  Returns 0, or -1 when out
+ * of memory (dst cleared).
+ */
+int	ssh_settings_copy(struct ssh_settings *dst,
+	    const struct ssh_settings *src);
+
+/* ssh_spare.c */
+
+/* ssh_spare_init(b): b's slot timer.  Returns 0 or -1 (out of memory). */
+int	ssh_spare_init(struct ssh_bastion *b);
+
+/* ssh_spare_slot_taken(b): an open entered b's slot: watch it. */
+void	ssh_spare_slot_taken(struct ssh_bastion *b);
+
+/*
+ * ssh_spare_pick(b, host, port, why, len): the connection a new open to
+ * host:port should queue on: b, or its spare while b's slot is stuck;
+ * NULL (why says it) when an open to that very target is stuck.
+ */
+struct ssh_bastion *ssh_spare_pick(struct ssh_bastion *b, const char *host,
+	    unsigned int port, char *why, size_t len);
+
+/* ssh_spare_ready(s): spare s is up: take its owner's waiting opens. */
+void	ssh_spare_ready(struct ssh_bastion *s);
+
+/* ssh_spare_free(b): free b's spare and slot timer. */
+void	ssh_spare_free(struct ssh_bastion *b);
 
 /* ssh_open.c */
 

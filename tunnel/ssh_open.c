@@ -219,6 +219,7 @@ ssh_open_step(struct ssh_bastion *b)
 			b->opening = o;
 			evutil_gettimeofday(&b->slot_since, NULL);
 			b->slot_warned = 0;
+			ssh_spare_slot_taken(b);
 		}
 		o = b->opening;
 		switch (o->kind) {

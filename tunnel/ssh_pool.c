@@ -102,6 +102,27 @@ ssh_settings_load(struct ssh_settings *s, const struct conf_bastion *cb)
 	return (0);
 }
 
+int
+ssh_settings_copy(struct ssh_settings *d, const struct ssh_settings *s)
+{
+	int	oom = 0;
+
+	*d = *s;
+	d->name = ssh_strdup(s->name, &oom);
+	d->host = ssh_strdup(s->host, &oom);
+	d->user = ssh_strdup(s->user, &oom);
+	d->identity = ssh_strdup(s->identity, &oom);
+	d->passphrase = ssh_strdup(s->passphrase, &oom);
+	d->known_hosts = ssh_strdup(s->known_hosts, &oom);
+	d->pin = ssh_strdup(s->pin, &oom);
+	d->command = ssh_strdup(s->command, &oom);
+	if (oom) {
+		ssh_settings_clear(d);
+		return (-1);
+	}
+	return (0);
+}
+
 static int
 ssh_str_eq(const char *a, const char *b)
 {
@@ -203,7 +224,8 @@ ssh_pool_reap_cb(evutil_socket_t fd, short what, void *arg)
 
 	for (b = TAILQ_FIRST(&pool->retired); b != NULL; b = next) {
 		next = TAILQ_NEXT(b, entry);
-		if (b->state == SSH_READY && b->nchans > 0)
+		if ((b->state == SSH_READY && b->nchans > 0) ||
+		    (b->spare != NULL && b->spare->nchans > 0))
 			continue;
 		TAILQ_REMOVE(&pool->retired, b, entry);
 		ssh_bastion_free(b);

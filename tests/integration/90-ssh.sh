@@ -738,7 +738,7 @@ pick_subnets() {
 }
 
 case_netns_topology() {
-	local err port dir n=100 bh hole
+	local err port dir n=100 bh hole l2 out
 	((EUID == 0)) || skip_case "needs root for ip netns"
 	ssh_prereqs
 	trap '_rc=$?; _ssh_case_cleanup; netns_cleanup; _with_status "$_rc"; _case_cleanup' EXIT
@@ -799,11 +799,13 @@ case_netns_topology() {
 	expect_eq "logins at the bastion" 1 "$(count_lines "$SSHD_LOG" 'Accepted publickey for root')"
 
 	# A target behind the bastion that drops SYNs: sshd waits out its own
-	# connect timeout, and libssh2 opens one channel at a time, so opens
-	# for every route queue behind that one.  The dial that times out
-	# says so, and the bastion warns once.
-	bh=$(free_port) || fail_case "no free port"
-	hole=$(free_port) || fail_case "no free port"
+	# connect timeout (about 2 minutes), and libssh2 opens one channel at
+	# a time, so opens for every route queue behind that one.  A dial
+	# that times out there says so; after 1s the bastion opens a second
+	# connection for the opens behind it; another open to the dark
+	# target fails at once.
+	bh=$(free_port) && hole=$(free_port) && l2=$(free_port) ||
+	    fail_case "no free port"
 	ip netns exec "$NS_P" nft -f - <<-EOF || fail_case "nft failed in $NS_P"
 	table inet postern_test {
 		chain input { type filter hook input priority 0; tcp dport $bh drop; }
@@ -814,9 +816,11 @@ case_netns_topology() {
 		conf_global
 		conf_bastion b address="$NET.2:$SSHD_PORT"
 		conf_service redis "127.0.0.1:$LISTEN_PORT" redis "private ssh://b/$NET.6:$port" -- \
-		    check=none connect_timeout=1s hold_timeout=0s
+		    check=none connect_timeout=500ms hold_timeout=0s
+		conf_service redis2 "127.0.0.1:$l2" redis "private ssh://b/$NET.6:$port" -- \
+		    check=none connect_timeout=10s hold_timeout=0s
 		conf_service hole "127.0.0.1:$hole" tcp "dark ssh://b/$NET.6:$bh" -- \
-		    check=none connect_timeout=60s
+		    check=none connect_timeout=60s hold_timeout=0s
 	} > "$CONF"
 	start_postern "$CONF"
 	expect_log "info: bastion b \\(root@$(re_escape "$NET.2"):$SSHD_PORT\\): connected in [0-9]+ ms"
@@ -825,9 +829,16 @@ case_netns_topology() {
 	wait_until 10 ip netns exec "$NS_B" sh -c "ss -tnH state syn-sent dst $NET.6 | grep -q ':$bh'" ||
 	    fail_case "sshd never tried $NET.6:$bh"
 	rcli "$LISTEN_PORT" GET where > "$T/queued.out" 2>&1
-	expect_log "-> private $(re_escape "$NET.6"):$port: connect failed: connect timeout after 1000 ms \\(queued behind a channel open to $(re_escape "$NET.6"):$bh unanswered for [0-9]+\\.[0-9]s; libssh2 opens one channel at a time\\)$"
-	expect_log "warn: bastion b \\(root@$(re_escape "$NET.2"):$SSHD_PORT\\): the channel open to $(re_escape "$NET.6"):$bh has had no answer for [0-9]+\\.[0-9]s; 1 open waits behind it \\(libssh2 opens one channel at a time\\)$"
-	note "GET behind a black-holed open: $(tr -d '\r' < "$T/queued.out" | head -c 120)"
+	expect_log " redis 127\\.0\\.0\\.1:[0-9]+ -> private $(re_escape "$NET.6"):$port: connect failed: connect timeout after 500 ms \\(queued behind a channel open to $(re_escape "$NET.6"):$bh unanswered for 0\\.[0-9]s; libssh2 opens one channel at a time\\)$"
+	expect_eq "GET through the second connection" private "$(rcli "$l2" GET where 2>&1)"
+	expect_log "warn: bastion b \\(root@$(re_escape "$NET.2"):$SSHD_PORT\\): the channel open to $(re_escape "$NET.6"):$bh has had no answer for [0-9]+\\.[0-9]s; opening a second connection for the opens behind it \\(libssh2 opens one channel at a time\\)$"
+	expect_log "info: bastion b \\(root@$(re_escape "$NET.2"):$SSHD_PORT\\) \\[second connection\\]: connected in [0-9]+ ms"
+	expect_log "\\[second connection\\]: took over 1 waiting open$"
+	expect_log " redis2 127\\.0\\.0\\.1:[0-9]+ -> private $(re_escape "$NET.6"):$port: closed \\(client closed\\)"
+	# A second open to the dark target is refused at once.
+	out=$(timeout 10 socat -T 5 STDIO "TCP:127.0.0.1:$hole" < /dev/null 2>&1)
+	expect_log " hole 127\\.0\\.0\\.1:[0-9]+ -> dark $(re_escape "$NET.6"):$bh: connect failed: bastion b: an open to $(re_escape "$NET.6"):$bh has had no answer for [0-9]+\\.[0-9]s \\(the bastion cannot reach it\\?\\); not queueing another$"
+	note "GET behind a black-holed open: $(tr -d '\r' < "$T/queued.out" | head -c 100)"
 	session_close dark
 }
 
