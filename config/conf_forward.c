@@ -14,6 +14,104 @@
 #define FWD_MAXFIELDS	4
 #define FWD_BADCHARS	" \t\r\n\v\f#;"
 
+/*
+ * What produced each line of the generated text ("-L 6379:h:6379", "-o
+ * keepalive_count=0"), so that an error names the argument, not a line
+ * of text the user never saw.
+ */
+struct fwd_origins {
+	char	**line;		/* [n - 1]: origin of line n */
+	size_t	  n;
+};
+
+static void
+fwd_origin(struct fwd_origins *o, const char *what, const char *arg)
+{
+	char	**grown, *s;
+
+	if (asprintf(&s, "%s %s", what, arg) == -1)
+		return;
+	if ((grown = reallocarray(o->line, o->n + 1, sizeof(*grown))) ==
+	    NULL) {
+		free(s);
+		return;
+	}
+	o->line = grown;
+	o->line[o->n++] = s;
+}
+
+static void
+fwd_origins_free(struct fwd_origins *o)
+{
+	size_t	i;
+
+	for (i = 0; i < o->n; i++)
+		free(o->line[i]);
+	free(o->line);
+}
+
+static const char *
+fwd_origin_of(const struct fwd_origins *o, long line)
+{
+	return (line >= 1 && (size_t)line <= o->n ? o->line[line - 1] : NULL);
+}
+
+/* Move from's message i, unchanged, to the end of `to`. */
+static void
+fwd_errors_keep(struct conf_errors *to, struct conf_errors *from, size_t i)
+{
+	char	**grown;
+
+	if ((grown = reallocarray(to->msg, to->n + 1, sizeof(*grown))) ==
+	    NULL)
+		return;		/* stays in from, freed with it */
+	to->msg = grown;
+	to->msg[to->n++] = from->msg[i];
+	from->msg[i] = NULL;
+}
+
+/*
+ * "-J:6: msg (also at line 2)" -> "-L 6379:h:1: msg (also -L 7000:h:2)";
+ * messages without a line number pass unchanged.
+ */
+static void
+fwd_errors_map(const struct fwd_origins *o, const char *name,
+    struct conf_errors *from, struct conf_errors *to)
+{
+	const char	*msg, *who, *also_who;
+	char		*end, *also, *rest;
+	size_t		 i, nl = strlen(name);
+	long		 line, also_line;
+
+	for (i = 0; i < from->n; i++) {
+		if ((msg = from->msg[i]) == NULL)
+			continue;
+		line = -1;
+		if (strncmp(msg, name, nl) == 0 && msg[nl] == ':') {
+			line = strtol(msg + nl + 1, &end, 10);
+			if (end == msg + nl + 1 || strncmp(end, ": ", 2) != 0)
+				line = -1;
+		}
+		if ((who = fwd_origin_of(o, line)) == NULL) {
+			fwd_errors_keep(to, from, i);
+			continue;
+		}
+		rest = end + 2;
+		also = strstr(rest, " (also at line ");
+		also_who = NULL;
+		if (also != NULL) {
+			also_line = strtol(also + 15, &end, 10);
+			if (strcmp(end, ")") == 0)
+				also_who = fwd_origin_of(o, also_line);
+		}
+		if (also_who != NULL)
+			conf_errors_add(to, who, 0, "%.*s (also %s)",
+			    (int)(also - rest), rest, also_who);
+		else
+			conf_errors_add(to, who, 0, "%s", rest);
+	}
+}
+
 /* Split on ':' outside brackets; brackets are kept. */
 static int
 conf_forward_split(char *s, char **f)
@@ -40,7 +138,7 @@ conf_forward_split(char *s, char **f)
 /* Append "[service NAME]" text for one spec; returns 0 or -1. */
 static int
 conf_forward_one(const char *spec, size_t idx, const char *jump,
-    char **text, struct conf_errors *errs)
+    char **text, struct fwd_origins *o, struct conf_errors *errs)
 {
 	char	*copy, *f[FWD_MAXFIELDS], *bind = NULL, *out;
 	int	 n, rc = -1;
@@ -72,6 +170,9 @@ conf_forward_one(const char *spec, size_t idx, const char *jump,
 		goto out;
 	free(*text);
 	*text = out;
+	fwd_origin(o, "-L", spec);	/* [service], listen, route */
+	fwd_origin(o, "-L", spec);
+	fwd_origin(o, "-L", spec);
 	rc = 0;
 out:
 	free(copy);
@@ -81,6 +182,7 @@ out:
 /* Append "key = value" for -J; the value becomes config text too. */
 static void
 conf_forward_kv(char **text, const char *key, const char *value,
+    struct fwd_origins *o, const char *what, const char *arg,
     struct conf_errors *errs)
 {
 	char	*out;
@@ -96,12 +198,13 @@ conf_forward_kv(char **text, const char *key, const char *value,
 		return;
 	free(*text);
 	*text = out;
+	fwd_origin(o, what, arg);
 }
 
 /* "[bastion NAME]" text for -J. */
 static void
 conf_forward_jump(const struct conf_jump *j, char **text,
-    struct conf_errors *errs)
+    struct fwd_origins *o, struct conf_errors *errs)
 {
 	char	 addr[ADDR_STRLEN + 16], *eq, *key, *out;
 	size_t	 i;
@@ -117,12 +220,15 @@ conf_forward_jump(const struct conf_jump *j, char **text,
 		return;
 	free(*text);
 	*text = out;
+	fwd_origin(o, "-J", j->name);
 	snprintf(addr, sizeof(addr), "%s%s%s:%u", v6 ? "[" : "", j->host,
 	    v6 ? "]" : "", j->port != 0 ? j->port : 22);
-	conf_forward_kv(text, "address", addr, errs);
-	conf_forward_kv(text, "user", j->user, errs);
-	conf_forward_kv(text, "identity", j->identity, errs);
-	conf_forward_kv(text, "known_hosts", j->known_hosts, errs);
+	conf_forward_kv(text, "address", addr, o, "-J", j->name, errs);
+	conf_forward_kv(text, "user", j->user, o, "-J", j->name, errs);
+	conf_forward_kv(text, "identity", j->identity, o, "-J", j->name,
+	    errs);
+	conf_forward_kv(text, "known_hosts", j->known_hosts, o, "-J",
+	    j->name, errs);
 	for (i = 0; i < j->nopts; i++) {
 		if ((eq = strchr(j->opts[i], '=')) == NULL || eq ==
 		    j->opts[i]) {
@@ -137,7 +243,8 @@ conf_forward_jump(const struct conf_jump *j, char **text,
 			conf_errors_add(errs, "-o", 0, "'%s': bad key",
 			    j->opts[i]);
 		else
-			conf_forward_kv(text, key, eq + 1, errs);
+			conf_forward_kv(text, key, eq + 1, o, "-o",
+			    j->opts[i], errs);
 		free(key);
 	}
 }
@@ -146,20 +253,26 @@ struct conf *
 conf_from_forwards_jump(char **specs, size_t n, const struct conf_jump *jump,
     struct conf_errors *errs)
 {
-	char		*text;
-	size_t		 i, before = errs->n;
-	struct conf	*c = NULL;
+	struct fwd_origins	 o = { NULL, 0 };
+	struct conf_errors	 perrs = { NULL, 0 };
+	const char		*name = jump != NULL ? "-J" : "-L";
+	char			*text;
+	size_t			 i, before = errs->n;
+	struct conf		*c = NULL;
 
 	if ((text = strdup("")) == NULL)
 		return (NULL);
 	if (jump != NULL)
-		conf_forward_jump(jump, &text, errs);
+		conf_forward_jump(jump, &text, &o, errs);
 	for (i = 0; i < n; i++)
 		conf_forward_one(specs[i], i, jump != NULL ? jump->name : NULL,
-		    &text, errs);
-	if (errs->n == before)
-		c = conf_parse(text, strlen(text), jump != NULL ? "-J" : "-L",
-		    0, errs);
+		    &text, &o, errs);
+	if (errs->n == before) {
+		c = conf_parse(text, strlen(text), name, 0, &perrs);
+		fwd_errors_map(&o, name, &perrs, errs);
+		conf_errors_free(&perrs);
+	}
+	fwd_origins_free(&o);
 	free(text);
 	return (c);
 }

@@ -289,20 +289,49 @@ test_forwards(void **state)
 	    "cache.internal:11211");
 	conf_unref(c);
 
-	/* Specs that parse but fail validation. */
+	/*
+	 * Specs that parse but fail validation: the error names the
+	 * argument, not a line of the generated text.
+	 */
 	EXPECT_FWD_ERRORS(SPECS("6379:h:1", "127.0.0.1:6379:h:2"),
-	    "-L:5: duplicate listener 127.0.0.1:6379 (also at line 2)");
+	    "-L 127.0.0.1:6379:h:2: duplicate listener 127.0.0.1:6379 "
+	    "(also -L 6379:h:1)");
 	EXPECT_FWD_ERRORS(SPECS("70000:h:1"),
-	    "-L:2: listen: bad address '70000': port must be 1-65535");
+	    "-L 70000:h:1: listen: bad address '70000': port must be 1-65535");
 	EXPECT_FWD_ERRORS(SPECS("1:h:0"),
-	    "-L:3: route 'direct': bad address 'h:0': port must be 1-65535");
+	    "-L 1:h:0: route 'direct': bad address 'h:0': port must be "
+	    "1-65535");
 	EXPECT_FWD_ERRORS(SPECS("1:*:2"),
-	    "-L:3: route 'direct': '*' is not a destination");
+	    "-L 1:*:2: route 'direct': '*' is not a destination");
 	EXPECT_FWD_ERRORS(SPECS("1::2"),
-	    "-L:3: route 'direct': bad address ':2': missing or overlong "
+	    "-L 1::2: route 'direct': bad address ':2': missing or overlong "
 	    "host");
 	EXPECT_FWD_ERRORS(SPECS("::1:7000:h:1"),
 	    "-L: '::1:7000:h:1': expected [bind_address:]port:host:hostport");
+}
+
+/* -J and -o: errors name the argument that wrote the bad line. */
+static void
+test_forwards_jump_errors(void **state)
+{
+	struct conf_errors	 e = { NULL, 0 };
+	char			*opts[] = { "keepalive_count=0", "user=ok",
+				    "connect_timeout=never" };
+	char			*specs[] = { "6379:10.0.0.5:99999",
+				    "6380:10.0.0.5:6379" };
+	struct conf_jump	 j = { "prod", "bastion.example.com", 0, "deploy",
+				    NULL, NULL, opts, 3 };
+
+	check_errors(conf_from_forwards_jump(specs, 2, &j, &e), &e,
+	    (const char *const[]){
+	    "-o keepalive_count=0: keepalive_count: 0 is out of range "
+	    "(1 to 100)",
+	    "-o user=ok: 'user' given twice in this section",
+	    "-o connect_timeout=never: connect_timeout: 'never' is not a "
+	    "duration (write it as 250ms, 2s or 1m)",
+	    "-L 6379:10.0.0.5:99999: route 'prod': bad address "
+	    "'10.0.0.5:99999': port must be 1-65535", NULL });
+	(void)state;
 }
 
 static void
@@ -373,6 +402,7 @@ main(void)
 		cmocka_unit_test(test_load),
 		cmocka_unit_test(test_forwards),
 		cmocka_unit_test(test_forwards_bad),
+		cmocka_unit_test(test_forwards_jump_errors),
 		cmocka_unit_test(test_refs),
 	};
 
