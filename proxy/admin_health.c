@@ -212,7 +212,7 @@ admin_json_service(struct evbuffer *b, const struct service *svc,
 	} else
 		evbuffer_add_printf(b, "null");
 	evbuffer_add_printf(b, ",\"sessions_active\":%u,\"sessions_total\":%llu"
-	    ",\"refused\":%llu,\"failovers\":%llu,\"routes\":{", svc->active,
+	    ",\"refused\":%llu,\"failovers\":%llu,\"routes\":{", svc->count->active,
 	    (unsigned long long)svc->total, (unsigned long long)svc->refused,
 	    (unsigned long long)svc->failovers);
 	for (i = 0; i < svc->nroutes; i++) {
@@ -362,7 +362,7 @@ admin_health_text(struct postern *px, struct evbuffer *b)
 			    admin_iso8601(svc->pin_until.tv_sec, until,
 			    sizeof(until)));
 		evbuffer_add_printf(b, "\n  sessions: %u active, %llu total, "
-		    "%llu refused; %llu failovers\n", svc->active,
+		    "%llu refused; %llu failovers\n", svc->count->active,
 		    (unsigned long long)svc->total,
 		    (unsigned long long)svc->refused,
 		    (unsigned long long)svc->failovers);

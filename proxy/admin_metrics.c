@@ -243,7 +243,7 @@ admin_s_active(struct evbuffer *b, const char *name,
     const struct service *svc)
 {
 	admin_sample(b, name, svc, NULL, NULL, NULL);
-	evbuffer_add_printf(b, "%u\n", svc->active);
+	evbuffer_add_printf(b, "%u\n", svc->count->active);
 }
 
 static void

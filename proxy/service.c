@@ -28,7 +28,7 @@ service_accept(int fd, struct sockaddr *sa, int len, void *arg)
 	struct service	*svc = arg;
 	char		 peer[ADDR_STRLEN];
 
-	if (svc->active >= (unsigned int)svc->cs->max_connections) {
+	if (svc->count->active >= (unsigned int)svc->cs->max_connections) {
 		svc->refused++;
 		/* One line per refusal would let a flood fill the disk. */
 		if (svc->refused == 1 || svc->refused % 1000 == 0)
@@ -173,6 +173,13 @@ service_new(struct postern *px, struct conf *gen,
 		svc->nroutes++;
 	}
 	svc->current = svc->nroutes;
+	if (old != NULL) {
+		svc->count = old->count;
+		svc->count->refs++;
+	} else if ((svc->count = calloc(1, sizeof(*svc->count))) == NULL)
+		goto fail;
+	else
+		svc->count->refs = 1;
 	if (old != NULL) {
 		svc->total = old->total;
 		svc->refused = old->refused;
@@ -450,6 +457,8 @@ service_unref(struct service *svc)
 
 	if (svc == NULL || --svc->refs > 0)
 		return;
+	if (svc->count != NULL && --svc->count->refs == 0)
+		free(svc->count);
 	service_close_listeners(svc);
 	health_free(svc->health);
 	if (svc->pin_timer != NULL)

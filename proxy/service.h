@@ -22,6 +22,16 @@ struct session;
 
 TAILQ_HEAD(service_held, session);
 
+/*
+ * Sessions relaying or waiting, for max_connections: one count per
+ * service name, shared by the objects of every generation, so that the
+ * old generation's sessions still count after a reload.
+ */
+struct service_count {
+	unsigned int		 refs;
+	unsigned int		 active;
+};
+
 struct service {
 	TAILQ_ENTRY(service)	 entry;		/* in postern.services */
 	int			 refs;
@@ -45,7 +55,7 @@ struct service {
 	int			 retired;	/* replaced by a reload */
 	struct listener		**listeners;
 	size_t			 nlisteners;
-	unsigned int		 active;
+	struct service_count	*count;		/* shared across reloads */
 	uint64_t		 total;
 	uint64_t		 refused;	/* over max_connections */
 };

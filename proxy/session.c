@@ -402,7 +402,7 @@ session_new(struct service *svc, int fd, struct sockaddr *sa, socklen_t len)
 	sockopt_tcp(fd);
 	/* Client bytes wait in the kernel until the relay starts. */
 	s->client = fd;
-	svc->active++;
+	svc->count->active++;
 	svc->total++;
 	daemon_session_add(px, s);
 	if (svc->cs->protocol != PROTO_POSTGRES) {
@@ -460,7 +460,7 @@ session_close(struct session *s, int reason, const char *detail)
 		s->route->bytes_up += s->relay.side[RELAY_CLIENT].bytes;
 		s->route->bytes_down += s->relay.side[RELAY_SERVER].bytes;
 	}
-	s->svc->active--;
+	s->svc->count->active--;
 	daemon_session_reap(s->svc->px, s);
 }
 

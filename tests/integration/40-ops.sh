@@ -341,6 +341,19 @@ case_max_connections() {
 	wait_exit "$(session_pid s1)" 10
 	wait_until 10 eval '[[ "$(rcli "$LISTEN_PORT" PING 2>/dev/null)" == PONG ]]' ||
 	    fail_case "no session admitted after one closed"
+	# The limit holds across a reload: the sessions opened under the old
+	# generation still count.
+	open_session s3 "TCP:127.0.0.1:$LISTEN_PORT"
+	session_send s3 'PING\r\n'
+	wait_log "$T/s3.out" PONG 10 || fail_case "s3 did not get PONG"
+	kill -HUP "$POSTERN_PID"
+	expect_log "reload: configuration generation 2 loaded"
+	out=$(rcli "$LISTEN_PORT" PING 2>&1)
+	[[ "$out" == PONG ]] && fail_case "a third session was served after the reload"
+	session_close s3
+	wait_exit "$(session_pid s3)" 10
+	wait_until 10 eval '[[ "$(rcli "$LISTEN_PORT" PING 2>/dev/null)" == PONG ]]' ||
+	    fail_case "no session admitted after the reload and a close"
 }
 
 run_case "listen address in use: exit 1" case_listen_in_use
@@ -356,5 +369,5 @@ run_case "SIGINT stops cleanly" case_sigint
 run_case "IPv6 [::1] listener" case_ipv6_listener
 run_case "unix socket listener" case_unix_listener
 run_case "-L quick mode" case_quick_mode
-run_case "max_connections" case_max_connections
+run_case "max_connections, also across a reload" case_max_connections
 finish
