@@ -263,6 +263,35 @@ daemon_same_user(const char *a, const char *b)
 	return (a == NULL ? b == NULL : b != NULL && strcmp(a, b) == 0);
 }
 
+/*
+ * The admin endpoint follows the new generation: bound anew when its
+ * address changed (the old one is closed only once the new one is
+ * bound, so a bad address or lost privileges keep it where it was).
+ */
+static void
+daemon_reload_admin(struct postern *px, const struct conf *c)
+{
+	struct admin	*ad;
+	char		 err[256];
+
+	if (px->admin != NULL && admin_same_address(px->admin, c))
+		return;
+	if (!c->has_admin) {
+		if (px->admin != NULL)
+			log_info("reload: admin endpoint closed");
+		admin_free(px->admin);
+		px->admin = NULL;
+		return;
+	}
+	if ((ad = admin_new(px, &c->admin, err, sizeof(err))) == NULL) {
+		log_error("reload: admin: %s; %s", err, px->admin != NULL ?
+		    "keeping the running endpoint" : "no admin endpoint");
+		return;
+	}
+	admin_free(px->admin);		/* admin_new logged the new one */
+	px->admin = ad;
+}
+
 static void
 daemon_reload(struct postern *px)
 {
@@ -288,9 +317,7 @@ daemon_reload(struct postern *px)
 	}
 	log_info("reload: configuration generation %u loaded",
 	    px->generation);
-	if (px->admin != NULL && !admin_same_address(px->admin, c))
-		log_warnx("reload: a changed admin address takes effect at "
-		    "the next restart");
+	daemon_reload_admin(px, c);
 	if (!daemon_same_user(px->user, c->user))
 		log_warnx("reload: a changed user takes effect at the next "
 		    "restart");

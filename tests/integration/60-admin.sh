@@ -521,6 +521,31 @@ case_unix_socket() {
 
 # SIGHUP: the admin endpoint keeps serving; counters, generation and pin
 # follow the new generation.
+# A changed admin address takes effect on SIGHUP: bound anew, the old one
+# closed; an address that cannot be bound keeps the running endpoint.
+case_reload_admin_moves() {
+	local old_port busy
+	setup_two_redis
+	expect_http GET /liveness 200
+	old_port=$ADMIN_PORT
+	ADMIN_PORT=$(free_port) || fail_case "no free port"
+	ADMIN=127.0.0.1:$ADMIN_PORT
+	{ conf_global "admin=$ADMIN"; redis_service; } > "$CONF"
+	kill -HUP "$POSTERN_PID"
+	expect_log 'reload: configuration generation 2 loaded'
+	expect_log "admin: listening on 127\.0\.0\.1:$ADMIN_PORT$"
+	expect_http GET /liveness 200
+	socat -T 2 - "TCP:127.0.0.1:$old_port" < /dev/null > /dev/null 2>&1 &&
+	    fail_case "the old admin address still accepts connections"
+	# An address in use: the endpoint stays where it is.
+	busy=$PRIV_PORT	# redis-server holds it
+	{ conf_global "admin=127.0.0.1:$busy"; redis_service; } > "$CONF"
+	kill -HUP "$POSTERN_PID"
+	expect_log 'reload: configuration generation 3 loaded'
+	expect_log "error: reload: admin: .*; keeping the running endpoint$"
+	expect_http GET /liveness 200
+}
+
 case_reload() {
 	need_jq
 	setup_two_redis
@@ -552,4 +577,5 @@ run_case "drain, disable, enable" case_drain_disable_enable
 run_case "ctl status and errors" case_ctl_status_and_errors
 run_case "unix socket admin address" case_unix_socket
 run_case "reload keeps the admin endpoint, counters and pin" case_reload
+run_case "reload moves the admin endpoint; a bad address keeps it" case_reload_admin_moves
 finish
