@@ -87,7 +87,7 @@ ssh_broken(struct ssh_bastion *b, const char *fmt, ...)
 /* ------------------------------------------------------------------ */
 /* Loss, back-off, reconnect. */
 
-static long
+long
 ssh_ms_since(const struct timeval *t)
 {
 	struct timeval	now;

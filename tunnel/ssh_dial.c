@@ -16,8 +16,6 @@
 #include <stdio.h>
 #include <string.h>
 
-#include <event2/util.h>
-
 #include "conf.h"
 #include "dial_int.h"
 #include "log.h"
@@ -77,16 +75,6 @@ ssh_dial_begin(struct dial *d)
 	}
 }
 
-static long
-ssh_dial_ms_since(const struct timeval *t)
-{
-	struct timeval	now;
-
-	evutil_gettimeofday(&now, NULL);
-	return ((long)(now.tv_sec - t->tv_sec) * 1000 +
-	    (long)(now.tv_usec - t->tv_usec) / 1000);
-}
-
 void
 ssh_dial_timeout(struct dial *d)
 {
@@ -116,7 +104,7 @@ ssh_dial_timeout(struct dial *d)
 	 * timeout) holds up every open behind it, for every route through
 	 * this bastion.
 	 */
-	ms = ssh_dial_ms_since(&b->slot_since);
+	ms = ssh_ms_since(&b->slot_since);
 	TAILQ_FOREACH(q, &b->opens, entry)
 		behind++;
 	snprintf(d->detail, sizeof(d->detail), "connect timeout after %d ms "

@@ -226,6 +226,9 @@ struct ssh_bastion *ssh_pool_find(struct ssh_pool *pool, const char *name);
 void	ssh_broken(struct ssh_bastion *b, const char *fmt, ...)
 	    __attribute__((format(printf, 2, 3)));
 
+/* ssh_ms_since(t): milliseconds from t to now. */
+long	ssh_ms_since(const struct timeval *t);
+
 /* ssh_backoff_left_ms(b): time to the next connection attempt. */
 long	ssh_backoff_left_ms(const struct ssh_bastion *b);
 

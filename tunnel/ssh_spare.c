@@ -34,23 +34,13 @@
 #include "log.h"
 #include "ssh_int.h"
 
-static long
-ssh_spare_ms_since(const struct timeval *t)
-{
-	struct timeval	now;
-
-	evutil_gettimeofday(&now, NULL);
-	return ((long)(now.tv_sec - t->tv_sec) * 1000 +
-	    (long)(now.tv_usec - t->tv_usec) / 1000);
-}
-
 /* Is b's slot held by a direct-tcpip open with no answer for a while? */
 static int
 ssh_spare_stuck(const struct ssh_bastion *b)
 {
 	return (b != NULL && b->state == SSH_READY && b->opening != NULL &&
 	    b->opening->kind == SSH_OPEN_DIRECT &&
-	    ssh_spare_ms_since(&b->slot_since) >= SSH_SLOT_STUCK_MS);
+	    ssh_ms_since(&b->slot_since) >= SSH_SLOT_STUCK_MS);
 }
 
 /* Does b's stuck slot hold an open to host:port? */
@@ -86,7 +76,7 @@ ssh_spare_start(struct ssh_bastion *b)
 {
 	struct ssh_settings	 set;
 	struct ssh_bastion	*s;
-	long			 ms = ssh_spare_ms_since(&b->slot_since);
+	long			 ms = ssh_ms_since(&b->slot_since);
 
 	if (ssh_settings_copy(&set, &b->set) != 0)
 		return;
@@ -167,7 +157,7 @@ ssh_spare_pick(struct ssh_bastion *b, const char *host, unsigned int port,
 	else if (s != NULL && ssh_spare_stuck_on(s, host, port))
 		stuck = s;
 	if (stuck != NULL) {
-		ms = ssh_spare_ms_since(&stuck->slot_since);
+		ms = ssh_ms_since(&stuck->slot_since);
 		snprintf(why, len, "bastion %s: an open to %s:%u has had no "
 		    "answer for %ld.%01lds (the bastion cannot reach it?); not "
 		    "queueing another", b->set.name, host, port, ms / 1000,
