@@ -29,6 +29,7 @@
 #include <sys/socket.h>
 
 #include <errno.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -63,12 +64,36 @@ ssh_adapter_want_write(struct ssh_bastion *b, int on)
 /*
  * libssh2 1.10 talks to the ssh-agent through the session's callbacks too
  * (agent.c, LIBSSH2_SEND_FD/RECV_FD on the agent's blocking unix socket):
- * those calls are passed straight through.
+ * those calls are passed straight through, but a read waits at most
+ * SSH_AGENT_TIMEOUT_MS: an agent that hangs (a stuck forwarded agent, a
+ * confirmation prompt nobody sees) must not stall the loop for ever.
  */
 static ssize_t
 ssh_adapter_agent_io(ssize_t n)
 {
 	return (n == -1 ? -errno : n);
+}
+
+static ssize_t
+ssh_adapter_agent_recv(struct ssh_bastion *b, int fd, void *buf,
+    size_t len)
+{
+	struct pollfd	pfd = { fd, POLLIN, 0 };
+	struct timeval	start;
+	long		left = SSH_AGENT_TIMEOUT_MS;
+	int		rc;
+
+	evutil_gettimeofday(&start, NULL);
+	while ((rc = poll(&pfd, 1, (int)left)) == -1 && errno == EINTR &&
+	    (left = SSH_AGENT_TIMEOUT_MS - ssh_ms_since(&start)) > 0)
+		;
+	if (rc == 0 || (rc == -1 && errno == EINTR)) {
+		b->agent_timeout = 1;
+		return (-ETIMEDOUT);
+	}
+	if (rc == -1)
+		return (-errno);
+	return (ssh_adapter_agent_io(recv(fd, buf, len, 0)));
 }
 
 static LIBSSH2_SEND_FUNC(ssh_adapter_send)
@@ -102,7 +127,7 @@ static LIBSSH2_RECV_FUNC(ssh_adapter_recv)
 	ssize_t			 n;
 
 	if (socket != b->fd)
-		return (ssh_adapter_agent_io(recv(socket, buffer, length, 0)));
+		return (ssh_adapter_agent_recv(b, socket, buffer, length));
 	if (b->dead)
 		return (-ECONNRESET);
 	if (b->rx_drained)

@@ -306,8 +306,9 @@ ssh_auth_agent_list(struct ssh_bastion *b)
 		return (ssh_auth_fail(b, why));
 	}
 	if (libssh2_agent_list_identities(b->agent) != 0) {
-		snprintf(why, sizeof(why), "the ssh-agent at %s does not list "
-		    "its keys", sock);
+		snprintf(why, sizeof(why), b->agent_timeout ? "the ssh-agent "
+		    "at %s did not answer within %d s" : "the ssh-agent at %s "
+		    "does not list its keys", sock, SSH_AGENT_TIMEOUT_MS / 1000);
 		return (ssh_auth_fail(b, why));
 	}
 	b->agent_id = NULL;
@@ -394,6 +395,14 @@ ssh_auth_step(struct ssh_bastion *b)
 			}
 			if (b->rx_eof || b->io_error)
 				return (0);
+			if (b->agent_timeout) {
+				snprintf(why, sizeof(why), "the ssh-agent at "
+				    "%s did not answer within %d s (signing "
+				    "with %s)", getenv("SSH_AUTH_SOCK"),
+				    SSH_AGENT_TIMEOUT_MS / 1000,
+				    b->agent_id->comment);
+				return (ssh_auth_fail(b, why));
+			}
 			if (libssh2_agent_get_identity(b->agent, &next,
 			    b->agent_id) != 0)
 				next = NULL;
@@ -407,6 +416,7 @@ ssh_auth_step(struct ssh_bastion *b)
 void
 ssh_auth_reset(struct ssh_bastion *b)
 {
+	b->agent_timeout = 0;
 	if (b->agent != NULL) {
 		libssh2_agent_disconnect(b->agent);
 		libssh2_agent_free(b->agent);

@@ -38,6 +38,8 @@ struct evutil_addrinfo;
 #define SSH_OUT_LOW		(256 * 1024)
 /* An open unanswered this long while others wait: a spare connection. */
 #define SSH_SLOT_STUCK_MS	1000
+/* The longest the loop waits for one answer of the ssh-agent. */
+#define SSH_AGENT_TIMEOUT_MS	5000
 /* Reconnect back-off bounds. */
 #define SSH_BACKOFF_MIN_MS	1000
 #define SSH_BACKOFF_MAX_MS	60000
@@ -179,6 +181,7 @@ struct ssh_bastion {
 	/* auth (ssh_auth.c) */
 	int			 auth_step;
 	LIBSSH2_AGENT		*agent;
+	int			 agent_timeout;	/* an answer did not come */
 	struct libssh2_agent_publickey *agent_id;
 	void			*auth_key;	/* EVP_PKEY: RSA signed here */
 	unsigned char		 auth_blob[2048];

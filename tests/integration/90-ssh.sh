@@ -527,6 +527,25 @@ case_agent() {
 	expect_eq "logins at sshd" 1 "$(count_lines "$SSHD_LOG" 'Accepted publickey for root')"
 }
 
+# An ssh-agent that accepts and never answers: libssh2 asks it
+# synchronously, so the wait is bounded (5 s) and the error says so; the
+# daemon goes on serving (its listener answers) and retries later.
+case_agent_hung() {
+	local out
+	start_redis
+	start_sshd
+	(_close_sess_fds; exec socat UNIX-LISTEN:"$T/hung.sock",fork SYSTEM:'sleep 60') \
+	    > "$T/hung.log" 2>&1 &
+	track_server "$!"
+	wait_until 10 test -S "$T/hung.sock" || fail_case "the fake agent did not start"
+	export SSH_AUTH_SOCK=$T/hung.sock
+	BASTION_OPTS=(identity=)
+	postern_via redis "$REDIS_PORT" check=none hold_timeout=0s
+	expect_log "error: bastion b \\(root@127\\.0\\.0\\.1:$SSHD_PORT\\): cannot connect: .*the ssh-agent at $(re_escape "$T/hung.sock") did not answer within 5 s" 20
+	out=$(timeout 10 redis-cli -p "$LISTEN_PORT" PING 2>&1)
+	expect_match "PING while the bastion is down" 'no healthy route|bastion b' "$out"
+}
+
 # ---------------------------------------------------------------------
 # Channel open failures
 
@@ -855,6 +874,7 @@ run_case "hashed known_hosts; accept-new adds an unknown host" case_hostkey_hash
 run_case "wrong user key refused (type, fingerprint, file)" case_userkey_wrong
 run_case "ed25519, ecdsa+passphrase, RSA PEM+passphrase; wrong passphrase" case_key_types
 run_case "ssh-agent authentication" case_agent
+run_case "a hung ssh-agent: bounded wait, clear error" case_agent_hung
 run_case "PermitOpen: administratively prohibited vs connect failed" case_open_failures
 run_case "sshd killed and restarted: reconnects, new sessions work" case_restart
 run_case "SIGSTOP'd bastion found by the keepalive counter" case_sigstop
