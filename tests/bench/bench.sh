@@ -25,159 +25,23 @@
 #   Workload sizes: BENCH_N (-c50 runs), BENCH_N_P16, BENCH_N_C1, BENCH_N_BIG,
 #   BENCH_BIG_SIZE (bytes), BENCH_PG_SCALE, BENCH_PG_SECONDS.
 
-set -u -o pipefail
-
-here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-top=$(cd "$here/../.." && pwd)
-
-say()  { printf '[bench] %s\n' "$*" >&2; }
-die()  { printf '[bench] FATAL: %s\n' "$*" >&2; exit 1; }
+tag=bench
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 # ----------------------------------------------------------------- settings
-quick=${BENCH_QUICK:-0}
-if [ "$quick" = 1 ]; then
-	rounds=${BENCH_ROUNDS:-1}
-	n_c50=${BENCH_N:-10000}
-	n_p16=${BENCH_N_P16:-20000}
-	n_c1=${BENCH_N_C1:-2000}
-	n_big=${BENCH_N_BIG:-20}
-	pg_scale=${BENCH_PG_SCALE:-1}
-	pg_secs=${BENCH_PG_SECONDS:-3}
-else
-	rounds=${BENCH_ROUNDS:-3}
-	n_c50=${BENCH_N:-100000}
-	n_p16=${BENCH_N_P16:-100000}
-	n_c1=${BENCH_N_C1:-20000}
-	n_big=${BENCH_N_BIG:-200}
-	pg_scale=${BENCH_PG_SCALE:-5}
-	pg_secs=${BENCH_PG_SECONDS:-10}
-fi
+n_c50=${BENCH_N:-$(by_mode 10000 100000)}
+n_p16=${BENCH_N_P16:-$(by_mode 20000 100000)}
+n_c1=${BENCH_N_C1:-$(by_mode 2000 20000)}
+n_big=${BENCH_N_BIG:-$(by_mode 20 200)}
+pg_scale=${BENCH_PG_SCALE:-$(by_mode 1 5)}
+pg_secs=${BENCH_PG_SECONDS:-$(by_mode 3 10)}
 big_size=${BENCH_BIG_SIZE:-1000000}
 want_mt=${BENCH_HAPROXY_MT:-1}
-filter=${BENCH_FILTER:-}
 run_timeout=${BENCH_RUN_TIMEOUT:-120}
-clk_tck=$(getconf CLK_TCK)
 
-out=${BENCH_OUT:-/tmp/postern-bench-results-$(date +%Y%m%d-%H%M%S)}
-mkdir -p "$out/logs" || die "cannot create $out"
+bench_outdir postern-bench-results
 raw_tsv=$out/raw.tsv
 sum_tsv=$out/summary.tsv
-
-# ------------------------------------------------------------ tools/install
-pgbin=
-find_pgbin() {
-	local d
-	d=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1)
-	if [ -n "$d" ] && [ -x "$d/initdb" ] && [ -x "$d/pgbench" ]; then
-		pgbin=$d
-	elif command -v pg_config >/dev/null &&
-		[ -x "$(pg_config --bindir)/initdb" ]; then
-		pgbin=$(pg_config --bindir)
-	fi
-}
-
-ensure_tools() {
-	local missing=()
-	command -v redis-server >/dev/null || missing+=(redis-server)
-	command -v redis-benchmark >/dev/null && command -v redis-cli >/dev/null ||
-		missing+=(redis-tools)
-	command -v haproxy >/dev/null || missing+=(haproxy)
-	find_pgbin
-	[ -n "$pgbin" ] || missing+=(postgresql postgresql-contrib)
-	command -v ss >/dev/null || missing+=(iproute2)
-	command -v timeout >/dev/null || missing+=(coreutils)
-	[ ${#missing[@]} -eq 0 ] && return 0
-	say "missing: ${missing[*]}"
-	[ "${BENCH_NO_INSTALL:-0}" = 1 ] && die "BENCH_NO_INSTALL=1 and tools are missing"
-	[ "$(id -u)" = 0 ] || die "not root: install ${missing[*]} first"
-	say "installing with apt-get"
-	export DEBIAN_FRONTEND=noninteractive
-	apt-get update -qq >"$out/logs/apt.log" 2>&1 || die "apt-get update failed (see $out/logs/apt.log)"
-	apt-get install -y -qq --no-install-recommends "${missing[@]}" \
-		>>"$out/logs/apt.log" 2>&1 || die "apt-get install failed (see $out/logs/apt.log)"
-	find_pgbin
-	[ -n "$pgbin" ] || die "PostgreSQL server binaries not found after install"
-}
-
-# ---------------------------------------------------------- process control
-work=
-pids=()        # everything we started, killed in the trap
-pg_pid=
-cleaned=0
-cleanup() {
-	[ "$cleaned" = 1 ] && return
-	cleaned=1
-	local p i
-	if [ -n "$pg_pid" ] && kill -0 "$pg_pid" 2>/dev/null; then
-		kill -INT "$pg_pid" 2>/dev/null      # fast shutdown
-	fi
-	for p in "${pids[@]}"; do
-		kill -TERM "$p" 2>/dev/null
-	done
-	for i in $(seq 50); do
-		local alive=0
-		for p in "${pids[@]}" $pg_pid; do
-			kill -0 "$p" 2>/dev/null && alive=1
-		done
-		[ $alive = 0 ] && break
-		sleep 0.1
-	done
-	for p in "${pids[@]}" $pg_pid; do
-		kill -KILL "$p" 2>/dev/null
-	done
-	wait 2>/dev/null
-	if [ -n "$work" ] && [ -d "$work" ]; then
-		cp "$work"/*.log "$out/logs/" 2>/dev/null
-		cp "$work/pg/server.log" "$out/logs/postgres.log" 2>/dev/null
-		if [ "${BENCH_KEEP:-0}" = 1 ]; then
-			say "work dir kept: $work"
-		else
-			rm -rf "$work"
-		fi
-	fi
-}
-trap cleanup EXIT
-trap 'say "interrupted"; exit 130' INT TERM HUP
-
-# Ports come from below the kernel's ephemeral range (so the benchmark's own
-# client connections cannot be holding them) and must be unused in any state.
-used_ports=" "
-read -r eph_lo _ </proc/sys/net/ipv4/ip_local_port_range 2>/dev/null || eph_lo=32768
-if [ "$eph_lo" -gt 12000 ]; then port_lo=$((eph_lo - 10000)); port_n=9999
-else port_lo=50000; port_n=10000; fi
-free_port() {   # free_port VAR: sets VAR to an unused loopback port
-	local p busy
-	busy=" $(ss -tanH 2>/dev/null | awk '{n = split($4, a, ":"); printf "%s ", a[n]}')"
-	while :; do
-		p=$((port_lo + RANDOM % port_n))
-		case "$used_ports$busy" in *" $p "*) continue ;; esac
-		used_ports="$used_ports$p "
-		printf -v "$1" '%s' "$p"
-		return
-	done
-}
-
-port_up() {   # port_up PORT -> 0 when something listens on 127.0.0.1:PORT
-	ss -ltnH "sport = :$1" 2>/dev/null | grep -q .
-}
-
-wait_port() {   # wait_port PORT PID SECONDS
-	local i
-	for i in $(seq $(($3 * 10))); do
-		port_up "$1" && return 0
-		kill -0 "$2" 2>/dev/null || return 1
-		sleep 0.1
-	done
-	return 1
-}
-
-cpu_ticks() {   # utime+stime of PID (all threads), in clock ticks
-	local s
-	s=$(cat "/proc/$1/stat" 2>/dev/null) || { echo NA; return; }
-	s=${s##*) }     # fields after "comm)": state is field 3
-	set -- $s
-	echo $((${12} + ${13}))   # fields 14 and 15 of the full line
-}
 
 exit_how() {   # how a child we started ended: "exit status N" / "killed by SIGx"
 	local st
@@ -190,77 +54,17 @@ exit_how() {   # how a child we started ended: "exit status N" / "killed by SIGx
 	fi
 }
 
-# ------------------------------------------------------------------ postern
-postern_note=
-find_postern() {
-	if [ -n "${POSTERN:-}" ]; then
-		[ -x "$POSTERN" ] || { postern_note="POSTERN=$POSTERN is not executable"; POSTERN=; }
-		return
-	fi
-	local c
-	for c in "$top/_build/rel/postern" "$top/postern"; do
-		[ -x "$c" ] && { POSTERN=$c; return; }
-	done
-	if [ "${BENCH_NO_BUILD:-0}" = 1 ]; then
-		postern_note="no postern binary (BENCH_NO_BUILD=1)"
-		return
-	fi
-	if [ ! -f "$top/proxy/main.c" ]; then
-		postern_note="no postern binary and no sources to build one"
-		return
-	fi
-	say "building an optimized postern in _build/rel (log: $out/logs/build.log)"
-	if (cd "$top" && { [ -x configure ] || ./autogen.sh; } &&
-		mkdir -p _build/rel && cd _build/rel &&
-		{ [ -f Makefile ] || ../../configure CFLAGS="-O2 -g"; } &&
-		make -j2 postern) >"$out/logs/build.log" 2>&1 &&
-		[ -x "$top/_build/rel/postern" ]; then
-		POSTERN=$top/_build/rel/postern
-	else
-		postern_note="building postern failed (see $out/logs/build.log)"
-	fi
-}
-
 # ------------------------------------------------------------------- set-up
-ensure_tools
+ensure_tools redis-server:redis-server redis-benchmark:redis-tools redis-cli:redis-tools \
+	haproxy:haproxy pg ss:iproute2 timeout:coreutils
+bench_workdir postern-bench
+# Without a postern the other columns are still measured.
 find_postern
 
-work=$(mktemp -d /tmp/postern-bench.XXXXXX) || die "mktemp failed"
-chmod 755 "$work"
-
-for try in 1 2 3; do
-	free_port redis_port
-	say "starting redis-server on 127.0.0.1:$redis_port"
-	redis-server --port "$redis_port" --bind 127.0.0.1 --save '' --appendonly no \
-		--daemonize no --logfile "$work/redis.log" --dir "$work" &
-	redis_pid=$!
-	pids+=("$redis_pid")
-	wait_port "$redis_port" "$redis_pid" 10 && break
-	kill "$redis_pid" 2>/dev/null
-	[ $try = 3 ] && die "redis-server did not start (see $out/logs/redis.log)"
-done
-
-say "creating PostgreSQL cluster (initdb) in $work/pg"
-runas=()
-[ "$(id -u)" = 0 ] && runas=(runuser -u postgres --)
-mkdir -p "$work/pg/data" "$work/pg/sock"
-[ "$(id -u)" = 0 ] && chown -R postgres: "$work/pg"
-chmod 700 "$work/pg/data"
-"${runas[@]}" "$pgbin/initdb" -D "$work/pg/data" -A trust -U postgres \
-	--no-sync -E UTF8 >"$out/logs/initdb.log" 2>&1 ||
-	die "initdb failed (see $out/logs/initdb.log)"
-for try in 1 2 3; do
-	free_port pg_port
-	say "starting PostgreSQL on 127.0.0.1:$pg_port"
-	"${runas[@]}" "$pgbin/pg_ctl" -w -t 60 -D "$work/pg/data" -l "$work/pg/server.log" \
-		-o "-p $pg_port -k $work/pg/sock -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=200" \
-		start >"$out/logs/pg_ctl.log" 2>&1 && break
-	[ $try = 3 ] && die "pg_ctl start failed (see $out/logs/postgres.log)"
-done
-pg_pid=$(head -n 1 "$work/pg/data/postmaster.pid")
-say "pgbench -i -s $pg_scale"
-"$pgbin/pgbench" -i -q -s "$pg_scale" -h 127.0.0.1 -p "$pg_port" -U postgres postgres \
-	>"$out/logs/pgbench-init.log" 2>&1 || die "pgbench -i failed (see $out/logs/pgbench-init.log)"
+bench_redis
+pg_init -E UTF8
+pg_start
+pg_load "$pg_scale"
 
 # Targets: name, redis port, pg port, proxy pid ("" for direct).
 targets=(direct)
@@ -271,33 +75,27 @@ t_label[direct]="direct"
 start_haproxy() {   # start_haproxy NAME NBTHREAD_LINE
 	local name=$1 threads=$2 rp pp cfg pid try
 	for try in 1 2 3; do
-	free_port rp; free_port pp
-	cfg=$work/$name.cfg
-	cat >"$cfg" <<-EOF
-	global
-	    $threads
-	    maxconn 4096
-	defaults
-	    mode tcp
-	    timeout connect 5s
-	    timeout client 5m
-	    timeout server 5m
-	listen redis
-	    bind 127.0.0.1:$rp
-	    server redis 127.0.0.1:$redis_port
-	listen pg
-	    bind 127.0.0.1:$pp
-	    server pg 127.0.0.1:$pg_port
-	EOF
-	haproxy -f "$cfg" -db >"$work/$name.log" 2>&1 &
-	pid=$!
-	pids+=("$pid")
-	wait_port "$rp" "$pid" 10 && wait_port "$pp" "$pid" 10 && break
-	kill "$pid" 2>/dev/null
-	if [ $try = 3 ]; then
-		say "$name did not start (see $out/logs/$name.log); skipping it"
-		return 1
-	fi
+		pick_port rp; pick_port pp
+		cfg=$work/$name.cfg
+		{
+			haproxy_head "$threads"
+			cat <<-EOF
+			listen redis
+			    bind 127.0.0.1:$rp
+			    server redis 127.0.0.1:$redis_port
+			listen pg
+			    bind 127.0.0.1:$pp
+			    server pg 127.0.0.1:$pg_port
+			EOF
+		} >"$cfg"
+		spawn "$work/$name.log" haproxy -f "$cfg" -db
+		pid=$spawned
+		wait_port "$rp" "$pid" && wait_port "$pp" "$pid" && break
+		kill "$pid" 2>/dev/null
+		if [ $try = 3 ]; then
+			say "$name did not start (see $logs/$name.log); skipping it"
+			return 1
+		fi
 	done
 	targets+=("$name")
 	t_rport[$name]=$rp; t_pport[$name]=$pp; t_pid[$name]=$pid
@@ -311,7 +109,7 @@ start_haproxy haproxy "nbthread 1"
 [ "$want_mt" = 1 ] && start_haproxy haproxy_mt "# nbthread: default (one per CPU)"
 
 start_postern() {   # 0 when postern is up and listening on $rp and $pp
-	free_port rp; free_port pp
+	pick_port rp; pick_port pp
 	cat >"$work/postern.conf" <<-EOF
 	[postern]
 	log_level = warn
@@ -326,22 +124,21 @@ start_postern() {   # 0 when postern is up and listening on $rp and $pp
 	protocol = postgres
 	route = direct tcp://127.0.0.1:$pg_port
 	EOF
-	"$POSTERN" -c "$work/postern.conf" 2>"$work/postern.log" &
-	ppid=$!
-	pids+=("$ppid")
+	spawn "$work/postern.log" "$POSTERN" -c "$work/postern.conf"
+	ppid=$spawned
 	# "ready:" is logged at info level, so with log_level = warn it does not
 	# come: both listeners being up counts as ready too.
-	local i ready=0
-	for i in $(seq 100); do
+	local ready=0
+	for _ in $(seq 100); do
 		grep -q 'ready:' "$work/postern.log" 2>/dev/null && { ready=1; break; }
-		kill -0 "$ppid" 2>/dev/null || break
+		alive "$ppid" || break
 		port_up "$rp" && port_up "$pp" && { ready=1; break; }
 		sleep 0.1
 	done
-	[ $ready = 1 ] && wait_port "$rp" "$ppid" 10 && wait_port "$pp" "$ppid" 10 && return 0
+	[ $ready = 1 ] && wait_port "$rp" "$ppid" && wait_port "$pp" "$ppid" && return 0
 	kill "$ppid" 2>/dev/null
 	wait "$ppid" 2>/dev/null
-	cp "$work/postern.log" "$out/logs/postern.log" 2>/dev/null
+	cp "$work/postern.log" "$logs/postern.log" 2>/dev/null
 	return 1
 }
 
@@ -356,7 +153,7 @@ if [ -n "${POSTERN:-}" ]; then
 		t_label[postern]="postern"
 		say "postern (pid $ppid) on redis :$rp pg :$pp"
 	else
-		postern_note="postern did not become ready (log: $out/logs/postern.log):
+		postern_note="postern did not become ready (log: $logs/postern.log):
 $(tail -n 5 "$work/postern.log" 2>/dev/null)"
 	fi
 else

@@ -30,7 +30,11 @@
 #   BENCH_INTERVAL_MS=300 BENCH_FAST_MS=100 BENCH_DOWN_MS=200
 #   BENCH_TIMEOUT_MS=300 BENCH_FALL=2 BENCH_RISE=2 BENCH_CONNECT_MS=1000
 
+# The integration harness starts the servers and postern and waits on
+# its log; the bench library adds die and median.
 . "$(dirname "$0")/../lib.sh"
+tag=failover
+. "$(dirname "$0")/lib.sh"
 
 REPS=${BENCH_REPS:-5}
 SCENARIOS=${BENCH_SCENARIOS:-refusal blackhole}
@@ -41,15 +45,6 @@ TMO=${BENCH_TIMEOUT_MS:-300}
 FALL=${BENCH_FALL:-2}
 RISE=${BENCH_RISE:-2}
 CTMO=${BENCH_CONNECT_MS:-1000}
-
-say() {
-	printf '%s\n' "$*"
-}
-
-die() {
-	printf 'failover.sh: %s\n' "$*" >&2
-	exit 1
-}
 
 [[ -x "$POSTERN" ]] || die "no postern binary at $POSTERN (set POSTERN=)"
 
@@ -261,19 +256,13 @@ one_rep() {
 	    die "no failback 30s after the route was restored"
 }
 
-median() {
-	sort -n | awk '{ v[NR] = $1 } END { if (NR == 0) print "-";
-	    else if (NR % 2) print v[(NR + 1) / 2];
-	    else printf "%d\n", (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
-}
-
 # --------------------------------------------------------------------
-say "# postern failover benchmark: $("$POSTERN" -V 2>/dev/null | head -n 1)"
-say "# checks: check_interval=${IV}ms check_fast_interval=${FASTIV}ms check_down_interval=${DOWNIV}ms"
-say "#         check_timeout=${TMO}ms fall=$FALL rise=$RISE connect_timeout=${CTMO}ms (jitter +-10%)"
-say "# bound fall x interval + timeout = $((FALL * IV + TMO)) ms"
-say "# schedule bound 1.1 x interval + timeout + (fall-1) x (1.1 x fast + timeout) = $((IV * 11 / 10 + TMO + (FALL - 1) * (FASTIV * 11 / 10 + TMO))) ms"
-say "# (both for detection by checks alone; traffic adds passive reports)"
+echo "# postern failover benchmark: $("$POSTERN" -V 2>/dev/null | head -n 1)"
+echo "# checks: check_interval=${IV}ms check_fast_interval=${FASTIV}ms check_down_interval=${DOWNIV}ms"
+echo "#         check_timeout=${TMO}ms fall=$FALL rise=$RISE connect_timeout=${CTMO}ms (jitter +-10%)"
+echo "# bound fall x interval + timeout = $((FALL * IV + TMO)) ms"
+echo "# schedule bound 1.1 x interval + timeout + (fall-1) x (1.1 x fast + timeout) = $((IV * 11 / 10 + TMO + (FALL - 1) * (FASTIV * 11 / 10 + TMO))) ms"
+echo "# (both for detection by checks alone; traffic adds passive reports)"
 printf '%-10s %-8s %4s %10s %10s %12s\n' scenario load rep detect_ms serve_ms max_wait_ms
 
 PUB_PORT=
@@ -288,7 +277,7 @@ for SCEN in $SCENARIOS; do
 		PRIV_ADDR=127.0.0.1 ;;
 	blackhole)
 		if ! netns_setup > "$T/netns.why" 2>&1; then
-			say "# blackhole: skipped: $(paste -sd' ' "$T/netns.why")"
+			echo "# blackhole: skipped: $(paste -sd' ' "$T/netns.why")"
 			continue
 		fi
 		PRIV_ADDR=$NS_ADDR ;;
@@ -311,16 +300,16 @@ for SCEN in $SCENARIOS; do
 	stop_postern
 done
 
-say ""
-say "# medians over $REPS repetitions (ms)"
+echo
+echo "# medians over $REPS repetitions (ms)"
 printf '%-10s %-8s %10s %10s %12s\n' scenario load detect serve max_wait
 for SCEN in $SCENARIOS; do
 	for load in idle traffic; do
 		[[ -n "${RESULTS[$SCEN.$load.detect]:-}" ]] || continue
 		printf '%-10s %-8s %10s %10s %12s\n' "$SCEN" "$load" \
-		    "$(tr ' ' '\n' <<< "${RESULTS[$SCEN.$load.detect]}" | grep -E '^[0-9]+$' | median)" \
-		    "$(tr ' ' '\n' <<< "${RESULTS[$SCEN.$load.serve]}" | grep -E '^[0-9]+$' | median)" \
-		    "$(tr ' ' '\n' <<< "${RESULTS[$SCEN.$load.maxwait]}" | grep -E '^[0-9]+$' | median)"
+		    "$(median - <<< "${RESULTS[$SCEN.$load.detect]}")" \
+		    "$(median - <<< "${RESULTS[$SCEN.$load.serve]}")" \
+		    "$(median - <<< "${RESULTS[$SCEN.$load.maxwait]}")"
 	done
 done
 exit 0

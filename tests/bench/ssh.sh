@@ -18,108 +18,35 @@
 # missing), BENCH_QUICK=1 (a short run), BENCH_ROUNDS, BENCH_OUT (results
 # dir), BENCH_KEEP=1 (keep the work dir), BENCH_FILTER=ERE (workloads).
 
-set -u -o pipefail
+tag=bench-ssh
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
-here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-top=$(cd "$here/../.." && pwd)
-
-say()  { printf '[bench-ssh] %s\n' "$*" >&2; }
-die()  { printf '[bench-ssh] FATAL: %s\n' "$*" >&2; exit 1; }
-
-quick=${BENCH_QUICK:-0}
-if [ "$quick" = 1 ]; then
-	rounds=${BENCH_ROUNDS:-1} n_c50=10000 n_p16=40000 n_c1=2000 n_big=40
-	pg_secs=3
-else
-	rounds=${BENCH_ROUNDS:-3} n_c50=50000 n_p16=200000 n_c1=10000 n_big=200
-	pg_secs=8
-fi
-filter=${BENCH_FILTER:-}
-out=${BENCH_OUT:-/tmp/postern-bench-ssh-$(date +%Y%m%d-%H%M%S)}
-mkdir -p "$out/logs" || die "cannot create $out"
+n_c50=$(by_mode 10000 50000)
+n_p16=$(by_mode 40000 200000)
+n_c1=$(by_mode 2000 10000)
+n_big=$(by_mode 40 200)
+pg_secs=$(by_mode 3 8)
+bench_outdir postern-bench-ssh
 
 [ "$(id -u)" = 0 ] || die "run as root (sshd with privilege separation, root login)"
-for t in redis-server redis-benchmark redis-cli ssh ssh-keygen /usr/sbin/sshd ss; do
-	command -v "$t" >/dev/null || die "missing $t (redis-server redis-tools openssh-client openssh-server iproute2)"
-done
-pgbin=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1)
-[ -x "$pgbin/pgbench" ] || die "no PostgreSQL binaries under /usr/lib/postgresql"
+missing_tools redis-server:redis-server redis-benchmark:redis-tools redis-cli:redis-tools \
+	ssh:openssh-client ssh-keygen:openssh-client /usr/sbin/sshd:openssh-server ss:iproute2 pg
+[ ${#missing[@]} -eq 0 ] || die "missing: ${missing[*]}"
 
-# ---------------------------------------------------------------- processes
-work=$(mktemp -d /tmp/postern-bench-ssh.XXXXXX) || die "mktemp failed"
-chmod 755 "$work"
-pids=()
-pg_started=0
-cleanup() {
-	local p
-	for p in "${pids[@]}"; do
-		kill -TERM "$p" 2>/dev/null
-	done
-	[ "$pg_started" = 1 ] && runuser -u postgres -- "$pgbin/pg_ctl" -D "$work/pg/data" \
-		-m immediate stop >/dev/null 2>&1
-	wait 2>/dev/null
-	cp "$work"/*.log "$out/logs/" 2>/dev/null
-	cp "$work/pg/server.log" "$out/logs/postgres.log" 2>/dev/null
-	if [ "${BENCH_KEEP:-0}" = 1 ]; then say "work dir kept: $work"; else rm -rf "$work"; fi
-}
-trap cleanup EXIT
-trap 'say "interrupted"; exit 130' INT TERM HUP
-
-read -r eph_lo _ </proc/sys/net/ipv4/ip_local_port_range 2>/dev/null || eph_lo=32768
-used=" "
-free_port() {	# free_port VAR
-	local p busy
-	busy=" $(ss -tanH | awk '{n = split($4, a, ":"); printf "%s ", a[n]}')"
-	while :; do
-		p=$((eph_lo - 10000 + RANDOM % 9999))
-		case "$used$busy" in *" $p "*) continue ;; esac
-		used="$used$p "
-		printf -v "$1" '%s' "$p"
-		return
-	done
-}
-wait_port() {	# wait_port PORT PID
-	local i
-	for i in $(seq 100); do
-		ss -ltnH "sport = :$1" | grep -q . && return 0
-		kill -0 "$2" 2>/dev/null || return 1
-		sleep 0.1
-	done
-	return 1
-}
-
-# ------------------------------------------------------------------ postern
-POSTERN=${POSTERN:-$top/_build/rel/postern}
-if [ ! -x "$POSTERN" ]; then
-	say "building an optimized postern in _build/rel"
-	(cd "$top" && { [ -x configure ] || ./autogen.sh; } && mkdir -p _build/rel &&
-	    cd _build/rel && { [ -f Makefile ] || ../../configure CFLAGS="-O2 -g"; } &&
-	    make -j2 postern) >"$out/logs/build.log" 2>&1 || die "build failed (see $out/logs/build.log)"
-fi
+bench_workdir postern-bench-ssh
+find_postern || die "$postern_note"
 
 # ----------------------------------------------------------------- servers
-free_port redis_port
-redis-server --port "$redis_port" --bind 127.0.0.1 --save '' --appendonly no \
-	--daemonize no --logfile "$work/redis.log" --dir "$work" &
-pids+=($!)
-wait_port "$redis_port" $! || die "redis-server did not start"
-
-mkdir -p "$work/pg/data" && chown -R postgres: "$work/pg" && chmod 700 "$work/pg/data"
-runuser -u postgres -- "$pgbin/initdb" -D "$work/pg/data" -A trust -U postgres --no-sync \
-	>"$work/initdb.log" 2>&1 || die "initdb failed"
-free_port pg_port
-runuser -u postgres -- "$pgbin/pg_ctl" -w -t 60 -D "$work/pg/data" -l "$work/pg/server.log" \
-	-o "-p $pg_port -k $work/pg -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=200" \
-	start >/dev/null 2>&1 || die "pg_ctl start failed"
-pg_started=1
-"$pgbin/pgbench" -i -q -s 1 -h 127.0.0.1 -p "$pg_port" -U postgres postgres \
-	>"$work/pgbench-init.log" 2>&1 || die "pgbench -i failed"
+bench_redis
+pg_init
+pg_start
+pg_load 1
 
 mkdir -p /run/sshd
 ssh-keygen -q -t ed25519 -N '' -f "$work/host" </dev/null
 ssh-keygen -q -t ed25519 -N '' -f "$work/user" </dev/null
 cp "$work/user.pub" "$work/authorized_keys"
-free_port ssh_port
+pick_port ssh_port
 cat >"$work/sshd_config" <<EOF
 Port $ssh_port
 ListenAddress 127.0.0.1
@@ -135,9 +62,8 @@ AllowTcpForwarding yes
 MaxStartups 100:30:200
 LogLevel ERROR
 EOF
-/usr/sbin/sshd -D -f "$work/sshd_config" -e 2>"$work/sshd.log" &
-pids+=($!)
-wait_port "$ssh_port" $! || die "sshd did not start (see $out/logs/sshd.log)"
+spawn "$work/sshd.log" /usr/sbin/sshd -D -f "$work/sshd_config" -e
+wait_port "$ssh_port" "$spawned" || die "sshd did not start (see $logs/sshd.log)"
 printf '[127.0.0.1]:%s %s\n' "$ssh_port" "$(cut -d' ' -f1,2 "$work/host.pub")" >"$work/known_hosts"
 
 # ----------------------------------------------------------------- tunnels
@@ -148,18 +74,17 @@ ssh_opts=(-o BatchMode=yes -o StrictHostKeyChecking=yes -o "UserKnownHostsFile=$
 start_ssh() {	# start_ssh NAME LABEL ARGS...
 	local name=$1 label=$2 rp pp pid
 	shift 2
-	free_port rp; free_port pp
-	ssh "${ssh_opts[@]}" -L "$rp:127.0.0.1:$redis_port" -L "$pp:127.0.0.1:$pg_port" \
-		"$@" </dev/null >"$work/$name.log" 2>&1 &
-	pid=$!
-	pids+=("$pid")
-	wait_port "$rp" "$pid" && wait_port "$pp" "$pid" || die "$label did not start (see $out/logs/$name.log)"
+	pick_port rp; pick_port pp
+	spawn "$work/$name.log" ssh "${ssh_opts[@]}" -L "$rp:127.0.0.1:$redis_port" \
+		-L "$pp:127.0.0.1:$pg_port" "$@"
+	pid=$spawned
+	wait_port "$rp" "$pid" && wait_port "$pp" "$pid" || die "$label did not start (see $logs/$name.log)"
 	targets+=("$name"); t_rport[$name]=$rp; t_pport[$name]=$pp; t_label[$name]=$label; t_pid[$name]=$pid
 }
 
 start_postern() {	# start_postern NAME LABEL [BASTION LINE]
 	local name=$1 label=$2 rp pp pid
-	free_port rp; free_port pp
+	pick_port rp; pick_port pp
 	cat >"$work/$name.conf" <<-EOF
 	[postern]
 	log_level = warn
@@ -181,10 +106,9 @@ start_postern() {	# start_postern NAME LABEL [BASTION LINE]
 	check = none
 	max_connections = 1000
 	EOF
-	"$POSTERN" -c "$work/$name.conf" 2>"$work/$name.log" &
-	pid=$!
-	pids+=("$pid")
-	wait_port "$rp" "$pid" && wait_port "$pp" "$pid" || die "$label did not start (see $out/logs/$name.log)"
+	spawn "$work/$name.log" "$POSTERN" -c "$work/$name.conf"
+	pid=$spawned
+	wait_port "$rp" "$pid" && wait_port "$pp" "$pid" || die "$label did not start (see $logs/$name.log)"
 	for _ in $(seq 50); do
 		redis-cli -p "$rp" PING 2>/dev/null | grep -q PONG && break
 		sleep 0.1
@@ -218,12 +142,6 @@ figure() {	# figure KIND FILE
 	esac
 }
 
-median() { sort -g | awk '{ a[NR] = $1 } END { if (NR) print a[int((NR + 1) / 2)] }'; }
-
-# CPU seconds (user + system) a process has used so far.
-cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat" 2>/dev/null || echo 0; }
-tck=$(getconf CLK_TCK)
-
 # How many requests (pg: transactions, i.e. connections) a run made.
 requests() {	# requests KIND CMD FILE
 	case $1 in
@@ -232,7 +150,7 @@ requests() {	# requests KIND CMD FILE
 	esac
 }
 
-declare -A res m cpu c
+declare -A res cpu
 for w in "${workloads[@]}"; do
 	IFS='|' read -r wname wcmd wkind <<<"$w"
 	[ -n "$filter" ] && ! [[ $wname =~ $filter ]] && continue
@@ -241,15 +159,15 @@ for w in "${workloads[@]}"; do
 			cmd=${wcmd//RPORT/${t_rport[$t]}}
 			cmd=${cmd//PPORT/${t_pport[$t]}}
 			f=$work/run.out
-			c0=$(cpu_ticks "${t_pid[$t]}")
+			c0=$(cpu_ticks "${t_pid[$t]}" 0)
 			timeout 180 $cmd >"$f" 2>&1
-			c1=$(cpu_ticks "${t_pid[$t]}")
+			c1=$(cpu_ticks "${t_pid[$t]}" 0)
 			v=$(figure "$wkind" "$f")
 			[ -n "$v" ] || { say "$wname via ${t_label[$t]}: no figure: $(tail -c 200 "$f")"; v=0; }
 			res["$wname|$t"]+="$v "
 			# The tunnel process's CPU per request, in microseconds.
 			nreq=$(requests "$wkind" "$cmd" "$f")
-			u=$(awk -v a="$c0" -v b="$c1" -v n="${nreq:-0}" -v tk="$tck" \
+			u=$(awk -v a="$c0" -v b="$c1" -v n="${nreq:-0}" -v tk="$clk_tck" \
 				'BEGIN { print (n > 0 ? (b - a) / tk * 1e6 / n : 0) }')
 			cpu["$wname|$t"]+="$u "
 			say "$wname via ${t_label[$t]} round $r: $v (tunnel CPU $u us/request)"
@@ -258,35 +176,40 @@ for w in "${workloads[@]}"; do
 done
 
 # ------------------------------------------------------------------- table
-{
-	printf '\n%-24s %12s %14s %12s %12s %10s %12s\n' workload "ssh -N -L" "ssh -T sleep" postern \
-		"postern+cmd" "vs -N -L" "+cmd vs -T"
+# ratio NUM DEN: NUM / DEN, 0 when DEN is not positive.
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { print (b > 0 ? a / b : 0) }'; }
+
+# table TITLE FIGURES DECIMALS COST: the medians of the array FIGURES
+# ("workload|target" -> figures), one row a workload, with postern's
+# ratios to the matching OpenSSH mode; COST=1 turns the ratios over, so
+# that > 1 still means postern did better.
+table() {
+	local -n figs=$2
+	local dec=$3 cost=$4 w wname t r1 r2
+	local -A md
+	printf '\n%-24s %12s %14s %12s %12s %10s %12s\n' "$1" "ssh -N -L" "ssh -T sleep" \
+		postern "postern+cmd" "vs -N -L" "+cmd vs -T"
 	for w in "${workloads[@]}"; do
 		IFS='|' read -r wname _ _ <<<"$w"
-		[ -n "${res["$wname|sshN"]:-}" ] || continue
+		[ -n "${figs["$wname|sshN"]:-}" ] || continue
 		for t in "${targets[@]}"; do
-			m[$t]=$(printf '%s\n' ${res["$wname|$t"]} | median)
+			md[$t]=$(median <<<"${figs["$wname|$t"]}")
 		done
-		printf '%-24s %12.0f %14.0f %12.0f %12.0f %9.2fx %11.2fx\n' "$wname" \
-			"${m[sshN]}" "${m[sshT]}" "${m[postern]}" "${m[posternc]}" \
-			"$(awk -v a="${m[postern]}" -v b="${m[sshN]}" 'BEGIN { print (b > 0 ? a / b : 0) }')" \
-			"$(awk -v a="${m[posternc]}" -v b="${m[sshT]}" 'BEGIN { print (b > 0 ? a / b : 0) }')"
+		if [ "$cost" = 1 ]; then
+			r1=$(ratio "${md[sshN]}" "${md[postern]}") r2=$(ratio "${md[sshT]}" "${md[posternc]}")
+		else
+			r1=$(ratio "${md[postern]}" "${md[sshN]}") r2=$(ratio "${md[posternc]}" "${md[sshT]}")
+		fi
+		printf '%-24s %12.*f %14.*f %12.*f %12.*f %9.2fx %11.2fx\n' "$wname" "$dec" "${md[sshN]}" \
+			"$dec" "${md[sshT]}" "$dec" "${md[postern]}" "$dec" "${md[posternc]}" "$r1" "$r2"
 	done
+}
+
+{
+	table workload res 0 0
 	printf '\nrequests/s (pg: connections/s), median of %s round(s); %s\n' "$rounds" \
 		"ratios > 1: postern faster.  Everything on one machine ($(nproc) CPUs), loopback."
-	printf '\n%-24s %12s %14s %12s %12s %10s %12s\n' "tunnel CPU us/request" "ssh -N -L" \
-		"ssh -T sleep" postern "postern+cmd" "vs -N -L" "+cmd vs -T"
-	for w in "${workloads[@]}"; do
-		IFS='|' read -r wname _ _ <<<"$w"
-		[ -n "${cpu["$wname|sshN"]:-}" ] || continue
-		for t in "${targets[@]}"; do
-			c[$t]=$(printf '%s\n' ${cpu["$wname|$t"]} | median)
-		done
-		printf '%-24s %12.1f %14.1f %12.1f %12.1f %9.2fx %11.2fx\n' "$wname" \
-			"${c[sshN]}" "${c[sshT]}" "${c[postern]}" "${c[posternc]}" \
-			"$(awk -v a="${c[postern]}" -v b="${c[sshN]}" 'BEGIN { print (a > 0 ? b / a : 0) }')" \
-			"$(awk -v a="${c[posternc]}" -v b="${c[sshT]}" 'BEGIN { print (a > 0 ? b / a : 0) }')"
-	done
+	table "tunnel CPU us/request" cpu 1 1
 	printf '\nCPU of the tunnel process only (ssh client or postern; not sshd), %s\n' \
 		"median; ratios > 1: postern uses less."
 } | tee "$out/summary.txt"

@@ -25,111 +25,18 @@
 # BENCH_QUICK=1 (short runs), BENCH_ROUNDS (default 3, 1 when quick),
 # BENCH_NO_INSTALL=1, BENCH_KEEP=1 (keep the work dir).
 
-set -u -o pipefail
+tag='tls-bench'
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
-here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-top=$(cd "$here/../.." && pwd)
+n_get=$(by_mode 20000 100000)
+n_conn=$(by_mode 2000 10000)
+pg_secs=$(by_mode 3 10)
 
-say() { printf '[tls-bench] %s\n' "$*" >&2; }
-die() { printf '[tls-bench] FATAL: %s\n' "$*" >&2; exit 1; }
-
-quick=${BENCH_QUICK:-0}
-if [ "$quick" = 1 ]; then
-	rounds=${BENCH_ROUNDS:-1}; n_get=20000; n_conn=2000; pg_secs=3
-else
-	rounds=${BENCH_ROUNDS:-3}; n_get=100000; n_conn=10000; pg_secs=10
-fi
-clk_tck=$(getconf CLK_TCK)
-
-# ------------------------------------------------------------ tools
-pgbin=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1)
-ensure_tools() {
-	local missing=()
-	command -v stunnel4 >/dev/null || command -v stunnel >/dev/null ||
-		missing+=(stunnel4)
-	command -v haproxy >/dev/null || missing+=(haproxy)
-	command -v redis-server >/dev/null || missing+=(redis-server)
-	command -v redis-benchmark >/dev/null || missing+=(redis-tools)
-	[ -x "$pgbin/initdb" ] || missing+=(postgresql postgresql-contrib)
-	[ ${#missing[@]} -eq 0 ] && return 0
-	[ "${BENCH_NO_INSTALL:-0}" = 1 ] && die "missing: ${missing[*]}"
-	[ "$(id -u)" = 0 ] || die "not root: install ${missing[*]} first"
-	say "installing ${missing[*]}"
-	export DEBIAN_FRONTEND=noninteractive
-	# Keep the packages' own services from starting.
-	local policy=/usr/sbin/policy-rc.d made=0
-	if [ ! -e "$policy" ]; then
-		printf '#!/bin/sh\nexit 101\n' >"$policy" && chmod 755 "$policy" && made=1
-	fi
-	apt-get update -qq >/dev/null 2>&1
-	apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null 2>&1
-	local rc=$?
-	[ $made = 1 ] && rm -f "$policy"
-	[ $rc = 0 ] || die "apt-get install ${missing[*]} failed"
-	pgbin=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1)
-}
-ensure_tools
+bench_workdir postern-tls-bench
+ensure_tools 'stunnel4|stunnel:stunnel4' haproxy:haproxy redis-server:redis-server \
+	redis-benchmark:redis-tools pg
 STUNNEL=$(command -v stunnel4 || command -v stunnel)
-
-if [ -z "${POSTERN:-}" ]; then
-	POSTERN=$top/_build/rel/postern
-	if [ ! -x "$POSTERN" ]; then
-		say "building an optimized postern in _build/rel"
-		(cd "$top" && { [ -x configure ] || ./autogen.sh; } &&
-		    mkdir -p _build/rel && cd _build/rel &&
-		    { [ -f Makefile ] || ../../configure CFLAGS="-O2 -g"; } &&
-		    make -j2 postern) >/dev/null 2>&1 || die "building postern failed"
-	fi
-fi
-[ -x "$POSTERN" ] || die "no postern binary at $POSTERN"
-
-# ------------------------------------------------------- processes
-work=$(mktemp -d /tmp/postern-tls-bench.XXXXXX) || die "mktemp"
-chmod 755 "$work"
-pids=()
-pgdata=
-cleanup() {
-	local p
-	[ -n "$pgdata" ] && [ -f "$pgdata/postmaster.pid" ] &&
-		runuser -u postgres -- "$pgbin/pg_ctl" -D "$pgdata" -m immediate stop >/dev/null 2>&1
-	for p in "${pids[@]}"; do kill -TERM "$p" 2>/dev/null; done
-	sleep 0.3
-	for p in "${pids[@]}"; do kill -KILL "$p" 2>/dev/null; done
-	wait 2>/dev/null
-	if [ "${BENCH_KEEP:-0}" = 1 ]; then say "kept $work"; else rm -rf "$work"; fi
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-
-used=" "
-read -r eph_lo _ </proc/sys/net/ipv4/ip_local_port_range 2>/dev/null || eph_lo=32768
-free_port() {	# free_port VAR
-	local p busy
-	busy=" $(ss -tanH 2>/dev/null | awk '{n = split($4, a, ":"); printf "%s ", a[n]}')"
-	while :; do
-		p=$((eph_lo - 10000 + RANDOM % 9999))
-		case "$used$busy" in *" $p "*) continue ;; esac
-		used="$used$p "
-		printf -v "$1" '%s' "$p"
-		return
-	done
-}
-wait_port() {	# wait_port PORT PID
-	local i
-	for i in $(seq 100); do
-		ss -ltnH "sport = :$1" 2>/dev/null | grep -q . && return 0
-		[ -n "$2" ] && ! kill -0 "$2" 2>/dev/null && return 1
-		sleep 0.1
-	done
-	return 1
-}
-cpu_ticks() {
-	local s
-	s=$(cat "/proc/$1/stat" 2>/dev/null) || { echo 0; return; }
-	s=${s##*) }
-	set -- $s
-	echo $((${12} + ${13}))
-}
+find_postern || die "$postern_note"
 
 # ------------------------------------------------------------ PKI
 cd "$work" || die "cd"
@@ -143,55 +50,42 @@ ec=(-newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes)
 } >pki.log 2>&1 || die "openssl failed: $(tail -n 3 pki.log)"
 
 # --------------------------------------------------------- servers
-free_port rport
-redis-server --port 0 --tls-port "$rport" --bind 127.0.0.1 --tls-cert-file server.crt \
-	--tls-key-file server.key --tls-ca-cert-file ca.crt --tls-auth-clients no \
-	--save '' --appendonly no --daemonize no --logfile "$work/redis.log" &
-pids+=($!)
-wait_port "$rport" $! || die "redis-server did not start"
+bench_redis --tls --tls-cert-file "$work/server.crt" --tls-key-file "$work/server.key" \
+	--tls-ca-cert-file "$work/ca.crt" --tls-auth-clients no
 
 say "PostgreSQL: initdb, ssl = on, hostssl only"
-mkdir -p pg/sock && cp server.crt server.key pg/ && chmod 600 pg/server.key
-chown -R postgres pg
-pgdata=$work/pg/data
-runuser -u postgres -- "$pgbin/initdb" -A trust --nosync -U postgres -D "$pgdata" >/dev/null 2>&1 ||
-	die "initdb failed"
-printf 'local all all trust\nhostssl all all 127.0.0.1/32 trust\n' >"$pgdata/pg_hba.conf"
-free_port pport
-runuser -u postgres -- "$pgbin/pg_ctl" -w -D "$pgdata" -l "$work/pg/log" -o "-p $pport \
--k $work/pg/sock -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=200 -c ssl=on \
--c ssl_cert_file=$work/pg/server.crt -c ssl_key_file=$work/pg/server.key" start >/dev/null 2>&1 ||
-	die "pg_ctl start failed: $(tail -n 3 "$work/pg/log")"
-PGSSLROOTCERT=$work/ca.crt "$pgbin/pgbench" -i -q -s 5 \
-	"host=127.0.0.1 port=$pport user=postgres dbname=postgres sslmode=verify-full" \
-	>pgbench-init.log 2>&1 || die "pgbench -i failed: $(tail -n 3 pgbench-init.log)"
+mkdir -p pg && cp server.crt server.key pg/ && chmod 600 pg/server.key
+pg_init
+printf 'local all all trust\nhostssl all all 127.0.0.1/32 trust\n' >"$work/pg/data/pg_hba.conf"
+pg_start -c ssl=on -c "ssl_cert_file=$work/pg/server.crt" -c "ssl_key_file=$work/pg/server.key"
+PGSSLROOTCERT=$work/ca.crt pg_load 5 sslmode=verify-full
 
 # ---------------------------------------------------------- proxies
 declare -A rp pp pid
 targets=(direct postern stunnel haproxy)
-rp[direct]=$rport; pp[direct]=$pport; pid[direct]=
+rp[direct]=$redis_port; pp[direct]=$pg_port; pid[direct]=
 
-free_port a; free_port b
+pick_port a; pick_port b
 cat >postern.conf <<EOF
 [postern]
 log_level = warn
 [service redis]
 listen = 127.0.0.1:$a
 protocol = redis
-route = public tls://127.0.0.1:$rport ca=$work/ca.crt name=redis.example.test
+route = public tls://127.0.0.1:$redis_port ca=$work/ca.crt name=redis.example.test
 check = none
 [service pg]
 listen = 127.0.0.1:$b
 protocol = postgres
-route = public tls://127.0.0.1:$pport ca=$work/ca.crt name=db.example.test
+route = public tls://127.0.0.1:$pg_port ca=$work/ca.crt name=db.example.test
 check = none
 EOF
-"$POSTERN" -c postern.conf 2>postern.log &
-pid[postern]=$!; pids+=($!); rp[postern]=$a; pp[postern]=$b
+spawn postern.log "$POSTERN" -c postern.conf
+pid[postern]=$spawned; rp[postern]=$a; pp[postern]=$b
 wait_port "$a" "${pid[postern]}" && wait_port "$b" "${pid[postern]}" ||
 	die "postern did not start: $(tail -n 3 postern.log)"
 
-free_port a; free_port b
+pick_port a; pick_port b
 cat >stunnel.conf <<EOF
 foreground = yes
 pid =
@@ -200,7 +94,7 @@ output = $work/stunnel.log
 [redis]
 client = yes
 accept = 127.0.0.1:$a
-connect = 127.0.0.1:$rport
+connect = 127.0.0.1:$redis_port
 verifyChain = yes
 CAfile = $work/ca.crt
 checkHost = redis.example.test
@@ -208,38 +102,33 @@ sni = redis.example.test
 [pg]
 client = yes
 accept = 127.0.0.1:$b
-connect = 127.0.0.1:$pport
+connect = 127.0.0.1:$pg_port
 protocol = pgsql
 verifyChain = yes
 CAfile = $work/ca.crt
 checkHost = db.example.test
 EOF
-"$STUNNEL" stunnel.conf >/dev/null 2>&1 &
-pid[stunnel]=$!; pids+=($!); rp[stunnel]=$a; pp[stunnel]=$b
+spawn /dev/null "$STUNNEL" stunnel.conf
+pid[stunnel]=$spawned; rp[stunnel]=$a; pp[stunnel]=$b
 wait_port "$a" "${pid[stunnel]}" || die "stunnel did not start: $(tail -n 3 stunnel.log)"
 
-free_port a
-cat >haproxy.cfg <<EOF
-global
-    nbthread 1
-    maxconn 4096
-defaults
-    mode tcp
-    timeout connect 5s
-    timeout client 5m
-    timeout server 5m
+pick_port a
+{
+	haproxy_head "nbthread 1"
+	cat <<EOF
 listen redis
     bind 127.0.0.1:$a
-    server redis 127.0.0.1:$rport ssl verify required ca-file $work/ca.crt verifyhost redis.example.test sni str(redis.example.test)
+    server redis 127.0.0.1:$redis_port ssl verify required ca-file $work/ca.crt verifyhost redis.example.test sni str(redis.example.test)
 EOF
-haproxy -f haproxy.cfg -db >haproxy.log 2>&1 &
-pid[haproxy]=$!; pids+=($!); rp[haproxy]=$a; pp[haproxy]=
+} >haproxy.cfg
+spawn haproxy.log haproxy -f haproxy.cfg -db
+pid[haproxy]=$spawned; rp[haproxy]=$a; pp[haproxy]=
 wait_port "$a" "${pid[haproxy]}" || die "haproxy did not start: $(tail -n 3 haproxy.log)"
 
 # Every path works before anything is measured.
 for t in "${targets[@]}"; do
 	if [ "$t" = direct ]; then
-		r=$(timeout 10 redis-cli --tls --cacert ca.crt -h 127.0.0.1 -p "$rport" PING 2>&1)
+		r=$(timeout 10 redis-cli --tls --cacert ca.crt -h 127.0.0.1 -p "$redis_port" PING 2>&1)
 	else
 		r=$(timeout 10 redis-cli -h 127.0.0.1 -p "${rp[$t]}" PING 2>&1)
 	fi
@@ -250,7 +139,7 @@ done
 # run TARGET WORKLOAD -> "ops/s cpu_ticks"
 run() {
 	local t=$1 w=$2 c0 c1 out ops tls=() conn
-	c0=$([ -n "${pid[$t]}" ] && cpu_ticks "${pid[$t]}" || echo 0)
+	c0=$([ -n "${pid[$t]}" ] && cpu_ticks "${pid[$t]}" 0 || echo 0)
 	[ "$t" = direct ] && tls=(--tls --cacert "$work/ca.crt")
 	case $w in
 	redis-get|redis-conn)
@@ -278,7 +167,7 @@ run() {
 		ops=$(sed -n 's/^tps = \([0-9.]*\).*/\1/p' <<<"$out" | head -n 1)
 		;;
 	esac
-	c1=$([ -n "${pid[$t]}" ] && cpu_ticks "${pid[$t]}" || echo 0)
+	c1=$([ -n "${pid[$t]}" ] && cpu_ticks "${pid[$t]}" 0 || echo 0)
 	[ -n "$ops" ] || { say "$t $w produced no figure: $(tail -n 2 <<<"$out" | tr '\n' ' ')"; ops=NA; }
 	echo "$ops $((c1 - c0))"
 }
@@ -300,13 +189,11 @@ for w in "${workloads[@]}"; do
 	done
 done
 
-median() { tr ' ' '\n' | grep -E '^[0-9.]+$' | sort -g | awk '{a[NR] = $1} END { if (NR) print a[int((NR + 1) / 2)]; else print "NA" }'; }
-
 printf '\n%-28s %-8s %12s %9s %12s\n' workload target "ops/s" "vs direct" "cpu us/op"
 for w in "${workloads[@]}"; do
-	d=$(median <<<"${res[$w/direct]}")
+	d=$(median NA <<<"${res[$w/direct]}")
 	for t in "${targets[@]}"; do
-		m=$(median <<<"${res[$w/$t]}")
+		m=$(median NA <<<"${res[$w/$t]}")
 		if [ "$m" = NA ]; then
 			printf '%-28s %-8s %12s %9s %12s\n' "${label[$w]}" "$t" n/a "" ""
 			continue
@@ -314,7 +201,7 @@ for w in "${workloads[@]}"; do
 		ratio=$(awk -v a="$m" -v b="$d" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "NA" }')
 		us=NA
 		if [ -n "${pid[$t]}" ]; then
-			tk=$(median <<<"${cpu[$w/$t]}")
+			tk=$(median NA <<<"${cpu[$w/$t]}")
 			case $w in pg-*) n=$(awk -v a="$m" -v s="$pg_secs" 'BEGIN { print a * s }') ;;
 			redis-get) n=$n_get ;; *) n=$n_conn ;; esac
 			us=$(awk -v t="$tk" -v c="$clk_tck" -v n="$n" 'BEGIN { if (n > 0) printf "%.1f", t / c * 1e6 / n; else print "NA" }')
