@@ -19,9 +19,11 @@
 #include "admin_int.h"
 #include "conf.h"
 #include "daemon.h"
+#include "dial.h"
 #include "probe.h"
 #include "route.h"
 #include "service.h"
+#include "ssh.h"
 
 #define TABLE_COLS	8
 #define TABLE_CELL	160
@@ -223,13 +225,57 @@ admin_json_service(struct evbuffer *b, const struct service *svc,
 	evbuffer_add_printf(b, "}}");
 }
 
+struct admin_bastion_json {
+	struct evbuffer	*b;
+	int		 first;
+};
+
+static void
+admin_json_bastion(const struct ssh_info *in, void *arg)
+{
+	struct admin_bastion_json	*j = arg;
+
+	if (!j->first)
+		evbuffer_add(j->b, ",", 1);
+	j->first = 0;
+	admin_json_string(j->b, in->name);
+	evbuffer_add_printf(j->b, ":{\"via\":");
+	admin_json_string(j->b, in->via);
+	evbuffer_add_printf(j->b, ",\"state\":\"%s\",\"up\":%s,"
+	    "\"channels\":%u,\"opens_waiting\":%u,\"spare\":%s,"
+	    "\"losses\":%llu,\"host_key\":", in->state, in->up ? "true" :
+	    "false", in->channels, in->waiting, in->spare ? "true" : "false",
+	    in->losses);
+	admin_json_string(j->b, in->fingerprint[0] != '\0' ?
+	    in->fingerprint : NULL);
+	evbuffer_add_printf(j->b, ",\"last_error\":");
+	admin_json_string(j->b, in->last_error[0] != '\0' ? in->last_error :
+	    NULL);
+	evbuffer_add(j->b, "}", 1);
+}
+
+static void
+admin_text_bastion(const struct ssh_info *in, void *arg)
+{
+	struct evbuffer	*b = arg;
+
+	evbuffer_add_printf(b, "\nbastion %s (%s): %s, %u channel%s, %u open%s "
+	    "waiting%s, %llu loss%s\n", in->name, in->via, in->state,
+	    in->channels, in->channels == 1 ? "" : "s", in->waiting,
+	    in->waiting == 1 ? "" : "s", in->spare ? ", spare connection open" :
+	    "", in->losses, in->losses == 1 ? "" : "es");
+	if (in->last_error[0] != '\0')
+		evbuffer_add_printf(b, "  last error: %s\n", in->last_error);
+}
+
 int
 admin_health_json(struct postern *px, struct evbuffer *b)
 {
-	struct service	*svc;
-	struct timeval	 now;
-	char		 key[512];
-	int		 st = admin_health_status(px), first = 1;
+	struct admin_bastion_json	 bj;
+	struct service			*svc;
+	struct timeval			 now;
+	char				 key[512];
+	int				 st = admin_health_status(px), first = 1;
 
 	evutil_gettimeofday(&now, NULL);
 	evbuffer_add_printf(b, "{\"status\":\"%s\"", admin_health_name(st));
@@ -247,6 +293,10 @@ admin_health_json(struct postern *px, struct evbuffer *b)
 		first = 0;
 		admin_json_service(b, svc, &now);
 	}
+	evbuffer_add_printf(b, "},\"bastions\":{");
+	bj.b = b;
+	bj.first = 1;
+	ssh_pool_info(daemon_dial_env(px)->ssh, admin_json_bastion, &bj);
 	evbuffer_add_printf(b, "}}\n");
 	return (st);
 }
@@ -368,5 +418,6 @@ admin_health_text(struct postern *px, struct evbuffer *b)
 		    (unsigned long long)svc->failovers);
 		admin_text_routes(b, svc, &now);
 	}
+	ssh_pool_info(daemon_dial_env(px)->ssh, admin_text_bastion, b);
 	return (st);
 }

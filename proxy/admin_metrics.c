@@ -14,9 +14,11 @@
 #include "admin_int.h"
 #include "conf.h"
 #include "daemon.h"
+#include "dial.h"
 #include "probe.h"
 #include "route.h"
 #include "service.h"
+#include "ssh.h"
 
 typedef void admin_route_fn(struct evbuffer *, const char *,
 	    const struct service *, const struct route *);
@@ -305,6 +307,81 @@ static const struct admin_service_family admin_service_families[] = {
 	  admin_s_connected },
 };
 
+/* Bastions: one family at a time, each over every bastion. */
+struct admin_bastion_family {
+	const char	*name;
+	const char	*type;
+	const char	*help;
+	int		 field;
+};
+
+enum { AB_UP, AB_CHANNELS, AB_WAITING, AB_SPARE, AB_LOSSES };
+
+static const struct admin_bastion_family admin_bastion_families[] = {
+	{ "postern_bastion_up", "gauge",
+	  "1 while the bastion's SSH connection is up and authenticated.",
+	  AB_UP },
+	{ "postern_bastion_channels", "gauge",
+	  "Channels open through the bastion (sessions and checks).",
+	  AB_CHANNELS },
+	{ "postern_bastion_opens_waiting", "gauge",
+	  "Channel opens the bastion has not answered yet.", AB_WAITING },
+	{ "postern_bastion_spare", "gauge",
+	  "1 while a spare connection serves opens (the open slot is stuck).",
+	  AB_SPARE },
+	{ "postern_bastion_losses_total", "counter",
+	  "Established connections to the bastion that were lost.",
+	  AB_LOSSES },
+};
+
+struct admin_bastion_ctx {
+	struct evbuffer				*b;
+	const struct admin_bastion_family	*f;
+};
+
+static void
+admin_bastion_sample(const struct ssh_info *in, void *arg)
+{
+	struct admin_bastion_ctx	*ctx = arg;
+	unsigned long long		 v = 0;
+
+	switch (ctx->f->field) {
+	case AB_UP:
+		v = (unsigned long long)in->up;
+		break;
+	case AB_CHANNELS:
+		v = in->channels;
+		break;
+	case AB_WAITING:
+		v = in->waiting;
+		break;
+	case AB_SPARE:
+		v = (unsigned long long)in->spare;
+		break;
+	case AB_LOSSES:
+		v = in->losses;
+		break;
+	}
+	admin_sample(ctx->b, ctx->f->name, NULL, NULL, "bastion", in->name);
+	evbuffer_add_printf(ctx->b, "%llu\n", v);
+}
+
+static void
+admin_bastion_families_write(struct postern *px, struct evbuffer *b)
+{
+	struct admin_bastion_ctx	ctx;
+	size_t				i;
+
+	ctx.b = b;
+	for (i = 0; i < sizeof(admin_bastion_families) /
+	    sizeof(admin_bastion_families[0]); i++) {
+		ctx.f = &admin_bastion_families[i];
+		admin_head(b, ctx.f->name, ctx.f->type, ctx.f->help);
+		ssh_pool_info(daemon_dial_env(px)->ssh, admin_bastion_sample,
+		    &ctx);
+	}
+}
+
 void
 admin_metrics_write(struct postern *px, struct evbuffer *b)
 {
@@ -337,4 +414,5 @@ admin_metrics_write(struct postern *px, struct evbuffer *b)
 		TAILQ_FOREACH(svc, &px->services, entry)
 			sf->fn(b, sf->name, svc);
 	}
+	admin_bastion_families_write(px, b);
 }

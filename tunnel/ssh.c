@@ -175,6 +175,7 @@ ssh_fail(struct ssh_bastion *b, const char *fmt, ...)
 	tv.tv_usec = (ms % 1000) * 1000;
 	evtimer_add(b->timer, &tv);
 	if (was == SSH_READY) {
+		b->losses++;
 		/* One line per loss. */
 		evutil_gettimeofday(&b->down_since, NULL);
 		b->attempts = 1;

@@ -36,6 +36,25 @@ void	ssh_pool_update(struct ssh_pool *pool, const struct conf *conf);
  */
 void	ssh_pool_free(struct ssh_pool *pool);
 
+/* What the admin endpoint shows of a bastion (ssh_pool_info). */
+struct ssh_info {
+	const char		*name;
+	const char		*via;		/* "user@host:port" */
+	const char		*state;		/* "ready", "connecting", ... */
+	int			 up;		/* connected and authenticated */
+	unsigned int		 channels;	/* open, the spare's included */
+	unsigned int		 waiting;	/* channel opens not answered */
+	int			 spare;		/* a spare connection is open */
+	unsigned long long	 losses;	/* ready connections lost */
+	const char		*fingerprint;	/* host key, "" before */
+	const char		*last_error;	/* "" when none */
+};
+
+typedef void ssh_info_cb(const struct ssh_info *info, void *arg);
+
+/* ssh_pool_info(pool, cb, arg): cb for each live bastion, as configured. */
+void	ssh_pool_info(struct ssh_pool *pool, ssh_info_cb *cb, void *arg);
+
 /*
  * ssh_dial_begin(d): the ssh:// transport of the dial step: open a
  * direct-tcpip channel through the route's bastion; reports through

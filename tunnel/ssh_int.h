@@ -167,6 +167,7 @@ struct ssh_bastion {
 	int			 missed;	/* ticks without a byte */
 	int			 backoff_ms;	/* next retry delay */
 	int			 attempts;	/* failed since last ready */
+	unsigned long long	 losses;	/* ready connections lost */
 	int			 ever_up;
 	int			 seen;		/* ssh_pool_update's mark */
 	struct timeval		 attempt_start;	/* this connection attempt */

@@ -327,6 +327,71 @@ ssh_pool_update(struct ssh_pool *pool, const struct conf *c)
 	}
 }
 
+static const char *
+ssh_state_name(int state)
+{
+	switch (state) {
+	case SSH_IDLE:
+		return ("closed");
+	case SSH_RESOLVING:
+		return ("resolving");
+	case SSH_CONNECTING:
+		return ("connecting");
+	case SSH_HANDSHAKE:
+		return ("handshake");
+	case SSH_AUTH:
+		return ("authenticating");
+	case SSH_READY:
+		return ("ready");
+	case SSH_BACKOFF:
+		return ("backoff");
+	}
+	return ("?");
+}
+
+static unsigned int
+ssh_waiting(const struct ssh_bastion *b)
+{
+	const struct ssh_open	*o;
+	unsigned int		 n = 0;
+
+	TAILQ_FOREACH(o, &b->opens, entry) {
+		if (o->kind == SSH_OPEN_DIRECT && o->cb != NULL)
+			n++;
+	}
+	if (b->opening != NULL && b->opening->kind == SSH_OPEN_DIRECT)
+		n++;
+	return (n);
+}
+
+void
+ssh_pool_info(struct ssh_pool *pool, ssh_info_cb *cb, void *arg)
+{
+	const struct ssh_bastion	*b;
+	struct ssh_info			 in;
+
+	if (pool == NULL)
+		return;
+	TAILQ_FOREACH(b, &pool->live, entry) {
+		memset(&in, 0, sizeof(in));
+		in.name = b->set.name;
+		in.via = b->via;
+		in.state = ssh_state_name(b->state);
+		in.up = b->state == SSH_READY;
+		in.channels = b->nchans;
+		in.waiting = ssh_waiting(b);
+		if (b->spare != NULL) {
+			in.spare = 1;
+			in.channels += b->spare->nchans;
+			in.waiting += ssh_waiting(b->spare);
+		}
+		in.losses = b->losses;
+		in.fingerprint = b->fingerprint;
+		in.last_error = b->last_error;
+		cb(&in, arg);
+	}
+}
+
 void
 ssh_pool_free(struct ssh_pool *pool)
 {

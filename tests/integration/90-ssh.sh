@@ -609,6 +609,41 @@ case_restart() {
 	expect_eq "recovery lines" 1 "$(count_lines "$POSTERN_LOG" 'connected again')"
 }
 
+# The admin endpoint shows each bastion: /metrics, /health and /status,
+# before and after a loss.
+case_admin_bastion() {
+	local admin m
+	start_redis
+	start_sshd
+	admin=$(free_port) && LISTEN_PORT=$(free_port) || fail_case "no free port"
+	CONF=$T/case$_CASE_ID.conf
+	{
+		conf_global "admin=127.0.0.1:$admin"
+		conf_bastion b
+		conf_service redis "127.0.0.1:$LISTEN_PORT" redis \
+		    "via ssh://b/127.0.0.1:$REDIS_PORT" -- check=none
+	} > "$CONF"
+	start_postern "$CONF"
+	expect_log "$(connected_re b)"
+	open_session held "TCP:127.0.0.1:$LISTEN_PORT"
+	session_send held 'PING\r\n'
+	wait_log "$T/held.out" PONG 10 || fail_case "held session got no PONG"
+	m=$(curl -sf "http://127.0.0.1:$admin/metrics") || fail_case "GET /metrics failed"
+	expect_match "bastion up" '(^|'$'\n'')postern_bastion_up\{bastion="b"\} 1('$'\n''|$)' "$m"
+	expect_match "one channel" '(^|'$'\n'')postern_bastion_channels\{bastion="b"\} 1('$'\n''|$)' "$m"
+	expect_match "no loss yet" '(^|'$'\n'')postern_bastion_losses_total\{bastion="b"\} 0('$'\n''|$)' "$m"
+	expect_eq "/health bastion up" true "$(curl -sf "http://127.0.0.1:$admin/health" | jq -r '.bastions.b.up')"
+	expect_match "/status line" "bastion b \\(root@127\\.0\\.0\\.1:$SSHD_PORT\\): ready, 1 channel, 0 opens waiting, 0 losses" \
+	    "$(curl -sf "http://127.0.0.1:$admin/status")"
+	sshd_signal KILL
+	wait_exit "$SSHD_PID" 10 || fail_case "sshd survived SIGKILL"
+	expect_log "connection lost: "
+	m=$(curl -sf "http://127.0.0.1:$admin/metrics") || fail_case "GET /metrics failed"
+	expect_match "bastion down" '(^|'$'\n'')postern_bastion_up\{bastion="b"\} 0('$'\n''|$)' "$m"
+	expect_match "one loss" '(^|'$'\n'')postern_bastion_losses_total\{bastion="b"\} 1('$'\n''|$)' "$m"
+	expect_eq "/health bastion state" backoff "$(curl -sf "http://127.0.0.1:$admin/health" | jq -r '.bastions.b.state')"
+}
+
 # A hung bastion (SIGSTOP) is found by the keepalive counter alone: no
 # health checks, keepalive 300ms x 3.
 case_sigstop() {
@@ -878,6 +913,7 @@ run_case "a hung ssh-agent: bounded wait, clear error" case_agent_hung
 run_case "PermitOpen: administratively prohibited vs connect failed" case_open_failures
 run_case "sshd killed and restarted: reconnects, new sessions work" case_restart
 run_case "SIGSTOP'd bastion found by the keepalive counter" case_sigstop
+run_case "admin shows the bastion: metrics, /health, /status" case_admin_bastion
 run_case "reload keeps an unchanged bastion, replaces a changed one" case_reload
 run_case "session_command runs in a session channel" case_session_command
 run_case "-L/-J with an ssh_config alias, and with -p -i -o" case_jump_alias
