@@ -66,8 +66,9 @@ void	ssh_dial_begin(struct dial *d);
 /*
  * ssh_dial_timeout(d): the dial's deadline passed while its channel open
  * waited: put in d->detail what it waited for (the bastion connecting,
- * its answer to this open, or an earlier open holding libssh2's one open
- * slot, which is logged once as a warning).
+ * its answer to this open, an earlier open holding libssh2's one open
+ * slot for at least half the wait, which is logged once as a warning, or
+ * else the number of opens ahead of it: a burst).
  */
 void	ssh_dial_timeout(struct dial *d);
 

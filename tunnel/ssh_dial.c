@@ -80,7 +80,7 @@ ssh_dial_timeout(struct dial *d)
 {
 	struct ssh_open		*o = d->ssh_req, *slot, *q;
 	struct ssh_bastion	*b = o->b;
-	unsigned int		 behind = 0;
+	unsigned int		 behind = 0, ahead = 0;
 	long			 ms;
 
 	if (b == NULL || b->state != SSH_READY) {
@@ -105,8 +105,19 @@ ssh_dial_timeout(struct dial *d)
 	 * this bastion.
 	 */
 	ms = ssh_ms_since(&b->slot_since);
-	TAILQ_FOREACH(q, &b->opens, entry)
+	TAILQ_FOREACH(q, &b->opens, entry) {
+		if (q == o)
+			ahead = behind;
 		behind++;
+	}
+	if (ms * 2 < d->timeout_ms) {
+		/* No open held the slot long: the queue was long. */
+		snprintf(d->detail, sizeof(d->detail), "connect timeout after "
+		    "%d ms (%u channel open%s ahead of it at bastion %s; "
+		    "libssh2 opens one channel at a time)", d->timeout_ms,
+		    ahead + 1, ahead == 0 ? "" : "s", b->set.name);
+		return;
+	}
 	snprintf(d->detail, sizeof(d->detail), "connect timeout after %d ms "
 	    "(queued behind a channel open to %s:%u unanswered for %ld.%01lds; "
 	    "libssh2 opens one channel at a time)", d->timeout_ms,
