@@ -157,7 +157,7 @@ health_timer_cb(evutil_socket_t fd, short what, void *arg)
 	evutil_gettimeofday(&c->started, NULL);
 	health_arm(c, cs->check_timeout_ms);
 	c->dial = dial_start(daemon_dial_env(c->h->svc->px), c->route->cr,
-	    cs->check_timeout_ms, 0, health_dial_cb, c);
+	    cs->check_timeout_ms, DIAL_URGENT, health_dial_cb, c);
 	if (c->dial == NULL)
 		health_done(c, PROBE_CONNECT_ERROR, "out of memory");
 }

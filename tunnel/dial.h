@@ -44,6 +44,12 @@ struct dial_result {
  * set and res->bev NULL.  Without it every result is a bufferevent.
  */
 #define DIAL_LINK	0x01
+/*
+ * DIAL_URGENT: where transports queue (an SSH bastion opens one channel
+ * at a time), go ahead of the dials that are not urgent.  Health checks
+ * ask for it: they measure the path, not the queue of a burst.
+ */
+#define DIAL_URGENT	0x02
 
 /*
  * dial_cb(res, arg): the one completion.  On DIAL_OK the callee takes

@@ -72,7 +72,8 @@ ssh_dial_begin(struct dial *d)
 	if (d->ssh_req == NULL) {
 		snprintf(d->detail, sizeof(d->detail), "out of memory");
 		dial_fail_later(d, DIAL_ERROR);
-	}
+	} else if (d->flags & DIAL_URGENT)
+		ssh_open_urgent(d->ssh_req);
 }
 
 void

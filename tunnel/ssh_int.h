@@ -96,6 +96,7 @@ struct ssh_open {
 	ssh_open_cb		*cb;		/* NULL: cancelled */
 	void			*arg;
 	struct timeval		 queued;		/* ssh_open_start */
+	int			 urgent;	/* a health check's */
 };
 TAILQ_HEAD(ssh_open_list, ssh_open);
 
@@ -345,6 +346,14 @@ void	ssh_spare_free(struct ssh_bastion *b);
  */
 struct ssh_open *ssh_open_start(struct ssh_bastion *b, int kind,
 	    const char *host, unsigned int port, ssh_open_cb *cb, void *arg);
+
+/*
+ * ssh_open_urgent(o): move queued direct-tcpip open o ahead of every
+ * queued one that is not urgent (after the urgent ones, in order).  For
+ * health checks: a check stuck behind a burst of new sessions would time
+ * out and mark a busy route down.
+ */
+void	ssh_open_urgent(struct ssh_open *o);
 
 /* ssh_open_cancel(o): no callback follows; NULL is a no-op. */
 void	ssh_open_cancel(struct ssh_open *o);

@@ -51,6 +51,27 @@ ssh_open_start(struct ssh_bastion *b, int kind, const char *host,
 	return (o);
 }
 
+void
+ssh_open_urgent(struct ssh_open *o)
+{
+	struct ssh_bastion	*b = o->b;
+	struct ssh_open		*q;
+
+	if (b == NULL || o == b->opening || o->kind != SSH_OPEN_DIRECT ||
+	    o->urgent)
+		return;
+	o->urgent = 1;
+	TAILQ_REMOVE(&b->opens, o, entry);
+	TAILQ_FOREACH(q, &b->opens, entry) {
+		if (q->kind == SSH_OPEN_DIRECT && !q->urgent)
+			break;
+	}
+	if (q != NULL)
+		TAILQ_INSERT_BEFORE(q, o, entry);
+	else
+		TAILQ_INSERT_TAIL(&b->opens, o, entry);
+}
+
 static void
 ssh_open_free(struct ssh_open *o)
 {
