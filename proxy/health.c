@@ -4,8 +4,11 @@
  */
 #include "config.h"
 
+#include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <event2/bufferevent.h>
 #include <event2/event.h>
@@ -16,6 +19,7 @@
 #include "health.h"
 #include "log.h"
 #include "probe.h"
+#include "relay.h"
 #include "route.h"
 #include "service.h"
 
@@ -110,17 +114,47 @@ health_dial_result(int status)
 	return (PROBE_CONNECT_ERROR);
 }
 
+/*
+ * An ssh:// channel (a link) for the probe, which speaks through a
+ * bufferevent: a socketpair relayed to the channel.  Checks run a few
+ * times a minute; the pair's system calls do not matter there.
+ */
+static struct bufferevent *
+health_link_bev(struct health_check *c, struct link *link)
+{
+	struct event_base	*base = daemon_base(c->h->svc->px);
+	struct bufferevent	*bev;
+	char			 why[128];
+	int			 fd;
+
+	if (relay_bridge(base, link, &fd) == -1) {
+		snprintf(why, sizeof(why), "socketpair: %s", strerror(errno));
+		health_done(c, PROBE_CONNECT_ERROR, why);
+		return (NULL);
+	}
+	if ((bev = bufferevent_socket_new(base, fd, BEV_OPT_CLOSE_ON_FREE)) ==
+	    NULL) {
+		close(fd);
+		health_done(c, PROBE_CONNECT_ERROR, "out of memory");
+	}
+	return (bev);
+}
+
 static void
 health_dial_cb(const struct dial_result *res, void *arg)
 {
 	struct health_check	*c = arg;
+	struct bufferevent	*bev;
 
 	c->dial = NULL;
 	if (res->status != DIAL_OK) {
 		health_done(c, health_dial_result(res->status), res->detail);
 		return;
 	}
-	c->probe = probe_start(res->bev, &c->h->params, health_probe_cb, c);
+	if ((bev = res->bev) == NULL &&
+	    (bev = health_link_bev(c, res->link)) == NULL)
+		return;			/* health_link_bev reported it */
+	c->probe = probe_start(bev, &c->h->params, health_probe_cb, c);
 	if (c->probe == NULL)
 		health_done(c, PROBE_CONNECT_ERROR, "out of memory");
 }

@@ -10,6 +10,7 @@
 
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -18,6 +19,7 @@
 #include <event2/event.h>
 
 #include "dial.h"
+#include "link.h"
 #include "relay.h"
 
 void
@@ -259,6 +261,73 @@ relay_start_link(struct relay *r, struct event_base *base, int client_fd,
 	r->side[RELAY_CLIENT].fd = client_fd;
 	r->fd_engine = 1;
 	return (relay_fd_start(r, base, first));
+}
+
+/* A relay_bridge: the relay and the event that frees it. */
+struct relay_bridge {
+	struct relay	 r;
+	struct event	*reap;
+};
+
+static void
+relay_bridge_free(struct relay_bridge *rb)
+{
+	relay_release(&rb->r);
+	if (rb->reap != NULL)
+		event_free(rb->reap);
+	free(rb);
+}
+
+static void
+relay_bridge_reap_cb(evutil_socket_t fd, short what, void *arg)
+{
+	relay_bridge_free(arg);
+}
+
+/* Never free the relay inside its own callback: from the loop. */
+static void
+relay_bridge_done(struct relay *r, void *arg)
+{
+	struct relay_bridge	*rb = arg;
+
+	event_active(rb->reap, EV_TIMEOUT, 0);
+}
+
+int
+relay_bridge(struct event_base *base, struct link *link, int *fdp)
+{
+	struct relay_bridge	*rb;
+	int			 sp[2], err;
+
+	if ((rb = calloc(1, sizeof(*rb))) == NULL) {
+		link_close(link);
+		return (-1);
+	}
+	relay_init(&rb->r);
+	if ((rb->reap = event_new(base, -1, 0, relay_bridge_reap_cb,
+	    rb)) == NULL) {
+		err = ENOMEM;
+		goto fail;
+	}
+	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0,
+	    sp) == -1) {
+		err = errno;
+		goto fail;
+	}
+	if (relay_start_link(&rb->r, base, sp[0], link, NULL,
+	    relay_bridge_done, rb) != 0) {
+		close(sp[1]);
+		relay_bridge_free(rb);		/* closes sp[0] and link */
+		errno = ENOMEM;
+		return (-1);
+	}
+	*fdp = sp[1];
+	return (0);
+fail:
+	link_close(link);
+	relay_bridge_free(rb);
+	errno = err;
+	return (-1);
 }
 
 void

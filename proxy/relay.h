@@ -111,6 +111,15 @@ int	relay_start_link(struct relay *r, struct event_base *base,
 	    relay_done_cb *cb, void *arg);
 
 /*
+ * relay_bridge(base, link, fdp): serve link through a socketpair, for a
+ * consumer that speaks through a socket (health probes use bufferevents):
+ * a relay between the pair's other end and the link, which frees itself
+ * when both directions are done.  *fdp is the caller's end.  Returns 0,
+ * or -1 with errno (link closed then).
+ */
+int	relay_bridge(struct event_base *base, struct link *link, int *fdp);
+
+/*
  * relay_tap(r, idx, cb, arg): show what side idx sends to cb as it
  * passes, until cb returns non-zero (after relay_start).  Costs nothing
  * once it has stopped.

@@ -16,6 +16,7 @@
 #include <sys/socket.h>
 
 #include <errno.h>
+#include <poll.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -143,6 +144,20 @@ relay_fd_pass(struct relay_side *from, size_t before, size_t n)
 		relay_fd_arm(from, 0, from->writing);
 }
 
+/*
+ * A peer that closed its socket, not just shut its write side, takes
+ * nothing more.  POLLHUP tells the two apart for unix sockets (a unix
+ * listener's clients, relay_bridge's user); TCP shows it only once both
+ * ways are shut, so a TCP peer stays half-closed until a write fails.
+ */
+static int
+relay_fd_peer_gone(int fd)
+{
+	struct pollfd	pfd = { fd, POLLIN, 0 };
+
+	return (poll(&pfd, 1, 0) == 1 && (pfd.revents & (POLLHUP | POLLERR)));
+}
+
 /* `from` finished sending. */
 static void
 relay_fd_eof(struct relay_side *from)
@@ -151,6 +166,8 @@ relay_fd_eof(struct relay_side *from)
 	relay_fd_arm(from, 0, from->writing);
 	relay_note_end(from->relay, from->idx, 0, NULL);
 	relay_fd_forward_eof(&from->relay->side[!from->idx]);
+	if (from->link == NULL && relay_fd_peer_gone(from->fd))
+		relay_fd_dead(from, "closed");
 }
 
 static void
@@ -254,9 +271,8 @@ relay_fd_start(struct relay *r, struct event_base *base,
 		if ((s->out = evbuffer_new()) == NULL)
 			return (-1);
 		if (s->link != NULL) {
-			/* Paused until armed below. */
+			/* Still paused: relay_fd_arm below resumes it. */
 			link_attach(s->link, &relay_link_user, s);
-			link_pause(s->link, 1);
 			continue;
 		}
 		s->rev = event_new(base, s->fd, EV_READ | EV_PERSIST,

@@ -310,7 +310,7 @@ session_dial_next(struct session *s, size_t from)
 	s->pos = i;
 	s->dialing = route_ref(svc->order[i]);
 	s->dial = dial_start(daemon_dial_env(svc->px), s->dialing->cr,
-	    (int)ms, DIAL_LINK, session_dial_cb, s);
+	    (int)ms, 0, session_dial_cb, s);
 	if (s->dial == NULL)
 		session_close(s, SESSION_END_INTERNAL, "out of memory");
 }
@@ -347,7 +347,7 @@ session_cancel(struct session *s, const struct pgfront_msg *msg,
 	    session_prefix(s, NULL, prefix, sizeof(prefix)), msg->cancel_pid,
 	    r->cr->name);
 	s->dial = dial_start(daemon_dial_env(s->svc->px), r->cr,
-	    s->svc->cs->connect_timeout_ms, DIAL_LINK, session_dial_cb, s);
+	    s->svc->cs->connect_timeout_ms, 0, session_dial_cb, s);
 	if (s->dial == NULL)
 		session_close(s, SESSION_END_INTERNAL, "out of memory");
 }

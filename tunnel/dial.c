@@ -6,11 +6,9 @@
 
 #include <sys/socket.h>
 
-#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include <event2/event.h>
 #include <event2/bufferevent.h>
@@ -137,28 +135,6 @@ dial_fail_later(struct dial *d, int status)
 	event_active(d->timer, EV_TIMEOUT, 0);
 }
 
-/* The link behind a socketpair: a bare socket bufferevent on our end. */
-static struct bufferevent *
-dial_link_bev(struct dial *d)
-{
-	struct bufferevent	*bev;
-	int			 fd;
-
-	if (link_fd_new(d->env.base, d->link, &fd) == -1) {
-		d->link = NULL;
-		snprintf(d->detail, sizeof(d->detail), "socketpair: %s",
-		    strerror(errno));
-		return (NULL);
-	}
-	d->link = NULL;
-	if ((bev = bufferevent_socket_new(d->env.base, fd,
-	    BEV_OPT_CLOSE_ON_FREE)) == NULL) {
-		close(fd);
-		snprintf(d->detail, sizeof(d->detail), "out of memory");
-	}
-	return (bev);
-}
-
 void
 dial_finish(struct dial *d, int status, struct bufferevent *bev)
 {
@@ -171,19 +147,11 @@ dial_finish(struct dial *d, int status, struct bufferevent *bev)
 		dial_tls_begin(d);
 		return;
 	}
-	/* A link for a caller that wants a socket: bridge it. */
-	if (status == DIAL_OK && d->link != NULL && !(d->flags & DIAL_LINK)) {
-		bev = dial_link_bev(d);
-		if (bev == NULL)
-			status = DIAL_ERROR;
-	}
 	evutil_gettimeofday(&now, NULL);
 	memset(&res, 0, sizeof(res));
 	res.status = status;
 	res.bev = bev;
-	/* ssh: the bridge's end of a socketpair is a bare socket too. */
-	res.plain = bev != NULL && (d->route->kind == ROUTE_TCP ||
-	    d->route->kind == ROUTE_SSH);
+	res.plain = bev != NULL && d->route->kind == ROUTE_TCP;
 	if (status == DIAL_OK && d->link != NULL) {
 		res.link = d->link;	/* handed over */
 		d->link = NULL;

@@ -33,30 +33,26 @@ struct dial_result {
 	int			 status;	/* enum dial_status */
 	const char		*detail;	/* human text, valid in callback */
 	struct bufferevent	*bev;		/* DIAL_OK: connected; callee owns */
-	struct link		*link;		/* DIAL_OK, DIAL_LINK: instead */
+	struct link		*link;		/* DIAL_OK, ssh://: instead */
 	int			 plain;		/* bev is a bare socket */
 	int			 elapsed_ms;
 };
 
 /*
- * dial_start() flags.  DIAL_LINK: the caller takes an in-process upstream
- * (link.h) where the route has one (ssh:// channels); res->link is then
- * set and res->bev NULL.  Without it every result is a bufferevent.
- */
-#define DIAL_LINK	0x01
-/*
  * DIAL_URGENT: where transports queue (an SSH bastion opens one channel
  * at a time), go ahead of the dials that are not urgent.  Health checks
  * ask for it: they measure the path, not the queue of a burst.
  */
-#define DIAL_URGENT	0x02
+#define DIAL_URGENT	0x01
 
 /*
  * dial_cb(res, arg): the one completion.  On DIAL_OK the callee takes
  * res->bev (a socket bufferevent, or for tls:// an OpenSSL one over the
  * socket with the handshake done, with BEV_OPT_CLOSE_ON_FREE, callbacks
- * unset, events disabled); res->detail then describes the TLS session.  The dial is freed after the callback returns:
- * do not dial_cancel() it from inside.
+ * unset, events disabled; res->detail then describes the TLS session),
+ * or for ssh:// res->link (link.h; relay_bridge() turns it into a socket
+ * for consumers that need one).  The dial is freed after the callback
+ * returns: do not dial_cancel() it from inside.
  */
 typedef void dial_cb(const struct dial_result *res, void *arg);
 

@@ -16,7 +16,7 @@ struct dial {
 	struct dial_env			 env;
 	const struct conf_route		*route;
 	int				 timeout_ms;
-	int				 flags;		/* DIAL_LINK */
+	int				 flags;		/* DIAL_URGENT */
 	dial_cb				*cb;
 	void				*arg;
 	struct timeval			 start;

@@ -11,8 +11,8 @@
  * - the provider (ssh_channel.c) implements struct link_ops and calls the
  *   user's struct link_user callbacks, always from the event loop, never
  *   from inside a link_ops call;
- * - the user (the relay, or link_fd.c for consumers that want a socket)
- *   calls the ops.  link_close() ends the user's part: no callback
+ * - the user (the relay: proxy/relay_fd.c, also behind relay_bridge()
+ *   for consumers that want a socket) calls the ops.  link_close() ends the user's part: no callback
  *   follows, and the provider frees its state later, from its own loop.
  *   The provider never frees a link the user has not closed.
  *
@@ -59,12 +59,12 @@ struct link {
 	const struct link_ops	*ops;
 	const struct link_user	*user;		/* NULL: not attached */
 	void			*user_arg;
-	int			 failed;	/* error() was due or sent */
 };
 
 /*
- * link_attach(l, user, arg): receive l's callbacks (NULL: none).  Data
- * flows only once a user is attached and has not paused.
+ * link_attach(l, user, arg): receive l's callbacks (NULL: none, and the
+ * link is paused).  A new link starts paused: data flows once the
+ * attached user calls link_pause(l, 0).
  */
 void	link_attach(struct link *l, const struct link_user *user, void *arg);
 
@@ -85,15 +85,5 @@ void	link_pause(struct link *l, int on);
 
 /* link_close(l): the user is done with l; NULL is a no-op. */
 void	link_close(struct link *l);
-
-/*
- * link_fd_new(base, l, fdp): serve l through a socketpair, for users that
- * need a descriptor (health probes speak through bufferevents).  *fdp is
- * the caller's end; the other end and l belong to the bridge, which frees
- * itself when both directions are over.  Returns 0, or -1 with errno (l
- * is closed then).
- */
-struct event_base;
-int	link_fd_new(struct event_base *base, struct link *l, int *fdp);
 
 #endif

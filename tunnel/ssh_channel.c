@@ -259,7 +259,6 @@ ssh_chan_close_all(struct ssh_bastion *b)
 			continue;
 		}
 		c->b = NULL;		/* the user's link_close frees it */
-		c->link.failed = 1;
 		TAILQ_INSERT_TAIL(&orphans, c, entry);
 	}
 	if (b->ctl != NULL) {

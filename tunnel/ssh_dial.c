@@ -1,8 +1,7 @@
 /*
  * ssh_dial.c: the ssh:// transport of the dial step.  A dial asks the
  * route's bastion for a direct-tcpip channel; the result is the channel
- * as a link (or, for callers that want a socket, a bufferevent on a
- * socketpair bridged to it: link_fd_new), or DIAL_SSH with
+ * as a link (link.h), or DIAL_SSH with
  * the cause: the bastion's connection state, "administratively
  * prohibited" or "connect failed".
  *
