@@ -22,6 +22,7 @@
 #include "conf.h"
 #include "conf_keys.h"
 #include "conf_check.h"
+#include "tmpdir.h"
 
 static void
 test_routes(void **state)
@@ -174,16 +175,6 @@ test_check_files(void **state)
 	assert_int_equal(unlink(kh), 0);
 	assert_int_equal(unlink(ca), 0);
 	assert_int_equal(rmdir(dir), 0);
-}
-
-static void
-write_file(const char *path, const char *text)
-{
-	FILE	*fp;
-
-	assert_non_null(fp = fopen(path, "w"));
-	assert_int_equal(fputs(text, fp) >= 0, 1);
-	assert_int_equal(fclose(fp), 0);
 }
 
 static void

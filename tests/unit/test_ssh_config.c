@@ -12,7 +12,6 @@
 #include <sys/stat.h>
 
 #include <errno.h>
-#include <ftw.h>
 #include <limits.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -27,6 +26,7 @@
 
 #include "conf.h"
 #include "ssh_config.h"
+#include "tmpdir.h"
 
 struct fixture {
 	char	dir[256];
@@ -39,18 +39,10 @@ setup(void **state)
 	struct fixture	*f = calloc(1, sizeof(*f));
 
 	assert_non_null(f);
-	snprintf(f->dir, sizeof(f->dir), "%s/postern-sshcfg-XXXXXX",
-	    getenv("TMPDIR") != NULL ? getenv("TMPDIR") : "/tmp");
-	assert_non_null(mkdtemp(f->dir));
+	tmpdir_make(f->dir, sizeof(f->dir), "sshcfg");
 	snprintf(f->path, sizeof(f->path), "%s/config", f->dir);
 	*state = f;
 	return (0);
-}
-
-static int
-rm_one(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-	return (remove(path));
 }
 
 static int
@@ -58,19 +50,9 @@ teardown(void **state)
 {
 	struct fixture	*f = *state;
 
-	nftw(f->dir, rm_one, 8, FTW_DEPTH | FTW_PHYS);
+	tmpdir_remove(f->dir);
 	free(f);
 	return (0);
-}
-
-static void
-write_file(const char *path, const char *text)
-{
-	FILE	*fp = fopen(path, "w");
-
-	assert_non_null(fp);
-	assert_int_equal(fputs(text, fp) >= 0, 1);
-	assert_int_equal(fclose(fp), 0);
 }
 
 /* Write text as the config, then ssh_config_apply() for alias into h. */

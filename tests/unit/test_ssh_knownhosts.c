@@ -16,7 +16,6 @@
 #include <sys/stat.h>
 
 #include <errno.h>
-#include <ftw.h>
 #include <limits.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -35,6 +34,7 @@
 #include "log.h"
 #include "ssh_config.h"
 #include "ssh_int.h"
+#include "tmpdir.h"
 
 #define HOST		"bastion.example.com"
 /* ssh-keygen -lf of key A (bytes 0..31) and key B (bytes 32..63). */
@@ -130,9 +130,7 @@ setup(void **state)
 	struct fixture	*f = calloc(1, sizeof(*f));
 
 	assert_non_null(f);
-	snprintf(f->dir, sizeof(f->dir), "%s/postern-kh-XXXXXX",
-	    getenv("TMPDIR") != NULL ? getenv("TMPDIR") : "/tmp");
-	assert_non_null(mkdtemp(f->dir));
+	tmpdir_make(f->dir, sizeof(f->dir), "kh");
 	snprintf(f->path, sizeof(f->path), "%s/known_hosts", f->dir);
 	snprintf(f->host, sizeof(f->host), "%s", HOST);
 	f->b.set.host = f->host;
@@ -146,17 +144,11 @@ setup(void **state)
 }
 
 static int
-rm_one(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-	return (remove(path));
-}
-
-static int
 teardown(void **state)
 {
 	struct fixture	*f = *state;
 
-	nftw(f->dir, rm_one, 8, FTW_DEPTH | FTW_PHYS);
+	tmpdir_remove(f->dir);
 	free(f);
 	return (0);
 }
