@@ -99,15 +99,14 @@ ssh_config_wild(const char *p, const char *s)
 	return (*s == '\0');
 }
 
-/* "Host a b !c": does the list match name?  A negation wins. */
-static int
-ssh_config_host_match(char *list, const char *name)
+int
+ssh_config_match_list(char *list, const char *seps, const char *name)
 {
 	char	*p, *save = NULL;
 	int	 hit = 0;
 
-	for (p = strtok_r(list, " \t", &save); p != NULL;
-	    p = strtok_r(NULL, " \t", &save)) {
+	for (p = strtok_r(list, seps, &save); p != NULL;
+	    p = strtok_r(NULL, seps, &save)) {
 		if (*p == '!') {
 			if (ssh_config_wild(p + 1, name))
 				return (0);
@@ -227,7 +226,7 @@ ssh_config_apply(const char *path, struct ssh_config_host *h)
 			*--end = '\0';
 		}
 		if (strcasecmp(key, "Host") == 0) {
-			active = ssh_config_host_match(val, h->alias);
+			active = ssh_config_match_list(val, " \t", h->alias);
 			matched += active;
 			continue;
 		}

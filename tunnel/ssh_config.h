@@ -68,4 +68,11 @@ void	ssh_config_expand(const char *in, const struct ssh_config_host *h,
  */
 int	ssh_config_wild(const char *pattern, const char *s);
 
+/*
+ * ssh_config_match_list(list, seps, name): does a list of patterns split
+ * on seps ("Host a b !c" in ssh_config, "a,b,!c" in known_hosts) match
+ * name?  A negated match wins.  list is cut up (strtok_r).
+ */
+int	ssh_config_match_list(char *list, const char *seps, const char *name);
+
 #endif

@@ -154,20 +154,9 @@ kh_hashed_match(const char *entry, const char *name)
 static int
 kh_host_match(char *patterns, const char *name)
 {
-	char	*p, *save = NULL;
-	int	 hit = 0;
-
 	if (strncmp(patterns, "|1|", 3) == 0)
 		return (kh_hashed_match(patterns, name));
-	for (p = strtok_r(patterns, ",", &save); p != NULL;
-	    p = strtok_r(NULL, ",", &save)) {
-		if (*p == '!') {
-			if (ssh_config_wild(p + 1, name))
-				return (0);
-		} else if (ssh_config_wild(p, name))
-			hit = 1;
-	}
-	return (hit);
+	return (ssh_config_match_list(patterns, ",", name));
 }
 
 static void
