@@ -779,3 +779,55 @@ start_blackhole() {
 	grep -q 'blackhole ready' "$T/blackhole-$BLACKHOLE_PORT.out" ||
 	    skip_case "cannot make a black-hole listener: $(head -c 200 "$T/blackhole-$BLACKHOLE_PORT.out")"
 }
+
+# ---------------------------------------------------------------------
+# Network namespaces (75-blackhole.sh, 90-ssh.sh, bench/failover.sh)
+
+# _with_status RC: return RC, so that a trap keeps the exit status it
+# had before its clean-up ran.
+_with_status() {
+	return "$1"
+}
+
+# netns_remove NS...: kill what still runs in each namespace (it was
+# started here), then delete it with its nft tables and veth ends.
+# Idempotent.
+netns_remove() {
+	local ns pid
+	for ns in "$@"; do
+		ip netns list 2>/dev/null | grep -qw -- "$ns" || continue
+		for pid in $(ip netns pids "$ns" 2>/dev/null); do
+			kill -KILL "$pid" 2>/dev/null
+			{ wait "$pid"; } 2> /dev/null
+		done
+		ip netns del "$ns" 2>/dev/null
+	done
+	return 0
+}
+
+# link_del IF...: delete the host-side links that exist.  Idempotent.
+link_del() {
+	local l
+	for l in "$@"; do
+		ip link show "$l" > /dev/null 2>&1 && ip link del "$l" 2>/dev/null
+	done
+	return 0
+}
+
+# pick_link_local VAR FIRST: a 169.254.X (X from FIRST to FIRST+49, the
+# start taken from the PID so that parallel runs differ) with no address
+# in 169.254.X.0/24 and no route to 169.254.X.1 on this host; sets VAR to
+# "169.254.X".  Returns 1 when all 50 are taken.
+pick_link_local() {
+	local x tries=50
+	x=$(($$ % 50))
+	while ((tries-- > 0)); do
+		x=$(((x + 1) % 50))
+		if [[ -z "$(ip -4 addr show to "169.254.$(($2 + x)).0/24" 2>/dev/null)" &&
+		    -z "$(ip -4 route show to match "169.254.$(($2 + x)).1" 2>/dev/null | grep -v '^default')" ]]; then
+			printf -v "$1" '169.254.%s' "$(($2 + x))"
+			return 0
+		fi
+	done
+	return 1
+}

@@ -57,40 +57,22 @@ VETH_NS=pfo$$n
 NS_ADDR=
 
 netns_cleanup() {
-	local pid
-	if ip netns list 2>/dev/null | grep -qw -- "$NS"; then
-		for pid in $(ip netns pids "$NS" 2>/dev/null); do
-			kill -KILL "$pid" 2>/dev/null
-			{ wait "$pid"; } 2> /dev/null
-		done
-		ip netns del "$NS" 2>/dev/null
-	fi
-	ip link show "$VETH_HOST" > /dev/null 2>&1 && ip link del "$VETH_HOST" 2>/dev/null
-	return 0
-}
-
-_with_status() {
-	return "$1"
+	netns_remove "$NS"
+	link_del "$VETH_HOST"
 }
 trap '_rc=$?; netns_cleanup; _with_status "$_rc"; _script_cleanup' EXIT
 
 # netns_setup: prints why when it cannot.
 netns_setup() {
-	local x tries=60 err
+	local net err
 	((EUID == 0)) || { echo "needs root"; return 1; }
 	command -v nft > /dev/null || { echo "nft is not installed"; return 1; }
 	err=$(ip netns add "$NS" 2>&1) || { echo "ip netns add: $err"; return 1; }
-	x=$(($$ % 50 + 200))
-	while ((tries-- > 0)); do
-		x=$(((x - 200 + 1) % 50 + 200))
-		[[ -z "$(ip -4 addr show to "169.254.$x.0/24")" &&
-		    -z "$(ip -4 route show to match "169.254.$x.1" | grep -v '^default')" ]] && break
-	done
-	((tries >= 0)) || { echo "no unused 169.254.X.0/30"; return 1; }
-	NS_ADDR=169.254.$x.2
+	pick_link_local net 200 || { echo "no unused 169.254.X.0/30"; return 1; }
+	NS_ADDR=$net.2
 	ip link add "$VETH_HOST" type veth peer name "$VETH_NS" &&
 	    ip link set "$VETH_NS" netns "$NS" &&
-	    ip addr add "169.254.$x.1/30" dev "$VETH_HOST" &&
+	    ip addr add "$net.1/30" dev "$VETH_HOST" &&
 	    ip link set "$VETH_HOST" up &&
 	    ip netns exec "$NS" ip link set lo up &&
 	    ip netns exec "$NS" ip addr add "$NS_ADDR/30" dev "$VETH_NS" &&

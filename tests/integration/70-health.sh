@@ -84,10 +84,6 @@ line_no() {
 	echo "${n:-0}"
 }
 
-_with_status() {
-	return "$1"
-}
-
 # stop_server PID: SIGSTOP a server; the case's exit trap sends SIGCONT
 # first, so that the cleanup can stop it.
 stop_server() {

@@ -18,21 +18,8 @@ NS_ADDR='' HOST_ADDR=''
 # netns_cleanup: remove the namespace (and with it the nft table and the
 # veth end inside it) and the host end; idempotent.
 netns_cleanup() {
-	local pid
-	if ip netns list 2>/dev/null | grep -qw -- "$NS"; then
-		# Whatever still runs in the namespace was started here.
-		for pid in $(ip netns pids "$NS" 2>/dev/null); do
-			kill -KILL "$pid" 2>/dev/null
-			{ wait "$pid"; } 2> /dev/null
-		done
-		ip netns del "$NS" 2>/dev/null
-	fi
-	ip link show "$VETH_HOST" > /dev/null 2>&1 && ip link del "$VETH_HOST" 2>/dev/null
-	return 0
-}
-
-_with_status() {
-	return "$1"
+	netns_remove "$NS"
+	link_del "$VETH_HOST"
 }
 
 # The script's own exit also removes them (a case killed by its
@@ -40,19 +27,12 @@ _with_status() {
 trap '_rc=$?; netns_cleanup; _with_status "$_rc"; _script_cleanup' EXIT
 
 # pick_subnet: a 169.254.X.0/30 that no interface or route of this host
-# uses (X avoids 169, the cloud metadata block); sets HOST_ADDR, NS_ADDR.
+# uses (X from 200, away from 169, the cloud metadata block); sets
+# HOST_ADDR, NS_ADDR.
 pick_subnet() {
-	local x tries=60
-	x=$(($$ % 50 + 200))
-	while ((tries-- > 0)); do
-		x=$(((x - 200 + 1) % 50 + 200))
-		if [[ -z "$(ip -4 addr show to "169.254.$x.0/24" 2>/dev/null)" &&
-		    -z "$(ip -4 route show to match "169.254.$x.1" 2>/dev/null | grep -v '^default')" ]]; then
-			HOST_ADDR=169.254.$x.1 NS_ADDR=169.254.$x.2
-			return 0
-		fi
-	done
-	return 1
+	local net
+	pick_link_local net 200 || return 1
+	HOST_ADDR=$net.1 NS_ADDR=$net.2
 }
 
 # setup_netns: namespace + veth pair, /30 between them.  Skips the case

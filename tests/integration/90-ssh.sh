@@ -25,10 +25,6 @@ unset SSH_AUTH_SOCK SSH_AGENT_PID
 FAST=(check_interval=300ms check_fast_interval=100ms check_down_interval=200ms
 	check_timeout=300ms fall=2 rise=2)
 
-_with_status() {
-	return "$1"
-}
-
 # re_escape STRING: STRING as a literal in an extended regex.
 re_escape() {
 	printf '%s' "$1" | sed 's/[][\.*^$+?(){}|/]/\\&/g'
@@ -761,34 +757,15 @@ NS_P=postern-ssh-p-$$
 VETH_H=psh$$h VETH_B=psh$$b VETH_B2=psh$$c VETH_P=psh$$p
 
 netns_cleanup() {
-	local ns pid
-	for ns in "$NS_B" "$NS_P"; do
-		ip netns list 2>/dev/null | grep -qw -- "$ns" || continue
-		for pid in $(ip netns pids "$ns" 2>/dev/null); do
-			kill -KILL "$pid" 2>/dev/null
-			{ wait "$pid"; } 2> /dev/null
-		done
-		ip netns del "$ns" 2>/dev/null
-	done
-	ip link show "$VETH_H" > /dev/null 2>&1 && ip link del "$VETH_H" 2>/dev/null
-	return 0
+	netns_remove "$NS_B" "$NS_P"
+	link_del "$VETH_H"
 }
 trap '_rc=$?; netns_cleanup; _with_status "$_rc"; _script_cleanup' EXIT
 
 # pick_subnets: a 169.254.X.0/24 that this host does not use: X.1 host,
 # X.2 bastion (first /30), X.5 bastion, X.6 private (second /30).
 pick_subnets() {
-	local x tries=50
-	x=$(($$ % 50 + 100))
-	while ((tries-- > 0)); do
-		x=$(((x - 100 + 1) % 50 + 100))
-		if [[ -z "$(ip -4 addr show to "169.254.$x.0/24" 2>/dev/null)" &&
-		    -z "$(ip -4 route show to match "169.254.$x.1" 2>/dev/null | grep -v '^default')" ]]; then
-			NET=169.254.$x
-			return 0
-		fi
-	done
-	return 1
+	pick_link_local NET 100
 }
 
 case_netns_topology() {
