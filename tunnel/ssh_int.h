@@ -30,9 +30,6 @@ struct evutil_addrinfo;
 
 /* libssh2 1.10 sends at most 32 KiB of channel data per packet. */
 #define SSH_CHUNK		(32 * 1024)
-/* Channel data waiting for a slow client (per channel). */
-#define SSH_CHAN_HIGH		(256 * 1024)
-#define SSH_CHAN_LOW		(64 * 1024)
 /* Encrypted bytes waiting for the kernel (per bastion). */
 #define SSH_OUT_HIGH		(1024 * 1024)
 #define SSH_OUT_LOW		(256 * 1024)
@@ -95,7 +92,6 @@ struct ssh_open {
 	unsigned int		 port;
 	ssh_open_cb		*cb;		/* NULL: cancelled */
 	void			*arg;
-	struct timeval		 queued;		/* ssh_open_start */
 	int			 urgent;	/* a health check's */
 };
 TAILQ_HEAD(ssh_open_list, ssh_open);

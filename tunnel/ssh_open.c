@@ -12,7 +12,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include <event2/util.h>
 
@@ -40,7 +39,6 @@ ssh_open_start(struct ssh_bastion *b, int kind, const char *host,
 	o->port = port;
 	o->cb = cb;
 	o->arg = arg;
-	evutil_gettimeofday(&o->queued, NULL);
 	if (kind == SSH_OPEN_DIRECT)
 		TAILQ_INSERT_TAIL(&b->opens, o, entry);
 	else
