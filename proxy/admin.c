@@ -11,13 +11,16 @@
 
 #include <ctype.h>
 #include <errno.h>
+#include <stdint.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <event2/buffer.h>
+#include <event2/bufferevent.h>
 #include <event2/event.h>
 #include <event2/http.h>
 #include <event2/keyvalq_struct.h>
@@ -25,6 +28,7 @@
 
 #include "addr.h"
 #include "admin.h"
+#include "admin_guard.h"
 #include "admin_int.h"
 #include "conf.h"
 #include "conf_keys.h"
@@ -39,15 +43,34 @@
 #define ADMIN_TIMEOUT_S		10
 #define ADMIN_MAX_HEADERS	8192
 #define ADMIN_MAX_BODY		4096
+/*
+ * Open admin connections; a new one beyond closes the oldest, so that
+ * idle connections held open by anyone cannot keep a probe out, nor use
+ * up the descriptors the services need.
+ */
+#define ADMIN_MAX_CONNS		64
 
 #define ADMIN_READ	(EVHTTP_REQ_GET | EVHTTP_REQ_HEAD)
 #define ADMIN_WRITE	EVHTTP_REQ_POST
+
+/* One accepted connection, oldest first in admin.conns. */
+struct admin_conn {
+	TAILQ_ENTRY(admin_conn)		 entry;
+	struct admin			*ad;
+	struct bufferevent		*bev;	/* a reference, until adopted */
+	struct evhttp_connection	*evcon;	/* once adopted */
+};
+TAILQ_HEAD(admin_conn_list, admin_conn);
 
 struct admin {
 	struct postern		*px;
 	struct evhttp		*http;
 	struct evconnlistener	*evl;		/* evhttp's once bound */
 	struct event		*resume;
+	struct event		*adopt;		/* admin_adopt_cb */
+	struct admin_conn_list	 conns;
+	unsigned int		 nconns;
+	struct admin_guard	 guard;
 	struct addr		 addr;
 	int			 unlink_path;
 };
@@ -65,10 +88,11 @@ enum admin_action {
 typedef void admin_page_fn(struct admin *, struct evhttp_request *, int);
 
 struct admin_page {
-	const char	*path;
-	int		 methods;
-	admin_page_fn	*fn;
-	int		 action;	/* enum admin_action */
+	const char		*path;
+	int			 methods;
+	enum admin_guard_access	 access;
+	admin_page_fn		*fn;
+	int			 action;	/* enum admin_action */
 };
 
 static const char *
@@ -79,10 +103,16 @@ admin_reason(int code)
 		return ("OK");
 	case 400:
 		return ("Bad Request");
+	case 401:
+		return ("Unauthorized");
+	case 403:
+		return ("Forbidden");
 	case 404:
 		return ("Not Found");
 	case 405:
 		return ("Method Not Allowed");
+	case 421:
+		return ("Misdirected Request");
 	case 503:
 		return ("Service Unavailable");
 	}
@@ -444,18 +474,103 @@ out:
 /* Dispatch. */
 
 static const struct admin_page admin_pages[] = {
-	{ "/health", ADMIN_READ, admin_health, ADMIN_NONE },
-	{ "/status", ADMIN_READ, admin_status, ADMIN_NONE },
-	{ "/metrics", ADMIN_READ, admin_metrics, ADMIN_NONE },
-	{ "/liveness", ADMIN_READ, admin_liveness, ADMIN_NONE },
-	{ "/readiness", ADMIN_READ, admin_readiness, ADMIN_NONE },
-	{ "/startup", ADMIN_READ, admin_startup, ADMIN_NONE },
-	{ "/routes/pin", ADMIN_WRITE, admin_routes, ADMIN_PIN },
-	{ "/routes/unpin", ADMIN_WRITE, admin_routes, ADMIN_UNPIN },
-	{ "/routes/drain", ADMIN_WRITE, admin_routes, ADMIN_DRAIN },
-	{ "/routes/enable", ADMIN_WRITE, admin_routes, ADMIN_ENABLE },
-	{ "/routes/disable", ADMIN_WRITE, admin_routes, ADMIN_DISABLE },
+	{ "/health", ADMIN_READ, ADMIN_GUARD_READ, admin_health, ADMIN_NONE },
+	{ "/status", ADMIN_READ, ADMIN_GUARD_READ, admin_status, ADMIN_NONE },
+	{ "/metrics", ADMIN_READ, ADMIN_GUARD_READ, admin_metrics, ADMIN_NONE },
+	{ "/liveness", ADMIN_READ, ADMIN_GUARD_PROBE, admin_liveness,
+	  ADMIN_NONE },
+	{ "/readiness", ADMIN_READ, ADMIN_GUARD_PROBE, admin_readiness,
+	  ADMIN_NONE },
+	{ "/startup", ADMIN_READ, ADMIN_GUARD_PROBE, admin_startup,
+	  ADMIN_NONE },
+	{ "/routes/pin", ADMIN_WRITE, ADMIN_GUARD_WRITE, admin_routes,
+	  ADMIN_PIN },
+	{ "/routes/unpin", ADMIN_WRITE, ADMIN_GUARD_WRITE, admin_routes,
+	  ADMIN_UNPIN },
+	{ "/routes/drain", ADMIN_WRITE, ADMIN_GUARD_WRITE, admin_routes,
+	  ADMIN_DRAIN },
+	{ "/routes/enable", ADMIN_WRITE, ADMIN_GUARD_WRITE, admin_routes,
+	  ADMIN_ENABLE },
+	{ "/routes/disable", ADMIN_WRITE, ADMIN_GUARD_WRITE, admin_routes,
+	  ADMIN_DISABLE },
 };
+
+static int64_t
+admin_now_ms(void)
+{
+	struct timespec	ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ((int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000);
+}
+
+/* The client's address without port, for admin_guard_first(). */
+static const char *
+admin_peer_host(const struct admin *ad, struct evhttp_request *req)
+{
+	struct evhttp_connection	*evcon;
+	char				*host = NULL;
+	ev_uint16_t			 port = 0;
+
+	evcon = evhttp_request_get_connection(req);
+	if (ad->addr.kind == ADDR_UNIX || evcon == NULL)
+		return ("unix");
+	evhttp_connection_get_peer(evcon, &host, &port);
+	return (host != NULL ? host : "?");
+}
+
+/*
+ * Apply the guard to req (a page it asks for, or NULL).  Returns 0, or
+ * -1 once the refusal is answered (and logged once per client address).
+ */
+static int
+admin_check_access(struct admin *ad, struct evhttp_request *req,
+    const struct admin_page *pg)
+{
+	struct evkeyvalq		*in = evhttp_request_get_input_headers(req);
+	const struct conf		*c = ad->px->conf;
+	const struct evhttp_uri		*uri = evhttp_request_get_evhttp_uri(req);
+	const char			*path = NULL, *why;
+	struct admin_guard_req		 r;
+	enum admin_guard_verdict	 v;
+	char				 peer[ADDR_STRLEN], clean[2][80];
+	int				 code;
+
+	memset(&r, 0, sizeof(r));
+	/* A method a page does not take changes nothing: answered 405. */
+	r.access = ADMIN_GUARD_PROBE;
+	if (pg != NULL && (evhttp_request_get_command(req) & pg->methods))
+		r.access = pg->access;
+	r.host = evhttp_find_header(in, "Host");
+	r.origin = evhttp_find_header(in, "Origin");
+	r.fetch_site = evhttp_find_header(in, "Sec-Fetch-Site");
+	r.custom = evhttp_find_header(in, "X-Postern-Request");
+	r.authorization = evhttp_find_header(in, "Authorization");
+	ad->guard.token = c != NULL ? c->admin_token : NULL;
+	ad->guard.read_token = c != NULL && c->admin_read_token;
+	if ((v = admin_guard_check(&ad->guard, &r, &why)) == ADMIN_GUARD_OK)
+		return (0);
+	if (uri != NULL)
+		path = evhttp_uri_get_path(uri);
+	if (admin_guard_first(&ad->guard, admin_peer_host(ad, req),
+	    admin_now_ms()))
+		log_warnx("admin: refused %s%s%s from %s: %s; more refusals "
+		    "from this address are not logged for %d minutes",
+		    admin_clean(path != NULL ? path : "?", clean[0],
+		    sizeof(clean[0])), r.host != NULL ? " Host " : "",
+		    r.host != NULL ? admin_clean(r.host, clean[1],
+		    sizeof(clean[1])) : "", admin_peer(ad, req, peer,
+		    sizeof(peer)), why, ADMIN_GUARD_QUIET_MS / 60000);
+	code = admin_guard_status(v);
+	if (v == ADMIN_GUARD_UNAUTHORIZED)
+		evhttp_add_header(evhttp_request_get_output_headers(req),
+		    "WWW-Authenticate", "Bearer realm=\"postern\"");
+	if (pg != NULL && pg->methods == ADMIN_WRITE)
+		admin_result(req, code, why);
+	else
+		admin_text(req, code, "%s\n", why);
+	return (-1);
+}
 
 static void
 admin_request_cb(struct evhttp_request *req, void *arg)
@@ -469,10 +584,14 @@ admin_request_cb(struct evhttp_request *req, void *arg)
 	uri = evhttp_request_get_evhttp_uri(req);
 	if (uri == NULL || (path = evhttp_uri_get_path(uri)) == NULL)
 		path = "";
+	pg = NULL;
 	for (i = 0; i < sizeof(admin_pages) / sizeof(admin_pages[0]); i++) {
-		pg = &admin_pages[i];
-		if (strcmp(pg->path, path) != 0)
-			continue;
+		if (strcmp(admin_pages[i].path, path) == 0)
+			pg = &admin_pages[i];
+	}
+	if (admin_check_access(ad, req, pg) != 0)
+		return;
+	if (pg != NULL) {
 		if ((evhttp_request_get_command(req) & pg->methods) == 0) {
 			evhttp_add_header(
 			    evhttp_request_get_output_headers(req), "Allow",
@@ -493,6 +612,119 @@ admin_request_cb(struct evhttp_request *req, void *arg)
 		admin_text(req, 404, "not found; pages: /health /status "
 		    "/metrics /liveness /readiness /startup, and POST "
 		    "/routes/{pin,unpin,drain,enable,disable}\n");
+}
+
+/* ------------------------------------------------------------------ */
+/* The connection cap. */
+
+/*
+ * libevent 2.1's evhttp has no connection limit and no hook on a new
+ * server connection (evhttp_set_max_connections and evhttp_set_newreqcb
+ * came in 2.2); evhttp_set_bevcb is the one call made per accept.  We
+ * hand out the bufferevent there, holding a reference of our own, and
+ * adopt the connection from an event activated at once, which runs before
+ * the loop reads anything from it: by then evhttp has made the
+ * bufferevent's callback argument its evhttp_connection (as it has in
+ * every release since 2.0), and has set no callback on one it already
+ * freed.  Its close callback, called once whether evhttp closes it or we
+ * do, forgets it.
+ */
+static void
+admin_conn_closed_cb(struct evhttp_connection *evcon, void *arg)
+{
+	struct admin_conn	*conn = arg;
+	struct admin		*ad = conn->ad;
+
+	TAILQ_REMOVE(&ad->conns, conn, entry);
+	ad->nconns--;
+	free(conn);
+}
+
+static void
+admin_conn_drop(struct admin *ad, struct admin_conn *conn)
+{
+	TAILQ_REMOVE(&ad->conns, conn, entry);
+	ad->nconns--;
+	if (conn->bev != NULL)
+		bufferevent_decref(conn->bev);
+	free(conn);
+}
+
+/* Close the oldest adopted connections while there are too many. */
+static void
+admin_conn_evict(struct admin *ad)
+{
+	struct admin_conn	*conn, *oldest;
+	char			*host = NULL;
+	ev_uint16_t		 port = 0;
+
+	while (ad->nconns > ADMIN_MAX_CONNS) {
+		oldest = NULL;
+		TAILQ_FOREACH(conn, &ad->conns, entry) {
+			if (conn->evcon != NULL) {
+				oldest = conn;
+				break;
+			}
+		}
+		if (oldest == NULL)
+			break;
+		if (ad->addr.kind != ADDR_UNIX)
+			evhttp_connection_get_peer(oldest->evcon, &host, &port);
+		if (admin_guard_first(&ad->guard, host != NULL ? host : "unix",
+		    admin_now_ms()))
+			log_warnx("admin: %d connections open: closing the "
+			    "oldest, from %s, to take a new one; not logged "
+			    "again for this address for %d minutes",
+			    ADMIN_MAX_CONNS, host != NULL ? host : "unix",
+			    ADMIN_GUARD_QUIET_MS / 60000);
+		/* Calls admin_conn_closed_cb, which frees oldest. */
+		evhttp_connection_free(oldest->evcon);
+	}
+}
+
+static void
+admin_adopt_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct admin		*ad = arg;
+	struct admin_conn	*conn, *next;
+	bufferevent_data_cb	 readcb = NULL;
+	void			*cbarg = NULL;
+
+	for (conn = TAILQ_FIRST(&ad->conns); conn != NULL; conn = next) {
+		next = TAILQ_NEXT(conn, entry);
+		if (conn->bev == NULL)
+			continue;
+		bufferevent_getcb(conn->bev, &readcb, NULL, NULL, &cbarg);
+		if (readcb == NULL || cbarg == NULL) {
+			admin_conn_drop(ad, conn);	/* evhttp gave up */
+			continue;
+		}
+		conn->evcon = cbarg;
+		evhttp_connection_set_closecb(conn->evcon, admin_conn_closed_cb,
+		    conn);
+		bufferevent_decref(conn->bev);
+		conn->bev = NULL;
+	}
+	admin_conn_evict(ad);
+}
+
+static struct bufferevent *
+admin_bev_cb(struct event_base *base, void *arg)
+{
+	struct admin		*ad = arg;
+	struct admin_conn	*conn;
+	struct bufferevent	*bev;
+
+	bev = bufferevent_socket_new(base, -1, BEV_OPT_CLOSE_ON_FREE);
+	if (bev == NULL || (conn = calloc(1, sizeof(*conn))) == NULL)
+		return (bev);	/* not counted; evhttp copes with NULL */
+	bufferevent_incref(bev);
+	conn->ad = ad;
+	conn->bev = bev;
+	TAILQ_INSERT_TAIL(&ad->conns, conn, entry);
+	ad->nconns++;
+	event_active(ad->adopt, EV_TIMEOUT, 0);
+	return (bev);
 }
 
 /* ------------------------------------------------------------------ */
@@ -527,19 +759,25 @@ admin_accept_error_cb(struct evconnlistener *evl, void *arg)
 struct admin *
 admin_new(struct postern *px, const struct addr *a, char *err, size_t errlen)
 {
-	struct admin	*ad;
-	int		 fd = -1;
-	char		 why[256], buf[ADDR_STRLEN];
+	struct admin		*ad;
+	struct sockaddr_storage	 ss;
+	socklen_t		 sslen;
+	int			 fd = -1;
+	char			 why[256], buf[ADDR_STRLEN];
 
 	snprintf(why, sizeof(why), "out of memory");
 	if ((ad = calloc(1, sizeof(*ad))) == NULL)
 		goto fail;
 	ad->px = px;
 	ad->addr = *a;
+	TAILQ_INIT(&ad->conns);
 	if ((ad->http = evhttp_new(px->base)) == NULL ||
-	    (ad->resume = evtimer_new(px->base, admin_resume_cb, ad)) == NULL)
+	    (ad->resume = evtimer_new(px->base, admin_resume_cb, ad)) == NULL ||
+	    (ad->adopt = event_new(px->base, -1, 0, admin_adopt_cb, ad)) ==
+	    NULL)
 		goto fail;
 	evhttp_set_gencb(ad->http, admin_request_cb, ad);
+	evhttp_set_bevcb(ad->http, admin_bev_cb, ad);
 	evhttp_set_timeout(ad->http, ADMIN_TIMEOUT_S);
 	evhttp_set_max_headers_size(ad->http, ADMIN_MAX_HEADERS);
 	evhttp_set_max_body_size(ad->http, ADMIN_MAX_BODY);
@@ -550,6 +788,13 @@ admin_new(struct postern *px, const struct addr *a, char *err, size_t errlen)
 	if ((fd = listener_socket(a, why, sizeof(why))) == -1)
 		goto fail;
 	ad->unlink_path = a->kind == ADDR_UNIX;
+	sslen = sizeof(ss);
+	if (getsockname(fd, (struct sockaddr *)&ss, &sslen) == -1 ||
+	    admin_guard_init(&ad->guard, (struct sockaddr *)&ss, sslen) != 0) {
+		snprintf(why, sizeof(why), "getsockname: %s", strerror(errno));
+		close(fd);
+		goto fail;
+	}
 	/* The listener owns fd from here, and evhttp the listener. */
 	ad->evl = evconnlistener_new(px->base, NULL, NULL,
 	    LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC, 0, fd);
@@ -565,7 +810,10 @@ admin_new(struct postern *px, const struct addr *a, char *err, size_t errlen)
 		goto fail;
 	}
 	evconnlistener_set_error_cb(ad->evl, admin_accept_error_cb);
-	log_info("admin: listening on %s", addr_format(a, buf, sizeof(buf)));
+	log_info("admin: listening on %s%s", addr_format(a, buf, sizeof(buf)),
+	    ad->guard.place == ADMIN_GUARD_ADDRESS ||
+	    ad->guard.place == ADMIN_GUARD_WILDCARD ? " (not loopback: route "
+	    "control needs admin_token_file)" : "");
 	return (ad);
 fail:
 	snprintf(err, errlen, "cannot listen on %s: %s",
@@ -581,6 +829,11 @@ admin_free(struct admin *ad)
 		return;
 	if (ad->http != NULL)
 		evhttp_free(ad->http);	/* its listener and connections */
+	/* Left: connections accepted but not adopted yet. */
+	while (!TAILQ_EMPTY(&ad->conns))
+		admin_conn_drop(ad, TAILQ_FIRST(&ad->conns));
+	if (ad->adopt != NULL)
+		event_free(ad->adopt);
 	if (ad->resume != NULL)
 		event_free(ad->resume);
 	if (ad->unlink_path)

@@ -46,12 +46,15 @@ redis_service() {
 	    check_fast_interval=100ms fall=2 rise=2 hold_timeout=1s
 }
 
-# http_req METHOD PATH: one HTTP/1.0 request to $ADMIN over socat; sets
-# HTTP_CODE, HTTP_HEAD (status line and headers) and HTTP_BODY.
+# http_req METHOD PATH: one HTTP/1.0 request to $ADMIN over socat, as
+# postern ctl sends it (Host: the admin address; a POST carries
+# X-Postern-Request: 1); sets HTTP_CODE, HTTP_HEAD (status line and
+# headers) and HTTP_BODY.
 http_req() {
-	local raw
-	raw=$(printf '%s %s HTTP/1.0\r\nHost: admin\r\n\r\n' "$1" "$2" |
-	    timeout 10 socat -t 5 - "TCP:$ADMIN") ||
+	local raw extra=
+	[[ "$1" == POST ]] && extra=$'X-Postern-Request: 1\r\n'
+	raw=$(printf '%s %s HTTP/1.0\r\nHost: %s\r\n%s\r\n' "$1" "$2" \
+	    "$ADMIN" "$extra" | timeout 10 socat -t 5 - "TCP:$ADMIN") ||
 	    fail_case "admin: $1 $2: no answer"
 	[[ "$raw" == HTTP/1.?' '[0-9][0-9][0-9]* ]] ||
 	    fail_case "admin: $1 $2: not an HTTP answer: $(_short "$raw")"
