@@ -504,6 +504,23 @@ admin_now_ms(void)
 	return ((int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000);
 }
 
+/* The request's method for logs. */
+static const char *
+admin_method(struct evhttp_request *req)
+{
+	switch (evhttp_request_get_command(req)) {
+	case EVHTTP_REQ_GET:
+		return ("GET");
+	case EVHTTP_REQ_HEAD:
+		return ("HEAD");
+	case EVHTTP_REQ_POST:
+		return ("POST");
+	default:
+		break;
+	}
+	return ("a request for");
+}
+
 /* The client's address without port, for admin_guard_first(). */
 static const char *
 admin_peer_host(const struct admin *ad, struct evhttp_request *req)
@@ -552,12 +569,14 @@ admin_check_access(struct admin *ad, struct evhttp_request *req,
 		return (0);
 	if (uri != NULL)
 		path = evhttp_uri_get_path(uri);
+	if (v != ADMIN_GUARD_MISDIRECTED)
+		r.host = NULL;		/* only worth logging when it is why */
 	if (admin_guard_first(&ad->guard, admin_peer_host(ad, req),
 	    admin_now_ms()))
-		log_warnx("admin: refused %s%s%s from %s: %s; more refusals "
+		log_warnx("admin: refused %s %s%s%s from %s: %s; more refusals "
 		    "from this address are not logged for %d minutes",
-		    admin_clean(path != NULL ? path : "?", clean[0],
-		    sizeof(clean[0])), r.host != NULL ? " Host " : "",
+		    admin_method(req), admin_clean(path != NULL ? path : "?",
+		    clean[0], sizeof(clean[0])), r.host != NULL ? " Host " : "",
 		    r.host != NULL ? admin_clean(r.host, clean[1],
 		    sizeof(clean[1])) : "", admin_peer(ad, req, peer,
 		    sizeof(peer)), why, ADMIN_GUARD_QUIET_MS / 60000);

@@ -66,6 +66,28 @@ http_req() {
 	fi
 }
 
+# acurl PATH [CURL-ARGS...]: curl http://$ADMIN/PATH (run under the
+# command words in the array IN_NS, if any); sets HTTP_CODE and HTTP_BODY.
+IN_NS=()
+acurl() {
+	local path=$1 out
+	shift
+	out=$("${IN_NS[@]}" curl -sS --max-time 10 -w '\n%{http_code}' "$@" \
+	    "http://$ADMIN$path" 2> "$T/curl.err") ||
+	    fail_case "curl $path: $(< "$T/curl.err")"
+	HTTP_CODE=${out##*$'\n'}
+	HTTP_BODY=${out%$'\n'*}
+	HTTP_BODY=${HTTP_BODY%$'\n'}
+}
+
+# expect_curl CODE PATH [CURL-ARGS...]: acurl and require the status.
+expect_curl() {
+	local code=$1
+	shift
+	acurl "$@"
+	expect_eq "curl $*: HTTP status (body: $HTTP_BODY)" "$code" "$HTTP_CODE"
+}
+
 # expect_http METHOD PATH CODE: http_req and require the status code.
 expect_http() {
 	http_req "$1" "$2"
@@ -569,6 +591,165 @@ case_reload() {
 	expect_eq "ctl unpin after reload" 0 "$CTL_RC"
 }
 
+# ---------------------------------------------------------------------
+# Who may ask: cross-site requests, DNS rebinding, the token.
+
+W=(-X POST -H 'X-Postern-Request: 1')	# a write as postern ctl sends it
+
+# A browser's "simple" cross-origin POST needs no preflight: refused,
+# and so is a write without the custom header; one log line per address.
+case_cross_site() {
+	need_jq
+	setup_two_redis
+	expect_curl 403 '/routes/disable?service=redis&route=private' \
+	    -X POST -H 'Origin: http://evil.example' -H 'Content-Type: text/plain'
+	expect_json .ok false
+	expect_json '.error | test("cross-origin")' true
+	expect_log "admin: refused POST /routes/disable from 127\\.0\\.0\\.1:[0-9]+: cross-origin request"
+	# The header does not excuse an Origin.
+	expect_curl 403 '/routes/disable?service=redis&route=private' "${W[@]}" \
+	    -H 'Origin: http://127.0.0.1'
+	expect_curl 403 '/routes/disable?service=redis&route=private' -X POST
+	expect_json .error 'a write needs the header X-Postern-Request: 1 (postern ctl sends it)'
+	expect_curl 403 /status -H 'Sec-Fetch-Site: cross-site'
+	expect_match "/status body" 'cross-site' "$HTTP_BODY"
+	expect_curl 403 /metrics -H 'Origin: http://evil.example'
+	expect_eq "refusals logged once for 127.0.0.1" 1 \
+	    "$(count_lines "$POSTERN_LOG" 'admin: refused ')"
+	expect_no_log 'admin: POST /routes/disable'
+	http_req GET /health
+	expect_json '.services.redis.routes.private.admin' enabled
+	# What postern ctl and a plain curl with the header do still works.
+	expect_curl 200 /status -H 'Sec-Fetch-Site: none'
+	expect_curl 200 '/routes/drain?service=redis&route=private' "${W[@]}"
+	expect_json .ok true
+	ctl enable redis private
+	expect_eq "ctl enable exit" 0 "$CTL_RC"
+	expect_log 'redis/private: draining -> enabled \(operator\)'
+}
+
+# DNS rebinding: a page under its own name reaches 127.0.0.1; its Host
+# names it, so it is refused.  The address, localhost and [::1] pass.
+case_host() {
+	setup_two_redis
+	expect_curl 421 /status -H "Host: evil.example:$ADMIN_PORT"
+	expect_match "421 body" 'Host header names another server' "$HTTP_BODY"
+	expect_curl 421 /health -H 'Host: evil.example'
+	expect_curl 421 /readiness -H "Host: 127.0.0.1.nip.io:$ADMIN_PORT"
+	expect_log "admin: refused GET /status Host evil\\.example:$ADMIN_PORT from 127\\.0\\.0\\.1:[0-9]+: the Host header"
+	expect_curl 200 /status
+	expect_curl 200 /status -H "Host: localhost:$ADMIN_PORT"
+	expect_curl 200 /metrics -H 'Host: localhost'
+	expect_curl 200 /readiness -H "Host: [::1]:$ADMIN_PORT"
+	expect_curl 200 /liveness -H "Host: 127.0.0.1"
+	# A unix-socket endpoint takes any Host; writes still need the header.
+	local sock=$T/admin.sock
+	{ conf_global "admin=unix:$sock"; redis_service; } > "$CONF"
+	kill -HUP "$POSTERN_PID"
+	expect_log "admin: listening on unix:$sock"
+	HTTP_CODE=$(curl -sS -o /dev/null -w '%{http_code}' --max-time 10 \
+	    --unix-socket "$sock" -H 'Host: evil.example' http://x/status)
+	expect_eq "unix socket, foreign Host" 200 "$HTTP_CODE"
+	HTTP_CODE=$(curl -sS -o /dev/null -w '%{http_code}' --max-time 10 \
+	    --unix-socket "$sock" -X POST \
+	    'http://x/routes/drain?service=redis&route=private')
+	expect_eq "unix socket, write without the header" 403 "$HTTP_CODE"
+	CTL_OUT=$("$POSTERN" ctl -c "$CONF" drain redis private 2>&1)
+	expect_eq "ctl drain over unix exit" 0 "$?"
+}
+
+# token_file PATH MODE [TOKEN]: write a token file.
+token_file() {
+	printf '%s\n' "${3:-$TOKEN}" > "$1"
+	chmod "$2" "$1"
+}
+TOKEN=0123456789abcdef0123456789abcdef
+
+# A token on loopback: ctl -c sends it, ctl -a without it is refused, a
+# wrong one too; admin_read_token puts the reads (not the probes) behind
+# it.  A token file others may read is refused by -n and on reload.
+case_token_loopback() {
+	need_jq
+	local tok=$T/token out
+	token_file "$tok" 600
+	setup_two_redis "admin_token_file=$tok"
+	CTL_OUT=$("$POSTERN" ctl -c "$CONF" drain redis private 2>&1)
+	expect_eq "ctl -c drain (token from the config) exit" 0 "$?"
+	CTL_OUT=$("$POSTERN" ctl -a "$ADMIN" -t "$tok" enable redis private 2>&1)
+	expect_eq "ctl -t enable exit" 0 "$?"
+	ctl drain redis private
+	expect_eq "ctl without the token exit" 1 "$CTL_RC"
+	expect_match "ctl without the token" 'token required' "$CTL_ERR"
+	expect_curl 401 '/routes/drain?service=redis&route=private' "${W[@]}" \
+	    -H 'Authorization: Bearer 0123456789abcdef0123456789abcdeX'
+	expect_json .error 'wrong token'
+	expect_curl 200 '/routes/drain?service=redis&route=private' "${W[@]}" \
+	    -H "Authorization: Bearer $TOKEN"
+	expect_curl 200 /metrics
+	ctl status
+	expect_eq "ctl status without the token exit" 0 "$CTL_RC"
+
+	# admin_read_token = yes
+	{ conf_global "admin=$ADMIN" "admin_token_file=$tok" \
+	    admin_read_token=yes; redis_service; } > "$CONF"
+	kill -HUP "$POSTERN_PID"
+	expect_log 'reload: configuration generation 2 loaded'
+	expect_curl 401 /metrics
+	expect_curl 401 /health
+	expect_curl 200 /readiness
+	expect_curl 200 /liveness
+	expect_curl 200 /metrics -H "Authorization: Bearer $TOKEN"
+	CTL_OUT=$("$POSTERN" ctl -c "$CONF" status 2>&1)
+	expect_eq "ctl -c status with admin_read_token exit" 0 "$?"
+
+	# Mode 644: -n refuses it with file:line, and so does a reload.
+	chmod 644 "$tok"
+	out=$("$POSTERN" -n -c "$CONF" 2>&1)
+	expect_eq "postern -n exit with a mode-644 token file" 2 "$?"
+	expect_match "postern -n" "$CONF:[0-9]+: admin_token_file $tok: group or others may read or write it \\(mode 0644\\): chmod 600 it" "$out"
+	kill -HUP "$POSTERN_PID"
+	expect_log 'reload failed: keeping the running configuration \(generation 2\)'
+	expect_log "admin_token_file $tok: group or others may read"
+	expect_curl 200 /metrics -H "Authorization: Bearer $TOKEN"
+}
+
+# Hostile clients cannot starve the probes: hundreds of idle connections
+# held open, and /readiness still answers; postern keeps at most 64.
+FLOOD_PL='
+use strict;
+use Socket;
+my ($port, $n) = @ARGV;
+my @s;
+for (1 .. $n) {
+	socket(my $s, PF_INET, SOCK_STREAM, 0) or die "socket: $!\n";
+	connect($s, sockaddr_in($port, inet_aton("127.0.0.1"))) or die "connect: $!\n";
+	push @s, $s;
+}
+$| = 1;
+print "held $n\n";
+sleep 600;
+'
+case_flood() {
+	local n
+	setup_two_redis
+	(_close_sess_fds; exec perl -e "$FLOOD_PL" "$ADMIN_PORT" 300) \
+	    > "$T/flood.out" 2>&1 &
+	track_client "$!"
+	wait_log "$T/flood.out" 'held|:' 20 || fail_case "the flood did not start"
+	grep -q 'held 300' "$T/flood.out" ||
+	    fail_case "flood: $(head -c 200 "$T/flood.out")"
+	expect_log 'admin: 64 connections open: closing the oldest, from 127\.0\.0\.1'
+	expect_curl 200 /readiness
+	expect_eq "/readiness under the flood" ok "$HTTP_BODY"
+	ctl status
+	expect_eq "ctl status under the flood" 0 "$CTL_RC"
+	# postern keeps at most 64 admin connections of its own.
+	wait_until 10 test "$(ss -tnH state established "( sport = :$ADMIN_PORT )" | wc -l)" -le 64 ||
+	    fail_case "postern holds $(ss -tnH state established "( sport = :$ADMIN_PORT )" | wc -l) admin connections"
+	expect_eq "connection limit logged once" 1 \
+	    "$(count_lines "$POSTERN_LOG" 'connections open: closing the oldest')"
+}
+
 run_case "/health healthy with two redis routes" case_health_healthy
 run_case "/health degraded when the preferred route is down" case_health_degraded
 run_case "/health unhealthy and 503 with no route" case_health_unhealthy
@@ -581,4 +762,8 @@ run_case "ctl status and errors" case_ctl_status_and_errors
 run_case "unix socket admin address" case_unix_socket
 run_case "reload keeps the admin endpoint, counters and pin" case_reload
 run_case "reload moves the admin endpoint; a bad address keeps it" case_reload_admin_moves
+run_case "cross-site writes and writes without X-Postern-Request refused" case_cross_site
+run_case "a foreign Host (DNS rebinding) refused; the address, localhost, [::1] pass" case_host
+run_case "token on loopback, admin_read_token, a token file others may read" case_token_loopback
+run_case "probes answered under a flood of idle admin connections" case_flood
 finish
