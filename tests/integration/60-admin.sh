@@ -713,6 +713,71 @@ case_token_loopback() {
 	expect_curl 200 /metrics -H "Authorization: Bearer $TOKEN"
 }
 
+# Off loopback (an address on the loopback device of a network namespace
+# this case makes, so nothing on the host changes): reads open, writes
+# refused without admin_token_file, then the token; a wildcard endpoint
+# takes any IP literal as Host (a Kubernetes httpGet probe's pod IP).
+NS_ADM=postern-adm-$$
+case_token_off_loopback() {
+	local ip tok=$T/token err real=$POSTERN port2
+	((EUID == 0)) || skip_case "needs root for ip netns"
+	trap '_rc=$?; netns_remove "$NS_ADM"; _with_status "$_rc"; _case_cleanup' EXIT
+	err=$(ip netns add "$NS_ADM" 2>&1) ||
+	    skip_case "ip netns add is not permitted here: $err"
+	ip=10.200.$(($$ % 250)).1
+	ip netns exec "$NS_ADM" ip link set lo up &&
+	    ip netns exec "$NS_ADM" ip addr add "$ip/32" dev lo ||
+	    fail_case "cannot put $ip on lo in $NS_ADM"
+	IN_NS=(ip netns exec "$NS_ADM")
+	ADMIN_PORT=$(free_port) && port2=$(free_port) &&
+	    LISTEN_PORT=$(free_port) || fail_case "no free port"
+	ADMIN=$ip:$ADMIN_PORT
+	CONF=$T/case$_CASE_ID.conf
+	ns_conf() {
+		conf_global "$@"
+		conf_service s "127.0.0.1:$LISTEN_PORT" tcp \
+		    "a tcp://127.0.0.1:1" "b tcp://127.0.0.1:2" -- check=none
+	}
+	ns_conf "admin=$ADMIN" > "$CONF"
+	POSTERN=ip start_postern_args netns exec "$NS_ADM" "$real" -c "$CONF"
+	wait_ready 10
+	expect_log "admin: listening on $ip:$ADMIN_PORT \\(not loopback: route control needs admin_token_file\\)"
+	expect_curl 200 /liveness
+	expect_curl 200 /health
+	expect_curl 200 /metrics
+	expect_curl 421 /status -H "Host: evil.example:$ADMIN_PORT"
+	expect_curl 403 '/routes/pin?service=s&route=b' "${W[@]}"
+	expect_json .error 'writes on a non-loopback admin address need admin_token_file in [postern]'
+	CTL_OUT=$("${IN_NS[@]}" "$real" ctl -c "$CONF" pin s b 2>&1)
+	expect_eq "ctl pin without a token file exit" 1 "$?"
+	expect_match "ctl pin without a token file" 'need admin_token_file' "$CTL_OUT"
+
+	token_file "$tok" 600
+	ns_conf "admin=$ADMIN" "admin_token_file=$tok" > "$CONF"
+	kill -HUP "$POSTERN_PID"
+	expect_log 'reload: configuration generation 2 loaded'
+	CTL_OUT=$("${IN_NS[@]}" "$real" ctl -c "$CONF" pin s b 2>&1)
+	expect_eq "ctl -c pin with the token exit ($CTL_OUT)" 0 "$?"
+	expect_log "admin: POST /routes/pin service=s route=b from 10\\.200\\."
+	expect_curl 401 '/routes/unpin?service=s' "${W[@]}"
+	expect_curl 401 '/routes/unpin?service=s' "${W[@]}" \
+	    -H "Authorization: Bearer ${TOKEN}0"
+	expect_curl 200 '/routes/unpin?service=s' "${W[@]}" \
+	    -H "Authorization: Bearer $TOKEN"
+
+	# All interfaces, as in a pod: the pod IP is a fine Host, names not.
+	ns_conf "admin=*:$port2" "admin_token_file=$tok" > "$CONF"
+	kill -HUP "$POSTERN_PID"
+	expect_log "admin: listening on \\*:$port2 \\(not loopback"
+	ADMIN=$ip:$port2
+	expect_curl 200 /readiness
+	expect_curl 200 /readiness -H "Host: 10.9.8.7:$port2"
+	expect_curl 421 /readiness -H "Host: pod.evil.example:$port2"
+	CTL_OUT=$("${IN_NS[@]}" "$real" ctl -c "$CONF" drain s a 2>&1)
+	expect_eq "ctl -c drain on *:port exit ($CTL_OUT)" 0 "$?"
+	stop_postern
+}
+
 # Hostile clients cannot starve the probes: hundreds of idle connections
 # held open, and /readiness still answers; postern keeps at most 64.
 FLOOD_PL='
@@ -765,5 +830,6 @@ run_case "reload moves the admin endpoint; a bad address keeps it" case_reload_a
 run_case "cross-site writes and writes without X-Postern-Request refused" case_cross_site
 run_case "a foreign Host (DNS rebinding) refused; the address, localhost, [::1] pass" case_host
 run_case "token on loopback, admin_read_token, a token file others may read" case_token_loopback
+run_case "off loopback: writes need admin_token_file, then the token; *:port takes IP literals" case_token_off_loopback
 run_case "probes answered under a flood of idle admin connections" case_flood
 finish
