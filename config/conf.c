@@ -471,12 +471,18 @@ conf_secret_read(const char *path, int private, char **out, char *err,
 		snprintf(err, errlen, "%s", strerror(errno));
 		return (-1);
 	}
-	/* The mode of the file opened, not of a name that may change. */
+	/*
+	 * The mode of the file opened, not of a name that may change.  As
+	 * libpq's rule for sslkey: owned by root, the group may read it
+	 * (Kubernetes mounts a Secret root-owned, readable through fsGroup,
+	 * for a non-root container); otherwise owner only.
+	 */
 	if (private && fstat(fileno(fp), &st) == 0 &&
-	    (st.st_mode & (S_IRWXG | S_IRWXO)) != 0) {
+	    (st.st_mode & (st.st_uid == 0 ? (S_IWGRP | S_IXGRP | S_IRWXO) :
+	    (S_IRWXG | S_IRWXO))) != 0) {
 		snprintf(err, errlen, "group or others may read or write it "
-		    "(mode %04o): chmod 600 it", (unsigned int)(st.st_mode &
-		    07777));
+		    "(mode %04o): chmod 600 it (640 if root owns it)",
+		    (unsigned int)(st.st_mode & 07777));
 		fclose(fp);
 		return (-1);
 	}

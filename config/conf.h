@@ -194,7 +194,8 @@ struct conf *conf_from_forwards_jump(char **specs, size_t n,
  * conf_secret_read(path, private, out, err, errlen): the first line of a
  * secret file (a password, passphrase or token) into *out, which the
  * caller frees after wiping it.  With private, a file that group or
- * others may read or write is refused.  Returns 0, or -1 with a reason
+ * others may read or write is refused (a root-owned one may be group-
+ * readable: mode 640 or 440).  Returns 0, or -1 with a reason
  * (without the path) in err and *out untouched.
  */
 int	conf_secret_read(const char *path, int private, char **out, char *err,

@@ -256,9 +256,27 @@ test_admin_token(void **state)
 	assert_string_equal(c->admin_token_file, tok);
 	conf_unref(c);
 
-	assert_int_equal(chmod(tok, 0640), 0);
+	assert_int_equal(chmod(tok, 0644), 0);
 	snprintf(want, sizeof(want), "t.conf:3: admin_token_file %s: group "
-	    "or others may read or write it (mode 0640): chmod 600 it", tok);
+	    "or others may read or write it (mode 0644): chmod 600 it (640 "
+	    "if root owns it)", tok);
+	EXPECT_ERRORS(text, CONF_CHECK_FILES, want);
+	assert_int_equal(chmod(tok, 0660), 0);
+	snprintf(want, sizeof(want), "t.conf:3: admin_token_file %s: group "
+	    "or others may read or write it (mode 0660): chmod 600 it (640 "
+	    "if root owns it)", tok);
+	EXPECT_ERRORS(text, CONF_CHECK_FILES, want);
+	/* Group-readable: only when root owns it (a Kubernetes Secret). */
+	assert_int_equal(chmod(tok, 0640), 0);
+	if (getuid() == 0) {
+		assert_int_equal(chown(tok, 0, (gid_t)-1), 0);
+		conf_unref(parse_ok_buf(text, strlen(text), CONF_CHECK_FILES));
+		assert_int_equal(chown(tok, 12345, (gid_t)-1), 0);
+	}
+	/* Owned by another user (root made it so) or by us, not root. */
+	snprintf(want, sizeof(want), "t.conf:3: admin_token_file %s: group "
+	    "or others may read or write it (mode 0640): chmod 600 it (640 "
+	    "if root owns it)", tok);
 	EXPECT_ERRORS(text, CONF_CHECK_FILES, want);
 	assert_int_equal(chmod(tok, 0400), 0);
 	write_file(tok, "short\n");
