@@ -645,8 +645,8 @@ admin_request_cb(struct evhttp_request *req, void *arg)
  * the loop reads anything from it: by then evhttp has made the
  * bufferevent's callback argument its evhttp_connection (as it has in
  * every release since 2.0), and has set no callback on one it already
- * freed.  Its close callback, called once whether evhttp closes it or we
- * do, forgets it.
+ * freed.  Its close callback forgets a connection evhttp closes; one we
+ * close is forgotten first.
  */
 static void
 admin_conn_closed_cb(struct evhttp_connection *evcon, void *arg)
@@ -673,9 +673,11 @@ admin_conn_drop(struct admin *ad, struct admin_conn *conn)
 static void
 admin_conn_evict(struct admin *ad)
 {
-	struct admin_conn	*conn, *oldest;
-	char			*host = NULL;
-	ev_uint16_t		 port = 0;
+	struct evhttp_connection	*evcon;
+	struct admin_conn		*conn, *oldest;
+	char				*host = NULL;
+	char				 key[ADMIN_GUARD_PEERLEN];
+	ev_uint16_t			 port = 0;
 
 	while (ad->nconns > ADMIN_MAX_CONNS) {
 		oldest = NULL;
@@ -689,15 +691,23 @@ admin_conn_evict(struct admin *ad)
 			break;
 		if (ad->addr.kind != ADDR_UNIX)
 			evhttp_connection_get_peer(oldest->evcon, &host, &port);
-		if (admin_guard_first(&ad->guard, host != NULL ? host : "unix",
-		    admin_now_ms()))
+		/* Apart from refusals: each is worth a line of its own. */
+		snprintf(key, sizeof(key), "cap %s", host != NULL ? host :
+		    "unix");
+		if (admin_guard_first(&ad->guard, key, admin_now_ms()))
 			log_warnx("admin: %d connections open: closing the "
 			    "oldest, from %s, to take a new one; not logged "
 			    "again for this address for %d minutes",
 			    ADMIN_MAX_CONNS, host != NULL ? host : "unix",
 			    ADMIN_GUARD_QUIET_MS / 60000);
-		/* Calls admin_conn_closed_cb, which frees oldest. */
-		evhttp_connection_free(oldest->evcon);
+		/*
+		 * Forget it first, so that the count does not depend on
+		 * evhttp calling the close callback from here.
+		 */
+		evcon = oldest->evcon;
+		evhttp_connection_set_closecb(evcon, NULL, NULL);
+		admin_conn_drop(ad, oldest);
+		evhttp_connection_free(evcon);
 	}
 }
 

@@ -65,24 +65,28 @@ get(const struct admin_guard *g, enum admin_guard_access access,
 static void
 test_place(void **state)
 {
+	static const struct {
+		const char		*ip;
+		enum admin_guard_place	 want;
+	} cases[] = {
+		{ "127.0.0.1", ADMIN_GUARD_LOOPBACK },
+		{ "127.9.8.7", ADMIN_GUARD_LOOPBACK },
+		{ "::1", ADMIN_GUARD_LOOPBACK },
+		{ "0.0.0.0", ADMIN_GUARD_WILDCARD },
+		{ "::", ADMIN_GUARD_WILDCARD },
+		{ "10.200.0.1", ADMIN_GUARD_ADDRESS },
+		{ "fd00::1", ADMIN_GUARD_ADDRESS },
+		{ NULL, ADMIN_GUARD_UNIX },
+	};
 	struct admin_guard	g;
+	size_t			i;
 
-	bind_to(&g, "127.0.0.1");
-	assert_int_equal(g.place, ADMIN_GUARD_LOOPBACK);
-	bind_to(&g, "127.9.8.7");
-	assert_int_equal(g.place, ADMIN_GUARD_LOOPBACK);
-	bind_to(&g, "::1");
-	assert_int_equal(g.place, ADMIN_GUARD_LOOPBACK);
-	bind_to(&g, "0.0.0.0");
-	assert_int_equal(g.place, ADMIN_GUARD_WILDCARD);
-	bind_to(&g, "::");
-	assert_int_equal(g.place, ADMIN_GUARD_WILDCARD);
-	bind_to(&g, "10.200.0.1");
-	assert_int_equal(g.place, ADMIN_GUARD_ADDRESS);
-	bind_to(&g, "fd00::1");
-	assert_int_equal(g.place, ADMIN_GUARD_ADDRESS);
-	bind_to(&g, NULL);
-	assert_int_equal(g.place, ADMIN_GUARD_UNIX);
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		bind_to(&g, cases[i].ip);
+		if (g.place != cases[i].want)
+			fail_msg("%s: place %d, not %d", cases[i].ip ?
+			    cases[i].ip : "unix", g.place, cases[i].want);
+	}
 }
 
 static void
@@ -115,165 +119,125 @@ test_host_loopback(void **state)
 	}
 }
 
+/*
+ * Off loopback: that address and loopback literals; bound to all
+ * interfaces, any IP literal (a pod IP), no other name; a unix socket,
+ * anything.
+ */
 static void
-test_host_address(void **state)
+test_host_places(void **state)
 {
+	static const struct {
+		const char		*bound, *host;
+		enum admin_guard_verdict want;
+	} cases[] = {
+		{ "10.200.0.1", "10.200.0.1:9090", ADMIN_GUARD_OK },
+		{ "10.200.0.1", "10.200.0.1", ADMIN_GUARD_OK },
+		{ "10.200.0.1", "127.0.0.1:9090", ADMIN_GUARD_OK },
+		{ "10.200.0.1", "10.200.0.2:9090", ADMIN_GUARD_MISDIRECTED },
+		{ "10.200.0.1", "pod.example:9090", ADMIN_GUARD_MISDIRECTED },
+		{ "fd00::1", "[fd00::1]:9090", ADMIN_GUARD_OK },
+		{ "fd00::1", "[fd00::2]:9090", ADMIN_GUARD_MISDIRECTED },
+		{ "0.0.0.0", "10.1.2.3:9090", ADMIN_GUARD_OK },
+		{ "0.0.0.0", "[fd00::7]:9090", ADMIN_GUARD_OK },
+		{ "0.0.0.0", "evil.example:9090", ADMIN_GUARD_MISDIRECTED },
+		{ NULL, "evil.example:9090", ADMIN_GUARD_OK },
+	};
 	struct admin_guard	g;
+	size_t			i;
 
-	bind_to(&g, "10.200.0.1");
-	assert_int_equal(get(&g, ADMIN_GUARD_PROBE, "10.200.0.1:9090"),
-	    ADMIN_GUARD_OK);
-	assert_int_equal(get(&g, ADMIN_GUARD_PROBE, "10.200.0.1"),
-	    ADMIN_GUARD_OK);
-	assert_int_equal(get(&g, ADMIN_GUARD_PROBE, "127.0.0.1:9090"),
-	    ADMIN_GUARD_OK);
-	assert_int_equal(get(&g, ADMIN_GUARD_PROBE, "10.200.0.2:9090"),
-	    ADMIN_GUARD_MISDIRECTED);
-	assert_int_equal(get(&g, ADMIN_GUARD_PROBE, "pod.example:9090"),
-	    ADMIN_GUARD_MISDIRECTED);
-	bind_to(&g, "fd00::1");
-	assert_int_equal(get(&g, ADMIN_GUARD_PROBE, "[fd00::1]:9090"),
-	    ADMIN_GUARD_OK);
-	assert_int_equal(get(&g, ADMIN_GUARD_PROBE, "[fd00::2]:9090"),
-	    ADMIN_GUARD_MISDIRECTED);
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		bind_to(&g, cases[i].bound);
+		if (get(&g, ADMIN_GUARD_PROBE, cases[i].host) != cases[i].want)
+			fail_msg("bound to %s, Host '%s': not verdict %d",
+			    cases[i].bound ? cases[i].bound : "unix",
+			    cases[i].host, cases[i].want);
+	}
 }
 
-/* A wildcard endpoint takes any IP literal (a pod IP), no other name. */
-static void
-test_host_wildcard(void **state)
-{
-	struct admin_guard	g;
+/* One request against one endpoint, and the verdict it must get. */
+struct guard_case {
+	const char		*bound;		/* IP the endpoint is bound to */
+	const char		*token;		/* admin_token_file's, or NULL */
+	int			 read_token;
+	enum admin_guard_access	 access;
+	const char		*origin, *fetch_site, *custom, *auth;
+	enum admin_guard_verdict want;
+	const char		*why;		/* in the reason, or NULL */
+};
 
-	bind_to(&g, "0.0.0.0");
-	assert_int_equal(get(&g, ADMIN_GUARD_PROBE, "10.1.2.3:9090"),
-	    ADMIN_GUARD_OK);
-	assert_int_equal(get(&g, ADMIN_GUARD_PROBE, "[fd00::7]:9090"),
-	    ADMIN_GUARD_OK);
-	assert_int_equal(get(&g, ADMIN_GUARD_PROBE, "evil.example:9090"),
-	    ADMIN_GUARD_MISDIRECTED);
-	bind_to(&g, NULL);
-	assert_int_equal(get(&g, ADMIN_GUARD_PROBE, "evil.example:9090"),
-	    ADMIN_GUARD_OK);
-}
+#define LO	"127.0.0.1"
+#define OFF	"10.200.0.1"
+#define R	ADMIN_GUARD_READ
+#define P	ADMIN_GUARD_PROBE
+#define WR	ADMIN_GUARD_WRITE
+#define OK	ADMIN_GUARD_OK
+#define NO	ADMIN_GUARD_FORBIDDEN
+#define AUTH	ADMIN_GUARD_UNAUTHORIZED
+#define BEARER	"Bearer " TOKEN
 
-static void
-test_cross_site(void **state)
-{
-	struct admin_guard	 g;
-	struct admin_guard_req	 r;
-	const char		*why;
-
-	bind_to(&g, "127.0.0.1");
-	memset(&r, 0, sizeof(r));
-	r.access = ADMIN_GUARD_READ;
-	r.host = "127.0.0.1:9090";
-	r.origin = "http://evil.example";
-	assert_int_equal(admin_guard_check(&g, &r, &why),
-	    ADMIN_GUARD_FORBIDDEN);
-	assert_non_null(strstr(why, "Origin"));
-	r.origin = "null";
-	assert_int_equal(admin_guard_check(&g, &r, &why),
-	    ADMIN_GUARD_FORBIDDEN);
-	r.origin = NULL;
-	r.fetch_site = "cross-site";
-	assert_int_equal(admin_guard_check(&g, &r, &why),
-	    ADMIN_GUARD_FORBIDDEN);
-	r.fetch_site = "none";		/* typed in the address bar */
-	assert_int_equal(admin_guard_check(&g, &r, &why), ADMIN_GUARD_OK);
-}
-
-static void
-test_write_header(void **state)
-{
-	struct admin_guard	 g;
-	struct admin_guard_req	 r;
-	const char		*why;
-
-	bind_to(&g, "127.0.0.1");
-	memset(&r, 0, sizeof(r));
-	r.access = ADMIN_GUARD_WRITE;
-	r.host = "127.0.0.1:9090";
-	assert_int_equal(admin_guard_check(&g, &r, &why),
-	    ADMIN_GUARD_FORBIDDEN);
-	assert_non_null(strstr(why, "X-Postern-Request: 1"));
-	r.custom = "0";
-	assert_int_equal(admin_guard_check(&g, &r, &why),
-	    ADMIN_GUARD_FORBIDDEN);
-	r.custom = "1";
-	assert_int_equal(admin_guard_check(&g, &r, &why), ADMIN_GUARD_OK);
-	/* The header does not excuse a cross-origin request. */
-	r.origin = "http://127.0.0.1:9090";
-	assert_int_equal(admin_guard_check(&g, &r, &why),
-	    ADMIN_GUARD_FORBIDDEN);
-}
-
-/* Off loopback, writes need a token; reads and probes do not. */
-static void
-test_token_off_loopback(void **state)
-{
-	struct admin_guard	 g;
-	struct admin_guard_req	 r;
-	const char		*why;
-
-	bind_to(&g, "10.200.0.1");
-	memset(&r, 0, sizeof(r));
-	r.access = ADMIN_GUARD_WRITE;
-	r.host = "10.200.0.1:9090";
-	r.custom = "1";
-	assert_int_equal(admin_guard_check(&g, &r, &why),
-	    ADMIN_GUARD_FORBIDDEN);
-	assert_non_null(strstr(why, "admin_token_file"));
-	r.access = ADMIN_GUARD_READ;
-	assert_int_equal(admin_guard_check(&g, &r, &why), ADMIN_GUARD_OK);
-
-	g.token = TOKEN;
-	r.access = ADMIN_GUARD_WRITE;
-	assert_int_equal(admin_guard_check(&g, &r, &why),
-	    ADMIN_GUARD_UNAUTHORIZED);
-	r.authorization = "Bearer " TOKEN "x";
-	assert_int_equal(admin_guard_check(&g, &r, &why),
-	    ADMIN_GUARD_UNAUTHORIZED);
-	r.authorization = "Bearer 0123";
-	assert_int_equal(admin_guard_check(&g, &r, &why),
-	    ADMIN_GUARD_UNAUTHORIZED);
-	r.authorization = "Basic " TOKEN;
-	assert_int_equal(admin_guard_check(&g, &r, &why),
-	    ADMIN_GUARD_UNAUTHORIZED);
-	r.authorization = "Bearer " TOKEN;
-	assert_int_equal(admin_guard_check(&g, &r, &why), ADMIN_GUARD_OK);
-	r.authorization = "bearer  " TOKEN;
-	assert_int_equal(admin_guard_check(&g, &r, &why), ADMIN_GUARD_OK);
+static const struct guard_case guard_cases[] = {
+	/* Cross-site: refused, whatever else the request carries. */
+	{ LO, NULL, 0, R, "http://evil.example", NULL, NULL, NULL, NO,
+	  "Origin" },
+	{ LO, NULL, 0, R, "null", NULL, NULL, NULL, NO, NULL },
+	{ LO, NULL, 0, R, NULL, "cross-site", NULL, NULL, NO, "cross-site" },
+	{ LO, NULL, 0, R, NULL, "none", NULL, NULL, OK, NULL },
+	{ LO, NULL, 0, WR, "http://127.0.0.1:9090", NULL, "1", NULL, NO,
+	  NULL },
+	/* Writes need X-Postern-Request: 1. */
+	{ LO, NULL, 0, WR, NULL, NULL, NULL, NULL, NO,
+	  "X-Postern-Request: 1" },
+	{ LO, NULL, 0, WR, NULL, NULL, "0", NULL, NO, NULL },
+	{ LO, NULL, 0, WR, NULL, NULL, "1", NULL, OK, NULL },
+	/* Off loopback: writes need a token file, reads do not. */
+	{ OFF, NULL, 0, WR, NULL, NULL, "1", NULL, NO, "admin_token_file" },
+	{ OFF, NULL, 0, R, NULL, NULL, NULL, NULL, OK, NULL },
+	{ OFF, TOKEN, 0, WR, NULL, NULL, "1", NULL, AUTH, "token required" },
+	{ OFF, TOKEN, 0, WR, NULL, NULL, "1", BEARER "x", AUTH,
+	  "wrong token" },
+	{ OFF, TOKEN, 0, WR, NULL, NULL, "1", "Bearer 0123", AUTH, NULL },
+	{ OFF, TOKEN, 0, WR, NULL, NULL, "1", "Basic " TOKEN, AUTH, NULL },
+	{ OFF, TOKEN, 0, WR, NULL, NULL, "1", BEARER, OK, NULL },
+	{ OFF, TOKEN, 0, WR, NULL, NULL, "1", "bearer  " TOKEN, OK, NULL },
 	/* The token never replaces the custom header. */
-	r.custom = NULL;
-	assert_int_equal(admin_guard_check(&g, &r, &why),
-	    ADMIN_GUARD_FORBIDDEN);
-}
+	{ OFF, TOKEN, 0, WR, NULL, NULL, NULL, BEARER, NO, NULL },
+	/* With a token, loopback writes need it; reads with read_token. */
+	{ LO, TOKEN, 0, WR, NULL, NULL, "1", NULL, AUTH, NULL },
+	{ LO, TOKEN, 0, R, NULL, NULL, NULL, NULL, OK, NULL },
+	{ LO, TOKEN, 1, R, NULL, NULL, NULL, NULL, AUTH, NULL },
+	{ LO, TOKEN, 1, P, NULL, NULL, NULL, NULL, OK, NULL },
+	{ LO, TOKEN, 1, R, NULL, NULL, NULL, BEARER, OK, NULL },
+};
 
-/* With a token, loopback writes need it too; reads only if read_token. */
 static void
-test_token_reads(void **state)
+test_cases(void **state)
 {
+	const struct guard_case	*c;
 	struct admin_guard	 g;
 	struct admin_guard_req	 r;
 	const char		*why;
+	size_t			 i;
 
-	bind_to(&g, "127.0.0.1");
-	g.token = TOKEN;
-	memset(&r, 0, sizeof(r));
-	r.custom = "1";
-	r.access = ADMIN_GUARD_WRITE;
-	assert_int_equal(admin_guard_check(&g, &r, &why),
-	    ADMIN_GUARD_UNAUTHORIZED);
-	r.access = ADMIN_GUARD_READ;
-	assert_int_equal(admin_guard_check(&g, &r, &why), ADMIN_GUARD_OK);
-	g.read_token = 1;
-	assert_int_equal(admin_guard_check(&g, &r, &why),
-	    ADMIN_GUARD_UNAUTHORIZED);
-	r.access = ADMIN_GUARD_PROBE;
-	assert_int_equal(admin_guard_check(&g, &r, &why), ADMIN_GUARD_OK);
-	r.access = ADMIN_GUARD_READ;
-	r.authorization = "Bearer " TOKEN;
-	assert_int_equal(admin_guard_check(&g, &r, &why), ADMIN_GUARD_OK);
+	for (i = 0; i < sizeof(guard_cases) / sizeof(guard_cases[0]); i++) {
+		c = &guard_cases[i];
+		bind_to(&g, c->bound);
+		g.token = c->token;
+		g.read_token = c->read_token;
+		memset(&r, 0, sizeof(r));
+		r.access = c->access;
+		r.host = c->bound;
+		r.origin = c->origin;
+		r.fetch_site = c->fetch_site;
+		r.custom = c->custom;
+		r.authorization = c->auth;
+		if (admin_guard_check(&g, &r, &why) != c->want)
+			fail_msg("case %zu: verdict %d, not %d (%s)", i,
+			    admin_guard_check(&g, &r, &why), c->want, why);
+		if (c->why != NULL && strstr(why, c->why) == NULL)
+			fail_msg("case %zu: reason '%s' lacks '%s'", i, why,
+			    c->why);
+	}
 }
 
 static void
@@ -316,12 +280,8 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_place),
 		cmocka_unit_test(test_host_loopback),
-		cmocka_unit_test(test_host_address),
-		cmocka_unit_test(test_host_wildcard),
-		cmocka_unit_test(test_cross_site),
-		cmocka_unit_test(test_write_header),
-		cmocka_unit_test(test_token_off_loopback),
-		cmocka_unit_test(test_token_reads),
+		cmocka_unit_test(test_host_places),
+		cmocka_unit_test(test_cases),
 		cmocka_unit_test(test_status),
 		cmocka_unit_test(test_first),
 	};
