@@ -3,9 +3,12 @@
 # 60-admin.sh: the admin HTTP endpoint and "postern ctl": /health (JSON
 # shape, healthy, degraded, unhealthy), the probes, /metrics, route
 # control (pin with expiry, drain, disable, enable), the status table,
-# errors, a unix-socket admin address and reloads.
+# errors, a unix-socket admin address and reloads; and who may ask:
+# cross-site requests, a foreign Host (DNS rebinding), the token on and
+# off loopback (off loopback in a network namespace the case makes; it
+# skips without root), and probes under a flood of idle connections.
 #
-# Needs jq and socat.  Health checks run every 200 ms with fall = rise =
+# Needs jq, socat, curl and perl.  Health checks run every 200 ms with fall = rise =
 # 2, so a dead route is noticed within about half a second; every wait is
 # on a log line or an answer, never a bare sleep.
 
