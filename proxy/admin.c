@@ -1,7 +1,8 @@
 /*
  * admin.c: the admin HTTP endpoint: its socket, request dispatch, the
  * probes and route control.  The documents are in admin_health.c and
- * admin_metrics.c.  Nothing here dials anything: every page reads state,
+ * admin_metrics.c, who may ask in admin_guard.c, the connection cap in
+ * admin_conns.c.  Nothing here dials anything: every page reads state,
  * and route control calls the service's own functions, which log.
  */
 #include "config.h"
@@ -16,11 +17,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
 #include <event2/buffer.h>
-#include <event2/bufferevent.h>
 #include <event2/event.h>
 #include <event2/http.h>
 #include <event2/keyvalq_struct.h>
@@ -43,33 +42,17 @@
 #define ADMIN_TIMEOUT_S		10
 #define ADMIN_MAX_HEADERS	8192
 #define ADMIN_MAX_BODY		4096
-/*
- * Open admin connections; a new one beyond closes the oldest, so that
- * idle connections held open by anyone cannot keep a probe out, nor use
- * up the descriptors the services need.
- */
-#define ADMIN_MAX_CONNS		64
+#define ADMIN_MAX_CONNS		64	/* see admin_conns.c */
 
 #define ADMIN_READ	(EVHTTP_REQ_GET | EVHTTP_REQ_HEAD)
 #define ADMIN_WRITE	EVHTTP_REQ_POST
-
-/* One accepted connection, oldest first in admin.conns. */
-struct admin_conn {
-	TAILQ_ENTRY(admin_conn)		 entry;
-	struct admin			*ad;
-	struct bufferevent		*bev;	/* a reference, until adopted */
-	struct evhttp_connection	*evcon;	/* once adopted */
-};
-TAILQ_HEAD(admin_conn_list, admin_conn);
 
 struct admin {
 	struct postern		*px;
 	struct evhttp		*http;
 	struct evconnlistener	*evl;		/* evhttp's once bound */
 	struct event		*resume;
-	struct event		*adopt;		/* admin_adopt_cb */
-	struct admin_conn_list	 conns;
-	unsigned int		 nconns;
+	struct admin_conns	*conns;
 	struct admin_guard	 guard;
 	struct addr		 addr;
 	int			 unlink_path;
@@ -495,15 +478,6 @@ static const struct admin_page admin_pages[] = {
 	  ADMIN_DISABLE },
 };
 
-static int64_t
-admin_now_ms(void)
-{
-	struct timespec	ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ((int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000);
-}
-
 /* The request's method for logs. */
 static const char *
 admin_method(struct evhttp_request *req)
@@ -572,7 +546,7 @@ admin_check_access(struct admin *ad, struct evhttp_request *req,
 	if (v != ADMIN_GUARD_MISDIRECTED)
 		r.host = NULL;		/* only worth logging when it is why */
 	if (admin_guard_first(&ad->guard, admin_peer_host(ad, req),
-	    admin_now_ms()))
+	    admin_conns_now_ms()))
 		log_warnx("admin: refused %s %s%s%s from %s: %s; more refusals "
 		    "from this address are not logged for %d minutes",
 		    admin_method(req), admin_clean(path != NULL ? path : "?",
@@ -634,129 +608,6 @@ admin_request_cb(struct evhttp_request *req, void *arg)
 }
 
 /* ------------------------------------------------------------------ */
-/* The connection cap. */
-
-/*
- * libevent 2.1's evhttp has no connection limit and no hook on a new
- * server connection (evhttp_set_max_connections and evhttp_set_newreqcb
- * came in 2.2); evhttp_set_bevcb is the one call made per accept.  We
- * hand out the bufferevent there, holding a reference of our own, and
- * adopt the connection from an event activated at once, which runs before
- * the loop reads anything from it: by then evhttp has made the
- * bufferevent's callback argument its evhttp_connection (as it has in
- * every release since 2.0), and has set no callback on one it already
- * freed.  Its close callback forgets a connection evhttp closes; one we
- * close is forgotten first.
- */
-static void
-admin_conn_closed_cb(struct evhttp_connection *evcon, void *arg)
-{
-	struct admin_conn	*conn = arg;
-	struct admin		*ad = conn->ad;
-
-	TAILQ_REMOVE(&ad->conns, conn, entry);
-	ad->nconns--;
-	free(conn);
-}
-
-static void
-admin_conn_drop(struct admin *ad, struct admin_conn *conn)
-{
-	TAILQ_REMOVE(&ad->conns, conn, entry);
-	ad->nconns--;
-	if (conn->bev != NULL)
-		bufferevent_decref(conn->bev);
-	free(conn);
-}
-
-/* Close the oldest adopted connections while there are too many. */
-static void
-admin_conn_evict(struct admin *ad)
-{
-	struct evhttp_connection	*evcon;
-	struct admin_conn		*conn, *oldest;
-	char				*host = NULL;
-	char				 key[ADMIN_GUARD_PEERLEN];
-	ev_uint16_t			 port = 0;
-
-	while (ad->nconns > ADMIN_MAX_CONNS) {
-		oldest = NULL;
-		TAILQ_FOREACH(conn, &ad->conns, entry) {
-			if (conn->evcon != NULL) {
-				oldest = conn;
-				break;
-			}
-		}
-		if (oldest == NULL)
-			break;
-		if (ad->addr.kind != ADDR_UNIX)
-			evhttp_connection_get_peer(oldest->evcon, &host, &port);
-		/* Apart from refusals: each is worth a line of its own. */
-		snprintf(key, sizeof(key), "cap %s", host != NULL ? host :
-		    "unix");
-		if (admin_guard_first(&ad->guard, key, admin_now_ms()))
-			log_warnx("admin: %d connections open: closing the "
-			    "oldest, from %s, to take a new one; not logged "
-			    "again for this address for %d minutes",
-			    ADMIN_MAX_CONNS, host != NULL ? host : "unix",
-			    ADMIN_GUARD_QUIET_MS / 60000);
-		/*
-		 * Forget it first, so that the count does not depend on
-		 * evhttp calling the close callback from here.
-		 */
-		evcon = oldest->evcon;
-		evhttp_connection_set_closecb(evcon, NULL, NULL);
-		admin_conn_drop(ad, oldest);
-		evhttp_connection_free(evcon);
-	}
-}
-
-static void
-admin_adopt_cb(evutil_socket_t fd, short what, void *arg)
-{
-	struct admin		*ad = arg;
-	struct admin_conn	*conn, *next;
-	bufferevent_data_cb	 readcb = NULL;
-	void			*cbarg = NULL;
-
-	for (conn = TAILQ_FIRST(&ad->conns); conn != NULL; conn = next) {
-		next = TAILQ_NEXT(conn, entry);
-		if (conn->bev == NULL)
-			continue;
-		bufferevent_getcb(conn->bev, &readcb, NULL, NULL, &cbarg);
-		if (readcb == NULL || cbarg == NULL) {
-			admin_conn_drop(ad, conn);	/* evhttp gave up */
-			continue;
-		}
-		conn->evcon = cbarg;
-		evhttp_connection_set_closecb(conn->evcon, admin_conn_closed_cb,
-		    conn);
-		bufferevent_decref(conn->bev);
-		conn->bev = NULL;
-	}
-	admin_conn_evict(ad);
-}
-
-static struct bufferevent *
-admin_bev_cb(struct event_base *base, void *arg)
-{
-	struct admin		*ad = arg;
-	struct admin_conn	*conn;
-	struct bufferevent	*bev;
-
-	bev = bufferevent_socket_new(base, -1, BEV_OPT_CLOSE_ON_FREE);
-	if (bev == NULL || (conn = calloc(1, sizeof(*conn))) == NULL)
-		return (bev);	/* not counted; evhttp copes with NULL */
-	bufferevent_incref(bev);
-	conn->ad = ad;
-	conn->bev = bev;
-	TAILQ_INSERT_TAIL(&ad->conns, conn, entry);
-	ad->nconns++;
-	event_active(ad->adopt, EV_TIMEOUT, 0);
-	return (bev);
-}
-
-/* ------------------------------------------------------------------ */
 /* The socket. */
 
 static void
@@ -799,14 +650,12 @@ admin_new(struct postern *px, const struct addr *a, char *err, size_t errlen)
 		goto fail;
 	ad->px = px;
 	ad->addr = *a;
-	TAILQ_INIT(&ad->conns);
 	if ((ad->http = evhttp_new(px->base)) == NULL ||
 	    (ad->resume = evtimer_new(px->base, admin_resume_cb, ad)) == NULL ||
-	    (ad->adopt = event_new(px->base, -1, 0, admin_adopt_cb, ad)) ==
-	    NULL)
+	    (ad->conns = admin_conns_new(px->base, ad->http, &ad->guard,
+	    a->kind == ADDR_UNIX, ADMIN_MAX_CONNS)) == NULL)
 		goto fail;
 	evhttp_set_gencb(ad->http, admin_request_cb, ad);
-	evhttp_set_bevcb(ad->http, admin_bev_cb, ad);
 	evhttp_set_timeout(ad->http, ADMIN_TIMEOUT_S);
 	evhttp_set_max_headers_size(ad->http, ADMIN_MAX_HEADERS);
 	evhttp_set_max_body_size(ad->http, ADMIN_MAX_BODY);
@@ -858,11 +707,7 @@ admin_free(struct admin *ad)
 		return;
 	if (ad->http != NULL)
 		evhttp_free(ad->http);	/* its listener and connections */
-	/* Left: connections accepted but not adopted yet. */
-	while (!TAILQ_EMPTY(&ad->conns))
-		admin_conn_drop(ad, TAILQ_FIRST(&ad->conns));
-	if (ad->adopt != NULL)
-		event_free(ad->adopt);
+	admin_conns_free(ad->conns);	/* after evhttp's close callbacks */
 	if (ad->resume != NULL)
 		event_free(ad->resume);
 	if (ad->unlink_path)
