@@ -105,29 +105,6 @@ daemon_cancels(struct postern *px)
 	return (px->cancels);
 }
 
-/* Refuse to run routes whose transport this build lacks. */
-static int
-daemon_check_transports(const struct conf *c)
-{
-	size_t	i, j;
-	char	err[256];
-	int	bad = 0;
-
-	for (i = 0; i < c->nservices; i++) {
-		for (j = 0; j < c->services[i].nroutes; j++) {
-			const struct conf_route *r = &c->services[i].routes[j];
-
-			if (dial_supported(r->kind, err, sizeof(err)) == 0)
-				continue;
-			log_error("%s%s%d: service %s: route '%s' (%s): %s",
-			    c->path ? c->path : "-L", ":", r->line,
-			    c->services[i].name, r->name, r->url, err);
-			bad = 1;
-		}
-	}
-	return (bad ? -1 : 0);
-}
-
 /* Build the TLS contexts of generation c (errors logged). */
 static int
 daemon_load_tls(struct postern *px, struct conf *c)
@@ -309,8 +286,7 @@ daemon_reload(struct postern *px)
 	for (i = 0; i < errs.n; i++)
 		log_error("%s", errs.msg[i]);
 	conf_errors_free(&errs);
-	if (c == NULL || daemon_check_transports(c) != 0 ||
-	    daemon_apply(px, c) != 0) {
+	if (c == NULL || daemon_apply(px, c) != 0) {
 		conf_unref(c);
 		log_error("reload failed: keeping the running configuration "
 		    "(generation %u)", px->generation);
@@ -498,8 +474,6 @@ daemon_start(struct postern *px, struct conf *conf)
 	size_t		 nl = 0;
 	char		 err[512];
 
-	if (daemon_check_transports(conf) != 0)
-		return (2);
 	if (conf->user != NULL && priv_check(conf->user, err,
 	    sizeof(err)) != 0) {
 		log_error("%s", err);

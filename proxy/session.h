@@ -1,8 +1,9 @@
 /*
  * session.h: one client connection and its upstream.
  *
- * (postgres: STARTUP first: SSL/GSS requests answered 'N', the startup
- * message read; then DIALING)
+ * (postgres: the startup phase comes first, in DIALING with s->pg set
+ * and no dial yet: SSL/GSS requests answered 'N', the startup message
+ * read; then the dial)
  *
  *            +--(connect failed: next usable route)--+
  *            v                                       |

@@ -1,7 +1,8 @@
 /*
- * dial.h: the upstream "dial" step.  Whatever the transport (direct TCP
- * now; TLS and SSH channels later), a dial ends in exactly one callback
- * with either a connected bufferevent or a classified failure.
+ * dial.h: the upstream "dial" step.  Whatever the transport (tcp://,
+ * tls:// over TCP, ssh:// channels through a bastion), a dial ends in
+ * exactly one callback with a connected bufferevent or link, or a
+ * classified failure.
  */
 #ifndef POSTERN_DIAL_H
 #define POSTERN_DIAL_H
@@ -24,7 +25,6 @@ enum dial_status {
 	DIAL_RESOLVE,		/* name resolution failed */
 	DIAL_UNREACHABLE,	/* no route to host / network unreachable */
 	DIAL_ERROR,		/* other socket error */
-	DIAL_UNSUPPORTED,	/* transport not built yet */
 	DIAL_TLS,		/* TLS: refused, handshake, verification */
 	DIAL_SSH		/* SSH: bastion down, auth, channel refused */
 };
@@ -85,11 +85,6 @@ int	dial_expire(struct dial *d, char *buf, size_t len);
 /* dial_cancel(d): abandon a dial; no callback follows.  NULL is a no-op. */
 void	dial_cancel(struct dial *d);
 
-/*
- * dial_supported(kind, err, errlen): 0 if this build can dial routes of
- * this kind (enum conf_route_kind); -1 with the reason otherwise.
- */
-int	dial_supported(int kind, char *err, size_t errlen);
 
 /*
  * dial_shutdown_write(bev): end the write side of a connected upstream
