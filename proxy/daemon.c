@@ -19,6 +19,7 @@
 #include "admin.h"
 #include "clock.h"
 #include "conf.h"
+#include "fault.h"
 #include "daemon.h"
 #include "listener.h"
 #include "log.h"
@@ -145,64 +146,98 @@ daemon_find_service(struct postern *px, const char *name)
 	return (NULL);
 }
 
+/* Is a listener of a running service bound to a? */
+static int
+daemon_bound(struct postern *px, const struct addr *a)
+{
+	struct service	*svc;
+	size_t		 k;
+
+	TAILQ_FOREACH(svc, &px->services, entry) {
+		for (k = 0; k < svc->nlisteners; k++) {
+			if (addr_equal(listener_addr(svc->listeners[k]), a))
+				return (1);
+		}
+	}
+	return (0);
+}
+
 /*
- * Switch to generation c.  New listeners are bound first; if one fails,
- * nothing changes.  Listeners on unchanged addresses move to the new
- * services without being closed, so no connection is refused meanwhile.
+ * Prepare generation c: everything that can fail, with nothing running
+ * changed.  TLS contexts, new listeners (bound[], in the order of c's
+ * listen lines; NULL where a running listener is reused), the new
+ * services with their checks allocated (fresh), the new bastions.
  */
 static int
-daemon_apply(struct postern *px, struct conf *c)
+daemon_prepare(struct postern *px, struct conf *c, struct listener **bound,
+    struct service_list *fresh)
 {
-	struct service_list	 fresh = TAILQ_HEAD_INITIALIZER(fresh);
-	struct service		*svc, *old;
-	struct listener		**bound = NULL, *l;
-	size_t			 i, j, n = 0, total = 0;
-	char			 err[512], buf[ADDR_STRLEN];
-	int			 rc = -1, reused;
+	struct service	*svc;
+	size_t		 i, j, n = 0;
+	char		 err[512];
 
-	TAILQ_INIT(&fresh);
-	for (i = 0; i < c->nservices; i++)
-		total += c->services[i].nlisten;
-	if ((bound = calloc(total ? total : 1, sizeof(*bound))) == NULL)
+	if (fault_at("reload.tls")) {
+		log_error("tls: injected fault");
 		return (-1);
+	}
 	if (daemon_load_tls(px, c) != 0)
-		goto out;
-	/* Pass 1: bind what is new; listeners already open are reused. */
+		return (-1);
 	for (i = 0; i < c->nservices; i++) {
 		for (j = 0; j < c->services[i].nlisten; j++, n++) {
 			const struct addr *a = &c->services[i].listen[j].addr;
 
-			reused = 0;
-			TAILQ_FOREACH(svc, &px->services, entry) {
-				for (size_t k = 0; k < svc->nlisteners; k++)
-					reused |= addr_equal(listener_addr(
-					    svc->listeners[k]), a);
-			}
-			if (reused)
+			if (daemon_bound(px, a))
 				continue;
-			bound[n] = listener_new(px->base, a, NULL, NULL, err,
-			    sizeof(err));
+			if (fault_at("reload.bind")) {
+				snprintf(err, sizeof(err), "listen: "
+				    "injected fault");
+				bound[n] = NULL;
+			} else
+				bound[n] = listener_new(px->base, a, NULL,
+				    NULL, err, sizeof(err));
 			if (bound[n] == NULL) {
 				log_error("service %s: %s",
 				    c->services[i].name, err);
-				goto out;
+				return (-1);
 			}
 		}
 	}
-	/* Pass 2: commit. */
-	for (i = 0, n = 0; i < c->nservices; i++) {
-		old = daemon_find_service(px, c->services[i].name);
-		if ((svc = service_new(px, c, &c->services[i], old)) == NULL)
-			fatalx("out of memory");
-		TAILQ_INSERT_TAIL(&fresh, svc, entry);
+	for (i = 0; i < c->nservices; i++) {
+		svc = service_new(px, c, &c->services[i],
+		    daemon_find_service(px, c->services[i].name));
+		if (svc == NULL) {
+			log_error("service %s: out of memory",
+			    c->services[i].name);
+			return (-1);
+		}
+		TAILQ_INSERT_TAIL(fresh, svc, entry);
+	}
+	return (ssh_pool_prepare(px->dial_env.ssh, c));
+}
+
+/*
+ * Commit generation c, prepared by daemon_prepare(): only moves pointers
+ * and starts things, and cannot fail.  Listeners on unchanged addresses
+ * move to the new services without being closed, so no connection is
+ * refused meanwhile.
+ */
+static void
+daemon_commit(struct postern *px, struct conf *c, struct listener **bound,
+    struct service_list *fresh)
+{
+	struct service	*svc;
+	struct listener	*l;
+	size_t		 i, j, n = 0;
+	char		 buf[ADDR_STRLEN];
+
+	svc = TAILQ_FIRST(fresh);
+	for (i = 0; i < c->nservices; i++, svc = TAILQ_NEXT(svc, entry)) {
 		for (j = 0; j < c->services[i].nlisten; j++, n++) {
-			l = bound[n];
-			bound[n] = NULL;
-			if (l == NULL)
+			if ((l = bound[n]) == NULL)
 				l = daemon_find_listener(px,
 				    &c->services[i].listen[j].addr);
-			if (l == NULL || service_add_listener(svc, l) != 0)
-				fatalx("listener lost during reload");
+			bound[n] = NULL;
+			service_add_listener(svc, l);
 			log_info("service %s: listening on %s", svc->name,
 			    listener_bound(l, buf, sizeof(buf)));
 		}
@@ -212,22 +247,47 @@ daemon_apply(struct postern *px, struct conf *c)
 		service_retire(svc);
 		service_unref(svc);	/* live sessions keep it */
 	}
-	TAILQ_CONCAT(&px->services, &fresh, entry);
+	TAILQ_CONCAT(&px->services, fresh, entry);
 	/* Bastions first: the first health checks dial through them. */
-	ssh_pool_update(px->dial_env.ssh, c);
-	TAILQ_FOREACH(svc, &px->services, entry) {
-		if (service_activate(svc) != 0)
-			fatalx("out of memory");
-	}
+	ssh_pool_commit(px->dial_env.ssh, c);
+	TAILQ_FOREACH(svc, &px->services, entry)
+		service_activate(svc);
 	conf_unref(px->conf);
 	px->conf = c;
 	px->generation++;
 	log_set_level(c->log_level);
 	tls_reg_purge(px->dial_env.tls, c);
-	rc = 0;
-out:
-	if (rc != 0)
+}
+
+/*
+ * Switch to generation c: prepare all of it, then commit.  On failure
+ * (logged) nothing running has changed and c is still the caller's.
+ */
+static int
+daemon_apply(struct postern *px, struct conf *c)
+{
+	struct service_list	 fresh = TAILQ_HEAD_INITIALIZER(fresh);
+	struct service		*svc;
+	struct listener		**bound;
+	size_t			 i, total = 0;
+	int			 rc = -1;
+
+	TAILQ_INIT(&fresh);
+	for (i = 0; i < c->nservices; i++)
+		total += c->services[i].nlisten;
+	if ((bound = calloc(total ? total : 1, sizeof(*bound))) == NULL)
+		return (-1);
+	if (daemon_prepare(px, c, bound, &fresh) == 0) {
+		daemon_commit(px, c, bound, &fresh);
+		rc = 0;
+	} else {
+		while ((svc = TAILQ_FIRST(&fresh)) != NULL) {
+			TAILQ_REMOVE(&fresh, svc, entry);
+			service_unref(svc);
+		}
+		ssh_pool_abort(px->dial_env.ssh);
 		tls_reg_forget(px->dial_env.tls, c);
+	}
 	for (i = 0; i < total; i++)
 		listener_free(bound[i]);
 	free(bound);

@@ -17,6 +17,7 @@
 #include "conf.h"
 #include "daemon.h"
 #include "dial.h"
+#include "fault.h"
 #include "health.h"
 #include "log.h"
 #include "probe.h"
@@ -234,7 +235,7 @@ health_new(struct service *svc)
 	const struct conf_service *cs = svc->cs;
 	size_t			 i;
 
-	if ((h = calloc(1, sizeof(*h))) == NULL)
+	if (fault_at("reload.health") || (h = calloc(1, sizeof(*h))) == NULL)
 		return (NULL);
 	h->svc = svc;
 	h->params.kind = health_check_kind(cs);
@@ -253,14 +254,25 @@ health_new(struct service *svc)
 		c->timer = evtimer_new(daemon_base(svc->px), health_timer_cb, c);
 		if (c->timer == NULL)
 			goto fail;
-		/* New routes at once; carried-over ones keep their cadence. */
-		health_arm(c, c->route->last_check == 0 ? 0 :
-		    health_interval(c));
 	}
 	return (h);
 fail:
 	health_free(h);
 	return (NULL);
+}
+
+void
+health_start(struct health *h)
+{
+	struct health_check	*c;
+	size_t			 i;
+
+	for (i = 0; i < h->n; i++) {
+		c = &h->checks[i];
+		/* New routes at once; carried-over ones keep their cadence. */
+		health_arm(c, c->route->last_check == 0 ? 0 :
+		    health_interval(c));
+	}
 }
 
 void

@@ -166,7 +166,7 @@ struct ssh_bastion {
 	int			 attempts;	/* failed since last ready */
 	unsigned long long	 losses;	/* ready connections lost */
 	int			 ever_up;
-	int			 seen;		/* ssh_pool_update's mark */
+	int			 seen;		/* ssh_pool_commit's mark */
 	int64_t			 attempt_start;	/* clock_ms: this attempt */
 	int64_t			 down_since;	/* first failure of a streak */
 	int64_t			 retry_at;	/* clock_ms */
@@ -210,6 +210,7 @@ struct ssh_pool {
 	struct evdns_base	*dns;
 	struct ssh_bastion_list	 live;		/* serve dials, by name */
 	struct ssh_bastion_list	 retired;	/* finishing their channels */
+	struct ssh_bastion_list	 pending;	/* prepared, not yet committed */
 	struct event		*reap;		/* frees idle retired ones */
 	unsigned char		 buf[SSH_CHUNK * 2];	/* channel reads */
 };
