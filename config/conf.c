@@ -170,11 +170,11 @@ conf_check_user(struct conf_parser *p, int line, const char *what,
 }
 
 /* Store one value according to its key's type. */
-static void
+void
 conf_store(struct conf_parser *p, const struct conf_key *k, int line,
-    const char *value)
+    const char *value, void *object)
 {
-	char		 *base = p->object, err[512];
+	char		 *base = object, err[512];
 	long		  v;
 	char		 *end;
 	int		  ms, idx;
@@ -186,7 +186,8 @@ conf_store(struct conf_parser *p, const struct conf_key *k, int line,
 	case TYPE_PATH:
 	case TYPE_USER:
 		if (*value == '\0') {
-			perr(p, line, "%s: empty value", k->name);
+			perr(p, line, "%s%s: empty value", p->label,
+			    k->name);
 			return;
 		}
 		free(*(char **)(base + k->offset));
@@ -201,11 +202,12 @@ conf_store(struct conf_parser *p, const struct conf_key *k, int line,
 		if ((k->type == TYPE_HOSTPORT ?
 		    addr_parse_hostport(value, &a, err, sizeof(err)) :
 		    addr_parse_listen(value, &a, err, sizeof(err))) != 0) {
-			perr(p, line, "%s: %s", k->name, err);
+			perr(p, line, "%s%s: %s", p->label, k->name, err);
 			return;
 		}
 		if (k->type == TYPE_HOSTPORT && strcmp(a.host, "*") == 0) {
-			perr(p, line, "%s: '*' is not a destination", k->name);
+			perr(p, line, "%s%s: '*' is not a destination",
+			    p->label, k->name);
 			return;
 		}
 		if (k->flags & KEY_REPEAT) {	/* service listen */
@@ -228,13 +230,14 @@ conf_store(struct conf_parser *p, const struct conf_key *k, int line,
 		break;
 	case TYPE_DURATION:
 		if (conf_keys_parse_duration(value, &ms) != 0) {
-			perr(p, line, "%s: '%s' is not a duration (write it "
-			    "as 250ms, 2s or 1m)", k->name, value);
+			perr(p, line, "%s%s: '%s' is not a duration (write it "
+			    "as 250ms, 2s or 1m)", p->label, k->name, value);
 			return;
 		}
 		if (ms < k->min || ms > k->max) {
-			perr(p, line, "%s: %s is out of range (%d ms to "
-			    "%d ms)", k->name, value, k->min, k->max);
+			perr(p, line, "%s%s: %s is out of range (%d ms to "
+			    "%d ms)", p->label, k->name, value, k->min,
+			    k->max);
 			return;
 		}
 		*(int *)(base + k->offset) = ms;
@@ -243,13 +246,13 @@ conf_store(struct conf_parser *p, const struct conf_key *k, int line,
 		errno = 0;
 		v = strtol(value, &end, 10);
 		if (*value == '\0' || *end != '\0' || errno != 0) {
-			perr(p, line, "%s: '%s' is not a number", k->name,
-			    value);
+			perr(p, line, "%s%s: '%s' is not a number",
+			    p->label, k->name, value);
 			return;
 		}
 		if (v < k->min || v > k->max) {
-			perr(p, line, "%s: %ld is out of range (%d to %d)",
-			    k->name, v, k->min, k->max);
+			perr(p, line, "%s%s: %ld is out of range (%d to %d)",
+			    p->label, k->name, v, k->min, k->max);
 			return;
 		}
 		*(int *)(base + k->offset) = (int)v;
@@ -264,8 +267,8 @@ conf_store(struct conf_parser *p, const struct conf_key *k, int line,
 			    (size_t)n < sizeof(list); i++)
 				n += snprintf(list + n, sizeof(list) - (size_t)n,
 				    "%s%s", i ? ", " : "", k->values[i]);
-			perr(p, line, "%s: '%s' is not one of: %s", k->name,
-			    value, list);
+			perr(p, line, "%s%s: '%s' is not one of: %s",
+			    p->label, k->name, value, list);
 			return;
 		}
 		*(int *)(base + k->offset) = idx;
@@ -302,7 +305,7 @@ conf_defaults(struct conf_parser *p)
 	for (i = 0; i < conf_nkeys; i++) {
 		if (conf_keys[i].section == p->section &&
 		    conf_keys[i].def != NULL)
-			conf_store(p, &conf_keys[i], 0, conf_keys[i].def);
+			conf_store(p, &conf_keys[i], 0, conf_keys[i].def, p->object);
 	}
 }
 
@@ -446,7 +449,7 @@ conf_on_pair(void *arg, int line, const char *key, const char *value)
 		p->global_seen[idx] = p->seen[idx];
 	if (p->section == SECT_GLOBAL && strcmp(key, "admin") == 0)
 		p->conf->has_admin = 1;
-	conf_store(p, k, line, value);
+	conf_store(p, k, line, value, p->object);
 }
 
 static void
@@ -684,6 +687,7 @@ conf_parse(const char *buf, size_t len, const char *name, int flags,
 	}
 	c->refs = 1;
 	memset(&p, 0, sizeof(p));
+	p.label = "";
 	p.conf = c;
 	p.file = name;
 	p.flags = flags;
@@ -737,7 +741,7 @@ conf_load(const char *path, struct conf_errors *errs)
 		}
 		off += (size_t)n;
 	}
-	if ((c = conf_parse(buf, off, path, CONF_CHECK_FILES | CONF_LOAD_TLS,
+	if ((c = conf_parse(buf, off, path, CONF_CHECK_FILES,
 	    errs)) != NULL)
 		c->path = strdup(path);
 out:

@@ -52,6 +52,32 @@ struct conf_listen {
 	int		 line;
 };
 
+/* The options of a tls:// route, typed (keys in conf_keys.c, SECT_TLS). */
+enum conf_tls_verify {
+	TLS_VERIFY_FULL,	/* chain and name (the default) */
+	TLS_VERIFY_NONE		/* explicit opt-out, logged */
+};
+
+enum conf_tls_version {
+	TLS_MIN_1_2,
+	TLS_MIN_1_3
+};
+
+enum conf_pg_negotiation {
+	PG_NEG_POSTGRES,	/* SSLRequest, then TLS (the default) */
+	PG_NEG_DIRECT		/* TLS first, ALPN "postgresql" (PG 17) */
+};
+
+struct conf_tls {
+	char			*ca;		/* NULL: the system store */
+	char			*name;		/* NULL: the URL's host */
+	char			*cert, *key;	/* client certificate */
+	char			*ciphers;
+	enum conf_tls_verify	 verify;
+	enum conf_tls_version	 min_version;
+	enum conf_pg_negotiation sslnegotiation;
+};
+
 struct conf_route {
 	char			*name;
 	char			*url;		/* as written, for logs */
@@ -60,6 +86,7 @@ struct conf_route {
 	char			*bastion;	/* ssh: [bastion NAME] */
 	struct conf_opt		*opts;		/* key=value after the URL */
 	size_t			 nopts;
+	struct conf_tls		 tls;		/* tls://: opts, typed */
 	int			 line;
 };
 

@@ -21,6 +21,9 @@ static const char *const roles[] = { "any", "master", NULL };
 static const char *const on_down[] = { "keep", "close", NULL };
 static const char *const no_yes[] = { "no", "yes", NULL };
 static const char *const host_key_checks[] = { "yes", "accept-new", NULL };
+static const char *const tls_verify[] = { "full", "none", NULL };
+static const char *const tls_versions[] = { "tls1.2", "tls1.3", NULL };
+static const char *const pg_negotiations[] = { "postgres", "direct", NULL };
 static const char *const checks[] = {
 	"default", "none", "tcp", "redis", "postgres", NULL
 };
@@ -28,6 +31,7 @@ static const char *const checks[] = {
 #define G(f)	offsetof(struct conf, f)
 #define B(f)	offsetof(struct conf_bastion, f)
 #define S(f)	offsetof(struct conf_service, f)
+#define T(f)	offsetof(struct conf_tls, f)
 #define DAY_MS	(24 * 3600 * 1000)
 
 /* Sorted by section, then key. */
@@ -158,8 +162,36 @@ const struct conf_key conf_keys[] = {
 	  KEY_REQUIRED | KEY_REPEAT,
 	  "NAME URL [key=value ...]: an upstream, in priority order; URL is "
 	  "tcp://host:port, ssh://bastion/host:port or tls://host:port" },
+
+	/*
+	 * Options of a tls:// route, after its URL as key=value.  Defaults
+	 * are the first value of each enum, so a zeroed struct holds them.
+	 */
+	{ SECT_TLS, "ca", TYPE_PATH, T(ca), NULL, 0, 0, NULL, 0,
+	  "CA certificates that verify the server: a PEM file or a hashed "
+	  "directory; the system store when unset" },
+	{ SECT_TLS, "cert", TYPE_PATH, T(cert), NULL, 0, 0, NULL, 0,
+	  "client certificate (PEM) to present; needs key" },
+	{ SECT_TLS, "ciphers", TYPE_STRING, T(ciphers), NULL, 0, 0, NULL, 0,
+	  "OpenSSL cipher list for TLS 1.2; OpenSSL's default when unset" },
+	{ SECT_TLS, "key", TYPE_PATH, T(key), NULL, 0, 0, NULL, 0,
+	  "private key (PEM, unencrypted) of cert" },
+	{ SECT_TLS, "min_version", TYPE_ENUM, T(min_version), "tls1.2", 0, 0,
+	  tls_versions, 0, "lowest protocol version: tls1.2 or tls1.3" },
+	{ SECT_TLS, "name", TYPE_STRING, T(name), NULL, 0, 0, NULL, 0,
+	  "host name (or IP) the certificate must be for, also sent in SNI; "
+	  "the URL's host when unset" },
+	{ SECT_TLS, "sslnegotiation", TYPE_ENUM, T(sslnegotiation),
+	  "postgres", 0, 0, pg_negotiations, 0,
+	  "protocol = postgres: postgres (an SSLRequest, then TLS) or "
+	  "direct (TLS first, ALPN postgresql: PostgreSQL 17)" },
+	{ SECT_TLS, "verify", TYPE_ENUM, T(verify), "full", 0, 0, tls_verify,
+	  0, "full (chain and name) or none (no check: logged as a "
+	  "warning)" },
 };
 const size_t conf_nkeys = sizeof(conf_keys) / sizeof(conf_keys[0]);
+_Static_assert(sizeof(conf_keys) / sizeof(conf_keys[0]) <= CONF_MAX_KEYS,
+    "CONF_MAX_KEYS is too small for the key table");
 
 const struct conf_key *
 conf_keys_find(int section, const char *name)
@@ -184,6 +216,8 @@ conf_keys_section_name(int section)
 		return ("bastion");
 	case SECT_SERVICE:
 		return ("service");
+	case SECT_TLS:
+		return ("tls");
 	}
 	return ("?");
 }

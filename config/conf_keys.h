@@ -11,7 +11,8 @@
 enum conf_section {
 	SECT_GLOBAL,		/* [postern] */
 	SECT_BASTION,		/* [bastion NAME] */
-	SECT_SERVICE		/* [service NAME] */
+	SECT_SERVICE,		/* [service NAME] */
+	SECT_TLS		/* options of a tls:// route */
 };
 
 enum conf_type {
@@ -42,13 +43,19 @@ struct conf_key {
 	const char		*doc;
 };
 
+/* At most this many keys in the table (the parser's per-key arrays). */
+#define CONF_MAX_KEYS	96
+
 extern const struct conf_key	conf_keys[];
 extern const size_t		conf_nkeys;
 
 /* conf_keys_find(section, name): the table entry, or NULL. */
 const struct conf_key *conf_keys_find(int section, const char *name);
 
-/* conf_keys_section_name(section): "postern", "bastion" or "service". */
+/*
+ * conf_keys_section_name(section): "postern", "bastion", "service" or
+ * "tls" (route options).
+ */
 const char *conf_keys_section_name(int section);
 
 /* conf_keys_parse_duration(s, ms): "250ms", "2s", "1m" or "0"; 0 or -1. */
