@@ -8,8 +8,7 @@
 
 #include "dial.h"
 
-struct evdns_getaddrinfo_request;
-struct evutil_addrinfo;
+struct tcp_connect;
 struct ssh_open;
 
 struct dial {
@@ -25,8 +24,7 @@ struct dial {
 	char				 detail[512];
 
 	/* tcp */
-	struct evdns_getaddrinfo_request *dns_req;
-	struct evutil_addrinfo		*ai, *ai_next;
+	struct tcp_connect		*tcp;		/* connecting */
 	struct bufferevent		*bev;
 
 	/* tls (dial_tls.c): after TCP, d->bev is the stage's bufferevent */

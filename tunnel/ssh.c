@@ -8,8 +8,6 @@
 #include "config.h"
 
 #include <sys/socket.h>
-#include <netinet/in.h>
-#include <arpa/inet.h>
 
 #include <errno.h>
 #include <stdarg.h>
@@ -19,17 +17,16 @@
 #include <unistd.h>
 
 #include <event2/buffer.h>
-#include <event2/dns.h>
 #include <event2/event.h>
 #include <event2/util.h>
 
 #include "clock.h"
 #include "conf.h"
+#include "dial.h"
 #include "log.h"
-#include "sockopt.h"
 #include "ssh_int.h"
+#include "tcp_connect.h"
 
-static void	ssh_connect_next(struct ssh_bastion *);
 
 /* ------------------------------------------------------------------ */
 /* Errors. */
@@ -111,18 +108,8 @@ ssh_backoff_next(struct ssh_bastion *b)
 static void
 ssh_release_tcp(struct ssh_bastion *b)
 {
-	if (b->dns_req != NULL) {
-		evdns_getaddrinfo_cancel(b->dns_req);
-		b->dns_req = NULL;
-	}
-	if (b->ai != NULL) {
-		evutil_freeaddrinfo(b->ai);
-		b->ai = b->ai_next = NULL;
-	}
-	if (b->cev != NULL) {
-		event_free(b->cev);
-		b->cev = NULL;
-	}
+	tcp_connect_cancel(b->tcp);
+	b->tcp = NULL;
 }
 
 void
@@ -264,8 +251,6 @@ static const char *
 ssh_phase(int state)
 {
 	switch (state) {
-	case SSH_RESOLVING:
-		return ("resolving the address");
 	case SSH_CONNECTING:
 		return ("connecting");
 	case SSH_HANDSHAKE:
@@ -412,28 +397,23 @@ ssh_drive_soon(struct ssh_bastion *b)
 /* ------------------------------------------------------------------ */
 /* Connecting: resolve, TCP, then the adapter takes over. */
 
+/* TCP is up (or failed, classified as a route's connect is). */
 static void
-ssh_connected_cb(evutil_socket_t fd, short what, void *arg)
+ssh_tcp_done(int fd, int status, const char *detail, void *arg)
 {
 	struct ssh_bastion	*b = arg;
-	int			 err = 0;
-	socklen_t		 len = sizeof(err);
 
-	if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len) == -1)
-		err = errno;
-	if (err != 0) {
-		close(b->fd);
-		b->fd = -1;
-		event_free(b->cev);
-		b->cev = NULL;
-		snprintf(b->last_error, sizeof(b->last_error), "%s",
-		    strerror(err));
-		ssh_connect_next(b);
+	b->tcp = NULL;		/* freed when this returns */
+	if (status == DIAL_RESOLVE) {
+		ssh_fail(b, "%s", detail);
 		return;
 	}
-	ssh_release_tcp(b);
-	/* Without TCP_NODELAY libssh2's small packets wait for ACKs. */
-	sockopt_tcp(b->fd);
+	if (status != DIAL_OK) {
+		ssh_fail(b, "TCP connect to %s:%u: %s", b->set.host,
+		    b->set.port, detail);
+		return;
+	}
+	b->fd = fd;
 	b->state = SSH_HANDSHAKE;
 	if (ssh_adapter_start(b) != 0) {
 		ssh_broken(b, "%s", b->last_error);
@@ -443,101 +423,21 @@ ssh_connected_cb(evutil_socket_t fd, short what, void *arg)
 	ssh_drive(b);
 }
 
-static void
-ssh_connect_next(struct ssh_bastion *b)
-{
-	struct evutil_addrinfo	*ai;
-	int			 fd;
-
-	while ((ai = b->ai_next) != NULL) {
-		b->ai_next = ai->ai_next;
-		fd = socket(ai->ai_family, SOCK_STREAM | SOCK_NONBLOCK |
-		    SOCK_CLOEXEC, 0);
-		if (fd == -1) {
-			snprintf(b->last_error, sizeof(b->last_error), "%s",
-			    strerror(errno));
-			continue;
-		}
-		if (connect(fd, ai->ai_addr, (socklen_t)ai->ai_addrlen) == 0 ||
-		    errno == EINPROGRESS) {
-			b->fd = fd;
-			b->state = SSH_CONNECTING;
-			b->cev = event_new(b->pool->base, fd, EV_WRITE,
-			    ssh_connected_cb, b);
-			if (b->cev != NULL && event_add(b->cev, NULL) == 0)
-				return;
-			snprintf(b->last_error, sizeof(b->last_error),
-			    "out of memory");
-		} else
-			snprintf(b->last_error, sizeof(b->last_error), "%s",
-			    strerror(errno));
-		close(fd);
-		b->fd = -1;
-	}
-	{
-		char	why[1024];
-
-		snprintf(why, sizeof(why), "%s", b->last_error);
-		ssh_fail(b, "TCP connect to %s:%u: %s", b->set.host,
-		    b->set.port, why);
-	}
-}
-
-static void
-ssh_resolved_cb(int result, struct evutil_addrinfo *ai, void *arg)
-{
-	struct ssh_bastion	*b = arg;
-
-	b->dns_req = NULL;
-	if (result == EVUTIL_EAI_CANCEL)
-		return;
-	if (result != 0) {
-		ssh_fail(b, "cannot resolve %s: %s", b->set.host,
-		    evutil_gai_strerror(result));
-		return;
-	}
-	b->ai = b->ai_next = ai;
-	ssh_connect_next(b);
-}
-
 void
 ssh_connect(struct ssh_bastion *b)
 {
-	struct evutil_addrinfo	 hints;
-	struct timeval		 tv;
-	char			 port[8];
-	unsigned char		 raw[16];
-	int			 literal;
+	struct timeval	tv;
 
-	b->state = SSH_RESOLVING;
+	b->state = SSH_CONNECTING;
 	b->broken = b->io_error = b->rx_eof = 0;
 	b->hint[0] = '\0';
 	b->attempt_start = clock_ms();
 	tv = clock_tv(b->set.connect_timeout_ms);
 	evtimer_add(b->timer, &tv);
-	memset(&hints, 0, sizeof(hints));
-	hints.ai_family = AF_UNSPEC;
-	hints.ai_socktype = SOCK_STREAM;
-	hints.ai_protocol = IPPROTO_TCP;
-	snprintf(port, sizeof(port), "%u", b->set.port);
-	literal = inet_pton(AF_INET, b->set.host, raw) == 1 ||
-	    inet_pton(AF_INET6, b->set.host, raw) == 1;
-	if (literal || b->pool->dns == NULL) {
-		hints.ai_flags = EVUTIL_AI_NUMERICHOST | EVUTIL_AI_NUMERICSERV;
-		if (evutil_getaddrinfo(b->set.host, port, &hints, &b->ai) !=
-		    0) {
-			ssh_fail(b, "cannot resolve %s (no resolver)",
-			    b->set.host);
-			return;
-		}
-		b->ai_next = b->ai;
-		ssh_connect_next(b);
-		return;
-	}
-	hints.ai_flags = EVUTIL_AI_ADDRCONFIG;
-	/* May call back at once: then the request is NULL. */
-	b->dns_req = evdns_getaddrinfo(b->pool->dns, b->set.host, port,
-	    &hints, ssh_resolved_cb, b);
+	b->tcp = tcp_connect_start(b->pool->base, b->pool->dns, b->set.host,
+	    b->set.port, ssh_tcp_done, b);
+	if (b->tcp == NULL)
+		ssh_fail(b, "out of memory");
 }
 
 /* ------------------------------------------------------------------ */

@@ -25,8 +25,7 @@ struct event;
 struct event_base;
 struct evbuffer;
 struct evdns_base;
-struct evdns_getaddrinfo_request;
-struct evutil_addrinfo;
+struct tcp_connect;
 
 /* libssh2 1.10 sends at most 32 KiB of channel data per packet. */
 #define SSH_CHUNK		(32 * 1024)
@@ -43,8 +42,7 @@ struct evutil_addrinfo;
 
 enum ssh_state {
 	SSH_IDLE,		/* retired: no connection, none coming */
-	SSH_RESOLVING,		/* the bastion's address */
-	SSH_CONNECTING,		/* TCP */
+	SSH_CONNECTING,		/* resolve, TCP (tcp_connect.c) */
 	SSH_HANDSHAKE,		/* banner, key exchange, host key check */
 	SSH_AUTH,		/* public key (file), then the agent */
 	SSH_READY,		/* channels may open */
@@ -138,10 +136,8 @@ struct ssh_bastion {
 	int			 retired;	/* removed by a reload */
 
 	/* TCP */
-	struct evdns_getaddrinfo_request *dns_req;
-	struct evutil_addrinfo	*ai, *ai_next;
+	struct tcp_connect	*tcp;		/* connecting */
 	int			 fd;
-	struct event		*cev;		/* TCP connect done */
 	struct event		*rev, *wev;	/* rev: persistent */
 	int			 writing;
 	int			 broken;	/* fatal error: ssh_fail soon */

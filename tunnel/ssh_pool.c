@@ -380,8 +380,6 @@ ssh_state_name(int state)
 	switch (state) {
 	case SSH_IDLE:
 		return ("closed");
-	case SSH_RESOLVING:
-		return ("resolving");
 	case SSH_CONNECTING:
 		return ("connecting");
 	case SSH_HANDSHAKE:
