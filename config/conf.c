@@ -305,7 +305,8 @@ conf_defaults(struct conf_parser *p)
 	for (i = 0; i < conf_nkeys; i++) {
 		if (conf_keys[i].section == p->section &&
 		    conf_keys[i].def != NULL)
-			conf_store(p, &conf_keys[i], 0, conf_keys[i].def, p->object);
+			conf_store(p, &conf_keys[i], 0, conf_keys[i].def,
+			    p->object);
 	}
 }
 
@@ -338,7 +339,7 @@ conf_section_end(struct conf_parser *p)
 		    s->check_timeout_ms > s->check_interval_ms)
 			s->check_timeout_ms = s->check_interval_ms;
 	}
-	for (i = 0; i < conf_nkeys && p->section >= 0; i++) {
+	for (i = 0; i < conf_nkeys && p->section != SECT_NONE; i++) {
 		if (conf_keys[i].section != p->section ||
 		    !(conf_keys[i].flags & KEY_REQUIRED) || p->seen[i])
 			continue;
@@ -346,7 +347,7 @@ conf_section_end(struct conf_parser *p)
 		    conf_keys_section_name(p->section), name,
 		    conf_keys[i].name);
 	}
-	p->section = -1;
+	p->section = SECT_NONE;
 	p->object = NULL;
 }
 
@@ -428,7 +429,7 @@ conf_on_pair(void *arg, int line, const char *key, const char *value)
 	const struct conf_key	*k;
 	size_t			 idx;
 
-	if (p->section < 0) {
+	if (p->section == SECT_NONE) {
 		if (p->section_line == 0)
 			perr(p, line, "'%s' is outside any section (start "
 			    "with [postern] or [service NAME])", key);
@@ -695,7 +696,7 @@ conf_parse(const char *buf, size_t len, const char *name, int flags,
 	p.section = SECT_GLOBAL;
 	p.object = c;
 	conf_defaults(&p);
-	p.section = -1;		/* keys before any header are an error */
+	p.section = SECT_NONE;		/* keys before any header are an error */
 	p.object = NULL;
 
 	ini_parse(buf, len, &h, &p);

@@ -95,10 +95,10 @@ struct conf_service {
 	int			 line;
 	struct conf_listen	*listen;
 	size_t			 nlisten;
-	int			 protocol;	/* enum conf_proto */
+	enum conf_proto		 protocol;
 	struct conf_route	*routes;	/* in priority order */
 	size_t			 nroutes;
-	int			 check;		/* enum conf_check */
+	enum conf_check		 check;
 	int			 check_interval_ms;
 	int			 check_timeout_ms;
 	int			 connect_timeout_ms;
@@ -108,10 +108,10 @@ struct conf_service {
 	char			*check_database;
 	char			*check_password_file;
 	char			*check_password;	/* read from the file */
-	int			 check_role;	/* enum conf_role */
+	enum conf_role		 check_role;
 	int			 hold_timeout_ms;
 	int			 response_timeout_ms;	/* 0: off */
-	int			 on_route_down;	/* enum conf_on_down */
+	enum conf_on_down	 on_route_down;
 	int			 rise;
 	int			 fall;
 	int			 max_connections;
@@ -132,7 +132,7 @@ struct conf_bastion {
 	char		*identity_passphrase;	/* read from the file */
 	char		*known_hosts;	/* NULL: ~/.ssh/known_hosts */
 	char		*host_key_sha256;	/* pinned; replaces known_hosts */
-	int		 strict_host_key_checking; /* conf_host_key_check */
+	enum conf_host_key_check strict_host_key_checking;
 	int		 keepalive_interval_ms;
 	int		 keepalive_count;
 	int		 connect_timeout_ms;
@@ -148,7 +148,7 @@ struct conf {
 	char			*admin_token;	/* read from the file; wiped
 						   when freed */
 	int			 admin_read_token; /* reads need it too */
-	int			 log_level;	/* enum log_level */
+	int			 log_level;	/* enum log_level (lib/log.h) */
 	int			 drain_timeout_ms;
 	int			 shutdown_delay_ms;
 	char			*user;		/* drop to it after binding */

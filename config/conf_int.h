@@ -17,7 +17,7 @@ struct conf_parser {
 	const char		*file;
 	int			 flags;
 	struct conf_errors	*errs;
-	int			 section;	/* enum conf_section, or -1 */
+	enum conf_section	 section;
 	void			*object;	/* what keys are stored into */
 	const char		*label;		/* before a key in errors */
 	int			 seen[CONF_MAX_KEYS];	/* line of each key */

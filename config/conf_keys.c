@@ -194,7 +194,7 @@ _Static_assert(sizeof(conf_keys) / sizeof(conf_keys[0]) <= CONF_MAX_KEYS,
     "CONF_MAX_KEYS is too small for the key table");
 
 const struct conf_key *
-conf_keys_find(int section, const char *name)
+conf_keys_find(enum conf_section section, const char *name)
 {
 	size_t	i;
 

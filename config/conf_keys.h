@@ -9,6 +9,7 @@
 #include <stddef.h>
 
 enum conf_section {
+	SECT_NONE = -1,		/* the parser: before any header, or a bad one */
 	SECT_GLOBAL,		/* [postern] */
 	SECT_BASTION,		/* [bastion NAME] */
 	SECT_SERVICE,		/* [service NAME] */
@@ -32,9 +33,9 @@ enum conf_type {
 #define KEY_CREATABLE	0x4	/* a path that may not exist yet: checked later */
 
 struct conf_key {
-	int			 section;	/* enum conf_section */
+	enum conf_section	 section;
 	const char		*name;
-	int			 type;		/* enum conf_type */
+	enum conf_type		 type;
 	size_t			 offset;	/* into the section's struct */
 	const char		*def;		/* default, parsed like input */
 	int			 min, max;	/* for ints and durations (ms) */
@@ -50,7 +51,8 @@ extern const struct conf_key	conf_keys[];
 extern const size_t		conf_nkeys;
 
 /* conf_keys_find(section, name): the table entry, or NULL. */
-const struct conf_key *conf_keys_find(int section, const char *name);
+const struct conf_key *conf_keys_find(enum conf_section section,
+	    const char *name);
 
 /*
  * conf_keys_section_name(section): "postern", "bastion", "service" or

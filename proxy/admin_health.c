@@ -49,7 +49,7 @@ admin_health_status(struct postern *px)
 	struct service	*svc;
 	int		 st = ADMIN_HEALTHY;
 
-	TAILQ_FOREACH(svc, &px->services, entry) {
+	TAILQ_FOREACH(svc, daemon_services(px), entry) {
 		if (!admin_service_connected(svc))
 			return (ADMIN_UNHEALTHY);
 		if (admin_current(svc) != svc->routes[0])
@@ -272,7 +272,7 @@ admin_health_json(struct postern *px, struct evbuffer *b)
 	int				 st = admin_health_status(px), first = 1;
 
 	evbuffer_add_printf(b, "{\"status\":\"%s\"", admin_health_name(st));
-	TAILQ_FOREACH(svc, &px->services, entry) {
+	TAILQ_FOREACH(svc, daemon_services(px), entry) {
 		snprintf(key, sizeof(key), "%s_status", svc->name);
 		evbuffer_add(b, ",", 1);
 		admin_json_string(b, key);
@@ -280,7 +280,7 @@ admin_health_json(struct postern *px, struct evbuffer *b)
 		    "connected" : "disconnected");
 	}
 	evbuffer_add_printf(b, ",\"services\":{");
-	TAILQ_FOREACH(svc, &px->services, entry) {
+	TAILQ_FOREACH(svc, daemon_services(px), entry) {
 		if (!first)
 			evbuffer_add(b, ",", 1);
 		first = 0;
@@ -387,11 +387,12 @@ admin_health_text(struct postern *px, struct evbuffer *b)
 	char			 until[48], up[32];
 	int			 st = admin_health_status(px);
 
-	admin_duration((long long)(now - px->started), up, sizeof(up));
+	admin_duration((long long)daemon_uptime_ms(px), up, sizeof(up));
 	evbuffer_add_printf(b, "postern %s: %s (configuration generation %u, "
 	    "up %s%s)\n", PACKAGE_VERSION, admin_health_name(st),
-	    px->generation, up, px->stopping ? ", shutting down" : "");
-	TAILQ_FOREACH(svc, &px->services, entry) {
+	    daemon_generation(px), up, daemon_stopping(px) ?
+	    ", shutting down" : "");
+	TAILQ_FOREACH(svc, daemon_services(px), entry) {
 		cur = admin_current(svc);
 		evbuffer_add_printf(b, "\nservice %s: %s, route %s "
 		    "(preferred %s)", svc->name, cur != NULL ? "connected" :

@@ -19,8 +19,9 @@
 #include "admin.h"
 #include "clock.h"
 #include "conf.h"
-#include "fault.h"
 #include "daemon.h"
+#include "fault.h"
+#include "linger.h"
 #include "listener.h"
 #include "log.h"
 #include "notify.h"
@@ -30,6 +31,31 @@
 #include "session.h"
 #include "ssh.h"
 #include "tls_reg.h"
+
+struct postern {
+	struct event_base	*base;
+	struct evdns_base	*dns;
+	struct dial_env		 dial_env;
+	struct conf		*conf;		/* the running generation */
+	unsigned int		 generation;
+	struct service_list	 services;
+	struct session_list	 sessions;	/* live */
+	struct session_list	 reap;		/* closed, to free */
+	unsigned int		 nsessions;
+	struct event		*reap_ev;
+	struct event		*sig_term, *sig_int, *sig_hup;
+	struct event		*drain_timer;
+	struct event		*delay_timer;	/* shutdown_delay */
+	struct linger_list	 lingers;
+	struct pgcancel		*cancels;	/* postgres cancel keys */
+	struct admin		*admin;
+	struct notify		*notify;	/* sd_notify */
+	char			*user;		/* ids dropped to (start) */
+	int64_t			 started;	/* clock_ms */
+	uint64_t		 next_id;
+	int			 stopping;	/* SIGTERM seen: not ready */
+	int			 draining;	/* listeners closed */
+};
 
 static void
 daemon_reap_cb(evutil_socket_t fd, short what, void *arg)
@@ -104,6 +130,36 @@ struct pgcancel *
 daemon_cancels(struct postern *px)
 {
 	return (px->cancels);
+}
+
+const struct service_list *
+daemon_services(struct postern *px)
+{
+	return (&px->services);
+}
+
+const struct conf *
+daemon_conf(struct postern *px)
+{
+	return (px->conf);
+}
+
+unsigned int
+daemon_generation(struct postern *px)
+{
+	return (px->generation);
+}
+
+int
+daemon_stopping(struct postern *px)
+{
+	return (px->stopping);
+}
+
+int64_t
+daemon_uptime_ms(struct postern *px)
+{
+	return (clock_since(px->started));
 }
 
 /* Build the TLS contexts of generation c (errors logged). */

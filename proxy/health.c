@@ -54,6 +54,8 @@ health_check_kind(const struct conf_service *cs)
 		return (CHECK_REDIS);
 	case PROTO_POSTGRES:
 		return (CHECK_POSTGRES);
+	case PROTO_TCP:
+		break;
 	}
 	return (CHECK_TCP);
 }

@@ -27,7 +27,7 @@ enum probe_result {
 };
 
 struct probe_params {
-	int		 kind;		/* enum conf_check, not DEFAULT */
+	enum conf_check	 kind;		/* not DEFAULT */
 	const char	*user;
 	const char	*password;
 	const char	*database;

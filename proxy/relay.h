@@ -83,7 +83,7 @@ typedef void relay_done_cb(struct relay *r, void *arg);
 struct relay {
 	struct relay_side	 side[2];	/* RELAY_CLIENT, RELAY_SERVER */
 	int			 fd_engine;
-	int			 first_end;	/* enum relay_end */
+	enum relay_end		 first_end;
 	char			 error[128];	/* detail of the first error */
 	int			 done;
 	relay_done_cb		*cb;

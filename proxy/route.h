@@ -54,11 +54,11 @@ struct route {
 	int			 rise, fall;
 	int			 retry_ms;	/* rest of a down route */
 	int			 active;	/* health checks decide */
-	int			 admin;		/* enum route_admin */
+	enum route_admin	 admin;
 	route_notify_cb		*notify;
 	void			*notify_arg;
 
-	int			 state;		/* enum route_state */
+	enum route_state	 state;
 	int			 fails, oks;	/* consecutive */
 	int			 passive_fails;	/* of fails: from sessions */
 	int64_t			 since;		/* clock_ms of last transition */

@@ -337,8 +337,8 @@ service_unpin(struct service *svc, char *err, size_t errlen)
 }
 
 int
-service_set_admin(struct service *svc, const char *route, int admin,
-    char *err, size_t errlen)
+service_set_admin(struct service *svc, const char *route,
+    enum route_admin admin, char *err, size_t errlen)
 {
 	struct route	*r;
 	int		 i;

@@ -12,6 +12,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "route.h"	/* enum route_admin */
+
 struct conf;
 struct conf_service;
 struct health;
@@ -114,8 +116,8 @@ int	service_unpin(struct service *svc, char *err, size_t errlen);
  * disable a route (enum route_admin); disabling closes its sessions.
  * Logged.  Returns 0, or -1 with a message.
  */
-int	service_set_admin(struct service *svc, const char *route, int admin,
-	    char *err, size_t errlen);
+int	service_set_admin(struct service *svc, const char *route,
+	    enum route_admin admin, char *err, size_t errlen);
 
 /* service_hold(svc, s) / service_unhold(svc, s): the held-session list. */
 void	service_hold(struct service *svc, struct session *s);

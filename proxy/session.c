@@ -216,6 +216,8 @@ session_watch(struct session *s)
 	case PROTO_REDIS:
 		relay_tap(&s->relay, RELAY_CLIENT, session_redis_tap, s);
 		break;
+	case PROTO_TCP:
+		break;
 	}
 	relay_tap(&s->relay, RELAY_SERVER, session_server_tap, s);
 }
@@ -336,7 +338,7 @@ session_hold(struct session *s)
 	long		 left = s->svc->cs->hold_timeout_ms - session_age_ms(s);
 	struct timeval	 tv;
 
-	if (left <= 0 || s->svc->retired || s->svc->px->stopping) {
+	if (left <= 0 || s->svc->retired || daemon_stopping(s->svc->px)) {
 		session_hold_expired(-1, 0, s);
 		return;
 	}

@@ -68,7 +68,7 @@ struct session {
 	TAILQ_ENTRY(session)	 entry;		/* live list, then reap list */
 	TAILQ_ENTRY(session)	 hold_entry;	/* service's held list */
 	uint64_t		 id;
-	int			 state;		/* enum session_state */
+	enum session_state	 state;
 	struct service		*svc;
 	int			 client;	/* fd, until the relay has it */
 	struct dial		*dial;

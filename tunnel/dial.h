@@ -30,7 +30,7 @@ enum dial_status {
 };
 
 struct dial_result {
-	int			 status;	/* enum dial_status */
+	enum dial_status	 status;
 	const char		*detail;	/* human text, valid in callback */
 	struct bufferevent	*bev;		/* DIAL_OK: connected; callee owns */
 	struct link		*link;		/* DIAL_OK, ssh://: instead */

@@ -11,6 +11,14 @@
 struct tcp_connect;
 struct ssh_open;
 
+/* TLS stages: TCP first, then maybe an SSLRequest, then the handshake. */
+enum dial_tls_stage {
+	DIAL_TLS_TCP,
+	DIAL_TLS_SSLREQUEST,
+	DIAL_TLS_HANDSHAKE,
+	DIAL_TLS_DONE
+};
+
 struct dial {
 	struct dial_env			 env;
 	const struct conf_route		*route;
@@ -29,7 +37,7 @@ struct dial {
 
 	/* tls (dial_tls.c): after TCP, d->bev is the stage's bufferevent */
 	struct tls_ctx			*tls;		/* the route's context */
-	int				 tls_stage;	/* enum dial_tls_stage */
+	enum dial_tls_stage		 tls_stage;
 	char				 tls_failure[256];
 
 	/* ssh (ssh_dial.c): the channel open queued at the bastion */
@@ -42,14 +50,6 @@ void	dial_tcp_begin(struct dial *d);
 
 /* dial_tcp_cleanup(d): release TCP resources (request, addrinfo, bev). */
 void	dial_tcp_cleanup(struct dial *d);
-
-/* TLS stages: TCP first, then maybe an SSLRequest, then the handshake. */
-enum dial_tls_stage {
-	DIAL_TLS_TCP,
-	DIAL_TLS_SSLREQUEST,
-	DIAL_TLS_HANDSHAKE,
-	DIAL_TLS_DONE
-};
 
 /*
  * dial_tls_begin(d): the TCP connection (d->bev) is up: negotiate and

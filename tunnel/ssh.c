@@ -364,6 +364,10 @@ ssh_drive(struct ssh_bastion *b)
 			if (!b->broken)
 				ssh_chan_step_all(b);
 			break;
+		case SSH_IDLE:		/* ssh_connected_state() said no */
+		case SSH_CONNECTING:
+		case SSH_BACKOFF:
+			break;
 		}
 		if (ssh_check(b))
 			break;

@@ -85,7 +85,7 @@ typedef void ssh_open_cb(int status, const char *detail, struct link *link,
 struct ssh_open {
 	TAILQ_ENTRY(ssh_open)	 entry;
 	struct ssh_bastion	*b;
-	int			 kind;		/* enum ssh_open_kind */
+	enum ssh_open_kind	 kind;
 	char			*host;
 	unsigned int		 port;
 	ssh_open_cb		*cb;		/* NULL: cancelled */
@@ -132,7 +132,7 @@ struct ssh_bastion {
 	char			 via[400];	/* "user@host:port" */
 	char			**forwards;	/* quick mode: "L -> T" lines */
 	size_t			 nforwards;
-	int			 state;		/* enum ssh_state */
+	enum ssh_state		 state;
 	int			 retired;	/* removed by a reload */
 
 	/* TCP */
@@ -193,7 +193,7 @@ struct ssh_bastion {
 	unsigned int		 nchans;
 	int			 probing;	/* a probe queued or open */
 	LIBSSH2_CHANNEL		*ctl;		/* session_command */
-	int			 ctl_state;	/* enum ssh_ctl_state */
+	enum ssh_ctl_state	 ctl_state;
 
 	/* the spare connection (ssh_spare.c) */
 	struct ssh_bastion	*spare;		/* ours, or NULL */

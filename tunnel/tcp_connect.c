@@ -27,7 +27,7 @@ struct tcp_connect {
 	struct evutil_addrinfo		*ai, *ai_next;
 	int				 fd;	/* being connected */
 	struct event			*ev;	/* writable, or the result */
-	int				 status;	/* enum dial_status */
+	enum dial_status		 status;
 	char				 host[256];
 	char				 detail[512];
 	tcp_connect_cb			*cb;
