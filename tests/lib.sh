@@ -384,6 +384,14 @@ count_lines() {
 	echo "${c:-0}"
 }
 
+# log_ms PATTERN [FILE]: the time (ms since the epoch) of the first line
+# of postern's log (or FILE) matching PATTERN; 1 when there is none.
+log_ms() {
+	local l
+	l=$(grep -Em 1 -- "$1" "${2:-$POSTERN_LOG}") || return 1
+	date -d "${l%% *}" +%s%3N
+}
+
 # wait_until TIMEOUT_S CMD...: retry CMD every 0.1s until it succeeds.
 wait_until() {
 	local n=$(( $1 * 10 ))
@@ -734,6 +742,47 @@ session_out() {
 	cat "$T/$1.out"
 }
 
+# start_traffic PROTO PORT [ARG...]: tests/traffic.py run against
+# 127.0.0.1:PORT (PROTO redis or pg; ARGs go to it, e.g. --new-ms 100
+# --pool 2): new connections and pooled ones, every reply checked, one
+# line per request in $TRAFFIC_OUT ("START_MS END_MS KIND ID STATUS
+# SERVER").  Sets TRAFFIC_OUT, TRAFFIC_PID; stop_traffic ends it.
+start_traffic() {
+	local proto=$1 port=$2
+	shift 2
+	TRAFFIC_OUT=$T/traffic-$proto-$port.out
+	TRAFFIC_STOP=$T/traffic-$proto-$port.stop
+	rm -f "$TRAFFIC_STOP"
+	: > "$TRAFFIC_OUT"
+	(_close_sess_fds; exec python3 "$TESTS_DIR/traffic.py" run --proto "$proto" \
+	    --port "$port" --out "$TRAFFIC_OUT" --stop "$TRAFFIC_STOP" "$@") \
+	    >> "$TRAFFIC_OUT.err" 2>&1 &
+	TRAFFIC_PID=$!
+	track_client "$TRAFFIC_PID"
+}
+
+# stop_traffic: ask the traffic client to stop; it finishes its requests
+# in flight (each bounded by its --timeout); SIGKILL after 15 s.
+stop_traffic() {
+	: > "$TRAFFIC_STOP"
+	wait_exit "$TRAFFIC_PID" 15 || kill -KILL "$TRAFFIC_PID" 2>/dev/null
+	wait "$TRAFFIC_PID" 2>/dev/null
+	return 0
+}
+
+# traffic_count FROM_MS TO_MS KIND STATUS SERVER: requests in
+# $TRAFFIC_OUT that started in [FROM_MS, TO_MS) (TO_MS 0: no end); KIND,
+# STATUS (ok, err, wrong: the part before ":") and SERVER are exact
+# values or "*".
+traffic_count() {
+	awk -v from="$1" -v to="$2" -v kind="$3" -v st="$4" -v srv="$5" '
+		{ split($5, s, ":") }
+		$1 >= from && (to == 0 || $1 < to) &&
+		    (kind == "*" || $3 == kind) && (st == "*" || s[1] == st) &&
+		    (srv == "*" || $6 == srv) { n++ }
+		END { print n + 0 }' "$TRAFFIC_OUT"
+}
+
 # A listening socket whose accept queue is full and never drained: the
 # kernel drops further SYNs, so a connect to it hangs until the caller's
 # timeout, all on 127.0.0.1.  The helper checks that a probe connect does
@@ -778,6 +827,39 @@ start_blackhole() {
 	    fail_case "black-hole listener did not start"
 	grep -q 'blackhole ready' "$T/blackhole-$BLACKHOLE_PORT.out" ||
 	    skip_case "cannot make a black-hole listener: $(head -c 200 "$T/blackhole-$BLACKHOLE_PORT.out")"
+}
+
+# A server that answers nothing: it listens on 127.0.0.1:PORT and either
+# accepts every connection and keeps it open without a byte ("accept"),
+# or never calls accept ("noaccept": the kernel completes handshakes
+# until the backlog is full).
+SILENT_PL='
+use strict;
+use Socket;
+my ($mode, $addr, $port) = @ARGV;
+socket(my $l, PF_INET, SOCK_STREAM, 0) or die "socket: $!\n";
+setsockopt($l, SOL_SOCKET, SO_REUSEADDR, 1);
+bind($l, sockaddr_in($port, inet_aton($addr))) or die "bind: $!\n";
+listen($l, 128) or die "listen: $!\n";
+$| = 1;
+print "silent ready\n";
+my @held;
+if ($mode eq "accept") {
+	while (accept(my $c, $l)) { push @held, $c; }
+}
+sleep 600;
+'
+# start_silent PORT accept|noaccept [ADDR]: such a server on ADDR
+# (127.0.0.1) PORT; sets SILENT_PID.  SILENT_NETNS: run it in that
+# network namespace.
+start_silent() {
+	local out=$T/silent-$1.out
+	(_close_sess_fds; exec ${SILENT_NETNS:+ip netns exec "$SILENT_NETNS"} \
+	    perl -e "$SILENT_PL" "$2" "${3:-127.0.0.1}" "$1") > "$out" 2>&1 &
+	SILENT_PID=$!
+	track_server "$SILENT_PID"
+	wait_log "$out" 'silent ready|:' 10 && grep -q 'silent ready' "$out" ||
+	    fail_case "silent listener on port $1 did not start: $(head -c 200 "$out")"
 }
 
 # ---------------------------------------------------------------------
