@@ -55,21 +55,12 @@ USER_KEY=$T/keys/user
 
 _SSHD_MASTERS=()
 
-# sshd_tree PID: PID and every process below it.
-sshd_tree() {
-	local kid
-	echo "$1"
-	for kid in $(ps -o pid= --ppid "$1" 2>/dev/null); do
-		sshd_tree "$kid"
-	done
-}
-
 # _ssh_case_cleanup: resume hung sshds and end their connection
 # processes (by PID), so that nothing outlives the case.
 _ssh_case_cleanup() {
 	local m p
 	for m in "${_SSHD_MASTERS[@]}"; do
-		for p in $(sshd_tree "$m"); do
+		for p in $(pid_tree "$m"); do
 			kill -CONT "$p" 2>/dev/null
 			[[ $p != "$m" ]] && kill -TERM "$p" 2>/dev/null
 		done
@@ -135,7 +126,7 @@ start_sshd_on() {
 # sshd_signal SIG: send SIG to sshd and every process of its connections.
 sshd_signal() {
 	local p
-	for p in $(sshd_tree "$SSHD_PID"); do
+	for p in $(pid_tree "$SSHD_PID"); do
 		kill "-$1" "$p" 2>/dev/null
 	done
 }

@@ -164,6 +164,15 @@ run_case() {
 	return 0
 }
 
+# pid_tree PID: PID and every process below it.
+pid_tree() {
+	local kid
+	echo "$1"
+	for kid in $(ps -o pid= --ppid "$1" 2>/dev/null); do
+		pid_tree "$kid"
+	done
+}
+
 # _kill_descendants PID: SIGTERM every process below PID (by PID).
 _kill_descendants() {
 	local kid
@@ -384,11 +393,12 @@ count_lines() {
 	echo "${c:-0}"
 }
 
-# log_ms PATTERN [FILE]: the time (ms since the epoch) of the first line
-# of postern's log (or FILE) matching PATTERN; 1 when there is none.
+# log_ms PATTERN [N]: the time (ms since the epoch) of the Nth (default
+# first) line of postern's log matching PATTERN; 1 when there is none.
 log_ms() {
 	local l
-	l=$(grep -Em 1 -- "$1" "${2:-$POSTERN_LOG}") || return 1
+	l=$(grep -E -- "$1" "$POSTERN_LOG" | sed -n "${2:-1}p")
+	[[ -n "$l" ]] || return 1
 	date -d "${l%% *}" +%s%3N
 }
 
@@ -456,20 +466,22 @@ start_redis() {
 	start_redis_on "$port" "$@"
 }
 
-# start_redis_on PORT [ARGS]: the same, on a given port.
+# start_redis_on PORT [ARGS]: the same, on a given port.  REDIS_NETNS:
+# run it in that network namespace, listening on REDIS_ADDR.
 start_redis_on() {
-	local port=$1 dir
+	local port=$1 dir addr=${REDIS_ADDR:-127.0.0.1}
 	shift
 	dir=$T/redis-$port
 	mkdir -p "$dir"
-	(_close_sess_fds; exec redis-server --port "$port" --bind 127.0.0.1 \
+	(_close_sess_fds; exec ${REDIS_NETNS:+ip netns exec "$REDIS_NETNS"} \
+	    redis-server --port "$port" --bind "$addr" --protected-mode no \
 	    --save '' --appendonly no --daemonize no --dir "$dir" \
 	    --logfile '' "$@") >> "$dir/log" 2>&1 &
 	REDIS_PID=$! REDIS_PORT=$port REDIS_DIR=$dir
 	track_server "$REDIS_PID"
 	local n=100
 	while ((n-- > 0)); do
-		[[ "$(timeout 2 redis-cli -h 127.0.0.1 -p "$port" ping 2>/dev/null)" == PONG ]] && return 0
+		[[ "$(timeout 2 redis-cli -h "$addr" -p "$port" ping 2>/dev/null)" == PONG ]] && return 0
 		_pid_running "$REDIS_PID" ||
 		    fail_case "redis-server on port $port died: $(tail -n 3 "$dir/log")"
 		sleep 0.1
@@ -507,12 +519,21 @@ start_postgres() {	# PG_HBA: pg_hba.conf text; PG_OPTS: more -c settings
 	    fail_case "initdb failed: $(tail -n 3 "$dir/initdb.log")"
 	[[ -z "${PG_HBA:-}" ]] || printf '%s\n' "$PG_HBA" > "$dir/data/pg_hba.conf"
 	_PG_DIRS+=("$dir")
-	(_close_sess_fds; _as_postgres timeout 60 "$PGBIN/pg_ctl" -w -t 30 \
-	    -D "$dir/data" -l "$dir/log" \
-	    -o "-p $port -k $dir/sock -c listen_addresses=127.0.0.1 -c fsync=off ${PG_OPTS:-}" \
-	    start) > "$dir/pg_ctl.log" 2>&1 ||
-	    fail_case "pg_ctl start failed: $(tail -n 3 "$dir/log")"
 	PG_PORT=$port PG_DIR=$dir PG_SOCKDIR=$dir/sock
+	restart_postgres
+}
+
+# restart_postgres: pg_ctl start the cluster of PG_DIR on PG_PORT (again,
+# after a stop), with PG_OPTS; PG_NETNS: in that network namespace,
+# listening on PG_ADDR (default 127.0.0.1).
+restart_postgres() {
+	local -a as=(_as_postgres)
+	[[ -n "${PG_NETNS:-}" ]] && as=(ip netns exec "$PG_NETNS" runuser -u postgres --)
+	(_close_sess_fds; "${as[@]}" timeout 60 "$PGBIN/pg_ctl" -w -t 30 \
+	    -D "$PG_DIR/data" -l "$PG_DIR/log" \
+	    -o "-p $PG_PORT -k $PG_SOCKDIR -c listen_addresses=${PG_ADDR:-127.0.0.1} -c fsync=off ${PG_OPTS:-}" \
+	    start) > "$PG_DIR/pg_ctl.log" 2>&1 ||
+	    fail_case "pg_ctl start failed: $(tail -n 3 "$PG_DIR/log")"
 }
 
 # pg_conninfo PORT [EXTRA]: a libpq connection string for 127.0.0.1:PORT.
@@ -894,6 +915,28 @@ link_del() {
 		ip link show "$l" > /dev/null 2>&1 && ip link del "$l" 2>/dev/null
 	done
 	return 0
+}
+
+# netns_pair NS HOSTIF NSIF: namespace NS joined to this host by a veth
+# pair (HOSTIF here, NSIF inside) with a link-local /30 of its own; sets
+# NS_HOST_ADDR and NS_ADDR.  Prints why and returns 1 when it cannot (not
+# root, no nft, namespaces not permitted); the caller removes NS and
+# HOSTIF with netns_remove and link_del.
+netns_pair() {
+	local err net
+	((EUID == 0)) || { echo "needs root for ip netns and nft"; return 1; }
+	command -v nft > /dev/null || { echo "nft (nftables) is not installed"; return 1; }
+	err=$(ip netns add "$1" 2>&1) || { echo "ip netns add is not permitted here: $err"; return 1; }
+	pick_link_local net 200 || { echo "no unused 169.254.X.0/30 for the veth pair"; return 1; }
+	NS_HOST_ADDR=$net.1 NS_ADDR=$net.2
+	ip link add "$2" type veth peer name "$3" &&
+	    ip link set "$3" netns "$1" &&
+	    ip addr add "$NS_HOST_ADDR/30" dev "$2" &&
+	    ip link set "$2" up &&
+	    ip netns exec "$1" ip link set lo up &&
+	    ip netns exec "$1" ip addr add "$NS_ADDR/30" dev "$3" &&
+	    ip netns exec "$1" ip link set "$3" up ||
+	    { echo "veth set-up failed"; return 1; }
 }
 
 # pick_link_local VAR FIRST: a 169.254.X (X from FIRST to FIRST+49, the

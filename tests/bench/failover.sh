@@ -64,20 +64,7 @@ trap '_rc=$?; netns_cleanup; _with_status "$_rc"; _script_cleanup' EXIT
 
 # netns_setup: prints why when it cannot.
 netns_setup() {
-	local net err
-	((EUID == 0)) || { echo "needs root"; return 1; }
-	command -v nft > /dev/null || { echo "nft is not installed"; return 1; }
-	err=$(ip netns add "$NS" 2>&1) || { echo "ip netns add: $err"; return 1; }
-	pick_link_local net 200 || { echo "no unused 169.254.X.0/30"; return 1; }
-	NS_ADDR=$net.2
-	ip link add "$VETH_HOST" type veth peer name "$VETH_NS" &&
-	    ip link set "$VETH_NS" netns "$NS" &&
-	    ip addr add "$net.1/30" dev "$VETH_HOST" &&
-	    ip link set "$VETH_HOST" up &&
-	    ip netns exec "$NS" ip link set lo up &&
-	    ip netns exec "$NS" ip addr add "$NS_ADDR/30" dev "$VETH_NS" &&
-	    ip netns exec "$NS" ip link set "$VETH_NS" up ||
-	    { echo "veth set-up failed"; return 1; }
+	netns_pair "$NS" "$VETH_HOST" "$VETH_NS"
 }
 
 # --------------------------------------------------------------------
@@ -192,13 +179,6 @@ while (waitpid(-1, 0) > 0) { }
 # --------------------------------------------------------------------
 # One repetition: sets DETECT SERVE MAXWAIT ("-" when not measured).
 
-nth_line_ms() {		# nth_line_ms PATTERN N
-	local l
-	l=$(grep -E -- "$1" "$POSTERN_LOG" | sed -n "${2}p")
-	[[ -n "$l" ]] || return 1
-	date -d "${l%% *}" +%s%3N
-}
-
 one_rep() {
 	local load=$1 downs ups t0 t_down poll_pid out=$T/poll.out
 	downs=$(count_lines "$POSTERN_LOG" 'redis/private: up -> down')
@@ -217,7 +197,7 @@ one_rep() {
 	kill_route
 	wait_count "$POSTERN_LOG" 'redis/private: up -> down' $((downs + 1)) 30 ||
 	    die "private not down 30s after its death"
-	t_down=$(nth_line_ms 'redis/private: up -> down' $((downs + 1)))
+	t_down=$(log_ms 'redis/private: up -> down' $((downs + 1)))
 	DETECT=$((t_down - t0))
 	if [[ $load == traffic ]]; then
 		wait_until 30 grep -q ' public$' "$out" || die "no reply from public within 30s"

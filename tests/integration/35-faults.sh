@@ -133,7 +133,7 @@ case_silent() {
 	fault_cycle to_silent from_silent
 }
 
-hang_bastion() { stop_pids $(sshd_tree "$SSHD_PID"); }
+hang_bastion() { stop_pids $(pid_tree "$SSHD_PID"); }
 resume_bastion() { sshd_signal CONT; }
 
 # The bastion of an ssh:// route hangs (sshd and its connection

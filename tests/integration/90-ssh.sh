@@ -528,7 +528,7 @@ case_session_command() {
 	postern_via redis "$REDIS_PORT"
 	expect_log "$(connected_re b)"
 	expect_log "info: bastion b \\(root@127\\.0\\.0\\.1:$SSHD_PORT\\): session_command 'sleep 2147483647' running$"
-	for p in $(sshd_tree "$SSHD_PID"); do
+	for p in $(pid_tree "$SSHD_PID"); do
 		grep -qa 'sleep' "/proc/$p/cmdline" 2>/dev/null && found=1
 	done
 	expect_eq "'sleep 2147483647' under sshd" 1 "$found"
