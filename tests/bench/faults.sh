@@ -23,6 +23,8 @@
 #   blackhole       nftables drop of the server port in the namespace
 #   rst             nftables "reject with tcp reset": RST mid-stream
 #   slow            netem delay of BENCH_DELAY_MS on the server's side
+#                   (without netem in the kernel: the server stalls,
+#                   SIGSTOP BENCH_DELAY_MS out of every +200 ms)
 #   flapping        nftables drop 1 s on / 1 s off, five times
 #   bastion-killed  the sshd of the ssh:// route killed (then restarted)
 #   bastion-hung    that sshd and its connection processes SIGSTOPped
@@ -42,7 +44,8 @@
 #   wrong       complete replies with wrong bytes: must be 0
 #   slowest ms  the longest request (every client operation is bounded
 #               at 10 s: 10000 means a client hung until its timeout)
-#   failback ms repair -> "service SVC: new sessions go to private"
+#   failback ms repair -> "service SVC: new sessions go to private" ("-":
+#               the route was not down at the repair)
 #   moves       route transitions of private while the fault lasted
 # and the date and machine line.  It asserts nothing (a benchmark); it
 # exits non-zero only when the set-up fails.  Loopback and its own
@@ -238,11 +241,36 @@ repair_blackhole() { nft_clear; }
 fault_rst() { nft_rule reject with tcp reset; }
 repair_rst() { nft_clear; }
 
+# slow: netem delays every packet from the server by DELAY_MS; where
+# the kernel has no netem, the server stalls instead: SIGSTOP for
+# DELAY_MS out of every DELAY_MS + 200 ms (SLOW_HOW says which).
 fault_slow() {
-	ip netns exec "$NS" tc qdisc add dev "$VETH_NS" root netem delay "${DELAY_MS}ms" ||
-	    die "tc netem failed"
+	local pids
+	if [[ $SLOW_HOW == netem ]]; then
+		ip netns exec "$NS" tc qdisc add dev "$VETH_NS" root netem delay "${DELAY_MS}ms" ||
+		    die "tc netem failed"
+		return 0
+	fi
+	pids=$("${P}_priv_pids")
+	_STOPPED+=($pids)
+	(for _ in $(seq 300); do
+		kill -STOP $pids 2>/dev/null
+		sleep "$(awk -v d="$DELAY_MS" 'BEGIN { print d / 1000 }')"
+		kill -CONT $pids 2>/dev/null
+		sleep 0.2
+	done) &
+	STALL_PID=$!
+	STALL_PIDS=$pids
 }
-repair_slow() { ip netns exec "$NS" tc qdisc del dev "$VETH_NS" root; }
+repair_slow() {
+	if [[ $SLOW_HOW == netem ]]; then
+		ip netns exec "$NS" tc qdisc del dev "$VETH_NS" root
+		return 0
+	fi
+	kill -KILL "$STALL_PID" 2>/dev/null
+	wait "$STALL_PID" 2>/dev/null
+	kill -CONT $STALL_PIDS 2>/dev/null
+}
 
 # flapping: the whole fault happens here (10 s); the repair is the end.
 fault_flapping() {
@@ -259,6 +287,7 @@ repair_flapping() { :; }
 fault_bastion-killed() {
 	pid_signal KILL "$SSHD_PID"
 	wait_exit "$SSHD_PID" 10
+	{ wait "$SSHD_PID"; } 2> /dev/null
 }
 repair_bastion-killed() {
 	start_sshd_on "$SSHD_PORT" 127.0.0.1
@@ -368,7 +397,14 @@ run_fault() {
 	t_fix=$(now_ms)
 	say "$P $f: repair"
 	"repair_$f"
-	if [[ -n $t_down ]]; then
+	# Failback: from the repair to the next "go to private", when the
+	# route was down at the repair ("-": it was not).
+	backs=$(count_lines "$POSTERN_LOG" "info: service $SVC: new sessions go to private \\(was")
+	if [[ -z $t_down ]]; then
+		:
+	elif ! grep -E "info: $SVC/private: [a-z]+ -> [a-z]+ \\(" "$POSTERN_LOG" | tail -n 1 | grep -q -- '-> down'; then
+		failback=-
+	else
 		if wait_count "$POSTERN_LOG" "info: service $SVC: new sessions go to private \\(was" $((backs + 1)) 30; then
 			t_back=$(log_ms "info: service $SVC: new sessions go to private \\(was" $((backs + 1)))
 			failback=$((t_back - t_fix))
@@ -398,7 +434,9 @@ run_fault() {
 
 netns_pair "$NS" "$VETH_HOST" "$VETH_NS" > "$T/netns.why" 2>&1 ||
     die "network namespace: $(paste -sd' ' "$T/netns.why")"
-command -v tc > /dev/null || die "tc (iproute2) is not installed"
+SLOW_HOW=stall
+ip netns exec "$NS" tc qdisc add dev lo root netem delay 1ms > /dev/null 2>&1 &&
+    ip netns exec "$NS" tc qdisc del dev lo root && SLOW_HOW=netem
 (make_pki) > "$T/pki.log" 2>&1 || die "make_pki failed: $(tail -n 3 "$T/pki.log")"
 start_sshd
 set_trap
@@ -413,7 +451,12 @@ echo "# postern fault matrix ($(basename "$0")), $(date -u '+%Y-%m-%d %H:%M UTC'
 echo "# machine: $(nproc) CPU $(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -n 1), $(. /etc/os-release && echo "$PRETTY_NAME"), kernel $(uname -r)"
 echo "# postern $("$POSTERN" -V 2>/dev/null | head -n 1) at commit $commit ($POSTERN)"
 echo "# checks: check_interval=${IV}ms check_fast_interval=${FASTIV}ms check_down_interval=${DOWNIV}ms check_timeout=${TMO}ms fall=$FALL rise=$RISE connect_timeout=${CTMO}ms ${RESP_KEY:-(no response_timeout)}"
-echo "# bound fall x interval + timeout = $BOUND ms; traffic: a new connection every 75 ms, 3 pooled connections at 20 ms; faults held ${HOLD_S} s (3 s past detection at least); slow = netem ${DELAY_MS} ms"
+echo "# bound fall x interval + timeout = $BOUND ms; traffic: a new connection every 75 ms, 3 pooled connections at 20 ms; faults held ${HOLD_S} s (3 s past detection at least)"
+if [[ $SLOW_HOW == netem ]]; then
+	echo "# slow: netem delay ${DELAY_MS} ms on the server's side of the veth"
+else
+	echo "# slow: no netem in this kernel; the server stalls instead (SIGSTOP ${DELAY_MS} ms, SIGCONT 200 ms, repeated)"
+fi
 
 for P in $PROTOS; do
 	say "setting up $P"
