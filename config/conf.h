@@ -83,6 +83,7 @@ struct conf_service {
 	char			*check_password;	/* read from the file */
 	int			 check_role;	/* enum conf_role */
 	int			 hold_timeout_ms;
+	int			 response_timeout_ms;	/* 0: off */
 	int			 on_route_down;	/* enum conf_on_down */
 	int			 rise;
 	int			 fall;

@@ -137,6 +137,12 @@ const struct conf_key conf_keys[] = {
 	  "closed" },
 	{ SECT_SERVICE, "protocol", TYPE_ENUM, S(protocol), "tcp", 0, 0,
 	  protocols, 0, "tcp, redis or postgres" },
+	{ SECT_SERVICE, "response_timeout", TYPE_DURATION,
+	  S(response_timeout_ms), "5s", 0, 3600 * 1000, NULL, 0,
+	  "redis and postgres: a server that has not answered a session's "
+	  "first request (a command that does not block; the startup "
+	  "message) within this time counts as a failure of its route, as a "
+	  "failed check does; 0: off" },
 	{ SECT_SERVICE, "rise", TYPE_INT, S(rise), "2", 1, 100, NULL, 0,
 	  "consecutive successes that mark a route up again" },
 	{ SECT_SERVICE, "route", TYPE_ROUTE, S(routes), NULL, 0, 0, NULL,

@@ -265,7 +265,7 @@ admin_startup(struct admin *ad, struct evhttp_request *req, int action)
 		if (health_check_kind(svc->cs) == CHECK_NONE)
 			continue;
 		for (i = 0; i < svc->nroutes; i++) {
-			if (svc->routes[i]->last_check.tv_sec != 0)
+			if (svc->routes[i]->last_check != 0)
 				continue;
 			admin_text(req, 503, "starting: %s not checked yet\n",
 			    svc->routes[i]->label);
