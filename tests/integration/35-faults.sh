@@ -90,7 +90,7 @@ fault_cycle() {
 	expect_eq "new sessions from 1 s after 'down' to the repair, not all served by public" \
 	    "$(traffic_count $((t_down + 1000)) "$t_fix" new '*' '*')" \
 	    "$(traffic_count $((t_down + 1000)) "$t_fix" new ok public)"
-	note "requests: $(traffic_count 0 0 '*' ok '*') ok, $(traffic_count 0 0 '*' err '*') errors (pooled sessions on the hung route), max $(awk '$2 - $1 > m { m = $2 - $1 } END { print m + 0 }' "$TRAFFIC_OUT") ms"
+	note "requests: $(traffic_count 0 0 '*' ok '*') ok, $(traffic_count 0 0 '*' err '*') errors (sessions caught on the broken route), max $(awk '$2 - $1 > m { m = $2 - $1 } END { print m + 0 }' "$TRAFFIC_OUT") ms"
 	expect_eq "wrong replies" 0 "$(traffic_count 0 0 '*' wrong '*')"
 }
 
