@@ -6,7 +6,9 @@ inject faults on a route.  Python's standard library only; it speaks the
 Redis protocol (RESP) and PostgreSQL's simple query protocol itself.
 
   traffic.py load  --proto redis --host H --port P --name NAME
-      SET who NAME and the keys k:0..k:99 (redis; nothing to do for pg).
+      SET who NAME and the keys k:0..k:99, then SAVE, so that the server
+      restarted in the same directory serves them from its first reply
+      (redis; nothing to do for pg).
   traffic.py run   --proto redis|pg --port P --out FILE --stop FILE
                    [--new-ms 100] [--pool 2] [--pool-ms 20] [--timeout 10]
                    [--max-s 300]
@@ -56,6 +58,17 @@ class Wrong(Exception):
     """A complete reply with the wrong bytes (STATUS wrong:...)."""
 
 
+def os_fail(op, e):
+    """The Fail for OSError e during op (connect, send, recv)."""
+    if isinstance(e, socket.timeout):
+        return Fail(op + "-timeout" if op != "recv" else "timeout")
+    if isinstance(e, ConnectionRefusedError):
+        return Fail("refused")
+    if isinstance(e, ConnectionResetError):
+        return Fail("reset")
+    return Fail(op + "-" + (e.strerror or str(e)).replace(" ", "-"))
+
+
 class Conn:
     """A socket with a deadline per operation and a read buffer."""
 
@@ -64,12 +77,8 @@ class Conn:
         self.buf = b""
         try:
             self.s = socket.create_connection((host, port), timeout=timeout)
-        except socket.timeout:
-            raise Fail("connect-timeout")
-        except ConnectionRefusedError:
-            raise Fail("refused")
         except OSError as e:
-            raise Fail("connect-" + (e.strerror or str(e)).replace(" ", "-"))
+            raise os_fail("connect", e)
 
     def close(self):
         try:
@@ -80,10 +89,8 @@ class Conn:
     def send(self, data):
         try:
             self.s.sendall(data)
-        except socket.timeout:
-            raise Fail("send-timeout")
         except OSError as e:
-            raise Fail("send-" + (e.strerror or str(e)).replace(" ", "-"))
+            raise os_fail("send", e)
 
     def _fill(self, deadline):
         left = deadline - time.monotonic()
@@ -92,12 +99,8 @@ class Conn:
         self.s.settimeout(left)
         try:
             d = self.s.recv(65536)
-        except socket.timeout:
-            raise Fail("timeout")
-        except ConnectionResetError:
-            raise Fail("reset")
         except OSError as e:
-            raise Fail("recv-" + (e.strerror or str(e)).replace(" ", "-"))
+            raise os_fail("recv", e)
         if not d:
             raise Fail("eof")
         self.buf += d
@@ -165,6 +168,7 @@ def redis_load(host, port, name, timeout):
     c = Conn(host, port, timeout)
     deadline = time.monotonic() + timeout
     cmds = [resp("SET", "who", name)] + [resp("SET", "k:%d" % i, value_of(i)) for i in range(NKEYS)]
+    cmds.append(resp("SAVE"))
     c.send(b"".join(cmds))
     for _ in cmds:
         l = c.line(deadline)

@@ -38,13 +38,7 @@ tag=failover
 
 REPS=${BENCH_REPS:-5}
 SCENARIOS=${BENCH_SCENARIOS:-refusal blackhole}
-IV=${BENCH_INTERVAL_MS:-300}
-FASTIV=${BENCH_FAST_MS:-100}
-DOWNIV=${BENCH_DOWN_MS:-200}
-TMO=${BENCH_TIMEOUT_MS:-300}
-FALL=${BENCH_FALL:-2}
-RISE=${BENCH_RISE:-2}
-CTMO=${BENCH_CONNECT_MS:-1000}
+check_settings 300 100 200 300 2 2 1000
 
 [[ -x "$POSTERN" ]] || die "no postern binary at $POSTERN (set POSTERN=)"
 
@@ -123,9 +117,7 @@ start_bench_postern() {
 	{ conf_global
 	  conf_service redis "127.0.0.1:$LISTEN_PORT" redis \
 	      "private tcp://$PRIV_ADDR:$PRIV_PORT" "public tcp://127.0.0.1:$PUB_PORT" -- \
-	      "check_interval=${IV}ms" "check_fast_interval=${FASTIV}ms" \
-	      "check_down_interval=${DOWNIV}ms" "check_timeout=${TMO}ms" \
-	      "fall=$FALL" "rise=$RISE" "connect_timeout=${CTMO}ms"
+	      "${CHECK_KEYS[@]}"
 	} > "$CONF"
 	start_postern "$CONF"
 	wait_log "$POSTERN_LOG" 'redis/private: up \(check ok\)' 10 ||
@@ -220,10 +212,7 @@ one_rep() {
 
 # --------------------------------------------------------------------
 echo "# postern failover benchmark: $("$POSTERN" -V 2>/dev/null | head -n 1)"
-echo "# checks: check_interval=${IV}ms check_fast_interval=${FASTIV}ms check_down_interval=${DOWNIV}ms"
-echo "#         check_timeout=${TMO}ms fall=$FALL rise=$RISE connect_timeout=${CTMO}ms (jitter +-10%)"
-echo "# bound fall x interval + timeout = $((FALL * IV + TMO)) ms"
-echo "# schedule bound 1.1 x interval + timeout + (fall-1) x (1.1 x fast + timeout) = $((IV * 11 / 10 + TMO + (FALL - 1) * (FASTIV * 11 / 10 + TMO))) ms"
+check_header
 echo "# (both for detection by checks alone; traffic adds passive reports)"
 printf '%-10s %-8s %4s %10s %10s %12s\n' scenario load rep detect_ms serve_ms max_wait_ms
 

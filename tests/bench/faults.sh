@@ -77,15 +77,8 @@ PROTOS=${BENCH_PROTOS:-redis pg}
 FAULTS=${BENCH_FAULTS:-refused hung silent-accept silent-noaccept blackhole rst slow flapping bastion-killed bastion-hung tls-badcert}
 HOLD_S=${BENCH_HOLD_S:-6}
 DELAY_MS=${BENCH_DELAY_MS:-1000}
-IV=${BENCH_INTERVAL_MS:-500}
-FASTIV=${BENCH_FAST_MS:-200}
-DOWNIV=${BENCH_DOWN_MS:-500}
-TMO=${BENCH_TIMEOUT_MS:-500}
-FALL=${BENCH_FALL:-2}
-RISE=${BENCH_RISE:-2}
-CTMO=${BENCH_CONNECT_MS:-1000}
+check_settings 500 200 500 500 2 2 1000
 RESP=${BENCH_RESPONSE_MS:-1000}
-BOUND=$((FALL * IV + TMO))
 
 # --------------------------------------------------------------------
 # Clean-up: resume what is stopped, end the bastion's processes, remove
@@ -123,7 +116,8 @@ nsnft() {
 # (loopback, plain and TLS: the target of the ssh:// and tls:// routes).
 # PRIV_ID, ALT_ID, PUB_ID: what traffic.py reports as SERVER for each.
 
-# redis_load HOST PORT NAME
+# redis_load HOST PORT NAME: the keys, saved in the server's dump.rdb,
+# which a restart in the same directory loads before it answers.
 redis_load() {
 	python3 "$TESTS_DIR/traffic.py" load --proto redis --host "$1" --port "$2" --name "$3" ||
 	    die "cannot load redis $1:$2"
@@ -132,7 +126,7 @@ redis_load() {
 redis_priv_start() {
 	REDIS_NETNS=$NS REDIS_ADDR=$NS_ADDR start_redis_on "$PRIV_PORT"
 	PRIV_PID=$REDIS_PID
-	redis_load "$NS_ADDR" "$PRIV_PORT" private
+	[[ -f $REDIS_DIR/dump.rdb ]] || redis_load "$NS_ADDR" "$PRIV_PORT" private
 }
 redis_priv_stop() {
 	kill -KILL "$PRIV_PID"
@@ -145,7 +139,7 @@ redis_alt_start() {
 	start_redis_on "$ALT_PORT" --tls-port "$ALT_TLS_PORT" --tls-cert-file "$1" \
 	    --tls-key-file "$2" --tls-ca-cert-file "$PKI/ca.crt" --tls-auth-clients no
 	ALT_PID=$REDIS_PID
-	redis_load 127.0.0.1 "$ALT_PORT" private
+	[[ -f $REDIS_DIR/dump.rdb ]] || redis_load 127.0.0.1 "$ALT_PORT" private
 }
 redis_alt_stop() {
 	kill -KILL "$ALT_PID"
@@ -329,9 +323,7 @@ declare -A SVC_PORTS
 postern_start() {
 	local proto=redis svc keys=() tlsname=
 	[[ $P == pg ]] && proto=postgres
-	keys=("check_interval=${IV}ms" "check_fast_interval=${FASTIV}ms"
-		"check_down_interval=${DOWNIV}ms" "check_timeout=${TMO}ms"
-		"fall=$FALL" "rise=$RISE" "connect_timeout=${CTMO}ms" $RESP_KEY)
+	keys=("${CHECK_KEYS[@]}" $RESP_KEY)
 	for svc in "$P" "$P-ssh" "$P-tls"; do
 		SVC_PORTS[$svc]=$(free_port) || die "no free port"
 	done
@@ -367,7 +359,7 @@ wait_served() {
 
 run_fault() {
 	local f=$1 t0 t_start t_down= t_fix t_back= downs backs moves0 detect=none failback=none
-	local hold_until stats
+	local hold_until stats was_down
 	fault_service "$f"
 	downs=$(count_lines "$POSTERN_LOG" "info: $SVC/private: [a-z]+ -> down")
 	backs=$(count_lines "$POSTERN_LOG" "info: service $SVC: new sessions go to private \\(was")
@@ -394,15 +386,18 @@ run_fault() {
 	fi
 	((hold_until < t0 + HOLD_S * 1000)) && hold_until=$((t0 + HOLD_S * 1000))
 	while (($(now_ms) < hold_until)); do sleep 0.2; done
-	t_fix=$(now_ms)
-	say "$P $f: repair"
-	"repair_$f"
 	# Failback: from the repair to the next "go to private", when the
 	# route was down at the repair ("-": it was not).
 	backs=$(count_lines "$POSTERN_LOG" "info: service $SVC: new sessions go to private \\(was")
+	was_down=0
+	grep -E "info: $SVC/private: [a-z]+ -> [a-z]+ \\(" "$POSTERN_LOG" | tail -n 1 |
+	    grep -q -- '-> down' && was_down=1
+	t_fix=$(now_ms)
+	say "$P $f: repair"
+	"repair_$f"
 	if [[ -z $t_down ]]; then
 		:
-	elif ! grep -E "info: $SVC/private: [a-z]+ -> [a-z]+ \\(" "$POSTERN_LOG" | tail -n 1 | grep -q -- '-> down'; then
+	elif ((!was_down)); then
 		failback=-
 	else
 		if wait_count "$POSTERN_LOG" "info: service $SVC: new sessions go to private \\(was" $((backs + 1)) 30; then
@@ -450,8 +445,8 @@ commit=$(git -C "$top" describe --always --dirty 2>/dev/null || echo unknown)
 echo "# postern fault matrix ($(basename "$0")), $(date -u '+%Y-%m-%d %H:%M UTC')"
 echo "# machine: $(nproc) CPU $(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -n 1), $(. /etc/os-release && echo "$PRETTY_NAME"), kernel $(uname -r)"
 echo "# postern $("$POSTERN" -V 2>/dev/null | head -n 1) at commit $commit ($POSTERN)"
-echo "# checks: check_interval=${IV}ms check_fast_interval=${FASTIV}ms check_down_interval=${DOWNIV}ms check_timeout=${TMO}ms fall=$FALL rise=$RISE connect_timeout=${CTMO}ms ${RESP_KEY:-(no response_timeout)}"
-echo "# bound fall x interval + timeout = $BOUND ms; traffic: a new connection every 75 ms, 3 pooled connections at 20 ms; faults held ${HOLD_S} s (3 s past detection at least)"
+check_header
+echo "# ${RESP_KEY:-no response_timeout in this postern}; traffic: a new connection every 75 ms, 3 pooled connections at 20 ms; faults held ${HOLD_S} s (3 s past detection at least)"
 if [[ $SLOW_HOW == netem ]]; then
 	echo "# slow: netem delay ${DELAY_MS} ms on the server's side of the veth"
 else

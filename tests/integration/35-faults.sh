@@ -29,7 +29,8 @@ stop_pids() {
 }
 
 # redis_named NAME [PORT]: a redis-server (on PORT, else a free one)
-# holding traffic.py's keys and who=NAME.
+# holding traffic.py's keys and who=NAME, saved in its dump.rdb: started
+# again on that port (start_redis_on), it has them before it answers.
 redis_named() {
 	if (($# > 1)); then start_redis_on "$2"; else start_redis; fi
 	python3 "$TESTS_DIR/traffic.py" load --proto redis --port "$REDIS_PORT" --name "$1" ||
@@ -118,7 +119,7 @@ to_silent() {
 from_silent() {
 	kill -KILL "$SILENT_PID"
 	wait "$SILENT_PID" 2>/dev/null
-	redis_named private "$PRIV_PORT"
+	start_redis_on "$PRIV_PORT"
 }
 
 # The server is replaced by a listener that accepts (or never accepts)
