@@ -135,7 +135,7 @@ ssh_fail(struct ssh_bastion *b, const char *fmt, ...)
 	ssh_open_fail_all(b, detail);
 	ssh_adapter_stop(b, 0);
 	b->ctl_state = SSH_CTL_NONE;
-	b->probing = b->missed = b->broken = b->rx_eof = b->io_error = 0;
+	b->probing = b->missed = b->broken = b->io.rx_eof = b->io.io_error = 0;
 	if (b->retired) {
 		log_info("%s: closed: %s", b->label, why);
 		event_active(b->pool->reap, EV_TIMEOUT, 0);
@@ -197,13 +197,13 @@ ssh_ready(struct ssh_bastion *b)
 	b->logged_error[0] = '\0';
 	b->backoff_ms = SSH_BACKOFF_MIN_MS;
 	b->missed = 0;
-	b->ka_rx = b->rx_bytes;
+	b->ka_rx = b->io.rx_bytes;
 	tv = clock_tv(b->set.keepalive_ms);
 	evtimer_add(b->ka_timer, &tv);
 	if (b->set.command != NULL && ssh_open_start(b, SSH_OPEN_SESSION,
 	    NULL, 0, NULL, NULL) != NULL)
 		b->ctl_state = SSH_CTL_OPENING;
-	if (b->owner != NULL)
+	if (b->spare.owner != NULL)
 		ssh_spare_ready(b);
 	b->again = 1;
 }
@@ -225,8 +225,8 @@ ssh_ka_cb(evutil_socket_t fd, short what, void *arg)
 
 	if (b->state != SSH_READY)
 		return;
-	if (b->rx_bytes != b->ka_rx) {
-		b->ka_rx = b->rx_bytes;
+	if (b->io.rx_bytes != b->ka_rx) {
+		b->ka_rx = b->io.rx_bytes;
 		b->missed = 0;
 		return;
 	}
@@ -282,12 +282,12 @@ ssh_check(struct ssh_bastion *b)
 {
 	char	why[1024];
 
-	if (b->rx_eof)
+	if (b->io.rx_eof)
 		ssh_fail(b, "the bastion closed the connection%s%s",
 		    b->state == SSH_READY ? "" : " ", b->state == SSH_READY ?
 		    "" : ssh_phase(b->state));
-	else if (b->io_error)
-		ssh_fail(b, "%s", strerror(b->io_error));
+	else if (b->io.io_error)
+		ssh_fail(b, "%s", strerror(b->io.io_error));
 	else if (b->broken) {
 		snprintf(why, sizeof(why), "%s", b->last_error);
 		ssh_fail(b, "%s", why);
@@ -301,7 +301,7 @@ ssh_handshake_step(struct ssh_bastion *b)
 {
 	int	rc;
 
-	rc = libssh2_session_handshake(b->sess, b->fd);
+	rc = libssh2_session_handshake(b->sess, b->io.fd);
 	if (rc == LIBSSH2_ERROR_EAGAIN)
 		return;
 	if (rc != 0) {
@@ -417,7 +417,7 @@ ssh_tcp_done(int fd, int status, const char *detail, void *arg)
 		    b->set.port, detail);
 		return;
 	}
-	b->fd = fd;
+	b->io.fd = fd;
 	b->state = SSH_HANDSHAKE;
 	if (ssh_adapter_start(b) != 0) {
 		ssh_broken(b, "%s", b->last_error);
@@ -433,7 +433,7 @@ ssh_connect(struct ssh_bastion *b)
 	struct timeval	tv;
 
 	b->state = SSH_CONNECTING;
-	b->broken = b->io_error = b->rx_eof = 0;
+	b->broken = b->io.io_error = b->io.rx_eof = 0;
 	b->hint[0] = '\0';
 	b->attempt_start = clock_ms();
 	tv = clock_tv(b->set.connect_timeout_ms);
@@ -457,7 +457,7 @@ ssh_bastion_new(struct ssh_pool *pool, struct ssh_settings *set)
 		return (NULL);
 	b->pool = pool;
 	b->set = *set;		/* taken */
-	b->fd = -1;
+	b->io.fd = -1;
 	b->backoff_ms = SSH_BACKOFF_MIN_MS;
 	TAILQ_INIT(&b->opens);
 	TAILQ_INIT(&b->chans);
@@ -470,19 +470,19 @@ ssh_bastion_new(struct ssh_pool *pool, struct ssh_settings *set)
 	b->timer = evtimer_new(pool->base, ssh_timer_cb, b);
 	b->ka_timer = event_new(pool->base, -1, EV_PERSIST, ssh_ka_cb, b);
 	b->kick = event_new(pool->base, -1, 0, ssh_kick_cb, b);
-	b->out = evbuffer_new();
+	b->io.out = evbuffer_new();
 	if (b->timer == NULL || b->ka_timer == NULL || b->kick == NULL ||
-	    b->out == NULL || ssh_spare_init(b) != 0) {
-		if (b->slot_timer != NULL)
-			event_free(b->slot_timer);
+	    b->io.out == NULL || ssh_spare_init(b) != 0) {
+		if (b->spare.timer != NULL)
+			event_free(b->spare.timer);
 		if (b->timer != NULL)
 			event_free(b->timer);
 		if (b->ka_timer != NULL)
 			event_free(b->ka_timer);
 		if (b->kick != NULL)
 			event_free(b->kick);
-		if (b->out != NULL)
-			evbuffer_free(b->out);
+		if (b->io.out != NULL)
+			evbuffer_free(b->io.out);
 		free(b);
 		return (NULL);
 	}
@@ -499,7 +499,7 @@ ssh_bastion_free(struct ssh_bastion *b)
 	event_free(b->timer);
 	event_free(b->ka_timer);
 	event_free(b->kick);
-	evbuffer_free(b->out);
+	evbuffer_free(b->io.out);
 	ssh_forwards_clear(b);
 	ssh_settings_clear(&b->set);
 	free(b);

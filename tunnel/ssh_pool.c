@@ -227,7 +227,7 @@ ssh_pool_reap_cb(evutil_socket_t fd, short what, void *arg)
 	for (b = TAILQ_FIRST(&pool->retired); b != NULL; b = next) {
 		next = TAILQ_NEXT(b, entry);
 		if ((b->state == SSH_READY && b->nchans > 0) ||
-		    (b->spare != NULL && b->spare->nchans > 0))
+		    (b->spare.conn != NULL && b->spare.conn->nchans > 0))
 			continue;
 		TAILQ_REMOVE(&pool->retired, b, entry);
 		ssh_bastion_free(b);
@@ -425,10 +425,10 @@ ssh_pool_info(struct ssh_pool *pool, ssh_info_cb *cb, void *arg)
 		in.up = b->state == SSH_READY;
 		in.channels = b->nchans;
 		in.waiting = ssh_waiting(b);
-		if (b->spare != NULL) {
+		if (b->spare.conn != NULL) {
 			in.spare = 1;
-			in.channels += b->spare->nchans;
-			in.waiting += ssh_waiting(b->spare);
+			in.channels += b->spare.conn->nchans;
+			in.waiting += ssh_waiting(b->spare.conn);
 		}
 		in.losses = b->losses;
 		in.fingerprint = b->fingerprint;
