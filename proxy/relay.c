@@ -230,6 +230,14 @@ relay_bev_event_cb(struct bufferevent *bev, short what, void *arg)
 		side->eof = 1;
 		bufferevent_disable(bev, EV_READ);
 		relay_bev_forward_eof(r, side->idx);
+		/*
+		 * A TLS upstream that closed (close_notify or EOF) takes no
+		 * more: libevent stopped its writes, and without this the
+		 * client's further bytes would pile up until back-pressure
+		 * stopped reading the client for good.
+		 */
+		if (!dial_bev_writes_after_eof(bev))
+			relay_bev_unwritable(side);
 	} else if (what & (BEV_EVENT_ERROR | BEV_EVENT_TIMEOUT)) {
 		side->dead = 1;
 		bufferevent_disable(bev, EV_READ);
