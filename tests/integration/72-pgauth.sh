@@ -56,28 +56,13 @@ sysid() {
 	psql_sock "${!dir}" "${!port}" 'SELECT system_identifier FROM pg_control_system()'
 }
 
-# start_standby NAME PRIMARY: a streaming standby of cluster PRIMARY
-# (pg_basebackup -R), started and replicating; sets NAME_PORT, NAME_DIR.
+# start_standby NAME PRIMARY: start_pg_standby of cluster PRIMARY; sets
+# NAME_PORT and NAME_DIR.
 start_standby() {
-	local name=$1 pport=${2}_PORT pdir=${2}_DIR port dir
-	port=$(free_port) || fail_case "no free port for the standby"
-	dir=$T/pg-$port
-	mkdir -p "$dir/sock"
-	((EUID == 0)) && chown -R postgres:postgres "$dir"
-	_as_postgres timeout 60 "$PGBIN/pg_basebackup" -h 127.0.0.1 \
-	    -p "${!pport}" -U postgres -D "$dir/data" -R -X stream --no-sync \
-	    > "$dir/basebackup.log" 2>&1 ||
-	    fail_case "pg_basebackup failed: $(tail -n 3 "$dir/basebackup.log")"
-	_PG_DIRS+=("$dir")
-	(_close_sess_fds; _as_postgres timeout 60 "$PGBIN/pg_ctl" -w -t 30 \
-	    -D "$dir/data" -l "$dir/log" \
-	    -o "-p $port -k $dir/sock -c listen_addresses=127.0.0.1 -c fsync=off" \
-	    start) > "$dir/pg_ctl.log" 2>&1 ||
-	    fail_case "standby did not start: $(tail -n 3 "$dir/log")"
-	wait_until 30 eval '[[ "$(psql_sock "${!pdir}" "${!pport}" "SELECT count(*) FROM pg_stat_replication WHERE state = '"'streaming'"'")" == 1 ]]' ||
-	    fail_case "the standby is not streaming from its primary"
-	printf -v "${name}_PORT" '%s' "$port"
-	printf -v "${name}_DIR" '%s' "$dir"
+	local pport=${2}_PORT
+	start_pg_standby "${!pport}"
+	printf -v "${1}_PORT" '%s' "$PG_PORT"
+	printf -v "${1}_DIR" '%s' "$PG_DIR"
 }
 
 # pw_file NAME PASSWORD: $T/NAME.pw, mode 600; prints its path.
