@@ -23,6 +23,7 @@ static const char *const roles[] = {
 };
 static const char *const identities[] = { "auto", "off", NULL };
 static const char *const on_down[] = { "keep", "close", NULL };
+static const char *const no_yes[] = { "no", "yes", NULL };
 static const char *const host_key_checks[] = { "yes", "accept-new", NULL };
 static const char *const checks[] = {
 	"default", "none", "tcp", "redis", "postgres", NULL
@@ -38,6 +39,14 @@ const struct conf_key conf_keys[] = {
 	{ SECT_GLOBAL, "admin", TYPE_LISTEN, G(admin), NULL, 0, 0, NULL, 0,
 	  "address of the admin HTTP endpoint (loopback or unix:/path); "
 	  "none when unset" },
+	{ SECT_GLOBAL, "admin_read_token", TYPE_ENUM, G(admin_read_token),
+	  "no", 0, 0, no_yes, 0,
+	  "yes: /health, /status and /metrics need the token too (the probes "
+	  "never do); needs admin_token_file" },
+	{ SECT_GLOBAL, "admin_token_file", TYPE_PATH, G(admin_token_file),
+	  NULL, 0, 0, NULL, 0,
+	  "file whose first line is the bearer token route control needs "
+	  "(required for writes off loopback); mode 600 or stricter" },
 	{ SECT_GLOBAL, "drain_timeout", TYPE_DURATION, G(drain_timeout_ms),
 	  "30s", 0, DAY_MS, NULL, 0,
 	  "on SIGTERM, how long established sessions may finish before they "

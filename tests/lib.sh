@@ -164,6 +164,15 @@ run_case() {
 	return 0
 }
 
+# pid_tree PID: PID and every process below it.
+pid_tree() {
+	local kid
+	echo "$1"
+	for kid in $(ps -o pid= --ppid "$1" 2>/dev/null); do
+		pid_tree "$kid"
+	done
+}
+
 # _kill_descendants PID: SIGTERM every process below PID (by PID).
 _kill_descendants() {
 	local kid
@@ -384,6 +393,15 @@ count_lines() {
 	echo "${c:-0}"
 }
 
+# log_ms PATTERN [N]: the time (ms since the epoch) of the Nth (default
+# first) line of postern's log matching PATTERN; 1 when there is none.
+log_ms() {
+	local l
+	l=$(grep -E -- "$1" "$POSTERN_LOG" | sed -n "${2:-1}p")
+	[[ -n "$l" ]] || return 1
+	date -d "${l%% *}" +%s%3N
+}
+
 # wait_until TIMEOUT_S CMD...: retry CMD every 0.1s until it succeeds.
 wait_until() {
 	local n=$(( $1 * 10 ))
@@ -438,6 +456,12 @@ sha256_of() {
 }
 
 # ---------------------------------------------------------------------
+# Certificates (make_pki, PKI) and OpenSSH bastions (start_sshd, keys,
+# conf_bastion): their own files, sourced here so that every test file
+# and benchmark has them.
+. "$(dirname "${BASH_SOURCE[0]}")/lib-tls.sh"
+. "$(dirname "${BASH_SOURCE[0]}")/lib-ssh.sh"
+# ---------------------------------------------------------------------
 # Servers
 
 # start_redis [ARGS]: redis-server on 127.0.0.1 on a free port; sets
@@ -448,25 +472,71 @@ start_redis() {
 	start_redis_on "$port" "$@"
 }
 
-# start_redis_on PORT [ARGS]: the same, on a given port.
+# start_redis_on PORT [ARGS]: the same, on a given port.  With
+# REDIS_TLS_CERT set (a certificate from make_pki), TLS only (--port 0)
+# with that certificate, client certificates not required.  REDIS_NETNS:
+# run it in that network namespace, listening on REDIS_ADDR.
 start_redis_on() {
-	local port=$1 dir
+	local port=$1 dir addr=${REDIS_ADDR:-127.0.0.1}
+	local -a listen=(--port "$port")
 	shift
+	[[ -z "${REDIS_TLS_CERT:-}" ]] ||
+	    listen=(--port 0 --tls-port "$port" --tls-cert-file "$REDIS_TLS_CERT"
+		--tls-key-file "$PKI/server.key" --tls-ca-cert-file "$PKI/ca.crt"
+		--tls-auth-clients no)
 	dir=$T/redis-$port
 	mkdir -p "$dir"
-	(_close_sess_fds; exec redis-server --port "$port" --bind 127.0.0.1 \
+	(_close_sess_fds; exec ${REDIS_NETNS:+ip netns exec "$REDIS_NETNS"} \
+	    redis-server "${listen[@]}" --bind "$addr" --protected-mode no \
 	    --save '' --appendonly no --daemonize no --dir "$dir" \
 	    --logfile '' "$@") >> "$dir/log" 2>&1 &
 	REDIS_PID=$! REDIS_PORT=$port REDIS_DIR=$dir
 	track_server "$REDIS_PID"
 	local n=100
 	while ((n-- > 0)); do
-		[[ "$(timeout 2 redis-cli -h 127.0.0.1 -p "$port" ping 2>/dev/null)" == PONG ]] && return 0
+		[[ "$(_redis_ping "$port" "$addr")" == PONG ]] && return 0
 		_pid_running "$REDIS_PID" ||
 		    fail_case "redis-server on port $port died: $(tail -n 3 "$dir/log")"
 		sleep 0.1
 	done
 	fail_case "redis-server on port $port did not answer PING within 10s"
+}
+
+# _redis_ping PORT: PING; over TLS without verification (the certificate
+# may be the expired one on purpose).
+_redis_ping() {
+	if [[ -n "${REDIS_TLS_CERT:-}" ]]; then
+		timeout 5 redis-cli --tls --insecure --cert "$PKI/client.crt" \
+		    --key "$PKI/client.key" -h 127.0.0.1 -p "$1" PING 2>/dev/null
+	else
+		timeout 2 redis-cli -h 127.0.0.1 -p "$1" PING 2>/dev/null
+	fi
+}
+
+# rdirect PORT ARGS: redis-cli straight to a server start_redis started
+# (over TLS with a client certificate when REDIS_TLS_CERT is set).
+rdirect() {
+	if [[ -n "${REDIS_TLS_CERT:-}" ]]; then
+		tls_rcli "$@"
+	else
+		rcli "$@"
+	fi
+}
+
+# start_redis_tls [CERT] [ARGS]: start_redis with TLS only and CERT
+# (default server.crt).
+start_redis_tls() {
+	local REDIS_TLS_CERT=${1:-$PKI/server.crt}
+	(($#)) && shift
+	start_redis "$@"
+}
+
+# tls_rcli PORT ARGS: redis-cli over TLS straight to a server.
+tls_rcli() {
+	local port=$1
+	shift
+	timeout 30 redis-cli --tls --cacert "$PKI/ca.crt" --cert "$PKI/client.crt" \
+	    --key "$PKI/client.key" -h 127.0.0.1 -p "$port" "$@"
 }
 
 # rcli PORT ARGS: redis-cli to 127.0.0.1:PORT, bounded to 30s.
@@ -507,12 +577,21 @@ start_postgres() {	# PG_HBA: pg_hba.conf text; PG_OPTS: more -c settings
 _pg_ctl_start() {
 	local dir=$1 port=$2
 	_PG_DIRS+=("$dir")
-	(_close_sess_fds; _as_postgres timeout 60 "$PGBIN/pg_ctl" -w -t 30 \
-	    -D "$dir/data" -l "$dir/log" \
-	    -o "-p $port -k $dir/sock -c listen_addresses=127.0.0.1 -c fsync=off ${PG_OPTS:-}" \
-	    start) > "$dir/pg_ctl.log" 2>&1 ||
-	    fail_case "pg_ctl start failed: $(tail -n 3 "$dir/log")"
 	PG_PORT=$port PG_DIR=$dir PG_SOCKDIR=$dir/sock
+	restart_postgres
+}
+
+# restart_postgres: pg_ctl start the cluster of PG_DIR on PG_PORT (again,
+# after a stop), with PG_OPTS; PG_NETNS: in that network namespace,
+# listening on PG_ADDR (default 127.0.0.1).
+restart_postgres() {
+	local -a as=(_as_postgres)
+	[[ -n "${PG_NETNS:-}" ]] && as=(ip netns exec "$PG_NETNS" runuser -u postgres --)
+	(_close_sess_fds; "${as[@]}" timeout 60 "$PGBIN/pg_ctl" -w -t 30 \
+	    -D "$PG_DIR/data" -l "$PG_DIR/log" \
+	    -o "-p $PG_PORT -k $PG_SOCKDIR -c listen_addresses=${PG_ADDR:-127.0.0.1} -c fsync=off ${PG_OPTS:-}" \
+	    start) > "$PG_DIR/pg_ctl.log" 2>&1 ||
+	    fail_case "pg_ctl start failed: $(tail -n 3 "$PG_DIR/log")"
 }
 
 # start_pg_standby PRIMARY_PORT: a streaming standby (pg_basebackup -R)
@@ -667,7 +746,8 @@ conf_service() {
 # postern_service PROTOCOL ROUTE... [-- KEY=VALUE...]: write a config with
 # one service (named after its protocol) listening on a free port to
 # $T/caseN.conf and start postern on it; sets LISTEN_PORT and CONF.  The
-# [postern] section gets the KEY=VALUE words in the array GLOBAL_OPTS.
+# [postern] section gets the KEY=VALUE words in the array GLOBAL_OPTS;
+# the text in CONF_EXTRA (a [bastion] section) follows it.
 GLOBAL_OPTS=()
 postern_service() {
 	local proto=$1
@@ -676,6 +756,7 @@ postern_service() {
 	CONF=$T/case$_CASE_ID.conf
 	{
 		conf_global "${GLOBAL_OPTS[@]}"
+		[[ -z "${CONF_EXTRA:-}" ]] || printf '%s\n\n' "$CONF_EXTRA"
 		conf_service "$proto" "127.0.0.1:$LISTEN_PORT" "$proto" "$@"
 	} > "$CONF"
 	start_postern "$CONF"
@@ -690,13 +771,15 @@ postern_redis() {
 	postern_service redis "$@"
 }
 
-# start_socat_server SOCAT-ADDRESS: a forking TCP server on 127.0.0.1 on a
-# free port that connects each client to SOCAT-ADDRESS (e.g.
-# "SYSTEM:sha256sum"); sets SERVER_PORT.
+# start_socat_server SOCAT-ADDRESS [tls]: a forking TCP server on
+# 127.0.0.1 on a free port that connects each client to SOCAT-ADDRESS
+# (e.g. "SYSTEM:sha256sum"), speaking TLS with make_pki's server
+# certificate when asked; sets SERVER_PORT.
 start_socat_server() {
-	local n=100
+	local n=100 listen=TCP-LISTEN opts=
 	SERVER_PORT=$(free_port) || fail_case "no free port"
-	(_close_sess_fds; exec socat "TCP-LISTEN:$SERVER_PORT,bind=127.0.0.1,reuseaddr,fork" "$1") \
+	[[ "${2:-}" != tls ]] || { listen=OPENSSL-LISTEN; opts=",cert=$PKI/server.pem,verify=0"; }
+	(_close_sess_fds; exec socat "$listen:$SERVER_PORT,bind=127.0.0.1,reuseaddr,fork$opts" "$1") \
 	    > "$T/socat-$SERVER_PORT.log" 2>&1 &
 	track_server "$!"
 	while ((n-- > 0)); do
@@ -762,6 +845,47 @@ session_out() {
 	cat "$T/$1.out"
 }
 
+# start_traffic PROTO PORT [ARG...]: tests/traffic.py run against
+# 127.0.0.1:PORT (PROTO redis or pg; ARGs go to it, e.g. --new-ms 100
+# --pool 2): new connections and pooled ones, every reply checked, one
+# line per request in $TRAFFIC_OUT ("START_MS END_MS KIND ID STATUS
+# SERVER").  Sets TRAFFIC_OUT, TRAFFIC_PID; stop_traffic ends it.
+start_traffic() {
+	local proto=$1 port=$2
+	shift 2
+	TRAFFIC_OUT=$T/traffic-$proto-$port.out
+	TRAFFIC_STOP=$T/traffic-$proto-$port.stop
+	rm -f "$TRAFFIC_STOP"
+	: > "$TRAFFIC_OUT"
+	(_close_sess_fds; exec python3 "$TESTS_DIR/traffic.py" run --proto "$proto" \
+	    --port "$port" --out "$TRAFFIC_OUT" --stop "$TRAFFIC_STOP" "$@") \
+	    >> "$TRAFFIC_OUT.err" 2>&1 &
+	TRAFFIC_PID=$!
+	track_client "$TRAFFIC_PID"
+}
+
+# stop_traffic: ask the traffic client to stop; it finishes its requests
+# in flight (each bounded by its --timeout); SIGKILL after 15 s.
+stop_traffic() {
+	: > "$TRAFFIC_STOP"
+	wait_exit "$TRAFFIC_PID" 15 || kill -KILL "$TRAFFIC_PID" 2>/dev/null
+	wait "$TRAFFIC_PID" 2>/dev/null
+	return 0
+}
+
+# traffic_count FROM_MS TO_MS KIND STATUS SERVER: requests in
+# $TRAFFIC_OUT that started in [FROM_MS, TO_MS) (TO_MS 0: no end); KIND,
+# STATUS (ok, err, wrong: the part before ":") and SERVER are exact
+# values or "*".
+traffic_count() {
+	awk -v from="$1" -v to="$2" -v kind="$3" -v st="$4" -v srv="$5" '
+		{ split($5, s, ":") }
+		$1 >= from && (to == 0 || $1 < to) &&
+		    (kind == "*" || $3 == kind) && (st == "*" || s[1] == st) &&
+		    (srv == "*" || $6 == srv) { n++ }
+		END { print n + 0 }' "$TRAFFIC_OUT"
+}
+
 # A listening socket whose accept queue is full and never drained: the
 # kernel drops further SYNs, so a connect to it hangs until the caller's
 # timeout, all on 127.0.0.1.  The helper checks that a probe connect does
@@ -808,6 +932,88 @@ start_blackhole() {
 	    skip_case "cannot make a black-hole listener: $(head -c 200 "$T/blackhole-$BLACKHOLE_PORT.out")"
 }
 
+# A server that answers nothing: it listens on 127.0.0.1:PORT and either
+# accepts every connection and keeps it open without a byte ("accept"),
+# or never calls accept ("noaccept": the kernel completes handshakes
+# until the backlog is full).
+SILENT_PL='
+use strict;
+use Socket;
+my ($mode, $addr, $port) = @ARGV;
+socket(my $l, PF_INET, SOCK_STREAM, 0) or die "socket: $!\n";
+setsockopt($l, SOL_SOCKET, SO_REUSEADDR, 1);
+bind($l, sockaddr_in($port, inet_aton($addr))) or die "bind: $!\n";
+listen($l, 128) or die "listen: $!\n";
+$| = 1;
+print "silent ready\n";
+my @held;
+if ($mode eq "accept") {
+	while (accept(my $c, $l)) { push @held, $c; }
+}
+sleep 600;
+'
+# start_silent PORT accept|noaccept [ADDR]: such a server on ADDR
+# (127.0.0.1) PORT; sets SILENT_PID.  SILENT_NETNS: run it in that
+# network namespace.
+start_silent() {
+	local out=$T/silent-$1.out
+	(_close_sess_fds; exec ${SILENT_NETNS:+ip netns exec "$SILENT_NETNS"} \
+	    perl -e "$SILENT_PL" "$2" "${3:-127.0.0.1}" "$1") > "$out" 2>&1 &
+	SILENT_PID=$!
+	track_server "$SILENT_PID"
+	wait_log "$out" 'silent ready|:' 10 && grep -q 'silent ready' "$out" ||
+	    fail_case "silent listener on port $1 did not start: $(head -c 200 "$out")"
+}
+
+# ---------------------------------------------------------------------
+# Transports: a behaviour case runs on tcp://, ssh:// and tls:// routes
+# with the transport as its parameter (15-matrix.sh).  The servers are
+# the same; for ssh:// postern reaches them through a real sshd on
+# loopback, for tls:// they speak TLS themselves (socat OPENSSL-LISTEN,
+# redis-server --tls-port) with make_pki's certificates.
+
+TRANSPORTS=(tcp ssh tls)
+
+# transport_socat TRANSPORT SOCAT-ADDRESS: start_socat_server for it.
+transport_socat() {
+	start_socat_server "$2" "$([[ $1 == tls ]] && echo tls)"
+}
+
+# transport_redis TRANSPORT [ARGS]: start_redis for it (TLS only for
+# tls; rdirect then speaks TLS too).
+transport_redis() {
+	local t=$1
+	shift
+	[[ $t != tls ]] || REDIS_TLS_CERT=$PKI/server.crt
+	start_redis "$@"
+}
+
+# transport_route TRANSPORT PORT: set ROUTE to a route "private URL" to
+# 127.0.0.1:PORT over TRANSPORT; for ssh, start sshd (once per case) and
+# put its [bastion b] section in CONF_EXTRA.
+transport_route() {
+	case $1 in
+	tcp)	ROUTE="private tcp://127.0.0.1:$2" ;;
+	tls)	ROUTE="private tls://127.0.0.1:$2 ca=$PKI/ca.crt" ;;
+	ssh)	[[ -n "${SSHD_PORT:-}" ]] || start_sshd
+		CONF_EXTRA=$(conf_bastion b)
+		ROUTE="private ssh://b/127.0.0.1:$2" ;;
+	*)	fail_case "transport_route: unknown transport '$1'" ;;
+	esac
+}
+
+# postern_on TRANSPORT PROTOCOL PORT [-- KEY=VALUE...]: postern_service
+# PROTOCOL with one route to 127.0.0.1:PORT over TRANSPORT; for ssh, waits
+# until the bastion is connected.
+postern_on() {
+	local t=$1 proto=$2
+	transport_route "$t" "$3"
+	shift 3
+	postern_service "$proto" "$ROUTE" "$@"
+	[[ $t != ssh ]] ||
+	    expect_log "info: bastion b \\(root@127\\.0\\.0\\.1:$SSHD_PORT\\): connected in " 20
+}
+
 # ---------------------------------------------------------------------
 # Network namespaces (75-blackhole.sh, 90-ssh.sh, bench/failover.sh)
 
@@ -840,6 +1046,28 @@ link_del() {
 		ip link show "$l" > /dev/null 2>&1 && ip link del "$l" 2>/dev/null
 	done
 	return 0
+}
+
+# netns_pair NS HOSTIF NSIF: namespace NS joined to this host by a veth
+# pair (HOSTIF here, NSIF inside) with a link-local /30 of its own; sets
+# NS_HOST_ADDR and NS_ADDR.  Prints why and returns 1 when it cannot (not
+# root, no nft, namespaces not permitted); the caller removes NS and
+# HOSTIF with netns_remove and link_del.
+netns_pair() {
+	local err net
+	((EUID == 0)) || { echo "needs root for ip netns and nft"; return 1; }
+	command -v nft > /dev/null || { echo "nft (nftables) is not installed"; return 1; }
+	err=$(ip netns add "$1" 2>&1) || { echo "ip netns add is not permitted here: $err"; return 1; }
+	pick_link_local net 200 || { echo "no unused 169.254.X.0/30 for the veth pair"; return 1; }
+	NS_HOST_ADDR=$net.1 NS_ADDR=$net.2
+	ip link add "$2" type veth peer name "$3" &&
+	    ip link set "$3" netns "$1" &&
+	    ip addr add "$NS_HOST_ADDR/30" dev "$2" &&
+	    ip link set "$2" up &&
+	    ip netns exec "$1" ip link set lo up &&
+	    ip netns exec "$1" ip addr add "$NS_ADDR/30" dev "$3" &&
+	    ip netns exec "$1" ip link set "$3" up ||
+	    { echo "veth set-up failed"; return 1; }
 }
 
 # pick_link_local VAR FIRST: a 169.254.X (X from FIRST to FIRST+49, the

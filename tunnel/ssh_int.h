@@ -112,6 +112,7 @@ struct ssh_chan {
 	int			 up_eof;	/* the user shut its direction */
 	int			 eof_sent;	/* channel EOF sent */
 	int			 down_eof;	/* channel EOF delivered */
+	int			 gone;		/* the server closed it: closed() */
 	int			 write_dead;	/* channel takes no more */
 	int			 closed;	/* link_close: free it */
 };
