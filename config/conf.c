@@ -84,6 +84,8 @@ conf_free(struct conf *c)
 		free(s->check_user);
 		free(s->check_database);
 		free(s->check_password_file);
+		free(s->identity_key);
+		free(s->identity_value);
 		if (s->check_password != NULL) {
 			explicit_bzero(s->check_password,
 			    strlen(s->check_password));
@@ -157,6 +159,25 @@ conf_check_file(struct conf_parser *p, int line, const char *what,
 		perr(p, line, "%s %s: %s", what, path, strerror(errno));
 }
 
+/*
+ * A file holding a secret (KEY_SECRET) must not be readable by group or
+ * others, as OpenSSH insists for private keys: the daemon would rely on a
+ * password anyone on the host can read.
+ */
+static void
+conf_check_secret(struct conf_parser *p, int line, const char *what,
+    const char *path)
+{
+	struct stat	st;
+
+	if (!(p->flags & CONF_CHECK_FILES) || stat(path, &st) != 0)
+		return;		/* an unreadable file is reported already */
+	if (st.st_mode & (S_IRGRP | S_IROTH))
+		perr(p, line, "%s %s is readable by group or others (mode "
+		    "%04o): it holds a password; chmod 600 it", what, path,
+		    (unsigned int)(st.st_mode & 07777));
+}
+
 static void
 conf_check_user(struct conf_parser *p, int line, const char *what,
     const char *user)
@@ -194,6 +215,8 @@ conf_store(struct conf_parser *p, const struct conf_key *k, int line,
 		*(char **)(base + k->offset) = strdup(value);
 		if (k->type == TYPE_PATH && !(k->flags & KEY_CREATABLE))
 			conf_check_file(p, line, k->name, value);
+		if (k->flags & KEY_SECRET)
+			conf_check_secret(p, line, k->name, value);
 		else if (k->type == TYPE_USER)
 			conf_check_user(p, line, k->name, value);
 		break;
@@ -310,6 +333,94 @@ conf_defaults(struct conf_parser *p)
 	}
 }
 
+/* The line of key name in the current section, or the section's. */
+static int
+conf_key_line(const struct conf_parser *p, const char *name)
+{
+	const struct conf_key	*k = conf_keys_find(p->section, name);
+
+	return (k != NULL && p->seen[k - conf_keys] ? p->seen[k - conf_keys] :
+	    p->section_line);
+}
+
+/* check_role: the word must be one of the check's protocol. */
+static void
+conf_validate_role(struct conf_parser *p, const struct conf_service *s,
+    int kind)
+{
+	static const char *const words[] = {
+		"any", "master", "replica", "primary", "standby"
+	};
+	int		 line = conf_key_line(p, "check_role");
+	const char	*w = words[s->check_role];
+
+	if (s->check_role == ROLE_ANY)
+		return;
+	if (kind == CHECK_REDIS && (s->check_role == ROLE_PRIMARY ||
+	    s->check_role == ROLE_STANDBY))
+		perr(p, line, "check_role = %s is a PostgreSQL role; a redis "
+		    "check takes any, master or replica", w);
+	else if (kind == CHECK_POSTGRES && (s->check_role == ROLE_MASTER ||
+	    s->check_role == ROLE_REPLICA))
+		perr(p, line, "check_role = %s is a Redis role; a postgres "
+		    "check takes any, primary or standby", w);
+	else if (kind != CHECK_REDIS && kind != CHECK_POSTGRES)
+		perr(p, line, "check_role = %s needs a redis or postgres "
+		    "check (this service's is %s)", w, conf_check_name(kind));
+	else if (kind == CHECK_POSTGRES && s->check_user == NULL)
+		perr(p, line, "check_role = %s needs check_user: the check "
+		    "must log in to ask pg_is_in_recovery()", w);
+}
+
+/*
+ * identity, identity_key, identity_value: they must fit the check; then
+ * decide whether the guard runs (identity_on).
+ */
+static void
+conf_validate_identity(struct conf_parser *p, struct conf_service *s,
+    int kind)
+{
+	int	kl = conf_key_line(p, "identity_key");
+	int	vl = conf_key_line(p, "identity_value");
+	int	auth = s->check_user != NULL && s->check_password_file != NULL;
+
+	if (s->identity == IDENTITY_OFF && (s->identity_key != NULL ||
+	    s->identity_value != NULL))
+		perr(p, conf_key_line(p, "identity"), "identity = off "
+		    "contradicts identity_key and identity_value");
+	if (s->identity_key != NULL && kind != CHECK_REDIS)
+		perr(p, kl, "identity_key is for redis checks (this "
+		    "service's is %s)", conf_check_name(kind));
+	if (s->identity_value != NULL) {
+		if (kind == CHECK_REDIS && s->identity_key == NULL)
+			perr(p, vl, "identity_value needs identity_key (the "
+			    "key whose value identifies the dataset)");
+		else if (kind == CHECK_POSTGRES && s->check_user == NULL)
+			perr(p, vl, "identity_value needs check_user: only a "
+			    "check that logs in reads system_identifier");
+		else if (kind == CHECK_POSTGRES && (strspn(s->identity_value,
+		    "0123456789") != strlen(s->identity_value) ||
+		    strlen(s->identity_value) > 20))
+			perr(p, vl, "identity_value '%s' is not a "
+			    "system_identifier (digits, as SELECT "
+			    "system_identifier FROM pg_control_system() "
+			    "shows it)", s->identity_value);
+		else if (kind != CHECK_REDIS && kind != CHECK_POSTGRES)
+			perr(p, vl, "identity_value needs a redis or postgres "
+			    "check (this service's is %s)",
+			    conf_check_name(kind));
+	}
+	if (kind == CHECK_POSTGRES && s->check_password_file != NULL &&
+	    s->check_user == NULL)
+		perr(p, conf_key_line(p, "check_password_file"),
+		    "check_password_file needs check_user for a postgres "
+		    "check");
+	s->identity_on = s->identity == IDENTITY_AUTO &&
+	    (s->identity_value != NULL ||
+	    (kind == CHECK_REDIS && s->identity_key != NULL) ||
+	    (kind == CHECK_POSTGRES && auth));
+}
+
 /* Report required keys missing from the section that just ended. */
 static void
 conf_section_end(struct conf_parser *p)
@@ -338,6 +449,8 @@ conf_section_end(struct conf_parser *p)
 		if (!p->seen[k - conf_keys] &&
 		    s->check_timeout_ms > s->check_interval_ms)
 			s->check_timeout_ms = s->check_interval_ms;
+		conf_validate_role(p, s, conf_check_kind(s));
+		conf_validate_identity(p, s, conf_check_kind(s));
 	}
 	for (i = 0; i < conf_nkeys && p->section != SECT_NONE; i++) {
 		if (conf_keys[i].section != p->section ||
@@ -781,6 +894,22 @@ conf_proto_name(int proto)
 	static const char *const names[] = { "tcp", "redis", "postgres" };
 
 	return (proto >= 0 && proto <= PROTO_POSTGRES ? names[proto] : "?");
+}
+
+enum conf_check
+conf_check_kind(const struct conf_service *cs)
+{
+	if (cs->check != CHECK_DEFAULT)
+		return (cs->check);
+	switch (cs->protocol) {
+	case PROTO_REDIS:
+		return (CHECK_REDIS);
+	case PROTO_POSTGRES:
+		return (CHECK_POSTGRES);
+	case PROTO_TCP:
+		break;
+	}
+	return (CHECK_TCP);
 }
 
 const char *

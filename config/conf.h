@@ -32,9 +32,21 @@ enum conf_check {
 	CHECK_POSTGRES
 };
 
+/*
+ * check_role as written: Redis says master/replica, PostgreSQL
+ * primary/standby; the parser refuses a word of the other protocol.
+ */
 enum conf_role {
 	ROLE_ANY,
-	ROLE_MASTER
+	ROLE_MASTER,
+	ROLE_REPLICA,
+	ROLE_PRIMARY,
+	ROLE_STANDBY
+};
+
+enum conf_identity {
+	IDENTITY_AUTO,		/* on when the check can read an identity */
+	IDENTITY_OFF
 };
 
 enum conf_on_down {
@@ -109,6 +121,10 @@ struct conf_service {
 	char			*check_password_file;
 	char			*check_password;	/* read from the file */
 	enum conf_role		 check_role;
+	enum conf_identity	 identity;
+	char			*identity_key;	/* redis: GET it */
+	char			*identity_value; /* pinned reference */
+	int			 identity_on;	/* derived: the guard runs */
 	int			 hold_timeout_ms;
 	int			 response_timeout_ms;	/* 0: off */
 	enum conf_on_down	 on_route_down;
@@ -250,6 +266,9 @@ const struct conf_bastion *conf_find_bastion(const struct conf *c,
 const char *conf_proto_name(int proto);
 const char *conf_route_kind_name(int kind);
 const char *conf_check_name(int check);
+
+/* conf_check_kind(cs): the check a service runs (DEFAULT resolved). */
+enum conf_check conf_check_kind(const struct conf_service *cs);
 
 /*
  * conf_keys_print(fp): print the key table (section, key, type, default,

@@ -17,7 +17,11 @@ static const char *const log_levels[] = {
 	"error", "warn", "info", "debug", NULL
 };
 static const char *const protocols[] = { "tcp", "redis", "postgres", NULL };
-static const char *const roles[] = { "any", "master", NULL };
+/* In enum conf_role's order. */
+static const char *const roles[] = {
+	"any", "master", "replica", "primary", "standby", NULL
+};
+static const char *const identities[] = { "auto", "off", NULL };
 static const char *const on_down[] = { "keep", "close", NULL };
 static const char *const no_yes[] = { "no", "yes", NULL };
 static const char *const host_key_checks[] = { "yes", "accept-new", NULL };
@@ -103,8 +107,7 @@ const struct conf_key conf_keys[] = {
 	  "postgres" },
 	{ SECT_SERVICE, "check_database", TYPE_STRING, S(check_database),
 	  NULL, 0, 0, NULL, 0,
-	  "postgres check: database named in the startup message (default: "
-	  "check_user)" },
+	  "postgres check: database to log in to (default: check_user)" },
 	{ SECT_SERVICE, "check_down_interval", TYPE_DURATION,
 	  S(check_down_interval_ms), "5s", 100, DAY_MS, NULL, 0,
 	  "time between health checks of a route that is down" },
@@ -117,16 +120,21 @@ const struct conf_key conf_keys[] = {
 	  "none, how long a route marked down by failed connects rests "
 	  "before a session tries it again" },
 	{ SECT_SERVICE, "check_password_file", TYPE_PATH,
-	  S(check_password_file), NULL, 0, 0, NULL, 0,
-	  "redis check: file whose first line is the AUTH password" },
+	  S(check_password_file), NULL, 0, 0, NULL, KEY_SECRET,
+	  "file whose first line is the check's password (redis: AUTH; "
+	  "postgres: SCRAM-SHA-256, md5, or cleartext over TLS only); not "
+	  "readable by group or others" },
 	{ SECT_SERVICE, "check_role", TYPE_ENUM, S(check_role), "any", 0, 0,
-	  roles, 0, "redis check: any, or master (ROLE must say master)" },
+	  roles, 0, "the server's role a check accepts: any; redis: master "
+	  "or replica (ROLE); postgres: primary or standby "
+	  "(pg_is_in_recovery(), needs check_user)" },
 	{ SECT_SERVICE, "check_timeout", TYPE_DURATION, S(check_timeout_ms),
 	  "1s", 10, 3600 * 1000, NULL, 0,
 	  "time a health check may take, connect included" },
 	{ SECT_SERVICE, "check_user", TYPE_STRING, S(check_user), NULL, 0, 0,
 	  NULL, 0, "redis check: ACL user for AUTH; postgres check: user "
-	  "in a startup message (without it, an SSLRequest probe)" },
+	  "that logs in and runs one query (without it, an SSLRequest "
+	  "probe)" },
 	{ SECT_SERVICE, "connect_timeout", TYPE_DURATION,
 	  S(connect_timeout_ms), "4s", 10, 3600 * 1000, NULL, 0,
 	  "time to establish an upstream connection before the next route "
@@ -137,6 +145,21 @@ const struct conf_key conf_keys[] = {
 	  "2s", 0, 3600 * 1000, NULL, 0,
 	  "when no route is up, how long a new client waits for one before "
 	  "it gets the protocol's error" },
+	{ SECT_SERVICE, "identity", TYPE_ENUM, S(identity), "auto", 0, 0,
+	  identities, 0,
+	  "auto: refuse a route whose server holds another dataset than the "
+	  "preferred route's (or identity_value), when checks can tell: "
+	  "postgres with check_user and check_password_file, redis with "
+	  "identity_key; off: never" },
+	{ SECT_SERVICE, "identity_key", TYPE_STRING, S(identity_key), NULL, 0,
+	  0, NULL, 0,
+	  "redis check: key whose value identifies the dataset (GET on each "
+	  "check); none when unset" },
+	{ SECT_SERVICE, "identity_value", TYPE_STRING, S(identity_value), NULL,
+	  0, 0, NULL, 0,
+	  "the identity every route must report (postgres: the "
+	  "system_identifier; redis: identity_key's value) instead of the "
+	  "preferred route's" },
 	{ SECT_SERVICE, "listen", TYPE_LISTEN, S(listen), NULL, 0, 0, NULL,
 	  KEY_REQUIRED | KEY_REPEAT,
 	  "local address to accept clients on: host:port, [v6]:port, port "

@@ -275,7 +275,7 @@ admin_startup(struct admin *ad, struct evhttp_request *req, int action)
 	size_t		 i;
 
 	TAILQ_FOREACH(svc, daemon_services(ad->px), entry) {
-		if (health_check_kind(svc->cs) == CHECK_NONE)
+		if (conf_check_kind(svc->cs) == CHECK_NONE)
 			continue;
 		for (i = 0; i < svc->nroutes; i++) {
 			if (svc->routes[i]->last_check != 0)

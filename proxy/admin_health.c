@@ -177,6 +177,10 @@ admin_json_route(struct evbuffer *b, const struct route *r,
 	    (unsigned long long)r->sessions_total,
 	    (unsigned long long)r->connect_failures);
 	admin_json_string(b, r->last_error[0] != '\0' ? r->last_error : NULL);
+	evbuffer_add_printf(b, ",\"identity\":");
+	admin_json_string(b, r->identity[0] != '\0' ? r->identity : NULL);
+	evbuffer_add_printf(b, ",\"refused\":");
+	admin_json_string(b, r->refused[0] != '\0' ? r->refused : NULL);
 	evbuffer_add_printf(b, ",\"check\":");
 	admin_json_check(b, r, now);
 	evbuffer_add_printf(b, "}");
@@ -374,6 +378,9 @@ admin_text_routes(struct evbuffer *b, const struct service *svc,
 		    svc->routes[i - 1]->last_error[0] != '\0')
 			evbuffer_add_printf(b, "  %-*s  last error: %s\n", w[0],
 			    "", svc->routes[i - 1]->last_error);
+		if (i > 0 && svc->routes[i - 1]->refused[0] != '\0')
+			evbuffer_add_printf(b, "  %-*s  refused: %s\n", w[0],
+			    "", svc->routes[i - 1]->refused);
 	}
 	free(rows);
 }

@@ -32,8 +32,4 @@ void	health_start(struct health *h);
 /* health_free(h): cancel every check; NULL is a no-op. */
 void	health_free(struct health *h);
 
-/* health_check_kind(cs): the check a service runs (DEFAULT resolved). */
-struct conf_service;
-int	health_check_kind(const struct conf_service *cs);
-
 #endif

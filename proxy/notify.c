@@ -60,7 +60,7 @@ notify_checks_ran(struct postern *px)
 	size_t		 i;
 
 	TAILQ_FOREACH(svc, daemon_services(px), entry) {
-		if (health_check_kind(svc->cs) == CHECK_NONE)
+		if (conf_check_kind(svc->cs) == CHECK_NONE)
 			continue;
 		for (i = 0; i < svc->nroutes; i++) {
 			if (svc->routes[i]->last_check == 0)
