@@ -502,14 +502,15 @@ start_redis_on() {
 	fail_case "redis-server on port $port did not answer PING within 10s"
 }
 
-# _redis_ping PORT: PING; over TLS without verification (the certificate
-# may be the expired one on purpose).
+# _redis_ping PORT [ADDR]: PING; over TLS without verification (the
+# certificate may be the expired one on purpose).
 _redis_ping() {
+	local addr=${2:-127.0.0.1}
 	if [[ -n "${REDIS_TLS_CERT:-}" ]]; then
 		timeout 5 redis-cli --tls --insecure --cert "$PKI/client.crt" \
-		    --key "$PKI/client.key" -h 127.0.0.1 -p "$1" PING 2>/dev/null
+		    --key "$PKI/client.key" -h "$addr" -p "$1" PING 2>/dev/null
 	else
-		timeout 2 redis-cli -h 127.0.0.1 -p "$1" PING 2>/dev/null
+		timeout 2 redis-cli -h "$addr" -p "$1" PING 2>/dev/null
 	fi
 }
 
