@@ -139,13 +139,13 @@ relay_fd_flush(struct relay_side *to)
 			return;
 		}
 	} else {
-		if (evbuffer_write(to->fdio.out, to->fdio.fd) == -1 && errno != EAGAIN &&
-		    errno != EINTR) {
+		if (evbuffer_write(to->fdio.out, to->fdio.fd) == -1 &&
+		    errno != EAGAIN && errno != EINTR) {
 			relay_fd_write_failed(to, strerror(errno));
 			return;
 		}
-		relay_fd_arm(to, to->fdio.reading, evbuffer_get_length(to->fdio.out) >
-		    0);
+		relay_fd_arm(to, to->fdio.reading,
+		    evbuffer_get_length(to->fdio.out) > 0);
 	}
 	left = relay_fd_backlog(to);
 	if (evbuffer_get_length(to->fdio.out) == 0 && (from->eof || from->dead))
@@ -345,7 +345,8 @@ relay_fd_stop(struct relay *r)
 	for (i = 0; i < 2; i++) {
 		s = &r->side[i];
 		if (s->fdio.link != NULL)
-			link_attach(s->fdio.link, NULL, NULL);	/* no more calls */
+			/* No more calls. */
+			link_attach(s->fdio.link, NULL, NULL);
 		else if (s->fdio.rev != NULL && s->fdio.wev != NULL)
 			relay_fd_arm(s, 0, 0);
 	}

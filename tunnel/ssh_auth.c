@@ -256,8 +256,8 @@ ssh_auth_file_failed(struct ssh_bastion *b, int rc)
 	ssh_auth_describe(b->set.identity, desc, sizeof(desc));
 	switch (rc) {
 	case LIBSSH2_ERROR_FILE:
-		snprintf(b->auth.error, sizeof(b->auth.error), "identity %.600s "
-		    "cannot be used: %s", desc, b->set.passphrase != NULL ?
+		snprintf(b->auth.error, sizeof(b->auth.error),
+		    "identity %.600s cannot be used: %s", desc, b->set.passphrase != NULL ?
 		    "wrong passphrase, or a format libssh2 cannot read" :
 		    "it needs a passphrase (identity_passphrase_file), or is "
 		    "in a format libssh2 cannot read");
@@ -267,12 +267,12 @@ ssh_auth_file_failed(struct ssh_bastion *b, int rc)
 		snprintf(b->auth.error, sizeof(b->auth.error), "the bastion "
 		    "refused identity %.500s%s", desc, strncmp(desc, "ssh-rsa ",
 		    8) == 0 ? " (libssh2 signs OpenSSH-format RSA keys with "
-		    "SHA-1, which OpenSSH 8.8 and later refuse: convert the key "
-		    "with ssh-keygen -p -m PEM, or use ed25519)" : "");
+		    "SHA-1, which OpenSSH 8.8 and later refuse: convert the "
+		    "key with ssh-keygen -p -m PEM, or use ed25519)" : "");
 		break;
 	default:
-		snprintf(b->auth.error, sizeof(b->auth.error), "identity %.600s: "
-		    "%.*s", desc, len > 100 ? 100 : len, msg != NULL ? msg :
+		snprintf(b->auth.error, sizeof(b->auth.error),
+		    "identity %.600s: %.*s", desc, len > 100 ? 100 : len, msg != NULL ? msg :
 		    "failed");
 		break;
 	}
@@ -306,13 +306,15 @@ ssh_auth_agent_list(struct ssh_bastion *b)
 		return (ssh_auth_fail(b, why));
 	}
 	if (libssh2_agent_list_identities(b->auth.agent) != 0) {
-		snprintf(why, sizeof(why), b->auth.agent_timeout ? "the ssh-agent "
-		    "at %s did not answer within %d s" : "the ssh-agent at %s "
-		    "does not list its keys", sock, SSH_AGENT_TIMEOUT_MS / 1000);
+		snprintf(why, sizeof(why), b->auth.agent_timeout ?
+		    "the ssh-agent at %s did not answer within %d s" :
+		    "the ssh-agent at %s does not list its keys", sock,
+		    SSH_AGENT_TIMEOUT_MS / 1000);
 		return (ssh_auth_fail(b, why));
 	}
 	b->auth.agent_id = NULL;
-	if (libssh2_agent_get_identity(b->auth.agent, &b->auth.agent_id, NULL) != 0) {
+	if (libssh2_agent_get_identity(b->auth.agent, &b->auth.agent_id,
+	    NULL) != 0) {
 		snprintf(why, sizeof(why), "the ssh-agent at %s holds no keys",
 		    sock);
 		return (ssh_auth_fail(b, why));
@@ -333,8 +335,9 @@ ssh_auth_step(struct ssh_bastion *b)
 		case AUTH_START:
 			b->auth.error[0] = '\0';
 			b->auth.step = b->set.identity == NULL ?
-			    AUTH_AGENT_LIST : (b->auth.key = ssh_auth_rsa_load(b))
-			    != NULL ? AUTH_RSA : AUTH_FILE;
+			    AUTH_AGENT_LIST : (b->auth.key =
+			    ssh_auth_rsa_load(b)) != NULL ? AUTH_RSA :
+			    AUTH_FILE;
 			if (b->auth.key != NULL)
 				b->auth.bloblen = ssh_auth_rsa_blob(b->auth.key,
 				    "rsa-sha2-256", b->auth.blob,
@@ -390,7 +393,8 @@ ssh_auth_step(struct ssh_bastion *b)
 				return (0);
 			if (rc == 0) {
 				log_debug("%s: authenticated with the agent's "
-				    "key %s", b->label, b->auth.agent_id->comment);
+				    "key %s", b->label,
+				    b->auth.agent_id->comment);
 				return (1);
 			}
 			if (b->io.rx_eof || b->io.io_error)
