@@ -142,28 +142,6 @@ case_200_sessions() {
 	    fail_case "not 200 'client closed' lines"
 }
 
-# BURST_PY PORT N: N connections at once, each sends PING and waits for
-# PONG; prints how many got it and the time until the last did.
-BURST_PY='
-import socket, sys, time, selectors
-port, n = int(sys.argv[1]), int(sys.argv[2])
-sel, t0, done = selectors.DefaultSelector(), time.monotonic(), 0
-for i in range(n):
-    s = socket.create_connection(("127.0.0.1", port))
-    s.sendall(b"PING\r\n")
-    sel.register(s, selectors.EVENT_READ, b"")
-while done < n and time.monotonic() - t0 < 40:
-    for k, _ in sel.select(1):
-        d = k.data + k.fileobj.recv(64)
-        if d.startswith(b"+PONG\r\n") or not d:
-            done += d.startswith(b"+PONG")
-            sel.unregister(k.fileobj)
-            k.fileobj.close()
-        else:
-            sel.modify(k.fileobj, selectors.EVENT_READ, d)
-print(done, "%.0f" % ((time.monotonic() - t0) * 1000))
-'
-
 # 100 new sessions at once through one bastion: all served, on the
 # connections the burst grew (connections=1, max_connections=4).
 case_burst() {
@@ -172,7 +150,7 @@ case_burst() {
 	start_sshd
 	postern_via redis "$REDIS_PORT" check=none max_connections=1000
 	expect_log "$(connected_re b)"
-	out=$(timeout 60 python3 -c "$BURST_PY" "$LISTEN_PORT" 100) || fail_case "burst client failed: $out"
+	out=$(timeout 60 python3 "$TESTS_DIR/burst.py" "$LISTEN_PORT" 100) || fail_case "burst client failed: $out"
 	expect_eq "sessions of the burst served" 100 "${out% *}"
 	note "100 at once: all served in ${out#* } ms on $(sshd_connections) SSH connection(s); $(count_lines "$POSTERN_LOG" 'opening connection') grown"
 	(($(sshd_connections) <= 4)) || fail_case "more than max_connections: $(sshd_connections)"
@@ -182,7 +160,7 @@ case_burst() {
 	postern_via redis "$REDIS_PORT" check=none max_connections=1000
 	wait_count "$POSTERN_LOG" "info: bastion b \\(root@127\\.0\\.0\\.1:$SSHD_PORT\\)( \\[connection [23]\\])?: connected in " 3 10 ||
 	    fail_case "not 3 connections up"
-	out=$(timeout 60 python3 -c "$BURST_PY" "$LISTEN_PORT" 100) || fail_case "burst client failed: $out"
+	out=$(timeout 60 python3 "$TESTS_DIR/burst.py" "$LISTEN_PORT" 100) || fail_case "burst client failed: $out"
 	expect_eq "sessions of the burst served on 3 connections" 100 "${out% *}"
 	note "100 at once on 3 connections: all served in ${out#* } ms"
 	expect_eq "SSH connections" 3 "$(sshd_connections)"
