@@ -399,40 +399,44 @@ END {
 }' "$raw_tsv" >"$out/latency.txt"
 
 # Syscalls per request (perf's raw_syscalls tracepoint on the proxy, or
-# strace -c without perf) during one redis GET -c50 run, and memory per
+# strace -c without perf) during one redis GET -c1 run, and memory per
 # idle session (N sessions held open, each having answered a PING).
 # Separate runs after the rounds, so that tracing costs no figure above.
+# One client: tracing slows every system call (on the project's VMs by
+# two orders of magnitude), which would change how many requests each
+# wake-up finds with more clients; with one there is nothing to batch.
 n_idle=${BENCH_IDLE:-$(by_mode 200 1000)}
+n_sc=${BENCH_N_SYSCALLS:-2000}
 profile_target() {	# profile_target TARGET -> "syscalls/req bytes/idle-session"
 	local t=$1 pid=${t_pid[$1]} f=$work/perf-$1.txt tp sc=NA idle
 	if command -v perf >/dev/null; then
 		perf stat -e raw_syscalls:sys_enter -x, -o "$f" -p "$pid" &
 		tp=$!
 		sleep 0.5
-		redis-benchmark -h 127.0.0.1 -p "${t_rport[$t]}" -c 50 -n "$n_c50" -t get -q >/dev/null 2>&1
+		timeout 300 redis-benchmark -h 127.0.0.1 -p "${t_rport[$t]}" -c 1 -n "$n_sc" -t get -q >/dev/null 2>&1
 		kill -INT "$tp"; wait "$tp" 2>/dev/null
-		sc=$(awk -F, -v n="$n_c50" '/raw_syscalls:sys_enter/ { printf "%.2f", $1 / n }' "$f")
+		sc=$(awk -F, -v n="$n_sc" '/raw_syscalls:sys_enter/ { printf "%.2f", $1 / n }' "$f")
 	elif command -v strace >/dev/null; then
 		strace -f -c -o "$f" -p "$pid" &
 		tp=$!
 		sleep 0.5
-		redis-benchmark -h 127.0.0.1 -p "${t_rport[$t]}" -c 50 -n "$n_c50" -t get -q >/dev/null 2>&1
+		timeout 300 redis-benchmark -h 127.0.0.1 -p "${t_rport[$t]}" -c 1 -n "$n_sc" -t get -q >/dev/null 2>&1
 		kill -INT "$tp"; wait "$tp" 2>/dev/null
-		sc=$(awk -v n="$n_c50" '$NF == "total" { printf "%.2f", $(NF-1) / n }' "$f")
+		sc=$(awk -v n="$n_sc" '$NF == "total" { printf "%.2f", $(NF-1) / n }' "$f")
 	fi
 	idle=$(timeout 120 python3 "$top/tests/bench/idle.py" "${t_rport[$t]}" "$n_idle" "$pid" 2>/dev/null | awk '{ print $4 }')
 	echo "${sc:-NA} ${idle:-NA}"
 }
 if [ -z "$filter" ] || grep -Eq -- "$filter" <<<"profile"; then
 	{
-		printf '%-12s %18s %26s\n' target "syscalls/req GET" "RSS bytes/idle session"
+		printf '%-12s %18s %26s\n' target "syscalls/req" "RSS bytes/idle session"
 		for t in "${targets[@]}"; do
 			[ -n "${t_pid[$t]}" ] && [ -z "${dead[$t]:-}" ] || continue
 			read -r sc idle < <(profile_target "$t")
 			printf '%-12s %18s %26s\n' "${t_label[$t]}" "$sc" "$idle"
 		done
-		printf '(redis GET -c50 -n %s under %s; %s idle redis sessions, each answered a PING)\n' \
-			"$n_c50" "$(command -v perf >/dev/null && echo 'perf stat -e raw_syscalls:sys_enter -p PID' || echo 'strace -c -f -p PID')" "$n_idle"
+		printf '(syscalls: redis GET -c1 -n %s under %s; %s idle redis sessions, each answered a PING)\n' \
+			"$n_sc" "$(command -v perf >/dev/null && echo 'perf stat -e raw_syscalls:sys_enter -p PID' || echo 'strace -c -f -p PID')" "$n_idle"
 	} >"$out/profile.txt"
 fi
 {
