@@ -249,7 +249,7 @@ table() {
 		[ "$wkind" = burst ] && [ "$cost" = 0 ] && inv=1
 		for p in "${pairs[@]}"; do
 			a=${p%|*} b=${p#*|}
-			printf ' %14.2fx' "$(paired "${figs["$wname|$a"]}" "${figs["$wname|$b"]}" "$inv")"
+			printf ' %14sx' "$(two_dec "$(paired "${figs["$wname|$a"]}" "${figs["$wname|$b"]}" "$inv")")"
 		done
 		printf '\n'
 	done

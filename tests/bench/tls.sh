@@ -202,11 +202,11 @@ for w in "${workloads[@]}"; do
 			printf '%-28s %-8s %12s %9s %12s\n' "${label[$w]}" "$t" n/a "" ""
 			continue
 		fi
-		ratio=$(printf '%.2f' "$(paired "${res[$w/$t]}" "${res[$w/direct]}")")
+		ratio=$(two_dec "$(paired "${res[$w/$t]}" "${res[$w/direct]}")")
 		vs_h='' vs_s=''
 		if [ "$t" = postern ]; then
-			vs_h=$(printf '%.2f' "$(paired "${res[$w/$t]}" "${res[$w/haproxy]:-}")")
-			vs_s=$(printf '%.2f' "$(paired "${res[$w/$t]}" "${res[$w/stunnel]:-}")")
+			vs_h=$(two_dec "$(paired "${res[$w/$t]}" "${res[$w/haproxy]:-}")")
+			vs_s=$(two_dec "$(paired "${res[$w/$t]}" "${res[$w/stunnel]:-}")")
 		fi
 		us=NA
 		if [ -n "${pid[$t]}" ]; then
