@@ -152,6 +152,8 @@ struct conf_bastion {
 	int		 keepalive_interval_ms;
 	int		 keepalive_count;
 	int		 connect_timeout_ms;
+	int		 connections;		/* SSH connections kept open */
+	int		 max_connections;	/* grown up to it while opens queue */
 	char		*session_command;	/* NULL: no session channel */
 };
 

@@ -71,6 +71,10 @@ const struct conf_key conf_keys[] = {
 	  B(connect_timeout_ms), "10s", 100, 3600 * 1000, NULL, 0,
 	  "time to connect to the bastion: TCP, SSH handshake and "
 	  "authentication" },
+	{ SECT_BASTION, "connections", TYPE_INT, B(connections), "1", 1, 16,
+	  NULL, 0,
+	  "SSH connections kept open to the bastion, each opening its own "
+	  "channels (libssh2 opens one at a time per connection)" },
 	{ SECT_BASTION, "host_key_sha256", TYPE_STRING, B(host_key_sha256),
 	  NULL, 0, 0, NULL, 0,
 	  "pinned SHA-256 fingerprint of the bastion's host key "
@@ -91,6 +95,10 @@ const struct conf_key conf_keys[] = {
 	{ SECT_BASTION, "known_hosts", TYPE_PATH, B(known_hosts), NULL, 0, 0,
 	  NULL, KEY_CREATABLE, "OpenSSH known_hosts file that verifies the bastion's "
 	  "host key (default: ~/.ssh/known_hosts)" },
+	{ SECT_BASTION, "max_connections", TYPE_INT, B(max_connections), "4",
+	  1, 16, NULL, 0,
+	  "connections grown while channel opens queue or one is stuck, "
+	  "closed again when idle (at least connections; 1: never more)" },
 	{ SECT_BASTION, "session_command", TYPE_STRING, B(session_command),
 	  NULL, 0, 0, NULL, 0,
 	  "command run in a session channel while connected (e.g. sleep "

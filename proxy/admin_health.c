@@ -240,10 +240,10 @@ admin_json_bastion(const struct ssh_info *in, void *arg)
 	evbuffer_add_printf(j->b, ":{\"via\":");
 	admin_json_string(j->b, in->via);
 	evbuffer_add_printf(j->b, ",\"state\":\"%s\",\"up\":%s,"
-	    "\"channels\":%u,\"opens_waiting\":%u,\"spare\":%s,"
-	    "\"losses\":%llu,\"host_key\":", in->state, in->up ? "true" :
-	    "false", in->channels, in->waiting, in->spare ? "true" : "false",
-	    in->losses);
+	    "\"connections\":%u,\"channels\":%u,\"opens_waiting\":%u,"
+	    "\"spare\":%s,\"losses\":%llu,\"host_key\":", in->state,
+	    in->up ? "true" : "false", in->connections, in->channels,
+	    in->waiting, in->spare ? "true" : "false", in->losses);
 	admin_json_string(j->b, in->fingerprint[0] != '\0' ?
 	    in->fingerprint : NULL);
 	evbuffer_add_printf(j->b, ",\"last_error\":");
@@ -257,10 +257,11 @@ admin_text_bastion(const struct ssh_info *in, void *arg)
 {
 	struct evbuffer	*b = arg;
 
-	evbuffer_add_printf(b, "\nbastion %s (%s): %s, %u channel%s, %u open%s "
-	    "waiting%s, %llu loss%s\n", in->name, in->via, in->state,
+	evbuffer_add_printf(b, "\nbastion %s (%s): %s, %u connection%s, %u "
+	    "channel%s, %u open%s waiting%s, %llu loss%s\n", in->name, in->via,
+	    in->state, in->connections, in->connections == 1 ? "" : "s",
 	    in->channels, in->channels == 1 ? "" : "s", in->waiting,
-	    in->waiting == 1 ? "" : "s", in->spare ? ", spare connection open" :
+	    in->waiting == 1 ? "" : "s", in->spare ? ", grown connections open" :
 	    "", in->losses, in->losses == 1 ? "" : "es");
 	if (in->last_error[0] != '\0')
 		evbuffer_add_printf(b, "  last error: %s\n", in->last_error);

@@ -315,19 +315,24 @@ struct admin_bastion_family {
 	int		 field;
 };
 
-enum { AB_UP, AB_CHANNELS, AB_WAITING, AB_SPARE, AB_LOSSES };
+enum { AB_UP, AB_CONNECTIONS, AB_CHANNELS, AB_WAITING, AB_SPARE,
+	AB_LOSSES };
 
 static const struct admin_bastion_family admin_bastion_families[] = {
 	{ "postern_bastion_up", "gauge",
-	  "1 while the bastion's SSH connection is up and authenticated.",
+	  "1 while an SSH connection to the bastion is up and authenticated.",
 	  AB_UP },
+	{ "postern_bastion_connections", "gauge",
+	  "SSH connections to the bastion up and authenticated.",
+	  AB_CONNECTIONS },
 	{ "postern_bastion_channels", "gauge",
 	  "Channels open through the bastion (sessions and checks).",
 	  AB_CHANNELS },
 	{ "postern_bastion_opens_waiting", "gauge",
 	  "Channel opens the bastion has not answered yet.", AB_WAITING },
 	{ "postern_bastion_spare", "gauge",
-	  "1 while a spare connection serves opens (the open slot is stuck).",
+	  "1 while a connection grown beyond `connections` is open (opens "
+	  "queued, or a slot stuck).",
 	  AB_SPARE },
 	{ "postern_bastion_losses_total", "counter",
 	  "Established connections to the bastion that were lost.",
@@ -348,6 +353,9 @@ admin_bastion_sample(const struct ssh_info *in, void *arg)
 	switch (ctx->f->field) {
 	case AB_UP:
 		v = (unsigned long long)in->up;
+		break;
+	case AB_CONNECTIONS:
+		v = in->connections;
 		break;
 	case AB_CHANNELS:
 		v = in->channels;

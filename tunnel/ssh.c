@@ -20,6 +20,7 @@
 #include <event2/event.h>
 #include <event2/util.h>
 
+#include "addr.h"
 #include "clock.h"
 #include "conf.h"
 #include "dial.h"
@@ -127,16 +128,18 @@ ssh_fail(struct ssh_bastion *b, const char *fmt, ...)
 	evtimer_del(b->timer);
 	evtimer_del(b->ka_timer);
 	ssh_release_tcp(b);
-	b->state = b->retired ? SSH_IDLE : SSH_BACKOFF;
+	b->state = b->retired || b->conns.grown ? SSH_IDLE : SSH_BACKOFF;
 	snprintf(b->last_error, sizeof(b->last_error), "%s", why);
 	snprintf(detail, sizeof(detail), "bastion %s: %s: %s", b->set.name,
 	    was == SSH_READY ? "connection lost" : "cannot connect", why);
+	/* The bastion's other connections take the opens they can. */
+	ssh_conns_lost(b);
 	/* Dials arriving from these callbacks see the new state. */
 	ssh_open_fail_all(b, detail);
 	ssh_adapter_stop(b, 0);
 	b->ctl_state = SSH_CTL_NONE;
 	b->probing = b->missed = b->broken = b->io.rx_eof = b->io.io_error = 0;
-	if (b->retired) {
+	if (b->state == SSH_IDLE) {	/* retired, or grown: not again */
 		log_info("%s: closed: %s", b->label, why);
 		event_active(b->pool->reap, EV_TIMEOUT, 0);
 		return;
@@ -203,8 +206,7 @@ ssh_ready(struct ssh_bastion *b)
 	if (b->set.command != NULL && ssh_open_start(b, SSH_OPEN_SESSION,
 	    NULL, 0, NULL, NULL) != NULL)
 		b->ctl_state = SSH_CTL_OPENING;
-	if (b->spare.owner != NULL)
-		ssh_spare_ready(b);
+	ssh_conns_ready(b);
 	b->again = 1;
 }
 
@@ -406,6 +408,9 @@ static void
 ssh_tcp_done(int fd, int status, const char *detail, void *arg)
 {
 	struct ssh_bastion	*b = arg;
+	struct sockaddr_storage	 ss;
+	socklen_t		 sslen = sizeof(ss);
+	char			 local[ADDR_STRLEN];
 
 	b->tcp = NULL;		/* freed when this returns */
 	if (status == DIAL_RESOLVE) {
@@ -419,6 +424,11 @@ ssh_tcp_done(int fd, int status, const char *detail, void *arg)
 	}
 	b->io.fd = fd;
 	b->state = SSH_HANDSHAKE;
+	if (log_level() >= LOG_LEVEL_DEBUG && getsockname(fd,
+	    (struct sockaddr *)&ss, &sslen) == 0)
+		log_debug("%s: TCP connected from %s", b->label,
+		    addr_from_sockaddr((struct sockaddr *)&ss, sslen, local,
+		    sizeof(local)));
 	if (ssh_adapter_start(b) != 0) {
 		ssh_broken(b, "%s", b->last_error);
 		ssh_check(b);
@@ -472,9 +482,9 @@ ssh_bastion_new(struct ssh_pool *pool, struct ssh_settings *set)
 	b->kick = event_new(pool->base, -1, 0, ssh_kick_cb, b);
 	b->io.out = evbuffer_new();
 	if (b->timer == NULL || b->ka_timer == NULL || b->kick == NULL ||
-	    b->io.out == NULL || ssh_spare_init(b) != 0) {
-		if (b->spare.timer != NULL)
-			event_free(b->spare.timer);
+	    b->io.out == NULL || ssh_conns_init(b) != 0) {
+		if (b->conns.timer != NULL)
+			event_free(b->conns.timer);
 		if (b->timer != NULL)
 			event_free(b->timer);
 		if (b->ka_timer != NULL)
@@ -492,7 +502,7 @@ ssh_bastion_new(struct ssh_pool *pool, struct ssh_settings *set)
 void
 ssh_bastion_free(struct ssh_bastion *b)
 {
-	ssh_spare_free(b);
+	ssh_conns_free(b);
 	ssh_open_fail_all(b, NULL);	/* none should be left */
 	ssh_release_tcp(b);
 	ssh_adapter_stop(b, 1);

@@ -1,7 +1,7 @@
 /*
- * ssh.h: SSH bastions: one supervised SSH connection per [bastion]
- * section, shared by every ssh:// route (sessions and health checks),
- * each use a direct-tcpip channel.
+ * ssh.h: SSH bastions: supervised SSH connections per [bastion] section
+ * (`connections`, grown up to `max_connections`), shared by every ssh://
+ * route (sessions and health checks), each use a direct-tcpip channel.
  */
 #ifndef POSTERN_SSH_H
 #define POSTERN_SSH_H
@@ -51,10 +51,11 @@ struct ssh_info {
 	const char		*name;
 	const char		*via;		/* "user@host:port" */
 	const char		*state;		/* "ready", "connecting", ... */
-	int			 up;		/* connected and authenticated */
-	unsigned int		 channels;	/* open, the spare's included */
+	int			 up;		/* a connection is authenticated */
+	unsigned int		 connections;	/* SSH connections up */
+	unsigned int		 channels;	/* open, on every connection */
 	unsigned int		 waiting;	/* channel opens not answered */
-	int			 spare;		/* a spare connection is open */
+	int			 spare;		/* a grown connection is open */
 	unsigned long long	 losses;	/* ready connections lost */
 	const char		*fingerprint;	/* host key, "" before */
 	const char		*last_error;	/* "" when none */

@@ -43,7 +43,6 @@ ssh_dial_begin(struct dial *d)
 {
 	const struct conf_route	*r = d->route;
 	struct ssh_bastion	*b;
-	long			 ms;
 
 	b = ssh_pool_find(d->env.ssh, r->bastion);
 	if (b == NULL) {
@@ -52,16 +51,8 @@ ssh_dial_begin(struct dial *d)
 		dial_fail_later(d, DIAL_SSH);
 		return;
 	}
-	if (b->state == SSH_BACKOFF) {
-		ms = ssh_backoff_left_ms(b);
-		snprintf(d->detail, sizeof(d->detail), "bastion %s: down, "
-		    "retrying in %ld.%01lds: %.300s", r->bastion, ms / 1000,
-		    ms % 1000 / 100, b->last_error);
-		dial_fail_later(d, DIAL_SSH);
-		return;
-	}
-	/* While the open slot is stuck: the spare, or fail at once. */
-	b = ssh_spare_pick(b, r->target.host, r->target.port, d->detail,
+	/* The least busy connection; none: all back off, or a stuck target. */
+	b = ssh_conns_pick(b, r->target.host, r->target.port, d->detail,
 	    sizeof(d->detail));
 	if (b == NULL) {
 		dial_fail_later(d, DIAL_SSH);

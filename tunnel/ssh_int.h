@@ -1,10 +1,12 @@
 /*
  * ssh_int.h: what the SSH modules share (ssh.c, ssh_adapter.c,
- * ssh_channel.c, ssh_open.c, ssh_auth.c, ssh_knownhosts.c).  Nothing
+ * ssh_channel.c, ssh_conns.c, ssh_open.c, ssh_auth.c, ssh_knownhosts.c).  Nothing
  * outside tunnel/ssh*.c includes it.
  *
- * One struct ssh_bastion per [bastion] section: one TCP connection, one
- * libssh2 session, many direct-tcpip channels.  libssh2 runs in
+ * One struct ssh_bastion per SSH connection: one TCP connection, one
+ * libssh2 session, many direct-tcpip channels.  A [bastion] section has
+ * one in the pool, which owns the section's other connections
+ * (ssh_conns.c).  libssh2 runs in
  * non-blocking mode on the daemon's event loop; see DESIGN.md, "SSH
  * tunnel", for the state machine and the rules the adapter enforces.
  */
@@ -32,8 +34,14 @@ struct tcp_connect;
 /* Encrypted bytes waiting for the kernel (per bastion). */
 #define SSH_OUT_HIGH		(1024 * 1024)
 #define SSH_OUT_LOW		(256 * 1024)
-/* An open unanswered this long while others wait: a spare connection. */
+/* An open unanswered this long while others wait: another connection. */
 #define SSH_SLOT_STUCK_MS	1000
+/* Opens in flight on every ready connection that grow one more. */
+#define SSH_GROW_QUEUE		4
+/* A grown connection that carried nothing this long closes. */
+#define SSH_GROWN_LINGER_MS	10000
+/* The most connections to one bastion (max_connections' bound). */
+#define SSH_CONNS_MAX		16
 /* The longest the loop waits for one answer of the ssh-agent. */
 #define SSH_AGENT_TIMEOUT_MS	5000
 /* Reconnect back-off bounds. */
@@ -64,6 +72,8 @@ struct ssh_settings {
 	int		 keepalive_ms;
 	int		 keepalive_count;
 	int		 connect_timeout_ms;
+	int		 connections;		/* kept open */
+	int		 max_connections;	/* >= connections */
 };
 
 /* What an open is for. */
@@ -150,11 +160,15 @@ struct ssh_auth_state {
 	char			 error[768];
 };
 
-/* The spare connection (ssh_spare.c owns it). */
-struct ssh_spare_state {
-	struct ssh_bastion	*conn;		/* ours, or NULL */
-	struct ssh_bastion	*owner;		/* a spare's bastion */
-	struct event		*timer;		/* is the slot stuck? */
+/* A bastion's other connections (ssh_conns.c owns it). */
+struct ssh_conns_state {
+	struct ssh_bastion	*conn[SSH_CONNS_MAX];	/* the main one's */
+	unsigned int		 n;
+	struct ssh_bastion	*owner;		/* an extra's main connection */
+	unsigned int		 number;	/* an extra's: 2, 3, ... */
+	int			 grown;		/* above `connections` */
+	int64_t			 idle_since;	/* clock_ms: carried nothing */
+	struct event		*timer;		/* the main one's tick */
 };
 
 struct ssh_bastion {
@@ -208,7 +222,7 @@ struct ssh_bastion {
 	LIBSSH2_CHANNEL		*ctl;		/* session_command */
 	enum ssh_ctl_state	 ctl_state;
 
-	struct ssh_spare_state	 spare;		/* ssh_spare.c */
+	struct ssh_conns_state	 conns;		/* ssh_conns.c */
 };
 TAILQ_HEAD(ssh_bastion_list, ssh_bastion);
 
@@ -316,27 +330,45 @@ void	ssh_adapter_stop(struct ssh_bastion *b, int graceful);
 /* ssh_adapter_out_full(b): is the send buffer above its high mark? */
 int	ssh_adapter_out_full(const struct ssh_bastion *b);
 
-/* ssh_spare.c */
+/* ssh_conns.c */
 
-/* ssh_spare_init(b): b's slot timer.  Returns 0 or -1 (out of memory). */
-int	ssh_spare_init(struct ssh_bastion *b);
+/* ssh_conns_init(b): b's tick timer.  Returns 0 or -1 (out of memory). */
+int	ssh_conns_init(struct ssh_bastion *b);
 
-/* ssh_spare_slot_taken(b): an open entered b's slot: watch it. */
-void	ssh_spare_slot_taken(struct ssh_bastion *b);
+/* ssh_conns_start(m): main connection m started: open the fixed others. */
+void	ssh_conns_start(struct ssh_bastion *m);
+
+/* ssh_conns_slot_taken(b): an open entered b's slot: watch it. */
+void	ssh_conns_slot_taken(struct ssh_bastion *b);
 
 /*
- * ssh_spare_pick(b, host, port, why, len): the connection a new open to
- * host:port should queue on: b, or its spare while b's slot is stuck;
- * NULL (why says it) when an open to that very target is stuck.
+ * ssh_conns_pick(m, host, port, why, len): the connection of main
+ * connection m's bastion a new open to host:port should queue on (the
+ * ready one with the fewest opens in flight, then channels; growing one
+ * more during a burst), or one still connecting.  NULL (why says it)
+ * when an open to that very target is stuck, or every connection is
+ * backing off.
  */
-struct ssh_bastion *ssh_spare_pick(struct ssh_bastion *b, const char *host,
+struct ssh_bastion *ssh_conns_pick(struct ssh_bastion *m, const char *host,
 	    unsigned int port, char *why, size_t len);
 
-/* ssh_spare_ready(s): spare s is up: take its owner's waiting opens. */
-void	ssh_spare_ready(struct ssh_bastion *s);
+/* ssh_conns_ready(c): c is up: take waiting opens from busier ones. */
+void	ssh_conns_ready(struct ssh_bastion *c);
 
-/* ssh_spare_free(b): free b's spare and slot timer. */
-void	ssh_spare_free(struct ssh_bastion *b);
+/*
+ * ssh_conns_lost(b): b failed: its waiting opens (and the one in its
+ * slot) go to the other ready connections, if any.
+ */
+void	ssh_conns_lost(struct ssh_bastion *b);
+
+/* ssh_conns_retire(m, detail): m retires: so do the others (opens fail). */
+void	ssh_conns_retire(struct ssh_bastion *m, const char *detail);
+
+/* ssh_conns_busy(m): does another connection of m still carry channels? */
+int	ssh_conns_busy(const struct ssh_bastion *m);
+
+/* ssh_conns_free(m): free m's other connections and its timer. */
+void	ssh_conns_free(struct ssh_bastion *m);
 
 /* ssh_open.c */
 

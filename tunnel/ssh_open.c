@@ -243,7 +243,7 @@ ssh_open_step(struct ssh_bastion *b)
 			b->opening = o;
 			b->slot_since = clock_ms();
 			b->slot_warned = 0;
-			ssh_spare_slot_taken(b);
+			ssh_conns_slot_taken(b);
 		}
 		o = b->opening;
 		switch (o->kind) {

@@ -97,6 +97,9 @@ ssh_settings_load(struct ssh_settings *s, const struct conf_bastion *cb)
 	s->keepalive_ms = cb->keepalive_interval_ms;
 	s->keepalive_count = cb->keepalive_count;
 	s->connect_timeout_ms = cb->connect_timeout_ms;
+	s->connections = cb->connections;
+	s->max_connections = cb->max_connections > cb->connections ?
+	    cb->max_connections : cb->connections;
 	if (oom || s->known_hosts == NULL) {
 		ssh_settings_clear(s);
 		return (-1);
@@ -145,7 +148,9 @@ ssh_settings_equal(const struct ssh_settings *a, const struct ssh_settings *b)
 	    a->accept_new == b->accept_new &&
 	    a->keepalive_ms == b->keepalive_ms &&
 	    a->keepalive_count == b->keepalive_count &&
-	    a->connect_timeout_ms == b->connect_timeout_ms);
+	    a->connect_timeout_ms == b->connect_timeout_ms &&
+	    a->connections == b->connections &&
+	    a->max_connections == b->max_connections);
 }
 
 /* ------------------------------------------------------------------ */
@@ -210,6 +215,7 @@ ssh_bastion_retire(struct ssh_bastion *b, const char *why)
 	b->retired = 1;
 	snprintf(detail, sizeof(detail), "bastion %s: %s", b->set.name, why);
 	ssh_open_fail_all(b, detail);
+	ssh_conns_retire(b, detail);
 	if (b->state == SSH_READY && b->nchans > 0)
 		log_info("%s: %s: closing it once its %u channel%s done",
 		    b->label, why, b->nchans, b->nchans == 1 ? " is" : "s are");
@@ -227,7 +233,7 @@ ssh_pool_reap_cb(evutil_socket_t fd, short what, void *arg)
 	for (b = TAILQ_FIRST(&pool->retired); b != NULL; b = next) {
 		next = TAILQ_NEXT(b, entry);
 		if ((b->state == SSH_READY && b->nchans > 0) ||
-		    (b->spare.conn != NULL && b->spare.conn->nchans > 0))
+		    ssh_conns_busy(b))
 			continue;
 		TAILQ_REMOVE(&pool->retired, b, entry);
 		ssh_bastion_free(b);
@@ -365,6 +371,7 @@ ssh_pool_commit(struct ssh_pool *pool, const struct conf *c)
 		ssh_forwards_build(b, c);
 		TAILQ_INSERT_TAIL(&pool->live, b, entry);
 		ssh_connect(b);
+		ssh_conns_start(b);
 	}
 	for (b = TAILQ_FIRST(&pool->live); b != NULL; b = next) {
 		next = TAILQ_NEXT(b, entry);
@@ -412,8 +419,9 @@ ssh_waiting(const struct ssh_bastion *b)
 void
 ssh_pool_info(struct ssh_pool *pool, ssh_info_cb *cb, void *arg)
 {
-	const struct ssh_bastion	*b;
+	const struct ssh_bastion	*b, *c;
 	struct ssh_info			 in;
+	unsigned int			 i;
 
 	if (pool == NULL)
 		return;
@@ -422,15 +430,16 @@ ssh_pool_info(struct ssh_pool *pool, ssh_info_cb *cb, void *arg)
 		in.name = b->set.name;
 		in.via = b->via;
 		in.state = ssh_state_name(b->state);
-		in.up = b->state == SSH_READY;
-		in.channels = b->nchans;
-		in.waiting = ssh_waiting(b);
-		if (b->spare.conn != NULL) {
-			in.spare = 1;
-			in.channels += b->spare.conn->nchans;
-			in.waiting += ssh_waiting(b->spare.conn);
+		for (i = 0; i <= b->conns.n; i++) {
+			c = i == 0 ? b : b->conns.conn[i - 1];
+			if (c->state == SSH_READY)
+				in.connections++;
+			in.channels += c->nchans;
+			in.waiting += ssh_waiting(c);
+			in.losses += c->losses;
+			in.spare |= c->conns.grown && c->state != SSH_IDLE;
 		}
-		in.losses = b->losses;
+		in.up = in.connections > 0;
 		in.fingerprint = b->fingerprint;
 		in.last_error = b->last_error;
 		cb(&in, arg);

@@ -176,30 +176,31 @@ workloads=(
 	"pg -S -C -c8|pg|-S -C -c 8 -T $pg_secs"
 )
 
-# run_one TARGET KIND ARGS LOGFILE -> prints "rps latency_ms requests"
+# run_one TARGET KIND ARGS LOGFILE -> prints "rps latency_ms requests p99_ms"
 run_one() {
-	local t=$1 kind=$2 args=$3 log=$4 rps lat req
+	local t=$1 kind=$2 args=$3 log=$4 rps lat req p99=NA
 	if [ "$kind" = redis ]; then
 		# shellcheck disable=SC2086
 		timeout "$run_timeout" redis-benchmark -h 127.0.0.1 -p "${t_rport[$t]}" \
-			$args --csv -q >"$log" 2>&1 || { echo "NA NA NA"; return 1; }
-		# "test","rps","avg_latency_ms","min_latency_ms","p50_latency_ms",...
-		read -r rps lat < <(awk -F'","' 'NR > 1 && NF >= 5 {
-			gsub(/"/, "", $2); gsub(/"/, "", $5); print $2, $5; exit }' "$log")
+			$args --csv -q >"$log" 2>&1 || { echo "NA NA NA NA"; return 1; }
+		# "test","rps","avg_latency_ms","min_latency_ms","p50_latency_ms",
+		# "p95_latency_ms","p99_latency_ms","max_latency_ms"
+		read -r rps lat p99 < <(awk -F'","' 'NR > 1 && NF >= 7 {
+			gsub(/"/, "", $2); gsub(/"/, "", $5); gsub(/"/, "", $7); print $2, $5, $7; exit }' "$log")
 		req=$(sed -n 's/.*-n \([0-9]*\).*/\1/p' <<<"$args")
 	else
 		# shellcheck disable=SC2086
 		timeout $((pg_secs * 3 + 60)) "$pgbin/pgbench" -n $args -h 127.0.0.1 \
 			-p "${t_pport[$t]}" -U postgres postgres >"$log" 2>&1 ||
-			{ echo "NA NA NA"; return 1; }
+			{ echo "NA NA NA NA"; return 1; }
 		rps=$(sed -n 's/^tps = \([0-9.]*\).*/\1/p' "$log" | head -n 1)
 		lat=$(sed -n 's/^latency average = \([0-9.]*\) ms.*/\1/p' "$log" | head -n 1)
 		req=$(sed -n 's/^number of transactions actually processed: \([0-9]*\).*/\1/p' "$log")
 	fi
 	if [ -z "${rps:-}" ] || [ -z "${req:-}" ] || [ "$req" = 0 ]; then
-		echo "NA NA NA"; return 1
+		echo "NA NA NA NA"; return 1
 	fi
-	echo "$rps ${lat:-NA} $req"
+	echo "$rps ${lat:-NA} $req ${p99:-NA}"
 }
 
 seed_value() {   # make key:__rand_int__ hold SIZE bytes before a GET workload
@@ -234,7 +235,7 @@ header() {
 header >&2
 
 # ---------------------------------------------------------------------- run
-printf 'workload\tround\ttarget\trps\tlatency_ms\trequests\tproxy_cpu_ticks\tproxy_us_per_req\tredis_us_per_req\tstatus\n' >"$raw_tsv"
+printf 'workload\tround\ttarget\trps\tlatency_ms\trequests\tproxy_cpu_ticks\tproxy_us_per_req\tredis_us_per_req\tstatus\tp99_ms\n' >"$raw_tsv"
 
 say "warm-up"
 for t in "${targets[@]}"; do
@@ -278,7 +279,7 @@ for spec in "${workloads[@]}"; do
 			s0=$(cpu_ticks "$redis_pid")
 			t0=$(date +%s.%N)
 			status=ok
-			read -r rps lat req < <(run_one "$t" "$kind" "$args" "$log") || true
+			read -r rps lat req p99 < <(run_one "$t" "$kind" "$args" "$log") || true
 			[ "$rps" = NA ] && status=failed
 			t1=$(date +%s.%N)
 			c1=NA; [ -n "$pid" ] && c1=$(cpu_ticks "$pid")
@@ -295,8 +296,8 @@ for spec in "${workloads[@]}"; do
 				if (kind != "redis" || req == "NA" || s0 == "NA" || s1 == "NA") su = "NA"
 				else su = sprintf("%.2f", (s1 - s0) * 1e6 / hz / req)
 				print t, u, su }')
-			printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$wname" "$r" "$t" \
-				"$rps" "$lat" "$req" "$ticks" "$us" "$sus" "$status" >>"$raw_tsv"
+			printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$wname" "$r" "$t" \
+				"$rps" "$lat" "$req" "$ticks" "$us" "$sus" "$status" "${p99:-NA}" >>"$raw_tsv"
 			say "$(printf '%-22s r%d %-10s %12s rps  %8s us/req  %.1fs  %s' \
 				"$wname" "$r" "$t" "$rps" "$us" "$(awk -v a="$t0" -v b="$t1" 'BEGIN{print b-a}')" "$status")"
 		done
@@ -333,6 +334,7 @@ END {
 	for (i = 1; i <= nw; i++) for (k in wr) { split(k, kk, SUBSEP); if (kk[1] == order[i]) rl[order[i]] = rl[order[i]] " " kk[2] }
 	hdr = sprintf("%-22s %12s", "workload", "direct rps")
 	for (j = 2; j <= nt; j++) hdr = hdr sprintf("  %14s %7s", lab[T[j]] " ratio", "us/req")
+	if (("postern" in lab) && ("haproxy" in lab)) hdr = hdr sprintf("  %12s", "pt/haproxy")
 	print hdr
 	print "workload\ttarget\tlabel\truns_ok\tmedian_rps\tratio_to_direct\tmedian_proxy_us_per_req\tmedian_latency_ms\tmedian_redis_us_per_req" > sum
 	for (i = 1; i <= nw; i++) {
@@ -355,11 +357,88 @@ END {
 			mark = (ok < rounds) ? "*" : ""
 			line = line sprintf("  %14s %7s", (ratio == "NA") ? "FAILED" : sprintf("%.2f", ratio) mark, (us == "NA") ? "-" : sprintf("%.1f", us))
 		}
+		# postern against HAProxy 1t in the same round, median.
+		if (("postern" in lab) && ("haproxy" in lab)) {
+			ratios = ""
+			n = split(rl[w], rr, " ")
+			for (q = 1; q <= n; q++)
+				if ((w, rr[q], "postern") in rps && (w, rr[q], "haproxy") in rps && rps[w, rr[q], "haproxy"] > 0)
+					ratios = ratios " " rps[w, rr[q], "postern"] / rps[w, rr[q], "haproxy"]
+			line = line sprintf("  %12s", (ratios == "") ? "NA" : sprintf("%.2f", median(ratios)))
+		}
 		print line
 	}
 }' "$raw_tsv" >"$out/table.txt"
 
 [ -s "$out/table.txt" ] || { say "ERROR: summarising $raw_tsv failed"; failed=$((failed + 1)); }
+
+# Added latency at -c 1: the proxy's p50 and p99 minus direct's, in the
+# same round (redis-benchmark's percentiles, ms), median over rounds.
+awk -F'\t' 'NR > 1 && $1 ~ /-c1$/ && $10 == "ok" { p50[$1, $2, $3] = $5; p99[$1, $2, $3] = $11
+	if (!(($1, $3) in seen)) { seen[$1, $3] = 1; wt[++n] = $1 SUBSEP $3 } rounds[$1] = rounds[$1] " " $2 }
+function median(list,   a, m, i, j, x) {
+	m = split(list, a, " "); if (m == 0) return "NA"
+	for (i = 2; i <= m; i++) { x = a[i]; for (j = i - 1; j > 0 && a[j] + 0 > x + 0; j--) a[j+1] = a[j]; a[j+1] = x }
+	return a[int((m + 1) / 2)]
+}
+END {
+	printf "%-22s %-12s %14s %14s\n", "workload", "target", "+p50 ms", "+p99 ms"
+	for (i = 1; i <= n; i++) {
+		split(wt[i], k, SUBSEP); w = k[1]; t = k[2]
+		if (t == "direct") continue
+		a = ""; b = ""; m = split(rounds[w], rr, " ")
+		for (q = 1; q <= m; q++) {
+			r = rr[q]
+			if (!((w, r, "direct") in p50) || !((w, r, t) in p50)) continue
+			if (done[w, r, t]++) continue
+			a = a " " p50[w, r, t] - p50[w, r, "direct"]
+			if (p99[w, r, t] != "NA" && p99[w, r, "direct"] != "NA") b = b " " p99[w, r, t] - p99[w, r, "direct"]
+		}
+		printf "%-22s %-12s %14s %14s\n", w, t, median(a), median(b)
+	}
+}' "$raw_tsv" >"$out/latency.txt"
+
+# Syscalls per request (perf's raw_syscalls tracepoint on the proxy, or
+# strace -c without perf) during one redis GET -c1 run, and memory per
+# idle session (N sessions held open, each having answered a PING).
+# Separate runs after the rounds, so that tracing costs no figure above.
+# One client: tracing slows every system call (on the project's VMs by
+# two orders of magnitude), which would change how many requests each
+# wake-up finds with more clients; with one there is nothing to batch.
+n_idle=${BENCH_IDLE:-$(by_mode 200 1000)}
+n_sc=${BENCH_N_SYSCALLS:-2000}
+profile_target() {	# profile_target TARGET -> "syscalls/req bytes/idle-session"
+	local t=$1 pid=${t_pid[$1]} f=$work/perf-$1.txt tp sc=NA idle
+	if command -v perf >/dev/null; then
+		perf stat -e raw_syscalls:sys_enter -x, -o "$f" -p "$pid" &
+		tp=$!
+		sleep 0.5
+		timeout 300 redis-benchmark -h 127.0.0.1 -p "${t_rport[$t]}" -c 1 -n "$n_sc" -t get -q >/dev/null 2>&1
+		kill -INT "$tp"; wait "$tp" 2>/dev/null
+		sc=$(awk -F, -v n="$n_sc" '/raw_syscalls:sys_enter/ { printf "%.2f", $1 / n }' "$f")
+	elif command -v strace >/dev/null; then
+		strace -f -c -o "$f" -p "$pid" &
+		tp=$!
+		sleep 0.5
+		timeout 300 redis-benchmark -h 127.0.0.1 -p "${t_rport[$t]}" -c 1 -n "$n_sc" -t get -q >/dev/null 2>&1
+		kill -INT "$tp"; wait "$tp" 2>/dev/null
+		sc=$(awk -v n="$n_sc" '$NF == "total" { printf "%.2f", $(NF-1) / n }' "$f")
+	fi
+	idle=$(timeout 120 python3 "$top/tests/bench/idle.py" "${t_rport[$t]}" "$n_idle" "$pid" 2>/dev/null | awk '{ print $4 }')
+	echo "${sc:-NA} ${idle:-NA}"
+}
+if [ -z "$filter" ] || grep -Eq -- "$filter" <<<"profile"; then
+	{
+		printf '%-12s %18s %26s\n' target "syscalls/req" "RSS bytes/idle session"
+		for t in "${targets[@]}"; do
+			[ -n "${t_pid[$t]}" ] && [ -z "${dead[$t]:-}" ] || continue
+			read -r sc idle < <(profile_target "$t")
+			printf '%-12s %18s %26s\n' "${t_label[$t]}" "$sc" "$idle"
+		done
+		printf '(syscalls: redis GET -c1 -n %s under %s; %s idle redis sessions, each answered a PING)\n' \
+			"$n_sc" "$(command -v perf >/dev/null && echo 'perf stat -e raw_syscalls:sys_enter -p PID' || echo 'strace -c -f -p PID')" "$n_idle"
+	} >"$out/profile.txt"
+fi
 {
 	echo
 	echo "== postern benchmark ($(date '+%F %T'), ${elapsed}s of runs) =="
@@ -367,7 +446,12 @@ END {
 	echo
 	cat "$out/table.txt"
 	echo
+	echo "added latency at -c 1 (proxy minus direct, same round, median):"
+	cat "$out/latency.txt"
+	echo
+	[ -s "$out/profile.txt" ] && cat "$out/profile.txt" && echo
 	echo "ratio = proxy rps / direct rps (median of per-round ratios; 1.00 = no loss)."
+	echo "pt/haproxy = postern rps / haproxy 1t rps in the same round (median; > 1: postern ahead)."
 	echo "us/req = proxy process CPU (utime+stime) per request/transaction (median)."
 	[ -n "$postern_note" ] && echo "postern rows SKIPPED: $postern_note"
 	grep -q '[0-9]\*' "$out/table.txt" && echo "* = from fewer rounds than $rounds: some runs failed."

@@ -383,6 +383,9 @@ check_header() {
 
 # ---------------------------------------------------------------- figures
 
+# two_dec X: X with two decimals, "-" when X is not a number.
+two_dec() { awk -v x="$1" 'BEGIN { if (x ~ /^[0-9.eE+-]+$/) printf "%.2f", x; else printf "-" }'; }
+
 # median [IF-NONE]: the median of the numbers on stdin (whitespace
 # separated; other words are skipped), the lower of the two middle ones
 # for an even count, so that it is always a figure that was measured;
@@ -390,4 +393,19 @@ check_header() {
 median() {
 	tr -s ' \t' '\n' | grep -E '^[0-9]+(\.[0-9]*)?([eE][-+]?[0-9]+)?$' | sort -g |
 		awk -v none="${1:-}" '{ a[NR] = $1 } END { print (NR ? a[int((NR + 1) / 2)] : none) }'
+}
+
+# paired A B [INVERT]: the median over rounds of A's figure divided by B's
+# in the same round (A and B: figures in round order, as the scripts
+# collect them; 0 and failed rounds skipped); INVERT=1 divides B by A
+# (for costs and times, so that > 1 still means A did better).  NA when
+# no round has both figures.  A ratio
+# taken round by round survives a round the shared machine slowed down.
+paired() {
+	awk -v a="$1" -v b="$2" -v inv="${3:-0}" 'BEGIN {
+		n = split(a, x, " "); split(b, y, " ")
+		for (i = 1; i <= n; i++)
+			if (x[i] ~ /^[0-9.]+$/ && y[i] ~ /^[0-9.]+$/ && x[i] > 0 && y[i] > 0)
+				printf "%s ", (inv ? y[i] / x[i] : x[i] / y[i])
+	}' | median NA
 }

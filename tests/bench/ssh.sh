@@ -3,20 +3,34 @@
 #
 # One redis-server, one PostgreSQL cluster and one OpenSSH sshd on
 # 127.0.0.1.  The same workloads run, round by round and interleaved,
-# through four tunnels to the same sshd:
+# through these tunnels to the same sshd:
 #
 #   ssh -N -L        OpenSSH client, forwarding only (sshd leaves Nagle on)
+#   ssh ControlMaster  a master (-o ControlMaster=yes -N) whose forwards
+#                    were added by a second client (-O forward -L)
 #   ssh -T -L sleep  OpenSSH client running a command (sshd turns Nagle off)
-#   postern          an ssh:// route (direct-tcpip channels only)
-#   postern+cmd      the same with session_command = sleep 2147483647
+#   postern 1conn    an ssh:// route, max_connections = 1 (one connection)
+#   postern          an ssh:// route, defaults (grows up to 4 connections)
+#   postern 8conn    connections = 8 kept open, max_connections = 16
+#   postern+cmd      the defaults with session_command = sleep 2147483647
 #
-# and prints each one's median requests/s (connections/s for pgbench -C)
-# with postern's ratio to the matching OpenSSH mode.  Figures only: it
-# never judges them, and exits non-zero only when the set-up fails.
+# and prints each one's median requests/s (connections/s for pgbench -C,
+# milliseconds until the last is served for "100 at once"), then
+# postern's ratio to its OpenSSH peer taken round by round (median over
+# rounds, so a round the shared machine slowed down hits both alike).
+# Figures only: it never judges them, and exits non-zero only when the
+# set-up fails.
+#
+# BENCH_SSH_RTT_MS=N puts tests/bench/delay.py between every tunnel and
+# sshd, adding N ms of round trip (N/2 each way) on the bastion path, as
+# for a distant bastion (this kernel has no netem qdisc).  The relay is
+# a Python process: use it for the connection rows (BENCH_FILTER='pg|at
+# once'), not for bulk throughput.
 #
 # Environment (optional): POSTERN (default _build/rel/postern, built if
 # missing), BENCH_QUICK=1 (a short run), BENCH_ROUNDS, BENCH_OUT (results
-# dir), BENCH_KEEP=1 (keep the work dir), BENCH_FILTER=ERE (workloads).
+# dir), BENCH_KEEP=1 (keep the work dir), BENCH_FILTER=ERE (workloads),
+# BENCH_SSH_RTT_MS (added round trip, default 0).
 
 tag=bench-ssh
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
@@ -65,11 +79,21 @@ EOF
 spawn "$work/sshd.log" /usr/sbin/sshd -D -f "$work/sshd_config" -e
 wait_port "$ssh_port" "$spawned" || die "sshd did not start (see $logs/sshd.log)"
 printf '[127.0.0.1]:%s %s\n' "$ssh_port" "$(cut -d' ' -f1,2 "$work/host.pub")" >"$work/known_hosts"
+rtt=${BENCH_SSH_RTT_MS:-0}
+bastion_port=$ssh_port
+if [ "$rtt" != 0 ]; then
+	pick_port bastion_port
+	spawn "$work/delay.log" python3 "$top/tests/bench/delay.py" "$bastion_port" "$ssh_port" \
+		"$(awk -v r="$rtt" 'BEGIN { print r / 2 }')"
+	wait_port "$bastion_port" "$spawned" || die "delay.py did not start (see $logs/delay.log)"
+	printf '[127.0.0.1]:%s %s\n' "$bastion_port" "$(cut -d' ' -f1,2 "$work/host.pub")" >>"$work/known_hosts"
+	say "bastion path: +$rtt ms round trip (delay.py on $bastion_port)"
+fi
 
 # ----------------------------------------------------------------- tunnels
 targets=() ; declare -A t_rport t_pport t_label t_pid
 ssh_opts=(-o BatchMode=yes -o StrictHostKeyChecking=yes -o "UserKnownHostsFile=$work/known_hosts"
-	-o ExitOnForwardFailure=yes -o ServerAliveInterval=15 -i "$work/user" -p "$ssh_port")
+	-o ExitOnForwardFailure=yes -o ServerAliveInterval=15 -i "$work/user" -p "$bastion_port")
 
 start_ssh() {	# start_ssh NAME LABEL ARGS...
 	local name=$1 label=$2 rp pp pid
@@ -82,6 +106,22 @@ start_ssh() {	# start_ssh NAME LABEL ARGS...
 	targets+=("$name"); t_rport[$name]=$rp; t_pport[$name]=$pp; t_label[$name]=$label; t_pid[$name]=$pid
 }
 
+# start_cm NAME LABEL: an OpenSSH ControlMaster; a second client adds the
+# forwards to it (-O forward), so the master relays them.
+start_cm() {
+	local name=$1 label=$2 rp pp pid cm=$work/cm.sock
+	pick_port rp; pick_port pp
+	spawn "$work/$name.log" ssh "${ssh_opts[@]}" -o ControlMaster=yes -o "ControlPath=$cm" \
+		-N root@127.0.0.1
+	pid=$spawned
+	for _ in $(seq 100); do [ -S "$cm" ] && break; sleep 0.1; done
+	ssh "${ssh_opts[@]}" -o "ControlPath=$cm" -O forward -L "$rp:127.0.0.1:$redis_port" \
+		-L "$pp:127.0.0.1:$pg_port" root@127.0.0.1 >>"$work/$name.log" 2>&1 ||
+		die "$label: -O forward failed (see $logs/$name.log)"
+	wait_port "$rp" "$pid" && wait_port "$pp" "$pid" || die "$label did not start (see $logs/$name.log)"
+	targets+=("$name"); t_rport[$name]=$rp; t_pport[$name]=$pp; t_label[$name]=$label; t_pid[$name]=$pid
+}
+
 start_postern() {	# start_postern NAME LABEL [BASTION LINE]
 	local name=$1 label=$2 rp pp pid
 	pick_port rp; pick_port pp
@@ -89,7 +129,7 @@ start_postern() {	# start_postern NAME LABEL [BASTION LINE]
 	[postern]
 	log_level = warn
 	[bastion b]
-	address = 127.0.0.1:$ssh_port
+	address = 127.0.0.1:$bastion_port
 	user = root
 	identity = $work/user
 	known_hosts = $work/known_hosts
@@ -117,8 +157,12 @@ start_postern() {	# start_postern NAME LABEL [BASTION LINE]
 }
 
 start_ssh sshN "ssh -N -L" -N root@127.0.0.1
+start_cm cm "ssh ControlMaster"
 start_ssh sshT "ssh -T -L sleep" -T root@127.0.0.1 sleep 2147483647
+start_postern postern1 "postern 1conn" "max_connections = 1"
 start_postern postern "postern"
+start_postern postern8 "postern 8conn" "connections = 8
+	max_connections = 16"
 start_postern posternc "postern+cmd" "session_command = sleep 2147483647"
 say "ssh negotiates: $(ssh "${ssh_opts[@]}" -v -T root@127.0.0.1 true 2>&1 | grep -m1 -o 'cipher: [^ ]* MAC: [^ ]*' || echo '?'); postern: aes128-ctr, hmac-sha2-256"
 
@@ -133,12 +177,14 @@ workloads=(
 	"redis SET 1MB -c4|redis-benchmark -q -c 4 -n $n_big -d 1000000 -t set -p RPORT|rb"
 	"redis GET 1MB -c4|redis-benchmark -q -c 4 -n $n_big -d 1000000 -t get -p RPORT|rb"
 	"pg -S -C -c8 (conn/s)|$pgbin/pgbench -n -S -C -c 8 -j 2 -T $pg_secs -h 127.0.0.1 -p PPORT -U postgres postgres|pg"
+	"redis 100 at once (ms)|python3 $top/tests/burst.py RPORT 100 60|burst"
 )
 
 figure() {	# figure KIND FILE
 	case $1 in
 	rb) awk '/requests per second/ { for (i = 1; i <= NF; i++) if ($i == "requests") { print $(i-1); exit } }' "$2" ;;
 	pg) sed -n 's/^tps = \([0-9.]*\) .*/\1/p' "$2" | head -n 1 ;;
+	burst) awk 'NR == 1 && $1 == 100 { print $2 }' "$2" ;;
 	esac
 }
 
@@ -147,6 +193,7 @@ requests() {	# requests KIND CMD FILE
 	case $1 in
 	rb) printf '%s\n' "$2" | sed -n 's/.* -n \([0-9]*\) .*/\1/p' ;;
 	pg) sed -n 's/^number of transactions actually processed: \([0-9]*\).*/\1/p' "$3" ;;
+	burst) echo 100 ;;
 	esac
 }
 
@@ -176,40 +223,44 @@ for w in "${workloads[@]}"; do
 done
 
 # ------------------------------------------------------------------- table
-# ratio NUM DEN: NUM / DEN, 0 when DEN is not positive.
-ratio() { awk -v a="$1" -v b="$2" 'BEGIN { print (b > 0 ? a / b : 0) }'; }
+# Each postern variant against its OpenSSH peer: "postern|peer".
+pairs=("postern1|sshN" "postern|sshN" "postern8|sshN" "postern|cm" "posternc|sshT")
 
 # table TITLE FIGURES DECIMALS COST: the medians of the array FIGURES
-# ("workload|target" -> figures), one row a workload, with postern's
-# ratios to the matching OpenSSH mode; COST=1 turns the ratios over, so
-# that > 1 still means postern did better.
+# ("workload|target" -> figures, in round order), one row a workload,
+# then each pair's ratio taken round by round (paired, lib.sh).  COST=1
+# (CPU) and the "burst" rows (a time) turn the ratio over, so that > 1
+# always means postern did better.
 table() {
 	local -n figs=$2
-	local dec=$3 cost=$4 w wname t r1 r2
-	local -A md
-	printf '\n%-24s %12s %14s %12s %12s %10s %12s\n' "$1" "ssh -N -L" "ssh -T sleep" \
-		postern "postern+cmd" "vs -N -L" "+cmd vs -T"
+	local dec=$3 cost=$4 w wname wkind t p a b inv
+	printf '\n%-24s' "$1"
+	for t in "${targets[@]}"; do printf ' %14s' "${t_label[$t]}"; done
+	for p in "${pairs[@]}"; do printf ' %15s' "${p%|*}/${p#*|}"; done
+	printf '\n'
 	for w in "${workloads[@]}"; do
-		IFS='|' read -r wname _ _ <<<"$w"
+		IFS='|' read -r wname _ wkind <<<"$w"
 		[ -n "${figs["$wname|sshN"]:-}" ] || continue
+		printf '%-24s' "$wname"
 		for t in "${targets[@]}"; do
-			md[$t]=$(median <<<"${figs["$wname|$t"]}")
+			printf ' %14.*f' "$dec" "$(median 0 <<<"${figs["$wname|$t"]}")"
 		done
-		if [ "$cost" = 1 ]; then
-			r1=$(ratio "${md[sshN]}" "${md[postern]}") r2=$(ratio "${md[sshT]}" "${md[posternc]}")
-		else
-			r1=$(ratio "${md[postern]}" "${md[sshN]}") r2=$(ratio "${md[posternc]}" "${md[sshT]}")
-		fi
-		printf '%-24s %12.*f %14.*f %12.*f %12.*f %9.2fx %11.2fx\n' "$wname" "$dec" "${md[sshN]}" \
-			"$dec" "${md[sshT]}" "$dec" "${md[postern]}" "$dec" "${md[posternc]}" "$r1" "$r2"
+		inv=$cost
+		[ "$wkind" = burst ] && [ "$cost" = 0 ] && inv=1
+		for p in "${pairs[@]}"; do
+			a=${p%|*} b=${p#*|}
+			printf ' %14sx' "$(two_dec "$(paired "${figs["$wname|$a"]}" "${figs["$wname|$b"]}" "$inv")")"
+		done
+		printf '\n'
 	done
 }
 
 {
+	echo "# $(date -u +%Y-%m-%d) $(nproc) CPUs, $(uname -r), bastion path +${rtt} ms RTT"
 	table workload res 0 0
-	printf '\nrequests/s (pg: connections/s), median of %s round(s); %s\n' "$rounds" \
-		"ratios > 1: postern faster.  Everything on one machine ($(nproc) CPUs), loopback."
+	printf '\nrequests/s (pg: connections/s; "at once": ms until all 100 served), median of %s round(s);\n%s\n' \
+		"$rounds" "ratios: per round, median; > 1: postern better.  One machine, loopback."
 	table "tunnel CPU us/request" cpu 1 1
-	printf '\nCPU of the tunnel process only (ssh client or postern; not sshd), %s\n' \
+	printf '\nCPU of the tunnel process only (ssh client or master, or postern; not sshd), %s\n' \
 		"median; ratios > 1: postern uses less."
 } | tee "$out/summary.txt"

@@ -189,7 +189,11 @@ for w in "${workloads[@]}"; do
 	done
 done
 
-printf '\n%-28s %-8s %12s %9s %12s\n' workload target "ops/s" "vs direct" "cpu us/op"
+# Ratios are taken round by round (paired, lib.sh), then the median: a
+# round the shared machine slowed down hits every target alike.
+printf '\n# %s, %s CPUs, %s\n' "$(date -u +%F)" "$(nproc)" "$(uname -r)"
+printf '%-28s %-8s %12s %9s %12s %10s %10s\n' workload target "ops/s" "vs direct" "cpu us/op" \
+	"pt/haproxy" "pt/stunnel"
 for w in "${workloads[@]}"; do
 	d=$(median NA <<<"${res[$w/direct]}")
 	for t in "${targets[@]}"; do
@@ -198,7 +202,12 @@ for w in "${workloads[@]}"; do
 			printf '%-28s %-8s %12s %9s %12s\n' "${label[$w]}" "$t" n/a "" ""
 			continue
 		fi
-		ratio=$(awk -v a="$m" -v b="$d" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "NA" }')
+		ratio=$(two_dec "$(paired "${res[$w/$t]}" "${res[$w/direct]}")")
+		vs_h='' vs_s=''
+		if [ "$t" = postern ]; then
+			vs_h=$(two_dec "$(paired "${res[$w/$t]}" "${res[$w/haproxy]:-}")")
+			vs_s=$(two_dec "$(paired "${res[$w/$t]}" "${res[$w/stunnel]:-}")")
+		fi
 		us=NA
 		if [ -n "${pid[$t]}" ]; then
 			tk=$(median NA <<<"${cpu[$w/$t]}")
@@ -206,7 +215,8 @@ for w in "${workloads[@]}"; do
 			redis-get) n=$n_get ;; *) n=$n_conn ;; esac
 			us=$(awk -v t="$tk" -v c="$clk_tck" -v n="$n" 'BEGIN { if (n > 0) printf "%.1f", t / c * 1e6 / n; else print "NA" }')
 		fi
-		printf '%-28s %-8s %12.0f %9s %12s\n' "${label[$w]}" "$t" "$m" "$ratio" "$us"
+		printf '%-28s %-8s %12.0f %9s %12s %10s %10s\n' "${label[$w]}" "$t" "$m" "$ratio" "$us" \
+			"$vs_h" "$vs_s"
 	done
 done
 printf '\nstunnel: %s; haproxy: %s; postern: %s\n' \

@@ -108,12 +108,13 @@ host all all 127.0.0.1/32 scram-sha-256' start_postgres
 	expect_no_log 'chk-Pw-9'
 }
 
-# 64 MiB each way through one channel, compared by SHA-256.
-# 200 sessions at once, all on the one SSH connection.
+# 200 sessions at once, all on the one SSH connection (max_connections=1:
+# no connection grown for the burst).
 case_200_sessions() {
 	local i n pids=() bad=0
 	start_redis
 	start_sshd
+	BASTION_OPTS=(max_connections=1)
 	postern_via redis "$REDIS_PORT" max_connections=1000
 	expect_log "$(connected_re b)"
 	for i in $(seq 200); do
@@ -139,6 +140,75 @@ case_200_sessions() {
 	expect_eq "distinct values" 200 "$(cat "$T"/c*.out | grep -vx q | sort -u | wc -l)"
 	wait_count "$POSTERN_LOG" "$(session_re via 127.0.0.1 "$REDIS_PORT")client closed\\)" 200 20 ||
 	    fail_case "not 200 'client closed' lines"
+}
+
+# 100 new sessions at once through one bastion: all served, on the
+# connections the burst grew (connections=1, max_connections=4).
+case_burst() {
+	local out
+	start_redis
+	start_sshd
+	postern_via redis "$REDIS_PORT" check=none max_connections=1000
+	expect_log "$(connected_re b)"
+	out=$(timeout 60 python3 "$TESTS_DIR/burst.py" "$LISTEN_PORT" 100) || fail_case "burst client failed: $out"
+	expect_eq "sessions of the burst served" 100 "${out% *}"
+	note "100 at once: all served in ${out#* } ms on $(sshd_connections) SSH connection(s); $(count_lines "$POSTERN_LOG" 'opening connection') grown"
+	(($(sshd_connections) <= 4)) || fail_case "more than max_connections: $(sshd_connections)"
+	# Three fixed connections: channels spread over them.
+	stop_postern
+	BASTION_OPTS=(connections=3 max_connections=3)
+	postern_via redis "$REDIS_PORT" check=none max_connections=1000
+	wait_count "$POSTERN_LOG" "info: bastion b \\(root@127\\.0\\.0\\.1:$SSHD_PORT\\)( \\[connection [23]\\])?: connected in " 3 10 ||
+	    fail_case "not 3 connections up"
+	out=$(timeout 60 python3 "$TESTS_DIR/burst.py" "$LISTEN_PORT" 100) || fail_case "burst client failed: $out"
+	expect_eq "sessions of the burst served on 3 connections" 100 "${out% *}"
+	note "100 at once on 3 connections: all served in ${out#* } ms"
+	expect_eq "SSH connections" 3 "$(sshd_connections)"
+}
+
+# connections=2: a killed extra connection fails its own channel only;
+# the main one keeps serving, and the extra reconnects.
+case_extra_lost() {
+	local port pids p admin m
+	start_redis
+	start_sshd
+	admin=$(free_port) && LISTEN_PORT=$(free_port) || fail_case "no free port"
+	CONF=$T/case$_CASE_ID.conf
+	{
+		conf_global log_level=debug "admin=127.0.0.1:$admin"
+		conf_bastion b connections=2
+		conf_service redis "127.0.0.1:$LISTEN_PORT" redis \
+		    "via ssh://b/127.0.0.1:$REDIS_PORT" -- check=none
+	} > "$CONF"
+	start_postern "$CONF"
+	expect_log "$(connected_re b)"
+	expect_log "info: bastion b \\(root@127\\.0\\.0\\.1:$SSHD_PORT\\) \\[connection 2\\]: connected in [0-9]+ ms"
+	m=$(curl -sf "http://127.0.0.1:$admin/metrics") || fail_case "GET /metrics failed"
+	expect_match "two connections" '(^|'$'\n'')postern_bastion_connections\{bastion="b"\} 2('$'\n''|$)' "$m"
+	# The first session goes to the main connection, the second to the
+	# one with fewer channels.
+	open_session one "TCP:127.0.0.1:$LISTEN_PORT"
+	session_send one 'PING\r\n'
+	wait_log "$T/one.out" PONG 10 || fail_case "first session got no PONG"
+	open_session two "TCP:127.0.0.1:$LISTEN_PORT"
+	session_send two 'PING\r\n'
+	wait_log "$T/two.out" PONG 10 || fail_case "second session got no PONG"
+	port=$(sed -n 's/.*\[connection 2\]: TCP connected from 127\.0\.0\.1:\([0-9]*\)$/\1/p' "$POSTERN_LOG" | tail -n 1)
+	[[ -n $port ]] || fail_case "no 'TCP connected from' line for connection 2"
+	pids=$(ss -tnpH state established "( sport = :$SSHD_PORT and dport = :$port )" |
+	    grep -o 'pid=[0-9]*' | cut -d= -f2 | sort -u)
+	[[ -n $pids ]] || fail_case "no sshd process for connection 2 (port $port)"
+	for p in $pids; do kill -KILL "$p"; done
+	expect_log "warn: bastion b \\(root@127\\.0\\.0\\.1:$SSHD_PORT\\) \\[connection 2\\]: connection lost: the bastion closed the connection; 1 channel closed; reconnecting in [0-9]\\.[0-9]s$"
+	expect_log "$(session_re via 127.0.0.1 "$REDIS_PORT")server error: bastion b: the bastion closed the connection\\)"
+	expect_eq "sessions ended by the loss" 1 "$(count_lines "$POSTERN_LOG" 'server error: bastion b')"
+	session_send one 'ECHO still\r\n'
+	wait_log "$T/one.out" still 10 || fail_case "the session on the main connection stopped"
+	expect_eq "PING while connection 2 is down" PONG "$(rcli "$LISTEN_PORT" PING 2>&1)"
+	expect_log "info: bastion b \\(root@127\\.0\\.0\\.1:$SSHD_PORT\\) \\[connection 2\\]: connected again after [0-9]+\\.[0-9]{3}s" 15
+	expect_no_log "bastion b \\(root@127\\.0\\.0\\.1:$SSHD_PORT\\): connection lost"
+	expect_eq "SSH connections after the reconnect" 2 "$(sshd_connections)"
+	session_close one
 }
 
 # A client that asks for 64 MiB and does not read: postern holds about a
@@ -456,7 +526,8 @@ case_admin_bastion() {
 	expect_match "one channel" '(^|'$'\n'')postern_bastion_channels\{bastion="b"\} 1('$'\n''|$)' "$m"
 	expect_match "no loss yet" '(^|'$'\n'')postern_bastion_losses_total\{bastion="b"\} 0('$'\n''|$)' "$m"
 	expect_eq "/health bastion up" true "$(curl -sf "http://127.0.0.1:$admin/health" | jq -r '.bastions.b.up')"
-	expect_match "/status line" "bastion b \\(root@127\\.0\\.0\\.1:$SSHD_PORT\\): ready, 1 channel, 0 opens waiting, 0 losses" \
+	expect_match "one connection" '(^|'$'\n'')postern_bastion_connections\{bastion="b"\} 1('$'\n''|$)' "$m"
+	expect_match "/status line" "bastion b \\(root@127\\.0\\.0\\.1:$SSHD_PORT\\): ready, 1 connection, 1 channel, 0 opens waiting, 0 losses" \
 	    "$(curl -sf "http://127.0.0.1:$admin/status")"
 	sshd_signal KILL
 	wait_exit "$SSHD_PID" 10 || fail_case "sshd survived SIGKILL"
@@ -689,9 +760,9 @@ case_netns_topology() {
 	rcli "$LISTEN_PORT" GET where > "$T/queued.out" 2>&1
 	expect_log " redis 127\\.0\\.0\\.1:[0-9]+ -> private $(re_escape "$NET.6"):$port: connect failed: connect timeout after 500 ms \\(queued behind a channel open to $(re_escape "$NET.6"):$bh unanswered for 0\\.[0-9]s; libssh2 opens one channel at a time\\)$"
 	expect_eq "GET through the second connection" private "$(rcli "$l2" GET where 2>&1)"
-	expect_log "warn: bastion b \\(root@$(re_escape "$NET.2"):$SSHD_PORT\\): the channel open to $(re_escape "$NET.6"):$bh has had no answer for [0-9]+\\.[0-9]s; opening a second connection for the opens behind it \\(libssh2 opens one channel at a time\\)$"
-	expect_log "info: bastion b \\(root@$(re_escape "$NET.2"):$SSHD_PORT\\) \\[second connection\\]: connected in [0-9]+ ms"
-	expect_log "\\[second connection\\]: took over 1 waiting open$"
+	expect_log "warn: bastion b \\(root@$(re_escape "$NET.2"):$SSHD_PORT\\): the channel open to $(re_escape "$NET.6"):$bh has had no answer for [0-9]+\\.[0-9]s; opening connection 2 for the opens behind it \\(libssh2 opens one channel at a time\\)$"
+	expect_log "info: bastion b \\(root@$(re_escape "$NET.2"):$SSHD_PORT\\) \\[connection 2\\]: connected in [0-9]+ ms"
+	expect_log "\\[connection 2\\]: took over 1 waiting open$"
 	expect_log " redis2 127\\.0\\.0\\.1:[0-9]+ -> private $(re_escape "$NET.6"):$port: closed \\(client closed\\)"
 	# A second open to the dark target is refused at once.
 	out=$(timeout 10 socat -T 5 STDIO "TCP:127.0.0.1:$hole" < /dev/null 2>&1)
@@ -704,6 +775,8 @@ run_case "redis-cli through an ssh:// route" case_redis
 run_case "psql through an ssh:// route" case_postgres
 run_case "postgres check with SCRAM through an ssh:// route" case_postgres_scram
 run_case "200 concurrent sessions share one SSH connection" case_200_sessions
+run_case "100 new sessions at once through one bastion: all served" case_burst
+run_case "a killed extra connection: its channel fails, the others serve, it reconnects" case_extra_lost
 run_case "a client that does not read: postern buffers a window, not the stream" case_slow_client
 run_case "unknown host key refused (type, fingerprint, file)" case_hostkey_unknown
 run_case "changed host key refused, also under accept-new" case_hostkey_changed

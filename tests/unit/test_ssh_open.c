@@ -66,9 +66,9 @@ ssh_chan_release(struct ssh_bastion *b, LIBSSH2_CHANNEL *ch)
 }
 
 void
-ssh_spare_slot_taken(struct ssh_bastion *b)
+ssh_conns_slot_taken(struct ssh_bastion *b)
 {
-	fail_msg("ssh_spare_slot_taken called");
+	fail_msg("ssh_conns_slot_taken called");
 }
 
 /* Reports of failed opens, in the order they came. */

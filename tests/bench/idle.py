@@ -1,0 +1,39 @@
+#!/usr/bin/env python3
+"""idle.py PORT N PID: the memory a proxy (process PID) holds per idle
+session.  Reads PID's VmRSS, opens N connections to 127.0.0.1:PORT, sends
+a Redis PING on each and waits for every +PONG (so that each session has
+its upstream connected and has moved data once), waits a second, reads
+VmRSS again, and prints "N KB_BEFORE KB_AFTER BYTES_PER_SESSION".  The
+connections close when it exits."""
+import socket
+import sys
+import time
+
+port, n, pid = int(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3])
+
+
+def rss_kb():
+    with open("/proc/%d/status" % pid) as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+    return 0
+
+
+before = rss_kb()
+socks = []
+for _ in range(n):
+    s = socket.create_connection(("127.0.0.1", port))
+    s.sendall(b"PING\r\n")
+    socks.append(s)
+for s in socks:
+    s.settimeout(30)
+    got = b""
+    while not got.endswith(b"\r\n"):
+        d = s.recv(64)
+        if not d:
+            sys.exit("a session ended early")
+        got += d
+time.sleep(1)
+after = rss_kb()
+print(n, before, after, int((after - before) * 1024 / n))
