@@ -655,6 +655,15 @@ daemon_free(struct postern *px)
 	}
 	linger_free_all(&px->lingers);
 	notify_free(px->notify);
+	ssh_pool_free(px->dial_env.ssh);	/* after the dials */
+	px->dial_env.ssh = NULL;
+	/*
+	 * One last turn of the loop for what frees itself from it: a health
+	 * check's relay_bridge ends when its channel is orphaned above, and
+	 * would otherwise be left to LSan.
+	 */
+	if (px->base != NULL)
+		event_base_loop(px->base, EVLOOP_NONBLOCK);
 	free(px->user);
 	tls_reg_free(px->dial_env.tls);
 	pgcancel_free(px->cancels);
@@ -671,7 +680,6 @@ daemon_free(struct postern *px)
 		event_free(px->sig_int);
 	if (px->sig_hup != NULL)
 		event_free(px->sig_hup);
-	ssh_pool_free(px->dial_env.ssh);	/* after the dials */
 	if (px->dns != NULL)
 		evdns_base_free(px->dns, 0);
 	if (px->base != NULL)
