@@ -251,18 +251,6 @@ queued() {
 	done
 	ss -tnH state established "( $f )" | awk '{ n += $1 + $2 } END { print n + 0 }'
 }
-# stalled N: the upstream has pushed something and nothing more over the
-# last N samples, 0.2 s apart.
-stalled() {
-	local a b i
-	a=$(pushed)
-	((a > 0)) || return 1
-	for ((i = 0; i < $1; i++)); do
-		sleep 0.2
-		b=$(pushed)
-		[[ "$a" == "$b" ]] || return 1
-	done
-}
 case_backpressure() {
 	local port cpid up q held allowed size=$((128 * 1024 * 1024)) tls=()
 	local kib=1024 ports
@@ -283,11 +271,11 @@ case_backpressure() {
 	track_client "$cpid"
 	# Blocked for 1 s: the client reads nothing, so only back-pressure
 	# (or nothing left to send) stops the upstream.
-	wait_until 60 stalled 5 || fail_case "the upstream never stalled (pushed $(pushed) bytes)"
+	up=$(wait_steady 60 5 pushed) || fail_case "the upstream never stalled (pushed $(pushed) bytes)"
 	ports=("$port" "$LISTEN_PORT")
 	[[ $1 != ssh ]] || ports+=("$SSHD_PORT")
-	up=$(pushed) q=$(queued "${ports[@]}")
-	stalled 2 || fail_case "the upstream moved again while measured"
+	q=$(queued "${ports[@]}")
+	[[ "$(pushed)" == "$up" ]] || fail_case "the upstream moved again while measured"
 	((up < size)) || fail_case "the upstream wrote all $size bytes: the path buffers more than the case assumes"
 	held=$((up - q))
 	note "$1: upstream wrote $((up / kib)) KiB, socket queues hold $((q / kib)) KiB: $((held / kib)) KiB elsewhere (allowed $((allowed / kib)) KiB)"
