@@ -116,8 +116,9 @@ ctl_usage_hint(void)
 /*
  * The admin address of a configuration file, and its admin_token_file
  * (NULL when unset; the caller frees it); 0, or CTL_USAGE (printed).
- * Not conf_load(): that also checks the files the configuration names,
- * which an operator's ctl need not be able to read.
+ * Not conf_load(): that also checks the files the configuration names
+ * and reads the secrets in them, which ctl has no use for and its user
+ * may not be allowed to read.
  */
 static int
 ctl_conf_addr(const char *path, struct addr *a, char **token_file)
