@@ -144,12 +144,23 @@ admin_text(struct evhttp_request *req, int code, const char *fmt, ...)
 	admin_send(req, code, "text/plain; charset=utf-8", b);
 }
 
-/* {"ok":true,"message":"..."} or {"ok":false,"error":"..."} */
+/*
+ * A route-control answer: {"ok":true,"message":"..."} or
+ * {"ok":false,"error":"..."}; to a client that asks for text/plain
+ * (postern ctl), the message or error alone on one line, for it to print
+ * as it is.
+ */
 static void
 admin_result(struct evhttp_request *req, int code, const char *msg)
 {
+	const char	*accept = evhttp_find_header(
+			    evhttp_request_get_input_headers(req), "Accept");
 	struct evbuffer	*b;
 
+	if (accept != NULL && strstr(accept, "text/plain") != NULL) {
+		admin_text(req, code, "%s\n", msg);
+		return;
+	}
 	if ((b = evbuffer_new()) == NULL) {
 		evhttp_send_error(req, 500, NULL);
 		return;

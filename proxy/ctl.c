@@ -1,14 +1,19 @@
 /*
- * ctl.c: "postern ctl": one HTTP/1.0 request to the admin endpoint over a
- * plain blocking socket (5 s timeouts), read to EOF, print the answer.
- * "status" prints the admin's own text table (GET /status), so the client
- * parses no JSON beyond the one string of a route-control answer.
+ * ctl.c: "postern ctl": one HTTP/1.0 request to the admin endpoint, the
+ * answer printed.  The endpoint answers in the text ctl prints (the
+ * /status table; route control, asked with "Accept: text/plain", its
+ * message or error as one line), so ctl reads only the status line.
+ *
+ * Not evhttp's client: in libevent 2.1 an evhttp_connection always
+ * connects by itself, by host name (evhttp_connection_connect_ resets
+ * the bufferevent's socket), so it cannot reach a unix: admin address;
+ * that arrives in 2.2.  One path for both kinds instead: a blocking
+ * socket with 5 s timeouts, the answer read into an evbuffer.
  */
 #include "config.h"
 
 #include <sys/socket.h>
 #include <sys/time.h>
-#include <sys/un.h>
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -21,6 +26,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <event2/buffer.h>
+#include <event2/http.h>
 #include <openssl/crypto.h>
 
 #include "addr.h"
@@ -36,8 +43,8 @@
 #define CTL_DEFAULT	"127.0.0.1:9090"
 
 enum ctl_kind {
-	CTL_PRINT,		/* print the body; 0 on 200 */
-	CTL_ACTION		/* POST; print the JSON message or error */
+	CTL_PRINT,		/* GET; print the body; 0 on 200 */
+	CTL_ACTION		/* POST; print the message, or the error */
 };
 
 struct ctl_cmd {
@@ -59,15 +66,6 @@ static const struct ctl_cmd ctl_cmds[] = {
 	{ "drain", 2, "/routes/drain", CTL_ACTION },
 	{ "enable", 2, "/routes/enable", CTL_ACTION },
 	{ "disable", 2, "/routes/disable", CTL_ACTION },
-};
-
-struct ctl_reply {
-	char	*buf;		/* the whole answer, NUL-terminated */
-	size_t	 len;
-	int	 code;
-	char	*reason;	/* in buf */
-	char	*body;		/* in buf */
-	size_t	 bodylen;
 };
 
 static void
@@ -115,52 +113,36 @@ ctl_usage_hint(void)
 	return (CTL_USAGE);
 }
 
-/* Read path whole; NULL (with a message printed) on failure. */
-static char *
-ctl_read_file(const char *path, size_t *len)
-{
-	FILE	*fp;
-	char	*buf = NULL;
-	size_t	 n;
-
-	if ((fp = fopen(path, "r")) == NULL) {
-		fprintf(stderr, "postern ctl: %s: %s\n", path, strerror(errno));
-		return (NULL);
-	}
-	if ((buf = malloc(CTL_MAX_CONF + 1)) == NULL) {
-		fprintf(stderr, "postern ctl: out of memory\n");
-		goto out;
-	}
-	n = fread(buf, 1, CTL_MAX_CONF + 1, fp);
-	if (ferror(fp) || n > CTL_MAX_CONF) {
-		fprintf(stderr, "postern ctl: %s: %s\n", path, ferror(fp) ?
-		    strerror(errno) : "too large");
-		free(buf);
-		buf = NULL;
-		goto out;
-	}
-	*len = n;
-out:
-	fclose(fp);
-	return (buf);
-}
-
 /*
  * The admin address of a configuration file, and its admin_token_file
- * (NULL when unset; the caller frees it); 0, or CTL_USAGE.
+ * (NULL when unset; the caller frees it); 0, or CTL_USAGE (printed).
+ * Not conf_load(): that also checks the files the configuration names
+ * and reads the secrets in them, which ctl has no use for and its user
+ * may not be allowed to read.
  */
 static int
 ctl_conf_addr(const char *path, struct addr *a, char **token_file)
 {
 	struct conf_errors	 errs = { NULL, 0 };
-	struct conf		*c;
+	struct conf		*c = NULL;
+	FILE			*fp;
 	char			*buf;
-	size_t			 len, i;
+	size_t			 len = 0, i;
 	int			 rc = CTL_USAGE;
 
-	if ((buf = ctl_read_file(path, &len)) == NULL)
+	if ((fp = fopen(path, "r")) == NULL) {
+		fprintf(stderr, "postern ctl: %s: %s\n", path, strerror(errno));
 		return (CTL_USAGE);
-	c = conf_parse(buf, len, path, 0, &errs);
+	}
+	if ((buf = malloc(CTL_MAX_CONF + 1)) != NULL)
+		len = fread(buf, 1, CTL_MAX_CONF + 1, fp);
+	if (buf == NULL || ferror(fp) || len > CTL_MAX_CONF)
+		fprintf(stderr, "postern ctl: %s: %s\n", path, buf == NULL ?
+		    "out of memory" : ferror(fp) ? strerror(errno) :
+		    "too large");
+	else
+		c = conf_parse(buf, len, path, 0, &errs);
+	fclose(fp);
 	free(buf);
 	for (i = 0; i < errs.n; i++)
 		fprintf(stderr, "%s\n", errs.msg[i]);
@@ -181,191 +163,68 @@ ctl_conf_addr(const char *path, struct addr *a, char **token_file)
 	return (rc);
 }
 
-static void
-ctl_timeouts(int fd)
-{
-	struct timeval	tv = { CTL_TIMEOUT_S, 0 };
-
-	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
-	setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
-}
-
+/*
+ * Where a is: a literal or unix path as it is, "*" (every interface) as
+ * 127.0.0.1, a name as the first address it resolves to, which is the
+ * one the daemon bound (listener.c).  0, or a getaddrinfo error.
+ */
 static int
-ctl_connect_unix(const struct addr *a)
+ctl_sockaddr(const struct addr *a, struct sockaddr_storage *ss,
+    socklen_t *len)
 {
-	struct sockaddr_un	sun;
-	int			fd, saved;
-
-	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) == -1)
-		return (-1);
-	ctl_timeouts(fd);
-	memset(&sun, 0, sizeof(sun));
-	sun.sun_family = AF_UNIX;
-	snprintf(sun.sun_path, sizeof(sun.sun_path), "%s", a->path);
-	if (connect(fd, (struct sockaddr *)&sun, sizeof(sun)) == -1) {
-		saved = errno;
-		close(fd);
-		errno = saved;
-		return (-1);
-	}
-	return (fd);
-}
-
-/* Connected socket, or -1 with errno (or *gai set). */
-static int
-ctl_connect_inet(const struct addr *a, int *gai)
-{
-	struct addrinfo	 hints, *res, *ai;
-	const char	*host = a->host;
+	struct addr	 lo = *a;
+	struct addrinfo	 hints, *res;
 	char		 port[8];
-	int		 fd = -1, saved = ECONNREFUSED;
+	int		 gai;
 
-	/* "*:port" listens everywhere: loopback reaches it. */
-	if (strcmp(host, "*") == 0)
-		host = "127.0.0.1";
+	if (strcmp(lo.host, "*") == 0 && lo.kind == ADDR_INET)
+		snprintf(lo.host, sizeof(lo.host), "127.0.0.1");
+	if (addr_sockaddr(&lo, ss, len) == 0)
+		return (0);
 	memset(&hints, 0, sizeof(hints));
 	hints.ai_socktype = SOCK_STREAM;
 	hints.ai_flags = AI_NUMERICSERV;
-	snprintf(port, sizeof(port), "%u", a->port);
-	if ((*gai = getaddrinfo(host, port, &hints, &res)) != 0)
-		return (-1);
-	for (ai = res; ai != NULL; ai = ai->ai_next) {
-		fd = socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC,
-		    ai->ai_protocol);
-		if (fd == -1) {
-			saved = errno;
-			continue;
-		}
-		ctl_timeouts(fd);
-		if (connect(fd, ai->ai_addr, ai->ai_addrlen) == 0)
-			break;
-		saved = errno;
-		close(fd);
-		fd = -1;
-	}
+	snprintf(port, sizeof(port), "%u", lo.port);
+	if ((gai = getaddrinfo(lo.host, port, &hints, &res)) != 0)
+		return (gai);
+	memcpy(ss, res->ai_addr, res->ai_addrlen);
+	*len = res->ai_addrlen;
 	freeaddrinfo(res);
-	errno = saved;
+	return (0);
+}
+
+/* A socket connected to a, with the timeouts set; -1 (printed). */
+static int
+ctl_connect(const struct addr *a, const char *where)
+{
+	struct sockaddr_storage	 ss;
+	struct timeval		 tv = { CTL_TIMEOUT_S, 0 };
+	socklen_t		 len;
+	int			 fd = -1, gai;
+
+	if ((gai = ctl_sockaddr(a, &ss, &len)) != 0) {
+		fprintf(stderr, "postern ctl: cannot connect to %s: %s\n",
+		    where, gai_strerror(gai));
+		return (-1);
+	}
+	/* SO_SNDTIMEO bounds connect() too. */
+	if ((fd = socket(ss.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0)) == -1 ||
+	    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)) == -1 ||
+	    setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv)) == -1 ||
+	    connect(fd, (struct sockaddr *)&ss, len) == -1) {
+		if (errno == EINPROGRESS || errno == EAGAIN)
+			fprintf(stderr, "postern ctl: cannot connect to %s: no "
+			    "answer within %ds\n", where, CTL_TIMEOUT_S);
+		else
+			fprintf(stderr, "postern ctl: cannot connect to %s: "
+			    "%s%s\n", where, strerror(errno), errno ==
+			    ECONNREFUSED || errno == ENOENT ? " (is admin set "
+			    "in the config?)" : "");
+		if (fd != -1)
+			close(fd);
+		return (-1);
+	}
 	return (fd);
-}
-
-static int
-ctl_connect(const struct addr *a)
-{
-	char	buf[ADDR_STRLEN];
-	int	fd, gai = 0;
-
-	if (a->kind == ADDR_UNIX)
-		fd = ctl_connect_unix(a);
-	else
-		fd = ctl_connect_inet(a, &gai);
-	if (fd != -1)
-		return (fd);
-	addr_format(a, buf, sizeof(buf));
-	if (gai != 0)
-		fprintf(stderr, "postern ctl: cannot connect to %s: %s\n", buf,
-		    gai_strerror(gai));
-	else if (errno == EINPROGRESS || errno == EAGAIN)
-		fprintf(stderr, "postern ctl: cannot connect to %s: no answer "
-		    "within %ds\n", buf, CTL_TIMEOUT_S);
-	else
-		fprintf(stderr, "postern ctl: cannot connect to %s: %s%s\n",
-		    buf, strerror(errno), errno == ECONNREFUSED ||
-		    errno == ENOENT ? " (is admin set in the config?)" : "");
-	return (-1);
-}
-
-static int
-ctl_write_all(int fd, const char *p, size_t len)
-{
-	ssize_t	n;
-
-	while (len > 0) {
-		if ((n = send(fd, p, len, MSG_NOSIGNAL)) == -1) {
-			if (errno == EINTR)
-				continue;
-			return (-1);
-		}
-		p += n;
-		len -= (size_t)n;
-	}
-	return (0);
-}
-
-/* Read to EOF into r->buf; 0 or -1 (printed). */
-static int
-ctl_read_all(int fd, const char *where, struct ctl_reply *r)
-{
-	size_t	 cap = 0;
-	ssize_t	 n;
-	char	*p;
-
-	for (;;) {
-		if (cap - r->len < 4096) {
-			cap = cap ? cap * 2 : 16384;
-			if (cap > CTL_MAX_REPLY + 1 ||
-			    (p = realloc(r->buf, cap + 1)) == NULL) {
-				fprintf(stderr, "postern ctl: %s: answer too "
-				    "large\n", where);
-				return (-1);
-			}
-			r->buf = p;
-		}
-		n = read(fd, r->buf + r->len, cap - r->len);
-		if (n == 0)
-			break;
-		if (n == -1 && errno == EINTR)
-			continue;
-		if (n == -1) {
-			fprintf(stderr, "postern ctl: %s: %s\n", where,
-			    errno == EAGAIN ? "no answer within 5s" :
-			    strerror(errno));
-			return (-1);
-		}
-		r->len += (size_t)n;
-	}
-	r->buf[r->len] = '\0';
-	return (0);
-}
-
-/* Split the answer: status line, headers, body.  0 or -1 (printed). */
-static int
-ctl_parse(const char *where, struct ctl_reply *r)
-{
-	char	*eol, *end;
-
-	if (r->len == 0) {
-		fprintf(stderr, "postern ctl: %s: closed without answering\n",
-		    where);
-		return (-1);
-	}
-	if (r->len < 12 || strncmp(r->buf, "HTTP/1.", 7) != 0 ||
-	    r->buf[8] != ' ' || (eol = strchr(r->buf, '\n')) == NULL) {
-		fprintf(stderr, "postern ctl: %s: not an HTTP answer\n", where);
-		return (-1);
-	}
-	r->code = (int)strtol(r->buf + 9, &end, 10);
-	if (end != r->buf + 12 || r->code < 100 || r->code > 599) {
-		fprintf(stderr, "postern ctl: %s: bad HTTP status line\n",
-		    where);
-		return (-1);
-	}
-	*eol = '\0';
-	if (eol > r->buf && eol[-1] == '\r')
-		eol[-1] = '\0';
-	r->reason = end + (*end == ' ');
-	if ((end = strstr(eol + 1, "\r\n\r\n")) != NULL)
-		r->body = end + 4;
-	else if ((end = strstr(eol + 1, "\n\n")) != NULL)
-		r->body = end + 2;
-	else if (eol[1] == '\r' && eol[2] == '\n')
-		r->body = eol + 3;	/* no headers */
-	else {
-		fprintf(stderr, "postern ctl: %s: truncated HTTP answer\n",
-		    where);
-		return (-1);
-	}
-	r->bodylen = r->len - (size_t)(r->body - r->buf);
-	return (0);
 }
 
 /*
@@ -374,215 +233,132 @@ ctl_parse(const char *where, struct ctl_reply *r)
  * names other than localhost, see admin_guard.c).
  */
 static void
-ctl_host(int fd, const struct addr *a, char *buf, size_t len)
+ctl_host(int fd, char *buf, size_t len)
 {
 	struct sockaddr_storage	 ss;
 	socklen_t		 sslen = sizeof(ss);
-	char			 ip[INET6_ADDRSTRLEN];
-	const void		*src = NULL;
-	unsigned int		 port = 0;
 
-	snprintf(buf, len, "localhost");
-	if (a->kind == ADDR_UNIX ||
-	    getpeername(fd, (struct sockaddr *)&ss, &sslen) == -1)
-		return;
-	if (ss.ss_family == AF_INET) {
-		src = &((struct sockaddr_in *)&ss)->sin_addr;
-		port = ntohs(((struct sockaddr_in *)&ss)->sin_port);
-	} else if (ss.ss_family == AF_INET6) {
-		src = &((struct sockaddr_in6 *)&ss)->sin6_addr;
-		port = ntohs(((struct sockaddr_in6 *)&ss)->sin6_port);
-	}
-	if (src == NULL || inet_ntop(ss.ss_family, src, ip, sizeof(ip)) == NULL)
-		return;
-	snprintf(buf, len, ss.ss_family == AF_INET6 ? "[%s]:%u" : "%s:%u", ip,
-	    port);
+	if (getpeername(fd, (struct sockaddr *)&ss, &sslen) == -1 ||
+	    (ss.ss_family != AF_INET && ss.ss_family != AF_INET6))
+		snprintf(buf, len, "localhost");
+	else
+		addr_from_sockaddr((struct sockaddr *)&ss, sslen, buf, len);
 }
 
 /*
- * One request; 0 with r filled, or -1 (printed).  token (or NULL) goes in
- * an Authorization header; X-Postern-Request marks it as no browser's.
+ * Send req whole, then read the answer to EOF into in; 0, or -1
+ * (printed).
  */
 static int
-ctl_request(const struct addr *a, const char *method, const char *target,
-    const char *token, struct ctl_reply *r)
+ctl_exchange(int fd, const char *where, const char *req, size_t len,
+    struct evbuffer *in)
 {
-	char	 where[ADDR_STRLEN], host[ADDR_STRLEN], *req = NULL;
-	int	 fd, rc = -1, n = -1;
+	ssize_t	n;
+
+	/* A request this small goes whole unless interrupted or timed out. */
+	if ((n = send(fd, req, len, MSG_NOSIGNAL)) != (ssize_t)len) {
+		fprintf(stderr, "postern ctl: %s: %s\n", where, n != -1 ||
+		    errno == EAGAIN ? "timed out sending" : strerror(errno));
+		return (-1);
+	}
+	while ((n = evbuffer_read(in, fd, -1)) != 0) {
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n == -1 || evbuffer_get_length(in) > CTL_MAX_REPLY) {
+			fprintf(stderr, "postern ctl: %s: %s\n", where, n != -1 ?
+			    "answer too large" : errno == EAGAIN ? "no answer "
+			    "within 5s" : strerror(errno));
+			return (-1);
+		}
+	}
+	return (0);
+}
+
+/*
+ * One request for target, its answer's status in *code and reason, the
+ * body left in body; 0, or -1 (printed).  The token (or NULL) goes in an
+ * Authorization header; X-Postern-Request marks it as no browser's.
+ */
+static int
+ctl_request(const struct addr *a, const struct ctl_cmd *cmd,
+    const char *target, const char *token, struct evbuffer *body, int *code,
+    char *reason, size_t reasonlen)
+{
+	char	 where[ADDR_STRLEN], host[ADDR_STRLEN], *req = NULL, *line = NULL;
+	size_t	 n;
+	int	 fd, rc = -1, len = -1, at = 0;
 
 	addr_format(a, where, sizeof(where));
-	if ((fd = ctl_connect(a)) == -1)
+	if ((fd = ctl_connect(a, where)) == -1)
 		return (-1);
-	ctl_host(fd, a, host, sizeof(host));
-	n = asprintf(&req, "%s %s HTTP/1.0\r\nHost: %s\r\nUser-Agent: "
-	    "postern-ctl/%s\r\nX-Postern-Request: 1\r\n%s%s%s"
-	    "Content-Length: 0\r\n\r\n", method, target, host,
-	    PACKAGE_VERSION, token != NULL ? "Authorization: Bearer " : "",
-	    token != NULL ? token : "", token != NULL ? "\r\n" : "");
-	if (n == -1) {
+	ctl_host(fd, host, sizeof(host));
+	len = asprintf(&req, "%s %s HTTP/1.0\r\nHost: %s\r\nUser-Agent: "
+	    "postern-ctl/%s\r\nX-Postern-Request: 1\r\n%s%s%s%sContent-Length:"
+	    " 0\r\n\r\n", cmd->kind == CTL_ACTION ? "POST" : "GET", target,
+	    host, PACKAGE_VERSION, cmd->kind == CTL_ACTION ? "Accept: "
+	    "text/plain\r\n" : "", token != NULL ? "Authorization: Bearer " :
+	    "", token != NULL ? token : "", token != NULL ? "\r\n" : "");
+	if (len == -1)
 		fprintf(stderr, "postern ctl: out of memory\n");
+	else if (ctl_exchange(fd, where, req, (size_t)len, body) != 0)
 		goto out;
-	}
-	if (ctl_write_all(fd, req, (size_t)n) == -1) {
+	else if ((line = evbuffer_readln(body, &n, EVBUFFER_EOL_CRLF)) == NULL ||
+	    sscanf(line, "HTTP/1.%*1[01] %3d %n", code, &at) != 1 || at == 0 ||
+	    *code < 100 || *code > 599)
 		fprintf(stderr, "postern ctl: %s: %s\n", where,
-		    errno == EAGAIN ? "timed out sending" : strerror(errno));
-		goto out;
+		    evbuffer_get_length(body) == 0 && line == NULL ? "closed "
+		    "without answering" : "not an HTTP answer");
+	else {
+		snprintf(reason, reasonlen, "%s", line + at);
+		/* Headers: none matters, the last is an empty line. */
+		free(line);
+		while ((line = evbuffer_readln(body, &n, EVBUFFER_EOL_CRLF)) !=
+		    NULL && n > 0)
+			free(line);
+		if (line == NULL)
+			fprintf(stderr, "postern ctl: %s: truncated HTTP "
+			    "answer\n", where);
+		else
+			rc = 0;
 	}
-	if (ctl_read_all(fd, where, r) == 0 && ctl_parse(where, r) == 0)
-		rc = 0;
+	free(line);
 out:
 	if (req != NULL) {
-		OPENSSL_cleanse(req, (size_t)n);
+		OPENSSL_cleanse(req, (size_t)len);
 		free(req);
 	}
 	close(fd);
 	return (rc);
 }
 
-/* Append s percent-encoded (all but RFC 3986 unreserved characters). */
-static void
-ctl_encode(char *buf, size_t len, const char *s)
-{
-	static const char	 hex[] = "0123456789ABCDEF";
-	size_t			 n = strlen(buf);
-
-	for (; *s != '\0' && n + 4 < len; s++) {
-		unsigned char	c = (unsigned char)*s;
-
-		if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-		    (c >= '0' && c <= '9') || strchr("-._~", c) != NULL)
-			buf[n++] = (char)c;
-		else {
-			buf[n++] = '%';
-			buf[n++] = hex[c >> 4];
-			buf[n++] = hex[c & 15];
-		}
-	}
-	buf[n] = '\0';
-}
-
 /*
- * The value of "key":"..." in our own JSON answers, unescaped into buf;
- * NULL when absent.
+ * Print what came back: a page's body as it is, a route-control message
+ * on stdout and its error on stderr.  Returns the exit status.
  */
-static const char *
-ctl_json_field(const char *json, const char *key, char *buf, size_t len)
-{
-	char		 pat[32];
-	const char	*p;
-	size_t		 n = 0;
-	unsigned int	 u;
-
-	snprintf(pat, sizeof(pat), "\"%s\":\"", key);
-	if ((p = strstr(json, pat)) == NULL)
-		return (NULL);
-	for (p += strlen(pat); *p != '\0' && *p != '"' && n + 1 < len; p++) {
-		if (*p != '\\') {
-			buf[n++] = *p;
-			continue;
-		}
-		switch (*++p) {
-		case 'n':
-			buf[n++] = '\n';
-			break;
-		case 't':
-			buf[n++] = '\t';
-			break;
-		case 'r':
-			buf[n++] = '\r';
-			break;
-		case 'u':
-			if (sscanf(p + 1, "%4x", &u) == 1 && u < 0x80) {
-				buf[n++] = (char)u;
-				p += 4;
-			} else
-				buf[n++] = '?';
-			break;
-		case '\0':
-			p--;
-			break;
-		default:
-			buf[n++] = *p;
-			break;
-		}
-	}
-	buf[n] = '\0';
-	return (buf);
-}
-
 static int
-ctl_print(const struct ctl_reply *r)
+ctl_show(const struct ctl_cmd *cmd, struct evbuffer *body, int code,
+    const char *reason)
 {
-	fwrite(r->body, 1, r->bodylen, stdout);
-	if (r->code != 200 && r->bodylen == 0)
-		fprintf(stderr, "postern ctl: HTTP %d %s\n", r->code,
-		    r->reason);
-	return (r->code == 200 ? CTL_OK : CTL_FAIL);
+	size_t	 len = evbuffer_get_length(body);
+	char	*p = (char *)evbuffer_pullup(body, -1);
+
+	if (len > 0 && (cmd->kind == CTL_PRINT || code == 200))
+		fwrite(p, 1, len, stdout);
+	else if (len > 0)
+		fprintf(stderr, "postern ctl: %.*s\n", (int)(len - (p[len - 1] ==
+		    '\n')), p);
+	if ((code != 200 || cmd->kind == CTL_ACTION) && len == 0)
+		fprintf(stderr, "postern ctl: HTTP %d %s\n", code, reason);
+	return (code == 200 && (cmd->kind == CTL_PRINT || len > 0) ? CTL_OK :
+	    CTL_FAIL);
 }
 
-static int
-ctl_action(const struct ctl_reply *r)
-{
-	char	msg[1024];
-
-	if (r->code == 200 &&
-	    ctl_json_field(r->body, "message", msg, sizeof(msg)) != NULL) {
-		printf("%s\n", msg);
-		return (CTL_OK);
-	}
-	if (ctl_json_field(r->body, "error", msg, sizeof(msg)) != NULL)
-		fprintf(stderr, "postern ctl: %s\n", msg);
-	else
-		fprintf(stderr, "postern ctl: HTTP %d %s\n", r->code,
-		    r->reason);
-	return (CTL_FAIL);
-}
-
-/* Build the request target of cmd from its arguments; 0 or CTL_USAGE. */
-static int
-ctl_target(const struct ctl_cmd *cmd, int argc, char **argv, char *buf,
-    size_t len)
-{
-	const char	*pos[2] = { NULL, NULL }, *dur = NULL;
-	int		 i, n = 0, pin = strcmp(cmd->name, "pin") == 0;
-
-	for (i = 0; i < argc; i++) {
-		if (pin && strcmp(argv[i], "--for") == 0) {
-			if (++i == argc) {
-				fprintf(stderr, "postern ctl: pin: --for "
-				    "needs a duration (like 90s or 30m)\n");
-				return (CTL_USAGE);
-			}
-			dur = argv[i];
-		} else if (pin && strncmp(argv[i], "--for=", 6) == 0)
-			dur = argv[i] + 6;
-		else if (argv[i][0] == '-' || n == cmd->nargs) {
-			fprintf(stderr, "postern ctl: %s: unexpected '%s'\n",
-			    cmd->name, argv[i]);
-			return (CTL_USAGE);
-		} else
-			pos[n++] = argv[i];
-	}
-	if (n < cmd->nargs) {
-		fprintf(stderr, "postern ctl: %s needs %s\n", cmd->name,
-		    cmd->nargs == 1 ? "SERVICE" : "SERVICE ROUTE");
-		return (CTL_USAGE);
-	}
-	snprintf(buf, len, "%s", cmd->path);
-	if (pos[0] != NULL) {
-		strncat(buf, "?service=", len - strlen(buf) - 1);
-		ctl_encode(buf, len, pos[0]);
-	}
-	if (pos[1] != NULL) {
-		strncat(buf, "&route=", len - strlen(buf) - 1);
-		ctl_encode(buf, len, pos[1]);
-	}
-	if (dur != NULL) {
-		strncat(buf, "&for=", len - strlen(buf) - 1);
-		ctl_encode(buf, len, dur);
-	}
-	return (0);
-}
+/* The command line: options anywhere (getopt permutes), then words. */
+struct ctl_args {
+	const struct ctl_cmd	*cmd;
+	const char		*aopt, *file, *topt;
+	const char		*val[3];	/* service, route, for */
+};
 
 /*
  * Where to ask (-a, else -c's admin, else the default) and the token
@@ -592,29 +368,31 @@ ctl_target(const struct ctl_cmd *cmd, int argc, char **argv, char *buf,
  * answer says so).  0, or CTL_USAGE (printed).
  */
 static int
-ctl_endpoint(const char *aopt, const char *file, const char *topt,
-    int write, struct addr *a, char **token)
+ctl_endpoint(const struct ctl_args *ca, struct addr *a, char **token)
 {
-	struct addr	 ca;
+	struct addr	 conf;
 	const char	*path;
 	char		 err[256], *tfile = NULL;
 	int		 rc;
 
-	if (file != NULL && (rc = ctl_conf_addr(file, &ca, &tfile)) != 0)
+	if (ca->file != NULL &&
+	    (rc = ctl_conf_addr(ca->file, &conf, &tfile)) != 0)
 		return (rc);
 	rc = CTL_USAGE;
-	if (aopt != NULL) {
-		if (addr_parse_listen(aopt, a, err, sizeof(err)) != 0) {
-			fprintf(stderr, "postern ctl: -a %s: %s\n", aopt, err);
+	if (ca->aopt != NULL) {
+		if (addr_parse_listen(ca->aopt, a, err, sizeof(err)) != 0) {
+			fprintf(stderr, "postern ctl: -a %s: %s\n", ca->aopt,
+			    err);
 			goto out;
 		}
-	} else if (file != NULL)
-		*a = ca;
+	} else if (ca->file != NULL)
+		*a = conf;
 	else if (addr_parse_listen(CTL_DEFAULT, a, err, sizeof(err)) != 0)
 		goto out;
-	path = topt != NULL ? topt : tfile;
+	path = ca->topt != NULL ? ca->topt : tfile;
 	if (path != NULL && conf_secret_read(path, 0, token, err,
-	    sizeof(err)) != 0 && (topt != NULL || write)) {
+	    sizeof(err)) != 0 &&
+	    (ca->topt != NULL || ca->cmd->kind == CTL_ACTION)) {
 		fprintf(stderr, "postern ctl: token file %s: %s\n", path, err);
 		goto out;
 	}
@@ -624,82 +402,120 @@ out:
 	return (rc);
 }
 
-int
-ctl_main(int argc, char **argv)
+/* Parse the command line into ca; 0, -1 after --help, or CTL_USAGE. */
+static int
+ctl_parse_args(int argc, char **argv, struct ctl_args *ca)
 {
 	static const struct option longopts[] = {
 		{ "help", no_argument, NULL, 'h' },
 		{ "token-file", required_argument, NULL, 't' },
+		{ "for", required_argument, NULL, 'f' },
 		{ NULL, 0, NULL, 0 }
 	};
-	const struct ctl_cmd	*cmd = NULL;
-	struct ctl_reply	 r;
-	struct addr		 a;
-	const char		*aopt = NULL, *file = NULL, *topt = NULL;
-	char			 target[1024], *token = NULL;
-	size_t			 i;
-	int			 ch, rc;
+	size_t	i;
+	int	ch, n = 0;
 
+	memset(ca, 0, sizeof(*ca));
 	optind = 1;
 	opterr = 0;
-	while ((ch = getopt_long(argc, argv, "+:a:c:t:h", longopts,
+	while ((ch = getopt_long(argc, argv, ":a:c:t:h", longopts,
 	    NULL)) != -1) {
-		switch (ch) {
-		case 'a':
-			aopt = optarg;
-			break;
-		case 'c':
-			file = optarg;
-			break;
-		case 't':
-			topt = optarg;
-			break;
-		case 'h':
+		if (ch == 'h') {
 			ctl_usage(stdout);
-			return (CTL_OK);
-		case ':':
-			fprintf(stderr, "postern ctl: -%c needs a value\n",
-			    optopt);
-			return (ctl_usage_hint());
-		default:
-			if (optopt != 0)
+			return (-1);
+		}
+		if (ch == ':' || ch == '?') {
+			if (ch == ':' && optopt == 'f')
+				fprintf(stderr, "postern ctl: pin: --for needs "
+				    "a duration (like 90s or 30m)\n");
+			else if (ch == ':')
+				fprintf(stderr, "postern ctl: -%c needs a "
+				    "value\n", optopt);
+			else if (optopt != 0)
 				fprintf(stderr, "postern ctl: unknown option "
 				    "-%c\n", optopt);
 			else
 				fprintf(stderr, "postern ctl: unknown option "
 				    "%s\n", argv[optind - 1]);
-			return (ctl_usage_hint());
+			return (CTL_USAGE);
 		}
+		*(ch == 'a' ? &ca->aopt : ch == 'c' ? &ca->file : ch == 't' ?
+		    &ca->topt : &ca->val[2]) = optarg;
 	}
 	if (optind == argc) {
 		fprintf(stderr, "postern ctl: no command\n");
-		return (ctl_usage_hint());
+		return (CTL_USAGE);
 	}
 	for (i = 0; i < sizeof(ctl_cmds) / sizeof(ctl_cmds[0]); i++) {
 		if (strcmp(ctl_cmds[i].name, argv[optind]) == 0)
-			cmd = &ctl_cmds[i];
+			ca->cmd = &ctl_cmds[i];
 	}
-	if (cmd == NULL) {
+	if (ca->cmd == NULL) {
 		fprintf(stderr, "postern ctl: unknown command '%s'\n",
 		    argv[optind]);
-		return (ctl_usage_hint());
+		return (CTL_USAGE);
 	}
-	if ((rc = ctl_target(cmd, argc - optind - 1, argv + optind + 1,
-	    target, sizeof(target))) != 0)
-		return (rc);
+	for (optind++; optind < argc && n < ca->cmd->nargs; optind++)
+		ca->val[n++] = argv[optind];
+	if (optind < argc || (ca->val[2] != NULL &&
+	    strcmp(ca->cmd->name, "pin") != 0)) {
+		fprintf(stderr, "postern ctl: %s: unexpected '%s'\n",
+		    ca->cmd->name, optind < argc ? argv[optind] : "--for");
+		return (CTL_USAGE);
+	}
+	if (n < ca->cmd->nargs) {
+		fprintf(stderr, "postern ctl: %s needs %s\n", ca->cmd->name,
+		    ca->cmd->nargs == 1 ? "SERVICE" : "SERVICE ROUTE");
+		return (CTL_USAGE);
+	}
+	return (0);
+}
 
-	if ((rc = ctl_endpoint(aopt, file, topt, cmd->kind == CTL_ACTION, &a,
-	    &token)) != 0)
+/* The request target: the command's path and query, percent-encoded. */
+static int
+ctl_target(const struct ctl_args *ca, struct evbuffer *t)
+{
+	static const char	*keys[3] = { "service", "route", "for" };
+	char			*enc;
+	int			 i, sep = '?';
+
+	evbuffer_add_printf(t, "%s", ca->cmd->path);
+	for (i = 0; i < 3; i++) {
+		if (ca->val[i] == NULL)
+			continue;
+		if ((enc = evhttp_uriencode(ca->val[i], -1, 0)) == NULL)
+			return (-1);
+		evbuffer_add_printf(t, "%c%s=%s", sep, keys[i], enc);
+		free(enc);
+		sep = '&';
+	}
+	return (evbuffer_add(t, "", 1));
+}
+
+int
+ctl_main(int argc, char **argv)
+{
+	struct ctl_args		 ca;
+	struct evbuffer		*target = NULL, *body = NULL;
+	struct addr		 a;
+	char			 reason[64], *token = NULL;
+	int			 rc, code = 0;
+
+	if ((rc = ctl_parse_args(argc, argv, &ca)) != 0)
+		return (rc == CTL_USAGE ? ctl_usage_hint() : CTL_OK);
+	if ((rc = ctl_endpoint(&ca, &a, &token)) != 0)
 		return (rc);
-	memset(&r, 0, sizeof(r));
-	if (ctl_request(&a, cmd->kind == CTL_ACTION ? "POST" : "GET", target,
-	    token, &r) != 0)
-		rc = CTL_FAIL;
-	else if (cmd->kind == CTL_ACTION)
-		rc = ctl_action(&r);
-	else
-		rc = ctl_print(&r);
-	free(r.buf);
+	rc = CTL_FAIL;
+	if ((target = evbuffer_new()) == NULL ||
+	    (body = evbuffer_new()) == NULL || ctl_target(&ca, target) != 0)
+		fprintf(stderr, "postern ctl: out of memory\n");
+	else if (ctl_request(&a, ca.cmd, (char *)evbuffer_pullup(target, -1),
+	    token, body, &code, reason, sizeof(reason)) == 0)
+		rc = ctl_show(ca.cmd, body, code, reason);
+	if (target != NULL)
+		evbuffer_free(target);
+	if (body != NULL)
+		evbuffer_free(body);
 	if (token != NULL) {
 		OPENSSL_cleanse(token, strlen(token));
 		free(token);

@@ -413,6 +413,27 @@ wait_until() {
 	"$@" > /dev/null 2>&1
 }
 
+# wait_steady TIMEOUT_S SAMPLES CMD...: wait until CMD prints the same
+# value, neither empty nor 0, SAMPLES more times in a row, 0.2 s apart
+# (a byte counter that has stopped: the buffers it fills are full).
+# Prints that value.
+wait_steady() {
+	local n=$(( $1 * 5 )) samples=$2 want=$2 a b=
+	shift 2
+	a=$("$@" 2> /dev/null)
+	while ((n-- > 0)); do
+		sleep 0.2
+		b=$("$@" 2> /dev/null)
+		if [[ -n "$a" && "$a" != 0 && "$a" == "$b" ]]; then
+			((--want > 0)) || { printf '%s\n' "$b"; return 0; }
+		else
+			want=$samples
+		fi
+		a=$b
+	done
+	return 1
+}
+
 # ---------------------------------------------------------------------
 # Expectations: each fails the case with a reason.
 

@@ -20,6 +20,11 @@
 # alongside the check settings and the theoretical bounds.  The route is
 # restored (and failback awaited) between repetitions.
 #
+# The default check settings are those of tests/integration/70-health.sh
+# and 75-blackhole.sh, whose kill and black-hole cases assert only that
+# the route goes down and sessions move: "idle" here is how long those
+# cases wait, which they no longer print.
+#
 # This is a benchmark: it prints figures and asserts nothing; it exits
 # non-zero only when the set-up fails.  Loopback and its own namespace only.
 #

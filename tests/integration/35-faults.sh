@@ -79,7 +79,10 @@ fault_cycle() {
 	note "fault -> 'up -> down' in $((t_down - T0)) ms (bound fall x interval + timeout = 1500 ms)"
 	expect_log 'info: service redis: new sessions go to public \(was private\)$'
 	traffic_on public "$t_down" new
-	sleep 3		# a window of new sessions, all to be served by public
+	# A window of new sessions, all to be served by public: at least 10
+	# started 1 s after 'down' or later (the check below counts them).
+	wait_until 60 eval "(( \$(traffic_count $((t_down + 1000)) 0 new ok public) >= 10 ))" ||
+	    fail_case "fewer than 10 new sessions served by public from 1 s after 'down' on"
 	t_fix=$(date +%s%3N)
 	"$2"
 	expect_log 'info: redis/private: down -> up \(' 20

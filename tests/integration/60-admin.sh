@@ -629,6 +629,16 @@ case_cross_site() {
 	ctl enable redis private
 	expect_eq "ctl enable exit" 0 "$CTL_RC"
 	expect_log 'redis/private: draining -> enabled \(operator\)'
+	# Asked for text (as ctl asks), the answer is the line ctl prints.
+	expect_curl 403 '/routes/drain?service=redis&route=private' -X POST \
+	    -H 'Accept: text/plain'
+	expect_eq "refusal as text" \
+	    'a write needs the header X-Postern-Request: 1 (postern ctl sends it)' \
+	    "$HTTP_BODY"
+	expect_curl 200 '/routes/drain?service=redis&route=private' "${W[@]}" \
+	    -H 'Accept: text/plain'
+	expect_match "message as text" '^redis/private draining: no new sessions, [0-9]+ established stay; new sessions go to public$' \
+	    "$HTTP_BODY"
 }
 
 # DNS rebinding: a page under its own name reaches 127.0.0.1; its Host

@@ -70,8 +70,9 @@ blackhole_off() {
 
 # Dropped SYNs: the check times out (connect timeout), the route goes down
 # after fall=2, new sessions go to public; the rule goes: failback.
+# (How long detection takes is measured by tests/bench/failover.sh,
+# scenario "blackhole", with these check settings: a test only asserts.)
 case_blackhole() {
-	local t0 t1
 	setup_netns
 	start_ns_redis
 	expect_eq "SET who on private" OK "$(timeout 10 redis-cli -h "$NS_ADDR" -p "$NSR_PORT" SET who private 2>&1)"
@@ -84,16 +85,12 @@ case_blackhole() {
 	expect_log 'info: redis/public: up \(check ok\)$'
 	expect_served_by private "$NS_ADDR" "$NSR_PORT"
 
-	t0=$(date +%s%3N)
 	blackhole_on
 	# Control: the drop works (a direct connect now times out).
 	timeout 2 redis-cli -h "$NS_ADDR" -p "$NSR_PORT" PING > /dev/null 2>&1 &&
 	    fail_case "redis in $NS still answers with the drop rule in place"
 	expect_log "info: redis/private: up -> down \(2 failed checks; last: [^;]*timeout[^;]*; was up for [0-9]+\.[0-9]{3}s\)$"
 	expect_log 'info: service redis: new sessions go to public \(was private\)$'
-	t1=$(grep -Em 1 'redis/private: up -> down' "$POSTERN_LOG")
-	t1=$(date -d "${t1%% *}" +%s%3N)
-	note "drop rule -> 'up -> down' logged in $((t1 - t0)) ms (informational)"
 	expect_served_by public 127.0.0.1 "$PUB_PORT"
 
 	blackhole_off

@@ -219,11 +219,11 @@ case_extra_lost() {
 # under ASan, freed memory stays resident in the quarantine.)
 SLOW_PL='
 use strict; use IO::Socket::INET; use Digest::SHA;
-my ($port, $pause, $size) = @ARGV;
+my ($port, $go, $size) = @ARGV;
 my $s = IO::Socket::INET->new(PeerAddr => "127.0.0.1", PeerPort => $port) or die "connect: $!\n";
 print $s "GET big\r\n";
 $| = 1; print "sent\n";
-sleep $pause;
+for (1 .. 600) { last if -e $go; select(undef, undef, undef, 0.1); }
 my $want = $size + length("\$$size\r\n") + 2;
 my ($buf, $got, $sha) = ("", 0, Digest::SHA->new(256));
 my $head = "";
@@ -237,6 +237,10 @@ print "got $got\n";
 net_out() {
 	rcli "$REDIS_PORT" INFO stats | tr -d '\r' | sed -n 's/^total_net_output_bytes://p'
 }
+# reply_left: the bytes of the GET reply still in redis' output buffer.
+reply_left() {
+	rcli "$REDIS_PORT" CLIENT LIST | sed -n 's/.* omem=\([0-9]*\) .*cmd=get .*/\1/p'
+}
 
 case_slow_client() {
 	local size=$((64 * 1024 * 1024)) rss0 rss1 out0 out1 left
@@ -249,15 +253,19 @@ case_slow_client() {
 	rcli "$LISTEN_PORT" PING > /dev/null
 	rss0=$(awk '/^VmRSS/ { print $2 }' "/proc/$POSTERN_PID/status")
 	out0=$(net_out)
-	(_close_sess_fds; exec timeout 90 perl -e "$SLOW_PL" "$LISTEN_PORT" 6 "$size") > "$T/slow.out" 2>&1 &
+	(_close_sess_fds; exec timeout 150 perl -e "$SLOW_PL" "$LISTEN_PORT" "$T/go" "$size") > "$T/slow.out" 2>&1 &
 	track_client "$!"
 	wait_log "$T/slow.out" '^sent$' 10 || fail_case "slow client did not start: $(head -c 200 "$T/slow.out")"
-	sleep 4		# the client does not read for 6 s: let buffers fill
-	rss1=$(awk '/^VmRSS/ { print $2 }' "/proc/$POSTERN_PID/status")
+	# The client reads nothing until $T/go exists: wait until redis has
+	# stopped sending (1 s without progress), the buffers full.
+	wait_steady 60 5 reply_left > /dev/null ||
+	    fail_case "redis' reply did not stop leaving it: $(reply_left) bytes left"
 	out1=$(net_out)
+	rss1=$(awk '/^VmRSS/ { print $2 }' "/proc/$POSTERN_PID/status")
 	left=$(((out1 - out0) / 1024 / 1024))
 	note "stalled 64 MiB reply: $left MiB left redis (kernel buffers, window, postern), postern RSS +$(((rss1 - rss0) / 1024)) MiB"
 	((left < 24)) || fail_case "$left MiB of a stalled 64 MiB reply left redis (want < 24): something buffers the stream"
+	touch "$T/go"
 	wait_log "$T/slow.out" '^got ' 60 || fail_case "slow client did not finish"
 	expect_eq "bytes the slow client read" "got $((size + 13))" "$(grep '^got' "$T/slow.out")"
 }
@@ -548,7 +556,8 @@ case_sigstop() {
 	postern_via redis "$REDIS_PORT" check=none
 	expect_log "$(connected_re b)"
 	expect_eq "PING" PONG "$(rcli "$LISTEN_PORT" PING 2>&1)"
-	sleep 1		# idle: only keepalives now
+	# Idle: the session is over, only keepalives go to the bastion now.
+	expect_log "$(session_re via 127.0.0.1 "$REDIS_PORT")client closed\\)"
 	t0=$(date +%s%3N)
 	sshd_signal STOP
 	expect_log "warn: bastion b \\(root@127\\.0\\.0\\.1:$SSHD_PORT\\): connection lost: no answer to 3 keepalives in 0\\.900s; 0 channels closed; reconnecting in " 10

@@ -149,7 +149,7 @@ case_sd_notify() {
 	NOTIFY_SOCKET=$T/notify.sock start_postern_args -c "$T/c.conf"
 	wait_ready 10
 	# The listeners are bound, the first check is still waiting.
-	sleep 0.3
+	expect_log 'STATUS=waiting for the first health checks' 10 "$T/notify.log"
 	expect_no_log 'READY=1' "$T/notify.log"
 	expect_log 'READY=1 STATUS=serving 1 services' 10 "$T/notify.log"
 	t_notify=$(grep -m1 'READY=1' "$T/notify.log" | cut -d' ' -f1)
