@@ -333,94 +333,6 @@ conf_defaults(struct conf_parser *p)
 	}
 }
 
-/* The line of key name in the current section, or the section's. */
-static int
-conf_key_line(const struct conf_parser *p, const char *name)
-{
-	const struct conf_key	*k = conf_keys_find(p->section, name);
-
-	return (k != NULL && p->seen[k - conf_keys] ? p->seen[k - conf_keys] :
-	    p->section_line);
-}
-
-/* check_role: the word must be one of the check's protocol. */
-static void
-conf_validate_role(struct conf_parser *p, const struct conf_service *s,
-    int kind)
-{
-	static const char *const words[] = {
-		"any", "master", "replica", "primary", "standby"
-	};
-	int		 line = conf_key_line(p, "check_role");
-	const char	*w = words[s->check_role];
-
-	if (s->check_role == ROLE_ANY)
-		return;
-	if (kind == CHECK_REDIS && (s->check_role == ROLE_PRIMARY ||
-	    s->check_role == ROLE_STANDBY))
-		perr(p, line, "check_role = %s is a PostgreSQL role; a redis "
-		    "check takes any, master or replica", w);
-	else if (kind == CHECK_POSTGRES && (s->check_role == ROLE_MASTER ||
-	    s->check_role == ROLE_REPLICA))
-		perr(p, line, "check_role = %s is a Redis role; a postgres "
-		    "check takes any, primary or standby", w);
-	else if (kind != CHECK_REDIS && kind != CHECK_POSTGRES)
-		perr(p, line, "check_role = %s needs a redis or postgres "
-		    "check (this service's is %s)", w, conf_check_name(kind));
-	else if (kind == CHECK_POSTGRES && s->check_user == NULL)
-		perr(p, line, "check_role = %s needs check_user: the check "
-		    "must log in to ask pg_is_in_recovery()", w);
-}
-
-/*
- * identity, identity_key, identity_value: they must fit the check; then
- * decide whether the guard runs (identity_on).
- */
-static void
-conf_validate_identity(struct conf_parser *p, struct conf_service *s,
-    int kind)
-{
-	int	kl = conf_key_line(p, "identity_key");
-	int	vl = conf_key_line(p, "identity_value");
-	int	auth = s->check_user != NULL && s->check_password_file != NULL;
-
-	if (s->identity == IDENTITY_OFF && (s->identity_key != NULL ||
-	    s->identity_value != NULL))
-		perr(p, conf_key_line(p, "identity"), "identity = off "
-		    "contradicts identity_key and identity_value");
-	if (s->identity_key != NULL && kind != CHECK_REDIS)
-		perr(p, kl, "identity_key is for redis checks (this "
-		    "service's is %s)", conf_check_name(kind));
-	if (s->identity_value != NULL) {
-		if (kind == CHECK_REDIS && s->identity_key == NULL)
-			perr(p, vl, "identity_value needs identity_key (the "
-			    "key whose value identifies the dataset)");
-		else if (kind == CHECK_POSTGRES && s->check_user == NULL)
-			perr(p, vl, "identity_value needs check_user: only a "
-			    "check that logs in reads system_identifier");
-		else if (kind == CHECK_POSTGRES && (strspn(s->identity_value,
-		    "0123456789") != strlen(s->identity_value) ||
-		    strlen(s->identity_value) > 20))
-			perr(p, vl, "identity_value '%s' is not a "
-			    "system_identifier (digits, as SELECT "
-			    "system_identifier FROM pg_control_system() "
-			    "shows it)", s->identity_value);
-		else if (kind != CHECK_REDIS && kind != CHECK_POSTGRES)
-			perr(p, vl, "identity_value needs a redis or postgres "
-			    "check (this service's is %s)",
-			    conf_check_name(kind));
-	}
-	if (kind == CHECK_POSTGRES && s->check_password_file != NULL &&
-	    s->check_user == NULL)
-		perr(p, conf_key_line(p, "check_password_file"),
-		    "check_password_file needs check_user for a postgres "
-		    "check");
-	s->identity_on = s->identity == IDENTITY_AUTO &&
-	    (s->identity_value != NULL ||
-	    (kind == CHECK_REDIS && s->identity_key != NULL) ||
-	    (kind == CHECK_POSTGRES && auth));
-}
-
 /* Report required keys missing from the section that just ended. */
 static void
 conf_section_end(struct conf_parser *p)
@@ -622,7 +534,7 @@ conf_secret_read(const char *path, int private, char **out, char *err,
  * The first line of a secret file (check_password_file,
  * identity_passphrase_file, admin_token_file) into *out; never logged.
  */
-static void
+void
 conf_read_secret_file(struct conf_parser *p, int line_no, const char *label,
     const char *key, const char *path, int private, char **out)
 {
@@ -638,7 +550,7 @@ conf_read_secret_file(struct conf_parser *p, int line_no, const char *label,
 		    key, path, err);
 }
 
-static void
+void
 conf_read_secret(struct conf_parser *p, struct conf_service *s)
 {
 	char	label[160];
@@ -646,142 +558,6 @@ conf_read_secret(struct conf_parser *p, struct conf_service *s)
 	snprintf(label, sizeof(label), "[service %s]", s->name);
 	conf_read_secret_file(p, s->line, label, "check_password_file",
 	    s->check_password_file, 0, &s->check_password);
-}
-
-/* "SHA256:" + 43 base64 characters (32 bytes), '=' padding allowed. */
-static int
-conf_valid_sha256(const char *v)
-{
-	size_t	n;
-
-	if (strncmp(v, "SHA256:", 7) == 0)
-		v += 7;
-	n = strspn(v, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
-	    "0123456789+/");
-	return (n == 43 && (v[n] == '\0' || strcmp(v + n, "=") == 0));
-}
-
-static void
-conf_validate_bastion(struct conf_parser *p, struct conf_bastion *b)
-{
-	char	label[160];
-
-	snprintf(label, sizeof(label), "[bastion %s]", b->name);
-	conf_read_secret_file(p, b->line, label, "identity_passphrase_file",
-	    b->identity_passphrase_file, 0, &b->identity_passphrase);
-	if (b->identity_passphrase_file != NULL && b->identity == NULL)
-		perr(p, b->line, "[bastion %s]: identity_passphrase_file "
-		    "without identity", b->name);
-	if (b->host_key_sha256 != NULL && !conf_valid_sha256(
-	    b->host_key_sha256))
-		perr(p, b->line, "[bastion %s]: host_key_sha256 '%s' is not "
-		    "a SHA-256 fingerprint (SHA256: and 43 base64 characters, "
-		    "as ssh-keygen -l prints it)", b->name, b->host_key_sha256);
-	if (b->host_key_sha256 != NULL && b->strict_host_key_checking ==
-	    HOSTKEY_ACCEPT_NEW)
-		perr(p, b->line, "[bastion %s]: strict_host_key_checking = "
-		    "accept-new and host_key_sha256 contradict each other",
-		    b->name);
-}
-
-/*
- * [postern]: the admin token.  A short token or one with spaces would be
- * guessable or never match a header, so both are refused here.
- */
-static void
-conf_validate_admin(struct conf_parser *p)
-{
-	struct conf		*c = p->conf;
-	const struct conf_key	*k;
-	const char		*t;
-	int			 line;
-
-	k = conf_keys_find(SECT_GLOBAL, "admin_token_file");
-	line = p->global_seen[k - conf_keys];
-	conf_read_secret_file(p, line, "", k->name, c->admin_token_file, 1,
-	    &c->admin_token);
-	for (t = c->admin_token; t != NULL && *t != '\0'; t++) {
-		if (!isgraph((unsigned char)*t)) {
-			perr(p, line, "admin_token_file %s: the token has "
-			    "spaces or control characters",
-			    c->admin_token_file);
-			break;
-		}
-	}
-	if (c->admin_token != NULL && strlen(c->admin_token) < 16)
-		perr(p, line, "admin_token_file %s: the token is shorter than "
-		    "16 characters (try: openssl rand -hex 32)",
-		    c->admin_token_file);
-	k = conf_keys_find(SECT_GLOBAL, "admin_read_token");
-	if (c->admin_read_token && c->admin_token_file == NULL)
-		perr(p, p->global_seen[k - conf_keys], "admin_read_token = "
-		    "yes needs admin_token_file");
-}
-
-/* One listener per address across all services and the admin endpoint. */
-static void
-conf_validate_listeners(struct conf_parser *p)
-{
-	struct conf		*c = p->conf;
-	struct conf_service	*s, *t;
-	size_t			 i, j, k, l;
-	char			 buf[ADDR_STRLEN];
-
-	for (i = 0; i < c->nservices; i++) {
-		s = &c->services[i];
-		for (j = 0; j < s->nlisten; j++) {
-			if (c->has_admin &&
-			    addr_equal(&s->listen[j].addr, &c->admin))
-				perr(p, s->listen[j].line, "listen %s is also "
-				    "the admin address", addr_format(
-				    &c->admin, buf, sizeof(buf)));
-			for (k = 0; k <= i; k++) {
-				t = &c->services[k];
-				for (l = 0; l < t->nlisten; l++) {
-					if (k == i && l >= j)
-						break;
-					if (!addr_equal(&s->listen[j].addr,
-					    &t->listen[l].addr))
-						continue;
-					perr(p, s->listen[j].line, "duplicate "
-					    "listener %s (also at line %d)",
-					    addr_format(&s->listen[j].addr,
-					    buf, sizeof(buf)),
-					    t->listen[l].line);
-				}
-			}
-		}
-	}
-}
-
-static void
-conf_validate(struct conf_parser *p)
-{
-	struct conf		*c = p->conf;
-	struct conf_service	*s;
-	size_t			 i, j;
-
-	for (i = 0; i < c->nservices; i++) {
-		s = &c->services[i];
-		for (j = 0; j < s->nroutes; j++)
-			conf_validate_route(p, s, &s->routes[j]);
-		if ((s->check == CHECK_REDIS && s->protocol == PROTO_POSTGRES) ||
-		    (s->check == CHECK_POSTGRES && s->protocol == PROTO_REDIS))
-			perr(p, s->line, "[service %s]: check = %s does not "
-			    "fit protocol = %s", s->name,
-			    conf_check_name(s->check),
-			    conf_proto_name(s->protocol));
-		conf_read_secret(p, s);
-		if (s->check_timeout_ms > s->check_interval_ms)
-			perr(p, s->line, "[service %s]: check_timeout is "
-			    "longer than check_interval", s->name);
-	}
-	for (i = 0; i < c->nbastions; i++)
-		conf_validate_bastion(p, &c->bastions[i]);
-	conf_validate_admin(p);
-	if (c->nservices == 0)
-		perr(p, 0, "no [service NAME] section: nothing to do");
-	conf_validate_listeners(p);
 }
 
 struct conf *

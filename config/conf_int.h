@@ -41,6 +41,36 @@ void	conf_store(struct conf_parser *p, const struct conf_key *k, int line,
 /* conf_valid_name(s): letters, digits, '-', '_', '.'; at most 64. */
 int	conf_valid_name(const char *s);
 
+/*
+ * conf_validate_role(p, s, kind), conf_validate_identity(p, s, kind):
+ * a service's check_role and identity keys against its check kind, at
+ * the end of its section (conf_validate.c).
+ */
+void	conf_validate_role(struct conf_parser *p,
+	    const struct conf_service *s, int kind);
+void	conf_validate_identity(struct conf_parser *p, struct conf_service *s,
+	    int kind);
+
+/*
+ * conf_validate(p): the cross-checks once the whole file is read
+ * (conf_validate.c): routes, checks against protocols, secrets read,
+ * bastions, the admin endpoint, listeners used once.
+ */
+void	conf_validate(struct conf_parser *p);
+
+/* conf_read_secret(p, s): read s's check_password_file (conf.c). */
+void	conf_read_secret(struct conf_parser *p, struct conf_service *s);
+
+/*
+ * conf_read_secret_file(p, line, label, key, path, private, out): read
+ * the first line of path into *out (the caller frees it, wiped); errors
+ * at line, as "label: key path: why" (conf.c).  private: the file must
+ * not be readable by group or others.
+ */
+void	conf_read_secret_file(struct conf_parser *p, int line_no,
+	    const char *label, const char *key, const char *path, int private,
+	    char **out);
+
 /* conf_check_file(p, line, what, path): report an unreadable file. */
 void	conf_check_file(struct conf_parser *p, int line, const char *what,
 	    const char *path);
