@@ -94,8 +94,10 @@ ctl_usage(FILE *fp)
 "                                is usable), for D (90s, 30m; at most\n"
 "                                1440m) or until unpinned\n"
 "  unpin SERVICE                 back to the configured route order\n"
-"  drain SERVICE ROUTE           no new sessions on ROUTE; established\n"
-"                                ones stay\n"
+"  drain SERVICE ROUTE [--deadline D]\n"
+"                                no new sessions on ROUTE; established\n"
+"                                ones leave it at safe points, and after\n"
+"                                D (5m) what is left is closed\n"
 "  disable SERVICE ROUTE         no new sessions on ROUTE; established\n"
 "                                ones are closed\n"
 "  enable SERVICE ROUTE          undo drain or disable\n"
@@ -543,8 +545,9 @@ static int
 ctl_target(const struct ctl_cmd *cmd, int argc, char **argv, char *buf,
     size_t len)
 {
-	const char	*pos[2] = { NULL, NULL }, *dur = NULL;
+	const char	*pos[2] = { NULL, NULL }, *dur = NULL, *dl = NULL;
 	int		 i, n = 0, pin = strcmp(cmd->name, "pin") == 0;
+	int		 drain = strcmp(cmd->name, "drain") == 0;
 
 	for (i = 0; i < argc; i++) {
 		if (pin && strcmp(argv[i], "--for") == 0) {
@@ -556,6 +559,15 @@ ctl_target(const struct ctl_cmd *cmd, int argc, char **argv, char *buf,
 			dur = argv[i];
 		} else if (pin && strncmp(argv[i], "--for=", 6) == 0)
 			dur = argv[i] + 6;
+		else if (drain && strcmp(argv[i], "--deadline") == 0) {
+			if (++i == argc) {
+				fprintf(stderr, "postern ctl: drain: "
+				    "--deadline needs a duration (like 5m)\n");
+				return (CTL_USAGE);
+			}
+			dl = argv[i];
+		} else if (drain && strncmp(argv[i], "--deadline=", 11) == 0)
+			dl = argv[i] + 11;
 		else if (argv[i][0] == '-' || n == cmd->nargs) {
 			fprintf(stderr, "postern ctl: %s: unexpected '%s'\n",
 			    cmd->name, argv[i]);
@@ -580,6 +592,10 @@ ctl_target(const struct ctl_cmd *cmd, int argc, char **argv, char *buf,
 	if (dur != NULL) {
 		strncat(buf, "&for=", len - strlen(buf) - 1);
 		ctl_encode(buf, len, dur);
+	}
+	if (dl != NULL) {
+		strncat(buf, "&deadline=", len - strlen(buf) - 1);
+		ctl_encode(buf, len, dl);
 	}
 	return (0);
 }
