@@ -17,7 +17,10 @@ stops when --stop exists.
       (57P01 between queries): every --ms SELECT inet_server_port(); with
       --tx a transaction BEGIN; INSERT INTO moved VALUES (SEQ);
       SELECT inet_server_port(); COMMIT, one line per committed SEQ.
-      An error inside a transaction is "err intx ...".
+      An error inside a transaction is "err intx ...".  --hold FILE: on
+      the first connection, BEGIN; INSERT INTO held VALUES (1), then wait
+      for FILE, SELECT inet_server_port(), COMMIT ("MS ok PORT held").
+      --listen: LISTEN ch on each connection.
 """
 
 import argparse
@@ -107,15 +110,41 @@ def pg_query(c, sql):
             return rows, err
 
 
+def pg_hold(a, c, out):
+    """A transaction kept open until the file --hold exists."""
+    for sql in ("BEGIN", "INSERT INTO held VALUES (1)"):
+        _, err = pg_query(c, sql)
+        if err:
+            raise Fail(err)
+    out.write("%d holding\n" % int(time.time() * 1000))
+    while not os.path.exists(a.hold):
+        time.sleep(0.02)
+    rows, err = pg_query(c, "SELECT inet_server_port()::text")
+    _, err2 = pg_query(c, "COMMIT")
+    if err or err2:
+        raise Fail("intx %s" % (err or err2))
+    out.write("%d ok %s held\n" % (int(time.time() * 1000), rows[0]))
+
+
 def pg(a, out):
-    c, seq = None, 0
+    c, seq, held = None, 0, False
     while not os.path.exists(a.stop):
         t = int(time.time() * 1000)
         if c is None:
             try:
                 c = traffic.pg_open("127.0.0.1", a.port, 10)
+                if a.listen:
+                    _, err = pg_query(c, "LISTEN ch")
+                    if err:
+                        raise Fail(err)
+                if a.hold and not held:
+                    held = True
+                    pg_hold(a, c, out)
             except Fail as e:
                 out.write("%d err connect %s\n" % (t, e))
+                if c:
+                    c.close()
+                c = None
                 time.sleep(0.1)
                 continue
         intx = False
@@ -158,6 +187,8 @@ def main():
     p.add_argument("--name", default="")
     p.add_argument("--ms", type=float, default=20)
     p.add_argument("--tx", action="store_true")
+    p.add_argument("--hold", default="")
+    p.add_argument("--listen", action="store_true")
     a = p.parse_args()
     with open(a.out, "a", buffering=1) as out:
         try:
