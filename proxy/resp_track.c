@@ -7,6 +7,7 @@
  */
 #include "config.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -45,38 +46,69 @@ resp_reader_idle(const struct resp_reader *rd)
 	return (!rd->err && !rd->inmsg);
 }
 
-static int
-resp_line_type(uint8_t t)
-{
-	return (t == '+' || t == '-' || t == ':' || t == ',' || t == '#' ||
-	    t == '(' || t == '_');
-}
+/* What a type byte starts (replies; requests use '*' and '$' only). */
+enum {
+	RT_BAD,
+	RT_LINE,		/* + - : , # ( _ : a line */
+	RT_BULK,		/* $ ! = : a counted payload */
+	RT_AGG			/* * % ~ > | : elements */
+};
 
-static int
-resp_bulk_type(uint8_t t)
-{
-	return (t == '$' || t == '!' || t == '=');
-}
+static const uint8_t resp_class[256] = {
+	['+'] = RT_LINE, ['-'] = RT_LINE, [':'] = RT_LINE, [','] = RT_LINE,
+	['#'] = RT_LINE, ['('] = RT_LINE, ['_'] = RT_LINE,
+	['$'] = RT_BULK, ['!'] = RT_BULK, ['='] = RT_BULK,
+	['*'] = RT_AGG, ['%'] = RT_AGG, ['~'] = RT_AGG, ['>'] = RT_AGG,
+	['|'] = RT_AGG
+};
 
-static int
-resp_agg_type(uint8_t t)
-{
-	return (t == '*' || t == '%' || t == '~' || t == '>' || t == '|');
-}
+/* The commands the tracker acts on; everything else is RESP_CMD_OTHER. */
+static const struct {
+	const char	*name;
+	size_t		 len;
+	enum resp_cmd	 kind;
+} resp_cmds[] = {
+	{ "AUTH", 4, RESP_CMD_AUTH },
+	{ "EXEC", 4, RESP_CMD_EXEC },
+	{ "HELLO", 5, RESP_CMD_HELLO },
+	{ "MULTI", 5, RESP_CMD_MULTI },
+	{ "WATCH", 5, RESP_CMD_WATCH },
+	{ "RESET", 5, RESP_CMD_RESET },
+	{ "SELECT", 6, RESP_CMD_SELECT },
+	{ "CLIENT", 6, RESP_CMD_CLIENT },
+	{ "DISCARD", 7, RESP_CMD_EXEC },
+	{ "UNWATCH", 7, RESP_CMD_UNWATCH },
+	{ "MONITOR", 7, RESP_CMD_MONITOR },
+	{ "READONLY", 8, RESP_CMD_READONLY },
+	{ "READWRITE", 9, RESP_CMD_READONLY },
+	{ "SUBSCRIBE", 9, RESP_CMD_SUBSCRIBE },
+	{ "PSUBSCRIBE", 10, RESP_CMD_SUBSCRIBE },
+	{ "SSUBSCRIBE", 10, RESP_CMD_SUBSCRIBE },
+};
 
-/* Is this command's whole text worth recording (state it sets)? */
-static int
-resp_keep_name(const char *name)
+/* The kind of the command named word (upper case, len bytes). */
+static enum resp_cmd
+resp_cmd_kind(const char *word, size_t len)
 {
-	static const char *const keep[] = { "AUTH", "HELLO", "SELECT",
-	    "CLIENT", "READONLY", "READWRITE", NULL };
 	size_t	i;
 
-	for (i = 0; keep[i] != NULL; i++) {
-		if (strcmp(name, keep[i]) == 0)
-			return (1);
+	if (len < 4 || len > 10)
+		return (RESP_CMD_OTHER);	/* GET, SET, ... at once */
+	for (i = 0; i < sizeof(resp_cmds) / sizeof(resp_cmds[0]); i++) {
+		if (resp_cmds[i].len == len &&
+		    memcmp(resp_cmds[i].name, word, len) == 0)
+			return (resp_cmds[i].kind);
 	}
-	return (0);
+	return (RESP_CMD_OTHER);
+}
+
+/* Does this kind set state that a move replays (record its text)? */
+static int
+resp_cmd_kept(enum resp_cmd kind)
+{
+	return (kind == RESP_CMD_AUTH || kind == RESP_CMD_HELLO ||
+	    kind == RESP_CMD_SELECT || kind == RESP_CMD_CLIENT ||
+	    kind == RESP_CMD_READONLY);
 }
 
 static void
@@ -109,24 +141,38 @@ resp_word(struct resp_reader *rd, int w, const uint8_t *p, size_t n)
 	rd->word[w][rd->wlen[w]] = '\0';
 }
 
-/* The name is complete: keep recording this command or stop. */
+/*
+ * The name is complete.  Most commands are not recorded: nothing of them
+ * was copied but the name.  A state command is: its text is rebuilt from
+ * the header and the name (upper case, which Redis does not mind), and
+ * the rest is copied as it comes.
+ */
 static void
 resp_named(struct resp_reader *rd)
 {
-	if (rd->capture && !resp_keep_name(rd->word[0])) {
-		resp_wipe(rd->raw, rd->rawlen);
-		rd->rawlen = 0;
-		rd->capture = 0;
-	}
+	int	n;
+
+	rd->kind = resp_cmd_kind(rd->word[0], rd->wlen[0]);
+	if (!resp_cmd_kept(rd->kind))
+		return;
+	if (rd->top == '*')
+		n = snprintf((char *)rd->raw, sizeof(rd->raw),
+		    "*%llu\r\n$%zu\r\n%s\r\n", (unsigned long long)rd->nargs,
+		    rd->wlen[0], rd->word[0]);
+	else
+		n = snprintf((char *)rd->raw, sizeof(rd->raw), "%s",
+		    rd->word[0]);
+	rd->rawlen = n > 0 ? (size_t)n : 0;
+	rd->capture = 1;
 }
 
 static void
 resp_msg_start(struct resp_reader *rd, uint8_t c)
 {
-	resp_wipe(rd->raw, rd->rawlen);		/* may have been an AUTH */
-	rd->rawlen = 0;
+	rd->rawlen = 0;		/* wiped by the tracker after each command */
 	rd->overflow = 0;
-	rd->capture = rd->dir == RESP_REQUESTS;
+	rd->capture = 0;
+	rd->kind = RESP_CMD_OTHER;
 	rd->wlen[0] = rd->wlen[1] = 0;
 	rd->word[0][0] = rd->word[1][0] = '\0';
 	rd->llen = 0;
@@ -161,13 +207,13 @@ resp_header_done(struct resp_reader *rd)
 {
 	uint64_t	n = rd->num;
 
-	if (resp_line_type(rd->type))
+	if (resp_class[rd->type] == RT_LINE)
 		return (resp_elem_done(rd));
 	if (rd->digits == 0 || n > RESP_MAX_COUNT) {
 		resp_fail(rd);		/* "$?" streamed, or nonsense */
 		return (0);
 	}
-	if (resp_bulk_type(rd->type)) {
+	if (resp_class[rd->type] == RT_BULK) {
 		if (rd->neg)
 			return (resp_elem_done(rd));	/* null */
 		rd->left = n + 2;
@@ -188,6 +234,8 @@ resp_header_done(struct resp_reader *rd)
 		rd->elems += n;
 		return (0);
 	}
+	if (rd->dir == RESP_REQUESTS)
+		rd->nargs = n;
 	rd->elems += n;
 	return (resp_elem_done(rd));
 }
@@ -207,46 +255,58 @@ resp_type(struct resp_reader *rd, uint8_t c)
 		}
 		if (!top && c != '$')
 			return (-1);
-	} else if (!resp_line_type(c) && !resp_bulk_type(c) &&
-	    !resp_agg_type(c))
+	} else if (resp_class[c] == RT_BAD)
 		return (-1);
 	rd->type = c;
 	rd->num = 0;
 	rd->neg = 0;
 	rd->digits = 0;
+	/* A top-level simple reply's text is kept ("OK", "NOAUTH ..."). */
+	rd->text = (c == '+' || c == '-') && top;
 	rd->state = RR_LINE;
 	return (0);
 }
 
-/* Bytes of a header or simple line, up to LF; 1 when it ended. */
+/* Bytes of a header or simple line, up to LF; *end when it ended. */
 static size_t
 resp_line(struct resp_reader *rd, const uint8_t *buf, size_t len, int *end)
 {
-	size_t	i;
-	uint8_t	c;
-	int	text = (rd->type == '+' || rd->type == '-') &&
-		    rd->type == rd->top && rd->elems == 1;
+	const uint8_t	*nl;
+	size_t		 i;
+	uint8_t		 c;
 
+	if (rd->text) {
+		for (i = 0; i < len; i++) {
+			if ((c = buf[i]) == '\n') {
+				*end = 1;
+				return (i + 1);
+			}
+			if (c != '\r' && rd->llen < RESP_LINE_MAX) {
+				rd->line[rd->llen++] = (char)c;
+				rd->line[rd->llen] = '\0';
+			}
+		}
+		return (len);
+	}
+	if (resp_class[rd->type] == RT_LINE) {
+		if ((nl = memchr(buf, '\n', len)) == NULL)
+			return (len);
+		*end = 1;
+		return ((size_t)(nl - buf) + 1);
+	}
 	for (i = 0; i < len; i++) {
 		c = buf[i];
-		if (c == '\n') {
-			*end = 1;
-			return (i + 1);
-		}
-		if (c == '\r')
-			continue;
-		if (text) {
-			if (rd->llen < RESP_LINE_MAX)
-				rd->line[rd->llen++] = (char)c;
-			rd->line[rd->llen] = '\0';
-		} else if (resp_line_type(rd->type))
-			continue;
-		else if (c == '-' && rd->digits == 0 && !rd->neg)
-			rd->neg = 1;
-		else if (c >= '0' && c <= '9' && rd->digits < 18) {
+		if ((unsigned)(c - '0') <= 9 && rd->digits < 18) {
 			rd->num = rd->num * 10 + (uint64_t)(c - '0');
 			rd->digits++;
-		} else {
+		} else if (c == '\r')
+			continue;
+		else if (c == '\n') {
+			*end = 1;
+			return (i + 1);
+		} else if (c == '-' && rd->digits == 0 && !rd->neg)
+			rd->neg = 1;
+		else {
 			resp_fail(rd);
 			return (len);
 		}
@@ -264,26 +324,24 @@ resp_inline(struct resp_reader *rd, const uint8_t *buf, size_t len,
 
 	for (i = 0; i < len; i++) {
 		c = buf[i];
-		if (c == '\n') {
-			*end = 1;
-			i++;
-			break;
-		}
-		if (c == ' ' || c == '\t' || c == '\r') {
+		if (c == ' ' || c == '\t' || c == '\r' || c == '\n') {
 			if (rd->argi == 0 && rd->wlen[0] > 0) {
 				rd->argi = 1;
 				resp_named(rd);
 			} else if (rd->argi == 1 && rd->wlen[1] > 0)
 				rd->argi = 2;
+			resp_raw(rd, &c, 1);
+			if (c == '\n') {
+				*end = 1;
+				return (i + 1);
+			}
 			continue;
 		}
 		if (rd->argi == 0 || (rd->argi == 1 &&
-		    strcmp(rd->word[0], "CLIENT") == 0))
+		    rd->kind == RESP_CMD_CLIENT))
 			resp_word(rd, (int)rd->argi, &c, 1);
+		resp_raw(rd, &c, 1);
 	}
-	resp_raw(rd, buf, i);
-	if (*end && rd->argi == 0)
-		resp_named(rd);
 	return (i);
 }
 
@@ -301,7 +359,7 @@ resp_bulk(struct resp_reader *rd, const uint8_t *buf, size_t len, int *end)
 		if (data > n)
 			data = n;
 		if (rd->argi == 0 || (rd->argi == 1 &&
-		    strcmp(rd->word[0], "CLIENT") == 0))
+		    rd->kind == RESP_CMD_CLIENT))
 			resp_word(rd, (int)rd->argi, buf, data);
 	}
 	rd->left -= n;
@@ -333,7 +391,7 @@ resp_reader_feed(struct resp_reader *rd, const uint8_t *buf, size_t len,
 			break;
 		case RR_LINE:
 			n = resp_line(rd, buf + i, len - i, &end);
-			if (rd->dir == RESP_REQUESTS)
+			if (rd->capture)
 				resp_raw(rd, buf + i, n);
 			i += n;
 			if (end && resp_header_done(rd)) {
@@ -413,27 +471,16 @@ resp_track_clear(struct resp_track *t)
 	t->req.rawlen = 0;
 }
 
-/* Which slot a state command fills; -1: none.  May mark the session. */
+/* Which slot a CLIENT subcommand fills; -1: none.  May mark t. */
 static int
-resp_classify(struct resp_track *t, const char *name, const char *arg)
+resp_client_slot(struct resp_track *t, const char *arg)
 {
-	if (strcmp(name, "AUTH") == 0)
-		return (RESP_SLOT_AUTH);
-	if (strcmp(name, "HELLO") == 0)
-		return (RESP_SLOT_HELLO);
-	if (strcmp(name, "SELECT") == 0)
-		return (RESP_SLOT_SELECT);
-	if (strcmp(name, "READONLY") == 0 || strcmp(name, "READWRITE") == 0)
-		return (RESP_SLOT_READONLY);
-	if (strcmp(name, "CLIENT") != 0)
-		return (-1);
 	if (strcmp(arg, "SETNAME") == 0)
 		return (RESP_SLOT_SETNAME);
 	if (strcmp(arg, "SETINFO") == 0)
-		return (t->req.rawlen > 0 && memmem(t->req.raw, t->req.rawlen,
-		    "LIB-VER", 7) == NULL && memmem(t->req.raw, t->req.rawlen,
-		    "lib-ver", 7) == NULL ? RESP_SLOT_LIBNAME :
-		    RESP_SLOT_LIBVER);
+		return (memmem(t->req.raw, t->req.rawlen, "LIB-VER", 7) == NULL &&
+		    memmem(t->req.raw, t->req.rawlen, "lib-ver", 7) == NULL ?
+		    RESP_SLOT_LIBNAME : RESP_SLOT_LIBVER);
 	if (strcmp(arg, "REPLY") == 0)
 		t->lost = "CLIENT REPLY (replies cannot be counted)";
 	else if (strcmp(arg, "TRACKING") == 0 || strcmp(arg, "CACHING") == 0)
@@ -477,34 +524,59 @@ resp_pend(struct resp_track *t, int slot)
 static void
 resp_request(struct resp_track *t)
 {
-	const char	*name = t->req.word[0], *arg = t->req.word[1];
-	int		 slot;
+	int	slot = -1;
 
-	if (strcmp(name, "MULTI") == 0)
+	switch (t->req.kind) {
+	case RESP_CMD_OTHER:
+		break;
+	case RESP_CMD_MULTI:
 		t->multi = 1;
-	else if (strcmp(name, "EXEC") == 0 || strcmp(name, "DISCARD") == 0)
+		break;
+	case RESP_CMD_EXEC:
 		t->multi = t->watch = 0;
-	else if (strcmp(name, "WATCH") == 0)
+		break;
+	case RESP_CMD_WATCH:
 		t->watch = 1;
-	else if (strcmp(name, "UNWATCH") == 0)
+		break;
+	case RESP_CMD_UNWATCH:
 		t->watch = 0;
-	else if (strcmp(name, "SUBSCRIBE") == 0 ||
-	    strcmp(name, "PSUBSCRIBE") == 0 ||
-	    strcmp(name, "SSUBSCRIBE") == 0)
+		break;
+	case RESP_CMD_SUBSCRIBE:
 		t->subscribed = 1;
-	else if (strcmp(name, "MONITOR") == 0)
+		break;
+	case RESP_CMD_MONITOR:
 		t->monitor = 1;
-	else if (strcmp(name, "RESET") == 0) {
+		break;
+	case RESP_CMD_RESET:
 		/* Back to a new connection's state; subscriptions stay. */
 		resp_forget_saved(t);
 		t->multi = t->watch = t->resp3 = 0;
 		t->gen++;
-	} else if ((slot = resp_classify(t, name, arg)) != -1)
+		break;
+	case RESP_CMD_AUTH:
+		slot = RESP_SLOT_AUTH;
+		break;
+	case RESP_CMD_HELLO:
+		slot = RESP_SLOT_HELLO;
+		break;
+	case RESP_CMD_SELECT:
+		slot = RESP_SLOT_SELECT;
+		break;
+	case RESP_CMD_READONLY:
+		slot = RESP_SLOT_READONLY;
+		break;
+	case RESP_CMD_CLIENT:
+		slot = resp_client_slot(t, t->req.word[1]);
+		break;
+	}
+	if (slot != -1)
 		resp_pend(t, slot);
 	t->sent++;
-	/* Done with the text: it may have been a password. */
-	resp_wipe(t->req.raw, t->req.rawlen);
-	t->req.rawlen = 0;
+	if (t->req.rawlen > 0) {
+		/* Done with the text: it may have been a password. */
+		resp_wipe(t->req.raw, t->req.rawlen);
+		t->req.rawlen = 0;
+	}
 }
 
 static void
@@ -542,18 +614,107 @@ resp_reply(struct resp_track *t)
 	memset(&t->pending[t->npending], 0, sizeof(t->pending[0]));
 }
 
+/*
+ * The fast path: a number and its CRLF at buf[*i] (after a type byte).
+ * Returns 0 with *v, or -1 when incomplete or unusual (then the reader
+ * takes the message from its start, byte by byte).
+ */
+static int
+resp_fast_num(const uint8_t *buf, size_t len, size_t *i, uint64_t *v)
+{
+	size_t	j = *i;
+	int	digits = 0;
+
+	*v = 0;
+	while (j < len && (unsigned)(buf[j] - '0') <= 9 && digits < 18) {
+		*v = *v * 10 + (uint64_t)(buf[j++] - '0');
+		digits++;
+	}
+	if (digits == 0 || j + 1 >= len || buf[j] != '\r' || buf[j + 1] != '\n')
+		return (-1);
+	*i = j + 2;
+	return (0);
+}
+
+/*
+ * A whole request of the common kind at buf: an array of bulk strings,
+ * all in buf, named by a command that records nothing.  Returns its
+ * length and sets *kind, or 0: the reader does it.  Most requests take
+ * this path: a few comparisons per header, no copy.
+ */
+static size_t
+resp_fast_request(const uint8_t *buf, size_t len, enum resp_cmd *kind)
+{
+	char		name[RESP_WORD_MAX + 1];
+	uint64_t	nargs, n, a;
+	size_t		i = 1, k;
+
+	if (resp_fast_num(buf, len, &i, &nargs) == -1 || nargs == 0 ||
+	    nargs > 1024)
+		return (0);
+	for (a = 0; a < nargs; a++) {
+		if (i >= len || buf[i++] != '$' ||
+		    resp_fast_num(buf, len, &i, &n) == -1 || n + 2 > len - i)
+			return (0);
+		if (a == 0) {
+			if (n > RESP_WORD_MAX)
+				return (0);
+			for (k = 0; k < n; k++)
+				name[k] = (char)(buf[i + k] >= 'a' &&
+				    buf[i + k] <= 'z' ? buf[i + k] - 'a' + 'A' :
+				    buf[i + k]);
+			*kind = resp_cmd_kind(name, (size_t)n);
+			if (resp_cmd_kept(*kind))
+				return (0);
+		}
+		i += (size_t)n + 2;
+	}
+	return (i);
+}
+
+/* A whole flat reply at buf ($ bulk, : integer); 0: the reader does it. */
+static size_t
+resp_fast_reply(const uint8_t *buf, size_t len)
+{
+	uint64_t	n;
+	size_t		i = 1;
+
+	if (buf[0] == ':') {
+		if (len > 1 && buf[1] == '-')
+			i++;
+		return (resp_fast_num(buf, len, &i, &n) == 0 ? i : 0);
+	}
+	if (buf[0] != '$' || len < 4)
+		return (0);
+	if (buf[1] == '-' && buf[2] == '1' && buf[3] == '\r') {
+		i = 2;
+		return (resp_fast_num(buf, len, &i, &n) == 0 ? i : 0);
+	}
+	if (resp_fast_num(buf, len, &i, &n) == -1 || n + 2 > len - i)
+		return (0);
+	return (i + (size_t)n + 2);
+}
+
 void
 resp_track_client(struct resp_track *t, const uint8_t *buf, size_t len)
 {
-	size_t	n;
-	int	done;
+	enum resp_cmd	kind = RESP_CMD_OTHER;
+	size_t		n;
+	int		done;
 
 	while (len > 0 && t->lost == NULL) {
-		n = resp_reader_feed(&t->req, buf, len, &done);
-		if (t->req.err)
-			t->lost = "the client's bytes are not RESP";
-		else if (done)
+		if (!t->req.inmsg && buf[0] == '*' &&
+		    (n = resp_fast_request(buf, len, &kind)) > 0) {
+			t->req.kind = kind;
+			t->req.rawlen = 0;
 			resp_request(t);
+		} else {
+			n = resp_reader_feed(&t->req, buf, len, &done);
+			if (t->req.err)
+				t->lost = "the client's bytes are not RESP";
+			else if (done)
+				resp_request(t);
+		}
 		buf += n;
 		len -= n;
 	}
@@ -566,11 +727,18 @@ resp_track_server(struct resp_track *t, const uint8_t *buf, size_t len)
 	int	done;
 
 	while (len > 0 && t->lost == NULL) {
-		n = resp_reader_feed(&t->rep, buf, len, &done);
-		if (t->rep.err)
-			t->lost = "the server's bytes are not RESP";
-		else if (done)
+		if (!t->rep.inmsg && (n = resp_fast_reply(buf, len)) > 0) {
+			t->rep.top = buf[0];
+			t->rep.llen = 0;
+			t->rep.line[0] = '\0';
 			resp_reply(t);
+		} else {
+			n = resp_reader_feed(&t->rep, buf, len, &done);
+			if (t->rep.err)
+				t->lost = "the server's bytes are not RESP";
+			else if (done)
+				resp_reply(t);
+		}
 		buf += n;
 		len -= n;
 	}

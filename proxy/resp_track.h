@@ -38,6 +38,23 @@ enum resp_dir {
 	RESP_REPLIES		/* server to client */
 };
 
+/* The commands the tracker acts on (by name, upper case). */
+enum resp_cmd {
+	RESP_CMD_OTHER,
+	RESP_CMD_AUTH,
+	RESP_CMD_HELLO,
+	RESP_CMD_SELECT,
+	RESP_CMD_CLIENT,
+	RESP_CMD_READONLY,	/* and READWRITE */
+	RESP_CMD_MULTI,
+	RESP_CMD_EXEC,		/* and DISCARD */
+	RESP_CMD_WATCH,
+	RESP_CMD_UNWATCH,
+	RESP_CMD_SUBSCRIBE,	/* and PSUBSCRIBE, SSUBSCRIBE */
+	RESP_CMD_MONITOR,
+	RESP_CMD_RESET
+};
+
 /* One direction's reader.  Zeroed then resp_reader_init(). */
 struct resp_reader {
 	enum resp_dir	 dir;
@@ -52,6 +69,9 @@ struct resp_reader {
 	uint64_t	 argi;		/* request: index of the current arg */
 	int		 inmsg;		/* inside a top-level message */
 	uint8_t		 top;		/* its first type byte ('>': push) */
+	int		 text;		/* keeping this line's text */
+	uint64_t	 nargs;		/* request: the array's length */
+	enum resp_cmd	 kind;		/* request: known once named */
 	/* Captured: name and first argument (requests), upper case. */
 	char		 word[2][RESP_WORD_MAX + 1];
 	size_t		 wlen[2];

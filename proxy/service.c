@@ -89,6 +89,7 @@ service_update_current(struct service *svc)
 
 static void	service_rest_cb(evutil_socket_t, short, void *);
 static void	service_drain_cb(evutil_socket_t, short, void *);
+static void	service_arm_drain(struct service *);
 
 /*
  * Wake the sessions held now.  One that finds no route is held again, at
@@ -230,6 +231,7 @@ service_activate(struct service *svc)
 		evtimer_add(svc->pin_timer, &tv);
 	}
 	service_update_current(svc);
+	service_arm_drain(svc);		/* a deadline survives a reload */
 	health_start(svc->health);
 }
 
@@ -380,7 +382,8 @@ service_arm_drain(struct service *svc)
 	}
 	if (first == 0)
 		return;
-	tv = clock_tv(first - clock_ms());
+	first -= clock_ms();
+	tv = clock_tv(first > 0 ? (long)first : 1);
 	evtimer_add(svc->drain_timer, &tv);
 }
 

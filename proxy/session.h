@@ -13,6 +13,10 @@
  *   route    v   |                                                        |
  *           HOLDING --(hold_timeout: protocol error sent)--> CLOSED <-----+
  *
+ * A relaying Redis session may change its server at a safe point and go
+ * on relaying through another route (follow.h); a PostgreSQL one is
+ * closed there instead (SESSION_END_SAFE).
+ *
  * Every end goes through session_close(s, reason, detail): one log line
  * with age, bytes each way, route and reason; the memory is freed later
  * from the daemon's reap list, never inside a callback of the session's

@@ -215,7 +215,7 @@ test_inline_reset_attributes(void **state)
 	assert_int_equal(resp_track_replay(&t, out, want, names,
 	    sizeof(names)), 1);
 	assert_string_equal(names, "SELECT");
-	assert_memory_equal(evbuffer_pullup(out, -1), "select 5\r\n", 10);
+	assert_memory_equal(evbuffer_pullup(out, -1), "SELECT 5\r\n", 10);
 	evbuffer_drain(out, evbuffer_get_length(out));
 	resp_track_client(&t, S("*1\r\n$5\r\nRESET\r\n"));
 	resp_track_server(&t, S("+RESET\r\n"));
