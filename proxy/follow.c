@@ -146,6 +146,17 @@ follow_noticed(struct follow *f)
 	return (0);
 }
 
+/* Bytes were fed: 1 when the stream is lost; notice a safe point. */
+static int
+follow_fed(struct follow *f)
+{
+	/* Nothing to wait for: only a lost stream matters. */
+	if (f->state == FOLLOW_NONE)
+		return (f->resp != NULL ? f->resp->lost != NULL :
+		    f->pg->lost != NULL);
+	return (follow_noticed(f));
+}
+
 int
 follow_client(struct follow *f, const uint8_t *buf, size_t len)
 {
@@ -153,11 +164,7 @@ follow_client(struct follow *f, const uint8_t *buf, size_t len)
 		resp_track_client(f->resp, buf, len);
 	else
 		pg_track_client(f->pg, buf, len);
-	/* A client's bytes start work: only a lost stream matters here. */
-	if (f->state == FOLLOW_NONE)
-		return (f->resp != NULL ? f->resp->lost != NULL :
-		    f->pg->lost != NULL);
-	return (follow_noticed(f));
+	return (follow_fed(f));
 }
 
 int
@@ -167,10 +174,7 @@ follow_server(struct follow *f, const uint8_t *buf, size_t len)
 		resp_track_server(f->resp, buf, len);
 	else
 		pg_track_server(f->pg, buf, len);
-	if (f->state == FOLLOW_NONE)
-		return (f->resp != NULL ? f->resp->lost != NULL :
-		    f->pg->lost != NULL);
-	return (follow_noticed(f));
+	return (follow_fed(f));
 }
 
 /*

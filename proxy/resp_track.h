@@ -3,7 +3,8 @@
  * pass, to know when a Redis session may move to another server without
  * its client noticing (a safe point), and what to replay there.
  *
- * Two layers.  resp_reader is a streaming reader of one direction:
+ * Two layers.  resp_reader (resp_read.c) is a streaming reader of one
+ * direction:
  * requests (RESP arrays of bulk strings, or inline lines) or replies
  * (every RESP2 and RESP3 type).  It reads type bytes and lengths and
  * skips payloads by count: nothing is copied per message except a
