@@ -212,6 +212,40 @@ case_redis_keep() {
 	stop_postern
 }
 
+# The move across engines: public is tcp:// (the fd engine), private
+# tls:// (the bufferevent engine).  A pin sends the connection to public,
+# unpinning moves it to private over TLS, pinning again moves it back;
+# its client sees no error and keeps its SELECT and CLIENT SETNAME.
+case_redis_move_tls() {
+	make_pki > "$T/pki.log" 2>&1 || fail_case "make_pki failed"
+	start_redis_tls
+	PRIV_PORT=$REDIS_PORT
+	expect_eq "seed private" OK "$(tls_rcli "$PRIV_PORT" -n 3 SET who private 2>/dev/null)"
+	start_redis
+	PUB_PORT=$REDIS_PORT
+	seed_redis "$PUB_PORT" public
+	ADMIN_PORT=$(free_port) || fail_case "no free port"
+	ADMIN=127.0.0.1:$ADMIN_PORT
+	GLOBAL_OPTS=("admin=$ADMIN" log_level=debug)
+	postern_redis "private tls://127.0.0.1:$PRIV_PORT ca=$PKI/ca.crt" \
+	    "public tcp://127.0.0.1:$PUB_PORT" -- "${FAST[@]}" check=tcp
+	ctl pin redis public
+	start_client c redis --port "$LISTEN_PORT" --db 3 --name tls1
+	wait_until 10 grep -q ' ok public tls1 c1$' "$T/c.out" ||
+	    fail_case "not on public: $(tail -n 2 "$T/c.out")"
+	ctl unpin redis
+	wait_until 10 grep -q ' ok private tls1 c1$' "$T/c.out" ||
+	    fail_case "not moved to private (TLS): $(tail -n 2 "$T/c.out")"
+	expect_log ' -> public 127\.0\.0\.1:[0-9]+: moved to private .*replayed SELECT, CLIENT SETNAME'
+	ctl pin redis public
+	wait_until 10 bash -c "tail -n 1 '$T/c.out' | grep -q ' ok public tls1 c1$'" ||
+	    fail_case "not moved back to public: $(tail -n 2 "$T/c.out")"
+	expect_log ' -> private 127\.0\.0\.1:[0-9]+: moved to public '
+	stop_client c
+	expect_eq "errors" "" "$(grep ' err ' "$T/c.out")"
+	stop_postern
+}
+
 # ---------------------------------------------------------------------
 # PostgreSQL
 
@@ -321,6 +355,7 @@ run_case "redis: a pooled connection moves back to private unseen" case_redis_fa
 run_case "redis: AUTH (ACL user), SELECT, SETNAME replayed on the move" case_redis_failback_auth
 run_case "redis: MULTI, SUBSCRIBE, BLPOP wait; drain deadline closes the rest" case_redis_drain_states
 run_case "redis: on_failback = keep keeps established sessions" case_redis_keep
+run_case "redis: moves between tcp:// and tls:// routes (both relay engines)" case_redis_move_tls
 run_case "postgres: pooled sessions come back between transactions" case_pg_failback
 run_case "postgres: drain --deadline closes a LISTENing session last" case_pg_drain_listen
 finish
