@@ -199,6 +199,7 @@ case_redis_keep() {
 	start_client c redis --port "$LISTEN_PORT" --name k
 	wait_until 10 grep -q ' ok private k c1$' "$T/c.out" || fail_case "no reply from private"
 	kill -KILL "$PRIV_PID"
+	expect_log 'redis/private: up -> down'
 	wait_until 10 grep -q ' ok public k c2$' "$T/c.out" || fail_case "did not reconnect to public"
 	start_redis_on "$PRIV_PORT"
 	seed_redis "$PRIV_PORT" private
