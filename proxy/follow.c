@@ -196,12 +196,16 @@ follow_target(const struct session *s)
 		return (NULL);
 	if (s->route->admin != ROUTE_ADMIN_ENABLED)
 		return (t);
-	for (i = 0; i < svc->current; i++) {
-		if (svc->order[i] == s->route)
+	for (i = 0; i < svc->nroutes; i++) {
+		if (svc->order[i] != s->route)
+			continue;
+		if (i < svc->current)
 			return (NULL);	/* ranks above: not a failback */
+		if (svc->cs->on_failback == ON_FAILBACK_MOVE || svc->pinned)
+			return (t);
+		return (NULL);
 	}
-	if (svc->cs->on_failback == ON_FAILBACK_MOVE || svc->pinned)
-		return (t);
+	/* A reload removed its route: it keeps the one it started with. */
 	return (NULL);
 }
 
