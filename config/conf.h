@@ -54,6 +54,11 @@ enum conf_on_down {
 	ON_DOWN_CLOSE		/* sessions on a route marked down are closed */
 };
 
+enum conf_on_failback {
+	ON_FAILBACK_MOVE,	/* sessions on a lower route move back */
+	ON_FAILBACK_KEEP	/* only new sessions go to the preferred route */
+};
+
 struct conf_opt {
 	char		*key;
 	char		*value;
@@ -128,6 +133,7 @@ struct conf_service {
 	int			 hold_timeout_ms;
 	int			 response_timeout_ms;	/* 0: off */
 	enum conf_on_down	 on_route_down;
+	enum conf_on_failback	 on_failback;
 	int			 rise;
 	int			 fall;
 	int			 max_connections;

@@ -23,6 +23,7 @@ static const char *const roles[] = {
 };
 static const char *const identities[] = { "auto", "off", NULL };
 static const char *const on_down[] = { "keep", "close", NULL };
+static const char *const on_failback[] = { "move", "keep", NULL };
 static const char *const no_yes[] = { "no", "yes", NULL };
 static const char *const host_key_checks[] = { "yes", "accept-new", NULL };
 static const char *const tls_verify[] = { "full", "none", NULL };
@@ -175,6 +176,10 @@ const struct conf_key conf_keys[] = {
 	{ SECT_SERVICE, "max_connections", TYPE_INT, S(max_connections),
 	  "10000", 1, 1000000, NULL, 0,
 	  "concurrent client sessions; more are refused" },
+	{ SECT_SERVICE, "on_failback", TYPE_ENUM, S(on_failback), "move",
+	  0, 0, on_failback, 0,
+	  "move: when a higher route is up again, sessions on lower routes "
+	  "move to it at a safe point; keep: they stay" },
 	{ SECT_SERVICE, "on_route_down", TYPE_ENUM, S(on_route_down), "keep",
 	  0, 0, on_down, 0,
 	  "keep: sessions stay on a route marked down; close: they are "

@@ -307,6 +307,8 @@ struct admin_args {
 	const char	*route;
 	const char	*dur;		/* "for" */
 	int		 ms;
+	const char	*deadline;	/* drain */
+	int		 deadline_ms;
 };
 
 /*
@@ -328,11 +330,15 @@ admin_args(struct evkeyvalq *q, int action, struct admin_args *a, char *err,
 			a->route = kv->value;
 		else if (strcmp(kv->key, "for") == 0 && action == ADMIN_PIN)
 			a->dur = kv->value;
+		else if (strcmp(kv->key, "deadline") == 0 &&
+		    action == ADMIN_DRAIN)
+			a->deadline = kv->value;
 		else {
 			snprintf(err, errlen, "unknown parameter '%s' (this "
 			    "action takes service%s%s)", admin_clean(kv->key,
 			    clean, sizeof(clean)), action != ADMIN_UNPIN ?
-			    ", route" : "", action == ADMIN_PIN ? ", for" : "");
+			    ", route" : "", action == ADMIN_PIN ? ", for" :
+			    action == ADMIN_DRAIN ? ", deadline" : "");
 			return (400);
 		}
 	}
@@ -346,6 +352,13 @@ admin_args(struct evkeyvalq *q, int action, struct admin_args *a, char *err,
 		snprintf(err, errlen, "for: bad duration '%s' (like 90s or "
 		    "30m; more than 0, at most 1440m)",
 		    admin_clean(a->dur, clean, sizeof(clean)));
+		return (400);
+	}
+	if (a->deadline != NULL && (conf_keys_parse_duration(a->deadline,
+	    &a->deadline_ms) != 0 || a->deadline_ms == 0)) {
+		snprintf(err, errlen, "deadline: bad duration '%s' (like 90s "
+		    "or 5m; more than 0, at most 1440m)",
+		    admin_clean(a->deadline, clean, sizeof(clean)));
 		return (400);
 	}
 	return (0);
@@ -387,8 +400,13 @@ admin_apply(struct service *svc, int action, const struct admin_args *a,
 	case ADMIN_DRAIN:
 		rc = service_set_admin(svc, a->route, ROUTE_ADMIN_DRAINING, err,
 		    errlen);
+		if (rc == 0)
+			service_drain_deadline(svc, a->route, a->deadline_ms);
 		snprintf(msg, msglen, "%s draining: no new sessions, %u "
-		    "established stay", r->label, open);
+		    "established leave at safe points%s%s%s", r->label, open,
+		    a->deadline != NULL ? " (closed after " : "",
+		    a->deadline != NULL ? a->deadline : "",
+		    a->deadline != NULL ? ")" : "");
 		break;
 	case ADMIN_ENABLE:
 		rc = service_set_admin(svc, a->route, ROUTE_ADMIN_ENABLED, err,
@@ -447,9 +465,11 @@ admin_routes(struct admin *ad, struct evhttp_request *req, int action)
 		goto out;
 	}
 	/* Names and duration are checked: they are safe to log. */
-	log_info("admin: POST %s service=%s%s%s%s%s from %s", path, svc->name,
-	    a.route != NULL ? " route=" : "", a.route != NULL ? a.route : "",
-	    a.dur != NULL ? " for=" : "", a.dur != NULL ? a.dur : "",
+	log_info("admin: POST %s service=%s%s%s%s%s%s%s from %s", path,
+	    svc->name, a.route != NULL ? " route=" : "",
+	    a.route != NULL ? a.route : "", a.dur != NULL ? " for=" : "",
+	    a.dur != NULL ? a.dur : "", a.deadline != NULL ? " deadline=" : "",
+	    a.deadline != NULL ? a.deadline : "",
 	    admin_peer(ad, req, peer, sizeof(peer)));
 	if (admin_apply(svc, action, &a, msg, sizeof(msg), err,
 	    sizeof(err)) != 0) {

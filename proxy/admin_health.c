@@ -212,9 +212,13 @@ admin_json_service(struct evbuffer *b, const struct service *svc,
 	} else
 		evbuffer_add_printf(b, "null");
 	evbuffer_add_printf(b, ",\"sessions_active\":%u,\"sessions_total\":%llu"
-	    ",\"refused\":%llu,\"failovers\":%llu,\"routes\":{", svc->count->active,
+	    ",\"refused\":%llu,\"failovers\":%llu,\"sessions_to_move\":%u"
+	    ",\"sessions_moved\":%llu,\"sessions_safe_closed\":%llu"
+	    ",\"routes\":{", svc->count->active,
 	    (unsigned long long)svc->total, (unsigned long long)svc->refused,
-	    (unsigned long long)svc->failovers);
+	    (unsigned long long)svc->failovers, svc->count->waiting,
+	    (unsigned long long)svc->count->moved,
+	    (unsigned long long)svc->count->safe_closed);
 	for (i = 0; i < svc->nroutes; i++) {
 		if (i > 0)
 			evbuffer_add(b, ",", 1);
@@ -417,6 +421,13 @@ admin_health_text(struct postern *px, struct evbuffer *b)
 		    (unsigned long long)svc->total,
 		    (unsigned long long)svc->refused,
 		    (unsigned long long)svc->failovers);
+		if (svc->count->waiting > 0 || svc->count->moved > 0 ||
+		    svc->count->safe_closed > 0)
+			evbuffer_add_printf(b, "  following: %u still on a "
+			    "lower or drained route, %llu moved, %llu closed "
+			    "at a safe point\n", svc->count->waiting,
+			    (unsigned long long)svc->count->moved,
+			    (unsigned long long)svc->count->safe_closed);
 		admin_text_routes(b, svc, now);
 	}
 	ssh_pool_info(daemon_dial_env(px)->ssh, admin_text_bastion, b);

@@ -265,6 +265,31 @@ admin_s_refused(struct evbuffer *b, const char *name,
 }
 
 static void
+admin_s_moved(struct evbuffer *b, const char *name,
+    const struct service *svc)
+{
+	admin_sample(b, name, svc, NULL, NULL, NULL);
+	evbuffer_add_printf(b, "%llu\n", (unsigned long long)svc->count->moved);
+}
+
+static void
+admin_s_safe_closed(struct evbuffer *b, const char *name,
+    const struct service *svc)
+{
+	admin_sample(b, name, svc, NULL, NULL, NULL);
+	evbuffer_add_printf(b, "%llu\n",
+	    (unsigned long long)svc->count->safe_closed);
+}
+
+static void
+admin_s_waiting(struct evbuffer *b, const char *name,
+    const struct service *svc)
+{
+	admin_sample(b, name, svc, NULL, NULL, NULL);
+	evbuffer_add_printf(b, "%u\n", svc->count->waiting);
+}
+
+static void
 admin_s_failovers(struct evbuffer *b, const char *name,
     const struct service *svc)
 {
@@ -297,6 +322,15 @@ static const struct admin_service_family admin_service_families[] = {
 	{ "postern_service_refused_total", "counter",
 	  "Clients refused because max_connections was reached.",
 	  admin_s_refused },
+	{ "postern_sessions_moved_total", "counter",
+	  "Sessions moved to another route at a safe point, unseen by "
+	  "their client.", admin_s_moved },
+	{ "postern_sessions_safe_closed_total", "counter",
+	  "Sessions closed at a safe point to leave their route.",
+	  admin_s_safe_closed },
+	{ "postern_sessions_move_waiting", "gauge",
+	  "Sessions waiting for a safe point to leave a lower or drained "
+	  "route.", admin_s_waiting },
 	{ "postern_failovers_total", "counter",
 	  "Changes of the route new sessions of the service go to.",
 	  admin_s_failovers },

@@ -92,8 +92,10 @@ ctl_usage(FILE *fp)
 "                                is usable), for D (90s, 30m; at most\n"
 "                                1440m) or until unpinned\n"
 "  unpin SERVICE                 back to the configured route order\n"
-"  drain SERVICE ROUTE           no new sessions on ROUTE; established\n"
-"                                ones stay\n"
+"  drain SERVICE ROUTE [--deadline D]\n"
+"                                no new sessions on ROUTE; established\n"
+"                                ones leave it at safe points, and after\n"
+"                                D (5m) what is left is closed\n"
 "  disable SERVICE ROUTE         no new sessions on ROUTE; established\n"
 "                                ones are closed\n"
 "  enable SERVICE ROUTE          undo drain or disable\n"
@@ -357,7 +359,7 @@ ctl_show(const struct ctl_cmd *cmd, struct evbuffer *body, int code,
 struct ctl_args {
 	const struct ctl_cmd	*cmd;
 	const char		*aopt, *file, *topt;
-	const char		*val[3];	/* service, route, for */
+	const char		*val[4];	/* service, route, for, deadline */
 };
 
 /*
@@ -410,6 +412,7 @@ ctl_parse_args(int argc, char **argv, struct ctl_args *ca)
 		{ "help", no_argument, NULL, 'h' },
 		{ "token-file", required_argument, NULL, 't' },
 		{ "for", required_argument, NULL, 'f' },
+		{ "deadline", required_argument, NULL, 'd' },
 		{ NULL, 0, NULL, 0 }
 	};
 	size_t	i;
@@ -428,6 +431,9 @@ ctl_parse_args(int argc, char **argv, struct ctl_args *ca)
 			if (ch == ':' && optopt == 'f')
 				fprintf(stderr, "postern ctl: pin: --for needs "
 				    "a duration (like 90s or 30m)\n");
+			else if (ch == ':' && optopt == 'd')
+				fprintf(stderr, "postern ctl: drain: "
+				    "--deadline needs a duration (like 5m)\n");
 			else if (ch == ':')
 				fprintf(stderr, "postern ctl: -%c needs a "
 				    "value\n", optopt);
@@ -440,7 +446,7 @@ ctl_parse_args(int argc, char **argv, struct ctl_args *ca)
 			return (CTL_USAGE);
 		}
 		*(ch == 'a' ? &ca->aopt : ch == 'c' ? &ca->file : ch == 't' ?
-		    &ca->topt : &ca->val[2]) = optarg;
+		    &ca->topt : ch == 'd' ? &ca->val[3] : &ca->val[2]) = optarg;
 	}
 	if (optind == argc) {
 		fprintf(stderr, "postern ctl: no command\n");
@@ -458,9 +464,12 @@ ctl_parse_args(int argc, char **argv, struct ctl_args *ca)
 	for (optind++; optind < argc && n < ca->cmd->nargs; optind++)
 		ca->val[n++] = argv[optind];
 	if (optind < argc || (ca->val[2] != NULL &&
-	    strcmp(ca->cmd->name, "pin") != 0)) {
+	    strcmp(ca->cmd->name, "pin") != 0) || (ca->val[3] != NULL &&
+	    strcmp(ca->cmd->name, "drain") != 0)) {
 		fprintf(stderr, "postern ctl: %s: unexpected '%s'\n",
-		    ca->cmd->name, optind < argc ? argv[optind] : "--for");
+		    ca->cmd->name, optind < argc ? argv[optind] :
+		    ca->val[2] != NULL && strcmp(ca->cmd->name, "pin") != 0 ?
+		    "--for" : "--deadline");
 		return (CTL_USAGE);
 	}
 	if (n < ca->cmd->nargs) {
@@ -475,12 +484,14 @@ ctl_parse_args(int argc, char **argv, struct ctl_args *ca)
 static int
 ctl_target(const struct ctl_args *ca, struct evbuffer *t)
 {
-	static const char	*keys[3] = { "service", "route", "for" };
+	static const char	*keys[4] = {
+		"service", "route", "for", "deadline"
+	};
 	char			*enc;
 	int			 i, sep = '?';
 
 	evbuffer_add_printf(t, "%s", ca->cmd->path);
-	for (i = 0; i < 3; i++) {
+	for (i = 0; i < 4; i++) {
 		if (ca->val[i] == NULL)
 			continue;
 		if ((enc = evhttp_uriencode(ca->val[i], -1, 0)) == NULL)

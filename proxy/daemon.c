@@ -21,6 +21,7 @@
 #include "conf.h"
 #include "daemon.h"
 #include "fault.h"
+#include "follow.h"
 #include "linger.h"
 #include "listener.h"
 #include "log.h"
@@ -105,6 +106,17 @@ daemon_close_route_sessions(struct postern *px, struct route *r,
 		next = TAILQ_NEXT(s, entry);
 		if (s->route == r)
 			session_close(s, SESSION_END_ROUTE, why);
+	}
+}
+
+void
+daemon_follow_sessions(struct postern *px, struct service *svc)
+{
+	struct session	*s;
+
+	TAILQ_FOREACH(s, &px->sessions, entry) {
+		if (s->follow != NULL && strcmp(s->svc->name, svc->name) == 0)
+			follow_update(s->follow);
 	}
 }
 

@@ -84,6 +84,13 @@ void	daemon_linger(struct postern *px, int fd, struct evbuffer *msg);
 void	daemon_close_route_sessions(struct postern *px, struct route *r,
 	    const char *why);
 
+/*
+ * daemon_follow_sessions(px, svc): svc's routing changed: every live
+ * session of its name looks again whether to leave its route
+ * (follow_update; the steps come later, from the loop).
+ */
+void	daemon_follow_sessions(struct postern *px, struct service *svc);
+
 /* daemon_find_service(px, name): the serving service, or NULL. */
 struct service *daemon_find_service(struct postern *px, const char *name);
 

@@ -24,11 +24,29 @@ proto_clean(char *dst, size_t len, const char *src)
 	dst[i] = '\0';
 }
 
+/* A FATAL ErrorResponse with SQLSTATE code: 'E', length, S V C M, end. */
+static void
+proto_pg_fatal(const char *code, const char *clean, struct evbuffer *out)
+{
+	uint32_t	len;
+
+	len = (uint32_t)(4 + 7 + 7 + 7 + 1 + strlen(clean) + 1 + 1);
+	len = htonl(len);
+	evbuffer_add(out, "E", 1);
+	evbuffer_add(out, &len, 4);
+	evbuffer_add(out, "SFATAL", 7);
+	evbuffer_add(out, "VFATAL", 7);
+	evbuffer_add(out, "C", 1);
+	evbuffer_add(out, code, 6);
+	evbuffer_add(out, "M", 1);
+	evbuffer_add(out, clean, strlen(clean) + 1);
+	evbuffer_add(out, "", 1);
+}
+
 int
 proto_error(int protocol, const char *text, struct evbuffer *out)
 {
-	char		 clean[1024];
-	uint32_t	 len;
+	char	clean[1024];
 
 	proto_clean(clean, sizeof(clean), text);
 	switch (protocol) {
@@ -36,18 +54,20 @@ proto_error(int protocol, const char *text, struct evbuffer *out)
 		evbuffer_add_printf(out, "-ERR %s\r\n", clean);
 		return (0);
 	case PROTO_POSTGRES:
-		/* 'E', length, fields S V C M, terminator. */
-		len = (uint32_t)(4 + 7 + 7 + 7 + 1 + strlen(clean) + 1 + 1);
-		len = htonl(len);
-		evbuffer_add(out, "E", 1);
-		evbuffer_add(out, &len, 4);
-		evbuffer_add(out, "SFATAL", 7);
-		evbuffer_add(out, "VFATAL", 7);
-		evbuffer_add(out, "C08006", 7);
-		evbuffer_add(out, "M", 1);
-		evbuffer_add(out, clean, strlen(clean) + 1);
-		evbuffer_add(out, "", 1);
+		proto_pg_fatal("08006", clean, out);
 		return (0);
 	}
 	return (-1);
+}
+
+int
+proto_shutdown(int protocol, const char *text, struct evbuffer *out)
+{
+	char	clean[1024];
+
+	if (protocol != PROTO_POSTGRES)
+		return (-1);
+	proto_clean(clean, sizeof(clean), text);
+	proto_pg_fatal("57P01", clean, out);
+	return (0);
 }

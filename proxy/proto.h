@@ -14,4 +14,12 @@ struct evbuffer;
  */
 int	proto_error(int protocol, const char *text, struct evbuffer *out);
 
+/*
+ * proto_shutdown(protocol, text, out): what a server going away says:
+ * for postgres an ErrorResponse (FATAL, SQLSTATE 57P01 admin_shutdown,
+ * text), which pools take for a restart and reconnect.  Returns 0, or -1
+ * for a protocol without such a message (nothing appended).
+ */
+int	proto_shutdown(int protocol, const char *text, struct evbuffer *out);
+
 #endif

@@ -419,6 +419,101 @@ relay_release(struct relay *r)
 	}
 }
 
+int
+relay_idle(const struct relay *r)
+{
+	const struct relay_side	*s;
+	int			 i;
+
+	if (r->done)
+		return (0);
+	for (i = 0; i < 2; i++) {
+		s = &r->side[i];
+		if (s->eof || s->shut || s->wdead || s->dead)
+			return (0);
+	}
+	if (r->fd_engine)
+		return (relay_fd_idle(r));
+	for (i = 0; i < 2; i++) {
+		s = &r->side[i];
+		if (s->bev == NULL ||
+		    evbuffer_get_length(bufferevent_get_input(s->bev)) > 0 ||
+		    evbuffer_get_length(bufferevent_get_output(s->bev)) > 0)
+			return (0);
+	}
+	return (1);
+}
+
+/*
+ * Take the client's descriptor out of an idle relay and release the
+ * rest (the upstream is closed); r is left as relay_init() makes it,
+ * with its byte counts, taps and callback remembered in `keep`.
+ */
+static int
+relay_detach(struct relay *r, struct relay *keep)
+{
+	struct relay_side	*c = &r->side[RELAY_CLIENT];
+	int			 fd;
+
+	if (!relay_idle(r))
+		return (-1);
+	relay_stop(r);
+	if (r->fd_engine) {
+		fd = c->fdio.fd;
+		c->fdio.fd = -1;
+	} else {
+		fd = bufferevent_getfd(c->bev);
+		bufferevent_setfd(c->bev, -1);	/* freed without closing */
+	}
+	*keep = *r;
+	relay_release(r);
+	relay_init(r);
+	return (fd);
+}
+
+/* Put back what relay_detach() kept. */
+static void
+relay_restore(struct relay *r, const struct relay *keep)
+{
+	int	i;
+
+	for (i = 0; i < 2; i++) {
+		r->side[i].bytes = keep->side[i].bytes;
+		r->side[i].tap = keep->side[i].tap;
+		r->side[i].tap_arg = keep->side[i].tap_arg;
+	}
+	r->cb = keep->cb;
+	r->arg = keep->arg;
+}
+
+int
+relay_swap_server(struct relay *r, struct event_base *base,
+    struct bufferevent *bev, int plain, struct link *link)
+{
+	struct relay	keep;
+	int		fd, rc;
+
+	if ((fd = relay_detach(r, &keep)) == -1)
+		return (-1);
+	rc = link != NULL ? relay_start_link(r, base, fd, link, NULL, keep.cb,
+	    keep.arg) : relay_start(r, base, fd, bev, plain, NULL, keep.cb,
+	    keep.arg);
+	relay_restore(r, &keep);
+	return (rc == 0 ? 0 : -2);
+}
+
+int
+relay_take_client(struct relay *r)
+{
+	struct relay	keep;
+	int		fd;
+
+	if ((fd = relay_detach(r, &keep)) == -1)
+		return (-1);
+	relay_restore(r, &keep);
+	return (fd);
+}
+
 const char *
 relay_end_name(int end)
 {

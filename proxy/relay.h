@@ -135,6 +135,35 @@ int	relay_bridge(struct event_base *base, struct link *link, int *fdp);
  */
 void	relay_tap(struct relay *r, int idx, relay_tap_cb *cb, void *arg);
 
+/*
+ * relay_idle(r): no byte waits in either direction (nothing buffered to
+ * either side, nothing unread in a bufferevent), and neither side has
+ * ended or failed.  Only then may the server side change.
+ */
+int	relay_idle(const struct relay *r);
+
+/*
+ * relay_swap_server(r, base, bev, plain, link): an idle relay (see
+ * relay_idle) goes on with a new upstream: the bufferevent bev (plain as
+ * for relay_start) or, if link is not NULL, that link.  The old upstream
+ * is closed; the client side, the byte counts, the taps and the done
+ * callback stay, and the engine is the one the new upstream needs.
+ * Never call it from inside one of r's callbacks or taps: the old
+ * upstream's objects are freed here.  Returns 0; -1 when r is not idle
+ * (nothing changed, the new upstream stays the caller's); -2 when out of
+ * memory: r owns everything then and the caller ends it (relay_release).
+ */
+int	relay_swap_server(struct relay *r, struct event_base *base,
+	    struct bufferevent *bev, int plain, struct link *link);
+
+/*
+ * relay_take_client(r): an idle relay hands its client socket back (the
+ * caller closes it) and closes its upstream.  Byte counts stay; r is
+ * otherwise reset (relay_release stays safe).  -1 when r is not idle:
+ * nothing changed.
+ */
+int	relay_take_client(struct relay *r);
+
 /* relay_stop(r): stop all I/O and callbacks; ends stay open. */
 void	relay_stop(struct relay *r);
 

@@ -336,6 +336,21 @@ relay_fd_start(struct relay *r, struct event_base *base,
 	return (0);
 }
 
+int
+relay_fd_idle(const struct relay *r)
+{
+	int	i;
+
+	for (i = 0; i < 2; i++) {
+		if (r->side[i].fdio.out == NULL ||
+		    evbuffer_get_length(r->side[i].fdio.out) > 0 ||
+		    (r->side[i].fdio.link != NULL &&
+		    link_pending(r->side[i].fdio.link) > 0))
+			return (0);
+	}
+	return (1);
+}
+
 void
 relay_fd_stop(struct relay *r)
 {

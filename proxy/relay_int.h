@@ -38,6 +38,9 @@ void	relay_tap_run(struct relay_side *s, struct evbuffer *buf, size_t off,
 int	relay_fd_start(struct relay *r, struct event_base *base,
 	    struct evbuffer *first);
 
+/* relay_fd_idle(r): the fd engine's part of relay_idle(). */
+int	relay_fd_idle(const struct relay *r);
+
 /* relay_fd_stop(r): the fd engine's part of relay_stop(). */
 void	relay_fd_stop(struct relay *r);
 

@@ -56,6 +56,7 @@ struct route {
 	int			 retry_ms;	/* rest of a down route */
 	int			 active;	/* health checks decide */
 	enum route_admin	 admin;
+	int64_t			 drain_until;	/* clock_ms; 0: no deadline */
 	route_notify_cb		*notify;
 	void			*notify_arg;
 

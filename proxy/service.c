@@ -67,6 +67,8 @@ service_update_current(struct service *svc)
 	const char	*was;
 
 	cur = service_select(svc, 0, clock_ms());
+	/* Established sessions may have to follow (follow.h). */
+	daemon_follow_sessions(svc->px, svc);
 	if (cur == svc->current)
 		return;
 	was = svc->current < svc->nroutes ?
@@ -86,6 +88,8 @@ service_update_current(struct service *svc)
 }
 
 static void	service_rest_cb(evutil_socket_t, short, void *);
+static void	service_drain_cb(evutil_socket_t, short, void *);
+static void	service_arm_drain(struct service *);
 
 /*
  * Wake the sessions held now.  One that finds no route is held again, at
@@ -154,11 +158,13 @@ service_new(struct postern *px, struct conf *gen,
 	svc->order = calloc(cs->nroutes, sizeof(*svc->order));
 	svc->pin_timer = evtimer_new(daemon_base(px), service_pin_expired, svc);
 	svc->rest_timer = evtimer_new(daemon_base(px), service_rest_cb, svc);
+	svc->drain_timer = evtimer_new(daemon_base(px), service_drain_cb, svc);
 	/* Room for every listener now: adding one later cannot fail. */
 	svc->listeners = calloc(cs->nlisten ? cs->nlisten : 1,
 	    sizeof(*svc->listeners));
 	if (svc->routes == NULL || svc->order == NULL || svc->pin_timer == NULL ||
-	    svc->rest_timer == NULL || svc->listeners == NULL)
+	    svc->rest_timer == NULL || svc->drain_timer == NULL ||
+	    svc->listeners == NULL)
 		goto fail;
 	for (i = 0; i < cs->nroutes; i++) {
 		for (j = 0; old != NULL && j < old->nroutes; j++) {
@@ -225,6 +231,7 @@ service_activate(struct service *svc)
 		evtimer_add(svc->pin_timer, &tv);
 	}
 	service_update_current(svc);
+	service_arm_drain(svc);		/* a deadline survives a reload */
 	health_start(svc->health);
 }
 
@@ -239,6 +246,7 @@ service_retire(struct service *svc)
 	svc->health = NULL;
 	evtimer_del(svc->pin_timer);
 	evtimer_del(svc->rest_timer);
+	evtimer_del(svc->drain_timer);
 	service_close_listeners(svc);
 	for (i = 0; i < svc->nroutes; i++) {
 		if (svc->routes[i]->notify_arg == svc) {
@@ -350,10 +358,71 @@ service_set_admin(struct service *svc, const char *route,
 		log_info("%s: %s -> %s (operator)", r->label,
 		    route_admin_name(r->admin), route_admin_name(admin));
 	r->admin = admin;
+	if (admin != ROUTE_ADMIN_DRAINING)
+		r->drain_until = 0;
 	if (admin == ROUTE_ADMIN_DISABLED)
 		daemon_close_route_sessions(svc->px, r, "route disabled");
 	service_update_current(svc);
 	return (0);
+}
+
+/* Arm the drain timer for the first deadline still to come. */
+static void
+service_arm_drain(struct service *svc)
+{
+	struct timeval	tv;
+	int64_t		first = 0;
+	size_t		i;
+
+	evtimer_del(svc->drain_timer);
+	for (i = 0; i < svc->nroutes; i++) {
+		if (svc->routes[i]->drain_until != 0 && (first == 0 ||
+		    svc->routes[i]->drain_until < first))
+			first = svc->routes[i]->drain_until;
+	}
+	if (first == 0)
+		return;
+	first -= clock_ms();
+	tv = clock_tv(first > 0 ? (long)first : 1);
+	evtimer_add(svc->drain_timer, &tv);
+}
+
+/* A drain deadline passed: what has not left at a safe point is closed. */
+static void
+service_drain_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct service	*svc = arg;
+	struct route	*r;
+	int64_t		 now = clock_ms();
+	size_t		 i;
+
+	for (i = 0; i < svc->nroutes; i++) {
+		r = svc->routes[i];
+		if (r->drain_until == 0 || r->drain_until > now)
+			continue;
+		r->drain_until = 0;
+		if (r->admin != ROUTE_ADMIN_DRAINING)
+			continue;
+		log_info("%s: drain deadline: %u session%s still on it closed",
+		    r->label, r->sessions_active, r->sessions_active == 1 ?
+		    "" : "s");
+		daemon_close_route_sessions(svc->px, r, "drain deadline");
+	}
+	service_arm_drain(svc);
+}
+
+void
+service_drain_deadline(struct service *svc, const char *route, int ms)
+{
+	struct route	*r;
+
+	if ((r = service_find_route(svc, route)) == NULL)
+		return;
+	r->drain_until = ms > 0 ? clock_ms() + ms : 0;
+	if (ms > 0)
+		log_info("%s: sessions left on it in %d.%03ds are closed",
+		    r->label, ms / 1000, ms % 1000);
+	service_arm_drain(svc);
 }
 
 /*
@@ -459,6 +528,8 @@ service_unref(struct service *svc)
 		event_free(svc->pin_timer);
 	if (svc->rest_timer != NULL)
 		event_free(svc->rest_timer);
+	if (svc->drain_timer != NULL)
+		event_free(svc->drain_timer);
 	for (i = 0; i < svc->nroutes; i++) {
 		if (svc->routes[i]->notify_arg == svc) {
 			svc->routes[i]->notify = NULL;

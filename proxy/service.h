@@ -32,6 +32,9 @@ TAILQ_HEAD(service_held, session);
 struct service_count {
 	unsigned int		 refs;
 	unsigned int		 active;
+	unsigned int		 waiting;	/* to leave their route */
+	uint64_t		 moved;		/* to another route, unseen */
+	uint64_t		 safe_closed;	/* closed at a safe point */
 };
 
 struct service {
@@ -52,6 +55,7 @@ struct service {
 	int64_t			 pin_until;	/* clock_ms; 0: none */
 	struct event		*pin_timer;
 	struct event		*rest_timer;	/* a passive route may be tried */
+	struct event		*drain_timer;	/* a drain deadline */
 	struct health		*health;
 	struct service_held	 held;		/* waiting for a route */
 	int			 retired;	/* replaced by a reload */
@@ -118,6 +122,12 @@ int	service_unpin(struct service *svc, char *err, size_t errlen);
  */
 int	service_set_admin(struct service *svc, const char *route,
 	    enum route_admin admin, char *err, size_t errlen);
+
+/*
+ * service_drain_deadline(svc, route, ms): sessions still on the drained
+ * route ms from now are closed then (0: no deadline).  Logged.
+ */
+void	service_drain_deadline(struct service *svc, const char *route, int ms);
 
 /* service_hold(svc, s) / service_unhold(svc, s): the held-session list. */
 void	service_hold(struct service *svc, struct session *s);

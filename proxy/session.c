@@ -18,6 +18,7 @@
 #include "conf.h"
 #include "daemon.h"
 #include "dial.h"
+#include "follow.h"
 #include "log.h"
 #include "pgback.h"
 #include "pgcancel.h"
@@ -35,11 +36,11 @@
 static void	session_dial_next(struct session *, size_t);
 
 static const char *const session_reason_names[] = {
-	"relay", "no route", "route", "client", "shutdown", "internal error"
+	"relay", "no route", "route", "client", "shutdown", "internal error",
+	"safe point"
 };
 
-/* "s7 redis 127.0.0.1:51234 -> private 127.0.0.1:6380" */
-static const char *
+const char *
 session_prefix(const struct session *s, const struct route *r, char *buf,
     size_t len)
 {
@@ -128,11 +129,11 @@ session_expect_answer(struct session *s, const char *request)
 /*
  * A Redis client's first bytes: does its first command need a prompt
  * answer?  A blocking one (BLPOP) does not, nor one we cannot name.
+ * Returns 1 once that is decided.
  */
 static int
-session_redis_tap(const uint8_t *buf, size_t len, void *arg)
+session_redis_head(struct session *s, const uint8_t *buf, size_t len)
 {
-	struct session	*s = arg;
 	char		 name[REDISCMD_NAME_MAX];
 	size_t		 n = sizeof(s->head) - s->headlen;
 
@@ -155,12 +156,31 @@ session_redis_tap(const uint8_t *buf, size_t len, void *arg)
 	return (1);
 }
 
-/* The server's bytes, until its first one has been seen. */
+/*
+ * The client's bytes: the first command's name (redis), and for a
+ * session that follows its route, every byte (follow.h).
+ */
+static int
+session_client_tap(const uint8_t *buf, size_t len, void *arg)
+{
+	struct session	*s = arg;
+	int		 done = 1;
+
+	if (!s->head_done && s->svc->cs->protocol == PROTO_REDIS)
+		s->head_done = session_redis_head(s, buf, len);
+	if (s->follow != NULL)
+		done = follow_client(s->follow, buf, len);
+	return (done && s->head_done);
+}
+
+/* The server's bytes: its first one, then what a follower needs. */
 static int
 session_server_tap(const uint8_t *buf, size_t len, void *arg)
 {
-	session_answered(arg);
-	return (1);
+	struct session	*s = arg;
+
+	session_answered(s);
+	return (s->follow == NULL || follow_server(s->follow, buf, len));
 }
 
 /*
@@ -173,8 +193,13 @@ session_pg_tap(const uint8_t *buf, size_t len, void *arg)
 {
 	struct session	*s = arg;
 	char		 prefix[256];
+	int		 done = 1;
 
 	session_answered(s);
+	if (s->follow != NULL)
+		done = follow_server(s->follow, buf, len);
+	if (s->pgback == NULL)
+		return (done);
 	switch (pgback_feed(s->pgback, buf, len)) {
 	case PGBACK_MORE:
 		return (0);
@@ -185,11 +210,15 @@ session_pg_tap(const uint8_t *buf, size_t len, void *arg)
 		    prefix, sizeof(prefix)), s->pgback->pid,
 		    s->cancel_key == NULL ? " (out of memory: not "
 		    "cancellable)" : "");
-		return (1);
+		break;
+	case PGBACK_NONE:
+		log_debug("%s: no cancel key: %s", session_prefix(s, s->route,
+		    prefix, sizeof(prefix)), s->pgback->why);
+		break;
 	}
-	log_debug("%s: no cancel key: %s", session_prefix(s, s->route,
-	    prefix, sizeof(prefix)), s->pgback->why);
-	return (1);
+	free(s->pgback);	/* done with the startup */
+	s->pgback = NULL;
+	return (done);
 }
 
 /*
@@ -202,19 +231,22 @@ session_watch(struct session *s)
 {
 	if (s->cancel)
 		return;
+	/* Redis and PostgreSQL sessions follow their route (follow.h). */
+	if (s->svc->cs->protocol != PROTO_TCP)
+		s->follow = follow_new(s);
 	switch (s->svc->cs->protocol) {
 	case PROTO_POSTGRES:
-		if ((s->pgback = malloc(sizeof(*s->pgback))) != NULL) {
+		if ((s->pgback = malloc(sizeof(*s->pgback))) != NULL)
 			pgback_init(s->pgback);
-			relay_tap(&s->relay, RELAY_SERVER, session_pg_tap, s);
-		} else
-			relay_tap(&s->relay, RELAY_SERVER, session_server_tap,
+		relay_tap(&s->relay, RELAY_SERVER, session_pg_tap, s);
+		if (s->follow != NULL)
+			relay_tap(&s->relay, RELAY_CLIENT, session_client_tap,
 			    s);
 		/* The startup packet went first, in s->first. */
 		session_expect_answer(s, "startup");
 		return;
 	case PROTO_REDIS:
-		relay_tap(&s->relay, RELAY_CLIENT, session_redis_tap, s);
+		relay_tap(&s->relay, RELAY_CLIENT, session_client_tap, s);
 		break;
 	case PROTO_TCP:
 		break;
@@ -582,6 +614,12 @@ session_close(struct session *s, int reason, const char *detail)
 		service_unhold(s->svc, s);
 	if (reason == SESSION_END_NO_ROUTE && s->client != -1)
 		session_refuse(s);
+	else if (reason == SESSION_END_SAFE && s->client != -1) {
+		/* Taken back from the relay at an idle point: last words. */
+		daemon_linger(s->svc->px, s->client, s->last_words);
+		s->client = -1;
+		s->last_words = NULL;
+	}
 	s->state = SESSION_CLOSED;
 	pgcancel_del(daemon_cancels(s->svc->px), s->cancel_key);
 	s->cancel_key = NULL;
@@ -595,16 +633,40 @@ session_close(struct session *s, int reason, const char *detail)
 	relay_stop(&s->relay);
 	if (s->route != NULL) {
 		s->route->sessions_active--;
-		s->route->bytes_up += s->relay.side[RELAY_CLIENT].bytes;
-		s->route->bytes_down += s->relay.side[RELAY_SERVER].bytes;
+		s->route->bytes_up += s->relay.side[RELAY_CLIENT].bytes -
+		    s->route_base[RELAY_CLIENT];
+		s->route->bytes_down += s->relay.side[RELAY_SERVER].bytes -
+		    s->route_base[RELAY_SERVER];
 	}
 	s->svc->count->active--;
 	daemon_session_reap(s->svc->px, s);
 }
 
 void
+session_route_moved(struct session *s, struct route *r)
+{
+	struct route	*old = s->route;
+	int		 i;
+
+	old->sessions_active--;
+	old->bytes_up += s->relay.side[RELAY_CLIENT].bytes -
+	    s->route_base[RELAY_CLIENT];
+	old->bytes_down += s->relay.side[RELAY_SERVER].bytes -
+	    s->route_base[RELAY_SERVER];
+	for (i = 0; i < 2; i++)
+		s->route_base[i] = s->relay.side[i].bytes;
+	s->route = route_ref(r);
+	r->sessions_total++;
+	r->sessions_active++;
+	route_unref(old);
+}
+
+void
 session_free(struct session *s)
 {
+	follow_free(s->follow);
+	if (s->last_words != NULL)
+		evbuffer_free(s->last_words);
 	if (s->client != -1)
 		close(s->client);
 	relay_release(&s->relay);

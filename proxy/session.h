@@ -13,6 +13,10 @@
  *   route    v   |                                                        |
  *           HOLDING --(hold_timeout: protocol error sent)--> CLOSED <-----+
  *
+ * A relaying Redis session may change its server at a safe point and go
+ * on relaying through another route (follow.h); a PostgreSQL one is
+ * closed there instead (SESSION_END_SAFE).
+ *
  * Every end goes through session_close(s, reason, detail): one log line
  * with age, bytes each way, route and reason; the memory is freed later
  * from the daemon's reap list, never inside a callback of the session's
@@ -30,6 +34,7 @@
 
 struct dial;
 struct event;
+struct follow;
 struct evbuffer;
 struct pgback;
 struct pgcancel_entry;
@@ -61,7 +66,8 @@ enum session_reason {
 	SESSION_END_ROUTE,	/* route marked down or disabled */
 	SESSION_END_CLIENT,	/* before relaying: bad or no startup */
 	SESSION_END_SHUTDOWN,	/* drain timeout at exit */
-	SESSION_END_INTERNAL	/* out of memory and the like */
+	SESSION_END_INTERNAL,	/* out of memory and the like */
+	SESSION_END_SAFE	/* closed at a safe point to leave its route */
 };
 
 struct session {
@@ -89,6 +95,10 @@ struct session {
 	char			 request[32];	/* "GET", "startup": for logs */
 	uint8_t			 head[48];	/* redis: first client bytes */
 	size_t			 headlen;
+	int			 head_done;	/* first command looked at */
+	struct follow		*follow;	/* redis, postgres: see follow.h */
+	uint64_t		 route_base[2];	/* relay bytes when route set */
+	struct evbuffer		*last_words;	/* to the client at close */
 	struct relay		 relay;		/* owns both ends once started */
 };
 
@@ -107,6 +117,24 @@ void	session_wake(struct session *s);
  * queue it for freeing.  Idempotent.
  */
 void	session_close(struct session *s, int reason, const char *detail);
+
+/*
+ * session_close with s->client set (taken back from the relay) lingers on
+ * it with s->last_words (may be NULL), which it takes.
+ */
+
+/*
+ * session_route_moved(s, r): s's relay now runs through route r (a
+ * move): counters and byte totals follow, s holds a reference to r.
+ */
+void	session_route_moved(struct session *s, struct route *r);
+
+/*
+ * session_prefix(s, r, buf, len): "s7 redis 127.0.0.1:51234 -> private
+ * 127.0.0.1:6380" (r may be NULL), the prefix of every line about s.
+ */
+const char *session_prefix(const struct session *s, const struct route *r,
+	    char *buf, size_t len);
 
 /* session_free(s): release everything; only from the reap list. */
 void	session_free(struct session *s);

@@ -18,6 +18,9 @@
 #   BENCH_HAPROXY_MT=0  drop the second HAProxy with default threads
 #   BENCH_FILTER=ERE    run only workloads whose name matches ERE
 #   BENCH_NO_BUILD=1    never build postern; skip its rows if there is none
+#   BENCH_POSTERN_BASE=path  a second postern binary (an earlier build),
+#                       run as target "postern base" in the same rounds, so
+#                       that a change's cost is measured side by side
 #   BENCH_NO_INSTALL=1  never apt-get install missing tools
 #   BENCH_OUT=dir       where results go (default /tmp/postern-bench-results-*)
 #   BENCH_KEEP=1        keep the temporary work dir (data, configs, logs)
@@ -108,9 +111,10 @@ start_haproxy() {   # start_haproxy NAME NBTHREAD_LINE
 start_haproxy haproxy "nbthread 1"
 [ "$want_mt" = 1 ] && start_haproxy haproxy_mt "# nbthread: default (one per CPU)"
 
-start_postern() {   # 0 when postern is up and listening on $rp and $pp
+start_postern() {   # start_postern [NAME BINARY]: 0 when up on $rp and $pp
+	local name=${1:-postern} bin=${2:-$POSTERN}
 	pick_port rp; pick_port pp
-	cat >"$work/postern.conf" <<-EOF
+	cat >"$work/$name.conf" <<-EOF
 	[postern]
 	log_level = warn
 
@@ -124,13 +128,13 @@ start_postern() {   # 0 when postern is up and listening on $rp and $pp
 	protocol = postgres
 	route = direct tcp://127.0.0.1:$pg_port
 	EOF
-	spawn "$work/postern.log" "$POSTERN" -c "$work/postern.conf"
+	spawn "$work/$name.log" "$bin" -c "$work/$name.conf"
 	ppid=$spawned
 	# "ready:" is logged at info level, so with log_level = warn it does not
 	# come: both listeners being up counts as ready too.
 	local ready=0
 	for _ in $(seq 100); do
-		grep -q 'ready:' "$work/postern.log" 2>/dev/null && { ready=1; break; }
+		grep -q 'ready:' "$work/$name.log" 2>/dev/null && { ready=1; break; }
 		alive "$ppid" || break
 		port_up "$rp" && port_up "$pp" && { ready=1; break; }
 		sleep 0.1
@@ -138,9 +142,16 @@ start_postern() {   # 0 when postern is up and listening on $rp and $pp
 	[ $ready = 1 ] && wait_port "$rp" "$ppid" && wait_port "$pp" "$ppid" && return 0
 	kill "$ppid" 2>/dev/null
 	wait "$ppid" 2>/dev/null
-	cp "$work/postern.log" "$logs/postern.log" 2>/dev/null
+	cp "$work/$name.log" "$logs/$name.log" 2>/dev/null
 	return 1
 }
+
+if [ -n "${BENCH_POSTERN_BASE:-}" ] && start_postern postern_base "$BENCH_POSTERN_BASE"; then
+	targets+=(postern_base)
+	t_rport[postern_base]=$rp; t_pport[postern_base]=$pp; t_pid[postern_base]=$ppid
+	t_label[postern_base]="postern base"
+	say "postern base $BENCH_POSTERN_BASE (pid $ppid) on redis :$rp pg :$pp"
+fi
 
 if [ -n "${POSTERN:-}" ]; then
 	for try in 1 2 3; do

@@ -407,7 +407,8 @@ case_drain_disable_enable() {
 
 	ctl drain redis private
 	expect_eq "ctl drain exit" 0 "$CTL_RC"
-	expect_match "ctl drain output" 'draining: no new sessions, 1 established stay' \
+	expect_match "ctl drain output" \
+	    'draining: no new sessions, 1 established leave at safe points' \
 	    "$CTL_OUT"
 	expect_log 'redis/private: enabled -> draining \(operator\)'
 	http_req GET /health
@@ -415,15 +416,19 @@ case_drain_disable_enable() {
 	expect_json '.services.redis.route' public
 	expect_eq "PING while draining" PONG "$(rcli "$LISTEN_PORT" PING)"
 	expect_log ' -> public 127\.0\.0\.1:[0-9]+: closed '
-	# The established session stays.
+	# The established session, idle, leaves for public unseen.
+	expect_log ' -> private 127\.0\.0\.1:[0-9]+: moved to public '
 	session_send s1 'ECHO still-here\r\n'
 	wait_until 10 grep -q still-here "$T/s1.out" ||
-	    fail_case "s1 stopped working while private drained"
+	    fail_case "s1 stopped working after it left private"
+	# Enabled again, private ranks first: s1 moves back.
+	ctl enable redis private
+	expect_log ' -> public 127\.0\.0\.1:[0-9]+: moved to private '
 
 	ctl disable redis private
 	expect_eq "ctl disable exit" 0 "$CTL_RC"
 	expect_match "ctl disable output" '1 session closed' "$CTL_OUT"
-	expect_log 'redis/private: draining -> disabled \(operator\)'
+	expect_log 'redis/private: enabled -> disabled \(operator\)'
 	expect_log ' -> private 127\.0\.0\.1:[0-9]+: closed \(route: route disabled\)'
 	expect_http GET /metrics 200
 	expect_eq "admin metric" 1 \

@@ -1,0 +1,415 @@
+/*
+ * follow.c: sessions follow their service's routing at safe points
+ * (follow.h).
+ */
+#include "config.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
+#include <event2/event.h>
+
+#include "clock.h"
+#include "conf.h"
+#include "daemon.h"
+#include "follow.h"
+#include "log.h"
+#include "move.h"
+#include "pg_track.h"
+#include "proto.h"
+#include "relay.h"
+#include "resp_track.h"
+#include "route.h"
+#include "service.h"
+#include "session.h"
+
+/* Relay buffers not empty at a safe point: look again this soon. */
+#define FOLLOW_IDLE_RETRY_MS	20
+/* A move that failed is tried again at a safe point after this. */
+#define FOLLOW_RETRY_MS		1000
+
+enum follow_state {
+	FOLLOW_NONE,		/* where it should be */
+	FOLLOW_WAITING,		/* for a safe point */
+	FOLLOW_MOVING,		/* dialing and replaying (redis) */
+	FOLLOW_READY		/* the new server is ready: swap when safe */
+};
+
+struct follow {
+	struct session		*s;
+	enum follow_state	 state;
+	struct resp_track	*resp;		/* redis */
+	struct pg_track		*pg;		/* postgres */
+	struct event		*ev;		/* every step runs from here */
+	struct route		*target;	/* while not NONE */
+	struct move		*move;
+	struct move		*dead;		/* failed: freed next step */
+	uint64_t		 gen;		/* resp->gen the move replays */
+	int64_t			 since;		/* clock_ms: began waiting */
+	int64_t			 retry_at;	/* clock_ms; 0: now */
+	char			 names[96];	/* what the move replays */
+};
+
+static void	follow_step(evutil_socket_t, short, void *);
+
+struct follow *
+follow_new(struct session *s)
+{
+	struct follow	*f;
+
+	if ((f = calloc(1, sizeof(*f))) == NULL)
+		return (NULL);
+	f->s = s;
+	if (s->svc->cs->protocol == PROTO_REDIS) {
+		if ((f->resp = malloc(sizeof(*f->resp))) == NULL)
+			goto fail;
+		resp_track_init(f->resp);
+	} else {
+		if ((f->pg = malloc(sizeof(*f->pg))) == NULL)
+			goto fail;
+		pg_track_init(f->pg);
+	}
+	if ((f->ev = evtimer_new(daemon_base(s->svc->px), follow_step,
+	    f)) == NULL)
+		goto fail;
+	return (f);
+fail:
+	follow_free(f);
+	return (NULL);
+}
+
+/* Leave the waiting state (counted in the service's gauge). */
+static void
+follow_settle(struct follow *f)
+{
+	if (f->state != FOLLOW_NONE)
+		f->s->svc->count->waiting--;
+	f->state = FOLLOW_NONE;
+	move_free(f->move);
+	f->move = NULL;
+	route_unref(f->target);
+	f->target = NULL;
+}
+
+void
+follow_free(struct follow *f)
+{
+	if (f == NULL)
+		return;
+	follow_settle(f);
+	move_free(f->dead);
+	if (f->ev != NULL)
+		event_free(f->ev);
+	if (f->resp != NULL) {
+		resp_track_clear(f->resp);	/* wipes what it recorded */
+		free(f->resp);
+	}
+	free(f->pg);
+	free(f);
+}
+
+int
+follow_waiting(const struct follow *f)
+{
+	return (f != NULL && f->state != FOLLOW_NONE);
+}
+
+void
+follow_update(struct follow *f)
+{
+	event_active(f->ev, EV_TIMEOUT, 0);
+}
+
+/* A tap saw bytes: if they made a safe point we wait for, step. */
+static int
+follow_noticed(struct follow *f)
+{
+	int	safe;
+
+	if (f->resp != NULL) {
+		safe = resp_track_safe(f->resp);
+		if (safe == RESP_LOST)
+			return (1);
+		safe = safe != RESP_BUSY;
+	} else {
+		safe = pg_track_safe(f->pg);
+		if (safe == PG_LOST)
+			return (1);
+		safe = safe == PG_SAFE;
+	}
+	if (safe && (f->state == FOLLOW_WAITING ||
+	    f->state == FOLLOW_READY))
+		event_active(f->ev, EV_TIMEOUT, 0);
+	return (0);
+}
+
+/* Bytes were fed: 1 when the stream is lost; notice a safe point. */
+static int
+follow_fed(struct follow *f)
+{
+	/* Nothing to wait for: only a lost stream matters. */
+	if (f->state == FOLLOW_NONE)
+		return (f->resp != NULL ? f->resp->lost != NULL :
+		    f->pg->lost != NULL);
+	return (follow_noticed(f));
+}
+
+int
+follow_client(struct follow *f, const uint8_t *buf, size_t len)
+{
+	if (f->resp != NULL)
+		resp_track_client(f->resp, buf, len);
+	else
+		pg_track_client(f->pg, buf, len);
+	return (follow_fed(f));
+}
+
+int
+follow_server(struct follow *f, const uint8_t *buf, size_t len)
+{
+	if (f->resp != NULL)
+		resp_track_server(f->resp, buf, len);
+	else
+		pg_track_server(f->pg, buf, len);
+	return (follow_fed(f));
+}
+
+/*
+ * Where the session should be: the route new sessions go to, when that
+ * ranks above the session's (failback, with on_failback = move; a pin),
+ * or when the session's own route is drained.  NULL: stay.
+ */
+static struct route *
+follow_target(const struct session *s)
+{
+	struct service	*svc = daemon_find_service(s->svc->px, s->svc->name);
+	struct route	*t;
+	size_t		 i;
+
+	if (svc == NULL || s->route == NULL || svc->current >= svc->nroutes)
+		return (NULL);
+	t = svc->order[svc->current];
+	if (t == s->route)
+		return (NULL);
+	if (s->route->admin != ROUTE_ADMIN_ENABLED)
+		return (t);
+	for (i = 0; i < svc->nroutes; i++) {
+		if (svc->order[i] != s->route)
+			continue;
+		if (i < svc->current)
+			return (NULL);	/* ranks above: not a failback */
+		if (svc->cs->on_failback == ON_FAILBACK_MOVE || svc->pinned)
+			return (t);
+		return (NULL);
+	}
+	/* A reload removed its route: it keeps the one it started with. */
+	return (NULL);
+}
+
+/* Step again in ms (a timer on the same event). */
+static void
+follow_later(struct follow *f, long ms)
+{
+	struct timeval	tv = clock_tv(ms > 0 ? ms : 1);
+
+	evtimer_add(f->ev, &tv);
+}
+
+/* Both directions idle (nothing buffered)?  Else look again soon. */
+static int
+follow_idle(struct follow *f)
+{
+	if (relay_idle(&f->s->relay))
+		return (1);
+	follow_later(f, FOLLOW_IDLE_RETRY_MS);
+	return (0);
+}
+
+/*
+ * Close at a safe point: a Redis session whose state cannot be replayed
+ * (plain close: its pool reconnects on its next use), or a PostgreSQL
+ * session, told as a server restart would (FATAL 57P01).
+ */
+static void
+follow_close(struct follow *f, const char *why)
+{
+	struct session	*s = f->s;
+	struct evbuffer	*msg = NULL;
+	char		 text[256], detail[320];
+	int		 fd;
+
+	snprintf(text, sizeof(text), "terminating connection: postern moves "
+	    "this session to route %s", f->target->cr->name);
+	snprintf(detail, sizeof(detail), "for route %s: %s",
+	    f->target->cr->name, why);
+	if (f->pg != NULL && (fd = relay_take_client(&s->relay)) != -1) {
+		s->client = fd;
+		if ((msg = evbuffer_new()) != NULL)
+			proto_shutdown(PROTO_POSTGRES, text, msg);
+		s->last_words = msg;
+	}
+	s->svc->count->safe_closed++;
+	session_close(s, SESSION_END_SAFE, detail);
+}
+
+/* The new server is ready and the session idle: swap. */
+static void
+follow_swap(struct follow *f)
+{
+	struct session		*s = f->s;
+	struct route		*old = s->route;
+	struct bufferevent	*bev;
+	struct link		*link;
+	char			 prefix[256], to[ADDR_STRLEN];
+	long			 ms = (long)clock_since(f->since);
+	int			 plain, rc;
+
+	move_take(f->move, &bev, &plain, &link);
+	rc = relay_swap_server(&s->relay, daemon_base(s->svc->px), bev,
+	    plain, link);
+	if (rc == -2) {
+		session_close(s, SESSION_END_INTERNAL, "out of memory");
+		return;
+	}
+	log_info("%s: moved to %s %s (waited %ld.%03lds; replayed %s)",
+	    session_prefix(s, old, prefix, sizeof(prefix)),
+	    f->target->cr->name, addr_format(&f->target->cr->target, to,
+	    sizeof(to)), ms / 1000, ms % 1000, f->names[0] != '\0' ?
+	    f->names : "nothing");
+	session_route_moved(s, f->target);
+	s->svc->count->moved++;
+	follow_settle(f);
+}
+
+static void
+follow_move_cb(struct move *m, int ok, const char *why, void *arg)
+{
+	struct follow	*f = arg;
+	char		 prefix[256];
+
+	if (ok) {
+		f->state = FOLLOW_READY;
+	} else {
+		log_warnx("%s: move to %s failed: %s; it stays, and tries "
+		    "again at a later safe point", session_prefix(f->s,
+		    f->s->route, prefix, sizeof(prefix)),
+		    f->target->cr->name, why);
+		f->dead = f->move;	/* not inside its own callback */
+		f->move = NULL;
+		f->state = FOLLOW_WAITING;
+		f->retry_at = clock_ms() + FOLLOW_RETRY_MS;
+	}
+	event_active(f->ev, EV_TIMEOUT, 0);
+}
+
+/* Dial the target and replay the session's state there. */
+static void
+follow_dial(struct follow *f)
+{
+	const struct conf_service	*cs = f->s->svc->cs;
+	struct resp_expect		 want[RESP_NSLOTS];
+	struct evbuffer			*replay;
+	int				 n;
+
+	if ((replay = evbuffer_new()) == NULL)
+		return;
+	n = resp_track_replay(f->resp, replay, want, f->names,
+	    sizeof(f->names));
+	if (n >= 0)
+		f->move = move_start(daemon_dial_env(f->s->svc->px),
+		    f->target->cr, cs->connect_timeout_ms,
+		    cs->response_timeout_ms > 0 ? cs->response_timeout_ms :
+		    5000, replay, want, (size_t)n, follow_move_cb, f);
+	evbuffer_free(replay);		/* references: wiped */
+	if (f->move == NULL) {
+		f->retry_at = clock_ms() + FOLLOW_RETRY_MS;
+		follow_later(f, FOLLOW_RETRY_MS);
+		return;
+	}
+	f->gen = f->resp->gen;
+	f->state = FOLLOW_MOVING;
+}
+
+static void
+follow_redis(struct follow *f)
+{
+	int64_t	now = clock_ms();
+
+	switch (resp_track_safe(f->resp)) {
+	case RESP_BUSY:
+	case RESP_LOST:
+		return;		/* a later safe point, or the deadline */
+	case RESP_SAFE_CLOSE:
+		if (follow_idle(f))
+			follow_close(f, resp_track_why(f->resp));
+		return;
+	case RESP_SAFE:
+		break;
+	}
+	if (f->state == FOLLOW_READY && f->gen != f->resp->gen) {
+		/* The client changed its state meanwhile: prepare anew. */
+		f->dead = f->move;
+		f->move = NULL;
+		f->state = FOLLOW_WAITING;
+	}
+	if (f->state == FOLLOW_READY) {
+		if (follow_idle(f))
+			follow_swap(f);
+		return;
+	}
+	if (now < f->retry_at) {
+		follow_later(f, (long)(f->retry_at - now));
+		return;
+	}
+	follow_dial(f);
+}
+
+static void
+follow_pg(struct follow *f)
+{
+	/* LISTEN: only the drain deadline closes it (service.c). */
+	if (pg_track_safe(f->pg) == PG_SAFE && follow_idle(f))
+		follow_close(f, "idle");
+}
+
+static void
+follow_step(evutil_socket_t fd, short what, void *arg)
+{
+	struct follow	*f = arg;
+	struct session	*s = f->s;
+	struct route	*t;
+	char		 prefix[256];
+
+	move_free(f->dead);
+	f->dead = NULL;
+	if (s->state != SESSION_RELAYING)
+		return;
+	if ((t = follow_target(s)) == NULL) {
+		follow_settle(f);
+		return;
+	}
+	if (f->state == FOLLOW_NONE || t != f->target) {
+		if (f->state == FOLLOW_NONE) {
+			s->svc->count->waiting++;
+			f->since = clock_ms();
+		}
+		move_free(f->move);
+		f->move = NULL;
+		route_unref(f->target);
+		f->target = route_ref(t);
+		f->state = FOLLOW_WAITING;
+		log_debug("%s: waits for a safe point to move to %s (%s)",
+		    session_prefix(s, s->route, prefix, sizeof(prefix)),
+		    t->cr->name, f->resp != NULL ? resp_track_why(f->resp) :
+		    pg_track_why(f->pg));
+	}
+	if (f->state == FOLLOW_MOVING)
+		return;
+	if (f->resp != NULL)
+		follow_redis(f);
+	else
+		follow_pg(f);
+}

@@ -1,0 +1,183 @@
+/*
+ * pg_track.c: PostgreSQL framing followed both ways (pg_track.h).
+ */
+#include "config.h"
+
+#include <string.h>
+
+#include "pg_track.h"
+
+void
+pg_track_init(struct pg_track *t)
+{
+	memset(t, 0, sizeof(*t));
+}
+
+/*
+ * Advance f over buf: complete the header, then pass the body.  Calls
+ * nothing; returns the bytes taken; *header says a header just
+ * completed; *body and *blen are the body bytes seen here.
+ */
+static size_t
+pg_frame_step(struct pg_frame *f, const uint8_t *buf, size_t len,
+    int *header, const uint8_t **body, size_t *blen, const char **bad)
+{
+	size_t		n;
+	uint32_t	l;
+
+	*header = 0;
+	*blen = 0;
+	if (f->hlen < 5) {
+		n = 5 - f->hlen < len ? 5 - f->hlen : len;
+		memcpy(f->hdr + f->hlen, buf, n);
+		f->hlen += n;
+		if (f->hlen < 5)
+			return (n);
+		l = (uint32_t)f->hdr[1] << 24 | (uint32_t)f->hdr[2] << 16 |
+		    (uint32_t)f->hdr[3] << 8 | f->hdr[4];
+		if (l < 4 || l > PG_TRACK_MAX_LEN) {
+			*bad = "a message length out of bounds";
+			return (len);
+		}
+		f->left = l - 4;
+		f->off = 0;
+		*header = 1;
+		return (n);
+	}
+	n = f->left < len ? f->left : len;
+	*body = buf;
+	*blen = n;
+	f->left -= (uint32_t)n;
+	f->off += (uint32_t)n;
+	return (n);
+}
+
+static void
+pg_frame_next(struct pg_frame *f)
+{
+	if (f->hlen == 5 && f->left == 0)
+		f->hlen = 0;
+}
+
+/* The client started message type. */
+static void
+pg_client_msg(struct pg_track *t, uint8_t type)
+{
+	switch (type) {
+	case 'Q':		/* simple query: one ReadyForQuery */
+	case 'F':		/* function call: one too */
+		t->syncs++;
+		break;
+	case 'S':		/* Sync ends a batch */
+		t->syncs++;
+		t->batch = 0;
+		break;
+	case 'P': case 'B': case 'E': case 'D': case 'C': case 'H':
+		t->batch = 1;
+		break;
+	default:		/* password, COPY data, Terminate */
+		break;
+	}
+}
+
+void
+pg_track_client(struct pg_track *t, const uint8_t *buf, size_t len)
+{
+	const uint8_t	*body;
+	size_t		 n, blen;
+	int		 header;
+
+	while (len > 0 && t->lost == NULL) {
+		n = pg_frame_step(&t->c, buf, len, &header, &body, &blen,
+		    &t->lost);
+		if (header)
+			pg_client_msg(t, t->c.hdr[0]);
+		pg_frame_next(&t->c);
+		buf += n;
+		len -= n;
+	}
+}
+
+/* Body bytes of the server's message type, at offset off. */
+static void
+pg_server_body(struct pg_track *t, uint8_t type, uint32_t off,
+    const uint8_t *p, size_t n)
+{
+	size_t	i;
+
+	if (type == 'Z' && off == 0 && n > 0) {
+		t->status = p[0];
+		t->copy = 0;
+		if (t->syncs > 0)
+			t->syncs--;
+	} else if (type == 'C') {
+		for (i = 0; i < n && t->taglen < sizeof(t->tag) - 1; i++)
+			t->tag[t->taglen++] = (char)p[i];
+		t->tag[t->taglen] = '\0';
+	}
+}
+
+/* The server's message type ended: what it said. */
+static void
+pg_server_end(struct pg_track *t, uint8_t type)
+{
+	if (type == 'C' && (strcmp(t->tag, "LISTEN") == 0))
+		t->listening = 1;
+	t->taglen = 0;
+	t->tag[0] = '\0';
+}
+
+void
+pg_track_server(struct pg_track *t, const uint8_t *buf, size_t len)
+{
+	const uint8_t	*body = NULL;
+	size_t		 n, blen;
+	uint32_t	 off;
+	int		 header;
+	uint8_t		 type;
+
+	while (len > 0 && t->lost == NULL) {
+		off = t->s.off;
+		n = pg_frame_step(&t->s, buf, len, &header, &body, &blen,
+		    &t->lost);
+		type = t->s.hdr[0];
+		if (header && (type == 'G' || type == 'H' || type == 'W'))
+			t->copy = 1;
+		if (blen > 0)
+			pg_server_body(t, type, off, body, blen);
+		if (t->s.hlen == 5 && t->s.left == 0 && t->lost == NULL)
+			pg_server_end(t, type);
+		pg_frame_next(&t->s);
+		buf += n;
+		len -= n;
+	}
+}
+
+enum pg_safe
+pg_track_safe(const struct pg_track *t)
+{
+	if (t->lost != NULL)
+		return (PG_LOST);
+	if (t->status != 'I' || t->syncs > 0 || t->batch || t->copy ||
+	    t->c.hlen > 0 || t->s.hlen > 0)
+		return (PG_BUSY);
+	return (t->listening ? PG_LISTENING : PG_SAFE);
+}
+
+const char *
+pg_track_why(const struct pg_track *t)
+{
+	if (t->lost != NULL)
+		return (t->lost);
+	if (t->status == 0)
+		return ("starting up");
+	if (t->copy)
+		return ("in COPY");
+	if (t->status != 'I')
+		return ("inside a transaction");
+	if (t->syncs > 0 || t->batch || t->c.hlen > 0 || t->s.hlen > 0)
+		return ("a query is in progress");
+	if (t->listening)
+		return ("LISTENing");
+	return ("idle");
+}

@@ -1,0 +1,29 @@
+/*
+ * resp_int.h: what resp_read.c gives resp_track.c beyond resp_track.h.
+ * Not for other modules.
+ */
+#ifndef POSTERN_RESP_INT_H
+#define POSTERN_RESP_INT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "resp_track.h"
+
+/* resp_cmd_kind(word, len): the kind of the command named word (upper case). */
+enum resp_cmd resp_cmd_kind(const char *word, size_t len);
+
+/* resp_cmd_kept(kind): does it set state that a move replays? */
+int	resp_cmd_kept(enum resp_cmd kind);
+
+/*
+ * resp_fast_request(buf, len, kind): a whole request at buf, an array of
+ * bulk strings named by a command that records nothing: its length, with
+ * *kind; 0 when the reader must take it byte by byte.
+ */
+size_t	resp_fast_request(const uint8_t *buf, size_t len, enum resp_cmd *kind);
+
+/* resp_fast_reply(buf, len): a whole flat reply ($, :) at buf: its length, or 0. */
+size_t	resp_fast_reply(const uint8_t *buf, size_t len);
+
+#endif

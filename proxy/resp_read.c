@@ -1,0 +1,501 @@
+/*
+ * resp_read.c: the RESP reader of resp_track.h, one direction at a time:
+ * a byte-driven state machine over type bytes, header lines and counted
+ * payloads, and a fast path for the common whole messages.  Nothing is
+ * copied but a command's name, and the text of the few commands that set
+ * connection state.
+ */
+#include "config.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "resp_int.h"
+#include "resp_track.h"
+
+enum {
+	RR_TYPE,		/* a type byte (or an inline request) */
+	RR_LINE,		/* the rest of a header or simple line */
+	RR_BULK,		/* a counted payload and its CRLF */
+	RR_INLINE		/* an inline request, up to LF */
+};
+
+/* Longest element count believed: a header beyond it is not RESP. */
+#define RESP_MAX_COUNT	((uint64_t)1 << 32)
+
+void
+resp_reader_init(struct resp_reader *rd, enum resp_dir dir)
+{
+	memset(rd, 0, sizeof(*rd));
+	rd->dir = dir;
+	rd->state = RR_TYPE;
+}
+
+int
+resp_reader_idle(const struct resp_reader *rd)
+{
+	return (!rd->err && !rd->inmsg);
+}
+
+/* What a type byte starts (replies; requests use '*' and '$' only). */
+enum {
+	RT_BAD,
+	RT_LINE,		/* + - : , # ( _ : a line */
+	RT_BULK,		/* $ ! = : a counted payload */
+	RT_AGG			/* * % ~ > | : elements */
+};
+
+static const uint8_t resp_class[256] = {
+	['+'] = RT_LINE, ['-'] = RT_LINE, [':'] = RT_LINE, [','] = RT_LINE,
+	['#'] = RT_LINE, ['('] = RT_LINE, ['_'] = RT_LINE,
+	['$'] = RT_BULK, ['!'] = RT_BULK, ['='] = RT_BULK,
+	['*'] = RT_AGG, ['%'] = RT_AGG, ['~'] = RT_AGG, ['>'] = RT_AGG,
+	['|'] = RT_AGG
+};
+
+/* The commands the tracker acts on; everything else is RESP_CMD_OTHER. */
+static const struct {
+	const char	*name;
+	size_t		 len;
+	enum resp_cmd	 kind;
+} resp_cmds[] = {
+	{ "AUTH", 4, RESP_CMD_AUTH },
+	{ "EXEC", 4, RESP_CMD_EXEC },
+	{ "HELLO", 5, RESP_CMD_HELLO },
+	{ "MULTI", 5, RESP_CMD_MULTI },
+	{ "WATCH", 5, RESP_CMD_WATCH },
+	{ "RESET", 5, RESP_CMD_RESET },
+	{ "SELECT", 6, RESP_CMD_SELECT },
+	{ "CLIENT", 6, RESP_CMD_CLIENT },
+	{ "DISCARD", 7, RESP_CMD_EXEC },
+	{ "UNWATCH", 7, RESP_CMD_UNWATCH },
+	{ "MONITOR", 7, RESP_CMD_MONITOR },
+	{ "READONLY", 8, RESP_CMD_READONLY },
+	{ "READWRITE", 9, RESP_CMD_READONLY },
+	{ "SUBSCRIBE", 9, RESP_CMD_SUBSCRIBE },
+	{ "PSUBSCRIBE", 10, RESP_CMD_SUBSCRIBE },
+	{ "SSUBSCRIBE", 10, RESP_CMD_SUBSCRIBE },
+};
+
+/* The kind of the command named word (upper case, len bytes). */
+enum resp_cmd
+resp_cmd_kind(const char *word, size_t len)
+{
+	size_t	i;
+
+	if (len < 4 || len > 10)
+		return (RESP_CMD_OTHER);	/* GET, SET, ... at once */
+	for (i = 0; i < sizeof(resp_cmds) / sizeof(resp_cmds[0]); i++) {
+		if (resp_cmds[i].len == len &&
+		    memcmp(resp_cmds[i].name, word, len) == 0)
+			return (resp_cmds[i].kind);
+	}
+	return (RESP_CMD_OTHER);
+}
+
+/* Does this kind set state that a move replays (record its text)? */
+int
+resp_cmd_kept(enum resp_cmd kind)
+{
+	return (kind == RESP_CMD_AUTH || kind == RESP_CMD_HELLO ||
+	    kind == RESP_CMD_SELECT || kind == RESP_CMD_CLIENT ||
+	    kind == RESP_CMD_READONLY);
+}
+
+static void
+resp_raw(struct resp_reader *rd, const uint8_t *p, size_t n)
+{
+	if (!rd->capture)
+		return;
+	if (rd->rawlen + n > sizeof(rd->raw)) {
+		rd->overflow = 1;
+		rd->capture = 0;
+		return;
+	}
+	memcpy(rd->raw + rd->rawlen, p, n);
+	rd->rawlen += n;
+}
+
+/* Keep word w (0: name, 1: first argument), upper case, bounded. */
+static void
+resp_word(struct resp_reader *rd, int w, const uint8_t *p, size_t n)
+{
+	size_t	i;
+	char	c;
+
+	for (i = 0; i < n && rd->wlen[w] < RESP_WORD_MAX; i++) {
+		c = (char)p[i];
+		if (c >= 'a' && c <= 'z')
+			c = (char)(c - 'a' + 'A');
+		rd->word[w][rd->wlen[w]++] = c;
+	}
+	rd->word[w][rd->wlen[w]] = '\0';
+}
+
+/*
+ * The name is complete.  Most commands are not recorded: nothing of them
+ * was copied but the name.  A state command is: its text is rebuilt from
+ * the header and the name (upper case, which Redis does not mind), and
+ * the rest is copied as it comes.
+ */
+static void
+resp_named(struct resp_reader *rd)
+{
+	int	n;
+
+	rd->kind = resp_cmd_kind(rd->word[0], rd->wlen[0]);
+	if (!resp_cmd_kept(rd->kind))
+		return;
+	if (rd->top == '*')
+		n = snprintf((char *)rd->raw, sizeof(rd->raw),
+		    "*%llu\r\n$%zu\r\n%s\r\n", (unsigned long long)rd->nargs,
+		    rd->wlen[0], rd->word[0]);
+	else
+		n = snprintf((char *)rd->raw, sizeof(rd->raw), "%s",
+		    rd->word[0]);
+	rd->rawlen = n > 0 ? (size_t)n : 0;
+	rd->capture = 1;
+}
+
+static void
+resp_msg_start(struct resp_reader *rd, uint8_t c)
+{
+	rd->rawlen = 0;		/* wiped by the tracker after each command */
+	rd->overflow = 0;
+	rd->capture = 0;
+	rd->kind = RESP_CMD_OTHER;
+	rd->wlen[0] = rd->wlen[1] = 0;
+	rd->word[0][0] = rd->word[1][0] = '\0';
+	rd->llen = 0;
+	rd->line[0] = '\0';
+	rd->inmsg = 1;
+	rd->top = c;
+	rd->elems = 1;
+	rd->argi = 0;
+}
+
+/* One element ended; 1 when that ended the message. */
+static int
+resp_elem_done(struct resp_reader *rd)
+{
+	rd->state = RR_TYPE;
+	if (--rd->elems > 0)
+		return (0);
+	rd->inmsg = 0;
+	return (1);
+}
+
+static void
+resp_fail(struct resp_reader *rd)
+{
+	rd->err = 1;
+	rd->inmsg = 1;		/* never idle again */
+}
+
+/* A header line ended: what follows it.  1 when the message ended. */
+static int
+resp_header_done(struct resp_reader *rd)
+{
+	uint64_t	n = rd->num;
+
+	if (resp_class[rd->type] == RT_LINE)
+		return (resp_elem_done(rd));
+	if (rd->digits == 0 || n > RESP_MAX_COUNT) {
+		resp_fail(rd);		/* "$?" streamed, or nonsense */
+		return (0);
+	}
+	if (resp_class[rd->type] == RT_BULK) {
+		if (rd->neg)
+			return (resp_elem_done(rd));	/* null */
+		rd->left = n + 2;
+		rd->state = RR_BULK;
+		return (0);
+	}
+	/* An aggregate: its elements replace it (attributes add). */
+	if (rd->neg)
+		n = 0;
+	if (rd->type == '%' || rd->type == '|')
+		n *= 2;
+	if (rd->elems + n > RESP_MAX_COUNT * 4) {
+		resp_fail(rd);
+		return (0);
+	}
+	rd->state = RR_TYPE;
+	if (rd->type == '|') {
+		rd->elems += n;
+		return (0);
+	}
+	if (rd->dir == RESP_REQUESTS)
+		rd->nargs = n;
+	rd->elems += n;
+	return (resp_elem_done(rd));
+}
+
+/* A type byte.  Returns 0, or -1 when the stream is not RESP. */
+static int
+resp_type(struct resp_reader *rd, uint8_t c)
+{
+	int	top = !rd->inmsg;
+
+	if (top)
+		resp_msg_start(rd, c);
+	if (rd->dir == RESP_REQUESTS) {
+		if (top && c != '*') {
+			rd->state = RR_INLINE;
+			return (1);	/* the byte is the line's first */
+		}
+		if (!top && c != '$')
+			return (-1);
+	} else if (resp_class[c] == RT_BAD)
+		return (-1);
+	rd->type = c;
+	rd->num = 0;
+	rd->neg = 0;
+	rd->digits = 0;
+	/* A top-level simple reply's text is kept ("OK", "NOAUTH ..."). */
+	rd->text = (c == '+' || c == '-') && top;
+	rd->state = RR_LINE;
+	return (0);
+}
+
+/* Bytes of a header or simple line, up to LF; *end when it ended. */
+static size_t
+resp_line(struct resp_reader *rd, const uint8_t *buf, size_t len, int *end)
+{
+	const uint8_t	*nl;
+	size_t		 i;
+	uint8_t		 c;
+
+	if (rd->text) {
+		for (i = 0; i < len; i++) {
+			if ((c = buf[i]) == '\n') {
+				*end = 1;
+				return (i + 1);
+			}
+			if (c != '\r' && rd->llen < RESP_LINE_MAX) {
+				rd->line[rd->llen++] = (char)c;
+				rd->line[rd->llen] = '\0';
+			}
+		}
+		return (len);
+	}
+	if (resp_class[rd->type] == RT_LINE) {
+		if ((nl = memchr(buf, '\n', len)) == NULL)
+			return (len);
+		*end = 1;
+		return ((size_t)(nl - buf) + 1);
+	}
+	for (i = 0; i < len; i++) {
+		c = buf[i];
+		if ((unsigned)(c - '0') <= 9 && rd->digits < 18) {
+			rd->num = rd->num * 10 + (uint64_t)(c - '0');
+			rd->digits++;
+		} else if (c == '\r')
+			continue;
+		else if (c == '\n') {
+			*end = 1;
+			return (i + 1);
+		} else if (c == '-' && rd->digits == 0 && !rd->neg)
+			rd->neg = 1;
+		else {
+			resp_fail(rd);
+			return (len);
+		}
+	}
+	return (len);
+}
+
+/* An inline request's bytes, up to LF; words split on blanks. */
+static size_t
+resp_inline(struct resp_reader *rd, const uint8_t *buf, size_t len,
+    int *end)
+{
+	size_t	i;
+	uint8_t	c;
+
+	for (i = 0; i < len; i++) {
+		c = buf[i];
+		if (c == ' ' || c == '\t' || c == '\r' || c == '\n') {
+			if (rd->argi == 0 && rd->wlen[0] > 0) {
+				rd->argi = 1;
+				resp_named(rd);
+			} else if (rd->argi == 1 && rd->wlen[1] > 0)
+				rd->argi = 2;
+			resp_raw(rd, &c, 1);
+			if (c == '\n') {
+				*end = 1;
+				return (i + 1);
+			}
+			continue;
+		}
+		if (rd->argi == 0 || (rd->argi == 1 &&
+		    rd->kind == RESP_CMD_CLIENT))
+			resp_word(rd, (int)rd->argi, &c, 1);
+		resp_raw(rd, &c, 1);
+	}
+	return (i);
+}
+
+/* A counted payload's bytes (and CRLF); 1 when it ended. */
+static size_t
+resp_bulk(struct resp_reader *rd, const uint8_t *buf, size_t len, int *end)
+{
+	size_t	n = rd->left < len ? (size_t)rd->left : len;
+	size_t	data;
+
+	if (rd->dir == RESP_REQUESTS) {
+		resp_raw(rd, buf, n);
+		/* The payload less its CRLF, as far as it is in buf. */
+		data = rd->left > 2 ? (size_t)(rd->left - 2) : 0;
+		if (data > n)
+			data = n;
+		if (rd->argi == 0 || (rd->argi == 1 &&
+		    rd->kind == RESP_CMD_CLIENT))
+			resp_word(rd, (int)rd->argi, buf, data);
+	}
+	rd->left -= n;
+	if (rd->left == 0)
+		*end = 1;
+	return (n);
+}
+
+size_t
+resp_reader_feed(struct resp_reader *rd, const uint8_t *buf, size_t len,
+    int *done)
+{
+	size_t	i = 0, n;
+	int	end, r;
+
+	*done = 0;
+	while (i < len && !rd->err) {
+		end = 0;
+		switch (rd->state) {
+		case RR_TYPE:
+			if ((r = resp_type(rd, buf[i])) == -1) {
+				resp_fail(rd);
+				break;
+			}
+			if (r == 0) {
+				resp_raw(rd, buf + i, 1);
+				i++;
+			}
+			break;
+		case RR_LINE:
+			n = resp_line(rd, buf + i, len - i, &end);
+			if (rd->capture)
+				resp_raw(rd, buf + i, n);
+			i += n;
+			if (end && resp_header_done(rd)) {
+				*done = rd->dir == RESP_REPLIES || rd->argi > 0;
+				return (i);
+			}
+			break;
+		case RR_BULK:
+			i += resp_bulk(rd, buf + i, len - i, &end);
+			if (!end)
+				break;
+			if (rd->dir == RESP_REQUESTS && rd->argi++ == 0)
+				resp_named(rd);
+			if (resp_elem_done(rd)) {
+				*done = 1;
+				return (i);
+			}
+			break;
+		case RR_INLINE:
+			i += resp_inline(rd, buf + i, len - i, &end);
+			if (end) {
+				rd->state = RR_TYPE;
+				rd->inmsg = 0;
+				*done = rd->wlen[0] > 0;  /* blank: ignored */
+				return (i);
+			}
+			break;
+		}
+	}
+	return (len);
+}
+
+
+/* ------------------------------------------------------------------ */
+/*
+ * The fast path: a number and its CRLF at buf[*i] (after a type byte).
+ * Returns 0 with *v, or -1 when incomplete or unusual (then the reader
+ * takes the message from its start, byte by byte).
+ */
+static int
+resp_fast_num(const uint8_t *buf, size_t len, size_t *i, uint64_t *v)
+{
+	size_t	j = *i;
+	int	digits = 0;
+
+	*v = 0;
+	while (j < len && (unsigned)(buf[j] - '0') <= 9 && digits < 18) {
+		*v = *v * 10 + (uint64_t)(buf[j++] - '0');
+		digits++;
+	}
+	if (digits == 0 || j + 1 >= len || buf[j] != '\r' || buf[j + 1] != '\n')
+		return (-1);
+	*i = j + 2;
+	return (0);
+}
+
+/*
+ * A whole request of the common kind at buf: an array of bulk strings,
+ * all in buf, named by a command that records nothing.  Returns its
+ * length and sets *kind, or 0: the reader does it.  Most requests take
+ * this path: a few comparisons per header, no copy.
+ */
+size_t
+resp_fast_request(const uint8_t *buf, size_t len, enum resp_cmd *kind)
+{
+	char		name[RESP_WORD_MAX + 1];
+	uint64_t	nargs, n, a;
+	size_t		i = 1, k;
+
+	if (resp_fast_num(buf, len, &i, &nargs) == -1 || nargs == 0 ||
+	    nargs > 1024)
+		return (0);
+	for (a = 0; a < nargs; a++) {
+		if (i >= len || buf[i++] != '$' ||
+		    resp_fast_num(buf, len, &i, &n) == -1 || n + 2 > len - i)
+			return (0);
+		if (a == 0) {
+			if (n > RESP_WORD_MAX)
+				return (0);
+			for (k = 0; k < n; k++)
+				name[k] = (char)(buf[i + k] >= 'a' &&
+				    buf[i + k] <= 'z' ? buf[i + k] - 'a' + 'A' :
+				    buf[i + k]);
+			*kind = resp_cmd_kind(name, (size_t)n);
+			if (resp_cmd_kept(*kind))
+				return (0);
+		}
+		i += (size_t)n + 2;
+	}
+	return (i);
+}
+
+/* A whole flat reply at buf ($ bulk, : integer); 0: the reader does it. */
+size_t
+resp_fast_reply(const uint8_t *buf, size_t len)
+{
+	uint64_t	n;
+	size_t		i = 1;
+
+	if (buf[0] == ':') {
+		if (len > 1 && buf[1] == '-')
+			i++;
+		return (resp_fast_num(buf, len, &i, &n) == 0 ? i : 0);
+	}
+	if (buf[0] != '$' || len < 4)
+		return (0);
+	if (buf[1] == '-' && buf[2] == '1' && buf[3] == '\r') {
+		i = 2;
+		return (resp_fast_num(buf, len, &i, &n) == 0 ? i : 0);
+	}
+	if (resp_fast_num(buf, len, &i, &n) == -1 || n + 2 > len - i)
+		return (0);
+	return (i + (size_t)n + 2);
+}
+

@@ -1,0 +1,350 @@
+/*
+ * resp_track.c: RESP followed as it passes (resp_track.h).  The tracker
+ * pairs requests with replies by count, which RESP guarantees (one reply
+ * per command) outside the states it refuses to follow (subscriptions,
+ * MONITOR, CLIENT REPLY); the reader is resp_read.c.
+ */
+#include "config.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include <event2/buffer.h>
+
+#include "resp_int.h"
+#include "resp_track.h"
+
+static void
+resp_wipe(void *p, size_t len)
+{
+	if (p != NULL && len > 0)
+		explicit_bzero(p, len);
+}
+
+
+/* ------------------------------------------------------------------ */
+/* The tracker. */
+
+static const char *const resp_slot_names[RESP_NSLOTS] = {
+	"AUTH", "HELLO", "SELECT", "CLIENT SETNAME", "CLIENT SETINFO",
+	"CLIENT SETINFO", "READONLY"
+};
+
+void
+resp_track_init(struct resp_track *t)
+{
+	memset(t, 0, sizeof(*t));
+	resp_reader_init(&t->req, RESP_REQUESTS);
+	resp_reader_init(&t->rep, RESP_REPLIES);
+}
+
+static void
+resp_forget(uint8_t **cmd, size_t *len)
+{
+	resp_wipe(*cmd, *len);
+	free(*cmd);
+	*cmd = NULL;
+	*len = 0;
+}
+
+static void
+resp_forget_saved(struct resp_track *t)
+{
+	size_t	i;
+
+	for (i = 0; i < RESP_NSLOTS; i++)
+		resp_forget(&t->saved[i].cmd, &t->saved[i].len);
+}
+
+void
+resp_track_clear(struct resp_track *t)
+{
+	size_t	i;
+
+	resp_forget_saved(t);
+	for (i = 0; i < t->npending; i++)
+		resp_forget(&t->pending[i].cmd, &t->pending[i].len);
+	t->npending = 0;
+	resp_wipe(t->req.raw, sizeof(t->req.raw));
+	t->req.rawlen = 0;
+}
+
+/* Which slot a CLIENT subcommand fills; -1: none.  May mark t. */
+static int
+resp_client_slot(struct resp_track *t, const char *arg)
+{
+	if (strcmp(arg, "SETNAME") == 0)
+		return (RESP_SLOT_SETNAME);
+	if (strcmp(arg, "SETINFO") == 0)
+		return (memmem(t->req.raw, t->req.rawlen, "LIB-VER", 7) == NULL &&
+		    memmem(t->req.raw, t->req.rawlen, "lib-ver", 7) == NULL ?
+		    RESP_SLOT_LIBNAME : RESP_SLOT_LIBVER);
+	if (strcmp(arg, "REPLY") == 0)
+		t->lost = "CLIENT REPLY (replies cannot be counted)";
+	else if (strcmp(arg, "TRACKING") == 0 || strcmp(arg, "CACHING") == 0)
+		t->unreplayable = "CLIENT TRACKING (push state)";
+	else if (strcmp(arg, "NO-EVICT") == 0 ||
+	    strcmp(arg, "NO-TOUCH") == 0)
+		t->unreplayable = "an unknown state-changing CLIENT command";
+	return (-1);
+}
+
+/* A state command was sent: keep it until its reply says it held. */
+static void
+resp_pend(struct resp_track *t, int slot)
+{
+	struct resp_pending	*p;
+
+	if (t->multi) {
+		t->unreplayable = "state set inside MULTI";
+		return;
+	}
+	if (t->req.overflow || t->req.rawlen == 0) {
+		t->unreplayable = "a state command too long to record";
+		return;
+	}
+	if (t->npending == RESP_PENDING) {
+		t->unreplayable = "too many state commands pipelined";
+		return;
+	}
+	p = &t->pending[t->npending];
+	if ((p->cmd = malloc(t->req.rawlen)) == NULL) {
+		t->unreplayable = "out of memory";
+		return;
+	}
+	memcpy(p->cmd, t->req.raw, t->req.rawlen);
+	p->len = t->req.rawlen;
+	p->seq = t->sent;
+	p->slot = (enum resp_slot)slot;
+	t->npending++;
+}
+
+static void
+resp_request(struct resp_track *t)
+{
+	int	slot = -1;
+
+	switch (t->req.kind) {
+	case RESP_CMD_OTHER:
+		break;
+	case RESP_CMD_MULTI:
+		t->multi = 1;
+		break;
+	case RESP_CMD_EXEC:
+		t->multi = t->watch = 0;
+		break;
+	case RESP_CMD_WATCH:
+		t->watch = 1;
+		break;
+	case RESP_CMD_UNWATCH:
+		t->watch = 0;
+		break;
+	case RESP_CMD_SUBSCRIBE:
+		t->subscribed = 1;
+		break;
+	case RESP_CMD_MONITOR:
+		t->monitor = 1;
+		break;
+	case RESP_CMD_RESET:
+		/* Back to a new connection's state; subscriptions stay. */
+		resp_forget_saved(t);
+		t->multi = t->watch = t->resp3 = 0;
+		t->gen++;
+		break;
+	case RESP_CMD_AUTH:
+		slot = RESP_SLOT_AUTH;
+		break;
+	case RESP_CMD_HELLO:
+		slot = RESP_SLOT_HELLO;
+		break;
+	case RESP_CMD_SELECT:
+		slot = RESP_SLOT_SELECT;
+		break;
+	case RESP_CMD_READONLY:
+		slot = RESP_SLOT_READONLY;
+		break;
+	case RESP_CMD_CLIENT:
+		slot = resp_client_slot(t, t->req.word[1]);
+		break;
+	}
+	if (slot != -1)
+		resp_pend(t, slot);
+	t->sent++;
+	if (t->req.rawlen > 0) {
+		/* Done with the text: it may have been a password. */
+		resp_wipe(t->req.raw, t->req.rawlen);
+		t->req.rawlen = 0;
+	}
+}
+
+static void
+resp_reply(struct resp_track *t)
+{
+	struct resp_pending	*p = &t->pending[0];
+	struct resp_saved	*sv;
+	uint64_t		 seq = t->answered;
+
+	if (t->rep.top == '>')
+		return;		/* a RESP3 push is no reply */
+	if (t->answered < t->sent)
+		t->answered++;
+	if (t->npending == 0 || p->seq != seq)
+		return;
+	if (t->rep.top == '-' || t->rep.top == '!') {
+		resp_forget(&p->cmd, &p->len);	/* refused: nothing changed */
+	} else {
+		sv = &t->saved[p->slot];
+		resp_forget(&sv->cmd, &sv->len);
+		sv->cmd = p->cmd;
+		sv->len = p->len;
+		sv->seq = p->seq;
+		memset(&sv->want, 0, sizeof(sv->want));
+		sv->want.type = t->rep.top;
+		memcpy(sv->want.line, t->rep.line, sizeof(sv->want.line));
+		sv->want.any_body = p->slot == RESP_SLOT_HELLO;
+		if (p->slot == RESP_SLOT_HELLO)
+			t->resp3 = t->rep.top == '%';
+		t->gen++;
+	}
+	memmove(&t->pending[0], &t->pending[1],
+	    (t->npending - 1) * sizeof(t->pending[0]));
+	t->npending--;
+	memset(&t->pending[t->npending], 0, sizeof(t->pending[0]));
+}
+
+void
+resp_track_client(struct resp_track *t, const uint8_t *buf, size_t len)
+{
+	enum resp_cmd	kind = RESP_CMD_OTHER;
+	size_t		n;
+	int		done;
+
+	while (len > 0 && t->lost == NULL) {
+		if (!t->req.inmsg && buf[0] == '*' &&
+		    (n = resp_fast_request(buf, len, &kind)) > 0) {
+			t->req.kind = kind;
+			t->req.rawlen = 0;
+			resp_request(t);
+		} else {
+			n = resp_reader_feed(&t->req, buf, len, &done);
+			if (t->req.err)
+				t->lost = "the client's bytes are not RESP";
+			else if (done)
+				resp_request(t);
+		}
+		buf += n;
+		len -= n;
+	}
+}
+
+void
+resp_track_server(struct resp_track *t, const uint8_t *buf, size_t len)
+{
+	size_t	n;
+	int	done;
+
+	while (len > 0 && t->lost == NULL) {
+		if (!t->rep.inmsg && (n = resp_fast_reply(buf, len)) > 0) {
+			t->rep.top = buf[0];
+			t->rep.llen = 0;
+			t->rep.line[0] = '\0';
+			resp_reply(t);
+		} else {
+			n = resp_reader_feed(&t->rep, buf, len, &done);
+			if (t->rep.err)
+				t->lost = "the server's bytes are not RESP";
+			else if (done)
+				resp_reply(t);
+		}
+		buf += n;
+		len -= n;
+	}
+}
+
+enum resp_safe
+resp_track_safe(const struct resp_track *t)
+{
+	if (t->lost != NULL)
+		return (RESP_LOST);
+	if (t->sent != t->answered || !resp_reader_idle(&t->req) ||
+	    !resp_reader_idle(&t->rep) || t->multi || t->watch ||
+	    t->subscribed || t->monitor)
+		return (RESP_BUSY);
+	return (t->unreplayable != NULL ? RESP_SAFE_CLOSE : RESP_SAFE);
+}
+
+const char *
+resp_track_why(const struct resp_track *t)
+{
+	if (t->lost != NULL)
+		return (t->lost);
+	if (t->subscribed)
+		return ("subscribed");
+	if (t->monitor)
+		return ("in MONITOR");
+	if (t->multi)
+		return ("inside MULTI");
+	if (t->watch)
+		return ("WATCHing keys");
+	if (t->sent != t->answered || !resp_reader_idle(&t->req) ||
+	    !resp_reader_idle(&t->rep))
+		return ("a reply is outstanding");
+	if (t->unreplayable != NULL)
+		return (t->unreplayable);
+	return ("idle");
+}
+
+static void
+resp_wipe_cleanup(const void *data, size_t len, void *arg)
+{
+	resp_wipe((void *)(uintptr_t)data, len);
+	free((void *)(uintptr_t)data);
+}
+
+int
+resp_track_replay(const struct resp_track *t, struct evbuffer *out,
+    struct resp_expect *want, char *names, size_t nameslen)
+{
+	const struct resp_saved	*order[RESP_NSLOTS], *tmp;
+	uint8_t			*copy;
+	size_t			 i, j, n = 0;
+
+	for (i = 0; i < RESP_NSLOTS; i++) {
+		if (t->saved[i].cmd != NULL)
+			order[n++] = &t->saved[i];
+	}
+	for (i = 1; i < n; i++) {	/* in the order they were sent */
+		for (j = i; j > 0 && order[j - 1]->seq > order[j]->seq; j--) {
+			tmp = order[j];
+			order[j] = order[j - 1];
+			order[j - 1] = tmp;
+		}
+	}
+	if (nameslen > 0)
+		names[0] = '\0';
+	for (i = 0; i < n; i++) {
+		if ((copy = malloc(order[i]->len)) == NULL)
+			return (-1);
+		memcpy(copy, order[i]->cmd, order[i]->len);
+		if (evbuffer_add_reference(out, copy, order[i]->len,
+		    resp_wipe_cleanup, NULL) != 0) {
+			resp_wipe_cleanup(copy, order[i]->len, NULL);
+			return (-1);
+		}
+		want[i] = order[i]->want;
+		if (i > 0)
+			strncat(names, ", ", nameslen - strlen(names) - 1);
+		strncat(names, resp_slot_names[order[i] - t->saved],
+		    nameslen - strlen(names) - 1);
+	}
+	return ((int)n);
+}
+
+int
+resp_expect_match(const struct resp_expect *want,
+    const struct resp_reader *rd)
+{
+	if (rd->top != want->type)
+		return (0);
+	return (want->any_body || strcmp(want->line, rd->line) == 0);
+}

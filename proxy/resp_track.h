@@ -1,0 +1,198 @@
+/*
+ * resp_track.h: just enough of RESP, read in both directions as the bytes
+ * pass, to know when a Redis session may move to another server without
+ * its client noticing (a safe point), and what to replay there.
+ *
+ * Two layers.  resp_reader (resp_read.c) is a streaming reader of one
+ * direction:
+ * requests (RESP arrays of bulk strings, or inline lines) or replies
+ * (every RESP2 and RESP3 type).  It reads type bytes and lengths and
+ * skips payloads by count: nothing is copied per message except a
+ * command's name and first argument (at most RESP_WORD_MAX bytes each),
+ * and the whole of the few commands that set connection state.
+ *
+ * resp_track pairs a request reader and a reply reader: replies
+ * outstanding, MULTI, WATCH, subscriptions, MONITOR, and the last
+ * successful AUTH, HELLO, SELECT, CLIENT SETNAME, CLIENT SETINFO and
+ * READONLY/READWRITE (each replayed on a new connection, in the order
+ * they were sent).  A recorded command may hold a password: it lives
+ * only here, is wiped when replaced or freed, and is never logged.
+ *
+ * Pure: no libevent, no I/O, no logging; allocation only to record a
+ * state-setting command.
+ */
+#ifndef POSTERN_RESP_TRACK_H
+#define POSTERN_RESP_TRACK_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+struct evbuffer;
+
+#define RESP_WORD_MAX	24	/* a command name or first argument kept */
+#define RESP_CMD_MAX	1024	/* a state command recorded, at most */
+#define RESP_LINE_MAX	48	/* a simple reply line kept */
+#define RESP_PENDING	8	/* state commands awaiting their reply */
+
+enum resp_dir {
+	RESP_REQUESTS,		/* client to server */
+	RESP_REPLIES		/* server to client */
+};
+
+/* The commands the tracker acts on (by name, upper case). */
+enum resp_cmd {
+	RESP_CMD_OTHER,
+	RESP_CMD_AUTH,
+	RESP_CMD_HELLO,
+	RESP_CMD_SELECT,
+	RESP_CMD_CLIENT,
+	RESP_CMD_READONLY,	/* and READWRITE */
+	RESP_CMD_MULTI,
+	RESP_CMD_EXEC,		/* and DISCARD */
+	RESP_CMD_WATCH,
+	RESP_CMD_UNWATCH,
+	RESP_CMD_SUBSCRIBE,	/* and PSUBSCRIBE, SSUBSCRIBE */
+	RESP_CMD_MONITOR,
+	RESP_CMD_RESET
+};
+
+/* One direction's reader.  Zeroed then resp_reader_init(). */
+struct resp_reader {
+	enum resp_dir	 dir;
+	int		 state;		/* internal */
+	int		 err;		/* not RESP: stuck for good */
+	uint8_t		 type;		/* current element's type byte */
+	int		 neg;
+	int		 digits;
+	uint64_t	 num;
+	uint64_t	 left;		/* payload bytes left, CRLF included */
+	uint64_t	 elems;		/* elements left in the message */
+	uint64_t	 argi;		/* request: index of the current arg */
+	int		 inmsg;		/* inside a top-level message */
+	uint8_t		 top;		/* its first type byte ('>': push) */
+	int		 text;		/* keeping this line's text */
+	uint64_t	 nargs;		/* request: the array's length */
+	enum resp_cmd	 kind;		/* request: known once named */
+	/* Captured: name and first argument (requests), upper case. */
+	char		 word[2][RESP_WORD_MAX + 1];
+	size_t		 wlen[2];
+	/* Replies: the top-level line of '+' / '-' ("OK", "NOAUTH ..."). */
+	char		 line[RESP_LINE_MAX + 1];
+	size_t		 llen;
+	/* Requests: the whole command while capture is on. */
+	int		 capture;
+	int		 overflow;	/* did not fit in raw */
+	uint8_t		 raw[RESP_CMD_MAX];
+	size_t		 rawlen;
+};
+
+/* resp_reader_init(rd, dir): ready for the first byte of dir. */
+void	resp_reader_init(struct resp_reader *rd, enum resp_dir dir);
+
+/*
+ * resp_reader_feed(rd, buf, len, done): read from buf up to the end of
+ * the next top-level message; *done says whether one ended there.
+ * Returns the bytes read (len unless a message ended first).  Once
+ * rd->err is set it reads everything and reports nothing.
+ */
+size_t	resp_reader_feed(struct resp_reader *rd, const uint8_t *buf,
+	    size_t len, int *done);
+
+/* resp_reader_idle(rd): between messages (and not in error). */
+int	resp_reader_idle(const struct resp_reader *rd);
+
+/* What a recorded command's reply was; a replay must get the same. */
+struct resp_expect {
+	uint8_t		 type;		/* '+', '%', '*'... */
+	int		 any_body;	/* HELLO: id and version differ */
+	char		 line[RESP_LINE_MAX + 1];
+};
+
+/* The kinds of recorded state, in no particular order. */
+enum resp_slot {
+	RESP_SLOT_AUTH,
+	RESP_SLOT_HELLO,
+	RESP_SLOT_SELECT,
+	RESP_SLOT_SETNAME,
+	RESP_SLOT_LIBNAME,
+	RESP_SLOT_LIBVER,
+	RESP_SLOT_READONLY,
+	RESP_NSLOTS
+};
+
+struct resp_saved {
+	uint8_t			*cmd;	/* NULL: nothing recorded; wiped */
+	size_t			 len;
+	uint64_t		 seq;	/* order sent */
+	struct resp_expect	 want;
+};
+
+struct resp_pending {
+	uint64_t		 seq;
+	enum resp_slot		 slot;
+	uint8_t			*cmd;	/* owned until committed; wiped */
+	size_t			 len;
+};
+
+/* Where a session stands for a move. */
+enum resp_safe {
+	RESP_BUSY,		/* wait: replies due, MULTI, WATCH, ... */
+	RESP_SAFE,		/* may move now, replaying its state */
+	RESP_SAFE_CLOSE,	/* idle, but its state cannot be replayed */
+	RESP_LOST		/* cannot follow it: never safe */
+};
+
+struct resp_track {
+	struct resp_reader	 req, rep;
+	uint64_t		 sent;		/* commands that get a reply */
+	uint64_t		 answered;	/* top-level replies */
+	uint64_t		 gen;		/* bumped when state changes */
+	int			 multi, watch, subscribed, monitor;
+	int			 resp3;
+	const char		*unreplayable;	/* why; NULL: replayable */
+	const char		*lost;		/* why; NULL: followed */
+	struct resp_pending	 pending[RESP_PENDING];
+	size_t			 npending;
+	struct resp_saved	 saved[RESP_NSLOTS];
+};
+
+/* resp_track_init(t): a new session's tracker. */
+void	resp_track_init(struct resp_track *t);
+
+/* resp_track_clear(t): wipe and free what it recorded. */
+void	resp_track_clear(struct resp_track *t);
+
+/* resp_track_client(t, buf, len): bytes the client sent, as read. */
+void	resp_track_client(struct resp_track *t, const uint8_t *buf,
+	    size_t len);
+
+/* resp_track_server(t, buf, len): bytes the server sent, as read. */
+void	resp_track_server(struct resp_track *t, const uint8_t *buf,
+	    size_t len);
+
+/* resp_track_safe(t): may the session move now? */
+enum resp_safe resp_track_safe(const struct resp_track *t);
+
+/*
+ * resp_track_why(t): for RESP_BUSY, RESP_SAFE_CLOSE and RESP_LOST, a
+ * short reason for logs ("inside MULTI"); never a command's arguments.
+ */
+const char *resp_track_why(const struct resp_track *t);
+
+/*
+ * resp_track_replay(t, out, want, nwant, names, nameslen): append the
+ * recorded commands to out in the order they were sent, their expected
+ * replies to want (room for RESP_NSLOTS), and their names to names
+ * ("AUTH, SELECT", for logs).  Returns how many, or -1 when out of
+ * memory.  Each command goes into out as a reference to its own copy,
+ * which is wiped and freed once out has sent or dropped it: no
+ * password is left behind in evbuffer memory.
+ */
+int	resp_track_replay(const struct resp_track *t, struct evbuffer *out,
+	    struct resp_expect *want, char *names, size_t nameslen);
+
+/* resp_expect_match(want, rd): does the reply rd just read match? */
+int	resp_expect_match(const struct resp_expect *want,
+	    const struct resp_reader *rd);
+
+#endif

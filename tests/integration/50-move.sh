@@ -1,0 +1,362 @@
+#!/bin/bash
+# Sessions follow the route (follow.h): Redis sessions move to the
+# preferred route at a safe point without their client seeing anything
+# (AUTH, SELECT, CLIENT SETNAME replayed), and only at a safe point (not
+# in MULTI, subscribed, or blocked); PostgreSQL sessions are closed at an
+# idle point with FATAL 57P01 and reconnect to the preferred route, never
+# inside a transaction; `ctl drain --deadline` closes what is left.
+# Real redis-server and PostgreSQL; clients are tests/move_client.py.
+. "$(dirname "$0")/../lib.sh"
+
+# Fast checks: a route is up again rise x check interval after its
+# server answers (the down interval is as short).
+RISE=2 INTERVAL_MS=300
+FAST=(check_interval=${INTERVAL_MS}ms check_fast_interval=${INTERVAL_MS}ms
+	check_down_interval=${INTERVAL_MS}ms check_timeout=${INTERVAL_MS}ms
+	fall=2 rise=$RISE)
+
+# start_pair: two redis-servers "private" and "public", each holding
+# who=<its name> in db 0 and db 3; sets PRIV_PORT PRIV_PID PUB_PORT.
+start_pair() {
+	start_redis "$@"
+	PRIV_PORT=$REDIS_PORT PRIV_PID=$REDIS_PID
+	seed_redis "$PRIV_PORT" private
+	start_redis "$@"
+	PUB_PORT=$REDIS_PORT
+	seed_redis "$PUB_PORT" public
+}
+
+# seed_redis PORT NAME [AUTH...]: who=NAME in db 0 and 3.
+seed_redis() {
+	local port=$1 name=$2
+	shift 2
+	expect_eq "seed $name" OK "$(rcli "$port" "$@" SET who "$name" 2>/dev/null)"
+	expect_eq "seed $name db 3" OK "$(rcli "$port" "$@" -n 3 SET who "$name" 2>/dev/null)"
+}
+
+# postern_pair [KEY=VALUE...]: service redis over both, admin on
+# ADMIN; waits until both routes are up.
+postern_pair() {
+	ADMIN_PORT=$(free_port) || fail_case "no free port"
+	ADMIN=127.0.0.1:$ADMIN_PORT
+	GLOBAL_OPTS=("admin=$ADMIN" log_level=debug)
+	postern_redis "private tcp://127.0.0.1:$PRIV_PORT" \
+	    "public tcp://127.0.0.1:$PUB_PORT" -- "${FAST[@]}" check=redis "$@"
+	expect_log 'info: redis/private: up \(check ok\)$'
+	expect_log 'info: redis/public: up \(check ok\)$'
+}
+
+ctl() {
+	CTL_OUT=$(timeout 20 "$POSTERN" ctl -a "$ADMIN" "$@" 2> "$T/ctl.err")
+	CTL_RC=$?
+}
+
+# start_client NAME PROTO ARGS: tests/move_client.py, lines in $T/NAME.out.
+start_client() {
+	local name=$1
+	shift
+	: > "$T/$name.out"
+	rm -f "$T/$name.stop"
+	(_close_sess_fds; exec python3 "$TESTS_DIR/move_client.py" "$@" \
+	    --out "$T/$name.out" --stop "$T/$name.stop") 2> "$T/$name.err" &
+	track_client "$!"
+	eval "CLIENT_PID_$name=$!"
+}
+
+stop_client() {
+	local pid
+	: > "$T/$1.stop"
+	eval "pid=\$CLIENT_PID_$1"
+	wait_exit "$pid" 15 || kill -KILL "$pid" 2>/dev/null
+	return 0
+}
+
+now_ms() {
+	date +%s%3N
+}
+
+# ---------------------------------------------------------------------
+# Redis
+
+# The preferred server dies: the pooled connection breaks once and
+# reconnects to public (that is failover).  When private is back, that
+# same connection is moved to it within rise x interval + 1 s, and sees
+# no error, with its AUTH (an ACL user), SELECT 3 and CLIENT SETNAME
+# replayed there.
+redis_failback() {	# redis_failback AUTH-ARGS...
+	local up_ms first t conn
+	start_client c redis --port "$LISTEN_PORT" --db 3 --name pool1 "$@"
+	wait_until 10 grep -q ' ok private pool1 c1$' "$T/c.out" ||
+	    fail_case "no reply from private: $(tail -n 2 "$T/c.out")"
+	kill -KILL "$PRIV_PID"
+	expect_log 'redis/private: up -> down'
+	wait_until 10 grep -q ' ok public pool1 c2$' "$T/c.out" ||
+	    fail_case "did not reconnect to public: $(tail -n 2 "$T/c.out")"
+	start_redis_on "$PRIV_PORT" ${REDIS_ARGS[@]+"${REDIS_ARGS[@]}"}
+	up_ms=$(now_ms)
+	seed_redis "$PRIV_PORT" private ${SEED_AUTH[@]+"${SEED_AUTH[@]}"}
+	expect_log 'redis/private: down -> up' 10
+	wait_until 10 grep -q ' ok private pool1 c2$' "$T/c.out" ||
+	    fail_case "connection c2 never served by private: $(tail -n 2 "$T/c.out")"
+	first=$(grep -m 1 ' ok private pool1 c2$' "$T/c.out")
+	t=${first%% *}
+	(( t - up_ms <= RISE * INTERVAL_MS + 1000 )) ||
+	    fail_case "moved $((t - up_ms)) ms after private answered (bound $((RISE * INTERVAL_MS + 1000)))"
+	expect_log 'moved to private 127\.0\.0\.1:[0-9]+ \(waited [0-9.]+s; replayed '
+	# Still running: its connection on private has the replayed state.
+	CLIENTS=$(rcli "$PRIV_PORT" CLIENT LIST 2>/dev/null)
+	expect_match "client name on private" 'name=pool1 .* db=3 ' "$CLIENTS"
+	stop_client c
+	conn=$(grep -c ' err c2 ' "$T/c.out")
+	expect_eq "errors on the moved connection" 0 "$conn"
+	expect_eq "connections" 2 "$(grep -oE ' c[0-9]+$' "$T/c.out" | sort -u | wc -l)"
+	expect_match "key written in db 3 on private" '^[0-9]+$' \
+	    "$(rcli "$PRIV_PORT" -n 3 GET last:pool1 2>/dev/null)"
+	expect_no_log 's3cret'
+	stop_postern
+}
+
+case_redis_failback() {
+	start_pair
+	postern_pair
+	REDIS_ARGS=() SEED_AUTH=()
+	redis_failback
+	expect_log 'replayed SELECT, CLIENT SETNAME\)'
+}
+
+# The same with an ACL user: AUTH app s3cret is replayed (never logged).
+case_redis_failback_auth() {
+	local acl=(--user default on nopass '~*' '+@all' --user app on '>s3cret' '~*' '+@all')
+	start_pair "${acl[@]}"
+	postern_pair
+	REDIS_ARGS=("${acl[@]}") SEED_AUTH=()
+	redis_failback --auth app:s3cret
+	expect_log 'replayed AUTH, SELECT, CLIENT SETNAME\)'
+	expect_match "ACL user of the moved connection" 'name=pool1 .*user=app' \
+	    "$CLIENTS"
+}
+
+# Sessions in MULTI, subscribed, or blocked in BLPOP do not move until
+# that state ends; the subscriber is closed at the drain deadline.  An
+# idle session moves at once (and shows the step ran for all of them).
+case_redis_drain_states() {
+	local moved=' -> private 127\.0\.0\.1:[0-9]+: moved to public '
+	start_pair
+	postern_pair
+	open_session m "TCP:127.0.0.1:$LISTEN_PORT"
+	session_send m 'MULTI\r\nINCR n\r\n'
+	wait_until 10 grep -q QUEUED "$T/m.out" || fail_case "m: no QUEUED"
+	open_session s "TCP:127.0.0.1:$LISTEN_PORT"
+	session_send s 'SUBSCRIBE ch\r\n'
+	wait_until 10 grep -q subscribe "$T/s.out" || fail_case "s: not subscribed"
+	open_session b "TCP:127.0.0.1:$LISTEN_PORT"
+	session_send b 'BLPOP q 0\r\n'
+	wait_until 10 bash -c "redis-cli -p $PRIV_PORT CLIENT LIST | grep -q cmd=blpop" ||
+	    fail_case "b: not blocked"
+	open_session i "TCP:127.0.0.1:$LISTEN_PORT"
+	session_send i 'PING\r\n'
+	wait_until 10 grep -q PONG "$T/i.out" || fail_case "i: no PONG"
+
+	ctl drain redis private --deadline 4s
+	expect_eq "ctl drain exit" 0 "$CTL_RC"
+	expect_match "ctl drain output" 'leave at safe points \(closed after 4s\)' "$CTL_OUT"
+	expect_log "$moved"
+	expect_eq "moved at once (the idle one)" 1 "$(count_lines "$POSTERN_LOG" "$moved")"
+	session_send i 'GET who\r\n'
+	wait_until 10 grep -q public "$T/i.out" || fail_case "i: not served by public"
+
+	# MULTI ends on private, then that session moves.
+	session_send m 'EXEC\r\n'
+	wait_until 10 grep -q '^:1' "$T/m.out" || fail_case "m: EXEC: $(cat "$T/m.out")"
+	wait_count "$POSTERN_LOG" "$moved" 2 || fail_case "m did not move after EXEC"
+	# BLPOP is answered on private, then that session moves.
+	rcli "$PRIV_PORT" LPUSH q x > /dev/null
+	wait_until 10 grep -q '^x' "$T/b.out" || fail_case "b: no BLPOP reply"
+	wait_count "$POSTERN_LOG" "$moved" 3 || fail_case "b did not move after its reply"
+	session_send b 'GET who\r\n'
+	wait_until 10 grep -q public "$T/b.out" || fail_case "b: not served by public"
+	# The subscriber is closed at the deadline, never moved.
+	expect_log ' -> private 127\.0\.0\.1:[0-9]+: closed \(route: drain deadline\)' 10
+	expect_log 'redis/private: drain deadline: 1 session still on it closed'
+	expect_eq "moved" 3 "$(count_lines "$POSTERN_LOG" "$moved")"
+	wait_until 10 bash -c "! kill -0 $(session_pid s) 2>/dev/null" ||
+	    fail_case "the subscriber's connection is still open"
+	http_metric
+	stop_postern
+}
+
+# postern_metric NAME: a sample of /metrics for service redis.
+http_metric() {
+	METRICS=$(curl -s "http://$ADMIN/metrics")
+	expect_match "moved metric" 'postern_sessions_moved_total\{service="redis"\} 3' "$METRICS"
+	expect_match "waiting metric" 'postern_sessions_move_waiting\{service="redis"\} 0' "$METRICS"
+}
+
+# on_failback = keep: established sessions stay where they are.
+case_redis_keep() {
+	start_pair
+	postern_pair on_failback=keep
+	start_client c redis --port "$LISTEN_PORT" --name k
+	wait_until 10 grep -q ' ok private k c1$' "$T/c.out" || fail_case "no reply from private"
+	kill -KILL "$PRIV_PID"
+	expect_log 'redis/private: up -> down'
+	wait_until 10 grep -q ' ok public k c2$' "$T/c.out" || fail_case "did not reconnect to public"
+	start_redis_on "$PRIV_PORT"
+	seed_redis "$PRIV_PORT" private
+	expect_log 'service redis: new sessions go to private \(was public\)'
+	expect_eq "new session" private "$(rcli "$LISTEN_PORT" GET who)"
+	# A request on the old connection after the failback: still public.
+	: > "$T/c.out"
+	wait_until 10 grep -q ' ok ' "$T/c.out" || fail_case "c stopped"
+	expect_match "kept on public" ' ok public k c2$' "$(tail -n 1 "$T/c.out")"
+	expect_no_log 'moved to'
+	stop_postern
+}
+
+# The move across engines: public is tcp:// (the fd engine), private
+# tls:// (the bufferevent engine).  A pin sends the connection to public,
+# unpinning moves it to private over TLS, pinning again moves it back;
+# its client sees no error and keeps its SELECT and CLIENT SETNAME.
+case_redis_move_tls() {
+	make_pki > "$T/pki.log" 2>&1 || fail_case "make_pki failed"
+	start_redis_tls
+	PRIV_PORT=$REDIS_PORT
+	expect_eq "seed private" OK "$(tls_rcli "$PRIV_PORT" -n 3 SET who private 2>/dev/null)"
+	start_redis
+	PUB_PORT=$REDIS_PORT
+	seed_redis "$PUB_PORT" public
+	ADMIN_PORT=$(free_port) || fail_case "no free port"
+	ADMIN=127.0.0.1:$ADMIN_PORT
+	GLOBAL_OPTS=("admin=$ADMIN" log_level=debug)
+	postern_redis "private tls://127.0.0.1:$PRIV_PORT ca=$PKI/ca.crt" \
+	    "public tcp://127.0.0.1:$PUB_PORT" -- "${FAST[@]}" check=tcp
+	ctl pin redis public
+	start_client c redis --port "$LISTEN_PORT" --db 3 --name tls1
+	wait_until 10 grep -q ' ok public tls1 c1$' "$T/c.out" ||
+	    fail_case "not on public: $(tail -n 2 "$T/c.out")"
+	ctl unpin redis
+	wait_until 10 grep -q ' ok private tls1 c1$' "$T/c.out" ||
+	    fail_case "not moved to private (TLS): $(tail -n 2 "$T/c.out")"
+	expect_log ' -> public 127\.0\.0\.1:[0-9]+: moved to private .*replayed SELECT, CLIENT SETNAME'
+	ctl pin redis public
+	wait_until 10 bash -c "tail -n 1 '$T/c.out' | grep -q ' ok public tls1 c1$'" ||
+	    fail_case "not moved back to public: $(tail -n 2 "$T/c.out")"
+	expect_log ' -> private 127\.0\.0\.1:[0-9]+: moved to public '
+	stop_client c
+	expect_eq "errors" "" "$(grep ' err ' "$T/c.out")"
+	stop_postern
+}
+
+# ---------------------------------------------------------------------
+# PostgreSQL
+
+# pg_stop: stop the cluster of PG_DIR at once (a crash, for clients).
+pg_stop() {
+	_as_postgres "$PGBIN/pg_ctl" -D "$PG_DIR/data" -m immediate stop > /dev/null 2>&1
+}
+
+psql_at() {	# psql_at PORT SQL
+	timeout 30 psql -X -qAt "$(pg_conninfo "$1")" -c "$2" 2>&1
+}
+
+start_pg_pair() {
+	start_postgres
+	PRIV_PG=$PG_PORT PRIV_DIR=$PG_DIR
+	start_postgres
+	PUB_PG=$PG_PORT PUB_DIR=$PG_DIR
+	for port in "$PRIV_PG" "$PUB_PG"; do
+		psql_at "$port" 'CREATE TABLE moved (seq int); CREATE TABLE held (a int)' > /dev/null ||
+		    fail_case "create tables on $port"
+	done
+	ADMIN_PORT=$(free_port) || fail_case "no free port"
+	ADMIN=127.0.0.1:$ADMIN_PORT
+	GLOBAL_OPTS=("admin=$ADMIN" log_level=debug)
+	postern_service postgres "private tcp://127.0.0.1:$PRIV_PG" \
+	    "public tcp://127.0.0.1:$PUB_PG" -- "${FAST[@]}" check=postgres "$@"
+	expect_log 'info: postgres/private: up \(check ok\)$'
+	expect_log 'info: postgres/public: up \(check ok\)$'
+}
+
+# last_ok NAME: the server port of client NAME's last good reply.
+last_ok() {
+	grep ' ok ' "$T/$1.out" | tail -n 1 | cut -d' ' -f3
+}
+
+# Pooled connections fail over to public when private dies, and when it
+# is back they are closed between queries (57P01) and reconnect to
+# private; a transaction open across the failback commits on public
+# first; a client running transactions back to back loses none and sees
+# no error inside one.
+case_pg_failback() {
+	local commits rows back
+	start_pg_pair
+	start_client p1 pg --port "$LISTEN_PORT" --ms 50
+	start_client p2 pg --port "$LISTEN_PORT" --ms 50
+	start_client tx pg --port "$LISTEN_PORT" --ms 10 --tx
+	wait_until 10 bash -c "grep -q ' ok $PRIV_PG' '$T/p1.out' && grep -q ' ok $PRIV_PG' '$T/tx.out'" ||
+	    fail_case "clients not on private"
+	PG_DIR=$PRIV_DIR pg_stop
+	expect_log 'postgres/private: up -> down'
+	wait_until 15 bash -c "[[ \$(grep ' ok ' '$T/p1.out' | tail -n 1 | cut -d' ' -f3) == $PUB_PG ]]" ||
+	    fail_case "p1 not on public"
+	start_client h pg --port "$LISTEN_PORT" --ms 50 --hold "$T/h.release"
+	wait_until 10 grep -q holding "$T/h.out" || fail_case "h: no transaction"
+	back=$(now_ms)
+	PG_DIR=$PRIV_DIR PG_PORT=$PRIV_PG restart_postgres
+	expect_log 'postgres/private: down -> up' 15
+	for c in p1 p2 tx; do
+		wait_until 10 bash -c "[[ \$(grep ' ok ' '$T/$c.out' | tail -n 1 | cut -d' ' -f3) == $PRIV_PG ]]" ||
+		    fail_case "$c did not come back to private: $(tail -n 2 "$T/$c.out")"
+	done
+	expect_log 'closed \(safe point: for route private: idle\)'
+	# The held transaction is still open on public: it commits there.
+	: > "$T/h.release"
+	wait_until 10 grep -q " ok $PUB_PG held" "$T/h.out" ||
+	    fail_case "h: $(tail -n 2 "$T/h.out")"
+	wait_until 10 bash -c "[[ \$(grep ' ok ' '$T/h.out' | tail -n 1 | cut -d' ' -f3) == $PRIV_PG ]]" ||
+	    fail_case "h did not come back to private"
+	expect_eq "held row on public" 1 "$(psql_at "$PUB_PG" 'SELECT count(*) FROM held')"
+	for c in p1 p2 tx h; do
+		stop_client "$c"
+	done
+	# The crash of private broke a transaction, as it would have
+	# anyway; the failback must break none.
+	expect_eq "errors inside a transaction after the failback" "" \
+	    "$(cat "$T/tx.out" "$T/h.out" | awk -v t="$back" '$1 >= t && / intx /')"
+	expect_eq "57P01 only between queries" "" \
+	    "$(grep ' err ' "$T/p1.out" "$T/p2.out" | grep -v -e eof -e reset -e refused -e 57P01 -e 08006 -e connect)"
+	commits=$(grep -c ' ok ' "$T/tx.out")
+	rows=$(( $(psql_at "$PRIV_PG" 'SELECT count(*) FROM moved') + $(psql_at "$PUB_PG" 'SELECT count(*) FROM moved') ))
+	expect_eq "committed transactions found on the servers" "$commits" "$rows"
+	stop_postern
+}
+
+# drain --deadline: idle sessions leave at once; a LISTENing one only at
+# the deadline.
+case_pg_drain_listen() {
+	start_pg_pair
+	start_client a pg --port "$LISTEN_PORT" --ms 50
+	start_client l pg --port "$LISTEN_PORT" --ms 50 --listen
+	wait_until 10 bash -c "grep -q ' ok $PRIV_PG' '$T/a.out' && grep -q ' ok $PRIV_PG' '$T/l.out'" ||
+	    fail_case "clients not on private"
+	ctl drain postgres private --deadline 3s
+	expect_eq "ctl drain exit" 0 "$CTL_RC"
+	wait_until 10 bash -c "[[ \$(grep ' ok ' '$T/a.out' | tail -n 1 | cut -d' ' -f3) == $PUB_PG ]]" ||
+	    fail_case "a did not leave private"
+	expect_eq "l still on private" "$PRIV_PG" "$(last_ok l)"
+	expect_log ' -> private 127\.0\.0\.1:[0-9]+: closed \(route: drain deadline\)' 10
+	wait_until 10 bash -c "[[ \$(grep ' ok ' '$T/l.out' | tail -n 1 | cut -d' ' -f3) == $PUB_PG ]]" ||
+	    fail_case "l did not reconnect to public"
+	stop_client a
+	stop_client l
+	stop_postern
+}
+
+run_case "redis: a pooled connection moves back to private unseen" case_redis_failback
+run_case "redis: AUTH (ACL user), SELECT, SETNAME replayed on the move" case_redis_failback_auth
+run_case "redis: MULTI, SUBSCRIBE, BLPOP wait; drain deadline closes the rest" case_redis_drain_states
+run_case "redis: on_failback = keep keeps established sessions" case_redis_keep
+run_case "redis: moves between tcp:// and tls:// routes (both relay engines)" case_redis_move_tls
+run_case "postgres: pooled sessions come back between transactions" case_pg_failback
+run_case "postgres: drain --deadline closes a LISTENing session last" case_pg_drain_listen
+finish

@@ -1,0 +1,198 @@
+/*
+ * test_relay_swap.c: relay_swap_server and relay_take_client on both
+ * engines, with the fake link provider (link_fixture.h) and socketpairs
+ * as upstreams: only an idle relay changes, the old upstream is closed,
+ * the client side, byte counts and taps go on.
+ */
+#include "config.h"
+
+#include <sys/socket.h>
+
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
+#include <event2/event.h>
+
+#include "link_fixture.h"
+
+static size_t	tapped[2];
+
+static int
+tap(const uint8_t *buf, size_t len, void *arg)
+{
+	tapped[*(int *)arg] += len;
+	return (0);
+}
+
+/* An upstream socketpair: *bevp for the relay, the test's end returned. */
+static int
+upstream(struct fx *x, struct bufferevent **bevp)
+{
+	int	sp[2];
+
+	assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0,
+	    sp), 0);
+	assert_non_null(*bevp = bufferevent_socket_new(x->base, sp[0],
+	    BEV_OPT_CLOSE_ON_FREE));
+	return (sp[1]);
+}
+
+/* n bytes from fd, within the loop's bound. */
+static void
+expect_read(struct fx *x, int fd, const char *want)
+{
+	char	buf[256];
+	size_t	got = 0, n = strlen(want);
+	ssize_t	r;
+	int	i;
+
+	for (i = 0; i < LOOP_MAX && got < n; i++) {
+		event_base_loop(x->base, EVLOOP_NONBLOCK);
+		if ((r = read(fd, buf + got, sizeof(buf) - got)) > 0)
+			got += (size_t)r;
+	}
+	assert_int_equal(got, n);
+	assert_memory_equal(buf, want, n);
+}
+
+static void
+expect_client(struct fx *x, const char *want)
+{
+	size_t	before = evbuffer_get_length(x->rx);
+
+	LOOP_UNTIL(x, client_read(x) >= before + strlen(want));
+	assert_memory_equal(evbuffer_pullup(x->rx, -1) + before, want,
+	    strlen(want));
+}
+
+/* link -> link -> plain socket -> bufferevent engine -> link. */
+static void
+test_swap_every_engine(void **state)
+{
+	static int		 idx[2] = { RELAY_CLIENT, RELAY_SERVER };
+	struct fx		*x = *state;
+	struct fake		*b = fake_new();
+	struct bufferevent	*bev;
+	int			 fd, fd2;
+
+	start(x, NULL);
+	relay_tap(&x->r, RELAY_CLIENT, tap, &idx[0]);
+	relay_tap(&x->r, RELAY_SERVER, tap, &idx[1]);
+	tapped[0] = tapped[1] = 0;
+	client_send(x, (const uint8_t *)"get a", 5);
+	LOOP_UNTIL(x, evbuffer_get_length(x->fk->got) == 5);
+	prov_data(x->fk, (const uint8_t *)"one", 3);
+	expect_client(x, "one");
+	assert_true(relay_idle(&x->r));
+
+	/* To another link: the first one is closed, data goes to b. */
+	assert_int_equal(relay_swap_server(&x->r, x->base, NULL, 0,
+	    &b->link), 0);
+	assert_int_equal(x->fk->closes, 1);
+	assert_int_equal(b->paused, 0);
+	client_send(x, (const uint8_t *)"get b", 5);
+	LOOP_UNTIL(x, evbuffer_get_length(b->got) == 5);
+	assert_int_equal(evbuffer_get_length(x->fk->got), 5);
+	prov_data(b, (const uint8_t *)"two", 3);
+	expect_client(x, "two");
+
+	/* To a plain socket (the fd engine takes its descriptor). */
+	fd = upstream(x, &bev);
+	assert_int_equal(relay_swap_server(&x->r, x->base, bev, 1, NULL), 0);
+	assert_int_equal(b->closes, 1);
+	client_send(x, (const uint8_t *)"get c", 5);
+	expect_read(x, fd, "get c");
+	assert_int_equal(write(fd, "three", 5), 5);
+	expect_client(x, "three");
+
+	/* To a bufferevent (the TLS engine's path). */
+	fd2 = upstream(x, &bev);
+	assert_int_equal(relay_swap_server(&x->r, x->base, bev, 0, NULL), 0);
+	assert_false(x->r.fd_engine);
+	expect_read(x, fd, "");		/* the old one is closed: */
+	assert_int_equal(read(fd, (char[1]){ 0 }, 1), 0);
+	close(fd);
+	client_send(x, (const uint8_t *)"get d", 5);
+	expect_read(x, fd2, "get d");
+	assert_int_equal(write(fd2, "four", 4), 4);
+	expect_client(x, "four");
+
+	/* Counts and taps went on through every swap. */
+	assert_int_equal(x->r.side[RELAY_CLIENT].bytes, 20);
+	assert_int_equal(x->r.side[RELAY_SERVER].bytes, 15);
+	assert_int_equal(tapped[0], 20);
+	assert_int_equal(tapped[1], 15);
+	assert_int_equal(x->dones, 0);
+	close(fd2);
+	evbuffer_free(b->got);
+	free(b);
+}
+
+/* Not idle: bytes wait for the upstream; nothing changes. */
+static void
+test_swap_refused_when_busy(void **state)
+{
+	struct fx	*x = *state;
+	struct fake	*b = fake_new();
+
+	start(x, NULL);
+	x->fk->pending = 10;		/* the link has not sent them yet */
+	assert_false(relay_idle(&x->r));
+	assert_int_equal(relay_swap_server(&x->r, x->base, NULL, 0,
+	    &b->link), -1);
+	assert_int_equal(x->fk->closes, 0);
+	assert_null(b->link.user);
+	x->fk->pending = 0;
+	assert_true(relay_idle(&x->r));
+	/* A finished direction is not idle either. */
+	prov_eof(x->fk);
+	spin(x, 2);
+	assert_false(relay_idle(&x->r));
+	assert_int_equal(relay_take_client(&x->r), -1);
+	evbuffer_free(b->got);
+	free(b);
+}
+
+/* The client socket comes back; the upstream is closed. */
+static void
+test_take_client(void **state)
+{
+	struct fx	*x = *state;
+	int		 fd;
+
+	start(x, NULL);
+	client_send(x, (const uint8_t *)"q", 1);
+	LOOP_UNTIL(x, evbuffer_get_length(x->fk->got) == 1);
+	assert_true((fd = relay_take_client(&x->r)) >= 0);
+	assert_int_equal(x->fk->closes, 1);
+	assert_int_equal(x->r.side[RELAY_CLIENT].bytes, 1);
+	assert_int_equal(write(fd, "bye", 3), 3);
+	expect_client(x, "bye");
+	close(fd);
+	assert_int_equal(client_eof(x), 1);
+	relay_release(&x->r);		/* still safe */
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_swap_every_engine, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_swap_refused_when_busy,
+		    setup, teardown),
+		cmocka_unit_test_setup_teardown(test_take_client, setup,
+		    teardown),
+	};
+
+	return (cmocka_run_group_tests(tests, NULL, NULL));
+}

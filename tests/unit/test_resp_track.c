@@ -1,0 +1,247 @@
+/*
+ * test_resp_track.c: the RESP tracker against byte streams captured from
+ * redis-server 7.0 (requests as redis-py sends them, replies as the
+ * server sent them), fed whole, one byte at a time and split at every
+ * byte boundary.
+ */
+#include "config.h"
+
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+#include <event2/buffer.h>
+
+#include "resp_track.h"
+
+#define S(x)	(const uint8_t *)(x), sizeof(x) - 1
+
+/* 19 commands: a failed AUTH, HELLO 3 (RESP3 replies after it), MULTI. */
+static const char capture_req[] =
+"*3\r\n$4\r\nAUTH\r\n$3\r\napp\r\n$6\r\ns3cret\r\n*2\r\n$6\r\nSELECT\r\n$1\r\n3\r\n*3\r\n$6\r\nCLIENT\r\n$7\r\nSETNAME\r\n$5\r\npool1\r\n*4\r\n$6\r\nCLIENT\r\n$7\r\nSETINFO\r\n$8\r\nLIB-NAME\r\n$8\r\nredis-py\r\n*4\r\n$6\r\nCLIENT\r\n$7\r\nSETINFO\r\n$7\r\nlib-ver\r\n$5\r\n5.0.1\r\n*3\r\n$4\r\nAUTH\r\n$3\r\napp\r\n$5\r\nwrong\r\n*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$1\r\nv\r\n*4\r\n$5\r\nRPUSH\r\n$1\r\nl\r\n$1\r\na\r\n$1\r\nb\r\n*4\r\n$6\r\nLRANGE\r\n$1\r\nl\r\n$1\r\n0\r\n$2\r\n-1\r\n*2\r\n$5\r\nHELLO\r\n$1\r\n3\r\n*2\r\n$3\r\nGET\r\n$4\r\nnope\r\n*2\r\n$7\r\nHGETALL\r\n$1\r\nh\r\n*1\r\n$5\r\nMULTI\r\n*3\r\n$3\r\nSET\r\n$1\r\nx\r\n$1\r\n1\r\n*2\r\n$4\r\nINCR\r\n$1\r\nx\r\n*1\r\n$4\r\nEXEC\r\nPING\r\n*5\r\n$4\r\nXADD\r\n$1\r\ns\r\n$1\r\n*\r\n$1\r\nf\r\n$1\r\nv\r\n*3\r\n$6\r\nCONFIG\r\n$3\r\nGET\r\n$9\r\nmaxmemory\r\n";
+
+static const char capture_rep[] =
+"+OK\r\n+OK\r\n+OK\r\n-ERR unknown subcommand 'SETINFO'. Try CLIENT HELP.\r\n-ERR unknown subcommand 'SETINFO'. Try CLIENT HELP.\r\n-WRONGPASS invalid username-password pair or user is disabled.\r\n+OK\r\n:2\r\n*2\r\n$1\r\na\r\n$1\r\nb\r\n%7\r\n$6\r\nserver\r\n$5\r\nredis\r\n$7\r\nversion\r\n$6\r\n7.0.15\r\n$5\r\nproto\r\n:3\r\n$2\r\nid\r\n:3\r\n$4\r\nmode\r\n$10\r\nstandalone\r\n$4\r\nrole\r\n$6\r\nmaster\r\n$7\r\nmodules\r\n*0\r\n_\r\n%0\r\n+OK\r\n+QUEUED\r\n+QUEUED\r\n*2\r\n+OK\r\n:2\r\n+PONG\r\n$15\r\n1796177640912-0\r\n%1\r\n$9\r\nmaxmemory\r\n$1\r\n0\r\n";
+
+#define CAPTURE_CMDS	19
+
+/* Feed both streams cut at req and rep; check the end state. */
+static void
+run_split(size_t creq, size_t crep)
+{
+	struct resp_track	 t;
+	const uint8_t		*q = (const uint8_t *)capture_req;
+	const uint8_t		*p = (const uint8_t *)capture_rep;
+	size_t			 nq = sizeof(capture_req) - 1;
+	size_t			 np = sizeof(capture_rep) - 1;
+
+	resp_track_init(&t);
+	resp_track_client(&t, q, creq);
+	resp_track_client(&t, q + creq, nq - creq);
+	resp_track_server(&t, p, crep);
+	assert_int_equal(resp_track_safe(&t), crep < np ? RESP_BUSY :
+	    RESP_SAFE);
+	resp_track_server(&t, p + crep, np - crep);
+	assert_null(t.lost);
+	assert_int_equal(t.sent, CAPTURE_CMDS);
+	assert_int_equal(t.answered, CAPTURE_CMDS);
+	assert_int_equal(resp_track_safe(&t), RESP_SAFE);
+	assert_true(t.resp3);
+	assert_int_equal(t.npending, 0);
+	resp_track_clear(&t);
+}
+
+static void
+test_capture_every_split(void **state)
+{
+	size_t	i;
+
+	for (i = 0; i <= sizeof(capture_req) - 1; i++)
+		run_split(i, 0);
+	for (i = 0; i <= sizeof(capture_rep) - 1; i++)
+		run_split(sizeof(capture_req) - 1, i);
+}
+
+/* One byte at a time, each reply after its request: states as we go. */
+static void
+test_capture_bytewise(void **state)
+{
+	struct resp_track	 t;
+	size_t			 i;
+
+	resp_track_init(&t);
+	for (i = 0; i < sizeof(capture_req) - 1; i++)
+		resp_track_client(&t, (const uint8_t *)capture_req + i, 1);
+	assert_int_equal(t.sent, CAPTURE_CMDS);
+	assert_true(t.multi == 0);	/* EXEC was sent */
+	for (i = 0; i < sizeof(capture_rep) - 1; i++) {
+		resp_track_server(&t, (const uint8_t *)capture_rep + i, 1);
+		if (i + 1 < sizeof(capture_rep) - 1)
+			assert_int_equal(resp_track_safe(&t), RESP_BUSY);
+	}
+	assert_int_equal(resp_track_safe(&t), RESP_SAFE);
+	resp_track_clear(&t);
+}
+
+/* What a move replays: the successful state commands, in order. */
+static void
+test_replay(void **state)
+{
+	struct resp_track	 t;
+	struct resp_expect	 want[RESP_NSLOTS];
+	struct evbuffer		*out = evbuffer_new();
+	char			 names[128];
+	const char		*expect;
+	int			 n;
+
+	resp_track_init(&t);
+	resp_track_client(&t, S(capture_req));
+	resp_track_server(&t, S(capture_rep));
+	n = resp_track_replay(&t, out, want, names, sizeof(names));
+	assert_int_equal(n, 4);
+	assert_string_equal(names, "AUTH, SELECT, CLIENT SETNAME, HELLO");
+	expect = "*3\r\n$4\r\nAUTH\r\n$3\r\napp\r\n$6\r\ns3cret\r\n"
+	    "*2\r\n$6\r\nSELECT\r\n$1\r\n3\r\n"
+	    "*3\r\n$6\r\nCLIENT\r\n$7\r\nSETNAME\r\n$5\r\npool1\r\n"
+	    "*2\r\n$5\r\nHELLO\r\n$1\r\n3\r\n";
+	assert_int_equal(evbuffer_get_length(out), strlen(expect));
+	assert_memory_equal(evbuffer_pullup(out, -1), expect, strlen(expect));
+	assert_int_equal(want[0].type, '+');
+	assert_string_equal(want[0].line, "OK");
+	assert_int_equal(want[3].type, '%');
+	assert_true(want[3].any_body);
+	evbuffer_free(out);		/* wipes the copies */
+	resp_track_clear(&t);
+	for (n = 0; n < RESP_NSLOTS; n++)
+		assert_null(t.saved[n].cmd);
+}
+
+/* MULTI, WATCH, subscriptions, MONITOR and blocking commands wait. */
+static void
+test_busy_states(void **state)
+{
+	struct resp_track	t;
+
+	resp_track_init(&t);
+	resp_track_client(&t, S("*1\r\n$5\r\nMULTI\r\n"));
+	resp_track_server(&t, S("+OK\r\n"));
+	assert_int_equal(resp_track_safe(&t), RESP_BUSY);
+	assert_string_equal(resp_track_why(&t), "inside MULTI");
+	resp_track_client(&t, S("*1\r\n$4\r\nEXEC\r\n"));
+	assert_int_equal(resp_track_safe(&t), RESP_BUSY);
+	resp_track_server(&t, S("*0\r\n"));
+	assert_int_equal(resp_track_safe(&t), RESP_SAFE);
+
+	resp_track_client(&t, S("*2\r\n$5\r\nWATCH\r\n$1\r\nk\r\n"));
+	resp_track_server(&t, S("+OK\r\n"));
+	assert_int_equal(resp_track_safe(&t), RESP_BUSY);
+	resp_track_client(&t, S("UNWATCH\r\n"));
+	resp_track_server(&t, S("+OK\r\n"));
+	assert_int_equal(resp_track_safe(&t), RESP_SAFE);
+
+	/* BLPOP: its reply is outstanding until it comes. */
+	resp_track_client(&t, S("*3\r\n$5\r\nBLPOP\r\n$1\r\nl\r\n$1\r\n0\r\n"));
+	assert_int_equal(resp_track_safe(&t), RESP_BUSY);
+	resp_track_server(&t, S("*2\r\n$1\r\nl\r\n$1\r\nx\r\n"));
+	assert_int_equal(resp_track_safe(&t), RESP_SAFE);
+
+	resp_track_client(&t, S("*2\r\n$9\r\nSUBSCRIBE\r\n$2\r\nch\r\n"));
+	resp_track_server(&t,
+	    S("*3\r\n$9\r\nsubscribe\r\n$2\r\nch\r\n:1\r\n"));
+	assert_int_equal(resp_track_safe(&t), RESP_BUSY);
+	assert_string_equal(resp_track_why(&t), "subscribed");
+	resp_track_clear(&t);
+}
+
+/* State it cannot replay: closed at a safe point, or never followed. */
+static void
+test_unreplayable_and_lost(void **state)
+{
+	struct resp_track	t;
+
+	resp_track_init(&t);
+	resp_track_client(&t,
+	    S("*3\r\n$6\r\nCLIENT\r\n$8\r\nTRACKING\r\n$2\r\non\r\n"));
+	resp_track_server(&t, S("+OK\r\n"));
+	assert_int_equal(resp_track_safe(&t), RESP_SAFE_CLOSE);
+	/* A RESP3 push is not a reply. */
+	resp_track_server(&t, S(">2\r\n$10\r\ninvalidate\r\n*1\r\n$1\r\nk\r\n"));
+	assert_int_equal(t.answered, 1);
+	assert_int_equal(resp_track_safe(&t), RESP_SAFE_CLOSE);
+	resp_track_clear(&t);
+
+	resp_track_init(&t);
+	resp_track_client(&t,
+	    S("*3\r\n$6\r\nclient\r\n$5\r\nreply\r\n$3\r\noff\r\n"));
+	assert_int_equal(resp_track_safe(&t), RESP_LOST);
+	resp_track_clear(&t);
+
+	resp_track_init(&t);
+	resp_track_client(&t, S("*2\r\n:1\r\n"));	/* not a bulk */
+	assert_int_equal(resp_track_safe(&t), RESP_LOST);
+	resp_track_clear(&t);
+
+	resp_track_init(&t);
+	resp_track_client(&t, S("PING\r\n"));
+	resp_track_server(&t, S("$?\r\n;4\r\nHell\r\n;0\r\n"));	/* streamed */
+	assert_int_equal(resp_track_safe(&t), RESP_LOST);
+	resp_track_clear(&t);
+
+	/* A state command inside MULTI takes effect at EXEC: not replayed. */
+	resp_track_init(&t);
+	resp_track_client(&t, S("MULTI\r\nSELECT 2\r\nEXEC\r\n"));
+	resp_track_server(&t, S("+OK\r\n+QUEUED\r\n*1\r\n+OK\r\n"));
+	assert_int_equal(resp_track_safe(&t), RESP_SAFE_CLOSE);
+	resp_track_clear(&t);
+}
+
+/* Inline commands are recorded too; RESET forgets; attributes nest. */
+static void
+test_inline_reset_attributes(void **state)
+{
+	struct resp_track	 t;
+	struct resp_expect	 want[RESP_NSLOTS];
+	struct evbuffer		*out = evbuffer_new();
+	char			 names[128];
+
+	resp_track_init(&t);
+	resp_track_client(&t, S("\r\nselect 5\r\nREADONLY\r\n"));
+	resp_track_server(&t, S("+OK\r\n-ERR cluster support disabled\r\n"));
+	assert_int_equal(t.sent, 2);
+	assert_int_equal(resp_track_replay(&t, out, want, names,
+	    sizeof(names)), 1);
+	assert_string_equal(names, "SELECT");
+	assert_memory_equal(evbuffer_pullup(out, -1), "SELECT 5\r\n", 10);
+	evbuffer_drain(out, evbuffer_get_length(out));
+	resp_track_client(&t, S("*1\r\n$5\r\nRESET\r\n"));
+	resp_track_server(&t, S("+RESET\r\n"));
+	assert_int_equal(resp_track_replay(&t, out, want, names,
+	    sizeof(names)), 0);
+	/* An attribute before a nested reply: one reply. */
+	resp_track_client(&t, S("*1\r\n$4\r\nXXXX\r\n"));
+	resp_track_server(&t, S("|1\r\n+key\r\n%1\r\n+a\r\n:1\r\n"
+	    "*2\r\n*1\r\n:1\r\n~1\r\n,3.5\r\n"));
+	assert_int_equal(t.answered, t.sent);
+	assert_int_equal(resp_track_safe(&t), RESP_SAFE);
+	evbuffer_free(out);
+	resp_track_clear(&t);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_capture_every_split),
+		cmocka_unit_test(test_capture_bytewise),
+		cmocka_unit_test(test_replay),
+		cmocka_unit_test(test_busy_states),
+		cmocka_unit_test(test_unreplayable_and_lost),
+		cmocka_unit_test(test_inline_reset_attributes),
+	};
+
+	return (cmocka_run_group_tests(tests, NULL, NULL));
+}
