@@ -642,7 +642,7 @@ case_cross_site() {
 	    "$HTTP_BODY"
 	expect_curl 200 '/routes/drain?service=redis&route=private' "${W[@]}" \
 	    -H 'Accept: text/plain'
-	expect_match "message as text" '^redis/private draining: no new sessions, [0-9]+ established stay; new sessions go to public$' \
+	expect_match "message as text" '^redis/private draining: no new sessions, [0-9]+ established leave at safe points; new sessions go to public$' \
 	    "$HTTP_BODY"
 }
 
