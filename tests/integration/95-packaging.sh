@@ -281,7 +281,7 @@ private public
 # The Debian package: build it from a copy of the tree, lintian without
 # errors, install it with dpkg, check the layout, purge it.
 case_deb() {
-	local out=$T/deb deb f
+	local out=$T/deb deb f units
 	skip_slow
 	((EUID == 0)) || skip_case "needs root (dpkg -i)"
 	need_cmds dpkg-buildpackage dh lintian fakeroot
@@ -310,8 +310,18 @@ case_deb() {
 	    (exit "$_deb_rc"); _case_cleanup' EXIT
 	DEBIAN_FRONTEND=noninteractive dpkg -i "$deb" > "$T/dpkg-i.log" 2>&1 ||
 	    fail_case "dpkg -i failed: $(tail -n 5 "$T/dpkg-i.log" | paste -sd'|')"
+	# The units go where this release's debhelper puts them:
+	# /usr/lib/systemd/system (Debian 13), /lib/systemd/system (Debian
+	# 12, whose dh_installsystemd knows no other place).
+	units=/lib/systemd/system
+	grep -q 'usr/lib/systemd/system' "$(command -v dh_installsystemd)" &&
+	    units=/usr/lib/systemd/system
+	expect_eq "unit files in the package" \
+	    "$units/postern.service $units/postern@.service" \
+	    "$(dpkg-deb -c "$deb" | awk '{ print substr($6, 2) }' |
+	    grep -E '/systemd/system/.+\.service$' | sort | paste -sd' ')"
 	for f in /usr/sbin/postern /etc/postern/postern.conf \
-	    /lib/systemd/system/postern.service /lib/systemd/system/postern@.service \
+	    $units/postern.service $units/postern@.service \
 	    /usr/share/man/man8/postern.8.gz /usr/share/man/man5/postern.conf.5.gz \
 	    /usr/share/bash-completion/completions/postern \
 	    /usr/share/doc/postern/copyright /usr/share/doc/postern/README.Debian; do
@@ -326,8 +336,8 @@ case_deb() {
 	expect_match "postern -V" '^postern [0-9.]+$' "$(/usr/sbin/postern -V)"
 	expect_eq "man postern" "/usr/share/man/man8/postern.8.gz" "$(man -w postern 2>&1)"
 	# The installed units, with their man pages there to be found.
-	out=$(systemd-analyze verify /lib/systemd/system/postern.service \
-	    /lib/systemd/system/postern@.service 2>&1)
+	out=$(systemd-analyze verify $units/postern.service \
+	    $units/postern@.service 2>&1)
 	expect_eq "systemd-analyze verify (installed)" "" "$out"
 	if command -v systemctl > /dev/null; then
 		expect_eq "enabled after install" disabled \
@@ -342,7 +352,7 @@ case_deb() {
 
 	dpkg --purge postern > "$T/purge.log" 2>&1 ||
 	    fail_case "dpkg --purge failed: $(tail -n 5 "$T/purge.log" | paste -sd'|')"
-	for f in /usr/sbin/postern /etc/postern /lib/systemd/system/postern.service; do
+	for f in /usr/sbin/postern /etc/postern $units/postern.service; do
 		[[ -e "$f" ]] && fail_case "$f is left after purge"
 	done
 	return 0
