@@ -19,7 +19,8 @@ static const char *const log_levels[] = {
 static const char *const protocols[] = { "tcp", "redis", "postgres", NULL };
 static const char *const roles[] = { "any", "master", NULL };
 static const char *const on_down[] = { "keep", "close", NULL };
-static const char *const host_key_checks[] = { "yes", "accept-new", NULL };
+static const char *const host_key_checks[] = { "yes", "accept-new", "ask",
+	NULL };
 static const char *const checks[] = {
 	"default", "none", "tcp", "redis", "postgres", NULL
 };
@@ -81,7 +82,10 @@ const struct conf_key conf_keys[] = {
 	{ SECT_BASTION, "strict_host_key_checking", TYPE_ENUM,
 	  B(strict_host_key_checking), "yes", 0, 0, host_key_checks, 0,
 	  "yes: refuse unknown and changed host keys; accept-new: add an "
-	  "unknown host's key to known_hosts, refuse changed ones" },
+	  "unknown host's key to known_hosts, refuse changed ones; ask: show "
+	  "an unknown key's fingerprint on the terminal and add it if the "
+	  "user answers yes (without a terminal: as yes; the -J default on "
+	  "a terminal)" },
 	{ SECT_BASTION, "user", TYPE_STRING, B(user), NULL, 0, 0, NULL,
 	  KEY_REQUIRED, "user name on the bastion" },
 

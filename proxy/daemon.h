@@ -50,6 +50,7 @@ struct postern {
 	uint64_t		 next_id;
 	int			 stopping;	/* SIGTERM seen: not ready */
 	int			 draining;	/* listeners closed */
+	int			 exit_status;	/* daemon_run's, once stopped */
 };
 
 /*
