@@ -6,7 +6,8 @@
 # In a git work tree: the files git knows and untracked files it does not
 # ignore (files deleted but not yet committed are skipped); without git,
 # everything but _build, .git and autotools/compiler output.  DEST is
-# made if missing.  Used by build-deb.sh and tests/chroot.sh.
+# made if missing.  Used by build-deb.sh, container/check.sh and
+# tests/chroot.sh.
 set -euo pipefail
 
 src=$1 dest=$2

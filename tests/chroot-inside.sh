@@ -138,9 +138,10 @@ smoke "" 20-postgres.sh "psql select 1 (sslmode=prefer)"
 smoke "" 70-health.sh "default check follows protocol" "redis check AUTH" \
     "postgres checks: SSLRequest" "kill preferred redis: failover, failback"
 smoke "" 80-tls.sh "redis over TLS" "postgres TLS-only" "postgres 17 direct TLS" \
-    "cancel: pg_sleep cancelled through postern on a TLS route"
+    "cancel: pg_sleep cancelled through postern on a TLS route" \
+    "verification errors"
 smoke "" 90-ssh.sh "redis-cli through an ssh:// route" "psql through an ssh:// route" \
-    "-L/-J with an ssh_config alias"
+    "-L/-J with an ssh_config alias" "-J on a terminal"
 # The same Redis cases against valkey-server, under redis-server's name.
 mkdir -p "$T/valkey-bin"
 ln -s "$(command -v valkey-server)" "$T/valkey-bin/redis-server"

@@ -75,11 +75,16 @@ in_root() {
 	    DEBIAN_FRONTEND=noninteractive "$@"
 }
 
-# mount_one TYPE-OR---bind SOURCE TARGET: mount unless already mounted.
+# mount_one TYPE-OR---bind SOURCE TARGET: mount unless already mounted
+# (left by a run that was killed: the lock says none runs), and unmount
+# it at the end either way.
 mount_one() {
 	local target=$ROOT$3
 	mkdir -p "$target"
-	mountpoint -q "$target" && return 0
+	if mountpoint -q "$target"; then
+		MOUNTED+=("$target")
+		return 0
+	fi
 	if [[ $1 == --bind ]]; then
 		mount --bind "$2" "$target"
 	else
@@ -126,7 +131,13 @@ make_root() {
 			not_ok "chroot" "debootstrap is not installed (apt-get install debootstrap)"
 			return 1
 		}
-		rm -rf "$ROOT"
+		# A half-made chroot goes; never with something mounted in
+		# it (a bind-mounted /dev would go with it).
+		if grep -q " $ROOT/" /proc/mounts; then
+			not_ok "chroot" "mounts left under $ROOT: $(grep " $ROOT/" /proc/mounts | cut -d' ' -f2 | paste -sd' ')"
+			return 1
+		fi
+		rm -rf --one-file-system "$ROOT"
 		mkdir -p "$(dirname "$ROOT")"
 		say "debootstrap --variant=minbase $SUITE $ROOT (the host's mirror)"
 		if ! debootstrap --variant=minbase "$SUITE" "$ROOT" "$mirror" \

@@ -360,7 +360,7 @@ case_pg_direct() {
 	(_close_sess_fds; exec socat -x "TCP-LISTEN:$mid,bind=127.0.0.1,reuseaddr,fork" \
 	    "TCP:127.0.0.1:$PG_PORT") 2> "$T/wire.log" &
 	track_server "$!"
-	wait_until 5 test -n "$(ss -ltnH "sport = :$mid")" || fail_case "socat did not listen"
+	wait_until 10 port_listening "$mid" || fail_case "socat did not listen"
 	GLOBAL_OPTS=(log_level=debug)
 	postern_service postgres "direct tls://127.0.0.1:$mid ca=$PKI/ca.crt name=db.example.test sslnegotiation=direct" -- \
 	    "${FAST[@]}"
@@ -373,7 +373,7 @@ case_pg_direct() {
 	# connection's first bytes from postern start with "16 03".
 	awk '/^> .*from=0 /{ getline; print substr($0, 1, 6) }' "$T/wire.log" | sort -u > "$T/first"
 	expect_eq "first bytes of each connection to the server" " 16 03" "$(cat "$T/first")"
-	expect_cancel direct
+	expect_cancel direct "$mid"
 }
 
 # A server that selects no ALPN (openssl s_server without -alpn; a real
@@ -398,7 +398,8 @@ backend_sleeping() {
 	[[ -n "$(sleeping_backend)" ]]
 }
 
-# expect_cancel: psql -c 'select pg_sleep(30)' through postern, SIGINT
+# expect_cancel ROUTE [PORT]: psql -c 'select pg_sleep(30)' through
+# postern (ROUTE dials 127.0.0.1:PORT, default PG_PORT), SIGINT
 # (psql sends a CancelRequest to postern's port); the backend must stop
 # within a second, per pg_stat_activity on the server.
 expect_cancel() {
@@ -418,7 +419,7 @@ expect_cancel() {
 	wait_exit "$pid" 10 || fail_case "psql did not end after the cancel"
 	expect_match "psql's output" 'canceling statement due to user request' "$(cat "$T/sleep.out")"
 	expect_log " cancel request for backend pid $bpid goes to route $1$"
-	expect_log " s[0-9]+ postgres 127\.0\.0\.1:[0-9]+ -> $1 127\.0\.0\.1:$PG_PORT: closed \(server closed\) after [0-9.]+s, 16 bytes up, 0 bytes down$"
+	expect_log " s[0-9]+ postgres 127\.0\.0\.1:[0-9]+ -> $1 127\.0\.0\.1:${2:-$PG_PORT}: closed \(server closed\) after [0-9.]+s, 16 bytes up, 0 bytes down$"
 }
 
 case_cancel_plain() {
