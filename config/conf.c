@@ -21,6 +21,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <openssl/crypto.h>
+
 #include "conf.h"
 #include "conf_keys.h"
 #include "conf_int.h"
@@ -108,6 +110,11 @@ conf_free(struct conf *c)
 		free(b->session_command);
 	}
 	free(c->bastions);
+	free(c->admin_token_file);
+	if (c->admin_token != NULL) {
+		OPENSSL_cleanse(c->admin_token, strlen(c->admin_token));
+		free(c->admin_token);
+	}
 	free(c->user);
 	free(c->path);
 	free(c);
@@ -435,6 +442,8 @@ conf_on_pair(void *arg, int line, const char *key, const char *value)
 		return;
 	}
 	p->seen[idx] = line > 0 ? line : 1;
+	if (p->section == SECT_GLOBAL)
+		p->global_seen[idx] = p->seen[idx];
 	if (p->section == SECT_GLOBAL && strcmp(key, "admin") == 0)
 		p->conf->has_admin = 1;
 	conf_store(p, k, line, value);
@@ -448,33 +457,68 @@ conf_on_error(void *arg, int line, const char *msg)
 	perr(p, line, "%s", msg);
 }
 
-/*
- * The first line of a secret file (check_password_file,
- * identity_passphrase_file) into *out; never logged.
- */
-static void
-conf_read_secret_file(struct conf_parser *p, int line_no, const char *label,
-    const char *key, const char *path, char **out)
+int
+conf_secret_read(const char *path, int private, char **out, char *err,
+    size_t errlen)
 {
-	FILE	*fp;
-	char	 line[1024];
-	size_t	 n;
+	struct stat	 st;
+	FILE		*fp;
+	char		 line[1024];
+	size_t		 n;
+	int		 rc = -1;
 
-	if (path == NULL || !(p->flags & CONF_CHECK_FILES))
-		return;
-	/* An unreadable file was reported at its key's line. */
-	if ((fp = fopen(path, "re")) == NULL)
-		return;
+	if ((fp = fopen(path, "re")) == NULL) {
+		snprintf(err, errlen, "%s", strerror(errno));
+		return (-1);
+	}
+	/*
+	 * The mode of the file opened, not of a name that may change.  As
+	 * libpq's rule for sslkey: owned by root, the group may read it
+	 * (Kubernetes mounts a Secret root-owned, readable through fsGroup,
+	 * for a non-root container); otherwise owner only.
+	 */
+	if (private && fstat(fileno(fp), &st) == 0 &&
+	    (st.st_mode & (st.st_uid == 0 ? (S_IWGRP | S_IXGRP | S_IRWXO) :
+	    (S_IRWXG | S_IRWXO))) != 0) {
+		snprintf(err, errlen, "group or others may read or write it "
+		    "(mode %04o): chmod 600 it (640 if root owns it)",
+		    (unsigned int)(st.st_mode & 07777));
+		fclose(fp);
+		return (-1);
+	}
 	if (fgets(line, sizeof(line), fp) == NULL)
 		line[0] = '\0';
 	fclose(fp);
 	n = strcspn(line, "\r\n");
 	line[n] = '\0';
 	if (n == 0)
-		perr(p, line_no, "%s: %s %s is empty", label, key, path);
+		snprintf(err, errlen, "empty file");
+	else if ((*out = strdup(line)) == NULL)
+		snprintf(err, errlen, "out of memory");
 	else
-		*out = strdup(line);
-	explicit_bzero(line, sizeof(line));
+		rc = 0;
+	OPENSSL_cleanse(line, sizeof(line));
+	return (rc);
+}
+
+/*
+ * The first line of a secret file (check_password_file,
+ * identity_passphrase_file, admin_token_file) into *out; never logged.
+ */
+static void
+conf_read_secret_file(struct conf_parser *p, int line_no, const char *label,
+    const char *key, const char *path, int private, char **out)
+{
+	char	err[256];
+
+	if (path == NULL || !(p->flags & CONF_CHECK_FILES))
+		return;
+	/* An unreadable file was reported at its key's line. */
+	if (access(path, R_OK) != 0)
+		return;
+	if (conf_secret_read(path, private, out, err, sizeof(err)) != 0)
+		perr(p, line_no, "%s%s%s %s: %s", label, *label ? ": " : "",
+		    key, path, err);
 }
 
 static void
@@ -484,7 +528,7 @@ conf_read_secret(struct conf_parser *p, struct conf_service *s)
 
 	snprintf(label, sizeof(label), "[service %s]", s->name);
 	conf_read_secret_file(p, s->line, label, "check_password_file",
-	    s->check_password_file, &s->check_password);
+	    s->check_password_file, 0, &s->check_password);
 }
 
 /* "SHA256:" + 43 base64 characters (32 bytes), '=' padding allowed. */
@@ -507,7 +551,7 @@ conf_validate_bastion(struct conf_parser *p, struct conf_bastion *b)
 
 	snprintf(label, sizeof(label), "[bastion %s]", b->name);
 	conf_read_secret_file(p, b->line, label, "identity_passphrase_file",
-	    b->identity_passphrase_file, &b->identity_passphrase);
+	    b->identity_passphrase_file, 0, &b->identity_passphrase);
 	if (b->identity_passphrase_file != NULL && b->identity == NULL)
 		perr(p, b->line, "[bastion %s]: identity_passphrase_file "
 		    "without identity", b->name);
@@ -521,6 +565,40 @@ conf_validate_bastion(struct conf_parser *p, struct conf_bastion *b)
 		perr(p, b->line, "[bastion %s]: strict_host_key_checking = "
 		    "accept-new and host_key_sha256 contradict each other",
 		    b->name);
+}
+
+/*
+ * [postern]: the admin token.  A short token or one with spaces would be
+ * guessable or never match a header, so both are refused here.
+ */
+static void
+conf_validate_admin(struct conf_parser *p)
+{
+	struct conf		*c = p->conf;
+	const struct conf_key	*k;
+	const char		*t;
+	int			 line;
+
+	k = conf_keys_find(SECT_GLOBAL, "admin_token_file");
+	line = p->global_seen[k - conf_keys];
+	conf_read_secret_file(p, line, "", k->name, c->admin_token_file, 1,
+	    &c->admin_token);
+	for (t = c->admin_token; t != NULL && *t != '\0'; t++) {
+		if (!isgraph((unsigned char)*t)) {
+			perr(p, line, "admin_token_file %s: the token has "
+			    "spaces or control characters",
+			    c->admin_token_file);
+			break;
+		}
+	}
+	if (c->admin_token != NULL && strlen(c->admin_token) < 16)
+		perr(p, line, "admin_token_file %s: the token is shorter than "
+		    "16 characters (try: openssl rand -hex 32)",
+		    c->admin_token_file);
+	k = conf_keys_find(SECT_GLOBAL, "admin_read_token");
+	if (c->admin_read_token && c->admin_token_file == NULL)
+		perr(p, p->global_seen[k - conf_keys], "admin_read_token = "
+		    "yes needs admin_token_file");
 }
 
 /* One listener per address across all services and the admin endpoint. */
@@ -583,6 +661,7 @@ conf_validate(struct conf_parser *p)
 	}
 	for (i = 0; i < c->nbastions; i++)
 		conf_validate_bastion(p, &c->bastions[i]);
+	conf_validate_admin(p);
 	if (c->nservices == 0)
 		perr(p, 0, "no [service NAME] section: nothing to do");
 	conf_validate_listeners(p);

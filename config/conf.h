@@ -83,6 +83,7 @@ struct conf_service {
 	char			*check_password;	/* read from the file */
 	int			 check_role;	/* enum conf_role */
 	int			 hold_timeout_ms;
+	int			 response_timeout_ms;	/* 0: off */
 	int			 on_route_down;	/* enum conf_on_down */
 	int			 rise;
 	int			 fall;
@@ -117,6 +118,10 @@ struct conf {
 	char			*path;		/* NULL for -L quick mode */
 	struct addr		 admin;
 	int			 has_admin;
+	char			*admin_token_file;
+	char			*admin_token;	/* read from the file; wiped
+						   when freed */
+	int			 admin_read_token; /* reads need it too */
 	int			 log_level;	/* enum log_level */
 	int			 drain_timeout_ms;
 	int			 shutdown_delay_ms;
@@ -186,6 +191,17 @@ struct conf_jump {
  */
 struct conf *conf_from_forwards_jump(char **specs, size_t n,
 	    const struct conf_jump *jump, struct conf_errors *errs);
+
+/*
+ * conf_secret_read(path, private, out, err, errlen): the first line of a
+ * secret file (a password, passphrase or token) into *out, which the
+ * caller frees after wiping it.  With private, a file that group or
+ * others may read or write is refused (a root-owned one may be group-
+ * readable: mode 640 or 440).  Returns 0, or -1 with a reason
+ * (without the path) in err and *out untouched.
+ */
+int	conf_secret_read(const char *path, int private, char **out, char *err,
+	    size_t errlen);
 
 /* conf_ref(c): take a reference; returns c. */
 struct conf *conf_ref(struct conf *c);

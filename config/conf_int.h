@@ -28,6 +28,7 @@ struct conf_parser {
 	/* line of the current section header; 0 before the first */
 	int			 section_line;
 	int			 global_line;	/* of [postern]; 0 if none yet */
+	int			 global_seen[64]; /* seen[], for [postern] */
 };
 
 #define perr(p, line, ...) \

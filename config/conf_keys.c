@@ -19,6 +19,7 @@ static const char *const log_levels[] = {
 static const char *const protocols[] = { "tcp", "redis", "postgres", NULL };
 static const char *const roles[] = { "any", "master", NULL };
 static const char *const on_down[] = { "keep", "close", NULL };
+static const char *const no_yes[] = { "no", "yes", NULL };
 static const char *const host_key_checks[] = { "yes", "accept-new", "ask",
 	NULL };
 static const char *const checks[] = {
@@ -35,6 +36,14 @@ const struct conf_key conf_keys[] = {
 	{ SECT_GLOBAL, "admin", TYPE_LISTEN, G(admin), NULL, 0, 0, NULL, 0,
 	  "address of the admin HTTP endpoint (loopback or unix:/path); "
 	  "none when unset" },
+	{ SECT_GLOBAL, "admin_read_token", TYPE_ENUM, G(admin_read_token),
+	  "no", 0, 0, no_yes, 0,
+	  "yes: /health, /status and /metrics need the token too (the probes "
+	  "never do); needs admin_token_file" },
+	{ SECT_GLOBAL, "admin_token_file", TYPE_PATH, G(admin_token_file),
+	  NULL, 0, 0, NULL, 0,
+	  "file whose first line is the bearer token route control needs "
+	  "(required for writes off loopback); mode 600 or stricter" },
 	{ SECT_GLOBAL, "drain_timeout", TYPE_DURATION, G(drain_timeout_ms),
 	  "30s", 0, DAY_MS, NULL, 0,
 	  "on SIGTERM, how long established sessions may finish before they "
@@ -141,6 +150,12 @@ const struct conf_key conf_keys[] = {
 	  "closed" },
 	{ SECT_SERVICE, "protocol", TYPE_ENUM, S(protocol), "tcp", 0, 0,
 	  protocols, 0, "tcp, redis or postgres" },
+	{ SECT_SERVICE, "response_timeout", TYPE_DURATION,
+	  S(response_timeout_ms), "5s", 0, 3600 * 1000, NULL, 0,
+	  "redis and postgres: a server that has not answered a session's "
+	  "first request (a command that does not block; the startup "
+	  "message) within this time counts as a failure of its route, as a "
+	  "failed check does; 0: off" },
 	{ SECT_SERVICE, "rise", TYPE_INT, S(rise), "2", 1, 100, NULL, 0,
 	  "consecutive successes that mark a route up again" },
 	{ SECT_SERVICE, "route", TYPE_ROUTE, S(routes), NULL, 0, 0, NULL,

@@ -1,7 +1,8 @@
 /*
  * admin.c: the admin HTTP endpoint: its socket, request dispatch, the
  * probes and route control.  The documents are in admin_health.c and
- * admin_metrics.c.  Nothing here dials anything: every page reads state,
+ * admin_metrics.c, who may ask in admin_guard.c, the connection cap in
+ * admin_conns.c.  Nothing here dials anything: every page reads state,
  * and route control calls the service's own functions, which log.
  */
 #include "config.h"
@@ -11,6 +12,7 @@
 
 #include <ctype.h>
 #include <errno.h>
+#include <stdint.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -25,6 +27,7 @@
 
 #include "addr.h"
 #include "admin.h"
+#include "admin_guard.h"
 #include "admin_int.h"
 #include "conf.h"
 #include "conf_keys.h"
@@ -39,6 +42,7 @@
 #define ADMIN_TIMEOUT_S		10
 #define ADMIN_MAX_HEADERS	8192
 #define ADMIN_MAX_BODY		4096
+#define ADMIN_MAX_CONNS		64	/* see admin_conns.c */
 
 #define ADMIN_READ	(EVHTTP_REQ_GET | EVHTTP_REQ_HEAD)
 #define ADMIN_WRITE	EVHTTP_REQ_POST
@@ -48,6 +52,8 @@ struct admin {
 	struct evhttp		*http;
 	struct evconnlistener	*evl;		/* evhttp's once bound */
 	struct event		*resume;
+	struct admin_conns	*conns;
+	struct admin_guard	 guard;
 	struct addr		 addr;
 	int			 unlink_path;
 };
@@ -65,10 +71,11 @@ enum admin_action {
 typedef void admin_page_fn(struct admin *, struct evhttp_request *, int);
 
 struct admin_page {
-	const char	*path;
-	int		 methods;
-	admin_page_fn	*fn;
-	int		 action;	/* enum admin_action */
+	const char		*path;
+	int			 methods;
+	enum admin_guard_access	 access;
+	admin_page_fn		*fn;
+	int			 action;	/* enum admin_action */
 };
 
 static const char *
@@ -79,10 +86,16 @@ admin_reason(int code)
 		return ("OK");
 	case 400:
 		return ("Bad Request");
+	case 401:
+		return ("Unauthorized");
+	case 403:
+		return ("Forbidden");
 	case 404:
 		return ("Not Found");
 	case 405:
 		return ("Method Not Allowed");
+	case 421:
+		return ("Misdirected Request");
 	case 503:
 		return ("Service Unavailable");
 	}
@@ -265,7 +278,7 @@ admin_startup(struct admin *ad, struct evhttp_request *req, int action)
 		if (health_check_kind(svc->cs) == CHECK_NONE)
 			continue;
 		for (i = 0; i < svc->nroutes; i++) {
-			if (svc->routes[i]->last_check.tv_sec != 0)
+			if (svc->routes[i]->last_check != 0)
 				continue;
 			admin_text(req, 503, "starting: %s not checked yet\n",
 			    svc->routes[i]->label);
@@ -444,18 +457,113 @@ out:
 /* Dispatch. */
 
 static const struct admin_page admin_pages[] = {
-	{ "/health", ADMIN_READ, admin_health, ADMIN_NONE },
-	{ "/status", ADMIN_READ, admin_status, ADMIN_NONE },
-	{ "/metrics", ADMIN_READ, admin_metrics, ADMIN_NONE },
-	{ "/liveness", ADMIN_READ, admin_liveness, ADMIN_NONE },
-	{ "/readiness", ADMIN_READ, admin_readiness, ADMIN_NONE },
-	{ "/startup", ADMIN_READ, admin_startup, ADMIN_NONE },
-	{ "/routes/pin", ADMIN_WRITE, admin_routes, ADMIN_PIN },
-	{ "/routes/unpin", ADMIN_WRITE, admin_routes, ADMIN_UNPIN },
-	{ "/routes/drain", ADMIN_WRITE, admin_routes, ADMIN_DRAIN },
-	{ "/routes/enable", ADMIN_WRITE, admin_routes, ADMIN_ENABLE },
-	{ "/routes/disable", ADMIN_WRITE, admin_routes, ADMIN_DISABLE },
+	{ "/health", ADMIN_READ, ADMIN_GUARD_READ, admin_health, ADMIN_NONE },
+	{ "/status", ADMIN_READ, ADMIN_GUARD_READ, admin_status, ADMIN_NONE },
+	{ "/metrics", ADMIN_READ, ADMIN_GUARD_READ, admin_metrics, ADMIN_NONE },
+	{ "/liveness", ADMIN_READ, ADMIN_GUARD_PROBE, admin_liveness,
+	  ADMIN_NONE },
+	{ "/readiness", ADMIN_READ, ADMIN_GUARD_PROBE, admin_readiness,
+	  ADMIN_NONE },
+	{ "/startup", ADMIN_READ, ADMIN_GUARD_PROBE, admin_startup,
+	  ADMIN_NONE },
+	{ "/routes/pin", ADMIN_WRITE, ADMIN_GUARD_WRITE, admin_routes,
+	  ADMIN_PIN },
+	{ "/routes/unpin", ADMIN_WRITE, ADMIN_GUARD_WRITE, admin_routes,
+	  ADMIN_UNPIN },
+	{ "/routes/drain", ADMIN_WRITE, ADMIN_GUARD_WRITE, admin_routes,
+	  ADMIN_DRAIN },
+	{ "/routes/enable", ADMIN_WRITE, ADMIN_GUARD_WRITE, admin_routes,
+	  ADMIN_ENABLE },
+	{ "/routes/disable", ADMIN_WRITE, ADMIN_GUARD_WRITE, admin_routes,
+	  ADMIN_DISABLE },
 };
+
+/* The request's method for logs. */
+static const char *
+admin_method(struct evhttp_request *req)
+{
+	switch (evhttp_request_get_command(req)) {
+	case EVHTTP_REQ_GET:
+		return ("GET");
+	case EVHTTP_REQ_HEAD:
+		return ("HEAD");
+	case EVHTTP_REQ_POST:
+		return ("POST");
+	default:
+		break;
+	}
+	return ("a request for");
+}
+
+/* The client's address without port, for admin_guard_first(). */
+static const char *
+admin_peer_host(const struct admin *ad, struct evhttp_request *req)
+{
+	struct evhttp_connection	*evcon;
+	char				*host = NULL;
+	ev_uint16_t			 port = 0;
+
+	evcon = evhttp_request_get_connection(req);
+	if (ad->addr.kind == ADDR_UNIX || evcon == NULL)
+		return ("unix");
+	evhttp_connection_get_peer(evcon, &host, &port);
+	return (host != NULL ? host : "?");
+}
+
+/*
+ * Apply the guard to req (a page it asks for, or NULL).  Returns 0, or
+ * -1 once the refusal is answered (and logged once per client address).
+ */
+static int
+admin_check_access(struct admin *ad, struct evhttp_request *req,
+    const struct admin_page *pg)
+{
+	struct evkeyvalq		*in = evhttp_request_get_input_headers(req);
+	const struct conf		*c = ad->px->conf;
+	const struct evhttp_uri		*uri = evhttp_request_get_evhttp_uri(req);
+	const char			*path = NULL, *why;
+	struct admin_guard_req		 r;
+	enum admin_guard_verdict	 v;
+	char				 peer[ADDR_STRLEN], clean[2][80];
+	int				 code;
+
+	memset(&r, 0, sizeof(r));
+	/* A method a page does not take changes nothing: answered 405. */
+	r.access = ADMIN_GUARD_PROBE;
+	if (pg != NULL && (evhttp_request_get_command(req) & pg->methods))
+		r.access = pg->access;
+	r.host = evhttp_find_header(in, "Host");
+	r.origin = evhttp_find_header(in, "Origin");
+	r.fetch_site = evhttp_find_header(in, "Sec-Fetch-Site");
+	r.custom = evhttp_find_header(in, "X-Postern-Request");
+	r.authorization = evhttp_find_header(in, "Authorization");
+	ad->guard.token = c != NULL ? c->admin_token : NULL;
+	ad->guard.read_token = c != NULL && c->admin_read_token;
+	if ((v = admin_guard_check(&ad->guard, &r, &why)) == ADMIN_GUARD_OK)
+		return (0);
+	if (uri != NULL)
+		path = evhttp_uri_get_path(uri);
+	if (v != ADMIN_GUARD_MISDIRECTED)
+		r.host = NULL;		/* only worth logging when it is why */
+	if (admin_guard_first(&ad->guard, admin_peer_host(ad, req),
+	    admin_conns_now_ms()))
+		log_warnx("admin: refused %s %s%s%s from %s: %s; more refusals "
+		    "from this address are not logged for %d minutes",
+		    admin_method(req), admin_clean(path != NULL ? path : "?",
+		    clean[0], sizeof(clean[0])), r.host != NULL ? " Host " : "",
+		    r.host != NULL ? admin_clean(r.host, clean[1],
+		    sizeof(clean[1])) : "", admin_peer(ad, req, peer,
+		    sizeof(peer)), why, ADMIN_GUARD_QUIET_MS / 60000);
+	code = admin_guard_status(v);
+	if (v == ADMIN_GUARD_UNAUTHORIZED)
+		evhttp_add_header(evhttp_request_get_output_headers(req),
+		    "WWW-Authenticate", "Bearer realm=\"postern\"");
+	if (pg != NULL && pg->methods == ADMIN_WRITE)
+		admin_result(req, code, why);
+	else
+		admin_text(req, code, "%s\n", why);
+	return (-1);
+}
 
 static void
 admin_request_cb(struct evhttp_request *req, void *arg)
@@ -469,10 +577,14 @@ admin_request_cb(struct evhttp_request *req, void *arg)
 	uri = evhttp_request_get_evhttp_uri(req);
 	if (uri == NULL || (path = evhttp_uri_get_path(uri)) == NULL)
 		path = "";
+	pg = NULL;
 	for (i = 0; i < sizeof(admin_pages) / sizeof(admin_pages[0]); i++) {
-		pg = &admin_pages[i];
-		if (strcmp(pg->path, path) != 0)
-			continue;
+		if (strcmp(admin_pages[i].path, path) == 0)
+			pg = &admin_pages[i];
+	}
+	if (admin_check_access(ad, req, pg) != 0)
+		return;
+	if (pg != NULL) {
 		if ((evhttp_request_get_command(req) & pg->methods) == 0) {
 			evhttp_add_header(
 			    evhttp_request_get_output_headers(req), "Allow",
@@ -527,9 +639,11 @@ admin_accept_error_cb(struct evconnlistener *evl, void *arg)
 struct admin *
 admin_new(struct postern *px, const struct addr *a, char *err, size_t errlen)
 {
-	struct admin	*ad;
-	int		 fd = -1;
-	char		 why[256], buf[ADDR_STRLEN];
+	struct admin		*ad;
+	struct sockaddr_storage	 ss;
+	socklen_t		 sslen;
+	int			 fd = -1;
+	char			 why[256], buf[ADDR_STRLEN];
 
 	snprintf(why, sizeof(why), "out of memory");
 	if ((ad = calloc(1, sizeof(*ad))) == NULL)
@@ -537,7 +651,9 @@ admin_new(struct postern *px, const struct addr *a, char *err, size_t errlen)
 	ad->px = px;
 	ad->addr = *a;
 	if ((ad->http = evhttp_new(px->base)) == NULL ||
-	    (ad->resume = evtimer_new(px->base, admin_resume_cb, ad)) == NULL)
+	    (ad->resume = evtimer_new(px->base, admin_resume_cb, ad)) == NULL ||
+	    (ad->conns = admin_conns_new(px->base, ad->http, &ad->guard,
+	    a->kind == ADDR_UNIX, ADMIN_MAX_CONNS)) == NULL)
 		goto fail;
 	evhttp_set_gencb(ad->http, admin_request_cb, ad);
 	evhttp_set_timeout(ad->http, ADMIN_TIMEOUT_S);
@@ -550,6 +666,13 @@ admin_new(struct postern *px, const struct addr *a, char *err, size_t errlen)
 	if ((fd = listener_socket(a, why, sizeof(why))) == -1)
 		goto fail;
 	ad->unlink_path = a->kind == ADDR_UNIX;
+	sslen = sizeof(ss);
+	if (getsockname(fd, (struct sockaddr *)&ss, &sslen) == -1 ||
+	    admin_guard_init(&ad->guard, (struct sockaddr *)&ss, sslen) != 0) {
+		snprintf(why, sizeof(why), "getsockname: %s", strerror(errno));
+		close(fd);
+		goto fail;
+	}
 	/* The listener owns fd from here, and evhttp the listener. */
 	ad->evl = evconnlistener_new(px->base, NULL, NULL,
 	    LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC, 0, fd);
@@ -565,7 +688,10 @@ admin_new(struct postern *px, const struct addr *a, char *err, size_t errlen)
 		goto fail;
 	}
 	evconnlistener_set_error_cb(ad->evl, admin_accept_error_cb);
-	log_info("admin: listening on %s", addr_format(a, buf, sizeof(buf)));
+	log_info("admin: listening on %s%s", addr_format(a, buf, sizeof(buf)),
+	    ad->guard.place == ADMIN_GUARD_ADDRESS ||
+	    ad->guard.place == ADMIN_GUARD_WILDCARD ? " (not loopback: route "
+	    "control needs admin_token_file)" : "");
 	return (ad);
 fail:
 	snprintf(err, errlen, "cannot listen on %s: %s",
@@ -581,6 +707,7 @@ admin_free(struct admin *ad)
 		return;
 	if (ad->http != NULL)
 		evhttp_free(ad->http);	/* its listener and connections */
+	admin_conns_free(ad->conns);	/* after evhttp's close callbacks */
 	if (ad->resume != NULL)
 		event_free(ad->resume);
 	if (ad->unlink_path)

@@ -17,6 +17,7 @@
 #include <event2/util.h>
 
 #include "admin_int.h"
+#include "clock.h"
 #include "conf.h"
 #include "daemon.h"
 #include "dial.h"
@@ -134,13 +135,6 @@ admin_json_string(struct evbuffer *b, const char *s)
 	evbuffer_add(b, "\"", 1);
 }
 
-static long long
-admin_ms_since(const struct timeval *then, const struct timeval *now)
-{
-	return ((long long)(now->tv_sec - then->tv_sec) * 1000 +
-	    (now->tv_usec - then->tv_usec) / 1000);
-}
-
 /* "2026-11-23T10:00:00Z" */
 static const char *
 admin_iso8601(time_t t, char *buf, size_t len)
@@ -154,9 +148,9 @@ admin_iso8601(time_t t, char *buf, size_t len)
 
 static void
 admin_json_check(struct evbuffer *b, const struct route *r,
-    const struct timeval *now)
+    int64_t now)
 {
-	if (r->last_check.tv_sec == 0) {
+	if (r->last_check == 0) {
 		evbuffer_add_printf(b, "null");
 		return;
 	}
@@ -165,12 +159,12 @@ admin_json_check(struct evbuffer *b, const struct route *r,
 	evbuffer_add_printf(b, ",\"detail\":");
 	admin_json_string(b, r->last_detail);
 	evbuffer_add_printf(b, ",\"latency_ms\":%d,\"age_ms\":%lld}",
-	    r->last_latency_ms, admin_ms_since(&r->last_check, now));
+	    r->last_latency_ms, (long long)(now - r->last_check));
 }
 
 static void
 admin_json_route(struct evbuffer *b, const struct route *r,
-    const struct timeval *now)
+    int64_t now)
 {
 	admin_json_string(b, r->cr->name);
 	evbuffer_add_printf(b, ":{\"url\":");
@@ -179,7 +173,7 @@ admin_json_route(struct evbuffer *b, const struct route *r,
 	    "\"since_ms\":%lld,\"sessions_active\":%u,\"sessions_total\":%llu,"
 	    "\"connect_failures\":%llu,\"last_error\":",
 	    route_state_name(r->state), route_admin_name(r->admin),
-	    admin_ms_since(&r->since, now), r->sessions_active,
+	    (long long)(now - r->since), r->sessions_active,
 	    (unsigned long long)r->sessions_total,
 	    (unsigned long long)r->connect_failures);
 	admin_json_string(b, r->last_error[0] != '\0' ? r->last_error : NULL);
@@ -190,7 +184,7 @@ admin_json_route(struct evbuffer *b, const struct route *r,
 
 static void
 admin_json_service(struct evbuffer *b, const struct service *svc,
-    const struct timeval *now)
+    int64_t now)
 {
 	const struct route	*cur = admin_current(svc);
 	char			 until[32];
@@ -207,8 +201,8 @@ admin_json_service(struct evbuffer *b, const struct service *svc,
 		evbuffer_add_printf(b, "{\"route\":");
 		admin_json_string(b, svc->routes[svc->pin]->cr->name);
 		evbuffer_add_printf(b, ",\"until\":");
-		admin_json_string(b, svc->pin_until.tv_sec == 0 ? NULL :
-		    admin_iso8601(svc->pin_until.tv_sec, until,
+		admin_json_string(b, svc->pin_until == 0 ? NULL :
+		    admin_iso8601(clock_wall(svc->pin_until), until,
 		    sizeof(until)));
 		evbuffer_add_printf(b, "}");
 	} else
@@ -273,11 +267,10 @@ admin_health_json(struct postern *px, struct evbuffer *b)
 {
 	struct admin_bastion_json	 bj;
 	struct service			*svc;
-	struct timeval			 now;
+	int64_t				 now = clock_ms();
 	char				 key[512];
 	int				 st = admin_health_status(px), first = 1;
 
-	evutil_gettimeofday(&now, NULL);
 	evbuffer_add_printf(b, "{\"status\":\"%s\"", admin_health_name(st));
 	TAILQ_FOREACH(svc, &px->services, entry) {
 		snprintf(key, sizeof(key), "%s_status", svc->name);
@@ -291,7 +284,7 @@ admin_health_json(struct postern *px, struct evbuffer *b)
 		if (!first)
 			evbuffer_add(b, ",", 1);
 		first = 0;
-		admin_json_service(b, svc, &now);
+		admin_json_service(b, svc, now);
 	}
 	evbuffer_add_printf(b, "},\"bastions\":{");
 	bj.b = b;
@@ -322,19 +315,19 @@ admin_duration(long long ms, char *buf, size_t len)
 /* One table row for route r. */
 static void
 admin_text_row(char (*row)[TABLE_CELL], const struct route *r,
-    const struct timeval *now)
+    int64_t now)
 {
 	char	d[32];
 
 	snprintf(row[0], TABLE_CELL, "%s", r->cr->name);
-	admin_duration(admin_ms_since(&r->since, now), d, sizeof(d));
+	admin_duration((long long)(now - r->since), d, sizeof(d));
 	snprintf(row[1], TABLE_CELL, "%s %s", route_state_name(r->state), d);
 	snprintf(row[2], TABLE_CELL, "%s", route_admin_name(r->admin));
-	if (r->last_check.tv_sec == 0) {
+	if (r->last_check == 0) {
 		snprintf(row[3], TABLE_CELL, "-");
 		snprintf(row[4], TABLE_CELL, "-");
 	} else {
-		admin_duration(admin_ms_since(&r->last_check, now), d,
+		admin_duration((long long)(now - r->last_check), d,
 		    sizeof(d));
 		snprintf(row[3], TABLE_CELL, "%s (%s ago)",
 		    probe_result_name(r->last_result), d);
@@ -349,7 +342,7 @@ admin_text_row(char (*row)[TABLE_CELL], const struct route *r,
 
 static void
 admin_text_routes(struct evbuffer *b, const struct service *svc,
-    const struct timeval *now)
+    int64_t now)
 {
 	static const char *const head[TABLE_COLS] = {
 		"ROUTE", "STATE", "ADMIN", "LAST CHECK", "LATENCY", "SESSIONS",
@@ -390,12 +383,11 @@ admin_health_text(struct postern *px, struct evbuffer *b)
 {
 	const struct service	*svc;
 	const struct route	*cur;
-	struct timeval		 now;
+	int64_t			 now = clock_ms();
 	char			 until[48], up[32];
 	int			 st = admin_health_status(px);
 
-	evutil_gettimeofday(&now, NULL);
-	admin_duration(admin_ms_since(&px->started, &now), up, sizeof(up));
+	admin_duration((long long)(now - px->started), up, sizeof(up));
 	evbuffer_add_printf(b, "postern %s: %s (configuration generation %u, "
 	    "up %s%s)\n", PACKAGE_VERSION, admin_health_name(st),
 	    px->generation, up, px->stopping ? ", shutting down" : "");
@@ -408,15 +400,15 @@ admin_health_text(struct postern *px, struct evbuffer *b)
 		if (svc->pinned)
 			evbuffer_add_printf(b, ", pinned to %s until %s",
 			    svc->routes[svc->pin]->cr->name,
-			    svc->pin_until.tv_sec == 0 ? "unpinned" :
-			    admin_iso8601(svc->pin_until.tv_sec, until,
+			    svc->pin_until == 0 ? "unpinned" :
+			    admin_iso8601(clock_wall(svc->pin_until), until,
 			    sizeof(until)));
 		evbuffer_add_printf(b, "\n  sessions: %u active, %llu total, "
 		    "%llu refused; %llu failovers\n", svc->count->active,
 		    (unsigned long long)svc->total,
 		    (unsigned long long)svc->refused,
 		    (unsigned long long)svc->failovers);
-		admin_text_routes(b, svc, &now);
+		admin_text_routes(b, svc, now);
 	}
 	ssh_pool_info(daemon_dial_env(px)->ssh, admin_text_bastion, b);
 	return (st);

@@ -1,11 +1,17 @@
 /*
- * admin_int.h: what the admin endpoint's files (admin.c, admin_health.c,
- * admin_metrics.c) share.  Not for other modules: they use admin.h.
+ * admin_int.h: what the admin endpoint's files (admin.c, admin_conns.c,
+ * admin_health.c, admin_metrics.c) share.  Not for other modules: they use admin.h.
  */
 #ifndef POSTERN_ADMIN_INT_H
 #define POSTERN_ADMIN_INT_H
 
+#include <stdint.h>
+
+struct admin_conns;
+struct admin_guard;
 struct evbuffer;
+struct event_base;
+struct evhttp;
 struct postern;
 struct service;
 
@@ -45,6 +51,24 @@ int	admin_health_text(struct postern *px, struct evbuffer *b);
  * included; NULL gives null).  Invalid UTF-8 becomes U+FFFD.
  */
 void	admin_json_string(struct evbuffer *b, const char *s);
+
+/*
+ * admin_conns_new(base, http, guard, unix_socket, max): count http's
+ * connections and keep at most max: a new one closes the oldest, logged
+ * once per client address through guard (admin_guard_first).  Installs
+ * http's bufferevent callback.  NULL on failure.  Free with
+ * admin_conns_free() after evhttp_free(http), whose close callbacks it
+ * needs; http and guard must outlive it.
+ */
+struct admin_conns *admin_conns_new(struct event_base *base,
+	    struct evhttp *http, struct admin_guard *guard, int unix_socket,
+	    unsigned int max);
+
+/* admin_conns_free(c): free c and what it still holds; NULL is a no-op. */
+void	admin_conns_free(struct admin_conns *c);
+
+/* admin_conns_now_ms(): the monotonic clock in ms, for admin_guard_first. */
+int64_t	admin_conns_now_ms(void);
 
 /* admin_metrics_write(px, b): append the /metrics exposition to b. */
 void	admin_metrics_write(struct postern *px, struct evbuffer *b);

@@ -10,6 +10,9 @@
 #include <sys/time.h>
 #include <sys/un.h>
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+
 #include <errno.h>
 #include <getopt.h>
 #include <netdb.h>
@@ -17,6 +20,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+
+#include <openssl/crypto.h>
 
 #include "addr.h"
 #include "conf.h"
@@ -69,14 +74,17 @@ static void
 ctl_usage(FILE *fp)
 {
 	fprintf(fp,
-"usage: postern ctl [-a address] [-c file] command [arguments]\n"
+"usage: postern ctl [-a address] [-c file] [-t file] command [arguments]\n"
 "\n"
 "Ask a running postern through its admin endpoint.\n"
 "\n"
 "  -a address  the admin address: host:port, [v6]:port, port (127.0.0.1)\n"
 "              or unix:/path\n"
-"  -c file     use the admin address of this configuration file\n"
-"              (without -a or -c: " CTL_DEFAULT ")\n"
+"  -c file     use the admin address and admin_token_file of this\n"
+"              configuration file (without -a or -c: " CTL_DEFAULT ")\n"
+"  -t, --token-file file\n"
+"              send the bearer token in the first line of file\n"
+"              (default: the admin_token_file of -c)\n"
 "  -h, --help  print this help and exit\n"
 "\n"
 "Commands:\n"
@@ -102,8 +110,8 @@ ctl_usage(FILE *fp)
 static int
 ctl_usage_hint(void)
 {
-	fprintf(stderr, "usage: postern ctl [-a address] [-c file] command "
-	    "[arguments]\n(postern ctl --help lists the commands)\n");
+	fprintf(stderr, "usage: postern ctl [-a address] [-c file] [-t file] "
+	    "command [arguments]\n(postern ctl --help lists the commands)\n");
 	return (CTL_USAGE);
 }
 
@@ -137,9 +145,12 @@ out:
 	return (buf);
 }
 
-/* The admin address of a configuration file; 0, or CTL_USAGE. */
+/*
+ * The admin address of a configuration file, and its admin_token_file
+ * (NULL when unset; the caller frees it); 0, or CTL_USAGE.
+ */
 static int
-ctl_conf_addr(const char *path, struct addr *a)
+ctl_conf_addr(const char *path, struct addr *a, char **token_file)
 {
 	struct conf_errors	 errs = { NULL, 0 };
 	struct conf		*c;
@@ -159,6 +170,9 @@ ctl_conf_addr(const char *path, struct addr *a)
 	if (!c->has_admin)
 		fprintf(stderr, "postern ctl: %s sets no admin address (add "
 		    "'admin = %s' to [postern])\n", path, CTL_DEFAULT);
+	else if (c->admin_token_file != NULL &&
+	    (*token_file = strdup(c->admin_token_file)) == NULL)
+		fprintf(stderr, "postern ctl: out of memory\n");
 	else {
 		*a = c->admin;
 		rc = 0;
@@ -354,20 +368,57 @@ ctl_parse(const char *where, struct ctl_reply *r)
 	return (0);
 }
 
-/* One request; 0 with r filled, or -1 (printed). */
+/*
+ * The Host header: the address connected to, as an IP literal, which the
+ * endpoint accepts whatever name the configuration used (it refuses
+ * names other than localhost, see admin_guard.c).
+ */
+static void
+ctl_host(int fd, const struct addr *a, char *buf, size_t len)
+{
+	struct sockaddr_storage	 ss;
+	socklen_t		 sslen = sizeof(ss);
+	char			 ip[INET6_ADDRSTRLEN];
+	const void		*src = NULL;
+	unsigned int		 port = 0;
+
+	snprintf(buf, len, "localhost");
+	if (a->kind == ADDR_UNIX ||
+	    getpeername(fd, (struct sockaddr *)&ss, &sslen) == -1)
+		return;
+	if (ss.ss_family == AF_INET) {
+		src = &((struct sockaddr_in *)&ss)->sin_addr;
+		port = ntohs(((struct sockaddr_in *)&ss)->sin_port);
+	} else if (ss.ss_family == AF_INET6) {
+		src = &((struct sockaddr_in6 *)&ss)->sin6_addr;
+		port = ntohs(((struct sockaddr_in6 *)&ss)->sin6_port);
+	}
+	if (src == NULL || inet_ntop(ss.ss_family, src, ip, sizeof(ip)) == NULL)
+		return;
+	snprintf(buf, len, ss.ss_family == AF_INET6 ? "[%s]:%u" : "%s:%u", ip,
+	    port);
+}
+
+/*
+ * One request; 0 with r filled, or -1 (printed).  token (or NULL) goes in
+ * an Authorization header; X-Postern-Request marks it as no browser's.
+ */
 static int
 ctl_request(const struct addr *a, const char *method, const char *target,
-    struct ctl_reply *r)
+    const char *token, struct ctl_reply *r)
 {
-	char	 where[ADDR_STRLEN], *req = NULL;
-	int	 fd, rc = -1, n;
+	char	 where[ADDR_STRLEN], host[ADDR_STRLEN], *req = NULL;
+	int	 fd, rc = -1, n = -1;
 
 	addr_format(a, where, sizeof(where));
 	if ((fd = ctl_connect(a)) == -1)
 		return (-1);
+	ctl_host(fd, a, host, sizeof(host));
 	n = asprintf(&req, "%s %s HTTP/1.0\r\nHost: %s\r\nUser-Agent: "
-	    "postern-ctl/%s\r\nContent-Length: 0\r\n\r\n", method, target,
-	    a->kind == ADDR_UNIX ? "localhost" : where, PACKAGE_VERSION);
+	    "postern-ctl/%s\r\nX-Postern-Request: 1\r\n%s%s%s"
+	    "Content-Length: 0\r\n\r\n", method, target, host,
+	    PACKAGE_VERSION, token != NULL ? "Authorization: Bearer " : "",
+	    token != NULL ? token : "", token != NULL ? "\r\n" : "");
 	if (n == -1) {
 		fprintf(stderr, "postern ctl: out of memory\n");
 		goto out;
@@ -380,7 +431,10 @@ ctl_request(const struct addr *a, const char *method, const char *target,
 	if (ctl_read_all(fd, where, r) == 0 && ctl_parse(where, r) == 0)
 		rc = 0;
 out:
-	free(req);
+	if (req != NULL) {
+		OPENSSL_cleanse(req, (size_t)n);
+		free(req);
+	}
 	close(fd);
 	return (rc);
 }
@@ -530,24 +584,65 @@ ctl_target(const struct ctl_cmd *cmd, int argc, char **argv, char *buf,
 	return (0);
 }
 
+/*
+ * Where to ask (-a, else -c's admin, else the default) and the token
+ * (-t, else -c's admin_token_file; *token NULL without).  A token file
+ * that cannot be read fails a write or an explicit -t; a read goes on
+ * without (it needs the token only with admin_read_token, and then the
+ * answer says so).  0, or CTL_USAGE (printed).
+ */
+static int
+ctl_endpoint(const char *aopt, const char *file, const char *topt,
+    int write, struct addr *a, char **token)
+{
+	struct addr	 ca;
+	const char	*path;
+	char		 err[256], *tfile = NULL;
+	int		 rc;
+
+	if (file != NULL && (rc = ctl_conf_addr(file, &ca, &tfile)) != 0)
+		return (rc);
+	rc = CTL_USAGE;
+	if (aopt != NULL) {
+		if (addr_parse_listen(aopt, a, err, sizeof(err)) != 0) {
+			fprintf(stderr, "postern ctl: -a %s: %s\n", aopt, err);
+			goto out;
+		}
+	} else if (file != NULL)
+		*a = ca;
+	else if (addr_parse_listen(CTL_DEFAULT, a, err, sizeof(err)) != 0)
+		goto out;
+	path = topt != NULL ? topt : tfile;
+	if (path != NULL && conf_secret_read(path, 0, token, err,
+	    sizeof(err)) != 0 && (topt != NULL || write)) {
+		fprintf(stderr, "postern ctl: token file %s: %s\n", path, err);
+		goto out;
+	}
+	rc = 0;
+out:
+	free(tfile);
+	return (rc);
+}
+
 int
 ctl_main(int argc, char **argv)
 {
 	static const struct option longopts[] = {
 		{ "help", no_argument, NULL, 'h' },
+		{ "token-file", required_argument, NULL, 't' },
 		{ NULL, 0, NULL, 0 }
 	};
 	const struct ctl_cmd	*cmd = NULL;
 	struct ctl_reply	 r;
 	struct addr		 a;
-	const char		*aopt = NULL, *file = NULL;
-	char			 target[1024], err[256];
+	const char		*aopt = NULL, *file = NULL, *topt = NULL;
+	char			 target[1024], *token = NULL;
 	size_t			 i;
 	int			 ch, rc;
 
 	optind = 1;
 	opterr = 0;
-	while ((ch = getopt_long(argc, argv, "+:a:c:h", longopts,
+	while ((ch = getopt_long(argc, argv, "+:a:c:t:h", longopts,
 	    NULL)) != -1) {
 		switch (ch) {
 		case 'a':
@@ -555,6 +650,9 @@ ctl_main(int argc, char **argv)
 			break;
 		case 'c':
 			file = optarg;
+			break;
+		case 't':
+			topt = optarg;
 			break;
 		case 'h':
 			ctl_usage(stdout);
@@ -590,25 +688,21 @@ ctl_main(int argc, char **argv)
 	    target, sizeof(target))) != 0)
 		return (rc);
 
-	if (aopt != NULL) {
-		if (addr_parse_listen(aopt, &a, err, sizeof(err)) != 0) {
-			fprintf(stderr, "postern ctl: -a %s: %s\n", aopt, err);
-			return (CTL_USAGE);
-		}
-	} else if (file != NULL) {
-		if ((rc = ctl_conf_addr(file, &a)) != 0)
-			return (rc);
-	} else if (addr_parse_listen(CTL_DEFAULT, &a, err, sizeof(err)) != 0)
-		return (CTL_USAGE);
-
+	if ((rc = ctl_endpoint(aopt, file, topt, cmd->kind == CTL_ACTION, &a,
+	    &token)) != 0)
+		return (rc);
 	memset(&r, 0, sizeof(r));
 	if (ctl_request(&a, cmd->kind == CTL_ACTION ? "POST" : "GET", target,
-	    &r) != 0)
+	    token, &r) != 0)
 		rc = CTL_FAIL;
 	else if (cmd->kind == CTL_ACTION)
 		rc = ctl_action(&r);
 	else
 		rc = ctl_print(&r);
 	free(r.buf);
+	if (token != NULL) {
+		OPENSSL_cleanse(token, strlen(token));
+		free(token);
+	}
 	return (rc);
 }

@@ -5,9 +5,11 @@
 #define POSTERN_CTL_H
 
 /*
- * ctl_main(argc, argv): run "postern ctl [-a ADDR] [-c FILE] COMMAND
- * [ARGS]"; argv[0] is "ctl" (main passes argc - 1, argv + 1).  Talks
- * HTTP/1.0 over a blocking socket with a 5 s timeout, prints the answer
+ * ctl_main(argc, argv): run "postern ctl [-a ADDR] [-c FILE] [-t FILE]
+ * COMMAND [ARGS]"; argv[0] is "ctl" (main passes argc - 1, argv + 1).
+ * Talks HTTP/1.0 over a blocking socket with a 5 s timeout (with the
+ * X-Postern-Request header and, from -t or the admin_token_file of -c,
+ * a bearer token), prints the answer
  * and returns the exit status: 0 success, 1 failure (including an
  * unhealthy or not-ready answer), 2 usage error.  Starts no event loop
  * and leaves nothing open.

@@ -17,6 +17,7 @@
 #include <event2/event.h>
 
 #include "admin.h"
+#include "clock.h"
 #include "conf.h"
 #include "daemon.h"
 #include "listener.h"
@@ -358,8 +359,7 @@ daemon_drain(struct postern *px)
 		event_base_loopexit(px->base, NULL);
 		return;
 	}
-	tv.tv_sec = ms / 1000;
-	tv.tv_usec = (ms % 1000) * 1000;
+	tv = clock_tv(ms);
 	evtimer_add(px->drain_timer, &tv);
 }
 
@@ -409,8 +409,7 @@ daemon_stop(struct postern *px, const char *signame)
 	}
 	log_info("%s: readiness now failing; accepting for %d.%03ds more "
 	    "(shutdown_delay)", signame, ms / 1000, ms % 1000);
-	tv.tv_sec = ms / 1000;
-	tv.tv_usec = (ms % 1000) * 1000;
+	tv = clock_tv(ms);
 	evtimer_add(px->delay_timer, &tv);
 }
 
@@ -464,7 +463,7 @@ daemon_new(void)
 	TAILQ_INIT(&px->sessions);
 	TAILQ_INIT(&px->reap);
 	TAILQ_INIT(&px->lingers);
-	evutil_gettimeofday(&px->started, NULL);
+	px->started = clock_ms();
 	if ((px->base = event_base_new()) == NULL)
 		goto fail;
 	/* Names in routes resolve asynchronously; literals never wait. */

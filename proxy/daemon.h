@@ -46,7 +46,7 @@ struct postern {
 	struct admin		*admin;
 	struct notify		*notify;	/* sd_notify */
 	char			*user;		/* ids dropped to (start) */
-	struct timeval		 started;
+	int64_t			 started;	/* clock_ms */
 	uint64_t		 next_id;
 	int			 stopping;	/* SIGTERM seen: not ready */
 	int			 draining;	/* listeners closed */

@@ -13,6 +13,7 @@
 #include <event2/bufferevent.h>
 #include <event2/event.h>
 
+#include "clock.h"
 #include "conf.h"
 #include "daemon.h"
 #include "dial.h"
@@ -29,7 +30,7 @@ struct health_check {
 	struct event		*timer;		/* next check, or deadline */
 	struct dial		*dial;
 	struct probe		*probe;
-	struct timeval		 started;
+	int64_t			 started;	/* clock_ms */
 	int			 running;
 };
 
@@ -80,7 +81,7 @@ health_interval(const struct health_check *c)
 static void
 health_arm(struct health_check *c, int ms)
 {
-	struct timeval	tv = { ms / 1000, (ms % 1000) * 1000 };
+	struct timeval	tv = clock_tv(ms);
 
 	evtimer_add(c->timer, &tv);
 }
@@ -188,7 +189,7 @@ health_timer_cb(evutil_socket_t fd, short what, void *arg)
 		return;
 	}
 	c->running = 1;
-	evutil_gettimeofday(&c->started, NULL);
+	c->started = clock_ms();
 	health_arm(c, cs->check_timeout_ms);
 	c->dial = dial_start(daemon_dial_env(c->h->svc->px), c->route->cr,
 	    cs->check_timeout_ms, DIAL_URGENT, health_dial_cb, c);
@@ -200,19 +201,16 @@ health_timer_cb(evutil_socket_t fd, short what, void *arg)
 static void
 health_done(struct health_check *c, int result, const char *detail)
 {
-	struct timeval	now;
-	int		ms;
+	int64_t		now = clock_ms();
+	int		ms = (int)(now - c->started);
 
 	evtimer_del(c->timer);
 	c->running = 0;
-	evutil_gettimeofday(&now, NULL);
-	ms = (int)((now.tv_sec - c->started.tv_sec) * 1000 +
-	    (now.tv_usec - c->started.tv_usec) / 1000);
 	log_debug("%s: check: %s (%s) in %d ms", c->route->label,
 	    probe_result_name(result), detail, ms);
-	route_record_check(c->route, result, detail, ms, &now);
+	route_record_check(c->route, result, detail, ms, now);
 	if (result == PROBE_OK)
-		route_report(c->route, 1, "check", detail, &now);
+		route_report(c->route, 1, ROUTE_EV_CHECK, detail, now);
 	else {
 		char		 why[320];
 		const char	*name = probe_result_name(result);
@@ -223,7 +221,7 @@ health_done(struct health_check *c, int result, const char *detail)
 		else
 			snprintf(why, sizeof(why), "%s: %s",
 			    probe_result_name(result), detail);
-		route_report(c->route, 0, "check", why, &now);
+		route_report(c->route, 0, ROUTE_EV_CHECK, why, now);
 	}
 	health_arm(c, health_interval(c));
 }
@@ -256,7 +254,7 @@ health_new(struct service *svc)
 		if (c->timer == NULL)
 			goto fail;
 		/* New routes at once; carried-over ones keep their cadence. */
-		health_arm(c, c->route->last_check.tv_sec == 0 ? 0 :
+		health_arm(c, c->route->last_check == 0 ? 0 :
 		    health_interval(c));
 	}
 	return (h);

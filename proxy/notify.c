@@ -63,7 +63,7 @@ notify_checks_ran(struct postern *px)
 		if (health_check_kind(svc->cs) == CHECK_NONE)
 			continue;
 		for (i = 0; i < svc->nroutes; i++) {
-			if (svc->routes[i]->last_check.tv_sec == 0)
+			if (svc->routes[i]->last_check == 0)
 				return (0);
 		}
 	}

@@ -43,9 +43,13 @@ relay_check_done(struct relay *r)
 	struct relay_side	*s = &r->side[RELAY_SERVER];
 	int			 up_done, down_done;
 
-	/* A direction is done once its data can go nowhere more. */
-	up_done = (c->eof || c->dead || s->dead) && (s->shut || s->dead);
-	down_done = (s->eof || s->dead || c->dead) && (c->shut || c->dead);
+	/*
+	 * A direction is done once nothing more will be written to its end:
+	 * shut after its source finished and the data was flushed, or that
+	 * end's write side failed (then what it was sent is undeliverable).
+	 */
+	up_done = s->shut || s->wdead;
+	down_done = c->shut || c->wdead;
 	if (up_done && down_done && !r->done) {
 		r->done = 1;
 		relay_stop(r);
@@ -87,15 +91,42 @@ relay_tap_run(struct relay_side *s, struct evbuffer *buf, size_t off,
 }
 
 /*
- * Bufferevent engine.  The reading side `from` has finished: once the
- * other side has flushed its output, shut down its write side.
+ * Bufferevent engine.  Side s takes nothing more (its write side failed):
+ * drop what waits for it.  Both sides are read on: the other one so that
+ * it never blocks writing to us (back-pressure toward s may have stopped
+ * it) and its own end is seen; s itself for what it sent before it
+ * failed, since an OpenSSL bufferevent stops reading too when a write
+ * fails (re-enabled here unless back-pressure has it off: then the other
+ * side's write callback does it).
+ */
+static void
+relay_bev_unwritable(struct relay_side *s)
+{
+	struct relay_side	*other = &s->relay->side[!s->idx];
+	struct evbuffer		*out = bufferevent_get_output(s->bev);
+
+	if (s->wdead)
+		return;
+	s->wdead = 1;
+	bufferevent_disable(s->bev, EV_WRITE);
+	evbuffer_drain(out, evbuffer_get_length(out));
+	bufferevent_setwatermark(s->bev, EV_WRITE, 0, 0);
+	if (!other->eof && !other->dead)
+		bufferevent_enable(other->bev, EV_READ);
+	if (!s->eof && !s->dead && (bufferevent_get_enabled(s->bev) & EV_READ))
+		bufferevent_enable(s->bev, EV_READ);
+}
+
+/*
+ * The reading side `from` has finished: once the other side has flushed
+ * its output, shut down its write side.
  */
 static void
 relay_bev_forward_eof(struct relay *r, int from)
 {
 	struct relay_side	*to = &r->side[!from];
 
-	if (to->dead || to->shut)
+	if (to->wdead || to->shut)
 		return;
 	if (evbuffer_get_length(bufferevent_get_output(to->bev)) > 0) {
 		/* relay_bev_write_cb fires when the buffer is empty. */
@@ -105,7 +136,7 @@ relay_bev_forward_eof(struct relay *r, int from)
 	}
 	/* TLS: close_notify, then the TCP write shutdown (dial.h). */
 	if (dial_shutdown_write(to->bev) == -1 && errno != ENOTCONN) {
-		to->dead = 1;	/* the peer is gone */
+		relay_bev_unwritable(to);	/* the peer is gone */
 		return;
 	}
 	to->shut = 1;
@@ -122,7 +153,7 @@ relay_bev_read_cb(struct bufferevent *bev, void *arg)
 	from->bytes += n;
 	if (from->tap != NULL)
 		relay_tap_run(from, in, 0, n);
-	if (to->dead || to->shut) {
+	if (to->wdead || to->shut) {
 		evbuffer_drain(in, n);	/* nowhere to go */
 		return;
 	}
@@ -169,29 +200,42 @@ relay_bev_event_cb(struct bufferevent *bev, short what, void *arg)
 {
 	struct relay_side	*side = arg;
 	struct relay		*r = side->relay;
-	struct relay_side	*other = &r->side[!side->idx];
 	int			 err = EVUTIL_SOCKET_ERROR();
 	char			 why[128];
 
-	if (what & BEV_EVENT_EOF) {
-		side->eof = 1;
-		bufferevent_disable(bev, EV_READ);
-		relay_note_end(r, side->idx, 0, NULL);
-		relay_bev_forward_eof(r, side->idx);
-	} else if (what & (BEV_EVENT_ERROR | BEV_EVENT_TIMEOUT)) {
-		side->dead = 1;
-		bufferevent_disable(bev, EV_READ | EV_WRITE);
+	/*
+	 * An OpenSSL bufferevent reports the end of a read pass before the
+	 * bytes it read in that pass: pass those on first.
+	 */
+	if (evbuffer_get_length(bufferevent_get_input(bev)) > 0 &&
+	    !side->eof && !side->dead)
+		relay_bev_read_cb(bev, side);
+	if (what & (BEV_EVENT_ERROR | BEV_EVENT_TIMEOUT)) {
 		/* A TLS upstream says what its layer saw (dial.h). */
 		if (what & BEV_EVENT_TIMEOUT)
 			snprintf(why, sizeof(why), "timeout");
 		else
 			dial_bev_error(bev, err, why, sizeof(why));
 		relay_note_end(r, side->idx, 1, why);
+	} else
+		relay_note_end(r, side->idx, 0, NULL);
+	if ((what & BEV_EVENT_WRITING) && !(what & BEV_EVENT_TIMEOUT)) {
+		/*
+		 * A failed write (an EOF with allow-dirty-shutdown is
+		 * OpenSSL's EPIPE): nothing more reaches this side, but what
+		 * it sent before is still read.
+		 */
+		relay_bev_unwritable(side);
+	} else if (what & BEV_EVENT_EOF) {
+		side->eof = 1;
+		bufferevent_disable(bev, EV_READ);
+		relay_bev_forward_eof(r, side->idx);
+	} else if (what & (BEV_EVENT_ERROR | BEV_EVENT_TIMEOUT)) {
+		side->dead = 1;
+		bufferevent_disable(bev, EV_READ);
+		relay_bev_unwritable(side);
 		/* What the dead side sent already still goes out. */
 		relay_bev_forward_eof(r, side->idx);
-		/* The other way can go nowhere: stop reading it. */
-		if (!other->eof && !other->dead)
-			bufferevent_disable(other->bev, EV_READ);
 	}
 	relay_check_done(r);
 }

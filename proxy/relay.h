@@ -3,10 +3,13 @@
  *
  * Two directions, each finished on its own: EOF (or an error) on the
  * reading side is forwarded, once the other side's pending output is
- * flushed, as a write shutdown; the relay is done when both directions
- * are.  Reading stops while the other side's pending output is above
- * RELAY_HIGH_WATER and resumes below RELAY_LOW_WATER, so memory per
- * session is bounded whatever the peers' speeds.
+ * flushed, as a write shutdown; a direction whose writing side fails
+ * (reset, broken pipe, SSH channel closed) is finished at once, and what
+ * its reading side still sends is read and dropped.  The relay is done
+ * when both directions are.  Reading stops while the other side's
+ * pending output is above RELAY_HIGH_WATER and resumes below
+ * RELAY_LOW_WATER, so memory per session is bounded whatever the peers'
+ * speeds.
  *
  * Two engines share these semantics.  When the upstream is a plain
  * socket, the relay works on the two file descriptors directly and
@@ -63,7 +66,8 @@ struct relay_side {
 	int			 writing;	/* fd engine: wev added */
 	int			 eof;		/* read side finished */
 	int			 shut;		/* write side shut down */
-	int			 dead;		/* error: no more I/O */
+	int			 wdead;		/* write side failed: takes no more */
+	int			 dead;		/* error: no more I/O (and wdead) */
 	uint64_t		 bytes;		/* read from this side */
 	relay_tap_cb		*tap;		/* see relay_tap() */
 	void			*tap_arg;

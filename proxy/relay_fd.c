@@ -60,39 +60,65 @@ relay_fd_arm(struct relay_side *s, int reading, int writing)
 static size_t
 relay_fd_backlog(const struct relay_side *s)
 {
+	if (s->wdead)
+		return (0);
 	return (evbuffer_get_length(s->out) +
 	    (s->link != NULL ? link_pending(s->link) : 0));
+}
+
+/*
+ * Side s takes nothing more (its write side failed): drop what waits for
+ * it.  The other side is read on, resumed if back-pressure toward s had
+ * stopped it, and what it sends is dropped: it never blocks writing to
+ * us, and its own end (EOF, reset) is seen.  s itself is still read while
+ * it can be: a reset peer's last bytes wait in our receive queue.
+ */
+static void
+relay_fd_unwritable(struct relay_side *s)
+{
+	struct relay_side	*other = &s->relay->side[!s->idx];
+
+	if (s->wdead)
+		return;
+	s->wdead = 1;
+	evbuffer_drain(s->out, evbuffer_get_length(s->out));
+	relay_fd_arm(s, s->reading, 0);
+	if (!other->eof && !other->dead && !other->reading)
+		relay_fd_arm(other, 1, other->writing);
+}
+
+/* Writing to s failed: that direction is finished, the other goes on. */
+static void
+relay_fd_write_failed(struct relay_side *s, const char *why)
+{
+	relay_note_end(s->relay, s->idx, 1, why);
+	relay_fd_unwritable(s);
 }
 
 /* Side s can do no more I/O: keep what can still be delivered. */
 static void
 relay_fd_dead(struct relay_side *s, const char *why)
 {
-	struct relay_side	*other = &s->relay->side[!s->idx];
-
 	if (s->dead)
 		return;
-	relay_fd_arm(s, 0, 0);
+	relay_fd_arm(s, 0, s->writing);
 	s->dead = 1;
 	relay_note_end(s->relay, s->idx, 1, why);
-	evbuffer_drain(s->out, evbuffer_get_length(s->out));
-	/* Nothing read from the other side can reach s any more. */
-	if (!other->eof && !other->dead)
-		relay_fd_arm(other, 0, other->writing);
-	/* What s sent already still goes out, then other is shut. */
-	relay_fd_forward_eof(other);
+	relay_fd_unwritable(s);
+	/* What s sent already still goes out, then the other is shut. */
+	relay_fd_forward_eof(&s->relay->side[!s->idx]);
 }
 
 /* The side feeding `to` is finished: shut `to` once flushed. */
 static void
 relay_fd_forward_eof(struct relay_side *to)
 {
-	if (to->dead || to->shut || evbuffer_get_length(to->out) > 0)
+	if (to->wdead || to->shut || evbuffer_get_length(to->out) > 0)
 		return;
 	if (to->link != NULL)
 		link_shutdown(to->link);	/* after its pending bytes */
 	else if (shutdown(to->fd, SHUT_WR) == -1 && errno != ENOTCONN) {
-		relay_fd_dead(to, strerror(errno));
+		relay_fd_write_failed(to, strerror(errno));
 		return;
 	}
 	to->shut = 1;
@@ -105,6 +131,8 @@ relay_fd_flush(struct relay_side *to)
 	struct relay_side	*from = &to->relay->side[!to->idx];
 	size_t			 left;
 
+	if (to->wdead)
+		return;
 	if (to->link != NULL) {
 		if (link_write(to->link, to->out) == -1) {
 			relay_fd_dead(to, "upstream channel failed");
@@ -113,7 +141,7 @@ relay_fd_flush(struct relay_side *to)
 	} else {
 		if (evbuffer_write(to->out, to->fd) == -1 && errno != EAGAIN &&
 		    errno != EINTR) {
-			relay_fd_dead(to, strerror(errno));
+			relay_fd_write_failed(to, strerror(errno));
 			return;
 		}
 		relay_fd_arm(to, to->reading, evbuffer_get_length(to->out) >
@@ -136,7 +164,7 @@ relay_fd_pass(struct relay_side *from, size_t before, size_t n)
 	from->bytes += (uint64_t)n;
 	if (from->tap != NULL)
 		relay_tap_run(from, to->out, before, n);
-	if (to->dead || to->shut)
+	if (to->wdead || to->shut)
 		evbuffer_drain(to->out, evbuffer_get_length(to->out));
 	else if (!to->writing)
 		relay_fd_flush(to);
@@ -239,6 +267,18 @@ relay_link_error(void *arg, const char *why)
 	relay_check_done(s->relay);
 }
 
+/* Upstream closed both ways: after its data and EOF, it takes no more. */
+static void
+relay_link_closed(void *arg)
+{
+	struct relay_side	*s = arg;
+
+	if (!s->eof && !s->dead)
+		relay_fd_eof(s);
+	relay_fd_unwritable(s);
+	relay_check_done(s->relay);
+}
+
 static void
 relay_link_writable(void *arg)
 {
@@ -253,6 +293,7 @@ relay_link_writable(void *arg)
 static const struct link_user relay_link_user = {
 	relay_link_data,
 	relay_link_eof,
+	relay_link_closed,
 	relay_link_error,
 	relay_link_writable
 };

@@ -7,13 +7,14 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "clock.h"
 #include "conf.h"
 #include "log.h"
 #include "route.h"
 
 struct route *
 route_new(struct conf *gen, const struct conf_service *cs,
-    const struct conf_route *cr, const struct timeval *now)
+    const struct conf_route *cr, int64_t now)
 {
 	struct route	*r;
 
@@ -25,7 +26,7 @@ route_new(struct conf *gen, const struct conf_service *cs,
 	}
 	r->refs = 1;
 	r->state = ROUTE_STATE_UNKNOWN;
-	r->since = *now;
+	r->since = now;
 	route_rebind(r, gen, cs, cr);
 	return (r);
 }
@@ -68,12 +69,12 @@ const double route_latency_bounds[ROUTE_LATENCY_BUCKETS] = {
 
 void
 route_record_check(struct route *r, int result, const char *detail, int ms,
-    const struct timeval *now)
+    int64_t now)
 {
 	double	s = ms / 1000.0;
 	int	i;
 
-	r->last_check = *now;
+	r->last_check = now;
 	r->last_result = result;
 	r->last_latency_ms = ms;
 	snprintf(r->last_detail, sizeof(r->last_detail), "%s", detail);
@@ -116,39 +117,32 @@ route_same(const struct conf_route *a, const struct conf_route *b)
 	return (1);
 }
 
-static long
-route_ms_since(const struct timeval *then, const struct timeval *now)
-{
-	return ((long)(now->tv_sec - then->tv_sec) * 1000 +
-	    (long)(now->tv_usec - then->tv_usec) / 1000);
-}
-
 int
-route_usable(const struct route *r, const struct timeval *now)
+route_usable(const struct route *r, int64_t now)
 {
 	if (r->admin != ROUTE_ADMIN_ENABLED)
 		return (0);
 	if (r->state != ROUTE_STATE_DOWN)
 		return (1);
 	return (!r->active &&
-	    route_ms_since(&r->last_fail, now) >= r->retry_ms);
+	    (now - r->last_fail) >= r->retry_ms);
 }
 
 long
-route_rest_left_ms(const struct route *r, const struct timeval *now)
+route_rest_left_ms(const struct route *r, int64_t now)
 {
 	long	left;
 
 	if (r->admin != ROUTE_ADMIN_ENABLED || r->active ||
-	    (r->last_fail.tv_sec == 0 && r->last_fail.tv_usec == 0))
+	    r->last_fail == 0)
 		return (-1);
-	left = r->retry_ms - route_ms_since(&r->last_fail, now);
+	left = r->retry_ms - (now - r->last_fail);
 	return (left < 1 ? 1 : left);
 }
 
 size_t
 route_select(struct route **routes, size_t n, size_t from,
-    const struct timeval *now)
+    int64_t now)
 {
 	size_t	i;
 
@@ -161,56 +155,81 @@ route_select(struct route **routes, size_t n, size_t from,
 
 static void
 route_transition(struct route *r, int to, const char *why,
-    const struct timeval *now)
+    int64_t now)
 {
-	long	ms = route_ms_since(&r->since, now);
+	long	ms = (long)(now - r->since);
 
 	log_info("%s: %s -> %s (%s; was %s for %ld.%03lds)", r->label,
 	    route_state_name(r->state), route_state_name(to), why,
 	    route_state_name(r->state), ms / 1000, ms % 1000);
 	r->state = to;
-	r->since = *now;
+	r->since = now;
 	if (r->notify != NULL)
 		r->notify(r, r->notify_arg);
 }
 
+/* What each event is a count of, in log lines. */
+static const char *const route_event_names[ROUTE_EV_COUNT] = {
+	"check", "connect", "request"
+};
+
+/* "3 failed checks; last: ..." or "3 failures (1 check, 2 sessions)..." */
+static void
+route_fail_why(const struct route *r, enum route_event ev,
+    const char *detail, char *buf, size_t len)
+{
+	int	checks = r->fails - r->passive_fails;
+
+	if (r->passive_fails == 0 || checks == 0)
+		snprintf(buf, len, "%d failed %s%s; last: %s", r->fails,
+		    route_event_names[ev], r->fails == 1 ? "" : "s", detail);
+	else
+		snprintf(buf, len, "%d failures (%d check%s, %d session%s); "
+		    "last: %s", r->fails, checks, checks == 1 ? "" : "s",
+		    r->passive_fails, r->passive_fails == 1 ? "" : "s",
+		    detail);
+}
+
 void
-route_report(struct route *r, int ok, const char *what, const char *detail,
-    const struct timeval *now)
+route_report(struct route *r, int ok, enum route_event ev,
+    const char *detail, int64_t now)
 {
 	char	why[384];
 
 	if (ok) {
-		r->fails = 0;
 		/*
-		 * With active checks, only checks bring a down route back: a
-		 * TCP connect that works proves less than a PING that does.
+		 * With active checks, a session's success proves nothing the
+		 * checks do not: a hung server's kernel still completes the
+		 * handshake, and one that answered a while ago may be gone.
 		 */
-		if (r->active && r->state == ROUTE_STATE_DOWN &&
-		    strcmp(what, "check") != 0)
+		if (r->active && ev != ROUTE_EV_CHECK)
 			return;
+		r->fails = r->passive_fails = 0;
 		r->oks++;
 		if (r->state == ROUTE_STATE_UNKNOWN) {
 			/* The first success: no "transition" worth a line. */
 			r->state = ROUTE_STATE_UP;
-			r->since = *now;
-			log_info("%s: up (%s ok)", r->label, what);
+			r->since = now;
+			log_info("%s: up (%s ok)", r->label,
+			    route_event_names[ev]);
 			if (r->notify != NULL)
 				r->notify(r, r->notify_arg);
 		} else if (r->state == ROUTE_STATE_DOWN && r->oks >= r->rise) {
 			snprintf(why, sizeof(why), "%d successful %s%s",
-			    r->oks, what, r->oks == 1 ? "" : "s");
+			    r->oks, route_event_names[ev], r->oks == 1 ? "" :
+			    "s");
 			route_transition(r, ROUTE_STATE_UP, why, now);
 		}
 		return;
 	}
 	r->oks = 0;
 	r->fails++;
-	r->last_fail = *now;
+	if (ev != ROUTE_EV_CHECK)
+		r->passive_fails++;
+	r->last_fail = now;
 	snprintf(r->last_error, sizeof(r->last_error), "%s", detail);
 	if (r->state != ROUTE_STATE_DOWN && r->fails >= r->fall) {
-		snprintf(why, sizeof(why), "%d failed %s%s; last: %s",
-		    r->fails, what, r->fails == 1 ? "" : "s", detail);
+		route_fail_why(r, ev, detail, why, sizeof(why));
 		route_transition(r, ROUTE_STATE_DOWN, why, now);
 	}
 }

@@ -7,8 +7,6 @@
 #ifndef POSTERN_ROUTE_H
 #define POSTERN_ROUTE_H
 
-#include <sys/time.h>
-
 #include <stdint.h>
 
 struct conf;
@@ -26,6 +24,18 @@ enum route_admin {
 	ROUTE_ADMIN_ENABLED,
 	ROUTE_ADMIN_DRAINING,	/* no new sessions; established stay */
 	ROUTE_ADMIN_DISABLED	/* no new sessions; established closed */
+};
+
+/*
+ * What fed route_report(): a health check, or a passive observation of a
+ * real session.  Passive events can push a route toward down between
+ * checks; with active checks they never count as successes.
+ */
+enum route_event {
+	ROUTE_EV_CHECK,		/* an active health check's result */
+	ROUTE_EV_CONNECT,	/* a session's dial failed */
+	ROUTE_EV_ANSWER,	/* a session's server answered, or not */
+	ROUTE_EV_COUNT
 };
 
 #define ROUTE_CHECK_RESULTS	16	/* >= PROBE_NRESULTS */
@@ -50,8 +60,9 @@ struct route {
 
 	int			 state;		/* enum route_state */
 	int			 fails, oks;	/* consecutive */
-	struct timeval		 since;		/* last transition */
-	struct timeval		 last_fail;
+	int			 passive_fails;	/* of fails: from sessions */
+	int64_t			 since;		/* clock_ms of last transition */
+	int64_t			 last_fail;	/* clock_ms; 0: never */
 	char			 last_error[256];
 
 	uint64_t		 sessions_total;
@@ -60,7 +71,7 @@ struct route {
 	uint64_t		 bytes_up, bytes_down;
 
 	/* Health checks (proxy/health.c). */
-	struct timeval		 last_check;	/* zero: none yet */
+	int64_t			 last_check;	/* clock_ms; 0: none yet */
 	int			 last_result;	/* enum probe_result */
 	char			 last_detail[256];
 	int			 last_latency_ms;
@@ -78,7 +89,7 @@ extern const double route_latency_bounds[ROUTE_LATENCY_BUCKETS];
  * the one reference.
  */
 struct route *route_new(struct conf *gen, const struct conf_service *cs,
-	    const struct conf_route *cr, const struct timeval *now);
+	    const struct conf_route *cr, int64_t now);
 
 /* route_ref(r): take a reference; returns r. */
 struct route *route_ref(struct route *r);
@@ -103,7 +114,7 @@ int	route_same(const struct conf_route *a, const struct conf_route *b);
  * failure (a trial: its result feeds route_report); with active checks,
  * the checker alone brings it back.
  */
-int	route_usable(const struct route *r, const struct timeval *now);
+int	route_usable(const struct route *r, int64_t now);
 
 /*
  * route_rest_left_ms(r, now): for a route without active checks, enabled
@@ -112,27 +123,31 @@ int	route_usable(const struct route *r, const struct timeval *now);
  * again (a down one becomes usable then).  -1 for any other route: its
  * checker, or nothing, will say when.
  */
-long	route_rest_left_ms(const struct route *r, const struct timeval *now);
+long	route_rest_left_ms(const struct route *r, int64_t now);
 
 /*
  * route_select(routes, n, from, now): index of the first usable route at
  * or after from, in priority order; n when none is.
  */
 size_t	route_select(struct route **routes, size_t n, size_t from,
-	    const struct timeval *now);
+	    int64_t now);
 
 /*
- * route_report(r, ok, what, detail, now): feed one observed result (what
- * is "connect" for a session's connect, "check" for a health check) into
- * r's rise/fall state machine; logs each transition once, with cause and
- * duration, then calls r->notify.
+ * route_report(r, ok, ev, detail, now): feed one observed result into r's
+ * rise/fall state machine; logs each transition once, with cause and
+ * duration, then calls r->notify.  With active checks, only a check's
+ * success counts (it resets the failures and brings a route up): a
+ * session that connected, or even got an answer, proves less than a
+ * check, and must never hold up a route that checks fail.  Failures of
+ * any kind count toward fall.  Without active checks, sessions' results
+ * are all there is.
  */
-void	route_report(struct route *r, int ok, const char *what,
-	    const char *detail, const struct timeval *now);
+void	route_report(struct route *r, int ok, enum route_event ev,
+	    const char *detail, int64_t now);
 
 /* route_record_check(r, result, detail, ms, now): keep check statistics. */
 void	route_record_check(struct route *r, int result, const char *detail,
-	    int ms, const struct timeval *now);
+	    int ms, int64_t now);
 
 /* route_admin_name(admin): "enabled", "draining" or "disabled". */
 const char *route_admin_name(int admin);

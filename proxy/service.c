@@ -13,6 +13,7 @@
 
 #include <event2/event.h>
 
+#include "clock.h"
 #include "conf.h"
 #include "daemon.h"
 #include "health.h"
@@ -61,12 +62,10 @@ service_order(struct service *svc)
 static void
 service_update_current(struct service *svc)
 {
-	struct timeval	 now;
 	size_t		 cur;
 	const char	*was;
 
-	evutil_gettimeofday(&now, NULL);
-	cur = service_select(svc, 0, &now);
+	cur = service_select(svc, 0, clock_ms());
 	if (cur == svc->current)
 		return;
 	was = svc->current < svc->nroutes ?
@@ -138,7 +137,7 @@ service_new(struct postern *px, struct conf *gen,
     const struct conf_service *cs, const struct service *old)
 {
 	struct service	*svc;
-	struct timeval	 now;
+	int64_t		 now = clock_ms();
 	size_t		 i, j;
 
 	if ((svc = calloc(1, sizeof(*svc))) == NULL)
@@ -156,7 +155,6 @@ service_new(struct postern *px, struct conf *gen,
 	if (svc->routes == NULL || svc->order == NULL || svc->pin_timer == NULL ||
 	    svc->rest_timer == NULL)
 		goto fail;
-	evutil_gettimeofday(&now, NULL);
 	for (i = 0; i < cs->nroutes; i++) {
 		for (j = 0; old != NULL && j < old->nroutes; j++) {
 			if (route_same(old->routes[j]->cr, &cs->routes[i])) {
@@ -168,7 +166,7 @@ service_new(struct postern *px, struct conf *gen,
 		}
 		if (svc->routes[i] == NULL &&
 		    (svc->routes[i] = route_new(gen, cs, &cs->routes[i],
-		    &now)) == NULL)
+		    now)) == NULL)
 			goto fail;
 		svc->nroutes++;
 	}
@@ -206,18 +204,15 @@ fail:
 int
 service_activate(struct service *svc)
 {
-	struct timeval	now, tv;
+	struct timeval	tv;
 	size_t		i;
 
 	for (i = 0; i < svc->nroutes; i++) {
 		svc->routes[i]->notify = service_route_changed;
 		svc->routes[i]->notify_arg = svc;
 	}
-	if (svc->pinned && svc->pin_until.tv_sec != 0) {
-		evutil_gettimeofday(&now, NULL);
-		evutil_timersub(&svc->pin_until, &now, &tv);
-		if (tv.tv_sec < 0)
-			tv.tv_sec = tv.tv_usec = 0;
+	if (svc->pinned && svc->pin_until != 0) {
+		tv = clock_tv(svc->pin_until - clock_ms());
 		evtimer_add(svc->pin_timer, &tv);
 	}
 	service_update_current(svc);
@@ -251,7 +246,7 @@ service_retire(struct service *svc)
 }
 
 size_t
-service_select(struct service *svc, size_t from, const struct timeval *now)
+service_select(struct service *svc, size_t from, int64_t now)
 {
 	return (route_select(svc->order, svc->nroutes, from, now));
 }
@@ -292,9 +287,10 @@ int
 service_pin(struct service *svc, const char *route, int ms, char *err,
     size_t errlen)
 {
-	struct timeval	 tv, now;
+	struct timeval	 tv;
 	char		 until[64] = "until unpinned";
 	struct tm	 tm;
+	time_t		 t;
 	int		 i;
 
 	if ((i = service_route_index(svc, route, err, errlen)) == -1)
@@ -302,14 +298,13 @@ service_pin(struct service *svc, const char *route, int ms, char *err,
 	evtimer_del(svc->pin_timer);
 	svc->pinned = 1;
 	svc->pin = (size_t)i;
-	memset(&svc->pin_until, 0, sizeof(svc->pin_until));
+	svc->pin_until = 0;
 	if (ms > 0) {
-		evutil_gettimeofday(&now, NULL);
-		tv.tv_sec = ms / 1000;
-		tv.tv_usec = (ms % 1000) * 1000;
-		evutil_timeradd(&now, &tv, &svc->pin_until);
+		svc->pin_until = clock_ms() + ms;
+		tv = clock_tv(ms);
 		evtimer_add(svc->pin_timer, &tv);
-		gmtime_r(&svc->pin_until.tv_sec, &tm);
+		t = clock_wall(svc->pin_until);
+		gmtime_r(&t, &tm);
 		strftime(until, sizeof(until), "until %Y-%m-%dT%H:%M:%SZ", &tm);
 	}
 	log_info("service %s: pinned to %s %s", svc->name, route, until);
@@ -369,20 +364,19 @@ service_rest_cb(evutil_socket_t fd, short what, void *arg)
 static void
 service_arm_rest(struct service *svc)
 {
-	struct timeval	now, tv;
+	struct timeval	tv;
+	int64_t		now = clock_ms();
 	long		left, first = -1;
 	size_t		i;
 
-	evutil_gettimeofday(&now, NULL);
 	for (i = 0; i < svc->nroutes; i++) {
-		left = route_rest_left_ms(svc->routes[i], &now);
+		left = route_rest_left_ms(svc->routes[i], now);
 		if (left > 0 && (first < 0 || left < first))
 			first = left;
 	}
 	if (first < 0)
 		return;
-	tv.tv_sec = first / 1000;
-	tv.tv_usec = (first % 1000) * 1000;
+	tv = clock_tv(first);
 	evtimer_add(svc->rest_timer, &tv);
 }
 

@@ -47,7 +47,7 @@ struct service {
 	uint64_t		 failovers;	/* changes of current */
 	int			 pinned;	/* routes[pin] is pinned */
 	size_t			 pin;
-	struct timeval		 pin_until;
+	int64_t			 pin_until;	/* clock_ms; 0: none */
 	struct event		*pin_timer;
 	struct event		*rest_timer;	/* a passive route may be tried */
 	struct health		*health;
@@ -89,7 +89,7 @@ void	service_retire(struct service *svc);
  * configured priority); svc->nroutes when none is.
  */
 size_t	service_select(struct service *svc, size_t from,
-	    const struct timeval *now);
+	    int64_t now);
 
 /* service_preferred(svc): the route that would serve if all were up. */
 struct route *service_preferred(const struct service *svc);

@@ -14,6 +14,7 @@
 #include <event2/bufferevent.h>
 #include <event2/event.h>
 
+#include "clock.h"
 #include "conf.h"
 #include "daemon.h"
 #include "dial.h"
@@ -22,6 +23,7 @@
 #include "pgcancel.h"
 #include "pgfront.h"
 #include "proto.h"
+#include "rediscmd.h"
 #include "route.h"
 #include "service.h"
 #include "session.h"
@@ -57,11 +59,7 @@ session_prefix(const struct session *s, const struct route *r, char *buf,
 static long
 session_age_ms(const struct session *s)
 {
-	struct timeval	now;
-
-	evutil_gettimeofday(&now, NULL);
-	return ((long)(now.tv_sec - s->start.tv_sec) * 1000 +
-	    (long)(now.tv_usec - s->start.tv_usec) / 1000);
+	return ((long)clock_since(s->start));
 }
 
 static void
@@ -70,6 +68,99 @@ session_relay_done(struct relay *r, void *arg)
 	struct session	*s = arg;
 
 	session_close(s, SESSION_END_RELAY, NULL);
+}
+
+/*
+ * The server's first byte: the route answered a real session.  Only this,
+ * never the TCP connect (a stopped server's kernel still completes it),
+ * is a session's success; and with active checks it moves nothing.
+ */
+static void
+session_answered(struct session *s)
+{
+	if (s->answer == SESSION_ANSWER_DONE)
+		return;
+	if (s->answer_timer != NULL)
+		evtimer_del(s->answer_timer);
+	if (s->answer != SESSION_ANSWER_LATE)
+		route_report(s->route, 1, ROUTE_EV_ANSWER, "answered",
+		    clock_ms());
+	s->answer = SESSION_ANSWER_DONE;
+}
+
+/*
+ * response_timeout passed without a byte from the server: a failure of
+ * the route, as a failed check is.  The session itself goes on: the
+ * answer may still come, and the client decides how long to wait.
+ */
+static void
+session_answer_late(evutil_socket_t fd, short what, void *arg)
+{
+	struct session	*s = arg;
+	char		 prefix[256], why[128];
+
+	s->answer = SESSION_ANSWER_LATE;
+	snprintf(why, sizeof(why), "no answer to %s within %d ms", s->request,
+	    s->svc->cs->response_timeout_ms);
+	log_warnx("%s: %s", session_prefix(s, s->route, prefix,
+	    sizeof(prefix)), why);
+	route_report(s->route, 0, ROUTE_EV_ANSWER, why, clock_ms());
+}
+
+/* The server must answer request soon: start response_timeout. */
+static void
+session_expect_answer(struct session *s, const char *request)
+{
+	struct timeval	tv = clock_tv(s->svc->cs->response_timeout_ms);
+
+	if (s->answer != SESSION_ANSWER_NONE ||
+	    s->svc->cs->response_timeout_ms == 0)
+		return;
+	if (s->answer_timer == NULL &&
+	    (s->answer_timer = evtimer_new(daemon_base(s->svc->px),
+	    session_answer_late, s)) == NULL)
+		return;		/* out of memory: no passive check */
+	snprintf(s->request, sizeof(s->request), "%s", request);
+	s->answer = SESSION_ANSWER_WAITING;
+	evtimer_add(s->answer_timer, &tv);
+}
+
+/*
+ * A Redis client's first bytes: does its first command need a prompt
+ * answer?  A blocking one (BLPOP) does not, nor one we cannot name.
+ */
+static int
+session_redis_tap(const uint8_t *buf, size_t len, void *arg)
+{
+	struct session	*s = arg;
+	char		 name[REDISCMD_NAME_MAX];
+	size_t		 n = sizeof(s->head) - s->headlen;
+
+	if (n > len)
+		n = len;
+	memcpy(s->head + s->headlen, buf, n);
+	s->headlen += n;
+	switch (rediscmd_name(s->head, s->headlen, name)) {
+	case REDISCMD_MORE:
+		if (s->headlen < sizeof(s->head))
+			return (0);
+		break;
+	case REDISCMD_NAME:
+		if (s->answer == SESSION_ANSWER_NONE && rediscmd_prompt(name))
+			session_expect_answer(s, name);
+		break;
+	case REDISCMD_BAD:
+		break;
+	}
+	return (1);
+}
+
+/* The server's bytes, until its first one has been seen. */
+static int
+session_server_tap(const uint8_t *buf, size_t len, void *arg)
+{
+	session_answered(arg);
+	return (1);
 }
 
 /*
@@ -83,6 +174,7 @@ session_pg_tap(const uint8_t *buf, size_t len, void *arg)
 	struct session	*s = arg;
 	char		 prefix[256];
 
+	session_answered(s);
 	switch (pgback_feed(s->pgback, buf, len)) {
 	case PGBACK_MORE:
 		return (0);
@@ -98,6 +190,34 @@ session_pg_tap(const uint8_t *buf, size_t len, void *arg)
 	log_debug("%s: no cancel key: %s", session_prefix(s, s->route,
 	    prefix, sizeof(prefix)), s->pgback->why);
 	return (1);
+}
+
+/*
+ * Watch what tells about the route: the server's first byte, and for
+ * protocols with a request that must be answered, how long it takes.
+ * A cancel request gets no answer at all.
+ */
+static void
+session_watch(struct session *s)
+{
+	if (s->cancel)
+		return;
+	switch (s->svc->cs->protocol) {
+	case PROTO_POSTGRES:
+		if ((s->pgback = malloc(sizeof(*s->pgback))) != NULL) {
+			pgback_init(s->pgback);
+			relay_tap(&s->relay, RELAY_SERVER, session_pg_tap, s);
+		} else
+			relay_tap(&s->relay, RELAY_SERVER, session_server_tap,
+			    s);
+		/* The startup packet went first, in s->first. */
+		session_expect_answer(s, "startup");
+		return;
+	case PROTO_REDIS:
+		relay_tap(&s->relay, RELAY_CLIENT, session_redis_tap, s);
+		break;
+	}
+	relay_tap(&s->relay, RELAY_SERVER, session_server_tap, s);
 }
 
 static void
@@ -119,11 +239,7 @@ session_connected(struct session *s, const struct dial_result *res)
 		session_close(s, SESSION_END_INTERNAL, "out of memory");
 		return;
 	}
-	if (s->svc->cs->protocol == PROTO_POSTGRES && !s->cancel &&
-	    (s->pgback = malloc(sizeof(*s->pgback))) != NULL) {
-		pgback_init(s->pgback);
-		relay_tap(&s->relay, RELAY_SERVER, session_pg_tap, s);
-	}
+	session_watch(s);
 }
 
 static void
@@ -131,18 +247,15 @@ session_dial_cb(const struct dial_result *res, void *arg)
 {
 	struct session	*s = arg;
 	struct route	*r = s->dialing;
-	struct timeval	 now;
 	char		 prefix[256];
 
 	s->dial = NULL;
-	evutil_gettimeofday(&now, NULL);
 	if (res->status == DIAL_OK) {
 		/* Layered transports say what they set up (TLS version...). */
 		log_debug("%s: connected in %d ms%s%s%s", session_prefix(s, r,
 		    prefix, sizeof(prefix)), res->elapsed_ms,
 		    res->plain ? "" : " (", res->plain ? "" : res->detail,
 		    res->plain ? "" : ")");
-		route_report(r, 1, "connect", "connected", &now);
 		session_connected(s, res);
 		return;
 	}
@@ -150,7 +263,7 @@ session_dial_cb(const struct dial_result *res, void *arg)
 	log_warnx("%s: connect failed: %s", session_prefix(s, r, prefix,
 	    sizeof(prefix)), res->detail);
 	s->dialing = NULL;
-	route_report(r, 0, "connect", res->detail, &now);
+	route_report(r, 0, ROUTE_EV_CONNECT, res->detail, clock_ms());
 	if (s->cancel) {
 		/* Another server cannot cancel that query: no next route. */
 		snprintf(prefix, sizeof(prefix), "cancel request: %s: %s",
@@ -234,8 +347,7 @@ session_hold(struct session *s)
 			session_close(s, SESSION_END_INTERNAL, "out of memory");
 			return;
 		}
-		tv.tv_sec = left / 1000;
-		tv.tv_usec = (left % 1000) * 1000;
+		tv = clock_tv(left);
 		evtimer_add(s->hold_timer, &tv);
 	}
 	s->state = SESSION_HOLDING;
@@ -289,13 +401,11 @@ static void
 session_dial_next(struct session *s, size_t from)
 {
 	struct service	*svc = s->svc;
-	struct timeval	 now;
 	size_t		 i;
 	long		 ms = svc->cs->connect_timeout_ms, left;
 
-	evutil_gettimeofday(&now, NULL);
 	i = s->last_resort && from > 0 ? svc->nroutes :
-	    service_select(svc, from, &now);
+	    service_select(svc, from, clock_ms());
 	if (i == svc->nroutes && (i = session_last_resort(s, from)) ==
 	    svc->nroutes) {
 		session_hold(s);
@@ -395,7 +505,7 @@ session_new(struct service *svc, int fd, struct sockaddr *sa, socklen_t len)
 	s->id = daemon_next_session_id(px);
 	s->svc = service_ref(svc);
 	addr_from_sockaddr(sa, len, s->peer, sizeof(s->peer));
-	evutil_gettimeofday(&s->start, NULL);
+	s->start = clock_ms();
 	s->state = SESSION_DIALING;
 	relay_init(&s->relay);
 	evutil_make_socket_nonblocking(fd);
@@ -413,6 +523,29 @@ session_new(struct service *svc, int fd, struct sockaddr *sa, socklen_t len)
 	    session_pg_cb, s);
 	if (s->pg == NULL)
 		session_close(s, SESSION_END_INTERNAL, "out of memory");
+}
+
+/*
+ * A server that closes or fails before answering the request it had to
+ * answer has failed it; a client that leaves first says nothing.
+ */
+static void
+session_close_answer(struct session *s, int reason)
+{
+	char	why[128];
+
+	if (s->answer_timer != NULL)
+		evtimer_del(s->answer_timer);
+	if (s->answer != SESSION_ANSWER_WAITING ||
+	    reason != SESSION_END_RELAY ||
+	    (s->relay.first_end != RELAY_END_SERVER_EOF &&
+	    s->relay.first_end != RELAY_END_SERVER_ERROR))
+		return;
+	snprintf(why, sizeof(why), "server %s before answering %s",
+	    s->relay.first_end == RELAY_END_SERVER_EOF ? "closed" : "failed",
+	    s->request);
+	s->answer = SESSION_ANSWER_LATE;
+	route_report(s->route, 0, ROUTE_EV_ANSWER, why, clock_ms());
 }
 
 void
@@ -452,6 +585,7 @@ session_close(struct session *s, int reason, const char *detail)
 	s->dial = NULL;
 	if (s->hold_timer != NULL)
 		evtimer_del(s->hold_timer);
+	session_close_answer(s, reason);
 	if (s->pg != NULL)
 		pgfront_stop(s->pg);	/* freed from the reap list */
 	relay_stop(&s->relay);
@@ -472,6 +606,8 @@ session_free(struct session *s)
 	relay_release(&s->relay);
 	if (s->hold_timer != NULL)
 		event_free(s->hold_timer);
+	if (s->answer_timer != NULL)
+		event_free(s->answer_timer);
 	pgfront_free(s->pg);
 	if (s->first != NULL)
 		evbuffer_free(s->first);

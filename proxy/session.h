@@ -22,7 +22,6 @@
 
 #include <sys/queue.h>
 #include <sys/socket.h>
-#include <sys/time.h>
 
 #include <stdint.h>
 
@@ -42,6 +41,17 @@ enum session_state {
 	SESSION_HOLDING,	/* no usable route: waiting for one */
 	SESSION_RELAYING,
 	SESSION_CLOSED
+};
+
+/*
+ * Has the server answered the session's first request?  That answer, not
+ * the TCP connect, is a session's evidence about its route.
+ */
+enum session_answer {
+	SESSION_ANSWER_NONE,	/* no request seen that needs one */
+	SESSION_ANSWER_WAITING,	/* response_timeout running */
+	SESSION_ANSWER_LATE,	/* timed out: reported as a failure */
+	SESSION_ANSWER_DONE	/* the server's first byte came */
 };
 
 enum session_reason {
@@ -72,7 +82,12 @@ struct session {
 	struct pgback		*pgback;	/* looking for the cancel key */
 	struct pgcancel_entry	*cancel_key;	/* in the daemon's map */
 	char			 peer[64];
-	struct timeval		 start;
+	int64_t			 start;		/* clock_ms at accept */
+	enum session_answer	 answer;
+	struct event		*answer_timer;	/* response_timeout */
+	char			 request[32];	/* "GET", "startup": for logs */
+	uint8_t			 head[48];	/* redis: first client bytes */
+	size_t			 headlen;
 	struct relay		 relay;		/* owns both ends once started */
 };
 

@@ -377,6 +377,11 @@ wait_count() {
 	(($(count_lines "$file" "$pat") >= want))
 }
 
+# port_listening PORT: something listens on TCP port PORT.
+port_listening() {
+	[[ -n "$(ss -ltnH "( sport = :$1 )" 2>/dev/null)" ]]
+}
+
 # count_lines FILE PATTERN: number of lines matching PATTERN.
 count_lines() {
 	local c
@@ -438,6 +443,42 @@ sha256_of() {
 }
 
 # ---------------------------------------------------------------------
+# Certificates (tls:// routes)
+
+PKI=$T/pki
+
+# make_pki: a CA; a server certificate for db.example.test,
+# redis.example.test and 127.0.0.1; the same one expired (valid for a day
+# in 2020, made with "openssl ca -startdate -enddate": OpenSSL 3.5's
+# "x509 -days -1" refuses an end date before the start); a client
+# certificate; a second, unrelated CA.
+make_pki() {
+	local ec=(-newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes)
+	mkdir -p "$PKI" && cd "$PKI" || return 1
+	printf 'subjectAltName=DNS:db.example.test,DNS:redis.example.test,IP:127.0.0.1\nbasicConstraints=CA:FALSE\nextendedKeyUsage=serverAuth\n' > server.ext
+	printf 'basicConstraints=CA:FALSE\nextendedKeyUsage=clientAuth\n' > client.ext
+	openssl req -x509 "${ec[@]}" -keyout ca.key -out ca.crt -days 30 \
+	    -subj "/CN=postern test CA" &&
+	openssl req -x509 "${ec[@]}" -keyout evil.key -out evil.crt -days 30 \
+	    -subj "/CN=some other CA" &&
+	openssl req -new "${ec[@]}" -keyout server.key -out server.csr \
+	    -subj "/CN=db.example.test" &&
+	openssl x509 -req -in server.csr -CA ca.crt -CAkey ca.key \
+	    -CAcreateserial -days 30 -extfile server.ext -out server.crt &&
+	mkdir -p ca.db && : > ca.db/index.txt && echo 01 > ca.db/serial &&
+	printf '[ca]\ndefault_ca = t\n[t]\ndatabase = ca.db/index.txt\nnew_certs_dir = ca.db\nserial = ca.db/serial\ndefault_md = sha256\npolicy = any\n[any]\ncommonName = supplied\n' > ca.cnf &&
+	openssl ca -batch -notext -config ca.cnf -cert ca.crt -keyfile ca.key \
+	    -in server.csr -startdate 20200101000000Z -enddate 20200102000000Z \
+	    -extfile server.ext -out expired.crt &&
+	openssl req -new "${ec[@]}" -keyout client.key -out client.csr \
+	    -subj "/CN=postern client" &&
+	openssl x509 -req -in client.csr -CA ca.crt -CAkey ca.key \
+	    -CAcreateserial -days 30 -extfile client.ext -out client.crt &&
+	cat server.crt server.key > server.pem &&
+	cat expired.crt server.key > expired.pem
+}
+
+# ---------------------------------------------------------------------
 # Servers
 
 # start_redis [ARGS]: redis-server on 127.0.0.1 on a free port; sets
@@ -448,25 +489,69 @@ start_redis() {
 	start_redis_on "$port" "$@"
 }
 
-# start_redis_on PORT [ARGS]: the same, on a given port.
+# start_redis_on PORT [ARGS]: the same, on a given port.  With
+# REDIS_TLS_CERT set (a certificate from make_pki), TLS only (--port 0)
+# with that certificate, client certificates not required.
 start_redis_on() {
 	local port=$1 dir
+	local -a listen=(--port "$port")
 	shift
+	[[ -z "${REDIS_TLS_CERT:-}" ]] ||
+	    listen=(--port 0 --tls-port "$port" --tls-cert-file "$REDIS_TLS_CERT"
+		--tls-key-file "$PKI/server.key" --tls-ca-cert-file "$PKI/ca.crt"
+		--tls-auth-clients no)
 	dir=$T/redis-$port
 	mkdir -p "$dir"
-	(_close_sess_fds; exec redis-server --port "$port" --bind 127.0.0.1 \
+	(_close_sess_fds; exec redis-server "${listen[@]}" --bind 127.0.0.1 \
 	    --save '' --appendonly no --daemonize no --dir "$dir" \
 	    --logfile '' "$@") >> "$dir/log" 2>&1 &
 	REDIS_PID=$! REDIS_PORT=$port REDIS_DIR=$dir
 	track_server "$REDIS_PID"
 	local n=100
 	while ((n-- > 0)); do
-		[[ "$(timeout 2 redis-cli -h 127.0.0.1 -p "$port" ping 2>/dev/null)" == PONG ]] && return 0
+		[[ "$(_redis_ping "$port")" == PONG ]] && return 0
 		_pid_running "$REDIS_PID" ||
 		    fail_case "redis-server on port $port died: $(tail -n 3 "$dir/log")"
 		sleep 0.1
 	done
 	fail_case "redis-server on port $port did not answer PING within 10s"
+}
+
+# _redis_ping PORT: PING; over TLS without verification (the certificate
+# may be the expired one on purpose).
+_redis_ping() {
+	if [[ -n "${REDIS_TLS_CERT:-}" ]]; then
+		timeout 5 redis-cli --tls --insecure --cert "$PKI/client.crt" \
+		    --key "$PKI/client.key" -h 127.0.0.1 -p "$1" PING 2>/dev/null
+	else
+		timeout 2 redis-cli -h 127.0.0.1 -p "$1" PING 2>/dev/null
+	fi
+}
+
+# rdirect PORT ARGS: redis-cli straight to a server start_redis started
+# (over TLS with a client certificate when REDIS_TLS_CERT is set).
+rdirect() {
+	if [[ -n "${REDIS_TLS_CERT:-}" ]]; then
+		tls_rcli "$@"
+	else
+		rcli "$@"
+	fi
+}
+
+# start_redis_tls [CERT] [ARGS]: start_redis with TLS only and CERT
+# (default server.crt).
+start_redis_tls() {
+	local REDIS_TLS_CERT=${1:-$PKI/server.crt}
+	(($#)) && shift
+	start_redis "$@"
+}
+
+# tls_rcli PORT ARGS: redis-cli over TLS straight to a server.
+tls_rcli() {
+	local port=$1
+	shift
+	timeout 30 redis-cli --tls --cacert "$PKI/ca.crt" --cert "$PKI/client.crt" \
+	    --key "$PKI/client.key" -h 127.0.0.1 -p "$port" "$@"
 }
 
 # rcli PORT ARGS: redis-cli to 127.0.0.1:PORT, bounded to 30s.
@@ -639,7 +724,8 @@ conf_service() {
 # postern_service PROTOCOL ROUTE... [-- KEY=VALUE...]: write a config with
 # one service (named after its protocol) listening on a free port to
 # $T/caseN.conf and start postern on it; sets LISTEN_PORT and CONF.  The
-# [postern] section gets the KEY=VALUE words in the array GLOBAL_OPTS.
+# [postern] section gets the KEY=VALUE words in the array GLOBAL_OPTS;
+# the text in CONF_EXTRA (a [bastion] section) follows it.
 GLOBAL_OPTS=()
 postern_service() {
 	local proto=$1
@@ -648,6 +734,7 @@ postern_service() {
 	CONF=$T/case$_CASE_ID.conf
 	{
 		conf_global "${GLOBAL_OPTS[@]}"
+		[[ -z "${CONF_EXTRA:-}" ]] || printf '%s\n\n' "$CONF_EXTRA"
 		conf_service "$proto" "127.0.0.1:$LISTEN_PORT" "$proto" "$@"
 	} > "$CONF"
 	start_postern "$CONF"
@@ -662,13 +749,15 @@ postern_redis() {
 	postern_service redis "$@"
 }
 
-# start_socat_server SOCAT-ADDRESS: a forking TCP server on 127.0.0.1 on a
-# free port that connects each client to SOCAT-ADDRESS (e.g.
-# "SYSTEM:sha256sum"); sets SERVER_PORT.
+# start_socat_server SOCAT-ADDRESS [tls]: a forking TCP server on
+# 127.0.0.1 on a free port that connects each client to SOCAT-ADDRESS
+# (e.g. "SYSTEM:sha256sum"), speaking TLS with make_pki's server
+# certificate when asked; sets SERVER_PORT.
 start_socat_server() {
-	local n=100
+	local n=100 listen=TCP-LISTEN opts=
 	SERVER_PORT=$(free_port) || fail_case "no free port"
-	(_close_sess_fds; exec socat "TCP-LISTEN:$SERVER_PORT,bind=127.0.0.1,reuseaddr,fork" "$1") \
+	[[ "${2:-}" != tls ]] || { listen=OPENSSL-LISTEN; opts=",cert=$PKI/server.pem,verify=0"; }
+	(_close_sess_fds; exec socat "$listen:$SERVER_PORT,bind=127.0.0.1,reuseaddr,fork$opts" "$1") \
 	    > "$T/socat-$SERVER_PORT.log" 2>&1 &
 	track_server "$!"
 	while ((n-- > 0)); do
@@ -778,6 +867,185 @@ start_blackhole() {
 	    fail_case "black-hole listener did not start"
 	grep -q 'blackhole ready' "$T/blackhole-$BLACKHOLE_PORT.out" ||
 	    skip_case "cannot make a black-hole listener: $(head -c 200 "$T/blackhole-$BLACKHOLE_PORT.out")"
+}
+
+# ---------------------------------------------------------------------
+# sshd (ssh:// routes): a real OpenSSH sshd on a free loopback port, with
+# host and user keys made here by ssh-keygen.
+
+SSHD=/usr/sbin/sshd
+
+# ssh_prereqs: skip the case where sshd cannot run.
+ssh_prereqs() {
+	[[ -x $SSHD ]] || skip_case "no $SSHD (Debian package openssh-server)"
+	command -v ssh-keygen > /dev/null || skip_case "no ssh-keygen (openssh-client)"
+	((EUID == 0)) || skip_case "sshd needs root here (privilege separation, root login)"
+	mkdir -p /run/sshd 2>/dev/null
+	chmod 755 /run/sshd 2>/dev/null
+}
+
+# make_key NAME TYPE [PASSPHRASE [FORMAT]]: a key pair $T/keys/NAME(.pub)
+# unless it exists; prints nothing.
+make_key() {
+	local f=$T/keys/$1
+	mkdir -p "$T/keys"
+	[[ -f $f ]] && return 0
+	ssh-keygen -q -t "$2" -N "${3:-}" -C "$1@postern-test" ${4:+-m "$4"} \
+	    -f "$f" < /dev/null > "$T/keys/$1.err" 2>&1 ||
+	    fail_case "ssh-keygen -t $2 failed: $(head -c 200 "$T/keys/$1.err")"
+}
+
+# fp_of PUBFILE: its SHA256:... fingerprint.
+fp_of() {
+	ssh-keygen -lf "$1" | awk '{ print $2 }'
+}
+
+# The user key every bastion accepts unless told otherwise.
+USER_KEY=$T/keys/user
+
+_SSHD_MASTERS=()
+
+# sshd_tree PID: PID and every process below it.
+sshd_tree() {
+	local kid
+	echo "$1"
+	for kid in $(ps -o pid= --ppid "$1" 2>/dev/null); do
+		sshd_tree "$kid"
+	done
+}
+
+# _ssh_case_cleanup: resume hung sshds and end their connection
+# processes (by PID), so that nothing outlives the case.
+_ssh_case_cleanup() {
+	local m p
+	for m in "${_SSHD_MASTERS[@]}"; do
+		for p in $(sshd_tree "$m"); do
+			kill -CONT "$p" 2>/dev/null
+			[[ $p != "$m" ]] && kill -TERM "$p" 2>/dev/null
+		done
+	done
+	return 0
+}
+
+# start_sshd [SSHD_CONFIG_LINE...]: sshd on 127.0.0.1, a free port; its
+# host key is ed25519; authorized_keys holds USER_KEY.pub and any
+# $T/keys/*.pub listed in SSHD_AUTHORIZED.  Sets SSHD_PORT, SSHD_PID,
+# SSHD_DIR, SSHD_KNOWN (a known_hosts file with its key), SSHD_FP, SSHD_LOG.
+SSHD_AUTHORIZED=()
+start_sshd() {
+	local port
+	port=$(free_port) || fail_case "no free port for sshd"
+	start_sshd_on "$port" 127.0.0.1 "$@"
+}
+
+# start_sshd_on PORT ADDRESS [LINE...]: the same on a given port; reuses
+# the directory (and host key) of an earlier sshd on that port.
+start_sshd_on() {
+	local port=$1 addr=$2 dir k n=100
+	shift 2
+	ssh_prereqs
+	make_key user ed25519
+	dir=$T/sshd-$port
+	mkdir -p "$dir"
+	[[ -f $dir/host_ed25519 ]] ||
+	    ssh-keygen -q -t ed25519 -N '' -C host -f "$dir/host_ed25519" < /dev/null ||
+	    fail_case "ssh-keygen (host key) failed"
+	cat "$USER_KEY.pub" > "$dir/authorized_keys"
+	for k in "${SSHD_AUTHORIZED[@]}"; do
+		cat "$T/keys/$k.pub" >> "$dir/authorized_keys"
+	done
+	{
+		printf 'Port %s\nListenAddress %s\n' "$port" "$addr"
+		printf 'HostKey %s\nPidFile %s\n' "$dir/host_ed25519" "$dir/sshd.pid"
+		printf 'AuthorizedKeysFile %s\n' "$dir/authorized_keys"
+		printf 'PermitRootLogin prohibit-password\nPasswordAuthentication no\n'
+		printf 'KbdInteractiveAuthentication no\nUsePAM no\nStrictModes no\n'
+		printf 'LogLevel VERBOSE\nAllowTcpForwarding yes\n'
+		printf '%s\n' "$@"
+	} > "$dir/sshd_config"
+	SSHD_RUN=("$SSHD" -D -f "$dir/sshd_config" -e)
+	(_close_sess_fds; exec ${SSHD_NETNS:+ip netns exec "$SSHD_NETNS"} "${SSHD_RUN[@]}") \
+	    >> "$dir/log" 2>&1 &
+	SSHD_PID=$! SSHD_PORT=$port SSHD_DIR=$dir SSHD_LOG=$dir/log
+	track_server "$SSHD_PID"
+	_SSHD_MASTERS+=("$SSHD_PID")
+	trap '_rc=$?; _ssh_case_cleanup; _with_status "$_rc"; _case_cleanup' EXIT
+	while ((n-- > 0)); do
+		grep -q "Server listening on $addr port $port" "$dir/log" 2>/dev/null && break
+		_pid_running "$SSHD_PID" || fail_case "sshd died: $(tail -n 3 "$dir/log" | paste -sd'|')"
+		sleep 0.1
+	done
+	((n >= 0)) || fail_case "sshd not listening on $addr:$port after 10s: $(tail -n 3 "$dir/log" | paste -sd'|')"
+	printf '[%s]:%s %s\n' "$addr" "$port" "$(cut -d' ' -f1,2 "$dir/host_ed25519.pub")" \
+	    > "$dir/known_hosts"
+	SSHD_KNOWN=$dir/known_hosts
+	SSHD_FP=$(fp_of "$dir/host_ed25519.pub")
+}
+
+# conf_bastion NAME [KEY=VALUE...]: a [bastion] section for the running
+# sshd: root, USER_KEY, SSHD_KNOWN; KEY= (empty) drops a key.
+conf_bastion() {
+	local name=$1 kv k
+	shift
+	local -A o=([address]=127.0.0.1:$SSHD_PORT [user]=root
+		[identity]=$USER_KEY [known_hosts]=$SSHD_KNOWN)
+	for kv in "$@"; do
+		o[${kv%%=*}]=${kv#*=}
+	done
+	printf '[bastion %s]\n' "$name"
+	for k in "${!o[@]}"; do
+		[[ -n ${o[$k]} ]] && printf '%s = %s\n' "$k" "${o[$k]}"
+	done
+	printf '\n'
+}
+
+# ---------------------------------------------------------------------
+# Transports: a behaviour case runs on tcp://, ssh:// and tls:// routes
+# with the transport as its parameter (15-matrix.sh).  The servers are
+# the same; for ssh:// postern reaches them through a real sshd on
+# loopback, for tls:// they speak TLS themselves (socat OPENSSL-LISTEN,
+# redis-server --tls-port) with make_pki's certificates.
+
+TRANSPORTS=(tcp ssh tls)
+
+# transport_socat TRANSPORT SOCAT-ADDRESS: start_socat_server for it.
+transport_socat() {
+	start_socat_server "$2" "$([[ $1 == tls ]] && echo tls)"
+}
+
+# transport_redis TRANSPORT [ARGS]: start_redis for it (TLS only for
+# tls; rdirect then speaks TLS too).
+transport_redis() {
+	local t=$1
+	shift
+	[[ $t != tls ]] || REDIS_TLS_CERT=$PKI/server.crt
+	start_redis "$@"
+}
+
+# transport_route TRANSPORT PORT: set ROUTE to a route "private URL" to
+# 127.0.0.1:PORT over TRANSPORT; for ssh, start sshd (once per case) and
+# put its [bastion b] section in CONF_EXTRA.
+transport_route() {
+	case $1 in
+	tcp)	ROUTE="private tcp://127.0.0.1:$2" ;;
+	tls)	ROUTE="private tls://127.0.0.1:$2 ca=$PKI/ca.crt" ;;
+	ssh)	[[ -n "${SSHD_PORT:-}" ]] || start_sshd
+		CONF_EXTRA=$(conf_bastion b)
+		ROUTE="private ssh://b/127.0.0.1:$2" ;;
+	*)	fail_case "transport_route: unknown transport '$1'" ;;
+	esac
+}
+
+# postern_on TRANSPORT PROTOCOL PORT [-- KEY=VALUE...]: postern_service
+# PROTOCOL with one route to 127.0.0.1:PORT over TRANSPORT; for ssh, waits
+# until the bastion is connected.
+postern_on() {
+	local t=$1 proto=$2
+	transport_route "$t" "$3"
+	shift 3
+	postern_service "$proto" "$ROUTE" "$@"
+	[[ $t != ssh ]] ||
+	    expect_log "info: bastion b \\(root@127\\.0\\.0\\.1:$SSHD_PORT\\): connected in " 20
 }
 
 # ---------------------------------------------------------------------

@@ -13,6 +13,7 @@
 #include <event2/event.h>
 #include <event2/bufferevent.h>
 
+#include "clock.h"
 #include "conf.h"
 #include "dial_int.h"
 #include "link.h"
@@ -92,14 +93,13 @@ dial_start(const struct dial_env *env, const struct conf_route *route,
 	d->flags = flags;
 	d->cb = cb;
 	d->arg = arg;
-	evutil_gettimeofday(&d->start, NULL);
+	d->start = clock_ms();
 	d->timer = evtimer_new(env->base, dial_timer_cb, d);
 	if (d->timer == NULL) {
 		free(d);
 		return (NULL);
 	}
-	tv.tv_sec = timeout_ms / 1000;
-	tv.tv_usec = (timeout_ms % 1000) * 1000;
+	tv = clock_tv(timeout_ms);
 	evtimer_add(d->timer, &tv);
 	if (dial_supported(route->kind, err, sizeof(err)) != 0) {
 		snprintf(d->detail, sizeof(d->detail), "%s", err);
@@ -139,7 +139,6 @@ void
 dial_finish(struct dial *d, int status, struct bufferevent *bev)
 {
 	struct dial_result	 res;
-	struct timeval		 now;
 
 	/* TCP is up; a TLS route goes on (and comes back here). */
 	if (status == DIAL_OK && d->tls != NULL &&
@@ -147,7 +146,6 @@ dial_finish(struct dial *d, int status, struct bufferevent *bev)
 		dial_tls_begin(d);
 		return;
 	}
-	evutil_gettimeofday(&now, NULL);
 	memset(&res, 0, sizeof(res));
 	res.status = status;
 	res.bev = bev;
@@ -158,8 +156,7 @@ dial_finish(struct dial *d, int status, struct bufferevent *bev)
 	}
 	res.detail = d->detail[0] != '\0' ? d->detail :
 	    dial_status_name(status);
-	res.elapsed_ms = (int)((now.tv_sec - d->start.tv_sec) * 1000 +
-	    (now.tv_usec - d->start.tv_usec) / 1000);
+	res.elapsed_ms = (int)(clock_ms() - d->start);
 	if (bev == d->bev)
 		d->bev = NULL;		/* handed over */
 	d->cb(&res, d->arg);

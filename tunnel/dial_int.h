@@ -4,7 +4,7 @@
 #ifndef POSTERN_DIAL_INT_H
 #define POSTERN_DIAL_INT_H
 
-#include <sys/time.h>
+#include <stdint.h>
 
 #include "dial.h"
 
@@ -19,7 +19,7 @@ struct dial {
 	int				 flags;		/* DIAL_URGENT */
 	dial_cb				*cb;
 	void				*arg;
-	struct timeval			 start;
+	int64_t				 start;		/* clock_ms */
 	struct event			*timer;		/* timeout and deferral */
 	int				 deferred;	/* status to deliver */
 	char				 detail[512];

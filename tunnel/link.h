@@ -41,6 +41,12 @@ struct link_user {
 	void	(*data)(void *arg, const uint8_t *buf, size_t len);
 	/* Upstream finished sending (after all its data). */
 	void	(*eof)(void *arg);
+	/*
+	 * Upstream is closed both ways, normally (SSH: the server closed
+	 * the channel), after eof(): it takes nothing more, and pending()
+	 * bytes are dropped.  Only link_close() remains to do.
+	 */
+	void	(*closed)(void *arg);
 	/* The link is broken both ways; only link_close() remains to do. */
 	void	(*error)(void *arg, const char *why);
 	/* pending() dropped below LINK_LOW_WATER (see above). */

@@ -23,6 +23,7 @@
 #include <event2/event.h>
 #include <event2/util.h>
 
+#include "clock.h"
 #include "conf.h"
 #include "log.h"
 #include "sockopt.h"
@@ -88,19 +89,9 @@ ssh_broken(struct ssh_bastion *b, const char *fmt, ...)
 /* Loss, back-off, reconnect. */
 
 long
-ssh_ms_since(const struct timeval *t)
-{
-	struct timeval	now;
-
-	evutil_gettimeofday(&now, NULL);
-	return ((long)(now.tv_sec - t->tv_sec) * 1000 +
-	    (long)(now.tv_usec - t->tv_usec) / 1000);
-}
-
-long
 ssh_backoff_left_ms(const struct ssh_bastion *b)
 {
-	long	ms = -ssh_ms_since(&b->retry_at);
+	long	ms = (long)-clock_since(b->retry_at);
 
 	return (ms > 0 ? ms : 0);
 }
@@ -172,27 +163,20 @@ ssh_fail(struct ssh_bastion *b, const char *fmt, ...)
 		return;
 	}
 	ms = ssh_backoff_next(b);
-	evutil_gettimeofday(&b->retry_at, NULL);
-	b->retry_at.tv_sec += ms / 1000;
-	b->retry_at.tv_usec += (ms % 1000) * 1000;
-	if (b->retry_at.tv_usec >= 1000000) {
-		b->retry_at.tv_sec++;
-		b->retry_at.tv_usec -= 1000000;
-	}
-	tv.tv_sec = ms / 1000;
-	tv.tv_usec = (ms % 1000) * 1000;
+	b->retry_at = clock_ms() + ms;
+	tv = clock_tv(ms);
 	evtimer_add(b->timer, &tv);
 	if (was == SSH_READY) {
 		b->losses++;
 		/* One line per loss. */
-		evutil_gettimeofday(&b->down_since, NULL);
+		b->down_since = clock_ms();
 		b->attempts = 1;
 		log_warnx("%s: connection lost: %s; %u channel%s closed; "
 		    "reconnecting in %d.%01ds", b->label, why, n,
 		    n == 1 ? "" : "s", ms / 1000, ms % 1000 / 100);
 	} else if (b->attempts++ == 0 || strcmp(why, b->logged_error) != 0) {
 		if (!b->ever_up && b->attempts == 1)
-			evutil_gettimeofday(&b->down_since, NULL);
+			b->down_since = clock_ms();
 		log_error("%s: cannot connect: %s%s%s%s; retrying in %d.%01ds",
 		    b->label, why, b->hint[0] != '\0' ? " (" : "", b->hint,
 		    b->hint[0] != '\0' ? ")" : "", ms / 1000, ms % 1000 / 100);
@@ -218,14 +202,14 @@ ssh_ready(struct ssh_bastion *b)
 	mac = libssh2_session_methods(b->sess, LIBSSH2_METHOD_MAC_CS);
 	if (!b->ever_up) {
 		log_info("%s: connected in %ld ms (host key %s; %s, %s)",
-		    b->label, ssh_ms_since(&b->attempt_start), b->hostkey,
+		    b->label, (long)clock_since(b->attempt_start), b->hostkey,
 		    cipher != NULL ? cipher : "?", mac != NULL ? mac : "?");
 		for (i = 0; i < b->nforwards; i++)
 			log_status("forwarding %s via %s (host key %s)",
 			    b->forwards[i], b->via, b->fingerprint);
 	} else {
 		/* One line per recovery. */
-		ms = ssh_ms_since(&b->down_since);
+		ms = (long)clock_since(b->down_since);
 		log_status("%s: connected again after %ld.%03lds (host key %s)",
 		    b->label, ms / 1000, ms % 1000, b->hostkey);
 	}
@@ -235,8 +219,7 @@ ssh_ready(struct ssh_bastion *b)
 	b->backoff_ms = SSH_BACKOFF_MIN_MS;
 	b->missed = 0;
 	b->ka_rx = b->rx_bytes;
-	tv.tv_sec = b->set.keepalive_ms / 1000;
-	tv.tv_usec = (b->set.keepalive_ms % 1000) * 1000;
+	tv = clock_tv(b->set.keepalive_ms);
 	evtimer_add(b->ka_timer, &tv);
 	if (b->set.command != NULL && ssh_open_start(b, SSH_OPEN_SESSION,
 	    NULL, 0, NULL, NULL) != NULL)
@@ -355,8 +338,7 @@ ssh_handshake_step(struct ssh_bastion *b)
 	}
 	if (b->set.ask) {
 		/* The user may have taken a while to answer: a new deadline. */
-		tv.tv_sec = b->set.connect_timeout_ms / 1000;
-		tv.tv_usec = (b->set.connect_timeout_ms % 1000) * 1000;
+		tv = clock_tv(b->set.connect_timeout_ms);
 		evtimer_add(b->timer, &tv);
 	}
 	b->state = SSH_AUTH;
@@ -544,9 +526,8 @@ ssh_connect(struct ssh_bastion *b)
 	b->state = SSH_RESOLVING;
 	b->broken = b->io_error = b->rx_eof = 0;
 	b->hint[0] = '\0';
-	evutil_gettimeofday(&b->attempt_start, NULL);
-	tv.tv_sec = b->set.connect_timeout_ms / 1000;
-	tv.tv_usec = (b->set.connect_timeout_ms % 1000) * 1000;
+	b->attempt_start = clock_ms();
+	tv = clock_tv(b->set.connect_timeout_ms);
 	evtimer_add(b->timer, &tv);
 	memset(&hints, 0, sizeof(hints));
 	hints.ai_family = AF_UNSPEC;

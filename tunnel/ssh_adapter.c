@@ -38,6 +38,7 @@
 #include <event2/buffer.h>
 #include <event2/event.h>
 
+#include "clock.h"
 #include "log.h"
 #include "ssh_int.h"
 
@@ -79,13 +80,12 @@ ssh_adapter_agent_recv(struct ssh_bastion *b, int fd, void *buf,
     size_t len)
 {
 	struct pollfd	pfd = { fd, POLLIN, 0 };
-	struct timeval	start;
+	int64_t		start = clock_ms();
 	long		left = SSH_AGENT_TIMEOUT_MS;
 	int		rc;
 
-	evutil_gettimeofday(&start, NULL);
 	while ((rc = poll(&pfd, 1, (int)left)) == -1 && errno == EINTR &&
-	    (left = SSH_AGENT_TIMEOUT_MS - ssh_ms_since(&start)) > 0)
+	    (left = SSH_AGENT_TIMEOUT_MS - clock_since(start)) > 0)
 		;
 	if (rc == 0 || (rc == -1 && errno == EINTR)) {
 		b->agent_timeout = 1;

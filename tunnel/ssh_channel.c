@@ -19,6 +19,10 @@
  * the server stops sending: a slow client costs at most one window
  * (2 MiB) plus the relay's high mark.
  *
+ * End: the channel's EOF is the user's eof(); the server's close of the
+ * channel (after EOF: ssh_chan_check_closed) is closed(), after which
+ * nothing goes up.
+ *
  * Lifetime: the user's link_close() marks the channel done; it is freed
  * from the drive (never inside a user callback).  A connection loss
  * orphans every open channel: the libssh2 channel goes with the session,
@@ -147,6 +151,37 @@ ssh_chan_pump_down(struct ssh_chan *c)
 	}
 }
 
+/*
+ * After the channel's EOF: has the server closed it as well?  Then nothing
+ * more can go up, and libssh2 would not say so: its channel write takes
+ * bytes while the window lasts and then waits for an adjust that never
+ * comes (sshd stops adjusting a channel it has closed), which stalls the
+ * client behind back-pressure.  So drop what waits and tell the user.
+ * libssh2 has no query for a remote close; libssh2_channel_wait_closed
+ * answers at once without blocking (0: closed, EAGAIN: not yet).  A
+ * channel that ended with a read error counts as closed.
+ */
+static void
+ssh_chan_check_closed(struct ssh_chan *c)
+{
+	struct ssh_bastion	*b = c->b;
+	int			 rc = 0;
+
+	if (libssh2_channel_eof(c->ch) == 1)
+		rc = libssh2_channel_wait_closed(c->ch);
+	if (rc == LIBSSH2_ERROR_EAGAIN)
+		return;
+	if (rc != 0 && ssh_fatal(rc)) {
+		ssh_broken(b, "%s", ssh_error(b, "channel close", rc));
+		return;
+	}
+	c->gone = 1;
+	c->write_dead = 1;
+	evbuffer_drain(c->up, evbuffer_get_length(c->up));
+	if (c->link.user != NULL)
+		c->link.user->closed(c->link.user_arg);
+}
+
 struct ssh_chan *
 ssh_chan_new(struct ssh_bastion *b, LIBSSH2_CHANNEL *ch, const char *target)
 {
@@ -217,6 +252,10 @@ ssh_chan_step_all(struct ssh_bastion *b)
 			if (b->broken)
 				return;
 			ssh_chan_pump_down(c);
+			if (b->broken)
+				return;
+			if (c->down_eof && !c->gone && !c->closed)
+				ssh_chan_check_closed(c);
 			if (b->broken)
 				return;
 			if (c->blocked && !c->closed &&

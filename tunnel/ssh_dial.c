@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "clock.h"
 #include "conf.h"
 #include "dial_int.h"
 #include "log.h"
@@ -104,7 +105,7 @@ ssh_dial_timeout(struct dial *d)
 	 * timeout) holds up every open behind it, for every route through
 	 * this bastion.
 	 */
-	ms = ssh_ms_since(&b->slot_since);
+	ms = (long)clock_since(b->slot_since);
 	TAILQ_FOREACH(q, &b->opens, entry) {
 		if (q == o)
 			ahead = behind;

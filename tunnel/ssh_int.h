@@ -113,6 +113,7 @@ struct ssh_chan {
 	int			 up_eof;	/* the user shut its direction */
 	int			 eof_sent;	/* channel EOF sent */
 	int			 down_eof;	/* channel EOF delivered */
+	int			 gone;		/* the server closed it: closed() */
 	int			 write_dead;	/* channel takes no more */
 	int			 closed;	/* link_close: free it */
 };
@@ -168,9 +169,9 @@ struct ssh_bastion {
 	unsigned long long	 losses;	/* ready connections lost */
 	int			 ever_up;
 	int			 seen;		/* ssh_pool_update's mark */
-	struct timeval		 attempt_start;	/* this connection attempt */
-	struct timeval		 down_since;	/* first failure of a streak */
-	struct timeval		 retry_at;
+	int64_t			 attempt_start;	/* clock_ms: this attempt */
+	int64_t			 down_since;	/* first failure of a streak */
+	int64_t			 retry_at;	/* clock_ms */
 	char			 last_error[1024];
 	char			 logged_error[1024];	/* last one logged */
 	char			 hint[200];	/* what to do, for the log */
@@ -191,7 +192,7 @@ struct ssh_bastion {
 	/* channels */
 	struct ssh_open_list	 opens;		/* waiting for the slot */
 	struct ssh_open		*opening;	/* in the slot */
-	struct timeval		 slot_since;	/* opening entered the slot */
+	int64_t			 slot_since;	/* clock_ms: entered the slot */
 	int			 slot_warned;	/* its wait was logged */
 	struct ssh_chan_list	 chans;
 	struct ssh_chan_list	 closing;	/* libssh2_channel_free EAGAIN */
@@ -241,9 +242,6 @@ struct ssh_bastion *ssh_pool_find(struct ssh_pool *pool, const char *name);
  */
 void	ssh_broken(struct ssh_bastion *b, const char *fmt, ...)
 	    __attribute__((format(printf, 2, 3)));
-
-/* ssh_ms_since(t): milliseconds from t to now. */
-long	ssh_ms_since(const struct timeval *t);
 
 /* ssh_backoff_left_ms(b): time to the next connection attempt. */
 long	ssh_backoff_left_ms(const struct ssh_bastion *b);

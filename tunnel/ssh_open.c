@@ -15,6 +15,7 @@
 
 #include <event2/util.h>
 
+#include "clock.h"
 #include "dial.h"
 #include "log.h"
 #include "ssh_int.h"
@@ -236,7 +237,7 @@ ssh_open_step(struct ssh_bastion *b)
 				return;
 			TAILQ_REMOVE(&b->opens, o, entry);
 			b->opening = o;
-			evutil_gettimeofday(&b->slot_since, NULL);
+			b->slot_since = clock_ms();
 			b->slot_warned = 0;
 			ssh_spare_slot_taken(b);
 		}

@@ -31,6 +31,7 @@
 
 #include <event2/event.h>
 
+#include "clock.h"
 #include "log.h"
 #include "ssh_int.h"
 
@@ -40,7 +41,7 @@ ssh_spare_stuck(const struct ssh_bastion *b)
 {
 	return (b != NULL && b->state == SSH_READY && b->opening != NULL &&
 	    b->opening->kind == SSH_OPEN_DIRECT &&
-	    ssh_ms_since(&b->slot_since) >= SSH_SLOT_STUCK_MS);
+	    (long)clock_since(b->slot_since) >= SSH_SLOT_STUCK_MS);
 }
 
 /* Does b's stuck slot hold an open to host:port? */
@@ -76,7 +77,7 @@ ssh_spare_start(struct ssh_bastion *b)
 {
 	struct ssh_settings	 set;
 	struct ssh_bastion	*s;
-	long			 ms = ssh_ms_since(&b->slot_since);
+	long			 ms = (long)clock_since(b->slot_since);
 
 	if (ssh_settings_copy(&set, &b->set) != 0)
 		return;
@@ -100,8 +101,7 @@ ssh_spare_start(struct ssh_bastion *b)
 static void
 ssh_spare_tick(struct ssh_bastion *b)
 {
-	struct timeval	 tv = { SSH_SLOT_STUCK_MS / 1000,
-			    (SSH_SLOT_STUCK_MS % 1000) * 1000 };
+	struct timeval	 tv = clock_tv(SSH_SLOT_STUCK_MS);
 	struct ssh_bastion *s = b->spare;
 
 	if (s != NULL && (s->state == SSH_IDLE || s->state == SSH_BACKOFF ||
@@ -138,8 +138,7 @@ ssh_spare_init(struct ssh_bastion *b)
 void
 ssh_spare_slot_taken(struct ssh_bastion *b)
 {
-	struct timeval	tv = { SSH_SLOT_STUCK_MS / 1000,
-			    (SSH_SLOT_STUCK_MS % 1000) * 1000 };
+	struct timeval	tv = clock_tv(SSH_SLOT_STUCK_MS);
 
 	if (b->owner == NULL && !evtimer_pending(b->slot_timer, NULL))
 		evtimer_add(b->slot_timer, &tv);
@@ -157,7 +156,7 @@ ssh_spare_pick(struct ssh_bastion *b, const char *host, unsigned int port,
 	else if (s != NULL && ssh_spare_stuck_on(s, host, port))
 		stuck = s;
 	if (stuck != NULL) {
-		ms = ssh_ms_since(&stuck->slot_since);
+		ms = (long)clock_since(stuck->slot_since);
 		snprintf(why, len, "bastion %s: an open to %s:%u has had no "
 		    "answer for %ld.%01lds (the bastion cannot reach it?); not "
 		    "queueing another", b->set.name, host, port, ms / 1000,

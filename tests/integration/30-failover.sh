@@ -145,6 +145,41 @@ case_hold_timeout() {
 	expect_log ": closed \(no route: private: connection refused\) after 1\.[0-9]{3}s"
 }
 
+# A stopped Redis still completes TCP handshakes, so connects prove
+# nothing.  Without checks, the sessions' unanswered first commands
+# (response_timeout) mark it down while clients keep connecting, one
+# every 100 ms; a BLPOP that waits on a healthy server counts for nothing.
+case_passive_hung_server() {
+	local private public ppid i
+	start_redis
+	private=$REDIS_PORT ppid=$REDIS_PID
+	start_redis
+	public=$REDIS_PORT
+	rcli "$private" SET who private > /dev/null
+	rcli "$public" SET who public > /dev/null
+	postern_redis "private tcp://127.0.0.1:$private" \
+	    "public tcp://127.0.0.1:$public" -- check=none fall=2 rise=1 \
+	    response_timeout=300ms check_interval=2s
+	expect_eq "GET before the fault" private "$(rcli "$LISTEN_PORT" GET who)"
+	expect_eq "BLPOP waiting 1 s" "" "$(rcli "$LISTEN_PORT" BLPOP nolist 1)"
+	expect_no_log "no answer to BLPOP"
+	kill -STOP "$ppid"
+	(for ((i = 0; i < 100; i++)); do
+		timeout 5 redis-cli -h 127.0.0.1 -p "$LISTEN_PORT" GET who \
+		    >> "$T/clients.out" 2>&1 &
+		sleep 0.1
+	done; wait) &
+	track_client $!
+	expect_log ": s[0-9]+ redis [^ ]+ -> private 127\.0\.0\.1:$private: no answer to GET within 300 ms$"
+	expect_log ": redis/private: up -> down \(2 failed requests; last: no answer to GET within 300 ms; " 15
+	wait_until 10 eval '[[ "$(timeout 5 redis-cli -h 127.0.0.1 -p "$LISTEN_PORT" GET who 2>&1)" == public ]]' ||
+	    fail_case "new sessions did not move to public"
+	kill -CONT "$ppid"
+	wait_until 15 eval '[[ "$(timeout 5 redis-cli -h 127.0.0.1 -p "$LISTEN_PORT" GET who 2>&1)" == private ]]' ||
+	    fail_case "sessions did not return to private after SIGCONT"
+	expect_log ": redis/private: down -> up \(1 successful request; "
+}
+
 run_case "dead first route fails over at connect" case_dead_first_route
 run_case "passive health: fall, rest, retry" case_passive_fall_and_retry
 run_case "connect timeout fails over" case_connect_timeout
@@ -152,4 +187,5 @@ run_case "all routes dead closes the client" case_all_routes_dead
 run_case "all routes time out" case_all_routes_timeout
 run_case "held client served when a route comes up" case_hold_until_route_up
 run_case "hold_timeout expires with the protocol's error" case_hold_timeout
+run_case "passive: a hung server is left while clients connect" case_passive_hung_server
 finish

@@ -3,9 +3,12 @@
 # 60-admin.sh: the admin HTTP endpoint and "postern ctl": /health (JSON
 # shape, healthy, degraded, unhealthy), the probes, /metrics, route
 # control (pin with expiry, drain, disable, enable), the status table,
-# errors, a unix-socket admin address and reloads.
+# errors, a unix-socket admin address and reloads; and who may ask:
+# cross-site requests, a foreign Host (DNS rebinding), the token on and
+# off loopback (off loopback in a network namespace the case makes; it
+# skips without root), and probes under a flood of idle connections.
 #
-# Needs jq and socat.  Health checks run every 200 ms with fall = rise =
+# Needs jq, socat, curl and perl.  Health checks run every 200 ms with fall = rise =
 # 2, so a dead route is noticed within about half a second; every wait is
 # on a log line or an answer, never a bare sleep.
 
@@ -46,12 +49,15 @@ redis_service() {
 	    check_fast_interval=100ms fall=2 rise=2 hold_timeout=1s
 }
 
-# http_req METHOD PATH: one HTTP/1.0 request to $ADMIN over socat; sets
-# HTTP_CODE, HTTP_HEAD (status line and headers) and HTTP_BODY.
+# http_req METHOD PATH: one HTTP/1.0 request to $ADMIN over socat, as
+# postern ctl sends it (Host: the admin address; a POST carries
+# X-Postern-Request: 1); sets HTTP_CODE, HTTP_HEAD (status line and
+# headers) and HTTP_BODY.
 http_req() {
-	local raw
-	raw=$(printf '%s %s HTTP/1.0\r\nHost: admin\r\n\r\n' "$1" "$2" |
-	    timeout 10 socat -t 5 - "TCP:$ADMIN") ||
+	local raw extra=
+	[[ "$1" == POST ]] && extra=$'X-Postern-Request: 1\r\n'
+	raw=$(printf '%s %s HTTP/1.0\r\nHost: %s\r\n%s\r\n' "$1" "$2" \
+	    "$ADMIN" "$extra" | timeout 10 socat -t 5 - "TCP:$ADMIN") ||
 	    fail_case "admin: $1 $2: no answer"
 	[[ "$raw" == HTTP/1.?' '[0-9][0-9][0-9]* ]] ||
 	    fail_case "admin: $1 $2: not an HTTP answer: $(_short "$raw")"
@@ -61,6 +67,28 @@ http_req() {
 		HTTP_HEAD=${raw%%$'\r\n\r\n'*}
 		HTTP_BODY=${raw#*$'\r\n\r\n'}
 	fi
+}
+
+# acurl PATH [CURL-ARGS...]: curl http://$ADMIN/PATH (run under the
+# command words in the array IN_NS, if any); sets HTTP_CODE and HTTP_BODY.
+IN_NS=()
+acurl() {
+	local path=$1 out
+	shift
+	out=$("${IN_NS[@]}" curl -sS --max-time 10 -w '\n%{http_code}' "$@" \
+	    "http://$ADMIN$path" 2> "$T/curl.err") ||
+	    fail_case "curl $path: $(< "$T/curl.err")"
+	HTTP_CODE=${out##*$'\n'}
+	HTTP_BODY=${out%$'\n'*}
+	HTTP_BODY=${HTTP_BODY%$'\n'}
+}
+
+# expect_curl CODE PATH [CURL-ARGS...]: acurl and require the status.
+expect_curl() {
+	local code=$1
+	shift
+	acurl "$@"
+	expect_eq "curl $*: HTTP status (body: $HTTP_BODY)" "$code" "$HTTP_CODE"
 }
 
 # expect_http METHOD PATH CODE: http_req and require the status code.
@@ -566,6 +594,230 @@ case_reload() {
 	expect_eq "ctl unpin after reload" 0 "$CTL_RC"
 }
 
+# ---------------------------------------------------------------------
+# Who may ask: cross-site requests, DNS rebinding, the token.
+
+W=(-X POST -H 'X-Postern-Request: 1')	# a write as postern ctl sends it
+
+# A browser's "simple" cross-origin POST needs no preflight: refused,
+# and so is a write without the custom header; one log line per address.
+case_cross_site() {
+	need_jq
+	setup_two_redis
+	expect_curl 403 '/routes/disable?service=redis&route=private' \
+	    -X POST -H 'Origin: http://evil.example' -H 'Content-Type: text/plain'
+	expect_json .ok false
+	expect_json '.error | test("cross-origin")' true
+	expect_log "admin: refused POST /routes/disable from 127\\.0\\.0\\.1:[0-9]+: cross-origin request"
+	# The header does not excuse an Origin.
+	expect_curl 403 '/routes/disable?service=redis&route=private' "${W[@]}" \
+	    -H 'Origin: http://127.0.0.1'
+	expect_curl 403 '/routes/disable?service=redis&route=private' -X POST
+	expect_json .error 'a write needs the header X-Postern-Request: 1 (postern ctl sends it)'
+	expect_curl 403 /status -H 'Sec-Fetch-Site: cross-site'
+	expect_match "/status body" 'cross-site' "$HTTP_BODY"
+	expect_curl 403 /metrics -H 'Origin: http://evil.example'
+	expect_eq "refusals logged once for 127.0.0.1" 1 \
+	    "$(count_lines "$POSTERN_LOG" 'admin: refused ')"
+	expect_no_log 'admin: POST /routes/disable'
+	http_req GET /health
+	expect_json '.services.redis.routes.private.admin' enabled
+	# What postern ctl and a plain curl with the header do still works.
+	expect_curl 200 /status -H 'Sec-Fetch-Site: none'
+	expect_curl 200 '/routes/drain?service=redis&route=private' "${W[@]}"
+	expect_json .ok true
+	ctl enable redis private
+	expect_eq "ctl enable exit" 0 "$CTL_RC"
+	expect_log 'redis/private: draining -> enabled \(operator\)'
+}
+
+# DNS rebinding: a page under its own name reaches 127.0.0.1; its Host
+# names it, so it is refused.  The address, localhost and [::1] pass.
+case_host() {
+	setup_two_redis
+	expect_curl 421 /status -H "Host: evil.example:$ADMIN_PORT"
+	expect_match "421 body" 'Host header names another server' "$HTTP_BODY"
+	expect_curl 421 /health -H 'Host: evil.example'
+	expect_curl 421 /readiness -H "Host: 127.0.0.1.nip.io:$ADMIN_PORT"
+	expect_log "admin: refused GET /status Host evil\\.example:$ADMIN_PORT from 127\\.0\\.0\\.1:[0-9]+: the Host header"
+	expect_curl 200 /status
+	expect_curl 200 /status -H "Host: localhost:$ADMIN_PORT"
+	expect_curl 200 /metrics -H 'Host: localhost'
+	expect_curl 200 /readiness -H "Host: [::1]:$ADMIN_PORT"
+	expect_curl 200 /liveness -H "Host: 127.0.0.1"
+	# A unix-socket endpoint takes any Host; writes still need the header.
+	local sock=$T/admin.sock
+	{ conf_global "admin=unix:$sock"; redis_service; } > "$CONF"
+	kill -HUP "$POSTERN_PID"
+	expect_log "admin: listening on unix:$sock"
+	HTTP_CODE=$(curl -sS -o /dev/null -w '%{http_code}' --max-time 10 \
+	    --unix-socket "$sock" -H 'Host: evil.example' http://x/status)
+	expect_eq "unix socket, foreign Host" 200 "$HTTP_CODE"
+	HTTP_CODE=$(curl -sS -o /dev/null -w '%{http_code}' --max-time 10 \
+	    --unix-socket "$sock" -X POST \
+	    'http://x/routes/drain?service=redis&route=private')
+	expect_eq "unix socket, write without the header" 403 "$HTTP_CODE"
+	CTL_OUT=$("$POSTERN" ctl -c "$CONF" drain redis private 2>&1)
+	expect_eq "ctl drain over unix exit" 0 "$?"
+}
+
+# token_file PATH MODE [TOKEN]: write a token file.
+token_file() {
+	printf '%s\n' "${3:-$TOKEN}" > "$1"
+	chmod "$2" "$1"
+}
+TOKEN=0123456789abcdef0123456789abcdef
+
+# A token on loopback: ctl -c sends it, ctl -a without it is refused, a
+# wrong one too; admin_read_token puts the reads (not the probes) behind
+# it.  A token file others may read is refused by -n and on reload.
+case_token_loopback() {
+	need_jq
+	local tok=$T/token out
+	token_file "$tok" 600
+	setup_two_redis "admin_token_file=$tok"
+	CTL_OUT=$("$POSTERN" ctl -c "$CONF" drain redis private 2>&1)
+	expect_eq "ctl -c drain (token from the config) exit" 0 "$?"
+	CTL_OUT=$("$POSTERN" ctl -a "$ADMIN" -t "$tok" enable redis private 2>&1)
+	expect_eq "ctl -t enable exit" 0 "$?"
+	ctl drain redis private
+	expect_eq "ctl without the token exit" 1 "$CTL_RC"
+	expect_match "ctl without the token" 'token required' "$CTL_ERR"
+	expect_curl 401 '/routes/drain?service=redis&route=private' "${W[@]}" \
+	    -H 'Authorization: Bearer 0123456789abcdef0123456789abcdeX'
+	expect_json .error 'wrong token'
+	expect_curl 200 '/routes/drain?service=redis&route=private' "${W[@]}" \
+	    -H "Authorization: Bearer $TOKEN"
+	expect_curl 200 /metrics
+	ctl status
+	expect_eq "ctl status without the token exit" 0 "$CTL_RC"
+
+	# admin_read_token = yes
+	{ conf_global "admin=$ADMIN" "admin_token_file=$tok" \
+	    admin_read_token=yes; redis_service; } > "$CONF"
+	kill -HUP "$POSTERN_PID"
+	expect_log 'reload: configuration generation 2 loaded'
+	expect_curl 401 /metrics
+	expect_curl 401 /health
+	expect_curl 200 /readiness
+	expect_curl 200 /liveness
+	expect_curl 200 /metrics -H "Authorization: Bearer $TOKEN"
+	CTL_OUT=$("$POSTERN" ctl -c "$CONF" status 2>&1)
+	expect_eq "ctl -c status with admin_read_token exit" 0 "$?"
+
+	# Mode 644: -n refuses it with file:line, and so does a reload.
+	chmod 644 "$tok"
+	out=$("$POSTERN" -n -c "$CONF" 2>&1)
+	expect_eq "postern -n exit with a mode-644 token file" 2 "$?"
+	expect_match "postern -n" "$CONF:[0-9]+: admin_token_file $tok: group or others may read or write it \\(mode 0644\\): chmod 600 it \\(640 if root owns it\\)" "$out"
+	kill -HUP "$POSTERN_PID"
+	expect_log 'reload failed: keeping the running configuration \(generation 2\)'
+	expect_log "admin_token_file $tok: group or others may read"
+	expect_curl 200 /metrics -H "Authorization: Bearer $TOKEN"
+}
+
+# Off loopback (an address on the loopback device of a network namespace
+# this case makes, so nothing on the host changes): reads open, writes
+# refused without admin_token_file, then the token; a wildcard endpoint
+# takes any IP literal as Host (a Kubernetes httpGet probe's pod IP).
+NS_ADM=postern-adm-$$
+case_token_off_loopback() {
+	local ip tok=$T/token err real=$POSTERN port2
+	((EUID == 0)) || skip_case "needs root for ip netns"
+	trap '_rc=$?; netns_remove "$NS_ADM"; _with_status "$_rc"; _case_cleanup' EXIT
+	err=$(ip netns add "$NS_ADM" 2>&1) ||
+	    skip_case "ip netns add is not permitted here: $err"
+	ip=10.200.$(($$ % 250)).1
+	ip netns exec "$NS_ADM" ip link set lo up &&
+	    ip netns exec "$NS_ADM" ip addr add "$ip/32" dev lo ||
+	    fail_case "cannot put $ip on lo in $NS_ADM"
+	IN_NS=(ip netns exec "$NS_ADM")
+	ADMIN_PORT=$(free_port) && port2=$(free_port) &&
+	    LISTEN_PORT=$(free_port) || fail_case "no free port"
+	ADMIN=$ip:$ADMIN_PORT
+	CONF=$T/case$_CASE_ID.conf
+	ns_conf() {
+		conf_global "$@"
+		conf_service s "127.0.0.1:$LISTEN_PORT" tcp \
+		    "a tcp://127.0.0.1:1" "b tcp://127.0.0.1:2" -- check=none
+	}
+	ns_conf "admin=$ADMIN" > "$CONF"
+	POSTERN=ip start_postern_args netns exec "$NS_ADM" "$real" -c "$CONF"
+	wait_ready 10
+	expect_log "admin: listening on $ip:$ADMIN_PORT \\(not loopback: route control needs admin_token_file\\)"
+	expect_curl 200 /liveness
+	expect_curl 200 /health
+	expect_curl 200 /metrics
+	expect_curl 421 /status -H "Host: evil.example:$ADMIN_PORT"
+	expect_curl 403 '/routes/pin?service=s&route=b' "${W[@]}"
+	expect_json .error 'writes on a non-loopback admin address need admin_token_file in [postern]'
+	CTL_OUT=$("${IN_NS[@]}" "$real" ctl -c "$CONF" pin s b 2>&1)
+	expect_eq "ctl pin without a token file exit" 1 "$?"
+	expect_match "ctl pin without a token file" 'need admin_token_file' "$CTL_OUT"
+
+	token_file "$tok" 600
+	ns_conf "admin=$ADMIN" "admin_token_file=$tok" > "$CONF"
+	kill -HUP "$POSTERN_PID"
+	expect_log 'reload: configuration generation 2 loaded'
+	CTL_OUT=$("${IN_NS[@]}" "$real" ctl -c "$CONF" pin s b 2>&1)
+	expect_eq "ctl -c pin with the token exit ($CTL_OUT)" 0 "$?"
+	expect_log "admin: POST /routes/pin service=s route=b from 10\\.200\\."
+	expect_curl 401 '/routes/unpin?service=s' "${W[@]}"
+	expect_curl 401 '/routes/unpin?service=s' "${W[@]}" \
+	    -H "Authorization: Bearer ${TOKEN}0"
+	expect_curl 200 '/routes/unpin?service=s' "${W[@]}" \
+	    -H "Authorization: Bearer $TOKEN"
+
+	# All interfaces, as in a pod: the pod IP is a fine Host, names not.
+	ns_conf "admin=*:$port2" "admin_token_file=$tok" > "$CONF"
+	kill -HUP "$POSTERN_PID"
+	expect_log "admin: listening on \\*:$port2 \\(not loopback"
+	ADMIN=$ip:$port2
+	expect_curl 200 /readiness
+	expect_curl 200 /readiness -H "Host: 10.9.8.7:$port2"
+	expect_curl 421 /readiness -H "Host: pod.evil.example:$port2"
+	CTL_OUT=$("${IN_NS[@]}" "$real" ctl -c "$CONF" drain s a 2>&1)
+	expect_eq "ctl -c drain on *:port exit ($CTL_OUT)" 0 "$?"
+	stop_postern
+}
+
+# Hostile clients cannot starve the probes: hundreds of idle connections
+# held open, and /readiness still answers; postern keeps at most 64.
+FLOOD_PL='
+use strict;
+use Socket;
+my ($port, $n) = @ARGV;
+my @s;
+for (1 .. $n) {
+	socket(my $s, PF_INET, SOCK_STREAM, 0) or die "socket: $!\n";
+	connect($s, sockaddr_in($port, inet_aton("127.0.0.1"))) or die "connect: $!\n";
+	push @s, $s;
+}
+$| = 1;
+print "held $n\n";
+sleep 600;
+'
+case_flood() {
+	local n
+	setup_two_redis
+	(_close_sess_fds; exec perl -e "$FLOOD_PL" "$ADMIN_PORT" 300) \
+	    > "$T/flood.out" 2>&1 &
+	track_client "$!"
+	wait_log "$T/flood.out" 'held|:' 20 || fail_case "the flood did not start"
+	grep -q 'held 300' "$T/flood.out" ||
+	    fail_case "flood: $(head -c 200 "$T/flood.out")"
+	expect_log 'admin: 64 connections open: closing the oldest, from 127\.0\.0\.1'
+	expect_curl 200 /readiness
+	expect_eq "/readiness under the flood" ok "$HTTP_BODY"
+	ctl status
+	expect_eq "ctl status under the flood" 0 "$CTL_RC"
+	# postern keeps at most 64 admin connections of its own.
+	wait_until 10 test "$(ss -tnH state established "( sport = :$ADMIN_PORT )" | wc -l)" -le 64 ||
+	    fail_case "postern holds $(ss -tnH state established "( sport = :$ADMIN_PORT )" | wc -l) admin connections"
+	expect_eq "connection limit logged once" 1 \
+	    "$(count_lines "$POSTERN_LOG" 'connections open: closing the oldest')"
+}
+
 run_case "/health healthy with two redis routes" case_health_healthy
 run_case "/health degraded when the preferred route is down" case_health_degraded
 run_case "/health unhealthy and 503 with no route" case_health_unhealthy
@@ -578,4 +830,9 @@ run_case "ctl status and errors" case_ctl_status_and_errors
 run_case "unix socket admin address" case_unix_socket
 run_case "reload keeps the admin endpoint, counters and pin" case_reload
 run_case "reload moves the admin endpoint; a bad address keeps it" case_reload_admin_moves
+run_case "cross-site writes and writes without X-Postern-Request refused" case_cross_site
+run_case "a foreign Host (DNS rebinding) refused; the address, localhost, [::1] pass" case_host
+run_case "token on loopback, admin_read_token, a token file others may read" case_token_loopback
+run_case "off loopback: writes need admin_token_file, then the token; *:port takes IP literals" case_token_off_loopback
+run_case "probes answered under a flood of idle admin connections" case_flood
 finish

@@ -1,86 +1,18 @@
 #!/bin/bash
 # tls:// routes: Redis with TLS from byte 0, PostgreSQL's SSLRequest
-# upgrade and direct TLS (PostgreSQL 17), verification errors, client certificates,
-# session resumption, half-close over TLS, CancelRequest routing, and
-# configuration checks.  The script makes its own CA and certificates with
+# upgrade and direct TLS (PostgreSQL 17), verification errors, client
+# certificates, session resumption, CancelRequest routing, and
+# configuration checks (the relay's behaviour over TLS, half-close
+# included: 15-matrix.sh).  The script makes its own CA and certificates with
 # the openssl CLI; servers are real (redis-server --tls-port, a PostgreSQL
 # cluster with ssl = on and hostssl-only pg_hba, openssl s_server, socat).
 . "$(dirname "$0")/../lib.sh"
 
 FAST=(check_interval=300ms check_fast_interval=100ms check_down_interval=200ms
 	check_timeout=300ms fall=2 rise=2)
-PKI=$T/pki
-
-# ---------------------------------------------------------------------
-# Certificates
-
-# make_pki: a CA; a server certificate for db.example.test,
-# redis.example.test and 127.0.0.1; the same one expired (valid for a day
-# in 2020, made with "openssl ca -startdate -enddate": OpenSSL 3.5's
-# "x509 -days -1" refuses an end date before the start); a client
-# certificate; a second, unrelated CA.
-make_pki() {
-	local ec=(-newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes)
-	mkdir -p "$PKI" && cd "$PKI" || return 1
-	printf 'subjectAltName=DNS:db.example.test,DNS:redis.example.test,IP:127.0.0.1\nbasicConstraints=CA:FALSE\nextendedKeyUsage=serverAuth\n' > server.ext
-	printf 'basicConstraints=CA:FALSE\nextendedKeyUsage=clientAuth\n' > client.ext
-	openssl req -x509 "${ec[@]}" -keyout ca.key -out ca.crt -days 30 \
-	    -subj "/CN=postern test CA" &&
-	openssl req -x509 "${ec[@]}" -keyout evil.key -out evil.crt -days 30 \
-	    -subj "/CN=some other CA" &&
-	openssl req -new "${ec[@]}" -keyout server.key -out server.csr \
-	    -subj "/CN=db.example.test" &&
-	openssl x509 -req -in server.csr -CA ca.crt -CAkey ca.key \
-	    -CAcreateserial -days 30 -extfile server.ext -out server.crt &&
-	mkdir -p ca.db && : > ca.db/index.txt && echo 01 > ca.db/serial &&
-	printf '[ca]\ndefault_ca = t\n[t]\ndatabase = ca.db/index.txt\nnew_certs_dir = ca.db\nserial = ca.db/serial\ndefault_md = sha256\npolicy = any\n[any]\ncommonName = supplied\n' > ca.cnf &&
-	openssl ca -batch -notext -config ca.cnf -cert ca.crt -keyfile ca.key \
-	    -in server.csr -startdate 20200101000000Z -enddate 20200102000000Z \
-	    -extfile server.ext -out expired.crt &&
-	openssl req -new "${ec[@]}" -keyout client.key -out client.csr \
-	    -subj "/CN=postern client" &&
-	openssl x509 -req -in client.csr -CA ca.crt -CAkey ca.key \
-	    -CAcreateserial -days 30 -extfile client.ext -out client.crt &&
-	cat server.crt server.key > server.pem &&
-	cat expired.crt server.key > expired.pem
-}
 
 # ---------------------------------------------------------------------
 # Servers
-
-# start_redis_tls [CERT] [ARGS]: redis-server with TLS only (--port 0) on a
-# free port with CERT (default server.crt); sets REDIS_PORT, REDIS_PID.
-start_redis_tls() {
-	local cert=${1:-$PKI/server.crt} port dir n=100
-	(($#)) && shift
-	port=$(free_port) || fail_case "no free port for redis"
-	dir=$T/redis-$port
-	mkdir -p "$dir"
-	(_close_sess_fds; exec redis-server --port 0 --tls-port "$port" \
-	    --bind 127.0.0.1 --tls-cert-file "$cert" \
-	    --tls-key-file "$PKI/server.key" --tls-ca-cert-file "$PKI/ca.crt" \
-	    --tls-auth-clients no --save '' --appendonly no --daemonize no \
-	    --dir "$dir" --logfile '' "$@") >> "$dir/log" 2>&1 &
-	REDIS_PID=$! REDIS_PORT=$port
-	track_server "$REDIS_PID"
-	while ((n-- > 0)); do
-		[[ "$(timeout 5 redis-cli --tls --insecure --cert "$PKI/client.crt" \
-		    --key "$PKI/client.key" -h 127.0.0.1 -p "$port" PING \
-		    2>/dev/null)" == PONG ]] && return 0
-		_pid_running "$REDIS_PID" ||
-		    fail_case "redis-server --tls-port $port died: $(tail -n 3 "$dir/log")"
-		sleep 0.1
-	done
-	fail_case "TLS redis-server on port $port did not answer PING within 10s"
-}
-
-# tls_rcli PORT ARGS: redis-cli over TLS straight to a server.
-tls_rcli() {
-	local port=$1
-	shift
-	timeout 30 redis-cli --tls --cacert "$PKI/ca.crt" --cert "$PKI/client.crt" \
-	    --key "$PKI/client.key" -h 127.0.0.1 -p "$port" "$@"
-}
 
 # start_pg_tls: a cluster with ssl = on that refuses connections without
 # TLS (hostssl trust, hostnossl reject); local socket for the test's own
@@ -250,28 +182,6 @@ case_name_option() {
 	# expired, certificate: the SNI is what chose.
 	printf 'hello\n' | timeout 10 socat -t 5 - "TCP:127.0.0.1:$l2" > /dev/null 2>&1
 	expect_log " -> redis 127\.0\.0\.1:$SNI_PORT: connect failed: tls: certificate has expired: "
-}
-
-# A server that answers only once it has read the client's EOF: postern
-# sends close_notify (and the TCP FIN) upstream, keeps reading, and the
-# reply arrives.
-case_half_close_tls() {
-	local out
-	head -c 4M /dev/urandom > "$T/up"
-	# start_socat_server listens in clear: this one listens with TLS.
-	SERVER_PORT=$(free_port) || fail_case "no free port"
-	(_close_sess_fds; exec socat "OPENSSL-LISTEN:$SERVER_PORT,bind=127.0.0.1,reuseaddr,fork,cert=$PKI/server.pem,verify=0" SYSTEM:sha256sum) \
-	    > "$T/socat-tls.log" 2>&1 &
-	track_server "$!"
-	wait_until 10 port_listening "$SERVER_PORT" || fail_case "socat TLS server not listening"
-	postern_service tcp "tls tls://127.0.0.1:$SERVER_PORT ca=$PKI/ca.crt" -- check=none
-	out=$(timeout 30 socat -t 20 - "TCP:127.0.0.1:$LISTEN_PORT" < "$T/up")
-	expect_eq "upstream's SHA-256 of what it read over TLS" "$(sha256_of "$T/up")  -" "$out"
-	expect_log ": closed \(client closed\) after [0-9.]+s, 4194304 bytes up, 68 bytes down$"
-}
-
-port_listening() {
-	[[ -n "$(ss -ltnH "( sport = :$1 )" 2>/dev/null)" ]]
 }
 
 # A server that accepts and says nothing: the handshake (or the SSLRequest)
@@ -524,7 +434,6 @@ run_case "redis over TLS: commands, 64 MiB value, resumption" case_redis_tls
 run_case "client certificate: accepted with cert/key, refused without" case_client_cert
 run_case "verification errors: unknown CA, name mismatch, expired, protocol version" case_verify_errors
 run_case "name= dials 127.0.0.1 and verifies db.example.test (SNI)" case_name_option
-run_case "half-close over TLS: close_notify, reply after EOF" case_half_close_tls
 run_case "handshake and SSLRequest timeouts within connect_timeout" case_handshake_timeout
 run_case "postgres TLS-only: psql default sslmode, pgbench, TLS health check" case_pg_tls
 run_case "postgres without TLS behind tls://: 'N' is a refusal" case_pg_refuses_tls

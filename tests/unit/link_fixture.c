@@ -146,6 +146,14 @@ prov_eof(struct fake *f)
 }
 
 void
+prov_closed(struct fake *f)
+{
+	assert_non_null(f->link.user);
+	f->failed = 1;			/* it takes nothing more */
+	f->link.user->closed(f->link.user_arg);
+}
+
+void
 prov_error(struct fake *f, const char *why)
 {
 	assert_non_null(f->link.user);

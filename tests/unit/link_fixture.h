@@ -39,7 +39,7 @@ struct fake {
 	int		 after_close;	/* contract breaches, all must stay 0 */
 	int		 after_error;
 	int		 write_after_shut;
-	int		 failed;	/* prov_error() ran */
+	int		 failed;	/* prov_error() or _closed() ran */
 };
 
 /* Fixture: a base, a fake, a client socketpair, a relay. */
@@ -71,6 +71,7 @@ struct fake	*fake_new(void);
 /* The provider's side: callbacks from "its loop", to an attached user. */
 void	prov_data(struct fake *f, const uint8_t *p, size_t n);
 void	prov_eof(struct fake *f);
+void	prov_closed(struct fake *f);
 void	prov_error(struct fake *f, const char *why);
 void	prov_writable(struct fake *f);
 

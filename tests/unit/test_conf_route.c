@@ -230,6 +230,75 @@ test_load(void **state)
 	assert_int_equal(rmdir(dir), 0);
 }
 
+/*
+ * admin_token_file: read with the file checks, refused when group or
+ * others may read it, short, or with spaces; admin_read_token needs it.
+ */
+static void
+test_admin_token(void **state)
+{
+	char		 dir[128], tok[160], text[512], want[384];
+	struct conf	*c;
+
+	tmpdir_make(dir, sizeof(dir), "token");
+	snprintf(tok, sizeof(tok), "%s/token", dir);
+	snprintf(text, sizeof(text), "[postern]\nadmin = 9090\n"
+	    "admin_token_file = %s\n" SVC, tok);
+	write_file(tok, "0123456789abcdef0123\nignored\n");
+	assert_int_equal(chmod(tok, 0600), 0);
+	c = parse_ok_buf(text, strlen(text), CONF_CHECK_FILES);
+	assert_string_equal(c->admin_token, "0123456789abcdef0123");
+	assert_int_equal(c->admin_read_token, 0);
+	conf_unref(c);
+	/* Not read without the file checks (postern ctl parses so). */
+	c = parse_ok_buf(text, strlen(text), 0);
+	assert_null(c->admin_token);
+	assert_string_equal(c->admin_token_file, tok);
+	conf_unref(c);
+
+	assert_int_equal(chmod(tok, 0644), 0);
+	snprintf(want, sizeof(want), "t.conf:3: admin_token_file %s: group "
+	    "or others may read or write it (mode 0644): chmod 600 it (640 "
+	    "if root owns it)", tok);
+	EXPECT_ERRORS(text, CONF_CHECK_FILES, want);
+	assert_int_equal(chmod(tok, 0660), 0);
+	snprintf(want, sizeof(want), "t.conf:3: admin_token_file %s: group "
+	    "or others may read or write it (mode 0660): chmod 600 it (640 "
+	    "if root owns it)", tok);
+	EXPECT_ERRORS(text, CONF_CHECK_FILES, want);
+	/* Group-readable: only when root owns it (a Kubernetes Secret). */
+	assert_int_equal(chmod(tok, 0640), 0);
+	if (getuid() == 0) {
+		assert_int_equal(chown(tok, 0, (gid_t)-1), 0);
+		conf_unref(parse_ok_buf(text, strlen(text), CONF_CHECK_FILES));
+		assert_int_equal(chown(tok, 12345, (gid_t)-1), 0);
+	}
+	/* Owned by another user (root made it so) or by us, not root. */
+	snprintf(want, sizeof(want), "t.conf:3: admin_token_file %s: group "
+	    "or others may read or write it (mode 0640): chmod 600 it (640 "
+	    "if root owns it)", tok);
+	EXPECT_ERRORS(text, CONF_CHECK_FILES, want);
+	assert_int_equal(chmod(tok, 0400), 0);
+	write_file(tok, "short\n");
+	snprintf(want, sizeof(want), "t.conf:3: admin_token_file %s: the "
+	    "token is shorter than 16 characters (try: openssl rand -hex 32)",
+	    tok);
+	EXPECT_ERRORS(text, CONF_CHECK_FILES, want);
+	write_file(tok, "0123456789 abcdef0123\n");
+	snprintf(want, sizeof(want), "t.conf:3: admin_token_file %s: the "
+	    "token has spaces or control characters", tok);
+	EXPECT_ERRORS(text, CONF_CHECK_FILES, want);
+	write_file(tok, "\n");
+	snprintf(want, sizeof(want), "t.conf:3: admin_token_file %s: empty "
+	    "file", tok);
+	EXPECT_ERRORS(text, CONF_CHECK_FILES, want);
+
+	EXPECT_ERRORS("[postern]\nadmin = 9090\nadmin_read_token = yes\n"
+	    SVC, 0, "t.conf:3: admin_read_token = yes needs "
+	    "admin_token_file");
+	tmpdir_remove(dir);
+}
+
 static void
 test_forwards(void **state)
 {
@@ -391,6 +460,7 @@ main(void)
 		cmocka_unit_test(test_route_options),
 		cmocka_unit_test(test_check_files),
 		cmocka_unit_test(test_load),
+		cmocka_unit_test(test_admin_token),
 		cmocka_unit_test(test_forwards),
 		cmocka_unit_test(test_forwards_bad),
 		cmocka_unit_test(test_forwards_jump_errors),

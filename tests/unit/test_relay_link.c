@@ -24,6 +24,19 @@
 
 #include "link_fixture.h"
 
+/*
+ * relay_release closes the link once and the relay's end of the client:
+ * a send from the client fails (unread bytes in that end: maybe a reset).
+ */
+static void
+release_closes(struct fx *x)
+{
+	relay_release(&x->r);
+	assert_int_equal(x->fk->closes, 1);
+	assert_int_equal(send(x->cfd, "x", 1, MSG_NOSIGNAL), -1);
+	assert_true(errno == EPIPE || errno == ECONNRESET);
+}
+
 /* ------------------------------------------------------------------ */
 /* The relay with a link upstream. */
 
@@ -140,6 +153,89 @@ test_link_eof_first(void **state)
 	assert_int_equal(x->r.side[RELAY_SERVER].bytes, sizeof(down));
 }
 
+/*
+ * The server answers and closes while the client is still writing (a
+ * Redis "-ERR Protocol error" to a request that never ends): with the
+ * link's window used up, the client's bytes wait behind back-pressure
+ * after the link's EOF; closed() drops them, and the client gets the
+ * answer and EOF and the relay ends, instead of waiting for ever.
+ */
+static void
+test_link_closed_while_client_writes(void **state)
+{
+	struct fx	*x = *state;
+	uint8_t		 up[4000], down[45];
+	int		 queued = -1;
+
+	fill(up, sizeof(up), 0);
+	fill(down, sizeof(down), 0);
+	start(x, NULL);
+	x->fk->block_at = RELAY_HIGH_WATER;	/* the window is used up */
+	client_send(x, up, 1000);
+	LOOP_UNTIL(x, x->fk->writes == 1);
+	assert_int_equal(x->r.side[RELAY_CLIENT].reading, 0);
+	client_send(x, up + 1000, 3000);	/* waits in the socket */
+
+	prov_data(x->fk, down, sizeof(down));
+	prov_eof(x->fk);
+	LOOP_UNTIL(x, client_eof(x) == 1);	/* answer, then half-close */
+	assert_pattern(x->rx, 0, sizeof(down));
+	spin(x, 20);
+	assert_int_equal(x->dones, 0);		/* the upstream may still read */
+
+	prov_closed(x->fk);
+	assert_int_equal(x->dones, 1);
+	assert_int_equal(x->r.first_end, RELAY_END_SERVER_EOF);
+	assert_int_equal(x->fk->writes, 1);	/* nothing after closed() */
+	assert_int_equal(x->fk->shutdowns, 0);
+	assert_false(x->attached_at_done);
+	assert_int_equal(ioctl(x->r.side[RELAY_CLIENT].fd, FIONREAD, &queued),
+	    0);
+	assert_true(queued >= 0);
+	release_closes(x);
+}
+
+/*
+ * closed() while the answer still waits for the client and the client is
+ * busy sending: its bytes are read and dropped (it never blocks on us)
+ * until the answer is out, and the relay ends then.
+ */
+static void
+test_link_closed_drains_client(void **state)
+{
+	struct fx	*x = *state;
+	static uint8_t	 up[8192], down[16384];
+	size_t		 fed = 0;
+	int		 i, queued = -1;
+
+	start(x, NULL);
+	x->fk->block_at = RELAY_HIGH_WATER;
+	client_send(x, up, 1000);
+	LOOP_UNTIL(x, x->fk->writes == 1);
+	/* The client's socket is full: part of the answer waits in out. */
+	while (evbuffer_get_length(x->r.side[RELAY_CLIENT].out) == 0) {
+		fill(down, sizeof(down), fed);
+		prov_data(x->fk, down, sizeof(down));
+		fed += sizeof(down);
+		assert_true(fed < 4 * 1024 * 1024);
+	}
+	for (i = 0; i < 8; i++)
+		client_send(x, up, sizeof(up));
+	prov_closed(x->fk);			/* EOF implied */
+	assert_int_equal(x->r.side[RELAY_CLIENT].reading, 1);	/* resumed */
+	spin(x, 20);
+	assert_int_equal(x->dones, 0);		/* the answer is not out */
+	assert_int_equal(ioctl(x->r.side[RELAY_CLIENT].fd, FIONREAD, &queued),
+	    0);
+	assert_int_equal(queued, 0);		/* read and dropped */
+	LOOP_UNTIL(x, client_eof(x) == 1);
+	assert_pattern(x->rx, 0, fed);
+	assert_int_equal(x->dones, 1);
+	assert_int_equal(x->r.first_end, RELAY_END_SERVER_EOF);
+	assert_int_equal(x->fk->writes, 1);
+	assert_int_equal(x->r.side[RELAY_CLIENT].bytes, 1000 + 8 * sizeof(up));
+}
+
 /* error(): done at once, the client gets what was sent then EOF. */
 static void
 test_link_error(void **state)
@@ -174,11 +270,7 @@ test_link_error(void **state)
 	assert_int_equal(x->dones, 1);
 	assert_int_equal(x->fk->closes, 0);
 
-	relay_release(&x->r);
-	assert_int_equal(x->fk->closes, 1);
-	/* The relay's end is closed (unread bytes in it: maybe a reset). */
-	assert_int_equal(send(x->cfd, up, 1, MSG_NOSIGNAL), -1);
-	assert_true(errno == EPIPE || errno == ECONNRESET);
+	release_closes(x);
 }
 
 /* error() while the client is behind: its backlog still goes out first. */
@@ -330,6 +422,8 @@ main(void)
 		T(test_bytes_both_ways), T(test_client_eof_half_close),
 		T(test_link_eof_first), T(test_link_error),
 		T(test_link_error_flushes_backlog), T(test_client_reset),
+		T(test_link_closed_while_client_writes),
+		T(test_link_closed_drains_client),
 		T(test_backpressure_up), T(test_backpressure_down),
 		T(test_stop_detaches),
 	};

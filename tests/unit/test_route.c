@@ -30,7 +30,7 @@ static const char cfg[] =
 struct fixture {
 	struct conf	*conf;
 	struct route	*r[3];
-	struct timeval	 now;
+	int64_t		 now;		/* a fake clock_ms() */
 };
 
 static int
@@ -44,10 +44,10 @@ setup(void **state)
 	f->conf = conf_parse(cfg, strlen(cfg), "t", 0, &errs);
 	assert_non_null(f->conf);
 	assert_int_equal(errs.n, 0);
-	f->now.tv_sec = 1000;
+	f->now = 1000000;
 	for (i = 0; i < 3; i++) {
 		f->r[i] = route_new(f->conf, &f->conf->services[0],
-		    &f->conf->services[0].routes[i], &f->now);
+		    &f->conf->services[0].routes[i], f->now);
 		assert_non_null(f->r[i]);
 	}
 	*state = f;
@@ -70,12 +70,7 @@ teardown(void **state)
 static void
 advance(struct fixture *f, long ms)
 {
-	f->now.tv_sec += ms / 1000;
-	f->now.tv_usec += (ms % 1000) * 1000;
-	if (f->now.tv_usec >= 1000000) {
-		f->now.tv_sec++;
-		f->now.tv_usec -= 1000000;
-	}
+	f->now += ms;
 }
 
 static void
@@ -84,8 +79,8 @@ test_new_route_is_unknown_and_usable(void **state)
 	struct fixture	*f = *state;
 
 	assert_int_equal(f->r[0]->state, ROUTE_STATE_UNKNOWN);
-	assert_true(route_usable(f->r[0], &f->now));
-	assert_int_equal(route_select(f->r, 3, 0, &f->now), 0);
+	assert_true(route_usable(f->r[0], f->now));
+	assert_int_equal(route_select(f->r, 3, 0, f->now), 0);
 	assert_string_equal(f->r[0]->label, "redis/a");
 }
 
@@ -94,15 +89,15 @@ test_fall_marks_down_after_n_failures(void **state)
 {
 	struct fixture	*f = *state;
 
-	route_report(f->r[0], 0, "check", "connection refused", &f->now);
-	route_report(f->r[0], 0, "check", "connection refused", &f->now);
+	route_report(f->r[0], 0, ROUTE_EV_CHECK, "connection refused", f->now);
+	route_report(f->r[0], 0, ROUTE_EV_CHECK, "connection refused", f->now);
 	assert_int_not_equal(f->r[0]->state, ROUTE_STATE_DOWN);
-	assert_int_equal(route_select(f->r, 3, 0, &f->now), 0);
-	route_report(f->r[0], 0, "check", "connect timeout", &f->now);
+	assert_int_equal(route_select(f->r, 3, 0, f->now), 0);
+	route_report(f->r[0], 0, ROUTE_EV_CHECK, "connect timeout", f->now);
 	assert_int_equal(f->r[0]->state, ROUTE_STATE_DOWN);
 	assert_string_equal(f->r[0]->last_error, "connect timeout");
 	/* Priority skips the down route. */
-	assert_int_equal(route_select(f->r, 3, 0, &f->now), 1);
+	assert_int_equal(route_select(f->r, 3, 0, f->now), 1);
 }
 
 static void
@@ -110,11 +105,11 @@ test_success_resets_failure_count(void **state)
 {
 	struct fixture	*f = *state;
 
-	route_report(f->r[0], 0, "check", "x", &f->now);
-	route_report(f->r[0], 0, "check", "x", &f->now);
-	route_report(f->r[0], 1, "check", "ok", &f->now);
-	route_report(f->r[0], 0, "check", "x", &f->now);
-	route_report(f->r[0], 0, "check", "x", &f->now);
+	route_report(f->r[0], 0, ROUTE_EV_CHECK, "x", f->now);
+	route_report(f->r[0], 0, ROUTE_EV_CHECK, "x", f->now);
+	route_report(f->r[0], 1, ROUTE_EV_CHECK, "ok", f->now);
+	route_report(f->r[0], 0, ROUTE_EV_CHECK, "x", f->now);
+	route_report(f->r[0], 0, ROUTE_EV_CHECK, "x", f->now);
 	assert_int_equal(f->r[0]->state, ROUTE_STATE_UP);
 }
 
@@ -125,15 +120,15 @@ test_down_route_rests_then_gets_a_trial(void **state)
 	int		 i;
 
 	for (i = 0; i < 3; i++)
-		route_report(f->r[0], 0, "check", "refused", &f->now);
+		route_report(f->r[0], 0, ROUTE_EV_CHECK, "refused", f->now);
 	advance(f, 999);
-	assert_false(route_usable(f->r[0], &f->now));
+	assert_false(route_usable(f->r[0], f->now));
 	advance(f, 1);
-	assert_true(route_usable(f->r[0], &f->now));
-	assert_int_equal(route_select(f->r, 3, 0, &f->now), 0);
+	assert_true(route_usable(f->r[0], f->now));
+	assert_int_equal(route_select(f->r, 3, 0, f->now), 0);
 	/* A failed trial starts another rest. */
-	route_report(f->r[0], 0, "check", "refused", &f->now);
-	assert_false(route_usable(f->r[0], &f->now));
+	route_report(f->r[0], 0, ROUTE_EV_CHECK, "refused", f->now);
+	assert_false(route_usable(f->r[0], f->now));
 }
 
 /* When a held session should try a passive route again. */
@@ -143,31 +138,31 @@ test_rest_left(void **state)
 	struct fixture	*f = *state;
 
 	/* Never failed: nothing to wait for. */
-	assert_int_equal(route_rest_left_ms(f->r[0], &f->now), -1);
+	assert_int_equal(route_rest_left_ms(f->r[0], f->now), -1);
 	/* Failed once, not down yet: retry_ms after that failure. */
-	route_report(f->r[0], 0, "connect", "refused", &f->now);
+	route_report(f->r[0], 0, ROUTE_EV_CONNECT, "refused", f->now);
 	assert_int_not_equal(f->r[0]->state, ROUTE_STATE_DOWN);
-	assert_int_equal(route_rest_left_ms(f->r[0], &f->now), 1000);
+	assert_int_equal(route_rest_left_ms(f->r[0], f->now), 1000);
 	advance(f, 400);
-	assert_int_equal(route_rest_left_ms(f->r[0], &f->now), 600);
+	assert_int_equal(route_rest_left_ms(f->r[0], f->now), 600);
 	/* Down: the rest ends when route_usable() says yes. */
-	route_report(f->r[0], 0, "connect", "refused", &f->now);
-	route_report(f->r[0], 0, "connect", "refused", &f->now);
+	route_report(f->r[0], 0, ROUTE_EV_CONNECT, "refused", f->now);
+	route_report(f->r[0], 0, ROUTE_EV_CONNECT, "refused", f->now);
 	assert_int_equal(f->r[0]->state, ROUTE_STATE_DOWN);
 	advance(f, 999);
-	assert_int_equal(route_rest_left_ms(f->r[0], &f->now), 1);
-	assert_false(route_usable(f->r[0], &f->now));
+	assert_int_equal(route_rest_left_ms(f->r[0], f->now), 1);
+	assert_false(route_usable(f->r[0], f->now));
 	advance(f, 1);
-	assert_true(route_usable(f->r[0], &f->now));
+	assert_true(route_usable(f->r[0], f->now));
 	/* Past the rest: at least 1 ms, never 0 or negative. */
 	advance(f, 5000);
-	assert_int_equal(route_rest_left_ms(f->r[0], &f->now), 1);
+	assert_int_equal(route_rest_left_ms(f->r[0], f->now), 1);
 	/* Active checks or an operator's hand decide instead. */
 	f->r[0]->active = 1;
-	assert_int_equal(route_rest_left_ms(f->r[0], &f->now), -1);
+	assert_int_equal(route_rest_left_ms(f->r[0], f->now), -1);
 	f->r[0]->active = 0;
 	f->r[0]->admin = ROUTE_ADMIN_DISABLED;
-	assert_int_equal(route_rest_left_ms(f->r[0], &f->now), -1);
+	assert_int_equal(route_rest_left_ms(f->r[0], f->now), -1);
 }
 
 static void
@@ -178,12 +173,12 @@ test_active_checks_alone_revive_a_down_route(void **state)
 
 	f->r[0]->active = 1;
 	for (i = 0; i < 3; i++)
-		route_report(f->r[0], 0, "check", "refused", &f->now);
+		route_report(f->r[0], 0, ROUTE_EV_CHECK, "refused", f->now);
 	advance(f, 60000);
-	assert_false(route_usable(f->r[0], &f->now));
-	route_report(f->r[0], 1, "check", "PONG", &f->now);
-	route_report(f->r[0], 1, "check", "PONG", &f->now);
-	assert_true(route_usable(f->r[0], &f->now));
+	assert_false(route_usable(f->r[0], f->now));
+	route_report(f->r[0], 1, ROUTE_EV_CHECK, "PONG", f->now);
+	route_report(f->r[0], 1, ROUTE_EV_CHECK, "PONG", f->now);
+	assert_true(route_usable(f->r[0], f->now));
 }
 
 static void
@@ -192,12 +187,12 @@ test_operator_drain_and_disable(void **state)
 	struct fixture	*f = *state;
 
 	f->r[0]->admin = ROUTE_ADMIN_DRAINING;
-	assert_false(route_usable(f->r[0], &f->now));
-	assert_int_equal(route_select(f->r, 3, 0, &f->now), 1);
+	assert_false(route_usable(f->r[0], f->now));
+	assert_int_equal(route_select(f->r, 3, 0, f->now), 1);
 	f->r[1]->admin = ROUTE_ADMIN_DISABLED;
-	assert_int_equal(route_select(f->r, 3, 0, &f->now), 2);
+	assert_int_equal(route_select(f->r, 3, 0, f->now), 2);
 	f->r[0]->admin = ROUTE_ADMIN_ENABLED;
-	assert_int_equal(route_select(f->r, 3, 0, &f->now), 0);
+	assert_int_equal(route_select(f->r, 3, 0, f->now), 0);
 }
 
 static int	notified;
@@ -216,14 +211,14 @@ test_transitions_notify_once(void **state)
 
 	notified = 0;
 	f->r[0]->notify = count_notify;
-	route_report(f->r[0], 1, "check", "ok", &f->now);	/* unknown->up */
+	route_report(f->r[0], 1, ROUTE_EV_CHECK, "ok", f->now);	/* unknown->up */
 	assert_int_equal(notified, 1);
 	for (i = 0; i < 5; i++)
-		route_report(f->r[0], 0, "check", "refused", &f->now);
+		route_report(f->r[0], 0, ROUTE_EV_CHECK, "refused", f->now);
 	assert_int_equal(notified, 2);
-	route_report(f->r[0], 1, "check", "ok", &f->now);
+	route_report(f->r[0], 1, ROUTE_EV_CHECK, "ok", f->now);
 	assert_int_equal(notified, 2);
-	route_report(f->r[0], 1, "check", "ok", &f->now);
+	route_report(f->r[0], 1, ROUTE_EV_CHECK, "ok", f->now);
 	assert_int_equal(notified, 3);
 }
 
@@ -232,8 +227,8 @@ test_check_statistics(void **state)
 {
 	struct fixture	*f = *state;
 
-	route_record_check(f->r[0], 0, "PONG", 3, &f->now);
-	route_record_check(f->r[0], 2, "connect timeout", 1000, &f->now);
+	route_record_check(f->r[0], 0, "PONG", 3, f->now);
+	route_record_check(f->r[0], 2, "connect timeout", 1000, f->now);
 	assert_int_equal(f->r[0]->checks[0], 1);
 	assert_int_equal(f->r[0]->checks[2], 1);
 	assert_int_equal(f->r[0]->latency_buckets[2], 1);	/* <= 5 ms */
@@ -249,16 +244,16 @@ test_rise_needs_consecutive_successes(void **state)
 	int		 i;
 
 	for (i = 0; i < 3; i++)
-		route_report(f->r[0], 0, "check", "refused", &f->now);
+		route_report(f->r[0], 0, ROUTE_EV_CHECK, "refused", f->now);
 	advance(f, 1000);
-	route_report(f->r[0], 1, "check", "ok", &f->now);
+	route_report(f->r[0], 1, ROUTE_EV_CHECK, "ok", f->now);
 	assert_int_equal(f->r[0]->state, ROUTE_STATE_DOWN);
-	route_report(f->r[0], 0, "check", "refused", &f->now);
+	route_report(f->r[0], 0, ROUTE_EV_CHECK, "refused", f->now);
 	advance(f, 1000);
-	route_report(f->r[0], 1, "check", "ok", &f->now);
-	route_report(f->r[0], 1, "check", "ok", &f->now);
+	route_report(f->r[0], 1, ROUTE_EV_CHECK, "ok", f->now);
+	route_report(f->r[0], 1, ROUTE_EV_CHECK, "ok", f->now);
 	assert_int_equal(f->r[0]->state, ROUTE_STATE_UP);
-	assert_int_equal(route_select(f->r, 3, 0, &f->now), 0);
+	assert_int_equal(route_select(f->r, 3, 0, f->now), 0);
 }
 
 static void
@@ -267,12 +262,79 @@ test_select_from_and_none(void **state)
 	struct fixture	*f = *state;
 	int		 i, j;
 
-	assert_int_equal(route_select(f->r, 3, 1, &f->now), 1);
-	assert_int_equal(route_select(f->r, 3, 3, &f->now), 3);
+	assert_int_equal(route_select(f->r, 3, 1, f->now), 1);
+	assert_int_equal(route_select(f->r, 3, 3, f->now), 3);
 	for (j = 0; j < 3; j++)
 		for (i = 0; i < 3; i++)
-			route_report(f->r[j], 0, "check", "refused", &f->now);
-	assert_int_equal(route_select(f->r, 3, 0, &f->now), 3);
+			route_report(f->r[j], 0, ROUTE_EV_CHECK, "refused", f->now);
+	assert_int_equal(route_select(f->r, 3, 0, f->now), 3);
+}
+
+/*
+ * The incident: a stopped Redis still completes TCP handshakes and may
+ * have answered sessions a moment ago.  With active checks, nothing a
+ * session reports may reset the checks' count of failures.
+ */
+static void
+test_active_sessions_never_hold_a_route_up(void **state)
+{
+	struct fixture	*f = *state;
+	int		 i;
+
+	f->r[0]->active = 1;
+	route_report(f->r[0], 1, ROUTE_EV_CHECK, "PONG", f->now);
+	route_report(f->r[0], 0, ROUTE_EV_CHECK, "timeout", f->now);
+	for (i = 0; i < 20; i++)
+		route_report(f->r[0], 1, ROUTE_EV_ANSWER, "answered", f->now);
+	route_report(f->r[0], 0, ROUTE_EV_CHECK, "timeout", f->now);
+	assert_int_equal(f->r[0]->state, ROUTE_STATE_UP);
+	route_report(f->r[0], 0, ROUTE_EV_CHECK, "timeout", f->now);
+	assert_int_equal(f->r[0]->state, ROUTE_STATE_DOWN);
+	/* Down: only checks bring it back, however many sessions work. */
+	for (i = 0; i < 20; i++)
+		route_report(f->r[0], 1, ROUTE_EV_ANSWER, "answered", f->now);
+	assert_int_equal(f->r[0]->state, ROUTE_STATE_DOWN);
+	assert_false(route_usable(f->r[0], f->now + 3600 * 1000));
+	route_report(f->r[0], 1, ROUTE_EV_CHECK, "PONG", f->now);
+	route_report(f->r[0], 1, ROUTE_EV_CHECK, "PONG", f->now);
+	assert_int_equal(f->r[0]->state, ROUTE_STATE_UP);
+}
+
+/* Sessions' failures count with the checks' toward fall. */
+static void
+test_active_session_failures_push_down(void **state)
+{
+	struct fixture	*f = *state;
+
+	f->r[0]->active = 1;
+	route_report(f->r[0], 1, ROUTE_EV_CHECK, "PONG", f->now);
+	route_report(f->r[0], 0, ROUTE_EV_ANSWER, "no answer to GET", f->now);
+	route_report(f->r[0], 0, ROUTE_EV_CONNECT, "refused", f->now);
+	assert_int_equal(f->r[0]->state, ROUTE_STATE_UP);
+	assert_int_equal(f->r[0]->passive_fails, 2);
+	route_report(f->r[0], 0, ROUTE_EV_CHECK, "timeout", f->now);
+	assert_int_equal(f->r[0]->state, ROUTE_STATE_DOWN);
+	assert_string_equal(f->r[0]->last_error, "timeout");
+	/* A check's success clears both kinds. */
+	route_report(f->r[0], 1, ROUTE_EV_CHECK, "PONG", f->now);
+	assert_int_equal(f->r[0]->fails, 0);
+	assert_int_equal(f->r[0]->passive_fails, 0);
+}
+
+/* Without checks, a session's answer is the evidence: it counts. */
+static void
+test_passive_route_comes_back_on_answers(void **state)
+{
+	struct fixture	*f = *state;
+	int		 i;
+
+	for (i = 0; i < 3; i++)
+		route_report(f->r[0], 0, ROUTE_EV_ANSWER, "no answer", f->now);
+	assert_int_equal(f->r[0]->state, ROUTE_STATE_DOWN);
+	route_report(f->r[0], 1, ROUTE_EV_ANSWER, "answered", f->now);
+	assert_int_equal(f->r[0]->state, ROUTE_STATE_DOWN);
+	route_report(f->r[0], 1, ROUTE_EV_ANSWER, "answered", f->now);
+	assert_int_equal(f->r[0]->state, ROUTE_STATE_UP);
 }
 
 static void
@@ -302,6 +364,13 @@ main(void)
 		    test_rise_needs_consecutive_successes, setup, teardown),
 		cmocka_unit_test_setup_teardown(
 		    test_select_from_and_none, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_active_sessions_never_hold_a_route_up, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_active_session_failures_push_down, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_passive_route_comes_back_on_answers, setup, teardown),
 		cmocka_unit_test_setup_teardown(
 		    test_active_checks_alone_revive_a_down_route, setup,
 		    teardown),
