@@ -140,6 +140,7 @@ smoke "" 70-health.sh "default check follows protocol" "redis check AUTH" \
 smoke "" 80-tls.sh "redis over TLS" "postgres TLS-only" "postgres 17 direct TLS" \
     "cancel: pg_sleep cancelled through postern on a TLS route" \
     "verification errors"
+smoke "" 15-matrix.sh "half-close passes on" "redis 64 MiB value"
 smoke "" 90-ssh.sh "redis-cli through an ssh:// route" "psql through an ssh:// route" \
     "-L/-J with an ssh_config alias" "-J on a terminal"
 # The same Redis cases against valkey-server, under redis-server's name.

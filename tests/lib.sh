@@ -164,6 +164,15 @@ run_case() {
 	return 0
 }
 
+# pid_tree PID: PID and every process below it.
+pid_tree() {
+	local kid
+	echo "$1"
+	for kid in $(ps -o pid= --ppid "$1" 2>/dev/null); do
+		pid_tree "$kid"
+	done
+}
+
 # _kill_descendants PID: SIGTERM every process below PID (by PID).
 _kill_descendants() {
 	local kid
@@ -389,6 +398,15 @@ count_lines() {
 	echo "${c:-0}"
 }
 
+# log_ms PATTERN [N]: the time (ms since the epoch) of the Nth (default
+# first) line of postern's log matching PATTERN; 1 when there is none.
+log_ms() {
+	local l
+	l=$(grep -E -- "$1" "$POSTERN_LOG" | sed -n "${2:-1}p")
+	[[ -n "$l" ]] || return 1
+	date -d "${l%% *}" +%s%3N
+}
+
 # wait_until TIMEOUT_S CMD...: retry CMD every 0.1s until it succeeds.
 wait_until() {
 	local n=$(( $1 * 10 ))
@@ -443,41 +461,11 @@ sha256_of() {
 }
 
 # ---------------------------------------------------------------------
-# Certificates (tls:// routes)
-
-PKI=$T/pki
-
-# make_pki: a CA; a server certificate for db.example.test,
-# redis.example.test and 127.0.0.1; the same one expired (valid for a day
-# in 2020, made with "openssl ca -startdate -enddate": OpenSSL 3.5's
-# "x509 -days -1" refuses an end date before the start); a client
-# certificate; a second, unrelated CA.
-make_pki() {
-	local ec=(-newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes)
-	mkdir -p "$PKI" && cd "$PKI" || return 1
-	printf 'subjectAltName=DNS:db.example.test,DNS:redis.example.test,IP:127.0.0.1\nbasicConstraints=CA:FALSE\nextendedKeyUsage=serverAuth\n' > server.ext
-	printf 'basicConstraints=CA:FALSE\nextendedKeyUsage=clientAuth\n' > client.ext
-	openssl req -x509 "${ec[@]}" -keyout ca.key -out ca.crt -days 30 \
-	    -subj "/CN=postern test CA" &&
-	openssl req -x509 "${ec[@]}" -keyout evil.key -out evil.crt -days 30 \
-	    -subj "/CN=some other CA" &&
-	openssl req -new "${ec[@]}" -keyout server.key -out server.csr \
-	    -subj "/CN=db.example.test" &&
-	openssl x509 -req -in server.csr -CA ca.crt -CAkey ca.key \
-	    -CAcreateserial -days 30 -extfile server.ext -out server.crt &&
-	mkdir -p ca.db && : > ca.db/index.txt && echo 01 > ca.db/serial &&
-	printf '[ca]\ndefault_ca = t\n[t]\ndatabase = ca.db/index.txt\nnew_certs_dir = ca.db\nserial = ca.db/serial\ndefault_md = sha256\npolicy = any\n[any]\ncommonName = supplied\n' > ca.cnf &&
-	openssl ca -batch -notext -config ca.cnf -cert ca.crt -keyfile ca.key \
-	    -in server.csr -startdate 20200101000000Z -enddate 20200102000000Z \
-	    -extfile server.ext -out expired.crt &&
-	openssl req -new "${ec[@]}" -keyout client.key -out client.csr \
-	    -subj "/CN=postern client" &&
-	openssl x509 -req -in client.csr -CA ca.crt -CAkey ca.key \
-	    -CAcreateserial -days 30 -extfile client.ext -out client.crt &&
-	cat server.crt server.key > server.pem &&
-	cat expired.crt server.key > expired.pem
-}
-
+# Certificates (make_pki, PKI) and OpenSSH bastions (start_sshd, keys,
+# conf_bastion): their own files, sourced here so that every test file
+# and benchmark has them.
+. "$(dirname "${BASH_SOURCE[0]}")/lib-tls.sh"
+. "$(dirname "${BASH_SOURCE[0]}")/lib-ssh.sh"
 # ---------------------------------------------------------------------
 # Servers
 
@@ -491,9 +479,10 @@ start_redis() {
 
 # start_redis_on PORT [ARGS]: the same, on a given port.  With
 # REDIS_TLS_CERT set (a certificate from make_pki), TLS only (--port 0)
-# with that certificate, client certificates not required.
+# with that certificate, client certificates not required.  REDIS_NETNS:
+# run it in that network namespace, listening on REDIS_ADDR.
 start_redis_on() {
-	local port=$1 dir
+	local port=$1 dir addr=${REDIS_ADDR:-127.0.0.1}
 	local -a listen=(--port "$port")
 	shift
 	[[ -z "${REDIS_TLS_CERT:-}" ]] ||
@@ -502,14 +491,15 @@ start_redis_on() {
 		--tls-auth-clients no)
 	dir=$T/redis-$port
 	mkdir -p "$dir"
-	(_close_sess_fds; exec redis-server "${listen[@]}" --bind 127.0.0.1 \
+	(_close_sess_fds; exec ${REDIS_NETNS:+ip netns exec "$REDIS_NETNS"} \
+	    redis-server "${listen[@]}" --bind "$addr" --protected-mode no \
 	    --save '' --appendonly no --daemonize no --dir "$dir" \
 	    --logfile '' "$@") >> "$dir/log" 2>&1 &
 	REDIS_PID=$! REDIS_PORT=$port REDIS_DIR=$dir
 	track_server "$REDIS_PID"
 	local n=100
 	while ((n-- > 0)); do
-		[[ "$(_redis_ping "$port")" == PONG ]] && return 0
+		[[ "$(_redis_ping "$port" "$addr")" == PONG ]] && return 0
 		_pid_running "$REDIS_PID" ||
 		    fail_case "redis-server on port $port died: $(tail -n 3 "$dir/log")"
 		sleep 0.1
@@ -584,12 +574,21 @@ start_postgres() {	# PG_HBA: pg_hba.conf text; PG_OPTS: more -c settings
 	    fail_case "initdb failed: $(tail -n 3 "$dir/initdb.log")"
 	[[ -z "${PG_HBA:-}" ]] || printf '%s\n' "$PG_HBA" > "$dir/data/pg_hba.conf"
 	_PG_DIRS+=("$dir")
-	(_close_sess_fds; _as_postgres timeout 60 "$PGBIN/pg_ctl" -w -t 30 \
-	    -D "$dir/data" -l "$dir/log" \
-	    -o "-p $port -k $dir/sock -c listen_addresses=127.0.0.1 -c fsync=off ${PG_OPTS:-}" \
-	    start) > "$dir/pg_ctl.log" 2>&1 ||
-	    fail_case "pg_ctl start failed: $(tail -n 3 "$dir/log")"
 	PG_PORT=$port PG_DIR=$dir PG_SOCKDIR=$dir/sock
+	restart_postgres
+}
+
+# restart_postgres: pg_ctl start the cluster of PG_DIR on PG_PORT (again,
+# after a stop), with PG_OPTS; PG_NETNS: in that network namespace,
+# listening on PG_ADDR (default 127.0.0.1).
+restart_postgres() {
+	local -a as=(_as_postgres)
+	[[ -n "${PG_NETNS:-}" ]] && as=(ip netns exec "$PG_NETNS" runuser -u postgres --)
+	(_close_sess_fds; "${as[@]}" timeout 60 "$PGBIN/pg_ctl" -w -t 30 \
+	    -D "$PG_DIR/data" -l "$PG_DIR/log" \
+	    -o "-p $PG_PORT -k $PG_SOCKDIR -c listen_addresses=${PG_ADDR:-127.0.0.1} -c fsync=off ${PG_OPTS:-}" \
+	    start) > "$PG_DIR/pg_ctl.log" 2>&1 ||
+	    fail_case "pg_ctl start failed: $(tail -n 3 "$PG_DIR/log")"
 }
 
 # pg_conninfo PORT [EXTRA]: a libpq connection string for 127.0.0.1:PORT.
@@ -823,6 +822,47 @@ session_out() {
 	cat "$T/$1.out"
 }
 
+# start_traffic PROTO PORT [ARG...]: tests/traffic.py run against
+# 127.0.0.1:PORT (PROTO redis or pg; ARGs go to it, e.g. --new-ms 100
+# --pool 2): new connections and pooled ones, every reply checked, one
+# line per request in $TRAFFIC_OUT ("START_MS END_MS KIND ID STATUS
+# SERVER").  Sets TRAFFIC_OUT, TRAFFIC_PID; stop_traffic ends it.
+start_traffic() {
+	local proto=$1 port=$2
+	shift 2
+	TRAFFIC_OUT=$T/traffic-$proto-$port.out
+	TRAFFIC_STOP=$T/traffic-$proto-$port.stop
+	rm -f "$TRAFFIC_STOP"
+	: > "$TRAFFIC_OUT"
+	(_close_sess_fds; exec python3 "$TESTS_DIR/traffic.py" run --proto "$proto" \
+	    --port "$port" --out "$TRAFFIC_OUT" --stop "$TRAFFIC_STOP" "$@") \
+	    >> "$TRAFFIC_OUT.err" 2>&1 &
+	TRAFFIC_PID=$!
+	track_client "$TRAFFIC_PID"
+}
+
+# stop_traffic: ask the traffic client to stop; it finishes its requests
+# in flight (each bounded by its --timeout); SIGKILL after 15 s.
+stop_traffic() {
+	: > "$TRAFFIC_STOP"
+	wait_exit "$TRAFFIC_PID" 15 || kill -KILL "$TRAFFIC_PID" 2>/dev/null
+	wait "$TRAFFIC_PID" 2>/dev/null
+	return 0
+}
+
+# traffic_count FROM_MS TO_MS KIND STATUS SERVER: requests in
+# $TRAFFIC_OUT that started in [FROM_MS, TO_MS) (TO_MS 0: no end); KIND,
+# STATUS (ok, err, wrong: the part before ":") and SERVER are exact
+# values or "*".
+traffic_count() {
+	awk -v from="$1" -v to="$2" -v kind="$3" -v st="$4" -v srv="$5" '
+		{ split($5, s, ":") }
+		$1 >= from && (to == 0 || $1 < to) &&
+		    (kind == "*" || $3 == kind) && (st == "*" || s[1] == st) &&
+		    (srv == "*" || $6 == srv) { n++ }
+		END { print n + 0 }' "$TRAFFIC_OUT"
+}
+
 # A listening socket whose accept queue is full and never drained: the
 # kernel drops further SYNs, so a connect to it hangs until the caller's
 # timeout, all on 127.0.0.1.  The helper checks that a probe connect does
@@ -869,134 +909,37 @@ start_blackhole() {
 	    skip_case "cannot make a black-hole listener: $(head -c 200 "$T/blackhole-$BLACKHOLE_PORT.out")"
 }
 
-# ---------------------------------------------------------------------
-# sshd (ssh:// routes): a real OpenSSH sshd on a free loopback port, with
-# host and user keys made here by ssh-keygen.
-
-SSHD=/usr/sbin/sshd
-
-# ssh_prereqs: skip the case where sshd cannot run.
-ssh_prereqs() {
-	[[ -x $SSHD ]] || skip_case "no $SSHD (Debian package openssh-server)"
-	command -v ssh-keygen > /dev/null || skip_case "no ssh-keygen (openssh-client)"
-	((EUID == 0)) || skip_case "sshd needs root here (privilege separation, root login)"
-	mkdir -p /run/sshd 2>/dev/null
-	chmod 755 /run/sshd 2>/dev/null
+# A server that answers nothing: it listens on 127.0.0.1:PORT and either
+# accepts every connection and keeps it open without a byte ("accept"),
+# or never calls accept ("noaccept": the kernel completes handshakes
+# until the backlog is full).
+SILENT_PL='
+use strict;
+use Socket;
+my ($mode, $addr, $port) = @ARGV;
+socket(my $l, PF_INET, SOCK_STREAM, 0) or die "socket: $!\n";
+setsockopt($l, SOL_SOCKET, SO_REUSEADDR, 1);
+bind($l, sockaddr_in($port, inet_aton($addr))) or die "bind: $!\n";
+listen($l, 128) or die "listen: $!\n";
+$| = 1;
+print "silent ready\n";
+my @held;
+if ($mode eq "accept") {
+	while (accept(my $c, $l)) { push @held, $c; }
 }
-
-# make_key NAME TYPE [PASSPHRASE [FORMAT]]: a key pair $T/keys/NAME(.pub)
-# unless it exists; prints nothing.
-make_key() {
-	local f=$T/keys/$1
-	mkdir -p "$T/keys"
-	[[ -f $f ]] && return 0
-	ssh-keygen -q -t "$2" -N "${3:-}" -C "$1@postern-test" ${4:+-m "$4"} \
-	    -f "$f" < /dev/null > "$T/keys/$1.err" 2>&1 ||
-	    fail_case "ssh-keygen -t $2 failed: $(head -c 200 "$T/keys/$1.err")"
-}
-
-# fp_of PUBFILE: its SHA256:... fingerprint.
-fp_of() {
-	ssh-keygen -lf "$1" | awk '{ print $2 }'
-}
-
-# The user key every bastion accepts unless told otherwise.
-USER_KEY=$T/keys/user
-
-_SSHD_MASTERS=()
-
-# sshd_tree PID: PID and every process below it.
-sshd_tree() {
-	local kid
-	echo "$1"
-	for kid in $(ps -o pid= --ppid "$1" 2>/dev/null); do
-		sshd_tree "$kid"
-	done
-}
-
-# _ssh_case_cleanup: resume hung sshds and end their connection
-# processes (by PID), so that nothing outlives the case.
-_ssh_case_cleanup() {
-	local m p
-	for m in "${_SSHD_MASTERS[@]}"; do
-		for p in $(sshd_tree "$m"); do
-			kill -CONT "$p" 2>/dev/null
-			[[ $p != "$m" ]] && kill -TERM "$p" 2>/dev/null
-		done
-	done
-	return 0
-}
-
-# start_sshd [SSHD_CONFIG_LINE...]: sshd on 127.0.0.1, a free port; its
-# host key is ed25519; authorized_keys holds USER_KEY.pub and any
-# $T/keys/*.pub listed in SSHD_AUTHORIZED.  Sets SSHD_PORT, SSHD_PID,
-# SSHD_DIR, SSHD_KNOWN (a known_hosts file with its key), SSHD_FP, SSHD_LOG.
-SSHD_AUTHORIZED=()
-start_sshd() {
-	local port
-	port=$(free_port) || fail_case "no free port for sshd"
-	start_sshd_on "$port" 127.0.0.1 "$@"
-}
-
-# start_sshd_on PORT ADDRESS [LINE...]: the same on a given port; reuses
-# the directory (and host key) of an earlier sshd on that port.
-start_sshd_on() {
-	local port=$1 addr=$2 dir k n=100
-	shift 2
-	ssh_prereqs
-	make_key user ed25519
-	dir=$T/sshd-$port
-	mkdir -p "$dir"
-	[[ -f $dir/host_ed25519 ]] ||
-	    ssh-keygen -q -t ed25519 -N '' -C host -f "$dir/host_ed25519" < /dev/null ||
-	    fail_case "ssh-keygen (host key) failed"
-	cat "$USER_KEY.pub" > "$dir/authorized_keys"
-	for k in "${SSHD_AUTHORIZED[@]}"; do
-		cat "$T/keys/$k.pub" >> "$dir/authorized_keys"
-	done
-	{
-		printf 'Port %s\nListenAddress %s\n' "$port" "$addr"
-		printf 'HostKey %s\nPidFile %s\n' "$dir/host_ed25519" "$dir/sshd.pid"
-		printf 'AuthorizedKeysFile %s\n' "$dir/authorized_keys"
-		printf 'PermitRootLogin prohibit-password\nPasswordAuthentication no\n'
-		printf 'KbdInteractiveAuthentication no\nUsePAM no\nStrictModes no\n'
-		printf 'LogLevel VERBOSE\nAllowTcpForwarding yes\n'
-		printf '%s\n' "$@"
-	} > "$dir/sshd_config"
-	SSHD_RUN=("$SSHD" -D -f "$dir/sshd_config" -e)
-	(_close_sess_fds; exec ${SSHD_NETNS:+ip netns exec "$SSHD_NETNS"} "${SSHD_RUN[@]}") \
-	    >> "$dir/log" 2>&1 &
-	SSHD_PID=$! SSHD_PORT=$port SSHD_DIR=$dir SSHD_LOG=$dir/log
-	track_server "$SSHD_PID"
-	_SSHD_MASTERS+=("$SSHD_PID")
-	trap '_rc=$?; _ssh_case_cleanup; _with_status "$_rc"; _case_cleanup' EXIT
-	while ((n-- > 0)); do
-		grep -q "Server listening on $addr port $port" "$dir/log" 2>/dev/null && break
-		_pid_running "$SSHD_PID" || fail_case "sshd died: $(tail -n 3 "$dir/log" | paste -sd'|')"
-		sleep 0.1
-	done
-	((n >= 0)) || fail_case "sshd not listening on $addr:$port after 10s: $(tail -n 3 "$dir/log" | paste -sd'|')"
-	printf '[%s]:%s %s\n' "$addr" "$port" "$(cut -d' ' -f1,2 "$dir/host_ed25519.pub")" \
-	    > "$dir/known_hosts"
-	SSHD_KNOWN=$dir/known_hosts
-	SSHD_FP=$(fp_of "$dir/host_ed25519.pub")
-}
-
-# conf_bastion NAME [KEY=VALUE...]: a [bastion] section for the running
-# sshd: root, USER_KEY, SSHD_KNOWN; KEY= (empty) drops a key.
-conf_bastion() {
-	local name=$1 kv k
-	shift
-	local -A o=([address]=127.0.0.1:$SSHD_PORT [user]=root
-		[identity]=$USER_KEY [known_hosts]=$SSHD_KNOWN)
-	for kv in "$@"; do
-		o[${kv%%=*}]=${kv#*=}
-	done
-	printf '[bastion %s]\n' "$name"
-	for k in "${!o[@]}"; do
-		[[ -n ${o[$k]} ]] && printf '%s = %s\n' "$k" "${o[$k]}"
-	done
-	printf '\n'
+sleep 600;
+'
+# start_silent PORT accept|noaccept [ADDR]: such a server on ADDR
+# (127.0.0.1) PORT; sets SILENT_PID.  SILENT_NETNS: run it in that
+# network namespace.
+start_silent() {
+	local out=$T/silent-$1.out
+	(_close_sess_fds; exec ${SILENT_NETNS:+ip netns exec "$SILENT_NETNS"} \
+	    perl -e "$SILENT_PL" "$2" "${3:-127.0.0.1}" "$1") > "$out" 2>&1 &
+	SILENT_PID=$!
+	track_server "$SILENT_PID"
+	wait_log "$out" 'silent ready|:' 10 && grep -q 'silent ready' "$out" ||
+	    fail_case "silent listener on port $1 did not start: $(head -c 200 "$out")"
 }
 
 # ---------------------------------------------------------------------
@@ -1080,6 +1023,28 @@ link_del() {
 		ip link show "$l" > /dev/null 2>&1 && ip link del "$l" 2>/dev/null
 	done
 	return 0
+}
+
+# netns_pair NS HOSTIF NSIF: namespace NS joined to this host by a veth
+# pair (HOSTIF here, NSIF inside) with a link-local /30 of its own; sets
+# NS_HOST_ADDR and NS_ADDR.  Prints why and returns 1 when it cannot (not
+# root, no nft, namespaces not permitted); the caller removes NS and
+# HOSTIF with netns_remove and link_del.
+netns_pair() {
+	local err net
+	((EUID == 0)) || { echo "needs root for ip netns and nft"; return 1; }
+	command -v nft > /dev/null || { echo "nft (nftables) is not installed"; return 1; }
+	err=$(ip netns add "$1" 2>&1) || { echo "ip netns add is not permitted here: $err"; return 1; }
+	pick_link_local net 200 || { echo "no unused 169.254.X.0/30 for the veth pair"; return 1; }
+	NS_HOST_ADDR=$net.1 NS_ADDR=$net.2
+	ip link add "$2" type veth peer name "$3" &&
+	    ip link set "$3" netns "$1" &&
+	    ip addr add "$NS_HOST_ADDR/30" dev "$2" &&
+	    ip link set "$2" up &&
+	    ip netns exec "$1" ip link set lo up &&
+	    ip netns exec "$1" ip addr add "$NS_ADDR/30" dev "$3" &&
+	    ip netns exec "$1" ip link set "$3" up ||
+	    { echo "veth set-up failed"; return 1; }
 }
 
 # pick_link_local VAR FIRST: a 169.254.X (X from FIRST to FIRST+49, the

@@ -32,7 +32,7 @@ PACKAGES=(build-essential autoconf automake libtool pkg-config libevent-dev
 	libclang-rt-14-dev redis-server redis-tools postgresql
 	postgresql-contrib haproxy socat openssh-server openssh-client nftables
 	iproute2 mandoc procps iputils-ping coreutils jq curl
-	libsystemd-dev systemd debhelper lintian fakeroot python3-yaml
+	libsystemd-dev systemd debhelper lintian fakeroot python3 python3-yaml
 	debootstrap)
 
 # One integration file may take this long before it is stopped.

@@ -38,13 +38,7 @@ tag=failover
 
 REPS=${BENCH_REPS:-5}
 SCENARIOS=${BENCH_SCENARIOS:-refusal blackhole}
-IV=${BENCH_INTERVAL_MS:-300}
-FASTIV=${BENCH_FAST_MS:-100}
-DOWNIV=${BENCH_DOWN_MS:-200}
-TMO=${BENCH_TIMEOUT_MS:-300}
-FALL=${BENCH_FALL:-2}
-RISE=${BENCH_RISE:-2}
-CTMO=${BENCH_CONNECT_MS:-1000}
+check_settings 300 100 200 300 2 2 1000
 
 [[ -x "$POSTERN" ]] || die "no postern binary at $POSTERN (set POSTERN=)"
 
@@ -64,20 +58,7 @@ trap '_rc=$?; netns_cleanup; _with_status "$_rc"; _script_cleanup' EXIT
 
 # netns_setup: prints why when it cannot.
 netns_setup() {
-	local net err
-	((EUID == 0)) || { echo "needs root"; return 1; }
-	command -v nft > /dev/null || { echo "nft is not installed"; return 1; }
-	err=$(ip netns add "$NS" 2>&1) || { echo "ip netns add: $err"; return 1; }
-	pick_link_local net 200 || { echo "no unused 169.254.X.0/30"; return 1; }
-	NS_ADDR=$net.2
-	ip link add "$VETH_HOST" type veth peer name "$VETH_NS" &&
-	    ip link set "$VETH_NS" netns "$NS" &&
-	    ip addr add "$net.1/30" dev "$VETH_HOST" &&
-	    ip link set "$VETH_HOST" up &&
-	    ip netns exec "$NS" ip link set lo up &&
-	    ip netns exec "$NS" ip addr add "$NS_ADDR/30" dev "$VETH_NS" &&
-	    ip netns exec "$NS" ip link set "$VETH_NS" up ||
-	    { echo "veth set-up failed"; return 1; }
+	netns_pair "$NS" "$VETH_HOST" "$VETH_NS"
 }
 
 # --------------------------------------------------------------------
@@ -136,9 +117,7 @@ start_bench_postern() {
 	{ conf_global
 	  conf_service redis "127.0.0.1:$LISTEN_PORT" redis \
 	      "private tcp://$PRIV_ADDR:$PRIV_PORT" "public tcp://127.0.0.1:$PUB_PORT" -- \
-	      "check_interval=${IV}ms" "check_fast_interval=${FASTIV}ms" \
-	      "check_down_interval=${DOWNIV}ms" "check_timeout=${TMO}ms" \
-	      "fall=$FALL" "rise=$RISE" "connect_timeout=${CTMO}ms"
+	      "${CHECK_KEYS[@]}"
 	} > "$CONF"
 	start_postern "$CONF"
 	wait_log "$POSTERN_LOG" 'redis/private: up \(check ok\)' 10 ||
@@ -192,13 +171,6 @@ while (waitpid(-1, 0) > 0) { }
 # --------------------------------------------------------------------
 # One repetition: sets DETECT SERVE MAXWAIT ("-" when not measured).
 
-nth_line_ms() {		# nth_line_ms PATTERN N
-	local l
-	l=$(grep -E -- "$1" "$POSTERN_LOG" | sed -n "${2}p")
-	[[ -n "$l" ]] || return 1
-	date -d "${l%% *}" +%s%3N
-}
-
 one_rep() {
 	local load=$1 downs ups t0 t_down poll_pid out=$T/poll.out
 	downs=$(count_lines "$POSTERN_LOG" 'redis/private: up -> down')
@@ -217,7 +189,7 @@ one_rep() {
 	kill_route
 	wait_count "$POSTERN_LOG" 'redis/private: up -> down' $((downs + 1)) 30 ||
 	    die "private not down 30s after its death"
-	t_down=$(nth_line_ms 'redis/private: up -> down' $((downs + 1)))
+	t_down=$(log_ms 'redis/private: up -> down' $((downs + 1)))
 	DETECT=$((t_down - t0))
 	if [[ $load == traffic ]]; then
 		wait_until 30 grep -q ' public$' "$out" || die "no reply from public within 30s"
@@ -240,10 +212,7 @@ one_rep() {
 
 # --------------------------------------------------------------------
 echo "# postern failover benchmark: $("$POSTERN" -V 2>/dev/null | head -n 1)"
-echo "# checks: check_interval=${IV}ms check_fast_interval=${FASTIV}ms check_down_interval=${DOWNIV}ms"
-echo "#         check_timeout=${TMO}ms fall=$FALL rise=$RISE connect_timeout=${CTMO}ms (jitter +-10%)"
-echo "# bound fall x interval + timeout = $((FALL * IV + TMO)) ms"
-echo "# schedule bound 1.1 x interval + timeout + (fall-1) x (1.1 x fast + timeout) = $((IV * 11 / 10 + TMO + (FALL - 1) * (FASTIV * 11 / 10 + TMO))) ms"
+check_header
 echo "# (both for detection by checks alone; traffic adds passive reports)"
 printf '%-10s %-8s %4s %10s %10s %12s\n' scenario load rep detect_ms serve_ms max_wait_ms
 

@@ -353,6 +353,34 @@ haproxy_head() {
 		"    timeout connect 5s" "    timeout client 5m" "    timeout server 5m"
 }
 
+# ----------------------------------------------------------- health checks
+
+# check_settings INTERVAL FAST DOWN TIMEOUT FALL RISE CONNECT: the health
+# check settings of failover.sh and faults.sh, each from BENCH_INTERVAL_MS,
+# BENCH_FAST_MS, BENCH_DOWN_MS, BENCH_TIMEOUT_MS, BENCH_FALL, BENCH_RISE,
+# BENCH_CONNECT_MS or the default given; sets IV FASTIV DOWNIV TMO FALL
+# RISE CTMO, the service keys CHECK_KEYS, BOUND (the promise: fall x
+# interval + timeout) and SCHED_BOUND (what the check schedule allows:
+# the first check up to 1.1 x interval away, the next ones at the fast
+# interval, each with its timeout).
+check_settings() {
+	IV=${BENCH_INTERVAL_MS:-$1} FASTIV=${BENCH_FAST_MS:-$2} DOWNIV=${BENCH_DOWN_MS:-$3}
+	TMO=${BENCH_TIMEOUT_MS:-$4} FALL=${BENCH_FALL:-$5} RISE=${BENCH_RISE:-$6}
+	CTMO=${BENCH_CONNECT_MS:-$7}
+	CHECK_KEYS=("check_interval=${IV}ms" "check_fast_interval=${FASTIV}ms"
+		"check_down_interval=${DOWNIV}ms" "check_timeout=${TMO}ms"
+		"fall=$FALL" "rise=$RISE" "connect_timeout=${CTMO}ms")
+	BOUND=$((FALL * IV + TMO))
+	SCHED_BOUND=$((IV * 11 / 10 + TMO + (FALL - 1) * (FASTIV * 11 / 10 + TMO)))
+}
+
+# check_header: the check settings and bounds, as "# " lines.
+check_header() {
+	echo "# checks: ${CHECK_KEYS[*]} (jitter +-10%)"
+	echo "# bound fall x interval + timeout = $BOUND ms"
+	echo "# schedule bound 1.1 x interval + timeout + (fall-1) x (1.1 x fast + timeout) = $SCHED_BOUND ms"
+}
+
 # ---------------------------------------------------------------- figures
 
 # median [IF-NONE]: the median of the numbers on stdin (whitespace

@@ -69,14 +69,6 @@ expect_served_by() {
 	    fail_case "no new session line on $route 127.0.0.1:$port (want /$re/)"
 }
 
-# log_ms PATTERN: the time (ms since the epoch) of the first log line
-# matching PATTERN.
-log_ms() {
-	local l
-	l=$(grep -Em 1 -- "$1" "$POSTERN_LOG") || return 1
-	date -d "${l%% *}" +%s%3N
-}
-
 # line_no PATTERN: the line number of the first matching log line (0: none).
 line_no() {
 	local n

@@ -26,52 +26,21 @@ netns_cleanup() {
 # watchdog runs its trap too, but be sure).
 trap '_rc=$?; netns_cleanup; _with_status "$_rc"; _script_cleanup' EXIT
 
-# pick_subnet: a 169.254.X.0/30 that no interface or route of this host
-# uses (X from 200, away from 169, the cloud metadata block); sets
-# HOST_ADDR, NS_ADDR.
-pick_subnet() {
-	local net
-	pick_link_local net 200 || return 1
-	HOST_ADDR=$net.1 NS_ADDR=$net.2
-}
-
 # setup_netns: namespace + veth pair, /30 between them.  Skips the case
 # when namespaces are not permitted here.
 setup_netns() {
-	local err
-	((EUID == 0)) || skip_case "needs root for ip netns and nft"
-	command -v nft > /dev/null || skip_case "nft (nftables) is not installed"
 	trap '_rc=$?; netns_cleanup; _with_status "$_rc"; _case_cleanup' EXIT
-	err=$(ip netns add "$NS" 2>&1) || skip_case "ip netns add is not permitted here: $err"
-	pick_subnet || fail_case "no unused 169.254.X.0/30 for the veth pair"
-	ip link add "$VETH_HOST" type veth peer name "$VETH_NS" &&
-	    ip link set "$VETH_NS" netns "$NS" &&
-	    ip addr add "$HOST_ADDR/30" dev "$VETH_HOST" &&
-	    ip link set "$VETH_HOST" up &&
-	    ip netns exec "$NS" ip link set lo up &&
-	    ip netns exec "$NS" ip addr add "$NS_ADDR/30" dev "$VETH_NS" &&
-	    ip netns exec "$NS" ip link set "$VETH_NS" up ||
-	    fail_case "veth set-up failed"
+	netns_pair "$NS" "$VETH_HOST" "$VETH_NS" > "$T/netns.why" ||
+	    skip_case "$(cat "$T/netns.why")"
+	HOST_ADDR=$NS_HOST_ADDR
 	note "netns $NS: $HOST_ADDR ($VETH_HOST) <-> $NS_ADDR ($VETH_NS)"
 }
 
 # start_ns_redis: redis-server inside the namespace on NS_ADDR; sets
 # NSR_PORT.  It answers PING from the host side across the veth.
 start_ns_redis() {
-	local dir n=100
-	NSR_PORT=$(free_port) || fail_case "no free port"
-	dir=$T/nsredis-$NSR_PORT
-	mkdir -p "$dir"
-	(_close_sess_fds; exec ip netns exec "$NS" redis-server --port "$NSR_PORT" \
-	    --bind "$NS_ADDR" --protected-mode no --save '' --appendonly no \
-	    --daemonize no --dir "$dir" --logfile '') >> "$dir/log" 2>&1 &
-	track_server "$!"
-	while ((n-- > 0)); do
-		[[ "$(timeout 2 redis-cli -h "$NS_ADDR" -p "$NSR_PORT" PING 2>/dev/null)" == PONG ]] &&
-		    return 0
-		sleep 0.1
-	done
-	fail_case "redis in $NS did not answer PING within 10s: $(tail -n 3 "$dir/log")"
+	REDIS_NETNS=$NS REDIS_ADDR=$NS_ADDR start_redis
+	NSR_PORT=$REDIS_PORT
 }
 
 # expect_served_by ROUTE ADDR PORT: a new redis-cli session reads

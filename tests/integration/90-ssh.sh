@@ -13,39 +13,8 @@
 # in 15-matrix.sh.
 . "$(dirname "$0")/../lib.sh"
 
-# libssh2 1.10 leaks two BIGNUMs each time it reads an OpenSSH-format
-# ECDSA key (openssl.c, fixed in 1.11): not ours, and bounded by the
-# number of logins.  Everything else stays checked.  (The case with ECDSA
-# keys turns on full stack unwinding so that the suppression can see the
-# libssh2 frame through libcrypto.)
-printf 'leak:libssh2_userauth_publickey_fromfile_ex\n' > "$T/lsan.supp"
-export LSAN_OPTIONS="suppressions=$T/lsan.supp:print_suppressions=0${LSAN_OPTIONS:+:$LSAN_OPTIONS}"
-# The agent case sets its own; no other case may find one.
-unset SSH_AUTH_SOCK SSH_AGENT_PID
-
 FAST=(check_interval=300ms check_fast_interval=100ms check_down_interval=200ms
 	check_timeout=300ms fall=2 rise=2)
-
-# re_escape STRING: STRING as a literal in an extended regex.
-re_escape() {
-	printf '%s' "$1" | sed 's/[][\.*^$+?(){}|/]/\\&/g'
-}
-
-# ---------------------------------------------------------------------
-# sshd (start_sshd and the keys: lib.sh)
-
-# sshd_signal SIG: send SIG to sshd and every process of its connections.
-sshd_signal() {
-	local p
-	for p in $(sshd_tree "$SSHD_PID"); do
-		kill "-$1" "$p" 2>/dev/null
-	done
-}
-
-# sshd_connections: ESTABLISHED TCP connections to the sshd port.
-sshd_connections() {
-	ss -tnH state established "( dport = :$SSHD_PORT )" | wc -l
-}
 
 # ---------------------------------------------------------------------
 # postern
@@ -68,29 +37,10 @@ postern_via() {
 	start_postern "$CONF"
 }
 
-# connected_re NAME: the "connected" line of bastion NAME on SSHD_PORT.
-connected_re() {
-	printf 'info: bastion %s \\(root@127\\.0\\.0\\.1:%s\\): connected in [0-9]+ ms \\(host key ssh-ed25519 %s; aes128-ctr, hmac-sha2-256\\)$' \
-	    "$1" "$SSHD_PORT" "$(re_escape "$SSHD_FP")"
-}
-
-# cannot_re NAME: the start of a failed-attempt line of bastion NAME.
-cannot_re() {
-	printf 'error: bastion %s \\(root@127\\.0\\.0\\.1:%s\\): cannot connect: ' "$1" "$SSHD_PORT"
-}
-
 # session_re ROUTE ADDR PORT: a session's closing line on that route.
 session_re() {
 	printf ' s[0-9]+ [A-Za-z0-9_.-]+ 127\\.0\\.0\\.1:[0-9]+ -> %s %s:%s: closed \\(' \
 	    "$1" "$(re_escape "$2")" "$3"
-}
-
-# log_ms PATTERN: the time (ms since the epoch) of the first log line
-# matching PATTERN.
-log_ms() {
-	local l
-	l=$(grep -Em 1 -- "$1" "$POSTERN_LOG") || return 1
-	date -d "${l%% *}" +%s%3N
 }
 
 # ---------------------------------------------------------------------
@@ -549,7 +499,7 @@ case_session_command() {
 	postern_via redis "$REDIS_PORT"
 	expect_log "$(connected_re b)"
 	expect_log "info: bastion b \\(root@127\\.0\\.0\\.1:$SSHD_PORT\\): session_command 'sleep 2147483647' running$"
-	for p in $(sshd_tree "$SSHD_PID"); do
+	for p in $(pid_tree "$SSHD_PID"); do
 		grep -qa 'sleep' "/proc/$p/cmdline" 2>/dev/null && found=1
 	done
 	expect_eq "'sleep 2147483647' under sshd" 1 "$found"
