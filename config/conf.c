@@ -84,6 +84,8 @@ conf_free(struct conf *c)
 		free(s->check_user);
 		free(s->check_database);
 		free(s->check_password_file);
+		free(s->identity_key);
+		free(s->identity_value);
 		if (s->check_password != NULL) {
 			explicit_bzero(s->check_password,
 			    strlen(s->check_password));
@@ -157,6 +159,25 @@ conf_check_file(struct conf_parser *p, int line, const char *what,
 		perr(p, line, "%s %s: %s", what, path, strerror(errno));
 }
 
+/*
+ * A file holding a secret (KEY_SECRET) must not be readable by group or
+ * others, as OpenSSH insists for private keys: the daemon would rely on a
+ * password anyone on the host can read.
+ */
+static void
+conf_check_secret(struct conf_parser *p, int line, const char *what,
+    const char *path)
+{
+	struct stat	st;
+
+	if (!(p->flags & CONF_CHECK_FILES) || stat(path, &st) != 0)
+		return;		/* an unreadable file is reported already */
+	if (st.st_mode & (S_IRGRP | S_IROTH))
+		perr(p, line, "%s %s is readable by group or others (mode "
+		    "%04o): it holds a password; chmod 600 it", what, path,
+		    (unsigned int)(st.st_mode & 07777));
+}
+
 static void
 conf_check_user(struct conf_parser *p, int line, const char *what,
     const char *user)
@@ -170,11 +191,11 @@ conf_check_user(struct conf_parser *p, int line, const char *what,
 }
 
 /* Store one value according to its key's type. */
-static void
+void
 conf_store(struct conf_parser *p, const struct conf_key *k, int line,
-    const char *value)
+    const char *value, void *object)
 {
-	char		 *base = p->object, err[512];
+	char		 *base = object, err[512];
 	long		  v;
 	char		 *end;
 	int		  ms, idx;
@@ -186,13 +207,16 @@ conf_store(struct conf_parser *p, const struct conf_key *k, int line,
 	case TYPE_PATH:
 	case TYPE_USER:
 		if (*value == '\0') {
-			perr(p, line, "%s: empty value", k->name);
+			perr(p, line, "%s%s: empty value", p->label,
+			    k->name);
 			return;
 		}
 		free(*(char **)(base + k->offset));
 		*(char **)(base + k->offset) = strdup(value);
 		if (k->type == TYPE_PATH && !(k->flags & KEY_CREATABLE))
 			conf_check_file(p, line, k->name, value);
+		if (k->flags & KEY_SECRET)
+			conf_check_secret(p, line, k->name, value);
 		else if (k->type == TYPE_USER)
 			conf_check_user(p, line, k->name, value);
 		break;
@@ -201,11 +225,12 @@ conf_store(struct conf_parser *p, const struct conf_key *k, int line,
 		if ((k->type == TYPE_HOSTPORT ?
 		    addr_parse_hostport(value, &a, err, sizeof(err)) :
 		    addr_parse_listen(value, &a, err, sizeof(err))) != 0) {
-			perr(p, line, "%s: %s", k->name, err);
+			perr(p, line, "%s%s: %s", p->label, k->name, err);
 			return;
 		}
 		if (k->type == TYPE_HOSTPORT && strcmp(a.host, "*") == 0) {
-			perr(p, line, "%s: '*' is not a destination", k->name);
+			perr(p, line, "%s%s: '*' is not a destination",
+			    p->label, k->name);
 			return;
 		}
 		if (k->flags & KEY_REPEAT) {	/* service listen */
@@ -228,13 +253,14 @@ conf_store(struct conf_parser *p, const struct conf_key *k, int line,
 		break;
 	case TYPE_DURATION:
 		if (conf_keys_parse_duration(value, &ms) != 0) {
-			perr(p, line, "%s: '%s' is not a duration (write it "
-			    "as 250ms, 2s or 1m)", k->name, value);
+			perr(p, line, "%s%s: '%s' is not a duration (write it "
+			    "as 250ms, 2s or 1m)", p->label, k->name, value);
 			return;
 		}
 		if (ms < k->min || ms > k->max) {
-			perr(p, line, "%s: %s is out of range (%d ms to "
-			    "%d ms)", k->name, value, k->min, k->max);
+			perr(p, line, "%s%s: %s is out of range (%d ms to "
+			    "%d ms)", p->label, k->name, value, k->min,
+			    k->max);
 			return;
 		}
 		*(int *)(base + k->offset) = ms;
@@ -243,13 +269,13 @@ conf_store(struct conf_parser *p, const struct conf_key *k, int line,
 		errno = 0;
 		v = strtol(value, &end, 10);
 		if (*value == '\0' || *end != '\0' || errno != 0) {
-			perr(p, line, "%s: '%s' is not a number", k->name,
-			    value);
+			perr(p, line, "%s%s: '%s' is not a number",
+			    p->label, k->name, value);
 			return;
 		}
 		if (v < k->min || v > k->max) {
-			perr(p, line, "%s: %ld is out of range (%d to %d)",
-			    k->name, v, k->min, k->max);
+			perr(p, line, "%s%s: %ld is out of range (%d to %d)",
+			    p->label, k->name, v, k->min, k->max);
 			return;
 		}
 		*(int *)(base + k->offset) = (int)v;
@@ -264,8 +290,8 @@ conf_store(struct conf_parser *p, const struct conf_key *k, int line,
 			    (size_t)n < sizeof(list); i++)
 				n += snprintf(list + n, sizeof(list) - (size_t)n,
 				    "%s%s", i ? ", " : "", k->values[i]);
-			perr(p, line, "%s: '%s' is not one of: %s", k->name,
-			    value, list);
+			perr(p, line, "%s%s: '%s' is not one of: %s",
+			    p->label, k->name, value, list);
 			return;
 		}
 		*(int *)(base + k->offset) = idx;
@@ -302,8 +328,97 @@ conf_defaults(struct conf_parser *p)
 	for (i = 0; i < conf_nkeys; i++) {
 		if (conf_keys[i].section == p->section &&
 		    conf_keys[i].def != NULL)
-			conf_store(p, &conf_keys[i], 0, conf_keys[i].def);
+			conf_store(p, &conf_keys[i], 0, conf_keys[i].def,
+			    p->object);
 	}
+}
+
+/* The line of key name in the current section, or the section's. */
+static int
+conf_key_line(const struct conf_parser *p, const char *name)
+{
+	const struct conf_key	*k = conf_keys_find(p->section, name);
+
+	return (k != NULL && p->seen[k - conf_keys] ? p->seen[k - conf_keys] :
+	    p->section_line);
+}
+
+/* check_role: the word must be one of the check's protocol. */
+static void
+conf_validate_role(struct conf_parser *p, const struct conf_service *s,
+    int kind)
+{
+	static const char *const words[] = {
+		"any", "master", "replica", "primary", "standby"
+	};
+	int		 line = conf_key_line(p, "check_role");
+	const char	*w = words[s->check_role];
+
+	if (s->check_role == ROLE_ANY)
+		return;
+	if (kind == CHECK_REDIS && (s->check_role == ROLE_PRIMARY ||
+	    s->check_role == ROLE_STANDBY))
+		perr(p, line, "check_role = %s is a PostgreSQL role; a redis "
+		    "check takes any, master or replica", w);
+	else if (kind == CHECK_POSTGRES && (s->check_role == ROLE_MASTER ||
+	    s->check_role == ROLE_REPLICA))
+		perr(p, line, "check_role = %s is a Redis role; a postgres "
+		    "check takes any, primary or standby", w);
+	else if (kind != CHECK_REDIS && kind != CHECK_POSTGRES)
+		perr(p, line, "check_role = %s needs a redis or postgres "
+		    "check (this service's is %s)", w, conf_check_name(kind));
+	else if (kind == CHECK_POSTGRES && s->check_user == NULL)
+		perr(p, line, "check_role = %s needs check_user: the check "
+		    "must log in to ask pg_is_in_recovery()", w);
+}
+
+/*
+ * identity, identity_key, identity_value: they must fit the check; then
+ * decide whether the guard runs (identity_on).
+ */
+static void
+conf_validate_identity(struct conf_parser *p, struct conf_service *s,
+    int kind)
+{
+	int	kl = conf_key_line(p, "identity_key");
+	int	vl = conf_key_line(p, "identity_value");
+	int	auth = s->check_user != NULL && s->check_password_file != NULL;
+
+	if (s->identity == IDENTITY_OFF && (s->identity_key != NULL ||
+	    s->identity_value != NULL))
+		perr(p, conf_key_line(p, "identity"), "identity = off "
+		    "contradicts identity_key and identity_value");
+	if (s->identity_key != NULL && kind != CHECK_REDIS)
+		perr(p, kl, "identity_key is for redis checks (this "
+		    "service's is %s)", conf_check_name(kind));
+	if (s->identity_value != NULL) {
+		if (kind == CHECK_REDIS && s->identity_key == NULL)
+			perr(p, vl, "identity_value needs identity_key (the "
+			    "key whose value identifies the dataset)");
+		else if (kind == CHECK_POSTGRES && s->check_user == NULL)
+			perr(p, vl, "identity_value needs check_user: only a "
+			    "check that logs in reads system_identifier");
+		else if (kind == CHECK_POSTGRES && (strspn(s->identity_value,
+		    "0123456789") != strlen(s->identity_value) ||
+		    strlen(s->identity_value) > 20))
+			perr(p, vl, "identity_value '%s' is not a "
+			    "system_identifier (digits, as SELECT "
+			    "system_identifier FROM pg_control_system() "
+			    "shows it)", s->identity_value);
+		else if (kind != CHECK_REDIS && kind != CHECK_POSTGRES)
+			perr(p, vl, "identity_value needs a redis or postgres "
+			    "check (this service's is %s)",
+			    conf_check_name(kind));
+	}
+	if (kind == CHECK_POSTGRES && s->check_password_file != NULL &&
+	    s->check_user == NULL)
+		perr(p, conf_key_line(p, "check_password_file"),
+		    "check_password_file needs check_user for a postgres "
+		    "check");
+	s->identity_on = s->identity == IDENTITY_AUTO &&
+	    (s->identity_value != NULL ||
+	    (kind == CHECK_REDIS && s->identity_key != NULL) ||
+	    (kind == CHECK_POSTGRES && auth));
 }
 
 /* Report required keys missing from the section that just ended. */
@@ -334,8 +449,10 @@ conf_section_end(struct conf_parser *p)
 		if (!p->seen[k - conf_keys] &&
 		    s->check_timeout_ms > s->check_interval_ms)
 			s->check_timeout_ms = s->check_interval_ms;
+		conf_validate_role(p, s, conf_check_kind(s));
+		conf_validate_identity(p, s, conf_check_kind(s));
 	}
-	for (i = 0; i < conf_nkeys && p->section >= 0; i++) {
+	for (i = 0; i < conf_nkeys && p->section != SECT_NONE; i++) {
 		if (conf_keys[i].section != p->section ||
 		    !(conf_keys[i].flags & KEY_REQUIRED) || p->seen[i])
 			continue;
@@ -343,7 +460,7 @@ conf_section_end(struct conf_parser *p)
 		    conf_keys_section_name(p->section), name,
 		    conf_keys[i].name);
 	}
-	p->section = -1;
+	p->section = SECT_NONE;
 	p->object = NULL;
 }
 
@@ -425,7 +542,7 @@ conf_on_pair(void *arg, int line, const char *key, const char *value)
 	const struct conf_key	*k;
 	size_t			 idx;
 
-	if (p->section < 0) {
+	if (p->section == SECT_NONE) {
 		if (p->section_line == 0)
 			perr(p, line, "'%s' is outside any section (start "
 			    "with [postern] or [service NAME])", key);
@@ -446,7 +563,7 @@ conf_on_pair(void *arg, int line, const char *key, const char *value)
 		p->global_seen[idx] = p->seen[idx];
 	if (p->section == SECT_GLOBAL && strcmp(key, "admin") == 0)
 		p->conf->has_admin = 1;
-	conf_store(p, k, line, value);
+	conf_store(p, k, line, value, p->object);
 }
 
 static void
@@ -684,6 +801,7 @@ conf_parse(const char *buf, size_t len, const char *name, int flags,
 	}
 	c->refs = 1;
 	memset(&p, 0, sizeof(p));
+	p.label = "";
 	p.conf = c;
 	p.file = name;
 	p.flags = flags;
@@ -691,7 +809,7 @@ conf_parse(const char *buf, size_t len, const char *name, int flags,
 	p.section = SECT_GLOBAL;
 	p.object = c;
 	conf_defaults(&p);
-	p.section = -1;		/* keys before any header are an error */
+	p.section = SECT_NONE;		/* keys before any header are an error */
 	p.object = NULL;
 
 	ini_parse(buf, len, &h, &p);
@@ -737,7 +855,7 @@ conf_load(const char *path, struct conf_errors *errs)
 		}
 		off += (size_t)n;
 	}
-	if ((c = conf_parse(buf, off, path, CONF_CHECK_FILES | CONF_LOAD_TLS,
+	if ((c = conf_parse(buf, off, path, CONF_CHECK_FILES,
 	    errs)) != NULL)
 		c->path = strdup(path);
 out:
@@ -776,6 +894,22 @@ conf_proto_name(int proto)
 	static const char *const names[] = { "tcp", "redis", "postgres" };
 
 	return (proto >= 0 && proto <= PROTO_POSTGRES ? names[proto] : "?");
+}
+
+enum conf_check
+conf_check_kind(const struct conf_service *cs)
+{
+	if (cs->check != CHECK_DEFAULT)
+		return (cs->check);
+	switch (cs->protocol) {
+	case PROTO_REDIS:
+		return (CHECK_REDIS);
+	case PROTO_POSTGRES:
+		return (CHECK_POSTGRES);
+	case PROTO_TCP:
+		break;
+	}
+	return (CHECK_TCP);
 }
 
 const char *

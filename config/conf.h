@@ -32,9 +32,21 @@ enum conf_check {
 	CHECK_POSTGRES
 };
 
+/*
+ * check_role as written: Redis says master/replica, PostgreSQL
+ * primary/standby; the parser refuses a word of the other protocol.
+ */
 enum conf_role {
 	ROLE_ANY,
-	ROLE_MASTER
+	ROLE_MASTER,
+	ROLE_REPLICA,
+	ROLE_PRIMARY,
+	ROLE_STANDBY
+};
+
+enum conf_identity {
+	IDENTITY_AUTO,		/* on when the check can read an identity */
+	IDENTITY_OFF
 };
 
 enum conf_on_down {
@@ -52,6 +64,32 @@ struct conf_listen {
 	int		 line;
 };
 
+/* The options of a tls:// route, typed (keys in conf_keys.c, SECT_TLS). */
+enum conf_tls_verify {
+	TLS_VERIFY_FULL,	/* chain and name (the default) */
+	TLS_VERIFY_NONE		/* explicit opt-out, logged */
+};
+
+enum conf_tls_version {
+	TLS_MIN_1_2,
+	TLS_MIN_1_3
+};
+
+enum conf_pg_negotiation {
+	PG_NEG_POSTGRES,	/* SSLRequest, then TLS (the default) */
+	PG_NEG_DIRECT		/* TLS first, ALPN "postgresql" (PG 17) */
+};
+
+struct conf_tls {
+	char			*ca;		/* NULL: the system store */
+	char			*name;		/* NULL: the URL's host */
+	char			*cert, *key;	/* client certificate */
+	char			*ciphers;
+	enum conf_tls_verify	 verify;
+	enum conf_tls_version	 min_version;
+	enum conf_pg_negotiation sslnegotiation;
+};
+
 struct conf_route {
 	char			*name;
 	char			*url;		/* as written, for logs */
@@ -60,6 +98,7 @@ struct conf_route {
 	char			*bastion;	/* ssh: [bastion NAME] */
 	struct conf_opt		*opts;		/* key=value after the URL */
 	size_t			 nopts;
+	struct conf_tls		 tls;		/* tls://: opts, typed */
 	int			 line;
 };
 
@@ -68,10 +107,10 @@ struct conf_service {
 	int			 line;
 	struct conf_listen	*listen;
 	size_t			 nlisten;
-	int			 protocol;	/* enum conf_proto */
+	enum conf_proto		 protocol;
 	struct conf_route	*routes;	/* in priority order */
 	size_t			 nroutes;
-	int			 check;		/* enum conf_check */
+	enum conf_check		 check;
 	int			 check_interval_ms;
 	int			 check_timeout_ms;
 	int			 connect_timeout_ms;
@@ -81,10 +120,14 @@ struct conf_service {
 	char			*check_database;
 	char			*check_password_file;
 	char			*check_password;	/* read from the file */
-	int			 check_role;	/* enum conf_role */
+	enum conf_role		 check_role;
+	enum conf_identity	 identity;
+	char			*identity_key;	/* redis: GET it */
+	char			*identity_value; /* pinned reference */
+	int			 identity_on;	/* derived: the guard runs */
 	int			 hold_timeout_ms;
 	int			 response_timeout_ms;	/* 0: off */
-	int			 on_route_down;	/* enum conf_on_down */
+	enum conf_on_down	 on_route_down;
 	int			 rise;
 	int			 fall;
 	int			 max_connections;
@@ -106,7 +149,7 @@ struct conf_bastion {
 	char		*identity_passphrase;	/* read from the file */
 	char		*known_hosts;	/* NULL: ~/.ssh/known_hosts */
 	char		*host_key_sha256;	/* pinned; replaces known_hosts */
-	int		 strict_host_key_checking; /* conf_host_key_check */
+	enum conf_host_key_check strict_host_key_checking;
 	int		 keepalive_interval_ms;
 	int		 keepalive_count;
 	int		 connect_timeout_ms;
@@ -122,7 +165,7 @@ struct conf {
 	char			*admin_token;	/* read from the file; wiped
 						   when freed */
 	int			 admin_read_token; /* reads need it too */
-	int			 log_level;	/* enum log_level */
+	int			 log_level;	/* enum log_level (lib/log.h) */
 	int			 drain_timeout_ms;
 	int			 shutdown_delay_ms;
 	char			*user;		/* drop to it after binding */
@@ -224,6 +267,9 @@ const struct conf_bastion *conf_find_bastion(const struct conf *c,
 const char *conf_proto_name(int proto);
 const char *conf_route_kind_name(int kind);
 const char *conf_check_name(int check);
+
+/* conf_check_kind(cs): the check a service runs (DEFAULT resolved). */
+enum conf_check conf_check_kind(const struct conf_service *cs);
 
 /*
  * conf_keys_print(fp): print the key table (section, key, type, default,

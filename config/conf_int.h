@@ -6,14 +6,9 @@
 #define POSTERN_CONF_INT_H
 
 #include "conf.h"
+#include "conf_keys.h"
 
 #define CONF_MAX_SIZE	(4 * 1024 * 1024)
-/*
- * conf_load() only, beyond CONF_CHECK_FILES: load tls:// routes' CAs,
- * certificates and keys (readable is not enough).  Kept out of conf.h's
- * flags so that conf_parse() callers keep their meaning.
- */
-#define CONF_LOAD_TLS	0x100
 #define CONF_MAX_ROUTES	32
 #define CONF_MAX_LISTEN	32
 
@@ -22,17 +17,26 @@ struct conf_parser {
 	const char		*file;
 	int			 flags;
 	struct conf_errors	*errs;
-	int			 section;	/* enum conf_section, or -1 */
+	enum conf_section	 section;
 	void			*object;	/* what keys are stored into */
-	int			 seen[64];	/* line of each key, this section */
+	const char		*label;		/* before a key in errors */
+	int			 seen[CONF_MAX_KEYS];	/* line of each key */
 	/* line of the current section header; 0 before the first */
 	int			 section_line;
 	int			 global_line;	/* of [postern]; 0 if none yet */
-	int			 global_seen[64]; /* seen[], for [postern] */
+	int			 global_seen[CONF_MAX_KEYS]; /* for [postern] */
 };
 
 #define perr(p, line, ...) \
 	conf_errors_add((p)->errs, (p)->file, (line), __VA_ARGS__)
+
+/*
+ * conf_store(p, k, line, value, object): parse value as key k wants and
+ * store it into object (the struct of k's section), or report why not,
+ * with p->label ahead of the key's name.
+ */
+void	conf_store(struct conf_parser *p, const struct conf_key *k, int line,
+	    const char *value, void *object);
 
 /* conf_valid_name(s): letters, digits, '-', '_', '.'; at most 64. */
 int	conf_valid_name(const char *s);
@@ -53,8 +57,9 @@ void	conf_route_clear(struct conf_route *r);
 
 /*
  * conf_validate_route(p, s, r): cross-checks once the file is read:
- * unique names, known bastion, options and their files; TLS material
- * loaded when the parser was asked to.
+ * unique names, known bastion; a tls:// route's options parsed into
+ * r->tls through the key table (SECT_TLS), their files checked.  The
+ * TLS material itself is loaded by tunnel/ (tls_reg), once per load.
  */
 void	conf_validate_route(struct conf_parser *p, struct conf_service *s,
 	    struct conf_route *r);

@@ -17,11 +17,18 @@ static const char *const log_levels[] = {
 	"error", "warn", "info", "debug", NULL
 };
 static const char *const protocols[] = { "tcp", "redis", "postgres", NULL };
-static const char *const roles[] = { "any", "master", NULL };
+/* In enum conf_role's order. */
+static const char *const roles[] = {
+	"any", "master", "replica", "primary", "standby", NULL
+};
+static const char *const identities[] = { "auto", "off", NULL };
 static const char *const on_down[] = { "keep", "close", NULL };
 static const char *const no_yes[] = { "no", "yes", NULL };
 static const char *const host_key_checks[] = { "yes", "accept-new", "ask",
 	NULL };
+static const char *const tls_verify[] = { "full", "none", NULL };
+static const char *const tls_versions[] = { "tls1.2", "tls1.3", NULL };
+static const char *const pg_negotiations[] = { "postgres", "direct", NULL };
 static const char *const checks[] = {
 	"default", "none", "tcp", "redis", "postgres", NULL
 };
@@ -29,6 +36,7 @@ static const char *const checks[] = {
 #define G(f)	offsetof(struct conf, f)
 #define B(f)	offsetof(struct conf_bastion, f)
 #define S(f)	offsetof(struct conf_service, f)
+#define T(f)	offsetof(struct conf_tls, f)
 #define DAY_MS	(24 * 3600 * 1000)
 
 /* Sorted by section, then key. */
@@ -103,8 +111,7 @@ const struct conf_key conf_keys[] = {
 	  "postgres" },
 	{ SECT_SERVICE, "check_database", TYPE_STRING, S(check_database),
 	  NULL, 0, 0, NULL, 0,
-	  "postgres check: database named in the startup message (default: "
-	  "check_user)" },
+	  "postgres check: database to log in to (default: check_user)" },
 	{ SECT_SERVICE, "check_down_interval", TYPE_DURATION,
 	  S(check_down_interval_ms), "5s", 100, DAY_MS, NULL, 0,
 	  "time between health checks of a route that is down" },
@@ -117,16 +124,21 @@ const struct conf_key conf_keys[] = {
 	  "none, how long a route marked down by failed connects rests "
 	  "before a session tries it again" },
 	{ SECT_SERVICE, "check_password_file", TYPE_PATH,
-	  S(check_password_file), NULL, 0, 0, NULL, 0,
-	  "redis check: file whose first line is the AUTH password" },
+	  S(check_password_file), NULL, 0, 0, NULL, KEY_SECRET,
+	  "file whose first line is the check's password (redis: AUTH; "
+	  "postgres: SCRAM-SHA-256, md5, or cleartext over TLS only); not "
+	  "readable by group or others" },
 	{ SECT_SERVICE, "check_role", TYPE_ENUM, S(check_role), "any", 0, 0,
-	  roles, 0, "redis check: any, or master (ROLE must say master)" },
+	  roles, 0, "the server's role a check accepts: any; redis: master "
+	  "or replica (ROLE); postgres: primary or standby "
+	  "(pg_is_in_recovery(), needs check_user)" },
 	{ SECT_SERVICE, "check_timeout", TYPE_DURATION, S(check_timeout_ms),
 	  "1s", 10, 3600 * 1000, NULL, 0,
 	  "time a health check may take, connect included" },
 	{ SECT_SERVICE, "check_user", TYPE_STRING, S(check_user), NULL, 0, 0,
 	  NULL, 0, "redis check: ACL user for AUTH; postgres check: user "
-	  "in a startup message (without it, an SSLRequest probe)" },
+	  "that logs in and runs one query (without it, an SSLRequest "
+	  "probe)" },
 	{ SECT_SERVICE, "connect_timeout", TYPE_DURATION,
 	  S(connect_timeout_ms), "4s", 10, 3600 * 1000, NULL, 0,
 	  "time to establish an upstream connection before the next route "
@@ -137,6 +149,21 @@ const struct conf_key conf_keys[] = {
 	  "2s", 0, 3600 * 1000, NULL, 0,
 	  "when no route is up, how long a new client waits for one before "
 	  "it gets the protocol's error" },
+	{ SECT_SERVICE, "identity", TYPE_ENUM, S(identity), "auto", 0, 0,
+	  identities, 0,
+	  "auto: refuse a route whose server holds another dataset than the "
+	  "preferred route's (or identity_value), when checks can tell: "
+	  "postgres with check_user and check_password_file, redis with "
+	  "identity_key; off: never" },
+	{ SECT_SERVICE, "identity_key", TYPE_STRING, S(identity_key), NULL, 0,
+	  0, NULL, 0,
+	  "redis check: key whose value identifies the dataset (GET on each "
+	  "check); none when unset" },
+	{ SECT_SERVICE, "identity_value", TYPE_STRING, S(identity_value), NULL,
+	  0, 0, NULL, 0,
+	  "the identity every route must report (postgres: the "
+	  "system_identifier; redis: identity_key's value) instead of the "
+	  "preferred route's" },
 	{ SECT_SERVICE, "listen", TYPE_LISTEN, S(listen), NULL, 0, 0, NULL,
 	  KEY_REQUIRED | KEY_REPEAT,
 	  "local address to accept clients on: host:port, [v6]:port, port "
@@ -162,11 +189,39 @@ const struct conf_key conf_keys[] = {
 	  KEY_REQUIRED | KEY_REPEAT,
 	  "NAME URL [key=value ...]: an upstream, in priority order; URL is "
 	  "tcp://host:port, ssh://bastion/host:port or tls://host:port" },
+
+	/*
+	 * Options of a tls:// route, after its URL as key=value.  Defaults
+	 * are the first value of each enum, so a zeroed struct holds them.
+	 */
+	{ SECT_TLS, "ca", TYPE_PATH, T(ca), NULL, 0, 0, NULL, 0,
+	  "CA certificates that verify the server: a PEM file or a hashed "
+	  "directory; the system store when unset" },
+	{ SECT_TLS, "cert", TYPE_PATH, T(cert), NULL, 0, 0, NULL, 0,
+	  "client certificate (PEM) to present; needs key" },
+	{ SECT_TLS, "ciphers", TYPE_STRING, T(ciphers), NULL, 0, 0, NULL, 0,
+	  "OpenSSL cipher list for TLS 1.2; OpenSSL's default when unset" },
+	{ SECT_TLS, "key", TYPE_PATH, T(key), NULL, 0, 0, NULL, 0,
+	  "private key (PEM, unencrypted) of cert" },
+	{ SECT_TLS, "min_version", TYPE_ENUM, T(min_version), "tls1.2", 0, 0,
+	  tls_versions, 0, "lowest protocol version: tls1.2 or tls1.3" },
+	{ SECT_TLS, "name", TYPE_STRING, T(name), NULL, 0, 0, NULL, 0,
+	  "host name (or IP) the certificate must be for, also sent in SNI; "
+	  "the URL's host when unset" },
+	{ SECT_TLS, "sslnegotiation", TYPE_ENUM, T(sslnegotiation),
+	  "postgres", 0, 0, pg_negotiations, 0,
+	  "protocol = postgres: postgres (an SSLRequest, then TLS) or "
+	  "direct (TLS first, ALPN postgresql: PostgreSQL 17)" },
+	{ SECT_TLS, "verify", TYPE_ENUM, T(verify), "full", 0, 0, tls_verify,
+	  0, "full (chain and name) or none (no check: logged as a "
+	  "warning)" },
 };
 const size_t conf_nkeys = sizeof(conf_keys) / sizeof(conf_keys[0]);
+_Static_assert(sizeof(conf_keys) / sizeof(conf_keys[0]) <= CONF_MAX_KEYS,
+    "CONF_MAX_KEYS is too small for the key table");
 
 const struct conf_key *
-conf_keys_find(int section, const char *name)
+conf_keys_find(enum conf_section section, const char *name)
 {
 	size_t	i;
 
@@ -188,6 +243,8 @@ conf_keys_section_name(int section)
 		return ("bastion");
 	case SECT_SERVICE:
 		return ("service");
+	case SECT_TLS:
+		return ("tls");
 	}
 	return ("?");
 }

@@ -9,9 +9,11 @@
 #include <stddef.h>
 
 enum conf_section {
+	SECT_NONE = -1,		/* the parser: before any header, or a bad one */
 	SECT_GLOBAL,		/* [postern] */
 	SECT_BASTION,		/* [bastion NAME] */
-	SECT_SERVICE		/* [service NAME] */
+	SECT_SERVICE,		/* [service NAME] */
+	SECT_TLS		/* options of a tls:// route */
 };
 
 enum conf_type {
@@ -29,11 +31,12 @@ enum conf_type {
 #define KEY_REQUIRED	0x1
 #define KEY_REPEAT	0x2	/* may be given more than once */
 #define KEY_CREATABLE	0x4	/* a path that may not exist yet: checked later */
+#define KEY_SECRET	0x8	/* a file that holds a secret: mode 0600 or less */
 
 struct conf_key {
-	int			 section;	/* enum conf_section */
+	enum conf_section	 section;
 	const char		*name;
-	int			 type;		/* enum conf_type */
+	enum conf_type		 type;
 	size_t			 offset;	/* into the section's struct */
 	const char		*def;		/* default, parsed like input */
 	int			 min, max;	/* for ints and durations (ms) */
@@ -42,13 +45,20 @@ struct conf_key {
 	const char		*doc;
 };
 
+/* At most this many keys in the table (the parser's per-key arrays). */
+#define CONF_MAX_KEYS	96
+
 extern const struct conf_key	conf_keys[];
 extern const size_t		conf_nkeys;
 
 /* conf_keys_find(section, name): the table entry, or NULL. */
-const struct conf_key *conf_keys_find(int section, const char *name);
+const struct conf_key *conf_keys_find(enum conf_section section,
+	    const char *name);
 
-/* conf_keys_section_name(section): "postern", "bastion" or "service". */
+/*
+ * conf_keys_section_name(section): "postern", "bastion", "service" or
+ * "tls" (route options).
+ */
 const char *conf_keys_section_name(int section);
 
 /* conf_keys_parse_duration(s, ms): "250ms", "2s", "1m" or "0"; 0 or -1. */

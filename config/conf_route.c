@@ -10,7 +10,6 @@
 
 #include "conf.h"
 #include "conf_int.h"
-#include "tls_ctx.h"
 
 void
 conf_route_clear(struct conf_route *r)
@@ -25,6 +24,11 @@ conf_route_clear(struct conf_route *r)
 		free(r->opts[i].value);
 	}
 	free(r->opts);
+	free(r->tls.ca);
+	free(r->tls.name);
+	free(r->tls.cert);
+	free(r->tls.key);
+	free(r->tls.ciphers);
 }
 
 /*
@@ -108,39 +112,14 @@ out:
 	return (rc);
 }
 
-/* Options each route kind accepts; files among them are checked. */
-static const char *const tls_opts[] = {
-	"ca", "name", "cert", "key", "verify", "min_version", "ciphers",
-	"sslnegotiation", NULL
-};
-
-/*
- * A tls:// route whose options are valid: load its CA, certificate and
- * key now, as the daemon will, so that postern -n and a reload report a
- * CA file that does not load or a key that does not match the
- * certificate.
- */
-static void
-conf_check_tls(struct conf_parser *p, struct conf_service *s,
-    struct conf_route *r)
-{
-	struct tls_ctx	*t;
-	char		 err[512];
-
-	if (r->kind != ROUTE_TLS || !(p->flags & CONF_LOAD_TLS))
-		return;
-	if ((t = tls_ctx_new(r, s->protocol, err, sizeof(err))) == NULL)
-		perr(p, r->line, "route '%s': %s", r->name, err);
-	tls_ctx_free(t);
-}
-
 void
 conf_validate_route(struct conf_parser *p, struct conf_service *s,
     struct conf_route *r)
 {
-	size_t		 i, j, before = p->errs->n;
-	const char	*k, *v;
-	int		 ok;
+	const struct conf_key	*key;
+	size_t			 i, j;
+	const char		*k, *v;
+	char			 label[96];
 
 	for (j = 0; j < (size_t)(r - s->routes); j++) {
 		if (strcmp(s->routes[j].name, r->name) == 0)
@@ -151,6 +130,7 @@ conf_validate_route(struct conf_parser *p, struct conf_service *s,
 	    r->bastion) == NULL)
 		perr(p, r->line, "route '%s': unknown bastion '%s' (no "
 		    "[bastion %s] section)", r->name, r->bastion, r->bastion);
+	snprintf(label, sizeof(label), "route '%s': ", r->name);
 	for (i = 0; i < r->nopts; i++) {
 		k = r->opts[i].key;
 		v = r->opts[i].value;
@@ -159,37 +139,21 @@ conf_validate_route(struct conf_parser *p, struct conf_service *s,
 			    r->name, k);
 			continue;
 		}
-		ok = 0;
-		for (j = 0; r->kind == ROUTE_TLS && tls_opts[j] != NULL; j++)
-			ok |= strcmp(k, tls_opts[j]) == 0;
-		if (!ok) {
+		if (r->kind != ROUTE_TLS ||
+		    (key = conf_keys_find(SECT_TLS, k)) == NULL) {
 			perr(p, r->line, "route '%s': unknown option '%s' for "
 			    "a %s route", r->name, k,
 			    conf_route_kind_name(r->kind));
 			continue;
 		}
-		if (strcmp(k, "ca") == 0 || strcmp(k, "cert") == 0 ||
-		    strcmp(k, "key") == 0)
-			conf_check_file(p, r->line, k, v);
-		else if (strcmp(k, "verify") == 0 && strcmp(v, "full") != 0 &&
-		    strcmp(v, "none") != 0)
-			perr(p, r->line, "route '%s': verify must be full or "
-			    "none", r->name);
-		else if (strcmp(k, "min_version") == 0 &&
-		    strcmp(v, "tls1.2") != 0 && strcmp(v, "tls1.3") != 0)
-			perr(p, r->line, "route '%s': min_version must be "
-			    "tls1.2 or tls1.3", r->name);
-		else if (strcmp(k, "sslnegotiation") == 0 &&
-		    strcmp(v, "postgres") != 0 && strcmp(v, "direct") != 0)
-			perr(p, r->line, "route '%s': sslnegotiation must be "
-			    "postgres or direct", r->name);
-		else if (strcmp(k, "sslnegotiation") == 0 &&
-		    s->protocol != PROTO_POSTGRES)
-			perr(p, r->line, "route '%s': sslnegotiation is for "
-			    "protocol = postgres", r->name);
+		p->label = label;
+		conf_store(p, key, r->line, v, &r->tls);
+		p->label = "";
 	}
-	if (p->errs->n == before)
-		conf_check_tls(p, s, r);
+	if (r->tls.sslnegotiation != PG_NEG_POSTGRES &&
+	    s->protocol != PROTO_POSTGRES)
+		perr(p, r->line, "route '%s': sslnegotiation is for "
+		    "protocol = postgres", r->name);
 }
 
 const char *

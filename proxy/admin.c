@@ -75,7 +75,7 @@ struct admin_page {
 	int			 methods;
 	enum admin_guard_access	 access;
 	admin_page_fn		*fn;
-	int			 action;	/* enum admin_action */
+	enum admin_action	 action;
 };
 
 static const char *
@@ -254,11 +254,11 @@ admin_readiness(struct admin *ad, struct evhttp_request *req, int action)
 {
 	struct service	*svc;
 
-	if (ad->px->stopping) {
+	if (daemon_stopping(ad->px)) {
 		admin_text(req, 503, "shutting down\n");
 		return;
 	}
-	TAILQ_FOREACH(svc, &ad->px->services, entry) {
+	TAILQ_FOREACH(svc, daemon_services(ad->px), entry) {
 		if (!admin_service_connected(svc)) {
 			admin_text(req, 503, "not ready: service %s has no "
 			    "usable route\n", svc->name);
@@ -274,8 +274,8 @@ admin_startup(struct admin *ad, struct evhttp_request *req, int action)
 	struct service	*svc;
 	size_t		 i;
 
-	TAILQ_FOREACH(svc, &ad->px->services, entry) {
-		if (health_check_kind(svc->cs) == CHECK_NONE)
+	TAILQ_FOREACH(svc, daemon_services(ad->px), entry) {
+		if (conf_check_kind(svc->cs) == CHECK_NONE)
 			continue;
 		for (i = 0; i < svc->nroutes; i++) {
 			if (svc->routes[i]->last_check != 0)
@@ -519,7 +519,7 @@ admin_check_access(struct admin *ad, struct evhttp_request *req,
     const struct admin_page *pg)
 {
 	struct evkeyvalq		*in = evhttp_request_get_input_headers(req);
-	const struct conf		*c = ad->px->conf;
+	const struct conf		*c = daemon_conf(ad->px);
 	const struct evhttp_uri		*uri = evhttp_request_get_evhttp_uri(req);
 	const char			*path = NULL, *why;
 	struct admin_guard_req		 r;
@@ -650,9 +650,9 @@ admin_new(struct postern *px, const struct addr *a, char *err, size_t errlen)
 		goto fail;
 	ad->px = px;
 	ad->addr = *a;
-	if ((ad->http = evhttp_new(px->base)) == NULL ||
-	    (ad->resume = evtimer_new(px->base, admin_resume_cb, ad)) == NULL ||
-	    (ad->conns = admin_conns_new(px->base, ad->http, &ad->guard,
+	if ((ad->http = evhttp_new(daemon_base(px))) == NULL ||
+	    (ad->resume = evtimer_new(daemon_base(px), admin_resume_cb, ad)) == NULL ||
+	    (ad->conns = admin_conns_new(daemon_base(px), ad->http, &ad->guard,
 	    a->kind == ADDR_UNIX, ADMIN_MAX_CONNS)) == NULL)
 		goto fail;
 	evhttp_set_gencb(ad->http, admin_request_cb, ad);
@@ -674,7 +674,7 @@ admin_new(struct postern *px, const struct addr *a, char *err, size_t errlen)
 		goto fail;
 	}
 	/* The listener owns fd from here, and evhttp the listener. */
-	ad->evl = evconnlistener_new(px->base, NULL, NULL,
+	ad->evl = evconnlistener_new(daemon_base(px), NULL, NULL,
 	    LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC, 0, fd);
 	if (ad->evl == NULL) {
 		snprintf(why, sizeof(why), "%s", strerror(errno));

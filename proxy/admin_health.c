@@ -49,7 +49,7 @@ admin_health_status(struct postern *px)
 	struct service	*svc;
 	int		 st = ADMIN_HEALTHY;
 
-	TAILQ_FOREACH(svc, &px->services, entry) {
+	TAILQ_FOREACH(svc, daemon_services(px), entry) {
 		if (!admin_service_connected(svc))
 			return (ADMIN_UNHEALTHY);
 		if (admin_current(svc) != svc->routes[0])
@@ -177,6 +177,10 @@ admin_json_route(struct evbuffer *b, const struct route *r,
 	    (unsigned long long)r->sessions_total,
 	    (unsigned long long)r->connect_failures);
 	admin_json_string(b, r->last_error[0] != '\0' ? r->last_error : NULL);
+	evbuffer_add_printf(b, ",\"identity\":");
+	admin_json_string(b, r->identity[0] != '\0' ? r->identity : NULL);
+	evbuffer_add_printf(b, ",\"refused\":");
+	admin_json_string(b, r->refused[0] != '\0' ? r->refused : NULL);
 	evbuffer_add_printf(b, ",\"check\":");
 	admin_json_check(b, r, now);
 	evbuffer_add_printf(b, "}");
@@ -272,7 +276,7 @@ admin_health_json(struct postern *px, struct evbuffer *b)
 	int				 st = admin_health_status(px), first = 1;
 
 	evbuffer_add_printf(b, "{\"status\":\"%s\"", admin_health_name(st));
-	TAILQ_FOREACH(svc, &px->services, entry) {
+	TAILQ_FOREACH(svc, daemon_services(px), entry) {
 		snprintf(key, sizeof(key), "%s_status", svc->name);
 		evbuffer_add(b, ",", 1);
 		admin_json_string(b, key);
@@ -280,7 +284,7 @@ admin_health_json(struct postern *px, struct evbuffer *b)
 		    "connected" : "disconnected");
 	}
 	evbuffer_add_printf(b, ",\"services\":{");
-	TAILQ_FOREACH(svc, &px->services, entry) {
+	TAILQ_FOREACH(svc, daemon_services(px), entry) {
 		if (!first)
 			evbuffer_add(b, ",", 1);
 		first = 0;
@@ -374,6 +378,9 @@ admin_text_routes(struct evbuffer *b, const struct service *svc,
 		    svc->routes[i - 1]->last_error[0] != '\0')
 			evbuffer_add_printf(b, "  %-*s  last error: %s\n", w[0],
 			    "", svc->routes[i - 1]->last_error);
+		if (i > 0 && svc->routes[i - 1]->refused[0] != '\0')
+			evbuffer_add_printf(b, "  %-*s  refused: %s\n", w[0],
+			    "", svc->routes[i - 1]->refused);
 	}
 	free(rows);
 }
@@ -387,11 +394,12 @@ admin_health_text(struct postern *px, struct evbuffer *b)
 	char			 until[48], up[32];
 	int			 st = admin_health_status(px);
 
-	admin_duration((long long)(now - px->started), up, sizeof(up));
+	admin_duration((long long)daemon_uptime_ms(px), up, sizeof(up));
 	evbuffer_add_printf(b, "postern %s: %s (configuration generation %u, "
 	    "up %s%s)\n", PACKAGE_VERSION, admin_health_name(st),
-	    px->generation, up, px->stopping ? ", shutting down" : "");
-	TAILQ_FOREACH(svc, &px->services, entry) {
+	    daemon_generation(px), up, daemon_stopping(px) ?
+	    ", shutting down" : "");
+	TAILQ_FOREACH(svc, daemon_services(px), entry) {
 		cur = admin_current(svc);
 		evbuffer_add_printf(b, "\nservice %s: %s, route %s "
 		    "(preferred %s)", svc->name, cur != NULL ? "connected" :

@@ -144,7 +144,7 @@ static void
 admin_m_state(struct evbuffer *b, const char *name,
     const struct service *svc, const struct route *r)
 {
-	static const int states[] = {
+	static const enum route_state states[] = {
 		ROUTE_STATE_UNKNOWN, ROUTE_STATE_UP, ROUTE_STATE_DOWN
 	};
 	size_t	i;
@@ -160,7 +160,7 @@ static void
 admin_m_admin(struct evbuffer *b, const char *name,
     const struct service *svc, const struct route *r)
 {
-	static const int modes[] = {
+	static const enum route_admin modes[] = {
 		ROUTE_ADMIN_ENABLED, ROUTE_ADMIN_DRAINING, ROUTE_ADMIN_DISABLED
 	};
 	size_t	i;
@@ -397,12 +397,12 @@ admin_metrics_write(struct postern *px, struct evbuffer *b)
 	admin_head(b, "postern_config_generation", "gauge",
 	    "Configuration generation: 1 at start, plus one per reload.");
 	evbuffer_add_printf(b, "postern_config_generation %u\n",
-	    px->generation);
+	    daemon_generation(px));
 	for (i = 0; i < sizeof(admin_route_families) /
 	    sizeof(admin_route_families[0]); i++) {
 		rf = &admin_route_families[i];
 		admin_head(b, rf->name, rf->type, rf->help);
-		TAILQ_FOREACH(svc, &px->services, entry) {
+		TAILQ_FOREACH(svc, daemon_services(px), entry) {
 			for (j = 0; j < svc->nroutes; j++)
 				rf->fn(b, rf->name, svc, svc->routes[j]);
 		}
@@ -411,7 +411,7 @@ admin_metrics_write(struct postern *px, struct evbuffer *b)
 	    sizeof(admin_service_families[0]); i++) {
 		sf = &admin_service_families[i];
 		admin_head(b, sf->name, sf->type, sf->help);
-		TAILQ_FOREACH(svc, &px->services, entry)
+		TAILQ_FOREACH(svc, daemon_services(px), entry)
 			sf->fn(b, sf->name, svc);
 	}
 	admin_bastion_families_write(px, b);

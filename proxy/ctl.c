@@ -44,7 +44,7 @@ struct ctl_cmd {
 	const char	*name;
 	int		 nargs;		/* SERVICE [ROUTE] */
 	const char	*path;
-	int		 kind;		/* enum ctl_kind */
+	enum ctl_kind	 kind;
 };
 
 static const struct ctl_cmd ctl_cmds[] = {

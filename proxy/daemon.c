@@ -20,6 +20,8 @@
 #include "clock.h"
 #include "conf.h"
 #include "daemon.h"
+#include "fault.h"
+#include "linger.h"
 #include "listener.h"
 #include "log.h"
 #include "notify.h"
@@ -29,6 +31,32 @@
 #include "session.h"
 #include "ssh.h"
 #include "tls_reg.h"
+
+struct postern {
+	struct event_base	*base;
+	struct evdns_base	*dns;
+	struct dial_env		 dial_env;
+	struct conf		*conf;		/* the running generation */
+	unsigned int		 generation;
+	struct service_list	 services;
+	struct session_list	 sessions;	/* live */
+	struct session_list	 reap;		/* closed, to free */
+	unsigned int		 nsessions;
+	struct event		*reap_ev;
+	struct event		*sig_term, *sig_int, *sig_hup;
+	struct event		*drain_timer;
+	struct event		*delay_timer;	/* shutdown_delay */
+	struct linger_list	 lingers;
+	struct pgcancel		*cancels;	/* postgres cancel keys */
+	struct admin		*admin;
+	struct notify		*notify;	/* sd_notify */
+	char			*user;		/* ids dropped to (start) */
+	int64_t			 started;	/* clock_ms */
+	uint64_t		 next_id;
+	int			 stopping;	/* SIGTERM seen: not ready */
+	int			 draining;	/* listeners closed */
+	int			 exit_status;	/* daemon_run's, once stopped */
+};
 
 static void
 daemon_reap_cb(evutil_socket_t fd, short what, void *arg)
@@ -105,27 +133,34 @@ daemon_cancels(struct postern *px)
 	return (px->cancels);
 }
 
-/* Refuse to run routes whose transport this build lacks. */
-static int
-daemon_check_transports(const struct conf *c)
+const struct service_list *
+daemon_services(struct postern *px)
 {
-	size_t	i, j;
-	char	err[256];
-	int	bad = 0;
+	return (&px->services);
+}
 
-	for (i = 0; i < c->nservices; i++) {
-		for (j = 0; j < c->services[i].nroutes; j++) {
-			const struct conf_route *r = &c->services[i].routes[j];
+const struct conf *
+daemon_conf(struct postern *px)
+{
+	return (px->conf);
+}
 
-			if (dial_supported(r->kind, err, sizeof(err)) == 0)
-				continue;
-			log_error("%s%s%d: service %s: route '%s' (%s): %s",
-			    c->path ? c->path : "-L", ":", r->line,
-			    c->services[i].name, r->name, r->url, err);
-			bad = 1;
-		}
-	}
-	return (bad ? -1 : 0);
+unsigned int
+daemon_generation(struct postern *px)
+{
+	return (px->generation);
+}
+
+int
+daemon_stopping(struct postern *px)
+{
+	return (px->stopping);
+}
+
+int64_t
+daemon_uptime_ms(struct postern *px)
+{
+	return (clock_since(px->started));
 }
 
 /* Build the TLS contexts of generation c (errors logged). */
@@ -168,64 +203,98 @@ daemon_find_service(struct postern *px, const char *name)
 	return (NULL);
 }
 
+/* Is a listener of a running service bound to a? */
+static int
+daemon_bound(struct postern *px, const struct addr *a)
+{
+	struct service	*svc;
+	size_t		 k;
+
+	TAILQ_FOREACH(svc, &px->services, entry) {
+		for (k = 0; k < svc->nlisteners; k++) {
+			if (addr_equal(listener_addr(svc->listeners[k]), a))
+				return (1);
+		}
+	}
+	return (0);
+}
+
 /*
- * Switch to generation c.  New listeners are bound first; if one fails,
- * nothing changes.  Listeners on unchanged addresses move to the new
- * services without being closed, so no connection is refused meanwhile.
+ * Prepare generation c: everything that can fail, with nothing running
+ * changed.  TLS contexts, new listeners (bound[], in the order of c's
+ * listen lines; NULL where a running listener is reused), the new
+ * services with their checks allocated (fresh), the new bastions.
  */
 static int
-daemon_apply(struct postern *px, struct conf *c)
+daemon_prepare(struct postern *px, struct conf *c, struct listener **bound,
+    struct service_list *fresh)
 {
-	struct service_list	 fresh = TAILQ_HEAD_INITIALIZER(fresh);
-	struct service		*svc, *old;
-	struct listener		**bound = NULL, *l;
-	size_t			 i, j, n = 0, total = 0;
-	char			 err[512], buf[ADDR_STRLEN];
-	int			 rc = -1, reused;
+	struct service	*svc;
+	size_t		 i, j, n = 0;
+	char		 err[512];
 
-	TAILQ_INIT(&fresh);
-	for (i = 0; i < c->nservices; i++)
-		total += c->services[i].nlisten;
-	if ((bound = calloc(total ? total : 1, sizeof(*bound))) == NULL)
+	if (fault_at("reload.tls")) {
+		log_error("tls: injected fault");
 		return (-1);
+	}
 	if (daemon_load_tls(px, c) != 0)
-		goto out;
-	/* Pass 1: bind what is new; listeners already open are reused. */
+		return (-1);
 	for (i = 0; i < c->nservices; i++) {
 		for (j = 0; j < c->services[i].nlisten; j++, n++) {
 			const struct addr *a = &c->services[i].listen[j].addr;
 
-			reused = 0;
-			TAILQ_FOREACH(svc, &px->services, entry) {
-				for (size_t k = 0; k < svc->nlisteners; k++)
-					reused |= addr_equal(listener_addr(
-					    svc->listeners[k]), a);
-			}
-			if (reused)
+			if (daemon_bound(px, a))
 				continue;
-			bound[n] = listener_new(px->base, a, NULL, NULL, err,
-			    sizeof(err));
+			if (fault_at("reload.bind")) {
+				snprintf(err, sizeof(err), "listen: "
+				    "injected fault");
+				bound[n] = NULL;
+			} else
+				bound[n] = listener_new(px->base, a, NULL,
+				    NULL, err, sizeof(err));
 			if (bound[n] == NULL) {
 				log_error("service %s: %s",
 				    c->services[i].name, err);
-				goto out;
+				return (-1);
 			}
 		}
 	}
-	/* Pass 2: commit. */
-	for (i = 0, n = 0; i < c->nservices; i++) {
-		old = daemon_find_service(px, c->services[i].name);
-		if ((svc = service_new(px, c, &c->services[i], old)) == NULL)
-			fatalx("out of memory");
-		TAILQ_INSERT_TAIL(&fresh, svc, entry);
+	for (i = 0; i < c->nservices; i++) {
+		svc = service_new(px, c, &c->services[i],
+		    daemon_find_service(px, c->services[i].name));
+		if (svc == NULL) {
+			log_error("service %s: out of memory",
+			    c->services[i].name);
+			return (-1);
+		}
+		TAILQ_INSERT_TAIL(fresh, svc, entry);
+	}
+	return (ssh_pool_prepare(px->dial_env.ssh, c));
+}
+
+/*
+ * Commit generation c, prepared by daemon_prepare(): only moves pointers
+ * and starts things, and cannot fail.  Listeners on unchanged addresses
+ * move to the new services without being closed, so no connection is
+ * refused meanwhile.
+ */
+static void
+daemon_commit(struct postern *px, struct conf *c, struct listener **bound,
+    struct service_list *fresh)
+{
+	struct service	*svc;
+	struct listener	*l;
+	size_t		 i, j, n = 0;
+	char		 buf[ADDR_STRLEN];
+
+	svc = TAILQ_FIRST(fresh);
+	for (i = 0; i < c->nservices; i++, svc = TAILQ_NEXT(svc, entry)) {
 		for (j = 0; j < c->services[i].nlisten; j++, n++) {
-			l = bound[n];
-			bound[n] = NULL;
-			if (l == NULL)
+			if ((l = bound[n]) == NULL)
 				l = daemon_find_listener(px,
 				    &c->services[i].listen[j].addr);
-			if (l == NULL || service_add_listener(svc, l) != 0)
-				fatalx("listener lost during reload");
+			bound[n] = NULL;
+			service_add_listener(svc, l);
 			log_info("service %s: listening on %s", svc->name,
 			    listener_bound(l, buf, sizeof(buf)));
 		}
@@ -235,22 +304,47 @@ daemon_apply(struct postern *px, struct conf *c)
 		service_retire(svc);
 		service_unref(svc);	/* live sessions keep it */
 	}
-	TAILQ_CONCAT(&px->services, &fresh, entry);
+	TAILQ_CONCAT(&px->services, fresh, entry);
 	/* Bastions first: the first health checks dial through them. */
-	ssh_pool_update(px->dial_env.ssh, c);
-	TAILQ_FOREACH(svc, &px->services, entry) {
-		if (service_activate(svc) != 0)
-			fatalx("out of memory");
-	}
+	ssh_pool_commit(px->dial_env.ssh, c);
+	TAILQ_FOREACH(svc, &px->services, entry)
+		service_activate(svc);
 	conf_unref(px->conf);
 	px->conf = c;
 	px->generation++;
 	log_set_level(c->log_level);
 	tls_reg_purge(px->dial_env.tls, c);
-	rc = 0;
-out:
-	if (rc != 0)
+}
+
+/*
+ * Switch to generation c: prepare all of it, then commit.  On failure
+ * (logged) nothing running has changed and c is still the caller's.
+ */
+static int
+daemon_apply(struct postern *px, struct conf *c)
+{
+	struct service_list	 fresh = TAILQ_HEAD_INITIALIZER(fresh);
+	struct service		*svc;
+	struct listener		**bound;
+	size_t			 i, total = 0;
+	int			 rc = -1;
+
+	TAILQ_INIT(&fresh);
+	for (i = 0; i < c->nservices; i++)
+		total += c->services[i].nlisten;
+	if ((bound = calloc(total ? total : 1, sizeof(*bound))) == NULL)
+		return (-1);
+	if (daemon_prepare(px, c, bound, &fresh) == 0) {
+		daemon_commit(px, c, bound, &fresh);
+		rc = 0;
+	} else {
+		while ((svc = TAILQ_FIRST(&fresh)) != NULL) {
+			TAILQ_REMOVE(&fresh, svc, entry);
+			service_unref(svc);
+		}
+		ssh_pool_abort(px->dial_env.ssh);
 		tls_reg_forget(px->dial_env.tls, c);
+	}
 	for (i = 0; i < total; i++)
 		listener_free(bound[i]);
 	free(bound);
@@ -309,8 +403,7 @@ daemon_reload(struct postern *px)
 	for (i = 0; i < errs.n; i++)
 		log_error("%s", errs.msg[i]);
 	conf_errors_free(&errs);
-	if (c == NULL || daemon_check_transports(c) != 0 ||
-	    daemon_apply(px, c) != 0) {
+	if (c == NULL || daemon_apply(px, c) != 0) {
 		conf_unref(c);
 		log_error("reload failed: keeping the running configuration "
 		    "(generation %u)", px->generation);
@@ -510,8 +603,6 @@ daemon_start(struct postern *px, struct conf *conf)
 	size_t		 nl = 0;
 	char		 err[512];
 
-	if (daemon_check_transports(conf) != 0)
-		return (2);
 	if (conf->user != NULL && priv_check(conf->user, err,
 	    sizeof(err)) != 0) {
 		log_error("%s", err);

@@ -10,7 +10,6 @@
 #include <stdint.h>
 
 #include "dial.h"
-#include "linger.h"
 
 struct conf;
 struct evbuffer;
@@ -27,31 +26,9 @@ struct session;
 TAILQ_HEAD(service_list, service);
 TAILQ_HEAD(session_list, session);
 
-struct postern {
-	struct event_base	*base;
-	struct evdns_base	*dns;
-	struct dial_env		 dial_env;
-	struct conf		*conf;		/* the running generation */
-	unsigned int		 generation;
-	struct service_list	 services;
-	struct session_list	 sessions;	/* live */
-	struct session_list	 reap;		/* closed, to free */
-	unsigned int		 nsessions;
-	struct event		*reap_ev;
-	struct event		*sig_term, *sig_int, *sig_hup;
-	struct event		*drain_timer;
-	struct event		*delay_timer;	/* shutdown_delay */
-	struct linger_list	 lingers;
-	struct pgcancel		*cancels;	/* postgres cancel keys */
-	struct admin		*admin;
-	struct notify		*notify;	/* sd_notify */
-	char			*user;		/* ids dropped to (start) */
-	int64_t			 started;	/* clock_ms */
-	uint64_t		 next_id;
-	int			 stopping;	/* SIGTERM seen: not ready */
-	int			 draining;	/* listeners closed */
-	int			 exit_status;	/* daemon_run's, once stopped */
-};
+/* The context is opaque: other modules use the calls below. */
+struct postern;
+
 
 /*
  * daemon_new(): the event loop, resolver and signal handlers.  Returns
@@ -78,6 +55,21 @@ struct event_base *daemon_base(struct postern *px);
 const struct dial_env *daemon_dial_env(struct postern *px);
 uint64_t daemon_next_session_id(struct postern *px);
 struct pgcancel *daemon_cancels(struct postern *px);
+
+/* daemon_services(px): the serving services, in configuration order. */
+const struct service_list *daemon_services(struct postern *px);
+
+/* daemon_conf(px): the running configuration generation. */
+const struct conf *daemon_conf(struct postern *px);
+
+/* daemon_generation(px): how many generations were loaded (1: the first). */
+unsigned int daemon_generation(struct postern *px);
+
+/* daemon_stopping(px): SIGTERM or SIGINT seen: readiness fails. */
+int	daemon_stopping(struct postern *px);
+
+/* daemon_uptime_ms(px): milliseconds since the daemon started serving. */
+int64_t	daemon_uptime_ms(struct postern *px);
 
 /*
  * daemon_linger(px, fd, msg): send msg (may be NULL) to a client and

@@ -17,7 +17,9 @@
 #include "conf.h"
 #include "daemon.h"
 #include "dial.h"
+#include "fault.h"
 #include "health.h"
+#include "identity.h"
 #include "log.h"
 #include "probe.h"
 #include "relay.h"
@@ -41,21 +43,8 @@ struct health {
 	size_t			 n;
 };
 
-static void	health_done(struct health_check *, int, const char *);
-
-int
-health_check_kind(const struct conf_service *cs)
-{
-	if (cs->check != CHECK_DEFAULT)
-		return (cs->check);
-	switch (cs->protocol) {
-	case PROTO_REDIS:
-		return (CHECK_REDIS);
-	case PROTO_POSTGRES:
-		return (CHECK_POSTGRES);
-	}
-	return (CHECK_TCP);
-}
+static void	health_done(struct health_check *, int, const char *,
+		    const char *);
 
 static int
 health_interval(const struct health_check *c)
@@ -87,12 +76,13 @@ health_arm(struct health_check *c, int ms)
 }
 
 static void
-health_probe_cb(int result, const char *detail, void *arg)
+health_probe_cb(int result, const char *detail, const char *identity,
+    void *arg)
 {
 	struct health_check	*c = arg;
 
 	c->probe = NULL;
-	health_done(c, result, detail);
+	health_done(c, result, detail, identity);
 }
 
 static int
@@ -130,13 +120,13 @@ health_link_bev(struct health_check *c, struct link *link)
 
 	if (relay_bridge(base, link, &fd) == -1) {
 		snprintf(why, sizeof(why), "socketpair: %s", strerror(errno));
-		health_done(c, PROBE_CONNECT_ERROR, why);
+		health_done(c, PROBE_CONNECT_ERROR, why, NULL);
 		return (NULL);
 	}
 	if ((bev = bufferevent_socket_new(base, fd, BEV_OPT_CLOSE_ON_FREE)) ==
 	    NULL) {
 		close(fd);
-		health_done(c, PROBE_CONNECT_ERROR, "out of memory");
+		health_done(c, PROBE_CONNECT_ERROR, "out of memory", NULL);
 	}
 	return (bev);
 }
@@ -149,7 +139,8 @@ health_dial_cb(const struct dial_result *res, void *arg)
 
 	c->dial = NULL;
 	if (res->status != DIAL_OK) {
-		health_done(c, health_dial_result(res->status), res->detail);
+		health_done(c, health_dial_result(res->status), res->detail,
+		    NULL);
 		return;
 	}
 	if ((bev = res->bev) == NULL &&
@@ -157,7 +148,7 @@ health_dial_cb(const struct dial_result *res, void *arg)
 		return;			/* health_link_bev reported it */
 	c->probe = probe_start(bev, &c->h->params, health_probe_cb, c);
 	if (c->probe == NULL)
-		health_done(c, PROBE_CONNECT_ERROR, "out of memory");
+		health_done(c, PROBE_CONNECT_ERROR, "out of memory", NULL);
 }
 
 static void
@@ -185,7 +176,7 @@ health_timer_cb(evutil_socket_t fd, short what, void *arg)
 		}
 		probe_cancel(c->probe);
 		c->probe = NULL;
-		health_done(c, result, detail);
+		health_done(c, result, detail, NULL);
 		return;
 	}
 	c->running = 1;
@@ -194,25 +185,36 @@ health_timer_cb(evutil_socket_t fd, short what, void *arg)
 	c->dial = dial_start(daemon_dial_env(c->h->svc->px), c->route->cr,
 	    cs->check_timeout_ms, DIAL_URGENT, health_dial_cb, c);
 	if (c->dial == NULL)
-		health_done(c, PROBE_CONNECT_ERROR, "out of memory");
+		health_done(c, PROBE_CONNECT_ERROR, "out of memory", NULL);
 }
 
-/* The one completion path of a check. */
+/*
+ * The one completion path of a check.  identity: what the server said it
+ * holds (NULL: not read); a route that holds another dataset fails its
+ * check with the guard's verdict, whatever the probe thought.
+ */
 static void
-health_done(struct health_check *c, int result, const char *detail)
+health_done(struct health_check *c, int result, const char *detail,
+    const char *identity)
 {
-	int64_t		now = clock_ms();
-	int		ms = (int)(now - c->started);
+	struct service	*svc = c->h->svc;
+	int64_t		 now = clock_ms();
+	int		 ms = (int)(now - c->started);
 
 	evtimer_del(c->timer);
 	c->running = 0;
+	if (identity_report(svc->routes, svc->nroutes, svc->cs, c->route,
+	    identity) && result == PROBE_OK) {
+		result = PROBE_IDENTITY;
+		detail = c->route->refused;
+	}
 	log_debug("%s: check: %s (%s) in %d ms", c->route->label,
 	    probe_result_name(result), detail, ms);
 	route_record_check(c->route, result, detail, ms, now);
 	if (result == PROBE_OK)
 		route_report(c->route, 1, ROUTE_EV_CHECK, detail, now);
 	else {
-		char		 why[320];
+		char		 why[384];
 		const char	*name = probe_result_name(result);
 
 		/* "connect timeout after 300 ms", not "connect timeout: ..." */
@@ -226,6 +228,21 @@ health_done(struct health_check *c, int result, const char *detail)
 	health_arm(c, health_interval(c));
 }
 
+/* check_role's word (Redis's or PostgreSQL's) as the probe's role. */
+static enum probe_role
+health_role(int role)
+{
+	switch (role) {
+	case ROLE_MASTER:
+	case ROLE_PRIMARY:
+		return (PROBE_ROLE_PRIMARY);
+	case ROLE_REPLICA:
+	case ROLE_STANDBY:
+		return (PROBE_ROLE_STANDBY);
+	}
+	return (PROBE_ROLE_ANY);
+}
+
 struct health *
 health_new(struct service *svc)
 {
@@ -234,14 +251,19 @@ health_new(struct service *svc)
 	const struct conf_service *cs = svc->cs;
 	size_t			 i;
 
-	if ((h = calloc(1, sizeof(*h))) == NULL)
+	if (fault_at("reload.health") || (h = calloc(1, sizeof(*h))) == NULL)
 		return (NULL);
 	h->svc = svc;
-	h->params.kind = health_check_kind(cs);
+	h->params.kind = conf_check_kind(cs);
 	h->params.user = cs->check_user;
 	h->params.password = cs->check_password;
 	h->params.database = cs->check_database;
-	h->params.role_master = cs->check_role == ROLE_MASTER;
+	h->params.role = health_role(cs->check_role);
+	h->params.identity_key = cs->identity_on ? cs->identity_key : NULL;
+	h->params.identity = cs->identity_on &&
+	    h->params.kind == CHECK_POSTGRES;
+	/* The configuration may have changed what the guard compares. */
+	identity_judge(svc->routes, svc->nroutes, cs);
 	if (h->params.kind == CHECK_NONE)
 		return (h);
 	if ((h->checks = calloc(svc->nroutes, sizeof(*h->checks))) == NULL)
@@ -253,14 +275,25 @@ health_new(struct service *svc)
 		c->timer = evtimer_new(daemon_base(svc->px), health_timer_cb, c);
 		if (c->timer == NULL)
 			goto fail;
-		/* New routes at once; carried-over ones keep their cadence. */
-		health_arm(c, c->route->last_check == 0 ? 0 :
-		    health_interval(c));
 	}
 	return (h);
 fail:
 	health_free(h);
 	return (NULL);
+}
+
+void
+health_start(struct health *h)
+{
+	struct health_check	*c;
+	size_t			 i;
+
+	for (i = 0; i < h->n; i++) {
+		c = &h->checks[i];
+		/* New routes at once; carried-over ones keep their cadence. */
+		health_arm(c, c->route->last_check == 0 ? 0 :
+		    health_interval(c));
+	}
 }
 
 void

@@ -16,18 +16,20 @@ struct health;
 struct service;
 
 /*
- * health_new(svc): start checking svc's routes (none when the service's
- * check is "none").  Routes never checked yet are probed at once; routes
- * carried over a reload keep their cadence.  Returns NULL when out of
- * memory.  svc must outlive it.
+ * health_new(svc): the checks of svc's routes (none when the service's
+ * check is "none"), allocated but not started.  Returns NULL when out of
+ * memory.  svc must outlive it; the caller frees it with health_free().
  */
 struct health *health_new(struct service *svc);
 
+/*
+ * health_start(h): start checking; cannot fail.  Routes never checked
+ * yet are probed at once; routes carried over a reload keep their
+ * cadence.
+ */
+void	health_start(struct health *h);
+
 /* health_free(h): cancel every check; NULL is a no-op. */
 void	health_free(struct health *h);
-
-/* health_check_kind(cs): the check a service runs (DEFAULT resolved). */
-struct conf_service;
-int	health_check_kind(const struct conf_service *cs);
 
 #endif

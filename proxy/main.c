@@ -21,6 +21,7 @@
 #include "daemon.h"
 #include "log.h"
 #include "ssh_config.h"
+#include "tls_reg.h"
 
 #define EXIT_RUNTIME	1
 #define EXIT_USAGE	2
@@ -193,6 +194,11 @@ main(int argc, char **argv)
 	conf = file != NULL ? conf_load(file, &errs) : jump != NULL ?
 	    ssh_config_conf(fwd, nfwd, jump, ident, jport, opts, nopts,
 	    &errs) : conf_from_forwards(fwd, nfwd, &errs);
+	/* The daemon loads them at start; -n must find what it would. */
+	if (check && conf != NULL && tls_reg_check(conf, &errs) != 0) {
+		conf_unref(conf);
+		conf = NULL;
+	}
 	for (i = 0; i < errs.n; i++)
 		fprintf(stderr, "%s\n", errs.msg[i]);
 	conf_errors_free(&errs);

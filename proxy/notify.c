@@ -59,8 +59,8 @@ notify_checks_ran(struct postern *px)
 	struct service	*svc;
 	size_t		 i;
 
-	TAILQ_FOREACH(svc, &px->services, entry) {
-		if (health_check_kind(svc->cs) == CHECK_NONE)
+	TAILQ_FOREACH(svc, daemon_services(px), entry) {
+		if (conf_check_kind(svc->cs) == CHECK_NONE)
 			continue;
 		for (i = 0; i < svc->nroutes; i++) {
 			if (svc->routes[i]->last_check == 0)
@@ -78,8 +78,8 @@ notify_ready(struct notify *n)
 	n->ready = 1;
 	snprintf(msg, sizeof(msg), "READY=1\nSTATUS=serving %zu services "
 	    "(configuration generation %u)",
-	    n->px->conf != NULL ? n->px->conf->nservices : 0,
-	    n->px->generation);
+	    daemon_conf(n->px) != NULL ? daemon_conf(n->px)->nservices : 0,
+	    daemon_generation(n->px));
 	notify_send(n, msg);
 }
 

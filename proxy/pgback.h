@@ -26,7 +26,7 @@ struct pgback {
 	uint8_t		 body[8];	/* BackendKeyData: pid, key */
 	size_t		 blen;
 	size_t		 seen;
-	int		 result;	/* enum pgback_result */
+	enum pgback_result result;
 	uint32_t	 pid, key;
 	const char	*why;		/* PGBACK_NONE */
 };

@@ -34,7 +34,7 @@ enum pgfront_kind {
 };
 
 struct pgfront_msg {
-	int		 kind;		/* enum pgfront_kind */
+	enum pgfront_kind kind;
 	size_t		 len;		/* bytes of the packet */
 	uint32_t	 cancel_pid, cancel_key;
 	const char	*detail;	/* PGFRONT_BAD */

@@ -1,49 +1,32 @@
 /*
- * probe.c: Redis and PostgreSQL liveness conversations.
+ * probe.c: the common part of a check's conversation, and Redis.
  *
- * Redis: [AUTH] PING [ROLE], replies parsed with hiredis's reader (it
- * works on any byte stream).  PostgreSQL: without a user, an SSLRequest
- * answered 'S' or 'N' proves the postmaster accepts connections; with a
- * user, a StartupMessage answered by an authentication request or
- * ReadyForQuery proves a backend would serve, and an ErrorResponse (e.g.
- * "the database system is starting up") says it would not.
+ * Redis: [AUTH] PING [ROLE] [GET identity_key], pipelined, replies parsed
+ * with hiredis's reader (it works on any byte stream).  PostgreSQL is in
+ * probe_pg.c.
  */
 #include "config.h"
 
-#include <arpa/inet.h>
-
 #include <stdarg.h>
-#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
-#include <event2/bufferevent_ssl.h>
 #include <event2/event.h>
 #include <hiredis/hiredis.h>
-#include <openssl/ssl.h>
 
 #include "conf.h"
 #include "dial.h"
 #include "probe.h"
+#include "probe_int.h"
 
-#define PG_SSLREQUEST_CODE	80877103
-#define PG_PROTOCOL_3		196608
-#define PROBE_MAX_REPLY		(64 * 1024)
-
-struct probe {
-	struct bufferevent	*bev;
-	struct probe_params	 params;
-	probe_cb		*cb;
-	void			*arg;
-	redisReader		*reader;
-	int			 expect;	/* redis replies still due */
-	int			 step;		/* 0 AUTH, 1 PING, 2 ROLE */
-	struct event		*defer;
-	int			 result;	/* -1 until finished */
-	char			 detail[256];
+enum probe_redis_step {
+	REDIS_AUTH,
+	REDIS_PING,
+	REDIS_ROLE,
+	REDIS_GET
 };
 
 static void
@@ -55,6 +38,7 @@ probe_free(struct probe *p)
 	}
 	if (p->reader != NULL)
 		redisReaderFree(p->reader);
+	probe_pg_free(p);
 	if (p->defer != NULL)
 		event_free(p->defer);
 	free(p);
@@ -68,34 +52,64 @@ probe_defer_cb(evutil_socket_t fd, short what, void *arg)
 	probe_cb	*cb = p->cb;
 	void		*cbarg = p->arg;
 	int		 result = p->result;
-	char		 detail[256];
+	char		 detail[256], identity[PROBE_IDENTITY_MAX + 1];
+	int		 has_identity = p->has_identity;
 
 	memcpy(detail, p->detail, sizeof(detail));
+	memcpy(identity, p->identity, sizeof(identity));
 	probe_free(p);
-	cb(result, detail, cbarg);
+	cb(result, detail, has_identity ? identity : NULL, cbarg);
 }
 
 static void
-probe_finish(struct probe *p, int result, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static void
-probe_finish(struct probe *p, int result, const char *fmt, ...)
+probe_vfinish(struct probe *p, int result, const char *fmt, va_list ap)
 {
-	va_list	ap;
-
 	if (p->result != -1)
 		return;		/* already finishing */
 	bufferevent_disable(p->bev, EV_READ | EV_WRITE);
 	p->result = result;
-	va_start(ap, fmt);
 	vsnprintf(p->detail, sizeof(p->detail), fmt, ap);
-	va_end(ap);
 	event_active(p->defer, EV_TIMEOUT, 0);
 }
 
-/* Copy a reply's text for a log line, without control characters. */
+void
+probe_finish(struct probe *p, int result, const char *fmt, ...)
+{
+	va_list	ap;
+
+	va_start(ap, fmt);
+	probe_vfinish(p, result, fmt, ap);
+	va_end(ap);
+}
+
 static void
+probe_flushed_cb(struct bufferevent *bev, void *arg)
+{
+	struct probe	*p = arg;
+
+	probe_finish(p, p->flush_result, "%s", p->flush_detail);
+}
+
+void
+probe_finish_flushed(struct probe *p, int result, const char *fmt, ...)
+{
+	va_list	ap;
+
+	if (p->result != -1)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(p->flush_detail, sizeof(p->flush_detail), fmt, ap);
+	va_end(ap);
+	p->flush_result = result;
+	bufferevent_disable(p->bev, EV_READ);
+	/* The write callback runs once the output buffer is empty. */
+	bufferevent_setcb(p->bev, NULL, probe_flushed_cb, NULL, p);
+	bufferevent_setwatermark(p->bev, EV_WRITE, 0, 0);
+	if (evbuffer_get_length(bufferevent_get_output(p->bev)) == 0)
+		probe_finish(p, result, "%s", p->flush_detail);
+}
+
+void
 probe_clean(char *dst, size_t len, const char *src, size_t n)
 {
 	size_t	i, j = 0;
@@ -105,17 +119,95 @@ probe_clean(char *dst, size_t len, const char *src, size_t n)
 	dst[j] = '\0';
 }
 
+int
+probe_set_identity(struct probe *p, const char *v, size_t n)
+{
+	size_t	i;
+
+	if (n == 0 || n > PROBE_IDENTITY_MAX)
+		return (-1);
+	for (i = 0; i < n; i++) {
+		if (v[i] < 32 || v[i] >= 127)
+			return (-1);
+	}
+	memcpy(p->identity, v, n);
+	p->identity[n] = '\0';
+	p->has_identity = 1;
+	return (0);
+}
+
+/* ROLE's first element, in the words of check_role. */
+static const char *
+probe_redis_role_name(const redisReply *r)
+{
+	if (r->type != REDIS_REPLY_ARRAY || r->elements == 0 ||
+	    r->element[0]->type != REDIS_REPLY_STRING)
+		return ("unknown");
+	if (strcmp(r->element[0]->str, "master") == 0)
+		return ("master");
+	if (strcmp(r->element[0]->str, "slave") == 0)
+		return ("replica");
+	if (strcmp(r->element[0]->str, "sentinel") == 0)
+		return ("sentinel");
+	return ("unknown");
+}
+
+/* A reply to a step that is not the last: 0 to go on, -1 finished. */
+static int
+probe_redis_step(struct probe *p, int step, redisReply *r, const char *text)
+{
+	const char	*role, *want;
+
+	switch (step) {
+	case REDIS_AUTH:
+		break;
+	case REDIS_PING:
+		if (r->type != REDIS_REPLY_STATUS || strcmp(text, "PONG") != 0) {
+			probe_finish(p, PROBE_REPLY, "PING answered '%s'",
+			    text);
+			return (-1);
+		}
+		break;
+	case REDIS_ROLE:
+		role = probe_redis_role_name(r);
+		want = p->params.role == PROBE_ROLE_PRIMARY ? "master" :
+		    "replica";
+		if (strcmp(role, want) != 0) {
+			probe_finish(p, PROBE_ROLE, "%s, wanted %s", role,
+			    want);
+			return (-1);
+		}
+		break;
+	case REDIS_GET:
+		if (r->type == REDIS_REPLY_NIL) {
+			probe_finish(p, PROBE_IDENTITY, "key '%s' is not set",
+			    p->params.identity_key);
+			return (-1);
+		}
+		if (r->type != REDIS_REPLY_STRING ||
+		    probe_set_identity(p, r->str, r->len) != 0) {
+			probe_finish(p, PROBE_IDENTITY, "the value of key '%s' "
+			    "is not printable text of at most %d bytes",
+			    p->params.identity_key, PROBE_IDENTITY_MAX);
+			return (-1);
+		}
+		break;
+	}
+	return (0);
+}
+
 static void
 probe_redis_reply(struct probe *p, redisReply *r)
 {
 	char	text[160];
+	int	step = p->steps[p->step];
 
 	if (r->type == REDIS_REPLY_ERROR || r->type == REDIS_REPLY_STATUS)
 		probe_clean(text, sizeof(text), r->str, r->len);
 	else
 		text[0] = '\0';
 	if (r->type == REDIS_REPLY_ERROR) {
-		if (p->step == 0)
+		if (step == REDIS_AUTH)
 			probe_finish(p, PROBE_AUTH, "AUTH refused: %s", text);
 		else if (strncmp(text, "NOAUTH", 6) == 0 ||
 		    strncmp(text, "NOPERM", 6) == 0)
@@ -124,29 +216,16 @@ probe_redis_reply(struct probe *p, redisReply *r)
 			probe_finish(p, PROBE_REPLY, "%s", text);
 		return;
 	}
-	switch (p->step) {
-	case 0:
-		p->step = 1;
+	if (probe_redis_step(p, step, r, text) != 0)
 		return;
-	case 1:
-		if (r->type != REDIS_REPLY_STATUS || strcmp(text, "PONG") != 0) {
-			probe_finish(p, PROBE_REPLY, "PING answered '%s'",
-			    text);
-			return;
-		}
-		p->step = 2;
-		if (!p->params.role_master)
-			probe_finish(p, PROBE_OK, "PONG");
+	if (++p->step < p->nsteps)
 		return;
-	case 2:
-		if (r->type == REDIS_REPLY_ARRAY && r->elements > 0 &&
-		    r->element[0]->type == REDIS_REPLY_STRING &&
-		    strcmp(r->element[0]->str, "master") == 0)
-			probe_finish(p, PROBE_OK, "PONG, role master");
-		else
-			probe_finish(p, PROBE_REPLY, "role is not master");
-		return;
-	}
+	if (p->params.role != PROBE_ROLE_ANY)
+		probe_finish(p, PROBE_OK, "PONG, role %s",
+		    p->params.role == PROBE_ROLE_PRIMARY ? "master" :
+		    "replica");
+	else
+		probe_finish(p, PROBE_OK, "PONG");
 }
 
 static void
@@ -178,167 +257,49 @@ probe_redis_read(struct probe *p, struct evbuffer *in)
 	}
 }
 
+/* Queue one command (hiredis formats it) and expect its reply. */
 static int
-probe_redis_send(struct probe *p)
+probe_redis_command(struct probe *p, int step, const char *fmt, ...)
 {
 	struct evbuffer	*out = bufferevent_get_output(p->bev);
+	va_list		 ap;
 	char		*cmd;
 	int		 len;
 
-	if ((p->reader = redisReaderCreate()) == NULL)
+	va_start(ap, fmt);
+	len = redisvFormatCommand(&cmd, fmt, ap);
+	va_end(ap);
+	if (len < 0)
 		return (-1);
-	p->step = 1;
-	if (p->params.password != NULL) {
-		p->step = 0;
-		if (p->params.user != NULL)
-			len = redisFormatCommand(&cmd, "AUTH %s %s",
-			    p->params.user, p->params.password);
-		else
-			len = redisFormatCommand(&cmd, "AUTH %s",
-			    p->params.password);
-		if (len < 0)
-			return (-1);
-		evbuffer_add(out, cmd, (size_t)len);
-		explicit_bzero(cmd, (size_t)len);
-		redisFreeCommand(cmd);
-	}
-	evbuffer_add(out, "*1\r\n$4\r\nPING\r\n", 14);
-	if (p->params.role_master)
-		evbuffer_add(out, "*1\r\n$4\r\nROLE\r\n", 14);
+	evbuffer_add(out, cmd, (size_t)len);
+	explicit_bzero(cmd, (size_t)len);	/* AUTH carries the password */
+	redisFreeCommand(cmd);
+	p->steps[p->nsteps++] = step;
 	return (0);
-}
-
-static void
-probe_pg_put32(struct evbuffer *out, uint32_t v)
-{
-	v = htonl(v);
-	evbuffer_add(out, &v, 4);
 }
 
 static int
-probe_pg_send(struct probe *p)
+probe_redis_send(struct probe *p)
 {
-	struct evbuffer	*out = bufferevent_get_output(p->bev);
-	const char	*db;
-	size_t		 len;
+	const struct probe_params	*pp = &p->params;
+	int				 rc = 0;
 
-	if (p->params.user == NULL) {
-		probe_pg_put32(out, 8);
-		probe_pg_put32(out, PG_SSLREQUEST_CODE);
-		return (0);
-	}
-	db = p->params.database != NULL ? p->params.database : p->params.user;
-	len = 4 + 4 + 5 + strlen(p->params.user) + 1 + 9 + strlen(db) + 1 +
-	    17 + 8 + 1;
-	probe_pg_put32(out, (uint32_t)len);
-	probe_pg_put32(out, PG_PROTOCOL_3);
-	evbuffer_add(out, "user", 5);
-	evbuffer_add(out, p->params.user, strlen(p->params.user) + 1);
-	evbuffer_add(out, "database", 9);
-	evbuffer_add(out, db, strlen(db) + 1);
-	evbuffer_add(out, "application_name", 17);
-	evbuffer_add(out, "postern", 8);
-	evbuffer_add(out, "", 1);
-	return (0);
-}
-
-/* An ErrorResponse: report severity, SQLSTATE and message. */
-static void
-probe_pg_error(struct probe *p, const unsigned char *body, size_t n)
-{
-	char		 sev[16] = "", code[8] = "", msg[160] = "";
-	size_t		 i = 0, e;
-
-	while (i < n && body[i] != 0) {
-		char t = (char)body[i++];
-
-		for (e = i; e < n && body[e] != 0; e++)
-			;
-		if (e >= n)
-			break;
-		if (t == 'S')
-			probe_clean(sev, sizeof(sev), (const char *)body + i,
-			    e - i);
-		else if (t == 'C')
-			probe_clean(code, sizeof(code), (const char *)body + i,
-			    e - i);
-		else if (t == 'M')
-			probe_clean(msg, sizeof(msg), (const char *)body + i,
-			    e - i);
-		i = e + 1;
-	}
-	probe_finish(p, strcmp(code, "28P01") == 0 ||
-	    strcmp(code, "28000") == 0 ? PROBE_AUTH : PROBE_REPLY,
-	    "%s %s: %s", sev, code, msg);
-}
-
-static void
-probe_pg_read(struct probe *p, struct evbuffer *in)
-{
-	unsigned char	*h;
-	uint32_t	 len;
-
-	if (p->params.user == NULL) {
-		h = evbuffer_pullup(in, 1);
-		if (h[0] == 'S' || h[0] == 'N')
-			probe_finish(p, PROBE_OK, "SSLRequest answered '%c'",
-			    h[0]);
-		else
-			probe_finish(p, PROBE_REPLY, "SSLRequest answered "
-			    "0x%02x", h[0]);
-		return;
-	}
-	/*
-	 * An authentication request other than AuthenticationOk proves a
-	 * backend is serving (we have no password to go further).  After
-	 * AuthenticationOk the database is checked: wait for ReadyForQuery
-	 * or an ErrorResponse such as "database does not exist".
-	 */
-	while (evbuffer_get_length(in) >= 5) {
-		uint32_t	code;
-
-		h = evbuffer_pullup(in, 5);
-		memcpy(&len, h + 1, 4);
-		len = ntohl(len);
-		if (len < 4 || len > PROBE_MAX_REPLY) {
-			probe_finish(p, PROBE_REPLY, "bad message length %u",
-			    len);
-			return;
-		}
-		if (evbuffer_get_length(in) < 1 + (size_t)len)
-			return;
-		h = evbuffer_pullup(in, 1 + (ssize_t)len);
-		switch (h[0]) {
-		case 'R':
-			if (len < 8) {
-				probe_finish(p, PROBE_REPLY, "bad "
-				    "authentication message");
-				return;
-			}
-			memcpy(&code, h + 5, 4);
-			if (ntohl(code) != 0) {
-				probe_finish(p, PROBE_OK, "authentication "
-				    "requested");
-				return;
-			}
-			break;		/* AuthenticationOk: read on */
-		case 'S':		/* ParameterStatus */
-		case 'K':		/* BackendKeyData */
-		case 'N':		/* NoticeResponse */
-			break;
-		case 'Z':
-			probe_finish(p, PROBE_OK, "ready for query");
-			return;
-		case 'E':
-			probe_pg_error(p, h + 5, len - 4);
-			return;
-		default:
-			probe_finish(p, PROBE_REPLY, "unexpected message type "
-			    "0x%02x", h[0]);
-			return;
-		}
-		evbuffer_drain(in, 1 + (size_t)len);
-	}
+	if ((p->reader = redisReaderCreate()) == NULL)
+		return (-1);
+	if (pp->password != NULL && pp->user != NULL)
+		rc = probe_redis_command(p, REDIS_AUTH, "AUTH %s %s", pp->user,
+		    pp->password);
+	else if (pp->password != NULL)
+		rc = probe_redis_command(p, REDIS_AUTH, "AUTH %s",
+		    pp->password);
+	if (rc == 0)
+		rc = probe_redis_command(p, REDIS_PING, "PING");
+	if (rc == 0 && pp->role != PROBE_ROLE_ANY)
+		rc = probe_redis_command(p, REDIS_ROLE, "ROLE");
+	if (rc == 0 && pp->identity_key != NULL)
+		rc = probe_redis_command(p, REDIS_GET, "GET %s",
+		    pp->identity_key);
+	return (rc);
 }
 
 static void
@@ -379,7 +340,6 @@ probe_start(struct bufferevent *bev, const struct probe_params *params,
     probe_cb *cb, void *arg)
 {
 	struct probe	*p;
-	SSL		*ssl;
 	int		 rc = 0;
 
 	if ((p = calloc(1, sizeof(*p))) == NULL) {
@@ -399,24 +359,13 @@ probe_start(struct bufferevent *bev, const struct probe_params *params,
 		probe_finish(p, PROBE_OK, "connected");
 		return (p);
 	}
-	/*
-	 * A tls:// route's dial already had the postmaster answer 'S' to
-	 * its SSLRequest (or take a direct TLS connection) and complete a
-	 * verified handshake; a second SSLRequest inside TLS would only
-	 * get an error.
-	 */
-	if (params->kind == CHECK_POSTGRES && params->user == NULL &&
-	    (ssl = bufferevent_openssl_get_ssl(bev)) != NULL) {
-		probe_finish(p, PROBE_OK, "TLS handshake completed (%s)",
-		    SSL_get_version(ssl));
-		return (p);
-	}
+	bufferevent_setcb(bev, probe_read_cb, NULL, probe_event_cb, p);
 	rc = params->kind == CHECK_REDIS ? probe_redis_send(p) :
-	    probe_pg_send(p);
+	    probe_pg_start(p);
 	if (rc != 0)
 		goto fail;
-	bufferevent_setcb(bev, probe_read_cb, NULL, probe_event_cb, p);
-	bufferevent_enable(bev, EV_READ | EV_WRITE);
+	if (p->result == -1)
+		bufferevent_enable(bev, EV_READ | EV_WRITE);
 	return (p);
 fail:
 	probe_free(p);
@@ -437,7 +386,7 @@ probe_result_name(int result)
 		"ok", "connection refused", "connect timeout",
 		"name resolution failed", "unreachable", "connect error",
 		"tls", "ssh", "timeout", "closed", "bad reply",
-		"authentication"
+		"authentication", "role", "identity"
 	};
 
 	return (result >= 0 && result < PROBE_NRESULTS ? names[result] : "?");

@@ -6,6 +6,8 @@
 #ifndef POSTERN_PROBE_H
 #define POSTERN_PROBE_H
 
+#include "conf.h"	/* enum conf_check */
+
 struct bufferevent;
 struct probe;
 
@@ -23,19 +25,39 @@ enum probe_result {
 	PROBE_CLOSED,		/* connected, then closed on us */
 	PROBE_REPLY,		/* an answer that means "not serving" */
 	PROBE_AUTH,		/* authentication failed or missing */
+	PROBE_ROLE,		/* serving, in the role we do not want */
+	PROBE_IDENTITY,		/* the dataset's identity could not be read */
 	PROBE_NRESULTS
 };
 
+/* The role a check wants: Redis master/replica, PostgreSQL's names. */
+enum probe_role {
+	PROBE_ROLE_ANY,
+	PROBE_ROLE_PRIMARY,	/* Redis master, PostgreSQL not in recovery */
+	PROBE_ROLE_STANDBY	/* Redis replica, PostgreSQL in recovery */
+};
+
 struct probe_params {
-	int		 kind;		/* enum conf_check, not DEFAULT */
+	enum conf_check	 kind;		/* not DEFAULT */
 	const char	*user;
 	const char	*password;
 	const char	*database;
-	int		 role_master;
+	enum probe_role	 role;
+	const char	*identity_key;	/* redis: GET it; NULL: not */
+	int		 identity;	/* postgres: read system_identifier */
 };
 
-/* probe_cb(result, detail, arg): the one completion, from the loop. */
-typedef void probe_cb(int result, const char *detail, void *arg);
+/* The longest identity a probe reports (a Redis value; bytes). */
+#define PROBE_IDENTITY_MAX	100
+
+/*
+ * probe_cb(result, detail, identity, arg): the one completion, from the
+ * loop.  identity: what the server said identifies its dataset (the
+ * system_identifier's digits, the identity key's value), NULL when it
+ * was not asked or not read; valid during the call.
+ */
+typedef void probe_cb(int result, const char *detail, const char *identity,
+	    void *arg);
 
 /*
  * probe_start(bev, params, cb, arg): talk the check's protocol on bev,

@@ -20,7 +20,7 @@
 
 #include "dial.h"
 #include "link.h"
-#include "relay.h"
+#include "relay_int.h"
 
 void
 relay_note_end(struct relay *r, int idx, int error, const char *why)
@@ -230,6 +230,14 @@ relay_bev_event_cb(struct bufferevent *bev, short what, void *arg)
 		side->eof = 1;
 		bufferevent_disable(bev, EV_READ);
 		relay_bev_forward_eof(r, side->idx);
+		/*
+		 * A TLS upstream that closed (close_notify or EOF) takes no
+		 * more: libevent stopped its writes, and without this the
+		 * client's further bytes would pile up until back-pressure
+		 * stopped reading the client for good.
+		 */
+		if (!dial_bev_writes_after_eof(bev))
+			relay_bev_unwritable(side);
 	} else if (what & (BEV_EVENT_ERROR | BEV_EVENT_TIMEOUT)) {
 		side->dead = 1;
 		bufferevent_disable(bev, EV_READ);
@@ -249,7 +257,7 @@ relay_init(struct relay *r)
 	for (i = 0; i < 2; i++) {
 		r->side[i].relay = r;
 		r->side[i].idx = i;
-		r->side[i].fd = -1;
+		r->side[i].fdio.fd = -1;
 	}
 }
 
@@ -265,10 +273,10 @@ relay_start(struct relay *r, struct event_base *base, int client_fd,
 	r->arg = arg;
 	if (plain) {
 		/* Take the descriptor; freeing the bufferevent keeps it. */
-		r->side[RELAY_SERVER].fd = bufferevent_getfd(server);
+		r->side[RELAY_SERVER].fdio.fd = bufferevent_getfd(server);
 		bufferevent_setfd(server, -1);
 		bufferevent_free(server);
-		r->side[RELAY_CLIENT].fd = client_fd;
+		r->side[RELAY_CLIENT].fdio.fd = client_fd;
 		r->fd_engine = 1;
 		return (relay_fd_start(r, base, first));
 	}
@@ -276,7 +284,8 @@ relay_start(struct relay *r, struct event_base *base, int client_fd,
 	r->side[RELAY_CLIENT].bev = bufferevent_socket_new(base, client_fd,
 	    BEV_OPT_CLOSE_ON_FREE);
 	if (r->side[RELAY_CLIENT].bev == NULL) {
-		r->side[RELAY_CLIENT].fd = client_fd;	/* closed on release */
+		/* closed on release */
+		r->side[RELAY_CLIENT].fdio.fd = client_fd;
 		return (-1);
 	}
 	if (first != NULL) {
@@ -301,8 +310,8 @@ relay_start_link(struct relay *r, struct event_base *base, int client_fd,
 	relay_init(r);
 	r->cb = cb;
 	r->arg = arg;
-	r->side[RELAY_SERVER].link = server;
-	r->side[RELAY_CLIENT].fd = client_fd;
+	r->side[RELAY_SERVER].fdio.link = server;
+	r->side[RELAY_CLIENT].fdio.fd = client_fd;
 	r->fd_engine = 1;
 	return (relay_fd_start(r, base, first));
 }
@@ -404,9 +413,9 @@ relay_release(struct relay *r)
 		if (r->side[i].bev != NULL)
 			bufferevent_free(r->side[i].bev);
 		r->side[i].bev = NULL;
-		if (r->side[i].fd != -1)
-			close(r->side[i].fd);
-		r->side[i].fd = -1;
+		if (r->side[i].fdio.fd != -1)
+			close(r->side[i].fdio.fd);
+		r->side[i].fdio.fd = -1;
 	}
 }
 

@@ -54,16 +54,21 @@ struct relay;
  */
 typedef int relay_tap_cb(const uint8_t *buf, size_t len, void *arg);
 
+/* The fd engine's part of a side (relay_fd.c). */
+struct relay_fdio {
+	int			 fd;		/* else -1 */
+	struct link		*link;		/* server: a link, not fd */
+	struct event		*rev, *wev;
+	struct evbuffer		*out;		/* to write here */
+	int			 reading;	/* rev added */
+	int			 writing;	/* wev added */
+};
+
 struct relay_side {
 	struct relay		*relay;
 	int			 idx;		/* RELAY_CLIENT or _SERVER */
-	struct bufferevent	*bev;		/* bufferevent engine */
-	int			 fd;		/* fd engine, else -1 */
-	struct link		*link;		/* fd engine: server, not fd */
-	struct event		*rev, *wev;	/* fd engine */
-	struct evbuffer		*out;		/* fd engine: to write here */
-	int			 reading;	/* fd engine: rev added */
-	int			 writing;	/* fd engine: wev added */
+	struct bufferevent	*bev;		/* bufferevent engine (relay.c) */
+	struct relay_fdio	 fdio;		/* fd engine */
 	int			 eof;		/* read side finished */
 	int			 shut;		/* write side shut down */
 	int			 wdead;		/* write side failed: takes no more */
@@ -83,7 +88,7 @@ typedef void relay_done_cb(struct relay *r, void *arg);
 struct relay {
 	struct relay_side	 side[2];	/* RELAY_CLIENT, RELAY_SERVER */
 	int			 fd_engine;
-	int			 first_end;	/* enum relay_end */
+	enum relay_end		 first_end;
 	char			 error[128];	/* detail of the first error */
 	int			 done;
 	relay_done_cb		*cb;
@@ -138,15 +143,5 @@ void	relay_release(struct relay *r);
 
 /* relay_end_name(end): "client closed", "server closed", ... */
 const char *relay_end_name(int end);
-
-/* Shared by the two engines (relay.c, relay_fd.c). */
-void	relay_note_end(struct relay *r, int idx, int error, const char *why);
-void	relay_check_done(struct relay *r);
-void	relay_tap_run(struct relay_side *s, struct evbuffer *buf, size_t off,
-	    size_t n);
-int	relay_fd_start(struct relay *r, struct event_base *base,
-	    struct evbuffer *first);
-void	relay_fd_stop(struct relay *r);
-void	relay_fd_release(struct relay *r);
 
 #endif

@@ -25,7 +25,7 @@
 
 #include "iobuf.h"
 #include "link.h"
-#include "relay.h"
+#include "relay_int.h"
 
 static void	relay_fd_forward_eof(struct relay_side *);
 static const struct link_user relay_link_user;
@@ -33,26 +33,26 @@ static const struct link_user relay_link_user;
 static void
 relay_fd_arm(struct relay_side *s, int reading, int writing)
 {
-	if (s->link != NULL) {
+	if (s->fdio.link != NULL) {
 		/* A link takes every write: only reading is switched. */
-		if (reading != s->reading)
-			link_pause(s->link, !reading);
-		s->reading = reading;
+		if (reading != s->fdio.reading)
+			link_pause(s->fdio.link, !reading);
+		s->fdio.reading = reading;
 		return;
 	}
-	if (reading != s->reading) {
+	if (reading != s->fdio.reading) {
 		if (reading)
-			event_add(s->rev, NULL);
+			event_add(s->fdio.rev, NULL);
 		else
-			event_del(s->rev);
-		s->reading = reading;
+			event_del(s->fdio.rev);
+		s->fdio.reading = reading;
 	}
-	if (writing != s->writing) {
+	if (writing != s->fdio.writing) {
 		if (writing)
-			event_add(s->wev, NULL);
+			event_add(s->fdio.wev, NULL);
 		else
-			event_del(s->wev);
-		s->writing = writing;
+			event_del(s->fdio.wev);
+		s->fdio.writing = writing;
 	}
 }
 
@@ -62,8 +62,8 @@ relay_fd_backlog(const struct relay_side *s)
 {
 	if (s->wdead)
 		return (0);
-	return (evbuffer_get_length(s->out) +
-	    (s->link != NULL ? link_pending(s->link) : 0));
+	return (evbuffer_get_length(s->fdio.out) +
+	    (s->fdio.link != NULL ? link_pending(s->fdio.link) : 0));
 }
 
 /*
@@ -81,10 +81,10 @@ relay_fd_unwritable(struct relay_side *s)
 	if (s->wdead)
 		return;
 	s->wdead = 1;
-	evbuffer_drain(s->out, evbuffer_get_length(s->out));
-	relay_fd_arm(s, s->reading, 0);
-	if (!other->eof && !other->dead && !other->reading)
-		relay_fd_arm(other, 1, other->writing);
+	evbuffer_drain(s->fdio.out, evbuffer_get_length(s->fdio.out));
+	relay_fd_arm(s, s->fdio.reading, 0);
+	if (!other->eof && !other->dead && !other->fdio.reading)
+		relay_fd_arm(other, 1, other->fdio.writing);
 }
 
 /* Writing to s failed: that direction is finished, the other goes on. */
@@ -101,7 +101,7 @@ relay_fd_dead(struct relay_side *s, const char *why)
 {
 	if (s->dead)
 		return;
-	relay_fd_arm(s, 0, s->writing);
+	relay_fd_arm(s, 0, s->fdio.writing);
 	s->dead = 1;
 	relay_note_end(s->relay, s->idx, 1, why);
 	relay_fd_unwritable(s);
@@ -113,11 +113,11 @@ relay_fd_dead(struct relay_side *s, const char *why)
 static void
 relay_fd_forward_eof(struct relay_side *to)
 {
-	if (to->wdead || to->shut || evbuffer_get_length(to->out) > 0)
+	if (to->wdead || to->shut || evbuffer_get_length(to->fdio.out) > 0)
 		return;
-	if (to->link != NULL)
-		link_shutdown(to->link);	/* after its pending bytes */
-	else if (shutdown(to->fd, SHUT_WR) == -1 && errno != ENOTCONN) {
+	if (to->fdio.link != NULL)
+		link_shutdown(to->fdio.link);	/* after its pending bytes */
+	else if (shutdown(to->fdio.fd, SHUT_WR) == -1 && errno != ENOTCONN) {
 		relay_fd_write_failed(to, strerror(errno));
 		return;
 	}
@@ -133,29 +133,29 @@ relay_fd_flush(struct relay_side *to)
 
 	if (to->wdead)
 		return;
-	if (to->link != NULL) {
-		if (link_write(to->link, to->out) == -1) {
+	if (to->fdio.link != NULL) {
+		if (link_write(to->fdio.link, to->fdio.out) == -1) {
 			relay_fd_dead(to, "upstream channel failed");
 			return;
 		}
 	} else {
-		if (evbuffer_write(to->out, to->fd) == -1 && errno != EAGAIN &&
-		    errno != EINTR) {
+		if (evbuffer_write(to->fdio.out, to->fdio.fd) == -1 &&
+		    errno != EAGAIN && errno != EINTR) {
 			relay_fd_write_failed(to, strerror(errno));
 			return;
 		}
-		relay_fd_arm(to, to->reading, evbuffer_get_length(to->out) >
-		    0);
+		relay_fd_arm(to, to->fdio.reading,
+		    evbuffer_get_length(to->fdio.out) > 0);
 	}
 	left = relay_fd_backlog(to);
-	if (evbuffer_get_length(to->out) == 0 && (from->eof || from->dead))
+	if (evbuffer_get_length(to->fdio.out) == 0 && (from->eof || from->dead))
 		relay_fd_forward_eof(to);
-	else if (left < RELAY_LOW_WATER && !from->reading && !from->eof &&
+	else if (left < RELAY_LOW_WATER && !from->fdio.reading && !from->eof &&
 	    !from->dead)
-		relay_fd_arm(from, 1, from->writing);	/* resume */
+		relay_fd_arm(from, 1, from->fdio.writing);	/* resume */
 }
 
-/* n bytes from `from` are in to->out, after `before` bytes: pass them. */
+/* n bytes from `from` are in to->fdio.out, after `before` bytes: pass them. */
 static void
 relay_fd_pass(struct relay_side *from, size_t before, size_t n)
 {
@@ -163,13 +163,13 @@ relay_fd_pass(struct relay_side *from, size_t before, size_t n)
 
 	from->bytes += (uint64_t)n;
 	if (from->tap != NULL)
-		relay_tap_run(from, to->out, before, n);
+		relay_tap_run(from, to->fdio.out, before, n);
 	if (to->wdead || to->shut)
-		evbuffer_drain(to->out, evbuffer_get_length(to->out));
-	else if (!to->writing)
+		evbuffer_drain(to->fdio.out, evbuffer_get_length(to->fdio.out));
+	else if (!to->fdio.writing)
 		relay_fd_flush(to);
 	if (relay_fd_backlog(to) >= RELAY_HIGH_WATER && !from->dead)
-		relay_fd_arm(from, 0, from->writing);
+		relay_fd_arm(from, 0, from->fdio.writing);
 }
 
 /*
@@ -191,10 +191,10 @@ static void
 relay_fd_eof(struct relay_side *from)
 {
 	from->eof = 1;
-	relay_fd_arm(from, 0, from->writing);
+	relay_fd_arm(from, 0, from->fdio.writing);
 	relay_note_end(from->relay, from->idx, 0, NULL);
 	relay_fd_forward_eof(&from->relay->side[!from->idx]);
-	if (from->link == NULL && relay_fd_peer_gone(from->fd))
+	if (from->fdio.link == NULL && relay_fd_peer_gone(from->fdio.fd))
 		relay_fd_dead(from, "closed");
 }
 
@@ -204,10 +204,10 @@ relay_fd_read_cb(evutil_socket_t fd, short what, void *arg)
 	struct relay_side	*from = arg;
 	struct relay		*r = from->relay;
 	struct relay_side	*to = &r->side[!from->idx];
-	size_t			 before = evbuffer_get_length(to->out);
+	size_t			 before = evbuffer_get_length(to->fdio.out);
 	ssize_t			 n;
 
-	n = iobuf_read(to->out, fd, RELAY_READ_CHUNK);
+	n = iobuf_read(to->fdio.out, fd, RELAY_READ_CHUNK);
 	if (n > 0)
 		relay_fd_pass(from, before, (size_t)n);
 	else if (n == 0)
@@ -234,11 +234,11 @@ relay_link_data(void *arg, const uint8_t *buf, size_t len)
 {
 	struct relay_side	*from = arg;
 	struct relay_side	*to = &from->relay->side[!from->idx];
-	size_t			 before = evbuffer_get_length(to->out);
+	size_t			 before = evbuffer_get_length(to->fdio.out);
 
 	if (from->dead || from->eof)
 		return;
-	if (evbuffer_add(to->out, buf, len) == -1) {
+	if (evbuffer_add(to->fdio.out, buf, len) == -1) {
 		relay_fd_dead(from, "out of memory");
 		relay_check_done(from->relay);
 		return;
@@ -309,25 +309,25 @@ relay_fd_start(struct relay *r, struct event_base *base,
 
 	for (i = 0; i < 2; i++) {
 		s = &r->side[i];
-		if ((s->out = evbuffer_new()) == NULL)
+		if ((s->fdio.out = evbuffer_new()) == NULL)
 			return (-1);
-		if (s->link != NULL) {
+		if (s->fdio.link != NULL) {
 			/* Still paused: relay_fd_arm below resumes it. */
-			link_attach(s->link, &relay_link_user, s);
+			link_attach(s->fdio.link, &relay_link_user, s);
 			continue;
 		}
-		s->rev = event_new(base, s->fd, EV_READ | EV_PERSIST,
+		s->fdio.rev = event_new(base, s->fdio.fd, EV_READ | EV_PERSIST,
 		    relay_fd_read_cb, s);
-		s->wev = event_new(base, s->fd, EV_WRITE | EV_PERSIST,
+		s->fdio.wev = event_new(base, s->fdio.fd, EV_WRITE | EV_PERSIST,
 		    relay_fd_write_cb, s);
-		if (s->rev == NULL || s->wev == NULL)
+		if (s->fdio.rev == NULL || s->fdio.wev == NULL)
 			return (-1);
 	}
 	for (i = 0; i < 2; i++)
 		relay_fd_arm(&r->side[i], 1, 0);
 	if (first != NULL && evbuffer_get_length(first) > 0) {
 		r->side[RELAY_CLIENT].bytes += evbuffer_get_length(first);
-		evbuffer_add_buffer(r->side[RELAY_SERVER].out, first);
+		evbuffer_add_buffer(r->side[RELAY_SERVER].fdio.out, first);
 		relay_fd_flush(&r->side[RELAY_SERVER]);
 		if (relay_fd_backlog(&r->side[RELAY_SERVER]) >=
 		    RELAY_HIGH_WATER)
@@ -344,9 +344,10 @@ relay_fd_stop(struct relay *r)
 
 	for (i = 0; i < 2; i++) {
 		s = &r->side[i];
-		if (s->link != NULL)
-			link_attach(s->link, NULL, NULL);	/* no more calls */
-		else if (s->rev != NULL && s->wev != NULL)
+		if (s->fdio.link != NULL)
+			/* No more calls. */
+			link_attach(s->fdio.link, NULL, NULL);
+		else if (s->fdio.rev != NULL && s->fdio.wev != NULL)
 			relay_fd_arm(s, 0, 0);
 	}
 }
@@ -359,18 +360,18 @@ relay_fd_release(struct relay *r)
 
 	for (i = 0; i < 2; i++) {
 		s = &r->side[i];
-		if (s->rev != NULL)
-			event_free(s->rev);
-		if (s->wev != NULL)
-			event_free(s->wev);
-		if (s->out != NULL)
-			evbuffer_free(s->out);
-		if (s->fd != -1)
-			close(s->fd);
-		link_close(s->link);
-		s->rev = s->wev = NULL;
-		s->out = NULL;
-		s->fd = -1;
-		s->link = NULL;
+		if (s->fdio.rev != NULL)
+			event_free(s->fdio.rev);
+		if (s->fdio.wev != NULL)
+			event_free(s->fdio.wev);
+		if (s->fdio.out != NULL)
+			evbuffer_free(s->fdio.out);
+		if (s->fdio.fd != -1)
+			close(s->fdio.fd);
+		link_close(s->fdio.link);
+		s->fdio.rev = s->fdio.wev = NULL;
+		s->fdio.out = NULL;
+		s->fdio.fd = -1;
+		s->fdio.link = NULL;
 	}
 }

@@ -118,9 +118,15 @@ route_same(const struct conf_route *a, const struct conf_route *b)
 }
 
 int
+route_eligible(const struct route *r)
+{
+	return (r->admin == ROUTE_ADMIN_ENABLED && r->refused[0] == '\0');
+}
+
+int
 route_usable(const struct route *r, int64_t now)
 {
-	if (r->admin != ROUTE_ADMIN_ENABLED)
+	if (!route_eligible(r))
 		return (0);
 	if (r->state != ROUTE_STATE_DOWN)
 		return (1);

@@ -39,6 +39,7 @@ enum route_event {
 };
 
 #define ROUTE_CHECK_RESULTS	16	/* >= PROBE_NRESULTS */
+#define ROUTE_IDENTITY_LEN	128	/* > PROBE_IDENTITY_MAX */
 #define ROUTE_LATENCY_BUCKETS	10
 
 struct route;
@@ -54,11 +55,11 @@ struct route {
 	int			 rise, fall;
 	int			 retry_ms;	/* rest of a down route */
 	int			 active;	/* health checks decide */
-	int			 admin;		/* enum route_admin */
+	enum route_admin	 admin;
 	route_notify_cb		*notify;
 	void			*notify_arg;
 
-	int			 state;		/* enum route_state */
+	enum route_state	 state;
 	int			 fails, oks;	/* consecutive */
 	int			 passive_fails;	/* of fails: from sessions */
 	int64_t			 since;		/* clock_ms of last transition */
@@ -78,6 +79,10 @@ struct route {
 	uint64_t		 checks[ROUTE_CHECK_RESULTS];
 	uint64_t		 latency_buckets[ROUTE_LATENCY_BUCKETS];
 	double			 latency_sum;	/* seconds */
+
+	/* Identity guard (proxy/identity.c). */
+	char			 identity[ROUTE_IDENTITY_LEN]; /* last read */
+	char			 refused[320];	/* why not used; "" if not */
 };
 
 /* Upper bounds of the check latency histogram buckets, in seconds. */
@@ -108,8 +113,14 @@ void	route_rebind(struct route *r, struct conf *gen,
 int	route_same(const struct conf_route *a, const struct conf_route *b);
 
 /*
+ * route_eligible(r): enabled by the operator and not refused by the
+ * identity guard: what even the last resort may try.
+ */
+int	route_eligible(const struct route *r);
+
+/*
  * route_usable(r, now): may a new session try r?  Not when an operator
- * drained or disabled it.  Up and unknown routes may.  A down route may
+ * drained or disabled it, nor when the identity guard refuses it.  Up and unknown routes may.  A down route may
  * only without active checks, once it has rested retry_ms since its last
  * failure (a trial: its result feeds route_report); with active checks,
  * the checker alone brings it back.

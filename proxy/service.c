@@ -16,6 +16,7 @@
 #include "clock.h"
 #include "conf.h"
 #include "daemon.h"
+#include "fault.h"
 #include "health.h"
 #include "listener.h"
 #include "log.h"
@@ -140,7 +141,8 @@ service_new(struct postern *px, struct conf *gen,
 	int64_t		 now = clock_ms();
 	size_t		 i, j;
 
-	if ((svc = calloc(1, sizeof(*svc))) == NULL)
+	if (fault_at("reload.service") ||
+	    (svc = calloc(1, sizeof(*svc))) == NULL)
 		return (NULL);
 	svc->refs = 1;
 	svc->px = px;
@@ -152,15 +154,17 @@ service_new(struct postern *px, struct conf *gen,
 	svc->order = calloc(cs->nroutes, sizeof(*svc->order));
 	svc->pin_timer = evtimer_new(daemon_base(px), service_pin_expired, svc);
 	svc->rest_timer = evtimer_new(daemon_base(px), service_rest_cb, svc);
+	/* Room for every listener now: adding one later cannot fail. */
+	svc->listeners = calloc(cs->nlisten ? cs->nlisten : 1,
+	    sizeof(*svc->listeners));
 	if (svc->routes == NULL || svc->order == NULL || svc->pin_timer == NULL ||
-	    svc->rest_timer == NULL)
+	    svc->rest_timer == NULL || svc->listeners == NULL)
 		goto fail;
 	for (i = 0; i < cs->nroutes; i++) {
 		for (j = 0; old != NULL && j < old->nroutes; j++) {
+			/* Rebound to cs at commit (service_activate). */
 			if (route_same(old->routes[j]->cr, &cs->routes[i])) {
 				svc->routes[i] = route_ref(old->routes[j]);
-				route_rebind(svc->routes[i], gen, cs,
-				    &cs->routes[i]);
 				break;
 			}
 		}
@@ -195,19 +199,24 @@ service_new(struct postern *px, struct conf *gen,
 		}
 	}
 	service_order(svc);
+	if ((svc->health = health_new(svc)) == NULL)
+		goto fail;
 	return (svc);
 fail:
 	service_unref(svc);
 	return (NULL);
 }
 
-int
+void
 service_activate(struct service *svc)
 {
 	struct timeval	tv;
 	size_t		i;
 
 	for (i = 0; i < svc->nroutes; i++) {
+		if (svc->routes[i]->cr != &svc->cs->routes[i])
+			route_rebind(svc->routes[i], svc->gen, svc->cs,
+			    &svc->cs->routes[i]);
 		svc->routes[i]->notify = service_route_changed;
 		svc->routes[i]->notify_arg = svc;
 	}
@@ -216,9 +225,7 @@ service_activate(struct service *svc)
 		evtimer_add(svc->pin_timer, &tv);
 	}
 	service_update_current(svc);
-	if ((svc->health = health_new(svc)) == NULL)
-		return (-1);
-	return (0);
+	health_start(svc->health);
 }
 
 void
@@ -330,8 +337,8 @@ service_unpin(struct service *svc, char *err, size_t errlen)
 }
 
 int
-service_set_admin(struct service *svc, const char *route, int admin,
-    char *err, size_t errlen)
+service_set_admin(struct service *svc, const char *route,
+    enum route_admin admin, char *err, size_t errlen)
 {
 	struct route	*r;
 	int		 i;
@@ -393,18 +400,11 @@ service_unhold(struct service *svc, struct session *s)
 	TAILQ_REMOVE(&svc->held, s, hold_entry);
 }
 
-int
+void
 service_add_listener(struct service *svc, struct listener *l)
 {
-	struct listener	**n;
-
-	n = reallocarray(svc->listeners, svc->nlisteners + 1, sizeof(*n));
-	if (n == NULL)
-		return (-1);
-	svc->listeners = n;
 	svc->listeners[svc->nlisteners++] = l;
 	listener_set_cb(l, service_accept, svc);
-	return (0);
 }
 
 struct listener *

@@ -12,6 +12,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "route.h"	/* enum route_admin */
+
 struct conf;
 struct conf_service;
 struct health;
@@ -61,20 +63,22 @@ struct service {
 };
 
 /*
- * service_new(px, gen, cs, old): a service for cs in generation gen.
- * Routes equal to one of old's (old may be NULL) are carried over with
- * their health state.  No listeners yet.  Returns NULL on allocation
- * failure; the caller owns the one reference.
+ * service_new(px, gen, cs, old): a service for cs in generation gen,
+ * with everything it needs allocated (health checks, room for its
+ * listeners), nothing started: a reload prepares every service before
+ * it commits.  Routes equal to one of old's (old may be NULL) are carried
+ * over with their health state.  No listeners yet.  Returns NULL on
+ * allocation failure; the caller owns the one reference.
  */
 struct service *service_new(struct postern *px, struct conf *gen,
 	    const struct conf_service *cs, const struct service *old);
 
 /*
  * service_activate(svc): svc is now the one serving its name: it receives
- * its routes' state changes, runs their health checks and computes the
- * current route.  Returns 0 or -1 (out of memory).
+ * its routes' state changes, starts their health checks and computes the
+ * current route.  Cannot fail.
  */
-int	service_activate(struct service *svc);
+void	service_activate(struct service *svc);
 
 /*
  * service_retire(svc): a reload replaced svc: stop its checks and
@@ -112,8 +116,8 @@ int	service_unpin(struct service *svc, char *err, size_t errlen);
  * disable a route (enum route_admin); disabling closes its sessions.
  * Logged.  Returns 0, or -1 with a message.
  */
-int	service_set_admin(struct service *svc, const char *route, int admin,
-	    char *err, size_t errlen);
+int	service_set_admin(struct service *svc, const char *route,
+	    enum route_admin admin, char *err, size_t errlen);
 
 /* service_hold(svc, s) / service_unhold(svc, s): the held-session list. */
 void	service_hold(struct service *svc, struct session *s);
@@ -121,9 +125,10 @@ void	service_unhold(struct service *svc, struct session *s);
 
 /*
  * service_add_listener(svc, l): the service takes l over and accepts
- * from it.  Returns 0, or -1 (out of memory; l stays the caller's).
+ * from it.  At most the service's configured number of listeners (room
+ * was made by service_new); cannot fail.
  */
-int	service_add_listener(struct service *svc, struct listener *l);
+void	service_add_listener(struct service *svc, struct listener *l);
 
 /*
  * service_take_listener(svc, a): detach and return svc's listener bound

@@ -216,6 +216,8 @@ session_watch(struct session *s)
 	case PROTO_REDIS:
 		relay_tap(&s->relay, RELAY_CLIENT, session_redis_tap, s);
 		break;
+	case PROTO_TCP:
+		break;
 	}
 	relay_tap(&s->relay, RELAY_SERVER, session_server_tap, s);
 }
@@ -291,6 +293,7 @@ session_routes_summary(const struct session *s, char *buf, size_t len)
 		n += snprintf(buf + n, len - (size_t)n, "%s%s: %s",
 		    i ? "; " : "", r->cr->name,
 		    r->admin != ROUTE_ADMIN_ENABLED ? route_admin_name(r->admin) :
+		    r->refused[0] != '\0' ? r->refused :
 		    r->last_error[0] != '\0' ? r->last_error :
 		    route_state_name(r->state));
 	}
@@ -336,7 +339,7 @@ session_hold(struct session *s)
 	long		 left = s->svc->cs->hold_timeout_ms - session_age_ms(s);
 	struct timeval	 tv;
 
-	if (left <= 0 || s->svc->retired || s->svc->px->stopping) {
+	if (left <= 0 || s->svc->retired || daemon_stopping(s->svc->px)) {
 		session_hold_expired(-1, 0, s);
 		return;
 	}
@@ -365,7 +368,8 @@ session_wake(struct session *s)
 }
 
 /*
- * The last resort: every route enabled by the operator is down.  Rather
+ * The last resort: every route enabled by the operator (and not refused
+ * by the identity guard: a wrong dataset is never a resort) is down.  Rather
  * than refuse all traffic on the word of health checks (which time out
  * on a saturated host while the server still serves), a new session
  * tries those routes once, in priority order, within its hold time.
@@ -380,7 +384,7 @@ session_last_resort(struct session *s, size_t from)
 		if (s->last_resort)
 			return (svc->nroutes);	/* tried them all once */
 		for (i = 0; i < svc->nroutes; i++) {
-			if (svc->order[i]->admin == ROUTE_ADMIN_ENABLED &&
+			if (route_eligible(svc->order[i]) &&
 			    svc->order[i]->state != ROUTE_STATE_DOWN)
 				return (svc->nroutes);	/* not all down */
 		}
@@ -390,7 +394,7 @@ session_last_resort(struct session *s, size_t from)
 	} else if (!s->last_resort)
 		return (svc->nroutes);
 	for (i = from; i < svc->nroutes; i++) {
-		if (svc->order[i]->admin == ROUTE_ADMIN_ENABLED)
+		if (route_eligible(svc->order[i]))
 			return (i);
 	}
 	return (svc->nroutes);

@@ -1,8 +1,9 @@
 /*
  * session.h: one client connection and its upstream.
  *
- * (postgres: STARTUP first: SSL/GSS requests answered 'N', the startup
- * message read; then DIALING)
+ * (postgres: the startup phase comes first, in DIALING with s->pg set
+ * and no dial yet: SSL/GSS requests answered 'N', the startup message
+ * read; then the dial)
  *
  *            +--(connect failed: next usable route)--+
  *            v                                       |
@@ -67,7 +68,7 @@ struct session {
 	TAILQ_ENTRY(session)	 entry;		/* live list, then reap list */
 	TAILQ_ENTRY(session)	 hold_entry;	/* service's held list */
 	uint64_t		 id;
-	int			 state;		/* enum session_state */
+	enum session_state	 state;
 	struct service		*svc;
 	int			 client;	/* fd, until the relay has it */
 	struct dial		*dial;

@@ -10,6 +10,8 @@
 #   - in config/postern.conf.example as "KEY =" or "# KEY =" under a
 #     "[SECTION ...]" or "# [SECTION ...]" header.
 # Keys documented in either file but absent from the table fail too.
+# Section "tls" holds the options of a tls:// route (key=value after the
+# URL); the example shows them, commented, under "# [tls ...]".
 #
 # Environment: POSTERN (the built binary) and top_srcdir, both exported by
 # "make check"; run by hand, they default to ./postern and the source tree
@@ -41,7 +43,7 @@ fi
 
 # The table: "section TAB key", after checking its shape.
 awk -F '\t' -v me="$me" '
-	NF != 5 || $2 == "" || $1 !~ /^(postern|bastion|service)$/ {
+	NF != 5 || $2 == "" || $1 !~ /^(postern|bastion|service|tls)$/ {
 		printf "%s: bad --keys line %d: %s\n", me, NR, $0 >"/dev/stderr"
 		bad = 1
 		next
@@ -89,7 +91,7 @@ awk '
 		line = $0
 		sub(/^[ \t]*[#;][ \t]*/, "", line)
 	}
-	line ~ /^\[[ \t]*(postern|bastion|service)[] \t]/ {
+	line ~ /^\[[ \t]*(postern|bastion|service|tls)[] \t]/ {
 		sub(/^\[[ \t]*/, "", line)
 		sect = line
 		sub(/[] \t].*/, "", sect)

@@ -507,14 +507,15 @@ start_redis_on() {
 	fail_case "redis-server on port $port did not answer PING within 10s"
 }
 
-# _redis_ping PORT: PING; over TLS without verification (the certificate
-# may be the expired one on purpose).
+# _redis_ping PORT [ADDR]: PING; over TLS without verification (the
+# certificate may be the expired one on purpose).
 _redis_ping() {
+	local addr=${2:-127.0.0.1}
 	if [[ -n "${REDIS_TLS_CERT:-}" ]]; then
 		timeout 5 redis-cli --tls --insecure --cert "$PKI/client.crt" \
-		    --key "$PKI/client.key" -h 127.0.0.1 -p "$1" PING 2>/dev/null
+		    --key "$PKI/client.key" -h "$addr" -p "$1" PING 2>/dev/null
 	else
-		timeout 2 redis-cli -h 127.0.0.1 -p "$1" PING 2>/dev/null
+		timeout 2 redis-cli -h "$addr" -p "$1" PING 2>/dev/null
 	fi
 }
 
@@ -573,6 +574,14 @@ start_postgres() {	# PG_HBA: pg_hba.conf text; PG_OPTS: more -c settings
 	    -D "$dir/data" > "$dir/initdb.log" 2>&1 ||
 	    fail_case "initdb failed: $(tail -n 3 "$dir/initdb.log")"
 	[[ -z "${PG_HBA:-}" ]] || printf '%s\n' "$PG_HBA" > "$dir/data/pg_hba.conf"
+	_pg_ctl_start "$dir" "$port"
+}
+
+# _pg_ctl_start DIR PORT: start the cluster in DIR/data on 127.0.0.1:PORT
+# (socket in DIR/sock; PG_OPTS: more -c settings), stopped when the scope
+# ends; sets PG_PORT, PG_DIR, PG_SOCKDIR.
+_pg_ctl_start() {
+	local dir=$1 port=$2
 	_PG_DIRS+=("$dir")
 	PG_PORT=$port PG_DIR=$dir PG_SOCKDIR=$dir/sock
 	restart_postgres
@@ -589,6 +598,26 @@ restart_postgres() {
 	    -o "-p $PG_PORT -k $PG_SOCKDIR -c listen_addresses=${PG_ADDR:-127.0.0.1} -c fsync=off ${PG_OPTS:-}" \
 	    start) > "$PG_DIR/pg_ctl.log" 2>&1 ||
 	    fail_case "pg_ctl start failed: $(tail -n 3 "$PG_DIR/log")"
+}
+
+# start_pg_standby PRIMARY_PORT: a streaming standby (pg_basebackup -R)
+# of the cluster on 127.0.0.1:PRIMARY_PORT, whose pg_hba.conf must trust
+# postgres and replication from 127.0.0.1 (start_postgres's default does);
+# returns once it streams.  Sets PG_PORT, PG_DIR, PG_SOCKDIR.
+start_pg_standby() {
+	local primary=$1 port dir
+	port=$(free_port) || fail_case "no free port for the standby"
+	dir=$T/pg-$port
+	mkdir -p "$dir/sock"
+	((EUID == 0)) && chown -R postgres:postgres "$dir"
+	_as_postgres timeout 60 "$PGBIN/pg_basebackup" -h 127.0.0.1 \
+	    -p "$primary" -U postgres -D "$dir/data" -R -X stream --no-sync \
+	    > "$dir/basebackup.log" 2>&1 ||
+	    fail_case "pg_basebackup failed: $(tail -n 3 "$dir/basebackup.log")"
+	_pg_ctl_start "$dir" "$port"
+	wait_until 30 eval '[[ "$(timeout 10 psql "$(pg_conninfo "$primary")" -XAtc \
+	    "SELECT count(*) FROM pg_stat_replication WHERE state = '"'streaming'"'")" == 1 ]]' ||
+	    fail_case "the standby on port $port is not streaming from $primary"
 }
 
 # pg_conninfo PORT [EXTRA]: a libpq connection string for 127.0.0.1:PORT.

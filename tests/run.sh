@@ -217,12 +217,12 @@ fuzz() {
 	if ! (cd "$FUZZ" && ../../configure --enable-fuzzing CC=clang \
 	    > configure.log 2>&1 && make -j2 tests/fuzz/fuzz_conf \
 	    tests/fuzz/fuzz_pgfront tests/fuzz/fuzz_pgback \
-	    tests/fuzz/fuzz_rediscmd > build.log 2>&1); then
+	    tests/fuzz/fuzz_rediscmd tests/fuzz/fuzz_pgauth > build.log 2>&1); then
 		record FAIL "fuzz: build" "see _build/fuzz/build.log"
 		tail_file "$FUZZ/build.log" 20
 		return
 	fi
-	for h in conf pgfront pgback rediscmd; do
+	for h in conf pgfront pgback rediscmd pgauth; do
 		seeds=$TOP/tests/fuzz/corpus
 		[[ $h == conf ]] || seeds=
 		scratch=$(mktemp -d /tmp/postern-fuzz.XXXXXX)

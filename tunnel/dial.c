@@ -83,7 +83,6 @@ dial_start(const struct dial_env *env, const struct conf_route *route,
 {
 	struct dial	*d;
 	struct timeval	 tv;
-	char		 err[128];
 
 	if ((d = calloc(1, sizeof(*d))) == NULL)
 		return (NULL);
@@ -101,11 +100,6 @@ dial_start(const struct dial_env *env, const struct conf_route *route,
 	}
 	tv = clock_tv(timeout_ms);
 	evtimer_add(d->timer, &tv);
-	if (dial_supported(route->kind, err, sizeof(err)) != 0) {
-		snprintf(d->detail, sizeof(d->detail), "%s", err);
-		dial_fail_later(d, DIAL_UNSUPPORTED);
-		return (d);
-	}
 	if (route->kind == ROUTE_TLS &&
 	    (d->tls = tls_reg_find(env->tls, route)) == NULL) {
 		snprintf(d->detail, sizeof(d->detail), "tls: no TLS context "
@@ -163,21 +157,6 @@ dial_finish(struct dial *d, int status, struct bufferevent *bev)
 	dial_free(d);
 }
 
-int
-dial_supported(int kind, char *err, size_t errlen)
-{
-	switch (kind) {
-	case ROUTE_TCP:
-		return (0);
-	case ROUTE_SSH:
-		return (0);
-	case ROUTE_TLS:
-		return (0);
-	}
-	snprintf(err, errlen, "unknown route kind");
-	return (-1);
-}
-
 const char *
 dial_status_name(int status)
 {
@@ -194,8 +173,6 @@ dial_status_name(int status)
 		return ("unreachable");
 	case DIAL_ERROR:
 		return ("connect error");
-	case DIAL_UNSUPPORTED:
-		return ("unsupported transport");
 	case DIAL_TLS:
 		return ("tls");
 	case DIAL_SSH:

@@ -1,7 +1,8 @@
 /*
- * dial.h: the upstream "dial" step.  Whatever the transport (direct TCP
- * now; TLS and SSH channels later), a dial ends in exactly one callback
- * with either a connected bufferevent or a classified failure.
+ * dial.h: the upstream "dial" step.  Whatever the transport (tcp://,
+ * tls:// over TCP, ssh:// channels through a bastion), a dial ends in
+ * exactly one callback with a connected bufferevent or link, or a
+ * classified failure.
  */
 #ifndef POSTERN_DIAL_H
 #define POSTERN_DIAL_H
@@ -24,13 +25,12 @@ enum dial_status {
 	DIAL_RESOLVE,		/* name resolution failed */
 	DIAL_UNREACHABLE,	/* no route to host / network unreachable */
 	DIAL_ERROR,		/* other socket error */
-	DIAL_UNSUPPORTED,	/* transport not built yet */
 	DIAL_TLS,		/* TLS: refused, handshake, verification */
 	DIAL_SSH		/* SSH: bastion down, auth, channel refused */
 };
 
 struct dial_result {
-	int			 status;	/* enum dial_status */
+	enum dial_status	 status;
 	const char		*detail;	/* human text, valid in callback */
 	struct bufferevent	*bev;		/* DIAL_OK: connected; callee owns */
 	struct link		*link;		/* DIAL_OK, ssh://: instead */
@@ -85,11 +85,6 @@ int	dial_expire(struct dial *d, char *buf, size_t len);
 /* dial_cancel(d): abandon a dial; no callback follows.  NULL is a no-op. */
 void	dial_cancel(struct dial *d);
 
-/*
- * dial_supported(kind, err, errlen): 0 if this build can dial routes of
- * this kind (enum conf_route_kind); -1 with the reason otherwise.
- */
-int	dial_supported(int kind, char *err, size_t errlen);
 
 /*
  * dial_shutdown_write(bev): end the write side of a connected upstream
@@ -98,6 +93,14 @@ int	dial_supported(int kind, char *err, size_t errlen);
  * or -1 with errno when the connection is gone.
  */
 int	dial_shutdown_write(struct bufferevent *bev);
+
+/*
+ * dial_bev_writes_after_eof(bev): can bev still write once its read side
+ * has ended?  A socket can (a half-close); libevent's OpenSSL bufferevent
+ * stops writing for good when it sees the end of its input (close_notify
+ * or EOF), so a TLS upstream that closed takes nothing more.
+ */
+int	dial_bev_writes_after_eof(struct bufferevent *bev);
 
 /*
  * dial_bev_error(bev, err, buf, len): what an error event on a dialed

@@ -8,9 +8,16 @@
 
 #include "dial.h"
 
-struct evdns_getaddrinfo_request;
-struct evutil_addrinfo;
+struct tcp_connect;
 struct ssh_open;
+
+/* TLS stages: TCP first, then maybe an SSLRequest, then the handshake. */
+enum dial_tls_stage {
+	DIAL_TLS_TCP,
+	DIAL_TLS_SSLREQUEST,
+	DIAL_TLS_HANDSHAKE,
+	DIAL_TLS_DONE
+};
 
 struct dial {
 	struct dial_env			 env;
@@ -25,13 +32,12 @@ struct dial {
 	char				 detail[512];
 
 	/* tcp */
-	struct evdns_getaddrinfo_request *dns_req;
-	struct evutil_addrinfo		*ai, *ai_next;
+	struct tcp_connect		*tcp;		/* connecting */
 	struct bufferevent		*bev;
 
 	/* tls (dial_tls.c): after TCP, d->bev is the stage's bufferevent */
 	struct tls_ctx			*tls;		/* the route's context */
-	int				 tls_stage;	/* enum dial_tls_stage */
+	enum dial_tls_stage		 tls_stage;
 	char				 tls_failure[256];
 
 	/* ssh (ssh_dial.c): the channel open queued at the bastion */
@@ -44,14 +50,6 @@ void	dial_tcp_begin(struct dial *d);
 
 /* dial_tcp_cleanup(d): release TCP resources (request, addrinfo, bev). */
 void	dial_tcp_cleanup(struct dial *d);
-
-/* TLS stages: TCP first, then maybe an SSLRequest, then the handshake. */
-enum dial_tls_stage {
-	DIAL_TLS_TCP,
-	DIAL_TLS_SSLREQUEST,
-	DIAL_TLS_HANDSHAKE,
-	DIAL_TLS_DONE
-};
 
 /*
  * dial_tls_begin(d): the TCP connection (d->bev) is up: negotiate and

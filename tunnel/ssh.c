@@ -8,8 +8,6 @@
 #include "config.h"
 
 #include <sys/socket.h>
-#include <netinet/in.h>
-#include <arpa/inet.h>
 
 #include <errno.h>
 #include <stdarg.h>
@@ -19,17 +17,16 @@
 #include <unistd.h>
 
 #include <event2/buffer.h>
-#include <event2/dns.h>
 #include <event2/event.h>
 #include <event2/util.h>
 
 #include "clock.h"
 #include "conf.h"
+#include "dial.h"
 #include "log.h"
-#include "sockopt.h"
 #include "ssh_int.h"
+#include "tcp_connect.h"
 
-static void	ssh_connect_next(struct ssh_bastion *);
 
 /* ------------------------------------------------------------------ */
 /* Errors. */
@@ -111,18 +108,8 @@ ssh_backoff_next(struct ssh_bastion *b)
 static void
 ssh_release_tcp(struct ssh_bastion *b)
 {
-	if (b->dns_req != NULL) {
-		evdns_getaddrinfo_cancel(b->dns_req);
-		b->dns_req = NULL;
-	}
-	if (b->ai != NULL) {
-		evutil_freeaddrinfo(b->ai);
-		b->ai = b->ai_next = NULL;
-	}
-	if (b->cev != NULL) {
-		event_free(b->cev);
-		b->cev = NULL;
-	}
+	tcp_connect_cancel(b->tcp);
+	b->tcp = NULL;
 }
 
 void
@@ -148,7 +135,7 @@ ssh_fail(struct ssh_bastion *b, const char *fmt, ...)
 	ssh_open_fail_all(b, detail);
 	ssh_adapter_stop(b, 0);
 	b->ctl_state = SSH_CTL_NONE;
-	b->probing = b->missed = b->broken = b->rx_eof = b->io_error = 0;
+	b->probing = b->missed = b->broken = b->io.rx_eof = b->io.io_error = 0;
 	if (b->retired) {
 		log_info("%s: closed: %s", b->label, why);
 		event_active(b->pool->reap, EV_TIMEOUT, 0);
@@ -218,13 +205,13 @@ ssh_ready(struct ssh_bastion *b)
 	b->logged_error[0] = '\0';
 	b->backoff_ms = SSH_BACKOFF_MIN_MS;
 	b->missed = 0;
-	b->ka_rx = b->rx_bytes;
+	b->ka_rx = b->io.rx_bytes;
 	tv = clock_tv(b->set.keepalive_ms);
 	evtimer_add(b->ka_timer, &tv);
 	if (b->set.command != NULL && ssh_open_start(b, SSH_OPEN_SESSION,
 	    NULL, 0, NULL, NULL) != NULL)
 		b->ctl_state = SSH_CTL_OPENING;
-	if (b->owner != NULL)
+	if (b->spare.owner != NULL)
 		ssh_spare_ready(b);
 	b->again = 1;
 }
@@ -246,8 +233,8 @@ ssh_ka_cb(evutil_socket_t fd, short what, void *arg)
 
 	if (b->state != SSH_READY)
 		return;
-	if (b->rx_bytes != b->ka_rx) {
-		b->ka_rx = b->rx_bytes;
+	if (b->io.rx_bytes != b->ka_rx) {
+		b->ka_rx = b->io.rx_bytes;
 		b->missed = 0;
 		return;
 	}
@@ -272,8 +259,6 @@ static const char *
 ssh_phase(int state)
 {
 	switch (state) {
-	case SSH_RESOLVING:
-		return ("resolving the address");
 	case SSH_CONNECTING:
 		return ("connecting");
 	case SSH_HANDSHAKE:
@@ -305,12 +290,12 @@ ssh_check(struct ssh_bastion *b)
 {
 	char	why[1024];
 
-	if (b->rx_eof)
+	if (b->io.rx_eof)
 		ssh_fail(b, "the bastion closed the connection%s%s",
 		    b->state == SSH_READY ? "" : " ", b->state == SSH_READY ?
 		    "" : ssh_phase(b->state));
-	else if (b->io_error)
-		ssh_fail(b, "%s", strerror(b->io_error));
+	else if (b->io.io_error)
+		ssh_fail(b, "%s", strerror(b->io.io_error));
 	else if (b->broken) {
 		snprintf(why, sizeof(why), "%s", b->last_error);
 		ssh_fail(b, "%s", why);
@@ -325,7 +310,7 @@ ssh_handshake_step(struct ssh_bastion *b)
 	struct timeval	tv;
 	int		rc;
 
-	rc = libssh2_session_handshake(b->sess, b->fd);
+	rc = libssh2_session_handshake(b->sess, b->io.fd);
 	if (rc == LIBSSH2_ERROR_EAGAIN)
 		return;
 	if (rc != 0) {
@@ -393,6 +378,10 @@ ssh_drive(struct ssh_bastion *b)
 			if (!b->broken)
 				ssh_chan_step_all(b);
 			break;
+		case SSH_IDLE:		/* ssh_connected_state() said no */
+		case SSH_CONNECTING:
+		case SSH_BACKOFF:
+			break;
 		}
 		if (ssh_check(b))
 			break;
@@ -426,28 +415,23 @@ ssh_drive_soon(struct ssh_bastion *b)
 /* ------------------------------------------------------------------ */
 /* Connecting: resolve, TCP, then the adapter takes over. */
 
+/* TCP is up (or failed, classified as a route's connect is). */
 static void
-ssh_connected_cb(evutil_socket_t fd, short what, void *arg)
+ssh_tcp_done(int fd, int status, const char *detail, void *arg)
 {
 	struct ssh_bastion	*b = arg;
-	int			 err = 0;
-	socklen_t		 len = sizeof(err);
 
-	if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len) == -1)
-		err = errno;
-	if (err != 0) {
-		close(b->fd);
-		b->fd = -1;
-		event_free(b->cev);
-		b->cev = NULL;
-		snprintf(b->last_error, sizeof(b->last_error), "%s",
-		    strerror(err));
-		ssh_connect_next(b);
+	b->tcp = NULL;		/* freed when this returns */
+	if (status == DIAL_RESOLVE) {
+		ssh_fail(b, "%s", detail);
 		return;
 	}
-	ssh_release_tcp(b);
-	/* Without TCP_NODELAY libssh2's small packets wait for ACKs. */
-	sockopt_tcp(b->fd);
+	if (status != DIAL_OK) {
+		ssh_fail(b, "TCP connect to %s:%u: %s", b->set.host,
+		    b->set.port, detail);
+		return;
+	}
+	b->io.fd = fd;
 	b->state = SSH_HANDSHAKE;
 	if (ssh_adapter_start(b) != 0) {
 		ssh_broken(b, "%s", b->last_error);
@@ -457,101 +441,21 @@ ssh_connected_cb(evutil_socket_t fd, short what, void *arg)
 	ssh_drive(b);
 }
 
-static void
-ssh_connect_next(struct ssh_bastion *b)
-{
-	struct evutil_addrinfo	*ai;
-	int			 fd;
-
-	while ((ai = b->ai_next) != NULL) {
-		b->ai_next = ai->ai_next;
-		fd = socket(ai->ai_family, SOCK_STREAM | SOCK_NONBLOCK |
-		    SOCK_CLOEXEC, 0);
-		if (fd == -1) {
-			snprintf(b->last_error, sizeof(b->last_error), "%s",
-			    strerror(errno));
-			continue;
-		}
-		if (connect(fd, ai->ai_addr, (socklen_t)ai->ai_addrlen) == 0 ||
-		    errno == EINPROGRESS) {
-			b->fd = fd;
-			b->state = SSH_CONNECTING;
-			b->cev = event_new(b->pool->base, fd, EV_WRITE,
-			    ssh_connected_cb, b);
-			if (b->cev != NULL && event_add(b->cev, NULL) == 0)
-				return;
-			snprintf(b->last_error, sizeof(b->last_error),
-			    "out of memory");
-		} else
-			snprintf(b->last_error, sizeof(b->last_error), "%s",
-			    strerror(errno));
-		close(fd);
-		b->fd = -1;
-	}
-	{
-		char	why[1024];
-
-		snprintf(why, sizeof(why), "%s", b->last_error);
-		ssh_fail(b, "TCP connect to %s:%u: %s", b->set.host,
-		    b->set.port, why);
-	}
-}
-
-static void
-ssh_resolved_cb(int result, struct evutil_addrinfo *ai, void *arg)
-{
-	struct ssh_bastion	*b = arg;
-
-	b->dns_req = NULL;
-	if (result == EVUTIL_EAI_CANCEL)
-		return;
-	if (result != 0) {
-		ssh_fail(b, "cannot resolve %s: %s", b->set.host,
-		    evutil_gai_strerror(result));
-		return;
-	}
-	b->ai = b->ai_next = ai;
-	ssh_connect_next(b);
-}
-
 void
 ssh_connect(struct ssh_bastion *b)
 {
-	struct evutil_addrinfo	 hints;
-	struct timeval		 tv;
-	char			 port[8];
-	unsigned char		 raw[16];
-	int			 literal;
+	struct timeval	tv;
 
-	b->state = SSH_RESOLVING;
-	b->broken = b->io_error = b->rx_eof = 0;
+	b->state = SSH_CONNECTING;
+	b->broken = b->io.io_error = b->io.rx_eof = 0;
 	b->hint[0] = '\0';
 	b->attempt_start = clock_ms();
 	tv = clock_tv(b->set.connect_timeout_ms);
 	evtimer_add(b->timer, &tv);
-	memset(&hints, 0, sizeof(hints));
-	hints.ai_family = AF_UNSPEC;
-	hints.ai_socktype = SOCK_STREAM;
-	hints.ai_protocol = IPPROTO_TCP;
-	snprintf(port, sizeof(port), "%u", b->set.port);
-	literal = inet_pton(AF_INET, b->set.host, raw) == 1 ||
-	    inet_pton(AF_INET6, b->set.host, raw) == 1;
-	if (literal || b->pool->dns == NULL) {
-		hints.ai_flags = EVUTIL_AI_NUMERICHOST | EVUTIL_AI_NUMERICSERV;
-		if (evutil_getaddrinfo(b->set.host, port, &hints, &b->ai) !=
-		    0) {
-			ssh_fail(b, "cannot resolve %s (no resolver)",
-			    b->set.host);
-			return;
-		}
-		b->ai_next = b->ai;
-		ssh_connect_next(b);
-		return;
-	}
-	hints.ai_flags = EVUTIL_AI_ADDRCONFIG;
-	/* May call back at once: then the request is NULL. */
-	b->dns_req = evdns_getaddrinfo(b->pool->dns, b->set.host, port,
-	    &hints, ssh_resolved_cb, b);
+	b->tcp = tcp_connect_start(b->pool->base, b->pool->dns, b->set.host,
+	    b->set.port, ssh_tcp_done, b);
+	if (b->tcp == NULL)
+		ssh_fail(b, "out of memory");
 }
 
 /* ------------------------------------------------------------------ */
@@ -567,7 +471,7 @@ ssh_bastion_new(struct ssh_pool *pool, struct ssh_settings *set)
 		return (NULL);
 	b->pool = pool;
 	b->set = *set;		/* taken */
-	b->fd = -1;
+	b->io.fd = -1;
 	b->backoff_ms = SSH_BACKOFF_MIN_MS;
 	TAILQ_INIT(&b->opens);
 	TAILQ_INIT(&b->chans);
@@ -580,19 +484,19 @@ ssh_bastion_new(struct ssh_pool *pool, struct ssh_settings *set)
 	b->timer = evtimer_new(pool->base, ssh_timer_cb, b);
 	b->ka_timer = event_new(pool->base, -1, EV_PERSIST, ssh_ka_cb, b);
 	b->kick = event_new(pool->base, -1, 0, ssh_kick_cb, b);
-	b->out = evbuffer_new();
+	b->io.out = evbuffer_new();
 	if (b->timer == NULL || b->ka_timer == NULL || b->kick == NULL ||
-	    b->out == NULL || ssh_spare_init(b) != 0) {
-		if (b->slot_timer != NULL)
-			event_free(b->slot_timer);
+	    b->io.out == NULL || ssh_spare_init(b) != 0) {
+		if (b->spare.timer != NULL)
+			event_free(b->spare.timer);
 		if (b->timer != NULL)
 			event_free(b->timer);
 		if (b->ka_timer != NULL)
 			event_free(b->ka_timer);
 		if (b->kick != NULL)
 			event_free(b->kick);
-		if (b->out != NULL)
-			evbuffer_free(b->out);
+		if (b->io.out != NULL)
+			evbuffer_free(b->io.out);
 		free(b);
 		return (NULL);
 	}
@@ -609,7 +513,7 @@ ssh_bastion_free(struct ssh_bastion *b)
 	event_free(b->timer);
 	event_free(b->ka_timer);
 	event_free(b->kick);
-	evbuffer_free(b->out);
+	evbuffer_free(b->io.out);
 	ssh_forwards_clear(b);
 	ssh_settings_clear(&b->set);
 	free(b);

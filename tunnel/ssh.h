@@ -21,13 +21,23 @@ struct ssh_pool *ssh_pool_new(struct event_base *base,
 	    struct evdns_base *dns);
 
 /*
- * ssh_pool_update(pool, conf): make the running bastions those that
- * conf's ssh:// routes use.  A bastion whose section is unchanged keeps
- * its connection and channels; a changed or unused one stops taking new
- * channels and is closed once its channels are done.  New ones start
- * connecting at once.  Failures are logged (the bastions retry).
+ * ssh_pool_prepare(pool, conf): allocate the bastions conf's ssh://
+ * routes need that are not running with the same settings, without
+ * starting them.  Returns 0, or -1 (logged) with nothing prepared.
  */
-void	ssh_pool_update(struct ssh_pool *pool, const struct conf *conf);
+int	ssh_pool_prepare(struct ssh_pool *pool, const struct conf *conf);
+
+/*
+ * ssh_pool_commit(pool, conf): after ssh_pool_prepare(pool, conf): make
+ * the running bastions those that conf uses; cannot fail.  A bastion
+ * whose section is unchanged keeps its connection and channels; a
+ * changed or unused one stops taking new channels and is closed once its
+ * channels are done.  New ones start connecting at once.
+ */
+void	ssh_pool_commit(struct ssh_pool *pool, const struct conf *conf);
+
+/* ssh_pool_abort(pool): free what ssh_pool_prepare() prepared. */
+void	ssh_pool_abort(struct ssh_pool *pool);
 
 /*
  * ssh_pool_free(pool): close every bastion connection (with an SSH

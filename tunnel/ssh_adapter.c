@@ -9,7 +9,7 @@
  *   wait for EV_READ.  Once a recv has seen EAGAIN, later ones return
  *   EAGAIN without a system call until the loop reports the socket
  *   readable again: one read event, however many channels look.
- * - send never makes libssh2 wait: packets go to b->out, written once
+ * - send never makes libssh2 wait: packets go to b->io.out, written once
  *   the callbacks due in this loop iteration have run (so one send()
  *   carries the packets of every channel that had something to say),
  *   then on EV_WRITE while the kernel does not take it all.  libssh2
@@ -18,7 +18,7 @@
  *   reporting success to that caller (transport.c, send_existing): with
  *   many channels, a short send would hand one channel's success to
  *   another and lose data or a window adjust.  So libssh2 never sees one;
- *   the channels stop writing while b->out is above SSH_OUT_HIGH.
+ *   the channels stop writing while b->io.out is above SSH_OUT_HIGH.
  *
  * Interest therefore follows libssh2_session_block_directions() for the
  * inbound side (always wanted once connected: the server may speak at any
@@ -53,13 +53,13 @@
 static void
 ssh_adapter_want_write(struct ssh_bastion *b, int on)
 {
-	if (on == b->writing)
+	if (on == b->io.writing)
 		return;
 	if (on)
-		event_add(b->wev, NULL);
+		event_add(b->io.wev, NULL);
 	else
-		event_del(b->wev);
-	b->writing = on;
+		event_del(b->io.wev);
+	b->io.writing = on;
 }
 
 /*
@@ -88,7 +88,7 @@ ssh_adapter_agent_recv(struct ssh_bastion *b, int fd, void *buf,
 	    (left = SSH_AGENT_TIMEOUT_MS - clock_since(start)) > 0)
 		;
 	if (rc == 0 || (rc == -1 && errno == EINTR)) {
-		b->agent_timeout = 1;
+		b->auth.agent_timeout = 1;
 		return (-ETIMEDOUT);
 	}
 	if (rc == -1)
@@ -100,13 +100,13 @@ static LIBSSH2_SEND_FUNC(ssh_adapter_send)
 {
 	struct ssh_bastion	*b = *abstract;
 
-	if (socket != b->fd)
+	if (socket != b->io.fd)
 		return (ssh_adapter_agent_io(send(socket, buffer, length,
 		    MSG_NOSIGNAL)));
-	if (b->dead)
+	if (b->io.dead)
 		return ((ssize_t)length);	/* tearing down: discard */
-	if (evbuffer_add(b->out, buffer, length) == -1) {
-		b->io_error = ENOMEM;
+	if (evbuffer_add(b->io.out, buffer, length) == -1) {
+		b->io.io_error = ENOMEM;
 		return (-ENOMEM);
 	}
 	/*
@@ -114,9 +114,9 @@ static LIBSSH2_SEND_FUNC(ssh_adapter_send)
 	 * already due in this loop iteration: the packets of every client
 	 * read in one wake-up leave in one send().
 	 */
-	if (!b->flush_due && !b->writing) {
-		b->flush_due = 1;
-		event_active(b->wev, EV_WRITE, 1);
+	if (!b->io.flush_due && !b->io.writing) {
+		b->io.flush_due = 1;
+		event_active(b->io.wev, EV_WRITE, 1);
 	}
 	return ((ssize_t)length);
 }
@@ -126,15 +126,15 @@ static LIBSSH2_RECV_FUNC(ssh_adapter_recv)
 	struct ssh_bastion	*b = *abstract;
 	ssize_t			 n;
 
-	if (socket != b->fd)
+	if (socket != b->io.fd)
 		return (ssh_adapter_agent_recv(b, socket, buffer, length));
-	if (b->dead)
+	if (b->io.dead)
 		return (-ECONNRESET);
-	if (b->rx_drained)
+	if (b->io.rx_drained)
 		return (-EAGAIN);
 	n = recv(socket, buffer, length, 0);
 	if (n > 0) {
-		b->rx_bytes += (uint64_t)n;
+		b->io.rx_bytes += (uint64_t)n;
 		/* Packets for other channels may now wait inside libssh2. */
 		if (b->running)
 			b->again = 1;
@@ -143,14 +143,14 @@ static LIBSSH2_RECV_FUNC(ssh_adapter_recv)
 		return (n);
 	}
 	if (n == 0) {
-		b->rx_eof = 1;
+		b->io.rx_eof = 1;
 		return (-ECONNRESET);
 	}
 	if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR) {
-		b->rx_drained = 1;
+		b->io.rx_drained = 1;
 		return (-EAGAIN);
 	}
-	b->io_error = errno;
+	b->io.io_error = errno;
 	return (-errno);
 }
 
@@ -159,7 +159,7 @@ ssh_adapter_read_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct ssh_bastion	*b = arg;
 
-	b->rx_drained = 0;
+	b->io.rx_drained = 0;
 	ssh_drive(b);
 }
 
@@ -167,21 +167,21 @@ static void
 ssh_adapter_write_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct ssh_bastion	*b = arg;
-	size_t			 before = evbuffer_get_length(b->out);
+	size_t			 before = evbuffer_get_length(b->io.out);
 
-	b->flush_due = 0;
-	if (evbuffer_write(b->out, fd) == -1 && errno != EAGAIN &&
+	b->io.flush_due = 0;
+	if (evbuffer_write(b->io.out, fd) == -1 && errno != EAGAIN &&
 	    errno != EINTR) {
-		b->io_error = errno;
+		b->io.io_error = errno;
 		ssh_adapter_want_write(b, 0);
 		ssh_drive(b);		/* notices io_error */
 		return;
 	}
-	if (evbuffer_get_length(b->out) == 0)
+	if (evbuffer_get_length(b->io.out) == 0)
 		ssh_adapter_want_write(b, 0);
 	/* Channels held back by a full buffer may write again. */
 	if (before == 0 || (before >= SSH_OUT_LOW &&
-	    evbuffer_get_length(b->out) < SSH_OUT_LOW))
+	    evbuffer_get_length(b->io.out) < SSH_OUT_LOW))
 		ssh_drive(b);
 }
 
@@ -223,7 +223,7 @@ ssh_adapter_pref(struct ssh_bastion *b, int type, const char *wanted)
 int
 ssh_adapter_out_full(const struct ssh_bastion *b)
 {
-	return (evbuffer_get_length(b->out) >= SSH_OUT_HIGH);
+	return (evbuffer_get_length(b->io.out) >= SSH_OUT_HIGH);
 }
 
 int
@@ -232,14 +232,14 @@ ssh_adapter_start(struct ssh_bastion *b)
 	struct event_base	*base = b->pool->base;
 	char			 prefs[512];
 
-	b->rx_drained = b->io_error = b->rx_eof = b->dead = 0;
-	b->flush_due = 0;
-	b->rev = event_new(base, b->fd, EV_READ | EV_PERSIST,
+	b->io.rx_drained = b->io.io_error = b->io.rx_eof = b->io.dead = 0;
+	b->io.flush_due = 0;
+	b->io.rev = event_new(base, b->io.fd, EV_READ | EV_PERSIST,
 	    ssh_adapter_read_cb, b);
-	b->wev = event_new(base, b->fd, EV_WRITE | EV_PERSIST,
+	b->io.wev = event_new(base, b->io.fd, EV_WRITE | EV_PERSIST,
 	    ssh_adapter_write_cb, b);
-	if (b->rev == NULL || b->wev == NULL || (b->out == NULL &&
-	    (b->out = evbuffer_new()) == NULL)) {
+	if (b->io.rev == NULL || b->io.wev == NULL || (b->io.out == NULL &&
+	    (b->io.out = evbuffer_new()) == NULL)) {
 		snprintf(b->last_error, sizeof(b->last_error), "out of memory");
 		return (-1);
 	}
@@ -273,7 +273,7 @@ ssh_adapter_start(struct ssh_bastion *b)
 	ssh_adapter_pref(b, LIBSSH2_METHOD_MAC_SC, SSH_MACS);
 	/* Sent only when we ask (ssh.c decides), with a reply wanted. */
 	libssh2_keepalive_config(b->sess, 1, 1);
-	event_add(b->rev, NULL);
+	event_add(b->io.rev, NULL);
 	return (0);
 }
 
@@ -282,7 +282,7 @@ ssh_adapter_arm(struct ssh_bastion *b)
 {
 	int	dirs;
 
-	if (b->sess == NULL || b->dead)
+	if (b->sess == NULL || b->io.dead)
 		return;
 	/*
 	 * INBOUND: the persistent read event stays armed.  OUTBOUND does not
@@ -290,36 +290,36 @@ ssh_adapter_arm(struct ssh_bastion *b)
 	 * drives the session again (ssh_adapter_write_cb).
 	 */
 	dirs = libssh2_session_block_directions(b->sess);
-	ssh_adapter_want_write(b, (evbuffer_get_length(b->out) > 0 &&
-	    !b->flush_due) || (dirs & LIBSSH2_SESSION_BLOCK_OUTBOUND));
+	ssh_adapter_want_write(b, (evbuffer_get_length(b->io.out) > 0 &&
+	    !b->io.flush_due) || (dirs & LIBSSH2_SESSION_BLOCK_OUTBOUND));
 }
 
 void
 ssh_adapter_stop(struct ssh_bastion *b, int graceful)
 {
-	if (b->sess != NULL && graceful && !b->dead && b->state ==
+	if (b->sess != NULL && graceful && !b->io.dead && b->state ==
 	    SSH_READY) {
 		libssh2_session_disconnect(b->sess, "postern: closing");
 		/* Best effort: the kernel takes it or it is lost. */
-		if (b->fd != -1)
-			evbuffer_write(b->out, b->fd);
+		if (b->io.fd != -1)
+			evbuffer_write(b->io.out, b->io.fd);
 	}
-	b->dead = 1;		/* no more I/O, no more waiting */
+	b->io.dead = 1;		/* no more I/O, no more waiting */
 	ssh_chan_close_all(b);
 	ssh_auth_reset(b);
 	if (b->sess != NULL) {
 		libssh2_session_free(b->sess);
 		b->sess = NULL;
 	}
-	if (b->rev != NULL)
-		event_free(b->rev);
-	if (b->wev != NULL)
-		event_free(b->wev);
-	b->rev = b->wev = NULL;
-	b->writing = b->flush_due = 0;
-	if (b->fd != -1)
-		close(b->fd);
-	b->fd = -1;
-	if (b->out != NULL)
-		evbuffer_drain(b->out, evbuffer_get_length(b->out));
+	if (b->io.rev != NULL)
+		event_free(b->io.rev);
+	if (b->io.wev != NULL)
+		event_free(b->io.wev);
+	b->io.rev = b->io.wev = NULL;
+	b->io.writing = b->io.flush_due = 0;
+	if (b->io.fd != -1)
+		close(b->io.fd);
+	b->io.fd = -1;
+	if (b->io.out != NULL)
+		evbuffer_drain(b->io.out, evbuffer_get_length(b->io.out));
 }

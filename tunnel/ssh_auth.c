@@ -245,7 +245,7 @@ static LIBSSH2_USERAUTH_PUBLICKEY_SIGN_FUNC(ssh_auth_rsa_sign)
 	return (rc);
 }
 
-/* Why the identity file did not do: into b->auth_error. */
+/* Why the identity file did not do: into b->auth.error. */
 static void
 ssh_auth_file_failed(struct ssh_bastion *b, int rc)
 {
@@ -256,23 +256,23 @@ ssh_auth_file_failed(struct ssh_bastion *b, int rc)
 	ssh_auth_describe(b->set.identity, desc, sizeof(desc));
 	switch (rc) {
 	case LIBSSH2_ERROR_FILE:
-		snprintf(b->auth_error, sizeof(b->auth_error), "identity %.600s "
-		    "cannot be used: %s", desc, b->set.passphrase != NULL ?
+		snprintf(b->auth.error, sizeof(b->auth.error),
+		    "identity %.600s cannot be used: %s", desc, b->set.passphrase != NULL ?
 		    "wrong passphrase, or a format libssh2 cannot read" :
 		    "it needs a passphrase (identity_passphrase_file), or is "
 		    "in a format libssh2 cannot read");
 		break;
 	case LIBSSH2_ERROR_PUBLICKEY_UNVERIFIED:
 	case LIBSSH2_ERROR_AUTHENTICATION_FAILED:
-		snprintf(b->auth_error, sizeof(b->auth_error), "the bastion "
+		snprintf(b->auth.error, sizeof(b->auth.error), "the bastion "
 		    "refused identity %.500s%s", desc, strncmp(desc, "ssh-rsa ",
 		    8) == 0 ? " (libssh2 signs OpenSSH-format RSA keys with "
-		    "SHA-1, which OpenSSH 8.8 and later refuse: convert the key "
-		    "with ssh-keygen -p -m PEM, or use ed25519)" : "");
+		    "SHA-1, which OpenSSH 8.8 and later refuse: convert the "
+		    "key with ssh-keygen -p -m PEM, or use ed25519)" : "");
 		break;
 	default:
-		snprintf(b->auth_error, sizeof(b->auth_error), "identity %.600s: "
-		    "%.*s", desc, len > 100 ? 100 : len, msg != NULL ? msg :
+		snprintf(b->auth.error, sizeof(b->auth.error),
+		    "identity %.600s: %.*s", desc, len > 100 ? 100 : len, msg != NULL ? msg :
 		    "failed");
 		break;
 	}
@@ -282,8 +282,8 @@ static int
 ssh_auth_fail(struct ssh_bastion *b, const char *agent_why)
 {
 	snprintf(b->last_error, sizeof(b->last_error), "authentication as "
-	    "%.64s failed: %.700s%s%.200s", b->set.user, b->auth_error,
-	    b->auth_error[0] != '\0' ? "; " : "", agent_why);
+	    "%.64s failed: %.700s%s%.200s", b->set.user, b->auth.error,
+	    b->auth.error[0] != '\0' ? "; " : "", agent_why);
 	return (-1);
 }
 
@@ -298,21 +298,23 @@ ssh_auth_agent_list(struct ssh_bastion *b)
 		return (ssh_auth_fail(b, b->set.identity != NULL ? "no "
 		    "ssh-agent (SSH_AUTH_SOCK is not set)" : "no identity "
 		    "configured and no ssh-agent (SSH_AUTH_SOCK is not set)"));
-	if ((b->agent = libssh2_agent_init(b->sess)) == NULL)
+	if ((b->auth.agent = libssh2_agent_init(b->sess)) == NULL)
 		return (ssh_auth_fail(b, "ssh-agent: out of memory"));
-	if (libssh2_agent_connect(b->agent) != 0) {
+	if (libssh2_agent_connect(b->auth.agent) != 0) {
 		snprintf(why, sizeof(why), "cannot reach the ssh-agent at %s",
 		    sock);
 		return (ssh_auth_fail(b, why));
 	}
-	if (libssh2_agent_list_identities(b->agent) != 0) {
-		snprintf(why, sizeof(why), b->agent_timeout ? "the ssh-agent "
-		    "at %s did not answer within %d s" : "the ssh-agent at %s "
-		    "does not list its keys", sock, SSH_AGENT_TIMEOUT_MS / 1000);
+	if (libssh2_agent_list_identities(b->auth.agent) != 0) {
+		snprintf(why, sizeof(why), b->auth.agent_timeout ?
+		    "the ssh-agent at %s did not answer within %d s" :
+		    "the ssh-agent at %s does not list its keys", sock,
+		    SSH_AGENT_TIMEOUT_MS / 1000);
 		return (ssh_auth_fail(b, why));
 	}
-	b->agent_id = NULL;
-	if (libssh2_agent_get_identity(b->agent, &b->agent_id, NULL) != 0) {
+	b->auth.agent_id = NULL;
+	if (libssh2_agent_get_identity(b->auth.agent, &b->auth.agent_id,
+	    NULL) != 0) {
 		snprintf(why, sizeof(why), "the ssh-agent at %s holds no keys",
 		    sock);
 		return (ssh_auth_fail(b, why));
@@ -329,33 +331,34 @@ ssh_auth_step(struct ssh_bastion *b)
 	int				 rc;
 
 	for (;;) {
-		switch (b->auth_step) {
+		switch (b->auth.step) {
 		case AUTH_START:
-			b->auth_error[0] = '\0';
-			b->auth_step = b->set.identity == NULL ?
-			    AUTH_AGENT_LIST : (b->auth_key = ssh_auth_rsa_load(b))
-			    != NULL ? AUTH_RSA : AUTH_FILE;
-			if (b->auth_key != NULL)
-				b->auth_bloblen = ssh_auth_rsa_blob(b->auth_key,
-				    "rsa-sha2-256", b->auth_blob,
-				    sizeof(b->auth_blob));
+			b->auth.error[0] = '\0';
+			b->auth.step = b->set.identity == NULL ?
+			    AUTH_AGENT_LIST : (b->auth.key =
+			    ssh_auth_rsa_load(b)) != NULL ? AUTH_RSA :
+			    AUTH_FILE;
+			if (b->auth.key != NULL)
+				b->auth.bloblen = ssh_auth_rsa_blob(b->auth.key,
+				    "rsa-sha2-256", b->auth.blob,
+				    sizeof(b->auth.blob));
 			continue;
 		case AUTH_RSA:
-			rc = b->auth_bloblen == 0 ? LIBSSH2_ERROR_FILE :
+			rc = b->auth.bloblen == 0 ? LIBSSH2_ERROR_FILE :
 			    libssh2_userauth_publickey(b->sess, user,
-			    b->auth_blob, b->auth_bloblen, ssh_auth_rsa_sign,
-			    &b->auth_key);
+			    b->auth.blob, b->auth.bloblen, ssh_auth_rsa_sign,
+			    &b->auth.key);
 			if (rc == LIBSSH2_ERROR_EAGAIN)
 				return (0);
-			EVP_PKEY_free(b->auth_key);
-			b->auth_key = NULL;
+			EVP_PKEY_free(b->auth.key);
+			b->auth.key = NULL;
 			if (rc == 0)
 				return (1);
-			if (b->rx_eof || b->io_error)
+			if (b->io.rx_eof || b->io.io_error)
 				return (0);
 			ssh_auth_file_failed(b, rc);
-			log_debug("%s: %s", b->label, b->auth_error);
-			b->auth_step = AUTH_AGENT_LIST;
+			log_debug("%s: %s", b->label, b->auth.error);
+			b->auth.step = AUTH_AGENT_LIST;
 			continue;
 		case AUTH_FILE:
 			rc = libssh2_userauth_publickey_fromfile_ex(b->sess,
@@ -366,47 +369,48 @@ ssh_auth_step(struct ssh_bastion *b)
 				return (0);
 			if (rc == 0)
 				return (1);
-			if (b->rx_eof || b->io_error)
+			if (b->io.rx_eof || b->io.io_error)
 				return (0);	/* ssh_drive reports it */
 			ssh_auth_file_failed(b, rc);
-			log_debug("%s: %s", b->label, b->auth_error);
-			b->auth_step = AUTH_AGENT_LIST;
+			log_debug("%s: %s", b->label, b->auth.error);
+			b->auth.step = AUTH_AGENT_LIST;
 			continue;
 		case AUTH_AGENT_LIST:
 			if (ssh_auth_agent_list(b) != 0)
 				return (-1);
-			b->auth_step = AUTH_AGENT_TRY;
+			b->auth.step = AUTH_AGENT_TRY;
 			continue;
 		case AUTH_AGENT_TRY:
-			if (b->agent_id == NULL) {
+			if (b->auth.agent_id == NULL) {
 				snprintf(why, sizeof(why), "the bastion refused "
 				    "every key of the ssh-agent at %s",
 				    getenv("SSH_AUTH_SOCK"));
 				return (ssh_auth_fail(b, why));
 			}
-			rc = libssh2_agent_userauth(b->agent, user,
-			    b->agent_id);
+			rc = libssh2_agent_userauth(b->auth.agent, user,
+			    b->auth.agent_id);
 			if (rc == LIBSSH2_ERROR_EAGAIN)
 				return (0);
 			if (rc == 0) {
 				log_debug("%s: authenticated with the agent's "
-				    "key %s", b->label, b->agent_id->comment);
+				    "key %s", b->label,
+				    b->auth.agent_id->comment);
 				return (1);
 			}
-			if (b->rx_eof || b->io_error)
+			if (b->io.rx_eof || b->io.io_error)
 				return (0);
-			if (b->agent_timeout) {
+			if (b->auth.agent_timeout) {
 				snprintf(why, sizeof(why), "the ssh-agent at "
 				    "%s did not answer within %d s (signing "
 				    "with %s)", getenv("SSH_AUTH_SOCK"),
 				    SSH_AGENT_TIMEOUT_MS / 1000,
-				    b->agent_id->comment);
+				    b->auth.agent_id->comment);
 				return (ssh_auth_fail(b, why));
 			}
-			if (libssh2_agent_get_identity(b->agent, &next,
-			    b->agent_id) != 0)
+			if (libssh2_agent_get_identity(b->auth.agent, &next,
+			    b->auth.agent_id) != 0)
 				next = NULL;
-			b->agent_id = next;
+			b->auth.agent_id = next;
 			continue;
 		}
 		return (-1);
@@ -416,14 +420,14 @@ ssh_auth_step(struct ssh_bastion *b)
 void
 ssh_auth_reset(struct ssh_bastion *b)
 {
-	b->agent_timeout = 0;
-	if (b->agent != NULL) {
-		libssh2_agent_disconnect(b->agent);
-		libssh2_agent_free(b->agent);
-		b->agent = NULL;
+	b->auth.agent_timeout = 0;
+	if (b->auth.agent != NULL) {
+		libssh2_agent_disconnect(b->auth.agent);
+		libssh2_agent_free(b->auth.agent);
+		b->auth.agent = NULL;
 	}
-	b->agent_id = NULL;
-	EVP_PKEY_free(b->auth_key);
-	b->auth_key = NULL;
-	b->auth_step = AUTH_START;
+	b->auth.agent_id = NULL;
+	EVP_PKEY_free(b->auth.key);
+	b->auth.key = NULL;
+	b->auth.step = AUTH_START;
 }

@@ -61,7 +61,7 @@ ssh_chan_flush_up(struct ssh_chan *c)
 
 	while (!c->write_dead && (len = evbuffer_get_length(c->up)) > 0) {
 		if (ssh_adapter_out_full(b))
-			break;		/* resumes when b->out drains */
+			break;		/* resumes when b->io.out drains */
 		if (len > SSH_CHUNK)
 			len = SSH_CHUNK;
 		n = libssh2_channel_write(c->ch,

@@ -25,8 +25,7 @@ struct event;
 struct event_base;
 struct evbuffer;
 struct evdns_base;
-struct evdns_getaddrinfo_request;
-struct evutil_addrinfo;
+struct tcp_connect;
 
 /* libssh2 1.10 sends at most 32 KiB of channel data per packet. */
 #define SSH_CHUNK		(32 * 1024)
@@ -43,8 +42,7 @@ struct evutil_addrinfo;
 
 enum ssh_state {
 	SSH_IDLE,		/* retired: no connection, none coming */
-	SSH_RESOLVING,		/* the bastion's address */
-	SSH_CONNECTING,		/* TCP */
+	SSH_CONNECTING,		/* resolve, TCP (tcp_connect.c) */
 	SSH_HANDSHAKE,		/* banner, key exchange, host key check */
 	SSH_AUTH,		/* public key (file), then the agent */
 	SSH_READY,		/* channels may open */
@@ -88,7 +86,7 @@ typedef void ssh_open_cb(int status, const char *detail, struct link *link,
 struct ssh_open {
 	TAILQ_ENTRY(ssh_open)	 entry;
 	struct ssh_bastion	*b;
-	int			 kind;		/* enum ssh_open_kind */
+	enum ssh_open_kind	 kind;
 	char			*host;
 	unsigned int		 port;
 	ssh_open_cb		*cb;		/* NULL: cancelled */
@@ -127,6 +125,39 @@ enum ssh_ctl_state {
 	SSH_CTL_RUNNING
 };
 
+/* The connection's I/O under libssh2 (ssh_adapter.c owns it). */
+struct ssh_io {
+	int			 fd;
+	struct event		*rev, *wev;	/* rev: persistent */
+	int			 writing;
+	struct evbuffer		*out;		/* sent by libssh2, not by TCP */
+	int			 flush_due;	/* wev activated to send out */
+	int			 rx_drained;	/* recv saw EAGAIN since rev */
+	int			 io_error;	/* errno of a failed send/recv */
+	int			 rx_eof;	/* the bastion closed TCP */
+	int			 dead;		/* fail every I/O at once */
+	uint64_t		 rx_bytes;
+};
+
+/* Authentication's progress (ssh_auth.c owns it). */
+struct ssh_auth_state {
+	int			 step;
+	LIBSSH2_AGENT		*agent;
+	int			 agent_timeout;	/* an answer did not come */
+	struct libssh2_agent_publickey *agent_id;
+	void			*key;		/* EVP_PKEY: RSA signed here */
+	unsigned char		 blob[2048];
+	size_t			 bloblen;
+	char			 error[768];
+};
+
+/* The spare connection (ssh_spare.c owns it). */
+struct ssh_spare_state {
+	struct ssh_bastion	*conn;		/* ours, or NULL */
+	struct ssh_bastion	*owner;		/* a spare's bastion */
+	struct event		*timer;		/* is the slot stuck? */
+};
+
 struct ssh_bastion {
 	TAILQ_ENTRY(ssh_bastion) entry;
 	struct ssh_pool		*pool;
@@ -135,28 +166,14 @@ struct ssh_bastion {
 	char			 via[400];	/* "user@host:port" */
 	char			**forwards;	/* quick mode: "L -> T" lines */
 	size_t			 nforwards;
-	int			 state;		/* enum ssh_state */
+	enum ssh_state		 state;
 	int			 retired;	/* removed by a reload */
 
-	/* TCP */
-	struct evdns_getaddrinfo_request *dns_req;
-	struct evutil_addrinfo	*ai, *ai_next;
-	int			 fd;
-	struct event		*cev;		/* TCP connect done */
-	struct event		*rev, *wev;	/* rev: persistent */
-	int			 writing;
+	struct tcp_connect	*tcp;		/* connecting */
 	int			 broken;	/* fatal error: ssh_fail soon */
-
-	/* adapter (ssh_adapter.c) */
 	LIBSSH2_SESSION		*sess;
-	struct evbuffer		*out;		/* sent by libssh2, not by TCP */
-	int			 flush_due;	/* wev activated to send out */
-	int			 rx_drained;	/* recv saw EAGAIN since rev */
-	int			 io_error;	/* errno of a failed send/recv */
-	int			 rx_eof;	/* the bastion closed TCP */
-	int			 dead;		/* fail every I/O at once */
-	uint64_t		 rx_bytes;
-	int			 running, again;
+	struct ssh_io		 io;		/* ssh_adapter.c */
+	int			 running, again;	/* in ssh_drive */
 	struct event		*kick;		/* drive from the loop */
 
 	/* life */
@@ -168,7 +185,7 @@ struct ssh_bastion {
 	int			 attempts;	/* failed since last ready */
 	unsigned long long	 losses;	/* ready connections lost */
 	int			 ever_up;
-	int			 seen;		/* ssh_pool_update's mark */
+	int			 seen;		/* ssh_pool_commit's mark */
 	int64_t			 attempt_start;	/* clock_ms: this attempt */
 	int64_t			 down_since;	/* first failure of a streak */
 	int64_t			 retry_at;	/* clock_ms */
@@ -179,17 +196,9 @@ struct ssh_bastion {
 	char			 hostkey[160];	/* "ssh-ed25519 SHA256:..." */
 	char			 fingerprint[64]; /* "SHA256:..." */
 
-	/* auth (ssh_auth.c) */
-	int			 auth_step;
-	LIBSSH2_AGENT		*agent;
-	int			 agent_timeout;	/* an answer did not come */
-	struct libssh2_agent_publickey *agent_id;
-	void			*auth_key;	/* EVP_PKEY: RSA signed here */
-	unsigned char		 auth_blob[2048];
-	size_t			 auth_bloblen;
-	char			 auth_error[768];
+	struct ssh_auth_state	 auth;		/* ssh_auth.c */
 
-	/* channels */
+	/* channels (ssh_open.c, ssh_channel.c) */
 	struct ssh_open_list	 opens;		/* waiting for the slot */
 	struct ssh_open		*opening;	/* in the slot */
 	int64_t			 slot_since;	/* clock_ms: entered the slot */
@@ -199,12 +208,9 @@ struct ssh_bastion {
 	unsigned int		 nchans;
 	int			 probing;	/* a probe queued or open */
 	LIBSSH2_CHANNEL		*ctl;		/* session_command */
-	int			 ctl_state;	/* enum ssh_ctl_state */
+	enum ssh_ctl_state	 ctl_state;
 
-	/* the spare connection (ssh_spare.c) */
-	struct ssh_bastion	*spare;		/* ours, or NULL */
-	struct ssh_bastion	*owner;		/* a spare's bastion */
-	struct event		*slot_timer;	/* is the slot stuck? */
+	struct ssh_spare_state	 spare;		/* ssh_spare.c */
 };
 TAILQ_HEAD(ssh_bastion_list, ssh_bastion);
 
@@ -213,6 +219,7 @@ struct ssh_pool {
 	struct evdns_base	*dns;
 	struct ssh_bastion_list	 live;		/* serve dials, by name */
 	struct ssh_bastion_list	 retired;	/* finishing their channels */
+	struct ssh_bastion_list	 pending;	/* prepared, not yet committed */
 	struct event		*reap;		/* frees idle retired ones */
 	void			(*refused_cb)(void *);	/* key refused at the prompt */
 	void			*refused_arg;
@@ -231,41 +238,6 @@ int	ssh_prompt_hostkey(const char *name, const char *type, const char *fp,
 	    const char *file);
 
 /* ssh.c */
-
-/* ssh_pool_find(pool, name): the live bastion called name, or NULL. */
-struct ssh_bastion *ssh_pool_find(struct ssh_pool *pool, const char *name);
-
-/*
- * ssh_broken(b, fmt, ...): a fatal error seen where the connection
- * cannot be torn down (inside a pump loop): remember it; ssh_drive()
- * calls ssh_fail() at a safe point.
- */
-void	ssh_broken(struct ssh_bastion *b, const char *fmt, ...)
-	    __attribute__((format(printf, 2, 3)));
-
-/* ssh_backoff_left_ms(b): time to the next connection attempt. */
-long	ssh_backoff_left_ms(const struct ssh_bastion *b);
-
-/*
- * ssh_bastion_new(pool, set): a bastion, not connecting yet; takes set's
- * strings (on failure too: NULL, set cleared by the caller).
- */
-struct ssh_bastion *ssh_bastion_new(struct ssh_pool *pool,
-	    struct ssh_settings *set);
-
-/* ssh_bastion_free(b): disconnect, free channels, session and b. */
-void	ssh_bastion_free(struct ssh_bastion *b);
-
-/* ssh_connect(b): start a connection attempt (RESOLVING). */
-void	ssh_connect(struct ssh_bastion *b);
-
-/* ssh_pool.c */
-
-/* ssh_settings_clear(s): free a settings copy's strings. */
-void	ssh_settings_clear(struct ssh_settings *s);
-
-/* ssh_forwards_clear(b): forget the quick-mode forward lines. */
-void	ssh_forwards_clear(struct ssh_bastion *b);
 
 /*
  * ssh_drive(b): run the state machine as far as it goes without
@@ -293,12 +265,54 @@ const char *ssh_error(struct ssh_bastion *b, const char *what, int rc);
 /* ssh_fatal(rc): does libssh2 error rc end the whole connection? */
 int	ssh_fatal(int rc);
 
+/*
+ * ssh_broken(b, fmt, ...): a fatal error seen where the connection
+ * cannot be torn down (inside a pump loop): remember it; ssh_drive()
+ * calls ssh_fail() at a safe point.
+ */
+void	ssh_broken(struct ssh_bastion *b, const char *fmt, ...)
+	    __attribute__((format(printf, 2, 3)));
+
+/* ssh_backoff_left_ms(b): time to the next connection attempt. */
+long	ssh_backoff_left_ms(const struct ssh_bastion *b);
+
+/*
+ * ssh_bastion_new(pool, set): a bastion, not connecting yet; takes set's
+ * strings (on failure too: NULL, set cleared by the caller).
+ */
+struct ssh_bastion *ssh_bastion_new(struct ssh_pool *pool,
+	    struct ssh_settings *set);
+
+/* ssh_bastion_free(b): disconnect, free channels, session and b. */
+void	ssh_bastion_free(struct ssh_bastion *b);
+
+/* ssh_connect(b): start a connection attempt (CONNECTING). */
+void	ssh_connect(struct ssh_bastion *b);
+
+/* ssh_pool.c */
+
+/* ssh_pool_find(pool, name): the live bastion called name, or NULL. */
+struct ssh_bastion *ssh_pool_find(struct ssh_pool *pool, const char *name);
+
+/*
+ * ssh_settings_copy(dst, src): a deep copy.  Returns 0, or -1 when out
+ * of memory (dst cleared).
+ */
+int	ssh_settings_copy(struct ssh_settings *dst,
+	    const struct ssh_settings *src);
+
+/* ssh_settings_clear(s): free a settings copy's strings. */
+void	ssh_settings_clear(struct ssh_settings *s);
+
+/* ssh_forwards_clear(b): forget the quick-mode forward lines. */
+void	ssh_forwards_clear(struct ssh_bastion *b);
+
 /* ssh_adapter.c */
 
 /*
- * ssh_adapter_start(b): a libssh2 session on b->fd that sends and
- * receives through our callbacks; b->out buffers what the kernel does not
- * take at once.  Returns 0 or -1 (b->last_error).
+ * ssh_adapter_start(b): a libssh2 session on b->io.fd that sends and
+ * receives through our callbacks; b->io.out buffers what the kernel does
+ * not take at once.  Returns 0 or -1 (b->last_error).
  */
 int	ssh_adapter_start(struct ssh_bastion *b);
 
@@ -316,13 +330,6 @@ void	ssh_adapter_stop(struct ssh_bastion *b, int graceful);
 
 /* ssh_adapter_out_full(b): is the send buffer above its high mark? */
 int	ssh_adapter_out_full(const struct ssh_bastion *b);
-
-/*
- * ssh_settings_copy(dst, src): a deep copy.  Returns 0, or -1 when out
- * of memory (dst cleared).
- */
-int	ssh_settings_copy(struct ssh_settings *dst,
-	    const struct ssh_settings *src);
 
 /* ssh_spare.c */
 

@@ -176,6 +176,8 @@ ssh_open_failed(struct ssh_bastion *b, struct ssh_open *o, int rc)
 		b->ctl_state = SSH_CTL_NONE;
 		ssh_open_free(o);
 		return;
+	case SSH_OPEN_DIRECT:
+		break;
 	}
 	if (why != NULL)
 		snprintf(detail, sizeof(detail), "bastion %s: channel to "
@@ -209,6 +211,8 @@ ssh_open_done(struct ssh_bastion *b, struct ssh_open *o,
 		    LIBSSH2_CHANNEL_EXTENDED_DATA_MERGE);
 		ssh_open_free(o);
 		return;
+	case SSH_OPEN_DIRECT:
+		break;
 	}
 	if (o->cb == NULL) {			/* cancelled meanwhile */
 		ssh_chan_release(b, ch);
@@ -339,6 +343,9 @@ ssh_ctl_step(struct ssh_bastion *b)
 		/* FALLTHROUGH */
 	case SSH_CTL_RUNNING:
 		ssh_ctl_read(b);
+		return;
+	case SSH_CTL_NONE:
+	case SSH_CTL_OPENING:	/* ssh_open_done() moves it on */
 		return;
 	}
 }

@@ -1,9 +1,10 @@
 /*
  * ssh_pool.c: the bastions of the running configuration.  A bastion
- * copies its [bastion] section (settings), so it outlives generations;
- * ssh_pool_update() keeps an unchanged one (connection, channels and
- * all), retires a changed or unused one once its channels are done, and
- * starts the new ones.
+ * copies its [bastion] section (settings), so it outlives generations.
+ * A reload prepares the new bastions (ssh_pool_prepare: everything that
+ * can fail), then commits (ssh_pool_commit: keeps an unchanged one,
+ * connection, channels and all, retires a changed or unused one once its
+ * channels are done, and starts the new ones).
  */
 #include "config.h"
 
@@ -17,6 +18,7 @@
 #include <event2/event.h>
 
 #include "conf.h"
+#include "fault.h"
 #include "log.h"
 #include "ssh_int.h"
 
@@ -226,7 +228,7 @@ ssh_pool_reap_cb(evutil_socket_t fd, short what, void *arg)
 	for (b = TAILQ_FIRST(&pool->retired); b != NULL; b = next) {
 		next = TAILQ_NEXT(b, entry);
 		if ((b->state == SSH_READY && b->nchans > 0) ||
-		    (b->spare != NULL && b->spare->nchans > 0))
+		    (b->spare.conn != NULL && b->spare.conn->nchans > 0))
 			continue;
 		TAILQ_REMOVE(&pool->retired, b, entry);
 		ssh_bastion_free(b);
@@ -244,6 +246,7 @@ ssh_pool_new(struct event_base *base, struct evdns_base *dns)
 	pool->dns = dns;
 	TAILQ_INIT(&pool->live);
 	TAILQ_INIT(&pool->retired);
+	TAILQ_INIT(&pool->pending);
 	if ((pool->reap = event_new(base, -1, 0, ssh_pool_reap_cb,
 	    pool)) == NULL) {
 		free(pool);
@@ -259,18 +262,25 @@ ssh_pool_on_refused(struct ssh_pool *pool, void (*cb)(void *), void *arg)
 	pool->refused_arg = arg;
 }
 
-struct ssh_bastion *
-ssh_pool_find(struct ssh_pool *pool, const char *name)
+/* The bastion named name in list, or NULL. */
+static struct ssh_bastion *
+ssh_list_find(struct ssh_bastion_list *list, const char *name)
 {
 	struct ssh_bastion	*b;
 
-	if (pool == NULL || name == NULL)
-		return (NULL);
-	TAILQ_FOREACH(b, &pool->live, entry) {
+	TAILQ_FOREACH(b, list, entry) {
 		if (strcmp(b->set.name, name) == 0)
 			return (b);
 	}
 	return (NULL);
+}
+
+struct ssh_bastion *
+ssh_pool_find(struct ssh_pool *pool, const char *name)
+{
+	if (pool == NULL || name == NULL)
+		return (NULL);
+	return (ssh_list_find(&pool->live, name));
 }
 
 static int
@@ -291,10 +301,55 @@ ssh_conf_uses(const struct conf *c, const char *name)
 }
 
 void
-ssh_pool_update(struct ssh_pool *pool, const struct conf *c)
+ssh_pool_abort(struct ssh_pool *pool)
+{
+	struct ssh_bastion	*b;
+
+	while ((b = TAILQ_FIRST(&pool->pending)) != NULL) {
+		TAILQ_REMOVE(&pool->pending, b, entry);
+		ssh_bastion_free(b);
+	}
+}
+
+int
+ssh_pool_prepare(struct ssh_pool *pool, const struct conf *c)
+{
+	struct ssh_bastion	*b, *old;
+	struct ssh_settings	 set;
+	size_t			 i;
+
+	ssh_pool_abort(pool);
+	for (i = 0; i < c->nbastions; i++) {
+		if (!ssh_conf_uses(c, c->bastions[i].name))
+			continue;
+		if (ssh_settings_load(&set, &c->bastions[i]) != 0) {
+			log_error("bastion %s: out of memory",
+			    c->bastions[i].name);
+			goto fail;
+		}
+		old = ssh_pool_find(pool, set.name);
+		if (old != NULL && ssh_settings_equal(&old->set, &set)) {
+			ssh_settings_clear(&set);
+			continue;
+		}
+		if (fault_at("reload.bastion") ||
+		    (b = ssh_bastion_new(pool, &set)) == NULL) {
+			log_error("bastion %s: out of memory", set.name);
+			ssh_settings_clear(&set);
+			goto fail;
+		}
+		TAILQ_INSERT_TAIL(&pool->pending, b, entry);
+	}
+	return (0);
+fail:
+	ssh_pool_abort(pool);
+	return (-1);
+}
+
+void
+ssh_pool_commit(struct ssh_pool *pool, const struct conf *c)
 {
 	struct ssh_bastion	*b, *old, *next;
-	struct ssh_settings	 set;
 	size_t			 i;
 
 	TAILQ_FOREACH(b, &pool->live, entry)
@@ -302,14 +357,10 @@ ssh_pool_update(struct ssh_pool *pool, const struct conf *c)
 	for (i = 0; i < c->nbastions; i++) {
 		if (!ssh_conf_uses(c, c->bastions[i].name))
 			continue;
-		if (ssh_settings_load(&set, &c->bastions[i]) != 0) {
-			log_error("bastion %s: out of memory",
-			    c->bastions[i].name);
-			continue;
-		}
-		old = ssh_pool_find(pool, set.name);
-		if (old != NULL && ssh_settings_equal(&old->set, &set)) {
-			ssh_settings_clear(&set);
+		old = ssh_pool_find(pool, c->bastions[i].name);
+		if ((b = ssh_list_find(&pool->pending,
+		    c->bastions[i].name)) == NULL) {
+			/* Unchanged (ssh_pool_prepare kept it). */
 			old->seen = 1;
 			ssh_forwards_build(old, c);
 			continue;
@@ -317,11 +368,7 @@ ssh_pool_update(struct ssh_pool *pool, const struct conf *c)
 		if (old != NULL)
 			ssh_bastion_retire(old, "its [bastion] section "
 			    "changed");
-		if ((b = ssh_bastion_new(pool, &set)) == NULL) {
-			log_error("bastion %s: out of memory", set.name);
-			ssh_settings_clear(&set);
-			continue;
-		}
+		TAILQ_REMOVE(&pool->pending, b, entry);
 		b->seen = 1;
 		ssh_forwards_build(b, c);
 		TAILQ_INSERT_TAIL(&pool->live, b, entry);
@@ -341,8 +388,6 @@ ssh_state_name(int state)
 	switch (state) {
 	case SSH_IDLE:
 		return ("closed");
-	case SSH_RESOLVING:
-		return ("resolving");
 	case SSH_CONNECTING:
 		return ("connecting");
 	case SSH_HANDSHAKE:
@@ -388,10 +433,10 @@ ssh_pool_info(struct ssh_pool *pool, ssh_info_cb *cb, void *arg)
 		in.up = b->state == SSH_READY;
 		in.channels = b->nchans;
 		in.waiting = ssh_waiting(b);
-		if (b->spare != NULL) {
+		if (b->spare.conn != NULL) {
 			in.spare = 1;
-			in.channels += b->spare->nchans;
-			in.waiting += ssh_waiting(b->spare);
+			in.channels += b->spare.conn->nchans;
+			in.waiting += ssh_waiting(b->spare.conn);
 		}
 		in.losses = b->losses;
 		in.fingerprint = b->fingerprint;
@@ -407,6 +452,7 @@ ssh_pool_free(struct ssh_pool *pool)
 
 	if (pool == NULL)
 		return;
+	ssh_pool_abort(pool);
 	while ((b = TAILQ_FIRST(&pool->live)) != NULL) {
 		TAILQ_REMOVE(&pool->live, b, entry);
 		ssh_bastion_free(b);

@@ -85,11 +85,11 @@ ssh_spare_start(struct ssh_bastion *b)
 		ssh_settings_clear(&set);
 		return;
 	}
-	s->owner = b;
+	s->spare.owner = b;
 	s->retired = 1;			/* no reconnecting: see above */
 	snprintf(s->label, sizeof(s->label), "%.570s [second connection]",
 	    b->label);
-	b->spare = s;
+	b->spare.conn = s;
 	log_warnx("%s: the channel open to %s:%u has had no answer for "
 	    "%ld.%01lds; opening a second connection for the opens behind it "
 	    "(libssh2 opens one channel at a time)", b->label,
@@ -102,7 +102,7 @@ static void
 ssh_spare_tick(struct ssh_bastion *b)
 {
 	struct timeval	 tv = clock_tv(SSH_SLOT_STUCK_MS);
-	struct ssh_bastion *s = b->spare;
+	struct ssh_bastion *s = b->spare.conn;
 
 	if (s != NULL && (s->state == SSH_IDLE || s->state == SSH_BACKOFF ||
 	    (s->state == SSH_READY && ssh_spare_idle(s) &&
@@ -110,16 +110,16 @@ ssh_spare_tick(struct ssh_bastion *b)
 		if (s->state == SSH_READY)
 			log_info("%s: not needed any more: closing it",
 			    s->label);
-		b->spare = NULL;
+		b->spare.conn = NULL;
 		ssh_bastion_free(s);
 		s = NULL;
 	}
 	if (s == NULL && ssh_spare_stuck(b) && ssh_spare_waiting(b) &&
-	    !b->retired && b->owner == NULL)
+	    !b->retired && b->spare.owner == NULL)
 		ssh_spare_start(b);
 	/* Look again while the slot is busy or a spare lives. */
-	if (b->opening != NULL || b->spare != NULL)
-		evtimer_add(b->slot_timer, &tv);
+	if (b->opening != NULL || b->spare.conn != NULL)
+		evtimer_add(b->spare.timer, &tv);
 }
 
 static void
@@ -131,8 +131,8 @@ ssh_spare_timer_cb(evutil_socket_t fd, short what, void *arg)
 int
 ssh_spare_init(struct ssh_bastion *b)
 {
-	b->slot_timer = evtimer_new(b->pool->base, ssh_spare_timer_cb, b);
-	return (b->slot_timer == NULL ? -1 : 0);
+	b->spare.timer = evtimer_new(b->pool->base, ssh_spare_timer_cb, b);
+	return (b->spare.timer == NULL ? -1 : 0);
 }
 
 void
@@ -140,15 +140,15 @@ ssh_spare_slot_taken(struct ssh_bastion *b)
 {
 	struct timeval	tv = clock_tv(SSH_SLOT_STUCK_MS);
 
-	if (b->owner == NULL && !evtimer_pending(b->slot_timer, NULL))
-		evtimer_add(b->slot_timer, &tv);
+	if (b->spare.owner == NULL && !evtimer_pending(b->spare.timer, NULL))
+		evtimer_add(b->spare.timer, &tv);
 }
 
 struct ssh_bastion *
 ssh_spare_pick(struct ssh_bastion *b, const char *host, unsigned int port,
     char *why, size_t len)
 {
-	struct ssh_bastion	*s = b->spare, *stuck = NULL;
+	struct ssh_bastion	*s = b->spare.conn, *stuck = NULL;
 	long			 ms;
 
 	if (ssh_spare_stuck_on(b, host, port))
@@ -172,7 +172,7 @@ ssh_spare_pick(struct ssh_bastion *b, const char *host, unsigned int port,
 void
 ssh_spare_ready(struct ssh_bastion *s)
 {
-	struct ssh_bastion	*b = s->owner;
+	struct ssh_bastion	*b = s->spare.owner;
 	struct ssh_open		*o, *next;
 	unsigned int		 n = 0;
 
@@ -195,11 +195,11 @@ ssh_spare_ready(struct ssh_bastion *s)
 void
 ssh_spare_free(struct ssh_bastion *b)
 {
-	if (b->spare != NULL) {
-		ssh_bastion_free(b->spare);
-		b->spare = NULL;
+	if (b->spare.conn != NULL) {
+		ssh_bastion_free(b->spare.conn);
+		b->spare.conn = NULL;
 	}
-	if (b->slot_timer != NULL)
-		event_free(b->slot_timer);
-	b->slot_timer = NULL;
+	if (b->spare.timer != NULL)
+		event_free(b->spare.timer);
+	b->spare.timer = NULL;
 }

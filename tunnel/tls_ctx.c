@@ -404,26 +404,21 @@ static int
 tls_ctx_settings(struct tls_ctx *t, const struct conf_route *r, int protocol,
     char *err, size_t len)
 {
-	const char	*v;
-
-	t->name = strdup((v = conf_route_opt(r, "name")) != NULL ? v :
+	t->name = strdup(r->tls.name != NULL ? r->tls.name :
 	    r->target.host);
 	if (t->name == NULL) {
 		snprintf(err, len, "out of memory");
 		return (-1);
 	}
 	t->name_ip = tls_ctx_is_ip(t->name);
-	v = conf_route_opt(r, "verify");
-	t->verify = v == NULL || strcmp(v, "none") != 0;
-	v = conf_route_opt(r, "sslnegotiation");
-	t->pg_direct = protocol == PROTO_POSTGRES && v != NULL &&
-	    strcmp(v, "direct") == 0;
+	t->verify = r->tls.verify == TLS_VERIFY_FULL;
+	t->pg_direct = protocol == PROTO_POSTGRES &&
+	    r->tls.sslnegotiation == PG_NEG_DIRECT;
 	t->pg_request = protocol == PROTO_POSTGRES && !t->pg_direct;
-	v = conf_route_opt(r, "min_version");
-	t->min_version = v != NULL && strcmp(v, "tls1.3") == 0 ? "tls1.3" :
+	t->min_version = r->tls.min_version == TLS_MIN_1_3 ? "tls1.3" :
 	    "tls1.2";
-	SSL_CTX_set_min_proto_version(t->ctx, strcmp(t->min_version,
-	    "tls1.3") == 0 ? TLS1_3_VERSION : TLS1_2_VERSION);
+	SSL_CTX_set_min_proto_version(t->ctx, r->tls.min_version ==
+	    TLS_MIN_1_3 ? TLS1_3_VERSION : TLS1_2_VERSION);
 	SSL_CTX_set_options(t->ctx, SSL_OP_NO_RENEGOTIATION
 #ifdef SSL_OP_IGNORE_UNEXPECTED_EOF
 	    | SSL_OP_IGNORE_UNEXPECTED_EOF
@@ -449,15 +444,14 @@ tls_ctx_settings(struct tls_ctx *t, const struct conf_route *r, int protocol,
 	}
 	if (t->verify) {
 		SSL_CTX_set_verify(t->ctx, SSL_VERIFY_PEER, tls_ctx_verify_cb);
-		if (tls_ctx_load_ca(t, conf_route_opt(r, "ca"), err, len) != 0)
+		if (tls_ctx_load_ca(t, r->tls.ca, err, len) != 0)
 			return (-1);
 	} else
 		SSL_CTX_set_verify(t->ctx, SSL_VERIFY_NONE, NULL);
-	if (tls_ctx_load_cert(t, conf_route_opt(r, "cert"),
-	    conf_route_opt(r, "key"), err, len) != 0)
+	if (tls_ctx_load_cert(t, r->tls.cert, r->tls.key, err, len) != 0)
 		return (-1);
-	if ((v = conf_route_opt(r, "ciphers")) != NULL &&
-	    tls_ctx_ciphers(t, v, err, len) != 0)
+	if (r->tls.ciphers != NULL &&
+	    tls_ctx_ciphers(t, r->tls.ciphers, err, len) != 0)
 		return (-1);
 	return (0);
 }

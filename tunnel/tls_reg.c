@@ -76,8 +76,12 @@ tls_reg_count(const struct conf *c)
 	return (n);
 }
 
-int
-tls_reg_load(struct tls_reg *reg, struct conf *gen, struct conf_errors *errs)
+/*
+ * Build the contexts of gen's tls:// routes into a new tls_gen (not
+ * holding gen yet), each failure appended to errs.  NULL on failure.
+ */
+static struct tls_gen *
+tls_gen_build(const struct conf *gen, struct conf_errors *errs)
 {
 	struct tls_gen			*g;
 	const struct conf_service	*s;
@@ -94,7 +98,7 @@ tls_reg_load(struct tls_reg *reg, struct conf *gen, struct conf_errors *errs)
 		if (g != NULL)
 			free(g->routes);
 		free(g);
-		return (-1);
+		return (NULL);
 	}
 	for (i = 0; i < gen->nservices; i++) {
 		s = &gen->services[i];
@@ -105,18 +109,43 @@ tls_reg_load(struct tls_reg *reg, struct conf *gen, struct conf_errors *errs)
 			g->ctx[g->n] = tls_ctx_new(r, s->protocol, err,
 			    sizeof(err));
 			if (g->ctx[g->n] == NULL) {
-				conf_errors_add(errs, file, r->line, "service "
-				    "%s: route '%s': %s", s->name, r->name,
-				    err);
+				conf_errors_add(errs, file, r->line, "route "
+				    "'%s': %s", r->name, err);
 				bad = 1;
 				continue;
 			}
 			g->routes[g->n++] = r;
 		}
 	}
-	if (bad || g->n == 0) {
+	if (bad) {
 		tls_gen_free(g);	/* no reference taken yet */
-		return (bad ? -1 : 0);
+		return (NULL);
+	}
+	return (g);
+}
+
+int
+tls_reg_check(const struct conf *gen, struct conf_errors *errs)
+{
+	struct tls_gen	*g;
+
+	if ((g = tls_gen_build(gen, errs)) == NULL)
+		return (-1);
+	tls_gen_free(g);
+	return (0);
+}
+
+int
+tls_reg_load(struct tls_reg *reg, struct conf *gen, struct conf_errors *errs)
+{
+	struct tls_gen	*g;
+	size_t		 i;
+
+	if ((g = tls_gen_build(gen, errs)) == NULL)
+		return (-1);
+	if (g->n == 0) {
+		tls_gen_free(g);
+		return (0);
 	}
 	for (i = 0; i < g->n; i++) {
 		if (!tls_ctx_verifies(g->ctx[i]))

@@ -24,9 +24,16 @@ struct tls_reg *tls_reg_new(void);
 void	tls_reg_free(struct tls_reg *reg);
 
 /*
+ * tls_reg_check(gen, errs): build and drop a context for every tls://
+ * route of gen, as tls_reg_load() would (postern -n).  Returns 0, or -1
+ * with each failure appended to errs.
+ */
+int	tls_reg_check(const struct conf *gen, struct conf_errors *errs);
+
+/*
  * tls_reg_load(reg, gen, errs): build a context for every tls:// route of
- * gen, each failure appended to errs as "file:line: service S: route
- * 'R': why".  On success the registry holds a reference to gen and logs
+ * gen, each failure appended to errs as "file:line: route 'R': why" (a
+ * CA that does not load, a key that does not match its certificate).  On success the registry holds a reference to gen and logs
  * a warning for each route with verify = none; returns 0.  On failure
  * nothing is kept; returns -1.
  */

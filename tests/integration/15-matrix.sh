@@ -137,6 +137,60 @@ case_answer_and_close() {
 	expect_log "$(closed_re "$SERVER_PORT" '(server closed|server error: [^)]+)\)')"
 }
 
+# TLS only: the server answers, sends close_notify and keeps its TCP
+# connection open, reading and dropping whatever comes.  No write ever
+# fails, so only the close_notify says the upstream is gone (libevent's
+# OpenSSL bufferevent stops writing at it): the client must get the
+# answer and then be closed, not left blocked behind back-pressure.
+NOTIFY_PY='
+import socket, ssl, sys, time
+port, cert, key = int(sys.argv[1]), sys.argv[2], sys.argv[3]
+ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+ctx.load_cert_chain(cert, key)
+ls = socket.socket()
+ls.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+ls.bind(("127.0.0.1", port))
+ls.listen(16)
+print("ready", flush=True)
+deadline = time.monotonic() + 120
+while time.monotonic() < deadline:
+    c, _ = ls.accept()
+    try:
+        s = ctx.wrap_socket(c, server_side=True)
+        s.recv(65536)
+        s.sendall(b"-ERR bye\r\n")
+        s.settimeout(0.5)
+        try:
+            s.unwrap()          # close_notify; TCP stays open
+        except (OSError, ssl.SSLError):
+            pass
+        c.settimeout(1)
+        end = time.monotonic() + 30
+        while time.monotonic() < end:
+            try:
+                if not c.recv(65536):
+                    break
+            except socket.timeout:
+                continue
+    except (OSError, ssl.SSLError):
+        pass
+    c.close()
+'
+case_tls_close_notify_only() {
+	local port
+	port=$(free_port) || fail_case "no free port"
+	python3 -c "$NOTIFY_PY" "$port" "$PKI/server.crt" "$PKI/server.key" \
+	    > "$T/notify$_CASE_ID.out" 2>&1 &
+	track_server $!
+	wait_log "$T/notify$_CASE_ID.out" '^ready' 10 ||
+	    fail_case "TLS server did not start: $(head -c 300 "$T/notify$_CASE_ID.out")"
+	postern_on tls tcp "$port" -- check=none
+	timeout 90 perl -e "$WRITER_PL" "$LISTEN_PORT" x > "$T/writer$_CASE_ID.out" 2>&1 ||
+	    fail_case "writer failed: $(head -c 300 "$T/writer$_CASE_ID.out")"
+	writer_check "$T/writer$_CASE_ID.out" "-ERR bye"
+	expect_log "$(closed_re "$port" '(server closed|server error: [^)]+)\)')"
+}
+
 # A client that does not read for 3 s while the upstream pushes 256 MiB:
 # postern must stop reading upstream instead of buffering it all.  Its RSS
 # is sampled only while the client is not reading (the client creates a
@@ -378,4 +432,5 @@ for t in "${TRANSPORTS[@]}"; do
 	run_case "$t: redis pipelined commands" case_redis_pipeline "$t"
 	run_case "$t: redis 500 concurrent sessions" case_redis_500_concurrent "$t"
 done
+run_case "tls: close_notify with TCP kept open: the client is closed" case_tls_close_notify_only
 finish

@@ -189,6 +189,54 @@ case_reload_broken() {
 	expect_eq "PING after the failed reload" PONG "$(rcli "$LISTEN_PORT" PING 2>&1)"
 }
 
+# A reload prepares everything (TLS, listeners, services and their checks,
+# bastions) before it commits: a failure at any step, injected through
+# the debug build's fault points, leaves the running configuration
+# serving with nothing half-applied (no new listener, the old route),
+# and LSan finds nothing leaked.  Then the same reload goes through.
+case_reload_fault_at_each_step() {
+	local a b extra n=0 point
+	start_redis
+	a=$REDIS_PORT
+	start_redis
+	b=$REDIS_PORT
+	rcli "$a" SET who a > /dev/null
+	rcli "$b" SET who b > /dev/null
+	extra=$(free_port) || fail_case "no free port"
+	: > "$T/faults"
+	export POSTERN_FAULT_FILE=$T/faults
+	postern_redis "private tcp://127.0.0.1:$a"
+	unset POSTERN_FAULT_FILE
+	{
+		conf_global
+		printf '[bastion b]\naddress = 127.0.0.1:1\nuser = nobody\n'
+		printf 'host_key_sha256 = SHA256:%s\n\n' \
+		    AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA
+		conf_service redis "127.0.0.1:$LISTEN_PORT" redis \
+		    "private tcp://127.0.0.1:$b"
+		conf_service tunnel "127.0.0.1:$extra" tcp \
+		    "via ssh://b/127.0.0.1:$b" -- check=none
+	} > "$CONF"
+	for point in reload.tls reload.bind reload.service reload.health \
+	    reload.bastion; do
+		echo "$point" > "$T/faults"
+		kill -HUP "$POSTERN_PID"
+		n=$((n + 1))
+		wait_count "$POSTERN_LOG" " error: reload failed: keeping the running configuration" "$n" 10 ||
+		    fail_case "$point: no 'reload failed' line"
+		_pid_running "$POSTERN_PID" || fail_case "$point: postern exited"
+		expect_eq "$point: GET who" a "$(rcli "$LISTEN_PORT" GET who 2>&1)"
+		timeout 5 bash -c "exec 3<>/dev/tcp/127.0.0.1/$extra" 2>/dev/null &&
+		    fail_case "$point: the new listener was bound"
+	done
+	expect_no_log "configuration generation [0-9]+ loaded"
+	: > "$T/faults"
+	kill -HUP "$POSTERN_PID"
+	expect_log " reload: configuration generation 2 loaded$"
+	expect_eq "GET who after the reload" b "$(rcli "$LISTEN_PORT" GET who 2>&1)"
+	stop_postern
+}
+
 # A reload that moves the route: new sessions use the new route, a session
 # opened before keeps the one it started with.
 case_reload_route() {
@@ -363,6 +411,7 @@ run_case "-n on the example config reports only missing files" case_check_exampl
 run_case "usage and config errors exit 2" case_usage_errors
 run_case "SIGHUP with a broken config keeps the old one" case_reload_broken
 run_case "SIGHUP with a new route" case_reload_route
+run_case "reload fails at each step: the old configuration serves" case_reload_fault_at_each_step
 run_case "SIGTERM drains an open session" case_sigterm_drains
 run_case "drain_timeout closes idle sessions" case_drain_timeout
 run_case "SIGINT stops cleanly" case_sigint

@@ -351,6 +351,8 @@ case_redis_auth() {
 	printf 'wrong\n' > "$T/pw.bad"
 	printf 'alicepw\n' > "$T/pw.alice"
 	printf 'bobpw\n' > "$T/pw.bob"
+	# Secret files: not readable by group or others (the config refuses).
+	chmod 600 "$T"/pw.*
 	CONF=$T/auth.conf
 	{ conf_head log_level=debug
 	  conf_service good "127.0.0.1:$(free_port)" redis "private tcp://127.0.0.1:$rp" -- \
@@ -379,8 +381,8 @@ case_redis_auth() {
 	expect_no_log 's3cret|alicepw|bobpw'
 }
 
-# check_role = master: a replica answers PING but is down with "role is
-# not master"; the same replica is up under check_role = any.
+# check_role = master: a replica answers PING but is down with "role:
+# replica, wanted master"; the same replica is up under check_role = any.
 # Last resort: the only route fails its check (the check's password is
 # wrong) but serves; a client still gets through, and a route whose
 # server is gone still gives the protocol error after the hold.
@@ -389,6 +391,7 @@ case_last_resort() {
 	start_redis
 	rp=$REDIS_PORT
 	printf 'not-the-password\n' > "$T/pw.wrong"
+	chmod 600 "$T/pw.wrong"
 	LISTEN_PORT=$(free_port) || fail_case "no free port"
 	CONF=$T/lastresort.conf
 	{ conf_head log_level=debug
@@ -429,7 +432,7 @@ case_redis_role() {
 	} > "$CONF"
 	start_postern "$CONF"
 	expect_log 'info: redis/public: up \(check ok\)$'
-	expect_log 'info: redis/private: unknown -> down \(2 failed checks; last: bad reply: role is not master; was unknown for '
+	expect_log 'info: redis/private: unknown -> down \(2 failed checks; last: role: replica, wanted master; was unknown for '
 	expect_log 'info: service redis: new sessions go to public \(was private\)$'
 	expect_log 'info: any/private: up \(check ok\)$'
 	expect_eq "ROLE through postern" master "$(rcli "$LISTEN_PORT" ROLE 2>&1 | head -n 1)"
@@ -527,7 +530,7 @@ case_pg_checks() {
 	expect_log 'info: pgssl/private: up \(check ok\)$'
 	expect_log "debug: pgssl/private: check: ok \(SSLRequest answered '[SN]'\)"
 	expect_log 'info: pguser/private: up \(check ok\)$'
-	expect_log 'debug: pguser/private: check: ok \((authentication requested|ready for query)\)'
+	expect_log 'debug: pguser/private: check: ok \((authentication requested|ready for query; primary)\)'
 	expect_log 'info: starting/private: unknown -> down \(2 failed checks; last: bad reply: FATAL 57P03: the database system is starting up; was unknown for '
 	expect_log 'info: starting/public: up \(check ok\)$'
 	expect_log 'info: service starting: new sessions go to public \(was private\)$'

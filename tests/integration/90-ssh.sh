@@ -78,6 +78,36 @@ case_postgres() {
 	    fail_case "no 'closed (client closed)' session lines for psql"
 }
 
+# A postgres check that logs in (SCRAM-SHA-256) and asks for the role
+# through the channel, as through any transport: no TLS there, so no
+# channel binding, and the password never in the log.
+case_postgres_scram() {
+	local pw=$T/chk.pw out
+	command -v psql > /dev/null || skip_case "no psql"
+	PG_HBA=$'local all all trust\nhost all postgres 127.0.0.1/32 trust
+host all all 127.0.0.1/32 scram-sha-256' start_postgres
+	out=$(timeout 30 psql "host=$PG_SOCKDIR port=$PG_PORT user=postgres dbname=postgres" \
+	    -XAtc "CREATE ROLE chk LOGIN PASSWORD 'chk-Pw-9'" 2>&1) ||
+	    fail_case "CREATE ROLE: $out"
+	printf 'chk-Pw-9\n' > "$pw"
+	chmod 600 "$pw"
+	start_sshd
+	LISTEN_PORT=$(free_port) || fail_case "no free port"
+	CONF=$T/scram.conf
+	{ conf_global log_level=debug
+	  conf_bastion b
+	  conf_service postgres "127.0.0.1:$LISTEN_PORT" postgres \
+	      "via ssh://b/127.0.0.1:$PG_PORT" -- check_user=chk \
+	      check_database=postgres "check_password_file=$pw" check_role=primary
+	} > "$CONF"
+	start_postern "$CONF"
+	expect_log 'debug: postgres/via: check: ok \(authenticated \(SCRAM-SHA-256\); primary\)'
+	expect_log 'info: postgres/via: up \(check ok\)$'
+	out=$(timeout 30 psql "$(pg_conninfo "$LISTEN_PORT")" -tAc 'select 6 * 7' 2>&1)
+	expect_eq "psql through the bastion" 42 "$out"
+	expect_no_log 'chk-Pw-9'
+}
+
 # 64 MiB each way through one channel, compared by SHA-256.
 # 200 sessions at once, all on the one SSH connection.
 case_200_sessions() {
@@ -774,6 +804,7 @@ case_netns_topology() {
 
 run_case "redis-cli through an ssh:// route" case_redis
 run_case "psql through an ssh:// route" case_postgres
+run_case "postgres check with SCRAM through an ssh:// route" case_postgres_scram
 run_case "200 concurrent sessions share one SSH connection" case_200_sessions
 run_case "a client that does not read: postern buffers a window, not the stream" case_slow_client
 run_case "unknown host key refused (type, fingerprint, file)" case_hostkey_unknown

@@ -40,6 +40,13 @@ dial_bev_error(struct bufferevent *bev, int err, char *buf, size_t len)
 	return (0);
 }
 
+int
+dial_bev_writes_after_eof(struct bufferevent *bev)
+{
+	fail_msg("dial_bev_writes_after_eof called on the link path");
+	return (1);
+}
+
 /* ------------------------------------------------------------------ */
 /* The fake provider. */
 

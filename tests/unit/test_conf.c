@@ -156,6 +156,15 @@ test_all_values(void **state)
 	assert_string_equal(conf_route_opt(r, "min_version"), "tls1.3");
 	/* Only the first '=' splits. */
 	assert_string_equal(conf_route_opt(r, "ciphers"), "HIGH:!aNULL:x=y");
+	/* The same, typed through the key table (SECT_TLS). */
+	assert_string_equal(r->tls.ca, "/ca.pem");
+	assert_string_equal(r->tls.name, "db");
+	assert_string_equal(r->tls.cert, "/c.pem");
+	assert_string_equal(r->tls.key, "/k.pem");
+	assert_int_equal(r->tls.verify, TLS_VERIFY_NONE);
+	assert_int_equal(r->tls.min_version, TLS_MIN_1_3);
+	assert_int_equal(r->tls.sslnegotiation, PG_NEG_POSTGRES);
+	assert_string_equal(r->tls.ciphers, "HIGH:!aNULL:x=y");
 	conf_unref(c);
 }
 

@@ -95,9 +95,13 @@ test_route_options(void **state)
 	EXPECT_ERRORS(SVC "route = t tls://h:1 cafile=/x\n", 0,
 	    "t.conf:4: route 't': unknown option 'cafile' for a tls route");
 	EXPECT_ERRORS(SVC "route = t tls://h:1 verify=maybe\n", 0,
-	    "t.conf:4: route 't': verify must be full or none");
+	    "t.conf:4: route 't': verify: 'maybe' is not one of: full, none");
 	EXPECT_ERRORS(SVC "route = t tls://h:1 min_version=tls1.1\n", 0,
-	    "t.conf:4: route 't': min_version must be tls1.2 or tls1.3");
+	    "t.conf:4: route 't': min_version: 'tls1.1' is not one of: "
+	    "tls1.2, tls1.3");
+	EXPECT_ERRORS(SVC "route = t tls://h:1 sslnegotiation=direct\n", 0,
+	    "t.conf:4: route 't': sslnegotiation is for protocol = "
+	    "postgres");
 	EXPECT_ERRORS(SVC "route = t tls://h:1 name=a name=b\n", 0,
 	    "t.conf:4: route 't': option 'name' given twice");
 	/* Only tls:// routes take options. */
@@ -109,9 +113,10 @@ test_route_options(void **state)
 	/* Every problem of one route, in the order written. */
 	EXPECT_ERRORS(SVC "route = t tls://h:1 verify=maybe x=1 "
 	    "min_version=ssl3\n", 0,
-	    "t.conf:4: route 't': verify must be full or none",
+	    "t.conf:4: route 't': verify: 'maybe' is not one of: full, none",
 	    "t.conf:4: route 't': unknown option 'x' for a tls route",
-	    "t.conf:4: route 't': min_version must be tls1.2 or tls1.3");
+	    "t.conf:4: route 't': min_version: 'ssl3' is not one of: "
+	    "tls1.2, tls1.3");
 	conf_unref(parse_ok(SVC "route = t tls://h:1 verify=full "
 	    "min_version=tls1.2\n"));
 }

@@ -173,7 +173,7 @@ test_link_closed_while_client_writes(void **state)
 	x->fk->block_at = RELAY_HIGH_WATER;	/* the window is used up */
 	client_send(x, up, 1000);
 	LOOP_UNTIL(x, x->fk->writes == 1);
-	assert_int_equal(x->r.side[RELAY_CLIENT].reading, 0);
+	assert_int_equal(x->r.side[RELAY_CLIENT].fdio.reading, 0);
 	client_send(x, up + 1000, 3000);	/* waits in the socket */
 
 	prov_data(x->fk, down, sizeof(down));
@@ -189,7 +189,7 @@ test_link_closed_while_client_writes(void **state)
 	assert_int_equal(x->fk->writes, 1);	/* nothing after closed() */
 	assert_int_equal(x->fk->shutdowns, 0);
 	assert_false(x->attached_at_done);
-	assert_int_equal(ioctl(x->r.side[RELAY_CLIENT].fd, FIONREAD, &queued),
+	assert_int_equal(ioctl(x->r.side[RELAY_CLIENT].fdio.fd, FIONREAD, &queued),
 	    0);
 	assert_true(queued >= 0);
 	release_closes(x);
@@ -213,7 +213,7 @@ test_link_closed_drains_client(void **state)
 	client_send(x, up, 1000);
 	LOOP_UNTIL(x, x->fk->writes == 1);
 	/* The client's socket is full: part of the answer waits in out. */
-	while (evbuffer_get_length(x->r.side[RELAY_CLIENT].out) == 0) {
+	while (evbuffer_get_length(x->r.side[RELAY_CLIENT].fdio.out) == 0) {
 		fill(down, sizeof(down), fed);
 		prov_data(x->fk, down, sizeof(down));
 		fed += sizeof(down);
@@ -222,10 +222,10 @@ test_link_closed_drains_client(void **state)
 	for (i = 0; i < 8; i++)
 		client_send(x, up, sizeof(up));
 	prov_closed(x->fk);			/* EOF implied */
-	assert_int_equal(x->r.side[RELAY_CLIENT].reading, 1);	/* resumed */
+	assert_int_equal(x->r.side[RELAY_CLIENT].fdio.reading, 1);	/* resumed */
 	spin(x, 20);
 	assert_int_equal(x->dones, 0);		/* the answer is not out */
-	assert_int_equal(ioctl(x->r.side[RELAY_CLIENT].fd, FIONREAD, &queued),
+	assert_int_equal(ioctl(x->r.side[RELAY_CLIENT].fdio.fd, FIONREAD, &queued),
 	    0);
 	assert_int_equal(queued, 0);		/* read and dropped */
 	LOOP_UNTIL(x, client_eof(x) == 1);
@@ -328,7 +328,7 @@ test_backpressure_up(void **state)
 	x->fk->block_at = RELAY_HIGH_WATER;
 	client_send(x, up, 1000);
 	LOOP_UNTIL(x, x->fk->writes == 1);
-	assert_int_equal(x->r.side[RELAY_CLIENT].reading, 0);
+	assert_int_equal(x->r.side[RELAY_CLIENT].fdio.reading, 0);
 
 	/* Sent now, it must stay in the relay's socket, EOF behind it. */
 	client_send(x, up + 1000, 3000);
@@ -337,7 +337,7 @@ test_backpressure_up(void **state)
 	assert_int_equal(x->fk->writes, 1);
 	assert_int_equal(x->fk->shutdowns, 0);
 	assert_int_equal(evbuffer_get_length(x->fk->got), 1000);
-	assert_int_equal(ioctl(x->r.side[RELAY_CLIENT].fd, FIONREAD, &queued),
+	assert_int_equal(ioctl(x->r.side[RELAY_CLIENT].fdio.fd, FIONREAD, &queued),
 	    0);
 	assert_int_equal(queued, 3000);
 

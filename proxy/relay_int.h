@@ -1,0 +1,47 @@
+/*
+ * relay_int.h: what the relay's two engines (relay.c: bufferevents and
+ * the shared close logic; relay_fd.c: file descriptors and links) share.
+ * Not for other modules.
+ */
+#ifndef POSTERN_RELAY_INT_H
+#define POSTERN_RELAY_INT_H
+
+#include <stddef.h>
+
+#include "relay.h"
+
+struct event_base;
+struct evbuffer;
+
+/*
+ * relay_note_end(r, idx, error, why): side idx ended (EOF, or an error
+ * with why); the first end of the relay is what the close line reports.
+ */
+void	relay_note_end(struct relay *r, int idx, int error, const char *why);
+
+/* relay_check_done(r): both directions done: call r->cb once. */
+void	relay_check_done(struct relay *r);
+
+/*
+ * relay_tap_run(s, buf, off, n): show the n bytes at offset off of buf,
+ * just read from side s, to s's tap (relay_tap()).
+ */
+void	relay_tap_run(struct relay_side *s, struct evbuffer *buf, size_t off,
+	    size_t n);
+
+/*
+ * relay_fd_start(r, base, first): run r on the fd engine (sockets and
+ * links) with the descriptors already in r's sides; first as for
+ * relay_start().  Returns 0, or -1 when out of memory (the caller
+ * releases).
+ */
+int	relay_fd_start(struct relay *r, struct event_base *base,
+	    struct evbuffer *first);
+
+/* relay_fd_stop(r): the fd engine's part of relay_stop(). */
+void	relay_fd_stop(struct relay *r);
+
+/* relay_fd_release(r): the fd engine's part of relay_release(). */
+void	relay_fd_release(struct relay *r);
+
+#endif

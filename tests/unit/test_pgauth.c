@@ -1,0 +1,210 @@
+/*
+ * test_pgauth.c: PostgreSQL authentication requests and the answers,
+ * byte for byte: md5 as libpq computes it, the SASL mechanism choice and
+ * its channel-binding flag, and the refusals (cleartext without TLS,
+ * AuthenticationOk before the server's SCRAM proof).
+ */
+#include "config.h"
+
+#include <arpa/inet.h>
+
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "pgauth.h"
+
+static struct pgauth *
+client(const char *password, int tls)
+{
+	static const unsigned char	hash[32] = { 7 };
+	struct pgauth_params		p;
+	struct pgauth			*a;
+
+	memset(&p, 0, sizeof(p));
+	p.user = "check";
+	p.password = password;
+	p.tls = tls;
+	if (tls) {
+		p.cbind = hash;
+		p.cbind_len = sizeof(hash);
+	}
+	p.nonce = "fixednonce";
+	a = pgauth_new(&p);
+	assert_non_null(a);
+	return (a);
+}
+
+/* An 'R' body: the code, then n bytes. */
+static size_t
+request(unsigned char *buf, uint32_t code, const void *data, size_t n)
+{
+	code = htonl(code);
+	memcpy(buf, &code, 4);
+	memcpy(buf + 4, data, n);
+	return (4 + n);
+}
+
+static void
+test_md5(void **state)
+{
+	struct pgauth		*a = client("s3cret", 0);
+	unsigned char		 body[64];
+	const unsigned char	*r;
+	size_t			 n;
+
+	(void)state;
+	n = request(body, 5, "\x01\x02\x03\x04", 4);
+	assert_int_equal(pgauth_step(a, body, n), PGAUTH_MORE);
+	r = pgauth_reply(a, &n);
+	/* python3: "md5" + md5(md5(b"s3cretcheck").hexdigest() + salt) */
+	assert_int_equal(n, 1 + 4 + 36);
+	assert_memory_equal(r, "p\0\0\0\x28md5444a1329f8b38741ec5bdeea05dd93a8",
+	    n);
+	assert_string_equal(pgauth_method(a), "md5");
+	n = request(body, 0, "", 0);
+	assert_int_equal(pgauth_step(a, body, n), PGAUTH_OK);
+	pgauth_free(a);
+}
+
+static void
+test_cleartext(void **state)
+{
+	struct pgauth		*a = client("s3cret", 0);
+	unsigned char		 body[8];
+	const unsigned char	*r;
+	size_t			 n;
+
+	(void)state;
+	n = request(body, 3, "", 0);
+	assert_int_equal(pgauth_step(a, body, n), PGAUTH_FAIL);
+	assert_non_null(strstr(pgauth_error(a), "in cleartext on a "
+	    "connection without TLS; refused"));
+	assert_null(strstr(pgauth_error(a), "s3cret"));
+	pgauth_free(a);
+	a = client("s3cret", 1);
+	assert_int_equal(pgauth_step(a, body, n), PGAUTH_MORE);
+	r = pgauth_reply(a, &n);
+	assert_int_equal(n, 1 + 4 + 7);
+	assert_memory_equal(r, "p\0\0\0\x0bs3cret\0", n);
+	pgauth_free(a);
+}
+
+/* Without a password: "the server wants one", not a failure. */
+static void
+test_need_password(void **state)
+{
+	struct pgauth	*a = client(NULL, 0);
+	unsigned char	 body[64];
+	size_t		 n;
+
+	(void)state;
+	n = request(body, 10, "SCRAM-SHA-256\0", 15);
+	assert_int_equal(pgauth_step(a, body, n), PGAUTH_NEED_PASSWORD);
+	pgauth_free(a);
+	a = client(NULL, 0);
+	n = request(body, 0, "", 0);
+	assert_int_equal(pgauth_step(a, body, n), PGAUTH_OK);
+	assert_string_equal(pgauth_method(a), "trust");
+	pgauth_free(a);
+}
+
+/* Which mechanism, which gs2 flag. */
+static void
+test_sasl_choice(void **state)
+{
+	static const char	both[] = "SCRAM-SHA-256-PLUS\0SCRAM-SHA-256\0";
+	static const char	plain[] = "SCRAM-SHA-256\0";
+	static const struct {
+		int		 tls;
+		const char	*offer;
+		size_t		 len;
+		const char	*mech;
+		const char	*first;
+	} cases[] = {
+		{ 1, both, sizeof(both), "SCRAM-SHA-256-PLUS",
+		  "p=tls-server-end-point,,n=,r=fixednonce" },
+		{ 0, both, sizeof(both), "SCRAM-SHA-256", "n,,n=,r=fixednonce" },
+		{ 1, plain, sizeof(plain), "SCRAM-SHA-256",
+		  "y,,n=,r=fixednonce" },
+		{ 0, plain, sizeof(plain), "SCRAM-SHA-256",
+		  "n,,n=,r=fixednonce" },
+	};
+	struct pgauth		*a;
+	unsigned char		 body[128];
+	const unsigned char	*r;
+	size_t			 i, n, ml;
+	uint32_t		 len;
+
+	(void)state;
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		a = client("pw", cases[i].tls);
+		n = request(body, 10, cases[i].offer, cases[i].len);
+		assert_int_equal(pgauth_step(a, body, n), PGAUTH_MORE);
+		assert_string_equal(pgauth_method(a), cases[i].mech);
+		r = pgauth_reply(a, &n);
+		ml = strlen(cases[i].mech) + 1;
+		assert_int_equal(n, 1 + 4 + ml + 4 + strlen(cases[i].first));
+		assert_int_equal(r[0], 'p');
+		assert_memory_equal(r + 5, cases[i].mech, ml);
+		memcpy(&len, r + 5 + ml, 4);
+		assert_int_equal(ntohl(len), strlen(cases[i].first));
+		assert_memory_equal(r + 9 + ml, cases[i].first,
+		    strlen(cases[i].first));
+		pgauth_free(a);
+	}
+}
+
+static void
+test_refusals(void **state)
+{
+	struct pgauth	*a;
+	unsigned char	 body[64];
+	size_t		 n;
+
+	(void)state;
+	/* AuthenticationOk in the middle of SCRAM. */
+	a = client("pw", 0);
+	n = request(body, 10, "SCRAM-SHA-256\0", 15);
+	assert_int_equal(pgauth_step(a, body, n), PGAUTH_MORE);
+	n = request(body, 0, "", 0);
+	assert_int_equal(pgauth_step(a, body, n), PGAUTH_FAIL);
+	assert_non_null(strstr(pgauth_error(a), "without proving"));
+	pgauth_free(a);
+	/* No mechanism we know; an unterminated list; GSSAPI. */
+	a = client("pw", 0);
+	n = request(body, 10, "OTHER\0", 7);
+	assert_int_equal(pgauth_step(a, body, n), PGAUTH_FAIL);
+	pgauth_free(a);
+	a = client("pw", 0);
+	n = request(body, 10, "SCRAM-SHA-256", 13);
+	assert_int_equal(pgauth_step(a, body, n), PGAUTH_FAIL);
+	pgauth_free(a);
+	a = client("pw", 0);
+	n = request(body, 7, "", 0);
+	assert_int_equal(pgauth_step(a, body, n), PGAUTH_FAIL);
+	assert_non_null(strstr(pgauth_error(a), "GSSAPI"));
+	/* Nothing after an end. */
+	n = request(body, 0, "", 0);
+	assert_int_equal(pgauth_step(a, body, n), PGAUTH_FAIL);
+	pgauth_free(a);
+	pgauth_free(NULL);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_md5),
+		cmocka_unit_test(test_cleartext),
+		cmocka_unit_test(test_need_password),
+		cmocka_unit_test(test_sasl_choice),
+		cmocka_unit_test(test_refusals),
+	};
+
+	return (cmocka_run_group_tests(tests, NULL, NULL));
+}
