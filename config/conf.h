@@ -141,7 +141,8 @@ struct conf_service {
 
 enum conf_host_key_check {
 	HOSTKEY_STRICT,		/* unknown or changed key: refuse */
-	HOSTKEY_ACCEPT_NEW	/* unknown: append to known_hosts; changed: refuse */
+	HOSTKEY_ACCEPT_NEW,	/* unknown: append to known_hosts; changed: refuse */
+	HOSTKEY_ASK		/* unknown: ask at the terminal (else refuse) */
 };
 
 struct conf_bastion {

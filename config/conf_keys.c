@@ -25,7 +25,8 @@ static const char *const identities[] = { "auto", "off", NULL };
 static const char *const on_down[] = { "keep", "close", NULL };
 static const char *const on_failback[] = { "move", "keep", NULL };
 static const char *const no_yes[] = { "no", "yes", NULL };
-static const char *const host_key_checks[] = { "yes", "accept-new", NULL };
+static const char *const host_key_checks[] = { "yes", "accept-new", "ask",
+	NULL };
 static const char *const tls_verify[] = { "full", "none", NULL };
 static const char *const tls_versions[] = { "tls1.2", "tls1.3", NULL };
 static const char *const pg_negotiations[] = { "postgres", "direct", NULL };
@@ -107,7 +108,10 @@ const struct conf_key conf_keys[] = {
 	{ SECT_BASTION, "strict_host_key_checking", TYPE_ENUM,
 	  B(strict_host_key_checking), "yes", 0, 0, host_key_checks, 0,
 	  "yes: refuse unknown and changed host keys; accept-new: add an "
-	  "unknown host's key to known_hosts, refuse changed ones" },
+	  "unknown host's key to known_hosts, refuse changed ones; ask: show "
+	  "an unknown key's fingerprint on the terminal and add it if the "
+	  "user answers yes (without a terminal: as yes; the -J default on "
+	  "a terminal)" },
 	{ SECT_BASTION, "user", TYPE_STRING, B(user), NULL, 0, 0, NULL,
 	  KEY_REQUIRED, "user name on the bastion" },
 

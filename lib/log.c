@@ -1,5 +1,7 @@
 /*
- * log.c: one line per event, UTC timestamp with milliseconds, level.
+ * log.c: one line per event, UTC timestamp with milliseconds, level.  In
+ * brief mode (quick mode on a terminal) only warnings, errors and status
+ * lines are written, as plain text.
  */
 #include "config.h"
 
@@ -19,12 +21,14 @@
 static struct {
 	int	level;
 	int	use_syslog;
-} log_state = { LOG_LEVEL_INFO, 0 };
+	int	brief;
+} log_state = { LOG_LEVEL_INFO, 0, 0 };
 
 static const char *const log_names[] = { "error", "warn", "info", "debug" };
 
 static void
-log_vwrite(int level, const char *fmt, va_list ap, const char *suffix)
+log_vwrite(int level, const char *fmt, va_list ap, const char *suffix,
+    int status)
 {
 	char		 msg[2048], ts[32];
 	struct timeval	 tv;
@@ -33,7 +37,14 @@ log_vwrite(int level, const char *fmt, va_list ap, const char *suffix)
 
 	if (level > log_state.level)
 		return;
+	if (log_state.brief && level >= LOG_LEVEL_INFO && !status)
+		return;
 	vsnprintf(msg, sizeof(msg), fmt, ap);
+	if (log_state.brief) {
+		fprintf(stderr, "%s%s%s\n", msg, suffix ? ": " : "",
+		    suffix ? suffix : "");
+		return;
+	}
 	if (log_state.use_syslog) {
 		syslog(prio[level], "%s%s%s", msg, suffix ? ": " : "",
 		    suffix ? suffix : "");
@@ -82,6 +93,12 @@ log_init(int level, int use_syslog)
 }
 
 void
+log_set_brief(int on)
+{
+	log_state.brief = on;
+}
+
+void
 log_set_level(int level)
 {
 	log_state.level = level;
@@ -93,12 +110,13 @@ log_level(void)
 	return (log_state.level);
 }
 
-#define LOG_BODY(level, suffix) do {			\
+#define LOG_BODY_(level, suffix, status) do {		\
 	va_list	ap;					\
 	va_start(ap, fmt);				\
-	log_vwrite((level), fmt, ap, (suffix));		\
+	log_vwrite((level), fmt, ap, (suffix), (status));	\
 	va_end(ap);					\
 } while (0)
+#define LOG_BODY(level, suffix)	LOG_BODY_(level, suffix, 0)
 
 void
 log_warn(const char *fmt, ...)
@@ -124,6 +142,12 @@ void
 log_info(const char *fmt, ...)
 {
 	LOG_BODY(LOG_LEVEL_INFO, NULL);
+}
+
+void
+log_status(const char *fmt, ...)
+{
+	LOG_BODY_(LOG_LEVEL_INFO, NULL, 1);
 }
 
 void

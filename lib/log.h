@@ -20,6 +20,12 @@ enum log_level {
 /* log_init(level, use_syslog): set up; routes libevent's log into ours. */
 void	log_init(int level, int use_syslog);
 
+/*
+ * log_set_brief(on): quick mode on a terminal: write only warnings,
+ * errors and log_status() lines, without timestamp or level.
+ */
+void	log_set_brief(int on);
+
 /* log_set_level(level): change the level (on reload). */
 void	log_set_level(int level);
 
@@ -33,6 +39,8 @@ void	log_warnx(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* log_error(fmt, ...): an error that does not stop the daemon. */
 void	log_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void	log_info(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* log_status(fmt, ...): an info line that brief mode shows too (up, back). */
+void	log_status(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void	log_debug_(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 /* Tests the level before the arguments are evaluated or formatted. */

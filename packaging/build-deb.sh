@@ -3,15 +3,15 @@
 #
 #   packaging/build-deb.sh [OUTDIR]      (default: _build/deb)
 #
-# Copies the tree (the files git knows and untracked files it does not
-# ignore; without git, everything but build products) to a temporary
-# directory, puts packaging/debian there as ./debian, and runs
-# "dpkg-buildpackage -b -uc -us" in it.  The .deb, .changes and
-# .buildinfo land in OUTDIR, with the build log and "lintian" output
-# (lintian.txt; the script fails on a lintian error).  The source tree is
-# not touched.  Needs, on Debian 12: dpkg-dev debhelper lintian and the
-# Build-Depends of packaging/debian/control (dpkg-checkbuilddeps names
-# any that are missing).
+# Copies the tree (packaging/copy-tree.sh: the files git knows and
+# untracked files it does not ignore; without git, everything but build
+# products) to a temporary directory, puts packaging/debian there as
+# ./debian, and runs "dpkg-buildpackage -b -uc -us" in it.  The .deb,
+# .changes and .buildinfo land in OUTDIR, with the build log and
+# "lintian" output (lintian.txt; the script fails on a lintian error).
+# The source tree is not touched.  Needs, on Debian 12 or 13: dpkg-dev
+# debhelper lintian and the Build-Depends of packaging/debian/control
+# (dpkg-checkbuilddeps names any that are missing).
 #
 # Environment: DEB_BUILD_OPTIONS as usual (e.g. nocheck, parallel=2);
 # POSTERN_KEEP_BUILD=1 keeps the temporary tree.
@@ -37,18 +37,7 @@ src=$work/postern-$upstream
 mkdir -p "$src"
 
 # The tree, without build products or another build's output.
-if git -C "$top" rev-parse --is-inside-work-tree >/dev/null 2>&1; then
-	# (Files deleted but not yet committed are skipped.)
-	(cd "$top" && git ls-files -z --cached --others --exclude-standard |
-	    while IFS= read -r -d '' f; do
-		[[ -e "$f" ]] && printf '%s\0' "$f"
-	    done | tar --null -T - -cf -) | (cd "$src" && tar -xf -)
-else
-	(cd "$top" && tar --exclude=./_build --exclude=./.git \
-	    --exclude=./autom4te.cache --exclude='*.o' --exclude='*.a' \
-	    --exclude=./config.status --exclude=./config.log -cf - .) |
-	    (cd "$src" && tar -xf -)
-fi
+bash "$top/packaging/copy-tree.sh" "$top" "$src"
 rm -rf "$src/debian"
 cp -a "$top/packaging/debian" "$src/debian"
 

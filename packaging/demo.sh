@@ -1,49 +1,73 @@
 #!/usr/bin/env bash
-# postern demo: throwaway Redis (two of them: "private" and "public") and
-# PostgreSQL on loopback, postern in front of them with config/demo.conf,
-# a few commands through it, and a failover when the private Redis dies.
+# postern demo: throwaway servers on loopback and postern in front of them
+# with config/demo.conf.  Redis has the three kinds of route: "private"
+# (tcp://), "bastion" (ssh:// through a throwaway OpenSSH sshd) and
+# "public" (tls:// to a TLS-only redis-server, with a CA the script
+# makes); PostgreSQL has one.  The demo sends commands through postern,
+# walks the Redis failover down all three routes and back up, runs a
+# developer tunnel (postern -L ... -J through the same bastion, with a
+# throwaway known_hosts) and pins a route as an operator would.
 #
 #   packaging/demo.sh           run the demo, then keep serving until Ctrl-C
 #   packaging/demo.sh --once    run the demo and exit (what CI does)
 #
-# Works as root on a fresh Debian 12: installs what it needs with apt-get
-# and builds postern out of tree in _build/demo.
+# Works as root on a fresh Debian 12 or 13: installs what it needs with
+# apt-get and builds postern out of tree in _build/demo.  Files go to
+# /tmp/postern-demo (the paths config/demo.conf names), removed on exit.
 set -euo pipefail
 
 top=$(cd "$(dirname "$0")/.." && pwd)
 once=0
 [ "${1:-}" = "--once" ] && once=1
-work=$(mktemp -d /tmp/postern-demo.XXXXXX)
-chmod 755 "$work"
+work=/tmp/postern-demo
 pids=()
+ports=(7379 7390 7432 7391 17022 17379 17380 17381 17432)
 
 say() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
 
+# kill_tree PID: PID and the processes below it (sshd's connections).
+kill_tree() {
+	local kid
+	for kid in $(ps -o pid= --ppid "$1" 2>/dev/null); do
+		kill_tree "$kid"
+	done
+	kill "$1" 2>/dev/null || true
+}
+
 cleanup() {
 	local p
-	for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
+	for p in "${pids[@]}"; do kill_tree "$p"; done
 	if [ -f "$work/pg/postmaster.pid" ]; then
 		runuser -u postgres -- "$pgbin/pg_ctl" -D "$work/pg" -m immediate stop >/dev/null 2>&1 || true
 	fi
 	for p in "${pids[@]}"; do wait "$p" 2>/dev/null || true; done
 	rm -rf "$work"
 }
-trap cleanup EXIT
-trap 'exit 130' INT TERM
 
 need=()
 for pkg in build-essential autoconf automake libtool pkg-config libevent-dev \
     libssl-dev libssh2-1-dev libhiredis-dev redis-server redis-tools \
-    postgresql postgresql-client; do
+    postgresql postgresql-client openssh-server openssh-client openssl \
+    procps iproute2; do
 	dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "ok installed" || need+=("$pkg")
 done
 if [ ${#need[@]} -gt 0 ]; then
 	say "installing ${need[*]}"
 	[ "$(id -u)" = 0 ] || { echo "run as root to install packages" >&2; exit 1; }
 	export DEBIAN_FRONTEND=noninteractive
+	# Keep the packages' own services (redis, postgresql, ssh) from
+	# starting: the demo runs its own on other ports.
+	made_policy=0
+	if [ ! -e /usr/sbin/policy-rc.d ]; then
+		printf '#!/bin/sh\nexit 101\n' > /usr/sbin/policy-rc.d
+		chmod 755 /usr/sbin/policy-rc.d
+		made_policy=1
+	fi
 	apt-get update -qq
-	apt-get install -y -qq "${need[@]}" >/dev/null
+	apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
+	[ "$made_policy" = 0 ] || rm -f /usr/sbin/policy-rc.d
 fi
+[ "$(id -u)" = 0 ] || { echo "run as root: sshd and PostgreSQL run as throwaway servers" >&2; exit 1; }
 pgbin=$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -n 1)
 
 postern="$top/_build/demo/postern"
@@ -54,12 +78,18 @@ if [ ! -x "$postern" ] || [ -n "$(find "$top/proxy" "$top/tunnel" "$top/config" 
 	(cd "$top/_build/demo" && "$top/configure" -q CFLAGS="-O2 -g" >/dev/null && make -s -j"$(nproc)" postern >/dev/null)
 fi
 
-for port in 7379 7390 7432 17379 17380 17432; do
+for port in "${ports[@]}"; do
 	if ss -ltnH "sport = :$port" | grep -q .; then
-		echo "port $port is in use: the demo needs 7379 7390 7432 17379 17380 17432" >&2
+		echo "port $port is in use: the demo needs ${ports[*]}" >&2
 		exit 1
 	fi
 done
+# The ports are free, so no other demo runs: what is in $work is stale.
+rm -rf "$work"
+mkdir -p "$work/ssh" "$work/pki"
+chmod 755 "$work"
+trap cleanup EXIT
+trap 'exit 130' INT TERM
 
 wait_for() {	# wait_for SECONDS COMMAND...: poll until the command succeeds
 	local t=$(( $1 * 10 )); shift
@@ -68,75 +98,165 @@ wait_for() {	# wait_for SECONDS COMMAND...: poll until the command succeeds
 	done
 }
 
-start_redis() {	# start_redis PORT NAME
-	redis-server --port "$1" --bind 127.0.0.1 --save '' --appendonly no \
-	    --dir "$work" --logfile "$work/redis-$2.log" &
+start_redis() {	# start_redis PORT NAME [ARGS]: redis-server, remembered as redis_NAME
+	local port=$1 name=$2
+	shift 2
+	redis-server --port "$port" --bind 127.0.0.1 --save '' --appendonly no \
+	    --dir "$work" --logfile "$work/redis-$name.log" "$@" &
 	pids+=($!)
-	eval "redis_$2=$!"
-	wait_for 10 redis-cli -p "$1" ping
-	redis-cli -p "$1" set whoami "$2 redis on port $1" >/dev/null
+	eval "redis_$name=$!"
+}
+
+rcli() { redis-cli -p "$1" "${@:2}"; }
+tls_rcli() { redis-cli --tls --cacert "$work/pki/ca.crt" -p "$1" "${@:2}"; }
+
+# The public endpoint's CA and certificate (for redis.demo.test).
+make_pki() {
+	cd "$work/pki"
+	printf 'subjectAltName=DNS:redis.demo.test,IP:127.0.0.1\nextendedKeyUsage=serverAuth\n' > server.ext
+	openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes \
+	    -keyout ca.key -out ca.crt -days 2 -subj "/CN=postern demo CA"
+	openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes \
+	    -keyout server.key -out server.csr -subj "/CN=redis.demo.test"
+	openssl x509 -req -in server.csr -CA ca.crt -CAkey ca.key -CAcreateserial \
+	    -days 2 -extfile server.ext -out server.crt
+	chmod 644 server.key
+	cd - >/dev/null
+}
+
+# The bastion: sshd on 127.0.0.1:17022 with its own host key, taking the
+# demo's user key for root; known_hosts for postern.
+start_sshd() {
+	local d=$work/ssh
+	ssh-keygen -q -t ed25519 -N '' -C postern-demo -f "$d/id_ed25519" </dev/null
+	[ -f "$d/host_ed25519" ] || ssh-keygen -q -t ed25519 -N '' -C demo-bastion -f "$d/host_ed25519" </dev/null
+	cp "$d/id_ed25519.pub" "$d/authorized_keys"
+	cat > "$d/sshd_config" <<-EOF
+	Port 17022
+	ListenAddress 127.0.0.1
+	HostKey $d/host_ed25519
+	PidFile $d/sshd.pid
+	AuthorizedKeysFile $d/authorized_keys
+	PermitRootLogin prohibit-password
+	PasswordAuthentication no
+	KbdInteractiveAuthentication no
+	UsePAM no
+	StrictModes no
+	AllowTcpForwarding yes
+	EOF
+	mkdir -p /run/sshd
+	/usr/sbin/sshd -D -e -f "$d/sshd_config" 2> "$d/sshd.log" &
+	pids+=($!)
+	printf '[127.0.0.1]:17022 %s\n' "$(cut -d' ' -f1,2 "$d/host_ed25519.pub")" > "$d/known_hosts"
+	wait_for 10 grep -q 'Server listening' "$d/sshd.log"
+}
+
+# show PATTERN: the last log line of postern that matches.
+show() { grep -E -- "$1" "$work/postern.log" | tail -n 1; }
+
+# expect_route ROUTE WAS: wait until new Redis sessions go to ROUTE
+# instead of WAS, then show the switch and a GET through postern.
+expect_route() {
+	wait_for 15 grep -q "service redis: new sessions go to $1 (was $2)" "$work/postern.log" ||
+	    { echo "postern did not switch to $1:"; tail -n 20 "$work/postern.log"; exit 1; }
+	show ' -> (down|up)'
+	show "new sessions go to $1 \\(was $2\\)"
+	echo "\$ redis-cli -p 7379 get whoami"
+	rcli 7379 get whoami
 }
 
 say "starting throwaway servers"
+make_pki >/dev/null 2>&1
 start_redis 17379 private
-start_redis 17380 public
+start_redis 17380 bastion
+start_redis 0 public --tls-port 17381 --tls-cert-file "$work/pki/server.crt" \
+    --tls-key-file "$work/pki/server.key" --tls-ca-cert-file "$work/pki/ca.crt" \
+    --tls-auth-clients no
+start_sshd
+wait_for 10 rcli 17379 ping && wait_for 10 rcli 17380 ping && wait_for 10 tls_rcli 17381 ping
+rcli 17379 set whoami "private redis on 127.0.0.1:17379 (tcp://)" >/dev/null
+rcli 17380 set whoami "redis behind the bastion, 127.0.0.1:17380 (ssh:// via 127.0.0.1:17022)" >/dev/null
+tls_rcli 17381 set whoami "public redis, TLS only, 127.0.0.1:17381 (tls://)" >/dev/null
 install -d -o postgres -m 700 "$work/pg"
 runuser -u postgres -- "$pgbin/initdb" -D "$work/pg" -A trust -U postgres --no-sync >/dev/null
 runuser -u postgres -- "$pgbin/pg_ctl" -D "$work/pg" -w -l "$work/pg/server.log" \
     -o "-p 17432 -k $work/pg -c listen_addresses=127.0.0.1 -c fsync=off" start >/dev/null
-echo "redis private 127.0.0.1:17379, redis public 127.0.0.1:17380, postgres 127.0.0.1:17432"
+echo "redis private 127.0.0.1:17379; bastion sshd 127.0.0.1:17022 -> redis 127.0.0.1:17380;"
+echo "redis public (TLS only) 127.0.0.1:17381; postgres 127.0.0.1:17432"
 
 say "starting postern with config/demo.conf"
 "$postern" -c "$top/config/demo.conf" 2> "$work/postern.log" &
+postern_pid=$!
 pids+=($!)
-wait_for 10 grep -q 'ready:' "$work/postern.log" || { cat "$work/postern.log"; exit 1; }
+wait_for 15 grep -q 'ready:' "$work/postern.log" || { cat "$work/postern.log"; exit 1; }
 cat "$work/postern.log"
 
 say "through postern"
 echo "\$ redis-cli -p 7379 get whoami"
-redis-cli -p 7379 get whoami
+rcli 7379 get whoami
 echo "\$ psql -h 127.0.0.1 -p 7432 -U postgres -c 'select version()'"
 psql -h 127.0.0.1 -p 7432 -U postgres -Atc 'select version()'
 
 ctl() { echo "\$ postern ctl -a 127.0.0.1:7390 $*"; "$postern" ctl -a 127.0.0.1:7390 "$@" || true; }
+wait_for 10 grep -q 'redis/public: up' "$work/postern.log"
 ctl status
 
-say "failover: the private Redis dies"
+say "failover 1: the private Redis dies; the bastion route takes over"
 kill "$redis_private"; wait "$redis_private" 2>/dev/null || true
-wait_for 10 grep -q 'new sessions go to public' "$work/postern.log"
-grep -E -- '-> down|new sessions go to public' "$work/postern.log" | tail -n 2
-echo "\$ redis-cli -p 7379 get whoami"
-redis-cli -p 7379 get whoami
+expect_route bastion private
+
+say "failover 2: the Redis behind the bastion dies; the public TLS endpoint takes over"
+kill "$redis_bastion"; wait "$redis_bastion" 2>/dev/null || true
+expect_route public bastion
 ctl status
 
-say "failback: the private Redis returns"
+say "failback 1: the Redis behind the bastion returns"
+start_redis 17380 bastion
+wait_for 10 rcli 17380 ping
+rcli 17380 set whoami "redis behind the bastion, 127.0.0.1:17380 (ssh:// via 127.0.0.1:17022)" >/dev/null
+expect_route bastion public
+
+say "failback 2: the private Redis returns"
 start_redis 17379 private
-wait_for 10 grep -q 'new sessions go to private (was public)' "$work/postern.log"
-grep -E -- '-> up|new sessions go to private' "$work/postern.log" | tail -n 2
-echo "\$ redis-cli -p 7379 get whoami"
-redis-cli -p 7379 get whoami
+wait_for 10 rcli 17379 ping
+rcli 17379 set whoami "private redis on 127.0.0.1:17379 (tcp://)" >/dev/null
+expect_route private bastion
+
+say "a developer tunnel: postern -L 7391:127.0.0.1:17380 -J root@127.0.0.1 -p 17022"
+# A throwaway known_hosts that does not know the bastion yet: accept-new
+# records its key on first use, as "ssh -o StrictHostKeyChecking=accept-new".
+echo "\$ postern -L 7391:127.0.0.1:17380 -J root@127.0.0.1 -p 17022 -i $work/ssh/id_ed25519 -o known_hosts=$work/ssh/dev_known_hosts -o strict_host_key_checking=accept-new"
+"$postern" -L 7391:127.0.0.1:17380 -J root@127.0.0.1 -p 17022 -i "$work/ssh/id_ed25519" \
+    -o "known_hosts=$work/ssh/dev_known_hosts" -o strict_host_key_checking=accept-new \
+    2> "$work/tunnel.log" &
+pids+=($!)
+wait_for 15 grep -q 'forwarding ' "$work/tunnel.log" || { cat "$work/tunnel.log"; exit 1; }
+grep -E 'accepted the new|forwarding ' "$work/tunnel.log"
+echo "\$ redis-cli -p 7391 get whoami"
+rcli 7391 get whoami
 
 say "rollback drill: pin redis to the public route for 3 seconds"
 ctl pin redis public --for 3s
 echo "\$ redis-cli -p 7379 get whoami"
-redis-cli -p 7379 get whoami
+rcli 7379 get whoami
 wait_for 10 grep -q 'pin to public expired' "$work/postern.log"
 grep -E 'pinned|expired' "$work/postern.log" | tail -n 2
 echo "\$ redis-cli -p 7379 get whoami"
-redis-cli -p 7379 get whoami
+rcli 7379 get whoami
 
 cat <<MSG
 
 postern is serving:
-  redis-cli -p 7379                                  (Redis, private route first)
+  redis-cli -p 7379                                  (Redis: private, bastion, public)
   psql -h 127.0.0.1 -p 7432 -U postgres              (PostgreSQL)
+  redis-cli -p 7391                                  (the developer tunnel)
   curl -s 127.0.0.1:7390/health                      (health JSON; also /metrics,
                                                       /readiness, /liveness, /startup)
   $postern ctl -a 127.0.0.1:7390 status
-  log: $work/postern.log
+  logs: $work/postern.log $work/tunnel.log
 MSG
 if [ "$once" = 1 ]; then
 	exit 0
 fi
 echo "Ctrl-C stops postern and the throwaway servers."
-wait "${pids[-1]}"
+wait "$postern_pid"

@@ -56,6 +56,7 @@ struct postern {
 	uint64_t		 next_id;
 	int			 stopping;	/* SIGTERM seen: not ready */
 	int			 draining;	/* listeners closed */
+	int			 exit_status;	/* daemon_run's, once stopped */
 };
 
 static void
@@ -467,6 +468,17 @@ daemon_drain(struct postern *px)
 	evtimer_add(px->drain_timer, &tv);
 }
 
+/* The user refused a bastion's host key at the prompt: stop, status 1. */
+static void
+daemon_refused_cb(void *arg)
+{
+	struct postern	*px = arg;
+
+	px->exit_status = 1;
+	if (!px->draining)
+		daemon_drain(px);
+}
+
 static void
 daemon_delay_cb(evutil_socket_t fd, short what, void *arg)
 {
@@ -572,6 +584,7 @@ daemon_new(void)
 		goto fail;
 	if ((px->dial_env.ssh = ssh_pool_new(px->base, px->dns)) == NULL)
 		goto fail;
+	ssh_pool_on_refused(px->dial_env.ssh, daemon_refused_cb, px);
 	if ((px->notify = notify_new(px)) == NULL)
 		goto fail;
 	px->reap_ev = event_new(px->base, -1, 0, daemon_reap_cb, px);
@@ -645,7 +658,7 @@ daemon_run(struct postern *px)
 		return (1);
 	}
 	log_info("exiting");
-	return (0);
+	return (px->exit_status);
 }
 
 void

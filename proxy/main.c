@@ -73,6 +73,19 @@ raise_nofile(void)
 	}
 }
 
+/* Is key=... among the -o options? */
+static int
+opt_given(char **opts, size_t n, const char *key)
+{
+	size_t	i, len = strlen(key);
+
+	for (i = 0; i < n; i++) {
+		if (strncmp(opts[i], key, len) == 0 && opts[i][len] == '=')
+			return (1);
+	}
+	return (0);
+}
+
 static void
 log_versions(void)
 {
@@ -99,7 +112,8 @@ main(int argc, char **argv)
 	char			*opts[SSH_CONFIG_MAXOPTS];
 	size_t			 nopts = 0;
 	size_t			 nfwd = 0, i;
-	int			 ch, check = 0, detach = 0, verbose = 0, rc;
+	int			 ch, check = 0, detach = 0, verbose = 0, rc, tty;
+	char			 ask[] = "strict_host_key_checking=ask";
 
 	if (argc >= 2 && strcmp(argv[1], "ctl") == 0)
 		return (ctl_main(argc - 1, argv + 1));
@@ -167,6 +181,16 @@ main(int argc, char **argv)
 		return (EXIT_USAGE);
 	}
 
+	/*
+	 * Quick mode on a terminal, like ssh: ask about an unknown bastion
+	 * host key (unless -o says otherwise), and write status lines
+	 * rather than the log (-v keeps the log).
+	 */
+	tty = file == NULL && !detach && !check && isatty(STDIN_FILENO) &&
+	    isatty(STDERR_FILENO);
+	if (tty && jump != NULL && !opt_given(opts, nopts,
+	    "strict_host_key_checking") && nopts < SSH_CONFIG_MAXOPTS)
+		opts[nopts++] = ask;
 	conf = file != NULL ? conf_load(file, &errs) : jump != NULL ?
 	    ssh_config_conf(fwd, nfwd, jump, ident, jport, opts, nopts,
 	    &errs) : conf_from_forwards(fwd, nfwd, &errs);
@@ -187,6 +211,7 @@ main(int argc, char **argv)
 	}
 
 	log_init(verbose ? LOG_LEVEL_DEBUG : conf->log_level, detach);
+	log_set_brief(tty && !verbose);
 	if (detach && daemon(0, 0) == -1)
 		fatal("daemon");
 	log_versions();

@@ -6,8 +6,10 @@
 PKI=$T/pki
 
 # make_pki: a CA; a server certificate for db.example.test,
-# redis.example.test and 127.0.0.1; the same one expired (notAfter a day
-# ago: "-days -1"); a client certificate; a second, unrelated CA.
+# redis.example.test and 127.0.0.1; the same one expired (valid for a day
+# in 2020, made with "openssl ca -startdate -enddate": OpenSSL 3.5's
+# "x509 -days -1" refuses an end date before the start); a client
+# certificate; a second, unrelated CA.
 make_pki() {
 	local ec=(-newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes)
 	mkdir -p "$PKI" && cd "$PKI" || return 1
@@ -21,8 +23,11 @@ make_pki() {
 	    -subj "/CN=db.example.test" &&
 	openssl x509 -req -in server.csr -CA ca.crt -CAkey ca.key \
 	    -CAcreateserial -days 30 -extfile server.ext -out server.crt &&
-	openssl x509 -req -in server.csr -CA ca.crt -CAkey ca.key \
-	    -CAcreateserial -days -1 -extfile server.ext -out expired.crt &&
+	mkdir -p ca.db && : > ca.db/index.txt && echo 01 > ca.db/serial &&
+	printf '[ca]\ndefault_ca = t\n[t]\ndatabase = ca.db/index.txt\nnew_certs_dir = ca.db\nserial = ca.db/serial\ndefault_md = sha256\npolicy = any\n[any]\ncommonName = supplied\n' > ca.cnf &&
+	openssl ca -batch -notext -config ca.cnf -cert ca.crt -keyfile ca.key \
+	    -in server.csr -startdate 20200101000000Z -enddate 20200102000000Z \
+	    -extfile server.ext -out expired.crt &&
 	openssl req -new "${ec[@]}" -keyout client.key -out client.csr \
 	    -subj "/CN=postern client" &&
 	openssl x509 -req -in client.csr -CA ca.crt -CAkey ca.key \

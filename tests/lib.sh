@@ -386,6 +386,11 @@ wait_count() {
 	(($(count_lines "$file" "$pat") >= want))
 }
 
+# port_listening PORT: something listens on TCP port PORT.
+port_listening() {
+	[[ -n "$(ss -ltnH "( sport = :$1 )" 2>/dev/null)" ]]
+}
+
 # count_lines FILE PATTERN: number of lines matching PATTERN.
 count_lines() {
 	local c

@@ -11,11 +11,15 @@
 #   POSTERN_SKIP_INSTALL=1 tests/run.sh   do not look for missing packages
 #   POSTERN_ONLY=substring                run only the integration cases
 #                                         whose name contains it
+#   POSTERN_SKIP_CHROOT=1 tests/run.sh    skip the Debian 13 chroot stage
 #
 # Steps: install missing Debian packages; ./autogen.sh; configure and build
 # with sanitizers in _build/san; make check (each automake test is a case);
 # each tests/integration/*.sh in sorted order (each of its cases is a
-# case); make distcheck in _build/dist (one case).  Ends with the line
+# case); short fuzzer runs; the releases stage: a -Werror build on this
+# host, then Debian 13 in a chroot (tests/chroot.sh: build, make check,
+# .deb and lintian, smoke integration; each part a case); make distcheck
+# in _build/dist (one case).  Ends with the line
 # "N passed, N failed" and a non-zero status when anything failed.
 
 set -uo pipefail
@@ -28,7 +32,8 @@ PACKAGES=(build-essential autoconf automake libtool pkg-config libevent-dev
 	libclang-rt-14-dev redis-server redis-tools postgresql
 	postgresql-contrib haproxy socat openssh-server openssh-client nftables
 	iproute2 mandoc procps iputils-ping coreutils jq curl
-	libsystemd-dev systemd debhelper lintian fakeroot python3 python3-yaml)
+	libsystemd-dev systemd debhelper lintian fakeroot python3 python3-yaml
+	debootstrap)
 
 # One integration file may take this long before it is stopped.
 SCRIPT_TIMEOUT=${POSTERN_SCRIPT_TIMEOUT:-900}
@@ -234,6 +239,37 @@ fuzz() {
 	done
 }
 
+# releases: the -Werror build (-O2) on this host, then the Debian 13
+# stage, tests/chroot.sh; each case it reports is recorded here.
+WERR=$TOP/_build/werror
+releases() {
+	local rel tsv st name why t0=$SECONDS
+	rel="debian $(cut -d. -f1 /etc/debian_version 2>/dev/null)"
+	say "$rel: -Werror build in _build/werror"
+	mkdir -p "$WERR"
+	if (cd "$WERR" && ../../configure --enable-werror > configure.log 2>&1 &&
+	    make -j2 > build.log 2>&1); then
+		record PASS "$rel: build -Werror -O2"
+	else
+		record FAIL "$rel: build -Werror -O2" "see _build/werror/build.log"
+		grep -E 'error|warning' "$WERR/build.log" | head -n 10 | sed 's/^/#   /'
+	fi
+	if [[ "${POSTERN_SKIP_CHROOT:-0}" == 1 ]]; then
+		record SKIP "debian 13 (chroot)" "POSTERN_SKIP_CHROOT=1"
+		return
+	fi
+	say "debian 13 in a chroot (tests/chroot.sh)"
+	tsv=$(mktemp /tmp/postern-chroot.XXXXXX)
+	POSTERN_RESULTS=$tsv bash tests/chroot.sh < /dev/null |
+	    grep --line-buffered -vE '^(not )?ok - '
+	while IFS=$'\t' read -r st name why; do
+		record "$st" "$name" "$why"
+	done < "$tsv"
+	grep -q . "$tsv" || record FAIL "debian 13 (chroot)" "tests/chroot.sh reported nothing"
+	rm -f "$tsv"
+	say "releases stage took $((SECONDS - t0))s"
+}
+
 distcheck() {
 	say "make distcheck in _build/dist"
 	rm -rf "$DIST"
@@ -276,6 +312,7 @@ done
 
 if (($# == 0)) && [[ "${POSTERN_NO_BUILD:-0}" != 1 ]]; then
 	[[ "${POSTERN_SKIP_FUZZ:-0}" == 1 ]] || fuzz
+	releases
 	[[ "${POSTERN_SKIP_DISTCHECK:-0}" == 1 ]] || distcheck
 fi
 

@@ -144,6 +144,14 @@ ssh_fail(struct ssh_bastion *b, const char *fmt, ...)
 		event_active(b->pool->reap, EV_TIMEOUT, 0);
 		return;
 	}
+	if (b->refused) {
+		/* "no" at the host key question: no retry, postern stops. */
+		b->state = SSH_IDLE;
+		log_error("%s: cannot connect: %s", b->label, why);
+		if (b->pool->refused_cb != NULL)
+			b->pool->refused_cb(b->pool->refused_arg);
+		return;
+	}
 	ms = ssh_backoff_next(b);
 	b->retry_at = clock_ms() + ms;
 	tv = clock_tv(ms);
@@ -187,12 +195,12 @@ ssh_ready(struct ssh_bastion *b)
 		    b->label, (long)clock_since(b->attempt_start), b->hostkey,
 		    cipher != NULL ? cipher : "?", mac != NULL ? mac : "?");
 		for (i = 0; i < b->nforwards; i++)
-			log_info("forwarding %s via %s (host key %s)",
+			log_status("forwarding %s via %s (host key %s)",
 			    b->forwards[i], b->via, b->fingerprint);
 	} else {
 		/* One line per recovery. */
 		ms = (long)clock_since(b->down_since);
-		log_info("%s: connected again after %ld.%03lds (host key %s)",
+		log_status("%s: connected again after %ld.%03lds (host key %s)",
 		    b->label, ms / 1000, ms % 1000, b->hostkey);
 	}
 	b->ever_up = 1;
@@ -301,7 +309,8 @@ ssh_check(struct ssh_bastion *b)
 static void
 ssh_handshake_step(struct ssh_bastion *b)
 {
-	int	rc;
+	struct timeval	tv;
+	int		rc;
 
 	rc = libssh2_session_handshake(b->sess, b->io.fd);
 	if (rc == LIBSSH2_ERROR_EAGAIN)
@@ -313,6 +322,11 @@ ssh_handshake_step(struct ssh_bastion *b)
 	if (ssh_hostkey_verify(b) != 0) {
 		b->broken = 1;		/* last_error says why */
 		return;
+	}
+	if (b->set.ask) {
+		/* The user may have taken a while to answer: a new deadline. */
+		tv = clock_tv(b->set.connect_timeout_ms);
+		evtimer_add(b->timer, &tv);
 	}
 	b->state = SSH_AUTH;
 	b->again = 1;

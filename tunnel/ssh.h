@@ -46,6 +46,14 @@ void	ssh_pool_abort(struct ssh_pool *pool);
  */
 void	ssh_pool_free(struct ssh_pool *pool);
 
+/*
+ * ssh_pool_on_refused(pool, cb, arg): cb(arg) once the user answered
+ * "no" when asked at the terminal about a bastion's unknown host key
+ * (strict_host_key_checking = ask): quick mode stops, as ssh(1) does.
+ */
+void	ssh_pool_on_refused(struct ssh_pool *pool, void (*cb)(void *),
+	    void *arg);
+
 /* What the admin endpoint shows of a bastion (ssh_pool_info). */
 struct ssh_info {
 	const char		*name;

@@ -249,10 +249,19 @@ ssh_adapter_start(struct ssh_bastion *b)
 		    "create an SSH session (out of memory)");
 		return (-1);
 	}
+#if HAVE_DECL_LIBSSH2_SESSION_CALLBACK_SET2 && \
+    defined(HAVE_LIBSSH2_SESSION_CALLBACK_SET2)
+	/* libssh2 >= 1.11.1, which deprecates the void * form. */
+	libssh2_session_callback_set2(b->sess, LIBSSH2_CALLBACK_SEND,
+	    (libssh2_cb_generic *)ssh_adapter_send);
+	libssh2_session_callback_set2(b->sess, LIBSSH2_CALLBACK_RECV,
+	    (libssh2_cb_generic *)ssh_adapter_recv);
+#else
 	libssh2_session_callback_set(b->sess, LIBSSH2_CALLBACK_SEND,
 	    (void *)ssh_adapter_send);
 	libssh2_session_callback_set(b->sess, LIBSSH2_CALLBACK_RECV,
 	    (void *)ssh_adapter_recv);
+#endif
 	libssh2_session_set_blocking(b->sess, 0);
 	libssh2_session_flag(b->sess, LIBSSH2_FLAG_COMPRESS, 0);
 	ssh_adapter_pref(b, LIBSSH2_METHOD_KEX, SSH_KEX);

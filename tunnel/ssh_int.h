@@ -69,6 +69,7 @@ struct ssh_settings {
 	char		*pin;			/* "SHA256:..." or NULL */
 	char		*command;		/* session_command or NULL */
 	int		 accept_new;
+	int		 ask;			/* at the terminal, if any */
 	int		 keepalive_ms;
 	int		 keepalive_count;
 	int		 connect_timeout_ms;
@@ -205,6 +206,7 @@ struct ssh_bastion {
 	char			 last_error[1024];
 	char			 logged_error[1024];	/* last one logged */
 	char			 hint[200];	/* what to do, for the log */
+	int			 refused;	/* the user said no: stop */
 	char			 hostkey[160];	/* "ssh-ed25519 SHA256:..." */
 	char			 fingerprint[64]; /* "SHA256:..." */
 
@@ -233,8 +235,21 @@ struct ssh_pool {
 	struct ssh_bastion_list	 retired;	/* finishing their channels */
 	struct ssh_bastion_list	 pending;	/* prepared, not yet committed */
 	struct event		*reap;		/* frees idle retired ones */
+	void			(*refused_cb)(void *);	/* key refused at the prompt */
+	void			*refused_arg;
 	unsigned char		 buf[SSH_CHUNK * 2];	/* channel reads */
 };
+
+/* ssh_prompt.c */
+
+/*
+ * ssh_prompt_hostkey(name, type, fp, file): ask on /dev/tty whether the
+ * unknown type key fp of host name (not in file) may be trusted.  Returns
+ * 1 (yes, or the fingerprint typed), 0 (no, or end of input) or -1 when
+ * there is no terminal to ask (standard input is not one).
+ */
+int	ssh_prompt_hostkey(const char *name, const char *type, const char *fp,
+	    const char *file);
 
 /* ssh.c */
 

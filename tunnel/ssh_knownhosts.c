@@ -4,7 +4,8 @@
  * known_hosts file, with OpenSSH's rules: plain and hashed ("|1|salt|hash")
  * host names, wildcard and negated patterns, "[host]:port" for ports other
  * than 22, @revoked lines.  An unknown key is refused (or, under
- * accept-new, appended to the file); a changed key is always refused.
+ * accept-new, appended to the file; under ask, shown at the terminal and
+ * appended if the user says yes); a changed key is always refused.
  *
  * The file is read here rather than with libssh2_knownhost_readfile():
  * libssh2 stops at the first line it cannot parse (a key type it does not
@@ -401,6 +402,25 @@ ssh_hostkey_verify(struct ssh_bastion *b)
 		    "(strict_host_key_checking = accept-new)", b->label,
 		    ks.type, b->fingerprint, name, b->set.known_hosts);
 		return (0);
+	}
+	if (b->set.ask) {
+		switch (ssh_prompt_hostkey(name, ks.type, b->fingerprint,
+		    b->set.known_hosts)) {
+		case 1:
+			if (kh_add(b, name, ks.type, key, keylen) != 0)
+				return (-1);
+			log_warnx("%s: added the %s key %s of %s to %s (accepted "
+			    "at the prompt)", b->label, ks.type, b->fingerprint,
+			    name, b->set.known_hosts);
+			return (0);
+		case 0:
+			KH_FAIL("host key verification failed: the %s key %s of "
+			    "%s is unknown: not accepted at the prompt", ks.type,
+			    b->fingerprint, name);
+			b->refused = 1;
+			return (-1);
+		}
+		/* No terminal: refused as under "yes". */
 	}
 	KH_FAIL("host key verification failed: the %s key %s of %s is "
 	    "unknown: not in %s%s", ks.type, b->fingerprint, name,

@@ -94,6 +94,7 @@ ssh_settings_load(struct ssh_settings *s, const struct conf_bastion *cb)
 	}
 	s->command = ssh_strdup(cb->session_command, &oom);
 	s->accept_new = cb->strict_host_key_checking == HOSTKEY_ACCEPT_NEW;
+	s->ask = cb->strict_host_key_checking == HOSTKEY_ASK;
 	s->keepalive_ms = cb->keepalive_interval_ms;
 	s->keepalive_count = cb->keepalive_count;
 	s->connect_timeout_ms = cb->connect_timeout_ms;
@@ -145,7 +146,7 @@ ssh_settings_equal(const struct ssh_settings *a, const struct ssh_settings *b)
 	    ssh_str_eq(a->passphrase, b->passphrase) &&
 	    ssh_str_eq(a->known_hosts, b->known_hosts) &&
 	    ssh_str_eq(a->pin, b->pin) && ssh_str_eq(a->command, b->command) &&
-	    a->accept_new == b->accept_new &&
+	    a->accept_new == b->accept_new && a->ask == b->ask &&
 	    a->keepalive_ms == b->keepalive_ms &&
 	    a->keepalive_count == b->keepalive_count &&
 	    a->connect_timeout_ms == b->connect_timeout_ms &&
@@ -258,6 +259,13 @@ ssh_pool_new(struct event_base *base, struct evdns_base *dns)
 		return (NULL);
 	}
 	return (pool);
+}
+
+void
+ssh_pool_on_refused(struct ssh_pool *pool, void (*cb)(void *), void *arg)
+{
+	pool->refused_cb = cb;
+	pool->refused_arg = arg;
 }
 
 /* The bastion named name in list, or NULL. */

@@ -189,17 +189,7 @@ else
 fi
 
 copy_tree() {		# the build context, as Dockerfile.dockerignore leaves it
-	mkdir -p "$1"
-	if git -C "$top" rev-parse --is-inside-work-tree > /dev/null 2>&1; then
-		(cd "$top" && git ls-files -z --cached --others --exclude-standard |
-		    while IFS= read -r -d '' f; do
-			[[ -e "$f" ]] && printf '%s\0' "$f"
-		    done | tar --null -T - -cf -) | (cd "$1" && tar -xf -)
-	else
-		# Not a git checkout (an unpacked tarball): all but builds.
-		(cd "$top" && tar --exclude=./_build --exclude=./.git -cf - .) |
-		    (cd "$1" && tar -xf -)
-	fi
+	bash "$top/packaging/copy-tree.sh" "$top" "$1"
 }
 run_step() {
 	echo "+ $*"

@@ -84,11 +84,6 @@ stop_server() {
 	kill -STOP "$1" || fail_case "cannot SIGSTOP $1"
 }
 
-# port_listening PORT
-port_listening() {
-	[[ -n "$(ss -ltnH "( sport = :$1 )" 2>/dev/null)" ]]
-}
-
 # ---------------------------------------------------------------------
 # Failover and failback
 

@@ -1,8 +1,9 @@
 #!/bin/bash
 # tls:// routes: Redis with TLS from byte 0, PostgreSQL's SSLRequest
-# upgrade and direct TLS, verification errors, client certificates,
-# session resumption, CancelRequest routing, and configuration checks
-# (the relay's behaviour over TLS, half-close included: 15-matrix.sh).  The script makes its own CA and certificates with
+# upgrade and direct TLS (PostgreSQL 17), verification errors, client
+# certificates, session resumption, CancelRequest routing, and
+# configuration checks (the relay's behaviour over TLS, half-close
+# included: 15-matrix.sh).  The script makes its own CA and certificates with
 # the openssl CLI; servers are real (redis-server --tls-port, a PostgreSQL
 # cluster with ssl = on and hostssl-only pg_hba, openssl s_server, socat).
 . "$(dirname "$0")/../lib.sh"
@@ -249,44 +250,53 @@ case_pg_refuses_tls() {
 	expect_log "info: postgres/public: unknown -> down \(2 failed checks; last: tls: the server does not accept TLS \(SSLRequest answered 'N'\)"
 }
 
-# PostgreSQL 17 direct TLS (sslnegotiation=direct): TLS from the first
-# byte with ALPN "postgresql".  No PostgreSQL 17 is packaged here, so
-# openssl s_server stands in: it must select that ALPN, and the client's
-# StartupMessage must arrive inside TLS.  A server that selects no ALPN is
-# refused.
-case_pg_direct() {
-	local p1 p2 l2
-	p1=$(free_port) && p2=$(free_port) && l2=$(free_port) || fail_case "no free port"
-	start_s_server direct "$p1" -alpn postgresql
-	start_s_server noalpn "$p2"
-	LISTEN_PORT=$(free_port) || fail_case "no free port"
-	CONF=$T/direct.conf
-	{ conf_global log_level=debug
-	  conf_service pg "127.0.0.1:$LISTEN_PORT" postgres \
-	      "direct tls://127.0.0.1:$p1 ca=$PKI/ca.crt name=db.example.test sslnegotiation=direct" -- \
-	      check=none connect_timeout=2s
-	  conf_service pg2 "127.0.0.1:$l2" postgres \
-	      "noalpn tls://127.0.0.1:$p2 ca=$PKI/ca.crt sslnegotiation=direct" -- \
-	      check=none hold_timeout=1s
-	} > "$CONF"
-	start_postern "$CONF"
-	# s_server does not speak the protocol: psql waits until its timeout.
-	timeout 3 psql "host=127.0.0.1 port=$LISTEN_PORT user=postgres dbname=appdb connect_timeout=2" \
-	    -Atc 'select 1' > /dev/null 2>&1
-	wait_until 5 startup_arrived "$T/direct.log" ||
-	    fail_case "the StartupMessage did not arrive at s_server: $(tail -c 300 "$T/direct.log" | tr -d '\0')"
-	grep -q 'ALPN protocols selected: postgresql' "$T/direct.log" ||
-	    fail_case "s_server selected no ALPN postgresql: $(grep -i alpn "$T/direct.log")"
-	expect_log " -> direct 127\.0\.0\.1:$p1: connected in [0-9]+ ms \(TLSv1\.3 [A-Z0-9_]+, full handshake, ALPN postgresql\)$"
-	out=$(timeout 10 psql "$(pg_conninfo "$l2")" -Atc 'select 1' 2>&1)
-	expect_match "psql's error through a server without ALPN" \
-	    "noalpn: tls: the server did not select ALPN 'postgresql'" "$out"
+# pg_major: the major version of the PostgreSQL server binaries (PGBIN).
+pg_major() {
+	"$PGBIN/postgres" -V 2>/dev/null | sed -E 's/.* ([0-9]+)[.a-z].*/\1/'
 }
 
-# startup_arrived LOG: s_server printed a StartupMessage (NULs between
-# the words).
-startup_arrived() {
-	tr -d '\0' < "$1" | grep -q 'userpostgresdatabaseappdb'
+# PostgreSQL 17 direct TLS (sslnegotiation=direct) against a real
+# PostgreSQL 17 that takes TLS only: TLS from the first byte with ALPN
+# "postgresql".  A socat in the middle records the bytes postern sends:
+# the first must be a TLS handshake record (0x16 0x03), not an
+# SSLRequest.  psql, the health check and a cancel go that way.
+case_pg_direct() {
+	local v mid
+	v=$(pg_major)
+	[[ -n "$v" ]] && ((v >= 17)) ||
+	    skip_case "PostgreSQL ${v:-?} here: direct TLS needs 17 (the Debian 13 stage of tests/run.sh runs this case)"
+	start_pg_tls
+	mid=$(free_port) || fail_case "no free port"
+	(_close_sess_fds; exec socat -x "TCP-LISTEN:$mid,bind=127.0.0.1,reuseaddr,fork" \
+	    "TCP:127.0.0.1:$PG_PORT") 2> "$T/wire.log" &
+	track_server "$!"
+	wait_until 10 port_listening "$mid" || fail_case "socat did not listen"
+	GLOBAL_OPTS=(log_level=debug)
+	postern_service postgres "direct tls://127.0.0.1:$mid ca=$PKI/ca.crt name=db.example.test sslnegotiation=direct" -- \
+	    "${FAST[@]}"
+	expect_log 'info: postgres/direct: up \(check ok\)$'
+	expect_eq "psql through a direct TLS route" 1 "$(psql_at "$LISTEN_PORT" 'select 1')"
+	expect_eq "the server sees TLS" "t|TLSv1.3" \
+	    "$(psql_at "$LISTEN_PORT" 'select ssl, version from pg_stat_ssl where pid = pg_backend_pid()')"
+	expect_log " -> direct 127\.0\.0\.1:$mid: connected in [0-9]+ ms \(TLSv1\.3 [A-Z0-9_]+, (full handshake|resumed), ALPN postgresql\)$"
+	# socat -x: "> date length=N from=0 to=N-1" then the hex; each
+	# connection's first bytes from postern start with "16 03".
+	awk '/^> .*from=0 /{ getline; print substr($0, 1, 6) }' "$T/wire.log" | sort -u > "$T/first"
+	expect_eq "first bytes of each connection to the server" " 16 03" "$(cat "$T/first")"
+	expect_cancel direct "$mid"
+}
+
+# A server that selects no ALPN (openssl s_server without -alpn; a real
+# PostgreSQL 17 always selects it) is refused on a direct route.
+case_pg_direct_noalpn() {
+	local p2 out
+	p2=$(free_port) || fail_case "no free port"
+	start_s_server noalpn "$p2"
+	postern_service postgres "noalpn tls://127.0.0.1:$p2 ca=$PKI/ca.crt sslnegotiation=direct" -- \
+	    check=none hold_timeout=1s
+	out=$(timeout 10 psql "$(pg_conninfo "$LISTEN_PORT")" -Atc 'select 1' 2>&1)
+	expect_match "psql's error through a server without ALPN" \
+	    "noalpn: tls: the server did not select ALPN 'postgresql'" "$out"
 }
 
 # sleeping_backend: the pid of the backend running pg_sleep, or nothing.
@@ -298,7 +308,8 @@ backend_sleeping() {
 	[[ -n "$(sleeping_backend)" ]]
 }
 
-# expect_cancel: psql -c 'select pg_sleep(30)' through postern, SIGINT
+# expect_cancel ROUTE [PORT]: psql -c 'select pg_sleep(30)' through
+# postern (ROUTE dials 127.0.0.1:PORT, default PG_PORT), SIGINT
 # (psql sends a CancelRequest to postern's port); the backend must stop
 # within a second, per pg_stat_activity on the server.
 expect_cancel() {
@@ -318,7 +329,7 @@ expect_cancel() {
 	wait_exit "$pid" 10 || fail_case "psql did not end after the cancel"
 	expect_match "psql's output" 'canceling statement due to user request' "$(cat "$T/sleep.out")"
 	expect_log " cancel request for backend pid $bpid goes to route $1$"
-	expect_log " s[0-9]+ postgres 127\.0\.0\.1:[0-9]+ -> $1 127\.0\.0\.1:$PG_PORT: closed \(server closed\) after [0-9.]+s, 16 bytes up, 0 bytes down$"
+	expect_log " s[0-9]+ postgres 127\.0\.0\.1:[0-9]+ -> $1 127\.0\.0\.1:${2:-$PG_PORT}: closed \(server closed\) after [0-9.]+s, 16 bytes up, 0 bytes down$"
 }
 
 case_cancel_plain() {
@@ -426,7 +437,8 @@ run_case "name= dials 127.0.0.1 and verifies db.example.test (SNI)" case_name_op
 run_case "handshake and SSLRequest timeouts within connect_timeout" case_handshake_timeout
 run_case "postgres TLS-only: psql default sslmode, pgbench, TLS health check" case_pg_tls
 run_case "postgres without TLS behind tls://: 'N' is a refusal" case_pg_refuses_tls
-run_case "postgres direct TLS: ALPN postgresql (s_server)" case_pg_direct
+run_case "postgres 17 direct TLS: sslnegotiation=direct, ALPN postgresql, cancel" case_pg_direct
+run_case "postgres direct TLS: a server without ALPN is refused" case_pg_direct_noalpn
 run_case "cancel: pg_sleep cancelled through postern on a plaintext route" case_cancel_plain
 run_case "cancel: pg_sleep cancelled through postern on a TLS route" case_cancel_tls
 run_case "failover from tcp:// to tls:// is transparent to a new client" case_failover_tcp_to_tls

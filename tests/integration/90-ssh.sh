@@ -656,6 +656,108 @@ case_jump_alias() {
 }
 
 # ---------------------------------------------------------------------
+# Quick mode on a terminal: postern runs on a pty (python3's pty module)
+# that answers the host key question; the pty's output is the user's.
+
+# PTY_PY ANSWER OUT ARGV...: run ARGV on a new pty, copy its output to OUT;
+# when the host key question comes, type ANSWER.  On SIGTERM, pass it on.
+# Exits with ARGV's status.
+PTY_PY='
+import os, pty, select, signal, sys
+answer, out, argv = sys.argv[1], sys.argv[2], sys.argv[3:]
+pid, fd = pty.fork()
+if pid == 0:
+	os.execvp(argv[0], argv)
+signal.signal(signal.SIGTERM, lambda *a: os.kill(pid, signal.SIGTERM))
+log, seen, asked = open(out, "wb", buffering=0), b"", False
+while True:
+	try:
+		r = select.select([fd], [], [], 0.1)[0]
+		data = os.read(fd, 4096) if r else b""
+	except InterruptedError:
+		continue
+	except OSError:
+		break
+	if r and not data:
+		break
+	log.write(data)
+	seen += data
+	if not asked and b"(yes/no/[fingerprint])? " in seen:
+		os.write(fd, answer.encode() + b"\n")
+		asked = True
+_, st = os.waitpid(pid, 0)
+sys.exit(os.waitstatus_to_exitcode(st))
+'
+
+# pty_postern ANSWER ARGS: postern ARGS on a pty answering ANSWER; sets
+# PTY_PID and PTY_OUT.
+pty_postern() {
+	local answer=$1
+	shift
+	command -v python3 > /dev/null || skip_case "no python3"
+	PTY_OUT=$T/pty$_CASE_ID.out
+	(_close_sess_fds; exec python3 -c "$PTY_PY" "$answer" "$PTY_OUT" "$POSTERN" "$@") &
+	PTY_PID=$!
+	track_client "$PTY_PID"
+}
+
+# "yes": the key is shown with its fingerprint, recorded in the
+# known_hosts file, the tunnel comes up; the output is status lines
+# (up, lost, back) without timestamps or levels.
+case_tty_ask_yes() {
+	local kh=$T/tty$_CASE_ID-known_hosts st
+	start_redis
+	start_sshd
+	LISTEN_PORT=$(free_port) || fail_case "no free port"
+	pty_postern yes -L "$LISTEN_PORT:127.0.0.1:$REDIS_PORT" -J root@127.0.0.1 \
+	    -p "$SSHD_PORT" -i "$USER_KEY" -o "known_hosts=$kh"
+	wait_log "$PTY_OUT" '^forwarding ' 15 ||
+	    fail_case "no forwarding line on the terminal: $(tr '\r\n' '||' < "$PTY_OUT")"
+	grep -q "^The authenticity of host '\[127\.0\.0\.1\]:$SSHD_PORT' can't be established\." "$PTY_OUT" ||
+	    fail_case "no question: $(tr '\r\n' '||' < "$PTY_OUT")"
+	grep -qF "ED25519 key fingerprint is $SSHD_FP." "$PTY_OUT" ||
+	    fail_case "the question shows no fingerprint $SSHD_FP"
+	expect_eq "known_hosts after yes" "[127.0.0.1]:$SSHD_PORT $(cut -d' ' -f1,2 "$SSHD_DIR/host_ed25519.pub")" \
+	    "$(cat "$kh" 2>/dev/null)"
+	expect_eq "PING through the tunnel" PONG "$(rcli "$LISTEN_PORT" PING 2>&1)"
+	sshd_signal KILL
+	wait_exit "$SSHD_PID" 10 || fail_case "sshd survived SIGKILL"
+	wait_log "$PTY_OUT" '^bastion .*: connection lost: ' 15 || fail_case "no 'connection lost' line"
+	start_sshd_on "$SSHD_PORT" 127.0.0.1
+	wait_log "$PTY_OUT" '^bastion .*: connected again after ' 30 || fail_case "no 'connected again' line"
+	kill -TERM "$PTY_PID"
+	wait_exit "$PTY_PID" 15 || fail_case "postern on the pty did not stop on SIGTERM"
+	wait "$PTY_PID"
+	st=$?
+	expect_eq "exit status" 0 "$st"
+	# Status lines only: no timestamp, no level, no info chatter.
+	grep -E '^[0-9]{4}-[0-9]{2}-[0-9]{2}T|^(info|warn|error|debug): | info: ' "$PTY_OUT" > "$T/noise" &&
+	    fail_case "log lines on the terminal: $(head -n 3 "$T/noise" | tr '\r\n' '||')"
+	grep -q 'added the ssh-ed25519 key' "$PTY_OUT" || fail_case "no 'added the key' line"
+	check_sanitizers "$PTY_OUT"
+}
+
+# "no": nothing is recorded, postern says why and exits 1, like ssh.
+# -v on a terminal keeps the full log.
+case_tty_ask_no() {
+	local kh=$T/tty$_CASE_ID-known_hosts st
+	start_sshd
+	LISTEN_PORT=$(free_port) || fail_case "no free port"
+	pty_postern no -v -L "$LISTEN_PORT:127.0.0.1:9" -J root@127.0.0.1 \
+	    -p "$SSHD_PORT" -i "$USER_KEY" -o "known_hosts=$kh"
+	wait_exit "$PTY_PID" 20 || fail_case "postern still running after 'no': $(tr '\r\n' '||' < "$PTY_OUT")"
+	wait "$PTY_PID"
+	st=$?
+	expect_eq "exit status after no" 1 "$st"
+	[[ -s $kh ]] && fail_case "known_hosts written after no: $(cat "$kh")"
+	grep -Eq " error: bastion 127\.0\.0\.1 \(root@127\.0\.0\.1:$SSHD_PORT\): cannot connect: host key verification failed: the ssh-ed25519 key $(re_escape "$SSHD_FP") of \[127\.0\.0\.1\]:$SSHD_PORT is unknown: not accepted at the prompt" "$PTY_OUT" ||
+	    fail_case "no refusal line: $(tr '\r\n' '||' < "$PTY_OUT")"
+	grep -Eq '^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9:.]+Z (info|debug): ' "$PTY_OUT" ||
+	    fail_case "-v on a terminal: no full log lines"
+	check_sanitizers "$PTY_OUT"
+}
+
+# ---------------------------------------------------------------------
 # Topology: redis in a private namespace reachable only from the
 # bastion's namespace; postern on the host reaches it only through sshd.
 
@@ -802,5 +904,7 @@ run_case "admin shows the bastion: metrics, /health, /status" case_admin_bastion
 run_case "reload keeps an unchanged bastion, replaces a changed one" case_reload
 run_case "session_command runs in a session channel" case_session_command
 run_case "-L/-J with an ssh_config alias, and with -p -i -o" case_jump_alias
+run_case "-J on a terminal: unknown host key, 'yes' records it; status lines" case_tty_ask_yes
+run_case "-J on a terminal: 'no' records nothing, exits 1; -v keeps the log" case_tty_ask_no
 run_case "netns topology: redis reachable only from the bastion" case_netns_topology
 finish

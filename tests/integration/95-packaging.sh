@@ -3,10 +3,12 @@
 # units (systemd-analyze verify), every configuration the README shows
 # (postern -n), sd_notify readiness, privilege drop (user =), bash
 # completion, the Debian package (build, lintian, install, layout,
-# purge) and the container recipe (packaging/container/check.sh).
+# purge), the container recipe (packaging/container/check.sh) and the
+# demo (packaging/demo.sh --once).
 #
-# POSTERN_SKIP_PACKAGE=1 skips the two slow cases (the .deb and the
-# container build); each takes well under a minute on 2 cores.
+# POSTERN_SKIP_PACKAGE=1 skips the three slow cases (the .deb, the
+# container build and the demo); each takes well under a minute on 2
+# cores.
 . "$(dirname "$0")/../lib.sh"
 
 # need_cmds CMD...: skip the case unless every command exists.
@@ -73,13 +75,14 @@ case_units_verify() {
 # Every ```ini block of README.md, and the shipped example
 # configurations, through postern -n.  The rule: "configuration OK", or
 # else exit status 2 where EVERY error is a file that the example names
-# under /etc/postern/ and that does not exist on this machine, i.e. of
-# the form
-#     FILE:LINE: KEY /etc/postern/...: No such file or directory
+# under DIR (/etc/postern/; /tmp/postern-demo/ for config/demo.conf,
+# whose files packaging/demo.sh makes) and that does not exist on this
+# machine, i.e. of the form
+#     FILE:LINE: KEY DIR...: No such file or directory
 # (keys, known_hosts and passwords are the reader's own).  Anything else
 # (an unknown key, a bad value, a missing file elsewhere) fails.
-check_example() {	# check_example FILE LABEL
-	local f=$1 what=$2 rc bad
+check_example() {	# check_example FILE LABEL [DIR]
+	local f=$1 what=$2 dir=${3:-/etc/postern/} rc bad
 	timeout 20 "$POSTERN" -n -c "$f" > "$T/n.out" 2> "$T/n.err"
 	rc=$?
 	check_sanitizers "$T/n.err"
@@ -89,9 +92,9 @@ check_example() {	# check_example FILE LABEL
 	fi
 	((rc == 2)) || fail_case "$what: postern -n exited $rc: $(paste -sd'|' "$T/n.err")"
 	[[ -s "$T/n.err" ]] || fail_case "$what: exit status 2 and no error"
-	bad=$(grep -Ev "^$(printf '%s' "$f" | sed 's/[][\.*^$/]/\\&/g'):[0-9]+: [a-z_]+ /etc/postern/[^ :]+: No such file or directory$" "$T/n.err")
+	bad=$(grep -Ev "^$(printf '%s' "$f" | sed 's/[][\.*^$/]/\\&/g'):[0-9]+: [a-z_]+ $(printf '%s' "$dir" | sed 's/[][\.*^$/]/\\&/g')[^ :]+: No such file or directory$" "$T/n.err")
 	[[ -z "$bad" ]] || fail_case "$what: $(printf '%s' "$bad" | paste -sd'|')"
-	note "$what: only missing /etc/postern files: $(grep -oE '/etc/postern/[^ :]+' "$T/n.err" | sort -u | paste -sd' ')"
+	note "$what: only missing $dir files: $(grep -oE "$dir[^ :]+" "$T/n.err" | sort -u | paste -sd' ')"
 }
 
 case_readme_configs() {
@@ -111,7 +114,7 @@ case_readme_configs() {
 
 case_example_configs() {
 	check_example "$TOP/config/postern.conf.example" "config/postern.conf.example"
-	check_example "$TOP/config/demo.conf" "config/demo.conf"
+	check_example "$TOP/config/demo.conf" "config/demo.conf" /tmp/postern-demo/
 }
 
 # ---------------------------------------------------------------------
@@ -281,7 +284,7 @@ private public
 # The Debian package: build it from a copy of the tree, lintian without
 # errors, install it with dpkg, check the layout, purge it.
 case_deb() {
-	local out=$T/deb deb f
+	local out=$T/deb deb f units
 	skip_slow
 	((EUID == 0)) || skip_case "needs root (dpkg -i)"
 	need_cmds dpkg-buildpackage dh lintian fakeroot
@@ -310,8 +313,18 @@ case_deb() {
 	    (exit "$_deb_rc"); _case_cleanup' EXIT
 	DEBIAN_FRONTEND=noninteractive dpkg -i "$deb" > "$T/dpkg-i.log" 2>&1 ||
 	    fail_case "dpkg -i failed: $(tail -n 5 "$T/dpkg-i.log" | paste -sd'|')"
+	# The units go where this release's debhelper puts them:
+	# /usr/lib/systemd/system (Debian 13), /lib/systemd/system (Debian
+	# 12, whose dh_installsystemd knows no other place).
+	units=/lib/systemd/system
+	grep -q 'usr/lib/systemd/system' "$(command -v dh_installsystemd)" &&
+	    units=/usr/lib/systemd/system
+	expect_eq "unit files in the package" \
+	    "$units/postern.service $units/postern@.service" \
+	    "$(dpkg-deb -c "$deb" | awk '{ print substr($6, 2) }' |
+	    grep -E '/systemd/system/.+\.service$' | sort | paste -sd' ')"
 	for f in /usr/sbin/postern /etc/postern/postern.conf \
-	    /lib/systemd/system/postern.service /lib/systemd/system/postern@.service \
+	    $units/postern.service $units/postern@.service \
 	    /usr/share/man/man8/postern.8.gz /usr/share/man/man5/postern.conf.5.gz \
 	    /usr/share/bash-completion/completions/postern \
 	    /usr/share/doc/postern/copyright /usr/share/doc/postern/README.Debian; do
@@ -326,8 +339,8 @@ case_deb() {
 	expect_match "postern -V" '^postern [0-9.]+$' "$(/usr/sbin/postern -V)"
 	expect_eq "man postern" "/usr/share/man/man8/postern.8.gz" "$(man -w postern 2>&1)"
 	# The installed units, with their man pages there to be found.
-	out=$(systemd-analyze verify /lib/systemd/system/postern.service \
-	    /lib/systemd/system/postern@.service 2>&1)
+	out=$(systemd-analyze verify $units/postern.service \
+	    $units/postern@.service 2>&1)
 	expect_eq "systemd-analyze verify (installed)" "" "$out"
 	if command -v systemctl > /dev/null; then
 		expect_eq "enabled after install" disabled \
@@ -342,9 +355,35 @@ case_deb() {
 
 	dpkg --purge postern > "$T/purge.log" 2>&1 ||
 	    fail_case "dpkg --purge failed: $(tail -n 5 "$T/purge.log" | paste -sd'|')"
-	for f in /usr/sbin/postern /etc/postern /lib/systemd/system/postern.service; do
+	for f in /usr/sbin/postern /etc/postern $units/postern.service; do
 		[[ -e "$f" ]] && fail_case "$f is left after purge"
 	done
+	return 0
+}
+
+# ---------------------------------------------------------------------
+# packaging/demo.sh --once: the three kinds of route, the failover down
+# all three and back up, the developer tunnel, and an exit.  It uses
+# fixed ports (config/demo.conf): skipped where one is taken.
+case_demo() {
+	local p out=$T/demo.out
+	skip_slow
+	((EUID == 0)) || skip_case "needs root (sshd, PostgreSQL)"
+	for p in 7379 7390 7391 7432 17022 17379 17380 17381 17432; do
+		[[ -z "$(ss -ltnH "sport = :$p")" ]] || skip_case "port $p is in use"
+	done
+	timeout 120 bash "$TOP/packaging/demo.sh" --once > "$out" 2>&1 ||
+	    fail_case "demo.sh --once failed: $(tail -n 8 "$out" | paste -sd'|')"
+	for p in 'new sessions go to bastion \(was private\)' \
+	    'new sessions go to public \(was bastion\)' \
+	    'new sessions go to bastion \(was public\)' \
+	    'new sessions go to private \(was bastion\)' \
+	    '^public redis, TLS only' '^redis behind the bastion' \
+	    'accepted the new ssh-ed25519 key' 'forwarding 127\.0\.0\.1:7391 -> 127\.0\.0\.1:17380 via root@127\.0\.0\.1:17022' \
+	    'pin to public expired'; do
+		grep -Eq -- "$p" "$out" || fail_case "demo output lacks /$p/"
+	done
+	[[ -e /tmp/postern-demo ]] && fail_case "/tmp/postern-demo left behind"
 	return 0
 }
 
@@ -372,4 +411,5 @@ run_case "postern -h and postern ctl --help match postern.8" case_help_matches_m
 run_case "bash completion for postern and postern ctl" case_completion
 POSTERN_CASE_TIMEOUT=600 run_case "Debian package: build, lintian, install, layout, purge" case_deb
 POSTERN_CASE_TIMEOUT=600 run_case "container: Dockerfile steps, k8s manifest, probes" case_container
+POSTERN_CASE_TIMEOUT=180 run_case "packaging/demo.sh --once: tcp://, ssh://, tls:// failover and back, tunnel" case_demo
 finish
