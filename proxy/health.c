@@ -183,7 +183,7 @@ health_timer_cb(evutil_socket_t fd, short what, void *arg)
 	c->started = clock_ms();
 	health_arm(c, cs->check_timeout_ms);
 	c->dial = dial_start(daemon_dial_env(c->h->svc->px), c->route->cr,
-	    cs->check_timeout_ms, DIAL_URGENT, health_dial_cb, c);
+	    cs->check_timeout_ms, DIAL_URGENT | DIAL_TLS_BEV, health_dial_cb, c);
 	if (c->dial == NULL)
 		health_done(c, PROBE_CONNECT_ERROR, "out of memory", NULL);
 }

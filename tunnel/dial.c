@@ -69,6 +69,7 @@ dial_expire(struct dial *d, char *buf, size_t len)
 static void
 dial_free(struct dial *d)
 {
+	dial_tls_cleanup(d);		/* before TCP's: it owns d->bev */
 	dial_tcp_cleanup(d);
 	ssh_dial_cleanup(d);
 	link_close(d->link);

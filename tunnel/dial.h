@@ -33,7 +33,7 @@ struct dial_result {
 	enum dial_status	 status;
 	const char		*detail;	/* human text, valid in callback */
 	struct bufferevent	*bev;		/* DIAL_OK: connected; callee owns */
-	struct link		*link;		/* DIAL_OK, ssh://: instead */
+	struct link		*link;		/* DIAL_OK, ssh://, tls://: instead */
 	int			 plain;		/* bev is a bare socket */
 	int			 elapsed_ms;
 };
@@ -46,11 +46,20 @@ struct dial_result {
 #define DIAL_URGENT	0x01
 
 /*
+ * DIAL_TLS_BEV: a tls:// route gives an OpenSSL bufferevent (as below)
+ * instead of a link.  Health checks ask for it: their probe speaks
+ * through a bufferevent and reports the TLS layer's alerts ("tls: tlsv13
+ * alert certificate required"), which a relay_bridge would hide.
+ */
+#define DIAL_TLS_BEV	0x02
+
+/*
  * dial_cb(res, arg): the one completion.  On DIAL_OK the callee takes
- * res->bev (a socket bufferevent, or for tls:// an OpenSSL one over the
- * socket with the handshake done, with BEV_OPT_CLOSE_ON_FREE, callbacks
- * unset, events disabled; res->detail then describes the TLS session),
- * or for ssh:// res->link (link.h; relay_bridge() turns it into a socket
+ * res->bev (a socket bufferevent; for tls:// with DIAL_TLS_BEV an
+ * OpenSSL one over the socket with the handshake done, with
+ * BEV_OPT_CLOSE_ON_FREE, callbacks unset, events disabled), or for
+ * tls:// res->link (tls_link.h; res->detail then describes the TLS
+ * session), or for ssh:// res->link (link.h; relay_bridge() turns it into a socket
  * for consumers that need one).  The dial is freed after the callback
  * returns: do not dial_cancel() it from inside.
  */

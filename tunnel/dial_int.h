@@ -57,6 +57,13 @@ void	dial_tcp_cleanup(struct dial *d);
  */
 void	dial_tls_begin(struct dial *d);
 
+/*
+ * dial_tls_cleanup(d): mid-handshake toward a link, free the OpenSSL
+ * bufferevent, its SSL and the socket (the bufferevent does not own
+ * them).
+ */
+void	dial_tls_cleanup(struct dial *d);
+
 /* dial_tls_timeout(d): the deadline passed mid-TLS: say where; status. */
 int	dial_tls_timeout(struct dial *d);
 

@@ -4,6 +4,8 @@
  * require 'S' (unless sslnegotiation = direct); then the handshake, with
  * verification, through a socket-based OpenSSL bufferevent: OpenSSL
  * reads and writes the descriptor itself, with no second buffer layer.
+ * Then the socket and the SSL become a link (tls_link.c), which the
+ * relay's fd engine drives like an SSH channel.
  *
  * Every failure is DIAL_TLS with a detail that starts with "tls: " and
  * says which check failed, so that session and health lines read the
@@ -27,6 +29,7 @@
 #include "conf.h"
 #include "dial_int.h"
 #include "tls_ctx.h"
+#include "tls_link.h"
 
 /* The verify callback writes into d->tls_failure. */
 _Static_assert(sizeof(((struct dial *)0)->tls_failure) >= TLS_CTX_FAILURE_LEN,
@@ -39,6 +42,7 @@ static const unsigned char dial_tls_sslrequest_pkt[8] = {
 
 static void	dial_tls_fail(struct dial *, const char *, ...)
 		    __attribute__((format(printf, 2, 3)));
+static void	dial_tls_to_link(struct dial *);
 
 static void
 dial_tls_fail(struct dial *d, const char *fmt, ...)
@@ -75,6 +79,10 @@ dial_tls_event_cb(struct bufferevent *bev, short what, void *arg)
 			return;
 		}
 		tls_ctx_describe(ssl, d->detail, sizeof(d->detail));
+		if (!(d->flags & DIAL_TLS_BEV)) {
+			dial_tls_to_link(d);
+			return;
+		}
 		bufferevent_setcb(bev, NULL, NULL, NULL, NULL);
 		bufferevent_disable(bev, EV_READ | EV_WRITE);
 		d->tls_stage = DIAL_TLS_DONE;
@@ -92,6 +100,46 @@ dial_tls_event_cb(struct bufferevent *bev, short what, void *arg)
 		;
 	tls_ctx_detach(ssl);
 	dial_tls_fail(d, "%s", why);
+}
+
+/*
+ * The handshake is done: the socket and the SSL (which the bufferevent,
+ * made without BEV_OPT_CLOSE_ON_FREE, never owned) become a link.
+ */
+static void
+dial_tls_to_link(struct dial *d)
+{
+	SSL	*ssl = bufferevent_openssl_get_ssl(d->bev);
+	int	 fd = bufferevent_getfd(d->bev);
+
+	bufferevent_setcb(d->bev, NULL, NULL, NULL, NULL);
+	bufferevent_disable(d->bev, EV_READ | EV_WRITE);
+	bufferevent_free(d->bev);
+	d->bev = NULL;
+	d->tls_stage = DIAL_TLS_DONE;
+	if ((d->link = tls_link_new(d->env.base, fd, ssl)) == NULL) {
+		dial_tls_fail(d, "out of memory");
+		return;
+	}
+	dial_finish(d, DIAL_OK, NULL);
+}
+
+void
+dial_tls_cleanup(struct dial *d)
+{
+	SSL	*ssl;
+	int	 fd;
+
+	if (d->tls_stage != DIAL_TLS_HANDSHAKE || d->bev == NULL ||
+	    (d->flags & DIAL_TLS_BEV))
+		return;		/* dial_tcp_cleanup frees it all */
+	ssl = bufferevent_openssl_get_ssl(d->bev);
+	fd = bufferevent_getfd(d->bev);
+	bufferevent_free(d->bev);
+	d->bev = NULL;
+	SSL_free(ssl);
+	if (fd != -1)
+		close(fd);
 }
 
 /* Hand the socket from the plain bufferevent to an OpenSSL one. */
@@ -113,13 +161,18 @@ dial_tls_handshake(struct dial *d)
 		dial_tls_fail(d, "out of memory");
 		return;
 	}
+	/*
+	 * For a link, without BEV_OPT_CLOSE_ON_FREE: the socket and the SSL
+	 * stay ours (dial_tls_cleanup on failure, the link after the
+	 * handshake).  With it, libevent frees the SSL even when it fails
+	 * here: only the socket is then still ours.
+	 */
 	bev = bufferevent_openssl_socket_new(d->env.base, fd, ssl,
-	    BUFFEREVENT_SSL_CONNECTING, BEV_OPT_CLOSE_ON_FREE);
+	    BUFFEREVENT_SSL_CONNECTING, (d->flags & DIAL_TLS_BEV) ?
+	    BEV_OPT_CLOSE_ON_FREE : 0);
 	if (bev == NULL) {
-		/*
-		 * With BEV_OPT_CLOSE_ON_FREE libevent has freed the SSL
-		 * even though it failed: only the socket is still ours.
-		 */
+		if (!(d->flags & DIAL_TLS_BEV))
+			SSL_free(ssl);
 		close(fd);
 		dial_tls_fail(d, "out of memory");
 		return;

@@ -426,11 +426,13 @@ tls_ctx_settings(struct tls_ctx *t, const struct conf_route *r, int protocol,
 	    );
 	SSL_CTX_set_mode(t->ctx, SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
 	/*
-	 * No read-ahead, though it would save a read(2) per record: with
-	 * it OpenSSL buffers whole records that SSL_pending() does not
-	 * count, and libevent 2.1's OpenSSL bufferevent, which drains only
-	 * SSL_pending(), then waits for the socket while data sits in the
-	 * SSL (pgbench and psql stalled in tests/integration/80-tls.sh).
+	 * No read-ahead in the context: with it OpenSSL buffers whole
+	 * records that SSL_pending() does not count, and libevent 2.1's
+	 * OpenSSL bufferevent (the handshake, health checks), which drains
+	 * only SSL_pending(), then waits for the socket while data sits in
+	 * the SSL (pgbench and psql stalled in tests/integration/80-tls.sh).
+	 * tls_link.c, which reads until OpenSSL wants the socket, turns it
+	 * on for its connections.
 	 */
 	SSL_CTX_set_default_passwd_cb(t->ctx, tls_ctx_no_password);
 	SSL_CTX_set_session_cache_mode(t->ctx, SSL_SESS_CACHE_CLIENT |
