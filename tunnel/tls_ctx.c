@@ -424,7 +424,13 @@ tls_ctx_settings(struct tls_ctx *t, const struct conf_route *r, int protocol,
 	    | SSL_OP_IGNORE_UNEXPECTED_EOF
 #endif
 	    );
-	SSL_CTX_set_mode(t->ctx, SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
+	/*
+	 * Release the record buffers (2 x 16 KiB and more) whenever they
+	 * are empty, the handshake's included: idle sessions are the common
+	 * case of a sidecar.  tls_link.c sets it again on its SSL.
+	 */
+	SSL_CTX_set_mode(t->ctx, SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER |
+	    SSL_MODE_RELEASE_BUFFERS);
 	/*
 	 * No read-ahead in the context: with it OpenSSL buffers whole
 	 * records that SSL_pending() does not count, and libevent 2.1's

@@ -7,10 +7,12 @@
  * The link owns the socket and the SSL and watches the socket with two
  * events of its own.  The read event stays armed while the user takes
  * data, so a request/response exchange costs no epoll_ctl; per readiness
- * SSL_read runs until OpenSSL wants more from the socket, which drains
- * everything it holds, and lets read-ahead fill its buffer with as many
- * records as one read(2) brings.  (libevent's OpenSSL bufferevent drains
- * only SSL_pending(), which is why read-ahead had to stay off there.)
+ * SSL_read runs until OpenSSL holds nothing more (SSL_has_pending: whole
+ * or partial records too, not just SSL_pending's decrypted bytes) or
+ * wants more from the socket, and read-ahead fills its buffer with as
+ * many records as one read(2) brings.  (libevent's OpenSSL bufferevent
+ * drains only SSL_pending(), which is why read-ahead had to stay off
+ * there.)
  *
  * Up: link_write() queues in t->up and, unless OpenSSL waits for the
  * socket, calls SSL_write at once; only a WANT_WRITE arms the write
@@ -243,6 +245,13 @@ tls_link_pump(struct tls_link *t)
 		n = SSL_read(t->ssl, buf, sizeof(buf));
 		if (n > 0) {
 			t->link.user->data(t->link.user_arg, buf, (size_t)n);
+			/*
+			 * Nothing left in OpenSSL: the (level-triggered) read
+			 * event says when the socket has more, which spares a
+			 * read(2) that would only say EAGAIN.
+			 */
+			if (!SSL_has_pending(t->ssl))
+				break;
 			continue;
 		}
 		err = errno;

@@ -22,6 +22,8 @@
 # SSLRequest: no PostgreSQL row for it.
 #
 # Environment: POSTERN (default _build/rel/postern, built if missing),
+# POSTERN_BASE (a second postern binary, e.g. the main branch's, measured
+# in the same rounds as target "base": before/after figures, paired),
 # BENCH_QUICK=1 (short runs), BENCH_ROUNDS (default 3, 1 when quick),
 # BENCH_NO_INSTALL=1, BENCH_KEEP=1 (keep the work dir).
 
@@ -84,6 +86,17 @@ spawn postern.log "$POSTERN" -c postern.conf
 pid[postern]=$spawned; rp[postern]=$a; pp[postern]=$b
 wait_port "$a" "${pid[postern]}" && wait_port "$b" "${pid[postern]}" ||
 	die "postern did not start: $(tail -n 3 postern.log)"
+
+if [ -n "${POSTERN_BASE:-}" ]; then
+	pick_port c; pick_port d
+	sed -e "s/127.0.0.1:$a\$/127.0.0.1:$c/" -e "s/127.0.0.1:$b\$/127.0.0.1:$d/" \
+	    postern.conf >base.conf
+	spawn base.log "$POSTERN_BASE" -c base.conf
+	pid[base]=$spawned; rp[base]=$c; pp[base]=$d
+	wait_port "$c" "${pid[base]}" && wait_port "$d" "${pid[base]}" ||
+		die "the base postern did not start: $(tail -n 3 base.log)"
+	targets+=(base)
+fi
 
 pick_port a; pick_port b
 cat >stunnel.conf <<EOF
@@ -204,7 +217,7 @@ for w in "${workloads[@]}"; do
 		fi
 		ratio=$(two_dec "$(paired "${res[$w/$t]}" "${res[$w/direct]}")")
 		vs_h='' vs_s=''
-		if [ "$t" = postern ]; then
+		if [ "$t" = postern ] || [ "$t" = base ]; then
 			vs_h=$(two_dec "$(paired "${res[$w/$t]}" "${res[$w/haproxy]:-}")")
 			vs_s=$(two_dec "$(paired "${res[$w/$t]}" "${res[$w/stunnel]:-}")")
 		fi
@@ -222,3 +235,4 @@ done
 printf '\nstunnel: %s; haproxy: %s; postern: %s\n' \
 	"$("$STUNNEL" -version 2>&1 | grep -m 1 -o 'stunnel [0-9.]*')" \
 	"$(haproxy -v 2>&1 | head -n 1)" "$POSTERN"
+[ -z "${POSTERN_BASE:-}" ] || printf 'base: %s\n' "$POSTERN_BASE"
