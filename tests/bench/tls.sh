@@ -232,6 +232,18 @@ for w in "${workloads[@]}"; do
 			"$vs_h" "$vs_s"
 	done
 done
+# Memory per idle session: VmRSS growth while N sessions that each
+# answered one PING are held open (idle.py), one target at a time.
+n_idle=$(by_mode 200 1000)
+printf '\n%-10s %26s\n' target "RSS bytes/idle session"
+for t in postern base haproxy stunnel; do
+	[ -n "${pid[$t]:-}" ] || continue
+	idle=$(timeout 120 python3 "$top/tests/bench/idle.py" "${rp[$t]}" "$n_idle" "${pid[$t]}" 2>/dev/null |
+	    awk '{ print $4 }')
+	printf '%-10s %26s\n' "$t" "${idle:-NA}"
+done
+printf '(%s idle redis sessions over TLS, each answered a PING)\n' "$n_idle"
+
 printf '\nstunnel: %s; haproxy: %s; postern: %s\n' \
 	"$("$STUNNEL" -version 2>&1 | grep -m 1 -o 'stunnel [0-9.]*')" \
 	"$(haproxy -v 2>&1 | head -n 1)" "$POSTERN"
