@@ -242,6 +242,7 @@ tls_link_pump(struct tls_link *t)
 	while (!t->closed && !t->failed && t->link.user != NULL &&
 	    !t->paused && !t->down_eof) {
 		ERR_clear_error();
+		errno = 0;		/* SSL_ERROR_SYSCALL: 0 is an EOF */
 		n = SSL_read(t->ssl, buf, sizeof(buf));
 		if (n > 0) {
 			t->link.user->data(t->link.user_arg, buf, (size_t)n);
