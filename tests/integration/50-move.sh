@@ -213,8 +213,8 @@ case_redis_keep() {
 	stop_postern
 }
 
-# The move across engines: public is tcp:// (the fd engine), private
-# tls:// (the bufferevent engine).  A pin sends the connection to public,
+# The move across transports: public is tcp:// (a socket), private
+# tls:// (a TLS link, tunnel/tls_link.c).  A pin sends the connection to public,
 # unpinning moves it to private over TLS, pinning again moves it back;
 # its client sees no error and keeps its SELECT and CLIENT SETNAME.
 case_redis_move_tls() {
@@ -356,7 +356,7 @@ run_case "redis: a pooled connection moves back to private unseen" case_redis_fa
 run_case "redis: AUTH (ACL user), SELECT, SETNAME replayed on the move" case_redis_failback_auth
 run_case "redis: MULTI, SUBSCRIBE, BLPOP wait; drain deadline closes the rest" case_redis_drain_states
 run_case "redis: on_failback = keep keeps established sessions" case_redis_keep
-run_case "redis: moves between tcp:// and tls:// routes (both relay engines)" case_redis_move_tls
+run_case "redis: moves between tcp:// and tls:// routes" case_redis_move_tls
 run_case "postgres: pooled sessions come back between transactions" case_pg_failback
 run_case "postgres: drain --deadline closes a LISTENing session last" case_pg_drain_listen
 finish
