@@ -189,6 +189,17 @@ case_reload_broken() {
 	expect_eq "PING after the failed reload" PONG "$(rcli "$LISTEN_PORT" PING 2>&1)"
 }
 
+# start_redis_ab: two redis-servers whose key "who" says which one
+# answers; sets a and b (the caller's locals) to their ports.
+start_redis_ab() {
+	start_redis
+	a=$REDIS_PORT
+	start_redis
+	b=$REDIS_PORT
+	rcli "$a" SET who a > /dev/null
+	rcli "$b" SET who b > /dev/null
+}
+
 # A reload prepares everything (TLS, listeners, services and their checks,
 # bastions) before it commits: a failure at any step, injected through
 # the debug build's fault points, leaves the running configuration
@@ -196,12 +207,7 @@ case_reload_broken() {
 # and LSan finds nothing leaked.  Then the same reload goes through.
 case_reload_fault_at_each_step() {
 	local a b extra n=0 point
-	start_redis
-	a=$REDIS_PORT
-	start_redis
-	b=$REDIS_PORT
-	rcli "$a" SET who a > /dev/null
-	rcli "$b" SET who b > /dev/null
+	start_redis_ab
 	extra=$(free_port) || fail_case "no free port"
 	: > "$T/faults"
 	export POSTERN_FAULT_FILE=$T/faults
@@ -241,12 +247,7 @@ case_reload_fault_at_each_step() {
 # opened before keeps the one it started with.
 case_reload_route() {
 	local a b
-	start_redis
-	a=$REDIS_PORT
-	start_redis
-	b=$REDIS_PORT
-	rcli "$a" SET who a > /dev/null
-	rcli "$b" SET who b > /dev/null
+	start_redis_ab
 	postern_redis "private tcp://127.0.0.1:$a"
 	open_session old "TCP:127.0.0.1:$LISTEN_PORT"
 	session_send old 'GET who\r\n'
