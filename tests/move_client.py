@@ -20,7 +20,8 @@ stops when --stop exists.
       An error inside a transaction is "err intx ...".  --hold FILE: on
       the first connection, BEGIN; INSERT INTO held VALUES (1), then wait
       for FILE, SELECT inet_server_port(), COMMIT ("MS ok PORT held").
-      --listen: LISTEN ch on each connection.
+      --listen: LISTEN ch on each connection.  --unlisten FILE: once FILE
+      exists, UNLISTEN * once ("MS unlistened").
 """
 
 import argparse
@@ -100,7 +101,12 @@ def pg_query(c, sql):
     deadline = time.monotonic() + 10
     rows, err = [], None
     while True:
-        t, body = traffic.pg_msg(c, deadline)
+        try:
+            t, body = traffic.pg_msg(c, deadline)
+        except Fail:
+            if err:		# a FATAL before the close: say which
+                raise Fail(err)
+            raise
         if t == b"D":
             (ln,) = struct.unpack("!i", body[2:6])
             rows.append(body[6:6 + ln].decode())
@@ -127,7 +133,7 @@ def pg_hold(a, c, out):
 
 
 def pg(a, out):
-    c, seq, held = None, 0, False
+    c, seq, held, unlistened = None, 0, False, False
     while not os.path.exists(a.stop):
         t = int(time.time() * 1000)
         if c is None:
@@ -149,6 +155,12 @@ def pg(a, out):
                 continue
         intx = False
         try:
+            if a.unlisten and not unlistened and os.path.exists(a.unlisten):
+                _, err = pg_query(c, "UNLISTEN *")
+                if err:
+                    raise Fail(err)
+                unlistened = True
+                out.write("%d unlistened\n" % t)
             if a.tx:
                 seq += 1
                 _, err = pg_query(c, "BEGIN")
@@ -189,6 +201,7 @@ def main():
     p.add_argument("--tx", action="store_true")
     p.add_argument("--hold", default="")
     p.add_argument("--listen", action="store_true")
+    p.add_argument("--unlisten", default="")
     a = p.parse_args()
     with open(a.out, "a", buffering=1) as out:
         try:

@@ -247,6 +247,66 @@ case_redis_move_tls() {
 	stop_postern
 }
 
+# States that end: a subscriber that unsubscribes from everything (here
+# channels, then the pattern left) and one that sends RESET are ordinary
+# connections again and move before the drain deadline, on the same
+# connection, with what they set replayed (or, after RESET, nothing);
+# meanwhile a pooled client under traffic has moved at once.
+case_redis_unsubscribe() {
+	local moved=' -> private 127\.0\.0\.1:[0-9]+: moved to public '
+	start_pair
+	postern_pair
+	start_client c redis --port "$LISTEN_PORT" --name pool1 --ms 20
+	wait_until 10 grep -q ' ok private pool1 c1$' "$T/c.out" ||
+	    fail_case "c: not on private"
+	open_session s "TCP:127.0.0.1:$LISTEN_PORT"
+	session_send s 'CLIENT SETNAME sub1\r\nSELECT 3\r\nSUBSCRIBE a b\r\nPSUBSCRIBE p*\r\n'
+	wait_until 10 grep -q psubscribe "$T/s.out" || fail_case "s: not subscribed"
+	open_session r "TCP:127.0.0.1:$LISTEN_PORT"
+	session_send r 'CLIENT SETNAME sub2\r\nSUBSCRIBE x\r\n'
+	wait_until 10 grep -q subscribe "$T/r.out" || fail_case "r: not subscribed"
+	expect_eq "publish" 1 "$(rcli "$PRIV_PORT" PUBLISH a hello)"
+	wait_until 10 grep -q hello "$T/s.out" || fail_case "s: no message"
+
+	ctl drain redis private --deadline 30s
+	expect_eq "ctl drain exit" 0 "$CTL_RC"
+	wait_count "$POSTERN_LOG" "$moved" 1 || fail_case "c did not move"
+	wait_until 10 grep -q ' ok public pool1 c1$' "$T/c.out" ||
+	    fail_case "c: not on public"
+	expect_log 'waits for a safe point to move to public \(subscribed\)'
+
+	# The channels go, the pattern stays: still subscribed (PING
+	# answers as a subscriber: "pong" in an array), on private.
+	session_send s 'UNSUBSCRIBE\r\nPING\r\n'
+	wait_until 10 grep -q pong "$T/s.out" || fail_case "s: $(session_out s)"
+	expect_eq "unsubscribed channels" 2 "$(grep -c '^unsubscribe' "$T/s.out")"
+	expect_match "s still on private" 'name=sub1 .*db=3 .*psub=1' \
+	    "$(rcli "$PRIV_PORT" CLIENT LIST 2>/dev/null)"
+	session_send s 'PUNSUBSCRIBE\r\n'
+	wait_count "$POSTERN_LOG" "$moved" 2 || fail_case "s did not move after its last unsubscribe"
+	session_send s 'GET who\r\nPING\r\n'
+	wait_until 10 grep -q '^public' "$T/s.out" || fail_case "s: not served by public: $(session_out s)"
+	wait_until 10 grep -q '^+PONG' "$T/s.out" || fail_case "s: PING: $(session_out s)"
+	expect_match "s on public, name and db replayed" 'name=sub1 .*db=3 .*sub=0 psub=0' \
+	    "$(rcli "$PUB_PORT" CLIENT LIST 2>/dev/null)"
+	expect_eq "s gone from private" "" \
+	    "$(rcli "$PRIV_PORT" CLIENT LIST 2>/dev/null | grep name=sub1)"
+
+	# RESET ends the subscription and the name: moved, nothing replayed.
+	session_send r 'RESET\r\n'
+	wait_count "$POSTERN_LOG" "$moved" 3 || fail_case "r did not move after RESET"
+	session_send r 'CLIENT GETNAME\r\nGET who\r\n'
+	wait_until 10 grep -q '^public' "$T/r.out" || fail_case "r: not served by public: $(session_out r)"
+	expect_eq "r: no name after RESET" "" \
+	    "$(rcli "$PUB_PORT" CLIENT LIST 2>/dev/null | grep name=sub2)"
+	expect_eq "r: name gone from private too" "" \
+	    "$(rcli "$PRIV_PORT" CLIENT LIST 2>/dev/null | grep name=sub2)"
+	expect_no_log 'drain deadline'
+	stop_client c
+	expect_eq "errors on c" "" "$(grep ' err ' "$T/c.out")"
+	stop_postern
+}
+
 # ---------------------------------------------------------------------
 # PostgreSQL
 
@@ -352,11 +412,56 @@ case_pg_drain_listen() {
 	stop_postern
 }
 
+# A LISTENing session that runs UNLISTEN * is closed at its next idle
+# point (57P01) and reconnects to public, before the deadline; one still
+# LISTENing is closed only at the deadline.  A client without LISTEN
+# keeps the traffic going and leaves at once.
+case_pg_unlisten() {
+	local safe=' -> private 127\.0\.0\.1:[0-9]+: closed \(safe point'
+	start_pg_pair
+	start_client a pg --port "$LISTEN_PORT" --ms 50
+	start_client u pg --port "$LISTEN_PORT" --ms 50 --listen --unlisten "$T/u.go"
+	start_client l pg --port "$LISTEN_PORT" --ms 50 --listen
+	wait_until 10 bash -c "grep -q ' ok $PRIV_PG' '$T/a.out' && grep -q ' ok $PRIV_PG' '$T/u.out' && grep -q ' ok $PRIV_PG' '$T/l.out'" ||
+	    fail_case "clients not on private"
+	ctl drain postgres private --deadline 20s
+	expect_eq "ctl drain exit" 0 "$CTL_RC"
+	wait_until 10 bash -c "[[ \$(grep ' ok ' '$T/a.out' | tail -n 1 | cut -d' ' -f3) == $PUB_PG ]]" ||
+	    fail_case "a did not leave private"
+	expect_eq "closed at a safe point (a)" 1 "$(count_lines "$POSTERN_LOG" "$safe")"
+	# Both LISTENers are still served by private after a left.
+	: > "$T/u.out"
+	: > "$T/l.out"
+	wait_until 10 bash -c "grep -q ' ok ' '$T/u.out' && grep -q ' ok ' '$T/l.out'" ||
+	    fail_case "u, l stopped"
+	expect_eq "u still on private" "$PRIV_PG" "$(last_ok u)"
+	expect_eq "l still on private" "$PRIV_PG" "$(last_ok l)"
+	: > "$T/u.go"
+	wait_until 10 grep -q unlistened "$T/u.out" || fail_case "u: no UNLISTEN: $(tail -n 2 "$T/u.out")"
+	wait_until 10 bash -c "[[ \$(grep ' ok ' '$T/u.out' | tail -n 1 | cut -d' ' -f3) == $PUB_PG ]]" ||
+	    fail_case "u did not reconnect to public: $(tail -n 3 "$T/u.out")"
+	expect_match "u ended with 57P01" ' err .*57P01' "$(cat "$T/u.out")"
+	expect_eq "closed at a safe point (a, u)" 2 "$(count_lines "$POSTERN_LOG" "$safe")"
+	expect_no_log 'closed \(route: drain deadline\)'
+	expect_eq "l still on private" "$PRIV_PG" "$(last_ok l)"
+	# l: only the deadline.
+	expect_log ' -> private 127\.0\.0\.1:[0-9]+: closed \(route: drain deadline\)' 25
+	wait_until 10 bash -c "[[ \$(grep ' ok ' '$T/l.out' | tail -n 1 | cut -d' ' -f3) == $PUB_PG ]]" ||
+	    fail_case "l did not reconnect to public"
+	expect_eq "closed at a safe point" 2 "$(count_lines "$POSTERN_LOG" "$safe")"
+	stop_client a
+	stop_client u
+	stop_client l
+	stop_postern
+}
+
 run_case "redis: a pooled connection moves back to private unseen" case_redis_failback
 run_case "redis: AUTH (ACL user), SELECT, SETNAME replayed on the move" case_redis_failback_auth
 run_case "redis: MULTI, SUBSCRIBE, BLPOP wait; drain deadline closes the rest" case_redis_drain_states
+run_case "redis: a subscriber that unsubscribes from all, or RESETs, moves" case_redis_unsubscribe
 run_case "redis: on_failback = keep keeps established sessions" case_redis_keep
 run_case "redis: moves between tcp:// and tls:// routes" case_redis_move_tls
 run_case "postgres: pooled sessions come back between transactions" case_pg_failback
 run_case "postgres: drain --deadline closes a LISTENing session last" case_pg_drain_listen
+run_case "postgres: UNLISTEN * ends LISTEN: closed at the next idle point" case_pg_unlisten
 finish
