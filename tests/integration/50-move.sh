@@ -5,8 +5,14 @@
 # in MULTI, subscribed, or blocked); PostgreSQL sessions are closed at an
 # idle point with FATAL 57P01 and reconnect to the preferred route, never
 # inside a transaction; `ctl drain --deadline` closes what is left.
-# Real redis-server and PostgreSQL; clients are tests/move_client.py.
+# A subscriber that unsubscribed from everything, a LISTENer after
+# UNLISTEN *, are ordinary sessions again.  The Redis move is written once
+# and run over every transport (tcp://, ssh://, tls://).  Real
+# redis-server, PostgreSQL and sshd; clients are tests/move_client.py.
 . "$(dirname "$0")/../lib.sh"
+
+# The agent case of 90-ssh.sh sets its own; none may be found here.
+unset SSH_AUTH_SOCK SSH_AGENT_PID
 
 # Fast checks: a route is up again rise x check interval after its
 # server answers (the down interval is as short).
@@ -213,35 +219,62 @@ case_redis_keep() {
 	stop_postern
 }
 
-# The move across transports: public is tcp:// (a socket), private
-# tls:// (a TLS link, tunnel/tls_link.c).  A pin sends the connection to public,
-# unpinning moves it to private over TLS, pinning again moves it back;
-# its client sees no error and keeps its SELECT and CLIENT SETNAME.
-case_redis_move_tls() {
-	make_pki > "$T/pki.log" 2>&1 || fail_case "make_pki failed"
-	start_redis_tls
+# rd_on TRANSPORT PORT ARGS: redis-cli straight to a server started for
+# TRANSPORT (over TLS for tls).
+rd_on() {
+	local t=$1
+	shift
+	if [[ $t == tls ]]; then
+		tls_rcli "$@"
+	else
+		rcli "$@"
+	fi
+}
+
+# The move on every transport (lib.sh's TRANSPORTS), written once:
+# private over PRIV-TRANSPORT, public over PUB-TRANSPORT (ssh: through
+# one sshd bastion; tls: redis-server with TLS only).  A pin sends the
+# connection to public, unpinning moves it to private, pinning again
+# moves it back; its client sees no error, and the server it lands on
+# has its SELECT and CLIENT SETNAME.
+case_redis_move_over() {	# case_redis_move_over PRIV-TRANSPORT PUB-TRANSPORT
+	local pt=$1 ut=$2 priv_route
+	if [[ $pt == tls || $ut == tls ]]; then
+		make_pki > "$T/pki.log" 2>&1 || fail_case "make_pki failed"
+	fi
+	REDIS_TLS_CERT=
+	transport_redis "$pt"
 	PRIV_PORT=$REDIS_PORT
-	expect_eq "seed private" OK "$(tls_rcli "$PRIV_PORT" -n 3 SET who private 2>/dev/null)"
-	start_redis
+	expect_eq "seed private" OK "$(rd_on "$pt" "$PRIV_PORT" -n 3 SET who private 2>/dev/null)"
+	REDIS_TLS_CERT=
+	transport_redis "$ut"
 	PUB_PORT=$REDIS_PORT
-	seed_redis "$PUB_PORT" public
+	expect_eq "seed public" OK "$(rd_on "$ut" "$PUB_PORT" -n 3 SET who public 2>/dev/null)"
+	transport_route "$pt" "$PRIV_PORT"
+	priv_route=$ROUTE
+	transport_route "$ut" "$PUB_PORT"
 	ADMIN_PORT=$(free_port) || fail_case "no free port"
 	ADMIN=127.0.0.1:$ADMIN_PORT
 	GLOBAL_OPTS=("admin=$ADMIN" log_level=debug)
-	postern_redis "private tls://127.0.0.1:$PRIV_PORT ca=$PKI/ca.crt" \
-	    "public tcp://127.0.0.1:$PUB_PORT" -- "${FAST[@]}" check=tcp
+	postern_redis "$priv_route" "public ${ROUTE#private }" -- "${FAST[@]}" check=redis
+	expect_log 'info: redis/private: up \(check ok\)$' 20
+	expect_log 'info: redis/public: up \(check ok\)$' 20
 	ctl pin redis public
-	start_client c redis --port "$LISTEN_PORT" --db 3 --name tls1
-	wait_until 10 grep -q ' ok public tls1 c1$' "$T/c.out" ||
+	start_client c redis --port "$LISTEN_PORT" --db 3 --name mv1
+	wait_until 10 grep -q ' ok public mv1 c1$' "$T/c.out" ||
 	    fail_case "not on public: $(tail -n 2 "$T/c.out")"
 	ctl unpin redis
-	wait_until 10 grep -q ' ok private tls1 c1$' "$T/c.out" ||
-	    fail_case "not moved to private (TLS): $(tail -n 2 "$T/c.out")"
+	wait_until 10 grep -q ' ok private mv1 c1$' "$T/c.out" ||
+	    fail_case "not moved to private ($pt): $(tail -n 2 "$T/c.out")"
 	expect_log ' -> public 127\.0\.0\.1:[0-9]+: moved to private .*replayed SELECT, CLIENT SETNAME'
+	expect_match "on private: name and db" 'name=mv1 .*db=3 ' \
+	    "$(rd_on "$pt" "$PRIV_PORT" CLIENT LIST 2>/dev/null)"
 	ctl pin redis public
-	wait_until 10 bash -c "tail -n 1 '$T/c.out' | grep -q ' ok public tls1 c1$'" ||
-	    fail_case "not moved back to public: $(tail -n 2 "$T/c.out")"
+	wait_until 10 bash -c "tail -n 1 '$T/c.out' | grep -q ' ok public mv1 c1$'" ||
+	    fail_case "not moved back to public ($ut): $(tail -n 2 "$T/c.out")"
 	expect_log ' -> private 127\.0\.0\.1:[0-9]+: moved to public '
+	expect_match "on public: name and db" 'name=mv1 .*db=3 ' \
+	    "$(rd_on "$ut" "$PUB_PORT" CLIENT LIST 2>/dev/null)"
 	stop_client c
 	expect_eq "errors" "" "$(grep ' err ' "$T/c.out")"
 	stop_postern
@@ -460,7 +493,12 @@ run_case "redis: AUTH (ACL user), SELECT, SETNAME replayed on the move" case_red
 run_case "redis: MULTI, SUBSCRIBE, BLPOP wait; drain deadline closes the rest" case_redis_drain_states
 run_case "redis: a subscriber that unsubscribes from all, or RESETs, moves" case_redis_unsubscribe
 run_case "redis: on_failback = keep keeps established sessions" case_redis_keep
-run_case "redis: moves between tcp:// and tls:// routes" case_redis_move_tls
+for t in "${TRANSPORTS[@]}"; do
+	run_case "$t: redis: a connection moves both ways, both routes over $t" \
+	    case_redis_move_over "$t" "$t"
+done
+run_case "tls+tcp: redis: a connection moves between a tls:// and a tcp:// route" \
+    case_redis_move_over tls tcp
 run_case "postgres: pooled sessions come back between transactions" case_pg_failback
 run_case "postgres: drain --deadline closes a LISTENing session last" case_pg_drain_listen
 run_case "postgres: UNLISTEN * ends LISTEN: closed at the next idle point" case_pg_unlisten
