@@ -6,11 +6,12 @@ is one line of --out: "MS ok SERVER [EXTRA]" or "MS err WHY"; the client
 stops when --stop exists.
 
   move_client.py redis --port P --out F --stop S [--auth USER:PASS]
-                 [--db N] [--name NAME] [--ms 20]
+                 [--db N] [--name NAME] [--lib LIB:VER] [--ms 20]
       One connection kept (as a pool keeps it): AUTH, SELECT, CLIENT
-      SETNAME as asked, then every --ms: GET who (the server's name), SET
+      SETNAME, CLIENT SETINFO LIB-NAME and LIB-VER as asked, then every --ms: GET who (the server's name), SET
       last:NAME SEQ, CLIENT GETNAME; "MS ok WHO NAME cN" with N the
-      connection's number.  After an error ("MS err cN WHY") it connects
+      connection's number.  --info FILE: once FILE exists, remove it and
+      ask CLIENT INFO ("MS info cN INFO").  After an error ("MS err cN WHY") it connects
       again, as a pool does.
   move_client.py pg --port P --out F --stop S [--ms 50] [--tx]
       One connection, reconnecting only after its server ended it
@@ -48,7 +49,7 @@ def redis_reply(c, deadline):
 
 
 def redis_open(a):
-    """A connection set up as asked: AUTH, SELECT, CLIENT SETNAME."""
+    """A connection set up as asked: AUTH, SELECT, CLIENT SETNAME, SETINFO."""
     c = Conn("127.0.0.1", a.port, 10)
     setup = []
     if a.auth:
@@ -57,6 +58,10 @@ def redis_open(a):
         setup.append(resp("SELECT", a.db))
     if a.name:
         setup.append(resp("CLIENT", "SETNAME", a.name))
+    if a.lib:
+        lib, ver = a.lib.split(":", 1)
+        setup.append(resp("CLIENT", "SETINFO", "LIB-NAME", lib))
+        setup.append(resp("CLIENT", "SETINFO", "LIB-VER", ver))
     for cmd in setup:
         c.send(cmd)
         if redis_reply(c, time.monotonic() + 10) != "OK":
@@ -82,6 +87,10 @@ def redis(a, out):
             if ok != "OK":
                 raise Fail("set:" + str(ok))
             out.write("%d ok %s %s c%d\n" % (t, who, name, conn))
+            if a.info and os.path.exists(a.info):
+                os.unlink(a.info)
+                c.send(resp("CLIENT", "INFO"))
+                out.write("%d info c%d %s\n" % (t, conn, redis_reply(c, dl).strip()))
         except Fail as e:
             # A pool would reconnect: so does this client.
             out.write("%d err c%d %s\n" % (t, conn, e))
@@ -197,6 +206,8 @@ def main():
     p.add_argument("--auth", default="")
     p.add_argument("--db", default="")
     p.add_argument("--name", default="")
+    p.add_argument("--lib", default="")
+    p.add_argument("--info", default="")
     p.add_argument("--ms", type=float, default=20)
     p.add_argument("--tx", action="store_true")
     p.add_argument("--hold", default="")

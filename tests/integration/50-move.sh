@@ -280,6 +280,40 @@ case_redis_move_over() {	# case_redis_move_over PRIV-TRANSPORT PUB-TRANSPORT
 	stop_postern
 }
 
+# CLIENT SETINFO (Redis 7.2+, valkey; the Debian 13 stage): a connection
+# that set its library name and version, its name and its db is moved
+# back to private, and private's CLIENT LIST and CLIENT INFO show all of
+# them on it.  Skipped where the server lacks CLIENT SETINFO.
+case_redis_setinfo() {
+	local info
+	start_pair
+	rcli "$PRIV_PORT" CLIENT SETINFO LIB-NAME probe 2>&1 | grep -q '^OK$' ||
+	    skip_case "$(redis-server --version | grep -o 'v=[0-9.]*'): no CLIENT SETINFO"
+	postern_pair
+	ctl pin redis public
+	start_client c redis --port "$LISTEN_PORT" --db 3 --name lib1 --lib pylib:1.2.3 \
+	    --info "$T/c.info"
+	wait_until 10 grep -q ' ok public lib1 c1$' "$T/c.out" ||
+	    fail_case "not on public: $(tail -n 2 "$T/c.out")"
+	ctl unpin redis
+	wait_until 10 grep -q ' ok private lib1 c1$' "$T/c.out" ||
+	    fail_case "not moved to private: $(tail -n 2 "$T/c.out")"
+	expect_log 'moved to private .*replayed SELECT, CLIENT SETNAME, CLIENT SETINFO, CLIENT SETINFO\)'
+	info=$(rcli "$PRIV_PORT" CLIENT LIST 2>/dev/null | grep 'name=lib1 ')
+	expect_match "CLIENT LIST on private" 'name=lib1 .*db=3 .*lib-name=pylib .*lib-ver=1\.2\.3' "$info"
+	expect_eq "not on public any more" "" \
+	    "$(rcli "$PUB_PORT" CLIENT LIST 2>/dev/null | grep 'name=lib1 ')"
+	# CLIENT INFO asked on the moved connection itself: private's.
+	: > "$T/c.info"
+	wait_until 10 grep -q ' info c1 ' "$T/c.out" || fail_case "no CLIENT INFO: $(tail -n 2 "$T/c.out")"
+	expect_match "CLIENT INFO of the moved connection" \
+	    " info c1 .*laddr=127\.0\.0\.1:$PRIV_PORT .*name=lib1 .*db=3 .*lib-name=pylib .*lib-ver=1\.2\.3" \
+	    "$(grep ' info c1 ' "$T/c.out")"
+	stop_client c
+	expect_eq "errors" "" "$(grep ' err ' "$T/c.out")"
+	stop_postern
+}
+
 # States that end: a subscriber that unsubscribes from everything (here
 # channels, then the pattern left) and one that sends RESET are ordinary
 # connections again and move before the drain deadline, on the same
@@ -497,6 +531,7 @@ for t in "${TRANSPORTS[@]}"; do
 	run_case "$t: redis: a connection moves both ways, both routes over $t" \
 	    case_redis_move_over "$t" "$t"
 done
+run_case "redis: CLIENT SETINFO lib-name, lib-ver replayed on the move" case_redis_setinfo
 run_case "tls+tcp: redis: a connection moves between a tls:// and a tcp:// route" \
     case_redis_move_over tls tcp
 run_case "postgres: pooled sessions come back between transactions" case_pg_failback
