@@ -12,10 +12,14 @@
  * carry the subscription count: ["unsubscribe", channel, count], where
  * count covers channels and patterns together and shard channels apart.
  *
- * What is not followed stays busy (never the unsafe way): in RESP3,
- * confirmations are pushes and a subscription holds the session until it
- * ends; an UNSUBSCRIBE of everything pipelined behind commands that may
- * change the count it would report loses the stream.
+ * An UNSUBSCRIBE of everything pipelined behind commands that change the
+ * count it will report is *open*: one reply expected, and one more each
+ * time a confirmation of it leaves some of its kind (later sequence
+ * numbers shift by one); one open per kind.  What is not followed stays
+ * busy (never the unsafe way): in RESP3, confirmations are pushes and a
+ * subscription holds the session until RESET or the end; an UNSUBSCRIBE
+ * of all behind an open one and another change of its kind loses the
+ * stream.
  */
 #include "config.h"
 
@@ -83,8 +87,12 @@ resp_sub_request(struct resp_track *t)
 		units = sub->n[k] > 0 ? sub->n[k] : 1;
 	else if (sub->zeroed[k])
 		units = 1;		/* all gone by then: "none" */
-	else {
-		t->lost = "an UNSUBSCRIBE of all pipelined behind others";
+	else if (!sub->open[k]) {
+		sub->open[k] = 1;	/* counted as its replies come */
+		sub->open_at[k] = t->sent;
+		units = 1;
+	} else {
+		t->lost = "UNSUBSCRIBEs of all pipelined behind others";
 		return (1);
 	}
 	sub->until[k] = t->sent + units;
@@ -146,21 +154,67 @@ resp_sub_told(struct resp_sub *sub, enum resp_sub_kind k, uint64_t c)
 	sub->total = c;
 }
 
+enum {
+	RESP_SUB_MESSAGE,	/* published: no reply */
+	RESP_SUB_ADDED,		/* a subscribe confirmation */
+	RESP_SUB_REMOVED	/* an unsubscribe confirmation */
+};
+
 static const struct {
 	const char		*word;
 	enum resp_sub_kind	 kind;
-	int			 message;
+	int			 what;
 } resp_sub_words[] = {
-	{ "MESSAGE", RESP_SUB_CHANNEL, 1 },
-	{ "PMESSAGE", RESP_SUB_PATTERN, 1 },
-	{ "SMESSAGE", RESP_SUB_SHARD, 1 },
-	{ "SUBSCRIBE", RESP_SUB_CHANNEL, 0 },
-	{ "UNSUBSCRIBE", RESP_SUB_CHANNEL, 0 },
-	{ "PSUBSCRIBE", RESP_SUB_PATTERN, 0 },
-	{ "PUNSUBSCRIBE", RESP_SUB_PATTERN, 0 },
-	{ "SSUBSCRIBE", RESP_SUB_SHARD, 0 },
-	{ "SUNSUBSCRIBE", RESP_SUB_SHARD, 0 },
+	{ "MESSAGE", RESP_SUB_CHANNEL, RESP_SUB_MESSAGE },
+	{ "PMESSAGE", RESP_SUB_PATTERN, RESP_SUB_MESSAGE },
+	{ "SMESSAGE", RESP_SUB_SHARD, RESP_SUB_MESSAGE },
+	{ "SUBSCRIBE", RESP_SUB_CHANNEL, RESP_SUB_ADDED },
+	{ "UNSUBSCRIBE", RESP_SUB_CHANNEL, RESP_SUB_REMOVED },
+	{ "PSUBSCRIBE", RESP_SUB_PATTERN, RESP_SUB_ADDED },
+	{ "PUNSUBSCRIBE", RESP_SUB_PATTERN, RESP_SUB_REMOVED },
+	{ "SSUBSCRIBE", RESP_SUB_SHARD, RESP_SUB_ADDED },
+	{ "SUNSUBSCRIBE", RESP_SUB_SHARD, RESP_SUB_REMOVED },
 };
+
+/*
+ * The open UNSUBSCRIBE of kind k gets one more reply, after the one due
+ * now: later sequence numbers shift.
+ */
+static void
+resp_sub_more(struct resp_track *t, enum resp_sub_kind k)
+{
+	struct resp_sub	*sub = &t->sub;
+	uint64_t	 from = sub->open_at[k] + 1;
+	size_t		 i;
+
+	for (i = 0; i < t->npending; i++) {
+		if (t->pending[i].seq >= from)
+			t->pending[i].seq++;
+	}
+	for (i = 0; i < RESP_SUB_KINDS; i++) {
+		if (sub->until[i] >= from)
+			sub->until[i]++;
+		if (sub->open[i] && sub->open_at[i] >= from)
+			sub->open_at[i]++;
+	}
+	if (sub->resets > 0 && sub->reset_seq >= from)
+		sub->reset_seq++;
+	t->sent++;
+	sub->open_at[k]++;
+}
+
+/* The open UNSUBSCRIBE whose reply is the one read now, or -1. */
+static int
+resp_sub_due(const struct resp_track *t)
+{
+	int	k;
+
+	for (k = 0; k < RESP_SUB_KINDS; k++) {
+		if (t->sub.open[k] && t->sub.open_at[k] == t->answered)
+			return (k);
+	}
+	return (-1);
+}
 
 int
 resp_sub_reply(struct resp_track *t)
@@ -169,11 +223,13 @@ resp_sub_reply(struct resp_track *t)
 	const struct resp_reader *rd = &t->rep;
 	int64_t			 c;
 	size_t			 i;
+	int			 k;
 
 	if (rd->top == '+' && sub->resets > 0 &&
 	    strcmp(rd->line, "RESET") == 0) {
 		/* RESET: no subscription, no MONITOR, RESP2. */
 		sub->resets--;
+		memset(sub->open, 0, sizeof(sub->open));
 		memset(sub->n, 0, sizeof(sub->n));
 		sub->total = 0;
 		if (sub->reset_ends & 1)
@@ -192,18 +248,30 @@ resp_sub_reply(struct resp_track *t)
 		resp_sub_set(t, sub->on);
 		return (1);
 	}
-	if (!sub->on || rd->top != '*')
+	if (!sub->on)
 		return (1);
-	for (i = 0; i < sizeof(resp_sub_words) / sizeof(resp_sub_words[0]);
-	    i++) {
-		if (strcmp(rd->word[0], resp_sub_words[i].word) != 0)
-			continue;
-		if (resp_sub_words[i].message)	/* pushed, no reply */
-			return (sub->n[0] + sub->n[1] + sub->n[2] == 0);
-		if ((c = resp_sub_count(rd)) >= 0)
-			resp_sub_told(sub, resp_sub_words[i].kind,
-			    (uint64_t)c);
+	for (i = 0; rd->top == '*' &&
+	    i < sizeof(resp_sub_words) / sizeof(resp_sub_words[0]); i++) {
+		if (strcmp(rd->word[0], resp_sub_words[i].word) == 0)
+			break;
+	}
+	if (rd->top != '*' || i == sizeof(resp_sub_words) /
+	    sizeof(resp_sub_words[0])) {
+		if ((k = resp_sub_due(t)) != -1)
+			sub->open[k] = 0;	/* an error: its one reply */
 		return (1);
+	}
+	if (resp_sub_words[i].what == RESP_SUB_MESSAGE)	/* no reply */
+		return (sub->n[0] + sub->n[1] + sub->n[2] == 0);
+	if ((c = resp_sub_count(rd)) >= 0)
+		resp_sub_told(sub, resp_sub_words[i].kind, (uint64_t)c);
+	if ((k = resp_sub_due(t)) != -1) {
+		if (resp_sub_words[i].what == RESP_SUB_REMOVED &&
+		    resp_sub_words[i].kind == (enum resp_sub_kind)k &&
+		    c >= 0 && sub->n[k] > 0)
+			resp_sub_more(t, (enum resp_sub_kind)k); /* more due */
+		else
+			sub->open[k] = 0;
 	}
 	return (1);
 }

@@ -238,6 +238,7 @@ test_inline_reset_attributes(void **state)
  * UNSUBSCRIBE and PUNSUBSCRIBE of all, then GET.  B: SETNAME, SELECT, a
  * shard channel and a channel, RESET, PING.  C: SUBSCRIBE, UNSUBSCRIBE of
  * two (one never subscribed), of all (none left), MONITOR, RESET, PING.
+ * D: A pipelined (the UNSUBSCRIBEs of all counted as their replies come).
  * Each ends an ordinary connection, safe to move, and not before.
  */
 /* Each: requests, then their replies, in turns (NULL ends). */
@@ -269,7 +270,16 @@ static const char *const sub_c[] = {
 	NULL
 };
 
-static const char *const *const sub_captures[] = { sub_a, sub_b, sub_c };
+/* D: A's commands (and SELECT 1) pipelined in one write. */
+static const char *const sub_d[] = {
+	"*4\r\n$9\r\nSUBSCRIBE\r\n$1\r\na\r\n$1\r\nb\r\n$1\r\nc\r\n*2\r\n$10\r\nPSUBSCRIBE\r\n$2\r\np*\r\n*1\r\n$11\r\nUNSUBSCRIBE\r\n*1\r\n$4\r\nPING\r\n*1\r\n$12\r\nPUNSUBSCRIBE\r\n*2\r\n$6\r\nSELECT\r\n$1\r\n1\r\n*2\r\n$3\r\nGET\r\n$3\r\nwho\r\n",
+	"*3\r\n$9\r\nsubscribe\r\n$1\r\na\r\n:1\r\n*3\r\n$9\r\nsubscribe\r\n$1\r\nb\r\n:2\r\n*3\r\n$9\r\nsubscribe\r\n$1\r\nc\r\n:3\r\n*3\r\n$10\r\npsubscribe\r\n$2\r\np*\r\n:4\r\n*3\r\n$11\r\nunsubscribe\r\n$1\r\nc\r\n:3\r\n*3\r\n$11\r\nunsubscribe\r\n$1\r\nb\r\n:2\r\n*3\r\n$11\r\nunsubscribe\r\n$1\r\na\r\n:1\r\n*2\r\n$4\r\npong\r\n$0\r\n\r\n*3\r\n$12\r\npunsubscribe\r\n$2\r\np*\r\n:0\r\n+OK\r\n$1\r\nx\r\n",
+	NULL
+};
+
+static const char *const *const sub_captures[] = {
+	sub_a, sub_b, sub_c, sub_d
+};
 
 /*
  * Turn k of capture c cut at creq and crep (or its replies one byte at
@@ -365,10 +375,43 @@ test_sub_stays(void **state)
 	assert_int_equal(resp_track_safe(&t), RESP_SAFE);
 	resp_track_clear(&t);
 
-	/* The whole count unknown: never the unsafe way. */
+	/*
+	 * UNSUBSCRIBE of all pipelined behind SUBSCRIBE: its replies are
+	 * counted as they come; a SELECT behind it is still paired with
+	 * its own reply.  A second such UNSUBSCRIBE: never the unsafe way.
+	 */
 	resp_track_init(&t);
-	resp_track_client(&t, S("SUBSCRIBE a\r\nUNSUBSCRIBE\r\n"));
+	resp_track_client(&t, S("SUBSCRIBE a b\r\nUNSUBSCRIBE\r\nSELECT 2\r\n"));
+	resp_track_server(&t, S("*3\r\n$9\r\nsubscribe\r\n$1\r\na\r\n:1\r\n"
+	    "*3\r\n$9\r\nsubscribe\r\n$1\r\nb\r\n:2\r\n"
+	    "*3\r\n$7\r\nmessage\r\n$1\r\na\r\n$1\r\nm\r\n"
+	    "*3\r\n$11\r\nunsubscribe\r\n$1\r\nb\r\n:1\r\n"));
+	assert_int_equal(resp_track_safe(&t), RESP_BUSY);
+	resp_track_server(&t, S("*3\r\n$11\r\nunsubscribe\r\n$1\r\na\r\n:0\r\n"));
+	assert_int_equal(resp_track_safe(&t), RESP_BUSY);
+	resp_track_server(&t, S("+OK\r\n"));
+	assert_int_equal(resp_track_safe(&t), RESP_SAFE);
+	assert_non_null(t.saved[RESP_SLOT_SELECT].cmd);
+	resp_track_clear(&t);
+
+	resp_track_init(&t);
+	resp_track_client(&t, S("SUBSCRIBE a\r\nUNSUBSCRIBE\r\nSUBSCRIBE b\r\n"
+	    "UNSUBSCRIBE\r\n"));
 	assert_int_equal(resp_track_safe(&t), RESP_LOST);
+	resp_track_clear(&t);
+
+	/* An open UNSUBSCRIBE that had nothing: one reply. */
+	resp_track_init(&t);
+	resp_track_client(&t, S("PSUBSCRIBE p\r\nPUNSUBSCRIBE p\r\n"
+	    "PUNSUBSCRIBE\r\nPING\r\n"));
+	assert_true(t.sub.open[RESP_SUB_PATTERN]);
+	resp_track_server(&t, S("*3\r\n$10\r\npsubscribe\r\n$1\r\np\r\n:1\r\n"
+	    "*3\r\n$12\r\npunsubscribe\r\n$1\r\np\r\n:0\r\n"
+	    "*3\r\n$12\r\npunsubscribe\r\n$-1\r\n:0\r\n"));
+	assert_false(t.sub.open[RESP_SUB_PATTERN]);
+	assert_int_equal(resp_track_safe(&t), RESP_BUSY);
+	resp_track_server(&t, S("+PONG\r\n"));
+	assert_int_equal(resp_track_safe(&t), RESP_SAFE);
 	resp_track_clear(&t);
 
 	/* An arity error is one reply. */
