@@ -18,11 +18,29 @@ pg_listen_query(struct pg_listen *l, uint32_t len, int alone, int idle)
 	l->qidle = idle;
 }
 
+/* Can a query that starts with c be one of ours? */
+static int
+pg_listen_first(uint8_t c)
+{
+	switch (c) {
+	case 'L': case 'l': case 'U': case 'u': case 'D': case 'd':
+	case ' ': case '\t': case '\n': case '\r': case '\f': case '\v':
+		return (1);
+	default:
+		return (0);
+	}
+}
+
 void
 pg_listen_text(struct pg_listen *l, const uint8_t *p, size_t n)
 {
 	if (!l->capture)
 		return;
+	/* SELECT, INSERT...: not ours, nothing copied. */
+	if (l->qlen == 0 && n > 0 && !pg_listen_first(p[0])) {
+		l->capture = 0;
+		return;
+	}
 	if (n > sizeof(l->q) - l->qlen) {
 		l->capture = 0;		/* cannot happen: len was checked */
 		return;
