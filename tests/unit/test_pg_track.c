@@ -249,7 +249,7 @@ test_unlisten_each(void **state)
 	pg_run(&t, "LISTEN \"Orders\"", "LISTEN", 'I', 0);
 	pg_run(&t, "listen orders", "LISTEN", 'I', 0);	/* the same */
 	pg_run(&t, "SELECT 1", "SELECT 1", 'I', 0);	/* not copied */
-	assert_false(t.listen.capture);
+	assert_int_equal(t.listen.qlen, 0);
 	pg_run(&t, "UNLISTEN ORDERS", "UNLISTEN", 'I', 0);
 	assert_int_equal(pg_track_safe(&t), PG_LISTENING);
 	pg_run(&t, "UNLISTEN \"x\"\"y\"", "UNLISTEN", 'I', 0);
