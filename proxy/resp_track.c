@@ -1,8 +1,9 @@
 /*
  * resp_track.c: RESP followed as it passes (resp_track.h).  The tracker
  * pairs requests with replies by count, which RESP guarantees (one reply
- * per command) outside the states it refuses to follow (subscriptions,
- * MONITOR, CLIENT REPLY); the reader is resp_read.c.
+ * per command) outside the states it refuses to follow (MONITOR until
+ * RESET, CLIENT REPLY); subscriptions are counted in units (resp_sub.c);
+ * the reader is resp_read.c.
  */
 #include "config.h"
 

@@ -12,10 +12,11 @@
  * and the whole of the few commands that set connection state.
  *
  * resp_track pairs a request reader and a reply reader: replies
- * outstanding, MULTI, WATCH, subscriptions, MONITOR, and the last
- * successful AUTH, HELLO, SELECT, CLIENT SETNAME, CLIENT SETINFO and
- * READONLY/READWRITE (each replayed on a new connection, in the order
- * they were sent).  A recorded command may hold a password: it lives
+ * outstanding, MULTI, WATCH, subscriptions (counted from the server's
+ * confirmations until none is left, resp_sub.c), MONITOR, RESET, and
+ * the last successful AUTH, HELLO, SELECT, CLIENT SETNAME, CLIENT
+ * SETINFO and READONLY/READWRITE (each replayed on a new connection, in
+ * the order they were sent).  A recorded command may hold a password: it lives
  * only here, is wiped when replaced or freed, and is never logged.
  *
  * Pure: no libevent, no I/O, no logging; allocation only to record a
