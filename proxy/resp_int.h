@@ -26,8 +26,15 @@ size_t	resp_fast_request(const uint8_t *buf, size_t len, enum resp_cmd *kind);
 /* resp_fast_reply(buf, len): a whole flat reply ($, :) at buf: its length, or 0. */
 size_t	resp_fast_reply(const uint8_t *buf, size_t len);
 
-/* resp_sub_cmd(kind): a (un)subscribe command of any kind? */
-int	resp_sub_cmd(enum resp_cmd kind);
+/*
+ * resp_sub_cmd(kind): a (un)subscribe command of any kind?  Inline: the
+ * tracker asks it of every request.
+ */
+static inline int
+resp_sub_cmd(enum resp_cmd kind)
+{
+	return (kind >= RESP_CMD_SUBSCRIBE && kind <= RESP_CMD_SUNSUBSCRIBE);
+}
 
 /*
  * resp_sub_request(t): t->req is a (un)subscribe command: the replies

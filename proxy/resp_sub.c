@@ -36,12 +36,6 @@ resp_sub_kind(enum resp_cmd cmd)
 	    RESP_SUB_KINDS));
 }
 
-int
-resp_sub_cmd(enum resp_cmd cmd)
-{
-	return (cmd >= RESP_CMD_SUBSCRIBE && cmd <= RESP_CMD_SUNSUBSCRIBE);
-}
-
 /* A HELLO not yet answered may switch the protocol. */
 static int
 resp_sub_resp3(const struct resp_track *t)
