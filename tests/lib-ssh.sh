@@ -72,6 +72,8 @@ _ssh_case_cleanup() {
 # host key is ed25519; authorized_keys holds USER_KEY.pub and any
 # $T/keys/*.pub listed in SSHD_AUTHORIZED.  Sets SSHD_PORT, SSHD_PID,
 # SSHD_DIR, SSHD_KNOWN (a known_hosts file with its key), SSHD_FP, SSHD_LOG.
+# SSHD_LOG_LEVEL: its LogLevel, VERBOSE when unset (sshd takes the first
+# LogLevel line, so an extra line cannot raise it).
 SSHD_AUTHORIZED=()
 start_sshd() {
 	local port
@@ -101,7 +103,7 @@ start_sshd_on() {
 		printf 'AuthorizedKeysFile %s\n' "$dir/authorized_keys"
 		printf 'PermitRootLogin prohibit-password\nPasswordAuthentication no\n'
 		printf 'KbdInteractiveAuthentication no\nUsePAM no\nStrictModes no\n'
-		printf 'LogLevel VERBOSE\nAllowTcpForwarding yes\n'
+		printf 'LogLevel %s\nAllowTcpForwarding yes\n' "${SSHD_LOG_LEVEL:-VERBOSE}"
 		printf '%s\n' "$@"
 	} > "$dir/sshd_config"
 	SSHD_RUN=("$SSHD" -D -f "$dir/sshd_config" -e)
@@ -158,7 +160,7 @@ conf_bastion() {
 
 # connected_re NAME: the "connected" line of bastion NAME on SSHD_PORT.
 connected_re() {
-	printf 'info: bastion %s \\(root@127\\.0\\.0\\.1:%s\\): connected in [0-9]+ ms \\(host key ssh-ed25519 %s; aes128-ctr, hmac-sha2-256\\)$' \
+	printf 'info: bastion %s \\(root@127\\.0\\.0\\.1:%s\\): connected in [0-9]+ ms \\(host key ssh-ed25519 %s; [a-z0-9@.-]+, [A-Za-z0-9@.-]+\\)$' \
 	    "$1" "$SSHD_PORT" "$(re_escape "$SSHD_FP")"
 }
 
