@@ -1,5 +1,5 @@
 /*
- * ssh_int.h: what the SSH modules share (ssh.c, ssh_adapter.c,
+ * ssh_int.h: what the SSH modules share (ssh.c, ssh_adapter.c, ssh_algs.c,
  * ssh_channel.c, ssh_conns.c, ssh_open.c, ssh_auth.c, ssh_knownhosts.c).  Nothing
  * outside tunnel/ssh*.c includes it.
  *
