@@ -20,7 +20,7 @@
  * and developer tunnels"): see DESIGN.md, "SSH tunnel".
  */
 #define SSH_CIPHERS_DEFAULT	"aes128-gcm@openssh.com," \
-	"chacha20-poly1305@openssh.com,aes256-gcm@openssh.com," \
+	"aes256-gcm@openssh.com,chacha20-poly1305@openssh.com," \
 	"aes128-ctr,aes256-ctr,aes192-ctr"
 
 /* SSH_MSG_KEXINIT (RFC 4253, 7.1). */
