@@ -72,8 +72,8 @@ const struct conf_key conf_keys[] = {
 	{ SECT_BASTION, "ciphers", TYPE_NAMES, B(ciphers), NULL, 0, 0, NULL,
 	  0, "SSH ciphers to offer, in preference order, comma-separated "
 	  "(each one this libssh2 supports, checked on load); unset: "
-	  "aes128-gcm@openssh.com, aes256-gcm@openssh.com, "
-	  "chacha20-poly1305@openssh.com, aes128-ctr, aes256-ctr, aes192-ctr, "
+	  "chacha20-poly1305@openssh.com, aes128-gcm@openssh.com, "
+	  "aes256-gcm@openssh.com, aes128-ctr, aes256-ctr, aes192-ctr, "
 	  "those the library has" },
 	{ SECT_BASTION, "connect_timeout", TYPE_DURATION,
 	  B(connect_timeout_ms), "10s", 100, 3600 * 1000, NULL, 0,

@@ -14,7 +14,8 @@ SSHD=/usr/sbin/sshd
 # libssh2 frame through libcrypto.)
 printf 'leak:libssh2_userauth_publickey_fromfile_ex\n' > "$T/lsan.supp"
 # libssh2 1.11.1 leaks two 48-byte blocks per key exchange with the
-# AES-GCM ciphers, postern's default where the library has them (under
+# AES-GCM ciphers (second in postern's default order; 90-ssh's ciphers
+# cases ask for them) (under
 # libssh2_session_handshake; chacha20-poly1305 and the ctr ciphers do
 # not): not ours either, 96 bytes per connection.  The suppression names
 # that exported frame, which only full unwinding reaches through the

@@ -284,9 +284,10 @@ start_postern postern "postern"
 start_postern postern8 "postern 8conn" "connections = 8
 	max_connections = 16"
 start_postern posternc "postern+cmd" "session_command = sleep 2147483647"
-# postern's default order starts with AES-GCM where its libssh2 has it.
+# postern's default order starts with chacha20-poly1305 where its libssh2
+# has it.
 pc="aes128-ctr, hmac-sha2-256"
-postern_has_cipher aes128-gcm@openssh.com && pc=aes128-gcm@openssh.com
+postern_has_cipher chacha20-poly1305@openssh.com && pc=chacha20-poly1305@openssh.com
 say "ssh negotiates: $(ssh "${ssh_opts[@]}" -v -T root@127.0.0.1 true 2>&1 | grep -m1 -o 'cipher: [^ ]* MAC: [^ ]*' || echo '?'); postern: $pc"
 
 # --------------------------------------------------------------- workloads

@@ -644,17 +644,17 @@ case_ciphers() {
 }
 
 # Without `ciphers`, the default order filtered to this libssh2: against
-# sshd's defaults, AES-GCM where the library has it (1.11), else
-# aes128-ctr (1.10).  postern -n says which it has.
+# sshd's defaults, chacha20-poly1305 where the library has it (1.11),
+# else aes128-ctr (1.10).  postern -n says which it has.
 case_ciphers_default() {
 	local want=aes128-ctr
 	start_redis
 	SSHD_LOG_LEVEL=DEBUG start_sshd
 	postern_via redis "$REDIS_PORT"
-	printf '[bastion b]\naddress = h:22\nuser = u\nciphers = aes128-gcm@openssh.com\n' \
-	    > "$T/gcm.conf"
-	printf '[service s]\nlisten = 1\nroute = r ssh://b/h:1\n' >> "$T/gcm.conf"
-	"$POSTERN" -n -c "$T/gcm.conf" > /dev/null 2>&1 && want=aes128-gcm@openssh.com
+	printf '[bastion b]\naddress = h:22\nuser = u\nciphers = chacha20-poly1305@openssh.com\n' \
+	    > "$T/cc.conf"
+	printf '[service s]\nlisten = 1\nroute = r ssh://b/h:1\n' >> "$T/cc.conf"
+	"$POSTERN" -n -c "$T/cc.conf" > /dev/null 2>&1 && want=chacha20-poly1305@openssh.com
 	note "libssh2 $(grep -o 'libssh2 [0-9.]*' "$POSTERN_LOG" | head -n 1 | cut -d' ' -f2): expecting $want"
 	expect_log "info: bastion b \\(root@127\\.0\\.0\\.1:$SSHD_PORT\\): connected in [0-9]+ ms \\(host key ssh-ed25519 $(re_escape "$SSHD_FP"); $(re_escape "$want"), [A-Za-z0-9@.-]+\\)$"
 	expect_log "kex: client->server cipher: $(re_escape "$want") " 10 "$SSHD_LOG"
