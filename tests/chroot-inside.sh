@@ -142,7 +142,8 @@ smoke "" 80-tls.sh "redis over TLS" "postgres TLS-only" "postgres 17 direct TLS"
     "verification errors"
 smoke "" 15-matrix.sh "half-close passes on" "redis 64 MiB value"
 smoke "" 90-ssh.sh "redis-cli through an ssh:// route" "psql through an ssh:// route" \
-    "-L/-J with an ssh_config alias" "-J on a terminal"
+    "-L/-J with an ssh_config alias" "-J on a terminal" "ciphers: the one sshd allows" \
+    "ciphers unset"
 # The same Redis cases against valkey-server, under redis-server's name.
 mkdir -p "$T/valkey-bin"
 ln -s "$(command -v valkey-server)" "$T/valkey-bin/redis-server"
