@@ -146,7 +146,8 @@ smoke "" 50-move.sh "CLIENT SETINFO lib-name, lib-ver replayed on the move" \
     "a subscriber that unsubscribes from all" "UNLISTEN * ends LISTEN" \
     "tls: redis: a connection moves both ways"
 smoke "" 90-ssh.sh "redis-cli through an ssh:// route" "psql through an ssh:// route" \
-    "-L/-J with an ssh_config alias" "-J on a terminal"
+    "-L/-J with an ssh_config alias" "-J on a terminal" "ciphers: the one sshd allows" \
+    "ciphers unset"
 # The same Redis cases against valkey-server, under redis-server's name.
 mkdir -p "$T/valkey-bin"
 ln -s "$(command -v valkey-server)" "$T/valkey-bin/redis-server"
