@@ -1,15 +1,20 @@
 #!/usr/bin/env python3
-"""idle.py PORT N PID: the memory a proxy (process PID) holds per idle
-session.  Reads PID's VmRSS, opens N connections to 127.0.0.1:PORT, sends
-a Redis PING on each and waits for every +PONG (so that each session has
-its upstream connected and has moved data once), waits a second, reads
-VmRSS again, and prints "N KB_BEFORE KB_AFTER BYTES_PER_SESSION".  The
+"""idle.py PORT N PID [HEAPCMD]: the memory a proxy (process PID) holds per
+idle session.  Reads PID's VmRSS, opens N connections to 127.0.0.1:PORT,
+sends a Redis PING on each and waits for every +PONG (so that each session
+has its upstream connected and has moved data once), waits a second, reads
+VmRSS again, and prints "N KB_BEFORE KB_AFTER BYTES_PER_SESSION".  With
+HEAPCMD, a shell command that prints the proxy's heap in use in bytes on
+its last line (e.g. malloc_stats through gdb), it is run before and after
+as well and "HEAP_BYTES_PER_SESSION" is added (NA when it failed).  The
 connections close when it exits."""
 import socket
+import subprocess
 import sys
 import time
 
 port, n, pid = int(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3])
+heapcmd = sys.argv[4] if len(sys.argv) > 4 else None
 
 
 def rss_kb():
@@ -20,7 +25,17 @@ def rss_kb():
     return 0
 
 
+def heap():
+    try:
+        out = subprocess.run(heapcmd, shell=True, capture_output=True, text=True,
+                             timeout=60).stdout.split()
+        return int(out[-1])
+    except (subprocess.SubprocessError, ValueError, IndexError):
+        return None
+
+
 before = rss_kb()
+heap0 = heap() if heapcmd else None
 socks = []
 for _ in range(n):
     s = socket.create_connection(("127.0.0.1", port))
@@ -36,4 +51,8 @@ for s in socks:
         got += d
 time.sleep(1)
 after = rss_kb()
-print(n, before, after, int((after - before) * 1024 / n))
+fields = [n, before, after, int((after - before) * 1024 / n)]
+if heapcmd:
+    heap1 = heap()
+    fields.append("NA" if heap0 is None or heap1 is None else int((heap1 - heap0) / n))
+print(*fields)

@@ -13,7 +13,17 @@
 #   redis GET -c50 -k0    a new connection per request: handshakes/s
 #   pg -S -c8             pgbench select-only, kept connections
 #   pg -S -C -c8          a new connection per transaction: handshakes/s
+#   redis SET/GET 1MB -c4 1 MB values, 4 connections: bulk encryption
+#                         (SET: the proxy encrypts) and decryption (GET),
+#                         printed as GB/s and as CPU ms per GB
 # plus each proxy's CPU microseconds per operation (/proc, all threads).
+#
+# After the rounds, memory per idle TLS session: every proxy is restarted
+# (a fresh process, so that what the allocator kept from the runs above
+# does not hide or inflate the growth), then N sessions that each
+# answered a PING are held open and the growth of its VmRSS is printed
+# (idle.py), one proxy at a time; for postern also the growth of the heap
+# in use (glibc malloc_info through gdb, when gdb is installed).
 #
 # PostgreSQL: postern sends the SSLRequest itself, so clients keep their
 # default sslmode.  stunnel's "protocol = pgsql" needs clients to use
@@ -25,13 +35,17 @@
 # POSTERN_BASE (a second postern binary, e.g. the main branch's, measured
 # in the same rounds as target "base": before/after figures, paired),
 # BENCH_QUICK=1 (short runs), BENCH_ROUNDS (default 3, 1 when quick),
-# BENCH_NO_INSTALL=1, BENCH_KEEP=1 (keep the work dir).
+# BENCH_FILTER (ERE on the workload names redis-get, redis-conn, pg-S,
+# pg-C, big-set, big-get and idle), BENCH_IDLE (idle sessions, 200 quick,
+# 1000 full), BENCH_NO_INSTALL=1, BENCH_KEEP=1 (keep the work dir).
 
 tag='tls-bench'
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 n_get=$(by_mode 20000 100000)
 n_conn=$(by_mode 2000 10000)
+n_big=$(by_mode 100 400)
+big_size=1000000
 pg_secs=$(by_mode 3 10)
 
 bench_workdir postern-tls-bench
@@ -64,6 +78,35 @@ PGSSLROOTCERT=$work/ca.crt pg_load 5 sslmode=verify-full
 
 # ---------------------------------------------------------- proxies
 declare -A rp pp pid
+
+# start_target T: (re)start proxy T from its config file, on its ports
+# (rp/pp); sets pid[T].  The idle-memory rows restart every proxy, so
+# each config is written once and read again.
+start_target() {
+	local t=$1
+	case $t in
+	postern) spawn postern.log "$POSTERN" -c postern.conf ;;
+	base)    spawn base.log "$POSTERN_BASE" -c base.conf ;;
+	stunnel) spawn stunnel.err "$STUNNEL" stunnel.conf ;;
+	haproxy) spawn haproxy.log haproxy -f haproxy.cfg -db ;;
+	esac
+	pid[$t]=$spawned
+	wait_port "${rp[$t]}" "${pid[$t]}" &&
+		{ [ -z "${pp[$t]}" ] || wait_port "${pp[$t]}" "${pid[$t]}"; } ||
+		die "$t did not start: $(tail -n 3 "$work/$t.log" 2>/dev/null)"
+}
+
+# stop_target T: SIGTERM, then wait (10 s at most) until it is gone and
+# its redis listener is closed, so that a restart can bind it.
+stop_target() {
+	local t=$1
+	kill -TERM "${pid[$t]}" 2>/dev/null
+	for _ in $(seq 100); do
+		alive "${pid[$t]}" || port_up "${rp[$t]}" || break
+		sleep 0.1
+	done
+	return 0
+}
 targets=(direct postern stunnel haproxy)
 rp[direct]=$redis_port; pp[direct]=$pg_port; pid[direct]=
 
@@ -82,19 +125,15 @@ protocol = postgres
 route = public tls://127.0.0.1:$pg_port ca=$work/ca.crt name=db.example.test
 check = none
 EOF
-spawn postern.log "$POSTERN" -c postern.conf
-pid[postern]=$spawned; rp[postern]=$a; pp[postern]=$b
-wait_port "$a" "${pid[postern]}" && wait_port "$b" "${pid[postern]}" ||
-	die "postern did not start: $(tail -n 3 postern.log)"
+rp[postern]=$a; pp[postern]=$b
+start_target postern
 
 if [ -n "${POSTERN_BASE:-}" ]; then
 	pick_port c; pick_port d
 	sed -e "s/127.0.0.1:$a\$/127.0.0.1:$c/" -e "s/127.0.0.1:$b\$/127.0.0.1:$d/" \
 	    postern.conf >base.conf
-	spawn base.log "$POSTERN_BASE" -c base.conf
-	pid[base]=$spawned; rp[base]=$c; pp[base]=$d
-	wait_port "$c" "${pid[base]}" && wait_port "$d" "${pid[base]}" ||
-		die "the base postern did not start: $(tail -n 3 base.log)"
+	rp[base]=$c; pp[base]=$d
+	start_target base
 	targets+=(base)
 fi
 
@@ -121,9 +160,8 @@ verifyChain = yes
 CAfile = $work/ca.crt
 checkHost = db.example.test
 EOF
-spawn /dev/null "$STUNNEL" stunnel.conf
-pid[stunnel]=$spawned; rp[stunnel]=$a; pp[stunnel]=$b
-wait_port "$a" "${pid[stunnel]}" || die "stunnel did not start: $(tail -n 3 stunnel.log)"
+rp[stunnel]=$a; pp[stunnel]=$b
+start_target stunnel
 
 pick_port a
 {
@@ -134,9 +172,8 @@ listen redis
     server redis 127.0.0.1:$redis_port ssl verify required ca-file $work/ca.crt verifyhost redis.example.test sni str(redis.example.test)
 EOF
 } >haproxy.cfg
-spawn haproxy.log haproxy -f haproxy.cfg -db
-pid[haproxy]=$spawned; rp[haproxy]=$a; pp[haproxy]=
-wait_port "$a" "${pid[haproxy]}" || die "haproxy did not start: $(tail -n 3 haproxy.log)"
+rp[haproxy]=$a; pp[haproxy]=
+start_target haproxy
 
 # Every path works before anything is measured.
 for t in "${targets[@]}"; do
@@ -166,6 +203,13 @@ run() {
 		# -k 0 prints a warning first; the figure is on the "GET" line.
 		ops=$(awk -F'","' '/^"GET"/ { gsub(/"/, "", $2); print $2; exit }' <<<"$out")
 		;;
+	big-set|big-get)
+		local cmd=set
+		[ "$w" = big-get ] && cmd=get
+		out=$(timeout 300 redis-benchmark "${tls[@]}" -h 127.0.0.1 -p "${rp[$t]}" \
+		    -c 4 -n "$n_big" -d "$big_size" -t "$cmd" --csv -q 2>&1)
+		ops=$(awk -F'","' '/^"(SET|GET)"/ { gsub(/"/, "", $2); print $2; exit }' <<<"$out")
+		;;
 	pg-S|pg-C)
 		[ -z "${pp[$t]}" ] && { echo "NA 0"; return; }
 		case $t in
@@ -185,11 +229,25 @@ run() {
 	echo "$ops $((c1 - c0))"
 }
 
-workloads=(redis-get redis-conn pg-S pg-C)
+# seed SIZE: key:__rand_int__ (redis-benchmark's key) holds SIZE bytes,
+# so that a GET workload reads values of that size.
+seed() {
+	head -c "$1" /dev/zero | tr '\0' x |
+		timeout 30 redis-cli --tls --cacert "$work/ca.crt" -h 127.0.0.1 -p "$redis_port" \
+		    -x SET key:__rand_int__ >/dev/null || say "could not seed a $1-byte value"
+}
+
+all_workloads=(redis-get redis-conn pg-S pg-C big-set big-get)
+workloads=()
+for w in "${all_workloads[@]}"; do
+	[ -z "$filter" ] || grep -Eq -- "$filter" <<<"$w" && workloads+=("$w")
+done
 declare -A label=([redis-get]="redis GET -c50" [redis-conn]="redis GET -c50 -k0 (conn/s)"
-	[pg-S]="pg -S -c8" [pg-C]="pg -S -C -c8 (conn/s)")
+	[pg-S]="pg -S -c8" [pg-C]="pg -S -C -c8 (conn/s)"
+	[big-set]="redis SET 1MB -c4" [big-get]="redis GET 1MB -c4")
 declare -A res cpu
 for w in "${workloads[@]}"; do
+	case $w in redis-get|redis-conn) seed 3 ;; big-get) seed "$big_size" ;; esac
 	for ((r = 0; r < rounds; r++)); do
 		# Rotate the order each round so drift falls on everyone alike.
 		for ((i = 0; i < ${#targets[@]}; i++)); do
@@ -225,24 +283,65 @@ for w in "${workloads[@]}"; do
 		if [ -n "${pid[$t]}" ]; then
 			tk=$(median NA <<<"${cpu[$w/$t]}")
 			case $w in pg-*) n=$(awk -v a="$m" -v s="$pg_secs" 'BEGIN { print a * s }') ;;
-			redis-get) n=$n_get ;; *) n=$n_conn ;; esac
+			redis-get) n=$n_get ;; big-*) n=$n_big ;; *) n=$n_conn ;; esac
 			us=$(awk -v t="$tk" -v c="$clk_tck" -v n="$n" 'BEGIN { if (n > 0) printf "%.1f", t / c * 1e6 / n; else print "NA" }')
 		fi
 		printf '%-28s %-8s %12.0f %9s %12s %10s %10s\n' "${label[$w]}" "$t" "$m" "$ratio" "$us" \
 			"$vs_h" "$vs_s"
 	done
 done
-# Memory per idle session: VmRSS growth while N sessions that each
-# answered one PING are held open (idle.py), one target at a time.
-n_idle=$(by_mode 200 1000)
-printf '\n%-10s %26s\n' target "RSS bytes/idle session"
-for t in postern base haproxy stunnel; do
-	[ -n "${pid[$t]:-}" ] || continue
-	idle=$(timeout 120 python3 "$top/tests/bench/idle.py" "${rp[$t]}" "$n_idle" "${pid[$t]}" 2>/dev/null |
-	    awk '{ print $4 }')
-	printf '%-10s %26s\n' "$t" "${idle:-NA}"
-done
-printf '(%s idle redis sessions over TLS, each answered a PING)\n' "$n_idle"
+# 1 MB values: the same runs as GB/s and CPU per GB.
+big_rows=
+for w in "${workloads[@]}"; do case $w in big-*) big_rows+=" $w" ;; esac; done
+if [ -n "$big_rows" ]; then
+	printf '\n%-28s %-8s %8s %12s %10s %10s\n' workload target "GB/s" "cpu ms/GB" \
+		"pt/haproxy" "pt/stunnel"
+	for w in $big_rows; do
+		for t in "${targets[@]}"; do
+			m=$(median NA <<<"${res[$w/$t]}")
+			[ "$m" = NA ] && continue
+			gbs=$(awk -v o="$m" -v s="$big_size" 'BEGIN { printf "%.2f", o * s / 1e9 }')
+			ms=NA vs_h='' vs_s=''
+			if [ -n "${pid[$t]}" ]; then
+				tk=$(median NA <<<"${cpu[$w/$t]}")
+				ms=$(awk -v t="$tk" -v c="$clk_tck" -v n="$n_big" -v s="$big_size" \
+				    'BEGIN { printf "%.0f", t / c * 1e3 / (n * s / 1e9) }')
+			fi
+			if [ "$t" = postern ] || [ "$t" = base ]; then
+				vs_h=$(two_dec "$(paired "${res[$w/$t]}" "${res[$w/haproxy]:-}")")
+				vs_s=$(two_dec "$(paired "${res[$w/$t]}" "${res[$w/stunnel]:-}")")
+			fi
+			printf '%-28s %-8s %8s %12s %10s %10s\n' "${label[$w]}" "$t" "$gbs" "$ms" "$vs_h" "$vs_s"
+		done
+	done
+	printf '(%s values of %s bytes per run; cpu = the proxy process, all threads)\n' "$n_big" "$big_size"
+fi
+
+# Memory per idle session: each proxy is restarted first, so that the
+# figure is a fresh process's (an allocator that served the runs above
+# holds free memory that new sessions take without growing VmRSS), then
+# VmRSS growth while N sessions that each answered one PING are held
+# open (idle.py), one proxy at a time.  With gdb, also the growth of the
+# heap in use (glibc malloc_stats, printed on the proxy's stderr).
+if [ -z "$filter" ] || grep -Eq -- "$filter" <<<"idle"; then
+	n_idle=${BENCH_IDLE:-$(by_mode 200 1000)}
+	printf '\n%-10s %22s %22s\n' target "RSS bytes/idle session" "heap bytes/session"
+	for t in postern base haproxy stunnel; do
+		[ -n "${pid[$t]:-}" ] || continue
+		stop_target "$t"
+		start_target "$t"
+		heapcmd= errlog=$work/$t.log
+		[ "$t" = stunnel ] && errlog=$work/stunnel.err
+		if command -v gdb >/dev/null; then
+			heapcmd="timeout 60 gdb -p ${pid[$t]} -batch -ex 'call (void)malloc_stats()' >/dev/null 2>&1;
+			    awk '/in use bytes/ { v = \$NF } END { print v }' '$errlog'"
+		fi
+		read -r _ _ _ idle heap < <(timeout 300 python3 "$top/tests/bench/idle.py" "${rp[$t]}" \
+		    "$n_idle" "${pid[$t]}" ${heapcmd:+"$heapcmd"} 2>/dev/null)
+		printf '%-10s %22s %22s\n' "$t" "${idle:-NA}" "${heap:-NA}"
+	done
+	printf '(%s idle redis sessions over TLS, each answered a PING; each proxy a fresh process)\n' "$n_idle"
+fi
 
 printf '\nstunnel: %s; haproxy: %s; postern: %s\n' \
 	"$("$STUNNEL" -version 2>&1 | grep -m 1 -o 'stunnel [0-9.]*')" \
