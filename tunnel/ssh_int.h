@@ -105,6 +105,7 @@ struct ssh_open {
 	ssh_open_cb		*cb;		/* NULL: cancelled */
 	void			*arg;
 	int			 urgent;	/* a health check's */
+	int64_t			 queued;	/* clock_ms: asked for */
 };
 TAILQ_HEAD(ssh_open_list, ssh_open);
 

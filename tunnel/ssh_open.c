@@ -40,6 +40,7 @@ ssh_open_start(struct ssh_bastion *b, int kind, const char *host,
 	o->port = port;
 	o->cb = cb;
 	o->arg = arg;
+	o->queued = clock_ms();
 	if (kind == SSH_OPEN_DIRECT)
 		TAILQ_INSERT_TAIL(&b->opens, o, entry);
 	else
@@ -220,6 +221,10 @@ ssh_open_done(struct ssh_bastion *b, struct ssh_open *o,
 		return;
 	}
 	snprintf(target, sizeof(target), "%s:%u", o->host, o->port);
+	/* The timeline of a burst: one open per round trip per connection. */
+	log_debug("%s: channel to %s open: %ld ms in the slot, %ld ms since "
+	    "asked", b->label, target, (long)clock_since(b->slot_since),
+	    (long)clock_since(o->queued));
 	if ((c = ssh_chan_new(b, ch, target)) == NULL) {
 		ssh_open_report(o, DIAL_ERROR, "out of memory");
 		return;

@@ -440,7 +440,9 @@ tls_ctx_settings(struct tls_ctx *t, const struct conf_route *r, int protocol,
 	/*
 	 * Release the record buffers (2 x 16 KiB and more) whenever they
 	 * are empty, the handshake's included: idle sessions are the common
-	 * case of a sidecar.  tls_link.c sets it again on its SSL.
+	 * case of a sidecar.  tls_link.c clears it on its SSL (per record it
+	 * costs a malloc and a free) and frees the buffers of a link that
+	 * has been idle for a second instead.
 	 */
 	SSL_CTX_set_mode(t->ctx, SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER |
 	    SSL_MODE_RELEASE_BUFFERS);

@@ -2,12 +2,15 @@
 """idle.py PORT N PID [HEAPCMD]: the memory a proxy (process PID) holds per
 idle session.  Reads PID's VmRSS, opens N connections to 127.0.0.1:PORT,
 sends a Redis PING on each and waits for every +PONG (so that each session
-has its upstream connected and has moved data once), waits a second, reads
-VmRSS again, and prints "N KB_BEFORE KB_AFTER BYTES_PER_SESSION".  With
+has its upstream connected and has moved data once), waits IDLE_SETTLE
+seconds (environment, default 1: postern frees a TLS link's record buffers
+after one to two idle seconds), reads VmRSS again, and prints "N
+KB_BEFORE KB_AFTER BYTES_PER_SESSION".  With
 HEAPCMD, a shell command that prints the proxy's heap in use in bytes on
 its last line (e.g. malloc_stats through gdb), it is run before and after
 as well and "HEAP_BYTES_PER_SESSION" is added (NA when it failed).  The
 connections close when it exits."""
+import os
 import socket
 import subprocess
 import sys
@@ -49,7 +52,7 @@ for s in socks:
         if not d:
             sys.exit("a session ended early")
         got += d
-time.sleep(1)
+time.sleep(float(os.environ.get("IDLE_SETTLE", "1")))
 after = rss_kb()
 fields = [n, before, after, int((after - before) * 1024 / n)]
 if heapcmd:

@@ -38,7 +38,10 @@
 # Environment (optional): POSTERN (default _build/rel/postern, built if
 # missing), BENCH_QUICK=1 (a short run), BENCH_ROUNDS, BENCH_OUT (results
 # dir), BENCH_KEEP=1 (keep the work dir), BENCH_FILTER=ERE (workloads),
-# BENCH_SSH_RTT_MS (added round trip, default 0), BENCH_CIPHERS.
+# BENCH_SSH_RTT_MS (added round trip, default 0), BENCH_CIPHERS,
+# BENCH_SSH_LOG_LEVEL (postern's log_level, default warn; debug logs each
+# channel open with its time in the slot: the timeline of a burst, in the
+# results dir).
 
 tag=bench-ssh
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
@@ -145,7 +148,7 @@ start_postern() {	# start_postern NAME LABEL [BASTION LINE]
 	pick_port rp; pick_port pp
 	cat >"$work/$name.conf" <<-EOF
 	[postern]
-	log_level = warn
+	log_level = ${BENCH_SSH_LOG_LEVEL:-warn}
 	[bastion b]
 	address = 127.0.0.1:$bastion_port
 	user = root

@@ -44,7 +44,7 @@ tag='tls-bench'
 
 n_get=$(by_mode 20000 100000)
 n_conn=$(by_mode 2000 10000)
-n_big=$(by_mode 100 400)
+n_big=$(by_mode 200 400)
 big_size=1000000
 pg_secs=$(by_mode 3 10)
 
@@ -321,8 +321,10 @@ fi
 # figure is a fresh process's (an allocator that served the runs above
 # holds free memory that new sessions take without growing VmRSS), then
 # VmRSS growth while N sessions that each answered one PING are held
-# open (idle.py), one proxy at a time.  With gdb, also the growth of the
-# heap in use (glibc malloc_stats, printed on the proxy's stderr).
+# open (idle.py), one proxy at a time, read 3 s after the last PING (a
+# postern TLS link frees its record buffers after 1-2 idle seconds).
+# With gdb, also the growth of the heap in use (glibc malloc_stats,
+# printed on the proxy's stderr).
 if [ -z "$filter" ] || grep -Eq -- "$filter" <<<"idle"; then
 	n_idle=${BENCH_IDLE:-$(by_mode 200 1000)}
 	printf '\n%-10s %22s %22s\n' target "RSS bytes/idle session" "heap bytes/session"
@@ -336,7 +338,7 @@ if [ -z "$filter" ] || grep -Eq -- "$filter" <<<"idle"; then
 			heapcmd="timeout 60 gdb -p ${pid[$t]} -batch -ex 'call (void)malloc_stats()' >/dev/null 2>&1;
 			    awk '/in use bytes/ { v = \$NF } END { print v }' '$errlog'"
 		fi
-		read -r _ _ _ idle heap < <(timeout 300 python3 "$top/tests/bench/idle.py" "${rp[$t]}" \
+		read -r _ _ _ idle heap < <(IDLE_SETTLE=3 timeout 300 python3 "$top/tests/bench/idle.py" "${rp[$t]}" \
 		    "$n_idle" "${pid[$t]}" ${heapcmd:+"$heapcmd"} 2>/dev/null)
 		printf '%-10s %22s %22s\n' "$t" "${idle:-NA}" "${heap:-NA}"
 	done
