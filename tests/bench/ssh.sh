@@ -41,7 +41,9 @@
 # BENCH_SSH_RTT_MS (added round trip, default 0), BENCH_CIPHERS,
 # BENCH_SSH_LOG_LEVEL (postern's log_level, default warn; debug logs each
 # channel open with its time in the slot: the timeline of a burst, in the
-# results dir).
+# results dir), BENCH_SSH_TRACE=ERE (strace -tt each run of the targets
+# it matches, e.g. 'postern1$', into the results dir: the timeline on the
+# wire; its figures are then the traced process's, slower).
 
 tag=bench-ssh
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
@@ -334,7 +336,16 @@ for w in "${workloads[@]}"; do
 			cmd=${cmd//PPORT/${t_pport[$t]}}
 			f=$work/run.out
 			c0=$(cpu_ticks "${t_pid[$t]}" 0)
+			tracer=
+			if [ -n "${BENCH_SSH_TRACE:-}" ] && [[ $t =~ $BENCH_SSH_TRACE ]]; then
+				strace -f -tt -e trace=network,read,write,readv,writev \
+				    -o "$out/trace-$t-$(tr -c 'A-Za-z0-9\n' _ <<<"$wname")-r$r.txt" \
+				    -p "${t_pid[$t]}" 2>/dev/null &
+				tracer=$!
+				sleep 1	# strace attaches (a benchmark, not a test)
+			fi
 			timeout 180 $cmd >"$f" 2>&1
+			[ -z "$tracer" ] || { kill -INT "$tracer"; wait "$tracer"; }
 			c1=$(cpu_ticks "${t_pid[$t]}" 0)
 			v=$(figure "$wkind" "$f")
 			[ -n "$v" ] || { say "$wname via ${t_label[$t]}: no figure: $(tail -c 200 "$f")"; v=0; }
