@@ -161,7 +161,9 @@ static const struct link_user move_link_user = {
 	move_link_eof,
 	move_link_eof,
 	move_link_error,
-	move_link_writable
+	move_link_writable,
+	NULL,			/* no sink: data() copies */
+	NULL
 };
 
 static void

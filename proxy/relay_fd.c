@@ -290,12 +290,34 @@ relay_link_writable(void *arg)
 	relay_check_done(to->relay);
 }
 
+/* The buffer toward the client, for a provider to append to. */
+static struct evbuffer *
+relay_link_sink(void *arg)
+{
+	struct relay_side	*from = arg;
+
+	if (from->dead || from->eof)
+		return (NULL);		/* data() drops them */
+	return (from->relay->side[!from->idx].fdio.out);
+}
+
+static void
+relay_link_appended(void *arg, size_t before, size_t len)
+{
+	struct relay_side	*from = arg;
+
+	relay_fd_pass(from, before, len);
+	relay_check_done(from->relay);
+}
+
 static const struct link_user relay_link_user = {
 	relay_link_data,
 	relay_link_eof,
 	relay_link_closed,
 	relay_link_error,
-	relay_link_writable
+	relay_link_writable,
+	relay_link_sink,
+	relay_link_appended
 };
 
 /* ------------------------------------------------------------------ */

@@ -51,6 +51,14 @@ struct link_user {
 	void	(*error)(void *arg, const char *why);
 	/* pending() dropped below LINK_LOW_WATER (see above). */
 	void	(*writable)(void *arg);
+	/*
+	 * Optional, both or neither: a provider that decrypts (tls_link.c)
+	 * may put the bytes straight into the user's buffer, sink() (NULL:
+	 * use data()), and then call appended() with the length the buffer
+	 * had before and the bytes added: one copy of the plaintext fewer.
+	 */
+	struct evbuffer	*(*sink)(void *arg);
+	void	(*appended)(void *arg, size_t before, size_t len);
 };
 
 struct link_ops {

@@ -60,9 +60,11 @@
 #define TLS_LINK_CHUNK	(16 * 1024)	/* one record's plaintext */
 /*
  * Reading: OpenSSL's read-ahead buffer takes up to four records per
- * read(2), and the pump hands the user up to four records' plaintext per
- * data() call, so that bulk downloads cost a read, a copy and a write
- * per 64 KB rather than per record (the buffer is freed when idle).
+ * read(2), and the pump hands the user up to four records' plaintext at
+ * once, decrypted straight into the user's buffer when it offers one
+ * (sink, link.h), so that bulk downloads cost a read and a write per
+ * 64 KB rather than per record, and no copy (the buffer is freed when
+ * idle).
  */
 #define TLS_LINK_RBUF	(4 * (TLS_LINK_CHUNK + 512))
 #define TLS_LINK_BATCH	(4 * TLS_LINK_CHUNK)
@@ -289,28 +291,56 @@ tls_link_eof(struct tls_link *t)
 		t->link.user->closed(t->link.user_arg);
 }
 
+/*
+ * Where the next batch goes: the user's buffer when it offers one (sink,
+ * link.h), spared a copy, else buf.  Sets *dst and *cap; returns the sink
+ * with its space reserved in *v, or NULL.
+ */
+static struct evbuffer *
+tls_link_dest(struct tls_link *t, uint8_t *buf, struct evbuffer_iovec *v,
+    uint8_t **dst, size_t *cap, size_t *before)
+{
+	const struct link_user	*u = t->link.user;
+	struct evbuffer		*sink;
+
+	*dst = buf;
+	*cap = TLS_LINK_BATCH;
+	if (u->sink == NULL || u->appended == NULL ||
+	    (sink = u->sink(t->link.user_arg)) == NULL)
+		return (NULL);
+	*before = evbuffer_get_length(sink);
+	if (evbuffer_reserve_space(sink, TLS_LINK_BATCH, v, 1) != 1)
+		return (NULL);
+	*dst = v->iov_base;
+	if (v->iov_len < *cap)
+		*cap = v->iov_len;
+	return (sink);
+}
+
 /* Hand the user everything OpenSSL and the socket have, while it takes. */
 static void
 tls_link_pump(struct tls_link *t)
 {
-	uint8_t	buf[TLS_LINK_BATCH];
-	size_t	have;
-	int	n, e, err, drained;
+	uint8_t			 buf[TLS_LINK_BATCH], *dst;
+	struct evbuffer_iovec	 v;
+	struct evbuffer		*sink;
+	size_t			 have, cap, before = 0;
+	int			 n, e, err, drained;
 
 	t->r_on_write = 0;
 	while (!t->closed && !t->failed && t->link.user != NULL &&
 	    !t->paused && !t->down_eof) {
 		/* Gather what OpenSSL has decrypted or can, up to a batch. */
+		sink = tls_link_dest(t, buf, &v, &dst, &cap, &before);
 		have = 0;
 		n = 1;
 		drained = 0;
 		e = SSL_ERROR_NONE;
 		err = 0;
-		while (have < sizeof(buf)) {
+		while (have < cap) {
 			ERR_clear_error();
 			errno = 0;	/* SSL_ERROR_SYSCALL: 0 is an EOF */
-			n = SSL_read(t->ssl, buf + have, (int)(sizeof(buf) -
-			    have));
+			n = SSL_read(t->ssl, dst + have, (int)(cap - have));
 			if (n <= 0) {
 				/* Now: the user's callback may touch t->ssl. */
 				err = errno;
@@ -328,9 +358,17 @@ tls_link_pump(struct tls_link *t)
 				break;
 			}
 		}
+		if (sink != NULL) {
+			v.iov_len = have;
+			evbuffer_commit_space(sink, &v, have > 0 ? 1 : 0);
+		}
 		if (have > 0) {
 			tls_link_busy(t);
-			t->link.user->data(t->link.user_arg, buf, have);
+			if (sink != NULL)
+				t->link.user->appended(t->link.user_arg, before,
+				    have);
+			else
+				t->link.user->data(t->link.user_arg, buf, have);
 			if (t->closed || t->failed || t->link.user == NULL)
 				break;
 		}
