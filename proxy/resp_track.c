@@ -244,10 +244,8 @@ resp_track_server(struct resp_track *t, const uint8_t *buf, size_t len)
 	int	done;
 
 	while (len > 0 && t->lost == NULL) {
-		if (!t->rep.inmsg && (n = resp_fast_reply(buf, len)) > 0) {
-			t->rep.top = buf[0];
-			t->rep.llen = 0;
-			t->rep.line[0] = '\0';
+		if (!t->rep.inmsg && (n = resp_fast_reply(&t->rep, buf,
+		    len)) > 0) {
 			resp_reply(t);
 		} else {
 			n = resp_reader_feed(&t->rep, buf, len, &done);
