@@ -459,14 +459,13 @@ resp_fast_num(const uint8_t *buf, size_t len, size_t *i, uint64_t *v)
 
 /*
  * A whole request of the common kind at buf: an array of bulk strings,
- * all in buf, named by a command that records nothing.  Returns its
- * length and sets *kind, or 0: the reader does it.  Most requests take
- * this path: a few comparisons per header, payloads skipped by their
- * length, the name compared in place (and only when its length is one
- * of a tracked command's).
+ * all in buf.  Returns its length with *kind, or 0: the reader does it.
+ * A few comparisons per header, payloads skipped by their length, the
+ * name compared in place (and only when its length is one of a tracked
+ * command's).
  */
-size_t
-resp_fast_request(const uint8_t *buf, size_t len, enum resp_cmd *kind)
+static inline size_t
+resp_fast_one(const uint8_t *buf, size_t len, enum resp_cmd *kind)
 {
 	uint64_t	nargs, n, a;
 	size_t		i = 1;
@@ -482,12 +481,80 @@ resp_fast_request(const uint8_t *buf, size_t len, enum resp_cmd *kind)
 			if (n > RESP_WORD_MAX)
 				return (0);
 			*kind = resp_cmd_kind((const char *)buf + i, (size_t)n);
-			if (resp_cmd_kept(*kind))
-				return (0);
 		}
 		i += (size_t)n + 2;
 	}
 	return (i);
+}
+
+/*
+ * One such request, named by a command that records nothing (most
+ * requests take this path, no copy).
+ */
+size_t
+resp_fast_request(const uint8_t *buf, size_t len, enum resp_cmd *kind)
+{
+	size_t	n;
+
+	if (buf[0] != '*' || (n = resp_fast_one(buf, len, kind)) == 0 ||
+	    resp_cmd_kept(*kind))
+		return (0);
+	return (n);
+}
+
+size_t
+resp_fast_plain(const uint8_t *buf, size_t len, uint64_t *count)
+{
+	enum resp_cmd	kind = RESP_CMD_OTHER;
+	size_t		off = 0, n;
+
+	*count = 0;
+	while (off < len && buf[off] == '*' &&
+	    (n = resp_fast_one(buf + off, len - off, &kind)) > 0 &&
+	    kind == RESP_CMD_OTHER) {
+		off += n;
+		(*count)++;
+	}
+	return (off);
+}
+
+/* A whole $ bulk or : integer at buf: its length, or 0. */
+static inline size_t
+resp_fast_flat(const uint8_t *buf, size_t len)
+{
+	uint64_t	n;
+	size_t		i = 1;
+
+	if (buf[0] == ':') {
+		if (len > 1 && buf[1] == '-')
+			i++;
+		return (resp_fast_num(buf, len, &i, &n) == 0 ? i : 0);
+	}
+	if (buf[0] != '$' || len < 4)
+		return (0);
+	if (buf[1] == '-') {	/* only $-1, the null */
+		i = 2;
+		return (buf[2] == '1' && buf[3] == '\r' &&
+		    resp_fast_num(buf, len, &i, &n) == 0 ? i : 0);
+	}
+	if (resp_fast_num(buf, len, &i, &n) == -1 || n + 2 > len - i)
+		return (0);
+	return (i + (size_t)n + 2);
+}
+
+size_t
+resp_fast_flats(const uint8_t *buf, size_t len, uint64_t *count,
+    uint8_t *last)
+{
+	size_t	off = 0, n;
+
+	*count = 0;
+	while (off < len && (n = resp_fast_flat(buf + off, len - off)) > 0) {
+		*last = buf[off];
+		off += n;
+		(*count)++;
+	}
+	return (off);
 }
 
 /*
@@ -498,32 +565,9 @@ resp_fast_request(const uint8_t *buf, size_t len, enum resp_cmd *kind)
 size_t
 resp_fast_reply(struct resp_reader *rd, const uint8_t *buf, size_t len)
 {
-	uint64_t	n;
-	size_t		i = 1, lim;
+	size_t	i = 1, lim;
 
-	switch (buf[0]) {
-	case ':':
-		if (len > 1 && buf[1] == '-')
-			i++;
-		if (resp_fast_num(buf, len, &i, &n) == -1)
-			return (0);
-		break;
-	case '$':
-		if (len < 4)
-			return (0);
-		if (buf[1] == '-') {	/* only $-1, the null */
-			i = 2;
-			if (buf[2] != '1' || buf[3] != '\r' ||
-			    resp_fast_num(buf, len, &i, &n) == -1)
-				return (0);
-			break;
-		}
-		if (resp_fast_num(buf, len, &i, &n) == -1 || n + 2 > len - i)
-			return (0);
-		i += (size_t)n + 2;
-		break;
-	case '+':
-	case '-':
+	if (buf[0] == '+' || buf[0] == '-') {
 		/* Up to the first CR or LF: the reader keeps what is before. */
 		lim = len < RESP_LINE_MAX + 2 ? len : RESP_LINE_MAX + 2;
 		while (i < lim && buf[i] != '\r' && buf[i] != '\n')
@@ -536,9 +580,9 @@ resp_fast_reply(struct resp_reader *rd, const uint8_t *buf, size_t len)
 		memcpy(rd->line, buf + 1, rd->llen);
 		rd->line[rd->llen] = '\0';
 		return (i + 2);
-	default:
-		return (0);
 	}
+	if ((i = resp_fast_flat(buf, len)) == 0)
+		return (0);
 	rd->top = buf[0];
 	rd->llen = 0;
 	rd->line[0] = '\0';

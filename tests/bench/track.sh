@@ -43,7 +43,7 @@ for rev in "$@"; do
 	bins+=("$d/track")
 done
 
-echo "machine: $(nproc) CPU(s), $(awk -F': ' '/^model name/ {print $2; exit}' /proc/cpuinfo); ns per request/reply pair, best of 5 runs of ${ms} ms"
+echo "machine: $(nproc) CPU(s), $(awk -F': ' '/^model name/ {print $2; exit}' /proc/cpuinfo); ns per request/reply pair, best of 5 runs of ${ms} ms of CPU time"
 for i in "${!bins[@]}"; do
 	"${bins[$i]}" "$ms" >"$tmp/out.$i"
 done
