@@ -458,6 +458,32 @@ resp_fast_num(const uint8_t *buf, size_t len, size_t *i, uint64_t *v)
 }
 
 /*
+ * resp_fast_num for the usual one- and two-digit counts and lengths
+ * ("*2", "$3", "$16"): compared where they lie, no loop.
+ */
+static inline int
+resp_fast_small(const uint8_t *buf, size_t len, size_t *i, uint64_t *v)
+{
+	size_t		j = *i;
+	unsigned	d0, d1;
+
+	if (len - j >= 4 && (d0 = (unsigned)buf[j] - '0') <= 9) {
+		if (buf[j + 1] == '\r' && buf[j + 2] == '\n') {
+			*v = d0;
+			*i = j + 3;
+			return (0);
+		}
+		if ((d1 = (unsigned)buf[j + 1] - '0') <= 9 &&
+		    buf[j + 2] == '\r' && buf[j + 3] == '\n') {
+			*v = d0 * 10 + d1;
+			*i = j + 4;
+			return (0);
+		}
+	}
+	return (resp_fast_num(buf, len, i, v));
+}
+
+/*
  * A whole request of the common kind at buf: an array of bulk strings,
  * all in buf.  Returns its length with *kind, or 0: the reader does it.
  * A few comparisons per header, payloads skipped by their length, the
@@ -470,12 +496,12 @@ resp_fast_one(const uint8_t *buf, size_t len, enum resp_cmd *kind)
 	uint64_t	nargs, n, a;
 	size_t		i = 1;
 
-	if (resp_fast_num(buf, len, &i, &nargs) == -1 || nargs == 0 ||
+	if (resp_fast_small(buf, len, &i, &nargs) == -1 || nargs == 0 ||
 	    nargs > 1024)
 		return (0);
 	for (a = 0; a < nargs; a++) {
 		if (i >= len || buf[i++] != '$' ||
-		    resp_fast_num(buf, len, &i, &n) == -1 || n + 2 > len - i)
+		    resp_fast_small(buf, len, &i, &n) == -1 || n + 2 > len - i)
 			return (0);
 		if (a == 0) {
 			if (n > RESP_WORD_MAX)
@@ -537,7 +563,7 @@ resp_fast_flat(const uint8_t *buf, size_t len)
 		return (buf[2] == '1' && buf[3] == '\r' &&
 		    resp_fast_num(buf, len, &i, &n) == 0 ? i : 0);
 	}
-	if (resp_fast_num(buf, len, &i, &n) == -1 || n + 2 > len - i)
+	if (resp_fast_small(buf, len, &i, &n) == -1 || n + 2 > len - i)
 		return (0);
 	return (i + (size_t)n + 2);
 }
