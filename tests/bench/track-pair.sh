@@ -22,7 +22,9 @@ tag=track-pair
 # shellcheck source=tests/bench/lib.sh
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
-[ $# -eq 2 ] && [ -x "$1" ] && [ -x "$2" ] || die "usage: $0 NEW BASE (two postern binaries)"
+if [ $# -ne 2 ] || [ ! -x "$1" ] || [ ! -x "$2" ]; then
+	die "usage: $0 NEW BASE (two postern binaries)"
+fi
 rounds=${BENCH_ROUNDS:-9}
 n_c50=${BENCH_N:-200000}
 n_p16=${BENCH_N_P16:-2000000}
@@ -59,8 +61,9 @@ start_one() {   # start_one NAME BINARY
 	EOF
 	spawn "$work/$1.log" "$2" -c "$work/$1.conf"
 	pid[$1]=$spawned rp[$1]=$one_r pp[$1]=$one_p
-	wait_port "$one_r" "$spawned" && wait_port "$one_p" "$spawned" ||
+	if ! wait_port "$one_r" "$spawned" || ! wait_port "$one_p" "$spawned"; then
 		die "$2 did not start: $(tail -n 3 "$work/$1.log")"
+	fi
 }
 start_one new "$1"
 start_one base "$2"

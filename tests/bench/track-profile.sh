@@ -55,6 +55,7 @@ workloads=(
 	"pg -S -c8 -j2|pg|-S -c 8 -j 2 -T $pg_secs"
 )
 
+rp='' pp=''
 start_one() {   # start_one BINARY NAME: sets ppid rp pp
 	pick_port rp; pick_port pp
 	cat >"$work/$2.conf" <<-EOF

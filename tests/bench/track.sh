@@ -35,7 +35,7 @@ for rev in "$@"; do
 	for f in resp_read.c resp_track.c resp_track.h resp_int.h pg_track.c pg_track.h; do
 		git show "$rev:proxy/$f" >"$d/proxy/$f"
 	done
-	# shellcheck disable=SC2086
+	# shellcheck disable=SC2086,SC2046
 	cc $cflags -I"$d/proxy" -I_build/rel -Iproxy -o "$d/track" tests/bench/track.c \
 		"$d/proxy/resp_read.c" "$d/proxy/resp_track.c" "$d/proxy/pg_track.c" \
 		$(pkg-config --cflags --libs libevent)
