@@ -110,6 +110,7 @@ conf_free(struct conf *c)
 		free(b->known_hosts);
 		free(b->host_key_sha256);
 		free(b->session_command);
+		free(b->ciphers);
 	}
 	free(c->bastions);
 	free(c->admin_token_file);
@@ -147,6 +148,51 @@ conf_valid_name(const char *s)
 			return (0);
 	}
 	return (1);
+}
+
+/*
+ * A TYPE_NAMES value: names of letters, digits and "@.-_" separated by
+ * single commas, none twice.  Which names exist is the library's to say
+ * (tunnel/ checks them on load); 0 or -1 with why in err.
+ */
+static int
+conf_check_names(const char *v, char *err, size_t len)
+{
+	const char	*n, *m;
+	size_t		 l, ml;
+
+	if (*v == '\0') {
+		snprintf(err, len, "empty value");
+		return (-1);
+	}
+	if (strlen(v) > CONF_NAMES_MAX) {
+		snprintf(err, len, "longer than %d characters", CONF_NAMES_MAX);
+		return (-1);
+	}
+	for (n = v; ; n += l + 1) {
+		l = strcspn(n, ",");
+		if (l == 0) {
+			snprintf(err, len, "'%s': an empty name (names are "
+			    "separated by single commas, without spaces)", v);
+			return (-1);
+		}
+		if (strspn(n, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVW"
+		    "XYZ0123456789@.-_") < l) {
+			snprintf(err, len, "'%.*s' is not an algorithm name "
+			    "(letters, digits, '@', '.', '-', '_')", (int)l, n);
+			return (-1);
+		}
+		for (m = v; m < n; m += ml + 1) {
+			ml = strcspn(m, ",");
+			if (ml == l && strncmp(m, n, l) == 0) {
+				snprintf(err, len, "'%.*s' is listed twice",
+				    (int)l, n);
+				return (-1);
+			}
+		}
+		if (n[l] == '\0')
+			return (0);
+	}
 }
 
 void
@@ -219,6 +265,14 @@ conf_store(struct conf_parser *p, const struct conf_key *k, int line,
 			conf_check_secret(p, line, k->name, value);
 		else if (k->type == TYPE_USER)
 			conf_check_user(p, line, k->name, value);
+		break;
+	case TYPE_NAMES:
+		if (conf_check_names(value, err, sizeof(err)) != 0) {
+			perr(p, line, "%s%s: %s", p->label, k->name, err);
+			return;
+		}
+		free(*(char **)(base + k->offset));
+		*(char **)(base + k->offset) = strdup(value);
 		break;
 	case TYPE_HOSTPORT:
 	case TYPE_LISTEN:
@@ -345,6 +399,9 @@ conf_section_end(struct conf_parser *p)
 		const struct conf_key	*k;
 
 		name = b->name;
+		k = conf_keys_find(SECT_BASTION, "ciphers");
+		b->ciphers_line = p->seen[k - conf_keys] ?
+		    p->seen[k - conf_keys] : p->section_line;
 		/* known_hosts: accept-new may create it. */
 		k = conf_keys_find(SECT_BASTION, "known_hosts");
 		if (b->strict_host_key_checking != HOSTKEY_ACCEPT_NEW)

@@ -162,6 +162,8 @@ struct conf_bastion {
 	int		 connections;		/* SSH connections kept open */
 	int		 max_connections;	/* grown up to it while opens queue */
 	char		*session_command;	/* NULL: no session channel */
+	char		*ciphers;	/* NULL: tunnel/'s default order */
+	int		 ciphers_line;	/* of the key; the section's if unset */
 };
 
 struct conf {

@@ -11,6 +11,8 @@
 #define CONF_MAX_SIZE	(4 * 1024 * 1024)
 #define CONF_MAX_ROUTES	32
 #define CONF_MAX_LISTEN	32
+/* The longest list of algorithm names (TYPE_NAMES). */
+#define CONF_NAMES_MAX	400
 
 struct conf_parser {
 	struct conf		*conf;

@@ -69,6 +69,12 @@ const struct conf_key conf_keys[] = {
 
 	{ SECT_BASTION, "address", TYPE_HOSTPORT, B(address), NULL, 0, 0,
 	  NULL, KEY_REQUIRED, "host:port of the SSH bastion" },
+	{ SECT_BASTION, "ciphers", TYPE_NAMES, B(ciphers), NULL, 0, 0, NULL,
+	  0, "SSH ciphers to offer, in preference order, comma-separated "
+	  "(each one this libssh2 supports, checked on load); unset: "
+	  "chacha20-poly1305@openssh.com, aes128-gcm@openssh.com, "
+	  "aes256-gcm@openssh.com, aes128-ctr, aes256-ctr, aes192-ctr, "
+	  "those the library has" },
 	{ SECT_BASTION, "connect_timeout", TYPE_DURATION,
 	  B(connect_timeout_ms), "10s", 100, 3600 * 1000, NULL, 0,
 	  "time to connect to the bastion: TCP, SSH handshake and "
@@ -324,6 +330,8 @@ conf_keys_type_name(int type)
 		return ("route");
 	case TYPE_USER:
 		return ("user");
+	case TYPE_NAMES:
+		return ("list");
 	}
 	return ("?");
 }

@@ -25,7 +25,8 @@ enum conf_type {
 	TYPE_INT,
 	TYPE_ENUM,
 	TYPE_ROUTE,		/* NAME URL [key=value ...] */
-	TYPE_USER		/* a user name that must exist (checked on load) */
+	TYPE_USER,		/* a user name that must exist (checked on load) */
+	TYPE_NAMES		/* name,name,...: algorithm names, in order */
 };
 
 #define KEY_REQUIRED	0x1

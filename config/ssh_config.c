@@ -269,6 +269,7 @@ static const struct {
 	{ "ServerAliveCountMax", "keepalive_count", "" },
 	{ "ConnectTimeout", "connect_timeout", "s" },
 	{ "User", "user", "" },
+	{ "Ciphers", "ciphers", "" },	/* a plain list: no +, - or ^ */
 };
 
 /* One -o: into h (known_hosts, identity, user) or opts; 0 or -1. */

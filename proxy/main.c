@@ -20,6 +20,7 @@
 #include "ctl.h"
 #include "daemon.h"
 #include "log.h"
+#include "ssh.h"
 #include "ssh_config.h"
 #include "tls_reg.h"
 
@@ -195,7 +196,8 @@ main(int argc, char **argv)
 	    ssh_config_conf(fwd, nfwd, jump, ident, jport, opts, nopts,
 	    &errs) : conf_from_forwards(fwd, nfwd, &errs);
 	/* The daemon loads them at start; -n must find what it would. */
-	if (check && conf != NULL && tls_reg_check(conf, &errs) != 0) {
+	if (check && conf != NULL && (tls_reg_check(conf, &errs) |
+	    ssh_algs_check(conf, &errs)) != 0) {
 		conf_unref(conf);
 		conf = NULL;
 	}

@@ -79,13 +79,18 @@ pg_frame_next(struct pg_frame *f)
 		f->hlen = 0;
 }
 
-/* The client started message type. */
+/* The client started message type, with len body bytes. */
 static void
-pg_client_msg(struct pg_track *t, uint8_t type)
+pg_client_msg(struct pg_track *t, uint8_t type, uint32_t len)
 {
 	switch (type) {
 	case 'Q':		/* simple query: one ReadyForQuery */
+		pg_listen_query(&t->listen, len, t->syncs == 0 && !t->batch,
+		    t->status == 'I');
+		t->syncs++;
+		break;
 	case 'F':		/* function call: one too */
+		pg_listen_other(&t->listen);
 		t->syncs++;
 		break;
 	case 'S':		/* Sync ends a batch */
@@ -93,6 +98,7 @@ pg_client_msg(struct pg_track *t, uint8_t type)
 		t->batch = 0;
 		break;
 	case 'P': case 'B': case 'E': case 'D': case 'C': case 'H':
+		pg_listen_other(&t->listen);
 		t->batch = 1;
 		break;
 	default:		/* password, COPY data, Terminate */
@@ -117,7 +123,13 @@ pg_track_client(struct pg_track *t, const uint8_t *buf, size_t len)
 		n = pg_frame_step(&t->c, buf, len, &header, &body, &blen,
 		    &t->lost);
 		if (header)
-			pg_client_msg(t, t->c.hdr[0]);
+			pg_client_msg(t, t->c.hdr[0], t->c.left);
+		if (t->c.hdr[0] == 'Q' && t->lost == NULL) {
+			if (blen > 0)
+				pg_listen_text(&t->listen, body, blen);
+			if (t->c.hlen == 5 && t->c.left == 0)
+				pg_listen_query_end(&t->listen);
+		}
 		pg_frame_next(&t->c);
 		buf += n;
 		len -= n;
@@ -136,6 +148,7 @@ pg_server_body(struct pg_track *t, uint8_t type, uint32_t off,
 		t->copy = 0;
 		if (t->syncs > 0)
 			t->syncs--;
+		pg_listen_ready(&t->listen, p[0]);
 	} else if (type == 'C') {
 		for (i = 0; i < n && t->taglen < sizeof(t->tag) - 1; i++)
 			t->tag[t->taglen++] = (char)p[i];
@@ -147,8 +160,10 @@ pg_server_body(struct pg_track *t, uint8_t type, uint32_t off,
 static void
 pg_server_end(struct pg_track *t, uint8_t type)
 {
-	if (type == 'C' && (strcmp(t->tag, "LISTEN") == 0))
-		t->listening = 1;
+	if (type == 'C')
+		pg_listen_tag(&t->listen, t->tag);
+	else if (type == 'E')
+		pg_listen_error(&t->listen);
 	t->taglen = 0;
 	t->tag[0] = '\0';
 }
@@ -199,7 +214,7 @@ pg_track_safe(const struct pg_track *t)
 	if (t->status != 'I' || t->syncs > 0 || t->batch || t->copy ||
 	    t->c.hlen > 0 || t->s.hlen > 0)
 		return (PG_BUSY);
-	return (t->listening ? PG_LISTENING : PG_SAFE);
+	return (pg_listen_on(&t->listen) ? PG_LISTENING : PG_SAFE);
 }
 
 const char *
@@ -215,7 +230,7 @@ pg_track_why(const struct pg_track *t)
 		return ("inside a transaction");
 	if (t->syncs > 0 || t->batch || t->c.hlen > 0 || t->s.hlen > 0)
 		return ("a query is in progress");
-	if (t->listening)
+	if (pg_listen_on(&t->listen))
 		return ("LISTENing");
 	return ("idle");
 }

@@ -1,18 +1,22 @@
 /*
  * pg_track.h: a PostgreSQL session's messages, followed as they pass (a
- * 5-byte header each way, and two bodies looked into: ReadyForQuery's
- * status byte and the first bytes of CommandComplete's tag) to know when
+ * 5-byte header each way, and a few bodies looked into: ReadyForQuery's
+ * status byte, the first bytes of CommandComplete's tag, and a short
+ * simple query's text for LISTEN and UNLISTEN, pg_listen.h) to know when
  * the session is idle: not in a transaction, not in COPY, no query or
  * extended-protocol batch pending.  There it can be closed the way a
  * server restart closes it (FATAL 57P01), and its pool reconnects.
  *
- * Pure: no allocation, no I/O; never copies a message.
+ * Pure: no allocation, no I/O; copies no message but the first bytes of
+ * a simple query sent alone (PG_LISTEN_QMAX, into a fixed buffer).
  */
 #ifndef POSTERN_PG_TRACK_H
 #define POSTERN_PG_TRACK_H
 
 #include <stddef.h>
 #include <stdint.h>
+
+#include "pg_listen.h"
 
 /* A message longer than this is not PostgreSQL's (1 GB, its own cap). */
 #define PG_TRACK_MAX_LEN	(1U << 30)
@@ -38,8 +42,8 @@ struct pg_track {
 	int		 copy;		/* COPY in progress */
 	int		 batch;		/* extended messages since Sync */
 	uint64_t	 syncs;		/* ReadyForQuery still due */
-	int		 listening;	/* ran LISTEN */
-	char		 tag[9];	/* CommandComplete, first bytes */
+	struct pg_listen listen;	/* LISTENs: pg_listen.h */
+	char		 tag[12];	/* CommandComplete, first bytes */
 	size_t		 taglen;
 	const char	*lost;		/* why; NULL: followed */
 };

@@ -46,4 +46,32 @@ size_t	resp_fast_flats(const uint8_t *buf, size_t len, uint64_t *count,
 size_t	resp_fast_reply(struct resp_reader *rd, const uint8_t *buf,
 	    size_t len);
 
+/*
+ * resp_sub_cmd(kind): a (un)subscribe command of any kind?  Inline: the
+ * tracker asks it of every request.
+ */
+static inline int
+resp_sub_cmd(enum resp_cmd kind)
+{
+	return (kind >= RESP_CMD_SUBSCRIBE && kind <= RESP_CMD_SUNSUBSCRIBE);
+}
+
+/*
+ * resp_sub_request(t): t->req is a (un)subscribe command: the replies
+ * it gets (units; resp_sub.c); may set t->lost.
+ */
+uint64_t resp_sub_request(struct resp_track *t);
+
+/* resp_sub_reset(t): t->req is RESET, sent. */
+void	resp_sub_reset(struct resp_track *t);
+
+/*
+ * resp_sub_reply(t): t->rep ended a top-level message: 1 when it is a
+ * reply, 0 when a published message.  Follows the counts.
+ */
+int	resp_sub_reply(struct resp_track *t);
+
+/* resp_sub_settle(t): after a reply: back to normal when all is done. */
+void	resp_sub_settle(struct resp_track *t);
+
 #endif

@@ -74,8 +74,11 @@ static const struct {
 	{ "READONLY", 8, RESP_CMD_READONLY },
 	{ "READWRITE", 9, RESP_CMD_READONLY },
 	{ "SUBSCRIBE", 9, RESP_CMD_SUBSCRIBE },
-	{ "PSUBSCRIBE", 10, RESP_CMD_SUBSCRIBE },
-	{ "SSUBSCRIBE", 10, RESP_CMD_SUBSCRIBE },
+	{ "PSUBSCRIBE", 10, RESP_CMD_PSUBSCRIBE },
+	{ "SSUBSCRIBE", 10, RESP_CMD_SSUBSCRIBE },
+	{ "UNSUBSCRIBE", 11, RESP_CMD_UNSUBSCRIBE },
+	{ "PUNSUBSCRIBE", 12, RESP_CMD_PUNSUBSCRIBE },
+	{ "SUNSUBSCRIBE", 12, RESP_CMD_SUNSUBSCRIBE },
 };
 
 /*
@@ -89,7 +92,7 @@ resp_cmd_kind(const char *word, size_t len)
 	size_t	i, k;
 	uint8_t	c;
 
-	if (len < 4 || len > 10)
+	if (len < 4 || len > 12)
 		return (RESP_CMD_OTHER);	/* GET, SET, ... at once */
 	for (i = 0; i < sizeof(resp_cmds) / sizeof(resp_cmds[0]); i++) {
 		if (resp_cmds[i].len != len)
@@ -186,6 +189,7 @@ resp_msg_start(struct resp_reader *rd, uint8_t c)
 	rd->top = c;
 	rd->elems = 1;
 	rd->argi = 0;
+	rd->inword = 0;
 }
 
 /* One element ended; 1 when that ended the message. */
@@ -266,8 +270,13 @@ resp_type(struct resp_reader *rd, uint8_t c)
 	rd->num = 0;
 	rd->neg = 0;
 	rd->digits = 0;
-	/* A top-level simple reply's text is kept ("OK", "NOAUTH ..."). */
-	rd->text = (c == '+' || c == '-') && top;
+	/*
+	 * A top-level simple reply's text is kept ("OK", "NOAUTH ..."), and
+	 * for pub/sub an integer's (a subscription count).
+	 */
+	rd->text = ((c == '+' || c == '-') && top) || (c == ':' && rd->pubsub);
+	if (c == ':' && rd->pubsub)
+		rd->llen = 0;
 	rd->state = RR_LINE;
 	return (0);
 }
@@ -319,7 +328,10 @@ resp_line(struct resp_reader *rd, const uint8_t *buf, size_t len, int *end)
 	return (len);
 }
 
-/* An inline request's bytes, up to LF; words split on blanks. */
+/*
+ * An inline request's bytes, up to LF; words split on blanks and
+ * counted (quotes may join some: never fewer than Redis sees).
+ */
 static size_t
 resp_inline(struct resp_reader *rd, const uint8_t *buf, size_t len,
     int *end)
@@ -330,18 +342,18 @@ resp_inline(struct resp_reader *rd, const uint8_t *buf, size_t len,
 	for (i = 0; i < len; i++) {
 		c = buf[i];
 		if (c == ' ' || c == '\t' || c == '\r' || c == '\n') {
-			if (rd->argi == 0 && rd->wlen[0] > 0) {
-				rd->argi = 1;
+			if (rd->inword && rd->argi++ == 0)
 				resp_named(rd);
-			} else if (rd->argi == 1 && rd->wlen[1] > 0)
-				rd->argi = 2;
+			rd->inword = 0;
 			resp_raw(rd, &c, 1);
 			if (c == '\n') {
+				rd->nargs = rd->argi;
 				*end = 1;
 				return (i + 1);
 			}
 			continue;
 		}
+		rd->inword = 1;
 		if (rd->argi == 0 || (rd->argi == 1 &&
 		    rd->kind == RESP_CMD_CLIENT))
 			resp_word(rd, (int)rd->argi, &c, 1);
@@ -366,6 +378,9 @@ resp_bulk(struct resp_reader *rd, const uint8_t *buf, size_t len, int *end)
 		if (rd->argi == 0 || (rd->argi == 1 &&
 		    rd->kind == RESP_CMD_CLIENT))
 			resp_word(rd, (int)rd->argi, buf, data);
+	} else if (rd->pubsub && rd->argi == 0 && rd->top == '*') {
+		data = rd->left > 2 ? (size_t)(rd->left - 2) : 0;
+		resp_word(rd, 0, buf, data < n ? data : n);
 	}
 	rd->left -= n;
 	if (rd->left == 0)
@@ -408,7 +423,7 @@ resp_reader_feed(struct resp_reader *rd, const uint8_t *buf, size_t len,
 			i += resp_bulk(rd, buf + i, len - i, &end);
 			if (!end)
 				break;
-			if (rd->dir == RESP_REQUESTS && rd->argi++ == 0)
+			if (rd->argi++ == 0 && rd->dir == RESP_REQUESTS)
 				resp_named(rd);
 			if (resp_elem_done(rd)) {
 				*done = 1;

@@ -1,8 +1,9 @@
 /*
  * resp_track.c: RESP followed as it passes (resp_track.h).  The tracker
  * pairs requests with replies by count, which RESP guarantees (one reply
- * per command) outside the states it refuses to follow (subscriptions,
- * MONITOR, CLIENT REPLY); the reader is resp_read.c.
+ * per command) outside the states it refuses to follow (MONITOR until
+ * RESET, CLIENT REPLY); subscriptions are counted in units (resp_sub.c);
+ * the reader is resp_read.c.
  */
 #include "config.h"
 
@@ -56,6 +57,43 @@ resp_forget_saved(struct resp_track *t)
 		resp_forget(&t->saved[i].cmd, &t->saved[i].len);
 }
 
+static int
+resp_slot_lib(enum resp_slot slot)
+{
+	return (slot == RESP_SLOT_LIBNAME || slot == RESP_SLOT_LIBVER);
+}
+
+/*
+ * RESET was sent: the connection is as new (RESP2, db 0, the default
+ * user, no name, no MULTI, WATCH, tracking or MONITOR; subscriptions end
+ * with its reply), but for CLIENT SETINFO, which it keeps.  State
+ * commands sent before it and not yet answered are forgotten too.
+ */
+static void
+resp_reset(struct resp_track *t)
+{
+	size_t	i, kept = 0;
+
+	for (i = 0; i < RESP_NSLOTS; i++) {
+		if (!resp_slot_lib((enum resp_slot)i))
+			resp_forget(&t->saved[i].cmd, &t->saved[i].len);
+	}
+	for (i = 0; i < t->npending; i++) {
+		if (resp_slot_lib(t->pending[i].slot))
+			t->pending[kept++] = t->pending[i];
+		else
+			resp_forget(&t->pending[i].cmd, &t->pending[i].len);
+	}
+	for (i = kept; i < t->npending; i++)
+		memset(&t->pending[i], 0, sizeof(t->pending[i]));
+	t->npending = kept;
+	if (!t->lib_unrecorded)
+		t->unreplayable = NULL;
+	t->multi = t->watch = t->resp3 = 0;
+	resp_sub_reset(t);
+	t->gen++;
+}
+
 void
 resp_track_clear(struct resp_track *t)
 {
@@ -93,23 +131,21 @@ resp_client_slot(struct resp_track *t, const char *arg)
 static void
 resp_pend(struct resp_track *t, int slot)
 {
-	struct resp_pending	*p;
+	struct resp_pending	*p = &t->pending[t->npending];
+	const char		*why = NULL;
 
-	if (t->multi) {
-		t->unreplayable = "state set inside MULTI";
-		return;
-	}
-	if (t->req.overflow || t->req.rawlen == 0) {
-		t->unreplayable = "a state command too long to record";
-		return;
-	}
-	if (t->npending == RESP_PENDING) {
-		t->unreplayable = "too many state commands pipelined";
-		return;
-	}
-	p = &t->pending[t->npending];
-	if ((p->cmd = malloc(t->req.rawlen)) == NULL) {
-		t->unreplayable = "out of memory";
+	if (t->multi)
+		why = "state set inside MULTI";
+	else if (t->req.overflow || t->req.rawlen == 0)
+		why = "a state command too long to record";
+	else if (t->npending == RESP_PENDING)
+		why = "too many state commands pipelined";
+	else if ((p->cmd = malloc(t->req.rawlen)) == NULL)
+		why = "out of memory";
+	if (why != NULL) {
+		t->unreplayable = why;
+		/* RESET keeps CLIENT SETINFO: it cannot make this right. */
+		t->lib_unrecorded |= resp_slot_lib((enum resp_slot)slot);
 		return;
 	}
 	memcpy(p->cmd, t->req.raw, t->req.rawlen);
@@ -122,7 +158,8 @@ resp_pend(struct resp_track *t, int slot)
 static void
 resp_request(struct resp_track *t)
 {
-	int	slot = -1;
+	uint64_t	units = 1;	/* replies it gets */
+	int		slot = -1;
 
 	switch (t->req.kind) {
 	case RESP_CMD_OTHER:
@@ -140,16 +177,18 @@ resp_request(struct resp_track *t)
 		t->watch = 0;
 		break;
 	case RESP_CMD_SUBSCRIBE:
-		t->subscribed = 1;
+	case RESP_CMD_PSUBSCRIBE:
+	case RESP_CMD_SSUBSCRIBE:
+	case RESP_CMD_UNSUBSCRIBE:
+	case RESP_CMD_PUNSUBSCRIBE:
+	case RESP_CMD_SUNSUBSCRIBE:
+		units = resp_sub_request(t);
 		break;
 	case RESP_CMD_MONITOR:
 		t->monitor = 1;
 		break;
 	case RESP_CMD_RESET:
-		/* Back to a new connection's state; subscriptions stay. */
-		resp_forget_saved(t);
-		t->multi = t->watch = t->resp3 = 0;
-		t->gen++;
+		resp_reset(t);
 		break;
 	case RESP_CMD_AUTH:
 		slot = RESP_SLOT_AUTH;
@@ -169,7 +208,7 @@ resp_request(struct resp_track *t)
 	}
 	if (slot != -1)
 		resp_pend(t, slot);
-	t->sent++;
+	t->sent += units;
 	if (t->req.rawlen > 0) {
 		/* Done with the text: it may have been a password. */
 		resp_wipe(t->req.raw, t->req.rawlen);
@@ -186,8 +225,15 @@ resp_reply(struct resp_track *t)
 
 	if (t->rep.top == '>')
 		return;		/* a RESP3 push is no reply */
+	if (t->sub.on || t->sub.resets > 0) {
+		if (!resp_sub_reply(t))
+			return;	/* a published message */
+		seq = t->answered;
+	}
 	if (t->answered < t->sent)
 		t->answered++;
+	if (t->sub.on)
+		resp_sub_settle(t);
 	if (t->npending == 0 || p->seq != seq)
 		return;
 	if (t->rep.top == '-' || t->rep.top == '!') {
@@ -214,14 +260,27 @@ resp_reply(struct resp_track *t)
 
 /*
  * The hot path: a run of whole plain requests (or replies) is counted in
- * one go.  Only in a plain session (nothing pending, not subscribed, not
- * in MONITOR), where resp_request and resp_reply do nothing else for
+ * one go.  Only in a plain session (nothing pending, not subscribed, no
+ * RESET on its way, not in MONITOR), where resp_request and resp_reply do nothing else for
  * them than count; other messages go to those one at a time.
  */
 static int
 resp_plain(const struct resp_track *t)
 {
-	return (t->npending == 0 && !t->subscribed && !t->monitor);
+	return (t->npending == 0 && !t->subscribed && !t->monitor &&
+	    !t->sub.on && t->sub.resets == 0);
+}
+
+/* The length of the array at buf, a whole request the fast path read. */
+static uint64_t
+resp_fast_nargs(const uint8_t *buf, size_t len)
+{
+	uint64_t	n = 0;
+	size_t		i;
+
+	for (i = 1; i < len && i < 20 && (unsigned)(buf[i] - '0') <= 9; i++)
+		n = n * 10 + (uint64_t)(buf[i] - '0');
+	return (n);
 }
 
 void
@@ -241,6 +300,11 @@ resp_track_client(struct resp_track *t, const uint8_t *buf, size_t len)
 		    (n = resp_fast_request(buf, len, &kind)) > 0) {
 			t->req.kind = kind;
 			t->req.rawlen = 0;
+			if (resp_sub_cmd(kind)) {
+				/* Replies are counted by arguments. */
+				t->req.top = '*';
+				t->req.nargs = resp_fast_nargs(buf, len);
+			}
 			resp_request(t);
 		} else {
 			n = resp_reader_feed(&t->req, buf, len, &done);

@@ -12,10 +12,11 @@
  * and the whole of the few commands that set connection state.
  *
  * resp_track pairs a request reader and a reply reader: replies
- * outstanding, MULTI, WATCH, subscriptions, MONITOR, and the last
- * successful AUTH, HELLO, SELECT, CLIENT SETNAME, CLIENT SETINFO and
- * READONLY/READWRITE (each replayed on a new connection, in the order
- * they were sent).  A recorded command may hold a password: it lives
+ * outstanding, MULTI, WATCH, subscriptions (counted from the server's
+ * confirmations until none is left, resp_sub.c), MONITOR, RESET, and
+ * the last successful AUTH, HELLO, SELECT, CLIENT SETNAME, CLIENT
+ * SETINFO and READONLY/READWRITE (each replayed on a new connection, in
+ * the order they were sent).  A recorded command may hold a password: it lives
  * only here, is wiped when replaced or freed, and is never logged.
  *
  * Pure: no libevent, no I/O, no logging; allocation only to record a
@@ -51,9 +52,15 @@ enum resp_cmd {
 	RESP_CMD_EXEC,		/* and DISCARD */
 	RESP_CMD_WATCH,
 	RESP_CMD_UNWATCH,
-	RESP_CMD_SUBSCRIBE,	/* and PSUBSCRIBE, SSUBSCRIBE */
 	RESP_CMD_MONITOR,
-	RESP_CMD_RESET
+	RESP_CMD_RESET,
+	/* Pub/sub, in the order of enum resp_sub_kind (resp_sub.c). */
+	RESP_CMD_SUBSCRIBE,
+	RESP_CMD_PSUBSCRIBE,
+	RESP_CMD_SSUBSCRIBE,
+	RESP_CMD_UNSUBSCRIBE,
+	RESP_CMD_PUNSUBSCRIBE,
+	RESP_CMD_SUNSUBSCRIBE
 };
 
 /* One direction's reader.  Zeroed then resp_reader_init(). */
@@ -67,13 +74,19 @@ struct resp_reader {
 	uint64_t	 num;
 	uint64_t	 left;		/* payload bytes left, CRLF included */
 	uint64_t	 elems;		/* elements left in the message */
-	uint64_t	 argi;		/* request: index of the current arg */
+	uint64_t	 argi;		/* index of the current element */
+	int		 inword;	/* inline request: inside a word */
+	int		 pubsub;	/* replies: keep pub/sub words */
 	int		 inmsg;		/* inside a top-level message */
 	uint8_t		 top;		/* its first type byte ('>': push) */
 	int		 text;		/* keeping this line's text */
 	uint64_t	 nargs;		/* request: the array's length */
 	enum resp_cmd	 kind;		/* request: known once named */
-	/* Captured: name and first argument (requests), upper case. */
+	/*
+	 * Captured: name and first argument (requests), upper case; with
+	 * pubsub, a reply array's first bulk ("MESSAGE") in word[0] and
+	 * its integer (a subscription count) in line.
+	 */
 	char		 word[2][RESP_WORD_MAX + 1];
 	size_t		 wlen[2];
 	/* Replies: the top-level line of '+' / '-' ("OK", "NOAUTH ..."). */
@@ -142,14 +155,42 @@ enum resp_safe {
 	RESP_LOST		/* cannot follow it: never safe */
 };
 
+/*
+ * Subscriptions (RESP2), counted from the server's (un)subscribe replies
+ * (resp_sub.c): a subscriber is back to normal when they reach zero.
+ */
+enum resp_sub_kind {
+	RESP_SUB_CHANNEL,
+	RESP_SUB_PATTERN,
+	RESP_SUB_SHARD,
+	RESP_SUB_KINDS
+};
+
+struct resp_sub {
+	uint64_t		 n[RESP_SUB_KINDS];	/* subscribed to */
+	uint64_t		 total;	/* channels + patterns, as last told */
+	uint64_t		 until[RESP_SUB_KINDS];	/* changers answered */
+	int			 zeroed[RESP_SUB_KINDS]; /* last: all gone */
+	int			 on;	/* replies read for pub/sub */
+	int			 sticky; /* RESP3: not followed, to the end */
+	uint64_t		 resets;	/* RESETs not yet answered */
+	uint64_t		 reset_seq;	/* the first one's reply */
+	int			 reset_ends;	/* 1: MONITOR, 2: sticky */
+	/* An UNSUBSCRIBE of all whose count is unknown, of each kind. */
+	int			 open[RESP_SUB_KINDS];
+	uint64_t		 open_at[RESP_SUB_KINDS]; /* its reply due */
+};
+
 struct resp_track {
 	struct resp_reader	 req, rep;
+	struct resp_sub		 sub;
 	uint64_t		 sent;		/* commands that get a reply */
 	uint64_t		 answered;	/* top-level replies */
 	uint64_t		 gen;		/* bumped when state changes */
 	int			 multi, watch, subscribed, monitor;
 	int			 resp3;
 	const char		*unreplayable;	/* why; NULL: replayable */
+	int			 lib_unrecorded; /* RESET keeps what was lost */
 	const char		*lost;		/* why; NULL: followed */
 	struct resp_pending	 pending[RESP_PENDING];
 	size_t			 npending;

@@ -8,7 +8,8 @@
 # of integration cases (tests/integration/*.sh, picked by name) against
 # this release's redis-server, valkey-server, PostgreSQL and OpenSSH,
 # through tcp://, ssh:// and tls:// routes, PostgreSQL 17's direct TLS
-# included.  Prints ok/not ok lines and appends each result to
+# included, and the moves of 50-move.sh that need Redis 7.2+ (CLIENT
+# SETINFO replayed).  Prints ok/not ok lines and appends each result to
 # POSTERN_RESULTS (tests/lib.sh's format); exits non-zero when one failed.
 . "$(dirname "$0")/lib.sh"
 SCRIPT_NAME=${1:-chroot}
@@ -141,8 +142,12 @@ smoke "" 80-tls.sh "redis over TLS" "postgres TLS-only" "postgres 17 direct TLS"
     "cancel: pg_sleep cancelled through postern on a TLS route" \
     "verification errors"
 smoke "" 15-matrix.sh "half-close passes on" "redis 64 MiB value"
+smoke "" 50-move.sh "CLIENT SETINFO lib-name, lib-ver replayed on the move" \
+    "a subscriber that unsubscribes from all" "UNLISTEN * ends LISTEN" \
+    "tls: redis: a connection moves both ways"
 smoke "" 90-ssh.sh "redis-cli through an ssh:// route" "psql through an ssh:// route" \
-    "-L/-J with an ssh_config alias" "-J on a terminal"
+    "-L/-J with an ssh_config alias" "-J on a terminal" "ciphers: the one sshd allows" \
+    "ciphers unset"
 # The same Redis cases against valkey-server, under redis-server's name.
 mkdir -p "$T/valkey-bin"
 ln -s "$(command -v valkey-server)" "$T/valkey-bin/redis-server"
@@ -150,5 +155,8 @@ PATH=$T/valkey-bin:$PATH smoke valkey 10-redis.sh "SET/GET through postern"
 PATH=$T/valkey-bin:$PATH smoke valkey 70-health.sh "default check follows protocol" \
     "redis check AUTH"
 PATH=$T/valkey-bin:$PATH smoke valkey 80-tls.sh "redis over TLS"
+PATH=$T/valkey-bin:$PATH smoke valkey 50-move.sh \
+    "CLIENT SETINFO lib-name, lib-ver replayed on the move" \
+    "a subscriber that unsubscribes from all"
 PATH=$T/valkey-bin:$PATH smoke valkey 90-ssh.sh "redis-cli through an ssh:// route"
 finish

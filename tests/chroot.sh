@@ -20,6 +20,13 @@
 # a time per machine (flock); the port lock directory of tests/lib.sh is
 # shared with the host so that ports cannot collide with host tests.
 #
+#   tests/chroot.sh bench-ssh-ciphers
+#                            instead of the tests: tests/bench/ssh.sh in
+#                            its cipher mode (BENCH_CIPHERS, default all)
+#                            against Debian 13's libssh2 and OpenSSH;
+#                            the summary goes to BENCH_OUT (default
+#                            /tmp/postern-bench-ssh-debian13-DATE)
+#
 # Environment: POSTERN_CHROOT_DIR (default /var/cache/postern-ci/trixie),
 # POSTERN_CHROOT_MIRROR (default: the host's Debian mirror, read from
 # apt), POSTERN_CHROOT_TIMEOUT (seconds for the inside run, default 1200).
@@ -165,7 +172,24 @@ make_root() {
 	fi
 }
 
+# bench_ssh_ciphers: the SSH cipher benchmark inside, its results out.
+bench_ssh_ciphers() {
+	local dest=${BENCH_OUT:-/tmp/postern-bench-ssh-debian13-$(date +%Y%m%d-%H%M%S)} rc
+	in_root BENCH_CIPHERS="${BENCH_CIPHERS:-all}" ${BENCH_ROUNDS:+BENCH_ROUNDS=$BENCH_ROUNDS} \
+	    ${BENCH_QUICK:+BENCH_QUICK=$BENCH_QUICK} BENCH_OUT=/build/bench \
+	    timeout -k 10 "$INSIDE_TIMEOUT" bash /build/postern/tests/bench/ssh.sh
+	rc=$?
+	mkdir -p "$dest" && cp -r "$ROOT/build/bench/." "$dest/"
+	say "results in $dest"
+	return "$rc"
+}
+
 # ---------------------------------------------------------------------
+MODE=${1:-test}
+case $MODE in
+test|bench-ssh-ciphers) ;;
+*) printf 'usage: tests/chroot.sh [bench-ssh-ciphers]\n' >&2; exit 2 ;;
+esac
 if ((EUID != 0)); then
 	printf 'ok - %s # SKIP needs root (debootstrap, chroot, mount)\n' "$LABEL"
 	[[ -z ${POSTERN_RESULTS:-} ]] ||
@@ -190,6 +214,10 @@ rm -rf "$ROOT/build"
 if ! bash "$TOP/packaging/copy-tree.sh" "$TOP" "$ROOT/build/postern"; then
 	not_ok "chroot" "cannot copy the source tree"
 	exit 1
+fi
+if [[ $MODE == bench-ssh-ciphers ]]; then
+	bench_ssh_ciphers
+	exit
 fi
 in_root POSTERN_RESULTS=/build/results timeout -k 10 "$INSIDE_TIMEOUT" \
     bash /build/postern/tests/chroot-inside.sh "$LABEL"

@@ -13,6 +13,19 @@ SSHD=/usr/sbin/sshd
 # keys turns on full stack unwinding so that the suppression can see the
 # libssh2 frame through libcrypto.)
 printf 'leak:libssh2_userauth_publickey_fromfile_ex\n' > "$T/lsan.supp"
+# libssh2 1.11.1 leaks two 48-byte blocks per key exchange with the
+# AES-GCM ciphers (second in postern's default order; 90-ssh's ciphers
+# cases ask for them) (under
+# libssh2_session_handshake; chacha20-poly1305 and the ctr ciphers do
+# not): not ours either, 96 bytes per connection.  The suppression names
+# that exported frame, which only full unwinding reaches through the
+# library (built without frame pointers); a session we failed to free
+# would still show, its allocation being outside the handshake.
+case $(pkg-config --modversion libssh2 2>/dev/null) in
+1.1[1-9]*|1.[2-9][0-9]*)
+	printf 'leak:libssh2_session_handshake\n' >> "$T/lsan.supp"
+	export ASAN_OPTIONS="$ASAN_OPTIONS:fast_unwind_on_malloc=0" ;;
+esac
 export LSAN_OPTIONS="suppressions=$T/lsan.supp:print_suppressions=0${LSAN_OPTIONS:+:$LSAN_OPTIONS}"
 # The agent case sets its own; no other case may find one.
 unset SSH_AUTH_SOCK SSH_AGENT_PID
@@ -72,6 +85,8 @@ _ssh_case_cleanup() {
 # host key is ed25519; authorized_keys holds USER_KEY.pub and any
 # $T/keys/*.pub listed in SSHD_AUTHORIZED.  Sets SSHD_PORT, SSHD_PID,
 # SSHD_DIR, SSHD_KNOWN (a known_hosts file with its key), SSHD_FP, SSHD_LOG.
+# SSHD_LOG_LEVEL: its LogLevel, VERBOSE when unset (sshd takes the first
+# LogLevel line, so an extra line cannot raise it).
 SSHD_AUTHORIZED=()
 start_sshd() {
 	local port
@@ -101,7 +116,7 @@ start_sshd_on() {
 		printf 'AuthorizedKeysFile %s\n' "$dir/authorized_keys"
 		printf 'PermitRootLogin prohibit-password\nPasswordAuthentication no\n'
 		printf 'KbdInteractiveAuthentication no\nUsePAM no\nStrictModes no\n'
-		printf 'LogLevel VERBOSE\nAllowTcpForwarding yes\n'
+		printf 'LogLevel %s\nAllowTcpForwarding yes\n' "${SSHD_LOG_LEVEL:-VERBOSE}"
 		printf '%s\n' "$@"
 	} > "$dir/sshd_config"
 	SSHD_RUN=("$SSHD" -D -f "$dir/sshd_config" -e)
@@ -158,7 +173,7 @@ conf_bastion() {
 
 # connected_re NAME: the "connected" line of bastion NAME on SSHD_PORT.
 connected_re() {
-	printf 'info: bastion %s \\(root@127\\.0\\.0\\.1:%s\\): connected in [0-9]+ ms \\(host key ssh-ed25519 %s; aes128-ctr, hmac-sha2-256\\)$' \
+	printf 'info: bastion %s \\(root@127\\.0\\.0\\.1:%s\\): connected in [0-9]+ ms \\(host key ssh-ed25519 %s; [a-z0-9@.-]+, [A-Za-z0-9@.-]+\\)$' \
 	    "$1" "$SSHD_PORT" "$(re_escape "$SSHD_FP")"
 }
 

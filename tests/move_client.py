@@ -6,11 +6,12 @@ is one line of --out: "MS ok SERVER [EXTRA]" or "MS err WHY"; the client
 stops when --stop exists.
 
   move_client.py redis --port P --out F --stop S [--auth USER:PASS]
-                 [--db N] [--name NAME] [--ms 20]
+                 [--db N] [--name NAME] [--lib LIB:VER] [--ms 20]
       One connection kept (as a pool keeps it): AUTH, SELECT, CLIENT
-      SETNAME as asked, then every --ms: GET who (the server's name), SET
+      SETNAME, CLIENT SETINFO LIB-NAME and LIB-VER as asked, then every --ms: GET who (the server's name), SET
       last:NAME SEQ, CLIENT GETNAME; "MS ok WHO NAME cN" with N the
-      connection's number.  After an error ("MS err cN WHY") it connects
+      connection's number.  --info FILE: once FILE exists, remove it and
+      ask CLIENT INFO ("MS info cN INFO").  After an error ("MS err cN WHY") it connects
       again, as a pool does.
   move_client.py pg --port P --out F --stop S [--ms 50] [--tx]
       One connection, reconnecting only after its server ended it
@@ -20,7 +21,8 @@ stops when --stop exists.
       An error inside a transaction is "err intx ...".  --hold FILE: on
       the first connection, BEGIN; INSERT INTO held VALUES (1), then wait
       for FILE, SELECT inet_server_port(), COMMIT ("MS ok PORT held").
-      --listen: LISTEN ch on each connection.
+      --listen: LISTEN ch on each connection.  --unlisten FILE: once FILE
+      exists, UNLISTEN * once ("MS unlistened").
 """
 
 import argparse
@@ -47,7 +49,7 @@ def redis_reply(c, deadline):
 
 
 def redis_open(a):
-    """A connection set up as asked: AUTH, SELECT, CLIENT SETNAME."""
+    """A connection set up as asked: AUTH, SELECT, CLIENT SETNAME, SETINFO."""
     c = Conn("127.0.0.1", a.port, 10)
     setup = []
     if a.auth:
@@ -56,6 +58,10 @@ def redis_open(a):
         setup.append(resp("SELECT", a.db))
     if a.name:
         setup.append(resp("CLIENT", "SETNAME", a.name))
+    if a.lib:
+        lib, ver = a.lib.split(":", 1)
+        setup.append(resp("CLIENT", "SETINFO", "LIB-NAME", lib))
+        setup.append(resp("CLIENT", "SETINFO", "LIB-VER", ver))
     for cmd in setup:
         c.send(cmd)
         if redis_reply(c, time.monotonic() + 10) != "OK":
@@ -81,6 +87,10 @@ def redis(a, out):
             if ok != "OK":
                 raise Fail("set:" + str(ok))
             out.write("%d ok %s %s c%d\n" % (t, who, name, conn))
+            if a.info and os.path.exists(a.info):
+                os.unlink(a.info)
+                c.send(resp("CLIENT", "INFO"))
+                out.write("%d info c%d %s\n" % (t, conn, redis_reply(c, dl).strip()))
         except Fail as e:
             # A pool would reconnect: so does this client.
             out.write("%d err c%d %s\n" % (t, conn, e))
@@ -100,7 +110,12 @@ def pg_query(c, sql):
     deadline = time.monotonic() + 10
     rows, err = [], None
     while True:
-        t, body = traffic.pg_msg(c, deadline)
+        try:
+            t, body = traffic.pg_msg(c, deadline)
+        except Fail:
+            if err:		# a FATAL before the close: say which
+                raise Fail(err)
+            raise
         if t == b"D":
             (ln,) = struct.unpack("!i", body[2:6])
             rows.append(body[6:6 + ln].decode())
@@ -127,7 +142,7 @@ def pg_hold(a, c, out):
 
 
 def pg(a, out):
-    c, seq, held = None, 0, False
+    c, seq, held, unlistened = None, 0, False, False
     while not os.path.exists(a.stop):
         t = int(time.time() * 1000)
         if c is None:
@@ -149,6 +164,12 @@ def pg(a, out):
                 continue
         intx = False
         try:
+            if a.unlisten and not unlistened and os.path.exists(a.unlisten):
+                _, err = pg_query(c, "UNLISTEN *")
+                if err:
+                    raise Fail(err)
+                unlistened = True
+                out.write("%d unlistened\n" % t)
             if a.tx:
                 seq += 1
                 _, err = pg_query(c, "BEGIN")
@@ -185,10 +206,13 @@ def main():
     p.add_argument("--auth", default="")
     p.add_argument("--db", default="")
     p.add_argument("--name", default="")
+    p.add_argument("--lib", default="")
+    p.add_argument("--info", default="")
     p.add_argument("--ms", type=float, default=20)
     p.add_argument("--tx", action="store_true")
     p.add_argument("--hold", default="")
     p.add_argument("--listen", action="store_true")
+    p.add_argument("--unlisten", default="")
     a = p.parse_args()
     with open(a.out, "a", buffering=1) as out:
         try:

@@ -72,12 +72,15 @@ void
 ssh_broken(struct ssh_bastion *b, const char *fmt, ...)
 {
 	va_list	ap;
+	char	why[sizeof(b->last_error)];
 
 	if (b->broken)
 		return;		/* the first cause is the one */
+	/* Through a copy: callers pass ssh_error()'s b->last_error. */
 	va_start(ap, fmt);
-	vsnprintf(b->last_error, sizeof(b->last_error), fmt, ap);
+	vsnprintf(why, sizeof(why), fmt, ap);
 	va_end(ap);
+	memcpy(b->last_error, why, sizeof(why));
 	b->broken = 1;
 	if (!b->running)
 		ssh_kick(b);
@@ -316,9 +319,11 @@ ssh_handshake_step(struct ssh_bastion *b)
 	if (rc == LIBSSH2_ERROR_EAGAIN)
 		return;
 	if (rc != 0) {
-		ssh_broken(b, "%s", ssh_error(b, "SSH handshake failed", rc));
+		ssh_broken(b, "%s", ssh_algs_explain(b, "SSH handshake failed",
+		    rc));
 		return;
 	}
+	ssh_algs_hello_end(b);
 	if (ssh_hostkey_verify(b) != 0) {
 		b->broken = 1;		/* last_error says why */
 		return;

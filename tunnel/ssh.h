@@ -7,6 +7,7 @@
 #define POSTERN_SSH_H
 
 struct conf;
+struct conf_errors;
 struct dial;
 struct event_base;
 struct evdns_base;
@@ -35,6 +36,14 @@ int	ssh_pool_prepare(struct ssh_pool *pool, const struct conf *conf);
  * channels are done.  New ones start connecting at once.
  */
 void	ssh_pool_commit(struct ssh_pool *pool, const struct conf *conf);
+
+/*
+ * ssh_algs_check(conf, errs): each bastion's ciphers against the linked
+ * libssh2's, each name it lacks appended to errs as "file:line:
+ * [bastion B]: ciphers: ... does not support 'X'; it supports ...".
+ * Returns 0, or -1.
+ */
+int	ssh_algs_check(const struct conf *conf, struct conf_errors *errs);
 
 /* ssh_pool_abort(pool): free what ssh_pool_prepare() prepared. */
 void	ssh_pool_abort(struct ssh_pool *pool);

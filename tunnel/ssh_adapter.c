@@ -47,7 +47,6 @@
 	"ecdh-sha2-nistp256,ecdh-sha2-nistp384,ecdh-sha2-nistp521," \
 	"diffie-hellman-group-exchange-sha256,diffie-hellman-group16-sha512," \
 	"diffie-hellman-group14-sha256"
-#define SSH_CIPHERS	"aes128-ctr,aes256-ctr,aes192-ctr"
 #define SSH_MACS	"hmac-sha2-256,hmac-sha2-512"
 
 static void
@@ -135,6 +134,7 @@ static LIBSSH2_RECV_FUNC(ssh_adapter_recv)
 	n = recv(socket, buffer, length, 0);
 	if (n > 0) {
 		b->io.rx_bytes += (uint64_t)n;
+		ssh_algs_hello_add(b, buffer, (size_t)n);
 		/* Packets for other channels may now wait inside libssh2. */
 		if (b->running)
 			b->again = 1;
@@ -193,30 +193,10 @@ ssh_adapter_write_cb(evutil_socket_t fd, short what, void *arg)
 static void
 ssh_adapter_pref(struct ssh_bastion *b, int type, const char *wanted)
 {
-	const char	**algs = NULL;
-	char		  list[512], *copy, *m, *save = NULL;
-	int		  n, i, ok;
-	size_t		  len = 0;
+	char	list[512];
 
-	list[0] = '\0';
-	if ((n = libssh2_session_supported_algs(b->sess, type, &algs)) <= 0 ||
-	    (copy = strdup(wanted)) == NULL) {
-		if (algs != NULL)
-			libssh2_free(b->sess, algs);
-		return;
-	}
-	for (m = strtok_r(copy, ",", &save); m != NULL;
-	    m = strtok_r(NULL, ",", &save)) {
-		for (i = 0, ok = 0; i < n && !ok; i++)
-			ok = strcmp(algs[i], m) == 0;
-		if (ok && len + strlen(m) + 2 < sizeof(list))
-			len += (size_t)snprintf(list + len, sizeof(list) - len,
-			    "%s%s", len > 0 ? "," : "", m);
-	}
-	free(copy);
-	libssh2_free(b->sess, algs);
-	if (list[0] != '\0' && libssh2_session_method_pref(b->sess, type,
-	    list) != 0)
+	if (ssh_algs_filter(b->sess, type, wanted, list, sizeof(list)) == 0 &&
+	    libssh2_session_method_pref(b->sess, type, list) != 0)
 		log_debug("%s: method preference %s refused", b->label, list);
 }
 
@@ -239,7 +219,8 @@ ssh_adapter_start(struct ssh_bastion *b)
 	b->io.wev = event_new(base, b->io.fd, EV_WRITE | EV_PERSIST,
 	    ssh_adapter_write_cb, b);
 	if (b->io.rev == NULL || b->io.wev == NULL || (b->io.out == NULL &&
-	    (b->io.out = evbuffer_new()) == NULL)) {
+	    (b->io.out = evbuffer_new()) == NULL) ||
+	    ssh_algs_hello_start(b) != 0) {
 		snprintf(b->last_error, sizeof(b->last_error), "out of memory");
 		return (-1);
 	}
@@ -267,8 +248,8 @@ ssh_adapter_start(struct ssh_bastion *b)
 	ssh_adapter_pref(b, LIBSSH2_METHOD_KEX, SSH_KEX);
 	ssh_adapter_pref(b, LIBSSH2_METHOD_HOSTKEY, ssh_hostkey_prefs(b,
 	    prefs, sizeof(prefs)));
-	ssh_adapter_pref(b, LIBSSH2_METHOD_CRYPT_CS, SSH_CIPHERS);
-	ssh_adapter_pref(b, LIBSSH2_METHOD_CRYPT_SC, SSH_CIPHERS);
+	ssh_adapter_pref(b, LIBSSH2_METHOD_CRYPT_CS, ssh_algs_ciphers(&b->set));
+	ssh_adapter_pref(b, LIBSSH2_METHOD_CRYPT_SC, ssh_algs_ciphers(&b->set));
 	ssh_adapter_pref(b, LIBSSH2_METHOD_MAC_CS, SSH_MACS);
 	ssh_adapter_pref(b, LIBSSH2_METHOD_MAC_SC, SSH_MACS);
 	/* Sent only when we ask (ssh.c decides), with a reply wanted. */
@@ -305,6 +286,7 @@ ssh_adapter_stop(struct ssh_bastion *b, int graceful)
 			evbuffer_write(b->io.out, b->io.fd);
 	}
 	b->io.dead = 1;		/* no more I/O, no more waiting */
+	ssh_algs_hello_end(b);
 	ssh_chan_close_all(b);
 	ssh_auth_reset(b);
 	if (b->sess != NULL) {

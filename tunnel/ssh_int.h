@@ -1,7 +1,7 @@
 /*
  * ssh_int.h: what the SSH modules share (ssh.c, ssh_adapter.c,
- * ssh_channel.c, ssh_conns.c, ssh_open.c, ssh_auth.c, ssh_knownhosts.c).  Nothing
- * outside tunnel/ssh*.c includes it.
+ * ssh_algs.c, ssh_channel.c, ssh_conns.c, ssh_open.c, ssh_auth.c,
+ * ssh_knownhosts.c).  Nothing outside tunnel/ssh*.c includes it.
  *
  * One struct ssh_bastion per SSH connection: one TCP connection, one
  * libssh2 session, many direct-tcpip channels.  A [bastion] section has
@@ -44,6 +44,8 @@ struct tcp_connect;
 #define SSH_CONNS_MAX		16
 /* The longest the loop waits for one answer of the ssh-agent. */
 #define SSH_AGENT_TIMEOUT_MS	5000
+/* Bytes of the bastion's hello kept for its KEXINIT (ssh_algs.c). */
+#define SSH_HELLO_MAX		8192
 /* Reconnect back-off bounds. */
 #define SSH_BACKOFF_MIN_MS	1000
 #define SSH_BACKOFF_MAX_MS	60000
@@ -68,6 +70,7 @@ struct ssh_settings {
 	char		*known_hosts;		/* resolved: never NULL */
 	char		*pin;			/* "SHA256:..." or NULL */
 	char		*command;		/* session_command or NULL */
+	char		*ciphers;		/* NULL: the default order */
 	int		 accept_new;
 	int		 ask;			/* at the terminal, if any */
 	int		 keepalive_ms;
@@ -147,6 +150,8 @@ struct ssh_io {
 	int			 rx_eof;	/* the bastion closed TCP */
 	int			 dead;		/* fail every I/O at once */
 	uint64_t		 rx_bytes;
+	unsigned char		*hello;		/* received, until KEXINIT read */
+	size_t			 hello_len;
 };
 
 /* Authentication's progress (ssh_auth.c owns it). */
@@ -344,6 +349,36 @@ void	ssh_adapter_stop(struct ssh_bastion *b, int graceful);
 
 /* ssh_adapter_out_full(b): is the send buffer above its high mark? */
 int	ssh_adapter_out_full(const struct ssh_bastion *b);
+
+/* ssh_algs.c */
+
+/*
+ * ssh_algs_filter(sess, type, wanted, out, len): the names of wanted
+ * (comma-separated, in order) that this libssh2 supports for method type,
+ * into out.  Returns 0, or -1 when none is left.
+ */
+int	ssh_algs_filter(LIBSSH2_SESSION *sess, int type, const char *wanted,
+	    char *out, size_t len);
+
+/* ssh_algs_ciphers(s): the bastion's ciphers, or the default order. */
+const char *ssh_algs_ciphers(const struct ssh_settings *s);
+
+/*
+ * ssh_algs_hello_start(b), _add(b, buf, n), _end(b): keep the first
+ * SSH_HELLO_MAX bytes the bastion sends (its banner and KEXINIT) from
+ * start to end, which frees them.  start returns 0, or -1 out of memory.
+ */
+int	ssh_algs_hello_start(struct ssh_bastion *b);
+void	ssh_algs_hello_add(struct ssh_bastion *b, const void *buf, size_t n);
+void	ssh_algs_hello_end(struct ssh_bastion *b);
+
+/*
+ * ssh_algs_explain(b, what, rc): as ssh_error(), but a key exchange that
+ * failed for want of a common cipher says so and names both lists (ours,
+ * the bastion's from its KEXINIT).  Into b->last_error.
+ */
+const char *ssh_algs_explain(struct ssh_bastion *b, const char *what,
+	    int rc);
 
 /* ssh_conns.c */
 

@@ -67,6 +67,7 @@ ssh_settings_clear(struct ssh_settings *s)
 	free(s->known_hosts);
 	free(s->pin);
 	free(s->command);
+	free(s->ciphers);
 	memset(s, 0, sizeof(*s));
 }
 
@@ -93,6 +94,7 @@ ssh_settings_load(struct ssh_settings *s, const struct conf_bastion *cb)
 			s->pin = NULL, oom = 1;
 	}
 	s->command = ssh_strdup(cb->session_command, &oom);
+	s->ciphers = ssh_strdup(cb->ciphers, &oom);
 	s->accept_new = cb->strict_host_key_checking == HOSTKEY_ACCEPT_NEW;
 	s->ask = cb->strict_host_key_checking == HOSTKEY_ASK;
 	s->keepalive_ms = cb->keepalive_interval_ms;
@@ -122,6 +124,7 @@ ssh_settings_copy(struct ssh_settings *d, const struct ssh_settings *s)
 	d->known_hosts = ssh_strdup(s->known_hosts, &oom);
 	d->pin = ssh_strdup(s->pin, &oom);
 	d->command = ssh_strdup(s->command, &oom);
+	d->ciphers = ssh_strdup(s->ciphers, &oom);
 	if (oom) {
 		ssh_settings_clear(d);
 		return (-1);
@@ -146,6 +149,7 @@ ssh_settings_equal(const struct ssh_settings *a, const struct ssh_settings *b)
 	    ssh_str_eq(a->passphrase, b->passphrase) &&
 	    ssh_str_eq(a->known_hosts, b->known_hosts) &&
 	    ssh_str_eq(a->pin, b->pin) && ssh_str_eq(a->command, b->command) &&
+	    ssh_str_eq(a->ciphers, b->ciphers) &&
 	    a->accept_new == b->accept_new && a->ask == b->ask &&
 	    a->keepalive_ms == b->keepalive_ms &&
 	    a->keepalive_count == b->keepalive_count &&
@@ -322,9 +326,17 @@ ssh_pool_prepare(struct ssh_pool *pool, const struct conf *c)
 {
 	struct ssh_bastion	*b, *old;
 	struct ssh_settings	 set;
+	struct conf_errors	 errs = { NULL, 0 };
 	size_t			 i;
+	int			 rc;
 
 	ssh_pool_abort(pool);
+	rc = ssh_algs_check(c, &errs);
+	for (i = 0; i < errs.n; i++)
+		log_error("%s", errs.msg[i]);
+	conf_errors_free(&errs);
+	if (rc != 0)
+		return (-1);
 	for (i = 0; i < c->nbastions; i++) {
 		if (!ssh_conf_uses(c, c->bastions[i].name))
 			continue;

@@ -101,6 +101,16 @@ tls_ctx_new_session(SSL *ssl, SSL_SESSION *sess)
 static int
 tls_ctx_no_password(char *buf, int size, int rwflag, void *arg)
 {
+	int	*asked = arg;
+
+	/*
+	 * OpenSSL asks only for an encrypted key: note it, so the error says
+	 * "encrypted" whatever OpenSSL's decoders make of an empty password
+	 * (about one try in 256 the padding checks out and the error is a
+	 * parse error instead of "bad decrypt").
+	 */
+	if (asked != NULL)
+		*asked = 1;
 	return (0);
 }
 
@@ -308,7 +318,7 @@ tls_ctx_load_cert(struct tls_ctx *t, const char *cert, const char *key,
 {
 	unsigned long	 e;
 	const char	*first = NULL, *why;
-	int		 mismatch = 0, encrypted = 0;
+	int		 mismatch = 0, encrypted = 0, ok;
 
 	if (cert == NULL && key == NULL)
 		return (0);
@@ -323,7 +333,10 @@ tls_ctx_load_cert(struct tls_ctx *t, const char *cert, const char *key,
 		    tls_ctx_ossl_reason());
 		return (-1);
 	}
-	if (SSL_CTX_use_PrivateKey_file(t->ctx, key, SSL_FILETYPE_PEM) != 1) {
+	SSL_CTX_set_default_passwd_cb_userdata(t->ctx, &encrypted);
+	ok = SSL_CTX_use_PrivateKey_file(t->ctx, key, SSL_FILETYPE_PEM);
+	SSL_CTX_set_default_passwd_cb_userdata(t->ctx, NULL);
+	if (ok != 1) {
 		while ((e = ERR_get_error()) != 0) {
 			mismatch |= ERR_GET_LIB(e) == ERR_LIB_X509 &&
 			    ERR_GET_REASON(e) == X509_R_KEY_VALUES_MISMATCH;

@@ -27,10 +27,18 @@
 # a Python process: use it for the connection rows (BENCH_FILTER='pg|at
 # once'), not for bulk throughput.
 #
+# BENCH_CIPHERS=all (or a space-separated list) runs the cipher mode
+# instead: for each cipher both ends offer (postern's libssh2, checked
+# with postern -n; OpenSSH's ssh -Q cipher), one postern with `ciphers =`
+# that cipher and its paired peer, ssh -N -L -c that cipher; bulk
+# transfer only (1 MB redis values, SET and GET, 4 clients); MB/s and the
+# tunnel process's CPU per MB, each cipher's postern/ssh ratio and its
+# CPU against postern's aes128-ctr, round by round.  Default 5 rounds.
+#
 # Environment (optional): POSTERN (default _build/rel/postern, built if
 # missing), BENCH_QUICK=1 (a short run), BENCH_ROUNDS, BENCH_OUT (results
 # dir), BENCH_KEEP=1 (keep the work dir), BENCH_FILTER=ERE (workloads),
-# BENCH_SSH_RTT_MS (added round trip, default 0).
+# BENCH_SSH_RTT_MS (added round trip, default 0), BENCH_CIPHERS.
 
 tag=bench-ssh
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
@@ -39,12 +47,18 @@ n_c50=$(by_mode 10000 50000)
 n_p16=$(by_mode 40000 200000)
 n_c1=$(by_mode 2000 10000)
 n_big=$(by_mode 40 200)
+n_bulk=$(by_mode 40 300)	# the cipher mode's: enough CPU ticks a run
+ciphers_mode=${BENCH_CIPHERS:-}
+[ -n "$ciphers_mode" ] && [ -z "${BENCH_ROUNDS:-}" ] && [ "$quick" != 1 ] && rounds=5
 pg_secs=$(by_mode 3 8)
 bench_outdir postern-bench-ssh
 
 [ "$(id -u)" = 0 ] || die "run as root (sshd with privilege separation, root login)"
+# The cipher mode moves Redis values only: no PostgreSQL.
+need_pg=pg
+[ -n "$ciphers_mode" ] && need_pg=
 missing_tools redis-server:redis-server redis-benchmark:redis-tools redis-cli:redis-tools \
-	ssh:openssh-client ssh-keygen:openssh-client /usr/sbin/sshd:openssh-server ss:iproute2 pg
+	ssh:openssh-client ssh-keygen:openssh-client /usr/sbin/sshd:openssh-server ss:iproute2 $need_pg
 [ ${#missing[@]} -eq 0 ] || die "missing: ${missing[*]}"
 
 bench_workdir postern-bench-ssh
@@ -52,9 +66,13 @@ find_postern || die "$postern_note"
 
 # ----------------------------------------------------------------- servers
 bench_redis
-pg_init
-pg_start
-pg_load 1
+if [ -n "$need_pg" ]; then
+	pg_init
+	pg_start
+	pg_load 1
+else
+	pg_port=$redis_port	# the tunnels' second forward: unused here
+fi
 
 mkdir -p /run/sshd
 ssh-keygen -q -t ed25519 -N '' -f "$work/host" </dev/null
@@ -156,6 +174,108 @@ start_postern() {	# start_postern NAME LABEL [BASTION LINE]
 	targets+=("$name"); t_rport[$name]=$rp; t_pport[$name]=$pp; t_label[$name]=$label; t_pid[$name]=$pid
 }
 
+# ------------------------------------------------------------ cipher mode
+cipher_candidates="aes128-ctr aes192-ctr aes256-ctr aes128-gcm@openssh.com aes256-gcm@openssh.com chacha20-poly1305@openssh.com"
+
+# postern_has_cipher C: does postern's libssh2 offer C?  (postern -n
+# checks a bastion's ciphers against the library.)
+postern_has_cipher() {
+	cat >"$work/probe.conf" <<-EOF
+	[bastion b]
+	address = 127.0.0.1:$bastion_port
+	user = root
+	identity = $work/user
+	known_hosts = $work/known_hosts
+	ciphers = $1
+	[service s]
+	listen = 127.0.0.1:1
+	route = r ssh://b/127.0.0.1:1
+	EOF
+	"$POSTERN" -n -c "$work/probe.conf" >/dev/null 2>&1
+}
+
+cipher_bench() {
+	local c i=0 r w t wname wcmd cmd f v u c0 c1 order
+	local -a ciphers=() names=()
+	local ctr=
+	local -A res cpu
+	if [ "$ciphers_mode" = all ]; then set -- $cipher_candidates; else set -- $ciphers_mode; fi
+	for c in "$@"; do
+		postern_has_cipher "$c" || { say "postern's libssh2 lacks $c: skipped"; continue; }
+		ssh -Q cipher | grep -qx -- "$c" || { say "ssh lacks $c: skipped"; continue; }
+		ciphers+=("$c")
+	done
+	[ ${#ciphers[@]} -gt 0 ] || die "no cipher both ends offer"
+	for c in "${ciphers[@]}"; do
+		i=$((i + 1))
+		# postern's MAC (for the non-AEAD ciphers): the cipher is
+		# the difference.
+		start_ssh "s$i" "ssh $c" -N -c "$c" -m hmac-sha2-256 root@127.0.0.1
+		start_postern "p$i" "postern $c" "ciphers = $c"
+		names+=("$i")
+		[ "$c" = aes128-ctr ] && ctr=$i
+		say "$c: ssh negotiates $(ssh "${ssh_opts[@]}" -c "$c" -m hmac-sha2-256 -v -T root@127.0.0.1 true 2>&1 |
+			grep -m1 -o 'cipher: [^ ]* MAC: [^ ]*' || echo '?')"
+	done
+	local -a cw=(
+		"redis SET 1MB -c4|redis-benchmark -q -c 4 -n $n_bulk -d 1000000 -t set -p RPORT"
+		"redis GET 1MB -c4|redis-benchmark -q -c 4 -n $n_bulk -d 1000000 -t get -p RPORT"
+	)
+	for r in $(seq "$rounds"); do
+		for w in "${cw[@]}"; do
+			IFS='|' read -r wname wcmd <<<"$w"
+			[ -n "$filter" ] && ! [[ $wname =~ $filter ]] && continue
+			for i in "${names[@]}"; do
+				# Which of the pair goes first alternates by round.
+				if [ $((r % 2)) = 1 ]; then order="p$i s$i"; else order="s$i p$i"; fi
+				for t in $order; do
+					cmd=${wcmd//RPORT/${t_rport[$t]}}
+					f=$work/run.out
+					c0=$(cpu_ticks "${t_pid[$t]}" 0)
+					timeout 180 $cmd >"$f" 2>&1
+					c1=$(cpu_ticks "${t_pid[$t]}" 0)
+					v=$(awk '/requests per second/ { for (i = 1; i <= NF; i++) if ($i == "requests") { print $(i-1); exit } }' "$f")
+					[ -n "$v" ] || { say "$wname via ${t_label[$t]}: no figure: $(tail -c 200 "$f")"; v=0; }
+					# 1 MB a request: requests/s is MB/s; CPU ms per MB.
+					u=$(awk -v a="$c0" -v b="$c1" -v n="$n_bulk" -v tk="$clk_tck" \
+						'BEGIN { print (b - a) / tk * 1e3 / n }')
+					res["$wname|$t"]+="$v "
+					cpu["$wname|$t"]+="$u "
+					say "$wname via ${t_label[$t]} round $r: $v MB/s, tunnel CPU $u ms/MB"
+				done
+			done
+		done
+	done
+	{
+		echo "# $(date -u +%Y-%m-%d) $(nproc) CPUs, $(uname -r); postern $("$POSTERN" -V 2>/dev/null | head -n 1), $(ldd "$POSTERN" | grep -o 'libssh2[^ ]*' | head -n 1) ($(dpkg-query -W -f '${Version}' libssh2-1 libssh2-1t64 2>/dev/null)), $(ssh -V 2>&1)"
+		for w in "${cw[@]}"; do
+			IFS='|' read -r wname _ <<<"$w"
+			[ -n "${res["$wname|p${names[0]}"]:-}" ] || continue
+			printf '\n%-30s %9s %9s %7s %11s %11s %7s %9s\n' "$wname" "postern" "ssh" "ratio" \
+				"postern" "ssh" "ratio" "vs ctr"
+			printf '%-30s %9s %9s %7s %11s %11s %7s %9s\n' "cipher" "MB/s" "MB/s" "" \
+				"CPU ms/MB" "CPU ms/MB" "" "CPU"
+			for i in "${names[@]}"; do
+				printf '%-30s %9.0f %9.0f %6sx %11.2f %11.2f %6sx %8sx\n' "${ciphers[$((i - 1))]}" \
+					"$(median 0 <<<"${res["$wname|p$i"]}")" "$(median 0 <<<"${res["$wname|s$i"]}")" \
+					"$(two_dec "$(paired "${res["$wname|p$i"]}" "${res["$wname|s$i"]}" 0)")" \
+					"$(median 0 <<<"${cpu["$wname|p$i"]}")" "$(median 0 <<<"${cpu["$wname|s$i"]}")" \
+					"$(two_dec "$(paired "${cpu["$wname|p$i"]}" "${cpu["$wname|s$i"]}" 1)")" \
+					"$( [ -n "$ctr" ] && two_dec "$(paired "${cpu["$wname|p$i"]}" "${cpu["$wname|p$ctr"]}" 1)" || echo -)"
+			done
+		done
+		printf '\nmedians of %s rounds; ratios per round, then the median: postern/ssh (MB/s: > 1 postern\n' "$rounds"
+		printf 'faster; CPU: > 1 postern cheaper) and postern against its own aes128-ctr (> 1: cheaper).\n'
+		printf 'CPU: the tunnel process only (postern or the ssh client; not sshd, redis or the client).\n'
+		printf 'ssh runs with -m hmac-sha2-256, postern'"'"'s MAC (the AEAD ciphers have none).\n'
+	} | tee "$out/summary.txt"
+}
+
+if [ -n "$ciphers_mode" ]; then
+	cipher_bench
+	exit 0
+fi
+
 start_ssh sshN "ssh -N -L" -N root@127.0.0.1
 start_cm cm "ssh ControlMaster"
 start_ssh sshT "ssh -T -L sleep" -T root@127.0.0.1 sleep 2147483647
@@ -164,7 +284,11 @@ start_postern postern "postern"
 start_postern postern8 "postern 8conn" "connections = 8
 	max_connections = 16"
 start_postern posternc "postern+cmd" "session_command = sleep 2147483647"
-say "ssh negotiates: $(ssh "${ssh_opts[@]}" -v -T root@127.0.0.1 true 2>&1 | grep -m1 -o 'cipher: [^ ]* MAC: [^ ]*' || echo '?'); postern: aes128-ctr, hmac-sha2-256"
+# postern's default order starts with chacha20-poly1305 where its libssh2
+# has it.
+pc="aes128-ctr, hmac-sha2-256"
+postern_has_cipher chacha20-poly1305@openssh.com && pc=chacha20-poly1305@openssh.com
+say "ssh negotiates: $(ssh "${ssh_opts[@]}" -v -T root@127.0.0.1 true 2>&1 | grep -m1 -o 'cipher: [^ ]* MAC: [^ ]*' || echo '?'); postern: $pc"
 
 # --------------------------------------------------------------- workloads
 # name | command (RPORT/PPORT replaced) | how to read the figure

@@ -49,7 +49,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	feed(&bytes, data, cut, data + cut, size - cut, 1);
 	if (pg_track_safe(&whole) != pg_track_safe(&parts) ||
 	    whole.syncs != parts.syncs || whole.status != parts.status ||
-	    whole.listening != parts.listening ||
+	    pg_listen_on(&whole.listen) != pg_listen_on(&parts.listen) ||
 	    (whole.lost == NULL) != (parts.lost == NULL))
 		abort();
 	if (pg_track_safe(&whole) != pg_track_safe(&bytes) ||

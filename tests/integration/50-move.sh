@@ -5,8 +5,14 @@
 # in MULTI, subscribed, or blocked); PostgreSQL sessions are closed at an
 # idle point with FATAL 57P01 and reconnect to the preferred route, never
 # inside a transaction; `ctl drain --deadline` closes what is left.
-# Real redis-server and PostgreSQL; clients are tests/move_client.py.
+# A subscriber that unsubscribed from everything, a LISTENer after
+# UNLISTEN *, are ordinary sessions again.  The Redis move is written once
+# and run over every transport (tcp://, ssh://, tls://).  Real
+# redis-server, PostgreSQL and sshd; clients are tests/move_client.py.
 . "$(dirname "$0")/../lib.sh"
+
+# The agent case of 90-ssh.sh sets its own; none may be found here.
+unset SSH_AUTH_SOCK SSH_AGENT_PID
 
 # Fast checks: a route is up again rise x check interval after its
 # server answers (the down interval is as short).
@@ -213,37 +219,158 @@ case_redis_keep() {
 	stop_postern
 }
 
-# The move across transports: public is tcp:// (a socket), private
-# tls:// (a TLS link, tunnel/tls_link.c).  A pin sends the connection to public,
-# unpinning moves it to private over TLS, pinning again moves it back;
-# its client sees no error and keeps its SELECT and CLIENT SETNAME.
-case_redis_move_tls() {
-	make_pki > "$T/pki.log" 2>&1 || fail_case "make_pki failed"
-	start_redis_tls
+# rd_on TRANSPORT PORT ARGS: redis-cli straight to a server started for
+# TRANSPORT (over TLS for tls).
+rd_on() {
+	local t=$1
+	shift
+	if [[ $t == tls ]]; then
+		tls_rcli "$@"
+	else
+		rcli "$@"
+	fi
+}
+
+# The move on every transport (lib.sh's TRANSPORTS), written once:
+# private over PRIV-TRANSPORT, public over PUB-TRANSPORT (ssh: through
+# one sshd bastion; tls: redis-server with TLS only).  A pin sends the
+# connection to public, unpinning moves it to private, pinning again
+# moves it back; its client sees no error, and the server it lands on
+# has its SELECT and CLIENT SETNAME.
+case_redis_move_over() {	# case_redis_move_over PRIV-TRANSPORT PUB-TRANSPORT
+	local pt=$1 ut=$2 priv_route
+	if [[ $pt == tls || $ut == tls ]]; then
+		make_pki > "$T/pki.log" 2>&1 || fail_case "make_pki failed"
+	fi
+	REDIS_TLS_CERT=
+	transport_redis "$pt"
 	PRIV_PORT=$REDIS_PORT
-	expect_eq "seed private" OK "$(tls_rcli "$PRIV_PORT" -n 3 SET who private 2>/dev/null)"
-	start_redis
+	expect_eq "seed private" OK "$(rd_on "$pt" "$PRIV_PORT" -n 3 SET who private 2>/dev/null)"
+	REDIS_TLS_CERT=
+	transport_redis "$ut"
 	PUB_PORT=$REDIS_PORT
-	seed_redis "$PUB_PORT" public
+	expect_eq "seed public" OK "$(rd_on "$ut" "$PUB_PORT" -n 3 SET who public 2>/dev/null)"
+	transport_route "$pt" "$PRIV_PORT"
+	priv_route=$ROUTE
+	transport_route "$ut" "$PUB_PORT"
 	ADMIN_PORT=$(free_port) || fail_case "no free port"
 	ADMIN=127.0.0.1:$ADMIN_PORT
 	GLOBAL_OPTS=("admin=$ADMIN" log_level=debug)
-	postern_redis "private tls://127.0.0.1:$PRIV_PORT ca=$PKI/ca.crt" \
-	    "public tcp://127.0.0.1:$PUB_PORT" -- "${FAST[@]}" check=tcp
+	postern_redis "$priv_route" "public ${ROUTE#private }" -- "${FAST[@]}" check=redis
+	expect_log 'info: redis/private: up \(check ok\)$' 20
+	expect_log 'info: redis/public: up \(check ok\)$' 20
 	ctl pin redis public
-	start_client c redis --port "$LISTEN_PORT" --db 3 --name tls1
-	wait_until 10 grep -q ' ok public tls1 c1$' "$T/c.out" ||
+	start_client c redis --port "$LISTEN_PORT" --db 3 --name mv1
+	wait_until 10 grep -q ' ok public mv1 c1$' "$T/c.out" ||
 	    fail_case "not on public: $(tail -n 2 "$T/c.out")"
 	ctl unpin redis
-	wait_until 10 grep -q ' ok private tls1 c1$' "$T/c.out" ||
-	    fail_case "not moved to private (TLS): $(tail -n 2 "$T/c.out")"
+	wait_until 10 grep -q ' ok private mv1 c1$' "$T/c.out" ||
+	    fail_case "not moved to private ($pt): $(tail -n 2 "$T/c.out")"
 	expect_log ' -> public 127\.0\.0\.1:[0-9]+: moved to private .*replayed SELECT, CLIENT SETNAME'
+	expect_match "on private: name and db" 'name=mv1 .*db=3 ' \
+	    "$(rd_on "$pt" "$PRIV_PORT" CLIENT LIST 2>/dev/null)"
 	ctl pin redis public
-	wait_until 10 bash -c "tail -n 1 '$T/c.out' | grep -q ' ok public tls1 c1$'" ||
-	    fail_case "not moved back to public: $(tail -n 2 "$T/c.out")"
+	wait_until 10 bash -c "tail -n 1 '$T/c.out' | grep -q ' ok public mv1 c1$'" ||
+	    fail_case "not moved back to public ($ut): $(tail -n 2 "$T/c.out")"
 	expect_log ' -> private 127\.0\.0\.1:[0-9]+: moved to public '
+	expect_match "on public: name and db" 'name=mv1 .*db=3 ' \
+	    "$(rd_on "$ut" "$PUB_PORT" CLIENT LIST 2>/dev/null)"
 	stop_client c
 	expect_eq "errors" "" "$(grep ' err ' "$T/c.out")"
+	stop_postern
+}
+
+# CLIENT SETINFO (Redis 7.2+, valkey; the Debian 13 stage): a connection
+# that set its library name and version, its name and its db is moved
+# back to private, and private's CLIENT LIST and CLIENT INFO show all of
+# them on it.  Skipped where the server lacks CLIENT SETINFO.
+case_redis_setinfo() {
+	local info
+	start_pair
+	rcli "$PRIV_PORT" CLIENT SETINFO LIB-NAME probe 2>&1 | grep -q '^OK$' ||
+	    skip_case "$(redis-server --version | grep -o 'v=[0-9.]*'): no CLIENT SETINFO"
+	postern_pair
+	ctl pin redis public
+	start_client c redis --port "$LISTEN_PORT" --db 3 --name lib1 --lib pylib:1.2.3 \
+	    --info "$T/c.info"
+	wait_until 10 grep -q ' ok public lib1 c1$' "$T/c.out" ||
+	    fail_case "not on public: $(tail -n 2 "$T/c.out")"
+	ctl unpin redis
+	wait_until 10 grep -q ' ok private lib1 c1$' "$T/c.out" ||
+	    fail_case "not moved to private: $(tail -n 2 "$T/c.out")"
+	expect_log 'moved to private .*replayed SELECT, CLIENT SETNAME, CLIENT SETINFO, CLIENT SETINFO\)'
+	info=$(rcli "$PRIV_PORT" CLIENT LIST 2>/dev/null | grep 'name=lib1 ')
+	expect_match "CLIENT LIST on private" 'name=lib1 .*db=3 .*lib-name=pylib .*lib-ver=1\.2\.3' "$info"
+	expect_eq "not on public any more" "" \
+	    "$(rcli "$PUB_PORT" CLIENT LIST 2>/dev/null | grep 'name=lib1 ')"
+	# CLIENT INFO asked on the moved connection itself: private's.
+	: > "$T/c.info"
+	wait_until 10 grep -q ' info c1 ' "$T/c.out" || fail_case "no CLIENT INFO: $(tail -n 2 "$T/c.out")"
+	expect_match "CLIENT INFO of the moved connection" \
+	    " info c1 .*laddr=127\.0\.0\.1:$PRIV_PORT .*name=lib1 .*db=3 .*lib-name=pylib .*lib-ver=1\.2\.3" \
+	    "$(grep ' info c1 ' "$T/c.out")"
+	stop_client c
+	expect_eq "errors" "" "$(grep ' err ' "$T/c.out")"
+	stop_postern
+}
+
+# States that end: a subscriber that unsubscribes from everything (here
+# channels, then the pattern left) and one that sends RESET are ordinary
+# connections again and move before the drain deadline, on the same
+# connection, with what they set replayed (or, after RESET, nothing);
+# meanwhile a pooled client under traffic has moved at once.
+case_redis_unsubscribe() {
+	local moved=' -> private 127\.0\.0\.1:[0-9]+: moved to public '
+	start_pair
+	postern_pair
+	start_client c redis --port "$LISTEN_PORT" --name pool1 --ms 20
+	wait_until 10 grep -q ' ok private pool1 c1$' "$T/c.out" ||
+	    fail_case "c: not on private"
+	open_session s "TCP:127.0.0.1:$LISTEN_PORT"
+	session_send s 'CLIENT SETNAME sub1\r\nSELECT 3\r\nSUBSCRIBE a b\r\nPSUBSCRIBE p*\r\n'
+	wait_until 10 grep -q psubscribe "$T/s.out" || fail_case "s: not subscribed"
+	open_session r "TCP:127.0.0.1:$LISTEN_PORT"
+	session_send r 'CLIENT SETNAME sub2\r\nSUBSCRIBE x\r\n'
+	wait_until 10 grep -q subscribe "$T/r.out" || fail_case "r: not subscribed"
+	expect_eq "publish" 1 "$(rcli "$PRIV_PORT" PUBLISH a hello)"
+	wait_until 10 grep -q hello "$T/s.out" || fail_case "s: no message"
+
+	ctl drain redis private --deadline 30s
+	expect_eq "ctl drain exit" 0 "$CTL_RC"
+	wait_count "$POSTERN_LOG" "$moved" 1 || fail_case "c did not move"
+	wait_until 10 grep -q ' ok public pool1 c1$' "$T/c.out" ||
+	    fail_case "c: not on public"
+	expect_log 'waits for a safe point to move to public \(subscribed\)'
+
+	# The channels go, the pattern stays: still subscribed (PING
+	# answers as a subscriber: "pong" in an array), on private.
+	session_send s 'UNSUBSCRIBE\r\nPING\r\n'
+	wait_until 10 grep -q pong "$T/s.out" || fail_case "s: $(session_out s)"
+	expect_eq "unsubscribed channels" 2 "$(grep -c '^unsubscribe' "$T/s.out")"
+	expect_match "s still on private" 'name=sub1 .*db=3 .*psub=1' \
+	    "$(rcli "$PRIV_PORT" CLIENT LIST 2>/dev/null)"
+	session_send s 'PUNSUBSCRIBE\r\n'
+	wait_count "$POSTERN_LOG" "$moved" 2 || fail_case "s did not move after its last unsubscribe"
+	session_send s 'GET who\r\nPING\r\n'
+	wait_until 10 grep -q '^public' "$T/s.out" || fail_case "s: not served by public: $(session_out s)"
+	wait_until 10 grep -q '^+PONG' "$T/s.out" || fail_case "s: PING: $(session_out s)"
+	expect_match "s on public, name and db replayed" 'name=sub1 .*db=3 .*sub=0 psub=0' \
+	    "$(rcli "$PUB_PORT" CLIENT LIST 2>/dev/null)"
+	expect_eq "s gone from private" "" \
+	    "$(rcli "$PRIV_PORT" CLIENT LIST 2>/dev/null | grep name=sub1)"
+
+	# RESET ends the subscription and the name: moved, nothing replayed.
+	session_send r 'RESET\r\n'
+	wait_count "$POSTERN_LOG" "$moved" 3 || fail_case "r did not move after RESET"
+	session_send r 'CLIENT GETNAME\r\nGET who\r\n'
+	wait_until 10 grep -q '^public' "$T/r.out" || fail_case "r: not served by public: $(session_out r)"
+	expect_eq "r: no name after RESET" "" \
+	    "$(rcli "$PUB_PORT" CLIENT LIST 2>/dev/null | grep name=sub2)"
+	expect_eq "r: name gone from private too" "" \
+	    "$(rcli "$PRIV_PORT" CLIENT LIST 2>/dev/null | grep name=sub2)"
+	expect_no_log 'drain deadline'
+	stop_client c
+	expect_eq "errors on c" "" "$(grep ' err ' "$T/c.out")"
 	stop_postern
 }
 
@@ -352,11 +479,62 @@ case_pg_drain_listen() {
 	stop_postern
 }
 
+# A LISTENing session that runs UNLISTEN * is closed at its next idle
+# point (57P01) and reconnects to public, before the deadline; one still
+# LISTENing is closed only at the deadline.  A client without LISTEN
+# keeps the traffic going and leaves at once.
+case_pg_unlisten() {
+	local safe=' -> private 127\.0\.0\.1:[0-9]+: closed \(safe point'
+	start_pg_pair
+	start_client a pg --port "$LISTEN_PORT" --ms 50
+	start_client u pg --port "$LISTEN_PORT" --ms 50 --listen --unlisten "$T/u.go"
+	start_client l pg --port "$LISTEN_PORT" --ms 50 --listen
+	wait_until 10 bash -c "grep -q ' ok $PRIV_PG' '$T/a.out' && grep -q ' ok $PRIV_PG' '$T/u.out' && grep -q ' ok $PRIV_PG' '$T/l.out'" ||
+	    fail_case "clients not on private"
+	ctl drain postgres private --deadline 20s
+	expect_eq "ctl drain exit" 0 "$CTL_RC"
+	wait_until 10 bash -c "[[ \$(grep ' ok ' '$T/a.out' | tail -n 1 | cut -d' ' -f3) == $PUB_PG ]]" ||
+	    fail_case "a did not leave private"
+	expect_eq "closed at a safe point (a)" 1 "$(count_lines "$POSTERN_LOG" "$safe")"
+	# Both LISTENers are still served by private after a left.
+	: > "$T/u.out"
+	: > "$T/l.out"
+	wait_until 10 bash -c "grep -q ' ok ' '$T/u.out' && grep -q ' ok ' '$T/l.out'" ||
+	    fail_case "u, l stopped"
+	expect_eq "u still on private" "$PRIV_PG" "$(last_ok u)"
+	expect_eq "l still on private" "$PRIV_PG" "$(last_ok l)"
+	: > "$T/u.go"
+	wait_until 10 grep -q unlistened "$T/u.out" || fail_case "u: no UNLISTEN: $(tail -n 2 "$T/u.out")"
+	wait_until 10 bash -c "[[ \$(grep ' ok ' '$T/u.out' | tail -n 1 | cut -d' ' -f3) == $PUB_PG ]]" ||
+	    fail_case "u did not reconnect to public: $(tail -n 3 "$T/u.out")"
+	expect_match "u ended with 57P01" ' err .*57P01' "$(cat "$T/u.out")"
+	expect_eq "closed at a safe point (a, u)" 2 "$(count_lines "$POSTERN_LOG" "$safe")"
+	expect_no_log 'closed \(route: drain deadline\)'
+	expect_eq "l still on private" "$PRIV_PG" "$(last_ok l)"
+	# l: only the deadline.
+	expect_log ' -> private 127\.0\.0\.1:[0-9]+: closed \(route: drain deadline\)' 25
+	wait_until 10 bash -c "[[ \$(grep ' ok ' '$T/l.out' | tail -n 1 | cut -d' ' -f3) == $PUB_PG ]]" ||
+	    fail_case "l did not reconnect to public"
+	expect_eq "closed at a safe point" 2 "$(count_lines "$POSTERN_LOG" "$safe")"
+	stop_client a
+	stop_client u
+	stop_client l
+	stop_postern
+}
+
 run_case "redis: a pooled connection moves back to private unseen" case_redis_failback
 run_case "redis: AUTH (ACL user), SELECT, SETNAME replayed on the move" case_redis_failback_auth
 run_case "redis: MULTI, SUBSCRIBE, BLPOP wait; drain deadline closes the rest" case_redis_drain_states
+run_case "redis: a subscriber that unsubscribes from all, or RESETs, moves" case_redis_unsubscribe
 run_case "redis: on_failback = keep keeps established sessions" case_redis_keep
-run_case "redis: moves between tcp:// and tls:// routes" case_redis_move_tls
+for t in "${TRANSPORTS[@]}"; do
+	run_case "$t: redis: a connection moves both ways, both routes over $t" \
+	    case_redis_move_over "$t" "$t"
+done
+run_case "redis: CLIENT SETINFO lib-name, lib-ver replayed on the move" case_redis_setinfo
+run_case "tls+tcp: redis: a connection moves between a tls:// and a tcp:// route" \
+    case_redis_move_over tls tcp
 run_case "postgres: pooled sessions come back between transactions" case_pg_failback
 run_case "postgres: drain --deadline closes a LISTENing session last" case_pg_drain_listen
+run_case "postgres: UNLISTEN * ends LISTEN: closed at the next idle point" case_pg_unlisten
 finish

@@ -10,6 +10,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <string.h>
 
 #include <cmocka.h>
@@ -166,6 +167,146 @@ test_lost(void **state)
 	assert_int_equal(pg_track_safe(&t), PG_LOST);
 }
 
+
+/* ------------------------------------------------------------------ */
+/* LISTEN and UNLISTEN (pg_listen.h), messages built as the server and
+ * libpq frame them. */
+
+/* One message of type with body (its NUL included when text). */
+static size_t
+pg_msg(uint8_t *buf, char type, const char *body, size_t blen)
+{
+	uint32_t	l = (uint32_t)blen + 4;
+
+	buf[0] = (uint8_t)type;
+	buf[1] = (uint8_t)(l >> 24);
+	buf[2] = (uint8_t)(l >> 16);
+	buf[3] = (uint8_t)(l >> 8);
+	buf[4] = (uint8_t)l;
+	memcpy(buf + 5, body, blen);
+	return (blen + 5);
+}
+
+/* sql sent as a simple query; the server answers tag (or err), then Z. */
+static void
+pg_run(struct pg_track *t, const char *sql, const char *tag,
+    uint8_t status, size_t cut)
+{
+	uint8_t	q[256], r[256];
+	size_t	nq, nr;
+
+	nq = pg_msg(q, 'Q', sql, strlen(sql) + 1);
+	if (tag != NULL)
+		nr = pg_msg(r, 'C', tag, strlen(tag) + 1);
+	else
+		nr = pg_msg(r, 'E', "SERROR\0C42601\0Mx\0\0", 19);
+	nr += pg_msg(r + nr, 'Z', (const char *)&status, 1);
+	pg_track_client(t, q, cut < nq ? cut : nq);
+	pg_track_client(t, q + (cut < nq ? cut : nq), nq - (cut < nq ? cut : nq));
+	pg_track_server(t, r, cut < nr ? cut : nr);
+	pg_track_server(t, r + (cut < nr ? cut : nr), nr - (cut < nr ? cut : nr));
+	assert_null(t->lost);
+}
+
+static void
+pg_started(struct pg_track *t)
+{
+	pg_track_init(t);
+	pg_track_server(t, U(startup), LEN(startup));
+}
+
+/* UNLISTEN * and DISCARD ALL end it, every query split anywhere. */
+static void
+test_unlisten_all(void **state)
+{
+	struct pg_track	t;
+	size_t		cut;
+
+	for (cut = 0; cut < 40; cut++) {
+		pg_started(&t);
+		pg_run(&t, "LISTEN ch", "LISTEN", 'I', cut);
+		assert_int_equal(pg_track_safe(&t), PG_LISTENING);
+		pg_run(&t, "  unlisten\t* ; ", "UNLISTEN", 'I', cut);
+		assert_int_equal(pg_track_safe(&t), PG_SAFE);
+
+		pg_run(&t, "LISTEN a; SELECT 1", "LISTEN", 'I', cut);
+		assert_int_equal(pg_track_safe(&t), PG_LISTENING);
+		pg_run(&t, "DISCARD ALL", "DISCARD ALL", 'I', cut);
+		assert_int_equal(pg_track_safe(&t), PG_SAFE);
+	}
+}
+
+/* Channel by channel, by the name the server folds to. */
+static void
+test_unlisten_each(void **state)
+{
+	struct pg_track	t;
+	char		sql[64];
+	int		i;
+
+	pg_started(&t);
+	pg_run(&t, "LISTEN Orders", "LISTEN", 'I', 0);
+	pg_run(&t, "LISTEN \"Orders\"", "LISTEN", 'I', 0);
+	pg_run(&t, "listen orders", "LISTEN", 'I', 0);	/* the same */
+	pg_run(&t, "SELECT 1", "SELECT 1", 'I', 0);	/* not copied */
+	assert_int_equal(t.listen.qlen, 0);
+	pg_run(&t, "UNLISTEN ORDERS", "UNLISTEN", 'I', 0);
+	assert_int_equal(pg_track_safe(&t), PG_LISTENING);
+	pg_run(&t, "UNLISTEN \"x\"\"y\"", "UNLISTEN", 'I', 0);
+	assert_int_equal(pg_track_safe(&t), PG_LISTENING);
+	pg_run(&t, "UNLISTEN \"Orders\";", "UNLISTEN", 'I', 0);
+	assert_int_equal(pg_track_safe(&t), PG_SAFE);
+
+	/* More channels than the set holds: only UNLISTEN * ends it. */
+	for (i = 0; i < PG_LISTEN_SET + 1; i++) {
+		snprintf(sql, sizeof(sql), "LISTEN c%d", i);
+		pg_run(&t, sql, "LISTEN", 'I', 0);
+	}
+	for (i = 0; i < PG_LISTEN_SET + 1; i++) {
+		snprintf(sql, sizeof(sql), "UNLISTEN c%d", i);
+		pg_run(&t, sql, "UNLISTEN", 'I', 0);
+	}
+	assert_int_equal(pg_track_safe(&t), PG_LISTENING);
+	pg_run(&t, "UNLISTEN *", "UNLISTEN", 'I', 0);
+	assert_int_equal(pg_track_safe(&t), PG_SAFE);
+}
+
+/* When it may not have ended: still listening. */
+static void
+test_unlisten_unsure(void **state)
+{
+	static const char two[] =
+	    "Q\000\000\000\016LISTEN ch\000Q\000\000\000\017UNLISTEN *\000";
+	static const char two_ok[] =
+	    "C\000\000\000\013LISTEN\000Z\000\000\000\005I"
+	    "C\000\000\000\015UNLISTEN\000Z\000\000\000\005I";
+	struct pg_track	t;
+
+	pg_started(&t);
+	pg_run(&t, "LISTEN ch", "LISTEN", 'I', 0);
+	/* Inside a transaction that rolls back. */
+	pg_run(&t, "BEGIN", "BEGIN", 'T', 0);
+	pg_run(&t, "UNLISTEN *", "UNLISTEN", 'T', 0);
+	pg_run(&t, "ROLLBACK", "ROLLBACK", 'I', 0);
+	assert_int_equal(pg_track_safe(&t), PG_LISTENING);
+	/* Refused. */
+	pg_run(&t, "UNLISTEN *", NULL, 'I', 0);
+	assert_int_equal(pg_track_safe(&t), PG_LISTENING);
+	/* With another statement, a comment, or an unnamed channel. */
+	pg_run(&t, "UNLISTEN *; SELECT 1", "UNLISTEN", 'I', 0);
+	pg_run(&t, "UNLISTEN * -- bye", "UNLISTEN", 'I', 0);
+	pg_run(&t, "UNLISTEN \"\"", "UNLISTEN", 'I', 0);
+	assert_int_equal(pg_track_safe(&t), PG_LISTENING);
+	assert_string_equal(pg_track_why(&t), "LISTENing");
+
+	/* Pipelined behind the LISTEN: not taken for certain. */
+	pg_started(&t);
+	pg_track_client(&t, U(two), LEN(two));
+	pg_track_server(&t, U(two_ok), LEN(two_ok));
+	assert_null(t.lost);
+	assert_int_equal(pg_track_safe(&t), PG_LISTENING);
+}
+
 int
 main(void)
 {
@@ -175,6 +316,9 @@ main(void)
 		cmocka_unit_test(test_transaction),
 		cmocka_unit_test(test_idle_between_queries),
 		cmocka_unit_test(test_lost),
+		cmocka_unit_test(test_unlisten_all),
+		cmocka_unit_test(test_unlisten_each),
+		cmocka_unit_test(test_unlisten_unsure),
 	};
 
 	return (cmocka_run_group_tests(tests, NULL, NULL));

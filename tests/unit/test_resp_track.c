@@ -294,6 +294,242 @@ test_inline_reset_attributes(void **state)
 	resp_track_clear(&t);
 }
 
+
+/*
+ * Subscribers, captured from redis-server 7.0 (a second connection
+ * published meanwhile; each turn sent after the previous one's replies).  A: three channels and a pattern, PING, messages,
+ * UNSUBSCRIBE and PUNSUBSCRIBE of all, then GET.  B: SETNAME, SELECT, a
+ * shard channel and a channel, RESET, PING.  C: SUBSCRIBE, UNSUBSCRIBE of
+ * two (one never subscribed), of all (none left), MONITOR, RESET, PING.
+ * D: A pipelined (the UNSUBSCRIBEs of all counted as their replies come).
+ * Each ends an ordinary connection, safe to move, and not before.
+ */
+/* Each: requests, then their replies, in turns (NULL ends). */
+static const char *const sub_a[] = {
+	"*4\r\n$9\r\nSUBSCRIBE\r\n$1\r\na\r\n$1\r\nb\r\n$1\r\nc\r\n",
+	"*3\r\n$9\r\nsubscribe\r\n$1\r\na\r\n:1\r\n*3\r\n$9\r\nsubscribe\r\n$1\r\nb\r\n:2\r\n*3\r\n$9\r\nsubscribe\r\n$1\r\nc\r\n:3\r\n",
+	"*2\r\n$10\r\nPSUBSCRIBE\r\n$2\r\np*\r\n",
+	"*3\r\n$10\r\npsubscribe\r\n$2\r\np*\r\n:4\r\n",
+	"*1\r\n$4\r\nPING\r\n",
+	"*2\r\n$4\r\npong\r\n$0\r\n\r\n*3\r\n$7\r\nmessage\r\n$1\r\na\r\n$5\r\nhello\r\n*4\r\n$8\r\npmessage\r\n$2\r\np*\r\n$2\r\npq\r\n$1\r\nx\r\n",
+	"*1\r\n$11\r\nUNSUBSCRIBE\r\n",
+	"*3\r\n$11\r\nunsubscribe\r\n$1\r\nc\r\n:3\r\n*3\r\n$11\r\nunsubscribe\r\n$1\r\nb\r\n:2\r\n*3\r\n$11\r\nunsubscribe\r\n$1\r\na\r\n:1\r\n*4\r\n$8\r\npmessage\r\n$2\r\np*\r\n$2\r\npz\r\n$1\r\ny\r\n",
+	"*1\r\n$12\r\nPUNSUBSCRIBE\r\n",
+	"*3\r\n$12\r\npunsubscribe\r\n$2\r\np*\r\n:0\r\n",
+	"*2\r\n$3\r\nGET\r\n$3\r\nwho\r\n",
+	"$1\r\nx\r\n",
+	NULL
+};
+static const char *const sub_b[] = {
+	"*3\r\n$6\r\nCLIENT\r\n$7\r\nSETNAME\r\n$2\r\nn1\r\n*2\r\n$6\r\nSELECT\r\n$1\r\n2\r\n*2\r\n$10\r\nSSUBSCRIBE\r\n$2\r\ns1\r\n*2\r\n$9\r\nSUBSCRIBE\r\n$1\r\na\r\n*1\r\n$5\r\nRESET\r\n*1\r\n$4\r\nPING\r\n",
+	"+OK\r\n+OK\r\n*3\r\n$10\r\nssubscribe\r\n$2\r\ns1\r\n:1\r\n*3\r\n$9\r\nsubscribe\r\n$1\r\na\r\n:1\r\n*3\r\n$7\r\nmessage\r\n$1\r\na\r\n$1\r\nm\r\n+RESET\r\n+PONG\r\n",
+	NULL
+};
+static const char *const sub_c[] = {
+	"*2\r\n$9\r\nSUBSCRIBE\r\n$1\r\na\r\n*3\r\n$11\r\nUNSUBSCRIBE\r\n$1\r\na\r\n$2\r\nzz\r\n",
+	"*3\r\n$9\r\nsubscribe\r\n$1\r\na\r\n:1\r\n*3\r\n$11\r\nunsubscribe\r\n$1\r\na\r\n:0\r\n*3\r\n$11\r\nunsubscribe\r\n$2\r\nzz\r\n:0\r\n",
+	"*1\r\n$11\r\nUNSUBSCRIBE\r\n*1\r\n$7\r\nMONITOR\r\n*1\r\n$5\r\nRESET\r\n*1\r\n$4\r\nPING\r\n",
+	"*3\r\n$11\r\nunsubscribe\r\n$-1\r\n:0\r\n+OK\r\n+1796185035.456653 [0 127.0.0.1:49954] \"PUBLISH\" \"a\" \"m2\"\r\n+RESET\r\n+PONG\r\n",
+	NULL
+};
+
+/* D: A's commands (and SELECT 1) pipelined in one write. */
+static const char *const sub_d[] = {
+	"*4\r\n$9\r\nSUBSCRIBE\r\n$1\r\na\r\n$1\r\nb\r\n$1\r\nc\r\n*2\r\n$10\r\nPSUBSCRIBE\r\n$2\r\np*\r\n*1\r\n$11\r\nUNSUBSCRIBE\r\n*1\r\n$4\r\nPING\r\n*1\r\n$12\r\nPUNSUBSCRIBE\r\n*2\r\n$6\r\nSELECT\r\n$1\r\n1\r\n*2\r\n$3\r\nGET\r\n$3\r\nwho\r\n",
+	"*3\r\n$9\r\nsubscribe\r\n$1\r\na\r\n:1\r\n*3\r\n$9\r\nsubscribe\r\n$1\r\nb\r\n:2\r\n*3\r\n$9\r\nsubscribe\r\n$1\r\nc\r\n:3\r\n*3\r\n$10\r\npsubscribe\r\n$2\r\np*\r\n:4\r\n*3\r\n$11\r\nunsubscribe\r\n$1\r\nc\r\n:3\r\n*3\r\n$11\r\nunsubscribe\r\n$1\r\nb\r\n:2\r\n*3\r\n$11\r\nunsubscribe\r\n$1\r\na\r\n:1\r\n*2\r\n$4\r\npong\r\n$0\r\n\r\n*3\r\n$12\r\npunsubscribe\r\n$2\r\np*\r\n:0\r\n+OK\r\n$1\r\nx\r\n",
+	NULL
+};
+
+static const char *const *const sub_captures[] = {
+	sub_a, sub_b, sub_c, sub_d
+};
+
+/*
+ * Turn k of capture c cut at creq and crep (or its replies one byte at
+ * a time): busy until its last reply; safe at the end.
+ */
+static void
+run_sub_split(size_t c, size_t k, size_t creq, size_t crep, int bytewise)
+{
+	const char *const	*cap = sub_captures[c];
+	struct resp_track	 t;
+	const uint8_t		*q, *p;
+	size_t			 i, j, nq, np;
+
+	resp_track_init(&t);
+	for (i = 0; cap[i] != NULL; i += 2) {
+		q = (const uint8_t *)cap[i];
+		p = (const uint8_t *)cap[i + 1];
+		nq = strlen(cap[i]);
+		np = strlen(cap[i + 1]);
+		if (i / 2 != k) {
+			resp_track_client(&t, q, nq);
+			resp_track_server(&t, p, np);
+			continue;
+		}
+		resp_track_client(&t, q, creq);
+		resp_track_client(&t, q + creq, nq - creq);
+		if (bytewise) {
+			for (j = 0; j < np; j++) {
+				assert_int_equal(resp_track_safe(&t), RESP_BUSY);
+				resp_track_server(&t, p + j, 1);
+			}
+		} else {
+			resp_track_server(&t, p, crep);
+			if (crep < np)
+				assert_int_equal(resp_track_safe(&t), RESP_BUSY);
+			resp_track_server(&t, p + crep, np - crep);
+		}
+	}
+	assert_null(t.lost);
+	assert_int_equal(t.answered, t.sent);
+	assert_false(t.subscribed);
+	assert_false(t.monitor);
+	assert_false(t.rep.pubsub);
+	assert_int_equal(resp_track_safe(&t), RESP_SAFE);
+	resp_track_clear(&t);
+}
+
+static void
+test_sub_every_split(void **state)
+{
+	const char *const	*cap;
+	size_t			 c, k, i;
+
+	for (c = 0; c < sizeof(sub_captures) / sizeof(sub_captures[0]); c++) {
+		cap = sub_captures[c];
+		for (k = 0; cap[2 * k] != NULL; k++) {
+			for (i = 0; i <= strlen(cap[2 * k]); i++)
+				run_sub_split(c, k, i, 0, 0);
+			for (i = 0; i <= strlen(cap[2 * k + 1]); i++)
+				run_sub_split(c, k, 0, i, 0);
+			run_sub_split(c, k, 0, 0, 1);
+		}
+	}
+}
+
+/* Unsubscribed from some only; one way or the other, still subscribed. */
+static void
+test_sub_stays(void **state)
+{
+	struct resp_track	t;
+
+	/* Inline, as redis-cli and telnet send it. */
+	resp_track_init(&t);
+	resp_track_client(&t, S("SUBSCRIBE a  b\r\n"));
+	resp_track_server(&t, S("*3\r\n$9\r\nsubscribe\r\n$1\r\na\r\n:1\r\n"));
+	assert_int_equal(resp_track_safe(&t), RESP_BUSY);
+	resp_track_server(&t, S("*3\r\n$9\r\nsubscribe\r\n$1\r\nb\r\n:2\r\n"));
+	resp_track_server(&t, S("*3\r\n$7\r\nmessage\r\n$1\r\na\r\n$1\r\nm\r\n"));
+	resp_track_client(&t, S("UNSUBSCRIBE a\r\n"));
+	resp_track_server(&t, S("*3\r\n$11\r\nunsubscribe\r\n$1\r\na\r\n:1\r\n"));
+	assert_int_equal(t.answered, t.sent);
+	assert_int_equal(resp_track_safe(&t), RESP_BUSY);
+	assert_string_equal(resp_track_why(&t), "subscribed");
+	/* A pattern left when the channels go. */
+	resp_track_client(&t, S("PSUBSCRIBE p*\r\nUNSUBSCRIBE\r\n"));
+	resp_track_server(&t, S("*3\r\n$10\r\npsubscribe\r\n$2\r\np*\r\n:2\r\n"));
+	resp_track_server(&t, S("*3\r\n$11\r\nunsubscribe\r\n$1\r\nb\r\n:1\r\n"));
+	assert_int_equal(t.answered, t.sent);
+	assert_int_equal(resp_track_safe(&t), RESP_BUSY);
+	/* Now none: ordinary again. */
+	resp_track_client(&t, S("PUNSUBSCRIBE p*\r\n"));
+	resp_track_server(&t, S("*3\r\n$12\r\npunsubscribe\r\n$2\r\np*\r\n:0\r\n"));
+	assert_int_equal(resp_track_safe(&t), RESP_SAFE);
+	resp_track_clear(&t);
+
+	/*
+	 * UNSUBSCRIBE of all pipelined behind SUBSCRIBE: its replies are
+	 * counted as they come; a SELECT behind it is still paired with
+	 * its own reply.  A second such UNSUBSCRIBE: never the unsafe way.
+	 */
+	resp_track_init(&t);
+	resp_track_client(&t, S("SUBSCRIBE a b\r\nUNSUBSCRIBE\r\nSELECT 2\r\n"));
+	resp_track_server(&t, S("*3\r\n$9\r\nsubscribe\r\n$1\r\na\r\n:1\r\n"
+	    "*3\r\n$9\r\nsubscribe\r\n$1\r\nb\r\n:2\r\n"
+	    "*3\r\n$7\r\nmessage\r\n$1\r\na\r\n$1\r\nm\r\n"
+	    "*3\r\n$11\r\nunsubscribe\r\n$1\r\nb\r\n:1\r\n"));
+	assert_int_equal(resp_track_safe(&t), RESP_BUSY);
+	resp_track_server(&t, S("*3\r\n$11\r\nunsubscribe\r\n$1\r\na\r\n:0\r\n"));
+	assert_int_equal(resp_track_safe(&t), RESP_BUSY);
+	resp_track_server(&t, S("+OK\r\n"));
+	assert_int_equal(resp_track_safe(&t), RESP_SAFE);
+	assert_non_null(t.saved[RESP_SLOT_SELECT].cmd);
+	resp_track_clear(&t);
+
+	resp_track_init(&t);
+	resp_track_client(&t, S("SUBSCRIBE a\r\nUNSUBSCRIBE\r\nSUBSCRIBE b\r\n"
+	    "UNSUBSCRIBE\r\n"));
+	assert_int_equal(resp_track_safe(&t), RESP_LOST);
+	resp_track_clear(&t);
+
+	/* An open UNSUBSCRIBE that had nothing: one reply. */
+	resp_track_init(&t);
+	resp_track_client(&t, S("PSUBSCRIBE p\r\nPUNSUBSCRIBE p\r\n"
+	    "PUNSUBSCRIBE\r\nPING\r\n"));
+	assert_true(t.sub.open[RESP_SUB_PATTERN]);
+	resp_track_server(&t, S("*3\r\n$10\r\npsubscribe\r\n$1\r\np\r\n:1\r\n"
+	    "*3\r\n$12\r\npunsubscribe\r\n$1\r\np\r\n:0\r\n"
+	    "*3\r\n$12\r\npunsubscribe\r\n$-1\r\n:0\r\n"));
+	assert_false(t.sub.open[RESP_SUB_PATTERN]);
+	assert_int_equal(resp_track_safe(&t), RESP_BUSY);
+	resp_track_server(&t, S("+PONG\r\n"));
+	assert_int_equal(resp_track_safe(&t), RESP_SAFE);
+	resp_track_clear(&t);
+
+	/* An arity error is one reply. */
+	resp_track_init(&t);
+	resp_track_client(&t, S("*1\r\n$9\r\nSUBSCRIBE\r\n"));
+	resp_track_server(&t, S("-ERR wrong number of arguments for 'subscribe' command\r\n"));
+	assert_int_equal(resp_track_safe(&t), RESP_SAFE);
+	resp_track_clear(&t);
+
+	/* RESP3: confirmations are pushes; held until RESET. */
+	resp_track_init(&t);
+	resp_track_client(&t, S("HELLO 3\r\nSUBSCRIBE a\r\n"));
+	resp_track_server(&t, S("%1\r\n$5\r\nproto\r\n:3\r\n"));
+	resp_track_server(&t, S(">3\r\n$9\r\nsubscribe\r\n$1\r\na\r\n:1\r\n"));
+	resp_track_client(&t, S("UNSUBSCRIBE a\r\n"));
+	resp_track_server(&t, S(">3\r\n$11\r\nunsubscribe\r\n$1\r\na\r\n:0\r\n"));
+	assert_int_equal(resp_track_safe(&t), RESP_BUSY);
+	assert_string_equal(resp_track_why(&t), "subscribed");
+	resp_track_client(&t, S("RESET\r\nPING\r\n"));
+	resp_track_server(&t, S("+RESET\r\n"));
+	assert_int_equal(resp_track_safe(&t), RESP_BUSY);
+	resp_track_server(&t, S("+PONG\r\n"));
+	assert_int_equal(resp_track_safe(&t), RESP_SAFE);
+	assert_false(t.resp3);
+	resp_track_clear(&t);
+}
+
+/*
+ * RESET: what a move replays follows it (no AUTH, SELECT, name; CLIENT
+ * SETINFO kept), state commands pending across it are dropped, and the
+ * state it ends (tracking) no longer forbids a move.
+ */
+static void
+test_reset_replay(void **state)
+{
+	struct resp_track	 t;
+	struct resp_expect	 want[RESP_NSLOTS];
+	struct evbuffer		*out = evbuffer_new();
+	char			 names[128];
+
+	resp_track_init(&t);
+	resp_track_client(&t, S("CLIENT SETINFO LIB-NAME py\r\n"
+	    "CLIENT SETINFO lib-ver 5\r\nAUTH app pw\r\nCLIENT TRACKING on\r\n"));
+	resp_track_server(&t, S("+OK\r\n+OK\r\n+OK\r\n+OK\r\n"));
+	assert_int_equal(resp_track_safe(&t), RESP_SAFE_CLOSE);
+	resp_track_client(&t, S("SELECT 4\r\nRESET\r\n"));
+	resp_track_server(&t, S("+OK\r\n+RESET\r\n"));
+	assert_int_equal(resp_track_safe(&t), RESP_SAFE);
+	assert_int_equal(resp_track_replay(&t, out, want, names,
+	    sizeof(names)), 2);
+	assert_string_equal(names, "CLIENT SETINFO, CLIENT SETINFO");
+	evbuffer_free(out);
+	resp_track_clear(&t);
+}
+
 int
 main(void)
 {
@@ -305,6 +541,9 @@ main(void)
 		cmocka_unit_test(test_pipelined_runs),
 		cmocka_unit_test(test_unreplayable_and_lost),
 		cmocka_unit_test(test_inline_reset_attributes),
+		cmocka_unit_test(test_sub_every_split),
+		cmocka_unit_test(test_sub_stays),
+		cmocka_unit_test(test_reset_replay),
 	};
 
 	return (cmocka_run_group_tests(tests, NULL, NULL));

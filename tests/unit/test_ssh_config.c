@@ -536,7 +536,8 @@ test_conf(void **state)
 	struct conf		*c;
 	char			 path[PATH_MAX + 32];
 	char			*specs[] = { "15432:db.internal:5432" };
-	char			*opts[] = { "UserKnownHostsFile=/o/kh" };
+	char			*opts[] = { "UserKnownHostsFile=/o/kh",
+		"Ciphers=aes256-ctr,aes128-ctr" };
 
 	/* ssh_config_conf() reads $HOME/.ssh/config. */
 	assert_int_equal(setenv("HOME", f->dir, 1), 0);
@@ -549,7 +550,8 @@ test_conf(void **state)
 	    "  User deploy\n"
 	    "  Port 2222\n"
 	    "  IdentityFile ~/.ssh/prod_key\n"
-	    "  UserKnownHostsFile ~/.ssh/kh_%h_%p\n");
+	    "  UserKnownHostsFile ~/.ssh/kh_%h_%p\n"
+	    "  Ciphers aes256-gcm@openssh.com\n");
 
 	c = ssh_config_conf(specs, 1, "prod", NULL, NULL, NULL, 0, &errs);
 	if (c == NULL)
@@ -565,14 +567,20 @@ test_conf(void **state)
 	snprintf(path, sizeof(path), "%s/.ssh/kh_prod.example.com_2222",
 	    f->dir);
 	assert_string_equal(b->known_hosts, path);
+	/*
+	 * The file's Ciphers is not taken: it may name ciphers this libssh2
+	 * lacks, which `ciphers` refuses (-o Ciphers= is taken).
+	 */
+	assert_null(b->ciphers);
 	conf_unref(c);
 
 	/* Command-line values win over the file. */
 	c = ssh_config_conf(specs, 1, "root@prod:2200", "/keys/cli", NULL,
-	    opts, 1, &errs);
+	    opts, 2, &errs);
 	if (c == NULL)
 		fail_msg("%s", errs.n > 0 ? errs.msg[0] : "no error");
 	b = &c->bastions[0];
+	assert_string_equal(b->ciphers, "aes256-ctr,aes128-ctr");
 	assert_string_equal(b->address.host, "prod.example.com");
 	assert_int_equal(b->address.port, 2200);
 	assert_string_equal(b->user, "root");
