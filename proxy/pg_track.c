@@ -115,7 +115,11 @@ pg_track_client(struct pg_track *t, const uint8_t *buf, size_t len)
 
 	while (len > 0 && t->lost == NULL) {
 		if ((n = pg_frame_whole(&t->c, buf, len)) > 0) {
-			pg_client_msg(t, buf[0]);
+			pg_client_msg(t, buf[0], (uint32_t)(n - 5));
+			if (buf[0] == 'Q') {
+				pg_listen_text(&t->listen, buf + 5, n - 5);
+				pg_listen_query_end(&t->listen);
+			}
 			buf += n;
 			len -= n;
 			continue;

@@ -32,13 +32,18 @@ cflags=$(sed -n 's/^CFLAGS = //p' _build/rel/Makefile)
 for rev in "$@"; do
 	d=$tmp/$(git rev-parse --short "$rev")
 	mkdir -p "$d/proxy"
-	for f in resp_read.c resp_track.c resp_track.h resp_int.h pg_track.c pg_track.h; do
+	srcs=()
+	# resp_sub.c and pg_listen.c came with the subscription and LISTEN
+	# tracking; older revisions have neither.
+	for f in resp_read.c resp_track.c resp_track.h resp_int.h pg_track.c \
+	    pg_track.h resp_sub.c pg_listen.c pg_listen.h; do
+		git cat-file -e "$rev:proxy/$f" 2>/dev/null || continue
 		git show "$rev:proxy/$f" >"$d/proxy/$f"
+		[[ $f == *.c ]] && srcs+=("$d/proxy/$f")
 	done
 	# shellcheck disable=SC2086,SC2046
 	cc $cflags -I"$d/proxy" -I_build/rel -Iproxy -o "$d/track" tests/bench/track.c \
-		"$d/proxy/resp_read.c" "$d/proxy/resp_track.c" "$d/proxy/pg_track.c" \
-		$(pkg-config --cflags --libs libevent)
+		"${srcs[@]}" $(pkg-config --cflags --libs libevent)
 	names+=("$rev ($(git rev-parse --short "$rev"))")
 	bins+=("$d/track")
 done
