@@ -54,7 +54,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		abort();
 	if (pg_track_safe(&whole) != pg_track_safe(&bytes) ||
 	    whole.syncs != bytes.syncs || whole.status != bytes.status ||
-	    whole.listening != bytes.listening || whole.copy != bytes.copy ||
+	    pg_listen_on(&whole.listen) != pg_listen_on(&bytes.listen) ||
+	    whole.copy != bytes.copy ||
 	    whole.batch != bytes.batch ||
 	    (whole.lost == NULL) != (bytes.lost == NULL))
 		abort();
