@@ -52,6 +52,26 @@ pg_frame_step(struct pg_frame *f, const uint8_t *buf, size_t len,
 	return (n);
 }
 
+/*
+ * The fast path: a whole message at buf, f between messages.  Its length
+ * (header and body), or 0 when it is cut or its length is out of bounds:
+ * then pg_frame_step takes it.  Nothing is copied: the header is read in
+ * place, and the body is skipped by its length.
+ */
+static inline size_t
+pg_frame_whole(const struct pg_frame *f, const uint8_t *buf, size_t len)
+{
+	uint32_t	l;
+
+	if (f->hlen != 0 || len < 5)
+		return (0);
+	l = (uint32_t)buf[1] << 24 | (uint32_t)buf[2] << 16 |
+	    (uint32_t)buf[3] << 8 | buf[4];
+	if (l < 4 || l > PG_TRACK_MAX_LEN || l - 4 > len - 5)
+		return (0);
+	return ((size_t)l + 1);
+}
+
 static void
 pg_frame_next(struct pg_frame *f)
 {
@@ -94,6 +114,16 @@ pg_track_client(struct pg_track *t, const uint8_t *buf, size_t len)
 	int		 header;
 
 	while (len > 0 && t->lost == NULL) {
+		if ((n = pg_frame_whole(&t->c, buf, len)) > 0) {
+			pg_client_msg(t, buf[0], (uint32_t)(n - 5));
+			if (buf[0] == 'Q') {
+				pg_listen_text(&t->listen, buf + 5, n - 5);
+				pg_listen_query_end(&t->listen);
+			}
+			buf += n;
+			len -= n;
+			continue;
+		}
 		n = pg_frame_step(&t->c, buf, len, &header, &body, &blen,
 		    &t->lost);
 		if (header)
@@ -152,6 +182,18 @@ pg_track_server(struct pg_track *t, const uint8_t *buf, size_t len)
 	uint8_t		 type;
 
 	while (len > 0 && t->lost == NULL) {
+		if ((n = pg_frame_whole(&t->s, buf, len)) > 0) {
+			/* The same steps as below, for a whole message. */
+			type = buf[0];
+			if (type == 'G' || type == 'H' || type == 'W')
+				t->copy = 1;
+			if (n > 5)
+				pg_server_body(t, type, 0, buf + 5, n - 5);
+			pg_server_end(t, type);
+			buf += n;
+			len -= n;
+			continue;
+		}
 		off = t->s.off;
 		n = pg_frame_step(&t->s, buf, len, &header, &body, &blen,
 		    &t->lost);

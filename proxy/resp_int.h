@@ -10,7 +10,7 @@
 
 #include "resp_track.h"
 
-/* resp_cmd_kind(word, len): the kind of the command named word (upper case). */
+/* resp_cmd_kind(word, len): the kind of the command named word (any case). */
 enum resp_cmd resp_cmd_kind(const char *word, size_t len);
 
 /* resp_cmd_kept(kind): does it set state that a move replays? */
@@ -23,8 +23,28 @@ int	resp_cmd_kept(enum resp_cmd kind);
  */
 size_t	resp_fast_request(const uint8_t *buf, size_t len, enum resp_cmd *kind);
 
-/* resp_fast_reply(buf, len): a whole flat reply ($, :) at buf: its length, or 0. */
-size_t	resp_fast_reply(const uint8_t *buf, size_t len);
+/*
+ * resp_fast_plain(buf, len, count): the whole requests at the start of
+ * buf named by a command the tracker ignores (RESP_CMD_OTHER), as many
+ * as there are: their length, and how many in *count.
+ */
+size_t	resp_fast_plain(const uint8_t *buf, size_t len, uint64_t *count);
+
+/*
+ * resp_fast_flats(buf, len, count, last): the whole $ bulk and : integer
+ * replies at the start of buf: their length, how many in *count, and the
+ * last one's type byte in *last (set when *count > 0).
+ */
+size_t	resp_fast_flats(const uint8_t *buf, size_t len, uint64_t *count,
+	    uint8_t *last);
+
+/*
+ * resp_fast_reply(rd, buf, len): a whole flat reply at buf ($, :, or a
+ * short + / - line): its length, with rd->top and rd->line set as the
+ * reader would; 0 when the reader must take it.
+ */
+size_t	resp_fast_reply(struct resp_reader *rd, const uint8_t *buf,
+	    size_t len);
 
 /*
  * resp_sub_cmd(kind): a (un)subscribe command of any kind?  Inline: the

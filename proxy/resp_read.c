@@ -81,17 +81,30 @@ static const struct {
 	{ "SUNSUBSCRIBE", 12, RESP_CMD_SUNSUBSCRIBE },
 };
 
-/* The kind of the command named word (upper case, len bytes). */
+/*
+ * The kind of the command named word (len bytes, any case: the fast path
+ * passes the request's own bytes, uncopied).  Lengths no tracked name
+ * has are answered before any comparison.
+ */
 enum resp_cmd
 resp_cmd_kind(const char *word, size_t len)
 {
-	size_t	i;
+	size_t	i, k;
+	uint8_t	c;
 
 	if (len < 4 || len > 12)
 		return (RESP_CMD_OTHER);	/* GET, SET, ... at once */
 	for (i = 0; i < sizeof(resp_cmds) / sizeof(resp_cmds[0]); i++) {
-		if (resp_cmds[i].len == len &&
-		    memcmp(resp_cmds[i].name, word, len) == 0)
+		if (resp_cmds[i].len != len)
+			continue;
+		for (k = 0; k < len; k++) {
+			c = (uint8_t)word[k];
+			if (c >= 'a' && c <= 'z')
+				c = (uint8_t)(c - 'a' + 'A');
+			if (c != (uint8_t)resp_cmds[i].name[k])
+				break;
+		}
+		if (k == len)
 			return (resp_cmds[i].kind);
 	}
 	return (RESP_CMD_OTHER);
@@ -434,66 +447,121 @@ resp_reader_feed(struct resp_reader *rd, const uint8_t *buf, size_t len,
 
 /* ------------------------------------------------------------------ */
 /*
- * The fast path: a number and its CRLF at buf[*i] (after a type byte).
- * Returns 0 with *v, or -1 when incomplete or unusual (then the reader
- * takes the message from its start, byte by byte).
+ * The fast path: a number and its CRLF at buf[*i] (after a type byte),
+ * at most 18 digits.  Returns 0 with *v, or -1 when incomplete or unusual
+ * (then the reader takes the message from its start, byte by byte).
+ * Inline, and summing in a local: a request is three of these.
  */
-static int
+static inline int
 resp_fast_num(const uint8_t *buf, size_t len, size_t *i, uint64_t *v)
 {
-	size_t	j = *i;
-	int	digits = 0;
+	size_t		j = *i, end;
+	uint64_t	n;
+	unsigned	d;
 
-	*v = 0;
-	while (j < len && (unsigned)(buf[j] - '0') <= 9 && digits < 18) {
-		*v = *v * 10 + (uint64_t)(buf[j++] - '0');
-		digits++;
-	}
-	if (digits == 0 || j + 1 >= len || buf[j] != '\r' || buf[j + 1] != '\n')
+	if (j >= len || (d = (unsigned)buf[j] - '0') > 9)
 		return (-1);
+	n = d;
+	end = len - j > 18 ? j + 18 : len;
+	for (j++; j < end && (d = (unsigned)buf[j] - '0') <= 9; j++)
+		n = n * 10 + d;
+	if (j + 1 >= len || buf[j] != '\r' || buf[j + 1] != '\n')
+		return (-1);
+	*v = n;
 	*i = j + 2;
 	return (0);
 }
 
 /*
- * A whole request of the common kind at buf: an array of bulk strings,
- * all in buf, named by a command that records nothing.  Returns its
- * length and sets *kind, or 0: the reader does it.  Most requests take
- * this path: a few comparisons per header, no copy.
+ * resp_fast_num for the usual one- and two-digit counts and lengths
+ * ("*2", "$3", "$16"): compared where they lie, no loop.
  */
-size_t
-resp_fast_request(const uint8_t *buf, size_t len, enum resp_cmd *kind)
+static inline int
+resp_fast_small(const uint8_t *buf, size_t len, size_t *i, uint64_t *v)
 {
-	char		name[RESP_WORD_MAX + 1];
-	uint64_t	nargs, n, a;
-	size_t		i = 1, k;
+	size_t		j = *i;
+	unsigned	d0, d1;
 
-	if (resp_fast_num(buf, len, &i, &nargs) == -1 || nargs == 0 ||
+	if (len - j >= 4 && (d0 = (unsigned)buf[j] - '0') <= 9) {
+		if (buf[j + 1] == '\r' && buf[j + 2] == '\n') {
+			*v = d0;
+			*i = j + 3;
+			return (0);
+		}
+		if ((d1 = (unsigned)buf[j + 1] - '0') <= 9 &&
+		    buf[j + 2] == '\r' && buf[j + 3] == '\n') {
+			*v = d0 * 10 + d1;
+			*i = j + 4;
+			return (0);
+		}
+	}
+	return (resp_fast_num(buf, len, i, v));
+}
+
+/*
+ * A whole request of the common kind at buf: an array of bulk strings,
+ * all in buf.  Returns its length with *kind, or 0: the reader does it.
+ * A few comparisons per header, payloads skipped by their length, the
+ * name compared in place (and only when its length is one of a tracked
+ * command's).
+ */
+static inline size_t
+resp_fast_one(const uint8_t *buf, size_t len, enum resp_cmd *kind)
+{
+	uint64_t	nargs, n, a;
+	size_t		i = 1;
+
+	if (resp_fast_small(buf, len, &i, &nargs) == -1 || nargs == 0 ||
 	    nargs > 1024)
 		return (0);
 	for (a = 0; a < nargs; a++) {
 		if (i >= len || buf[i++] != '$' ||
-		    resp_fast_num(buf, len, &i, &n) == -1 || n + 2 > len - i)
+		    resp_fast_small(buf, len, &i, &n) == -1 || n + 2 > len - i)
 			return (0);
 		if (a == 0) {
 			if (n > RESP_WORD_MAX)
 				return (0);
-			for (k = 0; k < n; k++)
-				name[k] = (char)(buf[i + k] >= 'a' &&
-				    buf[i + k] <= 'z' ? buf[i + k] - 'a' + 'A' :
-				    buf[i + k]);
-			*kind = resp_cmd_kind(name, (size_t)n);
-			if (resp_cmd_kept(*kind))
-				return (0);
+			*kind = resp_cmd_kind((const char *)buf + i, (size_t)n);
 		}
 		i += (size_t)n + 2;
 	}
 	return (i);
 }
 
-/* A whole flat reply at buf ($ bulk, : integer); 0: the reader does it. */
+/*
+ * One such request, named by a command that records nothing (most
+ * requests take this path, no copy).
+ */
 size_t
-resp_fast_reply(const uint8_t *buf, size_t len)
+resp_fast_request(const uint8_t *buf, size_t len, enum resp_cmd *kind)
+{
+	size_t	n;
+
+	if (buf[0] != '*' || (n = resp_fast_one(buf, len, kind)) == 0 ||
+	    resp_cmd_kept(*kind))
+		return (0);
+	return (n);
+}
+
+size_t
+resp_fast_plain(const uint8_t *buf, size_t len, uint64_t *count)
+{
+	enum resp_cmd	kind = RESP_CMD_OTHER;
+	size_t		off = 0, n;
+
+	*count = 0;
+	while (off < len && buf[off] == '*' &&
+	    (n = resp_fast_one(buf + off, len - off, &kind)) > 0 &&
+	    kind == RESP_CMD_OTHER) {
+		off += n;
+		(*count)++;
+	}
+	return (off);
+}
+
+/* A whole $ bulk or : integer at buf: its length, or 0. */
+static inline size_t
+resp_fast_flat(const uint8_t *buf, size_t len)
 {
 	uint64_t	n;
 	size_t		i = 1;
@@ -505,12 +573,59 @@ resp_fast_reply(const uint8_t *buf, size_t len)
 	}
 	if (buf[0] != '$' || len < 4)
 		return (0);
-	if (buf[1] == '-' && buf[2] == '1' && buf[3] == '\r') {
+	if (buf[1] == '-') {	/* only $-1, the null */
 		i = 2;
-		return (resp_fast_num(buf, len, &i, &n) == 0 ? i : 0);
+		return (buf[2] == '1' && buf[3] == '\r' &&
+		    resp_fast_num(buf, len, &i, &n) == 0 ? i : 0);
 	}
-	if (resp_fast_num(buf, len, &i, &n) == -1 || n + 2 > len - i)
+	if (resp_fast_small(buf, len, &i, &n) == -1 || n + 2 > len - i)
 		return (0);
 	return (i + (size_t)n + 2);
 }
 
+size_t
+resp_fast_flats(const uint8_t *buf, size_t len, uint64_t *count,
+    uint8_t *last)
+{
+	size_t	off = 0, n;
+
+	*count = 0;
+	while (off < len && (n = resp_fast_flat(buf + off, len - off)) > 0) {
+		*last = buf[off];
+		off += n;
+		(*count)++;
+	}
+	return (off);
+}
+
+/*
+ * A whole flat reply at buf: $ bulk, : integer, or a + / - line short
+ * enough to keep (its text goes to rd->line, as the reader keeps it).
+ * Returns its length with rd->top set, or 0: the reader does it.
+ */
+size_t
+resp_fast_reply(struct resp_reader *rd, const uint8_t *buf, size_t len)
+{
+	size_t	i = 1, lim;
+
+	if (buf[0] == '+' || buf[0] == '-') {
+		/* Up to the first CR or LF: the reader keeps what is before. */
+		lim = len < RESP_LINE_MAX + 2 ? len : RESP_LINE_MAX + 2;
+		while (i < lim && buf[i] != '\r' && buf[i] != '\n')
+			i++;
+		if (i + 1 >= len || i - 1 > RESP_LINE_MAX ||
+		    buf[i] != '\r' || buf[i + 1] != '\n')
+			return (0);
+		rd->top = buf[0];
+		rd->llen = i - 1;
+		memcpy(rd->line, buf + 1, rd->llen);
+		rd->line[rd->llen] = '\0';
+		return (i + 2);
+	}
+	if ((i = resp_fast_flat(buf, len)) == 0)
+		return (0);
+	rd->top = buf[0];
+	rd->llen = 0;
+	rd->line[0] = '\0';
+	return (i);
+}

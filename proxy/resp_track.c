@@ -258,6 +258,19 @@ resp_reply(struct resp_track *t)
 	memset(&t->pending[t->npending], 0, sizeof(t->pending[0]));
 }
 
+/*
+ * The hot path: a run of whole plain requests (or replies) is counted in
+ * one go.  Only in a plain session (nothing pending, not subscribed, no
+ * RESET on its way, not in MONITOR), where resp_request and resp_reply do nothing else for
+ * them than count; other messages go to those one at a time.
+ */
+static int
+resp_plain(const struct resp_track *t)
+{
+	return (t->npending == 0 && !t->subscribed && !t->monitor &&
+	    !t->sub.on && t->sub.resets == 0);
+}
+
 /* The length of the array at buf, a whole request the fast path read. */
 static uint64_t
 resp_fast_nargs(const uint8_t *buf, size_t len)
@@ -274,11 +287,16 @@ void
 resp_track_client(struct resp_track *t, const uint8_t *buf, size_t len)
 {
 	enum resp_cmd	kind = RESP_CMD_OTHER;
+	uint64_t	count;
 	size_t		n;
 	int		done;
 
 	while (len > 0 && t->lost == NULL) {
-		if (!t->req.inmsg && buf[0] == '*' &&
+		if (!t->req.inmsg && resp_plain(t) &&
+		    (n = resp_fast_plain(buf, len, &count)) > 0) {
+			t->req.kind = RESP_CMD_OTHER;
+			t->sent += count;
+		} else if (!t->req.inmsg &&
 		    (n = resp_fast_request(buf, len, &kind)) > 0) {
 			t->req.kind = kind;
 			t->req.rawlen = 0;
@@ -303,14 +321,20 @@ resp_track_client(struct resp_track *t, const uint8_t *buf, size_t len)
 void
 resp_track_server(struct resp_track *t, const uint8_t *buf, size_t len)
 {
-	size_t	n;
-	int	done;
+	uint64_t	count;
+	size_t		n;
+	int		done;
 
 	while (len > 0 && t->lost == NULL) {
-		if (!t->rep.inmsg && (n = resp_fast_reply(buf, len)) > 0) {
-			t->rep.top = buf[0];
+		if (!t->rep.inmsg && resp_plain(t) &&
+		    (n = resp_fast_flats(buf, len, &count, &t->rep.top)) > 0) {
+			/* No push among them: each answers a request. */
+			t->answered = t->sent - t->answered > count ?
+			    t->answered + count : t->sent;
 			t->rep.llen = 0;
 			t->rep.line[0] = '\0';
+		} else if (!t->rep.inmsg && (n = resp_fast_reply(&t->rep, buf,
+		    len)) > 0) {
 			resp_reply(t);
 		} else {
 			n = resp_reader_feed(&t->rep, buf, len, &done);

@@ -239,6 +239,12 @@ session_watch(struct session *s)
 		if ((s->pgback = malloc(sizeof(*s->pgback))) != NULL)
 			pgback_init(s->pgback);
 		relay_tap(&s->relay, RELAY_SERVER, session_pg_tap, s);
+		/*
+		 * No command name to look at: the client tap is the
+		 * follow's alone (and need not reach for the protocol
+		 * through two pointers on every read).
+		 */
+		s->head_done = 1;
 		if (s->follow != NULL)
 			relay_tap(&s->relay, RELAY_CLIENT, session_client_tap,
 			    s);

@@ -3,7 +3,9 @@
  * untrusted bytes from clients and servers.  The first input byte picks a
  * chunk size and where the input splits into client and server bytes;
  * each stream is fed whole to one tracker and in chunks to another, and
- * both must agree (the relay hands it whatever one read returned).  The
+ * both must agree (the relay hands it whatever one read returned), and
+ * so must a third fed one byte at a time, which never takes the reader's
+ * whole-message fast paths: same counts, states and replay.  The
  * replay must hold only what was recorded, and clearing frees it all.
  */
 #include "config.h"
@@ -37,12 +39,12 @@ feed(struct resp_track *t, const uint8_t *q, size_t nq, const uint8_t *p,
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	static struct resp_track	 whole, parts;
-	struct resp_expect		 want[RESP_NSLOTS];
-	struct evbuffer			*out;
+	static struct resp_track	 whole, parts, bytes;
+	struct resp_expect		 want[RESP_NSLOTS], want1[RESP_NSLOTS];
+	struct evbuffer			*out, *out1;
 	char				 names[128];
 	size_t				 step, cut;
-	int				 n;
+	int				 n, n1;
 
 	if (size < 1)
 		return (0);
@@ -54,6 +56,18 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	resp_track_init(&parts);
 	feed(&whole, data, cut, data + cut, size - cut, size + 1);
 	feed(&parts, data, cut, data + cut, size - cut, step);
+	resp_track_init(&bytes);
+	feed(&bytes, data, cut, data + cut, size - cut, 1);
+	if (whole.sent != bytes.sent || whole.answered != bytes.answered ||
+	    resp_track_safe(&whole) != resp_track_safe(&bytes) ||
+	    whole.gen != bytes.gen || whole.multi != bytes.multi ||
+	    whole.watch != bytes.watch || whole.resp3 != bytes.resp3 ||
+	    whole.subscribed != bytes.subscribed ||
+	    whole.monitor != bytes.monitor ||
+	    whole.npending != bytes.npending ||
+	    (whole.unreplayable == NULL) != (bytes.unreplayable == NULL) ||
+	    (whole.lost == NULL) != (bytes.lost == NULL))
+		abort();
 	if (whole.sent != parts.sent || whole.answered != parts.answered ||
 	    resp_track_safe(&whole) != resp_track_safe(&parts) ||
 	    whole.gen != parts.gen || whole.answered > whole.sent)
@@ -66,8 +80,23 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (n < 0 || n > RESP_NSLOTS ||
 	    evbuffer_get_length(out) > (size_t)n * RESP_CMD_MAX)
 		abort();
+	if ((out1 = evbuffer_new()) == NULL)
+		abort();
+	n1 = resp_track_replay(&bytes, out1, want1, names, sizeof(names));
+	if (n1 != n || evbuffer_get_length(out1) != evbuffer_get_length(out) ||
+	    (evbuffer_get_length(out) > 0 && memcmp(evbuffer_pullup(out, -1),
+	    evbuffer_pullup(out1, -1), evbuffer_get_length(out)) != 0))
+		abort();
+	while (n-- > 0) {
+		if (want[n].type != want1[n].type ||
+		    want[n].any_body != want1[n].any_body ||
+		    strcmp(want[n].line, want1[n].line) != 0)
+			abort();
+	}
+	evbuffer_free(out1);
 	evbuffer_free(out);
 	resp_track_clear(&whole);
 	resp_track_clear(&parts);
+	resp_track_clear(&bytes);
 	return (0);
 }

@@ -158,6 +158,69 @@ test_busy_states(void **state)
 }
 
 /* State it cannot replay: closed at a safe point, or never followed. */
+/*
+ * Pipelined plain commands are counted in runs (the hot path); a state
+ * command in the middle of a run still gets its own reply, whatever the
+ * cut between reads.
+ */
+static const char pipe_req[] =
+"*2\r\n$3\r\nGET\r\n$1\r\na\r\n*2\r\n$4\r\nincr\r\n$1\r\nn\r\n"
+"*2\r\n$3\r\nget\r\n$1\r\nz\r\n*3\r\n$4\r\nAUTH\r\n$3\r\napp\r\n$2\r\npw\r\n"
+"*2\r\n$3\r\nGET\r\n$1\r\na\r\n*2\r\n$4\r\nDECR\r\n$1\r\nn\r\n"
+"*1\r\n$5\r\nMULTI\r\n*1\r\n$4\r\nPING\r\n*1\r\n$4\r\nEXEC\r\n"
+"*2\r\n$3\r\nGET\r\n$1\r\na\r\n";
+static const char pipe_rep[] =
+"$1\r\nx\r\n:5\r\n$-1\r\n+OK\r\n$1\r\nx\r\n:-2\r\n+OK\r\n+QUEUED\r\n"
+"*1\r\n+PONG\r\n$1\r\nx\r\n";
+
+static void
+test_pipelined_runs(void **state)
+{
+	struct resp_track	 t;
+	const uint8_t		*q = (const uint8_t *)pipe_req;
+	const uint8_t		*p = (const uint8_t *)pipe_rep;
+	size_t			 nq = sizeof(pipe_req) - 1;
+	size_t			 np = sizeof(pipe_rep) - 1;
+	size_t			 cq, cp;
+
+	for (cq = 0; cq <= nq; cq++) {
+		for (cp = 0; cp <= np; cp += cq == nq ? 1 : np) {
+			resp_track_init(&t);
+			resp_track_client(&t, q, cq);
+			resp_track_client(&t, q + cq, nq - cq);
+			assert_int_equal(t.sent, 10);
+			assert_int_equal(t.npending, 1);
+			resp_track_server(&t, p, cp);
+			resp_track_server(&t, p + cp, np - cp);
+			assert_null(t.lost);
+			assert_int_equal(t.answered, 10);
+			assert_int_equal(t.npending, 0);
+			assert_non_null(t.saved[RESP_SLOT_AUTH].cmd);
+			assert_string_equal(t.saved[RESP_SLOT_AUTH].want.line,
+			    "OK");
+			assert_int_equal(resp_track_safe(&t), RESP_SAFE);
+			resp_track_clear(&t);
+		}
+	}
+
+	/* More replies than requests (not RESP's way): never counted over. */
+	resp_track_init(&t);
+	resp_track_client(&t, S("*2\r\n$3\r\nGET\r\n$1\r\na\r\n"));
+	resp_track_server(&t, S(":1\r\n:2\r\n$1\r\nx\r\n"));
+	assert_int_equal(t.answered, 1);
+	assert_int_equal(t.sent, 1);
+
+	/* A refused AUTH in a run records nothing. */
+	resp_track_client(&t, S("*2\r\n$3\r\nGET\r\n$1\r\na\r\n"
+	    "*2\r\n$4\r\nAUTH\r\n$2\r\npw\r\n*2\r\n$3\r\nGET\r\n$1\r\na\r\n"));
+	resp_track_server(&t, S("$-1\r\n-WRONGPASS no\r\n$-1\r\n"));
+	assert_int_equal(t.answered, 4);
+	assert_int_equal(t.npending, 0);
+	assert_null(t.saved[RESP_SLOT_AUTH].cmd);
+	assert_int_equal(resp_track_safe(&t), RESP_SAFE);
+	resp_track_clear(&t);
+}
+
 static void
 test_unreplayable_and_lost(void **state)
 {
@@ -475,6 +538,7 @@ main(void)
 		cmocka_unit_test(test_capture_bytewise),
 		cmocka_unit_test(test_replay),
 		cmocka_unit_test(test_busy_states),
+		cmocka_unit_test(test_pipelined_runs),
 		cmocka_unit_test(test_unreplayable_and_lost),
 		cmocka_unit_test(test_inline_reset_attributes),
 		cmocka_unit_test(test_sub_every_split),
