@@ -265,11 +265,10 @@ follow_swap(struct follow *f)
 	struct link		*link;
 	char			 prefix[256], to[ADDR_STRLEN];
 	long			 ms = (long)clock_since(f->since);
-	int			 plain, rc;
+	int			 rc;
 
-	move_take(f->move, &bev, &plain, &link);
-	rc = relay_swap_server(&s->relay, daemon_base(s->svc->px), bev,
-	    plain, link);
+	move_take(f->move, &bev, &link);
+	rc = relay_swap_server(&s->relay, daemon_base(s->svc->px), bev, link);
 	if (rc == -2) {
 		session_close(s, SESSION_END_INTERNAL, "out of memory");
 		return;

@@ -31,7 +31,6 @@ struct move {
 	struct event_base	*base;
 	struct dial		*dial;
 	struct bufferevent	*bev;
-	int			 plain;
 	struct link		*link;
 	struct event		*timer;		/* reply_ms */
 	int			 reply_ms;
@@ -203,7 +202,6 @@ move_dial_cb(const struct dial_result *res, void *arg)
 		return;
 	}
 	m->bev = res->bev;
-	m->plain = res->plain;
 	bufferevent_setcb(m->bev, move_read_cb, NULL, move_event_cb, m);
 	if (bufferevent_write_buffer(m->bev, m->replay) != 0 ||
 	    bufferevent_enable(m->bev, EV_READ | EV_WRITE) != 0)
@@ -246,11 +244,9 @@ fail:
 }
 
 void
-move_take(struct move *m, struct bufferevent **bev, int *plain,
-    struct link **link)
+move_take(struct move *m, struct bufferevent **bev, struct link **link)
 {
 	*bev = m->bev;
-	*plain = m->plain;
 	*link = m->link;
 	m->bev = NULL;
 	m->link = NULL;

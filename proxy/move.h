@@ -45,12 +45,12 @@ struct move *move_start(const struct dial_env *env,
 	    size_t nwant, move_cb *cb, void *arg);
 
 /*
- * move_take(m, bev, plain, link): a READY move hands over its upstream:
- * *link (an ssh:// channel, paused and detached) or else *bev (events
- * disabled, no callbacks, no unread byte; *plain: a bare socket).  The
- * caller owns it from then on.
+ * move_take(m, bev, link): a READY move hands over its upstream: *link
+ * (an ssh:// channel or a tls:// connection, paused and detached) or else
+ * *bev (a bare socket: events disabled, no callbacks, no unread byte).
+ * The caller owns it from then on.
  */
-void	move_take(struct move *m, struct bufferevent **bev, int *plain,
+void	move_take(struct move *m, struct bufferevent **bev,
 	    struct link **link);
 
 /* move_free(m): cancel and close whatever m still holds; NULL: no-op. */

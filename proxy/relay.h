@@ -11,12 +11,12 @@
  * RELAY_LOW_WATER, so memory per session is bounded whatever the peers'
  * speeds.
  *
- * Two engines share these semantics.  When the upstream is a plain
- * socket, the relay works on the two file descriptors directly and
- * writes as soon as it has read (one epoll wake-up, one read, one write
- * per message, as HAProxy does); the same engine drives an in-process
- * upstream (a link: SSH channels) with function calls in place of the
- * upstream's read and write.  TLS upstreams pump between bufferevents.
+ * One engine (relay_fd.c).  When the upstream is a plain socket, the
+ * relay works on the two file descriptors directly and writes as soon as
+ * it has read (one epoll wake-up, one read, one write per message, as
+ * HAProxy does); it drives an in-process upstream (a link: SSH channels,
+ * TLS connections) with function calls in place of the upstream's read
+ * and write.
  */
 #ifndef POSTERN_RELAY_H
 #define POSTERN_RELAY_H
@@ -67,8 +67,7 @@ struct relay_fdio {
 struct relay_side {
 	struct relay		*relay;
 	int			 idx;		/* RELAY_CLIENT or _SERVER */
-	struct bufferevent	*bev;		/* bufferevent engine (relay.c) */
-	struct relay_fdio	 fdio;		/* fd engine */
+	struct relay_fdio	 fdio;		/* the engine's I/O (relay_fd.c) */
 	int			 eof;		/* read side finished */
 	int			 shut;		/* write side shut down */
 	int			 wdead;		/* write side failed: takes no more */
@@ -87,7 +86,6 @@ typedef void relay_done_cb(struct relay *r, void *arg);
 
 struct relay {
 	struct relay_side	 side[2];	/* RELAY_CLIENT, RELAY_SERVER */
-	int			 fd_engine;
 	enum relay_end		 first_end;
 	char			 error[128];	/* detail of the first error */
 	int			 done;
@@ -99,16 +97,16 @@ struct relay {
 void	relay_init(struct relay *r);
 
 /*
- * relay_start(r, base, client_fd, server, plain, first, cb, arg): take
- * ownership of the client socket and the upstream bufferevent and start
- * pumping.  plain says the bufferevent is a bare socket (the fd engine
- * may then take its descriptor).  first (may be NULL) holds client bytes
+ * relay_start(r, base, client_fd, server, first, cb, arg): take
+ * ownership of the client socket and the upstream, a bufferevent on a
+ * bare socket (the relay takes its descriptor and frees it; TLS and SSH
+ * upstreams come as links), and start pumping.  first (may be NULL) holds client bytes
  * already read, sent upstream before anything else; it is emptied.
  * Returns 0, or -1 when out of memory: r then owns both ends all the
  * same, and relay_release() closes them.
  */
 int	relay_start(struct relay *r, struct event_base *base, int client_fd,
-	    struct bufferevent *server, int plain, struct evbuffer *first,
+	    struct bufferevent *server, struct evbuffer *first,
 	    relay_done_cb *cb, void *arg);
 
 /*
@@ -137,24 +135,24 @@ void	relay_tap(struct relay *r, int idx, relay_tap_cb *cb, void *arg);
 
 /*
  * relay_idle(r): no byte waits in either direction (nothing buffered to
- * either side, nothing unread in a bufferevent), and neither side has
+ * either side), and neither side has
  * ended or failed.  Only then may the server side change.
  */
 int	relay_idle(const struct relay *r);
 
 /*
- * relay_swap_server(r, base, bev, plain, link): an idle relay (see
- * relay_idle) goes on with a new upstream: the bufferevent bev (plain as
- * for relay_start) or, if link is not NULL, that link.  The old upstream
+ * relay_swap_server(r, base, bev, link): an idle relay (see relay_idle)
+ * goes on with a new upstream: the bare socket's bufferevent bev (as for
+ * relay_start) or, if link is not NULL, that link.  The old upstream
  * is closed; the client side, the byte counts, the taps and the done
- * callback stay, and the engine is the one the new upstream needs.
+ * callback stay.
  * Never call it from inside one of r's callbacks or taps: the old
  * upstream's objects are freed here.  Returns 0; -1 when r is not idle
  * (nothing changed, the new upstream stays the caller's); -2 when out of
  * memory: r owns everything then and the caller ends it (relay_release).
  */
 int	relay_swap_server(struct relay *r, struct event_base *base,
-	    struct bufferevent *bev, int plain, struct link *link);
+	    struct bufferevent *bev, struct link *link);
 
 /*
  * relay_take_client(r): an idle relay hands its client socket back (the

@@ -274,7 +274,7 @@ session_connected(struct session *s, const struct dial_result *res)
 	if ((res->link != NULL ? relay_start_link(&s->relay,
 	    daemon_base(s->svc->px), fd, res->link, s->first,
 	    session_relay_done, s) : relay_start(&s->relay,
-	    daemon_base(s->svc->px), fd, res->bev, res->plain, s->first,
+	    daemon_base(s->svc->px), fd, res->bev, s->first,
 	    session_relay_done, s)) != 0) {
 		session_close(s, SESSION_END_INTERNAL, "out of memory");
 		return;

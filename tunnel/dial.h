@@ -104,14 +104,6 @@ void	dial_cancel(struct dial *d);
 int	dial_shutdown_write(struct bufferevent *bev);
 
 /*
- * dial_bev_writes_after_eof(bev): can bev still write once its read side
- * has ended?  A socket can (a half-close); libevent's OpenSSL bufferevent
- * stops writing for good when it sees the end of its input (close_notify
- * or EOF), so a TLS upstream that closed takes nothing more.
- */
-int	dial_bev_writes_after_eof(struct bufferevent *bev);
-
-/*
  * dial_bev_error(bev, err, buf, len): what an error event on a dialed
  * bufferevent means: for TLS the OpenSSL reason ("tls: tlsv13 alert
  * certificate required"), else strerror(err) ("connection lost" for 0).

@@ -276,12 +276,6 @@ dial_tls_error(struct bufferevent *bev, char *buf, size_t len)
 }
 
 int
-dial_bev_writes_after_eof(struct bufferevent *bev)
-{
-	return (bufferevent_openssl_get_ssl(bev) == NULL);
-}
-
-int
 dial_tls_close_notify(struct bufferevent *bev)
 {
 	SSL	*ssl = bufferevent_openssl_get_ssl(bev);

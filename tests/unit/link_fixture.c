@@ -19,33 +19,7 @@
 #include <event2/buffer.h>
 #include <event2/event.h>
 
-#include "dial.h"
 #include "link_fixture.h"
-
-/*
- * relay.c's bufferevent engine calls these (tunnel/dial.c, which pulls in
- * TLS and SSH).  The link path never does: the test fails if it ever does.
- */
-int
-dial_shutdown_write(struct bufferevent *bev)
-{
-	fail_msg("dial_shutdown_write called on the link path");
-	return (-1);
-}
-
-int
-dial_bev_error(struct bufferevent *bev, int err, char *buf, size_t len)
-{
-	fail_msg("dial_bev_error called on the link path");
-	return (0);
-}
-
-int
-dial_bev_writes_after_eof(struct bufferevent *bev)
-{
-	fail_msg("dial_bev_writes_after_eof called on the link path");
-	return (1);
-}
 
 /* ------------------------------------------------------------------ */
 /* The fake provider. */

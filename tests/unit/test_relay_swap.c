@@ -1,6 +1,6 @@
 /*
- * test_relay_swap.c: relay_swap_server and relay_take_client on both
- * engines, with the fake link provider (link_fixture.h) and socketpairs
+ * test_relay_swap.c: relay_swap_server and relay_take_client between
+ * links and plain sockets, with the fake link provider (link_fixture.h) and socketpairs
  * as upstreams: only an idle relay changes, the old upstream is closed,
  * the client side, byte counts and taps go on.
  */
@@ -74,13 +74,13 @@ expect_client(struct fx *x, const char *want)
 	    strlen(want));
 }
 
-/* link -> link -> plain socket -> bufferevent engine -> link. */
+/* link -> link -> plain socket -> plain socket -> link. */
 static void
 test_swap_every_engine(void **state)
 {
 	static int		 idx[2] = { RELAY_CLIENT, RELAY_SERVER };
 	struct fx		*x = *state;
-	struct fake		*b = fake_new();
+	struct fake		*b = fake_new(), *c = fake_new();
 	struct bufferevent	*bev;
 	int			 fd, fd2;
 
@@ -95,8 +95,8 @@ test_swap_every_engine(void **state)
 	assert_true(relay_idle(&x->r));
 
 	/* To another link: the first one is closed, data goes to b. */
-	assert_int_equal(relay_swap_server(&x->r, x->base, NULL, 0,
-	    &b->link), 0);
+	assert_int_equal(relay_swap_server(&x->r, x->base, NULL, &b->link),
+	    0);
 	assert_int_equal(x->fk->closes, 1);
 	assert_int_equal(b->paused, 0);
 	client_send(x, (const uint8_t *)"get b", 5);
@@ -107,17 +107,16 @@ test_swap_every_engine(void **state)
 
 	/* To a plain socket (the fd engine takes its descriptor). */
 	fd = upstream(x, &bev);
-	assert_int_equal(relay_swap_server(&x->r, x->base, bev, 1, NULL), 0);
+	assert_int_equal(relay_swap_server(&x->r, x->base, bev, NULL), 0);
 	assert_int_equal(b->closes, 1);
 	client_send(x, (const uint8_t *)"get c", 5);
 	expect_read(x, fd, "get c");
 	assert_int_equal(write(fd, "three", 5), 5);
 	expect_client(x, "three");
 
-	/* To a bufferevent (the TLS engine's path). */
+	/* To another plain socket: the first one is closed. */
 	fd2 = upstream(x, &bev);
-	assert_int_equal(relay_swap_server(&x->r, x->base, bev, 0, NULL), 0);
-	assert_false(x->r.fd_engine);
+	assert_int_equal(relay_swap_server(&x->r, x->base, bev, NULL), 0);
 	expect_read(x, fd, "");		/* the old one is closed: */
 	assert_int_equal(read(fd, (char[1]){ 0 }, 1), 0);
 	close(fd);
@@ -126,15 +125,29 @@ test_swap_every_engine(void **state)
 	assert_int_equal(write(fd2, "four", 4), 4);
 	expect_client(x, "four");
 
-	/* Counts and taps went on through every swap. */
-	assert_int_equal(x->r.side[RELAY_CLIENT].bytes, 20);
-	assert_int_equal(x->r.side[RELAY_SERVER].bytes, 15);
-	assert_int_equal(tapped[0], 20);
-	assert_int_equal(tapped[1], 15);
-	assert_int_equal(x->dones, 0);
+	/* Back to a link. */
+	assert_int_equal(relay_swap_server(&x->r, x->base, NULL, &c->link),
+	    0);
+	assert_int_equal(read(fd2, (char[1]){ 0 }, 1), 0);
 	close(fd2);
+	client_send(x, (const uint8_t *)"get e", 5);
+	LOOP_UNTIL(x, evbuffer_get_length(c->got) == 5);
+	prov_data(c, (const uint8_t *)"five", 4);
+	expect_client(x, "five");
+
+	/* Counts and taps went on through every swap. */
+	assert_int_equal(x->r.side[RELAY_CLIENT].bytes, 25);
+	assert_int_equal(x->r.side[RELAY_SERVER].bytes, 19);
+	assert_int_equal(tapped[0], 25);
+	assert_int_equal(tapped[1], 19);
+	assert_int_equal(x->dones, 0);
+	relay_release(&x->r);		/* c is the relay's: closed here */
+	relay_init(&x->r);
+	assert_int_equal(c->closes, 1);
 	evbuffer_free(b->got);
 	free(b);
+	evbuffer_free(c->got);
+	free(c);
 }
 
 /* Not idle: bytes wait for the upstream; nothing changes. */
@@ -147,8 +160,8 @@ test_swap_refused_when_busy(void **state)
 	start(x, NULL);
 	x->fk->pending = 10;		/* the link has not sent them yet */
 	assert_false(relay_idle(&x->r));
-	assert_int_equal(relay_swap_server(&x->r, x->base, NULL, 0,
-	    &b->link), -1);
+	assert_int_equal(relay_swap_server(&x->r, x->base, NULL, &b->link),
+	    -1);
 	assert_int_equal(x->fk->closes, 0);
 	assert_null(b->link.user);
 	x->fk->pending = 0;
