@@ -114,20 +114,7 @@ start_haproxy haproxy "nbthread 1"
 start_postern() {   # start_postern [NAME BINARY]: 0 when up on $rp and $pp
 	local name=${1:-postern} bin=${2:-$POSTERN}
 	pick_port rp; pick_port pp
-	cat >"$work/$name.conf" <<-EOF
-	[postern]
-	log_level = warn
-
-	[service redis]
-	listen = 127.0.0.1:$rp
-	protocol = redis
-	route = direct tcp://127.0.0.1:$redis_port
-
-	[service pg]
-	listen = 127.0.0.1:$pp
-	protocol = postgres
-	route = direct tcp://127.0.0.1:$pg_port
-	EOF
+	bench_postern_conf "$work/$name.conf" "$rp" "$pp"
 	spawn "$work/$name.log" "$bin" -c "$work/$name.conf"
 	ppid=$spawned
 	# "ready:" is logged at info level, so with log_level = warn it does not

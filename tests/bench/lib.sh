@@ -409,3 +409,23 @@ paired() {
 				printf "%s ", (inv ? y[i] / x[i] : x[i] / y[i])
 	}' | median NA
 }
+
+# bench_postern_conf FILE REDIS_LISTEN PG_LISTEN: the configuration the
+# tcp:// benchmarks run postern with: one redis and one postgres service
+# in front of $redis_port and $pg_port, quiet below warnings.
+bench_postern_conf() {
+	cat >"$1" <<-EOF
+	[postern]
+	log_level = warn
+
+	[service redis]
+	listen = 127.0.0.1:$2
+	protocol = redis
+	route = direct tcp://127.0.0.1:$redis_port
+
+	[service pg]
+	listen = 127.0.0.1:$3
+	protocol = postgres
+	route = direct tcp://127.0.0.1:$pg_port
+	EOF
+}

@@ -45,20 +45,7 @@ declare -A rp pp pid
 start_one() {   # start_one NAME BINARY
 	local one_r one_p	# not pick_port's own locals (p)
 	pick_port one_r; pick_port one_p
-	cat >"$work/$1.conf" <<-EOF
-	[postern]
-	log_level = warn
-
-	[service redis]
-	listen = 127.0.0.1:$one_r
-	protocol = redis
-	route = direct tcp://127.0.0.1:$redis_port
-
-	[service pg]
-	listen = 127.0.0.1:$one_p
-	protocol = postgres
-	route = direct tcp://127.0.0.1:$pg_port
-	EOF
+	bench_postern_conf "$work/$1.conf" "$one_r" "$one_p"
 	spawn "$work/$1.log" "$2" -c "$work/$1.conf"
 	pid[$1]=$spawned rp[$1]=$one_r pp[$1]=$one_p
 	if ! wait_port "$one_r" "$spawned" || ! wait_port "$one_p" "$spawned"; then

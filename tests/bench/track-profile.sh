@@ -58,20 +58,7 @@ workloads=(
 rp='' pp=''
 start_one() {   # start_one BINARY NAME: sets ppid rp pp
 	pick_port rp; pick_port pp
-	cat >"$work/$2.conf" <<-EOF
-	[postern]
-	log_level = warn
-
-	[service redis]
-	listen = 127.0.0.1:$rp
-	protocol = redis
-	route = direct tcp://127.0.0.1:$redis_port
-
-	[service pg]
-	listen = 127.0.0.1:$pp
-	protocol = postgres
-	route = direct tcp://127.0.0.1:$pg_port
-	EOF
+	bench_postern_conf "$work/$2.conf" "$rp" "$pp"
 	spawn "$work/$2.log" "$1" -c "$work/$2.conf"
 	ppid=$spawned
 	wait_port "$rp" "$ppid" && wait_port "$pp" "$ppid"
