@@ -409,6 +409,11 @@ last_ok() {
 	grep ' ok ' "$T/$1.out" | tail -n 1 | cut -d' ' -f3
 }
 
+# served_on CLIENT PORT: CLIENT's last answer came from the server on PORT.
+served_on() {
+	[[ $(last_ok "$1") == "$2" ]]
+}
+
 # Pooled connections fail over to public when private dies, and when it
 # is back they are closed between queries (57P01) and reconnect to
 # private; a transaction open across the failback commits on public
@@ -424,7 +429,7 @@ case_pg_failback() {
 	    fail_case "clients not on private"
 	PG_DIR=$PRIV_DIR pg_stop
 	expect_log 'postgres/private: up -> down'
-	wait_until 15 bash -c "[[ \$(grep ' ok ' '$T/p1.out' | tail -n 1 | cut -d' ' -f3) == $PUB_PG ]]" ||
+	wait_until 15 served_on "p1" "$PUB_PG" ||
 	    fail_case "p1 not on public"
 	start_client h pg --port "$LISTEN_PORT" --ms 50 --hold "$T/h.release"
 	wait_until 10 grep -q holding "$T/h.out" || fail_case "h: no transaction"
@@ -432,7 +437,7 @@ case_pg_failback() {
 	PG_DIR=$PRIV_DIR PG_PORT=$PRIV_PG restart_postgres
 	expect_log 'postgres/private: down -> up' 15
 	for c in p1 p2 tx; do
-		wait_until 10 bash -c "[[ \$(grep ' ok ' '$T/$c.out' | tail -n 1 | cut -d' ' -f3) == $PRIV_PG ]]" ||
+		wait_until 10 served_on "$c" "$PRIV_PG" ||
 		    fail_case "$c did not come back to private: $(tail -n 2 "$T/$c.out")"
 	done
 	expect_log 'closed \(safe point: for route private: idle\)'
@@ -440,7 +445,7 @@ case_pg_failback() {
 	: > "$T/h.release"
 	wait_until 10 grep -q " ok $PUB_PG held" "$T/h.out" ||
 	    fail_case "h: $(tail -n 2 "$T/h.out")"
-	wait_until 10 bash -c "[[ \$(grep ' ok ' '$T/h.out' | tail -n 1 | cut -d' ' -f3) == $PRIV_PG ]]" ||
+	wait_until 10 served_on "h" "$PRIV_PG" ||
 	    fail_case "h did not come back to private"
 	expect_eq "held row on public" 1 "$(psql_at "$PUB_PG" 'SELECT count(*) FROM held')"
 	for c in p1 p2 tx h; do
@@ -468,11 +473,11 @@ case_pg_drain_listen() {
 	    fail_case "clients not on private"
 	ctl drain postgres private --deadline 3s
 	expect_eq "ctl drain exit" 0 "$CTL_RC"
-	wait_until 10 bash -c "[[ \$(grep ' ok ' '$T/a.out' | tail -n 1 | cut -d' ' -f3) == $PUB_PG ]]" ||
+	wait_until 10 served_on "a" "$PUB_PG" ||
 	    fail_case "a did not leave private"
 	expect_eq "l still on private" "$PRIV_PG" "$(last_ok l)"
 	expect_log ' -> private 127\.0\.0\.1:[0-9]+: closed \(route: drain deadline\)' 10
-	wait_until 10 bash -c "[[ \$(grep ' ok ' '$T/l.out' | tail -n 1 | cut -d' ' -f3) == $PUB_PG ]]" ||
+	wait_until 10 served_on "l" "$PUB_PG" ||
 	    fail_case "l did not reconnect to public"
 	stop_client a
 	stop_client l
@@ -493,7 +498,7 @@ case_pg_unlisten() {
 	    fail_case "clients not on private"
 	ctl drain postgres private --deadline 20s
 	expect_eq "ctl drain exit" 0 "$CTL_RC"
-	wait_until 10 bash -c "[[ \$(grep ' ok ' '$T/a.out' | tail -n 1 | cut -d' ' -f3) == $PUB_PG ]]" ||
+	wait_until 10 served_on "a" "$PUB_PG" ||
 	    fail_case "a did not leave private"
 	expect_eq "closed at a safe point (a)" 1 "$(count_lines "$POSTERN_LOG" "$safe")"
 	# Both LISTENers are still served by private after a left.
@@ -505,7 +510,7 @@ case_pg_unlisten() {
 	expect_eq "l still on private" "$PRIV_PG" "$(last_ok l)"
 	: > "$T/u.go"
 	wait_until 10 grep -q unlistened "$T/u.out" || fail_case "u: no UNLISTEN: $(tail -n 2 "$T/u.out")"
-	wait_until 10 bash -c "[[ \$(grep ' ok ' '$T/u.out' | tail -n 1 | cut -d' ' -f3) == $PUB_PG ]]" ||
+	wait_until 10 served_on "u" "$PUB_PG" ||
 	    fail_case "u did not reconnect to public: $(tail -n 3 "$T/u.out")"
 	expect_match "u ended with 57P01" ' err .*57P01' "$(cat "$T/u.out")"
 	expect_eq "closed at a safe point (a, u)" 2 "$(count_lines "$POSTERN_LOG" "$safe")"
@@ -513,7 +518,7 @@ case_pg_unlisten() {
 	expect_eq "l still on private" "$PRIV_PG" "$(last_ok l)"
 	# l: only the deadline.
 	expect_log ' -> private 127\.0\.0\.1:[0-9]+: closed \(route: drain deadline\)' 25
-	wait_until 10 bash -c "[[ \$(grep ' ok ' '$T/l.out' | tail -n 1 | cut -d' ' -f3) == $PUB_PG ]]" ||
+	wait_until 10 served_on "l" "$PUB_PG" ||
 	    fail_case "l did not reconnect to public"
 	expect_eq "closed at a safe point" 2 "$(count_lines "$POSTERN_LOG" "$safe")"
 	stop_client a
