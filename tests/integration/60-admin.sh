@@ -833,6 +833,47 @@ case_flood() {
 	    "$(count_lines "$POSTERN_LOG" 'connections open: closing the oldest')"
 }
 
+# Issue 22 item 1: an admin connection while descriptors are exhausted.
+# evhttp owns the admin listener's callback argument; the accept error
+# callback used to take it for ours and died in addr_format (ASan).  Now
+# the admin pauses, answers once descriptors are free, and the proxy
+# (a Redis session after it) lives on.
+case_admin_emfile() {
+	local real=$POSTERN flood
+	start_redis
+	PRIV_PORT=$REDIS_PORT
+	start_redis
+	PUB_PORT=$REDIS_PORT
+	ADMIN_PORT=$(free_port) && LISTEN_PORT=$(free_port) ||
+	    fail_case "no free port"
+	ADMIN=127.0.0.1:$ADMIN_PORT
+	CONF=$T/case$_CASE_ID.conf
+	{ conf_global "admin=$ADMIN"; redis_service; } > "$CONF"
+	POSTERN=prlimit start_postern_args --nofile=40 -- "$real" -c "$CONF"
+	POSTERN=$real
+	wait_ready 10
+	expect_log 'redis/private: up \(check ok\)'
+	(_close_sess_fds; exec perl -e "$FLOOD_PL" "$LISTEN_PORT" 40) \
+	    > "$T/flood.out" 2>&1 &
+	flood=$!
+	track_client "$flood"
+	wait_log "$T/flood.out" 'held|:' 20 || fail_case "the flood did not start"
+	expect_log "127\\.0\\.0\\.1:$LISTEN_PORT: accept: Too many open files; pausing"
+	(_close_sess_fds; exec curl -sS --max-time 20 "http://$ADMIN/liveness") \
+	    > "$T/live.out" 2> "$T/live.err" &
+	track_client "$!"
+	expect_log "admin 127\\.0\\.0\\.1:$ADMIN_PORT: accept: Too many open files; pausing"
+	_pid_running "$POSTERN_PID" ||
+	    fail_case "postern died: $(grep -m1 -E "$SANITIZER_RE" "$POSTERN_LOG")"
+	kill "$flood"
+	wait_log "$T/live.out" '^ok$' 15 ||
+	    fail_case "/liveness did not answer once descriptors were free: $(cat "$T/live.err")"
+	expect_http GET /liveness 200
+	wait_until 10 test "$(rcli "$LISTEN_PORT" PING)" = PONG ||
+	    fail_case "no Redis session after the exhaustion"
+	stop_postern
+}
+
 run_case "/health healthy with two redis routes" case_health_healthy
 run_case "/health degraded when the preferred route is down" case_health_degraded
 run_case "/health unhealthy and 503 with no route" case_health_unhealthy
@@ -850,4 +891,5 @@ run_case "a foreign Host (DNS rebinding) refused; the address, localhost, [::1] 
 run_case "token on loopback, admin_read_token, a token file others may read" case_token_loopback
 run_case "off loopback: writes need admin_token_file, then the token; *:port takes IP literals" case_token_off_loopback
 run_case "probes answered under a flood of idle admin connections" case_flood
+run_case "an admin connection during fd exhaustion pauses the admin, no crash" case_admin_emfile
 finish
