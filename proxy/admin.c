@@ -41,6 +41,7 @@
 #define ADMIN_PAUSE_MS		250
 #define ADMIN_PARK_MS		(24 * 3600 * 1000)	/* admin_park */
 #define ADMIN_TIMEOUT_S		10
+#define ADMIN_REQUEST_MS	5000	/* first byte to whole request */
 #define ADMIN_MAX_HEADERS	8192
 #define ADMIN_MAX_BODY		4096
 #define ADMIN_MAX_CONNS		64	/* see admin_conns.c */
@@ -606,6 +607,7 @@ admin_request_cb(struct evhttp_request *req, void *arg)
 	const char			*path;
 	size_t				 i;
 
+	admin_conns_request_done(ad->conns, evhttp_request_get_connection(req));
 	uri = evhttp_request_get_evhttp_uri(req);
 	if (uri == NULL || (path = evhttp_uri_get_path(uri)) == NULL)
 		path = "";
@@ -734,7 +736,7 @@ admin_new(struct postern *px, const struct addr *a, char *err, size_t errlen)
 	if ((ad->http = evhttp_new(daemon_base(px))) == NULL ||
 	    (ad->resume = evtimer_new(daemon_base(px), admin_resume_cb, ad)) == NULL ||
 	    (ad->conns = admin_conns_new(daemon_base(px), ad->http, &ad->guard,
-	    a->kind == ADDR_UNIX, ADMIN_MAX_CONNS)) == NULL)
+	    a->kind == ADDR_UNIX, ADMIN_MAX_CONNS, ADMIN_REQUEST_MS)) == NULL)
 		goto fail;
 	evhttp_set_gencb(ad->http, admin_request_cb, ad);
 	evhttp_set_timeout(ad->http, ADMIN_TIMEOUT_S);

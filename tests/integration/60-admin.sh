@@ -874,6 +874,63 @@ case_admin_emfile() {
 	stop_postern
 }
 
+# TRICKLE_PL PORT GAP_S: send a request one byte every GAP_S seconds
+# (at most 40 bytes) and print when the server closed the connection:
+# "closed after B bytes in S s", or "still open after B bytes".
+TRICKLE_PL='
+use strict;
+use Socket;
+use Time::HiRes qw(time);
+my ($port, $gap) = @ARGV;
+socket(my $s, PF_INET, SOCK_STREAM, 0) or die "socket: $!\n";
+connect($s, sockaddr_in($port, inet_aton("127.0.0.1"))) or die "connect: $!\n";
+$SIG{PIPE} = "IGNORE";
+$| = 1;
+my $req = "GET /liveness HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Slow: aaaaaaaaaa\r\n\r\n";
+my $t0 = time;
+print "started\n";
+for my $i (0 .. length($req) - 1) {
+	last if $i >= 40;
+	if (!defined(send($s, substr($req, $i, 1), 0))) {
+		printf "closed after %d bytes in %.1f s\n", $i, time - $t0;
+		exit 0;
+	}
+	my $r = "";
+	vec($r, fileno($s), 1) = 1;
+	if (select($r, undef, undef, $gap) > 0) {
+		my $n = sysread($s, my $buf, 4096);
+		if (!$n) {
+			printf "closed after %d bytes in %.1f s\n", $i + 1, time - $t0;
+			exit 0;
+		}
+	}
+}
+print "still open after 40 bytes\n";
+'
+
+# Issue 22 item 7: one byte a second restarts the idle timeout each time;
+# the request's absolute deadline (5 s from its first byte) closes it,
+# and the probes keep answering meanwhile.
+case_admin_slowloris() {
+	local out secs
+	setup_two_redis
+	(_close_sess_fds; exec perl -e "$TRICKLE_PL" "$ADMIN_PORT" 1) \
+	    > "$T/trickle.out" 2>&1 &
+	track_client "$!"
+	wait_log "$T/trickle.out" 'started|:' 10 || fail_case "the trickle did not start"
+	expect_curl 200 /readiness
+	wait_log "$T/trickle.out" 'closed|still|:' 45 ||
+	    fail_case "the trickling client did not finish"
+	out=$(< "$T/trickle.out")
+	expect_match "trickling client" 'closed after [0-9]+ bytes in ([0-9.]+) s' "$out"
+	secs=${BASH_REMATCH[1]%.*}
+	((secs >= 4 && secs <= 7)) ||
+	    fail_case "closed after $secs s, not at the 5 s deadline"
+	expect_log 'admin: a request from 127\.0\.0\.1 not complete within 5000 ms: closed'
+	expect_curl 200 /readiness
+	expect_eq "/readiness after the trickle" ok "$HTTP_BODY"
+}
+
 run_case "/health healthy with two redis routes" case_health_healthy
 run_case "/health degraded when the preferred route is down" case_health_degraded
 run_case "/health unhealthy and 503 with no route" case_health_unhealthy
@@ -892,4 +949,5 @@ run_case "token on loopback, admin_read_token, a token file others may read" cas
 run_case "off loopback: writes need admin_token_file, then the token; *:port takes IP literals" case_token_off_loopback
 run_case "probes answered under a flood of idle admin connections" case_flood
 run_case "an admin connection during fd exhaustion pauses the admin, no crash" case_admin_emfile
+run_case "a request trickling one byte a second is closed at its absolute deadline" case_admin_slowloris
 finish
