@@ -185,7 +185,8 @@ const struct conf_key conf_keys[] = {
 	  "(127.0.0.1), *:port (all interfaces) or unix:/path; repeatable" },
 	{ SECT_SERVICE, "max_connections", TYPE_INT, S(max_connections),
 	  "10000", 1, 1000000, NULL, 0,
-	  "concurrent client sessions; more are refused" },
+	  "concurrent client sessions, and closed clients' sockets still "
+	  "lingering (up to 2 s); more are refused" },
 	{ SECT_SERVICE, "on_failback", TYPE_ENUM, S(on_failback), "move",
 	  0, 0, on_failback, 0,
 	  "move: when a higher route is up again, sessions on lower routes "

@@ -92,9 +92,11 @@ daemon_session_reap(struct postern *px, struct session *s)
 }
 
 void
-daemon_linger(struct postern *px, int fd, struct evbuffer *msg)
+daemon_linger(struct postern *px, struct service *svc, int fd,
+    struct evbuffer *msg)
 {
-	linger_start(px->base, &px->lingers, fd, msg);
+	linger_start(px->base, &px->lingers, fd, msg, service_linger_release,
+	    service_linger_hold(svc));
 }
 
 void
@@ -673,12 +675,12 @@ daemon_free(struct postern *px)
 		daemon_close_all(px, SESSION_END_SHUTDOWN);
 		daemon_reap_cb(-1, 0, px);
 	}
+	linger_free_all(&px->lingers);	/* they hold service counts */
 	while ((svc = TAILQ_FIRST(&px->services)) != NULL) {
 		TAILQ_REMOVE(&px->services, svc, entry);
 		service_retire(svc);
 		service_unref(svc);
 	}
-	linger_free_all(&px->lingers);
 	notify_free(px->notify);
 	ssh_pool_free(px->dial_env.ssh);	/* after the dials */
 	px->dial_env.ssh = NULL;

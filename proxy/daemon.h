@@ -72,10 +72,12 @@ int	daemon_stopping(struct postern *px);
 int64_t	daemon_uptime_ms(struct postern *px);
 
 /*
- * daemon_linger(px, fd, msg): send msg (may be NULL) to a client and
- * close it gracefully; takes fd and msg.
+ * daemon_linger(px, svc, fd, msg): send msg (may be NULL) to a client of
+ * svc and close it gracefully; takes fd and msg.  Until it is closed the
+ * socket counts toward svc's max_connections (service_linger_hold).
  */
-void	daemon_linger(struct postern *px, int fd, struct evbuffer *msg);
+void	daemon_linger(struct postern *px, struct service *svc, int fd,
+	    struct evbuffer *msg);
 
 /*
  * daemon_close_route_sessions(px, r, why): close every live session that

@@ -30,7 +30,9 @@ service_accept(int fd, struct sockaddr *sa, int len, void *arg)
 	struct service	*svc = arg;
 	char		 peer[ADDR_STRLEN];
 
-	if (svc->count->active >= (unsigned int)svc->cs->max_connections) {
+	/* Lingering sockets count: a trickling client must not add up. */
+	if (svc->count->active + svc->count->lingering >=
+	    (unsigned int)svc->cs->max_connections) {
 		svc->refused++;
 		/* One line per refusal would let a flood fill the disk. */
 		if (svc->refused == 1 || svc->refused % 1000 == 0)
@@ -504,6 +506,24 @@ service_close_listeners(struct service *svc)
 	free(svc->listeners);
 	svc->listeners = NULL;
 	svc->nlisteners = 0;
+}
+
+struct service_count *
+service_linger_hold(struct service *svc)
+{
+	svc->count->refs++;
+	svc->count->lingering++;
+	return (svc->count);
+}
+
+void
+service_linger_release(void *arg)
+{
+	struct service_count	*count = arg;
+
+	count->lingering--;
+	if (--count->refs == 0)
+		free(count);
 }
 
 struct service *

@@ -356,7 +356,7 @@ session_refuse(struct session *s)
 		evbuffer_free(msg);	/* plain tcp: a graceful close */
 		msg = NULL;
 	}
-	daemon_linger(s->svc->px, s->client, msg);
+	daemon_linger(s->svc->px, s->svc, s->client, msg);
 	s->client = -1;		/* the linger owns it now */
 }
 
@@ -622,7 +622,8 @@ session_close(struct session *s, int reason, const char *detail)
 		session_refuse(s);
 	else if (reason == SESSION_END_SAFE && s->client != -1) {
 		/* Taken back from the relay at an idle point: last words. */
-		daemon_linger(s->svc->px, s->client, s->last_words);
+		daemon_linger(s->svc->px, s->svc, s->client,
+		    s->last_words);
 		s->client = -1;
 		s->last_words = NULL;
 	}

@@ -1,0 +1,100 @@
+#!/bin/bash
+#
+# 62-limits.sh: resource bounds (issue 22 items 6 and 12): lingering
+# sockets have an absolute deadline and count toward max_connections.
+#
+# Every wait is on a log line, an answer or a client's own report.
+. "$(dirname "$0")/../lib.sh"
+
+# TRICKLE_PL PORT GAP_S: connect, then send one byte every GAP_S seconds
+# (at most 40), reading meanwhile; prints "reply: LINE" for what comes
+# back, "eof" at the server's half-close, and "closed after S s" (from
+# connect) once a byte can no longer be sent (the server closed: its
+# reset came back), or "still open after 40 bytes".
+TRICKLE_PL='
+use strict;
+use Socket;
+use Time::HiRes qw(time sleep);
+my ($port, $gap) = @ARGV;
+socket(my $s, PF_INET, SOCK_STREAM, 0) or die "socket: $!\n";
+connect($s, sockaddr_in($port, inet_aton("127.0.0.1"))) or die "connect: $!\n";
+$SIG{PIPE} = "IGNORE";
+$| = 1;
+my $t0 = time;
+my $eof = 0;
+print "started\n";
+for my $i (1 .. 40) {
+	if (!defined(send($s, "x", 0))) {
+		printf "closed after %.1f s\n", time - $t0;
+		exit 0;
+	}
+	my $until = time + $gap;
+	while (!$eof && (my $left = $until - time) > 0) {
+		my $r = "";
+		vec($r, fileno($s), 1) = 1;
+		last if select($r, undef, undef, $left) <= 0;
+		my $n = sysread($s, my $buf, 4096);
+		if (!defined($n)) {
+			printf "closed after %.1f s\n", time - $t0;
+			exit 0;
+		}
+		if ($n == 0) {
+			print "eof\n";
+			$eof = 1;
+			last;
+		}
+		$buf =~ s/\r?\n$//;
+		print "reply: $buf\n";
+	}
+	my $left = $until - time;
+	sleep($left) if $left > 0;
+}
+print "still open after 40 bytes\n";
+'
+
+# metric NAME{LABELS}: the value of one sample of /metrics on $ADMIN.
+metric_now() {
+	curl -sS --max-time 10 "http://$ADMIN/metrics" |
+	    awk -v k="$1" 'index($0, k " ") == 1 { print substr($0, length(k) + 2) }'
+}
+
+# A client refused (no route) gets its error, then its socket lingers:
+# a byte every 0.5 s used to restart the 2 s linger timeout for ever.
+# Now the deadline is absolute, and the lingering socket counts toward
+# max_connections: a second client meanwhile is refused by the cap.
+case_linger_deadline_and_cap() {
+	local dead out secs
+	dead=$(free_port) || fail_case "no free port"
+	ADMIN_PORT=$(free_port) || fail_case "no free port"
+	ADMIN=127.0.0.1:$ADMIN_PORT
+	GLOBAL_OPTS=("admin=$ADMIN")
+	postern_redis "private tcp://127.0.0.1:$dead" -- check=none \
+	    hold_timeout=0 max_connections=1
+	(_close_sess_fds; exec perl -e "$TRICKLE_PL" "$LISTEN_PORT" 0.5) \
+	    > "$T/trickle.out" 2>&1 &
+	track_client "$!"
+	wait_log "$T/trickle.out" 'reply:|closed|:' 10 ||
+	    fail_case "the trickling client got nothing"
+	grep -q '^reply: -ERR postern: no healthy route' "$T/trickle.out" ||
+	    fail_case "trickling client: $(head -c 300 "$T/trickle.out")"
+	# While it lingers, it is counted, and the cap (1) is reached.
+	expect_eq "lingering sockets" 1 \
+	    "$(metric_now 'postern_service_lingering{service="redis"}')"
+	out=$(rcli "$LISTEN_PORT" PING 2>&1)
+	[[ "$out" != *'no healthy route'* ]] ||
+	    fail_case "a second client was not refused by the cap: $out"
+	expect_log 'service redis: 127\.0\.0\.1:[0-9]+: refused: max_connections reached \(1; 1 refused so far\)'
+	wait_log "$T/trickle.out" 'closed after|still open|^(connect|socket):' 30 ||
+	    fail_case "the trickling client did not finish"
+	out=$(< "$T/trickle.out")
+	expect_match "trickling client" 'closed after ([0-9.]+) s' "$out"
+	secs=${BASH_REMATCH[1]}
+	secs=${secs/./}
+	((secs >= 18 && secs <= 38)) ||
+	    fail_case "closed after ${BASH_REMATCH[1]} s, not at the 2 s deadline"
+	expect_eq "lingering sockets after the deadline" 0 \
+	    "$(metric_now 'postern_service_lingering{service="redis"}')"
+}
+
+run_case "a lingering socket: absolute 2 s deadline, counted toward max_connections" case_linger_deadline_and_cap
+finish
