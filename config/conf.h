@@ -175,6 +175,9 @@ struct conf {
 	char			*admin_token;	/* read from the file; wiped
 						   when freed */
 	int			 admin_read_token; /* reads need it too */
+	char			*admin_socket_mode;	/* octal text */
+	int			 admin_socket_perm;	/* parsed from it */
+	char			*admin_socket_group;	/* NULL: ours */
 	int			 log_level;	/* enum log_level (lib/log.h) */
 	int			 drain_timeout_ms;
 	int			 shutdown_delay_ms;

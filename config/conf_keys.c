@@ -49,6 +49,15 @@ const struct conf_key conf_keys[] = {
 	  "no", 0, 0, no_yes, 0,
 	  "yes: /health, /status and /metrics need the token too (the probes "
 	  "never do); needs admin_token_file" },
+	{ SECT_GLOBAL, "admin_socket_group", TYPE_STRING,
+	  G(admin_socket_group), NULL, 0, 0, NULL, 0,
+	  "unix:/path admin address: the group the socket belongs to "
+	  "(with admin_socket_mode 0660, its members may use postern ctl); "
+	  "unset: postern's" },
+	{ SECT_GLOBAL, "admin_socket_mode", TYPE_STRING, G(admin_socket_mode),
+	  "0600", 0, 0, NULL, 0,
+	  "unix:/path admin address: the socket's permissions, in octal "
+	  "(connecting needs write permission); at least 0600" },
 	{ SECT_GLOBAL, "admin_token_file", TYPE_PATH, G(admin_token_file),
 	  NULL, 0, 0, NULL, 0,
 	  "file whose first line is the bearer token route control needs "

@@ -720,8 +720,9 @@ admin_accept_error_cb(struct evconnlistener *evl, void *unused)
 }
 
 struct admin *
-admin_new(struct postern *px, const struct addr *a, char *err, size_t errlen)
+admin_new(struct postern *px, const struct conf *c, char *err, size_t errlen)
 {
+	const struct addr	*a = &c->admin;
 	struct admin		*ad;
 	struct sockaddr_storage	 ss;
 	socklen_t		 sslen;
@@ -746,7 +747,7 @@ admin_new(struct postern *px, const struct addr *a, char *err, size_t errlen)
 	evhttp_set_allowed_methods(ad->http, EVHTTP_REQ_GET | EVHTTP_REQ_HEAD |
 	    EVHTTP_REQ_POST | EVHTTP_REQ_PUT | EVHTTP_REQ_DELETE |
 	    EVHTTP_REQ_PATCH | EVHTTP_REQ_OPTIONS);
-	if ((fd = listener_socket(a, why, sizeof(why))) == -1)
+	if ((fd = admin_sock_listen(c, why, sizeof(why))) == -1)
 		goto fail;
 	ad->unlink_path = a->kind == ADDR_UNIX;
 	sslen = sizeof(ss);
@@ -803,4 +804,13 @@ int
 admin_same_address(const struct admin *ad, const struct conf *c)
 {
 	return (c->has_admin && addr_equal(&ad->addr, &c->admin));
+}
+
+void
+admin_reconfigure(struct admin *ad, const struct conf *c)
+{
+	char	why[256];
+
+	if (admin_sock_perm(c, why, sizeof(why)) != 0)
+		log_warnx("reload: admin: %s", why);
 }

@@ -9,6 +9,7 @@
 
 struct admin_conns;
 struct admin_guard;
+struct conf;
 struct evbuffer;
 struct event_base;
 struct evhttp;
@@ -79,6 +80,21 @@ void	admin_conns_free(struct admin_conns *c);
 
 /* admin_conns_now_ms(): the monotonic clock in ms, for admin_guard_first. */
 int64_t	admin_conns_now_ms(void);
+
+/*
+ * admin_sock_listen(c, why, whylen): a listening socket for c->admin (see
+ * listener_socket); a unix one with mode c->admin_socket_perm and group
+ * c->admin_socket_group.  The caller owns the fd; -1 with the reason in
+ * why, and nothing left open or on disk.
+ */
+int	admin_sock_listen(const struct conf *c, char *why, size_t whylen);
+
+/*
+ * admin_sock_perm(c, why, whylen): set the mode and group of c's unix
+ * socket path (and its owner to c->user when root binds it); 0 for an IP
+ * address.  0, or -1 with the reason in why.
+ */
+int	admin_sock_perm(const struct conf *c, char *why, size_t whylen);
 
 /* admin_metrics_write(px, b): append the /metrics exposition to b. */
 void	admin_metrics_write(struct postern *px, struct evbuffer *b);

@@ -383,8 +383,10 @@ daemon_reload_admin(struct postern *px, const struct conf *c)
 	struct admin	*ad;
 	char		 err[256];
 
-	if (px->admin != NULL && admin_same_address(px->admin, c))
+	if (px->admin != NULL && admin_same_address(px->admin, c)) {
+		admin_reconfigure(px->admin, c);
 		return;
+	}
 	if (!c->has_admin) {
 		if (px->admin != NULL)
 			log_info("reload: admin endpoint closed");
@@ -392,7 +394,7 @@ daemon_reload_admin(struct postern *px, const struct conf *c)
 		px->admin = NULL;
 		return;
 	}
-	if ((ad = admin_new(px, &c->admin, err, sizeof(err))) == NULL) {
+	if ((ad = admin_new(px, c, err, sizeof(err))) == NULL) {
 		log_error("reload: admin: %s; %s", err, px->admin != NULL ?
 		    "keeping the running endpoint" : "no admin endpoint");
 		return;
@@ -623,7 +625,7 @@ daemon_start(struct postern *px, struct conf *conf)
 		return (1);
 	}
 	/* Before daemon_apply: on failure conf must stay the caller's. */
-	if (conf->has_admin && (px->admin = admin_new(px, &conf->admin, err,
+	if (conf->has_admin && (px->admin = admin_new(px, conf, err,
 	    sizeof(err))) == NULL) {
 		log_error("admin: %s", err);
 		return (1);

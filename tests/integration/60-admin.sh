@@ -931,6 +931,69 @@ case_admin_slowloris() {
 	expect_eq "/readiness after the trickle" ok "$HTTP_BODY"
 }
 
+# Issue 22 item 11: a unix admin socket is its owner's alone by default
+# (mode 0600, from bind() on); admin_socket_mode and admin_socket_group
+# open it to a group, also on reload; bad values are file:line errors.
+# With admin_token_file, writes over the socket need the token as on
+# loopback.
+case_admin_socket_mode() {
+	local sock=$T/admin.sock tok=$T/token out
+	start_redis
+	PRIV_PORT=$REDIS_PORT
+	start_redis
+	PUB_PORT=$REDIS_PORT
+	LISTEN_PORT=$(free_port) || fail_case "no free port"
+	ADMIN=unix:$sock
+	CONF=$T/case$_CASE_ID.conf
+	{ conf_global "admin=$ADMIN"; redis_service; } > "$CONF"
+	start_postern "$CONF"
+	expect_log "admin: listening on unix:$sock"
+	expect_eq "default socket mode" 600 "$(stat -c %a "$sock")"
+	ctl liveness
+	expect_eq "ctl liveness over a 0600 socket" ok "$CTL_OUT"
+
+	# A group and 0660 on reload, applied to the socket kept.
+	if ((EUID == 0)); then
+		{ conf_global "admin=$ADMIN" admin_socket_mode=0660 \
+		    admin_socket_group=nogroup; redis_service; } > "$CONF"
+		kill -HUP "$POSTERN_PID"
+		expect_log 'reload: configuration generation 2 loaded'
+		expect_eq "mode and group after reload" "660 nogroup" \
+		    "$(stat -c '%a %G' "$sock")"
+	fi
+
+	# The token applies over the unix socket too.
+	token_file "$tok" 600
+	{ conf_global "admin=$ADMIN" "admin_token_file=$tok"; redis_service; } > "$CONF"
+	kill -HUP "$POSTERN_PID"
+	wait_log "$POSTERN_LOG" "reload: configuration generation $( ((EUID == 0)) && echo 3 || echo 2) loaded" 10 ||
+	    fail_case "the reload with admin_token_file did not load"
+	expect_eq "mode back to the default" 600 "$(stat -c %a "$sock")"
+	HTTP_CODE=$(curl -sS -o /dev/null -w '%{http_code}' --max-time 10 \
+	    --unix-socket "$sock" -X POST -H 'X-Postern-Request: 1' \
+	    'http://x/routes/drain?service=redis&route=private')
+	expect_eq "unix socket, write without the token" 401 "$HTTP_CODE"
+	HTTP_CODE=$(curl -sS -o /dev/null -w '%{http_code}' --max-time 10 \
+	    --unix-socket "$sock" -X POST -H 'X-Postern-Request: 1' \
+	    -H "Authorization: Bearer $TOKEN" \
+	    'http://x/routes/drain?service=redis&route=private')
+	expect_eq "unix socket, write with the token" 200 "$HTTP_CODE"
+
+	# Bad values: file:line errors from postern -n.
+	{ conf_global "admin=$ADMIN" admin_socket_mode=0400; redis_service; } > "$T/bad.conf"
+	out=$("$POSTERN" -n -c "$T/bad.conf" 2>&1)
+	expect_match "postern -n, mode 0400" "$T/bad.conf:[0-9]+: admin_socket_mode '0400': an octal mode from 0600 to 0777 \\(the owner must read and write\\)" "$out"
+	{ conf_global "admin=$ADMIN" admin_socket_mode=rw; redis_service; } > "$T/bad.conf"
+	out=$("$POSTERN" -n -c "$T/bad.conf" 2>&1)
+	expect_match "postern -n, mode rw" "admin_socket_mode 'rw': an octal mode" "$out"
+	{ conf_global admin=127.0.0.1:1 admin_socket_mode=0660; redis_service; } > "$T/bad.conf"
+	out=$("$POSTERN" -n -c "$T/bad.conf" 2>&1)
+	expect_match "postern -n, mode on an IP address" "$T/bad.conf:[0-9]+: admin_socket_mode applies to a unix:/path admin address only" "$out"
+	{ conf_global "admin=$ADMIN" admin_socket_group=no-such-group-p; redis_service; } > "$T/bad.conf"
+	out=$("$POSTERN" -n -c "$T/bad.conf" 2>&1)
+	expect_match "postern -n, unknown group" "$T/bad.conf:[0-9]+: admin_socket_group no-such-group-p: no such group" "$out"
+}
+
 run_case "/health healthy with two redis routes" case_health_healthy
 run_case "/health degraded when the preferred route is down" case_health_degraded
 run_case "/health unhealthy and 503 with no route" case_health_unhealthy
@@ -950,4 +1013,5 @@ run_case "off loopback: writes need admin_token_file, then the token; *:port tak
 run_case "probes answered under a flood of idle admin connections" case_flood
 run_case "an admin connection during fd exhaustion pauses the admin, no crash" case_admin_emfile
 run_case "a request trickling one byte a second is closed at its absolute deadline" case_admin_slowloris
+run_case "unix admin socket: 0600 by default, admin_socket_mode and _group, the token over it" case_admin_socket_mode
 finish
