@@ -132,6 +132,7 @@ struct conf_service {
 	int			 identity_on;	/* derived: the guard runs */
 	int			 hold_timeout_ms;
 	int			 response_timeout_ms;	/* 0: off */
+	int			 idle_timeout_ms;	/* 0: off */
 	enum conf_on_down	 on_route_down;
 	enum conf_on_failback	 on_failback;
 	int			 rise;
@@ -182,6 +183,7 @@ struct conf {
 	int			 drain_timeout_ms;
 	int			 shutdown_delay_ms;
 	char			*user;		/* drop to it after binding */
+	int			 max_sessions;	/* across services; 0: none */
 	struct conf_bastion	*bastions;
 	size_t			 nbastions;
 	struct conf_service	*services;

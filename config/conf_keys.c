@@ -68,6 +68,11 @@ const struct conf_key conf_keys[] = {
 	  "are closed" },
 	{ SECT_GLOBAL, "log_level", TYPE_ENUM, G(log_level), "info", 0, 0,
 	  log_levels, 0, "error, warn, info or debug" },
+	{ SECT_GLOBAL, "max_sessions", TYPE_INT, G(max_sessions), "0", 0,
+	  1000000, NULL, 0,
+	  "concurrent client sessions across all services (each service's "
+	  "max_connections still applies); more are refused; 0: no cap "
+	  "beyond the services' own" },
 	{ SECT_GLOBAL, "shutdown_delay", TYPE_DURATION, G(shutdown_delay_ms),
 	  "0", 0, 3600 * 1000, NULL, 0,
 	  "on SIGTERM, how long to keep accepting new connections (readiness "
@@ -173,6 +178,11 @@ const struct conf_key conf_keys[] = {
 	  "2s", 0, 3600 * 1000, NULL, 0,
 	  "when no route is up, how long a new client waits for one before "
 	  "it gets the protocol's error" },
+	{ SECT_SERVICE, "idle_timeout", TYPE_DURATION, S(idle_timeout_ms),
+	  "0", 0, DAY_MS, NULL, 0,
+	  "close an established session after this long without a byte "
+	  "either way (a blocked command or a quiet subscriber too); 0: "
+	  "off" },
 	{ SECT_SERVICE, "identity", TYPE_ENUM, S(identity), "auto", 0, 0,
 	  identities, 0,
 	  "auto: refuse a route whose server holds another dataset than the "

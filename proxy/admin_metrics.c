@@ -332,7 +332,8 @@ static const struct admin_service_family admin_service_families[] = {
 	  "2 s to read their close); they count toward max_connections.",
 	  admin_s_lingering },
 	{ "postern_service_refused_total", "counter",
-	  "Clients refused because max_connections was reached.",
+	  "Clients refused because max_connections (or max_sessions) was "
+	  "reached.",
 	  admin_s_refused },
 	{ "postern_sessions_moved_total", "counter",
 	  "Sessions moved to another route at a safe point, unseen by "

@@ -75,6 +75,12 @@ daemon_reap_cb(evutil_socket_t fd, short what, void *arg)
 		event_base_loopexit(px->base, NULL);
 }
 
+unsigned int
+daemon_nsessions(const struct postern *px)
+{
+	return (px->nsessions);
+}
+
 void
 daemon_session_add(struct postern *px, struct session *s)
 {

@@ -71,6 +71,9 @@ int	daemon_stopping(struct postern *px);
 /* daemon_uptime_ms(px): milliseconds since the daemon started serving. */
 int64_t	daemon_uptime_ms(struct postern *px);
 
+/* daemon_nsessions(px): live sessions of every service and generation. */
+unsigned int daemon_nsessions(const struct postern *px);
+
 /*
  * daemon_linger(px, svc, fd, msg): send msg (may be NULL) to a client of
  * svc and close it gracefully; takes fd and msg.  Until it is closed the

@@ -29,6 +29,7 @@ service_accept(int fd, struct sockaddr *sa, int len, void *arg)
 {
 	struct service	*svc = arg;
 	char		 peer[ADDR_STRLEN];
+	int		 max;
 
 	/* Lingering sockets count: a trickling client must not add up. */
 	if (svc->count->active + svc->count->lingering >=
@@ -40,6 +41,18 @@ service_accept(int fd, struct sockaddr *sa, int len, void *arg)
 			    "reached (%d; %llu refused so far)", svc->name,
 			    addr_from_sockaddr(sa, (socklen_t)len, peer,
 			    sizeof(peer)), svc->cs->max_connections,
+			    (unsigned long long)svc->refused);
+		close(fd);
+		return;
+	}
+	max = daemon_conf(svc->px)->max_sessions;
+	if (max > 0 && daemon_nsessions(svc->px) >= (unsigned int)max) {
+		svc->refused++;
+		if (svc->refused == 1 || svc->refused % 1000 == 0)
+			log_warnx("service %s: %s: refused: max_sessions "
+			    "reached (%d across services; %llu refused so "
+			    "far)", svc->name, addr_from_sockaddr(sa,
+			    (socklen_t)len, peer, sizeof(peer)), max,
 			    (unsigned long long)svc->refused);
 		close(fd);
 		return;

@@ -1,21 +1,24 @@
 #!/bin/bash
 #
 # 62-limits.sh: resource bounds (issue 22 items 6 and 12): lingering
-# sockets have an absolute deadline and count toward max_connections.
+# sockets have an absolute deadline and count toward max_connections;
+# idle_timeout on every transport; max_sessions across services; the
+# descriptor budget against RLIMIT_NOFILE in postern -n.
 #
 # Every wait is on a log line, an answer or a client's own report.
 . "$(dirname "$0")/../lib.sh"
 
-# TRICKLE_PL PORT GAP_S: connect, then send one byte every GAP_S seconds
-# (at most 40), reading meanwhile; prints "reply: LINE" for what comes
+# TRICKLE_PL PORT GAP_S [N]: connect, then send one byte every GAP_S
+# seconds (at most N, default 40), reading meanwhile; prints "reply: LINE" for what comes
 # back, "eof" at the server's half-close, and "closed after S s" (from
 # connect) once a byte can no longer be sent (the server closed: its
-# reset came back), or "still open after 40 bytes".
+# reset came back), or "still open after N bytes".
 TRICKLE_PL='
 use strict;
 use Socket;
 use Time::HiRes qw(time sleep);
-my ($port, $gap) = @ARGV;
+my ($port, $gap, $max) = @ARGV;
+$max ||= 40;
 socket(my $s, PF_INET, SOCK_STREAM, 0) or die "socket: $!\n";
 connect($s, sockaddr_in($port, inet_aton("127.0.0.1"))) or die "connect: $!\n";
 $SIG{PIPE} = "IGNORE";
@@ -23,7 +26,7 @@ $| = 1;
 my $t0 = time;
 my $eof = 0;
 print "started\n";
-for my $i (1 .. 40) {
+for my $i (1 .. $max) {
 	if (!defined(send($s, "x", 0))) {
 		printf "closed after %.1f s\n", time - $t0;
 		exit 0;
@@ -49,7 +52,7 @@ for my $i (1 .. 40) {
 	my $left = $until - time;
 	sleep($left) if $left > 0;
 }
-print "still open after 40 bytes\n";
+print "still open after $max bytes\n";
 '
 
 # metric NAME{LABELS}: the value of one sample of /metrics on $ADMIN.
@@ -96,5 +99,72 @@ case_linger_deadline_and_cap() {
 	    "$(metric_now 'postern_service_lingering{service="redis"}')"
 }
 
+# idle_timeout = 1s: a quiet session is closed with the reason in its one
+# closing line, 1 to 1.25 s after its last byte (the check runs every
+# quarter); a session that talks every 0.3 s for 3 s is not.
+case_idle_timeout() {
+	local t=$1 age
+	transport_socat "$t" "SYSTEM:cat"
+	postern_on "$t" tcp "$SERVER_PORT" -- idle_timeout=1s
+	open_session quiet "TCP:127.0.0.1:$LISTEN_PORT"
+	session_send quiet 'hello\n'
+	wait_until 10 grep -q hello "$T/quiet.out" || fail_case "no echo"
+	(_close_sess_fds; exec perl -e "$TRICKLE_PL" "$LISTEN_PORT" 0.3 10) \
+	    > "$T/busy.out" 2>&1 &
+	track_client "$!"
+	expect_log ': closed \(idle: no byte either way for 1\.000s \(idle_timeout\)\) after [0-9.]+s, 6 bytes up, 6 bytes down' 10
+	age=$(grep -Eo 'idle_timeout\)\) after [0-9.]+s' "$POSTERN_LOG" | head -n 1 | grep -Eo '[0-9]+\.[0-9]+')
+	age=${age/./}
+	((10#$age >= 1000 && 10#$age <= 2500)) ||
+	    fail_case "the quiet session was closed after ${age} ms"
+	wait_log "$T/busy.out" 'closed after|still open|^(connect|socket):' 20 ||
+	    fail_case "the busy client did not finish"
+	expect_eq "busy client" "still open after 10 bytes" "$(tail -n 1 "$T/busy.out")"
+	expect_eq "idle closes" 1 "$(count_lines "$POSTERN_LOG" '\(idle: ')"
+	session_close quiet
+}
+
+# max_sessions = 2 across two services: the third session, whichever
+# service it comes to, is refused, logged, and counted.
+case_max_sessions() {
+	local p2
+	start_socat_server "SYSTEM:cat"
+	p2=$(free_port) || fail_case "no free port"
+	ADMIN_PORT=$(free_port) || fail_case "no free port"
+	ADMIN=127.0.0.1:$ADMIN_PORT
+	CONF_EXTRA=$(conf_service two "127.0.0.1:$p2" tcp \
+	    "private tcp://127.0.0.1:$SERVER_PORT" -- check=none)
+	GLOBAL_OPTS=("admin=$ADMIN" max_sessions=2)
+	postern_service tcp "private tcp://127.0.0.1:$SERVER_PORT" -- check=none
+	open_session a "TCP:127.0.0.1:$LISTEN_PORT"
+	session_send a 'a\n'
+	open_session b "TCP:127.0.0.1:$p2"
+	session_send b 'b\n'
+	wait_until 10 grep -q a "$T/a.out" || fail_case "no echo on a"
+	wait_until 10 grep -q b "$T/b.out" || fail_case "no echo on b"
+	open_session c "TCP:127.0.0.1:$p2"
+	session_send c 'c\n'
+	expect_log "service two: 127\\.0\\.0\\.1:[0-9]+: refused: max_sessions reached \\(2 across services; 1 refused so far\\)"
+	expect_eq "refused counted" 1 \
+	    "$(metric_now 'postern_service_refused_total{service="two"}')"
+	# One leaves: a new one is served.
+	session_close a
+	wait_count "$POSTERN_LOG" ': closed \(' 1 10 || fail_case "a did not close"
+	open_session d "TCP:127.0.0.1:$LISTEN_PORT"
+	session_send d 'd\n'
+	wait_until 10 grep -q d "$T/d.out" || fail_case "no echo on d after a left"
+	session_close b
+	session_close d
+}
+
+(make_pki) > "$T/pki.log" 2>&1 || {
+	fail "$SCRIPT_NAME: certificates" "openssl failed: $(tail -n 3 "$T/pki.log" | paste -sd'|')"
+	finish
+}
+
 run_case "a lingering socket: absolute 2 s deadline, counted toward max_connections" case_linger_deadline_and_cap
+for t in "${TRANSPORTS[@]}"; do
+	run_case "$t: idle_timeout closes a quiet session, not a busy one" case_idle_timeout "$t"
+done
+run_case "max_sessions caps sessions across services" case_max_sessions
 finish
