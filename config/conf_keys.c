@@ -178,11 +178,6 @@ const struct conf_key conf_keys[] = {
 	  "2s", 0, 3600 * 1000, NULL, 0,
 	  "when no route is up, how long a new client waits for one before "
 	  "it gets the protocol's error" },
-	{ SECT_SERVICE, "idle_timeout", TYPE_DURATION, S(idle_timeout_ms),
-	  "0", 0, DAY_MS, NULL, 0,
-	  "close an established session after this long without a byte "
-	  "either way (a blocked command or a quiet subscriber too); 0: "
-	  "off" },
 	{ SECT_SERVICE, "identity", TYPE_ENUM, S(identity), "auto", 0, 0,
 	  identities, 0,
 	  "auto: refuse a route whose server holds another dataset than the "
@@ -198,12 +193,17 @@ const struct conf_key conf_keys[] = {
 	  "the identity every route must report (postgres: the "
 	  "system_identifier; redis: identity_key's value) instead of the "
 	  "preferred route's" },
+	{ SECT_SERVICE, "idle_timeout", TYPE_DURATION, S(idle_timeout_ms),
+	  "0", 0, DAY_MS, NULL, 0,
+	  "close an established session after this long without a byte "
+	  "either way (a blocked command or a quiet subscriber too); 0: "
+	  "off" },
 	{ SECT_SERVICE, "listen", TYPE_LISTEN, S(listen), NULL, 0, 0, NULL,
 	  KEY_REQUIRED | KEY_REPEAT,
 	  "local address to accept clients on: host:port, [v6]:port, port "
 	  "(127.0.0.1), *:port (all interfaces) or unix:/path; repeatable" },
 	{ SECT_SERVICE, "max_connections", TYPE_INT, S(max_connections),
-	  "10000", 1, 1000000, NULL, 0,
+	  "4096", 1, 1000000, NULL, 0,
 	  "concurrent client sessions, and closed clients' sockets still "
 	  "lingering (up to 2 s); more are refused" },
 	{ SECT_SERVICE, "on_failback", TYPE_ENUM, S(on_failback), "move",

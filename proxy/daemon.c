@@ -6,6 +6,8 @@
 #ifdef HAVE_MALLOC_H
 #include <malloc.h>
 #endif
+#include <sys/resource.h>
+
 #include <errno.h>
 #include <signal.h>
 #include <stdio.h>
@@ -19,6 +21,7 @@
 #include "admin.h"
 #include "clock.h"
 #include "conf.h"
+#include "conf_fds.h"
 #include "daemon.h"
 #include "fault.h"
 #include "follow.h"
@@ -414,7 +417,9 @@ daemon_reload(struct postern *px)
 {
 	struct conf_errors	 errs = { NULL, 0 };
 	struct conf		*c;
+	struct rlimit		 rl;
 	size_t			 i;
+	char			 msg[512];
 
 	if (px->conf->path == NULL) {
 		log_info("reload: running from -L options, nothing to reload");
@@ -434,6 +439,10 @@ daemon_reload(struct postern *px)
 	log_info("reload: configuration generation %u loaded",
 	    px->generation);
 	daemon_reload_admin(px, c);
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY &&
+	    conf_fds_check(c, (unsigned long)rl.rlim_cur, msg,
+	    sizeof(msg)) != 0)
+		log_warnx("reload: %s", msg);
 	if (!daemon_same_user(px->user, c->user))
 		log_warnx("reload: a changed user takes effect at the next "
 		    "restart");

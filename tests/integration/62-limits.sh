@@ -157,6 +157,41 @@ case_max_sessions() {
 	session_close d
 }
 
+# The caps against RLIMIT_NOFILE: postern -n warns (the hard limit, which
+# the daemon raises to) with the numbers and what fits, still exits 0;
+# max_sessions that fits silences it; the daemon logs it at start.
+case_rlimit_check() {
+	local conf=$T/fds.conf out rc
+	conf_global > "$conf"
+	conf_service s "127.0.0.1:$(free_port)" tcp "a tcp://127.0.0.1:1" -- \
+	    check=none >> "$conf"
+	out=$(prlimit --nofile=1024:1024 -- "$POSTERN" -n -c "$conf" 2>&1)
+	rc=$?
+	expect_eq "postern -n exit" 0 "$rc"
+	expect_match "postern -n" "^$conf: warning: RLIMIT_NOFILE is 1024, but the caps may need 8225 descriptors: 4096 sessions \\(the services' max_connections\\) x 2 \\+ 1 listeners \\+ 0 admin \\+ 0 health checks \\+ 0 SSH connections \\+ 32 reserve; 495 sessions fit: lower max_connections or set max_sessions, or raise the limit \\(LimitNOFILE=, ulimit -n\\)" "$out"
+	expect_match "postern -n" 'configuration OK$' "$out"
+	conf_global admin=127.0.0.1:1 max_sessions=400 > "$conf"
+	conf_service s "127.0.0.1:$(free_port)" redis "a tcp://127.0.0.1:1" \
+	    "b tcp://127.0.0.1:2" >> "$conf"
+	out=$(prlimit --nofile=1024:1024 -- "$POSTERN" -n -c "$conf" 2>&1)
+	expect_eq "postern -n, max_sessions = 400" "configuration OK" "$out"
+	conf_global admin=127.0.0.1:1 max_sessions=600 > "$conf"
+	conf_service s "127.0.0.1:$(free_port)" redis "a tcp://127.0.0.1:1" \
+	    "b tcp://127.0.0.1:2" >> "$conf"
+	out=$(prlimit --nofile=1024:1024 -- "$POSTERN" -n -c "$conf" 2>&1)
+	expect_match "postern -n, max_sessions = 600" "need 1300 descriptors: 600 sessions \\(max_sessions\\) x 2 \\+ 1 listeners \\+ 65 admin \\+ 2 health checks \\+ 0 SSH connections \\+ 32 reserve; 462 sessions fit" "$out"
+	# The daemon says it at start, in its log.
+	LISTEN_PORT=$(free_port) || fail_case "no free port"
+	CONF=$T/case$_CASE_ID.conf
+	{ conf_global; conf_service s "127.0.0.1:$LISTEN_PORT" tcp \
+	    "a tcp://127.0.0.1:1" -- check=none; } > "$CONF"
+	local real=$POSTERN
+	POSTERN=prlimit start_postern_args --nofile=1024:1024 -- "$real" -c "$CONF"
+	POSTERN=$real
+	wait_ready 10
+	expect_log 'warn: RLIMIT_NOFILE is 1024, but the caps may need 8225 descriptors'
+}
+
 (make_pki) > "$T/pki.log" 2>&1 || {
 	fail "$SCRIPT_NAME: certificates" "openssl failed: $(tail -n 3 "$T/pki.log" | paste -sd'|')"
 	finish
@@ -167,4 +202,5 @@ for t in "${TRANSPORTS[@]}"; do
 	run_case "$t: idle_timeout closes a quiet session, not a busy one" case_idle_timeout "$t"
 done
 run_case "max_sessions caps sessions across services" case_max_sessions
+run_case "postern -n and the start warn when the caps exceed RLIMIT_NOFILE" case_rlimit_check
 finish
