@@ -546,7 +546,8 @@ session_idle_cb(evutil_socket_t fd, short what, void *arg)
 	uint64_t	 bytes = s->relay.side[RELAY_CLIENT].bytes +
 			    s->relay.side[RELAY_SERVER].bytes;
 	int64_t		 now = clock_ms();
-	struct timeval	 tv = { ms / 4000, (ms / 4 % 1000) * 1000 };
+	int		 tick = ms / 4 > 50 ? ms / 4 : 50;	/* not a spin */
+	struct timeval	 tv = { tick / 1000, (tick % 1000) * 1000 };
 	char		 detail[64];
 
 	if (s->state != SESSION_RELAYING || bytes != s->idle_bytes) {
