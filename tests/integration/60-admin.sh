@@ -314,7 +314,7 @@ case_metrics() {
 	    postern_route_admin:gauge postern_checks_total:counter \
 	    postern_check_duration_seconds:histogram \
 	    postern_service_sessions_active:gauge \
-	    postern_service_refused_total:counter \
+	    postern_service_refused_total:counter postern_service_lingering:gauge \
 	    postern_failovers_total:counter postern_service_pinned:gauge; do
 		grep -qx "# TYPE ${fam%%:*} ${fam#*:}" <<< "$HTTP_BODY" ||
 		    fail_case "/metrics lacks '# TYPE ${fam%%:*} ${fam#*:}'"
