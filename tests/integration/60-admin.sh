@@ -994,6 +994,30 @@ case_admin_socket_mode() {
 	expect_match "postern -n, unknown group" "$T/bad.conf:[0-9]+: admin_socket_group no-such-group-p: no such group" "$out"
 }
 
+# Started as root with user = nobody: the unix admin socket, bound before
+# the drop, is nobody's (0600), so postern ctl as that user works too.
+case_admin_socket_user() {
+	local sock=$T/admin.sock
+	((EUID == 0)) || skip_case "needs root"
+	getent passwd nobody > /dev/null || skip_case "no user nobody"
+	# LeakSanitizer cannot trace a process that changed its uid.
+	export ASAN_OPTIONS=detect_leaks=0:abort_on_error=0
+	start_redis
+	PRIV_PORT=$REDIS_PORT
+	start_redis
+	PUB_PORT=$REDIS_PORT
+	LISTEN_PORT=$(free_port) || fail_case "no free port"
+	ADMIN=unix:$sock
+	CONF=$T/case$_CASE_ID.conf
+	{ conf_global "admin=$ADMIN" user=nobody; redis_service; } > "$CONF"
+	chmod 644 "$CONF"
+	start_postern "$CONF"
+	expect_log 'running as user nobody'
+	expect_eq "socket mode and owner" "600 nobody" "$(stat -c '%a %U' "$sock")"
+	ctl liveness
+	expect_eq "ctl liveness as root" ok "$CTL_OUT"
+}
+
 run_case "/health healthy with two redis routes" case_health_healthy
 run_case "/health degraded when the preferred route is down" case_health_degraded
 run_case "/health unhealthy and 503 with no route" case_health_unhealthy
@@ -1014,4 +1038,5 @@ run_case "probes answered under a flood of idle admin connections" case_flood
 run_case "an admin connection during fd exhaustion pauses the admin, no crash" case_admin_emfile
 run_case "a request trickling one byte a second is closed at its absolute deadline" case_admin_slowloris
 run_case "unix admin socket: 0600 by default, admin_socket_mode and _group, the token over it" case_admin_socket_mode
+run_case "unix admin socket bound as root belongs to user =" case_admin_socket_user
 finish
