@@ -124,6 +124,34 @@ case_idle_timeout() {
 	session_close quiet
 }
 
+# A real pool (redis-py's ConnectionPool, default settings): a pooled
+# connection closed by idle_timeout while unused is replaced on its next
+# use; the application sees no error.
+POOL_PY='
+import os, sys, time, redis
+port, go = int(sys.argv[1]), sys.argv[2]
+r = redis.Redis(connection_pool=redis.ConnectionPool(host="127.0.0.1", port=port))
+r.set("k", "v")
+print("first ok", flush=True)
+for _ in range(300):
+    if os.path.exists(go):
+        break
+    time.sleep(0.1)
+print("second", r.get("k").decode(), flush=True)
+'
+case_idle_timeout_pool() {
+	start_redis
+	postern_redis -- idle_timeout=1s
+	(_close_sess_fds; exec /usr/bin/python3 -c "$POOL_PY" "$LISTEN_PORT" "$T/go") \
+	    > "$T/pool.out" 2>&1 &
+	track_client "$!"
+	wait_log "$T/pool.out" 'first ok|Error' 20 || fail_case "the pool did not start"
+	expect_log ': closed \(idle: no byte either way for 1\.000s'
+	: > "$T/go"
+	wait_log "$T/pool.out" 'second|Error' 40 || fail_case "no second answer"
+	expect_eq "the pool's second command" "second v" "$(tail -n 1 "$T/pool.out")"
+}
+
 # max_sessions = 2 across two services: the third session, whichever
 # service it comes to, is refused, logged, and counted.
 case_max_sessions() {
@@ -201,6 +229,7 @@ run_case "a lingering socket: absolute 2 s deadline, counted toward max_connecti
 for t in "${TRANSPORTS[@]}"; do
 	run_case "$t: idle_timeout closes a quiet session, not a busy one" case_idle_timeout "$t"
 done
+run_case "redis-py pool: a connection closed by idle_timeout is replaced unseen" case_idle_timeout_pool
 run_case "max_sessions caps sessions across services" case_max_sessions
 run_case "postern -n and the start warn when the caps exceed RLIMIT_NOFILE" case_rlimit_check
 finish
