@@ -132,6 +132,7 @@ struct conf_service {
 	int			 identity_on;	/* derived: the guard runs */
 	int			 hold_timeout_ms;
 	int			 response_timeout_ms;	/* 0: off */
+	int			 idle_timeout_ms;	/* 0: off */
 	enum conf_on_down	 on_route_down;
 	enum conf_on_failback	 on_failback;
 	int			 rise;
@@ -175,10 +176,14 @@ struct conf {
 	char			*admin_token;	/* read from the file; wiped
 						   when freed */
 	int			 admin_read_token; /* reads need it too */
+	char			*admin_socket_mode;	/* octal text */
+	int			 admin_socket_perm;	/* parsed from it */
+	char			*admin_socket_group;	/* NULL: ours */
 	int			 log_level;	/* enum log_level (lib/log.h) */
 	int			 drain_timeout_ms;
 	int			 shutdown_delay_ms;
 	char			*user;		/* drop to it after binding */
+	int			 max_sessions;	/* across services; 0: none */
 	struct conf_bastion	*bastions;
 	size_t			 nbastions;
 	struct conf_service	*services;

@@ -49,6 +49,15 @@ const struct conf_key conf_keys[] = {
 	  "no", 0, 0, no_yes, 0,
 	  "yes: /health, /status and /metrics need the token too (the probes "
 	  "never do); needs admin_token_file" },
+	{ SECT_GLOBAL, "admin_socket_group", TYPE_STRING,
+	  G(admin_socket_group), NULL, 0, 0, NULL, 0,
+	  "unix:/path admin address: the group the socket belongs to "
+	  "(with admin_socket_mode 0660, its members may use postern ctl); "
+	  "unset: postern's" },
+	{ SECT_GLOBAL, "admin_socket_mode", TYPE_STRING, G(admin_socket_mode),
+	  "0600", 0, 0, NULL, 0,
+	  "unix:/path admin address: the socket's permissions, in octal "
+	  "(connecting needs write permission); at least 0600" },
 	{ SECT_GLOBAL, "admin_token_file", TYPE_PATH, G(admin_token_file),
 	  NULL, 0, 0, NULL, 0,
 	  "file whose first line is the bearer token route control needs "
@@ -59,6 +68,11 @@ const struct conf_key conf_keys[] = {
 	  "are closed" },
 	{ SECT_GLOBAL, "log_level", TYPE_ENUM, G(log_level), "info", 0, 0,
 	  log_levels, 0, "error, warn, info or debug" },
+	{ SECT_GLOBAL, "max_sessions", TYPE_INT, G(max_sessions), "0", 0,
+	  1000000, NULL, 0,
+	  "concurrent client sessions across all services (each service's "
+	  "max_connections still applies); more are refused; 0: no cap "
+	  "beyond the services' own" },
 	{ SECT_GLOBAL, "shutdown_delay", TYPE_DURATION, G(shutdown_delay_ms),
 	  "0", 0, 3600 * 1000, NULL, 0,
 	  "on SIGTERM, how long to keep accepting new connections (readiness "
@@ -179,13 +193,19 @@ const struct conf_key conf_keys[] = {
 	  "the identity every route must report (postgres: the "
 	  "system_identifier; redis: identity_key's value) instead of the "
 	  "preferred route's" },
+	{ SECT_SERVICE, "idle_timeout", TYPE_DURATION, S(idle_timeout_ms),
+	  "0", 0, DAY_MS, NULL, 0,
+	  "close an established session after this long without a byte "
+	  "either way (a blocked command or a quiet subscriber too); 0: "
+	  "off" },
 	{ SECT_SERVICE, "listen", TYPE_LISTEN, S(listen), NULL, 0, 0, NULL,
 	  KEY_REQUIRED | KEY_REPEAT,
 	  "local address to accept clients on: host:port, [v6]:port, port "
 	  "(127.0.0.1), *:port (all interfaces) or unix:/path; repeatable" },
 	{ SECT_SERVICE, "max_connections", TYPE_INT, S(max_connections),
-	  "10000", 1, 1000000, NULL, 0,
-	  "concurrent client sessions; more are refused" },
+	  "4096", 1, 1000000, NULL, 0,
+	  "concurrent client sessions, and closed clients' sockets still "
+	  "lingering (up to 2 s); more are refused" },
 	{ SECT_SERVICE, "on_failback", TYPE_ENUM, S(on_failback), "move",
 	  0, 0, on_failback, 0,
 	  "move: when a higher route is up again, sessions on lower routes "

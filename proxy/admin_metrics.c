@@ -290,6 +290,14 @@ admin_s_waiting(struct evbuffer *b, const char *name,
 }
 
 static void
+admin_s_lingering(struct evbuffer *b, const char *name,
+    const struct service *svc)
+{
+	admin_sample(b, name, svc, NULL, NULL, NULL);
+	evbuffer_add_printf(b, "%u\n", svc->count->lingering);
+}
+
+static void
 admin_s_failovers(struct evbuffer *b, const char *name,
     const struct service *svc)
 {
@@ -319,8 +327,13 @@ static const struct admin_service_family admin_service_families[] = {
 	  admin_s_active },
 	{ "postern_service_sessions_total", "counter",
 	  "Client sessions the service accepted.", admin_s_total },
+	{ "postern_service_lingering", "gauge",
+	  "Closed clients whose socket lingers (a last message, then up to "
+	  "2 s to read their close); they count toward max_connections.",
+	  admin_s_lingering },
 	{ "postern_service_refused_total", "counter",
-	  "Clients refused because max_connections was reached.",
+	  "Clients refused because max_connections (or max_sessions) was "
+	  "reached.",
 	  admin_s_refused },
 	{ "postern_sessions_moved_total", "counter",
 	  "Sessions moved to another route at a safe point, unseen by "

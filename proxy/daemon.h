@@ -71,11 +71,16 @@ int	daemon_stopping(struct postern *px);
 /* daemon_uptime_ms(px): milliseconds since the daemon started serving. */
 int64_t	daemon_uptime_ms(struct postern *px);
 
+/* daemon_nsessions(px): live sessions of every service and generation. */
+unsigned int daemon_nsessions(const struct postern *px);
+
 /*
- * daemon_linger(px, fd, msg): send msg (may be NULL) to a client and
- * close it gracefully; takes fd and msg.
+ * daemon_linger(px, svc, fd, msg): send msg (may be NULL) to a client of
+ * svc and close it gracefully; takes fd and msg.  Until it is closed the
+ * socket counts toward svc's max_connections (service_linger_hold).
  */
-void	daemon_linger(struct postern *px, int fd, struct evbuffer *msg);
+void	daemon_linger(struct postern *px, struct service *svc, int fd,
+	    struct evbuffer *msg);
 
 /*
  * daemon_close_route_sessions(px, r, why): close every live session that

@@ -17,6 +17,7 @@
 #include <openssl/crypto.h>
 
 #include "conf.h"
+#include "conf_fds.h"
 #include "ctl.h"
 #include "daemon.h"
 #include "log.h"
@@ -72,6 +73,32 @@ raise_nofile(void)
 		if (setrlimit(RLIMIT_NOFILE, &rl) == -1)
 			log_warn("setrlimit(RLIMIT_NOFILE)");
 	}
+}
+
+/*
+ * The caps against the descriptors: a warning, not an error, because
+ * the accept path survives EMFILE (it pauses, sessions are refused), and
+ * a configuration whose caps were never meant to be reached at once
+ * (the defaults on a small machine) must still start.  -n checks the
+ * hard limit, which the daemon raises the soft one to.
+ */
+static void
+check_nofile(const struct conf *conf, int hard, const char *file)
+{
+	struct rlimit	rl;
+	char		msg[512];
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) == -1 ||
+	    (hard ? rl.rlim_max : rl.rlim_cur) == RLIM_INFINITY)
+		return;
+	if (conf_fds_check(conf, (unsigned long)(hard ? rl.rlim_max :
+	    rl.rlim_cur), msg, sizeof(msg)) == 0)
+		return;
+	if (hard)
+		fprintf(stderr, "%s: warning: %s\n", file != NULL ? file :
+		    "postern", msg);
+	else
+		log_warnx("%s", msg);
 }
 
 /* Is key=... among the -o options? */
@@ -207,6 +234,7 @@ main(int argc, char **argv)
 	if (conf == NULL)
 		return (EXIT_USAGE);
 	if (check) {
+		check_nofile(conf, 1, file);
 		printf("configuration OK\n");
 		conf_unref(conf);
 		return (0);
@@ -218,6 +246,7 @@ main(int argc, char **argv)
 		fatal("daemon");
 	log_versions();
 	raise_nofile();
+	check_nofile(conf, 0, NULL);
 	if ((px = daemon_new()) == NULL) {
 		conf_unref(conf);
 		return (EXIT_RUNTIME);

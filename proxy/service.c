@@ -29,8 +29,11 @@ service_accept(int fd, struct sockaddr *sa, int len, void *arg)
 {
 	struct service	*svc = arg;
 	char		 peer[ADDR_STRLEN];
+	int		 max;
 
-	if (svc->count->active >= (unsigned int)svc->cs->max_connections) {
+	/* Lingering sockets count: a trickling client must not add up. */
+	if (svc->count->active + svc->count->lingering >=
+	    (unsigned int)svc->cs->max_connections) {
 		svc->refused++;
 		/* One line per refusal would let a flood fill the disk. */
 		if (svc->refused == 1 || svc->refused % 1000 == 0)
@@ -38,6 +41,18 @@ service_accept(int fd, struct sockaddr *sa, int len, void *arg)
 			    "reached (%d; %llu refused so far)", svc->name,
 			    addr_from_sockaddr(sa, (socklen_t)len, peer,
 			    sizeof(peer)), svc->cs->max_connections,
+			    (unsigned long long)svc->refused);
+		close(fd);
+		return;
+	}
+	max = daemon_conf(svc->px)->max_sessions;
+	if (max > 0 && daemon_nsessions(svc->px) >= (unsigned int)max) {
+		svc->refused++;
+		if (svc->refused == 1 || svc->refused % 1000 == 0)
+			log_warnx("service %s: %s: refused: max_sessions "
+			    "reached (%d across services; %llu refused so "
+			    "far)", svc->name, addr_from_sockaddr(sa,
+			    (socklen_t)len, peer, sizeof(peer)), max,
 			    (unsigned long long)svc->refused);
 		close(fd);
 		return;
@@ -504,6 +519,24 @@ service_close_listeners(struct service *svc)
 	free(svc->listeners);
 	svc->listeners = NULL;
 	svc->nlisteners = 0;
+}
+
+struct service_count *
+service_linger_hold(struct service *svc)
+{
+	svc->count->refs++;
+	svc->count->lingering++;
+	return (svc->count);
+}
+
+void
+service_linger_release(void *arg)
+{
+	struct service_count	*count = arg;
+
+	count->lingering--;
+	if (--count->refs == 0)
+		free(count);
 }
 
 struct service *
