@@ -307,15 +307,23 @@ probe_read_cb(struct bufferevent *bev, void *arg)
 {
 	struct probe	*p = arg;
 	struct evbuffer	*in = bufferevent_get_input(bev);
+	size_t		 before = evbuffer_get_length(in);
 
-	if (evbuffer_get_length(in) > PROBE_MAX_REPLY) {
-		probe_finish(p, PROBE_REPLY, "reply too long");
+	/*
+	 * All the bytes of the conversation, not this read's: a reader that
+	 * drains into its own buffer (hiredis) would otherwise grow with
+	 * whatever a server streams.
+	 */
+	if (p->consumed + before > PROBE_MAX_REPLY) {
+		probe_finish(p, PROBE_REPLY, "reply larger than %d bytes",
+		    PROBE_MAX_REPLY);
 		return;
 	}
 	if (p->params.kind == CHECK_REDIS)
 		probe_redis_read(p, in);
 	else
 		probe_pg_read(p, in);
+	p->consumed += before - evbuffer_get_length(in);
 }
 
 static void

@@ -9,6 +9,11 @@
 
 #include "probe.h"
 
+/*
+ * The most bytes a check reads from the server, all replies together:
+ * counted before they reach hiredis's reader (which would otherwise
+ * buffer a "$1000000000" bulk string as it streams in).
+ */
 #define PROBE_MAX_REPLY		(64 * 1024)
 #define PROBE_REDIS_STEPS	4	/* AUTH, PING, ROLE, GET */
 
@@ -28,6 +33,7 @@ struct probe {
 	int			 has_identity;
 	int			 flush_result;	/* after the output drains */
 	char			 flush_detail[256];
+	size_t			 consumed;	/* bytes read and drained */
 
 	/* Redis */
 	struct redisReader	*reader;
