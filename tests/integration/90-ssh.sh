@@ -381,6 +381,8 @@ case_key_types() {
 	printf 'ec secret\n' > "$T/keys/k_ec.pass"
 	printf 'rsa secret\n' > "$T/keys/k_rsa.pass"
 	printf 'wrong\n' > "$T/keys/k_bad.pass"
+	# Secret files (postern.conf(5)): owner only.
+	chmod 600 "$T"/keys/*.pass
 	SSHD_AUTHORIZED=(k_ed k_ec k_rsa k_bad)
 	export ASAN_OPTIONS="$ASAN_OPTIONS:fast_unwind_on_malloc=0"
 	start_redis
