@@ -356,6 +356,55 @@ case_hostkey_hashed_accept_new() {
 	expect_eq "PING (the accepted key)" PONG "$(rcli "$LISTEN_PORT" PING 2>&1)"
 }
 
+# A bastion that signs its host key with ssh-rsa (SHA-1) only: refused
+# by default, as OpenSSH 8.8 and later do, and the log names ssh-rsa;
+# host_key_algorithms with ssh-rsa accepts it (with libssh2 1.10 the
+# only RSA host key signature there is).
+case_hostkey_sha1() {
+	local kh
+	start_redis
+	ssh-keygen -q -t rsa -b 2048 -N '' -C host -f "$T/host_rsa" < /dev/null ||
+	    fail_case "ssh-keygen -t rsa failed"
+	start_sshd "HostKey $T/host_rsa" "HostKeyAlgorithms ssh-rsa"
+	kh=$T/rsa_known_hosts
+	printf '[127.0.0.1]:%s %s\n' "$SSHD_PORT" "$(cut -d' ' -f1,2 "$T/host_rsa.pub")" > "$kh"
+	BASTION_OPTS=(known_hosts="$kh")
+	postern_via redis "$REDIS_PORT" "${FAST[@]}"
+	expect_log "$(cannot_re b)SSH handshake failed: host key negotiation failed: the bastion offers ssh-rsa, we accept [a-z0-9,-]+: ssh-rsa signs with SHA-1, refused by default as OpenSSH 8\\.8 and later do; give the bastion an ed25519 or ecdsa host key \\(or rsa-sha2-256 with libssh2 1\\.11\\), or accept SHA-1 with host_key_algorithms = \\.\\.\\.,ssh-rsa; retrying in "
+	expect_no_log 'connected in'
+	expect_eq "logins at sshd" 0 "$(count_lines "$SSHD_LOG" 'Accepted publickey')"
+	stop_postern
+	BASTION_OPTS=(known_hosts="$kh" host_key_algorithms=ssh-ed25519,ssh-rsa)
+	postern_via redis "$REDIS_PORT"
+	expect_log "info: bastion b \\(root@127\\.0\\.0\\.1:$SSHD_PORT\\): connected in [0-9]+ ms \\(host key ssh-rsa $(re_escape "$(fp_of "$T/host_rsa.pub")");"
+	expect_eq "PING (ssh-rsa allowed)" PONG "$(rcli "$LISTEN_PORT" PING 2>&1)"
+}
+
+# An @cert-authority line covers the bastion: libssh2 cannot check a host
+# certificate, so accept-new refuses the host (with the line) instead of
+# trusting its key on first use, and writes nothing.
+case_hostkey_cert_authority() {
+	local kh
+	start_redis
+	start_sshd
+	make_key ca ed25519
+	kh=$T/ca_known_hosts
+	printf '# the fleet CA\n@cert-authority * %s\n' "$(cut -d' ' -f1,2 "$T/keys/ca.pub")" > "$kh"
+	cp "$kh" "$kh.before"
+	BASTION_OPTS=(known_hosts="$kh" strict_host_key_checking=accept-new)
+	postern_via redis "$REDIS_PORT" "${FAST[@]}"
+	expect_log "$(cannot_re b)host key verification failed: $(re_escape "$kh") line 2 says @cert-authority for \\[127\\.0\\.0\\.1\\]:$SSHD_PORT, and libssh2 cannot verify host certificates: its ssh-ed25519 key $(re_escape "$SSHD_FP") is not trusted on first use; add the host's own key \\(ssh-keyscan\\) or pin host_key_sha256"
+	expect_no_log 'accepted the new'
+	expect_no_log 'connected in'
+	expect_eq "known_hosts unchanged" "$(cat "$kh.before")" "$(cat "$kh")"
+	stop_postern
+	# The host's own key listed too: that key is checked, and used.
+	cat "$SSHD_KNOWN" >> "$kh"
+	postern_via redis "$REDIS_PORT"
+	expect_log "$(connected_re b)"
+	expect_eq "PING (own key next to the CA)" PONG "$(rcli "$LISTEN_PORT" PING 2>&1)"
+}
+
 case_userkey_wrong() {
 	local fp
 	start_redis
@@ -951,6 +1000,8 @@ run_case "unknown host key refused (type, fingerprint, file)" case_hostkey_unkno
 run_case "changed host key refused, also under accept-new" case_hostkey_changed
 run_case "pinned host_key_sha256: wrong refused, right one after reload" case_hostkey_pin
 run_case "hashed known_hosts; accept-new adds an unknown host" case_hostkey_hashed_accept_new
+run_case "ssh-rsa (SHA-1) host key signatures refused, named; allowed by host_key_algorithms" case_hostkey_sha1
+run_case "@cert-authority covering the host: refused under accept-new" case_hostkey_cert_authority
 run_case "wrong user key refused (type, fingerprint, file)" case_userkey_wrong
 run_case "ed25519, ecdsa+passphrase, RSA PEM+passphrase; wrong passphrase" case_key_types
 run_case "ssh-agent authentication" case_agent
