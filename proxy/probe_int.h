@@ -37,6 +37,12 @@ struct probe {
 
 	/* Redis */
 	struct redisReader	*reader;
+	/* RESP framing of what is fed to hiredis: its array headers. */
+	int			 scan_state;
+	char			 scan_type;
+	char			 scan_line[24];
+	size_t			 scan_len;
+	long long		 scan_skip;	/* bulk bytes and CRLF left */
 	int			 steps[PROBE_REDIS_STEPS];
 	int			 nsteps, step;
 

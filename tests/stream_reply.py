@@ -1,11 +1,12 @@
 #!/usr/bin/env python3
 """A server that answers a health check with a reply that never ends.
 
-  stream_reply.py PORT redis|pg MBYTES
+  stream_reply.py PORT redis|redis-array|pg MBYTES
 
 Listens on 127.0.0.1:PORT (prints "ready" once listening).  To each
 client, after its first bytes: redis: a bulk header of a billion bytes;
-pg: an endless run of NoticeResponse messages; then MBYTES MiB of filler
+redis-array: an array header of a hundred million elements, then
+integers; pg: an endless run of NoticeResponse messages; then MBYTES MiB of filler
 as fast as the client takes it, then it holds the connection open until
 the client closes.  A check that buffers what it reads grows with it
 (tests/integration/71-checkcap.sh).
@@ -27,6 +28,9 @@ def serve(conn, kind, total):
         if kind == "redis":
             conn.sendall(b"$1000000000\r\n")
             chunk = b"x" * 65536
+        elif kind == "redis-array":
+            conn.sendall(b"*100000000\r\n")
+            chunk = b":1\r\n" * 16384
         else:
             chunk = notice(1000) * 64
         sent = 0

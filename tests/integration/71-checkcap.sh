@@ -2,7 +2,8 @@
 # A health check reads at most 64 KiB from a server, all its replies
 # together, before anything is buffered: a server (compromised, or a man
 # in the middle on a plain tcp:// path) that answers PING with a bulk
-# header of a billion bytes and streams, or a PostgreSQL stand-in that
+# header of a billion bytes (or an array of a hundred million elements)
+# and streams, or a PostgreSQL stand-in that
 # streams notices, fails the check ("reply larger than 65536 bytes") and
 # postern's peak memory (VmHWM) stays where it was.  On every transport.
 . "$(dirname "$0")/../lib.sh"
@@ -41,13 +42,15 @@ case_capped() {
 	port=$STREAM_PORT
 	[[ $t != tls ]] || { start_socat_server "TCP:127.0.0.1:$STREAM_PORT" tls; port=$SERVER_PORT; }
 	GLOBAL_OPTS=(log_level=debug)
-	if [[ $kind == redis ]]; then
+	if [[ $kind == redis* ]]; then
 		postern_on "$t" redis "$port" -- check=redis check_interval=2s check_timeout=2s
 	else
 		postern_on "$t" postgres "$port" -- check=postgres check_user=chk \
 		    check_interval=2s check_timeout=2s
 	fi
-	re='debug: [a-z]+/private: check: bad reply \(reply larger than 65536 bytes\)'
+	re='debug: [a-z]+/private: check: bad reply \(reply larger than 65536 bytes'
+	[[ $kind != redis-array ]] || re+=' \(an array of 100000000 elements\)'
+	re+='\)'
 	wait_count "$POSTERN_LOG" "$re" 2 30 ||
 	    fail_case "no two checks failed with 'reply larger than 65536 bytes': $(grep -m 3 'check:' "$POSTERN_LOG" | paste -sd'|')"
 	hwm=$(hwm_kb)
@@ -64,6 +67,7 @@ case_capped() {
 
 for t in "${TRANSPORTS[@]}"; do
 	run_case "$t: redis check: a billion-byte PING reply is capped" case_capped "$t" redis
+	run_case "$t: redis check: a hundred-million-element PING reply is capped" case_capped "$t" redis-array
 	# tls:// to PostgreSQL needs a server that speaks its SSLRequest;
 	# the cap is the same code for every transport.
 	[[ $t == tls ]] ||
