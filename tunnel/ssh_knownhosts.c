@@ -445,6 +445,13 @@ ssh_hostkey_verify(struct ssh_bastion *b)
 		KH_FAIL("host key verification failed: the %s key %s of %s is "
 		    "unknown: %s has only %s keys for it", ks.type,
 		    b->fingerprint, name, b->set.known_hosts, types);
+		/* Its RSA key could not be asked for: say why. */
+		if (kh_listed(types, "ssh-rsa", 7) && !kh_listed(
+		    ssh_hostkey_allowed(&b->set), "ssh-rsa", 7))
+			snprintf(b->hint, sizeof(b->hint), "an ssh-rsa key "
+			    "needs rsa-sha2-256/512 signatures (libssh2 "
+			    "1.11) or ssh-rsa, SHA-1, in host_key_algorithms; "
+			    "or add the bastion's %s key", ks.type);
 		return (-1);
 	}
 	if (b->set.accept_new) {

@@ -380,6 +380,28 @@ case_hostkey_sha1() {
 	expect_eq "PING (ssh-rsa allowed)" PONG "$(rcli "$LISTEN_PORT" PING 2>&1)"
 }
 
+# A bastion with ed25519 and ecdsa host keys: the key type known_hosts
+# holds is asked for first (as ssh does), so a host recorded with its
+# ecdsa key is not asked for ed25519 (which would be "unknown").
+case_hostkey_prefer_known() {
+	local kh
+	start_redis
+	ssh-keygen -q -t ecdsa -N '' -C host -f "$T/host_ecdsa" < /dev/null ||
+	    fail_case "ssh-keygen -t ecdsa failed"
+	start_sshd "HostKey $T/host_ecdsa"
+	kh=$T/ecdsa_known_hosts
+	printf '[127.0.0.1]:%s %s\n' "$SSHD_PORT" "$(cut -d' ' -f1,2 "$T/host_ecdsa.pub")" > "$kh"
+	BASTION_OPTS=(known_hosts="$kh")
+	postern_via redis "$REDIS_PORT"
+	expect_log "info: bastion b \\(root@127\\.0\\.0\\.1:$SSHD_PORT\\): connected in [0-9]+ ms \\(host key ecdsa-sha2-nistp256 $(re_escape "$(fp_of "$T/host_ecdsa.pub")");"
+	expect_eq "PING (ecdsa host key)" PONG "$(rcli "$LISTEN_PORT" PING 2>&1)"
+	stop_postern
+	# The ed25519 key recorded: ed25519 (the default order's first).
+	BASTION_OPTS=(known_hosts="$SSHD_KNOWN")
+	postern_via redis "$REDIS_PORT"
+	expect_log "$(connected_re b)"
+}
+
 # An @cert-authority line covers the bastion: libssh2 cannot check a host
 # certificate, so accept-new refuses the host (with the line) instead of
 # trusting its key on first use, and writes nothing.
@@ -1002,6 +1024,7 @@ run_case "pinned host_key_sha256: wrong refused, right one after reload" case_ho
 run_case "hashed known_hosts; accept-new adds an unknown host" case_hostkey_hashed_accept_new
 run_case "ssh-rsa (SHA-1) host key signatures refused, named; allowed by host_key_algorithms" case_hostkey_sha1
 run_case "@cert-authority covering the host: refused under accept-new" case_hostkey_cert_authority
+run_case "host key algorithms: the type known_hosts holds is asked for first" case_hostkey_prefer_known
 run_case "wrong user key refused (type, fingerprint, file)" case_userkey_wrong
 run_case "ed25519, ecdsa+passphrase, RSA PEM+passphrase; wrong passphrase" case_key_types
 run_case "ssh-agent authentication" case_agent

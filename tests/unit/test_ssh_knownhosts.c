@@ -347,8 +347,18 @@ test_other_type_only(void **state)
 	snprintf(want, sizeof(want), "host key verification failed: the "
 	    "ssh-ed25519 key " FP_A " of " HOST " is unknown: %s has only "
 	    "ssh-rsa keys for it", f->path);
+	f->b.hint[0] = '\0';
 	assert_int_equal(verify(f, &key_a, HOST, 22), -1);
 	assert_string_equal(f->b.last_error, want);
+	/* Without ssh-rsa allowed, why the RSA key was not asked for. */
+	assert_string_equal(f->b.hint, "an ssh-rsa key needs rsa-sha2-256/512 "
+	    "signatures (libssh2 1.11) or ssh-rsa, SHA-1, in "
+	    "host_key_algorithms; or add the bastion's ssh-ed25519 key");
+	f->b.hint[0] = '\0';
+	f->b.set.hostkey_algs = (char *)"ssh-ed25519,ssh-rsa";
+	assert_int_equal(verify(f, &key_a, HOST, 22), -1);
+	assert_string_equal(f->b.hint, "");
+	f->b.set.hostkey_algs = NULL;
 	read_kh(f->path, before, sizeof(before));
 	f->b.set.accept_new = 1;
 	assert_int_equal(verify(f, &key_a, HOST, 22), -1);
