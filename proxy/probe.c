@@ -22,6 +22,7 @@
 #include "dial.h"
 #include "probe.h"
 #include "probe_int.h"
+#include "resp_scan.h"
 
 enum probe_redis_step {
 	REDIS_AUTH,
@@ -229,84 +230,8 @@ probe_redis_reply(struct probe *p, redisReply *r)
 		probe_finish(p, PROBE_OK, "PONG");
 }
 
-enum probe_scan_state {
-	SCAN_TYPE,		/* a value's type byte comes next */
-	SCAN_LINE,		/* its header line, up to LF */
-	SCAN_BULK		/* a bulk string's bytes and CRLF */
-};
-
 /* The elements an array header may announce: each takes 4 bytes or more. */
 #define PROBE_MAX_ELEMENTS	(PROBE_MAX_REPLY / 4)
-
-/* A complete header line: what follows it; -1 for too many elements. */
-static int
-probe_scan_header(struct probe *p)
-{
-	long long	v;
-	char		*end;
-
-	p->scan_line[p->scan_len] = '\0';
-	v = strtoll(p->scan_line, &end, 10);
-	if (end == p->scan_line)
-		return (0);		/* hiredis says what is wrong */
-	switch (p->scan_type) {
-	case '$':
-		if (v >= 0) {
-			p->scan_skip = v + 2;
-			p->scan_state = SCAN_BULK;
-		}
-		break;
-	case '*':
-		if (v > PROBE_MAX_ELEMENTS) {
-			probe_finish(p, PROBE_REPLY, "reply larger than %d bytes "
-			    "(an array of %lld elements)", PROBE_MAX_REPLY, v);
-			return (-1);
-		}
-		break;
-	}
-	return (0);
-}
-
-/*
- * Follow the RESP framing of the bytes about to be fed to hiredis: it
- * allocates an array's element pointers when it reads the header
- * ("*100000000": 800 MB), before the elements, and hiredis 0.14 has no
- * limit (1.x's maxelements defaults to 2^32 - 1).  0, or -1 finished.
- */
-static int
-probe_scan(struct probe *p, const unsigned char *b, size_t n)
-{
-	size_t	i, step;
-
-	for (i = 0; i < n; i += step) {
-		step = 1;
-		switch (p->scan_state) {
-		case SCAN_BULK:
-			step = (long long)(n - i) < p->scan_skip ? n - i :
-			    (size_t)p->scan_skip;
-			if ((p->scan_skip -= (long long)step) == 0)
-				p->scan_state = SCAN_TYPE;
-			break;
-		case SCAN_TYPE:
-			p->scan_type = (char)b[i];
-			p->scan_len = 0;
-			p->scan_state = SCAN_LINE;
-			break;
-		case SCAN_LINE:
-			if (b[i] != '\n') {
-				if (b[i] != '\r' && p->scan_len + 1 <
-				    sizeof(p->scan_line))
-					p->scan_line[p->scan_len++] = (char)b[i];
-				break;
-			}
-			p->scan_state = SCAN_TYPE;
-			if (probe_scan_header(p) != 0)
-				return (-1);
-			break;
-		}
-	}
-	return (0);
-}
 
 static void
 probe_redis_read(struct probe *p, struct evbuffer *in)
@@ -314,11 +239,17 @@ probe_redis_read(struct probe *p, struct evbuffer *in)
 	void		*reply;
 	size_t		 n;
 	unsigned char	*data;
+	long long	 count = 0;
 
 	n = evbuffer_get_length(in);
 	data = evbuffer_pullup(in, -1);
-	if (probe_scan(p, data, n) != 0)
+	/* Before hiredis allocates from an aggregate's header. */
+	if (resp_scan_feed(&p->scan, data, n, PROBE_MAX_ELEMENTS,
+	    &count) != 0) {
+		probe_finish(p, PROBE_REPLY, "reply larger than %d bytes (an "
+		    "array of %lld elements)", PROBE_MAX_REPLY, count);
 		return;
+	}
 	if (redisReaderFeed(p->reader, (const char *)data, n) != REDIS_OK) {
 		probe_finish(p, PROBE_REPLY, "unreadable reply");
 		return;

@@ -8,6 +8,7 @@
 #include <stddef.h>
 
 #include "probe.h"
+#include "resp_scan.h"
 
 /*
  * The most bytes a check reads from the server, all replies together:
@@ -37,12 +38,7 @@ struct probe {
 
 	/* Redis */
 	struct redisReader	*reader;
-	/* RESP framing of what is fed to hiredis: its array headers. */
-	int			 scan_state;
-	char			 scan_type;
-	char			 scan_line[24];
-	size_t			 scan_len;
-	long long		 scan_skip;	/* bulk bytes and CRLF left */
+	struct resp_scan	 scan;		/* what is fed to hiredis */
 	int			 steps[PROBE_REDIS_STEPS];
 	int			 nsteps, step;
 
