@@ -85,9 +85,12 @@ case_postgres_scram() {
 	local pw=$T/chk.pw out
 	command -v psql > /dev/null || skip_case "no psql"
 	PG_HBA=$'local all all trust\nhost all postgres 127.0.0.1/32 trust
+host all chk_md5 127.0.0.1/32 md5
 host all all 127.0.0.1/32 scram-sha-256' start_postgres
 	out=$(timeout 30 psql "host=$PG_SOCKDIR port=$PG_PORT user=postgres dbname=postgres" \
-	    -XAtc "CREATE ROLE chk LOGIN PASSWORD 'chk-Pw-9'" 2>&1) ||
+	    -XAtc "CREATE ROLE chk LOGIN PASSWORD 'chk-Pw-9';
+	    SET password_encryption = 'md5';
+	    CREATE ROLE chk_md5 LOGIN PASSWORD 'chk-Pw-9'" 2>&1) ||
 	    fail_case "CREATE ROLE: $out"
 	printf 'chk-Pw-9\n' > "$pw"
 	chmod 600 "$pw"
@@ -99,10 +102,20 @@ host all all 127.0.0.1/32 scram-sha-256' start_postgres
 	  conf_service postgres "127.0.0.1:$LISTEN_PORT" postgres \
 	      "via ssh://b/127.0.0.1:$PG_PORT" -- check_user=chk \
 	      check_database=postgres "check_password_file=$pw" check_role=primary
+	  # md5 over ssh://: the hop from the bastion is plain TCP, so the
+	  # hash is refused without check_allow_md5, as on tcp://.
+	  conf_service md5 "127.0.0.1:$(free_port)" postgres \
+	      "via ssh://b/127.0.0.1:$PG_PORT" -- check_user=chk_md5 \
+	      check_database=postgres "check_password_file=$pw"
+	  conf_service md5ok "127.0.0.1:$(free_port)" postgres \
+	      "via ssh://b/127.0.0.1:$PG_PORT" -- check_user=chk_md5 \
+	      check_database=postgres "check_password_file=$pw" check_allow_md5=yes
 	} > "$CONF"
 	start_postern "$CONF"
 	expect_log 'debug: postgres/via: check: ok \(authenticated \(SCRAM-SHA-256\); primary\)'
 	expect_log 'info: postgres/via: up \(check ok\)$'
+	expect_log 'debug: md5/via: check: authentication \(auth failed \(the server asks for an md5 password hash on a connection without TLS; refused: '
+	expect_log 'debug: md5ok/via: check: ok \(authenticated \(md5\); primary\)'
 	out=$(timeout 30 psql "$(pg_conninfo "$LISTEN_PORT")" -tAc 'select 6 * 7' 2>&1)
 	expect_eq "psql through the bastion" 42 "$out"
 	expect_no_log 'chk-Pw-9'
@@ -1013,7 +1026,7 @@ case_netns_topology() {
 
 run_case "redis-cli through an ssh:// route" case_redis
 run_case "psql through an ssh:// route" case_postgres
-run_case "postgres check with SCRAM through an ssh:// route" case_postgres_scram
+run_case "postgres check with SCRAM through an ssh:// route; md5 refused unless allowed" case_postgres_scram
 run_case "200 concurrent sessions share one SSH connection" case_200_sessions
 run_case "100 new sessions at once through one bastion: all served" case_burst
 run_case "a killed extra connection: its channel fails, the others serve, it reconnects" case_extra_lost
