@@ -605,6 +605,30 @@ case_restart() {
 	expect_eq "recovery lines" 1 "$(count_lines "$POSTERN_LOG" 'connected again')"
 }
 
+# The identity is a secret file read at each connection: made readable
+# by others after the start, it is refused when the bastion reconnects
+# (logged, the agent tried next), and used again once chmod 600.
+case_identity_mode_runtime() {
+	local key=$T/keys/rt
+	start_redis
+	make_key rt ed25519
+	SSHD_AUTHORIZED=(rt)
+	start_sshd
+	BASTION_OPTS=(identity="$key")
+	postern_via redis "$REDIS_PORT" "${FAST[@]}"
+	expect_log "$(connected_re b)"
+	chmod 644 "$key"
+	sshd_signal KILL
+	wait_exit "$SSHD_PID" 10 || fail_case "sshd survived SIGKILL"
+	start_sshd_on "$SSHD_PORT" 127.0.0.1
+	expect_log "warn: bastion b \\(root@127\\.0\\.0\\.1:$SSHD_PORT\\): identity $(re_escape "$key"): mode 0644 lets others read or write it: chmod 600 it$" 30
+	expect_log "$(cannot_re b)authentication as root failed: identity $(re_escape "$key"): mode 0644 lets others read or write it: chmod 600 it; no ssh-agent"
+	expect_eq "logins at sshd with the 0644 key" 1 "$(count_lines "$SSHD_LOG" 'Accepted publickey')"
+	chmod 600 "$key"
+	expect_log "info: bastion b \\(root@127\\.0\\.0\\.1:$SSHD_PORT\\): connected again after " 30
+	expect_eq "PING after chmod 600" PONG "$(rcli "$LISTEN_PORT" PING 2>&1)"
+}
+
 # The admin endpoint shows each bastion: /metrics, /health and /status,
 # before and after a loss.
 case_admin_bastion() {
@@ -1044,6 +1068,7 @@ run_case "ssh-agent authentication" case_agent
 run_case "a hung ssh-agent: bounded wait, clear error" case_agent_hung
 run_case "PermitOpen: administratively prohibited vs connect failed" case_open_failures
 run_case "sshd killed and restarted: reconnects, new sessions work" case_restart
+run_case "identity made readable by others after the start: refused at reconnect" case_identity_mode_runtime
 run_case "SIGSTOP'd bastion found by the keepalive counter" case_sigstop
 run_case "admin shows the bastion: metrics, /health, /status" case_admin_bastion
 run_case "reload keeps an unchanged bastion, replaces a changed one" case_reload
