@@ -125,7 +125,7 @@ struct conf_service {
 	char			*check_database;
 	char			*check_password_file;
 	char			*check_password;	/* read from the file */
-	int			 check_allow_md5;	/* md5 without TLS */
+	int			 check_allow_md5; /* md5 without TLS */
 	enum conf_role		 check_role;
 	enum conf_identity	 identity;
 	char			*identity_key;	/* redis: GET it */
@@ -165,8 +165,8 @@ struct conf_bastion {
 	char		*session_command;	/* NULL: no session channel */
 	char		*ciphers;	/* NULL: tunnel/'s default order */
 	int		 ciphers_line;	/* of the key; the section's if unset */
-	char		*host_key_algorithms;	/* NULL: tunnel/'s default */
-	int		 host_key_algorithms_line;	/* as ciphers_line */
+	char		*host_key_algorithms; /* NULL: tunnel/'s default */
+	int		 host_key_algorithms_line; /* as ciphers_line */
 };
 
 struct conf {

@@ -35,7 +35,7 @@ struct conf_parser {
 /* A secret file as given: "label key path" at line. */
 struct conf_secret_ref {
 	int	 line;
-	char	*what;		/* "label key path", as in other errors */
+	char	*what;		/* "label key path", as in errors */
 	char	*path;
 };
 

@@ -96,8 +96,8 @@ const struct conf_key conf_keys[] = {
 	  "pinned SHA-256 fingerprint of the bastion's host key "
 	  "(SHA256:base64, as ssh-keygen -l prints it); replaces known_hosts" },
 	{ SECT_BASTION, "identity", TYPE_PATH, B(identity), NULL, 0, 0, NULL,
-	  KEY_SECRET, "private key file for authentication (ed25519, ecdsa or rsa); "
-	  "without it, the ssh-agent at SSH_AUTH_SOCK" },
+	  KEY_SECRET, "private key file for authentication (ed25519, ecdsa or "
+	  "rsa); without it, the ssh-agent at SSH_AUTH_SOCK" },
 	{ SECT_BASTION, "identity_passphrase_file", TYPE_PATH,
 	  B(identity_passphrase_file), NULL, 0, 0, NULL, KEY_SECRET,
 	  "file whose first line is the passphrase of the identity" },

@@ -40,8 +40,8 @@ int	secret_mode_check(const struct stat *st, const char *user, char *err,
  * checked first when check is set.  0, or -1 with err set.  The caller
  * frees *out with secret_free(*out, *len), which wipes it.
  */
-int	secret_load(const char *path, int check, const char *user, char **out,
-	    size_t *len, char *err, size_t errlen);
+int	secret_load(const char *path, int check, const char *user,
+	    char **out, size_t *len, char *err, size_t errlen);
 
 /* secret_free(buf, len): wipe len + 1 bytes and free.  NULL: no-op. */
 void	secret_free(char *buf, size_t len);

@@ -225,8 +225,9 @@ main(int argc, char **argv)
 		fatal("daemon");
 	log_versions();
 	if (dumps)
-		log_warnx("POSTERN_CORE_DUMPS=1: core dumps and ptrace allowed; "
-		    "a dump holds the admin token, passwords and keys");
+		log_warnx("POSTERN_CORE_DUMPS=1: core dumps and ptrace "
+		    "allowed; a dump holds the admin token, passwords and "
+		    "keys");
 	raise_nofile();
 	if ((px = daemon_new()) == NULL) {
 		conf_unref(conf);

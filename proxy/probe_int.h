@@ -34,11 +34,11 @@ struct probe {
 	int			 has_identity;
 	int			 flush_result;	/* after the output drains */
 	char			 flush_detail[256];
-	size_t			 consumed;	/* bytes read and drained */
+	size_t			 consumed;	/* read and drained */
 
 	/* Redis */
 	struct redisReader	*reader;
-	struct resp_scan	 scan;		/* what is fed to hiredis */
+	struct resp_scan	 scan;		/* fed to hiredis */
 	int			 steps[PROBE_REDIS_STEPS];
 	int			 nsteps, step;
 

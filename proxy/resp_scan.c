@@ -28,7 +28,7 @@ resp_scan_header(struct resp_scan *s, long long max, long long *count)
 	s->line[s->len] = '\0';
 	v = strtoll(s->line, &end, 10);
 	if (end == s->line)
-		return (0);		/* not a number: the reader's to say */
+		return (0);	/* not a number: the reader says so */
 	switch (s->type) {
 	case '$':
 	case '=':
@@ -76,7 +76,8 @@ resp_scan_feed(struct resp_scan *s, const unsigned char *b, size_t n,
 			break;
 		case SCAN_LINE:
 			if (b[i] != '\n') {
-				if (b[i] != '\r' && s->len + 1 < sizeof(s->line))
+				if (b[i] != '\r' &&
+				    s->len + 1 < sizeof(s->line))
 					s->line[s->len++] = (char)b[i];
 				break;
 			}

@@ -71,7 +71,7 @@ struct ssh_settings {
 	char		*pin;			/* "SHA256:..." or NULL */
 	char		*command;		/* session_command or NULL */
 	char		*ciphers;		/* NULL: the default order */
-	char		*hostkey_algs;		/* NULL: the default list */
+	char		*hostkey_algs;		/* NULL: default */
 	int		 accept_new;
 	int		 ask;			/* at the terminal, if any */
 	int		 keepalive_ms;
@@ -163,7 +163,7 @@ struct ssh_auth_state {
 	int			 agent_timeout;	/* an answer did not come */
 	struct libssh2_agent_publickey *agent_id;
 	void			*key;		/* EVP_PKEY: RSA signed here */
-	char			*keyfile;	/* identity's bytes; wiped */
+	char			*keyfile;	/* identity; wiped */
 	size_t			 keyfile_len;
 	unsigned char		 blob[2048];
 	size_t			 bloblen;

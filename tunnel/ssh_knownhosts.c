@@ -53,7 +53,7 @@ struct kh_scan {
 	char			 types[KH_MAXTYPES][64];	/* host's types */
 	int			 ntypes;
 	int			 lines;		/* host lines seen */
-	int			 ca;		/* @cert-authority line */
+	int			 ca;		/* @cert-authority */
 };
 
 static int

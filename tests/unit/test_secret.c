@@ -144,7 +144,8 @@ test_load(void **state)
 	assert_int_equal(secret_load(path, 1, NULL, &buf, &len, err,
 	    sizeof(err)), 0);
 	assert_int_equal(len, 10);
-	assert_memory_equal(buf, "pass\nword\n", 11);	/* NUL-terminated */
+	/* NUL-terminated */
+	assert_memory_equal(buf, "pass\nword\n", 11);
 	secret_free(buf, len);
 	/* The mode of the opened file, when asked. */
 	assert_int_equal(chmod(path, 0644), 0);
