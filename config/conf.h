@@ -125,6 +125,7 @@ struct conf_service {
 	char			*check_database;
 	char			*check_password_file;
 	char			*check_password;	/* read from the file */
+	int			 check_allow_md5; /* md5 without TLS */
 	enum conf_role		 check_role;
 	enum conf_identity	 identity;
 	char			*identity_key;	/* redis: GET it */
@@ -165,6 +166,8 @@ struct conf_bastion {
 	char		*session_command;	/* NULL: no session channel */
 	char		*ciphers;	/* NULL: tunnel/'s default order */
 	int		 ciphers_line;	/* of the key; the section's if unset */
+	char		*host_key_algorithms; /* NULL: tunnel/'s default */
+	int		 host_key_algorithms_line; /* as ciphers_line */
 };
 
 struct conf {
@@ -253,9 +256,9 @@ struct conf *conf_from_forwards_jump(char **specs, size_t n,
 /*
  * conf_secret_read(path, private, out, err, errlen): the first line of a
  * secret file (a password, passphrase or token) into *out, which the
- * caller frees after wiping it.  With private, a file that group or
- * others may read or write is refused (a root-owned one may be group-
- * readable: mode 640 or 440).  Returns 0, or -1 with a reason
+ * caller frees after wiping it.  With private, the file's mode must
+ * follow the rule of secret.h (checked on the opened file).  Read with
+ * read(2) into a buffer that is wiped.  Returns 0, or -1 with a reason
  * (without the path) in err and *out untouched.
  */
 int	conf_secret_read(const char *path, int private, char **out, char *err,

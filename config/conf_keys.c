@@ -59,9 +59,10 @@ const struct conf_key conf_keys[] = {
 	  "unix:/path admin address: the socket's permissions, in octal "
 	  "(connecting needs write permission); at least 0600" },
 	{ SECT_GLOBAL, "admin_token_file", TYPE_PATH, G(admin_token_file),
-	  NULL, 0, 0, NULL, 0,
+	  NULL, 0, 0, NULL, KEY_SECRET,
 	  "file whose first line is the bearer token route control needs "
-	  "(required for writes off loopback); mode 600 or stricter" },
+	  "(required for writes off loopback); a secret file "
+	  "(postern.conf(5): mode 600, or 640 root-owned)" },
 	{ SECT_GLOBAL, "drain_timeout", TYPE_DURATION, G(drain_timeout_ms),
 	  "30s", 0, DAY_MS, NULL, 0,
 	  "on SIGTERM, how long established sessions may finish before they "
@@ -97,15 +98,22 @@ const struct conf_key conf_keys[] = {
 	  NULL, 0,
 	  "SSH connections kept open to the bastion, each opening its own "
 	  "channels (libssh2 opens one at a time per connection)" },
+	{ SECT_BASTION, "host_key_algorithms", TYPE_NAMES,
+	  B(host_key_algorithms), NULL, 0, 0, NULL, 0,
+	  "SSH host key algorithms to accept, in preference order, "
+	  "comma-separated (each one this libssh2 supports, checked on "
+	  "load); unset: ssh-ed25519, ecdsa-sha2-nistp256/384/521, "
+	  "rsa-sha2-512, rsa-sha2-256, those the library has: not ssh-rsa "
+	  "(SHA-1 signatures), which OpenSSH refuses too" },
 	{ SECT_BASTION, "host_key_sha256", TYPE_STRING, B(host_key_sha256),
 	  NULL, 0, 0, NULL, 0,
 	  "pinned SHA-256 fingerprint of the bastion's host key "
 	  "(SHA256:base64, as ssh-keygen -l prints it); replaces known_hosts" },
 	{ SECT_BASTION, "identity", TYPE_PATH, B(identity), NULL, 0, 0, NULL,
-	  0, "private key file for authentication (ed25519, ecdsa or rsa); "
-	  "without it, the ssh-agent at SSH_AUTH_SOCK" },
+	  KEY_SECRET, "private key file for authentication (ed25519, ecdsa or "
+	  "rsa); without it, the ssh-agent at SSH_AUTH_SOCK" },
 	{ SECT_BASTION, "identity_passphrase_file", TYPE_PATH,
-	  B(identity_passphrase_file), NULL, 0, 0, NULL, 0,
+	  B(identity_passphrase_file), NULL, 0, 0, NULL, KEY_SECRET,
 	  "file whose first line is the passphrase of the identity" },
 	{ SECT_BASTION, "keepalive_count", TYPE_INT, B(keepalive_count), "3",
 	  1, 100, NULL, 0,
@@ -138,6 +146,10 @@ const struct conf_key conf_keys[] = {
 	{ SECT_SERVICE, "check", TYPE_ENUM, S(check), "default", 0, 0, checks,
 	  0, "health check: default (follows protocol), none, tcp, redis or "
 	  "postgres" },
+	{ SECT_SERVICE, "check_allow_md5", TYPE_ENUM, S(check_allow_md5), "no",
+	  0, 0, no_yes, 0, "postgres check: yes lets it answer a server's md5 "
+	  "request on a route without TLS (a man in the middle could crack "
+	  "the hash); no: refused" },
 	{ SECT_SERVICE, "check_database", TYPE_STRING, S(check_database),
 	  NULL, 0, 0, NULL, 0,
 	  "postgres check: database to log in to (default: check_user)" },
@@ -155,8 +167,8 @@ const struct conf_key conf_keys[] = {
 	{ SECT_SERVICE, "check_password_file", TYPE_PATH,
 	  S(check_password_file), NULL, 0, 0, NULL, KEY_SECRET,
 	  "file whose first line is the check's password (redis: AUTH; "
-	  "postgres: SCRAM-SHA-256, md5, or cleartext over TLS only); not "
-	  "readable by group or others" },
+	  "postgres: SCRAM-SHA-256; md5 or cleartext over TLS only); a "
+	  "secret file (postern.conf(5): mode 600, or 640 root-owned)" },
 	{ SECT_SERVICE, "check_role", TYPE_ENUM, S(check_role), "any", 0, 0,
 	  roles, 0, "the server's role a check accepts: any; redis: master "
 	  "or replica (ROLE); postgres: primary or standby "
@@ -240,7 +252,7 @@ const struct conf_key conf_keys[] = {
 	  "client certificate (PEM) to present; needs key" },
 	{ SECT_TLS, "ciphers", TYPE_STRING, T(ciphers), NULL, 0, 0, NULL, 0,
 	  "OpenSSL cipher list for TLS 1.2; OpenSSL's default when unset" },
-	{ SECT_TLS, "key", TYPE_PATH, T(key), NULL, 0, 0, NULL, 0,
+	{ SECT_TLS, "key", TYPE_PATH, T(key), NULL, 0, 0, NULL, KEY_SECRET,
 	  "private key (PEM, unencrypted) of cert" },
 	{ SECT_TLS, "min_version", TYPE_ENUM, T(min_version), "tls1.2", 0, 0,
 	  tls_versions, 0, "lowest protocol version: tls1.2 or tls1.3" },

@@ -125,7 +125,7 @@ conf_validate_bastion(struct conf_parser *p, struct conf_bastion *b)
 
 	snprintf(label, sizeof(label), "[bastion %s]", b->name);
 	conf_read_secret_file(p, b->line, label, "identity_passphrase_file",
-	    b->identity_passphrase_file, 0, &b->identity_passphrase);
+	    b->identity_passphrase_file, &b->identity_passphrase);
 	if (b->identity_passphrase_file != NULL && b->identity == NULL)
 		perr(p, b->line, "[bastion %s]: identity_passphrase_file "
 		    "without identity", b->name);
@@ -200,7 +200,7 @@ conf_validate_admin(struct conf_parser *p)
 
 	k = conf_keys_find(SECT_GLOBAL, "admin_token_file");
 	line = p->global_seen[k - conf_keys];
-	conf_read_secret_file(p, line, "", k->name, c->admin_token_file, 1,
+	conf_read_secret_file(p, line, "", k->name, c->admin_token_file,
 	    &c->admin_token);
 	for (t = c->admin_token; t != NULL && *t != '\0'; t++) {
 		if (!isgraph((unsigned char)*t)) {
@@ -285,5 +285,6 @@ conf_validate(struct conf_parser *p)
 	if (c->nservices == 0)
 		perr(p, 0, "no [service NAME] section: nothing to do");
 	conf_validate_listeners(p);
+	conf_check_secrets(p);
 }
 

@@ -639,6 +639,8 @@ daemon_start(struct postern *px, struct conf *conf)
 		log_error("%s", err);
 		return (1);
 	}
+	if (conf->user == NULL && geteuid() == 0)
+		log_warnx("%s", DAEMON_ROOT_WARNING);
 	/* Before daemon_apply: on failure conf must stay the caller's. */
 	if (conf->has_admin && (px->admin = admin_new(px, conf, err,
 	    sizeof(err))) == NULL) {
@@ -657,6 +659,7 @@ daemon_start(struct postern *px, struct conf *conf)
 	if (conf->user != NULL) {
 		if (priv_drop(conf->user, err, sizeof(err)) != 0)
 			fatalx("%s", err);
+		priv_nodump();	/* new ids reset it to fs.suid_dumpable */
 		if ((px->user = strdup(conf->user)) == NULL)
 			fatalx("out of memory");
 		log_info("running as user %s (uid %ld, gid %ld)", conf->user,

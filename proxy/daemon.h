@@ -96,6 +96,14 @@ void	daemon_close_route_sessions(struct postern *px, struct route *r,
  */
 void	daemon_follow_sessions(struct postern *px, struct service *svc);
 
+/*
+ * Logged at start (and printed by "postern -n") when postern runs as root
+ * and no "user =" makes it drop root once its listeners are bound.
+ */
+#define DAEMON_ROOT_WARNING	"running as root without user =: every " \
+	"session, check and bastion runs with root's rights; set user = " \
+	"(e.g. user = postern) to drop them once the listeners are bound"
+
 /* daemon_find_service(px, name): the serving service, or NULL. */
 struct service *daemon_find_service(struct postern *px, const char *name);
 

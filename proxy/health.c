@@ -258,6 +258,7 @@ health_new(struct service *svc)
 	h->params.user = cs->check_user;
 	h->params.password = cs->check_password;
 	h->params.database = cs->check_database;
+	h->params.allow_md5 = cs->check_allow_md5;
 	h->params.role = health_role(cs->check_role);
 	h->params.identity_key = cs->identity_on ? cs->identity_key : NULL;
 	h->params.identity = cs->identity_on &&

@@ -21,6 +21,7 @@
 #include "ctl.h"
 #include "daemon.h"
 #include "log.h"
+#include "priv.h"
 #include "ssh.h"
 #include "ssh_config.h"
 #include "tls_reg.h"
@@ -141,8 +142,11 @@ main(int argc, char **argv)
 	size_t			 nopts = 0;
 	size_t			 nfwd = 0, i;
 	int			 ch, check = 0, detach = 0, verbose = 0, rc, tty;
+	int			 dumps;
 	char			 ask[] = "strict_host_key_checking=ask";
 
+	/* Before any secret is read (ctl reads the admin token too). */
+	dumps = priv_nodump();
 	if (argc >= 2 && strcmp(argv[1], "ctl") == 0)
 		return (ctl_main(argc - 1, argv + 1));
 	while ((ch = getopt_long(argc, argv, "c:dhi:J:L:no:p:vV", longopts,
@@ -235,6 +239,9 @@ main(int argc, char **argv)
 		return (EXIT_USAGE);
 	if (check) {
 		check_nofile(conf, 1, file);
+		if (conf->user == NULL && geteuid() == 0)
+			fprintf(stderr, "postern: warning: %s\n",
+			    DAEMON_ROOT_WARNING);
 		printf("configuration OK\n");
 		conf_unref(conf);
 		return (0);
@@ -245,6 +252,10 @@ main(int argc, char **argv)
 	if (detach && daemon(0, 0) == -1)
 		fatal("daemon");
 	log_versions();
+	if (dumps)
+		log_warnx("POSTERN_CORE_DUMPS=1: core dumps and ptrace "
+		    "allowed; a dump holds the admin token, passwords and "
+		    "keys");
 	raise_nofile();
 	check_nofile(conf, 0, NULL);
 	if ((px = daemon_new()) == NULL) {
