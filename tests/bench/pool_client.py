@@ -318,7 +318,17 @@ def analyze(a):
     used = {c: v for c, v in lefts.items() if v != "idle"}
     stuck = [c for c, v in used.items() if v is None]
     backup_ms = None if stuck or not used else max(used.values()) - t0
-    backs = {c: back_at(l, t1) for c, l in conns.items()}
+    backs = {}
+    for c, l in conns.items():
+        if l[-1]["e"] <= t1:
+            continue
+        v = back_at(l, t1)
+        if l[-1]["e"] < end - 1000 or l[-1]["st"] != "ok":
+            # Gone before the end (closed with an error, e.g. postern's
+            # 57P01 at a safe point, or dropped by the pool): off
+            # backup by then at the latest.
+            v = l[-1]["e"] if v in (None, "idle") else v
+        backs[c] = v
     active = {c: v for c, v in backs.items() if v != "idle"}
     away = [c for c, v in active.items() if v is None]
     return_ms = None if away or not active else max(0, max(active.values()) - t1)

@@ -1,4 +1,7 @@
 #!/usr/bin/env bash
+# shellcheck disable=SC2317
+# (SC2317: the fault_*/undo_* functions and the trap's are called by
+# computed name, which shellcheck takes for unreachable code.)
 # tests/bench/pools.sh: real client pools under path faults (issue 20,
 # item 5), measured.
 #
@@ -87,8 +90,11 @@
 _postern_arg=${POSTERN:-}
 # The integration harness starts the servers and postern and waits on
 # its log; the bench library adds die, find_postern and the outdir.
+# shellcheck source=tests/lib.sh
 . "$(dirname "$0")/../lib.sh"
+# shellcheck disable=SC2034 # read by lib.sh's say
 tag=pools
+# shellcheck source=tests/bench/lib.sh
 . "$(dirname "$0")/lib.sh"
 POSTERN=$_postern_arg
 bench_outdir postern-pools
@@ -128,6 +134,7 @@ pools_exit() {
 	cp "$T"/*.log "$T"/*.conf "$logs/" 2> /dev/null
 }
 set_trap() {
+	# shellcheck disable=SC2154 # _rc is set inside the trap string
 	trap '_rc=$?; pools_exit; _with_status "$_rc"; _script_cleanup' EXIT
 }
 set_trap
@@ -178,7 +185,7 @@ fwd_kill() {
 redis_setup() {
 	REDIS_NETNS=$NS REDIS_ADDR=$NS_ADDR start_redis --enable-debug-command yes \
 	    --loading-process-events-interval-bytes 1024
-	PRIV_PORT=$REDIS_PORT PRIV_PID=$REDIS_PID
+	PRIV_PORT=$REDIS_PORT
 	$PY "$CLIENT_PY" load --host "$NS_ADDR" --port "$PRIV_PORT" --name private ||
 	    die "cannot load the private redis"
 	# The dataset that DEBUG RELOAD loads for HOLD_S seconds: 6000 more
@@ -322,7 +329,10 @@ route_up() {
 
 # all_up TIMEOUT_S: every private route of this postern up.
 all_up() {
-	wait_until "$1" eval 'route_up "$C-tcp" && route_up "$C-ssh" && route_up "$C-tls"'
+	wait_until "$1" all_up_now
+}
+all_up_now() {
+	route_up "$C-tcp" && route_up "$C-ssh" && route_up "$C-tls"
 }
 
 # --------------------------------------------------------------------
@@ -349,7 +359,7 @@ client_stop() {
 
 # warm: every worker thread answered by private at least 5 times.
 warm() {
-	awk -v p="$PRIV_ID" '$6 == "private" && $7 == "ok" { n[$3]++ }
+	awk '$6 == "private" && $7 == "ok" { n[$3]++ }
 		END { k = 0; for (t in n) if (n[t] >= 5) k++; exit !(k >= '"$THREADS"') }' "$OPLOG"
 }
 
@@ -425,7 +435,7 @@ for C in $CLIENTS; do
 			row
 		done
 	done
-	stop_postern
+	stop_postern 15
 	cp "$POSTERN_LOG" "$out/postern-$C.log"
 	unset TLS_ADDR
 done
