@@ -335,7 +335,8 @@ def analyze(a):
     res = {
         "fault_ms": t0, "undo_ms": t1, "end_ms": end,
         "ops": len(ops), "errors": len(errs), "error_kinds": kinds,
-        "errors_during": sum(1 for o in errs if t0 <= o["e"]),
+        "errors_fault": sum(1 for o in errs if o["e"] <= t1),
+        "errors_return": sum(1 for o in errs if o["e"] > t1),
         "max_wait_ms": max([o["e"] - o["s"] for o in ops] or [0]),
         "connections": len(conns),
         "used_during_fault": len(used), "stuck_on_private": len(stuck),

@@ -60,7 +60,10 @@
 # undone, and the pool watched until every connection in use answers
 # from private again (at most POOLS_RETURN_S, 10 s).  Figures:
 #   errors     ops that raised an exception in the application, out of
-#              all ops of the row (with the commonest kinds)
+#              all ops of the row (with the commonest kinds), as "F + R":
+#              F ended before the undo, R after it (at the return, e.g.
+#              PostgreSQL sessions that postern closes with 57P01 at a
+#              safe point to send them back to private)
 #   max wait   the longest single op, pool checkout included, ms
 #   to backup  fault -> every pooled connection in use during the fault
 #              has been served by backup (and not by private after
@@ -389,63 +392,73 @@ row() {
 	tend=$(now_ms)
 	client_stop
 	res=$("$PY" "$CLIENT_PY" analyze --log "$OPLOG" --fault-ms "$t0" --undo-ms "$t1" --end-ms "$tend")
-	local ops errs kinds mw tb tp
+	local ops errs ef er kinds mw tb tp
 	ops=$(field "$res" ops) errs=$(field "$res" errors) kinds=$(field "$res" error_kinds)
+	ef=$(field "$res" errors_fault) er=$(field "$res" errors_return)
 	mw=$(field "$res" max_wait_ms) tb=$(field "$res" backup_ms) tp=$(field "$res" return_ms)
 	[[ $st == ok ]] || tp=never
-	echo "POOLS client=$C transport=$TR fault=$F hold_s=$HOLD_S ops=$ops errors=$errs max_wait_ms=$mw backup_ms=$tb return_ms=$tp conns=$(field "$res" connections) stuck_on_private=$(field "$res" stuck_on_private) still_on_backup=$(field "$res" still_on_backup) error_kinds=${kinds// /,}" |
+	local tbt=$tb tpt=$tp
+	[[ $tb == never ]] && tbt="never ($(field "$res" stuck_on_private) of $(field "$res" used_during_fault) on private)"
+	[[ $tp == never ]] && tpt="never ($(field "$res" still_on_backup) of $(field "$res" used_after_return) on backup)"
+	echo "POOLS client=$C transport=$TR fault=$F hold_s=$HOLD_S fault_ms=$t0 undo_ms=$t1 ops=$ops errors=$errs errors_fault=$ef errors_return=$er max_wait_ms=$mw backup_ms=$tb return_ms=$tp conns=$(field "$res" connections) stuck_on_private=$(field "$res" stuck_on_private) still_on_backup=$(field "$res" still_on_backup) error_kinds=${kinds// /,}" |
 	    tee -a "$out/results.txt"
 	echo "$res" >> "$out/analysis-$C-$TR-$F.json"
-	TABLE+=("| $C | $TR | $F | $errs / $ops | $mw | $tb | $tp | ${kinds} |")
+	TABLE+=("| $C | $TR | $F | $ef + $er / $ops | $mw | $tbt | $tpt | ${kinds} |")
 }
 
 # --------------------------------------------------------------------
 
-netns_pair "$NS" "$VETH_HOST" "$VETH_NS" > "$T/netns.why" 2>&1 ||
-    die "network namespace: $(paste -sd' ' "$T/netns.why")"
-(make_pki) > "$T/pki.log" 2>&1 || die "make_pki failed: $(tail -n 3 "$T/pki.log")"
-start_sshd
-set_trap
+# main: the whole run, in a function so that bash has read all of it
+# before it starts (editing the script meanwhile cannot change a run).
+main() {
+	netns_pair "$NS" "$VETH_HOST" "$VETH_NS" > "$T/netns.why" 2>&1 ||
+	    die "network namespace: $(paste -sd' ' "$T/netns.why")"
+	(make_pki) > "$T/pki.log" 2>&1 || die "make_pki failed: $(tail -n 3 "$T/pki.log")"
+	start_sshd
+	set_trap
 
-commit=$(git -C "$top" describe --always --dirty 2>/dev/null || echo unknown)
-{
-	echo "# postern pools under path faults ($(basename "$0")), $(date -u '+%Y-%m-%d %H:%M UTC')"
-	echo "# machine: $(nproc) CPU $(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -n 1), $(. /etc/os-release && echo "$PRETTY_NAME"), kernel $(uname -r)"
-	echo "# postern $("$POSTERN" -V 2>/dev/null | head -n 1) at commit $commit ($POSTERN)"
-	echo "# clients: $($PY -c 'import redis, psycopg, psycopg_pool, sys; print("python %s, redis-py %s, psycopg %s, psycopg_pool %s" % (sys.version.split()[0], redis.__version__, psycopg.__version__, psycopg_pool.__version__))'), $THREADS threads, an op every ${OP_MS} ms +-50 %"
-	echo "# servers: $(redis-server --version | awk '{print $3}' | tr -d v=), PostgreSQL $("$PGBIN/postgres" --version | awk '{print $3}'), OpenSSH $(ssh -V 2>&1 | cut -d, -f1), socat $(socat -V 2>/dev/null | sed -n 's/^socat version \([^ ]*\).*/\1/p')"
-	echo "# service: ${KEYS[*]}; faults held ${HOLD_S} s; return watched up to ${RETURN_S} s"
-} | tee "$out/results.txt"
+	commit=$(git -C "$top" describe --always --dirty 2>/dev/null || echo unknown)
+	{
+		echo "# postern pools under path faults ($(basename "$0")), $(date -u '+%Y-%m-%d %H:%M UTC')"
+		echo "# machine: $(nproc) CPU $(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -n 1), $(. /etc/os-release && echo "$PRETTY_NAME"), kernel $(uname -r)"
+		echo "# postern $("$POSTERN" -V 2>/dev/null | head -n 1) at commit $commit ($POSTERN)"
+		echo "# clients: $($PY -c 'import redis, psycopg, psycopg_pool, sys; print("python %s, redis-py %s, psycopg %s, psycopg_pool %s" % (sys.version.split()[0], redis.__version__, psycopg.__version__, psycopg_pool.__version__))'), $THREADS threads, an op every ${OP_MS} ms +-50 %"
+		echo "# servers: $(redis-server --version | awk '{print $3}' | tr -d v=), PostgreSQL $("$PGBIN/postgres" --version | awk '{print $3}'), OpenSSH $(ssh -V 2>&1 | cut -d, -f1), socat $(socat -V 2>/dev/null | sed -n 's/^socat version \([^ ]*\).*/\1/p')"
+		echo "# service: ${KEYS[*]}; faults held ${HOLD_S} s; return watched up to ${RETURN_S} s"
+		echo "# issue 20's bound for one op on a hung route: fall x interval + check_timeout + 0.5 s = 1900 ms"
+	} | tee "$out/results.txt"
 
-TABLE=()
-for C in $CLIENTS; do
-	say "setting up $C"
-	"${C}_setup"
-	for TR in tcp ssh tls; do
-		FWD_PORT[$TR]=$(free_port) || die "no free port"
-	done
-	FWD_TARGET[tcp]=$NS_ADDR:$PRIV_PORT
-	FWD_TARGET[ssh]=127.0.0.1:$SSHD_PORT
-	FWD_TARGET[tls]=${TLS_ADDR:-127.0.0.1}:$TLS_PORT
-	for TR in tcp ssh tls; do fwd_start "$TR"; done
-	postern_start
-	for TR in $TRANSPORTS_; do
-		for F in $FAULTS; do
-			[[ $F == sshd-hung && $TR != ssh ]] && continue
-			row
+	TABLE=()
+	for C in $CLIENTS; do
+		say "setting up $C"
+		"${C}_setup"
+		for TR in tcp ssh tls; do
+			FWD_PORT[$TR]=$(free_port) || die "no free port"
 		done
+		FWD_TARGET[tcp]=$NS_ADDR:$PRIV_PORT
+		FWD_TARGET[ssh]=127.0.0.1:$SSHD_PORT
+		FWD_TARGET[tls]=${TLS_ADDR:-127.0.0.1}:$TLS_PORT
+		for TR in tcp ssh tls; do fwd_start "$TR"; done
+		postern_start
+		for TR in $TRANSPORTS_; do
+			for F in $FAULTS; do
+				[[ $F == sshd-hung && $TR != ssh ]] && continue
+				row
+			done
+		done
+		stop_postern 15
+		cp "$POSTERN_LOG" "$out/postern-$C.log"
+		unset TLS_ADDR
 	done
-	stop_postern 15
-	cp "$POSTERN_LOG" "$out/postern-$C.log"
-	unset TLS_ADDR
-done
 
-{
-	echo
-	echo "| client | transport | fault | errors / ops | max wait ms | to backup ms | to private ms | errors seen |"
-	echo "|---|---|---|---:|---:|---:|---:|---|"
-	printf '%s\n' "${TABLE[@]}"
-	echo
-	echo "# total $(($(date +%s) - T_START)) s; results in $out"
-} | tee -a "$out/results.txt"
-exit 0
+	{
+		echo
+		echo "| client | transport | fault | errors fault + return / ops | max wait ms | to backup ms | to private ms | errors seen |"
+		echo "|---|---|---|---:|---:|---:|---:|---|"
+		printf '%s\n' "${TABLE[@]}"
+		echo
+		echo "# total $(($(date +%s) - T_START)) s; results in $out"
+	} | tee -a "$out/results.txt"
+}
+
+main "$@"; exit 0
