@@ -156,12 +156,16 @@ def redis_setup(a):
 
     def op(th, seq, rnd):
         local.port = "-"
-        if rnd.random() < 0.8:
-            v = client.get("r:%d" % rnd.randrange(100))
-            served = name_of(v.decode() if v is not None else "nil", a)
-            return "get", served, local.port
-        client.set("w:%d" % th, seq)
-        return "set", "-", local.port
+        try:
+            if rnd.random() < 0.8:
+                v = client.get("r:%d" % rnd.randrange(100))
+                served = name_of(v.decode() if v is not None else "nil", a)
+                return "get", served, local.port
+            client.set("w:%d" % th, seq)
+            return "set", "-", local.port
+        except Exception as e:
+            e.bench_port = local.port   # the connection the error came on
+            raise
 
     return op, pool.disconnect
 
@@ -265,6 +269,10 @@ def left_at(l, t0, t1):
     still on private (or waiting) at t1."""
     during = [o for o in l if o["e"] > t0 and o["s"] < t1]
     if not during:
+        return "idle"
+    if all(o["st"] == "ok" and o["srv"] != "private" for o in l if o["e"] <= t1):
+        # Opened on backup (a new session during the fault) and never
+        # on private: it never waited on the bad path.
         return "idle"
     tb = None
     for o in during:
