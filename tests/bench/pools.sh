@@ -148,11 +148,27 @@ stop_pids() {
 	kill -STOP "$@" 2> /dev/null
 }
 
+# tree ROOT: ROOT and every process below it, from one ps (pid_tree's
+# ps per process takes half a second on a busy machine: the fault would
+# start that much after its time is taken).
+tree() {
+	ps -e -o pid=,ppid= | awk -v root="$1" '
+		{ kids[$2] = kids[$2] " " $1 }
+		END { q[1] = root; n = 1
+		      for (i = 1; i <= n; i++) { print q[i]; m = split(kids[q[i]], k, " ")
+			  for (j = 1; j <= m; j++) q[++n] = k[j] } }'
+}
+
 # tree_signal SIG PID: SIG to PID and every process below it.
 tree_signal() {
-	local p
-	for p in $(pid_tree "$2"); do kill "-$1" "$p" 2> /dev/null; done
+	local -a p
+	mapfile -t p < <(tree "$2")
+	kill "-$1" "${p[@]}" 2> /dev/null
 }
+
+# begin: the fault starts now (FAULT_T0, ms), taken by each fault just
+# before the act itself, after its preparations.
+begin() { FAULT_T0=$(now_ms); }
 
 nsnft() {
 	ip netns exec "$NS" nft "$@" || die "nft $* failed"
@@ -235,22 +251,30 @@ pg_priv_restart() {
 # Faults on transport TR of client C: fault_NAME injects, undo_NAME
 # removes; both return at once (except where said).
 
-fault_killed() { fwd_kill "$TR"; }
+fault_killed() {
+	local -a p
+	mapfile -t p < <(tree "${FWD_PID[$TR]}")
+	begin
+	kill -KILL "${p[@]}" 2> /dev/null
+	fwd_kill "$TR"
+}
 undo_killed() { fwd_start "$TR"; }
 
 fault_hung() {
 	local -a p
-	mapfile -t p < <(pid_tree "${FWD_PID[$TR]}")
+	mapfile -t p < <(tree "${FWD_PID[$TR]}")
 	HUNG=("${p[@]}")
+	begin
 	stop_pids "${HUNG[@]}"
 }
 undo_hung() { kill -CONT "${HUNG[@]}" 2> /dev/null; }
 
 fault_sshd-hung() {
 	local -a p
-	mapfile -t p < <(pid_tree "$SSHD_PID" | grep -vx "$SSHD_PID")
+	mapfile -t p < <(tree "$SSHD_PID" | grep -vx "$SSHD_PID")
 	HUNG=("${p[@]}")
 	((${#HUNG[@]})) || die "no sshd session process to stop"
+	begin
 	stop_pids "${HUNG[@]}"
 }
 undo_sshd-hung() { undo_hung; }
@@ -259,6 +283,7 @@ fault_blackhole() {
 	nsnft add table inet pools
 	nsnft add chain inet pools input '{ type filter hook input priority 0; policy accept; }'
 	nsnft add chain inet pools output '{ type filter hook output priority 0; policy accept; }'
+	begin
 	nsnft add rule inet pools input tcp dport "$PRIV_PORT" drop
 	nsnft add rule inet pools output tcp sport "$PRIV_PORT" drop
 }
@@ -271,6 +296,7 @@ fault_loading_redis() {
 	local d=$((HOLD_S * 1000000 / REDIS_KEYS))
 	redis-cli -h "$NS_ADDR" -p "$PRIV_PORT" CONFIG SET key-load-delay "$d" > /dev/null ||
 	    die "CONFIG SET key-load-delay failed"
+	begin
 	(exec timeout $((HOLD_S * 5)) redis-cli -h "$NS_ADDR" -p "$PRIV_PORT" DEBUG RELOAD) \
 	    > "$T/reload.out" 2>&1 &
 	RELOAD_PID=$!
@@ -284,6 +310,7 @@ undo_loading_redis() {
 # loading, pg: stop (fast: sessions get 57P01), start as a standby that
 # does not accept connections, promote at the undo.
 fault_loading_pg() {
+	begin
 	_as_postgres timeout 30 "$PGBIN/pg_ctl" -D "$PRIV_DIR/data" -m fast -w stop > /dev/null 2>&1 ||
 	    die "pg_ctl stop failed"
 	_as_postgres touch "$PRIV_DIR/data/standby.signal"
@@ -382,8 +409,9 @@ row() {
 		TABLE+=("| $C | $TR | $F | pool not served by private before the fault: $(tail -c 200 "$T/client.err" | tr '\n|' '  ') | | | |")
 		return 0
 	fi
-	t0=$(now_ms)
+	FAULT_T0=
 	"fault_$F"
+	t0=$FAULT_T0
 	while (($(now_ms) < t0 + HOLD_S * 1000)); do sleep 0.1; done
 	"undo_$F"
 	t1=$(now_ms)
