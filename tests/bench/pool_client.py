@@ -325,7 +325,14 @@ def analyze(a):
     lefts = {c: left_at(l, t0, t1) for c, l in conns.items()}
     used = {c: v for c, v in lefts.items() if v != "idle"}
     stuck = [c for c, v in used.items() if v is None]
-    backup_ms = None if stuck or not used else max(used.values()) - t0
+    if used:
+        backup_ms = None if stuck else max(used.values()) - t0
+    else:
+        # No connection that was on private did an op after the fault:
+        # the pool replaced them all unseen (a closed connection is
+        # reopened when handed out); the first answer from backup.
+        first = [o["e"] for o in ops if o["srv"] == "backup" and t0 < o["e"] <= t1]
+        backup_ms = min(first) - t0 if first else None
     backs = {}
     for c, l in conns.items():
         if l[-1]["e"] <= t1:

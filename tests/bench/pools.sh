@@ -69,7 +69,10 @@
 #              has been served by backup (and not by private after
 #              that), or is gone (closed with an error, or dropped by the
 #              pool: then its last op counts); connections opened on
-#              backup during the fault do not count; "never": some
+#              backup during the fault do not count (when none that
+#              was on private did an op after the fault, the pool having
+#              replaced them all unseen: the first answer from backup);
+#              "never": some
 #              connection was still on private (or waiting on it) when
 #              the fault was undone.  The fault's time is taken at the
 #              act (the signal, the first nft rule, the DEBUG RELOAD,
@@ -91,6 +94,8 @@
 #   POOLS_HOLD_S=6        how long a fault lasts
 #   POOLS_RETURN_S=20     how long to watch for the return to private
 #   POOLS_THREADS=8 POOLS_OP_MS=5
+#   POOLS_KEYS="on_route_down=keep ..."  service keys (KEY=VALUE words)
+#                         that replace or add to the ones above
 #   BENCH_OUT=dir         results dir (default /tmp/postern-pools-DATE)
 # Full matrix (26 rows): about 5.5 minutes on 2 shared cores.
 
@@ -118,6 +123,14 @@ OP_MS=${POOLS_OP_MS:-5}
 PY=/usr/bin/python3
 CLIENT_PY=$(cd "$(dirname "$0")" && pwd)/pool_client.py
 KEYS=(check_interval=500ms check_timeout=400ms fall=2 rise=2 on_failback=move identity=off)
+# POOLS_KEYS: KEY=VALUE words that replace or add to these.
+for kv in ${POOLS_KEYS:-}; do
+	for i in "${!KEYS[@]}"; do
+		[[ ${KEYS[$i]%%=*} == "${kv%%=*}" ]] && unset 'KEYS[i]'
+	done
+	KEYS+=("$kv")
+done
+KEYS=("${KEYS[@]}")
 T_START=$(date +%s)
 
 $PY -c 'import redis, psycopg_pool' 2> /dev/null ||
@@ -461,7 +474,9 @@ main() {
 	{
 		echo "# postern pools under path faults ($(basename "$0")), $(date -u '+%Y-%m-%d %H:%M UTC')"
 		echo "# machine: $(nproc) CPU $(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -n 1), $(. /etc/os-release && echo "$PRETTY_NAME"), kernel $(uname -r)"
-		echo "# postern $("$POSTERN" -V 2>/dev/null | head -n 1) at commit $commit ($POSTERN)"
+		echo "# postern $("$POSTERN" -V 2>/dev/null | head -n 1) at commit $commit ($POSTERN, built $(date -u -r "$POSTERN" '+%F %T UTC'))"
+		newer=$(find "$top/lib" "$top/config" "$top/tunnel" "$top/proxy" -name '*.[ch]' -newer "$POSTERN" 2>/dev/null | head -n 3 | paste -sd' ')
+		[[ -z $newer ]] || echo "# WARNING: sources newer than this binary (stale build? make -C _build/rel postern): $newer"
 		echo "# clients: $($PY -c 'import redis, psycopg, psycopg_pool, sys; print("python %s, redis-py %s, psycopg %s, psycopg_pool %s" % (sys.version.split()[0], redis.__version__, psycopg.__version__, psycopg_pool.__version__))'), $THREADS threads, an op every ${OP_MS} ms +-50 %"
 		echo "# servers: $(redis-server --version | awk '{print $3}' | tr -d v=), PostgreSQL $("$PGBIN/postgres" --version | awk '{print $3}'), OpenSSH $(ssh -V 2>&1 | cut -d, -f1), socat $(socat -V 2>/dev/null | sed -n 's/^socat version \([^ ]*\).*/\1/p')"
 		echo "# service: ${KEYS[*]}; faults held ${HOLD_S} s; return watched up to ${RETURN_S} s"
