@@ -74,9 +74,8 @@
 #              replaced them all unseen: the first answer from backup);
 #              "never": some connection was still on private (or
 #              waiting on it) when the fault was undone.  The fault's
-#              time is taken at the
-#              act (the signal, the first nft rule, the DEBUG RELOAD,
-#              the pg_ctl stop), after its preparations
+#              time is taken at the act (the signal, the first nft rule,
+#              the DEBUG RELOAD, the pg_ctl stop), after its preparations
 #   to private undo -> every connection in use after the undo is served
 #              by private again; "never": some were still on backup
 #              POOLS_RETURN_S (20) seconds after the undo
