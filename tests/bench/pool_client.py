@@ -43,6 +43,10 @@ python3-psycopg-pool, which a pyenv python3 on PATH does not have.
 
   pool_client.py load --proto redis --host H --port P --name NAME
       SET r:0..r:99 to NAME (the server's name for the GETs above).
+
+  pool_client.py selftest
+      The analysis on made-up op logs with known figures; exit 1 on a
+      mismatch.  pools.sh runs it first.
 """
 
 import argparse
@@ -316,8 +320,14 @@ def analyze(a):
             [o for o in l if o["e"] > a.undo_ms and o["srv"] in ("private", "backup")]
             and back_at(l, a.undo_ms) not in (None, "idle") for l in recent)
         return 0 if ok else 1
-    t0, t1 = a.fault_ms, a.undo_ms
-    end = a.end_ms or (max(o["e"] for o in ops) if ops else t1)
+    print(json.dumps(figures(ops, a.fault_ms, a.undo_ms, a.end_ms), sort_keys=True))
+    return 0
+
+
+def figures(ops, t0, t1, end=0):
+    """The figures of one row from its ops (read_log's dicts)."""
+    conns = by_conn(ops)
+    end = end or (max(o["e"] for o in ops) if ops else t1)
     errs = [o for o in ops if o["st"] != "ok"]
     kinds = {}
     for o in errs:
@@ -361,8 +371,46 @@ def analyze(a):
         "return_ms": return_ms,
         "observed_after_return_ms": end - t1,
     }
-    print(json.dumps(res, sort_keys=True))
-    return 0
+    return res
+
+
+def selftest(a):
+    """The analysis on made-up op logs whose figures are known."""
+    def op(s, e, c, srv, st="ok", th=0):
+        return {"s": s, "e": e, "th": str(th), "c": str(c), "op": "get", "srv": srv, "st": st}
+    t0, t1 = 10000, 16000
+    pre = [op(9000 + 10 * i, 9005 + 10 * i, c, "private") for i in range(50) for c in (1, 2)]
+    cases = {
+        # Both connections wait on private for the whole fault.
+        "hung": (pre + [op(10001, 16050, 1, "private"), op(10002, 16060, 2, "private"),
+                        op(16100, 16105, 1, "private"), op(16100, 16106, 2, "private")],
+                 {"backup_ms": None, "stuck_on_private": 2, "return_ms": 60, "max_wait_ms": 6058}),
+        # 1 errors at 10100 and is replaced by 3 on backup; 2 moves to
+        # backup at 11500; after the undo 3 is closed at 17000 with an
+        # error, 2 is back on private at 18000, and 4, opened after the
+        # undo (as a pool replaces a closed connection), answers from
+        # private at 19600: the pool is whole on private then.
+        "moved": (pre + [op(10050, 10100, 1, "-", "err:X"), op(10200, 10210, 3, "backup"),
+                         op(10300, 11500, 2, "backup"), op(16500, 16510, 3, "backup"),
+                         op(16500, 16600, 2, "backup"), op(16900, 17000, 3, "-", "err:Y"),
+                         op(17900, 18000, 2, "private"), op(19000, 19010, 2, "private"),
+                         op(19500, 19600, 4, "private")],
+                  {"backup_ms": 1500, "stuck_on_private": 0, "errors": 2, "errors_fault": 1,
+                   "errors_return": 1, "return_ms": 3600, "still_on_backup": 0}),
+        # 2 is still on backup at the end: it never returned.
+        "stays": (pre + [op(10050, 10100, 1, "-", "err:X"), op(10300, 11500, 2, "backup"),
+                         op(19000, 19010, 2, "backup")],
+                  {"backup_ms": 1500, "return_ms": None, "still_on_backup": 1}),
+    }
+    bad = 0
+    for name, (ops, want) in cases.items():
+        got = figures(ops, t0, t1, 19600)
+        for k, v in want.items():
+            if got[k] != v:
+                print("selftest %s: %s = %r, want %r" % (name, k, got[k], v))
+                bad += 1
+    print("selftest: %s" % ("FAILED" if bad else "ok"))
+    return 1 if bad else 0
 
 
 def load(a):
@@ -395,13 +443,14 @@ def main():
     n.add_argument("--undo-ms", type=int, required=True)
     n.add_argument("--end-ms", type=int, default=0)
     n.add_argument("--check-return", action="store_true")
+    sub.add_parser("selftest")
     d = sub.add_parser("load")
     d.add_argument("--proto", choices=("redis",), default="redis")
     d.add_argument("--host", default="127.0.0.1")
     d.add_argument("--port", type=int, required=True)
     d.add_argument("--name", required=True)
     a = ap.parse_args()
-    return {"run": run, "analyze": analyze, "load": load}[a.cmd](a)
+    return {"run": run, "analyze": analyze, "load": load, "selftest": selftest}[a.cmd](a)
 
 
 if __name__ == "__main__":

@@ -77,7 +77,9 @@
 #              time is taken at the act (the signal, the first nft rule,
 #              the DEBUG RELOAD, the pg_ctl stop), after its preparations
 #   to private undo -> every connection in use after the undo is served
-#              by private again; "never": some were still on backup
+#              by private again (one closed meanwhile counts as gone,
+#              one the pool opened after the undo at its first answer);
+#              "never": some were still on backup
 #              POOLS_RETURN_S (20) seconds after the undo
 # Printed: a Markdown table and one machine-readable line per row
 # ("POOLS key=value ..."), also in $out/results.txt with the op logs.
@@ -134,6 +136,7 @@ T_START=$(date +%s)
 
 $PY -c 'import redis, psycopg_pool' 2> /dev/null ||
     die "$PY lacks redis or psycopg_pool (Debian: python3-redis python3-psycopg-pool)"
+"$PY" "$CLIENT_PY" selftest > /dev/null || die "pool_client.py selftest failed: the analysis is broken"
 
 # --------------------------------------------------------------------
 # Clean-up: resume what is stopped, end the bastion's processes, remove
