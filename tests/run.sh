@@ -34,6 +34,9 @@ PACKAGES=(build-essential autoconf automake libtool pkg-config libevent-dev
 	iproute2 mandoc procps iputils-ping coreutils jq curl
 	libsystemd-dev systemd debhelper lintian fakeroot python3 python3-yaml
 	debootstrap)
+# The real client pools of tests/bench/pools.sh (Debian's python3, not a
+# pyenv one): redis-py's ConnectionPool and psycopg_pool.
+PACKAGES+=(python3-redis python3-psycopg python3-psycopg-pool)
 
 # One integration file may take this long before it is stopped.
 SCRIPT_TIMEOUT=${POSTERN_SCRIPT_TIMEOUT:-900}
