@@ -52,6 +52,13 @@ int	follow_server(struct follow *f, const uint8_t *buf, size_t len);
 /* follow_update(f): the service's routing changed: look again soon. */
 void	follow_update(struct follow *f);
 
+/*
+ * follow_requests(f): how many whole Redis requests f's session has sent
+ * (0 for PostgreSQL, or f NULL): a request is timed (response_timeout)
+ * only once it is whole.
+ */
+uint64_t follow_requests(const struct follow *f);
+
 /* follow_waiting(f): 1 while f's session waits to leave its route. */
 int	follow_waiting(const struct follow *f);
 

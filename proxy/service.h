@@ -35,6 +35,9 @@ struct service_count {
 	unsigned int		 waiting;	/* to leave their route */
 	uint64_t		 moved;		/* to another route, unseen */
 	uint64_t		 safe_closed;	/* closed at a safe point */
+	uint64_t		 replayed;	/* moved with reads re-sent */
+	uint64_t		 cut;		/* closed at once: route down */
+	unsigned int		 follow_budget;	/* moves left this tick */
 };
 
 struct service {
@@ -56,6 +59,7 @@ struct service {
 	struct event		*pin_timer;
 	struct event		*rest_timer;	/* a passive route may be tried */
 	struct event		*drain_timer;	/* a drain deadline */
+	struct event		*follow_timer;	/* the level-triggered pass */
 	struct health		*health;
 	struct service_held	 held;		/* waiting for a route */
 	int			 retired;	/* replaced by a reload */
