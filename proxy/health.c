@@ -255,6 +255,7 @@ health_local(struct health_check *c, const char *detail)
 {
 	evtimer_del(c->timer);
 	c->running = 0;
+	log_debug("%s: check: not run: %s", c->route->label, detail);
 	route_local_limit(c->route, detail, clock_ms());
 	health_arm(c, health_interval(c));
 }

@@ -259,8 +259,8 @@ route_local_limit(struct route *r, const char *detail, int64_t now)
 		return;
 	}
 	if (r->local_limit[0] == '\0')
-		log_warnx("%s: postern's own limit, not the route's: %s "
-		    "(not counted toward fall)", r->label, detail);
+		log_warnx("%s: %s (postern's own limit, not the route's: "
+		    "not counted toward fall)", r->label, detail);
 	snprintf(r->local_limit, sizeof(r->local_limit), "%s", detail);
 	r->local_since = now;
 }
