@@ -206,6 +206,37 @@ case_redis_write_cut() {
 	wait_exit "$(session_pid w)" 15 || fail_case "the client's connection was not closed"
 }
 
+# The operator disables private (the route itself is fine) under the
+# same traffic: every pooled connection leaves at once, reads in flight
+# go again, no error; enabled again, they come back.
+case_redis_disable() {
+	local t1
+	start_redis
+	PRIV_PORT=$REDIS_PORT
+	rcli "$PRIV_PORT" SET who private > /dev/null
+	start_redis
+	BACK_PORT=$REDIS_PORT
+	rcli "$BACK_PORT" SET who backup > /dev/null
+	postern_two redis "tcp://127.0.0.1:$PRIV_PORT" "tcp://127.0.0.1:$BACK_PORT" tcp
+	start_pool redis
+	wait_pool 0 private 200
+	timeout 20 "$POSTERN" ctl -a "127.0.0.1:$ADMIN_PORT" disable redis private > "$T/ctl.out" 2>&1 ||
+	    fail_case "ctl disable failed: $(cat "$T/ctl.out")"
+	expect_match "ctl disable output" 'leaves? now' "$(cat "$T/ctl.out")"
+	wait_until 15 eval '[[ "$(route_active private)" == 0 ]]' ||
+	    fail_case "sessions still on disabled private: $(route_active private)"
+	t1=$(now_ms)
+	wait_pool "$t1" backup 200
+	timeout 20 "$POSTERN" ctl -a "127.0.0.1:$ADMIN_PORT" enable redis private > "$T/ctl.out" 2>&1 ||
+	    fail_case "ctl enable failed: $(cat "$T/ctl.out")"
+	wait_until 15 eval '[[ "$(route_active backup)" == 0 ]]' ||
+	    fail_case "sessions still on backup after enable: $(route_active backup)"
+	wait_pool "$(now_ms)" private 200
+	stop_pool
+	expect_eq "errors of read-only traffic" 0 "$(pool_count 0 err '*')"
+	expect_no_log 'closed \(route: '
+}
+
 # ---------------------------------------------------------------------
 # PostgreSQL
 
@@ -385,6 +416,7 @@ for t in "${TRANSPORTS[@]}"; do
 	run_case "$t: redis: a write outstanding on a hung route is cut within the bound" case_redis_write_cut "$t"
 	run_case "$t: pg pool: private hangs: only connection errors, within the bound; back after" case_pg_hang "$t"
 done
+run_case "redis pool: ctl disable private: all leave at once, 0 errors; back after enable" case_redis_disable
 run_case "redis: the incomplete-command probe takes no route down" case_probe_takes_nothing_down
 run_case "redis: a session that fell through at a restart blip comes back" case_restart_blip
 run_case "redis: EMFILE is postern's own limit, not a route failure" case_emfile
