@@ -388,14 +388,17 @@ follow_replayable(const struct follow *f, char *name, size_t namelen)
 /*
  * Its route is down (or disabled): must the session be closed now rather
  * than wait?  Yes when a request is outstanding that cannot go again on
- * to (NULL: no route left), or its state cannot be followed.  An idle
- * one moves, or is closed, at its safe point.
+ * to, or its state cannot be followed.  An idle one moves, or is closed,
+ * at its safe point.  With no route to go to (to NULL: every route down,
+ * new sessions trying them as a last resort) it stays, as with keep.
  */
 static int
 follow_must_cut(const struct follow *f, const struct route *to)
 {
 	char	name[32];
 
+	if (to == NULL)
+		return (0);
 	if (f->resp == NULL)
 		return (pg_track_safe(f->pg) != PG_SAFE);
 	switch (resp_track_safe(f->resp)) {
@@ -407,7 +410,7 @@ follow_must_cut(const struct follow *f, const struct route *to)
 	case RESP_BUSY:
 		break;
 	}
-	return (to == NULL || !follow_replayable(f, name, sizeof(name)));
+	return (!follow_replayable(f, name, sizeof(name)));
 }
 
 /*
@@ -643,6 +646,7 @@ follow_step(evutil_socket_t fd, short what, void *arg)
 		return;
 	}
 	if (t == NULL) {
+		f->urgent = 0;	/* nowhere to go: the next tick looks again */
 		follow_settle(f);
 		return;
 	}

@@ -182,7 +182,8 @@ session_client_tap(const uint8_t *buf, size_t len, void *arg)
 	if (s->answer_due && follow_requests(s->follow) > 0) {
 		s->answer_due = 0;
 		session_expect_answer(s, s->request);
-	}
+	} else if (done)
+		s->answer_due = 0;	/* the tracker lost the stream */
 	return (done && s->head_done && !s->answer_due);
 }
 
