@@ -12,6 +12,12 @@
  *   as a server restart would; its pool reconnects to the new route.
  *   A session that ran LISTEN waits for the drain deadline.
  *
+ * When its own route is down or disabled (on_route_down = move) it leaves
+ * at once instead of at a safe point: a Redis session whose unanswered
+ * requests are all reads free of side effects (resp_ro.h), kept whole,
+ * moves with them sent again on the new route; any other busy session
+ * is closed at once (issue 20).
+ *
  *   NONE --routing says move--> WAITING --safe point--> MOVING (redis)
  *    ^                            ^  |                     |
  *    +--routing says stay---------+  +--safe point: close  |
