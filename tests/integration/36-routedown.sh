@@ -68,11 +68,12 @@ resume_forwarder() {
 	done
 }
 
-# url TRANSPORT PORT: a route URL to 127.0.0.1:PORT over TRANSPORT (for
-# ssh, sshd started once and its [bastion b] put in CONF_EXTRA).
+# url TRANSPORT PORT: URL, a route URL to 127.0.0.1:PORT over TRANSPORT
+# (for ssh, sshd started once and its [bastion b] put in CONF_EXTRA: not
+# in a subshell).
 url() {
 	transport_route "$1" "$2"
-	echo "${ROUTE#private }"
+	URL=${ROUTE#private }
 }
 
 # start_pool PROTO: tests/pool_client.py on LISTEN_PORT; lines in $POOL_OUT.
@@ -145,8 +146,10 @@ case_redis_hang() {
 	BACK_PORT=$REDIS_PORT
 	rdirect "$BACK_PORT" SET who backup > /dev/null
 	start_forwarder "$PRIV_PORT"
-	priv=$(url "$t" "$FWD_PORT")
-	back=$(url "$t" "$BACK_PORT")
+	url "$t" "$FWD_PORT"
+	priv=$URL
+	url "$t" "$BACK_PORT"
+	back=$URL
 	postern_two redis "$priv" "$back" "$t"
 	start_pool redis
 	wait_pool 0 private 400
@@ -188,8 +191,10 @@ case_redis_write_cut() {
 	transport_redis "$t"
 	BACK_PORT=$REDIS_PORT
 	start_forwarder "$PRIV_PORT"
-	priv=$(url "$t" "$FWD_PORT")
-	back=$(url "$t" "$BACK_PORT")
+	url "$t" "$FWD_PORT"
+	priv=$URL
+	url "$t" "$BACK_PORT"
+	back=$URL
 	postern_two redis "$priv" "$back" "$t"
 	open_session w "TCP:127.0.0.1:$LISTEN_PORT"
 	session_send w '*1\r\n$4\r\nPING\r\n'
@@ -262,8 +267,10 @@ case_pg_hang() {
 	start_pg_for "$t"
 	BACK_PORT=$PG_PORT
 	start_forwarder "$PRIV_PORT"
-	priv=$(url "$t" "$FWD_PORT")
-	back=$(url "$t" "$BACK_PORT")
+	url "$t" "$FWD_PORT"
+	priv=$URL
+	url "$t" "$BACK_PORT"
+	back=$URL
 	postern_two postgres "$priv" "$back" "$t" check_user=postgres check_database=postgres
 	start_pool pg
 	wait_pool 0 "$PRIV_PORT" 300 30
