@@ -377,20 +377,26 @@ case_restart_blip() {
 
 # A low ulimit -n (RLIMIT_NOFILE, lowered on the running postern with
 # prlimit to its lowest free descriptor number, so that every new socket
-# fails with EMFILE): the checks cannot run.  Logged as postern's own
-# condition, not counted toward fall; no route goes down.  Without the
-# fix, two such checks took each route down.
+# fails with EMFILE): the checks cannot run (tcp://, tls://: the socket;
+# ssh://: the socketpair a check speaks through).  Logged as postern's own condition, not
+# counted toward fall; no route goes down.  Without the fix, two such
+# checks took each route down.
 case_emfile() {
-	local conf free
-	start_redis
+	local t=$1 conf free priv back
+	transport_redis "$t"
 	PRIV_PORT=$REDIS_PORT
-	start_redis
+	transport_redis "$t"
 	BACK_PORT=$REDIS_PORT
+	url "$t" "$PRIV_PORT"
+	priv=$URL
+	url "$t" "$BACK_PORT"
+	back=$URL
 	LISTEN_PORT=$(free_port) || fail_case "no free port"
 	conf=$T/emfile.conf
 	{ conf_global log_level=debug
+	  [[ -z "${CONF_EXTRA:-}" ]] || printf '%s\n\n' "$CONF_EXTRA"
 	  conf_service redis "127.0.0.1:$LISTEN_PORT" redis \
-	      "private tcp://127.0.0.1:$PRIV_PORT" "backup tcp://127.0.0.1:$BACK_PORT" -- "${FAST[@]}"
+	      "private $priv" "backup $back" -- "${FAST[@]}"
 	} > "$conf"
 	start_postern "$conf"
 	expect_log 'info: redis/private: up \(check ok\)$' 15
@@ -399,14 +405,14 @@ case_emfile() {
 	    awk 'BEGIN { f = 0 } $1 == f { f++ } END { print f }')
 	prlimit --pid "$POSTERN_PID" --nofile="$free:1024" ||
 	    skip_case "prlimit cannot lower postern's RLIMIT_NOFILE"
-	expect_log "warn: redis/private: postern's own limit: Too many open files \\(postern's own limit, not the route's: not counted toward fall\\)$" 20
+	expect_log "warn: redis/private: .*Too many open files \\(postern's own limit, not the route's: not counted toward fall\\)$" 20
 	# Four checks in a row that could not run: twice fall.  Counted
 	# as failures, they would have taken the route down.
-	wait_count "$POSTERN_LOG" 'debug: redis/private: check: not run: ' 4 20 ||
+	wait_count "$POSTERN_LOG" 'debug: redis/private: check: not run: ' 6 20 ||
 	    fail_case "checks of private did not keep meeting EMFILE"
 	expect_no_log 'redis/(private|backup): [a-z]+ -> down'
 	prlimit --pid "$POSTERN_PID" --nofile=1024:1024
-	expect_log "redis/private: postern's own limit is over" 15
+	expect_log "redis/private: postern's own limit is over" 20
 	expect_eq "PING through postern after the limit" PONG "$(rcli "$LISTEN_PORT" PING 2>&1)"
 	expect_no_log 'redis/(private|backup): [a-z]+ -> down'
 }
@@ -426,5 +432,7 @@ done
 run_case "redis pool: ctl disable private: all leave at once, 0 errors; back after enable" case_redis_disable
 run_case "redis: the incomplete-command probe takes no route down" case_probe_takes_nothing_down
 run_case "redis: a session that fell through at a restart blip comes back" case_restart_blip
-run_case "redis: EMFILE is postern's own limit, not a route failure" case_emfile
+for t in "${TRANSPORTS[@]}"; do
+	run_case "$t: redis: EMFILE is postern's own limit, not a route failure" case_emfile "$t"
+done
 finish
