@@ -215,7 +215,7 @@ health_done(struct health_check *c, int result, const char *detail,
 {
 	struct service	*svc = c->h->svc;
 	int64_t		 now = clock_ms();
-	int		 ms = (int)(now - c->started);
+	int		 ms = (int)(now - c->started), left;
 
 	evtimer_del(c->timer);
 	c->running = 0;
@@ -242,7 +242,14 @@ health_done(struct health_check *c, int result, const char *detail,
 			    probe_result_name(result), detail);
 		route_report(c->route, 0, ROUTE_EV_CHECK, why, now);
 	}
-	health_arm(c, health_interval(c));
+	/*
+	 * Intervals run start to start: a check that timed out spent
+	 * check_timeout of its interval, so a hung route is confirmed within
+	 * fall x interval + check_timeout (issue 20's bound for sessions on
+	 * it), not fall x (interval + check_timeout).
+	 */
+	left = health_interval(c) - ms;
+	health_arm(c, left > 0 ? left : 0);
 }
 
 /*
