@@ -51,7 +51,8 @@ enum conf_identity {
 
 enum conf_on_down {
 	ON_DOWN_KEEP,		/* established sessions stay */
-	ON_DOWN_CLOSE		/* sessions on a route marked down are closed */
+	ON_DOWN_CLOSE,		/* sessions on a route marked down are closed */
+	ON_DOWN_MOVE		/* they leave: moved, replayed or cut (follow.h) */
 };
 
 enum conf_on_failback {

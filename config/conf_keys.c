@@ -22,7 +22,7 @@ static const char *const roles[] = {
 	"any", "master", "replica", "primary", "standby", NULL
 };
 static const char *const identities[] = { "auto", "off", NULL };
-static const char *const on_down[] = { "keep", "close", NULL };
+static const char *const on_down[] = { "keep", "close", "move", NULL };
 static const char *const on_failback[] = { "move", "keep", NULL };
 static const char *const no_yes[] = { "no", "yes", NULL };
 static const char *const host_key_checks[] = { "yes", "accept-new", "ask",
@@ -222,9 +222,10 @@ const struct conf_key conf_keys[] = {
 	  0, 0, on_failback, 0,
 	  "move: when a higher route is up again, sessions on lower routes "
 	  "move to it at a safe point; keep: they stay" },
-	{ SECT_SERVICE, "on_route_down", TYPE_ENUM, S(on_route_down), "keep",
+	{ SECT_SERVICE, "on_route_down", TYPE_ENUM, S(on_route_down), "move",
 	  0, 0, on_down, 0,
-	  "keep: sessions stay on a route marked down; close: they are "
+	  "move: sessions leave a route marked down (moved, their reads "
+	  "replayed, or closed at once); keep: they stay; close: they are "
 	  "closed" },
 	{ SECT_SERVICE, "protocol", TYPE_ENUM, S(protocol), "tcp", 0, 0,
 	  protocols, 0, "tcp, redis or postgres" },

@@ -418,8 +418,14 @@ admin_apply(struct service *svc, int action, const struct admin_args *a,
 	case ADMIN_DISABLE:
 		rc = service_set_admin(svc, a->route, ROUTE_ADMIN_DISABLED, err,
 		    errlen);
-		snprintf(msg, msglen, "%s disabled: %u session%s closed",
-		    r->label, open, open == 1 ? "" : "s");
+		if (svc->cs->on_route_down == ON_DOWN_MOVE)
+			snprintf(msg, msglen, "%s disabled: %u session%s "
+			    "leave%s now (moved; closed if busy with a write)",
+			    r->label, open, open == 1 ? "" : "s",
+			    open == 1 ? "s" : "");
+		else
+			snprintf(msg, msglen, "%s disabled: %u session%s "
+			    "closed", r->label, open, open == 1 ? "" : "s");
 		break;
 	}
 	return (rc);

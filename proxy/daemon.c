@@ -122,6 +122,18 @@ daemon_close_route_sessions(struct postern *px, struct route *r,
 }
 
 void
+daemon_close_unfollowed(struct postern *px, struct route *r, const char *why)
+{
+	struct session	*s, *next;
+
+	for (s = TAILQ_FIRST(&px->sessions); s != NULL; s = next) {
+		next = TAILQ_NEXT(s, entry);
+		if (s->route == r && s->follow == NULL)
+			session_close(s, SESSION_END_ROUTE, why);
+	}
+}
+
+void
 daemon_follow_sessions(struct postern *px, struct service *svc)
 {
 	struct session	*s;

@@ -83,6 +83,14 @@ void	daemon_linger(struct postern *px, struct service *svc, int fd,
 	    struct evbuffer *msg);
 
 /*
+ * daemon_close_unfollowed(px, r, why): close the live sessions on route r
+ * that do not follow their route (protocol tcp): the others leave it on
+ * their own (follow.h).
+ */
+void	daemon_close_unfollowed(struct postern *px, struct route *r,
+	    const char *why);
+
+/*
  * daemon_close_route_sessions(px, r, why): close every live session that
  * relays through route r.
  */

@@ -36,6 +36,9 @@ struct service_count {
 	unsigned int		 lingering;	/* closed, saying goodbye */
 	uint64_t		 moved;		/* to another route, unseen */
 	uint64_t		 safe_closed;	/* closed at a safe point */
+	uint64_t		 replayed;	/* moved with reads re-sent */
+	uint64_t		 cut;		/* closed at once: route down */
+	unsigned int		 follow_budget;	/* moves left this tick */
 };
 
 struct service {
@@ -57,6 +60,7 @@ struct service {
 	struct event		*pin_timer;
 	struct event		*rest_timer;	/* a passive route may be tried */
 	struct event		*drain_timer;	/* a drain deadline */
+	struct event		*follow_timer;	/* the level-triggered pass */
 	struct health		*health;
 	struct service_held	 held;		/* waiting for a route */
 	int			 retired;	/* replaced by a reload */

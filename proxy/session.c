@@ -121,7 +121,8 @@ session_expect_answer(struct session *s, const char *request)
 	    (s->answer_timer = evtimer_new(daemon_base(s->svc->px),
 	    session_answer_late, s)) == NULL)
 		return;		/* out of memory: no passive check */
-	snprintf(s->request, sizeof(s->request), "%s", request);
+	if (request != s->request)
+		snprintf(s->request, sizeof(s->request), "%s", request);
 	s->answer = SESSION_ANSWER_WAITING;
 	evtimer_add(s->answer_timer, &tv);
 }
@@ -147,8 +148,16 @@ session_redis_head(struct session *s, const uint8_t *buf, size_t len)
 			return (0);
 		break;
 	case REDISCMD_NAME:
-		if (s->answer == SESSION_ANSWER_NONE && rediscmd_prompt(name))
-			session_expect_answer(s, name);
+		/*
+		 * Timed only once the whole command has passed (the
+		 * tracker counts it): a client that sends half a command
+		 * and stops must not count against the route.
+		 */
+		if (s->answer == SESSION_ANSWER_NONE && s->follow != NULL &&
+		    rediscmd_prompt(name)) {
+			snprintf(s->request, sizeof(s->request), "%s", name);
+			s->answer_due = 1;
+		}
 		break;
 	case REDISCMD_BAD:
 		break;
@@ -170,7 +179,12 @@ session_client_tap(const uint8_t *buf, size_t len, void *arg)
 		s->head_done = session_redis_head(s, buf, len);
 	if (s->follow != NULL)
 		done = follow_client(s->follow, buf, len);
-	return (done && s->head_done);
+	if (s->answer_due && follow_requests(s->follow) > 0) {
+		s->answer_due = 0;
+		session_expect_answer(s, s->request);
+	} else if (done)
+		s->answer_due = 0;	/* the tracker lost the stream */
+	return (done && s->head_done && !s->answer_due);
 }
 
 /* The server's bytes: its first one, then what a follower needs. */
@@ -299,11 +313,18 @@ session_dial_cb(const struct dial_result *res, void *arg)
 		session_connected(s, res);
 		return;
 	}
-	r->connect_failures++;
-	log_warnx("%s: connect failed: %s", session_prefix(s, r, prefix,
-	    sizeof(prefix)), res->detail);
 	s->dialing = NULL;
-	route_report(r, 0, ROUTE_EV_CONNECT, res->detail, clock_ms());
+	if (res->status == DIAL_LOCAL) {
+		/* postern's own limit: not the route's failure (issue 20). */
+		log_warnx("%s: connect failed: %s (not counted against the "
+		    "route)", session_prefix(s, r, prefix, sizeof(prefix)),
+		    res->detail);
+	} else {
+		r->connect_failures++;
+		log_warnx("%s: connect failed: %s", session_prefix(s, r,
+		    prefix, sizeof(prefix)), res->detail);
+		route_report(r, 0, ROUTE_EV_CONNECT, res->detail, clock_ms());
+	}
 	if (s->cancel) {
 		/* Another server cannot cancel that query: no next route. */
 		snprintf(prefix, sizeof(prefix), "cancel request: %s: %s",

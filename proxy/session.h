@@ -97,6 +97,7 @@ struct session {
 	uint8_t			 head[48];	/* redis: first client bytes */
 	size_t			 headlen;
 	int			 head_done;	/* first command looked at */
+	int			 answer_due;	/* time it once it is whole */
 	struct follow		*follow;	/* redis, postgres: see follow.h */
 	uint64_t		 route_base[2];	/* relay bytes when route set */
 	struct evbuffer		*last_words;	/* to the client at close */

@@ -230,6 +230,7 @@ struct ssh_bastion {
 	struct ssh_chan_list	 closing;	/* libssh2_channel_free EAGAIN */
 	unsigned int		 nchans;
 	int			 probing;	/* a probe queued or open */
+	int			 local_fail;	/* last TCP connect: EMFILE... */
 	LIBSSH2_CHANNEL		*ctl;		/* session_command */
 	enum ssh_ctl_state	 ctl_state;
 

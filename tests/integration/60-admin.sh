@@ -427,9 +427,15 @@ case_drain_disable_enable() {
 
 	ctl disable redis private
 	expect_eq "ctl disable exit" 0 "$CTL_RC"
-	expect_match "ctl disable output" '1 session closed' "$CTL_OUT"
+	# on_route_down = move (the default): the idle session leaves at
+	# once, unseen (issue 20).
+	expect_match "ctl disable output" '1 session leaves now' "$CTL_OUT"
 	expect_log 'redis/private: enabled -> disabled \(operator\)'
-	expect_log ' -> private 127\.0\.0\.1:[0-9]+: closed \(route: route disabled\)'
+	wait_count "$POSTERN_LOG" ' -> private 127\.0\.0\.1:[0-9]+: moved to public ' 2 ||
+	    fail_case "s1 did not leave the disabled route"
+	session_send s1 'ECHO after-disable\r\n'
+	wait_until 10 grep -q after-disable "$T/s1.out" ||
+	    fail_case "s1 stopped working after private was disabled"
 	expect_http GET /metrics 200
 	expect_eq "admin metric" 1 \
 	    "$(metric 'postern_route_admin{service="redis",route="private",admin="disabled"}')"
