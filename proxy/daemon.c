@@ -406,10 +406,6 @@ daemon_reload(struct postern *px)
 	struct conf		*c;
 	size_t			 i;
 
-	if (px->conf->path == NULL) {
-		log_info("reload: running from -L options, nothing to reload");
-		return;
-	}
 	log_info("reload: reading %s", px->conf->path);
 	c = conf_load(px->conf->path, &errs);
 	for (i = 0; i < errs.n; i++)
@@ -518,6 +514,24 @@ daemon_stop(struct postern *px, const char *signame)
 	evtimer_add(px->delay_timer, &tv);
 }
 
+/*
+ * SIGHUP with -L (no file to reload): the terminal that started the
+ * tunnel is gone.  End it now, as ssh does, so that an orphaned tunnel
+ * does not keep its ports; nobody is left to wait for a drain.
+ */
+static void
+daemon_hangup(struct postern *px)
+{
+	log_status("SIGHUP: the terminal is gone: closing %u session%s and "
+	    "exiting", px->nsessions, px->nsessions == 1 ? "" : "s");
+	px->stopping = 1;
+	notify_stopping(px->notify);
+	evtimer_del(px->delay_timer);
+	if (!px->draining)
+		daemon_drain(px);
+	daemon_close_all(px, SESSION_END_SHUTDOWN);
+}
+
 static void
 daemon_signal_cb(evutil_socket_t sig, short what, void *arg)
 {
@@ -525,6 +539,10 @@ daemon_signal_cb(evutil_socket_t sig, short what, void *arg)
 
 	switch (sig) {
 	case SIGHUP:
+		if (px->conf->path == NULL) {
+			daemon_hangup(px);
+			break;
+		}
 		notify_reloading(px->notify);
 		daemon_reload(px);
 		notify_reloaded(px->notify);

@@ -55,8 +55,9 @@ usage(FILE *fp)
 "  -h        print this help and exit\n"
 "  --keys    print the configuration key table and exit\n"
 "\n"
-"Signals: SIGHUP reloads the file; SIGTERM or SIGINT stops accepting,\n"
-"drains sessions up to drain_timeout and exits.  Exit status: 0 clean\n"
+"Signals: SIGHUP reloads the file (with -L: ends the tunnel at once);\n"
+"SIGTERM or SIGINT stops accepting, drains sessions up to drain_timeout\n"
+"and exits.  Exit status: 0 clean\n"
 "stop, 1 runtime failure, 2 usage or configuration error.\n"
 "See postern(8) and postern.conf(5).\n");
 }

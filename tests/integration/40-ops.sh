@@ -369,6 +369,31 @@ case_quick_mode() {
 	    fail_case "-L $p2:... does not listen on 127.0.0.1"
 }
 
+# -L: SIGHUP (the terminal closed) ends the tunnel at once, as with
+# ssh -L, open session included: its port is free for the next start.
+case_quick_mode_sighup() {
+	local p t0 t1
+	start_redis
+	p=$(free_port) || fail_case "no free port"
+	start_postern_args -L "$p:127.0.0.1:$REDIS_PORT"
+	wait_ready 10
+	open_session s "TCP:127.0.0.1:$p"
+	session_send s 'PING\r\n'
+	wait_count "$T/s.out" PONG 1 10 || fail_case "no PONG before SIGHUP"
+	t0=$(date +%s%3N)
+	kill -HUP "$POSTERN_PID"
+	postern_wait_exit 10
+	t1=$(date +%s%3N)
+	expect_eq "exit status after SIGHUP" 0 "$POSTERN_STATUS"
+	# drain_timeout is 30 s here: the session was not waited for.
+	(( t1 - t0 <= 5000 )) || fail_case "exited $((t1 - t0)) ms after SIGHUP"
+	expect_log " info: SIGHUP: the terminal is gone: closing 1 session and exiting$"
+	expect_log ": closed \(shutdown\) after "
+	expect_no_log "reload"
+	[[ -z "$(ss -ltnH "sport = :$p")" ]] || fail_case "port $p still listened on"
+	check_sanitizers "$POSTERN_LOG"
+}
+
 # max_connections = 2: a third client is closed at once with its reason,
 # and admitted again once a slot is free.
 case_max_connections() {
@@ -419,5 +444,6 @@ run_case "SIGINT stops cleanly" case_sigint
 run_case "IPv6 [::1] listener" case_ipv6_listener
 run_case "unix socket listener" case_unix_listener
 run_case "-L quick mode" case_quick_mode
+run_case "-L: SIGHUP ends the tunnel at once" case_quick_mode_sighup
 run_case "max_connections, also across a reload" case_max_connections
 finish
