@@ -464,13 +464,16 @@ daemon_drain(struct postern *px)
 	evtimer_add(px->drain_timer, &tv);
 }
 
-/* The user refused a bastion's host key at the prompt: stop, status 1. */
+/*
+ * Quick mode cannot go on (a bastion's host key refused at the prompt:
+ * status 1; a permanent error before the first connection: 255): stop.
+ */
 static void
-daemon_refused_cb(void *arg)
+daemon_refused_cb(void *arg, int status)
 {
 	struct postern	*px = arg;
 
-	px->exit_status = 1;
+	px->exit_status = status;
 	if (!px->draining)
 		daemon_drain(px);
 }

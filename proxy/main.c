@@ -116,6 +116,7 @@ main(int argc, char **argv)
 	size_t			 nfwd = 0, i;
 	int			 ch, check = 0, detach = 0, verbose = 0, rc, tty;
 	char			 ask[] = "strict_host_key_checking=ask";
+	char			 note[SSH_CONFIG_STRLEN + 600];
 
 	if (argc >= 2 && strcmp(argv[1], "ctl") == 0)
 		return (ctl_main(argc - 1, argv + 1));
@@ -193,6 +194,8 @@ main(int argc, char **argv)
 	if (tty && jump != NULL && !opt_given(opts, nopts,
 	    "strict_host_key_checking") && nopts < SSH_CONFIG_MAXOPTS)
 		opts[nopts++] = ask;
+	if (jump != NULL && ssh_config_alias_note(jump, note, sizeof(note)))
+		fprintf(stderr, "postern: %s\n", note);
 	conf = file != NULL ? conf_load(file, &errs) : jump != NULL ?
 	    ssh_config_conf(fwd, nfwd, jump, ident, jport, opts, nopts,
 	    &errs) : conf_from_forwards(fwd, nfwd, &errs);

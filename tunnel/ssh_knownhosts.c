@@ -384,6 +384,10 @@ ssh_hostkey_verify(struct ssh_bastion *b)
 		    "changed, or someone is intercepting the connection",
 		    ks.type, b->fingerprint, name, b->set.known_hosts,
 		    ks.changed, ks.changed_fp);
+		/* OpenSSH's help: the command that removes the old key. */
+		snprintf(b->hint, sizeof(b->hint), "if the change is "
+		    "expected, remove the old key with: ssh-keygen -f '%s' "
+		    "-R '%s'", b->set.known_hosts, name);
 		return (-1);
 	}
 	if (ks.lines > 0) {

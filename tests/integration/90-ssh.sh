@@ -299,7 +299,7 @@ case_hostkey_changed() {
 	printf '[127.0.0.1]:%s %s\n' "$SSHD_PORT" "$(cut -d' ' -f1,2 "$T/keys/impostor.pub")" > "$kh"
 	BASTION_OPTS=(known_hosts="$kh")
 	postern_via redis "$REDIS_PORT" "${FAST[@]}"
-	expect_log "$(cannot_re b)host key verification failed: the ssh-ed25519 key $(re_escape "$SSHD_FP") of \\[127\\.0\\.0\\.1\\]:$SSHD_PORT does not match $(re_escape "$kh") line 1 \\(which has $(re_escape "$other")\\): the host key changed"
+	expect_log "$(cannot_re b)host key verification failed: the ssh-ed25519 key $(re_escape "$SSHD_FP") of \\[127\\.0\\.0\\.1\\]:$SSHD_PORT does not match $(re_escape "$kh") line 1 \\(which has $(re_escape "$other")\\): the host key changed, or someone is intercepting the connection \\(if the change is expected, remove the old key with: ssh-keygen -f '$(re_escape "$kh")' -R '\\[127\\.0\\.0\\.1\\]:$SSHD_PORT'\\); retrying in "
 	# accept-new does not accept a changed key either.
 	stop_postern
 	BASTION_OPTS=(known_hosts="$kh" strict_host_key_checking=accept-new)
@@ -676,7 +676,7 @@ case_ciphers_default() {
 # The developer command line
 
 case_jump_alias() {
-	local fwd_re l2
+	local fwd_re l2 out
 	start_redis
 	start_sshd
 	mkdir -p "$T/home/.ssh"
@@ -709,6 +709,58 @@ case_jump_alias() {
 	wait_ready 10
 	expect_log "info: forwarding 127\\.0\\.0\\.1:$l2 -> 127\\.0\\.0\\.1:$REDIS_PORT via root@127\\.0\\.0\\.1:$SSHD_PORT \\(host key $(re_escape "$SSHD_FP")\\)$"
 	expect_eq "PING through -J user@host -p -i -o" PONG "$(rcli "$l2" PING 2>&1)"
+	# A mistyped alias is said to be one (-n: no name is looked up).
+	out=$(timeout 10 "$POSTERN" -n -L "$LISTEN_PORT:127.0.0.1:$REDIS_PORT" -J prod-bastoin 2>&1)
+	expect_eq "-n -J prod-bastoin" "postern: -J prod-bastoin: no Host block of $T/home/.ssh/config gives prod-bastoin a HostName: using it as a host name (a mistyped alias?)
+configuration OK" "$out"
+	out=$(timeout 10 "$POSTERN" -n -L "$LISTEN_PORT:127.0.0.1:$REDIS_PORT" -J prod-bastion 2>&1)
+	expect_eq "-n -J prod-bastion" "configuration OK" "$out"
+}
+
+# jump_exit WHAT STATUS ARGS: postern -L ... -J root@127.0.0.1 -p SSHD_PORT
+# ARGS must exit by itself with STATUS (ssh's 255 for a permanent error).
+jump_exit() {
+	local what=$1 want=$2
+	shift 2
+	LISTEN_PORT=$(free_port) || fail_case "no free port"
+	start_postern_args -L "$LISTEN_PORT:127.0.0.1:$REDIS_PORT" -J root@127.0.0.1 \
+	    -p "$SSHD_PORT" "$@"
+	postern_wait_exit 20
+	expect_eq "$what: exit status" "$want" "$POSTERN_STATUS"
+	check_sanitizers "$POSTERN_LOG"
+}
+
+# -L/-J: an error that no retry mends, before the tunnel ever worked, ends
+# it with ssh's status 255 and says why; a transient one (the bastion not
+# up yet) keeps retrying as before.
+case_jump_permanent() {
+	local kh=$T/changed_known_hosts other
+	start_redis
+	start_sshd
+	make_key impostor ed25519
+	make_key stranger ed25519
+	other=$(fp_of "$T/keys/impostor.pub")
+	printf '[127.0.0.1]:%s %s\n' "$SSHD_PORT" "$(cut -d' ' -f1,2 "$T/keys/impostor.pub")" > "$kh"
+	jump_exit "changed host key" 255 -i "$USER_KEY" -o "known_hosts=$kh"
+	expect_log "error: bastion 127\\.0\\.0\\.1 \\(root@127\\.0\\.0\\.1:$SSHD_PORT\\): cannot connect: host key verification failed: the ssh-ed25519 key $(re_escape "$SSHD_FP") of \\[127\\.0\\.0\\.1\\]:$SSHD_PORT does not match $(re_escape "$kh") line 1 \\(which has $(re_escape "$other")\\): .* \\(if the change is expected, remove the old key with: ssh-keygen -f '$(re_escape "$kh")' -R '\\[127\\.0\\.0\\.1\\]:$SSHD_PORT'\\); not retrying"
+	jump_exit "missing -i file" 255 -i "$T/keys/nosuch" -o "known_hosts=$SSHD_KNOWN"
+	expect_log "cannot connect: authentication as root failed: identity $(re_escape "$T/keys/nosuch"): No such file or directory; no ssh-agent"
+	expect_no_log "needs a passphrase"
+	jump_exit "refused key" 255 -i "$T/keys/stranger" -o "known_hosts=$SSHD_KNOWN"
+	expect_log "cannot connect: authentication as root failed: the bastion refused identity ssh-ed25519 .*; not retrying"
+	expect_eq "logins at sshd" 0 "$(count_lines "$SSHD_LOG" 'Accepted publickey')"
+	expect_no_log "retrying in"
+	# Transient: nothing listens on the port yet; postern waits for it.
+	sshd_signal KILL
+	wait_exit "$SSHD_PID" 10 || fail_case "sshd survived SIGKILL"
+	LISTEN_PORT=$(free_port) || fail_case "no free port"
+	start_postern_args -v -L "$LISTEN_PORT:127.0.0.1:$REDIS_PORT" -J root@127.0.0.1 \
+	    -p "$SSHD_PORT" -i "$USER_KEY" -o "known_hosts=$SSHD_KNOWN"
+	expect_log "cannot connect \\(attempt 2\\): .*connection refused.*; retrying in " 20
+	start_sshd_on "$SSHD_PORT" 127.0.0.1
+	expect_log "forwarding 127\\.0\\.0\\.1:$LISTEN_PORT -> " 30
+	expect_eq "PING once the bastion is up" PONG "$(rcli "$LISTEN_PORT" PING 2>&1)"
+	stop_postern
 }
 
 # ---------------------------------------------------------------------
@@ -962,6 +1014,7 @@ run_case "session_command runs in a session channel" case_session_command
 run_case "ciphers: the one sshd allows is used; none in common fails, named" case_ciphers
 run_case "ciphers unset: the measured order, filtered to this libssh2" case_ciphers_default
 run_case "-L/-J with an ssh_config alias, and with -p -i -o" case_jump_alias
+run_case "-L/-J: permanent errors end the tunnel with 255; transient ones retry" case_jump_permanent
 run_case "-J on a terminal: unknown host key, 'yes' records it; status lines" case_tty_ask_yes
 run_case "-J on a terminal: 'no' records nothing, exits 1; -v keeps the log" case_tty_ask_no
 run_case "netns topology: redis reachable only from the bastion" case_netns_topology
