@@ -14,7 +14,7 @@
 #include "conf_keys.h"
 
 static const char *const log_levels[] = {
-	"error", "warn", "info", "debug", NULL
+	"error", "warn", "notice", "info", "debug", NULL
 };
 static const char *const protocols[] = { "tcp", "redis", "postgres", NULL };
 /* In enum conf_role's order. */
@@ -58,7 +58,7 @@ const struct conf_key conf_keys[] = {
 	  "on SIGTERM, how long established sessions may finish before they "
 	  "are closed" },
 	{ SECT_GLOBAL, "log_level", TYPE_ENUM, G(log_level), "info", 0, 0,
-	  log_levels, 0, "error, warn, info or debug" },
+	  log_levels, 0, "error, warn, notice, info or debug" },
 	{ SECT_GLOBAL, "shutdown_delay", TYPE_DURATION, G(shutdown_delay_ms),
 	  "0", 0, 3600 * 1000, NULL, 0,
 	  "on SIGTERM, how long to keep accepting new connections (readiness "

@@ -21,6 +21,7 @@
 #include "conf.h"
 #include "daemon.h"
 #include "dial.h"
+#include "log.h"
 #include "probe.h"
 #include "route.h"
 #include "service.h"
@@ -417,10 +418,11 @@ admin_health_text(struct postern *px, struct evbuffer *b)
 			    admin_iso8601(clock_wall(svc->pin_until), until,
 			    sizeof(until)));
 		evbuffer_add_printf(b, "\n  sessions: %u active, %llu total, "
-		    "%llu refused; %llu failovers\n", svc->count->active,
+		    "%llu refused; %llu failover%s\n", svc->count->active,
 		    (unsigned long long)svc->total,
 		    (unsigned long long)svc->refused,
-		    (unsigned long long)svc->failovers);
+		    (unsigned long long)svc->failovers,
+		    log_s(svc->failovers));
 		if (svc->count->waiting > 0 || svc->count->moved > 0 ||
 		    svc->count->safe_closed > 0)
 			evbuffer_add_printf(b, "  following: %u still on a "

@@ -439,7 +439,8 @@ daemon_drain_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct postern	*px = arg;
 
-	log_warnx("drain timeout: closing %u sessions", px->nsessions);
+	log_warnx("drain timeout: closing %u session%s", px->nsessions,
+	    log_s(px->nsessions));
 	daemon_close_all(px, SESSION_END_SHUTDOWN);
 }
 
@@ -454,8 +455,8 @@ daemon_drain(struct postern *px)
 	px->draining = 1;
 	TAILQ_FOREACH(svc, &px->services, entry)
 		service_close_listeners(svc);
-	log_info("shutting down: %u sessions to drain (timeout %d.%03ds)",
-	    px->nsessions, ms / 1000, ms % 1000);
+	log_info("shutting down: %u session%s to drain (timeout %d.%03ds)",
+	    px->nsessions, log_s(px->nsessions), ms / 1000, ms % 1000);
 	if (px->nsessions == 0) {
 		event_base_loopexit(px->base, NULL);
 		return;
@@ -496,8 +497,8 @@ daemon_stop(struct postern *px, const char *signame)
 	int		 ms = px->conf->shutdown_delay_ms;
 
 	if (px->stopping) {
-		log_info("%s again: closing %u sessions now", signame,
-		    px->nsessions);
+		log_info("%s again: closing %u session%s now", signame,
+		    px->nsessions, log_s(px->nsessions));
 		evtimer_del(px->delay_timer);
 		if (!px->draining)
 			daemon_drain(px);
@@ -526,7 +527,7 @@ static void
 daemon_hangup(struct postern *px)
 {
 	log_status("SIGHUP: the terminal is gone: closing %u session%s and "
-	    "exiting", px->nsessions, px->nsessions == 1 ? "" : "s");
+	    "exiting", px->nsessions, log_s(px->nsessions));
 	px->stopping = 1;
 	notify_stopping(px->notify);
 	evtimer_del(px->delay_timer);
@@ -666,7 +667,8 @@ daemon_start(struct postern *px, struct conf *conf)
 	}
 	TAILQ_FOREACH(svc, &px->services, entry)
 		nl += svc->nlisteners;
-	log_info("ready: %zu services, %zu listeners", conf->nservices, nl);
+	log_info("ready: %zu service%s, %zu listener%s", conf->nservices,
+	    log_s(conf->nservices), nl, log_s(nl));
 	notify_started(px->notify);
 	return (0);
 }

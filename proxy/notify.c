@@ -74,11 +74,12 @@ static void
 notify_ready(struct notify *n)
 {
 	char	msg[128];
+	size_t	nsvc = daemon_conf(n->px) != NULL ?
+	    daemon_conf(n->px)->nservices : 0;
 
 	n->ready = 1;
-	snprintf(msg, sizeof(msg), "READY=1\nSTATUS=serving %zu services "
-	    "(configuration generation %u)",
-	    daemon_conf(n->px) != NULL ? daemon_conf(n->px)->nservices : 0,
+	snprintf(msg, sizeof(msg), "READY=1\nSTATUS=serving %zu service%s "
+	    "(configuration generation %u)", nsvc, log_s(nsvc),
 	    daemon_generation(n->px));
 	notify_send(n, msg);
 }

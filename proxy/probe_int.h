@@ -7,6 +7,7 @@
 
 #include <stddef.h>
 
+#include "log.h"
 #include "probe.h"
 
 #define PROBE_MAX_REPLY		(64 * 1024)
@@ -23,11 +24,11 @@ struct probe {
 	void			*arg;
 	struct event		*defer;
 	int			 result;	/* -1 until finished */
-	char			 detail[256];
+	char			 detail[LOG_DETAIL_LEN];
 	char			 identity[PROBE_IDENTITY_MAX + 1];
 	int			 has_identity;
 	int			 flush_result;	/* after the output drains */
-	char			 flush_detail[256];
+	char			 flush_detail[LOG_DETAIL_LEN];
 
 	/* Redis */
 	struct redisReader	*reader;

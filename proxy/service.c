@@ -77,11 +77,13 @@ service_update_current(struct service *svc)
 		log_warnx("service %s: no usable route (was %s)", svc->name,
 		    was != NULL ? was : "none");
 	else if (was == NULL)
-		log_info("service %s: new sessions go to %s", svc->name,
+		log_notice("service %s: new sessions go to %s", svc->name,
 		    svc->order[cur]->cr->name);
 	else {
-		log_info("service %s: new sessions go to %s (was %s)",
-		    svc->name, svc->order[cur]->cr->name, was);
+		/* Away from a failed route: a warning; back, or a pin: notice. */
+		(route_usable(svc->order[svc->current], clock_ms()) ?
+		    log_notice : log_warnx)("service %s: new sessions go to %s "
+		    "(was %s)", svc->name, svc->order[cur]->cr->name, was);
 		svc->failovers++;
 	}
 	svc->current = cur;
@@ -130,7 +132,7 @@ service_pin_expired(evutil_socket_t fd, short what, void *arg)
 {
 	struct service	*svc = arg;
 
-	log_info("service %s: pin to %s expired", svc->name,
+	log_notice("service %s: pin to %s expired", svc->name,
 	    svc->routes[svc->pin]->cr->name);
 	svc->pinned = 0;
 	service_order(svc);
@@ -322,7 +324,7 @@ service_pin(struct service *svc, const char *route, int ms, char *err,
 		gmtime_r(&t, &tm);
 		strftime(until, sizeof(until), "until %Y-%m-%dT%H:%M:%SZ", &tm);
 	}
-	log_info("service %s: pinned to %s %s", svc->name, route, until);
+	log_notice("service %s: pinned to %s %s", svc->name, route, until);
 	service_order(svc);
 	service_update_current(svc);
 	return (0);
@@ -335,7 +337,7 @@ service_unpin(struct service *svc, char *err, size_t errlen)
 		snprintf(err, errlen, "service %s is not pinned", svc->name);
 		return (-1);
 	}
-	log_info("service %s: unpinned from %s", svc->name,
+	log_notice("service %s: unpinned from %s", svc->name,
 	    svc->routes[svc->pin]->cr->name);
 	evtimer_del(svc->pin_timer);
 	svc->pinned = 0;
@@ -355,7 +357,7 @@ service_set_admin(struct service *svc, const char *route,
 		return (-1);
 	r = svc->routes[i];
 	if (r->admin != admin)
-		log_info("%s: %s -> %s (operator)", r->label,
+		log_notice("%s: %s -> %s (operator)", r->label,
 		    route_admin_name(r->admin), route_admin_name(admin));
 	r->admin = admin;
 	if (admin != ROUTE_ADMIN_DRAINING)
@@ -403,7 +405,7 @@ service_drain_cb(evutil_socket_t fd, short what, void *arg)
 		r->drain_until = 0;
 		if (r->admin != ROUTE_ADMIN_DRAINING)
 			continue;
-		log_info("%s: drain deadline: %u session%s still on it closed",
+		log_notice("%s: drain deadline: %u session%s still on it closed",
 		    r->label, r->sessions_active, r->sessions_active == 1 ?
 		    "" : "s");
 		daemon_close_route_sessions(svc->px, r, "drain deadline");
@@ -420,7 +422,7 @@ service_drain_deadline(struct service *svc, const char *route, int ms)
 		return;
 	r->drain_until = ms > 0 ? clock_ms() + ms : 0;
 	if (ms > 0)
-		log_info("%s: sessions left on it in %d.%03ds are closed",
+		log_notice("%s: sessions left on it in %d.%03ds are closed",
 		    r->label, ms / 1000, ms % 1000);
 	service_arm_drain(svc);
 }

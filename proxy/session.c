@@ -103,7 +103,7 @@ session_answer_late(evutil_socket_t fd, short what, void *arg)
 	s->answer = SESSION_ANSWER_LATE;
 	snprintf(why, sizeof(why), "no answer to %s within %d ms", s->request,
 	    s->svc->cs->response_timeout_ms);
-	log_warnx("%s: %s", session_prefix(s, s->route, prefix,
+	log_info("%s: %s", session_prefix(s, s->route, prefix,
 	    sizeof(prefix)), why);
 	route_report(s->route, 0, ROUTE_EV_ANSWER, why, clock_ms());
 }
@@ -300,7 +300,7 @@ session_dial_cb(const struct dial_result *res, void *arg)
 		return;
 	}
 	r->connect_failures++;
-	log_warnx("%s: connect failed: %s", session_prefix(s, r, prefix,
+	log_info("%s: connect failed: %s", session_prefix(s, r, prefix,
 	    sizeof(prefix)), res->detail);
 	s->dialing = NULL;
 	route_report(r, 0, ROUTE_EV_CONNECT, res->detail, clock_ms());
@@ -316,6 +316,9 @@ session_dial_cb(const struct dial_result *res, void *arg)
 	if (s->state == SESSION_DIALING)
 		session_dial_next(s, s->pos + 1);
 }
+
+/* Room for a few routes' errors in a client's "no healthy route". */
+#define SESSION_SUMMARY_LEN	(2 * LOG_DETAIL_LEN)
 
 /* "private: connect timeout; public: connection refused" */
 static const char *
@@ -335,6 +338,9 @@ session_routes_summary(const struct session *s, char *buf, size_t len)
 		    r->last_error[0] != '\0' ? r->last_error :
 		    route_state_name(r->state));
 	}
+	/* Many routes, each with a long error: cut, but say so. */
+	if (n < 0 || (size_t)n >= len)
+		memcpy(buf + len - 4, "...", 4);
 	return (buf);
 }
 
@@ -346,7 +352,7 @@ static void
 session_refuse(struct session *s)
 {
 	struct evbuffer	*msg;
-	char		 text[768], routes[512];
+	char		 text[SESSION_SUMMARY_LEN + 256], routes[SESSION_SUMMARY_LEN];
 
 	snprintf(text, sizeof(text), "postern: no healthy route for service "
 	    "%s (%s)", s->svc->name, session_routes_summary(s, routes,
@@ -364,7 +370,7 @@ static void
 session_hold_expired(evutil_socket_t fd, short what, void *arg)
 {
 	struct session	*s = arg;
-	char		 routes[512];
+	char		 routes[SESSION_SUMMARY_LEN];
 
 	session_close(s, SESSION_END_NO_ROUTE, session_routes_summary(s,
 	    routes, sizeof(routes)));
@@ -593,7 +599,7 @@ session_close_answer(struct session *s, int reason)
 void
 session_close(struct session *s, int reason, const char *detail)
 {
-	char		 prefix[256], why[640];
+	char		 prefix[256], why[SESSION_SUMMARY_LEN + 64];
 	long		 ms;
 
 	if (s->state == SESSION_CLOSED)

@@ -385,7 +385,7 @@ ssh_conns_pick(struct ssh_bastion *m, const char *host, unsigned int port,
 			return (c);
 	}
 	ms = ssh_backoff_left_ms(m);
-	snprintf(why, len, "bastion %s: down, retrying in %ld.%01lds: %.300s",
+	snprintf(why, len, "bastion %s: down, retrying in %ld.%01lds: %s",
 	    m->set.name, ms / 1000, ms % 1000 / 100, m->last_error);
 	return (NULL);
 }

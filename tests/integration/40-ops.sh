@@ -325,6 +325,54 @@ case_sigint() {
 	check_sanitizers "$POSTERN_LOG"
 }
 
+# With standard error the journal's stream (JOURNAL_STREAM names its
+# device:inode), lines carry sd-daemon priorities and no timestamp; a
+# JOURNAL_STREAM inherited by a redirected stderr changes nothing.  A
+# line longer than any buffer is written whole.
+case_journal_stream() {
+	local log=$T/journal.log other=$T/other.log pid long
+	start_redis
+	long=$(printf 'v%.0s' $(seq 1 3000))
+	LISTEN_PORT=$(free_port) || fail_case "no free port"
+	{
+		conf_global
+		conf_service redis "127.0.0.1:$LISTEN_PORT" redis \
+		    "private tcp://127.0.0.1:$REDIS_PORT"
+	} > "$T/j.conf"
+	: > "$log"
+	: > "$other"
+	(_close_sess_fds; export JOURNAL_STREAM=$(stat -c '%d:%i' "$log")
+	    exec "$POSTERN" -c "$T/j.conf") >> "$log" 2>&1 &
+	pid=$!
+	_POSTERN_PIDS+=("$pid")
+	wait_log "$log" '^<6>ready: 1 service, 1 listener$' 10 ||
+	    fail_case "no '<6>ready:' line: $(head -c 300 "$log")"
+	expect_eq "PING" PONG "$(rcli "$LISTEN_PORT" PING 2>&1)"
+	# A reload error quoting a 3000-byte value: an error, whole.
+	sed -i "s/^log_level = info$/log_level = $long/" "$T/j.conf"
+	kill -HUP "$pid"
+	wait_log "$log" "^<3>$(re_escape "$T/j.conf"):2: log_level: '$long' is not one of: error, warn, notice, info, debug$" 10 ||
+	    fail_case "the reload error with a 3000-byte value is not whole"
+	wait_log "$log" '^<6>s[0-9]+ redis .*: closed \(client closed\)' 10 ||
+	    fail_case "no '<6>' session line"
+	grep -Eq '^[0-9]{4}-|(info|warn|error): ' "$log" &&
+	    fail_case "timestamp or level text under journald: $(grep -Em1 '^[0-9]{4}-|(info|warn|error): ' "$log")"
+	kill -TERM "$pid"
+	wait_exit "$pid" 10 || fail_case "postern did not stop"
+	check_sanitizers "$log"
+	# Inherited, but stderr is another file: the usual format.
+	sed -i "s/^log_level = $long$/log_level = info/" "$T/j.conf"
+	(_close_sess_fds; export JOURNAL_STREAM=$(stat -c '%d:%i' "$log")
+	    exec "$POSTERN" -c "$T/j.conf") >> "$other" 2>&1 &
+	pid=$!
+	_POSTERN_PIDS+=("$pid")
+	wait_log "$other" ' info: ready: 1 service, 1 listener$' 10 ||
+	    fail_case "redirected stderr: no timestamped ready line: $(head -c 300 "$other")"
+	kill -TERM "$pid"
+	wait_exit "$pid" 10 || fail_case "postern did not stop"
+	check_sanitizers "$other"
+}
+
 case_ipv6_listener() {
 	local p
 	ip -6 addr show dev lo 2>/dev/null | grep -q 'inet6 ::1/' ||
@@ -441,6 +489,7 @@ run_case "reload fails at each step: the old configuration serves" case_reload_f
 run_case "SIGTERM drains an open session" case_sigterm_drains
 run_case "drain_timeout closes idle sessions" case_drain_timeout
 run_case "SIGINT stops cleanly" case_sigint
+run_case "under journald: <N> priorities, no timestamp; long lines whole" case_journal_stream
 run_case "IPv6 [::1] listener" case_ipv6_listener
 run_case "unix socket listener" case_unix_listener
 run_case "-L quick mode" case_quick_mode

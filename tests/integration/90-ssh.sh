@@ -51,7 +51,7 @@ case_redis() {
 	start_sshd
 	postern_via redis "$REDIS_PORT"
 	expect_log "$(connected_re b)"
-	expect_log 'info: redis/via: up \(check ok\)$'
+	expect_log 'notice: redis/via: up \(check ok\)$'
 	expect_eq "PING through the bastion" PONG "$(rcli "$LISTEN_PORT" PING 2>&1)"
 	expect_eq "SET through the bastion" OK "$(rcli "$LISTEN_PORT" SET k v 2>&1)"
 	expect_eq "GET directly" v "$(rcli "$REDIS_PORT" GET k 2>&1)"
@@ -68,7 +68,7 @@ case_postgres() {
 	start_sshd
 	postern_via postgres "$PG_PORT"
 	expect_log "$(connected_re b)"
-	expect_log 'info: postgres/via: up \(check ok\)$'
+	expect_log 'notice: postgres/via: up \(check ok\)$'
 	out=$(timeout 30 psql "$(pg_conninfo "$LISTEN_PORT")" -tAc 'select 6 * 7' 2>&1)
 	expect_eq "psql through the bastion" 42 "$out"
 	out=$(timeout 30 psql "$(pg_conninfo "$LISTEN_PORT")" -tAc \
@@ -102,7 +102,7 @@ host all all 127.0.0.1/32 scram-sha-256' start_postgres
 	} > "$CONF"
 	start_postern "$CONF"
 	expect_log 'debug: postgres/via: check: ok \(authenticated \(SCRAM-SHA-256\); primary\)'
-	expect_log 'info: postgres/via: up \(check ok\)$'
+	expect_log 'notice: postgres/via: up \(check ok\)$'
 	out=$(timeout 30 psql "$(pg_conninfo "$LISTEN_PORT")" -tAc 'select 6 * 7' 2>&1)
 	expect_eq "psql through the bastion" 42 "$out"
 	expect_no_log 'chk-Pw-9'
@@ -277,14 +277,16 @@ case_hostkey_unknown() {
 	local kh out
 	start_redis
 	start_sshd
-	kh=$T/empty_known_hosts
+	# A long path: the route's line and the client's error carry it whole.
+	kh=$T/$(printf 'long%.0s' {1..60})/empty_known_hosts
+	mkdir -p "${kh%/*}"
 	: > "$kh"
 	BASTION_OPTS=(known_hosts="$kh")
 	postern_via redis "$REDIS_PORT" "${FAST[@]}"
 	expect_log "$(cannot_re b)host key verification failed: the ssh-ed25519 key $(re_escape "$SSHD_FP") of \\[127\\.0\\.0\\.1\\]:$SSHD_PORT is unknown: not in $(re_escape "$kh") \\(check the fingerprint"
-	expect_log "info: redis/via: unknown -> down \\(2 failed checks; last: ssh: bastion b: .*host key verification failed"
+	expect_log "warn: redis/via: unknown -> down \\(2 failed checks; last: ssh: bastion b: .*host key verification failed: .* is unknown: not in $(re_escape "$kh"); was unknown for [0-9.]+s\\)$"
 	out=$(rcli "$LISTEN_PORT" PING 2>&1)
-	expect_match "client's error" "^ERR postern: no healthy route for service redis \\(via: ssh: bastion b: .*is unknown" "$out"
+	expect_match "client's error" "^ERR postern: no healthy route for service redis \\(via: ssh: bastion b: .*is unknown: not in $(re_escape "$kh")\\)$" "$out"
 	expect_no_log 'connected in'
 	expect_eq "logins at sshd" 0 "$(count_lines "$SSHD_LOG" 'Accepted publickey')"
 }
@@ -324,7 +326,7 @@ case_hostkey_pin() {
 	expect_log 'info: reload: configuration generation 2 loaded$'
 	expect_log "info: bastion b \\(root@127\\.0\\.0\\.1:$SSHD_PORT\\): its \\[bastion\\] section changed: closing it$"
 	expect_log "$(connected_re b)"
-	expect_log 'info: redis/via: (up \(check ok\)|(unknown|down) -> up)'
+	expect_log 'notice: redis/via: (up \(check ok\)|(unknown|down) -> up)'
 	expect_eq "PING with the pinned key" PONG "$(rcli "$LISTEN_PORT" PING 2>&1)"
 }
 
@@ -365,7 +367,7 @@ case_userkey_wrong() {
 	BASTION_OPTS=(identity="$T/keys/stranger")
 	postern_via redis "$REDIS_PORT" "${FAST[@]}"
 	expect_log "$(cannot_re b)authentication as root failed: the bastion refused identity ssh-ed25519 $(re_escape "$fp") \\($(re_escape "$T/keys/stranger")\\); no ssh-agent \\(SSH_AUTH_SOCK is not set\\); retrying in "
-	expect_log "info: redis/via: unknown -> down \\(2 failed checks; last: ssh: bastion b: .*authentication as root failed"
+	expect_log "warn: redis/via: unknown -> down \\(2 failed checks; last: ssh: bastion b: .*authentication as root failed"
 	expect_eq "logins at sshd" 0 "$(count_lines "$SSHD_LOG" 'Accepted publickey')"
 }
 
@@ -403,7 +405,7 @@ case_key_types() {
 	done
 	expect_log "$(cannot_re bbad)authentication as root failed: identity ecdsa-sha2-nistp256 $(re_escape "$(fp_of "$T/keys/k_bad.pub")") \\($(re_escape "$T/keys/k_bad")\\) cannot be used: wrong passphrase"
 	for t in ed ec rsa; do
-		expect_log "info: redis/$t: up \\(check ok\\)$"
+		expect_log "notice: redis/$t: up \\(check ok\\)$"
 	done
 	expect_eq "logins at sshd" 3 "$(count_lines "$SSHD_LOG" 'Accepted publickey for root')"
 	expect_eq "RSA login" 1 "$(count_lines "$SSHD_LOG" 'Accepted publickey for root .* RSA SHA256')"
@@ -477,8 +479,8 @@ case_open_failures() {
 	} > "$CONF"
 	start_postern "$CONF"
 	expect_log "$(connected_re b)"
-	expect_log "info: redis/policy: unknown -> down \\(2 failed checks; last: ssh: bastion b: channel to 127\\.0\\.0\\.1:$REDIS_PORT: administratively prohibited \\(the bastion's policy refuses this destination\\); was unknown"
-	expect_log "info: redis/closed: unknown -> down \\(2 failed checks; last: ssh: bastion b: channel to 127\\.0\\.0\\.1:$closed: connect failed \\(the bastion cannot reach the destination\\); was unknown"
+	expect_log "warn: redis/policy: unknown -> down \\(2 failed checks; last: ssh: bastion b: channel to 127\\.0\\.0\\.1:$REDIS_PORT: administratively prohibited \\(the bastion's policy refuses this destination\\); was unknown"
+	expect_log "warn: redis/closed: unknown -> down \\(2 failed checks; last: ssh: bastion b: channel to 127\\.0\\.0\\.1:$closed: connect failed \\(the bastion cannot reach the destination\\); was unknown"
 	out=$(rcli "$LISTEN_PORT" PING 2>&1)
 	expect_match "client's error" "administratively prohibited.*; closed: ssh: bastion b: channel to 127\\.0\\.0\\.1:$closed: connect failed" "$out"
 	expect_log "$(session_re policy 127.0.0.1 "$REDIS_PORT" | sed 's/closed \\($//')connect failed: bastion b: channel to 127\\.0\\.0\\.1:$REDIS_PORT: administratively prohibited"
@@ -498,7 +500,7 @@ case_restart() {
 	start_sshd
 	postern_via redis "$REDIS_PORT" "${FAST[@]}"
 	expect_log "$(connected_re b)"
-	expect_log 'info: redis/via: up \(check ok\)$'
+	expect_log 'notice: redis/via: up \(check ok\)$'
 	open_session held "TCP:127.0.0.1:$LISTEN_PORT"
 	session_send held 'PING\r\n'
 	wait_log "$T/held.out" PONG 10 || fail_case "held session got no PONG"
@@ -512,7 +514,7 @@ case_restart() {
 	expect_log "$(session_re via 127.0.0.1 "$REDIS_PORT")server error: bastion b: the bastion closed the connection\\)" 15
 	expect_log "info: bastion b \\(root@127\\.0\\.0\\.1:$SSHD_PORT\\): connected again after [0-9]+\\.[0-9]{3}s \\(host key ssh-ed25519 $(re_escape "$SSHD_FP")\\)$" 30
 	note "sshd killed -> connected again in $(($(log_ms 'connected again') - t0)) ms"
-	expect_log 'info: redis/via: down -> up'
+	expect_log 'notice: redis/via: down -> up'
 	expect_eq "PING after the restart" PONG "$(rcli "$LISTEN_PORT" PING 2>&1)"
 	expect_eq "listener kept" 1 "$(count_lines "$POSTERN_LOG" 'service redis: listening on')"
 	expect_eq "loss lines" 1 "$(count_lines "$POSTERN_LOG" 'connection lost')"
@@ -667,7 +669,7 @@ case_ciphers_default() {
 	note "libssh2 $(grep -o 'libssh2 [0-9.]*' "$POSTERN_LOG" | head -n 1 | cut -d' ' -f2): expecting $want"
 	expect_log "info: bastion b \\(root@127\\.0\\.0\\.1:$SSHD_PORT\\): connected in [0-9]+ ms \\(host key ssh-ed25519 $(re_escape "$SSHD_FP"); $(re_escape "$want"), [A-Za-z0-9@.-]+\\)$"
 	expect_log "kex: client->server cipher: $(re_escape "$want") " 10 "$SSHD_LOG"
-	expect_log 'info: redis/via: up \(check ok\)$'
+	expect_log 'notice: redis/via: up \(check ok\)$'
 	expect_eq "SET through the bastion" OK "$(rcli "$LISTEN_PORT" SET k v 2>&1)"
 	expect_eq "GET through the bastion" v "$(rcli "$LISTEN_PORT" GET k 2>&1)"
 }
@@ -940,7 +942,7 @@ case_netns_topology() {
 	} > "$CONF"
 	start_postern "$CONF"
 	expect_log "info: bastion b \\(root@$(re_escape "$NET.2"):$SSHD_PORT\\): connected in [0-9]+ ms \\(host key ssh-ed25519 $(re_escape "$SSHD_FP");"
-	expect_log 'info: redis/private: up \(check ok\)$'
+	expect_log 'notice: redis/private: up \(check ok\)$'
 	expect_eq "GET through the bastion" private "$(rcli "$LISTEN_PORT" GET where 2>&1)"
 	expect_log "$(session_re private "$NET.6" "$port")client closed\\)"
 	# sshd saw the channel to the private address.

@@ -154,7 +154,7 @@ case_sd_notify() {
 	# The listeners are bound, the first check is still waiting.
 	expect_log 'STATUS=waiting for the first health checks' 10 "$T/notify.log"
 	expect_no_log 'READY=1' "$T/notify.log"
-	expect_log 'READY=1 STATUS=serving 1 services' 10 "$T/notify.log"
+	expect_log 'READY=1 STATUS=serving 1 service \(configuration generation 1\)' 10 "$T/notify.log"
 	t_notify=$(grep -m1 'READY=1' "$T/notify.log" | cut -d' ' -f1)
 	t_ready=$(grep -m1 'STATUS=waiting for the first health checks' "$T/notify.log" | cut -d' ' -f1)
 	[[ -n "$t_ready" ]] || fail_case "no 'waiting for the first health checks' status"
@@ -162,7 +162,7 @@ case_sd_notify() {
 	    fail_case "READY=1 came ${t_notify}s, only $(awk -v a="$t_ready" -v b="$t_notify" 'BEGIN { print b - a }')s after the listeners: before the 1s check ended"
 	kill -HUP "$POSTERN_PID"
 	expect_log 'RELOADING=1 MONOTONIC_USEC=[0-9]+ STATUS=reloading' 10 "$T/notify.log"
-	wait_count "$T/notify.log" 'READY=1 STATUS=serving 1 services \(configuration generation 2\)' 1 10 ||
+	wait_count "$T/notify.log" 'READY=1 STATUS=serving 1 service \(configuration generation 2\)' 1 10 ||
 	    fail_case "no READY=1 after the reload: $(paste -sd'|' "$T/notify.log")"
 	stop_postern
 	expect_log 'STOPPING=1' 5 "$T/notify.log"

@@ -236,7 +236,7 @@ test_many_errors(void **state)
 	    "t.conf:3: unknown key 'listen' in [postern] section",
 	    "t.conf:4: admin: bad address 'nope': port must be 1-65535",
 	    "t.conf:5: log_level: 'verbose' is not one of: error, warn, "
-	    "info, debug",
+	    "notice, info, debug",
 	    "t.conf:6: drain_timeout: '1441m' is not a duration (write it as "
 	    "250ms, 2s or 1m)",
 	    "t.conf:8: unknown key 'route' in [bastion] section",
@@ -482,7 +482,7 @@ test_enums(void **state)
 	    "redis, postgres");
 	EXPECT_ERRORS("[postern]\nlog_level = verbose\n" SVC, 0,
 	    "t.conf:2: log_level: 'verbose' is not one of: error, warn, "
-	    "info, debug");
+	    "notice, info, debug");
 	EXPECT_ERRORS(SVC "protocol = redis\ncheck = postgres\n", 0,
 	    "t.conf:1: [service s]: check = postgres does not fit "
 	    "protocol = redis");
