@@ -169,6 +169,22 @@ daemon_stopping(struct postern *px)
 	return (px->stopping);
 }
 
+void
+daemon_route_live_bytes(struct postern *px, const struct route *r,
+    uint64_t *up, uint64_t *down)
+{
+	const struct session	*s;
+
+	TAILQ_FOREACH(s, &px->sessions, entry) {
+		if (s->route != r)
+			continue;
+		*up += s->relay.side[RELAY_CLIENT].bytes -
+		    s->route_base[RELAY_CLIENT];
+		*down += s->relay.side[RELAY_SERVER].bytes -
+		    s->route_base[RELAY_SERVER];
+	}
+}
+
 int64_t
 daemon_uptime_ms(struct postern *px)
 {

@@ -20,6 +20,7 @@
 #include "health.h"
 #include "listener.h"
 #include "log.h"
+#include "probe.h"
 #include "route.h"
 #include "service.h"
 #include "session.h"
@@ -59,6 +60,13 @@ service_order(struct service *svc)
 	}
 }
 
+/* Did r ever work: a session connected, or a check passed? */
+static int
+service_route_served(const struct route *r)
+{
+	return (r->sessions_total > 0 || r->checks[PROBE_OK] > 0);
+}
+
 /* Log and count changes of the route new sessions go to. */
 static void
 service_update_current(struct service *svc)
@@ -84,7 +92,12 @@ service_update_current(struct service *svc)
 		(route_usable(svc->order[svc->current], clock_ms()) ?
 		    log_notice : log_warnx)("service %s: new sessions go to %s "
 		    "(was %s)", svc->name, svc->order[cur]->cr->name, was);
-		svc->failovers++;
+		/*
+		 * A route that never served (down from the start) was only
+		 * the first guess: leaving it is no failover for a dashboard.
+		 */
+		if (service_route_served(svc->order[svc->current]))
+			svc->failovers++;
 	}
 	svc->current = cur;
 }

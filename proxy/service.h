@@ -35,6 +35,8 @@ struct service_count {
 	unsigned int		 waiting;	/* to leave their route */
 	uint64_t		 moved;		/* to another route, unseen */
 	uint64_t		 safe_closed;	/* closed at a safe point */
+	uint64_t		 no_route;	/* "no healthy route": all failed */
+	uint64_t		 hold_expired;	/* the same after hold_timeout */
 };
 
 struct service {

@@ -622,6 +622,12 @@ session_close(struct session *s, int reason, const char *detail)
 	    (unsigned long long)s->relay.side[RELAY_CLIENT].bytes,
 	    (unsigned long long)s->relay.side[RELAY_SERVER].bytes);
 
+	if (reason == SESSION_END_NO_ROUTE && s->client != -1) {
+		if (s->state == SESSION_HOLDING)
+			s->svc->count->hold_expired++;
+		else
+			s->svc->count->no_route++;
+	}
 	if (s->state == SESSION_HOLDING)
 		service_unhold(s->svc, s);
 	if (reason == SESSION_END_NO_ROUTE && s->client != -1)
