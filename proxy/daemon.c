@@ -477,6 +477,12 @@ daemon_drain(struct postern *px)
 		event_base_loopexit(px->base, NULL);
 		return;
 	}
+	/* -L on a terminal: say why nothing happens yet, and the way out. */
+	if (px->conf->path == NULL)
+		log_status("waiting up to %d.%03ds for %u open session%s to "
+		    "finish; Ctrl-C again closes %s now", ms / 1000, ms % 1000,
+		    px->nsessions, log_s(px->nsessions), px->nsessions == 1 ?
+		    "it" : "them");
 	tv = clock_tv(ms);
 	evtimer_add(px->drain_timer, &tv);
 }

@@ -867,6 +867,31 @@ case_tty_ask_no() {
 	check_sanitizers "$PTY_OUT"
 }
 
+# Ctrl-C on a terminal with a client connected: the terminal says that
+# it waits and how to stop waiting; a second Ctrl-C exits at once.
+case_tty_ctrl_c() {
+	local st pid
+	start_redis
+	LISTEN_PORT=$(free_port) || fail_case "no free port"
+	pty_postern no -L "$LISTEN_PORT:127.0.0.1:$REDIS_PORT"
+	wait_until 10 port_listening "$LISTEN_PORT" || fail_case "-L port not listening"
+	open_session s "TCP:127.0.0.1:$LISTEN_PORT"
+	session_send s 'PING\r\n'
+	wait_count "$T/s.out" PONG 1 10 || fail_case "no PONG through the tunnel"
+	pid=$(pgrep -P "$PTY_PID") || fail_case "no postern under the pty"
+	kill -INT "$pid"
+	wait_log "$PTY_OUT" '^waiting up to 30\.000s for 1 open session to finish; Ctrl-C again closes it now' 10 ||
+	    fail_case "no draining line on the terminal: $(tr '\r\n' '||' < "$PTY_OUT")"
+	_pid_running "$pid" || fail_case "postern exited before the second Ctrl-C"
+	kill -INT "$pid"
+	wait_exit "$PTY_PID" 5 || fail_case "still running 5 s after the second Ctrl-C"
+	wait "$PTY_PID"
+	st=$?
+	expect_eq "exit status" 0 "$st"
+	grep -q readiness "$PTY_OUT" && fail_case "readiness mentioned without an admin endpoint"
+	check_sanitizers "$PTY_OUT"
+}
+
 # ---------------------------------------------------------------------
 # Topology: redis in a private namespace reachable only from the
 # bastion's namespace; postern on the host reaches it only through sshd.
@@ -1019,5 +1044,6 @@ run_case "-L/-J with an ssh_config alias, and with -p -i -o" case_jump_alias
 run_case "-L/-J: permanent errors end the tunnel with 255; transient ones retry" case_jump_permanent
 run_case "-J on a terminal: unknown host key, 'yes' records it; status lines" case_tty_ask_yes
 run_case "-J on a terminal: 'no' records nothing, exits 1; -v keeps the log" case_tty_ask_no
+run_case "-L on a terminal: Ctrl-C says it drains; a second Ctrl-C exits now" case_tty_ctrl_c
 run_case "netns topology: redis reachable only from the bastion" case_netns_topology
 finish
