@@ -80,6 +80,7 @@ conf_free(struct conf *c)
 	for (i = 0; i < c->nservices; i++) {
 		s = &c->services[i];
 		free(s->name);
+		free(s->label);
 		free(s->listen);
 		free(s->check_user);
 		free(s->check_database);

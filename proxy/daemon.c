@@ -323,7 +323,7 @@ daemon_commit(struct postern *px, struct conf *c, struct listener **bound,
 				    &c->services[i].listen[j].addr);
 			bound[n] = NULL;
 			service_add_listener(svc, l);
-			log_info("service %s: listening on %s", svc->name,
+			log_info("service %s: listening on %s", svc->label,
 			    listener_bound(l, buf, sizeof(buf)));
 		}
 	}
@@ -530,12 +530,17 @@ daemon_stop(struct postern *px, const char *signame)
 	px->stopping = 1;
 	notify_stopping(px->notify);
 	if (ms == 0) {
-		log_info("%s: readiness now failing", signame);
+		/* Without an admin endpoint there is no readiness to fail. */
+		if (px->admin != NULL)
+			log_info("%s: readiness now failing", signame);
+		else
+			log_info("%s: stopping", signame);
 		daemon_drain(px);
 		return;
 	}
-	log_info("%s: readiness now failing; accepting for %d.%03ds more "
-	    "(shutdown_delay)", signame, ms / 1000, ms % 1000);
+	log_info("%s: %saccepting for %d.%03ds more (shutdown_delay)",
+	    signame, px->admin != NULL ? "readiness now failing; " : "",
+	    ms / 1000, ms % 1000);
 	tv = clock_tv(ms);
 	evtimer_add(px->delay_timer, &tv);
 }

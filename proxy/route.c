@@ -20,7 +20,11 @@ route_new(struct conf *gen, const struct conf_service *cs,
 
 	if ((r = calloc(1, sizeof(*r))) == NULL)
 		return (NULL);
-	if (asprintf(&r->label, "%s/%s", cs->name, cr->name) == -1) {
+	/* -L: "7391 -> redis.internal:6379 (via prod)", or (direct). */
+	if ((cs->label != NULL ? asprintf(&r->label, "%s (%s%s)", cs->label,
+	    cr->kind == ROUTE_SSH ? "via " : "", cr->kind == ROUTE_SSH ?
+	    cr->bastion : "direct") : asprintf(&r->label, "%s/%s", cs->name,
+	    cr->name)) == -1) {
 		free(r);
 		return (NULL);
 	}

@@ -36,7 +36,7 @@ service_accept(int fd, struct sockaddr *sa, int len, void *arg)
 		/* One line per refusal would let a flood fill the disk. */
 		if (svc->refused == 1 || svc->refused % 1000 == 0)
 			log_warnx("service %s: %s: refused: max_connections "
-			    "reached (%d; %llu refused so far)", svc->name,
+			    "reached (%d; %llu refused so far)", svc->label,
 			    addr_from_sockaddr(sa, (socklen_t)len, peer,
 			    sizeof(peer)), svc->cs->max_connections,
 			    (unsigned long long)svc->refused);
@@ -82,16 +82,16 @@ service_update_current(struct service *svc)
 	was = svc->current < svc->nroutes ?
 	    svc->order[svc->current]->cr->name : NULL;
 	if (cur == svc->nroutes)
-		log_warnx("service %s: no usable route (was %s)", svc->name,
+		log_warnx("service %s: no usable route (was %s)", svc->label,
 		    was != NULL ? was : "none");
 	else if (was == NULL)
-		log_notice("service %s: new sessions go to %s", svc->name,
+		log_notice("service %s: new sessions go to %s", svc->label,
 		    svc->order[cur]->cr->name);
 	else {
 		/* Away from a failed route: a warning; back, or a pin: notice. */
 		(route_usable(svc->order[svc->current], clock_ms()) ?
 		    log_notice : log_warnx)("service %s: new sessions go to %s "
-		    "(was %s)", svc->name, svc->order[cur]->cr->name, was);
+		    "(was %s)", svc->label, svc->order[cur]->cr->name, was);
 		/*
 		 * A route that never served (down from the start) was only
 		 * the first guess: leaving it is no failover for a dashboard.
@@ -168,6 +168,8 @@ service_new(struct postern *px, struct conf *gen,
 	svc->gen = conf_ref(gen);
 	svc->cs = cs;
 	svc->name = cs->name;
+	/* -L: the tunnel as typed ("7391 -> redis.internal:6379"). */
+	svc->label = cs->label != NULL ? cs->label : cs->name;
 	TAILQ_INIT(&svc->held);
 	svc->routes = calloc(cs->nroutes, sizeof(*svc->routes));
 	svc->order = calloc(cs->nroutes, sizeof(*svc->order));

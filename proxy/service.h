@@ -46,6 +46,7 @@ struct service {
 	struct conf		*gen;
 	const struct conf_service *cs;
 	const char		*name;		/* cs->name */
+	const char		*label;		/* logs: -L "7391 -> h:6379" */
 	struct route		**routes;	/* configured priority order */
 	struct route		**order;	/* effective: a pin goes first */
 	size_t			 nroutes;

@@ -413,8 +413,19 @@ case_quick_mode() {
 	expect_log " ready: 2 services, 2 listeners$"
 	expect_eq "PING via -L bind:port" PONG "$(rcli "$p1" PING 2>&1)"
 	expect_eq "PING via -L port" PONG "$(rcli "$p2" PING 2>&1)"
+	# The tunnels are named as typed, not L1, L2.
+	expect_log " info: service 127\.0\.0\.1:$p1 -> 127\.0\.0\.1:$REDIS_PORT: listening on 127\.0\.0\.1:$p1$"
+	expect_log " info: service $p2 -> 127\.0\.0\.1:$REDIS_PORT: listening on 127\.0\.0\.1:$p2$"
+	expect_log " notice: $p2 -> 127\.0\.0\.1:$REDIS_PORT \(direct\): up \((check|connect) ok\)$"
+	expect_no_log "service L[12]|L[12]/"
 	[[ -n "$(ss -ltnH "src 127.0.0.1 and sport = :$p2")" ]] ||
 	    fail_case "-L $p2:... does not listen on 127.0.0.1"
+	# No admin endpoint: no readiness to speak of.
+	kill -INT "$POSTERN_PID"
+	postern_wait_exit 10
+	expect_eq "exit status after SIGINT" 0 "$POSTERN_STATUS"
+	expect_log " info: SIGINT: stopping$"
+	expect_no_log "readiness"
 }
 
 # -L: SIGHUP (the terminal closed) ends the tunnel at once, as with
