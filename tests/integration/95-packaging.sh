@@ -352,6 +352,28 @@ case_deb() {
 	grep -Ev '^/etc/postern/postern.conf:[0-9]+: [a-z_]+ /etc/postern/[^ :]+: No such file or directory$' \
 	    "$T/n.err" > "$T/n.bad"
 	[[ -s "$T/n.bad" ]] && fail_case "postern -n as user postern: $(paste -sd'|' "$T/n.bad")"
+	# ctl without -a or -c asks the daemon of the installed
+	# configuration, on that configuration's admin port; a user who may
+	# not read /etc/postern is told why and what to do.
+	local ap lp dpid rc
+	ap=$(free_port) && lp=$(free_port) || fail_case "no free port"
+	cp /etc/postern/postern.conf "$T/shipped.conf"
+	printf '[postern]\nadmin = 127.0.0.1:%s\n\n[service t]\nlisten = 127.0.0.1:%s\nroute = direct tcp://127.0.0.1:%s\ncheck = none\n' \
+	    "$ap" "$lp" "$lp" > /etc/postern/postern.conf
+	(_close_sess_fds; exec /usr/sbin/postern -c /etc/postern/postern.conf) > "$T/pkgd.log" 2>&1 &
+	dpid=$!
+	track_server "$dpid"
+	wait_until 10 port_listening "$ap" || fail_case "the packaged postern did not listen on $ap"
+	out=$(timeout 10 /usr/sbin/postern ctl liveness 2>&1)
+	rc=$?
+	expect_eq "ctl liveness without -a/-c (admin $ap): status, output '$out'" 0 "$rc"
+	out=$(timeout 10 runuser -u nobody -- /usr/sbin/postern ctl liveness 2>&1)
+	rc=$?
+	expect_eq "ctl as nobody: status" 2 "$rc"
+	expect_match "ctl as nobody" '^postern ctl: /etc/postern/postern\.conf: Permission denied: run as root or as a member of its group \(adduser USER postern\), or give -a ADDRESS$' "$out"
+	kill -TERM "$dpid"
+	wait_exit "$dpid" 10 || fail_case "the packaged postern did not stop"
+	cp "$T/shipped.conf" /etc/postern/postern.conf
 
 	dpkg --purge postern > "$T/purge.log" 2>&1 ||
 	    fail_case "dpkg --purge failed: $(tail -n 5 "$T/purge.log" | paste -sd'|')"
