@@ -35,7 +35,7 @@ usage(FILE *fp)
 "usage: postern [-dnv] -c file\n"
 "       postern [-dnv] -L [bind_address:]port:host:hostport [-L ...]\n"
 "               [-J [user@]host[:port] [-i identity] [-p port] [-o k=v]]\n"
-"       postern ctl [-a address] [-c file] command [args]\n"
+"       postern ctl [-a address] [-c file] [-t file] command [args]\n"
 "       postern --keys | -V | -h\n"
 "\n"
 "  -c file   run the services in the configuration file\n"

@@ -570,9 +570,14 @@ case_ctl_status_and_errors() {
 	ctl drain redis nosuch
 	expect_eq "ctl drain unknown route exit" 1 "$CTL_RC"
 	expect_match "ctl drain unknown route" "has no route 'nosuch'" "$CTL_ERR"
-	ctl pin redis public --for 2h
+	ctl pin redis public --for 2d
 	expect_eq "ctl pin bad duration exit" 1 "$CTL_RC"
 	expect_match "ctl pin bad duration" "bad duration" "$CTL_ERR"
+	# Hours, as the completion offers them.
+	ctl pin redis public --for 2h
+	expect_eq "ctl pin --for 2h exit ($CTL_ERR)" 0 "$CTL_RC"
+	ctl unpin redis
+	expect_eq "ctl unpin exit" 0 "$CTL_RC"
 
 	expect_http POST '/routes/pin?service=nosuch&route=public' 404
 	expect_json .ok false

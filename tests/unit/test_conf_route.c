@@ -396,7 +396,7 @@ test_forwards_jump_errors(void **state)
 	    "(1 to 100)",
 	    "-o user=ok: 'user' given twice in this section",
 	    "-o connect_timeout=never: connect_timeout: 'never' is not a "
-	    "duration (write it as 250ms, 2s or 1m)",
+	    "duration (write it as 250ms, 2s, 1m or 1h)",
 	    "-L 6379:10.0.0.5:99999: route 'prod': bad address "
 	    "'10.0.0.5:99999': port must be 1-65535", NULL });
 	(void)state;
