@@ -109,6 +109,13 @@ notify_new(struct postern *px)
 	n->px = px;
 #ifdef HAVE_SYSTEMD
 	n->enabled = getenv("NOTIFY_SOCKET") != NULL;
+#else
+	/* A Type=notify unit would wait for READY=1 and time out. */
+	if (getenv("NOTIFY_SOCKET") != NULL)
+		log_warnx("NOTIFY_SOCKET is set, but this postern was built "
+		    "without libsystemd and cannot notify systemd: a "
+		    "Type=notify unit will time out (rebuild with "
+		    "libsystemd-dev, or use Type=simple)");
 #endif
 	if (n->enabled && (n->poll = evtimer_new(daemon_base(px),
 	    notify_poll_cb, n)) == NULL) {

@@ -289,6 +289,12 @@ case_hostkey_unknown() {
 	expect_match "client's error" "^ERR postern: no healthy route for service redis \\(via: ssh: bastion b: .*is unknown: not in $(re_escape "$kh")\\)$" "$out"
 	expect_no_log 'connected in'
 	expect_eq "logins at sshd" 0 "$(count_lines "$SSHD_LOG" 'Accepted publickey')"
+	# A service user (home /nonexistent) with the default known_hosts:
+	# the hint says which key to set, not to add a key to that file.
+	stop_postern
+	BASTION_OPTS=(known_hosts=)
+	HOME=$T/nonexistent postern_via redis "$REDIS_PORT" "${FAST[@]}"
+	expect_log "$(cannot_re b)host key verification failed: .* is unknown: not in $(re_escape "$T/nonexistent/.ssh/known_hosts") \\(no such file\\) \\(its directory does not exist: set known_hosts in \\[bastion b\\] to a file this user can read, such as /etc/postern/known_hosts"
 }
 
 case_hostkey_changed() {

@@ -131,6 +131,24 @@ while True:
 	msg = s.recv(4096).decode()
 	out.write("%.3f %s\n" % (time.monotonic() - t0, msg.replace("\n", " ")))
 '
+# A build without libsystemd under a NOTIFY_SOCKET says that it cannot
+# notify (a Type=notify unit would time out); the other build is tested
+# by case_sd_notify.  POSTERN_NOSD: such a build to test here as well.
+case_notify_without_libsystemd() {
+	local bin=${POSTERN_NOSD:-$POSTERN}
+	ldd "$bin" 2>&1 | grep -q libsystemd &&
+	    skip_case "postern built with libsystemd (case_sd_notify tests it; POSTERN_NOSD=a build --without-systemd)"
+	LISTEN_PORT=$(free_port) || fail_case "no free port"
+	{
+		conf_global
+		conf_service t "127.0.0.1:$LISTEN_PORT" tcp \
+		    "private tcp://127.0.0.1:$(free_port)" -- check=none
+	} > "$T/nosd.conf"
+	POSTERN=$bin NOTIFY_SOCKET=$T/nowhere.sock start_postern "$T/nosd.conf"
+	expect_log " warn: NOTIFY_SOCKET is set, but this postern was built without libsystemd and cannot notify systemd: a Type=notify unit will time out \\(rebuild with libsystemd-dev, or use Type=simple\\)$"
+	stop_postern
+}
+
 case_sd_notify() {
 	local t_ready t_notify
 	ldd "$POSTERN" > "$T/ldd" 2>&1
@@ -428,6 +446,7 @@ run_case "systemd units: systemd-analyze verify and hardening" case_units_verify
 run_case "every README config passes postern -n (or misses only /etc/postern files)" case_readme_configs
 run_case "example configs pass postern -n (or miss only /etc/postern files)" case_example_configs
 run_case "sd_notify: READY after the first checks, RELOADING/READY, STOPPING" case_sd_notify
+run_case "without libsystemd under NOTIFY_SOCKET: a warning" case_notify_without_libsystemd
 run_case "user =: bind as root, then run as the user" case_user_drop
 run_case "postern -h and postern ctl --help match postern.8" case_help_matches_man
 run_case "bash completion for postern and postern ctl" case_completion
