@@ -330,7 +330,7 @@ case_sigint() {
 # JOURNAL_STREAM inherited by a redirected stderr changes nothing.  A
 # line longer than any buffer is written whole.
 case_journal_stream() {
-	local log=$T/journal.log other=$T/other.log pid long
+	local log=$T/journal.log other=$T/other.log pid long js
 	start_redis
 	long=$(printf 'v%.0s' $(seq 1 3000))
 	LISTEN_PORT=$(free_port) || fail_case "no free port"
@@ -341,8 +341,10 @@ case_journal_stream() {
 	} > "$T/j.conf"
 	: > "$log"
 	: > "$other"
-	(_close_sess_fds; export JOURNAL_STREAM=$(stat -c '%d:%i' "$log")
-	    exec "$POSTERN" -c "$T/j.conf") >> "$log" 2>&1 &
+	js=$(stat -c '%d:%i' "$log") || fail_case "stat $log"
+	# shellcheck disable=SC2094	# the file is postern's stderr, only
+	(_close_sess_fds; JOURNAL_STREAM=$js exec "$POSTERN" -c "$T/j.conf") \
+	    >> "$log" 2>&1 &
 	pid=$!
 	_POSTERN_PIDS+=("$pid")
 	wait_log "$log" '^<6>ready: 1 service, 1 listener$' 10 ||
@@ -362,8 +364,8 @@ case_journal_stream() {
 	check_sanitizers "$log"
 	# Inherited, but stderr is another file: the usual format.
 	sed -i "s/^log_level = $long$/log_level = info/" "$T/j.conf"
-	(_close_sess_fds; export JOURNAL_STREAM=$(stat -c '%d:%i' "$log")
-	    exec "$POSTERN" -c "$T/j.conf") >> "$other" 2>&1 &
+	(_close_sess_fds; JOURNAL_STREAM=$js exec "$POSTERN" -c "$T/j.conf") \
+	    >> "$other" 2>&1 &
 	pid=$!
 	_POSTERN_PIDS+=("$pid")
 	wait_log "$other" ' info: ready: 1 service, 1 listener$' 10 ||
