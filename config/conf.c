@@ -81,6 +81,7 @@ conf_free(struct conf *c)
 	for (i = 0; i < c->nservices; i++) {
 		s = &c->services[i];
 		free(s->name);
+		free(s->label);
 		free(s->listen);
 		free(s->check_user);
 		free(s->check_database);
@@ -352,7 +353,7 @@ conf_store(struct conf_parser *p, const struct conf_key *k, int line,
 	case TYPE_DURATION:
 		if (conf_keys_parse_duration(value, &ms) != 0) {
 			perr(p, line, "%s%s: '%s' is not a duration (write it "
-			    "as 250ms, 2s or 1m)", p->label, k->name, value);
+			    "as 250ms, 2s, 1m or 1h)", p->label, k->name, value);
 			return;
 		}
 		if (ms < k->min || ms > k->max) {
@@ -565,8 +566,12 @@ conf_on_pair(void *arg, int line, const char *key, const char *value)
 		return;		/* else under a bad header: reported */
 	}
 	if ((k = conf_keys_find(p->section, key)) == NULL) {
-		perr(p, line, "unknown key '%s' in [%s] section", key,
-		    conf_keys_section_name(p->section));
+		const char *near = conf_keys_suggest(p->section, key);
+
+		perr(p, line, "unknown key '%s' in [%s] section%s%s%s", key,
+		    conf_keys_section_name(p->section), near != NULL ?
+		    " (did you mean '" : "", near != NULL ? near : "",
+		    near != NULL ? "'?)" : "");
 		return;
 	}
 	idx = (size_t)(k - conf_keys);

@@ -110,6 +110,7 @@ struct conf_route {
 
 struct conf_service {
 	char			*name;
+	char			*label;		/* -L: "7391 -> host:6379", logs */
 	int			 line;
 	struct conf_listen	*listen;
 	size_t			 nlisten;

@@ -14,7 +14,7 @@
 #include "conf_keys.h"
 
 static const char *const log_levels[] = {
-	"error", "warn", "info", "debug", NULL
+	"error", "warn", "notice", "info", "debug", NULL
 };
 static const char *const protocols[] = { "tcp", "redis", "postgres", NULL };
 /* In enum conf_role's order. */
@@ -68,7 +68,7 @@ const struct conf_key conf_keys[] = {
 	  "on SIGTERM, how long established sessions may finish before they "
 	  "are closed" },
 	{ SECT_GLOBAL, "log_level", TYPE_ENUM, G(log_level), "info", 0, 0,
-	  log_levels, 0, "error, warn, info or debug" },
+	  log_levels, 0, "error, warn, notice, info or debug" },
 	{ SECT_GLOBAL, "max_sessions", TYPE_INT, G(max_sessions), "0", 0,
 	  1000000, NULL, 0,
 	  "concurrent client sessions across all services (each service's "
@@ -272,6 +272,52 @@ const size_t conf_nkeys = sizeof(conf_keys) / sizeof(conf_keys[0]);
 _Static_assert(sizeof(conf_keys) / sizeof(conf_keys[0]) <= CONF_MAX_KEYS,
     "CONF_MAX_KEYS is too small for the key table");
 
+/* Levenshtein distance of a and b, capped: keys are short. */
+static size_t
+conf_keys_distance(const char *a, const char *b)
+{
+	size_t	la = strlen(a), lb = strlen(b), i, j, prev, tmp, best;
+	size_t	row[64];
+
+	if (la >= 64 || lb >= 64)
+		return ((size_t)-1);
+	for (j = 0; j <= lb; j++)
+		row[j] = j;
+	for (i = 1; i <= la; i++) {
+		prev = row[0];
+		row[0] = i;
+		for (j = 1; j <= lb; j++) {
+			tmp = row[j];
+			best = prev + (a[i - 1] != b[j - 1]);
+			if (row[j] + 1 < best)
+				best = row[j] + 1;
+			if (row[j - 1] + 1 < best)
+				best = row[j - 1] + 1;
+			row[j] = best;
+			prev = tmp;
+		}
+	}
+	return (row[lb]);
+}
+
+const char *
+conf_keys_suggest(enum conf_section section, const char *name)
+{
+	const char	*best = NULL;
+	size_t		 i, d, bestd = 3;
+
+	for (i = 0; i < conf_nkeys; i++) {
+		if (conf_keys[i].section != section)
+			continue;
+		d = conf_keys_distance(name, conf_keys[i].name);
+		if (d < bestd && d * 2 < strlen(name)) {
+			bestd = d;
+			best = conf_keys[i].name;
+		}
+	}
+	return (best);
+}
+
 const struct conf_key *
 conf_keys_find(enum conf_section section, const char *name)
 {
@@ -319,6 +365,8 @@ conf_keys_parse_duration(const char *s, int *ms)
 		v *= 1000;
 	else if (strcmp(end, "m") == 0)
 		v *= 60 * 1000;
+	else if (strcmp(end, "h") == 0)		/* v <= DAY_MS: no overflow */
+		v *= 3600 * 1000;
 	else if (*end == '\0' && v == 0)
 		;
 	else

@@ -52,6 +52,13 @@ struct conf_key {
 extern const struct conf_key	conf_keys[];
 extern const size_t		conf_nkeys;
 
+/*
+ * conf_keys_suggest(section, name): the key of section closest to an
+ * unknown name (at most 2 edits, and fewer than half its letters), for
+ * "did you mean"; NULL if none is that close.
+ */
+const char *conf_keys_suggest(enum conf_section section, const char *name);
+
 /* conf_keys_find(section, name): the table entry, or NULL. */
 const struct conf_key *conf_keys_find(enum conf_section section,
 	    const char *name);

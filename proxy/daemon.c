@@ -192,6 +192,22 @@ daemon_stopping(struct postern *px)
 	return (px->stopping);
 }
 
+void
+daemon_route_live_bytes(struct postern *px, const struct route *r,
+    uint64_t *up, uint64_t *down)
+{
+	const struct session	*s;
+
+	TAILQ_FOREACH(s, &px->sessions, entry) {
+		if (s->route != r)
+			continue;
+		*up += s->relay.side[RELAY_CLIENT].bytes -
+		    s->route_base[RELAY_CLIENT];
+		*down += s->relay.side[RELAY_SERVER].bytes -
+		    s->route_base[RELAY_SERVER];
+	}
+}
+
 int64_t
 daemon_uptime_ms(struct postern *px)
 {
@@ -330,7 +346,7 @@ daemon_commit(struct postern *px, struct conf *c, struct listener **bound,
 				    &c->services[i].listen[j].addr);
 			bound[n] = NULL;
 			service_add_listener(svc, l);
-			log_info("service %s: listening on %s", svc->name,
+			log_info("service %s: listening on %s", svc->label,
 			    listener_bound(l, buf, sizeof(buf)));
 		}
 	}
@@ -433,10 +449,6 @@ daemon_reload(struct postern *px)
 	size_t			 i;
 	char			 msg[512];
 
-	if (px->conf->path == NULL) {
-		log_info("reload: running from -L options, nothing to reload");
-		return;
-	}
 	log_info("reload: reading %s", px->conf->path);
 	c = conf_load(px->conf->path, &errs);
 	for (i = 0; i < errs.n; i++)
@@ -474,7 +486,8 @@ daemon_drain_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct postern	*px = arg;
 
-	log_warnx("drain timeout: closing %u sessions", px->nsessions);
+	log_warnx("drain timeout: closing %u session%s", px->nsessions,
+	    log_s(px->nsessions));
 	daemon_close_all(px, SESSION_END_SHUTDOWN);
 }
 
@@ -489,23 +502,32 @@ daemon_drain(struct postern *px)
 	px->draining = 1;
 	TAILQ_FOREACH(svc, &px->services, entry)
 		service_close_listeners(svc);
-	log_info("shutting down: %u sessions to drain (timeout %d.%03ds)",
-	    px->nsessions, ms / 1000, ms % 1000);
+	log_info("shutting down: %u session%s to drain (timeout %d.%03ds)",
+	    px->nsessions, log_s(px->nsessions), ms / 1000, ms % 1000);
 	if (px->nsessions == 0) {
 		event_base_loopexit(px->base, NULL);
 		return;
 	}
+	/* -L on a terminal: say why nothing happens yet, and the way out. */
+	if (px->conf->path == NULL)
+		log_status("waiting up to %d.%03ds for %u open session%s to "
+		    "finish; Ctrl-C again closes %s now", ms / 1000, ms % 1000,
+		    px->nsessions, log_s(px->nsessions), px->nsessions == 1 ?
+		    "it" : "them");
 	tv = clock_tv(ms);
 	evtimer_add(px->drain_timer, &tv);
 }
 
-/* The user refused a bastion's host key at the prompt: stop, status 1. */
+/*
+ * Quick mode cannot go on (a bastion's host key refused at the prompt:
+ * status 1; a permanent error before the first connection: 255): stop.
+ */
 static void
-daemon_refused_cb(void *arg)
+daemon_refused_cb(void *arg, int status)
 {
 	struct postern	*px = arg;
 
-	px->exit_status = 1;
+	px->exit_status = status;
 	if (!px->draining)
 		daemon_drain(px);
 }
@@ -528,8 +550,8 @@ daemon_stop(struct postern *px, const char *signame)
 	int		 ms = px->conf->shutdown_delay_ms;
 
 	if (px->stopping) {
-		log_info("%s again: closing %u sessions now", signame,
-		    px->nsessions);
+		log_info("%s again: closing %u session%s now", signame,
+		    px->nsessions, log_s(px->nsessions));
 		evtimer_del(px->delay_timer);
 		if (!px->draining)
 			daemon_drain(px);
@@ -539,14 +561,37 @@ daemon_stop(struct postern *px, const char *signame)
 	px->stopping = 1;
 	notify_stopping(px->notify);
 	if (ms == 0) {
-		log_info("%s: readiness now failing", signame);
+		/* Without an admin endpoint there is no readiness to fail. */
+		if (px->admin != NULL)
+			log_info("%s: readiness now failing", signame);
+		else
+			log_info("%s: stopping", signame);
 		daemon_drain(px);
 		return;
 	}
-	log_info("%s: readiness now failing; accepting for %d.%03ds more "
-	    "(shutdown_delay)", signame, ms / 1000, ms % 1000);
+	log_info("%s: %saccepting for %d.%03ds more (shutdown_delay)",
+	    signame, px->admin != NULL ? "readiness now failing; " : "",
+	    ms / 1000, ms % 1000);
 	tv = clock_tv(ms);
 	evtimer_add(px->delay_timer, &tv);
+}
+
+/*
+ * SIGHUP with -L (no file to reload): the terminal that started the
+ * tunnel is gone.  End it now, as ssh does, so that an orphaned tunnel
+ * does not keep its ports; nobody is left to wait for a drain.
+ */
+static void
+daemon_hangup(struct postern *px)
+{
+	log_status("SIGHUP: the terminal is gone: closing %u session%s and "
+	    "exiting", px->nsessions, log_s(px->nsessions));
+	px->stopping = 1;
+	notify_stopping(px->notify);
+	evtimer_del(px->delay_timer);
+	if (!px->draining)
+		daemon_drain(px);
+	daemon_close_all(px, SESSION_END_SHUTDOWN);
 }
 
 static void
@@ -556,6 +601,10 @@ daemon_signal_cb(evutil_socket_t sig, short what, void *arg)
 
 	switch (sig) {
 	case SIGHUP:
+		if (px->conf->path == NULL) {
+			daemon_hangup(px);
+			break;
+		}
 		notify_reloading(px->notify);
 		daemon_reload(px);
 		notify_reloaded(px->notify);
@@ -679,7 +728,8 @@ daemon_start(struct postern *px, struct conf *conf)
 	}
 	TAILQ_FOREACH(svc, &px->services, entry)
 		nl += svc->nlisteners;
-	log_info("ready: %zu services, %zu listeners", conf->nservices, nl);
+	log_info("ready: %zu service%s, %zu listener%s", conf->nservices,
+	    log_s(conf->nservices), nl, log_s(nl));
 	notify_started(px->notify);
 	return (0);
 }

@@ -68,6 +68,14 @@ unsigned int daemon_generation(struct postern *px);
 /* daemon_stopping(px): SIGTERM or SIGINT seen: readiness fails. */
 int	daemon_stopping(struct postern *px);
 
+/*
+ * daemon_route_live_bytes(px, r, up, down): add the bytes relayed so far
+ * on r by its sessions still open (closed ones are in r->bytes_up and
+ * r->bytes_down), so that a byte counter grows as bytes move.
+ */
+void	daemon_route_live_bytes(struct postern *px, const struct route *r,
+	    uint64_t *up, uint64_t *down);
+
 /* daemon_uptime_ms(px): milliseconds since the daemon started serving. */
 int64_t	daemon_uptime_ms(struct postern *px);
 

@@ -172,7 +172,7 @@ health_timer_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct health_check	*c = arg;
 	const struct conf_service *cs = c->h->svc->cs;
-	char			 detail[512];
+	char			 detail[LOG_DETAIL_LEN];
 	int			 result;
 
 	if (c->running) {
@@ -231,7 +231,7 @@ health_done(struct health_check *c, int result, const char *detail,
 	if (result == PROBE_OK)
 		route_report(c->route, 1, ROUTE_EV_CHECK, detail, now);
 	else {
-		char		 why[384];
+		char		 why[LOG_DETAIL_LEN + 64];
 		const char	*name = probe_result_name(result);
 
 		/* "connect timeout after 300 ms", not "connect timeout: ..." */

@@ -37,7 +37,7 @@ usage(FILE *fp)
 "usage: postern [-dnv] -c file\n"
 "       postern [-dnv] -L [bind_address:]port:host:hostport [-L ...]\n"
 "               [-J [user@]host[:port] [-i identity] [-p port] [-o k=v]]\n"
-"       postern ctl [-a address] [-c file] command [args]\n"
+"       postern ctl [-a address] [-c file] [-t file] command [args]\n"
 "       postern --keys | -V | -h\n"
 "\n"
 "  -c file   run the services in the configuration file\n"
@@ -57,8 +57,9 @@ usage(FILE *fp)
 "  -h        print this help and exit\n"
 "  --keys    print the configuration key table and exit\n"
 "\n"
-"Signals: SIGHUP reloads the file; SIGTERM or SIGINT stops accepting,\n"
-"drains sessions up to drain_timeout and exits.  Exit status: 0 clean\n"
+"Signals: SIGHUP reloads the file (with -L: ends the tunnel at once);\n"
+"SIGTERM or SIGINT stops accepting, drains sessions up to drain_timeout\n"
+"and exits.  Exit status: 0 clean\n"
 "stop, 1 runtime failure, 2 usage or configuration error.\n"
 "See postern(8) and postern.conf(5).\n");
 }
@@ -144,6 +145,7 @@ main(int argc, char **argv)
 	int			 ch, check = 0, detach = 0, verbose = 0, rc, tty;
 	int			 dumps;
 	char			 ask[] = "strict_host_key_checking=ask";
+	char			 note[SSH_CONFIG_STRLEN + 600];
 
 	/* Before any secret is read (ctl reads the admin token too). */
 	dumps = priv_nodump();
@@ -223,6 +225,8 @@ main(int argc, char **argv)
 	if (tty && jump != NULL && !opt_given(opts, nopts,
 	    "strict_host_key_checking") && nopts < SSH_CONFIG_MAXOPTS)
 		opts[nopts++] = ask;
+	if (jump != NULL && ssh_config_alias_note(jump, note, sizeof(note)))
+		fprintf(stderr, "postern: %s\n", note);
 	conf = file != NULL ? conf_load(file, &errs) : jump != NULL ?
 	    ssh_config_conf(fwd, nfwd, jump, ident, jport, opts, nopts,
 	    &errs) : conf_from_forwards(fwd, nfwd, &errs);

@@ -54,7 +54,7 @@ probe_defer_cb(evutil_socket_t fd, short what, void *arg)
 	probe_cb	*cb = p->cb;
 	void		*cbarg = p->arg;
 	int		 result = p->result;
-	char		 detail[256], identity[PROBE_IDENTITY_MAX + 1];
+	char		 detail[LOG_DETAIL_LEN], identity[PROBE_IDENTITY_MAX + 1];
 	int		 has_identity = p->has_identity;
 
 	memcpy(detail, p->detail, sizeof(detail));

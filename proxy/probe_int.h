@@ -7,6 +7,7 @@
 
 #include <stddef.h>
 
+#include "log.h"
 #include "probe.h"
 #include "resp_scan.h"
 
@@ -29,11 +30,11 @@ struct probe {
 	void			*arg;
 	struct event		*defer;
 	int			 result;	/* -1 until finished */
-	char			 detail[256];
+	char			 detail[LOG_DETAIL_LEN];
 	char			 identity[PROBE_IDENTITY_MAX + 1];
 	int			 has_identity;
 	int			 flush_result;	/* after the output drains */
-	char			 flush_detail[256];
+	char			 flush_detail[LOG_DETAIL_LEN];
 	size_t			 consumed;	/* read and drained */
 
 	/* Redis */

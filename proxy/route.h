@@ -9,6 +9,8 @@
 
 #include <stdint.h>
 
+#include "log.h"
+
 struct conf;
 struct conf_route;
 struct conf_service;
@@ -65,7 +67,7 @@ struct route {
 	int			 passive_fails;	/* of fails: from sessions */
 	int64_t			 since;		/* clock_ms of last transition */
 	int64_t			 last_fail;	/* clock_ms; 0: never */
-	char			 last_error[256];
+	char			 last_error[LOG_DETAIL_LEN];
 
 	uint64_t		 sessions_total;
 	unsigned int		 sessions_active;
@@ -75,7 +77,7 @@ struct route {
 	/* Health checks (proxy/health.c). */
 	int64_t			 last_check;	/* clock_ms; 0: none yet */
 	int			 last_result;	/* enum probe_result */
-	char			 last_detail[256];
+	char			 last_detail[LOG_DETAIL_LEN];
 	int			 last_latency_ms;
 	uint64_t		 checks[ROUTE_CHECK_RESULTS];
 	uint64_t		 latency_buckets[ROUTE_LATENCY_BUCKETS];

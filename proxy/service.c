@@ -20,6 +20,7 @@
 #include "health.h"
 #include "listener.h"
 #include "log.h"
+#include "probe.h"
 #include "route.h"
 #include "service.h"
 #include "session.h"
@@ -45,7 +46,7 @@ service_accept(int fd, struct sockaddr *sa, int len, void *arg)
 		/* One line per refusal would let a flood fill the disk. */
 		if (svc->refused == 1 || svc->refused % 1000 == 0)
 			log_warnx("service %s: %s: refused: max_connections "
-			    "reached (%d; %llu refused so far)", svc->name,
+			    "reached (%d; %llu refused so far)", svc->label,
 			    addr_from_sockaddr(sa, (socklen_t)len, peer,
 			    sizeof(peer)), svc->cs->max_connections,
 			    (unsigned long long)svc->refused);
@@ -81,6 +82,13 @@ service_order(struct service *svc)
 	}
 }
 
+/* Did r ever work: a session connected, or a check passed? */
+static int
+service_route_served(const struct route *r)
+{
+	return (r->sessions_total > 0 || r->checks[PROBE_OK] > 0);
+}
+
 /* Log and count changes of the route new sessions go to. */
 static void
 service_update_current(struct service *svc)
@@ -96,15 +104,22 @@ service_update_current(struct service *svc)
 	was = svc->current < svc->nroutes ?
 	    svc->order[svc->current]->cr->name : NULL;
 	if (cur == svc->nroutes)
-		log_warnx("service %s: no usable route (was %s)", svc->name,
+		log_warnx("service %s: no usable route (was %s)", svc->label,
 		    was != NULL ? was : "none");
 	else if (was == NULL)
-		log_info("service %s: new sessions go to %s", svc->name,
+		log_notice("service %s: new sessions go to %s", svc->label,
 		    svc->order[cur]->cr->name);
 	else {
-		log_info("service %s: new sessions go to %s (was %s)",
-		    svc->name, svc->order[cur]->cr->name, was);
-		svc->failovers++;
+		/* Away from a failed route: a warning; back, or a pin: notice. */
+		(route_usable(svc->order[svc->current], clock_ms()) ?
+		    log_notice : log_warnx)("service %s: new sessions go to %s "
+		    "(was %s)", svc->label, svc->order[cur]->cr->name, was);
+		/*
+		 * A route that never served (down from the start) was only
+		 * the first guess: leaving it is no failover for a dashboard.
+		 */
+		if (service_route_served(svc->order[svc->current]))
+			svc->failovers++;
 	}
 	svc->current = cur;
 }
@@ -153,7 +168,7 @@ service_pin_expired(evutil_socket_t fd, short what, void *arg)
 {
 	struct service	*svc = arg;
 
-	log_info("service %s: pin to %s expired", svc->name,
+	log_notice("service %s: pin to %s expired", svc->name,
 	    svc->routes[svc->pin]->cr->name);
 	svc->pinned = 0;
 	service_order(svc);
@@ -176,6 +191,8 @@ service_new(struct postern *px, struct conf *gen,
 	svc->gen = conf_ref(gen);
 	svc->cs = cs;
 	svc->name = cs->name;
+	/* -L: the tunnel as typed ("7391 -> redis.internal:6379"). */
+	svc->label = cs->label != NULL ? cs->label : cs->name;
 	TAILQ_INIT(&svc->held);
 	svc->routes = calloc(cs->nroutes, sizeof(*svc->routes));
 	svc->order = calloc(cs->nroutes, sizeof(*svc->order));
@@ -368,7 +385,7 @@ service_pin(struct service *svc, const char *route, int ms, char *err,
 		gmtime_r(&t, &tm);
 		strftime(until, sizeof(until), "until %Y-%m-%dT%H:%M:%SZ", &tm);
 	}
-	log_info("service %s: pinned to %s %s", svc->name, route, until);
+	log_notice("service %s: pinned to %s %s", svc->name, route, until);
 	service_order(svc);
 	service_update_current(svc);
 	return (0);
@@ -381,7 +398,7 @@ service_unpin(struct service *svc, char *err, size_t errlen)
 		snprintf(err, errlen, "service %s is not pinned", svc->name);
 		return (-1);
 	}
-	log_info("service %s: unpinned from %s", svc->name,
+	log_notice("service %s: unpinned from %s", svc->name,
 	    svc->routes[svc->pin]->cr->name);
 	evtimer_del(svc->pin_timer);
 	svc->pinned = 0;
@@ -401,7 +418,7 @@ service_set_admin(struct service *svc, const char *route,
 		return (-1);
 	r = svc->routes[i];
 	if (r->admin != admin)
-		log_info("%s: %s -> %s (operator)", r->label,
+		log_notice("%s: %s -> %s (operator)", r->label,
 		    route_admin_name(r->admin), route_admin_name(admin));
 	r->admin = admin;
 	if (admin != ROUTE_ADMIN_DRAINING)
@@ -453,7 +470,7 @@ service_drain_cb(evutil_socket_t fd, short what, void *arg)
 		r->drain_until = 0;
 		if (r->admin != ROUTE_ADMIN_DRAINING)
 			continue;
-		log_info("%s: drain deadline: %u session%s still on it closed",
+		log_notice("%s: drain deadline: %u session%s still on it closed",
 		    r->label, r->sessions_active, r->sessions_active == 1 ?
 		    "" : "s");
 		daemon_close_route_sessions(svc->px, r, "drain deadline");
@@ -470,7 +487,7 @@ service_drain_deadline(struct service *svc, const char *route, int ms)
 		return;
 	r->drain_until = ms > 0 ? clock_ms() + ms : 0;
 	if (ms > 0)
-		log_info("%s: sessions left on it in %d.%03ds are closed",
+		log_notice("%s: sessions left on it in %d.%03ds are closed",
 		    r->label, ms / 1000, ms % 1000);
 	service_arm_drain(svc);
 }

@@ -39,6 +39,8 @@ struct service_count {
 	uint64_t		 replayed;	/* moved with reads re-sent */
 	uint64_t		 cut;		/* closed at once: route down */
 	unsigned int		 follow_budget;	/* moves left this tick */
+	uint64_t		 no_route;	/* "no healthy route": all failed */
+	uint64_t		 hold_expired;	/* the same after hold_timeout */
 };
 
 struct service {
@@ -48,6 +50,7 @@ struct service {
 	struct conf		*gen;
 	const struct conf_service *cs;
 	const char		*name;		/* cs->name */
+	const char		*label;		/* logs: -L "7391 -> h:6379" */
 	struct route		**routes;	/* configured priority order */
 	struct route		**order;	/* effective: a pin goes first */
 	size_t			 nroutes;

@@ -103,7 +103,7 @@ session_answer_late(evutil_socket_t fd, short what, void *arg)
 	s->answer = SESSION_ANSWER_LATE;
 	snprintf(why, sizeof(why), "no answer to %s within %d ms", s->request,
 	    s->svc->cs->response_timeout_ms);
-	log_warnx("%s: %s", session_prefix(s, s->route, prefix,
+	log_info("%s: %s", session_prefix(s, s->route, prefix,
 	    sizeof(prefix)), why);
 	route_report(s->route, 0, ROUTE_EV_ANSWER, why, clock_ms());
 }
@@ -321,7 +321,7 @@ session_dial_cb(const struct dial_result *res, void *arg)
 		    res->detail);
 	} else {
 		r->connect_failures++;
-		log_warnx("%s: connect failed: %s", session_prefix(s, r,
+		log_info("%s: connect failed: %s", session_prefix(s, r,
 		    prefix, sizeof(prefix)), res->detail);
 		route_report(r, 0, ROUTE_EV_CONNECT, res->detail, clock_ms());
 	}
@@ -337,6 +337,9 @@ session_dial_cb(const struct dial_result *res, void *arg)
 	if (s->state == SESSION_DIALING)
 		session_dial_next(s, s->pos + 1);
 }
+
+/* Room for a few routes' errors in a client's "no healthy route". */
+#define SESSION_SUMMARY_LEN	(2 * LOG_DETAIL_LEN)
 
 /* "private: connect timeout; public: connection refused" */
 static const char *
@@ -356,6 +359,9 @@ session_routes_summary(const struct session *s, char *buf, size_t len)
 		    r->last_error[0] != '\0' ? r->last_error :
 		    route_state_name(r->state));
 	}
+	/* Many routes, each with a long error: cut, but say so. */
+	if (n < 0 || (size_t)n >= len)
+		memcpy(buf + len - 4, "...", 4);
 	return (buf);
 }
 
@@ -367,7 +373,7 @@ static void
 session_refuse(struct session *s)
 {
 	struct evbuffer	*msg;
-	char		 text[768], routes[512];
+	char		 text[SESSION_SUMMARY_LEN + 256], routes[SESSION_SUMMARY_LEN];
 
 	snprintf(text, sizeof(text), "postern: no healthy route for service "
 	    "%s (%s)", s->svc->name, session_routes_summary(s, routes,
@@ -385,7 +391,7 @@ static void
 session_hold_expired(evutil_socket_t fd, short what, void *arg)
 {
 	struct session	*s = arg;
-	char		 routes[512];
+	char		 routes[SESSION_SUMMARY_LEN];
 
 	session_close(s, SESSION_END_NO_ROUTE, session_routes_summary(s,
 	    routes, sizeof(routes)));
@@ -657,7 +663,7 @@ session_close_answer(struct session *s, int reason)
 void
 session_close(struct session *s, int reason, const char *detail)
 {
-	char		 prefix[256], why[640];
+	char		 prefix[256], why[SESSION_SUMMARY_LEN + 64];
 	long		 ms;
 
 	if (s->state == SESSION_CLOSED)
@@ -680,6 +686,12 @@ session_close(struct session *s, int reason, const char *detail)
 	    (unsigned long long)s->relay.side[RELAY_CLIENT].bytes,
 	    (unsigned long long)s->relay.side[RELAY_SERVER].bytes);
 
+	if (reason == SESSION_END_NO_ROUTE && s->client != -1) {
+		if (s->state == SESSION_HOLDING)
+			s->svc->count->hold_expired++;
+		else
+			s->svc->count->no_route++;
+	}
 	if (s->state == SESSION_HOLDING)
 		service_unhold(s->svc, s);
 	if (reason == SESSION_END_NO_ROUTE && s->client != -1)

@@ -22,6 +22,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <openssl/core_names.h>
 #include <openssl/err.h>
@@ -280,6 +281,12 @@ ssh_auth_file_failed(struct ssh_bastion *b, int rc)
 	int	 len = 0;
 
 	libssh2_session_last_error(b->sess, &msg, &len, 0);
+	/* libssh2 says only "unable to extract public key" for a missing file. */
+	if (rc == LIBSSH2_ERROR_FILE && access(b->set.identity, R_OK) != 0) {
+		snprintf(b->auth.error, sizeof(b->auth.error), "identity "
+		    "%.600s: %s", b->set.identity, strerror(errno));
+		return;
+	}
 	ssh_auth_describe(b, desc, sizeof(desc));
 	switch (rc) {
 	case LIBSSH2_ERROR_FILE:

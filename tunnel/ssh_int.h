@@ -214,8 +214,10 @@ struct ssh_bastion {
 	int64_t			 retry_at;	/* clock_ms */
 	char			 last_error[1024];
 	char			 logged_error[1024];	/* last one logged */
-	char			 hint[200];	/* what to do, for the log */
+	char			 hint[768];	/* what to do, for the log */
 	int			 refused;	/* the user said no: stop */
+	int			 permanent;	/* host key, auth: no retry helps */
+	int			 quick;		/* -L/-J: the user waits */
 	char			 hostkey[160];	/* "ssh-ed25519 SHA256:..." */
 	char			 fingerprint[64]; /* "SHA256:..." */
 
@@ -245,7 +247,7 @@ struct ssh_pool {
 	struct ssh_bastion_list	 retired;	/* finishing their channels */
 	struct ssh_bastion_list	 pending;	/* prepared, not yet committed */
 	struct event		*reap;		/* frees idle retired ones */
-	void			(*refused_cb)(void *);	/* key refused at the prompt */
+	void			(*refused_cb)(void *, int);	/* quick mode stops */
 	void			*refused_arg;
 	unsigned char		 buf[SSH_CHUNK * 2];	/* channel reads */
 };

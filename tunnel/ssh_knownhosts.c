@@ -380,6 +380,21 @@ kh_add(struct ssh_bastion *b, const char *name, const char *type,
 #define KH_FAIL(...) \
 	snprintf(b->last_error, sizeof(b->last_error), __VA_ARGS__)
 
+/* Does the directory of path exist? */
+static int
+kh_dir_exists(const char *path)
+{
+	struct stat	 st;
+	char		*copy;
+	int		 rc;
+
+	if ((copy = strdup(path)) == NULL)
+		return (1);
+	rc = stat(dirname(copy), &st) == 0 && S_ISDIR(st.st_mode);
+	free(copy);
+	return (rc);
+}
+
 int
 ssh_hostkey_verify(struct ssh_bastion *b)
 {
@@ -427,6 +442,10 @@ ssh_hostkey_verify(struct ssh_bastion *b)
 		    "changed, or someone is intercepting the connection",
 		    ks.type, b->fingerprint, name, b->set.known_hosts,
 		    ks.changed, ks.changed_fp);
+		/* OpenSSH's help: the command that removes the old key. */
+		snprintf(b->hint, sizeof(b->hint), "if the change is "
+		    "expected, remove the old key with: ssh-keygen -f '%s' "
+		    "-R '%s'", b->set.known_hosts, name);
 		return (-1);
 	}
 	if (ks.ca) {
@@ -484,8 +503,16 @@ ssh_hostkey_verify(struct ssh_bastion *b)
 	KH_FAIL("host key verification failed: the %s key %s of %s is "
 	    "unknown: not in %s%s", ks.type, b->fingerprint, name,
 	    b->set.known_hosts, missing ? " (no such file)" : "");
-	snprintf(b->hint, sizeof(b->hint), "check the fingerprint and add "
-	    "the key (ssh-keyscan), or set strict_host_key_checking = "
-	    "accept-new");
+	if (missing && !kh_dir_exists(b->set.known_hosts))
+		/* A service user's home, such as /nonexistent. */
+		snprintf(b->hint, sizeof(b->hint), "its directory does not "
+		    "exist: set known_hosts in [bastion %s] to a file this "
+		    "user can read, such as /etc/postern/known_hosts, with the "
+		    "key (ssh-keyscan) after checking its fingerprint",
+		    b->set.name);
+	else
+		snprintf(b->hint, sizeof(b->hint), "check the fingerprint and "
+		    "add the key (ssh-keyscan), or set strict_host_key_checking "
+		    "= accept-new");
 	return (-1);
 }

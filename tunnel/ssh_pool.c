@@ -188,7 +188,8 @@ ssh_forwards_build(struct ssh_bastion *b, const struct conf *c)
 	size_t				 i, j;
 
 	ssh_forwards_clear(b);
-	if (c->path != NULL)
+	b->quick = c->path == NULL;
+	if (!b->quick)
 		return;
 	for (i = 0; i < c->nservices; i++) {
 		s = &c->services[i];
@@ -270,7 +271,8 @@ ssh_pool_new(struct event_base *base, struct evdns_base *dns)
 }
 
 void
-ssh_pool_on_refused(struct ssh_pool *pool, void (*cb)(void *), void *arg)
+ssh_pool_on_refused(struct ssh_pool *pool, void (*cb)(void *, int),
+    void *arg)
 {
 	pool->refused_cb = cb;
 	pool->refused_arg = arg;

@@ -130,8 +130,8 @@ postern_two() {
 	postern_service "$proto" "private $priv" "backup $back" -- "${FAST[@]}" "$@"
 	[[ $t != ssh ]] ||
 	    expect_log "info: bastion b \\(root@127\\.0\\.0\\.1:$SSHD_PORT\\): connected in " 20
-	expect_log "info: $proto/private: up \\(check ok\\)$" 15
-	expect_log "info: $proto/backup: up \\(check ok\\)$" 15
+	expect_log "notice: $proto/private: up \\(check ok\\)$" 15
+	expect_log "notice: $proto/backup: up \\(check ok\\)$" 15
 }
 
 # ---------------------------------------------------------------------
@@ -155,7 +155,7 @@ case_redis_hang() {
 	wait_pool 0 private 400
 	t0=$(now_ms)
 	hang_forwarder
-	expect_log 'info: redis/private: up -> down ' 15
+	expect_log 'warn: redis/private: up -> down ' 15
 	# Every pooled connection leaves: nothing relays through private,
 	# and the pool is answered by the backup.
 	wait_until 15 eval '[[ "$(route_active private)" == 0 ]]' ||
@@ -169,7 +169,7 @@ case_redis_hang() {
 	# The reads in flight at the fault were sent again, not failed.
 	expect_log ': moved to backup .*re-sent [0-9]+ bytes of unanswered reads from GET\)$'
 	resume_forwarder
-	expect_log 'info: redis/private: down -> up ' 15
+	expect_log 'notice: redis/private: down -> up ' 15
 	t1=$(now_ms)
 	wait_until 15 eval '[[ "$(route_active backup)" == 0 ]]' ||
 	    fail_case "sessions still on backup after private came back: $(route_active backup)"
@@ -276,7 +276,7 @@ case_pg_hang() {
 	wait_pool 0 "$PRIV_PORT" 300 30
 	t0=$(now_ms)
 	hang_forwarder
-	expect_log 'info: postgres/private: up -> down ' 15
+	expect_log 'warn: postgres/private: up -> down ' 15
 	wait_until 15 eval '[[ "$(route_active private)" == 0 ]]' ||
 	    fail_case "sessions still on private after it went down: $(route_active private)"
 	t1=$(now_ms)
@@ -286,7 +286,7 @@ case_pg_hang() {
 	    fail_case "an operation waited ${waited} ms (bound ${BOUND_MS} ms + ${SLACK_MS} ms slack)"
 	expect_eq "errors that are not connection errors" 0 "$(grep -c ' err other:' "$POOL_OUT")"
 	resume_forwarder
-	expect_log 'info: postgres/private: down -> up ' 15
+	expect_log 'notice: postgres/private: down -> up ' 15
 	t1=$(now_ms)
 	wait_until 20 eval '[[ "$(route_active backup)" == 0 ]]' ||
 	    fail_case "sessions still on backup after private came back: $(route_active backup)"
@@ -399,8 +399,8 @@ case_emfile() {
 	      "private $priv" "backup $back" -- "${FAST[@]}"
 	} > "$conf"
 	start_postern "$conf"
-	expect_log 'info: redis/private: up \(check ok\)$' 15
-	expect_log 'info: redis/backup: up \(check ok\)$' 15
+	expect_log 'notice: redis/private: up \(check ok\)$' 15
+	expect_log 'notice: redis/backup: up \(check ok\)$' 15
 	free=$(ls /proc/"$POSTERN_PID"/fd | sort -n |
 	    awk 'BEGIN { f = 0 } $1 == f { f++ } END { print f }')
 	prlimit --pid "$POSTERN_PID" --nofile="$free:1024" ||

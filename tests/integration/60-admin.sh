@@ -157,7 +157,14 @@ case_health_healthy() {
 	jq -e . > /dev/null <<< "$HTTP_BODY" ||
 	    fail_case "/health is not JSON: $(_short "$HTTP_BODY")"
 	expect_json .status healthy
-	expect_json .redis_status connected
+	# Top-level keys do not depend on the configuration.
+	expect_json 'keys | join(",")' \
+	    bastions,config_generation,services,started,status,uptime_seconds,version
+	expect_json .version "$("$POSTERN" -V | awk '{ print $2 }')"
+	expect_json .config_generation 1
+	expect_json '.started | test("^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9:]{8}Z$")' true
+	expect_json '.uptime_seconds | type' number
+	expect_json '.services.redis.status' connected
 	expect_json '.services.redis.route' private
 	expect_json '.services.redis.preferred' private
 	expect_json '.services.redis.pinned' null
@@ -201,7 +208,7 @@ case_health_degraded() {
 	expect_log 'service redis: new sessions go to public \(was private\)'
 	expect_http GET /health 200
 	expect_json .status degraded
-	expect_json .redis_status connected
+	expect_json '.services.redis.status' connected
 	expect_json '.services.redis.route' public
 	expect_json '.services.redis.preferred' private
 	expect_json '.services.redis.failovers' 1
@@ -211,6 +218,11 @@ case_health_degraded() {
 	expect_json '.services.redis.routes.private.last_error | test("refused")' \
 	    true
 	expect_json '.services.redis.routes.public.state' up
+	http_req GET /metrics
+	expect_eq "failovers_total after the served route died" 1 \
+	    "$(metric 'postern_failovers_total{service="redis"}')"
+	expect_eq "checks by result, snake_case" 1 \
+	    "$(($(metric 'postern_checks_total{service="redis",route="private",result="connection_refused"}') >= 1))"
 	expect_http GET /readiness 200
 	ctl status
 	expect_eq "ctl status exit (degraded)" 0 "$CTL_RC"
@@ -227,7 +239,7 @@ case_health_unhealthy() {
 	expect_log 'service redis: no usable route'
 	expect_http GET /health 503
 	expect_json .status unhealthy
-	expect_json .redis_status disconnected
+	expect_json '.services.redis.status' disconnected
 	expect_json '.services.redis.route' null
 	expect_json '.services.redis.routes.public.state' down
 	expect_http GET /readiness 503
@@ -307,7 +319,10 @@ case_metrics() {
 	expect_http GET /metrics 200
 	expect_match "content type" \
 	    'Content-Type: text/plain; version=0\.0\.4' "$HTTP_HEAD"
-	for fam in postern_info:gauge postern_config_generation:gauge \
+	for fam in postern_build_info:gauge postern_config_generation:gauge \
+	    process_start_time_seconds:gauge process_cpu_seconds_total:counter \
+	    process_resident_memory_bytes:gauge process_open_fds:gauge \
+	    process_max_fds:gauge postern_service_no_route_total:counter \
 	    postern_sessions_active:gauge postern_sessions_total:counter \
 	    postern_bytes_total:counter postern_connect_failures_total:counter \
 	    postern_route_up:gauge postern_route_state:gauge \
@@ -328,6 +343,23 @@ case_metrics() {
 		    fail_case "malformed sample line: $line"
 	done <<< "$HTTP_BODY"
 	expect_eq "config generation" 1 "$(metric postern_config_generation)"
+	expect_eq "build info" 1 \
+	    "$(metric "postern_build_info{version=\"$("$POSTERN" -V | awk '{ print $2 }')\"}")"
+	# The process_* families hold this process's figures.
+	v=$(metric process_start_time_seconds)
+	(( v <= $(date +%s) && v > $(date +%s) - 600 )) || fail_case "process_start_time_seconds $v"
+	# The scrape's own connection is open while it counts, not after.
+	v=$(( $(metric process_open_fds) - $(ls "/proc/$POSTERN_PID/fd" | wc -l) ))
+	((v >= 0 && v <= 1)) || fail_case "process_open_fds is off by $v"
+	expect_eq "process_max_fds" "$(awk '/^Max open files/ { print $4 }' "/proc/$POSTERN_PID/limits")" \
+	    "$(metric process_max_fds)"
+	v=$(metric process_resident_memory_bytes)
+	((v > 1000000)) || fail_case "process_resident_memory_bytes $v"
+	[[ "$(metric process_cpu_seconds_total)" =~ ^[0-9]+\.[0-9]+$ ]] ||
+	    fail_case "process_cpu_seconds_total '$(metric process_cpu_seconds_total)'"
+	# No label value with a space: stable snake_case values.
+	grep -E '^[a-z_]+\{.*="[^"]* [^"]*"' <<< "$HTTP_BODY" > "$T/spaces" &&
+	    fail_case "label value with a space: $(head -n 1 "$T/spaces")"
 	expect_eq "route up" 1 \
 	    "$(metric 'postern_route_up{service="redis",route="private"}')"
 	expect_eq "route state up" 1 \
@@ -359,6 +391,79 @@ case_metrics() {
 	expect_eq "service sessions active" 0 \
 	    "$(metric 'postern_service_sessions_active{service="redis"}')"
 	expect_eq "pinned" 0 "$(metric 'postern_service_pinned{service="redis"}')"
+}
+
+# postern_bytes_total grows while a session is open, not at its close.
+case_metrics_bytes_live() {
+	local big=$((2 * 1024 * 1024)) v
+	setup_two_redis
+	open_session s "TCP:127.0.0.1:$LISTEN_PORT"
+	session_send s 'PING\r\n'
+	wait_count "$T/s.out" PONG 1 10 || fail_case "no PONG"
+	http_req GET /metrics
+	# 'PING\r\n' (an inline command, 6 bytes) and '+PONG\r\n' (7).
+	expect_eq "bytes up, session open" 6 \
+	    "$(metric 'postern_bytes_total{service="redis",route="private",direction="up"}')"
+	expect_eq "bytes down, session open" 7 \
+	    "$(metric 'postern_bytes_total{service="redis",route="private",direction="down"}')"
+	# 2 MiB down through the open session.
+	head -c "$big" /dev/zero | tr '\0' x |
+	    timeout 10 redis-cli -h 127.0.0.1 -p "$PRIV_PORT" -x SET big > /dev/null ||
+	    fail_case "SET big failed"
+	session_send s 'GET big\r\n'
+	wait_until 10 eval '(( $(stat -c %s "$T/s.out") >= big ))' ||
+	    fail_case "the 2 MiB value did not arrive"
+	http_req GET /metrics
+	v=$(metric 'postern_bytes_total{service="redis",route="private",direction="down"}')
+	((v >= big)) || fail_case "bytes down with the session open: $v, want >= $big"
+	session_close s
+	wait_exit "$(session_pid s)" 10
+	expect_log ' -> private 127\.0\.0\.1:[0-9]+: closed '
+	http_req GET /metrics
+	expect_eq "bytes down after the close: counted once" "$v" \
+	    "$(metric 'postern_bytes_total{service="redis",route="private",direction="down"}')"
+}
+
+# Clients answered "no healthy route" are counted, by reason; a start
+# with the preferred route down is no failover.
+case_metrics_no_route() {
+	local p2 out
+	start_redis
+	PUB_PORT=$REDIS_PORT
+	PRIV_PORT=$(free_port) || fail_case "no free port"
+	ADMIN_PORT=$(free_port) || fail_case "no free port"
+	LISTEN_PORT=$(free_port) || fail_case "no free port"
+	ADMIN=127.0.0.1:$ADMIN_PORT
+	CONF=$T/case$_CASE_ID.conf
+	p2=$(free_port) || fail_case "no free port"
+	{
+		conf_global "admin=$ADMIN"
+		redis_service
+		conf_service gone "127.0.0.1:$p2" redis \
+		    "dead tcp://127.0.0.1:$PRIV_PORT" -- check=none fall=100 \
+		    hold_timeout=0
+	} > "$CONF"
+	start_postern "$CONF"
+	expect_log 'service redis: new sessions go to public \(was private\)$'
+	http_req GET /metrics
+	expect_eq "failovers_total after a start with private down" 0 \
+	    "$(metric 'postern_failovers_total{service="redis"}')"
+	# Every route fails at connect, and no hold: the error at once.
+	out=$(rcli "$p2" PING 2>&1)
+	expect_match "client's error (gone)" '^ERR postern: no healthy route for service gone' "$out"
+	http_req GET /metrics
+	expect_eq "no_route_total no_healthy_route (gone)" 1 \
+	    "$(metric 'postern_service_no_route_total{service="gone",reason="no_healthy_route"}')"
+	# Both down: a held client waits hold_timeout (1s), then the error.
+	kill -TERM "$REDIS_PID"
+	expect_log 'service redis: no usable route'
+	out=$(rcli "$LISTEN_PORT" PING 2>&1)
+	expect_match "client's error" '^ERR postern: no healthy route' "$out"
+	http_req GET /metrics
+	expect_eq "no_route_total hold_timeout" 1 \
+	    "$(metric 'postern_service_no_route_total{service="redis",reason="hold_timeout"}')"
+	expect_eq "no_route_total no_healthy_route" 0 \
+	    "$(metric 'postern_service_no_route_total{service="redis",reason="no_healthy_route"}')"
 }
 
 case_pin_expiry() {
@@ -471,9 +576,14 @@ case_ctl_status_and_errors() {
 	ctl drain redis nosuch
 	expect_eq "ctl drain unknown route exit" 1 "$CTL_RC"
 	expect_match "ctl drain unknown route" "has no route 'nosuch'" "$CTL_ERR"
-	ctl pin redis public --for 2h
+	ctl pin redis public --for 2d
 	expect_eq "ctl pin bad duration exit" 1 "$CTL_RC"
 	expect_match "ctl pin bad duration" "bad duration" "$CTL_ERR"
+	# Hours, as the completion offers them.
+	ctl pin redis public --for 2h
+	expect_eq "ctl pin --for 2h exit ($CTL_ERR)" 0 "$CTL_RC"
+	ctl unpin redis
+	expect_eq "ctl unpin exit" 0 "$CTL_RC"
 
 	expect_http POST '/routes/pin?service=nosuch&route=public' 404
 	expect_json .ok false
@@ -1030,6 +1140,8 @@ run_case "/health unhealthy and 503 with no route" case_health_unhealthy
 run_case "/readiness fails during shutdown_delay" case_readiness_shutdown
 run_case "/startup waits for every route's first check" case_startup
 run_case "/metrics families and values" case_metrics
+run_case "/metrics: bytes counted as they move" case_metrics_bytes_live
+run_case "/metrics: no-route refusals counted; a start with private down is no failover" case_metrics_no_route
 run_case "pin with expiry, then back to the preferred route" case_pin_expiry
 run_case "drain, disable, enable" case_drain_disable_enable
 run_case "ctl status and errors" case_ctl_status_and_errors

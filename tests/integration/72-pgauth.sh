@@ -117,17 +117,17 @@ case_auth_methods() {
 	} > "$CONF"
 	start_postern "$CONF"
 	expect_log 'debug: scram/a: check: ok \(authenticated \(SCRAM-SHA-256\); primary\)'
-	expect_log 'info: scram/a: up \(check ok\)$'
+	expect_log 'notice: scram/a: up \(check ok\)$'
 	expect_log 'debug: md5/a: check: ok \(authenticated \(md5\); primary\)'
 	# md5 over tcp:// without check_allow_md5: a downgrade from SCRAM
 	# would hand the hash to whoever is on the path; refused.
-	expect_log 'info: md5no/a: unknown -> down \(2 failed checks; last: '
+	expect_log 'warn: md5no/a: unknown -> down \(2 failed checks; last: '
 	expect_log 'debug: md5no/a: check: authentication \(auth failed \(the server asks for an md5 password hash on a connection without TLS; refused: whoever is on the path could have downgraded SCRAM to crack it \(use a tls:// route, scram-sha-256 in pg_hba\.conf, or check_allow_md5 = yes\)\)\)'
 	# Down, and why: the check's own line (the transition names the last
 	# of its two failures, which a loaded machine can make a timeout).
-	expect_log 'info: badpw/a: unknown -> down \(2 failed checks; last: '
+	expect_log 'warn: badpw/a: unknown -> down \(2 failed checks; last: '
 	expect_log 'debug: badpw/a: check: authentication \(auth failed \(28P01: password authentication failed for user "chk_scram"\)\)'
-	expect_log 'info: clear/a: unknown -> down \(2 failed checks; last: '
+	expect_log 'warn: clear/a: unknown -> down \(2 failed checks; last: '
 	expect_log 'debug: clear/a: check: authentication \(auth failed \(the server asks for the password in cleartext on a connection without TLS; refused \(use a tls:// route, or scram-sha-256 in pg_hba\.conf\)\)\)'
 	# Without a password the old liveness check remains.
 	expect_log 'debug: nopw/a: check: ok \(authentication requested\)'
@@ -175,9 +175,9 @@ hostssl all all 127.0.0.1/32 scram-sha-256\nhostnossl all all 127.0.0.1/32 rejec
 	start_postern "$CONF"
 	# The server checks the binding: a wrong certificate hash would fail.
 	expect_log 'debug: plus/a: check: ok \(authenticated \(SCRAM-SHA-256-PLUS\); primary\)'
-	expect_log 'info: plus/a: up \(check ok\)$'
+	expect_log 'notice: plus/a: up \(check ok\)$'
 	expect_log 'debug: clear/a: check: ok \(authenticated \(password\); primary\)'
-	expect_log 'info: clear/a: up \(check ok\)$'
+	expect_log 'notice: clear/a: up \(check ok\)$'
 	# md5 inside TLS needs no check_allow_md5.
 	expect_log 'debug: md5tls/a: check: ok \(authenticated \(md5\); primary\)'
 	expect_no_secrets
@@ -212,18 +212,18 @@ case_roles_identity() {
 	      "check_password_file=$scram" "identity_value=$ida"
 	} > "$CONF"
 	start_postern "$CONF"
-	expect_log 'info: pg/a: up \(check ok\)$'
-	expect_log 'info: pg/b: unknown -> down \(2 failed checks; last: role: standby, wanted primary; '
+	expect_log 'notice: pg/a: up \(check ok\)$'
+	expect_log 'warn: pg/b: unknown -> down \(2 failed checks; last: role: standby, wanted primary; '
 	expect_log "warn: pg/c: identity mismatch: system $idc but a has system $ida; route refused$"
 	# c may be up for a moment (it answered before a did: not verified
 	# then, which is no failure of its own); it goes down either way.
-	expect_log "info: pg/c: (unknown|up) -> down \\(2 failed checks; last: identity mismatch: system $idc but a has system $ida; "
-	expect_log 'info: ro/b: up \(check ok\)$'
-	expect_log 'info: ro/a: unknown -> down \(2 failed checks; last: role: primary, wanted standby; '
+	expect_log "warn: pg/c: (unknown|up) -> down \\(2 failed checks; last: identity mismatch: system $idc but a has system $ida; "
+	expect_log 'notice: ro/b: up \(check ok\)$'
+	expect_log 'warn: ro/a: unknown -> down \(2 failed checks; last: role: primary, wanted standby; '
 	expect_log "warn: pinned/c: identity mismatch: system $idc but identity_value is system $ida; route refused$"
 	# c is refused before the service's first choice (its checks are set up
 	# with the service), so new sessions go to a from the start.
-	expect_log 'info: service pinned: new sessions go to a( \(was c\))?$'
+	expect_log 'notice: service pinned: new sessions go to a( \(was c\))?$'
 	# /health and ctl status say why c is not used.
 	out=$(timeout 10 curl -fsS "http://$ADMIN/health") || fail_case "GET /health failed"
 	expect_match "/health: pg/c refused" 'identity mismatch: system' \
@@ -237,12 +237,12 @@ case_roles_identity() {
 	_as_postgres timeout 60 "$PGBIN/pg_ctl" -w -D "$B_DIR/data" promote > "$T/promote.log" 2>&1 ||
 	    fail_case "pg_ctl promote failed: $(cat "$T/promote.log")"
 	_as_postgres timeout 60 "$PGBIN/pg_ctl" -w -D "$A_DIR/data" -m fast stop > /dev/null 2>&1
-	expect_log 'info: pg/b: down -> up \(2 successful checks; ' 15
-	expect_log 'info: pg/a: up -> down \(2 failed checks; last: connection refused; ' 15
+	expect_log 'notice: pg/b: down -> up \(2 successful checks; ' 15
+	expect_log 'warn: pg/a: up -> down \(2 failed checks; last: connection refused; ' 15
 	# (Whether a goes down before b comes up is a race; c, refused, never
 	# fills the gap.)
-	expect_log 'info: service pg: new sessions go to b( \(was a\))?$' 15
-	expect_log 'info: ro/b: up -> down \(2 failed checks; last: role: primary, wanted standby; ' 15
+	expect_log '(notice|warn): service pg: new sessions go to b( \(was a\))?$' 15
+	expect_log 'warn: ro/b: up -> down \(2 failed checks; last: role: primary, wanted standby; ' 15
 	out=$(timeout 30 psql "$(pg_conninfo "$LISTEN_PORT")" -Atc 'SELECT pg_is_in_recovery()' 2>&1)
 	expect_eq "pg serves from the promoted standby" f "$out"
 	# The unrelated cluster stays refused, up or not.
@@ -332,29 +332,29 @@ case_redis_identity() {
 	      "a tcp://127.0.0.1:$pa" "b tcp://127.0.0.1:$pb" -- "${FAST[@]}"
 	} > "$CONF"
 	start_postern "$CONF"
-	expect_log 'info: redis/a: up \(check ok\)$'
-	expect_log 'info: redis/b: up \(check ok\)$'
-	expect_log 'info: redis/b: identity verified; route accepted$'
+	expect_log 'notice: redis/a: up \(check ok\)$'
+	expect_log 'notice: redis/b: up \(check ok\)$'
+	expect_log 'notice: redis/b: identity verified; route accepted$'
 	# b now holds another dataset: refused at its next check.
 	expect_eq "SET on b" OK "$(rcli "$pb" SET postern:identity staging 2>&1)"
 	expect_log "warn: redis/b: identity mismatch: postern:identity 'staging' but a has postern:identity 'prod'; route refused$"
 	# With a gone, b is not a resort: the client gets the error.
 	rcli "$pa" SHUTDOWN NOSAVE > /dev/null 2>&1
-	expect_log 'info: redis/a: up -> down \(2 failed checks; last: connection refused; '
+	expect_log 'warn: redis/a: up -> down \(2 failed checks; last: connection refused; '
 	out=$(rcli "$LISTEN_PORT" GET who 2>&1)
 	expect_match "GET with a down and b refused" '^ERR postern: no healthy route for service redis' "$out"
 	# The service without the guard still uses b.
-	expect_log 'info: service plain: new sessions go to b \(was a\)$'
+	expect_log 'warn: service plain: new sessions go to b \(was a\)$'
 	# b comes back to the right dataset: accepted again, serves.
 	expect_eq "SET on b" OK "$(rcli "$pb" SET postern:identity prod 2>&1)"
-	expect_log 'info: redis/b: identity verified; route accepted$' 10
-	wait_count "$POSTERN_LOG" 'info: redis/b: identity verified; route accepted$' 2 10 ||
+	expect_log 'notice: redis/b: identity verified; route accepted$' 10
+	wait_count "$POSTERN_LOG" 'notice: redis/b: identity verified; route accepted$' 2 10 ||
 	    fail_case "b was not accepted again"
-	expect_log 'info: service redis: new sessions go to b' 10
+	expect_log '(notice|warn): service redis: new sessions go to b' 10
 	expect_eq "GET who through postern" b "$(rcli "$LISTEN_PORT" GET who 2>&1)"
 	# Without the key: the check fails and says so.
 	expect_eq "DEL on b" 1 "$(rcli "$pb" DEL postern:identity 2>&1)"
-	expect_log "info: redis/b: up -> down \\(2 failed checks; last: identity: key 'postern:identity' is not set; " 10
+	expect_log "warn: redis/b: up -> down \\(2 failed checks; last: identity: key 'postern:identity' is not set; " 10
 }
 
 run_case "SCRAM, md5 (refused without TLS unless allowed), wrong password, cleartext refused without TLS" case_auth_methods

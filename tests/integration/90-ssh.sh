@@ -51,7 +51,7 @@ case_redis() {
 	start_sshd
 	postern_via redis "$REDIS_PORT"
 	expect_log "$(connected_re b)"
-	expect_log 'info: redis/via: up \(check ok\)$'
+	expect_log 'notice: redis/via: up \(check ok\)$'
 	expect_eq "PING through the bastion" PONG "$(rcli "$LISTEN_PORT" PING 2>&1)"
 	expect_eq "SET through the bastion" OK "$(rcli "$LISTEN_PORT" SET k v 2>&1)"
 	expect_eq "GET directly" v "$(rcli "$REDIS_PORT" GET k 2>&1)"
@@ -68,7 +68,7 @@ case_postgres() {
 	start_sshd
 	postern_via postgres "$PG_PORT"
 	expect_log "$(connected_re b)"
-	expect_log 'info: postgres/via: up \(check ok\)$'
+	expect_log 'notice: postgres/via: up \(check ok\)$'
 	out=$(timeout 30 psql "$(pg_conninfo "$LISTEN_PORT")" -tAc 'select 6 * 7' 2>&1)
 	expect_eq "psql through the bastion" 42 "$out"
 	out=$(timeout 30 psql "$(pg_conninfo "$LISTEN_PORT")" -tAc \
@@ -113,7 +113,7 @@ host all all 127.0.0.1/32 scram-sha-256' start_postgres
 	} > "$CONF"
 	start_postern "$CONF"
 	expect_log 'debug: postgres/via: check: ok \(authenticated \(SCRAM-SHA-256\); primary\)'
-	expect_log 'info: postgres/via: up \(check ok\)$'
+	expect_log 'notice: postgres/via: up \(check ok\)$'
 	expect_log 'debug: md5/via: check: authentication \(auth failed \(the server asks for an md5 password hash on a connection without TLS; refused: '
 	expect_log 'debug: md5ok/via: check: ok \(authenticated \(md5\); primary\)'
 	out=$(timeout 30 psql "$(pg_conninfo "$LISTEN_PORT")" -tAc 'select 6 * 7' 2>&1)
@@ -290,16 +290,24 @@ case_hostkey_unknown() {
 	local kh out
 	start_redis
 	start_sshd
-	kh=$T/empty_known_hosts
+	# A long path: the route's line and the client's error carry it whole.
+	kh=$T/$(printf 'long%.0s' {1..60})/empty_known_hosts
+	mkdir -p "${kh%/*}"
 	: > "$kh"
 	BASTION_OPTS=(known_hosts="$kh")
 	postern_via redis "$REDIS_PORT" "${FAST[@]}"
 	expect_log "$(cannot_re b)host key verification failed: the ssh-ed25519 key $(re_escape "$SSHD_FP") of \\[127\\.0\\.0\\.1\\]:$SSHD_PORT is unknown: not in $(re_escape "$kh") \\(check the fingerprint"
-	expect_log "info: redis/via: unknown -> down \\(2 failed checks; last: ssh: bastion b: .*host key verification failed"
+	expect_log "warn: redis/via: unknown -> down \\(2 failed checks; last: ssh: bastion b: .*host key verification failed: .* is unknown: not in $(re_escape "$kh"); was unknown for [0-9.]+s\\)$"
 	out=$(rcli "$LISTEN_PORT" PING 2>&1)
-	expect_match "client's error" "^ERR postern: no healthy route for service redis \\(via: ssh: bastion b: .*is unknown" "$out"
+	expect_match "client's error" "^ERR postern: no healthy route for service redis \\(via: ssh: bastion b: .*is unknown: not in $(re_escape "$kh")\\)$" "$out"
 	expect_no_log 'connected in'
 	expect_eq "logins at sshd" 0 "$(count_lines "$SSHD_LOG" 'Accepted publickey')"
+	# A service user (home /nonexistent) with the default known_hosts:
+	# the hint says which key to set, not to add a key to that file.
+	stop_postern
+	BASTION_OPTS=(known_hosts=)
+	HOME=$T/nonexistent postern_via redis "$REDIS_PORT" "${FAST[@]}"
+	expect_log "$(cannot_re b)host key verification failed: .* is unknown: not in $(re_escape "$T/nonexistent/.ssh/known_hosts") \\(no such file\\) \\(its directory does not exist: set known_hosts in \\[bastion b\\] to a file this user can read, such as /etc/postern/known_hosts"
 }
 
 case_hostkey_changed() {
@@ -312,7 +320,7 @@ case_hostkey_changed() {
 	printf '[127.0.0.1]:%s %s\n' "$SSHD_PORT" "$(cut -d' ' -f1,2 "$T/keys/impostor.pub")" > "$kh"
 	BASTION_OPTS=(known_hosts="$kh")
 	postern_via redis "$REDIS_PORT" "${FAST[@]}"
-	expect_log "$(cannot_re b)host key verification failed: the ssh-ed25519 key $(re_escape "$SSHD_FP") of \\[127\\.0\\.0\\.1\\]:$SSHD_PORT does not match $(re_escape "$kh") line 1 \\(which has $(re_escape "$other")\\): the host key changed"
+	expect_log "$(cannot_re b)host key verification failed: the ssh-ed25519 key $(re_escape "$SSHD_FP") of \\[127\\.0\\.0\\.1\\]:$SSHD_PORT does not match $(re_escape "$kh") line 1 \\(which has $(re_escape "$other")\\): the host key changed, or someone is intercepting the connection \\(if the change is expected, remove the old key with: ssh-keygen -f '$(re_escape "$kh")' -R '\\[127\\.0\\.0\\.1\\]:$SSHD_PORT'\\); retrying in "
 	# accept-new does not accept a changed key either.
 	stop_postern
 	BASTION_OPTS=(known_hosts="$kh" strict_host_key_checking=accept-new)
@@ -337,7 +345,7 @@ case_hostkey_pin() {
 	expect_log 'info: reload: configuration generation 2 loaded$'
 	expect_log "info: bastion b \\(root@127\\.0\\.0\\.1:$SSHD_PORT\\): its \\[bastion\\] section changed: closing it$"
 	expect_log "$(connected_re b)"
-	expect_log 'info: redis/via: (up \(check ok\)|(unknown|down) -> up)'
+	expect_log 'notice: redis/via: (up \(check ok\)|(unknown|down) -> up)'
 	expect_eq "PING with the pinned key" PONG "$(rcli "$LISTEN_PORT" PING 2>&1)"
 }
 
@@ -449,7 +457,7 @@ case_userkey_wrong() {
 	BASTION_OPTS=(identity="$T/keys/stranger")
 	postern_via redis "$REDIS_PORT" "${FAST[@]}"
 	expect_log "$(cannot_re b)authentication as root failed: the bastion refused identity ssh-ed25519 $(re_escape "$fp") \\($(re_escape "$T/keys/stranger")\\); no ssh-agent \\(SSH_AUTH_SOCK is not set\\); retrying in "
-	expect_log "info: redis/via: unknown -> down \\(2 failed checks; last: ssh: bastion b: .*authentication as root failed"
+	expect_log "warn: redis/via: unknown -> down \\(2 failed checks; last: ssh: bastion b: .*authentication as root failed"
 	expect_eq "logins at sshd" 0 "$(count_lines "$SSHD_LOG" 'Accepted publickey')"
 }
 
@@ -489,7 +497,7 @@ case_key_types() {
 	done
 	expect_log "$(cannot_re bbad)authentication as root failed: identity ecdsa-sha2-nistp256 $(re_escape "$(fp_of "$T/keys/k_bad.pub")") \\($(re_escape "$T/keys/k_bad")\\) cannot be used: wrong passphrase"
 	for t in ed ec rsa; do
-		expect_log "info: redis/$t: up \\(check ok\\)$"
+		expect_log "notice: redis/$t: up \\(check ok\\)$"
 	done
 	expect_eq "logins at sshd" 3 "$(count_lines "$SSHD_LOG" 'Accepted publickey for root')"
 	expect_eq "RSA login" 1 "$(count_lines "$SSHD_LOG" 'Accepted publickey for root .* RSA SHA256')"
@@ -563,8 +571,8 @@ case_open_failures() {
 	} > "$CONF"
 	start_postern "$CONF"
 	expect_log "$(connected_re b)"
-	expect_log "info: redis/policy: unknown -> down \\(2 failed checks; last: ssh: bastion b: channel to 127\\.0\\.0\\.1:$REDIS_PORT: administratively prohibited \\(the bastion's policy refuses this destination\\); was unknown"
-	expect_log "info: redis/closed: unknown -> down \\(2 failed checks; last: ssh: bastion b: channel to 127\\.0\\.0\\.1:$closed: connect failed \\(the bastion cannot reach the destination\\); was unknown"
+	expect_log "warn: redis/policy: unknown -> down \\(2 failed checks; last: ssh: bastion b: channel to 127\\.0\\.0\\.1:$REDIS_PORT: administratively prohibited \\(the bastion's policy refuses this destination\\); was unknown"
+	expect_log "warn: redis/closed: unknown -> down \\(2 failed checks; last: ssh: bastion b: channel to 127\\.0\\.0\\.1:$closed: connect failed \\(the bastion cannot reach the destination\\); was unknown"
 	out=$(rcli "$LISTEN_PORT" PING 2>&1)
 	expect_match "client's error" "administratively prohibited.*; closed: ssh: bastion b: channel to 127\\.0\\.0\\.1:$closed: connect failed" "$out"
 	expect_log "$(session_re policy 127.0.0.1 "$REDIS_PORT" | sed 's/closed \\($//')connect failed: bastion b: channel to 127\\.0\\.0\\.1:$REDIS_PORT: administratively prohibited"
@@ -584,7 +592,7 @@ case_restart() {
 	start_sshd
 	postern_via redis "$REDIS_PORT" "${FAST[@]}"
 	expect_log "$(connected_re b)"
-	expect_log 'info: redis/via: up \(check ok\)$'
+	expect_log 'notice: redis/via: up \(check ok\)$'
 	open_session held "TCP:127.0.0.1:$LISTEN_PORT"
 	session_send held 'PING\r\n'
 	wait_log "$T/held.out" PONG 10 || fail_case "held session got no PONG"
@@ -598,7 +606,7 @@ case_restart() {
 	expect_log "$(session_re via 127.0.0.1 "$REDIS_PORT")server error: bastion b: the bastion closed the connection\\)" 15
 	expect_log "info: bastion b \\(root@127\\.0\\.0\\.1:$SSHD_PORT\\): connected again after [0-9]+\\.[0-9]{3}s \\(host key ssh-ed25519 $(re_escape "$SSHD_FP")\\)$" 30
 	note "sshd killed -> connected again in $(($(log_ms 'connected again') - t0)) ms"
-	expect_log 'info: redis/via: down -> up'
+	expect_log 'notice: redis/via: down -> up'
 	expect_eq "PING after the restart" PONG "$(rcli "$LISTEN_PORT" PING 2>&1)"
 	expect_eq "listener kept" 1 "$(count_lines "$POSTERN_LOG" 'service redis: listening on')"
 	expect_eq "loss lines" 1 "$(count_lines "$POSTERN_LOG" 'connection lost')"
@@ -777,7 +785,7 @@ case_ciphers_default() {
 	note "libssh2 $(grep -o 'libssh2 [0-9.]*' "$POSTERN_LOG" | head -n 1 | cut -d' ' -f2): expecting $want"
 	expect_log "info: bastion b \\(root@127\\.0\\.0\\.1:$SSHD_PORT\\): connected in [0-9]+ ms \\(host key ssh-ed25519 $(re_escape "$SSHD_FP"); $(re_escape "$want"), [A-Za-z0-9@.-]+\\)$"
 	expect_log "kex: client->server cipher: $(re_escape "$want") " 10 "$SSHD_LOG"
-	expect_log 'info: redis/via: up \(check ok\)$'
+	expect_log 'notice: redis/via: up \(check ok\)$'
 	expect_eq "SET through the bastion" OK "$(rcli "$LISTEN_PORT" SET k v 2>&1)"
 	expect_eq "GET through the bastion" v "$(rcli "$LISTEN_PORT" GET k 2>&1)"
 }
@@ -786,7 +794,7 @@ case_ciphers_default() {
 # The developer command line
 
 case_jump_alias() {
-	local fwd_re l2
+	local fwd_re l2 out
 	start_redis
 	start_sshd
 	mkdir -p "$T/home/.ssh"
@@ -812,6 +820,7 @@ case_jump_alias() {
 	expect_eq "forwarding lines" 1 "$(count_lines "$POSTERN_LOG" 'forwarding ')"
 	expect_eq "PING through -L/-J prod-bastion" PONG "$(rcli "$LISTEN_PORT" PING 2>&1)"
 	expect_log "$(session_re prod-bastion 127.0.0.1 "$REDIS_PORT")client closed\\)"
+	expect_log " notice: $LISTEN_PORT -> 127\\.0\\.0\\.1:$REDIS_PORT \\(via prod-bastion\\): up \\((check|connect) ok\\)$"
 	# The same without the alias: user@host, -p, -i, -o known_hosts=.
 	l2=$(free_port) || fail_case "no free port"
 	start_postern_args -L "127.0.0.1:$l2:127.0.0.1:$REDIS_PORT" -J root@127.0.0.1 \
@@ -819,6 +828,58 @@ case_jump_alias() {
 	wait_ready 10
 	expect_log "info: forwarding 127\\.0\\.0\\.1:$l2 -> 127\\.0\\.0\\.1:$REDIS_PORT via root@127\\.0\\.0\\.1:$SSHD_PORT \\(host key $(re_escape "$SSHD_FP")\\)$"
 	expect_eq "PING through -J user@host -p -i -o" PONG "$(rcli "$l2" PING 2>&1)"
+	# A mistyped alias is said to be one (-n: no name is looked up).
+	out=$(timeout 10 "$POSTERN" -n -L "$LISTEN_PORT:127.0.0.1:$REDIS_PORT" -J prod-bastoin 2>&1)
+	expect_eq "-n -J prod-bastoin" "postern: -J prod-bastoin: no Host block of $T/home/.ssh/config gives prod-bastoin a HostName: using it as a host name (a mistyped alias?)
+configuration OK" "$out"
+	out=$(timeout 10 "$POSTERN" -n -L "$LISTEN_PORT:127.0.0.1:$REDIS_PORT" -J prod-bastion 2>&1)
+	expect_eq "-n -J prod-bastion" "configuration OK" "$out"
+}
+
+# jump_exit WHAT STATUS ARGS: postern -L ... -J root@127.0.0.1 -p SSHD_PORT
+# ARGS must exit by itself with STATUS (ssh's 255 for a permanent error).
+jump_exit() {
+	local what=$1 want=$2
+	shift 2
+	LISTEN_PORT=$(free_port) || fail_case "no free port"
+	start_postern_args -L "$LISTEN_PORT:127.0.0.1:$REDIS_PORT" -J root@127.0.0.1 \
+	    -p "$SSHD_PORT" "$@"
+	postern_wait_exit 20
+	expect_eq "$what: exit status" "$want" "$POSTERN_STATUS"
+	check_sanitizers "$POSTERN_LOG"
+}
+
+# -L/-J: an error that no retry mends, before the tunnel ever worked, ends
+# it with ssh's status 255 and says why; a transient one (the bastion not
+# up yet) keeps retrying as before.
+case_jump_permanent() {
+	local kh=$T/changed_known_hosts other
+	start_redis
+	start_sshd
+	make_key impostor ed25519
+	make_key stranger ed25519
+	other=$(fp_of "$T/keys/impostor.pub")
+	printf '[127.0.0.1]:%s %s\n' "$SSHD_PORT" "$(cut -d' ' -f1,2 "$T/keys/impostor.pub")" > "$kh"
+	jump_exit "changed host key" 255 -i "$USER_KEY" -o "known_hosts=$kh"
+	expect_log "error: bastion 127\\.0\\.0\\.1 \\(root@127\\.0\\.0\\.1:$SSHD_PORT\\): cannot connect: host key verification failed: the ssh-ed25519 key $(re_escape "$SSHD_FP") of \\[127\\.0\\.0\\.1\\]:$SSHD_PORT does not match $(re_escape "$kh") line 1 \\(which has $(re_escape "$other")\\): .* \\(if the change is expected, remove the old key with: ssh-keygen -f '$(re_escape "$kh")' -R '\\[127\\.0\\.0\\.1\\]:$SSHD_PORT'\\); not retrying"
+	jump_exit "missing -i file" 255 -i "$T/keys/nosuch" -o "known_hosts=$SSHD_KNOWN"
+	expect_log "cannot connect: authentication as root failed: identity $(re_escape "$T/keys/nosuch"): No such file or directory; no ssh-agent"
+	expect_no_log "needs a passphrase"
+	jump_exit "refused key" 255 -i "$T/keys/stranger" -o "known_hosts=$SSHD_KNOWN"
+	expect_log "cannot connect: authentication as root failed: the bastion refused identity ssh-ed25519 .*; not retrying"
+	expect_eq "logins at sshd" 0 "$(count_lines "$SSHD_LOG" 'Accepted publickey')"
+	expect_no_log "retrying in"
+	# Transient: nothing listens on the port yet; postern waits for it.
+	sshd_signal KILL
+	wait_exit "$SSHD_PID" 10 || fail_case "sshd survived SIGKILL"
+	LISTEN_PORT=$(free_port) || fail_case "no free port"
+	start_postern_args -v -L "$LISTEN_PORT:127.0.0.1:$REDIS_PORT" -J root@127.0.0.1 \
+	    -p "$SSHD_PORT" -i "$USER_KEY" -o "known_hosts=$SSHD_KNOWN"
+	expect_log "cannot connect \\(attempt 2\\): .*connection refused.*; retrying in " 20
+	start_sshd_on "$SSHD_PORT" 127.0.0.1
+	expect_log "forwarding 127\\.0\\.0\\.1:$LISTEN_PORT -> " 30
+	expect_eq "PING once the bastion is up" PONG "$(rcli "$LISTEN_PORT" PING 2>&1)"
+	stop_postern
 }
 
 # ---------------------------------------------------------------------
@@ -923,6 +984,31 @@ case_tty_ask_no() {
 	check_sanitizers "$PTY_OUT"
 }
 
+# Ctrl-C on a terminal with a client connected: the terminal says that
+# it waits and how to stop waiting; a second Ctrl-C exits at once.
+case_tty_ctrl_c() {
+	local st pid
+	start_redis
+	LISTEN_PORT=$(free_port) || fail_case "no free port"
+	pty_postern no -L "$LISTEN_PORT:127.0.0.1:$REDIS_PORT"
+	wait_until 10 port_listening "$LISTEN_PORT" || fail_case "-L port not listening"
+	open_session s "TCP:127.0.0.1:$LISTEN_PORT"
+	session_send s 'PING\r\n'
+	wait_count "$T/s.out" PONG 1 10 || fail_case "no PONG through the tunnel"
+	pid=$(pgrep -P "$PTY_PID") || fail_case "no postern under the pty"
+	kill -INT "$pid"
+	wait_log "$PTY_OUT" '^waiting up to 30\.000s for 1 open session to finish; Ctrl-C again closes it now' 10 ||
+	    fail_case "no draining line on the terminal: $(tr '\r\n' '||' < "$PTY_OUT")"
+	_pid_running "$pid" || fail_case "postern exited before the second Ctrl-C"
+	kill -INT "$pid"
+	wait_exit "$PTY_PID" 5 || fail_case "still running 5 s after the second Ctrl-C"
+	wait "$PTY_PID"
+	st=$?
+	expect_eq "exit status" 0 "$st"
+	grep -q readiness "$PTY_OUT" && fail_case "readiness mentioned without an admin endpoint"
+	check_sanitizers "$PTY_OUT"
+}
+
 # ---------------------------------------------------------------------
 # Topology: redis in a private namespace reachable only from the
 # bastion's namespace; postern on the host reaches it only through sshd.
@@ -998,7 +1084,7 @@ case_netns_topology() {
 	} > "$CONF"
 	start_postern "$CONF"
 	expect_log "info: bastion b \\(root@$(re_escape "$NET.2"):$SSHD_PORT\\): connected in [0-9]+ ms \\(host key ssh-ed25519 $(re_escape "$SSHD_FP");"
-	expect_log 'info: redis/private: up \(check ok\)$'
+	expect_log 'notice: redis/private: up \(check ok\)$'
 	expect_eq "GET through the bastion" private "$(rcli "$LISTEN_PORT" GET where 2>&1)"
 	expect_log "$(session_re private "$NET.6" "$port")client closed\\)"
 	# sshd saw the channel to the private address.
@@ -1076,7 +1162,9 @@ run_case "session_command runs in a session channel" case_session_command
 run_case "ciphers: the one sshd allows is used; none in common fails, named" case_ciphers
 run_case "ciphers unset: the measured order, filtered to this libssh2" case_ciphers_default
 run_case "-L/-J with an ssh_config alias, and with -p -i -o" case_jump_alias
+run_case "-L/-J: permanent errors end the tunnel with 255; transient ones retry" case_jump_permanent
 run_case "-J on a terminal: unknown host key, 'yes' records it; status lines" case_tty_ask_yes
 run_case "-J on a terminal: 'no' records nothing, exits 1; -v keeps the log" case_tty_ask_no
+run_case "-L on a terminal: Ctrl-C says it drains; a second Ctrl-C exits now" case_tty_ctrl_c
 run_case "netns topology: redis reachable only from the bastion" case_netns_topology
 finish

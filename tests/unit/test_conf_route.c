@@ -338,12 +338,15 @@ test_forwards(void **state)
 	assert_int_equal(s->protocol, PROTO_TCP);
 	assert_int_equal(s->nroutes, 1);
 	assert_string_equal(s->routes[0].name, "direct");
+	/* The logs name the tunnel as typed. */
+	assert_string_equal(s->label, "6379 -> 127.0.0.1:6380");
 	assert_int_equal(s->routes[0].kind, ROUTE_TCP);
 	assert_string_equal(fmt(&s->routes[0].target), "127.0.0.1:6380");
 	assert_int_equal(s->check_interval_ms, 2000);
 	assert_int_equal(s->connect_timeout_ms, 4000);
 
 	s = conf_find_service(c, "L2");
+	assert_string_equal(s->label, "0.0.0.0:7000 -> db:5432");
 	assert_string_equal(fmt(&s->listen[0].addr), "0.0.0.0:7000");
 	assert_string_equal(fmt(&s->routes[0].target), "db:5432");
 
@@ -398,7 +401,7 @@ test_forwards_jump_errors(void **state)
 	    "(1 to 100)",
 	    "-o user=ok: 'user' given twice in this section",
 	    "-o connect_timeout=never: connect_timeout: 'never' is not a "
-	    "duration (write it as 250ms, 2s or 1m)",
+	    "duration (write it as 250ms, 2s, 1m or 1h)",
 	    "-L 6379:10.0.0.5:99999: route 'prod': bad address "
 	    "'10.0.0.5:99999': port must be 1-65535", NULL });
 	(void)state;
