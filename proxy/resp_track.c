@@ -107,6 +107,32 @@ resp_track_clear(struct resp_track *t)
 	t->req.rawlen = 0;
 }
 
+/*
+ * Which slot CLIENT SETINFO fills: by its attribute (argv[2], any case);
+ * -1 with t marked for one the tracker does not know.
+ */
+static int
+resp_setinfo_slot(struct resp_track *t)
+{
+	struct resp_args	a;
+	uint8_t			buf[RESP_CMD_MAX];
+	int			slot = -1;
+
+	if (resp_args_split(t->req.raw, t->req.rawlen, buf, &a) == 0) {
+		if (resp_args_is(&a, 2, "LIB-NAME"))
+			slot = RESP_SLOT_LIBNAME;
+		else if (resp_args_is(&a, 2, "LIB-VER"))
+			slot = RESP_SLOT_LIBVER;
+	}
+	explicit_bzero(buf, sizeof(buf));
+	if (slot == -1 && !t->req.overflow) {
+		t->unreplayable = "an unknown CLIENT SETINFO attribute";
+		t->lib_unrecorded = 1;
+	} else if (slot == -1)
+		slot = RESP_SLOT_LIBNAME;	/* resp_pend: too long */
+	return (slot);
+}
+
 /* Which slot a CLIENT subcommand fills; -1: none.  May mark t. */
 static int
 resp_client_slot(struct resp_track *t, const char *arg)
@@ -114,9 +140,7 @@ resp_client_slot(struct resp_track *t, const char *arg)
 	if (strcmp(arg, "SETNAME") == 0)
 		return (RESP_SLOT_SETNAME);
 	if (strcmp(arg, "SETINFO") == 0)
-		return (memmem(t->req.raw, t->req.rawlen, "LIB-VER", 7) == NULL &&
-		    memmem(t->req.raw, t->req.rawlen, "lib-ver", 7) == NULL ?
-		    RESP_SLOT_LIBNAME : RESP_SLOT_LIBVER);
+		return (resp_setinfo_slot(t));
 	if (strcmp(arg, "REPLY") == 0)
 		t->lost = "CLIENT REPLY (replies cannot be counted)";
 	else if (strcmp(arg, "TRACKING") == 0 || strcmp(arg, "CACHING") == 0)
@@ -190,6 +214,14 @@ resp_request(struct resp_track *t)
 	case RESP_CMD_RESET:
 		resp_reset(t);
 		break;
+	case RESP_CMD_REPL:
+		/*
+		 * After SYNC/PSYNC the server streams an RDB and then the
+		 * commands it runs, none a reply; REPLCONF is only sent by
+		 * replicas.  Such a session is never followed.
+		 */
+		t->lost = "a replication stream (SYNC, PSYNC, REPLCONF)";
+		break;
 	case RESP_CMD_AUTH:
 		slot = RESP_SLOT_AUTH;
 		break;
@@ -216,11 +248,63 @@ resp_request(struct resp_track *t)
 	}
 }
 
+/*
+ * Slot slot now holds cmd (taken), sent in the order given, whose reply
+ * was the one just read (or, with ok, +OK).
+ */
+static void
+resp_save(struct resp_track *t, enum resp_slot slot, uint8_t *cmd,
+    size_t len, uint64_t order, int ok)
+{
+	struct resp_saved	*sv = &t->saved[slot];
+
+	resp_forget(&sv->cmd, &sv->len);
+	sv->cmd = cmd;
+	sv->len = len;
+	sv->seq = order;
+	memset(&sv->want, 0, sizeof(sv->want));
+	if (ok) {
+		sv->want.type = '+';
+		strcpy(sv->want.line, "OK");
+		return;
+	}
+	sv->want.type = t->rep.top;
+	memcpy(sv->want.line, t->rep.line, sizeof(sv->want.line));
+	sv->want.any_body = slot == RESP_SLOT_HELLO;
+}
+
+/*
+ * A HELLO succeeded: its protocol version, its AUTH and its SETNAME are
+ * kept apart (a later HELLO 3 does not undo an AUTH), replayed in the
+ * order the server applied them (AUTH, SETNAME, protocol).  A HELLO
+ * without arguments changes nothing; one that cannot be read makes the
+ * session unreplayable.
+ */
+static void
+resp_hello_done(struct resp_track *t, struct resp_pending *p)
+{
+	struct resp_hello	h;
+
+	t->resp3 = t->rep.top == '%';
+	if (resp_args_hello(p->cmd, p->len, &h) == -1) {
+		t->unreplayable = "a HELLO the tracker cannot read";
+		return;
+	}
+	if (h.auth != NULL)
+		resp_save(t, RESP_SLOT_AUTH, h.auth, h.auth_len, p->seq * 4, 1);
+	if (h.setname != NULL)
+		resp_save(t, RESP_SLOT_SETNAME, h.setname, h.setname_len,
+		    p->seq * 4 + 1, 1);
+	if (h.hello != NULL)
+		resp_save(t, RESP_SLOT_HELLO, h.hello, h.hello_len,
+		    p->seq * 4 + 2, 0);
+	t->gen++;
+}
+
 static void
 resp_reply(struct resp_track *t)
 {
 	struct resp_pending	*p = &t->pending[0];
-	struct resp_saved	*sv;
 	uint64_t		 seq = t->answered;
 
 	if (t->rep.top == '>')
@@ -238,18 +322,13 @@ resp_reply(struct resp_track *t)
 		return;
 	if (t->rep.top == '-' || t->rep.top == '!') {
 		resp_forget(&p->cmd, &p->len);	/* refused: nothing changed */
+	} else if (p->slot == RESP_SLOT_HELLO) {
+		resp_hello_done(t, p);
+		resp_forget(&p->cmd, &p->len);
 	} else {
-		sv = &t->saved[p->slot];
-		resp_forget(&sv->cmd, &sv->len);
-		sv->cmd = p->cmd;
-		sv->len = p->len;
-		sv->seq = p->seq;
-		memset(&sv->want, 0, sizeof(sv->want));
-		sv->want.type = t->rep.top;
-		memcpy(sv->want.line, t->rep.line, sizeof(sv->want.line));
-		sv->want.any_body = p->slot == RESP_SLOT_HELLO;
-		if (p->slot == RESP_SLOT_HELLO)
-			t->resp3 = t->rep.top == '%';
+		resp_save(t, p->slot, p->cmd, p->len, p->seq * 4 + 2, 0);
+		p->cmd = NULL;
+		p->len = 0;
 		t->gen++;
 	}
 	memmove(&t->pending[0], &t->pending[1],

@@ -54,6 +54,7 @@ enum resp_cmd {
 	RESP_CMD_UNWATCH,
 	RESP_CMD_MONITOR,
 	RESP_CMD_RESET,
+	RESP_CMD_REPL,		/* SYNC, PSYNC, REPLCONF */
 	/* Pub/sub, in the order of enum resp_sub_kind (resp_sub.c). */
 	RESP_CMD_SUBSCRIBE,
 	RESP_CMD_PSUBSCRIBE,
@@ -75,7 +76,8 @@ struct resp_reader {
 	uint64_t	 left;		/* payload bytes left, CRLF included */
 	uint64_t	 elems;		/* elements left in the message */
 	uint64_t	 argi;		/* index of the current element */
-	int		 inword;	/* inline request: inside a word */
+	int		 inword;	/* inline request: where in a word */
+	uint8_t		 ihex;		/* inline: a \xH escape's digit */
 	int		 pubsub;	/* replies: keep pub/sub words */
 	int		 inmsg;		/* inside a top-level message */
 	uint8_t		 top;		/* its first type byte ('>': push) */
@@ -136,7 +138,7 @@ enum resp_slot {
 struct resp_saved {
 	uint8_t			*cmd;	/* NULL: nothing recorded; wiped */
 	size_t			 len;
-	uint64_t		 seq;	/* order sent */
+	uint64_t		 seq;	/* order sent, x4 (a HELLO is split) */
 	struct resp_expect	 want;
 };
 
