@@ -160,6 +160,13 @@ resp_pend(struct resp_track *t, int slot)
 
 	if (t->multi)
 		why = "state set inside MULTI";
+	else if (t->sub.sticky || t->monitor)
+		/*
+		 * Replies are not counted there (RESP3 pushes, MONITOR's
+		 * lines): its reply cannot be told.  RESET forgets all but
+		 * CLIENT SETINFO, which stays unrecorded.
+		 */
+		why = "state set where replies are not counted";
 	else if (t->req.overflow || t->req.rawlen == 0)
 		why = "a state command too long to record";
 	else if (t->npending == RESP_PENDING)
@@ -185,10 +192,24 @@ resp_request(struct resp_track *t)
 	uint64_t	units = 1;	/* replies it gets */
 	int		slot = -1;
 
+	/*
+	 * Inside MULTI a command is queued (one reply, +QUEUED) and runs at
+	 * EXEC: a (un)subscribe's confirmations then come inside and after
+	 * EXEC's array (Redis 7 declares one element per command), MONITOR
+	 * and HELLO change how replies are read from an EXEC on.  None of
+	 * that is followed.
+	 */
+	if (t->multi && (resp_sub_cmd(t->req.kind) ||
+	    t->req.kind == RESP_CMD_MONITOR || t->req.kind == RESP_CMD_HELLO)) {
+		t->lost = "pub/sub, MONITOR or HELLO inside MULTI";
+		return;
+	}
 	switch (t->req.kind) {
 	case RESP_CMD_OTHER:
 		break;
 	case RESP_CMD_MULTI:
+		if (!t->multi)
+			t->multi_seq = t->sent;	/* refused: no MULTI */
 		t->multi = 1;
 		break;
 	case RESP_CMD_EXEC:
@@ -209,6 +230,8 @@ resp_request(struct resp_track *t)
 		units = resp_sub_request(t);
 		break;
 	case RESP_CMD_MONITOR:
+		if (!t->monitor)
+			t->monitor_seq = t->sent;	/* refused: none */
 		t->monitor = 1;
 		break;
 	case RESP_CMD_RESET:
@@ -313,6 +336,17 @@ resp_reply(struct resp_track *t)
 		if (!resp_sub_reply(t))
 			return;	/* a published message */
 		seq = t->answered;
+	}
+	if (t->rep.top == '-' && !t->sub.sticky) {
+		/*
+		 * MULTI or MONITOR refused (subscribed, ...): not begun.  Not
+		 * where replies are not counted (RESP3 pub/sub, MONITOR's
+		 * lines): there the error may be another command's.
+		 */
+		if (t->multi && !t->monitor && seq == t->multi_seq)
+			t->multi = 0;
+		if (t->monitor && seq == t->monitor_seq)
+			t->monitor = 0;
 	}
 	if (t->answered < t->sent)
 		t->answered++;

@@ -190,6 +190,8 @@ struct resp_track {
 	uint64_t		 answered;	/* top-level replies */
 	uint64_t		 gen;		/* bumped when state changes */
 	int			 multi, watch, subscribed, monitor;
+	uint64_t		 multi_seq;	/* the MULTI's reply */
+	uint64_t		 monitor_seq;	/* the MONITOR's reply */
 	int			 resp3;
 	const char		*unreplayable;	/* why; NULL: replayable */
 	int			 lib_unrecorded; /* RESET keeps what was lost */

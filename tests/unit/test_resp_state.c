@@ -313,6 +313,100 @@ test_setinfo_slot(void **state)
 	resp_track_clear(&t);
 }
 
+/*
+ * Found by the differential test (tests/diff): inside MULTI a
+ * (un)subscribe is queued and its confirmations come inside and after
+ * EXEC's array (Redis 7.0: "*1" then two arrays), MONITOR and HELLO
+ * change how replies read from EXEC on: not followed.
+ */
+static void
+test_multi_pubsub_lost(void **state)
+{
+	static const char *const in_multi[] = {
+		"MULTI\r\nSUBSCRIBE b c\r\n", "MULTI\r\nUNSUBSCRIBE\r\n",
+		"MULTI\r\nMONITOR\r\n", "MULTI\r\nHELLO 3\r\n",
+	};
+	struct resp_track	t;
+	size_t			i;
+
+	for (i = 0; i < sizeof(in_multi) / sizeof(in_multi[0]); i++) {
+		resp_track_init(&t);
+		feed(&t, in_multi[i], "+OK\r\n+QUEUED\r\n", 0);
+		assert_int_equal(resp_track_safe(&t), RESP_LOST);
+		resp_track_clear(&t);
+	}
+}
+
+/*
+ * A MULTI or MONITOR that a subscribed connection is refused begins
+ * nothing: once unsubscribed, the session is ordinary (it was held in
+ * "MULTI" or "MONITOR" for good).
+ */
+static void
+test_refused_multi_monitor(void **state)
+{
+	struct resp_track	t;
+	int			b;
+
+	for (b = 0; b < 2; b++) {
+		resp_track_init(&t);
+		/* In turns: MONITOR pipelined behind MULTI is lost. */
+		feed(&t, "SUBSCRIBE a\r\nMULTI\r\n",
+		    "*3\r\n$9\r\nsubscribe\r\n$1\r\na\r\n:1\r\n"
+		    "-ERR Can't execute 'multi': only (P|S)SUBSCRIBE / "
+		    "(P|S)UNSUBSCRIBE / PING / QUIT / RESET are allowed in "
+		    "this context\r\n", b);
+		feed(&t, "MONITOR\r\nGET k\r\n",
+		    "-ERR Can't execute 'monitor': only ...\r\n"
+		    "-ERR Can't execute 'get': only ...\r\n", b);
+		assert_null(t.lost);
+		assert_false(t.multi);
+		assert_false(t.monitor);
+		feed(&t, "UNSUBSCRIBE\r\n",
+		    "*3\r\n$11\r\nunsubscribe\r\n$1\r\na\r\n:0\r\n", b);
+		assert_int_equal(resp_track_safe(&t), RESP_SAFE);
+		/* Accepted, they hold. */
+		feed(&t, "MULTI\r\n", "+OK\r\n", b);
+		assert_true(t.multi);
+		feed(&t, "GET k\r\n", "-ERR wrong\r\n", b);
+		assert_true(t.multi);
+		resp_track_clear(&t);
+	}
+}
+
+/*
+ * Where replies are not counted (RESP3 subscriptions, MONITOR) a state
+ * command cannot be paired with its reply: not recorded, and a CLIENT
+ * SETINFO sent there (which RESET keeps) leaves the session
+ * unreplayable after RESET; an error there is not MULTI's either.
+ */
+static void
+test_uncounted_state(void **state)
+{
+	struct resp_track	t;
+
+	resp_track_init(&t);
+	feed(&t, "HELLO 3\r\n", hello_map, 0);
+	feed(&t, "SUBSCRIBE c\r\nCLIENT SETINFO lib-ver 1.0\r\nMULTI\r\n"
+	    "NOSUCHCMD\r\n",
+	    ">3\r\n$9\r\nsubscribe\r\n$1\r\nc\r\n:1\r\n+OK\r\n+OK\r\n"
+	    "-ERR unknown command 'NOSUCHCMD'\r\n", 0);
+	assert_null(t.saved[RESP_SLOT_LIBVER].cmd);
+	assert_true(t.multi);
+	feed(&t, "RESET\r\n", "+RESET\r\n", 0);
+	assert_false(t.multi);
+	assert_int_equal(resp_track_safe(&t), RESP_SAFE_CLOSE);
+	resp_track_clear(&t);
+	/* MONITOR: its lines are no replies to pair with. */
+	resp_track_init(&t);
+	feed(&t, "MONITOR\r\nCLIENT SETNAME x\r\n",
+	    "+OK\r\n+1796 [0 127.0.0.1:1] \"GET\" \"k\"\r\n+OK\r\n", 0);
+	assert_null(t.saved[RESP_SLOT_SETNAME].cmd);
+	feed(&t, "RESET\r\n", "+RESET\r\n", 0);
+	assert_int_equal(resp_track_safe(&t), RESP_SAFE);
+	resp_track_clear(&t);
+}
+
 int
 main(void)
 {
@@ -325,6 +419,9 @@ main(void)
 		cmocka_unit_test(test_hello_inline_and_unknown),
 		cmocka_unit_test(test_replication_lost),
 		cmocka_unit_test(test_setinfo_slot),
+		cmocka_unit_test(test_multi_pubsub_lost),
+		cmocka_unit_test(test_refused_multi_monitor),
+		cmocka_unit_test(test_uncounted_state),
 	};
 
 	return (cmocka_run_group_tests(tests, NULL, NULL));

@@ -1,0 +1,522 @@
+#!/usr/bin/python3
+"""Differential test of postern's session trackers against real servers.
+
+Random and adversarial command streams go to a real redis-server (or
+PostgreSQL) over a socket; every byte sent and received is handed, in the
+same pieces, to the tracker (tests/diff/drive, over a pipe).  After each
+step, once the server has read and answered everything, the tracker's
+verdict is compared with the server's own view read over a second
+connection: Redis `CLIENT LIST` (multi=, sub=, psub=, ssub=, flags, resp=,
+user=, name=, db=), PostgreSQL pg_stat_activity and the ReadyForQuery
+status.  Where the tracker says a Redis session may move (SAFE), what it
+would replay is sent to a fresh connection, which must end up with the
+same user, name, db, protocol and library as the original.
+
+  diff.py redis --port P --drive PATH [--seed S] [--streams N] [--seconds T]
+  diff.py pg --port P --drive PATH ...
+
+Prints "streams tried N, steps M, disagreements D"; exits 1 on any
+disagreement, printing the stream that disagreed.
+"""
+import argparse
+import json
+import os
+import random
+import socket
+import subprocess
+import sys
+import time
+
+TIMEOUT = 5.0
+
+
+class Disagree(Exception):
+    pass
+
+
+class Drive:
+    """The tracker, in a child process."""
+
+    def __init__(self, path):
+        self.p = subprocess.Popen([path], stdin=subprocess.PIPE,
+                                  stdout=subprocess.PIPE)
+
+    def cmd(self, line, data=b""):
+        self.p.stdin.write(line.encode() + b"\n" + data)
+        self.p.stdin.flush()
+
+    def feed(self, side, data):
+        if data:
+            self.cmd("%s %d" % (side, len(data)), data)
+
+    def ask(self, what):
+        self.cmd(what)
+        line = self.p.stdout.readline()
+        if not line:
+            raise RuntimeError("drive exited")
+        return json.loads(line)
+
+    def close(self):
+        self.p.stdin.close()
+        self.p.wait(5)
+
+
+def tcp_table():
+    """(local port, remote port) -> (tx_queue, rx_queue) of IPv4 sockets."""
+    out = {}
+    with open("/proc/net/tcp") as f:
+        next(f)
+        for line in f:
+            p = line.split()
+            lp = int(p[1].split(":")[1], 16)
+            rp = int(p[2].split(":")[1], 16)
+            tx, rx = p[4].split(":")
+            out[(lp, rp)] = (int(tx, 16), int(rx, 16))
+    return out
+
+
+def queues(sport, cport):
+    """The server's socket's (tx, rx) queues, and our own socket's tx
+    queue: 0 when the server's kernel has acknowledged all we sent (it
+    is in its receive queue, not on its way)."""
+    tab = tcp_table()
+    srv, own = tab.get((sport, cport)), tab.get((cport, sport))
+    if srv is None or own is None:
+        return None
+    return srv[0], srv[1], own[0]
+
+
+# ---------------------------------------------------------------------
+# RESP
+
+class Resp:
+    """A blocking RESP reader over a socket (for the second connection
+    and the replay check; the tracked connection is never parsed here)."""
+
+    def __init__(self, sock):
+        self.s = sock
+        self.buf = b""
+
+    def _line(self):
+        while b"\r\n" not in self.buf:
+            d = self.s.recv(65536)
+            if not d:
+                raise EOFError
+            self.buf += d
+        line, self.buf = self.buf.split(b"\r\n", 1)
+        return line
+
+    def _n(self, n):
+        while len(self.buf) < n:
+            d = self.s.recv(65536)
+            if not d:
+                raise EOFError
+            self.buf += d
+        r, self.buf = self.buf[:n], self.buf[n:]
+        return r
+
+    def read(self):
+        """(type byte, value); value: bytes, int, list or None."""
+        line = self._line()
+        t, rest = chr(line[0]), line[1:]
+        if t in "+-,(#_":
+            return t, rest
+        if t == ":":
+            return t, int(rest)
+        if t in "$!=":
+            n = int(rest)
+            if n < 0:
+                return t, None
+            v = self._n(n + 2)[:-2]
+            return t, v
+        if t in "*~>":
+            n = int(rest)
+            return t, None if n < 0 else [self.read() for _ in range(n)]
+        if t in "%|":
+            n = int(rest)
+            v = [self.read() for _ in range(2 * n)]
+            if t == "|":
+                return self.read()
+            return t, v
+        raise ValueError("not RESP: %r" % line)
+
+
+def enc_array(args):
+    out = b"*%d\r\n" % len(args)
+    for a in args:
+        a = a if isinstance(a, bytes) else a.encode()
+        out += b"$%d\r\n%s\r\n" % (len(a), a)
+    return out
+
+
+def quote_word(rng, w):
+    """An inline word as Redis would read back as w (sdssplitargs)."""
+    if isinstance(w, bytes):
+        w = w.decode()
+    safe = w and all(c not in " \t\r\n\"'\\" for c in w)
+    k = rng.random()
+    if safe and k < 0.45:
+        return "".join(c.upper() if rng.random() < 0.5 else c.lower()
+                       for c in w) if w.isalpha() and rng.random() < 0.3 \
+            else w
+    if k < 0.65 and "'" not in w and "\\" not in w:
+        return "'" + w + "'"
+    if safe and k < 0.75 and len(w) > 2:
+        i = rng.randrange(1, len(w) - 1)
+        return w[:i] + '"' + w[i:] + '"'	# MU"LTI"
+    out = '"'
+    for c in w:
+        if c in '"\\' or rng.random() < 0.2:
+            out += "\\x%02x" % ord(c) if rng.random() < 0.7 or c in '"\\' \
+                else "\\" + c
+        else:
+            out += c
+    return out + '"'
+
+
+def enc_inline(rng, args):
+    sep = [" ", "  ", "\t"]
+    words = [quote_word(rng, a) for a in args]
+    lead = rng.choice(["", "", " "])
+    return (lead + "".join(w + rng.choice(sep) for w in words[:-1]) +
+            words[-1] + rng.choice(["\r\n", "\n", " \r\n"])).encode()
+
+
+def enc(rng, args):
+    if any(isinstance(a, bytes) and b"\n" in a for a in args):
+        return enc_array(args)
+    if rng.random() < 0.4:
+        return enc_inline(rng, args)
+    return enc_array(args)
+
+
+CH = ["a", "b", "c"]
+PAT = ["p*", "q?"]
+SH = ["s1", "s2"]
+
+# Commands that lose the tracker by design (never followed).
+LOST_OK = ("CLIENT REPLY", "replication", "UNSUBSCRIBEs of all pipelined",
+           "RESETs pipelined", "inside MULTI")
+
+
+def gen_cmd(rng, st):
+    """One command (argv) and what it is; st: the generator's notes."""
+    k = rng.random()
+    choices = [
+        (8, lambda: [rng.choice(["SET", "set"]), "k", str(rng.randrange(9))]),
+        (6, lambda: ["GET", "k"]),
+        (4, lambda: ["INCR", "n"]),
+        (4, lambda: ["PING"] + ([] if rng.random() < 0.7 else ["hi"])),
+        (3, lambda: ["ECHO", "a b"]),
+        (3, lambda: ["SELECT", str(rng.randrange(4))]),
+        (3, lambda: ["CLIENT", "SETNAME", "n%d" % rng.randrange(5)]),
+        (2, lambda: ["CLIENT", "SETINFO", rng.choice(["LIB-NAME", "lib-ver"]),
+                     rng.choice(["x-lib-ver", "lib-name", "1.2"])]),
+        (3, lambda: ["AUTH", "alice", rng.choice(["pw", "bad"])]),
+        (2, lambda: ["AUTH", rng.choice(["default", "alice"]), "pw"]),
+        (4, lambda: hello_args(rng)),
+        (5, lambda: ["MULTI"]),
+        (4, lambda: [rng.choice(["EXEC", "DISCARD"])]),
+        (3, lambda: ["WATCH", "k"]),
+        (2, lambda: ["UNWATCH"]),
+        (3, lambda: ["BLPOP", "bl", rng.choice(["0.01", "0.02"])]),
+        (5, lambda: ["SUBSCRIBE"] + rng.sample(CH, rng.randrange(1, 3))),
+        (3, lambda: ["PSUBSCRIBE"] + rng.sample(PAT, rng.randrange(1, 3))),
+        (3, lambda: ["SSUBSCRIBE", rng.choice(SH)]),
+        (4, lambda: ["UNSUBSCRIBE"] + rng.sample(CH, rng.randrange(0, 2))),
+        (3, lambda: ["PUNSUBSCRIBE"] + rng.sample(PAT, rng.randrange(0, 2))),
+        (2, lambda: ["SUNSUBSCRIBE"] + rng.sample(SH, rng.randrange(0, 2))),
+        (3, lambda: ["RESET"]),
+        (1, lambda: ["MONITOR"]),
+        (1, lambda: ["CLIENT", "REPLY", rng.choice(["OFF", "ON", "SKIP"])]),
+        (1, lambda: ["REPLCONF", "listening-port", "0"]),
+        (1, lambda: ["CLIENT", "NO-EVICT", "off"]),
+        (1, lambda: ["NOSUCHCMD"]),
+    ]
+    total = sum(w for w, _ in choices)
+    x = k * total
+    for w, f in choices:
+        x -= w
+        if x < 0:
+            return f()
+    return ["PING"]
+
+
+def hello_args(rng):
+    a = ["HELLO"]
+    if rng.random() < 0.85:
+        a.append(rng.choice(["2", "3"]))
+        if rng.random() < 0.5:
+            a += ["AUTH", "alice", rng.choice(["pw", "pw", "bad"])]
+        if rng.random() < 0.3:
+            a += ["SETNAME", "h%d" % rng.randrange(3)]
+    return a
+
+
+class RedisDiff:
+    def __init__(self, args, drive):
+        self.port = args.port
+        self.drive = drive
+        self.ctl = socket.create_connection(("127.0.0.1", self.port))
+        self.ctl_r = Resp(self.ctl)
+        self.steps = 0
+        self.replays = 0
+
+    def ctl_cmd(self, *args):
+        self.ctl.sendall(enc_array(list(args)))
+        return self.ctl_r.read()
+
+    def client_info(self, cid):
+        t, v = self.ctl_cmd("CLIENT", "LIST", "ID", str(cid))
+        if t != "$" or not v:
+            return None
+        f = {}
+        for kv in v.decode().strip().split(" "):
+            if "=" in kv:
+                k, _, val = kv.partition("=")
+                f[k] = val
+        return f
+
+    def drain(self, sock, log):
+        """Read what is there now (non-blocking), fed in the pieces read."""
+        got = b""
+        while True:
+            try:
+                d = sock.recv(65536, socket.MSG_DONTWAIT)
+            except BlockingIOError:
+                break
+            if not d:
+                return got, True
+            self.drive.feed("s", d)
+            log.append(("s", d))
+            got += d
+        return got, False
+
+    def settle(self, sock, cport, cid, log, monitor):
+        """Wait until the server read all, answered all, and it is in
+        our socket; returns its CLIENT LIST fields (None: closed)."""
+        deadline = time.monotonic() + TIMEOUT
+        while time.monotonic() < deadline:
+            _, eof = self.drain(sock, log)
+            if eof:
+                return None
+            q = queues(self.port, cport)
+            if q is None:
+                return None
+            if q[1] != 0 or q[2] != 0:
+                continue	# not all read by the server yet
+            info = self.client_info(cid)
+            if info is None:
+                return None
+            blocked = "b" in info.get("flags", "")
+            if info.get("qbuf", "0") != "0" and not blocked:
+                continue
+            if blocked:
+                continue	# short timeouts only: wait for the reply
+            if not monitor and (info.get("obl") != "0" or
+                                info.get("oll") != "0"):
+                continue
+            q = queues(self.port, cport)
+            if q is None or q[0] != 0:
+                continue	# not all of its replies acknowledged
+            _, eof = self.drain(sock, log)
+            return None if eof else info
+        raise Disagree("the server never settled")
+
+    def check(self, tr, info, notes):
+        """The tracker's verdict against the server's view."""
+        errs = []
+        if tr["lost"]:
+            if not any(w in tr["why"] for w in LOST_OK) and not (
+                    notes.get("refused") and "not RESP" in tr["why"]):
+                errs.append("tracker lost (%s) for no reason" % tr["why"])
+            return errs
+        if notes.get("reply_off"):
+            errs.append("CLIENT REPLY sent but the tracker follows")
+        flags = info.get("flags", "")
+        in_multi = info.get("multi", "-1") != "-1"
+        subs = [int(info.get(k, "0")) for k in ("sub", "psub", "ssub")]
+        monitor = "O" in flags
+        resp3 = info.get("resp") == "3"
+        # RESP3 pub/sub is not followed (pushes), held until RESET.
+        if tr["sent"] != tr["answered"] and not monitor and not tr["sticky"]:
+            errs.append("replies outstanding %d != %d answered" %
+                        (tr["sent"], tr["answered"]))
+        if tr["monitor"] and monitor:
+            # In MONITOR replies are not counted (its lines): the tracker
+            # holds the session until RESET; only safety is compared.
+            return errs
+        if bool(tr["multi"]) != in_multi:
+            errs.append("multi: tracker %d, server multi=%s" %
+                        (tr["multi"], info.get("multi")))
+        if sum(subs) > 0 and not tr["subscribed"]:
+            errs.append("server subscribed %s, tracker not" % subs)
+        if sum(subs) == 0 and tr["subscribed"] and not tr["sticky"]:
+            errs.append("tracker subscribed, server not")
+        if not tr["sticky"] and tr["n"] != subs:
+            errs.append("subscriptions: tracker %s, server %s" %
+                        (tr["n"], subs))
+        if bool(tr["monitor"]) != monitor:
+            errs.append("monitor: tracker %d, server %s" %
+                        (tr["monitor"], flags))
+        # A HELLO sent where replies are not counted (RESP3 pub/sub) is
+        # not followed: the session is held until RESET, which ends it.
+        if bool(tr["resp3"]) != resp3 and not tr["sticky"]:
+            errs.append("resp3: tracker %d, server resp=%s" %
+                        (tr["resp3"], info.get("resp")))
+        if "watch" in info and int(info["watch"]) > 0 and not tr["watch"]:
+            errs.append("server watches %s keys, tracker not" %
+                        info["watch"])
+        if tr["safe"] in ("SAFE", "SAFE_CLOSE") and (
+                in_multi or sum(subs) or monitor or
+                int(info.get("watch", "0")) > 0):
+            errs.append("tracker says %s, server: %s" % (tr["safe"], info))
+        return errs
+
+    def replay_check(self, info):
+        """Replay on a fresh connection: the same state must result."""
+        rp = self.drive.ask("r")
+        s = socket.create_connection(("127.0.0.1", self.port))
+        s.settimeout(TIMEOUT)
+        try:
+            s.sendall(bytes.fromhex(rp["hex"]))
+            r = Resp(s)
+            for want in rp["want"]:
+                t, v = r.read()
+                if t != want[0]:
+                    return ["replay %s: got %s %r, want %s" %
+                            (rp["names"], t, v, want)]
+                if not want[2] and t in "+-" and v.decode() != want[1]:
+                    return ["replay %s: got %r, want %r" %
+                            (rp["names"], v, want[1])]
+            s.sendall(enc_array(["CLIENT", "ID"]))
+            _, cid = r.read()
+            fresh = self.client_info(cid)
+        finally:
+            s.close()
+        self.replays += 1
+        errs = []
+        for k in ("user", "name", "db", "resp", "lib-name", "lib-ver"):
+            if info.get(k) != fresh.get(k):
+                errs.append("replay %s: %s=%s, original %s=%s" %
+                            (rp["names"], k, fresh.get(k), k, info.get(k)))
+        return errs
+
+    def stream(self, rng, nsteps):
+        self.drive.cmd("R")
+        self.ctl_cmd("DEL", "bl")
+        sock = socket.create_connection(("127.0.0.1", self.port))
+        cport = sock.getsockname()[1]
+        log = []
+        notes = {}
+        # The connection's id: asked over the second connection, by port.
+        cid = None
+        deadline = time.monotonic() + TIMEOUT
+        while cid is None and time.monotonic() < deadline:
+            t, v = self.ctl_cmd("CLIENT", "LIST")	# once accepted
+            for line in v.decode().splitlines():
+                if (" addr=127.0.0.1:%d " % cport) in line:
+                    cid = line.split(" ")[0].split("=")[1]
+        if cid is None:
+            raise Disagree("own connection not in CLIENT LIST")
+        monitor = False
+        try:
+            for _ in range(nsteps):
+                data = b""
+                for _ in range(rng.choice([1, 1, 1, 2, 3, 5])):
+                    argv = gen_cmd(rng, notes)
+                    up = [a.upper() for a in argv]
+                    if up[:2] == ["CLIENT", "REPLY"]:
+                        notes["reply_off"] = 1
+                    if up[0] == "MONITOR":
+                        monitor = True
+                    if up[0] == "RESET":
+                        monitor = False
+                    data += enc(rng, argv)
+                if rng.random() < 0.05:
+                    # Adversarial: Redis refuses it and closes.
+                    data += rng.choice([b'"MULTI\r\n', b'"a"b\r\n'])
+                    notes["refused"] = 1
+                # Sent in pieces, fed to the tracker in the same pieces.
+                i = 0
+                while i < len(data):
+                    n = rng.choice([len(data), 1, 3, 7, 64])
+                    sock.sendall(data[i:i + n])
+                    self.drive.feed("c", data[i:i + n])
+                    log.append(("c", data[i:i + n]))
+                    i += n
+                if rng.random() < 0.2:
+                    self.ctl_cmd("PUBLISH", rng.choice(CH), "m")
+                    self.ctl_cmd("SPUBLISH", rng.choice(SH), "m")
+                info = self.settle(sock, cport, cid, log, monitor)
+                self.steps += 1
+                tr = self.drive.ask("q")
+                if info is None:
+                    if not (notes.get("refused") or notes.get("reply_off")
+                            or tr["lost"]):
+                        raise Disagree("server closed the connection; "
+                                       "tracker: %s" % tr)
+                    return
+                errs = self.check(tr, info, notes)
+                if not errs and tr["safe"] == "SAFE":
+                    errs = self.replay_check(info)
+                if errs:
+                    raise Disagree("; ".join(errs) + "\ntracker: %s\n"
+                                   "server: %s" % (tr, info))
+                if tr["lost"]:
+                    return
+        except Disagree as e:
+            e.log = log
+            raise
+        finally:
+            sock.close()
+
+
+# ---------------------------------------------------------------------
+# PostgreSQL (see pg_run)
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("proto", choices=["redis", "pg"])
+    ap.add_argument("--port", type=int, required=True)
+    ap.add_argument("--drive", required=True)
+    ap.add_argument("--seed", type=int, default=None)
+    ap.add_argument("--streams", type=int, default=200)
+    ap.add_argument("--steps", type=int, default=12)
+    ap.add_argument("--seconds", type=float, default=25)
+    ap.add_argument("--first", type=int, default=0,
+                    help="start at this stream (to run a failing one again)")
+    ap.add_argument("--user", default=os.environ.get("USER", "postgres"))
+    a = ap.parse_args()
+    seed = a.seed if a.seed is not None else random.randrange(1 << 30)
+    drive = Drive(a.drive)
+    if a.proto == "redis":
+        d = RedisDiff(a, drive)
+    else:
+        import pgdiff
+        d = pgdiff.PgDiff(a, drive)
+    end = time.monotonic() + a.seconds
+    tried = bad = 0
+    while tried < a.streams and time.monotonic() < end:
+        rng = random.Random("%d/%d" % (seed, a.first + tried))
+        tried += 1
+        try:
+            d.stream(rng, a.steps)
+        except Disagree as e:
+            bad += 1
+            print("DISAGREEMENT in stream %d (seed %d; again: --seed %d "
+                  "--first %d --streams 1): %s" %
+                  (a.first + tried - 1, seed, seed, a.first + tried - 1, e))
+            for side, b in getattr(e, "log", []):
+                print("  %s %r" % ("client" if side == "c" else "server", b))
+            if bad >= 3:
+                break
+    drive.close()
+    print("%s: seed %d, streams tried %d, steps %d, replays checked %d, "
+          "disagreements %d" % (a.proto, seed, tried, d.steps,
+                                getattr(d, "replays", 0), bad))
+    sys.exit(1 if bad else 0)
+
+
+if __name__ == "__main__":
+    main()
