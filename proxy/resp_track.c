@@ -324,6 +324,8 @@ resp_hello_done(struct resp_track *t, struct resp_pending *p)
 	t->gen++;
 }
 
+static void	resp_commit(struct resp_track *, struct resp_pending *);
+
 static void
 resp_reply(struct resp_track *t)
 {
@@ -354,6 +356,17 @@ resp_reply(struct resp_track *t)
 		resp_sub_settle(t);
 	if (t->npending == 0 || p->seq != seq)
 		return;
+	resp_commit(t, p);
+}
+
+/*
+ * The reply to the first pending state command came: keep or drop it.
+ * Kept out of resp_reply, which every reply goes through: inlined, it
+ * made resp_reply's prologue dearer for all (tests/bench/track.sh).
+ */
+static void __attribute__((noinline))
+resp_commit(struct resp_track *t, struct resp_pending *p)
+{
 	if (t->rep.top == '-' || t->rep.top == '!') {
 		resp_forget(&p->cmd, &p->len);	/* refused: nothing changed */
 	} else if (p->slot == RESP_SLOT_HELLO) {

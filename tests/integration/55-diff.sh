@@ -14,12 +14,13 @@
 # Bounded by time and count: POSTERN_DIFF_SECONDS (default 25, each of
 # Redis and PostgreSQL), POSTERN_DIFF_STREAMS (default 2000);
 # POSTERN_DIFF_SEED replays a seed (default: random, printed).  The fuzz
-# stage of tests/run.sh runs it longer.
+# stage of tests/run.sh runs it longer (POSTERN_DIFF_LABEL names it).
 . "$(dirname "$0")/../lib.sh"
 
 DIFF_SECONDS=${POSTERN_DIFF_SECONDS:-25}
 DIFF_STREAMS=${POSTERN_DIFF_STREAMS:-2000}
 DIFF_SEED=${POSTERN_DIFF_SEED:-$((RANDOM * 32768 + RANDOM))}
+DIFF_LABEL=${POSTERN_DIFF_LABEL:-}
 DRIVE=$(dirname "$POSTERN")/tests/diff/drive
 
 # run_diff PROTO ARGS: diff.py, its counts noted; fails on any
@@ -59,6 +60,6 @@ case_diff_pg() {
 	run_diff pg --port "$PG_PORT" --user postgres
 }
 
-run_case "redis: the RESP tracker agrees with redis-server ($(redis-server --version | grep -o 'v=[0-9.]*'))" case_diff_redis
-run_case "postgres: the PostgreSQL tracker agrees with the server" case_diff_pg
+run_case "redis: the RESP tracker agrees with redis-server ($(redis-server --version | grep -o 'v=[0-9.]*'))$DIFF_LABEL" case_diff_redis
+run_case "postgres: the PostgreSQL tracker agrees with the server$DIFF_LABEL" case_diff_pg
 finish
