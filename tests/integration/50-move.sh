@@ -439,6 +439,35 @@ case_redis_inline_quoted() {
 	stop_postern
 }
 
+# A replication stream (issue 22): after PSYNC the master streams an RDB
+# and then the commands it runs, none a reply to the replica.  Such a
+# session is never moved, however idle it looks; it is closed at the
+# drain deadline.  REPLCONF alone is enough.  An idle one moves.
+case_redis_replication() {
+	local moved=' -> private 127\.0\.0\.1:[0-9]+: moved to public '
+	start_pair
+	postern_pair
+	open_session p "TCP:127.0.0.1:$LISTEN_PORT"
+	session_send p 'REPLCONF listening-port 1\r\n'
+	wait_until 10 grep -q '^+OK' "$T/p.out" || fail_case "p: $(session_out p)"
+	# Not pipelined: PSYNC is refused with output pending.
+	session_send p 'PSYNC ? -1\r\n'
+	wait_until 10 grep -q FULLRESYNC "$T/p.out" || fail_case "p: $(session_out p | head -c 200)"
+	open_session c "TCP:127.0.0.1:$LISTEN_PORT"
+	session_send c 'REPLCONF listening-port 2\r\n'
+	wait_until 10 grep -q '^+OK' "$T/c.out" || fail_case "c: $(session_out c)"
+	open_session i "TCP:127.0.0.1:$LISTEN_PORT"
+	session_send i 'PING\r\n'
+	wait_until 10 grep -q PONG "$T/i.out" || fail_case "i: no PONG"
+	ctl drain redis private --deadline 4s
+	wait_count "$POSTERN_LOG" "$moved" 1 || fail_case "i did not move"
+	rcli "$PRIV_PORT" SET streamed yes > /dev/null
+	wait_until 10 grep -q streamed "$T/p.out" || fail_case "p: the stream stalled"
+	expect_log 'redis/private: drain deadline: 2 sessions still on it closed' 10
+	expect_eq "moved: only the idle one" 1 "$(count_lines "$POSTERN_LOG" "$moved")"
+	stop_postern
+}
+
 # ---------------------------------------------------------------------
 # PostgreSQL
 
@@ -599,6 +628,7 @@ run_case "redis: a subscriber that unsubscribes from all, or RESETs, moves" case
 run_case "redis: on_failback = keep keeps established sessions" case_redis_keep
 run_case "redis: HELLO 3 AUTH then HELLO 3: still the same user after the move" case_redis_hello_auth
 run_case "redis: inline \"MULTI\", 'SUBSCRIBE' wait; quoted AUTH replayed" case_redis_inline_quoted
+run_case "redis: PSYNC, REPLCONF: never moved, closed at the drain deadline" case_redis_replication
 for t in "${TRANSPORTS[@]}"; do
 	run_case "$t: redis: a connection moves both ways, both routes over $t" \
 	    case_redis_move_over "$t" "$t"
