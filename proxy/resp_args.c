@@ -66,7 +66,7 @@ resp_args_array(const uint8_t *cmd, size_t len, uint8_t *buf,
 	return (i == len ? 0 : -1);
 }
 
-static int
+int
 resp_args_hex(uint8_t c)
 {
 	if (c >= '0' && c <= '9')
@@ -76,6 +76,25 @@ resp_args_hex(uint8_t c)
 	if (c >= 'A' && c <= 'F')
 		return (c - 'A' + 10);
 	return (-1);
+}
+
+uint8_t
+resp_args_esc(uint8_t c)
+{
+	switch (c) {
+	case 'n':
+		return ('\n');
+	case 'r':
+		return ('\r');
+	case 't':
+		return ('\t');
+	case 'b':
+		return ('\b');
+	case 'a':
+		return ('\a');
+	default:
+		return (c);
+	}
 }
 
 static int
@@ -94,7 +113,7 @@ resp_args_inline(const uint8_t *cmd, size_t len, uint8_t *buf,
     struct resp_args *a)
 {
 	size_t	i = 0, off = 0, start;
-	int	q, closed;
+	int	q, closed, h1, h2;
 
 	if (len > 0 && cmd[len - 1] == '\n')
 		len--;
@@ -112,16 +131,13 @@ resp_args_inline(const uint8_t *cmd, size_t len, uint8_t *buf,
 		q = closed = 0;
 		for (; i < len; i++) {
 			if (q == '"' && cmd[i] == '\\' && i + 3 < len &&
-			    cmd[i + 1] == 'x' && resp_args_hex(cmd[i + 2]) >= 0 &&
-			    resp_args_hex(cmd[i + 3]) >= 0) {
-				buf[off++] = (uint8_t)(resp_args_hex(cmd[i + 2]) *
-				    16 + resp_args_hex(cmd[i + 3]));
+			    cmd[i + 1] == 'x' &&
+			    (h1 = resp_args_hex(cmd[i + 2])) >= 0 &&
+			    (h2 = resp_args_hex(cmd[i + 3])) >= 0) {
+				buf[off++] = (uint8_t)(h1 * 16 + h2);
 				i += 3;
 			} else if (q == '"' && cmd[i] == '\\' && i + 1 < len) {
-				i++;
-				buf[off++] = cmd[i] == 'n' ? '\n' : cmd[i] == 'r' ?
-				    '\r' : cmd[i] == 't' ? '\t' : cmd[i] == 'b' ?
-				    '\b' : cmd[i] == 'a' ? '\a' : cmd[i];
+				buf[off++] = resp_args_esc(cmd[++i]);
 			} else if (q == '\'' && cmd[i] == '\\' && i + 1 < len &&
 			    cmd[i + 1] == '\'') {
 				buf[off++] = cmd[++i];
@@ -196,7 +212,8 @@ resp_args_build(const uint8_t *const *v, const size_t *l, int n,
 }
 
 int
-resp_args_hello(const uint8_t *cmd, size_t len, struct resp_hello *h)
+resp_args_hello(const uint8_t *cmd, size_t len,
+    struct resp_args_hello *h)
 {
 	struct resp_args	 a;
 	uint8_t			 buf[RESP_CMD_MAX];
@@ -253,12 +270,12 @@ resp_args_hello(const uint8_t *cmd, size_t len, struct resp_hello *h)
 out:
 	resp_args_wipe(buf, sizeof(buf));
 	if (rc == -1)
-		resp_hello_free(h);
+		resp_args_hello_free(h);
 	return (rc);
 }
 
 void
-resp_hello_free(struct resp_hello *h)
+resp_args_hello_free(struct resp_args_hello *h)
 {
 	resp_args_wipe(h->hello, h->hello_len);
 	resp_args_wipe(h->auth, h->auth_len);

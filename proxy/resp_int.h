@@ -92,15 +92,21 @@ struct resp_args {
 int	resp_args_split(const uint8_t *cmd, size_t len, uint8_t *buf,
 	    struct resp_args *a);
 
+/* resp_args_hex(c): the value of hex digit c, or -1. */
+int	resp_args_hex(uint8_t c);
+
+/* resp_args_esc(c): the byte a "..." escape \c stands for (c not x). */
+uint8_t	resp_args_esc(uint8_t c);
+
 /* resp_args_is(a, k, word): argument k is word (any case)? */
 int	resp_args_is(const struct resp_args *a, int k, const char *word);
 
 /*
  * What a successful HELLO changed, each as a command of its own to
  * replay (NULL: not changed): HELLO <protover>, AUTH <user> <pass>,
- * CLIENT SETNAME <name>.  Wiped by resp_hello_free().
+ * CLIENT SETNAME <name>.  Wiped by resp_args_hello_free().
  */
-struct resp_hello {
+struct resp_args_hello {
 	uint8_t		*hello, *auth, *setname;
 	size_t		 hello_len, auth_len, setname_len;
 };
@@ -110,8 +116,9 @@ struct resp_hello {
  * NULL for a HELLO without arguments), or -1 when it cannot be read (an
  * option it does not know, out of memory): then nothing is set.
  */
-int	resp_args_hello(const uint8_t *cmd, size_t len, struct resp_hello *h);
+int	resp_args_hello(const uint8_t *cmd, size_t len,
+	    struct resp_args_hello *h);
 
-void	resp_hello_free(struct resp_hello *h);
+void	resp_args_hello_free(struct resp_args_hello *h);
 
 #endif

@@ -359,18 +359,6 @@ resp_inline_space(uint8_t c)
 	return (c == ' ' || (c >= '\t' && c <= '\r'));
 }
 
-static int
-resp_hex(uint8_t c)
-{
-	if (c >= '0' && c <= '9')
-		return (c - '0');
-	if (c >= 'a' && c <= 'f')
-		return (c - 'a' + 10);
-	if (c >= 'A' && c <= 'F')
-		return (c - 'A' + 10);
-	return (-1);
-}
-
 /* One byte of the current word, as Redis reads it. */
 static void
 resp_inline_byte(struct resp_reader *rd, uint8_t c)
@@ -430,11 +418,10 @@ resp_inline_step(struct resp_reader *rd, uint8_t c)
 			rd->inword = IQ_DQ_X;
 			break;
 		}
-		resp_inline_byte(rd, c == 'n' ? '\n' : c == 'r' ? '\r' :
-		    c == 't' ? '\t' : c == 'b' ? '\b' : c == 'a' ? '\a' : c);
+		resp_inline_byte(rd, resp_args_esc(c));
 		break;
 	case IQ_DQ_X:
-		if (resp_hex(c) >= 0) {
+		if (resp_args_hex(c) >= 0) {
 			rd->ihex = c;
 			rd->inword = IQ_DQ_XH;
 			break;
@@ -443,9 +430,9 @@ resp_inline_step(struct resp_reader *rd, uint8_t c)
 		rd->inword = IQ_DQ;
 		return (resp_inline_step(rd, c));
 	case IQ_DQ_XH:
-		if ((h = resp_hex(c)) >= 0) {
+		if ((h = resp_args_hex(c)) >= 0) {
 			resp_inline_byte(rd,
-			    (uint8_t)(resp_hex(rd->ihex) * 16 + h));
+			    (uint8_t)(resp_args_hex(rd->ihex) * 16 + h));
 			rd->inword = IQ_DQ;
 			break;
 		}

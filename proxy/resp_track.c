@@ -306,7 +306,7 @@ resp_save(struct resp_track *t, enum resp_slot slot, uint8_t *cmd,
 static void
 resp_hello_done(struct resp_track *t, struct resp_pending *p)
 {
-	struct resp_hello	h;
+	struct resp_args_hello	h;
 
 	t->resp3 = t->rep.top == '%';
 	if (resp_args_hello(p->cmd, p->len, &h) == -1) {
