@@ -192,7 +192,8 @@ def quote_word(rng, w):
 
 
 def enc_inline(rng, args):
-    sep = [" ", "  ", "\t"]
+    # \v and \f: blanks between words, part of a word when glued to it.
+    sep = [" ", "  ", "\t", " \x0b", "\t\x0c "]
     words = [quote_word(rng, a) for a in args]
     lead = rng.choice(["", "", " "])
     return (lead + "".join(w + rng.choice(sep) for w in words[:-1]) +
@@ -249,6 +250,9 @@ def gen_cmd(rng, st):
         (1, lambda: ["REPLCONF", "listening-port", "0"]),
         (1, lambda: ["CLIENT", "NO-EVICT", "off"]),
         (1, lambda: ["NOSUCHCMD"]),
+        (1, lambda: ["CLIENT", "TRACKING", rng.choice(["on", "off"])]),
+        (1, lambda: ["ECHO", "x\x0by"]),
+        (2, lambda: ["BLOCK0"]),	# BLPOP bl0 0, then unblocked
     ]
     total = sum(w for w, _ in choices)
     x = k * total
@@ -309,10 +313,11 @@ class RedisDiff:
             got += d
         return got, False
 
-    def settle(self, sock, cport, cid, log, monitor):
+    def settle(self, sock, cport, cid, log, monitor, block0=False):
         """Wait until the server read all, answered all, and it is in
         our socket; returns its CLIENT LIST fields (None: closed)."""
         deadline = time.monotonic() + TIMEOUT
+        info = q = None
         while time.monotonic() < deadline:
             _, eof = self.drain(sock, log)
             if eof:
@@ -328,8 +333,8 @@ class RedisDiff:
             blocked = "b" in info.get("flags", "")
             if info.get("qbuf", "0") != "0" and not blocked:
                 continue
-            if blocked:
-                continue	# short timeouts only: wait for the reply
+            if blocked and not block0:
+                continue	# a short timeout: wait for the reply
             if not monitor and (info.get("obl") != "0" or
                                 info.get("oll") != "0"):
                 continue
@@ -338,7 +343,7 @@ class RedisDiff:
                 continue	# not all of its replies acknowledged
             _, eof = self.drain(sock, log)
             return None if eof else info
-        raise Disagree("the server never settled")
+        raise Disagree("the server never settled: queues %s, %s" % (q, info))
 
     def check(self, tr, info, notes):
         """The tracker's verdict against the server's view."""
@@ -427,7 +432,10 @@ class RedisDiff:
 
     def stream(self, rng, nsteps):
         self.drive.cmd("R")
-        self.ctl_cmd("DEL", "bl")
+        for db in "0123":
+            self.ctl_cmd("SELECT", db)
+            self.ctl_cmd("DEL", "bl", "bl0")
+        self.ctl_cmd("SELECT", "0")
         sock = socket.create_connection(("127.0.0.1", self.port))
         cport = sock.getsockname()[1]
         log = []
@@ -446,8 +454,16 @@ class RedisDiff:
         try:
             for _ in range(nsteps):
                 data = b""
+                block0 = False
                 for _ in range(rng.choice([1, 1, 1, 2, 3, 5])):
                     argv = gen_cmd(rng, notes)
+                    if argv == ["BLOCK0"]:
+                        # Blocks for good (outside MULTI): the step's
+                        # last; a push over the second connection
+                        # answers it after the first comparison.
+                        data += enc(rng, ["BLPOP", "bl0", "0"])
+                        block0 = True
+                        break
                     up = [a.upper() for a in argv]
                     if up[:2] == ["CLIENT", "REPLY"]:
                         notes["reply_off"] = 1
@@ -456,7 +472,10 @@ class RedisDiff:
                     if up[0] == "RESET":
                         monitor = False
                     data += enc(rng, argv)
-                if rng.random() < 0.05:
+                if rng.random() < 0.03:
+                    # A blank line (no command) and "" (one, unknown).
+                    data += rng.choice([b"   \r\n", b'""\r\n', b"\n"])
+                if rng.random() < 0.05 and not block0:
                     # Adversarial: Redis refuses it and closes.
                     data += rng.choice([b'"MULTI\r\n', b'"a"b\r\n'])
                     notes["refused"] = 1
@@ -471,7 +490,17 @@ class RedisDiff:
                 if rng.random() < 0.2:
                     self.ctl_cmd("PUBLISH", rng.choice(CH), "m")
                     self.ctl_cmd("SPUBLISH", rng.choice(SH), "m")
-                info = self.settle(sock, cport, cid, log, monitor)
+                info = self.settle(sock, cport, cid, log, monitor, block0)
+                if info is not None and "b" in info.get("flags", ""):
+                    tr = self.drive.ask("q")
+                    if tr["safe"] != "BUSY" and not tr["lost"] or \
+                            tr["sent"] <= tr["answered"] and not tr["lost"]:
+                        raise Disagree("server blocked, tracker %s" % tr)
+                    self.steps += 1
+                    self.ctl_cmd("SELECT", info.get("db", "0"))	# its db
+                    self.ctl_cmd("LPUSH", "bl0", "x")
+                    self.ctl_cmd("SELECT", "0")
+                    info = self.settle(sock, cport, cid, log, monitor)
                 self.steps += 1
                 tr = self.drive.ask("q")
                 if info is None:
