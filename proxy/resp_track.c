@@ -213,7 +213,13 @@ resp_request(struct resp_track *t)
 		t->multi = 1;
 		break;
 	case RESP_CMD_EXEC:
-		t->multi = t->watch = 0;
+		/*
+		 * EXEC and DISCARD without MULTI are refused and leave the
+		 * WATCHed keys watched (Redis 7.0 to 8).
+		 */
+		if (t->multi)
+			t->watch = 0;
+		t->multi = 0;
 		break;
 	case RESP_CMD_WATCH:
 		t->watch = 1;

@@ -401,6 +401,23 @@ class RedisDiff:
             errs.append("tracker says %s, server: %s" % (tr["safe"], info))
         return errs
 
+    def watch_check(self, cid, info):
+        """Redis before 7.4 shows no watch count: write the one key the
+        streams WATCH, in every db; a connection that watches
+        it gets the dirty flag (d), kept until EXEC, DISCARD, UNWATCH or
+        RESET.  The tracker must not call that session movable."""
+        cmds = b""
+        for db in "3210":	# k in each db the streams SELECT
+            cmds += enc_array(["SELECT", db]) + enc_array(["SET", "k", "t"])
+        self.ctl.sendall(cmds)
+        for _ in range(8):
+            self.ctl_r.read()
+        after = self.client_info(cid)
+        if after is not None and "d" in after.get("flags", ""):
+            return ["tracker says movable, the server watches keys "
+                    "(flags %s)" % after.get("flags")]
+        return []
+
     def replay_check(self, info):
         """Replay on a fresh connection: the same state must result."""
         rp = self.drive.ask("r")
@@ -510,6 +527,8 @@ class RedisDiff:
                                        "tracker: %s" % tr)
                     return
                 errs = self.check(tr, info, notes)
+                if not errs and tr["safe"] in ("SAFE", "SAFE_CLOSE"):
+                    errs = self.watch_check(cid, info)
                 if not errs and tr["safe"] == "SAFE":
                     errs = self.replay_check(info)
                 if errs:

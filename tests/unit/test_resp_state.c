@@ -407,6 +407,33 @@ test_uncounted_state(void **state)
 	resp_track_clear(&t);
 }
 
+/*
+ * EXEC or DISCARD without MULTI is refused and the keys stay WATCHed
+ * (redis-server 7.0: a later MULTI/EXEC returns nil after another client
+ * wrote the key); moved then, the session would lose its WATCH.
+ */
+static void
+test_exec_without_multi_keeps_watch(void **state)
+{
+	struct resp_track	t;
+	int			b;
+
+	for (b = 0; b < 2; b++) {
+		resp_track_init(&t);
+		feed(&t, "WATCH wk\r\nEXEC\r\nDISCARD\r\n",
+		    "+OK\r\n-ERR EXEC without MULTI\r\n"
+		    "-ERR DISCARD without MULTI\r\n", b);
+		assert_true(t.watch);
+		assert_int_equal(resp_track_safe(&t), RESP_BUSY);
+		assert_string_equal(resp_track_why(&t), "WATCHing keys");
+		feed(&t, "MULTI\r\nPING\r\nEXEC\r\n",
+		    "+OK\r\n+QUEUED\r\n*-1\r\n", b);
+		assert_false(t.watch);
+		assert_int_equal(resp_track_safe(&t), RESP_SAFE);
+		resp_track_clear(&t);
+	}
+}
+
 int
 main(void)
 {
@@ -422,6 +449,7 @@ main(void)
 		cmocka_unit_test(test_multi_pubsub_lost),
 		cmocka_unit_test(test_refused_multi_monitor),
 		cmocka_unit_test(test_uncounted_state),
+		cmocka_unit_test(test_exec_without_multi_keeps_watch),
 	};
 
 	return (cmocka_run_group_tests(tests, NULL, NULL));
