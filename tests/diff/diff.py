@@ -330,6 +330,9 @@ class RedisDiff:
             info = self.client_info(cid)
             if info is None:
                 return None
+            if "c" in info.get("flags", ""):
+                return None	# closing (a protocol error; its reply
+                # may never be written, after CLIENT REPLY SKIP)
             blocked = "b" in info.get("flags", "")
             if info.get("qbuf", "0") != "0" and not blocked:
                 continue
