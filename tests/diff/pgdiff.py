@@ -146,8 +146,11 @@ def gen_step(rng, st):
                                  "SELECT pg_sleep(0.01)"]))
         elif k < 0.55:
             out += q(listen_sql(rng))
-        elif k < 0.6:
+        elif k < 0.57:
             out += q("NOTIFY " + rng.choice(CHANS).lower() + ", 'm'")
+        elif k < 0.6:
+            # A fast-path function call: now() (OID 1299).
+            out += msg(b"F", struct.pack("!IHHH", 1299, 0, 0, 0))
         elif k < 0.66:
             out += q("COPY (SELECT generate_series(1, 3)) TO STDOUT")
         elif k < 0.7:
