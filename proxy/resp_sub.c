@@ -69,6 +69,8 @@ resp_sub_request(struct resp_track *t)
 	if (resp_sub_resp3(t)) {
 		/* Confirmations are pushes: hold on until the end. */
 		sub->sticky = 1;
+		if (sub->resets > 0)
+			sub->late |= 2;	/* RESET's reply ends not this */
 		resp_sub_set(t, sub->on);
 		return (1);
 	}
@@ -226,10 +228,15 @@ resp_sub_reply(struct resp_track *t)
 		memset(sub->open, 0, sizeof(sub->open));
 		memset(sub->n, 0, sizeof(sub->n));
 		sub->total = 0;
-		if (sub->reset_ends & 1)
+		/*
+		 * A MONITOR or RESP3 subscription begun after the RESET was
+		 * sent is still on (pipelined behind it).
+		 */
+		if ((sub->reset_ends & 1) && !(sub->late & 1))
 			t->monitor = 0;
-		if (sub->reset_ends & 2)
+		if ((sub->reset_ends & 2) && !(sub->late & 2))
 			sub->sticky = 0;
+		sub->late = 0;
 		if (sub->reset_ends != 0) {
 			/*
 			 * What MONITOR printed was no reply, and RESP3

@@ -239,6 +239,8 @@ resp_request(struct resp_track *t)
 		if (!t->monitor)
 			t->monitor_seq = t->sent;	/* refused: none */
 		t->monitor = 1;
+		if (t->sub.resets > 0)
+			t->sub.late |= 1;	/* RESET's reply ends not this */
 		break;
 	case RESP_CMD_RESET:
 		resp_reset(t);

@@ -178,6 +178,7 @@ struct resp_sub {
 	uint64_t		 resets;	/* RESETs not yet answered */
 	uint64_t		 reset_seq;	/* the first one's reply */
 	int			 reset_ends;	/* 1: MONITOR, 2: sticky */
+	int			 late;	/* the same, begun after RESET sent */
 	/* An UNSUBSCRIBE of all whose count is unknown, of each kind. */
 	int			 open[RESP_SUB_KINDS];
 	uint64_t		 open_at[RESP_SUB_KINDS]; /* its reply due */

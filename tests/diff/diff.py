@@ -184,8 +184,9 @@ def quote_word(rng, w):
     out = '"'
     for c in w:
         if c in '"\\' or rng.random() < 0.2:
-            out += "\\x%02x" % ord(c) if rng.random() < 0.7 or c in '"\\' \
-                else "\\" + c
+            # \c is c, but for the escapes \n \r \t \b \a (and \xHH).
+            out += "\\x%02x" % ord(c) if rng.random() < 0.7 or \
+                c in '"\\nrtbax' else "\\" + c
         else:
             out += c
     return out + '"'
@@ -253,6 +254,7 @@ def gen_cmd(rng, st):
         (1, lambda: ["CLIENT", "TRACKING", rng.choice(["on", "off"])]),
         (1, lambda: ["ECHO", "x\x0by"]),
         (2, lambda: ["BLOCK0"]),	# BLPOP bl0 0, then unblocked
+        (3, lambda: ["BURST"]),		# one of BURSTS, pipelined
     ]
     total = sum(w for w, _ in choices)
     x = k * total
@@ -261,6 +263,26 @@ def gen_cmd(rng, st):
         if x < 0:
             return f()
     return ["PING"]
+
+
+# Pipelined sequences the trackers find hardest: UNSUBSCRIBEs of all
+# behind changes of their kind, RESET ending MONITOR and RESP3 pub/sub,
+# transactions back to back.
+BURSTS = [
+    [["SUBSCRIBE", "a", "b"], ["UNSUBSCRIBE"], ["PING"]],
+    [["SUBSCRIBE", "a"], ["PSUBSCRIBE", "p*"], ["UNSUBSCRIBE"],
+     ["PUNSUBSCRIBE"], ["PING"]],
+    [["SUBSCRIBE", "a", "b"], ["UNSUBSCRIBE"], ["UNSUBSCRIBE"]],
+    [["SSUBSCRIBE", "s1"], ["SSUBSCRIBE", "s2"], ["SUNSUBSCRIBE"],
+     ["SELECT", "1"]],
+    [["MONITOR"], ["RESET"], ["PING"]],
+    [["HELLO", "3"], ["SUBSCRIBE", "a"], ["RESET"], ["PING"]],
+    [["MULTI"], ["SET", "k", "1"], ["EXEC"], ["MULTI"], ["DISCARD"]],
+    [["WATCH", "k"], ["MULTI"], ["INCR", "n"], ["EXEC"]],
+    [["WATCH", "k"], ["EXEC"], ["UNWATCH"]],
+    [["CLIENT", "SETNAME", "b1"], ["RESET"], ["CLIENT", "SETNAME", "b2"]],
+    [["HELLO", "3", "AUTH", "alice", "pw"], ["HELLO", "2"], ["SELECT", "2"]],
+]
 
 
 def hello_args(rng):
@@ -477,6 +499,10 @@ class RedisDiff:
                 block0 = False
                 for _ in range(rng.choice([1, 1, 1, 2, 3, 5])):
                     argv = gen_cmd(rng, notes)
+                    if argv == ["BURST"]:
+                        for b in rng.choice(BURSTS):
+                            data += enc(rng, b)
+                        continue
                     if argv == ["BLOCK0"]:
                         # Blocks for good (outside MULTI): the step's
                         # last; a push over the second connection

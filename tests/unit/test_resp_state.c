@@ -434,6 +434,45 @@ test_exec_without_multi_keeps_watch(void **state)
 	}
 }
 
+/*
+ * A MONITOR or a RESP3 subscription pipelined behind a RESET that ends
+ * one is still on when the RESET's reply comes (found by tests/diff:
+ * the tracker took the second for ended, and MONITOR's lines for
+ * replies).
+ */
+static void
+test_reset_then_again(void **state)
+{
+	struct resp_track	t;
+	int			b;
+
+	for (b = 0; b < 2; b++) {
+		resp_track_init(&t);
+		feed(&t, "MONITOR\r\nRESET\r\nMONITOR\r\n",
+		    "+OK\r\n+RESET\r\n+OK\r\n"
+		    "+1796 [0 127.0.0.1:1] \"GET\" \"k\"\r\n", b);
+		assert_null(t.lost);
+		assert_true(t.monitor);
+		assert_int_equal(resp_track_safe(&t), RESP_BUSY);
+		feed(&t, "RESET\r\n", "+RESET\r\n", b);
+		assert_false(t.monitor);
+		assert_int_equal(resp_track_safe(&t), RESP_SAFE);
+		resp_track_clear(&t);
+
+		resp_track_init(&t);
+		feed(&t, "HELLO 3\r\nSUBSCRIBE a\r\n", hello_map, b);
+		feed(&t, "", ">3\r\n$9\r\nsubscribe\r\n$1\r\na\r\n:1\r\n", b);
+		feed(&t, "RESET\r\nHELLO 3\r\nPSUBSCRIBE p*\r\n",
+		    "+RESET\r\n", b);
+		feed(&t, "", hello_map, b);
+		feed(&t, "", ">3\r\n$10\r\npsubscribe\r\n$2\r\np*\r\n:1\r\n",
+		    b);
+		assert_true(t.subscribed);
+		assert_int_equal(resp_track_safe(&t), RESP_BUSY);
+		resp_track_clear(&t);
+	}
+}
+
 int
 main(void)
 {
@@ -450,6 +489,7 @@ main(void)
 		cmocka_unit_test(test_refused_multi_monitor),
 		cmocka_unit_test(test_uncounted_state),
 		cmocka_unit_test(test_exec_without_multi_keeps_watch),
+		cmocka_unit_test(test_reset_then_again),
 	};
 
 	return (cmocka_run_group_tests(tests, NULL, NULL));
