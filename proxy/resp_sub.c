@@ -225,7 +225,11 @@ resp_sub_reply(struct resp_track *t)
 	    strcmp(rd->line, "RESET") == 0) {
 		/* RESET: no subscription, no MONITOR, RESP2. */
 		sub->resets--;
-		memset(sub->open, 0, sizeof(sub->open));
+		for (k = 0; k < RESP_SUB_KINDS; k++) {
+			/* Those sent after RESET stay open (pipelined). */
+			if (sub->open[k] && sub->open_at[k] < sub->reset_seq)
+				sub->open[k] = 0;
+		}
 		memset(sub->n, 0, sizeof(sub->n));
 		sub->total = 0;
 		/*

@@ -151,6 +151,22 @@ resp_client_slot(struct resp_track *t, const char *arg)
 	return (-1);
 }
 
+/*
+ * Will the reply to a command sent now be told from the others?  Not in
+ * MONITOR or RESP3 pub/sub, unless a RESET on its way ends them first
+ * (its reply restarts the count) and neither began again after it.
+ */
+static int
+resp_counted(const struct resp_track *t)
+{
+	const struct resp_sub	*sub = &t->sub;
+	int			 on;
+
+	on = (t->monitor ? 1 : 0) | (sub->sticky ? 2 : 0);
+	return (on == 0 || (sub->resets > 0 && (sub->reset_ends & on) == on &&
+	    (sub->late & on) == 0));
+}
+
 /* A state command was sent: keep it until its reply says it held. */
 static void
 resp_pend(struct resp_track *t, int slot)
@@ -160,7 +176,7 @@ resp_pend(struct resp_track *t, int slot)
 
 	if (t->multi)
 		why = "state set inside MULTI";
-	else if (t->sub.sticky || t->monitor)
+	else if (!resp_counted(t))
 		/*
 		 * Replies are not counted there (RESP3 pushes, MONITOR's
 		 * lines): its reply cannot be told.  RESET forgets all but

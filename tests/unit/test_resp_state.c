@@ -473,6 +473,54 @@ test_reset_then_again(void **state)
 	}
 }
 
+/*
+ * What is pipelined behind a RESET is counted from its reply on (found
+ * by tests/diff): an UNSUBSCRIBE of all sent after it stays open at
+ * RESET's reply, and a state command sent after a RESET that ends RESP3
+ * pub/sub is recorded, paired with its own reply.
+ */
+static void
+test_after_reset_counted(void **state)
+{
+	struct resp_track	 t;
+	char			 names[128], *s;
+	int			 b, n;
+
+	for (b = 0; b < 2; b++) {
+		resp_track_init(&t);
+		feed(&t, "SUBSCRIBE c b\r\n",
+		    "*3\r\n$9\r\nsubscribe\r\n$1\r\nc\r\n:1\r\n"
+		    "*3\r\n$9\r\nsubscribe\r\n$1\r\nb\r\n:2\r\n", b);
+		feed(&t, "RESET\r\nSSUBSCRIBE s1\r\nSSUBSCRIBE s2\r\n"
+		    "SUNSUBSCRIBE\r\nSELECT 1\r\n",
+		    "+RESET\r\n"
+		    "*3\r\n$10\r\nssubscribe\r\n$2\r\ns1\r\n:1\r\n"
+		    "*3\r\n$10\r\nssubscribe\r\n$2\r\ns2\r\n:2\r\n"
+		    "*3\r\n$12\r\nsunsubscribe\r\n$2\r\ns2\r\n:1\r\n"
+		    "*3\r\n$12\r\nsunsubscribe\r\n$2\r\ns1\r\n:0\r\n"
+		    "+OK\r\n", b);
+		assert_int_equal(resp_track_safe(&t), RESP_SAFE);
+		s = replay_of(&t, names, sizeof(names), &n);
+		assert_int_equal(n, 1);
+		assert_string_equal(s, "SELECT 1\r\n");
+		assert_int_equal(t.saved[RESP_SLOT_SELECT].want.type, '+');
+		free(s);
+		resp_track_clear(&t);
+
+		resp_track_init(&t);
+		feed(&t, "HELLO 3\r\n", hello_map, b);
+		feed(&t, "SUBSCRIBE a\r\n",
+		    ">3\r\n$9\r\nsubscribe\r\n$1\r\na\r\n:1\r\n", b);
+		feed(&t, "RESET\r\nHELLO 3 SETNAME h2\r\n", "+RESET\r\n", b);
+		feed(&t, "", hello_map, b);
+		assert_non_null(t.saved[RESP_SLOT_HELLO].cmd);
+		assert_non_null(t.saved[RESP_SLOT_SETNAME].cmd);
+		assert_true(t.resp3);
+		assert_int_equal(resp_track_safe(&t), RESP_SAFE);
+		resp_track_clear(&t);
+	}
+}
+
 int
 main(void)
 {
@@ -490,6 +538,7 @@ main(void)
 		cmocka_unit_test(test_uncounted_state),
 		cmocka_unit_test(test_exec_without_multi_keeps_watch),
 		cmocka_unit_test(test_reset_then_again),
+		cmocka_unit_test(test_after_reset_counted),
 	};
 
 	return (cmocka_run_group_tests(tests, NULL, NULL));
