@@ -195,6 +195,10 @@ resp_sub_more(struct resp_track *t, enum resp_sub_kind k)
 	}
 	if (sub->resets > 0 && sub->reset_seq >= from)
 		sub->reset_seq++;
+	if (t->multi_seq >= from)
+		t->multi_seq++;
+	if (t->monitor_seq >= from)
+		t->monitor_seq++;
 	t->sent++;
 	sub->open_at[k]++;
 }

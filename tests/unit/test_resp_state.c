@@ -521,6 +521,35 @@ test_after_reset_counted(void **state)
 	}
 }
 
+/*
+ * A MULTI refused while subscribed, pipelined behind an UNSUBSCRIBE of
+ * all whose replies are counted as they come (its sequence number moves
+ * with theirs; found by tests/diff).
+ */
+static void
+test_refused_multi_behind_open(void **state)
+{
+	struct resp_track	t;
+	int			b;
+
+	for (b = 0; b < 2; b++) {
+		resp_track_init(&t);
+		feed(&t, "SUBSCRIBE c\r\n",
+		    "*3\r\n$9\r\nsubscribe\r\n$1\r\nc\r\n:1\r\n", b);
+		feed(&t, "SUBSCRIBE a b\r\nUNSUBSCRIBE\r\nPING\r\nMULTI\r\n",
+		    "*3\r\n$9\r\nsubscribe\r\n$1\r\na\r\n:2\r\n"
+		    "*3\r\n$9\r\nsubscribe\r\n$1\r\nb\r\n:3\r\n"
+		    "*3\r\n$11\r\nunsubscribe\r\n$1\r\na\r\n:2\r\n"
+		    "*3\r\n$11\r\nunsubscribe\r\n$1\r\nb\r\n:1\r\n"
+		    "*3\r\n$11\r\nunsubscribe\r\n$1\r\nc\r\n:0\r\n"
+		    "+PONG\r\n-ERR Can't execute 'multi'\r\n", b);
+		assert_int_equal(t.sent, t.answered);
+		assert_false(t.multi);
+		assert_int_equal(resp_track_safe(&t), RESP_SAFE);
+		resp_track_clear(&t);
+	}
+}
+
 int
 main(void)
 {
@@ -539,6 +568,7 @@ main(void)
 		cmocka_unit_test(test_exec_without_multi_keeps_watch),
 		cmocka_unit_test(test_reset_then_again),
 		cmocka_unit_test(test_after_reset_counted),
+		cmocka_unit_test(test_refused_multi_behind_open),
 	};
 
 	return (cmocka_run_group_tests(tests, NULL, NULL));
