@@ -32,7 +32,7 @@ enum conf_type {
 #define KEY_REQUIRED	0x1
 #define KEY_REPEAT	0x2	/* may be given more than once */
 #define KEY_CREATABLE	0x4	/* a path that may not exist yet: checked later */
-#define KEY_SECRET	0x8	/* a file that holds a secret: mode 0600 or less */
+#define KEY_SECRET	0x8	/* a secret's file: secret.h's rule */
 
 struct conf_key {
 	enum conf_section	 section;

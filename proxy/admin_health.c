@@ -172,11 +172,15 @@ admin_json_route(struct evbuffer *b, const struct route *r,
 	evbuffer_add_printf(b, ",\"state\":\"%s\",\"admin\":\"%s\","
 	    "\"since_ms\":%lld,\"sessions_active\":%u,\"sessions_total\":%llu,"
 	    "\"connect_failures\":%llu,\"last_error\":",
-	    route_state_name(r->state), route_admin_name(r->admin),
+	    route_shown_state(r), route_admin_name(r->admin),
 	    (long long)(now - r->since), r->sessions_active,
 	    (unsigned long long)r->sessions_total,
 	    (unsigned long long)r->connect_failures);
 	admin_json_string(b, r->last_error[0] != '\0' ? r->last_error : NULL);
+	evbuffer_add_printf(b, ",\"health\":\"%s\",\"local_limit\":",
+	    route_state_name(r->state));
+	admin_json_string(b, r->local_limit[0] != '\0' ? r->local_limit :
+	    NULL);
 	evbuffer_add_printf(b, ",\"identity\":");
 	admin_json_string(b, r->identity[0] != '\0' ? r->identity : NULL);
 	evbuffer_add_printf(b, ",\"refused\":");
@@ -330,7 +334,7 @@ admin_text_row(char (*row)[TABLE_CELL], const struct route *r,
 
 	snprintf(row[0], TABLE_CELL, "%s", r->cr->name);
 	admin_duration((long long)(now - r->since), d, sizeof(d));
-	snprintf(row[1], TABLE_CELL, "%s %s", route_state_name(r->state), d);
+	snprintf(row[1], TABLE_CELL, "%s %s", route_shown_state(r), d);
 	snprintf(row[2], TABLE_CELL, "%s", route_admin_name(r->admin));
 	if (r->last_check == 0) {
 		snprintf(row[3], TABLE_CELL, "-");

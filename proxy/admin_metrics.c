@@ -149,11 +149,16 @@ admin_m_state(struct evbuffer *b, const char *name,
 	};
 	size_t	i;
 
+	int	local = r->local_limit[0] != '\0';
+
 	for (i = 0; i < sizeof(states) / sizeof(states[0]); i++) {
 		admin_sample(b, name, svc, r, "state",
 		    route_state_name(states[i]));
-		evbuffer_add_printf(b, "%d\n", r->state == states[i]);
+		evbuffer_add_printf(b, "%d\n", !local && r->state == states[i]);
 	}
+	/* postern's own limit keeps it from checking: not the route's. */
+	admin_sample(b, name, svc, r, "state", "local_limit");
+	evbuffer_add_printf(b, "%d\n", local);
 }
 
 static void
@@ -228,7 +233,8 @@ static const struct admin_route_family admin_route_families[] = {
 	{ "postern_route_up", "gauge",
 	  "1 if the route's health state is up.", admin_m_up },
 	{ "postern_route_state", "gauge",
-	  "The route's health state, one-hot over unknown, up and down.",
+	  "The route's health state, one-hot over unknown, up, down and "
+	  "local_limit (postern's own fd or memory limit, not the route's).",
 	  admin_m_state },
 	{ "postern_route_admin", "gauge",
 	  "The operator's setting for the route, one-hot over enabled, "
@@ -282,11 +288,36 @@ admin_s_safe_closed(struct evbuffer *b, const char *name,
 }
 
 static void
+admin_s_replayed(struct evbuffer *b, const char *name,
+    const struct service *svc)
+{
+	admin_sample(b, name, svc, NULL, NULL, NULL);
+	evbuffer_add_printf(b, "%llu\n",
+	    (unsigned long long)svc->count->replayed);
+}
+
+static void
+admin_s_cut(struct evbuffer *b, const char *name,
+    const struct service *svc)
+{
+	admin_sample(b, name, svc, NULL, NULL, NULL);
+	evbuffer_add_printf(b, "%llu\n", (unsigned long long)svc->count->cut);
+}
+
+static void
 admin_s_waiting(struct evbuffer *b, const char *name,
     const struct service *svc)
 {
 	admin_sample(b, name, svc, NULL, NULL, NULL);
 	evbuffer_add_printf(b, "%u\n", svc->count->waiting);
+}
+
+static void
+admin_s_lingering(struct evbuffer *b, const char *name,
+    const struct service *svc)
+{
+	admin_sample(b, name, svc, NULL, NULL, NULL);
+	evbuffer_add_printf(b, "%u\n", svc->count->lingering);
 }
 
 static void
@@ -319,8 +350,13 @@ static const struct admin_service_family admin_service_families[] = {
 	  admin_s_active },
 	{ "postern_service_sessions_total", "counter",
 	  "Client sessions the service accepted.", admin_s_total },
+	{ "postern_service_lingering", "gauge",
+	  "Closed clients whose socket lingers (a last message, then up to "
+	  "2 s to read their close); they count toward max_connections.",
+	  admin_s_lingering },
 	{ "postern_service_refused_total", "counter",
-	  "Clients refused because max_connections was reached.",
+	  "Clients refused because max_connections (or max_sessions) was "
+	  "reached.",
 	  admin_s_refused },
 	{ "postern_sessions_moved_total", "counter",
 	  "Sessions moved to another route at a safe point, unseen by "
@@ -328,6 +364,12 @@ static const struct admin_service_family admin_service_families[] = {
 	{ "postern_sessions_safe_closed_total", "counter",
 	  "Sessions closed at a safe point to leave their route.",
 	  admin_s_safe_closed },
+	{ "postern_sessions_replayed_total", "counter",
+	  "Sessions moved off a route that went down with their unanswered "
+	  "reads sent again on the new one.", admin_s_replayed },
+	{ "postern_sessions_route_down_closed_total", "counter",
+	  "Sessions closed at once because their route went down with a "
+	  "request outstanding that could not go again.", admin_s_cut },
 	{ "postern_sessions_move_waiting", "gauge",
 	  "Sessions waiting for a safe point to leave a lower or drained "
 	  "route.", admin_s_waiting },

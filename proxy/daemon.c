@@ -6,6 +6,8 @@
 #ifdef HAVE_MALLOC_H
 #include <malloc.h>
 #endif
+#include <sys/resource.h>
+
 #include <errno.h>
 #include <signal.h>
 #include <stdio.h>
@@ -19,6 +21,7 @@
 #include "admin.h"
 #include "clock.h"
 #include "conf.h"
+#include "conf_fds.h"
 #include "daemon.h"
 #include "fault.h"
 #include "follow.h"
@@ -75,6 +78,12 @@ daemon_reap_cb(evutil_socket_t fd, short what, void *arg)
 		event_base_loopexit(px->base, NULL);
 }
 
+unsigned int
+daemon_nsessions(const struct postern *px)
+{
+	return (px->nsessions);
+}
+
 void
 daemon_session_add(struct postern *px, struct session *s)
 {
@@ -92,9 +101,11 @@ daemon_session_reap(struct postern *px, struct session *s)
 }
 
 void
-daemon_linger(struct postern *px, int fd, struct evbuffer *msg)
+daemon_linger(struct postern *px, struct service *svc, int fd,
+    struct evbuffer *msg)
 {
-	linger_start(px->base, &px->lingers, fd, msg);
+	linger_start(px->base, &px->lingers, fd, msg, service_linger_release,
+	    service_linger_hold(svc));
 }
 
 void
@@ -106,6 +117,18 @@ daemon_close_route_sessions(struct postern *px, struct route *r,
 	for (s = TAILQ_FIRST(&px->sessions); s != NULL; s = next) {
 		next = TAILQ_NEXT(s, entry);
 		if (s->route == r)
+			session_close(s, SESSION_END_ROUTE, why);
+	}
+}
+
+void
+daemon_close_unfollowed(struct postern *px, struct route *r, const char *why)
+{
+	struct session	*s, *next;
+
+	for (s = TAILQ_FIRST(&px->sessions); s != NULL; s = next) {
+		next = TAILQ_NEXT(s, entry);
+		if (s->route == r && s->follow == NULL)
 			session_close(s, SESSION_END_ROUTE, why);
 	}
 }
@@ -381,8 +404,10 @@ daemon_reload_admin(struct postern *px, const struct conf *c)
 	struct admin	*ad;
 	char		 err[256];
 
-	if (px->admin != NULL && admin_same_address(px->admin, c))
+	if (px->admin != NULL && admin_same_address(px->admin, c)) {
+		admin_reconfigure(px->admin, c);
 		return;
+	}
 	if (!c->has_admin) {
 		if (px->admin != NULL)
 			log_info("reload: admin endpoint closed");
@@ -390,7 +415,7 @@ daemon_reload_admin(struct postern *px, const struct conf *c)
 		px->admin = NULL;
 		return;
 	}
-	if ((ad = admin_new(px, &c->admin, err, sizeof(err))) == NULL) {
+	if ((ad = admin_new(px, c, err, sizeof(err))) == NULL) {
 		log_error("reload: admin: %s; %s", err, px->admin != NULL ?
 		    "keeping the running endpoint" : "no admin endpoint");
 		return;
@@ -404,7 +429,9 @@ daemon_reload(struct postern *px)
 {
 	struct conf_errors	 errs = { NULL, 0 };
 	struct conf		*c;
+	struct rlimit		 rl;
 	size_t			 i;
+	char			 msg[512];
 
 	if (px->conf->path == NULL) {
 		log_info("reload: running from -L options, nothing to reload");
@@ -424,6 +451,10 @@ daemon_reload(struct postern *px)
 	log_info("reload: configuration generation %u loaded",
 	    px->generation);
 	daemon_reload_admin(px, c);
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY &&
+	    conf_fds_check(c, (unsigned long)rl.rlim_cur, msg,
+	    sizeof(msg)) != 0)
+		log_warnx("reload: %s", msg);
 	if (!daemon_same_user(px->user, c->user))
 		log_warnx("reload: a changed user takes effect at the next "
 		    "restart");
@@ -620,8 +651,10 @@ daemon_start(struct postern *px, struct conf *conf)
 		log_error("%s", err);
 		return (1);
 	}
+	if (conf->user == NULL && geteuid() == 0)
+		log_warnx("%s", DAEMON_ROOT_WARNING);
 	/* Before daemon_apply: on failure conf must stay the caller's. */
-	if (conf->has_admin && (px->admin = admin_new(px, &conf->admin, err,
+	if (conf->has_admin && (px->admin = admin_new(px, conf, err,
 	    sizeof(err))) == NULL) {
 		log_error("admin: %s", err);
 		return (1);
@@ -638,6 +671,7 @@ daemon_start(struct postern *px, struct conf *conf)
 	if (conf->user != NULL) {
 		if (priv_drop(conf->user, err, sizeof(err)) != 0)
 			fatalx("%s", err);
+		priv_nodump();	/* new ids reset it to fs.suid_dumpable */
 		if ((px->user = strdup(conf->user)) == NULL)
 			fatalx("out of memory");
 		log_info("running as user %s (uid %ld, gid %ld)", conf->user,
@@ -673,12 +707,12 @@ daemon_free(struct postern *px)
 		daemon_close_all(px, SESSION_END_SHUTDOWN);
 		daemon_reap_cb(-1, 0, px);
 	}
+	linger_free_all(&px->lingers);	/* they hold service counts */
 	while ((svc = TAILQ_FIRST(&px->services)) != NULL) {
 		TAILQ_REMOVE(&px->services, svc, entry);
 		service_retire(svc);
 		service_unref(svc);
 	}
-	linger_free_all(&px->lingers);
 	notify_free(px->notify);
 	ssh_pool_free(px->dial_env.ssh);	/* after the dials */
 	px->dial_env.ssh = NULL;

@@ -17,9 +17,11 @@
 #include <openssl/crypto.h>
 
 #include "conf.h"
+#include "conf_fds.h"
 #include "ctl.h"
 #include "daemon.h"
 #include "log.h"
+#include "priv.h"
 #include "ssh.h"
 #include "ssh_config.h"
 #include "tls_reg.h"
@@ -74,6 +76,32 @@ raise_nofile(void)
 	}
 }
 
+/*
+ * The caps against the descriptors: a warning, not an error, because
+ * the accept path survives EMFILE (it pauses, sessions are refused), and
+ * a configuration whose caps were never meant to be reached at once
+ * (the defaults on a small machine) must still start.  -n checks the
+ * hard limit, which the daemon raises the soft one to.
+ */
+static void
+check_nofile(const struct conf *conf, int hard, const char *file)
+{
+	struct rlimit	rl;
+	char		msg[512];
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) == -1 ||
+	    (hard ? rl.rlim_max : rl.rlim_cur) == RLIM_INFINITY)
+		return;
+	if (conf_fds_check(conf, (unsigned long)(hard ? rl.rlim_max :
+	    rl.rlim_cur), msg, sizeof(msg)) == 0)
+		return;
+	if (hard)
+		fprintf(stderr, "%s: warning: %s\n", file != NULL ? file :
+		    "postern", msg);
+	else
+		log_warnx("%s", msg);
+}
+
 /* Is key=... among the -o options? */
 static int
 opt_given(char **opts, size_t n, const char *key)
@@ -114,8 +142,11 @@ main(int argc, char **argv)
 	size_t			 nopts = 0;
 	size_t			 nfwd = 0, i;
 	int			 ch, check = 0, detach = 0, verbose = 0, rc, tty;
+	int			 dumps;
 	char			 ask[] = "strict_host_key_checking=ask";
 
+	/* Before any secret is read (ctl reads the admin token too). */
+	dumps = priv_nodump();
 	if (argc >= 2 && strcmp(argv[1], "ctl") == 0)
 		return (ctl_main(argc - 1, argv + 1));
 	while ((ch = getopt_long(argc, argv, "c:dhi:J:L:no:p:vV", longopts,
@@ -207,6 +238,10 @@ main(int argc, char **argv)
 	if (conf == NULL)
 		return (EXIT_USAGE);
 	if (check) {
+		check_nofile(conf, 1, file);
+		if (conf->user == NULL && geteuid() == 0)
+			fprintf(stderr, "postern: warning: %s\n",
+			    DAEMON_ROOT_WARNING);
 		printf("configuration OK\n");
 		conf_unref(conf);
 		return (0);
@@ -217,7 +252,12 @@ main(int argc, char **argv)
 	if (detach && daemon(0, 0) == -1)
 		fatal("daemon");
 	log_versions();
+	if (dumps)
+		log_warnx("POSTERN_CORE_DUMPS=1: core dumps and ptrace "
+		    "allowed; a dump holds the admin token, passwords and "
+		    "keys");
 	raise_nofile();
+	check_nofile(conf, 0, NULL);
 	if ((px = daemon_new()) == NULL) {
 		conf_unref(conf);
 		return (EXIT_RUNTIME);

@@ -234,10 +234,42 @@ route_report(struct route *r, int ok, enum route_event ev,
 		r->passive_fails++;
 	r->last_fail = now;
 	snprintf(r->last_error, sizeof(r->last_error), "%s", detail);
+	/*
+	 * With active checks, sessions' failures alone never take a route
+	 * down: a client can forge them (a request it never finishes, a
+	 * server it keeps busy), a check it cannot.  They count toward fall
+	 * once a check agrees (the transition waits for a failed check).
+	 */
+	if (r->active && r->fails == r->passive_fails)
+		return;
 	if (r->state != ROUTE_STATE_DOWN && r->fails >= r->fall) {
 		route_fail_why(r, ev, detail, why, sizeof(why));
 		route_transition(r, ROUTE_STATE_DOWN, why, now);
 	}
+}
+
+void
+route_local_limit(struct route *r, const char *detail, int64_t now)
+{
+	if (detail == NULL) {
+		if (r->local_limit[0] != '\0')
+			log_info("%s: postern's own limit is over (a check "
+			    "ran again)", r->label);
+		r->local_limit[0] = '\0';
+		return;
+	}
+	if (r->local_limit[0] == '\0')
+		log_warnx("%s: %s (postern's own limit, not the route's: "
+		    "not counted toward fall)", r->label, detail);
+	snprintf(r->local_limit, sizeof(r->local_limit), "%s", detail);
+	r->local_since = now;
+}
+
+const char *
+route_shown_state(const struct route *r)
+{
+	return (r->local_limit[0] != '\0' ? "local_limit" :
+	    route_state_name(r->state));
 }
 
 const char *

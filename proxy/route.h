@@ -81,6 +81,13 @@ struct route {
 	uint64_t		 latency_buckets[ROUTE_LATENCY_BUCKETS];
 	double			 latency_sum;	/* seconds */
 
+	/*
+	 * postern's own limit (EMFILE, ENFILE, ENOMEM, ENOBUFS) met by the
+	 * last check or dial: "" when none.  Never counted toward fall.
+	 */
+	char			 local_limit[128];
+	int64_t			 local_since;	/* clock_ms */
+
 	/* Identity guard (proxy/identity.c). */
 	char			 identity[ROUTE_IDENTITY_LEN]; /* last read */
 	char			 refused[320];	/* why not used; "" if not */
@@ -163,6 +170,20 @@ void	route_record_check(struct route *r, int result, const char *detail,
 
 /* route_admin_name(admin): "enabled", "draining" or "disabled". */
 const char *route_admin_name(int admin);
+
+/*
+ * route_local_limit(r, detail, now): a check or dial of r failed for a
+ * reason of postern's own (detail), or with NULL: a check completed for
+ * any other reason (the condition is over).  Logged once each way;
+ * never counted toward fall.
+ */
+void	route_local_limit(struct route *r, const char *detail, int64_t now);
+
+/*
+ * route_shown_state(r): the state /health and /metrics show: "local_limit"
+ * while postern's own limit keeps it from checking r, else its state.
+ */
+const char *route_shown_state(const struct route *r);
 
 /* route_state_name(state): "unknown", "up" or "down". */
 const char *route_state_name(int state);

@@ -24,13 +24,23 @@
 #include "service.h"
 #include "session.h"
 
+/*
+ * Sessions that begin to move to a better route per tick of the follow
+ * timer (check_interval): a large pool follows over a few ticks, not all
+ * at once.  Leaving a route that is down is not counted.
+ */
+#define SERVICE_FOLLOW_PER_TICK	32
+
 static void
 service_accept(int fd, struct sockaddr *sa, int len, void *arg)
 {
 	struct service	*svc = arg;
 	char		 peer[ADDR_STRLEN];
+	int		 max;
 
-	if (svc->count->active >= (unsigned int)svc->cs->max_connections) {
+	/* Lingering sockets count: a trickling client must not add up. */
+	if (svc->count->active + svc->count->lingering >=
+	    (unsigned int)svc->cs->max_connections) {
 		svc->refused++;
 		/* One line per refusal would let a flood fill the disk. */
 		if (svc->refused == 1 || svc->refused % 1000 == 0)
@@ -38,6 +48,18 @@ service_accept(int fd, struct sockaddr *sa, int len, void *arg)
 			    "reached (%d; %llu refused so far)", svc->name,
 			    addr_from_sockaddr(sa, (socklen_t)len, peer,
 			    sizeof(peer)), svc->cs->max_connections,
+			    (unsigned long long)svc->refused);
+		close(fd);
+		return;
+	}
+	max = daemon_conf(svc->px)->max_sessions;
+	if (max > 0 && daemon_nsessions(svc->px) >= (unsigned int)max) {
+		svc->refused++;
+		if (svc->refused == 1 || svc->refused % 1000 == 0)
+			log_warnx("service %s: %s: refused: max_sessions "
+			    "reached (%d across services; %llu refused so "
+			    "far)", svc->name, addr_from_sockaddr(sa,
+			    (socklen_t)len, peer, sizeof(peer)), max,
 			    (unsigned long long)svc->refused);
 		close(fd);
 		return;
@@ -88,6 +110,7 @@ service_update_current(struct service *svc)
 }
 
 static void	service_rest_cb(evutil_socket_t, short, void *);
+static void	service_follow_cb(evutil_socket_t, short, void *);
 static void	service_drain_cb(evutil_socket_t, short, void *);
 static void	service_arm_drain(struct service *);
 
@@ -159,12 +182,14 @@ service_new(struct postern *px, struct conf *gen,
 	svc->pin_timer = evtimer_new(daemon_base(px), service_pin_expired, svc);
 	svc->rest_timer = evtimer_new(daemon_base(px), service_rest_cb, svc);
 	svc->drain_timer = evtimer_new(daemon_base(px), service_drain_cb, svc);
+	svc->follow_timer = evtimer_new(daemon_base(px), service_follow_cb,
+	    svc);
 	/* Room for every listener now: adding one later cannot fail. */
 	svc->listeners = calloc(cs->nlisten ? cs->nlisten : 1,
 	    sizeof(*svc->listeners));
 	if (svc->routes == NULL || svc->order == NULL || svc->pin_timer == NULL ||
 	    svc->rest_timer == NULL || svc->drain_timer == NULL ||
-	    svc->listeners == NULL)
+	    svc->follow_timer == NULL || svc->listeners == NULL)
 		goto fail;
 	for (i = 0; i < cs->nroutes; i++) {
 		for (j = 0; old != NULL && j < old->nroutes; j++) {
@@ -230,9 +255,29 @@ service_activate(struct service *svc)
 		tv = clock_tv(svc->pin_until - clock_ms());
 		evtimer_add(svc->pin_timer, &tv);
 	}
+	svc->count->follow_budget = SERVICE_FOLLOW_PER_TICK;
 	service_update_current(svc);
 	service_arm_drain(svc);		/* a deadline survives a reload */
+	service_follow_cb(-1, 0, svc);
 	health_start(svc->health);
+}
+
+/*
+ * The level-triggered pass: every check_interval, each session looks
+ * again at where it should be (follow.c), whether or not a route changed
+ * state: one that fell through to a lower route at connect, while the
+ * preferred one never went down, comes back too.
+ */
+static void
+service_follow_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct service	*svc = arg;
+	struct timeval	 tv = clock_tv(svc->cs->check_interval_ms);
+
+	svc->count->follow_budget = SERVICE_FOLLOW_PER_TICK;
+	if (what != 0)
+		daemon_follow_sessions(svc->px, svc);
+	evtimer_add(svc->follow_timer, &tv);
 }
 
 void
@@ -247,6 +292,7 @@ service_retire(struct service *svc)
 	evtimer_del(svc->pin_timer);
 	evtimer_del(svc->rest_timer);
 	evtimer_del(svc->drain_timer);
+	evtimer_del(svc->follow_timer);
 	service_close_listeners(svc);
 	for (i = 0; i < svc->nroutes; i++) {
 		if (svc->routes[i]->notify_arg == svc) {
@@ -360,7 +406,11 @@ service_set_admin(struct service *svc, const char *route,
 	r->admin = admin;
 	if (admin != ROUTE_ADMIN_DRAINING)
 		r->drain_until = 0;
-	if (admin == ROUTE_ADMIN_DISABLED)
+	if (admin == ROUTE_ADMIN_DISABLED &&
+	    svc->cs->on_route_down == ON_DOWN_MOVE)
+		/* The others leave at once or at a safe point (follow.c). */
+		daemon_close_unfollowed(svc->px, r, "route disabled");
+	else if (admin == ROUTE_ADMIN_DISABLED)
 		daemon_close_route_sessions(svc->px, r, "route disabled");
 	service_update_current(svc);
 	return (0);
@@ -506,6 +556,24 @@ service_close_listeners(struct service *svc)
 	svc->nlisteners = 0;
 }
 
+struct service_count *
+service_linger_hold(struct service *svc)
+{
+	svc->count->refs++;
+	svc->count->lingering++;
+	return (svc->count);
+}
+
+void
+service_linger_release(void *arg)
+{
+	struct service_count	*count = arg;
+
+	count->lingering--;
+	if (--count->refs == 0)
+		free(count);
+}
+
 struct service *
 service_ref(struct service *svc)
 {
@@ -530,6 +598,8 @@ service_unref(struct service *svc)
 		event_free(svc->rest_timer);
 	if (svc->drain_timer != NULL)
 		event_free(svc->drain_timer);
+	if (svc->follow_timer != NULL)
+		event_free(svc->follow_timer);
 	for (i = 0; i < svc->nroutes; i++) {
 		if (svc->routes[i]->notify_arg == svc) {
 			svc->routes[i]->notify = NULL;

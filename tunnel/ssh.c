@@ -437,6 +437,8 @@ ssh_tcp_done(int fd, int status, const char *detail, void *arg)
 		return;
 	}
 	if (status != DIAL_OK) {
+		/* postern's own limit: its opens fail as DIAL_LOCAL. */
+		b->local_fail = status == DIAL_LOCAL;
 		ssh_fail(b, "TCP connect to %s:%u: %s", b->set.host,
 		    b->set.port, detail);
 		return;
@@ -462,7 +464,7 @@ ssh_connect(struct ssh_bastion *b)
 	struct timeval	tv;
 
 	b->state = SSH_CONNECTING;
-	b->broken = b->io.io_error = b->io.rx_eof = 0;
+	b->broken = b->io.io_error = b->io.rx_eof = b->local_fail = 0;
 	b->hint[0] = '\0';
 	b->attempt_start = clock_ms();
 	tv = clock_tv(b->set.connect_timeout_ms);

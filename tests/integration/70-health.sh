@@ -586,12 +586,12 @@ case_route_down_close() {
 	expect_served_by public "$PUB_PORT"
 }
 
-# on_route_down = keep (the default): the session stays through the
-# route's down time, works again once private answers, and ends when
-# private dies.
+# on_route_down = keep: the session stays through the route's down
+# time, works again once private answers, and ends when private dies.
+# (The default, move, is tests/integration/36-routedown.sh's.)
 case_route_down_keep() {
 	start_pair
-	postern_pair
+	postern_pair on_route_down=keep
 	open_private_session
 	stop_server "$PRIV_PID"
 	expect_log 'info: redis/private: up -> down \(2 failed checks; last: timeout: '

@@ -1,6 +1,7 @@
 #!/bin/bash
 # Checks that know which server they reached: authenticated PostgreSQL
-# checks (SCRAM-SHA-256, md5, cleartext only inside TLS, SCRAM-SHA-256-PLUS
+# checks (SCRAM-SHA-256, md5 and cleartext only inside TLS unless
+# check_allow_md5, SCRAM-SHA-256-PLUS
 # with channel binding on a tls:// route), check_role = primary | standby
 # across a real promotion (a streaming standby made with pg_basebackup -R),
 # and the identity guard (an unrelated cluster behind a route; a Redis
@@ -104,6 +105,8 @@ case_auth_methods() {
 	  conf_service scram "127.0.0.1:$LISTEN_PORT" postgres "a tcp://127.0.0.1:$A_PORT" -- \
 	      "${FAST[@]}" check_user=chk_scram check_database=postgres "check_password_file=$scram"
 	  pg_checked md5 "a tcp://127.0.0.1:$A_PORT" -- check_user=chk_md5 \
+	      check_database=postgres "check_password_file=$md5" check_allow_md5=yes
+	  pg_checked md5no "a tcp://127.0.0.1:$A_PORT" -- check_user=chk_md5 \
 	      check_database=postgres "check_password_file=$md5"
 	  pg_checked badpw "a tcp://127.0.0.1:$A_PORT" -- check_user=chk_scram \
 	      check_database=postgres "check_password_file=$bad"
@@ -116,6 +119,10 @@ case_auth_methods() {
 	expect_log 'debug: scram/a: check: ok \(authenticated \(SCRAM-SHA-256\); primary\)'
 	expect_log 'info: scram/a: up \(check ok\)$'
 	expect_log 'debug: md5/a: check: ok \(authenticated \(md5\); primary\)'
+	# md5 over tcp:// without check_allow_md5: a downgrade from SCRAM
+	# would hand the hash to whoever is on the path; refused.
+	expect_log 'info: md5no/a: unknown -> down \(2 failed checks; last: '
+	expect_log 'debug: md5no/a: check: authentication \(auth failed \(the server asks for an md5 password hash on a connection without TLS; refused: whoever is on the path could have downgraded SCRAM to crack it \(use a tls:// route, scram-sha-256 in pg_hba\.conf, or check_allow_md5 = yes\)\)\)'
 	# Down, and why: the check's own line (the transition names the last
 	# of its two failures, which a loaded machine can make a timeout).
 	expect_log 'info: badpw/a: unknown -> down \(2 failed checks; last: '
@@ -139,7 +146,7 @@ case_auth_methods() {
 # TLS: SCRAM-SHA-256-PLUS (tls-server-end-point), cleartext allowed
 
 case_tls_plus() {
-	local k=$T/pki scram clear
+	local k=$T/pki scram clear md5
 	mkdir -p "$k"
 	openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes \
 	    -keyout "$k/server.key" -out "$k/server.crt" -days 30 \
@@ -149,17 +156,21 @@ case_tls_plus() {
 	chmod 600 "$k/server.key"
 	((EUID == 0)) && chown -R postgres:postgres "$k"
 	PG_HBA=$'local all all trust\nhostssl all chk_clear 127.0.0.1/32 password
+hostssl all chk_md5 127.0.0.1/32 md5
 hostssl all all 127.0.0.1/32 scram-sha-256\nhostnossl all all 127.0.0.1/32 reject' \
 	PG_OPTS="-c ssl=on -c ssl_cert_file=$k/server.crt -c ssl_key_file=$k/server.key" \
 	    start_cluster A
 	scram=$(pw_file scram "$PW_SCRAM")
 	clear=$(pw_file clear "$PW_CLEAR")
+	md5=$(pw_file md5 "$PW_MD5")
 	CONF=$T/tls.conf
 	{ conf_global log_level=debug
 	  pg_checked plus "a tls://127.0.0.1:$A_PORT ca=$k/server.crt name=db.example.test" -- \
 	      check_user=chk_scram check_database=postgres "check_password_file=$scram"
 	  pg_checked clear "a tls://127.0.0.1:$A_PORT ca=$k/server.crt name=db.example.test" -- \
 	      check_user=chk_clear check_database=postgres "check_password_file=$clear"
+	  pg_checked md5tls "a tls://127.0.0.1:$A_PORT ca=$k/server.crt name=db.example.test" -- \
+	      check_user=chk_md5 check_database=postgres "check_password_file=$md5"
 	} > "$CONF"
 	start_postern "$CONF"
 	# The server checks the binding: a wrong certificate hash would fail.
@@ -167,6 +178,8 @@ hostssl all all 127.0.0.1/32 scram-sha-256\nhostnossl all all 127.0.0.1/32 rejec
 	expect_log 'info: plus/a: up \(check ok\)$'
 	expect_log 'debug: clear/a: check: ok \(authenticated \(password\); primary\)'
 	expect_log 'info: clear/a: up \(check ok\)$'
+	# md5 inside TLS needs no check_allow_md5.
+	expect_log 'debug: md5tls/a: check: ok \(authenticated \(md5\); primary\)'
 	expect_no_secrets
 }
 
@@ -271,7 +284,7 @@ case_config_errors() {
 	out=$(timeout 20 "$POSTERN" -n -c "$T/bad.conf" 2>&1)
 	rc=$?
 	expect_eq "exit status of -n" 2 "$rc"
-	expect_match "-n" "bad\\.conf:6: check_password_file $pw is readable by group or others \\(mode 0644\\): it holds a password; chmod 600 it" "$out"
+	expect_match "-n" "bad\\.conf:6: check_password_file $pw: mode 0644 lets others read or write it: chmod 600 it" "$out"
 	expect_match "-n" "bad\\.conf:7: check_role = master is a Redis role; a postgres check takes any, primary or standby" "$out"
 	expect_match "-n" "bad\\.conf:8: identity_key is for redis checks \\(this service's is postgres\\)" "$out"
 	expect_match "-n" "bad\\.conf:14: check_role = standby is a PostgreSQL role; a redis check takes any, master or replica" "$out"
@@ -279,14 +292,20 @@ case_config_errors() {
 	expect_match "-n" "bad\\.conf:20: check_role = primary needs a redis or postgres check \\(this service's is tcp\\)" "$out"
 	chmod 600 "$pw"
 	sed -i '/check_role = \(master\|standby\|primary\)/d; /identity_/d' "$T/bad.conf"
-	out=$(timeout 20 "$POSTERN" -n -c "$T/bad.conf" 2>&1)
+	out=$(timeout 20 "$POSTERN" -n -c "$T/bad.conf" 2>&1 | grep -v '^postern: warning: running as root')
 	expect_eq "-n once fixed" "configuration OK" "$out"
-	# A reload refuses the file once it is readable by others, and the
+	# Root-owned and readable by a group postern runs with (a Kubernetes
+	# Secret with fsGroup): accepted, as for every secret file.
+	chown 0:0 "$pw"
+	chmod 640 "$pw"
+	out=$(timeout 20 "$POSTERN" -n -c "$T/bad.conf" 2>&1 | grep -v '^postern: warning: running as root')
+	expect_eq "-n with a root:root 0640 password file" "configuration OK" "$out"
+	# A reload refuses the file once its group may write it, and the
 	# running configuration stays.
 	start_postern "$T/bad.conf"
-	chmod 640 "$pw"
+	chmod 660 "$pw"
 	kill -HUP "$POSTERN_PID"
-	expect_log "error: .*bad\\.conf:6: check_password_file $pw is readable by group or others \\(mode 0640\\)"
+	expect_log "error: .*bad\\.conf:6: check_password_file $pw: mode 0660 lets its group write it: chmod 600 it"
 	expect_log 'error: reload failed: keeping the running configuration \(generation 1\)$'
 	stop_postern
 }
@@ -338,8 +357,8 @@ case_redis_identity() {
 	expect_log "info: redis/b: up -> down \\(2 failed checks; last: identity: key 'postern:identity' is not set; " 10
 }
 
-run_case "SCRAM, md5, wrong password, cleartext refused without TLS" case_auth_methods
-run_case "tls://: SCRAM-SHA-256-PLUS and cleartext inside TLS" case_tls_plus
+run_case "SCRAM, md5 (refused without TLS unless allowed), wrong password, cleartext refused without TLS" case_auth_methods
+run_case "tls://: SCRAM-SHA-256-PLUS, cleartext and md5 inside TLS" case_tls_plus
 run_case "check_role primary/standby, promotion, identity guard" case_roles_identity
 run_case "configuration errors for roles, identity, password file mode; reload" case_config_errors
 run_case "redis identity_key: mismatch refused, never a resort" case_redis_identity

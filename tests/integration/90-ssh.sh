@@ -85,9 +85,12 @@ case_postgres_scram() {
 	local pw=$T/chk.pw out
 	command -v psql > /dev/null || skip_case "no psql"
 	PG_HBA=$'local all all trust\nhost all postgres 127.0.0.1/32 trust
+host all chk_md5 127.0.0.1/32 md5
 host all all 127.0.0.1/32 scram-sha-256' start_postgres
 	out=$(timeout 30 psql "host=$PG_SOCKDIR port=$PG_PORT user=postgres dbname=postgres" \
-	    -XAtc "CREATE ROLE chk LOGIN PASSWORD 'chk-Pw-9'" 2>&1) ||
+	    -XAtc "CREATE ROLE chk LOGIN PASSWORD 'chk-Pw-9';
+	    SET password_encryption = 'md5';
+	    CREATE ROLE chk_md5 LOGIN PASSWORD 'chk-Pw-9'" 2>&1) ||
 	    fail_case "CREATE ROLE: $out"
 	printf 'chk-Pw-9\n' > "$pw"
 	chmod 600 "$pw"
@@ -99,10 +102,20 @@ host all all 127.0.0.1/32 scram-sha-256' start_postgres
 	  conf_service postgres "127.0.0.1:$LISTEN_PORT" postgres \
 	      "via ssh://b/127.0.0.1:$PG_PORT" -- check_user=chk \
 	      check_database=postgres "check_password_file=$pw" check_role=primary
+	  # md5 over ssh://: the hop from the bastion is plain TCP, so the
+	  # hash is refused without check_allow_md5, as on tcp://.
+	  conf_service md5 "127.0.0.1:$(free_port)" postgres \
+	      "via ssh://b/127.0.0.1:$PG_PORT" -- check_user=chk_md5 \
+	      check_database=postgres "check_password_file=$pw"
+	  conf_service md5ok "127.0.0.1:$(free_port)" postgres \
+	      "via ssh://b/127.0.0.1:$PG_PORT" -- check_user=chk_md5 \
+	      check_database=postgres "check_password_file=$pw" check_allow_md5=yes
 	} > "$CONF"
 	start_postern "$CONF"
 	expect_log 'debug: postgres/via: check: ok \(authenticated \(SCRAM-SHA-256\); primary\)'
 	expect_log 'info: postgres/via: up \(check ok\)$'
+	expect_log 'debug: md5/via: check: authentication \(auth failed \(the server asks for an md5 password hash on a connection without TLS; refused: '
+	expect_log 'debug: md5ok/via: check: ok \(authenticated \(md5\); primary\)'
 	out=$(timeout 30 psql "$(pg_conninfo "$LISTEN_PORT")" -tAc 'select 6 * 7' 2>&1)
 	expect_eq "psql through the bastion" 42 "$out"
 	expect_no_log 'chk-Pw-9'
@@ -356,6 +369,77 @@ case_hostkey_hashed_accept_new() {
 	expect_eq "PING (the accepted key)" PONG "$(rcli "$LISTEN_PORT" PING 2>&1)"
 }
 
+# A bastion that signs its host key with ssh-rsa (SHA-1) only: refused
+# by default, as OpenSSH 8.8 and later do, and the log names ssh-rsa;
+# host_key_algorithms with ssh-rsa accepts it (with libssh2 1.10 the
+# only RSA host key signature there is).
+case_hostkey_sha1() {
+	local kh
+	start_redis
+	ssh-keygen -q -t rsa -b 2048 -N '' -C host -f "$T/host_rsa" < /dev/null ||
+	    fail_case "ssh-keygen -t rsa failed"
+	start_sshd "HostKey $T/host_rsa" "HostKeyAlgorithms ssh-rsa"
+	kh=$T/rsa_known_hosts
+	printf '[127.0.0.1]:%s %s\n' "$SSHD_PORT" "$(cut -d' ' -f1,2 "$T/host_rsa.pub")" > "$kh"
+	BASTION_OPTS=(known_hosts="$kh")
+	postern_via redis "$REDIS_PORT" "${FAST[@]}"
+	expect_log "$(cannot_re b)SSH handshake failed: host key negotiation failed: the bastion offers ssh-rsa, we accept [a-z0-9,-]+: ssh-rsa signs with SHA-1, refused by default as OpenSSH 8\\.8 and later do; give the bastion an ed25519 or ecdsa host key \\(or rsa-sha2-256 with libssh2 1\\.11\\), or accept SHA-1 with host_key_algorithms = \\.\\.\\.,ssh-rsa; retrying in "
+	expect_no_log 'connected in'
+	expect_eq "logins at sshd" 0 "$(count_lines "$SSHD_LOG" 'Accepted publickey')"
+	stop_postern
+	BASTION_OPTS=(known_hosts="$kh" host_key_algorithms=ssh-ed25519,ssh-rsa)
+	postern_via redis "$REDIS_PORT"
+	expect_log "info: bastion b \\(root@127\\.0\\.0\\.1:$SSHD_PORT\\): connected in [0-9]+ ms \\(host key ssh-rsa $(re_escape "$(fp_of "$T/host_rsa.pub")");"
+	expect_eq "PING (ssh-rsa allowed)" PONG "$(rcli "$LISTEN_PORT" PING 2>&1)"
+}
+
+# A bastion with ed25519 and ecdsa host keys: the key type known_hosts
+# holds is asked for first (as ssh does), so a host recorded with its
+# ecdsa key is not asked for ed25519 (which would be "unknown").
+case_hostkey_prefer_known() {
+	local kh
+	start_redis
+	ssh-keygen -q -t ecdsa -N '' -C host -f "$T/host_ecdsa" < /dev/null ||
+	    fail_case "ssh-keygen -t ecdsa failed"
+	start_sshd "HostKey $T/host_ecdsa"
+	kh=$T/ecdsa_known_hosts
+	printf '[127.0.0.1]:%s %s\n' "$SSHD_PORT" "$(cut -d' ' -f1,2 "$T/host_ecdsa.pub")" > "$kh"
+	BASTION_OPTS=(known_hosts="$kh")
+	postern_via redis "$REDIS_PORT"
+	expect_log "info: bastion b \\(root@127\\.0\\.0\\.1:$SSHD_PORT\\): connected in [0-9]+ ms \\(host key ecdsa-sha2-nistp256 $(re_escape "$(fp_of "$T/host_ecdsa.pub")");"
+	expect_eq "PING (ecdsa host key)" PONG "$(rcli "$LISTEN_PORT" PING 2>&1)"
+	stop_postern
+	# The ed25519 key recorded: ed25519 (the default order's first).
+	BASTION_OPTS=(known_hosts="$SSHD_KNOWN")
+	postern_via redis "$REDIS_PORT"
+	expect_log "$(connected_re b)"
+}
+
+# An @cert-authority line covers the bastion: libssh2 cannot check a host
+# certificate, so accept-new refuses the host (with the line) instead of
+# trusting its key on first use, and writes nothing.
+case_hostkey_cert_authority() {
+	local kh
+	start_redis
+	start_sshd
+	make_key ca ed25519
+	kh=$T/ca_known_hosts
+	printf '# the fleet CA\n@cert-authority * %s\n' "$(cut -d' ' -f1,2 "$T/keys/ca.pub")" > "$kh"
+	cp "$kh" "$kh.before"
+	BASTION_OPTS=(known_hosts="$kh" strict_host_key_checking=accept-new)
+	postern_via redis "$REDIS_PORT" "${FAST[@]}"
+	expect_log "$(cannot_re b)host key verification failed: $(re_escape "$kh") line 2 says @cert-authority for \\[127\\.0\\.0\\.1\\]:$SSHD_PORT, and libssh2 cannot verify host certificates: its ssh-ed25519 key $(re_escape "$SSHD_FP") is not trusted on first use; add the host's own key \\(ssh-keyscan\\) or pin host_key_sha256"
+	expect_no_log 'accepted the new'
+	expect_no_log 'connected in'
+	expect_eq "known_hosts unchanged" "$(cat "$kh.before")" "$(cat "$kh")"
+	stop_postern
+	# The host's own key listed too: that key is checked, and used.
+	cat "$SSHD_KNOWN" >> "$kh"
+	postern_via redis "$REDIS_PORT"
+	expect_log "$(connected_re b)"
+	expect_eq "PING (own key next to the CA)" PONG "$(rcli "$LISTEN_PORT" PING 2>&1)"
+}
+
 case_userkey_wrong() {
 	local fp
 	start_redis
@@ -381,6 +465,8 @@ case_key_types() {
 	printf 'ec secret\n' > "$T/keys/k_ec.pass"
 	printf 'rsa secret\n' > "$T/keys/k_rsa.pass"
 	printf 'wrong\n' > "$T/keys/k_bad.pass"
+	# Secret files (postern.conf(5)): owner only.
+	chmod 600 "$T"/keys/*.pass
 	SSHD_AUTHORIZED=(k_ed k_ec k_rsa k_bad)
 	export ASAN_OPTIONS="$ASAN_OPTIONS:fast_unwind_on_malloc=0"
 	start_redis
@@ -517,6 +603,30 @@ case_restart() {
 	expect_eq "listener kept" 1 "$(count_lines "$POSTERN_LOG" 'service redis: listening on')"
 	expect_eq "loss lines" 1 "$(count_lines "$POSTERN_LOG" 'connection lost')"
 	expect_eq "recovery lines" 1 "$(count_lines "$POSTERN_LOG" 'connected again')"
+}
+
+# The identity is a secret file read at each connection: made readable
+# by others after the start, it is refused when the bastion reconnects
+# (logged, the agent tried next), and used again once chmod 600.
+case_identity_mode_runtime() {
+	local key=$T/keys/rt
+	start_redis
+	make_key rt ed25519
+	SSHD_AUTHORIZED=(rt)
+	start_sshd
+	BASTION_OPTS=(identity="$key")
+	postern_via redis "$REDIS_PORT" "${FAST[@]}"
+	expect_log "$(connected_re b)"
+	chmod 644 "$key"
+	sshd_signal KILL
+	wait_exit "$SSHD_PID" 10 || fail_case "sshd survived SIGKILL"
+	start_sshd_on "$SSHD_PORT" 127.0.0.1
+	expect_log "warn: bastion b \\(root@127\\.0\\.0\\.1:$SSHD_PORT\\): identity $(re_escape "$key"): mode 0644 lets others read or write it: chmod 600 it$" 30
+	expect_log "$(cannot_re b)authentication as root failed: identity $(re_escape "$key"): mode 0644 lets others read or write it: chmod 600 it; no ssh-agent"
+	expect_eq "logins at sshd with the 0644 key" 1 "$(count_lines "$SSHD_LOG" 'Accepted publickey')"
+	chmod 600 "$key"
+	expect_log "info: bastion b \\(root@127\\.0\\.0\\.1:$SSHD_PORT\\): connected again after " 30
+	expect_eq "PING after chmod 600" PONG "$(rcli "$LISTEN_PORT" PING 2>&1)"
 }
 
 # The admin endpoint shows each bastion: /metrics, /health and /status,
@@ -940,7 +1050,7 @@ case_netns_topology() {
 
 run_case "redis-cli through an ssh:// route" case_redis
 run_case "psql through an ssh:// route" case_postgres
-run_case "postgres check with SCRAM through an ssh:// route" case_postgres_scram
+run_case "postgres check with SCRAM through an ssh:// route; md5 refused unless allowed" case_postgres_scram
 run_case "200 concurrent sessions share one SSH connection" case_200_sessions
 run_case "100 new sessions at once through one bastion: all served" case_burst
 run_case "a killed extra connection: its channel fails, the others serve, it reconnects" case_extra_lost
@@ -949,12 +1059,16 @@ run_case "unknown host key refused (type, fingerprint, file)" case_hostkey_unkno
 run_case "changed host key refused, also under accept-new" case_hostkey_changed
 run_case "pinned host_key_sha256: wrong refused, right one after reload" case_hostkey_pin
 run_case "hashed known_hosts; accept-new adds an unknown host" case_hostkey_hashed_accept_new
+run_case "ssh-rsa (SHA-1) host key signatures refused, named; allowed by host_key_algorithms" case_hostkey_sha1
+run_case "@cert-authority covering the host: refused under accept-new" case_hostkey_cert_authority
+run_case "host key algorithms: the type known_hosts holds is asked for first" case_hostkey_prefer_known
 run_case "wrong user key refused (type, fingerprint, file)" case_userkey_wrong
 run_case "ed25519, ecdsa+passphrase, RSA PEM+passphrase; wrong passphrase" case_key_types
 run_case "ssh-agent authentication" case_agent
 run_case "a hung ssh-agent: bounded wait, clear error" case_agent_hung
 run_case "PermitOpen: administratively prohibited vs connect failed" case_open_failures
 run_case "sshd killed and restarted: reconnects, new sessions work" case_restart
+run_case "identity made readable by others after the start: refused at reconnect" case_identity_mode_runtime
 run_case "SIGSTOP'd bastion found by the keepalive counter" case_sigstop
 run_case "admin shows the bastion: metrics, /health, /status" case_admin_bastion
 run_case "reload keeps an unchanged bastion, replaces a changed one" case_reload

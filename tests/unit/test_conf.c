@@ -93,7 +93,7 @@ test_defaults(void **state)
 	assert_int_equal(s->connect_timeout_ms, 4000);
 	assert_int_equal(s->rise, 2);
 	assert_int_equal(s->fall, 3);
-	assert_int_equal(s->max_connections, 10000);
+	assert_int_equal(s->max_connections, 4096);
 	conf_unref(c);
 }
 
