@@ -205,9 +205,11 @@ session_pg_tap(const uint8_t *buf, size_t len, void *arg)
 		return (0);
 	case PGBACK_KEY:
 		s->cancel_key = pgcancel_add(daemon_cancels(s->svc->px),
-		    s->pgback->pid, s->pgback->key, s->route);
-		log_debug("%s: backend pid %u%s", session_prefix(s, s->route,
-		    prefix, sizeof(prefix)), s->pgback->pid,
+		    s->pgback->pid, s->pgback->body + 4, s->pgback->keylen,
+		    s->route);
+		log_debug("%s: backend pid %u, %zu-byte cancel key%s",
+		    session_prefix(s, s->route, prefix, sizeof(prefix)),
+		    s->pgback->pid, s->pgback->keylen,
 		    s->cancel_key == NULL ? " (out of memory: not "
 		    "cancellable)" : "");
 		break;
@@ -216,6 +218,7 @@ session_pg_tap(const uint8_t *buf, size_t len, void *arg)
 		    prefix, sizeof(prefix)), s->pgback->why);
 		break;
 	}
+	pgback_wipe(s->pgback);
 	free(s->pgback);	/* done with the startup */
 	s->pgback = NULL;
 	return (done);
@@ -481,7 +484,7 @@ session_cancel(struct session *s, const struct pgfront_msg *msg,
 	char		 prefix[256], why[96];
 
 	r = pgcancel_find(daemon_cancels(s->svc->px), msg->cancel_pid,
-	    msg->cancel_key);
+	    msg->cancel_key, msg->cancel_keylen);
 	if (r == NULL) {
 		snprintf(why, sizeof(why), "cancel request for an unknown "
 		    "backend (pid %u)", msg->cancel_pid);
@@ -495,9 +498,9 @@ session_cancel(struct session *s, const struct pgfront_msg *msg,
 	evbuffer_add_buffer(s->first, packet);
 	s->cancel = 1;
 	s->dialing = route_ref(r);
-	log_info("%s: cancel request for backend pid %u goes to route %s",
-	    session_prefix(s, NULL, prefix, sizeof(prefix)), msg->cancel_pid,
-	    r->cr->name);
+	log_info("%s: cancel request for backend pid %u (%zu-byte key) goes "
+	    "to route %s", session_prefix(s, NULL, prefix, sizeof(prefix)),
+	    msg->cancel_pid, msg->cancel_keylen, r->cr->name);
 	s->dial = dial_start(daemon_dial_env(s->svc->px), r->cr,
 	    s->svc->cs->connect_timeout_ms, 0, session_dial_cb, s);
 	if (s->dial == NULL)
@@ -731,6 +734,8 @@ session_free(struct session *s)
 	pgfront_free(s->pg);
 	if (s->first != NULL)
 		evbuffer_free(s->first);
+	if (s->pgback != NULL)
+		pgback_wipe(s->pgback);
 	free(s->pgback);
 	route_unref(s->dialing);
 	route_unref(s->route);

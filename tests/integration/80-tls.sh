@@ -328,7 +328,7 @@ expect_cancel() {
 	done
 	wait_exit "$pid" 10 || fail_case "psql did not end after the cancel"
 	expect_match "psql's output" 'canceling statement due to user request' "$(cat "$T/sleep.out")"
-	expect_log " cancel request for backend pid $bpid goes to route $1$"
+	expect_log " cancel request for backend pid $bpid \\(4-byte key\\) goes to route $1$"
 	expect_log " s[0-9]+ postgres 127\.0\.0\.1:[0-9]+ -> $1 127\.0\.0\.1:${2:-$PG_PORT}: closed \(server closed\) after [0-9.]+s, 16 bytes up, 0 bytes down$"
 }
 
