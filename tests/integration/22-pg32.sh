@@ -167,7 +167,10 @@ case_psql_cancel() {
 	local pid bpid out=$T/psql$_CASE_ID.out
 	need_pg18
 	pg_for "$1"
-	timeout 60 psql "$(pg_conninfo "$LISTEN_PORT" "max_protocol_version=3.2")" \
+	# Not under timeout(1): psql must get the SIGINT itself (a
+	# background job starts with SIGINT ignored, and coreutils 9.10's
+	# timeout then passes none on); the case's own timeout bounds it.
+	psql "$(pg_conninfo "$LISTEN_PORT" "max_protocol_version=3.2")" \
 	    -X -c '\timing on' -c 'select pg_sleep(10)' > "$out" 2>&1 &
 	pid=$!
 	track_client "$pid"
@@ -178,6 +181,8 @@ case_psql_cancel() {
 	wait_until 5 backend_gone 10 || fail_case "backend $bpid still runs pg_sleep 5 s after SIGINT to psql"
 	wait_exit "$pid" 10 || fail_case "psql did not end after the cancel"
 	expect_match "psql's output" 'canceling statement due to user request' "$(cat "$out")"
+	# \timing: the statement's time as psql measured it, under 9 s.
+	expect_match "psql's \\timing" $'\nTime: [0-8]?[0-9]{1,3}\\.[0-9]+ ms' "$(cat "$out")"
 	expect_log " cancel request for backend pid $bpid \\(32-byte key\\) goes to route private$"
 	expect_log " -> private [0-9.:]+: closed \\(server closed\\) after [0-9.]+s, 44 bytes up, 0 bytes down$"
 }

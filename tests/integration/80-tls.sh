@@ -314,7 +314,9 @@ backend_sleeping() {
 # within a second, per pg_stat_activity on the server.
 expect_cancel() {
 	local pid bpid t0 n=0
-	timeout 60 psql "$(pg_conninfo "$LISTEN_PORT")" -X -c 'select pg_sleep(30)' > "$T/sleep.out" 2>&1 &
+	# Not under timeout(1): a background job starts with SIGINT ignored,
+	# and coreutils 9.10's timeout then passes none on to psql.
+	psql "$(pg_conninfo "$LISTEN_PORT")" -X -c 'select pg_sleep(30)' > "$T/sleep.out" 2>&1 &
 	pid=$!
 	track_client "$pid"
 	wait_until 10 backend_sleeping || fail_case "pg_sleep never showed up on the server"
