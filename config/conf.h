@@ -105,6 +105,13 @@ struct conf_route {
 	size_t			 nopts;
 	struct conf_tls		 tls;		/* tls://: opts, typed */
 	int			 line;
+	/*
+	 * sentinel=NAME (redis): the URL lists Sentinels, not the server;
+	 * the server is the master they name (proxy/sentinel.h).
+	 */
+	char			*sentinel;	/* NULL: an ordinary route */
+	struct addr		*sentinels;	/* target is the first */
+	size_t			 nsentinels;
 };
 
 struct conf_service {

@@ -44,15 +44,21 @@ const char *
 session_prefix(const struct session *s, const struct route *r, char *buf,
     size_t len)
 {
-	char	target[ADDR_STRLEN];
+	char			 target[ADDR_STRLEN];
+	const struct conf_route	*cr;
 
+	if (r != NULL) {
+		/* The server it dialed, for a Sentinel route's session. */
+		cr = (r == s->route || r == s->dialing) && s->cr != NULL ?
+		    s->cr : r->dial_cr != NULL ? r->dial_cr : r->cr;
+	}
 	if (r == NULL)
 		snprintf(buf, len, "s%llu %s %s", (unsigned long long)s->id,
 		    s->svc->name, s->peer);
 	else
 		snprintf(buf, len, "s%llu %s %s -> %s %s",
 		    (unsigned long long)s->id, s->svc->name, s->peer,
-		    r->cr->name, addr_format(&r->cr->target, target,
+		    r->cr->name, addr_format(&cr->target, target,
 		    sizeof(target)));
 	return (buf);
 }
@@ -464,7 +470,10 @@ session_dial_next(struct session *s, size_t from)
 	}
 	s->pos = i;
 	s->dialing = route_ref(svc->order[i]);
-	s->dial = dial_start(daemon_dial_env(svc->px), s->dialing->cr,
+	/* A Sentinel route's current master (eligible: it has one). */
+	s->cr = s->dialing->dial_cr;
+	s->epoch = s->dialing->epoch;
+	s->dial = dial_start(daemon_dial_env(svc->px), s->cr,
 	    (int)ms, 0, session_dial_cb, s);
 	if (s->dial == NULL)
 		session_close(s, SESSION_END_INTERNAL, "out of memory");

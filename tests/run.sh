@@ -36,7 +36,7 @@ PACKAGES=(build-essential autoconf automake libtool pkg-config libevent-dev
 	postgresql-contrib haproxy socat openssh-server openssh-client nftables
 	iproute2 mandoc procps iputils-ping coreutils jq curl
 	libsystemd-dev systemd debhelper lintian fakeroot python3 python3-yaml
-	debootstrap)
+	debootstrap redis-sentinel)
 
 # One integration file may take this long before it is stopped.
 SCRIPT_TIMEOUT=${POSTERN_SCRIPT_TIMEOUT:-900}
