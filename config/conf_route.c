@@ -41,14 +41,14 @@ static int
 conf_parse_sentinels(const char *rest, struct conf_route *r, char *err,
     size_t errlen)
 {
-	char		*list, *tok, *save;
+	char		*list, *tok, *next;
 	struct addr	*a;
 	int		 rc = -1;
 
 	if ((list = strdup(rest)) == NULL)
 		return (-1);
-	for (tok = strtok_r(list, ",", &save); tok != NULL;
-	    tok = strtok_r(NULL, ",", &save)) {
+	/* strsep, not strtok: "a:1,,b:2" has an empty (bad) address. */
+	for (next = list; (tok = strsep(&next, ",")) != NULL;) {
 		if ((a = reallocarray(r->sentinels, r->nsentinels + 1,
 		    sizeof(*a))) == NULL)
 			goto out;
