@@ -162,20 +162,18 @@ out:
  */
 static void
 conf_validate_sentinel(struct conf_parser *p, struct conf_service *s,
-    struct conf_route *r, const char *name)
+    struct conf_route *r)
 {
 	if (s->protocol != PROTO_REDIS) {
 		perr(p, r->line, "route '%s': sentinel is for protocol = "
 		    "redis", r->name);
 		return;
 	}
-	if (!conf_valid_name(name)) {
+	if (!conf_valid_name(r->sentinel)) {
 		perr(p, r->line, "route '%s': bad Sentinel master name '%s' "
-		    "(letters, digits, '-', '_', '.')", r->name, name);
+		    "(letters, digits, '-', '_', '.')", r->name, r->sentinel);
 		return;
 	}
-	if ((r->sentinel = strdup(name)) == NULL)
-		return;
 	if (r->nsentinels == 0) {
 		if ((r->sentinels = calloc(1, sizeof(*r->sentinels))) == NULL)
 			return;
@@ -211,8 +209,10 @@ conf_validate_route(struct conf_parser *p, struct conf_service *s,
 			    r->name, k);
 			continue;
 		}
-		if (strcmp(k, "sentinel") == 0) {
-			conf_validate_sentinel(p, s, r, v);
+		if ((key = conf_keys_find(SECT_ROUTE, k)) != NULL) {
+			p->label = label;
+			conf_store(p, key, r->line, v, r);
+			p->label = "";
 			continue;
 		}
 		if (r->kind != ROUTE_TLS ||
@@ -226,7 +226,9 @@ conf_validate_route(struct conf_parser *p, struct conf_service *s,
 		conf_store(p, key, r->line, v, &r->tls);
 		p->label = "";
 	}
-	if (r->nsentinels > 0 && r->sentinel == NULL)
+	if (r->sentinel != NULL)
+		conf_validate_sentinel(p, s, r);
+	else if (r->nsentinels > 0)
 		perr(p, r->line, "route '%s': several addresses are Sentinels: "
 		    "name the master with sentinel=NAME", r->name);
 	if (r->tls.sslnegotiation != PG_NEG_POSTGRES &&
