@@ -166,6 +166,8 @@ static void
 admin_json_route(struct evbuffer *b, const struct route *r,
     int64_t now)
 {
+	char	master[ADDR_STRLEN];
+
 	admin_json_string(b, r->cr->name);
 	evbuffer_add_printf(b, ":{\"url\":");
 	admin_json_string(b, r->cr->url);
@@ -177,6 +179,12 @@ admin_json_route(struct evbuffer *b, const struct route *r,
 	    (unsigned long long)r->sessions_total,
 	    (unsigned long long)r->connect_failures);
 	admin_json_string(b, r->last_error[0] != '\0' ? r->last_error : NULL);
+	if (r->cr->sentinel != NULL) {
+		/* A Sentinel route: the master it dials (null: none yet). */
+		evbuffer_add_printf(b, ",\"master\":");
+		admin_json_string(b, r->dial_cr != NULL ? addr_format(
+		    &r->dial_cr->target, master, sizeof(master)) : NULL);
+	}
 	evbuffer_add_printf(b, ",\"identity\":");
 	admin_json_string(b, r->identity[0] != '\0' ? r->identity : NULL);
 	evbuffer_add_printf(b, ",\"refused\":");

@@ -107,21 +107,29 @@ llen_above() {
 	[[ -n "$n" ]] && ((n > $2))
 }
 
+# health_master ADMIN_PORT: the master /health shows for route main.
+health_master() {
+	curl -s --max-time 10 "http://127.0.0.1:$1/health" |
+	    jq -r '.services.redis.routes.main.master'
+}
+
 # SENTINEL FAILOVER while a redis-py pool writes through postern: the
 # route follows the new master (its log says so, with the vote), the
 # pool's connections move to it, writes go on there, and every write
 # that the master acknowledged with WAIT 1 is on the new master.
 case_failover_under_traffic() {
-	local out=$T/writer$_CASE_ID.out stop=$T/stop$_CASE_ID pid base acked lost
+	local out=$T/writer$_CASE_ID.out stop=$T/stop$_CASE_ID pid base acked lost admin
 	start_pair
 	start_sentinels "$M"
 	sentinel_route "$1"
-	GLOBAL_OPTS=(log_level=debug)
+	admin=$(free_port) || fail_case "no free port"
+	GLOBAL_OPTS=(log_level=debug "admin=127.0.0.1:$admin")
 	postern_service redis "$ROUTE" -- "${FAST[@]}"
 	[[ $1 != ssh ]] ||
 	    expect_log "info: bastion b \\(root@127\\.0\\.0\\.1:$SSHD_PORT\\): connected in " 20
 	expect_log "info: redis/main: sentinel: master mymaster is 127\\.0\\.0\\.1:$M \\(3 of 3 Sentinels, ROLE master; was none\\)$" 20
 	expect_log "redis/main: .*up" 20
+	expect_eq "/health: the route's master" "127.0.0.1:$M" "$(health_master "$admin")"
 	/usr/bin/python3 "$TOP/tests/sentinel_writer.py" "$LISTEN_PORT" "$out" "$stop" > "$out.log" 2>&1 &
 	pid=$!
 	track_client "$pid"
@@ -129,6 +137,7 @@ case_failover_under_traffic() {
 	expect_eq "SENTINEL FAILOVER" OK "$(rcli "$S1" SENTINEL FAILOVER mymaster)"
 	expect_log "info: redis/main: sentinel: master mymaster is 127\\.0\\.0\\.1:$R \\([23] of 3 Sentinels, ROLE master; was 127\\.0\\.0\\.1:$M\\)$" 30
 	wait_until 20 eval '[[ "$(role "$R")" == master ]]' || fail_case "the replica never became master"
+	expect_eq "/health: the route's master" "127.0.0.1:$R" "$(health_master "$admin")"
 	base=$(llen_at "$R")
 	wait_until 30 llen_above "$R" "$((base + 200))" ||
 	    fail_case "writes did not go on on the new master ($(llen_at "$R") after $base)"
