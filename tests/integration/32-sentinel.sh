@@ -184,6 +184,25 @@ case_old_master_restarted() {
 	expect_no_log "sentinel: master mymaster is 127\\.0\\.0\\.1:$M .*was 127\\.0\\.0\\.1:$R"
 }
 
+# With check_interval = 60s no periodic round comes during the case: the
+# +switch-master a Sentinel publishes (postern subscribes on each) is
+# what starts the round that finds the new master.
+case_switch_master_message() {
+	start_pair
+	start_sentinels "$M"
+	sentinel_route "$1"
+	GLOBAL_OPTS=(log_level=debug)
+	postern_service redis "$ROUTE" -- check_interval=60s check_timeout=1s
+	expect_log "info: redis/main: sentinel: master mymaster is 127\\.0\\.0\\.1:$M " 20
+	expect_log "redis/main: .*up" 20
+	expect_eq "SET through postern" OK "$(rcli "$LISTEN_PORT" SET before x)"
+	expect_eq "SENTINEL FAILOVER" OK "$(rcli "$S2" SENTINEL FAILOVER mymaster)"
+	expect_log "info: redis/main: sentinel: \\+switch-master mymaster 127\\.0\\.0\\.1 $M 127\\.0\\.0\\.1 $R$" 30
+	expect_log "info: redis/main: sentinel: master mymaster is 127\\.0\\.0\\.1:$R \\([23] of 3 Sentinels, ROLE master; was 127\\.0\\.0\\.1:$M\\)$" 20
+	expect_eq "SET through postern after the switch" OK "$(rcli "$LISTEN_PORT" SET after y)"
+	expect_eq "the key on the new master" y "$(rcli "$R" GET after)"
+}
+
 # Configuration: the checks -n makes.
 case_config_errors() {
 	local out
@@ -202,5 +221,6 @@ run_case "config: sentinel= checks" case_config_errors
 for t in tcp ssh; do
 	run_case "$t: SENTINEL FAILOVER under a redis-py pool: sessions follow, no acknowledged write lost" case_failover_under_traffic "$t"
 	run_case "$t: a restarted old master that still says master is not used" case_old_master_restarted "$t"
+	run_case "$t: +switch-master starts a round (no periodic one due)" case_switch_master_message "$t"
 done
 finish
