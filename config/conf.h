@@ -112,6 +112,11 @@ struct conf_route {
 	char			*sentinel;	/* NULL: an ordinary route */
 	struct addr		*sentinels;	/* target is the first */
 	size_t			 nsentinels;
+	/*
+	 * A copy with another target (a Sentinel, the master) points at the
+	 * configured route it stands for, whose TLS context it uses.
+	 */
+	const struct conf_route	*origin;	/* NULL: itself */
 };
 
 struct conf_service {

@@ -147,6 +147,7 @@ route_set_master(struct route *r, const struct addr *a)
 	m->cr.sentinel = NULL;
 	m->cr.sentinels = NULL;
 	m->cr.nsentinels = 0;
+	m->cr.origin = r->cr;
 	m->next = r->masters;
 	r->masters = m;
 	r->dial_cr = &m->cr;

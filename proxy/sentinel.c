@@ -366,8 +366,7 @@ sentinel_tally(struct sentinel *w)
 	    sentinel_label(w), most, w->n, addr_format(&w->ask[best].addr, a,
 	    sizeof(a)));
 	w->votes = most;
-	w->role.cr = *w->route->cr;
-	w->role.cr.target = w->ask[best].addr;
+	w->role.cr.target = w->ask[best].addr;	/* sconn_init copied cr */
 	w->role.addr = w->ask[best].addr;
 	w->phase = SENTINEL_CONFIRMING;
 	sentinel_arm(w, w->svc->cs->check_timeout_ms);
@@ -440,6 +439,7 @@ sconn_init(struct sentinel *w, struct sconn *c, enum sconn_kind kind,
 	c->cr.sentinel = NULL;
 	c->cr.sentinels = NULL;
 	c->cr.nsentinels = 0;
+	c->cr.origin = cr;	/* its TLS context */
 	if (kind != SCONN_ROLE)
 		c->cr.target = cr->sentinels[i];
 	if (kind == SCONN_SUB && (c->retry = evtimer_new(daemon_base(

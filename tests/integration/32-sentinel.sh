@@ -14,7 +14,18 @@ unset SSH_AUTH_SOCK SSH_AGENT_PID
 FAST=(check_interval=300ms check_fast_interval=100ms check_down_interval=200ms
 	check_timeout=300ms fall=2 rise=1)
 
-# sentinel_bin: redis-sentinel, or redis-server in Sentinel mode.
+# cli PORT ARGS: redis-cli to a server or Sentinel of the case, over TLS
+# when the case's transport (XPORT) is tls.
+XPORT=tcp
+cli() {
+	if [[ $XPORT == tls ]]; then
+		tls_rcli "$@"
+	else
+		rcli "$@"
+	fi
+}
+
+# sentinel_cmd: redis-sentinel, or redis-server in Sentinel mode.
 sentinel_cmd() {
 	if command -v redis-sentinel > /dev/null; then
 		echo redis-sentinel
@@ -35,8 +46,20 @@ start_sentinels() {
 		port=$(free_port) || fail_case "no free port for a Sentinel"
 		dir=$T/sentinel-$port
 		mkdir -p "$dir"
-		cat > "$dir/sentinel.conf" <<-EOF
-		port $port
+		if [[ $XPORT == tls ]]; then
+			cat > "$dir/sentinel.conf" <<-EOF
+			port 0
+			tls-port $port
+			tls-cert-file $PKI/server.crt
+			tls-key-file $PKI/server.key
+			tls-ca-cert-file $PKI/ca.crt
+			tls-auth-clients no
+			tls-replication yes
+			EOF
+		else
+			printf 'port %s\n' "$port" > "$dir/sentinel.conf"
+		fi
+		cat >> "$dir/sentinel.conf" <<-EOF
 		bind 127.0.0.1
 		protected-mode no
 		daemonize no
@@ -64,7 +87,7 @@ start_sentinels() {
 
 # sentinel_field PORT FIELD: a field of SENTINEL MASTER mymaster.
 sentinel_field() {
-	rcli "$1" SENTINEL MASTER mymaster 2>/dev/null | paste - - |
+	cli "$1" SENTINEL MASTER mymaster 2>/dev/null | paste - - |
 	    awk -v f="$2" -F'\t' '$1 == f { print $2 }'
 }
 sentinel_ready() {
@@ -74,23 +97,33 @@ sentinel_ready() {
 
 # role PORT: ROLE's first word on a server.
 role() {
-	rcli "$1" ROLE 2>/dev/null | head -n 1
+	cli "$1" ROLE 2>/dev/null | head -n 1
 }
 
 # start_pair [ARGS]: a master (ARGS: more redis-server arguments) and a
 # replica of it; sets M and R.
 start_pair() {
-	start_redis "$@"
+	local -a tls=()
+	[[ $XPORT != tls ]] || tls=(--tls-replication yes)
+	start_redis "${tls[@]}" "$@"
 	M=$REDIS_PORT
-	start_redis --replicaof 127.0.0.1 "$M"
+	start_redis "${tls[@]}" --replicaof 127.0.0.1 "$M"
 	R=$REDIS_PORT
-	wait_until 20 eval '[[ "$(rcli "$M" INFO replication | tr -d "\r" | grep -c "^slave0:.*state=online")" == 1 ]]' ||
+	wait_until 20 eval '[[ "$(cli "$M" INFO replication | tr -d "\r" | grep -c "^slave0:.*state=online")" == 1 ]]' ||
 	    fail_case "the replica on $R never came online"
+}
+
+# transport TRANSPORT: the case's transport (XPORT); for tls, the
+# servers and Sentinels speak TLS only (REDIS_TLS_CERT for start_redis).
+transport() {
+	XPORT=$1
+	[[ $1 != tls ]] || REDIS_TLS_CERT=$PKI/server.crt
 }
 
 # sentinel_route TRANSPORT: ROUTE for the Sentinels over TRANSPORT.
 sentinel_route() {
 	case $1 in
+	tls)	ROUTE="main tls://$SENTINELS sentinel=mymaster ca=$PKI/ca.crt" ;;
 	tcp)	ROUTE="main tcp://$SENTINELS sentinel=mymaster" ;;
 	ssh)	[[ -n "${SSHD_PORT:-}" ]] || start_sshd
 		CONF_EXTRA=$(conf_bastion b)
@@ -99,7 +132,7 @@ sentinel_route() {
 }
 
 llen_at() {
-	rcli "$1" LLEN writes 2>/dev/null
+	cli "$1" LLEN writes 2>/dev/null
 }
 llen_above() {
 	local n
@@ -119,6 +152,7 @@ health_master() {
 # that the master acknowledged with WAIT 1 is on the new master.
 case_failover_under_traffic() {
 	local out=$T/writer$_CASE_ID.out stop=$T/stop$_CASE_ID pid base acked lost admin
+	transport "$1"
 	start_pair
 	start_sentinels "$M"
 	sentinel_route "$1"
@@ -134,7 +168,7 @@ case_failover_under_traffic() {
 	pid=$!
 	track_client "$pid"
 	wait_until 20 llen_above "$M" 100 || fail_case "no writes reached the master: $(cat "$out.log")"
-	expect_eq "SENTINEL FAILOVER" OK "$(rcli "$S1" SENTINEL FAILOVER mymaster)"
+	expect_eq "SENTINEL FAILOVER" OK "$(cli "$S1" SENTINEL FAILOVER mymaster)"
 	expect_log "info: redis/main: sentinel: master mymaster is 127\\.0\\.0\\.1:$R \\([23] of 3 Sentinels, ROLE master; was 127\\.0\\.0\\.1:$M\\)$" 30
 	wait_until 20 eval '[[ "$(role "$R")" == master ]]' || fail_case "the replica never became master"
 	expect_eq "/health: the route's master" "127.0.0.1:$R" "$(health_master "$admin")"
@@ -148,7 +182,7 @@ case_failover_under_traffic() {
 	acked=$(sed -n 's/^acked \([0-9]*\) .*/\1/p' "$out")
 	note "$(grep -E '^(acked|error) ' "$out" | paste -sd';')"
 	((acked > 300)) || fail_case "only $acked writes acknowledged"
-	rcli "$R" LRANGE writes 0 -1 | sort > "$T/have$_CASE_ID"
+	cli "$R" LRANGE writes 0 -1 | sort > "$T/have$_CASE_ID"
 	grep -E '^[0-9]+-[0-9]+$' "$out" | sort > "$T/acked$_CASE_ID"
 	lost=$(comm -23 "$T/acked$_CASE_ID" "$T/have$_CASE_ID" | wc -l)
 	expect_eq "acknowledged writes missing on the new master" 0 "$lost"
@@ -161,6 +195,7 @@ case_failover_under_traffic() {
 # postern keeps the master the quorum names: its writes land there.
 case_old_master_restarted() {
 	local n
+	transport "$1"
 	local -a stubborn=(--rename-command REPLICAOF postern-test-replicaof
 		--rename-command SLAVEOF postern-test-slaveof)
 	start_pair "${stubborn[@]}"
@@ -169,7 +204,7 @@ case_old_master_restarted() {
 	GLOBAL_OPTS=(log_level=debug)
 	postern_service redis "$ROUTE" -- "${FAST[@]}"
 	expect_log "sentinel: master mymaster is 127\\.0\\.0\\.1:$M " 20
-	rcli "$M" SHUTDOWN NOSAVE > /dev/null 2>&1
+	cli "$M" SHUTDOWN NOSAVE > /dev/null 2>&1
 	expect_log "info: redis/main: sentinel: master mymaster is 127\\.0\\.0\\.1:$R \\([23] of 3 Sentinels, ROLE master; was 127\\.0\\.0\\.1:$M\\)$" 60
 	# Back, as a master nobody names.
 	start_redis_on "$M" "${stubborn[@]}"
@@ -178,8 +213,8 @@ case_old_master_restarted() {
 	wait_until 20 eval '(($(grep -c "sentinel: master mymaster still 127\\.0\\.0\\.1:$R " "$POSTERN_LOG") >= n + 3))' ||
 	    fail_case "no three Sentinel rounds after the old master came back"
 	expect_eq "SET through postern" OK "$(rcli "$LISTEN_PORT" SET probe here)"
-	expect_eq "the key on the master the Sentinels name" here "$(rcli "$R" GET probe)"
-	expect_eq "the key on the old master" "" "$(rcli "$M" GET probe)"
+	expect_eq "the key on the master the Sentinels name" here "$(cli "$R" GET probe)"
+	expect_eq "the key on the old master" "" "$(cli "$M" GET probe)"
 	expect_eq "the old master's ROLE, still" master "$(role "$M")"
 	expect_no_log "sentinel: master mymaster is 127\\.0\\.0\\.1:$M .*was 127\\.0\\.0\\.1:$R"
 }
@@ -188,6 +223,7 @@ case_old_master_restarted() {
 # +switch-master a Sentinel publishes (postern subscribes on each) is
 # what starts the round that finds the new master.
 case_switch_master_message() {
+	transport "$1"
 	start_pair
 	start_sentinels "$M"
 	sentinel_route "$1"
@@ -196,11 +232,11 @@ case_switch_master_message() {
 	expect_log "info: redis/main: sentinel: master mymaster is 127\\.0\\.0\\.1:$M " 20
 	expect_log "redis/main: .*up" 20
 	expect_eq "SET through postern" OK "$(rcli "$LISTEN_PORT" SET before x)"
-	expect_eq "SENTINEL FAILOVER" OK "$(rcli "$S2" SENTINEL FAILOVER mymaster)"
+	expect_eq "SENTINEL FAILOVER" OK "$(cli "$S2" SENTINEL FAILOVER mymaster)"
 	expect_log "info: redis/main: sentinel: \\+switch-master mymaster 127\\.0\\.0\\.1 $M 127\\.0\\.0\\.1 $R$" 30
 	expect_log "info: redis/main: sentinel: master mymaster is 127\\.0\\.0\\.1:$R \\([23] of 3 Sentinels, ROLE master; was 127\\.0\\.0\\.1:$M\\)$" 20
 	expect_eq "SET through postern after the switch" OK "$(rcli "$LISTEN_PORT" SET after y)"
-	expect_eq "the key on the new master" y "$(rcli "$R" GET after)"
+	expect_eq "the key on the new master" y "$(cli "$R" GET after)"
 }
 
 # Configuration: the checks -n makes.
@@ -217,8 +253,12 @@ case_config_errors() {
 	expect_match "a good one" "configuration OK" "$out"
 }
 
+(make_pki) > "$T/pki.log" 2>&1 || {
+	fail "$SCRIPT_NAME: certificates" "openssl failed: $(tail -n 3 "$T/pki.log" | paste -sd'|')"
+	finish
+}
 run_case "config: sentinel= checks" case_config_errors
-for t in tcp ssh; do
+for t in tcp ssh tls; do
 	run_case "$t: SENTINEL FAILOVER under a redis-py pool: sessions follow, no acknowledged write lost" case_failover_under_traffic "$t"
 	run_case "$t: a restarted old master that still says master is not used" case_old_master_restarted "$t"
 	run_case "$t: +switch-master starts a round (no periodic one due)" case_switch_master_message "$t"
