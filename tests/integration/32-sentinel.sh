@@ -6,8 +6,9 @@
 # pool's writes (each confirmed by WAIT 1) moves the sessions to the new
 # master and loses no acknowledged write; a restarted old master that
 # still says master (its REPLICAOF renamed away, so the Sentinels cannot
-# demote it) is never used.  Through tcp:// and ssh:// routes (the
-# Sentinels and the master reached through the bastion).
+# demote it) is never used; +switch-master alone starts a round.
+# Through tcp://, ssh:// (the Sentinels and the master reached through
+# the bastion) and tls:// (every server and Sentinel on a TLS port only).
 . "$(dirname "$0")/../lib.sh"
 
 unset SSH_AUTH_SOCK SSH_AGENT_PID
@@ -39,10 +40,10 @@ sentinel_cmd() {
 # SENTINELS ("127.0.0.1:S1,127.0.0.1:S2,127.0.0.1:S3"); returns when each
 # knows the replica and the two other Sentinels.
 start_sentinels() {
-	local i port dir cmd
+	local port dir cmd
 	cmd=$(sentinel_cmd)
 	SENTINEL_PORTS=()
-	for i in 1 2 3; do
+	for _ in 1 2 3; do
 		port=$(free_port) || fail_case "no free port for a Sentinel"
 		dir=$T/sentinel-$port
 		mkdir -p "$dir"
