@@ -127,12 +127,12 @@ sconn_finish(struct sconn *c, int found)
 	sentinel_wake(c->w);
 }
 
-/* A subscription broke: connect again after check_interval. */
+/* A subscription broke: connect again after check_down_interval. */
 static void
 sconn_lost(struct sconn *c, const char *why)
 {
 	char	to[ADDR_STRLEN];
-	struct timeval tv = clock_tv(c->w->svc->cs->check_interval_ms);
+	struct timeval tv = clock_tv(c->w->svc->cs->check_down_interval_ms);
 
 	log_debug("%s: sentinel %s: subscription lost: %s",
 	    sentinel_label(c->w), addr_format(&c->cr.target, to, sizeof(to)),
@@ -348,8 +348,9 @@ sentinel_tally(struct sentinel *w)
 		log_debug("%s: sentinel: no quorum for master %s (%d of %zu "
 		    "Sentinels agree, %zu needed)", sentinel_label(w),
 		    w->route->cr->sentinel, most, w->n, quorum);
+		/* Unreachable yet (a bastion connecting), or mid-failover. */
 		w->phase = SENTINEL_IDLE;
-		sentinel_arm(w, w->svc->cs->check_interval_ms);
+		sentinel_arm(w, w->svc->cs->check_fast_interval_ms);
 		return;
 	}
 	if (cur != NULL && addr_equal(&cur->target, &w->ask[best].addr)) {
@@ -397,7 +398,9 @@ sentinel_confirm(struct sentinel *w)
 			w->route->notify(w->route, w->route->notify_arg);
 	}
 	w->phase = SENTINEL_IDLE;
-	sentinel_arm(w, w->again ? 1 : w->svc->cs->check_interval_ms);
+	/* Not confirmed: the failover may be in progress; ask again soon. */
+	sentinel_arm(w, w->again ? 1 : ok ? w->svc->cs->check_interval_ms :
+	    w->svc->cs->check_fast_interval_ms);
 	w->again = 0;
 }
 

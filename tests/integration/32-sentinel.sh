@@ -240,6 +240,35 @@ case_switch_master_message() {
 	expect_eq "the key on the new master" y "$(cli "$R" GET after)"
 }
 
+# A reload (SIGHUP) with the route unchanged keeps its master (the new
+# watcher's first round finds it "still" there, no "was none"), and
+# the session opened before it goes on.
+case_reload() {
+	local fd line
+	transport "$1"
+	start_pair
+	start_sentinels "$M"
+	sentinel_route "$1"
+	GLOBAL_OPTS=(log_level=debug)
+	postern_service redis "$ROUTE" -- "${FAST[@]}"
+	expect_log "sentinel: master mymaster is 127\\.0\\.0\\.1:$M \\(3 of 3 Sentinels, ROLE master; was none\\)$" 20
+	expect_log "redis/main: .*up" 20
+	exec {fd}<> "/dev/tcp/127.0.0.1/$LISTEN_PORT" || fail_case "cannot connect"
+	printf 'SET k 1\r\n' >&"$fd"
+	read -r -t 10 line <&"$fd" || fail_case "no answer before the reload"
+	expect_eq "SET before the reload" "+OK" "${line%$'\r'}"
+	kill -HUP "$POSTERN_PID"
+	expect_log "reload: configuration generation 2 loaded" 20
+	expect_log "sentinel: master mymaster still 127\\.0\\.0\\.1:$M " 20
+	[[ $(grep -c "master mymaster is 127\\.0\\.0\\.1:$M " "$POSTERN_LOG") == 1 ]] ||
+	    fail_case "the master was looked for anew after a reload that kept the route"
+	printf 'GET k\r\n' >&"$fd"
+	read -r -t 10 line <&"$fd" && read -r -t 10 line <&"$fd" ||
+	    fail_case "the session opened before the reload got no answer"
+	expect_eq "GET on the session opened before the reload" 1 "${line%$'\r'}"
+	exec {fd}>&-
+}
+
 # Configuration: the checks -n makes.
 case_config_errors() {
 	local out
@@ -263,5 +292,6 @@ for t in tcp ssh tls; do
 	run_case "$t: SENTINEL FAILOVER under a redis-py pool: sessions follow, no acknowledged write lost" case_failover_under_traffic "$t"
 	run_case "$t: a restarted old master that still says master is not used" case_old_master_restarted "$t"
 	run_case "$t: +switch-master starts a round (no periodic one due)" case_switch_master_message "$t"
+	run_case "$t: a reload keeps the route's master and its sessions" case_reload "$t"
 done
 finish
