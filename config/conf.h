@@ -106,6 +106,18 @@ struct conf_route {
 	size_t			 nopts;
 	struct conf_tls		 tls;		/* tls://: opts, typed */
 	int			 line;
+	/*
+	 * sentinel=NAME (redis): the URL lists Sentinels, not the server;
+	 * the server is the master they name (proxy/sentinel.h).
+	 */
+	char			*sentinel;	/* NULL: an ordinary route */
+	struct addr		*sentinels;	/* target is the first */
+	size_t			 nsentinels;
+	/*
+	 * A copy with another target (a Sentinel, the master) points at the
+	 * configured route it stands for, whose TLS context it uses.
+	 */
+	const struct conf_route	*origin;	/* NULL: itself */
 };
 
 struct conf_service {

@@ -38,6 +38,7 @@ static const char *const checks[] = {
 #define B(f)	offsetof(struct conf_bastion, f)
 #define S(f)	offsetof(struct conf_service, f)
 #define T(f)	offsetof(struct conf_tls, f)
+#define R(f)	offsetof(struct conf_route, f)
 #define DAY_MS	(24 * 3600 * 1000)
 
 /* Sorted by section, then key. */
@@ -267,6 +268,12 @@ const struct conf_key conf_keys[] = {
 	{ SECT_TLS, "verify", TYPE_ENUM, T(verify), "full", 0, 0, tls_verify,
 	  0, "full (chain and name) or none (no check: logged as a "
 	  "warning)" },
+
+	/* Options of any route (redis). */
+	{ SECT_ROUTE, "sentinel", TYPE_STRING, R(sentinel), NULL, 0, 0, NULL,
+	  0, "redis: the master's name as the Sentinels know it; the URL then "
+	  "lists Sentinels, host:port,host:port,... (postern.conf(5), "
+	  "Sentinel routes)" },
 };
 const size_t conf_nkeys = sizeof(conf_keys) / sizeof(conf_keys[0]);
 _Static_assert(sizeof(conf_keys) / sizeof(conf_keys[0]) <= CONF_MAX_KEYS,
@@ -343,6 +350,8 @@ conf_keys_section_name(int section)
 		return ("service");
 	case SECT_TLS:
 		return ("tls");
+	case SECT_ROUTE:
+		return ("route");
 	}
 	return ("?");
 }

@@ -13,7 +13,8 @@ enum conf_section {
 	SECT_GLOBAL,		/* [postern] */
 	SECT_BASTION,		/* [bastion NAME] */
 	SECT_SERVICE,		/* [service NAME] */
-	SECT_TLS		/* options of a tls:// route */
+	SECT_TLS,		/* options of a tls:// route */
+	SECT_ROUTE		/* options of any route */
 };
 
 enum conf_type {

@@ -29,6 +29,44 @@ conf_route_clear(struct conf_route *r)
 	free(r->tls.cert);
 	free(r->tls.key);
 	free(r->tls.ciphers);
+	free(r->sentinel);
+	free(r->sentinels);
+}
+
+/*
+ * A Sentinel route's URL lists its Sentinels, "host:port,host:port,...";
+ * the first is also the route's target.  Returns 0, or -1 with err set.
+ */
+static int
+conf_parse_sentinels(const char *rest, struct conf_route *r, char *err,
+    size_t errlen)
+{
+	char		*list, *tok, *next;
+	struct addr	*a;
+	int		 rc = -1;
+
+	if ((list = strdup(rest)) == NULL)
+		return (-1);
+	/* strsep, not strtok: "a:1,,b:2" has an empty (bad) address. */
+	for (next = list; (tok = strsep(&next, ",")) != NULL;) {
+		if ((a = reallocarray(r->sentinels, r->nsentinels + 1,
+		    sizeof(*a))) == NULL)
+			goto out;
+		r->sentinels = a;
+		if (addr_parse_hostport(tok, &a[r->nsentinels], err,
+		    errlen) != 0)
+			goto out;
+		r->nsentinels++;
+	}
+	if (r->nsentinels == 0) {
+		snprintf(err, errlen, "no address in '%s'", rest);
+		goto out;
+	}
+	r->target = r->sentinels[0];
+	rc = 0;
+out:
+	free(list);
+	return (rc);
 }
 
 /*
@@ -82,7 +120,13 @@ conf_parse_route(struct conf_parser *p, int line, const char *value,
 		    "tcp://, ssh:// or tls://)", r->name, url);
 		goto out;
 	}
-	if (addr_parse_hostport(rest, &r->target, err, sizeof(err)) != 0) {
+	if (strchr(rest, ',') != NULL) {
+		if (conf_parse_sentinels(rest, r, err, sizeof(err)) != 0) {
+			perr(p, line, "route '%s': %s", r->name, err);
+			goto out;
+		}
+	} else if (addr_parse_hostport(rest, &r->target, err,
+	    sizeof(err)) != 0) {
 		perr(p, line, "route '%s': %s", r->name, err);
 		goto out;
 	}
@@ -112,6 +156,32 @@ out:
 	return (rc);
 }
 
+/*
+ * sentinel=NAME: a redis route whose server is the master that its
+ * Sentinels (the URL's addresses) name.
+ */
+static void
+conf_validate_sentinel(struct conf_parser *p, struct conf_service *s,
+    struct conf_route *r)
+{
+	if (s->protocol != PROTO_REDIS) {
+		perr(p, r->line, "route '%s': sentinel is for protocol = "
+		    "redis", r->name);
+		return;
+	}
+	if (!conf_valid_name(r->sentinel)) {
+		perr(p, r->line, "route '%s': bad Sentinel master name '%s' "
+		    "(letters, digits, '-', '_', '.')", r->name, r->sentinel);
+		return;
+	}
+	if (r->nsentinels == 0) {
+		if ((r->sentinels = calloc(1, sizeof(*r->sentinels))) == NULL)
+			return;
+		r->sentinels[0] = r->target;
+		r->nsentinels = 1;
+	}
+}
+
 void
 conf_validate_route(struct conf_parser *p, struct conf_service *s,
     struct conf_route *r)
@@ -139,6 +209,12 @@ conf_validate_route(struct conf_parser *p, struct conf_service *s,
 			    r->name, k);
 			continue;
 		}
+		if ((key = conf_keys_find(SECT_ROUTE, k)) != NULL) {
+			p->label = label;
+			conf_store(p, key, r->line, v, r);
+			p->label = "";
+			continue;
+		}
 		if (r->kind != ROUTE_TLS ||
 		    (key = conf_keys_find(SECT_TLS, k)) == NULL) {
 			perr(p, r->line, "route '%s': unknown option '%s' for "
@@ -154,6 +230,11 @@ conf_validate_route(struct conf_parser *p, struct conf_service *s,
 	if (r->tls.cert != NULL && r->tls.key == NULL)
 		conf_note_secret(p, r->line, "cert", r->tls.cert,
 		    " (without key=, it holds the key)", label);
+	if (r->sentinel != NULL)
+		conf_validate_sentinel(p, s, r);
+	else if (r->nsentinels > 0)
+		perr(p, r->line, "route '%s': several addresses are Sentinels: "
+		    "name the master with sentinel=NAME", r->name);
 	if (r->tls.sslnegotiation != PG_NEG_POSTGRES &&
 	    s->protocol != PROTO_POSTGRES)
 		perr(p, r->line, "route '%s': sslnegotiation is for "

@@ -167,6 +167,8 @@ static void
 admin_json_route(struct evbuffer *b, const struct route *r,
     int64_t now)
 {
+	char	master[ADDR_STRLEN];
+
 	admin_json_string(b, r->cr->name);
 	evbuffer_add_printf(b, ":{\"url\":");
 	admin_json_string(b, r->cr->url);
@@ -182,6 +184,12 @@ admin_json_route(struct evbuffer *b, const struct route *r,
 	    route_state_name(r->state));
 	admin_json_string(b, r->local_limit[0] != '\0' ? r->local_limit :
 	    NULL);
+	if (r->cr->sentinel != NULL) {
+		/* A Sentinel route: the master it dials (null: none yet). */
+		evbuffer_add_printf(b, ",\"master\":");
+		admin_json_string(b, r->dial_cr != NULL ? addr_format(
+		    &r->dial_cr->target, master, sizeof(master)) : NULL);
+	}
 	evbuffer_add_printf(b, ",\"identity\":");
 	admin_json_string(b, r->identity[0] != '\0' ? r->identity : NULL);
 	evbuffer_add_printf(b, ",\"refused\":");

@@ -56,6 +56,8 @@ struct follow {
 	struct route		*target;	/* while not NONE */
 	struct move		*move;
 	struct move		*dead;		/* failed: freed next step */
+	const struct conf_route	*cr;		/* the move dialed: target's */
+	unsigned int		 epoch;		/* dial_cr, epoch then */
 	uint64_t		 gen;		/* resp->gen the move replays */
 	int64_t			 since;		/* clock_ms: began waiting */
 	int64_t			 retry_at;	/* clock_ms; 0: now */
@@ -300,7 +302,8 @@ follow_target(const struct session *s, int *urgent)
 	t = svc->order[svc->current];
 	if (t == s->route) {
 		*urgent = 0;	/* a passive route on trial: in use */
-		return (NULL);
+		/* Its Sentinel route has another master now: leave the old one. */
+		return (s->epoch != t->epoch && t->dial_cr != NULL ? t : NULL);
 	}
 	if (*urgent || s->route->admin != ROUTE_ADMIN_ENABLED)
 		return (t);
@@ -505,10 +508,12 @@ follow_swap(struct follow *f)
 	}
 	log_info("%s: moved to %s %s (waited %ld.%03lds; replayed %s)",
 	    session_prefix(s, old, prefix, sizeof(prefix)),
-	    f->target->cr->name, addr_format(&f->target->cr->target, to,
+	    f->target->cr->name, addr_format(&f->cr->target, to,
 	    sizeof(to)), ms / 1000, ms % 1000, f->names[0] != '\0' ?
 	    f->names : "nothing");
 	session_route_moved(s, f->target);
+	s->cr = f->cr;
+	s->epoch = f->epoch;
 	s->svc->count->moved++;
 	follow_settle(f);
 }
@@ -547,9 +552,11 @@ follow_dial(struct follow *f)
 		return;
 	n = resp_track_replay(f->resp, replay, want, f->names,
 	    sizeof(f->names));
-	if (n >= 0)
+	f->cr = f->target->dial_cr;
+	f->epoch = f->target->epoch;
+	if (n >= 0 && f->cr != NULL)
 		f->move = move_start(daemon_dial_env(f->s->svc->px),
-		    f->target->cr, cs->connect_timeout_ms,
+		    f->cr, cs->connect_timeout_ms,
 		    cs->response_timeout_ms > 0 ? cs->response_timeout_ms :
 		    5000, replay, want, (size_t)n, follow_move_cb, f);
 	evbuffer_free(replay);		/* references: wiped */

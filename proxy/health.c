@@ -24,11 +24,13 @@
 #include "probe.h"
 #include "relay.h"
 #include "route.h"
+#include "sentinel.h"
 #include "service.h"
 
 struct health_check {
 	struct health		*h;
 	struct route		*route;
+	struct probe_params	 params;	/* h's, or ROLE master */
 	struct event		*timer;		/* next check, or deadline */
 	struct dial		*dial;
 	struct probe		*probe;
@@ -41,6 +43,8 @@ struct health {
 	struct probe_params	 params;
 	struct health_check	*checks;
 	size_t			 n;
+	struct sentinel		**watch;	/* per route; NULL: none */
+	size_t			 nwatch;
 };
 
 static void	health_done(struct health_check *, int, const char *,
@@ -162,7 +166,7 @@ health_dial_cb(const struct dial_result *res, void *arg)
 	if ((bev = res->bev) == NULL &&
 	    (bev = health_link_bev(c, res->link)) == NULL)
 		return;			/* health_link_bev reported it */
-	c->probe = probe_start(bev, &c->h->params, health_probe_cb, c);
+	c->probe = probe_start(bev, &c->params, health_probe_cb, c);
 	if (c->probe == NULL)
 		health_done(c, PROBE_CONNECT_ERROR, "out of memory", NULL);
 }
@@ -198,7 +202,12 @@ health_timer_cb(evutil_socket_t fd, short what, void *arg)
 	c->running = 1;
 	c->started = clock_ms();
 	health_arm(c, cs->check_timeout_ms);
-	c->dial = dial_start(daemon_dial_env(c->h->svc->px), c->route->cr,
+	if (c->route->dial_cr == NULL) {
+		health_done(c, PROBE_CONNECT_ERROR, "no master named by a "
+		    "quorum of Sentinels yet", NULL);
+		return;
+	}
+	c->dial = dial_start(daemon_dial_env(c->h->svc->px), c->route->dial_cr,
 	    cs->check_timeout_ms, DIAL_URGENT | DIAL_TLS_BEV, health_dial_cb, c);
 	if (c->dial == NULL)
 		health_done(c, PROBE_CONNECT_ERROR, "out of memory", NULL);
@@ -304,6 +313,14 @@ health_new(struct service *svc)
 	    h->params.kind == CHECK_POSTGRES;
 	/* The configuration may have changed what the guard compares. */
 	identity_judge(svc->routes, svc->nroutes, cs);
+	if ((h->watch = calloc(svc->nroutes, sizeof(*h->watch))) == NULL)
+		goto fail;
+	for (h->nwatch = 0; h->nwatch < svc->nroutes; h->nwatch++) {
+		if (svc->routes[h->nwatch]->cr->sentinel != NULL &&
+		    (h->watch[h->nwatch] = sentinel_new(svc,
+		    svc->routes[h->nwatch])) == NULL)
+			goto fail;
+	}
 	if (h->params.kind == CHECK_NONE)
 		return (h);
 	if ((h->checks = calloc(svc->nroutes, sizeof(*h->checks))) == NULL)
@@ -312,6 +329,10 @@ health_new(struct service *svc)
 		c = &h->checks[i];
 		c->h = h;
 		c->route = svc->routes[i];
+		c->params = h->params;
+		/* The master the Sentinels name must say so itself. */
+		if (c->route->cr->sentinel != NULL)
+			c->params.role = PROBE_ROLE_PRIMARY;
 		c->timer = evtimer_new(daemon_base(svc->px), health_timer_cb, c);
 		if (c->timer == NULL)
 			goto fail;
@@ -328,6 +349,10 @@ health_start(struct health *h)
 	struct health_check	*c;
 	size_t			 i;
 
+	for (i = 0; i < h->nwatch; i++) {
+		if (h->watch[i] != NULL)
+			sentinel_start(h->watch[i]);
+	}
 	for (i = 0; i < h->n; i++) {
 		c = &h->checks[i];
 		/* New routes at once; carried-over ones keep their cadence. */
@@ -350,5 +375,8 @@ health_free(struct health *h)
 			event_free(h->checks[i].timer);
 	}
 	free(h->checks);
+	for (i = 0; i < h->nwatch; i++)
+		sentinel_free(h->watch[i]);
+	free(h->watch);
 	free(h);
 }

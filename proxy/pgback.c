@@ -25,6 +25,12 @@ pgback_init(struct pgback *b)
 	b->result = PGBACK_MORE;
 }
 
+void
+pgback_wipe(struct pgback *b)
+{
+	explicit_bzero(b->body, sizeof(b->body));
+}
+
 static int
 pgback_stop(struct pgback *b, int result, const char *why)
 {
@@ -45,9 +51,12 @@ pgback_header(struct pgback *b)
 	b->blen = 0;
 	switch (b->hdr[0]) {
 	case 'K':
-		if (b->left != sizeof(b->body))
+		/* A pid, then the key: 4 bytes (3.0) to 256 (3.2). */
+		if (b->left < 4 + PGCANCEL_KEY_MIN ||
+		    b->left > 4 + PGCANCEL_KEY_MAX)
 			return (pgback_stop(b, PGBACK_NONE, "BackendKeyData "
-			    "with a key that is not 4 bytes"));
+			    "with a key shorter than 4 or longer than 256 "
+			    "bytes"));
 		break;
 	case 'Z':
 		return (pgback_stop(b, PGBACK_NONE, "ReadyForQuery without "
@@ -97,7 +106,7 @@ pgback_feed(struct pgback *b, const uint8_t *buf, size_t len)
 		/* A message ended. */
 		if (b->hdr[0] == 'K') {
 			b->pid = pgback_get32(b->body);
-			b->key = pgback_get32(b->body + 4);
+			b->keylen = b->blen - 4;
 			return (pgback_stop(b, PGBACK_KEY, NULL));
 		}
 		b->hlen = 0;

@@ -1,7 +1,9 @@
 /*
  * pgback.h: the server's side of a PostgreSQL startup, read as it passes
  * by (never copied, never held back), for one thing: the BackendKeyData
- * that a later CancelRequest must quote.  It stops at that message, at
+ * that a later CancelRequest must quote (a 4-byte key in protocol 3.0, 4
+ * to 256 bytes from 3.2 on; a NegotiateProtocolVersion before it is one
+ * more message that passes).  It stops at that message, at
  * ReadyForQuery or an ErrorResponse without one, at a malformed header,
  * or after PGBACK_MAX bytes.
  */
@@ -10,6 +12,8 @@
 
 #include <stddef.h>
 #include <stdint.h>
+
+#include "pgcancel.h"
 
 #define PGBACK_MAX	(64 * 1024)	/* server bytes looked at, at most */
 
@@ -23,16 +27,20 @@ struct pgback {
 	uint8_t		 hdr[5];	/* type and length of a message */
 	size_t		 hlen;
 	uint32_t	 left;		/* body bytes of it still to pass */
-	uint8_t		 body[8];	/* BackendKeyData: pid, key */
+	uint8_t		 body[4 + PGCANCEL_KEY_MAX]; /* BackendKeyData */
 	size_t		 blen;
 	size_t		 seen;
 	enum pgback_result result;
-	uint32_t	 pid, key;
+	uint32_t	 pid;
+	size_t		 keylen;	/* PGBACK_KEY: the key is body + 4 */
 	const char	*why;		/* PGBACK_NONE */
 };
 
 /* pgback_init(b): ready for the first byte the server sends. */
 void	pgback_init(struct pgback *b);
+
+/* pgback_wipe(b): wipe the key bytes (before b is freed or reused). */
+void	pgback_wipe(struct pgback *b);
 
 /*
  * pgback_feed(b, buf, len): look at the next len bytes of the server's

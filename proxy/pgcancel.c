@@ -1,12 +1,17 @@
 /*
  * pgcancel.c: cancel keys to routes, a chained hash that doubles as it
- * fills.
+ * fills.  The hash is of the pid alone (not secret: the client quotes
+ * it in the clear), so that which bucket a lookup walks says nothing of
+ * the key; a key is compared whole and in constant time.
  */
 #include "config.h"
 
 #include <sys/queue.h>
 
 #include <stdlib.h>
+#include <string.h>
+
+#include <openssl/crypto.h>
 
 #include "pgcancel.h"
 
@@ -14,8 +19,10 @@
 
 struct pgcancel_entry {
 	LIST_ENTRY(pgcancel_entry)	 entry;
-	uint32_t			 pid, key;
+	uint32_t			 pid;
 	struct route			*route;
+	size_t				 keylen;
+	uint8_t				 key[];		/* keylen bytes */
 };
 
 LIST_HEAD(pgcancel_bucket, pgcancel_entry);
@@ -27,9 +34,9 @@ struct pgcancel {
 };
 
 static size_t
-pgcancel_hash(const struct pgcancel *m, uint32_t pid, uint32_t key)
+pgcancel_hash(const struct pgcancel *m, uint32_t pid)
 {
-	uint32_t	h = (pid * 2654435761u) ^ key;
+	uint32_t	h = pid * 2654435761u;
 
 	h ^= h >> 16;
 	return (h & (m->nbuckets - 1));
@@ -52,8 +59,8 @@ pgcancel_resize(struct pgcancel *m, size_t nb)
 	for (i = 0; old != NULL && i < onb; i++) {
 		while ((e = LIST_FIRST(&old[i])) != NULL) {
 			LIST_REMOVE(e, entry);
-			LIST_INSERT_HEAD(&m->buckets[pgcancel_hash(m, e->pid,
-			    e->key)], e, entry);
+			LIST_INSERT_HEAD(&m->buckets[pgcancel_hash(m, e->pid)],
+			    e, entry);
 		}
 	}
 	free(old);
@@ -85,6 +92,7 @@ pgcancel_free(struct pgcancel *m)
 	for (i = 0; i < m->nbuckets; i++) {
 		while ((e = LIST_FIRST(&m->buckets[i])) != NULL) {
 			LIST_REMOVE(e, entry);
+			OPENSSL_cleanse(e->key, e->keylen);
 			free(e);
 		}
 	}
@@ -93,19 +101,23 @@ pgcancel_free(struct pgcancel *m)
 }
 
 struct pgcancel_entry *
-pgcancel_add(struct pgcancel *m, uint32_t pid, uint32_t key, struct route *r)
+pgcancel_add(struct pgcancel *m, uint32_t pid, const uint8_t *key,
+    size_t keylen, struct route *r)
 {
 	struct pgcancel_entry	*e;
 
+	if (keylen < PGCANCEL_KEY_MIN || keylen > PGCANCEL_KEY_MAX)
+		return (NULL);
 	/* Keep chains short; a failed resize only makes them longer. */
 	if (m->n >= 2 * m->nbuckets)
 		(void)pgcancel_resize(m, 2 * m->nbuckets);
-	if ((e = calloc(1, sizeof(*e))) == NULL)
+	if ((e = calloc(1, sizeof(*e) + keylen)) == NULL)
 		return (NULL);
 	e->pid = pid;
-	e->key = key;
+	e->keylen = keylen;
+	memcpy(e->key, key, keylen);
 	e->route = r;
-	LIST_INSERT_HEAD(&m->buckets[pgcancel_hash(m, pid, key)], e, entry);
+	LIST_INSERT_HEAD(&m->buckets[pgcancel_hash(m, pid)], e, entry);
 	m->n++;
 	return (e);
 }
@@ -117,16 +129,20 @@ pgcancel_del(struct pgcancel *m, struct pgcancel_entry *e)
 		return;
 	LIST_REMOVE(e, entry);
 	m->n--;
+	OPENSSL_cleanse(e->key, e->keylen);
 	free(e);
 }
 
 struct route *
-pgcancel_find(const struct pgcancel *m, uint32_t pid, uint32_t key)
+pgcancel_find(const struct pgcancel *m, uint32_t pid, const uint8_t *key,
+    size_t keylen)
 {
 	const struct pgcancel_entry	*e;
 
-	LIST_FOREACH(e, &m->buckets[pgcancel_hash(m, pid, key)], entry) {
-		if (e->pid == pid && e->key == key)
+	LIST_FOREACH(e, &m->buckets[pgcancel_hash(m, pid)], entry) {
+		/* The length is the server's choice, not a secret. */
+		if (e->pid == pid && e->keylen == keylen &&
+		    CRYPTO_memcmp(e->key, key, keylen) == 0)
 			return (e->route);
 	}
 	return (NULL);

@@ -5,12 +5,20 @@
  * query (over the same route, with TLS if the route has it) and nowhere
  * else.  Sessions add their entry when the key passes by and remove it
  * when they close.
+ *
+ * The secret key is 4 bytes in protocol 3.0 and 4 to 256 bytes from 3.2
+ * on (PostgreSQL 18 sends 32): it is kept whole, compared in constant
+ * time, and wiped when its entry goes.
  */
 #ifndef POSTERN_PGCANCEL_H
 #define POSTERN_PGCANCEL_H
 
 #include <stddef.h>
 #include <stdint.h>
+
+/* The secret key's length in BackendKeyData and CancelRequest (3.2). */
+#define PGCANCEL_KEY_MIN	4
+#define PGCANCEL_KEY_MAX	256
 
 struct pgcancel;
 struct pgcancel_entry;
@@ -23,19 +31,24 @@ struct pgcancel *pgcancel_new(void);
 void	pgcancel_free(struct pgcancel *m);
 
 /*
- * pgcancel_add(m, pid, key, r): remember that backend (pid, key) is
+ * pgcancel_add(m, pid, key, keylen, r): remember that backend (pid, the
+ * keylen bytes of key, PGCANCEL_KEY_MIN to PGCANCEL_KEY_MAX; copied) is
  * reached through route r (borrowed: the caller keeps r alive until
- * pgcancel_del).  Returns the entry, NULL when out of memory.
+ * pgcancel_del).  Returns the entry, NULL when out of memory or keylen
+ * is out of bounds.
  */
 struct pgcancel_entry *pgcancel_add(struct pgcancel *m, uint32_t pid,
-	    uint32_t key, struct route *r);
+	    const uint8_t *key, size_t keylen, struct route *r);
 
-/* pgcancel_del(m, e): forget an entry.  NULL e is a no-op. */
+/* pgcancel_del(m, e): forget an entry (its key wiped).  NULL e: no-op. */
 void	pgcancel_del(struct pgcancel *m, struct pgcancel_entry *e);
 
-/* pgcancel_find(m, pid, key): the route of that backend, or NULL. */
+/*
+ * pgcancel_find(m, pid, key, keylen): the route of the backend with that
+ * pid and exactly that key (same length, same bytes), or NULL.
+ */
 struct route *pgcancel_find(const struct pgcancel *m, uint32_t pid,
-	    uint32_t key);
+	    const uint8_t *key, size_t keylen);
 
 /* pgcancel_count(m): entries in the map. */
 size_t	pgcancel_count(const struct pgcancel *m);

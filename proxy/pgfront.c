@@ -58,14 +58,16 @@ pgfront_parse(const uint8_t *buf, size_t len, struct pgfront_msg *msg)
 		return (msg->kind = code == PG_SSLREQUEST_CODE ?
 		    PGFRONT_SSL_REQUEST : PGFRONT_GSS_REQUEST);
 	case PG_CANCELREQUEST_CODE:
-		if (plen != 16) {
+		/* 3.2: a key of 4 to 256 bytes, all the rest of it. */
+		if (plen < PG_CANCEL_MIN || plen > PG_CANCEL_MAX) {
 			msg->detail = "invalid cancel request length";
 			return (msg->kind = PGFRONT_BAD);
 		}
-		if (len < 16)
+		if (len < plen)
 			return (msg->kind = PGFRONT_NEED_MORE);
 		msg->cancel_pid = pgfront_get32(buf + 8);
-		msg->cancel_key = pgfront_get32(buf + 12);
+		msg->cancel_keylen = plen - 12;
+		memcpy(msg->cancel_key, buf + 12, msg->cancel_keylen);
 		return (msg->kind = PGFRONT_CANCEL);
 	}
 	/* Protocol 2.0 and 3.x: major version in the high 16 bits. */
@@ -113,9 +115,9 @@ pgfront_read_cb(evutil_socket_t fd, short what, void *arg)
 	}
 	for (;;) {
 		size_t	len = evbuffer_get_length(p->in);
-		uint8_t	*buf = evbuffer_pullup(p->in, len < 16 ? -1 : 16);
+		uint8_t	*buf = evbuffer_pullup(p->in, len < 8 ? -1 : 8);
 
-		/* Only the header is needed to classify, all to check. */
+		/* The header classifies; the whole packet is then pulled. */
 		if (len >= 8 && pgfront_get32(buf) <= PG_MAX_STARTUP &&
 		    pgfront_get32(buf) <= len)
 			buf = evbuffer_pullup(p->in, pgfront_get32(buf));
@@ -140,6 +142,7 @@ pgfront_read_cb(evutil_socket_t fd, short what, void *arg)
 			continue;
 		default:
 			pgfront_finish(p, &msg);
+			explicit_bzero(msg.cancel_key, msg.cancel_keylen);
 			return;
 		}
 	}

@@ -13,6 +13,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "pgcancel.h"
+
 struct evbuffer;
 struct event_base;
 struct pgfront;
@@ -21,13 +23,16 @@ struct pgfront;
 #define PG_GSSENCREQUEST_CODE	80877104u
 #define PG_CANCELREQUEST_CODE	80877102u
 #define PG_MAX_STARTUP		10000	/* as the server's limit */
+/* A CancelRequest: length, code, pid, then the key (4 bytes in 3.0). */
+#define PG_CANCEL_MIN		(12 + PGCANCEL_KEY_MIN)
+#define PG_CANCEL_MAX		(12 + PGCANCEL_KEY_MAX)
 
 enum pgfront_kind {
 	PGFRONT_NEED_MORE,	/* parse: not a whole packet yet */
 	PGFRONT_SSL_REQUEST,
 	PGFRONT_GSS_REQUEST,
-	PGFRONT_STARTUP,	/* a StartupMessage (any protocol version) */
-	PGFRONT_CANCEL,		/* a CancelRequest: pid and key */
+	PGFRONT_STARTUP,	/* a StartupMessage (any 2.x or 3.x version) */
+	PGFRONT_CANCEL,		/* a CancelRequest: pid and key (3.0, 3.2) */
 	PGFRONT_BAD,		/* malformed: detail says why */
 	PGFRONT_CLOSED,		/* callback: the client closed first */
 	PGFRONT_TIMEOUT		/* callback: no startup in time */
@@ -36,13 +41,20 @@ enum pgfront_kind {
 struct pgfront_msg {
 	enum pgfront_kind kind;
 	size_t		 len;		/* bytes of the packet */
-	uint32_t	 cancel_pid, cancel_key;
+	uint32_t	 cancel_pid;
+	uint8_t		 cancel_key[PGCANCEL_KEY_MAX];	/* a secret */
+	size_t		 cancel_keylen;
 	const char	*detail;	/* PGFRONT_BAD */
 };
 
 /*
- * pgfront_parse(buf, len, msg): classify the packet at the start of buf.
- * Pure: reads only buf[0..len).  Returns msg->kind.
+ * pgfront_parse(buf, len, msg): classify the packet at the start of buf,
+ * framed by its length word (a CancelRequest is 16 bytes in protocol
+ * 3.0, up to PG_CANCEL_MAX from 3.2 on; a StartupMessage of any 3.x
+ * minor version passes: the server, not postern, negotiates the minor
+ * version with NegotiateProtocolVersion).  Pure: reads only
+ * buf[0..len).  Returns msg->kind; for PGFRONT_CANCEL, msg holds a copy
+ * of the key, which the caller wipes.
  */
 int	pgfront_parse(const uint8_t *buf, size_t len, struct pgfront_msg *msg);
 

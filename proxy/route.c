@@ -12,6 +12,13 @@
 #include "log.h"
 #include "route.h"
 
+/* A master a Sentinel route had: r->cr with another target. */
+struct route_master {
+	struct route_master	*next;
+	struct conf		*gen;		/* holds cr's strings alive */
+	struct conf_route	 cr;		/* a shallow copy: owns nothing */
+};
+
 struct route *
 route_new(struct conf *gen, const struct conf_service *cs,
     const struct conf_route *cr, int64_t now)
@@ -45,8 +52,15 @@ route_ref(struct route *r)
 void
 route_unref(struct route *r)
 {
+	struct route_master	*m;
+
 	if (r == NULL || --r->refs > 0)
 		return;
+	while ((m = r->masters) != NULL) {
+		r->masters = m->next;
+		conf_unref(m->gen);
+		free(m);
+	}
 	conf_unref(r->gen);
 	free(r->label);
 	free(r);
@@ -61,6 +75,9 @@ route_rebind(struct route *r, struct conf *gen, const struct conf_service *cs,
 	r->gen = conf_ref(gen);
 	conf_unref(old);
 	r->cr = cr;
+	/* A Sentinel route keeps the master it has: it holds its gen. */
+	if (cr->sentinel == NULL)
+		r->dial_cr = cr;
 	r->rise = cs->rise;
 	r->fall = cs->fall;
 	r->retry_ms = cs->check_interval_ms;
@@ -122,9 +139,32 @@ route_same(const struct conf_route *a, const struct conf_route *b)
 }
 
 int
+route_set_master(struct route *r, const struct addr *a)
+{
+	struct route_master	*m;
+
+	if ((m = calloc(1, sizeof(*m))) == NULL)
+		return (-1);
+	m->gen = conf_ref(r->gen);
+	m->cr = *r->cr;
+	m->cr.target = *a;
+	m->cr.sentinel = NULL;
+	m->cr.sentinels = NULL;
+	m->cr.nsentinels = 0;
+	m->cr.origin = r->cr;
+	m->next = r->masters;
+	r->masters = m;
+	r->dial_cr = &m->cr;
+	r->epoch++;
+	return (0);
+}
+
+int
 route_eligible(const struct route *r)
 {
-	return (r->admin == ROUTE_ADMIN_ENABLED && r->refused[0] == '\0');
+	/* A Sentinel route without a master has nothing to dial. */
+	return (r->admin == ROUTE_ADMIN_ENABLED && r->refused[0] == '\0' &&
+	    r->dial_cr != NULL);
 }
 
 int

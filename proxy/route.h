@@ -11,8 +11,10 @@
 
 #include "log.h"
 
+struct addr;
 struct conf;
 struct conf_route;
+struct route_master;
 struct conf_service;
 
 enum route_state {
@@ -93,6 +95,16 @@ struct route {
 	/* Identity guard (proxy/identity.c). */
 	char			 identity[ROUTE_IDENTITY_LEN]; /* last read */
 	char			 refused[320];	/* why not used; "" if not */
+
+	/*
+	 * What sessions and checks dial: cr itself, or for a Sentinel route
+	 * (cr->sentinel) the master its Sentinels named (route_set_master),
+	 * NULL until they have.  epoch counts the masters it has had, so
+	 * that a session can tell it runs on a demoted one.
+	 */
+	const struct conf_route	*dial_cr;
+	unsigned int		 epoch;
+	struct route_master	*masters;	/* every dial_cr it had */
 };
 
 /* Upper bounds of the check latency histogram buckets, in seconds. */
@@ -118,6 +130,15 @@ void	route_unref(struct route *r);
  */
 void	route_rebind(struct route *r, struct conf *gen,
 	    const struct conf_service *cs, const struct conf_route *cr);
+
+/*
+ * route_set_master(r, a): a Sentinel route's server is now a (the
+ * Sentinels' quorum named it, ROLE confirmed it): dial_cr becomes r->cr
+ * with target a, and epoch grows.  Earlier dial_crs stay valid until r
+ * is freed (dials in flight hold them).  Returns 0, -1 when out of
+ * memory (nothing changed).
+ */
+int	route_set_master(struct route *r, const struct addr *a);
 
 /* route_same(a, b): same name, URL and options: health carries over. */
 int	route_same(const struct conf_route *a, const struct conf_route *b);

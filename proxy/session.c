@@ -44,15 +44,21 @@ const char *
 session_prefix(const struct session *s, const struct route *r, char *buf,
     size_t len)
 {
-	char	target[ADDR_STRLEN];
+	char			 target[ADDR_STRLEN];
+	const struct conf_route	*cr;
 
+	if (r != NULL) {
+		/* The server it dialed, for a Sentinel route's session. */
+		cr = (r == s->route || r == s->dialing) && s->cr != NULL ?
+		    s->cr : r->dial_cr != NULL ? r->dial_cr : r->cr;
+	}
 	if (r == NULL)
 		snprintf(buf, len, "s%llu %s %s", (unsigned long long)s->id,
 		    s->svc->name, s->peer);
 	else
 		snprintf(buf, len, "s%llu %s %s -> %s %s",
 		    (unsigned long long)s->id, s->svc->name, s->peer,
-		    r->cr->name, addr_format(&r->cr->target, target,
+		    r->cr->name, addr_format(&cr->target, target,
 		    sizeof(target)));
 	return (buf);
 }
@@ -219,9 +225,11 @@ session_pg_tap(const uint8_t *buf, size_t len, void *arg)
 		return (0);
 	case PGBACK_KEY:
 		s->cancel_key = pgcancel_add(daemon_cancels(s->svc->px),
-		    s->pgback->pid, s->pgback->key, s->route);
-		log_debug("%s: backend pid %u%s", session_prefix(s, s->route,
-		    prefix, sizeof(prefix)), s->pgback->pid,
+		    s->pgback->pid, s->pgback->body + 4, s->pgback->keylen,
+		    s->route);
+		log_debug("%s: backend pid %u, %zu-byte cancel key%s",
+		    session_prefix(s, s->route, prefix, sizeof(prefix)),
+		    s->pgback->pid, s->pgback->keylen,
 		    s->cancel_key == NULL ? " (out of memory: not "
 		    "cancellable)" : "");
 		break;
@@ -230,6 +238,7 @@ session_pg_tap(const uint8_t *buf, size_t len, void *arg)
 		    prefix, sizeof(prefix)), s->pgback->why);
 		break;
 	}
+	pgback_wipe(s->pgback);
 	free(s->pgback);	/* done with the startup */
 	s->pgback = NULL;
 	return (done);
@@ -488,7 +497,10 @@ session_dial_next(struct session *s, size_t from)
 	}
 	s->pos = i;
 	s->dialing = route_ref(svc->order[i]);
-	s->dial = dial_start(daemon_dial_env(svc->px), s->dialing->cr,
+	/* A Sentinel route's current master (eligible: it has one). */
+	s->cr = s->dialing->dial_cr;
+	s->epoch = s->dialing->epoch;
+	s->dial = dial_start(daemon_dial_env(svc->px), s->cr,
 	    (int)ms, 0, session_dial_cb, s);
 	if (s->dial == NULL)
 		session_close(s, SESSION_END_INTERNAL, "out of memory");
@@ -508,7 +520,7 @@ session_cancel(struct session *s, const struct pgfront_msg *msg,
 	char		 prefix[256], why[96];
 
 	r = pgcancel_find(daemon_cancels(s->svc->px), msg->cancel_pid,
-	    msg->cancel_key);
+	    msg->cancel_key, msg->cancel_keylen);
 	if (r == NULL) {
 		snprintf(why, sizeof(why), "cancel request for an unknown "
 		    "backend (pid %u)", msg->cancel_pid);
@@ -522,9 +534,9 @@ session_cancel(struct session *s, const struct pgfront_msg *msg,
 	evbuffer_add_buffer(s->first, packet);
 	s->cancel = 1;
 	s->dialing = route_ref(r);
-	log_info("%s: cancel request for backend pid %u goes to route %s",
-	    session_prefix(s, NULL, prefix, sizeof(prefix)), msg->cancel_pid,
-	    r->cr->name);
+	log_info("%s: cancel request for backend pid %u (%zu-byte key) goes "
+	    "to route %s", session_prefix(s, NULL, prefix, sizeof(prefix)),
+	    msg->cancel_pid, msg->cancel_keylen, r->cr->name);
 	s->dial = dial_start(daemon_dial_env(s->svc->px), r->cr,
 	    s->svc->cs->connect_timeout_ms, 0, session_dial_cb, s);
 	if (s->dial == NULL)
@@ -764,6 +776,8 @@ session_free(struct session *s)
 	pgfront_free(s->pg);
 	if (s->first != NULL)
 		evbuffer_free(s->first);
+	if (s->pgback != NULL)
+		pgback_wipe(s->pgback);
 	free(s->pgback);
 	route_unref(s->dialing);
 	route_unref(s->route);

@@ -32,6 +32,7 @@
 
 #include "relay.h"
 
+struct conf_route;
 struct dial;
 struct event;
 struct follow;
@@ -80,6 +81,8 @@ struct session {
 	int			 client;	/* fd, until the relay has it */
 	struct dial		*dial;
 	struct route		*dialing;	/* the route being dialed */
+	const struct conf_route	*cr;		/* what it dialed: its */
+	unsigned int		 epoch;		/* route's dial_cr, epoch */
 	size_t			 pos;		/* its place in svc->order */
 	int			 last_resort;	/* all down: trying anyway */
 	struct route		*route;		/* once connected */

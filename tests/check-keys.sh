@@ -43,7 +43,7 @@ fi
 
 # The table: "section TAB key", after checking its shape.
 awk -F '\t' -v me="$me" '
-	NF != 5 || $2 == "" || $1 !~ /^(postern|bastion|service|tls)$/ {
+	NF != 5 || $2 == "" || $1 !~ /^(postern|bastion|service|tls|route)$/ {
 		printf "%s: bad --keys line %d: %s\n", me, NR, $0 >"/dev/stderr"
 		bad = 1
 		next
@@ -91,7 +91,7 @@ awk '
 		line = $0
 		sub(/^[ \t]*[#;][ \t]*/, "", line)
 	}
-	line ~ /^\[[ \t]*(postern|bastion|service|tls)[] \t]/ {
+	line ~ /^\[[ \t]*(postern|bastion|service|tls|route)[] \t]/ {
 		sub(/^\[[ \t]*/, "", line)
 		sect = line
 		sub(/[] \t].*/, "", sect)

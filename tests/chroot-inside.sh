@@ -1,8 +1,12 @@
 #!/bin/bash
 #
-# tests/chroot-inside.sh LABEL: the Debian 13 stage's work, run by
-# tests/chroot.sh inside the chroot, in a copy of the source tree (as
-# root).  Each part is a case (tests/lib.sh): the build with -Werror
+# tests/chroot-inside.sh LABEL [SUITE]: the Debian 13 stage's work (SUITE
+# trixie, the default), or the Debian testing one (SUITE forky: the build
+# with sanitizers, make check, and tests/integration/22-pg32.sh against
+# PostgreSQL 18 and its libpq, protocol 3.2; only what needs 18, so that
+# the stage stays short), run by tests/chroot.sh inside the chroot, in a
+# copy of the source tree (as root).  Debian 13's parts: each part is a
+# case (tests/lib.sh): the build with -Werror
 # (-O2, and with sanitizers), each make check test, the .deb with
 # lintian, its installation with apt (Depends resolve), and a smoke run
 # of integration cases (tests/integration/*.sh, picked by name) against
@@ -13,6 +17,7 @@
 # POSTERN_RESULTS (tests/lib.sh's format); exits non-zero when one failed.
 . "$(dirname "$0")/lib.sh"
 SCRIPT_NAME=${1:-chroot}
+SUITE=${2:-trixie}
 
 SAN=$TOP/_build/san
 WERR=$TOP/_build/werror
@@ -124,6 +129,16 @@ cd "$TOP" || exit 1
 	fail "$SCRIPT_NAME: autogen" "$(tail -n 3 "$T/autogen.log" | paste -sd'|')"
 	finish
 }
+if [[ $SUITE == forky ]]; then
+	POSTERN_CASE_TIMEOUT=600
+	run_case "build -Werror with sanitizers ($(versions))" case_build_san
+	run_make_check
+	POSTERN_CASE_TIMEOUT=120
+	note "PostgreSQL $("$PGBIN/postgres" -V | awk '{ print $3 }'), $(psql -V | awk '{ print "libpq (psql) " $3 }'), $(ssh -V 2>&1 | cut -d, -f1)"
+	smoke "" 22-pg32.sh ""
+	smoke "" 80-tls.sh "cancel: pg_sleep cancelled through postern on a TLS route"
+	finish
+fi
 POSTERN_CASE_TIMEOUT=600
 run_case "build -Werror -O2 ($(versions))" case_build_werror
 run_case "build -Werror with sanitizers" case_build_san

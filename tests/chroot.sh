@@ -1,15 +1,25 @@
 #!/bin/bash
 #
-# tests/chroot.sh: build and test postern on Debian 13 ("trixie") from a
-# Debian 12 host, in a debootstrap chroot (run as root).
+# tests/chroot.sh: build and test postern on Debian 13 ("trixie"), or on
+# Debian testing ("forky") for PostgreSQL 18, from a Debian 12 host, in a
+# debootstrap chroot (run as root).
 #
-#   tests/chroot.sh          prints "ok - debian 13: ..." / "not ok - ..."
+#   tests/chroot.sh [--suite SUITE]
+#                            prints "ok - debian 13: ..." / "not ok - ..."
 #                            lines; with POSTERN_RESULTS=FILE, also
 #                            appends each case to FILE as tests/lib.sh
 #                            does (tests/run.sh records them from there)
 #
+# SUITE is trixie (the default: the Debian 13 stage below) or forky
+# (Debian testing: a small stage, the build, make check and the cases
+# that need PostgreSQL 18 and its libpq, protocol 3.2; see
+# tests/chroot-inside.sh).  Each suite has its own chroot, package list
+# and debootstrap script (Debian 12's debootstrap has no forky script:
+# testing bootstraps with sid's); a testing Release file may be past its
+# Valid-Until date, so apt in that chroot does not check it.
+#
 # The chroot (variant minbase, from the Debian mirror this machine's apt
-# uses) is kept under /var/cache/postern-ci/trixie: a stamp file says
+# uses) is kept under /var/cache/postern-ci/SUITE: a stamp file says
 # the debootstrap finished, another lists the packages installed in it,
 # so a rerun reuses it and only a changed package list costs an apt-get.  A copy of this tree goes
 # to /build/postern inside, and tests/chroot-inside.sh runs there: builds
@@ -19,6 +29,9 @@
 # trap; a policy-rc.d keeps packages' services from starting.  One run at
 # a time per machine (flock); the port lock directory of tests/lib.sh is
 # shared with the host so that ports cannot collide with host tests.
+#
+#   tests/chroot.sh [--suite SUITE] prepare
+#                            only make (or update) the chroot
 #
 #   tests/chroot.sh bench-ssh-ciphers
 #                            instead of the tests: tests/bench/ssh.sh in
@@ -35,19 +48,43 @@ set -uo pipefail
 
 TOP=$(cd "$(dirname "$0")/.." && pwd)
 SUITE=trixie
-LABEL="debian 13"
+if [[ ${1:-} == --suite ]]; then
+	SUITE=${2:-}
+	shift 2
+elif [[ ${1:-} == --suite=* ]]; then
+	SUITE=${1#--suite=}
+	shift
+fi
+# What the inside run needs; changing the list updates a kept chroot.
+case $SUITE in
+trixie)
+	LABEL="debian 13"
+	BOOTSTRAP_SCRIPT=trixie
+	PACKAGES=(build-essential autoconf automake libtool pkg-config
+		libevent-dev libssl-dev libssh2-1-dev libhiredis-dev libcmocka-dev
+		libsystemd-dev debhelper dpkg-dev fakeroot lintian
+		redis-server redis-tools valkey-server postgresql postgresql-client
+		openssh-server openssh-client socat openssl procps iproute2 psmisc
+		python3 ca-certificates)
+	;;
+forky)
+	LABEL="debian testing"
+	BOOTSTRAP_SCRIPT=sid
+	PACKAGES=(build-essential autoconf automake libtool pkg-config
+		libevent-dev libssl-dev libssh2-1-dev libhiredis-dev libcmocka-dev
+		libsystemd-dev postgresql-18 postgresql-client-18 python3-psycopg
+		redis-server openssh-server openssh-client socat openssl procps
+		iproute2 psmisc python3 ca-certificates)
+	;;
+*)
+	printf 'tests/chroot.sh: unknown suite "%s" (trixie or forky)\n' "$SUITE" >&2
+	exit 2
+	;;
+esac
 ROOT=${POSTERN_CHROOT_DIR:-/var/cache/postern-ci/$SUITE}
 STAMP=$ROOT/.postern-ci-stamp
 INSIDE_TIMEOUT=${POSTERN_CHROOT_TIMEOUT:-1200}
 PORT_LOCK_DIR=/tmp/postern-test-ports
-
-# What the inside run needs; changing the list updates a kept chroot.
-PACKAGES=(build-essential autoconf automake libtool pkg-config
-	libevent-dev libssl-dev libssh2-1-dev libhiredis-dev libcmocka-dev
-	libsystemd-dev debhelper dpkg-dev fakeroot lintian
-	redis-server redis-tools valkey-server postgresql postgresql-client
-	openssh-server openssh-client socat openssl procps iproute2 psmisc
-	python3 ca-certificates)
 
 MOUNTED=()
 
@@ -89,7 +126,7 @@ mount_one() {
 	local target=$ROOT$3
 	mkdir -p "$target"
 	if mountpoint -q "$target"; then
-		MOUNTED+=("$target")
+		[[ " ${MOUNTED[*]} " == *" $target "* ]] || MOUNTED+=("$target")
 		return 0
 	fi
 	if [[ $1 == --bind ]]; then
@@ -146,19 +183,26 @@ make_root() {
 		fi
 		rm -rf --one-file-system "$ROOT"
 		mkdir -p "$(dirname "$ROOT")"
-		say "debootstrap --variant=minbase $SUITE $ROOT (the host's mirror)"
+		say "debootstrap --variant=minbase $SUITE $ROOT (the host's mirror, script $BOOTSTRAP_SCRIPT)"
 		if ! debootstrap --variant=minbase "$SUITE" "$ROOT" "$mirror" \
+		    "/usr/share/debootstrap/scripts/$BOOTSTRAP_SCRIPT" \
 		    > "/tmp/postern-debootstrap.log" 2>&1; then
 			not_ok "chroot: debootstrap $SUITE" "$(tail -n 3 /tmp/postern-debootstrap.log | paste -sd'|')"
 			return 1
 		fi
 		printf '#!/bin/sh\nexit 101\n' > "$ROOT/usr/sbin/policy-rc.d"
+		# testing's Release file can be past its Valid-Until here.
+		[[ $SUITE == trixie ]] ||
+		    printf 'Acquire::Check-Valid-Until "false";\n' \
+		    > "$ROOT/etc/apt/apt.conf.d/99postern-ci"
 		chmod 755 "$ROOT/usr/sbin/policy-rc.d"
 		: > "$ROOT/.postern-ci-packages"
 		date -u +%FT%TZ > "$STAMP"
 		ok "chroot: debootstrap $SUITE (minbase) in $((SECONDS - t0))s"
 	fi
 	if [[ "$(cat "$ROOT/.postern-ci-packages" 2>/dev/null)" != "$want" ]]; then
+		# postgresql-common's postinst needs /proc.
+		mount_all || { not_ok "chroot" "mounting /proc, /dev, /dev/pts, /dev/shm failed"; return 1; }
 		cp /etc/resolv.conf "$ROOT/etc/resolv.conf" 2>/dev/null
 		t0=$SECONDS
 		if ! in_root sh -c 'apt-get update -q && apt-get install -y -q \
@@ -187,8 +231,8 @@ bench_ssh_ciphers() {
 # ---------------------------------------------------------------------
 MODE=${1:-test}
 case $MODE in
-test|bench-ssh-ciphers) ;;
-*) printf 'usage: tests/chroot.sh [bench-ssh-ciphers]\n' >&2; exit 2 ;;
+test|bench-ssh-ciphers|prepare) ;;
+*) printf 'usage: tests/chroot.sh [--suite trixie|forky] [bench-ssh-ciphers|prepare]\n' >&2; exit 2 ;;
 esac
 if ((EUID != 0)); then
 	printf 'ok - %s # SKIP needs root (debootstrap, chroot, mount)\n' "$LABEL"
@@ -209,6 +253,7 @@ start=$SECONDS
 make_root || exit 1
 mount_all || { not_ok "chroot" "mounting /proc, /dev, /dev/pts, /dev/shm failed"; exit 1; }
 ok "chroot ready: $(cat "$ROOT/etc/debian_version") ($((SECONDS - start))s)"
+[[ $MODE == prepare ]] && exit 0
 
 rm -rf "$ROOT/build"
 if ! bash "$TOP/packaging/copy-tree.sh" "$TOP" "$ROOT/build/postern"; then
@@ -220,7 +265,7 @@ if [[ $MODE == bench-ssh-ciphers ]]; then
 	exit
 fi
 in_root POSTERN_RESULTS=/build/results timeout -k 10 "$INSIDE_TIMEOUT" \
-    bash /build/postern/tests/chroot-inside.sh "$LABEL"
+    bash /build/postern/tests/chroot-inside.sh "$LABEL" "$SUITE"
 rc=$?
 [[ -z ${POSTERN_RESULTS:-} ]] || cat "$ROOT/build/results" >> "$POSTERN_RESULTS"
 ((rc == 124 || rc == 137)) && not_ok "chroot" "stopped after ${INSIDE_TIMEOUT}s"

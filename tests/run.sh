@@ -11,7 +11,8 @@
 #   POSTERN_SKIP_INSTALL=1 tests/run.sh   do not look for missing packages
 #   POSTERN_ONLY=substring                run only the integration cases
 #                                         whose name contains it
-#   POSTERN_SKIP_CHROOT=1 tests/run.sh    skip the Debian 13 chroot stage
+#   POSTERN_SKIP_CHROOT=1 tests/run.sh    skip the chroot stages (Debian 13,
+#                                         Debian testing)
 #
 # Steps: install missing Debian packages; ./autogen.sh; configure and build
 # with sanitizers in _build/san; make check (each automake test is a case);
@@ -19,7 +20,9 @@
 # case); short fuzzer runs and a longer differential run (55-diff.sh);
 # the releases stage: a -Werror build on this
 # host, then Debian 13 in a chroot (tests/chroot.sh: build, make check,
-# .deb and lintian, smoke integration; each part a case); make distcheck
+# .deb and lintian, smoke integration; each part a case), then Debian
+# testing in another (tests/chroot.sh --suite forky: build, make check,
+# PostgreSQL 18's protocol 3.2); make distcheck
 # in _build/dist (one case).  Ends with the line
 # "N passed, N failed" and a non-zero status when anything failed.
 
@@ -34,7 +37,7 @@ PACKAGES=(build-essential autoconf automake libtool pkg-config libevent-dev
 	postgresql-contrib haproxy socat openssh-server openssh-client nftables
 	iproute2 mandoc procps iputils-ping coreutils jq curl
 	libsystemd-dev systemd debhelper lintian fakeroot python3 python3-yaml
-	debootstrap)
+	debootstrap redis-sentinel)
 # The real client pools of tests/bench/pools.sh (Debian's python3, not a
 # pyenv one): redis-py's ConnectionPool and psycopg_pool.
 PACKAGES+=(python3-redis python3-psycopg python3-psycopg-pool)
@@ -255,7 +258,7 @@ fuzz() {
 # stage, tests/chroot.sh; each case it reports is recorded here.
 WERR=$TOP/_build/werror
 releases() {
-	local rel tsv st name why t0=$SECONDS
+	local rel t0=$SECONDS
 	rel="debian $(cut -d. -f1 /etc/debian_version 2>/dev/null)"
 	say "$rel: -Werror build in _build/werror"
 	mkdir -p "$WERR"
@@ -268,18 +271,29 @@ releases() {
 	fi
 	if [[ "${POSTERN_SKIP_CHROOT:-0}" == 1 ]]; then
 		record SKIP "debian 13 (chroot)" "POSTERN_SKIP_CHROOT=1"
+		record SKIP "debian testing (chroot)" "POSTERN_SKIP_CHROOT=1"
 		return
 	fi
-	say "debian 13 in a chroot (tests/chroot.sh)"
+	chroot_stage trixie "debian 13"
+	# PostgreSQL 18 and libpq 18 (protocol 3.2): build, make check and
+	# tests/integration/22-pg32.sh only.
+	chroot_stage forky "debian testing"
+	say "releases stage took $((SECONDS - t0))s"
+}
+
+# chroot_stage SUITE LABEL: tests/chroot.sh --suite SUITE, each case it
+# reports recorded here.
+chroot_stage() {
+	local tsv st name why
+	say "$2 in a chroot (tests/chroot.sh --suite $1)"
 	tsv=$(mktemp /tmp/postern-chroot.XXXXXX)
-	POSTERN_RESULTS=$tsv bash tests/chroot.sh < /dev/null |
+	POSTERN_RESULTS=$tsv bash tests/chroot.sh --suite "$1" < /dev/null |
 	    grep --line-buffered -vE '^(not )?ok - '
 	while IFS=$'\t' read -r st name why; do
 		record "$st" "$name" "$why"
 	done < "$tsv"
-	grep -q . "$tsv" || record FAIL "debian 13 (chroot)" "tests/chroot.sh reported nothing"
+	grep -q . "$tsv" || record FAIL "$2 (chroot)" "tests/chroot.sh --suite $1 reported nothing"
 	rm -f "$tsv"
-	say "releases stage took $((SECONDS - t0))s"
 }
 
 distcheck() {

@@ -102,7 +102,8 @@ dial_start(const struct dial_env *env, const struct conf_route *route,
 	tv = clock_tv(timeout_ms);
 	evtimer_add(d->timer, &tv);
 	if (route->kind == ROUTE_TLS &&
-	    (d->tls = tls_reg_find(env->tls, route)) == NULL) {
+	    (d->tls = tls_reg_find(env->tls, route->origin != NULL ?
+	    route->origin : route)) == NULL) {
 		snprintf(d->detail, sizeof(d->detail), "tls: no TLS context "
 		    "loaded for route '%s'", route->name);
 		dial_fail_later(d, DIAL_TLS);

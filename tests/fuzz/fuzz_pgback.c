@@ -8,6 +8,7 @@
 
 #include <stdint.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "pgback.h"
 
@@ -37,7 +38,9 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (r1 != r2 || whole.seen != parts.seen)
 		abort();
 	if (r1 == PGBACK_KEY && (whole.pid != parts.pid ||
-	    whole.key != parts.key))
+	    whole.keylen != parts.keylen ||
+	    whole.keylen < PGCANCEL_KEY_MIN || whole.keylen > PGCANCEL_KEY_MAX ||
+	    memcmp(whole.body + 4, parts.body + 4, whole.keylen) != 0))
 		abort();
 	if (r1 == PGBACK_NONE && whole.why == NULL)
 		abort();

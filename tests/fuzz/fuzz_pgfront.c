@@ -1,11 +1,13 @@
 /*
  * fuzz_pgfront.c: libFuzzer harness for the PostgreSQL startup-packet
- * parser, which reads untrusted bytes from any local client.
+ * parser, which reads untrusted bytes from any local client (CancelRequest
+ * keys of protocol 3.0 and 3.2 included).
  */
 #include "config.h"
 
 #include <stdint.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "pgfront.h"
 
@@ -29,6 +31,14 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		}
 		if ((kind == PGFRONT_STARTUP || kind == PGFRONT_CANCEL) &&
 		    (msg.len < 8 || msg.len > size - off))
+			abort();
+		/* A cancel key of 4 to 256 bytes (3.2), all the rest of it. */
+		if (kind == PGFRONT_CANCEL &&
+		    (msg.cancel_keylen < PGCANCEL_KEY_MIN ||
+		    msg.cancel_keylen > PGCANCEL_KEY_MAX ||
+		    msg.len != 12 + msg.cancel_keylen ||
+		    memcmp(msg.cancel_key, data + off + 12,
+		    msg.cancel_keylen) != 0))
 			abort();
 		if (kind == PGFRONT_BAD && msg.detail == NULL)
 			abort();

@@ -122,6 +122,53 @@ test_route_options(void **state)
 	    "min_version=tls1.2\n"));
 }
 
+/* sentinel=NAME: the URL lists Sentinels (redis only). */
+#define RSVC	"[service r]\nlisten = 7001\nprotocol = redis\n"
+static void
+test_sentinel_routes(void **state)
+{
+	struct conf		*c;
+	const struct conf_route	*r;
+
+	(void)state;
+	c = parse_ok(RSVC "route = m tcp://h1:1,h2:2,[::1]:3 "
+	    "sentinel=mymaster\n");
+	r = &c->services[0].routes[0];
+	assert_string_equal(r->sentinel, "mymaster");
+	assert_int_equal(r->nsentinels, 3);
+	assert_string_equal(r->sentinels[0].host, "h1");
+	assert_int_equal(r->sentinels[1].port, 2);
+	assert_string_equal(r->sentinels[2].host, "::1");
+	/* The first Sentinel is also the route's address. */
+	assert_string_equal(r->target.host, "h1");
+	assert_int_equal(r->target.port, 1);
+	conf_unref(c);
+	/* One Sentinel; through a bastion. */
+	c = parse_ok(RSVC "route = m ssh://b/s:26379 sentinel=m.1\n"
+	    "[bastion b]\naddress = b:22\nuser = u\n");
+	r = &c->services[0].routes[0];
+	assert_int_equal(r->nsentinels, 1);
+	assert_string_equal(r->sentinels[0].host, "s");
+	conf_unref(c);
+	/* An ordinary route has none. */
+	c = parse_ok(RSVC "route = d tcp://h:1\n");
+	assert_null(c->services[0].routes[0].sentinel);
+	assert_int_equal(c->services[0].routes[0].nsentinels, 0);
+	conf_unref(c);
+	EXPECT_ERRORS(RSVC "route = m tcp://h1:1,h2:2\n", 0,
+	    "t.conf:4: route 'm': several addresses are Sentinels: name the "
+	    "master with sentinel=NAME");
+	EXPECT_ERRORS(RSVC "route = m tcp://h1:1,h2 sentinel=x\n", 0,
+	    "t.conf:4: route 'm': bad address 'h2': expected host:port");
+	EXPECT_ERRORS(RSVC "route = m tcp://h1:1,,h2:2 sentinel=x\n", 0,
+	    "t.conf:4: route 'm': bad address '': expected host:port");
+	EXPECT_ERRORS(RSVC "route = m tcp://h1:1 sentinel=a/b\n", 0,
+	    "t.conf:4: route 'm': bad Sentinel master name 'a/b' (letters, "
+	    "digits, '-', '_', '.')");
+	EXPECT_ERRORS(SVC "route = m tcp://h1:1 sentinel=x\n", 0,
+	    "t.conf:4: route 'm': sentinel is for protocol = redis");
+}
+
 /* Files named by the config are checked only with CONF_CHECK_FILES. */
 static void
 test_check_files(void **state)
@@ -471,6 +518,7 @@ main(void)
 		cmocka_unit_test(test_routes),
 		cmocka_unit_test(test_route_limit),
 		cmocka_unit_test(test_route_options),
+		cmocka_unit_test(test_sentinel_routes),
 		cmocka_unit_test(test_check_files),
 		cmocka_unit_test(test_load),
 		cmocka_unit_test(test_admin_token),

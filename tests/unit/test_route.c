@@ -384,10 +384,59 @@ test_same_definition(void **state)
 	assert_false(route_same(a, b));
 }
 
+/*
+ * A Sentinel route dials nothing until a master is set; each master is a
+ * copy of the route with that target, kept valid until the route goes
+ * (ASan would see a dial's pointer to an old one freed).
+ */
+static void
+test_sentinel_route_masters(void **state)
+{
+	static const char	 text[] = "[service r]\nlisten = 7000\n"
+	    "protocol = redis\ncheck = none\n"
+	    "route = m tcp://127.0.0.1:1,127.0.0.1:2 sentinel=mm\n";
+	struct conf_errors	 errs = { NULL, 0 };
+	struct conf		*c;
+	struct route		*r;
+	struct addr		 a = { .kind = ADDR_INET, .host = "127.0.0.1",
+				    .port = 6380 };
+	const struct conf_route	*first;
+
+	(void)state;
+	c = conf_parse(text, strlen(text), "t", 0, &errs);
+	assert_non_null(c);
+	assert_int_equal(errs.n, 0);
+	r = route_new(c, &c->services[0], &c->services[0].routes[0], 1000);
+	assert_non_null(r);
+	assert_null(r->dial_cr);
+	assert_false(route_eligible(r));
+	assert_false(route_usable(r, 1000));
+	assert_int_equal(route_set_master(r, &a), 0);
+	assert_true(route_usable(r, 1000));
+	assert_int_equal(r->epoch, 1);
+	first = r->dial_cr;
+	assert_int_equal(first->target.port, 6380);
+	assert_ptr_equal(first->origin, r->cr);
+	assert_null(first->sentinel);
+	assert_int_equal(first->nsentinels, 0);
+	assert_string_equal(first->name, "m");
+	a.port = 6381;
+	assert_int_equal(route_set_master(r, &a), 0);
+	assert_int_equal(r->epoch, 2);
+	assert_int_equal(r->dial_cr->target.port, 6381);
+	assert_int_equal(first->target.port, 6380);	/* still valid */
+	/* The route's master survives a rebind to an equal definition. */
+	route_rebind(r, c, &c->services[0], &c->services[0].routes[0]);
+	assert_int_equal(r->dial_cr->target.port, 6381);
+	route_unref(r);
+	conf_unref(c);
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_sentinel_route_masters),
 		cmocka_unit_test_setup_teardown(
 		    test_new_route_is_unknown_and_usable, setup, teardown),
 		cmocka_unit_test_setup_teardown(

@@ -1,0 +1,301 @@
+/*
+ * test_pgwire.c: PostgreSQL's pre-startup packets (pgfront), the
+ * BackendKeyData sniffer (pgback) and the cancel map (pgcancel), with
+ * protocol 3.0's 4-byte keys and 3.2's longer ones (PostgreSQL 18 sends
+ * 32 bytes; 4 to 256 are allowed).  Every stream is also fed split at
+ * every byte boundary, as reads may cut it anywhere.
+ */
+#include "config.h"
+
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "pgback.h"
+#include "pgcancel.h"
+#include "pgfront.h"
+
+static size_t
+put32(uint8_t *p, uint32_t v)
+{
+	p[0] = (uint8_t)(v >> 24);
+	p[1] = (uint8_t)(v >> 16);
+	p[2] = (uint8_t)(v >> 8);
+	p[3] = (uint8_t)v;
+	return (4);
+}
+
+/* A CancelRequest with a keylen-byte key of bytes seed, seed+1, ... */
+static size_t
+cancel_packet(uint8_t *buf, uint32_t pid, size_t keylen, uint8_t seed)
+{
+	size_t	i, n = 0;
+
+	n += put32(buf + n, (uint32_t)(12 + keylen));
+	n += put32(buf + n, PG_CANCELREQUEST_CODE);
+	n += put32(buf + n, pid);
+	for (i = 0; i < keylen; i++)
+		buf[n++] = (uint8_t)(seed + i);
+	return (n);
+}
+
+static void
+test_front_cancel_lengths(void **state)
+{
+	static const size_t	 ok[] = { 4, 5, 32, 255, 256 };
+	uint8_t			 buf[512], key[PGCANCEL_KEY_MAX];
+	struct pgfront_msg	 msg;
+	size_t			 i, j, n, cut;
+
+	(void)state;
+	for (i = 0; i < sizeof(ok) / sizeof(ok[0]); i++) {
+		n = cancel_packet(buf, 4242, ok[i], 7);
+		for (j = 0; j < ok[i]; j++)
+			key[j] = (uint8_t)(7 + j);
+		/* Every prefix: more is needed, nothing is refused. */
+		for (cut = 0; cut < n; cut++)
+			assert_int_equal(pgfront_parse(buf, cut, &msg),
+			    PGFRONT_NEED_MORE);
+		assert_int_equal(pgfront_parse(buf, n, &msg), PGFRONT_CANCEL);
+		assert_int_equal(msg.len, n);
+		assert_int_equal(msg.cancel_pid, 4242);
+		assert_int_equal(msg.cancel_keylen, ok[i]);
+		assert_memory_equal(msg.cancel_key, key, ok[i]);
+		/* Bytes after it (pipelined) are not its. */
+		memset(buf + n, 'x', 20);
+		assert_int_equal(pgfront_parse(buf, n + 20, &msg),
+		    PGFRONT_CANCEL);
+		assert_int_equal(msg.len, n);
+	}
+	/* Shorter than a 4-byte key, longer than a 256-byte one. */
+	n = cancel_packet(buf, 1, 4, 0);
+	put32(buf, 15);
+	assert_int_equal(pgfront_parse(buf, n, &msg), PGFRONT_BAD);
+	assert_string_equal(msg.detail, "invalid cancel request length");
+	n = cancel_packet(buf, 1, 257, 0);
+	assert_int_equal(pgfront_parse(buf, n, &msg), PGFRONT_BAD);
+	/* Refused from the header alone: no waiting for 269 bytes. */
+	assert_int_equal(pgfront_parse(buf, 8, &msg), PGFRONT_BAD);
+}
+
+/* A StartupMessage for protocol version major.minor, user only. */
+static size_t
+startup_packet(uint8_t *buf, uint32_t major, uint32_t minor)
+{
+	static const char	 params[] = "user\0postgres\0\0";
+	size_t			 n = 8;
+
+	memcpy(buf + n, params, sizeof(params) - 1);
+	n += sizeof(params) - 1;
+	put32(buf, (uint32_t)n);
+	put32(buf + 4, major << 16 | minor);
+	return (n);
+}
+
+static void
+test_front_startup_versions(void **state)
+{
+	/* 3.99: what PostgreSQL 19's libpq sends to test negotiation. */
+	static const uint32_t	 minors[] = { 0, 1, 2, 3, 99, 0xffff };
+	uint8_t			 buf[128];
+	struct pgfront_msg	 msg;
+	size_t			 i, n, cut;
+
+	(void)state;
+	for (i = 0; i < sizeof(minors) / sizeof(minors[0]); i++) {
+		n = startup_packet(buf, 3, minors[i]);
+		for (cut = 0; cut < n; cut++)
+			assert_int_equal(pgfront_parse(buf, cut, &msg),
+			    PGFRONT_NEED_MORE);
+		assert_int_equal(pgfront_parse(buf, n, &msg), PGFRONT_STARTUP);
+		assert_int_equal(msg.len, n);
+	}
+	n = startup_packet(buf, 4, 0);
+	assert_int_equal(pgfront_parse(buf, n, &msg), PGFRONT_BAD);
+	assert_string_equal(msg.detail, "unsupported frontend protocol");
+	/* SSLRequest then a 3.2 startup, framed one after the other. */
+	put32(buf, 8);
+	put32(buf + 4, PG_SSLREQUEST_CODE);
+	n = startup_packet(buf + 8, 3, 2);
+	assert_int_equal(pgfront_parse(buf, 8 + n, &msg), PGFRONT_SSL_REQUEST);
+	assert_int_equal(msg.len, 8);
+	assert_int_equal(pgfront_parse(buf + 8, n, &msg), PGFRONT_STARTUP);
+	assert_int_equal(msg.len, n);
+}
+
+/* A server's startup in protocol 3.2: keylen-byte key. */
+static size_t
+server_startup(uint8_t *buf, size_t keylen, int negotiate)
+{
+	static const char	 ps[] = "server_version\00018.1\0";
+	size_t			 n = 0, i;
+
+	if (negotiate) {
+		/* NegotiateProtocolVersion: newest minor 2, no options. */
+		buf[n++] = 'v';
+		n += put32(buf + n, 12);
+		n += put32(buf + n, 3 << 16 | 2);
+		n += put32(buf + n, 0);
+	}
+	buf[n++] = 'R';
+	n += put32(buf + n, 8);
+	n += put32(buf + n, 0);
+	buf[n++] = 'S';
+	n += put32(buf + n, (uint32_t)(4 + sizeof(ps) - 1));
+	memcpy(buf + n, ps, sizeof(ps) - 1);
+	n += sizeof(ps) - 1;
+	buf[n++] = 'K';
+	n += put32(buf + n, (uint32_t)(8 + keylen));
+	n += put32(buf + n, 31337);
+	for (i = 0; i < keylen; i++)
+		buf[n++] = (uint8_t)(0xa0 + i);
+	buf[n++] = 'Z';
+	n += put32(buf + n, 5);
+	buf[n++] = 'I';
+	return (n);
+}
+
+static void
+expect_key(const struct pgback *b, size_t keylen)
+{
+	size_t	i;
+
+	assert_int_equal(b->result, PGBACK_KEY);
+	assert_int_equal(b->pid, 31337);
+	assert_int_equal(b->keylen, keylen);
+	for (i = 0; i < keylen; i++)
+		assert_int_equal(b->body[4 + i], (uint8_t)(0xa0 + i));
+}
+
+static void
+test_back_key_lengths(void **state)
+{
+	static const size_t	 lens[] = { 4, 32, 256 };
+	uint8_t			 buf[1024];
+	struct pgback		 b;
+	size_t			 i, n, cut, k;
+	int			 neg;
+
+	(void)state;
+	for (neg = 0; neg <= 1; neg++) {
+		for (i = 0; i < sizeof(lens) / sizeof(lens[0]); i++) {
+			n = server_startup(buf, lens[i], neg);
+			pgback_init(&b);
+			assert_int_equal(pgback_feed(&b, buf, n), PGBACK_KEY);
+			expect_key(&b, lens[i]);
+			/* Split in two at every byte. */
+			for (cut = 0; cut <= n; cut++) {
+				pgback_init(&b);
+				if (pgback_feed(&b, buf, cut) == PGBACK_MORE)
+					(void)pgback_feed(&b, buf + cut,
+					    n - cut);
+				expect_key(&b, lens[i]);
+			}
+			/* A byte at a time. */
+			pgback_init(&b);
+			for (k = 0; k < n; k++)
+				(void)pgback_feed(&b, buf + k, 1);
+			expect_key(&b, lens[i]);
+			pgback_wipe(&b);
+			for (k = 0; k < sizeof(b.body); k++)
+				assert_int_equal(b.body[k], 0);
+		}
+	}
+}
+
+static void
+test_back_bad_keys(void **state)
+{
+	uint8_t		 buf[1024];
+	struct pgback	 b;
+	size_t		 n;
+
+	(void)state;
+	/* A 3-byte key and a 257-byte one: no key, and why. */
+	n = server_startup(buf, 3, 1);
+	pgback_init(&b);
+	assert_int_equal(pgback_feed(&b, buf, n), PGBACK_NONE);
+	assert_non_null(strstr(b.why, "BackendKeyData"));
+	n = server_startup(buf, 257, 0);
+	pgback_init(&b);
+	assert_int_equal(pgback_feed(&b, buf, n), PGBACK_NONE);
+	/* ReadyForQuery first: none will come. */
+	pgback_init(&b);
+	assert_int_equal(pgback_feed(&b, (const uint8_t *)"Z\0\0\0\5I", 6),
+	    PGBACK_NONE);
+}
+
+static void
+test_cancel_map(void **state)
+{
+	struct pgcancel		*m;
+	struct pgcancel_entry	*e4, *e32, *many[300];
+	struct route		*r4 = (struct route *)0x40;
+	struct route		*r32 = (struct route *)0x320;
+	uint8_t			 k32[32], k4[4] = { 1, 2, 3, 4 }, other[32];
+	size_t			 i;
+
+	(void)state;
+	for (i = 0; i < sizeof(k32); i++)
+		k32[i] = (uint8_t)(1 + i);	/* starts as k4 does */
+	assert_non_null(m = pgcancel_new());
+	/* Same pid on two servers, one on 3.0, one on 3.2. */
+	assert_non_null(e4 = pgcancel_add(m, 77, k4, sizeof(k4), r4));
+	assert_non_null(e32 = pgcancel_add(m, 77, k32, sizeof(k32), r32));
+	assert_ptr_equal(pgcancel_find(m, 77, k4, 4), r4);
+	assert_ptr_equal(pgcancel_find(m, 77, k32, 32), r32);
+	/* Whole keys only: a prefix, a longer one, one byte off. */
+	assert_null(pgcancel_find(m, 77, k32, 31));
+	assert_null(pgcancel_find(m, 77, k32, 5));
+	memcpy(other, k32, sizeof(other));
+	other[31] ^= 1;
+	assert_null(pgcancel_find(m, 77, other, 32));
+	other[31] ^= 1;
+	other[0] ^= 0x80;
+	assert_null(pgcancel_find(m, 77, other, 32));
+	assert_null(pgcancel_find(m, 78, k32, 32));
+	/* Out of bounds: not added. */
+	assert_null(pgcancel_add(m, 1, k32, 3, r4));
+	assert_null(pgcancel_add(m, 1, k32, PGCANCEL_KEY_MAX + 1, r4));
+	/* Grows past its first buckets and still finds every key. */
+	for (i = 0; i < 300; i++) {
+		other[0] = (uint8_t)i;
+		assert_non_null(many[i] = pgcancel_add(m, (uint32_t)(1000 + i),
+		    other, 32, r32));
+	}
+	assert_int_equal(pgcancel_count(m), 302);
+	for (i = 0; i < 300; i++) {
+		other[0] = (uint8_t)i;
+		assert_ptr_equal(pgcancel_find(m, (uint32_t)(1000 + i), other,
+		    32), r32);
+	}
+	pgcancel_del(m, e32);
+	assert_null(pgcancel_find(m, 77, k32, 32));
+	assert_ptr_equal(pgcancel_find(m, 77, k4, 4), r4);
+	pgcancel_del(m, e4);
+	pgcancel_del(m, NULL);
+	for (i = 0; i < 150; i++)
+		pgcancel_del(m, many[i]);
+	assert_int_equal(pgcancel_count(m), 150);
+	pgcancel_free(m);	/* the rest */
+	pgcancel_free(NULL);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_front_cancel_lengths),
+		cmocka_unit_test(test_front_startup_versions),
+		cmocka_unit_test(test_back_key_lengths),
+		cmocka_unit_test(test_back_bad_keys),
+		cmocka_unit_test(test_cancel_map),
+	};
+
+	return (cmocka_run_group_tests(tests, NULL, NULL));
+}
