@@ -195,7 +195,7 @@ sconn_reply(struct sconn *c, const redisReply *r)
 		len = strlen(name);
 		if (r->element[2]->len > len &&
 		    strncmp(r->element[2]->str, name, len) == 0) {
-			log_info("%s: sentinel: +switch-master %s",
+			log_notice("%s: sentinel: +switch-master %s",
 			    sentinel_label(c->w), r->element[2]->str);
 			if (c->w->phase == SENTINEL_IDLE)
 				sentinel_wake(c->w);
@@ -390,7 +390,7 @@ sentinel_confirm(struct sentinel *w)
 		    sentinel_label(w), w->votes, w->n, a,
 		    w->route->cr->sentinel);
 	else if (route_set_master(w->route, &w->role.addr) == 0) {
-		log_info("%s: sentinel: master %s is %s (%d of %zu Sentinels, "
+		log_notice("%s: sentinel: master %s is %s (%d of %zu Sentinels, "
 		    "ROLE master; was %s)", sentinel_label(w),
 		    w->route->cr->sentinel, a, w->votes, w->n, cur == NULL ?
 		    "none" : addr_format(&cur->target, was, sizeof(was)));

@@ -162,7 +162,7 @@ case_failover_under_traffic() {
 	postern_service redis "$ROUTE" -- "${FAST[@]}"
 	[[ $1 != ssh ]] ||
 	    expect_log "info: bastion b \\(root@127\\.0\\.0\\.1:$SSHD_PORT\\): connected in " 20
-	expect_log "info: redis/main: sentinel: master mymaster is 127\\.0\\.0\\.1:$M \\(3 of 3 Sentinels, ROLE master; was none\\)$" 20
+	expect_log "notice: redis/main: sentinel: master mymaster is 127\\.0\\.0\\.1:$M \\(3 of 3 Sentinels, ROLE master; was none\\)$" 20
 	expect_log "redis/main: .*up" 20
 	expect_eq "/health: the route's master" "127.0.0.1:$M" "$(health_master "$admin")"
 	/usr/bin/python3 "$TOP/tests/sentinel_writer.py" "$LISTEN_PORT" "$out" "$stop" > "$out.log" 2>&1 &
@@ -170,7 +170,7 @@ case_failover_under_traffic() {
 	track_client "$pid"
 	wait_until 20 llen_above "$M" 100 || fail_case "no writes reached the master: $(cat "$out.log")"
 	expect_eq "SENTINEL FAILOVER" OK "$(cli "$S1" SENTINEL FAILOVER mymaster)"
-	expect_log "info: redis/main: sentinel: master mymaster is 127\\.0\\.0\\.1:$R \\([23] of 3 Sentinels, ROLE master; was 127\\.0\\.0\\.1:$M\\)$" 30
+	expect_log "notice: redis/main: sentinel: master mymaster is 127\\.0\\.0\\.1:$R \\([23] of 3 Sentinels, ROLE master; was 127\\.0\\.0\\.1:$M\\)$" 30
 	wait_until 20 eval '[[ "$(role "$R")" == master ]]' || fail_case "the replica never became master"
 	expect_eq "/health: the route's master" "127.0.0.1:$R" "$(health_master "$admin")"
 	base=$(llen_at "$R")
@@ -206,7 +206,7 @@ case_old_master_restarted() {
 	postern_service redis "$ROUTE" -- "${FAST[@]}"
 	expect_log "sentinel: master mymaster is 127\\.0\\.0\\.1:$M " 20
 	cli "$M" SHUTDOWN NOSAVE > /dev/null 2>&1
-	expect_log "info: redis/main: sentinel: master mymaster is 127\\.0\\.0\\.1:$R \\([23] of 3 Sentinels, ROLE master; was 127\\.0\\.0\\.1:$M\\)$" 60
+	expect_log "notice: redis/main: sentinel: master mymaster is 127\\.0\\.0\\.1:$R \\([23] of 3 Sentinels, ROLE master; was 127\\.0\\.0\\.1:$M\\)$" 60
 	# Back, as a master nobody names.
 	start_redis_on "$M" "${stubborn[@]}"
 	expect_eq "the old master's ROLE" master "$(role "$M")"
@@ -230,12 +230,12 @@ case_switch_master_message() {
 	sentinel_route "$1"
 	GLOBAL_OPTS=(log_level=debug)
 	postern_service redis "$ROUTE" -- check_interval=60s check_timeout=1s
-	expect_log "info: redis/main: sentinel: master mymaster is 127\\.0\\.0\\.1:$M " 20
+	expect_log "notice: redis/main: sentinel: master mymaster is 127\\.0\\.0\\.1:$M " 20
 	expect_log "redis/main: .*up" 20
 	expect_eq "SET through postern" OK "$(rcli "$LISTEN_PORT" SET before x)"
 	expect_eq "SENTINEL FAILOVER" OK "$(cli "$S2" SENTINEL FAILOVER mymaster)"
-	expect_log "info: redis/main: sentinel: \\+switch-master mymaster 127\\.0\\.0\\.1 $M 127\\.0\\.0\\.1 $R$" 30
-	expect_log "info: redis/main: sentinel: master mymaster is 127\\.0\\.0\\.1:$R \\([23] of 3 Sentinels, ROLE master; was 127\\.0\\.0\\.1:$M\\)$" 20
+	expect_log "notice: redis/main: sentinel: \\+switch-master mymaster 127\\.0\\.0\\.1 $M 127\\.0\\.0\\.1 $R$" 30
+	expect_log "notice: redis/main: sentinel: master mymaster is 127\\.0\\.0\\.1:$R \\([23] of 3 Sentinels, ROLE master; was 127\\.0\\.0\\.1:$M\\)$" 20
 	expect_eq "SET through postern after the switch" OK "$(rcli "$LISTEN_PORT" SET after y)"
 	expect_eq "the key on the new master" y "$(cli "$R" GET after)"
 }
