@@ -115,6 +115,8 @@ conf_free(struct conf *c)
 		free(b->host_key_algorithms);
 		free(b->control_path);
 		free(b->ssh_config);
+		free(b->ssh_destination);
+		free(b->proxy_jump);
 	}
 	free(c->bastions);
 	free(c->admin_token_file);

@@ -178,6 +178,8 @@ struct conf_bastion {
 	int		 engine;	/* enum conf_ssh_engine */
 	char		*control_path;	/* openssh: attach; NULL: run one */
 	char		*ssh_config;	/* openssh: ssh -F; NULL: ssh's own */
+	char		*ssh_destination; /* openssh: ssh's host argument */
+	char		*proxy_jump;	/* openssh: ssh -J */
 };
 
 struct conf {

@@ -139,6 +139,9 @@ const struct conf_key conf_keys[] = {
 	  1, 16, NULL, 0,
 	  "connections grown while channel opens queue or one is stuck, "
 	  "closed again when idle (at least connections; 1: never more)" },
+	{ SECT_BASTION, "proxy_jump", TYPE_STRING, B(proxy_jump), NULL, 0, 0,
+	  NULL, 0, "engine = openssh: hops before the bastion, given to "
+	  "ssh -J (host1,user@host2:port...)" },
 	{ SECT_BASTION, "session_command", TYPE_STRING, B(session_command),
 	  NULL, 0, 0, NULL, 0,
 	  "command run in a session channel while connected (e.g. sleep "
@@ -146,6 +149,10 @@ const struct conf_key conf_keys[] = {
 	{ SECT_BASTION, "ssh_config", TYPE_PATH, B(ssh_config), NULL, 0, 0,
 	  NULL, 0, "engine = openssh: the ssh configuration file given to "
 	  "ssh -F (unset: ssh's own, ~/.ssh/config)" },
+	{ SECT_BASTION, "ssh_destination", TYPE_STRING, B(ssh_destination),
+	  NULL, 0, 0, NULL, 0, "engine = openssh: the destination given to "
+	  "ssh as typed (an ssh_config alias, [user@]host[:port]) instead of "
+	  "address and user, so that ssh's Host and Match blocks see it" },
 	{ SECT_BASTION, "strict_host_key_checking", TYPE_ENUM,
 	  B(strict_host_key_checking), "yes", 0, 0, host_key_checks, 0,
 	  "yes: refuse unknown and changed host keys; accept-new: add an "

@@ -507,6 +507,10 @@ ssh_bastion_new(struct ssh_pool *pool, struct ssh_settings *set)
 	v6 = strchr(set->host, ':') != NULL;
 	snprintf(b->via, sizeof(b->via), "%s@%s%s%s:%u", set->user,
 	    v6 ? "[" : "", set->host, v6 ? "]" : "", set->port);
+	if (set->destination != NULL)	/* ssh resolves it: as typed */
+		snprintf(b->via, sizeof(b->via), "%.150s%s%.200s",
+		    set->proxy_jump != NULL ? set->proxy_jump : "",
+		    set->proxy_jump != NULL ? "," : "", set->destination);
 	snprintf(b->label, sizeof(b->label), "bastion %s (%s)", set->name,
 	    b->via);
 	b->timer = evtimer_new(pool->base, ssh_timer_cb, b);

@@ -82,6 +82,9 @@ struct ssh_settings {
 	int		 openssh;		/* engine = openssh */
 	char		*control_path;		/* attach, or NULL: run ssh */
 	char		*ssh_config;		/* ssh -F, or NULL */
+	char		*destination;		/* ssh's host argument, or NULL */
+	char		*proxy_jump;		/* ssh -J, or NULL */
+	int		 known_hosts_given;	/* not ssh's own default */
 };
 
 /* What an open is for. */

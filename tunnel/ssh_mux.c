@@ -263,7 +263,7 @@ static void
 mux_exec(const struct ssh_bastion *b, int errfd)
 {
 	const struct ssh_settings *s = &b->set;
-	char		 opt[12][400], port[16];
+	char		 opt[12][400], port[16], dest[400];
 	const char	*argv[48];
 	int		 n = 0, k = 0, fd, ka;
 
@@ -303,7 +303,8 @@ mux_exec(const struct ssh_bastion *b, int errfd)
 	OPT("ConnectTimeout=%d", (s->connect_timeout_ms + 999) / 1000);
 	/* Never "no": an unknown key is refused, or added when asked. */
 	OPT("StrictHostKeyChecking=%s", s->accept_new ? "accept-new" : "yes");
-	OPT("UserKnownHostsFile=%s", s->known_hosts);
+	if (s->known_hosts_given)	/* else ssh's own, as configured */
+		OPT("UserKnownHostsFile=%s", s->known_hosts);
 	if (s->ciphers != NULL)
 		OPT("Ciphers=%s", s->ciphers);
 	if (s->hostkey_algs != NULL)
@@ -313,13 +314,26 @@ mux_exec(const struct ssh_bastion *b, int errfd)
 		argv[n++] = "-i";
 		argv[n++] = s->identity;
 	}
-	snprintf(port, sizeof(port), "%u", s->port);
-	argv[n++] = "-p";
-	argv[n++] = port;
-	argv[n++] = "-l";
-	argv[n++] = s->user;
-	argv[n++] = "--";
-	argv[n++] = s->host;
+	if (s->proxy_jump != NULL) {
+		argv[n++] = "-J";
+		argv[n++] = s->proxy_jump;
+	}
+	if (s->destination != NULL) {
+		/* As typed: ssh's Host and Match blocks see the alias. */
+		snprintf(dest, sizeof(dest), "%s%s", strchr(s->destination,
+		    ':') != NULL && strncmp(s->destination, "ssh://", 6) != 0 ?
+		    "ssh://" : "", s->destination);
+		argv[n++] = "--";
+		argv[n++] = dest;
+	} else {
+		snprintf(port, sizeof(port), "%u", s->port);
+		argv[n++] = "-p";
+		argv[n++] = port;
+		argv[n++] = "-l";
+		argv[n++] = s->user;
+		argv[n++] = "--";
+		argv[n++] = s->host;
+	}
 	argv[n] = NULL;
 	execvp("ssh", (char *const *)argv);
 	dprintf(STDERR_FILENO, "cannot run ssh: %s\n", strerror(errno));

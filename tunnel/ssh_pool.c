@@ -71,6 +71,8 @@ ssh_settings_clear(struct ssh_settings *s)
 	free(s->hostkey_algs);
 	free(s->control_path);
 	free(s->ssh_config);
+	free(s->destination);
+	free(s->proxy_jump);
 	memset(s, 0, sizeof(*s));
 }
 
@@ -102,6 +104,9 @@ ssh_settings_load(struct ssh_settings *s, const struct conf_bastion *cb)
 	s->openssh = cb->engine == SSH_ENGINE_OPENSSH;
 	s->control_path = ssh_strdup(cb->control_path, &oom);
 	s->ssh_config = ssh_strdup(cb->ssh_config, &oom);
+	s->destination = ssh_strdup(cb->ssh_destination, &oom);
+	s->proxy_jump = ssh_strdup(cb->proxy_jump, &oom);
+	s->known_hosts_given = cb->known_hosts != NULL;
 	s->accept_new = cb->strict_host_key_checking == HOSTKEY_ACCEPT_NEW;
 	s->ask = cb->strict_host_key_checking == HOSTKEY_ASK;
 	s->keepalive_ms = cb->keepalive_interval_ms;
@@ -135,6 +140,8 @@ ssh_settings_copy(struct ssh_settings *d, const struct ssh_settings *s)
 	d->hostkey_algs = ssh_strdup(s->hostkey_algs, &oom);
 	d->control_path = ssh_strdup(s->control_path, &oom);
 	d->ssh_config = ssh_strdup(s->ssh_config, &oom);
+	d->destination = ssh_strdup(s->destination, &oom);
+	d->proxy_jump = ssh_strdup(s->proxy_jump, &oom);
 	if (oom) {
 		ssh_settings_clear(d);
 		return (-1);
@@ -169,7 +176,10 @@ ssh_settings_equal(const struct ssh_settings *a, const struct ssh_settings *b)
 	    a->max_connections == b->max_connections &&
 	    a->openssh == b->openssh &&
 	    ssh_str_eq(a->control_path, b->control_path) &&
-	    ssh_str_eq(a->ssh_config, b->ssh_config));
+	    ssh_str_eq(a->ssh_config, b->ssh_config) &&
+	    ssh_str_eq(a->destination, b->destination) &&
+	    ssh_str_eq(a->proxy_jump, b->proxy_jump) &&
+	    a->known_hosts_given == b->known_hosts_given);
 }
 
 /* ------------------------------------------------------------------ */

@@ -210,10 +210,116 @@ case_hangs() {
 	note "pool under the hang: $(cat "$T/load.out")"
 }
 
+# ---------------------------------------------------------------------
+# Developer mode: ssh's configuration, as ssh -J would use it
+
+# fwd_start ARGS...: quick mode (-L to Redis) with ARGS; sets LISTEN_PORT.
+fwd_start() {
+	LISTEN_PORT=$(free_port) || fail_case "no free port"
+	start_postern_args -L "$LISTEN_PORT:127.0.0.1:$REDIS_PORT" "$@"
+	wait_ready 10
+}
+
+# -J a,b: ssh makes the chain (two sshd); hop a forwards to hop b, each
+# with its own host key check and login.
+case_chain() {
+	local pa pb known_a log_a log_b cfg
+	start_redis
+	SSHD_LOG_LEVEL=DEBUG1 start_sshd
+	pa=$SSHD_PORT known_a=$SSHD_KNOWN log_a=$SSHD_LOG
+	start_sshd
+	pb=$SSHD_PORT log_b=$SSHD_LOG
+	cat "$known_a" >> "$SSHD_KNOWN"
+	cfg=$(ssh_cfg "Host hopa" "  HostName 127.0.0.1" "  Port $pa" \
+	    "Host hopb" "  HostName 127.0.0.1" "  Port $pb" \
+	    "Host *" "  User root" "  IdentityFile $USER_KEY" \
+	    "  UserKnownHostsFile $SSHD_KNOWN")
+	fwd_start -J hopa,hopb -F "$cfg"
+	expect_log "info: forwarding 127\\.0\\.0\\.1:$LISTEN_PORT -> 127\\.0\\.0\\.1:$REDIS_PORT via hopa,hopb \\(OpenSSH\\)$"
+	expect_eq "PING through hopa,hopb" PONG "$(rcli "$LISTEN_PORT" PING 2>&1)"
+	expect_eq "logins at hop a" 1 "$(count_lines "$log_a" 'Accepted publickey for root')"
+	expect_eq "logins at hop b" 1 "$(count_lines "$log_b" 'Accepted publickey for root')"
+	grep -Eq "direct-tcpip.*(127\\.0\\.0\\.1|hopb) port $pb|target 127\\.0\\.0\\.1 port $pb" "$log_a" ||
+	    fail_case "hop a forwarded nothing to hop b's port $pb"
+}
+
+# -F FILE with an Include'd file holding a Match block: ssh applies both.
+case_include_match() {
+	local inc cfg
+	start_redis
+	start_sshd
+	inc=$T/inc$_CASE_ID.conf
+	printf '%s\n' "Match originalhost prod-db-bastion" "  HostName 127.0.0.1" \
+	    "  Port $SSHD_PORT" "  User root" "  IdentityFile $USER_KEY" \
+	    "  UserKnownHostsFile $SSHD_KNOWN" > "$inc"
+	cfg=$(ssh_cfg "Include $inc" "Host *" "  User nobody")
+	fwd_start -J prod-db-bastion -F "$cfg"
+	expect_eq "PING through the Match'd alias" PONG "$(rcli "$LISTEN_PORT" PING 2>&1)"
+	expect_eq "logins at sshd as root (Match won)" 1 "$(count_lines "$SSHD_LOG" 'Accepted publickey for root')"
+	expect_eq "one ssh master" 1 "$(ssh_children)"
+}
+
+# ---------------------------------------------------------------------
+# Certificates: ssh checks them
+
+# host_cert CA: sign the sshd host key (principal 127.0.0.1) with CA;
+# prints the sshd_config line.
+host_cert() {
+	ssh-keygen -q -s "$T/keys/$1" -h -I host -n 127.0.0.1 "$SSHD_DIR/host_ed25519.pub" ||
+	    fail_case "ssh-keygen -s (host) failed"
+}
+
+case_host_cert() {
+	local kh out
+	start_redis
+	make_key ca1 ed25519
+	make_key ca2 ed25519
+	start_sshd
+	kh=$T/ca$_CASE_ID-known_hosts
+	printf '@cert-authority * %s\n' "$(cut -d' ' -f1,2 "$T/keys/ca1.pub")" > "$kh"
+	# Signed by ca1, trusted: accepted.
+	host_cert ca1
+	kill "$SSHD_PID"; wait_exit "$SSHD_PID" 10 || fail_case "sshd did not stop"
+	start_sshd_on "$SSHD_PORT" 127.0.0.1 "HostCertificate $SSHD_DIR/host_ed25519-cert.pub"
+	BASTION_OPTS=(known_hosts="$kh")
+	postern_via redis "$REDIS_PORT" "${FAST[@]}"
+	expect_log "$(mconnected_re b)"
+	expect_eq "PING via a certified host" PONG "$(rcli "$LISTEN_PORT" PING 2>&1)"
+	stop_postern
+	# Signed by ca2, not trusted: refused, ssh's reason surfaced.
+	host_cert ca2
+	kill "$SSHD_PID"; wait_exit "$SSHD_PID" 10 || fail_case "sshd did not stop"
+	start_sshd_on "$SSHD_PORT" 127.0.0.1 "HostCertificate $SSHD_DIR/host_ed25519-cert.pub"
+	postern_via redis "$REDIS_PORT" "${FAST[@]}"
+	expect_log "$(cannot_re b)ssh exited with status 255: Host key verification failed\\.; retrying in "
+	out=$(rcli "$LISTEN_PORT" PING 2>&1)
+	expect_match "client's error" "Host key verification failed" "$out"
+	expect_eq "known_hosts untouched" 1 "$(wc -l < "$kh")"
+}
+
+# A user certificate (the key itself is not in authorized_keys).
+case_user_cert() {
+	start_redis
+	make_key uca ed25519
+	make_key ucert ed25519
+	ssh-keygen -q -s "$T/keys/uca" -I dev -n root "$T/keys/ucert.pub" ||
+	    fail_case "ssh-keygen -s (user) failed"
+	start_sshd "TrustedUserCAKeys $T/keys/uca.pub"
+	BASTION_OPTS=(identity="$T/keys/ucert")
+	postern_via redis "$REDIS_PORT"
+	expect_log "$(mconnected_re b)"
+	expect_eq "PING with a user certificate" PONG "$(rcli "$LISTEN_PORT" PING 2>&1)"
+	expect_eq "certificate logins" 1 "$(count_lines "$SSHD_LOG" 'Accepted publickey for root .*CERT')"
+}
+
 run_case "redis through an engine = openssh bastion; no ssh left after exit" case_redis
 run_case "psql through an engine = openssh bastion" case_postgres
 run_case "100 new sessions at once: opens pipeline on one SSH connection" case_burst
 run_case "unknown host key refused by ssh, its message surfaced" case_hostkey_unknown
 run_case "bastion killed under traffic: master restarted, route down and back" case_dies
 run_case "bastion hung under traffic: ServerAlive ends the master, back" case_hangs
+run_case "-J a,b -F: ssh makes the two-hop chain" case_chain
+run_case "-F with Include and Match: ssh applies them" case_include_match
+run_case "host certificate: @cert-authority CA accepted, another CA refused" case_host_cert
+run_case "user certificate login" case_user_cert
 finish
