@@ -312,6 +312,41 @@ case_user_cert() {
 	expect_eq "certificate logins" 1 "$(count_lines "$SSHD_LOG" 'Accepted publickey for root .*CERT')"
 }
 
+# control_path: postern attaches to the user's own ControlMaster, opens
+# through it, leaves it running at exit; a master that goes away is
+# found by the alive check.
+case_control_path() {
+	local sock=$T/cm$_CASE_ID.sock mpid
+	start_redis
+	start_sshd
+	ssh -M -N -S "$sock" -o ControlPersist=no -o BatchMode=yes \
+	    -o "UserKnownHostsFile=$SSHD_KNOWN" -i "$USER_KEY" -p "$SSHD_PORT" \
+	    -F /dev/null root@127.0.0.1 > "$T/cm.log" 2>&1 &
+	mpid=$!
+	track_server "$mpid"
+	wait_until 10 test -S "$sock" || fail_case "the user's master made no socket: $(cat "$T/cm.log")"
+	BASTION_OPTS=(control_path="$sock" keepalive_interval=300ms keepalive_count=2)
+	postern_via redis "$REDIS_PORT" check=none
+	expect_log "info: bastion b \\(root@127\\.0\\.0\\.1:$SSHD_PORT\\): connected in [0-9]+ ms \\(OpenSSH ControlMaster at $(re_escape "$sock")\\)$"
+	expect_eq "PING through the user's master" PONG "$(rcli "$LISTEN_PORT" PING 2>&1)"
+	expect_eq "no master of postern's own" 0 "$(ssh_children)"
+	kill "$mpid"
+	expect_log "warn: bastion b \\(root@127\\.0\\.0\\.1:$SSHD_PORT\\): connection lost: ssh master: control socket: " 10
+}
+
+# A channel the bastion refuses (PermitOpen): the open fails with the
+# master's reason; the master stays up.
+case_open_refused() {
+	start_redis
+	start_sshd "PermitOpen 127.0.0.1:1"
+	postern_via redis "$REDIS_PORT" check=none
+	expect_log "$(mconnected_re b)"
+	rcli "$LISTEN_PORT" PING > "$T/ping.out" 2>&1
+	expect_log "bastion b: channel open failed: " 10
+	expect_no_log "connection lost"
+	expect_eq "one ssh master" 1 "$(ssh_children)"
+}
+
 run_case "redis through an engine = openssh bastion; no ssh left after exit" case_redis
 run_case "psql through an engine = openssh bastion" case_postgres
 run_case "100 new sessions at once: opens pipeline on one SSH connection" case_burst
@@ -322,4 +357,6 @@ run_case "-J a,b -F: ssh makes the two-hop chain" case_chain
 run_case "-F with Include and Match: ssh applies them" case_include_match
 run_case "host certificate: @cert-authority CA accepted, another CA refused" case_host_cert
 run_case "user certificate login" case_user_cert
+run_case "control_path: attach to the user's ControlMaster" case_control_path
+run_case "a channel the bastion refuses: the master's reason" case_open_refused
 finish
