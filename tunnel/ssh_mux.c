@@ -33,6 +33,7 @@
 
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/types.h>
 #include <sys/un.h>
 #include <sys/wait.h>
@@ -56,24 +57,12 @@
 #include "dial_int.h"
 #include "log.h"
 #include "ssh_int.h"
-
-/* PROTOCOL.mux message types. */
-#define MUX_MSG_HELLO		0x00000001
-#define MUX_C_ALIVE_CHECK	0x10000004
-#define MUX_C_NEW_STDIO_FWD	0x10000008
-#define MUX_S_OK		0x80000001
-#define MUX_S_PERMISSION_DENIED	0x80000002
-#define MUX_S_FAILURE		0x80000003
-#define MUX_S_ALIVE		0x80000005
-#define MUX_S_SESSION_OPENED	0x80000006
-#define MUX_VERSION		4
+#include "ssh_mux_wire.h"
 
 /* How often to look for the control socket while ssh connects. */
 #define MUX_POLL_MS		20
 /* A control socket whose listen queue is full: try again this soon. */
 #define MUX_BUSY_MS		2
-/* The largest reply we accept (a reason string, mostly). */
-#define MUX_MSG_MAX		4096
 
 enum mux_kind {
 	MUX_WAIT,		/* a dial before the master is ready */
@@ -102,60 +91,7 @@ static void	mux_start(struct ssh_mux_conn *);
 static void	mux_start_cb(evutil_socket_t, short, void *);
 
 /* ------------------------------------------------------------------ */
-/* Wire format. */
-
-static unsigned char *
-mux_put32(unsigned char *p, uint32_t v)
-{
-	p[0] = v >> 24;
-	p[1] = v >> 16;
-	p[2] = v >> 8;
-	p[3] = v;
-	return (p + 4);
-}
-
-static uint32_t
-mux_get32(const unsigned char *p)
-{
-	return ((uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 |
-	    (uint32_t)p[2] << 8 | p[3]);
-}
-
-/* A length-prefixed packet: its body from body to end. */
-static size_t
-mux_packet(unsigned char *buf, const unsigned char *end)
-{
-	mux_put32(buf, (uint32_t)(end - buf - 4));
-	return ((size_t)(end - buf));
-}
-
-/* Our hello, then the request; into buf.  Returns its length, 0: too long. */
-static size_t
-mux_request(struct ssh_mux_conn *c, unsigned char *buf, size_t len)
-{
-	unsigned char	*p = buf, *q;
-	size_t		 n, hl;
-
-	p = mux_put32(p + 4, MUX_MSG_HELLO);
-	p = mux_put32(p, MUX_VERSION);
-	n = mux_packet(buf, p);
-	q = buf + n;
-	if (c->kind == MUX_PROBE) {
-		p = mux_put32(q + 4, MUX_C_ALIVE_CHECK);
-		p = mux_put32(p, c->rid);
-		return (n + mux_packet(q, p));
-	}
-	hl = strlen(c->d->route->target.host);
-	if (n + 28 + hl > len)
-		return (0);
-	p = mux_put32(q + 4, MUX_C_NEW_STDIO_FWD);
-	p = mux_put32(p, c->rid);
-	p = mux_put32(p, 0);			/* reserved: empty string */
-	p = mux_put32(p, (uint32_t)hl);
-	memcpy(p, c->d->route->target.host, hl);
-	p = mux_put32(p + hl, c->d->route->target.port);
-	return (n + mux_packet(q, p));
-}
+/* Passing the channel's socket. */
 
 /* One fd by SCM_RIGHTS, with the one byte of data OpenSSH expects. */
 static int
@@ -277,8 +213,12 @@ mux_exec(const struct ssh_bastion *b, int errfd)
 		dup2(fd, STDOUT_FILENO);
 	}
 	dup2(errfd, STDERR_FILENO);
-	for (fd = STDERR_FILENO + 1; fd < 1024; fd++)
-		(void)close(fd);
+	/* Listeners and sessions are not ssh's (the limit may be raised). */
+#ifdef SYS_close_range
+	if (syscall(SYS_close_range, STDERR_FILENO + 1, ~0U, 0) != 0)
+#endif
+		for (fd = STDERR_FILENO + 1; fd < 65536; fd++)
+			(void)close(fd);
 	ka = (s->keepalive_ms + 999) / 1000;
 	argv[n++] = "ssh";
 	argv[n++] = "-M";
@@ -498,24 +438,19 @@ mux_conn_fail(struct ssh_mux_conn *c, const char *fmt, const char *why)
 	dial_finish(d, DIAL_SSH, NULL);
 }
 
-/* One whole reply in c->in (type first). */
+/* One reply from the master. */
 static void
-mux_reply(struct ssh_mux_conn *c, const unsigned char *p, size_t len)
+mux_reply(struct ssh_mux_conn *c, const struct ssh_mux_msg *msg)
 {
 	struct ssh_bastion	*b = c->b;
 	struct bufferevent	*bev;
 	struct dial		*d;
-	uint32_t		 type, slen;
-	char			 reason[400];
 
-	type = mux_get32(p);
-	if (type == MUX_MSG_HELLO)
-		return;
-	if (len < 8 || mux_get32(p + 4) != c->rid) {
+	if (msg->rid != c->rid) {
 		mux_conn_fail(c, "%s", "bad reply on the control socket");
 		return;
 	}
-	switch (type) {
+	switch (msg->type) {
 	case MUX_S_ALIVE:
 		if (c->kind != MUX_PROBE)
 			break;
@@ -547,12 +482,8 @@ mux_reply(struct ssh_mux_conn *c, const unsigned char *p, size_t len)
 		return;
 	case MUX_S_PERMISSION_DENIED:
 	case MUX_S_FAILURE:
-		slen = len >= 12 ? mux_get32(p + 8) : 0;
-		if (slen > len - 12 || len < 12)
-			slen = 0;
-		snprintf(reason, sizeof(reason), "%.*s", (int)slen, p + 12);
-		mux_conn_fail(c, type == MUX_S_FAILURE ? "channel open "
-		    "failed: %s" : "channel open refused: %s", reason);
+		mux_conn_fail(c, msg->type == MUX_S_FAILURE ? "channel open "
+		    "failed: %s" : "channel open refused: %s", msg->reason);
 		return;
 	}
 	mux_conn_fail(c, "%s", "unexpected reply on the control socket");
@@ -563,8 +494,9 @@ mux_read_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct ssh_mux_conn	*c = arg;
 	unsigned char		 junk[256];
+	struct ssh_mux_msg	 msg;
 	ssize_t			 n;
-	uint32_t		 len;
+	long			 used;
 
 	if (c->kind == MUX_LIVE) {
 		/* Nothing is due here; EOF: the channel is over. */
@@ -582,22 +514,20 @@ mux_read_cb(evutil_socket_t fd, short what, void *arg)
 		return;
 	}
 	c->inlen += (size_t)n;
-	while (c->inlen >= 4) {
-		len = mux_get32(c->in);
-		if (len < 4 || len > MUX_MSG_MAX) {
+	for (;;) {
+		if ((used = ssh_mux_parse(c->in, c->inlen, &msg)) == 0)
+			return;			/* more to come */
+		if (used < 0) {
 			mux_conn_fail(c, "%s", "bad packet on the control "
 			    "socket");
 			return;
 		}
-		if (c->inlen < 4 + len)
+		c->inlen -= (size_t)used;
+		memmove(c->in, c->in + used, c->inlen);
+		if (msg.type != MUX_MSG_HELLO) {
+			mux_reply(c, &msg);	/* c may be gone */
 			return;
-		if (mux_get32(c->in + 4) == MUX_MSG_HELLO) {
-			c->inlen -= 4 + len;
-			memmove(c->in, c->in + 4 + len, c->inlen);
-			continue;
 		}
-		mux_reply(c, c->in + 4, len);	/* c may be gone */
-		return;
 	}
 }
 
@@ -636,7 +566,9 @@ mux_start(struct ssh_mux_conn *c)
 			mux_conn_fail(c, "%s", "out of memory");
 		return;
 	}
-	if ((len = mux_request(c, buf, sizeof(buf))) == 0) {
+	if ((len = ssh_mux_encode(buf, sizeof(buf), c->rid, c->kind ==
+	    MUX_OPEN ? c->d->route->target.host : NULL, c->kind == MUX_OPEN ?
+	    c->d->route->target.port : 0)) == 0) {
 		mux_conn_fail(c, "%s", "target name too long");
 		return;
 	}
