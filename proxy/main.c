@@ -278,7 +278,10 @@ main(int argc, char **argv)
 			opts[nopts++] = hopsopt;
 			jump = last + 1;
 		}
-		snprintf(destopt, sizeof(destopt), "ssh_destination=%s", jump);
+		/* -p: ssh takes the port in the destination (ssh://). */
+		snprintf(destopt, sizeof(destopt), "ssh_destination=%s%s%s",
+		    jump, jport != NULL && strchr(jump, ':') == NULL ? ":" : "",
+		    jport != NULL && strchr(jump, ':') == NULL ? jport : "");
 		opts[nopts++] = destopt;
 	} else if (sshcfg != NULL) {
 		fprintf(stderr, "postern: -F goes with the OpenSSH engine "

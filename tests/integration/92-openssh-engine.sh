@@ -243,6 +243,17 @@ case_chain() {
 	    fail_case "hop a forwarded nothing to hop b's port $pb"
 }
 
+# -J user@host -p PORT -i KEY -o known_hosts=FILE, no ssh config: the
+# command line alone reaches the bastion (as packaging/demo.sh does).
+case_jump_cli() {
+	start_redis
+	start_sshd
+	fwd_start -J root@127.0.0.1 -p "$SSHD_PORT" -i "$USER_KEY" \
+	    -o "known_hosts=$SSHD_KNOWN" -F /dev/null
+	expect_log "info: forwarding 127\\.0\\.0\\.1:$LISTEN_PORT -> 127\\.0\\.0\\.1:$REDIS_PORT via root@127\\.0\\.0\\.1:$SSHD_PORT \\(OpenSSH\\)$"
+	expect_eq "PING through -J user@host -p -i" PONG "$(rcli "$LISTEN_PORT" PING 2>&1)"
+}
+
 # -F FILE with an Include'd file holding a Match block: ssh applies both.
 case_include_match() {
 	local inc cfg
@@ -353,6 +364,7 @@ run_case "100 new sessions at once: opens pipeline on one SSH connection" case_b
 run_case "unknown host key refused by ssh, its message surfaced" case_hostkey_unknown
 run_case "bastion killed under traffic: master restarted, route down and back" case_dies
 run_case "bastion hung under traffic: ServerAlive ends the master, back" case_hangs
+run_case "-J user@host -p -i -o known_hosts: the command line alone" case_jump_cli
 run_case "-J a,b -F: ssh makes the two-hop chain" case_chain
 run_case "-F with Include and Match: ssh applies them" case_include_match
 run_case "host certificate: @cert-authority CA accepted, another CA refused" case_host_cert
