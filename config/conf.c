@@ -457,10 +457,11 @@ conf_section_end(struct conf_parser *p)
 		if (b->engine == SSH_ENGINE_OPENSSH && (b->host_key_sha256 !=
 		    NULL || b->identity_passphrase_file != NULL))
 			perr(p, p->section_line, "[bastion %s]: engine = openssh "
-			    "does not take %s (ssh(1) runs without a terminal; "
-			    "use known_hosts, or the ssh-agent)", b->name,
-			    b->host_key_sha256 != NULL ? "host_key_sha256" :
-			    "identity_passphrase_file");
+			    "does not take %s", b->name, b->host_key_sha256 !=
+			    NULL ? "host_key_sha256 (ssh has no pinned "
+			    "fingerprint: use known_hosts)" :
+			    "identity_passphrase_file (ssh runs without a "
+			    "terminal to type it: use the ssh-agent)");
 		/* known_hosts: accept-new may create it. */
 		k = conf_keys_find(SECT_BASTION, "known_hosts");
 		if (b->strict_host_key_checking != HOSTKEY_ACCEPT_NEW)
