@@ -289,6 +289,12 @@ ssh_timer_cb(evutil_socket_t fd, short what, void *arg)
 		ssh_connect(b);
 		return;
 	}
+	if (b->set.openssh && b->mux.errline[0] != '\0') {
+		/* What ssh said last is the likelier cause. */
+		ssh_fail(b, "timeout after %d ms connecting (ssh: %.300s)",
+		    b->set.connect_timeout_ms, b->mux.errline);
+		return;
+	}
 	ssh_fail(b, "timeout after %d ms %s", b->set.connect_timeout_ms,
 	    ssh_phase(b->state));
 }
