@@ -114,6 +114,10 @@ conf_free(struct conf *c)
 		free(b->session_command);
 		free(b->ciphers);
 		free(b->host_key_algorithms);
+		free(b->control_path);
+		free(b->ssh_config);
+		free(b->ssh_destination);
+		free(b->proxy_jump);
 	}
 	free(c->bastions);
 	free(c->admin_token_file);
@@ -450,6 +454,15 @@ conf_section_end(struct conf_parser *p)
 		k = conf_keys_find(SECT_BASTION, "host_key_algorithms");
 		b->host_key_algorithms_line = p->seen[k - conf_keys] ?
 		    p->seen[k - conf_keys] : p->section_line;
+		/* ssh(1) runs in batch mode: nobody to type a passphrase. */
+		if (b->engine == SSH_ENGINE_OPENSSH && (b->host_key_sha256 !=
+		    NULL || b->identity_passphrase_file != NULL))
+			perr(p, p->section_line, "[bastion %s]: engine = openssh "
+			    "does not take %s", b->name, b->host_key_sha256 !=
+			    NULL ? "host_key_sha256 (ssh has no pinned "
+			    "fingerprint: use known_hosts)" :
+			    "identity_passphrase_file (ssh runs without a "
+			    "terminal to type it: use the ssh-agent)");
 		/* known_hosts: accept-new may create it. */
 		k = conf_keys_find(SECT_BASTION, "known_hosts");
 		if (b->strict_host_key_checking != HOSTKEY_ACCEPT_NEW)

@@ -161,6 +161,12 @@ enum conf_host_key_check {
 	HOSTKEY_ASK		/* unknown: ask at the terminal (else refuse) */
 };
 
+/* Who speaks SSH to a bastion (tunnel/ssh_mux.c for openssh). */
+enum conf_ssh_engine {
+	SSH_ENGINE_LIBSSH2,	/* in process */
+	SSH_ENGINE_OPENSSH	/* an ssh(1) ControlMaster, channels by mux */
+};
+
 struct conf_bastion {
 	char		*name;
 	int		 line;
@@ -182,6 +188,11 @@ struct conf_bastion {
 	int		 ciphers_line;	/* of the key; the section's if unset */
 	char		*host_key_algorithms; /* NULL: tunnel/'s default */
 	int		 host_key_algorithms_line; /* as ciphers_line */
+	int		 engine;	/* enum conf_ssh_engine */
+	char		*control_path;	/* openssh: attach; NULL: run one */
+	char		*ssh_config;	/* openssh: ssh -F; NULL: ssh's own */
+	char		*ssh_destination; /* openssh: ssh's host argument */
+	char		*proxy_jump;	/* openssh: ssh -J */
 };
 
 struct conf {

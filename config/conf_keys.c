@@ -27,6 +27,7 @@ static const char *const on_failback[] = { "move", "keep", NULL };
 static const char *const no_yes[] = { "no", "yes", NULL };
 static const char *const host_key_checks[] = { "yes", "accept-new", "ask",
 	NULL };
+static const char *const ssh_engines[] = { "libssh2", "openssh", NULL };
 static const char *const tls_verify[] = { "full", "none", NULL };
 static const char *const tls_versions[] = { "tls1.2", "tls1.3", NULL };
 static const char *const pg_negotiations[] = { "postgres", "direct", NULL };
@@ -99,6 +100,15 @@ const struct conf_key conf_keys[] = {
 	  NULL, 0,
 	  "SSH connections kept open to the bastion, each opening its own "
 	  "channels (libssh2 opens one at a time per connection)" },
+	{ SECT_BASTION, "control_path", TYPE_PATH, B(control_path), NULL, 0,
+	  0, NULL, KEY_CREATABLE, "engine = openssh: the control socket of a running ssh "
+	  "ControlMaster to open channels through instead of starting one "
+	  "(its host key checks are its own)" },
+	{ SECT_BASTION, "engine", TYPE_ENUM, B(engine), "libssh2", 0, 0,
+	  ssh_engines, 0, "libssh2: SSH in postern's process; openssh: "
+	  "postern runs and supervises an ssh(1) ControlMaster (with the "
+	  "user's ssh configuration) and opens each channel through its "
+	  "multiplexing socket" },
 	{ SECT_BASTION, "host_key_algorithms", TYPE_NAMES,
 	  B(host_key_algorithms), NULL, 0, 0, NULL, 0,
 	  "SSH host key algorithms to accept, in preference order, "
@@ -130,10 +140,20 @@ const struct conf_key conf_keys[] = {
 	  1, 16, NULL, 0,
 	  "connections grown while channel opens queue or one is stuck, "
 	  "closed again when idle (at least connections; 1: never more)" },
+	{ SECT_BASTION, "proxy_jump", TYPE_STRING, B(proxy_jump), NULL, 0, 0,
+	  NULL, 0, "engine = openssh: hops before the bastion, given to "
+	  "ssh -J (host1,user@host2:port...)" },
 	{ SECT_BASTION, "session_command", TYPE_STRING, B(session_command),
 	  NULL, 0, 0, NULL, 0,
 	  "command run in a session channel while connected (e.g. sleep "
 	  "2147483647): makes OpenSSH's sshd turn Nagle off; none when unset" },
+	{ SECT_BASTION, "ssh_config", TYPE_PATH, B(ssh_config), NULL, 0, 0,
+	  NULL, 0, "engine = openssh: the ssh configuration file given to "
+	  "ssh -F (unset: ssh's own, ~/.ssh/config)" },
+	{ SECT_BASTION, "ssh_destination", TYPE_STRING, B(ssh_destination),
+	  NULL, 0, 0, NULL, 0, "engine = openssh: the destination given to "
+	  "ssh as typed (an ssh_config alias, [user@]host[:port]) instead of "
+	  "address and user, so that ssh's Host and Match blocks see it" },
 	{ SECT_BASTION, "strict_host_key_checking", TYPE_ENUM,
 	  B(strict_host_key_checking), "yes", 0, 0, host_key_checks, 0,
 	  "yes: refuse unknown and changed host keys; accept-new: add an "

@@ -36,7 +36,8 @@ usage(FILE *fp)
 	fprintf(fp,
 "usage: postern [-dnv] -c file\n"
 "       postern [-dnv] -L [bind_address:]port:host:hostport [-L ...]\n"
-"               [-J [user@]host[:port] [-i identity] [-p port] [-o k=v]]\n"
+"               [-J [user@]host[:port][,...] [-F file] [-i identity] [-p port]\n"
+"               [-o k=v]]\n"
 "       postern ctl [-a address] [-c file] [-t file] command [args]\n"
 "       postern --keys | -V | -h\n"
 "\n"
@@ -45,7 +46,11 @@ usage(FILE *fp)
 "            repeatable; bind_address defaults to 127.0.0.1\n"
 "  -J [user@]host[:port]\n"
 "            reach every -L host:hostport through this SSH bastion (like\n"
-"            ssh -J), completed from ~/.ssh/config Host entries\n"
+"            ssh -J); with ssh installed, postern runs ssh as a\n"
+"            ControlMaster (engine=openssh: the whole ssh configuration,\n"
+"            hop chains a,b); -o engine=libssh2: in process, completed\n"
+"            from ~/.ssh/config Host entries\n"
+"  -F file   the ssh configuration file ssh reads (engine=openssh)\n"
 "  -i file   the bastion's identity (private key); -p port its port\n"
 "  -o key=value\n"
 "            a [bastion] key of postern.conf(5), e.g. known_hosts=FILE\n"
@@ -116,6 +121,39 @@ opt_given(char **opts, size_t n, const char *key)
 	return (0);
 }
 
+/* Is ssh(1) in PATH?  Quick mode then defaults to engine = openssh. */
+static int
+ssh_installed(void)
+{
+	const char	*path = getenv("PATH"), *p, *end;
+	char		 file[1024];
+
+	for (p = path != NULL ? path : "/usr/bin:/bin"; *p != '\0'; p = end) {
+		if ((end = strchr(p, ':')) == NULL)
+			end = p + strlen(p);
+		if (end > p && snprintf(file, sizeof(file), "%.*s/ssh",
+		    (int)(end - p), p) < (int)sizeof(file) &&
+		    access(file, X_OK) == 0)
+			return (1);
+		if (*end == ':')
+			end++;
+	}
+	return (0);
+}
+
+/* Is "key=value" exactly among opts? */
+static int
+opt_has(char **opts, size_t n, const char *kv)
+{
+	size_t	i;
+
+	for (i = 0; i < n; i++) {
+		if (strcmp(opts[i], kv) == 0)
+			return (1);
+	}
+	return (0);
+}
+
 static void
 log_versions(void)
 {
@@ -146,12 +184,15 @@ main(int argc, char **argv)
 	int			 dumps;
 	char			 ask[] = "strict_host_key_checking=ask";
 	char			 note[SSH_CONFIG_STRLEN + 600];
+	char			 openssh[] = "engine=openssh";
+	char			 cfgopt[1100], destopt[1100], hopsopt[1100];
+	char			*sshcfg = NULL, *last;
 
 	/* Before any secret is read (ctl reads the admin token too). */
 	dumps = priv_nodump();
 	if (argc >= 2 && strcmp(argv[1], "ctl") == 0)
 		return (ctl_main(argc - 1, argv + 1));
-	while ((ch = getopt_long(argc, argv, "c:dhi:J:L:no:p:vV", longopts,
+	while ((ch = getopt_long(argc, argv, "c:dF:hi:J:L:no:p:vV", longopts,
 	    NULL)) != -1) {
 		switch (ch) {
 		case 'c':
@@ -159,6 +200,9 @@ main(int argc, char **argv)
 			break;
 		case 'd':
 			detach = 1;
+			break;
+		case 'F':
+			sshcfg = optarg;
 			break;
 		case 'h':
 			usage(stdout);
@@ -208,10 +252,42 @@ main(int argc, char **argv)
 		usage(stderr);
 		return (EXIT_USAGE);
 	}
-	if (jump == NULL ? ident != NULL || jport != NULL || nopts > 0 :
-	    file != NULL) {
-		fprintf(stderr, "postern: -J goes with -L; -i, -o and -p go "
+	if (jump == NULL ? ident != NULL || jport != NULL || nopts > 0 ||
+	    sshcfg != NULL : file != NULL) {
+		fprintf(stderr, "postern: -J goes with -L; -F, -i, -o and -p go "
 		    "with -J\n");
+		return (EXIT_USAGE);
+	}
+	/*
+	 * Quick mode reaches what ssh -J reaches: the OpenSSH engine when
+	 * ssh is installed (-o engine=libssh2 forces the library).  ssh then
+	 * gets the -J hops as typed, -F, and the last hop as its
+	 * destination; postern's own reading of ~/.ssh/config only names
+	 * the bastion in its log.
+	 */
+	if (jump != NULL && !opt_given(opts, nopts, "engine") &&
+	    ssh_installed() && nopts < SSH_CONFIG_MAXOPTS)
+		opts[nopts++] = openssh;
+	if (jump != NULL && opt_has(opts, nopts, "engine=openssh") &&
+	    nopts + 3 <= SSH_CONFIG_MAXOPTS) {
+		if (sshcfg != NULL) {
+			snprintf(cfgopt, sizeof(cfgopt), "ssh_config=%s", sshcfg);
+			opts[nopts++] = cfgopt;
+		}
+		if ((last = strrchr(jump, ',')) != NULL) {
+			snprintf(hopsopt, sizeof(hopsopt), "proxy_jump=%.*s",
+			    (int)(last - jump), jump);
+			opts[nopts++] = hopsopt;
+			jump = last + 1;
+		}
+		/* -p: ssh takes the port in the destination (ssh://). */
+		snprintf(destopt, sizeof(destopt), "ssh_destination=%s%s%s",
+		    jump, jport != NULL && strchr(jump, ':') == NULL ? ":" : "",
+		    jport != NULL && strchr(jump, ':') == NULL ? jport : "");
+		opts[nopts++] = destopt;
+	} else if (sshcfg != NULL) {
+		fprintf(stderr, "postern: -F goes with the OpenSSH engine "
+		    "(-o engine=openssh)\n");
 		return (EXIT_USAGE);
 	}
 

@@ -28,7 +28,7 @@ dial_timeout_status(struct dial *d)
 {
 	if (d->tls_stage > DIAL_TLS_TCP)
 		return (dial_tls_timeout(d));
-	if (d->ssh_req != NULL) {
+	if (d->ssh_req != NULL || d->ssh_mux != NULL) {
 		ssh_dial_timeout(d);	/* says what the channel waited for */
 		return (DIAL_TIMEOUT);
 	}

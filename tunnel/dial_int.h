@@ -11,6 +11,7 @@
 
 struct tcp_connect;
 struct ssh_open;
+struct ssh_mux_conn;
 
 /* TLS stages: TCP first, then maybe an SSLRequest, then the handshake. */
 enum dial_tls_stage {
@@ -44,6 +45,7 @@ struct dial {
 	/* ssh (ssh_dial.c): the channel open queued at the bastion */
 	struct ssh_open			*ssh_req;
 	struct link			*link;		/* the channel, opened */
+	struct ssh_mux_conn		*ssh_mux;	/* engine = openssh */
 };
 
 /* dial_tcp_begin(d): start a TCP connect; reports through dial_finish. */

@@ -138,6 +138,8 @@ ssh_fail(struct ssh_bastion *b, const char *fmt, ...)
 	/* The bastion's other connections take the opens they can. */
 	ssh_conns_lost(b);
 	/* Dials arriving from these callbacks see the new state. */
+	if (b->set.openssh)
+		ssh_mux_stop(b, detail);
 	ssh_open_fail_all(b, detail);
 	ssh_adapter_stop(b, 0);
 	b->ctl_state = SSH_CTL_NONE;
@@ -247,6 +249,10 @@ ssh_ka_cb(evutil_socket_t fd, short what, void *arg)
 
 	if (b->state != SSH_READY)
 		return;
+	if (b->set.openssh) {
+		ssh_mux_keepalive(b);	/* the master must answer */
+		return;
+	}
 	if (b->io.rx_bytes != b->ka_rx) {
 		b->ka_rx = b->io.rx_bytes;
 		b->missed = 0;
@@ -290,6 +296,12 @@ ssh_timer_cb(evutil_socket_t fd, short what, void *arg)
 
 	if (b->state == SSH_BACKOFF) {
 		ssh_connect(b);
+		return;
+	}
+	if (b->set.openssh && b->mux.errline[0] != '\0') {
+		/* What ssh said last is the likelier cause. */
+		ssh_fail(b, "timeout after %d ms connecting (ssh: %.300s)",
+		    b->set.connect_timeout_ms, b->mux.errline);
 		return;
 	}
 	ssh_fail(b, "timeout after %d ms %s", b->set.connect_timeout_ms,
@@ -482,6 +494,10 @@ ssh_connect(struct ssh_bastion *b)
 	b->attempt_start = clock_ms();
 	tv = clock_tv(b->set.connect_timeout_ms);
 	evtimer_add(b->timer, &tv);
+	if (b->set.openssh) {
+		ssh_mux_connect(b);	/* ssh(1) connects */
+		return;
+	}
 	b->tcp = tcp_connect_start(b->pool->base, b->pool->dns, b->set.host,
 	    b->set.port, ssh_tcp_done, b);
 	if (b->tcp == NULL)
@@ -506,9 +522,14 @@ ssh_bastion_new(struct ssh_pool *pool, struct ssh_settings *set)
 	TAILQ_INIT(&b->opens);
 	TAILQ_INIT(&b->chans);
 	TAILQ_INIT(&b->closing);
+	ssh_mux_init(b);
 	v6 = strchr(set->host, ':') != NULL;
 	snprintf(b->via, sizeof(b->via), "%s@%s%s%s:%u", set->user,
 	    v6 ? "[" : "", set->host, v6 ? "]" : "", set->port);
+	if (set->destination != NULL)	/* ssh resolves it: as typed */
+		snprintf(b->via, sizeof(b->via), "%.150s%s%.200s",
+		    set->proxy_jump != NULL ? set->proxy_jump : "",
+		    set->proxy_jump != NULL ? "," : "", set->destination);
 	snprintf(b->label, sizeof(b->label), "bastion %s (%s)", set->name,
 	    b->via);
 	b->timer = evtimer_new(pool->base, ssh_timer_cb, b);
@@ -537,6 +558,7 @@ void
 ssh_bastion_free(struct ssh_bastion *b)
 {
 	ssh_conns_free(b);
+	ssh_mux_free(b);
 	ssh_open_fail_all(b, NULL);	/* none should be left */
 	ssh_release_tcp(b);
 	ssh_adapter_stop(b, 1);

@@ -130,8 +130,10 @@ ssh_algs_check(const struct conf *c, struct conf_errors *errs)
 	size_t		 i, before = errs->n;
 
 	for (i = 0; i < c->nbastions; i++) {
-		if (c->bastions[i].ciphers == NULL &&
-		    c->bastions[i].host_key_algorithms == NULL)
+		/* ssh(1) checks its own names (engine = openssh). */
+		if ((c->bastions[i].ciphers == NULL &&
+		    c->bastions[i].host_key_algorithms == NULL) ||
+		    c->bastions[i].engine == SSH_ENGINE_OPENSSH)
 			continue;
 		/* The supported lists hang off a session: a bare one. */
 		if (sess == NULL && (sess = libssh2_session_init()) == NULL) {

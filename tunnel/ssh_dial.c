@@ -51,6 +51,10 @@ ssh_dial_begin(struct dial *d)
 		dial_fail_later(d, DIAL_SSH);
 		return;
 	}
+	if (b->set.openssh) {
+		ssh_mux_dial(b, d);	/* through ssh(1)'s ControlMaster */
+		return;
+	}
 	/* The least busy connection; none: all back off, or a stuck target. */
 	first = b;
 	b = ssh_conns_pick(b, r->target.host, r->target.port, d->detail,
@@ -73,10 +77,14 @@ void
 ssh_dial_timeout(struct dial *d)
 {
 	struct ssh_open		*o = d->ssh_req, *slot, *q;
-	struct ssh_bastion	*b = o->b;
+	struct ssh_bastion	*b = o != NULL ? o->b : NULL;
 	unsigned int		 behind = 0, ahead = 0;
 	long			 ms;
 
+	if (d->ssh_mux != NULL) {
+		ssh_mux_dial_timeout(d);
+		return;
+	}
 	if (b == NULL || b->state != SSH_READY) {
 		snprintf(d->detail, sizeof(d->detail), "connect timeout after "
 		    "%d ms (bastion %s not connected yet%s%.300s)",
@@ -132,4 +140,6 @@ ssh_dial_cleanup(struct dial *d)
 {
 	ssh_open_cancel(d->ssh_req);
 	d->ssh_req = NULL;
+	ssh_mux_cancel(d->ssh_mux);
+	d->ssh_mux = NULL;
 }

@@ -79,6 +79,12 @@ struct ssh_settings {
 	int		 connect_timeout_ms;
 	int		 connections;		/* kept open */
 	int		 max_connections;	/* >= connections */
+	int		 openssh;		/* engine = openssh */
+	char		*control_path;		/* attach, or NULL: run ssh */
+	char		*ssh_config;		/* ssh -F, or NULL */
+	char		*destination;		/* ssh's host argument, or NULL */
+	char		*proxy_jump;		/* ssh -J, or NULL */
+	int		 known_hosts_given;	/* not ssh's own default */
 };
 
 /* What an open is for. */
@@ -181,6 +187,26 @@ struct ssh_conns_state {
 	struct event		*timer;		/* the main one's tick */
 };
 
+/* The OpenSSH engine's state (ssh_mux.c owns it). */
+struct ssh_mux_conn;
+TAILQ_HEAD(ssh_mux_list, ssh_mux_conn);
+struct ssh_mux_state {
+	int			 pid;		/* the master, or -1 */
+	int			 errfd;		/* its stderr, or -1 */
+	struct event		*errev;
+	char			 errbuf[512];	/* a line being read */
+	size_t			 errlen;
+	char			 errline[512];	/* its last whole line */
+	char			 dir[96];	/* private 0700, or "" */
+	char			 path[108];	/* the control socket (sun_path) */
+	struct event		*poll;		/* the socket is not there yet */
+	int			 polls;
+	struct ssh_mux_list	 waiting;	/* dials before ready */
+	struct ssh_mux_list	 conns;		/* mux connections, any kind */
+	struct ssh_mux_conn	*probe;		/* alive check in flight */
+	uint32_t		 rid;		/* next request id */
+};
+
 struct ssh_bastion {
 	TAILQ_ENTRY(ssh_bastion) entry;
 	struct ssh_pool		*pool;
@@ -237,6 +263,7 @@ struct ssh_bastion {
 	enum ssh_ctl_state	 ctl_state;
 
 	struct ssh_conns_state	 conns;		/* ssh_conns.c */
+	struct ssh_mux_state	 mux;		/* ssh_mux.c */
 };
 TAILQ_HEAD(ssh_bastion_list, ssh_bastion);
 
@@ -251,6 +278,40 @@ struct ssh_pool {
 	void			*refused_arg;
 	unsigned char		 buf[SSH_CHUNK * 2];	/* channel reads */
 };
+
+/* ssh_mux.c: the OpenSSH engine (set.openssh) */
+
+/* ssh_mux_init(b): no master yet.  Call from ssh_bastion_new(). */
+void	ssh_mux_init(struct ssh_bastion *b);
+
+/*
+ * ssh_mux_connect(b): start (or attach to) the ControlMaster; ready
+ * once it answers an alive check on its control socket.
+ */
+void	ssh_mux_connect(struct ssh_bastion *b);
+
+/*
+ * ssh_mux_stop(b, detail): fail the dials waiting or opening with detail
+ * (NULL: "bastion closed"),
+ * close every mux connection (ending their channels), stop the master
+ * (SIGTERM, reaped) and remove its private directory.
+ */
+void	ssh_mux_stop(struct ssh_bastion *b, const char *detail);
+
+/* ssh_mux_free(b): ssh_mux_stop(b, NULL) and free the rest. */
+void	ssh_mux_free(struct ssh_bastion *b);
+
+/* ssh_mux_keepalive(b): a keepalive tick: an alive check to the master. */
+void	ssh_mux_keepalive(struct ssh_bastion *b);
+
+/* ssh_mux_dial(b, d): open d's channel through the master. */
+void	ssh_mux_dial(struct ssh_bastion *b, struct dial *d);
+
+/* ssh_mux_dial_timeout(d): what d's open waited for, into d->detail. */
+void	ssh_mux_dial_timeout(struct dial *d);
+
+/* ssh_mux_cancel(c): abandon an open; NULL is a no-op. */
+void	ssh_mux_cancel(struct ssh_mux_conn *c);
 
 /* ssh_prompt.c */
 

@@ -69,6 +69,10 @@ ssh_settings_clear(struct ssh_settings *s)
 	free(s->command);
 	free(s->ciphers);
 	free(s->hostkey_algs);
+	free(s->control_path);
+	free(s->ssh_config);
+	free(s->destination);
+	free(s->proxy_jump);
 	memset(s, 0, sizeof(*s));
 }
 
@@ -97,6 +101,12 @@ ssh_settings_load(struct ssh_settings *s, const struct conf_bastion *cb)
 	s->command = ssh_strdup(cb->session_command, &oom);
 	s->ciphers = ssh_strdup(cb->ciphers, &oom);
 	s->hostkey_algs = ssh_strdup(cb->host_key_algorithms, &oom);
+	s->openssh = cb->engine == SSH_ENGINE_OPENSSH;
+	s->control_path = ssh_strdup(cb->control_path, &oom);
+	s->ssh_config = ssh_strdup(cb->ssh_config, &oom);
+	s->destination = ssh_strdup(cb->ssh_destination, &oom);
+	s->proxy_jump = ssh_strdup(cb->proxy_jump, &oom);
+	s->known_hosts_given = cb->known_hosts != NULL;
 	s->accept_new = cb->strict_host_key_checking == HOSTKEY_ACCEPT_NEW;
 	s->ask = cb->strict_host_key_checking == HOSTKEY_ASK;
 	s->keepalive_ms = cb->keepalive_interval_ms;
@@ -128,6 +138,10 @@ ssh_settings_copy(struct ssh_settings *d, const struct ssh_settings *s)
 	d->command = ssh_strdup(s->command, &oom);
 	d->ciphers = ssh_strdup(s->ciphers, &oom);
 	d->hostkey_algs = ssh_strdup(s->hostkey_algs, &oom);
+	d->control_path = ssh_strdup(s->control_path, &oom);
+	d->ssh_config = ssh_strdup(s->ssh_config, &oom);
+	d->destination = ssh_strdup(s->destination, &oom);
+	d->proxy_jump = ssh_strdup(s->proxy_jump, &oom);
 	if (oom) {
 		ssh_settings_clear(d);
 		return (-1);
@@ -159,7 +173,13 @@ ssh_settings_equal(const struct ssh_settings *a, const struct ssh_settings *b)
 	    a->keepalive_count == b->keepalive_count &&
 	    a->connect_timeout_ms == b->connect_timeout_ms &&
 	    a->connections == b->connections &&
-	    a->max_connections == b->max_connections);
+	    a->max_connections == b->max_connections &&
+	    a->openssh == b->openssh &&
+	    ssh_str_eq(a->control_path, b->control_path) &&
+	    ssh_str_eq(a->ssh_config, b->ssh_config) &&
+	    ssh_str_eq(a->destination, b->destination) &&
+	    ssh_str_eq(a->proxy_jump, b->proxy_jump) &&
+	    a->known_hosts_given == b->known_hosts_given);
 }
 
 /* ------------------------------------------------------------------ */
@@ -397,7 +417,8 @@ ssh_pool_commit(struct ssh_pool *pool, const struct conf *c)
 		ssh_forwards_build(b, c);
 		TAILQ_INSERT_TAIL(&pool->live, b, entry);
 		ssh_connect(b);
-		ssh_conns_start(b);
+		if (!b->set.openssh)	/* one master serves every open */
+			ssh_conns_start(b);
 	}
 	for (b = TAILQ_FIRST(&pool->live); b != NULL; b = next) {
 		next = TAILQ_NEXT(b, entry);

@@ -13,6 +13,13 @@
 #   postern          an ssh:// route, defaults (grows up to 4 connections)
 #   postern 8conn    connections = 8 kept open, max_connections = 16
 #   postern+cmd      the defaults with session_command = sleep 2147483647
+#   postern openssh  an ssh:// route through a bastion with engine = openssh:
+#                    postern's own ssh ControlMaster, one mux stdio
+#                    forward per channel (its CPU: postern's plus the
+#                    master's)
+#
+# BENCH_SSH_ENGINES (default "libssh2 openssh") picks which postern
+# engines run: libssh2 (the four postern rows above) and/or openssh.
 #
 # and prints each one's median requests/s (connections/s for pgbench -C,
 # milliseconds until the last is served for "100 at once"), then
@@ -114,7 +121,8 @@ if [ "$rtt" != 0 ]; then
 fi
 
 # ----------------------------------------------------------------- tunnels
-targets=() ; declare -A t_rport t_pport t_label t_pid
+targets=() ; declare -A t_rport t_pport t_label t_pid t_pid2
+engines=${BENCH_SSH_ENGINES:-libssh2 openssh}
 ssh_opts=(-o BatchMode=yes -o StrictHostKeyChecking=yes -o "UserKnownHostsFile=$work/known_hosts"
 	-o ExitOnForwardFailure=yes -o ServerAliveInterval=15 -i "$work/user" -p "$bastion_port")
 
@@ -177,6 +185,16 @@ start_postern() {	# start_postern NAME LABEL [BASTION LINE]
 		sleep 0.1
 	done
 	targets+=("$name"); t_rport[$name]=$rp; t_pport[$name]=$pp; t_label[$name]=$label; t_pid[$name]=$pid
+	# engine = openssh: the ssh master postern runs does the crypto.
+	t_pid2[$name]=$(pgrep -P "$pid" -x ssh | head -n 1)
+}
+
+# tunnel_cpu T: CPU ticks of target T's processes (postern and its ssh).
+tunnel_cpu() {
+	local a b=0
+	a=$(cpu_ticks "${t_pid[$1]}" 0)
+	[ -n "${t_pid2[$1]:-}" ] && b=$(cpu_ticks "${t_pid2[$1]}" 0)
+	echo $((a + b))
 }
 
 # ------------------------------------------------------------ cipher mode
@@ -284,11 +302,18 @@ fi
 start_ssh sshN "ssh -N -L" -N root@127.0.0.1
 start_cm cm "ssh ControlMaster"
 start_ssh sshT "ssh -T -L sleep" -T root@127.0.0.1 sleep 2147483647
-start_postern postern1 "postern 1conn" "max_connections = 1"
-start_postern postern "postern"
-start_postern postern8 "postern 8conn" "connections = 8
+if [[ " $engines " == *" libssh2 "* ]]; then
+	start_postern postern1 "postern 1conn" "max_connections = 1"
+	start_postern postern "postern"
+	start_postern postern8 "postern 8conn" "connections = 8
 	max_connections = 16"
-start_postern posternc "postern+cmd" "session_command = sleep 2147483647"
+	start_postern posternc "postern+cmd" "session_command = sleep 2147483647"
+fi
+if [[ " $engines " == *" openssh "* ]]; then
+	start_postern posterno "postern openssh" "engine = openssh
+	ssh_config = /dev/null"
+	[ -n "${t_pid2[posterno]}" ] || die "postern openssh: no ssh master (see $logs/posterno.log)"
+fi
 # postern's default order starts with chacha20-poly1305 where its libssh2
 # has it.
 pc="aes128-ctr, hmac-sha2-256"
@@ -335,7 +360,7 @@ for w in "${workloads[@]}"; do
 			cmd=${wcmd//RPORT/${t_rport[$t]}}
 			cmd=${cmd//PPORT/${t_pport[$t]}}
 			f=$work/run.out
-			c0=$(cpu_ticks "${t_pid[$t]}" 0)
+			c0=$(tunnel_cpu "$t")
 			tracer=
 			if [ -n "${BENCH_SSH_TRACE:-}" ] && [[ $t =~ $BENCH_SSH_TRACE ]]; then
 				strace -f -tt -e trace=network,read,write,readv,writev \
@@ -346,7 +371,7 @@ for w in "${workloads[@]}"; do
 			fi
 			timeout 180 $cmd >"$f" 2>&1
 			[ -z "$tracer" ] || { kill -INT "$tracer"; wait "$tracer"; }
-			c1=$(cpu_ticks "${t_pid[$t]}" 0)
+			c1=$(tunnel_cpu "$t")
 			v=$(figure "$wkind" "$f")
 			[ -n "$v" ] || { say "$wname via ${t_label[$t]}: no figure: $(tail -c 200 "$f")"; v=0; }
 			res["$wname|$t"]+="$v "
@@ -362,7 +387,11 @@ done
 
 # ------------------------------------------------------------------- table
 # Each postern variant against its OpenSSH peer: "postern|peer".
-pairs=("postern1|sshN" "postern|sshN" "postern8|sshN" "postern|cm" "posternc|sshT")
+pairs=()
+for p in "postern1|sshN" "postern|sshN" "postern8|sshN" "postern|cm" "posternc|sshT" \
+    "posterno|sshN" "posterno|cm" "posterno|postern"; do
+	[ -n "${t_label[${p%|*}]:-}" ] && [ -n "${t_label[${p#*|}]:-}" ] && pairs+=("$p")
+done
 
 # table TITLE FIGURES DECIMALS COST: the medians of the array FIGURES
 # ("workload|target" -> figures, in round order), one row a workload,

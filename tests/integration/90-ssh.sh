@@ -813,7 +813,7 @@ case_jump_alias() {
 	EOF
 	export HOME=$T/home
 	LISTEN_PORT=$(free_port) || fail_case "no free port"
-	start_postern_args -L "$LISTEN_PORT:127.0.0.1:$REDIS_PORT" -J prod-bastion
+	start_postern_args -L "$LISTEN_PORT:127.0.0.1:$REDIS_PORT" -J prod-bastion -o engine=libssh2
 	wait_ready 10
 	fwd_re="info: forwarding 127\\.0\\.0\\.1:$LISTEN_PORT -> 127\\.0\\.0\\.1:$REDIS_PORT via root@127\\.0\\.0\\.1:$SSHD_PORT \\(host key $(re_escape "$SSHD_FP")\\)$"
 	expect_log "$fwd_re"
@@ -823,7 +823,7 @@ case_jump_alias() {
 	expect_log " notice: $LISTEN_PORT -> 127\\.0\\.0\\.1:$REDIS_PORT \\(via prod-bastion\\): up \\((check|connect) ok\\)$"
 	# The same without the alias: user@host, -p, -i, -o known_hosts=.
 	l2=$(free_port) || fail_case "no free port"
-	start_postern_args -L "127.0.0.1:$l2:127.0.0.1:$REDIS_PORT" -J root@127.0.0.1 \
+	start_postern_args -L "127.0.0.1:$l2:127.0.0.1:$REDIS_PORT" -J root@127.0.0.1 -o engine=libssh2 \
 	    -p "$SSHD_PORT" -i "$USER_KEY" -o "known_hosts=$SSHD_KNOWN" -o keepalive_interval=5s
 	wait_ready 10
 	expect_log "info: forwarding 127\\.0\\.0\\.1:$l2 -> 127\\.0\\.0\\.1:$REDIS_PORT via root@127\\.0\\.0\\.1:$SSHD_PORT \\(host key $(re_escape "$SSHD_FP")\\)$"
@@ -936,7 +936,7 @@ case_tty_ask_yes() {
 	start_redis
 	start_sshd
 	LISTEN_PORT=$(free_port) || fail_case "no free port"
-	pty_postern yes -L "$LISTEN_PORT:127.0.0.1:$REDIS_PORT" -J root@127.0.0.1 \
+	pty_postern yes -L "$LISTEN_PORT:127.0.0.1:$REDIS_PORT" -J root@127.0.0.1 -o engine=libssh2 \
 	    -p "$SSHD_PORT" -i "$USER_KEY" -o "known_hosts=$kh"
 	wait_log "$PTY_OUT" '^forwarding ' 15 ||
 	    fail_case "no forwarding line on the terminal: $(tr '\r\n' '||' < "$PTY_OUT")"
@@ -970,7 +970,7 @@ case_tty_ask_no() {
 	local kh=$T/tty$_CASE_ID-known_hosts st
 	start_sshd
 	LISTEN_PORT=$(free_port) || fail_case "no free port"
-	pty_postern no -v -L "$LISTEN_PORT:127.0.0.1:9" -J root@127.0.0.1 \
+	pty_postern no -v -L "$LISTEN_PORT:127.0.0.1:9" -J root@127.0.0.1 -o engine=libssh2 \
 	    -p "$SSHD_PORT" -i "$USER_KEY" -o "known_hosts=$kh"
 	wait_exit "$PTY_PID" 20 || fail_case "postern still running after 'no': $(tr '\r\n' '||' < "$PTY_OUT")"
 	wait "$PTY_PID"

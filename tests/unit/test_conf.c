@@ -323,6 +323,20 @@ test_unknown_keys(void **state)
 	    "t.conf:3: 'admin' given twice in this section");
 }
 
+/* What engine = openssh cannot pass on to ssh(1) is refused at load. */
+static void
+test_engine_openssh(void **state)
+{
+	EXPECT_ERRORS("[bastion b]\naddress = h:22\nuser = u\n"
+	    "engine = openssh\nhost_key_sha256 = "
+	    "SHA256:AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA\n" SVC, 0,
+	    "t.conf:1: [bastion b]: engine = openssh does not take "
+	    "host_key_sha256 (ssh has no pinned fingerprint: use known_hosts)");
+	EXPECT_ERRORS("[bastion b]\naddress = h:22\nuser = u\n"
+	    "engine = ssh\n" SVC, 0,
+	    "t.conf:4: engine: 'ssh' is not one of: libssh2, openssh");
+}
+
 static void
 test_missing_required(void **state)
 {
@@ -601,6 +615,7 @@ main(void)
 		cmocka_unit_test(test_sections),
 		cmocka_unit_test(test_unknown_keys),
 		cmocka_unit_test(test_missing_required),
+		cmocka_unit_test(test_engine_openssh),
 		cmocka_unit_test(test_bad_addresses),
 		cmocka_unit_test(test_duplicate_listeners),
 		cmocka_unit_test(test_ranges),

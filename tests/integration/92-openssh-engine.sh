@@ -1,0 +1,374 @@
+#!/bin/bash
+# The OpenSSH engine (engine = openssh): postern runs ssh(1) as a
+# ControlMaster per bastion and opens every channel through its control
+# socket (PROTOCOL.mux, MUX_C_NEW_STDIO_FWD).  Real sshd, redis-server and
+# PostgreSQL; ssh's own configuration (ssh_config = FILE, ssh -F) brings
+# ProxyJump chains, Include and Match.  Proves traffic, host key refusal
+# with ssh's message surfaced, a bastion that dies and one that hangs
+# under traffic (the master restarted with back-off, the route down and
+# back), and that no ssh process outlives postern.
+. "$(dirname "$0")/../lib.sh"
+
+FAST=(check_interval=500ms check_fast_interval=100ms check_down_interval=200ms
+	check_timeout=500ms fall=2 rise=2)
+
+# ssh_cfg [LINE...]: an ssh configuration file $T/ssh_config.N (so that
+# root's ~/.ssh/config never leaks into a case); prints its path.
+ssh_cfg() {
+	local f=$T/ssh_config.$_CASE_ID.$RANDOM
+	printf '%s\n' "$@" > "$f"
+	printf '%s\n' "$f"
+}
+
+# postern_via PROTO TARGET_PORT [KEY=VALUE...]: postern with service PROTO
+# through bastion b (engine = openssh, keys also from BASTION_OPTS);
+# sets LISTEN_PORT, CONF.
+BASTION_OPTS=()
+postern_via() {
+	local proto=$1 tport=$2 cfg
+	shift 2
+	LISTEN_PORT=$(free_port) || fail_case "no free port"
+	CONF=$T/case$_CASE_ID.conf
+	cfg=$(ssh_cfg)
+	{
+		conf_global
+		conf_bastion b engine=openssh ssh_config="$cfg" "${BASTION_OPTS[@]}"
+		conf_service "$proto" "127.0.0.1:$LISTEN_PORT" "$proto" \
+		    "via ssh://b/127.0.0.1:$tport" -- "$@"
+	} > "$CONF"
+	start_postern "$CONF"
+}
+
+# mconnected_re NAME: bastion NAME's first "connected" line (OpenSSH).
+mconnected_re() {
+	printf 'info: bastion %s \\(root@127\\.0\\.0\\.1:%s\\): connected in [0-9]+ ms \\(OpenSSH ControlMaster pid [0-9]+\\)$' \
+	    "$1" "$SSHD_PORT"
+}
+
+# ssh_children: ssh processes whose parent is postern.
+ssh_children() {
+	pgrep -P "$POSTERN_PID" -x ssh | wc -l
+}
+
+# masters_of PID: ssh processes (any parent) running with -S under a
+# postern private directory, for the no-survivor check.
+postern_masters() {
+	pgrep -f -- '-S /(tmp|run/user/[0-9]+)/postern-ssh\.' | wc -l
+}
+
+# ---------------------------------------------------------------------
+# Traffic
+
+case_redis() {
+	start_redis
+	start_sshd
+	postern_via redis "$REDIS_PORT"
+	expect_log "$(mconnected_re b)"
+	expect_log 'info: redis/via: (up \(check ok\)|down -> up)'
+	expect_eq "PING through the master" PONG "$(rcli "$LISTEN_PORT" PING 2>&1)"
+	expect_eq "SET through the master" OK "$(rcli "$LISTEN_PORT" SET k v 2>&1)"
+	expect_eq "GET directly" v "$(rcli "$REDIS_PORT" GET k 2>&1)"
+	expect_eq "one ssh master" 1 "$(ssh_children)"
+	expect_eq "SSH connections to sshd" 1 "$(sshd_connections)"
+	stop_postern
+	expect_eq "no ssh process left after postern exits" 0 "$(postern_masters)"
+}
+
+case_postgres() {
+	local out
+	command -v psql > /dev/null || skip_case "no psql"
+	start_postgres
+	start_sshd
+	postern_via postgres "$PG_PORT"
+	expect_log "$(mconnected_re b)"
+	expect_log 'info: postgres/via: (up \(check ok\)|down -> up)'
+	out=$(timeout 30 psql "$(pg_conninfo "$LISTEN_PORT")" -tAc 'select 6 * 7' 2>&1)
+	expect_eq "psql through the master" 42 "$out"
+	out=$(timeout 30 psql "$(pg_conninfo "$LISTEN_PORT")" -tAc \
+	    "select count(*) from generate_series(1, 100000)" 2>&1)
+	expect_eq "psql count through the master" 100000 "$out"
+}
+
+# 100 sessions opened at once: opens pipeline through the control socket.
+case_burst() {
+	start_redis
+	start_sshd
+	postern_via redis "$REDIS_PORT" check=none
+	expect_log "$(mconnected_re b)"
+	/usr/bin/python3 - "$LISTEN_PORT" <<'PY' || fail_case "burst failed"
+import socket, sys, concurrent.futures as cf
+port = int(sys.argv[1])
+def one(i):
+    s = socket.create_connection(("127.0.0.1", port), timeout=20)
+    s.sendall(b"PING\r\n")
+    r = s.recv(16)
+    s.close()
+    return r
+with cf.ThreadPoolExecutor(100) as ex:
+    res = list(ex.map(one, range(100)))
+bad = [r for r in res if r != b"+PONG\r\n"]
+if bad:
+    print("bad replies:", bad[:3]); sys.exit(1)
+PY
+	expect_eq "SSH connections to sshd" 1 "$(sshd_connections)"
+}
+
+# ---------------------------------------------------------------------
+# Host keys
+
+case_hostkey_unknown() {
+	local kh out
+	start_redis
+	start_sshd
+	kh=$T/empty_known_hosts
+	: > "$kh"
+	BASTION_OPTS=(known_hosts="$kh")
+	postern_via redis "$REDIS_PORT" "${FAST[@]}"
+	expect_log "$(cannot_re b)ssh exited with status 255: Host key verification failed\\.; retrying in "
+	expect_log "info: redis/via: unknown -> down \\(2 failed checks; last: ssh: bastion b"
+	out=$(rcli "$LISTEN_PORT" PING 2>&1)
+	expect_match "client's error" "^ERR postern: no healthy route for service redis \\(via: ssh: bastion b: .*Host key verification failed" "$out"
+	expect_eq "known_hosts untouched" 0 "$(wc -c < "$kh")"
+	expect_eq "logins at sshd" 0 "$(count_lines "$SSHD_LOG" 'Accepted publickey')"
+}
+
+# ---------------------------------------------------------------------
+# Supervision under traffic
+
+# load_bg SECONDS: redis-py pool at default settings hammering postern in
+# the background; writes ok/err counts to $T/load.out at the end.
+load_bg() {
+	/usr/bin/python3 - "$LISTEN_PORT" "$1" > "$T/load.out" 2>&1 <<'PY' &
+import redis, sys, time
+port, secs = int(sys.argv[1]), float(sys.argv[2])
+pool = redis.ConnectionPool(host="127.0.0.1", port=port)
+r = redis.Redis(connection_pool=pool)
+ok = err = 0
+end = time.monotonic() + secs
+while time.monotonic() < end:
+    try:
+        r.incr("n"); ok += 1
+    except Exception:
+        err += 1
+        time.sleep(0.02)
+print("ok", ok, "err", err)
+PY
+	LOAD_PID=$!
+	track_client "$LOAD_PID"
+}
+
+# incr_grew N: the load's counter in Redis is above N.
+incr_grew() {
+	(($(rcli "$REDIS_PORT" GET n) > $1))
+}
+
+# sshd killed under traffic: the master exits, postern says why, the
+# route goes down, the master is started again with back-off once sshd
+# is back, the route comes up and the pool's commands pass again.
+case_dies() {
+	local before
+	start_redis
+	start_sshd
+	postern_via redis "$REDIS_PORT" "${FAST[@]}"
+	expect_log "$(mconnected_re b)"
+	expect_log 'info: redis/via: (up \(check ok\)|down -> up)'
+	load_bg 12
+	sshd_signal KILL
+	wait_exit "$SSHD_PID" 10 || fail_case "sshd survived SIGKILL"
+	expect_log "warn: bastion b \\(root@127\\.0\\.0\\.1:$SSHD_PORT\\): connection lost: ssh exited with status 255: .*reconnecting in "
+	expect_log 'info: redis/via: up -> down'
+	expect_log "$(cannot_re b)ssh exited with status 255: .*; retrying in "
+	start_sshd_on "$SSHD_PORT" 127.0.0.1
+	expect_log "info: bastion b \\(root@127\\.0\\.0\\.1:$SSHD_PORT\\): connected again after [0-9]+\\.[0-9]{3}s \\(OpenSSH\\)$" 30
+	expect_log 'info: redis/via: down -> up'
+	before=$(rcli "$REDIS_PORT" GET n)
+	wait_until 10 incr_grew "$before" ||
+	    fail_case "the pool's INCRs do not pass after the recovery"
+	wait "$LOAD_PID"
+	note "pool under the loss: $(cat "$T/load.out")"
+	expect_eq "one ssh master" 1 "$(ssh_children)"
+}
+
+# A hung bastion (SIGSTOP on sshd and its connection processes) under
+# traffic: the master's ServerAlive counter ends it, postern restarts it
+# with back-off; after SIGCONT the route comes back.
+case_hangs() {
+	start_redis
+	start_sshd
+	BASTION_OPTS=(keepalive_interval=1s keepalive_count=2 connect_timeout=2s)
+	postern_via redis "$REDIS_PORT" "${FAST[@]}"
+	expect_log "$(mconnected_re b)"
+	expect_log 'info: redis/via: (up \(check ok\)|down -> up)'
+	load_bg 20
+	sshd_signal STOP
+	expect_log "warn: bastion b \\(root@127\\.0\\.0\\.1:$SSHD_PORT\\): connection lost: ssh exited with status 255: .*(Timeout|timeout).*reconnecting in " 20
+	expect_log 'info: redis/via: up -> down'
+	sshd_signal CONT
+	expect_log "info: bastion b \\(root@127\\.0\\.0\\.1:$SSHD_PORT\\): connected again after " 30
+	expect_log 'info: redis/via: down -> up' 15
+	wait "$LOAD_PID"
+	note "pool under the hang: $(cat "$T/load.out")"
+}
+
+# ---------------------------------------------------------------------
+# Developer mode: ssh's configuration, as ssh -J would use it
+
+# fwd_start ARGS...: quick mode (-L to Redis) with ARGS; sets LISTEN_PORT.
+fwd_start() {
+	LISTEN_PORT=$(free_port) || fail_case "no free port"
+	start_postern_args -L "$LISTEN_PORT:127.0.0.1:$REDIS_PORT" "$@"
+	wait_ready 10
+}
+
+# -J a,b: ssh makes the chain (two sshd); hop a forwards to hop b, each
+# with its own host key check and login.
+case_chain() {
+	local pa pb known_a log_a log_b cfg
+	start_redis
+	SSHD_LOG_LEVEL=DEBUG1 start_sshd
+	pa=$SSHD_PORT known_a=$SSHD_KNOWN log_a=$SSHD_LOG
+	start_sshd
+	pb=$SSHD_PORT log_b=$SSHD_LOG
+	cat "$known_a" >> "$SSHD_KNOWN"
+	cfg=$(ssh_cfg "Host hopa" "  HostName 127.0.0.1" "  Port $pa" \
+	    "Host hopb" "  HostName 127.0.0.1" "  Port $pb" \
+	    "Host *" "  User root" "  IdentityFile $USER_KEY" \
+	    "  UserKnownHostsFile $SSHD_KNOWN")
+	fwd_start -J hopa,hopb -F "$cfg"
+	expect_log "info: forwarding 127\\.0\\.0\\.1:$LISTEN_PORT -> 127\\.0\\.0\\.1:$REDIS_PORT via hopa,hopb \\(OpenSSH\\)$"
+	expect_eq "PING through hopa,hopb" PONG "$(rcli "$LISTEN_PORT" PING 2>&1)"
+	expect_eq "logins at hop a" 1 "$(count_lines "$log_a" 'Accepted publickey for root')"
+	expect_eq "logins at hop b" 1 "$(count_lines "$log_b" 'Accepted publickey for root')"
+	grep -Eq "direct-tcpip.*(127\\.0\\.0\\.1|hopb) port $pb|target 127\\.0\\.0\\.1 port $pb" "$log_a" ||
+	    fail_case "hop a forwarded nothing to hop b's port $pb"
+}
+
+# -J user@host -p PORT -i KEY -o known_hosts=FILE, no ssh config: the
+# command line alone reaches the bastion (as packaging/demo.sh does).
+case_jump_cli() {
+	start_redis
+	start_sshd
+	fwd_start -J root@127.0.0.1 -p "$SSHD_PORT" -i "$USER_KEY" \
+	    -o "known_hosts=$SSHD_KNOWN" -F /dev/null
+	expect_log "info: forwarding 127\\.0\\.0\\.1:$LISTEN_PORT -> 127\\.0\\.0\\.1:$REDIS_PORT via root@127\\.0\\.0\\.1:$SSHD_PORT \\(OpenSSH\\)$"
+	expect_eq "PING through -J user@host -p -i" PONG "$(rcli "$LISTEN_PORT" PING 2>&1)"
+}
+
+# -F FILE with an Include'd file holding a Match block: ssh applies both.
+case_include_match() {
+	local inc cfg
+	start_redis
+	start_sshd
+	inc=$T/inc$_CASE_ID.conf
+	printf '%s\n' "Match originalhost prod-db-bastion" "  HostName 127.0.0.1" \
+	    "  Port $SSHD_PORT" "  User root" "  IdentityFile $USER_KEY" \
+	    "  UserKnownHostsFile $SSHD_KNOWN" > "$inc"
+	cfg=$(ssh_cfg "Include $inc" "Host *" "  User nobody")
+	fwd_start -J prod-db-bastion -F "$cfg"
+	expect_eq "PING through the Match'd alias" PONG "$(rcli "$LISTEN_PORT" PING 2>&1)"
+	expect_eq "logins at sshd as root (Match won)" 1 "$(count_lines "$SSHD_LOG" 'Accepted publickey for root')"
+	expect_eq "one ssh master" 1 "$(ssh_children)"
+}
+
+# ---------------------------------------------------------------------
+# Certificates: ssh checks them
+
+# host_cert CA: sign the sshd host key (principal 127.0.0.1) with CA;
+# prints the sshd_config line.
+host_cert() {
+	ssh-keygen -q -s "$T/keys/$1" -h -I host -n 127.0.0.1 "$SSHD_DIR/host_ed25519.pub" ||
+	    fail_case "ssh-keygen -s (host) failed"
+}
+
+case_host_cert() {
+	local kh out
+	start_redis
+	make_key ca1 ed25519
+	make_key ca2 ed25519
+	start_sshd
+	kh=$T/ca$_CASE_ID-known_hosts
+	printf '@cert-authority * %s\n' "$(cut -d' ' -f1,2 "$T/keys/ca1.pub")" > "$kh"
+	# Signed by ca1, trusted: accepted.
+	host_cert ca1
+	kill "$SSHD_PID"; wait_exit "$SSHD_PID" 10 || fail_case "sshd did not stop"
+	start_sshd_on "$SSHD_PORT" 127.0.0.1 "HostCertificate $SSHD_DIR/host_ed25519-cert.pub"
+	BASTION_OPTS=(known_hosts="$kh")
+	postern_via redis "$REDIS_PORT" "${FAST[@]}"
+	expect_log "$(mconnected_re b)"
+	expect_eq "PING via a certified host" PONG "$(rcli "$LISTEN_PORT" PING 2>&1)"
+	stop_postern
+	# Signed by ca2, not trusted: refused, ssh's reason surfaced.
+	host_cert ca2
+	kill "$SSHD_PID"; wait_exit "$SSHD_PID" 10 || fail_case "sshd did not stop"
+	start_sshd_on "$SSHD_PORT" 127.0.0.1 "HostCertificate $SSHD_DIR/host_ed25519-cert.pub"
+	postern_via redis "$REDIS_PORT" "${FAST[@]}"
+	expect_log "$(cannot_re b)ssh exited with status 255: Host key verification failed\\.; retrying in "
+	out=$(rcli "$LISTEN_PORT" PING 2>&1)
+	expect_match "client's error" "Host key verification failed" "$out"
+	expect_eq "known_hosts untouched" 1 "$(wc -l < "$kh")"
+}
+
+# A user certificate (the key itself is not in authorized_keys).
+case_user_cert() {
+	start_redis
+	make_key uca ed25519
+	make_key ucert ed25519
+	ssh-keygen -q -s "$T/keys/uca" -I dev -n root "$T/keys/ucert.pub" ||
+	    fail_case "ssh-keygen -s (user) failed"
+	start_sshd "TrustedUserCAKeys $T/keys/uca.pub"
+	BASTION_OPTS=(identity="$T/keys/ucert")
+	postern_via redis "$REDIS_PORT"
+	expect_log "$(mconnected_re b)"
+	expect_eq "PING with a user certificate" PONG "$(rcli "$LISTEN_PORT" PING 2>&1)"
+	expect_eq "certificate logins" 1 "$(count_lines "$SSHD_LOG" 'Accepted publickey for root .*CERT')"
+}
+
+# control_path: postern attaches to the user's own ControlMaster, opens
+# through it, leaves it running at exit; a master that goes away is
+# found by the alive check.
+case_control_path() {
+	local sock=$T/cm$_CASE_ID.sock mpid
+	start_redis
+	start_sshd
+	ssh -M -N -S "$sock" -o ControlPersist=no -o BatchMode=yes \
+	    -o "UserKnownHostsFile=$SSHD_KNOWN" -i "$USER_KEY" -p "$SSHD_PORT" \
+	    -F /dev/null root@127.0.0.1 > "$T/cm.log" 2>&1 &
+	mpid=$!
+	track_server "$mpid"
+	wait_until 10 test -S "$sock" || fail_case "the user's master made no socket: $(cat "$T/cm.log")"
+	BASTION_OPTS=(control_path="$sock" keepalive_interval=300ms keepalive_count=2)
+	postern_via redis "$REDIS_PORT" check=none
+	expect_log "info: bastion b \\(root@127\\.0\\.0\\.1:$SSHD_PORT\\): connected in [0-9]+ ms \\(OpenSSH ControlMaster at $(re_escape "$sock")\\)$"
+	expect_eq "PING through the user's master" PONG "$(rcli "$LISTEN_PORT" PING 2>&1)"
+	expect_eq "no master of postern's own" 0 "$(ssh_children)"
+	kill "$mpid"
+	expect_log "warn: bastion b \\(root@127\\.0\\.0\\.1:$SSHD_PORT\\): connection lost: ssh master: control socket: " 10
+}
+
+# A channel the bastion refuses (PermitOpen): the open fails with the
+# master's reason; the master stays up.
+case_open_refused() {
+	start_redis
+	start_sshd "PermitOpen 127.0.0.1:1"
+	postern_via redis "$REDIS_PORT" check=none
+	expect_log "$(mconnected_re b)"
+	rcli "$LISTEN_PORT" PING > "$T/ping.out" 2>&1
+	expect_log "bastion b: channel open failed: " 10
+	expect_no_log "connection lost"
+	expect_eq "one ssh master" 1 "$(ssh_children)"
+}
+
+run_case "redis through an engine = openssh bastion; no ssh left after exit" case_redis
+run_case "psql through an engine = openssh bastion" case_postgres
+run_case "100 new sessions at once: opens pipeline on one SSH connection" case_burst
+run_case "unknown host key refused by ssh, its message surfaced" case_hostkey_unknown
+run_case "bastion killed under traffic: master restarted, route down and back" case_dies
+run_case "bastion hung under traffic: ServerAlive ends the master, back" case_hangs
+run_case "-J user@host -p -i -o known_hosts: the command line alone" case_jump_cli
+run_case "-J a,b -F: ssh makes the two-hop chain" case_chain
+run_case "-F with Include and Match: ssh applies them" case_include_match
+run_case "host certificate: @cert-authority CA accepted, another CA refused" case_host_cert
+run_case "user certificate login" case_user_cert
+run_case "control_path: attach to the user's ControlMaster" case_control_path
+run_case "a channel the bastion refuses: the master's reason" case_open_refused
+finish

@@ -1,0 +1,51 @@
+/*
+ * ssh_mux_wire.h: OpenSSH's multiplexing protocol (PROTOCOL.mux in
+ * OpenSSH's source), the few messages the OpenSSH engine (ssh_mux.c)
+ * sends and reads: our hello with MUX_C_NEW_STDIO_FWD or
+ * MUX_C_ALIVE_CHECK; the master's hello, MUX_S_SESSION_OPENED, MUX_S_ALIVE,
+ * MUX_S_FAILURE and MUX_S_PERMISSION_DENIED.  Pure functions: unit tested.
+ */
+#ifndef POSTERN_SSH_MUX_WIRE_H
+#define POSTERN_SSH_MUX_WIRE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define MUX_MSG_HELLO		0x00000001
+#define MUX_C_ALIVE_CHECK	0x10000004
+#define MUX_C_NEW_STDIO_FWD	0x10000008
+#define MUX_S_OK		0x80000001
+#define MUX_S_PERMISSION_DENIED	0x80000002
+#define MUX_S_FAILURE		0x80000003
+#define MUX_S_ALIVE		0x80000005
+#define MUX_S_SESSION_OPENED	0x80000006
+#define MUX_VERSION		4
+
+/* The largest packet body we accept from the master. */
+#define MUX_MSG_MAX		4096
+
+/*
+ * ssh_mux_encode(buf, len, rid, host, port): our hello, then
+ * MUX_C_NEW_STDIO_FWD (request rid, to host:port), or with host NULL
+ * MUX_C_ALIVE_CHECK.  Returns the bytes written, 0 when len is too small.
+ */
+size_t	ssh_mux_encode(unsigned char *buf, size_t len, uint32_t rid,
+	    const char *host, unsigned int port);
+
+/* A reply from the master. */
+struct ssh_mux_msg {
+	uint32_t	type;
+	uint32_t	rid;		/* 0 for a hello */
+	char		reason[400];	/* FAILURE, PERMISSION_DENIED */
+};
+
+/*
+ * ssh_mux_parse(buf, len, msg): the first packet of buf.  Returns its
+ * length (consumed) with msg filled, 0 when buf holds no whole packet
+ * yet, or -1 when it is malformed (length out of bounds, a reply too
+ * short for its type, a reason longer than the packet).
+ */
+long	ssh_mux_parse(const unsigned char *buf, size_t len,
+	    struct ssh_mux_msg *msg);
+
+#endif
