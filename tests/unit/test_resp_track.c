@@ -533,6 +533,42 @@ test_reset_replay(void **state)
 	resp_track_clear(&t);
 }
 
+/*
+ * An idle tracker holds nothing beyond the struct (issue 27): the
+ * recording buffer goes once its state command is read, the pending
+ * slots once none awaits a reply; only kept state stays.  A command cut
+ * mid-record keeps the buffer until it ends.
+ */
+static void
+test_idle_holds_nothing(void **state)
+{
+	struct resp_track	t;
+
+	(void)state;
+	resp_track_init(&t);
+	resp_track_client(&t, S("*1\r\n$4\r\nPING\r\n"));
+	resp_track_server(&t, S("+PONG\r\n"));
+	assert_null(t.req.raw);
+	assert_null(t.pending);
+	assert_null(t.saved);
+	resp_track_client(&t, S("*2\r\n$6\r\nSELECT\r\n$1\r"));
+	assert_non_null(t.req.raw);	/* recording */
+	resp_track_client(&t, S("\n3\r\n"));
+	assert_null(t.req.raw);
+	assert_int_equal(t.npending, 1);
+	assert_non_null(t.pending);
+	resp_track_server(&t, S("+OK\r\n"));
+	assert_null(t.pending);
+	assert_non_null(SAVED_CMD(t, RESP_SLOT_SELECT));
+	resp_track_client(&t, S("*2\r\n$6\r\nSELECT\r\n$1\r\n4\r\n"));
+	resp_track_server(&t, S("-ERR DB index is out of range\r\n"));
+	assert_null(t.req.raw);
+	assert_null(t.pending);
+	assert_int_equal(resp_track_safe(&t), RESP_SAFE);
+	resp_track_clear(&t);
+	assert_null(t.saved);
+}
+
 int
 main(void)
 {
@@ -547,6 +583,7 @@ main(void)
 		cmocka_unit_test(test_sub_every_split),
 		cmocka_unit_test(test_sub_stays),
 		cmocka_unit_test(test_reset_replay),
+		cmocka_unit_test(test_idle_holds_nothing),
 	};
 
 	return (cmocka_run_group_tests(tests, NULL, NULL));
