@@ -127,7 +127,7 @@ resp_raw(struct resp_reader *rd, const uint8_t *p, size_t n)
 {
 	if (!rd->capture)
 		return;
-	if (rd->rawlen + n > sizeof(rd->raw)) {
+	if (rd->rawlen + n > RESP_CMD_MAX) {
 		rd->overflow = 1;
 		rd->capture = 0;
 		return;
@@ -166,12 +166,16 @@ resp_named(struct resp_reader *rd)
 	rd->kind = resp_cmd_kind(rd->word[0], rd->wlen[0]);
 	if (!resp_cmd_kept(rd->kind))
 		return;
+	if (rd->raw == NULL && (rd->raw = malloc(RESP_CMD_MAX)) == NULL) {
+		rd->overflow = 1;	/* not recorded: unreplayable */
+		return;
+	}
 	if (rd->top == '*')
-		n = snprintf((char *)rd->raw, sizeof(rd->raw),
+		n = snprintf((char *)rd->raw, RESP_CMD_MAX,
 		    "*%llu\r\n$%zu\r\n%s\r\n", (unsigned long long)rd->nargs,
 		    rd->wlen[0], rd->word[0]);
 	else
-		n = snprintf((char *)rd->raw, sizeof(rd->raw), "%s",
+		n = snprintf((char *)rd->raw, RESP_CMD_MAX, "%s",
 		    rd->word[0]);
 	rd->rawlen = n > 0 ? (size_t)n : 0;
 	rd->capture = 1;

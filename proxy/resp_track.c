@@ -53,8 +53,35 @@ resp_forget_saved(struct resp_track *t)
 {
 	size_t	i;
 
+	if (t->saved == NULL)
+		return;
 	for (i = 0; i < RESP_NSLOTS; i++)
 		resp_forget(&t->saved[i].cmd, &t->saved[i].len);
+	free(t->saved);
+	t->saved = NULL;
+}
+
+/* The recording buffer, done with: it may have held a password. */
+static void
+resp_raw_free(struct resp_reader *rd)
+{
+	if (rd->raw != NULL) {
+		resp_wipe(rd->raw, RESP_CMD_MAX);
+		free(rd->raw);
+		rd->raw = NULL;
+	}
+	rd->rawlen = 0;
+	rd->capture = 0;
+}
+
+/* No state command awaits its reply: the pending slots go. */
+static void
+resp_pending_drop(struct resp_track *t)
+{
+	if (t->npending == 0) {
+		free(t->pending);
+		t->pending = NULL;
+	}
 }
 
 static int
@@ -74,7 +101,7 @@ resp_reset(struct resp_track *t)
 {
 	size_t	i, kept = 0;
 
-	for (i = 0; i < RESP_NSLOTS; i++) {
+	for (i = 0; t->saved != NULL && i < RESP_NSLOTS; i++) {
 		if (!resp_slot_lib((enum resp_slot)i))
 			resp_forget(&t->saved[i].cmd, &t->saved[i].len);
 	}
@@ -87,6 +114,7 @@ resp_reset(struct resp_track *t)
 	for (i = kept; i < t->npending; i++)
 		memset(&t->pending[i], 0, sizeof(t->pending[i]));
 	t->npending = kept;
+	resp_pending_drop(t);
 	if (!t->lib_unrecorded)
 		t->unreplayable = NULL;
 	t->multi = t->watch = t->resp3 = 0;
@@ -103,8 +131,8 @@ resp_track_clear(struct resp_track *t)
 	for (i = 0; i < t->npending; i++)
 		resp_forget(&t->pending[i].cmd, &t->pending[i].len);
 	t->npending = 0;
-	resp_wipe(t->req.raw, sizeof(t->req.raw));
-	t->req.rawlen = 0;
+	resp_pending_drop(t);
+	resp_raw_free(&t->req);
 }
 
 /*
@@ -171,7 +199,7 @@ resp_counted(const struct resp_track *t)
 static void
 resp_pend(struct resp_track *t, int slot)
 {
-	struct resp_pending	*p = &t->pending[t->npending];
+	struct resp_pending	*p;
 	const char		*why = NULL;
 
 	if (t->multi)
@@ -187,14 +215,19 @@ resp_pend(struct resp_track *t, int slot)
 		why = "a state command too long to record";
 	else if (t->npending == RESP_PENDING)
 		why = "too many state commands pipelined";
-	else if ((p->cmd = malloc(t->req.rawlen)) == NULL)
+	else if (t->pending == NULL && (t->pending = calloc(RESP_PENDING,
+	    sizeof(*t->pending))) == NULL)
+		why = "out of memory";
+	else if ((t->pending[t->npending].cmd = malloc(t->req.rawlen)) == NULL)
 		why = "out of memory";
 	if (why != NULL) {
 		t->unreplayable = why;
 		/* RESET keeps CLIENT SETINFO: it cannot make this right. */
 		t->lib_unrecorded |= resp_slot_lib((enum resp_slot)slot);
+		resp_pending_drop(t);
 		return;
 	}
+	p = &t->pending[t->npending];
 	memcpy(p->cmd, t->req.raw, t->req.rawlen);
 	p->len = t->req.rawlen;
 	p->seq = t->sent;
@@ -288,11 +321,9 @@ resp_request(struct resp_track *t)
 	if (slot != -1)
 		resp_pend(t, slot);
 	t->sent += units;
-	if (t->req.rawlen > 0) {
-		/* Done with the text: it may have been a password. */
-		resp_wipe(t->req.raw, t->req.rawlen);
-		t->req.rawlen = 0;
-	}
+	/* Done with the text: it may have been a password. */
+	if (t->req.raw != NULL)
+		resp_raw_free(&t->req);
 }
 
 /*
@@ -303,8 +334,15 @@ static void
 resp_save(struct resp_track *t, enum resp_slot slot, uint8_t *cmd,
     size_t len, uint64_t order, int ok)
 {
-	struct resp_saved	*sv = &t->saved[slot];
+	struct resp_saved	*sv;
 
+	if (t->saved == NULL && (t->saved = calloc(RESP_NSLOTS,
+	    sizeof(*t->saved))) == NULL) {
+		resp_forget(&cmd, &len);
+		t->unreplayable = "out of memory";
+		return;
+	}
+	sv = &t->saved[slot];
 	resp_forget(&sv->cmd, &sv->len);
 	sv->cmd = cmd;
 	sv->len = len;
@@ -353,7 +391,7 @@ static void	resp_commit(struct resp_track *, struct resp_pending *);
 static void
 resp_reply(struct resp_track *t)
 {
-	struct resp_pending	*p = &t->pending[0];
+	struct resp_pending	*p;
 	uint64_t		 seq = t->answered;
 
 	if (t->rep.top == '>')
@@ -378,7 +416,7 @@ resp_reply(struct resp_track *t)
 		t->answered++;
 	if (t->sub.on)
 		resp_sub_settle(t);
-	if (t->npending == 0 || p->seq != seq)
+	if (t->npending == 0 || (p = &t->pending[0])->seq != seq)
 		return;
 	resp_commit(t, p);
 }
@@ -406,6 +444,7 @@ resp_commit(struct resp_track *t, struct resp_pending *p)
 	    (t->npending - 1) * sizeof(t->pending[0]));
 	t->npending--;
 	memset(&t->pending[t->npending], 0, sizeof(t->pending[0]));
+	resp_pending_drop(t);
 }
 
 /*
@@ -546,7 +585,7 @@ resp_track_replay(const struct resp_track *t, struct evbuffer *out,
 	uint8_t			*copy;
 	size_t			 i, j, n = 0;
 
-	for (i = 0; i < RESP_NSLOTS; i++) {
+	for (i = 0; t->saved != NULL && i < RESP_NSLOTS; i++) {
 		if (t->saved[i].cmd != NULL)
 			order[n++] = &t->saved[i];
 	}

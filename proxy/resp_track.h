@@ -94,10 +94,14 @@ struct resp_reader {
 	/* Replies: the top-level line of '+' / '-' ("OK", "NOAUTH ..."). */
 	char		 line[RESP_LINE_MAX + 1];
 	size_t		 llen;
-	/* Requests: the whole command while capture is on. */
+	/*
+	 * Requests: the whole command while capture is on, in RESP_CMD_MAX
+	 * bytes allocated when a state command is named and freed (wiped)
+	 * by the tracker once it is read: an idle session holds none.
+	 */
 	int		 capture;
-	int		 overflow;	/* did not fit in raw */
-	uint8_t		 raw[RESP_CMD_MAX];
+	int		 overflow;	/* did not fit in raw (or no memory) */
+	uint8_t		*raw;
 	size_t		 rawlen;
 };
 
@@ -197,9 +201,15 @@ struct resp_track {
 	const char		*unreplayable;	/* why; NULL: replayable */
 	int			 lib_unrecorded; /* RESET keeps what was lost */
 	const char		*lost;		/* why; NULL: followed */
-	struct resp_pending	 pending[RESP_PENDING];
+	/*
+	 * Allocated when first needed, so that an idle session that never
+	 * set state holds neither: pending (RESP_PENDING slots) while a
+	 * state command awaits its reply, saved (RESP_NSLOTS) from the
+	 * first one kept to the end.
+	 */
+	struct resp_pending	*pending;
 	size_t			 npending;
-	struct resp_saved	 saved[RESP_NSLOTS];
+	struct resp_saved	*saved;
 };
 
 /* resp_track_init(t): a new session's tracker. */

@@ -38,7 +38,7 @@ check_saved(const struct resp_track *t)
 	struct resp_args	a;
 	size_t			i;
 
-	for (i = 0; i < RESP_NSLOTS; i++) {
+	for (i = 0; t->saved != NULL && i < RESP_NSLOTS; i++) {
 		if (t->saved[i].cmd == NULL)
 			continue;
 		if (resp_args_split(t->saved[i].cmd, t->saved[i].len, buf,

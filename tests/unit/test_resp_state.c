@@ -19,6 +19,9 @@
 
 #include "resp_track.h"
 
+/* A slot's command; saved is allocated with the first one kept. */
+#define SAVED_CMD(t, s)	((t).saved != NULL ? (t).saved[s].cmd : NULL)
+
 #define S(x)	(const uint8_t *)(x), sizeof(x) - 1
 
 /* The tracker fed req then rep, whole (bytewise = 0) or byte by byte. */
@@ -391,7 +394,7 @@ test_uncounted_state(void **state)
 	    "NOSUCHCMD\r\n",
 	    ">3\r\n$9\r\nsubscribe\r\n$1\r\nc\r\n:1\r\n+OK\r\n+OK\r\n"
 	    "-ERR unknown command 'NOSUCHCMD'\r\n", 0);
-	assert_null(t.saved[RESP_SLOT_LIBVER].cmd);
+	assert_null(SAVED_CMD(t, RESP_SLOT_LIBVER));
 	assert_true(t.multi);
 	feed(&t, "RESET\r\n", "+RESET\r\n", 0);
 	assert_false(t.multi);
@@ -401,7 +404,7 @@ test_uncounted_state(void **state)
 	resp_track_init(&t);
 	feed(&t, "MONITOR\r\nCLIENT SETNAME x\r\n",
 	    "+OK\r\n+1796 [0 127.0.0.1:1] \"GET\" \"k\"\r\n+OK\r\n", 0);
-	assert_null(t.saved[RESP_SLOT_SETNAME].cmd);
+	assert_null(SAVED_CMD(t, RESP_SLOT_SETNAME));
 	feed(&t, "RESET\r\n", "+RESET\r\n", 0);
 	assert_int_equal(resp_track_safe(&t), RESP_SAFE);
 	resp_track_clear(&t);

@@ -18,6 +18,9 @@
 
 #include "resp_track.h"
 
+/* A slot's command; saved is allocated with the first one kept. */
+#define SAVED_CMD(t, s)	((t).saved != NULL ? (t).saved[s].cmd : NULL)
+
 #define S(x)	(const uint8_t *)(x), sizeof(x) - 1
 
 /* 19 commands: a failed AUTH, HELLO 3 (RESP3 replies after it), MULTI. */
@@ -117,7 +120,7 @@ test_replay(void **state)
 	evbuffer_free(out);		/* wipes the copies */
 	resp_track_clear(&t);
 	for (n = 0; n < RESP_NSLOTS; n++)
-		assert_null(t.saved[n].cmd);
+		assert_null(SAVED_CMD(t, n));
 }
 
 /* MULTI, WATCH, subscriptions, MONITOR and blocking commands wait. */
@@ -216,7 +219,7 @@ test_pipelined_runs(void **state)
 	resp_track_server(&t, S("$-1\r\n-WRONGPASS no\r\n$-1\r\n"));
 	assert_int_equal(t.answered, 4);
 	assert_int_equal(t.npending, 0);
-	assert_null(t.saved[RESP_SLOT_AUTH].cmd);
+	assert_null(SAVED_CMD(t, RESP_SLOT_AUTH));
 	assert_int_equal(resp_track_safe(&t), RESP_SAFE);
 	resp_track_clear(&t);
 }
@@ -530,6 +533,42 @@ test_reset_replay(void **state)
 	resp_track_clear(&t);
 }
 
+/*
+ * An idle tracker holds nothing beyond the struct (issue 27): the
+ * recording buffer goes once its state command is read, the pending
+ * slots once none awaits a reply; only kept state stays.  A command cut
+ * mid-record keeps the buffer until it ends.
+ */
+static void
+test_idle_holds_nothing(void **state)
+{
+	struct resp_track	t;
+
+	(void)state;
+	resp_track_init(&t);
+	resp_track_client(&t, S("*1\r\n$4\r\nPING\r\n"));
+	resp_track_server(&t, S("+PONG\r\n"));
+	assert_null(t.req.raw);
+	assert_null(t.pending);
+	assert_null(t.saved);
+	resp_track_client(&t, S("*2\r\n$6\r\nSELECT\r\n$1\r"));
+	assert_non_null(t.req.raw);	/* recording */
+	resp_track_client(&t, S("\n3\r\n"));
+	assert_null(t.req.raw);
+	assert_int_equal(t.npending, 1);
+	assert_non_null(t.pending);
+	resp_track_server(&t, S("+OK\r\n"));
+	assert_null(t.pending);
+	assert_non_null(SAVED_CMD(t, RESP_SLOT_SELECT));
+	resp_track_client(&t, S("*2\r\n$6\r\nSELECT\r\n$1\r\n4\r\n"));
+	resp_track_server(&t, S("-ERR DB index is out of range\r\n"));
+	assert_null(t.req.raw);
+	assert_null(t.pending);
+	assert_int_equal(resp_track_safe(&t), RESP_SAFE);
+	resp_track_clear(&t);
+	assert_null(t.saved);
+}
+
 int
 main(void)
 {
@@ -544,6 +583,7 @@ main(void)
 		cmocka_unit_test(test_sub_every_split),
 		cmocka_unit_test(test_sub_stays),
 		cmocka_unit_test(test_reset_replay),
+		cmocka_unit_test(test_idle_holds_nothing),
 	};
 
 	return (cmocka_run_group_tests(tests, NULL, NULL));
