@@ -179,6 +179,7 @@ struct conf {
 	int			 drain_timeout_ms;
 	int			 shutdown_delay_ms;
 	char			*user;		/* drop to it after binding */
+	int			 watch_config;	/* reload when the file changes */
 	struct conf_bastion	*bastions;
 	size_t			 nbastions;
 	struct conf_service	*services;

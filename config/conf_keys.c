@@ -66,6 +66,11 @@ const struct conf_key conf_keys[] = {
 	{ SECT_GLOBAL, "user", TYPE_USER, G(user), NULL, 0, 0, NULL, 0,
 	  "after binding, switch to this user and its groups (starts as root "
 	  "outside systemd); none when unset" },
+	{ SECT_GLOBAL, "watch_config", TYPE_ENUM, G(watch_config), "no", 0, 0,
+	  no_yes, 0,
+	  "yes: reload when the configuration file changes (inotify on its "
+	  "directory, a Kubernetes ConfigMap's ..data swap included, and a "
+	  "check every 2s), as SIGHUP does" },
 
 	{ SECT_BASTION, "address", TYPE_HOSTPORT, B(address), NULL, 0, 0,
 	  NULL, KEY_REQUIRED, "host:port of the SSH bastion" },

@@ -22,7 +22,8 @@ static struct {
 	int	level;
 	int	use_syslog;
 	int	brief;
-} log_state = { LOG_LEVEL_INFO, 0, 0 };
+	char	last_error[512];	/* for the reload status */
+} log_state = { LOG_LEVEL_INFO, 0, 0, "" };
 
 static const char *const log_names[] = { "error", "warn", "info", "debug" };
 
@@ -35,6 +36,14 @@ log_vwrite(int level, const char *fmt, va_list ap, const char *suffix,
 	struct tm	 tm;
 	static const int prio[] = { LOG_ERR, LOG_WARNING, LOG_INFO, LOG_DEBUG };
 
+	if (level == LOG_LEVEL_ERROR) {
+		va_list	aq;
+
+		va_copy(aq, ap);
+		vsnprintf(log_state.last_error, sizeof(log_state.last_error),
+		    fmt, aq);
+		va_end(aq);
+	}
 	if (level > log_state.level)
 		return;
 	if (log_state.brief && level >= LOG_LEVEL_INFO && !status)
@@ -108,6 +117,12 @@ int
 log_level(void)
 {
 	return (log_state.level);
+}
+
+const char *
+log_last_error(void)
+{
+	return (log_state.last_error);
 }
 
 #define LOG_BODY_(level, suffix, status) do {		\

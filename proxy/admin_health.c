@@ -271,6 +271,28 @@ admin_text_bastion(const struct ssh_info *in, void *arg)
 		evbuffer_add_printf(b, "  last error: %s\n", in->last_error);
 }
 
+/* "config": the generation and the last reload's outcome. */
+static void
+admin_json_config(struct postern *px, struct evbuffer *b)
+{
+	const struct daemon_reload	*r = daemon_reload_status(px);
+	char				 when[48];
+
+	evbuffer_add_printf(b, ",\"config\":{\"generation\":%u,\"watch\":%s,"
+	    "\"reloads_ok\":%llu,\"reloads_failed\":%llu,\"last_reload\":",
+	    daemon_generation(px), daemon_conf(px)->watch_config ? "true" :
+	    "false", r->ok, r->failed);
+	if (r->trigger == NULL) {
+		evbuffer_add_printf(b, "null}");
+		return;
+	}
+	evbuffer_add_printf(b, "{\"result\":\"%s\",\"trigger\":\"%s\","
+	    "\"time\":\"%s\",\"error\":", r->last_ok ? "ok" : "error",
+	    r->trigger, admin_iso8601((time_t)r->when, when, sizeof(when)));
+	admin_json_string(b, r->last_ok ? NULL : r->error);
+	evbuffer_add_printf(b, "}}");
+}
+
 int
 admin_health_json(struct postern *px, struct evbuffer *b)
 {
@@ -281,6 +303,7 @@ admin_health_json(struct postern *px, struct evbuffer *b)
 	int				 st = admin_health_status(px), first = 1;
 
 	evbuffer_add_printf(b, "{\"status\":\"%s\"", admin_health_name(st));
+	admin_json_config(px, b);
 	TAILQ_FOREACH(svc, daemon_services(px), entry) {
 		snprintf(key, sizeof(key), "%s_status", svc->name);
 		evbuffer_add(b, ",", 1);
@@ -404,6 +427,11 @@ admin_health_text(struct postern *px, struct evbuffer *b)
 	    "up %s%s)\n", PACKAGE_VERSION, admin_health_name(st),
 	    daemon_generation(px), up, daemon_stopping(px) ?
 	    ", shutting down" : "");
+	if (daemon_reload_status(px)->trigger != NULL &&
+	    !daemon_reload_status(px)->last_ok)
+		evbuffer_add_printf(b, "last reload failed (%s): %s\n",
+		    daemon_reload_status(px)->trigger,
+		    daemon_reload_status(px)->error);
 	TAILQ_FOREACH(svc, daemon_services(px), entry) {
 		cur = admin_current(svc);
 		evbuffer_add_printf(b, "\nservice %s: %s, route %s "

@@ -424,6 +424,28 @@ admin_bastion_families_write(struct postern *px, struct evbuffer *b)
 	}
 }
 
+/* Reloads by outcome, and when and how the last one ended. */
+static void
+admin_config_reloads(struct postern *px, struct evbuffer *b)
+{
+	const struct daemon_reload	*r = daemon_reload_status(px);
+
+	admin_head(b, "postern_config_reloads_total", "counter",
+	    "Reloads (SIGHUP or watch_config) by result; error: the running "
+	    "configuration was kept.");
+	evbuffer_add_printf(b, "postern_config_reloads_total{result=\"ok\"} "
+	    "%llu\npostern_config_reloads_total{result=\"error\"} %llu\n",
+	    r->ok, r->failed);
+	admin_head(b, "postern_config_last_reload_success", "gauge",
+	    "1 when the last reload succeeded (or none was tried), else 0.");
+	evbuffer_add_printf(b, "postern_config_last_reload_success %d\n",
+	    r->trigger == NULL || r->last_ok);
+	admin_head(b, "postern_config_last_reload_timestamp_seconds", "gauge",
+	    "Unix time of the last reload attempt; 0 before any.");
+	evbuffer_add_printf(b, "postern_config_last_reload_timestamp_seconds "
+	    "%lld\n", (long long)r->when);
+}
+
 void
 admin_metrics_write(struct postern *px, struct evbuffer *b)
 {
@@ -440,6 +462,7 @@ admin_metrics_write(struct postern *px, struct evbuffer *b)
 	    "Configuration generation: 1 at start, plus one per reload.");
 	evbuffer_add_printf(b, "postern_config_generation %u\n",
 	    daemon_generation(px));
+	admin_config_reloads(px, b);
 	for (i = 0; i < sizeof(admin_route_families) /
 	    sizeof(admin_route_families[0]); i++) {
 		rf = &admin_route_families[i];

@@ -19,6 +19,7 @@
 #include "admin.h"
 #include "clock.h"
 #include "conf.h"
+#include "confwatch.h"
 #include "daemon.h"
 #include "fault.h"
 #include "follow.h"
@@ -51,6 +52,8 @@ struct postern {
 	struct pgcancel		*cancels;	/* postgres cancel keys */
 	struct admin		*admin;
 	struct notify		*notify;	/* sd_notify */
+	struct confwatch	*watch;		/* watch_config = yes */
+	struct daemon_reload	 reload;	/* the last reload's outcome */
 	char			*user;		/* ids dropped to (start) */
 	int64_t			 started;	/* clock_ms */
 	uint64_t		 next_id;
@@ -161,6 +164,12 @@ unsigned int
 daemon_generation(struct postern *px)
 {
 	return (px->generation);
+}
+
+const struct daemon_reload *
+daemon_reload_status(struct postern *px)
+{
+	return (&px->reload);
 }
 
 int
@@ -399,23 +408,71 @@ daemon_reload_admin(struct postern *px, const struct conf *c)
 	px->admin = ad;
 }
 
+static void	daemon_watch_cb(void *);
+
+/* Follow watch_config of the running generation: start or stop. */
 static void
-daemon_reload(struct postern *px)
+daemon_watch_update(struct postern *px)
+{
+	if (px->conf->watch_config && px->conf->path != NULL) {
+		if (px->watch == NULL)
+			px->watch = confwatch_new(px->base, px->conf->path,
+			    daemon_watch_cb, px);
+	} else if (px->watch != NULL) {
+		log_info("watch: stopped (watch_config = no)");
+		confwatch_free(px->watch);
+		px->watch = NULL;
+	}
+}
+
+/*
+ * Record a reload's outcome for /health and /metrics: why it failed is
+ * the first error of the file (with how many more), else the last error
+ * logged while preparing.
+ */
+static void
+daemon_reload_done(struct postern *px, const char *trigger, int ok,
+    const struct conf_errors *errs)
+{
+	struct daemon_reload	*r = &px->reload;
+
+	r->trigger = trigger;
+	r->when = (int64_t)clock_wall(clock_ms());
+	r->last_ok = ok;
+	if (ok) {
+		r->ok++;
+		r->error[0] = '\0';
+		return;
+	}
+	r->failed++;
+	if (errs->n > 1)
+		snprintf(r->error, sizeof(r->error), "%s (and %zu more errors)",
+		    errs->msg[0], errs->n - 1);
+	else
+		snprintf(r->error, sizeof(r->error), "%s", errs->n == 1 ?
+		    errs->msg[0] : log_last_error());
+}
+
+static void
+daemon_reload(struct postern *px, const char *trigger)
 {
 	struct conf_errors	 errs = { NULL, 0 };
 	struct conf		*c;
 	size_t			 i;
+	int			 ok;
 
 	if (px->conf->path == NULL) {
 		log_info("reload: running from -L options, nothing to reload");
 		return;
 	}
-	log_info("reload: reading %s", px->conf->path);
+	log_info("reload (%s): reading %s", trigger, px->conf->path);
 	c = conf_load(px->conf->path, &errs);
 	for (i = 0; i < errs.n; i++)
 		log_error("%s", errs.msg[i]);
+	ok = c != NULL && daemon_apply(px, c) == 0;
+	daemon_reload_done(px, trigger, ok, &errs);
 	conf_errors_free(&errs);
-	if (c == NULL || daemon_apply(px, c) != 0) {
+	if (!ok) {
 		conf_unref(c);
 		log_error("reload failed: keeping the running configuration "
 		    "(generation %u)", px->generation);
@@ -423,6 +480,7 @@ daemon_reload(struct postern *px)
 	}
 	log_info("reload: configuration generation %u loaded",
 	    px->generation);
+	daemon_watch_update(px);
 	daemon_reload_admin(px, c);
 	if (!daemon_same_user(px->user, c->user))
 		log_warnx("reload: a changed user takes effect at the next "
@@ -526,7 +584,9 @@ daemon_signal_cb(evutil_socket_t sig, short what, void *arg)
 	switch (sig) {
 	case SIGHUP:
 		notify_reloading(px->notify);
-		daemon_reload(px);
+		daemon_reload(px, "SIGHUP");
+		/* Read just now: no second reload for the watch. */
+		confwatch_sync(px->watch);
 		notify_reloaded(px->notify);
 		break;
 	case SIGTERM:
@@ -536,6 +596,19 @@ daemon_signal_cb(evutil_socket_t sig, short what, void *arg)
 		daemon_stop(px, "SIGINT");
 		break;
 	}
+}
+
+/* The watched file changed (confwatch.c debounced and compared it). */
+static void
+daemon_watch_cb(void *arg)
+{
+	struct postern	*px = arg;
+
+	if (px->stopping)
+		return;
+	notify_reloading(px->notify);
+	daemon_reload(px, "watch");
+	notify_reloaded(px->notify);
 }
 
 /*
@@ -646,6 +719,7 @@ daemon_start(struct postern *px, struct conf *conf)
 	TAILQ_FOREACH(svc, &px->services, entry)
 		nl += svc->nlisteners;
 	log_info("ready: %zu services, %zu listeners", conf->nservices, nl);
+	daemon_watch_update(px);
 	notify_started(px->notify);
 	return (0);
 }
@@ -669,6 +743,7 @@ daemon_free(struct postern *px)
 	if (px == NULL)
 		return;
 	admin_free(px->admin);
+	confwatch_free(px->watch);
 	if (px->reap_ev != NULL) {
 		daemon_close_all(px, SESSION_END_SHUTDOWN);
 		daemon_reap_cb(-1, 0, px);
