@@ -180,6 +180,7 @@ struct conf {
 	int			 shutdown_delay_ms;
 	char			*user;		/* drop to it after binding */
 	int			 watch_config;	/* reload when the file changes */
+	struct addr		 resolver;	/* host "": resolv.conf's */
 	struct conf_bastion	*bastions;
 	size_t			 nbastions;
 	struct conf_service	*services;

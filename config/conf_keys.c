@@ -59,6 +59,11 @@ const struct conf_key conf_keys[] = {
 	  "are closed" },
 	{ SECT_GLOBAL, "log_level", TYPE_ENUM, G(log_level), "info", 0, 0,
 	  log_levels, 0, "error, warn, info or debug" },
+	{ SECT_GLOBAL, "resolver", TYPE_HOSTPORT, G(resolver), NULL, 0, 0,
+	  NULL, 0,
+	  "IP:port of the DNS server that resolves route and bastion names, "
+	  "instead of /etc/resolv.conf's nameservers (its search list "
+	  "stays); unset: /etc/resolv.conf" },
 	{ SECT_GLOBAL, "shutdown_delay", TYPE_DURATION, G(shutdown_delay_ms),
 	  "0", 0, 3600 * 1000, NULL, 0,
 	  "on SIGTERM, how long to keep accepting new connections (readiness "

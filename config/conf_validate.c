@@ -6,6 +6,9 @@
  */
 #include "config.h"
 
+#include <sys/socket.h>
+
+#include <arpa/inet.h>
 #include <ctype.h>
 #include <stdio.h>
 #include <string.h>
@@ -138,6 +141,15 @@ conf_validate_bastion(struct conf_parser *p, struct conf_bastion *b)
 		    b->name);
 }
 
+static int
+conf_validate_literal(const char *host)
+{
+	unsigned char	raw[16];
+
+	return (inet_pton(AF_INET, host, raw) == 1 ||
+	    inet_pton(AF_INET6, host, raw) == 1);
+}
+
 /*
  * [postern]: the admin token.  A short token or one with spaces would be
  * guessable or never match a header, so both are refused here.
@@ -170,6 +182,12 @@ conf_validate_admin(struct conf_parser *p)
 	if (c->admin_read_token && c->admin_token_file == NULL)
 		perr(p, p->global_seen[k - conf_keys], "admin_read_token = "
 		    "yes needs admin_token_file");
+	/* The resolver cannot resolve its own name. */
+	k = conf_keys_find(SECT_GLOBAL, "resolver");
+	if (c->resolver.host[0] != '\0' && !conf_validate_literal(
+	    c->resolver.host))
+		perr(p, p->global_seen[k - conf_keys], "resolver %s: an IP "
+		    "address is needed, not a name", c->resolver.host);
 }
 
 /* One listener per address across all services and the admin endpoint. */

@@ -22,6 +22,7 @@
 #include "daemon.h"
 #include "dial.h"
 #include "probe.h"
+#include "resolve.h"
 #include "route.h"
 #include "service.h"
 #include "ssh.h"
@@ -162,6 +163,37 @@ admin_json_check(struct evbuffer *b, const struct route *r,
 	    r->last_latency_ms, (long long)(now - r->last_check));
 }
 
+/*
+ * "dns": what the route's name resolved to at its last good check (the
+ * addresses sessions are judged by), or its error; null when there is
+ * no name to follow (a literal, an ssh:// route's bastion-side name).
+ */
+static void
+admin_json_dns(struct evbuffer *b, const struct route *r, int64_t now)
+{
+	char	one[64];
+	size_t	i;
+
+	evbuffer_add_printf(b, ",\"dns\":");
+	if (r->dns_at == 0 && r->dns_error[0] == '\0') {
+		evbuffer_add_printf(b, "null");
+		return;
+	}
+	evbuffer_add_printf(b, "{\"name\":");
+	admin_json_string(b, r->cr->target.host);
+	evbuffer_add_printf(b, ",\"addresses\":[");
+	for (i = 0; i < r->dns.n; i++) {
+		if (i > 0)
+			evbuffer_add(b, ",", 1);
+		admin_json_string(b, resolve_format((const struct sockaddr *)
+		    &r->dns.addr[i], one, sizeof(one)));
+	}
+	evbuffer_add_printf(b, "],\"ttl\":%d,\"age_ms\":%lld,\"error\":",
+	    r->dns.ttl, r->dns_at != 0 ? (long long)(now - r->dns_at) : -1LL);
+	admin_json_string(b, r->dns_error[0] != '\0' ? r->dns_error : NULL);
+	evbuffer_add(b, "}", 1);
+}
+
 static void
 admin_json_route(struct evbuffer *b, const struct route *r,
     int64_t now)
@@ -183,6 +215,7 @@ admin_json_route(struct evbuffer *b, const struct route *r,
 	admin_json_string(b, r->refused[0] != '\0' ? r->refused : NULL);
 	evbuffer_add_printf(b, ",\"check\":");
 	admin_json_check(b, r, now);
+	admin_json_dns(b, r, now);
 	evbuffer_add_printf(b, "}");
 }
 

@@ -29,6 +29,7 @@
 #include "notify.h"
 #include "pgcancel.h"
 #include "priv.h"
+#include "route.h"
 #include "service.h"
 #include "session.h"
 #include "ssh.h"
@@ -53,6 +54,7 @@ struct postern {
 	struct admin		*admin;
 	struct notify		*notify;	/* sd_notify */
 	struct confwatch	*watch;		/* watch_config = yes */
+	char			 resolver[ADDR_STRLEN]; /* "": resolv.conf's */
 	struct daemon_reload	 reload;	/* the last reload's outcome */
 	char			*user;		/* ids dropped to (start) */
 	int64_t			 started;	/* clock_ms */
@@ -120,6 +122,19 @@ daemon_follow_sessions(struct postern *px, struct service *svc)
 
 	TAILQ_FOREACH(s, &px->sessions, entry) {
 		if (s->follow != NULL && strcmp(s->svc->name, svc->name) == 0)
+			follow_update(s->follow);
+	}
+}
+
+void
+daemon_follow_stale(struct postern *px, struct route *r)
+{
+	struct session	*s;
+	int64_t		 now = clock_ms();
+
+	TAILQ_FOREACH(s, &px->sessions, entry) {
+		if (s->follow != NULL && s->route == r && s->has_upaddr &&
+		    route_dns_stale(r, (struct sockaddr *)&s->upaddr, now))
 			follow_update(s->follow);
 	}
 }
@@ -410,6 +425,38 @@ daemon_reload_admin(struct postern *px, const struct conf *c)
 
 static void	daemon_watch_cb(void *);
 
+/*
+ * The nameserver of generation c: its resolver, or resolv.conf's.  Asks
+ * already sent finish with the old one; a failure is logged and the
+ * resolver left as evdns has it.
+ */
+static void
+daemon_resolver(struct postern *px, const struct conf *c)
+{
+	char	want[ADDR_STRLEN] = "";
+	int	rc;
+
+	if (c->resolver.host[0] != '\0')
+		snprintf(want, sizeof(want), strchr(c->resolver.host, ':') ?
+		    "[%s]:%u" : "%s:%u", c->resolver.host, c->resolver.port);
+	if (px->dns == NULL || strcmp(want, px->resolver) == 0)
+		return;
+	evdns_base_clear_nameservers_and_suspend(px->dns);
+	if (want[0] != '\0')
+		rc = evdns_base_nameserver_ip_add(px->dns, want);
+	else
+		rc = evdns_base_resolv_conf_parse(px->dns,
+		    DNS_OPTION_NAMESERVERS, "/etc/resolv.conf");
+	evdns_base_resume(px->dns);
+	if (rc != 0)
+		log_error("resolver %s: cannot be used (%d)", want[0] != '\0' ?
+		    want : "/etc/resolv.conf", rc);
+	else
+		log_info("names resolve through %s", want[0] != '\0' ? want :
+		    "/etc/resolv.conf's nameservers");
+	snprintf(px->resolver, sizeof(px->resolver), "%s", want);
+}
+
 /* Follow watch_config of the running generation: start or stop. */
 static void
 daemon_watch_update(struct postern *px)
@@ -481,6 +528,7 @@ daemon_reload(struct postern *px, const char *trigger)
 	log_info("reload: configuration generation %u loaded",
 	    px->generation);
 	daemon_watch_update(px);
+	daemon_resolver(px, c);
 	daemon_reload_admin(px, c);
 	if (!daemon_same_user(px->user, c->user))
 		log_warnx("reload: a changed user takes effect at the next "
@@ -693,6 +741,8 @@ daemon_start(struct postern *px, struct conf *conf)
 		log_error("%s", err);
 		return (1);
 	}
+	/* Before the first checks ask for a name. */
+	daemon_resolver(px, conf);
 	/* Before daemon_apply: on failure conf must stay the caller's. */
 	if (conf->has_admin && (px->admin = admin_new(px, &conf->admin, err,
 	    sizeof(err))) == NULL) {

@@ -103,6 +103,12 @@ void	daemon_close_route_sessions(struct postern *px, struct route *r,
  */
 void	daemon_follow_sessions(struct postern *px, struct service *svc);
 
+/*
+ * daemon_follow_stale(px, r): r's name has a new answer: every session
+ * on r whose server is not in it looks again (follow_update).
+ */
+void	daemon_follow_stale(struct postern *px, struct route *r);
+
 /* daemon_find_service(px, name): the serving service, or NULL. */
 struct service *daemon_find_service(struct postern *px, const char *name);
 

@@ -21,6 +21,7 @@
 #include "pg_track.h"
 #include "proto.h"
 #include "relay.h"
+#include "resolve.h"
 #include "resp_track.h"
 #include "route.h"
 #include "service.h"
@@ -177,10 +178,20 @@ follow_server(struct follow *f, const uint8_t *buf, size_t len)
 	return (follow_fed(f));
 }
 
+/* Is the session's server no longer what its route's name points at? */
+static int
+follow_stale(const struct session *s)
+{
+	return (s->has_upaddr && route_dns_stale(s->route,
+	    (const struct sockaddr *)&s->upaddr, clock_ms()));
+}
+
 /*
  * Where the session should be: the route new sessions go to, when that
  * ranks above the session's (failback, with on_failback = move; a pin),
- * or when the session's own route is drained.  NULL: stay.
+ * or when the session's own route is drained; its own route again when
+ * the route's name now points elsewhere (the move dials it anew).  NULL:
+ * stay.
  */
 static struct route *
 follow_target(const struct session *s)
@@ -193,7 +204,7 @@ follow_target(const struct session *s)
 		return (NULL);
 	t = svc->order[svc->current];
 	if (t == s->route)
-		return (NULL);
+		return (follow_stale(s) ? t : NULL);
 	if (s->route->admin != ROUTE_ADMIN_ENABLED)
 		return (t);
 	for (i = 0; i < svc->nroutes; i++) {
@@ -264,6 +275,7 @@ follow_swap(struct follow *f)
 	struct bufferevent	*bev;
 	struct link		*link;
 	char			 prefix[256], to[ADDR_STRLEN];
+	char			 ip[64], at[72];
 	long			 ms = (long)clock_since(f->since);
 	int			 rc;
 
@@ -273,12 +285,18 @@ follow_swap(struct follow *f)
 		session_close(s, SESSION_END_INTERNAL, "out of memory");
 		return;
 	}
-	log_info("%s: moved to %s %s (waited %ld.%03lds; replayed %s)",
+	at[0] = '\0';
+	if (move_peer(f->move) != NULL && !resolve_is_literal(
+	    f->target->cr->target.host))
+		snprintf(at, sizeof(at), " at %s", resolve_format(
+		    move_peer(f->move), ip, sizeof(ip)));
+	log_info("%s: moved to %s %s%s (waited %ld.%03lds; replayed %s)",
 	    session_prefix(s, old, prefix, sizeof(prefix)),
 	    f->target->cr->name, addr_format(&f->target->cr->target, to,
-	    sizeof(to)), ms / 1000, ms % 1000, f->names[0] != '\0' ?
+	    sizeof(to)), at, ms / 1000, ms % 1000, f->names[0] != '\0' ?
 	    f->names : "nothing");
 	session_route_moved(s, f->target);
+	session_set_upstream(s, move_peer(f->move));
 	s->svc->count->moved++;
 	follow_settle(f);
 }
@@ -400,6 +418,11 @@ follow_step(evutil_socket_t fd, short what, void *arg)
 		route_unref(f->target);
 		f->target = route_ref(t);
 		f->state = FOLLOW_WAITING;
+		if (t == s->route)
+			log_info("%s: %s no longer points at this server; "
+			    "leaves at a safe point", session_prefix(s,
+			    s->route, prefix, sizeof(prefix)),
+			    t->cr->target.host);
 		log_debug("%s: waits for a safe point to move to %s (%s)",
 		    session_prefix(s, s->route, prefix, sizeof(prefix)),
 		    t->cr->name, f->resp != NULL ? resp_track_why(f->resp) :
