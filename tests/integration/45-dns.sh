@@ -222,6 +222,71 @@ case_flip_identity() {
 	stop_postern
 }
 
+# pg_on ADDR PORT: a fresh cluster listening on ADDR:PORT only.
+pg_on() {
+	local dir=$T/pg-$1-$2
+	mkdir -p "$dir/data" "$dir/sock"
+	((EUID == 0)) && chown -R postgres:postgres "$dir"
+	_as_postgres "$PGBIN/initdb" -A trust --nosync -U postgres \
+	    -D "$dir/data" > "$dir/initdb.log" 2>&1 ||
+	    fail_case "initdb failed: $(tail -n 3 "$dir/initdb.log")"
+	PG_ADDR=$1 _pg_ctl_start "$dir" "$2"
+}
+
+# PostgreSQL: the record moves; each session is closed at an idle point
+# with FATAL 57P01 (never inside a transaction), reconnects, and lands on
+# the new server.
+case_flip_pg() {
+	local t0 t1 port bad
+	[[ -x "$PGBIN/initdb" ]] || skip_case "no PostgreSQL server binaries"
+	start_dns 127.0.0.1
+	zone 127.0.0.2
+	port=$(free_port) || fail_case "no free port"
+	pg_on 127.0.0.2 "$port"
+	pg_on 127.0.0.3 "$port"
+	for a in 127.0.0.2 127.0.0.3; do
+		timeout 10 psql "host=$a port=$port user=postgres dbname=postgres" \
+		    -XAtqc 'CREATE TABLE moved (n int)' > /dev/null ||
+		    fail_case "create table on $a"
+	done
+	ROUTE="main tcp://$NAME:$port"
+	ADMIN=127.0.0.1:$(free_port) || fail_case "no free port"
+	GLOBAL_OPTS=("admin=$ADMIN" "resolver=127.0.0.1:$DNS_PORT")
+	postern_service postgres "$ROUTE" -- "${FAST[@]}"
+	expect_log 'info: postgres/main: up \(check ok\)$'
+	for c in q tx; do
+		: > "$T/$c.out"
+		rm -f "$T/$c.stop"
+		(_close_sess_fds; exec python3 "$TESTS_DIR/move_client.py" pg \
+		    --port "$LISTEN_PORT" --out "$T/$c.out" --stop "$T/$c.stop" \
+		    --who 'SELECT host(inet_server_addr())' \
+		    $([[ $c == tx ]] && echo --tx) --ms 20) 2> "$T/$c.err" &
+		track_client "$!"
+	done
+	wait_until 10 grep -q ' ok 127.0.0.2$' "$T/q.out" ||
+	    fail_case "no reply from .2: $(tail -n 2 "$T/q.out")"
+	wait_until 10 grep -q ' ok ' "$T/tx.out" || fail_case "tx client: $(tail -n 2 "$T/tx.out")"
+	t0=$(now_ms)
+	zone 127.0.0.3
+	wait_until 20 eval '[[ "$(timeout 10 psql "host=127.0.0.2 port=$port user=postgres dbname=postgres" \
+	    -XAtqc "SELECT count(*) FROM pg_stat_activity WHERE client_port IS NOT NULL AND pid <> pg_backend_pid()")" == 0 ]]' ||
+	    fail_case "sessions still on .2"
+	t1=$(now_ms)
+	note "postgres: record change to every session on the new address: $((t1 - t0)) ms (check_interval 300ms)"
+	wait_until 10 grep -q ' ok 127.0.0.3$' "$T/q.out" ||
+	    fail_case "the client never reached .3: $(tail -n 2 "$T/q.out")"
+	expect_log 'closed \(safe point: for route main: idle\)'
+	: > "$T/q.stop"
+	: > "$T/tx.stop"
+	wait_until 15 eval '! pgrep -f "move_client.py pg --port $LISTEN_PORT" > /dev/null'
+	bad=$(grep ' err ' "$T/q.out" "$T/tx.out" | grep -v '57P01' | head -n 3)
+	expect_eq "errors other than 57P01 at an idle point" "" "$bad"
+	expect_eq "57P01 inside a transaction" 0 "$(grep -c ' err intx' "$T/tx.out")"
+	(( $(cat "$T/q.out" "$T/tx.out" | grep -c '57P01:terminating_connection:_postern_moves_this_session') >= 2 )) ||
+	    fail_case "the clients were not told why: $(grep ' err ' "$T/q.out" | head -n 2)"
+	stop_postern
+}
+
 # A resolver that never answers: every check gives up mid-resolution
 # (its dial cancelled), the route goes down with the dial's own words, and
 # the cancelled resolutions come back into nothing (the regression: evdns
@@ -244,5 +309,6 @@ run_case "tcp: a DNS flip moves a redis-py pool's sessions, no error" case_flip_
 run_case "tls: a DNS flip moves a redis-py pool's sessions, no error" case_flip_redis tls
 run_case "each connect resolves: no cache" case_per_connect
 run_case "a flip to another dataset: refused by the identity guard" case_flip_identity
+run_case "postgres: a DNS flip closes sessions at idle with 57P01" case_flip_pg
 run_case "a resolver that never answers: cancelled lookups, clean stop" case_resolver_hangs
 finish
