@@ -19,10 +19,11 @@ FAST=(check_interval=300ms check_fast_interval=300ms check_down_interval=300ms
 	check_timeout=300ms fall=2 rise=2)
 
 # start_dns ADDR [PORT]: dns_server.py on ADDR (port 0: any), serving
-# $T/zone$_CASE_ID; sets DNS_PORT, DNS_LOG.
+# $T/zone$_CASE_ID$DNS_TAG; sets ZONE, DNS_PORT, DNS_LOG.  DNS_NETNS:
+# in that network namespace.
 start_dns() {
 	local n=100
-	ZONE=$T/zone$_CASE_ID DNS_LOG=$T/dns$_CASE_ID.log
+	ZONE=$T/zone$_CASE_ID${DNS_TAG:-} DNS_LOG=$T/dns$_CASE_ID${DNS_TAG:-}.log
 	: > "$DNS_LOG"
 	[[ -f "$ZONE" ]] || : > "$ZONE"
 	rm -f "$T/dns.port"
@@ -287,6 +288,64 @@ case_flip_pg() {
 	stop_postern
 }
 
+# ssh://: the name goes to the bastion as written and the bastion
+# resolves it.  The bastion (sshd), its DNS server and two redis-servers
+# live in a network namespace whose /etc/resolv.conf (ip netns exec's
+# /etc/netns/NS/resolv.conf) names that DNS server; postern's own
+# resolver, on the host, is never asked for the name.  When the record
+# moves, new sessions reach the new server at once.
+DNS_NS= DNS_HIF=
+_dns_ns_cleanup() {
+	[[ -n "$DNS_NS" ]] || return 0
+	netns_remove "$DNS_NS"
+	link_del "$DNS_HIF"
+	rm -rf "/etc/netns/${DNS_NS:?}"
+}
+
+case_ssh_bastion_resolves() {
+	local ns=pdns$$ nif=pdn$$ port a
+	# Globals: the EXIT trap runs after this function's locals are gone.
+	DNS_NS=$ns DNS_HIF=pdh$$
+	trap '_rc=$?; _ssh_case_cleanup; _dns_ns_cleanup; _with_status "$_rc"; _case_cleanup' EXIT
+	netns_pair "$ns" "$DNS_HIF" "$nif" > "$T/netns.err" || skip_case "$(cat "$T/netns.err")"
+	mkdir -p "/etc/netns/$ns" &&
+	    printf 'nameserver 127.0.0.1\noptions timeout:1 attempts:2\n' > "/etc/netns/$ns/resolv.conf" ||
+	    fail_case "cannot write /etc/netns/$ns/resolv.conf"
+	DNS_TAG=-host start_dns 127.0.0.1
+	HOST_DNS_PORT=$DNS_PORT HOST_DNS_LOG=$DNS_LOG
+	DNS_NETNS=$ns DNS_TAG=-ns start_dns 127.0.0.1 53
+	zone 127.0.0.2
+	port=$(free_port) || fail_case "no free port"
+	for a in 2 3; do
+		mkdir -p "$T/nsredis$a"
+		(_close_sess_fds; exec ip netns exec "$ns" redis-server --port "$port" \
+		    --bind "127.0.0.$a" --protected-mode no --save '' --appendonly no \
+		    --daemonize no --dir "$T/nsredis$a" --logfile '') >> "$T/nsredis$a/log" 2>&1 &
+		track_server "$!"
+		wait_until 10 eval '[[ "$(ip netns exec "$ns" timeout 2 redis-cli -h 127.0.0.$a -p "$port" PING 2>/dev/null)" == PONG ]]' ||
+		    fail_case "redis on 127.0.0.$a in $ns: $(tail -n 3 "$T/nsredis$a/log")"
+		ip netns exec "$ns" redis-cli -h "127.0.0.$a" -p "$port" SET who "$(printf ab | cut -c$((a - 1)))" > /dev/null
+	done
+	SSHD_NETNS=$ns
+	start_sshd_on "$(free_port)" "$NS_ADDR"
+	SSHD_NETNS=
+	# start_sshd_on set its own trap: ours again, with its clean-up.
+	trap '_rc=$?; _ssh_case_cleanup; _dns_ns_cleanup; _with_status "$_rc"; _case_cleanup' EXIT
+	CONF_EXTRA=$(conf_bastion b address="$NS_ADDR:$SSHD_PORT")
+	ADMIN=127.0.0.1:$(free_port) || fail_case "no free port"
+	GLOBAL_OPTS=("admin=$ADMIN" "resolver=127.0.0.1:$HOST_DNS_PORT")
+	postern_service redis "main ssh://b/$NAME:$port" -- "${FAST[@]}" check=redis
+	expect_log 'info: redis/main: up \(check ok\)$' 20
+	expect_eq "through the bastion" a "$(rcli "$LISTEN_PORT" GET who 2>/dev/null)"
+	zone 127.0.0.3
+	wait_until 10 eval '[[ "$(rcli "$LISTEN_PORT" GET who 2>/dev/null)" == b ]]' ||
+	    fail_case "new sessions do not follow the record at the bastion"
+	grep -q "$NAME" "$DNS_LOG" || fail_case "the bastion never asked its DNS server"
+	expect_eq "postern's own resolver asked for $NAME" 0 "$(grep -c "$NAME" "$HOST_DNS_LOG")"
+	expect_eq "/health dns of an ssh:// route" null "$(health .services.redis.routes.main.dns)"
+	stop_postern
+}
+
 # A resolver that never answers: every check gives up mid-resolution
 # (its dial cancelled), the route goes down with the dial's own words, and
 # the cancelled resolutions come back into nothing (the regression: evdns
@@ -310,5 +369,6 @@ run_case "tls: a DNS flip moves a redis-py pool's sessions, no error" case_flip_
 run_case "each connect resolves: no cache" case_per_connect
 run_case "a flip to another dataset: refused by the identity guard" case_flip_identity
 run_case "postgres: a DNS flip closes sessions at idle with 57P01" case_flip_pg
+run_case "ssh://: the bastion resolves the name; new sessions follow it" case_ssh_bastion_resolves
 run_case "a resolver that never answers: cancelled lookups, clean stop" case_resolver_hangs
 finish
