@@ -256,12 +256,14 @@ case_flip_pg() {
 	postern_service postgres "$ROUTE" -- "${FAST[@]}"
 	expect_log 'info: postgres/main: up \(check ok\)$'
 	for c in q tx; do
+		local -a tx=()
+		[[ $c == tx ]] && tx=(--tx)
 		: > "$T/$c.out"
 		rm -f "$T/$c.stop"
 		(_close_sess_fds; exec python3 "$TESTS_DIR/move_client.py" pg \
 		    --port "$LISTEN_PORT" --out "$T/$c.out" --stop "$T/$c.stop" \
 		    --who 'SELECT host(inet_server_addr())' \
-		    $([[ $c == tx ]] && echo --tx) --ms 20) 2> "$T/$c.err" &
+		    ${tx[@]+"${tx[@]}"} --ms 20) 2> "$T/$c.err" &
 		track_client "$!"
 	done
 	wait_until 10 grep -q ' ok 127.0.0.2$' "$T/q.out" ||
@@ -294,7 +296,7 @@ case_flip_pg() {
 # /etc/netns/NS/resolv.conf) names that DNS server; postern's own
 # resolver, on the host, is never asked for the name.  When the record
 # moves, new sessions reach the new server at once.
-DNS_NS= DNS_HIF=
+DNS_NS='' DNS_HIF=''
 _dns_ns_cleanup() {
 	[[ -n "$DNS_NS" ]] || return 0
 	netns_remove "$DNS_NS"
