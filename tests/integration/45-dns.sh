@@ -181,7 +181,8 @@ case_flip_redis() {
 
 # Each connect resolves: with checks a minute apart, a new connection
 # after the change goes to the new address at once (TTL 300 s: postern
-# keeps no cache, so the record's next answer is the one used).
+# keeps no cache, so the record's next answer is the one used).  A
+# reload that changes "resolver" takes effect for the next connect.
 case_per_connect() {
 	start_dns 127.0.0.1
 	zone 127.0.0.2 300
@@ -192,6 +193,13 @@ case_per_connect() {
 	zone 127.0.0.3 300
 	expect_eq "right after the change" b "$(rcli "$LISTEN_PORT" GET who 2>/dev/null)"
 	(( $(grep -c "^$NAME A$" "$DNS_LOG") >= 2 )) || fail_case "postern did not ask again"
+	# A reload that names another resolver: the next connect asks it.
+	DNS_TAG=-2 start_dns 127.0.0.1
+	zone 127.0.0.4
+	sed -i "s/^resolver = .*/resolver = 127.0.0.1:$DNS_PORT/" "$CONF"
+	kill -HUP "$POSTERN_PID"
+	expect_log "names resolve through 127\.0\.0\.1:$DNS_PORT"
+	expect_eq "after the reload" c "$(rcli "$LISTEN_PORT" GET who 2>/dev/null)"
 	stop_postern
 }
 
