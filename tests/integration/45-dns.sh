@@ -231,6 +231,37 @@ case_flip_identity() {
 	stop_postern
 }
 
+# A flip to a server that fails its check while the route is still up
+# (a replica, check_role = master, fall = 100): the answer is not the
+# route's until a check passes on it, so nobody moves to the replica.
+case_flip_failing_check() {
+	start_dns 127.0.0.1
+	zone 127.0.0.2
+	three_redis tcp
+	on 127.0.0.4 REPLICAOF 127.0.0.2 "$RPORT" > /dev/null
+	redis_route tcp
+	GLOBAL_OPTS=(log_level=debug)
+	ADMIN=127.0.0.1:$(free_port) || fail_case "no free port"
+	GLOBAL_OPTS+=("admin=$ADMIN" "resolver=127.0.0.1:$DNS_PORT")
+	postern_service redis "$ROUTE" -- check_interval=200ms \
+	    check_fast_interval=200ms check_timeout=200ms fall=100 check=redis \
+	    check_role=master
+	expect_log 'info: redis/main: up \(check ok\)$'
+	start_pool
+	wait_until 10 grep -q ' ok a ' "$T/pool.out" ||
+	    fail_case "pool: no reply from a: $(tail -n 2 "$T/pool.out")"
+	zone 127.0.0.4
+	wait_until 15 eval '(( $(grep -c "redis/main: check: role" "$POSTERN_LOG") >= 8 ))' ||
+	    fail_case "the replica's checks did not fail 8 times"
+	expect_eq "route still up" up "$(health .services.redis.routes.main.state)"
+	expect_eq "the route's answer" 127.0.0.2 "$(health '.services.redis.routes.main.dns.addresses[0]')"
+	expect_no_log 'leaves at a safe point'
+	expect_no_log 'moved to main'
+	sessions_gone 127.0.0.2 && fail_case "sessions left a"
+	stop_pool
+	stop_postern
+}
+
 # pg_on ADDR PORT: a fresh cluster listening on ADDR:PORT only.
 pg_on() {
 	local dir=$T/pg-$1-$2
@@ -377,6 +408,7 @@ run_case "tcp: a DNS flip moves a redis-py pool's sessions, no error" case_flip_
 (make_pki) > "$T/pki.log" 2>&1 || fail "make_pki failed: $(tail -n 3 "$T/pki.log")"
 run_case "tls: a DNS flip moves a redis-py pool's sessions, no error" case_flip_redis tls
 run_case "each connect resolves: no cache" case_per_connect
+run_case "a flip to a server failing its check (replica) moves nobody" case_flip_failing_check
 run_case "a flip to another dataset: refused by the identity guard" case_flip_identity
 run_case "postgres: a DNS flip closes sessions at idle with 57P01" case_flip_pg
 run_case "ssh://: the bastion resolves the name; new sessions follow it" case_ssh_bastion_resolves
