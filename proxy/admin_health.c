@@ -405,6 +405,28 @@ admin_text_row(char (*row)[TABLE_CELL], const struct route *r,
 	snprintf(row[7], TABLE_CELL, "%s", r->cr->url);
 }
 
+/* "dns: db.example.test: 10.0.0.3 (ttl 5s)" under a route with a name. */
+static void
+admin_text_dns(struct evbuffer *b, const struct route *r, int w)
+{
+	char	one[64];
+	size_t	i;
+
+	if (r->dns_at == 0 && r->dns_error[0] == '\0')
+		return;
+	evbuffer_add_printf(b, "  %-*s  dns: %s: ", w, "",
+	    r->cr->target.host);
+	if (r->dns_error[0] != '\0') {
+		evbuffer_add_printf(b, "%s\n", r->dns_error);
+		return;
+	}
+	for (i = 0; i < r->dns.n; i++)
+		evbuffer_add_printf(b, "%s%s", i > 0 ? ", " : "",
+		    resolve_format((const struct sockaddr *)&r->dns.addr[i],
+		    one, sizeof(one)));
+	evbuffer_add_printf(b, " (ttl %ds)\n", r->dns.ttl);
+}
+
 static void
 admin_text_routes(struct evbuffer *b, const struct service *svc,
     int64_t now)
@@ -442,6 +464,8 @@ admin_text_routes(struct evbuffer *b, const struct service *svc,
 		if (i > 0 && svc->routes[i - 1]->refused[0] != '\0')
 			evbuffer_add_printf(b, "  %-*s  refused: %s\n", w[0],
 			    "", svc->routes[i - 1]->refused);
+		if (i > 0)
+			admin_text_dns(b, svc->routes[i - 1], w[0]);
 	}
 	free(rows);
 }

@@ -113,6 +113,18 @@ admin_m_total(struct evbuffer *b, const char *name,
 	evbuffer_add_printf(b, "%llu\n", (unsigned long long)r->sessions_total);
 }
 
+/* Routes with a name that checks resolve (tcp://, tls://) only. */
+static void
+admin_m_dns(struct evbuffer *b, const char *name,
+    const struct service *svc, const struct route *r)
+{
+	if (r->dns_at == 0 && r->dns_error[0] == '\0')
+		return;
+	admin_sample(b, name, svc, r, NULL, NULL);
+	evbuffer_add_printf(b, "%zu\n", r->dns_error[0] != '\0' ? (size_t)0 :
+	    r->dns.n);
+}
+
 static void
 admin_m_bytes(struct evbuffer *b, const char *name,
     const struct service *svc, const struct route *r)
@@ -238,6 +250,9 @@ static const struct admin_route_family admin_route_families[] = {
 	{ "postern_check_duration_seconds", "histogram",
 	  "Time health checks of the route took, connect included.",
 	  admin_m_latency },
+	{ "postern_route_dns_addresses", "gauge",
+	  "Addresses the route's name resolved to at its last good check "
+	  "(0: it does not resolve); routes with a name only.", admin_m_dns },
 };
 
 static void

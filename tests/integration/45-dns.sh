@@ -97,6 +97,11 @@ health() {
 	curl -sS --max-time 5 "http://$ADMIN/health" 2>/dev/null | jq -r "$1" 2>/dev/null
 }
 
+dns_metric() {
+	curl -sS --max-time 5 "http://$ADMIN/metrics" 2>/dev/null |
+	    awk '$1 ~ /^postern_route_dns_addresses\{.*route="main"/ { print $2 }'
+}
+
 health_is() {
 	[[ "$(health "$1")" == "$2" ]]
 }
@@ -167,12 +172,16 @@ case_flip_redis() {
 	after=$(awk -v t="$t1" '$1 > t + 100 && $2 == "ok" { print $3 }' "$T/pool.out" | sort -u | paste -sd,)
 	expect_eq "servers answering after the move" b "$after"
 	expect_eq "new sessions" b "$(rcli "$LISTEN_PORT" GET who 2>/dev/null)"
+	expect_match "/status" "dns: $NAME: 127\.0\.0\.3 \(ttl 5s\)" \
+	    "$(curl -sS --max-time 5 "http://$ADMIN/status" 2>&1)"
+	expect_eq "postern_route_dns_addresses" 1 "$(dns_metric)"
 
 	# No answer at all: nothing is judged, nobody moves.
 	zone
 	wait_until 10 health_is '.services.redis.routes.main.dns.error' NXDOMAIN ||
 	    fail_case "NXDOMAIN not shown: $(health .services.redis.routes.main.dns)"
 	expect_log "redis/main: $NAME does not resolve \(NXDOMAIN\); sessions stay"
+	expect_eq "postern_route_dns_addresses, NXDOMAIN" 0 "$(dns_metric)"
 	wait_until 10 eval '(( $(grep -c " ok b " "$T/pool.out") > 200 ))'
 	sessions_gone 127.0.0.3 && fail_case "the pool's sessions left b on NXDOMAIN"
 	stop_pool
