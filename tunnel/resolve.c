@@ -21,7 +21,10 @@
 struct resolve {
 	struct evdns_base	*dns;
 	struct evdns_request	*req[2];	/* A, AAAA; NULL when back */
+	struct evdns_getaddrinfo_request *gai;	/* the hosts file's turn */
+	int			 starting;	/* inside evdns_getaddrinfo */
 	int			 pending;	/* requests not back */
+	char			 host[256];
 	struct resolve_answer	 ans;
 	int			 have_ttl;
 	char			 error[64];	/* of the A request */
@@ -74,6 +77,61 @@ resolve_add(struct resolve *r, char type, int count, int ttl, void *addrs)
 }
 
 static void
+resolve_end(struct resolve *r)
+{
+	if (r->cb != NULL)
+		r->cb(r->ans.n > 0 ? &r->ans : NULL, r->error, r->arg);
+	free(r);
+}
+
+/*
+ * The hosts file's answer (evdns_getaddrinfo reads it first, as connects
+ * do; the DNS queries above do not): a name in /etc/hosts, such as a
+ * Kubernetes hostAlias, is not "unresolvable".  No TTL: 0.
+ */
+static void
+resolve_gai_cb(int result, struct evutil_addrinfo *res, void *arg)
+{
+	struct resolve		*r = arg;
+	struct evutil_addrinfo	*ai;
+
+	r->gai = NULL;
+	for (ai = result == 0 ? res : NULL; ai != NULL && r->ans.n <
+	    RESOLVE_MAX; ai = ai->ai_next) {
+		if (ai->ai_addrlen > sizeof(r->ans.addr[0]))
+			continue;
+		memset(&r->ans.addr[r->ans.n], 0, sizeof(r->ans.addr[0]));
+		memcpy(&r->ans.addr[r->ans.n++], ai->ai_addr, ai->ai_addrlen);
+		r->ans.ttl = 0;
+	}
+	if (res != NULL)
+		evutil_freeaddrinfo(res);
+	r->pending = 0;
+	if (!r->starting)
+		resolve_end(r);
+}
+
+/* Neither A nor AAAA: ask the hosts file (and DNS again) the way connects do. */
+static void
+resolve_hosts(struct resolve *r)
+{
+	struct evutil_addrinfo	hints;
+
+	memset(&hints, 0, sizeof(hints));
+	hints.ai_family = AF_UNSPEC;
+	hints.ai_socktype = SOCK_STREAM;
+	hints.ai_protocol = IPPROTO_TCP;
+	r->pending = 1;
+	r->starting = 1;
+	/* NULL: it called back already (the hosts file answers at once). */
+	r->gai = evdns_getaddrinfo(r->dns, r->host, NULL, &hints,
+	    resolve_gai_cb, r);
+	r->starting = 0;
+	if (r->pending == 0)
+		resolve_end(r);
+}
+
+static void
 resolve_got(int result, char type, int count, int ttl, void *addrs,
     void *arg, int which)
 {
@@ -88,9 +146,11 @@ resolve_got(int result, char type, int count, int ttl, void *addrs,
 		    resolve_error_name(result));
 	if (--r->pending > 0)
 		return;
-	if (r->cb != NULL)
-		r->cb(r->ans.n > 0 ? &r->ans : NULL, r->error, r->arg);
-	free(r);
+	if (r->ans.n == 0 && r->cb != NULL) {
+		resolve_hosts(r);
+		return;
+	}
+	resolve_end(r);
 }
 
 static void
@@ -118,6 +178,7 @@ resolve_start(struct evdns_base *dns, const char *host, resolve_cb *cb,
 	r->dns = dns;
 	r->cb = cb;
 	r->arg = arg;
+	snprintf(r->host, sizeof(r->host), "%s", host);
 	/* evdns calls back from the loop only, never inside these calls. */
 	r->req[0] = evdns_base_resolve_ipv4(dns, host, 0, resolve_got4, r);
 	r->req[1] = evdns_base_resolve_ipv6(dns, host, 0, resolve_got6, r);
@@ -141,6 +202,9 @@ resolve_cancel(struct resolve *r)
 		if (r->req[i] != NULL)
 			evdns_cancel_request(r->dns, r->req[i]);
 	}
+	/* Its callback still comes (EVUTIL_EAI_CANCEL) and frees r. */
+	if (r->gai != NULL)
+		evdns_getaddrinfo_cancel(r->gai);
 }
 
 /* The address of sa as 16 bytes (v4 as v4-mapped); -1 if neither. */

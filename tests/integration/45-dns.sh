@@ -396,6 +396,22 @@ case_ssh_bastion_resolves() {
 	stop_postern
 }
 
+# A name the hosts file has (localhost here; a Kubernetes hostAlias in a
+# pod) and DNS does not: connects use the hosts file, and so does the
+# check's answer, so the route is not "unresolvable" and its sessions
+# are judged by 127.0.0.1.
+case_hosts_file() {
+	start_dns 127.0.0.1
+	start_redis
+	ROUTE="main tcp://localhost:$REDIS_PORT"
+	postern_dns "${FAST[@]}" check=redis
+	wait_until 10 eval '[[ "$(health ".services.redis.routes.main.dns.addresses | index(\"127.0.0.1\")")" =~ ^[0-9]+$ ]]' ||
+	    fail_case "localhost not in the answer: $(health .services.redis.routes.main.dns)"
+	expect_no_log 'does not resolve'
+	expect_eq "through localhost" PONG "$(rcli "$LISTEN_PORT" PING 2>/dev/null)"
+	stop_postern
+}
+
 # A resolver that never answers: every check gives up mid-resolution
 # (its dial cancelled), the route goes down with the dial's own words, and
 # the cancelled resolutions come back into nothing (the regression: evdns
@@ -421,5 +437,6 @@ run_case "a flip to a server failing its check (replica) moves nobody" case_flip
 run_case "a flip to another dataset: refused by the identity guard" case_flip_identity
 run_case "postgres: a DNS flip closes sessions at idle with 57P01" case_flip_pg
 run_case "ssh://: the bastion resolves the name; new sessions follow it" case_ssh_bastion_resolves
+run_case "a name in the hosts file: connects and checks agree" case_hosts_file
 run_case "a resolver that never answers: cancelled lookups, clean stop" case_resolver_hangs
 finish
