@@ -238,6 +238,19 @@ fail:
 	return (NULL);
 }
 
+struct confwatch *
+confwatch_update(struct confwatch *w, struct event_base *base,
+    const char *path, int on, confwatch_cb *cb, void *arg)
+{
+	if (on && path != NULL)
+		return (w != NULL ? w : confwatch_new(base, path, cb, arg));
+	if (w != NULL) {
+		log_info("watch: stopped (watch_config = no)");
+		confwatch_free(w);
+	}
+	return (NULL);
+}
+
 void
 confwatch_sync(struct confwatch *w)
 {

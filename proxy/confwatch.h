@@ -25,6 +25,16 @@ struct confwatch *confwatch_new(struct event_base *base, const char *path,
 	    confwatch_cb *cb, void *arg);
 
 /*
+ * confwatch_update(w, base, path, on, cb, arg): follow a generation's
+ * watch_config: start watching path (NULL: nothing to watch, -L mode)
+ * when on and w is NULL, stop (freeing w) when off.  Returns the watch
+ * now in effect (NULL: none).
+ */
+struct confwatch *confwatch_update(struct confwatch *w,
+	    struct event_base *base, const char *path, int on,
+	    confwatch_cb *cb, void *arg);
+
+/*
  * confwatch_sync(w): the file was just read by someone else (SIGHUP):
  * take its present content as the reference.  NULL is a no-op.
  */

@@ -29,6 +29,7 @@
 #include "notify.h"
 #include "pgcancel.h"
 #include "priv.h"
+#include "resolve.h"
 #include "route.h"
 #include "service.h"
 #include "session.h"
@@ -425,35 +426,17 @@ daemon_reload_admin(struct postern *px, const struct conf *c)
 
 static void	daemon_watch_cb(void *);
 
-/*
- * The nameserver of generation c: its resolver, or resolv.conf's.  Asks
- * already sent finish with the old one; a failure is logged and the
- * resolver left as evdns has it.
- */
+/* The nameserver of generation c: its resolver, or resolv.conf's. */
 static void
 daemon_resolver(struct postern *px, const struct conf *c)
 {
 	char	want[ADDR_STRLEN] = "";
-	int	rc;
 
 	if (c->resolver.host[0] != '\0')
-		snprintf(want, sizeof(want), strchr(c->resolver.host, ':') ?
-		    "[%s]:%u" : "%s:%u", c->resolver.host, c->resolver.port);
+		addr_format(&c->resolver, want, sizeof(want));
 	if (px->dns == NULL || strcmp(want, px->resolver) == 0)
 		return;
-	evdns_base_clear_nameservers_and_suspend(px->dns);
-	if (want[0] != '\0')
-		rc = evdns_base_nameserver_ip_add(px->dns, want);
-	else
-		rc = evdns_base_resolv_conf_parse(px->dns,
-		    DNS_OPTION_NAMESERVERS, "/etc/resolv.conf");
-	evdns_base_resume(px->dns);
-	if (rc != 0)
-		log_error("resolver %s: cannot be used (%d)", want[0] != '\0' ?
-		    want : "/etc/resolv.conf", rc);
-	else
-		log_info("names resolve through %s", want[0] != '\0' ? want :
-		    "/etc/resolv.conf's nameservers");
+	resolve_nameserver(px->dns, want);
 	snprintf(px->resolver, sizeof(px->resolver), "%s", want);
 }
 
@@ -461,15 +444,8 @@ daemon_resolver(struct postern *px, const struct conf *c)
 static void
 daemon_watch_update(struct postern *px)
 {
-	if (px->conf->watch_config && px->conf->path != NULL) {
-		if (px->watch == NULL)
-			px->watch = confwatch_new(px->base, px->conf->path,
-			    daemon_watch_cb, px);
-	} else if (px->watch != NULL) {
-		log_info("watch: stopped (watch_config = no)");
-		confwatch_free(px->watch);
-		px->watch = NULL;
-	}
+	px->watch = confwatch_update(px->watch, px->base, px->conf->path,
+	    px->conf->watch_config, daemon_watch_cb, px);
 }
 
 /*

@@ -16,6 +16,7 @@
 
 #include <event2/dns.h>
 
+#include "log.h"
 #include "resolve.h"
 
 struct resolve {
@@ -243,6 +244,26 @@ resolve_has(const struct resolve_answer *ans, const struct sockaddr *sa)
 			return (1);
 	}
 	return (0);
+}
+
+void
+resolve_nameserver(struct evdns_base *dns, const char *server)
+{
+	int	rc;
+
+	evdns_base_clear_nameservers_and_suspend(dns);
+	if (server[0] != '\0')
+		rc = evdns_base_nameserver_ip_add(dns, server);
+	else
+		rc = evdns_base_resolv_conf_parse(dns, DNS_OPTION_NAMESERVERS,
+		    "/etc/resolv.conf");
+	evdns_base_resume(dns);
+	if (rc != 0)
+		log_error("resolver %s: cannot be used (%d)", server[0] != '\0' ?
+		    server : "/etc/resolv.conf", rc);
+	else
+		log_info("names resolve through %s", server[0] != '\0' ?
+		    server : "/etc/resolv.conf's nameservers");
 }
 
 int

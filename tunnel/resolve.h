@@ -51,6 +51,14 @@ void	resolve_cancel(struct resolve *r);
  */
 int	resolve_has(const struct resolve_answer *ans, const struct sockaddr *sa);
 
+/*
+ * resolve_nameserver(dns, server): ask server ("IP:port", "[v6]:port")
+ * from now on, or with "" the nameservers of /etc/resolv.conf again; the
+ * search list and options of /etc/resolv.conf stay.  Asks in flight
+ * finish where they are.  Logged; on failure evdns keeps what it has.
+ */
+void	resolve_nameserver(struct evdns_base *dns, const char *server);
+
 /* resolve_is_literal(host): an IPv4 or IPv6 literal (nothing to ask). */
 int	resolve_is_literal(const char *host);
 
