@@ -1,11 +1,13 @@
 /*
- * daemon.c: the context, configuration generations, signals, shutdown.
+ * daemon.c: the context, configuration generations, signals, shutdown
+ * (reloading a generation from the file: daemon_reload.c).
  */
 #include "config.h"
 
 #ifdef HAVE_MALLOC_H
 #include <malloc.h>
 #endif
+
 #include <errno.h>
 #include <signal.h>
 #include <stdio.h>
@@ -21,6 +23,7 @@
 #include "conf.h"
 #include "confwatch.h"
 #include "daemon.h"
+#include "daemon_int.h"
 #include "fault.h"
 #include "follow.h"
 #include "linger.h"
@@ -29,41 +32,11 @@
 #include "notify.h"
 #include "pgcancel.h"
 #include "priv.h"
-#include "resolve.h"
 #include "route.h"
 #include "service.h"
 #include "session.h"
 #include "ssh.h"
 #include "tls_reg.h"
-
-struct postern {
-	struct event_base	*base;
-	struct evdns_base	*dns;
-	struct dial_env		 dial_env;
-	struct conf		*conf;		/* the running generation */
-	unsigned int		 generation;
-	struct service_list	 services;
-	struct session_list	 sessions;	/* live */
-	struct session_list	 reap;		/* closed, to free */
-	unsigned int		 nsessions;
-	struct event		*reap_ev;
-	struct event		*sig_term, *sig_int, *sig_hup;
-	struct event		*drain_timer;
-	struct event		*delay_timer;	/* shutdown_delay */
-	struct linger_list	 lingers;
-	struct pgcancel		*cancels;	/* postgres cancel keys */
-	struct admin		*admin;
-	struct notify		*notify;	/* sd_notify */
-	struct confwatch	*watch;		/* watch_config = yes */
-	char			 resolver[ADDR_STRLEN]; /* "": resolv.conf's */
-	struct daemon_reload	 reload;	/* the last reload's outcome */
-	char			*user;		/* ids dropped to (start) */
-	int64_t			 started;	/* clock_ms */
-	uint64_t		 next_id;
-	int			 stopping;	/* SIGTERM seen: not ready */
-	int			 draining;	/* listeners closed */
-	int			 exit_status;	/* daemon_run's, once stopped */
-};
 
 static void
 daemon_reap_cb(evutil_socket_t fd, short what, void *arg)
@@ -79,6 +52,12 @@ daemon_reap_cb(evutil_socket_t fd, short what, void *arg)
 	tls_reg_purge(px->dial_env.tls, px->conf);
 	if (px->draining && px->nsessions == 0)
 		event_base_loopexit(px->base, NULL);
+}
+
+unsigned int
+daemon_nsessions(const struct postern *px)
+{
+	return (px->nsessions);
 }
 
 void
@@ -98,9 +77,11 @@ daemon_session_reap(struct postern *px, struct session *s)
 }
 
 void
-daemon_linger(struct postern *px, int fd, struct evbuffer *msg)
+daemon_linger(struct postern *px, struct service *svc, int fd,
+    struct evbuffer *msg)
 {
-	linger_start(px->base, &px->lingers, fd, msg);
+	linger_start(px->base, &px->lingers, fd, msg, service_linger_release,
+	    service_linger_hold(svc));
 }
 
 void
@@ -112,6 +93,18 @@ daemon_close_route_sessions(struct postern *px, struct route *r,
 	for (s = TAILQ_FIRST(&px->sessions); s != NULL; s = next) {
 		next = TAILQ_NEXT(s, entry);
 		if (s->route == r)
+			session_close(s, SESSION_END_ROUTE, why);
+	}
+}
+
+void
+daemon_close_unfollowed(struct postern *px, struct route *r, const char *why)
+{
+	struct session	*s, *next;
+
+	for (s = TAILQ_FIRST(&px->sessions); s != NULL; s = next) {
+		next = TAILQ_NEXT(s, entry);
+		if (s->route == r && s->follow == NULL)
 			session_close(s, SESSION_END_ROUTE, why);
 	}
 }
@@ -182,16 +175,26 @@ daemon_generation(struct postern *px)
 	return (px->generation);
 }
 
-const struct daemon_reload *
-daemon_reload_status(struct postern *px)
-{
-	return (&px->reload);
-}
-
 int
 daemon_stopping(struct postern *px)
 {
 	return (px->stopping);
+}
+
+void
+daemon_route_live_bytes(struct postern *px, const struct route *r,
+    uint64_t *up, uint64_t *down)
+{
+	const struct session	*s;
+
+	TAILQ_FOREACH(s, &px->sessions, entry) {
+		if (s->route != r)
+			continue;
+		*up += s->relay.side[RELAY_CLIENT].bytes -
+		    s->route_base[RELAY_CLIENT];
+		*down += s->relay.side[RELAY_SERVER].bytes -
+		    s->route_base[RELAY_SERVER];
+	}
 }
 
 int64_t
@@ -332,7 +335,7 @@ daemon_commit(struct postern *px, struct conf *c, struct listener **bound,
 				    &c->services[i].listen[j].addr);
 			bound[n] = NULL;
 			service_add_listener(svc, l);
-			log_info("service %s: listening on %s", svc->name,
+			log_info("service %s: listening on %s", svc->label,
 			    listener_bound(l, buf, sizeof(buf)));
 		}
 	}
@@ -357,7 +360,7 @@ daemon_commit(struct postern *px, struct conf *c, struct listener **bound,
  * Switch to generation c: prepare all of it, then commit.  On failure
  * (logged) nothing running has changed and c is still the caller's.
  */
-static int
+int
 daemon_apply(struct postern *px, struct conf *c)
 {
 	struct service_list	 fresh = TAILQ_HEAD_INITIALIZER(fresh);
@@ -388,129 +391,6 @@ daemon_apply(struct postern *px, struct conf *c)
 	return (rc);
 }
 
-/* Both unset, or the same user name. */
-static int
-daemon_same_user(const char *a, const char *b)
-{
-	return (a == NULL ? b == NULL : b != NULL && strcmp(a, b) == 0);
-}
-
-/*
- * The admin endpoint follows the new generation: bound anew when its
- * address changed (the old one is closed only once the new one is
- * bound, so a bad address or lost privileges keep it where it was).
- */
-static void
-daemon_reload_admin(struct postern *px, const struct conf *c)
-{
-	struct admin	*ad;
-	char		 err[256];
-
-	if (px->admin != NULL && admin_same_address(px->admin, c))
-		return;
-	if (!c->has_admin) {
-		if (px->admin != NULL)
-			log_info("reload: admin endpoint closed");
-		admin_free(px->admin);
-		px->admin = NULL;
-		return;
-	}
-	if ((ad = admin_new(px, &c->admin, err, sizeof(err))) == NULL) {
-		log_error("reload: admin: %s; %s", err, px->admin != NULL ?
-		    "keeping the running endpoint" : "no admin endpoint");
-		return;
-	}
-	admin_free(px->admin);		/* admin_new logged the new one */
-	px->admin = ad;
-}
-
-static void	daemon_watch_cb(void *);
-
-/* The nameserver of generation c: its resolver, or resolv.conf's. */
-static void
-daemon_resolver(struct postern *px, const struct conf *c)
-{
-	char	want[ADDR_STRLEN] = "";
-
-	if (c->resolver.host[0] != '\0')
-		addr_format(&c->resolver, want, sizeof(want));
-	if (px->dns == NULL || strcmp(want, px->resolver) == 0)
-		return;
-	resolve_nameserver(px->dns, want);
-	snprintf(px->resolver, sizeof(px->resolver), "%s", want);
-}
-
-/* Follow watch_config of the running generation: start or stop. */
-static void
-daemon_watch_update(struct postern *px)
-{
-	px->watch = confwatch_update(px->watch, px->base, px->conf->path,
-	    px->conf->watch_config, daemon_watch_cb, px);
-}
-
-/*
- * Record a reload's outcome for /health and /metrics: why it failed is
- * the first error of the file (with how many more), else the last error
- * logged while preparing.
- */
-static void
-daemon_reload_done(struct postern *px, const char *trigger, int ok,
-    const struct conf_errors *errs)
-{
-	struct daemon_reload	*r = &px->reload;
-
-	r->trigger = trigger;
-	r->when = (int64_t)clock_wall(clock_ms());
-	r->last_ok = ok;
-	if (ok) {
-		r->ok++;
-		r->error[0] = '\0';
-		return;
-	}
-	r->failed++;
-	if (errs->n > 1)
-		snprintf(r->error, sizeof(r->error), "%s (and %zu more errors)",
-		    errs->msg[0], errs->n - 1);
-	else
-		snprintf(r->error, sizeof(r->error), "%s", errs->n == 1 ?
-		    errs->msg[0] : log_last_error());
-}
-
-static void
-daemon_reload(struct postern *px, const char *trigger)
-{
-	struct conf_errors	 errs = { NULL, 0 };
-	struct conf		*c;
-	size_t			 i;
-	int			 ok;
-
-	if (px->conf->path == NULL) {
-		log_info("reload: running from -L options, nothing to reload");
-		return;
-	}
-	log_info("reload (%s): reading %s", trigger, px->conf->path);
-	c = conf_load(px->conf->path, &errs);
-	for (i = 0; i < errs.n; i++)
-		log_error("%s", errs.msg[i]);
-	ok = c != NULL && daemon_apply(px, c) == 0;
-	daemon_reload_done(px, trigger, ok, &errs);
-	conf_errors_free(&errs);
-	if (!ok) {
-		conf_unref(c);
-		log_error("reload failed: keeping the running configuration "
-		    "(generation %u)", px->generation);
-		return;
-	}
-	log_info("reload: configuration generation %u loaded",
-	    px->generation);
-	daemon_watch_update(px);
-	daemon_resolver(px, c);
-	daemon_reload_admin(px, c);
-	if (!daemon_same_user(px->user, c->user))
-		log_warnx("reload: a changed user takes effect at the next "
-		    "restart");
-}
-
 static void
 daemon_close_all(struct postern *px, int reason)
 {
@@ -525,7 +405,8 @@ daemon_drain_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct postern	*px = arg;
 
-	log_warnx("drain timeout: closing %u sessions", px->nsessions);
+	log_warnx("drain timeout: closing %u session%s", px->nsessions,
+	    log_s(px->nsessions));
 	daemon_close_all(px, SESSION_END_SHUTDOWN);
 }
 
@@ -540,23 +421,32 @@ daemon_drain(struct postern *px)
 	px->draining = 1;
 	TAILQ_FOREACH(svc, &px->services, entry)
 		service_close_listeners(svc);
-	log_info("shutting down: %u sessions to drain (timeout %d.%03ds)",
-	    px->nsessions, ms / 1000, ms % 1000);
+	log_info("shutting down: %u session%s to drain (timeout %d.%03ds)",
+	    px->nsessions, log_s(px->nsessions), ms / 1000, ms % 1000);
 	if (px->nsessions == 0) {
 		event_base_loopexit(px->base, NULL);
 		return;
 	}
+	/* -L on a terminal: say why nothing happens yet, and the way out. */
+	if (px->conf->path == NULL)
+		log_status("waiting up to %d.%03ds for %u open session%s to "
+		    "finish; Ctrl-C again closes %s now", ms / 1000, ms % 1000,
+		    px->nsessions, log_s(px->nsessions), px->nsessions == 1 ?
+		    "it" : "them");
 	tv = clock_tv(ms);
 	evtimer_add(px->drain_timer, &tv);
 }
 
-/* The user refused a bastion's host key at the prompt: stop, status 1. */
+/*
+ * Quick mode cannot go on (a bastion's host key refused at the prompt:
+ * status 1; a permanent error before the first connection: 255): stop.
+ */
 static void
-daemon_refused_cb(void *arg)
+daemon_refused_cb(void *arg, int status)
 {
 	struct postern	*px = arg;
 
-	px->exit_status = 1;
+	px->exit_status = status;
 	if (!px->draining)
 		daemon_drain(px);
 }
@@ -579,8 +469,8 @@ daemon_stop(struct postern *px, const char *signame)
 	int		 ms = px->conf->shutdown_delay_ms;
 
 	if (px->stopping) {
-		log_info("%s again: closing %u sessions now", signame,
-		    px->nsessions);
+		log_info("%s again: closing %u session%s now", signame,
+		    px->nsessions, log_s(px->nsessions));
 		evtimer_del(px->delay_timer);
 		if (!px->draining)
 			daemon_drain(px);
@@ -590,14 +480,37 @@ daemon_stop(struct postern *px, const char *signame)
 	px->stopping = 1;
 	notify_stopping(px->notify);
 	if (ms == 0) {
-		log_info("%s: readiness now failing", signame);
+		/* Without an admin endpoint there is no readiness to fail. */
+		if (px->admin != NULL)
+			log_info("%s: readiness now failing", signame);
+		else
+			log_info("%s: stopping", signame);
 		daemon_drain(px);
 		return;
 	}
-	log_info("%s: readiness now failing; accepting for %d.%03ds more "
-	    "(shutdown_delay)", signame, ms / 1000, ms % 1000);
+	log_info("%s: %saccepting for %d.%03ds more (shutdown_delay)",
+	    signame, px->admin != NULL ? "readiness now failing; " : "",
+	    ms / 1000, ms % 1000);
 	tv = clock_tv(ms);
 	evtimer_add(px->delay_timer, &tv);
+}
+
+/*
+ * SIGHUP with -L (no file to reload): the terminal that started the
+ * tunnel is gone.  End it now, as ssh does, so that an orphaned tunnel
+ * does not keep its ports; nobody is left to wait for a drain.
+ */
+static void
+daemon_hangup(struct postern *px)
+{
+	log_status("SIGHUP: the terminal is gone: closing %u session%s and "
+	    "exiting", px->nsessions, log_s(px->nsessions));
+	px->stopping = 1;
+	notify_stopping(px->notify);
+	evtimer_del(px->delay_timer);
+	if (!px->draining)
+		daemon_drain(px);
+	daemon_close_all(px, SESSION_END_SHUTDOWN);
 }
 
 static void
@@ -607,6 +520,10 @@ daemon_signal_cb(evutil_socket_t sig, short what, void *arg)
 
 	switch (sig) {
 	case SIGHUP:
+		if (px->conf->path == NULL) {
+			daemon_hangup(px);
+			break;
+		}
 		notify_reloading(px->notify);
 		daemon_reload(px, "SIGHUP");
 		/* Read just now: no second reload for the watch. */
@@ -620,19 +537,6 @@ daemon_signal_cb(evutil_socket_t sig, short what, void *arg)
 		daemon_stop(px, "SIGINT");
 		break;
 	}
-}
-
-/* The watched file changed (confwatch.c debounced and compared it). */
-static void
-daemon_watch_cb(void *arg)
-{
-	struct postern	*px = arg;
-
-	if (px->stopping)
-		return;
-	notify_reloading(px->notify);
-	daemon_reload(px, "watch");
-	notify_reloaded(px->notify);
 }
 
 /*
@@ -717,10 +621,12 @@ daemon_start(struct postern *px, struct conf *conf)
 		log_error("%s", err);
 		return (1);
 	}
+	if (conf->user == NULL && geteuid() == 0)
+		log_warnx("%s", DAEMON_ROOT_WARNING);
 	/* Before the first checks ask for a name. */
 	daemon_resolver(px, conf);
 	/* Before daemon_apply: on failure conf must stay the caller's. */
-	if (conf->has_admin && (px->admin = admin_new(px, &conf->admin, err,
+	if (conf->has_admin && (px->admin = admin_new(px, conf, err,
 	    sizeof(err))) == NULL) {
 		log_error("admin: %s", err);
 		return (1);
@@ -737,6 +643,7 @@ daemon_start(struct postern *px, struct conf *conf)
 	if (conf->user != NULL) {
 		if (priv_drop(conf->user, err, sizeof(err)) != 0)
 			fatalx("%s", err);
+		priv_nodump();	/* new ids reset it to fs.suid_dumpable */
 		if ((px->user = strdup(conf->user)) == NULL)
 			fatalx("out of memory");
 		log_info("running as user %s (uid %ld, gid %ld)", conf->user,
@@ -744,7 +651,8 @@ daemon_start(struct postern *px, struct conf *conf)
 	}
 	TAILQ_FOREACH(svc, &px->services, entry)
 		nl += svc->nlisteners;
-	log_info("ready: %zu services, %zu listeners", conf->nservices, nl);
+	log_info("ready: %zu service%s, %zu listener%s", conf->nservices,
+	    log_s(conf->nservices), nl, log_s(nl));
 	daemon_watch_update(px);
 	notify_started(px->notify);
 	return (0);
@@ -774,12 +682,12 @@ daemon_free(struct postern *px)
 		daemon_close_all(px, SESSION_END_SHUTDOWN);
 		daemon_reap_cb(-1, 0, px);
 	}
+	linger_free_all(&px->lingers);	/* they hold service counts */
 	while ((svc = TAILQ_FIRST(&px->services)) != NULL) {
 		TAILQ_REMOVE(&px->services, svc, entry);
 		service_retire(svc);
 		service_unref(svc);
 	}
-	linger_free_all(&px->lingers);
 	notify_free(px->notify);
 	ssh_pool_free(px->dial_env.ssh);	/* after the dials */
 	px->dial_env.ssh = NULL;

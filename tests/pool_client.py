@@ -1,60 +1,107 @@
 #!/usr/bin/python3
-"""tests/pool_client.py: a redis-py ConnectionPool at its default settings
-(no socket timeout) through postern, as an application holds one.
+"""tests/pool_client.py: a real client pool under steady traffic, for
+tests/integration/36-routedown.sh (issue 20).  Run with /usr/bin/python3:
+it needs Debian's python3-redis / python3-psycopg-pool.
 
-  pool_client.py --port P --out FILE --stop FILE [--threads 4] [--ms 20]
+  pool_client.py redis --port P --out F --stop S [--threads 8] [--ms 5]
+      redis.ConnectionPool at its default settings (no socket timeout):
+      each thread, every --ms, GET who (a read: the server's name).
+  pool_client.py pg --port P --out F --stop S [--threads 8] [--ms 5]
+      psycopg_pool.ConnectionPool (min_size = max_size = threads, default
+      settings): each thread, every --ms, SELECT inet_server_port().
 
-Each of --threads threads, until FILE --stop exists: GET who, then
-CLIENT ID (which connection of the server answered), every --ms.  One line
-per request in --out: "MS ok WHO CLIENT_ID" or "MS err WHY".  redis-py
-retries nothing here (retry_on_timeout off, no Retry): an error is one
-the application would see.  Run with Debian's /usr/bin/python3 (redis-py).
+One line per operation in --out: "START_MS END_MS ok SERVER" or
+"START_MS END_MS err KIND:TEXT" (KIND: conn for a connection error,
+other for anything else), times in ms of CLOCK_MONOTONIC.  Stops when
+--stop exists; "done" is the last line.
 """
 
 import argparse
 import os
+import sys
 import threading
 import time
 
-import redis
+
+def now_ms():
+    return int(time.clock_gettime(time.CLOCK_MONOTONIC) * 1000)
 
 
-def worker(pool, a, out, lock):
+def redis_worker(pool, out, lock, args):
+    import redis
     r = redis.Redis(connection_pool=pool)
-    while not os.path.exists(a.stop):
+    while not os.path.exists(args.stop):
+        t0 = now_ms()
         try:
             who = r.get("who")
-            cid = r.client_id()
-            line = "%d ok %s %s\n" % (time.time() * 1000,
-                                      (who or b"-").decode(), cid)
-        except Exception as e:  # noqa: BLE001: every error is reported
-            line = "%d err %s\n" % (time.time() * 1000,
-                                    repr(e).replace("\n", " ")[:200])
+            line = "%d %d ok %s" % (t0, now_ms(), who.decode() if who else "-")
+        except redis.exceptions.ConnectionError as e:
+            line = "%d %d err conn:%s" % (t0, now_ms(), str(e)[:80])
+        except Exception as e:  # noqa: BLE001: every error is counted
+            line = "%d %d err other:%s:%s" % (t0, now_ms(),
+                                              type(e).__name__, str(e)[:80])
         with lock:
-            out.write(line)
+            out.write(line.replace("\n", " ") + "\n")
             out.flush()
-        time.sleep(a.ms / 1000.0)
+        time.sleep(args.ms / 1000.0)
+
+
+def pg_worker(pool, out, lock, args):
+    import psycopg
+    while not os.path.exists(args.stop):
+        t0 = now_ms()
+        try:
+            with pool.connection() as c:
+                port = c.execute("SELECT inet_server_port()").fetchone()[0]
+            line = "%d %d ok %s" % (t0, now_ms(), port)
+        except psycopg.OperationalError as e:
+            line = "%d %d err conn:%s" % (t0, now_ms(), str(e)[:80])
+        except Exception as e:  # noqa: BLE001
+            line = "%d %d err other:%s:%s" % (t0, now_ms(),
+                                              type(e).__name__, str(e)[:80])
+        with lock:
+            out.write(line.replace("\n", " ") + "\n")
+            out.flush()
+        time.sleep(args.ms / 1000.0)
 
 
 def main():
-    p = argparse.ArgumentParser()
-    p.add_argument("--port", type=int, required=True)
-    p.add_argument("--out", required=True)
-    p.add_argument("--stop", required=True)
-    p.add_argument("--threads", type=int, default=4)
-    p.add_argument("--ms", type=int, default=20)
-    a = p.parse_args()
-    pool = redis.ConnectionPool(host="127.0.0.1", port=a.port)
+    ap = argparse.ArgumentParser()
+    ap.add_argument("proto", choices=("redis", "pg"))
+    ap.add_argument("--port", type=int, required=True)
+    ap.add_argument("--out", required=True)
+    ap.add_argument("--stop", required=True)
+    ap.add_argument("--threads", type=int, default=8)
+    ap.add_argument("--ms", type=float, default=5)
+    args = ap.parse_args()
+    out = open(args.out, "a")
     lock = threading.Lock()
-    with open(a.out, "a") as out:
-        ts = [threading.Thread(target=worker, args=(pool, a, out, lock))
-              for _ in range(a.threads)]
-        for t in ts:
-            t.start()
-        for t in ts:
-            t.join()
-    pool.disconnect()
+    if args.proto == "redis":
+        import redis
+        pool = redis.ConnectionPool(host="127.0.0.1", port=args.port,
+                                    max_connections=args.threads)
+        work = redis_worker
+    else:
+        from psycopg_pool import ConnectionPool
+        pool = ConnectionPool("host=127.0.0.1 port=%d user=postgres "
+                              "dbname=postgres" % args.port,
+                              min_size=args.threads, max_size=args.threads)
+        pool.wait(timeout=30)
+        work = pg_worker
+    threads = [threading.Thread(target=work, args=(pool, out, lock, args))
+               for _ in range(args.threads)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    if args.proto == "pg":
+        pool.close()
+    else:
+        pool.disconnect()
+    with lock:
+        out.write("done\n")
+    out.close()
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

@@ -34,6 +34,9 @@ PACKAGES=(build-essential autoconf automake libtool pkg-config libevent-dev
 	iproute2 mandoc procps iputils-ping coreutils jq curl
 	libsystemd-dev systemd debhelper lintian fakeroot python3 python3-yaml
 	debootstrap)
+# The real client pools of tests/bench/pools.sh (Debian's python3, not a
+# pyenv one): redis-py's ConnectionPool and psycopg_pool.
+PACKAGES+=(python3-redis python3-psycopg python3-psycopg-pool)
 
 # One integration file may take this long before it is stopped.
 SCRIPT_TIMEOUT=${POSTERN_SCRIPT_TIMEOUT:-900}
@@ -219,12 +222,14 @@ fuzz() {
 	    tests/fuzz/fuzz_pgfront tests/fuzz/fuzz_pgback \
 	    tests/fuzz/fuzz_rediscmd tests/fuzz/fuzz_pgauth \
 	    tests/fuzz/fuzz_resp_track tests/fuzz/fuzz_pg_track \
+	    tests/fuzz/fuzz_resp_scan tests/fuzz/fuzz_resp_ro \
 	    > build.log 2>&1); then
 		record FAIL "fuzz: build" "see _build/fuzz/build.log"
 		tail_file "$FUZZ/build.log" 20
 		return
 	fi
-	for h in conf pgfront pgback rediscmd pgauth resp_track pg_track; do
+	for h in conf pgfront pgback rediscmd pgauth resp_track pg_track \
+	    resp_scan resp_ro; do
 		seeds=$TOP/tests/fuzz/corpus
 		[[ $h == conf ]] || seeds=
 		scratch=$(mktemp -d /tmp/postern-fuzz.XXXXXX)

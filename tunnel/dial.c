@@ -180,6 +180,8 @@ dial_status_name(int status)
 		return ("tls");
 	case DIAL_SSH:
 		return ("ssh");
+	case DIAL_LOCAL:
+		return ("postern's own limit");
 	}
 	return ("?");
 }

@@ -65,7 +65,7 @@ cm_swap() {
 start_pool() {
 	: > "$T/pool.out"
 	rm -f "$T/pool.stop"
-	(_close_sess_fds; exec /usr/bin/python3 "$TESTS_DIR/pool_client.py" \
+	(_close_sess_fds; exec /usr/bin/python3 "$TESTS_DIR/redis_pool_client.py" \
 	    --port "$LISTEN_PORT" --out "$T/pool.out" --stop "$T/pool.stop") \
 	    2> "$T/pool.err" &
 	POOL_PID=$!
@@ -108,7 +108,7 @@ case_configmap_swap() {
 	cm_init "$T/cm$_CASE_ID"
 	start_postern "$CM_FILE"
 	expect_log "watch: following $CM_FILE \(inotify on $T/cm$_CASE_ID\)"
-	wait_until 10 health_is .config.generation 1 || fail_case "no /health"
+	wait_until 10 health_is .config_generation 1 || fail_case "no /health"
 	start_pool
 	wait_until 10 grep -q ' ok a ' "$T/pool.out" ||
 	    fail_case "pool: no reply from a: $(tail -n 2 "$T/pool.out")"
@@ -116,7 +116,7 @@ case_configmap_swap() {
 	# A changed route and a new service.
 	write_conf "$T/new.conf" "$B_PORT" "$EXTRA_PORT"
 	cm_swap
-	wait_until 10 health_is .config.generation 2 ||
+	wait_until 10 health_is .config_generation 2 ||
 	    fail_case "generation 2 not loaded: $(health .config)"
 	expect_eq "last reload" "ok watch" \
 	    "$(health '.config.last_reload | "\(.result) \(.trigger)"')"
@@ -137,7 +137,7 @@ case_configmap_swap() {
 	    fail_case "bad file not reported: $(health .config)"
 	expect_match "error in /health" \
 	    "^$CM_FILE:$bad: .*no_such_key" "$(health .config.last_reload.error)"
-	expect_eq "generation kept" 2 "$(health .config.generation)"
+	expect_eq "generation kept" 2 "$(health .config_generation)"
 	expect_log "reload failed: keeping the running configuration \(generation 2\)"
 	serves "$LISTEN_PORT" b || fail_case "the running generation stopped serving"
 	serves "$EXTRA_PORT" b || fail_case "the running generation lost a service"
@@ -153,7 +153,7 @@ case_configmap_swap() {
 	# Fixed: the next good swap is taken (back to a, service extra gone).
 	write_conf "$T/new.conf" "$A_PORT"
 	cm_swap
-	wait_until 10 health_is .config.generation 3 ||
+	wait_until 10 health_is .config_generation 3 ||
 	    fail_case "generation 3 not loaded: $(health .config)"
 	wait_until 10 serves "$LISTEN_PORT" a || fail_case "new sessions do not reach a"
 	wait_until 10 not_listening "$EXTRA_PORT" ||
@@ -179,12 +179,12 @@ case_poll_fallback() {
 	cm_init "$T/cm$_CASE_ID"
 	POSTERN_FAULT_FILE=$T/faults start_postern "$CM_FILE"
 	expect_log "watch: inotify; checking $CM_FILE every 2s only"
-	wait_until 10 health_is .config.generation 1 || fail_case "no /health"
+	wait_until 10 health_is .config_generation 1 || fail_case "no /health"
 	cm_swap			# the same bytes
 	touch -h "$CM_FILE"
 	write_conf "$T/new.conf" "$B_PORT"
 	cm_swap
-	wait_until 10 health_is .config.generation 2 ||
+	wait_until 10 health_is .config_generation 2 ||
 	    fail_case "the periodic check did not reload: $(health .config)"
 	wait_until 10 serves "$LISTEN_PORT" b || fail_case "new sessions do not reach b"
 	expect_eq "reloads" 1 "$(grep -c 'watch: .* changed; reloading' "$POSTERN_LOG")"
@@ -203,19 +203,19 @@ case_watch_off() {
 	cm_swap
 	# A swap the watch would take within 2.2 s: give it 3 s, then SIGHUP
 	# must be what loads it.  (Bounded wait for an absence.)
-	wait_until 3 health_is .config.generation 2 &&
+	wait_until 3 health_is .config_generation 2 &&
 	    fail_case "reloaded without watch_config"
 	kill -HUP "$POSTERN_PID"
-	wait_until 10 health_is .config.generation 2 || fail_case "SIGHUP did not reload"
+	wait_until 10 health_is .config_generation 2 || fail_case "SIGHUP did not reload"
 	expect_eq "trigger" SIGHUP "$(health .config.last_reload.trigger)"
 	write_conf "$T/new.conf" "$A_PORT"
 	cm_swap
 	kill -HUP "$POSTERN_PID"
-	wait_until 10 health_is .config.generation 3 || fail_case "SIGHUP did not reload"
+	wait_until 10 health_is .config_generation 3 || fail_case "SIGHUP did not reload"
 	expect_log "watch: following $CM_FILE"
 	write_conf "$T/new.conf" "$B_PORT"
 	cm_swap
-	wait_until 10 health_is .config.generation 4 ||
+	wait_until 10 health_is .config_generation 4 ||
 	    fail_case "the watch started by a reload does not follow"
 	stop_postern
 }

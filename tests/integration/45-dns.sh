@@ -109,7 +109,7 @@ health_is() {
 start_pool() {
 	: > "$T/pool.out"
 	rm -f "$T/pool.stop"
-	(_close_sess_fds; exec /usr/bin/python3 "$TESTS_DIR/pool_client.py" \
+	(_close_sess_fds; exec /usr/bin/python3 "$TESTS_DIR/redis_pool_client.py" \
 	    --port "$LISTEN_PORT" --out "$T/pool.out" --stop "$T/pool.stop" \
 	    --threads 4) 2> "$T/pool.err" &
 	POOL_PID=$!
@@ -146,7 +146,7 @@ case_flip_redis() {
 	redis_route "$t"
 	postern_dns "${FAST[@]}" check=redis
 	expect_log "names resolve through 127\.0\.0\.1:$DNS_PORT"
-	expect_log 'info: redis/main: up \(check ok\)$'
+	expect_log 'notice: redis/main: up \(check ok\)$'
 	wait_until 10 health_is '.services.redis.routes.main.dns.addresses[0]' 127.0.0.2 ||
 	    fail_case "no dns answer in /health: $(health .services.redis.routes.main)"
 	start_pool
@@ -221,7 +221,7 @@ case_flip_identity() {
 	three_redis tcp
 	redis_route tcp
 	postern_dns "${FAST[@]}" check=redis identity_key=postern:identity identity_value=prod
-	expect_log 'info: redis/main: up \(check ok\)$'
+	expect_log 'notice: redis/main: up \(check ok\)$'
 	start_pool
 	wait_until 10 grep -q ' ok a ' "$T/pool.out" ||
 	    fail_case "pool: no reply from a: $(tail -n 2 "$T/pool.out")"
@@ -255,7 +255,7 @@ case_flip_failing_check() {
 	postern_service redis "$ROUTE" -- check_interval=200ms \
 	    check_fast_interval=200ms check_timeout=200ms fall=100 check=redis \
 	    check_role=master
-	expect_log 'info: redis/main: up \(check ok\)$'
+	expect_log 'notice: redis/main: up \(check ok\)$'
 	start_pool
 	wait_until 10 grep -q ' ok a ' "$T/pool.out" ||
 	    fail_case "pool: no reply from a: $(tail -n 2 "$T/pool.out")"
@@ -302,7 +302,7 @@ case_flip_pg() {
 	ADMIN=127.0.0.1:$(free_port) || fail_case "no free port"
 	GLOBAL_OPTS=("admin=$ADMIN" "resolver=127.0.0.1:$DNS_PORT")
 	postern_service postgres "$ROUTE" -- "${FAST[@]}"
-	expect_log 'info: postgres/main: up \(check ok\)$'
+	expect_log 'notice: postgres/main: up \(check ok\)$'
 	for c in q tx; do
 		local -a tx=()
 		[[ $c == tx ]] && tx=(--tx)
@@ -385,7 +385,7 @@ case_ssh_bastion_resolves() {
 	ADMIN=127.0.0.1:$(free_port) || fail_case "no free port"
 	GLOBAL_OPTS=("admin=$ADMIN" "resolver=127.0.0.1:$HOST_DNS_PORT")
 	postern_service redis "main ssh://b/$NAME:$port" -- "${FAST[@]}" check=redis
-	expect_log 'info: redis/main: up \(check ok\)$' 20
+	expect_log 'notice: redis/main: up \(check ok\)$' 20
 	expect_eq "through the bastion" a "$(rcli "$LISTEN_PORT" GET who 2>/dev/null)"
 	zone 127.0.0.3
 	wait_until 10 eval '[[ "$(rcli "$LISTEN_PORT" GET who 2>/dev/null)" == b ]]' ||

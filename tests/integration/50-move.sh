@@ -48,8 +48,8 @@ postern_pair() {
 	GLOBAL_OPTS=("admin=$ADMIN" log_level=debug)
 	postern_redis "private tcp://127.0.0.1:$PRIV_PORT" \
 	    "public tcp://127.0.0.1:$PUB_PORT" -- "${FAST[@]}" check=redis "$@"
-	expect_log 'info: redis/private: up \(check ok\)$'
-	expect_log 'info: redis/public: up \(check ok\)$'
+	expect_log 'notice: redis/private: up \(check ok\)$'
+	expect_log 'notice: redis/public: up \(check ok\)$'
 }
 
 ctl() {
@@ -257,8 +257,8 @@ case_redis_move_over() {	# case_redis_move_over PRIV-TRANSPORT PUB-TRANSPORT
 	ADMIN=127.0.0.1:$ADMIN_PORT
 	GLOBAL_OPTS=("admin=$ADMIN" log_level=debug)
 	postern_redis "$priv_route" "public ${ROUTE#private }" -- "${FAST[@]}" check=redis
-	expect_log 'info: redis/private: up \(check ok\)$' 20
-	expect_log 'info: redis/public: up \(check ok\)$' 20
+	expect_log 'notice: redis/private: up \(check ok\)$' 20
+	expect_log 'notice: redis/public: up \(check ok\)$' 20
 	ctl pin redis public
 	start_client c redis --port "$LISTEN_PORT" --db 3 --name mv1
 	wait_until 10 grep -q ' ok public mv1 c1$' "$T/c.out" ||
@@ -400,8 +400,8 @@ start_pg_pair() {
 	GLOBAL_OPTS=("admin=$ADMIN" log_level=debug)
 	postern_service postgres "private tcp://127.0.0.1:$PRIV_PG" \
 	    "public tcp://127.0.0.1:$PUB_PG" -- "${FAST[@]}" check=postgres "$@"
-	expect_log 'info: postgres/private: up \(check ok\)$'
-	expect_log 'info: postgres/public: up \(check ok\)$'
+	expect_log 'notice: postgres/private: up \(check ok\)$'
+	expect_log 'notice: postgres/public: up \(check ok\)$'
 }
 
 # last_ok NAME: the server port of client NAME's last good reply.
