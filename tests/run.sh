@@ -16,7 +16,8 @@
 # Steps: install missing Debian packages; ./autogen.sh; configure and build
 # with sanitizers in _build/san; make check (each automake test is a case);
 # each tests/integration/*.sh in sorted order (each of its cases is a
-# case); short fuzzer runs; the releases stage: a -Werror build on this
+# case); short fuzzer runs and a longer differential run (55-diff.sh);
+# the releases stage: a -Werror build on this
 # host, then Debian 13 in a chroot (tests/chroot.sh: build, make check,
 # .deb and lintian, smoke integration; each part a case); make distcheck
 # in _build/dist (one case).  Ends with the line
@@ -242,6 +243,12 @@ fuzz() {
 		fi
 		rm -rf "$scratch"
 	done
+	# The trackers' differential tests against real servers
+	# (tests/integration/55-diff.sh), four times as long as in CI.
+	POSTERN_DIFF_SECONDS=$((FUZZ_SECONDS * 4)) POSTERN_DIFF_STREAMS=100000 \
+	    POSTERN_DIFF_LABEL=" (fuzz stage, $((FUZZ_SECONDS * 4))s)" \
+	    POSTERN_CASE_TIMEOUT=$((FUZZ_SECONDS * 4 + 120)) \
+	    run_integration tests/integration/55-diff.sh
 }
 
 # releases: the -Werror build (-O2) on this host, then the Debian 13

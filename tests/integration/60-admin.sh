@@ -350,9 +350,11 @@ case_metrics() {
 	# The process_* families hold this process's figures.
 	v=$(metric process_start_time_seconds)
 	(( v <= $(date +%s) && v > $(date +%s) - 600 )) || fail_case "process_start_time_seconds $v"
-	# The scrape's own connection is open while it counts, not after.
+	# The scrape's own connection is open while it counts, not after;
+	# each of the two routes' checks may hold a socket at one of the two
+	# moments and not at the other.
 	v=$(( $(metric process_open_fds) - $(ls "/proc/$POSTERN_PID/fd" | wc -l) ))
-	((v >= 0 && v <= 1)) || fail_case "process_open_fds is off by $v"
+	((v >= -2 && v <= 3)) || fail_case "process_open_fds is off by $v"
 	expect_eq "process_max_fds" "$(awk '/^Max open files/ { print $4 }' "/proc/$POSTERN_PID/limits")" \
 	    "$(metric process_max_fds)"
 	v=$(metric process_resident_memory_bytes)
