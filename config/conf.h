@@ -211,6 +211,8 @@ struct conf {
 	int			 drain_timeout_ms;
 	int			 shutdown_delay_ms;
 	char			*user;		/* drop to it after binding */
+	int			 watch_config;	/* reload when the file changes */
+	struct addr		 resolver;	/* host "": resolv.conf's */
 	int			 max_sessions;	/* across services; 0: none */
 	struct conf_bastion	*bastions;
 	size_t			 nbastions;

@@ -76,6 +76,11 @@ const struct conf_key conf_keys[] = {
 	  "concurrent client sessions across all services (each service's "
 	  "max_connections still applies); more are refused; 0: no cap "
 	  "beyond the services' own" },
+	{ SECT_GLOBAL, "resolver", TYPE_HOSTPORT, G(resolver), NULL, 0, 0,
+	  NULL, 0,
+	  "IP:port of the DNS server that resolves route and bastion names, "
+	  "instead of /etc/resolv.conf's nameservers (its search list "
+	  "stays); unset: /etc/resolv.conf" },
 	{ SECT_GLOBAL, "shutdown_delay", TYPE_DURATION, G(shutdown_delay_ms),
 	  "0", 0, 3600 * 1000, NULL, 0,
 	  "on SIGTERM, how long to keep accepting new connections (readiness "
@@ -83,6 +88,11 @@ const struct conf_key conf_keys[] = {
 	{ SECT_GLOBAL, "user", TYPE_USER, G(user), NULL, 0, 0, NULL, 0,
 	  "after binding, switch to this user and its groups (starts as root "
 	  "outside systemd); none when unset" },
+	{ SECT_GLOBAL, "watch_config", TYPE_ENUM, G(watch_config), "no", 0, 0,
+	  no_yes, 0,
+	  "yes: reload when the configuration file changes (inotify on its "
+	  "directory, a Kubernetes ConfigMap's ..data swap included, and a "
+	  "check every 2s), as SIGHUP does" },
 
 	{ SECT_BASTION, "address", TYPE_HOSTPORT, B(address), NULL, 0, 0,
 	  NULL, KEY_REQUIRED, "host:port of the SSH bastion" },

@@ -6,6 +6,9 @@
  */
 #include "config.h"
 
+#include <sys/socket.h>
+
+#include <arpa/inet.h>
 #include <ctype.h>
 #include <errno.h>
 #include <grp.h>
@@ -141,6 +144,15 @@ conf_validate_bastion(struct conf_parser *p, struct conf_bastion *b)
 		    b->name);
 }
 
+static int
+conf_validate_literal(const char *host)
+{
+	unsigned char	raw[16];
+
+	return (inet_pton(AF_INET, host, raw) == 1 ||
+	    inet_pton(AF_INET6, host, raw) == 1);
+}
+
 /*
  * [postern]: the unix admin socket's mode and group.  Anyone who may
  * connect to it may read the status, and without admin_token_file also
@@ -218,6 +230,12 @@ conf_validate_admin(struct conf_parser *p)
 	if (c->admin_read_token && c->admin_token_file == NULL)
 		perr(p, p->global_seen[k - conf_keys], "admin_read_token = "
 		    "yes needs admin_token_file");
+	/* The resolver cannot resolve its own name. */
+	k = conf_keys_find(SECT_GLOBAL, "resolver");
+	if (c->resolver.host[0] != '\0' && !conf_validate_literal(
+	    c->resolver.host))
+		perr(p, p->global_seen[k - conf_keys], "resolver %s: an IP "
+		    "address is needed, not a name", c->resolver.host);
 	conf_validate_admin_socket(p);
 }
 

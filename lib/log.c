@@ -24,8 +24,9 @@ static struct {
 	int	level;
 	int	use_syslog;
 	int	brief;
+	char	last_error[512];	/* for the reload status */
 	int	journal;	/* stderr is the journal's stream */
-} log_state = { LOG_LEVEL_INFO, 0, 0, 0 };
+} log_state = { LOG_LEVEL_INFO, 0, 0, "", 0 };
 
 static const char *const log_names[] = {
 	"error", "warn", "notice", "info", "debug"
@@ -46,6 +47,14 @@ log_vwrite(int level, const char *fmt, va_list ap, const char *suffix,
 	va_list		 again;
 	int		 n;
 
+	if (level == LOG_LEVEL_ERROR) {
+		va_list	aq;
+
+		va_copy(aq, ap);
+		vsnprintf(log_state.last_error, sizeof(log_state.last_error),
+		    fmt, aq);
+		va_end(aq);
+	}
 	if (level > log_state.level)
 		return;
 	if (log_state.brief && level >= LOG_LEVEL_NOTICE && !status)
@@ -150,6 +159,12 @@ int
 log_level(void)
 {
 	return (log_state.level);
+}
+
+const char *
+log_last_error(void)
+{
+	return (log_state.last_error);
 }
 
 #define LOG_BODY_(level, suffix, status) do {		\

@@ -55,6 +55,12 @@ void	log_set_level(int level);
 /* log_level(): the current level, for callers that skip formatting. */
 int	log_level(void);
 
+/*
+ * log_last_error(): the text of the last log_error() line ("" before
+ * any), kept whatever the level: the reload status quotes it.
+ */
+const char *log_last_error(void);
+
 /* log_warn(fmt, ...): warning with ": strerror(errno)" appended. */
 void	log_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* log_warnx(fmt, ...): warning without errno. */

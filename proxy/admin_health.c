@@ -23,6 +23,7 @@
 #include "dial.h"
 #include "log.h"
 #include "probe.h"
+#include "resolve.h"
 #include "route.h"
 #include "service.h"
 #include "ssh.h"
@@ -163,6 +164,37 @@ admin_json_check(struct evbuffer *b, const struct route *r,
 	    r->last_latency_ms, (long long)(now - r->last_check));
 }
 
+/*
+ * "dns": what the route's name resolved to at its last good check (the
+ * addresses sessions are judged by), or its error; null when there is
+ * no name to follow (a literal, an ssh:// route's bastion-side name).
+ */
+static void
+admin_json_dns(struct evbuffer *b, const struct route *r, int64_t now)
+{
+	char	one[64];
+	size_t	i;
+
+	evbuffer_add_printf(b, ",\"dns\":");
+	if (r->dns_at == 0 && r->dns_error[0] == '\0') {
+		evbuffer_add_printf(b, "null");
+		return;
+	}
+	evbuffer_add_printf(b, "{\"name\":");
+	admin_json_string(b, r->cr->target.host);
+	evbuffer_add_printf(b, ",\"addresses\":[");
+	for (i = 0; i < r->dns.n; i++) {
+		if (i > 0)
+			evbuffer_add(b, ",", 1);
+		admin_json_string(b, resolve_format((const struct sockaddr *)
+		    &r->dns.addr[i], one, sizeof(one)));
+	}
+	evbuffer_add_printf(b, "],\"ttl\":%d,\"age_ms\":%lld,\"error\":",
+	    r->dns.ttl, r->dns_at != 0 ? (long long)(now - r->dns_at) : -1LL);
+	admin_json_string(b, r->dns_error[0] != '\0' ? r->dns_error : NULL);
+	evbuffer_add(b, "}", 1);
+}
+
 static void
 admin_json_route(struct evbuffer *b, const struct route *r,
     int64_t now)
@@ -196,6 +228,7 @@ admin_json_route(struct evbuffer *b, const struct route *r,
 	admin_json_string(b, r->refused[0] != '\0' ? r->refused : NULL);
 	evbuffer_add_printf(b, ",\"check\":");
 	admin_json_check(b, r, now);
+	admin_json_dns(b, r, now);
 	evbuffer_add_printf(b, "}");
 }
 
@@ -288,6 +321,30 @@ admin_text_bastion(const struct ssh_info *in, void *arg)
 		evbuffer_add_printf(b, "  last error: %s\n", in->last_error);
 }
 
+/*
+ * "config": how the reloads went (the generation they made is the
+ * top-level config_generation).
+ */
+static void
+admin_json_config(struct postern *px, struct evbuffer *b)
+{
+	const struct daemon_reload	*r = daemon_reload_status(px);
+	char				 when[48];
+
+	evbuffer_add_printf(b, ",\"config\":{\"watch\":%s,\"reloads_ok\":%llu,"
+	    "\"reloads_failed\":%llu,\"last_reload\":",
+	    daemon_conf(px)->watch_config ? "true" : "false", r->ok, r->failed);
+	if (r->trigger == NULL) {
+		evbuffer_add_printf(b, "null}");
+		return;
+	}
+	evbuffer_add_printf(b, "{\"result\":\"%s\",\"trigger\":\"%s\","
+	    "\"time\":\"%s\",\"error\":", r->last_ok ? "ok" : "error",
+	    r->trigger, admin_iso8601((time_t)r->when, when, sizeof(when)));
+	admin_json_string(b, r->last_ok ? NULL : r->error);
+	evbuffer_add_printf(b, "}}");
+}
+
 int
 admin_health_json(struct postern *px, struct evbuffer *b)
 {
@@ -300,7 +357,7 @@ admin_health_json(struct postern *px, struct evbuffer *b)
 
 	/*
 	 * The same top-level keys whatever the configuration: a service's
-	 * status is under services.NAME.status.
+	 * status is under services.NAME.status, the reloads under config.
 	 */
 	evbuffer_add_printf(b, "{\"status\":\"%s\",\"version\":",
 	    admin_health_name(st));
@@ -309,6 +366,7 @@ admin_health_json(struct postern *px, struct evbuffer *b)
 	    "\"config_generation\":%u", admin_iso8601(clock_wall(now - up),
 	    started, sizeof(started)), (long long)(up / 1000),
 	    daemon_generation(px));
+	admin_json_config(px, b);
 	evbuffer_add_printf(b, ",\"services\":{");
 	TAILQ_FOREACH(svc, daemon_services(px), entry) {
 		if (!first)
@@ -370,6 +428,28 @@ admin_text_row(char (*row)[TABLE_CELL], const struct route *r,
 	snprintf(row[7], TABLE_CELL, "%s", r->cr->url);
 }
 
+/* "dns: db.example.test: 10.0.0.3 (ttl 5s)" under a route with a name. */
+static void
+admin_text_dns(struct evbuffer *b, const struct route *r, int w)
+{
+	char	one[64];
+	size_t	i;
+
+	if (r->dns_at == 0 && r->dns_error[0] == '\0')
+		return;
+	evbuffer_add_printf(b, "  %-*s  dns: %s: ", w, "",
+	    r->cr->target.host);
+	if (r->dns_error[0] != '\0') {
+		evbuffer_add_printf(b, "%s\n", r->dns_error);
+		return;
+	}
+	for (i = 0; i < r->dns.n; i++)
+		evbuffer_add_printf(b, "%s%s", i > 0 ? ", " : "",
+		    resolve_format((const struct sockaddr *)&r->dns.addr[i],
+		    one, sizeof(one)));
+	evbuffer_add_printf(b, " (ttl %ds)\n", r->dns.ttl);
+}
+
 static void
 admin_text_routes(struct evbuffer *b, const struct service *svc,
     int64_t now)
@@ -407,6 +487,8 @@ admin_text_routes(struct evbuffer *b, const struct service *svc,
 		if (i > 0 && svc->routes[i - 1]->refused[0] != '\0')
 			evbuffer_add_printf(b, "  %-*s  refused: %s\n", w[0],
 			    "", svc->routes[i - 1]->refused);
+		if (i > 0)
+			admin_text_dns(b, svc->routes[i - 1], w[0]);
 	}
 	free(rows);
 }
@@ -425,6 +507,11 @@ admin_health_text(struct postern *px, struct evbuffer *b)
 	    "up %s%s)\n", PACKAGE_VERSION, admin_health_name(st),
 	    daemon_generation(px), up, daemon_stopping(px) ?
 	    ", shutting down" : "");
+	if (daemon_reload_status(px)->trigger != NULL &&
+	    !daemon_reload_status(px)->last_ok)
+		evbuffer_add_printf(b, "last reload failed (%s): %s\n",
+		    daemon_reload_status(px)->trigger,
+		    daemon_reload_status(px)->error);
 	TAILQ_FOREACH(svc, daemon_services(px), entry) {
 		cur = admin_current(svc);
 		evbuffer_add_printf(b, "\nservice %s: %s, route %s "

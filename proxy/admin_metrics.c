@@ -120,6 +120,18 @@ admin_m_total(struct evbuffer *b, const char *name,
 	evbuffer_add_printf(b, "%llu\n", (unsigned long long)r->sessions_total);
 }
 
+/* Routes with a name that checks resolve (tcp://, tls://) only. */
+static void
+admin_m_dns(struct evbuffer *b, const char *name,
+    const struct service *svc, const struct route *r)
+{
+	if (r->dns_at == 0 && r->dns_error[0] == '\0')
+		return;
+	admin_sample(b, name, svc, r, NULL, NULL);
+	evbuffer_add_printf(b, "%zu\n", r->dns_error[0] != '\0' ? (size_t)0 :
+	    r->dns.n);
+}
+
 /* Closed sessions' bytes and the open ones' so far: grows as bytes move. */
 static void
 admin_m_bytes(struct evbuffer *b, const char *name,
@@ -274,6 +286,9 @@ static const struct admin_route_family admin_route_families[] = {
 	{ "postern_check_duration_seconds", "histogram",
 	  "Time health checks of the route took, connect included.",
 	  admin_m_latency },
+	{ "postern_route_dns_addresses", "gauge",
+	  "Addresses the route's name resolved to at its last good check "
+	  "(0: it does not resolve); routes with a name only.", admin_m_dns },
 };
 
 static void
@@ -514,6 +529,28 @@ admin_bastion_families_write(struct postern *px, struct evbuffer *b)
 	}
 }
 
+/* Reloads by outcome, and when and how the last one ended. */
+static void
+admin_config_reloads(struct postern *px, struct evbuffer *b)
+{
+	const struct daemon_reload	*r = daemon_reload_status(px);
+
+	admin_head(b, "postern_config_reloads_total", "counter",
+	    "Reloads (SIGHUP or watch_config) by result; error: the running "
+	    "configuration was kept.");
+	evbuffer_add_printf(b, "postern_config_reloads_total{result=\"ok\"} "
+	    "%llu\npostern_config_reloads_total{result=\"error\"} %llu\n",
+	    r->ok, r->failed);
+	admin_head(b, "postern_config_last_reload_success", "gauge",
+	    "1 when the last reload succeeded (or none was tried), else 0.");
+	evbuffer_add_printf(b, "postern_config_last_reload_success %d\n",
+	    r->trigger == NULL || r->last_ok);
+	admin_head(b, "postern_config_last_reload_timestamp_seconds", "gauge",
+	    "Unix time of the last reload attempt; 0 before any.");
+	evbuffer_add_printf(b, "postern_config_last_reload_timestamp_seconds "
+	    "%lld\n", (long long)r->when);
+}
+
 /* Open file descriptors: the entries of /proc/self/fd; -1 if unknown. */
 static long
 admin_open_fds(void)
@@ -608,6 +645,7 @@ admin_metrics_write(struct postern *px, struct evbuffer *b)
 	    "Configuration generation: 1 at start, plus one per reload.");
 	evbuffer_add_printf(b, "postern_config_generation %u\n",
 	    daemon_generation(px));
+	admin_config_reloads(px, b);
 	for (i = 0; i < sizeof(admin_route_families) /
 	    sizeof(admin_route_families[0]); i++) {
 		rf = &admin_route_families[i];

@@ -1,12 +1,12 @@
 /*
- * daemon.c: the context, configuration generations, signals, shutdown.
+ * daemon.c: the context, configuration generations, signals, shutdown
+ * (reloading a generation from the file: daemon_reload.c).
  */
 #include "config.h"
 
 #ifdef HAVE_MALLOC_H
 #include <malloc.h>
 #endif
-#include <sys/resource.h>
 
 #include <errno.h>
 #include <signal.h>
@@ -21,8 +21,9 @@
 #include "admin.h"
 #include "clock.h"
 #include "conf.h"
-#include "conf_fds.h"
+#include "confwatch.h"
 #include "daemon.h"
+#include "daemon_int.h"
 #include "fault.h"
 #include "follow.h"
 #include "linger.h"
@@ -31,36 +32,11 @@
 #include "notify.h"
 #include "pgcancel.h"
 #include "priv.h"
+#include "route.h"
 #include "service.h"
 #include "session.h"
 #include "ssh.h"
 #include "tls_reg.h"
-
-struct postern {
-	struct event_base	*base;
-	struct evdns_base	*dns;
-	struct dial_env		 dial_env;
-	struct conf		*conf;		/* the running generation */
-	unsigned int		 generation;
-	struct service_list	 services;
-	struct session_list	 sessions;	/* live */
-	struct session_list	 reap;		/* closed, to free */
-	unsigned int		 nsessions;
-	struct event		*reap_ev;
-	struct event		*sig_term, *sig_int, *sig_hup;
-	struct event		*drain_timer;
-	struct event		*delay_timer;	/* shutdown_delay */
-	struct linger_list	 lingers;
-	struct pgcancel		*cancels;	/* postgres cancel keys */
-	struct admin		*admin;
-	struct notify		*notify;	/* sd_notify */
-	char			*user;		/* ids dropped to (start) */
-	int64_t			 started;	/* clock_ms */
-	uint64_t		 next_id;
-	int			 stopping;	/* SIGTERM seen: not ready */
-	int			 draining;	/* listeners closed */
-	int			 exit_status;	/* daemon_run's, once stopped */
-};
 
 static void
 daemon_reap_cb(evutil_socket_t fd, short what, void *arg)
@@ -140,6 +116,19 @@ daemon_follow_sessions(struct postern *px, struct service *svc)
 
 	TAILQ_FOREACH(s, &px->sessions, entry) {
 		if (s->follow != NULL && strcmp(s->svc->name, svc->name) == 0)
+			follow_update(s->follow);
+	}
+}
+
+void
+daemon_follow_stale(struct postern *px, struct route *r)
+{
+	struct session	*s;
+	int64_t		 now = clock_ms();
+
+	TAILQ_FOREACH(s, &px->sessions, entry) {
+		if (s->follow != NULL && s->route == r && s->has_upaddr &&
+		    route_dns_stale(r, (struct sockaddr *)&s->upaddr, now))
 			follow_update(s->follow);
 	}
 }
@@ -371,7 +360,7 @@ daemon_commit(struct postern *px, struct conf *c, struct listener **bound,
  * Switch to generation c: prepare all of it, then commit.  On failure
  * (logged) nothing running has changed and c is still the caller's.
  */
-static int
+int
 daemon_apply(struct postern *px, struct conf *c)
 {
 	struct service_list	 fresh = TAILQ_HEAD_INITIALIZER(fresh);
@@ -400,76 +389,6 @@ daemon_apply(struct postern *px, struct conf *c)
 		listener_free(bound[i]);
 	free(bound);
 	return (rc);
-}
-
-/* Both unset, or the same user name. */
-static int
-daemon_same_user(const char *a, const char *b)
-{
-	return (a == NULL ? b == NULL : b != NULL && strcmp(a, b) == 0);
-}
-
-/*
- * The admin endpoint follows the new generation: bound anew when its
- * address changed (the old one is closed only once the new one is
- * bound, so a bad address or lost privileges keep it where it was).
- */
-static void
-daemon_reload_admin(struct postern *px, const struct conf *c)
-{
-	struct admin	*ad;
-	char		 err[256];
-
-	if (px->admin != NULL && admin_same_address(px->admin, c)) {
-		admin_reconfigure(px->admin, c);
-		return;
-	}
-	if (!c->has_admin) {
-		if (px->admin != NULL)
-			log_info("reload: admin endpoint closed");
-		admin_free(px->admin);
-		px->admin = NULL;
-		return;
-	}
-	if ((ad = admin_new(px, c, err, sizeof(err))) == NULL) {
-		log_error("reload: admin: %s; %s", err, px->admin != NULL ?
-		    "keeping the running endpoint" : "no admin endpoint");
-		return;
-	}
-	admin_free(px->admin);		/* admin_new logged the new one */
-	px->admin = ad;
-}
-
-static void
-daemon_reload(struct postern *px)
-{
-	struct conf_errors	 errs = { NULL, 0 };
-	struct conf		*c;
-	struct rlimit		 rl;
-	size_t			 i;
-	char			 msg[512];
-
-	log_info("reload: reading %s", px->conf->path);
-	c = conf_load(px->conf->path, &errs);
-	for (i = 0; i < errs.n; i++)
-		log_error("%s", errs.msg[i]);
-	conf_errors_free(&errs);
-	if (c == NULL || daemon_apply(px, c) != 0) {
-		conf_unref(c);
-		log_error("reload failed: keeping the running configuration "
-		    "(generation %u)", px->generation);
-		return;
-	}
-	log_info("reload: configuration generation %u loaded",
-	    px->generation);
-	daemon_reload_admin(px, c);
-	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY &&
-	    conf_fds_check(c, (unsigned long)rl.rlim_cur, msg,
-	    sizeof(msg)) != 0)
-		log_warnx("reload: %s", msg);
-	if (!daemon_same_user(px->user, c->user))
-		log_warnx("reload: a changed user takes effect at the next "
-		    "restart");
 }
 
 static void
@@ -606,7 +525,9 @@ daemon_signal_cb(evutil_socket_t sig, short what, void *arg)
 			break;
 		}
 		notify_reloading(px->notify);
-		daemon_reload(px);
+		daemon_reload(px, "SIGHUP");
+		/* Read just now: no second reload for the watch. */
+		confwatch_sync(px->watch);
 		notify_reloaded(px->notify);
 		break;
 	case SIGTERM:
@@ -702,6 +623,8 @@ daemon_start(struct postern *px, struct conf *conf)
 	}
 	if (conf->user == NULL && geteuid() == 0)
 		log_warnx("%s", DAEMON_ROOT_WARNING);
+	/* Before the first checks ask for a name. */
+	daemon_resolver(px, conf);
 	/* Before daemon_apply: on failure conf must stay the caller's. */
 	if (conf->has_admin && (px->admin = admin_new(px, conf, err,
 	    sizeof(err))) == NULL) {
@@ -730,6 +653,7 @@ daemon_start(struct postern *px, struct conf *conf)
 		nl += svc->nlisteners;
 	log_info("ready: %zu service%s, %zu listener%s", conf->nservices,
 	    log_s(conf->nservices), nl, log_s(nl));
+	daemon_watch_update(px);
 	notify_started(px->notify);
 	return (0);
 }
@@ -753,6 +677,7 @@ daemon_free(struct postern *px)
 	if (px == NULL)
 		return;
 	admin_free(px->admin);
+	confwatch_free(px->watch);
 	if (px->reap_ev != NULL) {
 		daemon_close_all(px, SESSION_END_SHUTDOWN);
 		daemon_reap_cb(-1, 0, px);

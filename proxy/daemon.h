@@ -65,6 +65,18 @@ const struct conf *daemon_conf(struct postern *px);
 /* daemon_generation(px): how many generations were loaded (1: the first). */
 unsigned int daemon_generation(struct postern *px);
 
+/* The outcome of the last reload (SIGHUP or watch_config), for /health. */
+struct daemon_reload {
+	unsigned long long	 ok, failed;	/* reloads since start */
+	int			 last_ok;	/* of the last one */
+	const char		*trigger;	/* "SIGHUP", "watch"; NULL: none yet */
+	int64_t			 when;		/* Unix time (s) of the last */
+	char			 error[512];	/* why it failed: file:line: ... */
+};
+
+/* daemon_reload_status(px): the last reload's outcome (owned by px). */
+const struct daemon_reload *daemon_reload_status(struct postern *px);
+
 /* daemon_stopping(px): SIGTERM or SIGINT seen: readiness fails. */
 int	daemon_stopping(struct postern *px);
 
@@ -111,6 +123,12 @@ void	daemon_close_route_sessions(struct postern *px, struct route *r,
  * (follow_update; the steps come later, from the loop).
  */
 void	daemon_follow_sessions(struct postern *px, struct service *svc);
+
+/*
+ * daemon_follow_stale(px, r): r's name has a new answer: every session
+ * on r whose server is not in it looks again (follow_update).
+ */
+void	daemon_follow_stale(struct postern *px, struct route *r);
 
 /*
  * Logged at start (and printed by "postern -n") when postern runs as root

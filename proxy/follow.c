@@ -22,6 +22,7 @@
 #include "resp_ro.h"
 #include "proto.h"
 #include "relay.h"
+#include "resolve.h"
 #include "resp_track.h"
 #include "route.h"
 #include "service.h"
@@ -273,15 +274,24 @@ follow_server(struct follow *f, const uint8_t *buf, size_t len)
 	return (follow_fed(f));
 }
 
+/* Is the session's server no longer what its route's name points at? */
+static int
+follow_stale(const struct session *s)
+{
+	return (s->has_upaddr && route_dns_stale(s->route,
+	    (const struct sockaddr *)&s->upaddr, clock_ms()));
+}
+
 /*
  * Where the session should be: the route new sessions go to, when that
  * ranks above the session's (failback, with on_failback = move; a pin),
  * or when the session's own route is drained, disabled or down (with
- * on_route_down = move: *urgent, and then NULL when no route is left).
- * NULL: stay.  Asked again on every routing event and every tick of the
- * service's follow timer: level-triggered, so a session that fell
- * through to a lower route at connect comes back although no route
- * changed state.
+ * on_route_down = move: *urgent, and then NULL when no route is left);
+ * its own route again when the route's name now points elsewhere (the
+ * move dials it anew).  NULL: stay.  Asked again on every routing event
+ * and every tick of the service's follow timer: level-triggered, so a
+ * session that fell through to a lower route at connect comes back
+ * although no route changed state.
  */
 static struct route *
 follow_target(const struct session *s, int *urgent)
@@ -302,8 +312,10 @@ follow_target(const struct session *s, int *urgent)
 	t = svc->order[svc->current];
 	if (t == s->route) {
 		*urgent = 0;	/* a passive route on trial: in use */
-		/* Its Sentinel route has another master now: leave the old one. */
-		return (s->epoch != t->epoch && t->dial_cr != NULL ? t : NULL);
+		/* Its Sentinel route has another master now: leave the old
+		 * one; or its name no longer resolves to this server. */
+		return ((s->epoch != t->epoch && t->dial_cr != NULL) ||
+		    follow_stale(s) ? t : NULL);
 	}
 	if (*urgent || s->route->admin != ROUTE_ADMIN_ENABLED)
 		return (t);
@@ -497,6 +509,7 @@ follow_swap(struct follow *f)
 	struct bufferevent	*bev;
 	struct link		*link;
 	char			 prefix[256], to[ADDR_STRLEN];
+	char			 ip[64], at[72];
 	long			 ms = (long)clock_since(f->since);
 	int			 rc;
 
@@ -506,12 +519,18 @@ follow_swap(struct follow *f)
 		session_close(s, SESSION_END_INTERNAL, "out of memory");
 		return;
 	}
-	log_info("%s: moved to %s %s (waited %ld.%03lds; replayed %s)",
+	at[0] = '\0';
+	if (move_peer(f->move) != NULL && !resolve_is_literal(
+	    f->target->cr->target.host))
+		snprintf(at, sizeof(at), " at %s", resolve_format(
+		    move_peer(f->move), ip, sizeof(ip)));
+	log_info("%s: moved to %s %s%s (waited %ld.%03lds; replayed %s)",
 	    session_prefix(s, old, prefix, sizeof(prefix)),
 	    f->target->cr->name, addr_format(&f->cr->target, to,
-	    sizeof(to)), ms / 1000, ms % 1000, f->names[0] != '\0' ?
+	    sizeof(to)), at, ms / 1000, ms % 1000, f->names[0] != '\0' ?
 	    f->names : "nothing");
 	session_route_moved(s, f->target);
+	session_set_upstream(s, move_peer(f->move));
 	s->cr = f->cr;
 	s->epoch = f->epoch;
 	s->svc->count->moved++;
@@ -677,6 +696,11 @@ follow_step(evutil_socket_t fd, short what, void *arg)
 		route_unref(f->target);
 		f->target = route_ref(t);
 		f->state = FOLLOW_WAITING;
+		if (t == s->route)
+			log_info("%s: %s no longer points at this server; "
+			    "leaves at a safe point", session_prefix(s,
+			    s->route, prefix, sizeof(prefix)),
+			    t->cr->target.host);
 		log_debug("%s: waits for a safe point to move to %s (%s)",
 		    session_prefix(s, s->route, prefix, sizeof(prefix)),
 		    t->cr->name, f->resp != NULL ? resp_track_why(f->resp) :

@@ -1,7 +1,9 @@
 /*
  * follow.h: a session follows its service's routing.  When the route new
  * sessions go to ranks above the session's own (failback with
- * on_failback = move, a pin), or the session's route is drained, the
+ * on_failback = move, a pin), or the session's route is drained, or the
+ * route's name no longer resolves to the session's server
+ * (route_dns_stale: its own route is then the target, dialed anew), the
  * session leaves at its next safe point:
  *
  * - Redis (resp_track.h): moved, its client seeing nothing: a new

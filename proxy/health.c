@@ -4,6 +4,10 @@
  */
 #include "config.h"
 
+#include <sys/socket.h>
+
+#include <netinet/in.h>
+
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -23,6 +27,7 @@
 #include "log.h"
 #include "probe.h"
 #include "relay.h"
+#include "resolve.h"
 #include "route.h"
 #include "sentinel.h"
 #include "service.h"
@@ -36,6 +41,15 @@ struct health_check {
 	struct probe		*probe;
 	int64_t			 started;	/* clock_ms */
 	int			 running;
+	/* The route's name asked alongside each check (resolve.h). */
+	struct resolve		*resolve;
+	int			 resolved;	/* this check's answer is in */
+	int			 judged;	/* the check ended: its result */
+	int			 result;	/* enum probe_result */
+	struct resolve_answer	 answer;	/* n == 0: none */
+	char			 dns_error[64];
+	struct sockaddr_storage	 peer;		/* the check's server */
+	int			 have_peer;
 };
 
 struct health {
@@ -49,6 +63,7 @@ struct health {
 
 static void	health_done(struct health_check *, int, const char *,
 		    const char *);
+static void	health_resolve(struct health_check *);
 static void	health_local(struct health_check *, const char *);
 
 /* An errno that is postern's own limit, not the route's fault. */
@@ -163,6 +178,9 @@ health_dial_cb(const struct dial_result *res, void *arg)
 		    NULL);
 		return;
 	}
+	if ((c->have_peer = res->peer != NULL))
+		memcpy(&c->peer, res->peer, res->peer->sa_family == AF_INET6 ?
+		    sizeof(struct sockaddr_in6) : sizeof(struct sockaddr_in));
 	if ((bev = res->bev) == NULL &&
 	    (bev = health_link_bev(c, res->link)) == NULL)
 		return;			/* health_link_bev reported it */
@@ -207,10 +225,87 @@ health_timer_cb(evutil_socket_t fd, short what, void *arg)
 		    "quorum of Sentinels yet", NULL);
 		return;
 	}
+	health_resolve(c);
 	c->dial = dial_start(daemon_dial_env(c->h->svc->px), c->route->dial_cr,
 	    cs->check_timeout_ms, DIAL_URGENT | DIAL_TLS_BEV, health_dial_cb, c);
 	if (c->dial == NULL)
 		health_done(c, PROBE_CONNECT_ERROR, "out of memory", NULL);
+}
+
+static void	health_dns_apply(struct health_check *);
+
+static void
+health_resolved_cb(const struct resolve_answer *ans, const char *error,
+    void *arg)
+{
+	struct health_check	*c = arg;
+
+	c->resolve = NULL;
+	c->resolved = 1;
+	c->answer.n = 0;
+	if (ans != NULL)
+		c->answer = *ans;
+	snprintf(c->dns_error, sizeof(c->dns_error), "%s", error);
+	if (c->judged)		/* the check was quicker */
+		health_dns_apply(c);
+}
+
+/*
+ * Ask for the route's name alongside the check (tcp:// and tls://; an
+ * ssh:// route's name is the bastion's to resolve, a literal is not
+ * asked).  Connects resolve on their own: this answer only judges.
+ */
+static void
+health_resolve(struct health_check *c)
+{
+	const struct conf_route	*cr = c->route->cr;
+
+	resolve_cancel(c->resolve);	/* not back since the last check */
+	c->resolve = NULL;
+	c->resolved = c->judged = 0;
+	c->have_peer = 0;
+	/* A Sentinel route's server is the master the quorum names. */
+	if ((cr->kind != ROUTE_TCP && cr->kind != ROUTE_TLS) ||
+	    cr->sentinel != NULL || cr->target.kind != ADDR_INET ||
+	    resolve_is_literal(cr->target.host))
+		return;
+	c->resolve = resolve_start(daemon_dial_env(c->h->svc->px)->dns,
+	    cr->target.host, health_resolved_cb, c);
+}
+
+/*
+ * A check that passed on an address of this check's answer makes that
+ * answer the route's (an answer whose server failed the check, its
+ * identity above all, never moves a session).  A failed resolution makes
+ * it unknown.  Then, level-triggered, each session of the route whose
+ * server is no longer in it looks again (follow.c).
+ */
+static void
+health_dns_apply(struct health_check *c)
+{
+	struct route	*r = c->route;
+
+	c->resolved = c->judged = 0;
+	if (c->answer.n == 0)
+		route_dns_set(r, NULL, c->dns_error, clock_ms());
+	else if (c->result == PROBE_OK && c->have_peer &&
+	    resolve_has(&c->answer, (const struct sockaddr *)&c->peer))
+		route_dns_set(r, &c->answer, NULL, clock_ms());
+	else
+		return;
+	daemon_follow_stale(c->h->svc->px, r);
+}
+
+/* The check ended: judge with its answer now, or when that comes. */
+static void
+health_dns(struct health_check *c, int result)
+{
+	if (!c->resolved && c->resolve == NULL)
+		return;			/* nothing asked */
+	c->result = result;
+	c->judged = 1;
+	if (c->resolved)
+		health_dns_apply(c);
 }
 
 /*
@@ -237,6 +332,7 @@ health_done(struct health_check *c, int result, const char *detail,
 	    probe_result_name(result), detail, ms);
 	route_local_limit(c->route, NULL, now);
 	route_record_check(c->route, result, detail, ms, now);
+	health_dns(c, result);
 	if (result == PROBE_OK)
 		route_report(c->route, 1, ROUTE_EV_CHECK, detail, now);
 	else {
@@ -371,6 +467,7 @@ health_free(struct health *h)
 	for (i = 0; i < h->n; i++) {
 		dial_cancel(h->checks[i].dial);
 		probe_cancel(h->checks[i].probe);
+		resolve_cancel(h->checks[i].resolve);
 		if (h->checks[i].timer != NULL)
 			event_free(h->checks[i].timer);
 	}

@@ -4,6 +4,10 @@
  */
 #include "config.h"
 
+#include <sys/socket.h>
+
+#include <netinet/in.h>
+
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -40,6 +44,8 @@ struct move {
 	struct resp_reader	 rd;
 	move_cb			*cb;
 	void			*arg;
+	struct sockaddr_storage	 peer;		/* the new server (TCP) */
+	int			 have_peer;
 };
 
 /* Stop listening to the upstream: the session decides what is next. */
@@ -190,6 +196,9 @@ move_dial_cb(const struct dial_result *res, void *arg)
 		return;
 	}
 	m->state = MOVE_REPLAYING;
+	if ((m->have_peer = res->peer != NULL))
+		memcpy(&m->peer, res->peer, res->peer->sa_family == AF_INET6 ?
+		    sizeof(struct sockaddr_in6) : sizeof(struct sockaddr_in));
 	evtimer_add(m->timer, &tv);
 	if (res->link != NULL) {
 		m->link = res->link;
@@ -250,6 +259,12 @@ move_take(struct move *m, struct bufferevent **bev, struct link **link)
 	*link = m->link;
 	m->bev = NULL;
 	m->link = NULL;
+}
+
+const struct sockaddr *
+move_peer(const struct move *m)
+{
+	return (m->have_peer ? (const struct sockaddr *)&m->peer : NULL);
 }
 
 void

@@ -50,6 +50,12 @@ struct move *move_start(const struct dial_env *env,
  * *bev (a bare socket: events disabled, no callbacks, no unread byte).
  * The caller owns it from then on.
  */
+/*
+ * move_peer(m): the address of the server a READY move connected to over
+ * TCP (tcp://, tls://), or NULL (ssh://: the bastion knows).  Owned by m.
+ */
+const struct sockaddr *move_peer(const struct move *m);
+
 void	move_take(struct move *m, struct bufferevent **bev,
 	    struct link **link);
 

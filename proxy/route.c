@@ -10,6 +10,7 @@
 #include "clock.h"
 #include "conf.h"
 #include "log.h"
+#include "resolve.h"
 #include "route.h"
 
 /* A master a Sentinel route had: r->cr with another target. */
@@ -328,4 +329,78 @@ route_state_name(int state)
 		return ("down");
 	}
 	return ("unknown");
+}
+
+/* The addresses of a as text, "127.0.0.2, ::1" ("none" when empty). */
+static void
+route_dns_format(const struct resolve_answer *a, char *buf, size_t len)
+{
+	char	one[64];
+	size_t	i, at = 0;
+
+	snprintf(buf, len, "none");
+	for (i = 0; i < a->n && at < len; i++)
+		at += (size_t)snprintf(buf + at, len - at, "%s%s", i ? ", " : "",
+		    resolve_format((const struct sockaddr *)&a->addr[i], one,
+		    sizeof(one)));
+}
+
+/* The same addresses, whatever the order? */
+static int
+route_dns_same(const struct resolve_answer *a, const struct resolve_answer *b)
+{
+	size_t	i;
+
+	if (a->n != b->n)
+		return (0);
+	for (i = 0; i < a->n; i++) {
+		if (!resolve_has(b, (const struct sockaddr *)&a->addr[i]))
+			return (0);
+	}
+	return (1);
+}
+
+void
+route_dns_set(struct route *r, const struct resolve_answer *ans,
+    const char *error, int64_t now)
+{
+	char	was[256], is[256];
+
+	if (ans == NULL) {
+		if (r->dns_error[0] == '\0')
+			log_warnx("%s: %s does not resolve (%s); sessions stay "
+			    "where they are until it does", r->label,
+			    r->cr->target.host, error);
+		snprintf(r->dns_error, sizeof(r->dns_error), "%s", error);
+		r->dns.n = 0;
+		return;
+	}
+	r->dns_error[0] = '\0';
+	if (!route_dns_same(&r->dns, ans)) {
+		route_dns_format(&r->dns, was, sizeof(was));
+		route_dns_format(ans, is, sizeof(is));
+		/* A record that changed is the operator's event (failover). */
+		(r->dns_at != 0 ? log_notice : log_info)("%s: %s resolves "
+		    "to %s (was %s; ttl %ds)", r->label, r->cr->target.host,
+		    is, was, ans->ttl);
+	}
+	r->dns = *ans;
+	r->dns_at = now;
+}
+
+int
+route_dns_stale(const struct route *r, const struct sockaddr *sa,
+    int64_t now)
+{
+	int64_t	life = (int64_t)r->dns.ttl * 1000;
+
+	if (sa == NULL || r->dns.n == 0)
+		return (0);
+	if (life < ROUTE_DNS_MIN_MS)
+		life = ROUTE_DNS_MIN_MS;
+	if (life > ROUTE_DNS_CAP_MS)
+		life = ROUTE_DNS_CAP_MS;
+	if (now - r->dns_at > life)
+		return (0);
+	return (!resolve_has(&r->dns, sa));
 }

@@ -9,6 +9,7 @@
 
 #include <stdint.h>
 
+#include "resolve.h"
 #include "log.h"
 
 struct addr;
@@ -86,6 +87,14 @@ struct route {
 	double			 latency_sum;	/* seconds */
 
 	/*
+	 * The route's name as DNS answered the last check that passed on
+	 * an address in the answer (health.c): what "stale" is judged by.
+	 */
+	struct resolve_answer	 dns;		/* n == 0: not known */
+	int64_t			 dns_at;	/* clock_ms of that answer */
+	char			 dns_error[64];	/* the last failure; "" */
+
+	/*
 	 * postern's own limit (EMFILE, ENFILE, ENOMEM, ENOBUFS) met by the
 	 * last check or dial: "" when none.  Never counted toward fall.
 	 */
@@ -106,6 +115,30 @@ struct route {
 	unsigned int		 epoch;
 	struct route_master	*masters;	/* every dial_cr it had */
 };
+
+/*
+ * An answer judges sessions for its TTL, but at least ROUTE_DNS_MIN_MS
+ * (a session waiting for a safe point must not forget why) and at most
+ * ROUTE_DNS_CAP_MS (checks ask again every check_interval anyway).
+ */
+#define ROUTE_DNS_MIN_MS	10000
+#define ROUTE_DNS_CAP_MS	60000
+
+/*
+ * route_dns_set(r, ans, error, now): the name's answer at a check (ans
+ * NULL: it did not resolve, error says why: nothing is judged until it
+ * does again).  A changed set of addresses is logged once.
+ */
+void	route_dns_set(struct route *r, const struct resolve_answer *ans,
+	    const char *error, int64_t now);
+
+/*
+ * route_dns_stale(r, sa, now): 1 when r's name has a current answer
+ * and the server address sa (NULL: unknown) is not in it: a session
+ * there should leave for what the name points at now.
+ */
+int	route_dns_stale(const struct route *r, const struct sockaddr *sa,
+	    int64_t now);
 
 /* Upper bounds of the check latency histogram buckets, in seconds. */
 extern const double route_latency_bounds[ROUTE_LATENCY_BUCKETS];

@@ -5,6 +5,8 @@
 
 #include <sys/socket.h>
 
+#include <netinet/in.h>
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -291,6 +293,7 @@ session_connected(struct session *s, const struct dial_result *res)
 	s->client = -1;
 	s->route = s->dialing;
 	s->dialing = NULL;
+	session_set_upstream(s, res->peer);
 	s->route->sessions_total++;
 	s->route->sessions_active++;
 	s->state = SESSION_RELAYING;
@@ -737,6 +740,14 @@ session_close(struct session *s, int reason, const char *detail)
 	}
 	s->svc->count->active--;
 	daemon_session_reap(s->svc->px, s);
+}
+
+void
+session_set_upstream(struct session *s, const struct sockaddr *sa)
+{
+	if ((s->has_upaddr = sa != NULL))
+		memcpy(&s->upaddr, sa, sa->sa_family == AF_INET6 ?
+		    sizeof(struct sockaddr_in6) : sizeof(struct sockaddr_in));
 }
 
 void

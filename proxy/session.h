@@ -86,6 +86,9 @@ struct session {
 	size_t			 pos;		/* its place in svc->order */
 	int			 last_resort;	/* all down: trying anyway */
 	struct route		*route;		/* once connected */
+	/* The server's address (tcp://, tls://), for DNS staleness. */
+	struct sockaddr_storage	 upaddr;
+	int			 has_upaddr;
 	struct event		*hold_timer;
 	struct pgfront		*pg;		/* postgres startup phase */
 	struct evbuffer		*first;		/* client bytes read early */
@@ -136,6 +139,12 @@ void	session_close(struct session *s, int reason, const char *detail);
  * move): counters and byte totals follow, s holds a reference to r.
  */
 void	session_route_moved(struct session *s, struct route *r);
+
+/*
+ * session_set_upstream(s, sa): the server s now relays to is at sa
+ * (copied; NULL: not known, as through a bastion).
+ */
+void	session_set_upstream(struct session *s, const struct sockaddr *sa);
 
 /*
  * session_prefix(s, r, buf, len): "s7 redis 127.0.0.1:51234 -> private

@@ -21,6 +21,7 @@ stops when --stop exists.
       An error inside a transaction is "err intx ...".  --hold FILE: on
       the first connection, BEGIN; INSERT INTO held VALUES (1), then wait
       for FILE, SELECT inet_server_port(), COMMIT ("MS ok PORT held").
+      --who SQL: what names the server (default SELECT inet_server_port()).
       --listen: LISTEN ch on each connection.  --unlisten FILE: once FILE
       exists, UNLISTEN * once ("MS unlistened").
 """
@@ -184,7 +185,7 @@ def pg(a, out):
                     raise Fail(err)
                 out.write("%d ok %s %d\n" % (t, rows[0], seq))
             else:
-                rows, err = pg_query(c, "SELECT inet_server_port()::text")
+                rows, err = pg_query(c, a.who)
                 if err:
                     raise Fail(err)
                 out.write("%d ok %s\n" % (t, rows[0]))
@@ -213,6 +214,7 @@ def main():
     p.add_argument("--hold", default="")
     p.add_argument("--listen", action="store_true")
     p.add_argument("--unlisten", default="")
+    p.add_argument("--who", default="SELECT inet_server_port()::text")
     a = p.parse_args()
     with open(a.out, "a", buffering=1) as out:
         try:

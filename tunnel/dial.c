@@ -153,6 +153,8 @@ dial_finish(struct dial *d, int status, struct bufferevent *bev)
 	res.detail = d->detail[0] != '\0' ? d->detail :
 	    dial_status_name(status);
 	res.elapsed_ms = (int)(clock_ms() - d->start);
+	if (status == DIAL_OK && d->have_peer)
+		res.peer = (const struct sockaddr *)&d->peer;
 	if (bev == d->bev)
 		d->bev = NULL;		/* handed over */
 	d->cb(&res, d->arg);

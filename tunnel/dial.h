@@ -7,6 +7,8 @@
 #ifndef POSTERN_DIAL_H
 #define POSTERN_DIAL_H
 
+#include <sys/socket.h>
+
 #include <stddef.h>
 
 struct bufferevent;
@@ -37,6 +39,8 @@ struct dial_result {
 	struct link		*link;		/* DIAL_OK, ssh://, tls://: instead */
 	int			 plain;		/* bev is a bare socket */
 	int			 elapsed_ms;
+	/* DIAL_OK over TCP (tcp://, tls://): the server's address; else NULL */
+	const struct sockaddr	*peer;
 };
 
 /*

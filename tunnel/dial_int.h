@@ -4,6 +4,8 @@
 #ifndef POSTERN_DIAL_INT_H
 #define POSTERN_DIAL_INT_H
 
+#include <sys/socket.h>
+
 #include <stdint.h>
 
 #include "log.h"
@@ -36,6 +38,8 @@ struct dial {
 	/* tcp */
 	struct tcp_connect		*tcp;		/* connecting */
 	struct bufferevent		*bev;
+	struct sockaddr_storage		 peer;		/* connected to */
+	int				 have_peer;
 
 	/* tls (dial_tls.c): after TCP, d->bev is the stage's bufferevent */
 	struct tls_ctx			*tls;		/* the route's context */

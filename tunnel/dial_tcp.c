@@ -5,6 +5,8 @@
  */
 #include "config.h"
 
+#include <sys/socket.h>
+
 #include <stdio.h>
 #include <unistd.h>
 
@@ -19,6 +21,7 @@ static void
 dial_tcp_done(int fd, int status, const char *detail, void *arg)
 {
 	struct dial	*d = arg;
+	socklen_t	 len;
 
 	d->tcp = NULL;		/* freed when this returns */
 	if (status == DIAL_OK && (d->bev = bufferevent_socket_new(d->env.base,
@@ -32,6 +35,8 @@ dial_tcp_done(int fd, int status, const char *detail, void *arg)
 		dial_finish(d, status, NULL);
 		return;
 	}
+	len = sizeof(d->peer);
+	d->have_peer = getpeername(fd, (struct sockaddr *)&d->peer, &len) == 0;
 	d->deferred = DIAL_OK;
 	dial_finish(d, DIAL_OK, d->bev);
 }

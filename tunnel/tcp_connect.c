@@ -179,9 +179,13 @@ tcp_connect_resolved(int result, struct evutil_addrinfo *ai, void *arg)
 {
 	struct tcp_connect	*c = arg;
 
-	c->dns_req = NULL;
+	/*
+	 * evdns calls back after evdns_getaddrinfo_cancel(), from the loop:
+	 * by then tcp_connect_release() has freed c.  Touch nothing.
+	 */
 	if (result == EVUTIL_EAI_CANCEL)
 		return;
+	c->dns_req = NULL;
 	if (result != 0) {
 		snprintf(c->detail, sizeof(c->detail), "cannot resolve %s: "
 		    "%s", c->host, evutil_gai_strerror(result));

@@ -159,9 +159,11 @@ case_health_healthy() {
 	expect_json .status healthy
 	# Top-level keys do not depend on the configuration.
 	expect_json 'keys | join(",")' \
-	    bastions,config_generation,services,started,status,uptime_seconds,version
+	    bastions,config,config_generation,services,started,status,uptime_seconds,version
 	expect_json .version "$("$POSTERN" -V | awk '{ print $2 }')"
 	expect_json .config_generation 1
+	expect_json '.config | "\(.watch) \(.reloads_ok) \(.last_reload)"' \
+	    'false 0 null'
 	expect_json '.started | test("^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9:]{8}Z$")' true
 	expect_json '.uptime_seconds | type' number
 	expect_json '.services.redis.status' connected

@@ -356,6 +356,33 @@ test_admin_token(void **state)
 	tmpdir_remove(dir);
 }
 
+/* [postern] resolver and watch_config: values, defaults, errors. */
+static void
+test_resolver_and_watch(void **state)
+{
+	struct conf	*c;
+
+	(void)state;
+	c = parse_ok("[postern]\nresolver = 127.0.0.1:5353\n"
+	    "watch_config = yes\n" SVC);
+	assert_string_equal(c->resolver.host, "127.0.0.1");
+	assert_int_equal(c->resolver.port, 5353);
+	assert_int_equal(c->watch_config, 1);
+	conf_unref(c);
+	c = parse_ok("[postern]\nresolver = [::1]:53\n" SVC);
+	assert_string_equal(c->resolver.host, "::1");
+	conf_unref(c);
+	c = parse_ok(SVC);
+	assert_string_equal(c->resolver.host, "");
+	assert_int_equal(c->watch_config, 0);
+	conf_unref(c);
+	EXPECT_ERRORS("[postern]\nresolver = dns.example.test:53\n" SVC, 0,
+	    "t.conf:2: resolver dns.example.test: an IP address is needed, "
+	    "not a name");
+	EXPECT_ERRORS("[postern]\nwatch_config = maybe\n" SVC, 0,
+	    "t.conf:2: watch_config: 'maybe' is not one of: no, yes");
+}
+
 static void
 test_forwards(void **state)
 {
@@ -522,6 +549,7 @@ main(void)
 		cmocka_unit_test(test_check_files),
 		cmocka_unit_test(test_load),
 		cmocka_unit_test(test_admin_token),
+		cmocka_unit_test(test_resolver_and_watch),
 		cmocka_unit_test(test_forwards),
 		cmocka_unit_test(test_forwards_bad),
 		cmocka_unit_test(test_forwards_jump_errors),

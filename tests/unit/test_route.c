@@ -3,6 +3,10 @@
  */
 #include "config.h"
 
+#include <sys/socket.h>
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -14,6 +18,7 @@
 
 #include "conf.h"
 #include "log.h"
+#include "resolve.h"
 #include "route.h"
 
 static const char cfg[] =
@@ -432,6 +437,103 @@ test_sentinel_route_masters(void **state)
 	conf_unref(c);
 }
 
+/* An answer with the IPv4 addresses given, and ttl. */
+static void
+answer(struct resolve_answer *a, int ttl, const char *ip1, const char *ip2)
+{
+	struct sockaddr_in	*sin;
+	const char		*ips[2] = { ip1, ip2 };
+	size_t			 i;
+
+	memset(a, 0, sizeof(*a));
+	a->ttl = ttl;
+	for (i = 0; i < 2 && ips[i] != NULL; i++, a->n++) {
+		sin = (struct sockaddr_in *)&a->addr[i];
+		sin->sin_family = AF_INET;
+		assert_int_equal(inet_pton(AF_INET, ips[i], &sin->sin_addr), 1);
+	}
+}
+
+static struct sockaddr_storage
+v4(const char *ip, unsigned short port)
+{
+	struct sockaddr_storage	 ss;
+	struct sockaddr_in	*sin = (struct sockaddr_in *)&ss;
+
+	memset(&ss, 0, sizeof(ss));
+	sin->sin_family = AF_INET;
+	sin->sin_port = htons(port);
+	assert_int_equal(inet_pton(AF_INET, ip, &sin->sin_addr), 1);
+	return (ss);
+}
+
+/*
+ * A session is stale when its server's address (port ignored) is not in
+ * the route's answer, while the answer lives: its TTL, at least
+ * ROUTE_DNS_MIN_MS, at most ROUTE_DNS_CAP_MS.  No answer, or a name
+ * that stopped resolving: never stale.
+ */
+static void
+test_dns_stale(void **state)
+{
+	struct fixture		*f = *state;
+	struct route		*r = f->r[0];
+	struct resolve_answer	 a;
+	struct sockaddr_storage	 s2 = v4("10.0.0.2", 6379), s3 = v4("10.0.0.3", 1);
+	const struct sockaddr	*p2 = (struct sockaddr *)&s2, *p3 = (struct sockaddr *)&s3;
+
+	assert_int_equal(route_dns_stale(r, p2, f->now), 0);	/* no answer */
+	answer(&a, 5, "10.0.0.3", NULL);
+	route_dns_set(r, &a, NULL, f->now);
+	assert_int_equal(route_dns_stale(r, p2, f->now), 1);
+	assert_int_equal(route_dns_stale(r, p3, f->now), 0);
+	assert_int_equal(route_dns_stale(r, NULL, f->now), 0);
+	/* TTL 5 s, judged at least ROUTE_DNS_MIN_MS. */
+	assert_int_equal(route_dns_stale(r, p2, f->now + ROUTE_DNS_MIN_MS), 1);
+	assert_int_equal(route_dns_stale(r, p2, f->now + ROUTE_DNS_MIN_MS + 1),
+	    0);
+	/* A long TTL is capped. */
+	answer(&a, 3600, "10.0.0.3", "10.0.0.4");
+	route_dns_set(r, &a, NULL, f->now);
+	assert_int_equal(route_dns_stale(r, p2, f->now + ROUTE_DNS_CAP_MS), 1);
+	assert_int_equal(route_dns_stale(r, p2, f->now + ROUTE_DNS_CAP_MS + 1),
+	    0);
+	/* Either address of the answer is current. */
+	assert_int_equal(route_dns_stale(r, p3, f->now), 0);
+	/* The name stops resolving: nothing is judged. */
+	route_dns_set(r, NULL, "NXDOMAIN", f->now);
+	assert_int_equal(route_dns_stale(r, p2, f->now), 0);
+	assert_string_equal(r->dns_error, "NXDOMAIN");
+	/* ... until it does again. */
+	answer(&a, 5, "10.0.0.2", NULL);
+	route_dns_set(r, &a, NULL, f->now);
+	assert_string_equal(r->dns_error, "");
+	assert_int_equal(route_dns_stale(r, p2, f->now), 0);
+	assert_int_equal(route_dns_stale(r, p3, f->now), 1);
+}
+
+/* An IPv4 server reached as a v4-mapped IPv6 address is the same one. */
+static void
+test_dns_v4_mapped(void **state)
+{
+	struct resolve_answer	 a;
+	struct sockaddr_in6	 sin6;
+
+	(void)state;
+	answer(&a, 5, "10.0.0.2", NULL);
+	memset(&sin6, 0, sizeof(sin6));
+	sin6.sin6_family = AF_INET6;
+	assert_int_equal(inet_pton(AF_INET6, "::ffff:10.0.0.2",
+	    &sin6.sin6_addr), 1);
+	assert_int_equal(resolve_has(&a, (struct sockaddr *)&sin6), 1);
+	assert_int_equal(inet_pton(AF_INET6, "::ffff:10.0.0.3",
+	    &sin6.sin6_addr), 1);
+	assert_int_equal(resolve_has(&a, (struct sockaddr *)&sin6), 0);
+	assert_int_equal(resolve_is_literal("10.0.0.2"), 1);
+	assert_int_equal(resolve_is_literal("::1"), 1);
+	assert_int_equal(resolve_is_literal("db.example.test"), 0);
+}
+
 int
 main(void)
 {
@@ -473,6 +575,9 @@ main(void)
 		    test_same_definition, setup, teardown),
 		cmocka_unit_test_setup_teardown(
 		    test_rest_left, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_dns_stale, setup, teardown),
+		cmocka_unit_test(test_dns_v4_mapped),
 	};
 
 	log_init(LOG_LEVEL_ERROR, 0);
