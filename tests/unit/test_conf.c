@@ -547,7 +547,7 @@ test_key_table(void **state)
 	size_t			 outlen = 0, nlines = 0, nf;
 	FILE			*fp;
 
-	assert_true(conf_nkeys > 0 && conf_nkeys <= 64);
+	assert_true(conf_nkeys > 0 && conf_nkeys <= CONF_MAX_KEYS);
 	for (i = 0; i < conf_nkeys; i++) {
 		k = &conf_keys[i];
 		if (prev != NULL && (prev->section > k->section ||
