@@ -281,7 +281,8 @@ const struct conf_key conf_keys[] = {
 	  "CA certificates that verify the server: a PEM file or a hashed "
 	  "directory; the system store when unset" },
 	{ SECT_TLS, "cert", TYPE_PATH, T(cert), NULL, 0, 0, NULL, 0,
-	  "client certificate (PEM) to present; needs key" },
+	  "client certificate (PEM) to present; its private key is key=, "
+	  "or in this file when key is unset" },
 	{ SECT_TLS, "ciphers", TYPE_STRING, T(ciphers), NULL, 0, 0, NULL, 0,
 	  "OpenSSL cipher list for TLS 1.2; OpenSSL's default when unset" },
 	{ SECT_TLS, "key", TYPE_PATH, T(key), NULL, 0, 0, NULL, KEY_SECRET,
