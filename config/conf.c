@@ -467,6 +467,7 @@ conf_section_end(struct conf_parser *p)
 			s->check_timeout_ms = s->check_interval_ms;
 		conf_validate_role(p, s, conf_check_kind(s));
 		conf_validate_identity(p, s, conf_check_kind(s));
+		conf_validate_readonly(p, s);
 	}
 	for (i = 0; i < conf_nkeys && p->section != SECT_NONE; i++) {
 		if (conf_keys[i].section != p->section ||

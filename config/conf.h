@@ -140,6 +140,7 @@ struct conf_service {
 	int			 rise;
 	int			 fall;
 	int			 max_connections;
+	int			 readonly;	/* refuse writes (issue 24) */
 };
 
 enum conf_host_key_check {

@@ -105,6 +105,15 @@ conf_validate_identity(struct conf_parser *p, struct conf_service *s,
 	    (kind == CHECK_POSTGRES && auth));
 }
 
+/* readonly = yes: only where postern reads the protocol's commands. */
+void
+conf_validate_readonly(struct conf_parser *p, const struct conf_service *s)
+{
+	if (s->readonly && s->protocol != PROTO_REDIS)
+		perr(p, conf_key_line(p, "readonly"), "readonly = yes is for "
+		    "protocol = redis services");
+}
+
 /* "SHA256:" + 43 base64 characters (32 bytes), '=' padding allowed. */
 static int
 conf_valid_sha256(const char *v)

@@ -1,0 +1,114 @@
+#!/bin/bash
+# Guardrails for production access (issue 24): readonly = yes on a Redis
+# service refuses writing commands, scripts that may write and unknown
+# commands with -NOPERM from postern, one reply per request and in order
+# (pipelined, inside MULTI), on every transport; reads pass and the data
+# is untouched.
+. "$(dirname "$0")/../lib.sh"
+
+unset SSH_AUTH_SOCK SSH_AGENT_PID
+
+# raw PORT TEXT: send TEXT in one write, shut the write side, print the
+# replies (CR removed).
+raw() {
+	printf '%b' "$2" | timeout 20 socat -t 10 - "TCP:127.0.0.1:$1" | tr -d '\r'
+}
+
+nop() {
+	printf -- '-NOPERM postern: readonly service redis refuses %s' "$1"
+}
+
+# Writes among reads in one write: each gets its error in its place, the
+# reads around them their values; the server's data is untouched.
+case_ro_pipelined() {
+	local out want
+	transport_redis "$1"
+	rdirect "$REDIS_PORT" SET k 1 > /dev/null
+	postern_on "$1" redis "$REDIS_PORT" -- readonly=yes
+	out=$(raw "$LISTEN_PORT" '*2\r\n$3\r\nGET\r\n$1\r\nk\r\n*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$1\r\n2\r\nGET k\r\nDEL k\r\nINCR n\r\n*2\r\n$6\r\nEXISTS\r\n$1\r\nk\r\nflushall\r\nPING\r\n')
+	want=$(printf '$1\n1\n%s\n$1\n1\n%s\n%s\n:1\n%s\n+PONG' "$(nop SET)" \
+	    "$(nop DEL)" "$(nop INCR)" "$(nop FLUSHALL)")
+	expect_eq "replies, in order" "$want" "$out"
+	expect_eq "k in redis" 1 "$(rdirect "$REDIS_PORT" GET k)"
+	expect_eq "n in redis" 0 "$(rdirect "$REDIS_PORT" EXISTS n)"
+}
+
+# MULTI with a write inside: the write is refused and never queued, EXEC
+# runs what passed.
+case_ro_multi() {
+	local out want
+	transport_redis "$1"
+	rdirect "$REDIS_PORT" SET k 1 > /dev/null
+	postern_on "$1" redis "$REDIS_PORT" -- readonly=yes
+	out=$(raw "$LISTEN_PORT" 'MULTI\r\nSET k 2\r\nGET k\r\nINCR k\r\nEXEC\r\nGET k\r\n')
+	want=$(printf '+OK\n%s\n+QUEUED\n%s\n*1\n$1\n1\n$1\n1' "$(nop SET)" \
+	    "$(nop INCR)")
+	expect_eq "replies, in order" "$want" "$out"
+	expect_eq "k in redis" 1 "$(rdirect "$REDIS_PORT" GET k)"
+}
+
+# EVAL (which may write) refused; EVAL_RO passes; a write from EVAL_RO
+# is the server's to refuse.  Containers by subcommand; unknown refused.
+case_ro_scripts() {
+	local out want
+	transport_redis "$1"
+	rdirect "$REDIS_PORT" SET k 1 > /dev/null
+	postern_on "$1" redis "$REDIS_PORT" -- readonly=yes
+	out=$(raw "$LISTEN_PORT" "EVAL \"return redis.call('set','k','3')\" 0\r\nEVAL_RO \"return redis.call('get',KEYS[1])\" 1 k\r\nSCRIPT LOAD \"return 1\"\r\nCLIENT SETNAME me\r\nCLIENT KILL ID 1\r\nCONFIG SET maxmemory 1\r\nNOSUCHCMD x\r\n")
+	want=$(printf '%s\n$1\n1\n%s\n+OK\n%s\n%s\n%s' "$(nop EVAL)" \
+	    "$(nop SCRIPT)" "$(nop CLIENT\|KILL)" "$(nop CONFIG\|SET)" \
+	    "$(nop NOSUCHCMD)")
+	expect_eq "replies, in order" "$want" "$out"
+	expect_eq "k in redis" 1 "$(rdirect "$REDIS_PORT" GET k)"
+	expect_eq "maxmemory in redis" 0 "$(rdirect "$REDIS_PORT" CONFIG GET maxmemory | tail -n 1)"
+}
+
+# A real client library's pipeline: redis-py sees the refusals as
+# exceptions in place, reads as values.
+case_ro_redis_py() {
+	local out
+	transport_redis "$1"
+	postern_on "$1" redis "$REDIS_PORT" -- readonly=yes
+	out=$(timeout 30 /usr/bin/python3 - "$LISTEN_PORT" <<'PY' 2>&1
+import sys, redis
+r = redis.Redis(port=int(sys.argv[1]))
+p = r.pipeline(transaction=False)
+for i in range(200):
+    p.get("a%d" % i)
+    p.set("a%d" % i, "x")
+res = p.execute(raise_on_error=False)
+bad = [i for i, v in enumerate(res)
+       if (i % 2 == 0 and v is not None) or
+          (i % 2 == 1 and not (isinstance(v, redis.ResponseError) and
+                               "readonly service redis refuses SET" in str(v)))]
+print("ok" if not bad and len(res) == 400 else "bad %r" % bad[:5])
+PY
+)
+	expect_eq "redis-py pipeline of 200 reads and 200 writes" ok "$out"
+	expect_eq "keys in redis" 0 "$(rdirect "$REDIS_PORT" DBSIZE)"
+}
+
+# readonly = yes on a tcp service: postern -n says it cannot be.
+case_ro_conf() {
+	local out p
+	p=$(free_port)
+	{ conf_global
+	  conf_service t "127.0.0.1:$p" tcp "a tcp://127.0.0.1:$(free_port)" -- readonly=yes
+	} > "$T/ro.conf"
+	out=$("$POSTERN" -n -c "$T/ro.conf" 2>&1)
+	expect_match "postern -n" "ro\\.conf:[0-9]+: readonly = yes is for protocol = redis services" "$out"
+}
+
+(make_pki) > "$T/pki.log" 2>&1 || {
+	fail "$SCRIPT_NAME: certificates" "openssl failed: $(tail -n 3 "$T/pki.log" | paste -sd'|')"
+	finish
+}
+
+for t in "${TRANSPORTS[@]}"; do
+	run_case "$t: readonly redis: pipelined writes among reads" case_ro_pipelined "$t"
+	run_case "$t: readonly redis: MULTI with writes" case_ro_multi "$t"
+	run_case "$t: readonly redis: EVAL refused, EVAL_RO passes" case_ro_scripts "$t"
+	run_case "$t: readonly redis: redis-py pipeline" case_ro_redis_py "$t"
+done
+run_case "readonly on a tcp service is a config error" case_ro_conf
+finish
