@@ -232,8 +232,9 @@ const struct conf_key conf_keys[] = {
 	{ SECT_SERVICE, "readonly", TYPE_ENUM, S(readonly), "no", 0, 0,
 	  no_yes, 0,
 	  "redis: yes refuses writing commands, scripts that may write and "
-	  "unknown commands with -NOPERM (a guard against mistakes; the "
-	  "server's ACLs are the boundary)" },
+	  "unknown commands with -NOPERM; postgres: sessions run with "
+	  "default_transaction_read_only=on and turning it off is refused "
+	  "(a guard against mistakes; the server's ACLs are the boundary)" },
 	{ SECT_SERVICE, "response_timeout", TYPE_DURATION,
 	  S(response_timeout_ms), "5s", 0, 3600 * 1000, NULL, 0,
 	  "redis and postgres: a server that has not answered a session's "

@@ -109,9 +109,9 @@ conf_validate_identity(struct conf_parser *p, struct conf_service *s,
 void
 conf_validate_readonly(struct conf_parser *p, const struct conf_service *s)
 {
-	if (s->readonly && s->protocol != PROTO_REDIS)
+	if (s->readonly && s->protocol == PROTO_TCP)
 		perr(p, conf_key_line(p, "readonly"), "readonly = yes is for "
-		    "protocol = redis services");
+		    "protocol = redis or postgres services");
 }
 
 /* "SHA256:" + 43 base64 characters (32 bytes), '=' padding allowed. */

@@ -19,13 +19,13 @@
 #include "daemon.h"
 #include "dial.h"
 #include "follow.h"
+#include "guard.h"
 #include "log.h"
 #include "pgback.h"
 #include "pgcancel.h"
 #include "pgfront.h"
 #include "proto.h"
 #include "rediscmd.h"
-#include "resp_guard.h"
 #include "route.h"
 #include "service.h"
 #include "session.h"
@@ -236,37 +236,6 @@ session_pg_tap(const uint8_t *buf, size_t len, void *arg)
 	return (done);
 }
 
-/* readonly = yes (resp_guard.h) as the relay's client filter. */
-static int
-session_guard_client(void *arg, struct evbuffer *in, struct evbuffer *srv,
-    struct evbuffer *cli)
-{
-	return (resp_guard_client(arg, in, srv, cli));
-}
-
-static void
-session_guard_server(void *arg, const uint8_t *buf, size_t len)
-{
-	resp_guard_server(arg, buf, len);
-}
-
-static const struct relay_filter session_guard = {
-	session_guard_client,
-	session_guard_server
-};
-
-/* A readonly Redis service's session: its requests go through a guard. */
-static int
-session_guard_start(struct session *s)
-{
-	if (s->svc->cs->protocol != PROTO_REDIS || !s->svc->cs->readonly)
-		return (0);
-	if ((s->guard = malloc(sizeof(*s->guard))) == NULL)
-		return (-1);
-	resp_guard_init(s->guard, s->svc->cs->name);
-	return (relay_filter_set(&s->relay, &session_guard, s->guard));
-}
-
 /*
  * Watch what tells about the route: the server's first byte, and for
  * protocols with a request that must be answered, how long it takes.
@@ -321,7 +290,8 @@ session_connected(struct session *s, const struct dial_result *res)
 	    daemon_base(s->svc->px), fd, res->link, s->first,
 	    session_relay_done, s) : relay_start(&s->relay,
 	    daemon_base(s->svc->px), fd, res->bev, s->first,
-	    session_relay_done, s)) != 0 || session_guard_start(s) != 0) {
+	    session_relay_done, s)) != 0 ||
+	    guard_start(s->svc->cs, &s->relay, &s->guard) != 0) {
 		session_close(s, SESSION_END_INTERNAL, "out of memory");
 		return;
 	}
@@ -574,6 +544,11 @@ session_pg_cb(const struct pgfront_msg *msg, struct evbuffer *packet,
 			return;
 		}
 		evbuffer_add_buffer(s->first, packet);
+		if (guard_startup(s->svc->cs, s->first, msg->len) != 0) {
+			session_close(s, SESSION_END_CLIENT, "startup packet "
+			    "postern cannot make read-only");
+			return;
+		}
 		session_dial_next(s, 0);
 		return;
 	case PGFRONT_BAD:
@@ -785,10 +760,7 @@ session_free(struct session *s)
 	if (s->first != NULL)
 		evbuffer_free(s->first);
 	free(s->pgback);
-	if (s->guard != NULL) {
-		resp_guard_clear(s->guard);	/* wipes a recorded AUTH */
-		free(s->guard);
-	}
+	guard_free(s->guard);
 	route_unref(s->dialing);
 	route_unref(s->route);
 	service_unref(s->svc);

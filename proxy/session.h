@@ -35,7 +35,7 @@
 struct dial;
 struct event;
 struct follow;
-struct resp_guard;
+struct guard;
 struct evbuffer;
 struct pgback;
 struct pgcancel_entry;
@@ -100,7 +100,7 @@ struct session {
 	int			 head_done;	/* first command looked at */
 	int			 answer_due;	/* time it once it is whole */
 	struct follow		*follow;	/* redis, postgres: see follow.h */
-	struct resp_guard	*guard;		/* redis readonly = yes */
+	struct guard		*guard;		/* readonly = yes: guard.h */
 	uint64_t		 route_base[2];	/* relay bytes when route set */
 	struct evbuffer		*last_words;	/* to the client at close */
 	struct event		*idle_timer;	/* idle_timeout, if set */

@@ -3,7 +3,8 @@
 # service refuses writing commands, scripts that may write and unknown
 # commands with -NOPERM from postern, one reply per request and in order
 # (pipelined, inside MULTI), on every transport; reads pass and the data
-# is untouched.
+# is untouched.  On a PostgreSQL service the server runs every session
+# read-only and postern refuses turning that off.
 . "$(dirname "$0")/../lib.sh"
 
 unset SSH_AUTH_SOCK SSH_AGENT_PID
@@ -88,6 +89,53 @@ PY
 	expect_eq "keys in redis" 0 "$(rdirect "$REDIS_PORT" DBSIZE)"
 }
 
+# PostgreSQL: the server refuses writes itself (the startup packet asked
+# for default_transaction_read_only), and postern refuses turning that
+# off, by the simple protocol (psql) and the extended one (psycopg).
+case_ro_pg() {
+	local out
+	start_postgres
+	timeout 30 psql "$(pg_conninfo "$PG_PORT")" -XAtqc "CREATE TABLE t (x int)" ||
+	    fail_case "CREATE TABLE directly failed"
+	postern_on "$1" postgres "$PG_PORT" -- readonly=yes check=tcp
+	out=$(timeout 30 psql "$(pg_conninfo "$LISTEN_PORT")" -XAtc "INSERT INTO t VALUES (1)" 2>&1)
+	expect_match "INSERT through postern" "cannot execute INSERT in a read-only transaction" "$out"
+	out=$(timeout 30 psql "$(pg_conninfo "$LISTEN_PORT" "options='-c default_transaction_read_only=off'")" \
+	    -XAtc "SHOW default_transaction_read_only" 2>&1)
+	expect_eq "the client's own startup value is overridden" on "$out"
+	out=$(timeout 30 psql "$(pg_conninfo "$LISTEN_PORT")" -X -v ON_ERROR_STOP=0 -At \
+	    -c "SET default_transaction_read_only = off" -c "SHOW default_transaction_read_only" \
+	    -c "BEGIN READ WRITE" -c "ROLLBACK" -c "SELECT count(*) FROM t" 2>&1)
+	expect_match "SET refused" "ERROR:  postern: readonly service postgres refuses SET default_transaction_read_only" "$out"
+	expect_match "still read-only" $'\non\n' "$out"
+	expect_match "BEGIN READ WRITE refused" "refuses BEGIN READ WRITE" "$out"
+	expect_match "reads pass" $'\n0$' "$out"
+	out=$(timeout 30 /usr/bin/python3 - "$LISTEN_PORT" <<'PY' 2>&1
+import sys, psycopg
+c = psycopg.connect(host="127.0.0.1", port=int(sys.argv[1]), user="postgres",
+                    dbname="postgres", autocommit=True)
+res = []
+for q in ("SET SESSION CHARACTERISTICS AS TRANSACTION READ WRITE",
+          "SELECT set_config('transaction_read_only', 'off', false)",
+          "START TRANSACTION READ WRITE"):
+    try:
+        c.execute(q, prepare=True)
+        res.append("passed")
+    except psycopg.Error as e:
+        res.append("%s %s" % (e.sqlstate, e.diag.message_primary))
+try:
+    c.execute("INSERT INTO t VALUES (%s)", (2,))
+    res.append("insert passed")
+except psycopg.Error as e:
+    res.append(e.sqlstate)
+res.append(str(c.execute("SELECT count(*) FROM t WHERE x = %s", (0,)).fetchone()[0]))
+print("|".join(res))
+PY
+)
+	expect_eq "extended protocol" "25006 postern: readonly service postgres refuses SET SESSION CHARACTERISTICS AS TRANSACTION READ WRITE|25006 postern: readonly service postgres refuses set_config of transaction_read_only|25006 postern: readonly service postgres refuses START TRANSACTION READ WRITE|25006|0" "$out"
+	expect_eq "rows in t" 0 "$(timeout 30 psql "$(pg_conninfo "$PG_PORT")" -XAtc "SELECT count(*) FROM t")"
+}
+
 # readonly = yes on a tcp service: postern -n says it cannot be.
 case_ro_conf() {
 	local out p
@@ -96,7 +144,7 @@ case_ro_conf() {
 	  conf_service t "127.0.0.1:$p" tcp "a tcp://127.0.0.1:$(free_port)" -- readonly=yes
 	} > "$T/ro.conf"
 	out=$("$POSTERN" -n -c "$T/ro.conf" 2>&1)
-	expect_match "postern -n" "ro\\.conf:[0-9]+: readonly = yes is for protocol = redis services" "$out"
+	expect_match "postern -n" "ro\\.conf:[0-9]+: readonly = yes is for protocol = redis or postgres services" "$out"
 }
 
 (make_pki) > "$T/pki.log" 2>&1 || {
@@ -109,6 +157,9 @@ for t in "${TRANSPORTS[@]}"; do
 	run_case "$t: readonly redis: MULTI with writes" case_ro_multi "$t"
 	run_case "$t: readonly redis: EVAL refused, EVAL_RO passes" case_ro_scripts "$t"
 	run_case "$t: readonly redis: redis-py pipeline" case_ro_redis_py "$t"
+done
+for t in tcp ssh; do
+	run_case "$t: readonly postgres: the server refuses writes, turning it off refused" case_ro_pg "$t"
 done
 run_case "readonly on a tcp service is a config error" case_ro_conf
 finish
