@@ -233,6 +233,24 @@ struct conf *conf_from_forwards(char **specs, size_t n,
 	    struct conf_errors *errs);
 
 /*
+ * conf_from_forwards_opts(specs, n, opts, nopts, errs): the same with
+ * "-o key=value" service keys (readonly, protocol) for every forward;
+ * readonly=yes without protocol takes it from a well-known target port
+ * (6379, 6380: redis; 5432, 5433: postgres).  With -J, the jump's opts
+ * do the same (conf_from_forwards_jump).
+ */
+struct conf *conf_from_forwards_opts(char **specs, size_t n, char **opts,
+	    size_t nopts, struct conf_errors *errs);
+
+/*
+ * conf_forward_hint(s, buf, len): a ready-to-run client command for a
+ * quick-mode forward's service ("redis-cli -h 127.0.0.1 -p 6380"; for a
+ * tcp one, the candidates).
+ */
+void	conf_forward_hint(const struct conf_service *s, char *buf,
+	    size_t len);
+
+/*
  * The bastion of "-L ... -J": every forward goes through it.  host is
  * required; NULL or 0 fields are left out (the key's default applies).
  */

@@ -136,6 +136,34 @@ PY
 	expect_eq "rows in t" 0 "$(timeout 30 psql "$(pg_conninfo "$PG_PORT")" -XAtc "SELECT count(*) FROM t")"
 }
 
+# Quick mode: -o readonly=yes (with -o protocol, or a well-known target
+# port) guards every forward, and each forward's client command is
+# printed ready to run.
+case_ro_quick() {
+	local p1 p2 out
+	start_redis
+	p1=$(free_port) p2=$(free_port)
+	start_postern_args -L "127.0.0.1:$p1:127.0.0.1:$REDIS_PORT" \
+	    -L "$p2:127.0.0.1:5432" -o readonly=yes -o protocol=redis
+	wait_ready 10
+	expect_log "info: L1: redis-cli -h 127\\.0\\.0\\.1 -p $p1\$"
+	expect_log "info: L2: redis-cli -h 127\\.0\\.0\\.1 -p $p2\$"
+	out=$(timeout 10 redis-cli -h 127.0.0.1 -p "$p1" SET k v 2>&1)
+	expect_eq "SET through the quick-mode forward" "NOPERM postern: readonly service L1 refuses SET" "$out"
+	stop_postern
+	# Without -o protocol: from the target port; a plain forward's hint.
+	start_postern_args -L "$p1:127.0.0.1:5432" -L "$p2:127.0.0.1:6380" \
+	    -o readonly=yes
+	wait_ready 10
+	expect_log "info: L1: psql \"host=127\\.0\\.0\\.1 port=$p1\"\$"
+	expect_log "info: L2: redis-cli -h 127\\.0\\.0\\.1 -p $p2\$"
+	stop_postern
+	out=$("$POSTERN" -n -L "$p1:127.0.0.1:$REDIS_PORT" -o readonly=yes 2>&1)
+	expect_match "readonly to an unknown port" "^-o readonly=yes: readonly = yes is for protocol = redis or postgres services" "$out"
+	out=$("$POSTERN" -n -L "$p1:127.0.0.1:6379" -o user=x 2>&1)
+	expect_match "a bastion key without -J" "'user=x': not a key of a forward's service" "$out"
+}
+
 # readonly = yes on a tcp service: postern -n says it cannot be.
 case_ro_conf() {
 	local out p
@@ -162,4 +190,5 @@ for t in tcp ssh; do
 	run_case "$t: readonly postgres: the server refuses writes, turning it off refused" case_ro_pg "$t"
 done
 run_case "readonly on a tcp service is a config error" case_ro_conf
+run_case "quick mode: -o readonly=yes, client commands printed" case_ro_quick
 finish
