@@ -118,6 +118,7 @@ conf_free(struct conf *c)
 	free(c->admin_token_file);
 	free(c->admin_socket_mode);
 	free(c->admin_socket_group);
+	free(c->audit_file);
 	if (c->admin_token != NULL) {
 		OPENSSL_cleanse(c->admin_token, strlen(c->admin_token));
 		free(c->admin_token);

@@ -49,6 +49,13 @@ enum conf_identity {
 	IDENTITY_OFF
 };
 
+/* audit: one record per session (proxy/audit.c). */
+enum conf_audit {
+	AUDIT_OFF,
+	AUDIT_LOG,		/* a text line */
+	AUDIT_JSON		/* a JSON object */
+};
+
 enum conf_on_down {
 	ON_DOWN_KEEP,		/* established sessions stay */
 	ON_DOWN_CLOSE,		/* sessions on a route marked down are closed */
@@ -184,6 +191,8 @@ struct conf {
 	char			*admin_socket_mode;	/* octal text */
 	int			 admin_socket_perm;	/* parsed from it */
 	char			*admin_socket_group;	/* NULL: ours */
+	enum conf_audit		 audit;
+	char			*audit_file;	/* NULL: postern's log */
 	int			 log_level;	/* enum log_level (lib/log.h) */
 	int			 drain_timeout_ms;
 	int			 shutdown_delay_ms;

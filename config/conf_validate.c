@@ -6,6 +6,8 @@
  */
 #include "config.h"
 
+#include <sys/stat.h>
+
 #include <ctype.h>
 #include <errno.h>
 #include <grp.h>
@@ -230,6 +232,35 @@ conf_validate_admin(struct conf_parser *p)
 	conf_validate_admin_socket(p);
 }
 
+/* audit_file: an absolute path in a directory that exists. */
+static void
+conf_validate_audit(struct conf_parser *p)
+{
+	struct conf		*c = p->conf;
+	const struct conf_key	*k = conf_keys_find(SECT_GLOBAL, "audit_file");
+	int			 line = p->global_seen[k - conf_keys];
+	char			*dir, *slash;
+	struct stat		 st;
+
+	if (c->audit_file == NULL)
+		return;
+	if (c->audit == AUDIT_OFF)
+		perr(p, line, "audit_file needs audit = log or json");
+	if (c->audit_file[0] != '/') {
+		perr(p, line, "audit_file %s: not an absolute path",
+		    c->audit_file);
+		return;
+	}
+	if ((dir = strdup(c->audit_file)) == NULL)
+		return;
+	slash = strrchr(dir, '/');
+	*(slash == dir ? slash + 1 : slash) = '\0';
+	if (stat(dir, &st) == -1 || !S_ISDIR(st.st_mode))
+		perr(p, line, "audit_file %s: no directory %s", c->audit_file,
+		    dir);
+	free(dir);
+}
+
 /* One listener per address across all services and the admin endpoint. */
 static void
 conf_validate_listeners(struct conf_parser *p)
@@ -291,6 +322,7 @@ conf_validate(struct conf_parser *p)
 	for (i = 0; i < c->nbastions; i++)
 		conf_validate_bastion(p, &c->bastions[i]);
 	conf_validate_admin(p);
+	conf_validate_audit(p);
 	if (c->nservices == 0)
 		perr(p, 0, "no [service NAME] section: nothing to do");
 	conf_validate_listeners(p);

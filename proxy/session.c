@@ -14,6 +14,7 @@
 #include <event2/bufferevent.h>
 #include <event2/event.h>
 
+#include "audit.h"
 #include "clock.h"
 #include "conf.h"
 #include "daemon.h"
@@ -618,6 +619,7 @@ session_new(struct service *svc, int fd, struct sockaddr *sa, socklen_t len)
 	s->svc = service_ref(svc);
 	addr_from_sockaddr(sa, len, s->peer, sizeof(s->peer));
 	s->start = clock_ms();
+	audit_begin(s, fd);
 	s->state = SESSION_DIALING;
 	relay_init(&s->relay);
 	evutil_make_socket_nonblocking(fd);
@@ -686,6 +688,7 @@ session_close(struct session *s, int reason, const char *detail)
 	    why, ms / 1000, ms % 1000,
 	    (unsigned long long)s->relay.side[RELAY_CLIENT].bytes,
 	    (unsigned long long)s->relay.side[RELAY_SERVER].bytes);
+	audit_end(s, why);
 
 	if (s->state == SESSION_HOLDING)
 		service_unhold(s->svc, s);

@@ -92,6 +92,8 @@ struct session {
 	struct pgcancel_entry	*cancel_key;	/* in the daemon's map */
 	char			 peer[64];
 	int64_t			 start;		/* clock_ms at accept */
+	int64_t			 wall_ms;	/* audit: wall clock at accept */
+	long			 uid;		/* audit: the client's uid */
 	enum session_answer	 answer;
 	struct event		*answer_timer;	/* response_timeout */
 	char			 request[32];	/* "GET", "startup": for logs */

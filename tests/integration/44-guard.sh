@@ -164,6 +164,68 @@ case_ro_quick() {
 	expect_match "a bastion key without -J" "'user=x': not a key of a forward's service" "$out"
 }
 
+# as_nobody CMD...: run CMD as nobody (uid 65534), no supplementary groups.
+as_nobody() {
+	setpriv --reuid=nobody --regid="$(id -g nobody)" --clear-groups -- "$@"
+}
+
+# audit = log: one line per session with the client's uid, found through
+# the kernel's socket diagnostics on loopback TCP (a client run as
+# nobody, then one as root), route and bastion, bytes and how it ended.
+case_audit_log() {
+	local bastion=- nob
+	[[ $1 == ssh ]] && bastion=b
+	nob=$(id -u nobody)
+	transport_redis "$1"
+	GLOBAL_OPTS=(audit=log)
+	postern_on "$1" redis "$REDIS_PORT"
+	GLOBAL_OPTS=()
+	expect_eq "PING as nobody" PONG "$(as_nobody timeout 10 redis-cli -h 127.0.0.1 -p "$LISTEN_PORT" PING)"
+	expect_log "info: audit: s[0-9]+ uid=$nob user=nobody service=redis route=private bastion=$bastion client=127\\.0\\.0\\.1:[0-9]+ start=20[0-9-]{8}T[0-9:.]{12}Z duration=[0-9]+\\.[0-9]{3}s up=14 down=7 refused=0 end=\"client closed\"$"
+	expect_eq "PING as root" PONG "$(rcli "$LISTEN_PORT" PING)"
+	expect_log "info: audit: s[0-9]+ uid=0 user=root service=redis route=private bastion=$bastion "
+}
+
+# audit = json into audit_file, with the refusals of a readonly service;
+# a unix socket client's uid from SO_PEERCRED.
+case_audit_json() {
+	local sock=$T/r$_CASE_ID.sock out nob
+	nob=$(id -u nobody)
+	transport_redis "$1"
+	transport_route "$1" "$REDIS_PORT"
+	LISTEN_PORT=$(free_port) || fail_case "no free port"
+	CONF=$T/case$_CASE_ID.conf
+	{
+		conf_global audit=json "audit_file=$T/audit$_CASE_ID.jsonl"
+		[[ -z "${CONF_EXTRA:-}" ]] || printf '%s\n\n' "$CONF_EXTRA"
+		printf '[service redis]\nlisten = 127.0.0.1:%s\nlisten = unix:%s\nprotocol = redis\nreadonly = yes\nroute = %s\n' \
+		    "$LISTEN_PORT" "$sock" "$ROUTE"
+	} > "$CONF"
+	start_postern "$CONF"
+	[[ $1 != ssh ]] ||
+	    expect_log "info: bastion b \\(root@127\\.0\\.0\\.1:$SSHD_PORT\\): connected in " 20
+	chmod 666 "$sock"
+	out=$(as_nobody timeout 10 redis-cli -h 127.0.0.1 -p "$LISTEN_PORT" SET k v 2>&1)
+	expect_eq "SET as nobody" "NOPERM postern: readonly service redis refuses SET" "$out"
+	expect_eq "GET over the unix socket as nobody" "" "$(as_nobody timeout 10 redis-cli -s "$sock" GET k 2>&1)"
+	wait_until 10 eval '[[ $(wc -l < "$T/audit$_CASE_ID.jsonl" 2>/dev/null) -ge 2 ]]' ||
+	    fail_case "no 2 audit records in audit_file"
+	out=$(/usr/bin/python3 - "$T/audit$_CASE_ID.jsonl" <<'PY'
+import json, sys
+recs = [json.loads(l) for l in open(sys.argv[1])]
+for r in recs:
+    print("%s %s %s %s %s %s %s %s" % (r["uid"], r["user"], r["service"],
+          r["route"], r["bastion"], r["refused"], r["end"],
+          "unix" if r["client"].startswith("unix") else "tcp"))
+PY
+)
+	local b=None
+	[[ $1 == ssh ]] && b=b
+	expect_eq "audit records" "$nob nobody redis private $b 1 client closed tcp
+$nob nobody redis private $b 0 client closed unix" "$out"
+	expect_eq "audit_file mode" 600 "$(stat -c %a "$T/audit$_CASE_ID.jsonl")"
+}
+
 # readonly = yes on a tcp service: postern -n says it cannot be.
 case_ro_conf() {
 	local out p
@@ -188,6 +250,8 @@ for t in "${TRANSPORTS[@]}"; do
 done
 for t in tcp ssh; do
 	run_case "$t: readonly postgres: the server refuses writes, turning it off refused" case_ro_pg "$t"
+	run_case "$t: audit = log: the client's uid by socket diagnostics" case_audit_log "$t"
+	run_case "$t: audit = json in audit_file: uid by SO_PEERCRED too, refusals" case_audit_json "$t"
 done
 run_case "readonly on a tcp service is a config error" case_ro_conf
 run_case "quick mode: -o readonly=yes, client commands printed" case_ro_quick
