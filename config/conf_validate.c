@@ -129,6 +129,29 @@ conf_valid_sha256(const char *v)
 	return (n == 43 && (v[n] == '\0' || strcmp(v + n, "=") == 0));
 }
 
+/*
+ * A FIDO key (sk-ssh-ed25519@openssh.com, sk-ecdsa-sha2-nistp256@...)
+ * needs the authenticator's middleware, which libssh2 lacks: told by
+ * the type of the public key beside it (IDENTITY.pub), as ssh-keygen
+ * writes it.
+ */
+static void
+conf_validate_fido(struct conf_parser *p, const struct conf_bastion *b)
+{
+	char	pub[4096], type[64];
+	FILE	*fp;
+
+	if (b->identity == NULL || (size_t)snprintf(pub, sizeof(pub),
+	    "%s.pub", b->identity) >= sizeof(pub) ||
+	    (fp = fopen(pub, "re")) == NULL)
+		return;
+	if (fscanf(fp, "%63s", type) == 1 && strncmp(type, "sk-", 3) == 0)
+		perr(p, b->line, "[bastion %s]: identity %s is a FIDO key "
+		    "(%s): libssh2 cannot use a security key; use engine = "
+		    "openssh", b->name, b->identity, type);
+	fclose(fp);
+}
+
 static void
 conf_validate_bastion(struct conf_parser *p, struct conf_bastion *b)
 {
@@ -150,6 +173,7 @@ conf_validate_bastion(struct conf_parser *p, struct conf_bastion *b)
 		perr(p, b->line, "[bastion %s]: strict_host_key_checking = "
 		    "accept-new and host_key_sha256 contradict each other",
 		    b->name);
+	conf_validate_fido(p, b);
 }
 
 /*

@@ -862,6 +862,12 @@ case_jump_include_match() {
 	expect_match "-J a,b" "bastion chains are not supported by the libssh2 engine yet; use engine = openssh" "$out"
 	out=$("$POSTERN" -n -L "1:127.0.0.1:2" -J runs 2>&1)
 	expect_match "Match exec" "50-prod\\.conf:12: Match exec: postern runs no commands" "$out"
+	# A FIDO key (its .pub says sk-...): refused by name, not tried.
+	cp "$USER_KEY" "$T/home/.ssh/id_sk"
+	printf 'sk-ssh-ed25519@openssh.com AAAAGnNrLXNzaC1lZDI1NTE5QG9wZW5zc2guY29t me\n' \
+	    > "$T/home/.ssh/id_sk.pub"
+	out=$("$POSTERN" -n -L "1:127.0.0.1:2" -J prod-bastion -i "$T/home/.ssh/id_sk" 2>&1)
+	expect_match "FIDO identity" "identity .*/id_sk is a FIDO key \\(sk-ssh-ed25519@openssh\\.com\\): libssh2 cannot use a security key; use engine = openssh" "$out"
 }
 
 # ---------------------------------------------------------------------
