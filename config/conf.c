@@ -123,6 +123,7 @@ conf_free(struct conf *c)
 	free(c->admin_token_file);
 	free(c->admin_socket_mode);
 	free(c->admin_socket_group);
+	free(c->audit_file);
 	if (c->admin_token != NULL) {
 		OPENSSL_cleanse(c->admin_token, strlen(c->admin_token));
 		free(c->admin_token);
@@ -481,6 +482,7 @@ conf_section_end(struct conf_parser *p)
 			s->check_timeout_ms = s->check_interval_ms;
 		conf_validate_role(p, s, conf_check_kind(s));
 		conf_validate_identity(p, s, conf_check_kind(s));
+		conf_validate_readonly(p, s);
 	}
 	for (i = 0; i < conf_nkeys && p->section != SECT_NONE; i++) {
 		if (conf_keys[i].section != p->section ||

@@ -49,6 +49,13 @@ enum conf_identity {
 	IDENTITY_OFF
 };
 
+/* audit: one record per session (proxy/audit.c). */
+enum conf_audit {
+	AUDIT_OFF,
+	AUDIT_LOG,		/* a text line */
+	AUDIT_JSON		/* a JSON object */
+};
+
 enum conf_on_down {
 	ON_DOWN_KEEP,		/* established sessions stay */
 	ON_DOWN_CLOSE,		/* sessions on a route marked down are closed */
@@ -153,6 +160,7 @@ struct conf_service {
 	int			 rise;
 	int			 fall;
 	int			 max_connections;
+	int			 readonly;	/* refuse writes (issue 24) */
 };
 
 enum conf_host_key_check {
@@ -207,6 +215,8 @@ struct conf {
 	char			*admin_socket_mode;	/* octal text */
 	int			 admin_socket_perm;	/* parsed from it */
 	char			*admin_socket_group;	/* NULL: ours */
+	enum conf_audit		 audit;
+	char			*audit_file;	/* NULL: postern's log */
 	int			 log_level;	/* enum log_level (lib/log.h) */
 	int			 drain_timeout_ms;
 	int			 shutdown_delay_ms;
@@ -256,6 +266,24 @@ struct conf *conf_load(const char *path, struct conf_errors *errs);
  */
 struct conf *conf_from_forwards(char **specs, size_t n,
 	    struct conf_errors *errs);
+
+/*
+ * conf_from_forwards_opts(specs, n, opts, nopts, errs): the same with
+ * "-o key=value" service keys (readonly, protocol) for every forward;
+ * readonly=yes without protocol takes it from a well-known target port
+ * (6379, 6380: redis; 5432, 5433: postgres).  With -J, the jump's opts
+ * do the same (conf_from_forwards_jump).
+ */
+struct conf *conf_from_forwards_opts(char **specs, size_t n, char **opts,
+	    size_t nopts, struct conf_errors *errs);
+
+/*
+ * conf_forward_hint(s, buf, len): a ready-to-run client command for a
+ * quick-mode forward's service ("redis-cli -h 127.0.0.1 -p 6380"; for a
+ * tcp one, the candidates).
+ */
+void	conf_forward_hint(const struct conf_service *s, char *buf,
+	    size_t len);
 
 /*
  * The bastion of "-L ... -J": every forward goes through it.  host is

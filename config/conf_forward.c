@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "conf.h"
+#include "conf_keys.h"
 
 #define FWD_MAXFIELDS	4
 #define FWD_BADCHARS	" \t\r\n\v\f#;"
@@ -135,6 +136,62 @@ conf_forward_split(char *s, char **f)
 	return (n);
 }
 
+static void	conf_forward_kv(char **, const char *, const char *,
+		    struct fwd_origins *, const char *, const char *,
+		    struct conf_errors *);
+
+/*
+ * An -o that belongs to each forward's [service] (readonly, protocol):
+ * a service key that is not also a bastion key.  *klen: the key's length.
+ */
+static int
+fwd_service_opt(const char *opt, size_t *klen)
+{
+	char	key[64];
+	size_t	n = strcspn(opt, "=");
+
+	if (n == 0 || n >= sizeof(key) || opt[n] != '=')
+		return (0);
+	memcpy(key, opt, n);
+	key[n] = '\0';
+	*klen = n;
+	return (conf_keys_find(SECT_SERVICE, key) != NULL &&
+	    conf_keys_find(SECT_BASTION, key) == NULL);
+}
+
+/*
+ * The forward's service keys from -o; with readonly = yes and no
+ * protocol, the protocol of a well-known target port (readonly needs
+ * one postern reads).
+ */
+static void
+conf_forward_svc_opts(const char *spec, const char *port, char **opts,
+    size_t nopts, char **text, struct fwd_origins *o,
+    struct conf_errors *errs)
+{
+	char		*key;
+	size_t		 i, kl;
+	int		 ro = 0, proto = 0;
+	long		 p = strtol(port, NULL, 10);
+
+	for (i = 0; i < nopts; i++) {
+		if (!fwd_service_opt(opts[i], &kl) ||
+		    (key = strndup(opts[i], kl)) == NULL)
+			continue;
+		ro |= strcmp(key, "readonly") == 0 &&
+		    strcmp(opts[i] + kl + 1, "yes") == 0;
+		proto |= strcmp(key, "protocol") == 0;
+		conf_forward_kv(text, key, opts[i] + kl + 1, o, "-o", opts[i],
+		    errs);
+		free(key);
+	}
+	if (ro && !proto && (p == 6379 || p == 6380))
+		conf_forward_kv(text, "protocol", "redis", o, "-L", spec, errs);
+	else if (ro && !proto && (p == 5432 || p == 5433))
+		conf_forward_kv(text, "protocol", "postgres", o, "-L", spec,
+		    errs);
+}
+
 /*
  * Append "[service NAME]" text for one spec; returns 0 or -1.  *label
  * gets what the developer typed, "7391 -> redis.internal:6379": the name
@@ -142,7 +199,8 @@ conf_forward_split(char *s, char **f)
  */
 static int
 conf_forward_one(const char *spec, size_t idx, const char *jump,
-    char **text, struct fwd_origins *o, char **label,
+    char **opts, size_t nopts, char **text, struct fwd_origins *o,
+    char **label,
     struct conf_errors *errs)
 {
 	char	*copy, *f[FWD_MAXFIELDS], *bind = NULL, *out;
@@ -181,6 +239,7 @@ conf_forward_one(const char *spec, size_t idx, const char *jump,
 	fwd_origin(o, "-L", spec);	/* [service], listen, route */
 	fwd_origin(o, "-L", spec);
 	fwd_origin(o, "-L", spec);
+	conf_forward_svc_opts(spec, f[n - 1], opts, nopts, text, o, errs);
 	rc = 0;
 out:
 	free(copy);
@@ -215,7 +274,7 @@ conf_forward_jump(const struct conf_jump *j, char **text,
     struct fwd_origins *o, struct conf_errors *errs)
 {
 	char	 addr[ADDR_STRLEN + 16], *eq, *key, *out;
-	size_t	 i;
+	size_t	 i, kl;
 	int	 v6 = strchr(j->host, ':') != NULL;
 
 	/* The name is checked by conf_parse like any section name. */
@@ -238,6 +297,8 @@ conf_forward_jump(const struct conf_jump *j, char **text,
 	conf_forward_kv(text, "known_hosts", j->known_hosts, o, "-J",
 	    j->name, errs);
 	for (i = 0; i < j->nopts; i++) {
+		if (fwd_service_opt(j->opts[i], &kl))
+			continue;	/* each [service]'s */
 		if ((eq = strchr(j->opts[i], '=')) == NULL || eq ==
 		    j->opts[i]) {
 			conf_errors_add(errs, "-o", 0, "'%s': expected "
@@ -257,15 +318,16 @@ conf_forward_jump(const struct conf_jump *j, char **text,
 	}
 }
 
-struct conf *
-conf_from_forwards_jump(char **specs, size_t n, const struct conf_jump *jump,
-    struct conf_errors *errs)
+/* The generation of -L specs (through jump if not NULL), with -o opts. */
+static struct conf *
+conf_forward_build(char **specs, size_t n, const struct conf_jump *jump,
+    char **opts, size_t nopts, struct conf_errors *errs)
 {
 	struct fwd_origins	 o = { NULL, 0 };
 	struct conf_errors	 perrs = { NULL, 0 };
 	const char		*name = jump != NULL ? "-J" : "-L";
 	char			*text, **labels;
-	size_t			 i, before = errs->n;
+	size_t			 i, kl, before = errs->n;
 	struct conf		*c = NULL;
 
 	if ((text = strdup("")) == NULL)
@@ -276,9 +338,14 @@ conf_from_forwards_jump(char **specs, size_t n, const struct conf_jump *jump,
 	}
 	if (jump != NULL)
 		conf_forward_jump(jump, &text, &o, errs);
+	for (i = 0; jump == NULL && i < nopts; i++)
+		if (!fwd_service_opt(opts[i], &kl))
+			conf_errors_add(errs, "-o", 0, "'%s': not a key of a "
+			    "forward's service (without -J, -o takes readonly "
+			    "and protocol)", opts[i]);
 	for (i = 0; i < n; i++)
 		conf_forward_one(specs[i], i, jump != NULL ? jump->name : NULL,
-		    &text, &o, &labels[i], errs);
+		    opts, nopts, &text, &o, &labels[i], errs);
 	if (errs->n == before) {
 		c = conf_parse(text, strlen(text), name, 0, &perrs);
 		fwd_errors_map(&o, name, &perrs, errs);
@@ -298,7 +365,54 @@ conf_from_forwards_jump(char **specs, size_t n, const struct conf_jump *jump,
 }
 
 struct conf *
+conf_from_forwards_jump(char **specs, size_t n, const struct conf_jump *jump,
+    struct conf_errors *errs)
+{
+	return (conf_forward_build(specs, n, jump, jump != NULL ? jump->opts :
+	    NULL, jump != NULL ? jump->nopts : 0, errs));
+}
+
+struct conf *
+conf_from_forwards_opts(char **specs, size_t n, char **opts, size_t nopts,
+    struct conf_errors *errs)
+{
+	return (conf_forward_build(specs, n, NULL, opts, nopts, errs));
+}
+
+struct conf *
 conf_from_forwards(char **specs, size_t n, struct conf_errors *errs)
 {
-	return (conf_from_forwards_jump(specs, n, NULL, errs));
+	return (conf_forward_build(specs, n, NULL, NULL, 0, errs));
+}
+
+/* The client command for one quick-mode forward (conf.h). */
+void
+conf_forward_hint(const struct conf_service *s, char *buf, size_t len)
+{
+	const struct addr	*a = &s->listen[0].addr;
+	const char		*h = a->host;
+	enum conf_proto		 p = s->protocol;
+	unsigned int		 tp = s->nroutes > 0 ? s->routes[0].target.port :
+				    0;
+
+	if (h[0] == '\0' || strcmp(h, "*") == 0 || strcmp(h, "0.0.0.0") == 0)
+		h = "127.0.0.1";
+	else if (strcmp(h, "::") == 0)
+		h = "::1";
+	/* A plain forward: the client its target's port suggests. */
+	if (p == PROTO_TCP && (tp == 6379 || tp == 6380))
+		p = PROTO_REDIS;
+	else if (p == PROTO_TCP && (tp == 5432 || tp == 5433))
+		p = PROTO_POSTGRES;
+	switch (p) {
+	case PROTO_REDIS:
+		snprintf(buf, len, "redis-cli -h %s -p %u", h, a->port);
+		break;
+	case PROTO_POSTGRES:
+		snprintf(buf, len, "psql \"host=%s port=%u\"", h, a->port);
+		break;
+	case PROTO_TCP:
+		snprintf(buf, len, "nc %s %u", h, a->port);
+		break;
+	}
 }

@@ -63,6 +63,10 @@ void	conf_validate_role(struct conf_parser *p,
 void	conf_validate_identity(struct conf_parser *p, struct conf_service *s,
 	    int kind);
 
+/* conf_validate_readonly(p, s): readonly = yes only where it works. */
+void	conf_validate_readonly(struct conf_parser *p,
+	    const struct conf_service *s);
+
 /*
  * conf_validate(p): the cross-checks once the whole file is read
  * (conf_validate.c): routes, checks against protocols, secrets read,

@@ -25,6 +25,7 @@ static const char *const identities[] = { "auto", "off", NULL };
 static const char *const on_down[] = { "keep", "close", "move", NULL };
 static const char *const on_failback[] = { "move", "keep", NULL };
 static const char *const no_yes[] = { "no", "yes", NULL };
+static const char *const audits[] = { "off", "log", "json", NULL };
 static const char *const host_key_checks[] = { "yes", "accept-new", "ask",
 	NULL };
 static const char *const ssh_engines[] = { "libssh2", "openssh", NULL };
@@ -65,6 +66,14 @@ const struct conf_key conf_keys[] = {
 	  "file whose first line is the bearer token route control needs "
 	  "(required for writes off loopback); a secret file "
 	  "(postern.conf(5): mode 600, or 640 root-owned)" },
+	{ SECT_GLOBAL, "audit", TYPE_ENUM, G(audit), "off", 0, 0, audits, 0,
+	  "one record per session: who (the client's local uid), when, "
+	  "service, route, bastion, bytes each way, duration, how it ended; "
+	  "log: a text line, json: a JSON object; off: none" },
+	{ SECT_GLOBAL, "audit_file", TYPE_STRING, G(audit_file), NULL, 0, 0,
+	  NULL, 0,
+	  "append audit records to this file (created 0600; opened for each "
+	  "record, so it may be rotated) instead of postern's log" },
 	{ SECT_GLOBAL, "drain_timeout", TYPE_DURATION, G(drain_timeout_ms),
 	  "30s", 0, DAY_MS, NULL, 0,
 	  "on SIGTERM, how long established sessions may finish before they "
@@ -260,6 +269,12 @@ const struct conf_key conf_keys[] = {
 	  "closed" },
 	{ SECT_SERVICE, "protocol", TYPE_ENUM, S(protocol), "tcp", 0, 0,
 	  protocols, 0, "tcp, redis or postgres" },
+	{ SECT_SERVICE, "readonly", TYPE_ENUM, S(readonly), "no", 0, 0,
+	  no_yes, 0,
+	  "redis: yes refuses writing commands, scripts that may write and "
+	  "unknown commands with -NOPERM; postgres: sessions run with "
+	  "default_transaction_read_only=on and turning it off is refused "
+	  "(a guard against mistakes; the server's ACLs are the boundary)" },
 	{ SECT_SERVICE, "response_timeout", TYPE_DURATION,
 	  S(response_timeout_ms), "5s", 0, 3600 * 1000, NULL, 0,
 	  "redis and postgres: a server that has not answered a session's "

@@ -7,6 +7,7 @@
 #include "config.h"
 
 #include <sys/socket.h>
+#include <sys/stat.h>
 
 #include <arpa/inet.h>
 #include <ctype.h>
@@ -108,6 +109,15 @@ conf_validate_identity(struct conf_parser *p, struct conf_service *s,
 	    (kind == CHECK_POSTGRES && auth));
 }
 
+/* readonly = yes: only where postern reads the protocol's commands. */
+void
+conf_validate_readonly(struct conf_parser *p, const struct conf_service *s)
+{
+	if (s->readonly && s->protocol == PROTO_TCP)
+		perr(p, conf_key_line(p, "readonly"), "readonly = yes is for "
+		    "protocol = redis or postgres services");
+}
+
 /* "SHA256:" + 43 base64 characters (32 bytes), '=' padding allowed. */
 static int
 conf_valid_sha256(const char *v)
@@ -119,6 +129,29 @@ conf_valid_sha256(const char *v)
 	n = strspn(v, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
 	    "0123456789+/");
 	return (n == 43 && (v[n] == '\0' || strcmp(v + n, "=") == 0));
+}
+
+/*
+ * A FIDO key (sk-ssh-ed25519@openssh.com, sk-ecdsa-sha2-nistp256@...)
+ * needs the authenticator's middleware, which libssh2 lacks: told by
+ * the type of the public key beside it (IDENTITY.pub), as ssh-keygen
+ * writes it.
+ */
+static void
+conf_validate_fido(struct conf_parser *p, const struct conf_bastion *b)
+{
+	char	pub[4096], type[64];
+	FILE	*fp;
+
+	if (b->identity == NULL || (size_t)snprintf(pub, sizeof(pub),
+	    "%s.pub", b->identity) >= sizeof(pub) ||
+	    (fp = fopen(pub, "re")) == NULL)
+		return;
+	if (fscanf(fp, "%63s", type) == 1 && strncmp(type, "sk-", 3) == 0)
+		perr(p, b->line, "[bastion %s]: identity %s is a FIDO key "
+		    "(%s): libssh2 cannot use a security key; use engine = "
+		    "openssh", b->name, b->identity, type);
+	fclose(fp);
 }
 
 static void
@@ -142,6 +175,7 @@ conf_validate_bastion(struct conf_parser *p, struct conf_bastion *b)
 		perr(p, b->line, "[bastion %s]: strict_host_key_checking = "
 		    "accept-new and host_key_sha256 contradict each other",
 		    b->name);
+	conf_validate_fido(p, b);
 }
 
 static int
@@ -239,6 +273,35 @@ conf_validate_admin(struct conf_parser *p)
 	conf_validate_admin_socket(p);
 }
 
+/* audit_file: an absolute path in a directory that exists. */
+static void
+conf_validate_audit(struct conf_parser *p)
+{
+	struct conf		*c = p->conf;
+	const struct conf_key	*k = conf_keys_find(SECT_GLOBAL, "audit_file");
+	int			 line = p->global_seen[k - conf_keys];
+	char			*dir, *slash;
+	struct stat		 st;
+
+	if (c->audit_file == NULL)
+		return;
+	if (c->audit == AUDIT_OFF)
+		perr(p, line, "audit_file needs audit = log or json");
+	if (c->audit_file[0] != '/') {
+		perr(p, line, "audit_file %s: not an absolute path",
+		    c->audit_file);
+		return;
+	}
+	if ((dir = strdup(c->audit_file)) == NULL)
+		return;
+	slash = strrchr(dir, '/');
+	*(slash == dir ? slash + 1 : slash) = '\0';
+	if (stat(dir, &st) == -1 || !S_ISDIR(st.st_mode))
+		perr(p, line, "audit_file %s: no directory %s", c->audit_file,
+		    dir);
+	free(dir);
+}
+
 /* One listener per address across all services and the admin endpoint. */
 static void
 conf_validate_listeners(struct conf_parser *p)
@@ -300,6 +363,7 @@ conf_validate(struct conf_parser *p)
 	for (i = 0; i < c->nbastions; i++)
 		conf_validate_bastion(p, &c->bastions[i]);
 	conf_validate_admin(p);
+	conf_validate_audit(p);
 	if (c->nservices == 0)
 		perr(p, 0, "no [service NAME] section: nothing to do");
 	conf_validate_listeners(p);

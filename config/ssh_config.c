@@ -1,12 +1,16 @@
 /*
  * ssh_config.c: enough of ssh_config(5) for "-J prod-bastion": Host
- * blocks with '*' and '?' wildcards and negation, and the keywords that
- * say where and as whom to connect.  First value wins, as in ssh(1).
+ * blocks with '*' and '?' wildcards and negation, Match blocks, Include,
+ * and the keywords that say where and as whom to connect.  First value
+ * wins, as in ssh(1).  What the libssh2 engine cannot honour (ProxyJump,
+ * ProxyCommand, CertificateFile, Match exec) is an error naming it, not
+ * skipped: skipping would connect somewhere else, or as someone else.
  */
 #include "config.h"
 
 #include <ctype.h>
 #include <errno.h>
+#include <glob.h>
 #include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -197,18 +201,208 @@ ssh_config_set(char *field, size_t len, const char *value)
 		snprintf(field, len, "%s", value);
 }
 
-int
-ssh_config_apply(const char *path, struct ssh_config_host *h)
+/* What one reading of the configuration carries through its Includes. */
+struct ssh_config_read {
+	struct ssh_config_host	*h;
+	int			 matched;	/* Host or Match blocks */
+	char			*err;		/* the first error */
+	size_t			 errlen;
+};
+
+static int	ssh_config_file(const char *, struct ssh_config_read *, int,
+		    int *);
+
+#define SSH_CONFIG_DEPTH	16	/* Include nesting, as OpenSSH's */
+
+static void
+ssh_config_fail(struct ssh_config_read *rd, const char *path, int line,
+    const char *fmt, const char *arg)
+{
+	char	msg[256];
+
+	if (rd->err[0] != '\0')
+		return;
+	snprintf(msg, sizeof(msg), fmt, arg);
+	snprintf(rd->err, rd->errlen, "%s:%d: %s", path, line, msg);
+}
+
+static const char *
+ssh_config_local_user(void)
+{
+	const char	*lu = getenv("USER");
+	struct passwd	*pw;
+
+	if ((lu == NULL || *lu == '\0') && (pw = getpwuid(getuid())) != NULL)
+		lu = pw->pw_name;
+	return (lu != NULL ? lu : "");
+}
+
+/*
+ * "Match" criteria, each possibly negated ("!user root"): all, canonical
+ * and final (one pass here: both true), host (HostName's value once
+ * set, else the name given), originalhost, user (the remote user, once
+ * set, else the local one), localuser.  exec is refused: postern runs no
+ * commands from a configuration.  1 match, 0 not, -1 error.
+ */
+static int
+ssh_config_match(char *val, struct ssh_config_read *rd, const char *path,
+    int line)
+{
+	struct ssh_config_host	*h = rd->h;
+	char			*save = NULL, *w, *arg, list[SSH_CONFIG_STRLEN];
+	const char		*subject;
+	int			 neg, hit, all = 1;
+
+	for (w = strtok_r(val, " \t", &save); w != NULL;
+	    w = strtok_r(NULL, " \t", &save)) {
+		if ((neg = *w == '!'))
+			w++;
+		if (strcasecmp(w, "all") == 0 || strcasecmp(w, "final") == 0 ||
+		    strcasecmp(w, "canonical") == 0) {
+			hit = 1;
+			goto next;
+		}
+		if (strcasecmp(w, "exec") == 0 && !all) {
+			/* As OpenSSH: not run once a criterion failed. */
+			if (strtok_r(NULL, " \t", &save) == NULL)
+				break;
+			continue;
+		}
+		if (strcasecmp(w, "exec") == 0) {
+			ssh_config_fail(rd, path, line, "Match exec: postern "
+			    "runs no commands from ssh_config (use engine = "
+			    "openssh, or a Host block)%s", "");
+			return (-1);
+		}
+		if (strcasecmp(w, "host") == 0)
+			subject = h->host[0] != '\0' ? h->host : h->alias;
+		else if (strcasecmp(w, "originalhost") == 0)
+			subject = h->alias;
+		else if (strcasecmp(w, "user") == 0)
+			subject = h->user[0] != '\0' ? h->user :
+			    ssh_config_local_user();
+		else if (strcasecmp(w, "localuser") == 0)
+			subject = ssh_config_local_user();
+		else {
+			ssh_config_fail(rd, path, line, "Match %s: criterion "
+			    "not supported (all, canonical, final, host, "
+			    "originalhost, user, localuser)", w);
+			return (-1);
+		}
+		if ((arg = strtok_r(NULL, " \t", &save)) == NULL) {
+			ssh_config_fail(rd, path, line, "Match %s: missing "
+			    "argument", w);
+			return (-1);
+		}
+		snprintf(list, sizeof(list), "%s", arg);
+		hit = ssh_config_match_list(list, ",", subject);
+next:
+		if (hit == neg)
+			all = 0;	/* every criterion is read all the same */
+	}
+	return (all);
+}
+
+/*
+ * "Include": globs, relative to ~/.ssh, each file read in place with the
+ * enclosing block's state (an Include in a block that does not apply is
+ * not read at all, as OpenSSH reads it never matching).
+ */
+static int
+ssh_config_include(char *val, struct ssh_config_read *rd, const char *path,
+    int line, int depth, int *active)
+{
+	char		*save = NULL, *w, pat[SSH_CONFIG_STRLEN];
+	glob_t		 g;
+	size_t		 i;
+	int		 rc, outer = *active;
+
+	if (depth >= SSH_CONFIG_DEPTH) {
+		ssh_config_fail(rd, path, line, "Include nested too deeply "
+		    "(a loop?)%s", "");
+		return (-1);
+	}
+	for (w = strtok_r(val, " \t", &save); w != NULL;
+	    w = strtok_r(NULL, " \t", &save)) {
+		if (w[0] == '~' && w[1] == '/')
+			snprintf(pat, sizeof(pat), "%s%s", ssh_config_home(),
+			    w + 1);
+		else if (w[0] != '/')
+			snprintf(pat, sizeof(pat), "%s/.ssh/%s",
+			    ssh_config_home(), w);
+		else
+			snprintf(pat, sizeof(pat), "%s", w);
+		if ((rc = glob(pat, 0, NULL, &g)) == GLOB_NOMATCH)
+			continue;
+		if (rc != 0) {
+			ssh_config_fail(rd, path, line, "Include %s: cannot "
+			    "expand", w);
+			return (-1);
+		}
+		for (i = 0; i < g.gl_pathc && rd->err[0] == '\0'; i++) {
+			if (ssh_config_file(g.gl_pathv[i], rd, depth + 1,
+			    active) == -1 && rd->err[0] == '\0')
+				ssh_config_fail(rd, g.gl_pathv[i], 0, "%s",
+				    strerror(errno));
+			*active = outer;	/* the block goes on */
+		}
+		globfree(&g);
+		if (rd->err[0] != '\0')
+			return (-1);
+	}
+	return (0);
+}
+
+/* A keyword of an applying block. */
+static void
+ssh_config_keyword(struct ssh_config_read *rd, const char *key, char *val,
+    const char *path, int line)
+{
+	struct ssh_config_host	*h = rd->h;
+	unsigned long		 p;
+	char			*end;
+
+	if (strcasecmp(key, "HostName") == 0)
+		ssh_config_set(h->host, sizeof(h->host), val);
+	else if (strcasecmp(key, "User") == 0)
+		ssh_config_set(h->user, sizeof(h->user), val);
+	else if (strcasecmp(key, "IdentityFile") == 0)
+		ssh_config_set(h->identity, sizeof(h->identity), val);
+	else if (strcasecmp(key, "UserKnownHostsFile") == 0) {
+		/* Several files may follow: the first is used. */
+		val[strcspn(val, " \t")] = '\0';
+		ssh_config_set(h->known_hosts, sizeof(h->known_hosts), val);
+	} else if (strcasecmp(key, "Port") == 0 && h->port == 0) {
+		p = strtoul(val, &end, 10);
+		if (*end == '\0' && p > 0 && p <= 65535)
+			h->port = (unsigned int)p;
+	} else if ((strcasecmp(key, "ProxyJump") == 0 ||
+	    strcasecmp(key, "ProxyCommand") == 0) &&
+	    strcasecmp(val, "none") != 0)
+		/* Connecting straight would reach another network. */
+		ssh_config_fail(rd, path, line, "%s: bastion chains are not "
+		    "supported by the libssh2 engine yet; use engine = "
+		    "openssh", key);
+	else if (strcasecmp(key, "CertificateFile") == 0)
+		ssh_config_fail(rd, path, line, "CertificateFile: libssh2 "
+		    "cannot present an OpenSSH certificate; use engine = "
+		    "openssh%s", "");
+}
+
+/* Read one file; -1 with errno when it cannot be opened (not ENOENT). */
+static int
+ssh_config_file(const char *path, struct ssh_config_read *rd, int depth,
+    int *active)
 {
 	FILE		*fp;
 	char		*line = NULL, *key, *val, *end;
 	size_t		 cap = 0;
-	int		 active = 1, matched = 0;
-	unsigned long	 p;
+	int		 n = 0, m;
 
 	if ((fp = fopen(path, "re")) == NULL)
 		return (errno == ENOENT ? 0 : -1);
-	while (getline(&line, &cap, fp) != -1) {
+	while (rd->err[0] == '\0' && getline(&line, &cap, fp) != -1) {
+		n++;
 		key = line + strspn(line, " \t");
 		key[strcspn(key, "\r\n")] = '\0';
 		if (*key == '\0' || *key == '#')
@@ -226,36 +420,47 @@ ssh_config_apply(const char *path, struct ssh_config_host *h)
 			*--end = '\0';
 		}
 		if (strcasecmp(key, "Host") == 0) {
-			active = ssh_config_match_list(val, " \t", h->alias);
-			matched += active;
-			continue;
-		}
-		if (strcasecmp(key, "Match") == 0) {
-			active = 0;	/* not supported: skipped */
-			continue;
-		}
-		if (!active)
-			continue;
-		if (strcasecmp(key, "HostName") == 0)
-			ssh_config_set(h->host, sizeof(h->host), val);
-		else if (strcasecmp(key, "User") == 0)
-			ssh_config_set(h->user, sizeof(h->user), val);
-		else if (strcasecmp(key, "IdentityFile") == 0)
-			ssh_config_set(h->identity, sizeof(h->identity), val);
-		else if (strcasecmp(key, "UserKnownHostsFile") == 0) {
-			/* Several files may follow: the first is used. */
-			val[strcspn(val, " \t")] = '\0';
-			ssh_config_set(h->known_hosts, sizeof(h->known_hosts),
-			    val);
-		} else if (strcasecmp(key, "Port") == 0 && h->port == 0) {
-			p = strtoul(val, &end, 10);
-			if (*end == '\0' && p > 0 && p <= 65535)
-				h->port = (unsigned int)p;
-		}
+			*active = ssh_config_match_list(val, " \t",
+			    rd->h->alias);
+			rd->matched += *active;
+		} else if (strcasecmp(key, "Match") == 0) {
+			if ((m = ssh_config_match(val, rd, path, n)) == -1)
+				break;
+			*active = m;
+			rd->matched += m;
+		} else if (strcasecmp(key, "Include") == 0) {
+			if (*active)
+				ssh_config_include(val, rd, path, n, depth,
+				    active);
+		} else if (*active)
+			ssh_config_keyword(rd, key, val, path, n);
 	}
 	free(line);
 	fclose(fp);
-	return (matched);
+	return (0);
+}
+
+int
+ssh_config_apply_err(const char *path, struct ssh_config_host *h, char *err,
+    size_t errlen)
+{
+	struct ssh_config_read	rd = { h, 0, err, errlen };
+	int			active = 1;
+
+	err[0] = '\0';
+	if (ssh_config_file(path, &rd, 0, &active) == -1) {
+		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+		return (-1);
+	}
+	return (err[0] != '\0' ? -1 : rd.matched);
+}
+
+int
+ssh_config_apply(const char *path, struct ssh_config_host *h)
+{
+	char	err[512];
+
+	return (ssh_config_apply_err(path, h, err, sizeof(err)));
 }
 
 /* -o: OpenSSH's names for the [bastion] keys they match. */
@@ -385,8 +590,12 @@ ssh_config_conf(char **specs, size_t n, const char *jump,
 	if (errs->n != before)
 		return (NULL);
 	snprintf(path, sizeof(path), "%s/.ssh/config", ssh_config_home());
-	if (ssh_config_apply(path, &h) == -1)
-		conf_errors_add(errs, path, 0, "%s", strerror(errno));
+	if (strchr(jump, ',') != NULL)
+		conf_errors_add(errs, "-J", 0, "'%s': bastion chains are not "
+		    "supported by the libssh2 engine yet; use engine = openssh",
+		    jump);
+	else if (ssh_config_apply_err(path, &h, err, sizeof(err)) == -1)
+		conf_errors_add(errs, "-J", 0, "%s", err);
 	if (h.host[0] != '\0') {	/* HostName may say %h */
 		snprintf(tmp, sizeof(tmp), "%s", h.host);
 		h.host[0] = '\0';

@@ -31,13 +31,22 @@ int	ssh_config_parse_jump(const char *spec, struct ssh_config_host *h,
 	    char *err, size_t errlen);
 
 /*
- * ssh_config_apply(path, h): fill the fields of h still empty from the
- * Host blocks of the ssh_config file at path that match h->alias
- * (HostName, User, Port, IdentityFile, UserKnownHostsFile; the first
- * value obtained wins, as in ssh(1); Match blocks and Include are
- * skipped).  A missing file is not an error.  Returns the number of
- * matching Host blocks, or -1 if the file exists but cannot be read.
+ * ssh_config_apply_err(path, h, err, errlen): fill the fields of h still
+ * empty from the blocks of the ssh_config file at path that apply to
+ * h->alias (HostName, User, Port, IdentityFile, UserKnownHostsFile; the
+ * first value obtained wins, as in ssh(1)).  Host blocks; Match blocks
+ * (all, canonical, final, host, originalhost, user, localuser, each
+ * negatable; one pass, so canonical and final always match); Include
+ * with globs, relative to ~/.ssh, at top level and inside blocks.
+ * ProxyJump, ProxyCommand and CertificateFile in an applying block, and
+ * Match exec, are errors naming what the libssh2 engine lacks.  A
+ * missing file is not an error.  Returns the number of applying blocks,
+ * or -1 with "file:line: message" in err.
  */
+int	ssh_config_apply_err(const char *path, struct ssh_config_host *h,
+	    char *err, size_t errlen);
+
+/* ssh_config_apply(path, h): the same, the message dropped. */
 int	ssh_config_apply(const char *path, struct ssh_config_host *h);
 
 #define SSH_CONFIG_MAXOPTS	16

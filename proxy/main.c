@@ -36,8 +36,8 @@ usage(FILE *fp)
 	fprintf(fp,
 "usage: postern [-dnv] -c file\n"
 "       postern [-dnv] -L [bind_address:]port:host:hostport [-L ...]\n"
-"               [-J [user@]host[:port][,...] [-F file] [-i identity] [-p port]\n"
-"               [-o k=v]]\n"
+"               [-o k=v] [-J [user@]host[:port][,...] [-F file] [-i identity]\n"
+"               [-p port]]\n"
 "       postern ctl [-a address] [-c file] [-t file] command [args]\n"
 "       postern --keys | -V | -h\n"
 "\n"
@@ -53,7 +53,8 @@ usage(FILE *fp)
 "  -F file   the ssh configuration file ssh reads (engine=openssh)\n"
 "  -i file   the bastion's identity (private key); -p port its port\n"
 "  -o key=value\n"
-"            a [bastion] key of postern.conf(5), e.g. known_hosts=FILE\n"
+"            a [bastion] key of postern.conf(5), e.g. known_hosts=FILE;\n"
+"            readonly=yes and protocol=redis|postgres apply to each -L\n"
 "  -n        check the configuration, print 'configuration OK' or every\n"
 "            error as file:line: message, and exit\n"
 "  -d        detach and log to syslog\n"
@@ -252,9 +253,9 @@ main(int argc, char **argv)
 		usage(stderr);
 		return (EXIT_USAGE);
 	}
-	if (jump == NULL ? ident != NULL || jport != NULL || nopts > 0 ||
-	    sshcfg != NULL : file != NULL) {
-		fprintf(stderr, "postern: -J goes with -L; -F, -i, -o and -p go "
+	if (jump == NULL ? ident != NULL || jport != NULL || sshcfg != NULL ||
+	    (nopts > 0 && file != NULL) : file != NULL) {
+		fprintf(stderr, "postern: -J and -o go with -L; -F, -i and -p go "
 		    "with -J\n");
 		return (EXIT_USAGE);
 	}
@@ -305,7 +306,7 @@ main(int argc, char **argv)
 		fprintf(stderr, "postern: %s\n", note);
 	conf = file != NULL ? conf_load(file, &errs) : jump != NULL ?
 	    ssh_config_conf(fwd, nfwd, jump, ident, jport, opts, nopts,
-	    &errs) : conf_from_forwards(fwd, nfwd, &errs);
+	    &errs) : conf_from_forwards_opts(fwd, nfwd, opts, nopts, &errs);
 	/* The daemon loads them at start; -n must find what it would. */
 	if (check && conf != NULL && (tls_reg_check(conf, &errs) |
 	    ssh_algs_check(conf, &errs)) != 0) {
@@ -350,6 +351,12 @@ main(int argc, char **argv)
 	}
 	if (verbose)
 		log_set_level(LOG_LEVEL_DEBUG);
+	for (i = 0; file == NULL && i < conf->nservices; i++) {
+		char	hint[512];
+
+		conf_forward_hint(&conf->services[i], hint, sizeof(hint));
+		log_status("%s: %s", conf->services[i].name, hint);
+	}
 	rc = daemon_run(px);
 	daemon_free(px);
 	libevent_global_shutdown();

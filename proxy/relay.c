@@ -64,10 +64,9 @@ relay_tap(struct relay *r, int idx, relay_tap_cb *cb, void *arg)
 	r->side[idx].tap_arg = arg;
 }
 
-/* Show the n bytes at offset off of buf (just read from s) to s's tap. */
 void
-relay_tap_run(struct relay_side *s, struct evbuffer *buf, size_t off,
-    size_t n)
+relay_peek_run(struct evbuffer *buf, size_t off, size_t n,
+    relay_tap_cb *cb, void *arg)
 {
 	struct evbuffer_ptr	p;
 	struct evbuffer_iovec	v[4];
@@ -76,18 +75,39 @@ relay_tap_run(struct relay_side *s, struct evbuffer *buf, size_t off,
 
 	if (evbuffer_ptr_set(buf, &p, off, EVBUFFER_PTR_SET) != 0)
 		return;
-	while (n > 0 && s->tap != NULL) {
+	while (n > 0) {
 		if ((k = evbuffer_peek(buf, (ev_ssize_t)n, &p, v, 4)) <= 0)
 			return;
-		for (i = 0; i < k && i < 4 && n > 0 && s->tap != NULL; i++) {
+		for (i = 0; i < k && i < 4 && n > 0; i++) {
 			m = v[i].iov_len < n ? v[i].iov_len : n;
-			if (s->tap(v[i].iov_base, m, s->tap_arg) != 0)
-				s->tap = NULL;
+			if (cb(v[i].iov_base, m, arg) != 0)
+				return;
 			n -= m;
 			if (evbuffer_ptr_set(buf, &p, m, EVBUFFER_PTR_ADD) != 0)
 				return;
 		}
 	}
+}
+
+/* One tap call; a tap that returns non-zero is removed. */
+static int
+relay_tap_one(const uint8_t *buf, size_t len, void *arg)
+{
+	struct relay_side	*s = arg;
+
+	if (s->tap(buf, len, s->tap_arg) != 0) {
+		s->tap = NULL;
+		return (1);
+	}
+	return (0);
+}
+
+void
+relay_tap_run(struct relay_side *s, struct evbuffer *buf, size_t off,
+    size_t n)
+{
+	if (s->tap != NULL)
+		relay_peek_run(buf, off, n, relay_tap_one, s);
 }
 
 void
@@ -209,6 +229,20 @@ void
 relay_release(struct relay *r)
 {
 	relay_fd_release(r);
+	if (r->filter_in != NULL)
+		evbuffer_free(r->filter_in);
+	r->filter_in = NULL;
+	r->filter = NULL;
+}
+
+int
+relay_filter_set(struct relay *r, const struct relay_filter *f, void *arg)
+{
+	if (r->filter_in == NULL && (r->filter_in = evbuffer_new()) == NULL)
+		return (-1);
+	r->filter = f;
+	r->filter_arg = arg;
+	return (0);
 }
 
 int
@@ -245,6 +279,7 @@ relay_detach(struct relay *r, struct relay *keep, int busy_ok)
 	fd = c->fdio.fd;
 	c->fdio.fd = -1;
 	*keep = *r;
+	r->filter_in = NULL;		/* kept: relay_restore puts it back */
 	relay_release(r);
 	relay_init(r);
 	return (fd);
@@ -263,6 +298,9 @@ relay_restore(struct relay *r, const struct relay *keep)
 	}
 	r->cb = keep->cb;
 	r->arg = keep->arg;
+	r->filter = keep->filter;
+	r->filter_arg = keep->filter_arg;
+	r->filter_in = keep->filter_in;
 }
 
 int
@@ -286,6 +324,8 @@ relay_resend_ok(const struct relay *r)
 	const struct relay_side	*c = &r->side[RELAY_CLIENT];
 
 	if (r->done || c->eof || c->shut || c->wdead || c->dead)
+		return (0);
+	if (r->filter_in != NULL && evbuffer_get_length(r->filter_in) > 0)
 		return (0);
 	return (c->fdio.out != NULL && evbuffer_get_length(c->fdio.out) == 0);
 }

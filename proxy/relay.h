@@ -54,6 +54,20 @@ struct relay;
  */
 typedef int relay_tap_cb(const uint8_t *buf, size_t len, void *arg);
 
+/*
+ * A filter of the client's bytes (readonly = yes, resp_guard.h): what
+ * the client sends is read into `in` and handed to client(), which
+ * moves what may pass to to_server, may answer in to_client (after what
+ * the server sent so far) and may leave bytes in `in` to wait; it is
+ * called again after every read from either side.  server() sees the
+ * server's bytes first.  client() returns -1 to end the session.
+ */
+struct relay_filter {
+	int	(*client)(void *arg, struct evbuffer *in,
+		    struct evbuffer *to_server, struct evbuffer *to_client);
+	void	(*server)(void *arg, const uint8_t *buf, size_t len);
+};
+
 /* The fd engine's part of a side (relay_fd.c). */
 struct relay_fdio {
 	int			 fd;		/* else -1 */
@@ -91,6 +105,9 @@ struct relay {
 	int			 done;
 	relay_done_cb		*cb;
 	void			*arg;
+	const struct relay_filter *filter;	/* NULL: none */
+	void			*filter_arg;
+	struct evbuffer		*filter_in;	/* client bytes it holds */
 };
 
 /* relay_init(r): an idle relay owning nothing; relay_release() is safe. */
@@ -132,6 +149,14 @@ int	relay_bridge(struct event_base *base, struct link *link, int *fdp);
  * once it has stopped.
  */
 void	relay_tap(struct relay *r, int idx, relay_tap_cb *cb, void *arg);
+
+/*
+ * relay_filter_set(r, f, arg): filter the client's bytes through f from
+ * now on (after relay_start; the filter stays when the server side is
+ * swapped).  Returns 0, or -1 when out of memory.  f and arg outlive r.
+ */
+int	relay_filter_set(struct relay *r, const struct relay_filter *f,
+	    void *arg);
 
 /*
  * relay_idle(r): no byte waits in either direction (nothing buffered to

@@ -113,7 +113,14 @@ relay_fd_dead(struct relay_side *s, const char *why)
 static void
 relay_fd_forward_eof(struct relay_side *to)
 {
+	struct relay		*r = to->relay;
+
 	if (to->wdead || to->shut || evbuffer_get_length(to->fdio.out) > 0)
+		return;
+	/* Client bytes a filter holds still go first. */
+	if (to->idx == RELAY_SERVER && r->filter_in != NULL &&
+	    evbuffer_get_length(r->filter_in) > 0 &&
+	    !r->side[RELAY_CLIENT].dead)
 		return;
 	if (to->fdio.link != NULL)
 		link_shutdown(to->fdio.link);	/* after its pending bytes */
@@ -139,7 +146,9 @@ relay_fd_flush(struct relay_side *to)
 			return;
 		}
 	} else {
-		if (evbuffer_write(to->fdio.out, to->fdio.fd) == -1 &&
+		/* evbuffer_write() of nothing is -1 with errno untouched. */
+		if (evbuffer_get_length(to->fdio.out) > 0 &&
+		    evbuffer_write(to->fdio.out, to->fdio.fd) == -1 &&
 		    errno != EAGAIN && errno != EINTR) {
 			relay_fd_write_failed(to, strerror(errno));
 			return;
@@ -155,15 +164,33 @@ relay_fd_flush(struct relay_side *to)
 		relay_fd_arm(from, 1, from->fdio.writing);	/* resume */
 }
 
+static void	relay_fd_filter(struct relay *);
+
+/* A filter's server(): fed like a tap, never stopping. */
+static int
+relay_fd_filter_server(const uint8_t *buf, size_t len, void *arg)
+{
+	struct relay	*r = arg;
+
+	r->filter->server(r->filter_arg, buf, len);
+	return (0);
+}
+
 /* n bytes from `from` are in to->fdio.out, after `before` bytes: pass them. */
 static void
 relay_fd_pass(struct relay_side *from, size_t before, size_t n)
 {
 	struct relay_side	*to = &from->relay->side[!from->idx];
+	struct relay		*r = from->relay;
 
 	from->bytes += (uint64_t)n;
 	if (from->tap != NULL)
 		relay_tap_run(from, to->fdio.out, before, n);
+	if (from->idx == RELAY_SERVER && r->filter != NULL) {
+		relay_peek_run(to->fdio.out, before, n, relay_fd_filter_server,
+		    r);
+		relay_fd_filter(r);	/* answers owed after these */
+	}
 	if (to->wdead || to->shut)
 		evbuffer_drain(to->fdio.out, evbuffer_get_length(to->fdio.out));
 	else if (!to->fdio.writing)
@@ -198,6 +225,49 @@ relay_fd_eof(struct relay_side *from)
 		relay_fd_dead(from, "closed");
 }
 
+/*
+ * Run the client filter over what it holds: what it passes goes to the
+ * server (seen by the client tap as if just read), its answers to the
+ * client.  Reading from the client stops while it holds much.
+ */
+static void
+relay_fd_filter(struct relay *r)
+{
+	struct relay_side	*c = &r->side[RELAY_CLIENT];
+	struct relay_side	*s = &r->side[RELAY_SERVER];
+	size_t			 sb, cb, n;
+
+	if (c->dead)
+		return;
+	sb = evbuffer_get_length(s->fdio.out);
+	cb = evbuffer_get_length(c->fdio.out);
+	if (r->filter->client(r->filter_arg, r->filter_in, s->fdio.out,
+	    c->fdio.out) == -1) {
+		evbuffer_drain(r->filter_in, evbuffer_get_length(r->filter_in));
+		relay_fd_dead(c, "request refused unread (readonly)");
+		return;
+	}
+	n = evbuffer_get_length(s->fdio.out) - sb;
+	if (n > 0 && c->tap != NULL)
+		relay_tap_run(c, s->fdio.out, sb, n);
+	if (s->wdead || s->shut)
+		evbuffer_drain(s->fdio.out, evbuffer_get_length(s->fdio.out));
+	else if (n > 0 && !s->fdio.writing)
+		relay_fd_flush(s);
+	if (evbuffer_get_length(c->fdio.out) > cb && !c->fdio.writing &&
+	    !c->wdead)
+		relay_fd_flush(c);
+	if (c->eof)
+		relay_fd_forward_eof(s);
+	else if (!c->dead && (relay_fd_backlog(s) >= RELAY_HIGH_WATER ||
+	    evbuffer_get_length(r->filter_in) >= RELAY_HIGH_WATER))
+		relay_fd_arm(c, 0, c->fdio.writing);
+	else if (!c->dead && !c->fdio.reading &&
+	    relay_fd_backlog(s) < RELAY_LOW_WATER &&
+	    evbuffer_get_length(r->filter_in) < RELAY_LOW_WATER)
+		relay_fd_arm(c, 1, c->fdio.writing);
+}
+
 static void
 relay_fd_read_cb(evutil_socket_t fd, short what, void *arg)
 {
@@ -207,12 +277,17 @@ relay_fd_read_cb(evutil_socket_t fd, short what, void *arg)
 	size_t			 before = evbuffer_get_length(to->fdio.out);
 	ssize_t			 n;
 
-	n = iobuf_read(to->fdio.out, fd, RELAY_READ_CHUNK);
-	if (n > 0)
+	if (from->idx == RELAY_CLIENT && r->filter != NULL) {
+		n = iobuf_read(r->filter_in, fd, RELAY_READ_CHUNK);
+		if (n > 0) {
+			from->bytes += (uint64_t)n;
+			relay_fd_filter(r);
+		}
+	} else if ((n = iobuf_read(to->fdio.out, fd, RELAY_READ_CHUNK)) > 0)
 		relay_fd_pass(from, before, (size_t)n);
-	else if (n == 0)
+	if (n == 0)
 		relay_fd_eof(from);
-	else if (errno != EAGAIN && errno != EINTR)
+	else if (n < 0 && errno != EAGAIN && errno != EINTR)
 		relay_fd_dead(from, strerror(errno));
 	relay_check_done(r);
 }
@@ -370,7 +445,8 @@ relay_fd_idle(const struct relay *r)
 		    link_pending(r->side[i].fdio.link) > 0))
 			return (0);
 	}
-	return (1);
+	return (r->filter_in == NULL ||
+	    evbuffer_get_length(r->filter_in) == 0);
 }
 
 void

@@ -30,6 +30,13 @@ void	relay_tap_run(struct relay_side *s, struct evbuffer *buf, size_t off,
 	    size_t n);
 
 /*
+ * relay_peek_run(buf, off, n, cb, arg): show the n bytes at offset off of
+ * buf to cb, piece by piece, until cb returns non-zero.
+ */
+void	relay_peek_run(struct evbuffer *buf, size_t off, size_t n,
+	    relay_tap_cb *cb, void *arg);
+
+/*
  * relay_fd_start(r, base, first): run r on the fd engine (sockets and
  * links) with the descriptors already in r's sides; first as for
  * relay_start().  Returns 0, or -1 when out of memory (the caller

@@ -16,11 +16,13 @@
 #include <event2/bufferevent.h>
 #include <event2/event.h>
 
+#include "audit.h"
 #include "clock.h"
 #include "conf.h"
 #include "daemon.h"
 #include "dial.h"
 #include "follow.h"
+#include "guard.h"
 #include "log.h"
 #include "pgback.h"
 #include "pgcancel.h"
@@ -301,7 +303,8 @@ session_connected(struct session *s, const struct dial_result *res)
 	    daemon_base(s->svc->px), fd, res->link, s->first,
 	    session_relay_done, s) : relay_start(&s->relay,
 	    daemon_base(s->svc->px), fd, res->bev, s->first,
-	    session_relay_done, s)) != 0) {
+	    session_relay_done, s)) != 0 ||
+	    guard_start(s->svc->cs, &s->relay, &s->guard) != 0) {
 		session_close(s, SESSION_END_INTERNAL, "out of memory");
 		return;
 	}
@@ -563,6 +566,11 @@ session_pg_cb(const struct pgfront_msg *msg, struct evbuffer *packet,
 			return;
 		}
 		evbuffer_add_buffer(s->first, packet);
+		if (guard_startup(s->svc->cs, s->first, msg->len) != 0) {
+			session_close(s, SESSION_END_CLIENT, "startup packet "
+			    "postern cannot make read-only");
+			return;
+		}
 		session_dial_next(s, 0);
 		return;
 	case PGFRONT_BAD:
@@ -632,6 +640,7 @@ session_new(struct service *svc, int fd, struct sockaddr *sa, socklen_t len)
 	s->svc = service_ref(svc);
 	addr_from_sockaddr(sa, len, s->peer, sizeof(s->peer));
 	s->start = clock_ms();
+	audit_begin(s, fd);
 	s->state = SESSION_DIALING;
 	relay_init(&s->relay);
 	evutil_make_socket_nonblocking(fd);
@@ -700,6 +709,7 @@ session_close(struct session *s, int reason, const char *detail)
 	    why, ms / 1000, ms % 1000,
 	    (unsigned long long)s->relay.side[RELAY_CLIENT].bytes,
 	    (unsigned long long)s->relay.side[RELAY_SERVER].bytes);
+	audit_end(s, why);
 
 	if (reason == SESSION_END_NO_ROUTE && s->client != -1) {
 		if (s->state == SESSION_HOLDING)
@@ -790,6 +800,7 @@ session_free(struct session *s)
 	if (s->pgback != NULL)
 		pgback_wipe(s->pgback);
 	free(s->pgback);
+	guard_free(s->guard);
 	route_unref(s->dialing);
 	route_unref(s->route);
 	service_unref(s->svc);

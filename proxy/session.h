@@ -36,6 +36,7 @@ struct conf_route;
 struct dial;
 struct event;
 struct follow;
+struct guard;
 struct evbuffer;
 struct pgback;
 struct pgcancel_entry;
@@ -97,6 +98,8 @@ struct session {
 	struct pgcancel_entry	*cancel_key;	/* in the daemon's map */
 	char			 peer[64];
 	int64_t			 start;		/* clock_ms at accept */
+	int64_t			 wall_ms;	/* audit: wall clock at accept */
+	long			 uid;		/* audit: the client's uid */
 	enum session_answer	 answer;
 	struct event		*answer_timer;	/* response_timeout */
 	char			 request[32];	/* "GET", "startup": for logs */
@@ -105,6 +108,7 @@ struct session {
 	int			 head_done;	/* first command looked at */
 	int			 answer_due;	/* time it once it is whole */
 	struct follow		*follow;	/* redis, postgres: see follow.h */
+	struct guard		*guard;		/* readonly = yes: guard.h */
 	uint64_t		 route_base[2];	/* relay bytes when route set */
 	struct evbuffer		*last_words;	/* to the client at close */
 	struct event		*idle_timer;	/* idle_timeout, if set */

@@ -227,13 +227,14 @@ fuzz() {
 	    tests/fuzz/fuzz_rediscmd tests/fuzz/fuzz_pgauth \
 	    tests/fuzz/fuzz_resp_track tests/fuzz/fuzz_pg_track \
 	    tests/fuzz/fuzz_resp_scan tests/fuzz/fuzz_resp_ro \
+	    tests/fuzz/fuzz_resp_guard tests/fuzz/fuzz_pg_guard \
 	    > build.log 2>&1); then
 		record FAIL "fuzz: build" "see _build/fuzz/build.log"
 		tail_file "$FUZZ/build.log" 20
 		return
 	fi
 	for h in conf pgfront pgback rediscmd pgauth resp_track pg_track \
-	    resp_scan resp_ro; do
+	    resp_scan resp_ro resp_guard pg_guard; do
 		seeds=$TOP/tests/fuzz/corpus
 		[[ $h == conf ]] || seeds=
 		scratch=$(mktemp -d /tmp/postern-fuzz.XXXXXX)

@@ -884,6 +884,56 @@ case_jump_permanent() {
 	stop_postern
 }
 
+# ~/.ssh/config as a company ships it: an Include of conf.d/*.conf
+# (relative to ~/.ssh) whose Match block completes the alias; what the
+# libssh2 engine cannot honour (a ProxyJump, a -J chain, Match exec) is
+# refused naming it, never skipped.
+case_jump_include_match() {
+	local out
+	start_redis
+	start_sshd
+	mkdir -p "$T/home/.ssh/conf.d"
+	cat > "$T/home/.ssh/config" <<-EOF
+	Include conf.d/*.conf
+	Host *
+	    User nobody
+	EOF
+	cat > "$T/home/.ssh/conf.d/50-prod.conf" <<-EOF
+	Host prod-*
+	    UserKnownHostsFile $SSHD_KNOWN
+	Match originalhost prod-bastion localuser $(id -un)
+	    HostName 127.0.0.1
+	    Port $SSHD_PORT
+	    User root
+	    IdentityFile $USER_KEY
+	Host chained
+	    ProxyJump prod-bastion
+	Host runs
+	    HostName 127.0.0.1
+	Match originalhost runs exec "true"
+	    User root
+	EOF
+	export HOME=$T/home
+	LISTEN_PORT=$(free_port) || fail_case "no free port"
+	start_postern_args -L "$LISTEN_PORT:127.0.0.1:$REDIS_PORT" -J prod-bastion \
+	    -o engine=libssh2
+	wait_ready 10
+	expect_log "info: forwarding 127\\.0\\.0\\.1:$LISTEN_PORT -> 127\\.0\\.0\\.1:$REDIS_PORT via root@127\\.0\\.0\\.1:$SSHD_PORT \\(host key $(re_escape "$SSHD_FP")\\)$"
+	expect_eq "PING through the Included Match" PONG "$(rcli "$LISTEN_PORT" PING 2>&1)"
+	out=$("$POSTERN" -n -L "1:127.0.0.1:2" -J chained -o engine=libssh2 2>&1)
+	expect_match "ProxyJump in a block that applies" "50-prod\\.conf:9: ProxyJump: bastion chains are not supported by the libssh2 engine yet; use engine = openssh" "$out"
+	out=$("$POSTERN" -n -L "1:127.0.0.1:2" -J prod-bastion,other -o engine=libssh2 2>&1)
+	expect_match "-J a,b" "bastion chains are not supported by the libssh2 engine yet; use engine = openssh" "$out"
+	out=$("$POSTERN" -n -L "1:127.0.0.1:2" -J runs -o engine=libssh2 2>&1)
+	expect_match "Match exec" "50-prod\\.conf:12: Match exec: postern runs no commands" "$out"
+	# A FIDO key (its .pub says sk-...): refused by name, not tried.
+	cp "$USER_KEY" "$T/home/.ssh/id_sk"
+	printf 'sk-ssh-ed25519@openssh.com AAAAGnNrLXNzaC1lZDI1NTE5QG9wZW5zc2guY29t me\n' \
+	    > "$T/home/.ssh/id_sk.pub"
+	out=$("$POSTERN" -n -L "1:127.0.0.1:2" -J prod-bastion -i "$T/home/.ssh/id_sk" -o engine=libssh2 2>&1)
+	expect_match "FIDO identity" "identity .*/id_sk is a FIDO key \\(sk-ssh-ed25519@openssh\\.com\\): libssh2 cannot use a security key; use engine = openssh" "$out"
+}
+
 # ---------------------------------------------------------------------
 # Quick mode on a terminal: postern runs on a pty (python3's pty module)
 # that answers the host key question; the pty's output is the user's.
@@ -1165,6 +1215,7 @@ run_case "ciphers: the one sshd allows is used; none in common fails, named" cas
 run_case "ciphers unset: the measured order, filtered to this libssh2" case_ciphers_default
 run_case "-L/-J with an ssh_config alias, and with -p -i -o" case_jump_alias
 run_case "-L/-J: permanent errors end the tunnel with 255; transient ones retry" case_jump_permanent
+run_case "-J through an Included ssh_config with a Match; chains and exec refused" case_jump_include_match
 run_case "-J on a terminal: unknown host key, 'yes' records it; status lines" case_tty_ask_yes
 run_case "-J on a terminal: 'no' records nothing, exits 1; -v keeps the log" case_tty_ask_no
 run_case "-L on a terminal: Ctrl-C says it drains; a second Ctrl-C exits now" case_tty_ctrl_c

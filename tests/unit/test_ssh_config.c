@@ -313,7 +313,7 @@ test_unknown_keys(void **state)
 	assert_int_equal(apply(*state,
 	    "Host prod\n"
 	    "  ForwardAgent yes\n"
-	    "  ProxyJump jump.example.com\n"
+	    "  ProxyJump none\n"
 	    "  LocalForward 5432 db:5432\n"
 	    "  HostNameX wrong.example.com\n"
 	    "  Users mallory\n"
@@ -327,53 +327,139 @@ test_unknown_keys(void **state)
 }
 
 static void
-test_match_skipped(void **state)
+test_match(void **state)
 {
 	struct ssh_config_host	h;
+	char			text[512];
 
-	/* A Match block is skipped up to the next Host line. */
+	/* Match host: applies, first value wins over the Host block. */
 	assert_int_equal(apply(*state,
 	    "Match host prod\n"
 	    "  User matched\n"
 	    "  Port 1111\n"
 	    "Host prod\n"
-	    "  User hosted\n", "prod", &h), 1);
-	assert_string_equal(h.user, "hosted");
-	assert_int_equal(h.port, 0);
+	    "  User hosted\n", "prod", &h), 2);
+	assert_string_equal(h.user, "matched");
+	assert_int_equal(h.port, 1111);
 
-	/* Match ends the Host block before it, even "Match all". */
+	/* Match all applies after a Host block; host sees HostName. */
 	assert_int_equal(apply(*state,
 	    "Host prod\n"
 	    "  User alice\n"
+	    "  HostName bastion.example.com\n"
+	    "Match host *.example.com !originalhost other\n"
+	    "  Port 2222\n"
 	    "Match all\n"
-	    "  Port 1111\n"
-	    "  HostName matched\n", "prod", &h), 1);
+	    "  IdentityFile /k\n", "prod", &h), 3);
 	assert_string_equal(h.user, "alice");
-	assert_int_equal(h.port, 0);
-	assert_string_equal(h.host, "");
+	assert_int_equal(h.port, 2222);
+	assert_string_equal(h.identity, "/k");
+
+	/* user is the remote user; localuser ours; final and canonical. */
+	setenv("USER", "tester", 1);
+	snprintf(text, sizeof(text),
+	    "Host prod\n"
+	    "  User deploy\n"
+	    "Match user deploy localuser %s final\n"
+	    "  Port 3333\n"
+	    "Match user root\n"
+	    "  HostName wrong\n"
+	    "Match !localuser %s\n"
+	    "  IdentityFile /wrong\n"
+	    "Match canonical originalhost pr?d\n"
+	    "  HostName right\n", "tester", "tester");
+	assert_int_equal(apply(*state, text, "prod", &h), 3);
+	assert_int_equal(h.port, 3333);
+	assert_string_equal(h.host, "right");
+	assert_string_equal(h.identity, "");
 }
 
 static void
-test_include_not_read(void **state)
+test_match_refused(void **state)
 {
 	struct fixture		*f = *state;
 	struct ssh_config_host	 h;
-	char			 other[300], text[1024];
+	char			 err[512];
 
-	snprintf(other, sizeof(other), "%s/included", f->dir);
-	write_file(other,
-	    "Host prod\n"
-	    "  User included\n"
-	    "  Port 1111\n");
-	snprintf(text, sizeof(text),
-	    "Include %s\n"
-	    "Host prod\n"
-	    "  Include %s\n"
-	    "  HostName bastion.example.com\n", other, other);
-	assert_int_equal(apply(f, text, "prod", &h), 1);
-	assert_string_equal(h.host, "bastion.example.com");
-	assert_string_equal(h.user, "");
-	assert_int_equal(h.port, 0);
+	write_file(f->path, "Host other\n  User x\nMatch exec \"true\"\n"
+	    "  User y\n");
+	memset(&h, 0, sizeof(h));
+	snprintf(h.alias, sizeof(h.alias), "prod");
+	assert_int_equal(ssh_config_apply_err(f->path, &h, err, sizeof(err)),
+	    -1);
+	assert_non_null(strstr(err, "config:3: Match exec: postern runs no "
+	    "commands"));
+	/* After a failed criterion exec is not run, so not refused. */
+	write_file(f->path, "Match originalhost other exec \"true\"\n"
+	    "  User y\n");
+	assert_int_equal(ssh_config_apply_err(f->path, &h, err, sizeof(err)),
+	    0);
+	write_file(f->path, "Match address 10.0.0.0/8\n");
+	assert_int_equal(ssh_config_apply_err(f->path, &h, err, sizeof(err)),
+	    -1);
+	assert_non_null(strstr(err, ":1: Match address: criterion not "
+	    "supported"));
+	/* What the libssh2 engine lacks, in a block that applies. */
+	write_file(f->path, "Host prod\n  ProxyJump a,b\n");
+	assert_int_equal(ssh_config_apply_err(f->path, &h, err, sizeof(err)),
+	    -1);
+	assert_non_null(strstr(err, ":2: ProxyJump: bastion chains are not "
+	    "supported by the libssh2 engine yet; use engine = openssh"));
+	write_file(f->path, "Host prod\n  CertificateFile ~/.ssh/c.pub\n");
+	assert_int_equal(ssh_config_apply_err(f->path, &h, err, sizeof(err)),
+	    -1);
+	assert_non_null(strstr(err, "CertificateFile: libssh2 cannot present "
+	    "an OpenSSH certificate; use engine = openssh"));
+	/* In a block that does not apply: not our business. */
+	write_file(f->path, "Host other\n  ProxyJump a\n");
+	assert_int_equal(ssh_config_apply_err(f->path, &h, err, sizeof(err)),
+	    0);
+}
+
+static void
+test_include(void **state)
+{
+	struct fixture		*f = *state;
+	struct ssh_config_host	 h;
+	char			 p[400], text[1024], *home;
+
+	/* Relative paths are under ~/.ssh; globs sorted. */
+	home = getenv("HOME") != NULL ? strdup(getenv("HOME")) : NULL;
+	setenv("HOME", f->dir, 1);
+	snprintf(p, sizeof(p), "%s/.ssh", f->dir);
+	mkdir(p, 0700);
+	snprintf(p, sizeof(p), "%s/.ssh/conf.d", f->dir);
+	mkdir(p, 0700);
+	snprintf(p, sizeof(p), "%s/.ssh/conf.d/10-a.conf", f->dir);
+	write_file(p, "Host prod\n  User from-a\n");
+	snprintf(p, sizeof(p), "%s/.ssh/conf.d/20-b.conf", f->dir);
+	write_file(p, "Host prod\n  User from-b\n  Port 1111\n"
+	    "Include inner\n");
+	snprintf(p, sizeof(p), "%s/.ssh/inner", f->dir);
+	write_file(p, "HostName inner.example.com\n");
+	snprintf(p, sizeof(p), "%s/.ssh/unused", f->dir);
+	write_file(p, "IdentityFile /wrong\n");
+	assert_int_equal(apply(f,
+	    "Include conf.d/*.conf\n"
+	    "Host other\n"
+	    "  Include unused\n"
+	    "Match originalhost prod\n"
+	    "  Include ~/.ssh/nosuchfile\n"
+	    "  IdentityFile /right\n", "prod", &h), 3);
+	assert_string_equal(h.user, "from-a");
+	assert_int_equal(h.port, 1111);
+	/* Included inside the Host prod block of 20-b.conf: it applies. */
+	assert_string_equal(h.host, "inner.example.com");
+	assert_string_equal(h.identity, "/right");
+	/* A loop is an error, not a hang. */
+	snprintf(p, sizeof(p), "%s/.ssh/loop", f->dir);
+	write_file(p, "Include loop\n");
+	snprintf(text, sizeof(text), "Include loop\n");
+	assert_int_equal(apply(f, text, "prod", &h), -1);
+	if (home != NULL) {
+		setenv("HOME", home, 1);
+		free(home);
+	}
 }
 
 static void
@@ -671,8 +757,9 @@ main(void)
 		T(test_syntax),
 		T(test_trailing_comment),
 		T(test_unknown_keys),
-		T(test_match_skipped),
-		T(test_include_not_read),
+		T(test_match),
+		T(test_match_refused),
+		T(test_include),
 		T(test_bad_port),
 		T(test_missing_file),
 		T(test_expand),

@@ -1,0 +1,52 @@
+/*
+ * audit.h: one audit record per session (issue 24): who (the client's
+ * local uid: SO_PEERCRED on a unix socket; on loopback TCP the owner of
+ * the client's socket, asked of the kernel's socket diagnostics by the
+ * connection's 4-tuple), when, service, route, bastion, bytes each way,
+ * duration, requests a readonly guard refused, and how it ended.  As a
+ * text line or a JSON object (audit = log | json), in postern's log or
+ * appended to audit_file.
+ */
+#ifndef POSTERN_AUDIT_H
+#define POSTERN_AUDIT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+struct session;
+
+#define AUDIT_UID_UNKNOWN	(-1L)
+
+/*
+ * audit_peer_uid(fd): the uid owning the other end of the accepted
+ * socket fd, or AUDIT_UID_UNKNOWN (not local, or the kernel would not
+ * say).  Synchronous: one getsockopt, or one netlink round trip.
+ */
+long	audit_peer_uid(int fd);
+
+/*
+ * audit_begin(s, fd): a new session on client socket fd: note who and
+ * when, if its generation audits.
+ */
+void	audit_begin(struct session *s, int fd);
+
+/* audit_end(s, why): the session closed for why: write its record. */
+void	audit_end(const struct session *s, const char *why);
+
+/*
+ * audit_format(json, ...): the record's text, for tests: fields as
+ * audit_end writes them into buf (always NUL-terminated).
+ */
+struct audit_rec {
+	uint64_t	 id;
+	const char	*service, *route, *bastion, *client, *end;
+	long		 uid;
+	int64_t		 start_ms;	/* wall clock, ms since the epoch */
+	int64_t		 duration_ms;
+	uint64_t	 up, down, refused;
+};
+
+void	audit_format(int json, const struct audit_rec *r, char *buf,
+	    size_t len);
+
+#endif
