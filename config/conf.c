@@ -23,6 +23,7 @@
 
 #include <openssl/crypto.h>
 
+#include "authfile.h"
 #include "conf.h"
 #include "conf_keys.h"
 #include "conf_int.h"
@@ -84,6 +85,8 @@ conf_free(struct conf *c)
 		free(s->check_user);
 		free(s->check_database);
 		free(s->check_password_file);
+		free(s->auth_file);
+		authfile_free(s->auth);
 		free(s->identity_key);
 		free(s->identity_value);
 		if (s->check_password != NULL) {
@@ -607,6 +610,56 @@ conf_read_secret_file(struct conf_parser *p, int line_no, const char *label,
 		    key, path, err);
 }
 
+/*
+ * The service's auth_file, whole, parsed into s->auth; errors at the
+ * file's own line ("path:N: why").  The mode of the file opened is
+ * checked here as conf_secret_read does (TODO after the secrets branch
+ * merges: use its one rule for secret files).
+ */
+static void
+conf_read_authfile(struct conf_parser *p, struct conf_service *s)
+{
+	struct stat	 st;
+	char		*buf = NULL, err[256];
+	size_t		 n = 0;
+	FILE		*fp;
+
+	if (s->auth_file == NULL || !(p->flags & CONF_CHECK_FILES) ||
+	    access(s->auth_file, R_OK) != 0)
+		return;
+	if ((fp = fopen(s->auth_file, "re")) == NULL)
+		return;
+	if (fstat(fileno(fp), &st) != 0 || st.st_size > AUTHFILE_MAX_SIZE ||
+	    (st.st_mode & (S_IRWXG | S_IRWXO)) != 0) {
+		perr(p, s->line, "[service %s]: "
+		    "auth_file %s: %s", s->name, s->auth_file,
+		    st.st_size > AUTHFILE_MAX_SIZE ? "too large" :
+		    "group or others may read or write it: chmod 600 it");
+		fclose(fp);
+		return;
+	}
+	if ((buf = malloc((size_t)st.st_size + 1)) != NULL)
+		n = fread(buf, 1, (size_t)st.st_size, fp);
+	fclose(fp);
+	if (buf == NULL)
+		perr(p, s->line, "[service %s]: auth_file: out of memory",
+		    s->name);
+	else if (authfile_parse(buf, n, &s->auth, err, sizeof(err)) != 0) {
+		/* "line N: why" -> "path:N: why", the file's own place */
+		if (strncmp(err, "line ", 5) == 0)
+			conf_errors_add(p->errs, s->auth_file, atoi(err + 5),
+			    "%s", strchr(err, ':') != NULL ?
+			    strchr(err, ':') + 2 : err);
+		else
+			perr(p, s->line, "[service %s]: auth_file %s: %s",
+			    s->name, s->auth_file, err);
+	}
+	if (buf != NULL) {
+		OPENSSL_cleanse(buf, n);
+		free(buf);
+	}
+}
+
 void
 conf_read_secret(struct conf_parser *p, struct conf_service *s)
 {
@@ -615,6 +668,7 @@ conf_read_secret(struct conf_parser *p, struct conf_service *s)
 	snprintf(label, sizeof(label), "[service %s]", s->name);
 	conf_read_secret_file(p, s->line, label, "check_password_file",
 	    s->check_password_file, 0, &s->check_password);
+	conf_read_authfile(p, s);
 }
 
 struct conf *

@@ -107,6 +107,8 @@ struct conf_route {
 	int			 line;
 };
 
+struct authfile;
+
 struct conf_service {
 	char			*name;
 	int			 line;
@@ -125,6 +127,8 @@ struct conf_service {
 	char			*check_database;
 	char			*check_password_file;
 	char			*check_password;	/* read from the file */
+	char			*auth_file;	/* postgres resume (authfile.h) */
+	struct authfile		*auth;		/* read from it */
 	enum conf_role		 check_role;
 	enum conf_identity	 identity;
 	char			*identity_key;	/* redis: GET it */
