@@ -12,13 +12,22 @@
 #include <event2/bufferevent.h>
 #include <event2/event.h>
 
+#include <openssl/crypto.h>
+
+#include "authfile.h"
 #include "clock.h"
 #include "conf.h"
 #include "daemon.h"
 #include "follow.h"
+#include "link.h"
 #include "log.h"
 #include "move.h"
 #include "pg_track.h"
+#include "pgauth.h"
+#include "pgcancel.h"
+#include "pgresume.h"
+#include "pgstate.h"
+#include "scram.h"
 #include "proto.h"
 #include "relay.h"
 #include "resp_track.h"
@@ -43,6 +52,13 @@ struct follow {
 	enum follow_state	 state;
 	struct resp_track	*resp;		/* redis */
 	struct pg_track		*pg;		/* postgres */
+	struct pgstate		*st;		/* what a resume replays */
+	struct pgresume		*resume;	/* postgres: the next server */
+	struct pgresume		*rdead;		/* failed: freed next step */
+	char			 noresume[160];	/* why not: close instead */
+	unsigned char		 ckey[SCRAM_KEY_SIZE];	/* SCRAM pass- */
+	int			 have_ckey;		/* through */
+	int64_t			 rstart;	/* clock_ms: resume began */
 	struct event		*ev;		/* every step runs from here */
 	struct route		*target;	/* while not NONE */
 	struct move		*move;
@@ -68,9 +84,12 @@ follow_new(struct session *s)
 			goto fail;
 		resp_track_init(f->resp);
 	} else {
-		if ((f->pg = malloc(sizeof(*f->pg))) == NULL)
+		if ((f->pg = malloc(sizeof(*f->pg))) == NULL ||
+		    (f->st = calloc(1, sizeof(*f->st))) == NULL)
 			goto fail;
 		pg_track_init(f->pg);
+		pgstate_init(f->st);
+		f->pg->st = f->st;
 	}
 	if ((f->ev = evtimer_new(daemon_base(s->svc->px), follow_step,
 	    f)) == NULL)
@@ -90,6 +109,9 @@ follow_settle(struct follow *f)
 	f->state = FOLLOW_NONE;
 	move_free(f->move);
 	f->move = NULL;
+	pgresume_free(f->resume);
+	f->resume = NULL;
+	f->noresume[0] = '\0';
 	route_unref(f->target);
 	f->target = NULL;
 }
@@ -108,6 +130,12 @@ follow_free(struct follow *f)
 		free(f->resp);
 	}
 	free(f->pg);
+	pgresume_free(f->rdead);
+	if (f->st != NULL) {
+		pgstate_free(f->st);	/* wipes what it recorded */
+		free(f->st);
+	}
+	OPENSSL_cleanse(f->ckey, sizeof(f->ckey));
 	free(f);
 }
 
@@ -366,12 +394,218 @@ follow_redis(struct follow *f)
 	follow_dial(f);
 }
 
+/* A value of the client's StartupMessage, or NULL. */
+static const char *
+follow_startup(const struct session *s, const char *name)
+{
+	const char	*p, *end, *v;
+
+	if (s->pg_startup_len < 9)
+		return (NULL);
+	p = (const char *)s->pg_startup + 8;
+	end = (const char *)s->pg_startup + s->pg_startup_len;
+	while (p < end && *p != '\0') {
+		if ((v = memchr(p, '\0', (size_t)(end - p))) == NULL ||
+		    memchr(v + 1, '\0', (size_t)(end - v - 1)) == NULL)
+			return (NULL);
+		if (strcmp(p, name) == 0)
+			return (v + 1);
+		p = v + 1 + strlen(v + 1) + 1;
+	}
+	return (NULL);
+}
+
+/*
+ * The secret a resume logs in with, into ap; NULL, or why not.  SCRAM
+ * pass-through: the client's ClientKey, from its own login and the
+ * StoredKey (scram_client_key), kept for the session's life only.
+ */
+static const char *
+follow_secret(struct follow *f, const struct authfile_entry *e,
+    struct pgauth_params *ap, struct scram_keys *k)
+{
+	struct pgstate	*st = f->st;
+
+	if (e->kind == AUTHFILE_PLAIN) {
+		ap->password = e->secret;
+		return (NULL);
+	}
+	if (e->kind == AUTHFILE_MD5) {
+		if (st->login == PGSTATE_LOGIN_SCRAM)
+			return ("it logged in with SCRAM and auth_file holds "
+			    "an md5 hash for its user");
+		ap->md5_hash = e->secret;
+		return (NULL);
+	}
+	if (st->login != PGSTATE_LOGIN_SCRAM && st->login !=
+	    PGSTATE_LOGIN_TRUST)
+		return ("auth_file holds a SCRAM secret and the session "
+		    "logged in otherwise");
+	if (st->login == PGSTATE_LOGIN_SCRAM && !f->have_ckey) {
+		if (scram_client_key(e->stored_key, st->scram[0],
+		    st->scram_len[0], st->scram[1], st->scram_len[1],
+		    st->scram[2], st->scram_len[2], f->ckey) != 0)
+			return ("the client's SCRAM proof does not fit "
+			    "auth_file's secret for its user");
+		f->have_ckey = 1;
+		pgstate_scram_wipe(st);
+	}
+	if (!f->have_ckey)
+		return (NULL);	/* trust: no secret needed, none given */
+	memcpy(k->client_key, f->ckey, SCRAM_KEY_SIZE);
+	memcpy(k->stored_key, e->stored_key, SCRAM_KEY_SIZE);
+	memcpy(k->server_key, e->server_key, SCRAM_KEY_SIZE);
+	k->salt = e->salt;
+	k->salt_len = e->salt_len;
+	k->iterations = e->iterations;
+	ap->keys = k;
+	return (NULL);
+}
+
+static void
+follow_resume_cb(struct pgresume *r, int ok, const char *why, void *arg)
+{
+	struct follow	*f = arg;
+
+	if (ok)
+		f->state = FOLLOW_READY;
+	else {
+		/* Today's behaviour then: closed at its next safe point. */
+		snprintf(f->noresume, sizeof(f->noresume), "resume failed: %s",
+		    why);
+		f->rdead = f->resume;	/* not inside its own callback */
+		f->resume = NULL;
+		f->state = FOLLOW_WAITING;
+	}
+	event_active(f->ev, EV_TIMEOUT, 0);
+}
+
+/*
+ * follow_pg_resume(f): a PostgreSQL session at a safe point that must
+ * leave its route: start its resume on f->target.  Returns 1 when a
+ * resume goes on (the follow's state is MOVING), 0 when the session
+ * cannot be resumed (f->noresume says why: close it as before).
+ */
+static int
+follow_pg_resume(struct follow *f)
+{
+	struct session			*s = f->s;
+	struct service			*svc;
+	const struct conf_service	*cs;
+	const struct authfile_entry	*e;
+	struct pgauth_params		 ap;
+	struct scram_keys		 k;
+	struct pgauth			*auth;
+	struct evbuffer			*replay;
+	const char			*user, *why = NULL;
+	int				 nz;
+
+	if (f->noresume[0] != '\0')
+		return (0);
+	/* The generation now: auth_file is read again on reload. */
+	svc = daemon_find_service(s->svc->px, s->svc->name);
+	cs = svc != NULL ? svc->cs : s->svc->cs;
+	user = follow_startup(s, "user");
+	if (cs->auth == NULL)
+		why = "no auth_file";
+	else if (user == NULL)
+		why = "no user in its StartupMessage";
+	else if (follow_startup(s, "replication") != NULL)
+		why = "a replication connection";
+	else if ((e = authfile_find(cs->auth, user)) == NULL)
+		why = "its user is not in auth_file";
+	else if ((why = pgstate_why(f->st)) == NULL) {
+		memset(&ap, 0, sizeof(ap));
+		memset(&k, 0, sizeof(k));
+		ap.user = user;
+		ap.tls = f->target->cr->kind == ROUTE_TLS;
+		why = follow_secret(f, e, &ap, &k);
+	}
+	if (why != NULL) {
+		snprintf(f->noresume, sizeof(f->noresume), "not resumable: "
+		    "%s", why);
+		return (0);
+	}
+	auth = pgauth_new(&ap);
+	OPENSSL_cleanse(&k, sizeof(k));
+	if (auth == NULL || (replay = evbuffer_new()) == NULL) {
+		pgauth_free(auth);
+		snprintf(f->noresume, sizeof(f->noresume), "out of memory");
+		return (0);
+	}
+	nz = pgstate_replay(f->st, replay, f->names, sizeof(f->names));
+	f->gen = f->st->gen;
+	f->rstart = clock_ms();
+	f->resume = pgresume_start(daemon_dial_env(s->svc->px), f->target->cr,
+	    cs->connect_timeout_ms, cs->response_timeout_ms > 0 ?
+	    cs->response_timeout_ms : 5000, s->pg_startup, s->pg_startup_len,
+	    auth, replay, nz, f->st, follow_resume_cb, f);
+	evbuffer_free(replay);		/* emptied */
+	if (f->resume == NULL) {
+		snprintf(f->noresume, sizeof(f->noresume), "out of memory");
+		return (0);
+	}
+	f->state = FOLLOW_MOVING;
+	return (1);
+}
+
+/* The new server is logged in and replayed, the session idle: swap. */
+static void
+follow_pg_swap(struct follow *f)
+{
+	struct session		*s = f->s;
+	struct route		*old = s->route;
+	struct bufferevent	*bev;
+	struct link		*link;
+	char			 prefix[256], to[ADDR_STRLEN];
+	long			 ms = (long)clock_since(f->since);
+	long			 rms = (long)clock_since(f->rstart);
+	uint32_t		 pid, key;
+	int			 rc;
+
+	pgresume_take(f->resume, &bev, &link, &pid, &key);
+	rc = relay_swap_server(&s->relay, daemon_base(s->svc->px), bev, link);
+	if (rc != 0) {
+		if (rc == -1) {		/* not idle after all: ours still */
+			if (bev != NULL)
+				bufferevent_free(bev);
+			link_close(link);
+		}
+		session_close(s, SESSION_END_INTERNAL, rc == -1 ?
+		    "resume: the relay was not idle" : "out of memory");
+		return;
+	}
+	log_info("%s: resumed on %s %s (waited %ld.%03lds, the new server "
+	    "ready in %ld ms; replayed %s)", session_prefix(s, old, prefix,
+	    sizeof(prefix)), f->target->cr->name,
+	    addr_format(&f->target->cr->target, to, sizeof(to)), ms / 1000,
+	    ms % 1000, rms, f->names);
+	session_route_moved(s, f->target);
+	/* The client's cancel key now reaches the new backend. */
+	if (pid != 0)
+		pgcancel_move(s->cancel_key, s->route, pid, key);
+	s->svc->count->moved++;
+	follow_settle(f);
+}
+
 static void
 follow_pg(struct follow *f)
 {
 	/* LISTEN: only the drain deadline closes it (service.c). */
-	if (pg_track_safe(f->pg) == PG_SAFE && follow_idle(f))
-		follow_close(f, "idle");
+	if (pg_track_safe(f->pg) != PG_SAFE)
+		return;
+	if (f->state == FOLLOW_READY && f->gen != f->st->gen) {
+		/* The client changed its state meanwhile: prepare anew. */
+		f->rdead = f->resume;
+		f->resume = NULL;
+		f->state = FOLLOW_WAITING;
+	}
+	if (!follow_idle(f))
+		return;
+	if (f->state == FOLLOW_READY)
+		follow_pg_swap(f);
+	else if (!follow_pg_resume(f))
+		follow_close(f, f->noresume);
 }
 
 static void
@@ -384,6 +618,8 @@ follow_step(evutil_socket_t fd, short what, void *arg)
 
 	move_free(f->dead);
 	f->dead = NULL;
+	pgresume_free(f->rdead);
+	f->rdead = NULL;
 	if (s->state != SESSION_RELAYING)
 		return;
 	if ((t = follow_target(s)) == NULL) {
@@ -397,6 +633,8 @@ follow_step(evutil_socket_t fd, short what, void *arg)
 		}
 		move_free(f->move);
 		f->move = NULL;
+		pgresume_free(f->resume);
+		f->resume = NULL;
 		route_unref(f->target);
 		f->target = route_ref(t);
 		f->state = FOLLOW_WAITING;

@@ -14,7 +14,8 @@
 
 struct pgcancel_entry {
 	LIST_ENTRY(pgcancel_entry)	 entry;
-	uint32_t			 pid, key;
+	uint32_t			 pid, key;	/* the client's */
+	uint32_t			 bpid, bkey;	/* the backend's */
 	struct route			*route;
 };
 
@@ -102,8 +103,8 @@ pgcancel_add(struct pgcancel *m, uint32_t pid, uint32_t key, struct route *r)
 		(void)pgcancel_resize(m, 2 * m->nbuckets);
 	if ((e = calloc(1, sizeof(*e))) == NULL)
 		return (NULL);
-	e->pid = pid;
-	e->key = key;
+	e->pid = e->bpid = pid;
+	e->key = e->bkey = key;
 	e->route = r;
 	LIST_INSERT_HEAD(&m->buckets[pgcancel_hash(m, pid, key)], e, entry);
 	m->n++;
@@ -128,6 +129,33 @@ pgcancel_find(const struct pgcancel *m, uint32_t pid, uint32_t key)
 	LIST_FOREACH(e, &m->buckets[pgcancel_hash(m, pid, key)], entry) {
 		if (e->pid == pid && e->key == key)
 			return (e->route);
+	}
+	return (NULL);
+}
+
+void
+pgcancel_move(struct pgcancel_entry *e, struct route *r, uint32_t bpid,
+    uint32_t bkey)
+{
+	if (e == NULL)
+		return;
+	e->route = r;
+	e->bpid = bpid;
+	e->bkey = bkey;
+}
+
+struct route *
+pgcancel_lookup(const struct pgcancel *m, uint32_t pid, uint32_t key,
+    uint32_t *bpid, uint32_t *bkey)
+{
+	const struct pgcancel_entry	*e;
+
+	LIST_FOREACH(e, &m->buckets[pgcancel_hash(m, pid, key)], entry) {
+		if (e->pid == pid && e->key == key) {
+			*bpid = e->bpid;
+			*bkey = e->bkey;
+			return (e->route);
+		}
 	}
 	return (NULL);
 }

@@ -37,6 +37,22 @@ void	pgcancel_del(struct pgcancel *m, struct pgcancel_entry *e);
 struct route *pgcancel_find(const struct pgcancel *m, uint32_t pid,
 	    uint32_t key);
 
+/*
+ * pgcancel_move(e, r, bpid, bkey): the session resumed on another
+ * backend (pgresume.h): a CancelRequest quoting the client's key goes to
+ * route r, rewritten to that backend's own key (bpid, bkey).
+ */
+void	pgcancel_move(struct pgcancel_entry *e, struct route *r,
+	    uint32_t bpid, uint32_t bkey);
+
+/*
+ * pgcancel_lookup(m, pid, key, bpid, bkey): as pgcancel_find, and the
+ * key of the backend that runs the session now (the same one unless it
+ * was resumed elsewhere).
+ */
+struct route *pgcancel_lookup(const struct pgcancel *m, uint32_t pid,
+	    uint32_t key, uint32_t *bpid, uint32_t *bkey);
+
 /* pgcancel_count(m): entries in the map. */
 size_t	pgcancel_count(const struct pgcancel *m);
 

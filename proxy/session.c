@@ -5,6 +5,8 @@
 
 #include <sys/socket.h>
 
+#include <arpa/inet.h>
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -479,9 +481,11 @@ session_cancel(struct session *s, const struct pgfront_msg *msg,
 {
 	struct route	*r;
 	char		 prefix[256], why[96];
+	uint32_t	 bpid, bkey;
+	uint8_t		*p;
 
-	r = pgcancel_find(daemon_cancels(s->svc->px), msg->cancel_pid,
-	    msg->cancel_key);
+	r = pgcancel_lookup(daemon_cancels(s->svc->px), msg->cancel_pid,
+	    msg->cancel_key, &bpid, &bkey);
 	if (r == NULL) {
 		snprintf(why, sizeof(why), "cancel request for an unknown "
 		    "backend (pid %u)", msg->cancel_pid);
@@ -493,6 +497,14 @@ session_cancel(struct session *s, const struct pgfront_msg *msg,
 		return;
 	}
 	evbuffer_add_buffer(s->first, packet);
+	/* A resumed session's backend has a key of its own (pgresume.h). */
+	if ((bpid != msg->cancel_pid || bkey != msg->cancel_key) &&
+	    (p = evbuffer_pullup(s->first, 16)) != NULL) {
+		bpid = htonl(bpid);
+		bkey = htonl(bkey);
+		memcpy(p + 8, &bpid, 4);
+		memcpy(p + 12, &bkey, 4);
+	}
 	s->cancel = 1;
 	s->dialing = route_ref(r);
 	log_info("%s: cancel request for backend pid %u goes to route %s",
@@ -516,6 +528,12 @@ session_pg_cb(const struct pgfront_msg *msg, struct evbuffer *packet,
 		session_cancel(s, msg, packet);
 		return;
 	case PGFRONT_STARTUP:
+		/* Kept for a resume (follow.c): no secret in it. */
+		if (msg->len <= PG_MAX_STARTUP &&
+		    (s->pg_startup = malloc(msg->len)) != NULL &&
+		    evbuffer_copyout(packet, s->pg_startup, msg->len) ==
+		    (ev_ssize_t)msg->len)
+			s->pg_startup_len = msg->len;
 		if ((s->first = evbuffer_new()) == NULL) {
 			session_close(s, SESSION_END_INTERNAL, "out of memory");
 			return;
@@ -671,6 +689,7 @@ void
 session_free(struct session *s)
 {
 	follow_free(s->follow);
+	free(s->pg_startup);
 	if (s->last_words != NULL)
 		evbuffer_free(s->last_words);
 	if (s->client != -1)

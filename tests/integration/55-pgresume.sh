@@ -1,0 +1,212 @@
+#!/bin/bash
+# PostgreSQL sessions resume on the new route (issue 21; follow.c,
+# pgstate.c, pgresume.c): a failback moves pooled sessions of a psycopg
+# ConnectionPool and of pgbench -M prepared to the preferred route
+# without an error: postern logs in there as the session's user with the
+# SCRAM secret of auth_file (read from pg_authid: no password in it),
+# replays SET and prepared statements, and swaps the server under the
+# client.  The client's cancel key reaches the new backend.  Sessions
+# with state that cannot be carried over (a temporary table, an advisory
+# lock, a user missing from auth_file) are closed at an idle point with
+# 57P01 as before, the reason in the log.  One PostgreSQL 15; the
+# preferred route "private" reaches it through a forwarder that starts
+# late (the route comes up: a failback), over tcp://, ssh:// or tls://.
+. "$(dirname "$0")/../lib.sh"
+
+unset SSH_AUTH_SOCK SSH_AGENT_PID
+
+RISE=2 INTERVAL_MS=300
+FAST=(check_interval=${INTERVAL_MS}ms check_fast_interval=${INTERVAL_MS}ms
+	check_down_interval=${INTERVAL_MS}ms check_timeout=${INTERVAL_MS}ms
+	fall=2 rise=$RISE)
+APP_PW=app-pw-$$-$RANDOM
+
+# start_pg_app TRANSPORT: PostgreSQL with TLS for tls; role app with a
+# SCRAM password, database app with pgbench's tables; $T/userlist.txt
+# holds app's SCRAM secret as pg_authid has it.
+start_pg_app() {
+	local k=$T/pgtls secret
+	PG_OPTS=
+	if [[ $1 == tls ]]; then
+		make_pki > "$T/pki.log" 2>&1 || fail_case "make_pki failed"
+		mkdir -p "$k"
+		cp "$PKI/server.crt" "$PKI/server.key" "$k/"
+		chown -R postgres:postgres "$k"
+		chmod 600 "$k/server.key"
+		PG_OPTS="-c ssl=on -c ssl_cert_file=$k/server.crt -c ssl_key_file=$k/server.key"
+	fi
+	PG_HBA=$'local all all trust\nhost all app 127.0.0.1/32 scram-sha-256\nhost all all 127.0.0.1/32 trust' \
+	    start_postgres
+	_as_postgres psql -X -q -h "$PG_SOCKDIR" -p "$PG_PORT" -U postgres \
+	    -c "CREATE ROLE app LOGIN PASSWORD '$APP_PW'" \
+	    -c "CREATE DATABASE app OWNER app" > "$T/psql.log" 2>&1 ||
+	    fail_case "psql: $(tail -n 2 "$T/psql.log")"
+	secret=$(_as_postgres psql -X -qAt -h "$PG_SOCKDIR" -p "$PG_PORT" -U postgres \
+	    -c "SELECT rolpassword FROM pg_authid WHERE rolname = 'app'")
+	[[ $secret == SCRAM-SHA-256\$* ]] || fail_case "no SCRAM secret for app: $secret"
+	printf '; app, as pg_authid holds it\n"app" "%s"\n' "$secret" > "$T/userlist.txt"
+	chmod 600 "$T/userlist.txt"
+	_as_postgres pgbench -i -q -s 1 -h "$PG_SOCKDIR" -p "$PG_PORT" -U app app \
+	    > "$T/pgbench-init.log" 2>&1 || fail_case "pgbench -i: $(tail -n 2 "$T/pgbench-init.log")"
+}
+
+# postern_resume TRANSPORT [KEY=VALUE...]: route private over TRANSPORT
+# to a forwarder port FWD_PORT (nothing there yet: private is down),
+# public straight to PostgreSQL; waits until public is up.
+postern_resume() {
+	local t=$1
+	shift
+	FWD_PORT=$(free_port) || fail_case "no free port"
+	transport_route "$t" "$FWD_PORT"
+	ADMIN_PORT=$(free_port) || fail_case "no free port"
+	ADMIN=127.0.0.1:$ADMIN_PORT
+	GLOBAL_OPTS=("admin=$ADMIN" log_level=debug)
+	postern_service postgres "$ROUTE" "public tcp://127.0.0.1:$PG_PORT" -- \
+	    "${FAST[@]}" check=postgres "auth_file=$T/userlist.txt" "$@"
+	[[ $t != ssh ]] ||
+	    expect_log "info: bastion b \\(root@127\\.0\\.0\\.1:$SSHD_PORT\\): connected in " 20
+	expect_log 'info: postgres/public: up \(check ok\)$' 20
+}
+
+# failback: start the forwarder; private comes up.
+failback() {
+	(_close_sess_fds; exec socat "TCP-LISTEN:$FWD_PORT,bind=127.0.0.1,reuseaddr,fork" \
+	    "TCP:127.0.0.1:$PG_PORT") > "$T/fwd.log" 2>&1 &
+	track_server "$!"
+	expect_log 'info: postgres/private: (unknown|down) -> up' 20
+}
+
+DSN() {
+	printf 'host=127.0.0.1 port=%s user=app dbname=app password=%s connect_timeout=10' \
+	    "$LISTEN_PORT" "$APP_PW"
+}
+
+start_pyclient() {	# NAME MODE ARGS
+	local name=$1
+	shift
+	: > "$T/$name.out"
+	rm -f "$T/$name.stop"
+	(_close_sess_fds; exec /usr/bin/python3 "$TESTS_DIR/pgresume_client.py" "$@" \
+	    --dsn "$(DSN)" --out "$T/$name.out" --stop "$T/$name.stop") 2> "$T/$name.err" &
+	track_client "$!"
+	eval "PYPID_$name=$!"
+}
+
+stop_pyclient() {
+	local pid
+	: > "$T/$1.stop"
+	eval "pid=\$PYPID_$1"
+	wait_exit "$pid" 20 || kill -KILL "$pid" 2>/dev/null
+	return 0
+}
+
+resumed_count() {
+	grep -c ': resumed on private ' "$POSTERN_LOG"
+}
+
+# A psycopg pool (8 connections, work_mem set, a prepared statement) and
+# pgbench -M prepared (4 clients) under steady load across a failback:
+# every session resumes on private, none sees an error; afterwards each
+# pooled connection runs on a new backend that has its work_mem.
+case_pool_failback() {
+	local t=$1 before n moved pgb_pid
+	start_pg_app "$t"
+	postern_resume "$t"
+	start_pyclient pool pool --size 8
+	wait_until 30 eval '(( $(grep -c "^ok " "$T/pool.out") >= 200 ))' ||
+	    fail_case "pool: no steady traffic: $(tail -n 2 "$T/pool.out") $(tail -n 2 "$T/pool.err")"
+	(_close_sess_fds; PGPASSWORD=$APP_PW exec pgbench -n -M prepared -c 4 -j 2 -R 200 -T 20 \
+	    -h 127.0.0.1 -p "$LISTEN_PORT" -U app app) > "$T/pgbench.out" 2>&1 &
+	pgb_pid=$!
+	track_client "$pgb_pid"
+	wait_until 10 eval '[[ $(grep -c "backend pid" "$POSTERN_LOG") -ge 12 ]]' ||
+	    fail_case "not 12 sessions: $(grep -c 'backend pid' "$POSTERN_LOG")"
+	failback
+	wait_until 30 eval '(( $(resumed_count) >= 12 ))' ||
+	    fail_case "$(resumed_count) of 12 sessions resumed: $(grep -E 'not resumable|resume failed' "$POSTERN_LOG" | head -n 3)"
+	before=$(grep -c '^ok ' "$T/pool.out")
+	wait_until 30 eval '(( $(grep -c "^ok " "$T/pool.out") >= before + 300 ))' ||
+	    fail_case "pool: no traffic after the resume"
+	wait_exit "$pgb_pid" 40 || fail_case "pgbench did not end"
+	wait "$pgb_pid"
+	expect_eq "pgbench exit status" 0 "$?"
+	expect_match "pgbench: no failed transaction" 'number of failed transactions: 0 ' "$(cat "$T/pgbench.out")"
+	stop_pyclient pool
+	expect_eq "pool errors" "" "$(grep '^err ' "$T/pool.out" | head -n 3)"
+	# The pool's connections kept their BackendKeyData (the client's
+	# pid) while their backend changed: each of the 8 ran on a new one.
+	moved=$(awk '$1 == "ok" && $2 != $3 { print $2 }' "$T/pool.out" | sort -u | wc -l)
+	expect_eq "pooled connections on a new backend" 8 "$moved"
+	expect_eq "work_mem replayed" "" "$(awk '$1 == "ok" && $4 != "7MB"' "$T/pool.out" | head -n 2)"
+	expect_log ': resumed on private 127\.0\.0\.1:[0-9]+ \(waited [0-9.]+s, the new server ready in [0-9]+ ms; replayed 1 SET, [1-9][0-9]* prepared statements?\)'
+	expect_log ': resumed on private 127\.0\.0\.1:[0-9]+ .*replayed 0 SET, [1-9][0-9]* prepared statements\)'
+	expect_no_log 'terminating connection|not resumable|resume failed'
+	expect_no_log "$APP_PW"
+	stop_postern
+}
+
+# A cancel after the resume: the client's own BackendKeyData, mapped to
+# the new backend's key, cancels the query there.
+case_cancel_after_resume() {
+	local l
+	start_pg_app tcp
+	postern_resume tcp
+	start_pyclient c cancel --go "$T/c.go"
+	wait_until 20 grep -q '^started ' "$T/c.out" || fail_case "no session: $(tail -n 2 "$T/c.err")"
+	failback
+	wait_until 20 eval '(( $(resumed_count) >= 1 ))' || fail_case "not resumed"
+	: > "$T/c.go"
+	wait_until 20 grep -q '^cancelled \|^err ' "$T/c.out" || fail_case "no answer: $(tail -n 2 "$T/c.err")"
+	l=$(grep '^cancelled \|^err ' "$T/c.out")
+	expect_match "cancelled quickly on the new backend" '^cancelled [0-4]\.[0-9] ' "$l"
+	read -r _ _ b a <<< "$l"
+	[[ $a != "$b" ]] || fail_case "the same backend before and after: $l"
+	expect_log "cancel request for backend pid $b goes to route private"
+	stop_pyclient c
+	stop_postern
+}
+
+# State that cannot follow: each such session is closed at its idle
+# point with 57P01 as before, and the log names the reason; a plain
+# session beside them resumes.
+case_not_resumable() {
+	start_pg_app tcp
+	postern_resume tcp
+	start_pyclient tmp state --sql "CREATE TEMP TABLE scratch (a int)"
+	start_pyclient adv state --sql "SELECT pg_advisory_lock(42)"
+	start_pyclient plain state --sql "SET search_path = public"
+	wait_until 20 eval 'grep -q "^ok" "$T/tmp.out" && grep -q "^ok" "$T/adv.out" && grep -q "^ok" "$T/plain.out"' ||
+	    fail_case "clients not running"
+	failback
+	wait_until 20 grep -q '^err .*terminating connection: postern moves' "$T/tmp.out" || fail_case "temp: $(tail -n 1 "$T/tmp.out")"
+	wait_until 20 grep -q '^err .*terminating connection: postern moves' "$T/adv.out" || fail_case "advisory: $(tail -n 1 "$T/adv.out")"
+	expect_log 'closed \(safe point.*not resumable: TEMP or WITH HOLD'
+	expect_log 'closed \(safe point.*not resumable: advisory locks'
+	wait_until 20 eval '(( $(resumed_count) >= 1 ))' || fail_case "the plain session did not resume"
+	expect_log 'resumed on private .*replayed 1 SET, 0 prepared statements'
+	stop_pyclient plain
+	expect_eq "plain session errors" "" "$(grep '^err' "$T/plain.out")"
+	stop_postern
+}
+
+# A user missing from auth_file: closed with 57P01, the reason logged.
+case_user_not_in_authfile() {
+	start_pg_app tcp
+	printf '"someone" "md5%032d"\n' 0 > "$T/userlist.txt"
+	postern_resume tcp
+	start_pyclient s state --sql "SELECT 1"
+	wait_until 20 grep -q '^ok' "$T/s.out" || fail_case "client not running"
+	failback
+	wait_until 20 grep -q '^err .*terminating connection: postern moves' "$T/s.out" || fail_case "$(tail -n 1 "$T/s.out")"
+	expect_log 'not resumable: its user is not in auth_file'
+	stop_postern
+}
+
+for t in "${TRANSPORTS[@]}"; do
+	run_case "$t: postgres: a psycopg pool and pgbench -M prepared resume across a failback, 0 errors" \
+	    case_pool_failback "$t"
+done
+run_case "postgres: a cancel after the resume reaches the new backend" case_cancel_after_resume
+run_case "postgres: temporary table, advisory lock: 57P01 with the reason" case_not_resumable
+run_case "postgres: a user missing from auth_file: 57P01 with the reason" case_user_not_in_authfile
+finish
