@@ -807,7 +807,9 @@ void
 pgstate_end(struct pgstate *st, int dir)
 {
 	struct pgstate_msg	*m = &st->m[dir];
-	const uint8_t		*p = m->direct != NULL ? m->direct : m->buf;
+	static const uint8_t	 none[1];
+	const uint8_t		*p = m->direct != NULL ? m->direct :
+				     m->buf != NULL ? m->buf : none;
 	size_t			 n = m->direct != NULL ? m->len : m->blen;
 
 	if (!m->want)

@@ -219,12 +219,14 @@ fuzz() {
 	    tests/fuzz/fuzz_pgfront tests/fuzz/fuzz_pgback \
 	    tests/fuzz/fuzz_rediscmd tests/fuzz/fuzz_pgauth \
 	    tests/fuzz/fuzz_resp_track tests/fuzz/fuzz_pg_track \
+	    tests/fuzz/fuzz_authfile tests/fuzz/fuzz_pgrs_read \
 	    > build.log 2>&1); then
 		record FAIL "fuzz: build" "see _build/fuzz/build.log"
 		tail_file "$FUZZ/build.log" 20
 		return
 	fi
-	for h in conf pgfront pgback rediscmd pgauth resp_track pg_track; do
+	for h in conf pgfront pgback rediscmd pgauth resp_track pg_track authfile \
+	    pgrs_read; do
 		seeds=$TOP/tests/fuzz/corpus
 		[[ $h == conf ]] || seeds=
 		scratch=$(mktemp -d /tmp/postern-fuzz.XXXXXX)
