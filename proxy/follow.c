@@ -84,12 +84,16 @@ follow_new(struct session *s)
 			goto fail;
 		resp_track_init(f->resp);
 	} else {
-		if ((f->pg = malloc(sizeof(*f->pg))) == NULL ||
-		    (f->st = calloc(1, sizeof(*f->st))) == NULL)
+		if ((f->pg = malloc(sizeof(*f->pg))) == NULL)
 			goto fail;
 		pg_track_init(f->pg);
-		pgstate_init(f->st);
-		f->pg->st = f->st;
+		/* What a resume needs, only where one can log in. */
+		if (s->svc->cs->auth != NULL) {
+			if ((f->st = calloc(1, sizeof(*f->st))) == NULL)
+				goto fail;
+			pgstate_init(f->st);
+			f->pg->st = f->st;
+		}
 	}
 	if ((f->ev = evtimer_new(daemon_base(s->svc->px), follow_step,
 	    f)) == NULL)
@@ -502,12 +506,17 @@ follow_pg_resume(struct follow *f)
 
 	if (f->noresume[0] != '\0')
 		return (0);
+	if (f->st == NULL) {
+		/* Resume not configured when it began: as before. */
+		snprintf(f->noresume, sizeof(f->noresume), "idle");
+		return (0);
+	}
 	/* The generation now: auth_file is read again on reload. */
 	svc = daemon_find_service(s->svc->px, s->svc->name);
 	cs = svc != NULL ? svc->cs : s->svc->cs;
 	user = follow_startup(s, "user");
 	if (cs->auth == NULL)
-		why = "no auth_file";
+		why = "no auth_file any more";
 	else if (user == NULL)
 		why = "no user in its StartupMessage";
 	else if (follow_startup(s, "replication") != NULL)
@@ -594,7 +603,8 @@ follow_pg(struct follow *f)
 	/* LISTEN: only the drain deadline closes it (service.c). */
 	if (pg_track_safe(f->pg) != PG_SAFE)
 		return;
-	if (f->state == FOLLOW_READY && f->gen != f->st->gen) {
+	if (f->state == FOLLOW_READY && f->st != NULL &&
+	    f->gen != f->st->gen) {
 		/* The client changed its state meanwhile: prepare anew. */
 		f->rdead = f->resume;
 		f->resume = NULL;
