@@ -109,7 +109,7 @@ resumed_count() {
 # every session resumes on private, none sees an error; afterwards each
 # pooled connection runs on a new backend that has its work_mem.
 case_pool_failback() {
-	local t=$1 before n moved pgb_pid
+	local t=$1 before n moved pgb_pid part
 	start_pg_app "$t"
 	postern_resume "$t"
 	start_pyclient pool pool --size 8
@@ -142,6 +142,10 @@ case_pool_failback() {
 	expect_log ': resumed on private 127\.0\.0\.1:[0-9]+ .*replayed 0 SET, [1-9][0-9]* prepared statements\)'
 	expect_no_log 'terminating connection|not resumable|resume failed'
 	expect_no_log "$APP_PW"
+	# Nor any part of the SCRAM secret (salt, StoredKey, ServerKey).
+	for part in $(sed -n 's/.*SCRAM-SHA-256\$[0-9]*:\([^$]*\)\$\([^:]*\):\(.*\)"$/\1 \2 \3/p' "$T/userlist.txt"); do
+		expect_no_log "$(printf '%s' "$part" | sed 's/[][\.*^$+?(){}|]/\\&/g')"
+	done
 	stop_postern
 }
 
