@@ -206,6 +206,58 @@ case_user_not_in_authfile() {
 	stop_postern
 }
 
+# psql as postgres over the socket.
+pg_admin() {
+	_as_postgres psql -X -qAt -h "$PG_SOCKDIR" -p "$PG_PORT" -U postgres -c "$1" \
+	    > "$T/admin.log" 2>&1 || fail_case "psql: $(tail -n 2 "$T/admin.log")"
+}
+
+# The target disagrees: a parameter the client saw (DateStyle, set for
+# the role after the session began), or the login (the password changed:
+# another salt than auth_file's secret).  The resume fails, the session
+# is closed with 57P01 as before, the reason logged.
+case_target_differs() {	# case_target_differs datestyle|password
+	start_pg_app tcp
+	postern_resume tcp
+	start_pyclient s state --sql "SELECT 1"
+	wait_until 20 grep -q '^ok' "$T/s.out" || fail_case "client not running"
+	if [[ $1 == datestyle ]]; then
+		pg_admin "ALTER ROLE app SET DateStyle = 'German, DMY'"
+	else
+		pg_admin "ALTER ROLE app PASSWORD 'another-$APP_PW'"
+	fi
+	failback
+	wait_until 20 grep -Eq '^err .*(terminating connection: postern moves|server closed the connection)' "$T/s.out" ||
+	    fail_case "$(tail -n 1 "$T/s.out")"
+	if [[ $1 == datestyle ]]; then
+		expect_log "closed \(safe point: for route private: resume failed: parameter DateStyle differs: 'German, DMY' there, 'ISO, MDY' before\)"
+	else
+		expect_log 'closed \(safe point: for route private: resume failed: authentication: SCRAM: the server.s salt or iteration count differs'
+	fi
+	expect_eq "resumed" 0 "$(resumed_count)"
+	stop_postern
+}
+
+# auth_file holds another role's SCRAM secret for app (the same password,
+# another salt): the client's proof does not fit its StoredKey, so postern
+# learns no client key and does not try.
+case_wrong_secret() {
+	local other
+	start_pg_app tcp
+	pg_admin "CREATE ROLE other LOGIN PASSWORD '$APP_PW'"
+	other=$(_as_postgres psql -X -qAt -h "$PG_SOCKDIR" -p "$PG_PORT" -U postgres \
+	    -c "SELECT rolpassword FROM pg_authid WHERE rolname = 'other'")
+	printf '"app" "%s"\n' "$other" > "$T/userlist.txt"
+	postern_resume tcp
+	start_pyclient s state --sql "SELECT 1"
+	wait_until 20 grep -q '^ok' "$T/s.out" || fail_case "client not running"
+	failback
+	wait_until 20 grep -Eq '^err .*(terminating connection: postern moves|server closed the connection)' "$T/s.out" ||
+	    fail_case "$(tail -n 1 "$T/s.out")"
+	expect_log "not resumable: the client's SCRAM proof does not fit auth_file's secret for its user"
+	stop_postern
+}
+
 for t in "${TRANSPORTS[@]}"; do
 	run_case "$t: postgres: a psycopg pool and pgbench -M prepared resume across a failback, 0 errors" \
 	    case_pool_failback "$t"
@@ -213,4 +265,9 @@ done
 run_case "postgres: a cancel after the resume reaches the new backend" case_cancel_after_resume
 run_case "postgres: temporary table, advisory lock: 57P01 with the reason" case_not_resumable
 run_case "postgres: a user missing from auth_file: 57P01 with the reason" case_user_not_in_authfile
+run_case "postgres: a SCRAM secret that does not fit the client's proof: 57P01 with the reason" case_wrong_secret
+run_case "postgres: the target's DateStyle differs: resume fails, 57P01 with the reason" \
+    case_target_differs datestyle
+run_case "postgres: the password changed (another salt): resume fails, 57P01 with the reason" \
+    case_target_differs password
 finish

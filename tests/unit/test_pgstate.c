@@ -381,6 +381,35 @@ test_client_key(void **state)
 	pgstate_free(&f.st);
 }
 
+/*
+ * An empty CommandComplete (and Sync) read in pieces: no body bytes, no
+ * buffer yet (a regression: memcpy from NULL, found by fuzz_pg_track).
+ */
+static void
+test_empty_bodies(void **state)
+{
+	static const char	 srv[] = "C\0\0\0\4Z\0\0\0\5I";
+	static const char	 cli[] = "S\0\0\0\4";
+	struct pg_track		 t;
+	struct pgstate		 st;
+	size_t			 i;
+
+	(void)state;
+	for (i = 0; i < sizeof(srv) - 1; i++) {
+		pg_track_init(&t);
+		pgstate_init(&st);
+		t.st = &st;
+		pg_track_client(&t, (const uint8_t *)cli, 2);
+		pg_track_client(&t, (const uint8_t *)cli + 2, 3);
+		pg_track_server(&t, (const uint8_t *)srv, i);
+		pg_track_server(&t, (const uint8_t *)srv + i,
+		    sizeof(srv) - 1 - i);
+		assert_int_equal(st.nops, 0);
+		assert_int_equal(st.ready, 1);
+		pgstate_free(&st);
+	}
+}
+
 int
 main(void)
 {
@@ -388,6 +417,7 @@ main(void)
 		cmocka_unit_test(test_session),
 		cmocka_unit_test(test_temp),
 		cmocka_unit_test(test_client_key),
+		cmocka_unit_test(test_empty_bodies),
 	};
 
 	return (cmocka_run_group_tests(tests, NULL, NULL));
