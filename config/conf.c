@@ -631,10 +631,13 @@ conf_read_authfile(struct conf_parser *p, struct conf_service *s)
 		return;
 	if (fstat(fileno(fp), &st) != 0 || st.st_size > AUTHFILE_MAX_SIZE ||
 	    (st.st_mode & (S_IRWXG | S_IRWXO)) != 0) {
-		perr(p, s->line, "[service %s]: "
-		    "auth_file %s: %s", s->name, s->auth_file,
-		    st.st_size > AUTHFILE_MAX_SIZE ? "too large" :
-		    "group or others may read or write it: chmod 600 it");
+		/* Readable by others: KEY_SECRET's check said so already. */
+		if (st.st_size > AUTHFILE_MAX_SIZE ||
+		    (st.st_mode & (S_IRGRP | S_IROTH)) == 0)
+			perr(p, s->line, "[service %s]: auth_file %s: %s",
+			    s->name, s->auth_file, st.st_size >
+			    AUTHFILE_MAX_SIZE ? "too large" : "group or "
+			    "others may write it: chmod 600 it");
 		fclose(fp);
 		return;
 	}

@@ -31,6 +31,13 @@ const char *const pgstate_param_names[PGSTATE_NPARAMS] = {
 	"server_version"
 };
 
+const uint8_t pgstate_types[2][256] = {
+	[PGSTATE_CLIENT] = { ['Q'] = 1, ['P'] = 1, ['C'] = 1, ['p'] = 1,
+	    ['E'] = 1, ['S'] = 1, ['F'] = 1 },
+	[PGSTATE_SERVER] = { ['R'] = 1, ['S'] = 1, ['C'] = 1, ['Z'] = 1,
+	    ['I'] = 1, ['s'] = 1, ['E'] = 1, ['1'] = 1, ['3'] = 1 }
+};
+
 /* What a statement's first words make it. */
 enum pgstate_stmt {
 	STMT_OTHER,
@@ -169,8 +176,23 @@ pgstate_word(struct pgstate *st, struct pgstate_msg *m)
 	    "pg_try_advisory", "set_config", "dblink", "pg_temp" };
 	size_t	i;
 
-	if (m->wlen == 0)
-		return;
+	if (m->wlen < 4)
+		goto out;	/* no keyword is shorter */
+	/* Most words are none of them: look at two letters first. */
+	switch (m->word[0]) {
+	case 't':
+	case 'h':
+		break;
+	case 'p':
+	case 'd':
+	case 's':
+		if (m->word[1] == 'g' || m->word[1] == 'b' ||
+		    m->word[1] == 'e')
+			break;
+		goto out;
+	default:
+		goto out;
+	}
 	m->word[m->wlen < sizeof(m->word) ? m->wlen : sizeof(m->word) - 1] =
 	    '\0';
 	for (i = 0; i < sizeof(words) / sizeof(words[0]); i++)
@@ -182,26 +204,49 @@ pgstate_word(struct pgstate *st, struct pgstate_msg *m)
 			pgstate_lose(st, i < 2 ? "advisory locks" : i == 2 ?
 			    "set_config()" : i == 3 ? "dblink" :
 			    "temporary objects (pg_temp)");
+out:
 	m->wlen = 0;
 }
+
+/* A word's byte, lowered (ASCII letters, digits, '_'); 0: not one. */
+static const uint8_t pgstate_wordc[256] = {
+	['0'] = '0', ['1'] = '1', ['2'] = '2', ['3'] = '3', ['4'] = '4',
+	['5'] = '5', ['6'] = '6', ['7'] = '7', ['8'] = '8', ['9'] = '9',
+	['_'] = '_',
+	['a'] = 'a', ['b'] = 'b', ['c'] = 'c', ['d'] = 'd', ['e'] = 'e',
+	['f'] = 'f', ['g'] = 'g', ['h'] = 'h', ['i'] = 'i', ['j'] = 'j',
+	['k'] = 'k', ['l'] = 'l', ['m'] = 'm', ['n'] = 'n', ['o'] = 'o',
+	['p'] = 'p', ['q'] = 'q', ['r'] = 'r', ['s'] = 's', ['t'] = 't',
+	['u'] = 'u', ['v'] = 'v', ['w'] = 'w', ['x'] = 'x', ['y'] = 'y',
+	['z'] = 'z',
+	['A'] = 'a', ['B'] = 'b', ['C'] = 'c', ['D'] = 'd', ['E'] = 'e',
+	['F'] = 'f', ['G'] = 'g', ['H'] = 'h', ['I'] = 'i', ['J'] = 'j',
+	['K'] = 'k', ['L'] = 'l', ['M'] = 'm', ['N'] = 'n', ['O'] = 'o',
+	['P'] = 'p', ['Q'] = 'q', ['R'] = 'r', ['S'] = 's', ['T'] = 't',
+	['U'] = 'u', ['V'] = 'v', ['W'] = 'w', ['X'] = 'x', ['Y'] = 'y',
+	['Z'] = 'z'
+};
 
 static void
 pgstate_scan(struct pgstate *st, struct pgstate_msg *m, const uint8_t *p,
     size_t n)
 {
-	size_t	i;
-	int	c;
+	size_t	i, w = m->wlen;
+	uint8_t	c;
 
 	for (i = 0; i < n; i++) {
-		c = p[i];
-		if (isalnum(c) || c == '_') {
-			if (m->wlen < sizeof(m->word) - 1)
-				m->word[m->wlen] = (char)tolower(c);
-			if (m->wlen < sizeof(m->word))
-				m->wlen++;
-		} else if (m->wlen > 0)
+		if ((c = pgstate_wordc[p[i]]) != 0) {
+			if (w < sizeof(m->word) - 1)
+				m->word[w] = (char)c;
+			if (w < sizeof(m->word))
+				w++;
+		} else if (w > 0) {
+			m->wlen = w;
 			pgstate_word(st, m);
+			w = 0;
+		}
 	}
+	m->wlen = w;
 }
 
 /* The first two words of a statement, lowered; 0 when not words. */
@@ -222,23 +267,38 @@ pgstate_words(const uint8_t *p, size_t n, char *w1, char *w2, size_t wmax)
 	}
 }
 
+/* w is the word kw (lowered, NUL-terminated, length wl). */
+#define PGSTATE_IS(w, wl, kw) \
+	((wl) == sizeof(kw) - 1 && memcmp((w), (kw), sizeof(kw) - 1) == 0)
+
 static enum pgstate_stmt
 pgstate_classify(const uint8_t *p, size_t n)
 {
 	char	w1[16], w2[16];
+	size_t	l1, l2;
 
+	/* Most statements start with none of these letters. */
+	while (n > 0 && isspace(*p)) {
+		p++;
+		n--;
+	}
+	if (n == 0 || strchr("sSrRdDpPlLuU", *p) == NULL)
+		return (STMT_OTHER);
 	pgstate_words(p, n, w1, w2, sizeof(w1));
-	if (strcmp(w1, "set") == 0)
-		return (strcmp(w2, "local") == 0 ||
-		    strcmp(w2, "transaction") == 0 ? STMT_SET_LOCAL :
+	l1 = strlen(w1);
+	l2 = strlen(w2);
+	if (PGSTATE_IS(w1, l1, "set"))
+		return (PGSTATE_IS(w2, l2, "local") ||
+		    PGSTATE_IS(w2, l2, "transaction") ? STMT_SET_LOCAL :
 		    STMT_SET);
-	if (strcmp(w1, "reset") == 0)
-		return (strcmp(w2, "all") == 0 ? STMT_RESET_ALL : STMT_RESET);
-	if (strcmp(w1, "deallocate") == 0)
+	if (PGSTATE_IS(w1, l1, "reset"))
+		return (PGSTATE_IS(w2, l2, "all") ? STMT_RESET_ALL :
+		    STMT_RESET);
+	if (PGSTATE_IS(w1, l1, "deallocate"))
 		return (STMT_DEALLOCATE);
-	if (strcmp(w1, "discard") == 0 || strcmp(w1, "prepare") == 0 ||
-	    strcmp(w1, "listen") == 0 || strcmp(w1, "unlisten") == 0 ||
-	    strcmp(w1, "load") == 0)
+	if (PGSTATE_IS(w1, l1, "discard") || PGSTATE_IS(w1, l1, "prepare") ||
+	    PGSTATE_IS(w1, l1, "listen") || PGSTATE_IS(w1, l1, "unlisten") ||
+	    PGSTATE_IS(w1, l1, "load"))
 		return (STMT_STATE);
 	return (STMT_OTHER);
 }
@@ -266,10 +326,11 @@ pgstate_text(const uint8_t *p, size_t n)
 
 	if (n > 0 && p[n - 1] == '\0')
 		n--;
-	if (n > PGSTATE_QUERY_MAX || memchr(p, '\0', n) != NULL)
+	if (n > PGSTATE_QUERY_MAX)
 		return (NULL);
 	k = pgstate_classify(p, n);
-	if (k == STMT_OTHER || k == STMT_STATE || !pgstate_single(p, n))
+	if (k == STMT_OTHER || k == STMT_STATE || memchr(p, '\0', n) != NULL ||
+	    !pgstate_single(p, n))
 		return (NULL);
 	return (pgstate_item_new(PGSTATE_SET, p, n));
 }
@@ -399,6 +460,10 @@ pgstate_tag(struct pgstate *st, const char *tag)
 	struct pgstate_item	*t = NULL, *it;
 	enum pgstate_stmt	 k = STMT_OTHER;
 
+	/* Tags of state start with S, R, D, P or L; most are SELECT. */
+	if ((tag[0] != 'S' && tag[0] != 'R' && tag[0] != 'D' &&
+	    tag[0] != 'P' && tag[0] != 'L') || strncmp(tag, "SELECT", 6) == 0)
+		goto out;
 	if (o != NULL && (o->op == 'Q' || o->op == 'E'))
 		t = o->text;
 	if (t != NULL)
@@ -442,6 +507,7 @@ pgstate_tag(struct pgstate *st, const char *tag)
 		st->txrollback = 1;
 	else if (strcmp(tag, "SAVEPOINT") == 0 || strcmp(tag, "RELEASE") == 0)
 		st->txsavepoint = 1;
+out:
 	if (o != NULL && o->op == 'E')
 		pgstate_pop(st);
 }

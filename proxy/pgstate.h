@@ -102,6 +102,12 @@ struct pgstate {
 
 extern const char *const pgstate_param_names[PGSTATE_NPARAMS];
 
+/*
+ * pgstate_types[dir][type]: 1 for the message types pgstate reads; a
+ * whole message of another type need not be handed to pgstate_msg().
+ */
+extern const uint8_t pgstate_types[2][256];
+
 /* pgstate_init(st): for a session whose StartupMessage went first. */
 void	pgstate_init(struct pgstate *st);
 

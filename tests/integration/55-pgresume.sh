@@ -258,10 +258,56 @@ case_wrong_secret() {
 	stop_postern
 }
 
+# auth_file's errors: at the file's own line, its mode, its protocol;
+# a reload reads it again (a fixed file is taken, a broken one refused).
+case_authfile_config() {
+	local out uf=$T/ul.txt
+	printf '; users\n"app" "SCRAM-SHA-256$4096:c2FsdA==$not-base64:x"\n' > "$uf"
+	chmod 600 "$uf"
+	cat > "$T/bad.conf" <<-EOF
+	[service pg]
+	listen = 127.0.0.1:$(free_port)
+	protocol = postgres
+	route = a tcp://127.0.0.1:1
+	check = none
+	auth_file = $uf
+
+	[service r]
+	listen = 127.0.0.1:$(free_port)
+	protocol = redis
+	route = a tcp://127.0.0.1:1
+	check = none
+	auth_file = $uf
+	EOF
+	out=$(timeout 20 "$POSTERN" -n -c "$T/bad.conf" 2>&1)
+	expect_eq "exit status of -n" 2 "$?"
+	expect_match "-n: the file's own line" "ul\.txt:2: a SCRAM key is not 32 bytes in base64" "$out"
+	expect_match "-n: protocol" "bad\.conf:8: \[service r\]: auth_file is for protocol = postgres" "$out"
+	[[ $out != *not-base64* ]] || fail_case "a secret in the message: $out"
+	sed -i '/\[service r\]/,$d' "$T/bad.conf"
+	printf '"app" "md5%032d"\n' 1 > "$uf"
+	chmod 644 "$uf"
+	out=$(timeout 20 "$POSTERN" -n -c "$T/bad.conf" 2>&1)
+	expect_match "-n: mode" "bad\.conf:6: auth_file $uf is readable by group or others \(mode 0644\)" "$out"
+	chmod 600 "$uf"
+	out=$(timeout 20 "$POSTERN" -n -c "$T/bad.conf" 2>&1)
+	expect_eq "-n once fixed" "configuration OK" "$out"
+	start_postern "$T/bad.conf"
+	printf '"app" "x" junk\n' > "$uf"
+	kill -HUP "$POSTERN_PID"
+	expect_log "error: .*ul\.txt:1: text after the secret"
+	expect_log 'error: reload failed: keeping the running configuration \(generation 1\)$'
+	printf '"app" "x"\n' > "$uf"
+	kill -HUP "$POSTERN_PID"
+	expect_log 'reload: configuration generation 2 loaded'
+	stop_postern
+}
+
 for t in "${TRANSPORTS[@]}"; do
 	run_case "$t: postgres: a psycopg pool and pgbench -M prepared resume across a failback, 0 errors" \
 	    case_pool_failback "$t"
 done
+run_case "postgres: auth_file errors at its own line, mode, protocol; reload" case_authfile_config
 run_case "postgres: a cancel after the resume reaches the new backend" case_cancel_after_resume
 run_case "postgres: temporary table, advisory lock: 57P01 with the reason" case_not_resumable
 run_case "postgres: a user missing from auth_file: 57P01 with the reason" case_user_not_in_authfile
