@@ -73,7 +73,7 @@ failback() {
 	(_close_sess_fds; exec socat "TCP-LISTEN:$FWD_PORT,bind=127.0.0.1,reuseaddr,fork" \
 	    "TCP:127.0.0.1:$PG_PORT") > "$T/fwd.log" 2>&1 &
 	track_server "$!"
-	expect_log 'info: postgres/private: (unknown|down) -> up' 20
+	expect_log 'info: postgres/private: ((unknown|down) -> up|up \(check ok\)$)' 20
 }
 
 DSN() {
@@ -146,6 +146,33 @@ case_pool_failback() {
 	for part in $(sed -n 's/.*SCRAM-SHA-256\$[0-9]*:\([^$]*\)\$\([^:]*\):\(.*\)"$/\1 \2 \3/p' "$T/userlist.txt"); do
 		expect_no_log "$(printf '%s' "$part" | sed 's/[][\.*^$+?(){}|]/\\&/g')"
 	done
+	stop_postern
+}
+
+ctl() {
+	CTL_OUT=$(timeout 20 "$POSTERN" ctl -a "$ADMIN" "$@" 2> "$T/ctl.err") ||
+	    fail_case "ctl $*: $(cat "$T/ctl.err")"
+}
+
+# A pin and a drain move sessions too: pinned to public, a session on
+# private resumes there; drained off public, it resumes back on private.
+case_pin_drain() {
+	start_pg_app tcp
+	postern_resume tcp
+	failback
+	start_pyclient s state --sql "SET search_path = public"
+	wait_until 20 grep -q '^ok' "$T/s.out" || fail_case "client not running"
+	ctl pin postgres public
+	expect_log ' -> private 127\.0\.0\.1:[0-9]+: resumed on public ' 20
+	ctl unpin postgres
+	expect_log ' -> public 127\.0\.0\.1:[0-9]+: resumed on private ' 20
+	ctl pin postgres public
+	expect_log ' -> private 127\.0\.0\.1:[0-9]+: resumed on public .*replayed 1 SET' 20
+	ctl unpin postgres
+	ctl drain postgres public
+	wait_until 20 eval '(( $(resumed_count) >= 2 ))' || fail_case "not back on private after the drain"
+	stop_pyclient s
+	expect_eq "errors" "" "$(grep '^err' "$T/s.out")"
 	stop_postern
 }
 
@@ -308,6 +335,7 @@ for t in "${TRANSPORTS[@]}"; do
 	    case_pool_failback "$t"
 done
 run_case "postgres: auth_file errors at its own line, mode, protocol; reload" case_authfile_config
+run_case "postgres: a pin and a drain resume sessions too" case_pin_drain
 run_case "postgres: a cancel after the resume reaches the new backend" case_cancel_after_resume
 run_case "postgres: temporary table, advisory lock: 57P01 with the reason" case_not_resumable
 run_case "postgres: a user missing from auth_file: 57P01 with the reason" case_user_not_in_authfile
