@@ -20,6 +20,7 @@
 #include <event2/buffer.h>
 #include <openssl/crypto.h>
 
+#include "pgsql.h"
 #include "pgstate.h"
 
 #define PGSTATE_QUERY_MAX	4096	/* a SET's text kept */
@@ -38,16 +39,6 @@ const uint8_t pgstate_types[2][256] = {
 	    ['I'] = 1, ['s'] = 1, ['E'] = 1, ['1'] = 1, ['3'] = 1 }
 };
 
-/* What a statement's first words make it. */
-enum pgstate_stmt {
-	STMT_OTHER,
-	STMT_SET,		/* SET, SET SESSION */
-	STMT_SET_LOCAL,		/* SET LOCAL, SET TRANSACTION: no state */
-	STMT_RESET,
-	STMT_RESET_ALL,
-	STMT_DEALLOCATE,
-	STMT_STATE		/* DISCARD, PREPARE, LISTEN...: not alone */
-};
 
 void
 pgstate_init(struct pgstate *st)
@@ -162,175 +153,30 @@ pgstate_param(const struct pgstate *st, size_t i)
 	return (i < PGSTATE_NPARAMS && st->have[i] ? st->param[i] : NULL);
 }
 
-/*
- * The keyword scan, over every byte of a query or Parse (a word at a
- * time, in any pieces): words that may make state a replay cannot make.
- * Conservative: a keyword inside a string literal or a column name makes
- * the session not resumable too.
- */
-static void
-pgstate_word(struct pgstate *st, struct pgstate_msg *m)
-{
-	static const char *const words[] = { "temp", "temporary", "hold" };
-	static const char *const prefixes[] = { "pg_advisory",
-	    "pg_try_advisory", "set_config", "dblink", "pg_temp" };
-	size_t	i;
-
-	if (m->wlen < 4)
-		goto out;	/* no keyword is shorter */
-	/* Most words are none of them: look at two letters first. */
-	switch (m->word[0]) {
-	case 't':
-	case 'h':
-		break;
-	case 'p':
-	case 'd':
-	case 's':
-		if (m->word[1] == 'g' || m->word[1] == 'b' ||
-		    m->word[1] == 'e')
-			break;
-		goto out;
-	default:
-		goto out;
-	}
-	m->word[m->wlen < sizeof(m->word) ? m->wlen : sizeof(m->word) - 1] =
-	    '\0';
-	for (i = 0; i < sizeof(words) / sizeof(words[0]); i++)
-		if (m->wlen < sizeof(m->word) && strcmp(m->word, words[i]) == 0)
-			pgstate_lose(st, "TEMP or WITH HOLD in a query "
-			    "(temporary objects, cursors outlive a move)");
-	for (i = 0; i < sizeof(prefixes) / sizeof(prefixes[0]); i++)
-		if (strncmp(m->word, prefixes[i], strlen(prefixes[i])) == 0)
-			pgstate_lose(st, i < 2 ? "advisory locks" : i == 2 ?
-			    "set_config()" : i == 3 ? "dblink" :
-			    "temporary objects (pg_temp)");
-out:
-	m->wlen = 0;
-}
-
-/* A word's byte, lowered (ASCII letters, digits, '_'); 0: not one. */
-static const uint8_t pgstate_wordc[256] = {
-	['0'] = '0', ['1'] = '1', ['2'] = '2', ['3'] = '3', ['4'] = '4',
-	['5'] = '5', ['6'] = '6', ['7'] = '7', ['8'] = '8', ['9'] = '9',
-	['_'] = '_',
-	['a'] = 'a', ['b'] = 'b', ['c'] = 'c', ['d'] = 'd', ['e'] = 'e',
-	['f'] = 'f', ['g'] = 'g', ['h'] = 'h', ['i'] = 'i', ['j'] = 'j',
-	['k'] = 'k', ['l'] = 'l', ['m'] = 'm', ['n'] = 'n', ['o'] = 'o',
-	['p'] = 'p', ['q'] = 'q', ['r'] = 'r', ['s'] = 's', ['t'] = 't',
-	['u'] = 'u', ['v'] = 'v', ['w'] = 'w', ['x'] = 'x', ['y'] = 'y',
-	['z'] = 'z',
-	['A'] = 'a', ['B'] = 'b', ['C'] = 'c', ['D'] = 'd', ['E'] = 'e',
-	['F'] = 'f', ['G'] = 'g', ['H'] = 'h', ['I'] = 'i', ['J'] = 'j',
-	['K'] = 'k', ['L'] = 'l', ['M'] = 'm', ['N'] = 'n', ['O'] = 'o',
-	['P'] = 'p', ['Q'] = 'q', ['R'] = 'r', ['S'] = 's', ['T'] = 't',
-	['U'] = 'u', ['V'] = 'v', ['W'] = 'w', ['X'] = 'x', ['Y'] = 'y',
-	['Z'] = 'z'
-};
-
+/* A word of a query said the session cannot be resumed. */
 static void
 pgstate_scan(struct pgstate *st, struct pgstate_msg *m, const uint8_t *p,
     size_t n)
 {
-	size_t	i, w = m->wlen;
-	uint8_t	c;
+	const char	*why = pgsql_scan(&m->scan, p, n);
 
-	for (i = 0; i < n; i++) {
-		if ((c = pgstate_wordc[p[i]]) != 0) {
-			if (w < sizeof(m->word) - 1)
-				m->word[w] = (char)c;
-			if (w < sizeof(m->word))
-				w++;
-		} else if (w > 0) {
-			m->wlen = w;
-			pgstate_word(st, m);
-			w = 0;
-		}
-	}
-	m->wlen = w;
-}
-
-/* The first two words of a statement, lowered; 0 when not words. */
-static void
-pgstate_words(const uint8_t *p, size_t n, char *w1, char *w2, size_t wmax)
-{
-	char	*w[2] = { w1, w2 };
-	size_t	 i = 0, k, j;
-
-	w1[0] = w2[0] = '\0';
-	for (k = 0; k < 2; k++) {
-		while (i < n && isspace(p[i]))
-			i++;
-		for (j = 0; i < n && (isalnum(p[i]) || p[i] == '_'); i++)
-			if (j + 1 < wmax)
-				w[k][j++] = (char)tolower(p[i]);
-		w[k][j] = '\0';
-	}
-}
-
-/* w is the word kw (lowered, NUL-terminated, length wl). */
-#define PGSTATE_IS(w, wl, kw) \
-	((wl) == sizeof(kw) - 1 && memcmp((w), (kw), sizeof(kw) - 1) == 0)
-
-static enum pgstate_stmt
-pgstate_classify(const uint8_t *p, size_t n)
-{
-	char	w1[16], w2[16];
-	size_t	l1, l2;
-
-	/* Most statements start with none of these letters. */
-	while (n > 0 && isspace(*p)) {
-		p++;
-		n--;
-	}
-	if (n == 0 || strchr("sSrRdDpPlLuU", *p) == NULL)
-		return (STMT_OTHER);
-	pgstate_words(p, n, w1, w2, sizeof(w1));
-	l1 = strlen(w1);
-	l2 = strlen(w2);
-	if (PGSTATE_IS(w1, l1, "set"))
-		return (PGSTATE_IS(w2, l2, "local") ||
-		    PGSTATE_IS(w2, l2, "transaction") ? STMT_SET_LOCAL :
-		    STMT_SET);
-	if (PGSTATE_IS(w1, l1, "reset"))
-		return (PGSTATE_IS(w2, l2, "all") ? STMT_RESET_ALL :
-		    STMT_RESET);
-	if (PGSTATE_IS(w1, l1, "deallocate"))
-		return (STMT_DEALLOCATE);
-	if (PGSTATE_IS(w1, l1, "discard") || PGSTATE_IS(w1, l1, "prepare") ||
-	    PGSTATE_IS(w1, l1, "listen") || PGSTATE_IS(w1, l1, "unlisten") ||
-	    PGSTATE_IS(w1, l1, "load"))
-		return (STMT_STATE);
-	return (STMT_OTHER);
-}
-
-/* One statement only: no ';' but trailing ones and blanks. */
-static int
-pgstate_single(const uint8_t *p, size_t n)
-{
-	const uint8_t	*semi = memchr(p, ';', n);
-	size_t		 i;
-
-	if (semi == NULL)
-		return (1);
-	for (i = (size_t)(semi - p); i < n; i++)
-		if (p[i] != ';' && !isspace(p[i]) && p[i] != '\0')
-			return (0);
-	return (1);
+	if (why != NULL)
+		pgstate_lose(st, why);
 }
 
 /* A text worth keeping for its tag: a SET, RESET or DEALLOCATE alone. */
 static struct pgstate_item *
 pgstate_text(const uint8_t *p, size_t n)
 {
-	enum pgstate_stmt	k;
+	enum pgsql_stmt	k;
 
 	if (n > 0 && p[n - 1] == '\0')
 		n--;
 	if (n > PGSTATE_QUERY_MAX)
 		return (NULL);
-	k = pgstate_classify(p, n);
-	if (k == STMT_OTHER || k == STMT_STATE || memchr(p, '\0', n) != NULL ||
-	    !pgstate_single(p, n))
+	k = pgsql_classify(p, n);
+	if (k == PGSQL_OTHER || k == PGSQL_STATE || memchr(p, '\0', n) != NULL ||
+	    !pgsql_single(p, n))
 		return (NULL);
 	return (pgstate_item_new(PGSTATE_SET, p, n));
 }
@@ -413,39 +259,10 @@ pgstate_forget(struct pgstate *st, const char *name)
 static void
 pgstate_deallocate(struct pgstate *st, const struct pgstate_item *t)
 {
-	const char	*p = (const char *)t->data, *end = p + t->len;
-	char		 name[128];
-	size_t		 n = 0;
-	int		 skip;
+	char	name[128];
 
-	for (skip = 0; skip < 2; skip++) {
-		while (p < end && isspace((unsigned char)*p))
-			p++;
-		while (p < end && (isalnum((unsigned char)*p) || *p == '_'))
-			p++;
-		while (p < end && isspace((unsigned char)*p))
-			p++;
-		/* "DEALLOCATE PREPARE name": one more word to skip */
-		if (skip == 0 && (end - p < 8 ||
-		    strncasecmp(p, "prepare", 7) != 0 ||
-		    isalnum((unsigned char)p[7]) || p[7] == '_'))
-			break;
-	}
-	if (p < end && *p == '"') {
-		for (p++; p < end && n + 1 < sizeof(name); p++) {
-			if (*p == '"' && (p + 1 >= end || p[1] != '"'))
-				break;
-			if (*p == '"')
-				p++;
-			name[n++] = *p;
-		}
-	} else
-		for (; p < end && n + 1 < sizeof(name) &&
-		    (isalnum((unsigned char)*p) || *p == '_' || *p == '$');
-		    p++)
-			name[n++] = (char)tolower((unsigned char)*p);
-	name[n] = '\0';
-	if (n == 0) {
+	if (pgsql_deallocate_name((const char *)t->data, t->len, name,
+	    sizeof(name)) != 0) {
 		pgstate_lose(st, "a DEALLOCATE postern cannot read");
 		return;
 	}
@@ -458,7 +275,7 @@ pgstate_tag(struct pgstate *st, const char *tag)
 {
 	struct pgstate_op	*o = pgstate_head(st);
 	struct pgstate_item	*t = NULL, *it;
-	enum pgstate_stmt	 k = STMT_OTHER;
+	enum pgsql_stmt	 k = PGSQL_OTHER;
 
 	/* Tags of state start with S, R, D, P or L; most are SELECT. */
 	if ((tag[0] != 'S' && tag[0] != 'R' && tag[0] != 'D' &&
@@ -467,17 +284,17 @@ pgstate_tag(struct pgstate *st, const char *tag)
 	if (o != NULL && (o->op == 'Q' || o->op == 'E'))
 		t = o->text;
 	if (t != NULL)
-		k = pgstate_classify(t->data, t->len);
+		k = pgsql_classify(t->data, t->len);
 	if (strcmp(tag, "SET") == 0 || strcmp(tag, "RESET") == 0) {
-		if (k == STMT_SET_LOCAL)
+		if (k == PGSQL_SET_LOCAL)
 			;
-		else if (k == STMT_RESET_ALL) {
+		else if (k == PGSQL_RESET_ALL) {
 			if ((it = pgstate_item_new(PGSTATE_SET, t->data,
 			    t->len)) != NULL) {
 				it->reset_all = 1;
 				TAILQ_INSERT_TAIL(&st->pending, it, entry);
 			}
-		} else if (k == STMT_SET || k == STMT_RESET) {
+		} else if (k == PGSQL_SET || k == PGSQL_RESET) {
 			if ((it = pgstate_item_new(PGSTATE_SET, t->data,
 			    t->len)) != NULL)
 				TAILQ_INSERT_TAIL(&st->pending, it, entry);
@@ -494,7 +311,7 @@ pgstate_tag(struct pgstate *st, const char *tag)
 		pgstate_items_clear(st, &st->items, PGSTATE_PARSE);
 		st->gen++;
 	} else if (strcmp(tag, "DEALLOCATE") == 0) {
-		if (k == STMT_DEALLOCATE)
+		if (k == PGSQL_DEALLOCATE)
 			pgstate_deallocate(st, t);
 		else
 			pgstate_lose(st, "a DEALLOCATE among other "
@@ -710,9 +527,9 @@ pgstate_client(struct pgstate *st, uint8_t type, const uint8_t *p,
 		st->unnamed = pgstate_text(q, l);
 		return;
 	}
-	switch (pgstate_classify(q, l)) {
-	case STMT_OTHER:
-	case STMT_SET_LOCAL:
+	switch (pgsql_classify(q, l)) {
+	case PGSQL_OTHER:
+	case PGSQL_SET_LOCAL:
 		o->text = pgstate_item_new(PGSTATE_PARSE, p, n);
 		return;
 	default:
@@ -828,7 +645,7 @@ pgstate_begin(struct pgstate *st, int dir, uint8_t type, uint32_t len)
 	m->type = type;
 	m->len = len;
 	m->blen = 0;
-	m->wlen = 0;
+	m->scan.wlen = 0;
 	m->direct = NULL;
 	m->bmax = pgstate_keep_max(dir, type, st->ready);
 	m->want = m->bmax > 0;
@@ -877,11 +694,13 @@ pgstate_end(struct pgstate *st, int dir)
 	const uint8_t		*p = m->direct != NULL ? m->direct :
 				     m->buf != NULL ? m->buf : none;
 	size_t			 n = m->direct != NULL ? m->len : m->blen;
+	const char		*w;
 
 	if (!m->want)
 		return;
 	if (dir == PGSTATE_CLIENT) {
-		pgstate_word(st, m);
+		if ((w = pgsql_scan_end(&m->scan)) != NULL)
+			pgstate_lose(st, w);
 		pgstate_client(st, m->type, p, n, m->len);
 	} else
 		pgstate_server(st, m->type, p, n);

@@ -22,6 +22,8 @@
 
 #include <sys/queue.h>
 
+#include "pgsql.h"
+
 struct evbuffer;
 
 #define PGSTATE_CLIENT		0
@@ -65,8 +67,7 @@ struct pgstate_msg {
 	uint8_t		*buf;		/* the first bytes of the body */
 	size_t		 blen, bcap, bmax;
 	const uint8_t	*direct;	/* a whole body in place */
-	char		 word[24];	/* the keyword scan (client) */
-	size_t		 wlen;
+	struct pgsql_scan scan;		/* the keyword scan (client) */
 };
 
 /* A client message waiting for its answer. */
