@@ -28,6 +28,7 @@
 #include "conf_keys.h"
 #include "conf_int.h"
 #include "ini.h"
+#include "secret.h"
 
 void
 conf_errors_add(struct conf_errors *e, const char *file, int line,
@@ -81,6 +82,7 @@ conf_free(struct conf *c)
 	for (i = 0; i < c->nservices; i++) {
 		s = &c->services[i];
 		free(s->name);
+		free(s->label);
 		free(s->listen);
 		free(s->check_user);
 		free(s->check_database);
@@ -114,9 +116,12 @@ conf_free(struct conf *c)
 		free(b->host_key_sha256);
 		free(b->session_command);
 		free(b->ciphers);
+		free(b->host_key_algorithms);
 	}
 	free(c->bastions);
 	free(c->admin_token_file);
+	free(c->admin_socket_mode);
+	free(c->admin_socket_group);
 	if (c->admin_token != NULL) {
 		OPENSSL_cleanse(c->admin_token, strlen(c->admin_token));
 		free(c->admin_token);
@@ -208,23 +213,62 @@ conf_check_file(struct conf_parser *p, int line, const char *what,
 		perr(p, line, "%s %s: %s", what, path, strerror(errno));
 }
 
-/*
- * A file holding a secret (KEY_SECRET) must not be readable by group or
- * others, as OpenSSH insists for private keys: the daemon would rely on a
- * password anyone on the host can read.
- */
-static void
-conf_check_secret(struct conf_parser *p, int line, const char *what,
-    const char *path)
+void
+conf_note_secret(struct conf_parser *p, int line, const char *what,
+    const char *path, const char *why, const char *label)
 {
-	struct stat	st;
+	struct conf_secret_ref	*n, *r;
+	char			 buf[1024];
 
-	if (!(p->flags & CONF_CHECK_FILES) || stat(path, &st) != 0)
-		return;		/* an unreadable file is reported already */
-	if (st.st_mode & (S_IRGRP | S_IROTH))
-		perr(p, line, "%s %s is readable by group or others (mode "
-		    "%04o): it holds a password; chmod 600 it", what, path,
-		    (unsigned int)(st.st_mode & 07777));
+	if (!(p->flags & CONF_CHECK_FILES))
+		return;
+	n = reallocarray(p->secrets, p->nsecrets + 1, sizeof(*n));
+	if (n == NULL) {
+		perr(p, line, "out of memory");
+		return;
+	}
+	p->secrets = n;
+	r = &n[p->nsecrets];
+	snprintf(buf, sizeof(buf), "%s%s %s%s", label, what, path, why);
+	r->line = line;
+	r->what = strdup(buf);
+	r->path = strdup(path);	/* what the check opens */
+	if (r->what == NULL || r->path == NULL) {
+		free(r->what);
+		free(r->path);
+		perr(p, line, "out of memory");
+		return;
+	}
+	p->nsecrets++;
+}
+
+void
+conf_check_secrets(struct conf_parser *p)
+{
+	struct conf_secret_ref	*r;
+	struct stat		 st;
+	char			 err[300];
+	size_t			 i;
+	int			 fd;
+
+	for (i = 0; i < p->nsecrets; i++) {
+		r = &p->secrets[i];
+		/* An unreadable file was reported at its line already. */
+		if ((fd = open(r->path, O_RDONLY | O_CLOEXEC | O_NOCTTY |
+		    O_NONBLOCK)) == -1)
+			continue;
+		if (fstat(fd, &st) == 0 && secret_mode_check(&st,
+		    p->conf->user, err, sizeof(err)) != 0)
+			perr(p, r->line, "%s: %s", r->what, err);
+		close(fd);
+	}
+	for (i = 0; i < p->nsecrets; i++) {
+		free(p->secrets[i].what);
+		free(p->secrets[i].path);
+	}
+	free(p->secrets);
+	p->secrets = NULL;
+	p->nsecrets = 0;
 }
 
 static void
@@ -265,7 +309,8 @@ conf_store(struct conf_parser *p, const struct conf_key *k, int line,
 		if (k->type == TYPE_PATH && !(k->flags & KEY_CREATABLE))
 			conf_check_file(p, line, k->name, value);
 		if (k->flags & KEY_SECRET)
-			conf_check_secret(p, line, k->name, value);
+			conf_note_secret(p, line, k->name, value, "",
+			    p->label);
 		else if (k->type == TYPE_USER)
 			conf_check_user(p, line, k->name, value);
 		break;
@@ -311,7 +356,7 @@ conf_store(struct conf_parser *p, const struct conf_key *k, int line,
 	case TYPE_DURATION:
 		if (conf_keys_parse_duration(value, &ms) != 0) {
 			perr(p, line, "%s%s: '%s' is not a duration (write it "
-			    "as 250ms, 2s or 1m)", p->label, k->name, value);
+			    "as 250ms, 2s, 1m or 1h)", p->label, k->name, value);
 			return;
 		}
 		if (ms < k->min || ms > k->max) {
@@ -404,6 +449,9 @@ conf_section_end(struct conf_parser *p)
 		name = b->name;
 		k = conf_keys_find(SECT_BASTION, "ciphers");
 		b->ciphers_line = p->seen[k - conf_keys] ?
+		    p->seen[k - conf_keys] : p->section_line;
+		k = conf_keys_find(SECT_BASTION, "host_key_algorithms");
+		b->host_key_algorithms_line = p->seen[k - conf_keys] ?
 		    p->seen[k - conf_keys] : p->section_line;
 		/* known_hosts: accept-new may create it. */
 		k = conf_keys_find(SECT_BASTION, "known_hosts");
@@ -521,8 +569,12 @@ conf_on_pair(void *arg, int line, const char *key, const char *value)
 		return;		/* else under a bad header: reported */
 	}
 	if ((k = conf_keys_find(p->section, key)) == NULL) {
-		perr(p, line, "unknown key '%s' in [%s] section", key,
-		    conf_keys_section_name(p->section));
+		const char *near = conf_keys_suggest(p->section, key);
+
+		perr(p, line, "unknown key '%s' in [%s] section%s%s%s", key,
+		    conf_keys_section_name(p->section), near != NULL ?
+		    " (did you mean '" : "", near != NULL ? near : "",
+		    near != NULL ? "'?)" : "");
 		return;
 	}
 	idx = (size_t)(k - conf_keys);
@@ -550,43 +602,20 @@ int
 conf_secret_read(const char *path, int private, char **out, char *err,
     size_t errlen)
 {
-	struct stat	 st;
-	FILE		*fp;
-	char		 line[1024];
-	size_t		 n;
-	int		 rc = -1;
+	char	*buf;
+	size_t	 len, n;
+	int	 rc = -1;
 
-	if ((fp = fopen(path, "re")) == NULL) {
-		snprintf(err, errlen, "%s", strerror(errno));
+	if (secret_load(path, private, NULL, &buf, &len, err, errlen) != 0)
 		return (-1);
-	}
-	/*
-	 * The mode of the file opened, not of a name that may change.  As
-	 * libpq's rule for sslkey: owned by root, the group may read it
-	 * (Kubernetes mounts a Secret root-owned, readable through fsGroup,
-	 * for a non-root container); otherwise owner only.
-	 */
-	if (private && fstat(fileno(fp), &st) == 0 &&
-	    (st.st_mode & (st.st_uid == 0 ? (S_IWGRP | S_IXGRP | S_IRWXO) :
-	    (S_IRWXG | S_IRWXO))) != 0) {
-		snprintf(err, errlen, "group or others may read or write it "
-		    "(mode %04o): chmod 600 it (640 if root owns it)",
-		    (unsigned int)(st.st_mode & 07777));
-		fclose(fp);
-		return (-1);
-	}
-	if (fgets(line, sizeof(line), fp) == NULL)
-		line[0] = '\0';
-	fclose(fp);
-	n = strcspn(line, "\r\n");
-	line[n] = '\0';
+	n = strcspn(buf, "\r\n");
 	if (n == 0)
 		snprintf(err, errlen, "empty file");
-	else if ((*out = strdup(line)) == NULL)
+	else if ((*out = strndup(buf, n)) == NULL)
 		snprintf(err, errlen, "out of memory");
 	else
 		rc = 0;
-	OPENSSL_cleanse(line, sizeof(line));
+	secret_free(buf, len);
 	return (rc);
 }
 
@@ -596,7 +625,7 @@ conf_secret_read(const char *path, int private, char **out, char *err,
  */
 void
 conf_read_secret_file(struct conf_parser *p, int line_no, const char *label,
-    const char *key, const char *path, int private, char **out)
+    const char *key, const char *path, char **out)
 {
 	char	err[256];
 
@@ -605,48 +634,63 @@ conf_read_secret_file(struct conf_parser *p, int line_no, const char *label,
 	/* An unreadable file was reported at its key's line. */
 	if (access(path, R_OK) != 0)
 		return;
-	if (conf_secret_read(path, private, out, err, sizeof(err)) != 0)
+	if (conf_secret_read(path, 0, out, err, sizeof(err)) != 0)
 		perr(p, line_no, "%s%s%s %s: %s", label, *label ? ": " : "",
 		    key, path, err);
 }
 
 /*
  * The service's auth_file, whole, parsed into s->auth; errors at the
- * file's own line ("path:N: why").  The mode of the file opened is
- * checked here as conf_secret_read does (TODO after the secrets branch
- * merges: use its one rule for secret files).
+ * file's own line ("path:N: why").  Its mode follows the one rule for
+ * secret files (secret.h), checked on the file opened; a file that breaks
+ * it is not read (conf_check_secrets reports it at its key's line).  Read
+ * as secret_load does, without stdio, but up to AUTHFILE_MAX_SIZE: a
+ * userlist of many SCRAM secrets outgrows SECRET_MAX_SIZE.
  */
 static void
 conf_read_authfile(struct conf_parser *p, struct conf_service *s)
 {
 	struct stat	 st;
 	char		*buf = NULL, err[256];
-	size_t		 n = 0;
-	FILE		*fp;
+	size_t		 n = 0, cap = 0;
+	ssize_t		 r;
+	int		 fd;
 
 	if (s->auth_file == NULL || !(p->flags & CONF_CHECK_FILES) ||
 	    access(s->auth_file, R_OK) != 0)
 		return;
-	if ((fp = fopen(s->auth_file, "re")) == NULL)
+	if ((fd = open(s->auth_file, O_RDONLY | O_CLOEXEC | O_NOCTTY)) == -1)
 		return;
-	if (fstat(fileno(fp), &st) != 0 || st.st_size > AUTHFILE_MAX_SIZE ||
-	    (st.st_mode & (S_IRWXG | S_IRWXO)) != 0) {
-		/* Readable by others: KEY_SECRET's check said so already. */
-		if (st.st_size > AUTHFILE_MAX_SIZE ||
-		    (st.st_mode & (S_IRGRP | S_IROTH)) == 0)
-			perr(p, s->line, "[service %s]: auth_file %s: %s",
-			    s->name, s->auth_file, st.st_size >
-			    AUTHFILE_MAX_SIZE ? "too large" : "group or "
-			    "others may write it: chmod 600 it");
-		fclose(fp);
+	if (fstat(fd, &st) != 0 || secret_mode_check(&st, p->conf->user, err,
+	    sizeof(err)) != 0) {
+		close(fd);
 		return;
 	}
-	if ((buf = malloc((size_t)st.st_size + 1)) != NULL)
-		n = fread(buf, 1, (size_t)st.st_size, fp);
-	fclose(fp);
+	if (!S_ISREG(st.st_mode) || st.st_size > AUTHFILE_MAX_SIZE) {
+		perr(p, s->line, "[service %s]: auth_file %s: not a regular "
+		    "file of at most %d bytes", s->name, s->auth_file,
+		    AUTHFILE_MAX_SIZE);
+		close(fd);
+		return;
+	}
+	/* One buffer of the final size: growing it would leave copies. */
+	cap = (size_t)st.st_size + 1;
+	if ((buf = malloc(cap)) != NULL)
+		while (n < cap) {
+			r = read(fd, buf + n, cap - n);
+			if (r == -1 && errno == EINTR)
+				continue;
+			if (r <= 0)
+				break;
+			n += (size_t)r;
+		}
+	close(fd);
 	if (buf == NULL)
 		perr(p, s->line, "[service %s]: auth_file: out of memory",
 		    s->name);
+	else if (n == cap)
+		perr(p, s->line, "[service %s]: auth_file %s: the file grew "
+		    "while it was read", s->name, s->auth_file);
 	else if (authfile_parse(buf, n, &s->auth, err, sizeof(err)) != 0) {
 		/* "line N: why" -> "path:N: why", the file's own place */
 		if (strncmp(err, "line ", 5) == 0)
@@ -658,7 +702,7 @@ conf_read_authfile(struct conf_parser *p, struct conf_service *s)
 			    s->name, s->auth_file, err);
 	}
 	if (buf != NULL) {
-		OPENSSL_cleanse(buf, n);
+		OPENSSL_cleanse(buf, cap);
 		free(buf);
 	}
 }
@@ -670,7 +714,7 @@ conf_read_secret(struct conf_parser *p, struct conf_service *s)
 
 	snprintf(label, sizeof(label), "[service %s]", s->name);
 	conf_read_secret_file(p, s->line, label, "check_password_file",
-	    s->check_password_file, 0, &s->check_password);
+	    s->check_password_file, &s->check_password);
 	conf_read_authfile(p, s);
 }
 

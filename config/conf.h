@@ -51,7 +51,8 @@ enum conf_identity {
 
 enum conf_on_down {
 	ON_DOWN_KEEP,		/* established sessions stay */
-	ON_DOWN_CLOSE		/* sessions on a route marked down are closed */
+	ON_DOWN_CLOSE,		/* sessions on a route marked down are closed */
+	ON_DOWN_MOVE		/* they leave: moved, replayed or cut (follow.h) */
 };
 
 enum conf_on_failback {
@@ -111,6 +112,7 @@ struct authfile;
 
 struct conf_service {
 	char			*name;
+	char			*label;		/* -L: "7391 -> host:6379", logs */
 	int			 line;
 	struct conf_listen	*listen;
 	size_t			 nlisten;
@@ -127,6 +129,7 @@ struct conf_service {
 	char			*check_database;
 	char			*check_password_file;
 	char			*check_password;	/* read from the file */
+	int			 check_allow_md5; /* md5 without TLS */
 	char			*auth_file;	/* postgres resume (authfile.h) */
 	struct authfile		*auth;		/* read from it */
 	enum conf_role		 check_role;
@@ -136,6 +139,7 @@ struct conf_service {
 	int			 identity_on;	/* derived: the guard runs */
 	int			 hold_timeout_ms;
 	int			 response_timeout_ms;	/* 0: off */
+	int			 idle_timeout_ms;	/* 0: off */
 	enum conf_on_down	 on_route_down;
 	enum conf_on_failback	 on_failback;
 	int			 rise;
@@ -168,6 +172,8 @@ struct conf_bastion {
 	char		*session_command;	/* NULL: no session channel */
 	char		*ciphers;	/* NULL: tunnel/'s default order */
 	int		 ciphers_line;	/* of the key; the section's if unset */
+	char		*host_key_algorithms; /* NULL: tunnel/'s default */
+	int		 host_key_algorithms_line; /* as ciphers_line */
 };
 
 struct conf {
@@ -179,10 +185,14 @@ struct conf {
 	char			*admin_token;	/* read from the file; wiped
 						   when freed */
 	int			 admin_read_token; /* reads need it too */
+	char			*admin_socket_mode;	/* octal text */
+	int			 admin_socket_perm;	/* parsed from it */
+	char			*admin_socket_group;	/* NULL: ours */
 	int			 log_level;	/* enum log_level (lib/log.h) */
 	int			 drain_timeout_ms;
 	int			 shutdown_delay_ms;
 	char			*user;		/* drop to it after binding */
+	int			 max_sessions;	/* across services; 0: none */
 	struct conf_bastion	*bastions;
 	size_t			 nbastions;
 	struct conf_service	*services;
@@ -252,9 +262,9 @@ struct conf *conf_from_forwards_jump(char **specs, size_t n,
 /*
  * conf_secret_read(path, private, out, err, errlen): the first line of a
  * secret file (a password, passphrase or token) into *out, which the
- * caller frees after wiping it.  With private, a file that group or
- * others may read or write is refused (a root-owned one may be group-
- * readable: mode 640 or 440).  Returns 0, or -1 with a reason
+ * caller frees after wiping it.  With private, the file's mode must
+ * follow the rule of secret.h (checked on the opened file).  Read with
+ * read(2) into a buffer that is wiped.  Returns 0, or -1 with a reason
  * (without the path) in err and *out untouched.
  */
 int	conf_secret_read(const char *path, int private, char **out, char *err,

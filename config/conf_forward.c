@@ -135,10 +135,15 @@ conf_forward_split(char *s, char **f)
 	return (n);
 }
 
-/* Append "[service NAME]" text for one spec; returns 0 or -1. */
+/*
+ * Append "[service NAME]" text for one spec; returns 0 or -1.  *label
+ * gets what the developer typed, "7391 -> redis.internal:6379": the name
+ * the logs give the tunnel (service names cannot hold it).
+ */
 static int
 conf_forward_one(const char *spec, size_t idx, const char *jump,
-    char **text, struct fwd_origins *o, struct conf_errors *errs)
+    char **text, struct fwd_origins *o, char **label,
+    struct conf_errors *errs)
 {
 	char	*copy, *f[FWD_MAXFIELDS], *bind = NULL, *out;
 	int	 n, rc = -1;
@@ -170,6 +175,9 @@ conf_forward_one(const char *spec, size_t idx, const char *jump,
 		goto out;
 	free(*text);
 	*text = out;
+	if (asprintf(label, "%s%s%s -> %s:%s", bind != NULL ? bind : "",
+	    bind != NULL ? ":" : "", f[n - 3], f[n - 2], f[n - 1]) == -1)
+		*label = NULL;
 	fwd_origin(o, "-L", spec);	/* [service], listen, route */
 	fwd_origin(o, "-L", spec);
 	fwd_origin(o, "-L", spec);
@@ -256,22 +264,34 @@ conf_from_forwards_jump(char **specs, size_t n, const struct conf_jump *jump,
 	struct fwd_origins	 o = { NULL, 0 };
 	struct conf_errors	 perrs = { NULL, 0 };
 	const char		*name = jump != NULL ? "-J" : "-L";
-	char			*text;
+	char			*text, **labels;
 	size_t			 i, before = errs->n;
 	struct conf		*c = NULL;
 
 	if ((text = strdup("")) == NULL)
 		return (NULL);
+	if ((labels = calloc(n ? n : 1, sizeof(*labels))) == NULL) {
+		free(text);
+		return (NULL);
+	}
 	if (jump != NULL)
 		conf_forward_jump(jump, &text, &o, errs);
 	for (i = 0; i < n; i++)
 		conf_forward_one(specs[i], i, jump != NULL ? jump->name : NULL,
-		    &text, &o, errs);
+		    &text, &o, &labels[i], errs);
 	if (errs->n == before) {
 		c = conf_parse(text, strlen(text), name, 0, &perrs);
 		fwd_errors_map(&o, name, &perrs, errs);
 		conf_errors_free(&perrs);
 	}
+	/* Service i is -L i (conf_forward_one wrote them in order). */
+	for (i = 0; c != NULL && i < n && i < c->nservices; i++) {
+		c->services[i].label = labels[i];
+		labels[i] = NULL;
+	}
+	for (i = 0; i < n; i++)
+		free(labels[i]);
+	free(labels);
 	fwd_origins_free(&o);
 	free(text);
 	return (c);

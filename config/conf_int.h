@@ -27,6 +27,16 @@ struct conf_parser {
 	int			 section_line;
 	int			 global_line;	/* of [postern]; 0 if none yet */
 	int			 global_seen[CONF_MAX_KEYS]; /* for [postern] */
+	/* Files of KEY_SECRET keys: their modes are checked at the end. */
+	struct conf_secret_ref	*secrets;
+	size_t			 nsecrets;
+};
+
+/* A secret file as given: "label key path" at line. */
+struct conf_secret_ref {
+	int	 line;
+	char	*what;		/* "label key path", as in errors */
+	char	*path;
 };
 
 #define perr(p, line, ...) \
@@ -64,14 +74,29 @@ void	conf_validate(struct conf_parser *p);
 void	conf_read_secret(struct conf_parser *p, struct conf_service *s);
 
 /*
- * conf_read_secret_file(p, line, label, key, path, private, out): read
- * the first line of path into *out (the caller frees it, wiped); errors
- * at line, as "label: key path: why" (conf.c).  private: the file must
- * not be readable by group or others.
+ * conf_read_secret_file(p, line, label, key, path, out): read the first
+ * line of path into *out (the caller frees it, wiped); errors at line,
+ * as "label: key path: why" (conf.c).  The file's mode is checked at its
+ * key's line (conf_check_secrets).
  */
 void	conf_read_secret_file(struct conf_parser *p, int line_no,
-	    const char *label, const char *key, const char *path, int private,
-	    char **out);
+	    const char *label, const char *key, const char *path, char **out);
+
+/*
+ * conf_note_secret(p, line, what, path, why, label): path holds a secret
+ * (KEY_SECRET): its mode is checked by conf_check_secrets, once the
+ * whole file is read ("user =" may come later); errors read "label what
+ * path why: ...".
+ */
+void	conf_note_secret(struct conf_parser *p, int line, const char *what,
+	    const char *path, const char *why, const char *label);
+
+/*
+ * conf_check_secrets(p): every file of a KEY_SECRET key against the rule
+ * of secret.h, each wrong one an error at its key's line (so that
+ * "postern -n" lists them all); then frees the list (conf.c).
+ */
+void	conf_check_secrets(struct conf_parser *p);
 
 /* conf_check_file(p, line, what, path): report an unreadable file. */
 void	conf_check_file(struct conf_parser *p, int line, const char *what,

@@ -14,7 +14,7 @@
 #include "conf_keys.h"
 
 static const char *const log_levels[] = {
-	"error", "warn", "info", "debug", NULL
+	"error", "warn", "notice", "info", "debug", NULL
 };
 static const char *const protocols[] = { "tcp", "redis", "postgres", NULL };
 /* In enum conf_role's order. */
@@ -22,7 +22,7 @@ static const char *const roles[] = {
 	"any", "master", "replica", "primary", "standby", NULL
 };
 static const char *const identities[] = { "auto", "off", NULL };
-static const char *const on_down[] = { "keep", "close", NULL };
+static const char *const on_down[] = { "keep", "close", "move", NULL };
 static const char *const on_failback[] = { "move", "keep", NULL };
 static const char *const no_yes[] = { "no", "yes", NULL };
 static const char *const host_key_checks[] = { "yes", "accept-new", "ask",
@@ -49,16 +49,31 @@ const struct conf_key conf_keys[] = {
 	  "no", 0, 0, no_yes, 0,
 	  "yes: /health, /status and /metrics need the token too (the probes "
 	  "never do); needs admin_token_file" },
+	{ SECT_GLOBAL, "admin_socket_group", TYPE_STRING,
+	  G(admin_socket_group), NULL, 0, 0, NULL, 0,
+	  "unix:/path admin address: the group the socket belongs to "
+	  "(with admin_socket_mode 0660, its members may use postern ctl); "
+	  "unset: postern's" },
+	{ SECT_GLOBAL, "admin_socket_mode", TYPE_STRING, G(admin_socket_mode),
+	  "0600", 0, 0, NULL, 0,
+	  "unix:/path admin address: the socket's permissions, in octal "
+	  "(connecting needs write permission); at least 0600" },
 	{ SECT_GLOBAL, "admin_token_file", TYPE_PATH, G(admin_token_file),
-	  NULL, 0, 0, NULL, 0,
+	  NULL, 0, 0, NULL, KEY_SECRET,
 	  "file whose first line is the bearer token route control needs "
-	  "(required for writes off loopback); mode 600 or stricter" },
+	  "(required for writes off loopback); a secret file "
+	  "(postern.conf(5): mode 600, or 640 root-owned)" },
 	{ SECT_GLOBAL, "drain_timeout", TYPE_DURATION, G(drain_timeout_ms),
 	  "30s", 0, DAY_MS, NULL, 0,
 	  "on SIGTERM, how long established sessions may finish before they "
 	  "are closed" },
 	{ SECT_GLOBAL, "log_level", TYPE_ENUM, G(log_level), "info", 0, 0,
-	  log_levels, 0, "error, warn, info or debug" },
+	  log_levels, 0, "error, warn, notice, info or debug" },
+	{ SECT_GLOBAL, "max_sessions", TYPE_INT, G(max_sessions), "0", 0,
+	  1000000, NULL, 0,
+	  "concurrent client sessions across all services (each service's "
+	  "max_connections still applies); more are refused; 0: no cap "
+	  "beyond the services' own" },
 	{ SECT_GLOBAL, "shutdown_delay", TYPE_DURATION, G(shutdown_delay_ms),
 	  "0", 0, 3600 * 1000, NULL, 0,
 	  "on SIGTERM, how long to keep accepting new connections (readiness "
@@ -83,15 +98,22 @@ const struct conf_key conf_keys[] = {
 	  NULL, 0,
 	  "SSH connections kept open to the bastion, each opening its own "
 	  "channels (libssh2 opens one at a time per connection)" },
+	{ SECT_BASTION, "host_key_algorithms", TYPE_NAMES,
+	  B(host_key_algorithms), NULL, 0, 0, NULL, 0,
+	  "SSH host key algorithms to accept, in preference order, "
+	  "comma-separated (each one this libssh2 supports, checked on "
+	  "load); unset: ssh-ed25519, ecdsa-sha2-nistp256/384/521, "
+	  "rsa-sha2-512, rsa-sha2-256, those the library has: not ssh-rsa "
+	  "(SHA-1 signatures), which OpenSSH refuses too" },
 	{ SECT_BASTION, "host_key_sha256", TYPE_STRING, B(host_key_sha256),
 	  NULL, 0, 0, NULL, 0,
 	  "pinned SHA-256 fingerprint of the bastion's host key "
 	  "(SHA256:base64, as ssh-keygen -l prints it); replaces known_hosts" },
 	{ SECT_BASTION, "identity", TYPE_PATH, B(identity), NULL, 0, 0, NULL,
-	  0, "private key file for authentication (ed25519, ecdsa or rsa); "
-	  "without it, the ssh-agent at SSH_AUTH_SOCK" },
+	  KEY_SECRET, "private key file for authentication (ed25519, ecdsa or "
+	  "rsa); without it, the ssh-agent at SSH_AUTH_SOCK" },
 	{ SECT_BASTION, "identity_passphrase_file", TYPE_PATH,
-	  B(identity_passphrase_file), NULL, 0, 0, NULL, 0,
+	  B(identity_passphrase_file), NULL, 0, 0, NULL, KEY_SECRET,
 	  "file whose first line is the passphrase of the identity" },
 	{ SECT_BASTION, "keepalive_count", TYPE_INT, B(keepalive_count), "3",
 	  1, 100, NULL, 0,
@@ -130,6 +152,10 @@ const struct conf_key conf_keys[] = {
 	{ SECT_SERVICE, "check", TYPE_ENUM, S(check), "default", 0, 0, checks,
 	  0, "health check: default (follows protocol), none, tcp, redis or "
 	  "postgres" },
+	{ SECT_SERVICE, "check_allow_md5", TYPE_ENUM, S(check_allow_md5), "no",
+	  0, 0, no_yes, 0, "postgres check: yes lets it answer a server's md5 "
+	  "request on a route without TLS (a man in the middle could crack "
+	  "the hash); no: refused" },
 	{ SECT_SERVICE, "check_database", TYPE_STRING, S(check_database),
 	  NULL, 0, 0, NULL, 0,
 	  "postgres check: database to log in to (default: check_user)" },
@@ -147,8 +173,8 @@ const struct conf_key conf_keys[] = {
 	{ SECT_SERVICE, "check_password_file", TYPE_PATH,
 	  S(check_password_file), NULL, 0, 0, NULL, KEY_SECRET,
 	  "file whose first line is the check's password (redis: AUTH; "
-	  "postgres: SCRAM-SHA-256, md5, or cleartext over TLS only); not "
-	  "readable by group or others" },
+	  "postgres: SCRAM-SHA-256; md5 or cleartext over TLS only); a "
+	  "secret file (postern.conf(5): mode 600, or 640 root-owned)" },
 	{ SECT_SERVICE, "check_role", TYPE_ENUM, S(check_role), "any", 0, 0,
 	  roles, 0, "the server's role a check accepts: any; redis: master "
 	  "or replica (ROLE); postgres: primary or standby "
@@ -185,20 +211,27 @@ const struct conf_key conf_keys[] = {
 	  "the identity every route must report (postgres: the "
 	  "system_identifier; redis: identity_key's value) instead of the "
 	  "preferred route's" },
+	{ SECT_SERVICE, "idle_timeout", TYPE_DURATION, S(idle_timeout_ms),
+	  "0", 0, DAY_MS, NULL, 0,
+	  "close an established session after this long without a byte "
+	  "either way (a blocked command or a quiet subscriber too); 0: "
+	  "off" },
 	{ SECT_SERVICE, "listen", TYPE_LISTEN, S(listen), NULL, 0, 0, NULL,
 	  KEY_REQUIRED | KEY_REPEAT,
 	  "local address to accept clients on: host:port, [v6]:port, port "
 	  "(127.0.0.1), *:port (all interfaces) or unix:/path; repeatable" },
 	{ SECT_SERVICE, "max_connections", TYPE_INT, S(max_connections),
-	  "10000", 1, 1000000, NULL, 0,
-	  "concurrent client sessions; more are refused" },
+	  "4096", 1, 1000000, NULL, 0,
+	  "concurrent client sessions, and closed clients' sockets still "
+	  "lingering (up to 2 s); more are refused" },
 	{ SECT_SERVICE, "on_failback", TYPE_ENUM, S(on_failback), "move",
 	  0, 0, on_failback, 0,
 	  "move: when a higher route is up again, sessions on lower routes "
 	  "move to it at a safe point; keep: they stay" },
-	{ SECT_SERVICE, "on_route_down", TYPE_ENUM, S(on_route_down), "keep",
+	{ SECT_SERVICE, "on_route_down", TYPE_ENUM, S(on_route_down), "move",
 	  0, 0, on_down, 0,
-	  "keep: sessions stay on a route marked down; close: they are "
+	  "move: sessions leave a route marked down (moved, their reads "
+	  "replayed, or closed at once); keep: they stay; close: they are "
 	  "closed" },
 	{ SECT_SERVICE, "protocol", TYPE_ENUM, S(protocol), "tcp", 0, 0,
 	  protocols, 0, "tcp, redis or postgres" },
@@ -226,7 +259,7 @@ const struct conf_key conf_keys[] = {
 	  "client certificate (PEM) to present; needs key" },
 	{ SECT_TLS, "ciphers", TYPE_STRING, T(ciphers), NULL, 0, 0, NULL, 0,
 	  "OpenSSL cipher list for TLS 1.2; OpenSSL's default when unset" },
-	{ SECT_TLS, "key", TYPE_PATH, T(key), NULL, 0, 0, NULL, 0,
+	{ SECT_TLS, "key", TYPE_PATH, T(key), NULL, 0, 0, NULL, KEY_SECRET,
 	  "private key (PEM, unencrypted) of cert" },
 	{ SECT_TLS, "min_version", TYPE_ENUM, T(min_version), "tls1.2", 0, 0,
 	  tls_versions, 0, "lowest protocol version: tls1.2 or tls1.3" },
@@ -244,6 +277,52 @@ const struct conf_key conf_keys[] = {
 const size_t conf_nkeys = sizeof(conf_keys) / sizeof(conf_keys[0]);
 _Static_assert(sizeof(conf_keys) / sizeof(conf_keys[0]) <= CONF_MAX_KEYS,
     "CONF_MAX_KEYS is too small for the key table");
+
+/* Levenshtein distance of a and b, capped: keys are short. */
+static size_t
+conf_keys_distance(const char *a, const char *b)
+{
+	size_t	la = strlen(a), lb = strlen(b), i, j, prev, tmp, best;
+	size_t	row[64];
+
+	if (la >= 64 || lb >= 64)
+		return ((size_t)-1);
+	for (j = 0; j <= lb; j++)
+		row[j] = j;
+	for (i = 1; i <= la; i++) {
+		prev = row[0];
+		row[0] = i;
+		for (j = 1; j <= lb; j++) {
+			tmp = row[j];
+			best = prev + (a[i - 1] != b[j - 1]);
+			if (row[j] + 1 < best)
+				best = row[j] + 1;
+			if (row[j - 1] + 1 < best)
+				best = row[j - 1] + 1;
+			row[j] = best;
+			prev = tmp;
+		}
+	}
+	return (row[lb]);
+}
+
+const char *
+conf_keys_suggest(enum conf_section section, const char *name)
+{
+	const char	*best = NULL;
+	size_t		 i, d, bestd = 3;
+
+	for (i = 0; i < conf_nkeys; i++) {
+		if (conf_keys[i].section != section)
+			continue;
+		d = conf_keys_distance(name, conf_keys[i].name);
+		if (d < bestd && d * 2 < strlen(name)) {
+			bestd = d;
+			best = conf_keys[i].name;
+		}
+	}
+	return (best);
+}
 
 const struct conf_key *
 conf_keys_find(enum conf_section section, const char *name)
@@ -292,6 +371,8 @@ conf_keys_parse_duration(const char *s, int *ms)
 		v *= 1000;
 	else if (strcmp(end, "m") == 0)
 		v *= 60 * 1000;
+	else if (strcmp(end, "h") == 0)		/* v <= DAY_MS: no overflow */
+		v *= 3600 * 1000;
 	else if (*end == '\0' && v == 0)
 		;
 	else

@@ -32,7 +32,7 @@ enum conf_type {
 #define KEY_REQUIRED	0x1
 #define KEY_REPEAT	0x2	/* may be given more than once */
 #define KEY_CREATABLE	0x4	/* a path that may not exist yet: checked later */
-#define KEY_SECRET	0x8	/* a file that holds a secret: mode 0600 or less */
+#define KEY_SECRET	0x8	/* a secret's file: secret.h's rule */
 
 struct conf_key {
 	enum conf_section	 section;
@@ -51,6 +51,13 @@ struct conf_key {
 
 extern const struct conf_key	conf_keys[];
 extern const size_t		conf_nkeys;
+
+/*
+ * conf_keys_suggest(section, name): the key of section closest to an
+ * unknown name (at most 2 edits, and fewer than half its letters), for
+ * "did you mean"; NULL if none is that close.
+ */
+const char *conf_keys_suggest(enum conf_section section, const char *name);
 
 /* conf_keys_find(section, name): the table entry, or NULL. */
 const struct conf_key *conf_keys_find(enum conf_section section,

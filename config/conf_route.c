@@ -150,6 +150,10 @@ conf_validate_route(struct conf_parser *p, struct conf_service *s,
 		conf_store(p, key, r->line, v, &r->tls);
 		p->label = "";
 	}
+	/* Without key=, the certificate's file holds the key too. */
+	if (r->tls.cert != NULL && r->tls.key == NULL)
+		conf_note_secret(p, r->line, "cert", r->tls.cert,
+		    " (without key=, it holds the key)", label);
 	if (r->tls.sslnegotiation != PG_NEG_POSTGRES &&
 	    s->protocol != PROTO_POSTGRES)
 		perr(p, r->line, "route '%s': sslnegotiation is for "

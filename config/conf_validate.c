@@ -7,7 +7,10 @@
 #include "config.h"
 
 #include <ctype.h>
+#include <errno.h>
+#include <grp.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "conf.h"
@@ -122,7 +125,7 @@ conf_validate_bastion(struct conf_parser *p, struct conf_bastion *b)
 
 	snprintf(label, sizeof(label), "[bastion %s]", b->name);
 	conf_read_secret_file(p, b->line, label, "identity_passphrase_file",
-	    b->identity_passphrase_file, 0, &b->identity_passphrase);
+	    b->identity_passphrase_file, &b->identity_passphrase);
 	if (b->identity_passphrase_file != NULL && b->identity == NULL)
 		perr(p, b->line, "[bastion %s]: identity_passphrase_file "
 		    "without identity", b->name);
@@ -139,6 +142,51 @@ conf_validate_bastion(struct conf_parser *p, struct conf_bastion *b)
 }
 
 /*
+ * [postern]: the unix admin socket's mode and group.  Anyone who may
+ * connect to it may read the status, and without admin_token_file also
+ * change routing, so the default is the owner alone.
+ */
+static void
+conf_validate_admin_socket(struct conf_parser *p)
+{
+	struct conf		*c = p->conf;
+	const struct conf_key	*mk, *gk;
+	const char		*s = c->admin_socket_mode;
+	char			*end;
+	long			 mode;
+	int			 mline, gline;
+
+	mk = conf_keys_find(SECT_GLOBAL, "admin_socket_mode");
+	gk = conf_keys_find(SECT_GLOBAL, "admin_socket_group");
+	mline = p->global_seen[mk - conf_keys];
+	gline = p->global_seen[gk - conf_keys];
+	errno = 0;
+	mode = s != NULL && s[0] >= '0' && s[0] <= '7' ? strtol(s, &end, 8) :
+	    -1;
+	if (mode < 0 || errno != 0 || *end != '\0' || mode > 0777 ||
+	    (mode & 0600) != 0600) {
+		perr(p, mline, "admin_socket_mode '%s': an octal mode from "
+		    "0600 to 0777 (the owner must read and write)",
+		    s != NULL ? s : "");
+		mode = 0600;
+	}
+	c->admin_socket_perm = (int)mode;
+	if ((mline != 0 || gline != 0) && c->has_admin &&
+	    c->admin.kind != ADDR_UNIX)
+		perr(p, mline != 0 ? mline : gline, "%s applies to a "
+		    "unix:/path admin address only", mline != 0 ?
+		    "admin_socket_mode" : "admin_socket_group");
+	if (c->admin_socket_group == NULL ||
+	    !(p->flags & CONF_CHECK_FILES))
+		return;
+	errno = 0;
+	if (getgrnam(c->admin_socket_group) == NULL)
+		perr(p, gline, "admin_socket_group %s: %s",
+		    c->admin_socket_group, errno != 0 ? strerror(errno) :
+		    "no such group");
+}
+
+/*
  * [postern]: the admin token.  A short token or one with spaces would be
  * guessable or never match a header, so both are refused here.
  */
@@ -152,7 +200,7 @@ conf_validate_admin(struct conf_parser *p)
 
 	k = conf_keys_find(SECT_GLOBAL, "admin_token_file");
 	line = p->global_seen[k - conf_keys];
-	conf_read_secret_file(p, line, "", k->name, c->admin_token_file, 1,
+	conf_read_secret_file(p, line, "", k->name, c->admin_token_file,
 	    &c->admin_token);
 	for (t = c->admin_token; t != NULL && *t != '\0'; t++) {
 		if (!isgraph((unsigned char)*t)) {
@@ -170,6 +218,7 @@ conf_validate_admin(struct conf_parser *p)
 	if (c->admin_read_token && c->admin_token_file == NULL)
 		perr(p, p->global_seen[k - conf_keys], "admin_read_token = "
 		    "yes needs admin_token_file");
+	conf_validate_admin_socket(p);
 }
 
 /* One listener per address across all services and the admin endpoint. */
@@ -239,5 +288,6 @@ conf_validate(struct conf_parser *p)
 	if (c->nservices == 0)
 		perr(p, 0, "no [service NAME] section: nothing to do");
 	conf_validate_listeners(p);
+	conf_check_secrets(p);
 }
 

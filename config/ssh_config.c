@@ -328,6 +328,27 @@ ssh_config_name(const char *alias, char *buf, size_t len)
 		snprintf(buf, len, "bastion");
 }
 
+int
+ssh_config_alias_note(const char *jump, char *msg, size_t len)
+{
+	struct ssh_config_host	h;
+	char			path[SSH_CONFIG_STRLEN], err[300];
+
+	memset(&h, 0, sizeof(h));
+	if (ssh_config_parse_jump(jump, &h, err, sizeof(err)) != 0 ||
+	    strpbrk(h.alias, ".:") != NULL ||
+	    strspn(h.alias, "0123456789") == strlen(h.alias) ||
+	    strcasecmp(h.alias, "localhost") == 0)
+		return (0);
+	snprintf(path, sizeof(path), "%s/.ssh/config", ssh_config_home());
+	if (ssh_config_apply(path, &h) == -1 || h.host[0] != '\0')
+		return (0);
+	snprintf(msg, len, "-J %s: no Host block of %s gives %s a HostName: "
+	    "using it as a host name (a mistyped alias?)", h.alias, path,
+	    h.alias);
+	return (1);
+}
+
 struct conf *
 ssh_config_conf(char **specs, size_t n, const char *jump,
     const char *identity, const char *port, char **opts, size_t nopts,

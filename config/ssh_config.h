@@ -56,6 +56,14 @@ struct conf *ssh_config_conf(char **specs, size_t n, const char *jump,
 	    struct conf_errors *errs);
 
 /*
+ * ssh_config_alias_note(jump, msg, len): is the -J destination a bare
+ * name (no dot, not an address, not localhost) that no Host block of
+ * ~/.ssh/config gives a HostName, most likely a mistyped alias?  Then 1,
+ * with a sentence for the user in msg; else 0.
+ */
+int	ssh_config_alias_note(const char *jump, char *msg, size_t len);
+
+/*
  * ssh_config_expand(in, h, out, len): "~/" and the tokens %d (home),
  * %u (local user), %h (host), %r (remote user), %p (port) and %%.
  */

@@ -5,6 +5,7 @@
  */
 #include "config.h"
 
+#include <sys/stat.h>
 #include <sys/time.h>
 
 #include <errno.h>
@@ -13,6 +14,7 @@
 #include <string.h>
 #include <syslog.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <event2/event.h>
 
@@ -22,39 +24,78 @@ static struct {
 	int	level;
 	int	use_syslog;
 	int	brief;
-} log_state = { LOG_LEVEL_INFO, 0, 0 };
+	int	journal;	/* stderr is the journal's stream */
+} log_state = { LOG_LEVEL_INFO, 0, 0, 0 };
 
-static const char *const log_names[] = { "error", "warn", "info", "debug" };
+static const char *const log_names[] = {
+	"error", "warn", "notice", "info", "debug"
+};
+/* syslog(3) priorities, also sd-daemon(3)'s "<N>" prefixes. */
+static const int log_prio[] = {
+	LOG_ERR, LOG_WARNING, LOG_NOTICE, LOG_INFO, LOG_DEBUG
+};
 
 static void
 log_vwrite(int level, const char *fmt, va_list ap, const char *suffix,
     int status)
 {
-	char		 msg[2048], ts[32];
+	char		 buf[2048], *msg = buf, ts[32];
+	const char	*sep = suffix != NULL ? ": " : "";
 	struct timeval	 tv;
 	struct tm	 tm;
-	static const int prio[] = { LOG_ERR, LOG_WARNING, LOG_INFO, LOG_DEBUG };
+	va_list		 again;
+	int		 n;
 
 	if (level > log_state.level)
 		return;
-	if (log_state.brief && level >= LOG_LEVEL_INFO && !status)
+	if (log_state.brief && level >= LOG_LEVEL_NOTICE && !status)
 		return;
-	vsnprintf(msg, sizeof(msg), fmt, ap);
-	if (log_state.brief) {
-		fprintf(stderr, "%s%s%s\n", msg, suffix ? ": " : "",
-		    suffix ? suffix : "");
-		return;
+	if (suffix == NULL)
+		suffix = "";
+	/* A long line is written whole, never cut. */
+	va_copy(again, ap);
+	n = vsnprintf(buf, sizeof(buf), fmt, ap);
+	if (n >= (int)sizeof(buf) && vasprintf(&msg, fmt, again) == -1)
+		msg = buf;	/* out of memory: the cut line, marked */
+	va_end(again);
+	if (msg == buf && n >= (int)sizeof(buf))
+		memcpy(buf + sizeof(buf) - 5, "[...]", 5);
+	if (log_state.brief)
+		fprintf(stderr, "%s%s%s\n", msg, sep, suffix);
+	else if (log_state.use_syslog)
+		syslog(log_prio[level], "%s%s%s", msg, sep, suffix);
+	else if (log_state.journal)
+		fprintf(stderr, "<%d>%s%s%s\n", log_prio[level], msg, sep,
+		    suffix);
+	else {
+		gettimeofday(&tv, NULL);
+		gmtime_r(&tv.tv_sec, &tm);
+		strftime(ts, sizeof(ts), "%Y-%m-%dT%H:%M:%S", &tm);
+		fprintf(stderr, "%s.%03ldZ %s: %s%s%s\n", ts,
+		    (long)tv.tv_usec / 1000, log_names[level], msg, sep,
+		    suffix);
 	}
-	if (log_state.use_syslog) {
-		syslog(prio[level], "%s%s%s", msg, suffix ? ": " : "",
-		    suffix ? suffix : "");
-		return;
-	}
-	gettimeofday(&tv, NULL);
-	gmtime_r(&tv.tv_sec, &tm);
-	strftime(ts, sizeof(ts), "%Y-%m-%dT%H:%M:%S", &tm);
-	fprintf(stderr, "%s.%03ldZ %s: %s%s%s\n", ts, (long)tv.tv_usec / 1000,
-	    log_names[level], msg, suffix ? ": " : "", suffix ? suffix : "");
+	if (msg != buf)
+		free(msg);
+}
+
+/*
+ * Is standard error the journal's stream?  systemd sets JOURNAL_STREAM
+ * to its "device:inode"; a child whose stderr was redirected elsewhere
+ * inherits the variable, hence the comparison.
+ */
+static int
+log_journal_stream(void)
+{
+	const char		*js = getenv("JOURNAL_STREAM");
+	struct stat		 st;
+	unsigned long long	 dev, ino;
+
+	if (js == NULL || sscanf(js, "%llu:%llu", &dev, &ino) != 2 ||
+	    fstat(STDERR_FILENO, &st) != 0)
+		return (0);
+	return ((unsigned long long)st.st_dev == dev &&
+	    (unsigned long long)st.st_ino == ino);
 }
 
 static void
@@ -85,6 +126,7 @@ log_init(int level, int use_syslog)
 {
 	log_state.level = level;
 	log_state.use_syslog = use_syslog;
+	log_state.journal = !use_syslog && log_journal_stream();
 	if (use_syslog)
 		openlog("postern", LOG_PID | LOG_NDELAY, LOG_DAEMON);
 	else
@@ -136,6 +178,12 @@ void
 log_error(const char *fmt, ...)
 {
 	LOG_BODY(LOG_LEVEL_ERROR, NULL);
+}
+
+void
+log_notice(const char *fmt, ...)
+{
+	LOG_BODY(LOG_LEVEL_NOTICE, NULL);
 }
 
 void

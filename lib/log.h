@@ -1,5 +1,6 @@
 /*
- * log.h: logging to stderr (foreground) or syslog (-d).
+ * log.h: logging to stderr (foreground; under journald with priorities)
+ * or syslog (-d).
  *
  * The level and the destination are the one piece of process-wide state
  * outside struct postern: libevent's log callback carries no argument,
@@ -10,14 +11,36 @@
 
 #include <stdarg.h>
 
+/*
+ * Who each level is for: error and warn, something is wrong (a route
+ * down, no usable route); notice, the operator's normal events (a route
+ * back up, new sessions going elsewhere, pins, reloads); info, one line
+ * per session and per event of one session; debug, detail.
+ */
 enum log_level {
 	LOG_LEVEL_ERROR,
 	LOG_LEVEL_WARN,
+	LOG_LEVEL_NOTICE,
 	LOG_LEVEL_INFO,
 	LOG_LEVEL_DEBUG
 };
 
-/* log_init(level, use_syslog): set up; routes libevent's log into ours. */
+/*
+ * LOG_DETAIL_LEN: the size of every "why" string passed up the layers
+ * into a log line (a dial's detail, a check's, a route's last error): an
+ * SSH error with its file names fits, so nothing is cut on the way up.
+ */
+#define LOG_DETAIL_LEN	1536
+
+/* log_s(n): "s" unless n is 1, for "%u session%s". */
+#define log_s(n)	((n) == 1 ? "" : "s")
+
+/*
+ * log_init(level, use_syslog): set up; routes libevent's log into ours.
+ * When standard error is the journal's stream ($JOURNAL_STREAM names
+ * it), lines carry sd-daemon(3) "<N>" priority prefixes and no timestamp
+ * or level text: the journal records both.
+ */
 void	log_init(int level, int use_syslog);
 
 /*
@@ -38,6 +61,9 @@ void	log_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void	log_warnx(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* log_error(fmt, ...): an error that does not stop the daemon. */
 void	log_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* log_notice(fmt, ...): an operator's event: route back up, failover. */
+void	log_notice(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* log_info(fmt, ...): one session's events. */
 void	log_info(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* log_status(fmt, ...): an info line that brief mode shows too (up, back). */
 void	log_status(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

@@ -39,7 +39,9 @@
 #include "service.h"
 
 #define ADMIN_PAUSE_MS		250
+#define ADMIN_PARK_MS		(24 * 3600 * 1000)	/* admin_park */
 #define ADMIN_TIMEOUT_S		10
+#define ADMIN_REQUEST_MS	5000	/* first byte to whole request */
 #define ADMIN_MAX_HEADERS	8192
 #define ADMIN_MAX_BODY		4096
 #define ADMIN_MAX_CONNS		64	/* see admin_conns.c */
@@ -416,8 +418,14 @@ admin_apply(struct service *svc, int action, const struct admin_args *a,
 	case ADMIN_DISABLE:
 		rc = service_set_admin(svc, a->route, ROUTE_ADMIN_DISABLED, err,
 		    errlen);
-		snprintf(msg, msglen, "%s disabled: %u session%s closed",
-		    r->label, open, open == 1 ? "" : "s");
+		if (svc->cs->on_route_down == ON_DOWN_MOVE)
+			snprintf(msg, msglen, "%s disabled: %u session%s "
+			    "leave%s now (moved; closed if busy with a write)",
+			    r->label, open, open == 1 ? "" : "s",
+			    open == 1 ? "s" : "");
+		else
+			snprintf(msg, msglen, "%s disabled: %u session%s "
+			    "closed", r->label, open, open == 1 ? "" : "s");
 		break;
 	}
 	return (rc);
@@ -605,6 +613,7 @@ admin_request_cb(struct evhttp_request *req, void *arg)
 	const char			*path;
 	size_t				 i;
 
+	admin_conns_request_done(ad->conns, evhttp_request_get_connection(req));
 	uri = evhttp_request_get_evhttp_uri(req);
 	if (uri == NULL || (path = evhttp_uri_get_path(uri)) == NULL)
 		path = "";
@@ -641,35 +650,85 @@ admin_request_cb(struct evhttp_request *req, void *arg)
 /* ------------------------------------------------------------------ */
 /* The socket. */
 
+/*
+ * While the listener runs, ad->resume waits with a far timeout: it is how
+ * the accept error callback finds ad (see admin_accept_error_cb).  Paused,
+ * it waits ADMIN_PAUSE_MS, resumes the listener and waits far again.
+ */
+static void
+admin_park(struct admin *ad, int ms)
+{
+	struct timeval	tv = { ms / 1000, (ms % 1000) * 1000 };
+
+	evtimer_add(ad->resume, &tv);
+}
+
 static void
 admin_resume_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct admin	*ad = arg;
 
 	evconnlistener_enable(ad->evl);
+	admin_park(ad, ADMIN_PARK_MS);
 }
 
-/* As listener.c: pause on fd exhaustion instead of spinning. */
-static void
-admin_accept_error_cb(struct evconnlistener *evl, void *arg)
-{
-	struct admin	*ad = arg;
-	int		 err = EVUTIL_SOCKET_ERROR();
-	struct timeval	 tv = { 0, ADMIN_PAUSE_MS * 1000 };
-	char		 buf[ADDR_STRLEN];
+/* event_base_foreach_event: find the admin whose listener is arg->evl. */
+struct admin_find {
+	struct evconnlistener	*evl;
+	struct admin		*ad;
+};
 
-	log_warnx("admin %s: accept: %s%s", addr_format(&ad->addr, buf,
-	    sizeof(buf)), strerror(err), err == EMFILE || err == ENFILE ||
-	    err == ENOBUFS || err == ENOMEM ? "; pausing" : "");
-	if (err == EMFILE || err == ENFILE || err == ENOBUFS || err == ENOMEM) {
-		evconnlistener_disable(evl);
-		evtimer_add(ad->resume, &tv);
-	}
+static int
+admin_find_cb(const struct event_base *base, const struct event *ev,
+    void *arg)
+{
+	struct admin_find	*f = arg;
+	struct admin		*ad;
+
+	if (event_get_callback(ev) != admin_resume_cb)
+		return (0);
+	ad = event_get_callback_arg(ev);
+	if (ad->evl != f->evl)
+		return (0);
+	f->ad = ad;
+	return (1);
+}
+
+/*
+ * As listener.c: pause on fd exhaustion instead of spinning.  The
+ * callback argument is not ours: evhttp_bind_listener() made it the
+ * struct evhttp (libevent 2.1 has no way to set the error callback's
+ * argument apart, nor to reach evhttp's accept callback to wrap it), so
+ * ad is found through its resume timer, always pending, among the base's
+ * events.  This runs only when accept fails.
+ */
+static void
+admin_accept_error_cb(struct evconnlistener *evl, void *unused)
+{
+	struct admin_find	 f = { evl, NULL };
+	int			 err = EVUTIL_SOCKET_ERROR();
+	int			 pause;
+	char			 buf[ADDR_STRLEN];
+
+	pause = err == EMFILE || err == ENFILE || err == ENOBUFS ||
+	    err == ENOMEM;
+	event_base_foreach_event(evconnlistener_get_base(evl), admin_find_cb,
+	    &f);
+	log_warnx("admin %s: accept: %s%s", f.ad != NULL ?
+	    addr_format(&f.ad->addr, buf, sizeof(buf)) : "?", strerror(err),
+	    pause ? "; pausing" : "");
+	if (!pause)
+		return;
+	evconnlistener_disable(evl);
+	/* Not found cannot happen; then the listener stays off, not spinning. */
+	if (f.ad != NULL)
+		admin_park(f.ad, ADMIN_PAUSE_MS);
 }
 
 struct admin *
-admin_new(struct postern *px, const struct addr *a, char *err, size_t errlen)
+admin_new(struct postern *px, const struct conf *c, char *err, size_t errlen)
 {
+	const struct addr	*a = &c->admin;
 	struct admin		*ad;
 	struct sockaddr_storage	 ss;
 	socklen_t		 sslen;
@@ -684,7 +743,7 @@ admin_new(struct postern *px, const struct addr *a, char *err, size_t errlen)
 	if ((ad->http = evhttp_new(daemon_base(px))) == NULL ||
 	    (ad->resume = evtimer_new(daemon_base(px), admin_resume_cb, ad)) == NULL ||
 	    (ad->conns = admin_conns_new(daemon_base(px), ad->http, &ad->guard,
-	    a->kind == ADDR_UNIX, ADMIN_MAX_CONNS)) == NULL)
+	    a->kind == ADDR_UNIX, ADMIN_MAX_CONNS, ADMIN_REQUEST_MS)) == NULL)
 		goto fail;
 	evhttp_set_gencb(ad->http, admin_request_cb, ad);
 	evhttp_set_timeout(ad->http, ADMIN_TIMEOUT_S);
@@ -694,7 +753,7 @@ admin_new(struct postern *px, const struct addr *a, char *err, size_t errlen)
 	evhttp_set_allowed_methods(ad->http, EVHTTP_REQ_GET | EVHTTP_REQ_HEAD |
 	    EVHTTP_REQ_POST | EVHTTP_REQ_PUT | EVHTTP_REQ_DELETE |
 	    EVHTTP_REQ_PATCH | EVHTTP_REQ_OPTIONS);
-	if ((fd = listener_socket(a, why, sizeof(why))) == -1)
+	if ((fd = admin_sock_listen(c, why, sizeof(why))) == -1)
 		goto fail;
 	ad->unlink_path = a->kind == ADDR_UNIX;
 	sslen = sizeof(ss);
@@ -719,6 +778,7 @@ admin_new(struct postern *px, const struct addr *a, char *err, size_t errlen)
 		goto fail;
 	}
 	evconnlistener_set_error_cb(ad->evl, admin_accept_error_cb);
+	admin_park(ad, ADMIN_PARK_MS);
 	log_info("admin: listening on %s%s", addr_format(a, buf, sizeof(buf)),
 	    ad->guard.place == ADMIN_GUARD_ADDRESS ||
 	    ad->guard.place == ADMIN_GUARD_WILDCARD ? " (not loopback: route "
@@ -750,4 +810,13 @@ int
 admin_same_address(const struct admin *ad, const struct conf *c)
 {
 	return (c->has_admin && addr_equal(&ad->addr, &c->admin));
+}
+
+void
+admin_reconfigure(struct admin *ad, const struct conf *c)
+{
+	char	why[256];
+
+	if (admin_sock_perm(c, why, sizeof(why)) != 0)
+		log_warnx("reload: admin: %s", why);
 }

@@ -14,6 +14,12 @@
  * every release since 2.0), and has set no callback on one it already
  * freed.  Its close callback forgets a connection evhttp closes; one we
  * close is forgotten first.
+ *
+ * evhttp's timeout restarts on every byte: a client sending one byte a
+ * second would hold a connection for ever.  So each request also has an
+ * absolute deadline, from its first byte to its dispatch
+ * (admin_conns_request_done): the first byte added to the input buffer
+ * while no deadline runs starts one.
  */
 #include "config.h"
 
@@ -24,6 +30,7 @@
 #include <stdlib.h>
 #include <time.h>
 
+#include <event2/buffer.h>
 #include <event2/bufferevent.h>
 #include <event2/event.h>
 #include <event2/http.h>
@@ -38,6 +45,9 @@ struct admin_conn {
 	struct admin_conns		*set;
 	struct bufferevent		*bev;	/* a reference, until adopted */
 	struct evhttp_connection	*evcon;	/* once adopted */
+	struct evbuffer			*input;	/* evcon's, watched */
+	struct evbuffer_cb_entry	*watch;
+	struct event			*deadline;
 };
 
 struct admin_conns {
@@ -46,6 +56,7 @@ struct admin_conns {
 	struct event			*adopt;	/* admin_conns_adopt_cb */
 	struct admin_guard		*guard;	/* its log limiter */
 	int				 unix_socket;
+	int				 request_ms;	/* the deadline */
 };
 
 int64_t
@@ -64,6 +75,10 @@ admin_conns_drop(struct admin_conns *c, struct admin_conn *conn)
 	c->n--;
 	if (conn->bev != NULL)
 		bufferevent_decref(conn->bev);
+	if (conn->watch != NULL)
+		evbuffer_remove_cb_entry(conn->input, conn->watch);
+	if (conn->deadline != NULL)
+		event_free(conn->deadline);
 	free(conn);
 }
 
@@ -117,6 +132,59 @@ admin_conns_evict(struct admin_conns *c)
 	}
 }
 
+/* A request took too long from its first byte: close its connection. */
+static void
+admin_conns_deadline_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct admin_conn		*conn = arg;
+	struct admin_conns		*c = conn->set;
+	struct evhttp_connection	*evcon = conn->evcon;
+	char				*host = NULL;
+	char				 key[ADMIN_GUARD_PEERLEN];
+	ev_uint16_t			 port = 0;
+
+	if (!c->unix_socket)
+		evhttp_connection_get_peer(evcon, &host, &port);
+	snprintf(key, sizeof(key), "slow %s", host != NULL ? host : "unix");
+	if (admin_guard_first(c->guard, key, admin_conns_now_ms()))
+		log_warnx("admin: a request from %s not complete within %d ms: "
+		    "closed; not logged again for this address for %d minutes",
+		    host != NULL ? host : "unix", c->request_ms,
+		    ADMIN_GUARD_QUIET_MS / 60000);
+	evhttp_connection_set_closecb(evcon, NULL, NULL);
+	admin_conns_drop(c, conn);
+	evhttp_connection_free(evcon);
+}
+
+/* Bytes came in: the first of a request starts its deadline. */
+static void
+admin_conns_input_cb(struct evbuffer *b, const struct evbuffer_cb_info *info,
+    void *arg)
+{
+	struct admin_conn	*conn = arg;
+	struct timeval		 tv;
+
+	if (info->n_added == 0 || evtimer_pending(conn->deadline, NULL))
+		return;
+	tv.tv_sec = conn->set->request_ms / 1000;
+	tv.tv_usec = (conn->set->request_ms % 1000) * 1000;
+	evtimer_add(conn->deadline, &tv);
+}
+
+void
+admin_conns_request_done(struct admin_conns *c,
+    struct evhttp_connection *evcon)
+{
+	struct admin_conn	*conn;
+
+	TAILQ_FOREACH(conn, &c->list, entry) {
+		if (conn->evcon == evcon && conn->deadline != NULL) {
+			evtimer_del(conn->deadline);
+			return;
+		}
+	}
+}
+
 static void
 admin_conns_adopt_cb(evutil_socket_t fd, short what, void *arg)
 {
@@ -137,6 +205,17 @@ admin_conns_adopt_cb(evutil_socket_t fd, short what, void *arg)
 		conn->evcon = cbarg;
 		evhttp_connection_set_closecb(conn->evcon,
 		    admin_conns_closed_cb, conn);
+		/* Without its deadline, the connection is only capped. */
+		conn->input = bufferevent_get_input(conn->bev);
+		conn->deadline = evtimer_new(bufferevent_get_base(conn->bev),
+		    admin_conns_deadline_cb, conn);
+		if (conn->deadline != NULL)
+			conn->watch = evbuffer_add_cb(conn->input,
+			    admin_conns_input_cb, conn);
+		if (conn->deadline != NULL &&
+		    evbuffer_get_length(conn->input) > 0)
+			admin_conns_input_cb(conn->input,
+			    &(struct evbuffer_cb_info){ 0, 1, 0 }, conn);
 		bufferevent_decref(conn->bev);
 		conn->bev = NULL;
 	}
@@ -164,7 +243,8 @@ admin_conns_bev_cb(struct event_base *base, void *arg)
 
 struct admin_conns *
 admin_conns_new(struct event_base *base, struct evhttp *http,
-    struct admin_guard *guard, int unix_socket, unsigned int max)
+    struct admin_guard *guard, int unix_socket, unsigned int max,
+    int request_ms)
 {
 	struct admin_conns	*c;
 
@@ -174,6 +254,7 @@ admin_conns_new(struct event_base *base, struct evhttp *http,
 	c->max = max;
 	c->guard = guard;
 	c->unix_socket = unix_socket;
+	c->request_ms = request_ms;
 	if ((c->adopt = event_new(base, -1, 0, admin_conns_adopt_cb, c)) ==
 	    NULL) {
 		free(c);

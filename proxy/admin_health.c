@@ -21,6 +21,7 @@
 #include "conf.h"
 #include "daemon.h"
 #include "dial.h"
+#include "log.h"
 #include "probe.h"
 #include "route.h"
 #include "service.h"
@@ -172,11 +173,15 @@ admin_json_route(struct evbuffer *b, const struct route *r,
 	evbuffer_add_printf(b, ",\"state\":\"%s\",\"admin\":\"%s\","
 	    "\"since_ms\":%lld,\"sessions_active\":%u,\"sessions_total\":%llu,"
 	    "\"connect_failures\":%llu,\"last_error\":",
-	    route_state_name(r->state), route_admin_name(r->admin),
+	    route_shown_state(r), route_admin_name(r->admin),
 	    (long long)(now - r->since), r->sessions_active,
 	    (unsigned long long)r->sessions_total,
 	    (unsigned long long)r->connect_failures);
 	admin_json_string(b, r->last_error[0] != '\0' ? r->last_error : NULL);
+	evbuffer_add_printf(b, ",\"health\":\"%s\",\"local_limit\":",
+	    route_state_name(r->state));
+	admin_json_string(b, r->local_limit[0] != '\0' ? r->local_limit :
+	    NULL);
 	evbuffer_add_printf(b, ",\"identity\":");
 	admin_json_string(b, r->identity[0] != '\0' ? r->identity : NULL);
 	evbuffer_add_printf(b, ",\"refused\":");
@@ -195,7 +200,8 @@ admin_json_service(struct evbuffer *b, const struct service *svc,
 	size_t			 i;
 
 	admin_json_string(b, svc->name);
-	evbuffer_add_printf(b, ":{\"route\":");
+	evbuffer_add_printf(b, ":{\"status\":\"%s\",\"route\":",
+	    admin_service_connected(svc) ? "connected" : "disconnected");
 	admin_json_string(b, cur != NULL ? cur->cr->name : NULL);
 	evbuffer_add_printf(b, ",\"preferred\":");
 	admin_json_string(b, svc->nroutes > 0 ? svc->routes[0]->cr->name :
@@ -212,10 +218,13 @@ admin_json_service(struct evbuffer *b, const struct service *svc,
 	} else
 		evbuffer_add_printf(b, "null");
 	evbuffer_add_printf(b, ",\"sessions_active\":%u,\"sessions_total\":%llu"
-	    ",\"refused\":%llu,\"failovers\":%llu,\"sessions_to_move\":%u"
+	    ",\"refused\":%llu,\"no_route\":%llu,\"hold_expired\":%llu"
+	    ",\"failovers\":%llu,\"sessions_to_move\":%u"
 	    ",\"sessions_moved\":%llu,\"sessions_safe_closed\":%llu"
 	    ",\"routes\":{", svc->count->active,
 	    (unsigned long long)svc->total, (unsigned long long)svc->refused,
+	    (unsigned long long)svc->count->no_route,
+	    (unsigned long long)svc->count->hold_expired,
 	    (unsigned long long)svc->failovers, svc->count->waiting,
 	    (unsigned long long)svc->count->moved,
 	    (unsigned long long)svc->count->safe_closed);
@@ -277,17 +286,21 @@ admin_health_json(struct postern *px, struct evbuffer *b)
 	struct admin_bastion_json	 bj;
 	struct service			*svc;
 	int64_t				 now = clock_ms();
-	char				 key[512];
+	int64_t				 up = daemon_uptime_ms(px);
+	char				 started[32];
 	int				 st = admin_health_status(px), first = 1;
 
-	evbuffer_add_printf(b, "{\"status\":\"%s\"", admin_health_name(st));
-	TAILQ_FOREACH(svc, daemon_services(px), entry) {
-		snprintf(key, sizeof(key), "%s_status", svc->name);
-		evbuffer_add(b, ",", 1);
-		admin_json_string(b, key);
-		evbuffer_add_printf(b, ":\"%s\"", admin_service_connected(svc) ?
-		    "connected" : "disconnected");
-	}
+	/*
+	 * The same top-level keys whatever the configuration: a service's
+	 * status is under services.NAME.status.
+	 */
+	evbuffer_add_printf(b, "{\"status\":\"%s\",\"version\":",
+	    admin_health_name(st));
+	admin_json_string(b, PACKAGE_VERSION);
+	evbuffer_add_printf(b, ",\"started\":\"%s\",\"uptime_seconds\":%lld,"
+	    "\"config_generation\":%u", admin_iso8601(clock_wall(now - up),
+	    started, sizeof(started)), (long long)(up / 1000),
+	    daemon_generation(px));
 	evbuffer_add_printf(b, ",\"services\":{");
 	TAILQ_FOREACH(svc, daemon_services(px), entry) {
 		if (!first)
@@ -330,7 +343,7 @@ admin_text_row(char (*row)[TABLE_CELL], const struct route *r,
 
 	snprintf(row[0], TABLE_CELL, "%s", r->cr->name);
 	admin_duration((long long)(now - r->since), d, sizeof(d));
-	snprintf(row[1], TABLE_CELL, "%s %s", route_state_name(r->state), d);
+	snprintf(row[1], TABLE_CELL, "%s %s", route_shown_state(r), d);
 	snprintf(row[2], TABLE_CELL, "%s", route_admin_name(r->admin));
 	if (r->last_check == 0) {
 		snprintf(row[3], TABLE_CELL, "-");
@@ -417,10 +430,11 @@ admin_health_text(struct postern *px, struct evbuffer *b)
 			    admin_iso8601(clock_wall(svc->pin_until), until,
 			    sizeof(until)));
 		evbuffer_add_printf(b, "\n  sessions: %u active, %llu total, "
-		    "%llu refused; %llu failovers\n", svc->count->active,
+		    "%llu refused; %llu failover%s\n", svc->count->active,
 		    (unsigned long long)svc->total,
 		    (unsigned long long)svc->refused,
-		    (unsigned long long)svc->failovers);
+		    (unsigned long long)svc->failovers,
+		    log_s(svc->failovers));
 		if (svc->count->waiting > 0 || svc->count->moved > 0 ||
 		    svc->count->safe_closed > 0)
 			evbuffer_add_printf(b, "  following: %u still on a "

@@ -9,9 +9,11 @@
 
 struct admin_conns;
 struct admin_guard;
+struct conf;
 struct evbuffer;
 struct event_base;
 struct evhttp;
+struct evhttp_connection;
 struct postern;
 struct service;
 
@@ -53,22 +55,46 @@ int	admin_health_text(struct postern *px, struct evbuffer *b);
 void	admin_json_string(struct evbuffer *b, const char *s);
 
 /*
- * admin_conns_new(base, http, guard, unix_socket, max): count http's
- * connections and keep at most max: a new one closes the oldest, logged
- * once per client address through guard (admin_guard_first).  Installs
+ * admin_conns_new(base, http, guard, unix_socket, max, request_ms): count
+ * http's connections and keep at most max: a new one closes the oldest,
+ * logged once per client address through guard (admin_guard_first).  A
+ * request not dispatched within request_ms of its first byte closes its
+ * connection (admin_conns_request_done stops the clock).  Installs
  * http's bufferevent callback.  NULL on failure.  Free with
  * admin_conns_free() after evhttp_free(http), whose close callbacks it
  * needs; http and guard must outlive it.
  */
 struct admin_conns *admin_conns_new(struct event_base *base,
 	    struct evhttp *http, struct admin_guard *guard, int unix_socket,
-	    unsigned int max);
+	    unsigned int max, int request_ms);
+
+/*
+ * admin_conns_request_done(c, evcon): a request of evcon is complete and
+ * dispatched: its deadline stops; the next byte starts the next one's.
+ */
+void	admin_conns_request_done(struct admin_conns *c,
+	    struct evhttp_connection *evcon);
 
 /* admin_conns_free(c): free c and what it still holds; NULL is a no-op. */
 void	admin_conns_free(struct admin_conns *c);
 
 /* admin_conns_now_ms(): the monotonic clock in ms, for admin_guard_first. */
 int64_t	admin_conns_now_ms(void);
+
+/*
+ * admin_sock_listen(c, why, whylen): a listening socket for c->admin (see
+ * listener_socket); a unix one with mode c->admin_socket_perm and group
+ * c->admin_socket_group.  The caller owns the fd; -1 with the reason in
+ * why, and nothing left open or on disk.
+ */
+int	admin_sock_listen(const struct conf *c, char *why, size_t whylen);
+
+/*
+ * admin_sock_perm(c, why, whylen): set the mode and group of c's unix
+ * socket path (and its owner to c->user when root binds it); 0 for an IP
+ * address.  0, or -1 with the reason in why.
+ */
+int	admin_sock_perm(const struct conf *c, char *why, size_t whylen);
 
 /* admin_metrics_write(px, b): append the /metrics exposition to b. */
 void	admin_metrics_write(struct postern *px, struct evbuffer *b);

@@ -5,13 +5,20 @@
  */
 #include "config.h"
 
+#include <sys/resource.h>
+#include <sys/time.h>
+
+#include <ctype.h>
+#include <dirent.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <event2/buffer.h>
 
 #include "admin_int.h"
+#include "clock.h"
 #include "conf.h"
 #include "daemon.h"
 #include "dial.h"
@@ -113,14 +120,18 @@ admin_m_total(struct evbuffer *b, const char *name,
 	evbuffer_add_printf(b, "%llu\n", (unsigned long long)r->sessions_total);
 }
 
+/* Closed sessions' bytes and the open ones' so far: grows as bytes move. */
 static void
 admin_m_bytes(struct evbuffer *b, const char *name,
     const struct service *svc, const struct route *r)
 {
+	uint64_t	up = r->bytes_up, down = r->bytes_down;
+
+	daemon_route_live_bytes(svc->px, r, &up, &down);
 	admin_sample(b, name, svc, r, "direction", "up");
-	evbuffer_add_printf(b, "%llu\n", (unsigned long long)r->bytes_up);
+	evbuffer_add_printf(b, "%llu\n", (unsigned long long)up);
 	admin_sample(b, name, svc, r, "direction", "down");
-	evbuffer_add_printf(b, "%llu\n", (unsigned long long)r->bytes_down);
+	evbuffer_add_printf(b, "%llu\n", (unsigned long long)down);
 }
 
 static void
@@ -149,11 +160,16 @@ admin_m_state(struct evbuffer *b, const char *name,
 	};
 	size_t	i;
 
+	int	local = r->local_limit[0] != '\0';
+
 	for (i = 0; i < sizeof(states) / sizeof(states[0]); i++) {
 		admin_sample(b, name, svc, r, "state",
 		    route_state_name(states[i]));
-		evbuffer_add_printf(b, "%d\n", r->state == states[i]);
+		evbuffer_add_printf(b, "%d\n", !local && r->state == states[i]);
 	}
+	/* postern's own limit keeps it from checking: not the route's. */
+	admin_sample(b, name, svc, r, "state", "local_limit");
+	evbuffer_add_printf(b, "%d\n", local);
 }
 
 static void
@@ -172,14 +188,33 @@ admin_m_admin(struct evbuffer *b, const char *name,
 	}
 }
 
+/*
+ * A label value as Prometheus users expect: "connection refused" ->
+ * "connection_refused", stable for queries and free of spaces.
+ */
+static const char *
+admin_snake(const char *s, char *buf, size_t len)
+{
+	size_t	i;
+
+	for (i = 0; s[i] != '\0' && i + 1 < len; i++)
+		buf[i] = isalnum((unsigned char)s[i]) ? (char)tolower(
+		    (unsigned char)s[i]) : '_';
+	buf[i] = '\0';
+	return (buf);
+}
+
 static void
 admin_m_checks(struct evbuffer *b, const char *name,
     const struct service *svc, const struct route *r)
 {
 	int	i;
 
+	char	v[64];
+
 	for (i = 0; i < PROBE_NRESULTS; i++) {
-		admin_sample(b, name, svc, r, "result", probe_result_name(i));
+		admin_sample(b, name, svc, r, "result", admin_snake(
+		    probe_result_name(i), v, sizeof(v)));
 		evbuffer_add_printf(b, "%llu\n",
 		    (unsigned long long)r->checks[i]);
 	}
@@ -219,16 +254,17 @@ static const struct admin_route_family admin_route_families[] = {
 	{ "postern_sessions_total", "counter",
 	  "Sessions that connected through the route.", admin_m_total },
 	{ "postern_bytes_total", "counter",
-	  "Bytes relayed through the route by sessions that have closed "
-	  "(open sessions count when they end); up: client to server, "
-	  "down: server to client.", admin_m_bytes },
+	  "Bytes relayed through the route, counted as they move (open "
+	  "sessions included); up: client to server, down: server to "
+	  "client.", admin_m_bytes },
 	{ "postern_connect_failures_total", "counter",
 	  "Failed upstream connects of sessions on the route.",
 	  admin_m_failures },
 	{ "postern_route_up", "gauge",
 	  "1 if the route's health state is up.", admin_m_up },
 	{ "postern_route_state", "gauge",
-	  "The route's health state, one-hot over unknown, up and down.",
+	  "The route's health state, one-hot over unknown, up, down and "
+	  "local_limit (postern's own fd or memory limit, not the route's).",
 	  admin_m_state },
 	{ "postern_route_admin", "gauge",
 	  "The operator's setting for the route, one-hot over enabled, "
@@ -265,6 +301,18 @@ admin_s_refused(struct evbuffer *b, const char *name,
 }
 
 static void
+admin_s_no_route(struct evbuffer *b, const char *name,
+    const struct service *svc)
+{
+	admin_sample(b, name, svc, NULL, "reason", "no_healthy_route");
+	evbuffer_add_printf(b, "%llu\n",
+	    (unsigned long long)svc->count->no_route);
+	admin_sample(b, name, svc, NULL, "reason", "hold_timeout");
+	evbuffer_add_printf(b, "%llu\n",
+	    (unsigned long long)svc->count->hold_expired);
+}
+
+static void
 admin_s_moved(struct evbuffer *b, const char *name,
     const struct service *svc)
 {
@@ -282,11 +330,36 @@ admin_s_safe_closed(struct evbuffer *b, const char *name,
 }
 
 static void
+admin_s_replayed(struct evbuffer *b, const char *name,
+    const struct service *svc)
+{
+	admin_sample(b, name, svc, NULL, NULL, NULL);
+	evbuffer_add_printf(b, "%llu\n",
+	    (unsigned long long)svc->count->replayed);
+}
+
+static void
+admin_s_cut(struct evbuffer *b, const char *name,
+    const struct service *svc)
+{
+	admin_sample(b, name, svc, NULL, NULL, NULL);
+	evbuffer_add_printf(b, "%llu\n", (unsigned long long)svc->count->cut);
+}
+
+static void
 admin_s_waiting(struct evbuffer *b, const char *name,
     const struct service *svc)
 {
 	admin_sample(b, name, svc, NULL, NULL, NULL);
 	evbuffer_add_printf(b, "%u\n", svc->count->waiting);
+}
+
+static void
+admin_s_lingering(struct evbuffer *b, const char *name,
+    const struct service *svc)
+{
+	admin_sample(b, name, svc, NULL, NULL, NULL);
+	evbuffer_add_printf(b, "%u\n", svc->count->lingering);
 }
 
 static void
@@ -319,21 +392,38 @@ static const struct admin_service_family admin_service_families[] = {
 	  admin_s_active },
 	{ "postern_service_sessions_total", "counter",
 	  "Client sessions the service accepted.", admin_s_total },
+	{ "postern_service_lingering", "gauge",
+	  "Closed clients whose socket lingers (a last message, then up to "
+	  "2 s to read their close); they count toward max_connections.",
+	  admin_s_lingering },
 	{ "postern_service_refused_total", "counter",
-	  "Clients refused because max_connections was reached.",
+	  "Clients refused because max_connections (or max_sessions) was "
+	  "reached.",
 	  admin_s_refused },
+	{ "postern_service_no_route_total", "counter",
+	  "Clients answered \"no healthy route\": at once (no_healthy_route: "
+	  "every route failed and hold_timeout is 0), or after waiting "
+	  "hold_timeout for a usable route (hold_timeout).",
+	  admin_s_no_route },
 	{ "postern_sessions_moved_total", "counter",
 	  "Sessions moved to another route at a safe point, unseen by "
 	  "their client.", admin_s_moved },
 	{ "postern_sessions_safe_closed_total", "counter",
 	  "Sessions closed at a safe point to leave their route.",
 	  admin_s_safe_closed },
+	{ "postern_sessions_replayed_total", "counter",
+	  "Sessions moved off a route that went down with their unanswered "
+	  "reads sent again on the new one.", admin_s_replayed },
+	{ "postern_sessions_route_down_closed_total", "counter",
+	  "Sessions closed at once because their route went down with a "
+	  "request outstanding that could not go again.", admin_s_cut },
 	{ "postern_sessions_move_waiting", "gauge",
 	  "Sessions waiting for a safe point to leave a lower or drained "
 	  "route.", admin_s_waiting },
 	{ "postern_failovers_total", "counter",
-	  "Changes of the route new sessions of the service go to.",
-	  admin_s_failovers },
+	  "Changes of the route new sessions of the service go to, away "
+	  "from a route that had served (not the first choice settling at "
+	  "start).", admin_s_failovers },
 	{ "postern_service_pinned", "gauge",
 	  "1 while an operator pin is in effect.", admin_s_pinned },
 	{ "postern_service_connected", "gauge",
@@ -424,6 +514,82 @@ admin_bastion_families_write(struct postern *px, struct evbuffer *b)
 	}
 }
 
+/* Open file descriptors: the entries of /proc/self/fd; -1 if unknown. */
+static long
+admin_open_fds(void)
+{
+	DIR		*d;
+	struct dirent	*e;
+	long		 n = 0;
+
+	if ((d = opendir("/proc/self/fd")) == NULL)
+		return (-1);
+	while ((e = readdir(d)) != NULL) {
+		if (e->d_name[0] != '.')
+			n++;
+	}
+	closedir(d);
+	return (n - 1);		/* the directory's own */
+}
+
+/* Resident set size in bytes from /proc/self/statm; -1 if unknown. */
+static long long
+admin_rss_bytes(void)
+{
+	FILE		*fp;
+	long long	 size, rss = -1;
+
+	if ((fp = fopen("/proc/self/statm", "re")) == NULL)
+		return (-1);
+	if (fscanf(fp, "%lld %lld", &size, &rss) != 2)
+		rss = -1;
+	fclose(fp);
+	return (rss < 0 ? -1 : rss * sysconf(_SC_PAGESIZE));
+}
+
+/*
+ * The process_* families every Prometheus client library exports, with
+ * their usual names and units, so stock dashboards and alerts work.
+ */
+static void
+admin_process_write(struct postern *px, struct evbuffer *b)
+{
+	struct rusage	ru;
+	struct rlimit	rl;
+	long long	rss = admin_rss_bytes();
+	long		fds = admin_open_fds();
+
+	admin_head(b, "process_start_time_seconds", "gauge",
+	    "Start time of the process since the Unix epoch in seconds.");
+	evbuffer_add_printf(b, "process_start_time_seconds %lld\n",
+	    (long long)clock_wall(clock_ms() - daemon_uptime_ms(px)));
+	if (getrusage(RUSAGE_SELF, &ru) == 0) {
+		admin_head(b, "process_cpu_seconds_total", "counter",
+		    "Total user and system CPU time spent in seconds.");
+		evbuffer_add_printf(b, "process_cpu_seconds_total %.6f\n",
+		    (double)ru.ru_utime.tv_sec + ru.ru_utime.tv_usec / 1e6 +
+		    (double)ru.ru_stime.tv_sec + ru.ru_stime.tv_usec / 1e6);
+	}
+	if (rss >= 0) {
+		admin_head(b, "process_resident_memory_bytes", "gauge",
+		    "Resident memory size in bytes.");
+		evbuffer_add_printf(b, "process_resident_memory_bytes %lld\n",
+		    rss);
+	}
+	if (fds >= 0) {
+		admin_head(b, "process_open_fds", "gauge",
+		    "Number of open file descriptors.");
+		evbuffer_add_printf(b, "process_open_fds %ld\n", fds);
+	}
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur !=
+	    RLIM_INFINITY) {
+		admin_head(b, "process_max_fds", "gauge",
+		    "Maximum number of open file descriptors.");
+		evbuffer_add_printf(b, "process_max_fds %llu\n",
+		    (unsigned long long)rl.rlim_cur);
+	}
+}
+
 void
 admin_metrics_write(struct postern *px, struct evbuffer *b)
 {
@@ -432,10 +598,12 @@ admin_metrics_write(struct postern *px, struct evbuffer *b)
 	const struct service			*svc;
 	size_t					 i, j;
 
-	admin_head(b, "postern_info", "gauge",
+	admin_head(b, "postern_build_info", "gauge",
 	    "Version of the running postern.");
-	admin_sample(b, "postern_info", NULL, NULL, "version", PACKAGE_VERSION);
+	admin_sample(b, "postern_build_info", NULL, NULL, "version",
+	    PACKAGE_VERSION);
 	evbuffer_add_printf(b, "1\n");
+	admin_process_write(px, b);
 	admin_head(b, "postern_config_generation", "gauge",
 	    "Configuration generation: 1 at start, plus one per reload.");
 	evbuffer_add_printf(b, "postern_config_generation %u\n",

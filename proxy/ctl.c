@@ -41,6 +41,8 @@
 #define CTL_MAX_REPLY	(64 * 1024 * 1024)
 #define CTL_MAX_CONF	(4 * 1024 * 1024)
 #define CTL_DEFAULT	"127.0.0.1:9090"
+/* The installed configuration ctl reads when given neither -a nor -c. */
+#define CTL_DEFAULT_CONF	POSTERN_SYSCONFDIR "/postern/postern.conf"
 
 enum ctl_kind {
 	CTL_PRINT,		/* GET; print the body; 0 on 200 */
@@ -79,7 +81,8 @@ ctl_usage(FILE *fp)
 "  -a address  the admin address: host:port, [v6]:port, port (127.0.0.1)\n"
 "              or unix:/path\n"
 "  -c file     use the admin address and admin_token_file of this\n"
-"              configuration file (without -a or -c: " CTL_DEFAULT ")\n"
+"              configuration file (without -a or -c: those of\n"
+"              " CTL_DEFAULT_CONF ", else " CTL_DEFAULT ")\n"
 "  -t, --token-file file\n"
 "              send the bearer token in the first line of file\n"
 "              (default: the admin_token_file of -c)\n"
@@ -89,8 +92,8 @@ ctl_usage(FILE *fp)
 "  status                        services and routes as a table; exit 1\n"
 "                                when a service has no usable route\n"
 "  pin SERVICE ROUTE [--for D]   new sessions go to ROUTE first (while it\n"
-"                                is usable), for D (90s, 30m; at most\n"
-"                                1440m) or until unpinned\n"
+"                                is usable), for D (90s, 30m, 1h; at\n"
+"                                most 24h) or until unpinned\n"
 "  unpin SERVICE                 back to the configured route order\n"
 "  drain SERVICE ROUTE [--deadline D]\n"
 "                                no new sessions on ROUTE; established\n"
@@ -373,12 +376,28 @@ static int
 ctl_endpoint(const struct ctl_args *ca, struct addr *a, char **token)
 {
 	struct addr	 conf;
-	const char	*path;
+	const char	*path, *file = ca->file;
 	char		 err[256], *tfile = NULL;
 	int		 rc;
 
-	if (ca->file != NULL &&
-	    (rc = ctl_conf_addr(ca->file, &conf, &tfile)) != 0)
+	/*
+	 * Neither -a nor -c: the installed configuration says where the
+	 * daemon listens (the package's sets its own port); only where
+	 * there is none, the default address.
+	 */
+	if (file == NULL && ca->aopt == NULL) {
+		if (access(CTL_DEFAULT_CONF, F_OK) == 0 ||
+		    errno != ENOENT)
+			file = CTL_DEFAULT_CONF;
+	}
+	if (file != NULL && access(file, R_OK) != 0 && errno == EACCES &&
+	    ca->file == NULL) {
+		fprintf(stderr, "postern ctl: %s: %s: run as root or as a "
+		    "member of its group (adduser USER postern), or give "
+		    "-a ADDRESS\n", file, strerror(EACCES));
+		return (CTL_USAGE);
+	}
+	if (file != NULL && (rc = ctl_conf_addr(file, &conf, &tfile)) != 0)
 		return (rc);
 	rc = CTL_USAGE;
 	if (ca->aopt != NULL) {
@@ -387,7 +406,7 @@ ctl_endpoint(const struct ctl_args *ca, struct addr *a, char **token)
 			    err);
 			goto out;
 		}
-	} else if (ca->file != NULL)
+	} else if (file != NULL)
 		*a = conf;
 	else if (addr_parse_listen(CTL_DEFAULT, a, err, sizeof(err)) != 0)
 		goto out;

@@ -6,6 +6,8 @@
 #ifdef HAVE_MALLOC_H
 #include <malloc.h>
 #endif
+#include <sys/resource.h>
+
 #include <errno.h>
 #include <signal.h>
 #include <stdio.h>
@@ -19,6 +21,7 @@
 #include "admin.h"
 #include "clock.h"
 #include "conf.h"
+#include "conf_fds.h"
 #include "daemon.h"
 #include "fault.h"
 #include "follow.h"
@@ -75,6 +78,12 @@ daemon_reap_cb(evutil_socket_t fd, short what, void *arg)
 		event_base_loopexit(px->base, NULL);
 }
 
+unsigned int
+daemon_nsessions(const struct postern *px)
+{
+	return (px->nsessions);
+}
+
 void
 daemon_session_add(struct postern *px, struct session *s)
 {
@@ -92,9 +101,11 @@ daemon_session_reap(struct postern *px, struct session *s)
 }
 
 void
-daemon_linger(struct postern *px, int fd, struct evbuffer *msg)
+daemon_linger(struct postern *px, struct service *svc, int fd,
+    struct evbuffer *msg)
 {
-	linger_start(px->base, &px->lingers, fd, msg);
+	linger_start(px->base, &px->lingers, fd, msg, service_linger_release,
+	    service_linger_hold(svc));
 }
 
 void
@@ -106,6 +117,18 @@ daemon_close_route_sessions(struct postern *px, struct route *r,
 	for (s = TAILQ_FIRST(&px->sessions); s != NULL; s = next) {
 		next = TAILQ_NEXT(s, entry);
 		if (s->route == r)
+			session_close(s, SESSION_END_ROUTE, why);
+	}
+}
+
+void
+daemon_close_unfollowed(struct postern *px, struct route *r, const char *why)
+{
+	struct session	*s, *next;
+
+	for (s = TAILQ_FIRST(&px->sessions); s != NULL; s = next) {
+		next = TAILQ_NEXT(s, entry);
+		if (s->route == r && s->follow == NULL)
 			session_close(s, SESSION_END_ROUTE, why);
 	}
 }
@@ -167,6 +190,22 @@ int
 daemon_stopping(struct postern *px)
 {
 	return (px->stopping);
+}
+
+void
+daemon_route_live_bytes(struct postern *px, const struct route *r,
+    uint64_t *up, uint64_t *down)
+{
+	const struct session	*s;
+
+	TAILQ_FOREACH(s, &px->sessions, entry) {
+		if (s->route != r)
+			continue;
+		*up += s->relay.side[RELAY_CLIENT].bytes -
+		    s->route_base[RELAY_CLIENT];
+		*down += s->relay.side[RELAY_SERVER].bytes -
+		    s->route_base[RELAY_SERVER];
+	}
 }
 
 int64_t
@@ -307,7 +346,7 @@ daemon_commit(struct postern *px, struct conf *c, struct listener **bound,
 				    &c->services[i].listen[j].addr);
 			bound[n] = NULL;
 			service_add_listener(svc, l);
-			log_info("service %s: listening on %s", svc->name,
+			log_info("service %s: listening on %s", svc->label,
 			    listener_bound(l, buf, sizeof(buf)));
 		}
 	}
@@ -381,8 +420,10 @@ daemon_reload_admin(struct postern *px, const struct conf *c)
 	struct admin	*ad;
 	char		 err[256];
 
-	if (px->admin != NULL && admin_same_address(px->admin, c))
+	if (px->admin != NULL && admin_same_address(px->admin, c)) {
+		admin_reconfigure(px->admin, c);
 		return;
+	}
 	if (!c->has_admin) {
 		if (px->admin != NULL)
 			log_info("reload: admin endpoint closed");
@@ -390,7 +431,7 @@ daemon_reload_admin(struct postern *px, const struct conf *c)
 		px->admin = NULL;
 		return;
 	}
-	if ((ad = admin_new(px, &c->admin, err, sizeof(err))) == NULL) {
+	if ((ad = admin_new(px, c, err, sizeof(err))) == NULL) {
 		log_error("reload: admin: %s; %s", err, px->admin != NULL ?
 		    "keeping the running endpoint" : "no admin endpoint");
 		return;
@@ -404,12 +445,10 @@ daemon_reload(struct postern *px)
 {
 	struct conf_errors	 errs = { NULL, 0 };
 	struct conf		*c;
+	struct rlimit		 rl;
 	size_t			 i;
+	char			 msg[512];
 
-	if (px->conf->path == NULL) {
-		log_info("reload: running from -L options, nothing to reload");
-		return;
-	}
 	log_info("reload: reading %s", px->conf->path);
 	c = conf_load(px->conf->path, &errs);
 	for (i = 0; i < errs.n; i++)
@@ -424,6 +463,10 @@ daemon_reload(struct postern *px)
 	log_info("reload: configuration generation %u loaded",
 	    px->generation);
 	daemon_reload_admin(px, c);
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY &&
+	    conf_fds_check(c, (unsigned long)rl.rlim_cur, msg,
+	    sizeof(msg)) != 0)
+		log_warnx("reload: %s", msg);
 	if (!daemon_same_user(px->user, c->user))
 		log_warnx("reload: a changed user takes effect at the next "
 		    "restart");
@@ -443,7 +486,8 @@ daemon_drain_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct postern	*px = arg;
 
-	log_warnx("drain timeout: closing %u sessions", px->nsessions);
+	log_warnx("drain timeout: closing %u session%s", px->nsessions,
+	    log_s(px->nsessions));
 	daemon_close_all(px, SESSION_END_SHUTDOWN);
 }
 
@@ -458,23 +502,32 @@ daemon_drain(struct postern *px)
 	px->draining = 1;
 	TAILQ_FOREACH(svc, &px->services, entry)
 		service_close_listeners(svc);
-	log_info("shutting down: %u sessions to drain (timeout %d.%03ds)",
-	    px->nsessions, ms / 1000, ms % 1000);
+	log_info("shutting down: %u session%s to drain (timeout %d.%03ds)",
+	    px->nsessions, log_s(px->nsessions), ms / 1000, ms % 1000);
 	if (px->nsessions == 0) {
 		event_base_loopexit(px->base, NULL);
 		return;
 	}
+	/* -L on a terminal: say why nothing happens yet, and the way out. */
+	if (px->conf->path == NULL)
+		log_status("waiting up to %d.%03ds for %u open session%s to "
+		    "finish; Ctrl-C again closes %s now", ms / 1000, ms % 1000,
+		    px->nsessions, log_s(px->nsessions), px->nsessions == 1 ?
+		    "it" : "them");
 	tv = clock_tv(ms);
 	evtimer_add(px->drain_timer, &tv);
 }
 
-/* The user refused a bastion's host key at the prompt: stop, status 1. */
+/*
+ * Quick mode cannot go on (a bastion's host key refused at the prompt:
+ * status 1; a permanent error before the first connection: 255): stop.
+ */
 static void
-daemon_refused_cb(void *arg)
+daemon_refused_cb(void *arg, int status)
 {
 	struct postern	*px = arg;
 
-	px->exit_status = 1;
+	px->exit_status = status;
 	if (!px->draining)
 		daemon_drain(px);
 }
@@ -497,8 +550,8 @@ daemon_stop(struct postern *px, const char *signame)
 	int		 ms = px->conf->shutdown_delay_ms;
 
 	if (px->stopping) {
-		log_info("%s again: closing %u sessions now", signame,
-		    px->nsessions);
+		log_info("%s again: closing %u session%s now", signame,
+		    px->nsessions, log_s(px->nsessions));
 		evtimer_del(px->delay_timer);
 		if (!px->draining)
 			daemon_drain(px);
@@ -508,14 +561,37 @@ daemon_stop(struct postern *px, const char *signame)
 	px->stopping = 1;
 	notify_stopping(px->notify);
 	if (ms == 0) {
-		log_info("%s: readiness now failing", signame);
+		/* Without an admin endpoint there is no readiness to fail. */
+		if (px->admin != NULL)
+			log_info("%s: readiness now failing", signame);
+		else
+			log_info("%s: stopping", signame);
 		daemon_drain(px);
 		return;
 	}
-	log_info("%s: readiness now failing; accepting for %d.%03ds more "
-	    "(shutdown_delay)", signame, ms / 1000, ms % 1000);
+	log_info("%s: %saccepting for %d.%03ds more (shutdown_delay)",
+	    signame, px->admin != NULL ? "readiness now failing; " : "",
+	    ms / 1000, ms % 1000);
 	tv = clock_tv(ms);
 	evtimer_add(px->delay_timer, &tv);
+}
+
+/*
+ * SIGHUP with -L (no file to reload): the terminal that started the
+ * tunnel is gone.  End it now, as ssh does, so that an orphaned tunnel
+ * does not keep its ports; nobody is left to wait for a drain.
+ */
+static void
+daemon_hangup(struct postern *px)
+{
+	log_status("SIGHUP: the terminal is gone: closing %u session%s and "
+	    "exiting", px->nsessions, log_s(px->nsessions));
+	px->stopping = 1;
+	notify_stopping(px->notify);
+	evtimer_del(px->delay_timer);
+	if (!px->draining)
+		daemon_drain(px);
+	daemon_close_all(px, SESSION_END_SHUTDOWN);
 }
 
 static void
@@ -525,6 +601,10 @@ daemon_signal_cb(evutil_socket_t sig, short what, void *arg)
 
 	switch (sig) {
 	case SIGHUP:
+		if (px->conf->path == NULL) {
+			daemon_hangup(px);
+			break;
+		}
 		notify_reloading(px->notify);
 		daemon_reload(px);
 		notify_reloaded(px->notify);
@@ -620,8 +700,10 @@ daemon_start(struct postern *px, struct conf *conf)
 		log_error("%s", err);
 		return (1);
 	}
+	if (conf->user == NULL && geteuid() == 0)
+		log_warnx("%s", DAEMON_ROOT_WARNING);
 	/* Before daemon_apply: on failure conf must stay the caller's. */
-	if (conf->has_admin && (px->admin = admin_new(px, &conf->admin, err,
+	if (conf->has_admin && (px->admin = admin_new(px, conf, err,
 	    sizeof(err))) == NULL) {
 		log_error("admin: %s", err);
 		return (1);
@@ -638,6 +720,7 @@ daemon_start(struct postern *px, struct conf *conf)
 	if (conf->user != NULL) {
 		if (priv_drop(conf->user, err, sizeof(err)) != 0)
 			fatalx("%s", err);
+		priv_nodump();	/* new ids reset it to fs.suid_dumpable */
 		if ((px->user = strdup(conf->user)) == NULL)
 			fatalx("out of memory");
 		log_info("running as user %s (uid %ld, gid %ld)", conf->user,
@@ -645,7 +728,8 @@ daemon_start(struct postern *px, struct conf *conf)
 	}
 	TAILQ_FOREACH(svc, &px->services, entry)
 		nl += svc->nlisteners;
-	log_info("ready: %zu services, %zu listeners", conf->nservices, nl);
+	log_info("ready: %zu service%s, %zu listener%s", conf->nservices,
+	    log_s(conf->nservices), nl, log_s(nl));
 	notify_started(px->notify);
 	return (0);
 }
@@ -673,12 +757,12 @@ daemon_free(struct postern *px)
 		daemon_close_all(px, SESSION_END_SHUTDOWN);
 		daemon_reap_cb(-1, 0, px);
 	}
+	linger_free_all(&px->lingers);	/* they hold service counts */
 	while ((svc = TAILQ_FIRST(&px->services)) != NULL) {
 		TAILQ_REMOVE(&px->services, svc, entry);
 		service_retire(svc);
 		service_unref(svc);
 	}
-	linger_free_all(&px->lingers);
 	notify_free(px->notify);
 	ssh_pool_free(px->dial_env.ssh);	/* after the dials */
 	px->dial_env.ssh = NULL;

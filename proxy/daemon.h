@@ -68,14 +68,35 @@ unsigned int daemon_generation(struct postern *px);
 /* daemon_stopping(px): SIGTERM or SIGINT seen: readiness fails. */
 int	daemon_stopping(struct postern *px);
 
+/*
+ * daemon_route_live_bytes(px, r, up, down): add the bytes relayed so far
+ * on r by its sessions still open (closed ones are in r->bytes_up and
+ * r->bytes_down), so that a byte counter grows as bytes move.
+ */
+void	daemon_route_live_bytes(struct postern *px, const struct route *r,
+	    uint64_t *up, uint64_t *down);
+
 /* daemon_uptime_ms(px): milliseconds since the daemon started serving. */
 int64_t	daemon_uptime_ms(struct postern *px);
 
+/* daemon_nsessions(px): live sessions of every service and generation. */
+unsigned int daemon_nsessions(const struct postern *px);
+
 /*
- * daemon_linger(px, fd, msg): send msg (may be NULL) to a client and
- * close it gracefully; takes fd and msg.
+ * daemon_linger(px, svc, fd, msg): send msg (may be NULL) to a client of
+ * svc and close it gracefully; takes fd and msg.  Until it is closed the
+ * socket counts toward svc's max_connections (service_linger_hold).
  */
-void	daemon_linger(struct postern *px, int fd, struct evbuffer *msg);
+void	daemon_linger(struct postern *px, struct service *svc, int fd,
+	    struct evbuffer *msg);
+
+/*
+ * daemon_close_unfollowed(px, r, why): close the live sessions on route r
+ * that do not follow their route (protocol tcp): the others leave it on
+ * their own (follow.h).
+ */
+void	daemon_close_unfollowed(struct postern *px, struct route *r,
+	    const char *why);
 
 /*
  * daemon_close_route_sessions(px, r, why): close every live session that
@@ -90,6 +111,14 @@ void	daemon_close_route_sessions(struct postern *px, struct route *r,
  * (follow_update; the steps come later, from the loop).
  */
 void	daemon_follow_sessions(struct postern *px, struct service *svc);
+
+/*
+ * Logged at start (and printed by "postern -n") when postern runs as root
+ * and no "user =" makes it drop root once its listeners are bound.
+ */
+#define DAEMON_ROOT_WARNING	"running as root without user =: every " \
+	"session, check and bastion runs with root's rights; set user = " \
+	"(e.g. user = postern) to drop them once the listeners are bound"
 
 /* daemon_find_service(px, name): the serving service, or NULL. */
 struct service *daemon_find_service(struct postern *px, const char *name);

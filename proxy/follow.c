@@ -28,6 +28,7 @@
 #include "pgresume.h"
 #include "pgstate.h"
 #include "scram.h"
+#include "resp_ro.h"
 #include "proto.h"
 #include "relay.h"
 #include "resp_track.h"
@@ -39,6 +40,14 @@
 #define FOLLOW_IDLE_RETRY_MS	20
 /* A move that failed is tried again at a safe point after this. */
 #define FOLLOW_RETRY_MS		1000
+/*
+ * The client bytes of a Redis session's unanswered requests are kept
+ * while they fit in this (and only while requests are outstanding: an
+ * idle session holds none), to be re-sent on a new route when its own
+ * goes down with them unanswered and they are all reads (resp_ro.h).
+ */
+#define FOLLOW_REPLAY_MAX	(16 * 1024)
+#define FOLLOW_REPLAY_MIN	256
 
 enum follow_state {
 	FOLLOW_NONE,		/* where it should be */
@@ -67,6 +76,12 @@ struct follow {
 	int64_t			 since;		/* clock_ms: began waiting */
 	int64_t			 retry_at;	/* clock_ms; 0: now */
 	char			 names[96];	/* what the move replays */
+	int			 urgent;	/* route down or disabled */
+	int			 capture;	/* keep unanswered requests */
+	uint8_t			*cap;		/* their bytes; NULL: none */
+	size_t			 caplen, capsize;
+	uint64_t		 cap_answered;	/* resp->answered at start */
+	int			 cap_over;	/* too long: not replayable */
 };
 
 static void	follow_step(evutil_socket_t, short, void *);
@@ -83,6 +98,7 @@ follow_new(struct session *s)
 		if ((f->resp = malloc(sizeof(*f->resp))) == NULL)
 			goto fail;
 		resp_track_init(f->resp);
+		f->capture = s->svc->cs->on_route_down == ON_DOWN_MOVE;
 	} else {
 		if ((f->pg = malloc(sizeof(*f->pg))) == NULL)
 			goto fail;
@@ -120,12 +136,85 @@ follow_settle(struct follow *f)
 	f->target = NULL;
 }
 
+/* Forget the unanswered requests' bytes (they may hold a password). */
+static void
+follow_cap_drop(struct follow *f)
+{
+	if (f->cap != NULL) {
+		explicit_bzero(f->cap, f->capsize);
+		free(f->cap);
+	}
+	f->cap = NULL;
+	f->caplen = f->capsize = 0;
+}
+
+/* Nothing outstanding and no request begun: nothing to re-send. */
+static int
+follow_quiet(const struct resp_track *t)
+{
+	return (t->sent == t->answered && resp_reader_idle(&t->req));
+}
+
+/*
+ * The client's bytes, before the tracker reads them: from a quiet point
+ * on, kept until every request among them is answered, unless they
+ * outgrow FOLLOW_REPLAY_MAX (then not replayable until the next quiet
+ * point).  Grown by doubling: a GET costs one small allocation.
+ */
+static void
+follow_cap_add(struct follow *f, const uint8_t *buf, size_t len)
+{
+	struct resp_track	*t = f->resp;
+	uint8_t			*p;
+	size_t			 size, keep;
+
+	if (follow_quiet(t)) {
+		f->caplen = 0;
+		f->cap_over = 0;
+		f->cap_answered = t->answered;
+	}
+	if (f->cap_over || t->subscribed || t->monitor || t->lost != NULL)
+		return;
+	if (len > FOLLOW_REPLAY_MAX - f->caplen) {
+		follow_cap_drop(f);
+		f->cap_over = 1;
+		return;
+	}
+	if (f->caplen + len > f->capsize) {
+		size = f->capsize > 0 ? f->capsize : FOLLOW_REPLAY_MIN;
+		while (size < f->caplen + len)
+			size *= 2;
+		if (size > FOLLOW_REPLAY_MAX)
+			size = FOLLOW_REPLAY_MAX;
+		if ((p = malloc(size)) == NULL) {
+			follow_cap_drop(f);
+			f->cap_over = 1;
+			return;
+		}
+		if ((keep = f->caplen) > 0)
+			memcpy(p, f->cap, keep);
+		follow_cap_drop(f);	/* wipes the old copy */
+		f->cap = p;
+		f->caplen = keep;
+		f->capsize = size;
+	}
+	memcpy(f->cap + f->caplen, buf, len);
+	f->caplen += len;
+}
+
+uint64_t
+follow_requests(const struct follow *f)
+{
+	return (f != NULL && f->resp != NULL ? f->resp->sent : 0);
+}
+
 void
 follow_free(struct follow *f)
 {
 	if (f == NULL)
 		return;
 	follow_settle(f);
+	follow_cap_drop(f);
 	move_free(f->dead);
 	if (f->ev != NULL)
 		event_free(f->ev);
@@ -172,8 +261,9 @@ follow_noticed(struct follow *f)
 			return (1);
 		safe = safe == PG_SAFE;
 	}
-	if (safe && (f->state == FOLLOW_WAITING ||
-	    f->state == FOLLOW_READY))
+	/* Leaving a route that is down: any change may decide. */
+	if ((safe || f->urgent) && (f->state == FOLLOW_WAITING ||
+	    f->state == FOLLOW_READY || f->urgent))
 		event_active(f->ev, EV_TIMEOUT, 0);
 	return (0);
 }
@@ -192,9 +282,11 @@ follow_fed(struct follow *f)
 int
 follow_client(struct follow *f, const uint8_t *buf, size_t len)
 {
-	if (f->resp != NULL)
+	if (f->resp != NULL) {
+		if (f->capture)
+			follow_cap_add(f, buf, len);
 		resp_track_client(f->resp, buf, len);
-	else
+	} else
 		pg_track_client(f->pg, buf, len);
 	return (follow_fed(f));
 }
@@ -202,9 +294,11 @@ follow_client(struct follow *f, const uint8_t *buf, size_t len)
 int
 follow_server(struct follow *f, const uint8_t *buf, size_t len)
 {
-	if (f->resp != NULL)
+	if (f->resp != NULL) {
 		resp_track_server(f->resp, buf, len);
-	else
+		if (f->cap != NULL && follow_quiet(f->resp))
+			follow_cap_drop(f);	/* all answered */
+	} else
 		pg_track_server(f->pg, buf, len);
 	return (follow_fed(f));
 }
@@ -212,21 +306,35 @@ follow_server(struct follow *f, const uint8_t *buf, size_t len)
 /*
  * Where the session should be: the route new sessions go to, when that
  * ranks above the session's (failback, with on_failback = move; a pin),
- * or when the session's own route is drained.  NULL: stay.
+ * or when the session's own route is drained, disabled or down (with
+ * on_route_down = move: *urgent, and then NULL when no route is left).
+ * NULL: stay.  Asked again on every routing event and every tick of the
+ * service's follow timer: level-triggered, so a session that fell
+ * through to a lower route at connect comes back although no route
+ * changed state.
  */
 static struct route *
-follow_target(const struct session *s)
+follow_target(const struct session *s, int *urgent)
 {
 	struct service	*svc = daemon_find_service(s->svc->px, s->svc->name);
 	struct route	*t;
 	size_t		 i;
 
-	if (svc == NULL || s->route == NULL || svc->current >= svc->nroutes)
+	*urgent = 0;
+	if (svc == NULL || s->route == NULL)
+		return (NULL);
+	if (svc->cs->on_route_down == ON_DOWN_MOVE &&
+	    (s->route->state == ROUTE_STATE_DOWN ||
+	    s->route->admin == ROUTE_ADMIN_DISABLED))
+		*urgent = 1;
+	if (svc->current >= svc->nroutes)
 		return (NULL);
 	t = svc->order[svc->current];
-	if (t == s->route)
+	if (t == s->route) {
+		*urgent = 0;	/* a passive route on trial: in use */
 		return (NULL);
-	if (s->route->admin != ROUTE_ADMIN_ENABLED)
+	}
+	if (*urgent || s->route->admin != ROUTE_ADMIN_ENABLED)
 		return (t);
 	for (i = 0; i < svc->nroutes; i++) {
 		if (svc->order[i] != s->route)
@@ -285,6 +393,128 @@ follow_close(struct follow *f, const char *why)
 	}
 	s->svc->count->safe_closed++;
 	session_close(s, SESSION_END_SAFE, detail);
+}
+
+/*
+ * May the unanswered requests go again on the new route?  Only when
+ * every one was kept (FOLLOW_REPLAY_MAX), none has been answered even in
+ * part, the session's state replays, and each is a read free of side
+ * effects (resp_ro.h).  name: the first request's, or the one that may
+ * not go again.
+ */
+static int
+follow_replayable(const struct follow *f, char *name, size_t namelen)
+{
+	const struct resp_track	*t = f->resp;
+
+	snprintf(name, namelen, "%s", t != NULL ? resp_track_why(t) : "");
+	if (t == NULL || f->cap == NULL)
+		return (0);
+	return (resp_ro_replayable(f->cap, f->caplen, name, namelen) &&
+	    !f->cap_over && t->answered == f->cap_answered &&
+	    resp_reader_idle(&t->rep) && !t->multi && !t->watch &&
+	    !t->subscribed && !t->monitor && t->unreplayable == NULL &&
+	    t->npending == 0 && t->lost == NULL);
+}
+
+/*
+ * Its route is down (or disabled): must the session be closed now rather
+ * than wait?  Yes when a request is outstanding that cannot go again on
+ * to, or its state cannot be followed.  An idle one moves, or is closed,
+ * at its safe point.  With no route to go to (to NULL: every route down,
+ * new sessions trying them as a last resort) it stays, as with keep.
+ */
+static int
+follow_must_cut(const struct follow *f, const struct route *to)
+{
+	char	name[32];
+
+	if (to == NULL)
+		return (0);
+	if (f->resp == NULL)
+		return (pg_track_safe(f->pg) != PG_SAFE);
+	switch (resp_track_safe(f->resp)) {
+	case RESP_SAFE:
+	case RESP_SAFE_CLOSE:
+		return (0);
+	case RESP_LOST:
+		return (1);
+	case RESP_BUSY:
+		break;
+	}
+	return (!follow_replayable(f, name, sizeof(name)));
+}
+
+/*
+ * Close now: the session's route is down (or disabled) with a request
+ * outstanding that cannot go again.  Its client gets a connection error
+ * at once instead of waiting on a hung path; one line names the session,
+ * the route and the request.
+ */
+static void
+follow_cut(struct follow *f)
+{
+	struct session	*s = f->s;
+	char		 name[32], detail[160];
+
+	if (f->resp != NULL)
+		follow_replayable(f, name, sizeof(name));
+	else
+		snprintf(name, sizeof(name), "%s", pg_track_why(f->pg));
+	snprintf(detail, sizeof(detail), "%s is %s, %s%s", s->route->cr->name,
+	    s->route->admin == ROUTE_ADMIN_DISABLED ? "disabled" : "down",
+	    name, f->resp != NULL && f->cap != NULL ? " unanswered" : "");
+	s->svc->count->cut++;
+	session_close(s, SESSION_END_ROUTE, detail);
+}
+
+/*
+ * The new server is ready; the old one owes replies to reads that may go
+ * again: the relay takes the new upstream, which gets those requests
+ * first, and the client its answers from there.
+ */
+static void
+follow_swap_resend(struct follow *f)
+{
+	struct session		*s = f->s;
+	struct route		*old = s->route;
+	struct bufferevent	*bev;
+	struct link		*link;
+	struct evbuffer		*first;
+	char			 prefix[256], to[ADDR_STRLEN], name[32];
+	long			 ms = (long)clock_since(f->since);
+	int			 rc;
+
+	if (!relay_resend_ok(&s->relay)) {
+		follow_later(f, FOLLOW_IDLE_RETRY_MS);
+		return;
+	}
+	if ((first = evbuffer_new()) == NULL ||
+	    evbuffer_add(first, f->cap, f->caplen) != 0) {
+		if (first != NULL)
+			evbuffer_free(first);
+		follow_later(f, FOLLOW_RETRY_MS);
+		return;
+	}
+	resp_ro_replayable(f->cap, f->caplen, name, sizeof(name));
+	move_take(f->move, &bev, &link);
+	rc = relay_resend_server(&s->relay, daemon_base(s->svc->px), bev,
+	    link, first);
+	evbuffer_free(first);
+	if (rc != 0) {
+		session_close(s, SESSION_END_INTERNAL, "out of memory");
+		return;
+	}
+	log_info("%s: moved to %s %s (waited %ld.%03lds; replayed %s; "
+	    "re-sent %zu bytes of unanswered reads from %s)",
+	    session_prefix(s, old, prefix, sizeof(prefix)),
+	    f->target->cr->name, addr_format(&f->target->cr->target, to,
+	    sizeof(to)), ms / 1000, ms % 1000, f->names[0] != '\0' ?
+	    f->names : "nothing", f->caplen, name);
+	session_route_moved(s, f->target);
+	s->svc->count->moved++;
+	s->svc->count->replayed++;
+	follow_settle(f);
 }
 
 /* The new server is ready and the session idle: swap. */
@@ -368,11 +598,19 @@ static void
 follow_redis(struct follow *f)
 {
 	int64_t	now = clock_ms();
+	char	name[32];
+	int	resend = 0;
 
 	switch (resp_track_safe(f->resp)) {
 	case RESP_BUSY:
-	case RESP_LOST:
+		/* Leaving a down route: reads in flight go again. */
+		if (f->urgent && follow_replayable(f, name, sizeof(name))) {
+			resend = 1;
+			break;
+		}
 		return;		/* a later safe point, or the deadline */
+	case RESP_LOST:
+		return;
 	case RESP_SAFE_CLOSE:
 		if (follow_idle(f))
 			follow_close(f, resp_track_why(f->resp));
@@ -387,7 +625,9 @@ follow_redis(struct follow *f)
 		f->state = FOLLOW_WAITING;
 	}
 	if (f->state == FOLLOW_READY) {
-		if (follow_idle(f))
+		if (resend)
+			follow_swap_resend(f);
+		else if (follow_idle(f))
 			follow_swap(f);
 		return;
 	}
@@ -508,7 +748,8 @@ follow_pg_resume(struct follow *f)
 		return (0);
 	if (f->st == NULL) {
 		/* Resume not configured when it began: as before. */
-		snprintf(f->noresume, sizeof(f->noresume), "idle");
+		snprintf(f->noresume, sizeof(f->noresume), "%s", f->urgent ?
+		    "route down" : "idle");
 		return (0);
 	}
 	/* The generation now: auth_file is read again on reload. */
@@ -528,6 +769,8 @@ follow_pg_resume(struct follow *f)
 		memset(&k, 0, sizeof(k));
 		ap.user = user;
 		ap.tls = f->target->cr->kind == ROUTE_TLS;
+		/* md5 without TLS: as the service's checks may. */
+		ap.allow_md5 = cs->check_allow_md5;
 		why = follow_secret(f, e, &ap, &k);
 	}
 	if (why != NULL) {
@@ -632,12 +875,28 @@ follow_step(evutil_socket_t fd, short what, void *arg)
 	f->rdead = NULL;
 	if (s->state != SESSION_RELAYING)
 		return;
-	if ((t = follow_target(s)) == NULL) {
+	t = follow_target(s, &f->urgent);
+	if (f->urgent && follow_must_cut(f, t)) {
+		follow_cut(f);
+		return;
+	}
+	if (t == NULL) {
+		f->urgent = 0;	/* nowhere to go: the next tick looks again */
 		follow_settle(f);
 		return;
 	}
 	if (f->state == FOLLOW_NONE || t != f->target) {
 		if (f->state == FOLLOW_NONE) {
+			/*
+			 * A bounded number of moves begins per tick of the
+			 * service's follow timer, so a large pool does not
+			 * all move at once; the rest begin at later ticks.
+			 * Leaving a route that is down is never put off.
+			 */
+			if (!f->urgent && s->svc->count->follow_budget == 0)
+				return;
+			if (!f->urgent)
+				s->svc->count->follow_budget--;
 			s->svc->count->waiting++;
 			f->since = clock_ms();
 		}

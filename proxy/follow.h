@@ -12,6 +12,12 @@
  *   as a server restart would; its pool reconnects to the new route.
  *   A session that ran LISTEN waits for the drain deadline.
  *
+ * When its own route is down or disabled (on_route_down = move) it leaves
+ * at once instead of at a safe point: a Redis session whose unanswered
+ * requests are all reads free of side effects (resp_ro.h), kept whole,
+ * moves with them sent again on the new route; any other busy session
+ * is closed at once (issue 20).
+ *
  *   NONE --routing says move--> WAITING --safe point--> MOVING (redis)
  *    ^                            ^  |                     |
  *    +--routing says stay---------+  +--safe point: close  |
@@ -51,6 +57,13 @@ int	follow_server(struct follow *f, const uint8_t *buf, size_t len);
 
 /* follow_update(f): the service's routing changed: look again soon. */
 void	follow_update(struct follow *f);
+
+/*
+ * follow_requests(f): how many whole Redis requests f's session has sent
+ * (0 for PostgreSQL, or f NULL): a request is timed (response_timeout)
+ * only once it is whole.
+ */
+uint64_t follow_requests(const struct follow *f);
 
 /* follow_waiting(f): 1 while f's session waits to leave its route. */
 int	follow_waiting(const struct follow *f);

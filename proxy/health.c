@@ -45,6 +45,15 @@ struct health {
 
 static void	health_done(struct health_check *, int, const char *,
 		    const char *);
+static void	health_local(struct health_check *, const char *);
+
+/* An errno that is postern's own limit, not the route's fault. */
+static int
+health_errno_local(int err)
+{
+	return (err == EMFILE || err == ENFILE || err == ENOMEM ||
+	    err == ENOBUFS);
+}
 
 static int
 health_interval(const struct health_check *c)
@@ -120,7 +129,10 @@ health_link_bev(struct health_check *c, struct link *link)
 
 	if (relay_bridge(base, link, &fd) == -1) {
 		snprintf(why, sizeof(why), "socketpair: %s", strerror(errno));
-		health_done(c, PROBE_CONNECT_ERROR, why, NULL);
+		if (health_errno_local(errno))
+			health_local(c, why);
+		else
+			health_done(c, PROBE_CONNECT_ERROR, why, NULL);
 		return (NULL);
 	}
 	if ((bev = bufferevent_socket_new(base, fd, BEV_OPT_CLOSE_ON_FREE)) ==
@@ -138,6 +150,10 @@ health_dial_cb(const struct dial_result *res, void *arg)
 	struct bufferevent	*bev;
 
 	c->dial = NULL;
+	if (res->status == DIAL_LOCAL) {
+		health_local(c, res->detail);
+		return;
+	}
 	if (res->status != DIAL_OK) {
 		health_done(c, health_dial_result(res->status), res->detail,
 		    NULL);
@@ -156,7 +172,7 @@ health_timer_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct health_check	*c = arg;
 	const struct conf_service *cs = c->h->svc->cs;
-	char			 detail[512];
+	char			 detail[LOG_DETAIL_LEN];
 	int			 result;
 
 	if (c->running) {
@@ -199,7 +215,7 @@ health_done(struct health_check *c, int result, const char *detail,
 {
 	struct service	*svc = c->h->svc;
 	int64_t		 now = clock_ms();
-	int		 ms = (int)(now - c->started);
+	int		 ms = (int)(now - c->started), left;
 
 	evtimer_del(c->timer);
 	c->running = 0;
@@ -210,11 +226,12 @@ health_done(struct health_check *c, int result, const char *detail,
 	}
 	log_debug("%s: check: %s (%s) in %d ms", c->route->label,
 	    probe_result_name(result), detail, ms);
+	route_local_limit(c->route, NULL, now);
 	route_record_check(c->route, result, detail, ms, now);
 	if (result == PROBE_OK)
 		route_report(c->route, 1, ROUTE_EV_CHECK, detail, now);
 	else {
-		char		 why[384];
+		char		 why[LOG_DETAIL_LEN + 64];
 		const char	*name = probe_result_name(result);
 
 		/* "connect timeout after 300 ms", not "connect timeout: ..." */
@@ -225,6 +242,28 @@ health_done(struct health_check *c, int result, const char *detail,
 			    probe_result_name(result), detail);
 		route_report(c->route, 0, ROUTE_EV_CHECK, why, now);
 	}
+	/*
+	 * Intervals run start to start: a check that timed out spent
+	 * check_timeout of its interval, so a hung route is confirmed within
+	 * fall x interval + check_timeout (issue 20's bound for sessions on
+	 * it), not fall x (interval + check_timeout).
+	 */
+	left = health_interval(c) - ms;
+	health_arm(c, left > 0 ? left : 0);
+}
+
+/*
+ * A check that could not run for a reason of postern's own (out of file
+ * descriptors or memory): shown as such (/health, /metrics), never
+ * counted toward fall, and tried again at the usual interval.
+ */
+static void
+health_local(struct health_check *c, const char *detail)
+{
+	evtimer_del(c->timer);
+	c->running = 0;
+	log_debug("%s: check: not run: %s", c->route->label, detail);
+	route_local_limit(c->route, detail, clock_ms());
 	health_arm(c, health_interval(c));
 }
 
@@ -258,6 +297,7 @@ health_new(struct service *svc)
 	h->params.user = cs->check_user;
 	h->params.password = cs->check_password;
 	h->params.database = cs->check_database;
+	h->params.allow_md5 = cs->check_allow_md5;
 	h->params.role = health_role(cs->check_role);
 	h->params.identity_key = cs->identity_on ? cs->identity_key : NULL;
 	h->params.identity = cs->identity_on &&

@@ -75,11 +75,11 @@ identity_apply(struct route **routes, size_t i,
 	if (strcmp(why, r->refused) == 0)
 		return;
 	if (why[0] == '\0')
-		log_info("%s: identity verified; route accepted", r->label);
+		log_notice("%s: identity verified; route accepted", r->label);
 	else if (strncmp(why, "identity mismatch", 17) == 0)
 		log_warnx("%s: %s; route refused", r->label, why);
 	else
-		log_info("%s: %s; route refused", r->label, why);
+		log_notice("%s: %s; route refused", r->label, why);
 	snprintf(r->refused, sizeof(r->refused), "%s", why);
 	if (r->notify != NULL)
 		r->notify(r, r->notify_arg);

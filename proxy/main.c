@@ -17,9 +17,11 @@
 #include <openssl/crypto.h>
 
 #include "conf.h"
+#include "conf_fds.h"
 #include "ctl.h"
 #include "daemon.h"
 #include "log.h"
+#include "priv.h"
 #include "ssh.h"
 #include "ssh_config.h"
 #include "tls_reg.h"
@@ -35,7 +37,7 @@ usage(FILE *fp)
 "usage: postern [-dnv] -c file\n"
 "       postern [-dnv] -L [bind_address:]port:host:hostport [-L ...]\n"
 "               [-J [user@]host[:port] [-i identity] [-p port] [-o k=v]]\n"
-"       postern ctl [-a address] [-c file] command [args]\n"
+"       postern ctl [-a address] [-c file] [-t file] command [args]\n"
 "       postern --keys | -V | -h\n"
 "\n"
 "  -c file   run the services in the configuration file\n"
@@ -55,8 +57,9 @@ usage(FILE *fp)
 "  -h        print this help and exit\n"
 "  --keys    print the configuration key table and exit\n"
 "\n"
-"Signals: SIGHUP reloads the file; SIGTERM or SIGINT stops accepting,\n"
-"drains sessions up to drain_timeout and exits.  Exit status: 0 clean\n"
+"Signals: SIGHUP reloads the file (with -L: ends the tunnel at once);\n"
+"SIGTERM or SIGINT stops accepting, drains sessions up to drain_timeout\n"
+"and exits.  Exit status: 0 clean\n"
 "stop, 1 runtime failure, 2 usage or configuration error.\n"
 "See postern(8) and postern.conf(5).\n");
 }
@@ -72,6 +75,32 @@ raise_nofile(void)
 		if (setrlimit(RLIMIT_NOFILE, &rl) == -1)
 			log_warn("setrlimit(RLIMIT_NOFILE)");
 	}
+}
+
+/*
+ * The caps against the descriptors: a warning, not an error, because
+ * the accept path survives EMFILE (it pauses, sessions are refused), and
+ * a configuration whose caps were never meant to be reached at once
+ * (the defaults on a small machine) must still start.  -n checks the
+ * hard limit, which the daemon raises the soft one to.
+ */
+static void
+check_nofile(const struct conf *conf, int hard, const char *file)
+{
+	struct rlimit	rl;
+	char		msg[512];
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) == -1 ||
+	    (hard ? rl.rlim_max : rl.rlim_cur) == RLIM_INFINITY)
+		return;
+	if (conf_fds_check(conf, (unsigned long)(hard ? rl.rlim_max :
+	    rl.rlim_cur), msg, sizeof(msg)) == 0)
+		return;
+	if (hard)
+		fprintf(stderr, "%s: warning: %s\n", file != NULL ? file :
+		    "postern", msg);
+	else
+		log_warnx("%s", msg);
 }
 
 /* Is key=... among the -o options? */
@@ -114,8 +143,12 @@ main(int argc, char **argv)
 	size_t			 nopts = 0;
 	size_t			 nfwd = 0, i;
 	int			 ch, check = 0, detach = 0, verbose = 0, rc, tty;
+	int			 dumps;
 	char			 ask[] = "strict_host_key_checking=ask";
+	char			 note[SSH_CONFIG_STRLEN + 600];
 
+	/* Before any secret is read (ctl reads the admin token too). */
+	dumps = priv_nodump();
 	if (argc >= 2 && strcmp(argv[1], "ctl") == 0)
 		return (ctl_main(argc - 1, argv + 1));
 	while ((ch = getopt_long(argc, argv, "c:dhi:J:L:no:p:vV", longopts,
@@ -192,6 +225,8 @@ main(int argc, char **argv)
 	if (tty && jump != NULL && !opt_given(opts, nopts,
 	    "strict_host_key_checking") && nopts < SSH_CONFIG_MAXOPTS)
 		opts[nopts++] = ask;
+	if (jump != NULL && ssh_config_alias_note(jump, note, sizeof(note)))
+		fprintf(stderr, "postern: %s\n", note);
 	conf = file != NULL ? conf_load(file, &errs) : jump != NULL ?
 	    ssh_config_conf(fwd, nfwd, jump, ident, jport, opts, nopts,
 	    &errs) : conf_from_forwards(fwd, nfwd, &errs);
@@ -207,6 +242,10 @@ main(int argc, char **argv)
 	if (conf == NULL)
 		return (EXIT_USAGE);
 	if (check) {
+		check_nofile(conf, 1, file);
+		if (conf->user == NULL && geteuid() == 0)
+			fprintf(stderr, "postern: warning: %s\n",
+			    DAEMON_ROOT_WARNING);
 		printf("configuration OK\n");
 		conf_unref(conf);
 		return (0);
@@ -217,7 +256,12 @@ main(int argc, char **argv)
 	if (detach && daemon(0, 0) == -1)
 		fatal("daemon");
 	log_versions();
+	if (dumps)
+		log_warnx("POSTERN_CORE_DUMPS=1: core dumps and ptrace "
+		    "allowed; a dump holds the admin token, passwords and "
+		    "keys");
 	raise_nofile();
+	check_nofile(conf, 0, NULL);
 	if ((px = daemon_new()) == NULL) {
 		conf_unref(conf);
 		return (EXIT_RUNTIME);

@@ -74,11 +74,12 @@ static void
 notify_ready(struct notify *n)
 {
 	char	msg[128];
+	size_t	nsvc = daemon_conf(n->px) != NULL ?
+	    daemon_conf(n->px)->nservices : 0;
 
 	n->ready = 1;
-	snprintf(msg, sizeof(msg), "READY=1\nSTATUS=serving %zu services "
-	    "(configuration generation %u)",
-	    daemon_conf(n->px) != NULL ? daemon_conf(n->px)->nservices : 0,
+	snprintf(msg, sizeof(msg), "READY=1\nSTATUS=serving %zu service%s "
+	    "(configuration generation %u)", nsvc, log_s(nsvc),
 	    daemon_generation(n->px));
 	notify_send(n, msg);
 }
@@ -108,6 +109,13 @@ notify_new(struct postern *px)
 	n->px = px;
 #ifdef HAVE_SYSTEMD
 	n->enabled = getenv("NOTIFY_SOCKET") != NULL;
+#else
+	/* A Type=notify unit would wait for READY=1 and time out. */
+	if (getenv("NOTIFY_SOCKET") != NULL)
+		log_warnx("NOTIFY_SOCKET is set, but this postern was built "
+		    "without libsystemd and cannot notify systemd: a "
+		    "Type=notify unit will time out (rebuild with "
+		    "libsystemd-dev, or use Type=simple)");
 #endif
 	if (n->enabled && (n->poll = evtimer_new(daemon_base(px),
 	    notify_poll_cb, n)) == NULL) {

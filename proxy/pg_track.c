@@ -97,6 +97,16 @@ pg_frame_next(struct pg_frame *f)
 static void
 pg_client_msg(struct pg_track *t, uint8_t type, uint32_t len)
 {
+	if ((type == 'Q' || type == 'F') && t->batch) {
+		/*
+		 * Inside an extended batch: after an error there the server
+		 * discards everything up to Sync, a query too (no
+		 * ReadyForQuery for it), else runs it.  Which, the tracker
+		 * cannot tell; libpq's pipeline mode never sends one.
+		 */
+		t->lost = "a simple query inside an extended-protocol batch";
+		return;
+	}
 	switch (type) {
 	case 'Q':		/* simple query: one ReadyForQuery */
 		pg_listen_query(&t->listen, len, t->syncs == 0 && !t->batch,

@@ -1,8 +1,10 @@
 /*
  * pgauth.c: PostgreSQL authentication requests and our answers.
  *
- * Like libpq, and stricter in two places: a cleartext password is sent
- * only inside TLS (libpq sends it anywhere unless told not to), and a
+ * Like libpq, and stricter in three places: a cleartext password is sent
+ * only inside TLS (libpq sends it anywhere unless told not to), an md5
+ * hash only inside TLS unless check_allow_md5 says so (a man in the
+ * middle can downgrade SCRAM to md5 and crack the hash), and a
  * SCRAM exchange must end with the server's proof before AuthenticationOk
  * is believed (libpq 13 and later; a server that skips it may be anyone).
  */
@@ -49,6 +51,7 @@ struct pgauth {
 	char			*md5_hash;	/* "md5" + 32 hex digits */
 	struct scram_keys	*keys;
 	int			 tls;
+	int			 allow_md5;
 	unsigned char		*cbind;
 	size_t			 cbind_len;
 	char			*nonce;
@@ -104,6 +107,7 @@ pgauth_new(const struct pgauth_params *pp)
 	if ((a = calloc(1, sizeof(*a))) == NULL)
 		return (NULL);
 	a->tls = pp->tls;
+	a->allow_md5 = pp->allow_md5;
 	a->method = "trust";
 	a->max_iterations = pp->max_iterations > 0 ? pp->max_iterations :
 	    PGAUTH_MAX_ITERATIONS;
@@ -360,6 +364,17 @@ pgauth_password(struct pgauth *a, uint32_t code, const unsigned char *p,
 	case AUTH_MD5:
 		if (n != 4)
 			return (pgauth_fail(a, "malformed md5 request"));
+		/*
+		 * Anyone on the path can ask for md5 instead of SCRAM and
+		 * crack the hash offline: only inside TLS, or when allowed.
+		 */
+		if (!a->tls && !a->allow_md5)
+			return (pgauth_fail(a, "the server asks for an md5 "
+			    "password hash on a connection without TLS; "
+			    "refused: whoever is on the path could have "
+			    "downgraded SCRAM to crack it (use a tls:// "
+			    "route, scram-sha-256 in pg_hba.conf, or "
+			    "check_allow_md5 = yes)"));
 		a->method = "md5";
 		a->state = PGAUTH_ST_PASSWORD;
 		return (pgauth_md5(a, p));

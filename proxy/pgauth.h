@@ -1,10 +1,11 @@
 /*
  * pgauth.h: the client half of PostgreSQL's authentication exchange, as
  * libpq does it: SCRAM-SHA-256 (with channel binding over TLS when the
- * server offers SCRAM-SHA-256-PLUS), md5, and a cleartext password only
- * over TLS.  It reads the bodies of the server's Authentication ('R')
- * messages, which are untrusted bytes, and writes the answers as whole
- * protocol messages; it does no I/O (tests/fuzz/fuzz_pgauth.c).
+ * server offers SCRAM-SHA-256-PLUS), md5 (only over TLS unless allowed),
+ * and a cleartext password only over TLS.  It reads the bodies of the
+ * server's Authentication ('R') messages, which are untrusted bytes, and
+ * writes the answers as whole protocol messages; it does no I/O
+ * (tests/fuzz/fuzz_pgauth.c).
  */
 #ifndef POSTERN_PGAUTH_H
 #define POSTERN_PGAUTH_H
@@ -27,6 +28,7 @@ struct pgauth_params {
 	const char		*md5_hash;	/* or "md5" + md5(password user) */
 	const struct scram_keys	*keys;		/* or SCRAM keys (scram.h) */
 	int			 tls;		/* the connection is TLS */
+	int			 allow_md5;	/* md5 without TLS too */
 	const unsigned char	*cbind;		/* tls-server-end-point hash */
 	size_t			 cbind_len;	/* 0: none (no TLS) */
 	const char		*nonce;		/* tests; NULL: random */

@@ -4,15 +4,19 @@
  */
 #include "config.h"
 
+#include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/types.h>
 
 #include <errno.h>
 #include <grp.h>
 #include <pwd.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
+#include "log.h"
 #include "priv.h"
 
 /* The passwd entry of user, or NULL with a message in err. */
@@ -78,5 +82,20 @@ priv_drop(const char *user, char *err, size_t errlen)
 		    user);
 		return (-1);
 	}
+	return (0);
+}
+
+int
+priv_nodump(void)
+{
+	const char	*v = getenv("POSTERN_CORE_DUMPS");
+	struct rlimit	 rl = { 0, 0 };
+
+	if (v != NULL && strcmp(v, "1") == 0)
+		return (1);
+	if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) == -1)
+		log_warn("prctl(PR_SET_DUMPABLE)");
+	if (setrlimit(RLIMIT_CORE, &rl) == -1)
+		log_warn("setrlimit(RLIMIT_CORE)");
 	return (0);
 }

@@ -25,4 +25,15 @@ int	priv_check(const char *user, char *err, size_t errlen);
  */
 int	priv_drop(const char *user, char *err, size_t errlen);
 
+/*
+ * priv_nodump(): no core dump and no ptrace by the same user: the process
+ * holds the admin token, check passwords and private keys.  Sets
+ * PR_SET_DUMPABLE to 0 and RLIMIT_CORE to 0, unless the environment has
+ * POSTERN_CORE_DUMPS=1 (debugging: postern(8)).  Called at start and
+ * again after priv_drop (a change of ids resets "dumpable" to
+ * fs.suid_dumpable).  Returns 1 when dumps stay allowed, else 0;
+ * failures are logged.
+ */
+int	priv_nodump(void);
+
 #endif

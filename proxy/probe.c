@@ -8,6 +8,7 @@
 #include "config.h"
 
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,6 +22,7 @@
 #include "dial.h"
 #include "probe.h"
 #include "probe_int.h"
+#include "resp_scan.h"
 
 enum probe_redis_step {
 	REDIS_AUTH,
@@ -52,7 +54,7 @@ probe_defer_cb(evutil_socket_t fd, short what, void *arg)
 	probe_cb	*cb = p->cb;
 	void		*cbarg = p->arg;
 	int		 result = p->result;
-	char		 detail[256], identity[PROBE_IDENTITY_MAX + 1];
+	char		 detail[LOG_DETAIL_LEN], identity[PROBE_IDENTITY_MAX + 1];
 	int		 has_identity = p->has_identity;
 
 	memcpy(detail, p->detail, sizeof(detail));
@@ -228,15 +230,26 @@ probe_redis_reply(struct probe *p, redisReply *r)
 		probe_finish(p, PROBE_OK, "PONG");
 }
 
+/* The elements an array header may announce: each takes 4 bytes or more. */
+#define PROBE_MAX_ELEMENTS	(PROBE_MAX_REPLY / 4)
+
 static void
 probe_redis_read(struct probe *p, struct evbuffer *in)
 {
 	void		*reply;
 	size_t		 n;
 	unsigned char	*data;
+	long long	 count = 0;
 
 	n = evbuffer_get_length(in);
 	data = evbuffer_pullup(in, -1);
+	/* Before hiredis allocates from an aggregate's header. */
+	if (resp_scan_feed(&p->scan, data, n, PROBE_MAX_ELEMENTS,
+	    &count) != 0) {
+		probe_finish(p, PROBE_REPLY, "reply larger than %d bytes (an "
+		    "array of %lld elements)", PROBE_MAX_REPLY, count);
+		return;
+	}
 	if (redisReaderFeed(p->reader, (const char *)data, n) != REDIS_OK) {
 		probe_finish(p, PROBE_REPLY, "unreadable reply");
 		return;
@@ -257,7 +270,19 @@ probe_redis_read(struct probe *p, struct evbuffer *in)
 	}
 }
 
-/* Queue one command (hiredis formats it) and expect its reply. */
+/* evbuffer cleanup of a formatted command: AUTH carries the password. */
+static void
+probe_redis_wipe(const void *data, size_t len, void *arg)
+{
+	explicit_bzero((void *)(uintptr_t)data, len);
+	redisFreeCommand((char *)(uintptr_t)data);
+}
+
+/*
+ * Queue one command (hiredis formats it) and expect its reply.  The
+ * output buffer holds a reference, wiped once written: a copy in its
+ * chains would be freed unwiped.
+ */
 static int
 probe_redis_command(struct probe *p, int step, const char *fmt, ...)
 {
@@ -271,9 +296,11 @@ probe_redis_command(struct probe *p, int step, const char *fmt, ...)
 	va_end(ap);
 	if (len < 0)
 		return (-1);
-	evbuffer_add(out, cmd, (size_t)len);
-	explicit_bzero(cmd, (size_t)len);	/* AUTH carries the password */
-	redisFreeCommand(cmd);
+	if (evbuffer_add_reference(out, cmd, (size_t)len, probe_redis_wipe,
+	    NULL) != 0) {
+		probe_redis_wipe(cmd, (size_t)len, NULL);
+		return (-1);
+	}
 	p->steps[p->nsteps++] = step;
 	return (0);
 }
@@ -286,6 +313,7 @@ probe_redis_send(struct probe *p)
 
 	if ((p->reader = redisReaderCreate()) == NULL)
 		return (-1);
+
 	if (pp->password != NULL && pp->user != NULL)
 		rc = probe_redis_command(p, REDIS_AUTH, "AUTH %s %s", pp->user,
 		    pp->password);
@@ -307,15 +335,23 @@ probe_read_cb(struct bufferevent *bev, void *arg)
 {
 	struct probe	*p = arg;
 	struct evbuffer	*in = bufferevent_get_input(bev);
+	size_t		 before = evbuffer_get_length(in);
 
-	if (evbuffer_get_length(in) > PROBE_MAX_REPLY) {
-		probe_finish(p, PROBE_REPLY, "reply too long");
+	/*
+	 * All the bytes of the conversation, not this read's: a reader that
+	 * drains into its own buffer (hiredis) would otherwise grow with
+	 * whatever a server streams.
+	 */
+	if (p->consumed + before > PROBE_MAX_REPLY) {
+		probe_finish(p, PROBE_REPLY, "reply larger than %d bytes",
+		    PROBE_MAX_REPLY);
 		return;
 	}
 	if (p->params.kind == CHECK_REDIS)
 		probe_redis_read(p, in);
 	else
 		probe_pg_read(p, in);
+	p->consumed += before - evbuffer_get_length(in);
 }
 
 static void

@@ -45,6 +45,7 @@ struct probe_params {
 	enum probe_role	 role;
 	const char	*identity_key;	/* redis: GET it; NULL: not */
 	int		 identity;	/* postgres: read system_identifier */
+	int		 allow_md5;	/* postgres: md5 without TLS */
 };
 
 /* The longest identity a probe reports (a Redis value; bytes). */

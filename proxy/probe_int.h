@@ -7,8 +7,15 @@
 
 #include <stddef.h>
 
+#include "log.h"
 #include "probe.h"
+#include "resp_scan.h"
 
+/*
+ * The most bytes a check reads from the server, all replies together:
+ * counted before they reach hiredis's reader (which would otherwise
+ * buffer a "$1000000000" bulk string as it streams in).
+ */
 #define PROBE_MAX_REPLY		(64 * 1024)
 #define PROBE_REDIS_STEPS	4	/* AUTH, PING, ROLE, GET */
 
@@ -23,14 +30,16 @@ struct probe {
 	void			*arg;
 	struct event		*defer;
 	int			 result;	/* -1 until finished */
-	char			 detail[256];
+	char			 detail[LOG_DETAIL_LEN];
 	char			 identity[PROBE_IDENTITY_MAX + 1];
 	int			 has_identity;
 	int			 flush_result;	/* after the output drains */
-	char			 flush_detail[256];
+	char			 flush_detail[LOG_DETAIL_LEN];
+	size_t			 consumed;	/* read and drained */
 
 	/* Redis */
 	struct redisReader	*reader;
+	struct resp_scan	 scan;		/* fed to hiredis */
 	int			 steps[PROBE_REDIS_STEPS];
 	int			 nsteps, step;
 

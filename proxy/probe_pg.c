@@ -119,6 +119,7 @@ probe_pg_startup(struct probe *p, SSL *ssl)
 	ap.user = pp->user;
 	ap.password = pp->password;
 	ap.tls = ssl != NULL;
+	ap.allow_md5 = pp->allow_md5;
 	if (ssl != NULL && probe_pg_cbind(ssl, hash, &hlen) == 0) {
 		ap.cbind = hash;
 		ap.cbind_len = hlen;

@@ -88,12 +88,17 @@ rediscmd_name(const uint8_t *buf, size_t len, char *name)
 		return (REDISCMD_MORE);
 	if (buf[0] == '*')
 		return (rediscmd_resp(buf, len, name));
-	/* Inline: the first word, ended by a blank or the line's end. */
+	/*
+	 * Inline: the first word, ended by a blank or the line's end.  A
+	 * quote in it ("BLPOP", BL'POP') is one Redis removes (sdssplitargs):
+	 * not named, rather than named wrong.
+	 */
 	for (i = 0; i < len && i < REDISCMD_NAME_MAX; i++) {
 		if (buf[i] == ' ' || buf[i] == '\t' || buf[i] == '\r' ||
 		    buf[i] == '\n')
 			return (rediscmd_copy(buf, i, name));
-		if (buf[i] < ' ' || buf[i] >= 0x7f)
+		if (buf[i] < ' ' || buf[i] >= 0x7f || buf[i] == '"' ||
+		    buf[i] == '\'')
 			return (REDISCMD_BAD);
 	}
 	return (i < REDISCMD_NAME_MAX ? REDISCMD_MORE : REDISCMD_BAD);

@@ -228,17 +228,18 @@ relay_idle(const struct relay *r)
 }
 
 /*
- * Take the client's descriptor out of an idle relay and release the
+ * Take the client's descriptor out of an idle relay (or, busy_ok, one
+ * whose client side is clean: relay_resend_ok) and release the
  * rest (the upstream is closed); r is left as relay_init() makes it,
  * with its byte counts, taps and callback remembered in `keep`.
  */
 static int
-relay_detach(struct relay *r, struct relay *keep)
+relay_detach(struct relay *r, struct relay *keep, int busy_ok)
 {
 	struct relay_side	*c = &r->side[RELAY_CLIENT];
 	int			 fd;
 
-	if (!relay_idle(r))
+	if (!relay_idle(r) && !(busy_ok && relay_resend_ok(r)))
 		return (-1);
 	relay_stop(r);
 	fd = c->fdio.fd;
@@ -271,10 +272,36 @@ relay_swap_server(struct relay *r, struct event_base *base,
 	struct relay	keep;
 	int		fd, rc;
 
-	if ((fd = relay_detach(r, &keep)) == -1)
+	if ((fd = relay_detach(r, &keep, 0)) == -1)
 		return (-1);
 	rc = link != NULL ? relay_start_link(r, base, fd, link, NULL, keep.cb,
 	    keep.arg) : relay_start(r, base, fd, bev, NULL, keep.cb, keep.arg);
+	relay_restore(r, &keep);
+	return (rc == 0 ? 0 : -2);
+}
+
+int
+relay_resend_ok(const struct relay *r)
+{
+	const struct relay_side	*c = &r->side[RELAY_CLIENT];
+
+	if (r->done || c->eof || c->shut || c->wdead || c->dead)
+		return (0);
+	return (c->fdio.out != NULL && evbuffer_get_length(c->fdio.out) == 0);
+}
+
+int
+relay_resend_server(struct relay *r, struct event_base *base,
+    struct bufferevent *bev, struct link *link, struct evbuffer *first)
+{
+	struct relay	keep;
+	int		fd, rc;
+
+	if ((fd = relay_detach(r, &keep, 1)) == -1)
+		return (-1);
+	rc = link != NULL ? relay_start_link(r, base, fd, link, first,
+	    keep.cb, keep.arg) : relay_start(r, base, fd, bev, first, keep.cb,
+	    keep.arg);
 	relay_restore(r, &keep);
 	return (rc == 0 ? 0 : -2);
 }
@@ -285,7 +312,7 @@ relay_take_client(struct relay *r)
 	struct relay	keep;
 	int		fd;
 
-	if ((fd = relay_detach(r, &keep)) == -1)
+	if ((fd = relay_detach(r, &keep, 0)) == -1)
 		return (-1);
 	relay_restore(r, &keep);
 	return (fd);

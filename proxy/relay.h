@@ -155,6 +155,25 @@ int	relay_swap_server(struct relay *r, struct event_base *base,
 	    struct bufferevent *bev, struct link *link);
 
 /*
+ * relay_resend_ok(r): may relay_resend_server() run now?  The client side
+ * has neither ended nor failed and nothing waits to be written to it
+ * (the upstream side may be in any state).
+ */
+int	relay_resend_ok(const struct relay *r);
+
+/*
+ * relay_resend_server(r, base, bev, link, first): as relay_swap_server(),
+ * but the old upstream need not be idle: what was buffered toward it is
+ * dropped, and first (client bytes the caller kept: the requests the old
+ * server never answered) goes to the new one before anything else
+ * (emptied).  -1 unless relay_resend_ok(r); -2 when out of memory (as
+ * relay_swap_server).  Never from inside one of r's callbacks or taps.
+ */
+int	relay_resend_server(struct relay *r, struct event_base *base,
+	    struct bufferevent *bev, struct link *link,
+	    struct evbuffer *first);
+
+/*
  * relay_take_client(r): an idle relay hands its client socket back (the
  * caller closes it) and closes its upstream.  Byte counts stay; r is
  * otherwise reset (relay_release stays safe).  -1 when r is not idle:

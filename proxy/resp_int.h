@@ -74,4 +74,51 @@ int	resp_sub_reply(struct resp_track *t);
 /* resp_sub_settle(t): after a reply: back to normal when all is done. */
 void	resp_sub_settle(struct resp_track *t);
 
+/* A recorded command's arguments (resp_args.c). */
+#define RESP_ARGS_MAX	64
+
+struct resp_args {
+	int		 n;
+	const uint8_t	*v[RESP_ARGS_MAX];
+	size_t		 l[RESP_ARGS_MAX];
+};
+
+/*
+ * resp_args_split(cmd, len, buf, a): the arguments of a recorded command
+ * (an array of bulk strings, or an inline line split as Redis splits
+ * it) into a, decoded into buf (RESP_CMD_MAX bytes).  0, or -1 when it
+ * cannot be read exactly.
+ */
+int	resp_args_split(const uint8_t *cmd, size_t len, uint8_t *buf,
+	    struct resp_args *a);
+
+/* resp_args_hex(c): the value of hex digit c, or -1. */
+int	resp_args_hex(uint8_t c);
+
+/* resp_args_esc(c): the byte a "..." escape \c stands for (c not x). */
+uint8_t	resp_args_esc(uint8_t c);
+
+/* resp_args_is(a, k, word): argument k is word (any case)? */
+int	resp_args_is(const struct resp_args *a, int k, const char *word);
+
+/*
+ * What a successful HELLO changed, each as a command of its own to
+ * replay (NULL: not changed): HELLO <protover>, AUTH <user> <pass>,
+ * CLIENT SETNAME <name>.  Wiped by resp_args_hello_free().
+ */
+struct resp_args_hello {
+	uint8_t		*hello, *auth, *setname;
+	size_t		 hello_len, auth_len, setname_len;
+};
+
+/*
+ * resp_args_hello(cmd, len, h): split a HELLO that succeeded.  0 (all
+ * NULL for a HELLO without arguments), or -1 when it cannot be read (an
+ * option it does not know, out of memory): then nothing is set.
+ */
+int	resp_args_hello(const uint8_t *cmd, size_t len,
+	    struct resp_args_hello *h);
+
+void	resp_args_hello_free(struct resp_args_hello *h);
+
 #endif

@@ -61,6 +61,9 @@ static const struct {
 	enum resp_cmd	 kind;
 } resp_cmds[] = {
 	{ "AUTH", 4, RESP_CMD_AUTH },
+	{ "SYNC", 4, RESP_CMD_REPL },
+	{ "PSYNC", 5, RESP_CMD_REPL },
+	{ "REPLCONF", 8, RESP_CMD_REPL },
 	{ "EXEC", 4, RESP_CMD_EXEC },
 	{ "HELLO", 5, RESP_CMD_HELLO },
 	{ "MULTI", 5, RESP_CMD_MULTI },
@@ -329,35 +332,165 @@ resp_line(struct resp_reader *rd, const uint8_t *buf, size_t len, int *end)
 }
 
 /*
- * An inline request's bytes, up to LF; words split on blanks and
- * counted (quotes may join some: never fewer than Redis sees).
+ * Inline requests, split as Redis splits them (sdssplitargs): words
+ * between blanks; in a word, "..." with \xHH, \n, \r, \t, \b, \a and
+ * \<any> escapes, or '...' with only \' escaped, each closing quote
+ * followed by a blank or the line's end.  So "MULTI", MU"LTI" and
+ * "\x4dULTI" are MULTI.  What Redis refuses (an unbalanced quote, a
+ * closing quote glued to a word) closes the connection, and a NUL byte
+ * ends what Redis reads of a line: neither is followed (resp_fail).
+ */
+enum {
+	IQ_BLANK,		/* between words */
+	IQ_WORD,		/* in a word, unquoted */
+	IQ_DQ,			/* in "..." */
+	IQ_DQ_BS,		/* "...\ */
+	IQ_DQ_X,		/* "...\x */
+	IQ_DQ_XH,		/* "...\xH (the digit in rd->ihex) */
+	IQ_SQ,			/* in '...' */
+	IQ_SQ_BS,		/* '...\ */
+	IQ_CLOSED		/* after a closing quote */
+};
+
+/* isspace() in the C locale, as sdssplitargs skips between words. */
+static int
+resp_inline_space(uint8_t c)
+{
+	return (c == ' ' || (c >= '\t' && c <= '\r'));
+}
+
+/* One byte of the current word, as Redis reads it. */
+static void
+resp_inline_byte(struct resp_reader *rd, uint8_t c)
+{
+	if (rd->argi == 0 || (rd->argi == 1 && rd->kind == RESP_CMD_CLIENT))
+		resp_word(rd, (int)rd->argi, &c, 1);
+}
+
+/* The current word ended (at c, which is kept in the text). */
+static void
+resp_inline_end(struct resp_reader *rd)
+{
+	if (rd->argi++ == 0)
+		resp_named(rd);
+	rd->inword = IQ_BLANK;
+}
+
+/* Byte c of an inline line: 1 when the line ended, -1 when refused. */
+static int
+resp_inline_step(struct resp_reader *rd, uint8_t c)
+{
+	int	h;
+
+	if (c == '\0')
+		return (-1);
+	switch (rd->inword) {
+	case IQ_BLANK:
+		if (resp_inline_space(c))
+			break;
+		rd->inword = IQ_WORD;
+		/* FALLTHROUGH */
+	case IQ_WORD:
+		if (c == ' ' || c == '\t' || c == '\r' || c == '\n')
+			resp_inline_end(rd);
+		else if (c == '"')
+			rd->inword = IQ_DQ;
+		else if (c == '\'')
+			rd->inword = IQ_SQ;
+		else
+			resp_inline_byte(rd, c);
+		break;
+	case IQ_DQ:
+		if (c == '\\')
+			rd->inword = IQ_DQ_BS;
+		else if (c == '"')
+			rd->inword = IQ_CLOSED;
+		else if (c == '\n')
+			return (-1);
+		else
+			resp_inline_byte(rd, c);
+		break;
+	case IQ_DQ_BS:
+		if (c == '\n')
+			return (-1);
+		rd->inword = IQ_DQ;
+		if (c == 'x') {
+			rd->inword = IQ_DQ_X;
+			break;
+		}
+		resp_inline_byte(rd, resp_args_esc(c));
+		break;
+	case IQ_DQ_X:
+		if (resp_args_hex(c) >= 0) {
+			rd->ihex = c;
+			rd->inword = IQ_DQ_XH;
+			break;
+		}
+		resp_inline_byte(rd, 'x');	/* \x<not hex>: an x */
+		rd->inword = IQ_DQ;
+		return (resp_inline_step(rd, c));
+	case IQ_DQ_XH:
+		if ((h = resp_args_hex(c)) >= 0) {
+			resp_inline_byte(rd,
+			    (uint8_t)(resp_args_hex(rd->ihex) * 16 + h));
+			rd->inword = IQ_DQ;
+			break;
+		}
+		resp_inline_byte(rd, 'x');
+		resp_inline_byte(rd, rd->ihex);
+		rd->inword = IQ_DQ;
+		return (resp_inline_step(rd, c));
+	case IQ_SQ:
+		if (c == '\\')
+			rd->inword = IQ_SQ_BS;
+		else if (c == '\'')
+			rd->inword = IQ_CLOSED;
+		else if (c == '\n')
+			return (-1);
+		else
+			resp_inline_byte(rd, c);
+		break;
+	case IQ_SQ_BS:
+		rd->inword = IQ_SQ;
+		if (c == '\'') {
+			resp_inline_byte(rd, c);
+			break;
+		}
+		resp_inline_byte(rd, '\\');
+		return (resp_inline_step(rd, c));
+	case IQ_CLOSED:
+		if (!resp_inline_space(c))
+			return (-1);
+		resp_inline_end(rd);
+		break;
+	}
+	return (c == '\n');
+}
+
+/*
+ * An inline request's bytes, up to LF.  Only a recorded command's text
+ * is copied (resp_raw), as it came, for a replay that Redis splits the
+ * same way.
  */
 static size_t
 resp_inline(struct resp_reader *rd, const uint8_t *buf, size_t len,
     int *end)
 {
 	size_t	i;
-	uint8_t	c;
+	int	r;
 
 	for (i = 0; i < len; i++) {
-		c = buf[i];
-		if (c == ' ' || c == '\t' || c == '\r' || c == '\n') {
-			if (rd->inword && rd->argi++ == 0)
-				resp_named(rd);
-			rd->inword = 0;
-			resp_raw(rd, &c, 1);
-			if (c == '\n') {
-				rd->nargs = rd->argi;
-				*end = 1;
-				return (i + 1);
-			}
-			continue;
+		r = resp_inline_step(rd, buf[i]);
+		if (r == -1) {
+			resp_fail(rd);
+			return (len);
 		}
-		rd->inword = 1;
-		if (rd->argi == 0 || (rd->argi == 1 &&
-		    rd->kind == RESP_CMD_CLIENT))
-			resp_word(rd, (int)rd->argi, &c, 1);
-		resp_raw(rd, &c, 1);
+		resp_raw(rd, buf + i, 1);
+		if (r == 1) {
+			rd->nargs = rd->argi;
+			*end = 1;
+			return (i + 1);
+		}
 	}
 	return (i);
 }
@@ -435,7 +568,8 @@ resp_reader_feed(struct resp_reader *rd, const uint8_t *buf, size_t len,
 			if (end) {
 				rd->state = RR_TYPE;
 				rd->inmsg = 0;
-				*done = rd->wlen[0] > 0;  /* blank: ignored */
+				/* Blank: ignored; "" is a command, unknown. */
+				*done = rd->argi > 0;
 				return (i);
 			}
 			break;

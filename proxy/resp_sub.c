@@ -69,6 +69,8 @@ resp_sub_request(struct resp_track *t)
 	if (resp_sub_resp3(t)) {
 		/* Confirmations are pushes: hold on until the end. */
 		sub->sticky = 1;
+		if (sub->resets > 0)
+			sub->late |= 2;	/* RESET's reply ends not this */
 		resp_sub_set(t, sub->on);
 		return (1);
 	}
@@ -193,6 +195,10 @@ resp_sub_more(struct resp_track *t, enum resp_sub_kind k)
 	}
 	if (sub->resets > 0 && sub->reset_seq >= from)
 		sub->reset_seq++;
+	if (t->multi_seq >= from)
+		t->multi_seq++;
+	if (t->monitor_seq >= from)
+		t->monitor_seq++;
 	t->sent++;
 	sub->open_at[k]++;
 }
@@ -223,13 +229,22 @@ resp_sub_reply(struct resp_track *t)
 	    strcmp(rd->line, "RESET") == 0) {
 		/* RESET: no subscription, no MONITOR, RESP2. */
 		sub->resets--;
-		memset(sub->open, 0, sizeof(sub->open));
+		for (k = 0; k < RESP_SUB_KINDS; k++) {
+			/* Those sent after RESET stay open (pipelined). */
+			if (sub->open[k] && sub->open_at[k] < sub->reset_seq)
+				sub->open[k] = 0;
+		}
 		memset(sub->n, 0, sizeof(sub->n));
 		sub->total = 0;
-		if (sub->reset_ends & 1)
+		/*
+		 * A MONITOR or RESP3 subscription begun after the RESET was
+		 * sent is still on (pipelined behind it).
+		 */
+		if ((sub->reset_ends & 1) && !(sub->late & 1))
 			t->monitor = 0;
-		if (sub->reset_ends & 2)
+		if ((sub->reset_ends & 2) && !(sub->late & 2))
 			sub->sticky = 0;
+		sub->late = 0;
 		if (sub->reset_ends != 0) {
 			/*
 			 * What MONITOR printed was no reply, and RESP3

@@ -107,6 +107,32 @@ resp_track_clear(struct resp_track *t)
 	t->req.rawlen = 0;
 }
 
+/*
+ * Which slot CLIENT SETINFO fills: by its attribute (argv[2], any case);
+ * -1 with t marked for one the tracker does not know.
+ */
+static int
+resp_setinfo_slot(struct resp_track *t)
+{
+	struct resp_args	a;
+	uint8_t			buf[RESP_CMD_MAX];
+	int			slot = -1;
+
+	if (resp_args_split(t->req.raw, t->req.rawlen, buf, &a) == 0) {
+		if (resp_args_is(&a, 2, "LIB-NAME"))
+			slot = RESP_SLOT_LIBNAME;
+		else if (resp_args_is(&a, 2, "LIB-VER"))
+			slot = RESP_SLOT_LIBVER;
+	}
+	explicit_bzero(buf, sizeof(buf));
+	if (slot == -1 && !t->req.overflow) {
+		t->unreplayable = "an unknown CLIENT SETINFO attribute";
+		t->lib_unrecorded = 1;
+	} else if (slot == -1)
+		slot = RESP_SLOT_LIBNAME;	/* resp_pend: too long */
+	return (slot);
+}
+
 /* Which slot a CLIENT subcommand fills; -1: none.  May mark t. */
 static int
 resp_client_slot(struct resp_track *t, const char *arg)
@@ -114,9 +140,7 @@ resp_client_slot(struct resp_track *t, const char *arg)
 	if (strcmp(arg, "SETNAME") == 0)
 		return (RESP_SLOT_SETNAME);
 	if (strcmp(arg, "SETINFO") == 0)
-		return (memmem(t->req.raw, t->req.rawlen, "LIB-VER", 7) == NULL &&
-		    memmem(t->req.raw, t->req.rawlen, "lib-ver", 7) == NULL ?
-		    RESP_SLOT_LIBNAME : RESP_SLOT_LIBVER);
+		return (resp_setinfo_slot(t));
 	if (strcmp(arg, "REPLY") == 0)
 		t->lost = "CLIENT REPLY (replies cannot be counted)";
 	else if (strcmp(arg, "TRACKING") == 0 || strcmp(arg, "CACHING") == 0)
@@ -125,6 +149,22 @@ resp_client_slot(struct resp_track *t, const char *arg)
 	    strcmp(arg, "NO-TOUCH") == 0)
 		t->unreplayable = "an unknown state-changing CLIENT command";
 	return (-1);
+}
+
+/*
+ * Will the reply to a command sent now be told from the others?  Not in
+ * MONITOR or RESP3 pub/sub, unless a RESET on its way ends them first
+ * (its reply restarts the count) and neither began again after it.
+ */
+static int
+resp_counted(const struct resp_track *t)
+{
+	const struct resp_sub	*sub = &t->sub;
+	int			 on;
+
+	on = (t->monitor ? 1 : 0) | (sub->sticky ? 2 : 0);
+	return (on == 0 || (sub->resets > 0 && (sub->reset_ends & on) == on &&
+	    (sub->late & on) == 0));
 }
 
 /* A state command was sent: keep it until its reply says it held. */
@@ -136,6 +176,13 @@ resp_pend(struct resp_track *t, int slot)
 
 	if (t->multi)
 		why = "state set inside MULTI";
+	else if (!resp_counted(t))
+		/*
+		 * Replies are not counted there (RESP3 pushes, MONITOR's
+		 * lines): its reply cannot be told.  RESET forgets all but
+		 * CLIENT SETINFO, which stays unrecorded.
+		 */
+		why = "state set where replies are not counted";
 	else if (t->req.overflow || t->req.rawlen == 0)
 		why = "a state command too long to record";
 	else if (t->npending == RESP_PENDING)
@@ -161,14 +208,34 @@ resp_request(struct resp_track *t)
 	uint64_t	units = 1;	/* replies it gets */
 	int		slot = -1;
 
+	/*
+	 * Inside MULTI a command is queued (one reply, +QUEUED) and runs at
+	 * EXEC: a (un)subscribe's confirmations then come inside and after
+	 * EXEC's array (Redis 7 declares one element per command), MONITOR
+	 * and HELLO change how replies are read from an EXEC on.  None of
+	 * that is followed.
+	 */
+	if (t->multi && (resp_sub_cmd(t->req.kind) ||
+	    t->req.kind == RESP_CMD_MONITOR || t->req.kind == RESP_CMD_HELLO)) {
+		t->lost = "pub/sub, MONITOR or HELLO inside MULTI";
+		return;
+	}
 	switch (t->req.kind) {
 	case RESP_CMD_OTHER:
 		break;
 	case RESP_CMD_MULTI:
+		if (!t->multi)
+			t->multi_seq = t->sent;	/* refused: no MULTI */
 		t->multi = 1;
 		break;
 	case RESP_CMD_EXEC:
-		t->multi = t->watch = 0;
+		/*
+		 * EXEC and DISCARD without MULTI are refused and leave the
+		 * WATCHed keys watched (Redis 7.0 to 8).
+		 */
+		if (t->multi)
+			t->watch = 0;
+		t->multi = 0;
 		break;
 	case RESP_CMD_WATCH:
 		t->watch = 1;
@@ -185,10 +252,22 @@ resp_request(struct resp_track *t)
 		units = resp_sub_request(t);
 		break;
 	case RESP_CMD_MONITOR:
+		if (!t->monitor)
+			t->monitor_seq = t->sent;	/* refused: none */
 		t->monitor = 1;
+		if (t->sub.resets > 0)
+			t->sub.late |= 1;	/* RESET's reply ends not this */
 		break;
 	case RESP_CMD_RESET:
 		resp_reset(t);
+		break;
+	case RESP_CMD_REPL:
+		/*
+		 * After SYNC/PSYNC the server streams an RDB and then the
+		 * commands it runs, none a reply; REPLCONF is only sent by
+		 * replicas.  Such a session is never followed.
+		 */
+		t->lost = "a replication stream (SYNC, PSYNC, REPLCONF)";
 		break;
 	case RESP_CMD_AUTH:
 		slot = RESP_SLOT_AUTH;
@@ -216,11 +295,65 @@ resp_request(struct resp_track *t)
 	}
 }
 
+/*
+ * Slot slot now holds cmd (taken), sent in the order given, whose reply
+ * was the one just read (or, with ok, +OK).
+ */
+static void
+resp_save(struct resp_track *t, enum resp_slot slot, uint8_t *cmd,
+    size_t len, uint64_t order, int ok)
+{
+	struct resp_saved	*sv = &t->saved[slot];
+
+	resp_forget(&sv->cmd, &sv->len);
+	sv->cmd = cmd;
+	sv->len = len;
+	sv->seq = order;
+	memset(&sv->want, 0, sizeof(sv->want));
+	if (ok) {
+		sv->want.type = '+';
+		strcpy(sv->want.line, "OK");
+		return;
+	}
+	sv->want.type = t->rep.top;
+	memcpy(sv->want.line, t->rep.line, sizeof(sv->want.line));
+	sv->want.any_body = slot == RESP_SLOT_HELLO;
+}
+
+/*
+ * A HELLO succeeded: its protocol version, its AUTH and its SETNAME are
+ * kept apart (a later HELLO 3 does not undo an AUTH), replayed in the
+ * order the server applied them (AUTH, SETNAME, protocol).  A HELLO
+ * without arguments changes nothing; one that cannot be read makes the
+ * session unreplayable.
+ */
+static void
+resp_hello_done(struct resp_track *t, struct resp_pending *p)
+{
+	struct resp_args_hello	h;
+
+	t->resp3 = t->rep.top == '%';
+	if (resp_args_hello(p->cmd, p->len, &h) == -1) {
+		t->unreplayable = "a HELLO the tracker cannot read";
+		return;
+	}
+	if (h.auth != NULL)
+		resp_save(t, RESP_SLOT_AUTH, h.auth, h.auth_len, p->seq * 4, 1);
+	if (h.setname != NULL)
+		resp_save(t, RESP_SLOT_SETNAME, h.setname, h.setname_len,
+		    p->seq * 4 + 1, 1);
+	if (h.hello != NULL)
+		resp_save(t, RESP_SLOT_HELLO, h.hello, h.hello_len,
+		    p->seq * 4 + 2, 0);
+	t->gen++;
+}
+
+static void	resp_commit(struct resp_track *, struct resp_pending *);
+
 static void
 resp_reply(struct resp_track *t)
 {
 	struct resp_pending	*p = &t->pending[0];
-	struct resp_saved	*sv;
 	uint64_t		 seq = t->answered;
 
 	if (t->rep.top == '>')
@@ -230,26 +363,43 @@ resp_reply(struct resp_track *t)
 			return;	/* a published message */
 		seq = t->answered;
 	}
+	if (t->rep.top == '-' && !t->sub.sticky) {
+		/*
+		 * MULTI or MONITOR refused (subscribed, ...): not begun.  Not
+		 * where replies are not counted (RESP3 pub/sub, MONITOR's
+		 * lines): there the error may be another command's.
+		 */
+		if (t->multi && !t->monitor && seq == t->multi_seq)
+			t->multi = 0;
+		if (t->monitor && seq == t->monitor_seq)
+			t->monitor = 0;
+	}
 	if (t->answered < t->sent)
 		t->answered++;
 	if (t->sub.on)
 		resp_sub_settle(t);
 	if (t->npending == 0 || p->seq != seq)
 		return;
+	resp_commit(t, p);
+}
+
+/*
+ * The reply to the first pending state command came: keep or drop it.
+ * Kept out of resp_reply, which every reply goes through: inlined, it
+ * made resp_reply's prologue dearer for all (tests/bench/track.sh).
+ */
+static void __attribute__((noinline))
+resp_commit(struct resp_track *t, struct resp_pending *p)
+{
 	if (t->rep.top == '-' || t->rep.top == '!') {
 		resp_forget(&p->cmd, &p->len);	/* refused: nothing changed */
+	} else if (p->slot == RESP_SLOT_HELLO) {
+		resp_hello_done(t, p);
+		resp_forget(&p->cmd, &p->len);
 	} else {
-		sv = &t->saved[p->slot];
-		resp_forget(&sv->cmd, &sv->len);
-		sv->cmd = p->cmd;
-		sv->len = p->len;
-		sv->seq = p->seq;
-		memset(&sv->want, 0, sizeof(sv->want));
-		sv->want.type = t->rep.top;
-		memcpy(sv->want.line, t->rep.line, sizeof(sv->want.line));
-		sv->want.any_body = p->slot == RESP_SLOT_HELLO;
-		if (p->slot == RESP_SLOT_HELLO)
-			t->resp3 = t->rep.top == '%';
+		resp_save(t, p->slot, p->cmd, p->len, p->seq * 4 + 2, 0);
+		p->cmd = NULL;
+		p->len = 0;
 		t->gen++;
 	}
 	memmove(&t->pending[0], &t->pending[1],

@@ -54,6 +54,7 @@ enum resp_cmd {
 	RESP_CMD_UNWATCH,
 	RESP_CMD_MONITOR,
 	RESP_CMD_RESET,
+	RESP_CMD_REPL,		/* SYNC, PSYNC, REPLCONF */
 	/* Pub/sub, in the order of enum resp_sub_kind (resp_sub.c). */
 	RESP_CMD_SUBSCRIBE,
 	RESP_CMD_PSUBSCRIBE,
@@ -75,7 +76,8 @@ struct resp_reader {
 	uint64_t	 left;		/* payload bytes left, CRLF included */
 	uint64_t	 elems;		/* elements left in the message */
 	uint64_t	 argi;		/* index of the current element */
-	int		 inword;	/* inline request: inside a word */
+	int		 inword;	/* inline request: where in a word */
+	uint8_t		 ihex;		/* inline: a \xH escape's digit */
 	int		 pubsub;	/* replies: keep pub/sub words */
 	int		 inmsg;		/* inside a top-level message */
 	uint8_t		 top;		/* its first type byte ('>': push) */
@@ -136,7 +138,7 @@ enum resp_slot {
 struct resp_saved {
 	uint8_t			*cmd;	/* NULL: nothing recorded; wiped */
 	size_t			 len;
-	uint64_t		 seq;	/* order sent */
+	uint64_t		 seq;	/* order sent, x4 (a HELLO is split) */
 	struct resp_expect	 want;
 };
 
@@ -176,6 +178,7 @@ struct resp_sub {
 	uint64_t		 resets;	/* RESETs not yet answered */
 	uint64_t		 reset_seq;	/* the first one's reply */
 	int			 reset_ends;	/* 1: MONITOR, 2: sticky */
+	int			 late;	/* the same, begun after RESET sent */
 	/* An UNSUBSCRIBE of all whose count is unknown, of each kind. */
 	int			 open[RESP_SUB_KINDS];
 	uint64_t		 open_at[RESP_SUB_KINDS]; /* its reply due */
@@ -188,6 +191,8 @@ struct resp_track {
 	uint64_t		 answered;	/* top-level replies */
 	uint64_t		 gen;		/* bumped when state changes */
 	int			 multi, watch, subscribed, monitor;
+	uint64_t		 multi_seq;	/* the MULTI's reply */
+	uint64_t		 monitor_seq;	/* the MONITOR's reply */
 	int			 resp3;
 	const char		*unreplayable;	/* why; NULL: replayable */
 	int			 lib_unrecorded; /* RESET keeps what was lost */

@@ -20,7 +20,11 @@ route_new(struct conf *gen, const struct conf_service *cs,
 
 	if ((r = calloc(1, sizeof(*r))) == NULL)
 		return (NULL);
-	if (asprintf(&r->label, "%s/%s", cs->name, cr->name) == -1) {
+	/* -L: "7391 -> redis.internal:6379 (via prod)", or (direct). */
+	if ((cs->label != NULL ? asprintf(&r->label, "%s (%s%s)", cs->label,
+	    cr->kind == ROUTE_SSH ? "via " : "", cr->kind == ROUTE_SSH ?
+	    cr->bastion : "direct") : asprintf(&r->label, "%s/%s", cs->name,
+	    cr->name)) == -1) {
 		free(r);
 		return (NULL);
 	}
@@ -165,7 +169,9 @@ route_transition(struct route *r, int to, const char *why,
 {
 	long	ms = (long)(now - r->since);
 
-	log_info("%s: %s -> %s (%s; was %s for %ld.%03lds)", r->label,
+	/* The operator's events: down is a warning, back up a notice. */
+	(to == ROUTE_STATE_DOWN ? log_warnx : log_notice)(
+	    "%s: %s -> %s (%s; was %s for %ld.%03lds)", r->label,
 	    route_state_name(r->state), route_state_name(to), why,
 	    route_state_name(r->state), ms / 1000, ms % 1000);
 	r->state = to;
@@ -200,7 +206,7 @@ void
 route_report(struct route *r, int ok, enum route_event ev,
     const char *detail, int64_t now)
 {
-	char	why[384];
+	char	why[LOG_DETAIL_LEN + 128];
 
 	if (ok) {
 		/*
@@ -216,7 +222,7 @@ route_report(struct route *r, int ok, enum route_event ev,
 			/* The first success: no "transition" worth a line. */
 			r->state = ROUTE_STATE_UP;
 			r->since = now;
-			log_info("%s: up (%s ok)", r->label,
+			log_notice("%s: up (%s ok)", r->label,
 			    route_event_names[ev]);
 			if (r->notify != NULL)
 				r->notify(r, r->notify_arg);
@@ -234,10 +240,42 @@ route_report(struct route *r, int ok, enum route_event ev,
 		r->passive_fails++;
 	r->last_fail = now;
 	snprintf(r->last_error, sizeof(r->last_error), "%s", detail);
+	/*
+	 * With active checks, sessions' failures alone never take a route
+	 * down: a client can forge them (a request it never finishes, a
+	 * server it keeps busy), a check it cannot.  They count toward fall
+	 * once a check agrees (the transition waits for a failed check).
+	 */
+	if (r->active && r->fails == r->passive_fails)
+		return;
 	if (r->state != ROUTE_STATE_DOWN && r->fails >= r->fall) {
 		route_fail_why(r, ev, detail, why, sizeof(why));
 		route_transition(r, ROUTE_STATE_DOWN, why, now);
 	}
+}
+
+void
+route_local_limit(struct route *r, const char *detail, int64_t now)
+{
+	if (detail == NULL) {
+		if (r->local_limit[0] != '\0')
+			log_info("%s: postern's own limit is over (a check "
+			    "ran again)", r->label);
+		r->local_limit[0] = '\0';
+		return;
+	}
+	if (r->local_limit[0] == '\0')
+		log_warnx("%s: %s (postern's own limit, not the route's: "
+		    "not counted toward fall)", r->label, detail);
+	snprintf(r->local_limit, sizeof(r->local_limit), "%s", detail);
+	r->local_since = now;
+}
+
+const char *
+route_shown_state(const struct route *r)
+{
+	return (r->local_limit[0] != '\0' ? "local_limit" :
+	    route_state_name(r->state));
 }
 
 const char *

@@ -9,6 +9,8 @@
 
 #include <stdint.h>
 
+#include "log.h"
+
 struct conf;
 struct conf_route;
 struct conf_service;
@@ -65,7 +67,7 @@ struct route {
 	int			 passive_fails;	/* of fails: from sessions */
 	int64_t			 since;		/* clock_ms of last transition */
 	int64_t			 last_fail;	/* clock_ms; 0: never */
-	char			 last_error[256];
+	char			 last_error[LOG_DETAIL_LEN];
 
 	uint64_t		 sessions_total;
 	unsigned int		 sessions_active;
@@ -75,11 +77,18 @@ struct route {
 	/* Health checks (proxy/health.c). */
 	int64_t			 last_check;	/* clock_ms; 0: none yet */
 	int			 last_result;	/* enum probe_result */
-	char			 last_detail[256];
+	char			 last_detail[LOG_DETAIL_LEN];
 	int			 last_latency_ms;
 	uint64_t		 checks[ROUTE_CHECK_RESULTS];
 	uint64_t		 latency_buckets[ROUTE_LATENCY_BUCKETS];
 	double			 latency_sum;	/* seconds */
+
+	/*
+	 * postern's own limit (EMFILE, ENFILE, ENOMEM, ENOBUFS) met by the
+	 * last check or dial: "" when none.  Never counted toward fall.
+	 */
+	char			 local_limit[128];
+	int64_t			 local_since;	/* clock_ms */
 
 	/* Identity guard (proxy/identity.c). */
 	char			 identity[ROUTE_IDENTITY_LEN]; /* last read */
@@ -163,6 +172,20 @@ void	route_record_check(struct route *r, int result, const char *detail,
 
 /* route_admin_name(admin): "enabled", "draining" or "disabled". */
 const char *route_admin_name(int admin);
+
+/*
+ * route_local_limit(r, detail, now): a check or dial of r failed for a
+ * reason of postern's own (detail), or with NULL: a check completed for
+ * any other reason (the condition is over).  Logged once each way;
+ * never counted toward fall.
+ */
+void	route_local_limit(struct route *r, const char *detail, int64_t now);
+
+/*
+ * route_shown_state(r): the state /health and /metrics show: "local_limit"
+ * while postern's own limit keeps it from checking r, else its state.
+ */
+const char *route_shown_state(const struct route *r);
 
 /* route_state_name(state): "unknown", "up" or "down". */
 const char *route_state_name(int state);

@@ -20,24 +20,47 @@
 #include "health.h"
 #include "listener.h"
 #include "log.h"
+#include "probe.h"
 #include "route.h"
 #include "service.h"
 #include "session.h"
+
+/*
+ * Sessions that begin to move to a better route per tick of the follow
+ * timer (check_interval): a large pool follows over a few ticks, not all
+ * at once.  Leaving a route that is down is not counted.
+ */
+#define SERVICE_FOLLOW_PER_TICK	32
 
 static void
 service_accept(int fd, struct sockaddr *sa, int len, void *arg)
 {
 	struct service	*svc = arg;
 	char		 peer[ADDR_STRLEN];
+	int		 max;
 
-	if (svc->count->active >= (unsigned int)svc->cs->max_connections) {
+	/* Lingering sockets count: a trickling client must not add up. */
+	if (svc->count->active + svc->count->lingering >=
+	    (unsigned int)svc->cs->max_connections) {
 		svc->refused++;
 		/* One line per refusal would let a flood fill the disk. */
 		if (svc->refused == 1 || svc->refused % 1000 == 0)
 			log_warnx("service %s: %s: refused: max_connections "
-			    "reached (%d; %llu refused so far)", svc->name,
+			    "reached (%d; %llu refused so far)", svc->label,
 			    addr_from_sockaddr(sa, (socklen_t)len, peer,
 			    sizeof(peer)), svc->cs->max_connections,
+			    (unsigned long long)svc->refused);
+		close(fd);
+		return;
+	}
+	max = daemon_conf(svc->px)->max_sessions;
+	if (max > 0 && daemon_nsessions(svc->px) >= (unsigned int)max) {
+		svc->refused++;
+		if (svc->refused == 1 || svc->refused % 1000 == 0)
+			log_warnx("service %s: %s: refused: max_sessions "
+			    "reached (%d across services; %llu refused so "
+			    "far)", svc->name, addr_from_sockaddr(sa,
+			    (socklen_t)len, peer, sizeof(peer)), max,
 			    (unsigned long long)svc->refused);
 		close(fd);
 		return;
@@ -59,6 +82,13 @@ service_order(struct service *svc)
 	}
 }
 
+/* Did r ever work: a session connected, or a check passed? */
+static int
+service_route_served(const struct route *r)
+{
+	return (r->sessions_total > 0 || r->checks[PROBE_OK] > 0);
+}
+
 /* Log and count changes of the route new sessions go to. */
 static void
 service_update_current(struct service *svc)
@@ -74,20 +104,28 @@ service_update_current(struct service *svc)
 	was = svc->current < svc->nroutes ?
 	    svc->order[svc->current]->cr->name : NULL;
 	if (cur == svc->nroutes)
-		log_warnx("service %s: no usable route (was %s)", svc->name,
+		log_warnx("service %s: no usable route (was %s)", svc->label,
 		    was != NULL ? was : "none");
 	else if (was == NULL)
-		log_info("service %s: new sessions go to %s", svc->name,
+		log_notice("service %s: new sessions go to %s", svc->label,
 		    svc->order[cur]->cr->name);
 	else {
-		log_info("service %s: new sessions go to %s (was %s)",
-		    svc->name, svc->order[cur]->cr->name, was);
-		svc->failovers++;
+		/* Away from a failed route: a warning; back, or a pin: notice. */
+		(route_usable(svc->order[svc->current], clock_ms()) ?
+		    log_notice : log_warnx)("service %s: new sessions go to %s "
+		    "(was %s)", svc->label, svc->order[cur]->cr->name, was);
+		/*
+		 * A route that never served (down from the start) was only
+		 * the first guess: leaving it is no failover for a dashboard.
+		 */
+		if (service_route_served(svc->order[svc->current]))
+			svc->failovers++;
 	}
 	svc->current = cur;
 }
 
 static void	service_rest_cb(evutil_socket_t, short, void *);
+static void	service_follow_cb(evutil_socket_t, short, void *);
 static void	service_drain_cb(evutil_socket_t, short, void *);
 static void	service_arm_drain(struct service *);
 
@@ -130,7 +168,7 @@ service_pin_expired(evutil_socket_t fd, short what, void *arg)
 {
 	struct service	*svc = arg;
 
-	log_info("service %s: pin to %s expired", svc->name,
+	log_notice("service %s: pin to %s expired", svc->name,
 	    svc->routes[svc->pin]->cr->name);
 	svc->pinned = 0;
 	service_order(svc);
@@ -153,18 +191,22 @@ service_new(struct postern *px, struct conf *gen,
 	svc->gen = conf_ref(gen);
 	svc->cs = cs;
 	svc->name = cs->name;
+	/* -L: the tunnel as typed ("7391 -> redis.internal:6379"). */
+	svc->label = cs->label != NULL ? cs->label : cs->name;
 	TAILQ_INIT(&svc->held);
 	svc->routes = calloc(cs->nroutes, sizeof(*svc->routes));
 	svc->order = calloc(cs->nroutes, sizeof(*svc->order));
 	svc->pin_timer = evtimer_new(daemon_base(px), service_pin_expired, svc);
 	svc->rest_timer = evtimer_new(daemon_base(px), service_rest_cb, svc);
 	svc->drain_timer = evtimer_new(daemon_base(px), service_drain_cb, svc);
+	svc->follow_timer = evtimer_new(daemon_base(px), service_follow_cb,
+	    svc);
 	/* Room for every listener now: adding one later cannot fail. */
 	svc->listeners = calloc(cs->nlisten ? cs->nlisten : 1,
 	    sizeof(*svc->listeners));
 	if (svc->routes == NULL || svc->order == NULL || svc->pin_timer == NULL ||
 	    svc->rest_timer == NULL || svc->drain_timer == NULL ||
-	    svc->listeners == NULL)
+	    svc->follow_timer == NULL || svc->listeners == NULL)
 		goto fail;
 	for (i = 0; i < cs->nroutes; i++) {
 		for (j = 0; old != NULL && j < old->nroutes; j++) {
@@ -230,9 +272,29 @@ service_activate(struct service *svc)
 		tv = clock_tv(svc->pin_until - clock_ms());
 		evtimer_add(svc->pin_timer, &tv);
 	}
+	svc->count->follow_budget = SERVICE_FOLLOW_PER_TICK;
 	service_update_current(svc);
 	service_arm_drain(svc);		/* a deadline survives a reload */
+	service_follow_cb(-1, 0, svc);
 	health_start(svc->health);
+}
+
+/*
+ * The level-triggered pass: every check_interval, each session looks
+ * again at where it should be (follow.c), whether or not a route changed
+ * state: one that fell through to a lower route at connect, while the
+ * preferred one never went down, comes back too.
+ */
+static void
+service_follow_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct service	*svc = arg;
+	struct timeval	 tv = clock_tv(svc->cs->check_interval_ms);
+
+	svc->count->follow_budget = SERVICE_FOLLOW_PER_TICK;
+	if (what != 0)
+		daemon_follow_sessions(svc->px, svc);
+	evtimer_add(svc->follow_timer, &tv);
 }
 
 void
@@ -247,6 +309,7 @@ service_retire(struct service *svc)
 	evtimer_del(svc->pin_timer);
 	evtimer_del(svc->rest_timer);
 	evtimer_del(svc->drain_timer);
+	evtimer_del(svc->follow_timer);
 	service_close_listeners(svc);
 	for (i = 0; i < svc->nroutes; i++) {
 		if (svc->routes[i]->notify_arg == svc) {
@@ -322,7 +385,7 @@ service_pin(struct service *svc, const char *route, int ms, char *err,
 		gmtime_r(&t, &tm);
 		strftime(until, sizeof(until), "until %Y-%m-%dT%H:%M:%SZ", &tm);
 	}
-	log_info("service %s: pinned to %s %s", svc->name, route, until);
+	log_notice("service %s: pinned to %s %s", svc->name, route, until);
 	service_order(svc);
 	service_update_current(svc);
 	return (0);
@@ -335,7 +398,7 @@ service_unpin(struct service *svc, char *err, size_t errlen)
 		snprintf(err, errlen, "service %s is not pinned", svc->name);
 		return (-1);
 	}
-	log_info("service %s: unpinned from %s", svc->name,
+	log_notice("service %s: unpinned from %s", svc->name,
 	    svc->routes[svc->pin]->cr->name);
 	evtimer_del(svc->pin_timer);
 	svc->pinned = 0;
@@ -355,12 +418,16 @@ service_set_admin(struct service *svc, const char *route,
 		return (-1);
 	r = svc->routes[i];
 	if (r->admin != admin)
-		log_info("%s: %s -> %s (operator)", r->label,
+		log_notice("%s: %s -> %s (operator)", r->label,
 		    route_admin_name(r->admin), route_admin_name(admin));
 	r->admin = admin;
 	if (admin != ROUTE_ADMIN_DRAINING)
 		r->drain_until = 0;
-	if (admin == ROUTE_ADMIN_DISABLED)
+	if (admin == ROUTE_ADMIN_DISABLED &&
+	    svc->cs->on_route_down == ON_DOWN_MOVE)
+		/* The others leave at once or at a safe point (follow.c). */
+		daemon_close_unfollowed(svc->px, r, "route disabled");
+	else if (admin == ROUTE_ADMIN_DISABLED)
 		daemon_close_route_sessions(svc->px, r, "route disabled");
 	service_update_current(svc);
 	return (0);
@@ -403,7 +470,7 @@ service_drain_cb(evutil_socket_t fd, short what, void *arg)
 		r->drain_until = 0;
 		if (r->admin != ROUTE_ADMIN_DRAINING)
 			continue;
-		log_info("%s: drain deadline: %u session%s still on it closed",
+		log_notice("%s: drain deadline: %u session%s still on it closed",
 		    r->label, r->sessions_active, r->sessions_active == 1 ?
 		    "" : "s");
 		daemon_close_route_sessions(svc->px, r, "drain deadline");
@@ -420,7 +487,7 @@ service_drain_deadline(struct service *svc, const char *route, int ms)
 		return;
 	r->drain_until = ms > 0 ? clock_ms() + ms : 0;
 	if (ms > 0)
-		log_info("%s: sessions left on it in %d.%03ds are closed",
+		log_notice("%s: sessions left on it in %d.%03ds are closed",
 		    r->label, ms / 1000, ms % 1000);
 	service_arm_drain(svc);
 }
@@ -506,6 +573,24 @@ service_close_listeners(struct service *svc)
 	svc->nlisteners = 0;
 }
 
+struct service_count *
+service_linger_hold(struct service *svc)
+{
+	svc->count->refs++;
+	svc->count->lingering++;
+	return (svc->count);
+}
+
+void
+service_linger_release(void *arg)
+{
+	struct service_count	*count = arg;
+
+	count->lingering--;
+	if (--count->refs == 0)
+		free(count);
+}
+
 struct service *
 service_ref(struct service *svc)
 {
@@ -530,6 +615,8 @@ service_unref(struct service *svc)
 		event_free(svc->rest_timer);
 	if (svc->drain_timer != NULL)
 		event_free(svc->drain_timer);
+	if (svc->follow_timer != NULL)
+		event_free(svc->follow_timer);
 	for (i = 0; i < svc->nroutes; i++) {
 		if (svc->routes[i]->notify_arg == svc) {
 			svc->routes[i]->notify = NULL;

@@ -33,8 +33,14 @@ struct service_count {
 	unsigned int		 refs;
 	unsigned int		 active;
 	unsigned int		 waiting;	/* to leave their route */
+	unsigned int		 lingering;	/* closed, saying goodbye */
 	uint64_t		 moved;		/* to another route, unseen */
 	uint64_t		 safe_closed;	/* closed at a safe point */
+	uint64_t		 replayed;	/* moved with reads re-sent */
+	uint64_t		 cut;		/* closed at once: route down */
+	unsigned int		 follow_budget;	/* moves left this tick */
+	uint64_t		 no_route;	/* "no healthy route": all failed */
+	uint64_t		 hold_expired;	/* the same after hold_timeout */
 };
 
 struct service {
@@ -44,6 +50,7 @@ struct service {
 	struct conf		*gen;
 	const struct conf_service *cs;
 	const char		*name;		/* cs->name */
+	const char		*label;		/* logs: -L "7391 -> h:6379" */
 	struct route		**routes;	/* configured priority order */
 	struct route		**order;	/* effective: a pin goes first */
 	size_t			 nroutes;
@@ -56,6 +63,7 @@ struct service {
 	struct event		*pin_timer;
 	struct event		*rest_timer;	/* a passive route may be tried */
 	struct event		*drain_timer;	/* a drain deadline */
+	struct event		*follow_timer;	/* the level-triggered pass */
 	struct health		*health;
 	struct service_held	 held;		/* waiting for a route */
 	int			 retired;	/* replaced by a reload */
@@ -151,6 +159,16 @@ struct listener *service_take_listener(struct service *svc,
 void	service_close_listeners(struct service *svc);
 
 struct service *service_ref(struct service *svc);
+
+/*
+ * service_linger_hold(svc): one more of svc's clients lingering
+ * (linger.h), counted toward max_connections with the sessions: a client
+ * refused or closed at a safe point keeps its socket for up to
+ * LINGER_TIMEOUT_MS.  Returns the count, kept allocated, for
+ * service_linger_release(), to be called exactly once.
+ */
+struct service_count *service_linger_hold(struct service *svc);
+void	service_linger_release(void *count);
 
 /* service_unref(svc): drop a reference; frees at zero.  NULL is a no-op. */
 void	service_unref(struct service *svc);

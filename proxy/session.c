@@ -39,7 +39,7 @@ static void	session_dial_next(struct session *, size_t);
 
 static const char *const session_reason_names[] = {
 	"relay", "no route", "route", "client", "shutdown", "internal error",
-	"safe point"
+	"safe point", "idle"
 };
 
 const char *
@@ -105,7 +105,7 @@ session_answer_late(evutil_socket_t fd, short what, void *arg)
 	s->answer = SESSION_ANSWER_LATE;
 	snprintf(why, sizeof(why), "no answer to %s within %d ms", s->request,
 	    s->svc->cs->response_timeout_ms);
-	log_warnx("%s: %s", session_prefix(s, s->route, prefix,
+	log_info("%s: %s", session_prefix(s, s->route, prefix,
 	    sizeof(prefix)), why);
 	route_report(s->route, 0, ROUTE_EV_ANSWER, why, clock_ms());
 }
@@ -123,7 +123,8 @@ session_expect_answer(struct session *s, const char *request)
 	    (s->answer_timer = evtimer_new(daemon_base(s->svc->px),
 	    session_answer_late, s)) == NULL)
 		return;		/* out of memory: no passive check */
-	snprintf(s->request, sizeof(s->request), "%s", request);
+	if (request != s->request)
+		snprintf(s->request, sizeof(s->request), "%s", request);
 	s->answer = SESSION_ANSWER_WAITING;
 	evtimer_add(s->answer_timer, &tv);
 }
@@ -149,8 +150,16 @@ session_redis_head(struct session *s, const uint8_t *buf, size_t len)
 			return (0);
 		break;
 	case REDISCMD_NAME:
-		if (s->answer == SESSION_ANSWER_NONE && rediscmd_prompt(name))
-			session_expect_answer(s, name);
+		/*
+		 * Timed only once the whole command has passed (the
+		 * tracker counts it): a client that sends half a command
+		 * and stops must not count against the route.
+		 */
+		if (s->answer == SESSION_ANSWER_NONE && s->follow != NULL &&
+		    rediscmd_prompt(name)) {
+			snprintf(s->request, sizeof(s->request), "%s", name);
+			s->answer_due = 1;
+		}
 		break;
 	case REDISCMD_BAD:
 		break;
@@ -172,7 +181,12 @@ session_client_tap(const uint8_t *buf, size_t len, void *arg)
 		s->head_done = session_redis_head(s, buf, len);
 	if (s->follow != NULL)
 		done = follow_client(s->follow, buf, len);
-	return (done && s->head_done);
+	if (s->answer_due && follow_requests(s->follow) > 0) {
+		s->answer_due = 0;
+		session_expect_answer(s, s->request);
+	} else if (done)
+		s->answer_due = 0;	/* the tracker lost the stream */
+	return (done && s->head_done && !s->answer_due);
 }
 
 /* The server's bytes: its first one, then what a follower needs. */
@@ -301,11 +315,18 @@ session_dial_cb(const struct dial_result *res, void *arg)
 		session_connected(s, res);
 		return;
 	}
-	r->connect_failures++;
-	log_warnx("%s: connect failed: %s", session_prefix(s, r, prefix,
-	    sizeof(prefix)), res->detail);
 	s->dialing = NULL;
-	route_report(r, 0, ROUTE_EV_CONNECT, res->detail, clock_ms());
+	if (res->status == DIAL_LOCAL) {
+		/* postern's own limit: not the route's failure (issue 20). */
+		log_warnx("%s: connect failed: %s (not counted against the "
+		    "route)", session_prefix(s, r, prefix, sizeof(prefix)),
+		    res->detail);
+	} else {
+		r->connect_failures++;
+		log_info("%s: connect failed: %s", session_prefix(s, r,
+		    prefix, sizeof(prefix)), res->detail);
+		route_report(r, 0, ROUTE_EV_CONNECT, res->detail, clock_ms());
+	}
 	if (s->cancel) {
 		/* Another server cannot cancel that query: no next route. */
 		snprintf(prefix, sizeof(prefix), "cancel request: %s: %s",
@@ -318,6 +339,9 @@ session_dial_cb(const struct dial_result *res, void *arg)
 	if (s->state == SESSION_DIALING)
 		session_dial_next(s, s->pos + 1);
 }
+
+/* Room for a few routes' errors in a client's "no healthy route". */
+#define SESSION_SUMMARY_LEN	(2 * LOG_DETAIL_LEN)
 
 /* "private: connect timeout; public: connection refused" */
 static const char *
@@ -337,6 +361,9 @@ session_routes_summary(const struct session *s, char *buf, size_t len)
 		    r->last_error[0] != '\0' ? r->last_error :
 		    route_state_name(r->state));
 	}
+	/* Many routes, each with a long error: cut, but say so. */
+	if (n < 0 || (size_t)n >= len)
+		memcpy(buf + len - 4, "...", 4);
 	return (buf);
 }
 
@@ -348,7 +375,7 @@ static void
 session_refuse(struct session *s)
 {
 	struct evbuffer	*msg;
-	char		 text[768], routes[512];
+	char		 text[SESSION_SUMMARY_LEN + 256], routes[SESSION_SUMMARY_LEN];
 
 	snprintf(text, sizeof(text), "postern: no healthy route for service "
 	    "%s (%s)", s->svc->name, session_routes_summary(s, routes,
@@ -358,7 +385,7 @@ session_refuse(struct session *s)
 		evbuffer_free(msg);	/* plain tcp: a graceful close */
 		msg = NULL;
 	}
-	daemon_linger(s->svc->px, s->client, msg);
+	daemon_linger(s->svc->px, s->svc, s->client, msg);
 	s->client = -1;		/* the linger owns it now */
 }
 
@@ -366,7 +393,7 @@ static void
 session_hold_expired(evutil_socket_t fd, short what, void *arg)
 {
 	struct session	*s = arg;
-	char		 routes[512];
+	char		 routes[SESSION_SUMMARY_LEN];
 
 	session_close(s, SESSION_END_NO_ROUTE, session_routes_summary(s,
 	    routes, sizeof(routes)));
@@ -550,6 +577,48 @@ session_pg_cb(const struct pgfront_msg *msg, struct evbuffer *packet,
 	}
 }
 
+/*
+ * idle_timeout: the relay's byte counts, looked at every quarter of it,
+ * so no pump pays for a timestamp.  A session is closed between one and
+ * one and a quarter idle_timeout after its last byte, never before;
+ * dialing, holding and a PostgreSQL startup do not count as idle.
+ */
+static void
+session_idle_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct session	*s = arg;
+	int		 ms = s->svc->cs->idle_timeout_ms;
+	uint64_t	 bytes = s->relay.side[RELAY_CLIENT].bytes +
+			    s->relay.side[RELAY_SERVER].bytes;
+	int64_t		 now = clock_ms();
+	int		 tick = ms / 4 > 50 ? ms / 4 : 50;	/* not a spin */
+	struct timeval	 tv = { tick / 1000, (tick % 1000) * 1000 };
+	char		 detail[64];
+
+	if (s->state != SESSION_RELAYING || bytes != s->idle_bytes) {
+		s->idle_bytes = bytes;
+		s->idle_since = now;
+	} else if (now - s->idle_since >= ms) {
+		snprintf(detail, sizeof(detail), "no byte either way for "
+		    "%d.%03ds (idle_timeout)", ms / 1000, ms % 1000);
+		session_close(s, SESSION_END_IDLE, detail);
+		return;
+	}
+	evtimer_add(s->idle_timer, &tv);
+}
+
+/* Start idle_timeout's clock; without memory for it, there is none. */
+static void
+session_idle_start(struct session *s)
+{
+	if (s->svc->cs->idle_timeout_ms == 0)
+		return;
+	s->idle_timer = evtimer_new(daemon_base(s->svc->px), session_idle_cb,
+	    s);
+	if (s->idle_timer != NULL)
+		session_idle_cb(-1, EV_TIMEOUT, s);
+}
+
 void
 session_new(struct service *svc, int fd, struct sockaddr *sa, socklen_t len)
 {
@@ -575,6 +644,7 @@ session_new(struct service *svc, int fd, struct sockaddr *sa, socklen_t len)
 	svc->count->active++;
 	svc->total++;
 	daemon_session_add(px, s);
+	session_idle_start(s);
 	if (svc->cs->protocol != PROTO_POSTGRES) {
 		session_dial_next(s, 0);
 		return;
@@ -611,7 +681,7 @@ session_close_answer(struct session *s, int reason)
 void
 session_close(struct session *s, int reason, const char *detail)
 {
-	char		 prefix[256], why[640];
+	char		 prefix[256], why[SESSION_SUMMARY_LEN + 64];
 	long		 ms;
 
 	if (s->state == SESSION_CLOSED)
@@ -634,13 +704,20 @@ session_close(struct session *s, int reason, const char *detail)
 	    (unsigned long long)s->relay.side[RELAY_CLIENT].bytes,
 	    (unsigned long long)s->relay.side[RELAY_SERVER].bytes);
 
+	if (reason == SESSION_END_NO_ROUTE && s->client != -1) {
+		if (s->state == SESSION_HOLDING)
+			s->svc->count->hold_expired++;
+		else
+			s->svc->count->no_route++;
+	}
 	if (s->state == SESSION_HOLDING)
 		service_unhold(s->svc, s);
 	if (reason == SESSION_END_NO_ROUTE && s->client != -1)
 		session_refuse(s);
 	else if (reason == SESSION_END_SAFE && s->client != -1) {
 		/* Taken back from the relay at an idle point: last words. */
-		daemon_linger(s->svc->px, s->client, s->last_words);
+		daemon_linger(s->svc->px, s->svc, s->client,
+		    s->last_words);
 		s->client = -1;
 		s->last_words = NULL;
 	}
@@ -651,6 +728,8 @@ session_close(struct session *s, int reason, const char *detail)
 	s->dial = NULL;
 	if (s->hold_timer != NULL)
 		evtimer_del(s->hold_timer);
+	if (s->idle_timer != NULL)
+		evtimer_del(s->idle_timer);
 	session_close_answer(s, reason);
 	if (s->pg != NULL)
 		pgfront_stop(s->pg);	/* freed from the reap list */
@@ -697,6 +776,8 @@ session_free(struct session *s)
 	relay_release(&s->relay);
 	if (s->hold_timer != NULL)
 		event_free(s->hold_timer);
+	if (s->idle_timer != NULL)
+		event_free(s->idle_timer);
 	if (s->answer_timer != NULL)
 		event_free(s->answer_timer);
 	pgfront_free(s->pg);

@@ -67,7 +67,8 @@ enum session_reason {
 	SESSION_END_CLIENT,	/* before relaying: bad or no startup */
 	SESSION_END_SHUTDOWN,	/* drain timeout at exit */
 	SESSION_END_INTERNAL,	/* out of memory and the like */
-	SESSION_END_SAFE	/* closed at a safe point to leave its route */
+	SESSION_END_SAFE,	/* closed at a safe point to leave its route */
+	SESSION_END_IDLE	/* idle_timeout without a byte either way */
 };
 
 struct session {
@@ -98,9 +99,13 @@ struct session {
 	uint8_t			 head[48];	/* redis: first client bytes */
 	size_t			 headlen;
 	int			 head_done;	/* first command looked at */
+	int			 answer_due;	/* time it once it is whole */
 	struct follow		*follow;	/* redis, postgres: see follow.h */
 	uint64_t		 route_base[2];	/* relay bytes when route set */
 	struct evbuffer		*last_words;	/* to the client at close */
+	struct event		*idle_timer;	/* idle_timeout, if set */
+	uint64_t		 idle_bytes;	/* relay bytes at the last tick */
+	int64_t			 idle_since;	/* clock_ms they last changed */
 	struct relay		 relay;		/* owns both ends once started */
 };
 

@@ -8,8 +8,8 @@
 # of integration cases (tests/integration/*.sh, picked by name) against
 # this release's redis-server, valkey-server, PostgreSQL and OpenSSH,
 # through tcp://, ssh:// and tls:// routes, PostgreSQL 17's direct TLS
-# included, and the moves of 50-move.sh that need Redis 7.2+ (CLIENT
-# SETINFO replayed).  Prints ok/not ok lines and appends each result to
+# included, the moves of 50-move.sh that need Redis 7.2+ (CLIENT
+# SETINFO replayed), and the trackers' differential tests (55-diff.sh).  Prints ok/not ok lines and appends each result to
 # POSTERN_RESULTS (tests/lib.sh's format); exits non-zero when one failed.
 . "$(dirname "$0")/lib.sh"
 SCRIPT_NAME=${1:-chroot}
@@ -144,7 +144,11 @@ smoke "" 80-tls.sh "redis over TLS" "postgres TLS-only" "postgres 17 direct TLS"
 smoke "" 15-matrix.sh "half-close passes on" "redis 64 MiB value"
 smoke "" 50-move.sh "CLIENT SETINFO lib-name, lib-ver replayed on the move" \
     "a subscriber that unsubscribes from all" "UNLISTEN * ends LISTEN" \
-    "tls: redis: a connection moves both ways"
+    "tls: redis: a connection moves both ways" "HELLO 3 AUTH then HELLO 3" \
+    "inline \"MULTI\""
+# The trackers' differential tests against this release's servers.
+POSTERN_DIFF_SECONDS=15 smoke "" 55-diff.sh "the RESP tracker agrees" \
+    "the PostgreSQL tracker agrees"
 smoke "" 90-ssh.sh "redis-cli through an ssh:// route" "psql through an ssh:// route" \
     "-L/-J with an ssh_config alias" "-J on a terminal" "ciphers: the one sshd allows" \
     "ciphers unset"
@@ -157,6 +161,8 @@ PATH=$T/valkey-bin:$PATH smoke valkey 70-health.sh "default check follows protoc
 PATH=$T/valkey-bin:$PATH smoke valkey 80-tls.sh "redis over TLS"
 PATH=$T/valkey-bin:$PATH smoke valkey 50-move.sh \
     "CLIENT SETINFO lib-name, lib-ver replayed on the move" \
-    "a subscriber that unsubscribes from all"
+    "a subscriber that unsubscribes from all" "HELLO 3 AUTH then HELLO 3"
+PATH=$T/valkey-bin:$PATH POSTERN_DIFF_SECONDS=15 smoke valkey 55-diff.sh \
+    "the RESP tracker agrees"
 PATH=$T/valkey-bin:$PATH smoke valkey 90-ssh.sh "redis-cli through an ssh:// route"
 finish

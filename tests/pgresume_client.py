@@ -1,5 +1,5 @@
 #!/usr/bin/python3
-"""tests/pgresume_client.py: PostgreSQL clients for tests/integration/55-pgresume.sh.
+"""tests/pgresume_client.py: PostgreSQL clients for tests/integration/56-pgresume.sh.
 
 Debian's python3-psycopg and python3-psycopg-pool: run with /usr/bin/python3.
 Every outcome is one line of --out; the client stops when --stop exists.

@@ -16,7 +16,8 @@
 # Steps: install missing Debian packages; ./autogen.sh; configure and build
 # with sanitizers in _build/san; make check (each automake test is a case);
 # each tests/integration/*.sh in sorted order (each of its cases is a
-# case); short fuzzer runs; the releases stage: a -Werror build on this
+# case); short fuzzer runs and a longer differential run (55-diff.sh);
+# the releases stage: a -Werror build on this
 # host, then Debian 13 in a chroot (tests/chroot.sh: build, make check,
 # .deb and lintian, smoke integration; each part a case); make distcheck
 # in _build/dist (one case).  Ends with the line
@@ -34,6 +35,9 @@ PACKAGES=(build-essential autoconf automake libtool pkg-config libevent-dev
 	iproute2 mandoc procps iputils-ping coreutils jq curl
 	libsystemd-dev systemd debhelper lintian fakeroot python3 python3-yaml
 	debootstrap)
+# The real client pools of tests/bench/pools.sh (Debian's python3, not a
+# pyenv one): redis-py's ConnectionPool and psycopg_pool.
+PACKAGES+=(python3-redis python3-psycopg python3-psycopg-pool)
 
 # One integration file may take this long before it is stopped.
 SCRIPT_TIMEOUT=${POSTERN_SCRIPT_TIMEOUT:-900}
@@ -219,14 +223,15 @@ fuzz() {
 	    tests/fuzz/fuzz_pgfront tests/fuzz/fuzz_pgback \
 	    tests/fuzz/fuzz_rediscmd tests/fuzz/fuzz_pgauth \
 	    tests/fuzz/fuzz_resp_track tests/fuzz/fuzz_pg_track \
+	    tests/fuzz/fuzz_resp_scan tests/fuzz/fuzz_resp_ro \
 	    tests/fuzz/fuzz_authfile tests/fuzz/fuzz_pgrs_read \
 	    > build.log 2>&1); then
 		record FAIL "fuzz: build" "see _build/fuzz/build.log"
 		tail_file "$FUZZ/build.log" 20
 		return
 	fi
-	for h in conf pgfront pgback rediscmd pgauth resp_track pg_track authfile \
-	    pgrs_read; do
+	for h in conf pgfront pgback rediscmd pgauth resp_track pg_track \
+	    resp_scan resp_ro authfile pgrs_read; do
 		seeds=$TOP/tests/fuzz/corpus
 		[[ $h == conf ]] || seeds=
 		scratch=$(mktemp -d /tmp/postern-fuzz.XXXXXX)
@@ -239,6 +244,12 @@ fuzz() {
 		fi
 		rm -rf "$scratch"
 	done
+	# The trackers' differential tests against real servers
+	# (tests/integration/55-diff.sh), four times as long as in CI.
+	POSTERN_DIFF_SECONDS=$((FUZZ_SECONDS * 4)) POSTERN_DIFF_STREAMS=100000 \
+	    POSTERN_DIFF_LABEL=" (fuzz stage, $((FUZZ_SECONDS * 4))s)" \
+	    POSTERN_CASE_TIMEOUT=$((FUZZ_SECONDS * 4 + 120)) \
+	    run_integration tests/integration/55-diff.sh
 }
 
 # releases: the -Werror build (-O2) on this host, then the Debian 13

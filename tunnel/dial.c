@@ -178,6 +178,8 @@ dial_status_name(int status)
 		return ("tls");
 	case DIAL_SSH:
 		return ("ssh");
+	case DIAL_LOCAL:
+		return ("postern's own limit");
 	}
 	return ("?");
 }

@@ -26,7 +26,8 @@ enum dial_status {
 	DIAL_UNREACHABLE,	/* no route to host / network unreachable */
 	DIAL_ERROR,		/* other socket error */
 	DIAL_TLS,		/* TLS: refused, handshake, verification */
-	DIAL_SSH		/* SSH: bastion down, auth, channel refused */
+	DIAL_SSH,		/* SSH: bastion down, auth, channel refused */
+	DIAL_LOCAL		/* postern's own limit: EMFILE, ENOMEM... */
 };
 
 struct dial_result {

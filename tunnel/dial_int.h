@@ -6,6 +6,7 @@
 
 #include <stdint.h>
 
+#include "log.h"
 #include "dial.h"
 
 struct tcp_connect;
@@ -29,7 +30,7 @@ struct dial {
 	int64_t				 start;		/* clock_ms */
 	struct event			*timer;		/* timeout and deferral */
 	int				 deferred;	/* status to deliver */
-	char				 detail[512];
+	char				 detail[LOG_DETAIL_LEN];
 
 	/* tcp */
 	struct tcp_connect		*tcp;		/* connecting */

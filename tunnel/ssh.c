@@ -147,12 +147,21 @@ ssh_fail(struct ssh_bastion *b, const char *fmt, ...)
 		event_active(b->pool->reap, EV_TIMEOUT, 0);
 		return;
 	}
-	if (b->refused) {
-		/* "no" at the host key question: no retry, postern stops. */
+	if (b->refused || (b->permanent && b->quick && !b->ever_up)) {
+		/*
+		 * "no" at the host key question, or in quick mode an error
+		 * that no retry mends before the tunnel ever worked (ssh
+		 * exits 255): no retry, postern stops.  A daemon retries: its
+		 * operator fixes the cause and reloads.
+		 */
 		b->state = SSH_IDLE;
-		log_error("%s: cannot connect: %s", b->label, why);
+		log_error("%s: cannot connect: %s%s%s%s%s", b->label, why,
+		    b->hint[0] != '\0' ? " (" : "", b->hint,
+		    b->hint[0] != '\0' ? ")" : "", b->refused ? "" :
+		    "; not retrying: this error does not go away by itself");
 		if (b->pool->refused_cb != NULL)
-			b->pool->refused_cb(b->pool->refused_arg);
+			b->pool->refused_cb(b->pool->refused_arg,
+			    b->refused ? 1 : 255);
 		return;
 	}
 	ms = ssh_backoff_next(b);
@@ -326,6 +335,7 @@ ssh_handshake_step(struct ssh_bastion *b)
 	ssh_algs_hello_end(b);
 	if (ssh_hostkey_verify(b) != 0) {
 		b->broken = 1;		/* last_error says why */
+		b->permanent = 1;
 		return;
 	}
 	if (b->set.ask) {
@@ -346,6 +356,8 @@ ssh_auth_progress(struct ssh_bastion *b)
 		break;
 	case -1:
 		b->broken = 1;		/* last_error says why */
+		/* A hung agent may answer next time; a refused key will not. */
+		b->permanent = !b->auth.agent_timeout;
 		break;
 	}
 }
@@ -437,6 +449,8 @@ ssh_tcp_done(int fd, int status, const char *detail, void *arg)
 		return;
 	}
 	if (status != DIAL_OK) {
+		/* postern's own limit: its opens fail as DIAL_LOCAL. */
+		b->local_fail = status == DIAL_LOCAL;
 		ssh_fail(b, "TCP connect to %s:%u: %s", b->set.host,
 		    b->set.port, detail);
 		return;
@@ -462,7 +476,8 @@ ssh_connect(struct ssh_bastion *b)
 	struct timeval	tv;
 
 	b->state = SSH_CONNECTING;
-	b->broken = b->io.io_error = b->io.rx_eof = 0;
+	b->broken = b->io.io_error = b->io.rx_eof = b->local_fail =
+	    b->permanent = 0;
 	b->hint[0] = '\0';
 	b->attempt_start = clock_ms();
 	tv = clock_tv(b->set.connect_timeout_ms);

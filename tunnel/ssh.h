@@ -56,11 +56,14 @@ void	ssh_pool_abort(struct ssh_pool *pool);
 void	ssh_pool_free(struct ssh_pool *pool);
 
 /*
- * ssh_pool_on_refused(pool, cb, arg): cb(arg) once the user answered
+ * ssh_pool_on_refused(pool, cb, arg): cb(arg, status) when quick mode
+ * (-L/-J) must stop, as ssh(1) does: status 1 once the user answered
  * "no" when asked at the terminal about a bastion's unknown host key
- * (strict_host_key_checking = ask): quick mode stops, as ssh(1) does.
+ * (strict_host_key_checking = ask); status 255 (ssh's) on a permanent
+ * error before the bastion was ever connected (host key verification,
+ * authentication, an identity file missing).  The bastion does not retry.
  */
-void	ssh_pool_on_refused(struct ssh_pool *pool, void (*cb)(void *),
+void	ssh_pool_on_refused(struct ssh_pool *pool, void (*cb)(void *, int),
 	    void *arg);
 
 /* What the admin endpoint shows of a bastion (ssh_pool_info). */

@@ -210,7 +210,7 @@ int
 ssh_adapter_start(struct ssh_bastion *b)
 {
 	struct event_base	*base = b->pool->base;
-	char			 prefs[512];
+	char			 prefs[512], list[512];
 
 	b->io.rx_drained = b->io.io_error = b->io.rx_eof = b->io.dead = 0;
 	b->io.flush_due = 0;
@@ -246,8 +246,19 @@ ssh_adapter_start(struct ssh_bastion *b)
 	libssh2_session_set_blocking(b->sess, 0);
 	libssh2_session_flag(b->sess, LIBSSH2_FLAG_COMPRESS, 0);
 	ssh_adapter_pref(b, LIBSSH2_METHOD_KEX, SSH_KEX);
-	ssh_adapter_pref(b, LIBSSH2_METHOD_HOSTKEY, ssh_hostkey_prefs(b,
-	    prefs, sizeof(prefs)));
+	/*
+	 * Never libssh2's own default here: it offers ssh-rsa (SHA-1).
+	 * host_key_algorithms is checked on load; this is the backstop.
+	 */
+	if (ssh_algs_filter(b->sess, LIBSSH2_METHOD_HOSTKEY,
+	    ssh_hostkey_prefs(b, prefs, sizeof(prefs)), list,
+	    sizeof(list)) != 0) {
+		snprintf(b->last_error, sizeof(b->last_error), "this libssh2 "
+		    "(%s) supports none of the host key algorithms %s",
+		    libssh2_version(0), prefs);
+		return (-1);
+	}
+	ssh_adapter_pref(b, LIBSSH2_METHOD_HOSTKEY, list);
 	ssh_adapter_pref(b, LIBSSH2_METHOD_CRYPT_CS, ssh_algs_ciphers(&b->set));
 	ssh_adapter_pref(b, LIBSSH2_METHOD_CRYPT_SC, ssh_algs_ciphers(&b->set));
 	ssh_adapter_pref(b, LIBSSH2_METHOD_MAC_CS, SSH_MACS);

@@ -2,8 +2,10 @@
  * ssh_algs.c: which algorithms a session offers.  The preference lists,
  * filtered to what the linked libssh2 supports (so one configuration
  * works with libssh2 1.10 and 1.11); the load-time check of a bastion's
- * `ciphers`; and, when a key exchange fails, the bastion's own cipher
- * list read from its KEXINIT, so that the log can name both lists.
+ * `ciphers` and `host_key_algorithms`; and, when a key exchange fails,
+ * the bastion's own cipher or host key list read from its KEXINIT, so
+ * that the log can name both lists (and ssh-rsa, SHA-1, when that is
+ * what stood in the way).
  */
 #include "config.h"
 
@@ -91,28 +93,31 @@ ssh_algs_ciphers(const struct ssh_settings *s)
 	return (s->ciphers != NULL ? s->ciphers : SSH_CIPHERS_DEFAULT);
 }
 
-/* One bastion's ciphers against the library's, errors into errs. */
+/*
+ * One bastion's list of a method type (key: its name in errors) against
+ * the library's, errors into errs.
+ */
 static void
 ssh_algs_check_one(LIBSSH2_SESSION *sess, const char *file, int line,
-    const struct conf_bastion *cb, struct conf_errors *errs)
+    const struct conf_bastion *cb, int type, const char *key,
+    const char *list, struct conf_errors *errs)
 {
 	char		 have[1024];
 	const char	*m, *c;
 	size_t		 l;
 
-	if (ssh_algs_supported(sess, LIBSSH2_METHOD_CRYPT_CS, have,
-	    sizeof(have)) != 0) {
-		conf_errors_add(errs, file, line, "[bastion %s]: ciphers: "
-		    "libssh2 does not list its ciphers", cb->name);
+	if (ssh_algs_supported(sess, type, have, sizeof(have)) != 0) {
+		conf_errors_add(errs, file, line, "[bastion %s]: %s: "
+		    "libssh2 does not list its methods", cb->name, key);
 		return;
 	}
-	for (m = cb->ciphers; *m != '\0'; m = *c != '\0' ? c + 1 : c) {
+	for (m = list; *m != '\0'; m = *c != '\0' ? c + 1 : c) {
 		c = m + strcspn(m, ",");
 		l = (size_t)(c - m);
 		if (!ssh_algs_in(have, strlen(have), m, l))
 			conf_errors_add(errs, file, line, "[bastion %s]: "
-			    "ciphers: this libssh2 (%s) does not support "
-			    "'%.*s'; it supports %s", cb->name,
+			    "%s: this libssh2 (%s) does not support "
+			    "'%.*s'; it supports %s", cb->name, key,
 			    libssh2_version(0), (int)l, m, have);
 	}
 }
@@ -125,7 +130,8 @@ ssh_algs_check(const struct conf *c, struct conf_errors *errs)
 	size_t		 i, before = errs->n;
 
 	for (i = 0; i < c->nbastions; i++) {
-		if (c->bastions[i].ciphers == NULL)
+		if (c->bastions[i].ciphers == NULL &&
+		    c->bastions[i].host_key_algorithms == NULL)
 			continue;
 		/* The supported lists hang off a session: a bare one. */
 		if (sess == NULL && (sess = libssh2_session_init()) == NULL) {
@@ -133,8 +139,17 @@ ssh_algs_check(const struct conf *c, struct conf_errors *errs)
 			    "session (out of memory)");
 			return (-1);
 		}
-		ssh_algs_check_one(sess, file, c->path != NULL ?
-		    c->bastions[i].ciphers_line : 0, &c->bastions[i], errs);
+		if (c->bastions[i].ciphers != NULL)
+			ssh_algs_check_one(sess, file, c->path != NULL ?
+			    c->bastions[i].ciphers_line : 0, &c->bastions[i],
+			    LIBSSH2_METHOD_CRYPT_CS, "ciphers",
+			    c->bastions[i].ciphers, errs);
+		if (c->bastions[i].host_key_algorithms != NULL)
+			ssh_algs_check_one(sess, file, c->path != NULL ?
+			    c->bastions[i].host_key_algorithms_line : 0,
+			    &c->bastions[i], LIBSSH2_METHOD_HOSTKEY,
+			    "host_key_algorithms",
+			    c->bastions[i].host_key_algorithms, errs);
 	}
 	if (sess != NULL)
 		libssh2_session_free(sess);
@@ -181,13 +196,14 @@ ssh_algs_u32(const unsigned char *p)
 }
 
 /*
- * The server's client-to-server cipher list from its KEXINIT: after the
- * banner line, the first packet, unencrypted (RFC 4253, 4.2 and 7.1).
- * *list points into the kept bytes; 0, or -1 when they do not hold it.
+ * One of the server's lists from its KEXINIT (0: kex, 1: host key, 2:
+ * client-to-server ciphers): after the banner line, the first packet,
+ * unencrypted (RFC 4253, 4.2 and 7.1).  *list points into the kept
+ * bytes; 0, or -1 when they do not hold it.
  */
 static int
-ssh_algs_server_ciphers(const struct ssh_bastion *b, const char **list,
-    size_t *len)
+ssh_algs_server_list(const struct ssh_bastion *b, int which,
+    const char **list, size_t *len)
 {
 	const unsigned char	*p = b->io.hello, *end, *nl;
 	uint32_t		 plen, l;
@@ -215,7 +231,7 @@ ssh_algs_server_ciphers(const struct ssh_bastion *b, const char **list,
 		end = p + 4 + plen;
 	p += 6 + 16;		/* length, padding length, type, cookie */
 	/* kex, host key, then encryption client to server. */
-	for (i = 0; i < 3; i++) {
+	for (i = 0; i <= which; i++) {
 		if (end - p < 4 || (l = ssh_algs_u32(p)) > (uint32_t)(end -
 		    p - 4))
 			return (-1);
@@ -226,24 +242,68 @@ ssh_algs_server_ciphers(const struct ssh_bastion *b, const char **list,
 	return (0);
 }
 
+/* Does any name of ours appear in theirs (tlen bytes)? */
+static int
+ssh_algs_common(const char *ours, const char *theirs, size_t tlen)
+{
+	const char	*m, *c;
+
+	for (m = ours; *m != '\0'; m = *c != '\0' ? c + 1 : c) {
+		c = m + strcspn(m, ",");
+		if (ssh_algs_in(theirs, tlen, m, (size_t)(c - m)))
+			return (1);
+	}
+	return (0);
+}
+
+/*
+ * No host key algorithm in common.  The usual cause: a bastion that signs
+ * with ssh-rsa (SHA-1) only, refused by default as OpenSSH 8.8 does; say
+ * so by name, and what would do instead.  NULL when that is not it.
+ */
+static const char *
+ssh_algs_explain_hostkey(struct ssh_bastion *b, const char *what)
+{
+	char		 ours[512], prefs[512];
+	const char	*theirs;
+	size_t		 tlen;
+	int		 sha1;
+
+	if (ssh_algs_filter(b->sess, LIBSSH2_METHOD_HOSTKEY, ssh_hostkey_prefs(
+	    b, prefs, sizeof(prefs)), ours, sizeof(ours)) != 0)
+		ours[0] = '\0';
+	if (ssh_algs_server_list(b, 1, &theirs, &tlen) != 0 ||
+	    ssh_algs_common(ours, theirs, tlen))
+		return (NULL);
+	sha1 = ssh_algs_in(theirs, tlen, "ssh-rsa", 7);
+	snprintf(b->last_error, sizeof(b->last_error), "%s: host key "
+	    "negotiation failed: the bastion offers %.*s, we accept %s%s%s",
+	    what, (int)(tlen > 300 ? 300 : tlen), theirs, ours,
+	    b->set.hostkey_algs != NULL ? " (host_key_algorithms)" : "",
+	    sha1 && !ssh_algs_in(ours, strlen(ours), "ssh-rsa", 7) ?
+	    ": ssh-rsa signs with SHA-1, refused by default as OpenSSH 8.8 "
+	    "and later do; give the bastion an ed25519 or ecdsa host key "
+	    "(or rsa-sha2-256 with libssh2 1.11), or accept SHA-1 with "
+	    "host_key_algorithms = ...,ssh-rsa" : "");
+	return (b->last_error);
+}
+
 const char *
 ssh_algs_explain(struct ssh_bastion *b, const char *what, int rc)
 {
 	char		 ours[512];
-	const char	*theirs, *m, *c;
+	const char	*theirs, *hk;
 	size_t		 tlen;
-	int		 common = 0;
 
+	if (rc == LIBSSH2_ERROR_KEX_FAILURE &&
+	    (hk = ssh_algs_explain_hostkey(b, what)) != NULL)
+		return (hk);
 	if (rc != LIBSSH2_ERROR_KEX_FAILURE || ssh_algs_filter(b->sess,
 	    LIBSSH2_METHOD_CRYPT_CS, ssh_algs_ciphers(&b->set), ours,
-	    sizeof(ours)) != 0 || ssh_algs_server_ciphers(b, &theirs,
+	    sizeof(ours)) != 0 || ssh_algs_server_list(b, 2, &theirs,
 	    &tlen) != 0)
 		return (ssh_error(b, what, rc));
-	for (m = ours; *m != '\0' && !common; m = *c != '\0' ? c + 1 : c) {
-		c = m + strcspn(m, ",");
-		common = ssh_algs_in(theirs, tlen, m, (size_t)(c - m));
-	}
-	if (common)
+	if (ssh_algs_common(ours, theirs, tlen))
 		return (ssh_error(b, what, rc));
 	snprintf(b->last_error, sizeof(b->last_error), "%s: cipher "
 	    "negotiation failed: no cipher in common: we offer %s%s, the "

@@ -22,6 +22,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <openssl/core_names.h>
 #include <openssl/err.h>
@@ -29,6 +30,7 @@
 #include <openssl/pem.h>
 
 #include "log.h"
+#include "secret.h"
 #include "ssh_int.h"
 
 enum ssh_auth_steps {
@@ -39,7 +41,6 @@ enum ssh_auth_steps {
 	AUTH_AGENT_TRY
 };
 
-#define AUTH_MAXFILE	(64 * 1024)
 
 /* The public key blob of an "openssh-key-v1" private key (unencrypted). */
 static int
@@ -49,13 +50,14 @@ ssh_auth_openssh_blob(const char *text, unsigned char *blob, size_t max)
 	unsigned char		*raw = NULL, *p;
 	char			*b64 = NULL, *q;
 	const char		*s, *e;
-	size_t			 n = 0, left, len, i;
+	size_t			 n = 0, left, len, i, size = 0;
 	int			 got, rc = -1;
 
 	if ((s = strstr(text, begin)) == NULL || (e = strstr(s,
 	    "-----END")) == NULL)
 		return (-1);
 	s += sizeof(begin) - 1;
+	size = (size_t)(e - s);
 	if ((b64 = malloc((size_t)(e - s) + 1)) == NULL ||
 	    (raw = malloc((size_t)(e - s))) == NULL)
 		goto out;
@@ -90,6 +92,11 @@ ssh_auth_openssh_blob(const char *text, unsigned char *blob, size_t max)
 	memcpy(blob, p + 4, len);
 	rc = (int)len;
 out:
+	/* Both hold the private key too (unencrypted). */
+	if (b64 != NULL)
+		explicit_bzero(b64, size + 1);
+	if (raw != NULL)
+		explicit_bzero(raw, size);
 	free(b64);
 	free(raw);
 	return (rc);
@@ -124,22 +131,16 @@ ssh_auth_pub_blob(const char *path, unsigned char *blob, size_t max)
 
 /* "ssh-ed25519 SHA256:... (/path)", or just the path. */
 static const char *
-ssh_auth_describe(const char *path, char *buf, size_t len)
+ssh_auth_describe(const struct ssh_bastion *b, char *buf, size_t len)
 {
 	unsigned char	 blob[4096];
-	char		*text, desc[160];
-	FILE		*fp;
-	size_t		 n = 0;
+	char		 desc[160];
+	const char	*path = b->set.identity;
 	int		 bl = -1;
 
-	if ((text = calloc(1, AUTH_MAXFILE + 1)) != NULL &&
-	    (fp = fopen(path, "re")) != NULL) {
-		n = fread(text, 1, AUTH_MAXFILE, fp);
-		fclose(fp);
-		text[n] = '\0';
-		bl = ssh_auth_openssh_blob(text, blob, sizeof(blob));
-	}
-	free(text);
+	if (b->auth.keyfile != NULL)
+		bl = ssh_auth_openssh_blob(b->auth.keyfile, blob,
+		    sizeof(blob));
 	if (bl <= 0)
 		bl = ssh_auth_pub_blob(path, blob, sizeof(blob));
 	if (bl > 0)
@@ -148,6 +149,32 @@ ssh_auth_describe(const char *path, char *buf, size_t len)
 	else
 		snprintf(buf, len, "%s", path);
 	return (buf);
+}
+
+/*
+ * The identity file into b->auth.keyfile, with read(2) and its mode
+ * checked (secret.h): libssh2 and OpenSSL read it from there, and it is
+ * wiped when authentication ends.  -1 with b->auth.error set.
+ */
+static int
+ssh_auth_key_read(struct ssh_bastion *b)
+{
+	char	why[300];
+
+	if (secret_load(b->set.identity, 1, NULL, &b->auth.keyfile,
+	    &b->auth.keyfile_len, why, sizeof(why)) == 0)
+		return (0);
+	snprintf(b->auth.error, sizeof(b->auth.error), "identity %.400s: "
+	    "%s", b->set.identity, why);
+	return (-1);
+}
+
+static void
+ssh_auth_key_drop(struct ssh_bastion *b)
+{
+	secret_free(b->auth.keyfile, b->auth.keyfile_len);
+	b->auth.keyfile = NULL;
+	b->auth.keyfile_len = 0;
 }
 
 /* Append an SSH mpint (big-endian, a leading 0 if the top bit is set). */
@@ -204,13 +231,14 @@ static EVP_PKEY *
 ssh_auth_rsa_load(const struct ssh_bastion *b)
 {
 	EVP_PKEY	*pkey = NULL;
-	FILE		*fp;
+	BIO		*bio;
 
-	if ((fp = fopen(b->set.identity, "re")) == NULL)
+	if ((bio = BIO_new_mem_buf(b->auth.keyfile,
+	    (int)b->auth.keyfile_len)) == NULL)
 		return (NULL);
-	pkey = PEM_read_PrivateKey(fp, NULL, NULL, b->set.passphrase != NULL ?
-	    b->set.passphrase : (char *)"");
-	fclose(fp);
+	pkey = PEM_read_bio_PrivateKey(bio, NULL, NULL,
+	    b->set.passphrase != NULL ? b->set.passphrase : (char *)"");
+	BIO_free(bio);
 	ERR_clear_error();
 	if (pkey != NULL && EVP_PKEY_get_base_id(pkey) != EVP_PKEY_RSA) {
 		EVP_PKEY_free(pkey);
@@ -253,7 +281,13 @@ ssh_auth_file_failed(struct ssh_bastion *b, int rc)
 	int	 len = 0;
 
 	libssh2_session_last_error(b->sess, &msg, &len, 0);
-	ssh_auth_describe(b->set.identity, desc, sizeof(desc));
+	/* libssh2 says only "unable to extract public key" for a missing file. */
+	if (rc == LIBSSH2_ERROR_FILE && access(b->set.identity, R_OK) != 0) {
+		snprintf(b->auth.error, sizeof(b->auth.error), "identity "
+		    "%.600s: %s", b->set.identity, strerror(errno));
+		return;
+	}
+	ssh_auth_describe(b, desc, sizeof(desc));
 	switch (rc) {
 	case LIBSSH2_ERROR_FILE:
 		snprintf(b->auth.error, sizeof(b->auth.error),
@@ -334,6 +368,12 @@ ssh_auth_step(struct ssh_bastion *b)
 		switch (b->auth.step) {
 		case AUTH_START:
 			b->auth.error[0] = '\0';
+			if (b->set.identity != NULL &&
+			    ssh_auth_key_read(b) != 0) {
+				log_warnx("%s: %s", b->label, b->auth.error);
+				b->auth.step = AUTH_AGENT_LIST;
+				continue;
+			}
 			b->auth.step = b->set.identity == NULL ?
 			    AUTH_AGENT_LIST : (b->auth.key =
 			    ssh_auth_rsa_load(b)) != NULL ? AUTH_RSA :
@@ -352,26 +392,39 @@ ssh_auth_step(struct ssh_bastion *b)
 				return (0);
 			EVP_PKEY_free(b->auth.key);
 			b->auth.key = NULL;
-			if (rc == 0)
+			if (rc == 0) {
+				ssh_auth_key_drop(b);
 				return (1);
+			}
 			if (b->io.rx_eof || b->io.io_error)
 				return (0);
 			ssh_auth_file_failed(b, rc);
+			ssh_auth_key_drop(b);
 			log_debug("%s: %s", b->label, b->auth.error);
 			b->auth.step = AUTH_AGENT_LIST;
 			continue;
 		case AUTH_FILE:
+			/*
+			 * libssh2 reads the file again itself, with stdio
+			 * (an unwiped buffer we cannot reach): its
+			 * _frommemory twin leaks the key's numbers in 1.10
+			 * (LeakSanitizer) and loses the reason of a wrong
+			 * passphrase.  The mode was checked as we read it.
+			 */
 			rc = libssh2_userauth_publickey_fromfile_ex(b->sess,
 			    user, (unsigned int)strlen(user), NULL,
 			    b->set.identity, b->set.passphrase != NULL ?
 			    b->set.passphrase : "");
 			if (rc == LIBSSH2_ERROR_EAGAIN)
 				return (0);
-			if (rc == 0)
+			if (rc == 0) {
+				ssh_auth_key_drop(b);
 				return (1);
+			}
 			if (b->io.rx_eof || b->io.io_error)
 				return (0);	/* ssh_drive reports it */
 			ssh_auth_file_failed(b, rc);
+			ssh_auth_key_drop(b);
 			log_debug("%s: %s", b->label, b->auth.error);
 			b->auth.step = AUTH_AGENT_LIST;
 			continue;
@@ -429,5 +482,6 @@ ssh_auth_reset(struct ssh_bastion *b)
 	b->auth.agent_id = NULL;
 	EVP_PKEY_free(b->auth.key);
 	b->auth.key = NULL;
+	ssh_auth_key_drop(b);
 	b->auth.step = AUTH_START;
 }

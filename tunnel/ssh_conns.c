@@ -385,8 +385,14 @@ ssh_conns_pick(struct ssh_bastion *m, const char *host, unsigned int port,
 			return (c);
 	}
 	ms = ssh_backoff_left_ms(m);
-	snprintf(why, len, "bastion %s: down, retrying in %ld.%01lds: %.300s",
-	    m->set.name, ms / 1000, ms % 1000 / 100, m->last_error);
+	/* Not "retrying in 0.0s": the retry is due, or under 0.1 s away. */
+	if (ms < 100)
+		snprintf(why, len, "bastion %s: down, retrying now: %s",
+		    m->set.name, m->last_error);
+	else
+		snprintf(why, len, "bastion %s: down, retrying in %ld.%01lds: "
+		    "%s", m->set.name, ms / 1000, ms % 1000 / 100,
+		    m->last_error);
 	return (NULL);
 }
 

@@ -42,7 +42,7 @@ void
 ssh_dial_begin(struct dial *d)
 {
 	const struct conf_route	*r = d->route;
-	struct ssh_bastion	*b;
+	struct ssh_bastion	*b, *first;
 
 	b = ssh_pool_find(d->env.ssh, r->bastion);
 	if (b == NULL) {
@@ -52,10 +52,12 @@ ssh_dial_begin(struct dial *d)
 		return;
 	}
 	/* The least busy connection; none: all back off, or a stuck target. */
+	first = b;
 	b = ssh_conns_pick(b, r->target.host, r->target.port, d->detail,
 	    sizeof(d->detail));
 	if (b == NULL) {
-		dial_fail_later(d, DIAL_SSH);
+		/* Backing off after postern's own limit: not the route's. */
+		dial_fail_later(d, first->local_fail ? DIAL_LOCAL : DIAL_SSH);
 		return;
 	}
 	d->ssh_req = ssh_open_start(b, SSH_OPEN_DIRECT, r->target.host,

@@ -71,6 +71,7 @@ struct ssh_settings {
 	char		*pin;			/* "SHA256:..." or NULL */
 	char		*command;		/* session_command or NULL */
 	char		*ciphers;		/* NULL: the default order */
+	char		*hostkey_algs;		/* NULL: default */
 	int		 accept_new;
 	int		 ask;			/* at the terminal, if any */
 	int		 keepalive_ms;
@@ -162,6 +163,8 @@ struct ssh_auth_state {
 	int			 agent_timeout;	/* an answer did not come */
 	struct libssh2_agent_publickey *agent_id;
 	void			*key;		/* EVP_PKEY: RSA signed here */
+	char			*keyfile;	/* identity; wiped */
+	size_t			 keyfile_len;
 	unsigned char		 blob[2048];
 	size_t			 bloblen;
 	char			 error[768];
@@ -211,8 +214,10 @@ struct ssh_bastion {
 	int64_t			 retry_at;	/* clock_ms */
 	char			 last_error[1024];
 	char			 logged_error[1024];	/* last one logged */
-	char			 hint[200];	/* what to do, for the log */
+	char			 hint[768];	/* what to do, for the log */
 	int			 refused;	/* the user said no: stop */
+	int			 permanent;	/* host key, auth: no retry helps */
+	int			 quick;		/* -L/-J: the user waits */
 	char			 hostkey[160];	/* "ssh-ed25519 SHA256:..." */
 	char			 fingerprint[64]; /* "SHA256:..." */
 
@@ -227,6 +232,7 @@ struct ssh_bastion {
 	struct ssh_chan_list	 closing;	/* libssh2_channel_free EAGAIN */
 	unsigned int		 nchans;
 	int			 probing;	/* a probe queued or open */
+	int			 local_fail;	/* last TCP connect: EMFILE... */
 	LIBSSH2_CHANNEL		*ctl;		/* session_command */
 	enum ssh_ctl_state	 ctl_state;
 
@@ -241,7 +247,7 @@ struct ssh_pool {
 	struct ssh_bastion_list	 retired;	/* finishing their channels */
 	struct ssh_bastion_list	 pending;	/* prepared, not yet committed */
 	struct event		*reap;		/* frees idle retired ones */
-	void			(*refused_cb)(void *);	/* key refused at the prompt */
+	void			(*refused_cb)(void *, int);	/* quick mode stops */
 	void			*refused_arg;
 	unsigned char		 buf[SSH_CHUNK * 2];	/* channel reads */
 };
@@ -502,12 +508,19 @@ const char *ssh_fingerprint(const unsigned char *blob, size_t len,
 	    char *buf, size_t buflen);
 
 /*
- * ssh_hostkey_prefs(b, buf, len): the host key algorithms to offer, those
- * the known_hosts file has for this host first (as OpenSSH does), so
- * that the key the server shows is one we can check.
+ * ssh_hostkey_prefs(b, buf, len): the host key algorithms to offer: of
+ * those host_key_algorithms allows (ssh_hostkey_allowed), the ones the
+ * known_hosts file has for this host first (as OpenSSH does), so that
+ * the key the server shows is one we can check.
  */
 const char *ssh_hostkey_prefs(const struct ssh_bastion *b, char *buf,
 	    size_t len);
+
+/*
+ * ssh_hostkey_allowed(s): the bastion's host_key_algorithms, or the
+ * default list, which leaves out ssh-rsa (SHA-1 signatures).
+ */
+const char *ssh_hostkey_allowed(const struct ssh_settings *s);
 
 /*
  * ssh_hostkey_verify(b): check the server's host key against the pin or

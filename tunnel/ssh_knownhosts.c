@@ -3,7 +3,9 @@
  * is checked against a pinned SHA-256 fingerprint or an OpenSSH
  * known_hosts file, with OpenSSH's rules: plain and hashed ("|1|salt|hash")
  * host names, wildcard and negated patterns, "[host]:port" for ports other
- * than 22, @revoked lines.  An unknown key is refused (or, under
+ * than 22, @revoked lines; a host under an @cert-authority line is refused
+ * unless its own key is listed (libssh2 cannot check certificates).  An
+ * unknown key is refused (or, under
  * accept-new, appended to the file; under ask, shown at the terminal and
  * appended if the user says yes); a changed key is always refused.
  *
@@ -51,6 +53,7 @@ struct kh_scan {
 	char			 types[KH_MAXTYPES][64];	/* host's types */
 	int			 ntypes;
 	int			 lines;		/* host lines seen */
+	int			 ca;		/* @cert-authority */
 };
 
 static int
@@ -188,8 +191,16 @@ kh_line(struct kh_scan *ks, char *line, int lineno)
 	if (n == 0 || f[0][0] == '#')
 		return;
 	if (f[0][0] == '@') {
+		/*
+		 * @cert-authority: the host proves itself with a certificate,
+		 * which libssh2 cannot check; noted, so that such a host is
+		 * refused rather than trusted on first use.
+		 */
+		if (strcmp(f[0], "@cert-authority") == 0 && n >= 4 &&
+		    ks->ca == 0 && kh_host_match(f[1], ks->name))
+			ks->ca = lineno;
 		if (strcmp(f[0], "@revoked") != 0 || n < 4)
-			return;		/* @cert-authority: not used */
+			return;
 		revoked = 1;
 		hosts = f[1], type = f[2], key = f[3];
 	} else {
@@ -255,10 +266,34 @@ kh_name(const struct ssh_bastion *b, char *buf, size_t len)
 	return (buf);
 }
 
-static const char *const kh_all_prefs[] = {
-	"ssh-ed25519", "ecdsa-sha2-nistp256", "ecdsa-sha2-nistp384",
-	"ecdsa-sha2-nistp521", "rsa-sha2-512", "rsa-sha2-256", "ssh-rsa", NULL
-};
+/*
+ * OpenSSH's order without ssh-rsa: RSA keys with SHA-1 signatures, which
+ * OpenSSH refuses by default since 8.8 (a chosen-prefix collision costs
+ * tens of thousands of dollars).  host_key_algorithms may add it back.
+ * libssh2 1.10 has no rsa-sha2-* host keys (1.11 has): filtered later.
+ */
+#define KH_DEFAULT_ALGS	"ssh-ed25519,ecdsa-sha2-nistp256," \
+	"ecdsa-sha2-nistp384,ecdsa-sha2-nistp521,rsa-sha2-512,rsa-sha2-256"
+
+const char *
+ssh_hostkey_allowed(const struct ssh_settings *s)
+{
+	return (s->hostkey_algs != NULL ? s->hostkey_algs : KH_DEFAULT_ALGS);
+}
+
+/* Is name (len bytes) in the comma-separated list? */
+static int
+kh_listed(const char *list, const char *name, size_t len)
+{
+	const char	*c;
+
+	for (; *list != '\0'; list = *c != '\0' ? c + 1 : c) {
+		c = list + strcspn(list, ",");
+		if ((size_t)(c - list) == len && strncmp(list, name, len) == 0)
+			return (1);
+	}
+	return (0);
+}
 
 static void
 kh_append(char *buf, size_t len, const char *m)
@@ -278,9 +313,13 @@ kh_append(char *buf, size_t len, const char *m)
 const char *
 ssh_hostkey_prefs(const struct ssh_bastion *b, char *buf, size_t len)
 {
-	struct kh_scan	ks;
-	char		name[KH_NAMELEN];
-	int		i, j;
+	static const char *const rsa[] = {
+		"rsa-sha2-512", "rsa-sha2-256", "ssh-rsa", NULL
+	};
+	struct kh_scan	 ks;
+	char		 name[KH_NAMELEN], one[64];
+	const char	*allowed = ssh_hostkey_allowed(&b->set), *m, *c;
+	int		 i, j;
 
 	buf[0] = '\0';
 	memset(&ks, 0, sizeof(ks));
@@ -288,19 +327,23 @@ ssh_hostkey_prefs(const struct ssh_bastion *b, char *buf, size_t len)
 	if (b->set.pin == NULL)
 		kh_scan_file(b->set.known_hosts, &ks);
 	for (i = 0; i < ks.ntypes; i++) {
-		if (strcmp(ks.types[i], "ssh-rsa") == 0) {
-			kh_append(buf, len, "rsa-sha2-512");
-			kh_append(buf, len, "rsa-sha2-256");
-			kh_append(buf, len, "ssh-rsa");
-			continue;
+		/* An RSA key: its SHA-2 signatures first. */
+		for (j = 0; strcmp(ks.types[i], "ssh-rsa") == 0 &&
+		    rsa[j] != NULL; j++) {
+			if (kh_listed(allowed, rsa[j], strlen(rsa[j])))
+				kh_append(buf, len, rsa[j]);
 		}
-		for (j = 0; kh_all_prefs[j] != NULL; j++) {
-			if (strcmp(ks.types[i], kh_all_prefs[j]) == 0)
-				kh_append(buf, len, kh_all_prefs[j]);
+		if (strcmp(ks.types[i], "ssh-rsa") != 0 && kh_listed(allowed,
+		    ks.types[i], strlen(ks.types[i])))
+			kh_append(buf, len, ks.types[i]);
+	}
+	for (m = allowed; *m != '\0'; m = *c != '\0' ? c + 1 : c) {
+		c = m + strcspn(m, ",");
+		if ((size_t)(c - m) < sizeof(one)) {
+			snprintf(one, sizeof(one), "%.*s", (int)(c - m), m);
+			kh_append(buf, len, one);
 		}
 	}
-	for (j = 0; kh_all_prefs[j] != NULL; j++)
-		kh_append(buf, len, kh_all_prefs[j]);
 	return (buf);
 }
 
@@ -336,6 +379,21 @@ kh_add(struct ssh_bastion *b, const char *name, const char *type,
 
 #define KH_FAIL(...) \
 	snprintf(b->last_error, sizeof(b->last_error), __VA_ARGS__)
+
+/* Does the directory of path exist? */
+static int
+kh_dir_exists(const char *path)
+{
+	struct stat	 st;
+	char		*copy;
+	int		 rc;
+
+	if ((copy = strdup(path)) == NULL)
+		return (1);
+	rc = stat(dirname(copy), &st) == 0 && S_ISDIR(st.st_mode);
+	free(copy);
+	return (rc);
+}
 
 int
 ssh_hostkey_verify(struct ssh_bastion *b)
@@ -384,6 +442,19 @@ ssh_hostkey_verify(struct ssh_bastion *b)
 		    "changed, or someone is intercepting the connection",
 		    ks.type, b->fingerprint, name, b->set.known_hosts,
 		    ks.changed, ks.changed_fp);
+		/* OpenSSH's help: the command that removes the old key. */
+		snprintf(b->hint, sizeof(b->hint), "if the change is "
+		    "expected, remove the old key with: ssh-keygen -f '%s' "
+		    "-R '%s'", b->set.known_hosts, name);
+		return (-1);
+	}
+	if (ks.ca) {
+		KH_FAIL("host key verification failed: %s line %d says "
+		    "@cert-authority for %s, and libssh2 cannot verify host "
+		    "certificates: its %s key %s is not trusted on first use; "
+		    "add the host's own key (ssh-keyscan) or pin "
+		    "host_key_sha256", b->set.known_hosts, ks.ca, name,
+		    ks.type, b->fingerprint);
 		return (-1);
 	}
 	if (ks.lines > 0) {
@@ -393,6 +464,13 @@ ssh_hostkey_verify(struct ssh_bastion *b)
 		KH_FAIL("host key verification failed: the %s key %s of %s is "
 		    "unknown: %s has only %s keys for it", ks.type,
 		    b->fingerprint, name, b->set.known_hosts, types);
+		/* Its RSA key could not be asked for: say why. */
+		if (kh_listed(types, "ssh-rsa", 7) && !kh_listed(
+		    ssh_hostkey_allowed(&b->set), "ssh-rsa", 7))
+			snprintf(b->hint, sizeof(b->hint), "an ssh-rsa key "
+			    "needs rsa-sha2-256/512 signatures (libssh2 "
+			    "1.11) or ssh-rsa, SHA-1, in host_key_algorithms; "
+			    "or add the bastion's %s key", ks.type);
 		return (-1);
 	}
 	if (b->set.accept_new) {
@@ -425,8 +503,16 @@ ssh_hostkey_verify(struct ssh_bastion *b)
 	KH_FAIL("host key verification failed: the %s key %s of %s is "
 	    "unknown: not in %s%s", ks.type, b->fingerprint, name,
 	    b->set.known_hosts, missing ? " (no such file)" : "");
-	snprintf(b->hint, sizeof(b->hint), "check the fingerprint and add "
-	    "the key (ssh-keyscan), or set strict_host_key_checking = "
-	    "accept-new");
+	if (missing && !kh_dir_exists(b->set.known_hosts))
+		/* A service user's home, such as /nonexistent. */
+		snprintf(b->hint, sizeof(b->hint), "its directory does not "
+		    "exist: set known_hosts in [bastion %s] to a file this "
+		    "user can read, such as /etc/postern/known_hosts, with the "
+		    "key (ssh-keyscan) after checking its fingerprint",
+		    b->set.name);
+	else
+		snprintf(b->hint, sizeof(b->hint), "check the fingerprint and "
+		    "add the key (ssh-keyscan), or set strict_host_key_checking "
+		    "= accept-new");
 	return (-1);
 }

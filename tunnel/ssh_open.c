@@ -109,6 +109,7 @@ void
 ssh_open_fail_all(struct ssh_bastion *b, const char *detail)
 {
 	struct ssh_open	*o;
+	int		 status;
 
 	if (detail == NULL) {
 		/* Freeing the bastion: a dial still holding o frees it. */
@@ -128,13 +129,14 @@ ssh_open_fail_all(struct ssh_bastion *b, const char *detail)
 		}
 		return;
 	}
+	status = b->local_fail ? DIAL_LOCAL : DIAL_SSH;
 	if ((o = b->opening) != NULL) {
 		b->opening = NULL;
-		ssh_open_report(o, DIAL_SSH, detail);
+		ssh_open_report(o, status, detail);
 	}
 	while ((o = TAILQ_FIRST(&b->opens)) != NULL) {
 		TAILQ_REMOVE(&b->opens, o, entry);
-		ssh_open_report(o, DIAL_SSH, detail);
+		ssh_open_report(o, status, detail);
 	}
 	b->probing = 0;
 }

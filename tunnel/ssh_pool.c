@@ -68,6 +68,7 @@ ssh_settings_clear(struct ssh_settings *s)
 	free(s->pin);
 	free(s->command);
 	free(s->ciphers);
+	free(s->hostkey_algs);
 	memset(s, 0, sizeof(*s));
 }
 
@@ -95,6 +96,7 @@ ssh_settings_load(struct ssh_settings *s, const struct conf_bastion *cb)
 	}
 	s->command = ssh_strdup(cb->session_command, &oom);
 	s->ciphers = ssh_strdup(cb->ciphers, &oom);
+	s->hostkey_algs = ssh_strdup(cb->host_key_algorithms, &oom);
 	s->accept_new = cb->strict_host_key_checking == HOSTKEY_ACCEPT_NEW;
 	s->ask = cb->strict_host_key_checking == HOSTKEY_ASK;
 	s->keepalive_ms = cb->keepalive_interval_ms;
@@ -125,6 +127,7 @@ ssh_settings_copy(struct ssh_settings *d, const struct ssh_settings *s)
 	d->pin = ssh_strdup(s->pin, &oom);
 	d->command = ssh_strdup(s->command, &oom);
 	d->ciphers = ssh_strdup(s->ciphers, &oom);
+	d->hostkey_algs = ssh_strdup(s->hostkey_algs, &oom);
 	if (oom) {
 		ssh_settings_clear(d);
 		return (-1);
@@ -150,6 +153,7 @@ ssh_settings_equal(const struct ssh_settings *a, const struct ssh_settings *b)
 	    ssh_str_eq(a->known_hosts, b->known_hosts) &&
 	    ssh_str_eq(a->pin, b->pin) && ssh_str_eq(a->command, b->command) &&
 	    ssh_str_eq(a->ciphers, b->ciphers) &&
+	    ssh_str_eq(a->hostkey_algs, b->hostkey_algs) &&
 	    a->accept_new == b->accept_new && a->ask == b->ask &&
 	    a->keepalive_ms == b->keepalive_ms &&
 	    a->keepalive_count == b->keepalive_count &&
@@ -184,7 +188,8 @@ ssh_forwards_build(struct ssh_bastion *b, const struct conf *c)
 	size_t				 i, j;
 
 	ssh_forwards_clear(b);
-	if (c->path != NULL)
+	b->quick = c->path == NULL;
+	if (!b->quick)
 		return;
 	for (i = 0; i < c->nservices; i++) {
 		s = &c->services[i];
@@ -266,7 +271,8 @@ ssh_pool_new(struct event_base *base, struct evdns_base *dns)
 }
 
 void
-ssh_pool_on_refused(struct ssh_pool *pool, void (*cb)(void *), void *arg)
+ssh_pool_on_refused(struct ssh_pool *pool, void (*cb)(void *, int),
+    void *arg)
 {
 	pool->refused_cb = cb;
 	pool->refused_arg = arg;

@@ -49,6 +49,12 @@ tcp_connect_status(int err)
 	case ENETDOWN:
 	case EHOSTDOWN:
 		return (DIAL_UNREACHABLE);
+	case EMFILE:
+	case ENFILE:
+	case ENOMEM:
+	case ENOBUFS:
+		/* Ours, not the route's: never counted toward fall. */
+		return (DIAL_LOCAL);
 	}
 	return (DIAL_ERROR);
 }

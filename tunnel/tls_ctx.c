@@ -20,10 +20,12 @@
 
 #include <openssl/bio.h>
 #include <openssl/err.h>
+#include <openssl/pem.h>
 #include <openssl/ssl.h>
 #include <openssl/x509v3.h>
 
 #include "conf.h"
+#include "secret.h"
 #include "tls_ctx.h"
 
 struct tls_ctx {
@@ -311,6 +313,36 @@ tls_ctx_load_ca(struct tls_ctx *t, const char *ca, char *err, size_t len)
 	return (0);
 }
 
+/*
+ * The private key, read with read(2) into a buffer wiped afterwards (a
+ * file BIO would leave it in a stdio buffer): 1, 0 when OpenSSL refused
+ * it (its error queue says why), -1 when unreadable (err set).
+ */
+static int
+tls_ctx_use_key(struct tls_ctx *t, const char *key, int *encrypted,
+    char *err, size_t len)
+{
+	char		*buf, why[200];
+	size_t		 n;
+	BIO		*bio;
+	EVP_PKEY	*pkey = NULL;
+	int		 ok;
+
+	/* Its mode was checked with the configuration (KEY_SECRET). */
+	if (secret_load(key, 0, NULL, &buf, &n, why, sizeof(why)) != 0) {
+		snprintf(err, len, "cannot load key %s: %s", key, why);
+		return (-1);
+	}
+	if ((bio = BIO_new_mem_buf(buf, (int)n)) != NULL)
+		pkey = PEM_read_bio_PrivateKey(bio, NULL, tls_ctx_no_password,
+		    encrypted);
+	BIO_free(bio);
+	secret_free(buf, n);
+	ok = pkey != NULL && SSL_CTX_use_PrivateKey(t->ctx, pkey) == 1;
+	EVP_PKEY_free(pkey);
+	return (ok);
+}
+
 /* cert= and key= (the key defaults to the certificate's file). */
 static int
 tls_ctx_load_cert(struct tls_ctx *t, const char *cert, const char *key,
@@ -333,9 +365,8 @@ tls_ctx_load_cert(struct tls_ctx *t, const char *cert, const char *key,
 		    tls_ctx_ossl_reason());
 		return (-1);
 	}
-	SSL_CTX_set_default_passwd_cb_userdata(t->ctx, &encrypted);
-	ok = SSL_CTX_use_PrivateKey_file(t->ctx, key, SSL_FILETYPE_PEM);
-	SSL_CTX_set_default_passwd_cb_userdata(t->ctx, NULL);
+	if ((ok = tls_ctx_use_key(t, key, &encrypted, err, len)) == -1)
+		return (-1);
 	if (ok != 1) {
 		while ((e = ERR_get_error()) != 0) {
 			mismatch |= ERR_GET_LIB(e) == ERR_LIB_X509 &&

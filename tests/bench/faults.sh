@@ -339,7 +339,7 @@ postern_start() {
 	} > "$CONF"
 	start_postern "$CONF"
 	for svc in "$P" "$P-ssh" "$P-tls"; do
-		wait_log "$POSTERN_LOG" "info: $svc/private: up \\(check ok\\)$" 20 ||
+		wait_log "$POSTERN_LOG" "notice: $svc/private: up \\(check ok\\)$" 20 ||
 		    die "$svc/private never up: $(grep "$svc/private" "$POSTERN_LOG" | tail -n 2)"
 	done
 }
@@ -359,9 +359,9 @@ run_fault() {
 	local f=$1 t0 t_start t_down= t_fix t_back= downs backs moves0 detect=none failback=none
 	local hold_until stats was_down
 	fault_service "$f"
-	downs=$(count_lines "$POSTERN_LOG" "info: $SVC/private: [a-z]+ -> down")
-	backs=$(count_lines "$POSTERN_LOG" "info: service $SVC: new sessions go to private \\(was")
-	moves0=$(count_lines "$POSTERN_LOG" "info: $SVC/private: [a-z]+ -> [a-z]+ \\(")
+	downs=$(count_lines "$POSTERN_LOG" "warn: $SVC/private: [a-z]+ -> down")
+	backs=$(count_lines "$POSTERN_LOG" "notice: service $SVC: new sessions go to private \\(was")
+	moves0=$(count_lines "$POSTERN_LOG" "(warn|notice): $SVC/private: [a-z]+ -> [a-z]+ \\(")
 	say "$P $f: traffic on $SVC"
 	t_start=$(now_ms)
 	start_traffic "$P" "$SVC_PORT" --new-ms 75 --pool 3 --pool-ms 20 --timeout 10
@@ -375,8 +375,8 @@ run_fault() {
 	t0=$(now_ms)
 	say "$P $f: inject"
 	"fault_$f"
-	if wait_count "$POSTERN_LOG" "info: $SVC/private: [a-z]+ -> down" $((downs + 1)) 20; then
-		t_down=$(log_ms "info: $SVC/private: [a-z]+ -> down" $((downs + 1)))
+	if wait_count "$POSTERN_LOG" "warn: $SVC/private: [a-z]+ -> down" $((downs + 1)) 20; then
+		t_down=$(log_ms "warn: $SVC/private: [a-z]+ -> down" $((downs + 1)))
 		detect=$((t_down - t0))
 		hold_until=$((t_down + 3000))
 	else
@@ -386,9 +386,9 @@ run_fault() {
 	while (($(now_ms) < hold_until)); do sleep 0.2; done
 	# Failback: from the repair to the next "go to private", when the
 	# route was down at the repair ("-": it was not).
-	backs=$(count_lines "$POSTERN_LOG" "info: service $SVC: new sessions go to private \\(was")
+	backs=$(count_lines "$POSTERN_LOG" "notice: service $SVC: new sessions go to private \\(was")
 	was_down=0
-	grep -E "info: $SVC/private: [a-z]+ -> [a-z]+ \\(" "$POSTERN_LOG" | tail -n 1 |
+	grep -E "(warn|notice): $SVC/private: [a-z]+ -> [a-z]+ \\(" "$POSTERN_LOG" | tail -n 1 |
 	    grep -q -- '-> down' && was_down=1
 	t_fix=$(now_ms)
 	say "$P $f: repair"
@@ -398,8 +398,8 @@ run_fault() {
 	elif ((!was_down)); then
 		failback=-
 	else
-		if wait_count "$POSTERN_LOG" "info: service $SVC: new sessions go to private \\(was" $((backs + 1)) 30; then
-			t_back=$(log_ms "info: service $SVC: new sessions go to private \\(was" $((backs + 1)))
+		if wait_count "$POSTERN_LOG" "notice: service $SVC: new sessions go to private \\(was" $((backs + 1)) 30; then
+			t_back=$(log_ms "notice: service $SVC: new sessions go to private \\(was" $((backs + 1)))
 			failback=$((t_back - t_fix))
 			wait_served "$SVC_PRIV_ID" "$t_back" new 10
 		fi
@@ -417,7 +417,7 @@ run_fault() {
 		down != "" && $3 == "new" && $1 >= from && $1 < to && !(s[1] == "ok" && $6 == pub) { late++ }
 		END { printf "%d/%d|%d/%d|%s|%d|%d", en, nn, ep, np, (down == "" ? "-" : late + 0), w, max }' "$TRAFFIC_OUT")
 	printf '| %s | %s | %s | %s | %s | %s |\n' "$f" "$detect" "$BOUND" "${stats//|/ | }" \
-	    "$failback" "$(($(count_lines "$POSTERN_LOG" "info: $SVC/private: [a-z]+ -> [a-z]+ \\(") - moves0))"
+	    "$failback" "$(($(count_lines "$POSTERN_LOG" "(warn|notice): $SVC/private: [a-z]+ -> [a-z]+ \\(") - moves0))"
 	# Errors seen, for the reader: the commonest statuses.
 	awk '$5 != "ok" { print $3, $5 }' "$TRAFFIC_OUT" | sort | uniq -c | sort -rn | head -n 4 |
 	    sed "s/^ */[faults]     $P $f: /" >&2

@@ -34,9 +34,9 @@ for rev in "$@"; do
 	mkdir -p "$d/proxy"
 	srcs=()
 	# resp_sub.c and pg_listen.c came with the subscription and LISTEN
-	# tracking; older revisions have neither.
+	# tracking, resp_args.c with issue 22; older revisions lack them.
 	for f in resp_read.c resp_track.c resp_track.h resp_int.h pg_track.c \
-	    pg_track.h resp_sub.c pg_listen.c pg_listen.h; do
+	    pg_track.h resp_sub.c resp_args.c pg_listen.c pg_listen.h; do
 		git cat-file -e "$rev:proxy/$f" 2>/dev/null || continue
 		git show "$rev:proxy/$f" >"$d/proxy/$f"
 		[[ $f == *.c ]] && srcs+=("$d/proxy/$f")

@@ -36,6 +36,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	p.cbind = p.tls ? hash : NULL;
 	p.cbind_len = p.tls ? sizeof(hash) : 0;
 	p.nonce = (data[0] & 2) ? "n" : "rOprNGfwEbeRWgbNEkqO";
+	p.allow_md5 = (data[0] & 4) != 0;	/* md5 without TLS too */
 	p.max_iterations = 4;
 	data++;
 	size--;

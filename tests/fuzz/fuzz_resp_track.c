@@ -6,7 +6,9 @@
  * both must agree (the relay hands it whatever one read returned), and
  * so must a third fed one byte at a time, which never takes the reader's
  * whole-message fast paths: same counts, states and replay.  The
- * replay must hold only what was recorded, and clearing frees it all.
+ * replay must hold only what was recorded, each command one that Redis
+ * reads back as the command of its slot (split as Redis splits it,
+ * resp_args.c), and clearing frees it all.
  */
 #include "config.h"
 
@@ -16,9 +18,39 @@
 
 #include <event2/buffer.h>
 
+#include "resp_int.h"
 #include "resp_track.h"
 
 int	LLVMFuzzerTestOneInput(const uint8_t *, size_t);
+
+/* The command names each slot may hold (READONLY's: either). */
+static const char *const slot_cmd[RESP_NSLOTS][2] = {
+	{ "AUTH", "AUTH" }, { "HELLO", "HELLO" }, { "SELECT", "SELECT" },
+	{ "CLIENT", "CLIENT" }, { "CLIENT", "CLIENT" }, { "CLIENT", "CLIENT" },
+	{ "READONLY", "READWRITE" }
+};
+
+/* Every recorded command reads back as its slot's. */
+static void
+check_saved(const struct resp_track *t)
+{
+	static uint8_t		buf[RESP_CMD_MAX];
+	struct resp_args	a;
+	size_t			i;
+
+	for (i = 0; i < RESP_NSLOTS; i++) {
+		if (t->saved[i].cmd == NULL)
+			continue;
+		if (resp_args_split(t->saved[i].cmd, t->saved[i].len, buf,
+		    &a) != 0 || a.n < 1 || (!resp_args_is(&a, 0,
+		    slot_cmd[i][0]) && !resp_args_is(&a, 0, slot_cmd[i][1])))
+			abort();
+		if (i == RESP_SLOT_LIBNAME && !resp_args_is(&a, 2, "LIB-NAME"))
+			abort();
+		if (i == RESP_SLOT_LIBVER && !resp_args_is(&a, 2, "LIB-VER"))
+			abort();
+	}
+}
 
 static void
 feed(struct resp_track *t, const uint8_t *q, size_t nq, const uint8_t *p,
@@ -74,6 +106,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		abort();
 	if (resp_track_why(&whole) == NULL)
 		abort();
+	check_saved(&whole);
+	check_saved(&bytes);
 	if ((out = evbuffer_new()) == NULL)
 		abort();
 	n = resp_track_replay(&whole, out, want, names, sizeof(names));

@@ -10,6 +10,50 @@ ms_now() {
 	date +%s%3N
 }
 
+# The operator's levels: at warn, killing the preferred server logs the
+# route going down and the failover, and no session line; at notice (a
+# reload), its recovery and the move back; info lines never.
+case_log_levels() {
+	local priv public
+	start_redis
+	public=$REDIS_PORT
+	priv=$(free_port) || fail_case "no free port"
+	start_redis_on "$priv"
+	rcli "$priv" SET who private > /dev/null
+	rcli "$public" SET who public > /dev/null
+	LISTEN_PORT=$(free_port) || fail_case "no free port"
+	CONF=$T/levels.conf
+	{
+		conf_global log_level=warn
+		conf_service redis "127.0.0.1:$LISTEN_PORT" redis \
+		    "private tcp://127.0.0.1:$priv" "public tcp://127.0.0.1:$public" -- \
+		    check=none fall=1 rise=1 check_interval=1s
+	} > "$CONF"
+	start_postern_args -c "$CONF"
+	wait_until 10 eval '[[ "$(rcli "$LISTEN_PORT" GET who 2>/dev/null)" == private ]]' ||
+	    fail_case "no GET through postern at log_level = warn"
+	rcli "$priv" SHUTDOWN NOSAVE > /dev/null 2>&1
+	wait_until 10 eval '! port_listening "$priv"' || fail_case "private redis still listening"
+	expect_eq "GET after private died" public "$(rcli "$LISTEN_PORT" GET who 2>&1)"
+	expect_log " warn: redis/private: (up|unknown) -> down \(1 failed connect; last: connection refused; "
+	expect_log " warn: service redis: new sessions go to public \(was private\)$"
+	expect_no_log "connect failed"
+	expect_no_log " (notice|info): "
+	sed -i 's/^log_level = warn$/log_level = notice/' "$CONF"
+	kill -HUP "$POSTERN_PID"
+	start_redis_on "$priv"
+	rcli "$priv" SET who private > /dev/null
+	wait_until 15 eval '[[ "$(rcli "$LISTEN_PORT" GET who 2>/dev/null)" == private ]]' ||
+	    fail_case "sessions did not go back to private"
+	expect_log " notice: redis/private: down -> up \(1 successful [a-z]+; "
+	expect_log " notice: service redis: new sessions go to private \(was public\)$"
+	expect_no_log " info: "
+	kill -TERM "$POSTERN_PID"
+	postern_wait_exit 10
+	expect_eq "exit status" 0 "$POSTERN_STATUS"
+	check_sanitizers "$POSTERN_LOG"
+}
+
 # The first route has nothing listening: the session fails over to the
 # second at connect time, and both steps are logged under one session id.
 case_dead_first_route() {
@@ -180,6 +224,7 @@ case_passive_hung_server() {
 	expect_log ": redis/private: down -> up \(1 successful request; "
 }
 
+run_case "log_level = warn shows a failover, not sessions; notice adds recovery" case_log_levels
 run_case "dead first route fails over at connect" case_dead_first_route
 run_case "passive health: fall, rest, retry" case_passive_fall_and_retry
 run_case "connect timeout fails over" case_connect_timeout

@@ -50,8 +50,8 @@ postern_two() {
 		    "public tcp://127.0.0.1:$PUB_PORT" -- "${CHECKS[@]}"
 	} > "$CONF"
 	start_postern "$CONF"
-	expect_log 'info: redis/private: up \(check ok\)$' 15
-	expect_log 'info: redis/public: up \(check ok\)$'
+	expect_log 'notice: redis/private: up \(check ok\)$' 15
+	expect_log 'notice: redis/public: up \(check ok\)$'
 }
 
 # traffic_on ROUTE SINCE_MS KIND [TIMEOUT_S]: wait until a request of KIND
@@ -74,10 +74,10 @@ fault_cycle() {
 	traffic_on private "$T0" pool
 	T0=$(date +%s%3N)
 	"$1"
-	expect_log 'info: redis/private: up -> down \(' "$DOWN_S"
+	expect_log 'warn: redis/private: up -> down \(' "$DOWN_S"
 	t_down=$(log_ms 'redis/private: up -> down')
 	note "fault -> 'up -> down' in $((t_down - T0)) ms (bound fall x interval + timeout = 1500 ms)"
-	expect_log 'info: service redis: new sessions go to public \(was private\)$'
+	expect_log 'warn: service redis: new sessions go to public \(was private\)$'
 	traffic_on public "$t_down" new
 	# A window of new sessions, all to be served by public: at least 10
 	# started 1 s after 'down' or later (the check below counts them).
@@ -85,8 +85,8 @@ fault_cycle() {
 	    fail_case "fewer than 10 new sessions served by public from 1 s after 'down' on"
 	t_fix=$(date +%s%3N)
 	"$2"
-	expect_log 'info: redis/private: down -> up \(' 20
-	expect_log 'info: service redis: new sessions go to private \(was public\)$'
+	expect_log 'notice: redis/private: down -> up \(' 20
+	expect_log 'notice: service redis: new sessions go to private \(was public\)$'
 	traffic_on private "$t_fix" new
 	note "repair -> 'new sessions go to private' in $(($(log_ms 'new sessions go to private \(was public') - t_fix)) ms"
 	stop_traffic

@@ -13,7 +13,8 @@ run_check() {
 	timeout 20 "$POSTERN" -n -c "$1" > "$T/check.out" 2> "$T/check.err"
 	CHECK_RC=$?
 	CHECK_OUT=$(cat "$T/check.out")
-	CHECK_ERR=$(cat "$T/check.err")
+	# As root without user =, -n warns (42-secrets.sh tests it).
+	CHECK_ERR=$(grep -v '^postern: warning: running as root without user =' "$T/check.err")
 	check_sanitizers "$T/check.err"
 }
 
@@ -325,6 +326,56 @@ case_sigint() {
 	check_sanitizers "$POSTERN_LOG"
 }
 
+# With standard error the journal's stream (JOURNAL_STREAM names its
+# device:inode), lines carry sd-daemon priorities and no timestamp; a
+# JOURNAL_STREAM inherited by a redirected stderr changes nothing.  A
+# line longer than any buffer is written whole.
+case_journal_stream() {
+	local log=$T/journal.log other=$T/other.log pid long js
+	start_redis
+	long=$(printf 'v%.0s' $(seq 1 3000))
+	LISTEN_PORT=$(free_port) || fail_case "no free port"
+	{
+		conf_global
+		conf_service redis "127.0.0.1:$LISTEN_PORT" redis \
+		    "private tcp://127.0.0.1:$REDIS_PORT"
+	} > "$T/j.conf"
+	: > "$log"
+	: > "$other"
+	js=$(stat -c '%d:%i' "$log") || fail_case "stat $log"
+	# shellcheck disable=SC2094	# the file is postern's stderr, only
+	(_close_sess_fds; JOURNAL_STREAM=$js exec "$POSTERN" -c "$T/j.conf") \
+	    >> "$log" 2>&1 &
+	pid=$!
+	_POSTERN_PIDS+=("$pid")
+	wait_log "$log" '^<6>ready: 1 service, 1 listener$' 10 ||
+	    fail_case "no '<6>ready:' line: $(head -c 300 "$log")"
+	expect_eq "PING" PONG "$(rcli "$LISTEN_PORT" PING 2>&1)"
+	# A reload error quoting a 3000-byte value: an error, whole.
+	sed -i "s/^log_level = info$/log_level = $long/" "$T/j.conf"
+	kill -HUP "$pid"
+	wait_log "$log" "^<3>$(re_escape "$T/j.conf"):2: log_level: '$long' is not one of: error, warn, notice, info, debug$" 10 ||
+	    fail_case "the reload error with a 3000-byte value is not whole"
+	wait_log "$log" '^<6>s[0-9]+ redis .*: closed \(client closed\)' 10 ||
+	    fail_case "no '<6>' session line"
+	grep -Eq '^[0-9]{4}-|(info|warn|error): ' "$log" &&
+	    fail_case "timestamp or level text under journald: $(grep -Em1 '^[0-9]{4}-|(info|warn|error): ' "$log")"
+	kill -TERM "$pid"
+	wait_exit "$pid" 10 || fail_case "postern did not stop"
+	check_sanitizers "$log"
+	# Inherited, but stderr is another file: the usual format.
+	sed -i "s/^log_level = $long$/log_level = info/" "$T/j.conf"
+	(_close_sess_fds; JOURNAL_STREAM=$js exec "$POSTERN" -c "$T/j.conf") \
+	    >> "$other" 2>&1 &
+	pid=$!
+	_POSTERN_PIDS+=("$pid")
+	wait_log "$other" ' info: ready: 1 service, 1 listener$' 10 ||
+	    fail_case "redirected stderr: no timestamped ready line: $(head -c 300 "$other")"
+	kill -TERM "$pid"
+	wait_exit "$pid" 10 || fail_case "postern did not stop"
+	check_sanitizers "$other"
+}
+
 case_ipv6_listener() {
 	local p
 	ip -6 addr show dev lo 2>/dev/null | grep -q 'inet6 ::1/' ||
@@ -365,8 +416,44 @@ case_quick_mode() {
 	expect_log " ready: 2 services, 2 listeners$"
 	expect_eq "PING via -L bind:port" PONG "$(rcli "$p1" PING 2>&1)"
 	expect_eq "PING via -L port" PONG "$(rcli "$p2" PING 2>&1)"
+	# The tunnels are named as typed, not L1, L2.
+	expect_log " info: service 127\.0\.0\.1:$p1 -> 127\.0\.0\.1:$REDIS_PORT: listening on 127\.0\.0\.1:$p1$"
+	expect_log " info: service $p2 -> 127\.0\.0\.1:$REDIS_PORT: listening on 127\.0\.0\.1:$p2$"
+	expect_log " notice: $p2 -> 127\.0\.0\.1:$REDIS_PORT \(direct\): up \((check|connect) ok\)$"
+	expect_no_log "service L[12]|L[12]/"
 	[[ -n "$(ss -ltnH "src 127.0.0.1 and sport = :$p2")" ]] ||
 	    fail_case "-L $p2:... does not listen on 127.0.0.1"
+	# No admin endpoint: no readiness to speak of.
+	kill -INT "$POSTERN_PID"
+	postern_wait_exit 10
+	expect_eq "exit status after SIGINT" 0 "$POSTERN_STATUS"
+	expect_log " info: SIGINT: stopping$"
+	expect_no_log "readiness"
+}
+
+# -L: SIGHUP (the terminal closed) ends the tunnel at once, as with
+# ssh -L, open session included: its port is free for the next start.
+case_quick_mode_sighup() {
+	local p t0 t1
+	start_redis
+	p=$(free_port) || fail_case "no free port"
+	start_postern_args -L "$p:127.0.0.1:$REDIS_PORT"
+	wait_ready 10
+	open_session s "TCP:127.0.0.1:$p"
+	session_send s 'PING\r\n'
+	wait_count "$T/s.out" PONG 1 10 || fail_case "no PONG before SIGHUP"
+	t0=$(date +%s%3N)
+	kill -HUP "$POSTERN_PID"
+	postern_wait_exit 10
+	t1=$(date +%s%3N)
+	expect_eq "exit status after SIGHUP" 0 "$POSTERN_STATUS"
+	# drain_timeout is 30 s here: the session was not waited for.
+	(( t1 - t0 <= 5000 )) || fail_case "exited $((t1 - t0)) ms after SIGHUP"
+	expect_log " info: SIGHUP: the terminal is gone: closing 1 session and exiting$"
+	expect_log ": closed \(shutdown\) after "
+	expect_no_log "reload"
+	[[ -z "$(ss -ltnH "sport = :$p")" ]] || fail_case "port $p still listened on"
+	check_sanitizers "$POSTERN_LOG"
 }
 
 # max_connections = 2: a third client is closed at once with its reason,
@@ -416,8 +503,10 @@ run_case "reload fails at each step: the old configuration serves" case_reload_f
 run_case "SIGTERM drains an open session" case_sigterm_drains
 run_case "drain_timeout closes idle sessions" case_drain_timeout
 run_case "SIGINT stops cleanly" case_sigint
+run_case "under journald: <N> priorities, no timestamp; long lines whole" case_journal_stream
 run_case "IPv6 [::1] listener" case_ipv6_listener
 run_case "unix socket listener" case_unix_listener
 run_case "-L quick mode" case_quick_mode
+run_case "-L: SIGHUP ends the tunnel at once" case_quick_mode_sighup
 run_case "max_connections, also across a reload" case_max_connections
 finish

@@ -48,8 +48,8 @@ postern_pair() {
 	GLOBAL_OPTS=("admin=$ADMIN" log_level=debug)
 	postern_redis "private tcp://127.0.0.1:$PRIV_PORT" \
 	    "public tcp://127.0.0.1:$PUB_PORT" -- "${FAST[@]}" check=redis "$@"
-	expect_log 'info: redis/private: up \(check ok\)$'
-	expect_log 'info: redis/public: up \(check ok\)$'
+	expect_log 'notice: redis/private: up \(check ok\)$'
+	expect_log 'notice: redis/public: up \(check ok\)$'
 }
 
 ctl() {
@@ -257,8 +257,8 @@ case_redis_move_over() {	# case_redis_move_over PRIV-TRANSPORT PUB-TRANSPORT
 	ADMIN=127.0.0.1:$ADMIN_PORT
 	GLOBAL_OPTS=("admin=$ADMIN" log_level=debug)
 	postern_redis "$priv_route" "public ${ROUTE#private }" -- "${FAST[@]}" check=redis
-	expect_log 'info: redis/private: up \(check ok\)$' 20
-	expect_log 'info: redis/public: up \(check ok\)$' 20
+	expect_log 'notice: redis/private: up \(check ok\)$' 20
+	expect_log 'notice: redis/public: up \(check ok\)$' 20
 	ctl pin redis public
 	start_client c redis --port "$LISTEN_PORT" --db 3 --name mv1
 	wait_until 10 grep -q ' ok public mv1 c1$' "$T/c.out" ||
@@ -374,6 +374,100 @@ case_redis_unsubscribe() {
 	stop_postern
 }
 
+# HELLO 3 AUTH alice, then a HELLO 3 without AUTH (issue 22): the user
+# is still alice after the move, and the name HELLO gave survives too
+# (the tracker kept the last HELLO whole and replayed a bare HELLO 3).
+case_redis_hello_auth() {
+	local acl=(--user default on nopass '~*' '+@all' --user alice on '>pw1' '~*' '+@all')
+	local moved=' -> private 127\.0\.0\.1:[0-9]+: moved to public '
+	start_pair "${acl[@]}"
+	postern_pair
+	open_session h "TCP:127.0.0.1:$LISTEN_PORT"
+	session_send h 'HELLO 3 AUTH alice pw1 SETNAME hn\r\nHELLO 3\r\nACL WHOAMI\r\n'
+	wait_until 10 grep -q '^alice' "$T/h.out" || fail_case "h: $(session_out h)"
+	expect_match "alice on private" 'name=hn .*user=alice' \
+	    "$(rcli "$PRIV_PORT" CLIENT LIST 2>/dev/null)"
+	ctl drain redis private --deadline 30s
+	wait_count "$POSTERN_LOG" "$moved" 1 || fail_case "h did not move"
+	expect_log 'moved to public .*replayed AUTH, CLIENT SETNAME, HELLO\)'
+	session_send h 'GET who\r\nACL WHOAMI\r\n'
+	wait_until 10 grep -q '^public' "$T/h.out" || fail_case "h: not on public: $(session_out h)"
+	wait_until 10 bash -c "[ \$(grep -c '^alice' '$T/h.out') -ge 2 ]" ||
+	    fail_case "h: ACL WHOAMI after the move: $(session_out h)"
+	expect_match "alice on public, name kept, RESP3" 'name=hn .*user=alice .*resp=3' \
+	    "$(rcli "$PUB_PORT" CLIENT LIST 2>/dev/null)"
+	expect_eq "errors" "" "$(grep '^-' "$T/h.out")"
+	expect_no_log 'pw1'
+	stop_postern
+}
+
+# Inline commands with quoted names are the commands Redis runs
+# (issue 22): a session in "MULTI" (spelt \x4dULTI) waits, and EXEC
+# finds its MULTI; one subscribed by 'SUBSCRIBE' keeps receiving on
+# private and is closed at the drain deadline, never moved.  Another
+# replaying a quoted AUTH moves with it.
+case_redis_inline_quoted() {
+	local acl=(--user default on nopass '~*' '&*' '+@all' --user bob on '>pw2' '~*' '&*' '+@all')
+	local moved=' -> private 127\.0\.0\.1:[0-9]+: moved to public '
+	start_pair "${acl[@]}"
+	postern_pair
+	open_session m "TCP:127.0.0.1:$LISTEN_PORT"
+	session_send m '"\\x4dULTI"\r\nINCR n\r\n'
+	wait_until 10 grep -q QUEUED "$T/m.out" || fail_case "m: no QUEUED: $(session_out m)"
+	open_session s "TCP:127.0.0.1:$LISTEN_PORT"
+	session_send s '"SUBSCRIBE" ch\r\n'
+	wait_until 10 grep -q subscribe "$T/s.out" || fail_case "s: not subscribed"
+	open_session a "TCP:127.0.0.1:$LISTEN_PORT"
+	session_send a "'AUTH' \"bob\" \"p\\\\x772\"\r\nPING\r\n"
+	wait_until 10 grep -q PONG "$T/a.out" || fail_case "a: $(session_out a)"
+
+	ctl drain redis private --deadline 6s
+	wait_count "$POSTERN_LOG" "$moved" 1 || fail_case "a did not move"
+	expect_log 'waits for a safe point to move to public \(inside MULTI\)'
+	expect_log 'waits for a safe point to move to public \(subscribed\)'
+	session_send a 'ACL WHOAMI\r\nGET who\r\n'
+	wait_until 10 grep -q '^public' "$T/a.out" || fail_case "a: not on public: $(session_out a)"
+	expect_eq "a: still bob" 1 "$(grep -c '^bob' "$T/a.out")"
+	expect_eq "publish reaches s on private" 1 "$(rcli "$PRIV_PORT" PUBLISH ch hello1)"
+	wait_until 10 grep -q hello1 "$T/s.out" || fail_case "s: no message: $(session_out s)"
+	session_send m 'EXEC\r\n'
+	wait_until 10 grep -q '^:1' "$T/m.out" || fail_case "m: EXEC: $(session_out m)"
+	expect_eq "m: no EXEC without MULTI" "" "$(grep -i 'without MULTI' "$T/m.out")"
+	wait_count "$POSTERN_LOG" "$moved" 2 || fail_case "m did not move after EXEC"
+	expect_log ' -> private 127\.0\.0\.1:[0-9]+: closed \(route: drain deadline\)' 10
+	expect_eq "moved" 2 "$(count_lines "$POSTERN_LOG" "$moved")"
+	stop_postern
+}
+
+# A replication stream (issue 22): after PSYNC the master streams an RDB
+# and then the commands it runs, none a reply to the replica.  Such a
+# session is never moved, however idle it looks; it is closed at the
+# drain deadline.  REPLCONF alone is enough.  An idle one moves.
+case_redis_replication() {
+	local moved=' -> private 127\.0\.0\.1:[0-9]+: moved to public '
+	start_pair
+	postern_pair
+	open_session p "TCP:127.0.0.1:$LISTEN_PORT"
+	session_send p 'REPLCONF listening-port 1\r\n'
+	wait_until 10 grep -q '^+OK' "$T/p.out" || fail_case "p: $(session_out p)"
+	# Not pipelined: PSYNC is refused with output pending.
+	session_send p 'PSYNC ? -1\r\n'
+	wait_until 10 grep -q FULLRESYNC "$T/p.out" || fail_case "p: $(session_out p | head -c 200)"
+	open_session c "TCP:127.0.0.1:$LISTEN_PORT"
+	session_send c 'REPLCONF listening-port 2\r\n'
+	wait_until 10 grep -q '^+OK' "$T/c.out" || fail_case "c: $(session_out c)"
+	open_session i "TCP:127.0.0.1:$LISTEN_PORT"
+	session_send i 'PING\r\n'
+	wait_until 10 grep -q PONG "$T/i.out" || fail_case "i: no PONG"
+	ctl drain redis private --deadline 4s
+	wait_count "$POSTERN_LOG" "$moved" 1 || fail_case "i did not move"
+	rcli "$PRIV_PORT" SET streamed yes > /dev/null
+	wait_until 10 grep -q streamed "$T/p.out" || fail_case "p: the stream stalled"
+	expect_log 'redis/private: drain deadline: 2 sessions still on it closed' 10
+	expect_eq "moved: only the idle one" 1 "$(count_lines "$POSTERN_LOG" "$moved")"
+	stop_postern
+}
+
 # ---------------------------------------------------------------------
 # PostgreSQL
 
@@ -400,8 +494,8 @@ start_pg_pair() {
 	GLOBAL_OPTS=("admin=$ADMIN" log_level=debug)
 	postern_service postgres "private tcp://127.0.0.1:$PRIV_PG" \
 	    "public tcp://127.0.0.1:$PUB_PG" -- "${FAST[@]}" check=postgres "$@"
-	expect_log 'info: postgres/private: up \(check ok\)$'
-	expect_log 'info: postgres/public: up \(check ok\)$'
+	expect_log 'notice: postgres/private: up \(check ok\)$'
+	expect_log 'notice: postgres/public: up \(check ok\)$'
 }
 
 # last_ok NAME: the server port of client NAME's last good reply.
@@ -532,6 +626,9 @@ run_case "redis: AUTH (ACL user), SELECT, SETNAME replayed on the move" case_red
 run_case "redis: MULTI, SUBSCRIBE, BLPOP wait; drain deadline closes the rest" case_redis_drain_states
 run_case "redis: a subscriber that unsubscribes from all, or RESETs, moves" case_redis_unsubscribe
 run_case "redis: on_failback = keep keeps established sessions" case_redis_keep
+run_case "redis: HELLO 3 AUTH then HELLO 3: still the same user after the move" case_redis_hello_auth
+run_case "redis: inline \"MULTI\", 'SUBSCRIBE' wait; quoted AUTH replayed" case_redis_inline_quoted
+run_case "redis: PSYNC, REPLCONF: never moved, closed at the drain deadline" case_redis_replication
 for t in "${TRANSPORTS[@]}"; do
 	run_case "$t: redis: a connection moves both ways, both routes over $t" \
 	    case_redis_move_over "$t" "$t"

@@ -157,7 +157,14 @@ case_health_healthy() {
 	jq -e . > /dev/null <<< "$HTTP_BODY" ||
 	    fail_case "/health is not JSON: $(_short "$HTTP_BODY")"
 	expect_json .status healthy
-	expect_json .redis_status connected
+	# Top-level keys do not depend on the configuration.
+	expect_json 'keys | join(",")' \
+	    bastions,config_generation,services,started,status,uptime_seconds,version
+	expect_json .version "$("$POSTERN" -V | awk '{ print $2 }')"
+	expect_json .config_generation 1
+	expect_json '.started | test("^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9:]{8}Z$")' true
+	expect_json '.uptime_seconds | type' number
+	expect_json '.services.redis.status' connected
 	expect_json '.services.redis.route' private
 	expect_json '.services.redis.preferred' private
 	expect_json '.services.redis.pinned' null
@@ -201,7 +208,7 @@ case_health_degraded() {
 	expect_log 'service redis: new sessions go to public \(was private\)'
 	expect_http GET /health 200
 	expect_json .status degraded
-	expect_json .redis_status connected
+	expect_json '.services.redis.status' connected
 	expect_json '.services.redis.route' public
 	expect_json '.services.redis.preferred' private
 	expect_json '.services.redis.failovers' 1
@@ -211,6 +218,11 @@ case_health_degraded() {
 	expect_json '.services.redis.routes.private.last_error | test("refused")' \
 	    true
 	expect_json '.services.redis.routes.public.state' up
+	http_req GET /metrics
+	expect_eq "failovers_total after the served route died" 1 \
+	    "$(metric 'postern_failovers_total{service="redis"}')"
+	expect_eq "checks by result, snake_case" 1 \
+	    "$(($(metric 'postern_checks_total{service="redis",route="private",result="connection_refused"}') >= 1))"
 	expect_http GET /readiness 200
 	ctl status
 	expect_eq "ctl status exit (degraded)" 0 "$CTL_RC"
@@ -227,7 +239,7 @@ case_health_unhealthy() {
 	expect_log 'service redis: no usable route'
 	expect_http GET /health 503
 	expect_json .status unhealthy
-	expect_json .redis_status disconnected
+	expect_json '.services.redis.status' disconnected
 	expect_json '.services.redis.route' null
 	expect_json '.services.redis.routes.public.state' down
 	expect_http GET /readiness 503
@@ -307,14 +319,17 @@ case_metrics() {
 	expect_http GET /metrics 200
 	expect_match "content type" \
 	    'Content-Type: text/plain; version=0\.0\.4' "$HTTP_HEAD"
-	for fam in postern_info:gauge postern_config_generation:gauge \
+	for fam in postern_build_info:gauge postern_config_generation:gauge \
+	    process_start_time_seconds:gauge process_cpu_seconds_total:counter \
+	    process_resident_memory_bytes:gauge process_open_fds:gauge \
+	    process_max_fds:gauge postern_service_no_route_total:counter \
 	    postern_sessions_active:gauge postern_sessions_total:counter \
 	    postern_bytes_total:counter postern_connect_failures_total:counter \
 	    postern_route_up:gauge postern_route_state:gauge \
 	    postern_route_admin:gauge postern_checks_total:counter \
 	    postern_check_duration_seconds:histogram \
 	    postern_service_sessions_active:gauge \
-	    postern_service_refused_total:counter \
+	    postern_service_refused_total:counter postern_service_lingering:gauge \
 	    postern_failovers_total:counter postern_service_pinned:gauge; do
 		grep -qx "# TYPE ${fam%%:*} ${fam#*:}" <<< "$HTTP_BODY" ||
 		    fail_case "/metrics lacks '# TYPE ${fam%%:*} ${fam#*:}'"
@@ -328,6 +343,25 @@ case_metrics() {
 		    fail_case "malformed sample line: $line"
 	done <<< "$HTTP_BODY"
 	expect_eq "config generation" 1 "$(metric postern_config_generation)"
+	expect_eq "build info" 1 \
+	    "$(metric "postern_build_info{version=\"$("$POSTERN" -V | awk '{ print $2 }')\"}")"
+	# The process_* families hold this process's figures.
+	v=$(metric process_start_time_seconds)
+	(( v <= $(date +%s) && v > $(date +%s) - 600 )) || fail_case "process_start_time_seconds $v"
+	# The scrape's own connection is open while it counts, not after;
+	# each of the two routes' checks may hold a socket at one of the two
+	# moments and not at the other.
+	v=$(( $(metric process_open_fds) - $(ls "/proc/$POSTERN_PID/fd" | wc -l) ))
+	((v >= -2 && v <= 3)) || fail_case "process_open_fds is off by $v"
+	expect_eq "process_max_fds" "$(awk '/^Max open files/ { print $4 }' "/proc/$POSTERN_PID/limits")" \
+	    "$(metric process_max_fds)"
+	v=$(metric process_resident_memory_bytes)
+	((v > 1000000)) || fail_case "process_resident_memory_bytes $v"
+	[[ "$(metric process_cpu_seconds_total)" =~ ^[0-9]+\.[0-9]+$ ]] ||
+	    fail_case "process_cpu_seconds_total '$(metric process_cpu_seconds_total)'"
+	# No label value with a space: stable snake_case values.
+	grep -E '^[a-z_]+\{.*="[^"]* [^"]*"' <<< "$HTTP_BODY" > "$T/spaces" &&
+	    fail_case "label value with a space: $(head -n 1 "$T/spaces")"
 	expect_eq "route up" 1 \
 	    "$(metric 'postern_route_up{service="redis",route="private"}')"
 	expect_eq "route state up" 1 \
@@ -359,6 +393,79 @@ case_metrics() {
 	expect_eq "service sessions active" 0 \
 	    "$(metric 'postern_service_sessions_active{service="redis"}')"
 	expect_eq "pinned" 0 "$(metric 'postern_service_pinned{service="redis"}')"
+}
+
+# postern_bytes_total grows while a session is open, not at its close.
+case_metrics_bytes_live() {
+	local big=$((2 * 1024 * 1024)) v
+	setup_two_redis
+	open_session s "TCP:127.0.0.1:$LISTEN_PORT"
+	session_send s 'PING\r\n'
+	wait_count "$T/s.out" PONG 1 10 || fail_case "no PONG"
+	http_req GET /metrics
+	# 'PING\r\n' (an inline command, 6 bytes) and '+PONG\r\n' (7).
+	expect_eq "bytes up, session open" 6 \
+	    "$(metric 'postern_bytes_total{service="redis",route="private",direction="up"}')"
+	expect_eq "bytes down, session open" 7 \
+	    "$(metric 'postern_bytes_total{service="redis",route="private",direction="down"}')"
+	# 2 MiB down through the open session.
+	head -c "$big" /dev/zero | tr '\0' x |
+	    timeout 10 redis-cli -h 127.0.0.1 -p "$PRIV_PORT" -x SET big > /dev/null ||
+	    fail_case "SET big failed"
+	session_send s 'GET big\r\n'
+	wait_until 10 eval '(( $(stat -c %s "$T/s.out") >= big ))' ||
+	    fail_case "the 2 MiB value did not arrive"
+	http_req GET /metrics
+	v=$(metric 'postern_bytes_total{service="redis",route="private",direction="down"}')
+	((v >= big)) || fail_case "bytes down with the session open: $v, want >= $big"
+	session_close s
+	wait_exit "$(session_pid s)" 10
+	expect_log ' -> private 127\.0\.0\.1:[0-9]+: closed '
+	http_req GET /metrics
+	expect_eq "bytes down after the close: counted once" "$v" \
+	    "$(metric 'postern_bytes_total{service="redis",route="private",direction="down"}')"
+}
+
+# Clients answered "no healthy route" are counted, by reason; a start
+# with the preferred route down is no failover.
+case_metrics_no_route() {
+	local p2 out
+	start_redis
+	PUB_PORT=$REDIS_PORT
+	PRIV_PORT=$(free_port) || fail_case "no free port"
+	ADMIN_PORT=$(free_port) || fail_case "no free port"
+	LISTEN_PORT=$(free_port) || fail_case "no free port"
+	ADMIN=127.0.0.1:$ADMIN_PORT
+	CONF=$T/case$_CASE_ID.conf
+	p2=$(free_port) || fail_case "no free port"
+	{
+		conf_global "admin=$ADMIN"
+		redis_service
+		conf_service gone "127.0.0.1:$p2" redis \
+		    "dead tcp://127.0.0.1:$PRIV_PORT" -- check=none fall=100 \
+		    hold_timeout=0
+	} > "$CONF"
+	start_postern "$CONF"
+	expect_log 'service redis: new sessions go to public \(was private\)$'
+	http_req GET /metrics
+	expect_eq "failovers_total after a start with private down" 0 \
+	    "$(metric 'postern_failovers_total{service="redis"}')"
+	# Every route fails at connect, and no hold: the error at once.
+	out=$(rcli "$p2" PING 2>&1)
+	expect_match "client's error (gone)" '^ERR postern: no healthy route for service gone' "$out"
+	http_req GET /metrics
+	expect_eq "no_route_total no_healthy_route (gone)" 1 \
+	    "$(metric 'postern_service_no_route_total{service="gone",reason="no_healthy_route"}')"
+	# Both down: a held client waits hold_timeout (1s), then the error.
+	kill -TERM "$REDIS_PID"
+	expect_log 'service redis: no usable route'
+	out=$(rcli "$LISTEN_PORT" PING 2>&1)
+	expect_match "client's error" '^ERR postern: no healthy route' "$out"
+	http_req GET /metrics
+	expect_eq "no_route_total hold_timeout" 1 \
+	    "$(metric 'postern_service_no_route_total{service="redis",reason="hold_timeout"}')"
+	expect_eq "no_route_total no_healthy_route" 0 \
+	    "$(metric 'postern_service_no_route_total{service="redis",reason="no_healthy_route"}')"
 }
 
 case_pin_expiry() {
@@ -427,9 +534,15 @@ case_drain_disable_enable() {
 
 	ctl disable redis private
 	expect_eq "ctl disable exit" 0 "$CTL_RC"
-	expect_match "ctl disable output" '1 session closed' "$CTL_OUT"
+	# on_route_down = move (the default): the idle session leaves at
+	# once, unseen (issue 20).
+	expect_match "ctl disable output" '1 session leaves now' "$CTL_OUT"
 	expect_log 'redis/private: enabled -> disabled \(operator\)'
-	expect_log ' -> private 127\.0\.0\.1:[0-9]+: closed \(route: route disabled\)'
+	wait_count "$POSTERN_LOG" ' -> private 127\.0\.0\.1:[0-9]+: moved to public ' 2 ||
+	    fail_case "s1 did not leave the disabled route"
+	session_send s1 'ECHO after-disable\r\n'
+	wait_until 10 grep -q after-disable "$T/s1.out" ||
+	    fail_case "s1 stopped working after private was disabled"
 	expect_http GET /metrics 200
 	expect_eq "admin metric" 1 \
 	    "$(metric 'postern_route_admin{service="redis",route="private",admin="disabled"}')"
@@ -465,9 +578,14 @@ case_ctl_status_and_errors() {
 	ctl drain redis nosuch
 	expect_eq "ctl drain unknown route exit" 1 "$CTL_RC"
 	expect_match "ctl drain unknown route" "has no route 'nosuch'" "$CTL_ERR"
-	ctl pin redis public --for 2h
+	ctl pin redis public --for 2d
 	expect_eq "ctl pin bad duration exit" 1 "$CTL_RC"
 	expect_match "ctl pin bad duration" "bad duration" "$CTL_ERR"
+	# Hours, as the completion offers them.
+	ctl pin redis public --for 2h
+	expect_eq "ctl pin --for 2h exit ($CTL_ERR)" 0 "$CTL_RC"
+	ctl unpin redis
+	expect_eq "ctl unpin exit" 0 "$CTL_RC"
 
 	expect_http POST '/routes/pin?service=nosuch&route=public' 404
 	expect_json .ok false
@@ -724,10 +842,10 @@ case_token_loopback() {
 	chmod 644 "$tok"
 	out=$("$POSTERN" -n -c "$CONF" 2>&1)
 	expect_eq "postern -n exit with a mode-644 token file" 2 "$?"
-	expect_match "postern -n" "$CONF:[0-9]+: admin_token_file $tok: group or others may read or write it \\(mode 0644\\): chmod 600 it \\(640 if root owns it\\)" "$out"
+	expect_match "postern -n" "$CONF:[0-9]+: admin_token_file $tok: mode 0644 lets others read or write it: chmod 600 it" "$out"
 	kill -HUP "$POSTERN_PID"
 	expect_log 'reload failed: keeping the running configuration \(generation 2\)'
-	expect_log "admin_token_file $tok: group or others may read"
+	expect_log "admin_token_file $tok: mode 0644 lets others read or write it"
 	expect_curl 200 /metrics -H "Authorization: Bearer $TOKEN"
 }
 
@@ -833,12 +951,199 @@ case_flood() {
 	    "$(count_lines "$POSTERN_LOG" 'connections open: closing the oldest')"
 }
 
+# Issue 22 item 1: an admin connection while descriptors are exhausted.
+# evhttp owns the admin listener's callback argument; the accept error
+# callback used to take it for ours and died in addr_format (ASan).  Now
+# the admin pauses, answers once descriptors are free, and the proxy
+# (a Redis session after it) lives on.
+case_admin_emfile() {
+	local real=$POSTERN flood
+	start_redis
+	PRIV_PORT=$REDIS_PORT
+	start_redis
+	PUB_PORT=$REDIS_PORT
+	ADMIN_PORT=$(free_port) && LISTEN_PORT=$(free_port) ||
+	    fail_case "no free port"
+	ADMIN=127.0.0.1:$ADMIN_PORT
+	CONF=$T/case$_CASE_ID.conf
+	{ conf_global "admin=$ADMIN"; redis_service; } > "$CONF"
+	POSTERN=prlimit start_postern_args --nofile=40 -- "$real" -c "$CONF"
+	POSTERN=$real
+	wait_ready 10
+	expect_log 'redis/private: up \(check ok\)'
+	(_close_sess_fds; exec perl -e "$FLOOD_PL" "$LISTEN_PORT" 40) \
+	    > "$T/flood.out" 2>&1 &
+	flood=$!
+	track_client "$flood"
+	wait_log "$T/flood.out" 'held|:' 20 || fail_case "the flood did not start"
+	expect_log "127\\.0\\.0\\.1:$LISTEN_PORT: accept: Too many open files; pausing"
+	(_close_sess_fds; exec curl -sS --max-time 20 "http://$ADMIN/liveness") \
+	    > "$T/live.out" 2> "$T/live.err" &
+	track_client "$!"
+	expect_log "admin 127\\.0\\.0\\.1:$ADMIN_PORT: accept: Too many open files; pausing"
+	_pid_running "$POSTERN_PID" ||
+	    fail_case "postern died: $(grep -m1 -E "$SANITIZER_RE" "$POSTERN_LOG")"
+	kill "$flood"
+	wait_log "$T/live.out" '^ok$' 15 ||
+	    fail_case "/liveness did not answer once descriptors were free: $(cat "$T/live.err")"
+	expect_http GET /liveness 200
+	wait_until 10 test "$(rcli "$LISTEN_PORT" PING)" = PONG ||
+	    fail_case "no Redis session after the exhaustion"
+	stop_postern
+}
+
+# TRICKLE_PL PORT GAP_S: send a request one byte every GAP_S seconds
+# (at most 40 bytes) and print when the server closed the connection:
+# "closed after B bytes in S s", or "still open after B bytes".
+TRICKLE_PL='
+use strict;
+use Socket;
+use Time::HiRes qw(time);
+my ($port, $gap) = @ARGV;
+socket(my $s, PF_INET, SOCK_STREAM, 0) or die "socket: $!\n";
+connect($s, sockaddr_in($port, inet_aton("127.0.0.1"))) or die "connect: $!\n";
+$SIG{PIPE} = "IGNORE";
+$| = 1;
+my $req = "GET /liveness HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Slow: aaaaaaaaaa\r\n\r\n";
+my $t0 = time;
+print "started\n";
+for my $i (0 .. length($req) - 1) {
+	last if $i >= 40;
+	if (!defined(send($s, substr($req, $i, 1), 0))) {
+		printf "closed after %d bytes in %.1f s\n", $i, time - $t0;
+		exit 0;
+	}
+	my $r = "";
+	vec($r, fileno($s), 1) = 1;
+	if (select($r, undef, undef, $gap) > 0) {
+		my $n = sysread($s, my $buf, 4096);
+		if (!$n) {
+			printf "closed after %d bytes in %.1f s\n", $i + 1, time - $t0;
+			exit 0;
+		}
+	}
+}
+print "still open after 40 bytes\n";
+'
+
+# Issue 22 item 7: one byte a second restarts the idle timeout each time;
+# the request's absolute deadline (5 s from its first byte) closes it,
+# and the probes keep answering meanwhile.
+case_admin_slowloris() {
+	local out secs
+	setup_two_redis
+	(_close_sess_fds; exec perl -e "$TRICKLE_PL" "$ADMIN_PORT" 1) \
+	    > "$T/trickle.out" 2>&1 &
+	track_client "$!"
+	wait_log "$T/trickle.out" 'started|:' 10 || fail_case "the trickle did not start"
+	expect_curl 200 /readiness
+	wait_log "$T/trickle.out" 'closed|still|:' 45 ||
+	    fail_case "the trickling client did not finish"
+	out=$(< "$T/trickle.out")
+	expect_match "trickling client" 'closed after [0-9]+ bytes in ([0-9.]+) s' "$out"
+	secs=${BASH_REMATCH[1]%.*}
+	((secs >= 4 && secs <= 7)) ||
+	    fail_case "closed after $secs s, not at the 5 s deadline"
+	expect_log 'admin: a request from 127\.0\.0\.1 not complete within 5000 ms: closed'
+	expect_curl 200 /readiness
+	expect_eq "/readiness after the trickle" ok "$HTTP_BODY"
+}
+
+# Issue 22 item 11: a unix admin socket is its owner's alone by default
+# (mode 0600, from bind() on); admin_socket_mode and admin_socket_group
+# open it to a group, also on reload; bad values are file:line errors.
+# With admin_token_file, writes over the socket need the token as on
+# loopback.
+case_admin_socket_mode() {
+	local sock=$T/admin.sock tok=$T/token out
+	start_redis
+	PRIV_PORT=$REDIS_PORT
+	start_redis
+	PUB_PORT=$REDIS_PORT
+	LISTEN_PORT=$(free_port) || fail_case "no free port"
+	ADMIN=unix:$sock
+	CONF=$T/case$_CASE_ID.conf
+	{ conf_global "admin=$ADMIN"; redis_service; } > "$CONF"
+	start_postern "$CONF"
+	expect_log "admin: listening on unix:$sock"
+	expect_eq "default socket mode" 600 "$(stat -c %a "$sock")"
+	ctl liveness
+	expect_eq "ctl liveness over a 0600 socket" ok "$CTL_OUT"
+
+	# A group and 0660 on reload, applied to the socket kept.
+	if ((EUID == 0)); then
+		{ conf_global "admin=$ADMIN" admin_socket_mode=0660 \
+		    admin_socket_group=nogroup; redis_service; } > "$CONF"
+		kill -HUP "$POSTERN_PID"
+		expect_log 'reload: configuration generation 2 loaded'
+		expect_eq "mode and group after reload" "660 nogroup" \
+		    "$(stat -c '%a %G' "$sock")"
+	fi
+
+	# The token applies over the unix socket too.
+	token_file "$tok" 600
+	{ conf_global "admin=$ADMIN" "admin_token_file=$tok"; redis_service; } > "$CONF"
+	kill -HUP "$POSTERN_PID"
+	wait_log "$POSTERN_LOG" "reload: configuration generation $( ((EUID == 0)) && echo 3 || echo 2) loaded" 10 ||
+	    fail_case "the reload with admin_token_file did not load"
+	expect_eq "mode back to the default" 600 "$(stat -c %a "$sock")"
+	HTTP_CODE=$(curl -sS -o /dev/null -w '%{http_code}' --max-time 10 \
+	    --unix-socket "$sock" -X POST -H 'X-Postern-Request: 1' \
+	    'http://x/routes/drain?service=redis&route=private')
+	expect_eq "unix socket, write without the token" 401 "$HTTP_CODE"
+	HTTP_CODE=$(curl -sS -o /dev/null -w '%{http_code}' --max-time 10 \
+	    --unix-socket "$sock" -X POST -H 'X-Postern-Request: 1' \
+	    -H "Authorization: Bearer $TOKEN" \
+	    'http://x/routes/drain?service=redis&route=private')
+	expect_eq "unix socket, write with the token" 200 "$HTTP_CODE"
+
+	# Bad values: file:line errors from postern -n.
+	{ conf_global "admin=$ADMIN" admin_socket_mode=0400; redis_service; } > "$T/bad.conf"
+	out=$("$POSTERN" -n -c "$T/bad.conf" 2>&1)
+	expect_match "postern -n, mode 0400" "$T/bad.conf:[0-9]+: admin_socket_mode '0400': an octal mode from 0600 to 0777 \\(the owner must read and write\\)" "$out"
+	{ conf_global "admin=$ADMIN" admin_socket_mode=rw; redis_service; } > "$T/bad.conf"
+	out=$("$POSTERN" -n -c "$T/bad.conf" 2>&1)
+	expect_match "postern -n, mode rw" "admin_socket_mode 'rw': an octal mode" "$out"
+	{ conf_global admin=127.0.0.1:1 admin_socket_mode=0660; redis_service; } > "$T/bad.conf"
+	out=$("$POSTERN" -n -c "$T/bad.conf" 2>&1)
+	expect_match "postern -n, mode on an IP address" "$T/bad.conf:[0-9]+: admin_socket_mode applies to a unix:/path admin address only" "$out"
+	{ conf_global "admin=$ADMIN" admin_socket_group=no-such-group-p; redis_service; } > "$T/bad.conf"
+	out=$("$POSTERN" -n -c "$T/bad.conf" 2>&1)
+	expect_match "postern -n, unknown group" "$T/bad.conf:[0-9]+: admin_socket_group no-such-group-p: no such group" "$out"
+}
+
+# Started as root with user = nobody: the unix admin socket, bound before
+# the drop, is nobody's (0600), so postern ctl as that user works too.
+case_admin_socket_user() {
+	local sock=$T/admin.sock
+	((EUID == 0)) || skip_case "needs root"
+	getent passwd nobody > /dev/null || skip_case "no user nobody"
+	# LeakSanitizer cannot trace a process that changed its uid.
+	export ASAN_OPTIONS=detect_leaks=0:abort_on_error=0
+	start_redis
+	PRIV_PORT=$REDIS_PORT
+	start_redis
+	PUB_PORT=$REDIS_PORT
+	LISTEN_PORT=$(free_port) || fail_case "no free port"
+	ADMIN=unix:$sock
+	CONF=$T/case$_CASE_ID.conf
+	{ conf_global "admin=$ADMIN" user=nobody; redis_service; } > "$CONF"
+	chmod 644 "$CONF"
+	start_postern "$CONF"
+	expect_log 'running as user nobody'
+	expect_eq "socket mode and owner" "600 nobody" "$(stat -c '%a %U' "$sock")"
+	ctl liveness
+	expect_eq "ctl liveness as root" ok "$CTL_OUT"
+}
+
 run_case "/health healthy with two redis routes" case_health_healthy
 run_case "/health degraded when the preferred route is down" case_health_degraded
 run_case "/health unhealthy and 503 with no route" case_health_unhealthy
 run_case "/readiness fails during shutdown_delay" case_readiness_shutdown
 run_case "/startup waits for every route's first check" case_startup
 run_case "/metrics families and values" case_metrics
+run_case "/metrics: bytes counted as they move" case_metrics_bytes_live
+run_case "/metrics: no-route refusals counted; a start with private down is no failover" case_metrics_no_route
 run_case "pin with expiry, then back to the preferred route" case_pin_expiry
 run_case "drain, disable, enable" case_drain_disable_enable
 run_case "ctl status and errors" case_ctl_status_and_errors
@@ -850,4 +1155,8 @@ run_case "a foreign Host (DNS rebinding) refused; the address, localhost, [::1] 
 run_case "token on loopback, admin_read_token, a token file others may read" case_token_loopback
 run_case "off loopback: writes need admin_token_file, then the token; *:port takes IP literals" case_token_off_loopback
 run_case "probes answered under a flood of idle admin connections" case_flood
+run_case "an admin connection during fd exhaustion pauses the admin, no crash" case_admin_emfile
+run_case "a request trickling one byte a second is closed at its absolute deadline" case_admin_slowloris
+run_case "unix admin socket: 0600 by default, admin_socket_mode and _group, the token over it" case_admin_socket_mode
+run_case "unix admin socket bound as root belongs to user =" case_admin_socket_user
 finish

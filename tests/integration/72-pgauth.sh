@@ -1,6 +1,7 @@
 #!/bin/bash
 # Checks that know which server they reached: authenticated PostgreSQL
-# checks (SCRAM-SHA-256, md5, cleartext only inside TLS, SCRAM-SHA-256-PLUS
+# checks (SCRAM-SHA-256, md5 and cleartext only inside TLS unless
+# check_allow_md5, SCRAM-SHA-256-PLUS
 # with channel binding on a tls:// route), check_role = primary | standby
 # across a real promotion (a streaming standby made with pg_basebackup -R),
 # and the identity guard (an unrelated cluster behind a route; a Redis
@@ -104,6 +105,8 @@ case_auth_methods() {
 	  conf_service scram "127.0.0.1:$LISTEN_PORT" postgres "a tcp://127.0.0.1:$A_PORT" -- \
 	      "${FAST[@]}" check_user=chk_scram check_database=postgres "check_password_file=$scram"
 	  pg_checked md5 "a tcp://127.0.0.1:$A_PORT" -- check_user=chk_md5 \
+	      check_database=postgres "check_password_file=$md5" check_allow_md5=yes
+	  pg_checked md5no "a tcp://127.0.0.1:$A_PORT" -- check_user=chk_md5 \
 	      check_database=postgres "check_password_file=$md5"
 	  pg_checked badpw "a tcp://127.0.0.1:$A_PORT" -- check_user=chk_scram \
 	      check_database=postgres "check_password_file=$bad"
@@ -114,13 +117,17 @@ case_auth_methods() {
 	} > "$CONF"
 	start_postern "$CONF"
 	expect_log 'debug: scram/a: check: ok \(authenticated \(SCRAM-SHA-256\); primary\)'
-	expect_log 'info: scram/a: up \(check ok\)$'
+	expect_log 'notice: scram/a: up \(check ok\)$'
 	expect_log 'debug: md5/a: check: ok \(authenticated \(md5\); primary\)'
+	# md5 over tcp:// without check_allow_md5: a downgrade from SCRAM
+	# would hand the hash to whoever is on the path; refused.
+	expect_log 'warn: md5no/a: unknown -> down \(2 failed checks; last: '
+	expect_log 'debug: md5no/a: check: authentication \(auth failed \(the server asks for an md5 password hash on a connection without TLS; refused: whoever is on the path could have downgraded SCRAM to crack it \(use a tls:// route, scram-sha-256 in pg_hba\.conf, or check_allow_md5 = yes\)\)\)'
 	# Down, and why: the check's own line (the transition names the last
 	# of its two failures, which a loaded machine can make a timeout).
-	expect_log 'info: badpw/a: unknown -> down \(2 failed checks; last: '
+	expect_log 'warn: badpw/a: unknown -> down \(2 failed checks; last: '
 	expect_log 'debug: badpw/a: check: authentication \(auth failed \(28P01: password authentication failed for user "chk_scram"\)\)'
-	expect_log 'info: clear/a: unknown -> down \(2 failed checks; last: '
+	expect_log 'warn: clear/a: unknown -> down \(2 failed checks; last: '
 	expect_log 'debug: clear/a: check: authentication \(auth failed \(the server asks for the password in cleartext on a connection without TLS; refused \(use a tls:// route, or scram-sha-256 in pg_hba\.conf\)\)\)'
 	# Without a password the old liveness check remains.
 	expect_log 'debug: nopw/a: check: ok \(authentication requested\)'
@@ -139,7 +146,7 @@ case_auth_methods() {
 # TLS: SCRAM-SHA-256-PLUS (tls-server-end-point), cleartext allowed
 
 case_tls_plus() {
-	local k=$T/pki scram clear
+	local k=$T/pki scram clear md5
 	mkdir -p "$k"
 	openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes \
 	    -keyout "$k/server.key" -out "$k/server.crt" -days 30 \
@@ -149,24 +156,30 @@ case_tls_plus() {
 	chmod 600 "$k/server.key"
 	((EUID == 0)) && chown -R postgres:postgres "$k"
 	PG_HBA=$'local all all trust\nhostssl all chk_clear 127.0.0.1/32 password
+hostssl all chk_md5 127.0.0.1/32 md5
 hostssl all all 127.0.0.1/32 scram-sha-256\nhostnossl all all 127.0.0.1/32 reject' \
 	PG_OPTS="-c ssl=on -c ssl_cert_file=$k/server.crt -c ssl_key_file=$k/server.key" \
 	    start_cluster A
 	scram=$(pw_file scram "$PW_SCRAM")
 	clear=$(pw_file clear "$PW_CLEAR")
+	md5=$(pw_file md5 "$PW_MD5")
 	CONF=$T/tls.conf
 	{ conf_global log_level=debug
 	  pg_checked plus "a tls://127.0.0.1:$A_PORT ca=$k/server.crt name=db.example.test" -- \
 	      check_user=chk_scram check_database=postgres "check_password_file=$scram"
 	  pg_checked clear "a tls://127.0.0.1:$A_PORT ca=$k/server.crt name=db.example.test" -- \
 	      check_user=chk_clear check_database=postgres "check_password_file=$clear"
+	  pg_checked md5tls "a tls://127.0.0.1:$A_PORT ca=$k/server.crt name=db.example.test" -- \
+	      check_user=chk_md5 check_database=postgres "check_password_file=$md5"
 	} > "$CONF"
 	start_postern "$CONF"
 	# The server checks the binding: a wrong certificate hash would fail.
 	expect_log 'debug: plus/a: check: ok \(authenticated \(SCRAM-SHA-256-PLUS\); primary\)'
-	expect_log 'info: plus/a: up \(check ok\)$'
+	expect_log 'notice: plus/a: up \(check ok\)$'
 	expect_log 'debug: clear/a: check: ok \(authenticated \(password\); primary\)'
-	expect_log 'info: clear/a: up \(check ok\)$'
+	expect_log 'notice: clear/a: up \(check ok\)$'
+	# md5 inside TLS needs no check_allow_md5.
+	expect_log 'debug: md5tls/a: check: ok \(authenticated \(md5\); primary\)'
 	expect_no_secrets
 }
 
@@ -199,18 +212,18 @@ case_roles_identity() {
 	      "check_password_file=$scram" "identity_value=$ida"
 	} > "$CONF"
 	start_postern "$CONF"
-	expect_log 'info: pg/a: up \(check ok\)$'
-	expect_log 'info: pg/b: unknown -> down \(2 failed checks; last: role: standby, wanted primary; '
+	expect_log 'notice: pg/a: up \(check ok\)$'
+	expect_log 'warn: pg/b: unknown -> down \(2 failed checks; last: role: standby, wanted primary; '
 	expect_log "warn: pg/c: identity mismatch: system $idc but a has system $ida; route refused$"
 	# c may be up for a moment (it answered before a did: not verified
 	# then, which is no failure of its own); it goes down either way.
-	expect_log "info: pg/c: (unknown|up) -> down \\(2 failed checks; last: identity mismatch: system $idc but a has system $ida; "
-	expect_log 'info: ro/b: up \(check ok\)$'
-	expect_log 'info: ro/a: unknown -> down \(2 failed checks; last: role: primary, wanted standby; '
+	expect_log "warn: pg/c: (unknown|up) -> down \\(2 failed checks; last: identity mismatch: system $idc but a has system $ida; "
+	expect_log 'notice: ro/b: up \(check ok\)$'
+	expect_log 'warn: ro/a: unknown -> down \(2 failed checks; last: role: primary, wanted standby; '
 	expect_log "warn: pinned/c: identity mismatch: system $idc but identity_value is system $ida; route refused$"
 	# c is refused before the service's first choice (its checks are set up
 	# with the service), so new sessions go to a from the start.
-	expect_log 'info: service pinned: new sessions go to a( \(was c\))?$'
+	expect_log 'notice: service pinned: new sessions go to a( \(was c\))?$'
 	# /health and ctl status say why c is not used.
 	out=$(timeout 10 curl -fsS "http://$ADMIN/health") || fail_case "GET /health failed"
 	expect_match "/health: pg/c refused" 'identity mismatch: system' \
@@ -224,12 +237,12 @@ case_roles_identity() {
 	_as_postgres timeout 60 "$PGBIN/pg_ctl" -w -D "$B_DIR/data" promote > "$T/promote.log" 2>&1 ||
 	    fail_case "pg_ctl promote failed: $(cat "$T/promote.log")"
 	_as_postgres timeout 60 "$PGBIN/pg_ctl" -w -D "$A_DIR/data" -m fast stop > /dev/null 2>&1
-	expect_log 'info: pg/b: down -> up \(2 successful checks; ' 15
-	expect_log 'info: pg/a: up -> down \(2 failed checks; last: connection refused; ' 15
+	expect_log 'notice: pg/b: down -> up \(2 successful checks; ' 15
+	expect_log 'warn: pg/a: up -> down \(2 failed checks; last: connection refused; ' 15
 	# (Whether a goes down before b comes up is a race; c, refused, never
 	# fills the gap.)
-	expect_log 'info: service pg: new sessions go to b( \(was a\))?$' 15
-	expect_log 'info: ro/b: up -> down \(2 failed checks; last: role: primary, wanted standby; ' 15
+	expect_log '(notice|warn): service pg: new sessions go to b( \(was a\))?$' 15
+	expect_log 'warn: ro/b: up -> down \(2 failed checks; last: role: primary, wanted standby; ' 15
 	out=$(timeout 30 psql "$(pg_conninfo "$LISTEN_PORT")" -Atc 'SELECT pg_is_in_recovery()' 2>&1)
 	expect_eq "pg serves from the promoted standby" f "$out"
 	# The unrelated cluster stays refused, up or not.
@@ -271,7 +284,7 @@ case_config_errors() {
 	out=$(timeout 20 "$POSTERN" -n -c "$T/bad.conf" 2>&1)
 	rc=$?
 	expect_eq "exit status of -n" 2 "$rc"
-	expect_match "-n" "bad\\.conf:6: check_password_file $pw is readable by group or others \\(mode 0644\\): it holds a password; chmod 600 it" "$out"
+	expect_match "-n" "bad\\.conf:6: check_password_file $pw: mode 0644 lets others read or write it: chmod 600 it" "$out"
 	expect_match "-n" "bad\\.conf:7: check_role = master is a Redis role; a postgres check takes any, primary or standby" "$out"
 	expect_match "-n" "bad\\.conf:8: identity_key is for redis checks \\(this service's is postgres\\)" "$out"
 	expect_match "-n" "bad\\.conf:14: check_role = standby is a PostgreSQL role; a redis check takes any, master or replica" "$out"
@@ -279,14 +292,20 @@ case_config_errors() {
 	expect_match "-n" "bad\\.conf:20: check_role = primary needs a redis or postgres check \\(this service's is tcp\\)" "$out"
 	chmod 600 "$pw"
 	sed -i '/check_role = \(master\|standby\|primary\)/d; /identity_/d' "$T/bad.conf"
-	out=$(timeout 20 "$POSTERN" -n -c "$T/bad.conf" 2>&1)
+	out=$(timeout 20 "$POSTERN" -n -c "$T/bad.conf" 2>&1 | grep -v '^postern: warning: running as root')
 	expect_eq "-n once fixed" "configuration OK" "$out"
-	# A reload refuses the file once it is readable by others, and the
+	# Root-owned and readable by a group postern runs with (a Kubernetes
+	# Secret with fsGroup): accepted, as for every secret file.
+	chown 0:0 "$pw"
+	chmod 640 "$pw"
+	out=$(timeout 20 "$POSTERN" -n -c "$T/bad.conf" 2>&1 | grep -v '^postern: warning: running as root')
+	expect_eq "-n with a root:root 0640 password file" "configuration OK" "$out"
+	# A reload refuses the file once its group may write it, and the
 	# running configuration stays.
 	start_postern "$T/bad.conf"
-	chmod 640 "$pw"
+	chmod 660 "$pw"
 	kill -HUP "$POSTERN_PID"
-	expect_log "error: .*bad\\.conf:6: check_password_file $pw is readable by group or others \\(mode 0640\\)"
+	expect_log "error: .*bad\\.conf:6: check_password_file $pw: mode 0660 lets its group write it: chmod 600 it"
 	expect_log 'error: reload failed: keeping the running configuration \(generation 1\)$'
 	stop_postern
 }
@@ -313,33 +332,33 @@ case_redis_identity() {
 	      "a tcp://127.0.0.1:$pa" "b tcp://127.0.0.1:$pb" -- "${FAST[@]}"
 	} > "$CONF"
 	start_postern "$CONF"
-	expect_log 'info: redis/a: up \(check ok\)$'
-	expect_log 'info: redis/b: up \(check ok\)$'
-	expect_log 'info: redis/b: identity verified; route accepted$'
+	expect_log 'notice: redis/a: up \(check ok\)$'
+	expect_log 'notice: redis/b: up \(check ok\)$'
+	expect_log 'notice: redis/b: identity verified; route accepted$'
 	# b now holds another dataset: refused at its next check.
 	expect_eq "SET on b" OK "$(rcli "$pb" SET postern:identity staging 2>&1)"
 	expect_log "warn: redis/b: identity mismatch: postern:identity 'staging' but a has postern:identity 'prod'; route refused$"
 	# With a gone, b is not a resort: the client gets the error.
 	rcli "$pa" SHUTDOWN NOSAVE > /dev/null 2>&1
-	expect_log 'info: redis/a: up -> down \(2 failed checks; last: connection refused; '
+	expect_log 'warn: redis/a: up -> down \(2 failed checks; last: connection refused; '
 	out=$(rcli "$LISTEN_PORT" GET who 2>&1)
 	expect_match "GET with a down and b refused" '^ERR postern: no healthy route for service redis' "$out"
 	# The service without the guard still uses b.
-	expect_log 'info: service plain: new sessions go to b \(was a\)$'
+	expect_log 'warn: service plain: new sessions go to b \(was a\)$'
 	# b comes back to the right dataset: accepted again, serves.
 	expect_eq "SET on b" OK "$(rcli "$pb" SET postern:identity prod 2>&1)"
-	expect_log 'info: redis/b: identity verified; route accepted$' 10
-	wait_count "$POSTERN_LOG" 'info: redis/b: identity verified; route accepted$' 2 10 ||
+	expect_log 'notice: redis/b: identity verified; route accepted$' 10
+	wait_count "$POSTERN_LOG" 'notice: redis/b: identity verified; route accepted$' 2 10 ||
 	    fail_case "b was not accepted again"
-	expect_log 'info: service redis: new sessions go to b' 10
+	expect_log '(notice|warn): service redis: new sessions go to b' 10
 	expect_eq "GET who through postern" b "$(rcli "$LISTEN_PORT" GET who 2>&1)"
 	# Without the key: the check fails and says so.
 	expect_eq "DEL on b" 1 "$(rcli "$pb" DEL postern:identity 2>&1)"
-	expect_log "info: redis/b: up -> down \\(2 failed checks; last: identity: key 'postern:identity' is not set; " 10
+	expect_log "warn: redis/b: up -> down \\(2 failed checks; last: identity: key 'postern:identity' is not set; " 10
 }
 
-run_case "SCRAM, md5, wrong password, cleartext refused without TLS" case_auth_methods
-run_case "tls://: SCRAM-SHA-256-PLUS and cleartext inside TLS" case_tls_plus
+run_case "SCRAM, md5 (refused without TLS unless allowed), wrong password, cleartext refused without TLS" case_auth_methods
+run_case "tls://: SCRAM-SHA-256-PLUS, cleartext and md5 inside TLS" case_tls_plus
 run_case "check_role primary/standby, promotion, identity guard" case_roles_identity
 run_case "configuration errors for roles, identity, password file mode; reload" case_config_errors
 run_case "redis identity_key: mismatch refused, never a resort" case_redis_identity

@@ -81,26 +81,26 @@ case_blackhole() {
 	expect_eq "SET who on public" OK "$(rcli "$PUB_PORT" SET who public 2>&1)"
 	postern_redis "private tcp://$NS_ADDR:$NSR_PORT" "public tcp://127.0.0.1:$PUB_PORT" -- \
 	    "${FAST[@]}"
-	expect_log 'info: redis/private: up \(check ok\)$'
-	expect_log 'info: redis/public: up \(check ok\)$'
+	expect_log 'notice: redis/private: up \(check ok\)$'
+	expect_log 'notice: redis/public: up \(check ok\)$'
 	expect_served_by private "$NS_ADDR" "$NSR_PORT"
 
 	blackhole_on
 	# Control: the drop works (a direct connect now times out).
 	timeout 2 redis-cli -h "$NS_ADDR" -p "$NSR_PORT" PING > /dev/null 2>&1 &&
 	    fail_case "redis in $NS still answers with the drop rule in place"
-	expect_log "info: redis/private: up -> down \(2 failed checks; last: [^;]*timeout[^;]*; was up for [0-9]+\.[0-9]{3}s\)$"
-	expect_log 'info: service redis: new sessions go to public \(was private\)$'
+	expect_log "warn: redis/private: up -> down \(2 failed checks; last: [^;]*timeout[^;]*; was up for [0-9]+\.[0-9]{3}s\)$"
+	expect_log 'warn: service redis: new sessions go to public \(was private\)$'
 	expect_served_by public 127.0.0.1 "$PUB_PORT"
 
 	blackhole_off
-	expect_log "info: redis/private: down -> up \(2 successful checks; was down for [0-9]+\.[0-9]{3}s\)$"
-	expect_log 'info: service redis: new sessions go to private \(was public\)$'
+	expect_log "notice: redis/private: down -> up \(2 successful checks; was down for [0-9]+\.[0-9]{3}s\)$"
+	expect_log 'notice: service redis: new sessions go to private \(was public\)$'
 	expect_served_by private "$NS_ADDR" "$NSR_PORT"
 	# The wording of the cause, checked last so that a wording slip does
 	# not hide the behaviour above (DESIGN.md: "last: connect timeout
 	# after 1000 ms").
-	expect_log "info: redis/private: up -> down \(2 failed checks; last: (connect timeout after 300 ms|timeout: no answer within 300 ms); was up for " 0
+	expect_log "warn: redis/private: up -> down \(2 failed checks; last: (connect timeout after 300 ms|timeout: no answer within 300 ms); was up for " 0
 }
 
 run_case "black-holed route (nft drop in a netns): timeout, failover, failback" case_blackhole

@@ -71,7 +71,7 @@ case_redis_tls() {
 	GLOBAL_OPTS=(log_level=debug)
 	postern_redis "public tls://127.0.0.1:$REDIS_PORT ca=$PKI/ca.crt name=redis.example.test" -- \
 	    "${FAST[@]}"
-	expect_log 'info: redis/public: up \(check ok\)$'
+	expect_log 'notice: redis/public: up \(check ok\)$'
 	expect_eq "SET through postern" OK "$(rcli "$LISTEN_PORT" SET k v 2>&1)"
 	expect_eq "GET through postern" v "$(rcli "$LISTEN_PORT" GET k 2>&1)"
 	expect_log " s[0-9]+ redis 127\.0\.0\.1:[0-9]+ -> public 127\.0\.0\.1:$REDIS_PORT: connected in [0-9]+ ms \(TLSv1\.3 [A-Z0-9_]+, resumed\)$"
@@ -101,12 +101,12 @@ case_client_cert() {
 	      "public tls://127.0.0.1:$REDIS_PORT ca=$PKI/ca.crt" -- "${FAST[@]}"
 	} > "$CONF"
 	start_postern "$CONF"
-	expect_log 'info: mtls/public: up \(check ok\)$'
+	expect_log 'notice: mtls/public: up \(check ok\)$'
 	expect_eq "PING with a client certificate" PONG "$(rcli "$LISTEN_PORT" PING 2>&1)"
 	# TLS 1.3: the server checks the client's certificate after the
 	# client's handshake is done, so the refusal comes as an alert on
 	# the first read: the check reports it as a TLS error all the same.
-	expect_log 'info: nocert/public: unknown -> down \(2 failed checks; last: tls: [^;]*certificate required'
+	expect_log 'warn: nocert/public: unknown -> down \(2 failed checks; last: tls: [^;]*certificate required'
 }
 
 # Verification: each failure says which check failed, in the health line
@@ -143,10 +143,10 @@ case_verify_errors() {
 	      "good tls://127.0.0.1:$good ca=$PKI/ca.crt" -- check=none
 	} > "$CONF"
 	start_postern "$CONF"
-	expect_log 'info: wrongca/public: unknown -> down \(2 failed checks; last: tls: unknown CA: [^;]*(self-signed certificate in certificate chain|unable to get local issuer certificate)'
-	expect_log "info: wrongname/public: unknown -> down \(2 failed checks; last: tls: name mismatch: certificate is for DNS:db\.example\.test, DNS:redis\.example\.test, IP:127\.0\.0\.1, CN=db\.example\.test, not 'wrong\.example\.test'"
-	expect_log 'info: expired/public: unknown -> down \(2 failed checks; last: tls: certificate has expired: CN=db\.example\.test \(notAfter '
-	expect_log 'info: version/public: unknown -> down \(2 failed checks; last: tls: protocol version: [^;]*\(min_version tls1\.3\)'
+	expect_log 'warn: wrongca/public: unknown -> down \(2 failed checks; last: tls: unknown CA: [^;]*(self-signed certificate in certificate chain|unable to get local issuer certificate)'
+	expect_log "warn: wrongname/public: unknown -> down \(2 failed checks; last: tls: name mismatch: certificate is for DNS:db\.example\.test, DNS:redis\.example\.test, IP:127\.0\.0\.1, CN=db\.example\.test, not 'wrong\.example\.test'"
+	expect_log 'warn: expired/public: unknown -> down \(2 failed checks; last: tls: certificate has expired: CN=db\.example\.test \(notAfter '
+	expect_log 'warn: version/public: unknown -> down \(2 failed checks; last: tls: protocol version: [^;]*\(min_version tls1\.3\)'
 	out=$(rcli "$LISTEN_PORT" PING 2>&1)
 	expect_eq "PING through the route that verifies (IP SAN 127.0.0.1)" PONG "$out"
 	expect_log ' -> wrongca 127\.0\.0\.1:[0-9]+: connect failed: tls: unknown CA: '
@@ -210,7 +210,7 @@ case_handshake_timeout() {
 	expect_log " redis 127\.0\.0\.1:[0-9]+ -> mute 127\.0\.0\.1:$SERVER_PORT: connect failed: tls: handshake timeout after 500 ms$"
 	out=$(timeout 10 psql "$(pg_conninfo "$l2")" -Atc 'select 1' 2>&1)
 	expect_match "psql's error" 'mute: tls: no answer to the SSLRequest within 500 ms' "$out"
-	expect_log "info: chk/mute: unknown -> down \\([0-9]+ failed checks; last: tls: handshake timeout after 500 ms; " 15
+	expect_log "warn: chk/mute: unknown -> down \\([0-9]+ failed checks; last: tls: handshake timeout after 500 ms; " 15
 }
 
 # ---------------------------------------------------------------------
@@ -228,7 +228,7 @@ case_pg_tls() {
 	postern_service postgres "public tls://127.0.0.1:$PG_PORT ca=$PKI/ca.crt name=db.example.test" -- \
 	    "${FAST[@]}"
 	expect_log "debug: postgres/public: check: ok \(TLS handshake completed \(TLSv1\.3\)\)"
-	expect_log 'info: postgres/public: up \(check ok\)$'
+	expect_log 'notice: postgres/public: up \(check ok\)$'
 	expect_eq "psql with the default sslmode" 1 "$(psql_at "$LISTEN_PORT" 'select 1')"
 	expect_eq "the server sees TLS" "t|TLSv1.3" \
 	    "$(psql_at "$LISTEN_PORT" 'select ssl, version from pg_stat_ssl where pid = pg_backend_pid()')"
@@ -247,7 +247,7 @@ case_pg_tls() {
 case_pg_refuses_tls() {
 	start_postgres
 	postern_service postgres "public tls://127.0.0.1:$PG_PORT ca=$PKI/ca.crt" -- "${FAST[@]}"
-	expect_log "info: postgres/public: unknown -> down \(2 failed checks; last: tls: the server does not accept TLS \(SSLRequest answered 'N'\)"
+	expect_log "warn: postgres/public: unknown -> down \(2 failed checks; last: tls: the server does not accept TLS \(SSLRequest answered 'N'\)"
 }
 
 # pg_major: the major version of the PostgreSQL server binaries (PGBIN).
@@ -274,7 +274,7 @@ case_pg_direct() {
 	GLOBAL_OPTS=(log_level=debug)
 	postern_service postgres "direct tls://127.0.0.1:$mid ca=$PKI/ca.crt name=db.example.test sslnegotiation=direct" -- \
 	    "${FAST[@]}"
-	expect_log 'info: postgres/direct: up \(check ok\)$'
+	expect_log 'notice: postgres/direct: up \(check ok\)$'
 	expect_eq "psql through a direct TLS route" 1 "$(psql_at "$LISTEN_PORT" 'select 1')"
 	expect_eq "the server sees TLS" "t|TLSv1.3" \
 	    "$(psql_at "$LISTEN_PORT" 'select ssl, version from pg_stat_ssl where pid = pg_backend_pid()')"
@@ -366,13 +366,13 @@ case_failover_tcp_to_tls() {
 	expect_eq "SET who on public" OK "$(tls_rcli "$PUB_PORT" SET who public 2>&1)"
 	postern_redis "private tcp://127.0.0.1:$PRIV_PORT" \
 	    "public tls://127.0.0.1:$PUB_PORT ca=$PKI/ca.crt name=redis.example.test" -- "${FAST[@]}"
-	expect_log 'info: redis/private: up \(check ok\)$'
-	expect_log 'info: redis/public: up \(check ok\)$'
+	expect_log 'notice: redis/private: up \(check ok\)$'
+	expect_log 'notice: redis/public: up \(check ok\)$'
 	expect_eq "GET who before" private "$(rcli "$LISTEN_PORT" GET who 2>&1)"
 	kill -KILL "$PRIV_PID"
 	{ wait "$PRIV_PID"; } 2> /dev/null
-	expect_log 'info: redis/private: up -> down \(2 failed checks; last: connection refused; '
-	expect_log 'info: service redis: new sessions go to public \(was private\)$'
+	expect_log 'warn: redis/private: up -> down \(2 failed checks; last: connection refused; '
+	expect_log 'warn: service redis: new sessions go to public \(was private\)$'
 	expect_eq "GET who after" public "$(rcli "$LISTEN_PORT" GET who 2>&1)"
 	expect_log " -> public 127\.0\.0\.1:$PUB_PORT: closed \(client closed\)"
 }
@@ -406,7 +406,7 @@ case_config_errors() {
 	start_redis_tls
 	cp "$PKI/ca.crt" "$T/ca-live.crt"
 	postern_redis "public tls://127.0.0.1:$REDIS_PORT ca=$T/ca-live.crt verify=full" -- "${FAST[@]}"
-	expect_log 'info: redis/public: up \(check ok\)$'
+	expect_log 'notice: redis/public: up \(check ok\)$'
 	cp "$T/bad.pem" "$T/ca-live.crt"
 	kill -HUP "$POSTERN_PID"
 	expect_log "error: $CONF:[0-9]+: route 'public': cannot load CA file $T/ca-live\.crt: "
@@ -419,7 +419,7 @@ case_verify_none() {
 	start_redis_tls "$PKI/expired.crt"
 	postern_redis "public tls://127.0.0.1:$REDIS_PORT verify=none" -- "${FAST[@]}"
 	expect_log "warn: route 'public' \(tls://127\.0\.0\.1:$REDIS_PORT\): verify = none: the server's certificate is not checked$"
-	expect_log 'info: redis/public: up \(check ok\)$'
+	expect_log 'notice: redis/public: up \(check ok\)$'
 	expect_eq "PING with verify=none" PONG "$(rcli "$LISTEN_PORT" PING 2>&1)"
 }
 

@@ -51,7 +51,7 @@ case_redis() {
 	start_sshd
 	postern_via redis "$REDIS_PORT"
 	expect_log "$(connected_re b)"
-	expect_log 'info: redis/via: up \(check ok\)$'
+	expect_log 'notice: redis/via: up \(check ok\)$'
 	expect_eq "PING through the bastion" PONG "$(rcli "$LISTEN_PORT" PING 2>&1)"
 	expect_eq "SET through the bastion" OK "$(rcli "$LISTEN_PORT" SET k v 2>&1)"
 	expect_eq "GET directly" v "$(rcli "$REDIS_PORT" GET k 2>&1)"
@@ -68,7 +68,7 @@ case_postgres() {
 	start_sshd
 	postern_via postgres "$PG_PORT"
 	expect_log "$(connected_re b)"
-	expect_log 'info: postgres/via: up \(check ok\)$'
+	expect_log 'notice: postgres/via: up \(check ok\)$'
 	out=$(timeout 30 psql "$(pg_conninfo "$LISTEN_PORT")" -tAc 'select 6 * 7' 2>&1)
 	expect_eq "psql through the bastion" 42 "$out"
 	out=$(timeout 30 psql "$(pg_conninfo "$LISTEN_PORT")" -tAc \
@@ -85,9 +85,12 @@ case_postgres_scram() {
 	local pw=$T/chk.pw out
 	command -v psql > /dev/null || skip_case "no psql"
 	PG_HBA=$'local all all trust\nhost all postgres 127.0.0.1/32 trust
+host all chk_md5 127.0.0.1/32 md5
 host all all 127.0.0.1/32 scram-sha-256' start_postgres
 	out=$(timeout 30 psql "host=$PG_SOCKDIR port=$PG_PORT user=postgres dbname=postgres" \
-	    -XAtc "CREATE ROLE chk LOGIN PASSWORD 'chk-Pw-9'" 2>&1) ||
+	    -XAtc "CREATE ROLE chk LOGIN PASSWORD 'chk-Pw-9';
+	    SET password_encryption = 'md5';
+	    CREATE ROLE chk_md5 LOGIN PASSWORD 'chk-Pw-9'" 2>&1) ||
 	    fail_case "CREATE ROLE: $out"
 	printf 'chk-Pw-9\n' > "$pw"
 	chmod 600 "$pw"
@@ -99,10 +102,20 @@ host all all 127.0.0.1/32 scram-sha-256' start_postgres
 	  conf_service postgres "127.0.0.1:$LISTEN_PORT" postgres \
 	      "via ssh://b/127.0.0.1:$PG_PORT" -- check_user=chk \
 	      check_database=postgres "check_password_file=$pw" check_role=primary
+	  # md5 over ssh://: the hop from the bastion is plain TCP, so the
+	  # hash is refused without check_allow_md5, as on tcp://.
+	  conf_service md5 "127.0.0.1:$(free_port)" postgres \
+	      "via ssh://b/127.0.0.1:$PG_PORT" -- check_user=chk_md5 \
+	      check_database=postgres "check_password_file=$pw"
+	  conf_service md5ok "127.0.0.1:$(free_port)" postgres \
+	      "via ssh://b/127.0.0.1:$PG_PORT" -- check_user=chk_md5 \
+	      check_database=postgres "check_password_file=$pw" check_allow_md5=yes
 	} > "$CONF"
 	start_postern "$CONF"
 	expect_log 'debug: postgres/via: check: ok \(authenticated \(SCRAM-SHA-256\); primary\)'
-	expect_log 'info: postgres/via: up \(check ok\)$'
+	expect_log 'notice: postgres/via: up \(check ok\)$'
+	expect_log 'debug: md5/via: check: authentication \(auth failed \(the server asks for an md5 password hash on a connection without TLS; refused: '
+	expect_log 'debug: md5ok/via: check: ok \(authenticated \(md5\); primary\)'
 	out=$(timeout 30 psql "$(pg_conninfo "$LISTEN_PORT")" -tAc 'select 6 * 7' 2>&1)
 	expect_eq "psql through the bastion" 42 "$out"
 	expect_no_log 'chk-Pw-9'
@@ -277,16 +290,24 @@ case_hostkey_unknown() {
 	local kh out
 	start_redis
 	start_sshd
-	kh=$T/empty_known_hosts
+	# A long path: the route's line and the client's error carry it whole.
+	kh=$T/$(printf 'long%.0s' {1..60})/empty_known_hosts
+	mkdir -p "${kh%/*}"
 	: > "$kh"
 	BASTION_OPTS=(known_hosts="$kh")
 	postern_via redis "$REDIS_PORT" "${FAST[@]}"
 	expect_log "$(cannot_re b)host key verification failed: the ssh-ed25519 key $(re_escape "$SSHD_FP") of \\[127\\.0\\.0\\.1\\]:$SSHD_PORT is unknown: not in $(re_escape "$kh") \\(check the fingerprint"
-	expect_log "info: redis/via: unknown -> down \\(2 failed checks; last: ssh: bastion b: .*host key verification failed"
+	expect_log "warn: redis/via: unknown -> down \\(2 failed checks; last: ssh: bastion b: .*host key verification failed: .* is unknown: not in $(re_escape "$kh"); was unknown for [0-9.]+s\\)$"
 	out=$(rcli "$LISTEN_PORT" PING 2>&1)
-	expect_match "client's error" "^ERR postern: no healthy route for service redis \\(via: ssh: bastion b: .*is unknown" "$out"
+	expect_match "client's error" "^ERR postern: no healthy route for service redis \\(via: ssh: bastion b: .*is unknown: not in $(re_escape "$kh")\\)$" "$out"
 	expect_no_log 'connected in'
 	expect_eq "logins at sshd" 0 "$(count_lines "$SSHD_LOG" 'Accepted publickey')"
+	# A service user (home /nonexistent) with the default known_hosts:
+	# the hint says which key to set, not to add a key to that file.
+	stop_postern
+	BASTION_OPTS=(known_hosts=)
+	HOME=$T/nonexistent postern_via redis "$REDIS_PORT" "${FAST[@]}"
+	expect_log "$(cannot_re b)host key verification failed: .* is unknown: not in $(re_escape "$T/nonexistent/.ssh/known_hosts") \\(no such file\\) \\(its directory does not exist: set known_hosts in \\[bastion b\\] to a file this user can read, such as /etc/postern/known_hosts"
 }
 
 case_hostkey_changed() {
@@ -299,7 +320,7 @@ case_hostkey_changed() {
 	printf '[127.0.0.1]:%s %s\n' "$SSHD_PORT" "$(cut -d' ' -f1,2 "$T/keys/impostor.pub")" > "$kh"
 	BASTION_OPTS=(known_hosts="$kh")
 	postern_via redis "$REDIS_PORT" "${FAST[@]}"
-	expect_log "$(cannot_re b)host key verification failed: the ssh-ed25519 key $(re_escape "$SSHD_FP") of \\[127\\.0\\.0\\.1\\]:$SSHD_PORT does not match $(re_escape "$kh") line 1 \\(which has $(re_escape "$other")\\): the host key changed"
+	expect_log "$(cannot_re b)host key verification failed: the ssh-ed25519 key $(re_escape "$SSHD_FP") of \\[127\\.0\\.0\\.1\\]:$SSHD_PORT does not match $(re_escape "$kh") line 1 \\(which has $(re_escape "$other")\\): the host key changed, or someone is intercepting the connection \\(if the change is expected, remove the old key with: ssh-keygen -f '$(re_escape "$kh")' -R '\\[127\\.0\\.0\\.1\\]:$SSHD_PORT'\\); retrying in "
 	# accept-new does not accept a changed key either.
 	stop_postern
 	BASTION_OPTS=(known_hosts="$kh" strict_host_key_checking=accept-new)
@@ -324,7 +345,7 @@ case_hostkey_pin() {
 	expect_log 'info: reload: configuration generation 2 loaded$'
 	expect_log "info: bastion b \\(root@127\\.0\\.0\\.1:$SSHD_PORT\\): its \\[bastion\\] section changed: closing it$"
 	expect_log "$(connected_re b)"
-	expect_log 'info: redis/via: (up \(check ok\)|(unknown|down) -> up)'
+	expect_log 'notice: redis/via: (up \(check ok\)|(unknown|down) -> up)'
 	expect_eq "PING with the pinned key" PONG "$(rcli "$LISTEN_PORT" PING 2>&1)"
 }
 
@@ -356,6 +377,77 @@ case_hostkey_hashed_accept_new() {
 	expect_eq "PING (the accepted key)" PONG "$(rcli "$LISTEN_PORT" PING 2>&1)"
 }
 
+# A bastion that signs its host key with ssh-rsa (SHA-1) only: refused
+# by default, as OpenSSH 8.8 and later do, and the log names ssh-rsa;
+# host_key_algorithms with ssh-rsa accepts it (with libssh2 1.10 the
+# only RSA host key signature there is).
+case_hostkey_sha1() {
+	local kh
+	start_redis
+	ssh-keygen -q -t rsa -b 2048 -N '' -C host -f "$T/host_rsa" < /dev/null ||
+	    fail_case "ssh-keygen -t rsa failed"
+	start_sshd "HostKey $T/host_rsa" "HostKeyAlgorithms ssh-rsa"
+	kh=$T/rsa_known_hosts
+	printf '[127.0.0.1]:%s %s\n' "$SSHD_PORT" "$(cut -d' ' -f1,2 "$T/host_rsa.pub")" > "$kh"
+	BASTION_OPTS=(known_hosts="$kh")
+	postern_via redis "$REDIS_PORT" "${FAST[@]}"
+	expect_log "$(cannot_re b)SSH handshake failed: host key negotiation failed: the bastion offers ssh-rsa, we accept [a-z0-9,-]+: ssh-rsa signs with SHA-1, refused by default as OpenSSH 8\\.8 and later do; give the bastion an ed25519 or ecdsa host key \\(or rsa-sha2-256 with libssh2 1\\.11\\), or accept SHA-1 with host_key_algorithms = \\.\\.\\.,ssh-rsa; retrying in "
+	expect_no_log 'connected in'
+	expect_eq "logins at sshd" 0 "$(count_lines "$SSHD_LOG" 'Accepted publickey')"
+	stop_postern
+	BASTION_OPTS=(known_hosts="$kh" host_key_algorithms=ssh-ed25519,ssh-rsa)
+	postern_via redis "$REDIS_PORT"
+	expect_log "info: bastion b \\(root@127\\.0\\.0\\.1:$SSHD_PORT\\): connected in [0-9]+ ms \\(host key ssh-rsa $(re_escape "$(fp_of "$T/host_rsa.pub")");"
+	expect_eq "PING (ssh-rsa allowed)" PONG "$(rcli "$LISTEN_PORT" PING 2>&1)"
+}
+
+# A bastion with ed25519 and ecdsa host keys: the key type known_hosts
+# holds is asked for first (as ssh does), so a host recorded with its
+# ecdsa key is not asked for ed25519 (which would be "unknown").
+case_hostkey_prefer_known() {
+	local kh
+	start_redis
+	ssh-keygen -q -t ecdsa -N '' -C host -f "$T/host_ecdsa" < /dev/null ||
+	    fail_case "ssh-keygen -t ecdsa failed"
+	start_sshd "HostKey $T/host_ecdsa"
+	kh=$T/ecdsa_known_hosts
+	printf '[127.0.0.1]:%s %s\n' "$SSHD_PORT" "$(cut -d' ' -f1,2 "$T/host_ecdsa.pub")" > "$kh"
+	BASTION_OPTS=(known_hosts="$kh")
+	postern_via redis "$REDIS_PORT"
+	expect_log "info: bastion b \\(root@127\\.0\\.0\\.1:$SSHD_PORT\\): connected in [0-9]+ ms \\(host key ecdsa-sha2-nistp256 $(re_escape "$(fp_of "$T/host_ecdsa.pub")");"
+	expect_eq "PING (ecdsa host key)" PONG "$(rcli "$LISTEN_PORT" PING 2>&1)"
+	stop_postern
+	# The ed25519 key recorded: ed25519 (the default order's first).
+	BASTION_OPTS=(known_hosts="$SSHD_KNOWN")
+	postern_via redis "$REDIS_PORT"
+	expect_log "$(connected_re b)"
+}
+
+# An @cert-authority line covers the bastion: libssh2 cannot check a host
+# certificate, so accept-new refuses the host (with the line) instead of
+# trusting its key on first use, and writes nothing.
+case_hostkey_cert_authority() {
+	local kh
+	start_redis
+	start_sshd
+	make_key ca ed25519
+	kh=$T/ca_known_hosts
+	printf '# the fleet CA\n@cert-authority * %s\n' "$(cut -d' ' -f1,2 "$T/keys/ca.pub")" > "$kh"
+	cp "$kh" "$kh.before"
+	BASTION_OPTS=(known_hosts="$kh" strict_host_key_checking=accept-new)
+	postern_via redis "$REDIS_PORT" "${FAST[@]}"
+	expect_log "$(cannot_re b)host key verification failed: $(re_escape "$kh") line 2 says @cert-authority for \\[127\\.0\\.0\\.1\\]:$SSHD_PORT, and libssh2 cannot verify host certificates: its ssh-ed25519 key $(re_escape "$SSHD_FP") is not trusted on first use; add the host's own key \\(ssh-keyscan\\) or pin host_key_sha256"
+	expect_no_log 'accepted the new'
+	expect_no_log 'connected in'
+	expect_eq "known_hosts unchanged" "$(cat "$kh.before")" "$(cat "$kh")"
+	stop_postern
+	# The host's own key listed too: that key is checked, and used.
+	cat "$SSHD_KNOWN" >> "$kh"
+	postern_via redis "$REDIS_PORT"
+	expect_log "$(connected_re b)"
+	expect_eq "PING (own key next to the CA)" PONG "$(rcli "$LISTEN_PORT" PING 2>&1)"
+}
+
 case_userkey_wrong() {
 	local fp
 	start_redis
@@ -365,7 +457,7 @@ case_userkey_wrong() {
 	BASTION_OPTS=(identity="$T/keys/stranger")
 	postern_via redis "$REDIS_PORT" "${FAST[@]}"
 	expect_log "$(cannot_re b)authentication as root failed: the bastion refused identity ssh-ed25519 $(re_escape "$fp") \\($(re_escape "$T/keys/stranger")\\); no ssh-agent \\(SSH_AUTH_SOCK is not set\\); retrying in "
-	expect_log "info: redis/via: unknown -> down \\(2 failed checks; last: ssh: bastion b: .*authentication as root failed"
+	expect_log "warn: redis/via: unknown -> down \\(2 failed checks; last: ssh: bastion b: .*authentication as root failed"
 	expect_eq "logins at sshd" 0 "$(count_lines "$SSHD_LOG" 'Accepted publickey')"
 }
 
@@ -381,6 +473,8 @@ case_key_types() {
 	printf 'ec secret\n' > "$T/keys/k_ec.pass"
 	printf 'rsa secret\n' > "$T/keys/k_rsa.pass"
 	printf 'wrong\n' > "$T/keys/k_bad.pass"
+	# Secret files (postern.conf(5)): owner only.
+	chmod 600 "$T"/keys/*.pass
 	SSHD_AUTHORIZED=(k_ed k_ec k_rsa k_bad)
 	export ASAN_OPTIONS="$ASAN_OPTIONS:fast_unwind_on_malloc=0"
 	start_redis
@@ -403,7 +497,7 @@ case_key_types() {
 	done
 	expect_log "$(cannot_re bbad)authentication as root failed: identity ecdsa-sha2-nistp256 $(re_escape "$(fp_of "$T/keys/k_bad.pub")") \\($(re_escape "$T/keys/k_bad")\\) cannot be used: wrong passphrase"
 	for t in ed ec rsa; do
-		expect_log "info: redis/$t: up \\(check ok\\)$"
+		expect_log "notice: redis/$t: up \\(check ok\\)$"
 	done
 	expect_eq "logins at sshd" 3 "$(count_lines "$SSHD_LOG" 'Accepted publickey for root')"
 	expect_eq "RSA login" 1 "$(count_lines "$SSHD_LOG" 'Accepted publickey for root .* RSA SHA256')"
@@ -477,8 +571,8 @@ case_open_failures() {
 	} > "$CONF"
 	start_postern "$CONF"
 	expect_log "$(connected_re b)"
-	expect_log "info: redis/policy: unknown -> down \\(2 failed checks; last: ssh: bastion b: channel to 127\\.0\\.0\\.1:$REDIS_PORT: administratively prohibited \\(the bastion's policy refuses this destination\\); was unknown"
-	expect_log "info: redis/closed: unknown -> down \\(2 failed checks; last: ssh: bastion b: channel to 127\\.0\\.0\\.1:$closed: connect failed \\(the bastion cannot reach the destination\\); was unknown"
+	expect_log "warn: redis/policy: unknown -> down \\(2 failed checks; last: ssh: bastion b: channel to 127\\.0\\.0\\.1:$REDIS_PORT: administratively prohibited \\(the bastion's policy refuses this destination\\); was unknown"
+	expect_log "warn: redis/closed: unknown -> down \\(2 failed checks; last: ssh: bastion b: channel to 127\\.0\\.0\\.1:$closed: connect failed \\(the bastion cannot reach the destination\\); was unknown"
 	out=$(rcli "$LISTEN_PORT" PING 2>&1)
 	expect_match "client's error" "administratively prohibited.*; closed: ssh: bastion b: channel to 127\\.0\\.0\\.1:$closed: connect failed" "$out"
 	expect_log "$(session_re policy 127.0.0.1 "$REDIS_PORT" | sed 's/closed \\($//')connect failed: bastion b: channel to 127\\.0\\.0\\.1:$REDIS_PORT: administratively prohibited"
@@ -498,7 +592,7 @@ case_restart() {
 	start_sshd
 	postern_via redis "$REDIS_PORT" "${FAST[@]}"
 	expect_log "$(connected_re b)"
-	expect_log 'info: redis/via: up \(check ok\)$'
+	expect_log 'notice: redis/via: up \(check ok\)$'
 	open_session held "TCP:127.0.0.1:$LISTEN_PORT"
 	session_send held 'PING\r\n'
 	wait_log "$T/held.out" PONG 10 || fail_case "held session got no PONG"
@@ -512,11 +606,35 @@ case_restart() {
 	expect_log "$(session_re via 127.0.0.1 "$REDIS_PORT")server error: bastion b: the bastion closed the connection\\)" 15
 	expect_log "info: bastion b \\(root@127\\.0\\.0\\.1:$SSHD_PORT\\): connected again after [0-9]+\\.[0-9]{3}s \\(host key ssh-ed25519 $(re_escape "$SSHD_FP")\\)$" 30
 	note "sshd killed -> connected again in $(($(log_ms 'connected again') - t0)) ms"
-	expect_log 'info: redis/via: down -> up'
+	expect_log 'notice: redis/via: down -> up'
 	expect_eq "PING after the restart" PONG "$(rcli "$LISTEN_PORT" PING 2>&1)"
 	expect_eq "listener kept" 1 "$(count_lines "$POSTERN_LOG" 'service redis: listening on')"
 	expect_eq "loss lines" 1 "$(count_lines "$POSTERN_LOG" 'connection lost')"
 	expect_eq "recovery lines" 1 "$(count_lines "$POSTERN_LOG" 'connected again')"
+}
+
+# The identity is a secret file read at each connection: made readable
+# by others after the start, it is refused when the bastion reconnects
+# (logged, the agent tried next), and used again once chmod 600.
+case_identity_mode_runtime() {
+	local key=$T/keys/rt
+	start_redis
+	make_key rt ed25519
+	SSHD_AUTHORIZED=(rt)
+	start_sshd
+	BASTION_OPTS=(identity="$key")
+	postern_via redis "$REDIS_PORT" "${FAST[@]}"
+	expect_log "$(connected_re b)"
+	chmod 644 "$key"
+	sshd_signal KILL
+	wait_exit "$SSHD_PID" 10 || fail_case "sshd survived SIGKILL"
+	start_sshd_on "$SSHD_PORT" 127.0.0.1
+	expect_log "warn: bastion b \\(root@127\\.0\\.0\\.1:$SSHD_PORT\\): identity $(re_escape "$key"): mode 0644 lets others read or write it: chmod 600 it$" 30
+	expect_log "$(cannot_re b)authentication as root failed: identity $(re_escape "$key"): mode 0644 lets others read or write it: chmod 600 it; no ssh-agent"
+	expect_eq "logins at sshd with the 0644 key" 1 "$(count_lines "$SSHD_LOG" 'Accepted publickey')"
+	chmod 600 "$key"
+	expect_log "info: bastion b \\(root@127\\.0\\.0\\.1:$SSHD_PORT\\): connected again after " 30
+	expect_eq "PING after chmod 600" PONG "$(rcli "$LISTEN_PORT" PING 2>&1)"
 }
 
 # The admin endpoint shows each bastion: /metrics, /health and /status,
@@ -667,7 +785,7 @@ case_ciphers_default() {
 	note "libssh2 $(grep -o 'libssh2 [0-9.]*' "$POSTERN_LOG" | head -n 1 | cut -d' ' -f2): expecting $want"
 	expect_log "info: bastion b \\(root@127\\.0\\.0\\.1:$SSHD_PORT\\): connected in [0-9]+ ms \\(host key ssh-ed25519 $(re_escape "$SSHD_FP"); $(re_escape "$want"), [A-Za-z0-9@.-]+\\)$"
 	expect_log "kex: client->server cipher: $(re_escape "$want") " 10 "$SSHD_LOG"
-	expect_log 'info: redis/via: up \(check ok\)$'
+	expect_log 'notice: redis/via: up \(check ok\)$'
 	expect_eq "SET through the bastion" OK "$(rcli "$LISTEN_PORT" SET k v 2>&1)"
 	expect_eq "GET through the bastion" v "$(rcli "$LISTEN_PORT" GET k 2>&1)"
 }
@@ -676,7 +794,7 @@ case_ciphers_default() {
 # The developer command line
 
 case_jump_alias() {
-	local fwd_re l2
+	local fwd_re l2 out
 	start_redis
 	start_sshd
 	mkdir -p "$T/home/.ssh"
@@ -702,6 +820,7 @@ case_jump_alias() {
 	expect_eq "forwarding lines" 1 "$(count_lines "$POSTERN_LOG" 'forwarding ')"
 	expect_eq "PING through -L/-J prod-bastion" PONG "$(rcli "$LISTEN_PORT" PING 2>&1)"
 	expect_log "$(session_re prod-bastion 127.0.0.1 "$REDIS_PORT")client closed\\)"
+	expect_log " notice: $LISTEN_PORT -> 127\\.0\\.0\\.1:$REDIS_PORT \\(via prod-bastion\\): up \\((check|connect) ok\\)$"
 	# The same without the alias: user@host, -p, -i, -o known_hosts=.
 	l2=$(free_port) || fail_case "no free port"
 	start_postern_args -L "127.0.0.1:$l2:127.0.0.1:$REDIS_PORT" -J root@127.0.0.1 \
@@ -709,6 +828,58 @@ case_jump_alias() {
 	wait_ready 10
 	expect_log "info: forwarding 127\\.0\\.0\\.1:$l2 -> 127\\.0\\.0\\.1:$REDIS_PORT via root@127\\.0\\.0\\.1:$SSHD_PORT \\(host key $(re_escape "$SSHD_FP")\\)$"
 	expect_eq "PING through -J user@host -p -i -o" PONG "$(rcli "$l2" PING 2>&1)"
+	# A mistyped alias is said to be one (-n: no name is looked up).
+	out=$(timeout 10 "$POSTERN" -n -L "$LISTEN_PORT:127.0.0.1:$REDIS_PORT" -J prod-bastoin 2>&1)
+	expect_eq "-n -J prod-bastoin" "postern: -J prod-bastoin: no Host block of $T/home/.ssh/config gives prod-bastoin a HostName: using it as a host name (a mistyped alias?)
+configuration OK" "$out"
+	out=$(timeout 10 "$POSTERN" -n -L "$LISTEN_PORT:127.0.0.1:$REDIS_PORT" -J prod-bastion 2>&1)
+	expect_eq "-n -J prod-bastion" "configuration OK" "$out"
+}
+
+# jump_exit WHAT STATUS ARGS: postern -L ... -J root@127.0.0.1 -p SSHD_PORT
+# ARGS must exit by itself with STATUS (ssh's 255 for a permanent error).
+jump_exit() {
+	local what=$1 want=$2
+	shift 2
+	LISTEN_PORT=$(free_port) || fail_case "no free port"
+	start_postern_args -L "$LISTEN_PORT:127.0.0.1:$REDIS_PORT" -J root@127.0.0.1 \
+	    -p "$SSHD_PORT" "$@"
+	postern_wait_exit 20
+	expect_eq "$what: exit status" "$want" "$POSTERN_STATUS"
+	check_sanitizers "$POSTERN_LOG"
+}
+
+# -L/-J: an error that no retry mends, before the tunnel ever worked, ends
+# it with ssh's status 255 and says why; a transient one (the bastion not
+# up yet) keeps retrying as before.
+case_jump_permanent() {
+	local kh=$T/changed_known_hosts other
+	start_redis
+	start_sshd
+	make_key impostor ed25519
+	make_key stranger ed25519
+	other=$(fp_of "$T/keys/impostor.pub")
+	printf '[127.0.0.1]:%s %s\n' "$SSHD_PORT" "$(cut -d' ' -f1,2 "$T/keys/impostor.pub")" > "$kh"
+	jump_exit "changed host key" 255 -i "$USER_KEY" -o "known_hosts=$kh"
+	expect_log "error: bastion 127\\.0\\.0\\.1 \\(root@127\\.0\\.0\\.1:$SSHD_PORT\\): cannot connect: host key verification failed: the ssh-ed25519 key $(re_escape "$SSHD_FP") of \\[127\\.0\\.0\\.1\\]:$SSHD_PORT does not match $(re_escape "$kh") line 1 \\(which has $(re_escape "$other")\\): .* \\(if the change is expected, remove the old key with: ssh-keygen -f '$(re_escape "$kh")' -R '\\[127\\.0\\.0\\.1\\]:$SSHD_PORT'\\); not retrying"
+	jump_exit "missing -i file" 255 -i "$T/keys/nosuch" -o "known_hosts=$SSHD_KNOWN"
+	expect_log "cannot connect: authentication as root failed: identity $(re_escape "$T/keys/nosuch"): No such file or directory; no ssh-agent"
+	expect_no_log "needs a passphrase"
+	jump_exit "refused key" 255 -i "$T/keys/stranger" -o "known_hosts=$SSHD_KNOWN"
+	expect_log "cannot connect: authentication as root failed: the bastion refused identity ssh-ed25519 .*; not retrying"
+	expect_eq "logins at sshd" 0 "$(count_lines "$SSHD_LOG" 'Accepted publickey')"
+	expect_no_log "retrying in"
+	# Transient: nothing listens on the port yet; postern waits for it.
+	sshd_signal KILL
+	wait_exit "$SSHD_PID" 10 || fail_case "sshd survived SIGKILL"
+	LISTEN_PORT=$(free_port) || fail_case "no free port"
+	start_postern_args -v -L "$LISTEN_PORT:127.0.0.1:$REDIS_PORT" -J root@127.0.0.1 \
+	    -p "$SSHD_PORT" -i "$USER_KEY" -o "known_hosts=$SSHD_KNOWN"
+	expect_log "cannot connect \\(attempt 2\\): .*connection refused.*; retrying in " 20
+	start_sshd_on "$SSHD_PORT" 127.0.0.1
+	expect_log "forwarding 127\\.0\\.0\\.1:$LISTEN_PORT -> " 30
+	expect_eq "PING once the bastion is up" PONG "$(rcli "$LISTEN_PORT" PING 2>&1)"
+	stop_postern
 }
 
 # ---------------------------------------------------------------------
@@ -813,6 +984,31 @@ case_tty_ask_no() {
 	check_sanitizers "$PTY_OUT"
 }
 
+# Ctrl-C on a terminal with a client connected: the terminal says that
+# it waits and how to stop waiting; a second Ctrl-C exits at once.
+case_tty_ctrl_c() {
+	local st pid
+	start_redis
+	LISTEN_PORT=$(free_port) || fail_case "no free port"
+	pty_postern no -L "$LISTEN_PORT:127.0.0.1:$REDIS_PORT"
+	wait_until 10 port_listening "$LISTEN_PORT" || fail_case "-L port not listening"
+	open_session s "TCP:127.0.0.1:$LISTEN_PORT"
+	session_send s 'PING\r\n'
+	wait_count "$T/s.out" PONG 1 10 || fail_case "no PONG through the tunnel"
+	pid=$(pgrep -P "$PTY_PID") || fail_case "no postern under the pty"
+	kill -INT "$pid"
+	wait_log "$PTY_OUT" '^waiting up to 30\.000s for 1 open session to finish; Ctrl-C again closes it now' 10 ||
+	    fail_case "no draining line on the terminal: $(tr '\r\n' '||' < "$PTY_OUT")"
+	_pid_running "$pid" || fail_case "postern exited before the second Ctrl-C"
+	kill -INT "$pid"
+	wait_exit "$PTY_PID" 5 || fail_case "still running 5 s after the second Ctrl-C"
+	wait "$PTY_PID"
+	st=$?
+	expect_eq "exit status" 0 "$st"
+	grep -q readiness "$PTY_OUT" && fail_case "readiness mentioned without an admin endpoint"
+	check_sanitizers "$PTY_OUT"
+}
+
 # ---------------------------------------------------------------------
 # Topology: redis in a private namespace reachable only from the
 # bastion's namespace; postern on the host reaches it only through sshd.
@@ -888,7 +1084,7 @@ case_netns_topology() {
 	} > "$CONF"
 	start_postern "$CONF"
 	expect_log "info: bastion b \\(root@$(re_escape "$NET.2"):$SSHD_PORT\\): connected in [0-9]+ ms \\(host key ssh-ed25519 $(re_escape "$SSHD_FP");"
-	expect_log 'info: redis/private: up \(check ok\)$'
+	expect_log 'notice: redis/private: up \(check ok\)$'
 	expect_eq "GET through the bastion" private "$(rcli "$LISTEN_PORT" GET where 2>&1)"
 	expect_log "$(session_re private "$NET.6" "$port")client closed\\)"
 	# sshd saw the channel to the private address.
@@ -940,7 +1136,7 @@ case_netns_topology() {
 
 run_case "redis-cli through an ssh:// route" case_redis
 run_case "psql through an ssh:// route" case_postgres
-run_case "postgres check with SCRAM through an ssh:// route" case_postgres_scram
+run_case "postgres check with SCRAM through an ssh:// route; md5 refused unless allowed" case_postgres_scram
 run_case "200 concurrent sessions share one SSH connection" case_200_sessions
 run_case "100 new sessions at once through one bastion: all served" case_burst
 run_case "a killed extra connection: its channel fails, the others serve, it reconnects" case_extra_lost
@@ -949,12 +1145,16 @@ run_case "unknown host key refused (type, fingerprint, file)" case_hostkey_unkno
 run_case "changed host key refused, also under accept-new" case_hostkey_changed
 run_case "pinned host_key_sha256: wrong refused, right one after reload" case_hostkey_pin
 run_case "hashed known_hosts; accept-new adds an unknown host" case_hostkey_hashed_accept_new
+run_case "ssh-rsa (SHA-1) host key signatures refused, named; allowed by host_key_algorithms" case_hostkey_sha1
+run_case "@cert-authority covering the host: refused under accept-new" case_hostkey_cert_authority
+run_case "host key algorithms: the type known_hosts holds is asked for first" case_hostkey_prefer_known
 run_case "wrong user key refused (type, fingerprint, file)" case_userkey_wrong
 run_case "ed25519, ecdsa+passphrase, RSA PEM+passphrase; wrong passphrase" case_key_types
 run_case "ssh-agent authentication" case_agent
 run_case "a hung ssh-agent: bounded wait, clear error" case_agent_hung
 run_case "PermitOpen: administratively prohibited vs connect failed" case_open_failures
 run_case "sshd killed and restarted: reconnects, new sessions work" case_restart
+run_case "identity made readable by others after the start: refused at reconnect" case_identity_mode_runtime
 run_case "SIGSTOP'd bastion found by the keepalive counter" case_sigstop
 run_case "admin shows the bastion: metrics, /health, /status" case_admin_bastion
 run_case "reload keeps an unchanged bastion, replaces a changed one" case_reload
@@ -962,7 +1162,9 @@ run_case "session_command runs in a session channel" case_session_command
 run_case "ciphers: the one sshd allows is used; none in common fails, named" case_ciphers
 run_case "ciphers unset: the measured order, filtered to this libssh2" case_ciphers_default
 run_case "-L/-J with an ssh_config alias, and with -p -i -o" case_jump_alias
+run_case "-L/-J: permanent errors end the tunnel with 255; transient ones retry" case_jump_permanent
 run_case "-J on a terminal: unknown host key, 'yes' records it; status lines" case_tty_ask_yes
 run_case "-J on a terminal: 'no' records nothing, exits 1; -v keeps the log" case_tty_ask_no
+run_case "-L on a terminal: Ctrl-C says it drains; a second Ctrl-C exits now" case_tty_ctrl_c
 run_case "netns topology: redis reachable only from the bastion" case_netns_topology
 finish

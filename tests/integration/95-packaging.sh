@@ -131,6 +131,24 @@ while True:
 	msg = s.recv(4096).decode()
 	out.write("%.3f %s\n" % (time.monotonic() - t0, msg.replace("\n", " ")))
 '
+# A build without libsystemd under a NOTIFY_SOCKET says that it cannot
+# notify (a Type=notify unit would time out); the other build is tested
+# by case_sd_notify.  POSTERN_NOSD: such a build to test here as well.
+case_notify_without_libsystemd() {
+	local bin=${POSTERN_NOSD:-$POSTERN}
+	ldd "$bin" 2>&1 | grep -q libsystemd &&
+	    skip_case "postern built with libsystemd (case_sd_notify tests it; POSTERN_NOSD=a build --without-systemd)"
+	LISTEN_PORT=$(free_port) || fail_case "no free port"
+	{
+		conf_global
+		conf_service t "127.0.0.1:$LISTEN_PORT" tcp \
+		    "private tcp://127.0.0.1:$(free_port)" -- check=none
+	} > "$T/nosd.conf"
+	POSTERN=$bin NOTIFY_SOCKET=$T/nowhere.sock start_postern "$T/nosd.conf"
+	expect_log " warn: NOTIFY_SOCKET is set, but this postern was built without libsystemd and cannot notify systemd: a Type=notify unit will time out \\(rebuild with libsystemd-dev, or use Type=simple\\)$"
+	stop_postern
+}
+
 case_sd_notify() {
 	local t_ready t_notify
 	ldd "$POSTERN" > "$T/ldd" 2>&1
@@ -154,7 +172,7 @@ case_sd_notify() {
 	# The listeners are bound, the first check is still waiting.
 	expect_log 'STATUS=waiting for the first health checks' 10 "$T/notify.log"
 	expect_no_log 'READY=1' "$T/notify.log"
-	expect_log 'READY=1 STATUS=serving 1 services' 10 "$T/notify.log"
+	expect_log 'READY=1 STATUS=serving 1 service \(configuration generation 1\)' 10 "$T/notify.log"
 	t_notify=$(grep -m1 'READY=1' "$T/notify.log" | cut -d' ' -f1)
 	t_ready=$(grep -m1 'STATUS=waiting for the first health checks' "$T/notify.log" | cut -d' ' -f1)
 	[[ -n "$t_ready" ]] || fail_case "no 'waiting for the first health checks' status"
@@ -162,7 +180,7 @@ case_sd_notify() {
 	    fail_case "READY=1 came ${t_notify}s, only $(awk -v a="$t_ready" -v b="$t_notify" 'BEGIN { print b - a }')s after the listeners: before the 1s check ended"
 	kill -HUP "$POSTERN_PID"
 	expect_log 'RELOADING=1 MONOTONIC_USEC=[0-9]+ STATUS=reloading' 10 "$T/notify.log"
-	wait_count "$T/notify.log" 'READY=1 STATUS=serving 1 services \(configuration generation 2\)' 1 10 ||
+	wait_count "$T/notify.log" 'READY=1 STATUS=serving 1 service \(configuration generation 2\)' 1 10 ||
 	    fail_case "no READY=1 after the reload: $(paste -sd'|' "$T/notify.log")"
 	stop_postern
 	expect_log 'STOPPING=1' 5 "$T/notify.log"
@@ -352,6 +370,28 @@ case_deb() {
 	grep -Ev '^/etc/postern/postern.conf:[0-9]+: [a-z_]+ /etc/postern/[^ :]+: No such file or directory$' \
 	    "$T/n.err" > "$T/n.bad"
 	[[ -s "$T/n.bad" ]] && fail_case "postern -n as user postern: $(paste -sd'|' "$T/n.bad")"
+	# ctl without -a or -c asks the daemon of the installed
+	# configuration, on that configuration's admin port; a user who may
+	# not read /etc/postern is told why and what to do.
+	local ap lp dpid rc
+	ap=$(free_port) && lp=$(free_port) || fail_case "no free port"
+	cp /etc/postern/postern.conf "$T/shipped.conf"
+	printf '[postern]\nadmin = 127.0.0.1:%s\n\n[service t]\nlisten = 127.0.0.1:%s\nroute = direct tcp://127.0.0.1:%s\ncheck = none\n' \
+	    "$ap" "$lp" "$lp" > /etc/postern/postern.conf
+	(_close_sess_fds; exec /usr/sbin/postern -c /etc/postern/postern.conf) > "$T/pkgd.log" 2>&1 &
+	dpid=$!
+	track_server "$dpid"
+	wait_until 10 port_listening "$ap" || fail_case "the packaged postern did not listen on $ap"
+	out=$(timeout 10 /usr/sbin/postern ctl liveness 2>&1)
+	rc=$?
+	expect_eq "ctl liveness without -a/-c (admin $ap): status, output '$out'" 0 "$rc"
+	out=$(timeout 10 runuser -u nobody -- /usr/sbin/postern ctl liveness 2>&1)
+	rc=$?
+	expect_eq "ctl as nobody: status" 2 "$rc"
+	expect_match "ctl as nobody" '^postern ctl: /etc/postern/postern\.conf: Permission denied: run as root or as a member of its group \(adduser USER postern\), or give -a ADDRESS$' "$out"
+	kill -TERM "$dpid"
+	wait_exit "$dpid" 10 || fail_case "the packaged postern did not stop"
+	cp "$T/shipped.conf" /etc/postern/postern.conf
 
 	dpkg --purge postern > "$T/purge.log" 2>&1 ||
 	    fail_case "dpkg --purge failed: $(tail -n 5 "$T/purge.log" | paste -sd'|')"
@@ -406,6 +446,7 @@ run_case "systemd units: systemd-analyze verify and hardening" case_units_verify
 run_case "every README config passes postern -n (or misses only /etc/postern files)" case_readme_configs
 run_case "example configs pass postern -n (or miss only /etc/postern files)" case_example_configs
 run_case "sd_notify: READY after the first checks, RELOADING/READY, STOPPING" case_sd_notify
+run_case "without libsystemd under NOTIFY_SOCKET: a warning" case_notify_without_libsystemd
 run_case "user =: bind as root, then run as the user" case_user_drop
 run_case "postern -h and postern ctl --help match postern.8" case_help_matches_man
 run_case "bash completion for postern and postern ctl" case_completion

@@ -174,7 +174,7 @@ check_example(const struct conf *c)
 	assert_int_equal(s->connect_timeout_ms, 4000);
 	assert_int_equal(s->rise, 2);
 	assert_int_equal(s->fall, 3);
-	assert_int_equal(s->max_connections, 10000);
+	assert_int_equal(s->max_connections, 4096);
 
 	/* Routes keep the order written: it is their priority. */
 	assert_int_equal(s->nroutes, 3);
@@ -212,7 +212,7 @@ check_example(const struct conf *c)
 	assert_int_equal(s->connect_timeout_ms, 4000);
 	assert_int_equal(s->rise, 2);
 	assert_int_equal(s->fall, 3);
-	assert_int_equal(s->max_connections, 10000);
+	assert_int_equal(s->max_connections, 4096);
 	assert_int_equal(s->nroutes, 2);
 	assert_string_equal(s->routes[0].name, "private");
 	assert_string_equal(fmt(&s->routes[0].target), "10.0.1.2:5433");

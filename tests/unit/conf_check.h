@@ -18,9 +18,9 @@ extern const char example[];
 /* A service that is valid on its own, to append bad lines to. */
 #define SVC	"[service s]\nlisten = 7000\nroute = direct tcp://127.0.0.1:6379\n"
 
-/* Log level indexes in the log_level enum: error, warn, info, debug. */
-#define LEVEL_INFO	2
-#define LEVEL_DEBUG	3
+/* Log level indexes in the log_level enum: error, warn, notice, info, debug. */
+#define LEVEL_INFO	3
+#define LEVEL_DEBUG	4
 
 /* EXPECT_ERRORS(text, flags, "t.conf:N: message", ...): exactly these. */
 #define EXPECT_ERRORS(text, flags, ...)					\

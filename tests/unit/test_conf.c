@@ -93,7 +93,7 @@ test_defaults(void **state)
 	assert_int_equal(s->connect_timeout_ms, 4000);
 	assert_int_equal(s->rise, 2);
 	assert_int_equal(s->fall, 3);
-	assert_int_equal(s->max_connections, 10000);
+	assert_int_equal(s->max_connections, 4096);
 	conf_unref(c);
 }
 
@@ -236,9 +236,9 @@ test_many_errors(void **state)
 	    "t.conf:3: unknown key 'listen' in [postern] section",
 	    "t.conf:4: admin: bad address 'nope': port must be 1-65535",
 	    "t.conf:5: log_level: 'verbose' is not one of: error, warn, "
-	    "info, debug",
+	    "notice, info, debug",
 	    "t.conf:6: drain_timeout: '1441m' is not a duration (write it as "
-	    "250ms, 2s or 1m)",
+	    "250ms, 2s, 1m or 1h)",
 	    "t.conf:8: unknown key 'route' in [bastion] section",
 	    "t.conf:9: address: bad address 'h': expected host:port",
 	    "t.conf:7: [bastion b]: missing required key 'user'",
@@ -307,14 +307,16 @@ static void
 test_unknown_keys(void **state)
 {
 	EXPECT_ERRORS(SVC "lisen = 7001\n", 0,
-	    "t.conf:4: unknown key 'lisen' in [service] section");
+	    "t.conf:4: unknown key 'lisen' in [service] section (did you "
+	    "mean 'listen'?)");
 	EXPECT_ERRORS("[postern]\nrise = 2\n" SVC, 0,
 	    "t.conf:2: unknown key 'rise' in [postern] section");
 	EXPECT_ERRORS("[bastion b]\naddress = h:22\nuser = u\nport = 22\n"
 	    SVC, 0, "t.conf:4: unknown key 'port' in [bastion] section");
 	/* Keys are case-sensitive. */
 	EXPECT_ERRORS(SVC "Rise = 2\n", 0,
-	    "t.conf:4: unknown key 'Rise' in [service] section");
+	    "t.conf:4: unknown key 'Rise' in [service] section (did you "
+	    "mean 'rise'?)");
 	EXPECT_ERRORS(SVC "rise = 2\nrise = 3\n", 0,
 	    "t.conf:5: 'rise' given twice in this section");
 	EXPECT_ERRORS("[postern]\nadmin = 1\nadmin = 2\n" SVC, 0,
@@ -451,22 +453,22 @@ test_durations(void **state)
 {
 	EXPECT_ERRORS(SVC "check_interval = 2\n", 0,
 	    "t.conf:4: check_interval: '2' is not a duration (write it as "
-	    "250ms, 2s or 1m)");
-	EXPECT_ERRORS(SVC "check_interval = 2h\n", 0,
-	    "t.conf:4: check_interval: '2h' is not a duration (write it as "
-	    "250ms, 2s or 1m)");
+	    "250ms, 2s, 1m or 1h)");
+	EXPECT_ERRORS(SVC "check_interval = 2d\n", 0,
+	    "t.conf:4: check_interval: '2d' is not a duration (write it as "
+	    "250ms, 2s, 1m or 1h)");
 	EXPECT_ERRORS(SVC "connect_timeout = -1s\n", 0,
 	    "t.conf:4: connect_timeout: '-1s' is not a duration (write it "
-	    "as 250ms, 2s or 1m)");
+	    "as 250ms, 2s, 1m or 1h)");
 	EXPECT_ERRORS(SVC "connect_timeout = 1.5s\n", 0,
 	    "t.conf:4: connect_timeout: '1.5s' is not a duration (write it "
-	    "as 250ms, 2s or 1m)");
+	    "as 250ms, 2s, 1m or 1h)");
 	EXPECT_ERRORS("[postern]\ndrain_timeout = 2 s\n" SVC, 0,
 	    "t.conf:2: drain_timeout: '2 s' is not a duration (write it as "
-	    "250ms, 2s or 1m)");
+	    "250ms, 2s, 1m or 1h)");
 	EXPECT_ERRORS("[postern]\ndrain_timeout = 1441m\n" SVC, 0,
 	    "t.conf:2: drain_timeout: '1441m' is not a duration (write it "
-	    "as 250ms, 2s or 1m)");
+	    "as 250ms, 2s, 1m or 1h)");
 }
 
 static void
@@ -482,7 +484,7 @@ test_enums(void **state)
 	    "redis, postgres");
 	EXPECT_ERRORS("[postern]\nlog_level = verbose\n" SVC, 0,
 	    "t.conf:2: log_level: 'verbose' is not one of: error, warn, "
-	    "info, debug");
+	    "notice, info, debug");
 	EXPECT_ERRORS(SVC "protocol = redis\ncheck = postgres\n", 0,
 	    "t.conf:1: [service s]: check = postgres does not fit "
 	    "protocol = redis");

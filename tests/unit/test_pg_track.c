@@ -154,6 +154,39 @@ test_idle_between_queries(void **state)
 	assert_int_equal(pg_track_safe(&t), PG_BUSY);
 }
 
+/*
+ * A simple query inside an extended batch (no Sync yet): after an error
+ * in the batch the server discards it with no ReadyForQuery, else runs
+ * it.  Found by the differential test (tests/diff): the tracker owed a
+ * ReadyForQuery that never came.  Not followed: lost, whole or cut.
+ */
+static void
+test_query_in_batch(void **state)
+{
+	static const char parse_q[] = "P\000\000\000\011\000x\000\000\000"
+	    "H\000\000\000\004Q\000\000\000\015SELECT 1\000";
+	struct pg_track	t;
+	size_t		i;
+
+	pg_track_init(&t);
+	pg_track_server(&t, U(startup), LEN(startup));
+	pg_track_client(&t, U(parse_q), LEN(parse_q));
+	assert_int_equal(pg_track_safe(&t), PG_LOST);
+	assert_non_null(strstr(pg_track_why(&t), "extended-protocol batch"));
+	pg_track_init(&t);
+	pg_track_server(&t, U(startup), LEN(startup));
+	for (i = 0; i < LEN(parse_q); i++)
+		pg_track_client(&t, U(parse_q) + i, 1);
+	assert_int_equal(pg_track_safe(&t), PG_LOST);
+	/* After its Sync the batch is over: a query is a query. */
+	pg_track_init(&t);
+	pg_track_server(&t, U(startup), LEN(startup));
+	pg_track_client(&t, U("P\000\000\000\011\000x\000\000\000"
+	    "S\000\000\000\004Q\000\000\000\015SELECT 1\000"), 29);
+	assert_null(t.lost);
+	assert_int_equal(t.syncs, 2);
+}
+
 static void
 test_lost(void **state)
 {
@@ -316,6 +349,7 @@ main(void)
 		cmocka_unit_test(test_transaction),
 		cmocka_unit_test(test_idle_between_queries),
 		cmocka_unit_test(test_lost),
+		cmocka_unit_test(test_query_in_batch),
 		cmocka_unit_test(test_unlisten_all),
 		cmocka_unit_test(test_unlisten_each),
 		cmocka_unit_test(test_unlisten_unsure),

@@ -19,7 +19,7 @@
 #include "pgauth.h"
 
 static struct pgauth *
-client(const char *password, int tls)
+client_md5(const char *password, int tls, int allow_md5)
 {
 	static const unsigned char	hash[32] = { 7 };
 	struct pgauth_params		p;
@@ -29,6 +29,7 @@ client(const char *password, int tls)
 	p.user = "check";
 	p.password = password;
 	p.tls = tls;
+	p.allow_md5 = allow_md5;
 	if (tls) {
 		p.cbind = hash;
 		p.cbind_len = sizeof(hash);
@@ -37,6 +38,12 @@ client(const char *password, int tls)
 	a = pgauth_new(&p);
 	assert_non_null(a);
 	return (a);
+}
+
+static struct pgauth *
+client(const char *password, int tls)
+{
+	return (client_md5(password, tls, 0));
 }
 
 /* An 'R' body: the code, then n bytes. */
@@ -49,10 +56,36 @@ request(unsigned char *buf, uint32_t code, const void *data, size_t n)
 	return (4 + n);
 }
 
+/* md5 without TLS: refused unless check_allow_md5 (a downgrade). */
+static void
+test_md5_refused(void **state)
+{
+	struct pgauth	*a = client("s3cret", 0);
+	unsigned char	 body[64];
+	size_t		 n;
+
+	(void)state;
+	n = request(body, 5, "\x01\x02\x03\x04", 4);
+	assert_int_equal(pgauth_step(a, body, n), PGAUTH_FAIL);
+	assert_null(pgauth_reply(a, &n));
+	assert_string_equal(pgauth_error(a), "the server asks for an md5 "
+	    "password hash on a connection without TLS; refused: whoever is "
+	    "on the path could have downgraded SCRAM to crack it (use a "
+	    "tls:// route, scram-sha-256 in pg_hba.conf, or check_allow_md5 "
+	    "= yes)");
+	pgauth_free(a);
+	/* Inside TLS it is answered. */
+	a = client("s3cret", 1);
+	n = request(body, 5, "\x01\x02\x03\x04", 4);
+	assert_int_equal(pgauth_step(a, body, n), PGAUTH_MORE);
+	assert_non_null(pgauth_reply(a, &n));
+	pgauth_free(a);
+}
+
 static void
 test_md5(void **state)
 {
-	struct pgauth		*a = client("s3cret", 0);
+	struct pgauth		*a = client_md5("s3cret", 0, 1);
 	unsigned char		 body[64];
 	const unsigned char	*r;
 	size_t			 n;
@@ -85,6 +118,7 @@ test_md5_hash(void **state)
 	memset(&p, 0, sizeof(p));
 	p.user = "check";
 	p.md5_hash = "md5c84f3e3e66f641cb95824ca607c25dec";
+	p.allow_md5 = 1;	/* no TLS here (test_md5_refused) */
 	assert_non_null(a = pgauth_new(&p));
 	n = request(body, 5, "\x01\x02\x03\x04", 4);
 	assert_int_equal(pgauth_step(a, body, n), PGAUTH_MORE);
@@ -229,6 +263,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_md5),
 		cmocka_unit_test(test_md5_hash),
+		cmocka_unit_test(test_md5_refused),
 		cmocka_unit_test(test_cleartext),
 		cmocka_unit_test(test_need_password),
 		cmocka_unit_test(test_sasl_choice),

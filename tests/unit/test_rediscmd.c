@@ -63,6 +63,8 @@ test_bad(void **state)
 		"*2\r\n$99\r\n", "*x\r\n", "*1\n", "*1\r\n$3\rx",
 		"*9999999999\r\n", "\r\n", " PING\r\n",
 		"*1\r\n$4\r\nPI\x01G\r\n",
+		/* Quoted inline names: Redis runs BLPOP, not a name here. */
+		"\"BLPOP\" l 0\r\n", "BL'POP' l 0\r\n", "\"\\x42LPOP\" l 0\r\n",
 	};
 	char		 longname[64];
 	size_t		 i;

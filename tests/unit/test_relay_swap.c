@@ -195,6 +195,50 @@ test_take_client(void **state)
 	relay_release(&x->r);		/* still safe */
 }
 
+/*
+ * Issue 20: the old upstream owes a reply (it hung) and holds bytes it
+ * never sent: relay_resend_server drops them, and the new upstream gets
+ * the kept request first, then what the client sends next; its reply
+ * reaches the client.  Refused while bytes wait for the client.
+ */
+static void
+test_resend_busy(void **state)
+{
+	struct fx		*x = *state;
+	struct bufferevent	*bev;
+	struct evbuffer		*first;
+	int			 fd;
+
+	start(x, NULL);
+	client_send(x, (const uint8_t *)"GET k", 5);
+	LOOP_UNTIL(x, evbuffer_get_length(x->fk->got) == 5);
+	x->fk->pending = 10;		/* stuck toward the hung server */
+	assert_false(relay_idle(&x->r));
+	assert_true(relay_resend_ok(&x->r));
+	assert_non_null(first = evbuffer_new());
+	evbuffer_add(first, "GET k", 5);
+	fd = upstream(x, &bev);
+	assert_int_equal(relay_resend_server(&x->r, x->base, bev, NULL,
+	    first), 0);
+	assert_int_equal(evbuffer_get_length(first), 0);
+	evbuffer_free(first);
+	assert_int_equal(x->fk->closes, 1);
+	expect_read(x, fd, "GET k");
+	client_send(x, (const uint8_t *)"GET j", 5);
+	expect_read(x, fd, "GET j");
+	assert_int_equal(write(fd, "vk", 2), 2);
+	expect_client(x, "vk");
+	/* Bytes waiting for the client: not now. */
+	evbuffer_add(x->r.side[RELAY_CLIENT].fdio.out, "x", 1);
+	assert_false(relay_resend_ok(&x->r));
+	assert_int_equal(relay_resend_server(&x->r, x->base, NULL, NULL,
+	    NULL), -1);
+	evbuffer_drain(x->r.side[RELAY_CLIENT].fdio.out, 1);
+	relay_release(&x->r);
+	relay_init(&x->r);
+	close(fd);
+}
+
 int
 main(void)
 {
@@ -203,6 +247,8 @@ main(void)
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_swap_refused_when_busy,
 		    setup, teardown),
+		cmocka_unit_test_setup_teardown(test_resend_busy, setup,
+		    teardown),
 		cmocka_unit_test_setup_teardown(test_take_client, setup,
 		    teardown),
 	};

@@ -321,6 +321,42 @@ test_active_session_failures_push_down(void **state)
 	assert_int_equal(f->r[0]->passive_fails, 0);
 }
 
+/*
+ * Issue 20: with active checks, sessions' failures alone (which a local
+ * client can forge) never take a route down, however many; one failed
+ * check that agrees does.
+ */
+static void
+test_active_passive_alone_never_down(void **state)
+{
+	struct fixture	*f = *state;
+	int		 i;
+
+	f->r[0]->active = 1;
+	route_report(f->r[0], 1, ROUTE_EV_CHECK, "PONG", f->now);
+	for (i = 0; i < 50; i++)
+		route_report(f->r[0], 0, ROUTE_EV_ANSWER, "no answer to GET",
+		    f->now);
+	assert_int_equal(f->r[0]->state, ROUTE_STATE_UP);
+	route_report(f->r[0], 0, ROUTE_EV_CHECK, "timeout", f->now);
+	assert_int_equal(f->r[0]->state, ROUTE_STATE_DOWN);
+}
+
+/* postern's own limit is shown apart and clears on the next check. */
+static void
+test_local_limit_is_apart(void **state)
+{
+	struct fixture	*f = *state;
+
+	route_report(f->r[0], 1, ROUTE_EV_CHECK, "PONG", f->now);
+	route_local_limit(f->r[0], "Too many open files", f->now);
+	assert_string_equal(route_shown_state(f->r[0]), "local_limit");
+	assert_int_equal(f->r[0]->fails, 0);
+	assert_int_equal(f->r[0]->state, ROUTE_STATE_UP);
+	route_local_limit(f->r[0], NULL, f->now);
+	assert_string_equal(route_shown_state(f->r[0]), "up");
+}
+
 /* Without checks, a session's answer is the evidence: it counts. */
 static void
 test_passive_route_comes_back_on_answers(void **state)
@@ -369,6 +405,10 @@ main(void)
 		    teardown),
 		cmocka_unit_test_setup_teardown(
 		    test_active_session_failures_push_down, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_active_passive_alone_never_down, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_local_limit_is_apart, setup, teardown),
 		cmocka_unit_test_setup_teardown(
 		    test_passive_route_comes_back_on_answers, setup, teardown),
 		cmocka_unit_test_setup_teardown(

@@ -97,6 +97,25 @@ test_check(void **state)
 	conf_errors_free(&e);
 	conf_unref(c);
 
+	/* host_key_algorithms: the same check, against host key methods. */
+	c = parse_ok(BASTION "ciphers = aes128-ctr\n"
+	    "host_key_algorithms = ssh-ed25519,ssh-rsa\n" VIA);
+	c->path = strdup("t.conf");
+	assert_int_equal(c->bastions[0].host_key_algorithms_line, 5);
+	assert_int_equal(ssh_algs_check(c, &e), 0);
+	conf_unref(c);
+	c = parse_ok(BASTION "host_key_algorithms = ssh-ed25519,aes128-ctr\n"
+	    VIA);
+	c->path = strdup("t.conf");
+	assert_int_equal(ssh_algs_check(c, &e), -1);
+	assert_int_equal(e.n, 1);
+	snprintf(want, sizeof(want), "t.conf:4: [bastion b]: "
+	    "host_key_algorithms: this libssh2 (%s) does not support "
+	    "'aes128-ctr'; it supports ", libssh2_version(0));
+	assert_memory_equal(e.msg[0], want, strlen(want));
+	conf_errors_free(&e);
+	conf_unref(c);
+
 	/* Quick mode (no file): the list came from -o. */
 	c = parse_ok(BASTION "ciphers = nope-ctr\n" VIA);
 	assert_int_equal(ssh_algs_check(c, &e), -1);
@@ -147,7 +166,7 @@ put_string(unsigned char *buf, size_t *n, const char *s)
 
 /* A bastion's first bytes: pre-banner line, banner, KEXINIT. */
 static size_t
-make_hello(unsigned char *buf, const char *ciphers)
+make_hello_hk(unsigned char *buf, const char *hostkeys, const char *ciphers)
 {
 	const char	*pre = "hello there\r\nSSH-2.0-OpenSSH_9.2p1\r\n";
 	size_t		 n, start, plen;
@@ -162,7 +181,7 @@ make_hello(unsigned char *buf, const char *ciphers)
 	memset(buf + n, 0xab, 16);	/* cookie */
 	n += 16;
 	put_string(buf, &n, "curve25519-sha256");
-	put_string(buf, &n, "ssh-ed25519");
+	put_string(buf, &n, hostkeys);
 	put_string(buf, &n, ciphers);
 	put_string(buf, &n, ciphers);
 	for (i = 0; i < 6; i++)
@@ -179,6 +198,12 @@ make_hello(unsigned char *buf, const char *ciphers)
 	return (n);
 }
 
+static size_t
+make_hello(unsigned char *buf, const char *ciphers)
+{
+	return (make_hello_hk(buf, "ssh-ed25519", ciphers));
+}
+
 static void
 test_explain(void **state)
 {
@@ -190,6 +215,9 @@ test_explain(void **state)
 	assert_non_null(b);
 	b->sess = libssh2_session_init();
 	assert_non_null(b->sess);
+	b->set.host = (char *)"h";
+	b->set.port = 22;
+	b->set.known_hosts = (char *)"/nonexistent/known_hosts";
 	b->set.ciphers = strdup("aes128-ctr,aes192-ctr");
 	n = make_hello(hello, "chacha20-poly1305@openssh.com,aes256-ctr");
 
@@ -245,6 +273,65 @@ test_explain(void **state)
 	free(b);
 }
 
+/*
+ * A bastion that signs its host key with ssh-rsa (SHA-1) only: refused
+ * by default, and the message names the algorithm and the way out;
+ * host_key_algorithms with ssh-rsa lets it through (no host key
+ * complaint then).
+ */
+static void
+test_explain_hostkey(void **state)
+{
+	struct ssh_bastion	*b = calloc(1, sizeof(*b));
+	unsigned char		 hello[1024];
+	size_t			 n;
+	const char		*msg;
+
+	(void)state;
+	assert_non_null(b);
+	b->sess = libssh2_session_init();
+	assert_non_null(b->sess);
+	b->set.host = (char *)"h";
+	b->set.port = 22;
+	b->set.known_hosts = (char *)"/nonexistent/known_hosts";
+	n = make_hello_hk(hello, "ssh-rsa", "aes128-ctr");
+	assert_int_equal(ssh_algs_hello_start(b), 0);
+	ssh_algs_hello_add(b, hello, n);
+	msg = ssh_algs_explain(b, "SSH handshake failed",
+	    LIBSSH2_ERROR_KEX_FAILURE);
+	assert_non_null(strstr(msg, "SSH handshake failed: host key "
+	    "negotiation failed: the bastion offers ssh-rsa, we accept "
+	    "ssh-ed25519,"));
+	assert_non_null(strstr(msg, ": ssh-rsa signs with SHA-1, refused by "
+	    "default as OpenSSH 8.8 and later do; give the bastion an "
+	    "ed25519 or ecdsa host key (or rsa-sha2-256 with libssh2 1.11), "
+	    "or accept SHA-1 with host_key_algorithms = ...,ssh-rsa"));
+	assert_null(strstr(msg, "(host_key_algorithms)"));
+	assert_null(strstr(msg, "we accept ssh-rsa"));
+	assert_null(strstr(msg, ",ssh-rsa,"));
+
+	/* Allowed: the host key is not what failed. */
+	b->set.hostkey_algs = (char *)"ssh-ed25519,ssh-rsa";
+	msg = ssh_algs_explain(b, "SSH handshake failed",
+	    LIBSSH2_ERROR_KEX_FAILURE);
+	assert_null(strstr(msg, "host key"));
+
+	/* Another list, no SHA-1: both lists named, no SHA-1 advice. */
+	b->set.hostkey_algs = (char *)"ssh-ed25519";
+	ssh_algs_hello_end(b);
+	n = make_hello_hk(hello, "ecdsa-sha2-nistp256", "aes128-ctr");
+	assert_int_equal(ssh_algs_hello_start(b), 0);
+	ssh_algs_hello_add(b, hello, n);
+	msg = ssh_algs_explain(b, "SSH handshake failed",
+	    LIBSSH2_ERROR_KEX_FAILURE);
+	assert_string_equal(msg, "SSH handshake failed: host key negotiation "
+	    "failed: the bastion offers ecdsa-sha2-nistp256, we accept "
+	    "ssh-ed25519 (host_key_algorithms)");
+	ssh_algs_hello_end(b);
+	libssh2_session_free(b->sess);
+	free(b);
+}
+
 int
 main(void)
 {
@@ -253,6 +340,7 @@ main(void)
 		cmocka_unit_test(test_check),
 		cmocka_unit_test(test_filter),
 		cmocka_unit_test(test_explain),
+		cmocka_unit_test(test_explain_hostkey),
 	};
 
 	return (cmocka_run_group_tests(tests, NULL, NULL));

@@ -614,6 +614,48 @@ test_conf(void **state)
 	conf_errors_free(&errs);
 }
 
+/* A -J name that no Host block resolves is said to be a likely typo. */
+static void
+test_alias_note(void **state)
+{
+	struct fixture	*f = *state;
+	char		 path[PATH_MAX + 32], msg[2048];
+
+	assert_int_equal(setenv("HOME", f->dir, 1), 0);
+	snprintf(path, sizeof(path), "%s/.ssh", f->dir);
+	assert_int_equal(mkdir(path, 0700), 0);
+	snprintf(path, sizeof(path), "%s/.ssh/config", f->dir);
+	write_file(path,
+	    "Host prod-bastion\n"
+	    "  HostName 10.0.0.1\n"
+	    "Host *\n"
+	    "  User nobody\n");
+	assert_int_equal(ssh_config_alias_note("prod-bastoin", msg,
+	    sizeof(msg)), 1);
+	assert_non_null(strstr(msg, "-J prod-bastoin: no Host block of "));
+	assert_non_null(strstr(msg, "/.ssh/config gives prod-bastoin a "
+	    "HostName: using it as a host name (a mistyped alias?)"));
+	assert_int_equal(ssh_config_alias_note("root@prod-bastoin:2222", msg,
+	    sizeof(msg)), 1);
+	assert_int_equal(ssh_config_alias_note("prod-bastion", msg,
+	    sizeof(msg)), 0);
+	assert_int_equal(ssh_config_alias_note("alice@prod-bastion", msg,
+	    sizeof(msg)), 0);
+	/* Host names and addresses are what they say. */
+	assert_int_equal(ssh_config_alias_note("bastion.example.com", msg,
+	    sizeof(msg)), 0);
+	assert_int_equal(ssh_config_alias_note("127.0.0.1", msg,
+	    sizeof(msg)), 0);
+	assert_int_equal(ssh_config_alias_note("[::1]:22", msg,
+	    sizeof(msg)), 0);
+	assert_int_equal(ssh_config_alias_note("localhost", msg,
+	    sizeof(msg)), 0);
+	/* No config at all: the bare name is noted too. */
+	assert_int_equal(unlink(path), 0);
+	assert_int_equal(ssh_config_alias_note("prod-bastion", msg,
+	    sizeof(msg)), 1);
+}
+
 #define T(fn)	cmocka_unit_test_setup_teardown(fn, setup, teardown)
 
 int
@@ -636,6 +678,7 @@ main(void)
 		T(test_expand),
 		cmocka_unit_test(test_parse_jump),
 		T(test_conf),
+		T(test_alias_note),
 	};
 
 	return (cmocka_run_group_tests(tests, NULL, NULL));

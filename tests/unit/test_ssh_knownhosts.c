@@ -45,9 +45,10 @@
 			"En98aIltsc54Ybkv9RqoeNXn3/I="
 #define HASHED_2222	"|1|ry/c5AIGbEHuuEJR6m1N40YRoN4=|" \
 			"zpkAbrmHZiNqni+mzx3uhzpenQk="
+/* OpenSSH's order, without ssh-rsa (SHA-1), as OpenSSH 8.8 and later. */
 #define DEFAULT_PREFS	"ssh-ed25519,ecdsa-sha2-nistp256," \
 			"ecdsa-sha2-nistp384,ecdsa-sha2-nistp521," \
-			"rsa-sha2-512,rsa-sha2-256,ssh-rsa"
+			"rsa-sha2-512,rsa-sha2-256"
 
 struct key {
 	unsigned char	blob[128];
@@ -346,8 +347,18 @@ test_other_type_only(void **state)
 	snprintf(want, sizeof(want), "host key verification failed: the "
 	    "ssh-ed25519 key " FP_A " of " HOST " is unknown: %s has only "
 	    "ssh-rsa keys for it", f->path);
+	f->b.hint[0] = '\0';
 	assert_int_equal(verify(f, &key_a, HOST, 22), -1);
 	assert_string_equal(f->b.last_error, want);
+	/* Without ssh-rsa allowed, why the RSA key was not asked for. */
+	assert_string_equal(f->b.hint, "an ssh-rsa key needs rsa-sha2-256/512 "
+	    "signatures (libssh2 1.11) or ssh-rsa, SHA-1, in "
+	    "host_key_algorithms; or add the bastion's ssh-ed25519 key");
+	f->b.hint[0] = '\0';
+	f->b.set.hostkey_algs = (char *)"ssh-ed25519,ssh-rsa";
+	assert_int_equal(verify(f, &key_a, HOST, 22), -1);
+	assert_string_equal(f->b.hint, "");
+	f->b.set.hostkey_algs = NULL;
 	read_kh(f->path, before, sizeof(before));
 	f->b.set.accept_new = 1;
 	assert_int_equal(verify(f, &key_a, HOST, 22), -1);
@@ -499,7 +510,50 @@ test_markers(void **state)
 	    "@cert-authority *.example.com ssh-ed25519 %s\n"
 	    "@future " HOST " ssh-ed25519 %s\n"
 	    "@revoked " HOST " ssh-ed25519\n", key_a.b64, key_a.b64);
+	REFUSED(f, &key_a, HOST, 22, "says @cert-authority for " HOST);
+	write_kh(f,
+	    "@future " HOST " ssh-ed25519 %s\n"
+	    "@revoked " HOST " ssh-ed25519\n", key_a.b64);
 	REFUSED(f, &key_a, HOST, 22, "is unknown: not in");
+}
+
+/*
+ * @cert-authority: libssh2 cannot check a host certificate, so a host
+ * the file puts under a CA is refused, under accept-new too (never
+ * trusted on first use, never appended), unless its own key is listed.
+ */
+static void
+test_cert_authority(void **state)
+{
+	struct fixture	*f = *state;
+	char		 want[PATH_MAX + 512], before[4096], after[4096];
+
+	write_kh(f, "# fleet CA\n"
+	    "@cert-authority *.example.com,!nope.example.com ssh-ed25519 %s\n",
+	    key_b.b64);
+	snprintf(want, sizeof(want), "host key verification failed: %s line "
+	    "2 says @cert-authority for " HOST ", and libssh2 cannot verify "
+	    "host certificates: its ssh-ed25519 key " FP_A " is not trusted "
+	    "on first use; add the host's own key (ssh-keyscan) or pin "
+	    "host_key_sha256", f->path);
+	read_kh(f->path, before, sizeof(before));
+	f->b.set.accept_new = 1;
+	assert_int_equal(verify(f, &key_a, HOST, 22), -1);
+	assert_string_equal(f->b.last_error, want);
+	assert_string_equal(read_kh(f->path, after, sizeof(after)), before);
+	f->b.set.accept_new = 0;
+	assert_int_equal(verify(f, &key_a, HOST, 22), -1);
+	assert_string_equal(f->b.last_error, want);
+	/* Not covered (negated, another domain): accept-new as before. */
+	f->b.set.accept_new = 1;
+	assert_int_equal(verify(f, &key_a, "nope.example.com", 22), 0);
+	assert_int_equal(verify(f, &key_a, "db.example.org", 22), 0);
+	/* Its own key listed as well: that key is checked as usual. */
+	write_kh(f,
+	    "@cert-authority *.example.com ssh-ed25519 %s\n"
+	    HOST " ssh-ed25519 %s\n", key_b.b64, key_a.b64);
+	assert_int_equal(verify(f, &key_a, HOST, 22), 0);
+	REFUSED(f, &key_b, HOST, 22, "does not match");
 }
 
 static void
@@ -659,11 +713,29 @@ test_prefs(void **state)
 	    "@revoked " HOST " ssh-ed25519 %s\n"
 	    "other ecdsa-sha2-nistp256 AAAA\n", key_rsa.b64, key_a.b64);
 	assert_string_equal(prefs(f, HOST, 22, buf, sizeof(buf)),
-	    "rsa-sha2-512,rsa-sha2-256,ssh-rsa,ecdsa-sha2-nistp384,"
+	    "rsa-sha2-512,rsa-sha2-256,ecdsa-sha2-nistp384,"
 	    "ssh-ed25519,ecdsa-sha2-nistp256,ecdsa-sha2-nistp521");
 	assert_string_equal(prefs(f, HOST, 2222, buf, sizeof(buf)),
 	    "ecdsa-sha2-nistp521,ssh-ed25519,ecdsa-sha2-nistp256,"
-	    "ecdsa-sha2-nistp384,rsa-sha2-512,rsa-sha2-256,ssh-rsa");
+	    "ecdsa-sha2-nistp384,rsa-sha2-512,rsa-sha2-256");
+
+	/* host_key_algorithms: only those, the file's first; SHA-1 on ask. */
+	f->b.set.hostkey_algs = (char *)"ssh-ed25519,ssh-rsa";
+	assert_string_equal(prefs(f, HOST, 22, buf, sizeof(buf)),
+	    "ssh-rsa,ssh-ed25519");
+	f->b.set.hostkey_algs = (char *)"ecdsa-sha2-nistp256,rsa-sha2-256";
+	assert_string_equal(prefs(f, HOST, 22, buf, sizeof(buf)),
+	    "rsa-sha2-256,ecdsa-sha2-nistp256");
+	f->b.set.hostkey_algs = NULL;
+
+	/* An ed25519 key recorded: ed25519 is asked for first. */
+	write_kh(f, HOST " ssh-ed25519 %s\n", key_a.b64);
+	assert_string_equal(prefs(f, HOST, 22, buf, sizeof(buf)),
+	    DEFAULT_PREFS);
+	write_kh(f, HOST " ecdsa-sha2-nistp521 AAAA\n");
+	assert_string_equal(prefs(f, HOST, 22, buf, sizeof(buf)),
+	    "ecdsa-sha2-nistp521,ssh-ed25519,ecdsa-sha2-nistp256,"
+	    "ecdsa-sha2-nistp384,rsa-sha2-512,rsa-sha2-256");
 
 	/* With a pin the file is not read. */
 	f->b.set.pin = (char *)FP_A;
@@ -688,6 +760,7 @@ main(void)
 		T(test_patterns),
 		T(test_markers),
 		T(test_revoked_then_accept_new),
+		T(test_cert_authority),
 		T(test_accept_new),
 		T(test_robust),
 		T(test_pin),

@@ -242,12 +242,33 @@ test_cancel_and_fail_all_in_order(void **state)
 	assert_int_equal(r.status[2], DIAL_SSH);
 }
 
+/* Issue 20: the bastion's TCP connect met postern's own limit (EMFILE):
+ * its opens fail as DIAL_LOCAL, which is never counted against a route. */
+static void
+test_fail_all_local_limit(void **state)
+{
+	struct ssh_bastion	*b = *state;
+	struct reports		 r = { .n = 0 };
+	struct tag		 t[2];
+
+	start(b, SSH_OPEN_DIRECT, &t[0], &r, "s1");
+	start(b, SSH_OPEN_DIRECT, &t[1], &r, "s2");
+	b->local_fail = 1;
+	ssh_open_fail_all(b, "TCP connect: Too many open files");
+	assert_int_equal(r.n, 2);
+	assert_int_equal(r.status[0], DIAL_LOCAL);
+	assert_int_equal(r.status[1], DIAL_LOCAL);
+	b->local_fail = 0;
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_arrival_order, setup,
 		    teardown),
+		cmocka_unit_test_setup_teardown(test_fail_all_local_limit,
+		    setup, teardown),
 		cmocka_unit_test_setup_teardown(test_checks_go_before_sessions,
 		    setup, teardown),
 		cmocka_unit_test_setup_teardown(test_open_in_the_slot_stays,
