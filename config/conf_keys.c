@@ -147,8 +147,9 @@ const struct conf_key conf_keys[] = {
 	  NULL, KEY_SECRET,
 	  "postgres: PgBouncer-style userlist (\"user\" \"secret\" a line; "
 	  "SCRAM-SHA-256 secrets as pg_authid holds them, md5 or plain) "
-	  "with which postern resumes a session on another route; not "
-	  "readable by group or others" },
+	  "with which postern resumes a session on another route (failback, "
+	  "pin, drain, route down); a secret file (postern.conf(5): mode "
+	  "600, or 640 root-owned)" },
 	{ SECT_SERVICE, "check", TYPE_ENUM, S(check), "default", 0, 0, checks,
 	  0, "health check: default (follows protocol), none, tcp, redis or "
 	  "postgres" },

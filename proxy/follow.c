@@ -68,6 +68,7 @@ struct follow {
 	unsigned char		 ckey[SCRAM_KEY_SIZE];	/* SCRAM pass- */
 	int			 have_ckey;		/* through */
 	int64_t			 rstart;	/* clock_ms: resume began */
+	int			 held;		/* the client not read meanwhile */
 	struct event		*ev;		/* every step runs from here */
 	struct route		*target;	/* while not NONE */
 	struct move		*move;
@@ -120,10 +121,24 @@ fail:
 	return (NULL);
 }
 
+/*
+ * Hold the client (relay_hold) while a session resumes off a route that
+ * is down: a query it sent meanwhile would hang on the old server and
+ * cost the session; held, it goes to the new one after the swap.
+ */
+static void
+follow_hold(struct follow *f, int on)
+{
+	if (f->held != on)
+		relay_hold(&f->s->relay, on);
+	f->held = on;
+}
+
 /* Leave the waiting state (counted in the service's gauge). */
 static void
 follow_settle(struct follow *f)
 {
+	follow_hold(f, 0);
 	if (f->state != FOLLOW_NONE)
 		f->s->svc->count->waiting--;
 	f->state = FOLLOW_NONE;
@@ -213,6 +228,7 @@ follow_free(struct follow *f)
 {
 	if (f == NULL)
 		return;
+	f->held = 0;	/* the relay goes with the session */
 	follow_settle(f);
 	follow_cap_drop(f);
 	move_free(f->dead);
@@ -715,6 +731,7 @@ follow_resume_cb(struct pgresume *r, int ok, const char *why, void *arg)
 		f->state = FOLLOW_READY;
 	else {
 		/* Today's behaviour then: closed at its next safe point. */
+		follow_hold(f, 0);
 		snprintf(f->noresume, sizeof(f->noresume), "resume failed: %s",
 		    why);
 		f->rdead = f->resume;	/* not inside its own callback */
@@ -798,6 +815,8 @@ follow_pg_resume(struct follow *f)
 		return (0);
 	}
 	f->state = FOLLOW_MOVING;
+	if (f->urgent)
+		follow_hold(f, 1);
 	return (1);
 }
 
@@ -817,6 +836,8 @@ follow_pg_swap(struct follow *f)
 
 	pgresume_take(f->resume, &bev, &link, &pid, &key);
 	rc = relay_swap_server(&s->relay, daemon_base(s->svc->px), bev, link);
+	if (rc == 0)
+		f->held = 0;	/* the new relay reads the client */
 	if (rc != 0) {
 		if (rc == -1) {		/* not idle after all: ours still */
 			if (bev != NULL)
@@ -849,6 +870,7 @@ follow_pg(struct follow *f)
 	if (f->state == FOLLOW_READY && f->st != NULL &&
 	    f->gen != f->st->gen) {
 		/* The client changed its state meanwhile: prepare anew. */
+		follow_hold(f, 0);
 		f->rdead = f->resume;
 		f->resume = NULL;
 		f->state = FOLLOW_WAITING;
@@ -904,6 +926,7 @@ follow_step(evutil_socket_t fd, short what, void *arg)
 		f->move = NULL;
 		pgresume_free(f->resume);
 		f->resume = NULL;
+		follow_hold(f, 0);
 		route_unref(f->target);
 		f->target = route_ref(t);
 		f->state = FOLLOW_WAITING;

@@ -11,6 +11,9 @@
 # 57P01 as before, the reason in the log.  One PostgreSQL 15; the
 # preferred route "private" reaches it through a forwarder that starts
 # late (the route comes up: a failback), over tcp://, ssh:// or tls://.
+# With on_route_down = move, a pool's sessions idle when private hangs
+# (its forwarder SIGSTOPped) resume on public, their clients held
+# meanwhile (case_pool_route_down).
 . "$(dirname "$0")/../lib.sh"
 
 unset SSH_AUTH_SOCK SSH_AGENT_PID
@@ -72,7 +75,8 @@ postern_resume() {
 failback() {
 	(_close_sess_fds; exec socat "TCP-LISTEN:$FWD_PORT,bind=127.0.0.1,reuseaddr,fork" \
 	    "TCP:127.0.0.1:$PG_PORT") > "$T/fwd.log" 2>&1 &
-	track_server "$!"
+	FWD_PID=$!
+	track_server "$FWD_PID"
 	expect_log 'notice: postgres/private: ((unknown|down) -> up|up \(check ok\)$)' 20
 }
 
@@ -336,9 +340,104 @@ case_authfile_config() {
 	stop_postern
 }
 
+# ---------------------------------------------------------------------
+# A route that goes down (issue 21 item 5, with issue 20's
+# on_route_down = move): its idle sessions resume on the next route.
+
+PY=/usr/bin/python3
+
+now_ms() {
+	$PY -c 'import time; print(int(time.clock_gettime(time.CLOCK_MONOTONIC) * 1000))'
+}
+
+# hang_forwarder: SIGSTOP the forwarder of failback() and every
+# connection it forked (as 36-routedown.sh); the case's exit trap
+# continues them first.
+_STOPPED=()
+hang_forwarder() {
+	local p
+	trap '_rc=$?; for _p in "${_STOPPED[@]}"; do kill -CONT "$_p" 2>/dev/null; done; _with_status "$_rc"; _case_cleanup' EXIT
+	for p in $(pid_tree "$FWD_PID"); do
+		_STOPPED+=("$p")
+		kill -STOP "$p" 2>/dev/null
+	done
+}
+
+# route_active ROUTE: sessions postern relays through ROUTE now (/health).
+route_active() {
+	curl -sf "http://$ADMIN/health" | jq -r ".services.postgres.routes.$1.sessions_active"
+}
+
+# pool_count FROM_MS STATUS: operations of tests/pool_client.py begun at
+# or after FROM_MS with that status (ok, err).
+pool_count() {
+	awk -v from="$1" -v st="$2" 'NF >= 4 && $1 >= from && $3 == st { n++ } END { print n + 0 }' "$T/pool.out"
+}
+
+# A psycopg pool (tests/pool_client.py: 12 connections, 4 threads, a
+# query every 5 ms each, default settings) logged in as app with SCRAM
+# through private; private hangs (its forwarder SIGSTOPped) and the
+# checks take it down.  The sessions idle at the fault resume on public,
+# their clients held meanwhile (a query taken from the pool then waits
+# for the new backend, not the hung one): no error.  A session with a
+# query in flight on the hung route is closed at once by design (a
+# connection error: at most one per thread, each begun before private
+# was seen down).  None is closed with 57P01.
+case_pool_route_down() {
+	local t=$1 t1 errs n dsn="user=app dbname=app password=$APP_PW"
+	start_pg_app "$t"
+	if [[ $t == tls ]]; then
+		# A server with ssl = on offers SCRAM-SHA-256-PLUS on the TLS
+		# leg that postern opens, which libpq refuses on its own plain
+		# leg to postern: over tls:// the pool logs in as a trusted
+		# user (its auth_file entry is then never used to log in).
+		printf '"postgres" "unused: trust"\n' >> "$T/userlist.txt"
+		dsn="user=postgres dbname=app"
+	fi
+	postern_resume "$t"
+	failback
+	: > "$T/pool.out"
+	rm -f "$T/pool.stop"	# $T is the file's: a former case's
+	(_close_sess_fds; exec $PY "$TESTS_DIR/pool_client.py" pg --port "$LISTEN_PORT" \
+	    --threads 4 --size 12 --dsn "$dsn" \
+	    --out "$T/pool.out" --stop "$T/pool.stop") 2> "$T/pool.err" &
+	POOL_PID=$!
+	track_client "$POOL_PID"
+	wait_until 30 eval '(( $(pool_count 0 ok) >= 200 ))' ||
+	    fail_case "pool: no steady traffic: $(tail -n 2 "$T/pool.out") $(grep -m 2 -i 'error' "$T/pool.err")"
+	wait_until 20 eval '[[ "$(route_active private)" == 12 ]]' ||
+	    fail_case "not 12 sessions on private: $(route_active private)"
+	hang_forwarder
+	expect_log 'warn: postgres/private: up -> down ' 15
+	t1=$(now_ms)
+	wait_until 15 eval '[[ "$(route_active private)" == 0 ]]' ||
+	    fail_case "sessions still on private after it went down: $(route_active private)"
+	wait_until 30 eval '(( $(pool_count "$t1" ok) >= 300 ))' ||
+	    fail_case "pool: no traffic after private went down: $(tail -n 2 "$T/pool.out")"
+	: > "$T/pool.stop"
+	wait_log "$T/pool.out" '^done$' 30 || fail_case "the pool did not stop: $(tail -n 3 "$T/pool.err")"
+	wait "$POOL_PID" 2>/dev/null
+	expect_eq "errors of operations begun after private was seen down" 0 "$(pool_count "$t1" err)"
+	expect_eq "errors that are not connection errors" 0 "$(grep -c ' err other:' "$T/pool.out")"
+	errs=$(pool_count 0 err)
+	((errs <= 4)) || fail_case "$errs errors, more than the 4 queries that can be in flight: $(grep -m 3 ' err ' "$T/pool.out" | paste -sd'|')"
+	expect_eq "sessions closed with a query in flight" "$errs" \
+	    "$(grep -c 'closed (route: private is down, ' "$POSTERN_LOG")"
+	n=$(grep -c ' -> private [^ ]*: resumed on public ' "$POSTERN_LOG")
+	((n >= 12 - errs)) || fail_case "$n sessions resumed on public, $errs closed: not all 12"
+	expect_no_log 'closed \(safe point|not resumable|resume failed'
+	expect_no_log "$APP_PW"
+	note "$n sessions resumed on public, $errs closed with a query in flight"
+	stop_postern
+}
+
 for t in "${TRANSPORTS[@]}"; do
 	run_case "$t: postgres: a psycopg pool and pgbench -M prepared resume across a failback, 0 errors" \
 	    case_pool_failback "$t"
+done
+for t in "${TRANSPORTS[@]}"; do
+	run_case "$t: postgres: a psycopg pool's idle sessions resume when private goes down, 0 errors" \
+	    case_pool_route_down "$t"
 done
 run_case "postgres: auth_file errors at its own line, mode, protocol; reload" case_authfile_config
 run_case "postgres: a pin and a drain resume sessions too" case_pin_drain
