@@ -14,7 +14,6 @@
 
 #include <openssl/crypto.h>
 
-#include "authfile.h"
 #include "clock.h"
 #include "conf.h"
 #include "daemon.h"
@@ -654,74 +653,6 @@ follow_redis(struct follow *f)
 	follow_dial(f);
 }
 
-/* A value of the client's StartupMessage, or NULL. */
-static const char *
-follow_startup(const struct session *s, const char *name)
-{
-	const char	*p, *end, *v;
-
-	if (s->pg_startup_len < 9)
-		return (NULL);
-	p = (const char *)s->pg_startup + 8;
-	end = (const char *)s->pg_startup + s->pg_startup_len;
-	while (p < end && *p != '\0') {
-		if ((v = memchr(p, '\0', (size_t)(end - p))) == NULL ||
-		    memchr(v + 1, '\0', (size_t)(end - v - 1)) == NULL)
-			return (NULL);
-		if (strcmp(p, name) == 0)
-			return (v + 1);
-		p = v + 1 + strlen(v + 1) + 1;
-	}
-	return (NULL);
-}
-
-/*
- * The secret a resume logs in with, into ap; NULL, or why not.  SCRAM
- * pass-through: the client's ClientKey, from its own login and the
- * StoredKey (scram_client_key), kept for the session's life only.
- */
-static const char *
-follow_secret(struct follow *f, const struct authfile_entry *e,
-    struct pgauth_params *ap, struct scram_keys *k)
-{
-	struct pgstate	*st = f->st;
-
-	if (e->kind == AUTHFILE_PLAIN) {
-		ap->password = e->secret;
-		return (NULL);
-	}
-	if (e->kind == AUTHFILE_MD5) {
-		if (st->login == PGSTATE_LOGIN_SCRAM)
-			return ("it logged in with SCRAM and auth_file holds "
-			    "an md5 hash for its user");
-		ap->md5_hash = e->secret;
-		return (NULL);
-	}
-	if (st->login != PGSTATE_LOGIN_SCRAM && st->login !=
-	    PGSTATE_LOGIN_TRUST)
-		return ("auth_file holds a SCRAM secret and the session "
-		    "logged in otherwise");
-	if (st->login == PGSTATE_LOGIN_SCRAM && !f->have_ckey) {
-		if (scram_client_key(e->stored_key, st->scram[0],
-		    st->scram_len[0], st->scram[1], st->scram_len[1],
-		    st->scram[2], st->scram_len[2], f->ckey) != 0)
-			return ("the client's SCRAM proof does not fit "
-			    "auth_file's secret for its user");
-		f->have_ckey = 1;
-		pgstate_scram_wipe(st);
-	}
-	if (!f->have_ckey)
-		return (NULL);	/* trust: no secret needed, none given */
-	memcpy(k->client_key, f->ckey, SCRAM_KEY_SIZE);
-	memcpy(k->stored_key, e->stored_key, SCRAM_KEY_SIZE);
-	memcpy(k->server_key, e->server_key, SCRAM_KEY_SIZE);
-	k->salt = e->salt;
-	k->salt_len = e->salt_len;
-	k->iterations = e->iterations;
-	ap->keys = k;
-	return (NULL);
-}
-
 static void
 follow_resume_cb(struct pgresume *r, int ok, const char *why, void *arg)
 {
@@ -753,12 +684,9 @@ follow_pg_resume(struct follow *f)
 	struct session			*s = f->s;
 	struct service			*svc;
 	const struct conf_service	*cs;
-	const struct authfile_entry	*e;
-	struct pgauth_params		 ap;
-	struct scram_keys		 k;
-	struct pgauth			*auth;
+	struct pgauth			*auth = NULL;
 	struct evbuffer			*replay;
-	const char			*user, *why = NULL;
+	const char			*why;
 	int				 nz;
 
 	if (f->noresume[0] != '\0')
@@ -772,32 +700,18 @@ follow_pg_resume(struct follow *f)
 	/* The generation now: auth_file is read again on reload. */
 	svc = daemon_find_service(s->svc->px, s->svc->name);
 	cs = svc != NULL ? svc->cs : s->svc->cs;
-	user = follow_startup(s, "user");
 	if (cs->auth == NULL)
 		why = "no auth_file any more";
-	else if (user == NULL)
-		why = "no user in its StartupMessage";
-	else if (follow_startup(s, "replication") != NULL)
-		why = "a replication connection";
-	else if ((e = authfile_find(cs->auth, user)) == NULL)
-		why = "its user is not in auth_file";
-	else if ((why = pgstate_why(f->st)) == NULL) {
-		memset(&ap, 0, sizeof(ap));
-		memset(&k, 0, sizeof(k));
-		ap.user = user;
-		ap.tls = f->target->cr->kind == ROUTE_TLS;
-		/* md5 without TLS: as the service's checks may. */
-		ap.allow_md5 = cs->check_allow_md5;
-		why = follow_secret(f, e, &ap, &k);
-	}
+	else
+		why = pgresume_login(cs->auth, s->pg_startup, s->pg_startup_len,
+		    f->st, f->target->cr->kind == ROUTE_TLS,
+		    cs->check_allow_md5, f->ckey, &f->have_ckey, &auth);
 	if (why != NULL) {
 		snprintf(f->noresume, sizeof(f->noresume), "not resumable: "
 		    "%s", why);
 		return (0);
 	}
-	auth = pgauth_new(&ap);
-	OPENSSL_cleanse(&k, sizeof(k));
-	if (auth == NULL || (replay = evbuffer_new()) == NULL) {
+	if ((replay = evbuffer_new()) == NULL) {
 		pgauth_free(auth);
 		snprintf(f->noresume, sizeof(f->noresume), "out of memory");
 		return (0);

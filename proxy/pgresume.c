@@ -14,12 +14,17 @@
 #include <event2/bufferevent.h>
 #include <event2/event.h>
 
+#include <openssl/crypto.h>
+
+#include "authfile.h"
 #include "clock.h"
 #include "dial.h"
 #include "link.h"
 #include "pgauth.h"
 #include "pgresume.h"
 #include "pgrs_read.h"
+#include "pgstate.h"
+#include "scram.h"
 
 enum pgresume_state {
 	PGRESUME_DIALING,
@@ -260,4 +265,99 @@ pgresume_free(struct pgresume *r)
 	if (r->rd_init)
 		pgrs_clear(&r->rd);
 	free(r);
+}
+
+/* A value of the StartupMessage startup, or NULL. */
+static const char *
+pgresume_startup(const uint8_t *startup, size_t slen, const char *name)
+{
+	const char	*p, *end, *v;
+
+	if (slen < 9)
+		return (NULL);
+	p = (const char *)startup + 8;
+	end = (const char *)startup + slen;
+	while (p < end && *p != '\0') {
+		if ((v = memchr(p, '\0', (size_t)(end - p))) == NULL ||
+		    memchr(v + 1, '\0', (size_t)(end - v - 1)) == NULL)
+			return (NULL);
+		if (strcmp(p, name) == 0)
+			return (v + 1);
+		p = v + 1 + strlen(v + 1) + 1;
+	}
+	return (NULL);
+}
+
+/* The secret of e for st's login, into ap (k: SCRAM keys); NULL or why not. */
+static const char *
+pgresume_secret(const struct authfile_entry *e, struct pgstate *st,
+    unsigned char *ckey, int *have_ckey, struct pgauth_params *ap,
+    struct scram_keys *k)
+{
+	if (e->kind == AUTHFILE_PLAIN) {
+		ap->password = e->secret;
+		return (NULL);
+	}
+	if (e->kind == AUTHFILE_MD5) {
+		if (st->login == PGSTATE_LOGIN_SCRAM)
+			return ("it logged in with SCRAM and auth_file holds "
+			    "an md5 hash for its user");
+		ap->md5_hash = e->secret;
+		return (NULL);
+	}
+	if (st->login != PGSTATE_LOGIN_SCRAM && st->login !=
+	    PGSTATE_LOGIN_TRUST)
+		return ("auth_file holds a SCRAM secret and the session "
+		    "logged in otherwise");
+	if (st->login == PGSTATE_LOGIN_SCRAM && !*have_ckey) {
+		if (scram_client_key(e->stored_key, st->scram[0],
+		    st->scram_len[0], st->scram[1], st->scram_len[1],
+		    st->scram[2], st->scram_len[2], ckey) != 0)
+			return ("the client's SCRAM proof does not fit "
+			    "auth_file's secret for its user");
+		*have_ckey = 1;
+		pgstate_scram_wipe(st);
+	}
+	if (!*have_ckey)
+		return (NULL);	/* trust: no secret needed, none given */
+	memcpy(k->client_key, ckey, SCRAM_KEY_SIZE);
+	memcpy(k->stored_key, e->stored_key, SCRAM_KEY_SIZE);
+	memcpy(k->server_key, e->server_key, SCRAM_KEY_SIZE);
+	k->salt = e->salt;
+	k->salt_len = e->salt_len;
+	k->iterations = e->iterations;
+	ap->keys = k;
+	return (NULL);
+}
+
+const char *
+pgresume_login(const struct authfile *af, const uint8_t *startup,
+    size_t slen, struct pgstate *st, int tls, int allow_md5,
+    unsigned char *ckey, int *have_ckey, struct pgauth **authp)
+{
+	const struct authfile_entry	*e;
+	struct pgauth_params		 ap;
+	struct scram_keys		 k;
+	const char			*user, *why;
+
+	*authp = NULL;
+	user = pgresume_startup(startup, slen, "user");
+	if (user == NULL)
+		return ("no user in its StartupMessage");
+	if (pgresume_startup(startup, slen, "replication") != NULL)
+		return ("a replication connection");
+	if ((e = authfile_find(af, user)) == NULL)
+		return ("its user is not in auth_file");
+	if ((why = pgstate_why(st)) != NULL)
+		return (why);
+	memset(&ap, 0, sizeof(ap));
+	memset(&k, 0, sizeof(k));
+	ap.user = user;
+	ap.tls = tls;
+	ap.allow_md5 = allow_md5;
+	if ((why = pgresume_secret(e, st, ckey, have_ckey, &ap, &k)) == NULL &&
+	    (*authp = pgauth_new(&ap)) == NULL)
+		why = "out of memory";
+	OPENSSL_cleanse(&k, sizeof(k));
+	return (why);
 }

@@ -18,6 +18,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+struct authfile;
 struct bufferevent;
 struct conf_route;
 struct dial_env;
@@ -54,5 +55,22 @@ void	pgresume_take(struct pgresume *r, struct bufferevent **bev,
 
 /* pgresume_free(r): cancel and close what r holds; NULL: no-op. */
 void	pgresume_free(struct pgresume *r);
+
+/*
+ * pgresume_login(af, startup, slen, st, tls, allow_md5, ckey, have_ckey,
+ * authp): the login a resume of the session makes (*authp, for
+ * pgresume_start), or why it cannot: its user (from its StartupMessage
+ * startup) must be in auth_file af, its state st resumable (pgstate_why),
+ * and af's secret able to repeat its login.  SCRAM pass-through: the
+ * client's ClientKey, recovered once from its own login and the
+ * StoredKey (scram_client_key), goes into ckey (*have_ckey set; the
+ * caller keeps it for the session's life and wipes it) and st's SCRAM
+ * messages are wiped.  tls: the target is TLS; allow_md5: md5 without
+ * TLS too (check_allow_md5).  NULL, or the reason.
+ */
+const char *pgresume_login(const struct authfile *af,
+	    const uint8_t *startup, size_t slen, struct pgstate *st, int tls,
+	    int allow_md5, unsigned char *ckey, int *have_ckey,
+	    struct pgauth **authp);
 
 #endif
