@@ -23,6 +23,7 @@
 
 #include <openssl/crypto.h>
 
+#include "authfile.h"
 #include "conf.h"
 #include "conf_keys.h"
 #include "conf_int.h"
@@ -86,6 +87,8 @@ conf_free(struct conf *c)
 		free(s->check_user);
 		free(s->check_database);
 		free(s->check_password_file);
+		free(s->auth_file);
+		authfile_free(s->auth);
 		free(s->identity_key);
 		free(s->identity_value);
 		if (s->check_password != NULL) {
@@ -651,6 +654,74 @@ conf_read_secret_file(struct conf_parser *p, int line_no, const char *label,
 		    key, path, err);
 }
 
+/*
+ * The service's auth_file, whole, parsed into s->auth; errors at the
+ * file's own line ("path:N: why").  Its mode follows the one rule for
+ * secret files (secret.h), checked on the file opened; a file that breaks
+ * it is not read (conf_check_secrets reports it at its key's line).  Read
+ * as secret_load does, without stdio, but up to AUTHFILE_MAX_SIZE: a
+ * userlist of many SCRAM secrets outgrows SECRET_MAX_SIZE.
+ */
+static void
+conf_read_authfile(struct conf_parser *p, struct conf_service *s)
+{
+	struct stat	 st;
+	char		*buf = NULL, err[256];
+	size_t		 n = 0, cap = 0;
+	ssize_t		 r;
+	int		 fd;
+
+	if (s->auth_file == NULL || !(p->flags & CONF_CHECK_FILES) ||
+	    access(s->auth_file, R_OK) != 0)
+		return;
+	if ((fd = open(s->auth_file, O_RDONLY | O_CLOEXEC | O_NOCTTY)) == -1)
+		return;
+	if (fstat(fd, &st) != 0 || secret_mode_check(&st, p->conf->user, err,
+	    sizeof(err)) != 0) {
+		close(fd);
+		return;
+	}
+	if (!S_ISREG(st.st_mode) || st.st_size > AUTHFILE_MAX_SIZE) {
+		perr(p, s->line, "[service %s]: auth_file %s: not a regular "
+		    "file of at most %d bytes", s->name, s->auth_file,
+		    AUTHFILE_MAX_SIZE);
+		close(fd);
+		return;
+	}
+	/* One buffer of the final size: growing it would leave copies. */
+	cap = (size_t)st.st_size + 1;
+	if ((buf = malloc(cap)) != NULL)
+		while (n < cap) {
+			r = read(fd, buf + n, cap - n);
+			if (r == -1 && errno == EINTR)
+				continue;
+			if (r <= 0)
+				break;
+			n += (size_t)r;
+		}
+	close(fd);
+	if (buf == NULL)
+		perr(p, s->line, "[service %s]: auth_file: out of memory",
+		    s->name);
+	else if (n == cap)
+		perr(p, s->line, "[service %s]: auth_file %s: the file grew "
+		    "while it was read", s->name, s->auth_file);
+	else if (authfile_parse(buf, n, &s->auth, err, sizeof(err)) != 0) {
+		/* "line N: why" -> "path:N: why", the file's own place */
+		if (strncmp(err, "line ", 5) == 0)
+			conf_errors_add(p->errs, s->auth_file, atoi(err + 5),
+			    "%s", strchr(err, ':') != NULL ?
+			    strchr(err, ':') + 2 : err);
+		else
+			perr(p, s->line, "[service %s]: auth_file %s: %s",
+			    s->name, s->auth_file, err);
+	}
+	if (buf != NULL) {
+		OPENSSL_cleanse(buf, cap);
+		free(buf);
+	}
+}
+
 void
 conf_read_secret(struct conf_parser *p, struct conf_service *s)
 {
@@ -659,6 +730,7 @@ conf_read_secret(struct conf_parser *p, struct conf_service *s)
 	snprintf(label, sizeof(label), "[service %s]", s->name);
 	conf_read_secret_file(p, s->line, label, "check_password_file",
 	    s->check_password_file, &s->check_password);
+	conf_read_authfile(p, s);
 }
 
 struct conf *

@@ -127,6 +127,8 @@ struct conf_route {
 	const struct conf_route	*origin;	/* NULL: itself */
 };
 
+struct authfile;
+
 struct conf_service {
 	char			*name;
 	char			*label;		/* -L: "7391 -> host:6379", logs */
@@ -147,6 +149,8 @@ struct conf_service {
 	char			*check_password_file;
 	char			*check_password;	/* read from the file */
 	int			 check_allow_md5; /* md5 without TLS */
+	char			*auth_file;	/* postgres resume (authfile.h) */
+	struct authfile		*auth;		/* read from it */
 	enum conf_role		 check_role;
 	enum conf_identity	 identity;
 	char			*identity_key;	/* redis: GET it */

@@ -183,6 +183,13 @@ const struct conf_key conf_keys[] = {
 	{ SECT_BASTION, "user", TYPE_STRING, B(user), NULL, 0, 0, NULL,
 	  KEY_REQUIRED, "user name on the bastion" },
 
+	{ SECT_SERVICE, "auth_file", TYPE_PATH, S(auth_file), NULL, 0, 0,
+	  NULL, KEY_SECRET,
+	  "postgres: PgBouncer-style userlist (\"user\" \"secret\" a line; "
+	  "SCRAM-SHA-256 secrets as pg_authid holds them, md5 or plain) "
+	  "with which postern resumes a session on another route (failback, "
+	  "pin, drain, route down); a secret file (postern.conf(5): mode "
+	  "600, or 640 root-owned)" },
 	{ SECT_SERVICE, "check", TYPE_ENUM, S(check), "default", 0, 0, checks,
 	  0, "health check: default (follows protocol), none, tcp, redis or "
 	  "postgres" },

@@ -356,6 +356,9 @@ conf_validate(struct conf_parser *p)
 			    conf_check_name(s->check),
 			    conf_proto_name(s->protocol));
 		conf_read_secret(p, s);
+		if (s->auth_file != NULL && s->protocol != PROTO_POSTGRES)
+			perr(p, s->line, "[service %s]: auth_file is for "
+			    "protocol = postgres", s->name);
 		if (s->check_timeout_ms > s->check_interval_ms)
 			perr(p, s->line, "[service %s]: check_timeout is "
 			    "longer than check_interval", s->name);

@@ -4,6 +4,8 @@
  */
 #include "config.h"
 
+#include <arpa/inet.h>
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,13 +14,21 @@
 #include <event2/bufferevent.h>
 #include <event2/event.h>
 
+#include <openssl/crypto.h>
+
 #include "clock.h"
 #include "conf.h"
 #include "daemon.h"
 #include "follow.h"
+#include "link.h"
 #include "log.h"
 #include "move.h"
 #include "pg_track.h"
+#include "pgauth.h"
+#include "pgcancel.h"
+#include "pgresume.h"
+#include "pgstate.h"
+#include "scram.h"
 #include "resp_ro.h"
 #include "proto.h"
 #include "relay.h"
@@ -53,6 +63,14 @@ struct follow {
 	enum follow_state	 state;
 	struct resp_track	*resp;		/* redis */
 	struct pg_track		*pg;		/* postgres */
+	struct pgstate		*st;		/* what a resume replays */
+	struct pgresume		*resume;	/* postgres: the next server */
+	struct pgresume		*rdead;		/* failed: freed next step */
+	char			 noresume[160];	/* why not: close instead */
+	unsigned char		 ckey[SCRAM_KEY_SIZE];	/* SCRAM pass- */
+	int			 have_ckey;		/* through */
+	int64_t			 rstart;	/* clock_ms: resume began */
+	int			 held;		/* the client not read meanwhile */
 	struct event		*ev;		/* every step runs from here */
 	struct route		*target;	/* while not NONE */
 	struct move		*move;
@@ -90,6 +108,13 @@ follow_new(struct session *s)
 		if ((f->pg = malloc(sizeof(*f->pg))) == NULL)
 			goto fail;
 		pg_track_init(f->pg);
+		/* What a resume needs, only where one can log in. */
+		if (s->svc->cs->auth != NULL) {
+			if ((f->st = calloc(1, sizeof(*f->st))) == NULL)
+				goto fail;
+			pgstate_init(f->st);
+			f->pg->st = f->st;
+		}
 	}
 	if ((f->ev = evtimer_new(daemon_base(s->svc->px), follow_step,
 	    f)) == NULL)
@@ -100,15 +125,32 @@ fail:
 	return (NULL);
 }
 
+/*
+ * Hold the client (relay_hold) while a session resumes off a route that
+ * is down: a query it sent meanwhile would hang on the old server and
+ * cost the session; held, it goes to the new one after the swap.
+ */
+static void
+follow_hold(struct follow *f, int on)
+{
+	if (f->held != on)
+		relay_hold(&f->s->relay, on);
+	f->held = on;
+}
+
 /* Leave the waiting state (counted in the service's gauge). */
 static void
 follow_settle(struct follow *f)
 {
+	follow_hold(f, 0);
 	if (f->state != FOLLOW_NONE)
 		f->s->svc->count->waiting--;
 	f->state = FOLLOW_NONE;
 	move_free(f->move);
 	f->move = NULL;
+	pgresume_free(f->resume);
+	f->resume = NULL;
+	f->noresume[0] = '\0';
 	route_unref(f->target);
 	f->target = NULL;
 }
@@ -190,6 +232,7 @@ follow_free(struct follow *f)
 {
 	if (f == NULL)
 		return;
+	f->held = 0;	/* the relay goes with the session */
 	follow_settle(f);
 	follow_cap_drop(f);
 	move_free(f->dead);
@@ -200,6 +243,12 @@ follow_free(struct follow *f)
 		free(f->resp);
 	}
 	free(f->pg);
+	pgresume_free(f->rdead);
+	if (f->st != NULL) {
+		pgstate_free(f->st);	/* wipes what it recorded */
+		free(f->st);
+	}
+	OPENSSL_cleanse(f->ckey, sizeof(f->ckey));
 	free(f);
 }
 
@@ -632,26 +681,151 @@ follow_redis(struct follow *f)
 	follow_dial(f);
 }
 
+static void
+follow_resume_cb(struct pgresume *r, int ok, const char *why, void *arg)
+{
+	struct follow	*f = arg;
+
+	if (ok)
+		f->state = FOLLOW_READY;
+	else {
+		/* Today's behaviour then: closed at its next safe point. */
+		follow_hold(f, 0);
+		snprintf(f->noresume, sizeof(f->noresume), "resume failed: %s",
+		    why);
+		f->rdead = f->resume;	/* not inside its own callback */
+		f->resume = NULL;
+		f->state = FOLLOW_WAITING;
+	}
+	event_active(f->ev, EV_TIMEOUT, 0);
+}
+
 /*
- * Resume a PostgreSQL session on the new route without its client
- * noticing (issue 21: a new backend, authenticated and given the
- * session's settings).  Not built yet: 0, and the session is closed at
- * its idle point instead.  Returns 1 when it took the session over.
+ * follow_pg_resume(f): a PostgreSQL session at a safe point that must
+ * leave its route: start its resume on f->target.  Returns 1 when a
+ * resume goes on (the follow's state is MOVING), 0 when the session
+ * cannot be resumed (f->noresume says why: close it as before).
  */
 static int
 follow_pg_resume(struct follow *f)
 {
-	(void)f;
-	return (0);
+	struct session			*s = f->s;
+	struct service			*svc;
+	const struct conf_service	*cs;
+	struct pgauth			*auth = NULL;
+	struct evbuffer			*replay;
+	const char			*why;
+	int				 nz;
+
+	if (f->noresume[0] != '\0')
+		return (0);
+	if (f->st == NULL) {
+		/* Resume not configured when it began: as before. */
+		snprintf(f->noresume, sizeof(f->noresume), "%s", f->urgent ?
+		    "route down" : "idle");
+		return (0);
+	}
+	/* The generation now: auth_file is read again on reload. */
+	svc = daemon_find_service(s->svc->px, s->svc->name);
+	cs = svc != NULL ? svc->cs : s->svc->cs;
+	if (cs->auth == NULL)
+		why = "no auth_file any more";
+	else
+		why = pgresume_login(cs->auth, s->pg_startup, s->pg_startup_len,
+		    f->st, f->target->cr->kind == ROUTE_TLS,
+		    cs->check_allow_md5, f->ckey, &f->have_ckey, &auth);
+	if (why != NULL) {
+		snprintf(f->noresume, sizeof(f->noresume), "not resumable: "
+		    "%s", why);
+		return (0);
+	}
+	if ((replay = evbuffer_new()) == NULL) {
+		pgauth_free(auth);
+		snprintf(f->noresume, sizeof(f->noresume), "out of memory");
+		return (0);
+	}
+	nz = pgstate_replay(f->st, replay, f->names, sizeof(f->names));
+	f->gen = f->st->gen;
+	f->rstart = clock_ms();
+	f->resume = pgresume_start(daemon_dial_env(s->svc->px), f->target->cr,
+	    cs->connect_timeout_ms, cs->response_timeout_ms > 0 ?
+	    cs->response_timeout_ms : 5000, s->pg_startup, s->pg_startup_len,
+	    auth, replay, nz, f->st, follow_resume_cb, f);
+	evbuffer_free(replay);		/* emptied */
+	if (f->resume == NULL) {
+		snprintf(f->noresume, sizeof(f->noresume), "out of memory");
+		return (0);
+	}
+	f->state = FOLLOW_MOVING;
+	if (f->urgent)
+		follow_hold(f, 1);
+	return (1);
+}
+
+/* The new server is logged in and replayed, the session idle: swap. */
+static void
+follow_pg_swap(struct follow *f)
+{
+	struct session		*s = f->s;
+	struct route		*old = s->route;
+	struct bufferevent	*bev;
+	struct link		*link;
+	char			 prefix[256], to[ADDR_STRLEN];
+	long			 ms = (long)clock_since(f->since);
+	long			 rms = (long)clock_since(f->rstart);
+	uint32_t		 pid, key;
+	int			 rc;
+
+	pgresume_take(f->resume, &bev, &link, &pid, &key);
+	rc = relay_swap_server(&s->relay, daemon_base(s->svc->px), bev, link);
+	if (rc == 0)
+		f->held = 0;	/* the new relay reads the client */
+	if (rc != 0) {
+		if (rc == -1) {		/* not idle after all: ours still */
+			if (bev != NULL)
+				bufferevent_free(bev);
+			link_close(link);
+		}
+		session_close(s, SESSION_END_INTERNAL, rc == -1 ?
+		    "resume: the relay was not idle" : "out of memory");
+		return;
+	}
+	log_info("%s: resumed on %s %s (waited %ld.%03lds, the new server "
+	    "ready in %ld ms; replayed %s)", session_prefix(s, old, prefix,
+	    sizeof(prefix)), f->target->cr->name,
+	    addr_format(&f->target->cr->target, to, sizeof(to)), ms / 1000,
+	    ms % 1000, rms, f->names);
+	session_route_moved(s, f->target);
+	/* The client's cancel key now reaches the new backend. */
+	if (pid != 0) {
+		key = htonl(key);	/* as BackendKeyData carried it */
+		(void)pgcancel_move(s->cancel_key, s->route, pid,
+		    (const uint8_t *)&key, sizeof(key));
+	}
+	s->svc->count->moved++;
+	follow_settle(f);
 }
 
 static void
 follow_pg(struct follow *f)
 {
 	/* LISTEN: only the drain deadline closes it (service.c). */
-	if (pg_track_safe(f->pg) == PG_SAFE && follow_idle(f) &&
-	    !follow_pg_resume(f))
-		follow_close(f, f->urgent ? "route down" : "idle");
+	if (pg_track_safe(f->pg) != PG_SAFE)
+		return;
+	if (f->state == FOLLOW_READY && f->st != NULL &&
+	    f->gen != f->st->gen) {
+		/* The client changed its state meanwhile: prepare anew. */
+		follow_hold(f, 0);
+		f->rdead = f->resume;
+		f->resume = NULL;
+		f->state = FOLLOW_WAITING;
+	}
+	if (!follow_idle(f))
+		return;
+	if (f->state == FOLLOW_READY)
+		follow_pg_swap(f);
+	else if (!follow_pg_resume(f))
+		follow_close(f, f->noresume);
 }
 
 static void
@@ -664,6 +838,8 @@ follow_step(evutil_socket_t fd, short what, void *arg)
 
 	move_free(f->dead);
 	f->dead = NULL;
+	pgresume_free(f->rdead);
+	f->rdead = NULL;
 	if (s->state != SESSION_RELAYING)
 		return;
 	t = follow_target(s, &f->urgent);
@@ -693,6 +869,9 @@ follow_step(evutil_socket_t fd, short what, void *arg)
 		}
 		move_free(f->move);
 		f->move = NULL;
+		pgresume_free(f->resume);
+		f->resume = NULL;
+		follow_hold(f, 0);
 		route_unref(f->target);
 		f->target = route_ref(t);
 		f->state = FOLLOW_WAITING;

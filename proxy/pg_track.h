@@ -18,6 +18,8 @@
 
 #include "pg_listen.h"
 
+struct pgstate;
+
 /* A message longer than this is not PostgreSQL's (1 GB, its own cap). */
 #define PG_TRACK_MAX_LEN	(1U << 30)
 
@@ -46,6 +48,7 @@ struct pg_track {
 	char		 tag[12];	/* CommandComplete, first bytes */
 	size_t		 taglen;
 	const char	*lost;		/* why; NULL: followed */
+	struct pgstate	*st;		/* resume's state (pgstate.h), or NULL */
 };
 
 /* pg_track_init(t): for a session whose startup packet went first. */

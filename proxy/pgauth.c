@@ -48,6 +48,8 @@ struct pgauth {
 	enum pgauth_state	 state;
 	char			*user;
 	char			*password;
+	char			*md5_hash;	/* "md5" + 32 hex digits */
+	struct scram_keys	*keys;
 	int			 tls;
 	int			 allow_md5;
 	unsigned char		*cbind;
@@ -83,6 +85,14 @@ pgauth_free(struct pgauth *a)
 		OPENSSL_cleanse(a->password, strlen(a->password));
 		free(a->password);
 	}
+	if (a->md5_hash != NULL) {
+		OPENSSL_cleanse(a->md5_hash, strlen(a->md5_hash));
+		free(a->md5_hash);
+	}
+	if (a->keys != NULL) {
+		OPENSSL_cleanse(a->keys, sizeof(*a->keys));
+		free(a->keys);
+	}
 	free(a->user);
 	free(a->cbind);
 	free(a->nonce);
@@ -104,8 +114,15 @@ pgauth_new(const struct pgauth_params *pp)
 	if ((a->user = strdup(pp->user)) == NULL ||
 	    (pp->password != NULL &&
 	    (a->password = strdup(pp->password)) == NULL) ||
+	    (pp->md5_hash != NULL &&
+	    (a->md5_hash = strdup(pp->md5_hash)) == NULL) ||
 	    (pp->nonce != NULL && (a->nonce = strdup(pp->nonce)) == NULL))
 		goto fail;
+	if (pp->keys != NULL) {
+		if ((a->keys = malloc(sizeof(*a->keys))) == NULL)
+			goto fail;
+		*a->keys = *pp->keys;	/* the salt stays the caller's */
+	}
 	if (pp->cbind_len > 0) {
 		if ((a->cbind = malloc(pp->cbind_len)) == NULL)
 			goto fail;
@@ -185,10 +202,17 @@ pgauth_md5(struct pgauth *a, const unsigned char *salt)
 	static const char	 hex[] = "0123456789abcdef";
 	unsigned char		 d[EVP_MAX_MD_SIZE], buf[32 + 4];
 	char			 out[3 + 32 + 1], inner[32];
-	size_t			 i, pl = strlen(a->password);
+	size_t			 i, pl = a->password != NULL ?
+				     strlen(a->password) : 0;
 	char			*pu;
 	int			 ok, rc;
 
+	if (a->password == NULL) {
+		/* auth_file's md5 entry: md5hex(password + user) already. */
+		memcpy(inner, a->md5_hash + 3, 32);
+		ok = 1;
+		goto outer;
+	}
 	if ((pu = malloc(pl + strlen(a->user) + 1)) == NULL)
 		return (pgauth_fail(a, "out of memory"));
 	memcpy(pu, a->password, pl);
@@ -200,6 +224,7 @@ pgauth_md5(struct pgauth *a, const unsigned char *salt)
 		inner[2 * i] = hex[d[i] >> 4];
 		inner[2 * i + 1] = hex[d[i] & 15];
 	}
+outer:
 	memcpy(buf, inner, 32);
 	memcpy(buf + 32, salt, 4);
 	ok = ok && EVP_Digest(buf, sizeof(buf), d, NULL, EVP_md5(), NULL);
@@ -238,6 +263,10 @@ pgauth_sasl(struct pgauth *a, const unsigned char *p, size_t n)
 	memset(&sp, 0, sizeof(sp));
 	sp.user = "";		/* the StartupMessage named the user */
 	sp.password = a->password;
+	sp.keys = a->password == NULL ? a->keys : NULL;
+	if (a->password == NULL && a->keys == NULL)
+		return (pgauth_fail(a, "the server asks for SCRAM; an md5 "
+		    "secret cannot answer it"));
 	sp.nonce = a->nonce;
 	sp.max_iterations = a->max_iterations;
 	if (a->tls && plus && a->cbind_len > 0) {
@@ -313,10 +342,14 @@ pgauth_password(struct pgauth *a, uint32_t code, const unsigned char *p,
 {
 	if (a->state != PGAUTH_ST_START)
 		return (pgauth_fail(a, "a second authentication request"));
-	if (a->password == NULL) {
+	if (a->password == NULL && a->md5_hash == NULL && a->keys == NULL) {
 		a->state = PGAUTH_ST_END;
 		return (PGAUTH_NEED_PASSWORD);
 	}
+	if (a->password == NULL && (code == AUTH_CLEARTEXT ||
+	    (code == AUTH_MD5 && a->md5_hash == NULL)))
+		return (pgauth_fail(a, "the server asks for the password "
+		    "(cleartext or md5); a SCRAM secret cannot answer it"));
 	switch (code) {
 	case AUTH_CLEARTEXT:
 		if (!a->tls)

@@ -13,6 +13,7 @@
 #include <stddef.h>
 
 struct pgauth;
+struct scram_keys;
 
 enum pgauth_status {
 	PGAUTH_MORE,		/* send pgauth_reply() (if any), read on */
@@ -24,6 +25,8 @@ enum pgauth_status {
 struct pgauth_params {
 	const char		*user;
 	const char		*password;	/* NULL: none configured */
+	const char		*md5_hash;	/* or "md5" + md5(password user) */
+	const struct scram_keys	*keys;		/* or SCRAM keys (scram.h) */
 	int			 tls;		/* the connection is TLS */
 	int			 allow_md5;	/* md5 without TLS too */
 	const unsigned char	*cbind;		/* tls-server-end-point hash */

@@ -19,8 +19,12 @@
 
 struct pgcancel_entry {
 	LIST_ENTRY(pgcancel_entry)	 entry;
-	uint32_t			 pid;
+	uint32_t			 pid;		/* the client's */
 	struct route			*route;
+	/* After a resume (pgresume.h), the backend's own; else NULL. */
+	uint32_t			 bpid;
+	uint8_t				*bkey;
+	size_t				 bkeylen;
 	size_t				 keylen;
 	uint8_t				 key[];		/* keylen bytes */
 };
@@ -67,6 +71,17 @@ pgcancel_resize(struct pgcancel *m, size_t nb)
 	return (0);
 }
 
+static void
+pgcancel_entry_free(struct pgcancel_entry *e)
+{
+	OPENSSL_cleanse(e->key, e->keylen);
+	if (e->bkey != NULL) {
+		OPENSSL_cleanse(e->bkey, e->bkeylen);
+		free(e->bkey);
+	}
+	free(e);
+}
+
 struct pgcancel *
 pgcancel_new(void)
 {
@@ -92,8 +107,7 @@ pgcancel_free(struct pgcancel *m)
 	for (i = 0; i < m->nbuckets; i++) {
 		while ((e = LIST_FIRST(&m->buckets[i])) != NULL) {
 			LIST_REMOVE(e, entry);
-			OPENSSL_cleanse(e->key, e->keylen);
-			free(e);
+			pgcancel_entry_free(e);
 		}
 	}
 	free(m->buckets);
@@ -129,8 +143,7 @@ pgcancel_del(struct pgcancel *m, struct pgcancel_entry *e)
 		return;
 	LIST_REMOVE(e, entry);
 	m->n--;
-	OPENSSL_cleanse(e->key, e->keylen);
-	free(e);
+	pgcancel_entry_free(e);
 }
 
 struct route *
@@ -144,6 +157,75 @@ pgcancel_find(const struct pgcancel *m, uint32_t pid, const uint8_t *key,
 		if (e->pid == pid && e->keylen == keylen &&
 		    CRYPTO_memcmp(e->key, key, keylen) == 0)
 			return (e->route);
+	}
+	return (NULL);
+}
+
+void
+pgcancel_move(struct pgcancel_entry *e, struct route *r, uint32_t bpid,
+    uint32_t bkey)
+{
+	if (e == NULL)
+		return;
+	e->route = r;
+	e->bpid = bpid;
+	e->bkey = bkey;
+}
+
+struct route *
+pgcancel_lookup(const struct pgcancel *m, uint32_t pid, uint32_t key,
+    uint32_t *bpid, uint32_t *bkey)
+{
+	const struct pgcancel_entry	*e;
+
+	LIST_FOREACH(e, &m->buckets[pgcancel_hash(m, pid, key)], entry) {
+		if (e->pid == pid && e->key == key) {
+			*bpid = e->bpid;
+			*bkey = e->bkey;
+			return (e->route);
+		}
+	}
+	return (NULL);
+}
+
+int
+pgcancel_move(struct pgcancel_entry *e, struct route *r, uint32_t bpid,
+    const uint8_t *bkey, size_t bkeylen)
+{
+	uint8_t	*copy;
+
+	if (e == NULL)
+		return (0);
+	e->route = r;
+	if (bkeylen < PGCANCEL_KEY_MIN || bkeylen > PGCANCEL_KEY_MAX ||
+	    (copy = malloc(bkeylen)) == NULL)
+		return (-1);	/* a cancel then reaches r with a stale key */
+	memcpy(copy, bkey, bkeylen);
+	if (e->bkey != NULL) {
+		OPENSSL_cleanse(e->bkey, e->bkeylen);
+		free(e->bkey);
+	}
+	e->bpid = bpid;
+	e->bkey = copy;
+	e->bkeylen = bkeylen;
+	return (0);
+}
+
+struct route *
+pgcancel_lookup(const struct pgcancel *m, uint32_t pid, const uint8_t *key,
+    size_t keylen, uint32_t *bpid, const uint8_t **bkey, size_t *bkeylen)
+{
+	const struct pgcancel_entry	*e;
+
+	LIST_FOREACH(e, &m->buckets[pgcancel_hash(m, pid)], entry) {
+		/* The length is the server's choice, not a secret. */
+		if (e->pid == pid && e->keylen == keylen &&
+		    CRYPTO_memcmp(e->key, key, keylen) == 0) {
+			*bpid = e->bkey != NULL ? e->bpid : e->pid;
+			*bkey = e->bkey != NULL ? e->bkey : e->key;
+			*bkeylen = e->bkey != NULL ? e->bkeylen : e->keylen;
+			return (e->route);
+		}
 	}
 	return (NULL);
 }

@@ -346,6 +346,12 @@ relay_resend_server(struct relay *r, struct event_base *base,
 	return (rc == 0 ? 0 : -2);
 }
 
+void
+relay_hold(struct relay *r, int on)
+{
+	relay_fd_hold(r, on);
+}
+
 int
 relay_take_client(struct relay *r)
 {

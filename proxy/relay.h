@@ -86,6 +86,7 @@ struct relay_side {
 	int			 shut;		/* write side shut down */
 	int			 wdead;		/* write side failed: takes no more */
 	int			 dead;		/* error: no more I/O (and wdead) */
+	int			 held;		/* not read: relay_hold() */
 	uint64_t		 bytes;		/* read from this side */
 	relay_tap_cb		*tap;		/* see relay_tap() */
 	void			*tap_arg;
@@ -197,6 +198,15 @@ int	relay_resend_ok(const struct relay *r);
 int	relay_resend_server(struct relay *r, struct event_base *base,
 	    struct bufferevent *bev, struct link *link,
 	    struct evbuffer *first);
+
+/*
+ * relay_hold(r, on): while on, the client side is not read (what the
+ * client sends waits in the socket); off reads it again.  A restart of
+ * the relay (relay_swap_server, relay_resend_server) ends the hold too.
+ * For a session resuming off a route that is down: what its client sends
+ * meanwhile must not go to the hung server, but to the new one.
+ */
+void	relay_hold(struct relay *r, int on);
 
 /*
  * relay_take_client(r): an idle relay hands its client socket back (the

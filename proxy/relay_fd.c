@@ -33,6 +33,8 @@ static const struct link_user relay_link_user;
 static void
 relay_fd_arm(struct relay_side *s, int reading, int writing)
 {
+	if (s->held)
+		reading = 0;	/* relay_hold(): back-pressure ends no hold */
 	if (s->fdio.link != NULL) {
 		/* A link takes every write: only reading is switched. */
 		if (reading != s->fdio.reading)
@@ -447,6 +449,21 @@ relay_fd_idle(const struct relay *r)
 	}
 	return (r->filter_in == NULL ||
 	    evbuffer_get_length(r->filter_in) == 0);
+}
+
+void
+relay_fd_hold(struct relay *r, int on)
+{
+	struct relay_side	*c = &r->side[RELAY_CLIENT];
+
+	if (c->fdio.out == NULL || c->held == on)
+		return;		/* not running */
+	c->held = on;
+	if (on)
+		relay_fd_arm(c, 0, c->fdio.writing);
+	else if (!c->eof && !c->dead &&
+	    relay_fd_backlog(&r->side[RELAY_SERVER]) < RELAY_HIGH_WATER)
+		relay_fd_arm(c, 1, c->fdio.writing);
 }
 
 void

@@ -48,6 +48,9 @@ int	relay_fd_start(struct relay *r, struct event_base *base,
 /* relay_fd_idle(r): the fd engine's part of relay_idle(). */
 int	relay_fd_idle(const struct relay *r);
 
+/* relay_fd_hold(r, on): the fd engine's part of relay_hold(). */
+void	relay_fd_hold(struct relay *r, int on);
+
 /* relay_fd_stop(r): the fd engine's part of relay_stop(). */
 void	relay_fd_stop(struct relay *r);
 

@@ -37,6 +37,8 @@
 struct scram {
 	char			*user;		/* saslname-escaped */
 	char			*password;
+	struct scram_keys	 keys;		/* password NULL */
+	unsigned char		 salt[256];	/* keys.salt points here */
 	enum scram_binding	 binding;
 	unsigned char		*cbind;
 	size_t			 cbind_len;
@@ -178,8 +180,16 @@ scram_new(const struct scram_params *pp)
 		return (NULL);
 	s->binding = pp->binding;
 	s->max_iterations = pp->max_iterations;
+	if (pp->keys != NULL) {
+		if (pp->keys->salt_len > sizeof(s->salt))
+			goto fail;
+		s->keys = *pp->keys;
+		memcpy(s->salt, pp->keys->salt, pp->keys->salt_len);
+		s->keys.salt = s->salt;
+	}
 	if ((s->user = scram_saslname(pp->user)) == NULL ||
-	    (s->password = strdup(pp->password)) == NULL ||
+	    (pp->keys == NULL &&
+	    (s->password = strdup(pp->password)) == NULL) ||
 	    scram_make_nonce(s, pp->nonce) != 0)
 		goto fail;
 	if (pp->cbind_len > 0) {
@@ -325,13 +335,23 @@ scram_prove(struct scram *s, const struct scram_first *f, const char *auth,
 	size_t		 i;
 	int		 rc = -1;
 
-	if (PKCS5_PBKDF2_HMAC(s->password, (int)strlen(s->password), f->salt,
-	    f->salt_len, f->iterations, EVP_sha256(), SCRAM_KEY_LEN,
+	if (s->password == NULL) {
+		/* Keys: made with this salt and count, or useless here. */
+		if ((size_t)f->salt_len != s->keys.salt_len ||
+		    f->iterations != s->keys.iterations ||
+		    CRYPTO_memcmp(f->salt, s->keys.salt, s->keys.salt_len) != 0)
+			goto out;
+		memcpy(ckey, s->keys.client_key, SCRAM_KEY_LEN);
+		memcpy(stored, s->keys.stored_key, SCRAM_KEY_LEN);
+		memcpy(skey, s->keys.server_key, SCRAM_KEY_LEN);
+	} else if (PKCS5_PBKDF2_HMAC(s->password, (int)strlen(s->password),
+	    f->salt, f->salt_len, f->iterations, EVP_sha256(), SCRAM_KEY_LEN,
 	    salted) != 1 ||
 	    scram_hmac(salted, "Client Key", 10, ckey) != 0 ||
 	    SHA256(ckey, SCRAM_KEY_LEN, stored) == NULL ||
-	    scram_hmac(salted, "Server Key", 10, skey) != 0 ||
-	    scram_hmac(stored, auth, strlen(auth), proof) != 0 ||
+	    scram_hmac(salted, "Server Key", 10, skey) != 0)
+		goto out;
+	if (scram_hmac(stored, auth, strlen(auth), proof) != 0 ||
 	    scram_hmac(skey, auth, strlen(auth), s->server_sig) != 0)
 		goto out;
 	for (i = 0; i < SCRAM_KEY_LEN; i++)
@@ -383,8 +403,15 @@ scram_server_first(struct scram *s, const char *msg, size_t len, char *err,
 		auth = NULL;
 		goto oom;
 	}
-	if (scram_prove(s, &f, auth, without) != 0)
-		goto oom;
+	if (scram_prove(s, &f, auth, without) != 0) {
+		if (s->password == NULL)
+			snprintf(err, errlen, "SCRAM: the server's salt or "
+			    "iteration count differs from the auth_file "
+			    "secret's (another password?)");
+		else
+			snprintf(err, errlen, "SCRAM: out of memory");
+		goto out;
+	}
 	rc = 0;
 	goto out;
 oom:
@@ -430,4 +457,60 @@ scram_server_final(struct scram *s, const char *msg, size_t len, char *err,
 		return (-1);
 	}
 	return (0);
+}
+
+int
+scram_client_key(const unsigned char *stored, const char *first, size_t flen,
+    const char *server_first, size_t slen, const char *final, size_t fnlen,
+    unsigned char *out)
+{
+	unsigned char	 sig[SCRAM_KEY_LEN], proof[64], check[SCRAM_KEY_LEN];
+	const char	*bare, *p;
+	char		*auth = NULL;
+	size_t		 i, wlen;
+	int		 rc = -1, n;
+
+	if (flen > SCRAM_MAX_MESSAGE || slen > SCRAM_MAX_MESSAGE ||
+	    fnlen > SCRAM_MAX_MESSAGE)
+		return (-1);
+	/* The bare part follows the gs2 header's two commas. */
+	if ((bare = memchr(first, ',', flen)) == NULL ||
+	    (bare = memchr(bare + 1, ',', flen - (size_t)(bare + 1 - first)))
+	    == NULL)
+		return (-1);
+	bare++;
+	/* The proof is the last attribute: ",p=" from the end. */
+	for (p = NULL, i = fnlen; i >= 3; i--)
+		if (memcmp(final + i - 3, ",p=", 3) == 0) {
+			p = final + i - 3;
+			break;
+		}
+	if (p == NULL)
+		return (-1);
+	wlen = (size_t)(p - final);
+	n = scram_unb64(p + 3, fnlen - wlen - 3, proof, sizeof(proof));
+	if (n != SCRAM_KEY_LEN)
+		goto out;
+	if (asprintf(&auth, "%.*s,%.*s,%.*s", (int)(flen - (size_t)(bare -
+	    first)), bare, (int)slen, server_first, (int)wlen, final) == -1) {
+		auth = NULL;
+		goto out;
+	}
+	if (strlen(auth) != flen - (size_t)(bare - first) + slen + wlen + 2 ||
+	    scram_hmac(stored, auth, strlen(auth), sig) != 0)
+		goto out;
+	for (i = 0; i < SCRAM_KEY_LEN; i++)
+		out[i] = proof[i] ^ sig[i];
+	if (SHA256(out, SCRAM_KEY_LEN, check) == NULL ||
+	    CRYPTO_memcmp(check, stored, SCRAM_KEY_LEN) != 0) {
+		OPENSSL_cleanse(out, SCRAM_KEY_LEN);
+		goto out;
+	}
+	rc = 0;
+out:
+	free(auth);
+	OPENSSL_cleanse(proof, sizeof(proof));
+	OPENSSL_cleanse(sig, sizeof(sig));
+	OPENSSL_cleanse(check, sizeof(check));
+	return (rc);
 }

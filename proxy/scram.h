@@ -25,9 +25,26 @@ enum scram_binding {
 	SCRAM_BIND_USED		/* "p=tls-server-end-point": SCRAM-...-PLUS */
 };
 
+#define SCRAM_KEY_SIZE	32	/* SHA-256 */
+
+/*
+ * A user's keys instead of the password (a resumed session's login,
+ * DESIGN.md "Resume (PostgreSQL)"): the server's salt and iteration
+ * count must be the ones the keys were made with.
+ */
+struct scram_keys {
+	unsigned char		 client_key[SCRAM_KEY_SIZE];
+	unsigned char		 stored_key[SCRAM_KEY_SIZE];
+	unsigned char		 server_key[SCRAM_KEY_SIZE];
+	const unsigned char	*salt;
+	size_t			 salt_len;
+	int			 iterations;
+};
+
 struct scram_params {
 	const char		*user;		/* "" for PostgreSQL */
-	const char		*password;
+	const char		*password;	/* or: */
+	const struct scram_keys	*keys;		/* copied */
 	enum scram_binding	 binding;
 	const unsigned char	*cbind;		/* the certificate hash, for */
 	size_t			 cbind_len;	/* SCRAM_BIND_USED */
@@ -66,5 +83,19 @@ const char *scram_client_final(const struct scram *s);
  */
 int	scram_server_final(struct scram *s, const char *msg, size_t len,
 	    char *err, size_t errlen);
+
+/*
+ * scram_client_key(stored, first, flen, server_first, slen, final, fnlen,
+ * out): SCRAM pass-through.  From a client's own messages in an exchange
+ * that succeeded (its client-first-message with the gs2 header, the
+ * server's first message, its client-final-message with the proof) and
+ * the user's StoredKey, recover its ClientKey:
+ *   ClientKey = ClientProof XOR HMAC(StoredKey, AuthMessage)
+ * and check SHA-256(ClientKey) == StoredKey.  0 with out set, else -1
+ * (malformed, or the proof does not fit this StoredKey).
+ */
+int	scram_client_key(const unsigned char *stored, const char *first,
+	    size_t flen, const char *server_first, size_t slen,
+	    const char *final, size_t fnlen, unsigned char *out);
 
 #endif

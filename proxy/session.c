@@ -6,6 +6,7 @@
 #include <sys/socket.h>
 
 #include <netinet/in.h>
+#include <arpa/inet.h>
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -524,9 +525,12 @@ session_cancel(struct session *s, const struct pgfront_msg *msg,
 {
 	struct route	*r;
 	char		 prefix[256], why[96];
+	const uint8_t	*bkey;
+	size_t		 bkeylen;
+	uint32_t	 bpid, head[3];
 
-	r = pgcancel_find(daemon_cancels(s->svc->px), msg->cancel_pid,
-	    msg->cancel_key, msg->cancel_keylen);
+	r = pgcancel_lookup(daemon_cancels(s->svc->px), msg->cancel_pid,
+	    msg->cancel_key, msg->cancel_keylen, &bpid, &bkey, &bkeylen);
 	if (r == NULL) {
 		snprintf(why, sizeof(why), "cancel request for an unknown "
 		    "backend (pid %u)", msg->cancel_pid);
@@ -537,7 +541,23 @@ session_cancel(struct session *s, const struct pgfront_msg *msg,
 		session_close(s, SESSION_END_INTERNAL, "out of memory");
 		return;
 	}
-	evbuffer_add_buffer(s->first, packet);
+	if (bkey == msg->cancel_key || (bpid == msg->cancel_pid &&
+	    bkeylen == msg->cancel_keylen &&
+	    memcmp(bkey, msg->cancel_key, bkeylen) == 0))
+		evbuffer_add_buffer(s->first, packet);
+	else {
+		/* A resumed session's backend has a key of its own
+		 * (pgresume.h), maybe of another length: a new packet. */
+		head[0] = htonl((uint32_t)(12 + bkeylen));
+		head[1] = htonl(80877102);	/* CancelRequest */
+		head[2] = htonl(bpid);
+		if (evbuffer_add(s->first, head, sizeof(head)) != 0 ||
+		    evbuffer_add(s->first, bkey, bkeylen) != 0) {
+			session_close(s, SESSION_END_INTERNAL, "out of memory");
+			return;
+		}
+		evbuffer_drain(packet, evbuffer_get_length(packet));
+	}
 	s->cancel = 1;
 	s->dialing = route_ref(r);
 	log_info("%s: cancel request for backend pid %u (%zu-byte key) goes "
@@ -561,6 +581,12 @@ session_pg_cb(const struct pgfront_msg *msg, struct evbuffer *packet,
 		session_cancel(s, msg, packet);
 		return;
 	case PGFRONT_STARTUP:
+		/* Kept for a resume (follow.c): no secret in it. */
+		if (msg->len <= PG_MAX_STARTUP &&
+		    (s->pg_startup = malloc(msg->len)) != NULL &&
+		    evbuffer_copyout(packet, s->pg_startup, msg->len) ==
+		    (ev_ssize_t)msg->len)
+			s->pg_startup_len = msg->len;
 		if ((s->first = evbuffer_new()) == NULL) {
 			session_close(s, SESSION_END_INTERNAL, "out of memory");
 			return;
@@ -783,6 +809,7 @@ void
 session_free(struct session *s)
 {
 	follow_free(s->follow);
+	free(s->pg_startup);
 	if (s->last_words != NULL)
 		evbuffer_free(s->last_words);
 	if (s->client != -1)

@@ -96,6 +96,8 @@ struct session {
 	int			 cancel;	/* relays a CancelRequest */
 	struct pgback		*pgback;	/* looking for the cancel key */
 	struct pgcancel_entry	*cancel_key;	/* in the daemon's map */
+	uint8_t			*pg_startup;	/* the StartupMessage, for */
+	size_t			 pg_startup_len; /* a resume (follow.c) */
 	char			 peer[64];
 	int64_t			 start;		/* clock_ms at accept */
 	int64_t			 wall_ms;	/* audit: wall clock at accept */

@@ -7,8 +7,11 @@ it needs Debian's python3-redis / python3-psycopg-pool.
       redis.ConnectionPool at its default settings (no socket timeout):
       each thread, every --ms, GET who (a read: the server's name).
   pool_client.py pg --port P --out F --stop S [--threads 8] [--ms 5]
-      psycopg_pool.ConnectionPool (min_size = max_size = threads, default
-      settings): each thread, every --ms, SELECT inet_server_port().
+                 [--size N] [--dsn DSN]
+      psycopg_pool.ConnectionPool (min_size = max_size = --size, default
+      --threads; default settings): each thread, every --ms, SELECT
+      inet_server_port().  --dsn: another login than user=postgres
+      dbname=postgres (host and port are added).
 
 One line per operation in --out: "START_MS END_MS ok SERVER" or
 "START_MS END_MS err KIND:TEXT" (KIND: conn for a connection error,
@@ -73,6 +76,8 @@ def main():
     ap.add_argument("--stop", required=True)
     ap.add_argument("--threads", type=int, default=8)
     ap.add_argument("--ms", type=float, default=5)
+    ap.add_argument("--size", type=int, default=0)
+    ap.add_argument("--dsn", default="user=postgres dbname=postgres")
     args = ap.parse_args()
     out = open(args.out, "a")
     lock = threading.Lock()
@@ -83,9 +88,10 @@ def main():
         work = redis_worker
     else:
         from psycopg_pool import ConnectionPool
-        pool = ConnectionPool("host=127.0.0.1 port=%d user=postgres "
-                              "dbname=postgres" % args.port,
-                              min_size=args.threads, max_size=args.threads)
+        size = args.size or args.threads
+        pool = ConnectionPool("host=127.0.0.1 port=%d %s" % (args.port,
+                                                             args.dsn),
+                              min_size=size, max_size=size)
         pool.wait(timeout=30)
         work = pg_worker
     threads = [threading.Thread(target=work, args=(pool, out, lock, args))

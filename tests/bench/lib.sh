@@ -410,9 +410,10 @@ paired() {
 	}' | median NA
 }
 
-# bench_postern_conf FILE REDIS_LISTEN PG_LISTEN: the configuration the
-# tcp:// benchmarks run postern with: one redis and one postgres service
-# in front of $redis_port and $pg_port, quiet below warnings.
+# bench_postern_conf FILE REDIS_LISTEN PG_LISTEN [PG_EXTRA]: the
+# configuration the tcp:// benchmarks run postern with: one redis and one
+# postgres service in front of $redis_port and $pg_port, quiet below
+# warnings; PG_EXTRA: more lines for the postgres service.
 bench_postern_conf() {
 	cat >"$1" <<-EOF
 	[postern]
@@ -427,5 +428,6 @@ bench_postern_conf() {
 	listen = 127.0.0.1:$3
 	protocol = postgres
 	route = direct tcp://127.0.0.1:$pg_port
+	${4:-}
 	EOF
 }

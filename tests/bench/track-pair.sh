@@ -16,7 +16,8 @@
 # figures are higher than bench.sh's, the ratio is the point.  Settings:
 # BENCH_ROUNDS (9), BENCH_N (GET -c 50 requests, 200000), BENCH_N_P16
 # (2000000), BENCH_PG_SECONDS (10), BENCH_FILTER, BENCH_OUT, BENCH_KEEP,
-# BENCH_NO_INSTALL.
+# BENCH_NO_INSTALL, BENCH_NEW_PG (more lines for NEW's postgres service:
+# "auth_file = FILE" turns PostgreSQL resume tracking on).
 
 tag=track-pair
 # shellcheck source=tests/bench/lib.sh
@@ -42,17 +43,17 @@ head -c 3 /dev/zero | tr '\0' x |
 	redis-cli -h 127.0.0.1 -p "$redis_port" -x SET key:__rand_int__ >/dev/null
 
 declare -A rp pp pid
-start_one() {   # start_one NAME BINARY
+start_one() {   # start_one NAME BINARY [PG_EXTRA]
 	local one_r one_p	# not pick_port's own locals (p)
 	pick_port one_r; pick_port one_p
-	bench_postern_conf "$work/$1.conf" "$one_r" "$one_p"
+	bench_postern_conf "$work/$1.conf" "$one_r" "$one_p" "${3:-}"
 	spawn "$work/$1.log" "$2" -c "$work/$1.conf"
 	pid[$1]=$spawned rp[$1]=$one_r pp[$1]=$one_p
 	if ! wait_port "$one_r" "$spawned" || ! wait_port "$one_p" "$spawned"; then
 		die "$2 did not start: $(tail -n 3 "$work/$1.log")"
 	fi
 }
-start_one new "$1"
+start_one new "$1" "${BENCH_NEW_PG:-}"
 start_one base "$2"
 say "new $1 (pid ${pid[new]}), base $2 (pid ${pid[base]})"
 
@@ -60,6 +61,7 @@ workloads=(
 	"GET -c50|redis|-c 50 -n $n_c50 -t get"
 	"GET -c50 -P16|redis|-c 50 -n $n_p16 -P 16 -t get"
 	"pg -S -c8 -j2|pg|-S -c 8 -j 2 -T $pg_secs"
+	"pg -S -M prepared -c8|pg|-S -M prepared -c 8 -j 2 -T $pg_secs"
 )
 
 client() {   # client NAME KIND ARGS LOG: one run through NAME's postern

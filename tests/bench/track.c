@@ -18,6 +18,7 @@
 #include <time.h>
 
 #include "pg_track.h"
+#include "pgstate.h"
 #include "resp_track.h"
 
 #define TRACK_REPEAT	5
@@ -26,6 +27,7 @@
 struct track_case {
 	const char	*name;
 	int		 pg;
+	int		 state;		/* pg: with pgstate (resume) */
 	size_t		 pairs;		/* request/reply pairs per round */
 	uint8_t		 req[TRACK_BUF], rep[TRACK_BUF];
 	size_t		 nreq, nrep;
@@ -110,16 +112,51 @@ track_pgbench(struct track_case *c)
 	track_pg(c->rep, &c->nrep, 'Z', "I", 1);
 }
 
+/*
+ * pgbench -S -M prepared: Bind, Execute, Sync; BindComplete, DataRow,
+ * CommandComplete, ReadyForQuery.
+ */
+static void
+track_pgbench_prepared(struct track_case *c, int state)
+{
+	static const uint8_t	bind[] = {
+		0, 'P', '0', '_', '1', 0, 0, 1, 0, 0, 0, 1, 0, 0, 0, 6,
+		'1', '2', '3', '4', '5', '6', 0, 0
+	};
+	static const uint8_t	exec[] = { 0, 0, 0, 0, 0 };
+	static const uint8_t	data[] = { 0, 1, 0, 0, 0, 1, '0' };
+
+	memset(c, 0, sizeof(*c));
+	c->name = state ? "pg -M prepared+st" : "pg -M prepared";
+	c->pg = 1;
+	c->state = state;
+	c->pairs = 1;
+	track_pg(c->req, &c->nreq, 'B', bind, sizeof(bind));
+	track_pg(c->req, &c->nreq, 'E', exec, sizeof(exec));
+	track_pg(c->req, &c->nreq, 'S', "", 0);
+	track_pg(c->rep, &c->nrep, '2', "", 0);
+	track_pg(c->rep, &c->nrep, 'D', data, sizeof(data));
+	track_pg(c->rep, &c->nrep, 'C', "SELECT 1", 9);
+	track_pg(c->rep, &c->nrep, 'Z', "I", 1);
+}
+
 /* One round of c on fresh trackers, rounds times; ns per pair. */
 static double
 track_run(const struct track_case *c, uint64_t rounds)
 {
 	static struct resp_track	rt;
 	static struct pg_track		pt;
+	static struct pgstate		st;
 	uint64_t			t0, i;
 
 	resp_track_init(&rt);
 	pg_track_init(&pt);
+	if (c->state) {
+		/* PostgreSQL resume's state (pgstate.h), after a startup. */
+		pgstate_init(&st);
+		st.ready = 1;
+		pt.st = &st;
+	}
 	t0 = track_now_ns();
 	for (i = 0; i < rounds; i++) {
 		if (c->pg) {
@@ -139,13 +176,15 @@ track_run(const struct track_case *c, uint64_t rounds)
 		exit(1);
 	}
 	resp_track_clear(&rt);
+	if (c->state)
+		pgstate_free(&st);
 	return ((double)t0 / (double)(rounds * c->pairs));
 }
 
 int
 main(int argc, char **argv)
 {
-	static struct track_case	cases[5];
+	static struct track_case	cases[8];
 	const char			*get = "*2\r\n$3\r\nGET\r\n$16\r\n"
 	    "key:__rand_int__\r\n";
 	const char			*set = "*3\r\n$3\r\nSET\r\n$16\r\n"
@@ -161,6 +200,11 @@ main(int argc, char **argv)
 	track_redis(&cases[2], "redis SET -P16", set, "+OK\r\n", 16);
 	track_redis(&cases[3], "redis SET", set, "+OK\r\n", 1);
 	track_pgbench(&cases[4]);
+	track_pgbench(&cases[5]);
+	cases[5].state = 1;
+	cases[5].name = "pg -S +st";
+	track_pgbench_prepared(&cases[6], 0);
+	track_pgbench_prepared(&cases[7], 1);
 	printf("%-20s %10s %10s\n", "case", "bytes/pair", "ns/pair");
 	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		/* Calibrate: rounds for about ms milliseconds. */

@@ -2,14 +2,19 @@
  * fuzz_pg_track.c: libFuzzer harness for the PostgreSQL tracker.  The
  * first input byte picks a chunk size and the split between client and
  * server bytes; whole and chunked feeding must agree, and so must one
- * byte at a time (never the whole-message fast path).
+ * byte at a time (never the whole-message fast path).  The resume's
+ * state (pgstate.h) is followed too: the same reason, the same replay.
  */
 #include "config.h"
 
 #include <stdint.h>
 #include <stdlib.h>
+#include <string.h>
+
+#include <event2/buffer.h>
 
 #include "pg_track.h"
+#include "pgstate.h"
 
 int	LLVMFuzzerTestOneInput(const uint8_t *, size_t);
 
@@ -29,10 +34,45 @@ feed(struct pg_track *t, const uint8_t *q, size_t nq, const uint8_t *p,
 	}
 }
 
+/* The replay st would send, and why it would not. */
+static void
+replay(struct pgstate *st, struct evbuffer *b, int *nz, const char **why)
+{
+	char	names[96];
+
+	*nz = pgstate_replay(st, b, names, sizeof(names));
+	*why = pgstate_why(st);
+}
+
+static int
+same_state(struct pgstate *a, struct pgstate *b)
+{
+	struct evbuffer	*ba = evbuffer_new(), *bb = evbuffer_new();
+	const char	*wa, *wb;
+	int		 na, nb, same;
+	size_t		 la, lb;
+
+	if (ba == NULL || bb == NULL)
+		abort();
+	replay(a, ba, &na, &wa);
+	replay(b, bb, &nb, &wb);
+	la = evbuffer_get_length(ba);
+	lb = evbuffer_get_length(bb);
+	/* Not resumable: what was recorded no longer matters. */
+	same = wa == wb && (wa != NULL || (na == nb && la == lb &&
+	    a->login == b->login && (la == 0 ||
+	    memcmp(evbuffer_pullup(ba, -1), evbuffer_pullup(bb, -1),
+	    la) == 0)));
+	evbuffer_free(ba);
+	evbuffer_free(bb);
+	return (same);
+}
+
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct pg_track	whole, parts, bytes;
+	struct pgstate	sw, sp, sb;
 	size_t		step, cut;
 
 	if (size < 1)
@@ -43,9 +83,15 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	size--;
 	pg_track_init(&whole);
 	pg_track_init(&parts);
+	pgstate_init(&sw);
+	pgstate_init(&sp);
+	pgstate_init(&sb);
+	whole.st = &sw;
+	parts.st = &sp;
 	feed(&whole, data, cut, data + cut, size - cut, size + 1);
 	feed(&parts, data, cut, data + cut, size - cut, step);
 	pg_track_init(&bytes);
+	bytes.st = &sb;
 	feed(&bytes, data, cut, data + cut, size - cut, 1);
 	if (pg_track_safe(&whole) != pg_track_safe(&parts) ||
 	    whole.syncs != parts.syncs || whole.status != parts.status ||
@@ -61,5 +107,12 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		abort();
 	if (pg_track_why(&whole) == NULL)
 		abort();
+	/* The tracker stops at a lost stream: then so does the state. */
+	if (whole.lost == NULL && (!same_state(&sw, &sp) ||
+	    !same_state(&sw, &sb)))
+		abort();
+	pgstate_free(&sw);
+	pgstate_free(&sp);
+	pgstate_free(&sb);
 	return (0);
 }

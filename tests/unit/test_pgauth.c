@@ -104,6 +104,35 @@ test_md5(void **state)
 	pgauth_free(a);
 }
 
+/* auth_file's md5 entry answers md5 (and nothing else) the same way. */
+static void
+test_md5_hash(void **state)
+{
+	struct pgauth_params	 p;
+	struct pgauth		*a;
+	unsigned char		 body[64];
+	const unsigned char	*r;
+	size_t			 n;
+
+	(void)state;
+	memset(&p, 0, sizeof(p));
+	p.user = "check";
+	p.md5_hash = "md5c84f3e3e66f641cb95824ca607c25dec";
+	p.allow_md5 = 1;	/* no TLS here (test_md5_refused) */
+	assert_non_null(a = pgauth_new(&p));
+	n = request(body, 5, "\x01\x02\x03\x04", 4);
+	assert_int_equal(pgauth_step(a, body, n), PGAUTH_MORE);
+	r = pgauth_reply(a, &n);
+	assert_int_equal(n, 1 + 4 + 36);
+	assert_memory_equal(r, "p\0\0\0\x28md5444a1329f8b38741ec5bdeea05dd93a8",
+	    n);
+	pgauth_free(a);
+	assert_non_null(a = pgauth_new(&p));
+	n = request(body, 10, "SCRAM-SHA-256\0", 15);
+	assert_int_equal(pgauth_step(a, body, n), PGAUTH_FAIL);
+	pgauth_free(a);
+}
+
 static void
 test_cleartext(void **state)
 {
@@ -233,6 +262,7 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_md5),
+		cmocka_unit_test(test_md5_hash),
 		cmocka_unit_test(test_md5_refused),
 		cmocka_unit_test(test_cleartext),
 		cmocka_unit_test(test_need_password),

@@ -1,5 +1,6 @@
 /*
- * test_relay_swap.c: relay_swap_server and relay_take_client between
+ * test_relay_swap.c: relay_swap_server, relay_take_client and
+ * relay_hold between
  * links and plain sockets, with the fake link provider (link_fixture.h) and socketpairs
  * as upstreams: only an idle relay changes, the old upstream is closed,
  * the client side, byte counts and taps go on.
@@ -239,6 +240,44 @@ test_resend_busy(void **state)
 	close(fd);
 }
 
+/*
+ * Issue 21: a held client is not read (its bytes wait in its socket) and
+ * the relay stays idle; the swap reads it again, so the new upstream gets
+ * what the client sent meanwhile and the old one nothing.  relay_hold(r,
+ * 0) alone lets go too.
+ */
+static void
+test_hold(void **state)
+{
+	struct fx		*x = *state;
+	struct bufferevent	*bev;
+	char			 c;
+	int			 fd;
+
+	start(x, NULL);
+	relay_hold(&x->r, 1);
+	client_send(x, (const uint8_t *)"Q1", 2);
+	spin(x, 5);
+	assert_int_equal(evbuffer_get_length(x->fk->got), 0);
+	assert_int_equal(x->r.side[RELAY_CLIENT].bytes, 0);
+	assert_true(relay_idle(&x->r));
+	fd = upstream(x, &bev);
+	assert_int_equal(relay_swap_server(&x->r, x->base, bev, NULL), 0);
+	assert_int_equal(x->fk->closes, 1);
+	expect_read(x, fd, "Q1");
+	assert_int_equal(evbuffer_get_length(x->fk->got), 0);
+	relay_hold(&x->r, 1);
+	client_send(x, (const uint8_t *)"Q2", 2);
+	spin(x, 5);
+	assert_int_equal(read(fd, &c, 1), -1);
+	assert_int_equal(errno, EAGAIN);
+	relay_hold(&x->r, 0);
+	expect_read(x, fd, "Q2");
+	relay_release(&x->r);
+	relay_init(&x->r);
+	close(fd);
+}
+
 int
 main(void)
 {
@@ -251,6 +290,7 @@ main(void)
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_take_client, setup,
 		    teardown),
+		cmocka_unit_test_setup_teardown(test_hold, setup, teardown),
 	};
 
 	return (cmocka_run_group_tests(tests, NULL, NULL));

@@ -13,6 +13,10 @@
 
 #include <cmocka.h>
 
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
+#include <openssl/sha.h>
+
 #include "scram.h"
 
 #define RFC_NONCE	"rOprNGfwEbeRWgbNEkqO"
@@ -192,6 +196,98 @@ test_random_nonce(void **state)
 	scram_free(NULL);
 }
 
+/* RFC 7677's user's keys, as pg_authid would hold them. */
+static void
+rfc_keys(struct scram_keys *k, unsigned char *salt, size_t *salt_len)
+{
+	unsigned char	salted[32];
+	unsigned int	n = 32;
+	int		len;
+
+	len = EVP_DecodeBlock(salt, (const unsigned char *)
+	    "W22ZaJ0SNY7soEsUEjb6gQ==", 24);
+	assert_int_equal(len, 18);
+	*salt_len = 16;
+	assert_int_equal(PKCS5_PBKDF2_HMAC("pencil", 6, salt, 16, 4096,
+	    EVP_sha256(), 32, salted), 1);
+	HMAC(EVP_sha256(), salted, 32, (const unsigned char *)"Client Key",
+	    10, k->client_key, &n);
+	SHA256(k->client_key, 32, k->stored_key);
+	HMAC(EVP_sha256(), salted, 32, (const unsigned char *)"Server Key",
+	    10, k->server_key, &n);
+	k->salt = salt;
+	k->salt_len = 16;
+	k->iterations = 4096;
+}
+
+/* SCRAM pass-through: the client key from the client's own messages. */
+static void
+test_client_key(void **state)
+{
+	struct scram_keys	k;
+	unsigned char		salt[32], out[32];
+	size_t			salt_len;
+	static const char	bad[] = "c=biws,r=rOprNGfwEbeRWgbNEkqO%hvYDpWUa"
+	    "2RaTCAfuxFIlj)hNlF$k0,p=dHzbZapWIk4jUhN+Ute9ytag9zjfMHgsqmmiz7An"
+	    "dVA=";
+
+	(void)state;
+	rfc_keys(&k, salt, &salt_len);
+	assert_int_equal(scram_client_key(k.stored_key, RFC_FIRST,
+	    strlen(RFC_FIRST), RFC_SERVER_FIRST, strlen(RFC_SERVER_FIRST),
+	    RFC_FINAL, strlen(RFC_FINAL), out), 0);
+	assert_memory_equal(out, k.client_key, 32);
+	/* Another proof, another StoredKey, no proof: refused. */
+	assert_int_equal(scram_client_key(k.stored_key, RFC_FIRST,
+	    strlen(RFC_FIRST), RFC_SERVER_FIRST, strlen(RFC_SERVER_FIRST),
+	    bad, strlen(bad), out), -1);
+	k.stored_key[0] ^= 1;
+	assert_int_equal(scram_client_key(k.stored_key, RFC_FIRST,
+	    strlen(RFC_FIRST), RFC_SERVER_FIRST, strlen(RFC_SERVER_FIRST),
+	    RFC_FINAL, strlen(RFC_FINAL), out), -1);
+	assert_int_equal(scram_client_key(k.stored_key, RFC_FIRST,
+	    strlen(RFC_FIRST), RFC_SERVER_FIRST, strlen(RFC_SERVER_FIRST),
+	    "c=biws", 6, out), -1);
+	assert_int_equal(scram_client_key(k.stored_key, "n=user", 6,
+	    RFC_SERVER_FIRST, strlen(RFC_SERVER_FIRST), RFC_FINAL,
+	    strlen(RFC_FINAL), out), -1);
+}
+
+/* Logging in with the keys, no password: RFC 7677's exchange again. */
+static void
+test_keys_login(void **state)
+{
+	struct scram_params	p;
+	struct scram_keys	k;
+	struct scram		*s;
+	unsigned char		salt[32];
+	size_t			salt_len;
+	char			err[256];
+	static const char	other[] = "r=rOprNGfwEbeRWgbNEkqO%hvYDpWUa2RaTC"
+	    "AfuxFIlj)hNlF$k0,s=W22ZaJ0SNY7soEsUEjb6gQ==,i=4097";
+
+	(void)state;
+	rfc_keys(&k, salt, &salt_len);
+	memset(&p, 0, sizeof(p));
+	p.user = "user";
+	p.keys = &k;
+	p.nonce = RFC_NONCE;
+	p.max_iterations = 10000;
+	assert_non_null(s = scram_new(&p));
+	assert_int_equal(scram_server_first(s, RFC_SERVER_FIRST,
+	    strlen(RFC_SERVER_FIRST), err, sizeof(err)), 0);
+	assert_string_equal(scram_client_final(s), RFC_FINAL);
+	assert_int_equal(scram_server_final(s, RFC_SERVER_FINAL,
+	    strlen(RFC_SERVER_FINAL), err, sizeof(err)), 0);
+	scram_free(s);
+	/* A server with another iteration count: not these keys. */
+	assert_non_null(s = scram_new(&p));
+	assert_int_equal(scram_server_first(s, other, strlen(other), err,
+	    sizeof(err)), -1);
+	assert_non_null(strstr(err, "differs"));
+	scram_free(s);
+}
+
 int
 main(void)
 {
@@ -202,6 +298,8 @@ main(void)
 		cmocka_unit_test(test_server_error),
 		cmocka_unit_test(test_binding),
 		cmocka_unit_test(test_random_nonce),
+		cmocka_unit_test(test_client_key),
+		cmocka_unit_test(test_keys_login),
 	};
 
 	return (cmocka_run_group_tests(tests, NULL, NULL));

@@ -1,0 +1,452 @@
+#!/bin/bash
+# PostgreSQL sessions resume on the new route (issue 21; follow.c,
+# pgstate.c, pgresume.c): a failback moves pooled sessions of a psycopg
+# ConnectionPool and of pgbench -M prepared to the preferred route
+# without an error: postern logs in there as the session's user with the
+# SCRAM secret of auth_file (read from pg_authid: no password in it),
+# replays SET and prepared statements, and swaps the server under the
+# client.  The client's cancel key reaches the new backend.  Sessions
+# with state that cannot be carried over (a temporary table, an advisory
+# lock, a user missing from auth_file) are closed at an idle point with
+# 57P01 as before, the reason in the log.  One PostgreSQL 15; the
+# preferred route "private" reaches it through a forwarder that starts
+# late (the route comes up: a failback), over tcp://, ssh:// or tls://.
+# With on_route_down = move, a pool's sessions idle when private hangs
+# (its forwarder SIGSTOPped) resume on public, their clients held
+# meanwhile (case_pool_route_down).
+. "$(dirname "$0")/../lib.sh"
+
+unset SSH_AUTH_SOCK SSH_AGENT_PID
+
+RISE=2 INTERVAL_MS=300
+FAST=(check_interval=${INTERVAL_MS}ms check_fast_interval=${INTERVAL_MS}ms
+	check_down_interval=${INTERVAL_MS}ms check_timeout=${INTERVAL_MS}ms
+	fall=2 rise=$RISE)
+APP_PW=app-pw-$$-$RANDOM
+
+# start_pg_app TRANSPORT: PostgreSQL with TLS for tls; role app with a
+# SCRAM password, database app with pgbench's tables; $T/userlist.txt
+# holds app's SCRAM secret as pg_authid has it.
+start_pg_app() {
+	local k=$T/pgtls secret
+	PG_OPTS=
+	if [[ $1 == tls ]]; then
+		make_pki > "$T/pki.log" 2>&1 || fail_case "make_pki failed"
+		mkdir -p "$k"
+		cp "$PKI/server.crt" "$PKI/server.key" "$k/"
+		chown -R postgres:postgres "$k"
+		chmod 600 "$k/server.key"
+		PG_OPTS="-c ssl=on -c ssl_cert_file=$k/server.crt -c ssl_key_file=$k/server.key"
+	fi
+	PG_HBA=$'local all all trust\nhost all app 127.0.0.1/32 scram-sha-256\nhost all all 127.0.0.1/32 trust' \
+	    start_postgres
+	_as_postgres psql -X -q -h "$PG_SOCKDIR" -p "$PG_PORT" -U postgres \
+	    -c "CREATE ROLE app LOGIN PASSWORD '$APP_PW'" \
+	    -c "CREATE DATABASE app OWNER app" > "$T/psql.log" 2>&1 ||
+	    fail_case "psql: $(tail -n 2 "$T/psql.log")"
+	secret=$(_as_postgres psql -X -qAt -h "$PG_SOCKDIR" -p "$PG_PORT" -U postgres \
+	    -c "SELECT rolpassword FROM pg_authid WHERE rolname = 'app'")
+	[[ $secret == SCRAM-SHA-256\$* ]] || fail_case "no SCRAM secret for app: $secret"
+	printf '; app, as pg_authid holds it\n"app" "%s"\n' "$secret" > "$T/userlist.txt"
+	chmod 600 "$T/userlist.txt"
+	_as_postgres pgbench -i -q -s 1 -h "$PG_SOCKDIR" -p "$PG_PORT" -U app app \
+	    > "$T/pgbench-init.log" 2>&1 || fail_case "pgbench -i: $(tail -n 2 "$T/pgbench-init.log")"
+}
+
+# postern_resume TRANSPORT [KEY=VALUE...]: route private over TRANSPORT
+# to a forwarder port FWD_PORT (nothing there yet: private is down),
+# public straight to PostgreSQL; waits until public is up.
+postern_resume() {
+	local t=$1
+	shift
+	FWD_PORT=$(free_port) || fail_case "no free port"
+	transport_route "$t" "$FWD_PORT"
+	ADMIN_PORT=$(free_port) || fail_case "no free port"
+	ADMIN=127.0.0.1:$ADMIN_PORT
+	GLOBAL_OPTS=("admin=$ADMIN" log_level=debug)
+	postern_service postgres "$ROUTE" "public tcp://127.0.0.1:$PG_PORT" -- \
+	    "${FAST[@]}" check=postgres "auth_file=$T/userlist.txt" "$@"
+	[[ $t != ssh ]] ||
+	    expect_log "info: bastion b \\(root@127\\.0\\.0\\.1:$SSHD_PORT\\): connected in " 20
+	expect_log 'notice: postgres/public: up \(check ok\)$' 20
+}
+
+# failback: start the forwarder; private comes up.
+failback() {
+	(_close_sess_fds; exec socat "TCP-LISTEN:$FWD_PORT,bind=127.0.0.1,reuseaddr,fork" \
+	    "TCP:127.0.0.1:$PG_PORT") > "$T/fwd.log" 2>&1 &
+	FWD_PID=$!
+	track_server "$FWD_PID"
+	expect_log 'notice: postgres/private: ((unknown|down) -> up|up \(check ok\)$)' 20
+}
+
+DSN() {
+	printf 'host=127.0.0.1 port=%s user=app dbname=app password=%s connect_timeout=10' \
+	    "$LISTEN_PORT" "$APP_PW"
+}
+
+start_pyclient() {	# NAME MODE ARGS
+	local name=$1
+	shift
+	: > "$T/$name.out"
+	rm -f "$T/$name.stop"
+	(_close_sess_fds; exec /usr/bin/python3 "$TESTS_DIR/pgresume_client.py" "$@" \
+	    --dsn "$(DSN)" --out "$T/$name.out" --stop "$T/$name.stop") 2> "$T/$name.err" &
+	track_client "$!"
+	eval "PYPID_$name=$!"
+}
+
+stop_pyclient() {
+	local pid
+	: > "$T/$1.stop"
+	eval "pid=\$PYPID_$1"
+	wait_exit "$pid" 20 || kill -KILL "$pid" 2>/dev/null
+	return 0
+}
+
+resumed_count() {
+	grep -c ': resumed on private ' "$POSTERN_LOG"
+}
+
+# A psycopg pool (8 connections, work_mem set, a prepared statement) and
+# pgbench -M prepared (4 clients) under steady load across a failback:
+# every session resumes on private, none sees an error; afterwards each
+# pooled connection runs on a new backend that has its work_mem.
+case_pool_failback() {
+	local t=$1 before n moved pgb_pid part
+	start_pg_app "$t"
+	postern_resume "$t"
+	start_pyclient pool pool --size 8
+	wait_until 30 eval '(( $(grep -c "^ok " "$T/pool.out") >= 200 ))' ||
+	    fail_case "pool: no steady traffic: $(tail -n 2 "$T/pool.out") $(tail -n 2 "$T/pool.err")"
+	(_close_sess_fds; PGPASSWORD=$APP_PW exec pgbench -n -M prepared -c 4 -j 2 -R 200 -T 20 \
+	    -h 127.0.0.1 -p "$LISTEN_PORT" -U app app) > "$T/pgbench.out" 2>&1 &
+	pgb_pid=$!
+	track_client "$pgb_pid"
+	wait_until 10 eval '[[ $(grep -c "backend pid" "$POSTERN_LOG") -ge 12 ]]' ||
+	    fail_case "not 12 sessions: $(grep -c 'backend pid' "$POSTERN_LOG")"
+	failback
+	wait_until 30 eval '(( $(resumed_count) >= 12 ))' ||
+	    fail_case "$(resumed_count) of 12 sessions resumed: $(grep -E 'not resumable|resume failed' "$POSTERN_LOG" | head -n 3)"
+	before=$(grep -c '^ok ' "$T/pool.out")
+	wait_until 30 eval '(( $(grep -c "^ok " "$T/pool.out") >= before + 300 ))' ||
+	    fail_case "pool: no traffic after the resume"
+	wait_exit "$pgb_pid" 40 || fail_case "pgbench did not end"
+	wait "$pgb_pid"
+	expect_eq "pgbench exit status" 0 "$?"
+	expect_match "pgbench: no failed transaction" 'number of failed transactions: 0 ' "$(cat "$T/pgbench.out")"
+	stop_pyclient pool
+	expect_eq "pool errors" "" "$(grep '^err ' "$T/pool.out" | head -n 3)"
+	# The pool's connections kept their BackendKeyData (the client's
+	# pid) while their backend changed: each of the 8 ran on a new one.
+	moved=$(awk '$1 == "ok" && $2 != $3 { print $2 }' "$T/pool.out" | sort -u | wc -l)
+	expect_eq "pooled connections on a new backend" 8 "$moved"
+	expect_eq "work_mem replayed" "" "$(awk '$1 == "ok" && $4 != "7MB"' "$T/pool.out" | head -n 2)"
+	expect_log ': resumed on private 127\.0\.0\.1:[0-9]+ \(waited [0-9.]+s, the new server ready in [0-9]+ ms; replayed 1 SET, [1-9][0-9]* prepared statements?\)'
+	expect_log ': resumed on private 127\.0\.0\.1:[0-9]+ .*replayed 0 SET, [1-9][0-9]* prepared statements\)'
+	expect_no_log 'terminating connection|not resumable|resume failed'
+	expect_no_log "$APP_PW"
+	# Nor any part of the SCRAM secret (salt, StoredKey, ServerKey).
+	for part in $(sed -n 's/.*SCRAM-SHA-256\$[0-9]*:\([^$]*\)\$\([^:]*\):\(.*\)"$/\1 \2 \3/p' "$T/userlist.txt"); do
+		expect_no_log "$(printf '%s' "$part" | sed 's/[][\.*^$+?(){}|]/\\&/g')"
+	done
+	stop_postern
+}
+
+ctl() {
+	CTL_OUT=$(timeout 20 "$POSTERN" ctl -a "$ADMIN" "$@" 2> "$T/ctl.err") ||
+	    fail_case "ctl $*: $(cat "$T/ctl.err")"
+}
+
+# A pin and a drain move sessions too: pinned to public, a session on
+# private resumes there; drained off public, it resumes back on private.
+case_pin_drain() {
+	start_pg_app tcp
+	postern_resume tcp
+	failback
+	start_pyclient s state --sql "SET search_path = public"
+	wait_until 20 grep -q '^ok' "$T/s.out" || fail_case "client not running"
+	ctl pin postgres public
+	expect_log ' -> private 127\.0\.0\.1:[0-9]+: resumed on public ' 20
+	ctl unpin postgres
+	expect_log ' -> public 127\.0\.0\.1:[0-9]+: resumed on private ' 20
+	ctl pin postgres public
+	expect_log ' -> private 127\.0\.0\.1:[0-9]+: resumed on public .*replayed 1 SET' 20
+	ctl unpin postgres
+	ctl drain postgres public
+	wait_until 20 eval '(( $(resumed_count) >= 2 ))' || fail_case "not back on private after the drain"
+	stop_pyclient s
+	expect_eq "errors" "" "$(grep '^err' "$T/s.out")"
+	stop_postern
+}
+
+# A cancel after the resume: the client's own BackendKeyData, mapped to
+# the new backend's key, cancels the query there.
+case_cancel_after_resume() {
+	local l
+	start_pg_app tcp
+	postern_resume tcp
+	start_pyclient c cancel --go "$T/c.go"
+	wait_until 20 grep -q '^started ' "$T/c.out" || fail_case "no session: $(tail -n 2 "$T/c.err")"
+	failback
+	wait_until 20 eval '(( $(resumed_count) >= 1 ))' || fail_case "not resumed"
+	: > "$T/c.go"
+	wait_until 20 grep -q '^cancelled \|^err ' "$T/c.out" || fail_case "no answer: $(tail -n 2 "$T/c.err")"
+	l=$(grep '^cancelled \|^err ' "$T/c.out")
+	expect_match "cancelled quickly on the new backend" '^cancelled [0-4]\.[0-9] ' "$l"
+	read -r _ _ b a <<< "$l"
+	[[ $a != "$b" ]] || fail_case "the same backend before and after: $l"
+	expect_log "cancel request for backend pid $b goes to route private"
+	stop_pyclient c
+	stop_postern
+}
+
+# State that cannot follow: each such session is closed at its idle
+# point with 57P01 as before, and the log names the reason; a plain
+# session beside them resumes.
+case_not_resumable() {
+	start_pg_app tcp
+	postern_resume tcp
+	start_pyclient tmp state --sql "CREATE TEMP TABLE scratch (a int)"
+	start_pyclient adv state --sql "SELECT pg_advisory_lock(42)"
+	start_pyclient plain state --sql "SET search_path = public"
+	wait_until 20 eval 'grep -q "^ok" "$T/tmp.out" && grep -q "^ok" "$T/adv.out" && grep -q "^ok" "$T/plain.out"' ||
+	    fail_case "clients not running"
+	failback
+	wait_until 20 grep -Eq '^err .*(terminating connection: postern moves|server closed the connection)' "$T/tmp.out" || fail_case "temp: $(tail -n 1 "$T/tmp.out")"
+	wait_until 20 grep -Eq '^err .*(terminating connection: postern moves|server closed the connection)' "$T/adv.out" || fail_case "advisory: $(tail -n 1 "$T/adv.out")"
+	expect_log 'closed \(safe point.*not resumable: TEMP or WITH HOLD'
+	expect_log 'closed \(safe point.*not resumable: advisory locks'
+	wait_until 20 eval '(( $(resumed_count) >= 1 ))' || fail_case "the plain session did not resume"
+	expect_log 'resumed on private .*replayed 1 SET, [0-9]+ prepared statements?\)'
+	stop_pyclient plain
+	expect_eq "plain session errors" "" "$(grep '^err' "$T/plain.out")"
+	stop_postern
+}
+
+# A user missing from auth_file: closed with 57P01, the reason logged.
+case_user_not_in_authfile() {
+	start_pg_app tcp
+	printf '"someone" "md5%032d"\n' 0 > "$T/userlist.txt"
+	postern_resume tcp
+	start_pyclient s state --sql "SELECT 1"
+	wait_until 20 grep -q '^ok' "$T/s.out" || fail_case "client not running"
+	failback
+	wait_until 20 grep -Eq '^err .*(terminating connection: postern moves|server closed the connection)' "$T/s.out" || fail_case "$(tail -n 1 "$T/s.out")"
+	expect_log 'not resumable: its user is not in auth_file'
+	stop_postern
+}
+
+# psql as postgres over the socket.
+pg_admin() {
+	_as_postgres psql -X -qAt -h "$PG_SOCKDIR" -p "$PG_PORT" -U postgres -c "$1" \
+	    > "$T/admin.log" 2>&1 || fail_case "psql: $(tail -n 2 "$T/admin.log")"
+}
+
+# The target disagrees: a parameter the client saw (DateStyle, set for
+# the role after the session began), or the login (the password changed:
+# another salt than auth_file's secret).  The resume fails, the session
+# is closed with 57P01 as before, the reason logged.
+case_target_differs() {	# case_target_differs datestyle|password
+	start_pg_app tcp
+	postern_resume tcp
+	start_pyclient s state --sql "SELECT 1"
+	wait_until 20 grep -q '^ok' "$T/s.out" || fail_case "client not running"
+	if [[ $1 == datestyle ]]; then
+		pg_admin "ALTER ROLE app SET DateStyle = 'German, DMY'"
+	else
+		pg_admin "ALTER ROLE app PASSWORD 'another-$APP_PW'"
+	fi
+	failback
+	wait_until 20 grep -Eq '^err .*(terminating connection: postern moves|server closed the connection)' "$T/s.out" ||
+	    fail_case "$(tail -n 1 "$T/s.out")"
+	if [[ $1 == datestyle ]]; then
+		expect_log "closed \(safe point: for route private: resume failed: parameter DateStyle differs: 'German, DMY' there, 'ISO, MDY' before\)"
+	else
+		expect_log 'closed \(safe point: for route private: resume failed: authentication: SCRAM: the server.s salt or iteration count differs'
+	fi
+	expect_eq "resumed" 0 "$(resumed_count)"
+	stop_postern
+}
+
+# auth_file holds another role's SCRAM secret for app (the same password,
+# another salt): the client's proof does not fit its StoredKey, so postern
+# learns no client key and does not try.
+case_wrong_secret() {
+	local other
+	start_pg_app tcp
+	pg_admin "CREATE ROLE other LOGIN PASSWORD '$APP_PW'"
+	other=$(_as_postgres psql -X -qAt -h "$PG_SOCKDIR" -p "$PG_PORT" -U postgres \
+	    -c "SELECT rolpassword FROM pg_authid WHERE rolname = 'other'")
+	printf '"app" "%s"\n' "$other" > "$T/userlist.txt"
+	postern_resume tcp
+	start_pyclient s state --sql "SELECT 1"
+	wait_until 20 grep -q '^ok' "$T/s.out" || fail_case "client not running"
+	failback
+	wait_until 20 grep -Eq '^err .*(terminating connection: postern moves|server closed the connection)' "$T/s.out" ||
+	    fail_case "$(tail -n 1 "$T/s.out")"
+	expect_log "not resumable: the client's SCRAM proof does not fit auth_file's secret for its user"
+	stop_postern
+}
+
+# auth_file's errors: at the file's own line, its mode, its protocol;
+# a reload reads it again (a fixed file is taken, a broken one refused).
+case_authfile_config() {
+	local out uf=$T/ul.txt
+	printf '; users\n"app" "SCRAM-SHA-256$4096:c2FsdA==$not-base64:x"\n' > "$uf"
+	chmod 600 "$uf"
+	cat > "$T/bad.conf" <<-EOF
+	[service pg]
+	listen = 127.0.0.1:$(free_port)
+	protocol = postgres
+	route = a tcp://127.0.0.1:1
+	check = none
+	auth_file = $uf
+
+	[service r]
+	listen = 127.0.0.1:$(free_port)
+	protocol = redis
+	route = a tcp://127.0.0.1:1
+	check = none
+	auth_file = $uf
+	EOF
+	out=$(set -o pipefail; timeout 20 "$POSTERN" -n -c "$T/bad.conf" 2>&1 |
+	    grep -v '^postern: warning: running as root')
+	expect_eq "exit status of -n" 2 "$?"
+	expect_match "-n: the file's own line" "ul\.txt:2: a SCRAM key is not 32 bytes in base64" "$out"
+	expect_match "-n: protocol" "bad\.conf:8: \[service r\]: auth_file is for protocol = postgres" "$out"
+	[[ $out != *not-base64* ]] || fail_case "a secret in the message: $out"
+	sed -i '/\[service r\]/,$d' "$T/bad.conf"
+	printf '"app" "md5%032d"\n' 1 > "$uf"
+	chmod 644 "$uf"
+	out=$(timeout 20 "$POSTERN" -n -c "$T/bad.conf" 2>&1 | grep -v '^postern: warning: running as root')
+	# The one rule for secret files (config/secret.c), said once.
+	expect_match "-n: mode" "bad\.conf:6: auth_file $uf: mode 0644 lets others read or write it: chmod 600 it" "$out"
+	expect_eq "-n: mode errors" 1 "$(grep -c 'mode 0' <<< "$out")"
+	chmod 620 "$uf"
+	out=$(timeout 20 "$POSTERN" -n -c "$T/bad.conf" 2>&1 | grep -v '^postern: warning: running as root')
+	expect_match "-n: group may write" "bad\.conf:6: auth_file $uf: mode 0620 lets its group write it" "$out"
+	chmod 600 "$uf"
+	out=$(timeout 20 "$POSTERN" -n -c "$T/bad.conf" 2>&1 | grep -v '^postern: warning: running as root')
+	expect_eq "-n once fixed" "configuration OK" "$out"
+	start_postern "$T/bad.conf"
+	printf '"app" "x" junk\n' > "$uf"
+	kill -HUP "$POSTERN_PID"
+	expect_log "error: .*ul\.txt:1: text after the secret"
+	expect_log 'error: reload failed: keeping the running configuration \(generation 1\)$'
+	printf '"app" "x"\n' > "$uf"
+	kill -HUP "$POSTERN_PID"
+	expect_log 'reload: configuration generation 2 loaded'
+	stop_postern
+}
+
+# ---------------------------------------------------------------------
+# A route that goes down (issue 21 item 5, with issue 20's
+# on_route_down = move): its idle sessions resume on the next route.
+
+PY=/usr/bin/python3
+
+now_ms() {
+	$PY -c 'import time; print(int(time.clock_gettime(time.CLOCK_MONOTONIC) * 1000))'
+}
+
+# hang_forwarder: SIGSTOP the forwarder of failback() and every
+# connection it forked (as 36-routedown.sh); the case's exit trap
+# continues them first.
+_STOPPED=()
+hang_forwarder() {
+	local p
+	trap '_rc=$?; for _p in "${_STOPPED[@]}"; do kill -CONT "$_p" 2>/dev/null; done; _with_status "$_rc"; _case_cleanup' EXIT
+	for p in $(pid_tree "$FWD_PID"); do
+		_STOPPED+=("$p")
+		kill -STOP "$p" 2>/dev/null
+	done
+}
+
+# route_active ROUTE: sessions postern relays through ROUTE now (/health).
+route_active() {
+	curl -sf "http://$ADMIN/health" | jq -r ".services.postgres.routes.$1.sessions_active"
+}
+
+# pool_count FROM_MS STATUS: operations of tests/pool_client.py begun at
+# or after FROM_MS with that status (ok, err).
+pool_count() {
+	awk -v from="$1" -v st="$2" 'NF >= 4 && $1 >= from && $3 == st { n++ } END { print n + 0 }' "$T/pool.out"
+}
+
+# A psycopg pool (tests/pool_client.py: 12 connections, 4 threads, a
+# query every 5 ms each, default settings) logged in as app with SCRAM
+# through private; private hangs (its forwarder SIGSTOPped) and the
+# checks take it down.  The sessions idle at the fault resume on public,
+# their clients held meanwhile (a query taken from the pool then waits
+# for the new backend, not the hung one): no error.  A session with a
+# query in flight on the hung route is closed at once by design (a
+# connection error: at most one per thread, each begun before private
+# was seen down).  None is closed with 57P01.
+case_pool_route_down() {
+	local t=$1 t1 errs n dsn="user=app dbname=app password=$APP_PW"
+	start_pg_app "$t"
+	if [[ $t == tls ]]; then
+		# A server with ssl = on offers SCRAM-SHA-256-PLUS on the TLS
+		# leg that postern opens, which libpq refuses on its own plain
+		# leg to postern: over tls:// the pool logs in as a trusted
+		# user (its auth_file entry is then never used to log in).
+		printf '"postgres" "unused: trust"\n' >> "$T/userlist.txt"
+		dsn="user=postgres dbname=app"
+	fi
+	postern_resume "$t"
+	failback
+	: > "$T/pool.out"
+	rm -f "$T/pool.stop"	# $T is the file's: a former case's
+	(_close_sess_fds; exec $PY "$TESTS_DIR/pool_client.py" pg --port "$LISTEN_PORT" \
+	    --threads 4 --size 12 --dsn "$dsn" \
+	    --out "$T/pool.out" --stop "$T/pool.stop") 2> "$T/pool.err" &
+	POOL_PID=$!
+	track_client "$POOL_PID"
+	wait_until 30 eval '(( $(pool_count 0 ok) >= 200 ))' ||
+	    fail_case "pool: no steady traffic: $(tail -n 2 "$T/pool.out") $(grep -m 2 -i 'error' "$T/pool.err")"
+	wait_until 20 eval '[[ "$(route_active private)" == 12 ]]' ||
+	    fail_case "not 12 sessions on private: $(route_active private)"
+	hang_forwarder
+	expect_log 'warn: postgres/private: up -> down ' 15
+	t1=$(now_ms)
+	wait_until 15 eval '[[ "$(route_active private)" == 0 ]]' ||
+	    fail_case "sessions still on private after it went down: $(route_active private)"
+	wait_until 30 eval '(( $(pool_count "$t1" ok) >= 300 ))' ||
+	    fail_case "pool: no traffic after private went down: $(tail -n 2 "$T/pool.out")"
+	: > "$T/pool.stop"
+	wait_log "$T/pool.out" '^done$' 30 || fail_case "the pool did not stop: $(tail -n 3 "$T/pool.err")"
+	wait "$POOL_PID" 2>/dev/null
+	expect_eq "errors of operations begun after private was seen down" 0 "$(pool_count "$t1" err)"
+	expect_eq "errors that are not connection errors" 0 "$(grep -c ' err other:' "$T/pool.out")"
+	errs=$(pool_count 0 err)
+	((errs <= 4)) || fail_case "$errs errors, more than the 4 queries that can be in flight: $(grep -m 3 ' err ' "$T/pool.out" | paste -sd'|')"
+	expect_eq "sessions closed with a query in flight" "$errs" \
+	    "$(grep -c 'closed (route: private is down, ' "$POSTERN_LOG")"
+	n=$(grep -c ' -> private [^ ]*: resumed on public ' "$POSTERN_LOG")
+	((n >= 12 - errs)) || fail_case "$n sessions resumed on public, $errs closed: not all 12"
+	expect_no_log 'closed \(safe point|not resumable|resume failed'
+	expect_no_log "$APP_PW"
+	note "$n sessions resumed on public, $errs closed with a query in flight"
+	stop_postern
+}
+
+for t in "${TRANSPORTS[@]}"; do
+	run_case "$t: postgres: a psycopg pool and pgbench -M prepared resume across a failback, 0 errors" \
+	    case_pool_failback "$t"
+done
+for t in "${TRANSPORTS[@]}"; do
+	run_case "$t: postgres: a psycopg pool's idle sessions resume when private goes down, 0 errors" \
+	    case_pool_route_down "$t"
+done
+run_case "postgres: auth_file errors at its own line, mode, protocol; reload" case_authfile_config
+run_case "postgres: a pin and a drain resume sessions too" case_pin_drain
+run_case "postgres: a cancel after the resume reaches the new backend" case_cancel_after_resume
+run_case "postgres: temporary table, advisory lock: 57P01 with the reason" case_not_resumable
+run_case "postgres: a user missing from auth_file: 57P01 with the reason" case_user_not_in_authfile
+run_case "postgres: a SCRAM secret that does not fit the client's proof: 57P01 with the reason" case_wrong_secret
+run_case "postgres: the target's DateStyle differs: resume fails, 57P01 with the reason" \
+    case_target_differs datestyle
+run_case "postgres: the password changed (another salt): resume fails, 57P01 with the reason" \
+    case_target_differs password
+finish
