@@ -161,33 +161,6 @@ pgcancel_find(const struct pgcancel *m, uint32_t pid, const uint8_t *key,
 	return (NULL);
 }
 
-void
-pgcancel_move(struct pgcancel_entry *e, struct route *r, uint32_t bpid,
-    uint32_t bkey)
-{
-	if (e == NULL)
-		return;
-	e->route = r;
-	e->bpid = bpid;
-	e->bkey = bkey;
-}
-
-struct route *
-pgcancel_lookup(const struct pgcancel *m, uint32_t pid, uint32_t key,
-    uint32_t *bpid, uint32_t *bkey)
-{
-	const struct pgcancel_entry	*e;
-
-	LIST_FOREACH(e, &m->buckets[pgcancel_hash(m, pid, key)], entry) {
-		if (e->pid == pid && e->key == key) {
-			*bpid = e->bpid;
-			*bkey = e->bkey;
-			return (e->route);
-		}
-	}
-	return (NULL);
-}
-
 int
 pgcancel_move(struct pgcancel_entry *e, struct route *r, uint32_t bpid,
     const uint8_t *bkey, size_t bkeylen)

@@ -51,22 +51,6 @@ struct route *pgcancel_find(const struct pgcancel *m, uint32_t pid,
 	    const uint8_t *key, size_t keylen);
 
 /*
- * pgcancel_move(e, r, bpid, bkey): the session resumed on another
- * backend (pgresume.h): a CancelRequest quoting the client's key goes to
- * route r, rewritten to that backend's own key (bpid, bkey).
- */
-void	pgcancel_move(struct pgcancel_entry *e, struct route *r,
-	    uint32_t bpid, uint32_t bkey);
-
-/*
- * pgcancel_lookup(m, pid, key, bpid, bkey): as pgcancel_find, and the
- * key of the backend that runs the session now (the same one unless it
- * was resumed elsewhere).
- */
-struct route *pgcancel_lookup(const struct pgcancel *m, uint32_t pid,
-	    uint32_t key, uint32_t *bpid, uint32_t *bkey);
-
-/*
  * pgcancel_move(e, r, bpid, bkey, bkeylen): the session resumed on
  * another backend (pgresume.h): a CancelRequest quoting the client's key
  * goes to route r, rewritten to that backend's own pid and key (copied;

@@ -64,7 +64,7 @@ case_redis() {
 	start_sshd
 	postern_via redis "$REDIS_PORT"
 	expect_log "$(mconnected_re b)"
-	expect_log 'info: redis/via: (up \(check ok\)|down -> up)'
+	expect_log 'notice: redis/via: (up \(check ok\)|down -> up)'
 	expect_eq "PING through the master" PONG "$(rcli "$LISTEN_PORT" PING 2>&1)"
 	expect_eq "SET through the master" OK "$(rcli "$LISTEN_PORT" SET k v 2>&1)"
 	expect_eq "GET directly" v "$(rcli "$REDIS_PORT" GET k 2>&1)"
@@ -125,7 +125,7 @@ case_hostkey_unknown() {
 	BASTION_OPTS=(known_hosts="$kh")
 	postern_via redis "$REDIS_PORT" "${FAST[@]}"
 	expect_log "$(cannot_re b)ssh exited with status 255: Host key verification failed\\.; retrying in "
-	expect_log "info: redis/via: unknown -> down \\(2 failed checks; last: ssh: bastion b"
+	expect_log "warn: redis/via: unknown -> down \\(2 failed checks; last: ssh: bastion b"
 	out=$(rcli "$LISTEN_PORT" PING 2>&1)
 	expect_match "client's error" "^ERR postern: no healthy route for service redis \\(via: ssh: bastion b: .*Host key verification failed" "$out"
 	expect_eq "known_hosts untouched" 0 "$(wc -c < "$kh")"
@@ -171,16 +171,16 @@ case_dies() {
 	start_sshd
 	postern_via redis "$REDIS_PORT" "${FAST[@]}"
 	expect_log "$(mconnected_re b)"
-	expect_log 'info: redis/via: (up \(check ok\)|down -> up)'
+	expect_log 'notice: redis/via: (up \(check ok\)|down -> up)'
 	load_bg 12
 	sshd_signal KILL
 	wait_exit "$SSHD_PID" 10 || fail_case "sshd survived SIGKILL"
 	expect_log "warn: bastion b \\(root@127\\.0\\.0\\.1:$SSHD_PORT\\): connection lost: ssh exited with status 255: .*reconnecting in "
-	expect_log 'info: redis/via: up -> down'
+	expect_log 'warn: redis/via: up -> down'
 	expect_log "$(cannot_re b)ssh exited with status 255: .*; retrying in "
 	start_sshd_on "$SSHD_PORT" 127.0.0.1
 	expect_log "info: bastion b \\(root@127\\.0\\.0\\.1:$SSHD_PORT\\): connected again after [0-9]+\\.[0-9]{3}s \\(OpenSSH\\)$" 30
-	expect_log 'info: redis/via: down -> up'
+	expect_log 'notice: redis/via: down -> up'
 	before=$(rcli "$REDIS_PORT" GET n)
 	wait_until 10 incr_grew "$before" ||
 	    fail_case "the pool's INCRs do not pass after the recovery"
@@ -198,14 +198,14 @@ case_hangs() {
 	BASTION_OPTS=(keepalive_interval=1s keepalive_count=2 connect_timeout=2s)
 	postern_via redis "$REDIS_PORT" "${FAST[@]}"
 	expect_log "$(mconnected_re b)"
-	expect_log 'info: redis/via: (up \(check ok\)|down -> up)'
+	expect_log 'notice: redis/via: (up \(check ok\)|down -> up)'
 	load_bg 20
 	sshd_signal STOP
 	expect_log "warn: bastion b \\(root@127\\.0\\.0\\.1:$SSHD_PORT\\): connection lost: ssh exited with status 255: .*(Timeout|timeout).*reconnecting in " 20
-	expect_log 'info: redis/via: up -> down'
+	expect_log 'warn: redis/via: up -> down'
 	sshd_signal CONT
 	expect_log "info: bastion b \\(root@127\\.0\\.0\\.1:$SSHD_PORT\\): connected again after " 30
-	expect_log 'info: redis/via: down -> up' 15
+	expect_log 'notice: redis/via: down -> up' 15
 	wait "$LOAD_PID"
 	note "pool under the hang: $(cat "$T/load.out")"
 }
