@@ -196,7 +196,7 @@ case_cancel_after_resume() {
 	expect_match "cancelled quickly on the new backend" '^cancelled [0-4]\.[0-9] ' "$l"
 	read -r _ _ b a <<< "$l"
 	[[ $a != "$b" ]] || fail_case "the same backend before and after: $l"
-	expect_log "cancel request for backend pid $b goes to route private"
+	expect_log "cancel request for backend pid $b \\(4-byte key\\) goes to route private"
 	stop_pyclient c
 	stop_postern
 }

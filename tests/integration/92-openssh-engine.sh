@@ -81,7 +81,7 @@ case_postgres() {
 	start_sshd
 	postern_via postgres "$PG_PORT"
 	expect_log "$(mconnected_re b)"
-	expect_log 'info: postgres/via: (up \(check ok\)|down -> up)'
+	expect_log 'notice: postgres/via: (up \(check ok\)|down -> up)'
 	out=$(timeout 30 psql "$(pg_conninfo "$LISTEN_PORT")" -tAc 'select 6 * 7' 2>&1)
 	expect_eq "psql through the master" 42 "$out"
 	out=$(timeout 30 psql "$(pg_conninfo "$LISTEN_PORT")" -tAc \
