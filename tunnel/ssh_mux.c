@@ -164,6 +164,14 @@ mux_err_cb(evutil_socket_t fd, short what, void *arg)
 		(void)waitpid(m->pid, &st, 0);
 	}
 	m->pid = -1;
+	/*
+	 * What no retry mends (ssh itself exits 255 on them): in quick mode,
+	 * before the tunnel ever worked, postern stops too (ssh.c).
+	 */
+	if (strstr(m->errline, "Host key verification failed") != NULL ||
+	    strstr(m->errline, "Permission denied") != NULL ||
+	    strstr(m->errline, "Could not resolve hostname") != NULL)
+		b->permanent = 1;
 	if (WIFSIGNALED(st))
 		ssh_fail(b, "ssh exited on signal %d%s%s", WTERMSIG(st),
 		    m->errline[0] != '\0' ? ": " : "", m->errline);
