@@ -319,9 +319,13 @@ resp_request(struct resp_track *t)
 		t->watch = 1;
 		break;
 	case RESP_CMD_UNWATCH:
-		/* Inside MULTI it is queued: the keys stay watched until
-		 * EXEC or DISCARD (CLIENT LIST's watch= from Redis 7.4). */
-		if (!t->multi)
+		/*
+		 * Inside MULTI it is queued: the keys stay watched until
+		 * EXEC or DISCARD (CLIENT LIST's watch= from Redis 7.4).
+		 * Subscribed, RESP2 refuses it: kept watched too (RESP3:
+		 * held until RESET anyway).
+		 */
+		if (!t->multi && !t->sub.on)
 			t->watch = 0;
 		break;
 	case RESP_CMD_SUBSCRIBE:

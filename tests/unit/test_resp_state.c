@@ -444,6 +444,20 @@ test_exec_without_multi_keeps_watch(void **state)
 		feed(&t, "DISCARD\r\n", "+OK\r\n", b);
 		assert_false(t.watch);
 		assert_int_equal(resp_track_safe(&t), RESP_SAFE);
+		/* Subscribed, UNWATCH is refused: once unsubscribed, the
+		 * keys are still watched. */
+		feed(&t, "WATCH wk\r\nSUBSCRIBE c\r\nUNWATCH\r\n",
+		    "+OK\r\n*3\r\n$9\r\nsubscribe\r\n$1\r\nc\r\n:1\r\n"
+		    "-ERR Can't execute 'unwatch': only (P|S)SUBSCRIBE / "
+		    "(P|S)UNSUBSCRIBE / PING / QUIT / RESET are allowed in "
+		    "this context\r\n", b);
+		feed(&t, "UNSUBSCRIBE\r\n",
+		    "*3\r\n$11\r\nunsubscribe\r\n$1\r\nc\r\n:0\r\n", b);
+		assert_false(t.subscribed);
+		assert_true(t.watch);
+		assert_int_equal(resp_track_safe(&t), RESP_BUSY);
+		feed(&t, "UNWATCH\r\n", "+OK\r\n", b);
+		assert_int_equal(resp_track_safe(&t), RESP_SAFE);
 		resp_track_clear(&t);
 	}
 }
