@@ -337,8 +337,14 @@ resp_request(struct resp_track *t)
 		units = resp_sub_request(t);
 		break;
 	case RESP_CMD_MONITOR:
-		if (!t->monitor)
-			t->monitor_seq = t->sent;	/* refused: none */
+		/*
+		 * Its reply is told (refused: none) unless it is sent in
+		 * MONITOR, where it gets none; the first behind a RESET
+		 * that ends MONITOR runs after it, and gets one.
+		 */
+		if (!t->monitor || (t->sub.resets > 0 &&
+		    (t->sub.reset_ends & 1) && !(t->sub.late & 1)))
+			t->monitor_seq = t->sent;
 		t->monitor = 1;
 		if (t->sub.resets > 0)
 			t->sub.late |= 1;	/* RESET's reply ends not this */

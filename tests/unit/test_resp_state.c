@@ -377,6 +377,22 @@ test_refused_multi_monitor(void **state)
 		feed(&t, "GET k\r\n", "-ERR wrong\r\n", b);
 		assert_true(t.multi);
 		resp_track_clear(&t);
+		/*
+		 * Behind a RESET that ends MONITOR, a MONITOR a
+		 * subscription refuses (diff.py seed 77, stream 41).
+		 */
+		resp_track_init(&t);
+		feed(&t, "MONITOR\r\n", "+OK\r\n", b);
+		feed(&t, "RESET\r\nPSUBSCRIBE p*\r\nMONITOR\r\n",
+		    "+RESET\r\n*3\r\n$10\r\npsubscribe\r\n$2\r\np*\r\n"
+		    ":1\r\n-ERR Can't execute 'monitor': only ...\r\n", b);
+		assert_null(t.lost);
+		assert_false(t.monitor);
+		assert_true(t.subscribed);
+		feed(&t, "PUNSUBSCRIBE\r\n",
+		    "*3\r\n$12\r\npunsubscribe\r\n$2\r\np*\r\n:0\r\n", b);
+		assert_int_equal(resp_track_safe(&t), RESP_SAFE);
+		resp_track_clear(&t);
 	}
 }
 
