@@ -197,6 +197,8 @@ resp_msg_start(struct resp_reader *rd, uint8_t c)
 	rd->elems = 1;
 	rd->argi = 0;
 	rd->inword = 0;
+	rd->iblank = 0;
+	rd->blankline = 0;
 }
 
 /* One element ended; 1 when that ended the message. */
@@ -390,8 +392,13 @@ resp_inline_step(struct resp_reader *rd, uint8_t c)
 		return (-1);
 	switch (rd->inword) {
 	case IQ_BLANK:
-		if (resp_inline_space(c))
+		if (resp_inline_space(c)) {
+			/* A CR alone before LF is an empty line. */
+			if (c != '\n' && rd->iblank < 2)
+				rd->iblank += c == '\r' && rd->iblank == 0 ?
+				    1 : 2;
 			break;
+		}
 		rd->inword = IQ_WORD;
 		/* FALLTHROUGH */
 	case IQ_WORD:
@@ -574,6 +581,8 @@ resp_reader_feed(struct resp_reader *rd, const uint8_t *buf, size_t len,
 				rd->inmsg = 0;
 				/* Blank: ignored; "" is a command, unknown. */
 				*done = rd->argi > 0;
+				rd->blankline = rd->argi == 0 &&
+				    rd->iblank >= 2;
 				return (i);
 			}
 			break;

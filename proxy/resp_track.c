@@ -235,11 +235,56 @@ resp_pend(struct resp_track *t, int slot)
 	t->npending++;
 }
 
+/*
+ * An AUTH, or a HELLO with an AUTH clause (or one too long to read),
+ * sent where its reply may never come: Redis 7.2 to 8 (and Valkey 8.1)
+ * send no error for an AUTH that fails while the client has replies not
+ * yet written (addAuthErrReply() gives up on clientHasPendingReplies(),
+ * a guard meant for module auth: redis#15640), and one reply short,
+ * every later one would be taken for the one before.  Whether it fails
+ * is not known when it is sent.  Replies not yet read here may not be
+ * written yet (pipelined), and inside MULTI it runs under EXEC's array.
+ * With all read, none is pending: RESP2 pub/sub refuses AUTH and HELLO
+ * with a plain error, RESP3 pub/sub and MONITOR do not count replies.
+ */
+static int
+resp_auth_unanswerable(const struct resp_track *t)
+{
+	struct resp_args	a;
+	uint8_t			buf[RESP_CMD_MAX];
+	int			k, auth = 0;
+
+	if (t->req.kind != RESP_CMD_AUTH && t->req.kind != RESP_CMD_HELLO)
+		return (0);
+	if (!t->multi && (t->sent == t->answered || !resp_counted(t)))
+		return (0);
+	if (t->req.kind == RESP_CMD_AUTH || t->req.overflow ||
+	    t->req.raw == NULL || t->req.rawlen == 0)
+		return (1);
+	if (resp_args_split(t->req.raw, t->req.rawlen, buf, &a) == -1)
+		auth = 1;
+	/* Its options as helloCommand reads them: SETNAME takes a value. */
+	for (k = 2; !auth && k < a.n; k++) {
+		auth = resp_args_is(&a, k, "AUTH");
+		if (resp_args_is(&a, k, "SETNAME"))
+			k++;
+	}
+	explicit_bzero(buf, sizeof(buf));
+	return (auth);
+}
+
 static void
 resp_request(struct resp_track *t)
 {
 	uint64_t	units = 1;	/* replies it gets */
 	int		slot = -1;
+
+	if (resp_auth_unanswerable(t)) {
+		t->lost = "AUTH pipelined behind replies or inside MULTI "
+		    "(a failed one may get no reply: Redis 7.2 to 8)";
+		resp_raw_free(&t->req);
+		return;
+	}
 
 	/*
 	 * Inside MULTI a command is queued (one reply, +QUEUED) and runs at
@@ -274,7 +319,14 @@ resp_request(struct resp_track *t)
 		t->watch = 1;
 		break;
 	case RESP_CMD_UNWATCH:
-		t->watch = 0;
+		/*
+		 * Inside MULTI it is queued: the keys stay watched until
+		 * EXEC or DISCARD (CLIENT LIST's watch= from Redis 7.4).
+		 * Subscribed, RESP2 refuses it: kept watched too (RESP3:
+		 * held until RESET anyway).
+		 */
+		if (!t->multi && !t->sub.on)
+			t->watch = 0;
 		break;
 	case RESP_CMD_SUBSCRIBE:
 	case RESP_CMD_PSUBSCRIBE:
@@ -285,8 +337,14 @@ resp_request(struct resp_track *t)
 		units = resp_sub_request(t);
 		break;
 	case RESP_CMD_MONITOR:
-		if (!t->monitor)
-			t->monitor_seq = t->sent;	/* refused: none */
+		/*
+		 * Its reply is told (refused: none) unless it is sent in
+		 * MONITOR, where it gets none; the first behind a RESET
+		 * that ends MONITOR runs after it, and gets one.
+		 */
+		if (!t->monitor || (t->sub.resets > 0 &&
+		    (t->sub.reset_ends & 1) && !(t->sub.late & 1)))
+			t->monitor_seq = t->sent;
 		t->monitor = 1;
 		if (t->sub.resets > 0)
 			t->sub.late |= 1;	/* RESET's reply ends not this */
@@ -501,6 +559,14 @@ resp_track_client(struct resp_track *t, const uint8_t *buf, size_t len)
 				t->lost = "the client's bytes are not RESP";
 			else if (done)
 				resp_request(t);
+			else if (t->req.blankline)
+				/*
+				 * Valkey 8.1 then reads the next command
+				 * inline, "*1" and all (Redis: as RESP);
+				 * an empty line is ignored by both.
+				 */
+				t->lost = "a line of blanks (Valkey 8.1 reads "
+				    "the next command inline)";
 		}
 		buf += n;
 		len -= n;

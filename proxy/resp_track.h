@@ -78,6 +78,8 @@ struct resp_reader {
 	uint64_t	 argi;		/* index of the current element */
 	int		 inword;	/* inline request: where in a word */
 	uint8_t		 ihex;		/* inline: a \xH escape's digit */
+	int		 iblank;	/* inline: blanks (2: not just CR) */
+	int		 blankline;	/* the last line: blanks, no word */
 	int		 pubsub;	/* replies: keep pub/sub words */
 	int		 inmsg;		/* inside a top-level message */
 	uint8_t		 top;		/* its first type byte ('>': push) */

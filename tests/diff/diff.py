@@ -215,7 +215,8 @@ SH = ["s1", "s2"]
 
 # Commands that lose the tracker by design (never followed).
 LOST_OK = ("CLIENT REPLY", "replication", "UNSUBSCRIBEs of all pipelined",
-           "RESETs pipelined", "inside MULTI")
+           "RESETs pipelined", "inside MULTI", "AUTH pipelined",
+           "a line of blanks")
 
 
 def gen_cmd(rng, st):
@@ -335,11 +336,14 @@ class RedisDiff:
             got += d
         return got, False
 
-    def settle(self, sock, cport, cid, log, monitor, block0=False):
+    def settle(self, sock, cport, cid, log, monitor, block0=False,
+               refused=False):
         """Wait until the server read all, answered all, and it is in
-        our socket; returns its CLIENT LIST fields (None: closed)."""
+        our socket; returns its CLIENT LIST fields (None: closed).
+        refused: the step ended in a line the server refuses."""
         deadline = time.monotonic() + TIMEOUT
         info = q = None
+        nudged = False
         while time.monotonic() < deadline:
             _, eof = self.drain(sock, log)
             if eof:
@@ -357,6 +361,17 @@ class RedisDiff:
                 # may never be written, after CLIENT REPLY SKIP)
             blocked = "b" in info.get("flags", "")
             if info.get("qbuf", "0") != "0" and not blocked:
+                if refused and not nudged:
+                    # Redis 8.0 leaves a line it refuses, read behind a
+                    # blocking command that then timed out, in the
+                    # query buffer until more bytes come (7.0 and
+                    # Valkey 8.1 refuse it and close at once).  All we
+                    # sent is in (queues above): a blank line after it
+                    # makes the server read again; it is never run.
+                    sock.sendall(b"\r\n")
+                    self.drive.feed("c", b"\r\n")
+                    log.append(("c", b"\r\n"))
+                    nudged = True
                 continue
             if blocked and not block0:
                 continue	# a short timeout: wait for the reply
@@ -381,7 +396,8 @@ class RedisDiff:
         if notes.get("reply_off"):
             errs.append("CLIENT REPLY sent but the tracker follows")
         flags = info.get("flags", "")
-        in_multi = info.get("multi", "-1") != "-1"
+        # The x flag: multi= is -1 outside MULTI on Redis, 0 on Valkey 8.
+        in_multi = "x" in flags
         subs = [int(info.get(k, "0")) for k in ("sub", "psub", "ssub")]
         monitor = "O" in flags
         resp3 = info.get("resp") == "3"
@@ -536,7 +552,8 @@ class RedisDiff:
                 if rng.random() < 0.2:
                     self.ctl_cmd("PUBLISH", rng.choice(CH), "m")
                     self.ctl_cmd("SPUBLISH", rng.choice(SH), "m")
-                info = self.settle(sock, cport, cid, log, monitor, block0)
+                info = self.settle(sock, cport, cid, log, monitor, block0,
+                                   refused=bool(notes.get("refused")))
                 if info is not None and "b" in info.get("flags", ""):
                     tr = self.drive.ask("q")
                     if tr["safe"] != "BUSY" and not tr["lost"] or \

@@ -117,8 +117,11 @@ test_inline_words(void **state)
 
 	for (b = 0; b < 2; b++) {
 		resp_track_init(&t);
-		/* "" is a command (unknown): one reply; a blank line none. */
-		feed(&t, "\"\"\r\n   \r\n\r\n'MUL\\'TI'\r\n\"\\xZZ\"\r\n",
+		/*
+		 * "" is a command (unknown): one reply; an empty line none
+		 * (a line of blanks: test_blank_line_lost).
+		 */
+		feed(&t, "\"\"\r\n\r\n'MUL\\'TI'\r\n\"\\xZZ\"\r\n",
 		    "-ERR unknown command ''\r\n-ERR unknown command\r\n"
 		    "-ERR unknown command\r\n", b);
 		assert_int_equal(t.sent, 3);
@@ -374,6 +377,22 @@ test_refused_multi_monitor(void **state)
 		feed(&t, "GET k\r\n", "-ERR wrong\r\n", b);
 		assert_true(t.multi);
 		resp_track_clear(&t);
+		/*
+		 * Behind a RESET that ends MONITOR, a MONITOR a
+		 * subscription refuses (diff.py seed 77, stream 41).
+		 */
+		resp_track_init(&t);
+		feed(&t, "MONITOR\r\n", "+OK\r\n", b);
+		feed(&t, "RESET\r\nPSUBSCRIBE p*\r\nMONITOR\r\n",
+		    "+RESET\r\n*3\r\n$10\r\npsubscribe\r\n$2\r\np*\r\n"
+		    ":1\r\n-ERR Can't execute 'monitor': only ...\r\n", b);
+		assert_null(t.lost);
+		assert_false(t.monitor);
+		assert_true(t.subscribed);
+		feed(&t, "PUNSUBSCRIBE\r\n",
+		    "*3\r\n$12\r\npunsubscribe\r\n$2\r\np*\r\n:0\r\n", b);
+		assert_int_equal(resp_track_safe(&t), RESP_SAFE);
+		resp_track_clear(&t);
 	}
 }
 
@@ -432,6 +451,28 @@ test_exec_without_multi_keeps_watch(void **state)
 		feed(&t, "MULTI\r\nPING\r\nEXEC\r\n",
 		    "+OK\r\n+QUEUED\r\n*-1\r\n", b);
 		assert_false(t.watch);
+		assert_int_equal(resp_track_safe(&t), RESP_SAFE);
+		/* UNWATCH inside MULTI is queued: still watching until
+		 * DISCARD (Redis 7.4+ shows watch=1 there). */
+		feed(&t, "WATCH wk\r\nMULTI\r\nUNWATCH\r\n",
+		    "+OK\r\n+OK\r\n+QUEUED\r\n", b);
+		assert_true(t.watch);
+		feed(&t, "DISCARD\r\n", "+OK\r\n", b);
+		assert_false(t.watch);
+		assert_int_equal(resp_track_safe(&t), RESP_SAFE);
+		/* Subscribed, UNWATCH is refused: once unsubscribed, the
+		 * keys are still watched. */
+		feed(&t, "WATCH wk\r\nSUBSCRIBE c\r\nUNWATCH\r\n",
+		    "+OK\r\n*3\r\n$9\r\nsubscribe\r\n$1\r\nc\r\n:1\r\n"
+		    "-ERR Can't execute 'unwatch': only (P|S)SUBSCRIBE / "
+		    "(P|S)UNSUBSCRIBE / PING / QUIT / RESET are allowed in "
+		    "this context\r\n", b);
+		feed(&t, "UNSUBSCRIBE\r\n",
+		    "*3\r\n$11\r\nunsubscribe\r\n$1\r\nc\r\n:0\r\n", b);
+		assert_false(t.subscribed);
+		assert_true(t.watch);
+		assert_int_equal(resp_track_safe(&t), RESP_BUSY);
+		feed(&t, "UNWATCH\r\n", "+OK\r\n", b);
 		assert_int_equal(resp_track_safe(&t), RESP_SAFE);
 		resp_track_clear(&t);
 	}
@@ -553,6 +594,104 @@ test_refused_multi_behind_open(void **state)
 	}
 }
 
+/*
+ * Redis 7.2 to 8 send no error for an AUTH that fails while earlier
+ * replies are still unwritten (redis#15640): an AUTH or a HELLO with
+ * AUTH pipelined behind unread replies, or inside MULTI, loses the
+ * tracker, which would otherwise wait for that reply for good and take
+ * each later reply for the one before.  Sent with all replies read, an
+ * AUTH (failed or not), or a HELLO without AUTH, is followed.
+ */
+static void
+test_auth_pipelined_lost(void **state)
+{
+	static const char *const lost[][2] = {
+		/* What Redis 8.0 answers: no -WRONGPASS. */
+		{ "PING\r\nAUTH alice bad\r\n", "+PONG\r\n" },
+		{ "*2\r\n$3\r\nGET\r\n$1\r\nk\r\n"
+		  "HELLO 3 AUTH alice bad\r\n", "$-1\r\n" },
+		{ "GET k\r\nhello 2 SETNAME x auth alice pw\r\n", NULL },
+		{ "MULTI\r\nAUTH alice pw\r\n", "+OK\r\n" },
+		{ "MULTI\r\nHELLO 2 AUTH alice pw\r\n", "+OK\r\n" },
+	};
+	static const char *const followed[][2] = {
+		{ "AUTH alice bad\r\nPING\r\n",
+		  "-WRONGPASS invalid username-password pair\r\n+PONG\r\n" },
+		{ "PING\r\nHELLO 2\r\n",
+		  "+PONG\r\n*2\r\n$6\r\nserver\r\n$5\r\nredis\r\n" },
+		{ "PING\r\nHELLO 2 SETNAME auth\r\n", NULL },
+	};
+	struct resp_track	t;
+	size_t			i;
+	int			b;
+
+	for (b = 0; b < 2; b++) {
+		for (i = 0; i < sizeof(lost) / sizeof(lost[0]); i++) {
+			resp_track_init(&t);
+			feed(&t, lost[i][0], lost[i][1], b);
+			assert_int_equal(resp_track_safe(&t), RESP_LOST);
+			assert_non_null(strstr(resp_track_why(&t), "AUTH"));
+			/* Nothing more follows, whatever comes. */
+			feed(&t, "PING\r\n", "+PONG\r\n+PONG\r\n", b);
+			assert_int_equal(resp_track_safe(&t), RESP_LOST);
+			resp_track_clear(&t);
+		}
+		for (i = 0; i < sizeof(followed) / sizeof(followed[0]); i++) {
+			resp_track_init(&t);
+			feed(&t, followed[i][0], followed[i][1], b);
+			assert_null(t.lost);
+			resp_track_clear(&t);
+		}
+		/* All replies read first: the AUTH is followed. */
+		resp_track_init(&t);
+		feed(&t, "PING\r\n", "+PONG\r\n", b);
+		feed(&t, "AUTH alice bad\r\n",
+		    "-WRONGPASS invalid username-password pair\r\n", b);
+		feed(&t, "GET k\r\n", "$-1\r\n", b);
+		feed(&t, "HELLO 3 AUTH alice pw\r\n", hello_map, b);
+		assert_null(t.lost);
+		assert_int_equal(resp_track_safe(&t), RESP_SAFE);
+		resp_track_clear(&t);
+	}
+}
+
+/*
+ * A line of blanks is no command, but Valkey 8.1 then reads the next
+ * command inline even when it is RESP ("*2" an unknown command, the
+ * SUBSCRIBE in it never run): not followed.  An empty line (LF, CRLF)
+ * is ignored by Redis and Valkey alike, and followed.
+ */
+static void
+test_blank_line_lost(void **state)
+{
+	static const char *const blank[] = {
+		"   \r\n", "\t\r\n", " \n", "\r\r\n", "PING\r\n \x0b\r\n",
+	};
+	static const char *const empty[] = { "\r\n", "\n", "PING\r\n\r\n" };
+	struct resp_track	t;
+	size_t			i;
+	int			b;
+
+	for (b = 0; b < 2; b++) {
+		for (i = 0; i < sizeof(blank) / sizeof(blank[0]); i++) {
+			resp_track_init(&t);
+			feed(&t, blank[i], NULL, b);
+			feed(&t, "*2\r\n$9\r\nSUBSCRIBE\r\n$1\r\na\r\n",
+			    "-ERR unknown command '*2'\r\n", b);
+			assert_int_equal(resp_track_safe(&t), RESP_LOST);
+			assert_non_null(strstr(resp_track_why(&t), "blanks"));
+			resp_track_clear(&t);
+		}
+		for (i = 0; i < sizeof(empty) / sizeof(empty[0]); i++) {
+			resp_track_init(&t);
+			feed(&t, empty[i], NULL, b);
+			feed(&t, "*1\r\n$4\r\nPING\r\n", NULL, b);
+			assert_null(t.lost);
+			resp_track_clear(&t);
+		}
+	}
+}
+
 int
 main(void)
 {
@@ -572,6 +711,8 @@ main(void)
 		cmocka_unit_test(test_reset_then_again),
 		cmocka_unit_test(test_after_reset_counted),
 		cmocka_unit_test(test_refused_multi_behind_open),
+		cmocka_unit_test(test_auth_pipelined_lost),
+		cmocka_unit_test(test_blank_line_lost),
 	};
 
 	return (cmocka_run_group_tests(tests, NULL, NULL));

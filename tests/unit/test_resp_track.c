@@ -23,14 +23,18 @@
 
 #define S(x)	(const uint8_t *)(x), sizeof(x) - 1
 
-/* 19 commands: a failed AUTH, HELLO 3 (RESP3 replies after it), MULTI. */
+/*
+ * 18 commands: HELLO 3 (RESP3 replies after it), MULTI.  (Its failed
+ * AUTH, pipelined, was taken out: Redis 7.2+ may drop such a reply, so
+ * the tracker no longer follows one; test_resp_state.c.)
+ */
 static const char capture_req[] =
-"*3\r\n$4\r\nAUTH\r\n$3\r\napp\r\n$6\r\ns3cret\r\n*2\r\n$6\r\nSELECT\r\n$1\r\n3\r\n*3\r\n$6\r\nCLIENT\r\n$7\r\nSETNAME\r\n$5\r\npool1\r\n*4\r\n$6\r\nCLIENT\r\n$7\r\nSETINFO\r\n$8\r\nLIB-NAME\r\n$8\r\nredis-py\r\n*4\r\n$6\r\nCLIENT\r\n$7\r\nSETINFO\r\n$7\r\nlib-ver\r\n$5\r\n5.0.1\r\n*3\r\n$4\r\nAUTH\r\n$3\r\napp\r\n$5\r\nwrong\r\n*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$1\r\nv\r\n*4\r\n$5\r\nRPUSH\r\n$1\r\nl\r\n$1\r\na\r\n$1\r\nb\r\n*4\r\n$6\r\nLRANGE\r\n$1\r\nl\r\n$1\r\n0\r\n$2\r\n-1\r\n*2\r\n$5\r\nHELLO\r\n$1\r\n3\r\n*2\r\n$3\r\nGET\r\n$4\r\nnope\r\n*2\r\n$7\r\nHGETALL\r\n$1\r\nh\r\n*1\r\n$5\r\nMULTI\r\n*3\r\n$3\r\nSET\r\n$1\r\nx\r\n$1\r\n1\r\n*2\r\n$4\r\nINCR\r\n$1\r\nx\r\n*1\r\n$4\r\nEXEC\r\nPING\r\n*5\r\n$4\r\nXADD\r\n$1\r\ns\r\n$1\r\n*\r\n$1\r\nf\r\n$1\r\nv\r\n*3\r\n$6\r\nCONFIG\r\n$3\r\nGET\r\n$9\r\nmaxmemory\r\n";
+"*3\r\n$4\r\nAUTH\r\n$3\r\napp\r\n$6\r\ns3cret\r\n*2\r\n$6\r\nSELECT\r\n$1\r\n3\r\n*3\r\n$6\r\nCLIENT\r\n$7\r\nSETNAME\r\n$5\r\npool1\r\n*4\r\n$6\r\nCLIENT\r\n$7\r\nSETINFO\r\n$8\r\nLIB-NAME\r\n$8\r\nredis-py\r\n*4\r\n$6\r\nCLIENT\r\n$7\r\nSETINFO\r\n$7\r\nlib-ver\r\n$5\r\n5.0.1\r\n*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$1\r\nv\r\n*4\r\n$5\r\nRPUSH\r\n$1\r\nl\r\n$1\r\na\r\n$1\r\nb\r\n*4\r\n$6\r\nLRANGE\r\n$1\r\nl\r\n$1\r\n0\r\n$2\r\n-1\r\n*2\r\n$5\r\nHELLO\r\n$1\r\n3\r\n*2\r\n$3\r\nGET\r\n$4\r\nnope\r\n*2\r\n$7\r\nHGETALL\r\n$1\r\nh\r\n*1\r\n$5\r\nMULTI\r\n*3\r\n$3\r\nSET\r\n$1\r\nx\r\n$1\r\n1\r\n*2\r\n$4\r\nINCR\r\n$1\r\nx\r\n*1\r\n$4\r\nEXEC\r\nPING\r\n*5\r\n$4\r\nXADD\r\n$1\r\ns\r\n$1\r\n*\r\n$1\r\nf\r\n$1\r\nv\r\n*3\r\n$6\r\nCONFIG\r\n$3\r\nGET\r\n$9\r\nmaxmemory\r\n";
 
 static const char capture_rep[] =
-"+OK\r\n+OK\r\n+OK\r\n-ERR unknown subcommand 'SETINFO'. Try CLIENT HELP.\r\n-ERR unknown subcommand 'SETINFO'. Try CLIENT HELP.\r\n-WRONGPASS invalid username-password pair or user is disabled.\r\n+OK\r\n:2\r\n*2\r\n$1\r\na\r\n$1\r\nb\r\n%7\r\n$6\r\nserver\r\n$5\r\nredis\r\n$7\r\nversion\r\n$6\r\n7.0.15\r\n$5\r\nproto\r\n:3\r\n$2\r\nid\r\n:3\r\n$4\r\nmode\r\n$10\r\nstandalone\r\n$4\r\nrole\r\n$6\r\nmaster\r\n$7\r\nmodules\r\n*0\r\n_\r\n%0\r\n+OK\r\n+QUEUED\r\n+QUEUED\r\n*2\r\n+OK\r\n:2\r\n+PONG\r\n$15\r\n1796177640912-0\r\n%1\r\n$9\r\nmaxmemory\r\n$1\r\n0\r\n";
+"+OK\r\n+OK\r\n+OK\r\n-ERR unknown subcommand 'SETINFO'. Try CLIENT HELP.\r\n-ERR unknown subcommand 'SETINFO'. Try CLIENT HELP.\r\n+OK\r\n:2\r\n*2\r\n$1\r\na\r\n$1\r\nb\r\n%7\r\n$6\r\nserver\r\n$5\r\nredis\r\n$7\r\nversion\r\n$6\r\n7.0.15\r\n$5\r\nproto\r\n:3\r\n$2\r\nid\r\n:3\r\n$4\r\nmode\r\n$10\r\nstandalone\r\n$4\r\nrole\r\n$6\r\nmaster\r\n$7\r\nmodules\r\n*0\r\n_\r\n%0\r\n+OK\r\n+QUEUED\r\n+QUEUED\r\n*2\r\n+OK\r\n:2\r\n+PONG\r\n$15\r\n1796177640912-0\r\n%1\r\n$9\r\nmaxmemory\r\n$1\r\n0\r\n";
 
-#define CAPTURE_CMDS	19
+#define CAPTURE_CMDS	18
 
 /* Feed both streams cut at req and rep; check the end state. */
 static void
@@ -168,7 +172,7 @@ test_busy_states(void **state)
  */
 static const char pipe_req[] =
 "*2\r\n$3\r\nGET\r\n$1\r\na\r\n*2\r\n$4\r\nincr\r\n$1\r\nn\r\n"
-"*2\r\n$3\r\nget\r\n$1\r\nz\r\n*3\r\n$4\r\nAUTH\r\n$3\r\napp\r\n$2\r\npw\r\n"
+"*2\r\n$3\r\nget\r\n$1\r\nz\r\n*2\r\n$6\r\nSELECT\r\n$1\r\n2\r\n"
 "*2\r\n$3\r\nGET\r\n$1\r\na\r\n*2\r\n$4\r\nDECR\r\n$1\r\nn\r\n"
 "*1\r\n$5\r\nMULTI\r\n*1\r\n$4\r\nPING\r\n*1\r\n$4\r\nEXEC\r\n"
 "*2\r\n$3\r\nGET\r\n$1\r\na\r\n";
@@ -198,8 +202,8 @@ test_pipelined_runs(void **state)
 			assert_null(t.lost);
 			assert_int_equal(t.answered, 10);
 			assert_int_equal(t.npending, 0);
-			assert_non_null(t.saved[RESP_SLOT_AUTH].cmd);
-			assert_string_equal(t.saved[RESP_SLOT_AUTH].want.line,
+			assert_non_null(t.saved[RESP_SLOT_SELECT].cmd);
+			assert_string_equal(t.saved[RESP_SLOT_SELECT].want.line,
 			    "OK");
 			assert_int_equal(resp_track_safe(&t), RESP_SAFE);
 			resp_track_clear(&t);
@@ -213,10 +217,15 @@ test_pipelined_runs(void **state)
 	assert_int_equal(t.answered, 1);
 	assert_int_equal(t.sent, 1);
 
-	/* A refused AUTH in a run records nothing. */
-	resp_track_client(&t, S("*2\r\n$3\r\nGET\r\n$1\r\na\r\n"
-	    "*2\r\n$4\r\nAUTH\r\n$2\r\npw\r\n*2\r\n$3\r\nGET\r\n$1\r\na\r\n"));
-	resp_track_server(&t, S("$-1\r\n-WRONGPASS no\r\n$-1\r\n"));
+	/*
+	 * A refused AUTH in a run records nothing (sent with all replies
+	 * read: pipelined behind one, it would lose the tracker).
+	 */
+	resp_track_client(&t, S("*2\r\n$3\r\nGET\r\n$1\r\na\r\n"));
+	resp_track_server(&t, S("$-1\r\n"));
+	resp_track_client(&t, S("*2\r\n$4\r\nAUTH\r\n$2\r\npw\r\n"
+	    "*2\r\n$3\r\nGET\r\n$1\r\na\r\n"));
+	resp_track_server(&t, S("-WRONGPASS no\r\n$-1\r\n"));
 	assert_int_equal(t.answered, 4);
 	assert_int_equal(t.npending, 0);
 	assert_null(SAVED_CMD(t, RESP_SLOT_AUTH));
@@ -519,8 +528,8 @@ test_reset_replay(void **state)
 	char			 names[128];
 
 	resp_track_init(&t);
-	resp_track_client(&t, S("CLIENT SETINFO LIB-NAME py\r\n"
-	    "CLIENT SETINFO lib-ver 5\r\nAUTH app pw\r\nCLIENT TRACKING on\r\n"));
+	resp_track_client(&t, S("AUTH app pw\r\nCLIENT SETINFO LIB-NAME py\r\n"
+	    "CLIENT SETINFO lib-ver 5\r\nCLIENT TRACKING on\r\n"));
 	resp_track_server(&t, S("+OK\r\n+OK\r\n+OK\r\n+OK\r\n"));
 	assert_int_equal(resp_track_safe(&t), RESP_SAFE_CLOSE);
 	resp_track_client(&t, S("SELECT 4\r\nRESET\r\n"));
