@@ -239,7 +239,7 @@ case_pg_tls() {
 	expect_match "pgbench transactions" 'number of transactions actually processed: 400/400' "$out"
 	expect_eq "accounts loaded" 100000 "$(pg_local 'select count(*) from pgbench_accounts')"
 	expect_log " -> public 127\.0\.0\.1:$PG_PORT: connected in [0-9]+ ms \(TLSv1\.3 "
-	expect_log " -> public 127\.0\.0\.1:$PG_PORT: backend pid [0-9]+$"
+	expect_log " -> public 127\.0\.0\.1:$PG_PORT: backend pid [0-9]+, 4-byte cancel key$"
 	expect_no_log 'SSL error|could not accept SSL' "$PG_DIR/log"
 }
 
