@@ -40,7 +40,8 @@ resp_scan_header(struct resp_scan *s, long long max, long long *count)
 		return (0);
 	case '%':
 	case '|':
-		v = v > LLONG_MAX / 2 ? LLONG_MAX : v * 2;
+		/* Negative (a null map) counts nothing; no overflow either way. */
+		v = v < 0 ? v : v > LLONG_MAX / 2 ? LLONG_MAX : v * 2;
 		/* FALLTHROUGH */
 	case '*':
 	case '~':

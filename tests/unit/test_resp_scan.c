@@ -96,6 +96,9 @@ test_malformed(void **state)
 	expect("*0000000000000000000000000000000000000099\r\n", 16, 0, 0);
 	/* A length no server sends: hiredis refuses it; the scan reads on. */
 	expect("$9223372036854775807\r\n*99\r\n", 16, -1, 99);
+	/* A map of LLONG_MIN pairs (the fuzzer's): no overflow doubling it. */
+	expect("|-9223372036854775808\r\n*99\r\n", 16, -1, 99);
+	expect("%-1\r\n*2\r\n", 16, 0, 0);
 }
 
 int
