@@ -225,9 +225,12 @@ expect_route private bastion
 say "a developer tunnel: postern -L 7391:127.0.0.1:17380 -J root@127.0.0.1 -p 17022"
 # A throwaway known_hosts that does not know the bastion yet: accept-new
 # records its key on first use, as "ssh -o StrictHostKeyChecking=accept-new".
-echo "\$ postern -L 7391:127.0.0.1:17380 -J root@127.0.0.1 -p 17022 -i $work/ssh/id_ed25519 -o known_hosts=$work/ssh/dev_known_hosts -o strict_host_key_checking=accept-new"
+# engine=libssh2: postern's own SSH client, which says what it accepted
+# (with ssh installed, -J runs ssh as a ControlMaster by default).
+echo "\$ postern -L 7391:127.0.0.1:17380 -J root@127.0.0.1 -p 17022 -i $work/ssh/id_ed25519 -o known_hosts=$work/ssh/dev_known_hosts -o strict_host_key_checking=accept-new -o engine=libssh2"
 "$postern" -L 7391:127.0.0.1:17380 -J root@127.0.0.1 -p 17022 -i "$work/ssh/id_ed25519" \
     -o "known_hosts=$work/ssh/dev_known_hosts" -o strict_host_key_checking=accept-new \
+    -o engine=libssh2 \
     2> "$work/tunnel.log" &
 pids+=($!)
 wait_for 15 grep -q 'forwarding ' "$work/tunnel.log" || { cat "$work/tunnel.log"; exit 1; }
