@@ -216,7 +216,7 @@ run_integration() {
 # its seed corpus (new inputs go to a scratch directory, not the seeds).
 # A crash, leak or sanitizer report fails the case.
 FUZZ=$TOP/_build/fuzz
-FUZZ_SECONDS=${POSTERN_FUZZ_SECONDS:-15}
+FUZZ_SECONDS=${POSTERN_FUZZ_SECONDS:-10}
 fuzz() {
 	local h seeds scratch
 	say "fuzzers in _build/fuzz (${FUZZ_SECONDS}s each)"
