@@ -195,7 +195,7 @@ make_check() {
 # Each integration file prints its own ok/not ok lines and appends them to
 # $RESULTS; a file that dies without recording a failure counts as one.
 run_integration() {
-	local f=$1 before after rc
+	local f=$1 before after rc t0=$SECONDS
 	before=$(grep -c '^FAIL' "$RESULTS")
 	say "integration: $f"
 	POSTERN=$SAN/postern POSTERN_RESULTS=$RESULTS \
@@ -210,6 +210,14 @@ run_integration() {
 	elif ((rc != 0 && after == before)); then
 		record FAIL "$f" "exited with status $rc without recording a failure"
 	fi
+	stage_time "$f" "$t0"
+}
+
+# stage_time LABEL T0: one line of the time table printed at the end (the
+# 30-minute budget of .ci/run is kept by reading it).
+TIMES=()
+stage_time() {
+	TIMES+=("$(printf '%5d s  %s' $((SECONDS - $2)) "$1")")
 }
 
 # fuzz: build the libFuzzer harnesses with clang and run each briefly on
@@ -329,8 +337,14 @@ if [[ "${POSTERN_NO_BUILD:-0}" == 1 ]]; then
 	say "POSTERN_NO_BUILD=1: using $SAN/postern as built"
 	[[ -x "$SAN/postern" ]] || { record FAIL build "$SAN/postern is missing"; summary; }
 else
+	t0=$SECONDS
 	build || summary
-	((${#FILES[@]} == 0)) && make_check
+	stage_time "build" "$t0"
+	if ((${#FILES[@]} == 0)); then
+		t0=$SECONDS
+		make_check
+		stage_time "make check" "$t0"
+	fi
 fi
 
 if ((${#FILES[@]} == 0)); then
@@ -341,10 +355,20 @@ for f in "${FILES[@]}"; do
 done
 
 if (($# == 0)) && [[ "${POSTERN_NO_BUILD:-0}" != 1 ]]; then
+	t0=$SECONDS
 	[[ "${POSTERN_SKIP_FUZZ:-0}" == 1 ]] || fuzz
+	stage_time "fuzz stage" "$t0"
+	t0=$SECONDS
 	releases
+	stage_time "releases stage (Debian 13, testing)" "$t0"
+	t0=$SECONDS
 	[[ "${POSTERN_SKIP_DISTCHECK:-0}" == 1 ]] || distcheck
+	stage_time "make distcheck" "$t0"
 fi
 
+if ((${#TIMES[@]} > 1)); then
+	say "slowest parts:"
+	printf '%s\n' "${TIMES[@]}" | sort -rn | head -n 12 | sed 's/^/#   /'
+fi
 say "took $((SECONDS - start))s"
 summary
