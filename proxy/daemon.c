@@ -30,7 +30,7 @@
 #include "listener.h"
 #include "log.h"
 #include "notify.h"
-#include "pgcancel.h"
+#include "pg_cancel.h"
 #include "priv.h"
 #include "route.h"
 #include "service.h"

@@ -4,7 +4,7 @@
  * Without check_user: an SSLRequest answered 'S' or 'N' proves that the
  * postmaster accepts connections (a tls:// route's dial already did it).
  * With check_user: a StartupMessage, then authentication as libpq does it
- * (pgauth.c), then one simple query that says which role the server is in
+ * (pg_auth.c), then one simple query that says which role the server is in
  * and, for the identity guard, which cluster it is:
  *
  *   SELECT pg_is_in_recovery()[, system_identifier FROM pg_control_system()]
@@ -33,7 +33,7 @@
 #include <openssl/ssl.h>
 #include <openssl/x509.h>
 
-#include "pgauth.h"
+#include "pg_auth.h"
 #include "probe.h"
 #include "probe_int.h"
 

@@ -25,11 +25,11 @@
 #include "follow.h"
 #include "guard.h"
 #include "log.h"
-#include "pgback.h"
-#include "pgcancel.h"
-#include "pgfront.h"
+#include "pg_back.h"
+#include "pg_cancel.h"
+#include "pg_front.h"
 #include "proto.h"
-#include "rediscmd.h"
+#include "resp_cmd.h"
 #include "route.h"
 #include "service.h"
 #include "session.h"
@@ -211,7 +211,7 @@ session_server_tap(const uint8_t *buf, size_t len, void *arg)
 /*
  * The server's startup messages pass by: remember the backend's cancel
  * key (BackendKeyData), so that a CancelRequest quoting it finds this
- * route.  Bounded (pgback.h); stops at the key.
+ * route.  Bounded (pg_back.h); stops at the key.
  */
 static int
 session_pg_tap(const uint8_t *buf, size_t len, void *arg)

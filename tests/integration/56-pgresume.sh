@@ -1,6 +1,6 @@
 #!/bin/bash
 # PostgreSQL sessions resume on the new route (issue 21; follow.c,
-# pgstate.c, pgresume.c): a failback moves pooled sessions of a psycopg
+# pg_state.c, pgresume.c): a failback moves pooled sessions of a psycopg
 # ConnectionPool and of pgbench -M prepared to the preferred route
 # without an error: postern logs in there as the session's user with the
 # SCRAM secret of auth_file (read from pg_authid: no password in it),

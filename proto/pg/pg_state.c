@@ -1,5 +1,5 @@
 /*
- * pgstate.c: a PostgreSQL session's replayable state (pgstate.h).
+ * pg_state.c: a PostgreSQL session's replayable state (pg_state.h).
  *
  * Answers come in the order of the client's messages, so one FIFO pairs
  * them: a Parse gets ParseComplete, a Close CloseComplete, an Execute one
@@ -20,8 +20,8 @@
 #include <event2/buffer.h>
 #include <openssl/crypto.h>
 
-#include "pgsql.h"
-#include "pgstate.h"
+#include "pg_sql.h"
+#include "pg_state.h"
 
 #define PGSTATE_QUERY_MAX	4096	/* a SET's text kept */
 #define PGSTATE_PARSE_MAX	65536	/* a named Parse kept */

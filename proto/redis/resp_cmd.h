@@ -1,5 +1,5 @@
 /*
- * rediscmd.h: the name of the first command a Redis client sends, read
+ * resp_cmd.h: the name of the first command a Redis client sends, read
  * from its first bytes, so that a session knows whether its server must
  * answer promptly (a GET must; a BLPOP may wait for ever).
  */

@@ -1,5 +1,5 @@
 /*
- * pgcancel.c: cancel keys to routes, a chained hash that doubles as it
+ * pg_cancel.c: cancel keys to routes, a chained hash that doubles as it
  * fills.  The hash is of the pid alone (not secret: the client quotes
  * it in the clear), so that which bucket a lookup walks says nothing of
  * the key; a key is compared whole and in constant time.
@@ -13,7 +13,7 @@
 
 #include <openssl/crypto.h>
 
-#include "pgcancel.h"
+#include "pg_cancel.h"
 
 #define PGCANCEL_BUCKETS	64	/* at first; a power of two */
 

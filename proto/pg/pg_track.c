@@ -6,7 +6,7 @@
 #include <string.h>
 
 #include "pg_track.h"
-#include "pgstate.h"
+#include "pg_state.h"
 
 void
 pg_track_init(struct pg_track *t)

@@ -1,5 +1,5 @@
 /*
- * pgback.h: the server's side of a PostgreSQL startup, read as it passes
+ * pg_back.h: the server's side of a PostgreSQL startup, read as it passes
  * by (never copied, never held back), for one thing: the BackendKeyData
  * that a later CancelRequest must quote (a 4-byte key in protocol 3.0, 4
  * to 256 bytes from 3.2 on; a NegotiateProtocolVersion before it is one
@@ -13,7 +13,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "pgcancel.h"
+#include "pg_cancel.h"
 
 #define PGBACK_MAX	(64 * 1024)	/* server bytes looked at, at most */
 

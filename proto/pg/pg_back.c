@@ -1,5 +1,5 @@
 /*
- * pgback.c: find BackendKeyData in the server's startup messages.
+ * pg_back.c: find BackendKeyData in the server's startup messages.
  */
 #include "config.h"
 
@@ -7,7 +7,7 @@
 
 #include <string.h>
 
-#include "pgback.h"
+#include "pg_back.h"
 
 static uint32_t
 pgback_get32(const uint8_t *p)

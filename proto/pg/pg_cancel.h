@@ -1,5 +1,5 @@
 /*
- * pgcancel.h: the daemon's map from a PostgreSQL backend's cancel key
+ * pg_cancel.h: the daemon's map from a PostgreSQL backend's cancel key
  * (BackendKeyData: pid and secret key) to the route its session runs
  * on, so that a client's CancelRequest goes to the server that runs the
  * query (over the same route, with TLS if the route has it) and nowhere

@@ -1,5 +1,5 @@
 /*
- * pgfront.h: the PostgreSQL startup phase on the client side.
+ * pg_front.h: the PostgreSQL startup phase on the client side.
  *
  * postern reads only what it must of the wire protocol: SSLRequest and
  * GSSENCRequest are answered 'N' (the client's leg is loopback; TLS, if
@@ -13,7 +13,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "pgcancel.h"
+#include "pg_cancel.h"
 
 struct evbuffer;
 struct event_base;

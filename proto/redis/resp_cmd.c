@@ -1,12 +1,12 @@
 /*
- * rediscmd.c: the first command's name in a Redis client's bytes.
+ * resp_cmd.c: the first command's name in a Redis client's bytes.
  */
 #include "config.h"
 
 #include <stdlib.h>
 #include <string.h>
 
-#include "rediscmd.h"
+#include "resp_cmd.h"
 
 /* Copy a name of n bytes, upper-cased; BAD if too long or not a name. */
 static enum rediscmd_status

@@ -1,5 +1,5 @@
 /*
- * pgsql.c: words of SQL text for a session's resume (pgsql.h).
+ * pg_sql.c: words of SQL text for a session's resume (pg_sql.h).
  */
 #include "config.h"
 
@@ -7,7 +7,7 @@
 #include <string.h>
 #include <strings.h>
 
-#include "pgsql.h"
+#include "pg_sql.h"
 
 /* A word's byte, lowered (ASCII letters, digits, '_'); 0: not one. */
 static const uint8_t pgsql_wordc[256] = {

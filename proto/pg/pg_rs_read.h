@@ -1,6 +1,6 @@
 /*
- * pgrs_read.h: the reader of a resume's handshake with the new server
- * (pgresume.h): authentication (pgauth.h, answered with the session's
+ * pg_rs_read.h: the reader of a resume's handshake with the new server
+ * (pgresume.h): authentication (pg_auth.h, answered with the session's
  * auth_file secret), the startup's ParameterStatus and BackendKeyData,
  * then the replies to the replayed state, and at the end the check that
  * the parameters the client saw are the same here.  Untrusted bytes, in
@@ -13,7 +13,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "pgstate.h"
+#include "pg_state.h"
 
 struct evbuffer;
 struct pgauth;

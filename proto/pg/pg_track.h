@@ -48,7 +48,7 @@ struct pg_track {
 	char		 tag[12];	/* CommandComplete, first bytes */
 	size_t		 taglen;
 	const char	*lost;		/* why; NULL: followed */
-	struct pgstate	*st;		/* resume's state (pgstate.h), or NULL */
+	struct pgstate	*st;		/* resume's state (pg_state.h), or NULL */
 };
 
 /* pg_track_init(t): for a session whose startup packet went first. */

@@ -1,5 +1,5 @@
 /*
- * pgfront.c: SSLRequest/GSSENCRequest answered 'N'; StartupMessage or
+ * pg_front.c: SSLRequest/GSSENCRequest answered 'N'; StartupMessage or
  * CancelRequest captured.
  */
 #include "config.h"
@@ -14,7 +14,7 @@
 #include <event2/buffer.h>
 #include <event2/event.h>
 
-#include "pgfront.h"
+#include "pg_front.h"
 
 struct pgfront {
 	int		 fd;

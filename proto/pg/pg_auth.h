@@ -1,5 +1,5 @@
 /*
- * pgauth.h: the client half of PostgreSQL's authentication exchange, as
+ * pg_auth.h: the client half of PostgreSQL's authentication exchange, as
  * libpq does it: SCRAM-SHA-256 (with channel binding over TLS when the
  * server offers SCRAM-SHA-256-PLUS), md5 (only over TLS unless allowed),
  * and a cleartext password only over TLS.  It reads the bodies of the

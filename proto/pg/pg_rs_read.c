@@ -1,5 +1,5 @@
 /*
- * pgrs_read.c: a resume's handshake, read (pgrs_read.h).
+ * pg_rs_read.c: a resume's handshake, read (pg_rs_read.h).
  */
 #include "config.h"
 
@@ -12,8 +12,8 @@
 #include <event2/buffer.h>
 #include <openssl/crypto.h>
 
-#include "pgauth.h"
-#include "pgrs_read.h"
+#include "pg_auth.h"
+#include "pg_rs_read.h"
 
 int
 pgrs_init(struct pgrs *r, struct pgauth *auth, struct evbuffer *replay,

@@ -1,5 +1,5 @@
 /*
- * pgauth.c: PostgreSQL authentication requests and our answers.
+ * pg_auth.c: PostgreSQL authentication requests and our answers.
  *
  * Like libpq, and stricter in three places: a cleartext password is sent
  * only inside TLS (libpq sends it anywhere unless told not to), an md5
@@ -20,7 +20,7 @@
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 
-#include "pgauth.h"
+#include "pg_auth.h"
 #include "scram.h"
 
 enum pgauth_state {

@@ -1,6 +1,6 @@
 /*
- * pgsql.h: the little of SQL text that a session's resume reads
- * (pgstate.h): the first words of a statement (is it a SET, a RESET, a
+ * pg_sql.h: the little of SQL text that a session's resume reads
+ * (pg_state.h): the first words of a statement (is it a SET, a RESET, a
  * DEALLOCATE?), whether a query holds one statement, the name a
  * DEALLOCATE names, and a scan of every word of a query for the ones
  * that may make state a replay cannot make again (TEMP, HOLD,

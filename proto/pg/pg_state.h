@@ -1,5 +1,5 @@
 /*
- * pgstate.h: what a PostgreSQL session's resume needs to know, followed
+ * pg_state.h: what a PostgreSQL session's resume needs to know, followed
  * as the session's messages pass (pg_track.c hands it the messages it
  * frames): how the client logged in (its SCRAM messages, for the
  * pass-through, scram_client_key), the ParameterStatus values the client
@@ -22,7 +22,7 @@
 
 #include <sys/queue.h>
 
-#include "pgsql.h"
+#include "pg_sql.h"
 
 struct evbuffer;
 
