@@ -30,7 +30,7 @@
 #include "pg_state.h"
 #include "scram.h"
 #include "resp_ro.h"
-#include "proto.h"
+#include "native_error.h"
 #include "relay.h"
 #include "resolve.h"
 #include "resp_track.h"
@@ -420,7 +420,7 @@ follow_close(struct follow *f, const char *why)
 	if (f->pg != NULL && (fd = relay_take_client(&s->relay)) != -1) {
 		s->client = fd;
 		if ((msg = evbuffer_new()) != NULL)
-			proto_shutdown(PROTO_POSTGRES, text, msg);
+			native_shutdown(PROTO_POSTGRES, text, msg);
 		s->last_words = msg;
 	}
 	s->svc->count->safe_closed++;

@@ -28,7 +28,7 @@
 #include "pg_back.h"
 #include "pg_cancel.h"
 #include "pg_front.h"
-#include "proto.h"
+#include "native_error.h"
 #include "resp_cmd.h"
 #include "route.h"
 #include "service.h"
@@ -395,7 +395,7 @@ session_refuse(struct session *s)
 	    "%s (%s)", s->svc->name, session_routes_summary(s, routes,
 	    sizeof(routes)));
 	if ((msg = evbuffer_new()) != NULL &&
-	    proto_error(s->svc->cs->protocol, text, msg) != 0) {
+	    native_error(s->svc->cs->protocol, text, msg) != 0) {
 		evbuffer_free(msg);	/* plain tcp: a graceful close */
 		msg = NULL;
 	}

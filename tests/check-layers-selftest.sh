@@ -60,8 +60,8 @@ expect_fail "unranked subfolder" "folder lib/extra/ has no rank"
 
 # A file in a subfolder includes a header from a higher layer's subfolder.
 fresh
-printf '#include "route.h"\n' >>"$scratch/t/proto/redis/resp_scan.c"
-expect_fail "subfolder include" "proto/redis/resp_scan.c (proto/redis/, rank 2) includes proxy/route.h"
+printf '#include "admin.h"\n' >>"$scratch/t/proto/redis/resp_scan.c"
+expect_fail "subfolder include" "proto/redis/resp_scan.c (proto/redis/, rank 2) includes proxy/admin/admin.h"
 
 # A file of another folder includes a group's private header.
 fresh

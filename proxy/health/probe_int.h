@@ -1,6 +1,6 @@
 /*
- * probe_int.h: what probe.c (the common part and Redis) shares with
- * probe_pg.c (PostgreSQL).  Not for other modules.
+ * probe_int.h: what probe.c (the common part) shares with probe_redis.c
+ * and probe_pg.c (the protocols).  Not for other modules.
  */
 #ifndef POSTERN_PROBE_INT_H
 #define POSTERN_PROBE_INT_H
@@ -68,6 +68,15 @@ void	probe_clean(char *dst, size_t len, const char *src, size_t n);
 
 /* probe_set_identity(p, v, n): record what the server identified as. */
 int	probe_set_identity(struct probe *p, const char *v, size_t n);
+
+/*
+ * Redis (probe_redis.c): probe_redis_send(p) queues the pipelined
+ * commands; 0 or -1 (out of memory).  probe_redis_read(p, in) consumes
+ * what arrived.  probe_redis_free(p): the reader probe_redis_send made.
+ */
+int	probe_redis_send(struct probe *p);
+void	probe_redis_read(struct probe *p, struct evbuffer *in);
+void	probe_redis_free(struct probe *p);
 
 /*
  * PostgreSQL (probe_pg.c): probe_pg_start(p) sends the first message, or

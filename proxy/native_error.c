@@ -1,5 +1,5 @@
 /*
- * proto.c: protocol-native error replies.
+ * native_error.c: protocol-native error replies.
  */
 #include "config.h"
 
@@ -11,11 +11,11 @@
 #include <event2/buffer.h>
 
 #include "conf.h"
-#include "proto.h"
+#include "native_error.h"
 
 /* Keep a peer's parser safe: no CR/LF in a RESP line, no NUL in PG. */
 static void
-proto_clean(char *dst, size_t len, const char *src)
+native_clean(char *dst, size_t len, const char *src)
 {
 	size_t	i;
 
@@ -26,7 +26,7 @@ proto_clean(char *dst, size_t len, const char *src)
 
 /* A FATAL ErrorResponse with SQLSTATE code: 'E', length, S V C M, end. */
 static void
-proto_pg_fatal(const char *code, const char *clean, struct evbuffer *out)
+native_pg_fatal(const char *code, const char *clean, struct evbuffer *out)
 {
 	uint32_t	len;
 
@@ -44,30 +44,30 @@ proto_pg_fatal(const char *code, const char *clean, struct evbuffer *out)
 }
 
 int
-proto_error(int protocol, const char *text, struct evbuffer *out)
+native_error(int protocol, const char *text, struct evbuffer *out)
 {
 	char	clean[1024];
 
-	proto_clean(clean, sizeof(clean), text);
+	native_clean(clean, sizeof(clean), text);
 	switch (protocol) {
 	case PROTO_REDIS:
 		evbuffer_add_printf(out, "-ERR %s\r\n", clean);
 		return (0);
 	case PROTO_POSTGRES:
-		proto_pg_fatal("08006", clean, out);
+		native_pg_fatal("08006", clean, out);
 		return (0);
 	}
 	return (-1);
 }
 
 int
-proto_shutdown(int protocol, const char *text, struct evbuffer *out)
+native_shutdown(int protocol, const char *text, struct evbuffer *out)
 {
 	char	clean[1024];
 
 	if (protocol != PROTO_POSTGRES)
 		return (-1);
-	proto_clean(clean, sizeof(clean), text);
-	proto_pg_fatal("57P01", clean, out);
+	native_clean(clean, sizeof(clean), text);
+	native_pg_fatal("57P01", clean, out);
 	return (0);
 }
