@@ -18,7 +18,7 @@
 
 #include "clock.h"
 #include "conf.h"
-#include "daemon.h"
+#include "daemon_ctx.h"
 #include "follow.h"
 #include "link.h"
 #include "log.h"
@@ -345,7 +345,7 @@ follow_stale(const struct session *s)
 static struct route *
 follow_target(const struct session *s, int *urgent)
 {
-	struct service	*svc = daemon_find_service(s->svc->px, s->svc->name);
+	struct service	*svc = service_find(s->svc->px, s->svc->name);
 	struct route	*t;
 	size_t		 i;
 
@@ -726,7 +726,7 @@ follow_pg_resume(struct follow *f)
 		return (0);
 	}
 	/* The generation now: auth_file is read again on reload. */
-	svc = daemon_find_service(s->svc->px, s->svc->name);
+	svc = service_find(s->svc->px, s->svc->name);
 	cs = svc != NULL ? svc->cs : s->svc->cs;
 	if (cs->auth == NULL)
 		why = "no auth_file any more";

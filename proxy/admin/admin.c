@@ -31,12 +31,13 @@
 #include "admin_int.h"
 #include "conf.h"
 #include "conf_keys.h"
-#include "daemon.h"
+#include "daemon_ctx.h"
 #include "health.h"
 #include "listener.h"
 #include "log.h"
 #include "route.h"
 #include "service.h"
+#include "sessions.h"
 
 #define ADMIN_PAUSE_MS		250
 #define ADMIN_PARK_MS		(24 * 3600 * 1000)	/* admin_park */
@@ -453,7 +454,7 @@ admin_routes(struct admin *ad, struct evhttp_request *req, int action)
 		admin_result(req, code, err);
 		goto out;
 	}
-	if ((svc = daemon_find_service(ad->px, a.service)) == NULL) {
+	if ((svc = service_find(ad->px, a.service)) == NULL) {
 		snprintf(err, sizeof(err), "no service '%s'",
 		    admin_clean(a.service, clean[0], sizeof(clean[0])));
 		admin_result(req, 404, err);

@@ -19,13 +19,14 @@
 #include "admin_int.h"
 #include "clock.h"
 #include "conf.h"
-#include "daemon.h"
+#include "daemon_ctx.h"
 #include "dial.h"
 #include "log.h"
 #include "probe.h"
 #include "resolve.h"
 #include "route.h"
 #include "service.h"
+#include "sessions.h"
 #include "ssh.h"
 
 #define TABLE_COLS	8

@@ -20,11 +20,12 @@
 #include "admin_int.h"
 #include "clock.h"
 #include "conf.h"
-#include "daemon.h"
+#include "daemon_ctx.h"
 #include "dial.h"
 #include "probe.h"
 #include "route.h"
 #include "service.h"
+#include "sessions.h"
 #include "ssh.h"
 
 typedef void admin_route_fn(struct evbuffer *, const char *,
@@ -139,7 +140,7 @@ admin_m_bytes(struct evbuffer *b, const char *name,
 {
 	uint64_t	up = r->bytes_up, down = r->bytes_down;
 
-	daemon_route_live_bytes(svc->px, r, &up, &down);
+	sessions_live_bytes(svc->px, r, &up, &down);
 	admin_sample(b, name, svc, r, "direction", "up");
 	evbuffer_add_printf(b, "%llu\n", (unsigned long long)up);
 	admin_sample(b, name, svc, r, "direction", "down");

@@ -19,7 +19,7 @@
 
 #include "clock.h"
 #include "conf.h"
-#include "daemon.h"
+#include "daemon_ctx.h"
 #include "dial.h"
 #include "fault.h"
 #include "health.h"
@@ -30,7 +30,7 @@
 #include "resolve.h"
 #include "route.h"
 #include "sentinel.h"
-#include "service.h"
+#include "sessions.h"
 
 struct health_check {
 	struct health		*h;
@@ -53,7 +53,10 @@ struct health_check {
 };
 
 struct health {
-	struct service		*svc;
+	struct postern		*px;
+	const struct conf_service *cs;
+	struct route		**routes;	/* the service's, priority order */
+	size_t			 nroutes;
 	struct probe_params	 params;
 	struct health_check	*checks;
 	size_t			 n;
@@ -77,7 +80,7 @@ health_errno_local(int err)
 static int
 health_interval(const struct health_check *c)
 {
-	const struct conf_service	*cs = c->h->svc->cs;
+	const struct conf_service	*cs = c->h->cs;
 	const struct route		*r = c->route;
 	int				 ms, jitter;
 
@@ -141,7 +144,7 @@ health_dial_result(int status)
 static struct bufferevent *
 health_link_bev(struct health_check *c, struct link *link)
 {
-	struct event_base	*base = daemon_base(c->h->svc->px);
+	struct event_base	*base = daemon_base(c->h->px);
 	struct bufferevent	*bev;
 	char			 why[128];
 	int			 fd;
@@ -193,7 +196,7 @@ static void
 health_timer_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct health_check	*c = arg;
-	const struct conf_service *cs = c->h->svc->cs;
+	const struct conf_service *cs = c->h->cs;
 	char			 detail[LOG_DETAIL_LEN];
 	int			 result;
 
@@ -226,7 +229,7 @@ health_timer_cb(evutil_socket_t fd, short what, void *arg)
 		return;
 	}
 	health_resolve(c);
-	c->dial = dial_start(daemon_dial_env(c->h->svc->px), c->route->dial_cr,
+	c->dial = dial_start(daemon_dial_env(c->h->px), c->route->dial_cr,
 	    cs->check_timeout_ms, DIAL_URGENT | DIAL_TLS_BEV, health_dial_cb, c);
 	if (c->dial == NULL)
 		health_done(c, PROBE_CONNECT_ERROR, "out of memory", NULL);
@@ -269,7 +272,7 @@ health_resolve(struct health_check *c)
 	    cr->sentinel != NULL || cr->target.kind != ADDR_INET ||
 	    resolve_is_literal(cr->target.host))
 		return;
-	c->resolve = resolve_start(daemon_dial_env(c->h->svc->px)->dns,
+	c->resolve = resolve_start(daemon_dial_env(c->h->px)->dns,
 	    cr->target.host, health_resolved_cb, c);
 }
 
@@ -293,7 +296,7 @@ health_dns_apply(struct health_check *c)
 		route_dns_set(r, &c->answer, NULL, clock_ms());
 	else
 		return;
-	daemon_follow_stale(c->h->svc->px, r);
+	sessions_follow_stale(c->h->px, r);
 }
 
 /* The check ended: judge with its answer now, or when that comes. */
@@ -317,13 +320,13 @@ static void
 health_done(struct health_check *c, int result, const char *detail,
     const char *identity)
 {
-	struct service	*svc = c->h->svc;
+	struct health	*h = c->h;
 	int64_t		 now = clock_ms();
 	int		 ms = (int)(now - c->started), left;
 
 	evtimer_del(c->timer);
 	c->running = 0;
-	if (identity_report(svc->routes, svc->nroutes, svc->cs, c->route,
+	if (identity_report(h->routes, h->nroutes, h->cs, c->route,
 	    identity) && result == PROBE_OK) {
 		result = PROBE_IDENTITY;
 		detail = c->route->refused;
@@ -388,16 +391,19 @@ health_role(int role)
 }
 
 struct health *
-health_new(struct service *svc)
+health_new(struct postern *px, const struct conf_service *cs,
+    struct route **routes, size_t nroutes)
 {
 	struct health		*h;
 	struct health_check	*c;
-	const struct conf_service *cs = svc->cs;
 	size_t			 i;
 
 	if (fault_at("reload.health") || (h = calloc(1, sizeof(*h))) == NULL)
 		return (NULL);
-	h->svc = svc;
+	h->px = px;
+	h->cs = cs;
+	h->routes = routes;
+	h->nroutes = nroutes;
 	h->params.kind = conf_check_kind(cs);
 	h->params.user = cs->check_user;
 	h->params.password = cs->check_password;
@@ -408,28 +414,28 @@ health_new(struct service *svc)
 	h->params.identity = cs->identity_on &&
 	    h->params.kind == CHECK_POSTGRES;
 	/* The configuration may have changed what the guard compares. */
-	identity_judge(svc->routes, svc->nroutes, cs);
-	if ((h->watch = calloc(svc->nroutes, sizeof(*h->watch))) == NULL)
+	identity_judge(routes, nroutes, cs);
+	if ((h->watch = calloc(nroutes, sizeof(*h->watch))) == NULL)
 		goto fail;
-	for (h->nwatch = 0; h->nwatch < svc->nroutes; h->nwatch++) {
-		if (svc->routes[h->nwatch]->cr->sentinel != NULL &&
-		    (h->watch[h->nwatch] = sentinel_new(svc,
-		    svc->routes[h->nwatch])) == NULL)
+	for (h->nwatch = 0; h->nwatch < nroutes; h->nwatch++) {
+		if (routes[h->nwatch]->cr->sentinel != NULL &&
+		    (h->watch[h->nwatch] = sentinel_new(px, cs,
+		    routes[h->nwatch])) == NULL)
 			goto fail;
 	}
 	if (h->params.kind == CHECK_NONE)
 		return (h);
-	if ((h->checks = calloc(svc->nroutes, sizeof(*h->checks))) == NULL)
+	if ((h->checks = calloc(nroutes, sizeof(*h->checks))) == NULL)
 		goto fail;
-	for (i = 0; i < svc->nroutes; i++, h->n++) {
+	for (i = 0; i < nroutes; i++, h->n++) {
 		c = &h->checks[i];
 		c->h = h;
-		c->route = svc->routes[i];
+		c->route = routes[i];
 		c->params = h->params;
 		/* The master the Sentinels name must say so itself. */
 		if (c->route->cr->sentinel != NULL)
 			c->params.role = PROBE_ROLE_PRIMARY;
-		c->timer = evtimer_new(daemon_base(svc->px), health_timer_cb, c);
+		c->timer = evtimer_new(daemon_base(px), health_timer_cb, c);
 		if (c->timer == NULL)
 			goto fail;
 	}

@@ -13,14 +13,19 @@
 #define POSTERN_HEALTH_H
 
 struct health;
-struct service;
+struct conf_service;
+struct postern;
+struct route;
 
 /*
- * health_new(svc): the checks of svc's routes (none when the service's
- * check is "none"), allocated but not started.  Returns NULL when out of
- * memory.  svc must outlive it; the caller frees it with health_free().
+ * health_new(px, cs, routes, nroutes): the checks of a service's routes
+ * (none when cs's check is "none"), allocated but not started; results go
+ * to the routes (route_report), which tell their service.  Returns NULL
+ * when out of memory.  cs and routes (the service's) must outlive it;
+ * the caller frees it with health_free().
  */
-struct health *health_new(struct service *svc);
+struct health *health_new(struct postern *px, const struct conf_service *cs,
+	    struct route **routes, size_t nroutes);
 
 /*
  * health_start(h): start checking; cannot fail.  Routes never checked
