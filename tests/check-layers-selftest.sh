@@ -11,7 +11,7 @@
 
 set -u
 
-me=check-layers-selftest
+me="check-layers-selftest"
 : "${top_srcdir:=$(cd "$(dirname "$0")/.." && pwd)}"
 check="$top_srcdir/tests/check-layers.sh"
 scratch=$(mktemp -d) || exit 1

@@ -19,9 +19,9 @@
 unset SSH_AUTH_SOCK SSH_AGENT_PID
 
 RISE=2 INTERVAL_MS=300
-FAST=(check_interval=${INTERVAL_MS}ms check_fast_interval=${INTERVAL_MS}ms
-	check_down_interval=${INTERVAL_MS}ms check_timeout=${INTERVAL_MS}ms
-	fall=2 rise=$RISE)
+FAST=("check_interval=${INTERVAL_MS}ms" "check_fast_interval=${INTERVAL_MS}ms"
+	"check_down_interval=${INTERVAL_MS}ms" "check_timeout=${INTERVAL_MS}ms"
+	fall=2 "rise=$RISE")
 APP_PW=app-pw-$$-$RANDOM
 
 # start_pg_app TRANSPORT: PostgreSQL with TLS for tls; role app with a

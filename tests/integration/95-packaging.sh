@@ -94,7 +94,7 @@ check_example() {	# check_example FILE LABEL [DIR]
 	[[ -s "$T/n.err" ]] || fail_case "$what: exit status 2 and no error"
 	bad=$(grep -Ev "^$(printf '%s' "$f" | sed 's/[][\.*^$/]/\\&/g'):[0-9]+: [a-z_]+ $(printf '%s' "$dir" | sed 's/[][\.*^$/]/\\&/g')[^ :]+: No such file or directory$" "$T/n.err")
 	[[ -z "$bad" ]] || fail_case "$what: $(printf '%s' "$bad" | paste -sd'|')"
-	note "$what: only missing $dir files: $(grep -oE "$dir[^ :]+" "$T/n.err" | sort -u | paste -sd' ')"
+	note "$what: only missing $dir files: $(grep -oE "${dir}[^ :]+" "$T/n.err" | sort -u | paste -sd' ')"
 }
 
 case_readme_configs() {
