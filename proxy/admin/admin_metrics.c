@@ -30,21 +30,12 @@
 
 typedef void admin_route_fn(struct evbuffer *, const char *,
 	    const struct service *, const struct route *);
-typedef void admin_service_fn(struct evbuffer *, const char *,
-	    const struct service *);
 
 struct admin_route_family {
 	const char	*name;
 	const char	*type;
 	const char	*help;
 	admin_route_fn	*fn;
-};
-
-struct admin_service_family {
-	const char	 *name;
-	const char	 *type;
-	const char	 *help;
-	admin_service_fn *fn;
 };
 
 static void
@@ -292,159 +283,121 @@ static const struct admin_route_family admin_route_families[] = {
 	  "(0: it does not resolve); routes with a name only.", admin_m_dns },
 };
 
-static void
-admin_s_active(struct evbuffer *b, const char *name,
-    const struct service *svc)
+/*
+ * What a service family reports: one value per service, except those
+ * with labels of their own (SV_NO_ROUTE: one sample per reason).
+ */
+enum admin_service_value {
+	SV_ACTIVE, SV_TOTAL, SV_LINGERING, SV_REFUSED, SV_NO_ROUTE, SV_MOVED,
+	SV_SAFE_CLOSED, SV_REPLAYED, SV_CUT, SV_WAITING, SV_FAILOVERS,
+	SV_PINNED, SV_CONNECTED
+};
+
+static unsigned long long
+admin_service_value(const struct service *svc, enum admin_service_value v)
 {
-	admin_sample(b, name, svc, NULL, NULL, NULL);
-	evbuffer_add_printf(b, "%u\n", svc->count->active);
+	const struct service_count	*c = svc->count;
+
+	switch (v) {
+	case SV_ACTIVE:
+		return (c->active);
+	case SV_TOTAL:
+		return (svc->total);
+	case SV_LINGERING:
+		return (c->lingering);
+	case SV_REFUSED:
+		return (svc->refused);
+	case SV_NO_ROUTE:
+		return (c->no_route + c->hold_expired);
+	case SV_MOVED:
+		return (c->moved);
+	case SV_SAFE_CLOSED:
+		return (c->safe_closed);
+	case SV_REPLAYED:
+		return (c->replayed);
+	case SV_CUT:
+		return (c->cut);
+	case SV_WAITING:
+		return (c->waiting);
+	case SV_FAILOVERS:
+		return (svc->failovers);
+	case SV_PINNED:
+		return (svc->pinned != 0);
+	case SV_CONNECTED:
+		return (admin_service_connected(svc) != 0);
+	}
+	return (0);
 }
 
 static void
-admin_s_total(struct evbuffer *b, const char *name,
-    const struct service *svc)
+admin_service_sample(struct evbuffer *b, const char *name,
+    const struct service *svc, enum admin_service_value v)
 {
+	const struct service_count	*c = svc->count;
+
+	if (v == SV_NO_ROUTE) {
+		admin_sample(b, name, svc, NULL, "reason", "no_healthy_route");
+		evbuffer_add_printf(b, "%llu\n",
+		    (unsigned long long)c->no_route);
+		admin_sample(b, name, svc, NULL, "reason", "hold_timeout");
+		evbuffer_add_printf(b, "%llu\n",
+		    (unsigned long long)c->hold_expired);
+		return;
+	}
 	admin_sample(b, name, svc, NULL, NULL, NULL);
-	evbuffer_add_printf(b, "%llu\n", (unsigned long long)svc->total);
+	evbuffer_add_printf(b, "%llu\n", admin_service_value(svc, v));
 }
 
-static void
-admin_s_refused(struct evbuffer *b, const char *name,
-    const struct service *svc)
-{
-	admin_sample(b, name, svc, NULL, NULL, NULL);
-	evbuffer_add_printf(b, "%llu\n", (unsigned long long)svc->refused);
-}
-
-static void
-admin_s_no_route(struct evbuffer *b, const char *name,
-    const struct service *svc)
-{
-	admin_sample(b, name, svc, NULL, "reason", "no_healthy_route");
-	evbuffer_add_printf(b, "%llu\n",
-	    (unsigned long long)svc->count->no_route);
-	admin_sample(b, name, svc, NULL, "reason", "hold_timeout");
-	evbuffer_add_printf(b, "%llu\n",
-	    (unsigned long long)svc->count->hold_expired);
-}
-
-static void
-admin_s_moved(struct evbuffer *b, const char *name,
-    const struct service *svc)
-{
-	admin_sample(b, name, svc, NULL, NULL, NULL);
-	evbuffer_add_printf(b, "%llu\n", (unsigned long long)svc->count->moved);
-}
-
-static void
-admin_s_safe_closed(struct evbuffer *b, const char *name,
-    const struct service *svc)
-{
-	admin_sample(b, name, svc, NULL, NULL, NULL);
-	evbuffer_add_printf(b, "%llu\n",
-	    (unsigned long long)svc->count->safe_closed);
-}
-
-static void
-admin_s_replayed(struct evbuffer *b, const char *name,
-    const struct service *svc)
-{
-	admin_sample(b, name, svc, NULL, NULL, NULL);
-	evbuffer_add_printf(b, "%llu\n",
-	    (unsigned long long)svc->count->replayed);
-}
-
-static void
-admin_s_cut(struct evbuffer *b, const char *name,
-    const struct service *svc)
-{
-	admin_sample(b, name, svc, NULL, NULL, NULL);
-	evbuffer_add_printf(b, "%llu\n", (unsigned long long)svc->count->cut);
-}
-
-static void
-admin_s_waiting(struct evbuffer *b, const char *name,
-    const struct service *svc)
-{
-	admin_sample(b, name, svc, NULL, NULL, NULL);
-	evbuffer_add_printf(b, "%u\n", svc->count->waiting);
-}
-
-static void
-admin_s_lingering(struct evbuffer *b, const char *name,
-    const struct service *svc)
-{
-	admin_sample(b, name, svc, NULL, NULL, NULL);
-	evbuffer_add_printf(b, "%u\n", svc->count->lingering);
-}
-
-static void
-admin_s_failovers(struct evbuffer *b, const char *name,
-    const struct service *svc)
-{
-	admin_sample(b, name, svc, NULL, NULL, NULL);
-	evbuffer_add_printf(b, "%llu\n", (unsigned long long)svc->failovers);
-}
-
-static void
-admin_s_pinned(struct evbuffer *b, const char *name,
-    const struct service *svc)
-{
-	admin_sample(b, name, svc, NULL, NULL, NULL);
-	evbuffer_add_printf(b, "%d\n", svc->pinned != 0);
-}
-
-static void
-admin_s_connected(struct evbuffer *b, const char *name,
-    const struct service *svc)
-{
-	admin_sample(b, name, svc, NULL, NULL, NULL);
-	evbuffer_add_printf(b, "%d\n", admin_service_connected(svc));
-}
+struct admin_service_family {
+	const char			*name;
+	const char			*type;
+	const char			*help;
+	enum admin_service_value	 value;
+};
 
 static const struct admin_service_family admin_service_families[] = {
 	{ "postern_service_sessions_active", "gauge",
 	  "Client sessions of the service now, dialing and held included.",
-	  admin_s_active },
+	  SV_ACTIVE },
 	{ "postern_service_sessions_total", "counter",
-	  "Client sessions the service accepted.", admin_s_total },
+	  "Client sessions the service accepted.", SV_TOTAL },
 	{ "postern_service_lingering", "gauge",
 	  "Closed clients whose socket lingers (a last message, then up to "
 	  "2 s to read their close); they count toward max_connections.",
-	  admin_s_lingering },
+	  SV_LINGERING },
 	{ "postern_service_refused_total", "counter",
 	  "Clients refused because max_connections (or max_sessions) was "
 	  "reached.",
-	  admin_s_refused },
+	  SV_REFUSED },
 	{ "postern_service_no_route_total", "counter",
 	  "Clients answered \"no healthy route\": at once (no_healthy_route: "
 	  "every route failed and hold_timeout is 0), or after waiting "
 	  "hold_timeout for a usable route (hold_timeout).",
-	  admin_s_no_route },
+	  SV_NO_ROUTE },
 	{ "postern_sessions_moved_total", "counter",
 	  "Sessions moved to another route at a safe point, unseen by "
-	  "their client.", admin_s_moved },
+	  "their client.", SV_MOVED },
 	{ "postern_sessions_safe_closed_total", "counter",
 	  "Sessions closed at a safe point to leave their route.",
-	  admin_s_safe_closed },
+	  SV_SAFE_CLOSED },
 	{ "postern_sessions_replayed_total", "counter",
 	  "Sessions moved off a route that went down with their unanswered "
-	  "reads sent again on the new one.", admin_s_replayed },
+	  "reads sent again on the new one.", SV_REPLAYED },
 	{ "postern_sessions_route_down_closed_total", "counter",
 	  "Sessions closed at once because their route went down with a "
-	  "request outstanding that could not go again.", admin_s_cut },
+	  "request outstanding that could not go again.", SV_CUT },
 	{ "postern_sessions_move_waiting", "gauge",
 	  "Sessions waiting for a safe point to leave a lower or drained "
-	  "route.", admin_s_waiting },
+	  "route.", SV_WAITING },
 	{ "postern_failovers_total", "counter",
 	  "Changes of the route new sessions of the service go to, away "
 	  "from a route that had served (not the first choice settling at "
-	  "start).", admin_s_failovers },
+	  "start).", SV_FAILOVERS },
 	{ "postern_service_pinned", "gauge",
-	  "1 while an operator pin is in effect.", admin_s_pinned },
+	  "1 while an operator pin is in effect.", SV_PINNED },
 	{ "postern_service_connected", "gauge",
 	  "1 if the service has a usable route for new sessions.",
-	  admin_s_connected },
+	  SV_CONNECTED },
 };
 
 /* Bastions: one family at a time, each over every bastion. */
@@ -661,7 +614,7 @@ admin_metrics_write(struct postern *px, struct evbuffer *b)
 		sf = &admin_service_families[i];
 		admin_head(b, sf->name, sf->type, sf->help);
 		TAILQ_FOREACH(svc, daemon_services(px), entry)
-			sf->fn(b, sf->name, svc);
+			admin_service_sample(b, sf->name, svc, sf->value);
 	}
 	admin_bastion_families_write(px, b);
 }
