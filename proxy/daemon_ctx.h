@@ -2,8 +2,8 @@
  * daemon_ctx.h: the one run-time context, struct postern, as the other
  * modules see it: accessors for its parts and the lists it holds (the
  * services, the live sessions and those to free).  It calls no other
- * module of proxy/: what reads it is above it.  Its life (start,
- * reload, drain, stop) is daemon.h, for main.c only.
+ * module of proxy/, so every module may read it without a loop.  Its
+ * life (start, reload, drain, stop) is daemon.h, for main.c only.
  */
 #ifndef POSTERN_DAEMON_CTX_H
 #define POSTERN_DAEMON_CTX_H
