@@ -1,6 +1,7 @@
 /*
- * daemon.c: the context, configuration generations, signals, shutdown
- * (reloading a generation from the file: daemon_reload.c).
+ * daemon.c: the daemon's life: start, configuration generations,
+ * signals, drain and stop (reloading a generation from the file:
+ * daemon_reload.c; the context's accessors: daemon_ctx.c).
  */
 #include "config.h"
 
@@ -23,6 +24,7 @@
 #include "conf.h"
 #include "confwatch.h"
 #include "daemon.h"
+#include "daemon_ctx.h"
 #include "daemon_int.h"
 #include "fault.h"
 #include "follow.h"
@@ -30,178 +32,13 @@
 #include "listener.h"
 #include "log.h"
 #include "notify.h"
-#include "pgcancel.h"
+#include "pg_cancel.h"
 #include "priv.h"
 #include "route.h"
 #include "service.h"
 #include "session.h"
 #include "ssh.h"
 #include "tls_reg.h"
-
-static void
-daemon_reap_cb(evutil_socket_t fd, short what, void *arg)
-{
-	struct postern	*px = arg;
-	struct session	*s;
-
-	while ((s = TAILQ_FIRST(&px->reap)) != NULL) {
-		TAILQ_REMOVE(&px->reap, s, entry);
-		session_free(s);
-	}
-	/* The last session of an old generation may have gone. */
-	tls_reg_purge(px->dial_env.tls, px->conf);
-	if (px->draining && px->nsessions == 0)
-		event_base_loopexit(px->base, NULL);
-}
-
-unsigned int
-daemon_nsessions(const struct postern *px)
-{
-	return (px->nsessions);
-}
-
-void
-daemon_session_add(struct postern *px, struct session *s)
-{
-	TAILQ_INSERT_TAIL(&px->sessions, s, entry);
-	px->nsessions++;
-}
-
-void
-daemon_session_reap(struct postern *px, struct session *s)
-{
-	TAILQ_REMOVE(&px->sessions, s, entry);
-	px->nsessions--;
-	TAILQ_INSERT_TAIL(&px->reap, s, entry);
-	event_active(px->reap_ev, EV_TIMEOUT, 0);
-}
-
-void
-daemon_linger(struct postern *px, struct service *svc, int fd,
-    struct evbuffer *msg)
-{
-	linger_start(px->base, &px->lingers, fd, msg, service_linger_release,
-	    service_linger_hold(svc));
-}
-
-void
-daemon_close_route_sessions(struct postern *px, struct route *r,
-    const char *why)
-{
-	struct session	*s, *next;
-
-	for (s = TAILQ_FIRST(&px->sessions); s != NULL; s = next) {
-		next = TAILQ_NEXT(s, entry);
-		if (s->route == r)
-			session_close(s, SESSION_END_ROUTE, why);
-	}
-}
-
-void
-daemon_close_unfollowed(struct postern *px, struct route *r, const char *why)
-{
-	struct session	*s, *next;
-
-	for (s = TAILQ_FIRST(&px->sessions); s != NULL; s = next) {
-		next = TAILQ_NEXT(s, entry);
-		if (s->route == r && s->follow == NULL)
-			session_close(s, SESSION_END_ROUTE, why);
-	}
-}
-
-void
-daemon_follow_sessions(struct postern *px, struct service *svc)
-{
-	struct session	*s;
-
-	TAILQ_FOREACH(s, &px->sessions, entry) {
-		if (s->follow != NULL && strcmp(s->svc->name, svc->name) == 0)
-			follow_update(s->follow);
-	}
-}
-
-void
-daemon_follow_stale(struct postern *px, struct route *r)
-{
-	struct session	*s;
-	int64_t		 now = clock_ms();
-
-	TAILQ_FOREACH(s, &px->sessions, entry) {
-		if (s->follow != NULL && s->route == r && s->has_upaddr &&
-		    route_dns_stale(r, (struct sockaddr *)&s->upaddr, now))
-			follow_update(s->follow);
-	}
-}
-
-struct event_base *
-daemon_base(struct postern *px)
-{
-	return (px->base);
-}
-
-const struct dial_env *
-daemon_dial_env(struct postern *px)
-{
-	return (&px->dial_env);
-}
-
-uint64_t
-daemon_next_session_id(struct postern *px)
-{
-	return (++px->next_id);
-}
-
-struct pgcancel *
-daemon_cancels(struct postern *px)
-{
-	return (px->cancels);
-}
-
-const struct service_list *
-daemon_services(struct postern *px)
-{
-	return (&px->services);
-}
-
-const struct conf *
-daemon_conf(struct postern *px)
-{
-	return (px->conf);
-}
-
-unsigned int
-daemon_generation(struct postern *px)
-{
-	return (px->generation);
-}
-
-int
-daemon_stopping(struct postern *px)
-{
-	return (px->stopping);
-}
-
-void
-daemon_route_live_bytes(struct postern *px, const struct route *r,
-    uint64_t *up, uint64_t *down)
-{
-	const struct session	*s;
-
-	TAILQ_FOREACH(s, &px->sessions, entry) {
-		if (s->route != r)
-			continue;
-		*up += s->relay.side[RELAY_CLIENT].bytes -
-		    s->route_base[RELAY_CLIENT];
-		*down += s->relay.side[RELAY_SERVER].bytes -
-		    s->route_base[RELAY_SERVER];
-	}
-}
-
-int64_t
-daemon_uptime_ms(struct postern *px)
-{
-	return (clock_since(px->started));
-}
 
 /* Build the TLS contexts of generation c (errors logged). */
 static int
@@ -227,18 +64,6 @@ daemon_find_listener(struct postern *px, const struct addr *a)
 	TAILQ_FOREACH(svc, &px->services, entry) {
 		if ((l = service_take_listener(svc, a)) != NULL)
 			return (l);
-	}
-	return (NULL);
-}
-
-struct service *
-daemon_find_service(struct postern *px, const char *name)
-{
-	struct service	*svc;
-
-	TAILQ_FOREACH(svc, &px->services, entry) {
-		if (strcmp(svc->name, name) == 0)
-			return (svc);
 	}
 	return (NULL);
 }
@@ -301,7 +126,7 @@ daemon_prepare(struct postern *px, struct conf *c, struct listener **bound,
 	}
 	for (i = 0; i < c->nservices; i++) {
 		svc = service_new(px, c, &c->services[i],
-		    daemon_find_service(px, c->services[i].name));
+		    service_find(px, c->services[i].name));
 		if (svc == NULL) {
 			log_error("service %s: out of memory",
 			    c->services[i].name);
@@ -588,7 +413,7 @@ daemon_new(void)
 	ssh_pool_on_refused(px->dial_env.ssh, daemon_refused_cb, px);
 	if ((px->notify = notify_new(px)) == NULL)
 		goto fail;
-	px->reap_ev = event_new(px->base, -1, 0, daemon_reap_cb, px);
+	px->reap_ev = event_new(px->base, -1, 0, session_reap_cb, px);
 	px->drain_timer = evtimer_new(px->base, daemon_drain_cb, px);
 	px->delay_timer = evtimer_new(px->base, daemon_delay_cb, px);
 	px->sig_term = evsignal_new(px->base, SIGTERM, daemon_signal_cb, px);
@@ -680,7 +505,7 @@ daemon_free(struct postern *px)
 	confwatch_free(px->watch);
 	if (px->reap_ev != NULL) {
 		daemon_close_all(px, SESSION_END_SHUTDOWN);
-		daemon_reap_cb(-1, 0, px);
+		session_reap_cb(-1, 0, px);
 	}
 	linger_free_all(&px->lingers);	/* they hold service counts */
 	while ((svc = TAILQ_FIRST(&px->services)) != NULL) {

@@ -1,34 +1,14 @@
 /*
- * daemon.h: the one run-time context, struct postern, and its life:
- * start, reload (SIGHUP), drain and stop (SIGTERM/SIGINT).
+ * daemon.h: the daemon's life: start, reload (SIGHUP, watch_config),
+ * drain and stop (SIGTERM/SIGINT).  It calls every module (services,
+ * sessions, admin, notify); only main.c calls it.  What the other
+ * modules read of the context is daemon_ctx.h.
  */
 #ifndef POSTERN_DAEMON_H
 #define POSTERN_DAEMON_H
 
-#include <sys/queue.h>
-
-#include <stdint.h>
-
-#include "dial.h"
-
 struct conf;
-struct evbuffer;
-struct event;
-struct route;
-struct event_base;
-struct evdns_base;
-struct admin;
-struct notify;
-struct pgcancel;
-struct service;
-struct session;
-
-TAILQ_HEAD(service_list, service);
-TAILQ_HEAD(session_list, session);
-
-/* The context is opaque: other modules use the calls below. */
 struct postern;
-
 
 /*
  * daemon_new(): the event loop, resolver and signal handlers.  Returns
@@ -50,86 +30,6 @@ int	daemon_run(struct postern *px);
 /* daemon_free(px): close everything; NULL is a no-op. */
 void	daemon_free(struct postern *px);
 
-/* Accessors for the modules that need the context's parts. */
-struct event_base *daemon_base(struct postern *px);
-const struct dial_env *daemon_dial_env(struct postern *px);
-uint64_t daemon_next_session_id(struct postern *px);
-struct pgcancel *daemon_cancels(struct postern *px);
-
-/* daemon_services(px): the serving services, in configuration order. */
-const struct service_list *daemon_services(struct postern *px);
-
-/* daemon_conf(px): the running configuration generation. */
-const struct conf *daemon_conf(struct postern *px);
-
-/* daemon_generation(px): how many generations were loaded (1: the first). */
-unsigned int daemon_generation(struct postern *px);
-
-/* The outcome of the last reload (SIGHUP or watch_config), for /health. */
-struct daemon_reload {
-	unsigned long long	 ok, failed;	/* reloads since start */
-	int			 last_ok;	/* of the last one */
-	const char		*trigger;	/* "SIGHUP", "watch"; NULL: none yet */
-	int64_t			 when;		/* Unix time (s) of the last */
-	char			 error[512];	/* why it failed: file:line: ... */
-};
-
-/* daemon_reload_status(px): the last reload's outcome (owned by px). */
-const struct daemon_reload *daemon_reload_status(struct postern *px);
-
-/* daemon_stopping(px): SIGTERM or SIGINT seen: readiness fails. */
-int	daemon_stopping(struct postern *px);
-
-/*
- * daemon_route_live_bytes(px, r, up, down): add the bytes relayed so far
- * on r by its sessions still open (closed ones are in r->bytes_up and
- * r->bytes_down), so that a byte counter grows as bytes move.
- */
-void	daemon_route_live_bytes(struct postern *px, const struct route *r,
-	    uint64_t *up, uint64_t *down);
-
-/* daemon_uptime_ms(px): milliseconds since the daemon started serving. */
-int64_t	daemon_uptime_ms(struct postern *px);
-
-/* daemon_nsessions(px): live sessions of every service and generation. */
-unsigned int daemon_nsessions(const struct postern *px);
-
-/*
- * daemon_linger(px, svc, fd, msg): send msg (may be NULL) to a client of
- * svc and close it gracefully; takes fd and msg.  Until it is closed the
- * socket counts toward svc's max_connections (service_linger_hold).
- */
-void	daemon_linger(struct postern *px, struct service *svc, int fd,
-	    struct evbuffer *msg);
-
-/*
- * daemon_close_unfollowed(px, r, why): close the live sessions on route r
- * that do not follow their route (protocol tcp): the others leave it on
- * their own (follow.h).
- */
-void	daemon_close_unfollowed(struct postern *px, struct route *r,
-	    const char *why);
-
-/*
- * daemon_close_route_sessions(px, r, why): close every live session that
- * relays through route r.
- */
-void	daemon_close_route_sessions(struct postern *px, struct route *r,
-	    const char *why);
-
-/*
- * daemon_follow_sessions(px, svc): svc's routing changed: every live
- * session of its name looks again whether to leave its route
- * (follow_update; the steps come later, from the loop).
- */
-void	daemon_follow_sessions(struct postern *px, struct service *svc);
-
-/*
- * daemon_follow_stale(px, r): r's name has a new answer: every session
- * on r whose server is not in it looks again (follow_update).
- */
-void	daemon_follow_stale(struct postern *px, struct route *r);
-
 /*
  * Logged at start (and printed by "postern -n") when postern runs as root
  * and no "user =" makes it drop root once its listeners are bound.
@@ -137,17 +37,5 @@ void	daemon_follow_stale(struct postern *px, struct route *r);
 #define DAEMON_ROOT_WARNING	"running as root without user =: every " \
 	"session, check and bastion runs with root's rights; set user = " \
 	"(e.g. user = postern) to drop them once the listeners are bound"
-
-/* daemon_find_service(px, name): the serving service, or NULL. */
-struct service *daemon_find_service(struct postern *px, const char *name);
-
-/* daemon_session_add(px, s): a new live session. */
-void	daemon_session_add(struct postern *px, struct session *s);
-
-/*
- * daemon_session_reap(px, s): move a closed session to the reap list;
- * it is freed from a zero-timeout event, outside its own callbacks.
- */
-void	daemon_session_reap(struct postern *px, struct session *s);
 
 #endif

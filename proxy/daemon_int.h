@@ -1,7 +1,8 @@
 /*
- * daemon_int.h: what the daemon's files (daemon.c: the context, start,
- * signals, shutdown; daemon_reload.c: configuration reloads, by SIGHUP
- * or watch_config) share.  Not for other modules: they use daemon.h.
+ * daemon_int.h: what the daemon's files (daemon_ctx.c: the context's
+ * accessors; daemon.c: start, signals, shutdown; daemon_reload.c:
+ * configuration reloads, by SIGHUP or watch_config) share.  Not for other
+ * modules: they use daemon_ctx.h (main.c daemon.h).
  */
 #ifndef POSTERN_DAEMON_INT_H
 #define POSTERN_DAEMON_INT_H
@@ -9,7 +10,7 @@
 #include <stdint.h>
 
 #include "addr.h"
-#include "daemon.h"
+#include "daemon_ctx.h"
 #include "linger.h"
 
 struct confwatch;

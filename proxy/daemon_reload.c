@@ -20,12 +20,6 @@
 #include "notify.h"
 #include "resolve.h"
 
-const struct daemon_reload *
-daemon_reload_status(struct postern *px)
-{
-	return (&px->reload);
-}
-
 /* The watched file changed (confwatch.c debounced and compared it). */
 static void
 daemon_watch_cb(void *arg)

@@ -18,19 +18,19 @@
 
 #include "clock.h"
 #include "conf.h"
-#include "daemon.h"
+#include "daemon_ctx.h"
 #include "follow.h"
 #include "link.h"
 #include "log.h"
 #include "move.h"
 #include "pg_track.h"
-#include "pgauth.h"
-#include "pgcancel.h"
+#include "pg_auth.h"
+#include "pg_cancel.h"
 #include "pgresume.h"
-#include "pgstate.h"
+#include "pg_state.h"
 #include "scram.h"
 #include "resp_ro.h"
-#include "proto.h"
+#include "native_error.h"
 #include "relay.h"
 #include "resolve.h"
 #include "resp_track.h"
@@ -345,7 +345,7 @@ follow_stale(const struct session *s)
 static struct route *
 follow_target(const struct session *s, int *urgent)
 {
-	struct service	*svc = daemon_find_service(s->svc->px, s->svc->name);
+	struct service	*svc = service_find(s->svc->px, s->svc->name);
 	struct route	*t;
 	size_t		 i;
 
@@ -420,7 +420,7 @@ follow_close(struct follow *f, const char *why)
 	if (f->pg != NULL && (fd = relay_take_client(&s->relay)) != -1) {
 		s->client = fd;
 		if ((msg = evbuffer_new()) != NULL)
-			proto_shutdown(PROTO_POSTGRES, text, msg);
+			native_shutdown(PROTO_POSTGRES, text, msg);
 		s->last_words = msg;
 	}
 	s->svc->count->safe_closed++;
@@ -726,7 +726,7 @@ follow_pg_resume(struct follow *f)
 		return (0);
 	}
 	/* The generation now: auth_file is read again on reload. */
-	svc = daemon_find_service(s->svc->px, s->svc->name);
+	svc = service_find(s->svc->px, s->svc->name);
 	cs = svc != NULL ? svc->cs : s->svc->cs;
 	if (cs->auth == NULL)
 		why = "no auth_file any more";

@@ -18,7 +18,7 @@
 #endif
 
 #include "conf.h"
-#include "daemon.h"
+#include "daemon_ctx.h"
 #include "health.h"
 #include "log.h"
 #include "notify.h"

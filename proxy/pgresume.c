@@ -1,6 +1,6 @@
 /*
  * pgresume.c: dial, log in and replay for a PostgreSQL session's resume
- * (pgresume.h).  The I/O around pgrs_read.c, as move.c does it for
+ * (pgresume.h).  The I/O around pg_rs_read.c, as move.c does it for
  * Redis.
  */
 #include "config.h"
@@ -20,10 +20,10 @@
 #include "clock.h"
 #include "dial.h"
 #include "link.h"
-#include "pgauth.h"
+#include "pg_auth.h"
 #include "pgresume.h"
-#include "pgrs_read.h"
-#include "pgstate.h"
+#include "pg_rs_read.h"
+#include "pg_state.h"
 #include "scram.h"
 
 enum pgresume_state {

@@ -3,12 +3,12 @@
  * session moves to it (DESIGN.md, "Resume (PostgreSQL)"): dial the route
  * (any transport; tls:// does its SSLRequest), send the client's own
  * StartupMessage, log in as the session's user with its auth_file
- * secret, replay the state the session's tracker recorded (pgstate.h),
+ * secret, replay the state the session's tracker recorded (pg_state.h),
  * and check that the parameters the client saw are the same.  As for a
  * Redis move (move.h), the session swaps its server side only after
  * that, at a safe point; on any failure the new connection is dropped.
  *
- *   DIALING --connected--> HANDSHAKE (pgrs_read.h) --ready--> READY
+ *   DIALING --connected--> HANDSHAKE (pg_rs_read.h) --ready--> READY
  *      |                       |
  *      +--failed---------------+--refused, differs, EOF, timeout--> FAILED
  */

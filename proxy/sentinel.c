@@ -21,13 +21,12 @@
 #include "addr.h"
 #include "clock.h"
 #include "conf.h"
-#include "daemon.h"
+#include "daemon_ctx.h"
 #include "dial.h"
 #include "log.h"
 #include "relay.h"
 #include "route.h"
 #include "sentinel.h"
-#include "service.h"
 
 enum sconn_kind {
 	SCONN_ASK,		/* SENTINEL get-master-addr-by-name */
@@ -57,7 +56,8 @@ struct sconn {
 };
 
 struct sentinel {
-	struct service		*svc;
+	struct postern		*px;
+	const struct conf_service *cs;	/* the service's */
 	struct route		*route;
 	size_t			 n;
 	struct sconn		*ask, *sub;	/* n each */
@@ -132,7 +132,7 @@ static void
 sconn_lost(struct sconn *c, const char *why)
 {
 	char	to[ADDR_STRLEN];
-	struct timeval tv = clock_tv(c->w->svc->cs->check_down_interval_ms);
+	struct timeval tv = clock_tv(c->w->cs->check_down_interval_ms);
 
 	log_debug("%s: sentinel %s: subscription lost: %s",
 	    sentinel_label(c->w), addr_format(&c->cr.target, to, sizeof(to)),
@@ -258,7 +258,7 @@ static void
 sconn_dial_cb(const struct dial_result *res, void *arg)
 {
 	struct sconn	*c = arg;
-	struct event_base *base = daemon_base(c->w->svc->px);
+	struct event_base *base = daemon_base(c->w->px);
 	const char	*name = c->w->route->cr->sentinel;
 	int		 fd;
 
@@ -306,13 +306,13 @@ fail:
 static void
 sconn_open(struct sconn *c)
 {
-	const struct conf_service	*cs = c->w->svc->cs;
+	const struct conf_service	*cs = c->w->cs;
 	int				 flags = DIAL_TLS_BEV;
 
 	c->done = c->found = 0;
 	if (c->kind != SCONN_SUB)
 		flags |= DIAL_URGENT;
-	c->dial = dial_start(daemon_dial_env(c->w->svc->px), &c->cr,
+	c->dial = dial_start(daemon_dial_env(c->w->px), &c->cr,
 	    cs->check_timeout_ms, flags, sconn_dial_cb, c);
 	if (c->dial == NULL) {
 		if (c->kind == SCONN_SUB)
@@ -350,7 +350,7 @@ sentinel_tally(struct sentinel *w)
 		    w->route->cr->sentinel, most, w->n, quorum);
 		/* Unreachable yet (a bastion connecting), or mid-failover. */
 		w->phase = SENTINEL_IDLE;
-		sentinel_arm(w, w->svc->cs->check_fast_interval_ms);
+		sentinel_arm(w, w->cs->check_fast_interval_ms);
 		return;
 	}
 	if (cur != NULL && addr_equal(&cur->target, &w->ask[best].addr)) {
@@ -358,7 +358,7 @@ sentinel_tally(struct sentinel *w)
 		    "Sentinels)", sentinel_label(w), w->route->cr->sentinel,
 		    addr_format(&cur->target, a, sizeof(a)), most, w->n);
 		w->phase = SENTINEL_IDLE;
-		sentinel_arm(w, w->again ? 1 : w->svc->cs->check_interval_ms);
+		sentinel_arm(w, w->again ? 1 : w->cs->check_interval_ms);
 		w->again = 0;
 		return;
 	}
@@ -370,7 +370,7 @@ sentinel_tally(struct sentinel *w)
 	w->role.cr.target = w->ask[best].addr;	/* sconn_init copied cr */
 	w->role.addr = w->ask[best].addr;
 	w->phase = SENTINEL_CONFIRMING;
-	sentinel_arm(w, w->svc->cs->check_timeout_ms);
+	sentinel_arm(w, w->cs->check_timeout_ms);
 	sconn_open(&w->role);
 }
 
@@ -399,8 +399,8 @@ sentinel_confirm(struct sentinel *w)
 	}
 	w->phase = SENTINEL_IDLE;
 	/* Not confirmed: the failover may be in progress; ask again soon. */
-	sentinel_arm(w, w->again ? 1 : ok ? w->svc->cs->check_interval_ms :
-	    w->svc->cs->check_fast_interval_ms);
+	sentinel_arm(w, w->again ? 1 : ok ? w->cs->check_interval_ms :
+	    w->cs->check_fast_interval_ms);
 	w->again = 0;
 }
 
@@ -414,7 +414,7 @@ sentinel_timer_cb(evutil_socket_t fd, short what, void *arg)
 	case SENTINEL_IDLE:
 		w->phase = SENTINEL_ASKING;
 		w->again = 0;
-		sentinel_arm(w, w->svc->cs->check_timeout_ms);
+		sentinel_arm(w, w->cs->check_timeout_ms);
 		for (i = 0; i < w->n; i++)
 			w->ask[i].done = 0;
 		for (i = 0; i < w->n; i++)
@@ -446,25 +446,27 @@ sconn_init(struct sentinel *w, struct sconn *c, enum sconn_kind kind,
 	if (kind != SCONN_ROLE)
 		c->cr.target = cr->sentinels[i];
 	if (kind == SCONN_SUB && (c->retry = evtimer_new(daemon_base(
-	    w->svc->px), sconn_retry_cb, c)) == NULL)
+	    w->px), sconn_retry_cb, c)) == NULL)
 		return (-1);
 	return (0);
 }
 
 struct sentinel *
-sentinel_new(struct service *svc, struct route *r)
+sentinel_new(struct postern *px, const struct conf_service *cs,
+    struct route *r)
 {
 	struct sentinel	*w;
 	size_t		 i, n = r->cr->nsentinels;
 
 	if ((w = calloc(1, sizeof(*w))) == NULL)
 		return (NULL);
-	w->svc = svc;
+	w->px = px;
+	w->cs = cs;
 	w->route = route_ref(r);
 	w->n = n;
 	w->ask = calloc(n, sizeof(*w->ask));
 	w->sub = calloc(n, sizeof(*w->sub));
-	w->timer = evtimer_new(daemon_base(svc->px), sentinel_timer_cb, w);
+	w->timer = evtimer_new(daemon_base(px), sentinel_timer_cb, w);
 	if (w->ask == NULL || w->sub == NULL || w->timer == NULL)
 		goto fail;
 	for (i = 0; i < n; i++) {

@@ -18,14 +18,17 @@
 #define POSTERN_SENTINEL_H
 
 struct route;
-struct service;
+struct conf_service;
+struct postern;
 struct sentinel;
 
 /*
- * sentinel_new(svc, r): watch r's Sentinels (r->cr->sentinel set) for
- * svc; nothing runs before sentinel_start.  NULL when out of memory.
+ * sentinel_new(px, cs, r): watch r's Sentinels (r->cr->sentinel set) for
+ * the service cs configures (cs must outlive it); nothing runs before
+ * sentinel_start.  NULL when out of memory.
  */
-struct sentinel *sentinel_new(struct service *svc, struct route *r);
+struct sentinel *sentinel_new(struct postern *px,
+	    const struct conf_service *cs, struct route *r);
 
 /* sentinel_start(w): subscribe and ask at once. */
 void	sentinel_start(struct sentinel *w);

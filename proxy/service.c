@@ -15,7 +15,7 @@
 
 #include "clock.h"
 #include "conf.h"
-#include "daemon.h"
+#include "daemon_ctx.h"
 #include "fault.h"
 #include "health.h"
 #include "listener.h"
@@ -24,6 +24,7 @@
 #include "route.h"
 #include "service.h"
 #include "session.h"
+#include "sessions.h"
 
 /*
  * Sessions that begin to move to a better route per tick of the follow
@@ -98,7 +99,7 @@ service_update_current(struct service *svc)
 
 	cur = service_select(svc, 0, clock_ms());
 	/* Established sessions may have to follow (follow.h). */
-	daemon_follow_sessions(svc->px, svc);
+	sessions_follow_service(svc->px, svc);
 	if (cur == svc->current)
 		return;
 	was = svc->current < svc->nroutes ?
@@ -155,7 +156,7 @@ service_route_changed(struct route *r, void *arg)
 
 	if (r->state == ROUTE_STATE_DOWN &&
 	    svc->cs->on_route_down == ON_DOWN_CLOSE)
-		daemon_close_route_sessions(svc->px, r, "route down");
+		sessions_close_route(svc->px, r, "route down");
 	service_update_current(svc);
 	if (svc->current == svc->nroutes)
 		return;
@@ -247,7 +248,8 @@ service_new(struct postern *px, struct conf *gen,
 		}
 	}
 	service_order(svc);
-	if ((svc->health = health_new(svc)) == NULL)
+	if ((svc->health = health_new(px, cs, svc->routes,
+	    svc->nroutes)) == NULL)
 		goto fail;
 	return (svc);
 fail:
@@ -293,7 +295,7 @@ service_follow_cb(evutil_socket_t fd, short what, void *arg)
 
 	svc->count->follow_budget = SERVICE_FOLLOW_PER_TICK;
 	if (what != 0)
-		daemon_follow_sessions(svc->px, svc);
+		sessions_follow_service(svc->px, svc);
 	evtimer_add(svc->follow_timer, &tv);
 }
 
@@ -426,9 +428,9 @@ service_set_admin(struct service *svc, const char *route,
 	if (admin == ROUTE_ADMIN_DISABLED &&
 	    svc->cs->on_route_down == ON_DOWN_MOVE)
 		/* The others leave at once or at a safe point (follow.c). */
-		daemon_close_unfollowed(svc->px, r, "route disabled");
+		sessions_close_unfollowed(svc->px, r, "route disabled");
 	else if (admin == ROUTE_ADMIN_DISABLED)
-		daemon_close_route_sessions(svc->px, r, "route disabled");
+		sessions_close_route(svc->px, r, "route disabled");
 	service_update_current(svc);
 	return (0);
 }
@@ -473,7 +475,7 @@ service_drain_cb(evutil_socket_t fd, short what, void *arg)
 		log_notice("%s: drain deadline: %u session%s still on it closed",
 		    r->label, r->sessions_active, r->sessions_active == 1 ?
 		    "" : "s");
-		daemon_close_route_sessions(svc->px, r, "drain deadline");
+		sessions_close_route(svc->px, r, "drain deadline");
 	}
 	service_arm_drain(svc);
 }
@@ -628,4 +630,16 @@ service_unref(struct service *svc)
 	free(svc->order);
 	conf_unref(svc->gen);
 	free(svc);
+}
+
+struct service *
+service_find(struct postern *px, const char *name)
+{
+	struct service	*svc;
+
+	TAILQ_FOREACH(svc, daemon_services(px), entry) {
+		if (strcmp(svc->name, name) == 0)
+			return (svc);
+	}
+	return (NULL);
 }

@@ -173,4 +173,7 @@ void	service_linger_release(void *count);
 /* service_unref(svc): drop a reference; frees at zero.  NULL is a no-op. */
 void	service_unref(struct service *svc);
 
+/* service_find(px, name): the serving service of that name, or NULL. */
+struct service *service_find(struct postern *px, const char *name);
+
 #endif

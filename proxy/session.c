@@ -20,16 +20,17 @@
 #include "audit.h"
 #include "clock.h"
 #include "conf.h"
-#include "daemon.h"
+#include "daemon_ctx.h"
 #include "dial.h"
 #include "follow.h"
 #include "guard.h"
+#include "linger.h"
 #include "log.h"
-#include "pgback.h"
-#include "pgcancel.h"
-#include "pgfront.h"
-#include "proto.h"
-#include "rediscmd.h"
+#include "pg_back.h"
+#include "pg_cancel.h"
+#include "pg_front.h"
+#include "native_error.h"
+#include "resp_cmd.h"
 #include "route.h"
 #include "service.h"
 #include "session.h"
@@ -211,7 +212,7 @@ session_server_tap(const uint8_t *buf, size_t len, void *arg)
 /*
  * The server's startup messages pass by: remember the backend's cancel
  * key (BackendKeyData), so that a CancelRequest quoting it finds this
- * route.  Bounded (pgback.h); stops at the key.
+ * route.  Bounded (pg_back.h); stops at the key.
  */
 static int
 session_pg_tap(const uint8_t *buf, size_t len, void *arg)
@@ -382,6 +383,19 @@ session_routes_summary(const struct session *s, char *buf, size_t len)
 }
 
 /*
+ * Last words to the client (msg may be NULL), then a graceful close; the
+ * linger takes the descriptor and msg and counts toward the service's
+ * max_connections until it is done.
+ */
+static void
+session_linger(struct session *s, struct evbuffer *msg)
+{
+	linger_start(daemon_base(s->svc->px), daemon_lingers(s->svc->px),
+	    s->client, msg, service_linger_release,
+	    service_linger_hold(s->svc));
+}
+
+/*
  * The client gets the protocol's own error, so an application logs "no
  * healthy route for service redis (...)" instead of a bare reset.
  */
@@ -395,11 +409,11 @@ session_refuse(struct session *s)
 	    "%s (%s)", s->svc->name, session_routes_summary(s, routes,
 	    sizeof(routes)));
 	if ((msg = evbuffer_new()) != NULL &&
-	    proto_error(s->svc->cs->protocol, text, msg) != 0) {
+	    native_error(s->svc->cs->protocol, text, msg) != 0) {
 		evbuffer_free(msg);	/* plain tcp: a graceful close */
 		msg = NULL;
 	}
-	daemon_linger(s->svc->px, s->svc, s->client, msg);
+	session_linger(s, msg);
 	s->client = -1;		/* the linger owns it now */
 }
 
@@ -675,7 +689,8 @@ session_new(struct service *svc, int fd, struct sockaddr *sa, socklen_t len)
 	s->client = fd;
 	svc->count->active++;
 	svc->total++;
-	daemon_session_add(px, s);
+	TAILQ_INSERT_TAIL(daemon_sessions(px), s, entry);
+	daemon_session_count(px, 1);
 	session_idle_start(s);
 	if (svc->cs->protocol != PROTO_POSTGRES) {
 		session_dial_next(s, 0);
@@ -749,8 +764,7 @@ session_close(struct session *s, int reason, const char *detail)
 		session_refuse(s);
 	else if (reason == SESSION_END_SAFE && s->client != -1) {
 		/* Taken back from the relay at an idle point: last words. */
-		daemon_linger(s->svc->px, s->svc, s->client,
-		    s->last_words);
+		session_linger(s, s->last_words);
 		s->client = -1;
 		s->last_words = NULL;
 	}
@@ -775,7 +789,24 @@ session_close(struct session *s, int reason, const char *detail)
 		    s->route_base[RELAY_SERVER];
 	}
 	s->svc->count->active--;
-	daemon_session_reap(s->svc->px, s);
+	TAILQ_REMOVE(daemon_sessions(s->svc->px), s, entry);
+	daemon_session_count(s->svc->px, -1);
+	TAILQ_INSERT_TAIL(daemon_reap_list(s->svc->px), s, entry);
+	daemon_reap_soon(s->svc->px);
+}
+
+void
+session_reap_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct postern		*px = arg;
+	struct session_list	*reap = daemon_reap_list(px);
+	struct session		*s;
+
+	while ((s = TAILQ_FIRST(reap)) != NULL) {
+		TAILQ_REMOVE(reap, s, entry);
+		session_free(s);
+	}
+	daemon_reaped(px);
 }
 
 void

@@ -30,6 +30,8 @@
 
 #include <stdint.h>
 
+#include <event2/util.h>
+
 #include "relay.h"
 
 struct conf_route;
@@ -158,6 +160,13 @@ void	session_set_upstream(struct session *s, const struct sockaddr *sa);
  */
 const char *session_prefix(const struct session *s, const struct route *r,
 	    char *buf, size_t len);
+
+/*
+ * session_reap_cb(fd, what, px): free the closed sessions on the
+ * context's reap list (daemon_reap_soon makes it run, from a zero-timeout
+ * event: never inside a session's own callback).
+ */
+void	session_reap_cb(evutil_socket_t fd, short what, void *px);
 
 /* session_free(s): release everything; only from the reap list. */
 void	session_free(struct session *s);

@@ -1,11 +1,11 @@
 #!/bin/sh
-# check-resp-ro.sh: compare proxy/resp_ro_table.c (the Redis commands
+# check-resp-ro.sh: compare proto/redis/resp_ro_table.c (the Redis commands
 # postern may re-send on a new route, issue 20) and resp_guard_table.c
 # (what readonly = yes lets pass, issue 24) with the COMMAND reply of
 # the redis-server (or valkey-server) installed here.  Fails when the
 # table holds a command that server does not call read-only and free of
 # side effects; lists the server's replayable commands the table lacks
-# (never re-sent until regenerated: proxy/gen-resp-ro.py).  Skipped (77)
+# (never re-sent until regenerated: proto/redis/gen-resp-ro.py).  Skipped (77)
 # without a server or python3.
 #
 # Environment: top_srcdir, exported by "make check".
@@ -38,11 +38,11 @@ until "$py" -c "import socket; socket.create_connection(('127.0.0.1', $port), 1)
 	fi
 	sleep 0.05
 done
-"$py" "$top_srcdir/proxy/gen-resp-ro.py" --check \
-	"$top_srcdir/proxy/resp_ro_table.c" 127.0.0.1 "$port" ||
+"$py" "$top_srcdir/proto/redis/gen-resp-ro.py" --check \
+	"$top_srcdir/proto/redis/resp_ro_table.c" 127.0.0.1 "$port" ||
 	{ echo "$me: FAIL"; exit 1; }
 # readonly = yes (issue 24): nothing in the guard table may write.
-"$py" "$top_srcdir/proxy/gen-resp-ro.py" --check-guard \
-	"$top_srcdir/proxy/resp_guard_table.c" 127.0.0.1 "$port" ||
+"$py" "$top_srcdir/proto/redis/gen-resp-ro.py" --check-guard \
+	"$top_srcdir/proto/redis/resp_guard_table.c" 127.0.0.1 "$port" ||
 	{ echo "$me: FAIL (guard table)"; exit 1; }
 echo "$me: ok"

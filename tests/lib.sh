@@ -338,12 +338,12 @@ free_port() {
 		if ! mkdir "$PORT_LOCK_DIR/$p" 2>/dev/null; then
 			owner=$(cat "$PORT_LOCK_DIR/$p/owner" 2>/dev/null) || continue
 			[[ -n "$owner" ]] && ! kill -0 "$owner" 2>/dev/null || continue
-			rm -rf "$PORT_LOCK_DIR/$p"
+			rm -rf "${PORT_LOCK_DIR:?}/${p:?}"
 			mkdir "$PORT_LOCK_DIR/$p" 2>/dev/null || continue
 		fi
 		echo "$$" > "$PORT_LOCK_DIR/$p/owner"
 		if [[ -n "$(ss -tanH "( sport = :$p or dport = :$p )" 2>/dev/null)" ]]; then
-			rm -rf "$PORT_LOCK_DIR/$p"
+			rm -rf "${PORT_LOCK_DIR:?}/${p:?}"
 			continue
 		fi
 		echo "$p"
@@ -754,6 +754,7 @@ conf_global() {
 
 # conf_service NAME LISTEN PROTOCOL ROUTE... [-- KEY=VALUE...]: a
 # [service] section; each ROUTE is "name url".
+# shellcheck disable=SC2178,SC2128 # listen is an array in another function
 conf_service() {
 	local name=$1 listen=$2 proto=$3
 	shift 3
@@ -802,6 +803,7 @@ postern_redis() {
 # 127.0.0.1 on a free port that connects each client to SOCAT-ADDRESS
 # (e.g. "SYSTEM:sha256sum"), speaking TLS with make_pki's server
 # certificate when asked; sets SERVER_PORT.
+# shellcheck disable=SC2178,SC2128 # listen is an array in another function
 start_socat_server() {
 	local n=100 listen=TCP-LISTEN opts=
 	SERVER_PORT=$(free_port) || fail_case "no free port"

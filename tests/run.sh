@@ -41,6 +41,8 @@ PACKAGES=(build-essential autoconf automake libtool pkg-config libevent-dev
 # The real client pools of tests/bench/pools.sh (Debian's python3, not a
 # pyenv one): redis-py's ConnectionPool and psycopg_pool.
 PACKAGES+=(python3-redis python3-psycopg python3-psycopg-pool)
+# tests/check-shell.sh (make check) runs it over tests/ and packaging/.
+PACKAGES+=(shellcheck)
 
 # One integration file may take this long before it is stopped.
 SCRIPT_TIMEOUT=${POSTERN_SCRIPT_TIMEOUT:-900}

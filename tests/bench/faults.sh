@@ -162,7 +162,7 @@ pg_use() {
 		PG_NETNS=$NS PG_ADDR=$NS_ADDR PG_OPTS=
 	else
 		PG_DIR=$ALT_DIR PG_PORT=$ALT_PORT PG_SOCKDIR=$ALT_DIR/sock
-		PG_NETNS= PG_ADDR= PG_OPTS="-c ssl=on -c ssl_cert_file=$PKI/pg/$2.crt -c ssl_key_file=$PKI/pg/$2.key"
+		PG_NETNS='' PG_ADDR='' PG_OPTS="-c ssl=on -c ssl_cert_file=$PKI/pg/$2.crt -c ssl_key_file=$PKI/pg/$2.key"
 	fi
 }
 
@@ -189,7 +189,7 @@ pg_setup() {
 	PG_HBA=$'local all all trust\nhost all all 0.0.0.0/0 trust' PG_NETNS=$NS PG_ADDR=$NS_ADDR \
 	    start_postgres
 	PRIV_DIR=$PG_DIR PRIV_PORT=$PG_PORT
-	PG_NETNS= PG_ADDR= start_postgres
+	PG_NETNS='' PG_ADDR='' start_postgres
 	PUB_PORT=$PG_PORT
 	PG_OPTS="-c ssl=on -c ssl_cert_file=$PKI/pg/good.crt -c ssl_key_file=$PKI/pg/good.key" \
 	    start_postgres
@@ -203,7 +203,9 @@ pg_setup() {
 fault_refused() { "${P}_priv_stop"; }
 repair_refused() { "${P}_priv_start"; }
 
+# shellcheck disable=SC2046 # a list of PIDs, one word each
 fault_hung() { stop_pids $("${P}_priv_pids"); }
+# shellcheck disable=SC2046 # a list of PIDs, one word each
 repair_hung() { kill -CONT $("${P}_priv_pids") 2>/dev/null; }
 
 silent() {
@@ -244,6 +246,7 @@ fault_slow() {
 		return 0
 	fi
 	pids=$("${P}_priv_pids")
+	# shellcheck disable=SC2206 # a list of PIDs, one word each
 	_STOPPED+=($pids)
 	(for _ in $(seq 300); do
 		kill -STOP $pids 2>/dev/null
@@ -285,6 +288,7 @@ repair_bastion-killed() {
 	start_sshd_on "$SSHD_PORT" 127.0.0.1
 	set_trap
 }
+# shellcheck disable=SC2046 # a list of PIDs, one word each
 fault_bastion-hung() { stop_pids $(pid_tree "$SSHD_PID"); }
 repair_bastion-hung() { pid_signal CONT "$SSHD_PID"; }
 
@@ -321,6 +325,7 @@ declare -A SVC_PORTS
 postern_start() {
 	local proto=redis svc keys=() tlsname=
 	[[ $P == pg ]] && proto=postgres
+	# shellcheck disable=SC2206 # RESP_KEY: one word, or none
 	keys=("${CHECK_KEYS[@]}" $RESP_KEY)
 	for svc in "$P" "$P-ssh" "$P-tls"; do
 		SVC_PORTS[$svc]=$(free_port) || die "no free port"
@@ -356,7 +361,7 @@ wait_served() {
 }
 
 run_fault() {
-	local f=$1 t0 t_start t_down= t_fix t_back= downs backs moves0 detect=none failback=none
+	local f=$1 t0 t_start t_down='' t_fix t_back='' downs backs moves0 detect=none failback=none
 	local hold_until stats was_down
 	fault_service "$f"
 	downs=$(count_lines "$POSTERN_LOG" "warn: $SVC/private: [a-z]+ -> down")

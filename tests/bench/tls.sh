@@ -205,7 +205,7 @@ run() {
 		;;
 	big-set|big-get)
 		local cmd=set
-		[ "$w" = big-get ] && cmd=get
+		[ "$w" = big-get ] && cmd="get"
 		out=$(timeout 300 redis-benchmark "${tls[@]}" -h 127.0.0.1 -p "${rp[$t]}" \
 		    -c 4 -n "$n_big" -d "$big_size" -t "$cmd" --csv -q 2>&1)
 		ops=$(awk -F'","' '/^"(SET|GET)"/ { gsub(/"/, "", $2); print $2; exit }' <<<"$out")
@@ -332,12 +332,15 @@ if [ -z "$filter" ] || grep -Eq -- "$filter" <<<"idle"; then
 		[ -n "${pid[$t]:-}" ] || continue
 		stop_target "$t"
 		start_target "$t"
-		heapcmd= errlog=$work/$t.log
+		heapcmd='' errlog=$work/$t.log
 		[ "$t" = stunnel ] && errlog=$work/stunnel.err
 		if command -v gdb >/dev/null; then
+			# A command line idle.py runs with sh -c, quotes and all.
+			# shellcheck disable=SC2089
 			heapcmd="timeout 60 gdb -p ${pid[$t]} -batch -ex 'call (void)malloc_stats()' >/dev/null 2>&1;
 			    awk '/in use bytes/ { v = \$NF } END { print v }' '$errlog'"
 		fi
+		# shellcheck disable=SC2090 # one argument, for sh -c
 		read -r _ _ _ idle heap < <(IDLE_SETTLE=3 timeout 300 python3 "$top/tests/bench/idle.py" "${rp[$t]}" \
 		    "$n_idle" "${pid[$t]}" ${heapcmd:+"$heapcmd"} 2>/dev/null)
 		printf '%-10s %22s %22s\n' "$t" "${idle:-NA}" "${heap:-NA}"

@@ -18,7 +18,7 @@
 #include <time.h>
 
 #include "pg_track.h"
-#include "pgstate.h"
+#include "pg_state.h"
 #include "resp_track.h"
 
 #define TRACK_REPEAT	5
@@ -152,7 +152,7 @@ track_run(const struct track_case *c, uint64_t rounds)
 	resp_track_init(&rt);
 	pg_track_init(&pt);
 	if (c->state) {
-		/* PostgreSQL resume's state (pgstate.h), after a startup. */
+		/* PostgreSQL resume's state (pg_state.h), after a startup. */
 		pgstate_init(&st);
 		st.ready = 1;
 		pt.st = &st;

@@ -37,12 +37,16 @@ for rev in "$@"; do
 	# tracking, resp_args.c with issue 22; older revisions lack them.
 	for f in resp_read.c resp_track.c resp_track.h resp_int.h pg_track.c \
 	    pg_track.h resp_sub.c resp_args.c pg_listen.c pg_listen.h; do
-		git cat-file -e "$rev:proxy/$f" 2>/dev/null || continue
-		git show "$rev:proxy/$f" >"$d/proxy/$f"
-		[[ $f == *.c ]] && srcs+=("$d/proxy/$f")
+		# proxy/ before the codecs moved to proto/ (issue 25).
+		for dir in proto/redis proto/pg proxy; do
+			git cat-file -e "$rev:$dir/$f" 2>/dev/null || continue
+			git show "$rev:$dir/$f" >"$d/proxy/$f"
+			[[ $f == *.c ]] && srcs+=("$d/proxy/$f")
+			break
+		done
 	done
 	# shellcheck disable=SC2086,SC2046
-	cc $cflags -I"$d/proxy" -I_build/rel -Iproxy -o "$d/track" tests/bench/track.c \
+	cc $cflags -I"$d/proxy" -I_build/rel -Iproto/redis -Iproto/pg -Iproxy -o "$d/track" tests/bench/track.c \
 		"${srcs[@]}" $(pkg-config --cflags --libs libevent)
 	names+=("$rev ($(git rev-parse --short "$rev"))")
 	bins+=("$d/track")

@@ -3,7 +3,7 @@
  * first input byte picks a chunk size and the split between client and
  * server bytes; whole and chunked feeding must agree, and so must one
  * byte at a time (never the whole-message fast path).  The resume's
- * state (pgstate.h) is followed too: the same reason, the same replay.
+ * state (pg_state.h) is followed too: the same reason, the same replay.
  */
 #include "config.h"
 
@@ -14,7 +14,7 @@
 #include <event2/buffer.h>
 
 #include "pg_track.h"
-#include "pgstate.h"
+#include "pg_state.h"
 
 int	LLVMFuzzerTestOneInput(const uint8_t *, size_t);
 

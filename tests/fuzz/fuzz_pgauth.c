@@ -13,7 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "pgauth.h"
+#include "pg_auth.h"
 
 int	LLVMFuzzerTestOneInput(const uint8_t *, size_t);
 

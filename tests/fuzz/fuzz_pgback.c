@@ -10,7 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "pgback.h"
+#include "pg_back.h"
 
 int	LLVMFuzzerTestOneInput(const uint8_t *, size_t);
 

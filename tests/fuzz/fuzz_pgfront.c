@@ -9,7 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "pgfront.h"
+#include "pg_front.h"
 
 int	LLVMFuzzerTestOneInput(const uint8_t *, size_t);
 

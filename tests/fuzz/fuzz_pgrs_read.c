@@ -1,6 +1,6 @@
 /*
  * fuzz_pgrs_read.c: libFuzzer harness for the reader of a resume's
- * handshake (pgrs_read.h), which reads untrusted bytes from the new
+ * handshake (pg_rs_read.h), which reads untrusted bytes from the new
  * server: authentication requests (answered with SCRAM keys, an md5
  * hash or a password, as the first byte picks), parameters, the replay's
  * replies.  Fed whole and in chunks, it must end the same way, with the
@@ -14,9 +14,9 @@
 
 #include <event2/buffer.h>
 
-#include "pgauth.h"
-#include "pgrs_read.h"
-#include "pgstate.h"
+#include "pg_auth.h"
+#include "pg_rs_read.h"
+#include "pg_state.h"
 #include "scram.h"
 
 int	LLVMFuzzerTestOneInput(const uint8_t *, size_t);

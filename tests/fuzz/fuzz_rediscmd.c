@@ -10,7 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "rediscmd.h"
+#include "resp_cmd.h"
 
 int	LLVMFuzzerTestOneInput(const uint8_t *, size_t);
 

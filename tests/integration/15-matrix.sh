@@ -245,7 +245,7 @@ pushed() {
 # queued PORT...: the bytes in the socket queues of every established
 # connection from or to these ports.
 queued() {
-	local f= p
+	local f='' p
 	for p in "$@"; do
 		f+="${f:+ or }sport = :$p or dport = :$p"
 	done

@@ -136,6 +136,7 @@ case_silent() {
 	fault_cycle to_silent from_silent
 }
 
+# shellcheck disable=SC2046 # a list of PIDs, one word each
 hang_bastion() { stop_pids $(pid_tree "$SSHD_PID"); }
 resume_bastion() { sshd_signal CONT; }
 

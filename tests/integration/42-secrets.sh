@@ -42,6 +42,7 @@ core_limit() {
 start_as_nobody() {
 	local conf=$1 real=$POSTERN
 	shift
+	# shellcheck disable=SC2209 # POSTERN=env: run postern through env(1)
 	POSTERN=env start_postern_args "$@" setpriv --reuid=nobody \
 	    --regid="$(id -g nobody)" --clear-groups "$real" -c "$conf"
 	POSTERN=$real

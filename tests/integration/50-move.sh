@@ -17,9 +17,9 @@ unset SSH_AUTH_SOCK SSH_AGENT_PID
 # Fast checks: a route is up again rise x check interval after its
 # server answers (the down interval is as short).
 RISE=2 INTERVAL_MS=300
-FAST=(check_interval=${INTERVAL_MS}ms check_fast_interval=${INTERVAL_MS}ms
-	check_down_interval=${INTERVAL_MS}ms check_timeout=${INTERVAL_MS}ms
-	fall=2 rise=$RISE)
+FAST=("check_interval=${INTERVAL_MS}ms" "check_fast_interval=${INTERVAL_MS}ms"
+	"check_down_interval=${INTERVAL_MS}ms" "check_timeout=${INTERVAL_MS}ms"
+	fall=2 "rise=$RISE")
 
 # start_pair: two redis-servers "private" and "public", each holding
 # who=<its name> in db 0 and db 3; sets PRIV_PORT PRIV_PID PUB_PORT.
@@ -480,6 +480,7 @@ psql_at() {	# psql_at PORT SQL
 	timeout 30 psql -X -qAt "$(pg_conninfo "$1")" -c "$2" 2>&1
 }
 
+# shellcheck disable=SC2120 # callers may pass start_postgres options
 start_pg_pair() {
 	start_postgres
 	PRIV_PG=$PG_PORT PRIV_DIR=$PG_DIR

@@ -1,6 +1,6 @@
 #!/bin/bash
 # PostgreSQL sessions resume on the new route (issue 21; follow.c,
-# pgstate.c, pgresume.c): a failback moves pooled sessions of a psycopg
+# pg_state.c, pgresume.c): a failback moves pooled sessions of a psycopg
 # ConnectionPool and of pgbench -M prepared to the preferred route
 # without an error: postern logs in there as the session's user with the
 # SCRAM secret of auth_file (read from pg_authid: no password in it),
@@ -19,9 +19,9 @@
 unset SSH_AUTH_SOCK SSH_AGENT_PID
 
 RISE=2 INTERVAL_MS=300
-FAST=(check_interval=${INTERVAL_MS}ms check_fast_interval=${INTERVAL_MS}ms
-	check_down_interval=${INTERVAL_MS}ms check_timeout=${INTERVAL_MS}ms
-	fall=2 rise=$RISE)
+FAST=("check_interval=${INTERVAL_MS}ms" "check_fast_interval=${INTERVAL_MS}ms"
+	"check_down_interval=${INTERVAL_MS}ms" "check_timeout=${INTERVAL_MS}ms"
+	fall=2 "rise=$RISE")
 APP_PW=app-pw-$$-$RANDOM
 
 # start_pg_app TRANSPORT: PostgreSQL with TLS for tls; role app with a

@@ -16,9 +16,9 @@ FAST=(check_interval=1s check_fast_interval=200ms check_down_interval=300ms
 	check_timeout=1s fall=2 rise=2)
 
 # The check users and their passwords (never in postern's log).
-PW_SCRAM=scram-Pw-0001
-PW_MD5=md5-Pw-0002
-PW_CLEAR=clear-Pw-0003
+PW_SCRAM="scram-Pw-0001"
+PW_MD5="md5-Pw-0002"
+PW_CLEAR="clear-Pw-0003"
 
 # pg_hba.conf of the clusters: the check users by method, the test's own
 # connections (postgres, replication) trusted.

@@ -395,6 +395,7 @@ case_hostkey_sha1() {
 	expect_no_log 'connected in'
 	expect_eq "logins at sshd" 0 "$(count_lines "$SSHD_LOG" 'Accepted publickey')"
 	stop_postern
+	# shellcheck disable=SC2054 # commas inside one value (a list key)
 	BASTION_OPTS=(known_hosts="$kh" host_key_algorithms=ssh-ed25519,ssh-rsa)
 	postern_via redis "$REDIS_PORT"
 	expect_log "info: bastion b \\(root@127\\.0\\.0\\.1:$SSHD_PORT\\): connected in [0-9]+ ms \\(host key ssh-rsa $(re_escape "$(fp_of "$T/host_rsa.pub")");"
@@ -750,6 +751,7 @@ case_ciphers() {
 	local out
 	start_redis
 	SSHD_LOG_LEVEL=DEBUG start_sshd 'Ciphers aes256-ctr'
+	# shellcheck disable=SC2054 # commas inside one value (a list key)
 	BASTION_OPTS=(ciphers=aes192-ctr,aes256-ctr)
 	postern_via redis "$REDIS_PORT" check=none
 	expect_log "info: bastion b \\(root@127\\.0\\.0\\.1:$SSHD_PORT\\): connected in [0-9]+ ms \\(host key ssh-ed25519 $(re_escape "$SSHD_FP"); aes256-ctr, hmac-sha2-256\\)$"
@@ -758,6 +760,7 @@ case_ciphers() {
 	expect_eq "SET through the bastion" OK "$(rcli "$LISTEN_PORT" SET k v 2>&1)"
 	expect_eq "GET through the bastion" v "$(rcli "$LISTEN_PORT" GET k 2>&1)"
 	stop_postern
+	# shellcheck disable=SC2054 # commas inside one value (a list key)
 	BASTION_OPTS=(ciphers=aes128-ctr,aes192-ctr)
 	postern_via redis "$REDIS_PORT" check=none
 	expect_log "$(cannot_re b)SSH handshake failed: cipher negotiation failed: no cipher in common: we offer aes128-ctr,aes192-ctr \\(ciphers\\), the bastion accepts aes256-ctr; retrying in "

@@ -72,7 +72,7 @@ case_units_verify() {
 }
 
 # ---------------------------------------------------------------------
-# Every ```ini block of README.md, and the shipped example
+# Every ```ini block of README.md and doc/guide.md, and the shipped example
 # configurations, through postern -n.  The rule: "configuration OK", or
 # else exit status 2 where EVERY error is a file that the example names
 # under DIR (/etc/postern/; /tmp/postern-demo/ for config/demo.conf,
@@ -94,22 +94,26 @@ check_example() {	# check_example FILE LABEL [DIR]
 	[[ -s "$T/n.err" ]] || fail_case "$what: exit status 2 and no error"
 	bad=$(grep -Ev "^$(printf '%s' "$f" | sed 's/[][\.*^$/]/\\&/g'):[0-9]+: [a-z_]+ $(printf '%s' "$dir" | sed 's/[][\.*^$/]/\\&/g')[^ :]+: No such file or directory$" "$T/n.err")
 	[[ -z "$bad" ]] || fail_case "$what: $(printf '%s' "$bad" | paste -sd'|')"
-	note "$what: only missing $dir files: $(grep -oE "$dir[^ :]+" "$T/n.err" | sort -u | paste -sd' ')"
+	note "$what: only missing $dir files: $(grep -oE "${dir}[^ :]+" "$T/n.err" | sort -u | paste -sd' ')"
 }
 
 case_readme_configs() {
-	local n=0 f
-	awk -v dir="$T" '
-		/^```ini[ \t]*$/ { n++; f = dir "/readme-" n ".conf"; next }
-		/^```/ { f = ""; next }
-		f != "" { print > f }' "$TOP/README.md"
+	local n=0 f doc
+	# README.md and the guide it sends readers to (doc/guide.md).
+	for doc in README.md doc/guide.md; do
+		awk -v dir="$T" -v tag="$(basename "$doc" .md)" '
+			/^```ini[ \t]*$/ { n++; f = dir "/readme-" tag "-" n ".conf"; next }
+			/^```/ { f = ""; next }
+			f != "" { print > f }' "$TOP/$doc"
+		ls "$T"/readme-"$(basename "$doc" .md)"-*.conf > /dev/null 2>&1 ||
+			fail_case "$doc has no \`\`\`ini block"
+	done
 	for f in "$T"/readme-*.conf; do
 		[[ -f "$f" ]] || continue
 		n=$((n + 1))
-		check_example "$f" "README ini block $(basename "$f" .conf | cut -d- -f2)"
+		check_example "$f" "ini block $(basename "$f" .conf | cut -d- -f2-)"
 	done
-	((n > 0)) || fail_case "README.md has no \`\`\`ini block"
-	note "$n README configurations checked"
+	note "$n README and guide configurations checked"
 }
 
 case_example_configs() {

@@ -16,7 +16,7 @@
 
 #include <cmocka.h>
 
-#include "pgauth.h"
+#include "pg_auth.h"
 
 static struct pgauth *
 client_md5(const char *password, int tls, int allow_md5)

@@ -1,5 +1,5 @@
 /*
- * test_pgstate.c: what a resume replays (pgstate.c), over two sessions
+ * test_pgstate.c: what a resume replays (pg_state.c), over two sessions
  * captured between psycopg 3.1 and PostgreSQL 15 (a SCRAM login; SETs by
  * the extended and the simple protocol; psycopg's prepared statements;
  * a SET rolled back, an error, SET LOCAL, RESET, DEALLOCATE; and a
@@ -22,7 +22,7 @@
 #include <openssl/evp.h>
 
 #include "pg_track.h"
-#include "pgstate.h"
+#include "pg_state.h"
 #include "scram.h"
 
 struct chunk {

@@ -16,9 +16,9 @@
 
 #include <cmocka.h>
 
-#include "pgback.h"
-#include "pgcancel.h"
-#include "pgfront.h"
+#include "pg_back.h"
+#include "pg_cancel.h"
+#include "pg_front.h"
 
 static size_t
 put32(uint8_t *p, uint32_t v)

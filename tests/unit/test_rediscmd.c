@@ -12,7 +12,7 @@
 
 #include <cmocka.h>
 
-#include "rediscmd.h"
+#include "resp_cmd.h"
 
 /* Every prefix of s is MORE (or the final answer once complete). */
 static void

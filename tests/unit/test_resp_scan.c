@@ -1,6 +1,6 @@
 /*
  * test_resp_scan.c: the RESP framing scan a Redis check runs before
- * hiredis (proxy/resp_scan.c): aggregate headers beyond the limit are
+ * hiredis (proto/redis/resp_scan.c): aggregate headers beyond the limit are
  * caught, whatever the chunking; bulk payloads that look like headers
  * are skipped; small replies pass.
  */

@@ -1,0 +1,115 @@
+/*
+ * pg_back.c: find BackendKeyData in the server's startup messages.
+ */
+#include "config.h"
+
+#include <arpa/inet.h>
+
+#include <string.h>
+
+#include "pg_back.h"
+
+static uint32_t
+pgback_get32(const uint8_t *p)
+{
+	uint32_t	v;
+
+	memcpy(&v, p, 4);
+	return (ntohl(v));
+}
+
+void
+pgback_init(struct pgback *b)
+{
+	memset(b, 0, sizeof(*b));
+	b->result = PGBACK_MORE;
+}
+
+void
+pgback_wipe(struct pgback *b)
+{
+	explicit_bzero(b->body, sizeof(b->body));
+}
+
+static int
+pgback_stop(struct pgback *b, int result, const char *why)
+{
+	b->result = result;
+	b->why = why;
+	return (result);
+}
+
+/* A whole header is in: decide what to do with the body. */
+static int
+pgback_header(struct pgback *b)
+{
+	uint32_t	len = pgback_get32(b->hdr + 1);
+
+	if (len < 4 || len > PGBACK_MAX)
+		return (pgback_stop(b, PGBACK_NONE, "bad message length"));
+	b->left = len - 4;
+	b->blen = 0;
+	switch (b->hdr[0]) {
+	case 'K':
+		/* A pid, then the key: 4 bytes (3.0) to 256 (3.2). */
+		if (b->left < 4 + PGCANCEL_KEY_MIN ||
+		    b->left > 4 + PGCANCEL_KEY_MAX)
+			return (pgback_stop(b, PGBACK_NONE, "BackendKeyData "
+			    "with a key shorter than 4 or longer than 256 "
+			    "bytes"));
+		break;
+	case 'Z':
+		return (pgback_stop(b, PGBACK_NONE, "ReadyForQuery without "
+		    "BackendKeyData"));
+	case 'E':
+		return (pgback_stop(b, PGBACK_NONE, "the server refused the "
+		    "session"));
+	}
+	return (PGBACK_MORE);
+}
+
+int
+pgback_feed(struct pgback *b, const uint8_t *buf, size_t len)
+{
+	size_t	i = 0, take;
+
+	while (i < len && b->result == PGBACK_MORE) {
+		if (b->seen >= PGBACK_MAX)
+			return (pgback_stop(b, PGBACK_NONE, "no "
+			    "BackendKeyData in the first 64 KiB"));
+		if (b->hlen < sizeof(b->hdr)) {
+			take = sizeof(b->hdr) - b->hlen;
+			if (take > len - i)
+				take = len - i;
+			memcpy(b->hdr + b->hlen, buf + i, take);
+			b->hlen += take;
+			b->seen += take;
+			i += take;
+			if (b->hlen == sizeof(b->hdr) &&
+			    pgback_header(b) != PGBACK_MORE)
+				break;
+			if (b->hlen < sizeof(b->hdr) || b->left > 0)
+				continue;
+		} else {
+			take = b->left;
+			if (take > len - i)
+				take = len - i;
+			if (b->hdr[0] == 'K')
+				memcpy(b->body + b->blen, buf + i, take);
+			b->blen += take;
+			b->left -= (uint32_t)take;
+			b->seen += take;
+			i += take;
+			if (b->left > 0)
+				continue;
+		}
+		/* A message ended. */
+		if (b->hdr[0] == 'K') {
+			b->pid = pgback_get32(b->body);
+			b->keylen = b->blen - 4;
+			return (pgback_stop(b, PGBACK_KEY, NULL));
+		}
+		b->hlen = 0;
+	}
+	return (b->result);
+}

@@ -1,0 +1,189 @@
+/*
+ * pg_front.c: SSLRequest/GSSENCRequest answered 'N'; StartupMessage or
+ * CancelRequest captured.
+ */
+#include "config.h"
+
+#include <arpa/inet.h>
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <event2/buffer.h>
+#include <event2/event.h>
+
+#include "pg_front.h"
+
+struct pgfront {
+	int		 fd;
+	struct evbuffer	*in;
+	struct event	*ev;
+	pgfront_cb	*cb;
+	void		*arg;
+};
+
+static uint32_t
+pgfront_get32(const uint8_t *p)
+{
+	uint32_t	v;
+
+	memcpy(&v, p, 4);
+	return (ntohl(v));
+}
+
+int
+pgfront_parse(const uint8_t *buf, size_t len, struct pgfront_msg *msg)
+{
+	uint32_t	plen, code;
+
+	memset(msg, 0, sizeof(*msg));
+	if (len < 8)
+		return (msg->kind = PGFRONT_NEED_MORE);
+	plen = pgfront_get32(buf);
+	code = pgfront_get32(buf + 4);
+	if (plen < 8 || plen > PG_MAX_STARTUP) {
+		msg->detail = "invalid startup packet length";
+		return (msg->kind = PGFRONT_BAD);
+	}
+	msg->len = plen;
+	switch (code) {
+	case PG_SSLREQUEST_CODE:
+	case PG_GSSENCREQUEST_CODE:
+		if (plen != 8) {
+			msg->detail = "invalid SSL/GSS request length";
+			return (msg->kind = PGFRONT_BAD);
+		}
+		return (msg->kind = code == PG_SSLREQUEST_CODE ?
+		    PGFRONT_SSL_REQUEST : PGFRONT_GSS_REQUEST);
+	case PG_CANCELREQUEST_CODE:
+		/* 3.2: a key of 4 to 256 bytes, all the rest of it. */
+		if (plen < PG_CANCEL_MIN || plen > PG_CANCEL_MAX) {
+			msg->detail = "invalid cancel request length";
+			return (msg->kind = PGFRONT_BAD);
+		}
+		if (len < plen)
+			return (msg->kind = PGFRONT_NEED_MORE);
+		msg->cancel_pid = pgfront_get32(buf + 8);
+		msg->cancel_keylen = plen - 12;
+		memcpy(msg->cancel_key, buf + 12, msg->cancel_keylen);
+		return (msg->kind = PGFRONT_CANCEL);
+	}
+	/* Protocol 2.0 and 3.x: major version in the high 16 bits. */
+	if ((code >> 16) != 3 && (code >> 16) != 2) {
+		msg->detail = "unsupported frontend protocol";
+		return (msg->kind = PGFRONT_BAD);
+	}
+	if (len < plen)
+		return (msg->kind = PGFRONT_NEED_MORE);
+	/* A 3.x startup packet ends with a NUL after the last pair. */
+	if ((code >> 16) == 3 && buf[plen - 1] != '\0') {
+		msg->detail = "startup packet not terminated";
+		return (msg->kind = PGFRONT_BAD);
+	}
+	return (msg->kind = PGFRONT_STARTUP);
+}
+
+static void
+pgfront_finish(struct pgfront *p, struct pgfront_msg *msg)
+{
+	event_del(p->ev);
+	p->cb(msg, p->in, p->arg);
+}
+
+static void
+pgfront_read_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct pgfront		*p = arg;
+	struct pgfront_msg	 msg;
+	int			 n;
+
+	memset(&msg, 0, sizeof(msg));
+	if (what & EV_TIMEOUT) {
+		msg.kind = PGFRONT_TIMEOUT;
+		msg.detail = "no startup message in time";
+		pgfront_finish(p, &msg);
+		return;
+	}
+	n = evbuffer_read(p->in, fd, PG_MAX_STARTUP);
+	if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR)) {
+		msg.kind = PGFRONT_CLOSED;
+		msg.detail = n == 0 ? "client closed" : strerror(errno);
+		pgfront_finish(p, &msg);
+		return;
+	}
+	for (;;) {
+		size_t	len = evbuffer_get_length(p->in);
+		uint8_t	*buf = evbuffer_pullup(p->in, len < 8 ? -1 : 8);
+
+		/* The header classifies; the whole packet is then pulled. */
+		if (len >= 8 && pgfront_get32(buf) <= PG_MAX_STARTUP &&
+		    pgfront_get32(buf) <= len)
+			buf = evbuffer_pullup(p->in, pgfront_get32(buf));
+		switch (pgfront_parse(buf, len, &msg)) {
+		case PGFRONT_NEED_MORE:
+			if (len >= PG_MAX_STARTUP) {
+				msg.kind = PGFRONT_BAD;
+				msg.detail = "startup packet too long";
+				pgfront_finish(p, &msg);
+			}
+			return;
+		case PGFRONT_SSL_REQUEST:
+		case PGFRONT_GSS_REQUEST:
+			/* The client's leg is local: no encryption. */
+			evbuffer_drain(p->in, 8);
+			if (write(fd, "N", 1) != 1) {
+				msg.kind = PGFRONT_CLOSED;
+				msg.detail = "client went away";
+				pgfront_finish(p, &msg);
+				return;
+			}
+			continue;
+		default:
+			pgfront_finish(p, &msg);
+			explicit_bzero(msg.cancel_key, msg.cancel_keylen);
+			return;
+		}
+	}
+}
+
+struct pgfront *
+pgfront_start(struct event_base *base, int fd, int timeout_ms, pgfront_cb *cb,
+    void *arg)
+{
+	struct pgfront	*p;
+	struct timeval	 tv = { timeout_ms / 1000, (timeout_ms % 1000) * 1000 };
+
+	if ((p = calloc(1, sizeof(*p))) == NULL)
+		return (NULL);
+	p->fd = fd;
+	p->cb = cb;
+	p->arg = arg;
+	p->in = evbuffer_new();
+	p->ev = event_new(base, fd, EV_READ | EV_PERSIST, pgfront_read_cb, p);
+	if (p->in == NULL || p->ev == NULL) {
+		pgfront_free(p);
+		return (NULL);
+	}
+	event_add(p->ev, &tv);
+	return (p);
+}
+
+void
+pgfront_stop(struct pgfront *p)
+{
+	event_del(p->ev);
+}
+
+void
+pgfront_free(struct pgfront *p)
+{
+	if (p == NULL)
+		return;
+	if (p->ev != NULL)
+		event_free(p->ev);
+	if (p->in != NULL)
+		evbuffer_free(p->in);
+	free(p);
+}
