@@ -28,6 +28,8 @@
 #include "relay_int.h"
 
 static void	relay_fd_forward_eof(struct relay_side *);
+static void	relay_fd_write_failed(struct relay_side *, const char *);
+static void	relay_fd_write_cb(evutil_socket_t, short, void *);
 static const struct link_user relay_link_user;
 
 static void
@@ -50,6 +52,17 @@ relay_fd_arm(struct relay_side *s, int reading, int writing)
 		s->fdio.reading = reading;
 	}
 	if (writing != s->fdio.writing) {
+		/*
+		 * The write event is made the first time the kernel does not
+		 * take all: most sessions never need one (issue 27).
+		 */
+		if (writing && s->fdio.wev == NULL &&
+		    (s->fdio.wev = event_new(event_get_base(s->fdio.rev),
+		    s->fdio.fd, EV_WRITE | EV_PERSIST, relay_fd_write_cb,
+		    s)) == NULL) {
+			relay_fd_write_failed(s, "out of memory");
+			return;
+		}
 		if (writing)
 			event_add(s->fdio.wev, NULL);
 		else
@@ -415,11 +428,10 @@ relay_fd_start(struct relay *r, struct event_base *base,
 			link_attach(s->fdio.link, &relay_link_user, s);
 			continue;
 		}
+		/* The write event comes when needed (relay_fd_arm). */
 		s->fdio.rev = event_new(base, s->fdio.fd, EV_READ | EV_PERSIST,
 		    relay_fd_read_cb, s);
-		s->fdio.wev = event_new(base, s->fdio.fd, EV_WRITE | EV_PERSIST,
-		    relay_fd_write_cb, s);
-		if (s->fdio.rev == NULL || s->fdio.wev == NULL)
+		if (s->fdio.rev == NULL)
 			return (-1);
 	}
 	for (i = 0; i < 2; i++)
@@ -477,7 +489,7 @@ relay_fd_stop(struct relay *r)
 		if (s->fdio.link != NULL)
 			/* No more calls. */
 			link_attach(s->fdio.link, NULL, NULL);
-		else if (s->fdio.rev != NULL && s->fdio.wev != NULL)
+		else if (s->fdio.rev != NULL)
 			relay_fd_arm(s, 0, 0);
 	}
 }
