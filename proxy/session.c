@@ -731,7 +731,8 @@ session_close(struct session *s, int reason, const char *detail)
 
 	if (s->state == SESSION_CLOSED)
 		return;
-	if (reason == SESSION_END_RELAY && s->relay.error[0] != '\0')
+	if (reason == SESSION_END_RELAY && s->relay.error != NULL &&
+	    s->relay.error[0] != '\0')
 		snprintf(why, sizeof(why), "%s: %s",
 		    relay_end_name(s->relay.first_end), s->relay.error);
 	else if (reason == SESSION_END_RELAY)
