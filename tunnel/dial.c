@@ -4,7 +4,6 @@
  */
 #include "config.h"
 
-#include <sys/mman.h>
 #include <sys/socket.h>
 
 #include <stdio.h>
@@ -18,6 +17,7 @@
 #include "conf.h"
 #include "dial_int.h"
 #include "link.h"
+#include "pagemem.h"
 #include "ssh.h"
 #include "tls_reg.h"
 
@@ -67,45 +67,6 @@ dial_expire(struct dial *d, char *buf, size_t len)
 	return (status);
 }
 
-/*
- * A dial is short-lived and large (its detail string), and a pool that
- * warms up has hundreds dialing at once between the sessions' lasting
- * objects: from malloc, each left a hole of its size in the heap once
- * connected, which the idle sessions then paid in RSS (issue 27, about
- * 1 KiB each).  A mapping of its own goes back to the system whole.
- */
-#if defined(__SANITIZE_ADDRESS__)
-#define DIAL_MEM_HEAP	1	/* so that LeakSanitizer sees a dial */
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer)
-#define DIAL_MEM_HEAP	1
-#endif
-#endif
-
-static struct dial *
-dial_mem_new(void)
-{
-#ifdef DIAL_MEM_HEAP
-	return (calloc(1, sizeof(struct dial)));
-#else
-	void	*p;
-
-	p = mmap(NULL, sizeof(struct dial), PROT_READ | PROT_WRITE,
-	    MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	return (p == MAP_FAILED ? NULL : p);	/* zero-filled */
-#endif
-}
-
-static void
-dial_mem_free(struct dial *d)
-{
-#ifdef DIAL_MEM_HEAP
-	free(d);
-#else
-	munmap(d, sizeof(*d));
-#endif
-}
-
 static void
 dial_free(struct dial *d)
 {
@@ -115,7 +76,7 @@ dial_free(struct dial *d)
 	link_close(d->link);
 	if (d->timer != NULL)
 		event_free(d->timer);
-	dial_mem_free(d);
+	pagemem_free(d, sizeof(*d));
 }
 
 struct dial *
@@ -125,7 +86,8 @@ dial_start(const struct dial_env *env, const struct conf_route *route,
 	struct dial	*d;
 	struct timeval	 tv;
 
-	if ((d = dial_mem_new()) == NULL)
+	/* Its own mapping: no hole in the heap after it (pagemem.h). */
+	if ((d = pagemem_new(sizeof(*d))) == NULL)
 		return (NULL);
 	d->env = *env;
 	d->route = route;
@@ -136,7 +98,7 @@ dial_start(const struct dial_env *env, const struct conf_route *route,
 	d->start = clock_ms();
 	d->timer = evtimer_new(env->base, dial_timer_cb, d);
 	if (d->timer == NULL) {
-		dial_mem_free(d);
+		pagemem_free(d, sizeof(*d));
 		return (NULL);
 	}
 	tv = clock_tv(timeout_ms);
