@@ -41,6 +41,9 @@ PACKAGES=(build-essential autoconf automake libtool pkg-config libevent-dev
 # The real client pools of tests/bench/pools.sh (Debian's python3, not a
 # pyenv one): redis-py's ConnectionPool and psycopg_pool.
 PACKAGES+=(python3-redis python3-psycopg python3-psycopg-pool)
+# 65-memory reads postern's heap in use through gdb (mallinfo2 needs
+# glibc's debug information).
+PACKAGES+=(gdb libc6-dbg)
 
 # One integration file may take this long before it is stopped.
 SCRIPT_TIMEOUT=${POSTERN_SCRIPT_TIMEOUT:-900}
