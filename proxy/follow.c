@@ -90,6 +90,30 @@ struct follow {
 };
 
 static void	follow_step(evutil_socket_t, short, void *);
+static struct route *follow_target(const struct session *, int *);
+
+/*
+ * The follow's event, made on first use: most sessions never move, and
+ * an idle one should not hold a timer it never runs (issue 27).  NULL
+ * when out of memory: the step is skipped, and the service's next tick
+ * (follow_update) tries again.
+ */
+static struct event *
+follow_event(struct follow *f)
+{
+	if (f->ev == NULL)
+		f->ev = evtimer_new(daemon_base(f->s->svc->px), follow_step,
+		    f);
+	return (f->ev);
+}
+
+/* Run a step from the follow's own event, soon. */
+static void
+follow_kick(struct follow *f)
+{
+	if (follow_event(f) != NULL)
+		event_active(f->ev, EV_TIMEOUT, 0);
+}
 
 struct follow *
 follow_new(struct session *s)
@@ -116,9 +140,6 @@ follow_new(struct session *s)
 			f->pg->st = f->st;
 		}
 	}
-	if ((f->ev = evtimer_new(daemon_base(s->svc->px), follow_step,
-	    f)) == NULL)
-		goto fail;
 	return (f);
 fail:
 	follow_free(f);
@@ -261,7 +282,17 @@ follow_waiting(const struct follow *f)
 void
 follow_update(struct follow *f)
 {
-	event_active(f->ev, EV_TIMEOUT, 0);
+	int	urgent;
+
+	/*
+	 * Where it should be, nothing in progress: no step to run, and no
+	 * event made for one (every routing change calls this for every
+	 * session of the service).
+	 */
+	if (f->ev == NULL && f->state == FOLLOW_NONE &&
+	    follow_target(f->s, &urgent) == NULL && !urgent)
+		return;
+	follow_kick(f);
 }
 
 /* A tap saw bytes: if they made a safe point we wait for, step. */
@@ -284,7 +315,7 @@ follow_noticed(struct follow *f)
 	/* Leaving a route that is down: any change may decide. */
 	if ((safe || f->urgent) && (f->state == FOLLOW_WAITING ||
 	    f->state == FOLLOW_READY || f->urgent))
-		event_active(f->ev, EV_TIMEOUT, 0);
+		follow_kick(f);
 	return (0);
 }
 
@@ -387,7 +418,8 @@ follow_later(struct follow *f, long ms)
 {
 	struct timeval	tv = clock_tv(ms > 0 ? ms : 1);
 
-	evtimer_add(f->ev, &tv);
+	if (follow_event(f) != NULL)
+		evtimer_add(f->ev, &tv);
 }
 
 /* Both directions idle (nothing buffered)?  Else look again soon. */
@@ -604,7 +636,7 @@ follow_move_cb(struct move *m, int ok, const char *why, void *arg)
 		f->state = FOLLOW_WAITING;
 		f->retry_at = clock_ms() + FOLLOW_RETRY_MS;
 	}
-	event_active(f->ev, EV_TIMEOUT, 0);
+	follow_kick(f);
 }
 
 /* Dial the target and replay the session's state there. */
@@ -697,7 +729,7 @@ follow_resume_cb(struct pgresume *r, int ok, const char *why, void *arg)
 		f->resume = NULL;
 		f->state = FOLLOW_WAITING;
 	}
-	event_active(f->ev, EV_TIMEOUT, 0);
+	follow_kick(f);
 }
 
 /*

@@ -30,7 +30,9 @@ relay_note_end(struct relay *r, int idx, int error, const char *why)
 	if (error) {
 		r->first_end = idx == RELAY_CLIENT ? RELAY_END_CLIENT_ERROR :
 		    RELAY_END_SERVER_ERROR;
-		snprintf(r->error, sizeof(r->error), "%s", why);
+		/* Made only at an error: an idle relay holds no room for
+		 * one (issue 27); out of memory, the line goes without. */
+		r->error = strdup(why != NULL ? why : "");
 	} else
 		r->first_end = idx == RELAY_CLIENT ? RELAY_END_CLIENT_EOF :
 		    RELAY_END_SERVER_EOF;
@@ -229,6 +231,8 @@ void
 relay_release(struct relay *r)
 {
 	relay_fd_release(r);
+	free(r->error);
+	r->error = NULL;
 	if (r->filter_in != NULL)
 		evbuffer_free(r->filter_in);
 	r->filter_in = NULL;

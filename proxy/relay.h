@@ -33,6 +33,11 @@ struct evbuffer;
 #define RELAY_HIGH_WATER	(256 * 1024)
 #define RELAY_LOW_WATER		(64 * 1024)
 #define RELAY_READ_CHUNK	(64 * 1024)
+/*
+ * The first read of a burst: what fits in one 4 KiB evbuffer chain with
+ * libevent's chain header (which rounds a reserve up to a power of two).
+ */
+#define RELAY_READ_MIN		(4096 - 128)
 
 enum relay_end {
 	RELAY_END_NONE,
@@ -81,6 +86,7 @@ struct relay_fdio {
 struct relay_side {
 	struct relay		*relay;
 	int			 idx;		/* RELAY_CLIENT or _SERVER */
+	unsigned int		 rwant;		/* next read's size (relay_fd.c) */
 	struct relay_fdio	 fdio;		/* the engine's I/O (relay_fd.c) */
 	int			 eof;		/* read side finished */
 	int			 shut;		/* write side shut down */
@@ -102,7 +108,7 @@ typedef void relay_done_cb(struct relay *r, void *arg);
 struct relay {
 	struct relay_side	 side[2];	/* RELAY_CLIENT, RELAY_SERVER */
 	enum relay_end		 first_end;
-	char			 error[128];	/* detail of the first error */
+	char			*error;		/* detail of the first error */
 	int			 done;
 	relay_done_cb		*cb;
 	void			*arg;

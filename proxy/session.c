@@ -93,8 +93,10 @@ session_answered(struct session *s)
 {
 	if (s->answer == SESSION_ANSWER_DONE)
 		return;
+	/* Never armed again: an idle session holds no timer (issue 27). */
 	if (s->answer_timer != NULL)
-		evtimer_del(s->answer_timer);
+		event_free(s->answer_timer);
+	s->answer_timer = NULL;
 	if (s->answer != SESSION_ANSWER_LATE)
 		route_report(s->route, 1, ROUTE_EV_ANSWER, "answered",
 		    clock_ms());
@@ -310,6 +312,17 @@ session_connected(struct session *s, const struct dial_result *res)
 		session_close(s, SESSION_END_INTERNAL, "out of memory");
 		return;
 	}
+	/*
+	 * The startup phase is over (its event deleted when it ended) and
+	 * the relay emptied s->first: neither is needed again, so an idle
+	 * session does not keep them (issue 27).  Not inside their own
+	 * callbacks: this runs from the dial's.
+	 */
+	pgfront_free(s->pg);
+	s->pg = NULL;
+	if (s->first != NULL)
+		evbuffer_free(s->first);
+	s->first = NULL;
 	session_watch(s);
 }
 
@@ -733,7 +746,8 @@ session_close(struct session *s, int reason, const char *detail)
 
 	if (s->state == SESSION_CLOSED)
 		return;
-	if (reason == SESSION_END_RELAY && s->relay.error[0] != '\0')
+	if (reason == SESSION_END_RELAY && s->relay.error != NULL &&
+	    s->relay.error[0] != '\0')
 		snprintf(why, sizeof(why), "%s: %s",
 		    relay_end_name(s->relay.first_end), s->relay.error);
 	else if (reason == SESSION_END_RELAY)

@@ -28,6 +28,8 @@
 #include <sys/queue.h>
 #include <sys/socket.h>
 
+#include <netinet/in.h>
+
 #include <stdint.h>
 
 #include <event2/util.h>
@@ -90,7 +92,11 @@ struct session {
 	int			 last_resort;	/* all down: trying anyway */
 	struct route		*route;		/* once connected */
 	/* The server's address (tcp://, tls://), for DNS staleness. */
-	struct sockaddr_storage	 upaddr;
+	union {
+		struct sockaddr		sa;
+		struct sockaddr_in	sin;
+		struct sockaddr_in6	sin6;
+	}			 upaddr;	/* not a 128-byte storage */
 	int			 has_upaddr;
 	struct event		*hold_timer;
 	struct pgfront		*pg;		/* postgres startup phase */

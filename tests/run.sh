@@ -43,6 +43,9 @@ PACKAGES=(build-essential autoconf automake libtool pkg-config libevent-dev
 PACKAGES+=(python3-redis python3-psycopg python3-psycopg-pool)
 # tests/check-shell.sh (make check) runs it over tests/ and packaging/.
 PACKAGES+=(shellcheck)
+# 65-memory reads postern's heap in use through gdb (mallinfo2 needs
+# glibc's debug information).
+PACKAGES+=(gdb libc6-dbg)
 
 # One integration file may take this long before it is stopped.
 SCRIPT_TIMEOUT=${POSTERN_SCRIPT_TIMEOUT:-900}

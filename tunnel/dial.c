@@ -17,6 +17,7 @@
 #include "conf.h"
 #include "dial_int.h"
 #include "link.h"
+#include "pagemem.h"
 #include "ssh.h"
 #include "tls_reg.h"
 
@@ -75,7 +76,7 @@ dial_free(struct dial *d)
 	link_close(d->link);
 	if (d->timer != NULL)
 		event_free(d->timer);
-	free(d);
+	pagemem_free(d, sizeof(*d));
 }
 
 struct dial *
@@ -85,7 +86,8 @@ dial_start(const struct dial_env *env, const struct conf_route *route,
 	struct dial	*d;
 	struct timeval	 tv;
 
-	if ((d = calloc(1, sizeof(*d))) == NULL)
+	/* Its own mapping: no hole in the heap after it (pagemem.h). */
+	if ((d = pagemem_new(sizeof(*d))) == NULL)
 		return (NULL);
 	d->env = *env;
 	d->route = route;
@@ -96,7 +98,7 @@ dial_start(const struct dial_env *env, const struct conf_route *route,
 	d->start = clock_ms();
 	d->timer = evtimer_new(env->base, dial_timer_cb, d);
 	if (d->timer == NULL) {
-		free(d);
+		pagemem_free(d, sizeof(*d));
 		return (NULL);
 	}
 	tv = clock_tv(timeout_ms);

@@ -18,6 +18,7 @@
 #include <event2/util.h>
 
 #include "dial.h"
+#include "pagemem.h"
 #include "sockopt.h"
 #include "tcp_connect.h"
 
@@ -83,7 +84,7 @@ tcp_connect_release(struct tcp_connect *c)
 		event_free(c->ev);
 	if (c->fd != -1)
 		close(c->fd);
-	free(c);
+	pagemem_free(c, sizeof(*c));
 }
 
 /* The result event: call back, then free (never inside the callback). */
@@ -206,7 +207,8 @@ tcp_connect_start(struct event_base *base, struct evdns_base *dns,
 	char			 serv[8];
 	unsigned char		 raw[16];
 
-	if ((c = calloc(1, sizeof(*c))) == NULL)
+	/* Its own mapping: no hole in the heap after it (pagemem.h). */
+	if ((c = pagemem_new(sizeof(*c))) == NULL)
 		return (NULL);
 	c->base = base;
 	c->fd = -1;
