@@ -59,7 +59,7 @@ service_accept(int fd, struct sockaddr *sa, int len, void *arg)
 		if (svc->refused == 1 || svc->refused % 1000 == 0)
 			log_warnx("service %s: %s: refused: max_sessions "
 			    "reached (%d across services; %llu refused so "
-			    "far)", svc->name, addr_from_sockaddr(sa,
+			    "far)", svc->label, addr_from_sockaddr(sa,
 			    (socklen_t)len, peer, sizeof(peer)), max,
 			    (unsigned long long)svc->refused);
 		close(fd);

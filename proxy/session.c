@@ -57,7 +57,15 @@ session_prefix(const struct session *s, const struct route *r, char *buf,
 		cr = (r == s->route || r == s->dialing) && s->cr != NULL ?
 		    s->cr : r->dial_cr != NULL ? r->dial_cr : r->cr;
 	}
-	if (r == NULL)
+	/*
+	 * -L: the path as the developer reads it, "s1 127.0.0.1:51234 ->
+	 * 7391 -> redis.internal:6379 (via prod)"; the generated service
+	 * and route names (L1, direct) mean nothing to them.
+	 */
+	if (s->svc->cs->label != NULL)
+		snprintf(buf, len, "s%llu %s -> %s", (unsigned long long)s->id,
+		    s->peer, r != NULL ? r->label : s->svc->label);
+	else if (r == NULL)
 		snprintf(buf, len, "s%llu %s %s", (unsigned long long)s->id,
 		    s->svc->name, s->peer);
 	else
@@ -392,7 +400,7 @@ session_refuse(struct session *s)
 	char		 text[SESSION_SUMMARY_LEN + 256], routes[SESSION_SUMMARY_LEN];
 
 	snprintf(text, sizeof(text), "postern: no healthy route for service "
-	    "%s (%s)", s->svc->name, session_routes_summary(s, routes,
+	    "%s (%s)", s->svc->label, session_routes_summary(s, routes,
 	    sizeof(routes)));
 	if ((msg = evbuffer_new()) != NULL &&
 	    proto_error(s->svc->cs->protocol, text, msg) != 0) {
@@ -471,7 +479,7 @@ session_last_resort(struct session *s, size_t from)
 		}
 		s->last_resort = 1;
 		log_debug("s%llu %s: every route is down: trying them anyway",
-		    (unsigned long long)s->id, svc->name);
+		    (unsigned long long)s->id, svc->label);
 	} else if (!s->last_resort)
 		return (svc->nroutes);
 	for (i = from; i < svc->nroutes; i++) {
@@ -658,7 +666,7 @@ session_new(struct service *svc, int fd, struct sockaddr *sa, socklen_t len)
 
 	if ((s = calloc(1, sizeof(*s))) == NULL) {
 		log_warnx("service %s: out of memory for a session",
-		    svc->name);
+		    svc->label);
 		close(fd);
 		return;
 	}

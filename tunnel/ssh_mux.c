@@ -170,8 +170,9 @@ mux_err_cb(evutil_socket_t fd, short what, void *arg)
 	 */
 	if (strstr(m->errline, "Host key verification failed") != NULL ||
 	    strstr(m->errline, "Permission denied") != NULL ||
-	    strstr(m->errline, "Could not resolve hostname") != NULL)
-		b->permanent = 1;
+	    (strstr(m->errline, "Could not resolve hostname") != NULL &&
+	    strstr(m->errline, "Temporary failure") == NULL))
+		b->permanent = 1;	/* a resolver that did not answer: not */
 	if (WIFSIGNALED(st))
 		ssh_fail(b, "ssh exited on signal %d%s%s", WTERMSIG(st),
 		    m->errline[0] != '\0' ? ": " : "", m->errline);
