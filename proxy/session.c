@@ -513,7 +513,8 @@ session_dial_next(struct session *s, size_t from)
 	s->pos = i;
 	s->dialing = route_ref(svc->order[i]);
 	/* A Sentinel route's current master (eligible: it has one). */
-	s->cr = s->dialing->dial_cr;
+	route_dial_release(s->cr);
+	s->cr = route_dial_hold(s->dialing);
 	s->epoch = s->dialing->epoch;
 	s->dial = dial_start(daemon_dial_env(svc->px), s->cr,
 	    (int)ms, 0, session_dial_cb, s);
@@ -836,6 +837,7 @@ session_free(struct session *s)
 		pgback_wipe(s->pgback);
 	free(s->pgback);
 	guard_free(s->guard);
+	route_dial_release(s->cr);	/* after the relay and dial are gone */
 	route_unref(s->dialing);
 	route_unref(s->route);
 	service_unref(s->svc);

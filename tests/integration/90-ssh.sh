@@ -819,7 +819,8 @@ case_jump_alias() {
 	expect_log "$fwd_re"
 	expect_eq "forwarding lines" 1 "$(count_lines "$POSTERN_LOG" 'forwarding ')"
 	expect_eq "PING through -L/-J prod-bastion" PONG "$(rcli "$LISTEN_PORT" PING 2>&1)"
-	expect_log "$(session_re prod-bastion 127.0.0.1 "$REDIS_PORT")client closed\\)"
+	# Named by the forward: the client, then the tunnel it went through.
+	expect_log " s[0-9]+ 127\\.0\\.0\\.1:[0-9]+ -> $LISTEN_PORT -> 127\\.0\\.0\\.1:$REDIS_PORT \\(via prod-bastion\\): closed \\(client closed\\)"
 	expect_log " notice: $LISTEN_PORT -> 127\\.0\\.0\\.1:$REDIS_PORT \\(via prod-bastion\\): up \\((check|connect) ok\\)$"
 	# The same without the alias: user@host, -p, -i, -o known_hosts=.
 	l2=$(free_port) || fail_case "no free port"
