@@ -483,6 +483,10 @@ sentinel_confirm(struct sentinel *w)
 
 	sconn_close(&w->role);
 	addr_format(&w->role.addr, a, sizeof(a));
+	/* Now: route_set_master lets go of cur (freed unless held). */
+	snprintf(was, sizeof(was), "none");
+	if (cur != NULL)
+		addr_format(&cur->target, was, sizeof(was));
 	if (!ok)
 		log_warnx("%s: sentinel: %d of %zu Sentinels name %s master "
 		    "of %s, but it does not say ROLE master: not used",
@@ -491,8 +495,7 @@ sentinel_confirm(struct sentinel *w)
 	else if (route_set_master(w->route, &w->role.addr) == 0) {
 		log_notice("%s: sentinel: master %s is %s (%d of %zu Sentinels, "
 		    "ROLE master; was %s)", sentinel_label(w),
-		    w->route->cr->sentinel, a, w->votes, w->n, cur == NULL ?
-		    "none" : addr_format(&cur->target, was, sizeof(was)));
+		    w->route->cr->sentinel, a, w->votes, w->n, was);
 		if (w->route->notify != NULL)
 			w->route->notify(w->route, w->route->notify_arg);
 	}

@@ -822,6 +822,7 @@ case_jump_alias() {
 	# Named by the forward: the client, then the tunnel it went through.
 	expect_log " s[0-9]+ 127\\.0\\.0\\.1:[0-9]+ -> $LISTEN_PORT -> 127\\.0\\.0\\.1:$REDIS_PORT \\(via prod-bastion\\): closed \\(client closed\\)"
 	expect_log " notice: $LISTEN_PORT -> 127\\.0\\.0\\.1:$REDIS_PORT \\(via prod-bastion\\): up \\((check|connect) ok\\)$"
+	expect_log " notice: service $LISTEN_PORT -> 127\\.0\\.0\\.1:$REDIS_PORT: new sessions go via prod-bastion$"
 	# The same without the alias: user@host, -p, -i, -o known_hosts=.
 	l2=$(free_port) || fail_case "no free port"
 	start_postern_args -L "127.0.0.1:$l2:127.0.0.1:$REDIS_PORT" -J root@127.0.0.1 -o engine=libssh2 \
