@@ -150,6 +150,11 @@ mux_err_cb(evutil_socket_t fd, short what, void *arg)
 			memcpy(m->errline, m->errbuf, m->errlen + 1);
 			log_debug("%s: ssh: %s", b->label, m->errline);
 		}
+		/* A missing -i is only a warning to ssh: keep it for later. */
+		if (strstr(m->errbuf, "Identity file ") != NULL &&
+		    strstr(m->errbuf, " not accessible: ") != NULL)
+			snprintf(m->idline, sizeof(m->idline), "%s",
+			    strstr(m->errbuf, "Identity file "));
 		m->errlen = 0;
 	}
 	if (n > 0)
@@ -173,12 +178,17 @@ mux_err_cb(evutil_socket_t fd, short what, void *arg)
 	    (strstr(m->errline, "Could not resolve hostname") != NULL &&
 	    strstr(m->errline, "Temporary failure") == NULL))
 		b->permanent = 1;	/* a resolver that did not answer: not */
+	/* Refused, and the identity was not there: say so, not only that. */
+	if (strstr(m->errline, "Permission denied") == NULL)
+		m->idline[0] = '\0';
 	if (WIFSIGNALED(st))
 		ssh_fail(b, "ssh exited on signal %d%s%s", WTERMSIG(st),
 		    m->errline[0] != '\0' ? ": " : "", m->errline);
 	else
-		ssh_fail(b, "ssh exited with status %d%s%s", WEXITSTATUS(st),
-		    m->errline[0] != '\0' ? ": " : "", m->errline);
+		ssh_fail(b, "ssh exited with status %d%s%s%s%s%s",
+		    WEXITSTATUS(st), m->errline[0] != '\0' ? ": " : "",
+		    m->errline, m->idline[0] != '\0' ? " (" : "", m->idline,
+		    m->idline[0] != '\0' ? ")" : "");
 }
 
 /* ------------------------------------------------------------------ */
@@ -320,6 +330,7 @@ mux_spawn(struct ssh_bastion *b)
 	m->errfd = p[0];
 	m->errlen = 0;
 	m->errline[0] = '\0';
+	m->idline[0] = '\0';
 	evutil_make_socket_nonblocking(p[0]);
 	m->errev = event_new(b->pool->base, p[0], EV_READ | EV_PERSIST,
 	    mux_err_cb, b);

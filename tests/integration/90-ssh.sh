@@ -881,6 +881,9 @@ case_jump_permanent() {
 	jump_exit "refused key (engine=openssh)" 255 -i "$T/keys/stranger" \
 	    -o "known_hosts=$SSHD_KNOWN" -o engine=openssh
 	expect_log "cannot connect: ssh exited with status 255: .*Permission denied.*; not retrying"
+	jump_exit "missing -i file (engine=openssh)" 255 -i "$T/keys/nosuch" \
+	    -o "known_hosts=$SSHD_KNOWN" -o engine=openssh
+	expect_log "cannot connect: ssh exited with status 255: .*Permission denied.* \\(Identity file $(re_escape "$T/keys/nosuch") not accessible: No such file or directory\\.?\\); not retrying"
 	# Transient: nothing listens on the port yet; postern waits for it.
 	sshd_signal KILL
 	wait_exit "$SSHD_PID" 10 || fail_case "sshd survived SIGKILL"
