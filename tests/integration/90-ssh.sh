@@ -877,7 +877,8 @@ case_jump_permanent() {
 	# on what ssh exits 255 for.
 	jump_exit "changed host key (engine=openssh)" 255 -i "$USER_KEY" \
 	    -o "known_hosts=$kh" -o engine=openssh
-	expect_log "Host key verification failed\\.; not retrying"
+	# ssh's help is kept: the offending line and the ssh-keygen -R command.
+	expect_log "Host key verification failed\\. \\(Offending [A-Z0-9]+ key in $(re_escape "$kh"):1; if the change is expected, remove the old key with: ssh-keygen -f .?$(re_escape "$kh").? -R .?\\[127\\.0\\.0\\.1\\]:$SSHD_PORT.?\\); not retrying"
 	jump_exit "refused key (engine=openssh)" 255 -i "$T/keys/stranger" \
 	    -o "known_hosts=$SSHD_KNOWN" -o engine=openssh
 	expect_log "cannot connect: ssh exited with status 255: .*Permission denied.*; not retrying"
