@@ -148,9 +148,12 @@ sconn_error(struct sconn *c, const char *what, const redisReply *r)
 	char	to[ADDR_STRLEN], text[160], *last = sconn_errbuf(c);
 	int	noauth = strncmp(r->str, "NOAUTH", 6) == 0;
 
-	/* The answer alone: a SUBSCRIBE and a SENTINEL refused alike. */
-	snprintf(text, sizeof(text), "%.*s", (int)(r->len > 120 ? 120 :
-	    r->len), r->str);
+	/*
+	 * The answer alone (a SUBSCRIBE and a SENTINEL refused alike), its
+	 * end marked if cut.
+	 */
+	snprintf(text, sizeof(text), "%.*s%s", (int)(r->len > 120 ? 120 :
+	    r->len), r->str, r->len > 120 ? "..." : "");
 	if (strcmp(text, last) == 0)
 		return;
 	snprintf(last, sizeof(c->error), "%s", text);
