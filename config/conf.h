@@ -121,6 +121,13 @@ struct conf_route {
 	struct addr		*sentinels;	/* target is the first */
 	size_t			 nsentinels;
 	/*
+	 * The Sentinels' own AUTH (requirepass, or an ACL user): not the
+	 * master's.  The password is the file's first line, wiped when freed.
+	 */
+	char			*sentinel_user;
+	char			*sentinel_password_file;
+	char			*sentinel_password;	/* never logged */
+	/*
 	 * A copy with another target (a Sentinel, the master) points at the
 	 * configured route it stands for, whose TLS context it uses.
 	 */

@@ -327,6 +327,15 @@ const struct conf_key conf_keys[] = {
 	  0, "redis: the master's name as the Sentinels know it; the URL then "
 	  "lists Sentinels, host:port,host:port,... (postern.conf(5), "
 	  "Sentinel routes)" },
+	{ SECT_ROUTE, "sentinel_password_file", TYPE_PATH,
+	  R(sentinel_password_file), NULL, 0, 0, NULL, KEY_SECRET,
+	  "redis, with sentinel=: file whose first line is the password the "
+	  "Sentinels ask for (AUTH; their requirepass, or sentinel_user's); "
+	  "a secret file (postern.conf(5): mode 600, or 640 root-owned)" },
+	{ SECT_ROUTE, "sentinel_user", TYPE_STRING, R(sentinel_user), NULL, 0,
+	  0, NULL, 0,
+	  "redis, with sentinel=: the ACL user the Sentinels know postern "
+	  "as (AUTH user password); needs sentinel_password_file" },
 };
 const size_t conf_nkeys = sizeof(conf_keys) / sizeof(conf_keys[0]);
 _Static_assert(sizeof(conf_keys) / sizeof(conf_keys[0]) <= CONF_MAX_KEYS,

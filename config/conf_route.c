@@ -31,6 +31,13 @@ conf_route_clear(struct conf_route *r)
 	free(r->tls.ciphers);
 	free(r->sentinel);
 	free(r->sentinels);
+	free(r->sentinel_user);
+	free(r->sentinel_password_file);
+	if (r->sentinel_password != NULL) {
+		explicit_bzero(r->sentinel_password,
+		    strlen(r->sentinel_password));
+		free(r->sentinel_password);
+	}
 }
 
 /*
@@ -164,6 +171,8 @@ static void
 conf_validate_sentinel(struct conf_parser *p, struct conf_service *s,
     struct conf_route *r)
 {
+	char	label[96];
+
 	if (s->protocol != PROTO_REDIS) {
 		perr(p, r->line, "route '%s': sentinel is for protocol = "
 		    "redis", r->name);
@@ -180,6 +189,12 @@ conf_validate_sentinel(struct conf_parser *p, struct conf_service *s,
 		r->sentinels[0] = r->target;
 		r->nsentinels = 1;
 	}
+	if (r->sentinel_user != NULL && r->sentinel_password_file == NULL)
+		perr(p, r->line, "route '%s': sentinel_user needs "
+		    "sentinel_password_file (AUTH user password)", r->name);
+	snprintf(label, sizeof(label), "route '%s'", r->name);
+	conf_read_secret_file(p, r->line, label, "sentinel_password_file",
+	    r->sentinel_password_file, &r->sentinel_password);
 }
 
 void
@@ -232,6 +247,10 @@ conf_validate_route(struct conf_parser *p, struct conf_service *s,
 		    " (without key=, it holds the key)", label);
 	if (r->sentinel != NULL)
 		conf_validate_sentinel(p, s, r);
+	else if (r->sentinel_user != NULL || r->sentinel_password_file != NULL)
+		perr(p, r->line, "route '%s': sentinel_user and "
+		    "sentinel_password_file are for a Sentinel route "
+		    "(sentinel=NAME)", r->name);
 	else if (r->nsentinels > 0)
 		perr(p, r->line, "route '%s': several addresses are Sentinels: "
 		    "name the master with sentinel=NAME", r->name);

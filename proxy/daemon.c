@@ -119,6 +119,8 @@ daemon_prepare(struct postern *px, struct conf *c, struct listener **bound,
 				    NULL, err, sizeof(err));
 			if (bound[n] == NULL) {
 				log_error("service %s: %s",
+				    c->services[i].label != NULL ?
+				    c->services[i].label :
 				    c->services[i].name, err);
 				return (-1);
 			}

@@ -169,6 +169,8 @@ follow_settle(struct follow *f)
 	f->state = FOLLOW_NONE;
 	move_free(f->move);
 	f->move = NULL;
+	route_dial_release(f->cr);	/* the move's dial is gone */
+	f->cr = NULL;
 	pgresume_free(f->resume);
 	f->resume = NULL;
 	f->noresume[0] = '\0';
@@ -612,7 +614,9 @@ follow_swap(struct follow *f)
 	    f->names : "nothing");
 	session_route_moved(s, f->target);
 	session_set_upstream(s, move_peer(f->move));
+	route_dial_release(s->cr);	/* the session's, handed over */
 	s->cr = f->cr;
+	f->cr = NULL;
 	s->epoch = f->epoch;
 	s->svc->count->moved++;
 	follow_settle(f);
@@ -652,7 +656,8 @@ follow_dial(struct follow *f)
 		return;
 	n = resp_track_replay(f->resp, replay, want, f->names,
 	    sizeof(f->names));
-	f->cr = f->target->dial_cr;
+	route_dial_release(f->cr);	/* a failed move's */
+	f->cr = route_dial_hold(f->target);
 	f->epoch = f->target->epoch;
 	if (n >= 0 && f->cr != NULL)
 		f->move = move_start(daemon_dial_env(f->s->svc->px),

@@ -48,6 +48,8 @@ guard_start(const struct conf_service *cs, struct relay *r,
     struct guard **gp)
 {
 	struct guard	*g;
+	/* -L: the refusal names the tunnel as typed, not "L1". */
+	const char	*name = cs->label != NULL ? cs->label : cs->name;
 
 	*gp = NULL;
 	if (!cs->readonly || cs->protocol == PROTO_TCP)
@@ -56,8 +58,8 @@ guard_start(const struct conf_service *cs, struct relay *r,
 		return (-1);
 	g->proto = cs->protocol;
 	if (g->proto == PROTO_REDIS)
-		resp_guard_init(&g->resp, cs->name);
-	else if (pg_guard_init(&g->pg, cs->name) == -1) {
+		resp_guard_init(&g->resp, name);
+	else if (pg_guard_init(&g->pg, name) == -1) {
 		free(g);
 		return (-1);
 	}

@@ -355,7 +355,8 @@ main(int argc, char **argv)
 		char	hint[512];
 
 		conf_forward_hint(&conf->services[i], hint, sizeof(hint));
-		log_status("%s: %s", conf->services[i].name, hint);
+		log_status("%s: %s", conf->services[i].label != NULL ?
+		    conf->services[i].label : conf->services[i].name, hint);
 	}
 	rc = daemon_run(px);
 	daemon_free(px);

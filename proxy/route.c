@@ -3,6 +3,7 @@
  */
 #include "config.h"
 
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,12 +14,26 @@
 #include "resolve.h"
 #include "route.h"
 
-/* A master a Sentinel route had: r->cr with another target. */
+/*
+ * A master of a Sentinel route: r->cr with another target.  The route
+ * holds its current one; sessions, moves and checks that dial it hold it
+ * too (route_dial_hold), so a past master lives only as long as someone
+ * still uses it, not as long as the route.
+ */
 struct route_master {
-	struct route_master	*next;
+	int			 refs;
 	struct conf		*gen;		/* holds cr's strings alive */
 	struct conf_route	 cr;		/* a shallow copy: owns nothing */
 };
+
+static void
+route_master_unref(struct route_master *m)
+{
+	if (m == NULL || --m->refs > 0)
+		return;
+	conf_unref(m->gen);
+	free(m);
+}
 
 struct route *
 route_new(struct conf *gen, const struct conf_service *cs,
@@ -53,15 +68,9 @@ route_ref(struct route *r)
 void
 route_unref(struct route *r)
 {
-	struct route_master	*m;
-
 	if (r == NULL || --r->refs > 0)
 		return;
-	while ((m = r->masters) != NULL) {
-		r->masters = m->next;
-		conf_unref(m->gen);
-		free(m);
-	}
+	route_master_unref(r->master);
 	conf_unref(r->gen);
 	free(r->label);
 	free(r);
@@ -153,11 +162,30 @@ route_set_master(struct route *r, const struct addr *a)
 	m->cr.sentinels = NULL;
 	m->cr.nsentinels = 0;
 	m->cr.origin = r->cr;
-	m->next = r->masters;
-	r->masters = m;
+	m->refs = 1;			/* the route's */
+	route_master_unref(r->master);	/* freed unless still dialed */
+	r->master = m;
 	r->dial_cr = &m->cr;
 	r->epoch++;
 	return (0);
+}
+
+const struct conf_route *
+route_dial_hold(struct route *r)
+{
+	if (r->master != NULL && r->dial_cr == &r->master->cr)
+		r->master->refs++;
+	return (r->dial_cr);
+}
+
+void
+route_dial_release(const struct conf_route *cr)
+{
+	/* Only a master's copy has an origin (configured routes: NULL). */
+	if (cr == NULL || cr->origin == NULL)
+		return;
+	route_master_unref((struct route_master *)(void *)((const char *)cr -
+	    offsetof(struct route_master, cr)));
 }
 
 int

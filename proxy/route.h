@@ -113,7 +113,7 @@ struct route {
 	 */
 	const struct conf_route	*dial_cr;
 	unsigned int		 epoch;
-	struct route_master	*masters;	/* every dial_cr it had */
+	struct route_master	*master;	/* dial_cr's, held */
 };
 
 /*
@@ -167,11 +167,25 @@ void	route_rebind(struct route *r, struct conf *gen,
 /*
  * route_set_master(r, a): a Sentinel route's server is now a (the
  * Sentinels' quorum named it, ROLE confirmed it): dial_cr becomes r->cr
- * with target a, and epoch grows.  Earlier dial_crs stay valid until r
- * is freed (dials in flight hold them).  Returns 0, -1 when out of
- * memory (nothing changed).
+ * with target a, and epoch grows.  The route lets go of its earlier
+ * master, which stays valid only for those that hold it
+ * (route_dial_hold).  Returns 0, -1 when out of memory (nothing changed).
  */
 int	route_set_master(struct route *r, const struct addr *a);
+
+/*
+ * route_dial_hold(r): r->dial_cr (NULL: a Sentinel route without a
+ * master yet), valid until route_dial_release(cr) even when the route
+ * moves to another master meanwhile.  Whoever dials a route and keeps
+ * the conf_route (a dial in flight, a session on it) holds it.
+ */
+const struct conf_route *route_dial_hold(struct route *r);
+
+/*
+ * route_dial_release(cr): done with cr from route_dial_hold; a past
+ * master that nobody holds any more is freed.  NULL is a no-op.
+ */
+void	route_dial_release(const struct conf_route *cr);
 
 /* route_same(a, b): same name, URL and options: health carries over. */
 int	route_same(const struct conf_route *a, const struct conf_route *b);

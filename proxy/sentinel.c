@@ -8,6 +8,7 @@
  */
 #include "config.h"
 
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -52,7 +53,9 @@ struct sconn {
 	struct event		*retry;		/* SUB: connect again */
 	int			 done;		/* ASK, ROLE: answered/failed */
 	int			 found;		/* ASK: addr; ROLE: master */
+	int			 authing;	/* AUTH's reply comes first */
 	struct addr		 addr;
+	char			 error[160];	/* ASK, ROLE: last logged */
 };
 
 struct sentinel {
@@ -127,6 +130,75 @@ sconn_finish(struct sconn *c, int found)
 	sentinel_wake(c->w);
 }
 
+/* The last error logged for c's server: one per Sentinel, and ROLE's. */
+static char *
+sconn_errbuf(struct sconn *c)
+{
+	return (c->kind == SCONN_ROLE ? c->error : c->w->ask[c->i].error);
+}
+
+/*
+ * An error reply (a refused AUTH, NOAUTH, ...): a warning when it is new
+ * for this server, so that a Sentinel asked every check_interval (and
+ * subscribed to) says it once.  Redis never echoes the password in these.
+ */
+static void
+sconn_error(struct sconn *c, const char *what, const redisReply *r)
+{
+	char	to[ADDR_STRLEN], text[160], *last = sconn_errbuf(c);
+	int	noauth = strncmp(r->str, "NOAUTH", 6) == 0;
+
+	/*
+	 * The answer alone (a SUBSCRIBE and a SENTINEL refused alike), its
+	 * end marked if cut.
+	 */
+	snprintf(text, sizeof(text), "%.*s%s", (int)(r->len > 120 ? 120 :
+	    r->len), r->str, r->len > 120 ? "..." : "");
+	if (strcmp(text, last) == 0)
+		return;
+	snprintf(last, sizeof(c->error), "%s", text);
+	log_warnx("%s: %s %s: %s: %s%s", sentinel_label(c->w),
+	    c->kind == SCONN_ROLE ? "master" : "sentinel",
+	    addr_format(&c->cr.target, to, sizeof(to)), what, text,
+	    !noauth ? "" :
+	    c->kind == SCONN_ROLE ? " (check_password_file)" :
+	    " (sentinel_password_file)");
+}
+
+/* evbuffer cleanup of a formatted AUTH: it carries the password. */
+static void
+sconn_wipe(const void *data, size_t len, void *arg)
+{
+	explicit_bzero((void *)(uintptr_t)data, len);
+	redisFreeCommand((char *)(uintptr_t)data);
+}
+
+/*
+ * AUTH [user] password ahead of the command, by reference: the output
+ * buffer wipes it once written (a copy in its chains would be freed
+ * unwiped).  0, or -1 when out of memory.
+ */
+static int
+sconn_auth(struct sconn *c, const char *user, const char *password)
+{
+	char	*cmd;
+	int	 len;
+
+	if (password == NULL)
+		return (0);
+	len = user != NULL ? redisFormatCommand(&cmd, "AUTH %s %s", user,
+	    password) : redisFormatCommand(&cmd, "AUTH %s", password);
+	if (len < 0)
+		return (-1);
+	if (evbuffer_add_reference(bufferevent_get_output(c->bev), cmd,
+	    (size_t)len, sconn_wipe, NULL) != 0) {
+		sconn_wipe(cmd, (size_t)len, NULL);
+		return (-1);
+	}
+	c->authing = 1;
+	return (0);
+}
+
 /* A subscription broke: connect again after check_down_interval. */
 static void
 sconn_lost(struct sconn *c, const char *why)
@@ -173,6 +245,28 @@ sconn_reply(struct sconn *c, const redisReply *r)
 	char			 name[128];
 	size_t			 len;
 
+	if (c->authing) {
+		c->authing = 0;
+		if (r->type != REDIS_REPLY_ERROR)
+			return (0);	/* +OK: the command's reply next */
+		sconn_error(c, "AUTH refused", r);
+		if (c->kind == SCONN_SUB)
+			sconn_lost(c, "AUTH refused");
+		else
+			sconn_finish(c, 0);
+		return (1);
+	}
+	if (r->type == REDIS_REPLY_ERROR) {
+		sconn_error(c, c->kind == SCONN_ASK ? "SENTINEL "
+		    "get-master-addr-by-name" : c->kind == SCONN_ROLE ? "ROLE" :
+		    "SUBSCRIBE", r);
+		if (c->kind == SCONN_SUB)
+			sconn_lost(c, "SUBSCRIBE refused");
+		else
+			sconn_finish(c, 0);
+		return (1);
+	}
+	sconn_errbuf(c)[0] = '\0';	/* answered: a new error logs again */
 	switch (c->kind) {
 	case SCONN_ASK:
 		/* [host, port], or nil: no such master. */
@@ -259,7 +353,9 @@ sconn_dial_cb(const struct dial_result *res, void *arg)
 {
 	struct sconn	*c = arg;
 	struct event_base *base = daemon_base(c->w->px);
-	const char	*name = c->w->route->cr->sentinel;
+	const struct conf_service *cs = c->w->cs;
+	const struct conf_route	*rcr = c->w->route->cr;
+	const char	*name = rcr->sentinel;
 	int		 fd;
 
 	c->dial = NULL;
@@ -278,6 +374,12 @@ sconn_dial_cb(const struct dial_result *res, void *arg)
 	if ((c->reader = redisReaderCreate()) == NULL)
 		goto fail;
 	bufferevent_setcb(c->bev, sconn_read_cb, NULL, sconn_event_cb, c);
+	/* The Sentinels' credentials; the master's are the check's. */
+	c->authing = 0;
+	if ((c->kind == SCONN_ROLE ? sconn_auth(c, cs->check_user,
+	    cs->check_password) : sconn_auth(c, rcr->sentinel_user,
+	    rcr->sentinel_password)) != 0)
+		goto fail;
 	switch (c->kind) {
 	case SCONN_ASK:
 		evbuffer_add_printf(bufferevent_get_output(c->bev),
@@ -384,6 +486,10 @@ sentinel_confirm(struct sentinel *w)
 
 	sconn_close(&w->role);
 	addr_format(&w->role.addr, a, sizeof(a));
+	/* Now: route_set_master lets go of cur (freed unless held). */
+	snprintf(was, sizeof(was), "none");
+	if (cur != NULL)
+		addr_format(&cur->target, was, sizeof(was));
 	if (!ok)
 		log_warnx("%s: sentinel: %d of %zu Sentinels name %s master "
 		    "of %s, but it does not say ROLE master: not used",
@@ -392,8 +498,7 @@ sentinel_confirm(struct sentinel *w)
 	else if (route_set_master(w->route, &w->role.addr) == 0) {
 		log_notice("%s: sentinel: master %s is %s (%d of %zu Sentinels, "
 		    "ROLE master; was %s)", sentinel_label(w),
-		    w->route->cr->sentinel, a, w->votes, w->n, cur == NULL ?
-		    "none" : addr_format(&cur->target, was, sizeof(was)));
+		    w->route->cr->sentinel, a, w->votes, w->n, was);
 		if (w->route->notify != NULL)
 			w->route->notify(w->route, w->route->notify_arg);
 	}

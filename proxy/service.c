@@ -60,7 +60,7 @@ service_accept(int fd, struct sockaddr *sa, int len, void *arg)
 		if (svc->refused == 1 || svc->refused % 1000 == 0)
 			log_warnx("service %s: %s: refused: max_sessions "
 			    "reached (%d across services; %llu refused so "
-			    "far)", svc->name, addr_from_sockaddr(sa,
+			    "far)", svc->label, addr_from_sockaddr(sa,
 			    (socklen_t)len, peer, sizeof(peer)), max,
 			    (unsigned long long)svc->refused);
 		close(fd);
@@ -90,12 +90,30 @@ service_route_served(const struct route *r)
 	return (r->sessions_total > 0 || r->checks[PROBE_OK] > 0);
 }
 
+/*
+ * A route in the service's lines: its name, or for -L (whose route is
+ * named "direct" or after the bastion, often a host) "direct" or "via
+ * NAME", as the tunnel was typed.
+ */
+static const char *
+service_route_word(const struct service *svc, const struct route *r,
+    char *buf, size_t len)
+{
+	if (svc->cs->label == NULL)
+		return (r->cr->name);
+	if (r->cr->kind != ROUTE_SSH)
+		return ("direct");
+	snprintf(buf, len, "via %s", r->cr->bastion);
+	return (buf);
+}
+
 /* Log and count changes of the route new sessions go to. */
 static void
 service_update_current(struct service *svc)
 {
 	size_t		 cur;
 	const char	*was;
+	char		 wbuf[160], nbuf[160];
 
 	cur = service_select(svc, 0, clock_ms());
 	/* Established sessions may have to follow (follow.h). */
@@ -103,10 +121,16 @@ service_update_current(struct service *svc)
 	if (cur == svc->current)
 		return;
 	was = svc->current < svc->nroutes ?
-	    svc->order[svc->current]->cr->name : NULL;
+	    service_route_word(svc, svc->order[svc->current], wbuf,
+	    sizeof(wbuf)) : NULL;
 	if (cur == svc->nroutes)
 		log_warnx("service %s: no usable route (was %s)", svc->label,
 		    was != NULL ? was : "none");
+	else if (svc->cs->label != NULL)
+		/* -L: one route; "go direct", "go via prod". */
+		log_notice("service %s: new sessions go %s", svc->label,
+		    service_route_word(svc, svc->order[cur], nbuf,
+		    sizeof(nbuf)));
 	else if (was == NULL)
 		log_notice("service %s: new sessions go to %s", svc->label,
 		    svc->order[cur]->cr->name);

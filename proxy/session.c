@@ -58,7 +58,15 @@ session_prefix(const struct session *s, const struct route *r, char *buf,
 		cr = (r == s->route || r == s->dialing) && s->cr != NULL ?
 		    s->cr : r->dial_cr != NULL ? r->dial_cr : r->cr;
 	}
-	if (r == NULL)
+	/*
+	 * -L: the path as the developer reads it, "s1 127.0.0.1:51234 ->
+	 * 7391 -> redis.internal:6379 (via prod)"; the generated service
+	 * and route names (L1, direct) mean nothing to them.
+	 */
+	if (s->svc->cs->label != NULL)
+		snprintf(buf, len, "s%llu %s -> %s", (unsigned long long)s->id,
+		    s->peer, r != NULL ? r->label : s->svc->label);
+	else if (r == NULL)
 		snprintf(buf, len, "s%llu %s %s", (unsigned long long)s->id,
 		    s->svc->name, s->peer);
 	else
@@ -419,7 +427,7 @@ session_refuse(struct session *s)
 	char		 text[SESSION_SUMMARY_LEN + 256], routes[SESSION_SUMMARY_LEN];
 
 	snprintf(text, sizeof(text), "postern: no healthy route for service "
-	    "%s (%s)", s->svc->name, session_routes_summary(s, routes,
+	    "%s (%s)", s->svc->label, session_routes_summary(s, routes,
 	    sizeof(routes)));
 	if ((msg = evbuffer_new()) != NULL &&
 	    native_error(s->svc->cs->protocol, text, msg) != 0) {
@@ -498,7 +506,7 @@ session_last_resort(struct session *s, size_t from)
 		}
 		s->last_resort = 1;
 		log_debug("s%llu %s: every route is down: trying them anyway",
-		    (unsigned long long)s->id, svc->name);
+		    (unsigned long long)s->id, svc->label);
 	} else if (!s->last_resort)
 		return (svc->nroutes);
 	for (i = from; i < svc->nroutes; i++) {
@@ -532,7 +540,8 @@ session_dial_next(struct session *s, size_t from)
 	s->pos = i;
 	s->dialing = route_ref(svc->order[i]);
 	/* A Sentinel route's current master (eligible: it has one). */
-	s->cr = s->dialing->dial_cr;
+	route_dial_release(s->cr);
+	s->cr = route_dial_hold(s->dialing);
 	s->epoch = s->dialing->epoch;
 	s->dial = dial_start(daemon_dial_env(svc->px), s->cr,
 	    (int)ms, 0, session_dial_cb, s);
@@ -685,7 +694,7 @@ session_new(struct service *svc, int fd, struct sockaddr *sa, socklen_t len)
 
 	if ((s = calloc(1, sizeof(*s))) == NULL) {
 		log_warnx("service %s: out of memory for a session",
-		    svc->name);
+		    svc->label);
 		close(fd);
 		return;
 	}
@@ -873,6 +882,7 @@ session_free(struct session *s)
 		pgback_wipe(s->pgback);
 	free(s->pgback);
 	guard_free(s->guard);
+	route_dial_release(s->cr);	/* after the relay and dial are gone */
 	route_unref(s->dialing);
 	route_unref(s->route);
 	service_unref(s->svc);

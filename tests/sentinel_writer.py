@@ -20,7 +20,9 @@ import redis
 
 
 def main(port, out, stop):
-    pool = redis.ConnectionPool(host="127.0.0.1", port=int(port))
+    # REDISCLI_AUTH: the servers' password in the AUTH cases.
+    pool = redis.ConnectionPool(host="127.0.0.1", port=int(port),
+                                password=os.environ.get("REDISCLI_AUTH"))
     acked = []
     errors = collections.Counter()
     lock = threading.Lock()

@@ -455,11 +455,17 @@ ssh_tcp_done(int fd, int status, const char *detail, void *arg)
 	socklen_t		 sslen = sizeof(ss);
 	char			 local[ADDR_STRLEN];
 
-	b->tcp = NULL;		/* freed when this returns */
 	if (status == DIAL_RESOLVE) {
+		/*
+		 * A name the DNS says does not exist (ssh exits 255 on it) is
+		 * permanent; a resolver that did not answer may next time.
+		 */
+		b->permanent = tcp_connect_no_such_name(b->tcp);
+		b->tcp = NULL;		/* freed when this returns */
 		ssh_fail(b, "%s", detail);
 		return;
 	}
+	b->tcp = NULL;		/* freed when this returns */
 	if (status != DIAL_OK) {
 		/* postern's own limit: its opens fail as DIAL_LOCAL. */
 		b->local_fail = status == DIAL_LOCAL;

@@ -125,6 +125,28 @@ mux_send_fd(int sock, int fd)
 /* ------------------------------------------------------------------ */
 /* The master's stderr: its last line says why it failed. */
 
+/*
+ * Lines before the last that say what to do about it: a missing -i
+ * (only a warning to ssh), and a changed host key's offending
+ * known_hosts line with the ssh-keygen -R command that removes it.
+ */
+static void
+mux_err_hint(struct ssh_mux_state *m, const char *line)
+{
+	const char	*p;
+	size_t		 n = strlen(m->idline);
+
+	if ((p = strstr(line, "Identity file ")) != NULL &&
+	    strstr(p, " not accessible: ") != NULL)
+		snprintf(m->idline, sizeof(m->idline), "%s", p);
+	else if (strncmp(line, "Offending ", 10) == 0)
+		snprintf(m->idline, sizeof(m->idline), "%s", line);
+	else if ((p = strstr(line, "ssh-keygen -f ")) != NULL &&
+	    strncmp(m->idline, "Offending ", 10) == 0)
+		snprintf(m->idline + n, sizeof(m->idline) - n, "; if the "
+		    "change is expected, remove the old key with: %s", p);
+}
+
 static void
 mux_err_cb(evutil_socket_t fd, short what, void *arg)
 {
@@ -150,6 +172,7 @@ mux_err_cb(evutil_socket_t fd, short what, void *arg)
 			memcpy(m->errline, m->errbuf, m->errlen + 1);
 			log_debug("%s: ssh: %s", b->label, m->errline);
 		}
+		mux_err_hint(m, m->errbuf);
 		m->errlen = 0;
 	}
 	if (n > 0)
@@ -170,14 +193,21 @@ mux_err_cb(evutil_socket_t fd, short what, void *arg)
 	 */
 	if (strstr(m->errline, "Host key verification failed") != NULL ||
 	    strstr(m->errline, "Permission denied") != NULL ||
-	    strstr(m->errline, "Could not resolve hostname") != NULL)
-		b->permanent = 1;
+	    (strstr(m->errline, "Could not resolve hostname") != NULL &&
+	    strstr(m->errline, "Temporary failure") == NULL))
+		b->permanent = 1;	/* a resolver that did not answer: not */
+	/* Refused, and the identity was not there; or which key changed. */
+	if (strstr(m->errline, "Permission denied") == NULL &&
+	    strstr(m->errline, "Host key verification failed") == NULL)
+		m->idline[0] = '\0';
 	if (WIFSIGNALED(st))
 		ssh_fail(b, "ssh exited on signal %d%s%s", WTERMSIG(st),
 		    m->errline[0] != '\0' ? ": " : "", m->errline);
 	else
-		ssh_fail(b, "ssh exited with status %d%s%s", WEXITSTATUS(st),
-		    m->errline[0] != '\0' ? ": " : "", m->errline);
+		ssh_fail(b, "ssh exited with status %d%s%s%s%s%s",
+		    WEXITSTATUS(st), m->errline[0] != '\0' ? ": " : "",
+		    m->errline, m->idline[0] != '\0' ? " (" : "", m->idline,
+		    m->idline[0] != '\0' ? ")" : "");
 }
 
 /* ------------------------------------------------------------------ */
@@ -319,6 +349,7 @@ mux_spawn(struct ssh_bastion *b)
 	m->errfd = p[0];
 	m->errlen = 0;
 	m->errline[0] = '\0';
+	m->idline[0] = '\0';
 	evutil_make_socket_nonblocking(p[0]);
 	m->errev = event_new(b->pool->base, p[0], EV_READ | EV_PERSIST,
 	    mux_err_cb, b);

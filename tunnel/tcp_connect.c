@@ -29,6 +29,7 @@ struct tcp_connect {
 	int				 fd;	/* being connected */
 	struct event			*ev;	/* writable, or the result */
 	enum dial_status		 status;
+	int				 no_such_name;	/* NXDOMAIN */
 	char				 host[256];
 	char				 detail[512];
 	tcp_connect_cb			*cb;
@@ -187,6 +188,14 @@ tcp_connect_resolved(int result, struct evutil_addrinfo *ai, void *arg)
 	if (result == EVUTIL_EAI_CANCEL)
 		return;
 	c->dns_req = NULL;
+	if (result == EVUTIL_EAI_NONAME) {
+		/* The DNS answered: the name does not exist. */
+		c->no_such_name = 1;
+		snprintf(c->detail, sizeof(c->detail), "cannot resolve %s: "
+		    "no such host name", c->host);
+		tcp_connect_finish(c, DIAL_RESOLVE);
+		return;
+	}
 	if (result != 0) {
 		snprintf(c->detail, sizeof(c->detail), "cannot resolve %s: "
 		    "%s", c->host, evutil_gai_strerror(result));
@@ -240,6 +249,12 @@ tcp_connect_start(struct event_base *base, struct evdns_base *dns,
 	    c);
 	c->dns_req = req;
 	return (c);
+}
+
+int
+tcp_connect_no_such_name(const struct tcp_connect *c)
+{
+	return (c != NULL && c->no_such_name);
 }
 
 void

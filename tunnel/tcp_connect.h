@@ -34,6 +34,14 @@ struct tcp_connect *tcp_connect_start(struct event_base *base,
 	    tcp_connect_cb *cb, void *arg);
 
 /*
+ * tcp_connect_no_such_name(c): inside c's callback with DIAL_RESOLVE, 1
+ * if the DNS answered that the name does not exist (NXDOMAIN: a retry
+ * will not mend it), 0 if resolving failed otherwise (no answer, a
+ * server failure: it may work next time).
+ */
+int	tcp_connect_no_such_name(const struct tcp_connect *c);
+
+/*
  * tcp_connect_cancel(c): stop and free c without a callback (a socket
  * being connected is closed).  NULL is a no-op.
  */

@@ -371,7 +371,8 @@ pg_guard_raise(const struct pg_guard *g, const char *what,
 	for (i = k = 0; g->service[i] != '\0' && k + 2 < sizeof(svc); i++) {
 		if (g->service[i] == '\'')
 			svc[k++] = '\'';
-		svc[k++] = g->service[i];
+		/* An -L label is typed text: no "$postern$" ends the body. */
+		svc[k++] = g->service[i] == '$' ? '?' : g->service[i];
 	}
 	svc[k] = '\0';
 	return (evbuffer_add_printf(out, "DO $postern$BEGIN RAISE EXCEPTION "

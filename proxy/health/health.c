@@ -38,6 +38,7 @@ struct health_check {
 	struct probe_params	 params;	/* h's, or ROLE master */
 	struct event		*timer;		/* next check, or deadline */
 	struct dial		*dial;
+	const struct conf_route	*cr;		/* dial's: held */
 	struct probe		*probe;
 	int64_t			 started;	/* clock_ms */
 	int			 running;
@@ -172,6 +173,8 @@ health_dial_cb(const struct dial_result *res, void *arg)
 	struct bufferevent	*bev;
 
 	c->dial = NULL;
+	route_dial_release(c->cr);	/* dial.c reads it no more */
+	c->cr = NULL;
 	if (res->status == DIAL_LOCAL) {
 		health_local(c, res->detail);
 		return;
@@ -210,6 +213,8 @@ health_timer_cb(evutil_socket_t fd, short what, void *arg)
 			result = health_dial_result(dial_expire(c->dial,
 			    detail, sizeof(detail)));
 			c->dial = NULL;
+			route_dial_release(c->cr);
+			c->cr = NULL;
 		} else {
 			snprintf(detail, sizeof(detail), "no answer within %d "
 			    "ms", cs->check_timeout_ms);
@@ -229,10 +234,15 @@ health_timer_cb(evutil_socket_t fd, short what, void *arg)
 		return;
 	}
 	health_resolve(c);
-	c->dial = dial_start(daemon_dial_env(c->h->px), c->route->dial_cr,
+	/* A Sentinel route may switch masters while this dial runs. */
+	c->cr = route_dial_hold(c->route);
+	c->dial = dial_start(daemon_dial_env(c->h->px), c->cr,
 	    cs->check_timeout_ms, DIAL_URGENT | DIAL_TLS_BEV, health_dial_cb, c);
-	if (c->dial == NULL)
+	if (c->dial == NULL) {
+		route_dial_release(c->cr);
+		c->cr = NULL;
 		health_done(c, PROBE_CONNECT_ERROR, "out of memory", NULL);
+	}
 }
 
 static void	health_dns_apply(struct health_check *);
@@ -472,6 +482,7 @@ health_free(struct health *h)
 		return;
 	for (i = 0; i < h->n; i++) {
 		dial_cancel(h->checks[i].dial);
+		route_dial_release(h->checks[i].cr);
 		probe_cancel(h->checks[i].probe);
 		resolve_cancel(h->checks[i].resolve);
 		if (h->checks[i].timer != NULL)

@@ -36,7 +36,8 @@ sentinel_cmd() {
 }
 
 # start_sentinels MASTER_PORT: three Sentinels watching mymaster on
-# 127.0.0.1:MASTER_PORT (quorum 2, down after 1 s); sets S1 S2 S3 and
+# 127.0.0.1:MASTER_PORT, with the lines of SENTINEL_CONF added (AUTH);
+# quorum 2, down after 1 s; sets S1 S2 S3 and
 # SENTINELS ("127.0.0.1:S1,127.0.0.1:S2,127.0.0.1:S3"); returns when each
 # knows the replica and the two other Sentinels.
 start_sentinels() {
@@ -70,6 +71,8 @@ start_sentinels() {
 		sentinel failover-timeout mymaster 10000
 		sentinel parallel-syncs mymaster 1
 		EOF
+		[[ -z "${SENTINEL_CONF:-}" ]] ||
+		    printf '%s\n' "$SENTINEL_CONF" >> "$dir/sentinel.conf"
 		if [[ $cmd == redis-server ]]; then
 			(_close_sess_fds; exec redis-server "$dir/sentinel.conf" --sentinel) > "$dir/log" 2>&1 &
 		else
@@ -101,11 +104,14 @@ role() {
 	cli "$1" ROLE 2>/dev/null | head -n 1
 }
 
+PAIR_ARGS=()
 # start_pair [ARGS]: a master (ARGS: more redis-server arguments) and a
 # replica of it; sets M and R.
 start_pair() {
 	local -a tls=()
 	[[ $XPORT != tls ]] || tls=(--tls-replication yes)
+	# PAIR_ARGS (sentinel_auth): both servers'.
+	tls+=("${PAIR_ARGS[@]}")
 	start_redis "${tls[@]}" "$@"
 	M=$REDIS_PORT
 	start_redis "${tls[@]}" --replicaof 127.0.0.1 "$M"
@@ -147,6 +153,34 @@ health_master() {
 	    jq -r '.services.redis.routes.main.master'
 }
 
+# sentinel_auth MODE: for MODE password or acl, every server and Sentinel
+# asks for a password (REDISCLI_AUTH, exported: redis-cli, start_redis's
+# PING and the writer's pool send it); the Sentinels' default user has it
+# (requirepass), and for acl postern logs in to them as an ACL user
+# "postern" with another password and only the commands it needs.  Sets
+# PAIR_ARGS, SENTINEL_CONF, ROUTE_AUTH (route options) and SVC_AUTH
+# (service keys: the check's password, also sent before ROLE).
+sentinel_auth() {
+	PAIR_ARGS=() SENTINEL_CONF='' ROUTE_AUTH='' SVC_AUTH=()
+	[[ $1 != none ]] || return 0
+	export REDISCLI_AUTH=pw-$$-$RANDOM
+	SENT_PW=$REDISCLI_AUTH
+	[[ $1 != acl ]] || SENT_PW=ppw-$$-$RANDOM
+	printf '%s\n' "$REDISCLI_AUTH" > "$T/pw$_CASE_ID"
+	printf '%s\n' "$SENT_PW" > "$T/spw$_CASE_ID"
+	chmod 600 "$T/pw$_CASE_ID" "$T/spw$_CASE_ID"
+	PAIR_ARGS=(--requirepass "$REDISCLI_AUTH" --masterauth "$REDISCLI_AUTH")
+	SENTINEL_CONF="requirepass $REDISCLI_AUTH
+sentinel auth-pass mymaster $REDISCLI_AUTH"
+	ROUTE_AUTH=" sentinel_password_file=$T/spw$_CASE_ID"
+	if [[ $1 == acl ]]; then
+		SENTINEL_CONF+="
+user postern on >$SENT_PW resetchannels &+switch-master -@all +auth +sentinel|get-master-addr-by-name +subscribe"
+		ROUTE_AUTH+=" sentinel_user=postern"
+	fi
+	SVC_AUTH=("check_password_file=$T/pw$_CASE_ID")
+}
+
 # SENTINEL FAILOVER while a redis-py pool writes through postern: the
 # route follows the new master (its log says so, with the vote), the
 # pool's connections move to it, writes go on there, and every write
@@ -154,17 +188,19 @@ health_master() {
 case_failover_under_traffic() {
 	local out=$T/writer$_CASE_ID.out stop=$T/stop$_CASE_ID pid base acked lost admin
 	transport "$1"
+	sentinel_auth "${2:-none}"
 	start_pair
 	start_sentinels "$M"
 	sentinel_route "$1"
 	admin=$(free_port) || fail_case "no free port"
 	GLOBAL_OPTS=(log_level=debug "admin=127.0.0.1:$admin")
-	postern_service redis "$ROUTE" -- "${FAST[@]}"
+	postern_service redis "$ROUTE$ROUTE_AUTH" -- "${FAST[@]}" "${SVC_AUTH[@]}"
 	[[ $1 != ssh ]] ||
 	    expect_log "info: bastion b \\(root@127\\.0\\.0\\.1:$SSHD_PORT\\): connected in " 20
 	expect_log "notice: redis/main: sentinel: master mymaster is 127\\.0\\.0\\.1:$M \\(3 of 3 Sentinels, ROLE master; was none\\)$" 20
 	expect_log "redis/main: .*up" 20
 	expect_eq "/health: the route's master" "127.0.0.1:$M" "$(health_master "$admin")"
+	[[ ${2:-none} == none ]] || expect_no_log "AUTH refused|NOAUTH|NOPERM|WRONGPASS|$REDISCLI_AUTH|$SENT_PW"
 	/usr/bin/python3 "$TOP/tests/sentinel_writer.py" "$LISTEN_PORT" "$out" "$stop" > "$out.log" 2>&1 &
 	pid=$!
 	track_client "$pid"
@@ -187,6 +223,45 @@ case_failover_under_traffic() {
 	grep -E '^[0-9]+-[0-9]+$' "$out" | sort > "$T/acked$_CASE_ID"
 	lost=$(comm -23 "$T/acked$_CASE_ID" "$T/have$_CASE_ID" | wc -l)
 	expect_eq "acknowledged writes missing on the new master" 0 "$lost"
+	# Secrets are never logged, nor refused along the way.
+	[[ ${2:-none} == none ]] || expect_no_log "AUTH refused|NOAUTH|NOPERM|WRONGPASS|$REDISCLI_AUTH|$SENT_PW"
+}
+
+# Sentinels that ask for a password postern lacks, or refuse the one it
+# has: a warning per Sentinel naming the refusal and the key to set (once,
+# not every round), no master, the password never logged; with the right
+# file after a reload the master is found.
+case_sentinel_auth_refused() {
+	local wrong=$T/wrong$_CASE_ID
+	transport tcp
+	sentinel_auth acl
+	printf 'not-%s\n' "$SENT_PW" > "$wrong"
+	chmod 600 "$wrong"
+	start_pair
+	start_sentinels "$M"
+	sentinel_route tcp
+	GLOBAL_OPTS=(log_level=debug)
+	postern_service redis "$ROUTE" -- "${FAST[@]}" "${SVC_AUTH[@]}"
+	expect_log "warn: redis/main: sentinel 127\\.0\\.0\\.1:$S1: (SUBSCRIBE|SENTINEL get-master-addr-by-name): NOAUTH Authentication required\\. \\(sentinel_password_file\\)$" 20
+	wait_count "$POSTERN_LOG" "sentinel: no quorum for master mymaster \\(0 of 3" 5 20 ||
+	    fail_case "fewer than 5 rounds without AUTH"
+	expect_eq "NOAUTH lines for Sentinel $S1 over 5 rounds" 1 \
+	    "$(count_lines "$POSTERN_LOG" "sentinel 127\\.0\\.0\\.1:$S1: .*NOAUTH")"
+	stop_postern
+	postern_service redis "$ROUTE sentinel_user=postern sentinel_password_file=$wrong" -- "${FAST[@]}" "${SVC_AUTH[@]}"
+	expect_log "warn: redis/main: sentinel 127\\.0\\.0\\.1:$S2: AUTH refused: WRONGPASS invalid username-password pair or user is disabled\\.$" 20
+	wait_count "$POSTERN_LOG" "sentinel: no quorum for master mymaster" 5 20 ||
+	    fail_case "fewer than 5 rounds"
+	expect_eq "AUTH refused lines for Sentinel $S2 over 5 rounds" 1 \
+	    "$(count_lines "$POSTERN_LOG" "sentinel 127\\.0\\.0\\.1:$S2: AUTH refused")"
+	expect_no_log "$SENT_PW|$REDISCLI_AUTH"
+	# The right file, by a reload.
+	sed -i "s|sentinel_password_file=$wrong|sentinel_password_file=$T/spw$_CASE_ID|" "$CONF"
+	kill -HUP "$POSTERN_PID"
+	expect_log "notice: redis/main: sentinel: master mymaster is 127\\.0\\.0\\.1:$M \\(3 of 3 Sentinels, ROLE master; was none\\)$" 20
+	expect_eq "SET through postern" OK "$(rcli "$LISTEN_PORT" SET k v 2>/dev/null)"
+	expect_no_log "$SENT_PW|$REDISCLI_AUTH"
+	stop_postern
 }
 
 # The master is killed; the Sentinels fail over to the replica; the old
@@ -281,6 +356,18 @@ case_config_errors() {
 	printf '[service r]\nlisten = 127.0.0.1:1\nprotocol = redis\nroute = a tcp://127.0.0.1:1,127.0.0.1:2 sentinel=mymaster\n' > "$T/c3.conf"
 	out=$("$POSTERN" -n -c "$T/c3.conf" 2>&1)
 	expect_match "a good one" "configuration OK" "$out"
+	printf 's3cret\n' > "$T/spw"
+	chmod 644 "$T/spw"
+	printf '[service r]\nlisten = 127.0.0.1:1\nprotocol = redis\nroute = a tcp://127.0.0.1:1,127.0.0.1:2 sentinel=m sentinel_user=u\nroute = b tcp://127.0.0.1:3 sentinel_password_file=%s\nroute = c tcp://127.0.0.1:1,127.0.0.1:2 sentinel=m sentinel_password_file=%s\n' "$T/spw" "$T/spw" > "$T/c4.conf"
+	out=$("$POSTERN" -n -c "$T/c4.conf" 2>&1)
+	expect_match "sentinel_user alone" "c4\\.conf:4: .*route 'a': sentinel_user needs sentinel_password_file" "$out"
+	expect_match "sentinel_password_file without sentinel=" "c4\\.conf:5: .*route 'b': sentinel_user and sentinel_password_file are for a Sentinel route" "$out"
+	expect_match "a secret file readable by all" "c4\\.conf:6: .*sentinel_password_file .*spw" "$out"
+	[[ "$out" != *s3cret* ]] || fail_case "the password is in -n's output"
+	chmod 600 "$T/spw"
+	printf '[service r]\nlisten = 127.0.0.1:1\nprotocol = redis\nroute = c tcp://127.0.0.1:1,127.0.0.1:2 sentinel=m sentinel_user=u sentinel_password_file=%s\n' "$T/spw" > "$T/c5.conf"
+	out=$("$POSTERN" -n -c "$T/c5.conf" 2>&1)
+	expect_match "sentinel_user and a 600 password file" "configuration OK" "$out"
 }
 
 (make_pki) > "$T/pki.log" 2>&1 || {
@@ -294,4 +381,9 @@ for t in tcp ssh tls; do
 	run_case "$t: +switch-master starts a round (no periodic one due)" case_switch_master_message "$t"
 	run_case "$t: a reload keeps the route's master and its sessions" case_reload "$t"
 done
+run_case "tcp: Sentinels with requirepass: AUTH, FAILOVER under a redis-py pool" case_failover_under_traffic tcp password
+run_case "tcp: Sentinels with an ACL user: AUTH user password, FAILOVER under a redis-py pool" case_failover_under_traffic tcp acl
+run_case "ssh: Sentinels with an ACL user: AUTH user password, FAILOVER under a redis-py pool" case_failover_under_traffic ssh acl
+run_case "tls: Sentinels with requirepass: AUTH, FAILOVER under a redis-py pool" case_failover_under_traffic tls password
+run_case "Sentinel AUTH missing or refused: one warning per Sentinel, the key to set; right after a reload" case_sentinel_auth_refused
 finish

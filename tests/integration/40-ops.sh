@@ -420,7 +420,11 @@ case_quick_mode() {
 	expect_log " info: service 127\.0\.0\.1:$p1 -> 127\.0\.0\.1:$REDIS_PORT: listening on 127\.0\.0\.1:$p1$"
 	expect_log " info: service $p2 -> 127\.0\.0\.1:$REDIS_PORT: listening on 127\.0\.0\.1:$p2$"
 	expect_log " notice: $p2 -> 127\.0\.0\.1:$REDIS_PORT \(direct\): up \((check|connect) ok\)$"
-	expect_no_log "service L[12]|L[12]/"
+	expect_log " notice: service $p2 -> 127\.0\.0\.1:$REDIS_PORT: new sessions go direct$"
+	# Sessions too: the client, then the forward it went through.
+	wait_log "$POSTERN_LOG" " info: s[0-9]+ 127\.0\.0\.1:[0-9]+ -> $p2 -> 127\.0\.0\.1:$REDIS_PORT \(direct\): closed \(client closed\)" 10 ||
+	    fail_case "no session close line named by the forward"
+	expect_no_log "[ /]L[12][ :/]"
 	[[ -n "$(ss -ltnH "src 127.0.0.1 and sport = :$p2")" ]] ||
 	    fail_case "-L $p2:... does not listen on 127.0.0.1"
 	# No admin endpoint: no readiness to speak of.

@@ -146,22 +146,38 @@ case_ro_quick() {
 	start_postern_args -L "127.0.0.1:$p1:127.0.0.1:$REDIS_PORT" \
 	    -L "$p2:127.0.0.1:5432" -o readonly=yes -o protocol=redis
 	wait_ready 10
-	expect_log "info: L1: redis-cli -h 127\\.0\\.0\\.1 -p $p1\$"
-	expect_log "info: L2: redis-cli -h 127\\.0\\.0\\.1 -p $p2\$"
+	# Named by the forward as typed (issue 28 item 10), not L1, L2.
+	expect_log "info: 127\\.0\\.0\\.1:$p1 -> 127\\.0\\.0\\.1:$REDIS_PORT: redis-cli -h 127\\.0\\.0\\.1 -p $p1\$"
+	expect_log "info: $p2 -> 127\\.0\\.0\\.1:5432: redis-cli -h 127\\.0\\.0\\.1 -p $p2\$"
 	out=$(timeout 10 redis-cli -h 127.0.0.1 -p "$p1" SET k v 2>&1)
-	expect_eq "SET through the quick-mode forward" "NOPERM postern: readonly service L1 refuses SET" "$out"
+	expect_eq "SET through the quick-mode forward" "NOPERM postern: readonly service 127.0.0.1:$p1 -> 127.0.0.1:$REDIS_PORT refuses SET" "$out"
+	expect_no_log "[ /]L[12][ :/]"
 	stop_postern
 	# Without -o protocol: from the target port; a plain forward's hint.
 	start_postern_args -L "$p1:127.0.0.1:5432" -L "$p2:127.0.0.1:6380" \
 	    -o readonly=yes
 	wait_ready 10
-	expect_log "info: L1: psql \"host=127\\.0\\.0\\.1 port=$p1\"\$"
-	expect_log "info: L2: redis-cli -h 127\\.0\\.0\\.1 -p $p2\$"
+	expect_log "info: $p1 -> 127\\.0\\.0\\.1:5432: psql \"host=127\\.0\\.0\\.1 port=$p1\"\$"
+	expect_log "info: $p2 -> 127\\.0\\.0\\.1:6380: redis-cli -h 127\\.0\\.0\\.1 -p $p2\$"
 	stop_postern
 	out=$("$POSTERN" -n -L "$p1:127.0.0.1:$REDIS_PORT" -o readonly=yes 2>&1)
 	expect_match "readonly to an unknown port" "^-o readonly=yes: readonly = yes is for protocol = redis or postgres services" "$out"
 	out=$("$POSTERN" -n -L "$p1:127.0.0.1:6379" -o user=x 2>&1)
 	expect_match "a bastion key without -J" "'user=x': not a key of a forward's service" "$out"
+}
+
+# Quick mode to PostgreSQL: the guard's refusal names the forward too.
+case_ro_quick_pg() {
+	local p out
+	start_postgres
+	p=$(free_port) || fail_case "no free port"
+	start_postern_args -L "$p:127.0.0.1:$PG_PORT" -o readonly=yes \
+	    -o protocol=postgres
+	wait_ready 10
+	out=$(timeout 30 psql "$(pg_conninfo "$p")" -X -At \
+	    -c "SET default_transaction_read_only = off" 2>&1)
+	expect_match "SET refused, the forward named" "ERROR:  postern: readonly service $p -> 127\\.0\\.0\\.1:$PG_PORT refuses SET default_transaction_read_only" "$out"
+	expect_no_log "[ /]L1[ :/]"
 }
 
 # as_nobody CMD...: run CMD as nobody (uid 65534), no supplementary groups.
@@ -255,4 +271,5 @@ for t in tcp ssh; do
 done
 run_case "readonly on a tcp service is a config error" case_ro_conf
 run_case "quick mode: -o readonly=yes, client commands printed" case_ro_quick
+run_case "quick mode: postgres refusal names the forward" case_ro_quick_pg
 finish

@@ -822,8 +822,10 @@ case_jump_alias() {
 	expect_log "$fwd_re"
 	expect_eq "forwarding lines" 1 "$(count_lines "$POSTERN_LOG" 'forwarding ')"
 	expect_eq "PING through -L/-J prod-bastion" PONG "$(rcli "$LISTEN_PORT" PING 2>&1)"
-	expect_log "$(session_re prod-bastion 127.0.0.1 "$REDIS_PORT")client closed\\)"
+	# Named by the forward: the client, then the tunnel it went through.
+	expect_log " s[0-9]+ 127\\.0\\.0\\.1:[0-9]+ -> $LISTEN_PORT -> 127\\.0\\.0\\.1:$REDIS_PORT \\(via prod-bastion\\): closed \\(client closed\\)"
 	expect_log " notice: $LISTEN_PORT -> 127\\.0\\.0\\.1:$REDIS_PORT \\(via prod-bastion\\): up \\((check|connect) ok\\)$"
+	expect_log " notice: service $LISTEN_PORT -> 127\\.0\\.0\\.1:$REDIS_PORT: new sessions go via prod-bastion$"
 	# The same without the alias: user@host, -p, -i, -o known_hosts=.
 	l2=$(free_port) || fail_case "no free port"
 	start_postern_args -L "127.0.0.1:$l2:127.0.0.1:$REDIS_PORT" -J root@127.0.0.1 -o engine=libssh2 \
@@ -878,7 +880,14 @@ case_jump_permanent() {
 	# on what ssh exits 255 for.
 	jump_exit "changed host key (engine=openssh)" 255 -i "$USER_KEY" \
 	    -o "known_hosts=$kh" -o engine=openssh
-	expect_log "Host key verification failed\\.; not retrying"
+	# ssh's help is kept: the offending line and the ssh-keygen -R command.
+	expect_log "Host key verification failed\\. \\(Offending [A-Z0-9]+ key in $(re_escape "$kh"):1; if the change is expected, remove the old key with: ssh-keygen -f .?$(re_escape "$kh").? -R .?\\[127\\.0\\.0\\.1\\]:$SSHD_PORT.?\\); not retrying"
+	jump_exit "refused key (engine=openssh)" 255 -i "$T/keys/stranger" \
+	    -o "known_hosts=$SSHD_KNOWN" -o engine=openssh
+	expect_log "cannot connect: ssh exited with status 255: .*Permission denied.*; not retrying"
+	jump_exit "missing -i file (engine=openssh)" 255 -i "$T/keys/nosuch" \
+	    -o "known_hosts=$SSHD_KNOWN" -o engine=openssh
+	expect_log "cannot connect: ssh exited with status 255: .*Permission denied.* \\(Identity file $(re_escape "$T/keys/nosuch") not accessible: No such file or directory\\.?\\); not retrying"
 	# Transient: nothing listens on the port yet; postern waits for it.
 	sshd_signal KILL
 	wait_exit "$SSHD_PID" 10 || fail_case "sshd survived SIGKILL"
@@ -889,6 +898,89 @@ case_jump_permanent() {
 	start_sshd_on "$SSHD_PORT" 127.0.0.1
 	expect_log "forwarding 127\\.0\\.0\\.1:$LISTEN_PORT -> " 30
 	expect_eq "PING once the bastion is up" PONG "$(rcli "$LISTEN_PORT" PING 2>&1)"
+	stop_postern
+}
+
+# A bastion name the DNS says does not exist: ssh exits 255 on it, and so
+# does -L/-J before the first connection, with either engine; a daemon
+# (a config file) keeps supervising with back-off, for its operator to
+# fix; a resolver that does not answer is transient in -L/-J too.
+# postern, its ssh(1) and the DNS server run in a network namespace of
+# their own (loopback only), whose /etc/resolv.conf names that server, so
+# no name is ever asked of the machine's resolver.
+NX_NS=''
+_nx_cleanup() {
+	[[ -n "$NX_NS" ]] || return 0
+	netns_remove "$NX_NS"
+	rm -rf "/etc/netns/${NX_NS:?}"
+}
+
+# nx_postern ARGS: postern ARGS inside NX_NS, as start_postern_args.
+nx_postern() {
+	local real=$POSTERN
+	POSTERN=ip start_postern_args netns exec "$NX_NS" "$real" "$@"
+}
+
+case_jump_no_such_name() {
+	local engine=$1 ns=pnx$$ n=100 port conf=$T/case$_CASE_ID.conf name=nosuch.example.test
+	NX_NS=$ns
+	trap '_rc=$?; _nx_cleanup; _with_status "$_rc"; _case_cleanup' EXIT
+	((EUID == 0)) || skip_case "needs root for ip netns"
+	ip netns add "$ns" 2> "$T/netns.err" || skip_case "ip netns add: $(cat "$T/netns.err")"
+	ip -n "$ns" link set lo up || fail_case "lo in $ns"
+	mkdir -p "/etc/netns/$ns" &&
+	    printf 'nameserver 127.0.0.1\noptions timeout:1 attempts:1\n' > "/etc/netns/$ns/resolv.conf" ||
+	    fail_case "cannot write /etc/netns/$ns/resolv.conf"
+	# An empty zone: NXDOMAIN for every name.
+	: > "$T/nx.zone"
+	rm -f "$T/nx.port"
+	: > "$T/nx-dns.log"
+	(_close_sess_fds; exec ip netns exec "$ns" python3 "$TESTS_DIR/dns_server.py" \
+	    --addr 127.0.0.1 --port 53 --zone "$T/nx.zone" --port-file "$T/nx.port" \
+	    --log "$T/nx-dns.log") 2> "$T/nx-dns.err" &
+	local dns_pid=$!
+	track_server "$dns_pid"
+	while ((n-- > 0)) && [[ ! -s "$T/nx.port" ]]; do
+		sleep 0.1
+	done
+	[[ -s "$T/nx.port" ]] || fail_case "dns_server.py did not start: $(tail -n 3 "$T/nx-dns.err")"
+	make_key nxuser ed25519
+	: > "$T/nx_known_hosts"
+	# -L/-J: ends at once with 255, naming the name.
+	nx_postern -L "$(free_port):127.0.0.1:6379" -J "root@$name" \
+	    -i "$T/keys/nxuser" -o "known_hosts=$T/nx_known_hosts" -o "engine=$engine"
+	postern_wait_exit 30
+	expect_eq "-J to a name that does not exist: exit status" 255 "$POSTERN_STATUS"
+	check_sanitizers "$POSTERN_LOG"
+	if [[ $engine == libssh2 ]]; then
+		expect_log "error: bastion $name \\(root@$name:22\\): cannot connect: cannot resolve $name: no such host name; not retrying: this error does not go away by itself$"
+	else
+		expect_log "error: bastion $name \\(.*\\): cannot connect: ssh exited with status 255: .*Could not resolve hostname $name: .*; not retrying: this error does not go away by itself$"
+	fi
+	expect_no_log "retrying in"
+	grep -q "$name" "$T/nx-dns.log" || fail_case "the DNS server in $ns was never asked"
+	# A daemon keeps supervising the same bastion with back-off.
+	port=$(free_port) || fail_case "no free port"
+	{
+		conf_global log_level=debug
+		printf '[bastion b]\naddress = %s:22\nuser = root\nidentity = %s\nknown_hosts = %s\nengine = %s\n\n' \
+		    "$name" "$T/keys/nxuser" "$T/nx_known_hosts" "$engine"
+		conf_service redis "127.0.0.1:$port" redis "via ssh://b/127.0.0.1:6379" -- check=none
+	} > "$conf"
+	nx_postern -c "$conf"
+	wait_log "$POSTERN_LOG" "bastion b \\(.*\\): cannot connect \\(attempt 2\\): .*$name" 30 ||
+	    fail_case "the daemon did not try again: $(tail -n 3 "$POSTERN_LOG" | paste -sd'|')"
+	_pid_running "$POSTERN_PID" || fail_case "the daemon exited"
+	expect_no_log "not retrying"
+	stop_postern
+	# A resolver that does not answer (none listening): -L/-J retries.
+	kill "$dns_pid" && wait_exit "$dns_pid" 10 || fail_case "dns_server.py did not stop"
+	nx_postern -v -L "$(free_port):127.0.0.1:6379" -J "root@$name" \
+	    -i "$T/keys/nxuser" -o "known_hosts=$T/nx_known_hosts" -o "engine=$engine"
+	wait_log "$POSTERN_LOG" "cannot connect \\(attempt 2\\): " 40 ||
+	    fail_case "-J gave up on a resolver that did not answer: $(tail -n 3 "$POSTERN_LOG" | paste -sd'|')"
+	_pid_running "$POSTERN_PID" || fail_case "-J exited on a transient resolver failure"
+	expect_no_log "not retrying"
 	stop_postern
 }
 
@@ -1223,6 +1315,9 @@ run_case "ciphers: the one sshd allows is used; none in common fails, named" cas
 run_case "ciphers unset: the measured order, filtered to this libssh2" case_ciphers_default
 run_case "-L/-J with an ssh_config alias, and with -p -i -o" case_jump_alias
 run_case "-L/-J: permanent errors end the tunnel with 255; transient ones retry" case_jump_permanent
+for e in libssh2 openssh; do
+	run_case "-L/-J ($e): a name that does not exist ends with 255; a daemon retries; no answer retries" case_jump_no_such_name "$e"
+done
 run_case "-J through an Included ssh_config with a Match; chains and exec refused" case_jump_include_match
 run_case "-J on a terminal: unknown host key, 'yes' records it; status lines" case_tty_ask_yes
 run_case "-J on a terminal: 'no' records nothing, exits 1; -v keeps the log" case_tty_ask_no

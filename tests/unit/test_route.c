@@ -391,8 +391,10 @@ test_same_definition(void **state)
 
 /*
  * A Sentinel route dials nothing until a master is set; each master is a
- * copy of the route with that target, kept valid until the route goes
- * (ASan would see a dial's pointer to an old one freed).
+ * copy of the route with that target, valid while the route or a holder
+ * (a dial, a session: route_dial_hold) has it (ASan would see a dial's
+ * pointer to an old one freed), and freed after: a route that failed
+ * over ten times keeps one master, and one generation reference.
  */
 static void
 test_sentinel_route_masters(void **state)
@@ -416,10 +418,13 @@ test_sentinel_route_masters(void **state)
 	assert_null(r->dial_cr);
 	assert_false(route_eligible(r));
 	assert_false(route_usable(r, 1000));
+	assert_int_equal(c->refs, 2);		/* ours, the route's */
 	assert_int_equal(route_set_master(r, &a), 0);
 	assert_true(route_usable(r, 1000));
 	assert_int_equal(r->epoch, 1);
-	first = r->dial_cr;
+	assert_int_equal(c->refs, 3);		/* and the master's */
+	first = route_dial_hold(r);		/* a session on it */
+	assert_ptr_equal(first, r->dial_cr);
 	assert_int_equal(first->target.port, 6380);
 	assert_ptr_equal(first->origin, r->cr);
 	assert_null(first->sentinel);
@@ -429,11 +434,24 @@ test_sentinel_route_masters(void **state)
 	assert_int_equal(route_set_master(r, &a), 0);
 	assert_int_equal(r->epoch, 2);
 	assert_int_equal(r->dial_cr->target.port, 6381);
-	assert_int_equal(first->target.port, 6380);	/* still valid */
+	assert_int_equal(first->target.port, 6380);	/* still valid: held */
+	assert_int_equal(c->refs, 4);
+	/* Let go of, the past master is gone; the current one stays. */
+	route_dial_release(first);
+	assert_int_equal(c->refs, 3);
+	/* Past masters nobody holds are not kept: ten failovers, one. */
+	for (a.port = 7000; a.port < 7010; a.port++)
+		assert_int_equal(route_set_master(r, &a), 0);
+	assert_int_equal(c->refs, 3);
+	assert_int_equal(r->dial_cr->target.port, 7009);
+	/* An ordinary route's conf_route is not a master: no-op. */
+	route_dial_release(&c->services[0].routes[0]);
+	route_dial_release(NULL);
 	/* The route's master survives a rebind to an equal definition. */
 	route_rebind(r, c, &c->services[0], &c->services[0].routes[0]);
-	assert_int_equal(r->dial_cr->target.port, 6381);
+	assert_int_equal(r->dial_cr->target.port, 7009);
 	route_unref(r);
+	assert_int_equal(c->refs, 1);
 	conf_unref(c);
 }
 
