@@ -279,13 +279,6 @@ daemon_prepare(struct postern *px, struct conf *c, struct listener **bound,
 	}
 	if (daemon_load_tls(px, c) != 0)
 		return (-1);
-	/* Issue 23: the rewriter exists, the node listeners do not yet. */
-	for (i = 0; i < c->nservices; i++)
-		if (c->services[i].cluster) {
-			log_error("service %s: cluster = yes is not implemented "
-			    "yet (no node listeners)", c->services[i].name);
-			return (-1);
-		}
 	for (i = 0; i < c->nservices; i++) {
 		for (j = 0; j < c->services[i].nlisten; j++, n++) {
 			const struct addr *a = &c->services[i].listen[j].addr;

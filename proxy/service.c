@@ -14,6 +14,7 @@
 #include <event2/event.h>
 
 #include "clock.h"
+#include "cluster.h"
 #include "conf.h"
 #include "daemon.h"
 #include "fault.h"
@@ -277,6 +278,13 @@ service_activate(struct service *svc)
 	service_arm_drain(svc);		/* a deadline survives a reload */
 	service_follow_cb(-1, 0, svc);
 	health_start(svc->health);
+	/* A cluster's seed (its node services come with svc->cluster). */
+	if (svc->cs->cluster && svc->cluster == NULL &&
+	    (svc->cluster = cluster_new(svc)) != NULL) {
+		svc->cluster_owner = 1;
+		cluster_start(svc->cluster);
+	} else if (svc->cs->cluster && svc->cluster == NULL)
+		log_warnx("service %s: cluster: out of memory", svc->label);
 }
 
 /*
@@ -304,6 +312,8 @@ service_retire(struct service *svc)
 	size_t		 i;
 
 	svc->retired = 1;
+	if (svc->cluster_owner)
+		cluster_stop(svc->cluster);
 	health_free(svc->health);
 	svc->health = NULL;
 	evtimer_del(svc->pin_timer);
@@ -605,6 +615,8 @@ service_unref(struct service *svc)
 
 	if (svc == NULL || --svc->refs > 0)
 		return;
+	if (svc->cluster_owner)
+		cluster_unref(svc->cluster);
 	if (svc->count != NULL && --svc->count->refs == 0)
 		free(svc->count);
 	service_close_listeners(svc);
