@@ -1,0 +1,213 @@
+#!/bin/bash
+# Redis Cluster through postern (issue 23): a real 3-master/3-replica
+# cluster made by "redis-cli --cluster create" in a network namespace this
+# test creates, its nodes announcing their address there; the clients run
+# in a second namespace that reaches postern's listeners (over a veth
+# pair of its own) but not the nodes: an address a reply leaks is an
+# error the client sees.  postern reaches the nodes over tcp:// (the
+# first veth pair) and ssh:// (an sshd inside the cluster's namespace
+# as the bastion).  Needs root (ip netns); skips with the reason otherwise.
+. "$(dirname "$0")/../lib.sh"
+. "$(dirname "$0")/../lib-ssh.sh"
+
+PY=/usr/bin/python3
+NS=postern-cl-$$	# the cluster (and the bastion)
+VETH_HOST=pcl$$h
+VETH_NS=pcl$$n
+CNS=postern-cc-$$	# the clients
+CVETH_HOST=pcc$$h
+CVETH_NS=pcc$$n
+NNODES=6
+
+cleanup_ns() {
+	netns_remove "$NS" "$CNS"
+	link_del "$VETH_HOST" "$CVETH_HOST"
+}
+trap '_rc=$?; cleanup_ns; _with_status "$_rc"; _script_cleanup' EXIT
+
+# setup_ns: CL_ADDR (the nodes, in NS), C_ADDR (the client, in CNS),
+# C_HOST (this host's end of the client's pair: postern listens there).
+setup_ns() {
+	trap '_rc=$?; cleanup_ns; _with_status "$_rc"; _case_cleanup' EXIT
+	netns_pair "$NS" "$VETH_HOST" "$VETH_NS" > "$T/netns.why" ||
+	    skip_case "$(cat "$T/netns.why")"
+	CL_ADDR=$NS_ADDR
+	netns_pair "$CNS" "$CVETH_HOST" "$CVETH_NS" > "$T/netns.why" ||
+	    skip_case "$(cat "$T/netns.why")"
+	C_ADDR=$NS_ADDR C_HOST=$NS_HOST_ADDR
+	note "cluster in $NS on $CL_ADDR; clients in $CNS ($C_ADDR) -> postern on $C_HOST"
+}
+
+# node_port: a free port whose cluster bus port (+10000) exists.
+node_port() {
+	local p tries=50
+	while ((tries-- > 0)); do
+		p=$(free_port) || return 1
+		((p <= 55000)) && { echo "$p"; return 0; }
+	done
+	return 1
+}
+
+# start_cluster: six nodes in NS, joined by redis-cli --cluster create
+# with one replica each; waits until every node says cluster_state:ok
+# and knows all six.  Sets NODE_PORTS.
+start_cluster() {
+	local p i n
+	NODE_PORTS=()
+	for ((i = 0; i < NNODES; i++)); do
+		p=$(node_port) || fail_case "no free port for a node"
+		REDIS_NETNS=$NS REDIS_ADDR=$CL_ADDR start_redis_on "$p" \
+		    --cluster-enabled yes --cluster-config-file nodes.conf \
+		    --cluster-node-timeout 5000 --cluster-announce-ip "$CL_ADDR"
+		NODE_PORTS+=("$p")
+	done
+	ip netns exec "$NS" timeout 60 redis-cli --cluster create \
+	    $(printf "$CL_ADDR:%s " "${NODE_PORTS[@]}") --cluster-replicas 1 \
+	    --cluster-yes > "$T/create.log" 2>&1 ||
+	    fail_case "redis-cli --cluster create: $(tail -n 3 "$T/create.log" | paste -sd'|')"
+	for p in "${NODE_PORTS[@]}"; do
+		wait_until 30 cluster_ok "$p" ||
+		    fail_case "node $p: no cluster_state:ok with $NNODES nodes in 30s"
+	done
+	# Replicas appear in CLUSTER SLOTS once their sync is done.
+	wait_until 30 all_online ||
+	    fail_case "CLUSTER SHARDS: not all $NNODES nodes online in 30s"
+}
+
+all_online() {
+	(($(timeout 5 redis-cli -h "$CL_ADDR" -p "${NODE_PORTS[0]}" CLUSTER SHARDS |
+	    grep -cx online) == NNODES))
+}
+
+cluster_ok() {
+	local info
+	info=$(timeout 5 redis-cli -h "$CL_ADDR" -p "$1" CLUSTER INFO) || return 1
+	[[ "$info" == *cluster_state:ok* && "$info" == *cluster_known_nodes:$NNODES* ]] &&
+	    (($(timeout 5 redis-cli -h "$CL_ADDR" -p "$1" CLUSTER NODES |
+	    grep -c 'slave') == NNODES / 2))
+}
+
+# ccli ARGS: redis-cli in the clients' namespace, to postern.
+ccli() {
+	ip netns exec "$CNS" timeout 30 redis-cli -h "$C_HOST" "$@"
+}
+
+# port_range N: FIRST-LAST, N free ports in a row (sets FIRST, LAST).
+port_range() {
+	local n=$1 p k tries=50 ok
+	while ((tries-- > 0)); do
+		p=$(free_port) || break
+		((p + n < 61000)) || continue
+		ok=1
+		for ((k = 1; k < n; k++)); do
+			port_listening $((p + k)) && ok=0
+		done
+		((ok)) && { FIRST=$p LAST=$((p + n - 1)); return 0; }
+	done
+	fail_case "no $n free ports in a row"
+}
+
+# start_cluster_postern ROUTE [CONF_TEXT]: postern with service rc on
+# C_HOST, cluster = yes, the range from port_range; waits for a
+# listener per node.
+start_cluster_postern() {
+	port_range 8
+	LISTEN_PORT=$(free_port) || fail_case "no free port"
+	CONF=$T/case$_CASE_ID.conf
+	{
+		conf_global
+		[[ -z "${2:-}" ]] || printf '%s\n\n' "$2"
+		conf_service rc "$C_HOST:$LISTEN_PORT" redis "$1" -- \
+		    cluster=yes cluster_ports="$FIRST-$LAST"
+	} > "$CONF"
+	start_postern "$CONF"
+	wait_count "$POSTERN_LOG" "notice: service rc: cluster node [0-9a-f]{40} .*: listening on $C_HOST:" \
+	    "$NNODES" 20 || fail_case "no listener for each of the $NNODES nodes in 20s"
+}
+
+# expect_local_only WHAT TEXT: TEXT names no node address, and its
+# addresses are postern's.
+expect_local_only() {
+	[[ "$2" == *"$CL_ADDR"* ]] && fail_case "$1 names a node address: $CL_ADDR"
+	[[ "$2" == *"$C_HOST"* ]] || fail_case "$1 names no postern address: $(head -c 300 <<< "$2")"
+	local p
+	for p in "${NODE_PORTS[@]}"; do
+		grep -Eq "(^|[^0-9])$p([^0-9]|$)" <<< "$2" &&
+		    fail_case "$1 names node port $p"
+	done
+	return 0
+}
+
+# exercise: what the clients see through postern.
+exercise() {
+	local out i moved master c
+
+	# Control: the clients cannot reach a node themselves.
+	ip netns exec "$CNS" timeout 3 redis-cli -h "$CL_ADDR" -p "${NODE_PORTS[0]}" PING \
+	    > /dev/null 2>&1 && fail_case "the clients' namespace reaches a node directly"
+
+	for c in "CLUSTER SLOTS" "CLUSTER SHARDS" "CLUSTER NODES"; do
+		out=$(ccli -p "$LISTEN_PORT" $c 2>&1) || fail_case "$c: $out"
+		expect_local_only "$c" "$out"
+		out=$(ccli -3 -p "$LISTEN_PORT" $c 2>&1) || fail_case "$c (RESP3): $out"
+		expect_local_only "$c (RESP3)" "$out"
+	done
+	master=$(ccli -p "$LISTEN_PORT" CLUSTER NODES | awk '$3 ~ /slave/ { print $4; exit }')
+	[[ -n "$master" ]] || fail_case "CLUSTER NODES shows no replica"
+	out=$(ccli -p "$LISTEN_PORT" CLUSTER REPLICAS "$master" 2>&1)
+	expect_local_only "CLUSTER REPLICAS" "$out"
+	out=$(ccli -p "$LISTEN_PORT" CLUSTER SLAVES "$master" 2>&1)
+	expect_local_only "CLUSTER SLAVES" "$out"
+
+	# A raw redirect names a listener of postern in the range.
+	moved=
+	for ((i = 0; i < 50; i++)); do
+		out=$(ccli -p "$LISTEN_PORT" GET "k$i" 2>&1)
+		[[ "$out" == MOVED* ]] && { moved=$out; break; }
+	done
+	[[ -n "$moved" ]] || fail_case "no MOVED among 50 keys from the seed"
+	[[ "$moved" =~ ^MOVED\ [0-9]+\ ${C_HOST//./\\.}:([0-9]+)$ ]] ||
+	    fail_case "redirect not rewritten: $moved"
+	((BASH_REMATCH[1] >= FIRST && BASH_REMATCH[1] <= LAST)) ||
+	    fail_case "redirect outside cluster_ports: $moved"
+
+	# redis-cli -c follows redirects to postern's listeners.
+	for ((i = 0; i < 30; i++)); do
+		out=$(ccli -c -p "$LISTEN_PORT" SET "rc:$i" "v$i" 2>&1)
+		[[ "$out" == OK ]] || fail_case "redis-cli -c SET rc:$i: $out"
+	done
+	for ((i = 0; i < 30; i++)); do
+		out=$(ccli -c -p "$LISTEN_PORT" GET "rc:$i" 2>&1)
+		[[ "$out" == "v$i" ]] || fail_case "redis-cli -c GET rc:$i: $out"
+	done
+
+	# redis-py's RedisCluster, no address map.
+	out=$(ip netns exec "$CNS" timeout 120 "$PY" "$TOP/tests/cluster_client.py" \
+	    "$C_HOST" "$LISTEN_PORT" 2000 "$C_HOST" "$FIRST" "$LAST" 2>&1) ||
+	    fail_case "RedisCluster: $(tail -n 5 <<< "$out" | paste -sd'|')"
+	[[ "$out" == "ok 2000 nodes=$NNODES masters=3" ]] ||
+	    fail_case "RedisCluster: $out"
+	expect_no_log "has no listener for"
+}
+
+case_tcp() {
+	setup_ns
+	start_cluster
+	start_cluster_postern "direct tcp://$CL_ADDR:${NODE_PORTS[0]}"
+	exercise
+	stop_postern
+}
+
+case_ssh() {
+	setup_ns
+	start_cluster
+	SSHD_NETNS=$NS start_sshd_on "$(free_port)" "$CL_ADDR"
+	start_cluster_postern "via ssh://b/$CL_ADDR:${NODE_PORTS[0]}" \
+	    "$(conf_bastion b address="$CL_ADDR:$SSHD_PORT")"
+	exercise
+	stop_postern
+}
+
+run_case "cluster over tcp://: redirects and CLUSTER replies name postern's listeners; redis-cli -c and RedisCluster work" case_tcp
+run_case "cluster over ssh:// (bastion in the cluster's namespace): the same" case_ssh
+finish
