@@ -33,6 +33,7 @@
 struct cluster_node {
 	char			 id[41];
 	struct addr		 addr;		/* as the cluster announces it */
+	long			 alt_port;	/* its other port (tls/plain) */
 	int			 port;		/* local; 0: none (range full) */
 	struct service		*svc;		/* serving it; NULL: closed */
 	int			 seen;		/* in the last topology */
@@ -42,7 +43,7 @@ struct cluster_node {
 struct cluster {
 	int			 refs;
 	struct service		*seed;		/* NULL once stopped */
-	struct cluster_node	*nodes;
+	struct cluster_node	**nodes;	/* each its own: labels stay put */
 	size_t			 nnodes;
 	struct cluster_rw_map	 map;
 	char			 host[ADDR_HOSTLEN];	/* the listeners' */
@@ -125,18 +126,22 @@ cluster_stop(struct cluster *c)
 	if (c->timer != NULL)
 		evtimer_del(c->timer);
 	for (i = 0; i < c->nnodes; i++)
-		cluster_node_close(&c->nodes[i]);
+		cluster_node_close(c->nodes[i]);
 	c->seed = NULL;
 }
 
 void
 cluster_unref(struct cluster *c)
 {
+	size_t	i;
+
 	if (c == NULL || --c->refs > 0)
 		return;
 	cluster_stop(c);
 	if (c->timer != NULL)
 		event_free(c->timer);
+	for (i = 0; i < c->nnodes; i++)
+		free(c->nodes[i]);
 	free(c->nodes);
 	free(c);
 }
@@ -163,7 +168,7 @@ cluster_lookup(void *arg, const struct cluster_rw_node *q)
 	int			 found = -1, matches = 0;
 
 	for (i = 0; i < c->nnodes; i++) {
-		n = &c->nodes[i];
+		n = c->nodes[i];
 		if (n->port == 0 || n->svc == NULL)
 			continue;
 		if (q->idlen > 0) {
@@ -171,7 +176,7 @@ cluster_lookup(void *arg, const struct cluster_rw_node *q)
 				return (n->port);
 			continue;
 		}
-		if (n->addr.port != q->port)
+		if (n->addr.port != q->port && n->alt_port != q->port)
 			continue;
 		if (same(q->ip, q->iplen, n->addr.host) ||
 		    same(q->endpoint, q->endpointlen, n->addr.host))
@@ -223,7 +228,7 @@ cluster_port(struct cluster *c)
 	size_t				 i;
 
 	for (p = cs->cluster_port_first; p <= cs->cluster_port_last; p++) {
-		for (i = 0; i < c->nnodes && c->nodes[i].port != p; i++)
+		for (i = 0; i < c->nnodes && c->nodes[i]->port != p; i++)
 			;
 		if (i == c->nnodes)
 			return (p);
@@ -273,11 +278,16 @@ cluster_node_open(struct cluster *c, struct cluster_node *n)
 	    c->host, n->port);
 }
 
-/* One node of the topology: id (may be empty), announced address. */
+/*
+ * One node of the topology: id (may be empty), the announced address
+ * postern dials, and the node's other client port (0: none), which
+ * redirects may name instead.
+ */
 static void
-cluster_saw(struct cluster *c, const char *id, const char *host, long port)
+cluster_saw(struct cluster *c, const char *id, const char *host, long port,
+    long alt)
 {
-	struct cluster_node	*n = NULL, *nn;
+	struct cluster_node	*n = NULL, **nn;
 	struct addr		 a;
 	char			 buf[ADDR_STRLEN + 8], err[128], was[ADDR_STRLEN];
 	size_t			 i;
@@ -288,16 +298,17 @@ cluster_saw(struct cluster *c, const char *id, const char *host, long port)
 	    addr_parse_hostport(buf, &a, err, sizeof(err)) != 0)
 		return;
 	for (i = 0; i < c->nnodes && n == NULL; i++)
-		if (id[0] != '\0' ? strcmp(c->nodes[i].id, id) == 0 :
-		    addr_equal(&c->nodes[i].addr, &a))
-			n = &c->nodes[i];
+		if (id[0] != '\0' ? strcmp(c->nodes[i]->id, id) == 0 :
+		    addr_equal(&c->nodes[i]->addr, &a))
+			n = c->nodes[i];
 	if (n == NULL) {
 		if ((nn = reallocarray(c->nodes, c->nnodes + 1,
 		    sizeof(*nn))) == NULL)
 			return;
 		c->nodes = nn;
-		n = &c->nodes[c->nnodes++];
-		memset(n, 0, sizeof(*n));
+		if ((n = calloc(1, sizeof(*n))) == NULL)
+			return;
+		c->nodes[c->nnodes++] = n;
 		snprintf(n->id, sizeof(n->id), "%s", id);
 		n->addr = a;
 		if ((n->port = cluster_port(c)) == 0 && !c->full_logged++)
@@ -313,6 +324,7 @@ cluster_saw(struct cluster *c, const char *id, const char *host, long port)
 			(void)route_set_master(n->svc->routes[i], &a);
 	}
 	n->seen = 1;
+	n->alt_port = alt;
 	snprintf(n->label, sizeof(n->label), "%.100s node %.*s", c->seed->label,
 	    ADDR_STRLEN, buf);
 	if (n->port != 0 && n->svc == NULL)
@@ -368,8 +380,9 @@ cluster_shards(struct cluster *c, const redisReply *r)
 			tls = num(kv(nd, "tls-port"));
 			/* tls://: the node's TLS port when it has one */
 			if (port == 0 || (tls != 0 && c->cr.kind == ROUTE_TLS))
-				port = tls;
-			cluster_saw(c, str(kv(nd, "id")), ip, port);
+				cluster_saw(c, str(kv(nd, "id")), ip, tls, port);
+			else
+				cluster_saw(c, str(kv(nd, "id")), ip, port, tls);
 		}
 	}
 	return (0);
@@ -392,7 +405,7 @@ cluster_slots(struct cluster *c, const redisReply *r)
 				return (-1);
 			cluster_saw(c, nd->elements > 2 ?
 			    str(nd->element[2]) : "", str(nd->element[0]),
-			    num(nd->element[1]));
+			    num(nd->element[1]), 0);
 		}
 	}
 	return (0);
@@ -430,7 +443,7 @@ cluster_reply(struct cluster *c, const redisReply *r)
 		return;
 	}
 	for (i = 0; i < c->nnodes; i++)
-		c->nodes[i].seen = 0;
+		c->nodes[i]->seen = 0;
 	rc = c->asked_slots ? cluster_slots(c, r) : cluster_shards(c, r);
 	if (rc != 0) {
 		cluster_fetch_over(c, "malformed topology reply");
@@ -438,10 +451,10 @@ cluster_reply(struct cluster *c, const redisReply *r)
 	}
 	/* Nodes gone from the topology close; their ports stay theirs. */
 	for (i = 0; i < c->nnodes; i++)
-		if (!c->nodes[i].seen && c->nodes[i].svc != NULL) {
+		if (!c->nodes[i]->seen && c->nodes[i]->svc != NULL) {
 			log_notice("service %s: cluster node %s left the "
-			    "topology", c->seed->label, c->nodes[i].id);
-			cluster_node_close(&c->nodes[i]);
+			    "topology", c->seed->label, c->nodes[i]->id);
+			cluster_node_close(c->nodes[i]);
 		}
 	cluster_fetch_over(c, NULL);
 }
@@ -532,6 +545,9 @@ cluster_fetch(struct cluster *c)
 		return;
 	}
 	c->cr = *r->dial_cr;
+	/* A copy finds the TLS context through the route it stands for. */
+	if (c->cr.origin == NULL)
+		c->cr.origin = r->dial_cr;
 	c->asked_slots = 0;
 	c->soon = 0;
 	c->dial = dial_start(daemon_dial_env(s->px), &c->cr,

@@ -48,20 +48,43 @@ node_port() {
 	return 1
 }
 
+# With CLUSTER_TLS set, the nodes speak TLS only, the cluster bus and
+# replication too (tls-cluster yes; the bus always asks for a client
+# certificate: client.crt).
+CLUSTER_TLS=
+
+# ncli PORT ARGS: redis-cli to a node, from this host (the certificate
+# names 127.0.0.1, not CL_ADDR: --insecure for these control
+# connections only; postern's routes verify the name).
+ncli() {
+	local p=$1
+	shift
+	timeout 5 redis-cli ${CLUSTER_TLS:+--tls --insecure} -h "$CL_ADDR" -p "$p" "$@"
+}
+
 # start_cluster: six nodes in NS, joined by redis-cli --cluster create
 # with one replica each; waits until every node says cluster_state:ok
 # and knows all six.  Sets NODE_PORTS.
 start_cluster() {
 	local p i n
+	local -a tls
 	NODE_PORTS=()
 	for ((i = 0; i < NNODES; i++)); do
 		p=$(node_port) || fail_case "no free port for a node"
-		REDIS_NETNS=$NS REDIS_ADDR=$CL_ADDR start_redis_on "$p" \
+		tls=()
+		[[ -z "$CLUSTER_TLS" ]] ||
+		    tls=(--tls-cluster yes --tls-replication yes
+			--tls-client-cert-file "$PKI/client.crt"
+			--tls-client-key-file "$PKI/client.key")
+		REDIS_NETNS=$NS REDIS_ADDR=$CL_ADDR \
+		    REDIS_TLS_CERT=${CLUSTER_TLS:+$PKI/server.crt} start_redis_on "$p" \
 		    --cluster-enabled yes --cluster-config-file nodes.conf \
-		    --cluster-node-timeout 5000 --cluster-announce-ip "$CL_ADDR"
+		    --cluster-node-timeout 5000 --cluster-announce-ip "$CL_ADDR" \
+		    "${tls[@]}"
 		NODE_PORTS+=("$p")
 	done
-	ip netns exec "$NS" timeout 60 redis-cli --cluster create \
+	ip netns exec "$NS" timeout 60 redis-cli ${CLUSTER_TLS:+--tls --insecure} \
+	    --cluster create \
 	    $(printf "$CL_ADDR:%s " "${NODE_PORTS[@]}") --cluster-replicas 1 \
 	    --cluster-yes > "$T/create.log" 2>&1 ||
 	    fail_case "redis-cli --cluster create: $(tail -n 3 "$T/create.log" | paste -sd'|')"
@@ -75,15 +98,15 @@ start_cluster() {
 }
 
 all_online() {
-	(($(timeout 5 redis-cli -h "$CL_ADDR" -p "${NODE_PORTS[0]}" CLUSTER SHARDS |
+	(($(ncli "${NODE_PORTS[0]}" CLUSTER SHARDS |
 	    grep -cx online) == NNODES))
 }
 
 cluster_ok() {
 	local info
-	info=$(timeout 5 redis-cli -h "$CL_ADDR" -p "$1" CLUSTER INFO) || return 1
+	info=$(ncli "$1" CLUSTER INFO) || return 1
 	[[ "$info" == *cluster_state:ok* && "$info" == *cluster_known_nodes:$NNODES* ]] &&
-	    (($(timeout 5 redis-cli -h "$CL_ADDR" -p "$1" CLUSTER NODES |
+	    (($(ncli "$1" CLUSTER NODES |
 	    grep -c 'slave') == NNODES / 2))
 }
 
@@ -135,6 +158,7 @@ expect_local_only() {
 		grep -Eq "(^|[^0-9])$p([^0-9]|$)" <<< "$2" &&
 		    fail_case "$1 names node port $p"
 	done
+	[[ "$2" != *tls-port* ]] || fail_case "$1 names a tls-port"
 	return 0
 }
 
@@ -202,12 +226,25 @@ case_ssh() {
 	setup_ns
 	start_cluster
 	SSHD_NETNS=$NS start_sshd_on "$(free_port)" "$CL_ADDR"
+	# start_sshd_on set its own EXIT trap: the namespaces go too.
+	trap '_rc=$?; _ssh_case_cleanup; cleanup_ns; _with_status "$_rc"; _case_cleanup' EXIT
 	start_cluster_postern "via ssh://b/$CL_ADDR:${NODE_PORTS[0]}" \
 	    "$(conf_bastion b address="$CL_ADDR:$SSHD_PORT")"
 	exercise
 	stop_postern
 }
 
+case_tls() {
+	setup_ns
+	make_pki > "$T/pki.log" 2>&1 || fail_case "make_pki failed"
+	CLUSTER_TLS=1
+	start_cluster
+	start_cluster_postern "direct tls://$CL_ADDR:${NODE_PORTS[0]} ca=$PKI/ca.crt name=redis.example.test"
+	exercise
+	stop_postern
+}
+
 run_case "cluster over tcp://: redirects and CLUSTER replies name postern's listeners; redis-cli -c and RedisCluster work" case_tcp
 run_case "cluster over ssh:// (bastion in the cluster's namespace): the same" case_ssh
+run_case "cluster over tls:// (TLS-only nodes, tls-cluster yes): the same" case_tls
 finish
