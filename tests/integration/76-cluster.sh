@@ -66,8 +66,8 @@ ncli() {
 # with one replica each; waits until every node says cluster_state:ok
 # and knows all six.  Sets NODE_PORTS.
 start_cluster() {
-	local p i n
-	local -a tls
+	local p i
+	local -a tls addrs
 	NODE_PORTS=()
 	for ((i = 0; i < NNODES; i++)); do
 		p=$(node_port) || fail_case "no free port for a node"
@@ -82,10 +82,11 @@ start_cluster() {
 		    --cluster-node-timeout 5000 --cluster-announce-ip "$CL_ADDR" \
 		    "${tls[@]}"
 		NODE_PORTS+=("$p")
+		addrs+=("$CL_ADDR:$p")
 	done
 	ip netns exec "$NS" timeout 60 redis-cli ${CLUSTER_TLS:+--tls --insecure} \
 	    --cluster create \
-	    $(printf "$CL_ADDR:%s " "${NODE_PORTS[@]}") --cluster-replicas 1 \
+	    "${addrs[@]}" --cluster-replicas 1 \
 	    --cluster-yes > "$T/create.log" 2>&1 ||
 	    fail_case "redis-cli --cluster create: $(tail -n 3 "$T/create.log" | paste -sd'|')"
 	for p in "${NODE_PORTS[@]}"; do
@@ -170,11 +171,13 @@ exercise() {
 	ip netns exec "$CNS" timeout 3 redis-cli -h "$CL_ADDR" -p "${NODE_PORTS[0]}" PING \
 	    > /dev/null 2>&1 && fail_case "the clients' namespace reaches a node directly"
 
-	for c in "CLUSTER SLOTS" "CLUSTER SHARDS" "CLUSTER NODES"; do
-		out=$(ccli -p "$LISTEN_PORT" $c 2>&1) || fail_case "$c: $out"
-		expect_local_only "$c" "$out"
-		out=$(ccli -3 -p "$LISTEN_PORT" $c 2>&1) || fail_case "$c (RESP3): $out"
-		expect_local_only "$c (RESP3)" "$out"
+	for c in SLOTS SHARDS NODES; do
+		out=$(ccli -p "$LISTEN_PORT" CLUSTER "$c" 2>&1) ||
+		    fail_case "CLUSTER $c: $out"
+		expect_local_only "CLUSTER $c" "$out"
+		out=$(ccli -3 -p "$LISTEN_PORT" CLUSTER "$c" 2>&1) ||
+		    fail_case "CLUSTER $c (RESP3): $out"
+		expect_local_only "CLUSTER $c (RESP3)" "$out"
 	done
 	master=$(ccli -p "$LISTEN_PORT" CLUSTER NODES | awk '$3 ~ /slave/ { print $4; exit }')
 	[[ -n "$master" ]] || fail_case "CLUSTER NODES shows no replica"
