@@ -247,7 +247,84 @@ case_tls() {
 	stop_postern
 }
 
+# round: the traffic's round as key tr:0 holds it, read from the nodes.
+round() {
+	local v
+	v=$(ip netns exec "$NS" timeout 5 redis-cli -c -h "$CL_ADDR" \
+	    -p "${NODE_PORTS[0]}" GET tr:0 2>/dev/null) || { echo 0; return; }
+	[[ "$v" =~ ^0:([0-9]+)$ ]] && echo "${BASH_REMATCH[1]}" || echo 0
+}
+
+# wait_rounds N: the traffic goes N rounds further (bounded: 60 s).
+wait_rounds() {
+	local want=$(($(round) + $1)) n=600
+	while ((n-- > 0)); do
+		(($(round) >= want)) && return 0
+		sleep 0.1
+	done
+	fail_case "traffic did not go $1 rounds further in 60s"
+}
+
+# master_id PORT, replica_of ID: from CLUSTER NODES on the nodes.
+master_id() {
+	ncli "$1" CLUSTER MYID
+}
+replica_of() {
+	ncli "${NODE_PORTS[0]}" CLUSTER NODES |
+	    awk -v m="$1" '$3 ~ /slave/ && $4 == m { split($2, a, "[:@]"); print a[2]; exit }'
+}
+
+case_reshard() {
+	local stop tpid from to rport out m
+	setup_ns
+	start_cluster
+	start_cluster_postern "direct tcp://$CL_ADDR:${NODE_PORTS[0]}"
+	stop=$T/traffic.stop
+	ip netns exec "$CNS" "$PY" "$TOP/tests/cluster_traffic.py" "$C_HOST" \
+	    "$LISTEN_PORT" "$stop" > "$T/traffic.out" 2>&1 &
+	tpid=$!
+	track_client "$tpid"
+	wait_rounds 3
+
+	# Resharding under traffic: keys move slot by slot (ASK redirects).
+	for m in "${NODE_PORTS[@]}"; do
+		[[ "$(ncli "$m" ROLE | head -n 1)" == master ]] || continue
+		if [[ -z "${from:-}" ]]; then from=$(master_id "$m")
+		elif [[ -z "${to:-}" ]]; then to=$(master_id "$m"); fi
+	done
+	ip netns exec "$NS" timeout 120 redis-cli --cluster reshard \
+	    "$CL_ADDR:${NODE_PORTS[0]}" --cluster-from "$from" \
+	    --cluster-to "$to" --cluster-slots 3000 --cluster-yes \
+	    > "$T/reshard.log" 2>&1 ||
+	    fail_case "reshard: $(tail -n 3 "$T/reshard.log" | paste -sd'|')"
+	wait_rounds 3
+
+	# A manual failover under traffic: a replica of `to` takes over.
+	rport=$(replica_of "$to")
+	[[ -n "$rport" ]] || fail_case "no replica of $to"
+	out=$(ncli "$rport" CLUSTER FAILOVER)
+	[[ "$out" == OK ]] || fail_case "CLUSTER FAILOVER: $out"
+	wait_until 30 failed_over "$rport" ||
+	    fail_case "node $rport did not become master in 30s"
+	wait_rounds 3
+
+	touch "$stop"
+	wait "$tpid"
+	out=$(cat "$T/traffic.out")
+	while read -r l; do note "client: $l"; done <<< "$out"
+	[[ "$out" =~ ops=([0-9]+)\ wrong=0\  ]] ||
+	    fail_case "wrong values or no summary: $(tail -n 3 <<< "$out" | paste -sd'|')"
+	((BASH_REMATCH[1] > 0)) || fail_case "no operation went through"
+	expect_no_log "has no listener for"
+	stop_postern
+}
+
+failed_over() {
+	[[ "$(ncli "$1" ROLE | head -n 1)" == master ]]
+}
+
 run_case "cluster over tcp://: redirects and CLUSTER replies name postern's listeners; redis-cli -c and RedisCluster work" case_tcp
 run_case "cluster over ssh:// (bastion in the cluster's namespace): the same" case_ssh
+run_case "cluster over tcp:// under RedisCluster traffic: resharding (ASK), manual failover; no wrong value" case_reshard
 run_case "cluster over tls:// (TLS-only nodes, tls-cluster yes): the same" case_tls
 finish
