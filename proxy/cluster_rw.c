@@ -292,7 +292,7 @@ cluster_rw_feed(struct cluster_rw *rw, enum cluster_rw_kind kind,
     const struct cluster_rw_map *map, const char *b, size_t n, size_t *used,
     struct cluster_rw_out *out, unsigned *unknown)
 {
-	size_t	had = rw->pend.len, len, max;
+	size_t	had = rw->pend.len, len = 0, max;
 	int	r;
 
 	max = rw->max ? rw->max : CLUSTER_RW_MAX;
