@@ -134,8 +134,9 @@ port_range() {
 # start_cluster_postern ROUTE [CONF_TEXT]: postern with service rc on
 # C_HOST, cluster = yes, the range from port_range; waits for a
 # listener per node.
+RANGE_N=8
 start_cluster_postern() {
-	port_range 8
+	port_range "$RANGE_N"
 	LISTEN_PORT=$(free_port) || fail_case "no free port"
 	CONF=$T/case$_CASE_ID.conf
 	{
@@ -146,7 +147,8 @@ start_cluster_postern() {
 	} > "$CONF"
 	start_postern "$CONF"
 	wait_count "$POSTERN_LOG" "notice: service rc: cluster node [0-9a-f]{40} .*: listening on $C_HOST:" \
-	    "$NNODES" 20 || fail_case "no listener for each of the $NNODES nodes in 20s"
+	    "$((RANGE_N < NNODES ? RANGE_N : NNODES))" 20 ||
+	    fail_case "no listener for each of the $NNODES nodes in 20s"
 }
 
 # expect_local_only WHAT TEXT: TEXT names no node address, and its
@@ -319,6 +321,22 @@ case_reshard() {
 	stop_postern
 }
 
+# cluster_ports smaller than the cluster: the nodes left out are said,
+# at start and in every reply that names them; the rest still work.
+case_full() {
+	local out
+	setup_ns
+	start_cluster
+	RANGE_N=4
+	start_cluster_postern "direct tcp://$CL_ADDR:${NODE_PORTS[0]}"
+	expect_log "warn: service rc: cluster_ports $FIRST-$LAST is full: node [0-9a-f]{40} ${CL_ADDR//./\\.}:[0-9]+ gets no listener$"
+	out=$(ccli -p "$LISTEN_PORT" CLUSTER SLOTS 2>&1)
+	[[ "$out" == *"$CL_ADDR"* ]] || fail_case "CLUSTER SLOTS: the unmapped nodes are not in it: $out"
+	wait_log "$POSTERN_LOG" "warn: s[0-9]+ rc .*: the reply names 2 cluster node\\(s\\) postern has no listener for \\(left as the server wrote them; 2 so far\\)$" 10 ||
+	    fail_case "no report of the 2 unmapped nodes"
+	stop_postern
+}
+
 failed_over() {
 	[[ "$(ncli "$1" ROLE | head -n 1)" == master ]]
 }
@@ -326,5 +344,6 @@ failed_over() {
 run_case "cluster over tcp://: redirects and CLUSTER replies name postern's listeners; redis-cli -c and RedisCluster work" case_tcp
 run_case "cluster over ssh:// (bastion in the cluster's namespace): the same" case_ssh
 run_case "cluster over tcp:// under RedisCluster traffic: resharding (ASK), manual failover; no wrong value" case_reshard
+run_case "cluster_ports full: unmapped nodes logged at start and in each reply" case_full
 run_case "cluster over tls:// (TLS-only nodes, tls-cluster yes): the same" case_tls
 finish
