@@ -337,6 +337,25 @@ case_full() {
 	stop_postern
 }
 
+# A reload (SIGHUP) starts the cluster again: node listeners close and
+# reopen (their ports may change: a known gap), clients go on.
+case_reload() {
+	local i out
+	setup_ns
+	start_cluster
+	start_cluster_postern "direct tcp://$CL_ADDR:${NODE_PORTS[0]}"
+	kill -HUP "$POSTERN_PID"
+	wait_count "$POSTERN_LOG" "notice: service rc: cluster node [0-9a-f]{40} .*: listening on $C_HOST:" \
+	    $((2 * NNODES)) 20 || fail_case "the node listeners did not reopen after SIGHUP"
+	out=$(ccli -p "$LISTEN_PORT" CLUSTER SLOTS 2>&1)
+	expect_local_only "CLUSTER SLOTS after reload" "$out"
+	for ((i = 0; i < 20; i++)); do
+		out=$(ccli -c -p "$LISTEN_PORT" SET "rl:$i" "v$i" 2>&1)
+		[[ "$out" == OK ]] || fail_case "redis-cli -c SET rl:$i after reload: $out"
+	done
+	stop_postern
+}
+
 failed_over() {
 	[[ "$(ncli "$1" ROLE | head -n 1)" == master ]]
 }
@@ -345,5 +364,6 @@ run_case "cluster over tcp://: redirects and CLUSTER replies name postern's list
 run_case "cluster over ssh:// (bastion in the cluster's namespace): the same" case_ssh
 run_case "cluster over tcp:// under RedisCluster traffic: resharding (ASK), manual failover; no wrong value" case_reshard
 run_case "cluster_ports full: unmapped nodes logged at start and in each reply" case_full
+run_case "cluster: SIGHUP reopens the node listeners; redis-cli -c goes on" case_reload
 run_case "cluster over tls:// (TLS-only nodes, tls-cluster yes): the same" case_tls
 finish
