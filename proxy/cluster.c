@@ -575,6 +575,31 @@ cluster_timer_cb(evutil_socket_t fd, short what, void *arg)
 }
 
 void
+cluster_inherit(struct cluster *c, const struct cluster *prev)
+{
+	struct cluster_node	**nn, *n;
+	size_t			  i;
+
+	if (prev == NULL || prev->nnodes == 0 ||
+	    (nn = calloc(prev->nnodes, sizeof(*nn))) == NULL)
+		return;
+	c->nodes = nn;
+	for (i = 0; i < prev->nnodes; i++) {
+		/* Not when the range changed and left it out. */
+		if (prev->nodes[i]->id[0] == '\0' ||
+		    prev->nodes[i]->port < c->seed->cs->cluster_port_first ||
+		    prev->nodes[i]->port > c->seed->cs->cluster_port_last ||
+		    (n = calloc(1, sizeof(*n))) == NULL)
+			continue;
+		memcpy(n->id, prev->nodes[i]->id, sizeof(n->id));
+		n->addr = prev->nodes[i]->addr;
+		n->port = prev->nodes[i]->port;
+		n->alt_port = prev->nodes[i]->alt_port;
+		c->nodes[c->nnodes++] = n;
+	}
+}
+
+void
 cluster_start(struct cluster *c)
 {
 	if (c->timer == NULL &&

@@ -26,6 +26,13 @@ struct service;
  */
 struct cluster *cluster_new(struct service *seed);
 
+/*
+ * cluster_inherit(c, prev): a reload: c gives each node ID the port it
+ * had in prev (NULL: none), so that ports stay across generations.
+ * Out of memory: a node may get another port (logged when it opens).
+ */
+void	cluster_inherit(struct cluster *c, const struct cluster *prev);
+
 /* cluster_start(c): learn the topology now, then periodically. */
 void	cluster_start(struct cluster *c);
 

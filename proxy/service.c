@@ -231,6 +231,8 @@ service_new(struct postern *px, struct conf *gen,
 		goto fail;
 	else
 		svc->count->refs = 1;
+	if (old != NULL && old->cluster_owner)
+		svc->cluster_prev = cluster_ref(old->cluster);
 	if (old != NULL) {
 		svc->total = old->total;
 		svc->refused = old->refused;
@@ -282,9 +284,12 @@ service_activate(struct service *svc)
 	if (svc->cs->cluster && svc->cluster == NULL &&
 	    (svc->cluster = cluster_new(svc)) != NULL) {
 		svc->cluster_owner = 1;
+		cluster_inherit(svc->cluster, svc->cluster_prev);
 		cluster_start(svc->cluster);
 	} else if (svc->cs->cluster && svc->cluster == NULL)
 		log_warnx("service %s: cluster: out of memory", svc->label);
+	cluster_unref(svc->cluster_prev);
+	svc->cluster_prev = NULL;
 }
 
 /*
@@ -617,6 +622,7 @@ service_unref(struct service *svc)
 		return;
 	if (svc->cluster_owner)
 		cluster_unref(svc->cluster);
+	cluster_unref(svc->cluster_prev);
 	if (svc->count != NULL && --svc->count->refs == 0)
 		free(svc->count);
 	service_close_listeners(svc);

@@ -76,6 +76,7 @@ struct service {
 	/* cluster = yes: the seed owns it, its node services share it. */
 	struct cluster		*cluster;
 	int			 cluster_owner;
+	struct cluster		*cluster_prev;	/* a reload: its ports */
 };
 
 /*

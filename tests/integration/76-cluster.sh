@@ -338,15 +338,30 @@ case_full() {
 }
 
 # A reload (SIGHUP) starts the cluster again: node listeners close and
-# reopen (their ports may change: a known gap), clients go on.
+# reopen, each node ID on the port it had; clients go on.
 case_reload() {
-	local i out
+	local i out re before after
 	setup_ns
 	start_cluster
+	RANGE_N=10
 	start_cluster_postern "direct tcp://$CL_ADDR:${NODE_PORTS[0]}"
+	FIRST=$((FIRST + 2))
+	sed -i "s/^cluster_ports = .*/cluster_ports = $FIRST-$LAST/" "$CONF"
 	kill -HUP "$POSTERN_PID"
 	wait_count "$POSTERN_LOG" "notice: service rc: cluster node [0-9a-f]{40} .*: listening on $C_HOST:" \
 	    $((2 * NNODES)) 20 || fail_case "the node listeners did not reopen after SIGHUP"
+	re="notice: service rc: cluster node ([0-9a-f]{40}) .*: listening on $C_HOST:([0-9]+)$"
+	before=$(grep -E "$re" "$POSTERN_LOG" | tail -n "$NNODES" |
+	    sed -E "s/.*$re/\1 \2/" | sort)
+	# The range grows downwards: fresh assignments would start at the
+	# new first port; the nodes must keep theirs.
+	sed -i "s/^cluster_ports = .*/cluster_ports = $((FIRST - 2))-$LAST/" "$CONF"
+	kill -HUP "$POSTERN_PID"
+	wait_count "$POSTERN_LOG" "$re" $((3 * NNODES)) 20 ||
+	    fail_case "the node listeners did not reopen after SIGHUP"
+	after=$(grep -E "$re" "$POSTERN_LOG" | tail -n "$NNODES" |
+	    sed -E "s/.*$re/\1 \2/" | sort)
+	expect_eq "node ID -> port after the reload" "$before" "$after"
 	out=$(ccli -p "$LISTEN_PORT" CLUSTER SLOTS 2>&1)
 	expect_local_only "CLUSTER SLOTS after reload" "$out"
 	for ((i = 0; i < 20; i++)); do
@@ -364,6 +379,6 @@ run_case "cluster over tcp://: redirects and CLUSTER replies name postern's list
 run_case "cluster over ssh:// (bastion in the cluster's namespace): the same" case_ssh
 run_case "cluster over tcp:// under RedisCluster traffic: resharding (ASK), manual failover; no wrong value" case_reshard
 run_case "cluster_ports full: unmapped nodes logged at start and in each reply" case_full
-run_case "cluster: SIGHUP reopens the node listeners; redis-cli -c goes on" case_reload
+run_case "cluster: SIGHUP reopens the node listeners on the same ports; redis-cli -c goes on" case_reload
 run_case "cluster over tls:// (TLS-only nodes, tls-cluster yes): the same" case_tls
 finish
