@@ -25,6 +25,10 @@ cmd_kind(const struct cluster_cmd *c)
 	const char	*sub = c->word[1];
 	size_t		 n = c->wlen[1];
 
+	if (c->wlen[0] == 4 && strncasecmp(c->word[0], "ROLE", 4) == 0)
+		return (CLUSTER_RW_ROLE);
+	if (c->wlen[0] == 4 && strncasecmp(c->word[0], "INFO", 4) == 0)
+		return (CLUSTER_RW_INFO);
 	if (c->wlen[0] != 7 || strncasecmp(c->word[0], "CLUSTER", 7) != 0)
 		return (CLUSTER_RW_REDIRECT);
 	if (n == 5 && strncasecmp(sub, "SLOTS", 5) == 0)

@@ -23,7 +23,9 @@ enum cluster_rw_kind {
 	CLUSTER_RW_REDIRECT,	/* any command: only -MOVED / -ASK change */
 	CLUSTER_RW_SLOTS,	/* CLUSTER SLOTS */
 	CLUSTER_RW_SHARDS,	/* CLUSTER SHARDS */
-	CLUSTER_RW_NODES	/* CLUSTER NODES / REPLICAS / SLAVES text */
+	CLUSTER_RW_NODES,	/* CLUSTER NODES / REPLICAS / SLAVES text */
+	CLUSTER_RW_ROLE,	/* ROLE */
+	CLUSTER_RW_INFO		/* INFO: its replication lines */
 };
 
 /* What a reply says about one node; strings are not terminated. */

@@ -40,6 +40,12 @@ int	crw_long(const struct crw_val *v, long *out);
 /* crw_is_agg(v): is v an array, set, push or map? */
 int	crw_is_agg(const struct crw_val *v);
 
+/* crw_role(map, v, unknown), crw_info(...): cluster_rw_repl.c. */
+int	crw_role(const struct cluster_rw_map *map, struct crw_val *v,
+	    unsigned *unknown);
+int	crw_info(const struct cluster_rw_map *map, struct crw_val *v,
+	    unsigned *unknown);
+
 /*
  * crw_rewrite(kind, map, v, unknown): change the addresses in the
  * reply's tree (cluster_rw_node.c).  -1 on ENOMEM, or on a reply that is

@@ -236,6 +236,8 @@ put(struct cluster_rw_out *o, const char *s, size_t n)
 	size_t	 cap;
 	char	*nb;
 
+	if (n == 0)
+		return (0);
 	if (o->len + n > o->cap) {
 		for (cap = o->cap ? o->cap : 256; cap < o->len + n; cap *= 2)
 			;
@@ -363,6 +365,10 @@ crw_rewrite(int kind, const struct cluster_rw_map *map, struct crw_val *v,
 		return (shards(map, v, unknown));
 	case CLUSTER_RW_NODES:
 		return (nodes(map, v, unknown));
+	case CLUSTER_RW_ROLE:
+		return (crw_role(map, v, unknown));
+	case CLUSTER_RW_INFO:
+		return (crw_info(map, v, unknown));
 	}
 	return (0);
 }

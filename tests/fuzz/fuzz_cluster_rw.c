@@ -86,17 +86,17 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	if (size < 1)
 		return (0);
-	kind = (enum cluster_rw_kind)(data[0] & 3);
+	kind = (enum cluster_rw_kind)((data[0] & 7) % 6);
 	memset(&o1, 0, sizeof(o1));
 	memset(&o2, 0, sizeof(o2));
 	r1 = run(kind, (const char *)data + 1, size - 1, size, &o1, &u1);
 	r2 = run(kind, (const char *)data + 1, size - 1,
-	    (size_t)(data[0] >> 2) + 1, &o2, &u2);
+	    (size_t)(data[0] >> 3) + 1, &o2, &u2);
 	if (r1 != r2 || o1.len != o2.len || u1 != u2 ||
 	    (o1.len > 0 && memcmp(o1.buf, o2.buf, o1.len) != 0))
 		abort();
 	cluster_rw_out_free(&o1);
 	cluster_rw_out_free(&o2);
-	skip_check((const char *)data + 1, size - 1, (size_t)(data[0] >> 2) + 1);
+	skip_check((const char *)data + 1, size - 1, (size_t)(data[0] >> 3) + 1);
 	return (0);
 }

@@ -188,6 +188,13 @@ exercise() {
 	out=$(ccli -p "$LISTEN_PORT" CLUSTER SLAVES "$master" 2>&1)
 	expect_local_only "CLUSTER SLAVES" "$out"
 
+	# ROLE and INFO replication of the seed (a master): its replica.
+	out=$(ccli -p "$LISTEN_PORT" ROLE 2>&1)
+	expect_local_only "ROLE" "$out"
+	out=$(ccli -p "$LISTEN_PORT" INFO replication 2>&1)
+	[[ "$out" == *slave0:ip=* ]] || fail_case "INFO replication: no slave0 line: $out"
+	expect_local_only "INFO replication" "$out"
+
 	# A raw redirect names a listener of postern in the range.
 	moved=
 	for ((i = 0; i < 50; i++)); do

@@ -29,13 +29,16 @@ static const char stream[] =
 	"*3\r\n$3\r\nSET\r\n$7\r\nCLUSTER\r\n$5\r\nSLOTS\r\n"
 	"*1\r\n$7\r\nCLUSTER\r\n"
 	"*2\r\n$7\r\nCLUSTER\r\n$0\r\n\r\n"
-	"*2\r\n$9\r\nCLUSTERXX\r\n$5\r\nSLOTS\r\n";
+	"*2\r\n$9\r\nCLUSTERXX\r\n$5\r\nSLOTS\r\n"
+	"role\r\n"
+	"*2\r\n$4\r\nINFO\r\n$11\r\nreplication\r\n";
 
 static const enum cluster_rw_kind want[] = {
 	CLUSTER_RW_SLOTS, CLUSTER_RW_REDIRECT, CLUSTER_RW_SHARDS,
 	CLUSTER_RW_NODES, CLUSTER_RW_NODES, CLUSTER_RW_REDIRECT,
 	CLUSTER_RW_NODES, CLUSTER_RW_REDIRECT, CLUSTER_RW_REDIRECT,
-	CLUSTER_RW_REDIRECT, CLUSTER_RW_REDIRECT
+	CLUSTER_RW_REDIRECT, CLUSTER_RW_REDIRECT, CLUSTER_RW_ROLE,
+	CLUSTER_RW_INFO
 };
 
 static void

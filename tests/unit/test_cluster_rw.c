@@ -228,6 +228,35 @@ test_nodes(void **state)
 	check(CLUSTER_RW_NODES, cap_slaves3, 2, NULL);
 }
 
+/* ROLE and INFO replication: the replica's and the master's addresses. */
+static void
+test_repl(void **state)
+{
+	struct tmap	 tm = { 0, 0, 0 };
+	char		*o;
+	size_t		 len;
+	unsigned	 unknown;
+
+	(void)state;
+	check(CLUSTER_RW_ROLE, cap_rolem2, 1, "$4\r\n7005\r\n");
+	check(CLUSTER_RW_ROLE, cap_rolem3, 1, NULL);
+	check(CLUSTER_RW_ROLE, cap_roler2, 1, ":7001\r\n");
+	check(CLUSTER_RW_ROLE, cap_roler3, 1, NULL);
+	check(CLUSTER_RW_INFO, cap_infor2, 1, "master_host:" LHOST "\r\n"
+	    "master_port:7001\r\n");
+	check(CLUSTER_RW_INFO, cap_infor3, 1, "master_port:7001\r\n");
+	check(CLUSTER_RW_INFO, cap_infom2, 1,
+	    "slave0:ip=" LHOST ",port=7005,state=online");
+	check(CLUSTER_RW_INFO, cap_infom3, 1, "txt:# Replication");
+	/* an unknown master: both lines stay, counted once */
+	tm.unknown_port = 31001;
+	o = whole(CLUSTER_RW_INFO, &tm, cap_infor2, &len, &unknown);
+	assert_int_equal(unknown, 1);
+	assert_int_equal(len, strlen(cap_infor2));
+	assert_memory_equal(o, cap_infor2, len);
+	free(o);
+}
+
 /* A node the map does not know keeps its address and is counted. */
 static void
 test_unknown(void **state)
@@ -407,6 +436,7 @@ main(void)
 		cmocka_unit_test(test_pipelined),
 		cmocka_unit_test(test_bad),
 		cmocka_unit_test(test_skip),
+		cmocka_unit_test(test_repl),
 	};
 
 	return (cmocka_run_group_tests(tests, NULL, NULL));
