@@ -91,6 +91,7 @@ conf_free(struct conf *c)
 		authfile_free(s->auth);
 		free(s->identity_key);
 		free(s->identity_value);
+		free(s->cluster_ports);
 		if (s->check_password != NULL) {
 			explicit_bzero(s->check_password,
 			    strlen(s->check_password));
@@ -486,6 +487,7 @@ conf_section_end(struct conf_parser *p)
 		conf_validate_role(p, s, conf_check_kind(s));
 		conf_validate_identity(p, s, conf_check_kind(s));
 		conf_validate_readonly(p, s);
+		conf_validate_cluster(p, s);
 	}
 	for (i = 0; i < conf_nkeys && p->section != SECT_NONE; i++) {
 		if (conf_keys[i].section != p->section ||

@@ -172,6 +172,10 @@ struct conf_service {
 	int			 fall;
 	int			 max_connections;
 	int			 readonly;	/* refuse writes (issue 24) */
+	int			 cluster;	/* Redis Cluster (issue 23) */
+	char			*cluster_ports;	/* "FIRST-LAST" as written */
+	int			 cluster_port_first; /* parsed from it */
+	int			 cluster_port_last;
 };
 
 enum conf_host_key_check {

@@ -63,6 +63,12 @@ void	conf_validate_role(struct conf_parser *p,
 void	conf_validate_identity(struct conf_parser *p, struct conf_service *s,
 	    int kind);
 
+/*
+ * conf_validate_cluster(p, s): cluster = yes on a redis service with
+ * cluster_ports FIRST-LAST (parsed into s) and no Sentinel route.
+ */
+void	conf_validate_cluster(struct conf_parser *p, struct conf_service *s);
+
 /* conf_validate_readonly(p, s): readonly = yes only where it works. */
 void	conf_validate_readonly(struct conf_parser *p,
 	    const struct conf_service *s);

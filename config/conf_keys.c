@@ -227,6 +227,14 @@ const struct conf_key conf_keys[] = {
 	  NULL, 0, "redis check: ACL user for AUTH; postgres check: user "
 	  "that logs in and runs one query (without it, an SSLRequest "
 	  "probe)" },
+	{ SECT_SERVICE, "cluster", TYPE_ENUM, S(cluster), "no", 0, 0, no_yes,
+	  0, "redis: yes when the routes reach Redis Cluster seed nodes; "
+	  "each node gets a local port from cluster_ports and the addresses "
+	  "in redirects and CLUSTER replies are rewritten to those" },
+	{ SECT_SERVICE, "cluster_ports", TYPE_STRING, S(cluster_ports), NULL,
+	  0, 0, NULL, 0, "cluster = yes: FIRST-LAST, the local ports the "
+	  "nodes' listeners take (one per node ID, stable for the process's "
+	  "life); listen stays the seed address" },
 	{ SECT_SERVICE, "connect_timeout", TYPE_DURATION,
 	  S(connect_timeout_ms), "4s", 10, 3600 * 1000, NULL, 0,
 	  "time to establish an upstream connection before the next route "

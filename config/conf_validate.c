@@ -118,6 +118,69 @@ conf_validate_readonly(struct conf_parser *p, const struct conf_service *s)
 		    "protocol = redis or postgres services");
 }
 
+/* A port of cluster_ports: 1-65535, digits only. */
+static int
+conf_cluster_port(const char *s, size_t n)
+{
+	int	v = 0;
+	size_t	i;
+
+	if (n == 0 || n > 5)
+		return (-1);
+	for (i = 0; i < n; i++) {
+		if (s[i] < '0' || s[i] > '9')
+			return (-1);
+		v = v * 10 + (s[i] - '0');
+	}
+	return (v >= 1 && v <= 65535 ? v : -1);
+}
+
+/*
+ * cluster = yes: a redis service whose nodes get local ports from
+ * cluster_ports; the seed stays on listen, so listen is outside it.
+ */
+void
+conf_validate_cluster(struct conf_parser *p, struct conf_service *s)
+{
+	const char	*r = s->cluster_ports, *dash;
+	int		 line = conf_key_line(p, "cluster_ports");
+	size_t		 i;
+
+	if (!s->cluster) {
+		if (r != NULL)
+			perr(p, line, "cluster_ports needs cluster = yes");
+		return;
+	}
+	line = conf_key_line(p, "cluster");
+	if (s->protocol != PROTO_REDIS)
+		perr(p, line, "cluster = yes is for protocol = redis services");
+	for (i = 0; i < s->nroutes; i++)
+		if (s->routes[i].sentinel != NULL)
+			perr(p, line, "cluster = yes: route %s names a Sentinel "
+			    "(a cluster has no Sentinel)", s->routes[i].name);
+	if (r == NULL) {
+		perr(p, line, "cluster = yes needs cluster_ports = FIRST-LAST");
+		return;
+	}
+	line = conf_key_line(p, "cluster_ports");
+	if ((dash = strchr(r, '-')) == NULL ||
+	    (s->cluster_port_first = conf_cluster_port(r,
+	    (size_t)(dash - r))) < 0 ||
+	    (s->cluster_port_last = conf_cluster_port(dash + 1,
+	    strlen(dash + 1))) < 0 ||
+	    s->cluster_port_first > s->cluster_port_last) {
+		perr(p, line, "cluster_ports: want FIRST-LAST, two ports "
+		    "1-65535 with FIRST <= LAST, not '%s'", r);
+		s->cluster_port_first = s->cluster_port_last = 0;
+		return;
+	}
+	for (i = 0; i < s->nlisten; i++)
+		if (s->listen[i].addr.port >= s->cluster_port_first &&
+		    s->listen[i].addr.port <= s->cluster_port_last)
+			perr(p, line, "cluster_ports %s holds the listen port "
+			    "%d (the seed's)", r, s->listen[i].addr.port);
+}
+
 /* "SHA256:" + 43 base64 characters (32 bytes), '=' padding allowed. */
 static int
 conf_valid_sha256(const char *v)

@@ -236,6 +236,9 @@ relay_release(struct relay *r)
 	if (r->filter_in != NULL)
 		evbuffer_free(r->filter_in);
 	r->filter_in = NULL;
+	if (r->rewrite_tmp != NULL)
+		evbuffer_free(r->rewrite_tmp);
+	r->rewrite_tmp = NULL;
 	r->filter = NULL;
 }
 
@@ -246,6 +249,17 @@ relay_filter_set(struct relay *r, const struct relay_filter *f, void *arg)
 		return (-1);
 	r->filter = f;
 	r->filter_arg = arg;
+	return (0);
+}
+
+int
+relay_rewrite_set(struct relay *r, relay_rewrite_cb *cb, void *arg)
+{
+	if (r->rewrite_tmp == NULL &&
+	    (r->rewrite_tmp = evbuffer_new()) == NULL)
+		return (-1);
+	r->rewrite = cb;
+	r->rewrite_arg = arg;
 	return (0);
 }
 
@@ -284,6 +298,7 @@ relay_detach(struct relay *r, struct relay *keep, int busy_ok)
 	c->fdio.fd = -1;
 	*keep = *r;
 	r->filter_in = NULL;		/* kept: relay_restore puts it back */
+	r->rewrite_tmp = NULL;
 	relay_release(r);
 	relay_init(r);
 	return (fd);
@@ -305,6 +320,9 @@ relay_restore(struct relay *r, const struct relay *keep)
 	r->filter = keep->filter;
 	r->filter_arg = keep->filter_arg;
 	r->filter_in = keep->filter_in;
+	r->rewrite = keep->rewrite;
+	r->rewrite_arg = keep->rewrite_arg;
+	r->rewrite_tmp = keep->rewrite_tmp;
 }
 
 int

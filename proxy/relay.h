@@ -73,6 +73,15 @@ struct relay_filter {
 	void	(*server)(void *arg, const uint8_t *buf, size_t len);
 };
 
+/*
+ * relay_rewrite_cb(arg, in, out): the server's bytes just read, all of
+ * them in `in`, before the client gets them: move them, changed or not,
+ * to out (cluster = yes: addresses in replies, cluster_sess.h).  Taps and
+ * the filter saw them as the server sent them.
+ */
+typedef void relay_rewrite_cb(void *arg, struct evbuffer *in,
+	    struct evbuffer *out);
+
 /* The fd engine's part of a side (relay_fd.c). */
 struct relay_fdio {
 	int			 fd;		/* else -1 */
@@ -115,6 +124,9 @@ struct relay {
 	const struct relay_filter *filter;	/* NULL: none */
 	void			*filter_arg;
 	struct evbuffer		*filter_in;	/* client bytes it holds */
+	relay_rewrite_cb	*rewrite;	/* NULL: none */
+	void			*rewrite_arg;
+	struct evbuffer		*rewrite_tmp;	/* what the client had */
 };
 
 /* relay_init(r): an idle relay owning nothing; relay_release() is safe. */
@@ -164,6 +176,13 @@ void	relay_tap(struct relay *r, int idx, relay_tap_cb *cb, void *arg);
  */
 int	relay_filter_set(struct relay *r, const struct relay_filter *f,
 	    void *arg);
+
+/*
+ * relay_rewrite_set(r, cb, arg): pass the server's bytes through cb from
+ * now on (it stays when the server side is swapped).  Returns 0, or -1
+ * when out of memory.  arg outlives r.
+ */
+int	relay_rewrite_set(struct relay *r, relay_rewrite_cb *cb, void *arg);
 
 /*
  * relay_idle(r): no byte waits in either direction (nothing buffered to

@@ -201,11 +201,17 @@ relay_fd_pass(struct relay_side *from, size_t before, size_t n)
 	from->bytes += (uint64_t)n;
 	if (from->tap != NULL)
 		relay_tap_run(from, to->fdio.out, before, n);
-	if (from->idx == RELAY_SERVER && r->filter != NULL) {
+	if (from->idx == RELAY_SERVER && r->filter != NULL)
 		relay_peek_run(to->fdio.out, before, n, relay_fd_filter_server,
 		    r);
-		relay_fd_filter(r);	/* answers owed after these */
+	if (from->idx == RELAY_SERVER && r->rewrite != NULL) {
+		/* Set aside what was there, rewrite the rest after it. */
+		evbuffer_remove_buffer(to->fdio.out, r->rewrite_tmp, before);
+		r->rewrite(r->rewrite_arg, to->fdio.out, r->rewrite_tmp);
+		evbuffer_add_buffer(to->fdio.out, r->rewrite_tmp);
 	}
+	if (from->idx == RELAY_SERVER && r->filter != NULL)
+		relay_fd_filter(r);	/* answers owed after these */
 	if (to->wdead || to->shut)
 		evbuffer_drain(to->fdio.out, evbuffer_get_length(to->fdio.out));
 	else if (!to->fdio.writing)

@@ -14,6 +14,7 @@
 #include <event2/event.h>
 
 #include "clock.h"
+#include "cluster.h"
 #include "conf.h"
 #include "daemon_ctx.h"
 #include "fault.h"
@@ -255,6 +256,8 @@ service_new(struct postern *px, struct conf *gen,
 		goto fail;
 	else
 		svc->count->refs = 1;
+	if (old != NULL && old->cluster_owner)
+		svc->cluster_prev = cluster_ref(old->cluster);
 	if (old != NULL) {
 		svc->total = old->total;
 		svc->refused = old->refused;
@@ -303,6 +306,16 @@ service_activate(struct service *svc)
 	service_arm_drain(svc);		/* a deadline survives a reload */
 	service_follow_cb(-1, 0, svc);
 	health_start(svc->health);
+	/* A cluster's seed (its node services come with svc->cluster). */
+	if (svc->cs->cluster && svc->cluster == NULL &&
+	    (svc->cluster = cluster_new(svc)) != NULL) {
+		svc->cluster_owner = 1;
+		cluster_inherit(svc->cluster, svc->cluster_prev);
+		cluster_start(svc->cluster);
+	} else if (svc->cs->cluster && svc->cluster == NULL)
+		log_warnx("service %s: cluster: out of memory", svc->label);
+	cluster_unref(svc->cluster_prev);
+	svc->cluster_prev = NULL;
 }
 
 /*
@@ -330,6 +343,8 @@ service_retire(struct service *svc)
 	size_t		 i;
 
 	svc->retired = 1;
+	if (svc->cluster_owner)
+		cluster_stop(svc->cluster);
 	health_free(svc->health);
 	svc->health = NULL;
 	evtimer_del(svc->pin_timer);
@@ -631,6 +646,9 @@ service_unref(struct service *svc)
 
 	if (svc == NULL || --svc->refs > 0)
 		return;
+	if (svc->cluster_owner)
+		cluster_unref(svc->cluster);
+	cluster_unref(svc->cluster_prev);
 	if (svc->count != NULL && --svc->count->refs == 0)
 		free(svc->count);
 	service_close_listeners(svc);

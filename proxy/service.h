@@ -14,6 +14,7 @@
 
 #include "route.h"	/* enum route_admin */
 
+struct cluster;
 struct conf;
 struct conf_service;
 struct health;
@@ -72,6 +73,10 @@ struct service {
 	struct service_count	*count;		/* shared across reloads */
 	uint64_t		 total;
 	uint64_t		 refused;	/* over max_connections */
+	/* cluster = yes: the seed owns it, its node services share it. */
+	struct cluster		*cluster;
+	int			 cluster_owner;
+	struct cluster		*cluster_prev;	/* a reload: its ports */
 };
 
 /*

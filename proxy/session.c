@@ -19,6 +19,7 @@
 
 #include "audit.h"
 #include "clock.h"
+#include "cluster_sess.h"
 #include "conf.h"
 #include "daemon_ctx.h"
 #include "dial.h"
@@ -199,6 +200,8 @@ session_client_tap(const uint8_t *buf, size_t len, void *arg)
 
 	if (!s->head_done && s->svc->cs->protocol == PROTO_REDIS)
 		s->head_done = session_redis_head(s, buf, len);
+	if (s->cluster != NULL)
+		cluster_sess_client(s->cluster, buf, len);
 	if (s->follow != NULL)
 		done = follow_client(s->follow, buf, len);
 	if (s->answer_due && follow_requests(s->follow) > 0) {
@@ -206,7 +209,7 @@ session_client_tap(const uint8_t *buf, size_t len, void *arg)
 		session_expect_answer(s, s->request);
 	} else if (done)
 		s->answer_due = 0;	/* the tracker lost the stream */
-	return (done && s->head_done && !s->answer_due);
+	return (done && s->head_done && !s->answer_due && s->cluster == NULL);
 }
 
 /* The server's bytes: its first one, then what a follower needs. */
@@ -260,6 +263,21 @@ session_pg_tap(const uint8_t *buf, size_t len, void *arg)
 	return (done);
 }
 
+/* cluster = yes: the node addresses in replies become postern's. */
+static void
+session_cluster(struct session *s)
+{
+	char	prefix[256];
+
+	if (s->svc->cluster == NULL)
+		return;
+	session_prefix(s, s->route, prefix, sizeof(prefix));
+	if ((s->cluster = cluster_sess_new(s->svc->cluster, prefix)) == NULL ||
+	    relay_rewrite_set(&s->relay, cluster_sess_server, s->cluster) != 0)
+		log_warnx("%s: cluster: out of memory: replies pass unchanged",
+		    prefix);
+}
+
 /*
  * Watch what tells about the route: the server's first byte, and for
  * protocols with a request that must be answered, how long it takes.
@@ -292,6 +310,7 @@ session_watch(struct session *s)
 		return;
 	case PROTO_REDIS:
 		relay_tap(&s->relay, RELAY_CLIENT, session_client_tap, s);
+		session_cluster(s);
 		break;
 	case PROTO_TCP:
 		break;
@@ -863,6 +882,7 @@ void
 session_free(struct session *s)
 {
 	follow_free(s->follow);
+	cluster_sess_free(s->cluster);
 	free(s->pg_startup);
 	if (s->last_words != NULL)
 		evbuffer_free(s->last_words);

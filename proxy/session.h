@@ -36,6 +36,7 @@
 
 #include "relay.h"
 
+struct cluster_sess;
 struct conf_route;
 struct dial;
 struct event;
@@ -119,6 +120,7 @@ struct session {
 	int			 answer_due;	/* time it once it is whole */
 	struct follow		*follow;	/* redis, postgres: see follow.h */
 	struct guard		*guard;		/* readonly = yes: guard.h */
+	struct cluster_sess	*cluster;	/* cluster = yes: rewrites */
 	uint64_t		 route_base[2];	/* relay bytes when route set */
 	struct evbuffer		*last_words;	/* to the client at close */
 	struct event		*idle_timer;	/* idle_timeout, if set */

@@ -242,14 +242,16 @@ fuzz() {
 	    tests/fuzz/fuzz_resp_scan tests/fuzz/fuzz_resp_ro \
 	    tests/fuzz/fuzz_resp_guard tests/fuzz/fuzz_pg_guard \
 	    tests/fuzz/fuzz_authfile tests/fuzz/fuzz_pgrs_read \
-	    tests/fuzz/fuzz_ssh_mux \
+	    tests/fuzz/fuzz_ssh_mux tests/fuzz/fuzz_cluster_rw \
+	    tests/fuzz/fuzz_cluster_cmd \
 	    > build.log 2>&1); then
 		record FAIL "fuzz: build" "see _build/fuzz/build.log"
 		tail_file "$FUZZ/build.log" 20
 		return
 	fi
 	for h in conf pgfront pgback rediscmd pgauth resp_track pg_track \
-	    resp_scan resp_ro resp_guard pg_guard authfile pgrs_read ssh_mux; do
+	    resp_scan resp_ro resp_guard pg_guard authfile pgrs_read ssh_mux \
+	    cluster_rw cluster_cmd; do
 		seeds=$TOP/tests/fuzz/corpus
 		[[ $h == conf ]] || seeds=
 		scratch=$(mktemp -d /tmp/postern-fuzz.XXXXXX)

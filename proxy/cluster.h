@@ -1,0 +1,63 @@
+/*
+ * cluster.h: a Redis Cluster behind a service (cluster = yes).  The
+ * topology is learned from CLUSTER SHARDS (CLUSTER SLOTS on servers
+ * without it) through the service's current route: at start, soon after
+ * a redirect names a node postern does not know, and every
+ * CLUSTER_REFRESH_MS.  Each node gets a local listener on a port from
+ * cluster_ports, keyed by node ID, kept for the process's life; behind
+ * it a service whose routes are the seed service's routes aimed at that
+ * node (route_set_master: through the same bastion, over TLS the same
+ * way).  Sessions on the seed and node listeners rewrite the addresses
+ * in replies (cluster_sess.h) with cluster_map().
+ */
+#ifndef POSTERN_CLUSTER_H
+#define POSTERN_CLUSTER_H
+
+struct cluster;
+struct cluster_rw_map;
+struct service;
+
+#define CLUSTER_REFRESH_MS	10000
+#define CLUSTER_SOON_MS		1000	/* a refresh asked for, at most */
+
+/*
+ * cluster_new(seed): the cluster of the seed service, nothing started;
+ * NULL when out of memory.  The seed keeps the one reference.
+ */
+struct cluster *cluster_new(struct service *seed);
+
+/*
+ * cluster_inherit(c, prev): a reload: c gives each node ID the port it
+ * had in prev (NULL: none), so that ports stay across generations.
+ * Out of memory: a node may get another port (logged when it opens).
+ */
+void	cluster_inherit(struct cluster *c, const struct cluster *prev);
+
+/* cluster_start(c): learn the topology now, then periodically. */
+void	cluster_start(struct cluster *c);
+
+/*
+ * cluster_stop(c): the seed is retired: close every node listener,
+ * retire the node services (their live sessions keep them), stop
+ * fetching.  The map then knows no node.
+ */
+void	cluster_stop(struct cluster *c);
+
+/* cluster_ref(c), cluster_unref(c): sessions hold one; NULL: no-op. */
+struct cluster *cluster_ref(struct cluster *c);
+void	cluster_unref(struct cluster *c);
+
+/* cluster_map(c): the node map for the rewriter; valid while c is. */
+const struct cluster_rw_map *cluster_map(struct cluster *c);
+
+/*
+ * cluster_unknown(c, n, what): a reply named n nodes the map does not
+ * know (logged with what, the session's prefix): counted, and a refresh
+ * is asked for.
+ */
+void	cluster_unknown(struct cluster *c, unsigned n, const char *what);
+
+/* cluster_refresh(c): a redirect came: learn the topology again soon. */
+void	cluster_refresh(struct cluster *c);
+
+#endif

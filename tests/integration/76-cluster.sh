@@ -1,0 +1,391 @@
+#!/bin/bash
+# Redis Cluster through postern (issue 23): a real 3-master/3-replica
+# cluster made by "redis-cli --cluster create" in a network namespace this
+# test creates, its nodes announcing their address there; the clients run
+# in a second namespace that reaches postern's listeners (over a veth
+# pair of its own) but not the nodes: an address a reply leaks is an
+# error the client sees.  postern reaches the nodes over tcp:// (the
+# first veth pair) and ssh:// (an sshd inside the cluster's namespace
+# as the bastion).  Needs root (ip netns); skips with the reason otherwise.
+. "$(dirname "$0")/../lib.sh"
+. "$(dirname "$0")/../lib-ssh.sh"
+
+PY=/usr/bin/python3
+NS=postern-cl-$$	# the cluster (and the bastion)
+VETH_HOST=pcl$$h
+VETH_NS=pcl$$n
+CNS=postern-cc-$$	# the clients
+CVETH_HOST=pcc$$h
+CVETH_NS=pcc$$n
+NNODES=6
+
+cleanup_ns() {
+	netns_remove "$NS" "$CNS"
+	link_del "$VETH_HOST" "$CVETH_HOST"
+}
+trap '_rc=$?; cleanup_ns; _with_status "$_rc"; _script_cleanup' EXIT
+
+# setup_ns: CL_ADDR (the nodes, in NS), C_ADDR (the client, in CNS),
+# C_HOST (this host's end of the client's pair: postern listens there).
+setup_ns() {
+	trap '_rc=$?; cleanup_ns; _with_status "$_rc"; _case_cleanup' EXIT
+	netns_pair "$NS" "$VETH_HOST" "$VETH_NS" > "$T/netns.why" ||
+	    skip_case "$(cat "$T/netns.why")"
+	CL_ADDR=$NS_ADDR
+	netns_pair "$CNS" "$CVETH_HOST" "$CVETH_NS" > "$T/netns.why" ||
+	    skip_case "$(cat "$T/netns.why")"
+	C_ADDR=$NS_ADDR C_HOST=$NS_HOST_ADDR
+	note "cluster in $NS on $CL_ADDR; clients in $CNS ($C_ADDR) -> postern on $C_HOST"
+}
+
+# node_port: a free port whose cluster bus port (+10000) exists.
+node_port() {
+	local p tries=50
+	while ((tries-- > 0)); do
+		p=$(free_port) || return 1
+		((p <= 55000)) && { echo "$p"; return 0; }
+	done
+	return 1
+}
+
+# With CLUSTER_TLS set, the nodes speak TLS only, the cluster bus and
+# replication too (tls-cluster yes; the bus always asks for a client
+# certificate: client.crt).
+CLUSTER_TLS=
+
+# ncli PORT ARGS: redis-cli to a node, from this host (the certificate
+# names 127.0.0.1, not CL_ADDR: --insecure for these control
+# connections only; postern's routes verify the name).
+ncli() {
+	local p=$1
+	shift
+	timeout 5 redis-cli ${CLUSTER_TLS:+--tls --insecure} -h "$CL_ADDR" -p "$p" "$@"
+}
+
+# start_cluster: six nodes in NS, joined by redis-cli --cluster create
+# with one replica each; waits until every node says cluster_state:ok
+# and knows all six.  Sets NODE_PORTS.
+start_cluster() {
+	local p i
+	local -a tls addrs
+	NODE_PORTS=()
+	for ((i = 0; i < NNODES; i++)); do
+		p=$(node_port) || fail_case "no free port for a node"
+		tls=()
+		[[ -z "$CLUSTER_TLS" ]] ||
+		    tls=(--tls-cluster yes --tls-replication yes
+			--tls-client-cert-file "$PKI/client.crt"
+			--tls-client-key-file "$PKI/client.key")
+		REDIS_NETNS=$NS REDIS_ADDR=$CL_ADDR \
+		    REDIS_TLS_CERT=${CLUSTER_TLS:+$PKI/server.crt} start_redis_on "$p" \
+		    --cluster-enabled yes --cluster-config-file nodes.conf \
+		    --cluster-node-timeout 5000 --cluster-announce-ip "$CL_ADDR" \
+		    "${tls[@]}"
+		NODE_PORTS+=("$p")
+		addrs+=("$CL_ADDR:$p")
+	done
+	ip netns exec "$NS" timeout 60 redis-cli ${CLUSTER_TLS:+--tls --insecure} \
+	    --cluster create \
+	    "${addrs[@]}" --cluster-replicas 1 \
+	    --cluster-yes > "$T/create.log" 2>&1 ||
+	    fail_case "redis-cli --cluster create: $(tail -n 3 "$T/create.log" | paste -sd'|')"
+	for p in "${NODE_PORTS[@]}"; do
+		wait_until 30 cluster_ok "$p" ||
+		    fail_case "node $p: no cluster_state:ok with $NNODES nodes in 30s"
+	done
+	# Replicas appear in CLUSTER SLOTS once their sync is done.
+	wait_until 30 all_online ||
+	    fail_case "CLUSTER SHARDS: not all $NNODES nodes online in 30s"
+}
+
+all_online() {
+	(($(ncli "${NODE_PORTS[0]}" CLUSTER SHARDS |
+	    grep -cx online) == NNODES))
+}
+
+cluster_ok() {
+	local info
+	info=$(ncli "$1" CLUSTER INFO) || return 1
+	[[ "$info" == *cluster_state:ok* && "$info" == *cluster_known_nodes:$NNODES* ]] &&
+	    (($(ncli "$1" CLUSTER NODES |
+	    grep -c 'slave') == NNODES / 2))
+}
+
+# ccli ARGS: redis-cli in the clients' namespace, to postern.
+ccli() {
+	ip netns exec "$CNS" timeout 30 redis-cli -h "$C_HOST" "$@"
+}
+
+# port_range N: FIRST-LAST, N free ports in a row (sets FIRST, LAST).
+port_range() {
+	local n=$1 p k tries=50 ok
+	while ((tries-- > 0)); do
+		p=$(free_port) || break
+		((p + n < 61000)) || continue
+		ok=1
+		for ((k = 1; k < n; k++)); do
+			port_listening $((p + k)) && ok=0
+		done
+		((ok)) && { FIRST=$p LAST=$((p + n - 1)); return 0; }
+	done
+	fail_case "no $n free ports in a row"
+}
+
+# start_cluster_postern ROUTE [CONF_TEXT]: postern with service rc on
+# C_HOST, cluster = yes, the range from port_range; waits for a
+# listener per node.
+RANGE_N=8
+start_cluster_postern() {
+	port_range "$RANGE_N"
+	LISTEN_PORT=$(free_port) || fail_case "no free port"
+	CONF=$T/case$_CASE_ID.conf
+	{
+		conf_global
+		[[ -z "${2:-}" ]] || printf '%s\n\n' "$2"
+		conf_service rc "$C_HOST:$LISTEN_PORT" redis "$1" -- \
+		    cluster=yes cluster_ports="$FIRST-$LAST"
+	} > "$CONF"
+	start_postern "$CONF"
+	wait_count "$POSTERN_LOG" "notice: service rc: cluster node [0-9a-f]{40} .*: listening on $C_HOST:" \
+	    "$((RANGE_N < NNODES ? RANGE_N : NNODES))" 20 ||
+	    fail_case "no listener for each of the $NNODES nodes in 20s"
+}
+
+# expect_local_only WHAT TEXT: TEXT names no node address, and its
+# addresses are postern's.
+expect_local_only() {
+	[[ "$2" == *"$CL_ADDR"* ]] && fail_case "$1 names a node address: $CL_ADDR"
+	[[ "$2" == *"$C_HOST"* ]] || fail_case "$1 names no postern address: $(head -c 300 <<< "$2")"
+	local p
+	for p in "${NODE_PORTS[@]}"; do
+		grep -Eq "(^|[^0-9])$p([^0-9]|$)" <<< "$2" &&
+		    fail_case "$1 names node port $p"
+	done
+	[[ "$2" != *tls-port* ]] || fail_case "$1 names a tls-port"
+	return 0
+}
+
+# exercise: what the clients see through postern.
+exercise() {
+	local out i moved master c
+
+	# Control: the clients cannot reach a node themselves.
+	ip netns exec "$CNS" timeout 3 redis-cli -h "$CL_ADDR" -p "${NODE_PORTS[0]}" PING \
+	    > /dev/null 2>&1 && fail_case "the clients' namespace reaches a node directly"
+
+	for c in SLOTS SHARDS NODES; do
+		out=$(ccli -p "$LISTEN_PORT" CLUSTER "$c" 2>&1) ||
+		    fail_case "CLUSTER $c: $out"
+		expect_local_only "CLUSTER $c" "$out"
+		out=$(ccli -3 -p "$LISTEN_PORT" CLUSTER "$c" 2>&1) ||
+		    fail_case "CLUSTER $c (RESP3): $out"
+		expect_local_only "CLUSTER $c (RESP3)" "$out"
+	done
+	master=$(ccli -p "$LISTEN_PORT" CLUSTER NODES | awk '$3 ~ /slave/ { print $4; exit }')
+	[[ -n "$master" ]] || fail_case "CLUSTER NODES shows no replica"
+	out=$(ccli -p "$LISTEN_PORT" CLUSTER REPLICAS "$master" 2>&1)
+	expect_local_only "CLUSTER REPLICAS" "$out"
+	out=$(ccli -p "$LISTEN_PORT" CLUSTER SLAVES "$master" 2>&1)
+	expect_local_only "CLUSTER SLAVES" "$out"
+
+	# ROLE and INFO replication of the seed (a master): its replica.
+	out=$(ccli -p "$LISTEN_PORT" ROLE 2>&1)
+	expect_local_only "ROLE" "$out"
+	out=$(ccli -p "$LISTEN_PORT" INFO replication 2>&1)
+	[[ "$out" == *slave0:ip=* ]] || fail_case "INFO replication: no slave0 line: $out"
+	expect_local_only "INFO replication" "$out"
+
+	# A raw redirect names a listener of postern in the range.
+	moved=
+	for ((i = 0; i < 50; i++)); do
+		out=$(ccli -p "$LISTEN_PORT" GET "k$i" 2>&1)
+		[[ "$out" == MOVED* ]] && { moved=$out; break; }
+	done
+	[[ -n "$moved" ]] || fail_case "no MOVED among 50 keys from the seed"
+	[[ "$moved" =~ ^MOVED\ [0-9]+\ ${C_HOST//./\\.}:([0-9]+)$ ]] ||
+	    fail_case "redirect not rewritten: $moved"
+	((BASH_REMATCH[1] >= FIRST && BASH_REMATCH[1] <= LAST)) ||
+	    fail_case "redirect outside cluster_ports: $moved"
+
+	# redis-cli -c follows redirects to postern's listeners.
+	for ((i = 0; i < 30; i++)); do
+		out=$(ccli -c -p "$LISTEN_PORT" SET "rc:$i" "v$i" 2>&1)
+		[[ "$out" == OK ]] || fail_case "redis-cli -c SET rc:$i: $out"
+	done
+	for ((i = 0; i < 30; i++)); do
+		out=$(ccli -c -p "$LISTEN_PORT" GET "rc:$i" 2>&1)
+		[[ "$out" == "v$i" ]] || fail_case "redis-cli -c GET rc:$i: $out"
+	done
+
+	# redis-py's RedisCluster, no address map.
+	out=$(ip netns exec "$CNS" timeout 120 "$PY" "$TOP/tests/cluster_client.py" \
+	    "$C_HOST" "$LISTEN_PORT" 2000 "$C_HOST" "$FIRST" "$LAST" 2>&1) ||
+	    fail_case "RedisCluster: $(tail -n 5 <<< "$out" | paste -sd'|')"
+	[[ "$out" == "ok 2000 nodes=$NNODES masters=3" ]] ||
+	    fail_case "RedisCluster: $out"
+	expect_no_log "has no listener for"
+}
+
+case_tcp() {
+	setup_ns
+	start_cluster
+	start_cluster_postern "direct tcp://$CL_ADDR:${NODE_PORTS[0]}"
+	exercise
+	stop_postern
+}
+
+case_ssh() {
+	setup_ns
+	start_cluster
+	SSHD_NETNS=$NS start_sshd_on "$(free_port)" "$CL_ADDR"
+	# start_sshd_on set its own EXIT trap: the namespaces go too.
+	trap '_rc=$?; _ssh_case_cleanup; cleanup_ns; _with_status "$_rc"; _case_cleanup' EXIT
+	start_cluster_postern "via ssh://b/$CL_ADDR:${NODE_PORTS[0]}" \
+	    "$(conf_bastion b address="$CL_ADDR:$SSHD_PORT")"
+	exercise
+	stop_postern
+}
+
+case_tls() {
+	setup_ns
+	make_pki > "$T/pki.log" 2>&1 || fail_case "make_pki failed"
+	CLUSTER_TLS=1
+	start_cluster
+	start_cluster_postern "direct tls://$CL_ADDR:${NODE_PORTS[0]} ca=$PKI/ca.crt name=redis.example.test"
+	exercise
+	stop_postern
+}
+
+# round: the traffic's round as key tr:0 holds it, read from the nodes.
+round() {
+	local v
+	v=$(ip netns exec "$NS" timeout 5 redis-cli -c -h "$CL_ADDR" \
+	    -p "${NODE_PORTS[0]}" GET tr:0 2>/dev/null) || { echo 0; return; }
+	[[ "$v" =~ ^0:([0-9]+)$ ]] && echo "${BASH_REMATCH[1]}" || echo 0
+}
+
+# wait_rounds N: the traffic goes N rounds further (bounded: 60 s).
+wait_rounds() {
+	local want=$(($(round) + $1)) n=600
+	while ((n-- > 0)); do
+		(($(round) >= want)) && return 0
+		sleep 0.1
+	done
+	fail_case "traffic did not go $1 rounds further in 60s"
+}
+
+# master_id PORT, replica_of ID: from CLUSTER NODES on the nodes.
+master_id() {
+	ncli "$1" CLUSTER MYID
+}
+replica_of() {
+	ncli "${NODE_PORTS[0]}" CLUSTER NODES |
+	    awk -v m="$1" '$3 ~ /slave/ && $4 == m { split($2, a, "[:@]"); print a[2]; exit }'
+}
+
+case_reshard() {
+	local stop tpid from to rport out m
+	setup_ns
+	start_cluster
+	start_cluster_postern "direct tcp://$CL_ADDR:${NODE_PORTS[0]}"
+	stop=$T/traffic.stop
+	ip netns exec "$CNS" "$PY" "$TOP/tests/cluster_traffic.py" "$C_HOST" \
+	    "$LISTEN_PORT" "$stop" > "$T/traffic.out" 2>&1 &
+	tpid=$!
+	track_client "$tpid"
+	wait_rounds 3
+
+	# Resharding under traffic: keys move slot by slot (ASK redirects).
+	for m in "${NODE_PORTS[@]}"; do
+		[[ "$(ncli "$m" ROLE | head -n 1)" == master ]] || continue
+		if [[ -z "${from:-}" ]]; then from=$(master_id "$m")
+		elif [[ -z "${to:-}" ]]; then to=$(master_id "$m"); fi
+	done
+	ip netns exec "$NS" timeout 120 redis-cli --cluster reshard \
+	    "$CL_ADDR:${NODE_PORTS[0]}" --cluster-from "$from" \
+	    --cluster-to "$to" --cluster-slots 3000 --cluster-yes \
+	    > "$T/reshard.log" 2>&1 ||
+	    fail_case "reshard: $(tail -n 3 "$T/reshard.log" | paste -sd'|')"
+	wait_rounds 3
+
+	# A manual failover under traffic: a replica of `to` takes over.
+	rport=$(replica_of "$to")
+	[[ -n "$rport" ]] || fail_case "no replica of $to"
+	out=$(ncli "$rport" CLUSTER FAILOVER)
+	[[ "$out" == OK ]] || fail_case "CLUSTER FAILOVER: $out"
+	wait_until 30 failed_over "$rport" ||
+	    fail_case "node $rport did not become master in 30s"
+	wait_rounds 3
+
+	touch "$stop"
+	wait "$tpid"
+	out=$(cat "$T/traffic.out")
+	while read -r l; do note "client: $l"; done <<< "$out"
+	[[ "$out" =~ ops=([0-9]+)\ wrong=0\  ]] ||
+	    fail_case "wrong values or no summary: $(tail -n 3 <<< "$out" | paste -sd'|')"
+	((BASH_REMATCH[1] > 0)) || fail_case "no operation went through"
+	expect_no_log "has no listener for"
+	stop_postern
+}
+
+# cluster_ports smaller than the cluster: the nodes left out are said,
+# at start and in every reply that names them; the rest still work.
+case_full() {
+	local out
+	setup_ns
+	start_cluster
+	RANGE_N=4
+	start_cluster_postern "direct tcp://$CL_ADDR:${NODE_PORTS[0]}"
+	expect_log "warn: service rc: cluster_ports $FIRST-$LAST is full: node [0-9a-f]{40} ${CL_ADDR//./\\.}:[0-9]+ gets no listener$"
+	out=$(ccli -p "$LISTEN_PORT" CLUSTER SLOTS 2>&1)
+	[[ "$out" == *"$CL_ADDR"* ]] || fail_case "CLUSTER SLOTS: the unmapped nodes are not in it: $out"
+	wait_log "$POSTERN_LOG" "warn: s[0-9]+ rc .*: the reply names 2 cluster node\\(s\\) postern has no listener for \\(left as the server wrote them; 2 so far\\)$" 10 ||
+	    fail_case "no report of the 2 unmapped nodes"
+	stop_postern
+}
+
+# A reload (SIGHUP) starts the cluster again: node listeners close and
+# reopen, each node ID on the port it had; clients go on.
+case_reload() {
+	local i out re before after
+	setup_ns
+	start_cluster
+	RANGE_N=10
+	start_cluster_postern "direct tcp://$CL_ADDR:${NODE_PORTS[0]}"
+	FIRST=$((FIRST + 2))
+	sed -i "s/^cluster_ports = .*/cluster_ports = $FIRST-$LAST/" "$CONF"
+	kill -HUP "$POSTERN_PID"
+	wait_count "$POSTERN_LOG" "notice: service rc: cluster node [0-9a-f]{40} .*: listening on $C_HOST:" \
+	    $((2 * NNODES)) 20 || fail_case "the node listeners did not reopen after SIGHUP"
+	re="notice: service rc: cluster node ([0-9a-f]{40}) .*: listening on $C_HOST:([0-9]+)$"
+	before=$(grep -E "$re" "$POSTERN_LOG" | tail -n "$NNODES" |
+	    sed -E "s/.*$re/\1 \2/" | sort)
+	# The range grows downwards: fresh assignments would start at the
+	# new first port; the nodes must keep theirs.
+	sed -i "s/^cluster_ports = .*/cluster_ports = $((FIRST - 2))-$LAST/" "$CONF"
+	kill -HUP "$POSTERN_PID"
+	wait_count "$POSTERN_LOG" "$re" $((3 * NNODES)) 20 ||
+	    fail_case "the node listeners did not reopen after SIGHUP"
+	after=$(grep -E "$re" "$POSTERN_LOG" | tail -n "$NNODES" |
+	    sed -E "s/.*$re/\1 \2/" | sort)
+	expect_eq "node ID -> port after the reload" "$before" "$after"
+	out=$(ccli -p "$LISTEN_PORT" CLUSTER SLOTS 2>&1)
+	expect_local_only "CLUSTER SLOTS after reload" "$out"
+	for ((i = 0; i < 20; i++)); do
+		out=$(ccli -c -p "$LISTEN_PORT" SET "rl:$i" "v$i" 2>&1)
+		[[ "$out" == OK ]] || fail_case "redis-cli -c SET rl:$i after reload: $out"
+	done
+	stop_postern
+}
+
+failed_over() {
+	[[ "$(ncli "$1" ROLE | head -n 1)" == master ]]
+}
+
+run_case "cluster over tcp://: redirects and CLUSTER replies name postern's listeners; redis-cli -c and RedisCluster work" case_tcp
+run_case "cluster over ssh:// (bastion in the cluster's namespace): the same" case_ssh
+run_case "cluster over tcp:// under RedisCluster traffic: resharding (ASK), manual failover; no wrong value" case_reshard
+run_case "cluster_ports full: unmapped nodes logged at start and in each reply" case_full
+run_case "cluster: SIGHUP reopens the node listeners on the same ports; redis-cli -c goes on" case_reload
+run_case "cluster over tls:// (TLS-only nodes, tls-cluster yes): the same" case_tls
+finish

@@ -1,0 +1,114 @@
+/*
+ * test_cluster_cmd.c: which commands get replies that carry cluster
+ * addresses (proxy/cluster_cmd.c): RESP arrays and inline commands, any
+ * case, pipelined, split at every byte; the queue pops in order and
+ * answers REDIRECT when empty.
+ */
+#include "config.h"
+
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "cluster_cmd.h"
+
+static const char stream[] =
+	"*2\r\n$7\r\nCLUSTER\r\n$5\r\nSLOTS\r\n"
+	"*2\r\n$3\r\nGET\r\n$3\r\nfoo\r\n"
+	"*2\r\n$7\r\ncluster\r\n$6\r\nshards\r\n"
+	"*3\r\n$7\r\nCLUSTER\r\n$8\r\nREPLICAS\r\n$40\r\n"
+	"0123456789012345678901234567890123456789\r\n"
+	"CLUSTER NODES\r\n"
+	"\r\n"				/* an empty inline line: no command */
+	"*2\r\n$7\r\nCLUSTER\r\n$4\r\nINFO\r\n"
+	"cluster   slaves abc\n"
+	"*3\r\n$3\r\nSET\r\n$7\r\nCLUSTER\r\n$5\r\nSLOTS\r\n"
+	"*1\r\n$7\r\nCLUSTER\r\n"
+	"*2\r\n$7\r\nCLUSTER\r\n$0\r\n\r\n"
+	"*2\r\n$9\r\nCLUSTERXX\r\n$5\r\nSLOTS\r\n"
+	"role\r\n"
+	"*2\r\n$4\r\nINFO\r\n$11\r\nreplication\r\n";
+
+static const enum cluster_rw_kind want[] = {
+	CLUSTER_RW_SLOTS, CLUSTER_RW_REDIRECT, CLUSTER_RW_SHARDS,
+	CLUSTER_RW_NODES, CLUSTER_RW_NODES, CLUSTER_RW_REDIRECT,
+	CLUSTER_RW_NODES, CLUSTER_RW_REDIRECT, CLUSTER_RW_REDIRECT,
+	CLUSTER_RW_REDIRECT, CLUSTER_RW_REDIRECT, CLUSTER_RW_ROLE,
+	CLUSTER_RW_INFO
+};
+
+static void
+check_pops(struct cluster_cmd *c)
+{
+	size_t	i;
+
+	for (i = 0; i < sizeof(want) / sizeof(want[0]); i++)
+		assert_int_equal(cluster_cmd_pop(c), want[i]);
+	assert_int_equal(c->len, 0);
+	assert_int_equal(cluster_cmd_pop(c), CLUSTER_RW_REDIRECT);
+}
+
+static void
+test_kinds_every_split(void **state)
+{
+	struct cluster_cmd	c;
+	size_t			n = strlen(stream), cut;
+
+	(void)state;
+	for (cut = 0; cut <= n; cut++) {
+		memset(&c, 0, sizeof(c));
+		assert_int_equal(cluster_cmd_feed(&c, stream, cut), 0);
+		assert_int_equal(cluster_cmd_feed(&c, stream + cut, n - cut), 0);
+		check_pops(&c);
+		cluster_cmd_clear(&c);
+	}
+	memset(&c, 0, sizeof(c));
+	for (cut = 0; cut < n; cut++)
+		assert_int_equal(cluster_cmd_feed(&c, stream + cut, 1), 0);
+	check_pops(&c);
+	cluster_cmd_clear(&c);
+}
+
+/* A deep pipeline of plain commands is one run; order is kept. */
+static void
+test_runs(void **state)
+{
+	struct cluster_cmd	c;
+	int			i;
+
+	(void)state;
+	memset(&c, 0, sizeof(c));
+	for (i = 0; i < 10000; i++)
+		assert_int_equal(cluster_cmd_feed(&c, "PING\r\n", 6), 0);
+	assert_int_equal(cluster_cmd_feed(&c, "CLUSTER SLOTS\r\n", 15), 0);
+	for (i = 0; i < 5; i++) {
+		assert_int_equal(cluster_cmd_feed(&c, "CLUSTER NODES\r\n", 15),
+		    0);
+		assert_int_equal(cluster_cmd_feed(&c, "GET a\r\n", 7), 0);
+	}
+	assert_true(c.len == 12);
+	for (i = 0; i < 10000; i++)
+		assert_int_equal(cluster_cmd_pop(&c), CLUSTER_RW_REDIRECT);
+	assert_int_equal(cluster_cmd_pop(&c), CLUSTER_RW_SLOTS);
+	for (i = 0; i < 5; i++) {
+		assert_int_equal(cluster_cmd_pop(&c), CLUSTER_RW_NODES);
+		assert_int_equal(cluster_cmd_pop(&c), CLUSTER_RW_REDIRECT);
+	}
+	assert_int_equal(cluster_cmd_pop(&c), CLUSTER_RW_REDIRECT);
+	cluster_cmd_clear(&c);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_kinds_every_split),
+		cmocka_unit_test(test_runs),
+	};
+
+	return (cmocka_run_group_tests(tests, NULL, NULL));
+}
