@@ -199,6 +199,8 @@ resp_sub_more(struct resp_track *t, enum resp_sub_kind k)
 		t->multi_seq++;
 	if (t->monitor_seq >= from)
 		t->monitor_seq++;
+	if (t->unwatch_at > from)
+		t->unwatch_at++;
 	t->sent++;
 	sub->open_at[k]++;
 }

@@ -151,12 +151,90 @@ test_uncounted_not_past_reset(void **state)
 	}
 }
 
+/*
+ * EXEC and DISCARD end WATCH only when the MULTI they close was begun,
+ * which their reply says: a MULTI pipelined behind a subscription is
+ * refused, the DISCARD after it too ("only (P|S)SUBSCRIBE ... allowed"),
+ * and the keys stay watched (seed 22709912 on Redis 8.0, watch=1).  A
+ * transaction that ran, was aborted (nil) or discarded on EXECABORT
+ * unwatches.
+ */
+static void
+test_unwatch_at_reply(void **state)
+{
+	static const char *const ended[][2] = {
+		{ "MULTI\r\nSET k 1\r\nEXEC\r\n",
+		  "+OK\r\n+QUEUED\r\n*1\r\n+OK\r\n" },
+		{ "MULTI\r\nINCR n\r\nEXEC\r\n",
+		  "+OK\r\n+QUEUED\r\n*-1\r\n" },
+		{ "MULTI\r\nNOSUCH\r\nEXEC\r\n",
+		  "+OK\r\n-ERR unknown command 'NOSUCH'\r\n"
+		  "-EXECABORT Transaction discarded because of previous "
+		  "errors.\r\n" },
+		{ "MULTI\r\nDISCARD\r\n", "+OK\r\n+OK\r\n" },
+	};
+	struct resp_track	t;
+	size_t			i;
+	int			b;
+
+	for (b = 0; b < 2; b++) {
+		resp_track_init(&t);
+		feed(&t, "WATCH k\r\n", "+OK\r\n", b);
+		feed(&t, "SUBSCRIBE c\r\n",
+		    "*3\r\n$9\r\nsubscribe\r\n$1\r\nc\r\n:1\r\n", b);
+		feed(&t, "MULTI\r\nDISCARD\r\n",
+		    "-ERR Can't execute 'multi': only (P|S)SUBSCRIBE / "
+		    "(P|S)UNSUBSCRIBE / PING / QUIT / RESET are allowed in "
+		    "this context\r\n"
+		    "-ERR Can't execute 'discard': only (P|S)SUBSCRIBE / "
+		    "(P|S)UNSUBSCRIBE / PING / QUIT / RESET are allowed in "
+		    "this context\r\n", b);
+		assert_false(t.multi);
+		assert_true(t.watch);
+		feed(&t, "UNSUBSCRIBE\r\n",
+		    "*3\r\n$11\r\nunsubscribe\r\n$1\r\nc\r\n:0\r\n", b);
+		assert_int_equal(resp_track_safe(&t), RESP_BUSY);
+		assert_string_equal(resp_track_why(&t), "WATCHing keys");
+		resp_track_clear(&t);
+
+		/* A MULTI refused (nested), a WATCH run, DISCARD refused. */
+		resp_track_init(&t);
+		feed(&t, "MULTI\r\n", "+OK\r\n", b);
+		feed(&t, "DISCARD\r\nMULTI\r\nMULTI\r\n", "+OK\r\n+OK\r\n"
+		    "-ERR MULTI calls can not be nested\r\n", b);
+		feed(&t, "EXEC\r\nWATCH k\r\nDISCARD\r\n",
+		    "*0\r\n+OK\r\n-ERR DISCARD without MULTI\r\n", b);
+		assert_true(t.watch);
+		assert_int_equal(resp_track_safe(&t), RESP_BUSY);
+		resp_track_clear(&t);
+
+		for (i = 0; i < sizeof(ended) / sizeof(ended[0]); i++) {
+			resp_track_init(&t);
+			feed(&t, "WATCH k\r\n", "+OK\r\n", b);
+			feed(&t, ended[i][0], ended[i][1], b);
+			assert_false(t.watch);
+			assert_int_equal(t.unwatch_at, 0);
+			assert_int_equal(resp_track_safe(&t), RESP_SAFE);
+			resp_track_clear(&t);
+		}
+		/* Pipelined with the WATCH, and a WATCH behind the EXEC. */
+		resp_track_init(&t);
+		feed(&t, "WATCH k\r\nMULTI\r\nEXEC\r\nWATCH k\r\n",
+		    "+OK\r\n+OK\r\n*0\r\n+OK\r\n", b);
+		assert_true(t.watch);
+		feed(&t, "MULTI\r\nEXEC\r\n", "+OK\r\n*0\r\n", b);
+		assert_int_equal(resp_track_safe(&t), RESP_SAFE);
+		resp_track_clear(&t);
+	}
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_subscribe_behind_reset_in_monitor),
 		cmocka_unit_test(test_uncounted_not_past_reset),
+		cmocka_unit_test(test_unwatch_at_reply),
 	};
 
 	return (cmocka_run_group_tests(tests, NULL, NULL));
