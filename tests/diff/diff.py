@@ -297,9 +297,20 @@ def hello_args(rng):
     return a
 
 
+def loses(argv, k):
+    """--deep: would this command (the k-th of its step) end the stream
+    (a tracker lost by design, or a connection the server closes)?"""
+    up = [a.upper() for a in argv]
+    if up[:2] == ["CLIENT", "REPLY"] or up[0] == "REPLCONF":
+        return True
+    return k > 0 and (up[0] == "AUTH" or (up[0] == "HELLO" and
+                                          "AUTH" in up))
+
+
 class RedisDiff:
     def __init__(self, args, drive):
         self.port = args.port
+        self.deep = args.deep
         self.drive = drive
         self.ctl = socket.create_connection(("127.0.0.1", self.port))
         self.ctl_r = Resp(self.ctl)
@@ -513,8 +524,10 @@ class RedisDiff:
             for _ in range(nsteps):
                 data = b""
                 block0 = False
-                for _ in range(rng.choice([1, 1, 1, 2, 3, 5])):
+                for k in range(rng.choice([1, 1, 1, 2, 3, 5])):
                     argv = gen_cmd(rng, notes)
+                    while self.deep and loses(argv, k):
+                        argv = gen_cmd(rng, notes)
                     if argv == ["BURST"]:
                         for b in rng.choice(BURSTS):
                             data += enc(rng, b)
@@ -537,7 +550,7 @@ class RedisDiff:
                 if rng.random() < 0.03:
                     # A blank line (no command) and "" (one, unknown).
                     data += rng.choice([b"   \r\n", b'""\r\n', b"\n"])
-                if rng.random() < 0.05 and not block0:
+                if rng.random() < 0.05 and not block0 and not self.deep:
                     # Adversarial: Redis refuses it and closes.
                     data += rng.choice([b'"MULTI\r\n', b'"a"b\r\n'])
                     notes["refused"] = 1
@@ -604,6 +617,10 @@ def main():
     ap.add_argument("--first", type=int, default=0,
                     help="start at this stream (to run a failing one again)")
     ap.add_argument("--user", default=os.environ.get("USER", "postgres"))
+    ap.add_argument("--deep", action="store_true",
+                    help="Redis: leave out what ends a stream early (CLIENT "
+                    "REPLY, REPLCONF, AUTH pipelined, lines Redis refuses), "
+                    "to reach deeper states; other streams than without")
     a = ap.parse_args()
     seed = a.seed if a.seed is not None else random.randrange(1 << 30)
     drive = Drive(a.drive)
