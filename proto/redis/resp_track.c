@@ -118,6 +118,7 @@ resp_reset(struct resp_track *t)
 	if (!t->lib_unrecorded)
 		t->unreplayable = NULL;
 	t->multi = t->watch = t->resp3 = 0;
+	t->unwatch_at = 0;
 	resp_sub_reset(t);
 	t->gen++;
 }
@@ -309,14 +310,19 @@ resp_request(struct resp_track *t)
 	case RESP_CMD_EXEC:
 		/*
 		 * EXEC and DISCARD without MULTI are refused and leave the
-		 * WATCHed keys watched (Redis 7.0 to 8).
+		 * WATCHed keys watched (Redis 7.0 to 8).  Whether the MULTI
+		 * they close was begun is known at their reply (one
+		 * pipelined behind a subscription is refused, and so are
+		 * they: tests/diff, seed 22709912 on Redis 8.0): the keys
+		 * are unwatched there (resp_unwatched).
 		 */
-		if (t->multi)
-			t->watch = 0;
+		if (t->multi && t->watch)
+			t->unwatch_at = t->sent + 1;
 		t->multi = 0;
 		break;
 	case RESP_CMD_WATCH:
 		t->watch = 1;
+		t->unwatch_at = 0;	/* a later EXEC's reply ends it */
 		break;
 	case RESP_CMD_UNWATCH:
 		/*
@@ -326,7 +332,7 @@ resp_request(struct resp_track *t)
 		 * held until RESET anyway).
 		 */
 		if (!t->multi && !t->sub.on)
-			t->watch = 0;
+			t->watch = t->unwatch_at = 0;
 		break;
 	case RESP_CMD_SUBSCRIBE:
 	case RESP_CMD_PSUBSCRIBE:
@@ -446,6 +452,35 @@ resp_hello_done(struct resp_track *t, struct resp_pending *p)
 
 static void	resp_commit(struct resp_track *, struct resp_pending *);
 
+/*
+ * The reply of the EXEC or DISCARD that may end WATCH: it did unless
+ * refused (no MULTI begun; EXECABORT discards and unwatches too).
+ */
+static void
+resp_unwatched(struct resp_track *t)
+{
+	if (t->rep.top != '-' || strncmp(t->rep.line, "EXECABORT", 9) == 0)
+		t->watch = 0;
+	t->unwatch_at = 0;
+}
+
+/*
+ * How far answered may go.  Before the reply of a RESET that ends
+ * MONITOR or RESP3 pub/sub, what comes is no count (MONITOR's lines,
+ * confirmations of a subscription taken for RESP3 that was not): it
+ * must not reach the commands pipelined behind the RESET, which are
+ * counted from its reply, or one of those lines would be taken for
+ * their reply (a CLIENT SETNAME "answered" by a confirmation: tests/diff,
+ * seed 348483894).
+ */
+static uint64_t
+resp_counted_to(const struct resp_track *t)
+{
+	if (t->sub.resets > 0 && t->sub.reset_ends != 0)
+		return (t->sub.reset_seq);
+	return (t->sent);
+}
+
 static void
 resp_reply(struct resp_track *t)
 {
@@ -470,7 +505,9 @@ resp_reply(struct resp_track *t)
 		if (t->monitor && seq == t->monitor_seq)
 			t->monitor = 0;
 	}
-	if (t->answered < t->sent)
+	if (t->unwatch_at != 0 && seq + 1 == t->unwatch_at)
+		resp_unwatched(t);
+	if (t->answered < resp_counted_to(t))
 		t->answered++;
 	if (t->sub.on)
 		resp_sub_settle(t);
@@ -508,14 +545,15 @@ resp_commit(struct resp_track *t, struct resp_pending *p)
 /*
  * The hot path: a run of whole plain requests (or replies) is counted in
  * one go.  Only in a plain session (nothing pending, not subscribed, no
- * RESET on its way, not in MONITOR), where resp_request and resp_reply do nothing else for
+ * RESET on its way, not in MONITOR, no EXEC's reply awaited for WATCH),
+ * where resp_request and resp_reply do nothing else for
  * them than count; other messages go to those one at a time.
  */
 static int
 resp_plain(const struct resp_track *t)
 {
 	return (t->npending == 0 && !t->subscribed && !t->monitor &&
-	    !t->sub.on && t->sub.resets == 0);
+	    !t->sub.on && t->sub.resets == 0 && t->unwatch_at == 0);
 }
 
 /* The length of the array at buf, a whole request the fast path read. */

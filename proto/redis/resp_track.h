@@ -199,6 +199,7 @@ struct resp_track {
 	int			 multi, watch, subscribed, monitor;
 	uint64_t		 multi_seq;	/* the MULTI's reply */
 	uint64_t		 monitor_seq;	/* the MONITOR's reply */
+	uint64_t		 unwatch_at;	/* EXEC/DISCARD's reply + 1; 0: none */
 	int			 resp3;
 	const char		*unreplayable;	/* why; NULL: replayable */
 	int			 lib_unrecorded; /* RESET keeps what was lost */
