@@ -87,9 +87,12 @@ struct follow {
 	size_t			 caplen, capsize;
 	uint64_t		 cap_answered;	/* resp->answered at start */
 	int			 cap_over;	/* too long: not replayable */
+	int			 crashed;	/* its server ended at idle */
+	uint32_t		 tried;		/* crashed: order indexes tried */
 };
 
 static void	follow_step(evutil_socket_t, short, void *);
+static int	follow_lost(struct relay *, void *);
 
 struct follow *
 follow_new(struct session *s)
@@ -114,6 +117,7 @@ follow_new(struct session *s)
 				goto fail;
 			pgstate_init(f->st);
 			f->pg->st = f->st;
+			relay_on_server_lost(&s->relay, follow_lost, f);
 		}
 	}
 	if ((f->ev = evtimer_new(daemon_base(s->svc->px), follow_step,
@@ -685,10 +689,22 @@ static void
 follow_resume_cb(struct pgresume *r, int ok, const char *why, void *arg)
 {
 	struct follow	*f = arg;
+	char		 prefix[256];
 
 	if (ok)
 		f->state = FOLLOW_READY;
-	else {
+	else if (!f->crashed && !f->urgent &&
+	    strncmp(why, "connect failed", 14) == 0) {
+		/* Its own server still works: stay, as a Redis move does. */
+		log_warnx("%s: resume on %s failed: %s; it stays, and tries "
+		    "again at a later safe point", session_prefix(f->s,
+		    f->s->route, prefix, sizeof(prefix)), f->target->cr->name,
+		    why);
+		f->rdead = f->resume;	/* not inside its own callback */
+		f->resume = NULL;
+		f->state = FOLLOW_WAITING;
+		f->retry_at = clock_ms() + FOLLOW_RETRY_MS;
+	} else {
 		/* Today's behaviour then: closed at its next safe point. */
 		follow_hold(f, 0);
 		snprintf(f->noresume, sizeof(f->noresume), "resume failed: %s",
@@ -773,11 +789,20 @@ follow_pg_swap(struct follow *f)
 	char			 prefix[256], to[ADDR_STRLEN];
 	long			 ms = (long)clock_since(f->since);
 	long			 rms = (long)clock_since(f->rstart);
-	uint32_t		 pid, key;
+	const uint8_t		*key;
+	size_t			 keylen;
+	uint32_t		 pid;
 	int			 rc;
 
-	pgresume_take(f->resume, &bev, &link, &pid, &key);
-	rc = relay_swap_server(&s->relay, daemon_base(s->svc->px), bev, link);
+	if (f->crashed && !relay_resend_ok(&s->relay)) {
+		follow_later(f, FOLLOW_IDLE_RETRY_MS);	/* a reply unwritten */
+		return;
+	}
+	pgresume_take(f->resume, &bev, &link, &pid, &key, &keylen);
+	/* Crashed: the old upstream is gone; nothing waits toward it. */
+	rc = f->crashed ? relay_resend_server(&s->relay,
+	    daemon_base(s->svc->px), bev, link, NULL) :
+	    relay_swap_server(&s->relay, daemon_base(s->svc->px), bev, link);
 	if (rc == 0)
 		f->held = 0;	/* the new relay reads the client */
 	if (rc != 0) {
@@ -790,18 +815,17 @@ follow_pg_swap(struct follow *f)
 		    "resume: the relay was not idle" : "out of memory");
 		return;
 	}
-	log_info("%s: resumed on %s %s (waited %ld.%03lds, the new server "
+	log_info("%s: resumed on %s %s %s(waited %ld.%03lds, the new server "
 	    "ready in %ld ms; replayed %s)", session_prefix(s, old, prefix,
 	    sizeof(prefix)), f->target->cr->name,
-	    addr_format(&f->target->cr->target, to, sizeof(to)), ms / 1000,
+	    addr_format(&f->target->cr->target, to, sizeof(to)),
+	    f->crashed ? "after its server closed " : "", ms / 1000,
 	    ms % 1000, rms, f->names);
+	f->crashed = 0;
 	session_route_moved(s, f->target);
 	/* The client's cancel key now reaches the new backend. */
-	if (pid != 0) {
-		key = htonl(key);	/* as BackendKeyData carried it */
-		(void)pgcancel_move(s->cancel_key, s->route, pid,
-		    (const uint8_t *)&key, sizeof(key));
-	}
+	if (pid != 0)
+		(void)pgcancel_move(s->cancel_key, s->route, pid, key, keylen);
 	s->svc->count->moved++;
 	follow_settle(f);
 }
@@ -820,12 +844,131 @@ follow_pg(struct follow *f)
 		f->resume = NULL;
 		f->state = FOLLOW_WAITING;
 	}
+	if (f->state != FOLLOW_READY && clock_ms() < f->retry_at) {
+		follow_later(f, (long)(f->retry_at - clock_ms()));
+		return;
+	}
 	if (!follow_idle(f))
 		return;
 	if (f->state == FOLLOW_READY)
 		follow_pg_swap(f);
 	else if (!follow_pg_resume(f))
 		follow_close(f, f->noresume);
+}
+
+/*
+ * The relay's server side ended while the session was idle (relay_lost_cb):
+ * a crashed path (the forwarder or the network gone, a reset) that the
+ * client has not seen: nothing came from the server since its last
+ * ReadyForQuery, so no FATAL reached the client.  Resumable: take it
+ * over (the relay holds the client); follow_crash() resumes it.
+ */
+static int
+follow_lost(struct relay *r, void *arg)
+{
+	struct follow	*f = arg;
+	const char	*why = NULL;
+	char		 prefix[256];
+
+	if (f->s->state != SESSION_RELAYING)
+		return (0);
+	if (f->noresume[0] != '\0')
+		why = f->noresume;
+	else if (pg_track_safe(f->pg) != PG_SAFE)
+		why = pg_track_why(f->pg);
+	else if (f->pg->last != 'Z')
+		why = "a message came after its last ReadyForQuery";
+	else
+		why = pgstate_why(f->st);
+	if (why != NULL) {
+		/* One line: tests and operators tell a cut query from this. */
+		log_info("%s: its server closed (%s): not resumed",
+		    session_prefix(f->s, f->s->route, prefix, sizeof(prefix)),
+		    why);
+		return (0);
+	}
+	f->crashed = 1;
+	f->tried = 0;
+	event_active(f->ev, EV_TIMEOUT, 0);
+	return (1);
+}
+
+/*
+ * The next route for a crashed session: the first in the effective order
+ * that is neither down nor disabled nor tried (its own route first when
+ * that is where new sessions go: the server may be fine).  NULL: none.
+ */
+static struct route *
+follow_crash_target(struct follow *f)
+{
+	struct service	*svc = daemon_find_service(f->s->svc->px,
+	    f->s->svc->name);
+	struct route	*t;
+	size_t		 i;
+
+	for (i = 0; svc != NULL && i < svc->nroutes && i < 32; i++) {
+		t = svc->order[i];
+		if ((f->tried & (1u << i)) || t->state == ROUTE_STATE_DOWN ||
+		    t->admin != ROUTE_ADMIN_ENABLED)
+			continue;
+		f->tried |= 1u << i;
+		return (t);
+	}
+	return (NULL);
+}
+
+/*
+ * A crashed session: resume on the next route that may take it (its
+ * client held), trying each once; when none does, close it as the
+ * crash would have (the client sees its server's end).
+ */
+static void
+follow_crash(struct follow *f)
+{
+	struct session	*s = f->s;
+	struct route	*t;
+	char		 detail[224], prefix[256];
+
+	f->urgent = 0;		/* the relay holds the client, not us */
+	if (f->state == FOLLOW_MOVING)
+		return;
+	if (f->state == FOLLOW_READY && f->gen != f->st->gen) {
+		/* Prepared (a failback) before the client changed state. */
+		f->rdead = f->resume;
+		f->resume = NULL;
+		f->state = FOLLOW_WAITING;
+	}
+	if (f->state == FOLLOW_READY) {
+		follow_pg_swap(f);
+		return;
+	}
+	/* Not resumable at all: no other route would do better. */
+	if (strncmp(f->noresume, "not resumable", 13) == 0 ||
+	    (t = follow_crash_target(f)) == NULL) {
+		snprintf(detail, sizeof(detail), "its server closed at idle; "
+		    "not resumed: %s", f->noresume[0] != '\0' ? f->noresume :
+		    "no route to resume on");
+		session_close(s, SESSION_END_ROUTE, detail);
+		return;
+	}
+	if (f->state == FOLLOW_NONE) {
+		s->svc->count->waiting++;
+		f->since = clock_ms();
+	}
+	if (f->noresume[0] != '\0' && f->target != NULL)
+		log_info("%s: %s on %s; tries %s", session_prefix(s, s->route,
+		    prefix, sizeof(prefix)), f->noresume, f->target->cr->name,
+		    t->cr->name);
+	else
+		log_info("%s: its server closed at idle; resumes on %s",
+		    session_prefix(s, s->route, prefix, sizeof(prefix)),
+		    t->cr->name);
+	route_unref(f->target);
+	f->target = route_ref(t);
+	f->state = FOLLOW_WAITING;
+	f->noresume[0] = '\0';		/* a failed resume: the next route */
+	if (!follow_pg_resume(f))
+		event_active(f->ev, EV_TIMEOUT, 0);	/* closes */
 }
 
 static void
@@ -842,6 +985,10 @@ follow_step(evutil_socket_t fd, short what, void *arg)
 	f->rdead = NULL;
 	if (s->state != SESSION_RELAYING)
 		return;
+	if (f->crashed) {
+		follow_crash(f);
+		return;
+	}
 	t = follow_target(s, &f->urgent);
 	if (f->urgent && follow_must_cut(f, t)) {
 		follow_cut(f);

@@ -209,6 +209,7 @@ pg_server_end(struct pg_track *t, uint8_t type)
 		pg_listen_error(&t->listen);
 	t->taglen = 0;
 	t->tag[0] = '\0';
+	t->last = type;
 }
 
 void

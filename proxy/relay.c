@@ -245,6 +245,13 @@ relay_filter_set(struct relay *r, const struct relay_filter *f, void *arg)
 	return (0);
 }
 
+void
+relay_on_server_lost(struct relay *r, relay_lost_cb *cb, void *arg)
+{
+	r->lost_cb = cb;
+	r->lost_arg = arg;
+}
+
 int
 relay_idle(const struct relay *r)
 {
@@ -301,6 +308,8 @@ relay_restore(struct relay *r, const struct relay *keep)
 	r->filter = keep->filter;
 	r->filter_arg = keep->filter_arg;
 	r->filter_in = keep->filter_in;
+	r->lost_cb = keep->lost_cb;
+	r->lost_arg = keep->lost_arg;
 }
 
 int

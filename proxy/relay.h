@@ -99,6 +99,16 @@ struct relay_side {
  */
 typedef void relay_done_cb(struct relay *r, void *arg);
 
+/*
+ * relay_lost_cb(r, arg): the server side ended (EOF, reset, a failed
+ * link) while the client side is whole.  Return 1 to take over: the end
+ * is then not passed on (the client is held and never shut), and the
+ * caller goes on with relay_resend_server() or ends the session; 0 to
+ * pass it on as usual.  Called once per upstream, from inside an I/O
+ * callback: only decide and schedule there.
+ */
+typedef int relay_lost_cb(struct relay *r, void *arg);
+
 struct relay {
 	struct relay_side	 side[2];	/* RELAY_CLIENT, RELAY_SERVER */
 	enum relay_end		 first_end;
@@ -109,6 +119,10 @@ struct relay {
 	const struct relay_filter *filter;	/* NULL: none */
 	void			*filter_arg;
 	struct evbuffer		*filter_in;	/* client bytes it holds */
+	relay_lost_cb		*lost_cb;	/* NULL: ends pass on */
+	void			*lost_arg;
+	int			 lost_asked;	/* lost_cb asked (per upstream) */
+	int			 lost;		/* taken over: end not passed */
 };
 
 /* relay_init(r): an idle relay owning nothing; relay_release() is safe. */
@@ -158,6 +172,12 @@ void	relay_tap(struct relay *r, int idx, relay_tap_cb *cb, void *arg);
  */
 int	relay_filter_set(struct relay *r, const struct relay_filter *f,
 	    void *arg);
+
+/*
+ * relay_on_server_lost(r, cb, arg): ask cb before passing an end of the
+ * server side on to the client (relay_lost_cb); kept across swaps.
+ */
+void	relay_on_server_lost(struct relay *r, relay_lost_cb *cb, void *arg);
 
 /*
  * relay_idle(r): no byte waits in either direction (nothing buffered to
