@@ -685,6 +685,21 @@ follow_redis(struct follow *f)
 	follow_dial(f);
 }
 
+/*
+ * A resume's failure that may pass: the target not reachable now, or its
+ * server not taking sessions for a while (57P03: starting, shutting
+ * down, in recovery; 53300: too many connections).  A refused login, a
+ * parameter that differs or a replay error would fail again.
+ */
+static int
+follow_transient(const char *why)
+{
+	return (strncmp(why, "connect failed", 14) == 0 ||
+	    strcmp(why, "the connection failed") == 0 ||
+	    strcmp(why, "the server closed") == 0 ||
+	    strstr(why, ": 57P03 ") != NULL || strstr(why, ": 53300 ") != NULL);
+}
+
 static void
 follow_resume_cb(struct pgresume *r, int ok, const char *why, void *arg)
 {
@@ -693,8 +708,7 @@ follow_resume_cb(struct pgresume *r, int ok, const char *why, void *arg)
 
 	if (ok)
 		f->state = FOLLOW_READY;
-	else if (!f->crashed && !f->urgent &&
-	    strncmp(why, "connect failed", 14) == 0) {
+	else if (!f->crashed && !f->urgent && follow_transient(why)) {
 		/* Its own server still works: stay, as a Redis move does. */
 		log_warnx("%s: resume on %s failed: %s; it stays, and tries "
 		    "again at a later safe point", session_prefix(f->s,
@@ -858,10 +872,14 @@ follow_pg(struct follow *f)
 
 /*
  * The relay's server side ended while the session was idle (relay_lost_cb):
- * a crashed path (the forwarder or the network gone, a reset) that the
- * client has not seen: nothing came from the server since its last
- * ReadyForQuery, so no FATAL reached the client.  Resumable: take it
- * over (the relay holds the client); follow_crash() resumes it.
+ * a crashed path (the forwarder or the network gone, a reset) or server
+ * (an immediate shutdown, a crash of another backend: PostgreSQL sends a
+ * WARNING, a NoticeResponse, then closes) that the client has not seen
+ * as an error: no ErrorResponse came since its last ReadyForQuery.  A
+ * FATAL at idle is the server's decision (pg_terminate_backend, a fast
+ * shutdown, idle_session_timeout: all 57P01 or 57P05) and goes on to the
+ * client.  Resumable: take it over (the relay holds the client);
+ * follow_crash() resumes it.
  */
 static int
 follow_lost(struct relay *r, void *arg)
@@ -876,8 +894,8 @@ follow_lost(struct relay *r, void *arg)
 		why = f->noresume;
 	else if (pg_track_safe(f->pg) != PG_SAFE)
 		why = pg_track_why(f->pg);
-	else if (f->pg->last != 'Z')
-		why = "a message came after its last ReadyForQuery";
+	else if (f->pg->last != 'Z' && f->pg->last != 'N' && f->pg->last != 'S')
+		why = "it sent an error at idle";	/* a FATAL: passed on */
 	else
 		why = pgstate_why(f->st);
 	if (why != NULL) {

@@ -38,7 +38,7 @@ start_pg_app() {
 		chmod 600 "$k/server.key"
 		PG_OPTS="-c ssl=on -c ssl_cert_file=$k/server.crt -c ssl_key_file=$k/server.key"
 	fi
-	PG_HBA=$'local all all trust\nhost all app 127.0.0.1/32 scram-sha-256\nhost all all 127.0.0.1/32 trust' \
+	PG_HBA=$'local all all trust\nhost all app 127.0.0.1/32 scram-sha-256\nhost all all 127.0.0.1/32 trust\nhost replication all 127.0.0.1/32 trust' \
 	    start_postgres
 	_as_postgres psql -X -q -h "$PG_SOCKDIR" -p "$PG_PORT" -U postgres \
 	    -c "CREATE ROLE app LOGIN PASSWORD '$APP_PW'" \
@@ -539,6 +539,78 @@ case_pool_crash() {
 	stop_postern
 }
 
+# The server itself goes (an immediate shutdown: each backend sends a
+# WARNING, a NoticeResponse, and exits; a crash of another backend does
+# the same): private reaches a primary, public a streaming standby of it
+# (the same pg_authid: the same SCRAM secret).  The pool's idle sessions
+# resume on the standby, the application sees no error.
+case_server_crash() {
+	local t=$1 primary t1 paused dsn="user=app dbname=app password=$APP_PW"
+	local FAST=(check_interval=1s check_fast_interval=1s
+		check_down_interval=${INTERVAL_MS}ms check_timeout=1s fall=2 rise=$RISE)
+	start_pg_app "$t"
+	if [[ $t == tls ]]; then
+		printf '"postgres" "unused: trust"\n' >> "$T/userlist.txt"
+		dsn="user=postgres dbname=app"
+	fi
+	primary=$PG_PORT
+	local primary_dir=$PG_DIR
+	start_pg_standby "$primary"
+	postern_resume "$t"		# public: the standby
+	(_close_sess_fds; exec socat "TCP-LISTEN:$FWD_PORT,bind=127.0.0.1,reuseaddr,fork" \
+	    "TCP:127.0.0.1:$primary") > "$T/fwd.log" 2>&1 &
+	FWD_PID=$!
+	track_server "$FWD_PID"
+	expect_log 'notice: postgres/private: ((unknown|down) -> up|up \(check ok\)$)' 20
+	: > "$T/pool.out"
+	rm -f "$T/pool.stop" "$T/pool.pause"
+	(_close_sess_fds; exec $PY "$TESTS_DIR/pool_client.py" pg --port "$LISTEN_PORT" \
+	    --threads 4 --size 12 --dsn "$dsn" --pause "$T/pool.pause" \
+	    --out "$T/pool.out" --stop "$T/pool.stop") 2> "$T/pool.err" &
+	POOL_PID=$!
+	track_client "$POOL_PID"
+	wait_until 30 eval '(( $(pool_count 0 ok) >= 200 ))' ||
+	    fail_case "pool: no steady traffic: $(tail -n 2 "$T/pool.out") $(grep -m 2 -i 'error' "$T/pool.err")"
+	paused=$(grep -c '^paused$' "$T/pool.out")
+	: > "$T/pool.pause"
+	wait_until 20 eval '(( $(grep -c "^paused$" "$T/pool.out") >= paused + 4 ))' ||
+	    fail_case "the pool did not pause"
+	expect_eq "sessions on private before the crash" 12 "$(route_active private)"
+	_as_postgres timeout 60 "$PGBIN/pg_ctl" -D "$primary_dir/data" -m immediate stop \
+	    > "$T/stop.log" 2>&1 || fail_case "pg_ctl stop: $(tail -n 2 "$T/stop.log")"
+	wait_until 20 eval '(( $(crashed_count) >= 12 ))' ||
+	    fail_case "$(crashed_count) of 12 idle sessions resumed: $(grep -m 3 -E 'not resumed|resume failed' "$POSTERN_LOG")"
+	t1=$(now_ms)
+	rm -f "$T/pool.pause"
+	wait_until 30 eval '(( $(pool_count "$t1" ok) >= 300 ))' ||
+	    fail_case "pool: no traffic after the crash: $(tail -n 2 "$T/pool.out")"
+	: > "$T/pool.stop"
+	wait_log "$T/pool.out" '^done$' 30 || fail_case "the pool did not stop: $(tail -n 3 "$T/pool.err")"
+	wait "$POOL_PID" 2>/dev/null
+	expect_eq "errors after the server went with every connection idle" 0 "$(pool_count 0 err)"
+	expect_no_log 'closed \(safe point|not resumable|not resumed'
+	stop_postern
+}
+
+# pg_terminate_backend is an operator's decision about that backend: its
+# FATAL 57P01 reaches the client, which is not resumed (a fast shutdown
+# sends the same 57P01 and is treated alike).
+case_terminate_passes() {
+	local pid
+	start_pg_app tcp
+	postern_resume tcp
+	failback
+	start_pyclient s cancel --go "$T/s.go"
+	wait_until 20 grep -q '^started ' "$T/s.out" || fail_case "no session: $(tail -n 2 "$T/s.err")"
+	read -r _ pid < <(grep '^started ' "$T/s.out")
+	pg_admin "SELECT pg_terminate_backend($pid)"
+	expect_log ': its server closed \((it sent an error at idle|a query is in progress)\): not resumed$' 20
+	expect_log 'closed \(server closed\)' 20
+	stop_pyclient s
+	expect_eq "resumed" 0 "$(grep -c 'resumed on' "$POSTERN_LOG")"
+	stop_postern
+}
+
 for t in "${TRANSPORTS[@]}"; do
 	run_case "$t: postgres: a psycopg pool and pgbench -M prepared resume across a failback, 0 errors" \
 	    case_pool_failback "$t"
@@ -551,6 +623,11 @@ for t in "${TRANSPORTS[@]}"; do
 	run_case "$t: postgres: a psycopg pool's idle sessions resume when the private path crashes, 0 errors" \
 	    case_pool_crash "$t"
 done
+for t in "${TRANSPORTS[@]}"; do
+	run_case "$t: postgres: the primary shuts down immediately: idle sessions resume on its standby, 0 errors" \
+	    case_server_crash "$t"
+done
+run_case "postgres: pg_terminate_backend's 57P01 reaches the client (not resumed)" case_terminate_passes
 run_case "postgres: auth_file errors at its own line, mode, protocol; reload" case_authfile_config
 run_case "postgres: a pin and a drain resume sessions too" case_pin_drain
 run_case "postgres: a cancel after the resume reaches the new backend" case_cancel_after_resume
