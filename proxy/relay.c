@@ -252,6 +252,13 @@ relay_on_server_lost(struct relay *r, relay_lost_cb *cb, void *arg)
 	r->lost_arg = arg;
 }
 
+void
+relay_edit_server(struct relay *r, relay_edit_cb *cb, void *arg)
+{
+	r->edit_cb = cb;
+	r->edit_arg = arg;
+}
+
 int
 relay_idle(const struct relay *r)
 {

@@ -213,7 +213,13 @@ relay_fd_pass(struct relay_side *from, size_t before, size_t n)
 	struct relay_side	*to = &from->relay->side[!from->idx];
 	struct relay		*r = from->relay;
 
+	relay_edit_cb		*edit = r->edit_cb;
+
 	from->bytes += (uint64_t)n;
+	if (from->idx == RELAY_SERVER && edit != NULL) {
+		r->edit_cb = NULL;	/* once */
+		n = edit(r->edit_arg, to->fdio.out, before, n);
+	}
 	if (from->tap != NULL)
 		relay_tap_run(from, to->fdio.out, before, n);
 	if (from->idx == RELAY_SERVER && r->filter != NULL) {

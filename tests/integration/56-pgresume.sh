@@ -386,14 +386,6 @@ pool_count() {
 case_pool_route_down() {
 	local t=$1 t1 errs n dsn="user=app dbname=app password=$APP_PW"
 	start_pg_app "$t"
-	if [[ $t == tls ]]; then
-		# A server with ssl = on offers SCRAM-SHA-256-PLUS on the TLS
-		# leg that postern opens, which libpq refuses on its own plain
-		# leg to postern: over tls:// the pool logs in as a trusted
-		# user (its auth_file entry is then never used to log in).
-		printf '"postgres" "unused: trust"\n' >> "$T/userlist.txt"
-		dsn="user=postgres dbname=app"
-	fi
 	postern_resume "$t"
 	failback
 	: > "$T/pool.out"
@@ -470,11 +462,6 @@ case_pool_crash() {
 	local FAST=(check_interval=1s check_fast_interval=1s
 		check_down_interval=${INTERVAL_MS}ms check_timeout=1s fall=2 rise=$RISE)
 	start_pg_app "$t"
-	if [[ $t == tls ]]; then
-		# As case_pool_route_down: SCRAM-SHA-256-PLUS on postern's leg.
-		printf '"postgres" "unused: trust"\n' >> "$T/userlist.txt"
-		dsn="user=postgres dbname=app"
-	fi
 	postern_resume "$t"
 	failback
 	: > "$T/pool.out"
@@ -549,10 +536,6 @@ case_server_crash() {
 	local FAST=(check_interval=1s check_fast_interval=1s
 		check_down_interval=${INTERVAL_MS}ms check_timeout=1s fall=2 rise=$RISE)
 	start_pg_app "$t"
-	if [[ $t == tls ]]; then
-		printf '"postgres" "unused: trust"\n' >> "$T/userlist.txt"
-		dsn="user=postgres dbname=app"
-	fi
 	primary=$PG_PORT
 	local primary_dir=$PG_DIR
 	start_pg_standby "$primary"
