@@ -888,8 +888,8 @@ follow_lost(struct relay *r, void *arg)
 	const char	*why = NULL;
 	char		 prefix[256];
 
-	if (f->s->state != SESSION_RELAYING)
-		return (0);
+	if (f->s->state != SESSION_RELAYING || f->pg->bye)
+		return (0);	/* the client said goodbye: its end */
 	if (f->noresume[0] != '\0')
 		why = f->noresume;
 	else if (pg_track_safe(f->pg) != PG_SAFE)

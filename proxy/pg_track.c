@@ -107,6 +107,8 @@ pg_client_msg(struct pg_track *t, uint8_t type, uint32_t len)
 		t->lost = "a simple query inside an extended-protocol batch";
 		return;
 	}
+	if (type == 'X')
+		t->bye = 1;	/* the server's end is expected now */
 	switch (type) {
 	case 'Q':		/* simple query: one ReadyForQuery */
 		pg_listen_query(&t->listen, len, t->syncs == 0 && !t->batch,
