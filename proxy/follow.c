@@ -42,6 +42,8 @@
 #define FOLLOW_IDLE_RETRY_MS	20
 /* A move that failed is tried again at a safe point after this. */
 #define FOLLOW_RETRY_MS		1000
+/* A crashed session tries every route at most this many times more. */
+#define FOLLOW_CRASH_ROUNDS	3
 /*
  * The client bytes of a Redis session's unanswered requests are kept
  * while they fit in this (and only while requests are outstanding: an
@@ -89,6 +91,7 @@ struct follow {
 	int			 cap_over;	/* too long: not replayable */
 	int			 crashed;	/* its server ended at idle */
 	uint32_t		 tried;		/* crashed: order indexes tried */
+	int			 crash_rounds;	/* crashed: every route tried */
 };
 
 static void	follow_step(evutil_socket_t, short, void *);
@@ -697,6 +700,7 @@ follow_transient(const char *why)
 	return (strncmp(why, "connect failed", 14) == 0 ||
 	    strcmp(why, "the connection failed") == 0 ||
 	    strcmp(why, "the server closed") == 0 ||
+	    strncmp(why, "no login and replay within", 26) == 0 ||
 	    strstr(why, ": 57P03 ") != NULL || strstr(why, ": 53300 ") != NULL);
 }
 
@@ -907,6 +911,7 @@ follow_lost(struct relay *r, void *arg)
 	}
 	f->crashed = 1;
 	f->tried = 0;
+	f->crash_rounds = 0;
 	event_active(f->ev, EV_TIMEOUT, 0);
 	return (1);
 }
@@ -961,8 +966,22 @@ follow_crash(struct follow *f)
 		return;
 	}
 	/* Not resumable at all: no other route would do better. */
-	if (strncmp(f->noresume, "not resumable", 13) == 0 ||
-	    (t = follow_crash_target(f)) == NULL) {
+	t = strncmp(f->noresume, "not resumable", 13) != 0 ?
+	    follow_crash_target(f) : NULL;
+	if (t == NULL && f->crash_rounds < FOLLOW_CRASH_ROUNDS &&
+	    strncmp(f->noresume, "resume failed: ", 15) == 0 &&
+	    follow_transient(f->noresume + 15)) {
+		/* Every route refused for now (a loaded target timing out, a
+		 * server restarting): the held client waits a little more. */
+		f->crash_rounds++;
+		f->tried = 0;
+		log_info("%s: no route took it (last: %s); tries again in "
+		    "%d ms", session_prefix(s, s->route, prefix,
+		    sizeof(prefix)), f->noresume, FOLLOW_RETRY_MS);
+		follow_later(f, FOLLOW_RETRY_MS);
+		return;
+	}
+	if (t == NULL) {
 		snprintf(detail, sizeof(detail), "its server closed at idle; "
 		    "not resumed: %s", f->noresume[0] != '\0' ? f->noresume :
 		    "no route to resume on");
