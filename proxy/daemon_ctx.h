@@ -43,6 +43,9 @@ struct pgcancel *daemon_cancels(struct postern *px);
 /* daemon_services(px): the serving services, in configuration order. */
 const struct service_list *daemon_services(struct postern *px);
 
+/* daemon_find_service(px, name): the serving service, or NULL. */
+struct service *daemon_find_service(struct postern *px, const char *name);
+
 /* daemon_conf(px): the running configuration generation. */
 const struct conf *daemon_conf(struct postern *px);
 

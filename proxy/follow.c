@@ -42,6 +42,8 @@
 #define FOLLOW_IDLE_RETRY_MS	20
 /* A move that failed is tried again at a safe point after this. */
 #define FOLLOW_RETRY_MS		1000
+/* A crashed session tries every route at most this many times more. */
+#define FOLLOW_CRASH_ROUNDS	3
 /*
  * The client bytes of a Redis session's unanswered requests are kept
  * while they fit in this (and only while requests are outstanding: an
@@ -87,6 +89,9 @@ struct follow {
 	size_t			 caplen, capsize;
 	uint64_t		 cap_answered;	/* resp->answered at start */
 	int			 cap_over;	/* too long: not replayable */
+	int			 crashed;	/* its server ended at idle */
+	uint32_t		 tried;		/* crashed: order indexes tried */
+	int			 crash_rounds;	/* crashed: every route tried */
 };
 
 static void	follow_step(evutil_socket_t, short, void *);
@@ -114,6 +119,7 @@ follow_kick(struct follow *f)
 	if (follow_event(f) != NULL)
 		event_active(f->ev, EV_TIMEOUT, 0);
 }
+static int	follow_lost(struct relay *, void *);
 
 struct follow *
 follow_new(struct session *s)
@@ -138,6 +144,7 @@ follow_new(struct session *s)
 				goto fail;
 			pgstate_init(f->st);
 			f->pg->st = f->st;
+			relay_on_server_lost(&s->relay, follow_lost, f);
 		}
 	}
 	return (f);
@@ -718,14 +725,41 @@ follow_redis(struct follow *f)
 	follow_dial(f);
 }
 
+/*
+ * A resume's failure that may pass: the target not reachable now, or its
+ * server not taking sessions for a while (57P03: starting, shutting
+ * down, in recovery; 53300: too many connections).  A refused login, a
+ * parameter that differs or a replay error would fail again.
+ */
+static int
+follow_transient(const char *why)
+{
+	return (strncmp(why, "connect failed", 14) == 0 ||
+	    strcmp(why, "the connection failed") == 0 ||
+	    strcmp(why, "the server closed") == 0 ||
+	    strncmp(why, "no login and replay within", 26) == 0 ||
+	    strstr(why, ": 57P03 ") != NULL || strstr(why, ": 53300 ") != NULL);
+}
+
 static void
 follow_resume_cb(struct pgresume *r, int ok, const char *why, void *arg)
 {
 	struct follow	*f = arg;
+	char		 prefix[256];
 
 	if (ok)
 		f->state = FOLLOW_READY;
-	else {
+	else if (!f->crashed && !f->urgent && follow_transient(why)) {
+		/* Its own server still works: stay, as a Redis move does. */
+		log_warnx("%s: resume on %s failed: %s; it stays, and tries "
+		    "again at a later safe point", session_prefix(f->s,
+		    f->s->route, prefix, sizeof(prefix)), f->target->cr->name,
+		    why);
+		f->rdead = f->resume;	/* not inside its own callback */
+		f->resume = NULL;
+		f->state = FOLLOW_WAITING;
+		f->retry_at = clock_ms() + FOLLOW_RETRY_MS;
+	} else {
 		/* Today's behaviour then: closed at its next safe point. */
 		follow_hold(f, 0);
 		snprintf(f->noresume, sizeof(f->noresume), "resume failed: %s",
@@ -810,11 +844,20 @@ follow_pg_swap(struct follow *f)
 	char			 prefix[256], to[ADDR_STRLEN];
 	long			 ms = (long)clock_since(f->since);
 	long			 rms = (long)clock_since(f->rstart);
-	uint32_t		 pid, key;
+	const uint8_t		*key;
+	size_t			 keylen;
+	uint32_t		 pid;
 	int			 rc;
 
-	pgresume_take(f->resume, &bev, &link, &pid, &key);
-	rc = relay_swap_server(&s->relay, daemon_base(s->svc->px), bev, link);
+	if (f->crashed && !relay_resend_ok(&s->relay)) {
+		follow_later(f, FOLLOW_IDLE_RETRY_MS);	/* a reply unwritten */
+		return;
+	}
+	pgresume_take(f->resume, &bev, &link, &pid, &key, &keylen);
+	/* Crashed: the old upstream is gone; nothing waits toward it. */
+	rc = f->crashed ? relay_resend_server(&s->relay,
+	    daemon_base(s->svc->px), bev, link, NULL) :
+	    relay_swap_server(&s->relay, daemon_base(s->svc->px), bev, link);
 	if (rc == 0)
 		f->held = 0;	/* the new relay reads the client */
 	if (rc != 0) {
@@ -827,18 +870,17 @@ follow_pg_swap(struct follow *f)
 		    "resume: the relay was not idle" : "out of memory");
 		return;
 	}
-	log_info("%s: resumed on %s %s (waited %ld.%03lds, the new server "
+	log_info("%s: resumed on %s %s %s(waited %ld.%03lds, the new server "
 	    "ready in %ld ms; replayed %s)", session_prefix(s, old, prefix,
 	    sizeof(prefix)), f->target->cr->name,
-	    addr_format(&f->target->cr->target, to, sizeof(to)), ms / 1000,
+	    addr_format(&f->target->cr->target, to, sizeof(to)),
+	    f->crashed ? "after its server closed " : "", ms / 1000,
 	    ms % 1000, rms, f->names);
+	f->crashed = 0;
 	session_route_moved(s, f->target);
 	/* The client's cancel key now reaches the new backend. */
-	if (pid != 0) {
-		key = htonl(key);	/* as BackendKeyData carried it */
-		(void)pgcancel_move(s->cancel_key, s->route, pid,
-		    (const uint8_t *)&key, sizeof(key));
-	}
+	if (pid != 0)
+		(void)pgcancel_move(s->cancel_key, s->route, pid, key, keylen);
 	s->svc->count->moved++;
 	follow_settle(f);
 }
@@ -857,12 +899,150 @@ follow_pg(struct follow *f)
 		f->resume = NULL;
 		f->state = FOLLOW_WAITING;
 	}
+	if (f->state != FOLLOW_READY && clock_ms() < f->retry_at) {
+		follow_later(f, (long)(f->retry_at - clock_ms()));
+		return;
+	}
 	if (!follow_idle(f))
 		return;
 	if (f->state == FOLLOW_READY)
 		follow_pg_swap(f);
 	else if (!follow_pg_resume(f))
 		follow_close(f, f->noresume);
+}
+
+/*
+ * The relay's server side ended while the session was idle (relay_lost_cb):
+ * a crashed path (the forwarder or the network gone, a reset) or server
+ * (an immediate shutdown, a crash of another backend: PostgreSQL sends a
+ * WARNING, a NoticeResponse, then closes) that the client has not seen
+ * as an error: no ErrorResponse came since its last ReadyForQuery.  A
+ * FATAL at idle is the server's decision (pg_terminate_backend, a fast
+ * shutdown, idle_session_timeout: all 57P01 or 57P05) and goes on to the
+ * client.  Resumable: take it over (the relay holds the client);
+ * follow_crash() resumes it.
+ */
+static int
+follow_lost(struct relay *r, void *arg)
+{
+	struct follow	*f = arg;
+	const char	*why = NULL;
+	char		 prefix[256];
+
+	if (f->s->state != SESSION_RELAYING || f->pg->bye)
+		return (0);	/* the client said goodbye: its end */
+	if (f->noresume[0] != '\0')
+		why = f->noresume;
+	else if (pg_track_safe(f->pg) != PG_SAFE)
+		why = pg_track_why(f->pg);
+	else if (f->pg->last != 'Z' && f->pg->last != 'N' && f->pg->last != 'S')
+		why = "it sent an error at idle";	/* a FATAL: passed on */
+	else
+		why = pgstate_why(f->st);
+	if (why != NULL) {
+		/* One line: tests and operators tell a cut query from this. */
+		log_info("%s: its server closed (%s): not resumed",
+		    session_prefix(f->s, f->s->route, prefix, sizeof(prefix)),
+		    why);
+		return (0);
+	}
+	f->crashed = 1;
+	f->tried = 0;
+	f->crash_rounds = 0;
+	event_active(f->ev, EV_TIMEOUT, 0);
+	return (1);
+}
+
+/*
+ * The next route for a crashed session: the first in the effective order
+ * that is neither down nor disabled nor tried (its own route first when
+ * that is where new sessions go: the server may be fine).  NULL: none.
+ */
+static struct route *
+follow_crash_target(struct follow *f)
+{
+	struct service	*svc = daemon_find_service(f->s->svc->px,
+	    f->s->svc->name);
+	struct route	*t;
+	size_t		 i;
+
+	for (i = 0; svc != NULL && i < svc->nroutes && i < 32; i++) {
+		t = svc->order[i];
+		if ((f->tried & (1u << i)) || t->state == ROUTE_STATE_DOWN ||
+		    t->admin != ROUTE_ADMIN_ENABLED)
+			continue;
+		f->tried |= 1u << i;
+		return (t);
+	}
+	return (NULL);
+}
+
+/*
+ * A crashed session: resume on the next route that may take it (its
+ * client held), trying each once; when none does, close it as the
+ * crash would have (the client sees its server's end).
+ */
+static void
+follow_crash(struct follow *f)
+{
+	struct session	*s = f->s;
+	struct route	*t;
+	char		 detail[224], prefix[256];
+
+	f->urgent = 0;		/* the relay holds the client, not us */
+	if (f->state == FOLLOW_MOVING)
+		return;
+	if (f->state == FOLLOW_READY && f->gen != f->st->gen) {
+		/* Prepared (a failback) before the client changed state. */
+		f->rdead = f->resume;
+		f->resume = NULL;
+		f->state = FOLLOW_WAITING;
+	}
+	if (f->state == FOLLOW_READY) {
+		follow_pg_swap(f);
+		return;
+	}
+	/* Not resumable at all: no other route would do better. */
+	t = strncmp(f->noresume, "not resumable", 13) != 0 ?
+	    follow_crash_target(f) : NULL;
+	if (t == NULL && f->crash_rounds < FOLLOW_CRASH_ROUNDS &&
+	    strncmp(f->noresume, "resume failed: ", 15) == 0 &&
+	    follow_transient(f->noresume + 15)) {
+		/* Every route refused for now (a loaded target timing out, a
+		 * server restarting): the held client waits a little more. */
+		f->crash_rounds++;
+		f->tried = 0;
+		log_info("%s: no route took it (last: %s); tries again in "
+		    "%d ms", session_prefix(s, s->route, prefix,
+		    sizeof(prefix)), f->noresume, FOLLOW_RETRY_MS);
+		follow_later(f, FOLLOW_RETRY_MS);
+		return;
+	}
+	if (t == NULL) {
+		snprintf(detail, sizeof(detail), "its server closed at idle; "
+		    "not resumed: %s", f->noresume[0] != '\0' ? f->noresume :
+		    "no route to resume on");
+		session_close(s, SESSION_END_ROUTE, detail);
+		return;
+	}
+	if (f->state == FOLLOW_NONE) {
+		s->svc->count->waiting++;
+		f->since = clock_ms();
+	}
+	if (f->noresume[0] != '\0' && f->target != NULL)
+		log_info("%s: %s on %s; tries %s", session_prefix(s, s->route,
+		    prefix, sizeof(prefix)), f->noresume, f->target->cr->name,
+		    t->cr->name);
+	else
+		log_info("%s: its server closed at idle; resumes on %s",
+		    session_prefix(s, s->route, prefix, sizeof(prefix)),
+		    t->cr->name);
+	route_unref(f->target);
+	f->target = route_ref(t);
+	f->state = FOLLOW_WAITING;
+	f->noresume[0] = '\0';		/* a failed resume: the next route */
+	if (!follow_pg_resume(f))
+		event_active(f->ev, EV_TIMEOUT, 0);	/* closes */
 }
 
 static void
@@ -879,6 +1059,10 @@ follow_step(evutil_socket_t fd, short what, void *arg)
 	f->rdead = NULL;
 	if (s->state != SESSION_RELAYING)
 		return;
+	if (f->crashed) {
+		follow_crash(f);
+		return;
+	}
 	t = follow_target(s, &f->urgent);
 	if (f->urgent && follow_must_cut(f, t)) {
 		follow_cut(f);

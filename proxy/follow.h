@@ -26,6 +26,10 @@
  *                                 +--failed (retry in 1s)--+
  *                                    READY --safe point: swap--> NONE
  *
+ * A PostgreSQL session with resume state whose server side ends while it
+ * is idle (a crashed path or server, relay_lost_cb) is resumed on the
+ * first route up, its client held meanwhile and never told.
+ *
  * Every step runs from the follow's own event, never inside a relay or
  * move callback: taps only notice a safe point and activate it.
  */

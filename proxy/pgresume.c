@@ -239,14 +239,15 @@ fail:
 
 void
 pgresume_take(struct pgresume *r, struct bufferevent **bev,
-    struct link **link, uint32_t *pid, uint32_t *key)
+    struct link **link, uint32_t *pid, const uint8_t **key, size_t *keylen)
 {
 	*bev = r->bev;
 	*link = r->link;
 	r->bev = NULL;
 	r->link = NULL;
-	*pid = r->rd.have_key ? r->rd.pid : 0;
+	*pid = r->rd.keylen > 0 ? r->rd.pid : 0;
 	*key = r->rd.key;
+	*keylen = r->rd.keylen;
 }
 
 void

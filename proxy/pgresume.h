@@ -46,12 +46,14 @@ struct pgresume *pgresume_start(const struct dial_env *env,
 	    pgresume_cb *cb, void *arg);
 
 /*
- * pgresume_take(r, bev, link, pid, key): a READY resume hands over its
- * upstream as move_take() does, and the new backend's cancel key (*pid
- * 0 when the server sent none).
+ * pgresume_take(r, bev, link, pid, key, keylen): a READY resume hands over
+ * its upstream as move_take() does, and the new backend's cancel key as
+ * it came (4 bytes, or up to 256 from protocol 3.2 on; *key points into
+ * r, valid until pgresume_free(r); *pid 0 when the server sent none).
  */
 void	pgresume_take(struct pgresume *r, struct bufferevent **bev,
-	    struct link **link, uint32_t *pid, uint32_t *key);
+	    struct link **link, uint32_t *pid, const uint8_t **key,
+	    size_t *keylen);
 
 /* pgresume_free(r): cancel and close what r holds; NULL: no-op. */
 void	pgresume_free(struct pgresume *r);

@@ -252,6 +252,20 @@ relay_filter_set(struct relay *r, const struct relay_filter *f, void *arg)
 	return (0);
 }
 
+void
+relay_on_server_lost(struct relay *r, relay_lost_cb *cb, void *arg)
+{
+	r->lost_cb = cb;
+	r->lost_arg = arg;
+}
+
+void
+relay_edit_server(struct relay *r, relay_edit_cb *cb, void *arg)
+{
+	r->edit_cb = cb;
+	r->edit_arg = arg;
+}
+
 int
 relay_rewrite_set(struct relay *r, relay_rewrite_cb *cb, void *arg)
 {
@@ -323,6 +337,8 @@ relay_restore(struct relay *r, const struct relay *keep)
 	r->rewrite = keep->rewrite;
 	r->rewrite_arg = keep->rewrite_arg;
 	r->rewrite_tmp = keep->rewrite_tmp;
+	r->lost_cb = keep->lost_cb;
+	r->lost_arg = keep->lost_arg;
 }
 
 int

@@ -114,6 +114,25 @@ struct relay_side {
  */
 typedef void relay_done_cb(struct relay *r, void *arg);
 
+/*
+ * relay_lost_cb(r, arg): the server side ended (EOF, reset, a failed
+ * link) while the client side is whole.  Return 1 to take over: the end
+ * is then not passed on (the client is held and never shut), and the
+ * caller goes on with relay_resend_server() or ends the session; 0 to
+ * pass it on as usual.  Called once per upstream, from inside an I/O
+ * callback: only decide and schedule there.
+ */
+typedef int relay_lost_cb(struct relay *r, void *arg);
+
+/*
+ * relay_edit_cb(arg, buf, off, n): the n bytes at off of buf were just
+ * read from the server and are about to go to the client (and be shown
+ * to the taps); the callee may rewrite them in place, and returns their
+ * new length.  Called once (relay_edit_server).
+ */
+typedef size_t relay_edit_cb(void *arg, struct evbuffer *buf, size_t off,
+    size_t n);
+
 struct relay {
 	struct relay_side	 side[2];	/* RELAY_CLIENT, RELAY_SERVER */
 	enum relay_end		 first_end;
@@ -127,6 +146,12 @@ struct relay {
 	relay_rewrite_cb	*rewrite;	/* NULL: none */
 	void			*rewrite_arg;
 	struct evbuffer		*rewrite_tmp;	/* what the client had */
+	relay_lost_cb		*lost_cb;	/* NULL: ends pass on */
+	void			*lost_arg;
+	int			 lost_asked;	/* lost_cb asked (per upstream) */
+	int			 lost;		/* taken over: end not passed */
+	relay_edit_cb		*edit_cb;	/* the next server read; once */
+	void			*edit_arg;
 };
 
 /* relay_init(r): an idle relay owning nothing; relay_release() is safe. */
@@ -183,6 +208,19 @@ int	relay_filter_set(struct relay *r, const struct relay_filter *f,
  * when out of memory.  arg outlives r.
  */
 int	relay_rewrite_set(struct relay *r, relay_rewrite_cb *cb, void *arg);
+
+/*
+ * relay_on_server_lost(r, cb, arg): ask cb before passing an end of the
+ * server side on to the client (relay_lost_cb); kept across swaps.
+ */
+void	relay_on_server_lost(struct relay *r, relay_lost_cb *cb, void *arg);
+
+/*
+ * relay_edit_server(r, cb, arg): let cb rewrite the next bytes read from
+ * the server, once, before anyone sees them (relay_edit_cb).  Not kept
+ * across swaps.
+ */
+void	relay_edit_server(struct relay *r, relay_edit_cb *cb, void *arg);
 
 /*
  * relay_idle(r): no byte waits in either direction (nothing buffered to

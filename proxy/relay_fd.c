@@ -110,6 +110,30 @@ relay_fd_write_failed(struct relay_side *s, const char *why)
 	relay_fd_unwritable(s);
 }
 
+/*
+ * Server side s ended: may its end be kept from the client (relay_lost_cb)?
+ * Asked once per upstream, and only while the client side is whole; a
+ * taken-over relay holds its client (what it sends waits in the socket
+ * for the next upstream) and never shuts it.
+ */
+static int
+relay_fd_server_lost(struct relay_side *s)
+{
+	struct relay		*r = s->relay;
+	struct relay_side	*c = &r->side[RELAY_CLIENT];
+
+	if (s->idx != RELAY_SERVER || r->lost_cb == NULL || r->lost_asked)
+		return (r->lost);
+	r->lost_asked = 1;
+	if (c->eof || c->shut || c->wdead || c->dead ||
+	    r->lost_cb(r, r->lost_arg) == 0)
+		return (0);
+	r->lost = 1;
+	c->held = 1;
+	relay_fd_arm(c, 0, c->fdio.writing);
+	return (1);
+}
+
 /* Side s can do no more I/O: keep what can still be delivered. */
 static void
 relay_fd_dead(struct relay_side *s, const char *why)
@@ -120,6 +144,7 @@ relay_fd_dead(struct relay_side *s, const char *why)
 	s->dead = 1;
 	relay_note_end(s->relay, s->idx, 1, why);
 	relay_fd_unwritable(s);
+	(void)relay_fd_server_lost(s);
 	/* What s sent already still goes out, then the other is shut. */
 	relay_fd_forward_eof(&s->relay->side[!s->idx]);
 }
@@ -131,6 +156,9 @@ relay_fd_forward_eof(struct relay_side *to)
 	struct relay		*r = to->relay;
 
 	if (to->wdead || to->shut || evbuffer_get_length(to->fdio.out) > 0)
+		return;
+	/* The server's end was taken over (relay_lost_cb): not passed on. */
+	if (to->idx == RELAY_CLIENT && r->lost)
 		return;
 	/* Client bytes a filter holds still go first. */
 	if (to->idx == RELAY_SERVER && r->filter_in != NULL &&
@@ -198,7 +226,13 @@ relay_fd_pass(struct relay_side *from, size_t before, size_t n)
 	struct relay_side	*to = &from->relay->side[!from->idx];
 	struct relay		*r = from->relay;
 
+	relay_edit_cb		*edit = r->edit_cb;
+
 	from->bytes += (uint64_t)n;
+	if (from->idx == RELAY_SERVER && edit != NULL) {
+		r->edit_cb = NULL;	/* once */
+		n = edit(r->edit_arg, to->fdio.out, before, n);
+	}
 	if (from->tap != NULL)
 		relay_tap_run(from, to->fdio.out, before, n);
 	if (from->idx == RELAY_SERVER && r->filter != NULL)
@@ -241,6 +275,7 @@ relay_fd_eof(struct relay_side *from)
 	from->eof = 1;
 	relay_fd_arm(from, 0, from->fdio.writing);
 	relay_note_end(from->relay, from->idx, 0, NULL);
+	(void)relay_fd_server_lost(from);
 	relay_fd_forward_eof(&from->relay->side[!from->idx]);
 	if (from->fdio.link == NULL && relay_fd_peer_gone(from->fdio.fd))
 		relay_fd_dead(from, "closed");
@@ -504,6 +539,8 @@ relay_fd_hold(struct relay *r, int on)
 
 	if (c->fdio.out == NULL || c->held == on)
 		return;		/* not running */
+	if (!on && r->lost)
+		return;		/* no upstream to read for: held to the swap */
 	c->held = on;
 	if (on)
 		relay_fd_arm(c, 0, c->fdio.writing);

@@ -279,6 +279,35 @@ session_cluster(struct session *s)
 }
 
 /*
+ * The server's first read on a tls:// route: an AuthenticationSASL that
+ * offers SCRAM-SHA-256-PLUS goes to the client without it.  The binding
+ * would be to postern's TLS, which the client's plain leg has no part
+ * in, and libpq refuses a -PLUS offer on a plain connection: SCRAM
+ * through a tls:// route failed before it began.  The client then binds
+ * nothing ("n"), which the server accepts.
+ */
+static size_t
+session_pg_edit(void *arg, struct evbuffer *buf, size_t off, size_t n)
+{
+	struct session	*s = arg;
+	uint8_t		 m[512];
+	size_t		 nl;
+	char		 prefix[256];
+
+	if (off != 0 || n > sizeof(m) || evbuffer_get_length(buf) != n ||
+	    evbuffer_copyout(buf, m, n) != (ev_ssize_t)n)
+		return (n);
+	if ((nl = pgback_hide_plus(m, n)) == n)
+		return (n);
+	if (evbuffer_drain(buf, n) != 0 || evbuffer_add(buf, m, nl) != 0)
+		return (evbuffer_get_length(buf));
+	log_debug("%s: SCRAM-SHA-256-PLUS offered on postern's TLS leg: "
+	    "passed on without it", session_prefix(s, s->route, prefix,
+	    sizeof(prefix)));
+	return (nl);
+}
+
+/*
  * Watch what tells about the route: the server's first byte, and for
  * protocols with a request that must be answered, how long it takes.
  * A cancel request gets no answer at all.
@@ -296,6 +325,8 @@ session_watch(struct session *s)
 		if ((s->pgback = malloc(sizeof(*s->pgback))) != NULL)
 			pgback_init(s->pgback);
 		relay_tap(&s->relay, RELAY_SERVER, session_pg_tap, s);
+		if (s->route->cr->kind == ROUTE_TLS)
+			relay_edit_server(&s->relay, session_pg_edit, s);
 		/*
 		 * No command name to look at: the client tap is the
 		 * follow's alone (and need not reach for the protocol

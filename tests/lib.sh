@@ -632,7 +632,7 @@ start_pg_standby() {
 	mkdir -p "$dir/sock"
 	((EUID == 0)) && chown -R postgres:postgres "$dir"
 	_as_postgres timeout 60 "$PGBIN/pg_basebackup" -h 127.0.0.1 \
-	    -p "$primary" -U postgres -D "$dir/data" -R -X stream --no-sync \
+	    -p "$primary" -U postgres -D "$dir/data" -R -X stream --no-sync --checkpoint=fast \
 	    > "$dir/basebackup.log" 2>&1 ||
 	    fail_case "pg_basebackup failed: $(tail -n 3 "$dir/basebackup.log")"
 	_pg_ctl_start "$dir" "$port"

@@ -11,6 +11,11 @@ libpq is installed, and to send CancelRequests with any key.
                                   or "negotiate none"
         key PID HEX               BackendKeyData: pid, key in hex
         result SQLSTATE|ok MS     how the query ended, after MS ms
+  pgwire.py PORT resume MINOR GO SECONDS
+      As sleep, but first "select 1" every 50 ms (the session idle in
+      between) until the file GO exists (at most 60 s), then "select
+      pg_backend_pid()" ("backend PID": the session may have moved to
+      another backend meanwhile), then the pg_sleep.
   pgwire.py PORT cancel PID HEX
       a CancelRequest for that pid and key (any length); waits until the
       other side closes the connection (at most 10 s).
@@ -18,6 +23,7 @@ libpq is installed, and to send CancelRequests with any key.
 Every wait is bounded (socket timeouts); exits 1 with a message on
 anything unexpected.
 """
+import os
 import socket
 import struct
 import sys
@@ -82,10 +88,35 @@ def startup(s, minor):
             return
 
 
-def sleep(port, minor, seconds):
+def query(s, q):
+    """Run q; the first column of its first row, or die on an error."""
+    q = q.encode() + b"\0"
+    s.sendall(b"Q" + struct.pack("!I", 4 + len(q)) + q)
+    value = None
+    while True:
+        typ, body = read_msg(s)
+        if typ == b"E":
+            die("query refused: " + sqlstate(body))
+        if typ == b"D" and value is None:
+            n = struct.unpack("!i", body[2:6])[0]
+            value = body[6:6 + n].decode()
+        elif typ == b"Z":
+            return value
+
+
+def sleep(port, minor, seconds, go=None):
     s = socket.create_connection((HOST, port), timeout=30)
     s.settimeout(int(seconds) + 30)
     startup(s, minor)
+    if go is not None:
+        deadline = time.monotonic() + 60
+        while not os.path.exists(go):
+            if time.monotonic() > deadline:
+                die("no go file within 60 s")
+            query(s, "select 1")
+            time.sleep(0.05)
+        print("backend %s" % query(s, "select pg_backend_pid()"),
+              flush=True)
     q = b"select pg_sleep(%d)\0" % int(seconds)
     t0 = time.monotonic()
     s.sendall(b"Q" + struct.pack("!I", 4 + len(q)) + q)
@@ -121,11 +152,13 @@ def cancel(port, pid, keyhex):
 def main(argv):
     if len(argv) == 5 and argv[2] == "sleep":
         sleep(int(argv[1]), int(argv[3]), argv[4])
+    elif len(argv) == 6 and argv[2] == "resume":
+        sleep(int(argv[1]), int(argv[3]), argv[5], argv[4])
     elif len(argv) == 5 and argv[2] == "cancel":
         cancel(int(argv[1]), int(argv[3]), argv[4])
     else:
         die("usage: pgwire.py PORT sleep MINOR SECONDS | "
-            "PORT cancel PID HEX")
+            "PORT resume MINOR GO SECONDS | PORT cancel PID HEX")
 
 
 if __name__ == "__main__":

@@ -11,7 +11,9 @@ it needs Debian's python3-redis / python3-psycopg-pool.
       psycopg_pool.ConnectionPool (min_size = max_size = --size, default
       --threads; default settings): each thread, every --ms, SELECT
       inet_server_port().  --dsn: another login than user=postgres
-      dbname=postgres (host and port are added).
+      dbname=postgres (host and port are added).  --pause P: while P
+      exists, each thread runs nothing (it holds no connection) and
+      writes "paused" once.
 
 One line per operation in --out: "START_MS END_MS ok SERVER" or
 "START_MS END_MS err KIND:TEXT" (KIND: conn for a connection error,
@@ -52,6 +54,13 @@ def redis_worker(pool, out, lock, args):
 def pg_worker(pool, out, lock, args):
     import psycopg
     while not os.path.exists(args.stop):
+        if args.pause and os.path.exists(args.pause):
+            with lock:
+                out.write("paused\n")
+                out.flush()
+            while os.path.exists(args.pause) and not os.path.exists(args.stop):
+                time.sleep(0.01)
+            continue
         t0 = now_ms()
         try:
             with pool.connection() as c:
@@ -78,6 +87,7 @@ def main():
     ap.add_argument("--ms", type=float, default=5)
     ap.add_argument("--size", type=int, default=0)
     ap.add_argument("--dsn", default="user=postgres dbname=postgres")
+    ap.add_argument("--pause")
     args = ap.parse_args()
     out = open(args.out, "a")
     lock = threading.Lock()

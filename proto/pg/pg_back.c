@@ -113,3 +113,57 @@ pgback_feed(struct pgback *b, const uint8_t *buf, size_t len)
 	}
 	return (b->result);
 }
+
+/* A message's length field (4 bytes, big-endian, counting itself). */
+static uint32_t
+pgback_len(const uint8_t *p)
+{
+	return ((uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 |
+	    (uint32_t)p[2] << 8 | p[3]);
+}
+
+size_t
+pgback_hide_plus(uint8_t *buf, size_t len)
+{
+	static const char	 plus[] = "SCRAM-SHA-256-PLUS";
+	size_t			 at = 0, end, i, e, drop = 0, m;
+	uint32_t		 n;
+	int			 plain = 0;
+
+	/* NegotiateProtocolVersion messages first; then the 'R'. */
+	for (;;) {
+		if (len - at < 9)
+			return (len);
+		n = pgback_len(buf + at + 1);
+		if (n < 8 || n > len - at - 1)
+			return (len);
+		if (buf[at] != 'v')
+			break;
+		at += 1 + n;
+	}
+	if (buf[at] != 'R' || pgback_len(buf + at + 5) != 10)
+		return (len);		/* not AuthenticationSASL */
+	end = at + 1 + n;
+	for (i = at + 9; i < end && buf[i] != '\0'; i = e + 1) {
+		for (e = i; e < end && buf[e] != '\0'; e++)
+			;
+		if (e == end)
+			return (len);	/* malformed */
+		if (e - i == sizeof(plus) - 1 &&
+		    memcmp(buf + i, plus, e - i) == 0)
+			drop = i;
+		else if (e - i == sizeof(plus) - 6 &&
+		    memcmp(buf + i, plus, e - i) == 0)
+			plain = 1;
+	}
+	if (drop == 0 || !plain)
+		return (len);
+	m = sizeof(plus);		/* the name and its NUL */
+	memmove(buf + drop, buf + drop + m, len - drop - m);
+	n -= (uint32_t)m;
+	buf[at + 1] = (uint8_t)(n >> 24);
+	buf[at + 2] = (uint8_t)(n >> 16);
+	buf[at + 3] = (uint8_t)(n >> 8);
+	buf[at + 4] = (uint8_t)n;
+	return (len - m);
+}

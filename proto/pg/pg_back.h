@@ -49,4 +49,16 @@ void	pgback_wipe(struct pgback *b);
  */
 int	pgback_feed(struct pgback *b, const uint8_t *buf, size_t len);
 
+/*
+ * pgback_hide_plus(buf, len): buf holds the server's first bytes (whole
+ * messages: NegotiateProtocolVersion may come first); when its
+ * AuthenticationSASL offers both SCRAM-SHA-256-PLUS and SCRAM-SHA-256,
+ * remove the -PLUS one in place and fix the message's length.  Returns
+ * the new length of buf (len when nothing changed: no such message, or
+ * one cut or malformed).  Pure.  For a tls:// route: channel binding is
+ * to postern's TLS, which the client's leg does not have, and libpq
+ * refuses a -PLUS offer on a plain connection.
+ */
+size_t	pgback_hide_plus(uint8_t *buf, size_t len);
+
 #endif

@@ -45,6 +45,8 @@ pgrs_clear(struct pgrs *r)
 {
 	pgauth_free(r->auth);
 	r->auth = NULL;
+	OPENSSL_cleanse(r->key, sizeof(r->key));
+	r->keylen = 0;
 	if (r->replay != NULL)
 		evbuffer_free(r->replay);
 	r->replay = NULL;
@@ -203,12 +205,13 @@ pgrs_message(struct pgrs *r, uint8_t type, const uint8_t *p, size_t n,
 			pgrs_param(r, p, n);
 			return (PGRS_MORE);
 		}
-		if (type == 'K' && n == 8) {
+		/* The key as the server sent it: 3.2 keys are longer. */
+		if (type == 'K' && n >= 4 + PGRS_KEY_MIN &&
+		    n <= 4 + PGRS_KEY_MAX) {
 			memcpy(&r->pid, p, 4);
-			memcpy(&r->key, p + 4, 4);
 			r->pid = ntohl(r->pid);
-			r->key = ntohl(r->key);
-			r->have_key = 1;
+			memcpy(r->key, p + 4, n - 4);
+			r->keylen = n - 4;
 			return (PGRS_MORE);
 		}
 		if (type == 'Z' && n == 1) {

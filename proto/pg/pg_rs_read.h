@@ -33,6 +33,10 @@ enum pgrs_phase {
 	PGRS_DONE		/* ready or failed */
 };
 
+/* A cancel key: 4 bytes in protocol 3.0, 4 to 256 from 3.2 on. */
+#define PGRS_KEY_MIN	4
+#define PGRS_KEY_MAX	256
+
 struct pgrs {
 	enum pgrs_phase	 phase;
 	struct pgauth	*auth;		/* owned */
@@ -47,8 +51,9 @@ struct pgrs {
 	uint8_t		 wanted[PGSTATE_NPARAMS];
 	char		 param[PGSTATE_NPARAMS][PGSTATE_VALUE_MAX];
 	uint8_t		 have[PGSTATE_NPARAMS];
-	uint32_t	 pid, key;
-	int		 have_key;
+	uint32_t	 pid;
+	uint8_t		 key[PGRS_KEY_MAX];	/* BackendKeyData's, whole */
+	size_t		 keylen;		/* 0: none */
 	char		 error[256];
 };
 

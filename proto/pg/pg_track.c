@@ -107,6 +107,8 @@ pg_client_msg(struct pg_track *t, uint8_t type, uint32_t len)
 		t->lost = "a simple query inside an extended-protocol batch";
 		return;
 	}
+	if (type == 'X')
+		t->bye = 1;	/* the server's end is expected now */
 	switch (type) {
 	case 'Q':		/* simple query: one ReadyForQuery */
 		pg_listen_query(&t->listen, len, t->syncs == 0 && !t->batch,
@@ -209,6 +211,7 @@ pg_server_end(struct pg_track *t, uint8_t type)
 		pg_listen_error(&t->listen);
 	t->taglen = 0;
 	t->tag[0] = '\0';
+	t->last = type;
 }
 
 void

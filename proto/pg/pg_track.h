@@ -41,6 +41,8 @@ enum pg_safe {
 struct pg_track {
 	struct pg_frame	 c, s;		/* client, server */
 	uint8_t		 status;	/* last ReadyForQuery: I, T, E; 0 */
+	uint8_t		 last;		/* the server's last message type */
+	uint8_t		 bye;		/* the client sent Terminate */
 	int		 copy;		/* COPY in progress */
 	int		 batch;		/* extended messages since Sync */
 	uint64_t	 syncs;		/* ReadyForQuery still due */

@@ -49,5 +49,18 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	/* Once finished, more bytes change nothing. */
 	if (r1 != PGBACK_MORE && pgback_feed(&whole, data, size) != r1)
 		abort();
+	/* -PLUS hidden in a copy: shorter by the name or unchanged, and
+	 * never twice (the second pass finds no -PLUS). */
+	if (size <= 4096) {
+		uint8_t	copy[4096];
+		size_t	m;
+
+		memcpy(copy, data, size);
+		m = pgback_hide_plus(copy, size);
+		if (m != size && m != size - 19)
+			abort();
+		if (m != size && pgback_hide_plus(copy, m) != m)
+			abort();
+	}
 	return (0);
 }

@@ -187,6 +187,59 @@ case_psql_cancel() {
 	expect_log " -> private [0-9.:]+: closed \\(server closed\\) after [0-9.]+s, 44 bytes up, 0 bytes down$"
 }
 
+# The session resume of issue 21 with 3.2 keys: a pgwire.py session on
+# protocol 3.MINOR through private (over TRANSPORT) is pinned to public
+# and resumes there (auth_file: trust asks for no secret); the new
+# backend's key is as long as the first one's (32 bytes on PostgreSQL
+# 18); the client's own first key then cancels its pg_sleep on the new
+# backend.  Runs on any server (before 18: 4-byte keys).
+case_resume_key() {
+	local t=$1 out=$T/resume$_CASE_ID.out go=$T/go$_CASE_ID uf=$T/ul$_CASE_ID
+	local pid hex bpid n keylen=4 admin
+	(($(pg_major) >= 18)) && keylen=32
+	if [[ $t == tls ]]; then
+		local k=$T/pgtls$_CASE_ID
+		mkdir -p "$k"
+		cp "$PKI/server.crt" "$PKI/server.key" "$k/"
+		chmod 600 "$k/server.key"
+		((EUID == 0)) && chown -R postgres:postgres "$k"
+		PG_OPTS="-c ssl=on -c ssl_cert_file=$k/server.crt -c ssl_key_file=$k/server.key" \
+		    start_postgres
+	else
+		start_postgres
+	fi
+	printf '"postgres" "unused: trust"\n' > "$uf"
+	chmod 600 "$uf"
+	admin=127.0.0.1:$(free_port) || fail_case "no free port"
+	GLOBAL_OPTS=(log_level=debug "admin=$admin")
+	postern_on "$t" postgres "$PG_PORT" "public tcp://127.0.0.1:$PG_PORT" -- \
+	    check=none "auth_file=$uf"
+	"${PGWIRE[@]}" "$LISTEN_PORT" resume 2 "$go" 10 > "$out" 2>&1 &
+	track_client "$!"
+	wait_until 20 have_line "$out" "key " ||
+	    fail_case "no BackendKeyData through postern: $(head -c 300 "$out")"
+	read -r pid hex <<< "$(wire_key "$out")"
+	expect_eq "key length (bytes)" "$keylen" "$((${#hex} / 2))"
+	timeout 20 "$POSTERN" ctl -a "$admin" pin postgres public > "$T/ctl.out" 2>&1 ||
+	    fail_case "ctl pin: $(cat "$T/ctl.out")"
+	expect_log ' -> private [0-9.:]+: resumed on public ' 20
+	: > "$go"
+	wait_until 20 have_line "$out" "backend " || fail_case "no backend after the resume: $(tail -n 2 "$out")"
+	bpid=$(sed -n 's/^backend //p' "$out")
+	[[ $bpid != "$pid" ]] || fail_case "the same backend after the resume: $bpid"
+	expect_log " backend pid $pid, $keylen-byte cancel key$"
+	wait_until 20 backend_sleeping 10 || fail_case "pg_sleep never showed up on the server"
+	expect_eq "the sleeping backend" "$bpid" "$(sleeping_backend 10)"
+	timeout 20 "${PGWIRE[@]}" "$LISTEN_PORT" cancel "$pid" "$hex" ||
+	    fail_case "the cancel connection failed"
+	wait_until 5 backend_gone 10 || fail_case "backend $bpid still runs pg_sleep 5 s after the cancel"
+	wait_until 10 have_line "$out" "result " || fail_case "the query never ended"
+	expect_match "the query's end" '^result 57014 [0-9]+$' "$(grep '^result ' "$out")"
+	n=$(sed -n 's/^result 57014 //p' "$out")
+	((n < 9000)) || fail_case "the query ended after $n ms: not cancelled"
+	expect_log " cancel request for backend pid $pid \\($keylen-byte key\\) goes to route public$"
+}
+
 # Health checks stay on protocol 3.0, whatever the clients speak: a
 # check that logs in (check_user) sends a StartupMessage for 3.0.
 case_checks_on_30() {
@@ -209,6 +262,7 @@ for t in "${TRANSPORTS[@]}"; do
 	run_case "$t: pgwire 3.99: the server negotiates, postern passes it" case_wire_399 "$t"
 	run_case "$t: psql 18 sessions with max_protocol_version 3.0 and 3.2" case_psql_versions "$t"
 	run_case "$t: psql 18 cancels pg_sleep(10) with a 32-byte key" case_psql_cancel "$t"
+	run_case "$t: a 3.2 session resumes on another route; its first key cancels there" case_resume_key "$t"
 done
 run_case "health checks stay on protocol 3.0" case_checks_on_30
 finish

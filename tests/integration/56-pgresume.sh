@@ -38,7 +38,7 @@ start_pg_app() {
 		chmod 600 "$k/server.key"
 		PG_OPTS="-c ssl=on -c ssl_cert_file=$k/server.crt -c ssl_key_file=$k/server.key"
 	fi
-	PG_HBA=$'local all all trust\nhost all app 127.0.0.1/32 scram-sha-256\nhost all all 127.0.0.1/32 trust' \
+	PG_HBA=$'local all all trust\nhost all app 127.0.0.1/32 scram-sha-256\nhost all all 127.0.0.1/32 trust\nhost replication all 127.0.0.1/32 trust' \
 	    start_postgres
 	_as_postgres psql -X -q -h "$PG_SOCKDIR" -p "$PG_PORT" -U postgres \
 	    -c "CREATE ROLE app LOGIN PASSWORD '$APP_PW'" \
@@ -145,6 +145,9 @@ case_pool_failback() {
 	expect_log ': resumed on private 127\.0\.0\.1:[0-9]+ \(waited [0-9.]+s, the new server ready in [0-9]+ ms; replayed 1 SET, [1-9][0-9]* prepared statements?\)'
 	expect_log ': resumed on private 127\.0\.0\.1:[0-9]+ .*replayed 0 SET, [1-9][0-9]* prepared statements\)'
 	expect_no_log 'terminating connection|not resumable|resume failed'
+	# pgbench's and the pool's clients say Terminate when they end: the
+	# server's close that follows is no crash to resume from.
+	expect_no_log 'its server closed'
 	expect_no_log "$APP_PW"
 	# Nor any part of the SCRAM secret (salt, StoredKey, ServerKey).
 	for part in $(sed -n 's/.*SCRAM-SHA-256\$[0-9]*:\([^$]*\)\$\([^:]*\):\(.*\)"$/\1 \2 \3/p' "$T/userlist.txt"); do
@@ -386,14 +389,6 @@ pool_count() {
 case_pool_route_down() {
 	local t=$1 t1 errs n dsn="user=app dbname=app password=$APP_PW"
 	start_pg_app "$t"
-	if [[ $t == tls ]]; then
-		# A server with ssl = on offers SCRAM-SHA-256-PLUS on the TLS
-		# leg that postern opens, which libpq refuses on its own plain
-		# leg to postern: over tls:// the pool logs in as a trusted
-		# user (its auth_file entry is then never used to log in).
-		printf '"postgres" "unused: trust"\n' >> "$T/userlist.txt"
-		dsn="user=postgres dbname=app"
-	fi
 	postern_resume "$t"
 	failback
 	: > "$T/pool.out"
@@ -431,6 +426,178 @@ case_pool_route_down() {
 	stop_postern
 }
 
+# crash_forwarder: kill the forwarder of failback() and every connection
+# it forked (SIGKILL: the private path crashes; the sessions' server
+# sides end with a FIN, the backends see their client gone); waits until
+# they are gone.
+crash_forwarder() {
+	local p pids
+	pids=$(pid_tree "$FWD_PID")
+	for p in $pids; do
+		kill -KILL "$p" 2>/dev/null
+	done
+	for p in $pids; do
+		wait_exit "$p" 10 || fail_case "forwarder process $p still there"
+	done
+}
+
+# crashed_count: sessions resumed after their server side ended at idle.
+crashed_count() {
+	grep -c ': resumed on public [^ ]* after its server closed ' "$POSTERN_LOG"
+}
+
+# The private path crashes (its forwarder killed) under a psycopg pool
+# (12 connections, 4 threads, default settings: no check at checkout).
+# First with the pool paused (every connection idle in the pool): all 12
+# sessions resume on public, their clients see nothing, and the pool's
+# next 300 operations have no error.  Then, back on private by a
+# failback, a second crash under steady traffic: the idle sessions resume
+# again; only a query in flight on the crashed path may fail (a
+# connection error, at most one per thread: the server may have run it,
+# so it never goes again), and such a session is closed, not resumed
+# (over ssh:// the bastion tells postern of the end some ms late, so a
+# thread may send more than one query into the crashed path).
+# The client of a resumed session never sees the server's end.
+case_pool_crash() {
+	local t=$1 errs n t1 paused busy dsn="user=app dbname=app password=$APP_PW"
+	# A crash is no hang: checks with room for a loaded machine, so that
+	# private is not taken down by a slow answer before the crash.
+	local FAST=(check_interval=1s check_fast_interval=1s
+		"check_down_interval=${INTERVAL_MS}ms" check_timeout=1s fall=2 "rise=$RISE")
+	start_pg_app "$t"
+	postern_resume "$t"
+	failback
+	: > "$T/pool.out"
+	rm -f "$T/pool.stop" "$T/pool.pause"
+	(_close_sess_fds; exec $PY "$TESTS_DIR/pool_client.py" pg --port "$LISTEN_PORT" \
+	    --threads 4 --size 12 --dsn "$dsn" --pause "$T/pool.pause" \
+	    --out "$T/pool.out" --stop "$T/pool.stop") 2> "$T/pool.err" &
+	POOL_PID=$!
+	track_client "$POOL_PID"
+	wait_until 30 eval '(( $(pool_count 0 ok) >= 200 ))' ||
+	    fail_case "pool: no steady traffic: $(tail -n 2 "$T/pool.out") $(grep -m 2 -i 'error' "$T/pool.err")"
+	wait_until 20 eval '[[ "$(route_active private)" == 12 ]]' ||
+	    fail_case "not 12 sessions on private: $(route_active private)"
+	# 1. Every pooled connection idle when the path crashes.
+	paused=$(grep -c '^paused$' "$T/pool.out")
+	: > "$T/pool.pause"
+	wait_until 20 eval '(( $(grep -c "^paused$" "$T/pool.out") >= paused + 4 ))' ||
+	    fail_case "the pool did not pause"
+	expect_eq "sessions on private before the crash" 12 "$(route_active private)"
+	crash_forwarder
+	wait_until 20 eval '(( $(crashed_count) >= 12 ))' ||
+	    fail_case "$(crashed_count) of 12 idle sessions resumed: $(grep -m 3 -E 'not resumed|resume failed' "$POSTERN_LOG")"
+	expect_eq "sessions on private after the crash" 0 "$(route_active private)"
+	expect_eq "sessions on public after the crash" 12 "$(route_active public)"
+	t1=$(now_ms)
+	rm -f "$T/pool.pause"
+	wait_until 30 eval '(( $(pool_count "$t1" ok) >= 300 ))' ||
+	    fail_case "pool: no traffic after the crash: $(tail -n 2 "$T/pool.out")"
+	expect_eq "errors after a crash with every connection idle" 0 "$(pool_count 0 err)"
+	expect_no_log 'closed \(safe point|not resumable|not resumed'
+	# 2. Back on private, then a crash under steady traffic.
+	failback
+	wait_until 30 eval '[[ "$(route_active private)" == 12 ]]' ||
+	    fail_case "not back on private: $(route_active private)"
+	n=$(crashed_count)
+	t1=$(now_ms)
+	crash_forwarder
+	wait_until 20 eval '[[ "$(route_active private)" == 0 ]]' ||
+	    fail_case "sessions still on private after the crash: $(route_active private)"
+	wait_until 30 eval '(( $(pool_count "$t1" ok) >= 300 ))' ||
+	    fail_case "pool: no traffic after the second crash: $(tail -n 2 "$T/pool.out")"
+	: > "$T/pool.stop"
+	wait_log "$T/pool.out" '^done$' 30 || fail_case "the pool did not stop: $(tail -n 3 "$T/pool.err")"
+	wait "$POOL_PID" 2>/dev/null
+	errs=$(pool_count 0 err)
+	expect_eq "errors that are not connection errors" 0 "$(grep -c ' err other:' "$T/pool.out")"
+	# Each error is a session in use when postern saw its server end (a
+	# query in flight, or the pool's transaction open between its SELECT
+	# and the COMMIT; over ssh:// the bastion tells of the end some ms
+	# late): that session is closed and says so; every other resumed.
+	busy=$(grep -Ec ': its server closed \((a query is in progress|inside a transaction)\): not resumed$' "$POSTERN_LOG")
+	[[ $errs == "$busy" ]] ||
+	    fail_case "errors ($errs) are not the sessions in use when their server ended ($busy): $(grep -m 2 ' err ' "$T/pool.out" | cut -c1-120 | paste -sd'|') / $(grep -E 'closed \((safe point|route|server)|not resumed|resume failed' "$POSTERN_LOG" | cut -d' ' -f3- | cut -c1-160 | head -n 6 | paste -sd'|')"
+	# (A connection the pool was opening then fails its startup: the
+	# pool opens another, the application sees no error.)
+	expect_eq "sessions whose server ended for another reason, not resumed" 0 \
+	    "$(grep ': its server closed (' "$POSTERN_LOG" | grep -Evc '\((a query is in progress|inside a transaction|starting up)\)')"
+	n=$(($(crashed_count) - n))
+	((n + busy >= 12)) || fail_case "$n sessions resumed after the second crash, $busy closed with a query in flight: not all 12"
+	expect_no_log 'closed \(safe point|not resumable'
+	expect_no_log "$APP_PW"
+	note "second crash: $n sessions resumed on public, $errs errors (queries in flight)"
+	stop_postern
+}
+
+# The server itself goes (an immediate shutdown: each backend sends a
+# WARNING, a NoticeResponse, and exits; a crash of another backend does
+# the same): private reaches a primary, public a streaming standby of it
+# (the same pg_authid: the same SCRAM secret).  The pool's idle sessions
+# resume on the standby, the application sees no error.
+case_server_crash() {
+	local t=$1 primary t1 paused dsn="user=app dbname=app password=$APP_PW"
+	local FAST=(check_interval=1s check_fast_interval=1s
+		"check_down_interval=${INTERVAL_MS}ms" check_timeout=1s fall=2 "rise=$RISE")
+	start_pg_app "$t"
+	primary=$PG_PORT
+	local primary_dir=$PG_DIR
+	start_pg_standby "$primary"
+	postern_resume "$t"		# public: the standby
+	(_close_sess_fds; exec socat "TCP-LISTEN:$FWD_PORT,bind=127.0.0.1,reuseaddr,fork" \
+	    "TCP:127.0.0.1:$primary") > "$T/fwd.log" 2>&1 &
+	FWD_PID=$!
+	track_server "$FWD_PID"
+	expect_log 'notice: postgres/private: ((unknown|down) -> up|up \(check ok\)$)' 20
+	: > "$T/pool.out"
+	rm -f "$T/pool.stop" "$T/pool.pause"
+	(_close_sess_fds; exec $PY "$TESTS_DIR/pool_client.py" pg --port "$LISTEN_PORT" \
+	    --threads 4 --size 12 --dsn "$dsn" --pause "$T/pool.pause" \
+	    --out "$T/pool.out" --stop "$T/pool.stop") 2> "$T/pool.err" &
+	POOL_PID=$!
+	track_client "$POOL_PID"
+	wait_until 30 eval '(( $(pool_count 0 ok) >= 200 ))' ||
+	    fail_case "pool: no steady traffic: $(tail -n 2 "$T/pool.out") $(grep -m 2 -i 'error' "$T/pool.err")"
+	paused=$(grep -c '^paused$' "$T/pool.out")
+	: > "$T/pool.pause"
+	wait_until 20 eval '(( $(grep -c "^paused$" "$T/pool.out") >= paused + 4 ))' ||
+	    fail_case "the pool did not pause"
+	expect_eq "sessions on private before the crash" 12 "$(route_active private)"
+	_as_postgres timeout 60 "$PGBIN/pg_ctl" -D "$primary_dir/data" -m immediate stop \
+	    > "$T/stop.log" 2>&1 || fail_case "pg_ctl stop: $(tail -n 2 "$T/stop.log")"
+	wait_until 20 eval '(( $(crashed_count) >= 12 ))' ||
+	    fail_case "$(crashed_count) of 12 idle sessions resumed: $(grep -m 3 -E 'not resumed|resume failed' "$POSTERN_LOG")"
+	t1=$(now_ms)
+	rm -f "$T/pool.pause"
+	wait_until 30 eval '(( $(pool_count "$t1" ok) >= 300 ))' ||
+	    fail_case "pool: no traffic after the crash: $(tail -n 2 "$T/pool.out")"
+	: > "$T/pool.stop"
+	wait_log "$T/pool.out" '^done$' 30 || fail_case "the pool did not stop: $(tail -n 3 "$T/pool.err")"
+	wait "$POOL_PID" 2>/dev/null
+	expect_eq "errors after the server went with every connection idle" 0 "$(pool_count 0 err)"
+	expect_no_log 'closed \(safe point|not resumable|not resumed'
+	stop_postern
+}
+
+# pg_terminate_backend is an operator's decision about that backend: its
+# FATAL 57P01 reaches the client, which is not resumed (a fast shutdown
+# sends the same 57P01 and is treated alike).
+case_terminate_passes() {
+	local pid
+	start_pg_app tcp
+	postern_resume tcp
+	failback
+	start_pyclient s cancel --go "$T/s.go"
+	wait_until 20 grep -q '^started ' "$T/s.out" || fail_case "no session: $(tail -n 2 "$T/s.err")"
+	read -r _ pid < <(grep '^started ' "$T/s.out")
+	pg_admin "SELECT pg_terminate_backend($pid)"
+	expect_log ': its server closed \((it sent an error at idle|a query is in progress)\): not resumed$' 20
+	expect_log 'closed \(server closed\)' 20
+	stop_pyclient s
+	expect_eq "resumed" 0 "$(grep -c 'resumed on' "$POSTERN_LOG")"
+	stop_postern
+}
+
 for t in "${TRANSPORTS[@]}"; do
 	run_case "$t: postgres: a psycopg pool and pgbench -M prepared resume across a failback, 0 errors" \
 	    case_pool_failback "$t"
@@ -439,6 +606,15 @@ for t in "${TRANSPORTS[@]}"; do
 	run_case "$t: postgres: a psycopg pool's idle sessions resume when private goes down, 0 errors" \
 	    case_pool_route_down "$t"
 done
+for t in "${TRANSPORTS[@]}"; do
+	run_case "$t: postgres: a psycopg pool's idle sessions resume when the private path crashes, 0 errors" \
+	    case_pool_crash "$t"
+done
+for t in "${TRANSPORTS[@]}"; do
+	run_case "$t: postgres: the primary shuts down immediately: idle sessions resume on its standby, 0 errors" \
+	    case_server_crash "$t"
+done
+run_case "postgres: pg_terminate_backend's 57P01 reaches the client (not resumed)" case_terminate_passes
 run_case "postgres: auth_file errors at its own line, mode, protocol; reload" case_authfile_config
 run_case "postgres: a pin and a drain resume sessions too" case_pin_drain
 run_case "postgres: a cancel after the resume reaches the new backend" case_cancel_after_resume

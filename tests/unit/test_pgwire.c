@@ -230,6 +230,45 @@ test_back_bad_keys(void **state)
 	    PGBACK_NONE);
 }
 
+/* A tls:// route's AuthenticationSASL goes on without -PLUS. */
+static void
+test_back_hide_plus(void **state)
+{
+	static const uint8_t	both[] = "R\0\0\0\x2a\0\0\0\x0a"
+	    "SCRAM-SHA-256-PLUS\0SCRAM-SHA-256\0";	/* and the final NUL */
+	static const uint8_t	want[] = "R\0\0\0\x17\0\0\0\x0a"
+	    "SCRAM-SHA-256\0";
+	static const uint8_t	nego[] = "v\0\0\0\x0c\0\x03\0\0\0\0\0\0";
+	uint8_t			buf[128];
+	size_t			n;
+
+	(void)state;
+	/* The message whole: 42 bytes of length, 43 in all. */
+	memcpy(buf, both, sizeof(both));
+	n = pgback_hide_plus(buf, sizeof(both));
+	assert_int_equal(n, sizeof(want));
+	assert_memory_equal(buf, want, sizeof(want));
+	/* Again: nothing to hide. */
+	assert_int_equal(pgback_hide_plus(buf, n), n);
+	/* After a NegotiateProtocolVersion (13 bytes). */
+	memcpy(buf, nego, 13);
+	memcpy(buf + 13, both, sizeof(both));
+	n = pgback_hide_plus(buf, 13 + sizeof(both));
+	assert_int_equal(n, 13 + sizeof(want));
+	assert_memory_equal(buf, nego, 13);
+	assert_memory_equal(buf + 13, want, sizeof(want));
+	/* Cut: unchanged. */
+	memcpy(buf, both, sizeof(both));
+	assert_int_equal(pgback_hide_plus(buf, sizeof(both) - 1),
+	    sizeof(both) - 1);
+	/* -PLUS alone: unchanged (the client fails as it would). */
+	memcpy(buf, "R\0\0\0\x1c\0\0\0\x0aSCRAM-SHA-256-PLUS\0", 29);
+	assert_int_equal(pgback_hide_plus(buf, 29), 29);
+	/* Not SASL (md5, code 5): unchanged. */
+	memcpy(buf, "R\0\0\0\x0c\0\0\0\x05salt", 13);
+	assert_int_equal(pgback_hide_plus(buf, 13), 13);
+}
+
 static void
 test_cancel_map(void **state)
 {
@@ -294,6 +333,7 @@ main(void)
 		cmocka_unit_test(test_front_startup_versions),
 		cmocka_unit_test(test_back_key_lengths),
 		cmocka_unit_test(test_back_bad_keys),
+		cmocka_unit_test(test_back_hide_plus),
 		cmocka_unit_test(test_cancel_map),
 	};
 

@@ -278,6 +278,75 @@ test_hold(void **state)
 	close(fd);
 }
 
+static int	lost_calls, lost_answer;
+
+static int
+lost(struct relay *r, void *arg)
+{
+	lost_calls++;
+	return (lost_answer);
+}
+
+/*
+ * Issue 21, the crashed path: the server side ends (EOF, then an error)
+ * and relay_lost_cb takes it over: the client is neither shut nor read,
+ * the relay is not done, asked once; relay_resend_server goes on with a
+ * new upstream, which gets what the client sent meanwhile.  Declined,
+ * the end reaches the client as before.  relay_edit_server rewrites the
+ * next server read once.
+ */
+static size_t
+edit(void *arg, struct evbuffer *buf, size_t off, size_t n)
+{
+	(*(int *)arg)++;
+	evbuffer_drain(buf, evbuffer_get_length(buf));
+	evbuffer_add(buf, "ED", 2);
+	return (2);
+}
+
+static void
+test_server_lost(void **state)
+{
+	struct fx		*x = *state;
+	struct bufferevent	*bev;
+	int			 fd, edits = 0;
+
+	start(x, NULL);
+	relay_edit_server(&x->r, edit, &edits);
+	prov_data(x->fk, (const uint8_t *)"hello", 5);
+	expect_client(x, "ED");
+	prov_data(x->fk, (const uint8_t *)"more", 4);
+	expect_client(x, "more");
+	assert_int_equal(edits, 1);
+	lost_calls = 0;
+	lost_answer = 1;
+	relay_on_server_lost(&x->r, lost, NULL);
+	prov_eof(x->fk);
+	prov_error(x->fk, "reset");
+	spin(x, 5);
+	assert_int_equal(lost_calls, 1);
+	assert_int_equal(client_eof(x), 0);
+	assert_int_equal(x->dones, 0);
+	client_send(x, (const uint8_t *)"Q1", 2);
+	spin(x, 5);
+	assert_int_equal(x->r.side[RELAY_CLIENT].bytes, 0);
+	relay_hold(&x->r, 0);		/* no upstream to read for: still held */
+	spin(x, 5);
+	assert_int_equal(x->r.side[RELAY_CLIENT].bytes, 0);
+	assert_true(relay_resend_ok(&x->r));
+	fd = upstream(x, &bev);
+	assert_int_equal(relay_resend_server(&x->r, x->base, bev, NULL, NULL),
+	    0);
+	expect_read(x, fd, "Q1");
+	assert_int_equal(write(fd, "Z", 1), 1);
+	expect_client(x, "Z");
+	/* The new upstream's end, declined: the client sees it. */
+	lost_answer = 0;
+	close(fd);
+	LOOP_UNTIL(x, client_eof(x) == 1);
+	assert_int_equal(lost_calls, 2);
+}
+
 int
 main(void)
 {
@@ -291,6 +360,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_take_client, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_hold, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_server_lost, setup,
+		    teardown),
 	};
 
 	return (cmocka_run_group_tests(tests, NULL, NULL));
