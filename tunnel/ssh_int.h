@@ -203,6 +203,12 @@ struct ssh_mux_state {
 	int			 polls;
 	struct ssh_mux_list	 waiting;	/* dials before ready */
 	struct ssh_mux_list	 conns;		/* mux connections, any kind */
+	struct ssh_mux_list	 spares;	/* connected ahead, unused */
+	int			 nspares;
+	int			 spare_target;	/* how many to keep */
+	int			 spare_taken;	/* since the last tick */
+	int			 nopening;	/* MUX_OPEN in flight */
+	struct event		*refill;	/* make spares, from the loop */
 	struct ssh_mux_conn	*probe;		/* alive check in flight */
 	uint32_t		 rid;		/* next request id */
 };
@@ -289,6 +295,13 @@ void	ssh_mux_init(struct ssh_bastion *b);
  * once it answers an alive check on its control socket.
  */
 void	ssh_mux_connect(struct ssh_bastion *b);
+
+/*
+ * ssh_mux_spawn(b) (ssh_mux_master.c): run ssh as b's ControlMaster in a
+ * private directory, its stderr watched (its exit fails b with its last
+ * line).  Returns -1 with b->last_error set; ssh_mux_stop() ends it.
+ */
+int	ssh_mux_spawn(struct ssh_bastion *b);
 
 /*
  * ssh_mux_stop(b, detail): fail the dials waiting or opening with detail

@@ -14,12 +14,29 @@
  * closes the channel when it goes, and closes it when the channel ends.
  * So an opened connection stays in b->mux.conns (LIVE) until its EOF.
  *
+ * Spares: the master's loop accepts one control connection per turn
+ * (channel_post_mux_listener), and answers a new one's hello before it
+ * reads its request, so a burst of N opens on fresh connections costs
+ * N turns of the master's loop before the last CHANNEL_OPEN leaves
+ * (measured: 100 opens, 124 poll() turns in the master, the same
+ * one-accept-a-turn bound as ssh -L's listener).  So the engine keeps
+ * control connections connected ahead (b->mux.spares: accepted, our
+ * hello sent): an open on a spare is one request the master reads in
+ * its next turn, together with every other spare's.  The target grows
+ * with the opens that found no spare (up to MUX_SPARE_MAX), halves on a
+ * keepalive tick that used none, and spares are made again only when no
+ * open is in flight, so they never queue in front of a burst's own
+ * connections; at most MUX_SPARE_BATCH at a time wait for the master's
+ * hello, so its listen backlog (64) does not overflow.
+ *
  * Everything is non-blocking on the event loop.  The messages are tiny
  * and every connection is fresh, so a request goes out in one send() on
  * an empty socket buffer; a short send is an error, not a wait.  The
  * master reads exactly one packet at a time (OpenSSH's mux reads the
  * length, then the body), so the fds sent right behind the request are
  * not swallowed by a read of the request.
+ *
+ * ssh_mux_master.c runs the master and reads its stderr.
  *
  * Supervision reuses ssh.c's: the state (CONNECTING until the master
  * answers an alive check, READY, BACKOFF), ssh_fail() with the master's
@@ -33,13 +50,9 @@
 
 #include <sys/socket.h>
 #include <sys/stat.h>
-#include <sys/syscall.h>
 #include <sys/types.h>
 #include <sys/un.h>
 #include <sys/wait.h>
-#ifdef __linux__
-#include <sys/prctl.h>
-#endif
 
 #include <errno.h>
 #include <fcntl.h>
@@ -63,10 +76,18 @@
 #define MUX_POLL_MS		20
 /* A control socket whose listen queue is full: try again this soon. */
 #define MUX_BUSY_MS		2
+/* Control connections kept connected ahead of opens (see above). */
+#define MUX_SPARE_MIN		2
+#define MUX_SPARE_MAX		128
+/* Spares connecting at once: under the master's listen backlog (64). */
+#define MUX_SPARE_BATCH		32
+/* Our hello: the first bytes ssh_mux_encode writes. */
+#define MUX_HELLO_LEN		12
 
 enum mux_kind {
 	MUX_WAIT,		/* a dial before the master is ready */
 	MUX_PROBE,		/* alive check */
+	MUX_SPARE,		/* connected ahead, hello sent, unused */
 	MUX_OPEN,		/* stdio forward asked */
 	MUX_LIVE		/* forward opened: held for the channel */
 };
@@ -81,6 +102,8 @@ struct ssh_mux_conn {
 	struct event		*tmr;		/* start from the loop; retry */
 	struct dial		*d;		/* MUX_WAIT, MUX_OPEN */
 	uint32_t		 rid;
+	int			 hello;		/* the master's came */
+	int			 spare;		/* was one (the log says so) */
 	int64_t			 since;		/* clock_ms: asked */
 	unsigned char		 in[MUX_MSG_MAX + 4];
 	size_t			 inlen;
@@ -89,6 +112,7 @@ struct ssh_mux_conn {
 static void	mux_conn_free(struct ssh_mux_conn *);
 static void	mux_start(struct ssh_mux_conn *);
 static void	mux_start_cb(evutil_socket_t, short, void *);
+static void	mux_refill(struct ssh_bastion *);
 
 /* ------------------------------------------------------------------ */
 /* Passing the channel's socket. */
@@ -123,216 +147,24 @@ mux_send_fd(int sock, int fd)
 }
 
 /* ------------------------------------------------------------------ */
-/* The master's stderr: its last line says why it failed. */
-
-static void
-mux_err_cb(evutil_socket_t fd, short what, void *arg)
-{
-	struct ssh_bastion	*b = arg;
-	struct ssh_mux_state	*m = &b->mux;
-	char			 buf[512];
-	ssize_t			 n, i;
-	int			 st = 0;
-
-	n = read(fd, buf, sizeof(buf));
-	if (n < 0 && (errno == EAGAIN || errno == EINTR))
-		return;
-	for (i = 0; i < n; i++) {
-		if (buf[i] == '\r')
-			continue;
-		if (buf[i] != '\n') {
-			if (m->errlen < sizeof(m->errbuf) - 1)
-				m->errbuf[m->errlen++] = buf[i];
-			continue;
-		}
-		m->errbuf[m->errlen] = '\0';
-		if (m->errlen > 0) {
-			memcpy(m->errline, m->errbuf, m->errlen + 1);
-			log_debug("%s: ssh: %s", b->label, m->errline);
-		}
-		m->errlen = 0;
-	}
-	if (n > 0)
-		return;
-	/* EOF: the master is gone (or closed stderr, and goes now). */
-	event_free(m->errev);
-	m->errev = NULL;
-	close(m->errfd);
-	m->errfd = -1;
-	if (m->pid > 0 && waitpid(m->pid, &st, WNOHANG) == 0) {
-		kill(m->pid, SIGTERM);
-		(void)waitpid(m->pid, &st, 0);
-	}
-	m->pid = -1;
-	/*
-	 * What no retry mends (ssh itself exits 255 on them): in quick mode,
-	 * before the tunnel ever worked, postern stops too (ssh.c).
-	 */
-	if (strstr(m->errline, "Host key verification failed") != NULL ||
-	    strstr(m->errline, "Permission denied") != NULL ||
-	    strstr(m->errline, "Could not resolve hostname") != NULL)
-		b->permanent = 1;
-	if (WIFSIGNALED(st))
-		ssh_fail(b, "ssh exited on signal %d%s%s", WTERMSIG(st),
-		    m->errline[0] != '\0' ? ": " : "", m->errline);
-	else
-		ssh_fail(b, "ssh exited with status %d%s%s", WEXITSTATUS(st),
-		    m->errline[0] != '\0' ? ": " : "", m->errline);
-}
-
-/* ------------------------------------------------------------------ */
-/* Running the master. */
-
-static int
-mux_private_dir(struct ssh_bastion *b)
-{
-	struct ssh_mux_state	*m = &b->mux;
-	const char		*rt = getenv("XDG_RUNTIME_DIR");
-
-	if (rt == NULL || *rt != '/' || strlen(rt) > 60)
-		rt = "/tmp";
-	snprintf(m->dir, sizeof(m->dir), "%s/postern-ssh.XXXXXX", rt);
-	if (mkdtemp(m->dir) == NULL) {	/* mode 0700 */
-		snprintf(b->last_error, sizeof(b->last_error), "mkdtemp %s: %s",
-		    m->dir, strerror(errno));
-		m->dir[0] = '\0';
-		return (-1);
-	}
-	snprintf(m->path, sizeof(m->path), "%s/ctl", m->dir);
-	return (0);
-}
-
-/* In the child: exec ssh with the bastion's settings; never returns. */
-static void
-mux_exec(const struct ssh_bastion *b, int errfd)
-{
-	const struct ssh_settings *s = &b->set;
-	char		 opt[12][400], port[16], dest[400];
-	const char	*argv[48];
-	int		 n = 0, k = 0, fd, ka;
-
-#ifdef __linux__
-	(void)prctl(PR_SET_PDEATHSIG, SIGTERM);
-#endif
-	signal(SIGPIPE, SIG_DFL);
-	(void)setpgid(0, 0);	/* a terminal's ^C is for postern */
-	if ((fd = open("/dev/null", O_RDWR)) != -1) {
-		dup2(fd, STDIN_FILENO);
-		dup2(fd, STDOUT_FILENO);
-	}
-	dup2(errfd, STDERR_FILENO);
-	/* Listeners and sessions are not ssh's (the limit may be raised). */
-#ifdef SYS_close_range
-	if (syscall(SYS_close_range, STDERR_FILENO + 1, ~0U, 0) != 0)
-#endif
-		for (fd = STDERR_FILENO + 1; fd < 65536; fd++)
-			(void)close(fd);
-	ka = (s->keepalive_ms + 999) / 1000;
-	argv[n++] = "ssh";
-	argv[n++] = "-M";
-	argv[n++] = "-N";
-	argv[n++] = "-S";
-	argv[n++] = b->mux.path;
-	if (s->ssh_config != NULL) {
-		argv[n++] = "-F";
-		argv[n++] = s->ssh_config;
-	}
-#define OPT(...) do {							\
-		snprintf(opt[k], sizeof(opt[k]), __VA_ARGS__);		\
-		argv[n++] = "-o";					\
-		argv[n++] = opt[k++];					\
-	} while (0)
-	OPT("ControlPersist=no");
-	OPT("BatchMode=yes");
-	OPT("ExitOnForwardFailure=yes");
-	OPT("ClearAllForwardings=yes");
-	OPT("ServerAliveInterval=%d", ka);
-	OPT("ServerAliveCountMax=%d", s->keepalive_count);
-	OPT("ConnectTimeout=%d", (s->connect_timeout_ms + 999) / 1000);
-	/* Never "no": an unknown key is refused, or added when asked. */
-	OPT("StrictHostKeyChecking=%s", s->accept_new ? "accept-new" : "yes");
-	if (s->known_hosts_given)	/* else ssh's own, as configured */
-		OPT("UserKnownHostsFile=%s", s->known_hosts);
-	if (s->ciphers != NULL)
-		OPT("Ciphers=%s", s->ciphers);
-	if (s->hostkey_algs != NULL)
-		OPT("HostKeyAlgorithms=%s", s->hostkey_algs);
-#undef OPT
-	if (s->identity != NULL) {
-		argv[n++] = "-i";
-		argv[n++] = s->identity;
-	}
-	if (s->proxy_jump != NULL) {
-		argv[n++] = "-J";
-		argv[n++] = s->proxy_jump;
-	}
-	if (s->destination != NULL) {
-		/* As typed: ssh's Host and Match blocks see the alias. */
-		snprintf(dest, sizeof(dest), "%s%s", strchr(s->destination,
-		    ':') != NULL && strncmp(s->destination, "ssh://", 6) != 0 ?
-		    "ssh://" : "", s->destination);
-		argv[n++] = "--";
-		argv[n++] = dest;
-	} else {
-		snprintf(port, sizeof(port), "%u", s->port);
-		argv[n++] = "-p";
-		argv[n++] = port;
-		argv[n++] = "-l";
-		argv[n++] = s->user;
-		argv[n++] = "--";
-		argv[n++] = s->host;
-	}
-	argv[n] = NULL;
-	execvp("ssh", (char *const *)argv);
-	dprintf(STDERR_FILENO, "cannot run ssh: %s\n", strerror(errno));
-	_exit(127);
-}
-
-static int
-mux_spawn(struct ssh_bastion *b)
-{
-	struct ssh_mux_state	*m = &b->mux;
-	int			 p[2];
-	pid_t			 pid;
-
-	if (m->dir[0] == '\0' && mux_private_dir(b) != 0)
-		return (-1);
-	(void)unlink(m->path);		/* a dead master's */
-	if (pipe2(p, O_CLOEXEC) == -1) {
-		snprintf(b->last_error, sizeof(b->last_error), "pipe: %s",
-		    strerror(errno));
-		return (-1);
-	}
-	if ((pid = fork()) == -1) {
-		snprintf(b->last_error, sizeof(b->last_error), "fork: %s",
-		    strerror(errno));
-		close(p[0]);
-		close(p[1]);
-		return (-1);
-	}
-	if (pid == 0) {
-		close(p[0]);
-		mux_exec(b, p[1]);
-	}
-	close(p[1]);
-	m->pid = pid;
-	m->errfd = p[0];
-	m->errlen = 0;
-	m->errline[0] = '\0';
-	evutil_make_socket_nonblocking(p[0]);
-	m->errev = event_new(b->pool->base, p[0], EV_READ | EV_PERSIST,
-	    mux_err_cb, b);
-	if (m->errev == NULL || event_add(m->errev, NULL) != 0) {
-		snprintf(b->last_error, sizeof(b->last_error), "out of memory");
-		return (-1);
-	}
-	log_debug("%s: started ssh (pid %d), control socket %s", b->label,
-	    (int)pid, m->path);
-	return (0);
-}
-
-/* ------------------------------------------------------------------ */
 /* Mux connections. */
+
+/* The list a connection of this kind is on. */
+static struct ssh_mux_list *
+mux_list(struct ssh_bastion *b, enum mux_kind kind)
+{
+	switch (kind) {
+	case MUX_WAIT:
+		return (&b->mux.waiting);
+	case MUX_SPARE:
+		return (&b->mux.spares);
+	case MUX_PROBE:
+	case MUX_OPEN:
+	case MUX_LIVE:
+		break;
+	}
+	return (&b->mux.conns);
+}
 
 static struct ssh_mux_conn *
 mux_conn_new(struct ssh_bastion *b, enum mux_kind kind, struct dial *d)
@@ -347,8 +179,11 @@ mux_conn_new(struct ssh_bastion *b, enum mux_kind kind, struct dial *d)
 	c->d = d;
 	c->rid = ++b->mux.rid;
 	c->since = clock_ms();
-	TAILQ_INSERT_TAIL(kind == MUX_WAIT ? &b->mux.waiting :
-	    &b->mux.conns, c, entry);
+	TAILQ_INSERT_TAIL(mux_list(b, kind), c, entry);
+	if (kind == MUX_SPARE)
+		b->mux.nspares++;
+	if (kind == MUX_OPEN)
+		b->mux.nopening++;
 	return (c);
 }
 
@@ -357,8 +192,11 @@ mux_conn_free(struct ssh_mux_conn *c)
 {
 	struct ssh_bastion	*b = c->b;
 
-	TAILQ_REMOVE(c->kind == MUX_WAIT ? &b->mux.waiting : &b->mux.conns,
-	    c, entry);
+	TAILQ_REMOVE(mux_list(b, c->kind), c, entry);
+	if (c->kind == MUX_SPARE)
+		b->mux.nspares--;
+	if (c->kind == MUX_OPEN)
+		b->mux.nopening--;
 	if (c->kind == MUX_LIVE && b->nchans > 0) {
 		b->nchans--;
 		if (b->retired && b->nchans == 0)
@@ -417,9 +255,11 @@ mux_ready(struct ssh_bastion *b)
 	while ((c = TAILQ_FIRST(&b->mux.waiting)) != NULL) {
 		TAILQ_REMOVE(&b->mux.waiting, c, entry);
 		c->kind = MUX_OPEN;
+		b->mux.nopening++;
 		TAILQ_INSERT_TAIL(&b->mux.conns, c, entry);
 		mux_start(c);
 	}
+	mux_refill(b);
 }
 
 /* An open or probe failed: say so to its dial, or to the bastion. */
@@ -431,6 +271,10 @@ mux_conn_fail(struct ssh_mux_conn *c, const char *fmt, const char *why)
 	char			 msg[700];
 
 	snprintf(msg, sizeof(msg), fmt, why);
+	if (c->kind == MUX_SPARE) {
+		mux_conn_free(c);	/* the master went, or refused it */
+		return;
+	}
 	if (c->kind == MUX_PROBE) {
 		mux_conn_free(c);
 		if (b->state == SSH_READY)
@@ -474,6 +318,7 @@ mux_reply(struct ssh_mux_conn *c, const struct ssh_mux_msg *msg)
 		c->d = NULL;
 		d->ssh_mux = NULL;
 		c->kind = MUX_LIVE;
+		b->mux.nopening--;
 		b->nchans++;
 		bev = bufferevent_socket_new(b->pool->base, c->local,
 		    BEV_OPT_CLOSE_ON_FREE);
@@ -484,9 +329,11 @@ mux_reply(struct ssh_mux_conn *c, const struct ssh_mux_msg *msg)
 			return;
 		}
 		c->local = -1;		/* the bev's now */
-		snprintf(d->detail, sizeof(d->detail), "via %s (OpenSSH)",
-		    b->via);
-		dial_finish(d, DIAL_OK, bev);
+		snprintf(d->detail, sizeof(d->detail), "via %s (OpenSSH%s)",
+		    b->via, c->spare ? ", control connection made ahead" : "");
+		dial_finish(d, DIAL_OK, bev);	/* may free b's users */
+		if (b->mux.nopening == 0 && b->mux.refill != NULL)
+			event_active(b->mux.refill, EV_TIMEOUT, 0);
 		return;
 	case MUX_S_PERMISSION_DENIED:
 	case MUX_S_FAILURE:
@@ -536,7 +383,54 @@ mux_read_cb(evutil_socket_t fd, short what, void *arg)
 			mux_reply(c, &msg);	/* c may be gone */
 			return;
 		}
+		c->hello = 1;
+		/* A spare accepted: the next batch may connect. */
+		if (c->kind == MUX_SPARE && c->b->mux.nspares <
+		    c->b->mux.spare_target && c->b->mux.refill != NULL)
+			event_active(c->b->mux.refill, EV_TIMEOUT, 0);
 	}
+}
+
+/*
+ * Send the request (after our hello unless the connection is a spare,
+ * whose hello went at connect) and the channel's socket twice.
+ */
+static void
+mux_request(struct ssh_mux_conn *c, int hello)
+{
+	unsigned char	 buf[600];
+	size_t		 len, skip = hello ? 0 : MUX_HELLO_LEN;
+	int		 sp[2];
+
+	if ((len = ssh_mux_encode(buf, sizeof(buf), c->rid, c->kind ==
+	    MUX_OPEN ? c->d->route->target.host : NULL, c->kind == MUX_OPEN ?
+	    c->d->route->target.port : 0)) == 0) {
+		mux_conn_fail(c, "%s", "target name too long");
+		return;
+	}
+	if (c->kind == MUX_SPARE)
+		len = MUX_HELLO_LEN;		/* the request comes later */
+	if (send(c->fd, buf + skip, len - skip, MSG_NOSIGNAL) !=
+	    (ssize_t)(len - skip)) {
+		mux_conn_fail(c, "control socket: %s", strerror(errno));
+		return;
+	}
+	if (c->kind != MUX_OPEN)
+		return;
+	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sp) == -1) {
+		mux_conn_fail(c, "socketpair: %s", strerror(errno));
+		return;
+	}
+	c->local = sp[0];
+	evutil_make_socket_nonblocking(sp[0]);
+	/* The master's stdin and stdout of the forward: one socket. */
+	if (mux_send_fd(c->fd, sp[1]) != 0 || mux_send_fd(c->fd, sp[1]) != 0) {
+		close(sp[1]);
+		mux_conn_fail(c, "passing the channel's socket: %s",
+		    strerror(errno));
+		return;
+	}
+	close(sp[1]);
 }
 
 /* Connect to the control socket and send the request (and the fds). */
@@ -545,9 +439,6 @@ mux_start(struct ssh_mux_conn *c)
 {
 	struct ssh_bastion	*b = c->b;
 	struct sockaddr_un	 sun;
-	unsigned char		 buf[600];
-	size_t			 len;
-	int			 sp[2], busy;
 	struct timeval		 tv;
 
 	memset(&sun, 0, sizeof(sun));
@@ -559,8 +450,7 @@ mux_start(struct ssh_mux_conn *c)
 		return;
 	}
 	if (connect(c->fd, (struct sockaddr *)&sun, sizeof(sun)) == -1) {
-		busy = errno == EAGAIN;
-		if (!busy) {
+		if (errno != EAGAIN) {
 			mux_conn_fail(c, "control socket: %s", strerror(errno));
 			return;
 		}
@@ -574,44 +464,55 @@ mux_start(struct ssh_mux_conn *c)
 			mux_conn_fail(c, "%s", "out of memory");
 		return;
 	}
-	if ((len = ssh_mux_encode(buf, sizeof(buf), c->rid, c->kind ==
-	    MUX_OPEN ? c->d->route->target.host : NULL, c->kind == MUX_OPEN ?
-	    c->d->route->target.port : 0)) == 0) {
-		mux_conn_fail(c, "%s", "target name too long");
-		return;
-	}
-	if (send(c->fd, buf, len, MSG_NOSIGNAL) != (ssize_t)len) {
-		mux_conn_fail(c, "control socket: %s", strerror(errno));
-		return;
-	}
-	if (c->kind == MUX_OPEN) {
-		if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sp) ==
-		    -1) {
-			mux_conn_fail(c, "socketpair: %s", strerror(errno));
-			return;
-		}
-		c->local = sp[0];
-		evutil_make_socket_nonblocking(sp[0]);
-		/* The master's stdin and stdout of the forward: one socket. */
-		if (mux_send_fd(c->fd, sp[1]) != 0 ||
-		    mux_send_fd(c->fd, sp[1]) != 0) {
-			close(sp[1]);
-			mux_conn_fail(c, "passing the channel's socket: %s",
-			    strerror(errno));
-			return;
-		}
-		close(sp[1]);
-	}
 	c->ev = event_new(b->pool->base, c->fd, EV_READ | EV_PERSIST,
 	    mux_read_cb, c);
-	if (c->ev == NULL || event_add(c->ev, NULL) != 0)
+	if (c->ev == NULL || event_add(c->ev, NULL) != 0) {
 		mux_conn_fail(c, "%s", "out of memory");
+		return;
+	}
+	mux_request(c, 1);	/* c may be gone */
 }
 
 static void
 mux_start_cb(evutil_socket_t fd, short what, void *arg)
 {
-	mux_start(arg);
+	struct ssh_mux_conn	*c = arg;
+
+	if (c->fd == -1)
+		mux_start(c);
+	else
+		mux_request(c, 0);	/* a spare taken by a dial */
+}
+
+/* Keep spare control connections up to the target (see the top). */
+static void
+mux_refill(struct ssh_bastion *b)
+{
+	struct ssh_mux_state	*m = &b->mux;
+	struct ssh_mux_conn	*c;
+	int			 n, fresh = 0;
+
+	if (b->state != SSH_READY || m->nopening > 0)
+		return;
+	TAILQ_FOREACH(c, &m->spares, entry)
+		fresh += !c->hello;
+	n = m->spare_target - m->nspares;
+	if (n > MUX_SPARE_BATCH - fresh)
+		n = MUX_SPARE_BATCH - fresh;
+	/* Bounded: a spare that fails at once is freed, not retried. */
+	for (; n > 0; n--) {
+		if ((c = mux_conn_new(b, MUX_SPARE, NULL)) == NULL)
+			return;
+		mux_start(c);
+		if (b->state != SSH_READY)
+			return;
+	}
+}
+
+static void
+mux_refill_cb(evutil_socket_t fd, short what, void *arg)
+{
+	mux_refill(arg);
 }
 
 /* ------------------------------------------------------------------ */
@@ -651,6 +552,8 @@ ssh_mux_init(struct ssh_bastion *b)
 	b->mux.pid = b->mux.errfd = -1;
 	TAILQ_INIT(&b->mux.waiting);
 	TAILQ_INIT(&b->mux.conns);
+	TAILQ_INIT(&b->mux.spares);
+	b->mux.spare_target = MUX_SPARE_MIN;
 }
 
 void
@@ -664,6 +567,11 @@ ssh_mux_connect(struct ssh_bastion *b)
 		ssh_fail(b, "out of memory");
 		return;
 	}
+	if (m->refill == NULL && (m->refill = evtimer_new(b->pool->base,
+	    mux_refill_cb, b)) == NULL) {
+		ssh_fail(b, "out of memory");
+		return;
+	}
 	if (b->set.control_path != NULL) {
 		if (strlen(b->set.control_path) >= sizeof(m->path)) {
 			b->local_fail = 1;
@@ -672,7 +580,7 @@ ssh_mux_connect(struct ssh_bastion *b)
 			return;
 		}
 		snprintf(m->path, sizeof(m->path), "%s", b->set.control_path);
-	} else if (mux_spawn(b) != 0) {
+	} else if (ssh_mux_spawn(b) != 0) {
 		char	why[sizeof(b->last_error)];
 
 		memcpy(why, b->last_error, sizeof(why));
@@ -686,7 +594,8 @@ ssh_mux_connect(struct ssh_bastion *b)
 void
 ssh_mux_keepalive(struct ssh_bastion *b)
 {
-	int	ms;
+	struct ssh_mux_state	*m = &b->mux;
+	int			 ms;
 
 	if (b->mux.probe != NULL) {
 		/* The last check has no answer yet. */
@@ -698,6 +607,15 @@ ssh_mux_keepalive(struct ssh_bastion *b)
 		}
 		return;
 	}
+	/* A tick that used no spare: keep fewer (see the top). */
+	if (m->spare_taken == 0 && m->spare_target > MUX_SPARE_MIN) {
+		m->spare_target = m->spare_target / 2 > MUX_SPARE_MIN ?
+		    m->spare_target / 2 : MUX_SPARE_MIN;
+		while (m->nspares > m->spare_target)
+			mux_conn_free(TAILQ_FIRST(&m->spares));
+	}
+	m->spare_taken = 0;
+	mux_refill(b);
 	mux_probe(b);
 }
 
@@ -712,6 +630,8 @@ ssh_mux_stop(struct ssh_bastion *b, const char *detail)
 	if (m->poll != NULL)
 		evtimer_del(m->poll);
 	/* Dials first: their callbacks may dial again (and fail at once). */
+	while ((c = TAILQ_FIRST(&m->spares)) != NULL)
+		mux_conn_free(c);
 	while ((c = TAILQ_FIRST(&m->waiting)) != NULL ||
 	    (c = TAILQ_FIRST(&m->conns)) != NULL) {
 		d = c->d;
@@ -752,6 +672,9 @@ ssh_mux_free(struct ssh_bastion *b)
 	if (b->mux.poll != NULL)
 		event_free(b->mux.poll);
 	b->mux.poll = NULL;
+	if (b->mux.refill != NULL)
+		event_free(b->mux.refill);
+	b->mux.refill = NULL;
 }
 
 /* ------------------------------------------------------------------ */
@@ -775,6 +698,31 @@ ssh_mux_dial(struct ssh_bastion *b, struct dial *d)
 		dial_fail_later(d, DIAL_SSH);
 		return;
 	}
+	if (b->state == SSH_READY && (c = TAILQ_FIRST(&b->mux.spares)) !=
+	    NULL) {
+		/* Connected ahead: the request alone goes, from the loop. */
+		TAILQ_REMOVE(&b->mux.spares, c, entry);
+		b->mux.nspares--;
+		b->mux.spare_taken++;
+		c->kind = MUX_OPEN;
+		c->spare = 1;
+		b->mux.nopening++;
+		TAILQ_INSERT_TAIL(&b->mux.conns, c, entry);
+		c->d = d;
+		d->ssh_mux = c;
+		if (c->tmr == NULL)
+			c->tmr = evtimer_new(b->pool->base, mux_start_cb, c);
+		if (c->tmr == NULL) {
+			ssh_mux_cancel(c);
+			snprintf(d->detail, sizeof(d->detail), "out of memory");
+			dial_fail_later(d, DIAL_LOCAL);
+			return;
+		}
+		event_active(c->tmr, EV_TIMEOUT, 0);
+		return;
+	}
+	if (b->state == SSH_READY && b->mux.spare_target < MUX_SPARE_MAX)
+		b->mux.spare_target++;		/* an open found no spare */
 	c = mux_conn_new(b, b->state == SSH_READY ? MUX_OPEN : MUX_WAIT, d);
 	if (c == NULL) {
 		snprintf(d->detail, sizeof(d->detail), "out of memory");

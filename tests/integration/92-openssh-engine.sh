@@ -23,7 +23,7 @@ ssh_cfg() {
 # postern_via PROTO TARGET_PORT [KEY=VALUE...]: postern with service PROTO
 # through bastion b (engine = openssh, keys also from BASTION_OPTS);
 # sets LISTEN_PORT, CONF.
-BASTION_OPTS=()
+BASTION_OPTS=() GLOBAL_OPTS=()
 postern_via() {
 	local proto=$1 tport=$2 cfg
 	shift 2
@@ -31,7 +31,7 @@ postern_via() {
 	CONF=$T/case$_CASE_ID.conf
 	cfg=$(ssh_cfg)
 	{
-		conf_global
+		conf_global "${GLOBAL_OPTS[@]}"
 		conf_bastion b engine=openssh ssh_config="$cfg" "${BASTION_OPTS[@]}"
 		conf_service "$proto" "127.0.0.1:$LISTEN_PORT" "$proto" \
 		    "via ssh://b/127.0.0.1:$tport" -- "$@"
@@ -110,6 +110,52 @@ bad = [r for r in res if r != b"+PONG\r\n"]
 if bad:
     print("bad replies:", bad[:3]); sys.exit(1)
 PY
+	expect_eq "SSH connections to sshd" 1 "$(sshd_connections)"
+}
+
+# burst_ok N: N sessions opened at once each get +PONG.
+burst_ok() {
+	/usr/bin/python3 - "$LISTEN_PORT" "$1" <<'PY'
+import socket, sys, concurrent.futures as cf
+port, n = int(sys.argv[1]), int(sys.argv[2])
+def one(i):
+    s = socket.create_connection(("127.0.0.1", port), timeout=20)
+    s.sendall(b"PING\r\n")
+    r = s.recv(16)
+    s.close()
+    return r
+with cf.ThreadPoolExecutor(n) as ex:
+    res = list(ex.map(one, range(n)))
+bad = [r for r in res if r != b"+PONG\r\n"]
+if bad:
+    print("bad replies:", bad[:3]); sys.exit(1)
+PY
+}
+
+# After a burst, the next one opens on control connections made ahead
+# (the master accepts one connection a turn of its loop: a burst on
+# fresh ones waits N turns).  The first burst grows the target; the
+# spares are made once its opens are done, at least MUX_SPARE_BATCH (32).
+log_has_n() {	# log_has_n PATTERN N: at least N lines of postern's log match
+	[ "$(count_lines "$POSTERN_LOG" "$1")" -ge "$2" ]
+}
+
+case_burst_spares() {
+	local opened='connected in [0-9]+ ms \(via root@[^ ]* \(OpenSSH'
+	local ahead_re='OpenSSH, control connection made ahead\)\)$' before ahead
+	start_redis
+	start_sshd
+	GLOBAL_OPTS=(log_level=debug)
+	postern_via redis "$REDIS_PORT" check=none
+	expect_log "$(mconnected_re b)"
+	burst_ok 40 || fail_case "first burst failed"
+	wait_until 20 log_has_n "$opened" 40 || fail_case "first burst: not 40 opens logged"
+	before=$(count_lines "$POSTERN_LOG" "$ahead_re")
+	burst_ok 40 || fail_case "second burst failed"
+	wait_until 20 log_has_n "$opened" 80 || fail_case "second burst: not 40 opens logged"
+	ahead=$(( $(count_lines "$POSTERN_LOG" "$ahead_re") - before ))
+	[ "$ahead" -ge 32 ] ||
+	    fail_case "second burst: $ahead of 40 opens on control connections made ahead (want >= 32)"
 	expect_eq "SSH connections to sshd" 1 "$(sshd_connections)"
 }
 
@@ -361,6 +407,7 @@ case_open_refused() {
 run_case "redis through an engine = openssh bastion; no ssh left after exit" case_redis
 run_case "psql through an engine = openssh bastion" case_postgres
 run_case "100 new sessions at once: opens pipeline on one SSH connection" case_burst
+run_case "a second burst opens on control connections made ahead" case_burst_spares
 run_case "unknown host key refused by ssh, its message surfaced" case_hostkey_unknown
 run_case "bastion killed under traffic: master restarted, route down and back" case_dies
 run_case "bastion hung under traffic: ServerAlive ends the master, back" case_hangs
