@@ -197,6 +197,7 @@ struct ssh_mux_state {
 	char			 errbuf[512];	/* a line being read */
 	size_t			 errlen;
 	char			 errline[512];	/* its last whole line */
+	char			 errwhy[512];	/* its first final one */
 	char			 dir[96];	/* private 0700, or "" */
 	char			 path[108];	/* the control socket (sun_path) */
 	struct event		*poll;		/* the socket is not there yet */

@@ -30,6 +30,36 @@
 /* ------------------------------------------------------------------ */
 /* The master's stderr: its last line says why it failed. */
 
+/*
+ * What no retry mends (ssh itself exits 255 on them).  The first such
+ * line is kept: with ProxyJump the hop's ssh -W writes to the same pipe,
+ * and the master's own last line ("Connection closed by UNKNOWN port
+ * 65535") may come after the hop's "Host key verification failed.".
+ */
+static int
+mux_err_final(const char *line)
+{
+	return (strstr(line, "Host key verification failed") != NULL ||
+	    strstr(line, "Permission denied") != NULL ||
+	    strstr(line, "Could not resolve hostname") != NULL);
+}
+
+/* A whole line of ssh's stderr. */
+static void
+mux_err_line(struct ssh_bastion *b)
+{
+	struct ssh_mux_state	*m = &b->mux;
+
+	m->errbuf[m->errlen] = '\0';
+	if (m->errlen > 0) {
+		memcpy(m->errline, m->errbuf, m->errlen + 1);
+		if (m->errwhy[0] == '\0' && mux_err_final(m->errline))
+			memcpy(m->errwhy, m->errline, m->errlen + 1);
+		log_debug("%s: ssh: %s", b->label, m->errline);
+	}
+	m->errlen = 0;
+}
+
 static void
 mux_err_cb(evutil_socket_t fd, short what, void *arg)
 {
@@ -50,15 +80,11 @@ mux_err_cb(evutil_socket_t fd, short what, void *arg)
 				m->errbuf[m->errlen++] = buf[i];
 			continue;
 		}
-		m->errbuf[m->errlen] = '\0';
-		if (m->errlen > 0) {
-			memcpy(m->errline, m->errbuf, m->errlen + 1);
-			log_debug("%s: ssh: %s", b->label, m->errline);
-		}
-		m->errlen = 0;
+		mux_err_line(b);
 	}
 	if (n > 0)
 		return;
+	mux_err_line(b);		/* a last line without its newline */
 	/* EOF: the master is gone (or closed stderr, and goes now). */
 	event_free(m->errev);
 	m->errev = NULL;
@@ -69,14 +95,11 @@ mux_err_cb(evutil_socket_t fd, short what, void *arg)
 		(void)waitpid(m->pid, &st, 0);
 	}
 	m->pid = -1;
-	/*
-	 * What no retry mends (ssh itself exits 255 on them): in quick mode,
-	 * before the tunnel ever worked, postern stops too (ssh.c).
-	 */
-	if (strstr(m->errline, "Host key verification failed") != NULL ||
-	    strstr(m->errline, "Permission denied") != NULL ||
-	    strstr(m->errline, "Could not resolve hostname") != NULL)
+	/* In quick mode, before the tunnel ever worked, postern stops too. */
+	if (m->errwhy[0] != '\0') {
 		b->permanent = 1;
+		memcpy(m->errline, m->errwhy, sizeof(m->errline));
+	}
 	if (WIFSIGNALED(st))
 		ssh_fail(b, "ssh exited on signal %d%s%s", WTERMSIG(st),
 		    m->errline[0] != '\0' ? ": " : "", m->errline);
@@ -223,7 +246,7 @@ ssh_mux_spawn(struct ssh_bastion *b)
 	m->pid = pid;
 	m->errfd = p[0];
 	m->errlen = 0;
-	m->errline[0] = '\0';
+	m->errline[0] = m->errwhy[0] = '\0';
 	evutil_make_socket_nonblocking(p[0]);
 	m->errev = event_new(b->pool->base, p[0], EV_READ | EV_PERSIST,
 	    mux_err_cb, b);

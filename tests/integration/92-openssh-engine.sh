@@ -289,6 +289,29 @@ case_chain() {
 	    fail_case "hop a forwarded nothing to hop b's port $pb"
 }
 
+# -J a,b with hop a's host key unknown: hop a's ssh -W says "Host key
+# verification failed." on the stderr it shares with the master, and the
+# master's own last line ("Connection closed by UNKNOWN port 65535")
+# follows it: the hop's line is the reason, and quick mode stops (255).
+case_chain_hop_unknown() {
+	local pa pb cfg
+	start_redis
+	start_sshd
+	pa=$SSHD_PORT
+	start_sshd
+	pb=$SSHD_PORT			# $SSHD_KNOWN: hop b's key only
+	cfg=$(ssh_cfg "Host hopa" "  HostName 127.0.0.1" "  Port $pa" \
+	    "Host hopb" "  HostName 127.0.0.1" "  Port $pb" \
+	    "Host *" "  User root" "  IdentityFile $USER_KEY" \
+	    "  UserKnownHostsFile $SSHD_KNOWN")
+	LISTEN_PORT=$(free_port) || fail_case "no free port"
+	start_postern_args -L "$LISTEN_PORT:127.0.0.1:$REDIS_PORT" -J hopa,hopb -F "$cfg"
+	postern_wait_exit 30
+	expect_eq "exit status" 255 "$POSTERN_STATUS"
+	expect_log "error: bastion hopb \\(hopa,hopb\\): cannot connect: ssh exited with status 255: Host key verification failed\\.; not retrying"
+	expect_eq "logins at sshd" 0 "$(count_lines "$SSHD_LOG" 'Accepted publickey')"
+}
+
 # -J user@host -p PORT -i KEY -o known_hosts=FILE, no ssh config: the
 # command line alone reaches the bastion (as packaging/demo.sh does).
 case_jump_cli() {
@@ -413,6 +436,7 @@ run_case "bastion killed under traffic: master restarted, route down and back" c
 run_case "bastion hung under traffic: ServerAlive ends the master, back" case_hangs
 run_case "-J user@host -p -i -o known_hosts: the command line alone" case_jump_cli
 run_case "-J a,b -F: ssh makes the two-hop chain" case_chain
+run_case "-J a,b with hop a's key unknown: the hop's reason, quick mode stops" case_chain_hop_unknown
 run_case "-F with Include and Match: ssh applies them" case_include_match
 run_case "host certificate: @cert-authority CA accepted, another CA refused" case_host_cert
 run_case "user certificate login" case_user_cert
