@@ -305,6 +305,15 @@ void	ssh_mux_connect(struct ssh_bastion *b);
 int	ssh_mux_spawn(struct ssh_bastion *b);
 
 /*
+ * ssh_mux_asks(b): does b's master ask at the terminal about an unknown
+ * host key (strict_host_key_checking = ask, standard input a terminal)?
+ * Then connect_timeout does not cover the master's start: the user may
+ * be reading the question (ssh's ConnectTimeout and ServerAlive* bound
+ * the network).
+ */
+int	ssh_mux_asks(const struct ssh_bastion *b);
+
+/*
  * ssh_mux_stop(b, detail): fail the dials waiting or opening with detail
  * (NULL: "bastion closed"),
  * close every mux connection (ending their channels), stop the master

@@ -130,6 +130,13 @@ mux_private_dir(struct ssh_bastion *b)
 	return (0);
 }
 
+int
+ssh_mux_asks(const struct ssh_bastion *b)
+{
+	return (b->set.ask && !b->set.accept_new && b->set.control_path ==
+	    NULL && isatty(STDIN_FILENO));
+}
+
 /* In the child: exec ssh with the bastion's settings; never returns. */
 static void
 mux_exec(const struct ssh_bastion *b, int errfd)
@@ -137,13 +144,24 @@ mux_exec(const struct ssh_bastion *b, int errfd)
 	const struct ssh_settings *s = &b->set;
 	char		 opt[12][400], port[16], dest[400];
 	const char	*argv[48];
-	int		 n = 0, k = 0, fd, ka;
+	int		 n = 0, k = 0, fd, ka, ask;
 
 #ifdef __linux__
 	(void)prctl(PR_SET_PDEATHSIG, SIGTERM);
 #endif
 	signal(SIGPIPE, SIG_DFL);
-	(void)setpgid(0, 0);	/* a terminal's ^C is for postern */
+	/*
+	 * strict_host_key_checking = ask on a terminal: ssh asks on /dev/tty
+	 * about an unknown key, as it would for the user, so it stays in the
+	 * terminal's foreground process group (a background one is stopped
+	 * when it reads).  A terminal's ^C is still postern's: ssh keeps an
+	 * ignored SIGINT ignored, and postern's stop ends it.
+	 */
+	ask = ssh_mux_asks(b);
+	if (ask)
+		signal(SIGINT, SIG_IGN);
+	else
+		(void)setpgid(0, 0);	/* a terminal's ^C is for postern */
 	if ((fd = open("/dev/null", O_RDWR)) != -1) {
 		dup2(fd, STDIN_FILENO);
 		dup2(fd, STDOUT_FILENO);
@@ -171,14 +189,15 @@ mux_exec(const struct ssh_bastion *b, int errfd)
 		argv[n++] = opt[k++];					\
 	} while (0)
 	OPT("ControlPersist=no");
-	OPT("BatchMode=yes");
+	OPT("BatchMode=%s", ask ? "no" : "yes");
 	OPT("ExitOnForwardFailure=yes");
 	OPT("ClearAllForwardings=yes");
 	OPT("ServerAliveInterval=%d", ka);
 	OPT("ServerAliveCountMax=%d", s->keepalive_count);
 	OPT("ConnectTimeout=%d", (s->connect_timeout_ms + 999) / 1000);
 	/* Never "no": an unknown key is refused, or added when asked. */
-	OPT("StrictHostKeyChecking=%s", s->accept_new ? "accept-new" : "yes");
+	OPT("StrictHostKeyChecking=%s", s->accept_new ? "accept-new" :
+	    ask ? "ask" : "yes");
 	if (s->known_hosts_given)	/* else ssh's own, as configured */
 		OPT("UserKnownHostsFile=%s", s->known_hosts);
 	if (s->ciphers != NULL)

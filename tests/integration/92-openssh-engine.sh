@@ -178,6 +178,50 @@ case_hostkey_unknown() {
 	expect_eq "logins at sshd" 0 "$(count_lines "$SSHD_LOG" 'Accepted publickey')"
 }
 
+# Quick mode on a terminal (strict_host_key_checking = ask, its default
+# there): an unknown key is ssh's own question on the terminal, as with
+# ssh -J.  "yes": ssh records the key and the tunnel comes up.
+case_tty_ask_yes() {
+	local kh=$T/tty$_CASE_ID-known_hosts
+	start_redis
+	start_sshd
+	LISTEN_PORT=$(free_port) || fail_case "no free port"
+	pty_postern yes -L "$LISTEN_PORT:127.0.0.1:$REDIS_PORT" -J root@127.0.0.1 \
+	    -o engine=openssh -F /dev/null -p "$SSHD_PORT" -i "$USER_KEY" -o "known_hosts=$kh"
+	wait_log "$PTY_OUT" '^forwarding ' 20 ||
+	    fail_case "no forwarding line on the terminal: $(tr '\r\n' '||' < "$PTY_OUT")"
+	grep -q "The authenticity of host '\[127\.0\.0\.1\]:$SSHD_PORT .*' can't be established\." "$PTY_OUT" ||
+	    fail_case "no question: $(tr '\r\n' '||' < "$PTY_OUT")"
+	grep -qF "ED25519 key fingerprint is $SSHD_FP." "$PTY_OUT" ||
+	    fail_case "the question shows no fingerprint $SSHD_FP"
+	grep -qF "[127.0.0.1]:$SSHD_PORT $(cut -d' ' -f1,2 "$SSHD_DIR/host_ed25519.pub")" "$kh" ||
+	    fail_case "known_hosts after yes: $(cat "$kh" 2>/dev/null)"
+	expect_eq "PING through the tunnel" PONG "$(rcli "$LISTEN_PORT" PING 2>&1)"
+	kill -TERM "$PTY_PID"
+	wait_exit "$PTY_PID" 15 || fail_case "postern on the pty did not stop on SIGTERM"
+	wait "$PTY_PID"
+	expect_eq "exit status" 0 "$?"
+	check_sanitizers "$PTY_OUT"
+}
+
+# "no": nothing recorded, ssh's reason, postern exits 255 (ssh's status).
+case_tty_ask_no() {
+	local kh=$T/tty$_CASE_ID-known_hosts
+	start_sshd
+	LISTEN_PORT=$(free_port) || fail_case "no free port"
+	pty_postern no -L "$LISTEN_PORT:127.0.0.1:9" -J root@127.0.0.1 \
+	    -o engine=openssh -F /dev/null -p "$SSHD_PORT" -i "$USER_KEY" -o "known_hosts=$kh"
+	wait_exit "$PTY_PID" 20 || fail_case "postern still running after 'no': $(tr '\r\n' '||' < "$PTY_OUT")"
+	wait "$PTY_PID"
+	expect_eq "exit status after no" 255 "$?"
+	[[ -s $kh ]] && fail_case "known_hosts written after no: $(cat "$kh")"
+	grep -q "(yes/no/\[fingerprint\])? " "$PTY_OUT" || fail_case "no question: $(tr '\r\n' '||' < "$PTY_OUT")"
+	grep -q "Host key verification failed\.; not retrying" "$PTY_OUT" ||
+	    fail_case "no refusal line: $(tr '\r\n' '||' < "$PTY_OUT")"
+	expect_eq "logins at sshd" 0 "$(count_lines "$SSHD_LOG" 'Accepted publickey')"
+	check_sanitizers "$PTY_OUT"
+}
+
 # ---------------------------------------------------------------------
 # Supervision under traffic
 
@@ -432,6 +476,8 @@ run_case "psql through an engine = openssh bastion" case_postgres
 run_case "100 new sessions at once: opens pipeline on one SSH connection" case_burst
 run_case "a second burst opens on control connections made ahead" case_burst_spares
 run_case "unknown host key refused by ssh, its message surfaced" case_hostkey_unknown
+run_case "quick mode on a terminal: ssh asks about an unknown key, yes" case_tty_ask_yes
+run_case "quick mode on a terminal: ssh asks about an unknown key, no" case_tty_ask_no
 run_case "bastion killed under traffic: master restarted, route down and back" case_dies
 run_case "bastion hung under traffic: ServerAlive ends the master, back" case_hangs
 run_case "-J user@host -p -i -o known_hosts: the command line alone" case_jump_cli
