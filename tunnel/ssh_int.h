@@ -198,6 +198,7 @@ struct ssh_mux_state {
 	size_t			 errlen;
 	char			 errline[512];	/* its last whole line */
 	char			 errwhy[512];	/* its first final one */
+	int			 art;		/* in a randomart box */
 	char			 dir[96];	/* private 0700, or "" */
 	char			 path[108];	/* the control socket (sun_path) */
 	struct event		*poll;		/* the socket is not there yet */
@@ -303,6 +304,12 @@ void	ssh_mux_connect(struct ssh_bastion *b);
  * line).  Returns -1 with b->last_error set; ssh_mux_stop() ends it.
  */
 int	ssh_mux_spawn(struct ssh_bastion *b);
+
+/*
+ * ssh_mux_err_drain(b): read the lines the master has written so far
+ * (its host key fingerprint into b->fingerprint), without waiting.
+ */
+void	ssh_mux_err_drain(struct ssh_bastion *b);
 
 /*
  * ssh_mux_asks(b): does b's master ask at the terminal about an unknown

@@ -228,6 +228,7 @@ mux_ready(struct ssh_bastion *b)
 
 	evtimer_del(b->timer);
 	b->state = SSH_READY;
+	ssh_mux_err_drain(b);	/* the host key line came before the login */
 	if (!b->ever_up) {
 		if (b->set.control_path != NULL)
 			log_info("%s: connected in %ld ms (OpenSSH ControlMaster "

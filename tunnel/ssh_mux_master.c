@@ -44,6 +44,32 @@ mux_err_final(const char *line)
 	    strstr(line, "Could not resolve hostname") != NULL);
 }
 
+/*
+ * The bastion's host key for /health: the master runs with
+ * VisualHostKey=yes, whose "Host key fingerprint is SHA256:..." line
+ * ssh prints once per connection at its default log level (its debug1
+ * "Server host key:" line would need -v, which logs every channel), then
+ * the key's randomart box, which is not an error line.
+ */
+static int
+mux_err_hostkey(struct ssh_bastion *b, const char *line)
+{
+	static const char	 fp[] = "Host key fingerprint is ";
+	struct ssh_mux_state	*m = &b->mux;
+
+	if (strncmp(line, fp, sizeof(fp) - 1) == 0) {
+		snprintf(b->fingerprint, sizeof(b->fingerprint), "%.*s",
+		    (int)strcspn(line + sizeof(fp) - 1, " "),
+		    line + sizeof(fp) - 1);
+		m->art = 1;
+		return (1);
+	}
+	if (m->art && (line[0] == '+' || line[0] == '|'))
+		return (1);
+	m->art = 0;
+	return (0);
+}
+
 /* A whole line of ssh's stderr. */
 static void
 mux_err_line(struct ssh_bastion *b)
@@ -51,6 +77,10 @@ mux_err_line(struct ssh_bastion *b)
 	struct ssh_mux_state	*m = &b->mux;
 
 	m->errbuf[m->errlen] = '\0';
+	if (m->errlen > 0 && mux_err_hostkey(b, m->errbuf)) {
+		m->errlen = 0;
+		return;
+	}
 	if (m->errlen > 0) {
 		memcpy(m->errline, m->errbuf, m->errlen + 1);
 		if (m->errwhy[0] == '\0' && mux_err_final(m->errline))
@@ -60,18 +90,17 @@ mux_err_line(struct ssh_bastion *b)
 	m->errlen = 0;
 }
 
-static void
-mux_err_cb(evutil_socket_t fd, short what, void *arg)
+/* Read what ssh wrote: 1 (lines taken), -1 (nothing yet), 0 (EOF, error). */
+static int
+mux_err_read(struct ssh_bastion *b)
 {
-	struct ssh_bastion	*b = arg;
 	struct ssh_mux_state	*m = &b->mux;
 	char			 buf[512];
 	ssize_t			 n, i;
-	int			 st = 0;
 
-	n = read(fd, buf, sizeof(buf));
+	n = read(m->errfd, buf, sizeof(buf));
 	if (n < 0 && (errno == EAGAIN || errno == EINTR))
-		return;
+		return (-1);
 	for (i = 0; i < n; i++) {
 		if (buf[i] == '\r')
 			continue;
@@ -82,7 +111,28 @@ mux_err_cb(evutil_socket_t fd, short what, void *arg)
 		}
 		mux_err_line(b);
 	}
-	if (n > 0)
+	return (n > 0);
+}
+
+void
+ssh_mux_err_drain(struct ssh_bastion *b)
+{
+	int	n;
+
+	/* Bounded: the pipe holds what ssh wrote before it was ready. */
+	for (n = 0; n < 64 && b->mux.errfd != -1 && mux_err_read(b) == 1;
+	    n++)
+		;
+}
+
+static void
+mux_err_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct ssh_bastion	*b = arg;
+	struct ssh_mux_state	*m = &b->mux;
+	int			 st = 0;
+
+	if (mux_err_read(b) != 0)
 		return;
 	mux_err_line(b);		/* a last line without its newline */
 	/* EOF: the master is gone (or closed stderr, and goes now). */
@@ -142,7 +192,7 @@ static void
 mux_exec(const struct ssh_bastion *b, int errfd)
 {
 	const struct ssh_settings *s = &b->set;
-	char		 opt[12][400], port[16], dest[400];
+	char		 opt[13][400], port[16], dest[400];
 	const char	*argv[48];
 	int		 n = 0, k = 0, fd, ka, ask;
 
@@ -189,6 +239,7 @@ mux_exec(const struct ssh_bastion *b, int errfd)
 		argv[n++] = opt[k++];					\
 	} while (0)
 	OPT("ControlPersist=no");
+	OPT("VisualHostKey=yes");	/* the host key for /health */
 	OPT("BatchMode=%s", ask ? "no" : "yes");
 	OPT("ExitOnForwardFailure=yes");
 	OPT("ClearAllForwardings=yes");
@@ -266,6 +317,7 @@ ssh_mux_spawn(struct ssh_bastion *b)
 	m->errfd = p[0];
 	m->errlen = 0;
 	m->errline[0] = m->errwhy[0] = '\0';
+	m->art = 0;
 	evutil_make_socket_nonblocking(p[0]);
 	m->errev = event_new(b->pool->base, p[0], EV_READ | EV_PERSIST,
 	    mux_err_cb, b);

@@ -74,6 +74,26 @@ case_redis() {
 	expect_eq "no ssh process left after postern exits" 0 "$(postern_masters)"
 }
 
+# /health names the bastion's host key with the OpenSSH engine too (from
+# the master's VisualHostKey line, whose randomart box is no error line).
+case_health_hostkey() {
+	local admin h
+	start_redis
+	start_sshd
+	admin=$(free_port) || fail_case "no free port"
+	GLOBAL_OPTS=(admin="127.0.0.1:$admin")
+	postern_via redis "$REDIS_PORT"
+	expect_log "$(mconnected_re b)"
+	expect_log 'notice: redis/via: (up \(check ok\)|down -> up)'
+	h=$(curl -sf "http://127.0.0.1:$admin/health") || fail_case "GET /health failed"
+	expect_eq "/health bastion up" true "$(jq -r '.bastions.b.up' <<< "$h")"
+	expect_eq "/health host key" "$SSHD_FP" "$(jq -r '.bastions.b.host_key' <<< "$h")"
+	sshd_signal KILL
+	wait_exit "$SSHD_PID" 10 || fail_case "sshd survived SIGKILL"
+	expect_log "connection lost: ssh exited with status 255: " 20
+	expect_no_log "connection lost: ssh exited with status 255: [+|]"
+}
+
 case_postgres() {
 	local out
 	command -v psql > /dev/null || skip_case "no psql"
@@ -472,6 +492,7 @@ case_open_refused() {
 }
 
 run_case "redis through an engine = openssh bastion; no ssh left after exit" case_redis
+run_case "/health shows the bastion's host key (engine = openssh)" case_health_hostkey
 run_case "psql through an engine = openssh bastion" case_postgres
 run_case "100 new sessions at once: opens pipeline on one SSH connection" case_burst
 run_case "a second burst opens on control connections made ahead" case_burst_spares
