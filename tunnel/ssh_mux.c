@@ -750,7 +750,18 @@ ssh_mux_dial_timeout(struct dial *d)
 	struct ssh_mux_conn	*c = d->ssh_mux;
 	struct ssh_bastion	*b = c->b;
 
-	if (c->kind == MUX_WAIT)
+	/*
+	 * A master started again after a failure has said nothing yet: the
+	 * last attempt's error is the likelier cause (a refused host key),
+	 * not a bare "not connected yet".
+	 */
+	if (c->kind == MUX_WAIT && b->mux.errline[0] == '\0' &&
+	    b->last_error[0] != '\0')
+		snprintf(d->detail, sizeof(d->detail), "connect timeout after "
+		    "%d ms (bastion %s: ssh master not connected yet; last "
+		    "attempt: %.300s)", d->timeout_ms, b->set.name,
+		    b->last_error);
+	else if (c->kind == MUX_WAIT)
 		snprintf(d->detail, sizeof(d->detail), "connect timeout after "
 		    "%d ms (bastion %s: ssh master not connected yet%s%.300s)",
 		    d->timeout_ms, b->set.name, b->mux.errline[0] != '\0' ?

@@ -928,7 +928,7 @@ case_jump_include_match() {
 	out=$("$POSTERN" -n -L "1:127.0.0.1:2" -J chained -o engine=libssh2 2>&1)
 	expect_match "ProxyJump in a block that applies" "50-prod\\.conf:9: ProxyJump: bastion chains are not supported by the libssh2 engine yet; use engine = openssh" "$out"
 	out=$("$POSTERN" -n -L "1:127.0.0.1:2" -J prod-bastion,other -o engine=libssh2 2>&1)
-	expect_match "-J a,b" "bastion chains are not supported by the libssh2 engine yet; use engine = openssh" "$out"
+	expect_match "-J a,b" "-J: 'prod-bastion,other': bastion chains are not supported by the libssh2 engine yet; use engine = openssh \\(-o engine=openssh, the default when ssh is installed\\)" "$out"
 	out=$("$POSTERN" -n -L "1:127.0.0.1:2" -J runs -o engine=libssh2 2>&1)
 	expect_match "Match exec" "50-prod\\.conf:12: Match exec: postern runs no commands" "$out"
 	# A FIDO key (its .pub says sk-...): refused by name, not tried.
