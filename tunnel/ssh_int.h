@@ -208,7 +208,7 @@ struct ssh_mux_state {
 	struct ssh_mux_list	 spares;	/* connected ahead, unused */
 	int			 nspares;
 	int			 spare_target;	/* how many to keep */
-	int			 spare_taken;	/* since the last tick */
+	struct event		*trim;		/* opens stopped: fewer spares */
 	int			 nopening;	/* MUX_OPEN in flight */
 	struct event		*refill;	/* make spares, from the loop */
 	struct ssh_mux_conn	*probe;		/* alive check in flight */

@@ -23,8 +23,11 @@
  * control connections connected ahead (b->mux.spares: accepted, our
  * hello sent): an open on a spare is one request the master reads in
  * its next turn, together with every other spare's.  The target grows
- * with the opens that found no spare (up to MUX_SPARE_MAX), halves on a
- * keepalive tick that used none, and spares are made again only when no
+ * with the opens that found no spare (up to MUX_SPARE_MAX) and falls back
+ * to MUX_SPARE_MIN after MUX_SPARE_IDLE_MS without an open: each spare is
+ * a channel the master's loop visits every turn (measured: with about 50
+ * spares, GET -c1 cost 110 us of CPU a request against 80), so they are
+ * kept only while opens come in bursts.  Spares are made again only when no
  * open is in flight, so they never queue in front of a burst's own
  * connections; at most MUX_SPARE_BATCH at a time wait for the master's
  * hello, so its listen backlog (64) does not overflow.
@@ -78,6 +81,8 @@
 #define MUX_BUSY_MS		2
 /* Control connections kept connected ahead of opens (see above). */
 #define MUX_SPARE_MIN		2
+/* No open for this long: back to MUX_SPARE_MIN spares (see the top). */
+#define MUX_SPARE_IDLE_MS	5000
 #define MUX_SPARE_MAX		128
 /* Spares connecting at once: under the master's listen backlog (64). */
 #define MUX_SPARE_BATCH		32
@@ -113,6 +118,7 @@ static void	mux_conn_free(struct ssh_mux_conn *);
 static void	mux_start(struct ssh_mux_conn *);
 static void	mux_start_cb(evutil_socket_t, short, void *);
 static void	mux_refill(struct ssh_bastion *);
+static void	mux_trim_cb(evutil_socket_t, short, void *);
 
 /* ------------------------------------------------------------------ */
 /* Passing the channel's socket. */
@@ -516,6 +522,18 @@ mux_refill_cb(evutil_socket_t fd, short what, void *arg)
 	mux_refill(arg);
 }
 
+/* No open for MUX_SPARE_IDLE_MS: keep the few (see the top). */
+static void
+mux_trim_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct ssh_bastion	*b = arg;
+	struct ssh_mux_state	*m = &b->mux;
+
+	m->spare_target = MUX_SPARE_MIN;
+	while (m->nspares > m->spare_target)
+		mux_conn_free(TAILQ_FIRST(&m->spares));
+}
+
 /* ------------------------------------------------------------------ */
 /* Readiness, keepalive, stop. */
 
@@ -568,6 +586,11 @@ ssh_mux_connect(struct ssh_bastion *b)
 		ssh_fail(b, "out of memory");
 		return;
 	}
+	if (m->trim == NULL && (m->trim = evtimer_new(b->pool->base,
+	    mux_trim_cb, b)) == NULL) {
+		ssh_fail(b, "out of memory");
+		return;
+	}
 	if (m->refill == NULL && (m->refill = evtimer_new(b->pool->base,
 	    mux_refill_cb, b)) == NULL) {
 		ssh_fail(b, "out of memory");
@@ -595,8 +618,7 @@ ssh_mux_connect(struct ssh_bastion *b)
 void
 ssh_mux_keepalive(struct ssh_bastion *b)
 {
-	struct ssh_mux_state	*m = &b->mux;
-	int			 ms;
+	int	ms;
 
 	if (b->mux.probe != NULL) {
 		/* The last check has no answer yet. */
@@ -608,14 +630,6 @@ ssh_mux_keepalive(struct ssh_bastion *b)
 		}
 		return;
 	}
-	/* A tick that used no spare: keep fewer (see the top). */
-	if (m->spare_taken == 0 && m->spare_target > MUX_SPARE_MIN) {
-		m->spare_target = m->spare_target / 2 > MUX_SPARE_MIN ?
-		    m->spare_target / 2 : MUX_SPARE_MIN;
-		while (m->nspares > m->spare_target)
-			mux_conn_free(TAILQ_FIRST(&m->spares));
-	}
-	m->spare_taken = 0;
 	mux_refill(b);
 	mux_probe(b);
 }
@@ -630,6 +644,8 @@ ssh_mux_stop(struct ssh_bastion *b, const char *detail)
 
 	if (m->poll != NULL)
 		evtimer_del(m->poll);
+	if (m->trim != NULL)
+		evtimer_del(m->trim);
 	/* Dials first: their callbacks may dial again (and fail at once). */
 	while ((c = TAILQ_FIRST(&m->spares)) != NULL)
 		mux_conn_free(c);
@@ -676,6 +692,9 @@ ssh_mux_free(struct ssh_bastion *b)
 	if (b->mux.refill != NULL)
 		event_free(b->mux.refill);
 	b->mux.refill = NULL;
+	if (b->mux.trim != NULL)
+		event_free(b->mux.trim);
+	b->mux.trim = NULL;
 }
 
 /* ------------------------------------------------------------------ */
@@ -699,12 +718,16 @@ ssh_mux_dial(struct ssh_bastion *b, struct dial *d)
 		dial_fail_later(d, DIAL_SSH);
 		return;
 	}
+	if (b->state == SSH_READY && b->mux.trim != NULL) {
+		struct timeval	tv = clock_tv(MUX_SPARE_IDLE_MS);
+
+		evtimer_add(b->mux.trim, &tv);	/* later again: opens come */
+	}
 	if (b->state == SSH_READY && (c = TAILQ_FIRST(&b->mux.spares)) !=
 	    NULL) {
 		/* Connected ahead: the request alone goes, from the loop. */
 		TAILQ_REMOVE(&b->mux.spares, c, entry);
 		b->mux.nspares--;
-		b->mux.spare_taken++;
 		c->kind = MUX_OPEN;
 		c->spare = 1;
 		b->mux.nopening++;
