@@ -205,12 +205,6 @@ struct ssh_mux_state {
 	int			 polls;
 	struct ssh_mux_list	 waiting;	/* dials before ready */
 	struct ssh_mux_list	 conns;		/* mux connections, any kind */
-	struct ssh_mux_list	 spares;	/* connected ahead, unused */
-	int			 nspares;
-	int			 spare_target;	/* how many to keep */
-	struct event		*trim;		/* opens stopped: fewer spares */
-	int			 nopening;	/* MUX_OPEN in flight */
-	struct event		*refill;	/* make spares, from the loop */
 	struct ssh_mux_conn	*probe;		/* alive check in flight */
 	uint32_t		 rid;		/* next request id */
 };

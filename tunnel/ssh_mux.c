@@ -14,24 +14,6 @@
  * closes the channel when it goes, and closes it when the channel ends.
  * So an opened connection stays in b->mux.conns (LIVE) until its EOF.
  *
- * Spares: the master's loop accepts one control connection per turn
- * (channel_post_mux_listener), and answers a new one's hello before it
- * reads its request, so a burst of N opens on fresh connections costs
- * N turns of the master's loop before the last CHANNEL_OPEN leaves
- * (measured: 100 opens, 124 poll() turns in the master, the same
- * one-accept-a-turn bound as ssh -L's listener).  So the engine keeps
- * control connections connected ahead (b->mux.spares: accepted, our
- * hello sent): an open on a spare is one request the master reads in
- * its next turn, together with every other spare's.  The target grows
- * with the opens that found no spare (up to MUX_SPARE_MAX) and falls back
- * to MUX_SPARE_MIN after MUX_SPARE_IDLE_MS without an open: each spare is
- * a channel the master's loop visits every turn (measured: with about 50
- * spares, GET -c1 cost 110 us of CPU a request against 80), so they are
- * kept only while opens come in bursts.  Spares are made again only when no
- * open is in flight, so they never queue in front of a burst's own
- * connections; at most MUX_SPARE_BATCH at a time wait for the master's
- * hello, so its listen backlog (64) does not overflow.
- *
  * Everything is non-blocking on the event loop.  The messages are tiny
  * and every connection is fresh, so a request goes out in one send() on
  * an empty socket buffer; a short send is an error, not a wait.  The
@@ -40,6 +22,16 @@
  * not swallowed by a read of the request.
  *
  * ssh_mux_master.c runs the master and reads its stderr.
+ *
+ * Why no spare control connections are kept ahead of opens: the master
+ * accepts one control connection per turn of its loop
+ * (channel_post_mux_listener; strace of a 100-open burst: 100 accepts
+ * over 124 poll() turns, the same one-a-turn bound as ssh -L's
+ * listener), so connections made ahead would skip that wait.  Tried and
+ * measured (tests/bench/README.md): the burst at +10 ms RTT was 1.21x
+ * and 1.01x of the same rounds without them, while every spare is a
+ * channel the master visits on every turn, which cost small requests
+ * (GET -c50 0.85x and 0.88x).  Not kept.
  *
  * Supervision reuses ssh.c's: the state (CONNECTING until the master
  * answers an alive check, READY, BACKOFF), ssh_fail() with the master's
@@ -79,20 +71,10 @@
 #define MUX_POLL_MS		20
 /* A control socket whose listen queue is full: try again this soon. */
 #define MUX_BUSY_MS		2
-/* Control connections kept connected ahead of opens (see above). */
-#define MUX_SPARE_MIN		2
-/* No open for this long: back to MUX_SPARE_MIN spares (see the top). */
-#define MUX_SPARE_IDLE_MS	5000
-#define MUX_SPARE_MAX		128
-/* Spares connecting at once: under the master's listen backlog (64). */
-#define MUX_SPARE_BATCH		32
-/* Our hello: the first bytes ssh_mux_encode writes. */
-#define MUX_HELLO_LEN		12
 
 enum mux_kind {
 	MUX_WAIT,		/* a dial before the master is ready */
 	MUX_PROBE,		/* alive check */
-	MUX_SPARE,		/* connected ahead, hello sent, unused */
 	MUX_OPEN,		/* stdio forward asked */
 	MUX_LIVE		/* forward opened: held for the channel */
 };
@@ -107,8 +89,6 @@ struct ssh_mux_conn {
 	struct event		*tmr;		/* start from the loop; retry */
 	struct dial		*d;		/* MUX_WAIT, MUX_OPEN */
 	uint32_t		 rid;
-	int			 hello;		/* the master's came */
-	int			 spare;		/* was one (the log says so) */
 	int64_t			 since;		/* clock_ms: asked */
 	unsigned char		 in[MUX_MSG_MAX + 4];
 	size_t			 inlen;
@@ -117,8 +97,6 @@ struct ssh_mux_conn {
 static void	mux_conn_free(struct ssh_mux_conn *);
 static void	mux_start(struct ssh_mux_conn *);
 static void	mux_start_cb(evutil_socket_t, short, void *);
-static void	mux_refill(struct ssh_bastion *);
-static void	mux_trim_cb(evutil_socket_t, short, void *);
 
 /* ------------------------------------------------------------------ */
 /* Passing the channel's socket. */
@@ -155,23 +133,6 @@ mux_send_fd(int sock, int fd)
 /* ------------------------------------------------------------------ */
 /* Mux connections. */
 
-/* The list a connection of this kind is on. */
-static struct ssh_mux_list *
-mux_list(struct ssh_bastion *b, enum mux_kind kind)
-{
-	switch (kind) {
-	case MUX_WAIT:
-		return (&b->mux.waiting);
-	case MUX_SPARE:
-		return (&b->mux.spares);
-	case MUX_PROBE:
-	case MUX_OPEN:
-	case MUX_LIVE:
-		break;
-	}
-	return (&b->mux.conns);
-}
-
 static struct ssh_mux_conn *
 mux_conn_new(struct ssh_bastion *b, enum mux_kind kind, struct dial *d)
 {
@@ -185,11 +146,8 @@ mux_conn_new(struct ssh_bastion *b, enum mux_kind kind, struct dial *d)
 	c->d = d;
 	c->rid = ++b->mux.rid;
 	c->since = clock_ms();
-	TAILQ_INSERT_TAIL(mux_list(b, kind), c, entry);
-	if (kind == MUX_SPARE)
-		b->mux.nspares++;
-	if (kind == MUX_OPEN)
-		b->mux.nopening++;
+	TAILQ_INSERT_TAIL(kind == MUX_WAIT ? &b->mux.waiting :
+	    &b->mux.conns, c, entry);
 	return (c);
 }
 
@@ -198,11 +156,8 @@ mux_conn_free(struct ssh_mux_conn *c)
 {
 	struct ssh_bastion	*b = c->b;
 
-	TAILQ_REMOVE(mux_list(b, c->kind), c, entry);
-	if (c->kind == MUX_SPARE)
-		b->mux.nspares--;
-	if (c->kind == MUX_OPEN)
-		b->mux.nopening--;
+	TAILQ_REMOVE(c->kind == MUX_WAIT ? &b->mux.waiting : &b->mux.conns,
+	    c, entry);
 	if (c->kind == MUX_LIVE && b->nchans > 0) {
 		b->nchans--;
 		if (b->retired && b->nchans == 0)
@@ -262,11 +217,9 @@ mux_ready(struct ssh_bastion *b)
 	while ((c = TAILQ_FIRST(&b->mux.waiting)) != NULL) {
 		TAILQ_REMOVE(&b->mux.waiting, c, entry);
 		c->kind = MUX_OPEN;
-		b->mux.nopening++;
 		TAILQ_INSERT_TAIL(&b->mux.conns, c, entry);
 		mux_start(c);
 	}
-	mux_refill(b);
 }
 
 /* An open or probe failed: say so to its dial, or to the bastion. */
@@ -278,10 +231,6 @@ mux_conn_fail(struct ssh_mux_conn *c, const char *fmt, const char *why)
 	char			 msg[700];
 
 	snprintf(msg, sizeof(msg), fmt, why);
-	if (c->kind == MUX_SPARE) {
-		mux_conn_free(c);	/* the master went, or refused it */
-		return;
-	}
 	if (c->kind == MUX_PROBE) {
 		mux_conn_free(c);
 		if (b->state == SSH_READY)
@@ -325,7 +274,6 @@ mux_reply(struct ssh_mux_conn *c, const struct ssh_mux_msg *msg)
 		c->d = NULL;
 		d->ssh_mux = NULL;
 		c->kind = MUX_LIVE;
-		b->mux.nopening--;
 		b->nchans++;
 		bev = bufferevent_socket_new(b->pool->base, c->local,
 		    BEV_OPT_CLOSE_ON_FREE);
@@ -336,11 +284,9 @@ mux_reply(struct ssh_mux_conn *c, const struct ssh_mux_msg *msg)
 			return;
 		}
 		c->local = -1;		/* the bev's now */
-		snprintf(d->detail, sizeof(d->detail), "via %s (OpenSSH%s)",
-		    b->via, c->spare ? ", control connection made ahead" : "");
-		dial_finish(d, DIAL_OK, bev);	/* may free b's users */
-		if (b->mux.nopening == 0 && b->mux.refill != NULL)
-			event_active(b->mux.refill, EV_TIMEOUT, 0);
+		snprintf(d->detail, sizeof(d->detail), "via %s (OpenSSH)",
+		    b->via);
+		dial_finish(d, DIAL_OK, bev);
 		return;
 	case MUX_S_PERMISSION_DENIED:
 	case MUX_S_FAILURE:
@@ -390,54 +336,7 @@ mux_read_cb(evutil_socket_t fd, short what, void *arg)
 			mux_reply(c, &msg);	/* c may be gone */
 			return;
 		}
-		c->hello = 1;
-		/* A spare accepted: the next batch may connect. */
-		if (c->kind == MUX_SPARE && c->b->mux.nspares <
-		    c->b->mux.spare_target && c->b->mux.refill != NULL)
-			event_active(c->b->mux.refill, EV_TIMEOUT, 0);
 	}
-}
-
-/*
- * Send the request (after our hello unless the connection is a spare,
- * whose hello went at connect) and the channel's socket twice.
- */
-static void
-mux_request(struct ssh_mux_conn *c, int hello)
-{
-	unsigned char	 buf[600];
-	size_t		 len, skip = hello ? 0 : MUX_HELLO_LEN;
-	int		 sp[2];
-
-	if ((len = ssh_mux_encode(buf, sizeof(buf), c->rid, c->kind ==
-	    MUX_OPEN ? c->d->route->target.host : NULL, c->kind == MUX_OPEN ?
-	    c->d->route->target.port : 0)) == 0) {
-		mux_conn_fail(c, "%s", "target name too long");
-		return;
-	}
-	if (c->kind == MUX_SPARE)
-		len = MUX_HELLO_LEN;		/* the request comes later */
-	if (send(c->fd, buf + skip, len - skip, MSG_NOSIGNAL) !=
-	    (ssize_t)(len - skip)) {
-		mux_conn_fail(c, "control socket: %s", strerror(errno));
-		return;
-	}
-	if (c->kind != MUX_OPEN)
-		return;
-	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sp) == -1) {
-		mux_conn_fail(c, "socketpair: %s", strerror(errno));
-		return;
-	}
-	c->local = sp[0];
-	evutil_make_socket_nonblocking(sp[0]);
-	/* The master's stdin and stdout of the forward: one socket. */
-	if (mux_send_fd(c->fd, sp[1]) != 0 || mux_send_fd(c->fd, sp[1]) != 0) {
-		close(sp[1]);
-		mux_conn_fail(c, "passing the channel's socket: %s",
-		    strerror(errno));
-		return;
-	}
-	close(sp[1]);
 }
 
 /* Connect to the control socket and send the request (and the fds). */
@@ -446,6 +345,9 @@ mux_start(struct ssh_mux_conn *c)
 {
 	struct ssh_bastion	*b = c->b;
 	struct sockaddr_un	 sun;
+	unsigned char		 buf[600];
+	size_t			 len;
+	int			 sp[2], busy;
 	struct timeval		 tv;
 
 	memset(&sun, 0, sizeof(sun));
@@ -457,7 +359,8 @@ mux_start(struct ssh_mux_conn *c)
 		return;
 	}
 	if (connect(c->fd, (struct sockaddr *)&sun, sizeof(sun)) == -1) {
-		if (errno != EAGAIN) {
+		busy = errno == EAGAIN;
+		if (!busy) {
 			mux_conn_fail(c, "control socket: %s", strerror(errno));
 			return;
 		}
@@ -471,67 +374,44 @@ mux_start(struct ssh_mux_conn *c)
 			mux_conn_fail(c, "%s", "out of memory");
 		return;
 	}
-	c->ev = event_new(b->pool->base, c->fd, EV_READ | EV_PERSIST,
-	    mux_read_cb, c);
-	if (c->ev == NULL || event_add(c->ev, NULL) != 0) {
-		mux_conn_fail(c, "%s", "out of memory");
+	if ((len = ssh_mux_encode(buf, sizeof(buf), c->rid, c->kind ==
+	    MUX_OPEN ? c->d->route->target.host : NULL, c->kind == MUX_OPEN ?
+	    c->d->route->target.port : 0)) == 0) {
+		mux_conn_fail(c, "%s", "target name too long");
 		return;
 	}
-	mux_request(c, 1);	/* c may be gone */
+	if (send(c->fd, buf, len, MSG_NOSIGNAL) != (ssize_t)len) {
+		mux_conn_fail(c, "control socket: %s", strerror(errno));
+		return;
+	}
+	if (c->kind == MUX_OPEN) {
+		if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sp) ==
+		    -1) {
+			mux_conn_fail(c, "socketpair: %s", strerror(errno));
+			return;
+		}
+		c->local = sp[0];
+		evutil_make_socket_nonblocking(sp[0]);
+		/* The master's stdin and stdout of the forward: one socket. */
+		if (mux_send_fd(c->fd, sp[1]) != 0 ||
+		    mux_send_fd(c->fd, sp[1]) != 0) {
+			close(sp[1]);
+			mux_conn_fail(c, "passing the channel's socket: %s",
+			    strerror(errno));
+			return;
+		}
+		close(sp[1]);
+	}
+	c->ev = event_new(b->pool->base, c->fd, EV_READ | EV_PERSIST,
+	    mux_read_cb, c);
+	if (c->ev == NULL || event_add(c->ev, NULL) != 0)
+		mux_conn_fail(c, "%s", "out of memory");
 }
 
 static void
 mux_start_cb(evutil_socket_t fd, short what, void *arg)
 {
-	struct ssh_mux_conn	*c = arg;
-
-	if (c->fd == -1)
-		mux_start(c);
-	else
-		mux_request(c, 0);	/* a spare taken by a dial */
-}
-
-/* Keep spare control connections up to the target (see the top). */
-static void
-mux_refill(struct ssh_bastion *b)
-{
-	struct ssh_mux_state	*m = &b->mux;
-	struct ssh_mux_conn	*c;
-	int			 n, fresh = 0;
-
-	if (b->state != SSH_READY || m->nopening > 0)
-		return;
-	TAILQ_FOREACH(c, &m->spares, entry)
-		fresh += !c->hello;
-	n = m->spare_target - m->nspares;
-	if (n > MUX_SPARE_BATCH - fresh)
-		n = MUX_SPARE_BATCH - fresh;
-	/* Bounded: a spare that fails at once is freed, not retried. */
-	for (; n > 0; n--) {
-		if ((c = mux_conn_new(b, MUX_SPARE, NULL)) == NULL)
-			return;
-		mux_start(c);
-		if (b->state != SSH_READY)
-			return;
-	}
-}
-
-static void
-mux_refill_cb(evutil_socket_t fd, short what, void *arg)
-{
-	mux_refill(arg);
-}
-
-/* No open for MUX_SPARE_IDLE_MS: keep the few (see the top). */
-static void
-mux_trim_cb(evutil_socket_t fd, short what, void *arg)
-{
-	struct ssh_bastion	*b = arg;
-	struct ssh_mux_state	*m = &b->mux;
-
-	m->spare_target = MUX_SPARE_MIN;
-	while (m->nspares > m->spare_target)
-		mux_conn_free(TAILQ_FIRST(&m->spares));
+	mux_start(arg);
 }
 
 /* ------------------------------------------------------------------ */
@@ -571,8 +451,6 @@ ssh_mux_init(struct ssh_bastion *b)
 	b->mux.pid = b->mux.errfd = -1;
 	TAILQ_INIT(&b->mux.waiting);
 	TAILQ_INIT(&b->mux.conns);
-	TAILQ_INIT(&b->mux.spares);
-	b->mux.spare_target = MUX_SPARE_MIN;
 }
 
 void
@@ -583,16 +461,6 @@ ssh_mux_connect(struct ssh_bastion *b)
 
 	if (m->poll == NULL && (m->poll = evtimer_new(b->pool->base,
 	    mux_poll_cb, b)) == NULL) {
-		ssh_fail(b, "out of memory");
-		return;
-	}
-	if (m->trim == NULL && (m->trim = evtimer_new(b->pool->base,
-	    mux_trim_cb, b)) == NULL) {
-		ssh_fail(b, "out of memory");
-		return;
-	}
-	if (m->refill == NULL && (m->refill = evtimer_new(b->pool->base,
-	    mux_refill_cb, b)) == NULL) {
 		ssh_fail(b, "out of memory");
 		return;
 	}
@@ -630,7 +498,6 @@ ssh_mux_keepalive(struct ssh_bastion *b)
 		}
 		return;
 	}
-	mux_refill(b);
 	mux_probe(b);
 }
 
@@ -644,11 +511,7 @@ ssh_mux_stop(struct ssh_bastion *b, const char *detail)
 
 	if (m->poll != NULL)
 		evtimer_del(m->poll);
-	if (m->trim != NULL)
-		evtimer_del(m->trim);
 	/* Dials first: their callbacks may dial again (and fail at once). */
-	while ((c = TAILQ_FIRST(&m->spares)) != NULL)
-		mux_conn_free(c);
 	while ((c = TAILQ_FIRST(&m->waiting)) != NULL ||
 	    (c = TAILQ_FIRST(&m->conns)) != NULL) {
 		d = c->d;
@@ -689,12 +552,6 @@ ssh_mux_free(struct ssh_bastion *b)
 	if (b->mux.poll != NULL)
 		event_free(b->mux.poll);
 	b->mux.poll = NULL;
-	if (b->mux.refill != NULL)
-		event_free(b->mux.refill);
-	b->mux.refill = NULL;
-	if (b->mux.trim != NULL)
-		event_free(b->mux.trim);
-	b->mux.trim = NULL;
 }
 
 /* ------------------------------------------------------------------ */
@@ -718,35 +575,6 @@ ssh_mux_dial(struct ssh_bastion *b, struct dial *d)
 		dial_fail_later(d, DIAL_SSH);
 		return;
 	}
-	if (b->state == SSH_READY && b->mux.trim != NULL) {
-		struct timeval	tv = clock_tv(MUX_SPARE_IDLE_MS);
-
-		evtimer_add(b->mux.trim, &tv);	/* later again: opens come */
-	}
-	if (b->state == SSH_READY && (c = TAILQ_FIRST(&b->mux.spares)) !=
-	    NULL) {
-		/* Connected ahead: the request alone goes, from the loop. */
-		TAILQ_REMOVE(&b->mux.spares, c, entry);
-		b->mux.nspares--;
-		c->kind = MUX_OPEN;
-		c->spare = 1;
-		b->mux.nopening++;
-		TAILQ_INSERT_TAIL(&b->mux.conns, c, entry);
-		c->d = d;
-		d->ssh_mux = c;
-		if (c->tmr == NULL)
-			c->tmr = evtimer_new(b->pool->base, mux_start_cb, c);
-		if (c->tmr == NULL) {
-			ssh_mux_cancel(c);
-			snprintf(d->detail, sizeof(d->detail), "out of memory");
-			dial_fail_later(d, DIAL_LOCAL);
-			return;
-		}
-		event_active(c->tmr, EV_TIMEOUT, 0);
-		return;
-	}
-	if (b->state == SSH_READY && b->mux.spare_target < MUX_SPARE_MAX)
-		b->mux.spare_target++;		/* an open found no spare */
 	c = mux_conn_new(b, b->state == SSH_READY ? MUX_OPEN : MUX_WAIT, d);
 	if (c == NULL) {
 		snprintf(d->detail, sizeof(d->detail), "out of memory");

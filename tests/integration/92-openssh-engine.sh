@@ -133,67 +133,6 @@ PY
 	expect_eq "SSH connections to sshd" 1 "$(sshd_connections)"
 }
 
-# burst_ok N: N sessions opened at once each get +PONG.
-burst_ok() {
-	/usr/bin/python3 - "$LISTEN_PORT" "$1" <<'PY'
-import socket, sys, concurrent.futures as cf
-port, n = int(sys.argv[1]), int(sys.argv[2])
-def one(i):
-    s = socket.create_connection(("127.0.0.1", port), timeout=20)
-    s.sendall(b"PING\r\n")
-    r = s.recv(16)
-    s.close()
-    return r
-with cf.ThreadPoolExecutor(n) as ex:
-    res = list(ex.map(one, range(n)))
-bad = [r for r in res if r != b"+PONG\r\n"]
-if bad:
-    print("bad replies:", bad[:3]); sys.exit(1)
-PY
-}
-
-# After a burst, the next one opens on control connections made ahead
-# (the master accepts one connection a turn of its loop: a burst on
-# fresh ones waits N turns).  The first burst grows the target; the
-# spares are made once its opens are done, at least MUX_SPARE_BATCH (32).
-rcli_pong() { [ "$(rcli "$LISTEN_PORT" PING 2>&1)" = PONG ]; }
-log_has_n() {	# log_has_n PATTERN N: at least N lines of postern's log match
-	[ "$(count_lines "$POSTERN_LOG" "$1")" -ge "$2" ]
-}
-
-case_burst_spares() {
-	local opened='connected in [0-9]+ ms \(via root@[^ ]* \(OpenSSH'
-	local ahead_re='OpenSSH, control connection made ahead\)\)$' before ahead base
-	start_redis
-	start_sshd
-	GLOBAL_OPTS=(log_level=debug)
-	postern_via redis "$REDIS_PORT" check=none
-	expect_log "$(mconnected_re b)"
-	wait_until 5 rcli_pong || fail_case "no PONG before the bursts"
-	base=$(master_fds)
-	burst_ok 40 || fail_case "first burst failed"
-	wait_until 20 log_has_n "$opened" 40 || fail_case "first burst: not 40 opens logged"
-	before=$(count_lines "$POSTERN_LOG" "$ahead_re")
-	burst_ok 40 || fail_case "second burst failed"
-	wait_until 20 log_has_n "$opened" 80 || fail_case "second burst: not 40 opens logged"
-	ahead=$(( $(count_lines "$POSTERN_LOG" "$ahead_re") - before ))
-	[ "$ahead" -ge 32 ] ||
-	    fail_case "second burst: $ahead of 40 opens on control connections made ahead (want >= 32)"
-	expect_eq "SSH connections to sshd" 1 "$(sshd_connections)"
-	# Opens stop: after 5 s the spares fall back to the few (each is a
-	# channel the master visits every turn of its loop).
-	wait_until 5 master_fds_above "$base" 20 ||
-	    fail_case "no spares after the bursts: the master has $(master_fds) fds (before: $base)"
-	wait_until 20 master_fds_at_most "$((base + 1))" ||
-	    fail_case "spares kept while idle: the master has $(master_fds) fds (before the bursts: $base)"
-}
-
-master_fds() {
-	ls "/proc/$(pgrep -P "$POSTERN_PID" -x ssh | head -n 1)/fd" 2>/dev/null | wc -l
-}
-master_fds_above() { (($(master_fds) > $1 + $2)); }
-master_fds_at_most() { (($(master_fds) <= $1)); }
-
 # ---------------------------------------------------------------------
 # Host keys
 
@@ -513,7 +452,6 @@ run_case "redis through an engine = openssh bastion; no ssh left after exit" cas
 run_case "/health shows the bastion's host key (engine = openssh)" case_health_hostkey
 run_case "psql through an engine = openssh bastion" case_postgres
 run_case "100 new sessions at once: opens pipeline on one SSH connection" case_burst
-run_case "a second burst opens on control connections made ahead" case_burst_spares
 run_case "unknown host key refused by ssh, its message surfaced" case_hostkey_unknown
 run_case "quick mode on a terminal: ssh asks about an unknown key, yes" case_tty_ask_yes
 run_case "quick mode on a terminal: ssh asks about an unknown key, no" case_tty_ask_no
