@@ -592,7 +592,8 @@ ssh_config_conf(char **specs, size_t n, const char *jump,
 	snprintf(path, sizeof(path), "%s/.ssh/config", ssh_config_home());
 	if (strchr(jump, ',') != NULL)
 		conf_errors_add(errs, "-J", 0, "'%s': bastion chains are not "
-		    "supported by the libssh2 engine yet; use engine = openssh",
+		    "supported by the libssh2 engine yet; use engine = openssh "
+		    "(-o engine=openssh, the default when ssh is installed)",
 		    jump);
 	else if (ssh_config_apply_err(path, &h, err, sizeof(err)) == -1)
 		conf_errors_add(errs, "-J", 0, "%s", err);

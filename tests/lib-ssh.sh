@@ -171,3 +171,48 @@ connected_re() {
 cannot_re() {
 	printf 'error: bastion %s \\(root@127\\.0\\.0\\.1:%s\\): cannot connect: ' "$1" "$SSHD_PORT"
 }
+
+# ---------------------------------------------------------------------
+# Quick mode on a terminal (90-ssh.sh, 92-openssh-engine.sh)
+
+# PTY_PY ANSWER OUT ARGV...: run ARGV on a new pty, copy its output to OUT;
+# when the host key question comes, type ANSWER.  On SIGTERM, pass it on.
+# Exits with ARGV's status.
+PTY_PY='
+import os, pty, select, signal, sys
+answer, out, argv = sys.argv[1], sys.argv[2], sys.argv[3:]
+pid, fd = pty.fork()
+if pid == 0:
+	os.execvp(argv[0], argv)
+signal.signal(signal.SIGTERM, lambda *a: os.kill(pid, signal.SIGTERM))
+log, seen, asked = open(out, "wb", buffering=0), b"", False
+while True:
+	try:
+		r = select.select([fd], [], [], 0.1)[0]
+		data = os.read(fd, 4096) if r else b""
+	except InterruptedError:
+		continue
+	except OSError:
+		break
+	if r and not data:
+		break
+	log.write(data)
+	seen += data
+	if not asked and b"(yes/no/[fingerprint])? " in seen:
+		os.write(fd, answer.encode() + b"\n")
+		asked = True
+_, st = os.waitpid(pid, 0)
+sys.exit(os.waitstatus_to_exitcode(st))
+'
+
+# pty_postern ANSWER ARGS: postern ARGS on a pty answering ANSWER; sets
+# PTY_PID and PTY_OUT.
+pty_postern() {
+	local answer=$1
+	shift
+	command -v python3 > /dev/null || skip_case "no python3"
+	PTY_OUT=$T/pty$_CASE_ID.out
+	(_close_sess_fds; exec python3 -c "$PTY_PY" "$answer" "$PTY_OUT" "$POSTERN" "$@") &
+	PTY_PID=$!
+	track_client "$PTY_PID"
+}

@@ -499,7 +499,8 @@ ssh_connect(struct ssh_bastion *b)
 	b->hint[0] = '\0';
 	b->attempt_start = clock_ms();
 	tv = clock_tv(b->set.connect_timeout_ms);
-	evtimer_add(b->timer, &tv);
+	if (!b->set.openssh || !ssh_mux_asks(b))
+		evtimer_add(b->timer, &tv);
 	if (b->set.openssh) {
 		ssh_mux_connect(b);	/* ssh(1) connects */
 		return;

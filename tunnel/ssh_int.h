@@ -201,6 +201,8 @@ struct ssh_mux_state {
 						   offending known_hosts
 						   line and its ssh-keygen
 						   -R command; or "" */
+	char			 errwhy[512];	/* its first final one */
+	int			 art;		/* in a randomart box */
 	char			 dir[96];	/* private 0700, or "" */
 	char			 path[108];	/* the control socket (sun_path) */
 	struct event		*poll;		/* the socket is not there yet */
@@ -293,6 +295,28 @@ void	ssh_mux_init(struct ssh_bastion *b);
  * once it answers an alive check on its control socket.
  */
 void	ssh_mux_connect(struct ssh_bastion *b);
+
+/*
+ * ssh_mux_spawn(b) (ssh_mux_master.c): run ssh as b's ControlMaster in a
+ * private directory, its stderr watched (its exit fails b with its last
+ * line).  Returns -1 with b->last_error set; ssh_mux_stop() ends it.
+ */
+int	ssh_mux_spawn(struct ssh_bastion *b);
+
+/*
+ * ssh_mux_err_drain(b): read the lines the master has written so far
+ * (its host key fingerprint into b->fingerprint), without waiting.
+ */
+void	ssh_mux_err_drain(struct ssh_bastion *b);
+
+/*
+ * ssh_mux_asks(b): does b's master ask at the terminal about an unknown
+ * host key (strict_host_key_checking = ask, standard input a terminal)?
+ * Then connect_timeout does not cover the master's start: the user may
+ * be reading the question (ssh's ConnectTimeout and ServerAlive* bound
+ * the network).
+ */
+int	ssh_mux_asks(const struct ssh_bastion *b);
 
 /*
  * ssh_mux_stop(b, detail): fail the dials waiting or opening with detail

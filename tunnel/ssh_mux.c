@@ -21,6 +21,18 @@
  * length, then the body), so the fds sent right behind the request are
  * not swallowed by a read of the request.
  *
+ * ssh_mux_master.c runs the master and reads its stderr.
+ *
+ * Why no spare control connections are kept ahead of opens: the master
+ * accepts one control connection per turn of its loop
+ * (channel_post_mux_listener; strace of a 100-open burst: 100 accepts
+ * over 124 poll() turns, the same one-a-turn bound as ssh -L's
+ * listener), so connections made ahead would skip that wait.  Tried and
+ * measured (tests/bench/README.md): the burst at +10 ms RTT was 1.21x
+ * and 1.01x of the same rounds without them, while every spare is a
+ * channel the master visits on every turn, which cost small requests
+ * (GET -c50 0.85x and 0.88x).  Not kept.
+ *
  * Supervision reuses ssh.c's: the state (CONNECTING until the master
  * answers an alive check, READY, BACKOFF), ssh_fail() with the master's
  * last stderr line ("Host key verification failed."), back-off and the
@@ -33,13 +45,9 @@
 
 #include <sys/socket.h>
 #include <sys/stat.h>
-#include <sys/syscall.h>
 #include <sys/types.h>
 #include <sys/un.h>
 #include <sys/wait.h>
-#ifdef __linux__
-#include <sys/prctl.h>
-#endif
 
 #include <errno.h>
 #include <fcntl.h>
@@ -123,246 +131,6 @@ mux_send_fd(int sock, int fd)
 }
 
 /* ------------------------------------------------------------------ */
-/* The master's stderr: its last line says why it failed. */
-
-/*
- * Lines before the last that say what to do about it: a missing -i
- * (only a warning to ssh), and a changed host key's offending
- * known_hosts line with the ssh-keygen -R command that removes it.
- */
-static void
-mux_err_hint(struct ssh_mux_state *m, const char *line)
-{
-	const char	*p;
-	size_t		 n = strlen(m->idline);
-
-	if ((p = strstr(line, "Identity file ")) != NULL &&
-	    strstr(p, " not accessible: ") != NULL)
-		snprintf(m->idline, sizeof(m->idline), "%s", p);
-	else if (strncmp(line, "Offending ", 10) == 0)
-		snprintf(m->idline, sizeof(m->idline), "%s", line);
-	else if ((p = strstr(line, "ssh-keygen -f ")) != NULL &&
-	    strncmp(m->idline, "Offending ", 10) == 0)
-		snprintf(m->idline + n, sizeof(m->idline) - n, "; if the "
-		    "change is expected, remove the old key with: %s", p);
-}
-
-static void
-mux_err_cb(evutil_socket_t fd, short what, void *arg)
-{
-	struct ssh_bastion	*b = arg;
-	struct ssh_mux_state	*m = &b->mux;
-	char			 buf[512];
-	ssize_t			 n, i;
-	int			 st = 0;
-
-	n = read(fd, buf, sizeof(buf));
-	if (n < 0 && (errno == EAGAIN || errno == EINTR))
-		return;
-	for (i = 0; i < n; i++) {
-		if (buf[i] == '\r')
-			continue;
-		if (buf[i] != '\n') {
-			if (m->errlen < sizeof(m->errbuf) - 1)
-				m->errbuf[m->errlen++] = buf[i];
-			continue;
-		}
-		m->errbuf[m->errlen] = '\0';
-		if (m->errlen > 0) {
-			memcpy(m->errline, m->errbuf, m->errlen + 1);
-			log_debug("%s: ssh: %s", b->label, m->errline);
-		}
-		mux_err_hint(m, m->errbuf);
-		m->errlen = 0;
-	}
-	if (n > 0)
-		return;
-	/* EOF: the master is gone (or closed stderr, and goes now). */
-	event_free(m->errev);
-	m->errev = NULL;
-	close(m->errfd);
-	m->errfd = -1;
-	if (m->pid > 0 && waitpid(m->pid, &st, WNOHANG) == 0) {
-		kill(m->pid, SIGTERM);
-		(void)waitpid(m->pid, &st, 0);
-	}
-	m->pid = -1;
-	/*
-	 * What no retry mends (ssh itself exits 255 on them): in quick mode,
-	 * before the tunnel ever worked, postern stops too (ssh.c).
-	 */
-	if (strstr(m->errline, "Host key verification failed") != NULL ||
-	    strstr(m->errline, "Permission denied") != NULL ||
-	    (strstr(m->errline, "Could not resolve hostname") != NULL &&
-	    strstr(m->errline, "Temporary failure") == NULL))
-		b->permanent = 1;	/* a resolver that did not answer: not */
-	/* Refused, and the identity was not there; or which key changed. */
-	if (strstr(m->errline, "Permission denied") == NULL &&
-	    strstr(m->errline, "Host key verification failed") == NULL)
-		m->idline[0] = '\0';
-	if (WIFSIGNALED(st))
-		ssh_fail(b, "ssh exited on signal %d%s%s", WTERMSIG(st),
-		    m->errline[0] != '\0' ? ": " : "", m->errline);
-	else
-		ssh_fail(b, "ssh exited with status %d%s%s%s%s%s",
-		    WEXITSTATUS(st), m->errline[0] != '\0' ? ": " : "",
-		    m->errline, m->idline[0] != '\0' ? " (" : "", m->idline,
-		    m->idline[0] != '\0' ? ")" : "");
-}
-
-/* ------------------------------------------------------------------ */
-/* Running the master. */
-
-static int
-mux_private_dir(struct ssh_bastion *b)
-{
-	struct ssh_mux_state	*m = &b->mux;
-	const char		*rt = getenv("XDG_RUNTIME_DIR");
-
-	if (rt == NULL || *rt != '/' || strlen(rt) > 60)
-		rt = "/tmp";
-	snprintf(m->dir, sizeof(m->dir), "%s/postern-ssh.XXXXXX", rt);
-	if (mkdtemp(m->dir) == NULL) {	/* mode 0700 */
-		snprintf(b->last_error, sizeof(b->last_error), "mkdtemp %s: %s",
-		    m->dir, strerror(errno));
-		m->dir[0] = '\0';
-		return (-1);
-	}
-	snprintf(m->path, sizeof(m->path), "%s/ctl", m->dir);
-	return (0);
-}
-
-/* In the child: exec ssh with the bastion's settings; never returns. */
-static void
-mux_exec(const struct ssh_bastion *b, int errfd)
-{
-	const struct ssh_settings *s = &b->set;
-	char		 opt[12][400], port[16], dest[400];
-	const char	*argv[48];
-	int		 n = 0, k = 0, fd, ka;
-
-#ifdef __linux__
-	(void)prctl(PR_SET_PDEATHSIG, SIGTERM);
-#endif
-	signal(SIGPIPE, SIG_DFL);
-	(void)setpgid(0, 0);	/* a terminal's ^C is for postern */
-	if ((fd = open("/dev/null", O_RDWR)) != -1) {
-		dup2(fd, STDIN_FILENO);
-		dup2(fd, STDOUT_FILENO);
-	}
-	dup2(errfd, STDERR_FILENO);
-	/* Listeners and sessions are not ssh's (the limit may be raised). */
-#ifdef SYS_close_range
-	if (syscall(SYS_close_range, STDERR_FILENO + 1, ~0U, 0) != 0)
-#endif
-		for (fd = STDERR_FILENO + 1; fd < 65536; fd++)
-			(void)close(fd);
-	ka = (s->keepalive_ms + 999) / 1000;
-	argv[n++] = "ssh";
-	argv[n++] = "-M";
-	argv[n++] = "-N";
-	argv[n++] = "-S";
-	argv[n++] = b->mux.path;
-	if (s->ssh_config != NULL) {
-		argv[n++] = "-F";
-		argv[n++] = s->ssh_config;
-	}
-#define OPT(...) do {							\
-		snprintf(opt[k], sizeof(opt[k]), __VA_ARGS__);		\
-		argv[n++] = "-o";					\
-		argv[n++] = opt[k++];					\
-	} while (0)
-	OPT("ControlPersist=no");
-	OPT("BatchMode=yes");
-	OPT("ExitOnForwardFailure=yes");
-	OPT("ClearAllForwardings=yes");
-	OPT("ServerAliveInterval=%d", ka);
-	OPT("ServerAliveCountMax=%d", s->keepalive_count);
-	OPT("ConnectTimeout=%d", (s->connect_timeout_ms + 999) / 1000);
-	/* Never "no": an unknown key is refused, or added when asked. */
-	OPT("StrictHostKeyChecking=%s", s->accept_new ? "accept-new" : "yes");
-	if (s->known_hosts_given)	/* else ssh's own, as configured */
-		OPT("UserKnownHostsFile=%s", s->known_hosts);
-	if (s->ciphers != NULL)
-		OPT("Ciphers=%s", s->ciphers);
-	if (s->hostkey_algs != NULL)
-		OPT("HostKeyAlgorithms=%s", s->hostkey_algs);
-#undef OPT
-	if (s->identity != NULL) {
-		argv[n++] = "-i";
-		argv[n++] = s->identity;
-	}
-	if (s->proxy_jump != NULL) {
-		argv[n++] = "-J";
-		argv[n++] = s->proxy_jump;
-	}
-	if (s->destination != NULL) {
-		/* As typed: ssh's Host and Match blocks see the alias. */
-		snprintf(dest, sizeof(dest), "%s%s", strchr(s->destination,
-		    ':') != NULL && strncmp(s->destination, "ssh://", 6) != 0 ?
-		    "ssh://" : "", s->destination);
-		argv[n++] = "--";
-		argv[n++] = dest;
-	} else {
-		snprintf(port, sizeof(port), "%u", s->port);
-		argv[n++] = "-p";
-		argv[n++] = port;
-		argv[n++] = "-l";
-		argv[n++] = s->user;
-		argv[n++] = "--";
-		argv[n++] = s->host;
-	}
-	argv[n] = NULL;
-	execvp("ssh", (char *const *)argv);
-	dprintf(STDERR_FILENO, "cannot run ssh: %s\n", strerror(errno));
-	_exit(127);
-}
-
-static int
-mux_spawn(struct ssh_bastion *b)
-{
-	struct ssh_mux_state	*m = &b->mux;
-	int			 p[2];
-	pid_t			 pid;
-
-	if (m->dir[0] == '\0' && mux_private_dir(b) != 0)
-		return (-1);
-	(void)unlink(m->path);		/* a dead master's */
-	if (pipe2(p, O_CLOEXEC) == -1) {
-		snprintf(b->last_error, sizeof(b->last_error), "pipe: %s",
-		    strerror(errno));
-		return (-1);
-	}
-	if ((pid = fork()) == -1) {
-		snprintf(b->last_error, sizeof(b->last_error), "fork: %s",
-		    strerror(errno));
-		close(p[0]);
-		close(p[1]);
-		return (-1);
-	}
-	if (pid == 0) {
-		close(p[0]);
-		mux_exec(b, p[1]);
-	}
-	close(p[1]);
-	m->pid = pid;
-	m->errfd = p[0];
-	m->errlen = 0;
-	m->errline[0] = '\0';
-	m->idline[0] = '\0';
-	evutil_make_socket_nonblocking(p[0]);
-	m->errev = event_new(b->pool->base, p[0], EV_READ | EV_PERSIST,
-	    mux_err_cb, b);
-	if (m->errev == NULL || event_add(m->errev, NULL) != 0) {
-		snprintf(b->last_error, sizeof(b->last_error), "out of memory");
-		return (-1);
-	}
-	log_debug("%s: started ssh (pid %d), control socket %s", b->label,
-	    (int)pid, m->path);
-	return (0);
-}
-
-/* ------------------------------------------------------------------ */
 /* Mux connections. */
 
 static struct ssh_mux_conn *
@@ -421,6 +189,7 @@ mux_ready(struct ssh_bastion *b)
 
 	evtimer_del(b->timer);
 	b->state = SSH_READY;
+	ssh_mux_err_drain(b);	/* the host key line came before the login */
 	if (!b->ever_up) {
 		if (b->set.control_path != NULL)
 			log_info("%s: connected in %ld ms (OpenSSH ControlMaster "
@@ -703,7 +472,7 @@ ssh_mux_connect(struct ssh_bastion *b)
 			return;
 		}
 		snprintf(m->path, sizeof(m->path), "%s", b->set.control_path);
-	} else if (mux_spawn(b) != 0) {
+	} else if (ssh_mux_spawn(b) != 0) {
 		char	why[sizeof(b->last_error)];
 
 		memcpy(why, b->last_error, sizeof(why));
@@ -832,7 +601,18 @@ ssh_mux_dial_timeout(struct dial *d)
 	struct ssh_mux_conn	*c = d->ssh_mux;
 	struct ssh_bastion	*b = c->b;
 
-	if (c->kind == MUX_WAIT)
+	/*
+	 * A master started again after a failure has said nothing yet: the
+	 * last attempt's error is the likelier cause (a refused host key),
+	 * not a bare "not connected yet".
+	 */
+	if (c->kind == MUX_WAIT && b->mux.errline[0] == '\0' &&
+	    b->last_error[0] != '\0')
+		snprintf(d->detail, sizeof(d->detail), "connect timeout after "
+		    "%d ms (bastion %s: ssh master not connected yet; last "
+		    "attempt: %.300s)", d->timeout_ms, b->set.name,
+		    b->last_error);
+	else if (c->kind == MUX_WAIT)
 		snprintf(d->detail, sizeof(d->detail), "connect timeout after "
 		    "%d ms (bastion %s: ssh master not connected yet%s%.300s)",
 		    d->timeout_ms, b->set.name, b->mux.errline[0] != '\0' ?

@@ -20,6 +20,9 @@
 #
 # BENCH_SSH_ENGINES (default "libssh2 openssh") picks which postern
 # engines run: libssh2 (the four postern rows above) and/or openssh.
+# BENCH_POSTERN_BASE=PATH adds "postern base", an earlier postern binary
+# with engine = openssh, paired round by round with "postern openssh"
+# (posterno/posternb): a change to the engine measured in one run.
 #
 # and prints each one's median requests/s (connections/s for pgbench -C,
 # milliseconds until the last is served for "100 at once"), then
@@ -153,8 +156,8 @@ start_cm() {
 	targets+=("$name"); t_rport[$name]=$rp; t_pport[$name]=$pp; t_label[$name]=$label; t_pid[$name]=$pid
 }
 
-start_postern() {	# start_postern NAME LABEL [BASTION LINE]
-	local name=$1 label=$2 rp pp pid
+start_postern() {	# start_postern NAME LABEL [BASTION LINE] [BINARY]
+	local name=$1 label=$2 rp pp pid bin=${4:-$POSTERN}
 	pick_port rp; pick_port pp
 	cat >"$work/$name.conf" <<-EOF
 	[postern]
@@ -177,7 +180,7 @@ start_postern() {	# start_postern NAME LABEL [BASTION LINE]
 	check = none
 	max_connections = 1000
 	EOF
-	spawn "$work/$name.log" "$POSTERN" -c "$work/$name.conf"
+	spawn "$work/$name.log" "$bin" -c "$work/$name.conf"
 	pid=$spawned
 	wait_port "$rp" "$pid" && wait_port "$pp" "$pid" || die "$label did not start (see $logs/$name.log)"
 	for _ in $(seq 50); do
@@ -313,6 +316,12 @@ if [[ " $engines " == *" openssh "* ]]; then
 	start_postern posterno "postern openssh" "engine = openssh
 	ssh_config = /dev/null"
 	[ -n "${t_pid2[posterno]}" ] || die "postern openssh: no ssh master (see $logs/posterno.log)"
+	if [ -n "${BENCH_POSTERN_BASE:-}" ]; then
+		[ -x "$BENCH_POSTERN_BASE" ] || die "BENCH_POSTERN_BASE=$BENCH_POSTERN_BASE is not executable"
+		start_postern posternb "postern base" "engine = openssh
+	ssh_config = /dev/null" "$BENCH_POSTERN_BASE"
+		[ -n "${t_pid2[posternb]}" ] || die "postern base: no ssh master (see $logs/posternb.log)"
+	fi
 fi
 # postern's default order starts with chacha20-poly1305 where its libssh2
 # has it.
@@ -389,7 +398,7 @@ done
 # Each postern variant against its OpenSSH peer: "postern|peer".
 pairs=()
 for p in "postern1|sshN" "postern|sshN" "postern8|sshN" "postern|cm" "posternc|sshT" \
-    "posterno|sshN" "posterno|cm" "posterno|postern"; do
+    "posterno|sshN" "posterno|cm" "posterno|postern" "posterno|posternb"; do
 	[ -n "${t_label[${p%|*}]:-}" ] && [ -n "${t_label[${p#*|}]:-}" ] && pairs+=("$p")
 done
 

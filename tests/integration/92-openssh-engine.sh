@@ -23,7 +23,7 @@ ssh_cfg() {
 # postern_via PROTO TARGET_PORT [KEY=VALUE...]: postern with service PROTO
 # through bastion b (engine = openssh, keys also from BASTION_OPTS);
 # sets LISTEN_PORT, CONF.
-BASTION_OPTS=()
+BASTION_OPTS=() GLOBAL_OPTS=()
 postern_via() {
 	local proto=$1 tport=$2 cfg
 	shift 2
@@ -31,7 +31,7 @@ postern_via() {
 	CONF=$T/case$_CASE_ID.conf
 	cfg=$(ssh_cfg)
 	{
-		conf_global
+		conf_global "${GLOBAL_OPTS[@]}"
 		conf_bastion b engine=openssh ssh_config="$cfg" "${BASTION_OPTS[@]}"
 		conf_service "$proto" "127.0.0.1:$LISTEN_PORT" "$proto" \
 		    "via ssh://b/127.0.0.1:$tport" -- "$@"
@@ -72,6 +72,26 @@ case_redis() {
 	expect_eq "SSH connections to sshd" 1 "$(sshd_connections)"
 	stop_postern
 	expect_eq "no ssh process left after postern exits" 0 "$(postern_masters)"
+}
+
+# /health names the bastion's host key with the OpenSSH engine too (from
+# the master's VisualHostKey line, whose randomart box is no error line).
+case_health_hostkey() {
+	local admin h
+	start_redis
+	start_sshd
+	admin=$(free_port) || fail_case "no free port"
+	GLOBAL_OPTS=(admin="127.0.0.1:$admin")
+	postern_via redis "$REDIS_PORT"
+	expect_log "$(mconnected_re b)"
+	expect_log 'notice: redis/via: (up \(check ok\)|down -> up)'
+	h=$(curl -sf "http://127.0.0.1:$admin/health") || fail_case "GET /health failed"
+	expect_eq "/health bastion up" true "$(jq -r '.bastions.b.up' <<< "$h")"
+	expect_eq "/health host key" "$SSHD_FP" "$(jq -r '.bastions.b.host_key' <<< "$h")"
+	sshd_signal KILL
+	wait_exit "$SSHD_PID" 10 || fail_case "sshd survived SIGKILL"
+	expect_log "connection lost: ssh exited with status 255: " 20
+	expect_no_log "connection lost: ssh exited with status 255: [+|]"
 }
 
 case_postgres() {
@@ -125,11 +145,58 @@ case_hostkey_unknown() {
 	BASTION_OPTS=(known_hosts="$kh")
 	postern_via redis "$REDIS_PORT" "${FAST[@]}"
 	expect_log "$(cannot_re b)ssh exited with status 255: Host key verification failed\\.; retrying in "
-	expect_log "warn: redis/via: unknown -> down \\(2 failed checks; last: ssh: bastion b"
+	# The checks may time out before a loaded machine's ssh says why.
+	expect_log "warn: redis/via: unknown -> down \\(2 failed checks; last: (ssh: bastion b|connect timeout after )"
 	out=$(rcli "$LISTEN_PORT" PING 2>&1)
-	expect_match "client's error" "^ERR postern: no healthy route for service redis \\(via: ssh: bastion b: .*Host key verification failed" "$out"
+	# Between attempts (back-off) or while ssh starts again (its dial
+	# waits, then times out): the reason either way.
+	expect_match "client's error" "^ERR postern: no healthy route for service redis \\(via: (ssh: bastion b: |connect timeout after [0-9]+ ms \\(bastion b: ssh master not connected yet; (last attempt|ssh): ).*(Host key verification failed|host key is known for)" "$out"
 	expect_eq "known_hosts untouched" 0 "$(wc -c < "$kh")"
 	expect_eq "logins at sshd" 0 "$(count_lines "$SSHD_LOG" 'Accepted publickey')"
+}
+
+# Quick mode on a terminal (strict_host_key_checking = ask, its default
+# there): an unknown key is ssh's own question on the terminal, as with
+# ssh -J.  "yes": ssh records the key and the tunnel comes up.
+case_tty_ask_yes() {
+	local kh=$T/tty$_CASE_ID-known_hosts
+	start_redis
+	start_sshd
+	LISTEN_PORT=$(free_port) || fail_case "no free port"
+	pty_postern yes -L "$LISTEN_PORT:127.0.0.1:$REDIS_PORT" -J root@127.0.0.1 \
+	    -o engine=openssh -F /dev/null -p "$SSHD_PORT" -i "$USER_KEY" -o "known_hosts=$kh"
+	wait_log "$PTY_OUT" '^forwarding ' 20 ||
+	    fail_case "no forwarding line on the terminal: $(tr '\r\n' '||' < "$PTY_OUT")"
+	grep -q "The authenticity of host '\[127\.0\.0\.1\]:$SSHD_PORT .*' can't be established\." "$PTY_OUT" ||
+	    fail_case "no question: $(tr '\r\n' '||' < "$PTY_OUT")"
+	grep -qF "ED25519 key fingerprint is $SSHD_FP." "$PTY_OUT" ||
+	    fail_case "the question shows no fingerprint $SSHD_FP"
+	grep -qF "[127.0.0.1]:$SSHD_PORT $(cut -d' ' -f1,2 "$SSHD_DIR/host_ed25519.pub")" "$kh" ||
+	    fail_case "known_hosts after yes: $(cat "$kh" 2>/dev/null)"
+	expect_eq "PING through the tunnel" PONG "$(rcli "$LISTEN_PORT" PING 2>&1)"
+	kill -TERM "$PTY_PID"
+	wait_exit "$PTY_PID" 15 || fail_case "postern on the pty did not stop on SIGTERM"
+	wait "$PTY_PID"
+	expect_eq "exit status" 0 "$?"
+	check_sanitizers "$PTY_OUT"
+}
+
+# "no": nothing recorded, ssh's reason, postern exits 255 (ssh's status).
+case_tty_ask_no() {
+	local kh=$T/tty$_CASE_ID-known_hosts
+	start_sshd
+	LISTEN_PORT=$(free_port) || fail_case "no free port"
+	pty_postern no -L "$LISTEN_PORT:127.0.0.1:9" -J root@127.0.0.1 \
+	    -o engine=openssh -F /dev/null -p "$SSHD_PORT" -i "$USER_KEY" -o "known_hosts=$kh"
+	wait_exit "$PTY_PID" 20 || fail_case "postern still running after 'no': $(tr '\r\n' '||' < "$PTY_OUT")"
+	wait "$PTY_PID"
+	expect_eq "exit status after no" 255 "$?"
+	[[ -s $kh ]] && fail_case "known_hosts written after no: $(cat "$kh")"
+	grep -q "(yes/no/\[fingerprint\])? " "$PTY_OUT" || fail_case "no question: $(tr '\r\n' '||' < "$PTY_OUT")"
+	grep -q "Host key verification failed\.; not retrying" "$PTY_OUT" ||
+	    fail_case "no refusal line: $(tr '\r\n' '||' < "$PTY_OUT")"
+	expect_eq "logins at sshd" 0 "$(count_lines "$SSHD_LOG" 'Accepted publickey')"
+	check_sanitizers "$PTY_OUT"
 }
 
 # ---------------------------------------------------------------------
@@ -172,7 +239,7 @@ case_dies() {
 	postern_via redis "$REDIS_PORT" "${FAST[@]}"
 	expect_log "$(mconnected_re b)"
 	expect_log 'notice: redis/via: (up \(check ok\)|down -> up)'
-	load_bg 12
+	load_bg 25		# past the recovery on a loaded machine
 	sshd_signal KILL
 	wait_exit "$SSHD_PID" 10 || fail_case "sshd survived SIGKILL"
 	expect_log "warn: bastion b \\(root@127\\.0\\.0\\.1:$SSHD_PORT\\): connection lost: ssh exited with status 255: .*reconnecting in "
@@ -241,6 +308,29 @@ case_chain() {
 	expect_eq "logins at hop b" 1 "$(count_lines "$log_b" 'Accepted publickey for root')"
 	grep -Eq "direct-tcpip.*(127\\.0\\.0\\.1|hopb) port $pb|target 127\\.0\\.0\\.1 port $pb" "$log_a" ||
 	    fail_case "hop a forwarded nothing to hop b's port $pb"
+}
+
+# -J a,b with hop a's host key unknown: hop a's ssh -W says "Host key
+# verification failed." on the stderr it shares with the master, and the
+# master's own last line ("Connection closed by UNKNOWN port 65535")
+# follows it: the hop's line is the reason, and quick mode stops (255).
+case_chain_hop_unknown() {
+	local pa pb cfg
+	start_redis
+	start_sshd
+	pa=$SSHD_PORT
+	start_sshd
+	pb=$SSHD_PORT			# $SSHD_KNOWN: hop b's key only
+	cfg=$(ssh_cfg "Host hopa" "  HostName 127.0.0.1" "  Port $pa" \
+	    "Host hopb" "  HostName 127.0.0.1" "  Port $pb" \
+	    "Host *" "  User root" "  IdentityFile $USER_KEY" \
+	    "  UserKnownHostsFile $SSHD_KNOWN")
+	LISTEN_PORT=$(free_port) || fail_case "no free port"
+	start_postern_args -L "$LISTEN_PORT:127.0.0.1:$REDIS_PORT" -J hopa,hopb -F "$cfg"
+	postern_wait_exit 30
+	expect_eq "exit status" 255 "$POSTERN_STATUS"
+	expect_log "error: bastion hopb \\(hopa,hopb\\): cannot connect: ssh exited with status 255: Host key verification failed\\.; not retrying"
+	expect_eq "logins at sshd" 0 "$(count_lines "$SSHD_LOG" 'Accepted publickey')"
 }
 
 # -J user@host -p PORT -i KEY -o known_hosts=FILE, no ssh config: the
@@ -359,13 +449,17 @@ case_open_refused() {
 }
 
 run_case "redis through an engine = openssh bastion; no ssh left after exit" case_redis
+run_case "/health shows the bastion's host key (engine = openssh)" case_health_hostkey
 run_case "psql through an engine = openssh bastion" case_postgres
 run_case "100 new sessions at once: opens pipeline on one SSH connection" case_burst
 run_case "unknown host key refused by ssh, its message surfaced" case_hostkey_unknown
+run_case "quick mode on a terminal: ssh asks about an unknown key, yes" case_tty_ask_yes
+run_case "quick mode on a terminal: ssh asks about an unknown key, no" case_tty_ask_no
 run_case "bastion killed under traffic: master restarted, route down and back" case_dies
 run_case "bastion hung under traffic: ServerAlive ends the master, back" case_hangs
 run_case "-J user@host -p -i -o known_hosts: the command line alone" case_jump_cli
 run_case "-J a,b -F: ssh makes the two-hop chain" case_chain
+run_case "-J a,b with hop a's key unknown: the hop's reason, quick mode stops" case_chain_hop_unknown
 run_case "-F with Include and Match: ssh applies them" case_include_match
 run_case "host certificate: @cert-authority CA accepted, another CA refused" case_host_cert
 run_case "user certificate login" case_user_cert
