@@ -946,6 +946,8 @@ follow_lost(struct relay *r, void *arg)
 		    why);
 		return (0);
 	}
+	if (follow_event(f) == NULL)
+		return (0);	/* out of memory: the end passes on */
 	f->crashed = 1;
 	f->tried = 0;
 	f->crash_rounds = 0;
@@ -1042,7 +1044,7 @@ follow_crash(struct follow *f)
 	f->state = FOLLOW_WAITING;
 	f->noresume[0] = '\0';		/* a failed resume: the next route */
 	if (!follow_pg_resume(f))
-		event_active(f->ev, EV_TIMEOUT, 0);	/* closes */
+		follow_kick(f);			/* closes */
 }
 
 static void
