@@ -408,7 +408,7 @@ daemon_new(void)
 	px->dial_env.base = px->base;
 	px->dial_env.dns = px->dns;
 	if ((px->dial_env.tls = tls_reg_new()) == NULL ||
-	    (px->cancels = pgcancel_new()) == NULL)
+	    (px->cancels = pg_cancel_new()) == NULL)
 		goto fail;
 	if ((px->dial_env.ssh = ssh_pool_new(px->base, px->dns)) == NULL)
 		goto fail;
@@ -527,7 +527,7 @@ daemon_free(struct postern *px)
 		event_base_loop(px->base, EVLOOP_NONBLOCK);
 	free(px->user);
 	tls_reg_free(px->dial_env.tls);
-	pgcancel_free(px->cancels);
+	pg_cancel_free(px->cancels);
 	conf_unref(px->conf);
 	if (px->reap_ev != NULL)
 		event_free(px->reap_ev);

@@ -7,14 +7,12 @@
 #include "config.h"
 
 #include <stdint.h>
-#include <string.h>
 
 #include <event2/event.h>
 
 #include "clock.h"
 #include "daemon_ctx.h"
 #include "daemon_int.h"
-#include "service.h"
 #include "tls_reg.h"
 
 unsigned int
@@ -41,7 +39,7 @@ daemon_next_session_id(struct postern *px)
 	return (++px->next_id);
 }
 
-struct pgcancel *
+struct pg_cancel *
 daemon_cancels(struct postern *px)
 {
 	return (px->cancels);
@@ -51,18 +49,6 @@ const struct service_list *
 daemon_services(struct postern *px)
 {
 	return (&px->services);
-}
-
-struct service *
-daemon_find_service(struct postern *px, const char *name)
-{
-	struct service	*svc;
-
-	TAILQ_FOREACH(svc, &px->services, entry) {
-		if (strcmp(svc->name, name) == 0)
-			return (svc);
-	}
-	return (NULL);
 }
 
 const struct conf *

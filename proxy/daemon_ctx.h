@@ -23,7 +23,7 @@ struct event_base;
 struct evdns_base;
 struct admin;
 struct notify;
-struct pgcancel;
+struct pg_cancel;
 struct service;
 struct session;
 
@@ -38,13 +38,10 @@ struct postern;
 struct event_base *daemon_base(struct postern *px);
 const struct dial_env *daemon_dial_env(struct postern *px);
 uint64_t daemon_next_session_id(struct postern *px);
-struct pgcancel *daemon_cancels(struct postern *px);
+struct pg_cancel *daemon_cancels(struct postern *px);
 
 /* daemon_services(px): the serving services, in configuration order. */
 const struct service_list *daemon_services(struct postern *px);
-
-/* daemon_find_service(px, name): the serving service, or NULL. */
-struct service *daemon_find_service(struct postern *px, const char *name);
 
 /* daemon_conf(px): the running configuration generation. */
 const struct conf *daemon_conf(struct postern *px);

@@ -30,7 +30,7 @@ struct postern {
 	struct event		*drain_timer;
 	struct event		*delay_timer;	/* shutdown_delay */
 	struct linger_list	 lingers;
-	struct pgcancel		*cancels;	/* postgres cancel keys */
+	struct pg_cancel		*cancels;	/* postgres cancel keys */
 	struct admin		*admin;
 	struct notify		*notify;	/* sd_notify */
 	struct confwatch	*watch;		/* watch_config = yes */

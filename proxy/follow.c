@@ -65,7 +65,7 @@ struct follow {
 	enum follow_state	 state;
 	struct resp_track	*resp;		/* redis */
 	struct pg_track		*pg;		/* postgres */
-	struct pgstate		*st;		/* what a resume replays */
+	struct pg_state		*st;		/* what a resume replays */
 	struct pgresume		*resume;	/* postgres: the next server */
 	struct pgresume		*rdead;		/* failed: freed next step */
 	char			 noresume[160];	/* why not: close instead */
@@ -142,7 +142,7 @@ follow_new(struct session *s)
 		if (s->svc->cs->auth != NULL) {
 			if ((f->st = calloc(1, sizeof(*f->st))) == NULL)
 				goto fail;
-			pgstate_init(f->st);
+			pg_state_init(f->st);
 			f->pg->st = f->st;
 			relay_on_server_lost(&s->relay, follow_lost, f);
 		}
@@ -275,7 +275,7 @@ follow_free(struct follow *f)
 	free(f->pg);
 	pgresume_free(f->rdead);
 	if (f->st != NULL) {
-		pgstate_free(f->st);	/* wipes what it recorded */
+		pg_state_free(f->st);	/* wipes what it recorded */
 		free(f->st);
 	}
 	OPENSSL_cleanse(f->ckey, sizeof(f->ckey));
@@ -783,7 +783,7 @@ follow_pg_resume(struct follow *f)
 	struct session			*s = f->s;
 	struct service			*svc;
 	const struct conf_service	*cs;
-	struct pgauth			*auth = NULL;
+	struct pg_auth			*auth = NULL;
 	struct evbuffer			*replay;
 	const char			*why;
 	int				 nz;
@@ -811,11 +811,11 @@ follow_pg_resume(struct follow *f)
 		return (0);
 	}
 	if ((replay = evbuffer_new()) == NULL) {
-		pgauth_free(auth);
+		pg_auth_free(auth);
 		snprintf(f->noresume, sizeof(f->noresume), "out of memory");
 		return (0);
 	}
-	nz = pgstate_replay(f->st, replay, f->names, sizeof(f->names));
+	nz = pg_state_replay(f->st, replay, f->names, sizeof(f->names));
 	f->gen = f->st->gen;
 	f->rstart = clock_ms();
 	f->resume = pgresume_start(daemon_dial_env(s->svc->px), f->target->cr,
@@ -880,7 +880,7 @@ follow_pg_swap(struct follow *f)
 	session_route_moved(s, f->target);
 	/* The client's cancel key now reaches the new backend. */
 	if (pid != 0)
-		(void)pgcancel_move(s->cancel_key, s->route, pid, key, keylen);
+		(void)pg_cancel_move(s->cancel_key, s->route, pid, key, keylen);
 	s->svc->count->moved++;
 	follow_settle(f);
 }
@@ -938,7 +938,7 @@ follow_lost(struct relay *r, void *arg)
 	else if (f->pg->last != 'Z' && f->pg->last != 'N' && f->pg->last != 'S')
 		why = "it sent an error at idle";	/* a FATAL: passed on */
 	else
-		why = pgstate_why(f->st);
+		why = pg_state_why(f->st);
 	if (why != NULL) {
 		/* One line: tests and operators tell a cut query from this. */
 		log_info("%s: its server closed (%s): not resumed",
@@ -963,7 +963,7 @@ follow_lost(struct relay *r, void *arg)
 static struct route *
 follow_crash_target(struct follow *f)
 {
-	struct service	*svc = daemon_find_service(f->s->svc->px,
+	struct service	*svc = service_find(f->s->svc->px,
 	    f->s->svc->name);
 	struct route	*t;
 	size_t		 i;

@@ -41,7 +41,7 @@ struct pgresume {
 	struct event		*timer;		/* reply_ms */
 	int			 reply_ms;
 	struct evbuffer		*out;		/* to send */
-	struct pgrs		 rd;
+	struct pg_rs		 rd;
 	int			 rd_init;
 	pgresume_cb		*cb;
 	void			*arg;
@@ -90,8 +90,8 @@ pgresume_bytes(struct pgresume *r, const uint8_t *buf, size_t len)
 
 	if (r->state != PGRESUME_HANDSHAKE)
 		return;
-	rc = pgrs_feed(&r->rd, buf, len, r->out);
-	if (rc == PGRS_FAIL) {
+	rc = pg_rs_feed(&r->rd, buf, len, r->out);
+	if (rc == PG_RS_FAIL) {
 		pgresume_end(r, 0, r->rd.error);
 		return;
 	}
@@ -99,7 +99,7 @@ pgresume_bytes(struct pgresume *r, const uint8_t *buf, size_t len)
 		pgresume_end(r, 0, "the connection failed");
 		return;
 	}
-	if (rc == PGRS_READY)
+	if (rc == PG_RS_READY)
 		pgresume_end(r, 1, NULL);
 }
 
@@ -209,20 +209,20 @@ pgresume_dial_cb(const struct dial_result *res, void *arg)
 struct pgresume *
 pgresume_start(const struct dial_env *env, const struct conf_route *cr,
     int connect_ms, int reply_ms, const uint8_t *startup, size_t slen,
-    struct pgauth *auth, struct evbuffer *replay, int nz,
-    const struct pgstate *st, pgresume_cb *cb, void *arg)
+    struct pg_auth *auth, struct evbuffer *replay, int nz,
+    const struct pg_state *st, pgresume_cb *cb, void *arg)
 {
 	struct pgresume	*r;
 
 	if ((r = calloc(1, sizeof(*r))) == NULL) {
-		pgauth_free(auth);
+		pg_auth_free(auth);
 		evbuffer_drain(replay, evbuffer_get_length(replay));
 		return (NULL);
 	}
 	r->reply_ms = reply_ms;
 	r->cb = cb;
 	r->arg = arg;
-	if (pgrs_init(&r->rd, auth, replay, nz, st) != 0)
+	if (pg_rs_init(&r->rd, auth, replay, nz, st) != 0)
 		goto fail;
 	r->rd_init = 1;
 	if ((r->out = evbuffer_new()) == NULL ||
@@ -264,7 +264,7 @@ pgresume_free(struct pgresume *r)
 	if (r->out != NULL)
 		evbuffer_free(r->out);
 	if (r->rd_init)
-		pgrs_clear(&r->rd);
+		pg_rs_clear(&r->rd);
 	free(r);
 }
 
@@ -291,8 +291,8 @@ pgresume_startup(const uint8_t *startup, size_t slen, const char *name)
 
 /* The secret of e for st's login, into ap (k: SCRAM keys); NULL or why not. */
 static const char *
-pgresume_secret(const struct authfile_entry *e, struct pgstate *st,
-    unsigned char *ckey, int *have_ckey, struct pgauth_params *ap,
+pgresume_secret(const struct authfile_entry *e, struct pg_state *st,
+    unsigned char *ckey, int *have_ckey, struct pg_auth_params *ap,
     struct scram_keys *k)
 {
 	if (e->kind == AUTHFILE_PLAIN) {
@@ -300,24 +300,24 @@ pgresume_secret(const struct authfile_entry *e, struct pgstate *st,
 		return (NULL);
 	}
 	if (e->kind == AUTHFILE_MD5) {
-		if (st->login == PGSTATE_LOGIN_SCRAM)
+		if (st->login == PG_STATE_LOGIN_SCRAM)
 			return ("it logged in with SCRAM and auth_file holds "
 			    "an md5 hash for its user");
 		ap->md5_hash = e->secret;
 		return (NULL);
 	}
-	if (st->login != PGSTATE_LOGIN_SCRAM && st->login !=
-	    PGSTATE_LOGIN_TRUST)
+	if (st->login != PG_STATE_LOGIN_SCRAM && st->login !=
+	    PG_STATE_LOGIN_TRUST)
 		return ("auth_file holds a SCRAM secret and the session "
 		    "logged in otherwise");
-	if (st->login == PGSTATE_LOGIN_SCRAM && !*have_ckey) {
+	if (st->login == PG_STATE_LOGIN_SCRAM && !*have_ckey) {
 		if (scram_client_key(e->stored_key, st->scram[0],
 		    st->scram_len[0], st->scram[1], st->scram_len[1],
 		    st->scram[2], st->scram_len[2], ckey) != 0)
 			return ("the client's SCRAM proof does not fit "
 			    "auth_file's secret for its user");
 		*have_ckey = 1;
-		pgstate_scram_wipe(st);
+		pg_state_scram_wipe(st);
 	}
 	if (!*have_ckey)
 		return (NULL);	/* trust: no secret needed, none given */
@@ -333,11 +333,11 @@ pgresume_secret(const struct authfile_entry *e, struct pgstate *st,
 
 const char *
 pgresume_login(const struct authfile *af, const uint8_t *startup,
-    size_t slen, struct pgstate *st, int tls, int allow_md5,
-    unsigned char *ckey, int *have_ckey, struct pgauth **authp)
+    size_t slen, struct pg_state *st, int tls, int allow_md5,
+    unsigned char *ckey, int *have_ckey, struct pg_auth **authp)
 {
 	const struct authfile_entry	*e;
-	struct pgauth_params		 ap;
+	struct pg_auth_params		 ap;
 	struct scram_keys		 k;
 	const char			*user, *why;
 
@@ -349,7 +349,7 @@ pgresume_login(const struct authfile *af, const uint8_t *startup,
 		return ("a replication connection");
 	if ((e = authfile_find(af, user)) == NULL)
 		return ("its user is not in auth_file");
-	if ((why = pgstate_why(st)) != NULL)
+	if ((why = pg_state_why(st)) != NULL)
 		return (why);
 	memset(&ap, 0, sizeof(ap));
 	memset(&k, 0, sizeof(k));
@@ -357,7 +357,7 @@ pgresume_login(const struct authfile *af, const uint8_t *startup,
 	ap.tls = tls;
 	ap.allow_md5 = allow_md5;
 	if ((why = pgresume_secret(e, st, ckey, have_ckey, &ap, &k)) == NULL &&
-	    (*authp = pgauth_new(&ap)) == NULL)
+	    (*authp = pg_auth_new(&ap)) == NULL)
 		why = "out of memory";
 	OPENSSL_cleanse(&k, sizeof(k));
 	return (why);

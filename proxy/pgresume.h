@@ -24,9 +24,9 @@ struct conf_route;
 struct dial_env;
 struct evbuffer;
 struct link;
-struct pgauth;
+struct pg_auth;
 struct pgresume;
-struct pgstate;
+struct pg_state;
 
 /* As move_cb: not to pgresume_free(r) from inside. */
 typedef void pgresume_cb(struct pgresume *r, int ok, const char *why,
@@ -41,8 +41,8 @@ typedef void pgresume_cb(struct pgresume *r, int ok, const char *why,
  */
 struct pgresume *pgresume_start(const struct dial_env *env,
 	    const struct conf_route *cr, int connect_ms, int reply_ms,
-	    const uint8_t *startup, size_t slen, struct pgauth *auth,
-	    struct evbuffer *replay, int nz, const struct pgstate *st,
+	    const uint8_t *startup, size_t slen, struct pg_auth *auth,
+	    struct evbuffer *replay, int nz, const struct pg_state *st,
 	    pgresume_cb *cb, void *arg);
 
 /*
@@ -62,7 +62,7 @@ void	pgresume_free(struct pgresume *r);
  * pgresume_login(af, startup, slen, st, tls, allow_md5, ckey, have_ckey,
  * authp): the login a resume of the session makes (*authp, for
  * pgresume_start), or why it cannot: its user (from its StartupMessage
- * startup) must be in auth_file af, its state st resumable (pgstate_why),
+ * startup) must be in auth_file af, its state st resumable (pg_state_why),
  * and af's secret able to repeat its login.  SCRAM pass-through: the
  * client's ClientKey, recovered once from its own login and the
  * StoredKey (scram_client_key), goes into ckey (*have_ckey set; the
@@ -71,8 +71,8 @@ void	pgresume_free(struct pgresume *r);
  * TLS too (check_allow_md5).  NULL, or the reason.
  */
 const char *pgresume_login(const struct authfile *af,
-	    const uint8_t *startup, size_t slen, struct pgstate *st, int tls,
+	    const uint8_t *startup, size_t slen, struct pg_state *st, int tls,
 	    int allow_md5, unsigned char *ckey, int *have_ckey,
-	    struct pgauth **authp);
+	    struct pg_auth **authp);
 
 #endif

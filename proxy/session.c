@@ -31,7 +31,7 @@
 #include "pg_cancel.h"
 #include "pg_front.h"
 #include "native_error.h"
-#include "resp_cmd.h"
+#include "resp_first.h"
 #include "route.h"
 #include "service.h"
 #include "session.h"
@@ -158,31 +158,31 @@ session_expect_answer(struct session *s, const char *request)
 static int
 session_redis_head(struct session *s, const uint8_t *buf, size_t len)
 {
-	char		 name[REDISCMD_NAME_MAX];
+	char		 name[RESP_FIRST_NAME_MAX];
 	size_t		 n = sizeof(s->head) - s->headlen;
 
 	if (n > len)
 		n = len;
 	memcpy(s->head + s->headlen, buf, n);
 	s->headlen += n;
-	switch (rediscmd_name(s->head, s->headlen, name)) {
-	case REDISCMD_MORE:
+	switch (resp_first_name(s->head, s->headlen, name)) {
+	case RESP_FIRST_MORE:
 		if (s->headlen < sizeof(s->head))
 			return (0);
 		break;
-	case REDISCMD_NAME:
+	case RESP_FIRST_NAME:
 		/*
 		 * Timed only once the whole command has passed (the
 		 * tracker counts it): a client that sends half a command
 		 * and stops must not count against the route.
 		 */
 		if (s->answer == SESSION_ANSWER_NONE && s->follow != NULL &&
-		    rediscmd_prompt(name)) {
+		    resp_first_prompt(name)) {
 			snprintf(s->request, sizeof(s->request), "%s", name);
 			s->answer_due = 1;
 		}
 		break;
-	case REDISCMD_BAD:
+	case RESP_FIRST_BAD:
 		break;
 	}
 	return (1);
@@ -239,11 +239,11 @@ session_pg_tap(const uint8_t *buf, size_t len, void *arg)
 		done = follow_server(s->follow, buf, len);
 	if (s->pgback == NULL)
 		return (done);
-	switch (pgback_feed(s->pgback, buf, len)) {
-	case PGBACK_MORE:
+	switch (pg_back_feed(s->pgback, buf, len)) {
+	case PG_BACK_MORE:
 		return (0);
-	case PGBACK_KEY:
-		s->cancel_key = pgcancel_add(daemon_cancels(s->svc->px),
+	case PG_BACK_KEY:
+		s->cancel_key = pg_cancel_add(daemon_cancels(s->svc->px),
 		    s->pgback->pid, s->pgback->body + 4, s->pgback->keylen,
 		    s->route);
 		log_debug("%s: backend pid %u, %zu-byte cancel key%s",
@@ -252,12 +252,12 @@ session_pg_tap(const uint8_t *buf, size_t len, void *arg)
 		    s->cancel_key == NULL ? " (out of memory: not "
 		    "cancellable)" : "");
 		break;
-	case PGBACK_NONE:
+	case PG_BACK_NONE:
 		log_debug("%s: no cancel key: %s", session_prefix(s, s->route,
 		    prefix, sizeof(prefix)), s->pgback->why);
 		break;
 	}
-	pgback_wipe(s->pgback);
+	pg_back_wipe(s->pgback);
 	free(s->pgback);	/* done with the startup */
 	s->pgback = NULL;
 	return (done);
@@ -297,7 +297,7 @@ session_pg_edit(void *arg, struct evbuffer *buf, size_t off, size_t n)
 	if (off != 0 || n > sizeof(m) || evbuffer_get_length(buf) != n ||
 	    evbuffer_copyout(buf, m, n) != (ev_ssize_t)n)
 		return (n);
-	if ((nl = pgback_hide_plus(m, n)) == n)
+	if ((nl = pg_back_hide_plus(m, n)) == n)
 		return (n);
 	if (evbuffer_drain(buf, n) != 0 || evbuffer_add(buf, m, nl) != 0)
 		return (evbuffer_get_length(buf));
@@ -323,7 +323,7 @@ session_watch(struct session *s)
 	switch (s->svc->cs->protocol) {
 	case PROTO_POSTGRES:
 		if ((s->pgback = malloc(sizeof(*s->pgback))) != NULL)
-			pgback_init(s->pgback);
+			pg_back_init(s->pgback);
 		relay_tap(&s->relay, RELAY_SERVER, session_pg_tap, s);
 		if (s->route->cr->kind == ROUTE_TLS)
 			relay_edit_server(&s->relay, session_pg_edit, s);
@@ -376,7 +376,7 @@ session_connected(struct session *s, const struct dial_result *res)
 	 * session does not keep them (issue 27).  Not inside their own
 	 * callbacks: this runs from the dial's.
 	 */
-	pgfront_free(s->pg);
+	pg_front_free(s->pg);
 	s->pg = NULL;
 	if (s->first != NULL)
 		evbuffer_free(s->first);
@@ -606,7 +606,7 @@ session_dial_next(struct session *s, size_t from)
  * ignored there at best.
  */
 static void
-session_cancel(struct session *s, const struct pgfront_msg *msg,
+session_cancel(struct session *s, const struct pg_front_msg *msg,
     struct evbuffer *packet)
 {
 	struct route	*r;
@@ -615,7 +615,7 @@ session_cancel(struct session *s, const struct pgfront_msg *msg,
 	size_t		 bkeylen;
 	uint32_t	 bpid, head[3];
 
-	r = pgcancel_lookup(daemon_cancels(s->svc->px), msg->cancel_pid,
+	r = pg_cancel_lookup(daemon_cancels(s->svc->px), msg->cancel_pid,
 	    msg->cancel_key, msg->cancel_keylen, &bpid, &bkey, &bkeylen);
 	if (r == NULL) {
 		snprintf(why, sizeof(why), "cancel request for an unknown "
@@ -657,16 +657,16 @@ session_cancel(struct session *s, const struct pgfront_msg *msg,
 
 /* The postgres startup phase ended: dial, or end the session. */
 static void
-session_pg_cb(const struct pgfront_msg *msg, struct evbuffer *packet,
+session_pg_cb(const struct pg_front_msg *msg, struct evbuffer *packet,
     void *arg)
 {
 	struct session	*s = arg;
 
 	switch (msg->kind) {
-	case PGFRONT_CANCEL:
+	case PG_FRONT_CANCEL:
 		session_cancel(s, msg, packet);
 		return;
-	case PGFRONT_STARTUP:
+	case PG_FRONT_STARTUP:
 		/* Kept for a resume (follow.c): no secret in it. */
 		if (msg->len <= PG_MAX_STARTUP &&
 		    (s->pg_startup = malloc(msg->len)) != NULL &&
@@ -685,7 +685,7 @@ session_pg_cb(const struct pgfront_msg *msg, struct evbuffer *packet,
 		}
 		session_dial_next(s, 0);
 		return;
-	case PGFRONT_BAD:
+	case PG_FRONT_BAD:
 		session_close(s, SESSION_END_CLIENT, msg->detail);
 		return;
 	default:
@@ -768,7 +768,7 @@ session_new(struct service *svc, int fd, struct sockaddr *sa, socklen_t len)
 		session_dial_next(s, 0);
 		return;
 	}
-	s->pg = pgfront_start(daemon_base(px), fd, SESSION_STARTUP_TIMEOUT_MS,
+	s->pg = pg_front_start(daemon_base(px), fd, SESSION_STARTUP_TIMEOUT_MS,
 	    session_pg_cb, s);
 	if (s->pg == NULL)
 		session_close(s, SESSION_END_INTERNAL, "out of memory");
@@ -842,7 +842,7 @@ session_close(struct session *s, int reason, const char *detail)
 		s->last_words = NULL;
 	}
 	s->state = SESSION_CLOSED;
-	pgcancel_del(daemon_cancels(s->svc->px), s->cancel_key);
+	pg_cancel_del(daemon_cancels(s->svc->px), s->cancel_key);
 	s->cancel_key = NULL;
 	dial_cancel(s->dial);
 	s->dial = NULL;
@@ -852,7 +852,7 @@ session_close(struct session *s, int reason, const char *detail)
 		evtimer_del(s->idle_timer);
 	session_close_answer(s, reason);
 	if (s->pg != NULL)
-		pgfront_stop(s->pg);	/* freed from the reap list */
+		pg_front_stop(s->pg);	/* freed from the reap list */
 	relay_stop(&s->relay);
 	if (s->route != NULL) {
 		s->route->sessions_active--;
@@ -926,11 +926,11 @@ session_free(struct session *s)
 		event_free(s->idle_timer);
 	if (s->answer_timer != NULL)
 		event_free(s->answer_timer);
-	pgfront_free(s->pg);
+	pg_front_free(s->pg);
 	if (s->first != NULL)
 		evbuffer_free(s->first);
 	if (s->pgback != NULL)
-		pgback_wipe(s->pgback);
+		pg_back_wipe(s->pgback);
 	free(s->pgback);
 	guard_free(s->guard);
 	route_dial_release(s->cr);	/* after the relay and dial are gone */

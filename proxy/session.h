@@ -43,9 +43,9 @@ struct event;
 struct follow;
 struct guard;
 struct evbuffer;
-struct pgback;
-struct pgcancel_entry;
-struct pgfront;
+struct pg_back;
+struct pg_cancel_entry;
+struct pg_front;
 struct route;
 struct service;
 
@@ -100,11 +100,11 @@ struct session {
 	}			 upaddr;	/* not a 128-byte storage */
 	int			 has_upaddr;
 	struct event		*hold_timer;
-	struct pgfront		*pg;		/* postgres startup phase */
+	struct pg_front		*pg;		/* postgres startup phase */
 	struct evbuffer		*first;		/* client bytes read early */
 	int			 cancel;	/* relays a CancelRequest */
-	struct pgback		*pgback;	/* looking for the cancel key */
-	struct pgcancel_entry	*cancel_key;	/* in the daemon's map */
+	struct pg_back		*pgback;	/* looking for the cancel key */
+	struct pg_cancel_entry	*cancel_key;	/* in the daemon's map */
 	uint8_t			*pg_startup;	/* the StartupMessage, for */
 	size_t			 pg_startup_len; /* a resume (follow.c) */
 	char			 peer[64];

@@ -23,13 +23,13 @@
 #include "pg_auth.h"
 #include "scram.h"
 
-enum pgauth_state {
-	PGAUTH_ST_START,
-	PGAUTH_ST_PASSWORD,	/* sent a password (md5 or cleartext) */
-	PGAUTH_ST_SASL_CONTINUE, /* sent SASLInitialResponse */
-	PGAUTH_ST_SASL_FINAL,	/* sent the client-final-message */
-	PGAUTH_ST_SASL_DONE,	/* the server proved itself */
-	PGAUTH_ST_END		/* OK or failed */
+enum pg_auth_state {
+	PG_AUTH_ST_START,
+	PG_AUTH_ST_PASSWORD,	/* sent a password (md5 or cleartext) */
+	PG_AUTH_ST_SASL_CONTINUE, /* sent SASLInitialResponse */
+	PG_AUTH_ST_SASL_FINAL,	/* sent the client-final-message */
+	PG_AUTH_ST_SASL_DONE,	/* the server proved itself */
+	PG_AUTH_ST_END		/* OK or failed */
 };
 
 /* Authentication request codes (protocol.sgml, "Message Formats"). */
@@ -44,8 +44,8 @@ enum pgauth_state {
 #define AUTH_SASL_CONTINUE	11
 #define AUTH_SASL_FINAL		12
 
-struct pgauth {
-	enum pgauth_state	 state;
+struct pg_auth {
+	enum pg_auth_state	 state;
 	char			*user;
 	char			*password;
 	char			*md5_hash;	/* "md5" + 32 hex digits */
@@ -64,7 +64,7 @@ struct pgauth {
 };
 
 static void
-pgauth_clear_reply(struct pgauth *a)
+pg_auth_clear_reply(struct pg_auth *a)
 {
 	if (a->reply != NULL) {
 		OPENSSL_cleanse(a->reply, a->reply_len);
@@ -75,11 +75,11 @@ pgauth_clear_reply(struct pgauth *a)
 }
 
 void
-pgauth_free(struct pgauth *a)
+pg_auth_free(struct pg_auth *a)
 {
 	if (a == NULL)
 		return;
-	pgauth_clear_reply(a);
+	pg_auth_clear_reply(a);
 	scram_free(a->scram);
 	if (a->password != NULL) {
 		OPENSSL_cleanse(a->password, strlen(a->password));
@@ -99,10 +99,10 @@ pgauth_free(struct pgauth *a)
 	free(a);
 }
 
-struct pgauth *
-pgauth_new(const struct pgauth_params *pp)
+struct pg_auth *
+pg_auth_new(const struct pg_auth_params *pp)
 {
-	struct pgauth	*a;
+	struct pg_auth	*a;
 
 	if ((a = calloc(1, sizeof(*a))) == NULL)
 		return (NULL);
@@ -110,7 +110,7 @@ pgauth_new(const struct pgauth_params *pp)
 	a->allow_md5 = pp->allow_md5;
 	a->method = "trust";
 	a->max_iterations = pp->max_iterations > 0 ? pp->max_iterations :
-	    PGAUTH_MAX_ITERATIONS;
+	    PG_AUTH_MAX_ITERATIONS;
 	if ((a->user = strdup(pp->user)) == NULL ||
 	    (pp->password != NULL &&
 	    (a->password = strdup(pp->password)) == NULL) ||
@@ -131,35 +131,35 @@ pgauth_new(const struct pgauth_params *pp)
 	}
 	return (a);
 fail:
-	pgauth_free(a);
+	pg_auth_free(a);
 	return (NULL);
 }
 
 const unsigned char *
-pgauth_reply(const struct pgauth *a, size_t *len)
+pg_auth_reply(const struct pg_auth *a, size_t *len)
 {
 	*len = a->reply_len;
 	return (a->reply);
 }
 
 const char *
-pgauth_error(const struct pgauth *a)
+pg_auth_error(const struct pg_auth *a)
 {
 	return (a->error);
 }
 
 const char *
-pgauth_method(const struct pgauth *a)
+pg_auth_method(const struct pg_auth *a)
 {
 	return (a->method);
 }
 
 static int
-pgauth_fail(struct pgauth *a, const char *why)
+pg_auth_fail(struct pg_auth *a, const char *why)
 {
 	snprintf(a->error, sizeof(a->error), "%s", why);
-	a->state = PGAUTH_ST_END;
-	return (PGAUTH_FAIL);
+	a->state = PG_AUTH_ST_END;
+	return (PG_AUTH_FAIL);
 }
 
 /*
@@ -167,7 +167,7 @@ pgauth_fail(struct pgauth *a, const char *why)
  * when part2 is not NULL, an Int32 length and part2 (SASLInitialResponse).
  */
 static int
-pgauth_message(struct pgauth *a, const void *part1, size_t n1, int nul1,
+pg_auth_message(struct pg_auth *a, const void *part1, size_t n1, int nul1,
     const void *part2, size_t n2)
 {
 	size_t		len = 4 + n1 + (nul1 ? 1 : 0) +
@@ -175,9 +175,9 @@ pgauth_message(struct pgauth *a, const void *part1, size_t n1, int nul1,
 	uint32_t	v;
 	unsigned char	*p;
 
-	pgauth_clear_reply(a);
+	pg_auth_clear_reply(a);
 	if ((p = a->reply = malloc(1 + len)) == NULL)
-		return (pgauth_fail(a, "out of memory"));
+		return (pg_auth_fail(a, "out of memory"));
 	a->reply_len = 1 + len;
 	*p++ = 'p';
 	v = htonl((uint32_t)len);
@@ -192,12 +192,12 @@ pgauth_message(struct pgauth *a, const void *part1, size_t n1, int nul1,
 		memcpy(p, &v, 4);
 		memcpy(p + 4, part2, n2);
 	}
-	return (PGAUTH_MORE);
+	return (PG_AUTH_MORE);
 }
 
 /* "md5" + md5hex(md5hex(password + user) + salt), as libpq computes it. */
 static int
-pgauth_md5(struct pgauth *a, const unsigned char *salt)
+pg_auth_md5(struct pg_auth *a, const unsigned char *salt)
 {
 	static const char	 hex[] = "0123456789abcdef";
 	unsigned char		 d[EVP_MAX_MD_SIZE], buf[32 + 4];
@@ -214,7 +214,7 @@ pgauth_md5(struct pgauth *a, const unsigned char *salt)
 		goto outer;
 	}
 	if ((pu = malloc(pl + strlen(a->user) + 1)) == NULL)
-		return (pgauth_fail(a, "out of memory"));
+		return (pg_auth_fail(a, "out of memory"));
 	memcpy(pu, a->password, pl);
 	memcpy(pu + pl, a->user, strlen(a->user) + 1);
 	ok = EVP_Digest(pu, strlen(pu), d, NULL, EVP_md5(), NULL);
@@ -234,8 +234,8 @@ outer:
 		out[3 + 2 * i + 1] = hex[d[i] & 15];
 	}
 	out[35] = '\0';
-	rc = ok ? pgauth_message(a, out, 35, 1, NULL, 0) :
-	    pgauth_fail(a, "md5 is not available in this OpenSSL (FIPS?)");
+	rc = ok ? pg_auth_message(a, out, 35, 1, NULL, 0) :
+	    pg_auth_fail(a, "md5 is not available in this OpenSSL (FIPS?)");
 	OPENSSL_cleanse(d, sizeof(d));
 	OPENSSL_cleanse(buf, sizeof(buf));
 	OPENSSL_cleanse(inner, sizeof(inner));
@@ -245,7 +245,7 @@ outer:
 
 /* Choose from the server's mechanisms and send client-first-message. */
 static int
-pgauth_sasl(struct pgauth *a, const unsigned char *p, size_t n)
+pg_auth_sasl(struct pg_auth *a, const unsigned char *p, size_t n)
 {
 	struct scram_params	 sp;
 	int			 plus = 0, plain = 0;
@@ -254,7 +254,7 @@ pgauth_sasl(struct pgauth *a, const unsigned char *p, size_t n)
 
 	for (i = 0; i < n && p[i] != '\0'; i = e + 1) {
 		if ((e = i + strnlen((const char *)p + i, n - i)) >= n)
-			return (pgauth_fail(a, "malformed SASL mechanism list"));
+			return (pg_auth_fail(a, "malformed SASL mechanism list"));
 		if (strcmp((const char *)p + i, "SCRAM-SHA-256-PLUS") == 0)
 			plus = 1;
 		else if (strcmp((const char *)p + i, "SCRAM-SHA-256") == 0)
@@ -265,7 +265,7 @@ pgauth_sasl(struct pgauth *a, const unsigned char *p, size_t n)
 	sp.password = a->password;
 	sp.keys = a->password == NULL ? a->keys : NULL;
 	if (a->password == NULL && a->keys == NULL)
-		return (pgauth_fail(a, "the server asks for SCRAM; an md5 "
+		return (pg_auth_fail(a, "the server asks for SCRAM; an md5 "
 		    "secret cannot answer it"));
 	sp.nonce = a->nonce;
 	sp.max_iterations = a->max_iterations;
@@ -280,142 +280,142 @@ pgauth_sasl(struct pgauth *a, const unsigned char *p, size_t n)
 		    SCRAM_BIND_NONE;
 		mech = "SCRAM-SHA-256";
 	} else
-		return (pgauth_fail(a, "the server offers no SASL mechanism "
+		return (pg_auth_fail(a, "the server offers no SASL mechanism "
 		    "we support (SCRAM-SHA-256)"));
 	if ((a->scram = scram_new(&sp)) == NULL)
-		return (pgauth_fail(a, "SCRAM: out of memory or no "
+		return (pg_auth_fail(a, "SCRAM: out of memory or no "
 		    "randomness"));
 	a->method = mech;
-	a->state = PGAUTH_ST_SASL_CONTINUE;
+	a->state = PG_AUTH_ST_SASL_CONTINUE;
 	first = scram_client_first(a->scram);
-	return (pgauth_message(a, mech, strlen(mech), 1, first,
+	return (pg_auth_message(a, mech, strlen(mech), 1, first,
 	    strlen(first)));
 }
 
 static int
-pgauth_sasl_continue(struct pgauth *a, const unsigned char *p, size_t n)
+pg_auth_sasl_continue(struct pg_auth *a, const unsigned char *p, size_t n)
 {
 	const char	*final;
 	char		 err[200];
 
-	if (a->state != PGAUTH_ST_SASL_CONTINUE)
-		return (pgauth_fail(a, "unexpected SASLContinue"));
+	if (a->state != PG_AUTH_ST_SASL_CONTINUE)
+		return (pg_auth_fail(a, "unexpected SASLContinue"));
 	if (scram_server_first(a->scram, (const char *)p, n, err,
 	    sizeof(err)) != 0)
-		return (pgauth_fail(a, err));
-	a->state = PGAUTH_ST_SASL_FINAL;
+		return (pg_auth_fail(a, err));
+	a->state = PG_AUTH_ST_SASL_FINAL;
 	final = scram_client_final(a->scram);
-	return (pgauth_message(a, final, strlen(final), 0, NULL, 0));
+	return (pg_auth_message(a, final, strlen(final), 0, NULL, 0));
 }
 
 static int
-pgauth_sasl_final(struct pgauth *a, const unsigned char *p, size_t n)
+pg_auth_sasl_final(struct pg_auth *a, const unsigned char *p, size_t n)
 {
 	char	err[200];
 
-	if (a->state != PGAUTH_ST_SASL_FINAL)
-		return (pgauth_fail(a, "unexpected SASLFinal"));
+	if (a->state != PG_AUTH_ST_SASL_FINAL)
+		return (pg_auth_fail(a, "unexpected SASLFinal"));
 	if (scram_server_final(a->scram, (const char *)p, n, err,
 	    sizeof(err)) != 0)
-		return (pgauth_fail(a, err));
-	a->state = PGAUTH_ST_SASL_DONE;
-	pgauth_clear_reply(a);
-	return (PGAUTH_MORE);
+		return (pg_auth_fail(a, err));
+	a->state = PG_AUTH_ST_SASL_DONE;
+	pg_auth_clear_reply(a);
+	return (PG_AUTH_MORE);
 }
 
 static int
-pgauth_ok(struct pgauth *a)
+pg_auth_ok(struct pg_auth *a)
 {
-	if (a->state == PGAUTH_ST_SASL_CONTINUE ||
-	    a->state == PGAUTH_ST_SASL_FINAL)
-		return (pgauth_fail(a, "the server ended SCRAM authentication "
+	if (a->state == PG_AUTH_ST_SASL_CONTINUE ||
+	    a->state == PG_AUTH_ST_SASL_FINAL)
+		return (pg_auth_fail(a, "the server ended SCRAM authentication "
 		    "without proving that it knows the password"));
-	a->state = PGAUTH_ST_END;
-	pgauth_clear_reply(a);
-	return (PGAUTH_OK);
+	a->state = PG_AUTH_ST_END;
+	pg_auth_clear_reply(a);
+	return (PG_AUTH_OK);
 }
 
 /* A request for a password: md5, cleartext or SASL. */
 static int
-pgauth_password(struct pgauth *a, uint32_t code, const unsigned char *p,
+pg_auth_password(struct pg_auth *a, uint32_t code, const unsigned char *p,
     size_t n)
 {
-	if (a->state != PGAUTH_ST_START)
-		return (pgauth_fail(a, "a second authentication request"));
+	if (a->state != PG_AUTH_ST_START)
+		return (pg_auth_fail(a, "a second authentication request"));
 	if (a->password == NULL && a->md5_hash == NULL && a->keys == NULL) {
-		a->state = PGAUTH_ST_END;
-		return (PGAUTH_NEED_PASSWORD);
+		a->state = PG_AUTH_ST_END;
+		return (PG_AUTH_NEED_PASSWORD);
 	}
 	if (a->password == NULL && (code == AUTH_CLEARTEXT ||
 	    (code == AUTH_MD5 && a->md5_hash == NULL)))
-		return (pgauth_fail(a, "the server asks for the password "
+		return (pg_auth_fail(a, "the server asks for the password "
 		    "(cleartext or md5); a SCRAM secret cannot answer it"));
 	switch (code) {
 	case AUTH_CLEARTEXT:
 		if (!a->tls)
-			return (pgauth_fail(a, "the server asks for the "
+			return (pg_auth_fail(a, "the server asks for the "
 			    "password in cleartext on a connection without "
 			    "TLS; refused (use a tls:// route, or "
 			    "scram-sha-256 in pg_hba.conf)"));
 		a->method = "password";
-		a->state = PGAUTH_ST_PASSWORD;
-		return (pgauth_message(a, a->password, strlen(a->password), 1,
+		a->state = PG_AUTH_ST_PASSWORD;
+		return (pg_auth_message(a, a->password, strlen(a->password), 1,
 		    NULL, 0));
 	case AUTH_MD5:
 		if (n != 4)
-			return (pgauth_fail(a, "malformed md5 request"));
+			return (pg_auth_fail(a, "malformed md5 request"));
 		/*
 		 * Anyone on the path can ask for md5 instead of SCRAM and
 		 * crack the hash offline: only inside TLS, or when allowed.
 		 */
 		if (!a->tls && !a->allow_md5)
-			return (pgauth_fail(a, "the server asks for an md5 "
+			return (pg_auth_fail(a, "the server asks for an md5 "
 			    "password hash on a connection without TLS; "
 			    "refused: whoever is on the path could have "
 			    "downgraded SCRAM to crack it (use a tls:// "
 			    "route, scram-sha-256 in pg_hba.conf, or "
 			    "check_allow_md5 = yes)"));
 		a->method = "md5";
-		a->state = PGAUTH_ST_PASSWORD;
-		return (pgauth_md5(a, p));
+		a->state = PG_AUTH_ST_PASSWORD;
+		return (pg_auth_md5(a, p));
 	}
-	return (pgauth_sasl(a, p, n));
+	return (pg_auth_sasl(a, p, n));
 }
 
 int
-pgauth_step(struct pgauth *a, const unsigned char *body, size_t len)
+pg_auth_step(struct pg_auth *a, const unsigned char *body, size_t len)
 {
 	uint32_t	code;
 	char		why[96];
 
-	pgauth_clear_reply(a);
-	if (a->state == PGAUTH_ST_END)
-		return (pgauth_fail(a, "authentication already ended"));
+	pg_auth_clear_reply(a);
+	if (a->state == PG_AUTH_ST_END)
+		return (pg_auth_fail(a, "authentication already ended"));
 	if (len < 4)
-		return (pgauth_fail(a, "malformed authentication request"));
+		return (pg_auth_fail(a, "malformed authentication request"));
 	memcpy(&code, body, 4);
 	code = ntohl(code);
 	body += 4;
 	len -= 4;
 	switch (code) {
 	case AUTH_OK:
-		return (pgauth_ok(a));
+		return (pg_auth_ok(a));
 	case AUTH_CLEARTEXT:
 	case AUTH_MD5:
 	case AUTH_SASL:
-		return (pgauth_password(a, code, body, len));
+		return (pg_auth_password(a, code, body, len));
 	case AUTH_SASL_CONTINUE:
-		return (pgauth_sasl_continue(a, body, len));
+		return (pg_auth_sasl_continue(a, body, len));
 	case AUTH_SASL_FINAL:
-		return (pgauth_sasl_final(a, body, len));
+		return (pg_auth_sasl_final(a, body, len));
 	case AUTH_KERBEROS:
 	case AUTH_GSS:
 	case AUTH_GSS_CONTINUE:
 	case AUTH_SSPI:
-		return (pgauth_fail(a, "the server asks for Kerberos, GSSAPI "
+		return (pg_auth_fail(a, "the server asks for Kerberos, GSSAPI "
 		    "or SSPI, which checks do not support"));
 	}
 	snprintf(why, sizeof(why), "unknown authentication request %u",
 	    code);
-	return (pgauth_fail(a, why));
+	return (pg_auth_fail(a, why));
 }

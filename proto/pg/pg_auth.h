@@ -12,17 +12,17 @@
 
 #include <stddef.h>
 
-struct pgauth;
+struct pg_auth;
 struct scram_keys;
 
-enum pgauth_status {
-	PGAUTH_MORE,		/* send pgauth_reply() (if any), read on */
-	PGAUTH_OK,		/* AuthenticationOk, and SCRAM verified */
-	PGAUTH_NEED_PASSWORD,	/* the server wants one; none configured */
-	PGAUTH_FAIL		/* pgauth_error() says why */
+enum pg_auth_status {
+	PG_AUTH_MORE,		/* send pg_auth_reply() (if any), read on */
+	PG_AUTH_OK,		/* AuthenticationOk, and SCRAM verified */
+	PG_AUTH_NEED_PASSWORD,	/* the server wants one; none configured */
+	PG_AUTH_FAIL		/* pg_auth_error() says why */
 };
 
-struct pgauth_params {
+struct pg_auth_params {
 	const char		*user;
 	const char		*password;	/* NULL: none configured */
 	const char		*md5_hash;	/* or "md5" + md5(password user) */
@@ -36,33 +36,33 @@ struct pgauth_params {
 };
 
 /*
- * pgauth_new(params): copies what it needs (the password too).  Returns
- * NULL when out of memory.  Free with pgauth_free(), which wipes it.
+ * pg_auth_new(params): copies what it needs (the password too).  Returns
+ * NULL when out of memory.  Free with pg_auth_free(), which wipes it.
  */
-struct pgauth *pgauth_new(const struct pgauth_params *params);
+struct pg_auth *pg_auth_new(const struct pg_auth_params *params);
 
-/* pgauth_free(a): wipe secrets and free.  NULL is a no-op. */
-void	pgauth_free(struct pgauth *a);
+/* pg_auth_free(a): wipe secrets and free.  NULL is a no-op. */
+void	pg_auth_free(struct pg_auth *a);
 
 /*
- * pgauth_step(a, body, len): one Authentication message's body (after
- * the type byte and length).  Returns an enum pgauth_status.  After
- * PGAUTH_MORE, pgauth_reply() holds the message to send (none after
+ * pg_auth_step(a, body, len): one Authentication message's body (after
+ * the type byte and length).  Returns an enum pg_auth_status.  After
+ * PG_AUTH_MORE, pg_auth_reply() holds the message to send (none after
  * SASLFinal), valid until the next call, and wiped then: it may be
  * password-equivalent (md5, cleartext).
  */
-int	pgauth_step(struct pgauth *a, const unsigned char *body, size_t len);
+int	pg_auth_step(struct pg_auth *a, const unsigned char *body, size_t len);
 
-/* pgauth_reply(a, len): the message to send; NULL when none. */
-const unsigned char *pgauth_reply(const struct pgauth *a, size_t *len);
+/* pg_auth_reply(a, len): the message to send; NULL when none. */
+const unsigned char *pg_auth_reply(const struct pg_auth *a, size_t *len);
 
-/* pgauth_error(a): why PGAUTH_FAIL (no secret in it). */
-const char *pgauth_error(const struct pgauth *a);
+/* pg_auth_error(a): why PG_AUTH_FAIL (no secret in it). */
+const char *pg_auth_error(const struct pg_auth *a);
 
-/* pgauth_method(a): "SCRAM-SHA-256-PLUS", "md5", ... or "trust". */
-const char *pgauth_method(const struct pgauth *a);
+/* pg_auth_method(a): "SCRAM-SHA-256-PLUS", "md5", ... or "trust". */
+const char *pg_auth_method(const struct pg_auth *a);
 
 /* The default limit on SCRAM iterations (PBKDF2 runs on the loop). */
-#define PGAUTH_MAX_ITERATIONS	1000000
+#define PG_AUTH_MAX_ITERATIONS	1000000
 
 #endif

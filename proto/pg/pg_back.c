@@ -10,7 +10,7 @@
 #include "pg_back.h"
 
 static uint32_t
-pgback_get32(const uint8_t *p)
+pg_back_get32(const uint8_t *p)
 {
 	uint32_t	v;
 
@@ -19,20 +19,20 @@ pgback_get32(const uint8_t *p)
 }
 
 void
-pgback_init(struct pgback *b)
+pg_back_init(struct pg_back *b)
 {
 	memset(b, 0, sizeof(*b));
-	b->result = PGBACK_MORE;
+	b->result = PG_BACK_MORE;
 }
 
 void
-pgback_wipe(struct pgback *b)
+pg_back_wipe(struct pg_back *b)
 {
 	explicit_bzero(b->body, sizeof(b->body));
 }
 
 static int
-pgback_stop(struct pgback *b, int result, const char *why)
+pg_back_stop(struct pg_back *b, int result, const char *why)
 {
 	b->result = result;
 	b->why = why;
@@ -41,41 +41,41 @@ pgback_stop(struct pgback *b, int result, const char *why)
 
 /* A whole header is in: decide what to do with the body. */
 static int
-pgback_header(struct pgback *b)
+pg_back_header(struct pg_back *b)
 {
-	uint32_t	len = pgback_get32(b->hdr + 1);
+	uint32_t	len = pg_back_get32(b->hdr + 1);
 
-	if (len < 4 || len > PGBACK_MAX)
-		return (pgback_stop(b, PGBACK_NONE, "bad message length"));
+	if (len < 4 || len > PG_BACK_MAX)
+		return (pg_back_stop(b, PG_BACK_NONE, "bad message length"));
 	b->left = len - 4;
 	b->blen = 0;
 	switch (b->hdr[0]) {
 	case 'K':
 		/* A pid, then the key: 4 bytes (3.0) to 256 (3.2). */
-		if (b->left < 4 + PGCANCEL_KEY_MIN ||
-		    b->left > 4 + PGCANCEL_KEY_MAX)
-			return (pgback_stop(b, PGBACK_NONE, "BackendKeyData "
+		if (b->left < 4 + PG_CANCEL_KEY_MIN ||
+		    b->left > 4 + PG_CANCEL_KEY_MAX)
+			return (pg_back_stop(b, PG_BACK_NONE, "BackendKeyData "
 			    "with a key shorter than 4 or longer than 256 "
 			    "bytes"));
 		break;
 	case 'Z':
-		return (pgback_stop(b, PGBACK_NONE, "ReadyForQuery without "
+		return (pg_back_stop(b, PG_BACK_NONE, "ReadyForQuery without "
 		    "BackendKeyData"));
 	case 'E':
-		return (pgback_stop(b, PGBACK_NONE, "the server refused the "
+		return (pg_back_stop(b, PG_BACK_NONE, "the server refused the "
 		    "session"));
 	}
-	return (PGBACK_MORE);
+	return (PG_BACK_MORE);
 }
 
 int
-pgback_feed(struct pgback *b, const uint8_t *buf, size_t len)
+pg_back_feed(struct pg_back *b, const uint8_t *buf, size_t len)
 {
 	size_t	i = 0, take;
 
-	while (i < len && b->result == PGBACK_MORE) {
-		if (b->seen >= PGBACK_MAX)
-			return (pgback_stop(b, PGBACK_NONE, "no "
+	while (i < len && b->result == PG_BACK_MORE) {
+		if (b->seen >= PG_BACK_MAX)
+			return (pg_back_stop(b, PG_BACK_NONE, "no "
 			    "BackendKeyData in the first 64 KiB"));
 		if (b->hlen < sizeof(b->hdr)) {
 			take = sizeof(b->hdr) - b->hlen;
@@ -86,7 +86,7 @@ pgback_feed(struct pgback *b, const uint8_t *buf, size_t len)
 			b->seen += take;
 			i += take;
 			if (b->hlen == sizeof(b->hdr) &&
-			    pgback_header(b) != PGBACK_MORE)
+			    pg_back_header(b) != PG_BACK_MORE)
 				break;
 			if (b->hlen < sizeof(b->hdr) || b->left > 0)
 				continue;
@@ -105,9 +105,9 @@ pgback_feed(struct pgback *b, const uint8_t *buf, size_t len)
 		}
 		/* A message ended. */
 		if (b->hdr[0] == 'K') {
-			b->pid = pgback_get32(b->body);
+			b->pid = pg_back_get32(b->body);
 			b->keylen = b->blen - 4;
-			return (pgback_stop(b, PGBACK_KEY, NULL));
+			return (pg_back_stop(b, PG_BACK_KEY, NULL));
 		}
 		b->hlen = 0;
 	}
@@ -116,14 +116,14 @@ pgback_feed(struct pgback *b, const uint8_t *buf, size_t len)
 
 /* A message's length field (4 bytes, big-endian, counting itself). */
 static uint32_t
-pgback_len(const uint8_t *p)
+pg_back_len(const uint8_t *p)
 {
 	return ((uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 |
 	    (uint32_t)p[2] << 8 | p[3]);
 }
 
 size_t
-pgback_hide_plus(uint8_t *buf, size_t len)
+pg_back_hide_plus(uint8_t *buf, size_t len)
 {
 	static const char	 plus[] = "SCRAM-SHA-256-PLUS";
 	size_t			 at = 0, end, i, e, drop = 0, m;
@@ -134,14 +134,14 @@ pgback_hide_plus(uint8_t *buf, size_t len)
 	for (;;) {
 		if (len - at < 9)
 			return (len);
-		n = pgback_len(buf + at + 1);
+		n = pg_back_len(buf + at + 1);
 		if (n < 8 || n > len - at - 1)
 			return (len);
 		if (buf[at] != 'v')
 			break;
 		at += 1 + n;
 	}
-	if (buf[at] != 'R' || pgback_len(buf + at + 5) != 10)
+	if (buf[at] != 'R' || pg_back_len(buf + at + 5) != 10)
 		return (len);		/* not AuthenticationSASL */
 	end = at + 1 + n;
 	for (i = at + 9; i < end && buf[i] != '\0'; i = e + 1) {

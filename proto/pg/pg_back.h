@@ -5,7 +5,7 @@
  * to 256 bytes from 3.2 on; a NegotiateProtocolVersion before it is one
  * more message that passes).  It stops at that message, at
  * ReadyForQuery or an ErrorResponse without one, at a malformed header,
- * or after PGBACK_MAX bytes.
+ * or after PG_BACK_MAX bytes.
  */
 #ifndef POSTERN_PGBACK_H
 #define POSTERN_PGBACK_H
@@ -15,42 +15,42 @@
 
 #include "pg_cancel.h"
 
-#define PGBACK_MAX	(64 * 1024)	/* server bytes looked at, at most */
+#define PG_BACK_MAX	(64 * 1024)	/* server bytes looked at, at most */
 
-enum pgback_result {
-	PGBACK_MORE,		/* keep feeding */
-	PGBACK_KEY,		/* pid and key found */
-	PGBACK_NONE		/* no key will come: why says so */
+enum pg_back_result {
+	PG_BACK_MORE,		/* keep feeding */
+	PG_BACK_KEY,		/* pid and key found */
+	PG_BACK_NONE		/* no key will come: why says so */
 };
 
-struct pgback {
+struct pg_back {
 	uint8_t		 hdr[5];	/* type and length of a message */
 	size_t		 hlen;
 	uint32_t	 left;		/* body bytes of it still to pass */
-	uint8_t		 body[4 + PGCANCEL_KEY_MAX]; /* BackendKeyData */
+	uint8_t		 body[4 + PG_CANCEL_KEY_MAX]; /* BackendKeyData */
 	size_t		 blen;
 	size_t		 seen;
-	enum pgback_result result;
+	enum pg_back_result result;
 	uint32_t	 pid;
-	size_t		 keylen;	/* PGBACK_KEY: the key is body + 4 */
-	const char	*why;		/* PGBACK_NONE */
+	size_t		 keylen;	/* PG_BACK_KEY: the key is body + 4 */
+	const char	*why;		/* PG_BACK_NONE */
 };
 
-/* pgback_init(b): ready for the first byte the server sends. */
-void	pgback_init(struct pgback *b);
+/* pg_back_init(b): ready for the first byte the server sends. */
+void	pg_back_init(struct pg_back *b);
 
-/* pgback_wipe(b): wipe the key bytes (before b is freed or reused). */
-void	pgback_wipe(struct pgback *b);
+/* pg_back_wipe(b): wipe the key bytes (before b is freed or reused). */
+void	pg_back_wipe(struct pg_back *b);
 
 /*
- * pgback_feed(b, buf, len): look at the next len bytes of the server's
+ * pg_back_feed(b, buf, len): look at the next len bytes of the server's
  * stream.  Pure: reads only buf[0..len).  Returns b->result; once it is
- * not PGBACK_MORE, further calls change nothing.
+ * not PG_BACK_MORE, further calls change nothing.
  */
-int	pgback_feed(struct pgback *b, const uint8_t *buf, size_t len);
+int	pg_back_feed(struct pg_back *b, const uint8_t *buf, size_t len);
 
 /*
- * pgback_hide_plus(buf, len): buf holds the server's first bytes (whole
+ * pg_back_hide_plus(buf, len): buf holds the server's first bytes (whole
  * messages: NegotiateProtocolVersion may come first); when its
  * AuthenticationSASL offers both SCRAM-SHA-256-PLUS and SCRAM-SHA-256,
  * remove the -PLUS one in place and fix the message's length.  Returns
@@ -59,6 +59,6 @@ int	pgback_feed(struct pgback *b, const uint8_t *buf, size_t len);
  * to postern's TLS, which the client's leg does not have, and libpq
  * refuses a -PLUS offer on a plain connection.
  */
-size_t	pgback_hide_plus(uint8_t *buf, size_t len);
+size_t	pg_back_hide_plus(uint8_t *buf, size_t len);
 
 #endif

@@ -15,10 +15,10 @@
 
 #include "pg_cancel.h"
 
-#define PGCANCEL_BUCKETS	64	/* at first; a power of two */
+#define PG_CANCEL_BUCKETS	64	/* at first; a power of two */
 
-struct pgcancel_entry {
-	LIST_ENTRY(pgcancel_entry)	 entry;
+struct pg_cancel_entry {
+	LIST_ENTRY(pg_cancel_entry)	 entry;
 	uint32_t			 pid;		/* the client's */
 	struct route			*route;
 	/* After a resume (pgresume.h), the backend's own; else NULL. */
@@ -29,16 +29,16 @@ struct pgcancel_entry {
 	uint8_t				 key[];		/* keylen bytes */
 };
 
-LIST_HEAD(pgcancel_bucket, pgcancel_entry);
+LIST_HEAD(pg_cancel_bucket, pg_cancel_entry);
 
-struct pgcancel {
-	struct pgcancel_bucket	*buckets;
+struct pg_cancel {
+	struct pg_cancel_bucket	*buckets;
 	size_t			 nbuckets;
 	size_t			 n;
 };
 
 static size_t
-pgcancel_hash(const struct pgcancel *m, uint32_t pid)
+pg_cancel_hash(const struct pg_cancel *m, uint32_t pid)
 {
 	uint32_t	h = pid * 2654435761u;
 
@@ -47,10 +47,10 @@ pgcancel_hash(const struct pgcancel *m, uint32_t pid)
 }
 
 static int
-pgcancel_resize(struct pgcancel *m, size_t nb)
+pg_cancel_resize(struct pg_cancel *m, size_t nb)
 {
-	struct pgcancel_bucket	*old = m->buckets;
-	struct pgcancel_entry	*e;
+	struct pg_cancel_bucket	*old = m->buckets;
+	struct pg_cancel_entry	*e;
 	size_t			 i, onb = m->nbuckets;
 
 	if ((m->buckets = calloc(nb, sizeof(*m->buckets))) == NULL) {
@@ -63,7 +63,7 @@ pgcancel_resize(struct pgcancel *m, size_t nb)
 	for (i = 0; old != NULL && i < onb; i++) {
 		while ((e = LIST_FIRST(&old[i])) != NULL) {
 			LIST_REMOVE(e, entry);
-			LIST_INSERT_HEAD(&m->buckets[pgcancel_hash(m, e->pid)],
+			LIST_INSERT_HEAD(&m->buckets[pg_cancel_hash(m, e->pid)],
 			    e, entry);
 		}
 	}
@@ -72,7 +72,7 @@ pgcancel_resize(struct pgcancel *m, size_t nb)
 }
 
 static void
-pgcancel_entry_free(struct pgcancel_entry *e)
+pg_cancel_entry_free(struct pg_cancel_entry *e)
 {
 	OPENSSL_cleanse(e->key, e->keylen);
 	if (e->bkey != NULL) {
@@ -82,14 +82,14 @@ pgcancel_entry_free(struct pgcancel_entry *e)
 	free(e);
 }
 
-struct pgcancel *
-pgcancel_new(void)
+struct pg_cancel *
+pg_cancel_new(void)
 {
-	struct pgcancel	*m;
+	struct pg_cancel	*m;
 
 	if ((m = calloc(1, sizeof(*m))) == NULL)
 		return (NULL);
-	if (pgcancel_resize(m, PGCANCEL_BUCKETS) != 0) {
+	if (pg_cancel_resize(m, PG_CANCEL_BUCKETS) != 0) {
 		free(m);
 		return (NULL);
 	}
@@ -97,9 +97,9 @@ pgcancel_new(void)
 }
 
 void
-pgcancel_free(struct pgcancel *m)
+pg_cancel_free(struct pg_cancel *m)
 {
-	struct pgcancel_entry	*e;
+	struct pg_cancel_entry	*e;
 	size_t			 i;
 
 	if (m == NULL)
@@ -107,52 +107,52 @@ pgcancel_free(struct pgcancel *m)
 	for (i = 0; i < m->nbuckets; i++) {
 		while ((e = LIST_FIRST(&m->buckets[i])) != NULL) {
 			LIST_REMOVE(e, entry);
-			pgcancel_entry_free(e);
+			pg_cancel_entry_free(e);
 		}
 	}
 	free(m->buckets);
 	free(m);
 }
 
-struct pgcancel_entry *
-pgcancel_add(struct pgcancel *m, uint32_t pid, const uint8_t *key,
+struct pg_cancel_entry *
+pg_cancel_add(struct pg_cancel *m, uint32_t pid, const uint8_t *key,
     size_t keylen, struct route *r)
 {
-	struct pgcancel_entry	*e;
+	struct pg_cancel_entry	*e;
 
-	if (keylen < PGCANCEL_KEY_MIN || keylen > PGCANCEL_KEY_MAX)
+	if (keylen < PG_CANCEL_KEY_MIN || keylen > PG_CANCEL_KEY_MAX)
 		return (NULL);
 	/* Keep chains short; a failed resize only makes them longer. */
 	if (m->n >= 2 * m->nbuckets)
-		(void)pgcancel_resize(m, 2 * m->nbuckets);
+		(void)pg_cancel_resize(m, 2 * m->nbuckets);
 	if ((e = calloc(1, sizeof(*e) + keylen)) == NULL)
 		return (NULL);
 	e->pid = pid;
 	e->keylen = keylen;
 	memcpy(e->key, key, keylen);
 	e->route = r;
-	LIST_INSERT_HEAD(&m->buckets[pgcancel_hash(m, pid)], e, entry);
+	LIST_INSERT_HEAD(&m->buckets[pg_cancel_hash(m, pid)], e, entry);
 	m->n++;
 	return (e);
 }
 
 void
-pgcancel_del(struct pgcancel *m, struct pgcancel_entry *e)
+pg_cancel_del(struct pg_cancel *m, struct pg_cancel_entry *e)
 {
 	if (e == NULL)
 		return;
 	LIST_REMOVE(e, entry);
 	m->n--;
-	pgcancel_entry_free(e);
+	pg_cancel_entry_free(e);
 }
 
 struct route *
-pgcancel_find(const struct pgcancel *m, uint32_t pid, const uint8_t *key,
+pg_cancel_find(const struct pg_cancel *m, uint32_t pid, const uint8_t *key,
     size_t keylen)
 {
-	const struct pgcancel_entry	*e;
+	const struct pg_cancel_entry	*e;
 
-	LIST_FOREACH(e, &m->buckets[pgcancel_hash(m, pid)], entry) {
+	LIST_FOREACH(e, &m->buckets[pg_cancel_hash(m, pid)], entry) {
 		/* The length is the server's choice, not a secret. */
 		if (e->pid == pid && e->keylen == keylen &&
 		    CRYPTO_memcmp(e->key, key, keylen) == 0)
@@ -162,7 +162,7 @@ pgcancel_find(const struct pgcancel *m, uint32_t pid, const uint8_t *key,
 }
 
 int
-pgcancel_move(struct pgcancel_entry *e, struct route *r, uint32_t bpid,
+pg_cancel_move(struct pg_cancel_entry *e, struct route *r, uint32_t bpid,
     const uint8_t *bkey, size_t bkeylen)
 {
 	uint8_t	*copy;
@@ -170,7 +170,7 @@ pgcancel_move(struct pgcancel_entry *e, struct route *r, uint32_t bpid,
 	if (e == NULL)
 		return (0);
 	e->route = r;
-	if (bkeylen < PGCANCEL_KEY_MIN || bkeylen > PGCANCEL_KEY_MAX ||
+	if (bkeylen < PG_CANCEL_KEY_MIN || bkeylen > PG_CANCEL_KEY_MAX ||
 	    (copy = malloc(bkeylen)) == NULL)
 		return (-1);	/* a cancel then reaches r with a stale key */
 	memcpy(copy, bkey, bkeylen);
@@ -185,12 +185,12 @@ pgcancel_move(struct pgcancel_entry *e, struct route *r, uint32_t bpid,
 }
 
 struct route *
-pgcancel_lookup(const struct pgcancel *m, uint32_t pid, const uint8_t *key,
+pg_cancel_lookup(const struct pg_cancel *m, uint32_t pid, const uint8_t *key,
     size_t keylen, uint32_t *bpid, const uint8_t **bkey, size_t *bkeylen)
 {
-	const struct pgcancel_entry	*e;
+	const struct pg_cancel_entry	*e;
 
-	LIST_FOREACH(e, &m->buckets[pgcancel_hash(m, pid)], entry) {
+	LIST_FOREACH(e, &m->buckets[pg_cancel_hash(m, pid)], entry) {
 		/* The length is the server's choice, not a secret. */
 		if (e->pid == pid && e->keylen == keylen &&
 		    CRYPTO_memcmp(e->key, key, keylen) == 0) {
@@ -204,7 +204,7 @@ pgcancel_lookup(const struct pgcancel *m, uint32_t pid, const uint8_t *key,
 }
 
 size_t
-pgcancel_count(const struct pgcancel *m)
+pg_cancel_count(const struct pg_cancel *m)
 {
 	return (m->n);
 }

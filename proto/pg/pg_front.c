@@ -16,16 +16,16 @@
 
 #include "pg_front.h"
 
-struct pgfront {
+struct pg_front {
 	int		 fd;
 	struct evbuffer	*in;
 	struct event	*ev;
-	pgfront_cb	*cb;
+	pg_front_cb	*cb;
 	void		*arg;
 };
 
 static uint32_t
-pgfront_get32(const uint8_t *p)
+pg_front_get32(const uint8_t *p)
 {
 	uint32_t	v;
 
@@ -34,18 +34,18 @@ pgfront_get32(const uint8_t *p)
 }
 
 int
-pgfront_parse(const uint8_t *buf, size_t len, struct pgfront_msg *msg)
+pg_front_parse(const uint8_t *buf, size_t len, struct pg_front_msg *msg)
 {
 	uint32_t	plen, code;
 
 	memset(msg, 0, sizeof(*msg));
 	if (len < 8)
-		return (msg->kind = PGFRONT_NEED_MORE);
-	plen = pgfront_get32(buf);
-	code = pgfront_get32(buf + 4);
+		return (msg->kind = PG_FRONT_NEED_MORE);
+	plen = pg_front_get32(buf);
+	code = pg_front_get32(buf + 4);
 	if (plen < 8 || plen > PG_MAX_STARTUP) {
 		msg->detail = "invalid startup packet length";
-		return (msg->kind = PGFRONT_BAD);
+		return (msg->kind = PG_FRONT_BAD);
 	}
 	msg->len = plen;
 	switch (code) {
@@ -53,64 +53,64 @@ pgfront_parse(const uint8_t *buf, size_t len, struct pgfront_msg *msg)
 	case PG_GSSENCREQUEST_CODE:
 		if (plen != 8) {
 			msg->detail = "invalid SSL/GSS request length";
-			return (msg->kind = PGFRONT_BAD);
+			return (msg->kind = PG_FRONT_BAD);
 		}
 		return (msg->kind = code == PG_SSLREQUEST_CODE ?
-		    PGFRONT_SSL_REQUEST : PGFRONT_GSS_REQUEST);
+		    PG_FRONT_SSL_REQUEST : PG_FRONT_GSS_REQUEST);
 	case PG_CANCELREQUEST_CODE:
 		/* 3.2: a key of 4 to 256 bytes, all the rest of it. */
 		if (plen < PG_CANCEL_MIN || plen > PG_CANCEL_MAX) {
 			msg->detail = "invalid cancel request length";
-			return (msg->kind = PGFRONT_BAD);
+			return (msg->kind = PG_FRONT_BAD);
 		}
 		if (len < plen)
-			return (msg->kind = PGFRONT_NEED_MORE);
-		msg->cancel_pid = pgfront_get32(buf + 8);
+			return (msg->kind = PG_FRONT_NEED_MORE);
+		msg->cancel_pid = pg_front_get32(buf + 8);
 		msg->cancel_keylen = plen - 12;
 		memcpy(msg->cancel_key, buf + 12, msg->cancel_keylen);
-		return (msg->kind = PGFRONT_CANCEL);
+		return (msg->kind = PG_FRONT_CANCEL);
 	}
 	/* Protocol 2.0 and 3.x: major version in the high 16 bits. */
 	if ((code >> 16) != 3 && (code >> 16) != 2) {
 		msg->detail = "unsupported frontend protocol";
-		return (msg->kind = PGFRONT_BAD);
+		return (msg->kind = PG_FRONT_BAD);
 	}
 	if (len < plen)
-		return (msg->kind = PGFRONT_NEED_MORE);
+		return (msg->kind = PG_FRONT_NEED_MORE);
 	/* A 3.x startup packet ends with a NUL after the last pair. */
 	if ((code >> 16) == 3 && buf[plen - 1] != '\0') {
 		msg->detail = "startup packet not terminated";
-		return (msg->kind = PGFRONT_BAD);
+		return (msg->kind = PG_FRONT_BAD);
 	}
-	return (msg->kind = PGFRONT_STARTUP);
+	return (msg->kind = PG_FRONT_STARTUP);
 }
 
 static void
-pgfront_finish(struct pgfront *p, struct pgfront_msg *msg)
+pg_front_finish(struct pg_front *p, struct pg_front_msg *msg)
 {
 	event_del(p->ev);
 	p->cb(msg, p->in, p->arg);
 }
 
 static void
-pgfront_read_cb(evutil_socket_t fd, short what, void *arg)
+pg_front_read_cb(evutil_socket_t fd, short what, void *arg)
 {
-	struct pgfront		*p = arg;
-	struct pgfront_msg	 msg;
+	struct pg_front		*p = arg;
+	struct pg_front_msg	 msg;
 	int			 n;
 
 	memset(&msg, 0, sizeof(msg));
 	if (what & EV_TIMEOUT) {
-		msg.kind = PGFRONT_TIMEOUT;
+		msg.kind = PG_FRONT_TIMEOUT;
 		msg.detail = "no startup message in time";
-		pgfront_finish(p, &msg);
+		pg_front_finish(p, &msg);
 		return;
 	}
 	n = evbuffer_read(p->in, fd, PG_MAX_STARTUP);
 	if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR)) {
-		msg.kind = PGFRONT_CLOSED;
+		msg.kind = PG_FRONT_CLOSED;
 		msg.detail = n == 0 ? "client closed" : strerror(errno);
-		pgfront_finish(p, &msg);
+		pg_front_finish(p, &msg);
 		return;
 	}
 	for (;;) {
@@ -118,41 +118,41 @@ pgfront_read_cb(evutil_socket_t fd, short what, void *arg)
 		uint8_t	*buf = evbuffer_pullup(p->in, len < 8 ? -1 : 8);
 
 		/* The header classifies; the whole packet is then pulled. */
-		if (len >= 8 && pgfront_get32(buf) <= PG_MAX_STARTUP &&
-		    pgfront_get32(buf) <= len)
-			buf = evbuffer_pullup(p->in, pgfront_get32(buf));
-		switch (pgfront_parse(buf, len, &msg)) {
-		case PGFRONT_NEED_MORE:
+		if (len >= 8 && pg_front_get32(buf) <= PG_MAX_STARTUP &&
+		    pg_front_get32(buf) <= len)
+			buf = evbuffer_pullup(p->in, pg_front_get32(buf));
+		switch (pg_front_parse(buf, len, &msg)) {
+		case PG_FRONT_NEED_MORE:
 			if (len >= PG_MAX_STARTUP) {
-				msg.kind = PGFRONT_BAD;
+				msg.kind = PG_FRONT_BAD;
 				msg.detail = "startup packet too long";
-				pgfront_finish(p, &msg);
+				pg_front_finish(p, &msg);
 			}
 			return;
-		case PGFRONT_SSL_REQUEST:
-		case PGFRONT_GSS_REQUEST:
+		case PG_FRONT_SSL_REQUEST:
+		case PG_FRONT_GSS_REQUEST:
 			/* The client's leg is local: no encryption. */
 			evbuffer_drain(p->in, 8);
 			if (write(fd, "N", 1) != 1) {
-				msg.kind = PGFRONT_CLOSED;
+				msg.kind = PG_FRONT_CLOSED;
 				msg.detail = "client went away";
-				pgfront_finish(p, &msg);
+				pg_front_finish(p, &msg);
 				return;
 			}
 			continue;
 		default:
-			pgfront_finish(p, &msg);
+			pg_front_finish(p, &msg);
 			explicit_bzero(msg.cancel_key, msg.cancel_keylen);
 			return;
 		}
 	}
 }
 
-struct pgfront *
-pgfront_start(struct event_base *base, int fd, int timeout_ms, pgfront_cb *cb,
+struct pg_front *
+pg_front_start(struct event_base *base, int fd, int timeout_ms, pg_front_cb *cb,
     void *arg)
 {
-	struct pgfront	*p;
+	struct pg_front	*p;
 	struct timeval	 tv = { timeout_ms / 1000, (timeout_ms % 1000) * 1000 };
 
 	if ((p = calloc(1, sizeof(*p))) == NULL)
@@ -161,9 +161,9 @@ pgfront_start(struct event_base *base, int fd, int timeout_ms, pgfront_cb *cb,
 	p->cb = cb;
 	p->arg = arg;
 	p->in = evbuffer_new();
-	p->ev = event_new(base, fd, EV_READ | EV_PERSIST, pgfront_read_cb, p);
+	p->ev = event_new(base, fd, EV_READ | EV_PERSIST, pg_front_read_cb, p);
 	if (p->in == NULL || p->ev == NULL) {
-		pgfront_free(p);
+		pg_front_free(p);
 		return (NULL);
 	}
 	event_add(p->ev, &tv);
@@ -171,13 +171,13 @@ pgfront_start(struct event_base *base, int fd, int timeout_ms, pgfront_cb *cb,
 }
 
 void
-pgfront_stop(struct pgfront *p)
+pg_front_stop(struct pg_front *p)
 {
 	event_del(p->ev);
 }
 
 void
-pgfront_free(struct pgfront *p)
+pg_front_free(struct pg_front *p)
 {
 	if (p == NULL)
 		return;

@@ -17,68 +17,68 @@
 
 struct evbuffer;
 struct event_base;
-struct pgfront;
+struct pg_front;
 
 #define PG_SSLREQUEST_CODE	80877103u
 #define PG_GSSENCREQUEST_CODE	80877104u
 #define PG_CANCELREQUEST_CODE	80877102u
 #define PG_MAX_STARTUP		10000	/* as the server's limit */
 /* A CancelRequest: length, code, pid, then the key (4 bytes in 3.0). */
-#define PG_CANCEL_MIN		(12 + PGCANCEL_KEY_MIN)
-#define PG_CANCEL_MAX		(12 + PGCANCEL_KEY_MAX)
+#define PG_CANCEL_MIN		(12 + PG_CANCEL_KEY_MIN)
+#define PG_CANCEL_MAX		(12 + PG_CANCEL_KEY_MAX)
 
-enum pgfront_kind {
-	PGFRONT_NEED_MORE,	/* parse: not a whole packet yet */
-	PGFRONT_SSL_REQUEST,
-	PGFRONT_GSS_REQUEST,
-	PGFRONT_STARTUP,	/* a StartupMessage (any 2.x or 3.x version) */
-	PGFRONT_CANCEL,		/* a CancelRequest: pid and key (3.0, 3.2) */
-	PGFRONT_BAD,		/* malformed: detail says why */
-	PGFRONT_CLOSED,		/* callback: the client closed first */
-	PGFRONT_TIMEOUT		/* callback: no startup in time */
+enum pg_front_kind {
+	PG_FRONT_NEED_MORE,	/* parse: not a whole packet yet */
+	PG_FRONT_SSL_REQUEST,
+	PG_FRONT_GSS_REQUEST,
+	PG_FRONT_STARTUP,	/* a StartupMessage (any 2.x or 3.x version) */
+	PG_FRONT_CANCEL,		/* a CancelRequest: pid and key (3.0, 3.2) */
+	PG_FRONT_BAD,		/* malformed: detail says why */
+	PG_FRONT_CLOSED,		/* callback: the client closed first */
+	PG_FRONT_TIMEOUT		/* callback: no startup in time */
 };
 
-struct pgfront_msg {
-	enum pgfront_kind kind;
+struct pg_front_msg {
+	enum pg_front_kind kind;
 	size_t		 len;		/* bytes of the packet */
 	uint32_t	 cancel_pid;
-	uint8_t		 cancel_key[PGCANCEL_KEY_MAX];	/* a secret */
+	uint8_t		 cancel_key[PG_CANCEL_KEY_MAX];	/* a secret */
 	size_t		 cancel_keylen;
-	const char	*detail;	/* PGFRONT_BAD */
+	const char	*detail;	/* PG_FRONT_BAD */
 };
 
 /*
- * pgfront_parse(buf, len, msg): classify the packet at the start of buf,
+ * pg_front_parse(buf, len, msg): classify the packet at the start of buf,
  * framed by its length word (a CancelRequest is 16 bytes in protocol
  * 3.0, up to PG_CANCEL_MAX from 3.2 on; a StartupMessage of any 3.x
  * minor version passes: the server, not postern, negotiates the minor
  * version with NegotiateProtocolVersion).  Pure: reads only
- * buf[0..len).  Returns msg->kind; for PGFRONT_CANCEL, msg holds a copy
+ * buf[0..len).  Returns msg->kind; for PG_FRONT_CANCEL, msg holds a copy
  * of the key, which the caller wipes.
  */
-int	pgfront_parse(const uint8_t *buf, size_t len, struct pgfront_msg *msg);
+int	pg_front_parse(const uint8_t *buf, size_t len, struct pg_front_msg *msg);
 
 /*
- * pgfront_cb(msg, packet, arg): the one completion.  For STARTUP and
+ * pg_front_cb(msg, packet, arg): the one completion.  For STARTUP and
  * CANCEL, packet holds its bytes (and any that followed); the callee may
  * take them with evbuffer_add_buffer.  Other kinds: the session ends.
  */
-typedef void pgfront_cb(const struct pgfront_msg *msg,
+typedef void pg_front_cb(const struct pg_front_msg *msg,
 	    struct evbuffer *packet, void *arg);
 
 /*
- * pgfront_start(base, fd, timeout_ms, cb, arg): read the startup phase
+ * pg_front_start(base, fd, timeout_ms, cb, arg): read the startup phase
  * from fd (not owned: the caller closes it).  Returns NULL when out of
  * memory.
  */
-struct pgfront *pgfront_start(struct event_base *base, int fd,
-	    int timeout_ms, pgfront_cb *cb, void *arg);
+struct pg_front *pg_front_start(struct event_base *base, int fd,
+	    int timeout_ms, pg_front_cb *cb, void *arg);
 
-/* pgfront_stop(p): no more reading or callbacks. */
-void	pgfront_stop(struct pgfront *p);
+/* pg_front_stop(p): no more reading or callbacks. */
+void	pg_front_stop(struct pg_front *p);
 
-/* pgfront_free(p): stop and free; NULL is a no-op.  Not from inside the
+/* pg_front_free(p): stop and free; NULL is a no-op.  Not from inside the
  * callback. */
-void	pgfront_free(struct pgfront *p);
+void	pg_front_free(struct pg_front *p);
 
 #endif

@@ -16,8 +16,8 @@
 #include "pg_rs_read.h"
 
 int
-pgrs_init(struct pgrs *r, struct pgauth *auth, struct evbuffer *replay,
-    int nz, const struct pgstate *st)
+pg_rs_init(struct pg_rs *r, struct pg_auth *auth, struct evbuffer *replay,
+    int nz, const struct pg_state *st)
 {
 	const char	*v;
 	size_t		 i;
@@ -25,15 +25,15 @@ pgrs_init(struct pgrs *r, struct pgauth *auth, struct evbuffer *replay,
 	memset(r, 0, sizeof(*r));
 	r->auth = auth;
 	r->nz = nz;
-	for (i = 0; i < PGSTATE_NPARAMS; i++)
-		if ((v = pgstate_param(st, i)) != NULL) {
+	for (i = 0; i < PG_STATE_NPARAMS; i++)
+		if ((v = pg_state_param(st, i)) != NULL) {
 			snprintf(r->want[i], sizeof(r->want[i]), "%s", v);
 			r->wanted[i] = 1;
 		}
 	if ((r->replay = evbuffer_new()) == NULL ||
-	    (r->buf = malloc(PGRS_MAX_MESSAGE)) == NULL) {
+	    (r->buf = malloc(PG_RS_MAX_MESSAGE)) == NULL) {
 		evbuffer_drain(replay, evbuffer_get_length(replay));
-		pgrs_clear(r);
+		pg_rs_clear(r);
 		return (-1);
 	}
 	evbuffer_add_buffer(r->replay, replay);
@@ -41,9 +41,9 @@ pgrs_init(struct pgrs *r, struct pgauth *auth, struct evbuffer *replay,
 }
 
 void
-pgrs_clear(struct pgrs *r)
+pg_rs_clear(struct pg_rs *r)
 {
-	pgauth_free(r->auth);
+	pg_auth_free(r->auth);
 	r->auth = NULL;
 	OPENSSL_cleanse(r->key, sizeof(r->key));
 	r->keylen = 0;
@@ -58,16 +58,16 @@ pgrs_clear(struct pgrs *r)
 }
 
 static int
-pgrs_fail(struct pgrs *r, const char *why)
+pg_rs_fail(struct pg_rs *r, const char *why)
 {
 	snprintf(r->error, sizeof(r->error), "%s", why);
-	r->phase = PGRS_DONE;
-	return (PGRS_FAIL);
+	r->phase = PG_RS_DONE;
+	return (PG_RS_FAIL);
 }
 
 /* An ErrorResponse: "SQLSTATE: message", printable only. */
 static int
-pgrs_error(struct pgrs *r, const char *what, const uint8_t *p, size_t n)
+pg_rs_error(struct pg_rs *r, const char *what, const uint8_t *p, size_t n)
 {
 	char		 code[8] = "?", msg[160] = "";
 	const uint8_t	*end = p + n, *z;
@@ -91,24 +91,24 @@ pgrs_error(struct pgrs *r, const char *what, const uint8_t *p, size_t n)
 		p = z + 1;
 	}
 	snprintf(r->error, sizeof(r->error), "%s: %s %s", what, code, msg);
-	r->phase = PGRS_DONE;
-	return (PGRS_FAIL);
+	r->phase = PG_RS_DONE;
+	return (PG_RS_FAIL);
 }
 
 static void
-pgrs_param(struct pgrs *r, const uint8_t *p, size_t n)
+pg_rs_param(struct pg_rs *r, const uint8_t *p, size_t n)
 {
 	const uint8_t	*z;
 	size_t		 i, vlen;
 
 	if ((z = memchr(p, '\0', n)) == NULL)
 		return;
-	for (i = 0; i < PGSTATE_NPARAMS; i++) {
-		if (strcmp((const char *)p, pgstate_param_names[i]) != 0)
+	for (i = 0; i < PG_STATE_NPARAMS; i++) {
+		if (strcmp((const char *)p, pg_state_param_names[i]) != 0)
 			continue;
 		vlen = strnlen((const char *)z + 1, n - (size_t)(z + 1 - p));
-		if (vlen >= PGSTATE_VALUE_MAX)
-			vlen = PGSTATE_VALUE_MAX - 1;
+		if (vlen >= PG_STATE_VALUE_MAX)
+			vlen = PG_STATE_VALUE_MAX - 1;
 		memcpy(r->param[i], z + 1, vlen);
 		r->param[i][vlen] = '\0';
 		r->have[i] = 1;
@@ -117,7 +117,7 @@ pgrs_param(struct pgrs *r, const uint8_t *p, size_t n)
 
 /* The major version: digits up to the first '.' or blank. */
 static size_t
-pgrs_major(const char *v)
+pg_rs_major(const char *v)
 {
 	size_t	n = 0;
 
@@ -128,136 +128,136 @@ pgrs_major(const char *v)
 
 /* Everything the client saw is the same here? */
 static int
-pgrs_compare(struct pgrs *r)
+pg_rs_compare(struct pg_rs *r)
 {
 	size_t	i, n;
 	int	same;
 
-	for (i = 0; i < PGSTATE_NPARAMS; i++) {
+	for (i = 0; i < PG_STATE_NPARAMS; i++) {
 		if (!r->wanted[i])
 			continue;
 		if (!r->have[i])
 			same = 0;
-		else if (strcmp(pgstate_param_names[i], "server_version") ==
+		else if (strcmp(pg_state_param_names[i], "server_version") ==
 		    0)
-			same = (n = pgrs_major(r->want[i])) > 0 &&
-			    n == pgrs_major(r->param[i]) &&
+			same = (n = pg_rs_major(r->want[i])) > 0 &&
+			    n == pg_rs_major(r->param[i]) &&
 			    strncmp(r->want[i], r->param[i], n) == 0;
 		else
 			same = strcmp(r->want[i], r->param[i]) == 0;
 		if (!same) {
 			snprintf(r->error, sizeof(r->error), "parameter %s "
 			    "differs: '%s' there, '%s' before",
-			    pgstate_param_names[i], r->have[i] ? r->param[i] :
+			    pg_state_param_names[i], r->have[i] ? r->param[i] :
 			    "(none)", r->want[i]);
-			r->phase = PGRS_DONE;
-			return (PGRS_FAIL);
+			r->phase = PG_RS_DONE;
+			return (PG_RS_FAIL);
 		}
 	}
-	r->phase = PGRS_DONE;
-	return (PGRS_READY);
+	r->phase = PG_RS_DONE;
+	return (PG_RS_READY);
 }
 
 static int
-pgrs_auth(struct pgrs *r, const uint8_t *p, size_t n, struct evbuffer *out)
+pg_rs_auth(struct pg_rs *r, const uint8_t *p, size_t n, struct evbuffer *out)
 {
 	const unsigned char	*reply;
 	size_t			 rlen;
 
-	switch (pgauth_step(r->auth, p, n)) {
-	case PGAUTH_MORE:
-		if ((reply = pgauth_reply(r->auth, &rlen)) != NULL &&
+	switch (pg_auth_step(r->auth, p, n)) {
+	case PG_AUTH_MORE:
+		if ((reply = pg_auth_reply(r->auth, &rlen)) != NULL &&
 		    evbuffer_add(out, reply, rlen) != 0)
-			return (pgrs_fail(r, "out of memory"));
-		return (PGRS_MORE);
-	case PGAUTH_OK:
-		r->phase = PGRS_STARTUP;
-		return (PGRS_MORE);
-	case PGAUTH_NEED_PASSWORD:
-		return (pgrs_fail(r, "the server asks for a password and "
+			return (pg_rs_fail(r, "out of memory"));
+		return (PG_RS_MORE);
+	case PG_AUTH_OK:
+		r->phase = PG_RS_STARTUP;
+		return (PG_RS_MORE);
+	case PG_AUTH_NEED_PASSWORD:
+		return (pg_rs_fail(r, "the server asks for a password and "
 		    "auth_file has none for this user"));
 	}
 	snprintf(r->error, sizeof(r->error), "authentication: %s",
-	    pgauth_error(r->auth));
-	r->phase = PGRS_DONE;
-	return (PGRS_FAIL);
+	    pg_auth_error(r->auth));
+	r->phase = PG_RS_DONE;
+	return (PG_RS_FAIL);
 }
 
 /* One whole message. */
 static int
-pgrs_message(struct pgrs *r, uint8_t type, const uint8_t *p, size_t n,
+pg_rs_message(struct pg_rs *r, uint8_t type, const uint8_t *p, size_t n,
     struct evbuffer *out)
 {
 	if (type == 'E')
-		return (pgrs_error(r, r->phase == PGRS_REPLAY ? "the replay "
+		return (pg_rs_error(r, r->phase == PG_RS_REPLAY ? "the replay "
 		    "failed" : "the server refused the session", p, n));
 	if (type == 'N')
-		return (PGRS_MORE);
+		return (PG_RS_MORE);
 	switch (r->phase) {
-	case PGRS_AUTH:
+	case PG_RS_AUTH:
 		if (type == 'R')
-			return (pgrs_auth(r, p, n, out));
+			return (pg_rs_auth(r, p, n, out));
 		if (type == 'v')	/* NegotiateProtocolVersion */
-			return (PGRS_MORE);
+			return (PG_RS_MORE);
 		break;
-	case PGRS_STARTUP:
+	case PG_RS_STARTUP:
 		if (type == 'S') {
-			pgrs_param(r, p, n);
-			return (PGRS_MORE);
+			pg_rs_param(r, p, n);
+			return (PG_RS_MORE);
 		}
 		/* The key as the server sent it: 3.2 keys are longer. */
-		if (type == 'K' && n >= 4 + PGRS_KEY_MIN &&
-		    n <= 4 + PGRS_KEY_MAX) {
+		if (type == 'K' && n >= 4 + PG_RS_KEY_MIN &&
+		    n <= 4 + PG_RS_KEY_MAX) {
 			memcpy(&r->pid, p, 4);
 			r->pid = ntohl(r->pid);
 			memcpy(r->key, p + 4, n - 4);
 			r->keylen = n - 4;
-			return (PGRS_MORE);
+			return (PG_RS_MORE);
 		}
 		if (type == 'Z' && n == 1) {
 			if (p[0] != 'I')
-				return (pgrs_fail(r, "the new session is not "
+				return (pg_rs_fail(r, "the new session is not "
 				    "idle after its startup"));
 			if (evbuffer_add_buffer(out, r->replay) != 0)
-				return (pgrs_fail(r, "out of memory"));
+				return (pg_rs_fail(r, "out of memory"));
 			if (r->nz == 0)
-				return (pgrs_compare(r));
-			r->phase = PGRS_REPLAY;
-			return (PGRS_MORE);
+				return (pg_rs_compare(r));
+			r->phase = PG_RS_REPLAY;
+			return (PG_RS_MORE);
 		}
 		break;
-	case PGRS_REPLAY:
+	case PG_RS_REPLAY:
 		if (type == 'S') {
-			pgrs_param(r, p, n);
-			return (PGRS_MORE);
+			pg_rs_param(r, p, n);
+			return (PG_RS_MORE);
 		}
 		if (type == 'Z') {
 			if (n != 1 || p[0] != 'I')
-				return (pgrs_fail(r, "the replay left a "
+				return (pg_rs_fail(r, "the replay left a "
 				    "transaction open"));
 			if (--r->nz == 0)
-				return (pgrs_compare(r));
-			return (PGRS_MORE);
+				return (pg_rs_compare(r));
+			return (PG_RS_MORE);
 		}
 		if (type == '1' || type == 'C')
-			return (PGRS_MORE);
+			return (PG_RS_MORE);
 		break;
-	case PGRS_DONE:
-		return (pgrs_fail(r, "unexpected bytes after the replay"));
+	case PG_RS_DONE:
+		return (pg_rs_fail(r, "unexpected bytes after the replay"));
 	}
-	return (pgrs_fail(r, "a message the handshake does not expect"));
+	return (pg_rs_fail(r, "a message the handshake does not expect"));
 }
 
 int
-pgrs_feed(struct pgrs *r, const uint8_t *p, size_t n, struct evbuffer *out)
+pg_rs_feed(struct pg_rs *r, const uint8_t *p, size_t n, struct evbuffer *out)
 {
 	uint32_t	l;
 	size_t		k;
-	int		rc = PGRS_MORE;
+	int		rc = PG_RS_MORE;
 
 	while (n > 0) {
-		if (r->phase == PGRS_DONE)
-			return (pgrs_fail(r, "unexpected bytes after the "
+		if (r->phase == PG_RS_DONE)
+			return (pg_rs_fail(r, "unexpected bytes after the "
 			    "replay"));
 		if (r->hlen < 5) {
 			k = 5 - r->hlen < n ? 5 - r->hlen : n;
@@ -269,8 +269,8 @@ pgrs_feed(struct pgrs *r, const uint8_t *p, size_t n, struct evbuffer *out)
 				break;
 			memcpy(&l, r->hdr + 1, 4);
 			l = ntohl(l);
-			if (l < 4 || l - 4 > PGRS_MAX_MESSAGE)
-				return (pgrs_fail(r, "a message length out of "
+			if (l < 4 || l - 4 > PG_RS_MAX_MESSAGE)
+				return (pg_rs_fail(r, "a message length out of "
 				    "bounds"));
 			r->left = l - 4;
 			r->blen = 0;
@@ -284,11 +284,11 @@ pgrs_feed(struct pgrs *r, const uint8_t *p, size_t n, struct evbuffer *out)
 		if (r->left > 0)
 			break;
 		r->hlen = 0;
-		rc = pgrs_message(r, r->hdr[0], r->buf, r->blen, out);
+		rc = pg_rs_message(r, r->hdr[0], r->buf, r->blen, out);
 		OPENSSL_cleanse(r->buf, r->blen);
 		r->blen = 0;
-		if (rc != PGRS_MORE)
-			return (rc == PGRS_READY && n > 0 ? pgrs_fail(r,
+		if (rc != PG_RS_MORE)
+			return (rc == PG_RS_READY && n > 0 ? pg_rs_fail(r,
 			    "unexpected bytes after the replay") : rc);
 	}
 	return (rc);

@@ -16,30 +16,30 @@
 #include "pg_state.h"
 
 struct evbuffer;
-struct pgauth;
+struct pg_auth;
 
-#define PGRS_MAX_MESSAGE	65536
+#define PG_RS_MAX_MESSAGE	65536
 
-enum pgrs_status {
-	PGRS_MORE,		/* read on (and send what out holds) */
-	PGRS_READY,		/* logged in, replayed, parameters match */
-	PGRS_FAIL		/* pgrs.error says why */
+enum pg_rs_status {
+	PG_RS_MORE,		/* read on (and send what out holds) */
+	PG_RS_READY,		/* logged in, replayed, parameters match */
+	PG_RS_FAIL		/* its error says why */
 };
 
-enum pgrs_phase {
-	PGRS_AUTH,		/* Authentication requests */
-	PGRS_STARTUP,		/* ParameterStatus, BackendKeyData, 'Z' */
-	PGRS_REPLAY,		/* the replies to the replay */
-	PGRS_DONE		/* ready or failed */
+enum pg_rs_phase {
+	PG_RS_AUTH,		/* Authentication requests */
+	PG_RS_STARTUP,		/* ParameterStatus, BackendKeyData, 'Z' */
+	PG_RS_REPLAY,		/* the replies to the replay */
+	PG_RS_DONE		/* ready or failed */
 };
 
 /* A cancel key: 4 bytes in protocol 3.0, 4 to 256 from 3.2 on. */
-#define PGRS_KEY_MIN	4
-#define PGRS_KEY_MAX	256
+#define PG_RS_KEY_MIN	4
+#define PG_RS_KEY_MAX	256
 
-struct pgrs {
-	enum pgrs_phase	 phase;
-	struct pgauth	*auth;		/* owned */
+struct pg_rs {
+	enum pg_rs_phase	 phase;
+	struct pg_auth	*auth;		/* owned */
 	struct evbuffer	*replay;	/* owned: sent at the first 'Z' */
 	int		 nz;		/* ReadyForQuery the replay is owed */
 	uint8_t		 hdr[5];
@@ -47,30 +47,30 @@ struct pgrs {
 	uint32_t	 left;
 	uint8_t		*buf;
 	size_t		 blen;
-	char		 want[PGSTATE_NPARAMS][PGSTATE_VALUE_MAX];
-	uint8_t		 wanted[PGSTATE_NPARAMS];
-	char		 param[PGSTATE_NPARAMS][PGSTATE_VALUE_MAX];
-	uint8_t		 have[PGSTATE_NPARAMS];
+	char		 want[PG_STATE_NPARAMS][PG_STATE_VALUE_MAX];
+	uint8_t		 wanted[PG_STATE_NPARAMS];
+	char		 param[PG_STATE_NPARAMS][PG_STATE_VALUE_MAX];
+	uint8_t		 have[PG_STATE_NPARAMS];
 	uint32_t	 pid;
-	uint8_t		 key[PGRS_KEY_MAX];	/* BackendKeyData's, whole */
+	uint8_t		 key[PG_RS_KEY_MAX];	/* BackendKeyData's, whole */
 	size_t		 keylen;		/* 0: none */
 	char		 error[256];
 };
 
 /*
- * pgrs_init(r, auth, replay, nz, st): a reader that logs in with auth
+ * pg_rs_init(r, auth, replay, nz, st): a reader that logs in with auth
  * (taken), then sends replay (its content taken) expecting nz
  * ReadyForQuery, and compares the parameters st recorded.  -1 when out
  * of memory (auth freed all the same).
  */
-int	pgrs_init(struct pgrs *r, struct pgauth *auth, struct evbuffer *replay,
-	    int nz, const struct pgstate *st);
+int	pg_rs_init(struct pg_rs *r, struct pg_auth *auth, struct evbuffer *replay,
+	    int nz, const struct pg_state *st);
 
-/* pgrs_feed(r, p, n, out): bytes from the server; enum pgrs_status. */
-int	pgrs_feed(struct pgrs *r, const uint8_t *p, size_t n,
+/* pg_rs_feed(r, p, n, out): bytes from the server; enum pg_rs_status. */
+int	pg_rs_feed(struct pg_rs *r, const uint8_t *p, size_t n,
 	    struct evbuffer *out);
 
-/* pgrs_clear(r): wipe and free what r holds. */
-void	pgrs_clear(struct pgrs *r);
+/* pg_rs_clear(r): wipe and free what r holds. */
+void	pg_rs_clear(struct pg_rs *r);
 
 #endif

@@ -10,7 +10,7 @@
 #include "pg_sql.h"
 
 /* A word's byte, lowered (ASCII letters, digits, '_'); 0: not one. */
-static const uint8_t pgsql_wordc[256] = {
+static const uint8_t pg_sql_wordc[256] = {
 	['0'] = '0', ['1'] = '1', ['2'] = '2', ['3'] = '3', ['4'] = '4',
 	['5'] = '5', ['6'] = '6', ['7'] = '7', ['8'] = '8', ['9'] = '9',
 	['_'] = '_',
@@ -33,7 +33,7 @@ static const uint8_t pgsql_wordc[256] = {
  * are none of the keywords: two letters decide before any compare.
  */
 const char *
-pgsql_scan_end(struct pgsql_scan *sc)
+pg_sql_scan_end(struct pg_sql_scan *sc)
 {
 	static const char *const words[] = { "temp", "temporary", "hold" };
 	static const char *const prefixes[] = { "pg_advisory",
@@ -75,21 +75,21 @@ out:
 }
 
 const char *
-pgsql_scan(struct pgsql_scan *sc, const uint8_t *p, size_t n)
+pg_sql_scan(struct pg_sql_scan *sc, const uint8_t *p, size_t n)
 {
 	const char	*why = NULL, *w;
 	size_t		 i, k = sc->wlen;
 	uint8_t		 c;
 
 	for (i = 0; i < n; i++) {
-		if ((c = pgsql_wordc[p[i]]) != 0) {
+		if ((c = pg_sql_wordc[p[i]]) != 0) {
 			if (k < sizeof(sc->word) - 1)
 				sc->word[k] = (char)c;
 			if (k < sizeof(sc->word))
 				k++;
 		} else if (k > 0) {
 			sc->wlen = k;
-			if ((w = pgsql_scan_end(sc)) != NULL && why == NULL)
+			if ((w = pg_sql_scan_end(sc)) != NULL && why == NULL)
 				why = w;
 			k = 0;
 		}
@@ -100,7 +100,7 @@ pgsql_scan(struct pgsql_scan *sc, const uint8_t *p, size_t n)
 
 /* The first two words of a statement, lowered. */
 static void
-pgsql_words(const uint8_t *p, size_t n, char *w1, char *w2, size_t wmax)
+pg_sql_words(const uint8_t *p, size_t n, char *w1, char *w2, size_t wmax)
 {
 	char	*w[2] = { w1, w2 };
 	size_t	 i = 0, k, j;
@@ -117,11 +117,11 @@ pgsql_words(const uint8_t *p, size_t n, char *w1, char *w2, size_t wmax)
 }
 
 /* w is the word kw (lowered, NUL-terminated, length wl). */
-#define PGSQL_IS(w, wl, kw) \
+#define PG_SQL_IS(w, wl, kw) \
 	((wl) == sizeof(kw) - 1 && memcmp((w), (kw), sizeof(kw) - 1) == 0)
 
-enum pgsql_stmt
-pgsql_classify(const uint8_t *p, size_t n)
+enum pg_sql_stmt
+pg_sql_classify(const uint8_t *p, size_t n)
 {
 	char	w1[16], w2[16];
 	size_t	l1, l2;
@@ -132,28 +132,28 @@ pgsql_classify(const uint8_t *p, size_t n)
 		n--;
 	}
 	if (n == 0 || strchr("sSrRdDpPlLuU", *p) == NULL)
-		return (PGSQL_OTHER);
-	pgsql_words(p, n, w1, w2, sizeof(w1));
+		return (PG_SQL_OTHER);
+	pg_sql_words(p, n, w1, w2, sizeof(w1));
 	l1 = strlen(w1);
 	l2 = strlen(w2);
-	if (PGSQL_IS(w1, l1, "set"))
-		return (PGSQL_IS(w2, l2, "local") ||
-		    PGSQL_IS(w2, l2, "transaction") ? PGSQL_SET_LOCAL :
-		    PGSQL_SET);
-	if (PGSQL_IS(w1, l1, "reset"))
-		return (PGSQL_IS(w2, l2, "all") ? PGSQL_RESET_ALL :
-		    PGSQL_RESET);
-	if (PGSQL_IS(w1, l1, "deallocate"))
-		return (PGSQL_DEALLOCATE);
-	if (PGSQL_IS(w1, l1, "discard") || PGSQL_IS(w1, l1, "prepare") ||
-	    PGSQL_IS(w1, l1, "listen") || PGSQL_IS(w1, l1, "unlisten") ||
-	    PGSQL_IS(w1, l1, "load"))
-		return (PGSQL_STATE);
-	return (PGSQL_OTHER);
+	if (PG_SQL_IS(w1, l1, "set"))
+		return (PG_SQL_IS(w2, l2, "local") ||
+		    PG_SQL_IS(w2, l2, "transaction") ? PG_SQL_SET_LOCAL :
+		    PG_SQL_SET);
+	if (PG_SQL_IS(w1, l1, "reset"))
+		return (PG_SQL_IS(w2, l2, "all") ? PG_SQL_RESET_ALL :
+		    PG_SQL_RESET);
+	if (PG_SQL_IS(w1, l1, "deallocate"))
+		return (PG_SQL_DEALLOCATE);
+	if (PG_SQL_IS(w1, l1, "discard") || PG_SQL_IS(w1, l1, "prepare") ||
+	    PG_SQL_IS(w1, l1, "listen") || PG_SQL_IS(w1, l1, "unlisten") ||
+	    PG_SQL_IS(w1, l1, "load"))
+		return (PG_SQL_STATE);
+	return (PG_SQL_OTHER);
 }
 
 int
-pgsql_single(const uint8_t *p, size_t n)
+pg_sql_single(const uint8_t *p, size_t n)
 {
 	const uint8_t	*semi = memchr(p, ';', n);
 	size_t		 i;
@@ -167,7 +167,7 @@ pgsql_single(const uint8_t *p, size_t n)
 }
 
 int
-pgsql_deallocate_name(const char *p, size_t len, char *name, size_t max)
+pg_sql_deallocate_name(const char *p, size_t len, char *name, size_t max)
 {
 	const char	*end = p + len;
 	size_t		 n = 0;

@@ -13,40 +13,40 @@
 #include <stddef.h>
 #include <stdint.h>
 
-enum pgsql_stmt {
-	PGSQL_OTHER,
-	PGSQL_SET,		/* SET, SET SESSION */
-	PGSQL_SET_LOCAL,	/* SET LOCAL, SET TRANSACTION: no state */
-	PGSQL_RESET,
-	PGSQL_RESET_ALL,
-	PGSQL_DEALLOCATE,
-	PGSQL_STATE		/* DISCARD, PREPARE, LISTEN...: not alone */
+enum pg_sql_stmt {
+	PG_SQL_OTHER,
+	PG_SQL_SET,		/* SET, SET SESSION */
+	PG_SQL_SET_LOCAL,	/* SET LOCAL, SET TRANSACTION: no state */
+	PG_SQL_RESET,
+	PG_SQL_RESET_ALL,
+	PG_SQL_DEALLOCATE,
+	PG_SQL_STATE		/* DISCARD, PREPARE, LISTEN...: not alone */
 };
 
 /* The keyword scan's state across the pieces of one message. */
-struct pgsql_scan {
+struct pg_sql_scan {
 	char	 word[24];
 	size_t	 wlen;
 };
 
 /*
- * pgsql_scan(sc, p, n): the next n bytes of a query (sc zeroed at its
+ * pg_sql_scan(sc, p, n): the next n bytes of a query (sc zeroed at its
  * start).  Returns why the session cannot be resumed when a word says
- * so, else NULL.  pgsql_scan_end(sc): the message ended (its last word).
+ * so, else NULL.  pg_sql_scan_end(sc): the message ended (its last word).
  */
-const char *pgsql_scan(struct pgsql_scan *sc, const uint8_t *p, size_t n);
-const char *pgsql_scan_end(struct pgsql_scan *sc);
+const char *pg_sql_scan(struct pg_sql_scan *sc, const uint8_t *p, size_t n);
+const char *pg_sql_scan_end(struct pg_sql_scan *sc);
 
-/* pgsql_classify(p, n): what a statement's first words make it. */
-enum pgsql_stmt pgsql_classify(const uint8_t *p, size_t n);
+/* pg_sql_classify(p, n): what a statement's first words make it. */
+enum pg_sql_stmt pg_sql_classify(const uint8_t *p, size_t n);
 
-/* pgsql_single(p, n): one statement only (no ';' but trailing ones). */
-int	pgsql_single(const uint8_t *p, size_t n);
+/* pg_sql_single(p, n): one statement only (no ';' but trailing ones). */
+int	pg_sql_single(const uint8_t *p, size_t n);
 
 /*
- * pgsql_deallocate_name(p, n, name, max): the statement DEALLOCATE
+ * pg_sql_deallocate_name(p, n, name, max): the statement DEALLOCATE
  * [PREPARE] names, as the server folds it.  0, or -1 when unreadable.
  */
-int	pgsql_deallocate_name(const char *p, size_t n, char *name, size_t max);
+int	pg_sql_deallocate_name(const char *p, size_t n, char *name, size_t max);
 
 #endif

@@ -74,14 +74,14 @@ pg_frame_whole(const struct pg_frame *f, const uint8_t *buf, size_t len)
 }
 
 /*
- * A whole message for pgstate; once the session cannot be resumed (for
- * good), pgstate is not fed any more (whole or in pieces): nothing it
+ * A whole message for pg_state; once the session cannot be resumed (for
+ * good), pg_state is not fed any more (whole or in pieces): nothing it
  * reads would change that, and the session pays no more for it.
  */
 static void
 pg_track_state(struct pg_track *t, int dir, const uint8_t *buf, size_t n)
 {
-	pgstate_msg(t->st, dir, buf[0], buf + 5, (uint32_t)(n - 5));
+	pg_state_msg(t->st, dir, buf[0], buf + 5, (uint32_t)(n - 5));
 	if (t->st->why != NULL)
 		t->st = NULL;
 }
@@ -143,8 +143,8 @@ pg_track_client(struct pg_track *t, const uint8_t *buf, size_t len)
 		if ((n = pg_frame_whole(&t->c, buf, len)) > 0) {
 			pg_client_msg(t, buf[0], (uint32_t)(n - 5));
 			if (t->st != NULL &&
-			    pgstate_types[PGSTATE_CLIENT][buf[0]])
-				pg_track_state(t, PGSTATE_CLIENT, buf, n);
+			    pg_state_types[PG_STATE_CLIENT][buf[0]])
+				pg_track_state(t, PG_STATE_CLIENT, buf, n);
 			if (buf[0] == 'Q') {
 				pg_listen_text(&t->listen, buf + 5, n - 5);
 				pg_listen_query_end(&t->listen);
@@ -159,12 +159,12 @@ pg_track_client(struct pg_track *t, const uint8_t *buf, size_t len)
 			pg_client_msg(t, t->c.hdr[0], t->c.left);
 		if (t->st != NULL && t->lost == NULL) {
 			if (header)
-				pgstate_begin(t->st, PGSTATE_CLIENT,
+				pg_state_begin(t->st, PG_STATE_CLIENT,
 				    t->c.hdr[0], t->c.left);
 			if (blen > 0)
-				pgstate_body(t->st, PGSTATE_CLIENT, body, blen);
+				pg_state_body(t->st, PG_STATE_CLIENT, body, blen);
 			if (t->c.hlen == 5 && t->c.left == 0) {
-				pgstate_end(t->st, PGSTATE_CLIENT);
+				pg_state_end(t->st, PG_STATE_CLIENT);
 				if (t->st->why != NULL)
 					t->st = NULL;	/* as above */
 			}
@@ -232,8 +232,8 @@ pg_track_server(struct pg_track *t, const uint8_t *buf, size_t len)
 			if (n > 5)
 				pg_server_body(t, type, 0, buf + 5, n - 5);
 			pg_server_end(t, type);
-			if (t->st != NULL && pgstate_types[PGSTATE_SERVER][type])
-				pg_track_state(t, PGSTATE_SERVER, buf, n);
+			if (t->st != NULL && pg_state_types[PG_STATE_SERVER][type])
+				pg_track_state(t, PG_STATE_SERVER, buf, n);
 			buf += n;
 			len -= n;
 			continue;
@@ -248,15 +248,15 @@ pg_track_server(struct pg_track *t, const uint8_t *buf, size_t len)
 			pg_server_body(t, type, off, body, blen);
 		if (t->st != NULL && t->lost == NULL) {
 			if (header)
-				pgstate_begin(t->st, PGSTATE_SERVER, type,
+				pg_state_begin(t->st, PG_STATE_SERVER, type,
 				    t->s.left);
 			if (blen > 0)
-				pgstate_body(t->st, PGSTATE_SERVER, body, blen);
+				pg_state_body(t->st, PG_STATE_SERVER, body, blen);
 		}
 		if (t->s.hlen == 5 && t->s.left == 0 && t->lost == NULL) {
 			pg_server_end(t, type);
 			if (t->st != NULL) {
-				pgstate_end(t->st, PGSTATE_SERVER);
+				pg_state_end(t->st, PG_STATE_SERVER);
 				if (t->st->why != NULL)
 					t->st = NULL;
 			}

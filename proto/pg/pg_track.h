@@ -18,7 +18,7 @@
 
 #include "pg_listen.h"
 
-struct pgstate;
+struct pg_state;
 
 /* A message longer than this is not PostgreSQL's (1 GB, its own cap). */
 #define PG_TRACK_MAX_LEN	(1U << 30)
@@ -50,7 +50,7 @@ struct pg_track {
 	char		 tag[12];	/* CommandComplete, first bytes */
 	size_t		 taglen;
 	const char	*lost;		/* why; NULL: followed */
-	struct pgstate	*st;		/* resume's state (pg_state.h), or NULL */
+	struct pg_state	*st;		/* resume's state (pg_state.h), or NULL */
 };
 
 /* pg_track_init(t): for a session whose startup packet went first. */

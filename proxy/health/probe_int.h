@@ -20,7 +20,7 @@
 #define PROBE_REDIS_STEPS	4	/* AUTH, PING, ROLE, GET */
 
 struct evbuffer;
-struct pgauth;
+struct pg_auth;
 struct redisReader;
 
 struct probe {
@@ -44,7 +44,7 @@ struct probe {
 	int			 nsteps, step;
 
 	/* PostgreSQL */
-	struct pgauth		*auth;
+	struct pg_auth		*auth;
 	int			 pg_phase;	/* enum probe_pg_phase */
 	char			 pg_role[8];	/* "t" or "f": in recovery */
 };

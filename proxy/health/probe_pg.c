@@ -50,7 +50,7 @@ enum probe_pg_phase {
 void
 probe_pg_free(struct probe *p)
 {
-	pgauth_free(p->auth);
+	pg_auth_free(p->auth);
 	p->auth = NULL;
 }
 
@@ -109,7 +109,7 @@ probe_pg_startup(struct probe *p, SSL *ssl)
 {
 	const struct probe_params	*pp = &p->params;
 	struct evbuffer			*out = bufferevent_get_output(p->bev);
-	struct pgauth_params		 ap;
+	struct pg_auth_params		 ap;
 	unsigned char			 hash[EVP_MAX_MD_SIZE];
 	unsigned int			 hlen = 0;
 	const char			*db;
@@ -124,7 +124,7 @@ probe_pg_startup(struct probe *p, SSL *ssl)
 		ap.cbind = hash;
 		ap.cbind_len = hlen;
 	}
-	if ((p->auth = pgauth_new(&ap)) == NULL)
+	if ((p->auth = pg_auth_new(&ap)) == NULL)
 		return (-1);
 	db = pp->database != NULL ? pp->database : pp->user;
 	len = 4 + 4 + 5 + strlen(pp->user) + 1 + 9 + strlen(db) + 1 +
@@ -217,9 +217,9 @@ probe_pg_auth(struct probe *p, const unsigned char *body, size_t n)
 	unsigned char		*copy;
 	size_t			 len;
 
-	switch (pgauth_step(p->auth, body, n)) {
-	case PGAUTH_MORE:
-		if ((reply = pgauth_reply(p->auth, &len)) == NULL)
+	switch (pg_auth_step(p->auth, body, n)) {
+	case PG_AUTH_MORE:
+		if ((reply = pg_auth_reply(p->auth, &len)) == NULL)
 			return;
 		/* The output buffer wipes it once written (md5, password). */
 		if ((copy = malloc(len)) == NULL) {
@@ -233,10 +233,10 @@ probe_pg_auth(struct probe *p, const unsigned char *body, size_t n)
 			probe_finish(p, PROBE_CONNECT_ERROR, "out of memory");
 		}
 		return;
-	case PGAUTH_OK:
+	case PG_AUTH_OK:
 		p->pg_phase = PG_STARTUP;
 		return;
-	case PGAUTH_NEED_PASSWORD:
+	case PG_AUTH_NEED_PASSWORD:
 		/* Alive; but the role and the identity need a session. */
 		if (p->params.role == PROBE_ROLE_ANY && !p->params.identity)
 			probe_finish(p, PROBE_OK, "authentication requested");
@@ -246,7 +246,7 @@ probe_pg_auth(struct probe *p, const unsigned char *body, size_t n)
 			    "not set)");
 		return;
 	}
-	probe_finish(p, PROBE_AUTH, "auth failed (%s)", pgauth_error(p->auth));
+	probe_finish(p, PROBE_AUTH, "auth failed (%s)", pg_auth_error(p->auth));
 }
 
 static void
@@ -306,7 +306,7 @@ probe_pg_row(struct probe *p, const unsigned char *b, size_t n)
 static void
 probe_pg_verdict(struct probe *p)
 {
-	const char	*role, *method = pgauth_method(p->auth);
+	const char	*role, *method = pg_auth_method(p->auth);
 	const char	*want = p->params.role == PROBE_ROLE_PRIMARY ?
 	    "primary" : "standby";
 

@@ -146,14 +146,14 @@ track_run(const struct track_case *c, uint64_t rounds)
 {
 	static struct resp_track	rt;
 	static struct pg_track		pt;
-	static struct pgstate		st;
+	static struct pg_state		st;
 	uint64_t			t0, i;
 
 	resp_track_init(&rt);
 	pg_track_init(&pt);
 	if (c->state) {
 		/* PostgreSQL resume's state (pg_state.h), after a startup. */
-		pgstate_init(&st);
+		pg_state_init(&st);
 		st.ready = 1;
 		pt.st = &st;
 	}
@@ -177,7 +177,7 @@ track_run(const struct track_case *c, uint64_t rounds)
 	}
 	resp_track_clear(&rt);
 	if (c->state)
-		pgstate_free(&st);
+		pg_state_free(&st);
 	return ((double)t0 / (double)(rounds * c->pairs));
 }
 

@@ -36,16 +36,16 @@ feed(struct pg_track *t, const uint8_t *q, size_t nq, const uint8_t *p,
 
 /* The replay st would send, and why it would not. */
 static void
-replay(struct pgstate *st, struct evbuffer *b, int *nz, const char **why)
+replay(struct pg_state *st, struct evbuffer *b, int *nz, const char **why)
 {
 	char	names[96];
 
-	*nz = pgstate_replay(st, b, names, sizeof(names));
-	*why = pgstate_why(st);
+	*nz = pg_state_replay(st, b, names, sizeof(names));
+	*why = pg_state_why(st);
 }
 
 static int
-same_state(struct pgstate *a, struct pgstate *b)
+same_state(struct pg_state *a, struct pg_state *b)
 {
 	struct evbuffer	*ba = evbuffer_new(), *bb = evbuffer_new();
 	const char	*wa, *wb;
@@ -72,7 +72,7 @@ int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct pg_track	whole, parts, bytes;
-	struct pgstate	sw, sp, sb;
+	struct pg_state	sw, sp, sb;
 	size_t		step, cut;
 
 	if (size < 1)
@@ -83,9 +83,9 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	size--;
 	pg_track_init(&whole);
 	pg_track_init(&parts);
-	pgstate_init(&sw);
-	pgstate_init(&sp);
-	pgstate_init(&sb);
+	pg_state_init(&sw);
+	pg_state_init(&sp);
+	pg_state_init(&sb);
 	whole.st = &sw;
 	parts.st = &sp;
 	feed(&whole, data, cut, data + cut, size - cut, size + 1);
@@ -111,8 +111,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (whole.lost == NULL && (!same_state(&sw, &sp) ||
 	    !same_state(&sw, &sb)))
 		abort();
-	pgstate_free(&sw);
-	pgstate_free(&sp);
-	pgstate_free(&sb);
+	pg_state_free(&sw);
+	pg_state_free(&sp);
+	pg_state_free(&sb);
 	return (0);
 }

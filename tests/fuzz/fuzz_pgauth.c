@@ -21,11 +21,11 @@ int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	static const unsigned char	 hash[32] = { 1 };
-	struct pgauth_params		 p;
-	struct pgauth			*a;
+	struct pg_auth_params		 p;
+	struct pg_auth			*a;
 	const unsigned char		*r;
 	size_t				 n, len;
-	int				 st = PGAUTH_MORE;
+	int				 st = PG_AUTH_MORE;
 
 	if (size < 1)
 		return (0);
@@ -40,28 +40,28 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	p.max_iterations = 4;
 	data++;
 	size--;
-	if ((a = pgauth_new(&p)) == NULL)
+	if ((a = pg_auth_new(&p)) == NULL)
 		return (0);
-	while (size >= 2 && st == PGAUTH_MORE) {
+	while (size >= 2 && st == PG_AUTH_MORE) {
 		len = (size_t)data[0] << 8 | data[1];
 		data += 2;
 		size -= 2;
 		if (len > size)
 			len = size;
-		st = pgauth_step(a, data, len);
+		st = pg_auth_step(a, data, len);
 		data += len;
 		size -= len;
-		r = pgauth_reply(a, &n);
+		r = pg_auth_reply(a, &n);
 		if ((r == NULL) != (n == 0))
 			abort();
-		if (st == PGAUTH_MORE && r != NULL && (r[0] != 'p' || n < 5))
+		if (st == PG_AUTH_MORE && r != NULL && (r[0] != 'p' || n < 5))
 			abort();
-		if (st == PGAUTH_FAIL && pgauth_error(a)[0] == '\0')
+		if (st == PG_AUTH_FAIL && pg_auth_error(a)[0] == '\0')
 			abort();
 		/* The password never reaches an error message. */
-		if (strstr(pgauth_error(a), "pencil") != NULL)
+		if (strstr(pg_auth_error(a), "pencil") != NULL)
 			abort();
 	}
-	pgauth_free(a);
+	pg_auth_free(a);
 	return (0);
 }

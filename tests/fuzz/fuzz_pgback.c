@@ -17,37 +17,37 @@ int	LLVMFuzzerTestOneInput(const uint8_t *, size_t);
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	struct pgback	whole, parts;
+	struct pg_back	whole, parts;
 	size_t		off, step, n;
-	int		r1, r2 = PGBACK_MORE;
+	int		r1, r2 = PG_BACK_MORE;
 
 	if (size < 1)
 		return (0);
 	step = (size_t)data[0] % 17 + 1;
 	data++;
 	size--;
-	pgback_init(&whole);
-	pgback_init(&parts);
-	r1 = pgback_feed(&whole, data, size);
+	pg_back_init(&whole);
+	pg_back_init(&parts);
+	r1 = pg_back_feed(&whole, data, size);
 	for (off = 0; off < size; off += n) {
 		n = size - off < step ? size - off : step;
-		r2 = pgback_feed(&parts, data + off, n);
+		r2 = pg_back_feed(&parts, data + off, n);
 	}
 	if (size == 0)
 		r2 = parts.result;
 	if (r1 != r2 || whole.seen != parts.seen)
 		abort();
-	if (r1 == PGBACK_KEY && (whole.pid != parts.pid ||
+	if (r1 == PG_BACK_KEY && (whole.pid != parts.pid ||
 	    whole.keylen != parts.keylen ||
-	    whole.keylen < PGCANCEL_KEY_MIN || whole.keylen > PGCANCEL_KEY_MAX ||
+	    whole.keylen < PG_CANCEL_KEY_MIN || whole.keylen > PG_CANCEL_KEY_MAX ||
 	    memcmp(whole.body + 4, parts.body + 4, whole.keylen) != 0))
 		abort();
-	if (r1 == PGBACK_NONE && whole.why == NULL)
+	if (r1 == PG_BACK_NONE && whole.why == NULL)
 		abort();
-	if (whole.seen > PGBACK_MAX + 5 || whole.seen > size)
+	if (whole.seen > PG_BACK_MAX + 5 || whole.seen > size)
 		abort();
 	/* Once finished, more bytes change nothing. */
-	if (r1 != PGBACK_MORE && pgback_feed(&whole, data, size) != r1)
+	if (r1 != PG_BACK_MORE && pg_back_feed(&whole, data, size) != r1)
 		abort();
 	/* -PLUS hidden in a copy: shorter by the name or unchanged, and
 	 * never twice (the second pass finds no -PLUS). */
@@ -56,10 +56,10 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		size_t	m;
 
 		memcpy(copy, data, size);
-		m = pgback_hide_plus(copy, size);
+		m = pg_back_hide_plus(copy, size);
 		if (m != size && m != size - 19)
 			abort();
-		if (m != size && pgback_hide_plus(copy, m) != m)
+		if (m != size && pg_back_hide_plus(copy, m) != m)
 			abort();
 	}
 	return (0);

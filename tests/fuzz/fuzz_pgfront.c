@@ -16,31 +16,31 @@ int	LLVMFuzzerTestOneInput(const uint8_t *, size_t);
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	struct pgfront_msg	msg;
+	struct pg_front_msg	msg;
 	size_t			off = 0;
 	int			kind;
 
 	/* Walk the input as a stream of packets, as the session would. */
 	while (off < size) {
-		kind = pgfront_parse(data + off, size - off, &msg);
-		if (kind == PGFRONT_SSL_REQUEST || kind == PGFRONT_GSS_REQUEST) {
+		kind = pg_front_parse(data + off, size - off, &msg);
+		if (kind == PG_FRONT_SSL_REQUEST || kind == PG_FRONT_GSS_REQUEST) {
 			if (msg.len != 8)
 				abort();
 			off += msg.len;
 			continue;
 		}
-		if ((kind == PGFRONT_STARTUP || kind == PGFRONT_CANCEL) &&
+		if ((kind == PG_FRONT_STARTUP || kind == PG_FRONT_CANCEL) &&
 		    (msg.len < 8 || msg.len > size - off))
 			abort();
 		/* A cancel key of 4 to 256 bytes (3.2), all the rest of it. */
-		if (kind == PGFRONT_CANCEL &&
-		    (msg.cancel_keylen < PGCANCEL_KEY_MIN ||
-		    msg.cancel_keylen > PGCANCEL_KEY_MAX ||
+		if (kind == PG_FRONT_CANCEL &&
+		    (msg.cancel_keylen < PG_CANCEL_KEY_MIN ||
+		    msg.cancel_keylen > PG_CANCEL_KEY_MAX ||
 		    msg.len != 12 + msg.cancel_keylen ||
 		    memcmp(msg.cancel_key, data + off + 12,
 		    msg.cancel_keylen) != 0))
 			abort();
-		if (kind == PGFRONT_BAD && msg.detail == NULL)
+		if (kind == PG_FRONT_BAD && msg.detail == NULL)
 			abort();
 		break;
 	}

@@ -26,13 +26,13 @@ run(const uint8_t *data, size_t size, size_t step, int kind,
     struct evbuffer *out, char *err, size_t errlen)
 {
 	static const unsigned char	 salt[16] = "0123456789abcdef";
-	struct pgauth_params		 ap;
+	struct pg_auth_params		 ap;
 	struct scram_keys		 k;
-	struct pgstate			 st;
-	struct pgrs			 r;
+	struct pg_state			 st;
+	struct pg_rs			 r;
 	struct evbuffer			*replay = evbuffer_new();
 	size_t				 off, n;
-	int				 rc = PGRS_MORE;
+	int				 rc = PG_RS_MORE;
 
 	memset(&ap, 0, sizeof(ap));
 	memset(&k, 0x5a, sizeof(k));
@@ -47,24 +47,24 @@ run(const uint8_t *data, size_t size, size_t step, int kind,
 		ap.md5_hash = "md5c84f3e3e66f641cb95824ca607c25dec";
 	else
 		ap.password = "pencil";
-	pgstate_init(&st);
+	pg_state_init(&st);
 	memcpy(st.param[4], "UTC", 4);
 	st.have[4] = 1;
 	if (replay == NULL)
 		abort();
 	evbuffer_add(replay, "Q\0\0\0\x0dSET a=1\0", 14);
-	if (pgrs_init(&r, pgauth_new(&ap), replay, 1, &st) != 0)
+	if (pg_rs_init(&r, pg_auth_new(&ap), replay, 1, &st) != 0)
 		abort();
-	for (off = 0; off < size && rc == PGRS_MORE; off += n) {
+	for (off = 0; off < size && rc == PG_RS_MORE; off += n) {
 		n = size - off < step ? size - off : step;
-		rc = pgrs_feed(&r, data + off, n, out);
+		rc = pg_rs_feed(&r, data + off, n, out);
 	}
-	if (rc == PGRS_FAIL && r.error[0] == '\0')
+	if (rc == PG_RS_FAIL && r.error[0] == '\0')
 		abort();
 	memcpy(err, r.error, errlen < sizeof(r.error) ? errlen :
 	    sizeof(r.error));
-	pgrs_clear(&r);
-	pgstate_free(&st);
+	pg_rs_clear(&r);
+	pg_state_free(&st);
 	evbuffer_free(replay);
 	return (rc);
 }
@@ -94,7 +94,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (ra != rb || evbuffer_get_length(a) != evbuffer_get_length(b) ||
 	    (evbuffer_get_length(a) > 0 && memcmp(evbuffer_pullup(a, -1),
 	    evbuffer_pullup(b, -1), evbuffer_get_length(a)) != 0) ||
-	    (ra == PGRS_FAIL && strcmp(ea, eb) != 0))
+	    (ra == PG_RS_FAIL && strcmp(ea, eb) != 0))
 		abort();
 	evbuffer_free(a);
 	evbuffer_free(b);

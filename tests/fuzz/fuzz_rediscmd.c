@@ -10,33 +10,33 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "resp_cmd.h"
+#include "resp_first.h"
 
 int	LLVMFuzzerTestOneInput(const uint8_t *, size_t);
 
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	char			first[REDISCMD_NAME_MAX], name[REDISCMD_NAME_MAX];
-	enum rediscmd_status	st, settled = REDISCMD_MORE;
+	char			first[RESP_FIRST_NAME_MAX], name[RESP_FIRST_NAME_MAX];
+	enum resp_first_status	st, settled = RESP_FIRST_MORE;
 	size_t			n;
 
 	if (size > 256)
 		size = 256;
 	for (n = 0; n <= size; n++) {
-		st = rediscmd_name(data, n, name);
-		if (settled == REDISCMD_MORE) {
+		st = resp_first_name(data, n, name);
+		if (settled == RESP_FIRST_MORE) {
 			settled = st;
-			if (st == REDISCMD_NAME)
+			if (st == RESP_FIRST_NAME)
 				memcpy(first, name, sizeof(first));
 		} else if (st != settled)
 			abort();
-		else if (st == REDISCMD_NAME && strcmp(first, name) != 0)
+		else if (st == RESP_FIRST_NAME && strcmp(first, name) != 0)
 			abort();
-		if (st == REDISCMD_NAME && strlen(name) >= REDISCMD_NAME_MAX)
+		if (st == RESP_FIRST_NAME && strlen(name) >= RESP_FIRST_NAME_MAX)
 			abort();
 	}
-	if (settled == REDISCMD_NAME)
-		(void)rediscmd_prompt(first);
+	if (settled == RESP_FIRST_NAME)
+		(void)resp_first_prompt(first);
 	return (0);
 }

@@ -18,12 +18,12 @@
 
 #include "pg_auth.h"
 
-static struct pgauth *
+static struct pg_auth *
 client_md5(const char *password, int tls, int allow_md5)
 {
 	static const unsigned char	hash[32] = { 7 };
-	struct pgauth_params		p;
-	struct pgauth			*a;
+	struct pg_auth_params		p;
+	struct pg_auth			*a;
 
 	memset(&p, 0, sizeof(p));
 	p.user = "check";
@@ -35,12 +35,12 @@ client_md5(const char *password, int tls, int allow_md5)
 		p.cbind_len = sizeof(hash);
 	}
 	p.nonce = "fixednonce";
-	a = pgauth_new(&p);
+	a = pg_auth_new(&p);
 	assert_non_null(a);
 	return (a);
 }
 
-static struct pgauth *
+static struct pg_auth *
 client(const char *password, int tls)
 {
 	return (client_md5(password, tls, 0));
@@ -60,56 +60,56 @@ request(unsigned char *buf, uint32_t code, const void *data, size_t n)
 static void
 test_md5_refused(void **state)
 {
-	struct pgauth	*a = client("s3cret", 0);
+	struct pg_auth	*a = client("s3cret", 0);
 	unsigned char	 body[64];
 	size_t		 n;
 
 	(void)state;
 	n = request(body, 5, "\x01\x02\x03\x04", 4);
-	assert_int_equal(pgauth_step(a, body, n), PGAUTH_FAIL);
-	assert_null(pgauth_reply(a, &n));
-	assert_string_equal(pgauth_error(a), "the server asks for an md5 "
+	assert_int_equal(pg_auth_step(a, body, n), PG_AUTH_FAIL);
+	assert_null(pg_auth_reply(a, &n));
+	assert_string_equal(pg_auth_error(a), "the server asks for an md5 "
 	    "password hash on a connection without TLS; refused: whoever is "
 	    "on the path could have downgraded SCRAM to crack it (use a "
 	    "tls:// route, scram-sha-256 in pg_hba.conf, or check_allow_md5 "
 	    "= yes)");
-	pgauth_free(a);
+	pg_auth_free(a);
 	/* Inside TLS it is answered. */
 	a = client("s3cret", 1);
 	n = request(body, 5, "\x01\x02\x03\x04", 4);
-	assert_int_equal(pgauth_step(a, body, n), PGAUTH_MORE);
-	assert_non_null(pgauth_reply(a, &n));
-	pgauth_free(a);
+	assert_int_equal(pg_auth_step(a, body, n), PG_AUTH_MORE);
+	assert_non_null(pg_auth_reply(a, &n));
+	pg_auth_free(a);
 }
 
 static void
 test_md5(void **state)
 {
-	struct pgauth		*a = client_md5("s3cret", 0, 1);
+	struct pg_auth		*a = client_md5("s3cret", 0, 1);
 	unsigned char		 body[64];
 	const unsigned char	*r;
 	size_t			 n;
 
 	(void)state;
 	n = request(body, 5, "\x01\x02\x03\x04", 4);
-	assert_int_equal(pgauth_step(a, body, n), PGAUTH_MORE);
-	r = pgauth_reply(a, &n);
+	assert_int_equal(pg_auth_step(a, body, n), PG_AUTH_MORE);
+	r = pg_auth_reply(a, &n);
 	/* python3: "md5" + md5(md5(b"s3cretcheck").hexdigest() + salt) */
 	assert_int_equal(n, 1 + 4 + 36);
 	assert_memory_equal(r, "p\0\0\0\x28md5444a1329f8b38741ec5bdeea05dd93a8",
 	    n);
-	assert_string_equal(pgauth_method(a), "md5");
+	assert_string_equal(pg_auth_method(a), "md5");
 	n = request(body, 0, "", 0);
-	assert_int_equal(pgauth_step(a, body, n), PGAUTH_OK);
-	pgauth_free(a);
+	assert_int_equal(pg_auth_step(a, body, n), PG_AUTH_OK);
+	pg_auth_free(a);
 }
 
 /* auth_file's md5 entry answers md5 (and nothing else) the same way. */
 static void
 test_md5_hash(void **state)
 {
-	struct pgauth_params	 p;
-	struct pgauth		*a;
+	struct pg_auth_params	 p;
+	struct pg_auth		*a;
 	unsigned char		 body[64];
 	const unsigned char	*r;
 	size_t			 n;
@@ -119,60 +119,60 @@ test_md5_hash(void **state)
 	p.user = "check";
 	p.md5_hash = "md5c84f3e3e66f641cb95824ca607c25dec";
 	p.allow_md5 = 1;	/* no TLS here (test_md5_refused) */
-	assert_non_null(a = pgauth_new(&p));
+	assert_non_null(a = pg_auth_new(&p));
 	n = request(body, 5, "\x01\x02\x03\x04", 4);
-	assert_int_equal(pgauth_step(a, body, n), PGAUTH_MORE);
-	r = pgauth_reply(a, &n);
+	assert_int_equal(pg_auth_step(a, body, n), PG_AUTH_MORE);
+	r = pg_auth_reply(a, &n);
 	assert_int_equal(n, 1 + 4 + 36);
 	assert_memory_equal(r, "p\0\0\0\x28md5444a1329f8b38741ec5bdeea05dd93a8",
 	    n);
-	pgauth_free(a);
-	assert_non_null(a = pgauth_new(&p));
+	pg_auth_free(a);
+	assert_non_null(a = pg_auth_new(&p));
 	n = request(body, 10, "SCRAM-SHA-256\0", 15);
-	assert_int_equal(pgauth_step(a, body, n), PGAUTH_FAIL);
-	pgauth_free(a);
+	assert_int_equal(pg_auth_step(a, body, n), PG_AUTH_FAIL);
+	pg_auth_free(a);
 }
 
 static void
 test_cleartext(void **state)
 {
-	struct pgauth		*a = client("s3cret", 0);
+	struct pg_auth		*a = client("s3cret", 0);
 	unsigned char		 body[8];
 	const unsigned char	*r;
 	size_t			 n;
 
 	(void)state;
 	n = request(body, 3, "", 0);
-	assert_int_equal(pgauth_step(a, body, n), PGAUTH_FAIL);
-	assert_non_null(strstr(pgauth_error(a), "in cleartext on a "
+	assert_int_equal(pg_auth_step(a, body, n), PG_AUTH_FAIL);
+	assert_non_null(strstr(pg_auth_error(a), "in cleartext on a "
 	    "connection without TLS; refused"));
-	assert_null(strstr(pgauth_error(a), "s3cret"));
-	pgauth_free(a);
+	assert_null(strstr(pg_auth_error(a), "s3cret"));
+	pg_auth_free(a);
 	a = client("s3cret", 1);
-	assert_int_equal(pgauth_step(a, body, n), PGAUTH_MORE);
-	r = pgauth_reply(a, &n);
+	assert_int_equal(pg_auth_step(a, body, n), PG_AUTH_MORE);
+	r = pg_auth_reply(a, &n);
 	assert_int_equal(n, 1 + 4 + 7);
 	assert_memory_equal(r, "p\0\0\0\x0bs3cret\0", n);
-	pgauth_free(a);
+	pg_auth_free(a);
 }
 
 /* Without a password: "the server wants one", not a failure. */
 static void
 test_need_password(void **state)
 {
-	struct pgauth	*a = client(NULL, 0);
+	struct pg_auth	*a = client(NULL, 0);
 	unsigned char	 body[64];
 	size_t		 n;
 
 	(void)state;
 	n = request(body, 10, "SCRAM-SHA-256\0", 15);
-	assert_int_equal(pgauth_step(a, body, n), PGAUTH_NEED_PASSWORD);
-	pgauth_free(a);
+	assert_int_equal(pg_auth_step(a, body, n), PG_AUTH_NEED_PASSWORD);
+	pg_auth_free(a);
 	a = client(NULL, 0);
 	n = request(body, 0, "", 0);
-	assert_int_equal(pgauth_step(a, body, n), PGAUTH_OK);
-	assert_string_equal(pgauth_method(a), "trust");
-	pgauth_free(a);
+	assert_int_equal(pg_auth_step(a, body, n), PG_AUTH_OK);
+	assert_string_equal(pg_auth_method(a), "trust");
+	pg_auth_free(a);
 }
 
 /* Which mechanism, which gs2 flag. */
@@ -196,7 +196,7 @@ test_sasl_choice(void **state)
 		{ 0, plain, sizeof(plain), "SCRAM-SHA-256",
 		  "n,,n=,r=fixednonce" },
 	};
-	struct pgauth		*a;
+	struct pg_auth		*a;
 	unsigned char		 body[128];
 	const unsigned char	*r;
 	size_t			 i, n, ml;
@@ -206,9 +206,9 @@ test_sasl_choice(void **state)
 	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		a = client("pw", cases[i].tls);
 		n = request(body, 10, cases[i].offer, cases[i].len);
-		assert_int_equal(pgauth_step(a, body, n), PGAUTH_MORE);
-		assert_string_equal(pgauth_method(a), cases[i].mech);
-		r = pgauth_reply(a, &n);
+		assert_int_equal(pg_auth_step(a, body, n), PG_AUTH_MORE);
+		assert_string_equal(pg_auth_method(a), cases[i].mech);
+		r = pg_auth_reply(a, &n);
 		ml = strlen(cases[i].mech) + 1;
 		assert_int_equal(n, 1 + 4 + ml + 4 + strlen(cases[i].first));
 		assert_int_equal(r[0], 'p');
@@ -217,14 +217,14 @@ test_sasl_choice(void **state)
 		assert_int_equal(ntohl(len), strlen(cases[i].first));
 		assert_memory_equal(r + 9 + ml, cases[i].first,
 		    strlen(cases[i].first));
-		pgauth_free(a);
+		pg_auth_free(a);
 	}
 }
 
 static void
 test_refusals(void **state)
 {
-	struct pgauth	*a;
+	struct pg_auth	*a;
 	unsigned char	 body[64];
 	size_t		 n;
 
@@ -232,29 +232,29 @@ test_refusals(void **state)
 	/* AuthenticationOk in the middle of SCRAM. */
 	a = client("pw", 0);
 	n = request(body, 10, "SCRAM-SHA-256\0", 15);
-	assert_int_equal(pgauth_step(a, body, n), PGAUTH_MORE);
+	assert_int_equal(pg_auth_step(a, body, n), PG_AUTH_MORE);
 	n = request(body, 0, "", 0);
-	assert_int_equal(pgauth_step(a, body, n), PGAUTH_FAIL);
-	assert_non_null(strstr(pgauth_error(a), "without proving"));
-	pgauth_free(a);
+	assert_int_equal(pg_auth_step(a, body, n), PG_AUTH_FAIL);
+	assert_non_null(strstr(pg_auth_error(a), "without proving"));
+	pg_auth_free(a);
 	/* No mechanism we know; an unterminated list; GSSAPI. */
 	a = client("pw", 0);
 	n = request(body, 10, "OTHER\0", 7);
-	assert_int_equal(pgauth_step(a, body, n), PGAUTH_FAIL);
-	pgauth_free(a);
+	assert_int_equal(pg_auth_step(a, body, n), PG_AUTH_FAIL);
+	pg_auth_free(a);
 	a = client("pw", 0);
 	n = request(body, 10, "SCRAM-SHA-256", 13);
-	assert_int_equal(pgauth_step(a, body, n), PGAUTH_FAIL);
-	pgauth_free(a);
+	assert_int_equal(pg_auth_step(a, body, n), PG_AUTH_FAIL);
+	pg_auth_free(a);
 	a = client("pw", 0);
 	n = request(body, 7, "", 0);
-	assert_int_equal(pgauth_step(a, body, n), PGAUTH_FAIL);
-	assert_non_null(strstr(pgauth_error(a), "GSSAPI"));
+	assert_int_equal(pg_auth_step(a, body, n), PG_AUTH_FAIL);
+	assert_non_null(strstr(pg_auth_error(a), "GSSAPI"));
 	/* Nothing after an end. */
 	n = request(body, 0, "", 0);
-	assert_int_equal(pgauth_step(a, body, n), PGAUTH_FAIL);
-	pgauth_free(a);
-	pgauth_free(NULL);
+	assert_int_equal(pg_auth_step(a, body, n), PG_AUTH_FAIL);
+	pg_auth_free(a);
+	pg_auth_free(NULL);
 }
 
 int

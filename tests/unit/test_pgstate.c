@@ -245,7 +245,7 @@ static const struct chunk temp[] = {
 
 struct fed {
 	struct pg_track	t;
-	struct pgstate	st;
+	struct pg_state	st;
 };
 
 /* Feed the chunks in order, each cut at cut (0: whole; 1: bytewise). */
@@ -255,7 +255,7 @@ feed(struct fed *f, const struct chunk *c, size_t n, size_t cut, int bytes)
 	size_t	i, j, k;
 
 	pg_track_init(&f->t);
-	pgstate_init(&f->st);
+	pg_state_init(&f->st);
 	f->t.st = &f->st;
 	for (i = 0; i < n; i++) {
 		const uint8_t	*p = (const uint8_t *)c[i].data;
@@ -282,12 +282,12 @@ summary(struct fed *f, char *out, size_t len)
 	int		 nz;
 
 	assert_non_null(b);
-	nz = pgstate_replay(&f->st, b, names, sizeof(names));
+	nz = pg_state_replay(&f->st, b, names, sizeof(names));
 	n = evbuffer_get_length(b);
 	p = evbuffer_pullup(b, -1);
 	o = (size_t)snprintf(out, len, "%d %s why=%s login=%d tz=%s |", nz,
-	    names, pgstate_why(&f->st) ? pgstate_why(&f->st) : "-",
-	    f->st.login, pgstate_param(&f->st, 4) ? pgstate_param(&f->st,
+	    names, pg_state_why(&f->st) ? pg_state_why(&f->st) : "-",
+	    f->st.login, pg_state_param(&f->st, 4) ? pg_state_param(&f->st,
 	    4) : "-");
 	for (i = 0; i < n && o + 4 < len; i++)
 		o += (size_t)snprintf(out + o, len - o, "%c",
@@ -308,9 +308,9 @@ test_session(void **state)
 	/* Replayed in order: the committed SETs, the prepared statement
 	 * psycopg still uses; not the one DEALLOCATEd, not the SET rolled
 	 * back, not SET LOCAL. */
-	assert_null(pgstate_why(&f.st));
-	assert_int_equal(f.st.login, PGSTATE_LOGIN_SCRAM);
-	assert_string_equal(pgstate_param(&f.st, 4), "UTC");
+	assert_null(pg_state_why(&f.st));
+	assert_int_equal(f.st.login, PG_STATE_LOGIN_SCRAM);
+	assert_string_equal(pg_state_param(&f.st, 4), "UTC");
 	assert_non_null(strstr(want, "5 4 SET, 1 prepared statement why=- "));
 	assert_non_null(strstr(want, "SET work_mem = '7MB'"));
 	assert_non_null(strstr(want, "SET TimeZone = 'UTC'"));
@@ -322,17 +322,17 @@ test_session(void **state)
 	/* "RESET statement_timeout" is replayed after the SET. */
 	assert_true(strstr(want, "RESET statement_timeout") >
 	    strstr(want, "SET statement_timeout = 5000"));
-	pgstate_free(&f.st);
+	pg_state_free(&f.st);
 	for (cut = 1; cut < 600; cut++) {
 		feed(&f, session, N(session), cut, 0);
 		summary(&f, got, sizeof(got));
 		assert_string_equal(want, got);
-		pgstate_free(&f.st);
+		pg_state_free(&f.st);
 	}
 	feed(&f, session, N(session), 0, 1);
 	summary(&f, got, sizeof(got));
 	assert_string_equal(want, got);
-	pgstate_free(&f.st);
+	pg_state_free(&f.st);
 }
 
 static void
@@ -344,20 +344,20 @@ test_temp(void **state)
 
 	(void)state;
 	feed(&f, temp, N(temp), 0, 0);
-	assert_non_null(pgstate_why(&f.st));
-	assert_non_null(strstr(pgstate_why(&f.st), "TEMP"));
+	assert_non_null(pg_state_why(&f.st));
+	assert_non_null(strstr(pg_state_why(&f.st), "TEMP"));
 	summary(&f, want, sizeof(want));
-	pgstate_free(&f.st);
+	pg_state_free(&f.st);
 	for (cut = 1; cut < 200; cut++) {
 		feed(&f, temp, N(temp), cut, 0);
 		summary(&f, got, sizeof(got));
 		assert_string_equal(want, got);
-		pgstate_free(&f.st);
+		pg_state_free(&f.st);
 	}
 	feed(&f, temp, N(temp), 0, 1);
 	summary(&f, got, sizeof(got));
 	assert_string_equal(want, got);
-	pgstate_free(&f.st);
+	pg_state_free(&f.st);
 }
 
 /* SCRAM pass-through over the captured login. */
@@ -378,7 +378,7 @@ test_client_key(void **state)
 	assert_int_equal(scram_client_key(stored, f.st.scram[0],
 	    f.st.scram_len[0], f.st.scram[1], f.st.scram_len[1],
 	    f.st.scram[2], f.st.scram_len[2], ckey), -1);
-	pgstate_free(&f.st);
+	pg_state_free(&f.st);
 }
 
 /*
@@ -391,13 +391,13 @@ test_empty_bodies(void **state)
 	static const char	 srv[] = "C\0\0\0\4Z\0\0\0\5I";
 	static const char	 cli[] = "S\0\0\0\4";
 	struct pg_track		 t;
-	struct pgstate		 st;
+	struct pg_state		 st;
 	size_t			 i;
 
 	(void)state;
 	for (i = 0; i < sizeof(srv) - 1; i++) {
 		pg_track_init(&t);
-		pgstate_init(&st);
+		pg_state_init(&st);
 		t.st = &st;
 		pg_track_client(&t, (const uint8_t *)cli, 2);
 		pg_track_client(&t, (const uint8_t *)cli + 2, 3);
@@ -406,7 +406,7 @@ test_empty_bodies(void **state)
 		    sizeof(srv) - 1 - i);
 		assert_int_equal(st.nops, 0);
 		assert_int_equal(st.ready, 1);
-		pgstate_free(&st);
+		pg_state_free(&st);
 	}
 }
 

@@ -48,8 +48,8 @@ static void
 test_front_cancel_lengths(void **state)
 {
 	static const size_t	 ok[] = { 4, 5, 32, 255, 256 };
-	uint8_t			 buf[512], key[PGCANCEL_KEY_MAX];
-	struct pgfront_msg	 msg;
+	uint8_t			 buf[512], key[PG_CANCEL_KEY_MAX];
+	struct pg_front_msg	 msg;
 	size_t			 i, j, n, cut;
 
 	(void)state;
@@ -59,28 +59,28 @@ test_front_cancel_lengths(void **state)
 			key[j] = (uint8_t)(7 + j);
 		/* Every prefix: more is needed, nothing is refused. */
 		for (cut = 0; cut < n; cut++)
-			assert_int_equal(pgfront_parse(buf, cut, &msg),
-			    PGFRONT_NEED_MORE);
-		assert_int_equal(pgfront_parse(buf, n, &msg), PGFRONT_CANCEL);
+			assert_int_equal(pg_front_parse(buf, cut, &msg),
+			    PG_FRONT_NEED_MORE);
+		assert_int_equal(pg_front_parse(buf, n, &msg), PG_FRONT_CANCEL);
 		assert_int_equal(msg.len, n);
 		assert_int_equal(msg.cancel_pid, 4242);
 		assert_int_equal(msg.cancel_keylen, ok[i]);
 		assert_memory_equal(msg.cancel_key, key, ok[i]);
 		/* Bytes after it (pipelined) are not its. */
 		memset(buf + n, 'x', 20);
-		assert_int_equal(pgfront_parse(buf, n + 20, &msg),
-		    PGFRONT_CANCEL);
+		assert_int_equal(pg_front_parse(buf, n + 20, &msg),
+		    PG_FRONT_CANCEL);
 		assert_int_equal(msg.len, n);
 	}
 	/* Shorter than a 4-byte key, longer than a 256-byte one. */
 	n = cancel_packet(buf, 1, 4, 0);
 	put32(buf, 15);
-	assert_int_equal(pgfront_parse(buf, n, &msg), PGFRONT_BAD);
+	assert_int_equal(pg_front_parse(buf, n, &msg), PG_FRONT_BAD);
 	assert_string_equal(msg.detail, "invalid cancel request length");
 	n = cancel_packet(buf, 1, 257, 0);
-	assert_int_equal(pgfront_parse(buf, n, &msg), PGFRONT_BAD);
+	assert_int_equal(pg_front_parse(buf, n, &msg), PG_FRONT_BAD);
 	/* Refused from the header alone: no waiting for 269 bytes. */
-	assert_int_equal(pgfront_parse(buf, 8, &msg), PGFRONT_BAD);
+	assert_int_equal(pg_front_parse(buf, 8, &msg), PG_FRONT_BAD);
 }
 
 /* A StartupMessage for protocol version major.minor, user only. */
@@ -103,28 +103,28 @@ test_front_startup_versions(void **state)
 	/* 3.99: what PostgreSQL 19's libpq sends to test negotiation. */
 	static const uint32_t	 minors[] = { 0, 1, 2, 3, 99, 0xffff };
 	uint8_t			 buf[128];
-	struct pgfront_msg	 msg;
+	struct pg_front_msg	 msg;
 	size_t			 i, n, cut;
 
 	(void)state;
 	for (i = 0; i < sizeof(minors) / sizeof(minors[0]); i++) {
 		n = startup_packet(buf, 3, minors[i]);
 		for (cut = 0; cut < n; cut++)
-			assert_int_equal(pgfront_parse(buf, cut, &msg),
-			    PGFRONT_NEED_MORE);
-		assert_int_equal(pgfront_parse(buf, n, &msg), PGFRONT_STARTUP);
+			assert_int_equal(pg_front_parse(buf, cut, &msg),
+			    PG_FRONT_NEED_MORE);
+		assert_int_equal(pg_front_parse(buf, n, &msg), PG_FRONT_STARTUP);
 		assert_int_equal(msg.len, n);
 	}
 	n = startup_packet(buf, 4, 0);
-	assert_int_equal(pgfront_parse(buf, n, &msg), PGFRONT_BAD);
+	assert_int_equal(pg_front_parse(buf, n, &msg), PG_FRONT_BAD);
 	assert_string_equal(msg.detail, "unsupported frontend protocol");
 	/* SSLRequest then a 3.2 startup, framed one after the other. */
 	put32(buf, 8);
 	put32(buf + 4, PG_SSLREQUEST_CODE);
 	n = startup_packet(buf + 8, 3, 2);
-	assert_int_equal(pgfront_parse(buf, 8 + n, &msg), PGFRONT_SSL_REQUEST);
+	assert_int_equal(pg_front_parse(buf, 8 + n, &msg), PG_FRONT_SSL_REQUEST);
 	assert_int_equal(msg.len, 8);
-	assert_int_equal(pgfront_parse(buf + 8, n, &msg), PGFRONT_STARTUP);
+	assert_int_equal(pg_front_parse(buf + 8, n, &msg), PG_FRONT_STARTUP);
 	assert_int_equal(msg.len, n);
 }
 
@@ -161,11 +161,11 @@ server_startup(uint8_t *buf, size_t keylen, int negotiate)
 }
 
 static void
-expect_key(const struct pgback *b, size_t keylen)
+expect_key(const struct pg_back *b, size_t keylen)
 {
 	size_t	i;
 
-	assert_int_equal(b->result, PGBACK_KEY);
+	assert_int_equal(b->result, PG_BACK_KEY);
 	assert_int_equal(b->pid, 31337);
 	assert_int_equal(b->keylen, keylen);
 	for (i = 0; i < keylen; i++)
@@ -177,7 +177,7 @@ test_back_key_lengths(void **state)
 {
 	static const size_t	 lens[] = { 4, 32, 256 };
 	uint8_t			 buf[1024];
-	struct pgback		 b;
+	struct pg_back		 b;
 	size_t			 i, n, cut, k;
 	int			 neg;
 
@@ -185,23 +185,23 @@ test_back_key_lengths(void **state)
 	for (neg = 0; neg <= 1; neg++) {
 		for (i = 0; i < sizeof(lens) / sizeof(lens[0]); i++) {
 			n = server_startup(buf, lens[i], neg);
-			pgback_init(&b);
-			assert_int_equal(pgback_feed(&b, buf, n), PGBACK_KEY);
+			pg_back_init(&b);
+			assert_int_equal(pg_back_feed(&b, buf, n), PG_BACK_KEY);
 			expect_key(&b, lens[i]);
 			/* Split in two at every byte. */
 			for (cut = 0; cut <= n; cut++) {
-				pgback_init(&b);
-				if (pgback_feed(&b, buf, cut) == PGBACK_MORE)
-					(void)pgback_feed(&b, buf + cut,
+				pg_back_init(&b);
+				if (pg_back_feed(&b, buf, cut) == PG_BACK_MORE)
+					(void)pg_back_feed(&b, buf + cut,
 					    n - cut);
 				expect_key(&b, lens[i]);
 			}
 			/* A byte at a time. */
-			pgback_init(&b);
+			pg_back_init(&b);
 			for (k = 0; k < n; k++)
-				(void)pgback_feed(&b, buf + k, 1);
+				(void)pg_back_feed(&b, buf + k, 1);
 			expect_key(&b, lens[i]);
-			pgback_wipe(&b);
+			pg_back_wipe(&b);
 			for (k = 0; k < sizeof(b.body); k++)
 				assert_int_equal(b.body[k], 0);
 		}
@@ -212,22 +212,22 @@ static void
 test_back_bad_keys(void **state)
 {
 	uint8_t		 buf[1024];
-	struct pgback	 b;
+	struct pg_back	 b;
 	size_t		 n;
 
 	(void)state;
 	/* A 3-byte key and a 257-byte one: no key, and why. */
 	n = server_startup(buf, 3, 1);
-	pgback_init(&b);
-	assert_int_equal(pgback_feed(&b, buf, n), PGBACK_NONE);
+	pg_back_init(&b);
+	assert_int_equal(pg_back_feed(&b, buf, n), PG_BACK_NONE);
 	assert_non_null(strstr(b.why, "BackendKeyData"));
 	n = server_startup(buf, 257, 0);
-	pgback_init(&b);
-	assert_int_equal(pgback_feed(&b, buf, n), PGBACK_NONE);
+	pg_back_init(&b);
+	assert_int_equal(pg_back_feed(&b, buf, n), PG_BACK_NONE);
 	/* ReadyForQuery first: none will come. */
-	pgback_init(&b);
-	assert_int_equal(pgback_feed(&b, (const uint8_t *)"Z\0\0\0\5I", 6),
-	    PGBACK_NONE);
+	pg_back_init(&b);
+	assert_int_equal(pg_back_feed(&b, (const uint8_t *)"Z\0\0\0\5I", 6),
+	    PG_BACK_NONE);
 }
 
 /* A tls:// route's AuthenticationSASL goes on without -PLUS. */
@@ -245,35 +245,35 @@ test_back_hide_plus(void **state)
 	(void)state;
 	/* The message whole: 42 bytes of length, 43 in all. */
 	memcpy(buf, both, sizeof(both));
-	n = pgback_hide_plus(buf, sizeof(both));
+	n = pg_back_hide_plus(buf, sizeof(both));
 	assert_int_equal(n, sizeof(want));
 	assert_memory_equal(buf, want, sizeof(want));
 	/* Again: nothing to hide. */
-	assert_int_equal(pgback_hide_plus(buf, n), n);
+	assert_int_equal(pg_back_hide_plus(buf, n), n);
 	/* After a NegotiateProtocolVersion (13 bytes). */
 	memcpy(buf, nego, 13);
 	memcpy(buf + 13, both, sizeof(both));
-	n = pgback_hide_plus(buf, 13 + sizeof(both));
+	n = pg_back_hide_plus(buf, 13 + sizeof(both));
 	assert_int_equal(n, 13 + sizeof(want));
 	assert_memory_equal(buf, nego, 13);
 	assert_memory_equal(buf + 13, want, sizeof(want));
 	/* Cut: unchanged. */
 	memcpy(buf, both, sizeof(both));
-	assert_int_equal(pgback_hide_plus(buf, sizeof(both) - 1),
+	assert_int_equal(pg_back_hide_plus(buf, sizeof(both) - 1),
 	    sizeof(both) - 1);
 	/* -PLUS alone: unchanged (the client fails as it would). */
 	memcpy(buf, "R\0\0\0\x1c\0\0\0\x0aSCRAM-SHA-256-PLUS\0", 29);
-	assert_int_equal(pgback_hide_plus(buf, 29), 29);
+	assert_int_equal(pg_back_hide_plus(buf, 29), 29);
 	/* Not SASL (md5, code 5): unchanged. */
 	memcpy(buf, "R\0\0\0\x0c\0\0\0\x05salt", 13);
-	assert_int_equal(pgback_hide_plus(buf, 13), 13);
+	assert_int_equal(pg_back_hide_plus(buf, 13), 13);
 }
 
 static void
 test_cancel_map(void **state)
 {
-	struct pgcancel		*m;
-	struct pgcancel_entry	*e4, *e32, *many[300];
+	struct pg_cancel		*m;
+	struct pg_cancel_entry	*e4, *e32, *many[300];
 	struct route		*r4 = (struct route *)0x40;
 	struct route		*r32 = (struct route *)0x320;
 	uint8_t			 k32[32], k4[4] = { 1, 2, 3, 4 }, other[32];
@@ -282,47 +282,47 @@ test_cancel_map(void **state)
 	(void)state;
 	for (i = 0; i < sizeof(k32); i++)
 		k32[i] = (uint8_t)(1 + i);	/* starts as k4 does */
-	assert_non_null(m = pgcancel_new());
+	assert_non_null(m = pg_cancel_new());
 	/* Same pid on two servers, one on 3.0, one on 3.2. */
-	assert_non_null(e4 = pgcancel_add(m, 77, k4, sizeof(k4), r4));
-	assert_non_null(e32 = pgcancel_add(m, 77, k32, sizeof(k32), r32));
-	assert_ptr_equal(pgcancel_find(m, 77, k4, 4), r4);
-	assert_ptr_equal(pgcancel_find(m, 77, k32, 32), r32);
+	assert_non_null(e4 = pg_cancel_add(m, 77, k4, sizeof(k4), r4));
+	assert_non_null(e32 = pg_cancel_add(m, 77, k32, sizeof(k32), r32));
+	assert_ptr_equal(pg_cancel_find(m, 77, k4, 4), r4);
+	assert_ptr_equal(pg_cancel_find(m, 77, k32, 32), r32);
 	/* Whole keys only: a prefix, a longer one, one byte off. */
-	assert_null(pgcancel_find(m, 77, k32, 31));
-	assert_null(pgcancel_find(m, 77, k32, 5));
+	assert_null(pg_cancel_find(m, 77, k32, 31));
+	assert_null(pg_cancel_find(m, 77, k32, 5));
 	memcpy(other, k32, sizeof(other));
 	other[31] ^= 1;
-	assert_null(pgcancel_find(m, 77, other, 32));
+	assert_null(pg_cancel_find(m, 77, other, 32));
 	other[31] ^= 1;
 	other[0] ^= 0x80;
-	assert_null(pgcancel_find(m, 77, other, 32));
-	assert_null(pgcancel_find(m, 78, k32, 32));
+	assert_null(pg_cancel_find(m, 77, other, 32));
+	assert_null(pg_cancel_find(m, 78, k32, 32));
 	/* Out of bounds: not added. */
-	assert_null(pgcancel_add(m, 1, k32, 3, r4));
-	assert_null(pgcancel_add(m, 1, k32, PGCANCEL_KEY_MAX + 1, r4));
+	assert_null(pg_cancel_add(m, 1, k32, 3, r4));
+	assert_null(pg_cancel_add(m, 1, k32, PG_CANCEL_KEY_MAX + 1, r4));
 	/* Grows past its first buckets and still finds every key. */
 	for (i = 0; i < 300; i++) {
 		other[0] = (uint8_t)i;
-		assert_non_null(many[i] = pgcancel_add(m, (uint32_t)(1000 + i),
+		assert_non_null(many[i] = pg_cancel_add(m, (uint32_t)(1000 + i),
 		    other, 32, r32));
 	}
-	assert_int_equal(pgcancel_count(m), 302);
+	assert_int_equal(pg_cancel_count(m), 302);
 	for (i = 0; i < 300; i++) {
 		other[0] = (uint8_t)i;
-		assert_ptr_equal(pgcancel_find(m, (uint32_t)(1000 + i), other,
+		assert_ptr_equal(pg_cancel_find(m, (uint32_t)(1000 + i), other,
 		    32), r32);
 	}
-	pgcancel_del(m, e32);
-	assert_null(pgcancel_find(m, 77, k32, 32));
-	assert_ptr_equal(pgcancel_find(m, 77, k4, 4), r4);
-	pgcancel_del(m, e4);
-	pgcancel_del(m, NULL);
+	pg_cancel_del(m, e32);
+	assert_null(pg_cancel_find(m, 77, k32, 32));
+	assert_ptr_equal(pg_cancel_find(m, 77, k4, 4), r4);
+	pg_cancel_del(m, e4);
+	pg_cancel_del(m, NULL);
 	for (i = 0; i < 150; i++)
-		pgcancel_del(m, many[i]);
-	assert_int_equal(pgcancel_count(m), 150);
-	pgcancel_free(m);	/* the rest */
-	pgcancel_free(NULL);
+		pg_cancel_del(m, many[i]);
+	assert_int_equal(pg_cancel_count(m), 150);
+	pg_cancel_free(m);	/* the rest */
+	pg_cancel_free(NULL);
 }
 
 int
