@@ -183,6 +183,38 @@ case_pin_drain() {
 	stop_postern
 }
 
+# PostgreSQL 17 direct TLS (sslnegotiation=direct): private reaches the
+# server with TLS from the first byte, public in the clear; a session
+# pinned off private resumes on public, and unpinned it resumes back on
+# private: the resume's own login goes through the direct TLS dial (SCRAM
+# as app, with its SET replayed).  Needs PostgreSQL 17 (the Debian 13 and
+# testing stages of tests/run.sh run it).
+case_direct_tls_resume() {
+	local v
+	v=$("$PGBIN/postgres" -V 2>/dev/null | sed -E 's/.* ([0-9]+)[.a-z].*/\1/')
+	[[ -n "$v" ]] && ((v >= 17)) ||
+	    skip_case "PostgreSQL ${v:-?} here: direct TLS needs 17 (the Debian 13 stage runs this case)"
+	start_pg_app tls
+	ADMIN_PORT=$(free_port) || fail_case "no free port"
+	ADMIN=127.0.0.1:$ADMIN_PORT
+	GLOBAL_OPTS=("admin=$ADMIN" log_level=debug)
+	postern_service postgres \
+	    "private tls://127.0.0.1:$PG_PORT ca=$PKI/ca.crt sslnegotiation=direct" \
+	    "public tcp://127.0.0.1:$PG_PORT" -- \
+	    "${FAST[@]}" check=postgres "auth_file=$T/userlist.txt"
+	expect_log 'notice: postgres/private: up \(check ok\)$' 20
+	start_pyclient s state --sql "SET search_path = public"
+	wait_until 20 grep -q '^ok' "$T/s.out" || fail_case "client not running: $(tail -n 2 "$T/s.err")"
+	expect_log ' -> private 127\.0\.0\.1:[0-9]+: connected in [0-9]+ ms \(TLSv1\.3 [A-Z0-9_]+, (full handshake|resumed), ALPN postgresql\)$' 20
+	ctl pin postgres public
+	expect_log ' -> private 127\.0\.0\.1:[0-9]+: resumed on public ' 20
+	ctl unpin postgres
+	expect_log ' -> public 127\.0\.0\.1:[0-9]+: resumed on private .*replayed 1 SET' 20
+	stop_pyclient s
+	expect_eq "errors" "" "$(grep '^err' "$T/s.out")"
+	stop_postern
+}
+
 # A cancel after the resume: the client's own BackendKeyData, mapped to
 # the new backend's key, cancels the query there.
 case_cancel_after_resume() {
@@ -618,6 +650,8 @@ run_case "postgres: pg_terminate_backend's 57P01 reaches the client (not resumed
 run_case "postgres: auth_file errors at its own line, mode, protocol; reload" case_authfile_config
 run_case "postgres: a pin and a drain resume sessions too" case_pin_drain
 run_case "postgres: a cancel after the resume reaches the new backend" case_cancel_after_resume
+run_case "postgres: direct TLS route (PostgreSQL 17): a session resumes off it and back onto it" \
+    case_direct_tls_resume
 run_case "postgres: temporary table, advisory lock: 57P01 with the reason" case_not_resumable
 run_case "postgres: a user missing from auth_file: 57P01 with the reason" case_user_not_in_authfile
 run_case "postgres: a SCRAM secret that does not fit the client's proof: 57P01 with the reason" case_wrong_secret
