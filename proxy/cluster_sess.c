@@ -23,6 +23,7 @@ struct cluster_sess {
 	struct cluster_rw_skip	 skip;
 	struct cluster_rw_out	 out;
 	enum cluster_rw_kind	 kind;
+	struct cluster_rw_tx	*tx;		/* kind EXEC: its kinds */
 	int			 in_reply;	/* a reply has started */
 	int			 hold;		/* it is held and rewritten */
 	int			 dead;		/* pass everything unchanged */
@@ -48,6 +49,7 @@ cluster_sess_free(struct cluster_sess *cs)
 		return;
 	cluster_cmd_clear(&cs->cmd);
 	cluster_rw_clear(&cs->rw);
+	cluster_rw_tx_free(cs->tx);
 	cluster_rw_out_free(&cs->out);
 	cluster_unref(cs->c);
 	free(cs);
@@ -95,7 +97,9 @@ cluster_sess_step(struct cluster_sess *cs, const char *b, size_t n,
 	int			 k;
 
 	if (!cs->in_reply) {
-		cs->kind = cluster_cmd_pop(&cs->cmd);
+		cluster_rw_tx_free(cs->tx);
+		cs->kind = cluster_cmd_pop_tx(&cs->cmd, &cs->tx);
+		cs->rw.tx = cs->tx;
 		cs->hold = cs->kind != CLUSTER_RW_REDIRECT || b[0] == '-';
 		cs->in_reply = 1;
 	}

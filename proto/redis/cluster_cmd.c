@@ -43,12 +43,22 @@ cmd_kind(const struct cluster_cmd *c)
 }
 
 static int
-cmd_push(struct cluster_cmd *c, enum cluster_rw_kind kind)
+is_word(const struct cluster_cmd *c, const char *w)
+{
+	size_t	n = strlen(w);
+
+	return (c->wlen[0] == n && strncasecmp(c->word[0], w, n) == 0);
+}
+
+/* tx, ownership taken (NULL unless kind is EXEC). */
+static int
+cmd_push(struct cluster_cmd *c, enum cluster_rw_kind kind,
+    struct cluster_rw_tx *tx)
 {
 	struct cluster_cmd_run	*nr, *last;
 	size_t			 i, cap;
 
-	if (c->len > 0) {
+	if (c->len > 0 && kind != CLUSTER_RW_EXEC) {
 		last = &c->runs[(c->head + c->len - 1) % c->cap];
 		if (last->kind == kind && last->count < UINT32_MAX) {
 			last->count++;
@@ -57,8 +67,10 @@ cmd_push(struct cluster_cmd *c, enum cluster_rw_kind kind)
 	}
 	if (c->len == c->cap) {
 		cap = c->cap ? c->cap * 2 : 4;
-		if ((nr = calloc(cap, sizeof(*nr))) == NULL)
+		if ((nr = calloc(cap, sizeof(*nr))) == NULL) {
+			cluster_rw_tx_free(tx);
 			return (-1);
+		}
 		for (i = 0; i < c->len; i++)
 			nr[i] = c->runs[(c->head + i) % c->cap];
 		free(c->runs);
@@ -68,8 +80,59 @@ cmd_push(struct cluster_cmd *c, enum cluster_rw_kind kind)
 	}
 	c->runs[(c->head + c->len) % c->cap].kind = kind;
 	c->runs[(c->head + c->len) % c->cap].count = 1;
+	c->runs[(c->head + c->len) % c->cap].tx = tx;
 	c->len++;
 	return (0);
+}
+
+/* A command queued inside MULTI: keep its kind for EXEC's array. */
+static int
+cmd_queue(struct cluster_cmd *c, enum cluster_rw_kind kind)
+{
+	struct cluster_rw_tx	*tx = c->tx;
+	enum cluster_rw_kind	*nk;
+	size_t			 cap;
+
+	if (tx == NULL && (tx = c->tx = calloc(1, sizeof(*tx))) == NULL)
+		return (-1);
+	if (tx->n == tx->cap) {
+		cap = tx->cap ? tx->cap * 2 : 8;
+		if ((nk = reallocarray(tx->kinds, cap, sizeof(*nk))) == NULL)
+			return (-1);
+		tx->kinds = nk;
+		tx->cap = cap;
+	}
+	tx->kinds[tx->n++] = kind;
+	c->tx_rw |= kind != CLUSTER_RW_REDIRECT;
+	return (cmd_push(c, CLUSTER_RW_REDIRECT, NULL));	/* +QUEUED */
+}
+
+/* EXEC or DISCARD: the transaction ends. */
+static int
+cmd_tx_end(struct cluster_cmd *c, int exec)
+{
+	struct cluster_rw_tx	*tx = c->tx;
+	int			 rw = c->tx_rw;
+
+	c->tx = NULL;
+	c->tx_rw = 0;
+	c->multi = 0;
+	if (exec && rw)
+		return (cmd_push(c, CLUSTER_RW_EXEC, tx));
+	cluster_rw_tx_free(tx);
+	return (cmd_push(c, CLUSTER_RW_REDIRECT, NULL));
+}
+
+static int
+cmd_one(struct cluster_cmd *c)
+{
+	if (c->multi && (is_word(c, "EXEC") || is_word(c, "DISCARD")))
+		return (cmd_tx_end(c, is_word(c, "EXEC")));
+	if (c->multi && !is_word(c, "MULTI") && !is_word(c, "WATCH"))
+		return (cmd_queue(c, cmd_kind(c)));
+	if (is_word(c, "MULTI"))
+		c->multi = 1;
+	return (cmd_push(c, cmd_kind(c), NULL));
 }
 
 /* A command ended: queue its kind, get ready for the next. */
@@ -77,7 +140,7 @@ static int
 cmd_end(struct cluster_cmd *c)
 {
 	int	empty = c->inline_cmd && c->wlen[0] == 0;
-	int	rc = empty ? 0 : cmd_push(c, cmd_kind(c));
+	int	rc = empty ? 0 : cmd_one(c);
 
 	memset(c->word, 0, sizeof(c->word));
 	c->wlen[0] = c->wlen[1] = 0;
@@ -176,13 +239,26 @@ cluster_cmd_feed(struct cluster_cmd *c, const char *b, size_t n)
 enum cluster_rw_kind
 cluster_cmd_pop(struct cluster_cmd *c)
 {
+	struct cluster_rw_tx	*tx;
+	enum cluster_rw_kind	 kind = cluster_cmd_pop_tx(c, &tx);
+
+	cluster_rw_tx_free(tx);
+	return (kind);
+}
+
+enum cluster_rw_kind
+cluster_cmd_pop_tx(struct cluster_cmd *c, struct cluster_rw_tx **tx)
+{
 	struct cluster_cmd_run	*r;
 	enum cluster_rw_kind	 kind;
 
+	*tx = NULL;
 	if (c->len == 0)
 		return (CLUSTER_RW_REDIRECT);
 	r = &c->runs[c->head];
 	kind = r->kind;
+	*tx = r->tx;
+	r->tx = NULL;
 	if (--r->count == 0) {
 		c->head = (c->head + 1) % c->cap;
 		c->len--;
@@ -193,8 +269,13 @@ cluster_cmd_pop(struct cluster_cmd *c)
 void
 cluster_cmd_clear(struct cluster_cmd *c)
 {
+	size_t	i;
+
 	if (c == NULL)
 		return;
+	for (i = 0; i < c->len; i++)
+		cluster_rw_tx_free(c->runs[(c->head + i) % c->cap].tx);
+	cluster_rw_tx_free(c->tx);
 	free(c->runs);
 	memset(c, 0, sizeof(*c));
 }

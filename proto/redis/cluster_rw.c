@@ -261,9 +261,19 @@ emit_val(struct cluster_rw_out *o, const struct crw_val *v)
 	return (0);
 }
 
-int
-cluster_rw_reply(enum cluster_rw_kind kind, const struct cluster_rw_map *map,
-    const char *b, size_t n, struct cluster_rw_out *out, unsigned *unknown)
+void
+cluster_rw_tx_free(struct cluster_rw_tx *tx)
+{
+	if (tx == NULL)
+		return;
+	free(tx->kinds);
+	free(tx);
+}
+
+static int
+reply_any(enum cluster_rw_kind kind, const struct cluster_rw_tx *tx,
+    const struct cluster_rw_map *map, const char *b, size_t n,
+    struct cluster_rw_out *out, unsigned *unknown)
 {
 	struct crw_val	 root;
 	size_t		 pos = 0, had = out->len;
@@ -275,7 +285,8 @@ cluster_rw_reply(enum cluster_rw_kind kind, const struct cluster_rw_map *map,
 	pos = 0;
 	if (tree_val(b, n, &pos, &root) != 0)
 		goto done;
-	if (crw_rewrite(kind, map, &root, unknown) != 0)
+	if ((kind == CLUSTER_RW_EXEC ? crw_exec(tx, map, &root, unknown) :
+	    crw_rewrite(kind, map, &root, unknown)) != 0)
 		goto done;
 	if (emit_val(out, &root) != 0)
 		goto done;
@@ -285,6 +296,21 @@ done:
 		out->len = had;
 	tree_free(&root);
 	return (rc);
+}
+
+int
+cluster_rw_reply(enum cluster_rw_kind kind, const struct cluster_rw_map *map,
+    const char *b, size_t n, struct cluster_rw_out *out, unsigned *unknown)
+{
+	return (reply_any(kind, NULL, map, b, n, out, unknown));
+}
+
+int
+cluster_rw_reply_tx(const struct cluster_rw_tx *tx,
+    const struct cluster_rw_map *map, const char *b, size_t n,
+    struct cluster_rw_out *out, unsigned *unknown)
+{
+	return (reply_any(CLUSTER_RW_EXEC, tx, map, b, n, out, unknown));
 }
 
 enum cluster_rw_res
@@ -303,7 +329,8 @@ cluster_rw_feed(struct cluster_rw *rw, enum cluster_rw_kind kind,
 		return (rw->pend.len > max ? CLUSTER_RW_BAD : CLUSTER_RW_MORE);
 	if (r < 0 || len > max)
 		return (CLUSTER_RW_BAD);
-	if (cluster_rw_reply(kind, map, rw->pend.buf, len, out, unknown) != 0)
+	if (reply_any(kind, rw->tx, map, rw->pend.buf, len, out,
+	    unknown) != 0)
 		return (CLUSTER_RW_BAD);
 	*used = len - had;
 	rw->pend.len = 0;

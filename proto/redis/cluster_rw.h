@@ -25,8 +25,23 @@ enum cluster_rw_kind {
 	CLUSTER_RW_SHARDS,	/* CLUSTER SHARDS */
 	CLUSTER_RW_NODES,	/* CLUSTER NODES / REPLICAS / SLAVES text */
 	CLUSTER_RW_ROLE,	/* ROLE */
-	CLUSTER_RW_INFO		/* INFO: its replication lines */
+	CLUSTER_RW_INFO,	/* INFO: its replication lines */
+	CLUSTER_RW_EXEC		/* EXEC: each element as its command's */
 };
+
+/*
+ * The kinds of the commands a transaction queued, in order: element i
+ * of EXEC's array answers kinds[i] (REDIRECT past n).  Made by
+ * cluster_cmd (cluster_cmd.h); cluster_rw_tx_free(tx) frees it (NULL:
+ * no-op).
+ */
+struct cluster_rw_tx {
+	enum cluster_rw_kind	*kinds;
+	size_t			 n;
+	size_t			 cap;
+};
+
+void	cluster_rw_tx_free(struct cluster_rw_tx *tx);
 
 /* What a reply says about one node; strings are not terminated. */
 struct cluster_rw_node {
@@ -80,10 +95,21 @@ int	cluster_rw_reply(enum cluster_rw_kind kind,
 	    const struct cluster_rw_map *map, const char *b, size_t n,
 	    struct cluster_rw_out *out, unsigned *unknown);
 
+/*
+ * cluster_rw_reply_tx(tx, map, b, n, out, unknown): cluster_rw_reply of
+ * an EXEC reply whose transaction queued tx (NULL: every element as
+ * CLUSTER_RW_REDIRECT).  A null or error reply (WATCH, EXECABORT) is
+ * read as any other.
+ */
+int	cluster_rw_reply_tx(const struct cluster_rw_tx *tx,
+	    const struct cluster_rw_map *map, const char *b, size_t n,
+	    struct cluster_rw_out *out, unsigned *unknown);
+
 /* The streaming state: zeroed to start, cluster_rw_clear after. */
 struct cluster_rw {
 	struct cluster_rw_out	 pend;	/* the reply read so far */
 	size_t			 max;	/* its cap; 0: CLUSTER_RW_MAX */
+	const struct cluster_rw_tx *tx;	/* kind EXEC: the caller's */
 };
 
 #define CLUSTER_RW_MAX	(8u << 20)	/* CLUSTER NODES of ~40000 nodes */

@@ -47,6 +47,14 @@ int	crw_info(const struct cluster_rw_map *map, struct crw_val *v,
 	    unsigned *unknown);
 
 /*
+ * crw_exec(tx, map, v, unknown): an EXEC reply: each element of v's
+ * array as its command's kind (tx NULL: REDIRECT).
+ */
+int	crw_exec(const struct cluster_rw_tx *tx,
+	    const struct cluster_rw_map *map, struct crw_val *v,
+	    unsigned *unknown);
+
+/*
  * crw_rewrite(kind, map, v, unknown): change the addresses in the
  * reply's tree (cluster_rw_node.c).  -1 on ENOMEM, or on a reply that is
  * not what kind says (e.g. CLUSTER SLOTS without node arrays).

@@ -369,6 +369,25 @@ crw_rewrite(int kind, const struct cluster_rw_map *map, struct crw_val *v,
 		return (crw_role(map, v, unknown));
 	case CLUSTER_RW_INFO:
 		return (crw_info(map, v, unknown));
+	case CLUSTER_RW_EXEC:
+		return (crw_exec(NULL, map, v, unknown));
 	}
+	return (0);
+}
+
+int
+crw_exec(const struct cluster_rw_tx *tx, const struct cluster_rw_map *map,
+    struct crw_val *v, unsigned *unknown)
+{
+	size_t	i;
+
+	if (v->type == '|' && v->nkid > 0)
+		return (crw_exec(tx, map, &v->kid[v->nkid - 1], unknown));
+	if (v->type != '*')
+		return (crw_rewrite(CLUSTER_RW_REDIRECT, map, v, unknown));
+	for (i = 0; i < v->nkid; i++)
+		if (crw_rewrite(tx != NULL && i < tx->n ? tx->kinds[i] :
+		    CLUSTER_RW_REDIRECT, map, &v->kid[i], unknown) != 0)
+			return (-1);
 	return (0);
 }

@@ -1,7 +1,8 @@
 /*
  * fuzz_cluster_rw.c: libFuzzer harness for the cluster reply rewriter
  * (proxy/cluster_rw.c), which reads a cluster node's reply bytes.  The
- * first input byte picks the reply kind and a chunk size; fed whole and
+ * first input byte picks the reply kind (EXEC: of a transaction that
+ * queued one command of each kind) and a chunk size; fed whole and
  * in chunks, the verdicts, the bytes taken and the output must agree,
  * and every rewritten reply must frame as one complete reply.  A reply
  * that frames is skipped (cluster_rw_skip_feed) to the same end.
@@ -36,8 +37,15 @@ run(enum cluster_rw_kind kind, const char *b, size_t n, size_t step,
 	enum cluster_rw_res	 r = CLUSTER_RW_MORE;
 	size_t			 off, k, used, before, flen;
 
+	/* EXEC: a transaction that queued one command of every kind */
+	static enum cluster_rw_kind k6[] = { CLUSTER_RW_SLOTS,
+		CLUSTER_RW_SHARDS, CLUSTER_RW_NODES, CLUSTER_RW_ROLE,
+		CLUSTER_RW_INFO, CLUSTER_RW_REDIRECT };
+	static struct cluster_rw_tx tx = { k6, 6, 6 };
+
 	memset(&rw, 0, sizeof(rw));
 	rw.max = 4096;
+	rw.tx = &tx;
 	for (off = 0; off < n; off += used) {
 		k = n - off < step ? n - off : step;
 		before = out->len;
@@ -86,7 +94,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	if (size < 1)
 		return (0);
-	kind = (enum cluster_rw_kind)((data[0] & 7) % 6);
+	kind = (enum cluster_rw_kind)((data[0] & 7) % 7);
 	memset(&o1, 0, sizeof(o1));
 	memset(&o2, 0, sizeof(o2));
 	r1 = run(kind, (const char *)data + 1, size - 1, size, &o1, &u1);

@@ -102,12 +102,89 @@ test_runs(void **state)
 	cluster_cmd_clear(&c);
 }
 
+/*
+ * MULTI: queued commands answer +QUEUED (REDIRECT); an EXEC whose
+ * transaction queued an address-carrying command pops EXEC with the
+ * kinds in order, any other EXEC (or DISCARD) pops REDIRECT.
+ */
+static const char txstream[] =
+	"*1\r\n$5\r\nmulti\r\n"
+	"*2\r\n$7\r\nCLUSTER\r\n$5\r\nSLOTS\r\n"
+	"*2\r\n$3\r\nGET\r\n$1\r\na\r\n"
+	"ROLE\r\n"
+	"*1\r\n$4\r\nEXEC\r\n"
+	"MULTI\r\n"
+	"*2\r\n$3\r\nGET\r\n$1\r\na\r\n"
+	"EXEC\r\n"
+	"MULTI\r\n"
+	"CLUSTER NODES\r\n"
+	"DISCARD\r\n"
+	"EXEC\r\n"
+	"CLUSTER SHARDS\r\n";
+
+static void
+check_tx(struct cluster_cmd *c)
+{
+	static const enum cluster_rw_kind w[] = {
+		CLUSTER_RW_REDIRECT, CLUSTER_RW_REDIRECT, CLUSTER_RW_REDIRECT,
+		CLUSTER_RW_REDIRECT, CLUSTER_RW_EXEC, CLUSTER_RW_REDIRECT,
+		CLUSTER_RW_REDIRECT, CLUSTER_RW_REDIRECT, CLUSTER_RW_REDIRECT,
+		CLUSTER_RW_REDIRECT, CLUSTER_RW_REDIRECT, CLUSTER_RW_REDIRECT,
+		CLUSTER_RW_SHARDS
+	};
+	struct cluster_rw_tx	*tx;
+	size_t			 i;
+
+	for (i = 0; i < sizeof(w) / sizeof(w[0]); i++) {
+		assert_int_equal(cluster_cmd_pop_tx(c, &tx), w[i]);
+		if (w[i] != CLUSTER_RW_EXEC) {
+			assert_null(tx);
+			continue;
+		}
+		assert_non_null(tx);
+		assert_int_equal(tx->n, 3);
+		assert_int_equal(tx->kinds[0], CLUSTER_RW_SLOTS);
+		assert_int_equal(tx->kinds[1], CLUSTER_RW_REDIRECT);
+		assert_int_equal(tx->kinds[2], CLUSTER_RW_ROLE);
+		cluster_rw_tx_free(tx);
+	}
+	assert_int_equal(c->len, 0);
+}
+
+static void
+test_multi_every_split(void **state)
+{
+	struct cluster_cmd	c;
+	size_t			n = strlen(txstream), cut, i;
+
+	(void)state;
+	for (cut = 0; cut <= n + 1; cut++) {
+		memset(&c, 0, sizeof(c));
+		if (cut == n + 1) {
+			for (i = 0; i < n; i++)
+				assert_int_equal(cluster_cmd_feed(&c,
+				    txstream + i, 1), 0);
+		} else {
+			assert_int_equal(cluster_cmd_feed(&c, txstream, cut), 0);
+			assert_int_equal(cluster_cmd_feed(&c, txstream + cut,
+			    n - cut), 0);
+		}
+		check_tx(&c);
+		cluster_cmd_clear(&c);
+	}
+	/* an EXEC not yet answered is freed with the queue */
+	memset(&c, 0, sizeof(c));
+	assert_int_equal(cluster_cmd_feed(&c, txstream, n), 0);
+	cluster_cmd_clear(&c);
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_kinds_every_split),
 		cmocka_unit_test(test_runs),
+		cmocka_unit_test(test_multi_every_split),
 	};
 
 	return (cmocka_run_group_tests(tests, NULL, NULL));

@@ -75,8 +75,8 @@ whole(enum cluster_rw_kind kind, struct tmap *tm, const char *text,
 
 /* Feed text in two parts split at cut, then byte by byte: same output. */
 static void
-splits(enum cluster_rw_kind kind, const char *text, const char *want,
-    size_t wantlen)
+splits_tx(enum cluster_rw_kind kind, const struct cluster_rw_tx *tx,
+    const char *text, const char *want, size_t wantlen)
 {
 	struct tmap		tm = { 0, 0, 0 };
 	struct cluster_rw_map	map = { LHOST, tlookup, &tm };
@@ -88,6 +88,7 @@ splits(enum cluster_rw_kind kind, const char *text, const char *want,
 
 	for (cut = 0; cut <= n + 1; cut++) {
 		memset(&rw, 0, sizeof(rw));
+		rw.tx = tx;
 		memset(&out, 0, sizeof(out));
 		unknown = 0;
 		r = CLUSTER_RW_MORE;
@@ -109,6 +110,13 @@ splits(enum cluster_rw_kind kind, const char *text, const char *want,
 		cluster_rw_out_free(&out);
 		cluster_rw_clear(&rw);
 	}
+}
+
+static void
+splits(enum cluster_rw_kind kind, const char *text, const char *want,
+    size_t wantlen)
+{
+	splits_tx(kind, NULL, text, want, wantlen);
 }
 
 /* No original address is left, the output frames, splits agree. */
@@ -422,10 +430,80 @@ test_skip(void **state)
 	}
 }
 
+/* s1 + s2 + s3 + s4, to free. */
+static char *
+cat4(const char *s1, const char *s2, const char *s3, const char *s4)
+{
+	size_t	 n = strlen(s1) + strlen(s2) + strlen(s3) + strlen(s4) + 1;
+	char	*p = malloc(n);
+
+	assert_non_null(p);
+	snprintf(p, n, "%s%s%s%s", s1, s2, s3, s4);
+	return (p);
+}
+
+/*
+ * EXEC's array: each element as the command it answers (a CLUSTER SLOTS
+ * queued inside MULTI, a -MOVED, a value that looks like nothing), RESP2
+ * and RESP3, split at every byte; a null or refused EXEC passes as is.
+ */
+static void
+test_exec(void **state)
+{
+	struct tmap		 tm = { 0, 0, 0 };
+	struct cluster_rw_map	 map = { LHOST, tlookup, &tm };
+	enum cluster_rw_kind	 k[] = { CLUSTER_RW_SLOTS, CLUSTER_RW_REDIRECT,
+				    CLUSTER_RW_REDIRECT };
+	struct cluster_rw_tx	 tx = { k, 3, 3 };
+	const char		*slots[] = { cap_slots2, cap_slots3 };
+	const char		*moved[] = { cap_moved2, cap_moved3 };
+	const char		*plain[] = { "*-1\r\n", "_\r\n",
+				    "-EXECABORT Transaction discarded\r\n" };
+	struct cluster_rw_out	 out = { NULL, 0, 0 }, sl = { NULL, 0, 0 };
+	char			*in, *want, *ws;
+	size_t			 i, len;
+	unsigned		 unknown = 0;
+
+	(void)state;
+	for (i = 0; i < 2; i++) {
+		in = cat4("*3\r\n", slots[i], "$15\r\n127.0.0.1:31001\r\n",
+		    moved[i]);
+		assert_int_equal(cluster_rw_reply(CLUSTER_RW_SLOTS, &map,
+		    slots[i], strlen(slots[i]), &sl, &unknown), 0);
+		assert_non_null(ws = malloc(sl.len + 1));
+		memcpy(ws, sl.buf, sl.len);
+		ws[sl.len] = '\0';
+		want = cat4("*3\r\n", ws, "$15\r\n127.0.0.1:31001\r\n",
+		    "-MOVED 12182 " LHOST ":7003\r\n");
+		assert_int_equal(cluster_rw_reply_tx(&tx, &map, in, strlen(in),
+		    &out, &unknown), 0);
+		assert_int_equal(unknown, 0);
+		assert_int_equal(out.len, strlen(want));
+		assert_memory_equal(out.buf, want, out.len);
+		splits_tx(CLUSTER_RW_EXEC, &tx, in, want, strlen(want));
+		/* without the kinds: only the redirect changes */
+		free(want);
+		want = cat4("*3\r\n", slots[i], "$15\r\n127.0.0.1:31001\r\n",
+		    "-MOVED 12182 " LHOST ":7003\r\n");
+		splits_tx(CLUSTER_RW_EXEC, NULL, in, want, strlen(want));
+		free(in);
+		free(want);
+		free(ws);
+		out.len = sl.len = 0;
+	}
+	for (i = 0; i < sizeof(plain) / sizeof(plain[0]); i++) {
+		len = strlen(plain[i]);
+		splits_tx(CLUSTER_RW_EXEC, &tx, plain[i], plain[i], len);
+	}
+	cluster_rw_out_free(&out);
+	cluster_rw_out_free(&sl);
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_exec),
 		cmocka_unit_test(test_redirects),
 		cmocka_unit_test(test_passthrough),
 		cmocka_unit_test(test_slots),
