@@ -236,6 +236,22 @@ cluster_port(struct cluster *c)
 	return (0);
 }
 
+/* Node n's routes log as "rc/direct node 3f2a1b9c0d1e 10.0.3.7:6379". */
+static void
+cluster_node_relabel(struct cluster *c, struct cluster_node *n)
+{
+	char	 l[512], a[ADDR_STRLEN];
+	size_t	 i;
+
+	addr_format(&n->addr, a, sizeof(a));
+	for (i = 0; n->svc != NULL && i < n->svc->nroutes; i++) {
+		snprintf(l, sizeof(l), "%s/%s node %.12s %s", c->seed->cs->name,
+		    n->svc->routes[i]->cr->name, n->id[0] != '\0' ? n->id :
+		    "-", a);
+		(void)route_relabel(n->svc->routes[i], l);
+	}
+}
+
 /* Open node n's listener and service. */
 static void
 cluster_node_open(struct cluster *c, struct cluster_node *n)
@@ -273,6 +289,7 @@ cluster_node_open(struct cluster *c, struct cluster_node *n)
 			return;
 		}
 	n->svc = svc;
+	cluster_node_relabel(c, n);
 	log_notice("service %s: cluster node %s %s: listening on %s:%d",
 	    c->seed->label, n->id, addr_format(&n->addr, buf, sizeof(buf)),
 	    c->host, n->port);
@@ -322,6 +339,7 @@ cluster_saw(struct cluster *c, const char *id, const char *host, long port,
 		n->addr = a;
 		for (i = 0; n->svc != NULL && i < n->svc->nroutes; i++)
 			(void)route_set_master(n->svc->routes[i], &a);
+		cluster_node_relabel(c, n);
 	}
 	n->seen = 1;
 	n->alt_port = alt;
@@ -610,4 +628,40 @@ cluster_start(struct cluster *c)
 		return;
 	}
 	cluster_arm(c, 1);
+}
+
+void
+cluster_each(const struct cluster *c,
+    void (*fn)(const struct cluster_node_info *, void *), void *arg)
+{
+	struct cluster_node_info	 in;
+	char				 a[ADDR_STRLEN];
+	size_t				 i;
+
+	for (i = 0; i < c->nnodes; i++) {
+		in.id = c->nodes[i]->id;
+		in.announced = addr_format(&c->nodes[i]->addr, a, sizeof(a));
+		in.host = c->host;
+		in.port = c->nodes[i]->port;
+		in.svc = c->nodes[i]->svc;
+		in.seen = c->nodes[i]->seen;
+		fn(&in, arg);
+	}
+}
+
+unsigned
+cluster_unmapped(const struct cluster *c)
+{
+	unsigned	n = 0;
+	size_t		i;
+
+	for (i = 0; i < c->nnodes; i++)
+		n += c->nodes[i]->port == 0 && c->nodes[i]->seen;
+	return (n);
+}
+
+unsigned long long
+cluster_unknown_total(const struct cluster *c)
+{
+	return ((unsigned long long)c->unknown);
 }

@@ -57,6 +57,29 @@ const struct cluster_rw_map *cluster_map(struct cluster *c);
  */
 void	cluster_unknown(struct cluster *c, unsigned n, const char *what);
 
+/* What the admin endpoint shows of one node; valid during the call. */
+struct cluster_node_info {
+	const char		*id;		/* "" when the server gave none */
+	const char		*announced;	/* "10.0.3.7:6379" */
+	const char		*host;		/* the local listener's */
+	int			 port;		/* 0: none (cluster_ports full) */
+	const struct service	*svc;		/* NULL: not listening */
+	int			 seen;		/* in the last topology */
+};
+
+/*
+ * cluster_each(c, fn, arg): fn for each node postern knows, in the order
+ * it learned them.  Only reads.
+ */
+void	cluster_each(const struct cluster *c,
+	    void (*fn)(const struct cluster_node_info *, void *), void *arg);
+
+/* cluster_unmapped(c): nodes of the topology without a port. */
+unsigned cluster_unmapped(const struct cluster *c);
+
+/* cluster_unknown_total(c): nodes replies named that had no listener. */
+unsigned long long cluster_unknown_total(const struct cluster *c);
+
 /* cluster_refresh(c): a redirect came: learn the topology again soon. */
 void	cluster_refresh(struct cluster *c);
 

@@ -170,6 +170,18 @@ route_set_master(struct route *r, const struct addr *a)
 	return (0);
 }
 
+int
+route_relabel(struct route *r, const char *label)
+{
+	char	*l;
+
+	if ((l = strdup(label)) == NULL)
+		return (-1);
+	free(r->label);
+	r->label = l;
+	return (0);
+}
+
 const struct conf_route *
 route_dial_hold(struct route *r)
 {

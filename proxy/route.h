@@ -174,6 +174,13 @@ void	route_rebind(struct route *r, struct conf *gen,
 int	route_set_master(struct route *r, const struct addr *a);
 
 /*
+ * route_relabel(r, label): r's log label becomes a copy of label (a
+ * cluster node's routes name the node).  -1 when out of memory (the
+ * label stays).
+ */
+int	route_relabel(struct route *r, const char *label);
+
+/*
  * route_dial_hold(r): r->dial_cr (NULL: a Sentinel route without a
  * master yet), valid until route_dial_release(cr) even when the route
  * moves to another master meanwhile.  Whoever dials a route and keeps

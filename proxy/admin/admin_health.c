@@ -196,7 +196,7 @@ admin_json_dns(struct evbuffer *b, const struct route *r, int64_t now)
 	evbuffer_add(b, "}", 1);
 }
 
-static void
+void
 admin_json_route(struct evbuffer *b, const struct route *r,
     int64_t now)
 {
@@ -275,7 +275,9 @@ admin_json_service(struct evbuffer *b, const struct service *svc,
 			evbuffer_add(b, ",", 1);
 		admin_json_route(b, svc->routes[i], now);
 	}
-	evbuffer_add_printf(b, "}}");
+	evbuffer_add_printf(b, "}");
+	admin_cluster_json(b, svc, now);
+	evbuffer_add_printf(b, "}");
 }
 
 struct admin_bastion_json {
@@ -539,6 +541,7 @@ admin_health_text(struct postern *px, struct evbuffer *b)
 			    (unsigned long long)svc->count->moved,
 			    (unsigned long long)svc->count->safe_closed);
 		admin_text_routes(b, svc, now);
+		admin_cluster_text(b, svc);
 	}
 	ssh_pool_info(daemon_dial_env(px)->ssh, admin_text_bastion, b);
 	return (st);

@@ -99,4 +99,24 @@ int	admin_sock_perm(const struct conf *c, char *why, size_t whylen);
 /* admin_metrics_write(px, b): append the /metrics exposition to b. */
 void	admin_metrics_write(struct postern *px, struct evbuffer *b);
 
+struct route;
+
+/* admin_json_route(b, r, now): route r as "name":{...} (admin_health.c). */
+void	admin_json_route(struct evbuffer *b, const struct route *r,
+	    int64_t now);
+
+/* admin_label_value(b, v): v escaped for a metric label (admin_metrics.c). */
+void	admin_label_value(struct evbuffer *b, const char *v);
+
+/*
+ * admin_cluster_json(b, svc, now), admin_cluster_text(b, svc): a cluster
+ * seed's nodes inside its service's /health object and /status block
+ * (nothing for other services); admin_cluster_metrics(px, b): the
+ * per-node series and the unmapped gauge (admin_cluster.c).
+ */
+void	admin_cluster_json(struct evbuffer *b, const struct service *svc,
+	    int64_t now);
+void	admin_cluster_text(struct evbuffer *b, const struct service *svc);
+void	admin_cluster_metrics(struct postern *px, struct evbuffer *b);
+
 #endif

@@ -47,7 +47,7 @@ admin_head(struct evbuffer *b, const char *name, const char *type,
 }
 
 /* A label value: backslash, double quote and newline are escaped. */
-static void
+void
 admin_label_value(struct evbuffer *b, const char *v)
 {
 	size_t	n;
@@ -616,5 +616,6 @@ admin_metrics_write(struct postern *px, struct evbuffer *b)
 		TAILQ_FOREACH(svc, daemon_services(px), entry)
 			admin_service_sample(b, sf->name, svc, sf->value);
 	}
+	admin_cluster_metrics(px, b);
 	admin_bastion_families_write(px, b);
 }

@@ -139,8 +139,9 @@ start_cluster_postern() {
 	port_range "$RANGE_N"
 	LISTEN_PORT=$(free_port) || fail_case "no free port"
 	CONF=$T/case$_CASE_ID.conf
+	ADMIN_PORT=$(free_port) || fail_case "no free port"
 	{
-		conf_global
+		conf_global admin="127.0.0.1:$ADMIN_PORT"
 		[[ -z "${2:-}" ]] || printf '%s\n\n' "$2"
 		conf_service rc "$C_HOST:$LISTEN_PORT" redis "$1" -- \
 		    cluster=yes cluster_ports="$FIRST-$LAST"
@@ -149,6 +150,72 @@ start_cluster_postern() {
 	wait_count "$POSTERN_LOG" "notice: service rc: cluster node [0-9a-f]{40} .*: listening on $C_HOST:" \
 	    "$((RANGE_N < NNODES ? RANGE_N : NNODES))" 20 ||
 	    fail_case "no listener for each of the $NNODES nodes in 20s"
+}
+
+# health_nodes_ok MAPPED UNMAPPED: /health shows every node of the
+# cluster under services.rc.cluster: MAPPED listening on C_HOST in the
+# range, announced on CL_ADDR, their current route up; UNMAPPED without
+# a port, and nodes_unmapped says so.  Prints why not on stdout.
+health_nodes_ok() {
+	curl -sf "http://127.0.0.1:$ADMIN_PORT/health" > "$T/health.json" ||
+	    { echo "no /health"; return 1; }
+	"$PY" - "$T/health.json" "$CL_ADDR" "$C_HOST" "$FIRST" "$LAST" "$1" "$2" <<'EOF_PY'
+import json, re, sys
+doc, cl, ch, first, last, mapped, unmapped = sys.argv[1:]
+c = json.load(open(doc))["services"]["rc"].get("cluster")
+def no(why):
+    print(why)
+    sys.exit(1)
+if c is None:
+    no("no cluster object under services.rc")
+m = [n for n in c["nodes"] if n["state"] == "listening"]
+u = [n for n in c["nodes"] if n["state"] == "unmapped"]
+if len(m) != int(mapped) or len(u) != int(unmapped) or c["nodes_unmapped"] != int(unmapped):
+    no("nodes: %d listening, %d unmapped, nodes_unmapped %s" % (len(m), len(u), c["nodes_unmapped"]))
+if c["ports"] != "%s-%s" % (first, last):
+    no("ports " + str(c["ports"]))
+for n in c["nodes"]:
+    if not re.fullmatch("[0-9a-f]{40}", n["id"] or "") or not n["announced"].startswith(cl + ":"):
+        no("node id/announced: %r" % n)
+for n in m:
+    lh, lp = n["local"].rsplit(":", 1)
+    if lh != ch or not int(first) <= int(lp) <= int(last) or int(lp) != n["port"]:
+        no("local: %r" % n["local"])
+    if n["route"] is None or n["routes"][n["route"]]["state"] != "up":
+        no("node %s: route %s not up" % (n["id"], n["route"]))
+for n in u:
+    if n["local"] is not None or n["port"] != 0 or n["routes"]:
+        no("unmapped node has a listener: %r" % n)
+EOF_PY
+}
+
+# expect_admin_nodes MAPPED UNMAPPED: the nodes in /health (waiting for
+# their checks), /metrics and /status (what "postern ctl status" prints),
+# and their route lines in the log name the node, not the seed.
+expect_admin_nodes() {
+	local mapped=$1 unmapped=$2 out n
+	wait_until 20 health_nodes_ok "$mapped" "$unmapped" > /dev/null ||
+	    fail_case "/health: $(health_nodes_ok "$mapped" "$unmapped")"
+	out=$(curl -sf "http://127.0.0.1:$ADMIN_PORT/metrics") || fail_case "no /metrics"
+	n=$(grep -Ec "^postern_cluster_node_up\{service=\"rc\",node=\"[0-9a-f]{40}\",announced=\"${CL_ADDR//./\\.}:[0-9]+\",local_port=\"[1-9][0-9]*\"\} 1$" <<< "$out")
+	expect_eq "postern_cluster_node_up series at 1" "$mapped" "$n"
+	grep -qx "postern_cluster_nodes_unmapped{service=\"rc\"} $unmapped" <<< "$out" ||
+	    fail_case "/metrics: no postern_cluster_nodes_unmapped $unmapped: $(grep nodes_unmapped <<< "$out")"
+	n=$(grep -c '^postern_cluster_node_sessions_active{service="rc"' <<< "$out")
+	expect_eq "postern_cluster_node_sessions_active series" "$((mapped + unmapped))" "$n"
+	out=$(curl -sf "http://127.0.0.1:$ADMIN_PORT/status") || fail_case "no /status"
+	[[ "$out" == *"cluster nodes (cluster_ports $FIRST-$LAST)"* ]] ||
+	    fail_case "/status: no cluster nodes block: $out"
+	n=$(grep -Ec "^    node [0-9a-f]{12} ${CL_ADDR//./\\.}:[0-9]+ -> ${C_HOST//./\\.}:[0-9]+: listening, route [a-z]+ \(up\)" <<< "$out")
+	expect_eq "/status nodes listening" "$mapped" "$n"
+	if ((unmapped > 0)); then
+		[[ "$out" == *"RANGE FULL"* && "$out" == *"$unmapped node(s) without a port"* ]] ||
+		    fail_case "/status does not say the range is full: $out"
+	fi
+	wait_count "$POSTERN_LOG" "notice: rc/[a-z]+ node [0-9a-f]{12} ${CL_ADDR//./\\.}:[0-9]+: up \(check ok\)$" \
+	    "$mapped" 10 || fail_case "no route line naming each node"
+	n=$(grep -Ec "notice: rc/[a-z]+: up \(check ok\)$" "$POSTERN_LOG")
+	expect_eq "route up lines that read like the seed's" 1 "$n"
 }
 
 # expect_local_only WHAT TEXT: TEXT names no node address, and its
@@ -224,6 +291,7 @@ exercise() {
 	[[ "$out" == "ok 2000 nodes=$NNODES masters=3" ]] ||
 	    fail_case "RedisCluster: $out"
 	expect_no_log "has no listener for"
+	expect_admin_nodes "$NNODES" 0
 }
 
 case_tcp() {
@@ -341,6 +409,7 @@ case_full() {
 	[[ "$out" == *"$CL_ADDR"* ]] || fail_case "CLUSTER SLOTS: the unmapped nodes are not in it: $out"
 	wait_log "$POSTERN_LOG" "warn: s[0-9]+ rc .*: the reply names 2 cluster node\\(s\\) postern has no listener for \\(left as the server wrote them; 2 so far\\)$" 10 ||
 	    fail_case "no report of the 2 unmapped nodes"
+	expect_admin_nodes 4 2
 	stop_postern
 }
 
@@ -382,10 +451,10 @@ failed_over() {
 	[[ "$(ncli "$1" ROLE | head -n 1)" == master ]]
 }
 
-run_case "cluster over tcp://: redirects and CLUSTER replies name postern's listeners; redis-cli -c and RedisCluster work" case_tcp
+run_case "cluster over tcp://: redirects and CLUSTER replies name postern's listeners; redis-cli -c and RedisCluster work; nodes in /health, /metrics, /status" case_tcp
 run_case "cluster over ssh:// (bastion in the cluster's namespace): the same" case_ssh
 run_case "cluster over tcp:// under RedisCluster traffic: resharding (ASK), manual failover; no wrong value" case_reshard
-run_case "cluster_ports full: unmapped nodes logged at start and in each reply" case_full
+run_case "cluster_ports full: unmapped nodes logged at start and in each reply, counted in /health, /metrics and /status" case_full
 run_case "cluster: SIGHUP reopens the node listeners on the same ports; redis-cli -c goes on" case_reload
 run_case "cluster over tls:// (TLS-only nodes, tls-cluster yes): the same" case_tls
 finish
