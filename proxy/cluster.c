@@ -57,6 +57,7 @@ struct cluster {
 	int			 soon;		/* a refresh is wanted */
 	int			 full_logged;
 	uint64_t		 unknown;	/* nodes replies named, unmapped */
+	uint64_t		 moved, ask;	/* redirects passed on */
 };
 
 static int	cluster_lookup(void *, const struct cluster_rw_node *);
@@ -664,4 +665,21 @@ unsigned long long
 cluster_unknown_total(const struct cluster *c)
 {
 	return ((unsigned long long)c->unknown);
+}
+
+void
+cluster_redirected(struct cluster *c, int ask)
+{
+	if (ask)
+		c->ask++;
+	else
+		c->moved++;
+}
+
+void
+cluster_redirects(const struct cluster *c, unsigned long long *moved,
+    unsigned long long *ask)
+{
+	*moved = (unsigned long long)c->moved;
+	*ask = (unsigned long long)c->ask;
 }

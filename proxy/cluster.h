@@ -80,6 +80,15 @@ unsigned cluster_unmapped(const struct cluster *c);
 /* cluster_unknown_total(c): nodes replies named that had no listener. */
 unsigned long long cluster_unknown_total(const struct cluster *c);
 
+/*
+ * cluster_redirected(c, ask): a session passed a -MOVED (ask 0) or -ASK
+ * (ask 1) on to its client: counted; cluster_redirects(c, moved, ask)
+ * reads the counts.
+ */
+void	cluster_redirected(struct cluster *c, int ask);
+void	cluster_redirects(const struct cluster *c, unsigned long long *moved,
+	    unsigned long long *ask);
+
 /* cluster_refresh(c): a redirect came: learn the topology again soon. */
 void	cluster_refresh(struct cluster *c);
 

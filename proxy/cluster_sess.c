@@ -77,6 +77,9 @@ cluster_sess_done(struct cluster_sess *cs, struct evbuffer *out,
     unsigned unknown, char first)
 {
 	evbuffer_add(out, cs->out.buf, cs->out.len);
+	if (first == '-' && cs->out.len > 5 && (memcmp(cs->out.buf, "-ASK ",
+	    5) == 0 || memcmp(cs->out.buf, "-MOVED ", 7) == 0))
+		cluster_redirected(cs->c, cs->out.buf[1] == 'A');
 	cs->out.len = 0;
 	cs->in_reply = 0;
 	if (unknown > 0)

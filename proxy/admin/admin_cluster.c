@@ -90,15 +90,18 @@ admin_cluster_json(struct evbuffer *b, const struct service *svc,
     int64_t now)
 {
 	struct admin_cluster_walk	w = { b, svc, NULL, now, 1 };
+	unsigned long long		moved, ask;
 
 	if (svc->cluster == NULL || !svc->cluster_owner)
 		return;
 	evbuffer_add_printf(b, ",\"cluster\":{\"ports\":");
 	admin_json_string(b, svc->cs->cluster_ports);
+	cluster_redirects(svc->cluster, &moved, &ask);
 	evbuffer_add_printf(b, ",\"nodes_unmapped\":%u,"
-	    "\"unknown_nodes_named\":%llu,\"nodes\":[",
+	    "\"unknown_nodes_named\":%llu,\"redirects_moved\":%llu,"
+	    "\"redirects_ask\":%llu,\"nodes\":[",
 	    cluster_unmapped(svc->cluster),
-	    cluster_unknown_total(svc->cluster));
+	    cluster_unknown_total(svc->cluster), moved, ask);
 	cluster_each(svc->cluster, admin_cluster_json_node, &w);
 	evbuffer_add_printf(b, "]}");
 }
@@ -162,6 +165,31 @@ admin_cluster_metric_node(const struct cluster_node_info *in, void *arg)
 		    in->svc->count->active : 0);
 }
 
+/* Redirects sessions passed on, rewritten: the client's extra round trips. */
+static void
+admin_cluster_redirects(struct postern *px, struct evbuffer *b)
+{
+	const struct service	*svc;
+	unsigned long long	 n[2];
+	int			 k;
+
+	evbuffer_add_printf(b, "# HELP postern_cluster_redirects_total "
+	    "-MOVED and -ASK replies passed on to clients (rewritten).\n"
+	    "# TYPE postern_cluster_redirects_total counter\n");
+	TAILQ_FOREACH(svc, daemon_services(px), entry) {
+		if (svc->cluster == NULL || !svc->cluster_owner)
+			continue;
+		cluster_redirects(svc->cluster, &n[0], &n[1]);
+		for (k = 0; k < 2; k++) {
+			evbuffer_add_printf(b, "postern_cluster_redirects_total"
+			    "{service=\"");
+			admin_label_value(b, svc->name);
+			evbuffer_add_printf(b, "\",kind=\"%s\"} %llu\n",
+			    k == 0 ? "moved" : "ask", n[k]);
+		}
+	}
+}
+
 void
 admin_cluster_metrics(struct postern *px, struct evbuffer *b)
 {
@@ -201,4 +229,5 @@ admin_cluster_metrics(struct postern *px, struct evbuffer *b)
 		evbuffer_add_printf(b, "\"} %u\n",
 		    cluster_unmapped(svc->cluster));
 	}
+	admin_cluster_redirects(px, b);
 }

@@ -376,6 +376,12 @@ case_reshard() {
 	    fail_case "reshard: $(tail -n 3 "$T/reshard.log" | paste -sd'|')"
 	wait_rounds 3
 
+	# ASK under traffic, for sure: the slot of a key the traffic uses
+	# is left migrating with its keys moved, so the client gets -ASK
+	# (rewritten, counted) until the slot is given to the new node.
+	ask_step tr:5
+	wait_rounds 3
+
 	# A manual failover under traffic: a replica of `to` takes over.
 	rport=$(replica_of "$to")
 	[[ -n "$rport" ]] || fail_case "no replica of $to"
@@ -392,6 +398,117 @@ case_reshard() {
 	[[ "$out" =~ ops=([0-9]+)\ wrong=0\  ]] ||
 	    fail_case "wrong values or no summary: $(tail -n 3 <<< "$out" | paste -sd'|')"
 	((BASH_REMATCH[1] > 0)) || fail_case "no operation went through"
+	expect_no_log "has no listener for"
+	out=$(redirects) || fail_case "no redirect counts in /health"
+	note "redirects passed on to the clients (MOVED ASK): $out"
+	[[ "$out" =~ ^[0-9]+\ ([0-9]+)$ ]] && ((BASH_REMATCH[1] > 0)) ||
+	    fail_case "no -ASK reached the clients: $out"
+	curl -sf "http://127.0.0.1:$ADMIN_PORT/metrics" |
+	    grep -Eq "^postern_cluster_redirects_total\{service=\"rc\",kind=\"ask\"\} ${BASH_REMATCH[1]}$" ||
+	    fail_case "/metrics: postern_cluster_redirects_total ask is not ${BASH_REMATCH[1]}"
+	stop_postern
+}
+
+# redirects: "MOVED ASK" postern passed on, from /health.
+redirects() {
+	curl -sf "http://127.0.0.1:$ADMIN_PORT/health" | "$PY" -c '
+import json, sys
+c = json.load(sys.stdin)["services"]["rc"]["cluster"]
+print(c["redirects_moved"], c["redirects_ask"])'
+}
+
+asked() {
+	local r
+	r=$(redirects) || return 1
+	[[ "$r" =~ ^[0-9]+\ ([0-9]+)$ ]] && ((BASH_REMATCH[1] > 0))
+}
+
+# ask_step KEY: KEY's slot set migrating from its master to another one,
+# its keys MIGRATEd, until postern has passed an -ASK on (20 s at most);
+# then the slot is the new node's.
+ask_step() {
+	local slot p src= dst= sid did keys
+	slot=$(ncli "${NODE_PORTS[0]}" CLUSTER KEYSLOT "$1")
+	for p in "${NODE_PORTS[@]}"; do
+		[[ "$(ncli "$p" ROLE | head -n 1)" == master ]] || continue
+		if [[ "$(ncli "$p" CLUSTER COUNTKEYSINSLOT "$slot")" != 0 ]]; then
+			src=$p
+		elif [[ -z "$dst" ]]; then
+			dst=$p
+		fi
+	done
+	[[ -n "$src" && -n "$dst" ]] || fail_case "ask_step: no owner or no other master for slot $slot"
+	sid=$(master_id "$src") did=$(master_id "$dst")
+	expect_eq "IMPORTING" OK "$(ncli "$dst" CLUSTER SETSLOT "$slot" IMPORTING "$sid")"
+	expect_eq "MIGRATING" OK "$(ncli "$src" CLUSTER SETSLOT "$slot" MIGRATING "$did")"
+	mapfile -t keys < <(ncli "$src" CLUSTER GETKEYSINSLOT "$slot" 1000)
+	expect_eq "MIGRATE" OK "$(ncli "$src" MIGRATE "$CL_ADDR" "$dst" "" 0 5000 KEYS "${keys[@]}")"
+	wait_until 20 asked || fail_case "no -ASK passed on in 20s with slot $slot migrating"
+	expect_eq "SETSLOT NODE (new)" OK "$(ncli "$dst" CLUSTER SETSLOT "$slot" NODE "$did")"
+	expect_eq "SETSLOT NODE (old)" OK "$(ncli "$src" CLUSTER SETSLOT "$slot" NODE "$did")"
+}
+
+# A node added and one removed under RedisCluster traffic: add-node (a
+# listener opens for it), 500 slots resharded onto it (traffic reaches
+# it through that listener), resharded away, del-node (its listener
+# closes); no wrong value.
+case_addnode() {
+	local stop tpid new nid out m to=
+	setup_ns
+	start_cluster
+	start_cluster_postern "direct tcp://$CL_ADDR:${NODE_PORTS[0]}"
+	stop=$T/traffic.stop
+	ip netns exec "$CNS" "$PY" "$TOP/tests/cluster_traffic.py" "$C_HOST" \
+	    "$LISTEN_PORT" "$stop" > "$T/traffic.out" 2>&1 &
+	tpid=$!
+	track_client "$tpid"
+	wait_rounds 3
+
+	new=$(node_port) || fail_case "no free port for a node"
+	REDIS_NETNS=$NS REDIS_ADDR=$CL_ADDR start_redis_on "$new" \
+	    --cluster-enabled yes --cluster-config-file nodes.conf \
+	    --cluster-node-timeout 5000 --cluster-announce-ip "$CL_ADDR"
+	ip netns exec "$NS" timeout 60 redis-cli --cluster add-node \
+	    "$CL_ADDR:$new" "$CL_ADDR:${NODE_PORTS[0]}" > "$T/add.log" 2>&1 ||
+	    fail_case "add-node: $(tail -n 3 "$T/add.log" | paste -sd'|')"
+	nid=$(master_id "$new")
+	wait_log "$POSTERN_LOG" "notice: service rc: cluster node $nid ${CL_ADDR//./\\.}:$new: listening on $C_HOST:[0-9]+$" 30 ||
+	    fail_case "no listener for the added node $nid in 30s"
+	ip netns exec "$NS" timeout 120 redis-cli --cluster reshard \
+	    "$CL_ADDR:${NODE_PORTS[0]}" --cluster-from all --cluster-to "$nid" \
+	    --cluster-slots 500 --cluster-yes > "$T/reshard1.log" 2>&1 ||
+	    fail_case "reshard onto the new node: $(tail -n 3 "$T/reshard1.log" | paste -sd'|')"
+	wait_rounds 3
+	(($(ncli "$new" DBSIZE) > 0)) || fail_case "the traffic wrote nothing on the new node"
+
+	for m in "${NODE_PORTS[@]}"; do
+		[[ "$(ncli "$m" ROLE | head -n 1)" == master ]] && { to=$(master_id "$m"); break; }
+	done
+	ip netns exec "$NS" timeout 120 redis-cli --cluster reshard \
+	    "$CL_ADDR:${NODE_PORTS[0]}" --cluster-from "$nid" --cluster-to "$to" \
+	    --cluster-slots 500 --cluster-yes > "$T/reshard2.log" 2>&1 ||
+	    fail_case "reshard off the new node: $(tail -n 3 "$T/reshard2.log" | paste -sd'|')"
+	wait_rounds 3
+	ip netns exec "$NS" timeout 60 redis-cli --cluster del-node \
+	    "$CL_ADDR:${NODE_PORTS[0]}" "$nid" > "$T/del.log" 2>&1 ||
+	    fail_case "del-node: $(tail -n 3 "$T/del.log" | paste -sd'|')"
+	wait_log "$POSTERN_LOG" "notice: service rc: cluster node $nid left the topology$" 30 ||
+	    fail_case "the removed node's listener did not close in 30s"
+	wait_rounds 3
+
+	touch "$stop"
+	wait "$tpid"
+	out=$(cat "$T/traffic.out")
+	while read -r l; do note "client: $l"; done <<< "$out"
+	[[ "$out" =~ ops=([0-9]+)\ wrong=0\  ]] ||
+	    fail_case "wrong values or no summary: $(tail -n 3 <<< "$out" | paste -sd'|')"
+	((BASH_REMATCH[1] > 0)) || fail_case "no operation went through"
+	out=$(curl -sf "http://127.0.0.1:$ADMIN_PORT/health" | "$PY" -c '
+import json, sys
+c = json.load(sys.stdin)["services"]["rc"]["cluster"]
+print(" ".join("%s:%s:%s" % (n["id"], n["state"], n["in_topology"]) for n in c["nodes"]))')
+	[[ " $out " == *" $nid:closed:False "* ]] ||
+	    fail_case "/health: the removed node is not closed: $out"
 	expect_no_log "has no listener for"
 	stop_postern
 }
@@ -453,7 +570,8 @@ failed_over() {
 
 run_case "cluster over tcp://: redirects and CLUSTER replies name postern's listeners; redis-cli -c and RedisCluster work; nodes in /health, /metrics, /status" case_tcp
 run_case "cluster over ssh:// (bastion in the cluster's namespace): the same" case_ssh
-run_case "cluster over tcp:// under RedisCluster traffic: resharding (ASK), manual failover; no wrong value" case_reshard
+run_case "cluster over tcp:// under RedisCluster traffic: resharding, a slot left migrating (-ASK rewritten, counted), manual failover; no wrong value" case_reshard
+run_case "cluster over tcp:// under RedisCluster traffic: a node added (listener opened, slots resharded onto it) and removed (listener closed); no wrong value" case_addnode
 run_case "cluster_ports full: unmapped nodes logged at start and in each reply, counted in /health, /metrics and /status" case_full
 run_case "cluster: SIGHUP reopens the node listeners on the same ports; redis-cli -c goes on" case_reload
 run_case "cluster over tls:// (TLS-only nodes, tls-cluster yes): the same" case_tls
