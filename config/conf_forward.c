@@ -171,7 +171,7 @@ conf_forward_svc_opts(const char *spec, const char *port, char **opts,
 {
 	char		*key;
 	size_t		 i, kl;
-	int		 ro = 0, proto = 0;
+	int		 ro = 0, proto = 0, cl = 0;
 	long		 p = strtol(port, NULL, 10);
 
 	for (i = 0; i < nopts; i++) {
@@ -181,11 +181,15 @@ conf_forward_svc_opts(const char *spec, const char *port, char **opts,
 		ro |= strcmp(key, "readonly") == 0 &&
 		    strcmp(opts[i] + kl + 1, "yes") == 0;
 		proto |= strcmp(key, "protocol") == 0;
+		cl |= strcmp(key, "cluster") == 0 &&
+		    strcmp(opts[i] + kl + 1, "yes") == 0;
 		conf_forward_kv(text, key, opts[i] + kl + 1, o, "-o", opts[i],
 		    errs);
 		free(key);
 	}
-	if (ro && !proto && (p == 6379 || p == 6380))
+	if (cl && !proto)	/* a Redis Cluster is Redis, whatever the port */
+		conf_forward_kv(text, "protocol", "redis", o, "-L", spec, errs);
+	else if (ro && !proto && (p == 6379 || p == 6380))
 		conf_forward_kv(text, "protocol", "redis", o, "-L", spec, errs);
 	else if (ro && !proto && (p == 5432 || p == 5433))
 		conf_forward_kv(text, "protocol", "postgres", o, "-L", spec,
@@ -343,6 +347,11 @@ conf_forward_build(char **specs, size_t n, const struct conf_jump *jump,
 			conf_errors_add(errs, "-o", 0, "'%s': not a key of a "
 			    "forward's service (without -J, -o takes readonly "
 			    "and protocol)", opts[i]);
+	for (i = 0; n > 1 && i < nopts; i++)
+		if (strcmp(opts[i], "cluster=yes") == 0)
+			conf_errors_add(errs, "-o", 0, "'%s': one -L only "
+			    "(each forward would take the same cluster_ports)",
+			    opts[i]);
 	for (i = 0; i < n; i++)
 		conf_forward_one(specs[i], i, jump != NULL ? jump->name : NULL,
 		    opts, nopts, &text, &o, &labels[i], errs);

@@ -291,7 +291,7 @@ exercise() {
 	[[ "$out" == "ok 2000 nodes=$NNODES masters=3" ]] ||
 	    fail_case "RedisCluster: $out"
 	expect_no_log "has no listener for"
-	expect_admin_nodes "$NNODES" 0
+	[[ -z "${ADMIN_PORT:-}" ]] || expect_admin_nodes "$NNODES" 0
 }
 
 case_tcp() {
@@ -310,6 +310,34 @@ case_ssh() {
 	trap '_rc=$?; _ssh_case_cleanup; cleanup_ns; _with_status "$_rc"; _case_cleanup' EXIT
 	start_cluster_postern "via ssh://b/$CL_ADDR:${NODE_PORTS[0]}" \
 	    "$(conf_bastion b address="$CL_ADDR:$SSHD_PORT")"
+	exercise
+	stop_postern
+}
+
+# The developer mode: postern -L seed -J bastion -o cluster=yes
+# -o cluster_ports=FIRST-LAST (no configuration file, no admin endpoint).
+case_devmode() {
+	local out
+	setup_ns
+	start_cluster
+	SSHD_NETNS=$NS start_sshd_on "$(free_port)" "$CL_ADDR"
+	trap '_rc=$?; _ssh_case_cleanup; cleanup_ns; _with_status "$_rc"; _case_cleanup' EXIT
+	port_range "$RANGE_N"
+	LISTEN_PORT=$(free_port) || fail_case "no free port"
+	ADMIN_PORT=
+	start_postern_args -L "$C_HOST:$LISTEN_PORT:$CL_ADDR:${NODE_PORTS[0]}" \
+	    -J "root@$CL_ADDR" -p "$SSHD_PORT" -i "$USER_KEY" \
+	    -o "known_hosts=$SSHD_KNOWN" -o engine=libssh2 \
+	    -o cluster=yes -o "cluster_ports=$FIRST-$LAST"
+	wait_ready 10
+	out=$("$POSTERN" -n -L "$C_HOST:$LISTEN_PORT:$CL_ADDR:${NODE_PORTS[0]}" \
+	    -L "$C_HOST:$((LISTEN_PORT + 1)):$CL_ADDR:${NODE_PORTS[1]}" \
+	    -o cluster=yes -o "cluster_ports=$FIRST-$LAST" 2>&1) &&
+	    fail_case "two -L with -o cluster=yes accepted: $out"
+	[[ "$out" == *"-o: 'cluster=yes': one -L only"* ]] ||
+	    fail_case "two -L with -o cluster=yes: $out"
+	wait_count "$POSTERN_LOG" "notice: service .*: cluster node [0-9a-f]{40} .*: listening on $C_HOST:" \
+	    "$NNODES" 20 || fail_case "no listener for each of the $NNODES nodes in 20s"
 	exercise
 	stop_postern
 }
@@ -427,7 +455,7 @@ asked() {
 # its keys MIGRATEd, until postern has passed an -ASK on (20 s at most);
 # then the slot is the new node's.
 ask_step() {
-	local slot p src= dst= sid did keys
+	local slot p src='' dst='' sid did keys
 	slot=$(ncli "${NODE_PORTS[0]}" CLUSTER KEYSLOT "$1")
 	for p in "${NODE_PORTS[@]}"; do
 		[[ "$(ncli "$p" ROLE | head -n 1)" == master ]] || continue
@@ -574,5 +602,6 @@ run_case "cluster over tcp:// under RedisCluster traffic: resharding, a slot lef
 run_case "cluster over tcp:// under RedisCluster traffic: a node added (listener opened, slots resharded onto it) and removed (listener closed); no wrong value" case_addnode
 run_case "cluster_ports full: unmapped nodes logged at start and in each reply, counted in /health, /metrics and /status" case_full
 run_case "cluster: SIGHUP reopens the node listeners on the same ports; redis-cli -c goes on" case_reload
+run_case "cluster in the developer mode: -L seed -J bastion -o cluster=yes -o cluster_ports=...: the same" case_devmode
 run_case "cluster over tls:// (TLS-only nodes, tls-cluster yes): the same" case_tls
 finish
