@@ -32,7 +32,8 @@ command -v redis-benchmark > /dev/null || die "no redis-benchmark"
 # Six nodes; a node's bus port is its port + 10000.
 nodes=()
 for i in 1 2 3 4 5 6; do
-	pick_port p
+	pick_port np		# not p: pick_port's own local
+	p=$np
 	mkdir -p "$work/n$p"
 	spawn "$work/n$p.log" redis-server --port "$p" --bind 127.0.0.1 \
 		--save '' --appendonly no --daemonize no --dir "$work/n$p" \
@@ -145,5 +146,5 @@ for w in set get slots; do
 	awk -v n="$name" -v d="${sum[$w.direct]}" -v p="${sum[$w.postern]}" \
 	    -v c="${cpu[$w]}" -v r="$rounds" 'BEGIN {
 		printf "%-20s %12.0f %12.0f %8.2f %16.2f\n", n, d / r, p / r,
-		    d > 0 ? p / d : 0, c / r }'
+		    (d > 0 ? p / d : 0), c / r }'
 done
