@@ -248,6 +248,10 @@ exercise() {
 		    fail_case "CLUSTER $c (RESP3): $out"
 		expect_local_only "CLUSTER $c (RESP3)" "$out"
 	done
+	# A transaction's EXEC array: the CLUSTER SLOTS queued inside.
+	out=$(printf 'MULTI\nCLUSTER SLOTS\nPING\nEXEC\n' | ccli -p "$LISTEN_PORT" 2>&1)
+	[[ "$out" == *QUEUED*PONG* ]] || fail_case "MULTI/CLUSTER SLOTS/EXEC: $out"
+	expect_local_only "CLUSTER SLOTS inside MULTI/EXEC" "$out"
 	master=$(ccli -p "$LISTEN_PORT" CLUSTER NODES | awk '$3 ~ /slave/ { print $4; exit }')
 	[[ -n "$master" ]] || fail_case "CLUSTER NODES shows no replica"
 	out=$(ccli -p "$LISTEN_PORT" CLUSTER REPLICAS "$master" 2>&1)
@@ -367,7 +371,7 @@ wait_rounds() {
 		(($(round) >= want)) && return 0
 		sleep 0.1
 	done
-	fail_case "traffic did not go $1 rounds further in 60s"
+	fail_case "traffic did not go $1 rounds further in 60s (client: $(tail -n 5 "$T/traffic.out" 2>/dev/null | paste -sd'|'))"
 }
 
 # master_id PORT, replica_of ID: from CLUSTER NODES on the nodes.
