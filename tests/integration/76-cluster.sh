@@ -388,7 +388,7 @@ case_reshard() {
 	setup_ns
 	start_cluster
 	start_cluster_postern "direct tcp://$CL_ADDR:${NODE_PORTS[0]}"
-	stop=$T/traffic.stop
+	stop=$T/traffic-$_CASE_ID.stop	# T is the script's: one per case
 	ip netns exec "$CNS" "$PY" "$TOP/tests/cluster_traffic.py" "$C_HOST" \
 	    "$LISTEN_PORT" "$stop" > "$T/traffic.out" 2>&1 &
 	tpid=$!
@@ -489,7 +489,7 @@ case_addnode() {
 	setup_ns
 	start_cluster
 	start_cluster_postern "direct tcp://$CL_ADDR:${NODE_PORTS[0]}"
-	stop=$T/traffic.stop
+	stop=$T/traffic-$_CASE_ID.stop	# T is the script's: one per case
 	ip netns exec "$CNS" "$PY" "$TOP/tests/cluster_traffic.py" "$C_HOST" \
 	    "$LISTEN_PORT" "$stop" > "$T/traffic.out" 2>&1 &
 	tpid=$!
