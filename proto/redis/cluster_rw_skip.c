@@ -40,7 +40,8 @@ skip_head(struct cluster_rw_skip *k)
 {
 	long long	kids;
 
-	if (k->neg || k->num == 0) {
+	/* An attribute, even an empty one, comes before the value it is of. */
+	if (k->neg || (k->num == 0 && k->type != '|')) {
 		if (strchr("$!=", k->type) != NULL && !k->neg) {
 			k->left = 2;
 			k->state = SKIP_BULK;

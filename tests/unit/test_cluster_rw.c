@@ -404,6 +404,7 @@ test_skip(void **state)
 			    "$0\r\n\r\n", "*0\r\n", "$-1\r\n", "*-1\r\n",
 			    "%1\r\n+a\r\n*2\r\n:1\r\n_\r\n",
 			    "|1\r\n+k\r\n+v\r\n$3\r\nx\r\n\r\n",
+			    "|0\r\n,\r\n",	/* an empty attribute (fuzzer) */
 			    ">2\r\n$7\r\nmessage\r\n=8\r\ntxt:abcd\r\n" };
 	struct cluster_rw_skip	k;
 	size_t		 i, n, cut, off, used, flen, step;
