@@ -64,32 +64,33 @@ enum follow_state {
 struct follow {
 	struct session		*s;
 	enum follow_state	 state;
+	unsigned int		 epoch;		/* dial_cr, epoch then */
 	struct resp_track	*resp;		/* redis */
 	struct pg_track		*pg;		/* postgres */
 	struct pg_state		*st;		/* what a resume replays */
 	struct pgresume		*resume;	/* postgres: the next server */
 	struct pgresume		*rdead;		/* failed: freed next step */
 	struct follow_more	*more;		/* NULL: never moved */
-	int			 more_nomem;	/* it could not be made */
-	int			 held;		/* the client not read meanwhile */
 	struct event		*ev;		/* every step runs from here */
 	struct route		*target;	/* while not NONE */
 	struct move		*move;
 	struct move		*dead;		/* failed: freed next step */
 	const struct conf_route	*cr;		/* the move dialed: target's */
-	unsigned int		 epoch;		/* dial_cr, epoch then */
 	uint64_t		 gen;		/* resp->gen the move replays */
 	int64_t			 since;		/* clock_ms: began waiting */
 	int64_t			 retry_at;	/* clock_ms; 0: now */
-	int			 urgent;	/* route down or disabled */
-	int			 capture;	/* keep unanswered requests */
 	uint8_t			*cap;		/* their bytes; NULL: none */
 	size_t			 caplen, capsize;
 	uint64_t		 cap_answered;	/* resp->answered at start */
-	int			 cap_over;	/* too long: not replayable */
-	int			 crashed;	/* its server ended at idle */
-	uint32_t		 tried;		/* crashed: order indexes tried */
+	uint32_t		 tried;		/* crashed: order indexes */
 	int			 crash_rounds;	/* crashed: every route tried */
+	int			 urgent;	/* route down or disabled */
+	/* Flags in bytes, last: every tracked session holds one. */
+	uint8_t			 more_nomem;	/* more could not be made */
+	uint8_t			 held;		/* the client not read */
+	uint8_t			 capture;	/* keep unanswered requests */
+	uint8_t			 cap_over;	/* too long: unreplayable */
+	uint8_t			 crashed;	/* its server ended at idle */
 };
 
 /*
