@@ -6,6 +6,7 @@
 
 #include <arpa/inet.h>
 
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -63,35 +64,46 @@ enum follow_state {
 struct follow {
 	struct session		*s;
 	enum follow_state	 state;
+	unsigned int		 epoch;		/* dial_cr, epoch then */
 	struct resp_track	*resp;		/* redis */
 	struct pg_track		*pg;		/* postgres */
 	struct pg_state		*st;		/* what a resume replays */
 	struct pgresume		*resume;	/* postgres: the next server */
 	struct pgresume		*rdead;		/* failed: freed next step */
-	char			 noresume[160];	/* why not: close instead */
-	unsigned char		 ckey[SCRAM_KEY_SIZE];	/* SCRAM pass- */
-	int			 have_ckey;		/* through */
-	int64_t			 rstart;	/* clock_ms: resume began */
-	int			 held;		/* the client not read meanwhile */
+	struct follow_more	*more;		/* NULL: never moved */
 	struct event		*ev;		/* every step runs from here */
 	struct route		*target;	/* while not NONE */
 	struct move		*move;
 	struct move		*dead;		/* failed: freed next step */
 	const struct conf_route	*cr;		/* the move dialed: target's */
-	unsigned int		 epoch;		/* dial_cr, epoch then */
 	uint64_t		 gen;		/* resp->gen the move replays */
 	int64_t			 since;		/* clock_ms: began waiting */
 	int64_t			 retry_at;	/* clock_ms; 0: now */
-	char			 names[96];	/* what the move replays */
-	int			 urgent;	/* route down or disabled */
-	int			 capture;	/* keep unanswered requests */
 	uint8_t			*cap;		/* their bytes; NULL: none */
 	size_t			 caplen, capsize;
 	uint64_t		 cap_answered;	/* resp->answered at start */
-	int			 cap_over;	/* too long: not replayable */
-	int			 crashed;	/* its server ended at idle */
-	uint32_t		 tried;		/* crashed: order indexes tried */
+	uint32_t		 tried;		/* crashed: order indexes */
 	int			 crash_rounds;	/* crashed: every route tried */
+	int			 urgent;	/* route down or disabled */
+	/* Flags in bytes, last: every tracked session holds one. */
+	uint8_t			 more_nomem;	/* more could not be made */
+	uint8_t			 held;		/* the client not read */
+	uint8_t			 capture;	/* keep unanswered requests */
+	uint8_t			 cap_over;	/* too long: unreplayable */
+	uint8_t			 crashed;	/* its server ended at idle */
+};
+
+/*
+ * What only a move or a resume uses, made at the first one and kept to
+ * the end (ckey is reused by the next resume): an idle session that
+ * never moves holds none of it (issue 27).
+ */
+struct follow_more {
+	char			 noresume[160];	/* why not: close instead */
+	char			 names[96];	/* what the move replays */
+	unsigned char		 ckey[SCRAM_KEY_SIZE];	/* SCRAM pass- */
+	int			 have_ckey;		/* through */
+	int64_t			 rstart;	/* clock_ms: resume began */
 };
 
 static void	follow_step(evutil_socket_t, short, void *);
@@ -120,6 +132,55 @@ follow_kick(struct follow *f)
 		event_active(f->ev, EV_TIMEOUT, 0);
 }
 static int	follow_lost(struct relay *, void *);
+
+/* The move's part (struct follow_more), made on first use; NULL: none. */
+static struct follow_more *
+follow_more(struct follow *f)
+{
+	if (f->more == NULL && (f->more = calloc(1, sizeof(*f->more))) ==
+	    NULL)
+		f->more_nomem = 1;
+	return (f->more);
+}
+
+/* Why the session cannot be resumed (close instead); "": nothing says. */
+static const char *
+follow_why(const struct follow *f)
+{
+	if (f->more != NULL)
+		return (f->more->noresume);
+	return (f->more_nomem ? "out of memory" : "");
+}
+
+/* Forget why: the next resume may be tried. */
+static void
+follow_why_clear(struct follow *f)
+{
+	if (f->more != NULL)
+		f->more->noresume[0] = '\0';
+	f->more_nomem = 0;
+}
+
+/* Say why the session cannot be resumed (out of memory: follow_why). */
+static void __attribute__((format(printf, 2, 3)))
+follow_noresume(struct follow *f, const char *fmt, ...)
+{
+	va_list	ap;
+
+	if (follow_more(f) == NULL)
+		return;
+	va_start(ap, fmt);
+	(void)vsnprintf(f->more->noresume, sizeof(f->more->noresume), fmt,
+	    ap);
+	va_end(ap);
+}
+
+/* What the last move or resume replayed ("" when none). */
+static const char *
+follow_names(const struct follow *f)
+{
+	return (f->more != NULL ? f->more->names : "");
+}
 
 struct follow *
 follow_new(struct session *s)
@@ -180,7 +241,7 @@ follow_settle(struct follow *f)
 	f->cr = NULL;
 	pgresume_free(f->resume);
 	f->resume = NULL;
-	f->noresume[0] = '\0';
+	follow_why_clear(f);
 	route_unref(f->target);
 	f->target = NULL;
 }
@@ -278,7 +339,10 @@ follow_free(struct follow *f)
 		pg_state_free(f->st);	/* wipes what it recorded */
 		free(f->st);
 	}
-	OPENSSL_cleanse(f->ckey, sizeof(f->ckey));
+	if (f->more != NULL) {
+		OPENSSL_cleanse(f->more, sizeof(*f->more));
+		free(f->more);
+	}
 	free(f);
 }
 
@@ -582,8 +646,8 @@ follow_swap_resend(struct follow *f)
 	    "re-sent %zu bytes of unanswered reads from %s)",
 	    session_prefix(s, old, prefix, sizeof(prefix)),
 	    f->target->cr->name, addr_format(&f->target->cr->target, to,
-	    sizeof(to)), ms / 1000, ms % 1000, f->names[0] != '\0' ?
-	    f->names : "nothing", f->caplen, name);
+	    sizeof(to)), ms / 1000, ms % 1000, follow_names(f)[0] != '\0' ?
+	    follow_names(f) : "nothing", f->caplen, name);
 	session_route_moved(s, f->target);
 	s->svc->count->moved++;
 	s->svc->count->replayed++;
@@ -617,8 +681,8 @@ follow_swap(struct follow *f)
 	log_info("%s: moved to %s %s%s (waited %ld.%03lds; replayed %s)",
 	    session_prefix(s, old, prefix, sizeof(prefix)),
 	    f->target->cr->name, addr_format(&f->cr->target, to,
-	    sizeof(to)), at, ms / 1000, ms % 1000, f->names[0] != '\0' ?
-	    f->names : "nothing");
+	    sizeof(to)), at, ms / 1000, ms % 1000,
+	    follow_names(f)[0] != '\0' ? follow_names(f) : "nothing");
 	session_route_moved(s, f->target);
 	session_set_upstream(s, move_peer(f->move));
 	route_dial_release(s->cr);	/* the session's, handed over */
@@ -659,10 +723,10 @@ follow_dial(struct follow *f)
 	struct evbuffer			*replay;
 	int				 n;
 
-	if ((replay = evbuffer_new()) == NULL)
+	if (follow_more(f) == NULL || (replay = evbuffer_new()) == NULL)
 		return;
-	n = resp_track_replay(f->resp, replay, want, f->names,
-	    sizeof(f->names));
+	n = resp_track_replay(f->resp, replay, want, f->more->names,
+	    sizeof(f->more->names));
 	route_dial_release(f->cr);	/* a failed move's */
 	f->cr = route_dial_hold(f->target);
 	f->epoch = f->target->epoch;
@@ -762,8 +826,7 @@ follow_resume_cb(struct pgresume *r, int ok, const char *why, void *arg)
 	} else {
 		/* Today's behaviour then: closed at its next safe point. */
 		follow_hold(f, 0);
-		snprintf(f->noresume, sizeof(f->noresume), "resume failed: %s",
-		    why);
+		follow_noresume(f, "resume failed: %s", why);
 		f->rdead = f->resume;	/* not inside its own callback */
 		f->resume = NULL;
 		f->state = FOLLOW_WAITING;
@@ -775,7 +838,7 @@ follow_resume_cb(struct pgresume *r, int ok, const char *why, void *arg)
  * follow_pg_resume(f): a PostgreSQL session at a safe point that must
  * leave its route: start its resume on f->target.  Returns 1 when a
  * resume goes on (the follow's state is MOVING), 0 when the session
- * cannot be resumed (f->noresume says why: close it as before).
+ * cannot be resumed (follow_why() says why: close it as before).
  */
 static int
 follow_pg_resume(struct follow *f)
@@ -788,14 +851,15 @@ follow_pg_resume(struct follow *f)
 	const char			*why;
 	int				 nz;
 
-	if (f->noresume[0] != '\0')
+	if (follow_why(f)[0] != '\0')
 		return (0);
 	if (f->st == NULL) {
 		/* Resume not configured when it began: as before. */
-		snprintf(f->noresume, sizeof(f->noresume), "%s", f->urgent ?
-		    "route down" : "idle");
+		follow_noresume(f, "%s", f->urgent ? "route down" : "idle");
 		return (0);
 	}
+	if (follow_more(f) == NULL)
+		return (0);	/* follow_why(): out of memory */
 	/* The generation now: auth_file is read again on reload. */
 	svc = service_find(s->svc->px, s->svc->name);
 	cs = svc != NULL ? svc->cs : s->svc->cs;
@@ -804,27 +868,28 @@ follow_pg_resume(struct follow *f)
 	else
 		why = pgresume_login(cs->auth, s->pg_startup, s->pg_startup_len,
 		    f->st, f->target->cr->kind == ROUTE_TLS,
-		    cs->check_allow_md5, f->ckey, &f->have_ckey, &auth);
+		    cs->check_allow_md5, f->more->ckey, &f->more->have_ckey,
+		    &auth);
 	if (why != NULL) {
-		snprintf(f->noresume, sizeof(f->noresume), "not resumable: "
-		    "%s", why);
+		follow_noresume(f, "not resumable: %s", why);
 		return (0);
 	}
 	if ((replay = evbuffer_new()) == NULL) {
 		pg_auth_free(auth);
-		snprintf(f->noresume, sizeof(f->noresume), "out of memory");
+		follow_noresume(f, "out of memory");
 		return (0);
 	}
-	nz = pg_state_replay(f->st, replay, f->names, sizeof(f->names));
+	nz = pg_state_replay(f->st, replay, f->more->names,
+	    sizeof(f->more->names));
 	f->gen = f->st->gen;
-	f->rstart = clock_ms();
+	f->more->rstart = clock_ms();
 	f->resume = pgresume_start(daemon_dial_env(s->svc->px), f->target->cr,
 	    cs->connect_timeout_ms, cs->response_timeout_ms > 0 ?
 	    cs->response_timeout_ms : 5000, s->pg_startup, s->pg_startup_len,
 	    auth, replay, nz, f->st, follow_resume_cb, f);
 	evbuffer_free(replay);		/* emptied */
 	if (f->resume == NULL) {
-		snprintf(f->noresume, sizeof(f->noresume), "out of memory");
+		follow_noresume(f, "out of memory");
 		return (0);
 	}
 	f->state = FOLLOW_MOVING;
@@ -843,7 +908,7 @@ follow_pg_swap(struct follow *f)
 	struct link		*link;
 	char			 prefix[256], to[ADDR_STRLEN];
 	long			 ms = (long)clock_since(f->since);
-	long			 rms = (long)clock_since(f->rstart);
+	long			 rms = (long)clock_since(f->more->rstart);
 	const uint8_t		*key;
 	size_t			 keylen;
 	uint32_t		 pid;
@@ -875,7 +940,7 @@ follow_pg_swap(struct follow *f)
 	    sizeof(prefix)), f->target->cr->name,
 	    addr_format(&f->target->cr->target, to, sizeof(to)),
 	    f->crashed ? "after its server closed " : "", ms / 1000,
-	    ms % 1000, rms, f->names);
+	    ms % 1000, rms, follow_names(f));
 	f->crashed = 0;
 	session_route_moved(s, f->target);
 	/* The client's cancel key now reaches the new backend. */
@@ -908,7 +973,7 @@ follow_pg(struct follow *f)
 	if (f->state == FOLLOW_READY)
 		follow_pg_swap(f);
 	else if (!follow_pg_resume(f))
-		follow_close(f, f->noresume);
+		follow_close(f, follow_why(f));
 }
 
 /*
@@ -931,8 +996,8 @@ follow_lost(struct relay *r, void *arg)
 
 	if (f->s->state != SESSION_RELAYING || f->pg->bye)
 		return (0);	/* the client said goodbye: its end */
-	if (f->noresume[0] != '\0')
-		why = f->noresume;
+	if (follow_why(f)[0] != '\0')
+		why = follow_why(f);
 	else if (pg_track_safe(f->pg) != PG_SAFE)
 		why = pg_track_why(f->pg);
 	else if (f->pg->last != 'Z' && f->pg->last != 'N' && f->pg->last != 'S')
@@ -1005,25 +1070,25 @@ follow_crash(struct follow *f)
 		return;
 	}
 	/* Not resumable at all: no other route would do better. */
-	t = strncmp(f->noresume, "not resumable", 13) != 0 ?
+	t = strncmp(follow_why(f), "not resumable", 13) != 0 ?
 	    follow_crash_target(f) : NULL;
 	if (t == NULL && f->crash_rounds < FOLLOW_CRASH_ROUNDS &&
-	    strncmp(f->noresume, "resume failed: ", 15) == 0 &&
-	    follow_transient(f->noresume + 15)) {
+	    strncmp(follow_why(f), "resume failed: ", 15) == 0 &&
+	    follow_transient(follow_why(f) + 15)) {
 		/* Every route refused for now (a loaded target timing out, a
 		 * server restarting): the held client waits a little more. */
 		f->crash_rounds++;
 		f->tried = 0;
 		log_info("%s: no route took it (last: %s); tries again in "
 		    "%d ms", session_prefix(s, s->route, prefix,
-		    sizeof(prefix)), f->noresume, FOLLOW_RETRY_MS);
+		    sizeof(prefix)), follow_why(f), FOLLOW_RETRY_MS);
 		follow_later(f, FOLLOW_RETRY_MS);
 		return;
 	}
 	if (t == NULL) {
 		snprintf(detail, sizeof(detail), "its server closed at idle; "
-		    "not resumed: %s", f->noresume[0] != '\0' ? f->noresume :
-		    "no route to resume on");
+		    "not resumed: %s", follow_why(f)[0] != '\0' ?
+		    follow_why(f) : "no route to resume on");
 		session_close(s, SESSION_END_ROUTE, detail);
 		return;
 	}
@@ -1031,9 +1096,9 @@ follow_crash(struct follow *f)
 		s->svc->count->waiting++;
 		f->since = clock_ms();
 	}
-	if (f->noresume[0] != '\0' && f->target != NULL)
+	if (follow_why(f)[0] != '\0' && f->target != NULL)
 		log_info("%s: %s on %s; tries %s", session_prefix(s, s->route,
-		    prefix, sizeof(prefix)), f->noresume, f->target->cr->name,
+		    prefix, sizeof(prefix)), follow_why(f), f->target->cr->name,
 		    t->cr->name);
 	else
 		log_info("%s: its server closed at idle; resumes on %s",
@@ -1042,7 +1107,7 @@ follow_crash(struct follow *f)
 	route_unref(f->target);
 	f->target = route_ref(t);
 	f->state = FOLLOW_WAITING;
-	f->noresume[0] = '\0';		/* a failed resume: the next route */
+	follow_why_clear(f);		/* a failed resume: the next route */
 	if (!follow_pg_resume(f))
 		follow_kick(f);			/* closes */
 }

@@ -667,8 +667,9 @@ session_pg_cb(const struct pg_front_msg *msg, struct evbuffer *packet,
 		session_cancel(s, msg, packet);
 		return;
 	case PG_FRONT_STARTUP:
-		/* Kept for a resume (follow.c): no secret in it. */
-		if (msg->len <= PG_MAX_STARTUP &&
+		/* Kept for a resume (follow.c), which only a service with
+		 * auth_file at the session's start does: no secret in it. */
+		if (s->svc->cs->auth != NULL && msg->len <= PG_MAX_STARTUP &&
 		    (s->pg_startup = malloc(msg->len)) != NULL &&
 		    evbuffer_copyout(packet, s->pg_startup, msg->len) ==
 		    (ev_ssize_t)msg->len)

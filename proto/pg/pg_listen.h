@@ -37,15 +37,16 @@ enum pg_stmt {
 
 struct pg_listen {
 	uint8_t		 q[PG_LISTEN_QMAX];	/* the query, as it came */
-	size_t		 qlen;
-	int		 capture;	/* q is being filled */
-	int		 qidle;		/* sent outside a transaction */
-	enum pg_stmt	 stmt;
 	uint64_t	 qhash;		/* its channel name's hash */
-	enum pg_stmt	 effect;	/* an UNLISTEN done, due at 'Z' 'I' */
 	uint64_t	 chan[PG_LISTEN_SET];
-	size_t		 nchan;
-	int		 unknown;	/* LISTENs on channels not known */
+	enum pg_stmt	 stmt;
+	enum pg_stmt	 effect;	/* an UNLISTEN done, due at 'Z' 'I' */
+	/* Small ones in bytes: every PostgreSQL session holds one. */
+	uint8_t		 qlen;		/* at most PG_LISTEN_QMAX */
+	uint8_t		 nchan;		/* at most PG_LISTEN_SET */
+	uint8_t		 capture;	/* q is being filled */
+	uint8_t		 qidle;		/* sent outside a transaction */
+	uint8_t		 unknown;	/* LISTENs on channels not known */
 };
 
 /*

@@ -40,17 +40,18 @@ enum pg_safe {
 
 struct pg_track {
 	struct pg_frame	 c, s;		/* client, server */
+	uint64_t	 syncs;		/* ReadyForQuery still due */
+	struct pg_listen listen;	/* LISTENs: pg_listen.h */
+	const char	*lost;		/* why; NULL: followed */
+	struct pg_state	*st;		/* resume's state (pg_state.h), or NULL */
+	char		 tag[12];	/* CommandComplete, first bytes */
+	/* Small ones in bytes, last: every session holds one (issue 27). */
+	uint8_t		 taglen;
 	uint8_t		 status;	/* last ReadyForQuery: I, T, E; 0 */
 	uint8_t		 last;		/* the server's last message type */
 	uint8_t		 bye;		/* the client sent Terminate */
-	int		 copy;		/* COPY in progress */
-	int		 batch;		/* extended messages since Sync */
-	uint64_t	 syncs;		/* ReadyForQuery still due */
-	struct pg_listen listen;	/* LISTENs: pg_listen.h */
-	char		 tag[12];	/* CommandComplete, first bytes */
-	size_t		 taglen;
-	const char	*lost;		/* why; NULL: followed */
-	struct pg_state	*st;		/* resume's state (pg_state.h), or NULL */
+	uint8_t		 copy;		/* COPY in progress */
+	uint8_t		 batch;		/* extended messages since Sync */
 };
 
 /* pg_track_init(t): for a session whose startup packet went first. */

@@ -172,8 +172,8 @@ resp_named(struct resp_reader *rd)
 	}
 	if (rd->top == '*')
 		n = snprintf((char *)rd->raw, RESP_CMD_MAX,
-		    "*%llu\r\n$%zu\r\n%s\r\n", (unsigned long long)rd->nargs,
-		    rd->wlen[0], rd->word[0]);
+		    "*%llu\r\n$%u\r\n%s\r\n", (unsigned long long)rd->nargs,
+		    (unsigned)rd->wlen[0], rd->word[0]);
 	else
 		n = snprintf((char *)rd->raw, RESP_CMD_MAX, "%s",
 		    rd->word[0]);

@@ -64,47 +64,51 @@ enum resp_cmd {
 	RESP_CMD_SUNSUBSCRIBE
 };
 
-/* One direction's reader.  Zeroed then resp_reader_init(). */
+/*
+ * One direction's reader.  Zeroed then resp_reader_init().  Two are in
+ * every Redis session for its whole life: the wide fields first, the
+ * small states and flags in bytes, so that no padding is left (issue 27).
+ */
 struct resp_reader {
 	enum resp_dir	 dir;
-	int		 state;		/* internal */
-	int		 err;		/* not RESP: stuck for good */
-	uint8_t		 type;		/* current element's type byte */
-	int		 neg;
-	int		 digits;
+	enum resp_cmd	 kind;		/* request: known once named */
 	uint64_t	 num;
 	uint64_t	 left;		/* payload bytes left, CRLF included */
 	uint64_t	 elems;		/* elements left in the message */
 	uint64_t	 argi;		/* index of the current element */
-	int		 inword;	/* inline request: where in a word */
-	uint8_t		 ihex;		/* inline: a \xH escape's digit */
-	int		 iblank;	/* inline: blanks (2: not just CR) */
-	int		 blankline;	/* the last line: blanks, no word */
-	int		 pubsub;	/* replies: keep pub/sub words */
-	int		 inmsg;		/* inside a top-level message */
-	uint8_t		 top;		/* its first type byte ('>': push) */
-	int		 text;		/* keeping this line's text */
 	uint64_t	 nargs;		/* request: the array's length */
-	enum resp_cmd	 kind;		/* request: known once named */
+	/*
+	 * Requests: the whole command while capture is on, in RESP_CMD_MAX
+	 * bytes allocated when a state command is named and freed (wiped)
+	 * by the tracker once it is read: an idle session holds none.
+	 */
+	uint8_t		*raw;
+	size_t		 rawlen;
+	uint8_t		 state;		/* internal */
+	uint8_t		 err;		/* not RESP: stuck for good */
+	uint8_t		 type;		/* current element's type byte */
+	uint8_t		 neg;
+	uint8_t		 digits;	/* at most 18 */
+	uint8_t		 inword;	/* inline request: where in a word */
+	uint8_t		 ihex;		/* inline: a \xH escape's digit */
+	uint8_t		 iblank;	/* inline: blanks (2: not just CR) */
+	uint8_t		 blankline;	/* the last line: blanks, no word */
+	uint8_t		 pubsub;	/* replies: keep pub/sub words */
+	uint8_t		 inmsg;		/* inside a top-level message */
+	uint8_t		 top;		/* its first type byte ('>': push) */
+	uint8_t		 text;		/* keeping this line's text */
+	uint8_t		 capture;
+	uint8_t		 overflow;	/* did not fit in raw (or no memory) */
+	uint8_t		 wlen[2];	/* at most RESP_WORD_MAX */
+	uint8_t		 llen;		/* at most RESP_LINE_MAX */
 	/*
 	 * Captured: name and first argument (requests), upper case; with
 	 * pubsub, a reply array's first bulk ("MESSAGE") in word[0] and
 	 * its integer (a subscription count) in line.
 	 */
 	char		 word[2][RESP_WORD_MAX + 1];
-	size_t		 wlen[2];
 	/* Replies: the top-level line of '+' / '-' ("OK", "NOAUTH ..."). */
 	char		 line[RESP_LINE_MAX + 1];
-	size_t		 llen;
-	/*
-	 * Requests: the whole command while capture is on, in RESP_CMD_MAX
-	 * bytes allocated when a state command is named and freed (wiped)
-	 * by the tracker once it is read: an idle session holds none.
-	 */
-	int		 capture;
-	int		 overflow;	/* did not fit in raw (or no memory) */
-	uint8_t		*raw;
-	size_t		 rawlen;
 };
 
 /* resp_reader_init(rd, dir): ready for the first byte of dir. */
@@ -178,16 +182,17 @@ struct resp_sub {
 	uint64_t		 n[RESP_SUB_KINDS];	/* subscribed to */
 	uint64_t		 total;	/* channels + patterns, as last told */
 	uint64_t		 until[RESP_SUB_KINDS];	/* changers answered */
-	int			 zeroed[RESP_SUB_KINDS]; /* last: all gone */
-	int			 on;	/* replies read for pub/sub */
-	int			 sticky; /* RESP3: not followed, to the end */
 	uint64_t		 resets;	/* RESETs not yet answered */
 	uint64_t		 reset_seq;	/* the first one's reply */
-	int			 reset_ends;	/* 1: MONITOR, 2: sticky */
-	int			 late;	/* the same, begun after RESET sent */
+	uint64_t		 open_at[RESP_SUB_KINDS]; /* open[]'s reply due */
+	/* Flags in bytes: every Redis session holds one (issue 27). */
+	uint8_t			 zeroed[RESP_SUB_KINDS]; /* last: all gone */
+	uint8_t			 on;	/* replies read for pub/sub */
+	uint8_t			 sticky; /* RESP3: not followed, to the end */
+	uint8_t			 reset_ends;	/* 1: MONITOR, 2: sticky */
+	uint8_t			 late;	/* the same, begun after RESET sent */
 	/* An UNSUBSCRIBE of all whose count is unknown, of each kind. */
-	int			 open[RESP_SUB_KINDS];
-	uint64_t		 open_at[RESP_SUB_KINDS]; /* its reply due */
+	uint8_t			 open[RESP_SUB_KINDS];
 };
 
 struct resp_track {
@@ -196,13 +201,10 @@ struct resp_track {
 	uint64_t		 sent;		/* commands that get a reply */
 	uint64_t		 answered;	/* top-level replies */
 	uint64_t		 gen;		/* bumped when state changes */
-	int			 multi, watch, subscribed, monitor;
 	uint64_t		 multi_seq;	/* the MULTI's reply */
 	uint64_t		 monitor_seq;	/* the MONITOR's reply */
 	uint64_t		 unwatch_at;	/* EXEC/DISCARD's reply + 1; 0: none */
-	int			 resp3;
 	const char		*unreplayable;	/* why; NULL: replayable */
-	int			 lib_unrecorded; /* RESET keeps what was lost */
 	const char		*lost;		/* why; NULL: followed */
 	/*
 	 * Allocated when first needed, so that an idle session that never
@@ -213,6 +215,10 @@ struct resp_track {
 	struct resp_pending	*pending;
 	size_t			 npending;
 	struct resp_saved	*saved;
+	/* Flags in bytes, last: no padding between wide fields. */
+	uint8_t			 multi, watch, subscribed, monitor;
+	uint8_t			 resp3;
+	uint8_t			 lib_unrecorded; /* RESET keeps what was lost */
 };
 
 /* resp_track_init(t): a new session's tracker. */

@@ -97,7 +97,8 @@ pg_state(const struct pg_track *t)
 	    "\"syncs\":%llu,\"listening\":%d,\"nchan\":%zu,\"unknown\":%d}\n",
 	    t->lost != NULL, t->status != 0 ? t->status : '0', t->copy,
 	    t->batch, (unsigned long long)t->syncs,
-	    pg_listen_on(&t->listen), t->listen.nchan, t->listen.unknown);
+	    pg_listen_on(&t->listen), (size_t)t->listen.nchan,
+	    t->listen.unknown);
 }
 
 int
