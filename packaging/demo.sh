@@ -98,11 +98,20 @@ wait_for() {	# wait_for SECONDS COMMAND...: poll until the command succeeds
 	done
 }
 
-start_redis() {	# start_redis PORT NAME [ARGS]: redis-server, remembered as redis_NAME
+# The servers are set up as the tests set theirs up (tests/fixtures.sh:
+# fixture_redis, fixture_pki, fixture_sshd); this script keeps its fixed
+# ports and its own process list.
+# shellcheck source=tests/fixtures.sh
+. "$top/tests/fixtures.sh"
+
+# start_redis PORT NAME [tls CERT KEY CA] [ARGS]: redis-server,
+# remembered as redis_NAME
+start_redis() {
 	local port=$1 name=$2
+	local -a argv
 	shift 2
-	redis-server --port "$port" --bind 127.0.0.1 --save '' --appendonly no \
-	    --dir "$work" --logfile "$work/redis-$name.log" "$@" &
+	fixture_redis argv 127.0.0.1 "$port" "$work" "$work/redis-$name.log" "$@"
+	"${argv[@]}" &
 	pids+=($!)
 	eval "redis_$name=$!"
 }
@@ -112,16 +121,7 @@ tls_rcli() { redis-cli --tls --cacert "$work/pki/ca.crt" -p "$1" "${@:2}"; }
 
 # The public endpoint's CA and certificate (for redis.demo.test).
 make_pki() {
-	cd "$work/pki"
-	printf 'subjectAltName=DNS:redis.demo.test,IP:127.0.0.1\nextendedKeyUsage=serverAuth\n' > server.ext
-	openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes \
-	    -keyout ca.key -out ca.crt -days 2 -subj "/CN=postern demo CA"
-	openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes \
-	    -keyout server.key -out server.csr -subj "/CN=redis.demo.test"
-	openssl x509 -req -in server.csr -CA ca.crt -CAkey ca.key -CAcreateserial \
-	    -days 2 -extfile server.ext -out server.crt
-	chmod 644 server.key
-	cd - >/dev/null
+	fixture_pki "$work/pki" redis.demo.test && chmod 644 "$work/pki/server.key"
 }
 
 # The bastion: sshd on 127.0.0.1:17022 with its own host key, taking the
@@ -129,25 +129,10 @@ make_pki() {
 start_sshd() {
 	local d=$work/ssh
 	ssh-keygen -q -t ed25519 -N '' -C postern-demo -f "$d/id_ed25519" </dev/null
-	[ -f "$d/host_ed25519" ] || ssh-keygen -q -t ed25519 -N '' -C demo-bastion -f "$d/host_ed25519" </dev/null
+	fixture_sshd "$d" 127.0.0.1 17022 INFO
 	cp "$d/id_ed25519.pub" "$d/authorized_keys"
-	cat > "$d/sshd_config" <<-EOF
-	Port 17022
-	ListenAddress 127.0.0.1
-	HostKey $d/host_ed25519
-	PidFile $d/sshd.pid
-	AuthorizedKeysFile $d/authorized_keys
-	PermitRootLogin prohibit-password
-	PasswordAuthentication no
-	KbdInteractiveAuthentication no
-	UsePAM no
-	StrictModes no
-	AllowTcpForwarding yes
-	EOF
-	mkdir -p /run/sshd
-	/usr/sbin/sshd -D -e -f "$d/sshd_config" 2> "$d/sshd.log" &
+	"${SSHD_ARGV[@]}" 2> "$d/sshd.log" &
 	pids+=($!)
-	printf '[127.0.0.1]:17022 %s\n' "$(cut -d' ' -f1,2 "$d/host_ed25519.pub")" > "$d/known_hosts"
 	wait_for 10 grep -q 'Server listening' "$d/sshd.log"
 }
 
@@ -169,9 +154,7 @@ say "starting throwaway servers"
 make_pki >/dev/null 2>&1
 start_redis 17379 private
 start_redis 17380 bastion
-start_redis 0 public --tls-port 17381 --tls-cert-file "$work/pki/server.crt" \
-    --tls-key-file "$work/pki/server.key" --tls-ca-cert-file "$work/pki/ca.crt" \
-    --tls-auth-clients no
+start_redis 17381 public tls "$work/pki/server.crt" "$work/pki/server.key" "$work/pki/ca.crt"
 start_sshd
 wait_for 10 rcli 17379 ping && wait_for 10 rcli 17380 ping && wait_for 10 tls_rcli 17381 ping
 rcli 17379 set whoami "private redis on 127.0.0.1:17379 (tcp://)" >/dev/null

@@ -40,6 +40,10 @@ export POSTERN
 : "${UBSAN_OPTIONS:=print_stacktrace=1:halt_on_error=1}"
 export ASAN_OPTIONS UBSAN_OPTIONS
 
+# The servers' set-up (PKI, redis-server, sshd, postern readiness),
+# shared with the benchmarks and packaging/demo.sh.
+. "$TESTS_DIR/fixtures.sh"
+
 SANITIZER_RE='ERROR: (LeakSanitizer|AddressSanitizer)|runtime error:'
 PORT_LOCK_DIR=/tmp/postern-test-ports
 
@@ -197,11 +201,7 @@ finish() {
 
 # _pid_running PID: true while PID exists and is not a zombie.
 _pid_running() {
-	local st
-	[[ -r /proc/$1/stat ]] || return 1
-	st=$(< "/proc/$1/stat") 2>/dev/null || return 1
-	st=${st##*) }
-	[[ "${st%% *}" != Z ]]
+	fixture_alive "$1"
 }
 
 # wait_exit PID TIMEOUT_S: wait until PID has exited; true if it did.
@@ -388,7 +388,7 @@ wait_count() {
 
 # port_listening PORT: something listens on TCP port PORT.
 port_listening() {
-	[[ -n "$(ss -ltnH "( sport = :$1 )" 2>/dev/null)" ]]
+	fixture_listening "$1"
 }
 
 # count_lines FILE PATTERN: number of lines matching PATTERN.
@@ -504,18 +504,15 @@ start_redis() {
 # run it in that network namespace, listening on REDIS_ADDR.
 start_redis_on() {
 	local port=$1 dir addr=${REDIS_ADDR:-127.0.0.1}
-	local -a listen=(--port "$port")
+	local -a tls=() argv
 	shift
 	[[ -z "${REDIS_TLS_CERT:-}" ]] ||
-	    listen=(--port 0 --tls-port "$port" --tls-cert-file "$REDIS_TLS_CERT"
-		--tls-key-file "$PKI/server.key" --tls-ca-cert-file "$PKI/ca.crt"
-		--tls-auth-clients no)
+	    tls=(tls "$REDIS_TLS_CERT" "$PKI/server.key" "$PKI/ca.crt")
 	dir=$T/redis-$port
 	mkdir -p "$dir"
-	(_close_sess_fds; exec ${REDIS_NETNS:+ip netns exec "$REDIS_NETNS"} \
-	    redis-server "${listen[@]}" --bind "$addr" --protected-mode no \
-	    --save '' --appendonly no --daemonize no --dir "$dir" \
-	    --logfile '' "$@") >> "$dir/log" 2>&1 &
+	fixture_redis argv "$addr" "$port" "$dir" '' "${tls[@]}" "$@"
+	(_close_sess_fds; exec ${REDIS_NETNS:+ip netns exec "$REDIS_NETNS"} "${argv[@]}") \
+	    >> "$dir/log" 2>&1 &
 	REDIS_PID=$! REDIS_PORT=$port REDIS_DIR=$dir
 	track_server "$REDIS_PID"
 	local n=100
@@ -665,16 +662,13 @@ start_postern_args() {
 # wait_ready [TIMEOUT_S]: wait for postern's "ready:" line; fails the case
 # if postern exits first or the line does not come.
 wait_ready() {
-	local n=$(( ${1:-10} * 10 )) st
-	while ((n-- > 0)); do
-		grep -Eq ' info: ready: ' "$POSTERN_LOG" 2>/dev/null && return 0
-		if ! _pid_running "$POSTERN_PID"; then
-			wait "$POSTERN_PID"
-			st=$?
-			fail_case "postern exited with status $st before ready: $(tail -n 3 "$POSTERN_LOG" | paste -sd'|')"
-		fi
-		sleep 0.1
-	done
+	local st
+	fixture_postern_ready "$POSTERN_LOG" "$POSTERN_PID" "${1:-10}" && return 0
+	if (($? == 1)); then
+		wait "$POSTERN_PID"
+		st=$?
+		fail_case "postern exited with status $st before ready: $(tail -n 3 "$POSTERN_LOG" | paste -sd'|')"
+	fi
 	fail_case "postern logged no 'ready:' line within ${1:-10}s"
 }
 

@@ -23,6 +23,8 @@
 set -u -o pipefail
 
 top=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+# The servers' set-up, shared with the integration tests and the demo.
+. "$top/tests/fixtures.sh"
 : "${tag:=bench}"
 
 # Common settings.  A quick run is a smoke run: one round unless told.
@@ -199,12 +201,7 @@ spawn() {
 
 # alive PID: true while PID runs (a zombie, which kill -0 still finds,
 # counts as gone).
-alive() {
-	local st
-	st=$(cat "/proc/$1/stat" 2>/dev/null) || return 1
-	st=${st##*) }
-	[ "${st%% *}" != Z ]
-}
+alive() { fixture_alive "$1"; }
 
 # any_alive PID...: true while one of them runs.
 any_alive() {
@@ -249,7 +246,7 @@ pick_port() {
 }
 
 # port_up PORT: true when something listens on PORT.
-port_up() { ss -ltnH "sport = :$1" 2>/dev/null | grep -q .; }
+port_up() { fixture_listening "$1"; }
 
 # wait_port PORT [PID [SECONDS]]: wait (default 10 s) until PORT listens;
 # 1 on time-out or as soon as PID (when given) is gone.
@@ -264,27 +261,40 @@ wait_port() {
 
 # --------------------------------------------------------------- servers
 
-# bench_redis [--tls] [ARG...]: a redis-server without persistence on
-# 127.0.0.1, log $work/redis.log; with --tls it listens for TLS only (the
-# caller passes the --tls-* files).  Up to 3 ports are tried, in case
-# another process takes one between pick_port and the bind.  Sets
+# bench_redis [tls CERT KEY CA] [ARG...]: a redis-server without
+# persistence on 127.0.0.1 (fixture_redis), log $work/redis.log; with
+# "tls CERT KEY CA" it listens for TLS only.  Up to 3 ports are tried, in
+# case another process takes one between pick_port and the bind.  Sets
 # redis_port and redis_pid.
 bench_redis() {
-	local try tls=0 ports
-	[ "${1:-}" = --tls ] && { tls=1; shift; }
+	local try
+	local -a argv
 	for try in 1 2 3; do
 		pick_port redis_port
-		ports=(--port "$redis_port")
-		[ $tls = 1 ] && ports=(--port 0 --tls-port "$redis_port")
+		fixture_redis argv 127.0.0.1 "$redis_port" "$work" "$work/redis.log" "$@"
 		say "starting redis-server on 127.0.0.1:$redis_port"
-		spawn /dev/null redis-server "${ports[@]}" --bind 127.0.0.1 \
-			--save '' --appendonly no --daemonize no --logfile "$work/redis.log" \
-			--dir "$work" "$@"
+		spawn /dev/null "${argv[@]}"
 		redis_pid=$spawned
 		wait_port "$redis_port" "$redis_pid" && return 0
 		kill "$redis_pid" 2>/dev/null
 	done
 	die "redis-server did not start: $(tail -n 3 "$work/redis.log" 2>/dev/null)"
+}
+
+# bench_postern NAME BINARY PORT...: BINARY -c $work/NAME.conf (spawned,
+# log $work/NAME.log), waited for until it is ready (fixture_postern_ready:
+# its "ready:" line or, at log_level warn, every PORT listening); sets
+# ppid.  0 when ready, else 1 and the log copied to $logs.
+bench_postern() {
+	local name=$1 bin=$2
+	shift 2
+	spawn "$work/$name.log" "$bin" -c "$work/$name.conf"
+	ppid=$spawned
+	fixture_postern_ready "$work/$name.log" "$ppid" 10 "$@" && return 0
+	kill "$ppid" 2>/dev/null
+	wait "$ppid" 2>/dev/null
+	cp "$work/$name.log" "$logs/$name.log" 2>/dev/null
+	return 1
 }
 
 # as_postgres CMD...: CMD as the postgres user when we are root (initdb
