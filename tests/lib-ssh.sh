@@ -2,9 +2,11 @@
 #
 # tests/lib-ssh.sh: OpenSSH bastions for the tests, sourced by
 # tests/lib.sh, so every test file and benchmark has them.  A real sshd
-# (Debian's openssh-server) per call on a loopback port, with host and
-# user keys made here by ssh-keygen; helpers to signal it, to write a
-# [bastion] section for it and to match postern's bastion log lines.
+# (Debian's openssh-server) per call on a loopback port, its host key and
+# sshd_config made by fixture_sshd (tests/fixtures.sh, shared with the
+# benchmarks and packaging/demo.sh), user keys made here by ssh-keygen;
+# helpers to signal it, to write a [bastion] section for it and to match
+# postern's bastion log lines.
 
 SSHD=/usr/sbin/sshd
 # libssh2 1.10 leaks two BIGNUMs each time it reads an OpenSSH-format

@@ -1,7 +1,7 @@
 # shellcheck shell=bash
 #
-# tests/lib-tls.sh: a certificate authority for the tests, made with the
-# openssl CLI; sourced by tests/lib.sh.
+# tests/lib-tls.sh: the certificate authority of the tests (fixture_pki in
+# tests/fixtures.sh) in $T/pki; sourced by tests/lib.sh.
 
 PKI=$T/pki
 
