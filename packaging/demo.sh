@@ -17,6 +17,11 @@
 set -euo pipefail
 
 top=$(cd "$(dirname "$0")/.." && pwd)
+# The servers are set up as the tests set theirs up (tests/fixtures.sh:
+# fixture_redis, fixture_pg_*, fixture_pki, fixture_sshd); this script
+# keeps its fixed ports and its own process list.
+# shellcheck source=tests/fixtures.sh
+. "$top/tests/fixtures.sh"
 once=0
 [ "${1:-}" = "--once" ] && once=1
 work=/tmp/postern-demo
@@ -37,9 +42,7 @@ kill_tree() {
 cleanup() {
 	local p
 	for p in "${pids[@]}"; do kill_tree "$p"; done
-	if [ -f "$work/pg/postmaster.pid" ]; then
-		runuser -u postgres -- "$pgbin/pg_ctl" -D "$work/pg" -m immediate stop >/dev/null 2>&1 || true
-	fi
+	fixture_pg_stop "$pgbin" "$work/pg"
 	for p in "${pids[@]}"; do wait "$p" 2>/dev/null || true; done
 	rm -rf "$work"
 }
@@ -68,7 +71,7 @@ if [ ${#need[@]} -gt 0 ]; then
 	[ "$made_policy" = 0 ] || rm -f /usr/sbin/policy-rc.d
 fi
 [ "$(id -u)" = 0 ] || { echo "run as root: sshd and PostgreSQL run as throwaway servers" >&2; exit 1; }
-pgbin=$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -n 1)
+pgbin=$(fixture_pgbin)
 
 postern="$top/_build/demo/postern"
 if [ ! -x "$postern" ] || [ -n "$(find "$top/proxy" "$top/tunnel" "$top/config" -newer "$postern" -name '*.[ch]' 2>/dev/null | head -n 1)" ]; then
@@ -97,12 +100,6 @@ wait_for() {	# wait_for SECONDS COMMAND...: poll until the command succeeds
 		t=$((t - 1)); [ "$t" -gt 0 ] || return 1; sleep 0.1
 	done
 }
-
-# The servers are set up as the tests set theirs up (tests/fixtures.sh:
-# fixture_redis, fixture_pki, fixture_sshd); this script keeps its fixed
-# ports and its own process list.
-# shellcheck source=tests/fixtures.sh
-. "$top/tests/fixtures.sh"
 
 # start_redis PORT NAME [tls CERT KEY CA] [ARGS]: redis-server,
 # remembered as redis_NAME
@@ -160,10 +157,9 @@ wait_for 10 rcli 17379 ping && wait_for 10 rcli 17380 ping && wait_for 10 tls_rc
 rcli 17379 set whoami "private redis on 127.0.0.1:17379 (tcp://)" >/dev/null
 rcli 17380 set whoami "redis behind the bastion, 127.0.0.1:17380 (ssh:// via 127.0.0.1:17022)" >/dev/null
 tls_rcli 17381 set whoami "public redis, TLS only, 127.0.0.1:17381 (tls://)" >/dev/null
-install -d -o postgres -m 700 "$work/pg"
-runuser -u postgres -- "$pgbin/initdb" -D "$work/pg" -A trust -U postgres --no-sync >/dev/null
-runuser -u postgres -- "$pgbin/pg_ctl" -D "$work/pg" -w -l "$work/pg/server.log" \
-    -o "-p 17432 -k $work/pg -c listen_addresses=127.0.0.1 -c fsync=off" start >/dev/null
+fixture_pg_initdb "$pgbin" "$work/pg" >/dev/null
+fixture_pg_ctl_start pg_start "$pgbin" "$work/pg" "$work/pg/server.log" 127.0.0.1 17432 "$work/pg"
+fixture_as_postgres "${pg_start[@]}" >/dev/null
 echo "redis private 127.0.0.1:17379; bastion sshd 127.0.0.1:17022 -> redis 127.0.0.1:17380;"
 echo "redis public (TLS only) 127.0.0.1:17381; postgres 127.0.0.1:17432"
 
@@ -171,7 +167,7 @@ say "starting postern with config/demo.conf"
 "$postern" -c "$top/config/demo.conf" 2> "$work/postern.log" &
 postern_pid=$!
 pids+=($!)
-wait_for 15 grep -q 'ready:' "$work/postern.log" || { cat "$work/postern.log"; exit 1; }
+fixture_postern_ready "$work/postern.log" "$postern_pid" 15 || { cat "$work/postern.log"; exit 1; }
 cat "$work/postern.log"
 
 say "through postern"

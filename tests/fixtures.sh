@@ -3,16 +3,17 @@
 # tests/fixtures.sh: the throwaway servers, defined once for the
 # integration harness (tests/lib.sh, lib-tls.sh, lib-ssh.sh), the
 # benchmarks (tests/bench/lib.sh and the scripts) and packaging/demo.sh:
-# the test CA and its certificates, how redis-server and sshd run (an
-# sshd_config, host key, known_hosts) and when a started postern counts
-# as ready.
+# the test CA and its certificates, how redis-server, PostgreSQL
+# (initdb, pg_ctl) and sshd (host key, sshd_config, known_hosts) run and
+# are stopped, and when a started postern counts as ready.
 #
 # Pure definitions: sourcing this file starts nothing, sets no trap and
-# reads no setting.  Nothing here knows how its caller picks ports,
-# counts processes or reports errors: each function makes files or a
-# command line and returns non-zero on failure, and the caller starts
-# the command its own way (the harness with track_server and fail_case,
-# the benchmarks with spawn and die, the demo with its pid list).
+# reads no setting; they hold under "set -euo pipefail" (the demo's).
+# Nothing here knows how its caller picks ports, counts processes or
+# reports errors: each function makes files or a command line and
+# returns non-zero on failure, and the caller starts the command its own
+# way (the harness with track_server and fail_case, the benchmarks with
+# spawn and die, the demo with its pid list).
 
 # fixture_pki DIR [DNS...]: a test CA in DIR, made with the openssl CLI
 # (EC P-256 keys): ca.crt/ca.key; a server certificate server.crt/.key
@@ -93,8 +94,8 @@ fixture_sshd() {
 	local dir=$1 addr=$2 port=$3 level=$4
 	shift 4
 	mkdir -p "$dir" || return 1
-	mkdir -p /run/sshd 2>/dev/null
-	chmod 755 /run/sshd 2>/dev/null
+	mkdir -p /run/sshd 2>/dev/null || :
+	chmod 755 /run/sshd 2>/dev/null || :
 	[[ -f $dir/host_ed25519 ]] ||
 	    ssh-keygen -q -t ed25519 -N '' -C host -f "$dir/host_ed25519" < /dev/null ||
 	    return 1
@@ -150,4 +151,67 @@ fixture_postern_ready() {
 		sleep 0.1
 	done
 	return 2
+}
+
+# fixture_as_postgres CMD...: CMD as the postgres user when we are root
+# (initdb and postgres refuse to run as root).
+fixture_as_postgres() {
+	if ((EUID == 0)); then
+		runuser -u postgres -- "$@"
+	else
+		"$@"
+	fi
+}
+
+# fixture_pgbin: print the newest PostgreSQL server binaries' directory
+# (/usr/lib/postgresql/N/bin); nothing when there is none.
+fixture_pgbin() {
+	local d
+	for d in /usr/lib/postgresql/*/bin; do
+		if [[ -d $d ]]; then
+			printf '%s\n' "$d"
+		fi
+	done | sort -V | tail -n 1
+}
+
+# fixture_pg_initdb PGBIN DATA [ARG...]: a throwaway cluster in DATA
+# (made, mode 700, owned by postgres when we are root): trust
+# authentication, superuser postgres, no sync to disk, then initdb's
+# ARGs.  initdb's output goes to stdout and stderr.
+fixture_pg_initdb() {
+	local bin=$1 data=$2
+	shift 2
+	mkdir -p "$data" || return 1
+	if ((EUID == 0)); then
+		chown postgres: "$data" || return 1
+	fi
+	chmod 700 "$data" &&
+	fixture_as_postgres "$bin/initdb" -D "$data" -A trust -U postgres --no-sync "$@"
+}
+
+# fixture_pg_ctl_start VAR PGBIN DATA LOG ADDR PORT SOCKDIR [SETTINGS]:
+# set the array VAR to the pg_ctl command that starts the cluster in
+# DATA on ADDR:PORT and waits, 60 s at most, until it takes connections:
+# its socket in SOCKDIR, its server log LOG, fsync off, then SETTINGS
+# ("-c name=value ..." words for postgres).  Run it as postgres
+# (fixture_as_postgres, or runuser inside a network namespace).
+fixture_pg_ctl_start() {
+	local -n _fx_pgargv=$1
+	_fx_pgargv=("$2/pg_ctl" -w -t 60 -D "$3" -l "$4"
+		-o "-p $6 -k $7 -c listen_addresses=$5 -c fsync=off ${8:-}" start)
+}
+
+# fixture_pg_stop PGBIN DATA: stop the cluster in DATA if its postmaster
+# runs (also one that a failed "pg_ctl -w" left behind): immediate, as
+# the data is thrown away; SIGKILL if pg_ctl does not manage in 30 s.
+# Always 0.
+fixture_pg_stop() {
+	local pid
+	[[ -f $2/postmaster.pid ]] || return 0
+	pid=$(head -n 1 "$2/postmaster.pid")
+	fixture_as_postgres timeout 30 "$1/pg_ctl" -D "$2" -m immediate stop > /dev/null 2>&1 || :
+	if [[ -n $pid ]] && fixture_alive "$pid"; then
+		kill -KILL "$pid" 2>/dev/null
+	fi
+	return 0
 }

@@ -62,7 +62,7 @@ _CASE_ID=0 _IN_CASE=0 _NPOSTERN=0 _CASE_PID=
 # Processes started by the current scope (the script, or one case).
 _CLIENT_PIDS=() _POSTERN_PIDS=() _SERVER_PIDS=() _PG_DIRS=()
 
-PGBIN=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1)
+PGBIN=$(fixture_pgbin)
 
 # ---------------------------------------------------------------------
 # Results
@@ -242,14 +242,7 @@ track_server() {
 }
 
 _stop_postgres_dir() {
-	local dir=$1 pid
-	[[ -f "$dir/data/postmaster.pid" ]] || return 0
-	pid=$(head -n 1 "$dir/data/postmaster.pid")
-	_as_postgres timeout 30 "$PGBIN/pg_ctl" -D "$dir/data" -m immediate \
-	    stop > /dev/null 2>&1
-	if [[ -n "$pid" ]] && _pid_running "$pid"; then
-		kill -KILL "$pid" 2>/dev/null
-	fi
+	fixture_pg_stop "$PGBIN" "$1/data"
 }
 
 # _case_cleanup: EXIT trap of a case subshell.  Clients go first so that
@@ -571,11 +564,7 @@ rcli() {
 }
 
 _as_postgres() {
-	if ((EUID == 0)); then
-		runuser -u postgres -- "$@"
-	else
-		"$@"
-	fi
+	fixture_as_postgres "$@"
 }
 
 # start_postgres: a fresh cluster (initdb -A trust --nosync) on
@@ -588,8 +577,7 @@ start_postgres() {	# PG_HBA: pg_hba.conf text; PG_OPTS: more -c settings
 	dir=$T/pg-$port
 	mkdir -p "$dir/data" "$dir/sock"
 	((EUID == 0)) && chown -R postgres:postgres "$dir"
-	_as_postgres "$PGBIN/initdb" -A trust --nosync -U postgres \
-	    -D "$dir/data" > "$dir/initdb.log" 2>&1 ||
+	fixture_pg_initdb "$PGBIN" "$dir/data" > "$dir/initdb.log" 2>&1 ||
 	    fail_case "initdb failed: $(tail -n 3 "$dir/initdb.log")"
 	[[ -z "${PG_HBA:-}" ]] || printf '%s\n' "$PG_HBA" > "$dir/data/pg_hba.conf"
 	_pg_ctl_start "$dir" "$port"
@@ -609,12 +597,11 @@ _pg_ctl_start() {
 # after a stop), with PG_OPTS; PG_NETNS: in that network namespace,
 # listening on PG_ADDR (default 127.0.0.1).
 restart_postgres() {
-	local -a as=(_as_postgres)
+	local -a as=(_as_postgres) argv
 	[[ -n "${PG_NETNS:-}" ]] && as=(ip netns exec "$PG_NETNS" runuser -u postgres --)
-	(_close_sess_fds; "${as[@]}" timeout 60 "$PGBIN/pg_ctl" -w -t 30 \
-	    -D "$PG_DIR/data" -l "$PG_DIR/log" \
-	    -o "-p $PG_PORT -k $PG_SOCKDIR -c listen_addresses=${PG_ADDR:-127.0.0.1} -c fsync=off ${PG_OPTS:-}" \
-	    start) > "$PG_DIR/pg_ctl.log" 2>&1 ||
+	fixture_pg_ctl_start argv "$PGBIN" "$PG_DIR/data" "$PG_DIR/log" \
+	    "${PG_ADDR:-127.0.0.1}" "$PG_PORT" "$PG_SOCKDIR" "${PG_OPTS:-}"
+	(_close_sess_fds; "${as[@]}" timeout 90 "${argv[@]}") > "$PG_DIR/pg_ctl.log" 2>&1 ||
 	    fail_case "pg_ctl start failed: $(tail -n 3 "$PG_DIR/log")"
 }
 

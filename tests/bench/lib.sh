@@ -99,7 +99,7 @@ bench_cleanup() {
 # 1 when there is none.
 find_pgbin() {
 	local d
-	d=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1)
+	d=$(fixture_pgbin)
 	if [ -n "$d" ] && [ -x "$d/initdb" ] && [ -x "$d/pgbench" ]; then
 		pgbin=$d
 	elif command -v pg_config >/dev/null && [ -x "$(pg_config --bindir)/initdb" ]; then
@@ -299,9 +299,7 @@ bench_postern() {
 
 # as_postgres CMD...: CMD as the postgres user when we are root (initdb
 # refuses root).
-as_postgres() {
-	if [ "$(id -u)" = 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi
-}
+as_postgres() { fixture_as_postgres "$@"; }
 
 # pg_init [INITDB-ARG...]: a trust-auth cluster in $work/pg/data (its
 # socket dir $work/pg/sock); files the caller put in $work/pg before go
@@ -311,9 +309,8 @@ pg_init() {
 	say "creating PostgreSQL cluster (initdb) in $work/pg"
 	mkdir -p "$work/pg/data" "$work/pg/sock"
 	[ "$(id -u)" = 0 ] && chown -R postgres: "$work/pg"
-	chmod 700 "$work/pg/data"
-	as_postgres "$pgbin/initdb" -D "$work/pg/data" -A trust -U postgres --no-sync "$@" \
-		>"$work/initdb.log" 2>&1 || die "initdb failed: $(tail -n 3 "$work/initdb.log")"
+	fixture_pg_initdb "$pgbin" "$work/pg/data" "$@" >"$work/initdb.log" 2>&1 ||
+		die "initdb failed: $(tail -n 3 "$work/initdb.log")"
 }
 
 # pg_start [SETTING...]: start the cluster on 127.0.0.1 (fsync off, 200
@@ -321,12 +318,13 @@ pg_init() {
 # 3 ports; sets pg_port.  bench_cleanup stops it.
 pg_start() {
 	local try
+	local -a argv
 	for try in 1 2 3; do
 		pick_port pg_port
 		say "starting PostgreSQL on 127.0.0.1:$pg_port"
-		as_postgres "$pgbin/pg_ctl" -w -t 60 -D "$work/pg/data" -l "$work/pg/server.log" \
-			-o "-p $pg_port -k $work/pg/sock -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=200 $*" \
-			start >"$work/pg_ctl.log" 2>&1 && break
+		fixture_pg_ctl_start argv "$pgbin" "$work/pg/data" "$work/pg/server.log" \
+			127.0.0.1 "$pg_port" "$work/pg/sock" "-c max_connections=200 $*"
+		as_postgres "${argv[@]}" >"$work/pg_ctl.log" 2>&1 && break
 		[ $try = 3 ] && die "pg_ctl start failed: $(tail -n 3 "$work/pg/server.log" 2>/dev/null)"
 	done
 }
@@ -335,12 +333,8 @@ pg_start() {
 # a failed pg_ctl -w left behind); immediate, since the data is thrown
 # away; SIGKILL if pg_ctl does not manage in 30 s.
 pg_stop() {
-	local pid
-	[ -n "$work" ] && [ -f "$work/pg/data/postmaster.pid" ] || return 0
-	pid=$(head -n 1 "$work/pg/data/postmaster.pid")
-	as_postgres timeout 30 "$pgbin/pg_ctl" -D "$work/pg/data" -m immediate stop >/dev/null 2>&1
-	[ -n "$pid" ] && alive "$pid" && kill -KILL "$pid" 2>/dev/null
-	return 0
+	[ -n "$work" ] || return 0
+	fixture_pg_stop "$pgbin" "$work/pg/data"
 }
 
 # pg_load SCALE [CONNINFO...]: pgbench -i -s SCALE into database postgres
