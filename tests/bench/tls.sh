@@ -79,8 +79,10 @@ declare -A rp pp pid
 start_target() {
 	local t=$1
 	case $t in
-	postern) spawn postern.log "$POSTERN" -c postern.conf ;;
-	base)    spawn base.log "$POSTERN_BASE" -c base.conf ;;
+	postern) bench_postern postern "$POSTERN" "${rp[$t]}" "${pp[$t]}" ||
+			die "postern did not start: $(tail -n 3 "$work/postern.log" 2>/dev/null)" ;;
+	base)    bench_postern base "$POSTERN_BASE" "${rp[$t]}" "${pp[$t]}" ||
+			die "base did not start: $(tail -n 3 "$work/base.log" 2>/dev/null)" ;;
 	stunnel) spawn stunnel.err "$STUNNEL" stunnel.conf ;;
 	haproxy) spawn haproxy.log haproxy -f haproxy.cfg -db ;;
 	esac
