@@ -17,6 +17,11 @@
 set -euo pipefail
 
 top=$(cd "$(dirname "$0")/.." && pwd)
+# The servers are set up as the tests set theirs up (tests/fixtures.sh:
+# fixture_redis, fixture_pg_*, fixture_pki, fixture_sshd); this script
+# keeps its fixed ports and its own process list.
+# shellcheck source=tests/fixtures.sh
+. "$top/tests/fixtures.sh"
 once=0
 [ "${1:-}" = "--once" ] && once=1
 work=/tmp/postern-demo
@@ -37,9 +42,7 @@ kill_tree() {
 cleanup() {
 	local p
 	for p in "${pids[@]}"; do kill_tree "$p"; done
-	if [ -f "$work/pg/postmaster.pid" ]; then
-		runuser -u postgres -- "$pgbin/pg_ctl" -D "$work/pg" -m immediate stop >/dev/null 2>&1 || true
-	fi
+	fixture_pg_stop "$pgbin" "$work/pg"
 	for p in "${pids[@]}"; do wait "$p" 2>/dev/null || true; done
 	rm -rf "$work"
 }
@@ -68,7 +71,7 @@ if [ ${#need[@]} -gt 0 ]; then
 	[ "$made_policy" = 0 ] || rm -f /usr/sbin/policy-rc.d
 fi
 [ "$(id -u)" = 0 ] || { echo "run as root: sshd and PostgreSQL run as throwaway servers" >&2; exit 1; }
-pgbin=$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -n 1)
+pgbin=$(fixture_pgbin)
 
 postern="$top/_build/demo/postern"
 if [ ! -x "$postern" ] || [ -n "$(find "$top/proxy" "$top/tunnel" "$top/config" -newer "$postern" -name '*.[ch]' 2>/dev/null | head -n 1)" ]; then
@@ -98,11 +101,14 @@ wait_for() {	# wait_for SECONDS COMMAND...: poll until the command succeeds
 	done
 }
 
-start_redis() {	# start_redis PORT NAME [ARGS]: redis-server, remembered as redis_NAME
+# start_redis PORT NAME [tls CERT KEY CA] [ARGS]: redis-server,
+# remembered as redis_NAME
+start_redis() {
 	local port=$1 name=$2
+	local -a argv
 	shift 2
-	redis-server --port "$port" --bind 127.0.0.1 --save '' --appendonly no \
-	    --dir "$work" --logfile "$work/redis-$name.log" "$@" &
+	fixture_redis argv 127.0.0.1 "$port" "$work" "$work/redis-$name.log" "$@"
+	"${argv[@]}" &
 	pids+=($!)
 	eval "redis_$name=$!"
 }
@@ -112,16 +118,7 @@ tls_rcli() { redis-cli --tls --cacert "$work/pki/ca.crt" -p "$1" "${@:2}"; }
 
 # The public endpoint's CA and certificate (for redis.demo.test).
 make_pki() {
-	cd "$work/pki"
-	printf 'subjectAltName=DNS:redis.demo.test,IP:127.0.0.1\nextendedKeyUsage=serverAuth\n' > server.ext
-	openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes \
-	    -keyout ca.key -out ca.crt -days 2 -subj "/CN=postern demo CA"
-	openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes \
-	    -keyout server.key -out server.csr -subj "/CN=redis.demo.test"
-	openssl x509 -req -in server.csr -CA ca.crt -CAkey ca.key -CAcreateserial \
-	    -days 2 -extfile server.ext -out server.crt
-	chmod 644 server.key
-	cd - >/dev/null
+	fixture_pki "$work/pki" redis.demo.test && chmod 644 "$work/pki/server.key"
 }
 
 # The bastion: sshd on 127.0.0.1:17022 with its own host key, taking the
@@ -129,25 +126,10 @@ make_pki() {
 start_sshd() {
 	local d=$work/ssh
 	ssh-keygen -q -t ed25519 -N '' -C postern-demo -f "$d/id_ed25519" </dev/null
-	[ -f "$d/host_ed25519" ] || ssh-keygen -q -t ed25519 -N '' -C demo-bastion -f "$d/host_ed25519" </dev/null
+	fixture_sshd "$d" 127.0.0.1 17022 INFO
 	cp "$d/id_ed25519.pub" "$d/authorized_keys"
-	cat > "$d/sshd_config" <<-EOF
-	Port 17022
-	ListenAddress 127.0.0.1
-	HostKey $d/host_ed25519
-	PidFile $d/sshd.pid
-	AuthorizedKeysFile $d/authorized_keys
-	PermitRootLogin prohibit-password
-	PasswordAuthentication no
-	KbdInteractiveAuthentication no
-	UsePAM no
-	StrictModes no
-	AllowTcpForwarding yes
-	EOF
-	mkdir -p /run/sshd
-	/usr/sbin/sshd -D -e -f "$d/sshd_config" 2> "$d/sshd.log" &
+	"${SSHD_ARGV[@]}" 2> "$d/sshd.log" &
 	pids+=($!)
-	printf '[127.0.0.1]:17022 %s\n' "$(cut -d' ' -f1,2 "$d/host_ed25519.pub")" > "$d/known_hosts"
 	wait_for 10 grep -q 'Server listening' "$d/sshd.log"
 }
 
@@ -169,18 +151,15 @@ say "starting throwaway servers"
 make_pki >/dev/null 2>&1
 start_redis 17379 private
 start_redis 17380 bastion
-start_redis 0 public --tls-port 17381 --tls-cert-file "$work/pki/server.crt" \
-    --tls-key-file "$work/pki/server.key" --tls-ca-cert-file "$work/pki/ca.crt" \
-    --tls-auth-clients no
+start_redis 17381 public tls "$work/pki/server.crt" "$work/pki/server.key" "$work/pki/ca.crt"
 start_sshd
 wait_for 10 rcli 17379 ping && wait_for 10 rcli 17380 ping && wait_for 10 tls_rcli 17381 ping
 rcli 17379 set whoami "private redis on 127.0.0.1:17379 (tcp://)" >/dev/null
 rcli 17380 set whoami "redis behind the bastion, 127.0.0.1:17380 (ssh:// via 127.0.0.1:17022)" >/dev/null
 tls_rcli 17381 set whoami "public redis, TLS only, 127.0.0.1:17381 (tls://)" >/dev/null
-install -d -o postgres -m 700 "$work/pg"
-runuser -u postgres -- "$pgbin/initdb" -D "$work/pg" -A trust -U postgres --no-sync >/dev/null
-runuser -u postgres -- "$pgbin/pg_ctl" -D "$work/pg" -w -l "$work/pg/server.log" \
-    -o "-p 17432 -k $work/pg -c listen_addresses=127.0.0.1 -c fsync=off" start >/dev/null
+fixture_pg_initdb "$pgbin" "$work/pg" >/dev/null
+fixture_pg_ctl_start pg_start "$pgbin" "$work/pg" "$work/pg/server.log" 127.0.0.1 17432 "$work/pg"
+fixture_as_postgres "${pg_start[@]}" >/dev/null
 echo "redis private 127.0.0.1:17379; bastion sshd 127.0.0.1:17022 -> redis 127.0.0.1:17380;"
 echo "redis public (TLS only) 127.0.0.1:17381; postgres 127.0.0.1:17432"
 
@@ -188,7 +167,7 @@ say "starting postern with config/demo.conf"
 "$postern" -c "$top/config/demo.conf" 2> "$work/postern.log" &
 postern_pid=$!
 pids+=($!)
-wait_for 15 grep -q 'ready:' "$work/postern.log" || { cat "$work/postern.log"; exit 1; }
+fixture_postern_ready "$work/postern.log" "$postern_pid" 15 || { cat "$work/postern.log"; exit 1; }
 cat "$work/postern.log"
 
 say "through postern"

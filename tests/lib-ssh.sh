@@ -2,9 +2,11 @@
 #
 # tests/lib-ssh.sh: OpenSSH bastions for the tests, sourced by
 # tests/lib.sh, so every test file and benchmark has them.  A real sshd
-# (Debian's openssh-server) per call on a loopback port, with host and
-# user keys made here by ssh-keygen; helpers to signal it, to write a
-# [bastion] section for it and to match postern's bastion log lines.
+# (Debian's openssh-server) per call on a loopback port, its host key and
+# sshd_config made by fixture_sshd (tests/fixtures.sh, shared with the
+# benchmarks and packaging/demo.sh), user keys made here by ssh-keygen;
+# helpers to signal it, to write a [bastion] section for it and to match
+# postern's bastion log lines.
 
 SSHD=/usr/sbin/sshd
 # libssh2 1.10 leaks two BIGNUMs each time it reads an OpenSSH-format
@@ -92,25 +94,13 @@ start_sshd_on() {
 	ssh_prereqs
 	make_key user ed25519
 	dir=$T/sshd-$port
-	mkdir -p "$dir"
-	[[ -f $dir/host_ed25519 ]] ||
-	    ssh-keygen -q -t ed25519 -N '' -C host -f "$dir/host_ed25519" < /dev/null ||
-	    fail_case "ssh-keygen (host key) failed"
+	fixture_sshd "$dir" "$addr" "$port" "${SSHD_LOG_LEVEL:-VERBOSE}" "$@" ||
+	    fail_case "sshd set-up in $dir failed"
 	cat "$USER_KEY.pub" > "$dir/authorized_keys"
 	for k in "${SSHD_AUTHORIZED[@]}"; do
 		cat "$T/keys/$k.pub" >> "$dir/authorized_keys"
 	done
-	{
-		printf 'Port %s\nListenAddress %s\n' "$port" "$addr"
-		printf 'HostKey %s\nPidFile %s\n' "$dir/host_ed25519" "$dir/sshd.pid"
-		printf 'AuthorizedKeysFile %s\n' "$dir/authorized_keys"
-		printf 'PermitRootLogin prohibit-password\nPasswordAuthentication no\n'
-		printf 'KbdInteractiveAuthentication no\nUsePAM no\nStrictModes no\n'
-		printf 'LogLevel %s\nAllowTcpForwarding yes\n' "${SSHD_LOG_LEVEL:-VERBOSE}"
-		printf '%s\n' "$@"
-	} > "$dir/sshd_config"
-	SSHD_RUN=("$SSHD" -D -f "$dir/sshd_config" -e)
-	(_close_sess_fds; exec ${SSHD_NETNS:+ip netns exec "$SSHD_NETNS"} "${SSHD_RUN[@]}") \
+	(_close_sess_fds; exec ${SSHD_NETNS:+ip netns exec "$SSHD_NETNS"} "${SSHD_ARGV[@]}") \
 	    >> "$dir/log" 2>&1 &
 	SSHD_PID=$! SSHD_PORT=$port SSHD_DIR=$dir SSHD_LOG=$dir/log
 	track_server "$SSHD_PID"
@@ -122,8 +112,6 @@ start_sshd_on() {
 		sleep 0.1
 	done
 	((n >= 0)) || fail_case "sshd not listening on $addr:$port after 10s: $(tail -n 3 "$dir/log" | paste -sd'|')"
-	printf '[%s]:%s %s\n' "$addr" "$port" "$(cut -d' ' -f1,2 "$dir/host_ed25519.pub")" \
-	    > "$dir/known_hosts"
 	SSHD_KNOWN=$dir/known_hosts
 	SSHD_FP=$(fp_of "$dir/host_ed25519.pub")
 }

@@ -40,6 +40,10 @@ export POSTERN
 : "${UBSAN_OPTIONS:=print_stacktrace=1:halt_on_error=1}"
 export ASAN_OPTIONS UBSAN_OPTIONS
 
+# The servers' set-up (PKI, redis-server, sshd, postern readiness),
+# shared with the benchmarks and packaging/demo.sh.
+. "$TESTS_DIR/fixtures.sh"
+
 SANITIZER_RE='ERROR: (LeakSanitizer|AddressSanitizer)|runtime error:'
 PORT_LOCK_DIR=/tmp/postern-test-ports
 
@@ -58,7 +62,7 @@ _CASE_ID=0 _IN_CASE=0 _NPOSTERN=0 _CASE_PID=
 # Processes started by the current scope (the script, or one case).
 _CLIENT_PIDS=() _POSTERN_PIDS=() _SERVER_PIDS=() _PG_DIRS=()
 
-PGBIN=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1)
+PGBIN=$(fixture_pgbin)
 
 # ---------------------------------------------------------------------
 # Results
@@ -197,11 +201,7 @@ finish() {
 
 # _pid_running PID: true while PID exists and is not a zombie.
 _pid_running() {
-	local st
-	[[ -r /proc/$1/stat ]] || return 1
-	st=$(< "/proc/$1/stat") 2>/dev/null || return 1
-	st=${st##*) }
-	[[ "${st%% *}" != Z ]]
+	fixture_alive "$1"
 }
 
 # wait_exit PID TIMEOUT_S: wait until PID has exited; true if it did.
@@ -242,14 +242,7 @@ track_server() {
 }
 
 _stop_postgres_dir() {
-	local dir=$1 pid
-	[[ -f "$dir/data/postmaster.pid" ]] || return 0
-	pid=$(head -n 1 "$dir/data/postmaster.pid")
-	_as_postgres timeout 30 "$PGBIN/pg_ctl" -D "$dir/data" -m immediate \
-	    stop > /dev/null 2>&1
-	if [[ -n "$pid" ]] && _pid_running "$pid"; then
-		kill -KILL "$pid" 2>/dev/null
-	fi
+	fixture_pg_stop "$PGBIN" "$1/data"
 }
 
 # _case_cleanup: EXIT trap of a case subshell.  Clients go first so that
@@ -388,7 +381,7 @@ wait_count() {
 
 # port_listening PORT: something listens on TCP port PORT.
 port_listening() {
-	[[ -n "$(ss -ltnH "( sport = :$1 )" 2>/dev/null)" ]]
+	fixture_listening "$1"
 }
 
 # count_lines FILE PATTERN: number of lines matching PATTERN.
@@ -504,18 +497,15 @@ start_redis() {
 # run it in that network namespace, listening on REDIS_ADDR.
 start_redis_on() {
 	local port=$1 dir addr=${REDIS_ADDR:-127.0.0.1}
-	local -a listen=(--port "$port")
+	local -a tls=() argv
 	shift
 	[[ -z "${REDIS_TLS_CERT:-}" ]] ||
-	    listen=(--port 0 --tls-port "$port" --tls-cert-file "$REDIS_TLS_CERT"
-		--tls-key-file "$PKI/server.key" --tls-ca-cert-file "$PKI/ca.crt"
-		--tls-auth-clients no)
+	    tls=(tls "$REDIS_TLS_CERT" "$PKI/server.key" "$PKI/ca.crt")
 	dir=$T/redis-$port
 	mkdir -p "$dir"
-	(_close_sess_fds; exec ${REDIS_NETNS:+ip netns exec "$REDIS_NETNS"} \
-	    redis-server "${listen[@]}" --bind "$addr" --protected-mode no \
-	    --save '' --appendonly no --daemonize no --dir "$dir" \
-	    --logfile '' "$@") >> "$dir/log" 2>&1 &
+	fixture_redis argv "$addr" "$port" "$dir" '' "${tls[@]}" "$@"
+	(_close_sess_fds; exec ${REDIS_NETNS:+ip netns exec "$REDIS_NETNS"} "${argv[@]}") \
+	    >> "$dir/log" 2>&1 &
 	REDIS_PID=$! REDIS_PORT=$port REDIS_DIR=$dir
 	track_server "$REDIS_PID"
 	local n=100
@@ -574,11 +564,7 @@ rcli() {
 }
 
 _as_postgres() {
-	if ((EUID == 0)); then
-		runuser -u postgres -- "$@"
-	else
-		"$@"
-	fi
+	fixture_as_postgres "$@"
 }
 
 # start_postgres: a fresh cluster (initdb -A trust --nosync) on
@@ -591,8 +577,7 @@ start_postgres() {	# PG_HBA: pg_hba.conf text; PG_OPTS: more -c settings
 	dir=$T/pg-$port
 	mkdir -p "$dir/data" "$dir/sock"
 	((EUID == 0)) && chown -R postgres:postgres "$dir"
-	_as_postgres "$PGBIN/initdb" -A trust --nosync -U postgres \
-	    -D "$dir/data" > "$dir/initdb.log" 2>&1 ||
+	fixture_pg_initdb "$PGBIN" "$dir/data" > "$dir/initdb.log" 2>&1 ||
 	    fail_case "initdb failed: $(tail -n 3 "$dir/initdb.log")"
 	[[ -z "${PG_HBA:-}" ]] || printf '%s\n' "$PG_HBA" > "$dir/data/pg_hba.conf"
 	_pg_ctl_start "$dir" "$port"
@@ -612,12 +597,11 @@ _pg_ctl_start() {
 # after a stop), with PG_OPTS; PG_NETNS: in that network namespace,
 # listening on PG_ADDR (default 127.0.0.1).
 restart_postgres() {
-	local -a as=(_as_postgres)
+	local -a as=(_as_postgres) argv
 	[[ -n "${PG_NETNS:-}" ]] && as=(ip netns exec "$PG_NETNS" runuser -u postgres --)
-	(_close_sess_fds; "${as[@]}" timeout 60 "$PGBIN/pg_ctl" -w -t 30 \
-	    -D "$PG_DIR/data" -l "$PG_DIR/log" \
-	    -o "-p $PG_PORT -k $PG_SOCKDIR -c listen_addresses=${PG_ADDR:-127.0.0.1} -c fsync=off ${PG_OPTS:-}" \
-	    start) > "$PG_DIR/pg_ctl.log" 2>&1 ||
+	fixture_pg_ctl_start argv "$PGBIN" "$PG_DIR/data" "$PG_DIR/log" \
+	    "${PG_ADDR:-127.0.0.1}" "$PG_PORT" "$PG_SOCKDIR" "${PG_OPTS:-}"
+	(_close_sess_fds; "${as[@]}" timeout 90 "${argv[@]}") > "$PG_DIR/pg_ctl.log" 2>&1 ||
 	    fail_case "pg_ctl start failed: $(tail -n 3 "$PG_DIR/log")"
 }
 
@@ -665,16 +649,13 @@ start_postern_args() {
 # wait_ready [TIMEOUT_S]: wait for postern's "ready:" line; fails the case
 # if postern exits first or the line does not come.
 wait_ready() {
-	local n=$(( ${1:-10} * 10 )) st
-	while ((n-- > 0)); do
-		grep -Eq ' info: ready: ' "$POSTERN_LOG" 2>/dev/null && return 0
-		if ! _pid_running "$POSTERN_PID"; then
-			wait "$POSTERN_PID"
-			st=$?
-			fail_case "postern exited with status $st before ready: $(tail -n 3 "$POSTERN_LOG" | paste -sd'|')"
-		fi
-		sleep 0.1
-	done
+	local st
+	fixture_postern_ready "$POSTERN_LOG" "$POSTERN_PID" "${1:-10}" && return 0
+	if (($? == 1)); then
+		wait "$POSTERN_PID"
+		st=$?
+		fail_case "postern exited with status $st before ready: $(tail -n 3 "$POSTERN_LOG" | paste -sd'|')"
+	fi
 	fail_case "postern logged no 'ready:' line within ${1:-10}s"
 }
 

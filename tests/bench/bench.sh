@@ -111,29 +111,14 @@ start_haproxy() {   # start_haproxy NAME NBTHREAD_LINE
 start_haproxy haproxy "nbthread 1"
 [ "$want_mt" = 1 ] && start_haproxy haproxy_mt "# nbthread: default (one per CPU)"
 
-start_postern() {   # start_postern [NAME BINARY]: 0 when up on $rp and $pp
+add_postern() {   # add_postern [NAME BINARY]: 0 when up on $rp and $pp
 	local name=${1:-postern} bin=${2:-$POSTERN}
 	pick_port rp; pick_port pp
 	bench_postern_conf "$work/$name.conf" "$rp" "$pp"
-	spawn "$work/$name.log" "$bin" -c "$work/$name.conf"
-	ppid=$spawned
-	# "ready:" is logged at info level, so with log_level = warn it does not
-	# come: both listeners being up counts as ready too.
-	local ready=0
-	for _ in $(seq 100); do
-		grep -q 'ready:' "$work/$name.log" 2>/dev/null && { ready=1; break; }
-		alive "$ppid" || break
-		port_up "$rp" && port_up "$pp" && { ready=1; break; }
-		sleep 0.1
-	done
-	[ $ready = 1 ] && wait_port "$rp" "$ppid" && wait_port "$pp" "$ppid" && return 0
-	kill "$ppid" 2>/dev/null
-	wait "$ppid" 2>/dev/null
-	cp "$work/$name.log" "$logs/$name.log" 2>/dev/null
-	return 1
+	bench_postern "$name" "$bin" "$rp" "$pp"
 }
 
-if [ -n "${BENCH_POSTERN_BASE:-}" ] && start_postern postern_base "$BENCH_POSTERN_BASE"; then
+if [ -n "${BENCH_POSTERN_BASE:-}" ] && add_postern postern_base "$BENCH_POSTERN_BASE"; then
 	targets+=(postern_base)
 	t_rport[postern_base]=$rp; t_pport[postern_base]=$pp; t_pid[postern_base]=$ppid
 	t_label[postern_base]="postern base"
@@ -142,7 +127,7 @@ fi
 
 if [ -n "${POSTERN:-}" ]; then
 	for try in 1 2 3; do
-		start_postern && break
+		add_postern && break
 		say "postern did not become ready (try $try/3): $(tail -n 2 "$work/postern.log" 2>/dev/null | tr '\n' ' ')"
 	done
 	if kill -0 "$ppid" 2>/dev/null; then

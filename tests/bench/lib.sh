@@ -23,6 +23,8 @@
 set -u -o pipefail
 
 top=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+# The servers' set-up, shared with the integration tests and the demo.
+. "$top/tests/fixtures.sh"
 : "${tag:=bench}"
 
 # Common settings.  A quick run is a smoke run: one round unless told.
@@ -97,7 +99,7 @@ bench_cleanup() {
 # 1 when there is none.
 find_pgbin() {
 	local d
-	d=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1)
+	d=$(fixture_pgbin)
 	if [ -n "$d" ] && [ -x "$d/initdb" ] && [ -x "$d/pgbench" ]; then
 		pgbin=$d
 	elif command -v pg_config >/dev/null && [ -x "$(pg_config --bindir)/initdb" ]; then
@@ -199,12 +201,7 @@ spawn() {
 
 # alive PID: true while PID runs (a zombie, which kill -0 still finds,
 # counts as gone).
-alive() {
-	local st
-	st=$(cat "/proc/$1/stat" 2>/dev/null) || return 1
-	st=${st##*) }
-	[ "${st%% *}" != Z ]
-}
+alive() { fixture_alive "$1"; }
 
 # any_alive PID...: true while one of them runs.
 any_alive() {
@@ -249,7 +246,7 @@ pick_port() {
 }
 
 # port_up PORT: true when something listens on PORT.
-port_up() { ss -ltnH "sport = :$1" 2>/dev/null | grep -q .; }
+port_up() { fixture_listening "$1"; }
 
 # wait_port PORT [PID [SECONDS]]: wait (default 10 s) until PORT listens;
 # 1 on time-out or as soon as PID (when given) is gone.
@@ -264,22 +261,19 @@ wait_port() {
 
 # --------------------------------------------------------------- servers
 
-# bench_redis [--tls] [ARG...]: a redis-server without persistence on
-# 127.0.0.1, log $work/redis.log; with --tls it listens for TLS only (the
-# caller passes the --tls-* files).  Up to 3 ports are tried, in case
-# another process takes one between pick_port and the bind.  Sets
+# bench_redis [tls CERT KEY CA] [ARG...]: a redis-server without
+# persistence on 127.0.0.1 (fixture_redis), log $work/redis.log; with
+# "tls CERT KEY CA" it listens for TLS only.  Up to 3 ports are tried, in
+# case another process takes one between pick_port and the bind.  Sets
 # redis_port and redis_pid.
 bench_redis() {
-	local try tls=0 ports
-	[ "${1:-}" = --tls ] && { tls=1; shift; }
+	local try
+	local -a argv
 	for try in 1 2 3; do
 		pick_port redis_port
-		ports=(--port "$redis_port")
-		[ $tls = 1 ] && ports=(--port 0 --tls-port "$redis_port")
+		fixture_redis argv 127.0.0.1 "$redis_port" "$work" "$work/redis.log" "$@"
 		say "starting redis-server on 127.0.0.1:$redis_port"
-		spawn /dev/null redis-server "${ports[@]}" --bind 127.0.0.1 \
-			--save '' --appendonly no --daemonize no --logfile "$work/redis.log" \
-			--dir "$work" "$@"
+		spawn /dev/null "${argv[@]}"
 		redis_pid=$spawned
 		wait_port "$redis_port" "$redis_pid" && return 0
 		kill "$redis_pid" 2>/dev/null
@@ -287,11 +281,25 @@ bench_redis() {
 	die "redis-server did not start: $(tail -n 3 "$work/redis.log" 2>/dev/null)"
 }
 
+# bench_postern NAME BINARY PORT...: BINARY -c $work/NAME.conf (spawned,
+# log $work/NAME.log), waited for until it is ready (fixture_postern_ready:
+# its "ready:" line or, at log_level warn, every PORT listening); sets
+# ppid.  0 when ready, else 1 and the log copied to $logs.
+bench_postern() {
+	local name=$1 bin=$2
+	shift 2
+	spawn "$work/$name.log" "$bin" -c "$work/$name.conf"
+	ppid=$spawned
+	fixture_postern_ready "$work/$name.log" "$ppid" 10 "$@" && return 0
+	kill "$ppid" 2>/dev/null
+	wait "$ppid" 2>/dev/null
+	cp "$work/$name.log" "$logs/$name.log" 2>/dev/null
+	return 1
+}
+
 # as_postgres CMD...: CMD as the postgres user when we are root (initdb
 # refuses root).
-as_postgres() {
-	if [ "$(id -u)" = 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi
-}
+as_postgres() { fixture_as_postgres "$@"; }
 
 # pg_init [INITDB-ARG...]: a trust-auth cluster in $work/pg/data (its
 # socket dir $work/pg/sock); files the caller put in $work/pg before go
@@ -301,9 +309,8 @@ pg_init() {
 	say "creating PostgreSQL cluster (initdb) in $work/pg"
 	mkdir -p "$work/pg/data" "$work/pg/sock"
 	[ "$(id -u)" = 0 ] && chown -R postgres: "$work/pg"
-	chmod 700 "$work/pg/data"
-	as_postgres "$pgbin/initdb" -D "$work/pg/data" -A trust -U postgres --no-sync "$@" \
-		>"$work/initdb.log" 2>&1 || die "initdb failed: $(tail -n 3 "$work/initdb.log")"
+	fixture_pg_initdb "$pgbin" "$work/pg/data" "$@" >"$work/initdb.log" 2>&1 ||
+		die "initdb failed: $(tail -n 3 "$work/initdb.log")"
 }
 
 # pg_start [SETTING...]: start the cluster on 127.0.0.1 (fsync off, 200
@@ -311,12 +318,13 @@ pg_init() {
 # 3 ports; sets pg_port.  bench_cleanup stops it.
 pg_start() {
 	local try
+	local -a argv
 	for try in 1 2 3; do
 		pick_port pg_port
 		say "starting PostgreSQL on 127.0.0.1:$pg_port"
-		as_postgres "$pgbin/pg_ctl" -w -t 60 -D "$work/pg/data" -l "$work/pg/server.log" \
-			-o "-p $pg_port -k $work/pg/sock -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=200 $*" \
-			start >"$work/pg_ctl.log" 2>&1 && break
+		fixture_pg_ctl_start argv "$pgbin" "$work/pg/data" "$work/pg/server.log" \
+			127.0.0.1 "$pg_port" "$work/pg/sock" "-c max_connections=200 $*"
+		as_postgres "${argv[@]}" >"$work/pg_ctl.log" 2>&1 && break
 		[ $try = 3 ] && die "pg_ctl start failed: $(tail -n 3 "$work/pg/server.log" 2>/dev/null)"
 	done
 }
@@ -325,12 +333,8 @@ pg_start() {
 # a failed pg_ctl -w left behind); immediate, since the data is thrown
 # away; SIGKILL if pg_ctl does not manage in 30 s.
 pg_stop() {
-	local pid
-	[ -n "$work" ] && [ -f "$work/pg/data/postmaster.pid" ] || return 0
-	pid=$(head -n 1 "$work/pg/data/postmaster.pid")
-	as_postgres timeout 30 "$pgbin/pg_ctl" -D "$work/pg/data" -m immediate stop >/dev/null 2>&1
-	[ -n "$pid" ] && alive "$pid" && kill -KILL "$pid" 2>/dev/null
-	return 0
+	[ -n "$work" ] || return 0
+	fixture_pg_stop "$pgbin" "$work/pg/data"
 }
 
 # pg_load SCALE [CONNINFO...]: pgbench -i -s SCALE into database postgres

@@ -89,29 +89,15 @@ else
 	pg_port=$redis_port	# the tunnels' second forward: unused here
 fi
 
-mkdir -p /run/sshd
-ssh-keygen -q -t ed25519 -N '' -f "$work/host" </dev/null
+# sshd's files in $work (fixture_sshd): host_ed25519, sshd_config,
+# known_hosts; authorized_keys holds the user key.
+pick_port ssh_port
+fixture_sshd "$work" 127.0.0.1 "$ssh_port" ERROR "MaxStartups 100:30:200" ||
+	die "sshd set-up failed"
 ssh-keygen -q -t ed25519 -N '' -f "$work/user" </dev/null
 cp "$work/user.pub" "$work/authorized_keys"
-pick_port ssh_port
-cat >"$work/sshd_config" <<EOF
-Port $ssh_port
-ListenAddress 127.0.0.1
-HostKey $work/host
-PidFile $work/sshd.pid
-AuthorizedKeysFile $work/authorized_keys
-PermitRootLogin prohibit-password
-PasswordAuthentication no
-KbdInteractiveAuthentication no
-UsePAM no
-StrictModes no
-AllowTcpForwarding yes
-MaxStartups 100:30:200
-LogLevel ERROR
-EOF
-spawn "$work/sshd.log" /usr/sbin/sshd -D -f "$work/sshd_config" -e
+spawn "$work/sshd.log" "${SSHD_ARGV[@]}"
 wait_port "$ssh_port" "$spawned" || die "sshd did not start (see $logs/sshd.log)"
-printf '[127.0.0.1]:%s %s\n' "$ssh_port" "$(cut -d' ' -f1,2 "$work/host.pub")" >"$work/known_hosts"
 rtt=${BENCH_SSH_RTT_MS:-0}
 bastion_port=$ssh_port
 if [ "$rtt" != 0 ]; then
@@ -119,7 +105,7 @@ if [ "$rtt" != 0 ]; then
 	spawn "$work/delay.log" python3 "$top/tests/bench/delay.py" "$bastion_port" "$ssh_port" \
 		"$(awk -v r="$rtt" 'BEGIN { print r / 2 }')"
 	wait_port "$bastion_port" "$spawned" || die "delay.py did not start (see $logs/delay.log)"
-	printf '[127.0.0.1]:%s %s\n' "$bastion_port" "$(cut -d' ' -f1,2 "$work/host.pub")" >>"$work/known_hosts"
+	printf '[127.0.0.1]:%s %s\n' "$bastion_port" "$(cut -d' ' -f1,2 "$work/host_ed25519.pub")" >>"$work/known_hosts"
 	say "bastion path: +$rtt ms round trip (delay.py on $bastion_port)"
 fi
 
@@ -156,7 +142,7 @@ start_cm() {
 	targets+=("$name"); t_rport[$name]=$rp; t_pport[$name]=$pp; t_label[$name]=$label; t_pid[$name]=$pid
 }
 
-start_postern() {	# start_postern NAME LABEL [BASTION LINE] [BINARY]
+add_postern() {	# add_postern NAME LABEL [BASTION LINE] [BINARY]
 	local name=$1 label=$2 rp pp pid bin=${4:-$POSTERN}
 	pick_port rp; pick_port pp
 	cat >"$work/$name.conf" <<-EOF
@@ -180,9 +166,8 @@ start_postern() {	# start_postern NAME LABEL [BASTION LINE] [BINARY]
 	check = none
 	max_connections = 1000
 	EOF
-	spawn "$work/$name.log" "$bin" -c "$work/$name.conf"
-	pid=$spawned
-	wait_port "$rp" "$pid" && wait_port "$pp" "$pid" || die "$label did not start (see $logs/$name.log)"
+	bench_postern "$name" "$bin" "$rp" "$pp" || die "$label did not start (see $logs/$name.log)"
+	pid=$ppid
 	for _ in $(seq 50); do
 		redis-cli -p "$rp" PING 2>/dev/null | grep -q PONG && break
 		sleep 0.1
@@ -237,7 +222,7 @@ cipher_bench() {
 		# postern's MAC (for the non-AEAD ciphers): the cipher is
 		# the difference.
 		start_ssh "s$i" "ssh $c" -N -c "$c" -m hmac-sha2-256 root@127.0.0.1
-		start_postern "p$i" "postern $c" "ciphers = $c"
+		add_postern "p$i" "postern $c" "ciphers = $c"
 		names+=("$i")
 		[ "$c" = aes128-ctr ] && ctr=$i
 		say "$c: ssh negotiates $(ssh "${ssh_opts[@]}" -c "$c" -m hmac-sha2-256 -v -T root@127.0.0.1 true 2>&1 |
@@ -306,19 +291,19 @@ start_ssh sshN "ssh -N -L" -N root@127.0.0.1
 start_cm cm "ssh ControlMaster"
 start_ssh sshT "ssh -T -L sleep" -T root@127.0.0.1 sleep 2147483647
 if [[ " $engines " == *" libssh2 "* ]]; then
-	start_postern postern1 "postern 1conn" "max_connections = 1"
-	start_postern postern "postern"
-	start_postern postern8 "postern 8conn" "connections = 8
+	add_postern postern1 "postern 1conn" "max_connections = 1"
+	add_postern postern "postern"
+	add_postern postern8 "postern 8conn" "connections = 8
 	max_connections = 16"
-	start_postern posternc "postern+cmd" "session_command = sleep 2147483647"
+	add_postern posternc "postern+cmd" "session_command = sleep 2147483647"
 fi
 if [[ " $engines " == *" openssh "* ]]; then
-	start_postern posterno "postern openssh" "engine = openssh
+	add_postern posterno "postern openssh" "engine = openssh
 	ssh_config = /dev/null"
 	[ -n "${t_pid2[posterno]}" ] || die "postern openssh: no ssh master (see $logs/posterno.log)"
 	if [ -n "${BENCH_POSTERN_BASE:-}" ]; then
 		[ -x "$BENCH_POSTERN_BASE" ] || die "BENCH_POSTERN_BASE=$BENCH_POSTERN_BASE is not executable"
-		start_postern posternb "postern base" "engine = openssh
+		add_postern posternb "postern base" "engine = openssh
 	ssh_config = /dev/null" "$BENCH_POSTERN_BASE"
 		[ -n "${t_pid2[posternb]}" ] || die "postern base: no ssh master (see $logs/posternb.log)"
 	fi

@@ -5,7 +5,7 @@
 #
 # Figures only, no assertions: it exits non-zero only when the set-up fails.
 # Everything listens on 127.0.0.1; the script makes its own CA with the
-# openssl CLI and kills what it started by PID on exit.
+# openssl CLI (tests/fixtures.sh) and kills what it started by PID on exit.
 #
 # Rows, each as ops/s and as a ratio to "direct" (the client speaking TLS
 # to the server itself: redis-benchmark --tls, pgbench sslmode=require):
@@ -55,19 +55,13 @@ STUNNEL=$(command -v stunnel4 || command -v stunnel)
 find_postern || die "$postern_note"
 
 # ------------------------------------------------------------ PKI
+# tests/fixtures.sh's CA in $work: ca.crt, server.crt/.key for
+# db.example.test, redis.example.test and 127.0.0.1.
 cd "$work" || die "cd"
-ec=(-newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes)
-{
-	openssl req -x509 "${ec[@]}" -keyout ca.key -out ca.crt -days 7 -subj "/CN=bench CA" &&
-	openssl req -new "${ec[@]}" -keyout server.key -out server.csr -subj /CN=db.example.test &&
-	printf 'subjectAltName=DNS:db.example.test,DNS:redis.example.test,IP:127.0.0.1\n' >ext &&
-	openssl x509 -req -in server.csr -CA ca.crt -CAkey ca.key -CAcreateserial \
-	    -days 7 -extfile ext -out server.crt
-} >pki.log 2>&1 || die "openssl failed: $(tail -n 3 pki.log)"
+fixture_pki "$work" >pki.log 2>&1 || die "openssl failed: $(tail -n 3 pki.log)"
 
 # --------------------------------------------------------- servers
-bench_redis --tls --tls-cert-file "$work/server.crt" --tls-key-file "$work/server.key" \
-	--tls-ca-cert-file "$work/ca.crt" --tls-auth-clients no
+bench_redis tls "$work/server.crt" "$work/server.key" "$work/ca.crt"
 
 say "PostgreSQL: initdb, ssl = on, hostssl only"
 mkdir -p pg && cp server.crt server.key pg/ && chmod 600 pg/server.key
@@ -85,8 +79,10 @@ declare -A rp pp pid
 start_target() {
 	local t=$1
 	case $t in
-	postern) spawn postern.log "$POSTERN" -c postern.conf ;;
-	base)    spawn base.log "$POSTERN_BASE" -c base.conf ;;
+	postern) bench_postern postern "$POSTERN" "${rp[$t]}" "${pp[$t]}" ||
+			die "postern did not start: $(tail -n 3 "$work/postern.log" 2>/dev/null)" ;;
+	base)    bench_postern base "$POSTERN_BASE" "${rp[$t]}" "${pp[$t]}" ||
+			die "base did not start: $(tail -n 3 "$work/base.log" 2>/dev/null)" ;;
 	stunnel) spawn stunnel.err "$STUNNEL" stunnel.conf ;;
 	haproxy) spawn haproxy.log haproxy -f haproxy.cfg -db ;;
 	esac

@@ -47,11 +47,9 @@ start_one() {   # start_one NAME BINARY [PG_EXTRA]
 	local one_r one_p	# not pick_port's own locals (p)
 	pick_port one_r; pick_port one_p
 	bench_postern_conf "$work/$1.conf" "$one_r" "$one_p" "${3:-}"
-	spawn "$work/$1.log" "$2" -c "$work/$1.conf"
-	pid[$1]=$spawned rp[$1]=$one_r pp[$1]=$one_p
-	if ! wait_port "$one_r" "$spawned" || ! wait_port "$one_p" "$spawned"; then
+	bench_postern "$1" "$2" "$one_r" "$one_p" ||
 		die "$2 did not start: $(tail -n 3 "$work/$1.log")"
-	fi
+	pid[$1]=$ppid rp[$1]=$one_r pp[$1]=$one_p
 }
 start_one new "$1" "${BENCH_NEW_PG:-}"
 start_one base "$2"

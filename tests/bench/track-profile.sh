@@ -59,9 +59,7 @@ rp='' pp=''
 start_one() {   # start_one BINARY NAME: sets ppid rp pp
 	pick_port rp; pick_port pp
 	bench_postern_conf "$work/$2.conf" "$rp" "$pp"
-	spawn "$work/$2.log" "$1" -c "$work/$2.conf"
-	ppid=$spawned
-	wait_port "$rp" "$ppid" && wait_port "$pp" "$ppid"
+	bench_postern "$2" "$1" "$rp" "$pp"
 }
 
 # share REPORT: the percentages perf printed for the symbols that match ERE.
