@@ -137,7 +137,6 @@ if [[ $SUITE == forky ]]; then
 	note "PostgreSQL $("$PGBIN/postgres" -V | awk '{ print $3 }'), $(psql -V | awk '{ print "libpq (psql) " $3 }'), $(ssh -V 2>&1 | cut -d, -f1)"
 	smoke "" 22-pg32.sh ""
 	smoke "" 80-tls.sh "cancel: pg_sleep cancelled through postern on a TLS route"
-	smoke "" 56-pgresume.sh "direct TLS route"
 	finish
 fi
 POSTERN_CASE_TIMEOUT=600
@@ -158,7 +157,6 @@ smoke "" 80-tls.sh "redis over TLS" "postgres TLS-only" "postgres 17 direct TLS"
     "cancel: pg_sleep cancelled through postern on a TLS route" \
     "verification errors"
 smoke "" 15-matrix.sh "half-close passes on" "redis 64 MiB value"
-smoke "" 56-pgresume.sh "direct TLS route"
 smoke "" 50-move.sh "CLIENT SETINFO lib-name, lib-ver replayed on the move" \
     "a subscriber that unsubscribes from all" "UNLISTEN * ends LISTEN" \
     "tls: redis: a connection moves both ways" "HELLO 3 AUTH then HELLO 3" \
