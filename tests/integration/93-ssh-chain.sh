@@ -165,6 +165,9 @@ case_hop2_dies() {
 	wait_exit "$PID_B" 10 || fail_case "hop b survived SIGKILL"
 	expect_log "warn: $(hopb_re): connection lost: .*reconnecting in " 15
 	expect_log "error: $(hopb_re): cannot connect: .*retrying in " 15
+	# libssh2: the reason names the hop that could not reach hop b.
+	[[ $engine == libssh2 ]] &&
+	    expect_log "error: $(hopb_re): cannot connect: via bastion hopa \\(root@127\\.0\\.0\\.1:$PA; hop 1 of hopb\\): bastion hopa: channel to 127\\.0\\.0\\.1:$PB: connect failed"
 	start_sshd_on "$PB" 127.0.0.1 "PermitOpen 127.0.0.1:$REDIS_PORT"
 	after_recovery
 	[[ $engine == libssh2 ]] && expect_no_log "bastion hopa .*connection lost"
@@ -186,6 +189,34 @@ case_hop2_hangs() {
 	return 0
 }
 
+# proxy_jump in a file (libssh2): each hop a [bastion] section, checked.
+case_proxy_jump_errors() {
+	local conf=$T/pj$_CASE_ID.conf out
+	cat > "$conf" <<-EOF
+	[bastion a]
+	address = 127.0.0.1:22
+	user = root
+	proxy_jump = b
+	[bastion c]
+	address = 127.0.0.1:22
+	user = root
+	engine = openssh
+	[bastion d]
+	address = 127.0.0.1:22
+	user = root
+	proxy_jump = zz,c,d,a
+	[service s]
+	listen = 127.0.0.1:1
+	route = r ssh://d/127.0.0.1:6379
+	EOF
+	out=$("$POSTERN" -n -c "$conf" 2>&1)
+	expect_match "missing hop" "pj$_CASE_ID\\.conf:1: \\[bastion a\\]: proxy_jump: no \\[bastion b\\] section" "$out"
+	expect_match "openssh hop" "conf:9: \\[bastion d\\]: proxy_jump: hop c has engine = openssh" "$out"
+	expect_match "itself" "conf:9: \\[bastion d\\]: proxy_jump: a bastion cannot be its own hop" "$out"
+	expect_match "nested" "conf:9: \\[bastion d\\]: proxy_jump: hop a has a proxy_jump of its own" "$out"
+}
+
+run_case "proxy_jump (libssh2): hops are [bastion] sections, checked" case_proxy_jump_errors
 for engine in libssh2 openssh; do
 	run_case "-J a,b ($engine): the target only through both hops" case_chain "$engine"
 	run_case "ProxyJump line ($engine): the same chain from -J hopb" case_proxyjump_line "$engine"
