@@ -216,6 +216,7 @@ struct conf_bastion {
 	char		*ssh_config;	/* openssh: ssh -F; NULL: ssh's own */
 	char		*ssh_destination; /* openssh: ssh's host argument */
 	char		*proxy_jump;	/* openssh: ssh -J */
+	int		 mux_forward;	/* openssh: 1 listener, 0 stdio */
 };
 
 struct conf {

@@ -29,6 +29,7 @@ static const char *const audits[] = { "off", "log", "json", NULL };
 static const char *const host_key_checks[] = { "yes", "accept-new", "ask",
 	NULL };
 static const char *const ssh_engines[] = { "libssh2", "openssh", NULL };
+static const char *const mux_forwards[] = { "stdio", "listener", NULL };
 static const char *const tls_verify[] = { "full", "none", NULL };
 static const char *const tls_versions[] = { "tls1.2", "tls1.3", NULL };
 static const char *const pg_negotiations[] = { "postgres", "direct", NULL };
@@ -159,6 +160,13 @@ const struct conf_key conf_keys[] = {
 	  1, 16, NULL, 0,
 	  "connections grown while channel opens queue or one is stuck, "
 	  "closed again when idle (at least connections; 1: never more)" },
+	{ SECT_BASTION, "mux_forward", TYPE_ENUM, B(mux_forward), "stdio", 0,
+	  0, mux_forwards, 0, "engine = openssh: how sessions reach the "
+	  "master: stdio, one stdio forward each (a refused open is the "
+	  "session's dial error, sessions drain on reload); listener, "
+	  "through a listener the master opens per target, as ssh -O "
+	  "forward -L (faster bursts; a refused open closes the session, a "
+	  "reload that changes the bastion cuts its sessions)" },
 	{ SECT_BASTION, "proxy_jump", TYPE_STRING, B(proxy_jump), NULL, 0, 0,
 	  NULL, 0, "hops before the bastion: engine = openssh: given to "
 	  "ssh -J (host1,user@host2:port...); engine = libssh2: the "

@@ -85,6 +85,7 @@ struct ssh_settings {
 	char		*destination;		/* ssh's host argument, or NULL */
 	char		*proxy_jump;		/* ssh -J, or NULL */
 	int		 known_hosts_given;	/* not ssh's own default */
+	int		 mux_listener;		/* mux_forward = listener */
 	/* libssh2: proxy_jump's [bastion] sections, the nearest first */
 	struct ssh_settings *hops;
 	size_t		 nhops;
@@ -192,6 +193,7 @@ struct ssh_conns_state {
 
 /* The OpenSSH engine's state (ssh_mux.c owns it). */
 struct ssh_mux_conn;
+struct ssh_mux_fwd;
 TAILQ_HEAD(ssh_mux_list, ssh_mux_conn);
 struct ssh_mux_state {
 	int			 pid;		/* the master, or -1 */
@@ -214,6 +216,11 @@ struct ssh_mux_state {
 	struct ssh_mux_list	 conns;		/* mux connections, any kind */
 	struct ssh_mux_conn	*probe;		/* alive check in flight */
 	uint32_t		 rid;		/* next request id */
+	/* mux_forward = listener: the master's listeners, per target */
+	struct ssh_mux_fwd	*fwd;
+	size_t			 nfwd;
+	int64_t			 stdio_failed_ms;	/* clock_ms: the last
+							   refused stdio open */
 };
 
 struct ssh_bastion {
@@ -345,6 +352,14 @@ void	ssh_mux_dial(struct ssh_bastion *b, struct dial *d);
 
 /* ssh_mux_dial_timeout(d): what d's open waited for, into d->detail. */
 void	ssh_mux_dial_timeout(struct dial *d);
+
+/*
+ * ssh_mux_stdio_opening(b): is a stdio forward waiting or asked for, or
+ * was one refused a moment ago?  A channel open failure the master logs
+ * then is likelier its; else it was a session's through a listener
+ * (mux_forward = listener), which learns no reason of its own.
+ */
+int	ssh_mux_stdio_opening(const struct ssh_bastion *b);
 
 /* ssh_mux_cancel(c): abandon an open; NULL is a no-op. */
 void	ssh_mux_cancel(struct ssh_mux_conn *c);

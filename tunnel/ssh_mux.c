@@ -71,13 +71,41 @@
 #define MUX_POLL_MS		20
 /* A control socket whose listen queue is full: try again this soon. */
 #define MUX_BUSY_MS		2
+/*
+ * A channel open failure the master logs this soon after a stdio
+ * forward's failure reply is that forward's (ssh_mux_stdio_opening).
+ */
+#define MUX_FAIL_PAIR_MS	200
 
 enum mux_kind {
 	MUX_WAIT,		/* a dial before the master is ready */
 	MUX_PROBE,		/* alive check */
 	MUX_OPEN,		/* stdio forward asked */
-	MUX_LIVE		/* forward opened: held for the channel */
+	MUX_LIVE,		/* forward opened: held for the channel */
+	MUX_FWDREQ,		/* a listener asked (mux_forward) */
+	MUX_FWDDIAL		/* a dial to a listener, from the loop */
 };
+
+/*
+ * mux_forward = listener: a listener of the master per target (a unix
+ * socket in the private directory), asked for by the first dial to the
+ * target (which itself goes by stdio, as do health checks).
+ */
+enum mux_fwd_state {
+	MUX_FWD_ASKING,
+	MUX_FWD_READY,
+	MUX_FWD_REFUSED		/* by the master: stdio for this target */
+};
+
+struct ssh_mux_fwd {
+	char			 host[256];
+	unsigned int		 port;
+	char			 path[108];
+	enum mux_fwd_state	 state;
+};
+
+/* At most this many targets get a listener; the others go by stdio. */
+#define MUX_FWD_MAX		32
 
 struct ssh_mux_conn {
 	TAILQ_ENTRY(ssh_mux_conn) entry;
@@ -87,7 +115,8 @@ struct ssh_mux_conn {
 	int			 local;		/* socketpair: the dial's end */
 	struct event		*ev;		/* read */
 	struct event		*tmr;		/* start from the loop; retry */
-	struct dial		*d;		/* MUX_WAIT, MUX_OPEN */
+	struct dial		*d;		/* MUX_WAIT, MUX_OPEN, FWDDIAL */
+	struct ssh_mux_fwd	*fwd;		/* MUX_FWDREQ, MUX_FWDDIAL */
 	uint32_t		 rid;
 	int64_t			 since;		/* clock_ms: asked */
 	unsigned char		 in[MUX_MSG_MAX + 4];
@@ -97,6 +126,7 @@ struct ssh_mux_conn {
 static void	mux_conn_free(struct ssh_mux_conn *);
 static void	mux_start(struct ssh_mux_conn *);
 static void	mux_start_cb(evutil_socket_t, short, void *);
+static void	mux_fwd_dial(struct ssh_mux_conn *);
 
 /* ------------------------------------------------------------------ */
 /* Passing the channel's socket. */
@@ -231,6 +261,13 @@ mux_conn_fail(struct ssh_mux_conn *c, const char *fmt, const char *why)
 	char			 msg[700];
 
 	snprintf(msg, sizeof(msg), fmt, why);
+	if (c->kind == MUX_FWDREQ) {
+		c->fwd->state = MUX_FWD_REFUSED;
+		log_warnx("%s: asking for a listener for %s:%u: %s", b->label,
+		    c->fwd->host, c->fwd->port, msg);
+		mux_conn_free(c);
+		return;
+	}
 	if (c->kind == MUX_PROBE) {
 		mux_conn_free(c);
 		if (b->state == SSH_READY)
@@ -288,8 +325,25 @@ mux_reply(struct ssh_mux_conn *c, const struct ssh_mux_msg *msg)
 		    b->via);
 		dial_finish(d, DIAL_OK, bev);
 		return;
+	case MUX_S_OK:
+		if (c->kind != MUX_FWDREQ)
+			break;
+		c->fwd->state = MUX_FWD_READY;
+		log_debug("%s: the master listens for %s:%u at %s", b->label,
+		    c->fwd->host, c->fwd->port, c->fwd->path);
+		mux_conn_free(c);
+		return;
 	case MUX_S_PERMISSION_DENIED:
 	case MUX_S_FAILURE:
+		if (c->kind == MUX_FWDREQ) {
+			c->fwd->state = MUX_FWD_REFUSED;
+			log_warnx("%s: the master refused a listener for %s:%u "
+			    "(%s): sessions to it use stdio forwards",
+			    b->label, c->fwd->host, c->fwd->port, msg->reason);
+			mux_conn_free(c);
+			return;
+		}
+		b->mux.stdio_failed_ms = clock_ms();
 		mux_conn_fail(c, msg->type == MUX_S_FAILURE ? "channel open "
 		    "failed: %s" : "channel open refused: %s", msg->reason);
 		return;
@@ -350,6 +404,10 @@ mux_start(struct ssh_mux_conn *c)
 	int			 sp[2], busy;
 	struct timeval		 tv;
 
+	if (c->kind == MUX_FWDDIAL) {
+		mux_fwd_dial(c);
+		return;
+	}
 	memset(&sun, 0, sizeof(sun));
 	sun.sun_family = AF_UNIX;
 	memcpy(sun.sun_path, b->mux.path, sizeof(sun.sun_path));
@@ -374,9 +432,14 @@ mux_start(struct ssh_mux_conn *c)
 			mux_conn_fail(c, "%s", "out of memory");
 		return;
 	}
-	if ((len = ssh_mux_encode(buf, sizeof(buf), c->rid, c->kind ==
-	    MUX_OPEN ? c->d->route->target.host : NULL, c->kind == MUX_OPEN ?
-	    c->d->route->target.port : 0)) == 0) {
+	if (c->kind == MUX_FWDREQ)
+		len = ssh_mux_encode_fwd(buf, sizeof(buf), c->rid,
+		    c->fwd->path, c->fwd->host, c->fwd->port);
+	else
+		len = ssh_mux_encode(buf, sizeof(buf), c->rid, c->kind ==
+		    MUX_OPEN ? c->d->route->target.host : NULL, c->kind ==
+		    MUX_OPEN ? c->d->route->target.port : 0);
+	if (len == 0) {
 		mux_conn_fail(c, "%s", "target name too long");
 		return;
 	}
@@ -507,6 +570,7 @@ ssh_mux_stop(struct ssh_bastion *b, const char *detail)
 	struct ssh_mux_state	*m = &b->mux;
 	struct ssh_mux_conn	*c;
 	struct dial		*d;
+	size_t			 i;
 	int			 st;
 
 	if (m->poll != NULL)
@@ -538,6 +602,11 @@ ssh_mux_stop(struct ssh_bastion *b, const char *detail)
 			    strerror(errno));
 		m->pid = -1;
 	}
+	for (i = 0; i < m->nfwd; i++)
+		(void)unlink(m->fwd[i].path);	/* the master's, if left */
+	free(m->fwd);
+	m->fwd = NULL;
+	m->nfwd = 0;
 	if (m->dir[0] != '\0') {
 		(void)unlink(m->path);
 		(void)rmdir(m->dir);
@@ -556,6 +625,141 @@ ssh_mux_free(struct ssh_bastion *b)
 
 /* ------------------------------------------------------------------ */
 /* Dials. */
+
+/*
+ * The listener for host:port, asked for now if there is none yet (only
+ * for a master of our own: a user's master is not ours to add to).
+ */
+static struct ssh_mux_fwd *
+mux_fwd_find(struct ssh_bastion *b, const char *host, unsigned int port)
+{
+	struct ssh_mux_state	*m = &b->mux;
+	struct ssh_mux_fwd	*f;
+	struct ssh_mux_conn	*c;
+	size_t			 i;
+
+	if (!b->set.mux_listener || m->dir[0] == '\0' ||
+	    strlen(host) >= sizeof(f->host))
+		return (NULL);
+	for (i = 0; i < m->nfwd; i++)
+		if (m->fwd[i].port == port && strcmp(m->fwd[i].host, host) == 0)
+			return (&m->fwd[i]);
+	/* Allocated once, whole: opens in flight point into it. */
+	if (m->fwd == NULL && (m->fwd = calloc(MUX_FWD_MAX,
+	    sizeof(*m->fwd))) == NULL)
+		return (NULL);
+	if (m->nfwd == MUX_FWD_MAX)
+		return (NULL);
+	f = &m->fwd[m->nfwd];
+	memset(f, 0, sizeof(*f));
+	snprintf(f->host, sizeof(f->host), "%s", host);
+	f->port = port;
+	if ((size_t)snprintf(f->path, sizeof(f->path), "%s/f%zu", m->dir,
+	    m->nfwd) >= sizeof(f->path))
+		return (NULL);
+	m->nfwd++;
+	if ((c = mux_conn_new(b, MUX_FWDREQ, NULL)) == NULL) {
+		f->state = MUX_FWD_REFUSED;
+		return (f);
+	}
+	c->fwd = f;
+	c->tmr = evtimer_new(b->pool->base, mux_start_cb, c);
+	if (c->tmr == NULL) {
+		f->state = MUX_FWD_REFUSED;
+		mux_conn_free(c);
+	} else
+		event_active(c->tmr, EV_TIMEOUT, 0);
+	return (f);
+}
+
+/*
+ * A session through the master's listener: connected at once (a unix
+ * socket); the master opens the channel when it accepts, and reads what
+ * postern writes meanwhile.  A listener that is gone, or whose queue is
+ * full, sends the dial by stdio instead.
+ */
+static void
+mux_fwd_dial(struct ssh_mux_conn *c)
+{
+	struct ssh_bastion	*b = c->b;
+	struct sockaddr_un	 sun;
+	struct bufferevent	*bev;
+	struct dial		*d = c->d;
+	int			 fd;
+
+	memset(&sun, 0, sizeof(sun));
+	sun.sun_family = AF_UNIX;
+	snprintf(sun.sun_path, sizeof(sun.sun_path), "%s", c->fwd->path);
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd == -1 || connect(fd, (struct sockaddr *)&sun,
+	    sizeof(sun)) == -1) {
+		log_debug("%s: listener %s: %s; by stdio", b->label,
+		    c->fwd->path, strerror(errno));
+		if (fd != -1)
+			close(fd);
+		c->kind = MUX_OPEN;
+		mux_start(c);
+		return;
+	}
+	log_debug("%s: a session to %s:%u through the master's listener",
+	    b->label, c->fwd->host, c->fwd->port);
+	c->d = NULL;
+	d->ssh_mux = NULL;
+	mux_conn_free(c);
+	if ((bev = bufferevent_socket_new(b->pool->base, fd,
+	    BEV_OPT_CLOSE_ON_FREE)) == NULL) {
+		close(fd);
+		snprintf(d->detail, sizeof(d->detail), "out of memory");
+		dial_finish(d, DIAL_LOCAL, NULL);
+		return;
+	}
+	snprintf(d->detail, sizeof(d->detail), "via %s (OpenSSH listener)",
+	    b->via);
+	dial_finish(d, DIAL_OK, bev);
+}
+
+/*
+ * mux_forward = listener: through the target's listener when it is
+ * ready; else by stdio, saying why (tests count the checks' lines).
+ * Checks (DIAL_URGENT) always go by stdio: their failure carries the
+ * master's reason, which a listener's closed connection would not.
+ */
+static void
+mux_fwd_choose(struct ssh_mux_conn *c)
+{
+	struct ssh_bastion	*b = c->b;
+	const struct conf_route	*r = c->d->route;
+	const char		*why;
+
+	if (c->d->flags & DIAL_URGENT)
+		why = "a check";
+	else if ((c->fwd = mux_fwd_find(b, r->target.host,
+	    r->target.port)) == NULL)
+		why = "no listener for it";
+	else if (c->fwd->state == MUX_FWD_READY) {
+		c->kind = MUX_FWDDIAL;
+		return;
+	} else
+		why = c->fwd->state == MUX_FWD_ASKING ? "its listener is "
+		    "being asked for" : "the master refused it a listener";
+	log_debug("%s: a stdio forward to %s:%u (%s)", b->label,
+	    r->target.host, r->target.port, why);
+}
+
+int
+ssh_mux_stdio_opening(const struct ssh_bastion *b)
+{
+	const struct ssh_mux_conn	*c;
+
+	/* The master writes the line and the reply in one turn. */
+	if (!TAILQ_EMPTY(&b->mux.waiting) || (b->mux.stdio_failed_ms != 0 &&
+	    clock_since(b->mux.stdio_failed_ms) < MUX_FAIL_PAIR_MS))
+		return (1);
+	TAILQ_FOREACH(c, &b->mux.conns, entry)
+		if (c->kind == MUX_OPEN)
+			return (1);
+	return (0);
+}
 
 void
 ssh_mux_dial(struct ssh_bastion *b, struct dial *d)
@@ -576,6 +780,8 @@ ssh_mux_dial(struct ssh_bastion *b, struct dial *d)
 		return;
 	}
 	c = mux_conn_new(b, b->state == SSH_READY ? MUX_OPEN : MUX_WAIT, d);
+	if (c != NULL && c->kind == MUX_OPEN && b->set.mux_listener)
+		mux_fwd_choose(c);
 	if (c == NULL) {
 		snprintf(d->detail, sizeof(d->detail), "out of memory");
 		dial_fail_later(d, DIAL_LOCAL);

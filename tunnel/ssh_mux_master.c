@@ -108,7 +108,20 @@ mux_err_line(struct ssh_bastion *b)
 		memcpy(m->errline, m->errbuf, m->errlen + 1);
 		if (m->errwhy[0] == '\0' && mux_err_final(m->errline))
 			memcpy(m->errwhy, m->errline, m->errlen + 1);
-		log_debug("%s: ssh: %s", b->label, m->errline);
+		/*
+		 * A session through a listener of the master only sees its
+		 * connection closed when the bastion refuses the channel:
+		 * the master's line is the one word on why.  With a stdio
+		 * open in flight the line is likelier its, and its dial
+		 * error carries it.
+		 */
+		if (b->set.mux_listener && strstr(m->errline,
+		    ": open failed: ") != NULL && !ssh_mux_stdio_opening(b))
+			log_warnx("%s: ssh: %s (a session through the "
+			    "master's listener is closed)", b->label,
+			    m->errline);
+		else
+			log_debug("%s: ssh: %s", b->label, m->errline);
 		mux_err_hint(m, m->errline);
 	}
 	m->errlen = 0;

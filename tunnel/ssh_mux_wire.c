@@ -58,6 +58,33 @@ ssh_mux_encode(unsigned char *buf, size_t len, uint32_t rid,
 	return (need);
 }
 
+size_t
+ssh_mux_encode_fwd(unsigned char *buf, size_t len, uint32_t rid,
+    const char *path, const char *host, unsigned int port)
+{
+	size_t		 pl = strlen(path), hl = strlen(host), need;
+	unsigned char	*p;
+
+	/* hello: 12; fwd: length 4, then 4 + 4 + 4 + 4 + pl + 4 + 4 + hl + 4. */
+	need = 12 + 4 + 28 + pl + hl;
+	if (need > len || pl + hl > MUX_MSG_MAX - 64)
+		return (0);
+	p = put32(buf, 8);
+	p = put32(p, MUX_MSG_HELLO);
+	p = put32(p, MUX_VERSION);
+	p = put32(p, (uint32_t)(28 + pl + hl));
+	p = put32(p, MUX_C_OPEN_FWD);
+	p = put32(p, rid);
+	p = put32(p, MUX_FWD_LOCAL);
+	p = put32(p, (uint32_t)pl);
+	memcpy(p, path, pl);
+	p = put32(p + pl, MUX_PORT_STREAMLOCAL);
+	p = put32(p, (uint32_t)hl);
+	memcpy(p, host, hl);
+	put32(p + hl, port);
+	return (need);
+}
+
 long
 ssh_mux_parse(const unsigned char *buf, size_t len, struct ssh_mux_msg *msg)
 {

@@ -13,6 +13,9 @@
 
 #define MUX_MSG_HELLO		0x00000001
 #define MUX_C_ALIVE_CHECK	0x10000004
+#define MUX_C_OPEN_FWD		0x10000006
+#define MUX_FWD_LOCAL		1
+#define MUX_PORT_STREAMLOCAL	0xfffffffeU	/* (unsigned)-2: a path */
 #define MUX_C_NEW_STDIO_FWD	0x10000008
 #define MUX_S_OK		0x80000001
 #define MUX_S_PERMISSION_DENIED	0x80000002
@@ -31,6 +34,15 @@
  */
 size_t	ssh_mux_encode(unsigned char *buf, size_t len, uint32_t rid,
 	    const char *host, unsigned int port);
+
+/*
+ * ssh_mux_encode_fwd(buf, len, rid, path, host, port): our hello, then
+ * MUX_C_OPEN_FWD (request rid): a local forward from a unix socket the
+ * master listens on at path to host:port.  Returns the bytes written, 0
+ * when len is too small.
+ */
+size_t	ssh_mux_encode_fwd(unsigned char *buf, size_t len, uint32_t rid,
+	    const char *path, const char *host, unsigned int port);
 
 /* A reply from the master. */
 struct ssh_mux_msg {

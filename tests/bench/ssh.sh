@@ -21,6 +21,8 @@
 # BENCH_SSH_ENGINES (default "libssh2 openssh") picks which postern
 # engines run: libssh2 (the four postern rows above) and/or openssh.
 # BENCH_SSH_VIA_CM=1 adds "postern->cm" (see below).
+# BENCH_SSH_MUX_FORWARD=listener|stdio sets "postern openssh"'s
+# mux_forward (not postern base's: an earlier binary may lack the key).
 # BENCH_POSTERN_BASE=PATH adds "postern base", an earlier postern binary
 # with engine = openssh, paired round by round with "postern openssh"
 # (posterno/posternb): a change to the engine measured in one run.
@@ -300,7 +302,8 @@ if [[ " $engines " == *" libssh2 "* ]]; then
 fi
 if [[ " $engines " == *" openssh "* ]]; then
 	add_postern posterno "postern openssh" "engine = openssh
-	ssh_config = /dev/null"
+	ssh_config = /dev/null${BENCH_SSH_MUX_FORWARD:+
+	mux_forward = $BENCH_SSH_MUX_FORWARD}"
 	[ -n "${t_pid2[posterno]}" ] || die "postern openssh: no ssh master (see $logs/posterno.log)"
 	if [ -n "${BENCH_POSTERN_BASE:-}" ]; then
 		[ -x "$BENCH_POSTERN_BASE" ] || die "BENCH_POSTERN_BASE=$BENCH_POSTERN_BASE is not executable"

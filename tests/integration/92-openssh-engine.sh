@@ -448,7 +448,186 @@ case_open_refused() {
 	expect_eq "one ssh master" 1 "$(ssh_children)"
 }
 
+# ---------------------------------------------------------------------
+# mux_forward = listener
+
+# listens_re PORT: the debug line saying the master listens for Redis at
+# PORT on a socket in postern's private directory (its path: group 1).
+listens_re() {
+	printf 'debug: bastion b \\(root@127\\.0\\.0\\.1:%s\\): the master listens for 127\\.0\\.0\\.1:%s at (/[^ ]*/postern-ssh\\.[A-Za-z0-9]+/f0)$' \
+	    "$SSHD_PORT" "$1"
+}
+
+# listener_path N: the socket path of the Nth "the master listens" line.
+listener_path() {
+	grep -E -- "$(listens_re "$REDIS_PORT")" "$POSTERN_LOG" |
+	    sed -n "${1}s/.* at //p"
+}
+
+# through_listener: sessions that went through the master's listener.
+through_listener() {
+	count_lines "$POSTERN_LOG" "a session to 127\\.0\\.0\\.1:$REDIS_PORT through the master's listener"
+}
+
+# pool_run THREADS N: a redis-py ConnectionPool at its default settings,
+# THREADS threads sharing it, each N INCRs and a 256 KiB SET/GET of its
+# own; prints "ok" when every reply was right (else what went wrong).
+pool_run() {
+	/usr/bin/python3 - "$LISTEN_PORT" "$1" "$2" <<'PY'
+import os, redis, sys, threading
+port, threads, n = int(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3])
+pool = redis.ConnectionPool(host="127.0.0.1", port=port)
+r = redis.Redis(connection_pool=pool)
+errs = []
+start = threading.Barrier(threads)
+def one(i):
+    try:
+        start.wait()
+        val = os.urandom(256 * 1024)
+        for _ in range(n):
+            r.incr("pool")
+        r.set("big%d" % i, val)
+        if r.get("big%d" % i) != val:
+            errs.append("value %d differs" % i)
+    except Exception as e:
+        errs.append(repr(e))
+ts = [threading.Thread(target=one, args=(i,)) for i in range(threads)]
+for t in ts: t.start()
+for t in ts: t.join()
+got = int(r.get("pool"))
+if got != threads * n:
+    errs.append("INCR count %d, want %d" % (got, threads * n))
+print("ok" if not errs else "; ".join(errs[:3]))
+PY
+}
+
+# The first dial to a target (by stdio) asks the master for a listener,
+# a unix socket in postern's private 0700 directory; the sessions after
+# it (a redis-py pool of 8 threads) connect there and relay every reply
+# right.  The bastion permits only Redis (PermitOpen), so they did reach
+# it through the SSH connection.  The directory is gone at exit.
+case_mux_listener() {
+	local path dir
+	start_redis
+	start_sshd "PermitOpen 127.0.0.1:$REDIS_PORT"
+	BASTION_OPTS=(mux_forward=listener)
+	GLOBAL_OPTS=(log_level=debug)
+	postern_via redis "$REDIS_PORT" check=none
+	expect_log "$(mconnected_re b)"
+	expect_eq "PING (by stdio, asks for the listener)" PONG "$(rcli "$LISTEN_PORT" PING 2>&1)"
+	expect_log "a stdio forward to 127\\.0\\.0\\.1:$REDIS_PORT \\(its listener is being asked for\\)$"
+	expect_log "$(listens_re "$REDIS_PORT")"
+	path=$(listener_path 1) dir=${path%/*}
+	[[ -S $path ]] || fail_case "no socket at $path"
+	expect_eq "the private directory's mode" "700 root" "$(stat -c '%a %U' "$dir")"
+	expect_eq "PING through the listener" PONG "$(rcli "$LISTEN_PORT" PING 2>&1)"
+	expect_eq "one session through the listener" 1 "$(through_listener)"
+	expect_eq "redis-py pool through the listener" ok "$(pool_run 8 200)"
+	(($(through_listener) >= 3)) ||
+	    fail_case "the pool's sessions did not go through the listener ($(through_listener))"
+	expect_eq "stdio forwards: the first session's only" 1 \
+	    "$(count_lines "$POSTERN_LOG" "via root@127\\.0\\.0\\.1:$SSHD_PORT \\(OpenSSH\\)\\)$")"
+	expect_eq "one ssh master" 1 "$(ssh_children)"
+	expect_eq "SSH connections to sshd" 1 "$(sshd_connections)"
+	stop_postern
+	expect_eq "no ssh process left after postern exits" 0 "$(postern_masters)"
+	[[ -e $dir ]] && fail_case "$dir left after exit: $(ls -la "$dir")"
+	return 0
+}
+
+# The trade-off of mux_forward = listener: an open the bastion refuses
+# is the dial's error with the master's reason by stdio (the first
+# session), but through the listener the session is only closed: the
+# master's line says why, as a warning.
+case_mux_listener_refused() {
+	local out
+	start_redis
+	start_sshd "PermitOpen 127.0.0.1:1"
+	BASTION_OPTS=(mux_forward=listener)
+	GLOBAL_OPTS=(log_level=debug)
+	postern_via redis "$REDIS_PORT" check=none
+	expect_log "$(mconnected_re b)"
+	rcli "$LISTEN_PORT" PING > "$T/ping.out" 2>&1
+	expect_log "bastion b: channel open failed: " 10
+	expect_log "$(listens_re "$REDIS_PORT")"
+	expect_no_log "warn: .*a session through the master's listener is closed"
+	out=$(rcli "$LISTEN_PORT" PING 2>&1)
+	[[ $out != PONG ]] || fail_case "a refused open answered PONG"
+	expect_log "a session to 127\\.0\\.0\\.1:$REDIS_PORT through the master's listener"
+	expect_log "warn: bastion b \\(root@127\\.0\\.0\\.1:$SSHD_PORT\\): ssh: channel [0-9]+: open failed: administratively prohibited: open failed \\(a session through the master's listener is closed\\)$"
+	expect_log "info: s2 redis [0-9.:]+ -> via 127\\.0\\.0\\.1:$REDIS_PORT: closed \\(server (error|closed)[^)]*\\) after [0-9.]+s, [0-9]+ bytes up, 0 bytes down$"
+	expect_no_log "connection lost"
+	expect_eq "one ssh master" 1 "$(ssh_children)"
+}
+
+# Health checks keep stdio forwards (their failure carries the master's
+# reason) while sessions go through the listener.
+case_mux_listener_checks() {
+	local checks
+	start_redis
+	start_sshd
+	BASTION_OPTS=(mux_forward=listener)
+	GLOBAL_OPTS=(log_level=debug)
+	postern_via redis "$REDIS_PORT" "${FAST[@]}"
+	expect_log "$(mconnected_re b)"
+	expect_log 'notice: redis/via: (up \(check ok\)|down -> up)'
+	expect_eq "PING (asks for the listener)" PONG "$(rcli "$LISTEN_PORT" PING 2>&1)"
+	expect_log "$(listens_re "$REDIS_PORT")"
+	checks=$(count_lines "$POSTERN_LOG" "a stdio forward to 127\\.0\\.0\\.1:$REDIS_PORT \\(a check\\)$")
+	wait_count "$POSTERN_LOG" "a stdio forward to 127\\.0\\.0\\.1:$REDIS_PORT \\(a check\\)$" $((checks + 3)) 10 ||
+	    fail_case "no checks by stdio after the listener was ready"
+	expect_eq "PING through the listener" PONG "$(rcli "$LISTEN_PORT" PING 2>&1)"
+	expect_eq "sessions through the listener" 1 "$(through_listener)"
+	expect_no_log "redis/via: up -> down"
+}
+
+# The listener is the master's, for its life: sshd killed under a
+# redis-py pool's traffic ends the master; postern removes its private
+# directory (the listener's socket with it), and the next master gets a
+# new directory and is asked again; sessions go through the new one.  A
+# session never tries the dead master's path.
+case_mux_listener_restart() {
+	local p1 p2 before
+	start_redis
+	start_sshd
+	BASTION_OPTS=(mux_forward=listener)
+	GLOBAL_OPTS=(log_level=debug)
+	postern_via redis "$REDIS_PORT" "${FAST[@]}"
+	expect_log "$(mconnected_re b)"
+	expect_log 'notice: redis/via: (up \(check ok\)|down -> up)'
+	expect_eq "PING (asks for the listener)" PONG "$(rcli "$LISTEN_PORT" PING 2>&1)"
+	expect_log "$(listens_re "$REDIS_PORT")"
+	p1=$(listener_path 1)
+	load_bg 25
+	sshd_signal KILL
+	wait_exit "$SSHD_PID" 10 || fail_case "sshd survived SIGKILL"
+	expect_log "warn: bastion b \\(root@127\\.0\\.0\\.1:$SSHD_PORT\\): connection lost: ssh exited with status 255: "
+	[[ -e ${p1%/*} ]] && fail_case "the dead master's directory ${p1%/*} is still there"
+	start_sshd_on "$SSHD_PORT" 127.0.0.1
+	expect_log "info: bastion b \\(root@127\\.0\\.0\\.1:$SSHD_PORT\\): connected again after " 30
+	expect_log 'notice: redis/via: down -> up'
+	before=$(rcli "$REDIS_PORT" GET n)
+	wait_until 10 incr_grew "$before" ||
+	    fail_case "the pool's INCRs do not pass after the recovery"
+	expect_eq "PING after the recovery" PONG "$(rcli "$LISTEN_PORT" PING 2>&1)"
+	wait_count "$POSTERN_LOG" "$(listens_re "$REDIS_PORT")" 2 10 ||
+	    fail_case "the new master was not asked for a listener"
+	p2=$(listener_path 2)
+	[[ ${p2%/*} != "${p1%/*}" ]] || fail_case "the new master's listener is in the old directory"
+	before=$(through_listener)
+	expect_eq "PING through the new listener" PONG "$(rcli "$LISTEN_PORT" PING 2>&1)"
+	expect_eq "one more session through the listener" $((before + 1)) "$(through_listener)"
+	expect_no_log "listener $(re_escape "$p1"): .*; by stdio"
+	wait "$LOAD_PID"
+	note "pool under the loss: $(cat "$T/load.out")"
+	expect_eq "one ssh master" 1 "$(ssh_children)"
+}
+
 run_case "redis through an engine = openssh bastion; no ssh left after exit" case_redis
+run_case "mux_forward = listener: sessions through the master's listener" case_mux_listener
+run_case "mux_forward = listener: a refused open closes the session" case_mux_listener_refused
+run_case "mux_forward = listener: health checks keep stdio forwards" case_mux_listener_checks
+run_case "mux_forward = listener: a new master is asked again" case_mux_listener_restart
 run_case "/health shows the bastion's host key (engine = openssh)" case_health_hostkey
 run_case "psql through an engine = openssh bastion" case_postgres
 run_case "100 new sessions at once: opens pipeline on one SSH connection" case_burst

@@ -44,6 +44,30 @@ test_encode_stdio_fwd(void **state)
 	    6379), 0);
 }
 
+/* MUX_C_OPEN_FWD: a local forward from a unix path (port -2). */
+static void
+test_encode_open_fwd(void **state)
+{
+	unsigned char	buf[128];
+	static const unsigned char want[] = {
+		0, 0, 0, 8, 0, 0, 0, 1, 0, 0, 0, 4,		/* hello v4 */
+		0, 0, 0, 34, 0x10, 0, 0, 6,			/* OPEN_FWD */
+		0, 0, 0, 9,					/* rid */
+		0, 0, 0, 1,					/* local */
+		0, 0, 0, 5, '/', 'd', '/', 'f', '0',		/* listen path */
+		0xff, 0xff, 0xff, 0xfe,				/* -2: a path */
+		0, 0, 0, 1, 'h',				/* connect host */
+		0, 0, 0x18, 0xeb				/* 6379 */
+	};
+
+	(void)state;
+	assert_int_equal(ssh_mux_encode_fwd(buf, sizeof(buf), 9, "/d/f0", "h",
+	    6379), sizeof(want));
+	assert_memory_equal(buf, want, sizeof(want));
+	assert_int_equal(ssh_mux_encode_fwd(buf, sizeof(want) - 1, 9, "/d/f0",
+	    "h", 6379), 0);
+}
+
 static void
 test_encode_alive(void **state)
 {
@@ -137,6 +161,7 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_encode_stdio_fwd),
+		cmocka_unit_test(test_encode_open_fwd),
 		cmocka_unit_test(test_encode_alive),
 		cmocka_unit_test(test_parse_opened_any_chunking),
 		cmocka_unit_test(test_parse_failure_reason),
