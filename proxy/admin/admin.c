@@ -71,14 +71,20 @@ enum admin_action {
 	ADMIN_DISABLE
 };
 
-typedef void admin_page_fn(struct admin *, struct evhttp_request *, int);
+struct admin_page;
+typedef void admin_page_fn(struct admin *, struct evhttp_request *,
+    const struct admin_page *);
+/* A document's writer: its status (ADMIN_UNHEALTHY: answered 503). */
+typedef int admin_doc_fn(struct postern *, struct evbuffer *);
 
 struct admin_page {
 	const char		*path;
 	int			 methods;
 	enum admin_guard_access	 access;
 	admin_page_fn		*fn;
-	enum admin_action	 action;
+	enum admin_action	 action;	/* route control */
+	const char		*type;		/* a document's */
+	admin_doc_fn		*doc;
 };
 
 static const char *
@@ -214,8 +220,18 @@ admin_clean(const char *s, char *buf, size_t len)
 /* ------------------------------------------------------------------ */
 /* Read-only pages. */
 
+/* /metrics always answers 200: its gauges say what is down. */
+static int
+admin_metrics_doc(struct postern *px, struct evbuffer *b)
+{
+	admin_metrics_write(px, b);
+	return (ADMIN_HEALTHY);
+}
+
+/* A document (/health, /status, /metrics): pg->doc writes it. */
 static void
-admin_health(struct admin *ad, struct evhttp_request *req, int action)
+admin_doc(struct admin *ad, struct evhttp_request *req,
+    const struct admin_page *pg)
 {
 	struct evbuffer	*b;
 	int		 st;
@@ -224,47 +240,20 @@ admin_health(struct admin *ad, struct evhttp_request *req, int action)
 		evhttp_send_error(req, 500, NULL);
 		return;
 	}
-	st = admin_health_json(ad->px, b);
-	admin_send(req, st == ADMIN_UNHEALTHY ? 503 : 200, "application/json",
-	    b);
+	st = pg->doc(ad->px, b);
+	admin_send(req, st == ADMIN_UNHEALTHY ? 503 : 200, pg->type, b);
 }
 
 static void
-admin_status(struct admin *ad, struct evhttp_request *req, int action)
-{
-	struct evbuffer	*b;
-	int		 st;
-
-	if ((b = evbuffer_new()) == NULL) {
-		evhttp_send_error(req, 500, NULL);
-		return;
-	}
-	st = admin_health_text(ad->px, b);
-	admin_send(req, st == ADMIN_UNHEALTHY ? 503 : 200,
-	    "text/plain; charset=utf-8", b);
-}
-
-static void
-admin_metrics(struct admin *ad, struct evhttp_request *req, int action)
-{
-	struct evbuffer	*b;
-
-	if ((b = evbuffer_new()) == NULL) {
-		evhttp_send_error(req, 500, NULL);
-		return;
-	}
-	admin_metrics_write(ad->px, b);
-	admin_send(req, 200, "text/plain; version=0.0.4; charset=utf-8", b);
-}
-
-static void
-admin_liveness(struct admin *ad, struct evhttp_request *req, int action)
+admin_liveness(struct admin *ad, struct evhttp_request *req,
+    const struct admin_page *pg)
 {
 	admin_text(req, 200, "ok\n");
 }
 
 static void
-admin_readiness(struct admin *ad, struct evhttp_request *req, int action)
+admin_readiness(struct admin *ad, struct evhttp_request *req,
+    const struct admin_page *pg)
 {
 	struct service	*svc;
 
@@ -283,7 +272,8 @@ admin_readiness(struct admin *ad, struct evhttp_request *req, int action)
 }
 
 static void
-admin_startup(struct admin *ad, struct evhttp_request *req, int action)
+admin_startup(struct admin *ad, struct evhttp_request *req,
+    const struct admin_page *pg)
 {
 	struct service	*svc;
 	size_t		 i;
@@ -433,7 +423,8 @@ admin_apply(struct service *svc, int action, const struct admin_args *a,
 }
 
 static void
-admin_routes(struct admin *ad, struct evhttp_request *req, int action)
+admin_routes(struct admin *ad, struct evhttp_request *req,
+    const struct admin_page *pg)
 {
 	const struct evhttp_uri	*uri = evhttp_request_get_evhttp_uri(req);
 	const char		*path = evhttp_uri_get_path(uri);
@@ -443,7 +434,7 @@ admin_routes(struct admin *ad, struct evhttp_request *req, int action)
 	struct service		*svc;
 	char			 err[256], msg[512], note[128];
 	char			 peer[ADDR_STRLEN], clean[2][64];
-	int			 code;
+	int			 code, action = pg->action;
 
 	TAILQ_INIT(&q);
 	if (query != NULL && evhttp_parse_query_str(query, &q) != 0) {
@@ -497,25 +488,28 @@ out:
 /* Dispatch. */
 
 static const struct admin_page admin_pages[] = {
-	{ "/health", ADMIN_READ, ADMIN_GUARD_READ, admin_health, ADMIN_NONE },
-	{ "/status", ADMIN_READ, ADMIN_GUARD_READ, admin_status, ADMIN_NONE },
-	{ "/metrics", ADMIN_READ, ADMIN_GUARD_READ, admin_metrics, ADMIN_NONE },
+	{ "/health", ADMIN_READ, ADMIN_GUARD_READ, admin_doc, ADMIN_NONE,
+	  "application/json", admin_health_json },
+	{ "/status", ADMIN_READ, ADMIN_GUARD_READ, admin_doc, ADMIN_NONE,
+	  "text/plain; charset=utf-8", admin_health_text },
+	{ "/metrics", ADMIN_READ, ADMIN_GUARD_READ, admin_doc, ADMIN_NONE,
+	  "text/plain; version=0.0.4; charset=utf-8", admin_metrics_doc },
 	{ "/liveness", ADMIN_READ, ADMIN_GUARD_PROBE, admin_liveness,
-	  ADMIN_NONE },
+	  ADMIN_NONE, NULL, NULL },
 	{ "/readiness", ADMIN_READ, ADMIN_GUARD_PROBE, admin_readiness,
-	  ADMIN_NONE },
+	  ADMIN_NONE, NULL, NULL },
 	{ "/startup", ADMIN_READ, ADMIN_GUARD_PROBE, admin_startup,
-	  ADMIN_NONE },
+	  ADMIN_NONE, NULL, NULL },
 	{ "/routes/pin", ADMIN_WRITE, ADMIN_GUARD_WRITE, admin_routes,
-	  ADMIN_PIN },
+	  ADMIN_PIN, NULL, NULL },
 	{ "/routes/unpin", ADMIN_WRITE, ADMIN_GUARD_WRITE, admin_routes,
-	  ADMIN_UNPIN },
+	  ADMIN_UNPIN, NULL, NULL },
 	{ "/routes/drain", ADMIN_WRITE, ADMIN_GUARD_WRITE, admin_routes,
-	  ADMIN_DRAIN },
+	  ADMIN_DRAIN, NULL, NULL },
 	{ "/routes/enable", ADMIN_WRITE, ADMIN_GUARD_WRITE, admin_routes,
-	  ADMIN_ENABLE },
+	  ADMIN_ENABLE, NULL, NULL },
 	{ "/routes/disable", ADMIN_WRITE, ADMIN_GUARD_WRITE, admin_routes,
-	  ADMIN_DISABLE },
+	  ADMIN_DISABLE, NULL, NULL },
 };
 
 /* The request's method for logs. */
@@ -636,7 +630,7 @@ admin_request_cb(struct evhttp_request *req, void *arg)
 				admin_text(req, 405, "use GET\n");
 			return;
 		}
-		pg->fn(ad, req, pg->action);
+		pg->fn(ad, req, pg);
 		return;
 	}
 	if (strncmp(path, "/routes/", 8) == 0)
