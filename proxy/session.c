@@ -498,7 +498,7 @@ session_new(struct service *svc, int fd, struct sockaddr *sa, socklen_t len)
 	s->svc = service_ref(svc);
 	addr_from_sockaddr(sa, len, s->peer, sizeof(s->peer));
 	s->start = clock_ms();
-	audit_begin(s, fd);
+	audit_begin(svc->gen, fd, &s->wall_ms, &s->uid);
 	s->state = SESSION_DIALING;
 	relay_init(&s->relay);
 	evutil_make_socket_nonblocking(fd);
@@ -518,6 +518,30 @@ session_new(struct service *svc, int fd, struct sockaddr *sa, socklen_t len)
 	    session_pg_cb, s);
 	if (s->pg == NULL)
 		session_close(s, SESSION_END_INTERNAL, "out of memory");
+}
+
+/* The session's audit record (audit.h), if its generation audits. */
+static void
+session_audit(const struct session *s, const char *why)
+{
+	struct audit_rec	 r;
+
+	if (s->svc->gen->audit == AUDIT_OFF)
+		return;
+	memset(&r, 0, sizeof(r));
+	r.id = s->id;
+	r.service = s->svc->name;
+	r.route = s->route != NULL ? s->route->cr->name : NULL;
+	r.bastion = s->route != NULL ? s->route->cr->bastion : NULL;
+	r.client = s->peer;
+	r.end = why;
+	r.uid = s->uid;
+	r.start_ms = s->wall_ms;
+	r.duration_ms = clock_since(s->start);
+	r.up = s->relay.side[RELAY_CLIENT].bytes;
+	r.down = s->relay.side[RELAY_SERVER].bytes;
+	r.refused = guard_refusals(s->guard);
+	audit_end(s->svc->gen, &r);
 }
 
 void
@@ -546,7 +570,7 @@ session_close(struct session *s, int reason, const char *detail)
 	    why, ms / 1000, ms % 1000,
 	    (unsigned long long)s->relay.side[RELAY_CLIENT].bytes,
 	    (unsigned long long)s->relay.side[RELAY_SERVER].bytes);
-	audit_end(s, why);
+	session_audit(s, why);
 
 	if (reason == SESSION_END_NO_ROUTE && s->client != -1) {
 		if (s->state == SESSION_HOLDING)
