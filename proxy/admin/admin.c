@@ -36,7 +36,6 @@
 #include "log.h"
 #include "route.h"
 #include "service.h"
-#include "sessions.h"
 
 #define ADMIN_PAUSE_MS		250
 #define ADMIN_PARK_MS		(24 * 3600 * 1000)	/* admin_park */
