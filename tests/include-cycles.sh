@@ -11,9 +11,9 @@
 #
 # Prints each family of two or more modules, largest first, one a line:
 # "N: a b c"; nothing when there is none.  With -e, each family is
-# followed by its edges, "  a -> b (file)", to show where to cut.  With -m MAX, exits 1 when a
-# family has more than MAX modules (make check runs it so: see
-# tests/check-layers.sh).
+# followed by its edges, "  a -> b (file)", to show where to cut.  With
+# -m MAX, exits 1 when a family has more than MAX modules (make check
+# runs it so: see tests/check-layers.sh).
 #
 # Environment: top_srcdir, as for check-layers.sh.
 
@@ -50,7 +50,7 @@ done | awk -v me="$me" -v max="$max" -v edges="$edges" '
 function base(p) { sub(/.*\//, "", p); sub(/\.[ch]$/, "", p); sub(/_int$/, "", p); return p }
 BEGIN { FS = "\t" }
 $1 == "D" && $2 ~ /\.h$/ { decl[$3] = base($2); hdr[base($2)] = 1; next }
-$1 == "D" { def[$2, $3] = 1; defs[$2] = defs[$2] " " $3; next }
+$1 == "D" { defs[$2] = defs[$2] " " $3; next }
 $1 == "I" { inc[++ni] = $2 SUBSEP base($3); files[$2] = 1; next }
 END {
 	# Which modules each file belongs to.

@@ -2,8 +2,9 @@
  * admin.c: the admin HTTP endpoint: its socket, request dispatch and
  * the probes.  Route control is in admin_routes.c, the documents in
  * admin_health.c and admin_metrics.c, who may ask in admin_guard.c, the
- * connection cap in admin_conns.c.  Nothing here dials anything: every page reads state,
- * and route control calls the service's own functions, which log.
+ * connection cap in admin_conns.c.  Nothing here dials anything: every
+ * page reads state, and route control calls the service's own functions,
+ * which log.
  */
 #include "config.h"
 

@@ -1,6 +1,7 @@
 /*
  * admin_int.h: what the admin endpoint's files (admin.c, admin_conns.c,
- * admin_health.c, admin_metrics.c, admin_routes.c) share.  Not for other modules: they use admin.h.
+ * admin_health.c, admin_metrics.c, admin_routes.c) share.  Not for other
+ * modules: they use admin.h.
  */
 #ifndef POSTERN_ADMIN_INT_H
 #define POSTERN_ADMIN_INT_H

@@ -36,8 +36,8 @@ struct admin_routes_args {
  * HTTP code with a message in err.
  */
 static int
-admin_routes_args(struct evkeyvalq *q, int action, struct admin_routes_args *a, char *err,
-    size_t errlen)
+admin_routes_args(struct evkeyvalq *q, int action,
+    struct admin_routes_args *a, char *err, size_t errlen)
 {
 	struct evkeyval	*kv;
 	char		 clean[64];
@@ -97,8 +97,9 @@ admin_routes_note(const struct service *svc, char *buf, size_t len)
 
 /* Do the action; 0, or -1 with err. */
 static int
-admin_routes_apply(struct service *svc, int action, const struct admin_routes_args *a,
-    char *msg, size_t msglen, char *err, size_t errlen)
+admin_routes_apply(struct service *svc, int action,
+    const struct admin_routes_args *a, char *msg, size_t msglen, char *err,
+    size_t errlen)
 {
 	struct route	*r = a->route != NULL ?
 			    service_find_route(svc, a->route) : NULL;
