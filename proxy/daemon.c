@@ -25,7 +25,6 @@
 #include "confwatch.h"
 #include "daemon.h"
 #include "daemon_ctx.h"
-#include "daemon_ctx_int.h"
 #include "daemon_int.h"
 #include "fault.h"
 #include "follow.h"

@@ -12,7 +12,7 @@
 
 #include "clock.h"
 #include "daemon_ctx.h"
-#include "daemon_ctx_int.h"
+#include "daemon_int.h"
 #include "tls_reg.h"
 
 unsigned int

@@ -4,7 +4,9 @@
 # files that implement it: NAME.c, and any other .c that defines a
 # function NAME.h declares (daemon_reload.c implements daemon.h).  A
 # .c that implements no header is a module of its own (main.c).  A
-# group's private NAME_int.h belongs to module NAME.  Module
+# group's private NAME_int.h belongs to module NAME.  A header that
+# declares no function (types only) is implemented by nothing, and
+# including it makes no edge.  Module
 # A uses module B when a file of A (its header or one of its .c files)
 # includes B.h.  Modules that use each other, directly or around a loop,
 # form a family: one strongly connected component of that graph.
@@ -49,9 +51,13 @@ for f in $list; do
 done | awk -v me="$me" -v max="$max" -v edges="$edges" '
 function base(p) { sub(/.*\//, "", p); sub(/\.[ch]$/, "", p); sub(/_int$/, "", p); return p }
 BEGIN { FS = "\t" }
-$1 == "D" && $2 ~ /\.h$/ { decl[$3] = base($2); hdr[base($2)] = 1; next }
+$1 == "D" && $2 ~ /\.h$/ {
+	decl[$3] = base($2); hdr[base($2)] = 1
+	h = $2; sub(/.*\//, "", h); implemented[h] = 1
+	next
+}
 $1 == "D" { defs[$2] = defs[$2] " " $3; next }
-$1 == "I" { inc[++ni] = $2 SUBSEP base($3); files[$2] = 1; next }
+$1 == "I" { inc[++ni] = $2 SUBSEP $3; files[$2] = 1; next }
 END {
 	# Which modules each file belongs to.
 	for (f in files) {
@@ -73,8 +79,10 @@ END {
 	}
 	for (k = 1; k <= ni; k++) {
 		split(inc[k], p, SUBSEP)
-		if (!(p[2] in hdr))
+		# A header of types only is implemented by nothing: no edge.
+		if (!(p[2] in implemented))
 			continue
+		p[2] = base(p[2])
 		n = split(mods[p[1]], ml, " ")
 		for (i = 1; i <= n; i++) {
 			if (ml[i] == p[2] || ((ml[i], p[2]) in edge))
