@@ -1,6 +1,6 @@
 /*
  * test_cluster_rw.c: the cluster reply rewriter (proxy/cluster_rw.c) on
- * replies captured from a real Redis 7.0 cluster (captures/cluster/),
+ * replies captured from a real Redis 7.0 cluster (captures/cluster-redis7/),
  * RESP2 and RESP3: every address becomes the local one, framing is
  * recomputed, the output is the same for every split of the input, an
  * unknown node is counted and left as written, malformed input is
@@ -24,14 +24,15 @@
 #define LHOST	"127.0.0.9"
 
 /*
- * The captures, tests/unit/captures/cluster/NAME.resp: replies of a real
- * Redis 7.0.15 cluster (3 masters, 3 replicas on 127.0.0.1:31001-31006,
- * announced hostnames node<port>.internal), captured raw with RESP2 (a
- * NAME ending in 2) and after HELLO 3 (in 3), with
- * cluster-preferred-endpoint-type ip, hostname (h) and unknown-endpoint
- * (u); ROLE and INFO replication of master 31001 (m) and its replica 31005
- * (r).  The files hold the bytes as the server wrote them; each is read
- * whole, NUL-terminated, before the tests run (captures_load).
+ * The captures, tests/unit/captures/cluster-redis7/NAME.resp: replies of
+ * a real Redis 7.0.15 cluster (3 masters, 3 replicas on
+ * 127.0.0.1:31001-31006, announced hostnames node<port>.internal),
+ * captured raw with RESP2 (a NAME ending in 2) and after HELLO 3 (in 3),
+ * with cluster-preferred-endpoint-type ip, hostname (h) and
+ * unknown-endpoint (u); ROLE and INFO replication of master 31001 (m) and
+ * its replica 31005 (r).  The files hold the bytes as the server wrote
+ * them; each is read whole, NUL-terminated, before the tests run
+ * (captures_load).
  */
 static char	*cap_moved2, *cap_moved3, *cap_ask2, *cap_ask3,
 		*cap_hmoved2, *cap_umoved2, *cap_slots2, *cap_slots3,
