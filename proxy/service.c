@@ -25,7 +25,6 @@
 #include "route.h"
 #include "service.h"
 #include "session.h"
-#include "sessions.h"
 
 /*
  * Sessions that begin to move to a better route per tick of the follow
@@ -276,7 +275,7 @@ service_new(struct postern *px, struct conf *gen,
 	}
 	service_order(svc);
 	if ((svc->health = health_new(px, cs, svc->routes,
-	    svc->nroutes)) == NULL)
+	    svc->nroutes, sessions_follow_stale)) == NULL)
 		goto fail;
 	return (svc);
 fail:

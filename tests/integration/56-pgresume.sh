@@ -1,5 +1,5 @@
 #!/bin/bash
-# PostgreSQL sessions resume on the new route (issue 21; follow.c,
+# PostgreSQL sessions resume on the new route (issue 21; follow_pg.c,
 # pg_state.c, pgresume.c): a failback moves pooled sessions of a psycopg
 # ConnectionPool and of pgbench -M prepared to the preferred route
 # without an error: postern logs in there as the session's user with the
