@@ -187,14 +187,14 @@ case_pin_drain() {
 # server with TLS from the first byte, public in the clear; a session
 # pinned off private resumes on public, and unpinned it resumes back on
 # private: the resume's own login goes through the direct TLS dial (SCRAM
-# as app, with its SET replayed).  Needs PostgreSQL 17 and python3-psycopg:
-# tests/run.sh on a Debian 13 host runs it; the chroot stages do not yet
-# (their package lists lack python3-psycopg-pool).
+# as app, with its SET replayed).  Needs PostgreSQL 17+ and
+# python3-psycopg(-pool): the Debian 13 and testing chroot stages run it
+# (tests/chroot-inside.sh), as does tests/run.sh on a Debian 13 host.
 case_direct_tls_resume() {
 	local v
 	v=$("$PGBIN/postgres" -V 2>/dev/null | sed -E 's/.* ([0-9]+)[.a-z].*/\1/')
 	[[ -n "$v" ]] && ((v >= 17)) ||
-	    skip_case "PostgreSQL ${v:-?} here: direct TLS needs 17 (tests/run.sh on a Debian 13 host runs this case)"
+	    skip_case "PostgreSQL ${v:-?} here: direct TLS needs 17 (the Debian 13 and testing stages run this case)"
 	start_pg_app tls
 	ADMIN_PORT=$(free_port) || fail_case "no free port"
 	ADMIN=127.0.0.1:$ADMIN_PORT
