@@ -108,6 +108,14 @@ resumed_count() {
 	grep -c ': resumed on private ' "$POSTERN_LOG"
 }
 
+# history_rows: rows of pgbench_history (one per transaction of the
+# default script and of case_pgbench_crash's insert; read over the
+# socket, not through postern).
+history_rows() {
+	_as_postgres psql -X -qAt -h "$PG_SOCKDIR" -p "$PG_PORT" -U postgres -d app \
+	    -c "SELECT count(*) FROM pgbench_history"
+}
+
 # A psycopg pool (8 connections, work_mem set, a prepared statement) and
 # pgbench -M prepared (4 clients) under steady load across a failback:
 # every session resumes on private, none sees an error; afterwards each
@@ -131,6 +139,11 @@ case_pool_failback() {
 	before=$(grep -c '^ok ' "$T/pool.out")
 	wait_until 30 eval '(( $(grep -c "^ok " "$T/pool.out") >= before + 300 ))' ||
 	    fail_case "pool: no traffic after the resume"
+	# pgbench's transactions go on after its sessions resumed (each
+	# writes a row of pgbench_history).
+	before=$(history_rows)
+	wait_until 15 eval '(( $(history_rows) >= before + 100 ))' ||
+	    fail_case "pgbench: no transactions after the resume: $(tail -n 3 "$T/pgbench.out")"
 	wait_exit "$pgb_pid" 40 || fail_case "pgbench did not end"
 	wait "$pgb_pid"
 	expect_eq "pgbench exit status" 0 "$?"
@@ -610,13 +623,6 @@ case_pool_crash() {
 	expect_no_log "$APP_PW"
 	note "second crash: $n sessions resumed on public, $errs errors (queries in flight)"
 	stop_postern
-}
-
-# history_rows: rows of pgbench_history (one per transaction of the
-# scripts below that write; read over the socket, not through postern).
-history_rows() {
-	_as_postgres psql -X -qAt -h "$PG_SOCKDIR" -p "$PG_PORT" -U postgres -d app \
-	    -c "SELECT count(*) FROM pgbench_history"
 }
 
 # pgbench_idle N: N pgbench backends, each idle outside a transaction
