@@ -278,6 +278,32 @@ case_resume_by_name() {
 	stop_postern
 }
 
+# RESET ALL leaves the role as it is (PostgreSQL keeps role and session
+# authorization): a session that dropped privileges with SET ROLE and
+# then ran RESET ALL resumes with that role still, not as its login user
+# (before, postern forgot the SET ROLE at the RESET ALL: the resumed
+# session ran as app again).  Its work_mem SET is gone, as on the server.
+case_role_reset_all() {
+	local t=$1 n
+	start_pg_app "$t"
+	pg_admin "CREATE ROLE reader NOLOGIN"
+	pg_admin "GRANT reader TO app"
+	postern_resume "$t"
+	start_pyclient s state --sql "SET ROLE reader" --sql "SET work_mem = '9MB'" \
+	    --sql "RESET ALL" --show "SELECT current_user || ' ' || current_setting('work_mem')"
+	wait_until 20 grep -q '^ok ' "$T/s.out" || fail_case "client not running: $(tail -n 2 "$T/s.err")"
+	failback
+	wait_until 20 eval '(( $(resumed_count) >= 1 ))' ||
+	    fail_case "not resumed: $(grep -m 2 -E 'not resumable|resume failed' "$POSTERN_LOG")"
+	expect_log 'resumed on private .*replayed 1 SET, [0-9]+ prepared statements?\)'
+	n=$(grep -c '^ok ' "$T/s.out")
+	wait_until 20 eval '(( $(grep -c "^ok " "$T/s.out") >= n + 10 ))' || fail_case "no queries after the resume"
+	stop_pyclient s
+	expect_eq "errors" "" "$(grep '^err' "$T/s.out")"
+	expect_eq "role and work_mem before and after the resume" "ok reader 4MB" "$(grep '^ok ' "$T/s.out" | sort -u)"
+	stop_postern
+}
+
 # A cancel after the resume: the client's own BackendKeyData, mapped to
 # the new backend's key, cancels the query there.
 case_cancel_after_resume() {
@@ -798,6 +824,10 @@ run_case "postgres: a pin and a drain resume sessions too" case_pin_drain
 for t in "${TRANSPORTS[@]}"; do
 	run_case "$t: postgres: resumed onto a route named by DNS, a session stays there with that route's server" \
 	    case_resume_by_name "$t"
+done
+for t in "${TRANSPORTS[@]}"; do
+	run_case "$t: postgres: SET ROLE, then RESET ALL: the session resumes with that role" \
+	    case_role_reset_all "$t"
 done
 run_case "postgres: a cancel after the resume reaches the new backend" case_cancel_after_resume
 run_case "postgres: direct TLS route (PostgreSQL 17): a session resumes off it and back onto it" \
