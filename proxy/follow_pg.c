@@ -187,6 +187,14 @@ follow_pg_swap(struct follow *f)
 	    ms % 1000, rms, follow_names(f));
 	f->crashed = 0;
 	session_route_moved(s, f->target);
+	/* What it dialed now, as follow_moved() has it: else the session
+	 * keeps the old server's address, which its new route's name
+	 * check (follow_stale) takes for a stale one, resuming it again
+	 * and again, and its log lines name the old server. */
+	session_set_upstream(s, pgresume_peer(f->resume));
+	route_dial_release(s->cr);
+	s->cr = route_dial_hold(f->target);
+	s->epoch = f->target->epoch;
 	/* The client's cancel key now reaches the new backend. */
 	if (pid != 0)
 		(void)pg_cancel_move(s->cancel_key, s->route, pid, key, keylen);

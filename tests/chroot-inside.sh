@@ -3,9 +3,10 @@
 # tests/chroot-inside.sh LABEL [SUITE]: the Debian 13 stage's work (SUITE
 # trixie, the default), or the Debian testing one (SUITE forky: the build
 # with sanitizers, make check, and tests/integration/22-pg32.sh against
-# PostgreSQL 18 and its libpq, protocol 3.2; only what needs 18, so that
-# the stage stays short), run by tests/chroot.sh inside the chroot, in a
-# copy of the source tree (as root).  Debian 13's parts: each part is a
+# PostgreSQL 18 and its libpq, protocol 3.2, plus the direct TLS resume
+# of 56-pgresume.sh; only what needs 17+, so that the stage stays
+# short), run by tests/chroot.sh inside the chroot, in a copy of the
+# source tree (as root).  Debian 13's parts: each part is a
 # case (tests/lib.sh): the build with -Werror
 # (-O2, and with sanitizers), each make check test, the .deb with
 # lintian, its installation with apt (Depends resolve), and a smoke run
@@ -138,6 +139,7 @@ if [[ $SUITE == forky ]]; then
 	note "PostgreSQL $("$PGBIN/postgres" -V | awk '{ print $3 }'), $(psql -V | awk '{ print "libpq (psql) " $3 }'), $(ssh -V 2>&1 | cut -d, -f1)"
 	smoke "" 22-pg32.sh ""
 	smoke "" 80-tls.sh "cancel: pg_sleep cancelled through postern on a TLS route"
+	smoke "" 56-pgresume.sh "direct TLS route"
 	finish
 fi
 POSTERN_CASE_TIMEOUT=600
@@ -157,6 +159,7 @@ smoke "" 80-tls.sh "redis over TLS" "postgres TLS-only" "postgres 17 direct TLS"
     "cancel: pg_sleep cancelled through postern on a TLS route" \
     "verification errors"
 smoke "" 15-matrix.sh "half-close passes on" "redis 64 MiB value"
+smoke "" 56-pgresume.sh "direct TLS route"
 smoke "" 50-move.sh "CLIENT SETINFO lib-name, lib-ver replayed on the move" \
     "a subscriber that unsubscribes from all" "UNLISTEN * ends LISTEN" \
     "tls: redis: a connection moves both ways" "HELLO 3 AUTH then HELLO 3" \

@@ -65,7 +65,7 @@ trixie)
 		libsystemd-dev debhelper dpkg-dev fakeroot lintian
 		redis-server redis-tools valkey-server postgresql postgresql-client
 		openssh-server openssh-client socat openssl procps iproute2 psmisc
-		python3 ca-certificates)
+		python3 python3-psycopg python3-psycopg-pool ca-certificates)
 	;;
 forky)
 	LABEL="debian testing"
@@ -73,8 +73,8 @@ forky)
 	PACKAGES=(build-essential autoconf automake libtool pkg-config
 		libevent-dev libssl-dev libssh2-1-dev libhiredis-dev libcmocka-dev
 		libsystemd-dev postgresql-18 postgresql-client-18 python3-psycopg
-		redis-server openssh-server openssh-client socat openssl procps
-		iproute2 psmisc python3 ca-certificates)
+		python3-psycopg-pool redis-server openssh-server openssh-client
+		socat openssl procps iproute2 psmisc python3 ca-certificates)
 	;;
 *)
 	printf 'tests/chroot.sh: unknown suite "%s" (trixie or forky)\n' "$SUITE" >&2
