@@ -120,7 +120,7 @@ relay_init(struct relay *r)
 	memset(r, 0, sizeof(*r));
 	for (i = 0; i < 2; i++) {
 		r->side[i].relay = r;
-		r->side[i].idx = i;
+		r->side[i].idx = (uint8_t)i;
 		r->side[i].fdio.fd = -1;
 	}
 }
@@ -365,7 +365,8 @@ relay_resend_ok(const struct relay *r)
 		return (0);
 	if (r->filter_in != NULL && evbuffer_get_length(r->filter_in) > 0)
 		return (0);
-	return (c->fdio.out != NULL && evbuffer_get_length(c->fdio.out) == 0);
+	return (r->started && (c->fdio.out == NULL ||
+	    evbuffer_get_length(c->fdio.out) == 0));
 }
 
 int

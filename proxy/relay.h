@@ -82,29 +82,32 @@ struct relay_filter {
 typedef void relay_rewrite_cb(void *arg, struct evbuffer *in,
 	    struct evbuffer *out);
 
-/* The fd engine's part of a side (relay_fd.c). */
+/*
+ * The fd engine's part of a side (relay_fd.c).  Every session holds two
+ * sides: wide fields first, flags in bytes, no padding (issue 27).
+ */
 struct relay_fdio {
-	int			 fd;		/* else -1 */
 	struct link		*link;		/* server: a link, not fd */
-	struct event		*rev, *wev;
-	struct evbuffer		*out;		/* to write here */
-	int			 reading;	/* rev added */
-	int			 writing;	/* wev added */
+	struct event		*rev, *wev;	/* wev: made when first needed */
+	struct evbuffer		*out;		/* to write here; NULL: empty */
+	int			 fd;		/* else -1 */
+	uint8_t			 reading;	/* rev added */
+	uint8_t			 writing;	/* wev added */
 };
 
 struct relay_side {
 	struct relay		*relay;
-	int			 idx;		/* RELAY_CLIENT or _SERVER */
-	unsigned int		 rwant;		/* next read's size (relay_fd.c) */
 	struct relay_fdio	 fdio;		/* the engine's I/O (relay_fd.c) */
-	int			 eof;		/* read side finished */
-	int			 shut;		/* write side shut down */
-	int			 wdead;		/* write side failed: takes no more */
-	int			 dead;		/* error: no more I/O (and wdead) */
-	int			 held;		/* not read: relay_hold() */
 	uint64_t		 bytes;		/* read from this side */
 	relay_tap_cb		*tap;		/* see relay_tap() */
 	void			*tap_arg;
+	unsigned int		 rwant;		/* next read's size (relay_fd.c) */
+	uint8_t			 idx;		/* RELAY_CLIENT or _SERVER */
+	uint8_t			 eof;		/* read side finished */
+	uint8_t			 shut;		/* write side shut down */
+	uint8_t			 wdead;		/* write side failed: takes no more */
+	uint8_t			 dead;		/* error: no more I/O (and wdead) */
+	uint8_t			 held;		/* not read: relay_hold() */
 };
 
 /*
@@ -135,9 +138,7 @@ typedef size_t relay_edit_cb(void *arg, struct evbuffer *buf, size_t off,
 
 struct relay {
 	struct relay_side	 side[2];	/* RELAY_CLIENT, RELAY_SERVER */
-	enum relay_end		 first_end;
 	char			*error;		/* detail of the first error */
-	int			 done;
 	relay_done_cb		*cb;
 	void			*arg;
 	const struct relay_filter *filter;	/* NULL: none */
@@ -148,10 +149,13 @@ struct relay {
 	struct evbuffer		*rewrite_tmp;	/* what the client had */
 	relay_lost_cb		*lost_cb;	/* NULL: ends pass on */
 	void			*lost_arg;
-	int			 lost_asked;	/* lost_cb asked (per upstream) */
-	int			 lost;		/* taken over: end not passed */
 	relay_edit_cb		*edit_cb;	/* the next server read; once */
 	void			*edit_arg;
+	enum relay_end		 first_end;
+	uint8_t			 done;
+	uint8_t			 started;	/* relay_fd_start ran */
+	uint8_t			 lost_asked;	/* lost_cb asked (per upstream) */
+	uint8_t			 lost;		/* taken over: end not passed */
 };
 
 /* relay_init(r): an idle relay owning nothing; relay_release() is safe. */
