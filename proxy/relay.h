@@ -136,17 +136,26 @@ typedef int relay_lost_cb(struct relay *r, void *arg);
 typedef size_t relay_edit_cb(void *arg, struct evbuffer *buf, size_t off,
     size_t n);
 
-struct relay {
-	struct relay_side	 side[2];	/* RELAY_CLIENT, RELAY_SERVER */
-	char			*error;		/* detail of the first error */
-	relay_done_cb		*cb;
-	void			*arg;
+/*
+ * A relay's filter and rewrite (readonly = yes, cluster = yes), made by
+ * the first relay_filter_set() or relay_rewrite_set() and kept across
+ * swaps: most sessions have neither (issue 27).
+ */
+struct relay_hooks {
 	const struct relay_filter *filter;	/* NULL: none */
 	void			*filter_arg;
 	struct evbuffer		*filter_in;	/* client bytes it holds */
 	relay_rewrite_cb	*rewrite;	/* NULL: none */
 	void			*rewrite_arg;
 	struct evbuffer		*rewrite_tmp;	/* what the client had */
+};
+
+struct relay {
+	struct relay_side	 side[2];	/* RELAY_CLIENT, RELAY_SERVER */
+	char			*error;		/* detail of the first error */
+	relay_done_cb		*cb;
+	void			*arg;
+	struct relay_hooks	*hooks;		/* NULL: no filter, no rewrite */
 	relay_lost_cb		*lost_cb;	/* NULL: ends pass on */
 	void			*lost_arg;
 	relay_edit_cb		*edit_cb;	/* the next server read; once */
@@ -172,6 +181,14 @@ void	relay_init(struct relay *r);
  */
 int	relay_start(struct relay *r, struct event_base *base, int client_fd,
 	    struct bufferevent *server, struct evbuffer *first,
+	    relay_done_cb *cb, void *arg);
+
+/*
+ * relay_start_fd(r, base, client_fd, server_fd, first, cb, arg): the same
+ * with the upstream's bare socket (the relay takes and closes it).
+ */
+int	relay_start_fd(struct relay *r, struct event_base *base,
+	    int client_fd, int server_fd, struct evbuffer *first,
 	    relay_done_cb *cb, void *arg);
 
 /*

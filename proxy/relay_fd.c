@@ -201,8 +201,7 @@ relay_fd_forward_eof(struct relay_side *to)
 	if (to->idx == RELAY_CLIENT && r->lost)
 		return;
 	/* Client bytes a filter holds still go first. */
-	if (to->idx == RELAY_SERVER && r->filter_in != NULL &&
-	    evbuffer_get_length(r->filter_in) > 0 &&
+	if (to->idx == RELAY_SERVER && relay_filter_held(r) > 0 &&
 	    !r->side[RELAY_CLIENT].dead)
 		return;
 	if (to->fdio.link != NULL)
@@ -254,7 +253,7 @@ relay_fd_filter_server(const uint8_t *buf, size_t len, void *arg)
 {
 	struct relay	*r = arg;
 
-	r->filter->server(r->filter_arg, buf, len);
+	r->hooks->filter->server(r->hooks->filter_arg, buf, len);
 	return (0);
 }
 
@@ -274,16 +273,19 @@ relay_fd_pass(struct relay_side *from, size_t before, size_t n)
 	}
 	if (from->tap != NULL)
 		relay_tap_run(from, to->fdio.out, before, n);
-	if (from->idx == RELAY_SERVER && r->filter != NULL)
+	if (from->idx == RELAY_SERVER && relay_filter_of(r) != NULL)
 		relay_peek_run(to->fdio.out, before, n, relay_fd_filter_server,
 		    r);
-	if (from->idx == RELAY_SERVER && r->rewrite != NULL) {
+	if (from->idx == RELAY_SERVER && r->hooks != NULL &&
+	    r->hooks->rewrite != NULL) {
 		/* Set aside what was there, rewrite the rest after it. */
-		evbuffer_remove_buffer(to->fdio.out, r->rewrite_tmp, before);
-		r->rewrite(r->rewrite_arg, to->fdio.out, r->rewrite_tmp);
-		evbuffer_add_buffer(to->fdio.out, r->rewrite_tmp);
+		evbuffer_remove_buffer(to->fdio.out, r->hooks->rewrite_tmp,
+		    before);
+		r->hooks->rewrite(r->hooks->rewrite_arg, to->fdio.out,
+		    r->hooks->rewrite_tmp);
+		evbuffer_add_buffer(to->fdio.out, r->hooks->rewrite_tmp);
 	}
-	if (from->idx == RELAY_SERVER && r->filter != NULL)
+	if (from->idx == RELAY_SERVER && relay_filter_of(r) != NULL)
 		relay_fd_filter(r);	/* answers owed after these */
 	if (to->wdead || to->shut)
 		evbuffer_drain(to->fdio.out, evbuffer_get_length(to->fdio.out));
@@ -340,9 +342,10 @@ relay_fd_filter(struct relay *r)
 	}
 	sb = evbuffer_get_length(s->fdio.out);
 	cb = evbuffer_get_length(c->fdio.out);
-	if (r->filter->client(r->filter_arg, r->filter_in, s->fdio.out,
-	    c->fdio.out) == -1) {
-		evbuffer_drain(r->filter_in, evbuffer_get_length(r->filter_in));
+	if (r->hooks->filter->client(r->hooks->filter_arg, r->hooks->filter_in,
+	    s->fdio.out, c->fdio.out) == -1) {
+		evbuffer_drain(r->hooks->filter_in,
+		    evbuffer_get_length(r->hooks->filter_in));
 		relay_fd_dead(c, "request refused unread (readonly)");
 		return;
 	}
@@ -358,11 +361,11 @@ relay_fd_filter(struct relay *r)
 	if (c->eof)
 		relay_fd_forward_eof(s);
 	else if (!c->dead && (relay_fd_backlog(s) >= RELAY_HIGH_WATER ||
-	    evbuffer_get_length(r->filter_in) >= RELAY_HIGH_WATER))
+	    relay_filter_held(r) >= RELAY_HIGH_WATER))
 		relay_fd_arm(c, 0, c->fdio.writing);
 	else if (!c->dead && !c->fdio.reading &&
 	    relay_fd_backlog(s) < RELAY_LOW_WATER &&
-	    evbuffer_get_length(r->filter_in) < RELAY_LOW_WATER)
+	    relay_filter_held(r) < RELAY_LOW_WATER)
 		relay_fd_arm(c, 1, c->fdio.writing);
 }
 
@@ -403,8 +406,8 @@ relay_fd_read_cb(evutil_socket_t fd, short what, void *arg)
 	if (relay_fd_out(to) == NULL) {
 		relay_fd_dead(from, "out of memory");
 		n = -2;
-	} else if (from->idx == RELAY_CLIENT && r->filter != NULL) {
-		n = iobuf_read(r->filter_in, fd, want);
+	} else if (from->idx == RELAY_CLIENT && relay_filter_of(r) != NULL) {
+		n = iobuf_read(r->hooks->filter_in, fd, want);
 		relay_fd_want(from, n);
 		if (n > 0) {
 			from->bytes += (uint64_t)n;
@@ -588,8 +591,7 @@ relay_fd_idle(const struct relay *r)
 		    link_pending(r->side[i].fdio.link) > 0))
 			return (0);
 	}
-	return (r->filter_in == NULL ||
-	    evbuffer_get_length(r->filter_in) == 0);
+	return (relay_filter_held(r) == 0);
 }
 
 void
