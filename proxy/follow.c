@@ -334,6 +334,8 @@ follow_free(struct follow *f)
 		resp_track_clear(f->resp);	/* wipes what it recorded */
 		free(f->resp);
 	}
+	if (f->pg != NULL)
+		pg_track_clear(f->pg);	/* a LISTEN's channel set */
 	free(f->pg);
 	pgresume_free(f->rdead);
 	if (f->st != NULL) {

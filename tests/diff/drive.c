@@ -126,6 +126,7 @@ main(void)
 			pg = 0;
 			break;
 		case 'P':
+			pg_track_clear(&pt);
 			pg_track_init(&pt);
 			pg = 1;
 			break;
