@@ -29,6 +29,7 @@ struct postern {
 	struct session_list	 reap;		/* closed, to free */
 	unsigned int		 nsessions;
 	struct event		*reap_ev;
+	struct memtrim		*trim;		/* after bursts (memtrim.h) */
 	struct event		*sig_term, *sig_int, *sig_hup;
 	struct event		*drain_timer;
 	struct event		*delay_timer;	/* shutdown_delay */

@@ -203,7 +203,8 @@ follow_cap_drop(struct follow *f)
 static int
 follow_quiet(const struct resp_track *t)
 {
-	return (t->sent == t->answered && resp_reader_idle(&t->req));
+	return (t->sent == t->answered &&
+	    resp_track_between(t, RESP_REQUESTS));
 }
 
 /*
@@ -274,6 +275,8 @@ follow_free(struct follow *f)
 		resp_track_clear(f->resp);	/* wipes what it recorded */
 		free(f->resp);
 	}
+	if (f->pg != NULL)
+		pg_track_clear(f->pg);	/* a LISTEN's channel set */
 	free(f->pg);
 	pgresume_free(f->rdead);
 	if (f->st != NULL) {
@@ -490,7 +493,7 @@ follow_replayable(const struct follow *f, char *name, size_t namelen)
 		return (0);
 	return (resp_ro_replayable(f->cap, f->caplen, name, namelen) &&
 	    !f->cap_over && t->answered == f->cap_answered &&
-	    resp_reader_idle(&t->rep) && !t->multi && !t->watch &&
+	    resp_track_between(t, RESP_REPLIES) && !t->multi && !t->watch &&
 	    !t->subscribed && !t->monitor && t->unreplayable == NULL &&
 	    t->npending == 0 && t->lost == NULL);
 }

@@ -108,6 +108,8 @@ session_connected(struct session *s, const struct dial_result *res)
 	s->state = SESSION_RELAYING;
 	if ((res->link != NULL ? relay_start_link(&s->relay,
 	    daemon_base(s->svc->px), fd, res->link, s->first,
+	    session_relay_done, s) : res->fd != -1 ? relay_start_fd(
+	    &s->relay, daemon_base(s->svc->px), fd, res->fd, s->first,
 	    session_relay_done, s) : relay_start(&s->relay,
 	    daemon_base(s->svc->px), fd, res->bev, s->first,
 	    session_relay_done, s)) != 0 ||
@@ -339,7 +341,7 @@ session_dial_next(struct session *s, size_t from)
 	s->cr = route_dial_hold(s->dialing);
 	s->epoch = s->dialing->epoch;
 	s->dial = dial_start(daemon_dial_env(svc->px), s->cr,
-	    (int)ms, 0, session_dial_cb, s);
+	    (int)ms, DIAL_FD, session_dial_cb, s);
 	if (s->dial == NULL)
 		session_close(s, SESSION_END_INTERNAL, "out of memory");
 }
@@ -395,7 +397,7 @@ session_cancel(struct session *s, const struct pg_front_msg *msg,
 	    "to route %s", session_prefix(s, NULL, prefix, sizeof(prefix)),
 	    msg->cancel_pid, msg->cancel_keylen, r->cr->name);
 	s->dial = dial_start(daemon_dial_env(s->svc->px), r->cr,
-	    s->svc->cs->connect_timeout_ms, 0, session_dial_cb, s);
+	    s->svc->cs->connect_timeout_ms, DIAL_FD, session_dial_cb, s);
 	if (s->dial == NULL)
 		session_close(s, SESSION_END_INTERNAL, "out of memory");
 }

@@ -78,46 +78,32 @@ enum session_reason {
 	SESSION_END_IDLE	/* idle_timeout without a byte either way */
 };
 
+/*
+ * Every connection holds one for its life: wide fields first, then the
+ * 4-byte ones, flags in bytes, so that no padding is left (issue 27).
+ */
 struct session {
 	TAILQ_ENTRY(session)	 entry;		/* live list, then reap list */
 	TAILQ_ENTRY(session)	 hold_entry;	/* service's held list */
 	uint64_t		 id;
-	enum session_state	 state;
 	struct service		*svc;
-	int			 client;	/* fd, until the relay has it */
 	struct dial		*dial;
 	struct route		*dialing;	/* the route being dialed */
 	const struct conf_route	*cr;		/* what it dialed: its */
-	unsigned int		 epoch;		/* route's dial_cr, epoch */
 	size_t			 pos;		/* its place in svc->order */
-	int			 last_resort;	/* all down: trying anyway */
 	struct route		*route;		/* once connected */
-	/* The server's address (tcp://, tls://), for DNS staleness. */
-	union {
-		struct sockaddr		sa;
-		struct sockaddr_in	sin;
-		struct sockaddr_in6	sin6;
-	}			 upaddr;	/* not a 128-byte storage */
-	int			 has_upaddr;
 	struct event		*hold_timer;
 	struct pg_front		*pg;		/* postgres startup phase */
 	struct evbuffer		*first;		/* client bytes read early */
-	int			 cancel;	/* relays a CancelRequest */
 	struct pg_back		*pgback;	/* looking for the cancel key */
 	struct pg_cancel_entry	*cancel_key;	/* in the daemon's map */
 	uint8_t			*pg_startup;	/* the StartupMessage, for */
 	size_t			 pg_startup_len; /* a resume (follow.c) */
-	char			 peer[64];
 	int64_t			 start;		/* clock_ms at accept */
 	int64_t			 wall_ms;	/* audit: wall clock at accept */
 	long			 uid;		/* audit: the client's uid */
-	enum session_answer	 answer;
 	struct event		*answer_timer;	/* response_timeout */
-	char			 request[32];	/* "GET", "startup": for logs */
-	uint8_t			 head[48];	/* redis: first client bytes */
 	size_t			 headlen;
-	int			 head_done;	/* first command looked at */
-	int			 answer_due;	/* time it once it is whole */
 	struct follow		*follow;	/* redis, postgres: see follow.h */
 	struct guard		*guard;		/* readonly = yes: guard.h */
 	struct cluster_sess	*cluster;	/* cluster = yes: rewrites */
@@ -127,6 +113,24 @@ struct session {
 	uint64_t		 idle_bytes;	/* relay bytes at the last tick */
 	int64_t			 idle_since;	/* clock_ms they last changed */
 	struct relay		 relay;		/* owns both ends once started */
+	/* The server's address (tcp://, tls://), for DNS staleness. */
+	union {
+		struct sockaddr		sa;
+		struct sockaddr_in	sin;
+		struct sockaddr_in6	sin6;
+	}			 upaddr;	/* not a 128-byte storage */
+	enum session_state	 state;
+	enum session_answer	 answer;
+	int			 client;	/* fd, until the relay has it */
+	unsigned int		 epoch;		/* route's dial_cr, epoch */
+	char			 peer[64];
+	char			 request[32];	/* "GET", "startup": for logs */
+	uint8_t			 head[48];	/* redis: first client bytes */
+	uint8_t			 last_resort;	/* all down: trying anyway */
+	uint8_t			 has_upaddr;
+	uint8_t			 cancel;	/* relays a CancelRequest */
+	uint8_t			 head_done;	/* first command looked at */
+	uint8_t			 answer_due;	/* time it once it is whole */
 };
 
 /*
