@@ -449,7 +449,7 @@ follow_stale(const struct session *s)
 static struct route *
 follow_target(const struct session *s, int *urgent)
 {
-	struct service	*svc = service_find(s->svc->px, s->svc->name);
+	struct service	*svc = service_followed(s->svc);
 	struct route	*t;
 	size_t		 i;
 
@@ -475,8 +475,11 @@ follow_target(const struct session *s, int *urgent)
 	for (i = 0; i < svc->nroutes; i++) {
 		if (svc->order[i] != s->route)
 			continue;
+		/* Ranks above: not a failback; but a cluster node goes
+		 * where its seed went (service_select). */
 		if (i < svc->current)
-			return (NULL);	/* ranks above: not a failback */
+			return (svc->cluster != NULL && !svc->cluster_owner ?
+			    t : NULL);
 		if (svc->cs->on_failback == ON_FAILBACK_MOVE || svc->pinned)
 			return (t);
 		return (NULL);
@@ -1028,8 +1031,7 @@ follow_lost(struct relay *r, void *arg)
 static struct route *
 follow_crash_target(struct follow *f)
 {
-	struct service	*svc = service_find(f->s->svc->px,
-	    f->s->svc->name);
+	struct service	*svc = service_followed(f->s->svc);
 	struct route	*t;
 	size_t		 i;
 

@@ -132,9 +132,10 @@ port_range() {
 }
 
 # start_cluster_postern ROUTE [CONF_TEXT]: postern with service rc on
-# C_HOST, cluster = yes, the range from port_range; waits for a
-# listener per node.
+# C_HOST, cluster = yes, the range from port_range, the routes in
+# MORE_ROUTES after ROUTE; waits for a listener per node.
 RANGE_N=8
+MORE_ROUTES=()
 start_cluster_postern() {
 	port_range "$RANGE_N"
 	LISTEN_PORT=$(free_port) || fail_case "no free port"
@@ -143,8 +144,8 @@ start_cluster_postern() {
 	{
 		conf_global admin="127.0.0.1:$ADMIN_PORT"
 		[[ -z "${2:-}" ]] || printf '%s\n\n' "$2"
-		conf_service rc "$C_HOST:$LISTEN_PORT" redis "$1" -- \
-		    cluster=yes cluster_ports="$FIRST-$LAST"
+		conf_service rc "$C_HOST:$LISTEN_PORT" redis "$1" \
+		    "${MORE_ROUTES[@]}" -- cluster=yes cluster_ports="$FIRST-$LAST"
 	} > "$CONF"
 	start_postern "$CONF"
 	wait_count "$POSTERN_LOG" "notice: service rc: cluster node [0-9a-f]{40} .*: listening on $C_HOST:" \
@@ -596,6 +597,93 @@ case_reload() {
 	stop_postern
 }
 
+# nodes_on ROUTE: in /health, the seed and every listening node take
+# ROUTE for new sessions, no session of theirs is on another route, and
+# some are on ROUTE.  Prints what it saw.
+nodes_on() {
+	curl -sf "http://127.0.0.1:$ADMIN_PORT/health" > "$T/health.json" ||
+	    { echo "no /health"; return 1; }
+	"$PY" - "$T/health.json" "$1" <<'EOF_PY'
+import json, sys
+doc, want = sys.argv[1:]
+rc = json.load(open(doc))["services"]["rc"]
+nodes = [n for n in rc["cluster"]["nodes"] if n["state"] == "listening"]
+on = {r: 0 for r in rc["routes"]}
+bad = []
+for n in nodes:
+    if n["route"] != want:
+        bad.append("node %.8s takes %s" % (n["id"], n["route"]))
+    for r, v in n["routes"].items():
+        on[r] += v["sessions_active"]
+for r, v in rc["routes"].items():
+    on[r] += v["sessions_active"]
+print("; ".join(bad + ["%s: %d sessions" % (r, k) for r, k in on.items()]))
+sys.exit(0 if not bad and on[want] > 0 and sum(on.values()) == on[want] else 1)
+EOF_PY
+}
+
+# ctl_rc VERB ROUTE: postern ctl VERB rc ROUTE.
+ctl_rc() {
+	timeout 20 "$POSTERN" ctl -a "127.0.0.1:$ADMIN_PORT" "$1" rc "$2" \
+	    > "$T/ctl.out" 2>&1 || fail_case "ctl $1 rc $2: $(cat "$T/ctl.out")"
+}
+
+# Two routes to the cluster (a: tcp://, b: ssh:// through a bastion in
+# the cluster's namespace) under RedisCluster traffic: the seed's route
+# failover takes every node's connections along at once, and back.
+# First the operator's (ctl disable a: the node routes a are still up,
+# only the seed says so), then a route going down (nft drops what
+# reaches the nodes from this host but not the bastion's connections).
+case_routefail() {
+	local stop tpid out veth=$VETH_NS
+	setup_ns
+	start_cluster
+	SSHD_NETNS=$NS start_sshd_on "$(free_port)" "$CL_ADDR"
+	trap '_rc=$?; _ssh_case_cleanup; cleanup_ns; _with_status "$_rc"; _case_cleanup' EXIT
+	MORE_ROUTES=("b ssh://b/$CL_ADDR:${NODE_PORTS[0]}")
+	start_cluster_postern "a tcp://$CL_ADDR:${NODE_PORTS[0]}" \
+	    "$(conf_bastion b address="$CL_ADDR:$SSHD_PORT")"
+	MORE_ROUTES=()
+	stop=$T/traffic-$_CASE_ID.stop	# T is the script's: one per case
+	ip netns exec "$CNS" "$PY" "$TOP/tests/cluster_traffic.py" "$C_HOST" \
+	    "$LISTEN_PORT" "$stop" > "$T/traffic.out" 2>&1 &
+	tpid=$!
+	track_client "$tpid"
+	wait_rounds 3
+	wait_until 20 nodes_on a > /dev/null ||
+	    fail_case "before: not all on route a: $(nodes_on a)"
+
+	ctl_rc disable a
+	wait_until 20 nodes_on b > /dev/null ||
+	    fail_case "ctl disable a: the nodes did not all follow to b in 20s: $(nodes_on b)"
+	wait_rounds 3
+	ctl_rc enable a
+	wait_until 20 nodes_on a > /dev/null ||
+	    fail_case "ctl enable a: the nodes did not all come back to a in 20s: $(nodes_on a)"
+	wait_rounds 3
+
+	ip netns exec "$NS" nft add table inet rf &&
+	    ip netns exec "$NS" nft add chain inet rf input \
+	    '{ type filter hook input priority 0; }' &&
+	    ip netns exec "$NS" nft add rule inet rf input iifname "$veth" \
+	    tcp dport != "$SSHD_PORT" drop ||
+	    fail_case "nft rule in $NS failed"
+	wait_until 40 nodes_on b > /dev/null ||
+	    fail_case "route a down: the nodes did not all follow to b in 40s: $(nodes_on b)"
+	wait_rounds 3
+	expect_log "warn: service rc: new sessions go to b \(was a\)"
+
+	touch "$stop"
+	wait "$tpid"
+	out=$(cat "$T/traffic.out")
+	while read -r l; do note "client: $l"; done <<< "$out"
+	[[ "$out" =~ ops=([0-9]+)\ wrong=0\  ]] ||
+	    fail_case "wrong values or no summary: $(tail -n 3 <<< "$out" | paste -sd'|')"
+	((BASH_REMATCH[1] > 0)) || fail_case "no operation went through"
+	ip netns exec "$NS" nft delete table inet rf
+	stop_postern
+}
+
 failed_over() {
 	[[ "$(ncli "$1" ROLE | head -n 1)" == master ]]
 }
@@ -608,4 +696,5 @@ run_case "cluster_ports full: unmapped nodes logged at start and in each reply, 
 run_case "cluster: SIGHUP reopens the node listeners on the same ports; redis-cli -c goes on" case_reload
 run_case "cluster in the developer mode: -L seed -J bastion -o cluster=yes -o cluster_ports=...: the same" case_devmode
 run_case "cluster over tls:// (TLS-only nodes, tls-cluster yes): the same" case_tls
+run_case "cluster, routes a (tcp://) and b (ssh://) under RedisCluster traffic: ctl disable a, enable a, then a black-holed: every node's sessions follow the seed's route at once; no wrong value" case_routefail
 finish
