@@ -101,7 +101,7 @@ cluster_sess_step(struct cluster_sess *cs, const char *b, size_t n,
 
 	if (!cs->in_reply) {
 		cluster_rw_tx_free(cs->tx);
-		cs->kind = cluster_cmd_pop_tx(&cs->cmd, &cs->tx);
+		cs->kind = cluster_cmd_pop_reply(&cs->cmd, b[0], &cs->tx);
 		cs->rw.tx = cs->tx;
 		cs->hold = cs->kind != CLUSTER_RW_REDIRECT || b[0] == '-';
 		cs->in_reply = 1;

@@ -133,9 +133,11 @@ port_range() {
 
 # start_cluster_postern ROUTE [CONF_TEXT]: postern with service rc on
 # C_HOST, cluster = yes, the range from port_range, the routes in
-# MORE_ROUTES after ROUTE; waits for a listener per node.
+# MORE_ROUTES after ROUTE, the KEY=VALUE words of EXTRA_KEYS; waits for
+# a listener per node.
 RANGE_N=8
 MORE_ROUTES=()
+EXTRA_KEYS=()
 start_cluster_postern() {
 	port_range "$RANGE_N"
 	LISTEN_PORT=$(free_port) || fail_case "no free port"
@@ -145,7 +147,8 @@ start_cluster_postern() {
 		conf_global admin="127.0.0.1:$ADMIN_PORT"
 		[[ -z "${2:-}" ]] || printf '%s\n\n' "$2"
 		conf_service rc "$C_HOST:$LISTEN_PORT" redis "$1" \
-		    "${MORE_ROUTES[@]}" -- cluster=yes cluster_ports="$FIRST-$LAST"
+		    "${MORE_ROUTES[@]}" -- cluster=yes cluster_ports="$FIRST-$LAST" \
+		    "${EXTRA_KEYS[@]}"
 	} > "$CONF"
 	start_postern "$CONF"
 	wait_count "$POSTERN_LOG" "notice: service rc: cluster node [0-9a-f]{40} .*: listening on $C_HOST:" \
@@ -233,6 +236,27 @@ expect_local_only() {
 	return 0
 }
 
+# ioredis_case: ioredis's Cluster client (no natMap) through the seed;
+# every node it learned is one of postern's listeners.  tests/run.sh
+# installs ioredis (tests/node/package-lock.json) and sets
+# POSTERN_NODE_MODULES; elsewhere (the Debian 13 stage) it is noted
+# as not run.
+ioredis_case() {
+	local out
+	if [[ -z "${POSTERN_NODE_MODULES:-}" ]]; then
+		note "ioredis: not run (POSTERN_NODE_MODULES unset: not under tests/run.sh)"
+		return 0
+	fi
+	[[ -d "$POSTERN_NODE_MODULES/ioredis" ]] ||
+	    fail_case "ioredis: not in $POSTERN_NODE_MODULES"
+	out=$(ip netns exec "$CNS" env NODE_PATH="$POSTERN_NODE_MODULES" \
+	    timeout 120 node "$TOP/tests/cluster_ioredis.js" "$C_HOST" \
+	    "$LISTEN_PORT" "$FIRST" "$LAST" 2>&1) ||
+	    fail_case "ioredis Cluster: $(tail -n 5 <<< "$out" | paste -sd'|')"
+	[[ "$out" == "ok ops=600 nodes="* ]] || fail_case "ioredis Cluster: $out"
+	note "ioredis $(sed -n 's/^  "version": "\(.*\)",$/\1/p' "$POSTERN_NODE_MODULES/ioredis/package.json"): $out"
+}
+
 # exercise: what the clients see through postern.
 exercise() {
 	local out i moved master c
@@ -253,6 +277,18 @@ exercise() {
 	out=$(printf 'MULTI\nCLUSTER SLOTS\nPING\nEXEC\n' | ccli -p "$LISTEN_PORT" 2>&1)
 	[[ "$out" == *QUEUED*PONG* ]] || fail_case "MULTI/CLUSTER SLOTS/EXEC: $out"
 	expect_local_only "CLUSTER SLOTS inside MULTI/EXEC" "$out"
+	# Refused transactions (the server, not the client, says whether
+	# one runs): a MULTI with an argument starts none, so the CLUSTER
+	# SLOTS after it answers as itself; a -MOVED inside one is not
+	# queued and EXEC is refused; RESET ends one.  Every reply is read
+	# as what it is: all addresses are postern's.
+	out=$(printf '%s\n' 'MULTI x' 'CLUSTER SLOTS' 'EXEC' 'MULTI' \
+	    'SET {rf}a 1' 'SET {zz}b 1' 'CLUSTER NODES' 'EXEC' 'MULTI' \
+	    'CLUSTER SHARDS' 'RESET' 'CLUSTER SHARDS' 'CLUSTER SLOTS' |
+	    ccli -p "$LISTEN_PORT" 2>&1)
+	[[ "$out" == *"wrong number of arguments"*EXECABORT*RESET* ]] ||
+	    fail_case "refused MULTI, -MOVED inside MULTI, RESET: $out"
+	expect_local_only "replies after a refused MULTI, -MOVED inside MULTI and RESET" "$out"
 	master=$(ccli -p "$LISTEN_PORT" CLUSTER NODES | awk '$3 ~ /slave/ { print $4; exit }')
 	[[ -n "$master" ]] || fail_case "CLUSTER NODES shows no replica"
 	out=$(ccli -p "$LISTEN_PORT" CLUSTER REPLICAS "$master" 2>&1)
@@ -295,6 +331,8 @@ exercise() {
 	    fail_case "RedisCluster: $(tail -n 5 <<< "$out" | paste -sd'|')"
 	[[ "$out" == "ok 2000 nodes=$NNODES masters=3" ]] ||
 	    fail_case "RedisCluster: $out"
+	# ioredis's Cluster, no natMap.
+	ioredis_case
 	expect_no_log "has no listener for"
 	[[ -z "${ADMIN_PORT:-}" ]] || expect_admin_nodes "$NNODES" 0
 }
@@ -684,6 +722,52 @@ case_routefail() {
 	stop_postern
 }
 
+# max_connections holds per node: each node listener is a service of
+# its own; two clients on node X fill it (a third is refused, logged
+# with the node's label) while node Y and the seed still take two each.
+case_maxconn() {
+	local ports out
+	setup_ns
+	start_cluster
+	EXTRA_KEYS=(max_connections=2)
+	start_cluster_postern "direct tcp://$CL_ADDR:${NODE_PORTS[0]}"
+	EXTRA_KEYS=()
+	ports=$(curl -sf "http://127.0.0.1:$ADMIN_PORT/health" | "$PY" -c '
+import json, sys
+c = json.load(sys.stdin)["services"]["rc"]["cluster"]
+print(" ".join(str(n["port"]) for n in c["nodes"] if n["state"] == "listening"))')
+	read -r -a ports <<< "$ports"
+	((${#ports[@]} == NNODES)) || fail_case "/health: ${#ports[@]} listening nodes"
+	out=$(ip netns exec "$CNS" timeout 30 "$PY" - "$C_HOST" "${ports[0]}" \
+	    "${ports[1]}" "$LISTEN_PORT" <<'EOF_PY'
+import socket, sys
+host, x, y, seed = sys.argv[1], *map(int, sys.argv[2:])
+def conn(port):
+    s = socket.create_connection((host, port), timeout=10)
+    s.sendall(b"PING\r\n")
+    try:
+        return s, s.recv(64)
+    except OSError as e:
+        return s, repr(e).encode()
+held = []
+for port in (x, x, y, y, seed, seed):
+    s, r = conn(port)
+    held.append(s)
+    print(port, r)
+s, r = conn(x)
+print("third", r)
+EOF_PY
+	)
+	note "$out"
+	(($(grep -c '+PONG' <<< "$out") == 6)) ||
+	    fail_case "two clients on each of node X, node Y, the seed: not all answered: $out"
+	[[ "$out" == *"third b''"* || "$out" == *third*ConnectionResetError* ]] ||
+	    fail_case "a third client on node X was not refused: $out"
+	wait_log "$POSTERN_LOG" "warn: service rc node ${CL_ADDR//./\\.}:[0-9]+: .*: refused: max_connections reached \\(2; 1 refused so far\\)$" 10 ||
+	    fail_case "no refusal logged with the node's label"
+	stop_postern
+}
+
 failed_over() {
 	[[ "$(ncli "$1" ROLE | head -n 1)" == master ]]
 }
@@ -696,5 +780,6 @@ run_case "cluster_ports full: unmapped nodes logged at start and in each reply, 
 run_case "cluster: SIGHUP reopens the node listeners on the same ports; redis-cli -c goes on" case_reload
 run_case "cluster in the developer mode: -L seed -J bastion -o cluster=yes -o cluster_ports=...: the same" case_devmode
 run_case "cluster over tls:// (TLS-only nodes, tls-cluster yes): the same" case_tls
+run_case "cluster: max_connections holds per node listener (a third client on one node refused and logged with its label; another node and the seed take theirs)" case_maxconn
 run_case "cluster, routes a (tcp://) and b (ssh://) under RedisCluster traffic: ctl disable a, enable a, then a black-holed: every node's sessions follow the seed's route at once; no wrong value" case_routefail
 finish
