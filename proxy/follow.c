@@ -393,7 +393,7 @@ follow_stale(const struct session *s)
 static struct route *
 follow_target(const struct session *s, int *urgent)
 {
-	struct service	*svc = service_find(s->svc->px, s->svc->name);
+	struct service	*svc = service_followed(s->svc);
 	struct route	*t;
 	size_t		 i;
 
@@ -419,8 +419,11 @@ follow_target(const struct session *s, int *urgent)
 	for (i = 0; i < svc->nroutes; i++) {
 		if (svc->order[i] != s->route)
 			continue;
+		/* Ranks above: not a failback; but a cluster node goes
+		 * where its seed went (service_select). */
 		if (i < svc->current)
-			return (NULL);	/* ranks above: not a failback */
+			return (svc->cluster != NULL && !svc->cluster_owner ?
+			    t : NULL);
 		if (svc->cs->on_failback == ON_FAILBACK_MOVE || svc->pinned)
 			return (t);
 		return (NULL);

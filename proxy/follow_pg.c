@@ -280,8 +280,7 @@ follow_pg_lost(struct relay *r, void *arg)
 static struct route *
 follow_pg_crash_target(struct follow *f)
 {
-	struct service	*svc = service_find(f->s->svc->px,
-	    f->s->svc->name);
+	struct service	*svc = service_followed(f->s->svc);
 	struct route	*t;
 	size_t		 i;
 

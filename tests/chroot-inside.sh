@@ -170,6 +170,10 @@ POSTERN_DIFF_SECONDS=15 smoke "" 55-diff.sh "the RESP tracker agrees" \
 smoke "" 90-ssh.sh "redis-cli through an ssh:// route" "psql through an ssh:// route" \
     "-L/-J with an ssh_config alias" "-J on a terminal" "ciphers: the one sshd allows" \
     "ciphers unset"
+# Redis Cluster (issue 23) on Redis 8: redis-cli -c, RedisCluster,
+# resharding and failover under traffic.
+smoke "" 76-cluster.sh "cluster over tcp://: redirects" \
+    "cluster over tcp:// under RedisCluster traffic: resharding"
 # The same Redis cases against valkey-server, under redis-server's name.
 mkdir -p "$T/valkey-bin"
 ln -s "$(command -v valkey-server)" "$T/valkey-bin/redis-server"
@@ -183,4 +187,8 @@ PATH=$T/valkey-bin:$PATH smoke valkey 50-move.sh \
 PATH=$T/valkey-bin:$PATH POSTERN_DIFF_SECONDS=15 smoke valkey 55-diff.sh \
     "the RESP tracker agrees"
 PATH=$T/valkey-bin:$PATH smoke valkey 90-ssh.sh "redis-cli through an ssh:// route"
+# valkey-cli --cluster create under redis-cli's name too: a Valkey cluster.
+ln -s "$(command -v valkey-cli)" "$T/valkey-bin/redis-cli"
+PATH=$T/valkey-bin:$PATH smoke valkey 76-cluster.sh "cluster over tcp://: redirects" \
+    "cluster over tcp:// under RedisCluster traffic: resharding"
 finish

@@ -48,6 +48,11 @@ PACKAGES+=(shellcheck)
 # 65-memory reads postern's heap in use through gdb (mallinfo2 needs
 # glibc's debug information).
 PACKAGES+=(gdb libc6-dbg)
+# 76-cluster's third cluster client, ioredis (npm ci from
+# tests/node/package-lock.json into _build/npm: node_modules below).  A
+# nodejs from elsewhere may carry its own npm: then Debian's is not
+# asked for (it would replace that nodejs).
+PACKAGES+=(nodejs npm)
 
 # One integration file may take this long before it is stopped.
 SCRIPT_TIMEOUT=${POSTERN_SCRIPT_TIMEOUT:-900}
@@ -113,6 +118,7 @@ tail_file() {
 install_packages() {
 	local missing=() p st
 	for p in "${PACKAGES[@]}"; do
+		[[ $p == npm ]] && command -v npm > /dev/null && continue
 		st=$(dpkg-query -W -f='${db:Status-Status}' "$p" 2>/dev/null)
 		[[ "$st" == installed ]] || missing+=("$p")
 	done
@@ -398,6 +404,25 @@ distcheck() {
 	fi
 }
 
+# node_modules: the pinned Node.js clients of tests/node (ioredis) in
+# _build/npm, installed again only when the lock file changed; exports
+# POSTERN_NODE_MODULES for the tests.
+node_modules() {
+	local dir=$TOP/_build/npm
+	mkdir -p "$dir" || return 1
+	if ! cmp -s tests/node/package-lock.json "$dir/package-lock.json" ||
+	    [[ ! -d "$dir/node_modules/ioredis" ]]; then
+		say "npm ci (tests/node: ioredis) in _build/npm"
+		cp tests/node/package.json tests/node/package-lock.json "$dir/" &&
+		    (cd "$dir" && timeout 300 npm ci --no-audit --no-fund) \
+		    > "$dir/npm.log" 2>&1 || {
+			tail_file "$dir/npm.log" 10
+			return 1
+		}
+	fi
+	export POSTERN_NODE_MODULES=$dir/node_modules
+}
+
 # ---------------------------------------------------------------------
 FILES=("$@")
 for f in "${FILES[@]}"; do
@@ -408,6 +433,7 @@ start=$SECONDS
 if [[ "${POSTERN_SKIP_INSTALL:-0}" != 1 ]]; then
 	install_packages || { record FAIL install "missing packages"; summary; }
 fi
+node_modules || record FAIL "npm ci" "tests/node's clients are not installed (see _build/npm/npm.log)"
 
 if [[ "${POSTERN_NO_BUILD:-0}" == 1 ]]; then
 	say "POSTERN_NO_BUILD=1: using $SAN/postern as built"
