@@ -314,6 +314,9 @@ struct conf_jump {
 	const char	*known_hosts;
 	char		**opts;		/* more [bastion] "key=value" (-o) */
 	size_t		 nopts;
+	const struct conf_jump *hops;	/* a chain's, nearest first */
+	size_t		 nhops;
+	const char	*proxy_jump;	/* their names, or NULL */
 };
 
 /*

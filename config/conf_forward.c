@@ -300,6 +300,8 @@ conf_forward_jump(const struct conf_jump *j, char **text,
 	    errs);
 	conf_forward_kv(text, "known_hosts", j->known_hosts, o, "-J",
 	    j->name, errs);
+	conf_forward_kv(text, "proxy_jump", j->proxy_jump, o, "-J", j->name,
+	    errs);
 	for (i = 0; i < j->nopts; i++) {
 		if (fwd_service_opt(j->opts[i], &kl))
 			continue;	/* each [service]'s */
@@ -340,6 +342,9 @@ conf_forward_build(char **specs, size_t n, const struct conf_jump *jump,
 		free(text);
 		return (NULL);
 	}
+	/* A chain: each hop's [bastion] section, then the bastion's. */
+	for (i = 0; jump != NULL && i < jump->nhops; i++)
+		conf_forward_jump(&jump->hops[i], &text, &o, errs);
 	if (jump != NULL)
 		conf_forward_jump(jump, &text, &o, errs);
 	for (i = 0; jump == NULL && i < nopts; i++)

@@ -160,8 +160,9 @@ const struct conf_key conf_keys[] = {
 	  "connections grown while channel opens queue or one is stuck, "
 	  "closed again when idle (at least connections; 1: never more)" },
 	{ SECT_BASTION, "proxy_jump", TYPE_STRING, B(proxy_jump), NULL, 0, 0,
-	  NULL, 0, "engine = openssh: hops before the bastion, given to "
-	  "ssh -J (host1,user@host2:port...)" },
+	  NULL, 0, "hops before the bastion: engine = openssh: given to "
+	  "ssh -J (host1,user@host2:port...); engine = libssh2: the "
+	  "[bastion] sections of the hops, nearest first (a,b)" },
 	{ SECT_BASTION, "session_command", TYPE_STRING, B(session_command),
 	  NULL, 0, 0, NULL, 0,
 	  "command run in a session channel while connected (e.g. sleep "

@@ -218,6 +218,49 @@ conf_validate_fido(struct conf_parser *p, const struct conf_bastion *b)
 	fclose(fp);
 }
 
+/*
+ * engine = libssh2: proxy_jump names the [bastion] sections of the hops,
+ * nearest first; each connects straight (a chain is written in full on
+ * the bastion that uses it) and is a libssh2 one.
+ */
+static void
+conf_validate_hops(struct conf_parser *p, const struct conf_bastion *b)
+{
+	const struct conf	*c = p->conf;
+	char			*copy, *name, *save = NULL;
+	size_t			 i, n = 0;
+
+	if (b->proxy_jump == NULL || b->engine == SSH_ENGINE_OPENSSH ||
+	    (copy = strdup(b->proxy_jump)) == NULL)
+		return;
+	for (name = strtok_r(copy, ",", &save); name != NULL;
+	    name = strtok_r(NULL, ",", &save), n++) {
+		for (i = 0; i < c->nbastions; i++)
+			if (strcmp(c->bastions[i].name, name) == 0)
+				break;
+		if (strcmp(name, b->name) == 0)
+			perr(p, b->line, "[bastion %s]: proxy_jump: a bastion "
+			    "cannot be its own hop", b->name);
+		else if (i == c->nbastions)
+			perr(p, b->line, "[bastion %s]: proxy_jump: no "
+			    "[bastion %s] section (with engine = libssh2 each "
+			    "hop is a [bastion] section of its own)", b->name,
+			    name);
+		else if (c->bastions[i].engine == SSH_ENGINE_OPENSSH)
+			perr(p, b->line, "[bastion %s]: proxy_jump: hop %s "
+			    "has engine = openssh; a libssh2 chain has libssh2 "
+			    "hops", b->name, name);
+		else if (c->bastions[i].proxy_jump != NULL)
+			perr(p, b->line, "[bastion %s]: proxy_jump: hop %s "
+			    "has a proxy_jump of its own; list the whole chain "
+			    "here (proxy_jump = a,b)", b->name, name);
+	}
+	if (n == 0 || n > 8)
+		perr(p, b->line, "[bastion %s]: proxy_jump: from 1 to 8 "
+		    "hops, not %zu", b->name, n);
+	free(copy);
+}
+
 static void
 conf_validate_bastion(struct conf_parser *p, struct conf_bastion *b)
 {
@@ -240,6 +283,7 @@ conf_validate_bastion(struct conf_parser *p, struct conf_bastion *b)
 		    "accept-new and host_key_sha256 contradict each other",
 		    b->name);
 	conf_validate_fido(p, b);
+	conf_validate_hops(p, b);
 }
 
 static int

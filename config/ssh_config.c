@@ -2,8 +2,9 @@
  * ssh_config.c: enough of ssh_config(5) for "-J prod-bastion": Host
  * blocks with '*' and '?' wildcards and negation, Match blocks, Include,
  * and the keywords that say where and as whom to connect.  First value
- * wins, as in ssh(1).  What the libssh2 engine cannot honour (ProxyJump,
- * ProxyCommand, CertificateFile, Match exec) is an error naming it, not
+ * wins, as in ssh(1).  ProxyJump chains become a [bastion] section per
+ * hop.  What the libssh2 engine cannot honour (ProxyCommand,
+ * CertificateFile, Match exec) is an error naming it, not
  * skipped: skipping would connect somewhere else, or as someone else.
  */
 #include "config.h"
@@ -376,12 +377,13 @@ ssh_config_keyword(struct ssh_config_read *rd, const char *key, char *val,
 		p = strtoul(val, &end, 10);
 		if (*end == '\0' && p > 0 && p <= 65535)
 			h->port = (unsigned int)p;
-	} else if ((strcasecmp(key, "ProxyJump") == 0 ||
-	    strcasecmp(key, "ProxyCommand") == 0) &&
+	} else if (strcasecmp(key, "ProxyJump") == 0)
+		ssh_config_set(h->proxy_jump, sizeof(h->proxy_jump), val);
+	else if (strcasecmp(key, "ProxyCommand") == 0 &&
 	    strcasecmp(val, "none") != 0)
 		/* Connecting straight would reach another network. */
-		ssh_config_fail(rd, path, line, "%s: bastion chains are not "
-		    "supported by the libssh2 engine yet; use engine = "
+		ssh_config_fail(rd, path, line, "%s: a command is not a "
+		    "bastion the libssh2 engine can use; use engine = "
 		    "openssh", key);
 	else if (strcasecmp(key, "CertificateFile") == 0)
 		ssh_config_fail(rd, path, line, "CertificateFile: libssh2 "
@@ -540,6 +542,8 @@ ssh_config_alias_note(const char *jump, char *msg, size_t len)
 	char			path[SSH_CONFIG_STRLEN], err[300];
 
 	memset(&h, 0, sizeof(h));
+	if (strrchr(jump, ',') != NULL)		/* a chain: its bastion */
+		jump = strrchr(jump, ',') + 1;
 	if (ssh_config_parse_jump(jump, &h, err, sizeof(err)) != 0 ||
 	    strpbrk(h.alias, ".:") != NULL ||
 	    strspn(h.alias, "0123456789") == strlen(h.alias) ||
@@ -554,23 +558,165 @@ ssh_config_alias_note(const char *jump, char *msg, size_t len)
 	return (1);
 }
 
+/*
+ * Complete h (the alias, and what the command line gave) from path as
+ * ssh would: HostName (with %h), User, IdentityFile, UserKnownHostsFile.
+ */
+static void
+ssh_config_resolve(const char *path, const char *what,
+    struct ssh_config_host *h, struct conf_errors *errs)
+{
+	char		 tmp[SSH_CONFIG_STRLEN], err[300];
+	const char	*lu;
+	struct passwd	*pw;
+	size_t		 i;
+
+	if (ssh_config_apply_err(path, h, err, sizeof(err)) == -1)
+		conf_errors_add(errs, what, 0, "%s", err);
+	if (h->host[0] != '\0') {	/* HostName may say %h */
+		snprintf(tmp, sizeof(tmp), "%s", h->host);
+		h->host[0] = '\0';
+		ssh_config_expand(tmp, h, h->host, sizeof(h->host));
+	} else
+		snprintf(h->host, sizeof(h->host), "%s", h->alias);
+	if (h->user[0] == '\0') {
+		if ((lu = getenv("USER")) == NULL && (pw = getpwuid(getuid())) !=
+		    NULL)
+			lu = pw->pw_name;
+		snprintf(h->user, sizeof(h->user), "%s", lu != NULL ? lu :
+		    "root");
+	}
+	if (h->identity[0] != '\0') {
+		snprintf(tmp, sizeof(tmp), "%s", h->identity);
+		ssh_config_expand(tmp, h, h->identity, sizeof(h->identity));
+	} else if (getenv("SSH_AUTH_SOCK") == NULL) {
+		/* ssh's defaults, when there is no agent to ask. */
+		static const char *const def[] = {
+			"~/.ssh/id_ed25519", "~/.ssh/id_ecdsa", "~/.ssh/id_rsa",
+			NULL
+		};
+		for (i = 0; def[i] != NULL && h->identity[0] == '\0'; i++) {
+			ssh_config_expand(def[i], h, tmp, sizeof(tmp));
+			if (access(tmp, R_OK) == 0)
+				snprintf(h->identity, sizeof(h->identity), "%s",
+				    tmp);
+		}
+	}
+	if (h->known_hosts[0] != '\0') {
+		snprintf(tmp, sizeof(tmp), "%s", h->known_hosts);
+		ssh_config_expand(tmp, h, h->known_hosts,
+		    sizeof(h->known_hosts));
+	}
+}
+
+/* A [bastion] section for resolved h, named after its alias. */
+static void
+ssh_config_jump(const struct ssh_config_host *h, char *name, size_t len,
+    struct conf_jump *j)
+{
+	ssh_config_name(h->alias, name, len);
+	memset(j, 0, sizeof(*j));
+	j->name = name;
+	j->host = h->host;
+	j->port = h->port;
+	j->user = h->user;
+	j->identity = h->identity[0] != '\0' ? h->identity : NULL;
+	j->known_hosts = h->known_hosts[0] != '\0' ? h->known_hosts : NULL;
+}
+
+/* Most hops in a chain (conf_validate allows 8). */
+#define SSH_CONFIG_MAXHOPS	8
+
+struct ssh_config_chain {
+	struct ssh_config_host	 h[SSH_CONFIG_MAXHOPS];
+	struct conf_jump	 j[SSH_CONFIG_MAXHOPS];
+	char			 name[SSH_CONFIG_MAXHOPS][80];
+	char			 list[SSH_CONFIG_STRLEN];
+	size_t			 n;
+};
+
+/*
+ * The hops of list ("a,user@b:2222"), each completed from path; the
+ * known_hosts of -o (kh) applies to every hop.  Names stay unique.
+ */
+static void
+ssh_config_hops(struct ssh_config_chain *ch, const char *list,
+    const char *path, const char *kh, const char *dest,
+    struct conf_errors *errs)
+{
+	char	*copy, *spec, *save = NULL, err[300];
+	size_t	 i, k, len;
+
+	if ((copy = strdup(list)) == NULL)
+		return;
+	for (spec = strtok_r(copy, ",", &save); spec != NULL;
+	    spec = strtok_r(NULL, ",", &save)) {
+		if (ch->n == SSH_CONFIG_MAXHOPS) {
+			conf_errors_add(errs, "-J", 0, "'%s': more than %d "
+			    "hops", list, SSH_CONFIG_MAXHOPS);
+			break;
+		}
+		i = ch->n;
+		memset(&ch->h[i], 0, sizeof(ch->h[i]));
+		if (ssh_config_parse_jump(spec, &ch->h[i], err,
+		    sizeof(err)) != 0) {
+			conf_errors_add(errs, "-J", 0, "%s", err);
+			continue;
+		}
+		snprintf(ch->h[i].known_hosts, sizeof(ch->h[i].known_hosts),
+		    "%s", kh);
+		ssh_config_resolve(path, "-J", &ch->h[i], errs);
+		if (i == 0 && ch->h[0].proxy_jump[0] != '\0' &&
+		    strcasecmp(ch->h[0].proxy_jump, "none") != 0)
+			conf_errors_add(errs, "-J", 0, "%s: its own ProxyJump "
+			    "(%s): a chain before the first hop; use engine = "
+			    "openssh", ch->h[0].alias, ch->h[0].proxy_jump);
+		ssh_config_jump(&ch->h[i], ch->name[i], sizeof(ch->name[i]),
+		    &ch->j[i]);
+		/* -J a,a, or a hop named as the bastion: another name. */
+		for (k = 0; k <= i; k++) {
+			if (strcmp(ch->name[i], k < i ? ch->name[k] : dest) !=
+			    0)
+				continue;
+			len = strlen(ch->name[i]);
+			snprintf(ch->name[i] + (len < 60 ? len : 60),
+			    sizeof(ch->name[i]) - (len < 60 ? len : 60),
+			    "-hop%zu", i + 1);
+			break;
+		}
+		len = strlen(ch->list);
+		snprintf(ch->list + len, sizeof(ch->list) - len, "%s%s",
+		    i > 0 ? "," : "", ch->name[i]);
+		ch->n++;
+	}
+	free(copy);
+}
+
 struct conf *
-ssh_config_conf(char **specs, size_t n, const char *jump,
+ssh_config_conf(char **specs, size_t n, const char *jump, const char *file,
     const char *identity, const char *port, char **opts, size_t nopts,
     struct conf_errors *errs)
 {
 	struct ssh_config_host	 h;
 	struct conf_jump	 j;
+	struct ssh_config_chain	*ch;
 	char			 o[SSH_CONFIG_MAXOPTS][SSH_CONFIG_STRLEN];
 	char			*ov[SSH_CONFIG_MAXOPTS], path[SSH_CONFIG_STRLEN];
-	char			 tmp[SSH_CONFIG_STRLEN], name[80], err[300];
-	const char		*lu;
-	struct passwd		*pw;
+	char			 name[80], err[300], kh[SSH_CONFIG_STRLEN];
+	char			 hops[SSH_CONFIG_STRLEN];
+	const char		*last;
 	size_t			 i, no = 0, before = errs->n;
 	unsigned long		 p;
 	char			*end;
+	struct conf		*c = NULL;
 
 	memset(&h, 0, sizeof(h));
+	hops[0] = '\0';
+	if ((last = strrchr(jump, ',')) != NULL) {
+		/* -J a,b: the bastion is b, reached through a. */
+		snprintf(hops, sizeof(hops), "%.*s", (int)(last - jump), jump);
+		jump = last + 1;
+	}
 	if (ssh_config_parse_jump(jump, &h, err, sizeof(err)) != 0) {
 		conf_errors_add(errs, "-J", 0, "%s", err);
 		return (NULL);
@@ -589,60 +735,37 @@ ssh_config_conf(char **specs, size_t n, const char *jump,
 		ssh_config_opt(opts[i], &h, o, &no, errs);
 	if (errs->n != before)
 		return (NULL);
-	snprintf(path, sizeof(path), "%s/.ssh/config", ssh_config_home());
-	if (strchr(jump, ',') != NULL)
-		conf_errors_add(errs, "-J", 0, "'%s': bastion chains are not "
-		    "supported by the libssh2 engine yet; use engine = openssh "
-		    "(-o engine=openssh, the default when ssh is installed)",
-		    jump);
-	else if (ssh_config_apply_err(path, &h, err, sizeof(err)) == -1)
-		conf_errors_add(errs, "-J", 0, "%s", err);
-	if (h.host[0] != '\0') {	/* HostName may say %h */
-		snprintf(tmp, sizeof(tmp), "%s", h.host);
-		h.host[0] = '\0';
-		ssh_config_expand(tmp, &h, h.host, sizeof(h.host));
-	} else
-		snprintf(h.host, sizeof(h.host), "%s", h.alias);
-	if (h.user[0] == '\0') {
-		if ((lu = getenv("USER")) == NULL && (pw = getpwuid(getuid())) !=
-		    NULL)
-			lu = pw->pw_name;
-		snprintf(h.user, sizeof(h.user), "%s", lu != NULL ? lu : "root");
-	}
-	if (h.identity[0] != '\0') {
-		snprintf(tmp, sizeof(tmp), "%s", h.identity);
-		ssh_config_expand(tmp, &h, h.identity, sizeof(h.identity));
-	} else if (getenv("SSH_AUTH_SOCK") == NULL) {
-		/* ssh's defaults, when there is no agent to ask. */
-		static const char *const def[] = {
-			"~/.ssh/id_ed25519", "~/.ssh/id_ecdsa", "~/.ssh/id_rsa",
-			NULL
-		};
-		for (i = 0; def[i] != NULL && h.identity[0] == '\0'; i++) {
-			ssh_config_expand(def[i], &h, tmp, sizeof(tmp));
-			if (access(tmp, R_OK) == 0)
-				snprintf(h.identity, sizeof(h.identity), "%s",
-				    tmp);
-		}
-	}
-	if (h.known_hosts[0] != '\0') {
-		snprintf(tmp, sizeof(tmp), "%s", h.known_hosts);
-		ssh_config_expand(tmp, &h, h.known_hosts,
-		    sizeof(h.known_hosts));
-	}
-	if (errs->n != before)
+	snprintf(kh, sizeof(kh), "%s", h.known_hosts);	/* -o's, if any */
+	if (file != NULL)
+		snprintf(path, sizeof(path), "%s", file);
+	else
+		snprintf(path, sizeof(path), "%s/.ssh/config",
+		    ssh_config_home());
+	ssh_config_resolve(path, "-J", &h, errs);
+	/* -J's hops win over the destination's ProxyJump, as in ssh. */
+	if (hops[0] == '\0' && h.proxy_jump[0] != '\0' &&
+	    strcasecmp(h.proxy_jump, "none") != 0)
+		snprintf(hops, sizeof(hops), "%s", h.proxy_jump);
+	if (errs->n != before || (ch = calloc(1, sizeof(*ch))) == NULL)
 		return (NULL);
 	ssh_config_name(h.alias, name, sizeof(name));
-	for (i = 0; i < no; i++)
-		ov[i] = o[i];
-	memset(&j, 0, sizeof(j));
-	j.name = name;
-	j.host = h.host;
-	j.port = h.port;
-	j.user = h.user;
-	j.identity = h.identity[0] != '\0' ? h.identity : NULL;
-	j.known_hosts = h.known_hosts[0] != '\0' ? h.known_hosts : NULL;
-	j.opts = ov;
-	j.nopts = no;
-	return (conf_from_forwards_jump(specs, n, &j, errs));
+	if (hops[0] != '\0')
+		ssh_config_hops(ch, hops, path, kh, name, errs);
+	if (errs->n == before) {
+		for (i = 0; i < no; i++)
+			ov[i] = o[i];
+		ssh_config_jump(&h, name, sizeof(name), &j);
+		j.opts = ov;
+		j.nopts = no;
+		for (i = 0; i < ch->n; i++) {
+			ch->j[i].opts = ov;
+			ch->j[i].nopts = no;
+		}
+		j.hops = ch->j;
+		j.nhops = ch->n;
+		j.proxy_jump = ch->n > 0 ? ch->list : NULL;
+		c = conf_from_forwards_jump(specs, n, &j, errs);
+	}
+	free(ch);
+	return (c);
 }

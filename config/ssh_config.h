@@ -20,6 +20,7 @@ struct ssh_config_host {
 	char		user[256];
 	char		identity[SSH_CONFIG_STRLEN];
 	char		known_hosts[SSH_CONFIG_STRLEN];
+	char		proxy_jump[SSH_CONFIG_STRLEN];	/* ProxyJump */
 };
 
 /*
@@ -52,17 +53,20 @@ int	ssh_config_apply(const char *path, struct ssh_config_host *h);
 #define SSH_CONFIG_MAXOPTS	16
 
 /*
- * ssh_config_conf(specs, n, jump, identity, port, opts, nopts, errs): the
- * generation for "postern -L spec... -J jump [-i identity] [-p port]
- * [-o key=value]...": the -J destination is completed from
- * ~/.ssh/config (command-line values win), -o takes [bastion] keys and a
+ * ssh_config_conf(specs, n, jump, path, identity, port, opts, nopts,
+ * errs): the generation for "postern -L spec... -J jump [-F path]
+ * [-i identity] [-p port] [-o key=value]...": the -J destination is
+ * completed from path (NULL: ~/.ssh/config; command-line values win).
+ * A chain (-J a,b, or the destination's ProxyJump) becomes a [bastion]
+ * section per hop, each completed from path too, and proxy_jump on the
+ * last.  -o takes [bastion] keys and a
  * few ssh_config(5) names (UserKnownHostsFile, StrictHostKeyChecking,
  * IdentityFile, ServerAliveInterval, ServerAliveCountMax,
  * ConnectTimeout).  Returns NULL with every error in errs.
  */
 struct conf *ssh_config_conf(char **specs, size_t n, const char *jump,
-	    const char *identity, const char *port, char **opts, size_t nopts,
-	    struct conf_errors *errs);
+	    const char *path, const char *identity, const char *port,
+	    char **opts, size_t nopts, struct conf_errors *errs);
 
 /*
  * ssh_config_alias_note(jump, msg, len): is the -J destination a bare

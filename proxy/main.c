@@ -49,8 +49,8 @@ usage(FILE *fp)
 "            ssh -J); with ssh installed, postern runs ssh as a\n"
 "            ControlMaster (engine=openssh: the whole ssh configuration,\n"
 "            hop chains a,b); -o engine=libssh2: in process, completed\n"
-"            from ~/.ssh/config Host entries\n"
-"  -F file   the ssh configuration file ssh reads (engine=openssh)\n"
+"            from ~/.ssh/config Host entries, chains a,b hop by hop\n"
+"  -F file   the ssh configuration file read instead of ~/.ssh/config\n"
 "  -i file   the bastion's identity (private key); -p port its port\n"
 "  -o key=value\n"
 "            a [bastion] key of postern.conf(5), e.g. known_hosts=FILE;\n"
@@ -286,10 +286,6 @@ main(int argc, char **argv)
 		    jump, jport != NULL && strchr(jump, ':') == NULL ? ":" : "",
 		    jport != NULL && strchr(jump, ':') == NULL ? jport : "");
 		opts[nopts++] = destopt;
-	} else if (sshcfg != NULL) {
-		fprintf(stderr, "postern: -F goes with the OpenSSH engine "
-		    "(-o engine=openssh)\n");
-		return (EXIT_USAGE);
 	}
 
 	/*
@@ -305,7 +301,7 @@ main(int argc, char **argv)
 	if (jump != NULL && ssh_config_alias_note(jump, note, sizeof(note)))
 		fprintf(stderr, "postern: %s\n", note);
 	conf = file != NULL ? conf_load(file, &errs) : jump != NULL ?
-	    ssh_config_conf(fwd, nfwd, jump, ident, jport, opts, nopts,
+	    ssh_config_conf(fwd, nfwd, jump, sshcfg, ident, jport, opts, nopts,
 	    &errs) : conf_from_forwards_opts(fwd, nfwd, opts, nopts, &errs);
 	/* The daemon loads them at start; -n must find what it would. */
 	if (check && conf != NULL && (tls_reg_check(conf, &errs) |

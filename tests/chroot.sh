@@ -40,6 +40,15 @@
 #                            the summary goes to BENCH_OUT (default
 #                            /tmp/postern-bench-ssh-debian13-DATE)
 #
+#   tests/chroot.sh bench-ssh
+#                            instead of the tests: tests/bench/ssh.sh (the
+#                            engine rows: both engines against ssh -N -L
+#                            and a ControlMaster) against Debian 13's
+#                            libssh2 and OpenSSH; BENCH_FILTER,
+#                            BENCH_SSH_RTT_MS, BENCH_SSH_ENGINES,
+#                            BENCH_ROUNDS and BENCH_QUICK pass through;
+#                            results as above
+#
 # Environment: POSTERN_CHROOT_DIR (default /var/cache/postern-ci/trixie),
 # POSTERN_CHROOT_MIRROR (default: the host's Debian mirror, read from
 # apt), POSTERN_CHROOT_TIMEOUT (seconds for the inside run, default 1200).
@@ -232,11 +241,27 @@ bench_ssh_ciphers() {
 	return "$rc"
 }
 
+# bench_ssh: the SSH engine benchmark inside, its results out.
+bench_ssh() {
+	local dest=${BENCH_OUT:-/tmp/postern-bench-ssh-debian13-$(date +%Y%m%d-%H%M%S)} rc
+	in_root ${BENCH_ROUNDS:+BENCH_ROUNDS=$BENCH_ROUNDS} \
+	    ${BENCH_QUICK:+BENCH_QUICK=$BENCH_QUICK} \
+	    ${BENCH_FILTER:+"BENCH_FILTER=$BENCH_FILTER"} \
+	    ${BENCH_SSH_RTT_MS:+BENCH_SSH_RTT_MS=$BENCH_SSH_RTT_MS} \
+	    ${BENCH_SSH_ENGINES:+"BENCH_SSH_ENGINES=$BENCH_SSH_ENGINES"} \
+	    BENCH_OUT=/build/bench \
+	    timeout -k 10 "$INSIDE_TIMEOUT" bash /build/postern/tests/bench/ssh.sh
+	rc=$?
+	mkdir -p "$dest" && cp -r "$ROOT/build/bench/." "$dest/"
+	say "results in $dest"
+	return "$rc"
+}
+
 # ---------------------------------------------------------------------
 MODE=${1:-test}
 case $MODE in
-test|bench-ssh-ciphers|prepare) ;;
-*) printf 'usage: tests/chroot.sh [--suite trixie|forky] [bench-ssh-ciphers|prepare]\n' >&2; exit 2 ;;
+test|bench-ssh-ciphers|bench-ssh|prepare) ;;
+*) printf 'usage: tests/chroot.sh [--suite trixie|forky] [bench-ssh-ciphers|bench-ssh|prepare]\n' >&2; exit 2 ;;
 esac
 if ((EUID != 0)); then
 	printf 'ok - %s # SKIP needs root (debootstrap, chroot, mount)\n' "$LABEL"
@@ -266,6 +291,10 @@ if ! bash "$TOP/packaging/copy-tree.sh" "$TOP" "$ROOT/build/postern"; then
 fi
 if [[ $MODE == bench-ssh-ciphers ]]; then
 	bench_ssh_ciphers
+	exit
+fi
+if [[ $MODE == bench-ssh ]]; then
+	bench_ssh
 	exit
 fi
 in_root POSTERN_RESULTS=/build/results timeout -k 10 "$INSIDE_TIMEOUT" \

@@ -114,6 +114,7 @@ ssh_release_tcp(struct ssh_bastion *b)
 {
 	tcp_connect_cancel(b->tcp);
 	b->tcp = NULL;
+	ssh_hop_release(b);
 }
 
 void
@@ -473,13 +474,19 @@ ssh_tcp_done(int fd, int status, const char *detail, void *arg)
 		    b->set.port, detail);
 		return;
 	}
-	b->io.fd = fd;
-	b->state = SSH_HANDSHAKE;
 	if (log_level() >= LOG_LEVEL_DEBUG && getsockname(fd,
 	    (struct sockaddr *)&ss, &sslen) == 0)
 		log_debug("%s: TCP connected from %s", b->label,
 		    addr_from_sockaddr((struct sockaddr *)&ss, sslen, local,
 		    sizeof(local)));
+	ssh_transport_up(b, fd);
+}
+
+void
+ssh_transport_up(struct ssh_bastion *b, int fd)
+{
+	b->io.fd = fd;
+	b->state = SSH_HANDSHAKE;
 	if (ssh_adapter_start(b) != 0) {
 		ssh_broken(b, "%s", b->last_error);
 		ssh_check(b);
@@ -503,6 +510,10 @@ ssh_connect(struct ssh_bastion *b)
 		evtimer_add(b->timer, &tv);
 	if (b->set.openssh) {
 		ssh_mux_connect(b);	/* ssh(1) connects */
+		return;
+	}
+	if (b->set.nhops > 0) {
+		ssh_hop_connect(b);	/* through a channel of the hop */
 		return;
 	}
 	b->tcp = tcp_connect_start(b->pool->base, b->pool->dns, b->set.host,
@@ -569,6 +580,7 @@ ssh_bastion_free(struct ssh_bastion *b)
 	ssh_open_fail_all(b, NULL);	/* none should be left */
 	ssh_release_tcp(b);
 	ssh_adapter_stop(b, 1);
+	ssh_hop_free(b);	/* after b's channel through it */
 	event_free(b->timer);
 	event_free(b->ka_timer);
 	event_free(b->kick);

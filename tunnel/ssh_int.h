@@ -85,6 +85,9 @@ struct ssh_settings {
 	char		*destination;		/* ssh's host argument, or NULL */
 	char		*proxy_jump;		/* ssh -J, or NULL */
 	int		 known_hosts_given;	/* not ssh's own default */
+	/* libssh2: proxy_jump's [bastion] sections, the nearest first */
+	struct ssh_settings *hops;
+	size_t		 nhops;
 };
 
 /* What an open is for. */
@@ -270,6 +273,11 @@ struct ssh_bastion {
 
 	struct ssh_conns_state	 conns;		/* ssh_conns.c */
 	struct ssh_mux_state	 mux;		/* ssh_mux.c */
+
+	/* A chain (ssh_hop.c): connected through the hop before it. */
+	struct ssh_bastion	*hop;		/* owned; extras use the main's */
+	struct ssh_open		*hop_open;	/* the channel, being opened */
+	struct ssh_hop_pipe	*hop_pipe;	/* the channel, pumped */
 };
 TAILQ_HEAD(ssh_bastion_list, ssh_bastion);
 
@@ -341,6 +349,23 @@ void	ssh_mux_dial_timeout(struct dial *d);
 /* ssh_mux_cancel(c): abandon an open; NULL is a no-op. */
 void	ssh_mux_cancel(struct ssh_mux_conn *c);
 
+/* ssh_hop.c: chains (set.nhops > 0, libssh2) */
+struct ssh_hop_pipe;
+
+/*
+ * ssh_hop_connect(b): connect b through its hop (made and started on
+ * first use): a direct-tcpip channel to b's address through it, then
+ * ssh_transport_up() on a socketpair pumped to the channel.  The hop's
+ * failure fails b, naming the hop.
+ */
+void	ssh_hop_connect(struct ssh_bastion *b);
+
+/* ssh_hop_release(b): cancel the channel open, close the pump. */
+void	ssh_hop_release(struct ssh_bastion *b);
+
+/* ssh_hop_free(b): ssh_hop_release(b), then free b's own hop. */
+void	ssh_hop_free(struct ssh_bastion *b);
+
 /* ssh_prompt.c */
 
 /*
@@ -400,6 +425,12 @@ struct ssh_bastion *ssh_bastion_new(struct ssh_pool *pool,
 
 /* ssh_bastion_free(b): disconnect, free channels, session and b. */
 void	ssh_bastion_free(struct ssh_bastion *b);
+
+/*
+ * ssh_transport_up(b, fd): b's byte stream is connected (TCP, or a
+ * socketpair to a hop's channel); b takes fd: the SSH handshake starts.
+ */
+void	ssh_transport_up(struct ssh_bastion *b, int fd);
 
 /* ssh_connect(b): start a connection attempt (CONNECTING). */
 void	ssh_connect(struct ssh_bastion *b);

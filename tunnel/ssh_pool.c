@@ -56,6 +56,8 @@ ssh_strdup(const char *s, int *oom)
 void
 ssh_settings_clear(struct ssh_settings *s)
 {
+	size_t	i;
+
 	free(s->name);
 	free(s->host);
 	free(s->user);
@@ -73,11 +75,53 @@ ssh_settings_clear(struct ssh_settings *s)
 	free(s->ssh_config);
 	free(s->destination);
 	free(s->proxy_jump);
+	for (i = 0; i < s->nhops; i++)
+		ssh_settings_clear(&s->hops[i]);
+	free(s->hops);
 	memset(s, 0, sizeof(*s));
 }
 
+static int	ssh_settings_load(struct ssh_settings *,
+		    const struct conf_bastion *, const struct conf *);
+
+/*
+ * The libssh2 engine's proxy_jump: the [bastion] sections it names, in
+ * order (conf_validate checked that they exist, use libssh2 and have no
+ * proxy_jump of their own).
+ */
 static int
-ssh_settings_load(struct ssh_settings *s, const struct conf_bastion *cb)
+ssh_settings_hops(struct ssh_settings *s, const char *list,
+    const struct conf *c)
+{
+	char	*copy, *name, *save = NULL;
+	size_t	 i, n = 1;
+	int	 rc = -1;
+
+	for (i = 0; list[i] != '\0'; i++)
+		n += list[i] == ',';
+	if ((s->hops = calloc(n, sizeof(*s->hops))) == NULL ||
+	    (copy = strdup(list)) == NULL)
+		return (-1);
+	for (name = strtok_r(copy, ",", &save); name != NULL;
+	    name = strtok_r(NULL, ",", &save)) {
+		for (i = 0; i < c->nbastions; i++)
+			if (strcmp(c->bastions[i].name, name) == 0)
+				break;
+		if (i == c->nbastions || s->nhops == n ||
+		    ssh_settings_load(&s->hops[s->nhops], &c->bastions[i],
+		    NULL) != 0)
+			goto out;
+		s->nhops++;
+	}
+	rc = 0;
+out:
+	free(copy);
+	return (rc);
+}
+
+static int
+ssh_settings_load(struct ssh_settings *s, const struct conf_bastion *cb,
+    const struct conf *c)
 {
 	const char	*pin = cb->host_key_sha256;
 	int		 oom = 0;
@@ -115,6 +159,9 @@ ssh_settings_load(struct ssh_settings *s, const struct conf_bastion *cb)
 	s->connections = cb->connections;
 	s->max_connections = cb->max_connections > cb->connections ?
 	    cb->max_connections : cb->connections;
+	if (!s->openssh && cb->proxy_jump != NULL && !oom && (c == NULL ||
+	    ssh_settings_hops(s, cb->proxy_jump, c) != 0))
+		oom = 1;	/* a hop's own proxy_jump: c is NULL */
 	if (oom || s->known_hosts == NULL) {
 		ssh_settings_clear(s);
 		return (-1);
@@ -125,6 +172,7 @@ ssh_settings_load(struct ssh_settings *s, const struct conf_bastion *cb)
 int
 ssh_settings_copy(struct ssh_settings *d, const struct ssh_settings *s)
 {
+	size_t	i;
 	int	oom = 0;
 
 	*d = *s;
@@ -142,6 +190,17 @@ ssh_settings_copy(struct ssh_settings *d, const struct ssh_settings *s)
 	d->ssh_config = ssh_strdup(s->ssh_config, &oom);
 	d->destination = ssh_strdup(s->destination, &oom);
 	d->proxy_jump = ssh_strdup(s->proxy_jump, &oom);
+	d->hops = NULL;
+	d->nhops = 0;
+	if (!oom && s->nhops > 0 && (d->hops = calloc(s->nhops,
+	    sizeof(*d->hops))) == NULL)
+		oom = 1;
+	for (i = 0; !oom && i < s->nhops; i++) {
+		if (ssh_settings_copy(&d->hops[i], &s->hops[i]) != 0)
+			oom = 1;
+		else
+			d->nhops++;
+	}
 	if (oom) {
 		ssh_settings_clear(d);
 		return (-1);
@@ -160,6 +219,13 @@ ssh_str_eq(const char *a, const char *b)
 static int
 ssh_settings_equal(const struct ssh_settings *a, const struct ssh_settings *b)
 {
+	size_t	i;
+
+	if (a->nhops != b->nhops)
+		return (0);
+	for (i = 0; i < a->nhops; i++)
+		if (!ssh_settings_equal(&a->hops[i], &b->hops[i]))
+			return (0);
 	return (ssh_str_eq(a->name, b->name) && ssh_str_eq(a->host, b->host) &&
 	    a->port == b->port && ssh_str_eq(a->user, b->user) &&
 	    ssh_str_eq(a->identity, b->identity) &&
@@ -366,7 +432,7 @@ ssh_pool_prepare(struct ssh_pool *pool, const struct conf *c)
 	for (i = 0; i < c->nbastions; i++) {
 		if (!ssh_conf_uses(c, c->bastions[i].name))
 			continue;
-		if (ssh_settings_load(&set, &c->bastions[i]) != 0) {
+		if (ssh_settings_load(&set, &c->bastions[i], c) != 0) {
 			log_error("bastion %s: out of memory",
 			    c->bastions[i].name);
 			goto fail;

@@ -20,6 +20,7 @@
 #
 # BENCH_SSH_ENGINES (default "libssh2 openssh") picks which postern
 # engines run: libssh2 (the four postern rows above) and/or openssh.
+# BENCH_SSH_VIA_CM=1 adds "postern->cm" (see below).
 # BENCH_POSTERN_BASE=PATH adds "postern base", an earlier postern binary
 # with engine = openssh, paired round by round with "postern openssh"
 # (posterno/posternb): a change to the engine measured in one run.
@@ -308,6 +309,31 @@ if [[ " $engines " == *" openssh "* ]]; then
 		[ -n "${t_pid2[posternb]}" ] || die "postern base: no ssh master (see $logs/posternb.log)"
 	fi
 fi
+# BENCH_SSH_VIA_CM=1: "postern->cm", postern's tcp:// route to the
+# ControlMaster's forward port: what the OpenSSH engine would cost if its
+# sessions went through a listener of its master (MUX_C_OPEN_FWD) rather
+# than one stdio forward each (tests/bench/README.md, "The burst again").
+if [ "${BENCH_SSH_VIA_CM:-0}" = 1 ]; then
+	pick_port rp; pick_port pp
+	cat >"$work/posternx.conf" <<-EOF
+	[postern]
+	log_level = ${BENCH_SSH_LOG_LEVEL:-warn}
+	[service redis]
+	listen = 127.0.0.1:$rp
+	protocol = redis
+	route = via tcp://127.0.0.1:${t_rport[cm]}
+	check = none
+	[service pg]
+	listen = 127.0.0.1:$pp
+	protocol = postgres
+	route = via tcp://127.0.0.1:${t_pport[cm]}
+	check = none
+	max_connections = 1000
+	EOF
+	bench_postern posternx "$POSTERN" "$rp" "$pp" || die "postern->cm did not start"
+	targets+=(posternx); t_rport[posternx]=$rp; t_pport[posternx]=$pp
+	t_label[posternx]="postern->cm"; t_pid[posternx]=$ppid
+fi
 # postern's default order starts with chacha20-poly1305 where its libssh2
 # has it.
 pc="aes128-ctr, hmac-sha2-256"
@@ -383,7 +409,8 @@ done
 # Each postern variant against its OpenSSH peer: "postern|peer".
 pairs=()
 for p in "postern1|sshN" "postern|sshN" "postern8|sshN" "postern|cm" "posternc|sshT" \
-    "posterno|sshN" "posterno|cm" "posterno|postern" "posterno|posternb"; do
+    "posterno|sshN" "posterno|cm" "posterno|postern" "posterno|posternb" \
+    "posternx|sshN" "posternx|posterno"; do
 	[ -n "${t_label[${p%|*}]:-}" ] && [ -n "${t_label[${p#*|}]:-}" ] && pairs+=("$p")
 done
 

@@ -986,8 +986,8 @@ case_jump_no_such_name() {
 
 # ~/.ssh/config as a company ships it: an Include of conf.d/*.conf
 # (relative to ~/.ssh) whose Match block completes the alias; what the
-# libssh2 engine cannot honour (a ProxyJump, a -J chain, Match exec) is
-# refused naming it, never skipped.
+# libssh2 engine cannot honour (a ProxyCommand, Match exec) is refused
+# naming it, never skipped.
 case_jump_include_match() {
 	local out
 	start_redis
@@ -1012,6 +1012,8 @@ case_jump_include_match() {
 	    HostName 127.0.0.1
 	Match originalhost runs exec "true"
 	    User root
+	Host piped
+	    ProxyCommand nc %h %p
 	EOF
 	export HOME=$T/home
 	LISTEN_PORT=$(free_port) || fail_case "no free port"
@@ -1020,10 +1022,11 @@ case_jump_include_match() {
 	wait_ready 10
 	expect_log "info: forwarding 127\\.0\\.0\\.1:$LISTEN_PORT -> 127\\.0\\.0\\.1:$REDIS_PORT via root@127\\.0\\.0\\.1:$SSHD_PORT \\(host key $(re_escape "$SSHD_FP")\\)$"
 	expect_eq "PING through the Included Match" PONG "$(rcli "$LISTEN_PORT" PING 2>&1)"
+	# Chains are taken (93-ssh-chain.sh runs them); a command is not.
 	out=$("$POSTERN" -n -L "1:127.0.0.1:2" -J chained -o engine=libssh2 2>&1)
-	expect_match "ProxyJump in a block that applies" "50-prod\\.conf:9: ProxyJump: bastion chains are not supported by the libssh2 engine yet; use engine = openssh" "$out"
-	out=$("$POSTERN" -n -L "1:127.0.0.1:2" -J prod-bastion,other -o engine=libssh2 2>&1)
-	expect_match "-J a,b" "-J: 'prod-bastion,other': bastion chains are not supported by the libssh2 engine yet; use engine = openssh \\(-o engine=openssh, the default when ssh is installed\\)" "$out"
+	expect_match "ProxyJump in a block that applies" "configuration OK" "$out"
+	out=$("$POSTERN" -n -L "1:127.0.0.1:2" -J piped -o engine=libssh2 2>&1)
+	expect_match "ProxyCommand in a block that applies" "50-prod\\.conf:15: ProxyCommand: a command is not a bastion the libssh2 engine can use; use engine = openssh" "$out"
 	out=$("$POSTERN" -n -L "1:127.0.0.1:2" -J runs -o engine=libssh2 2>&1)
 	expect_match "Match exec" "50-prod\\.conf:12: Match exec: postern runs no commands" "$out"
 	# A FIDO key (its .pub says sk-...): refused by name, not tried.
@@ -1278,7 +1281,7 @@ run_case "-L/-J: permanent errors end the tunnel with 255; transient ones retry"
 for e in libssh2 openssh; do
 	run_case "-L/-J ($e): a name that does not exist ends with 255; a daemon retries; no answer retries" case_jump_no_such_name "$e"
 done
-run_case "-J through an Included ssh_config with a Match; chains and exec refused" case_jump_include_match
+run_case "-J through an Included ssh_config with a Match; a chain taken, ProxyCommand and exec refused" case_jump_include_match
 run_case "-J on a terminal: unknown host key, 'yes' records it; status lines" case_tty_ask_yes
 run_case "-J on a terminal: 'no' records nothing, exits 1; -v keeps the log" case_tty_ask_no
 run_case "-L on a terminal: Ctrl-C says it drains; a second Ctrl-C exits now" case_tty_ctrl_c

@@ -399,12 +399,17 @@ test_match_refused(void **state)
 	    -1);
 	assert_non_null(strstr(err, ":1: Match address: criterion not "
 	    "supported"));
+	/* A chain is taken (ssh_config_conf makes a section per hop). */
+	write_file(f->path, "Host prod\n  ProxyJump a,b\n  ProxyJump c\n");
+	assert_int_equal(ssh_config_apply_err(f->path, &h, err, sizeof(err)),
+	    1);
+	assert_string_equal(h.proxy_jump, "a,b");
 	/* What the libssh2 engine lacks, in a block that applies. */
-	write_file(f->path, "Host prod\n  ProxyJump a,b\n");
+	write_file(f->path, "Host prod\n  ProxyCommand nc %h %p\n");
 	assert_int_equal(ssh_config_apply_err(f->path, &h, err, sizeof(err)),
 	    -1);
-	assert_non_null(strstr(err, ":2: ProxyJump: bastion chains are not "
-	    "supported by the libssh2 engine yet; use engine = openssh"));
+	assert_non_null(strstr(err, ":2: ProxyCommand: a command is not a "
+	    "bastion the libssh2 engine can use; use engine = openssh"));
 	write_file(f->path, "Host prod\n  CertificateFile ~/.ssh/c.pub\n");
 	assert_int_equal(ssh_config_apply_err(f->path, &h, err, sizeof(err)),
 	    -1);
@@ -639,7 +644,7 @@ test_conf(void **state)
 	    "  UserKnownHostsFile ~/.ssh/kh_%h_%p\n"
 	    "  Ciphers aes256-gcm@openssh.com\n");
 
-	c = ssh_config_conf(specs, 1, "prod", NULL, NULL, NULL, 0, &errs);
+	c = ssh_config_conf(specs, 1, "prod", NULL, NULL, NULL, NULL, 0, &errs);
 	if (c == NULL)
 		fail_msg("%s", errs.n > 0 ? errs.msg[0] : "no error");
 	assert_int_equal(c->nbastions, 1);
@@ -661,7 +666,7 @@ test_conf(void **state)
 	conf_unref(c);
 
 	/* Command-line values win over the file. */
-	c = ssh_config_conf(specs, 1, "root@prod:2200", "/keys/cli", NULL,
+	c = ssh_config_conf(specs, 1, "root@prod:2200", NULL, "/keys/cli", NULL,
 	    opts, 2, &errs);
 	if (c == NULL)
 		fail_msg("%s", errs.n > 0 ? errs.msg[0] : "no error");
@@ -675,7 +680,7 @@ test_conf(void **state)
 	conf_unref(c);
 
 	/* An alias without a block: the alias is the host name. */
-	c = ssh_config_conf(specs, 1, "alice@other", NULL, "2022", NULL, 0,
+	c = ssh_config_conf(specs, 1, "alice@other", NULL, NULL, "2022", NULL, 0,
 	    &errs);
 	if (c == NULL)
 		fail_msg("%s", errs.n > 0 ? errs.msg[0] : "no error");
@@ -686,13 +691,53 @@ test_conf(void **state)
 	conf_unref(c);
 	assert_int_equal(errs.n, 0);
 
+	/*
+	 * Chains: -J a,b and a ProxyJump line give a [bastion] per hop,
+	 * each completed from the file, and proxy_jump on the last.
+	 */
+	snprintf(path, sizeof(path), "%s/chain", f->dir);
+	write_file(path,
+	    "Host hopa\n  HostName 10.0.0.1\n  User a\n"
+	    "Host hopb\n  HostName 10.0.0.2\n  ProxyJump hopa\n"
+	    "Host *\n  User z\n");
+	c = ssh_config_conf(specs, 1, "hopa,hopb", path, NULL, NULL, NULL, 0,
+	    &errs);
+	if (c == NULL)
+		fail_msg("%s", errs.n > 0 ? errs.msg[0] : "no error");
+	assert_int_equal(c->nbastions, 2);
+	assert_string_equal(c->bastions[0].name, "hopa");
+	assert_string_equal(c->bastions[0].address.host, "10.0.0.1");
+	assert_string_equal(c->bastions[0].user, "a");
+	assert_null(c->bastions[0].proxy_jump);
+	assert_string_equal(c->bastions[1].name, "hopb");
+	assert_string_equal(c->bastions[1].address.host, "10.0.0.2");
+	assert_string_equal(c->bastions[1].user, "z");
+	assert_string_equal(c->bastions[1].proxy_jump, "hopa");
+	conf_unref(c);
+	c = ssh_config_conf(specs, 1, "hopb", path, NULL, NULL, NULL, 0,
+	    &errs);
+	if (c == NULL)
+		fail_msg("%s", errs.n > 0 ? errs.msg[0] : "no error");
+	assert_int_equal(c->nbastions, 2);
+	assert_string_equal(c->bastions[1].proxy_jump, "hopa");
+	conf_unref(c);
+	/* -J x,x: the hop gets a name of its own. */
+	c = ssh_config_conf(specs, 1, "hopa,hopa", path, NULL, NULL, NULL, 0,
+	    &errs);
+	if (c == NULL)
+		fail_msg("%s", errs.n > 0 ? errs.msg[0] : "no error");
+	assert_string_equal(c->bastions[0].name, "hopa-hop1");
+	assert_string_equal(c->bastions[1].proxy_jump, "hopa-hop1");
+	conf_unref(c);
+	assert_int_equal(errs.n, 0);
+
 	/* A config that cannot be opened (not ENOENT) is an error. */
 	snprintf(path, sizeof(path), "%s/.ssh/config", f->dir);
 	assert_int_equal(unlink(path), 0);
 	snprintf(path, sizeof(path), "%s/.ssh", f->dir);
 	assert_int_equal(rmdir(path), 0);
 	write_file(path, "not a directory\n");
-	assert_null(ssh_config_conf(specs, 1, "prod", NULL, NULL, NULL, 0,
+	assert_null(ssh_config_conf(specs, 1, "prod", NULL, NULL, NULL, NULL, 0,
 	    &errs));
 	assert_int_equal(errs.n, 1);
 	assert_non_null(strstr(errs.msg[0], "/.ssh/config"));
