@@ -176,6 +176,7 @@ struct conf_service {
 	char			*cluster_ports;	/* "FIRST-LAST" as written */
 	int			 cluster_port_first; /* parsed from it */
 	int			 cluster_port_last;
+	int			 cluster_ports_line;
 };
 
 enum conf_host_key_check {

@@ -80,13 +80,16 @@ void	conf_validate_readonly(struct conf_parser *p,
  */
 void	conf_validate(struct conf_parser *p);
 
-/* conf_read_secret(p, s): read s's check_password_file (conf.c). */
+/*
+ * conf_read_secret(p, s): read s's check_password_file and auth_file
+ * (conf_secret.c).
+ */
 void	conf_read_secret(struct conf_parser *p, struct conf_service *s);
 
 /*
  * conf_read_secret_file(p, line, label, key, path, out): read the first
  * line of path into *out (the caller frees it, wiped); errors at line,
- * as "label: key path: why" (conf.c).  The file's mode is checked at its
+ * as "label: key path: why" (conf_secret.c).  The file's mode is checked at its
  * key's line (conf_check_secrets).
  */
 void	conf_read_secret_file(struct conf_parser *p, int line_no,
@@ -104,7 +107,7 @@ void	conf_note_secret(struct conf_parser *p, int line, const char *what,
 /*
  * conf_check_secrets(p): every file of a KEY_SECRET key against the rule
  * of secret.h, each wrong one an error at its key's line (so that
- * "postern -n" lists them all); then frees the list (conf.c).
+ * "postern -n" lists them all); then frees the list (conf_secret.c).
  */
 void	conf_check_secrets(struct conf_parser *p);
 

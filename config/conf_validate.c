@@ -163,6 +163,7 @@ conf_validate_cluster(struct conf_parser *p, struct conf_service *s)
 		return;
 	}
 	line = conf_key_line(p, "cluster_ports");
+	s->cluster_ports_line = line;
 	if ((dash = strchr(r, '-')) == NULL ||
 	    (s->cluster_port_first = conf_cluster_port(r,
 	    (size_t)(dash - r))) < 0 ||
@@ -445,6 +446,77 @@ conf_validate_listeners(struct conf_parser *p)
 	}
 }
 
+/* Could listeners on a and b take the same port: a same or wildcard host. */
+static int
+conf_hosts_meet(const struct addr *a, const struct addr *b)
+{
+	static const char *const any[] = { "", "0.0.0.0", "::" };
+	size_t	i;
+
+	for (i = 0; i < sizeof(any) / sizeof(any[0]); i++)
+		if (strcmp(a->host, any[i]) == 0 ||
+		    strcmp(b->host, any[i]) == 0)
+			return (1);
+	return (strcmp(a->host, b->host) == 0);
+}
+
+/*
+ * A node listener binds its seed's listen host on a port of
+ * cluster_ports: no other service's range, listener or the admin
+ * endpoint may take one of them there (the node would find its port
+ * taken, or take another's).  Said at the later cluster_ports line.
+ */
+static void
+conf_validate_cluster_ports(struct conf_parser *p)
+{
+	struct conf		*c = p->conf;
+	struct conf_service	*s, *t;
+	size_t			 i, k, l;
+	char			 buf[ADDR_STRLEN];
+
+	for (i = 0; i < c->nservices; i++) {
+		s = &c->services[i];
+		if (!s->cluster || s->cluster_port_first == 0 || s->nlisten == 0)
+			continue;
+		if (c->has_admin && c->admin.port >= s->cluster_port_first &&
+		    c->admin.port <= s->cluster_port_last &&
+		    conf_hosts_meet(&s->listen[0].addr, &c->admin))
+			perr(p, s->cluster_ports_line, "cluster_ports %s holds "
+			    "the admin address %s", s->cluster_ports,
+			    addr_format(&c->admin, buf, sizeof(buf)));
+		for (k = 0; k < c->nservices; k++) {
+			t = &c->services[k];
+			if (k == i)
+				continue;
+			for (l = 0; l < t->nlisten; l++)
+				if (t->listen[l].addr.port >=
+				    s->cluster_port_first &&
+				    t->listen[l].addr.port <=
+				    s->cluster_port_last &&
+				    conf_hosts_meet(&s->listen[0].addr,
+				    &t->listen[l].addr))
+					perr(p, s->cluster_ports_line,
+					    "cluster_ports %s holds listen %s "
+					    "of service %s (line %d)",
+					    s->cluster_ports, addr_format(
+					    &t->listen[l].addr, buf,
+					    sizeof(buf)), t->name,
+					    t->listen[l].line);
+			if (k < i && t->cluster && t->cluster_port_first != 0 &&
+			    t->nlisten > 0 &&
+			    t->cluster_port_first <= s->cluster_port_last &&
+			    s->cluster_port_first <= t->cluster_port_last &&
+			    conf_hosts_meet(&s->listen[0].addr,
+			    &t->listen[0].addr))
+				perr(p, s->cluster_ports_line, "cluster_ports "
+				    "%s overlaps cluster_ports %s of service "
+				    "%s (line %d)", s->cluster_ports,
+				    t->cluster_ports, t->name,
+				    t->cluster_ports_line);
+		}
+	}
+}
+
 void
 conf_validate(struct conf_parser *p)
 {
@@ -477,6 +549,7 @@ conf_validate(struct conf_parser *p)
 	if (c->nservices == 0)
 		perr(p, 0, "no [service NAME] section: nothing to do");
 	conf_validate_listeners(p);
+	conf_validate_cluster_ports(p);
 	conf_check_secrets(p);
 }
 

@@ -23,11 +23,7 @@
 #include "audit.h"
 #include "clock.h"
 #include "conf.h"
-#include "guard.h"
 #include "log.h"
-#include "route.h"
-#include "service.h"
-#include "session.h"
 
 #define AUDIT_LINE	2048
 
@@ -139,16 +135,16 @@ audit_peer_uid(int fd)
 }
 
 void
-audit_begin(struct session *s, int fd)
+audit_begin(const struct conf *c, int fd, int64_t *wall_ms, long *uid)
 {
 	struct timespec	ts;
 
-	s->uid = AUDIT_UID_UNKNOWN;
-	if (s->svc->gen->audit == AUDIT_OFF)
+	*uid = AUDIT_UID_UNKNOWN;
+	if (c->audit == AUDIT_OFF)
 		return;
 	clock_gettime(CLOCK_REALTIME, &ts);
-	s->wall_ms = (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-	s->uid = audit_peer_uid(fd);
+	*wall_ms = (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+	*uid = audit_peer_uid(fd);
 }
 
 /* A JSON string's body: quotes, backslashes and controls escaped. */
@@ -254,28 +250,13 @@ audit_append(const char *path, const char *line)
 }
 
 void
-audit_end(const struct session *s, const char *why)
+audit_end(const struct conf *c, const struct audit_rec *r)
 {
-	const struct conf	*c = s->svc->gen;
-	struct audit_rec	 r;
-	char			 line[AUDIT_LINE];
+	char	line[AUDIT_LINE];
 
 	if (c->audit == AUDIT_OFF)
 		return;
-	memset(&r, 0, sizeof(r));
-	r.id = s->id;
-	r.service = s->svc->name;
-	r.route = s->route != NULL ? s->route->cr->name : NULL;
-	r.bastion = s->route != NULL ? s->route->cr->bastion : NULL;
-	r.client = s->peer;
-	r.end = why;
-	r.uid = s->uid;
-	r.start_ms = s->wall_ms;
-	r.duration_ms = clock_since(s->start);
-	r.up = s->relay.side[RELAY_CLIENT].bytes;
-	r.down = s->relay.side[RELAY_SERVER].bytes;
-	r.refused = guard_refusals(s->guard);
-	audit_format(c->audit == AUDIT_JSON, &r, line, sizeof(line));
+	audit_format(c->audit == AUDIT_JSON, r, line, sizeof(line));
 	if (c->audit_file != NULL)
 		audit_append(c->audit_file, line);
 	else

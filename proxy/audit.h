@@ -13,7 +13,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-struct session;
+struct conf;
 
 #define AUDIT_UID_UNKNOWN	(-1L)
 
@@ -25,13 +25,12 @@ struct session;
 long	audit_peer_uid(int fd);
 
 /*
- * audit_begin(s, fd): a new session on client socket fd: note who and
- * when, if its generation audits.
+ * audit_begin(c, fd, wall_ms, uid): a new session on client socket fd:
+ * note who (*uid) and when (*wall_ms), if generation c audits; else
+ * *uid is AUDIT_UID_UNKNOWN and *wall_ms left as it is.
  */
-void	audit_begin(struct session *s, int fd);
-
-/* audit_end(s, why): the session closed for why: write its record. */
-void	audit_end(const struct session *s, const char *why);
+void	audit_begin(const struct conf *c, int fd, int64_t *wall_ms,
+	    long *uid);
 
 /*
  * audit_format(json, ...): the record's text, for tests: fields as
@@ -48,5 +47,12 @@ struct audit_rec {
 
 void	audit_format(int json, const struct audit_rec *r, char *buf,
 	    size_t len);
+
+/*
+ * audit_end(c, r): a session closed: write its record r (filled by the
+ * session, session.c) as generation c says; nothing when it does not
+ * audit.  r and what it points to stay the caller's.
+ */
+void	audit_end(const struct conf *c, const struct audit_rec *r);
 
 #endif

@@ -153,6 +153,30 @@ cluster_map(struct cluster *c)
 	return (&c->map);
 }
 
+size_t
+cluster_route(const struct cluster *c)
+{
+	const struct service	*s = c->seed;
+	size_t			 i;
+
+	if (s == NULL || s->current >= s->nroutes)
+		return ((size_t)-1);
+	for (i = 0; i < s->nroutes; i++)
+		if (s->routes[i] == s->order[s->current])
+			return (i);
+	return ((size_t)-1);
+}
+
+void
+cluster_follow_seed(struct cluster *c)
+{
+	size_t	i;
+
+	for (i = 0; c->seed != NULL && i < c->nnodes; i++)
+		if (c->nodes[i]->svc != NULL)
+			service_update(c->nodes[i]->svc);
+}
+
 static int
 same(const char *s, size_t n, const char *z)
 {

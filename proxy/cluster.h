@@ -89,6 +89,20 @@ void	cluster_redirected(struct cluster *c, int ask);
 void	cluster_redirects(const struct cluster *c, unsigned long long *moved,
 	    unsigned long long *ask);
 
+/*
+ * cluster_route(c): the position, in the seed's configured routes, of
+ * the route the seed's new sessions get now; (size_t)-1 when none or
+ * stopped.  A node service prefers its copy of that route (service.h's
+ * service_select): the service's route failover applies to all nodes.
+ */
+size_t	cluster_route(const struct cluster *c);
+
+/*
+ * cluster_follow_seed(c): the seed's route changed: each node service
+ * picks its route again now, and its sessions follow (follow.h).
+ */
+void	cluster_follow_seed(struct cluster *c);
+
 /* cluster_refresh(c): a redirect came: learn the topology again soon. */
 void	cluster_refresh(struct cluster *c);
 

@@ -88,10 +88,14 @@ cluster_sess_done(struct cluster_sess *cs, struct evbuffer *out,
 		cluster_refresh(cs->c);	/* a redirect: slots moved */
 }
 
-/* The reply bytes b[0..n): how many belong to the current reply. */
+/*
+ * The reply bytes b[0..n): how many belong to the current reply.  *pass:
+ * they go on unchanged (the caller moves them), else the rewriter took
+ * them (held; what it makes of them is added to out when it ends).
+ */
 static size_t
 cluster_sess_step(struct cluster_sess *cs, const char *b, size_t n,
-    struct evbuffer *out)
+    struct evbuffer *out, int *pass)
 {
 	enum cluster_rw_res	 r;
 	size_t			 used = n;
@@ -101,15 +105,15 @@ cluster_sess_step(struct cluster_sess *cs, const char *b, size_t n,
 
 	if (!cs->in_reply) {
 		cluster_rw_tx_free(cs->tx);
-		cs->kind = cluster_cmd_pop_tx(&cs->cmd, &cs->tx);
+		cs->kind = cluster_cmd_pop_reply(&cs->cmd, b[0], &cs->tx);
 		cs->rw.tx = cs->tx;
 		cs->hold = cs->kind != CLUSTER_RW_REDIRECT || b[0] == '-';
 		cs->in_reply = 1;
 	}
+	*pass = !cs->hold;
 	if (!cs->hold) {
 		if ((k = cluster_rw_skip_feed(&cs->skip, b, n, &used)) < 0)
 			cluster_sess_stop(cs, "reply nests too deep");
-		evbuffer_add(out, b, used);
 		if (k != 0)
 			cs->in_reply = 0;
 		return (used);
@@ -133,25 +137,29 @@ cluster_sess_step(struct cluster_sess *cs, const char *b, size_t n,
 	return (used);
 }
 
+/*
+ * Chain by chain, never made contiguous: a reply that carries no address
+ * is only followed (its framing) and moved on, its bulk payload not
+ * read, whole chains moved without a copy.
+ */
 void
 cluster_sess_server(void *arg, struct evbuffer *in, struct evbuffer *out)
 {
 	struct cluster_sess	*cs = arg;
-	size_t			 n = evbuffer_get_length(in), off = 0;
-	const char		*b;
+	struct evbuffer_iovec	 v;
+	size_t			 used;
+	int			 pass;
 
-	if (cs->dead || n == 0) {
-		evbuffer_add_buffer(out, in);
-		return;
+	while (!cs->dead && evbuffer_peek(in, -1, NULL, &v, 1) > 0 &&
+	    v.iov_len > 0) {
+		used = cluster_sess_step(cs, v.iov_base, v.iov_len, out,
+		    &pass);
+		if (pass)
+			evbuffer_remove_buffer(in, out, used);
+		else
+			evbuffer_drain(in, used);
+		if (used == 0)		/* a broken invariant: never spin */
+			cluster_sess_stop(cs, "no progress in a reply");
 	}
-	if ((b = (const char *)evbuffer_pullup(in, -1)) == NULL) {
-		cluster_sess_stop(cs, "out of memory");
-		evbuffer_add_buffer(out, in);
-		return;
-	}
-	while (off < n && !cs->dead)
-		off += cluster_sess_step(cs, b + off, n - off, out);
-	if (off < n)
-		evbuffer_add(out, b + off, n - off);
-	evbuffer_drain(in, n);
+	evbuffer_add_buffer(out, in);	/* what is left passes unchanged */
 }

@@ -31,6 +31,7 @@
 #include "linger.h"
 #include "listener.h"
 #include "log.h"
+#include "memtrim.h"
 #include "notify.h"
 #include "pg_cancel.h"
 #include "priv.h"
@@ -416,13 +417,14 @@ daemon_new(void)
 	if ((px->notify = notify_new(px)) == NULL)
 		goto fail;
 	px->reap_ev = event_new(px->base, -1, 0, session_reap_cb, px);
+	px->trim = memtrim_new(px->base);
 	px->drain_timer = evtimer_new(px->base, daemon_drain_cb, px);
 	px->delay_timer = evtimer_new(px->base, daemon_delay_cb, px);
 	px->sig_term = evsignal_new(px->base, SIGTERM, daemon_signal_cb, px);
 	px->sig_int = evsignal_new(px->base, SIGINT, daemon_signal_cb, px);
 	px->sig_hup = evsignal_new(px->base, SIGHUP, daemon_signal_cb, px);
-	if (px->reap_ev == NULL || px->drain_timer == NULL ||
-	    px->delay_timer == NULL ||
+	if (px->reap_ev == NULL || px->trim == NULL ||
+	    px->drain_timer == NULL || px->delay_timer == NULL ||
 	    px->sig_term == NULL || px->sig_int == NULL || px->sig_hup == NULL)
 		goto fail;
 	evsignal_add(px->sig_term, NULL);
@@ -531,6 +533,7 @@ daemon_free(struct postern *px)
 	conf_unref(px->conf);
 	if (px->reap_ev != NULL)
 		event_free(px->reap_ev);
+	memtrim_free(px->trim);
 	if (px->drain_timer != NULL)
 		event_free(px->drain_timer);
 	if (px->delay_timer != NULL)

@@ -1,8 +1,10 @@
 /*
  * daemon.h: the daemon's life: start, reload (SIGHUP, watch_config),
  * drain and stop (SIGTERM/SIGINT).  It calls every module (services,
- * sessions, admin, notify); only main.c calls it.  What the other
- * modules read of the context is daemon_ctx.h.
+ * sessions, admin, notify); only main.c calls it (daemon_new, _start,
+ * _run, _free), and the life's own files (daemon.c, daemon_reload.c) call
+ * the rest among themselves.  What the other modules read of the context
+ * is daemon_ctx.h.
  */
 #ifndef POSTERN_DAEMON_H
 #define POSTERN_DAEMON_H
@@ -37,5 +39,30 @@ void	daemon_free(struct postern *px);
 #define DAEMON_ROOT_WARNING	"running as root without user =: every " \
 	"session, check and bastion runs with root's rights; set user = " \
 	"(e.g. user = postern) to drop them once the listeners are bound"
+
+/* The life's own, between daemon.c and daemon_reload.c. */
+
+/*
+ * daemon_apply(px, c): prepare generation c whole (listeners, TLS), then
+ * commit it.  Returns 0 (px takes c's reference) or -1 (logged; nothing
+ * changed, c stays the caller's).
+ */
+int	daemon_apply(struct postern *px, struct conf *c);
+
+/*
+ * daemon_reload(px, trigger): read the file again and apply it, or keep
+ * the running generation (logged; recorded for /health under trigger,
+ * "SIGHUP" or "watch", a static string).
+ */
+void	daemon_reload(struct postern *px, const char *trigger);
+
+/*
+ * daemon_resolver(px, c): the nameserver of generation c (its resolver,
+ * or resolv.conf's) for every lookup from now on.
+ */
+void	daemon_resolver(struct postern *px, const struct conf *c);
+
+/* daemon_watch_update(px): start or stop the watch per watch_config. */
+void	daemon_watch_update(struct postern *px);
 
 #endif

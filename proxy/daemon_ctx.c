@@ -13,6 +13,7 @@
 #include "clock.h"
 #include "daemon_ctx.h"
 #include "daemon_int.h"
+#include "memtrim.h"
 #include "tls_reg.h"
 
 unsigned int
@@ -91,6 +92,7 @@ void
 daemon_session_count(struct postern *px, int delta)
 {
 	px->nsessions += delta;
+	memtrim_touch(px->trim);
 }
 
 struct session_list *

@@ -15,6 +15,7 @@
 #include "conf.h"
 #include "conf_fds.h"
 #include "confwatch.h"
+#include "daemon.h"
 #include "daemon_int.h"
 #include "log.h"
 #include "notify.h"

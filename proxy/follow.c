@@ -1,6 +1,7 @@
 /*
  * follow.c: sessions follow their service's routing at safe points
- * (follow.h).
+ * (follow.h): the target, the steps, Redis moves; follow_pg.c resumes
+ * PostgreSQL sessions.
  */
 #include "config.h"
 
@@ -21,12 +22,11 @@
 #include "conf.h"
 #include "daemon_ctx.h"
 #include "follow.h"
+#include "follow_int.h"
 #include "link.h"
 #include "log.h"
 #include "move.h"
 #include "pg_track.h"
-#include "pg_auth.h"
-#include "pg_cancel.h"
 #include "pgresume.h"
 #include "pg_state.h"
 #include "scram.h"
@@ -39,12 +39,6 @@
 #include "service.h"
 #include "session.h"
 
-/* Relay buffers not empty at a safe point: look again this soon. */
-#define FOLLOW_IDLE_RETRY_MS	20
-/* A move that failed is tried again at a safe point after this. */
-#define FOLLOW_RETRY_MS		1000
-/* A crashed session tries every route at most this many times more. */
-#define FOLLOW_CRASH_ROUNDS	3
 /*
  * The client bytes of a Redis session's unanswered requests are kept
  * while they fit in this (and only while requests are outstanding: an
@@ -53,58 +47,6 @@
  */
 #define FOLLOW_REPLAY_MAX	(16 * 1024)
 #define FOLLOW_REPLAY_MIN	256
-
-enum follow_state {
-	FOLLOW_NONE,		/* where it should be */
-	FOLLOW_WAITING,		/* for a safe point */
-	FOLLOW_MOVING,		/* dialing and replaying (redis) */
-	FOLLOW_READY		/* the new server is ready: swap when safe */
-};
-
-struct follow {
-	struct session		*s;
-	enum follow_state	 state;
-	unsigned int		 epoch;		/* dial_cr, epoch then */
-	struct resp_track	*resp;		/* redis */
-	struct pg_track		*pg;		/* postgres */
-	struct pg_state		*st;		/* what a resume replays */
-	struct pgresume		*resume;	/* postgres: the next server */
-	struct pgresume		*rdead;		/* failed: freed next step */
-	struct follow_more	*more;		/* NULL: never moved */
-	struct event		*ev;		/* every step runs from here */
-	struct route		*target;	/* while not NONE */
-	struct move		*move;
-	struct move		*dead;		/* failed: freed next step */
-	const struct conf_route	*cr;		/* the move dialed: target's */
-	uint64_t		 gen;		/* resp->gen the move replays */
-	int64_t			 since;		/* clock_ms: began waiting */
-	int64_t			 retry_at;	/* clock_ms; 0: now */
-	uint8_t			*cap;		/* their bytes; NULL: none */
-	size_t			 caplen, capsize;
-	uint64_t		 cap_answered;	/* resp->answered at start */
-	uint32_t		 tried;		/* crashed: order indexes */
-	int			 crash_rounds;	/* crashed: every route tried */
-	int			 urgent;	/* route down or disabled */
-	/* Flags in bytes, last: every tracked session holds one. */
-	uint8_t			 more_nomem;	/* more could not be made */
-	uint8_t			 held;		/* the client not read */
-	uint8_t			 capture;	/* keep unanswered requests */
-	uint8_t			 cap_over;	/* too long: unreplayable */
-	uint8_t			 crashed;	/* its server ended at idle */
-};
-
-/*
- * What only a move or a resume uses, made at the first one and kept to
- * the end (ckey is reused by the next resume): an idle session that
- * never moves holds none of it (issue 27).
- */
-struct follow_more {
-	char			 noresume[160];	/* why not: close instead */
-	char			 names[96];	/* what the move replays */
-	unsigned char		 ckey[SCRAM_KEY_SIZE];	/* SCRAM pass- */
-	int			 have_ckey;		/* through */
-	int64_t			 rstart;	/* clock_ms: resume began */
-};
 
 static void	follow_step(evutil_socket_t, short, void *);
 static struct route *follow_target(const struct session *, int *);
@@ -115,7 +57,7 @@ static struct route *follow_target(const struct session *, int *);
  * when out of memory: the step is skipped, and the service's next tick
  * (follow_update) tries again.
  */
-static struct event *
+struct event *
 follow_event(struct follow *f)
 {
 	if (f->ev == NULL)
@@ -125,16 +67,15 @@ follow_event(struct follow *f)
 }
 
 /* Run a step from the follow's own event, soon. */
-static void
+void
 follow_kick(struct follow *f)
 {
 	if (follow_event(f) != NULL)
 		event_active(f->ev, EV_TIMEOUT, 0);
 }
-static int	follow_lost(struct relay *, void *);
 
 /* The move's part (struct follow_more), made on first use; NULL: none. */
-static struct follow_more *
+struct follow_more *
 follow_more(struct follow *f)
 {
 	if (f->more == NULL && (f->more = calloc(1, sizeof(*f->more))) ==
@@ -144,7 +85,7 @@ follow_more(struct follow *f)
 }
 
 /* Why the session cannot be resumed (close instead); "": nothing says. */
-static const char *
+const char *
 follow_why(const struct follow *f)
 {
 	if (f->more != NULL)
@@ -153,7 +94,7 @@ follow_why(const struct follow *f)
 }
 
 /* Forget why: the next resume may be tried. */
-static void
+void
 follow_why_clear(struct follow *f)
 {
 	if (f->more != NULL)
@@ -162,7 +103,7 @@ follow_why_clear(struct follow *f)
 }
 
 /* Say why the session cannot be resumed (out of memory: follow_why). */
-static void __attribute__((format(printf, 2, 3)))
+void
 follow_noresume(struct follow *f, const char *fmt, ...)
 {
 	va_list	ap;
@@ -176,7 +117,7 @@ follow_noresume(struct follow *f, const char *fmt, ...)
 }
 
 /* What the last move or resume replayed ("" when none). */
-static const char *
+const char *
 follow_names(const struct follow *f)
 {
 	return (f->more != NULL ? f->more->names : "");
@@ -205,7 +146,7 @@ follow_new(struct session *s)
 				goto fail;
 			pg_state_init(f->st);
 			f->pg->st = f->st;
-			relay_on_server_lost(&s->relay, follow_lost, f);
+			relay_on_server_lost(&s->relay, follow_pg_lost, f);
 		}
 	}
 	return (f);
@@ -219,7 +160,7 @@ fail:
  * is down: a query it sent meanwhile would hang on the old server and
  * cost the session; held, it goes to the new one after the swap.
  */
-static void
+void
 follow_hold(struct follow *f, int on)
 {
 	if (f->held != on)
@@ -228,7 +169,7 @@ follow_hold(struct follow *f, int on)
 }
 
 /* Leave the waiting state (counted in the service's gauge). */
-static void
+void
 follow_settle(struct follow *f)
 {
 	follow_hold(f, 0);
@@ -262,7 +203,8 @@ follow_cap_drop(struct follow *f)
 static int
 follow_quiet(const struct resp_track *t)
 {
-	return (t->sent == t->answered && resp_reader_idle(&t->req));
+	return (t->sent == t->answered &&
+	    resp_track_between(t, RESP_REQUESTS));
 }
 
 /*
@@ -333,6 +275,8 @@ follow_free(struct follow *f)
 		resp_track_clear(f->resp);	/* wipes what it recorded */
 		free(f->resp);
 	}
+	if (f->pg != NULL)
+		pg_track_clear(f->pg);	/* a LISTEN's channel set */
 	free(f->pg);
 	pgresume_free(f->rdead);
 	if (f->st != NULL) {
@@ -449,7 +393,7 @@ follow_stale(const struct session *s)
 static struct route *
 follow_target(const struct session *s, int *urgent)
 {
-	struct service	*svc = service_find(s->svc->px, s->svc->name);
+	struct service	*svc = service_followed(s->svc);
 	struct route	*t;
 	size_t		 i;
 
@@ -475,8 +419,11 @@ follow_target(const struct session *s, int *urgent)
 	for (i = 0; i < svc->nroutes; i++) {
 		if (svc->order[i] != s->route)
 			continue;
+		/* Ranks above: not a failback; but a cluster node goes
+		 * where its seed went (service_select). */
 		if (i < svc->current)
-			return (NULL);	/* ranks above: not a failback */
+			return (svc->cluster != NULL && !svc->cluster_owner ?
+			    t : NULL);
 		if (svc->cs->on_failback == ON_FAILBACK_MOVE || svc->pinned)
 			return (t);
 		return (NULL);
@@ -486,7 +433,7 @@ follow_target(const struct session *s, int *urgent)
 }
 
 /* Step again in ms (a timer on the same event). */
-static void
+void
 follow_later(struct follow *f, long ms)
 {
 	struct timeval	tv = clock_tv(ms > 0 ? ms : 1);
@@ -496,7 +443,7 @@ follow_later(struct follow *f, long ms)
 }
 
 /* Both directions idle (nothing buffered)?  Else look again soon. */
-static int
+int
 follow_idle(struct follow *f)
 {
 	if (relay_idle(&f->s->relay))
@@ -510,7 +457,7 @@ follow_idle(struct follow *f)
  * (plain close: its pool reconnects on its next use), or a PostgreSQL
  * session, told as a server restart would (FATAL 57P01).
  */
-static void
+void
 follow_close(struct follow *f, const char *why)
 {
 	struct session	*s = f->s;
@@ -549,7 +496,7 @@ follow_replayable(const struct follow *f, char *name, size_t namelen)
 		return (0);
 	return (resp_ro_replayable(f->cap, f->caplen, name, namelen) &&
 	    !f->cap_over && t->answered == f->cap_answered &&
-	    resp_reader_idle(&t->rep) && !t->multi && !t->watch &&
+	    resp_track_between(t, RESP_REPLIES) && !t->multi && !t->watch &&
 	    !t->subscribed && !t->monitor && t->unreplayable == NULL &&
 	    t->npending == 0 && t->lost == NULL);
 }
@@ -789,328 +736,6 @@ follow_redis(struct follow *f)
 	follow_dial(f);
 }
 
-/*
- * A resume's failure that may pass: the target not reachable now, or its
- * server not taking sessions for a while (57P03: starting, shutting
- * down, in recovery; 53300: too many connections).  A refused login, a
- * parameter that differs or a replay error would fail again.
- */
-static int
-follow_transient(const char *why)
-{
-	return (strncmp(why, "connect failed", 14) == 0 ||
-	    strcmp(why, "the connection failed") == 0 ||
-	    strcmp(why, "the server closed") == 0 ||
-	    strncmp(why, "no login and replay within", 26) == 0 ||
-	    strstr(why, ": 57P03 ") != NULL || strstr(why, ": 53300 ") != NULL);
-}
-
-static void
-follow_resume_cb(struct pgresume *r, int ok, const char *why, void *arg)
-{
-	struct follow	*f = arg;
-	char		 prefix[256];
-
-	if (ok)
-		f->state = FOLLOW_READY;
-	else if (!f->crashed && !f->urgent && follow_transient(why)) {
-		/* Its own server still works: stay, as a Redis move does. */
-		log_warnx("%s: resume on %s failed: %s; it stays, and tries "
-		    "again at a later safe point", session_prefix(f->s,
-		    f->s->route, prefix, sizeof(prefix)), f->target->cr->name,
-		    why);
-		f->rdead = f->resume;	/* not inside its own callback */
-		f->resume = NULL;
-		f->state = FOLLOW_WAITING;
-		f->retry_at = clock_ms() + FOLLOW_RETRY_MS;
-	} else {
-		/* Today's behaviour then: closed at its next safe point. */
-		follow_hold(f, 0);
-		follow_noresume(f, "resume failed: %s", why);
-		f->rdead = f->resume;	/* not inside its own callback */
-		f->resume = NULL;
-		f->state = FOLLOW_WAITING;
-	}
-	follow_kick(f);
-}
-
-/*
- * follow_pg_resume(f): a PostgreSQL session at a safe point that must
- * leave its route: start its resume on f->target.  Returns 1 when a
- * resume goes on (the follow's state is MOVING), 0 when the session
- * cannot be resumed (follow_why() says why: close it as before).
- */
-static int
-follow_pg_resume(struct follow *f)
-{
-	struct session			*s = f->s;
-	struct service			*svc;
-	const struct conf_service	*cs;
-	struct pg_auth			*auth = NULL;
-	struct evbuffer			*replay;
-	const char			*why;
-	int				 nz;
-
-	if (follow_why(f)[0] != '\0')
-		return (0);
-	if (f->st == NULL) {
-		/* Resume not configured when it began: as before. */
-		follow_noresume(f, "%s", f->urgent ? "route down" : "idle");
-		return (0);
-	}
-	if (follow_more(f) == NULL)
-		return (0);	/* follow_why(): out of memory */
-	/* The generation now: auth_file is read again on reload. */
-	svc = service_find(s->svc->px, s->svc->name);
-	cs = svc != NULL ? svc->cs : s->svc->cs;
-	if (cs->auth == NULL)
-		why = "no auth_file any more";
-	else
-		why = pgresume_login(cs->auth, s->pg_startup, s->pg_startup_len,
-		    f->st, f->target->cr->kind == ROUTE_TLS,
-		    cs->check_allow_md5, f->more->ckey, &f->more->have_ckey,
-		    &auth);
-	if (why != NULL) {
-		follow_noresume(f, "not resumable: %s", why);
-		return (0);
-	}
-	if ((replay = evbuffer_new()) == NULL) {
-		pg_auth_free(auth);
-		follow_noresume(f, "out of memory");
-		return (0);
-	}
-	nz = pg_state_replay(f->st, replay, f->more->names,
-	    sizeof(f->more->names));
-	f->gen = f->st->gen;
-	f->more->rstart = clock_ms();
-	f->resume = pgresume_start(daemon_dial_env(s->svc->px), f->target->cr,
-	    cs->connect_timeout_ms, cs->response_timeout_ms > 0 ?
-	    cs->response_timeout_ms : 5000, s->pg_startup, s->pg_startup_len,
-	    auth, replay, nz, f->st, follow_resume_cb, f);
-	evbuffer_free(replay);		/* emptied */
-	if (f->resume == NULL) {
-		follow_noresume(f, "out of memory");
-		return (0);
-	}
-	f->state = FOLLOW_MOVING;
-	if (f->urgent)
-		follow_hold(f, 1);
-	return (1);
-}
-
-/* The new server is logged in and replayed, the session idle: swap. */
-static void
-follow_pg_swap(struct follow *f)
-{
-	struct session		*s = f->s;
-	struct route		*old = s->route;
-	struct bufferevent	*bev;
-	struct link		*link;
-	char			 prefix[256], to[ADDR_STRLEN];
-	long			 ms = (long)clock_since(f->since);
-	long			 rms = (long)clock_since(f->more->rstart);
-	const uint8_t		*key;
-	size_t			 keylen;
-	uint32_t		 pid;
-	int			 rc;
-
-	if (f->crashed && !relay_resend_ok(&s->relay)) {
-		follow_later(f, FOLLOW_IDLE_RETRY_MS);	/* a reply unwritten */
-		return;
-	}
-	pgresume_take(f->resume, &bev, &link, &pid, &key, &keylen);
-	/* Crashed: the old upstream is gone; nothing waits toward it. */
-	rc = f->crashed ? relay_resend_server(&s->relay,
-	    daemon_base(s->svc->px), bev, link, NULL) :
-	    relay_swap_server(&s->relay, daemon_base(s->svc->px), bev, link);
-	if (rc == 0)
-		f->held = 0;	/* the new relay reads the client */
-	if (rc != 0) {
-		if (rc == -1) {		/* not idle after all: ours still */
-			if (bev != NULL)
-				bufferevent_free(bev);
-			link_close(link);
-		}
-		session_close(s, SESSION_END_INTERNAL, rc == -1 ?
-		    "resume: the relay was not idle" : "out of memory");
-		return;
-	}
-	log_info("%s: resumed on %s %s %s(waited %ld.%03lds, the new server "
-	    "ready in %ld ms; replayed %s)", session_prefix(s, old, prefix,
-	    sizeof(prefix)), f->target->cr->name,
-	    addr_format(&f->target->cr->target, to, sizeof(to)),
-	    f->crashed ? "after its server closed " : "", ms / 1000,
-	    ms % 1000, rms, follow_names(f));
-	f->crashed = 0;
-	session_route_moved(s, f->target);
-	/* The client's cancel key now reaches the new backend. */
-	if (pid != 0)
-		(void)pg_cancel_move(s->cancel_key, s->route, pid, key, keylen);
-	s->svc->count->moved++;
-	follow_settle(f);
-}
-
-static void
-follow_pg(struct follow *f)
-{
-	/* LISTEN: only the drain deadline closes it (service.c). */
-	if (pg_track_safe(f->pg) != PG_SAFE)
-		return;
-	if (f->state == FOLLOW_READY && f->st != NULL &&
-	    f->gen != f->st->gen) {
-		/* The client changed its state meanwhile: prepare anew. */
-		follow_hold(f, 0);
-		f->rdead = f->resume;
-		f->resume = NULL;
-		f->state = FOLLOW_WAITING;
-	}
-	if (f->state != FOLLOW_READY && clock_ms() < f->retry_at) {
-		follow_later(f, (long)(f->retry_at - clock_ms()));
-		return;
-	}
-	if (!follow_idle(f))
-		return;
-	if (f->state == FOLLOW_READY)
-		follow_pg_swap(f);
-	else if (!follow_pg_resume(f))
-		follow_close(f, follow_why(f));
-}
-
-/*
- * The relay's server side ended while the session was idle (relay_lost_cb):
- * a crashed path (the forwarder or the network gone, a reset) or server
- * (an immediate shutdown, a crash of another backend: PostgreSQL sends a
- * WARNING, a NoticeResponse, then closes) that the client has not seen
- * as an error: no ErrorResponse came since its last ReadyForQuery.  A
- * FATAL at idle is the server's decision (pg_terminate_backend, a fast
- * shutdown, idle_session_timeout: all 57P01 or 57P05) and goes on to the
- * client.  Resumable: take it over (the relay holds the client);
- * follow_crash() resumes it.
- */
-static int
-follow_lost(struct relay *r, void *arg)
-{
-	struct follow	*f = arg;
-	const char	*why = NULL;
-	char		 prefix[256];
-
-	if (f->s->state != SESSION_RELAYING || f->pg->bye)
-		return (0);	/* the client said goodbye: its end */
-	if (follow_why(f)[0] != '\0')
-		why = follow_why(f);
-	else if (pg_track_safe(f->pg) != PG_SAFE)
-		why = pg_track_why(f->pg);
-	else if (f->pg->last != 'Z' && f->pg->last != 'N' && f->pg->last != 'S')
-		why = "it sent an error at idle";	/* a FATAL: passed on */
-	else
-		why = pg_state_why(f->st);
-	if (why != NULL) {
-		/* One line: tests and operators tell a cut query from this. */
-		log_info("%s: its server closed (%s): not resumed",
-		    session_prefix(f->s, f->s->route, prefix, sizeof(prefix)),
-		    why);
-		return (0);
-	}
-	if (follow_event(f) == NULL)
-		return (0);	/* out of memory: the end passes on */
-	f->crashed = 1;
-	f->tried = 0;
-	f->crash_rounds = 0;
-	event_active(f->ev, EV_TIMEOUT, 0);
-	return (1);
-}
-
-/*
- * The next route for a crashed session: the first in the effective order
- * that is neither down nor disabled nor tried (its own route first when
- * that is where new sessions go: the server may be fine).  NULL: none.
- */
-static struct route *
-follow_crash_target(struct follow *f)
-{
-	struct service	*svc = service_find(f->s->svc->px,
-	    f->s->svc->name);
-	struct route	*t;
-	size_t		 i;
-
-	for (i = 0; svc != NULL && i < svc->nroutes && i < 32; i++) {
-		t = svc->order[i];
-		if ((f->tried & (1u << i)) || t->state == ROUTE_STATE_DOWN ||
-		    t->admin != ROUTE_ADMIN_ENABLED)
-			continue;
-		f->tried |= 1u << i;
-		return (t);
-	}
-	return (NULL);
-}
-
-/*
- * A crashed session: resume on the next route that may take it (its
- * client held), trying each once; when none does, close it as the
- * crash would have (the client sees its server's end).
- */
-static void
-follow_crash(struct follow *f)
-{
-	struct session	*s = f->s;
-	struct route	*t;
-	char		 detail[224], prefix[256];
-
-	f->urgent = 0;		/* the relay holds the client, not us */
-	if (f->state == FOLLOW_MOVING)
-		return;
-	if (f->state == FOLLOW_READY && f->gen != f->st->gen) {
-		/* Prepared (a failback) before the client changed state. */
-		f->rdead = f->resume;
-		f->resume = NULL;
-		f->state = FOLLOW_WAITING;
-	}
-	if (f->state == FOLLOW_READY) {
-		follow_pg_swap(f);
-		return;
-	}
-	/* Not resumable at all: no other route would do better. */
-	t = strncmp(follow_why(f), "not resumable", 13) != 0 ?
-	    follow_crash_target(f) : NULL;
-	if (t == NULL && f->crash_rounds < FOLLOW_CRASH_ROUNDS &&
-	    strncmp(follow_why(f), "resume failed: ", 15) == 0 &&
-	    follow_transient(follow_why(f) + 15)) {
-		/* Every route refused for now (a loaded target timing out, a
-		 * server restarting): the held client waits a little more. */
-		f->crash_rounds++;
-		f->tried = 0;
-		log_info("%s: no route took it (last: %s); tries again in "
-		    "%d ms", session_prefix(s, s->route, prefix,
-		    sizeof(prefix)), follow_why(f), FOLLOW_RETRY_MS);
-		follow_later(f, FOLLOW_RETRY_MS);
-		return;
-	}
-	if (t == NULL) {
-		snprintf(detail, sizeof(detail), "its server closed at idle; "
-		    "not resumed: %s", follow_why(f)[0] != '\0' ?
-		    follow_why(f) : "no route to resume on");
-		session_close(s, SESSION_END_ROUTE, detail);
-		return;
-	}
-	if (f->state == FOLLOW_NONE) {
-		s->svc->count->waiting++;
-		f->since = clock_ms();
-	}
-	if (follow_why(f)[0] != '\0' && f->target != NULL)
-		log_info("%s: %s on %s; tries %s", session_prefix(s, s->route,
-		    prefix, sizeof(prefix)), follow_why(f), f->target->cr->name,
-		    t->cr->name);
-	else
-		log_info("%s: its server closed at idle; resumes on %s",
-		    session_prefix(s, s->route, prefix, sizeof(prefix)),
-		    t->cr->name);
-	route_unref(f->target);
-	f->target = route_ref(t);
-	f->state = FOLLOW_WAITING;
-	follow_why_clear(f);		/* a failed resume: the next route */
-	if (!follow_pg_resume(f))
-		follow_kick(f);			/* closes */
-}
 
 static void
 follow_step(evutil_socket_t fd, short what, void *arg)
@@ -1127,7 +752,7 @@ follow_step(evutil_socket_t fd, short what, void *arg)
 	if (s->state != SESSION_RELAYING)
 		return;
 	if (f->crashed) {
-		follow_crash(f);
+		follow_pg_crash(f);
 		return;
 	}
 	t = follow_target(s, &f->urgent);
@@ -1178,5 +803,5 @@ follow_step(evutil_socket_t fd, short what, void *arg)
 	if (f->resp != NULL)
 		follow_redis(f);
 	else
-		follow_pg(f);
+		follow_pg_step(f);
 }

@@ -10,6 +10,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <sys/socket.h>
+
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
 #include <event2/event.h>
@@ -45,6 +47,8 @@ struct pgresume {
 	int			 rd_init;
 	pgresume_cb		*cb;
 	void			*arg;
+	struct sockaddr_storage	 peer;		/* the new server (TCP) */
+	int			 have_peer;
 };
 
 /* Stop listening to the upstream: the session decides what is next. */
@@ -187,6 +191,11 @@ pgresume_dial_cb(const struct dial_result *res, void *arg)
 		return;
 	}
 	r->state = PGRESUME_HANDSHAKE;
+	/* The session's upstream once swapped: its route's name check and
+	 * its log prefix compare with it (move.c keeps it alike). */
+	if ((r->have_peer = res->peer != NULL))
+		memcpy(&r->peer, res->peer, res->peer->sa_family == AF_INET6 ?
+		    sizeof(struct sockaddr_in6) : sizeof(struct sockaddr_in));
 	evtimer_add(r->timer, &tv);
 	if (res->link != NULL) {
 		r->link = res->link;
@@ -248,6 +257,12 @@ pgresume_take(struct pgresume *r, struct bufferevent **bev,
 	*pid = r->rd.keylen > 0 ? r->rd.pid : 0;
 	*key = r->rd.key;
 	*keylen = r->rd.keylen;
+}
+
+const struct sockaddr *
+pgresume_peer(const struct pgresume *r)
+{
+	return (r->have_peer ? (const struct sockaddr *)&r->peer : NULL);
 }
 
 void

@@ -27,6 +27,7 @@ struct link;
 struct pg_auth;
 struct pgresume;
 struct pg_state;
+struct sockaddr;
 
 /* As move_cb: not to pgresume_free(r) from inside. */
 typedef void pgresume_cb(struct pgresume *r, int ok, const char *why,
@@ -54,6 +55,13 @@ struct pgresume *pgresume_start(const struct dial_env *env,
 void	pgresume_take(struct pgresume *r, struct bufferevent **bev,
 	    struct link **link, uint32_t *pid, const uint8_t **key,
 	    size_t *keylen);
+
+/*
+ * pgresume_peer(r): the address of the server r connected to over TCP
+ * (tcp://, tls://), or NULL (ssh://: the bastion knows; not connected
+ * yet).  Owned by r.
+ */
+const struct sockaddr *pgresume_peer(const struct pgresume *r);
 
 /* pgresume_free(r): cancel and close what r holds; NULL: no-op. */
 void	pgresume_free(struct pgresume *r);

@@ -120,7 +120,7 @@ relay_init(struct relay *r)
 	memset(r, 0, sizeof(*r));
 	for (i = 0; i < 2; i++) {
 		r->side[i].relay = r;
-		r->side[i].idx = i;
+		r->side[i].idx = (uint8_t)i;
 		r->side[i].fdio.fd = -1;
 	}
 }
@@ -130,13 +130,23 @@ relay_start(struct relay *r, struct event_base *base, int client_fd,
     struct bufferevent *server, struct evbuffer *first, relay_done_cb *cb,
     void *arg)
 {
+	int	fd;
+
+	/* Take the descriptor; freeing the bufferevent keeps it. */
+	fd = bufferevent_getfd(server);
+	bufferevent_setfd(server, -1);
+	bufferevent_free(server);
+	return (relay_start_fd(r, base, client_fd, fd, first, cb, arg));
+}
+
+int
+relay_start_fd(struct relay *r, struct event_base *base, int client_fd,
+    int server_fd, struct evbuffer *first, relay_done_cb *cb, void *arg)
+{
 	relay_init(r);
 	r->cb = cb;
 	r->arg = arg;
-	/* Take the descriptor; freeing the bufferevent keeps it. */
-	r->side[RELAY_SERVER].fdio.fd = bufferevent_getfd(server);
-	bufferevent_setfd(server, -1);
-	bufferevent_free(server);
+	r->side[RELAY_SERVER].fdio.fd = server_fd;
 	r->side[RELAY_CLIENT].fdio.fd = client_fd;
 	return (relay_fd_start(r, base, first));
 }
@@ -233,22 +243,33 @@ relay_release(struct relay *r)
 	relay_fd_release(r);
 	free(r->error);
 	r->error = NULL;
-	if (r->filter_in != NULL)
-		evbuffer_free(r->filter_in);
-	r->filter_in = NULL;
-	if (r->rewrite_tmp != NULL)
-		evbuffer_free(r->rewrite_tmp);
-	r->rewrite_tmp = NULL;
-	r->filter = NULL;
+	if (r->hooks != NULL) {
+		if (r->hooks->filter_in != NULL)
+			evbuffer_free(r->hooks->filter_in);
+		if (r->hooks->rewrite_tmp != NULL)
+			evbuffer_free(r->hooks->rewrite_tmp);
+		free(r->hooks);
+		r->hooks = NULL;
+	}
+}
+
+/* r's hooks, made when first needed; NULL when out of memory. */
+static struct relay_hooks *
+relay_hooks(struct relay *r)
+{
+	if (r->hooks == NULL)
+		r->hooks = calloc(1, sizeof(*r->hooks));
+	return (r->hooks);
 }
 
 int
 relay_filter_set(struct relay *r, const struct relay_filter *f, void *arg)
 {
-	if (r->filter_in == NULL && (r->filter_in = evbuffer_new()) == NULL)
+	if (relay_hooks(r) == NULL || (r->hooks->filter_in == NULL &&
+	    (r->hooks->filter_in = evbuffer_new()) == NULL))
 		return (-1);
-	r->filter = f;
-	r->filter_arg = arg;
+	r->hooks->filter = f;
+	r->hooks->filter_arg = arg;
 	return (0);
 }
 
@@ -269,11 +290,11 @@ relay_edit_server(struct relay *r, relay_edit_cb *cb, void *arg)
 int
 relay_rewrite_set(struct relay *r, relay_rewrite_cb *cb, void *arg)
 {
-	if (r->rewrite_tmp == NULL &&
-	    (r->rewrite_tmp = evbuffer_new()) == NULL)
+	if (relay_hooks(r) == NULL || (r->hooks->rewrite_tmp == NULL &&
+	    (r->hooks->rewrite_tmp = evbuffer_new()) == NULL))
 		return (-1);
-	r->rewrite = cb;
-	r->rewrite_arg = arg;
+	r->hooks->rewrite = cb;
+	r->hooks->rewrite_arg = arg;
 	return (0);
 }
 
@@ -311,8 +332,7 @@ relay_detach(struct relay *r, struct relay *keep, int busy_ok)
 	fd = c->fdio.fd;
 	c->fdio.fd = -1;
 	*keep = *r;
-	r->filter_in = NULL;		/* kept: relay_restore puts it back */
-	r->rewrite_tmp = NULL;
+	r->hooks = NULL;		/* kept: relay_restore puts them back */
 	relay_release(r);
 	relay_init(r);
 	return (fd);
@@ -331,12 +351,7 @@ relay_restore(struct relay *r, const struct relay *keep)
 	}
 	r->cb = keep->cb;
 	r->arg = keep->arg;
-	r->filter = keep->filter;
-	r->filter_arg = keep->filter_arg;
-	r->filter_in = keep->filter_in;
-	r->rewrite = keep->rewrite;
-	r->rewrite_arg = keep->rewrite_arg;
-	r->rewrite_tmp = keep->rewrite_tmp;
+	r->hooks = keep->hooks;
 	r->lost_cb = keep->lost_cb;
 	r->lost_arg = keep->lost_arg;
 }
@@ -363,9 +378,10 @@ relay_resend_ok(const struct relay *r)
 
 	if (r->done || c->eof || c->shut || c->wdead || c->dead)
 		return (0);
-	if (r->filter_in != NULL && evbuffer_get_length(r->filter_in) > 0)
+	if (relay_filter_held(r) > 0)
 		return (0);
-	return (c->fdio.out != NULL && evbuffer_get_length(c->fdio.out) == 0);
+	return (r->started && (c->fdio.out == NULL ||
+	    evbuffer_get_length(c->fdio.out) == 0));
 }
 
 int

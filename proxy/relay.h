@@ -82,29 +82,32 @@ struct relay_filter {
 typedef void relay_rewrite_cb(void *arg, struct evbuffer *in,
 	    struct evbuffer *out);
 
-/* The fd engine's part of a side (relay_fd.c). */
+/*
+ * The fd engine's part of a side (relay_fd.c).  Every session holds two
+ * sides: wide fields first, flags in bytes, no padding (issue 27).
+ */
 struct relay_fdio {
-	int			 fd;		/* else -1 */
 	struct link		*link;		/* server: a link, not fd */
-	struct event		*rev, *wev;
-	struct evbuffer		*out;		/* to write here */
-	int			 reading;	/* rev added */
-	int			 writing;	/* wev added */
+	struct event		*rev, *wev;	/* wev: made when first needed */
+	struct evbuffer		*out;		/* to write here; NULL: empty */
+	int			 fd;		/* else -1 */
+	uint8_t			 reading;	/* rev added */
+	uint8_t			 writing;	/* wev added */
 };
 
 struct relay_side {
 	struct relay		*relay;
-	int			 idx;		/* RELAY_CLIENT or _SERVER */
-	unsigned int		 rwant;		/* next read's size (relay_fd.c) */
 	struct relay_fdio	 fdio;		/* the engine's I/O (relay_fd.c) */
-	int			 eof;		/* read side finished */
-	int			 shut;		/* write side shut down */
-	int			 wdead;		/* write side failed: takes no more */
-	int			 dead;		/* error: no more I/O (and wdead) */
-	int			 held;		/* not read: relay_hold() */
 	uint64_t		 bytes;		/* read from this side */
 	relay_tap_cb		*tap;		/* see relay_tap() */
 	void			*tap_arg;
+	unsigned int		 rwant;		/* next read's size (relay_fd.c) */
+	uint8_t			 idx;		/* RELAY_CLIENT or _SERVER */
+	uint8_t			 eof;		/* read side finished */
+	uint8_t			 shut;		/* write side shut down */
+	uint8_t			 wdead;		/* write side failed: takes no more */
+	uint8_t			 dead;		/* error: no more I/O (and wdead) */
+	uint8_t			 held;		/* not read: relay_hold() */
 };
 
 /*
@@ -133,25 +136,35 @@ typedef int relay_lost_cb(struct relay *r, void *arg);
 typedef size_t relay_edit_cb(void *arg, struct evbuffer *buf, size_t off,
     size_t n);
 
-struct relay {
-	struct relay_side	 side[2];	/* RELAY_CLIENT, RELAY_SERVER */
-	enum relay_end		 first_end;
-	char			*error;		/* detail of the first error */
-	int			 done;
-	relay_done_cb		*cb;
-	void			*arg;
+/*
+ * A relay's filter and rewrite (readonly = yes, cluster = yes), made by
+ * the first relay_filter_set() or relay_rewrite_set() and kept across
+ * swaps: most sessions have neither (issue 27).
+ */
+struct relay_hooks {
 	const struct relay_filter *filter;	/* NULL: none */
 	void			*filter_arg;
 	struct evbuffer		*filter_in;	/* client bytes it holds */
 	relay_rewrite_cb	*rewrite;	/* NULL: none */
 	void			*rewrite_arg;
 	struct evbuffer		*rewrite_tmp;	/* what the client had */
+};
+
+struct relay {
+	struct relay_side	 side[2];	/* RELAY_CLIENT, RELAY_SERVER */
+	char			*error;		/* detail of the first error */
+	relay_done_cb		*cb;
+	void			*arg;
+	struct relay_hooks	*hooks;		/* NULL: no filter, no rewrite */
 	relay_lost_cb		*lost_cb;	/* NULL: ends pass on */
 	void			*lost_arg;
-	int			 lost_asked;	/* lost_cb asked (per upstream) */
-	int			 lost;		/* taken over: end not passed */
 	relay_edit_cb		*edit_cb;	/* the next server read; once */
 	void			*edit_arg;
+	enum relay_end		 first_end;
+	uint8_t			 done;
+	uint8_t			 started;	/* relay_fd_start ran */
+	uint8_t			 lost_asked;	/* lost_cb asked (per upstream) */
+	uint8_t			 lost;		/* taken over: end not passed */
 };
 
 /* relay_init(r): an idle relay owning nothing; relay_release() is safe. */
@@ -168,6 +181,14 @@ void	relay_init(struct relay *r);
  */
 int	relay_start(struct relay *r, struct event_base *base, int client_fd,
 	    struct bufferevent *server, struct evbuffer *first,
+	    relay_done_cb *cb, void *arg);
+
+/*
+ * relay_start_fd(r, base, client_fd, server_fd, first, cb, arg): the same
+ * with the upstream's bare socket (the relay takes and closes it).
+ */
+int	relay_start_fd(struct relay *r, struct event_base *base,
+	    int client_fd, int server_fd, struct evbuffer *first,
 	    relay_done_cb *cb, void *arg);
 
 /*

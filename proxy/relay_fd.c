@@ -32,6 +32,45 @@ static void	relay_fd_write_failed(struct relay_side *, const char *);
 static void	relay_fd_write_cb(evutil_socket_t, short, void *);
 static const struct link_user relay_link_user;
 
+/*
+ * A side's `out` buffer exists only while something waits in it or is
+ * being passed: made by relay_fd_out() at a read, freed empty by
+ * relay_fd_trim() when an event's work is done.  An idle session holds
+ * none (two evbuffers less, 288 bytes of heap: issue 27).  A link's side
+ * keeps its own for life: link_write() of an empty buffer is how a
+ * failed link is told (and a link session holds kilobytes anyway).
+ */
+static struct evbuffer *
+relay_fd_out(struct relay_side *s)
+{
+	if (s->fdio.out == NULL)
+		s->fdio.out = evbuffer_new();
+	return (s->fdio.out);
+}
+
+/* What waits in s's out buffer (none when it has none). */
+static size_t
+relay_fd_outlen(const struct relay_side *s)
+{
+	return (s->fdio.out != NULL ? evbuffer_get_length(s->fdio.out) : 0);
+}
+
+/* Free the sides' empty out buffers: at the end of every entry point. */
+static void
+relay_fd_trim(struct relay *r)
+{
+	int	i;
+
+	for (i = 0; i < 2; i++) {
+		if (r->side[i].fdio.out != NULL &&
+		    r->side[i].fdio.link == NULL &&
+		    evbuffer_get_length(r->side[i].fdio.out) == 0) {
+			evbuffer_free(r->side[i].fdio.out);
+			r->side[i].fdio.out = NULL;
+		}
+	}
+}
+
 static void
 relay_fd_arm(struct relay_side *s, int reading, int writing)
 {
@@ -77,7 +116,7 @@ relay_fd_backlog(const struct relay_side *s)
 {
 	if (s->wdead)
 		return (0);
-	return (evbuffer_get_length(s->fdio.out) +
+	return (relay_fd_outlen(s) +
 	    (s->fdio.link != NULL ? link_pending(s->fdio.link) : 0));
 }
 
@@ -96,7 +135,8 @@ relay_fd_unwritable(struct relay_side *s)
 	if (s->wdead)
 		return;
 	s->wdead = 1;
-	evbuffer_drain(s->fdio.out, evbuffer_get_length(s->fdio.out));
+	if (s->fdio.out != NULL)
+		evbuffer_drain(s->fdio.out, evbuffer_get_length(s->fdio.out));
 	relay_fd_arm(s, s->fdio.reading, 0);
 	if (!other->eof && !other->dead && !other->fdio.reading)
 		relay_fd_arm(other, 1, other->fdio.writing);
@@ -155,14 +195,13 @@ relay_fd_forward_eof(struct relay_side *to)
 {
 	struct relay		*r = to->relay;
 
-	if (to->wdead || to->shut || evbuffer_get_length(to->fdio.out) > 0)
+	if (to->wdead || to->shut || relay_fd_outlen(to) > 0)
 		return;
 	/* The server's end was taken over (relay_lost_cb): not passed on. */
 	if (to->idx == RELAY_CLIENT && r->lost)
 		return;
 	/* Client bytes a filter holds still go first. */
-	if (to->idx == RELAY_SERVER && r->filter_in != NULL &&
-	    evbuffer_get_length(r->filter_in) > 0 &&
+	if (to->idx == RELAY_SERVER && relay_filter_held(r) > 0 &&
 	    !r->side[RELAY_CLIENT].dead)
 		return;
 	if (to->fdio.link != NULL)
@@ -190,17 +229,16 @@ relay_fd_flush(struct relay_side *to)
 		}
 	} else {
 		/* evbuffer_write() of nothing is -1 with errno untouched. */
-		if (evbuffer_get_length(to->fdio.out) > 0 &&
+		if (relay_fd_outlen(to) > 0 &&
 		    evbuffer_write(to->fdio.out, to->fdio.fd) == -1 &&
 		    errno != EAGAIN && errno != EINTR) {
 			relay_fd_write_failed(to, strerror(errno));
 			return;
 		}
-		relay_fd_arm(to, to->fdio.reading,
-		    evbuffer_get_length(to->fdio.out) > 0);
+		relay_fd_arm(to, to->fdio.reading, relay_fd_outlen(to) > 0);
 	}
 	left = relay_fd_backlog(to);
-	if (evbuffer_get_length(to->fdio.out) == 0 && (from->eof || from->dead))
+	if (relay_fd_outlen(to) == 0 && (from->eof || from->dead))
 		relay_fd_forward_eof(to);
 	else if (left < RELAY_LOW_WATER && !from->fdio.reading && !from->eof &&
 	    !from->dead)
@@ -215,7 +253,7 @@ relay_fd_filter_server(const uint8_t *buf, size_t len, void *arg)
 {
 	struct relay	*r = arg;
 
-	r->filter->server(r->filter_arg, buf, len);
+	r->hooks->filter->server(r->hooks->filter_arg, buf, len);
 	return (0);
 }
 
@@ -235,16 +273,19 @@ relay_fd_pass(struct relay_side *from, size_t before, size_t n)
 	}
 	if (from->tap != NULL)
 		relay_tap_run(from, to->fdio.out, before, n);
-	if (from->idx == RELAY_SERVER && r->filter != NULL)
+	if (from->idx == RELAY_SERVER && relay_filter_of(r) != NULL)
 		relay_peek_run(to->fdio.out, before, n, relay_fd_filter_server,
 		    r);
-	if (from->idx == RELAY_SERVER && r->rewrite != NULL) {
+	if (from->idx == RELAY_SERVER && r->hooks != NULL &&
+	    r->hooks->rewrite != NULL) {
 		/* Set aside what was there, rewrite the rest after it. */
-		evbuffer_remove_buffer(to->fdio.out, r->rewrite_tmp, before);
-		r->rewrite(r->rewrite_arg, to->fdio.out, r->rewrite_tmp);
-		evbuffer_add_buffer(to->fdio.out, r->rewrite_tmp);
+		evbuffer_remove_buffer(to->fdio.out, r->hooks->rewrite_tmp,
+		    before);
+		r->hooks->rewrite(r->hooks->rewrite_arg, to->fdio.out,
+		    r->hooks->rewrite_tmp);
+		evbuffer_add_buffer(to->fdio.out, r->hooks->rewrite_tmp);
 	}
-	if (from->idx == RELAY_SERVER && r->filter != NULL)
+	if (from->idx == RELAY_SERVER && relay_filter_of(r) != NULL)
 		relay_fd_filter(r);	/* answers owed after these */
 	if (to->wdead || to->shut)
 		evbuffer_drain(to->fdio.out, evbuffer_get_length(to->fdio.out));
@@ -295,11 +336,16 @@ relay_fd_filter(struct relay *r)
 
 	if (c->dead)
 		return;
+	if (relay_fd_out(s) == NULL || relay_fd_out(c) == NULL) {
+		relay_fd_dead(c, "out of memory");
+		return;
+	}
 	sb = evbuffer_get_length(s->fdio.out);
 	cb = evbuffer_get_length(c->fdio.out);
-	if (r->filter->client(r->filter_arg, r->filter_in, s->fdio.out,
-	    c->fdio.out) == -1) {
-		evbuffer_drain(r->filter_in, evbuffer_get_length(r->filter_in));
+	if (r->hooks->filter->client(r->hooks->filter_arg, r->hooks->filter_in,
+	    s->fdio.out, c->fdio.out) == -1) {
+		evbuffer_drain(r->hooks->filter_in,
+		    evbuffer_get_length(r->hooks->filter_in));
 		relay_fd_dead(c, "request refused unread (readonly)");
 		return;
 	}
@@ -310,17 +356,16 @@ relay_fd_filter(struct relay *r)
 		evbuffer_drain(s->fdio.out, evbuffer_get_length(s->fdio.out));
 	else if (n > 0 && !s->fdio.writing)
 		relay_fd_flush(s);
-	if (evbuffer_get_length(c->fdio.out) > cb && !c->fdio.writing &&
-	    !c->wdead)
+	if (relay_fd_outlen(c) > cb && !c->fdio.writing && !c->wdead)
 		relay_fd_flush(c);
 	if (c->eof)
 		relay_fd_forward_eof(s);
 	else if (!c->dead && (relay_fd_backlog(s) >= RELAY_HIGH_WATER ||
-	    evbuffer_get_length(r->filter_in) >= RELAY_HIGH_WATER))
+	    relay_filter_held(r) >= RELAY_HIGH_WATER))
 		relay_fd_arm(c, 0, c->fdio.writing);
 	else if (!c->dead && !c->fdio.reading &&
 	    relay_fd_backlog(s) < RELAY_LOW_WATER &&
-	    evbuffer_get_length(r->filter_in) < RELAY_LOW_WATER)
+	    relay_filter_held(r) < RELAY_LOW_WATER)
 		relay_fd_arm(c, 1, c->fdio.writing);
 }
 
@@ -353,13 +398,16 @@ relay_fd_read_cb(evutil_socket_t fd, short what, void *arg)
 	struct relay_side	*from = arg;
 	struct relay		*r = from->relay;
 	struct relay_side	*to = &r->side[!from->idx];
-	size_t			 before = evbuffer_get_length(to->fdio.out);
+	size_t			 before = relay_fd_outlen(to);
 	size_t			 want = from->rwant ? from->rwant :
 				    RELAY_READ_MIN;
 	ssize_t			 n;
 
-	if (from->idx == RELAY_CLIENT && r->filter != NULL) {
-		n = iobuf_read(r->filter_in, fd, want);
+	if (relay_fd_out(to) == NULL) {
+		relay_fd_dead(from, "out of memory");
+		n = -2;
+	} else if (from->idx == RELAY_CLIENT && relay_filter_of(r) != NULL) {
+		n = iobuf_read(r->hooks->filter_in, fd, want);
 		relay_fd_want(from, n);
 		if (n > 0) {
 			from->bytes += (uint64_t)n;
@@ -371,8 +419,9 @@ relay_fd_read_cb(evutil_socket_t fd, short what, void *arg)
 	}
 	if (n == 0)
 		relay_fd_eof(from);
-	else if (n < 0 && errno != EAGAIN && errno != EINTR)
+	else if (n == -1 && errno != EAGAIN && errno != EINTR)
 		relay_fd_dead(from, strerror(errno));
+	relay_fd_trim(r);
 	relay_check_done(r);
 }
 
@@ -382,6 +431,7 @@ relay_fd_write_cb(evutil_socket_t fd, short what, void *arg)
 	struct relay_side	*to = arg;
 
 	relay_fd_flush(to);
+	relay_fd_trim(to->relay);
 	relay_check_done(to->relay);
 }
 
@@ -393,16 +443,18 @@ relay_link_data(void *arg, const uint8_t *buf, size_t len)
 {
 	struct relay_side	*from = arg;
 	struct relay_side	*to = &from->relay->side[!from->idx];
-	size_t			 before = evbuffer_get_length(to->fdio.out);
+	size_t			 before = relay_fd_outlen(to);
 
 	if (from->dead || from->eof)
 		return;
-	if (evbuffer_add(to->fdio.out, buf, len) == -1) {
+	if (relay_fd_out(to) == NULL ||
+	    evbuffer_add(to->fdio.out, buf, len) == -1) {
 		relay_fd_dead(from, "out of memory");
 		relay_check_done(from->relay);
 		return;
 	}
 	relay_fd_pass(from, before, len);
+	relay_fd_trim(from->relay);
 	relay_check_done(from->relay);
 }
 
@@ -414,6 +466,7 @@ relay_link_eof(void *arg)
 	if (from->dead || from->eof)
 		return;
 	relay_fd_eof(from);
+	relay_fd_trim(from->relay);
 	relay_check_done(from->relay);
 }
 
@@ -423,6 +476,7 @@ relay_link_error(void *arg, const char *why)
 	struct relay_side	*s = arg;
 
 	relay_fd_dead(s, why);
+	relay_fd_trim(s->relay);
 	relay_check_done(s->relay);
 }
 
@@ -435,6 +489,7 @@ relay_link_closed(void *arg)
 	if (!s->eof && !s->dead)
 		relay_fd_eof(s);
 	relay_fd_unwritable(s);
+	relay_fd_trim(s->relay);
 	relay_check_done(s->relay);
 }
 
@@ -446,6 +501,7 @@ relay_link_writable(void *arg)
 	if (to->dead)
 		return;
 	relay_fd_flush(to);
+	relay_fd_trim(to->relay);
 	relay_check_done(to->relay);
 }
 
@@ -457,7 +513,8 @@ relay_link_sink(void *arg)
 
 	if (from->dead || from->eof)
 		return (NULL);		/* data() drops them */
-	return (from->relay->side[!from->idx].fdio.out);
+	/* NULL when out of memory: the provider drops them too. */
+	return (relay_fd_out(&from->relay->side[!from->idx]));
 }
 
 static void
@@ -466,6 +523,7 @@ relay_link_appended(void *arg, size_t before, size_t len)
 	struct relay_side	*from = arg;
 
 	relay_fd_pass(from, before, len);
+	relay_fd_trim(from->relay);
 	relay_check_done(from->relay);
 }
 
@@ -490,9 +548,9 @@ relay_fd_start(struct relay *r, struct event_base *base,
 
 	for (i = 0; i < 2; i++) {
 		s = &r->side[i];
-		if ((s->fdio.out = evbuffer_new()) == NULL)
-			return (-1);
 		if (s->fdio.link != NULL) {
+			if (relay_fd_out(s) == NULL)
+				return (-1);
 			/* Still paused: relay_fd_arm below resumes it. */
 			link_attach(s->fdio.link, &relay_link_user, s);
 			continue;
@@ -503,15 +561,19 @@ relay_fd_start(struct relay *r, struct event_base *base,
 		if (s->fdio.rev == NULL)
 			return (-1);
 	}
+	r->started = 1;
 	for (i = 0; i < 2; i++)
 		relay_fd_arm(&r->side[i], 1, 0);
 	if (first != NULL && evbuffer_get_length(first) > 0) {
+		if (relay_fd_out(&r->side[RELAY_SERVER]) == NULL)
+			return (-1);
 		r->side[RELAY_CLIENT].bytes += evbuffer_get_length(first);
 		evbuffer_add_buffer(r->side[RELAY_SERVER].fdio.out, first);
 		relay_fd_flush(&r->side[RELAY_SERVER]);
 		if (relay_fd_backlog(&r->side[RELAY_SERVER]) >=
 		    RELAY_HIGH_WATER)
 			relay_fd_arm(&r->side[RELAY_CLIENT], 0, 0);
+		relay_fd_trim(r);
 	}
 	return (0);
 }
@@ -521,15 +583,15 @@ relay_fd_idle(const struct relay *r)
 {
 	int	i;
 
+	if (!r->started)
+		return (0);
 	for (i = 0; i < 2; i++) {
-		if (r->side[i].fdio.out == NULL ||
-		    evbuffer_get_length(r->side[i].fdio.out) > 0 ||
+		if (relay_fd_outlen(&r->side[i]) > 0 ||
 		    (r->side[i].fdio.link != NULL &&
 		    link_pending(r->side[i].fdio.link) > 0))
 			return (0);
 	}
-	return (r->filter_in == NULL ||
-	    evbuffer_get_length(r->filter_in) == 0);
+	return (relay_filter_held(r) == 0);
 }
 
 void
@@ -537,7 +599,7 @@ relay_fd_hold(struct relay *r, int on)
 {
 	struct relay_side	*c = &r->side[RELAY_CLIENT];
 
-	if (c->fdio.out == NULL || c->held == on)
+	if (!r->started || c->held == on)
 		return;		/* not running */
 	if (!on && r->lost)
 		return;		/* no upstream to read for: held to the swap */

@@ -8,10 +8,27 @@
 
 #include <stddef.h>
 
+#include <event2/buffer.h>
+
 #include "relay.h"
 
 struct event_base;
 struct evbuffer;
+
+/* r's filter (relay_filter_set), or NULL. */
+static inline const struct relay_filter *
+relay_filter_of(const struct relay *r)
+{
+	return (r->hooks != NULL ? r->hooks->filter : NULL);
+}
+
+/* What r's filter holds of the client's bytes (0: none, no filter). */
+static inline size_t
+relay_filter_held(const struct relay *r)
+{
+	return (r->hooks != NULL && r->hooks->filter_in != NULL ?
+	    evbuffer_get_length(r->hooks->filter_in) : 0);
+}
 
 /*
  * relay_note_end(r, idx, error, why): side idx ended (EOF, or an error

@@ -25,7 +25,6 @@
 #include "route.h"
 #include "service.h"
 #include "session.h"
-#include "sessions.h"
 
 /*
  * Sessions that begin to move to a better route per tick of the follow
@@ -148,6 +147,15 @@ service_update_current(struct service *svc)
 			svc->failovers++;
 	}
 	svc->current = cur;
+	/* A cluster's nodes go where its seed goes (cluster.h). */
+	if (svc->cluster_owner && svc->cluster != NULL)
+		cluster_follow_seed(svc->cluster);
+}
+
+void
+service_update(struct service *svc)
+{
+	service_update_current(svc);
 }
 
 static void	service_rest_cb(evutil_socket_t, short, void *);
@@ -276,7 +284,7 @@ service_new(struct postern *px, struct conf *gen,
 	}
 	service_order(svc);
 	if ((svc->health = health_new(px, cs, svc->routes,
-	    svc->nroutes)) == NULL)
+	    svc->nroutes, sessions_follow_stale)) == NULL)
 		goto fail;
 	return (svc);
 fail:
@@ -367,6 +375,15 @@ service_retire(struct service *svc)
 size_t
 service_select(struct service *svc, size_t from, int64_t now)
 {
+	size_t	k, i;
+
+	if (from == 0 && svc->cluster != NULL && !svc->cluster_owner &&
+	    (k = cluster_route(svc->cluster)) < svc->nroutes) {
+		for (i = 0; i < svc->nroutes; i++)
+			if (svc->order[i] == svc->routes[k] &&
+			    route_usable(svc->order[i], now))
+				return (i);
+	}
 	return (route_select(svc->order, svc->nroutes, from, now));
 }
 
@@ -672,6 +689,14 @@ service_unref(struct service *svc)
 	free(svc->order);
 	conf_unref(svc->gen);
 	free(svc);
+}
+
+struct service *
+service_followed(struct service *svc)
+{
+	if (svc->cluster != NULL && !svc->cluster_owner)
+		return (svc);
+	return (service_find(svc->px, svc->name));
 }
 
 struct service *

@@ -107,10 +107,19 @@ void	service_retire(struct service *svc);
 /*
  * service_select(svc, from, now): the first usable route at or after
  * position `from` of the effective order (a pinned route first, then the
- * configured priority); svc->nroutes when none is.
+ * configured priority); svc->nroutes when none is.  A cluster node's
+ * service (cluster set, not its owner) takes, from 0, its copy of the
+ * route its seed uses now while that copy is usable for it.
  */
 size_t	service_select(struct service *svc, size_t from,
 	    int64_t now);
+
+/*
+ * service_update(svc): pick the route new sessions get again now (a
+ * cluster node service when its seed's route changed); established
+ * sessions follow as configured.  Logged when it changes.
+ */
+void	service_update(struct service *svc);
 
 /* service_preferred(svc): the route that would serve if all were up. */
 struct route *service_preferred(const struct service *svc);
@@ -180,5 +189,13 @@ void	service_unref(struct service *svc);
 
 /* service_find(px, name): the serving service of that name, or NULL. */
 struct service *service_find(struct postern *px, const char *name);
+
+/*
+ * service_followed(svc): the service whose routes svc's sessions follow
+ * now: the one serving svc's name (a reload may have replaced svc), but
+ * a cluster node's service itself (its routes aim at its node; the
+ * name's service is the seed's).  NULL: none.
+ */
+struct service *service_followed(struct service *svc);
 
 #endif

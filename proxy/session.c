@@ -1,5 +1,7 @@
 /*
- * session.c: the life of one proxied connection.
+ * session.c: the life of one proxied connection: accept, the PostgreSQL
+ * startup phase, dialing and holding, the one close path and the reap.
+ * What it watches once relaying is in session_watch.c.
  */
 #include "config.h"
 
@@ -31,10 +33,10 @@
 #include "pg_cancel.h"
 #include "pg_front.h"
 #include "native_error.h"
-#include "resp_first.h"
 #include "route.h"
 #include "service.h"
 #include "session.h"
+#include "session_int.h"
 #include "sockopt.h"
 
 /* A client that connects must say who it is within this time. */
@@ -92,263 +94,6 @@ session_relay_done(struct relay *r, void *arg)
 	session_close(s, SESSION_END_RELAY, NULL);
 }
 
-/*
- * The server's first byte: the route answered a real session.  Only this,
- * never the TCP connect (a stopped server's kernel still completes it),
- * is a session's success; and with active checks it moves nothing.
- */
-static void
-session_answered(struct session *s)
-{
-	if (s->answer == SESSION_ANSWER_DONE)
-		return;
-	/* Never armed again: an idle session holds no timer (issue 27). */
-	if (s->answer_timer != NULL)
-		event_free(s->answer_timer);
-	s->answer_timer = NULL;
-	if (s->answer != SESSION_ANSWER_LATE)
-		route_report(s->route, 1, ROUTE_EV_ANSWER, "answered",
-		    clock_ms());
-	s->answer = SESSION_ANSWER_DONE;
-}
-
-/*
- * response_timeout passed without a byte from the server: a failure of
- * the route, as a failed check is.  The session itself goes on: the
- * answer may still come, and the client decides how long to wait.
- */
-static void
-session_answer_late(evutil_socket_t fd, short what, void *arg)
-{
-	struct session	*s = arg;
-	char		 prefix[256], why[128];
-
-	s->answer = SESSION_ANSWER_LATE;
-	snprintf(why, sizeof(why), "no answer to %s within %d ms", s->request,
-	    s->svc->cs->response_timeout_ms);
-	log_info("%s: %s", session_prefix(s, s->route, prefix,
-	    sizeof(prefix)), why);
-	route_report(s->route, 0, ROUTE_EV_ANSWER, why, clock_ms());
-}
-
-/* The server must answer request soon: start response_timeout. */
-static void
-session_expect_answer(struct session *s, const char *request)
-{
-	struct timeval	tv = clock_tv(s->svc->cs->response_timeout_ms);
-
-	if (s->answer != SESSION_ANSWER_NONE ||
-	    s->svc->cs->response_timeout_ms == 0)
-		return;
-	if (s->answer_timer == NULL &&
-	    (s->answer_timer = evtimer_new(daemon_base(s->svc->px),
-	    session_answer_late, s)) == NULL)
-		return;		/* out of memory: no passive check */
-	if (request != s->request)
-		snprintf(s->request, sizeof(s->request), "%s", request);
-	s->answer = SESSION_ANSWER_WAITING;
-	evtimer_add(s->answer_timer, &tv);
-}
-
-/*
- * A Redis client's first bytes: does its first command need a prompt
- * answer?  A blocking one (BLPOP) does not, nor one we cannot name.
- * Returns 1 once that is decided.
- */
-static int
-session_redis_head(struct session *s, const uint8_t *buf, size_t len)
-{
-	char		 name[RESP_FIRST_NAME_MAX];
-	size_t		 n = sizeof(s->head) - s->headlen;
-
-	if (n > len)
-		n = len;
-	memcpy(s->head + s->headlen, buf, n);
-	s->headlen += n;
-	switch (resp_first_name(s->head, s->headlen, name)) {
-	case RESP_FIRST_MORE:
-		if (s->headlen < sizeof(s->head))
-			return (0);
-		break;
-	case RESP_FIRST_NAME:
-		/*
-		 * Timed only once the whole command has passed (the
-		 * tracker counts it): a client that sends half a command
-		 * and stops must not count against the route.
-		 */
-		if (s->answer == SESSION_ANSWER_NONE && s->follow != NULL &&
-		    resp_first_prompt(name)) {
-			snprintf(s->request, sizeof(s->request), "%s", name);
-			s->answer_due = 1;
-		}
-		break;
-	case RESP_FIRST_BAD:
-		break;
-	}
-	return (1);
-}
-
-/*
- * The client's bytes: the first command's name (redis), and for a
- * session that follows its route, every byte (follow.h).
- */
-static int
-session_client_tap(const uint8_t *buf, size_t len, void *arg)
-{
-	struct session	*s = arg;
-	int		 done = 1;
-
-	if (!s->head_done && s->svc->cs->protocol == PROTO_REDIS)
-		s->head_done = session_redis_head(s, buf, len);
-	if (s->cluster != NULL)
-		cluster_sess_client(s->cluster, buf, len);
-	if (s->follow != NULL)
-		done = follow_client(s->follow, buf, len);
-	if (s->answer_due && follow_requests(s->follow) > 0) {
-		s->answer_due = 0;
-		session_expect_answer(s, s->request);
-	} else if (done)
-		s->answer_due = 0;	/* the tracker lost the stream */
-	return (done && s->head_done && !s->answer_due && s->cluster == NULL);
-}
-
-/* The server's bytes: its first one, then what a follower needs. */
-static int
-session_server_tap(const uint8_t *buf, size_t len, void *arg)
-{
-	struct session	*s = arg;
-
-	session_answered(s);
-	return (s->follow == NULL || follow_server(s->follow, buf, len));
-}
-
-/*
- * The server's startup messages pass by: remember the backend's cancel
- * key (BackendKeyData), so that a CancelRequest quoting it finds this
- * route.  Bounded (pg_back.h); stops at the key.
- */
-static int
-session_pg_tap(const uint8_t *buf, size_t len, void *arg)
-{
-	struct session	*s = arg;
-	char		 prefix[256];
-	int		 done = 1;
-
-	session_answered(s);
-	if (s->follow != NULL)
-		done = follow_server(s->follow, buf, len);
-	if (s->pgback == NULL)
-		return (done);
-	switch (pg_back_feed(s->pgback, buf, len)) {
-	case PG_BACK_MORE:
-		return (0);
-	case PG_BACK_KEY:
-		s->cancel_key = pg_cancel_add(daemon_cancels(s->svc->px),
-		    s->pgback->pid, s->pgback->body + 4, s->pgback->keylen,
-		    s->route);
-		log_debug("%s: backend pid %u, %zu-byte cancel key%s",
-		    session_prefix(s, s->route, prefix, sizeof(prefix)),
-		    s->pgback->pid, s->pgback->keylen,
-		    s->cancel_key == NULL ? " (out of memory: not "
-		    "cancellable)" : "");
-		break;
-	case PG_BACK_NONE:
-		log_debug("%s: no cancel key: %s", session_prefix(s, s->route,
-		    prefix, sizeof(prefix)), s->pgback->why);
-		break;
-	}
-	pg_back_wipe(s->pgback);
-	free(s->pgback);	/* done with the startup */
-	s->pgback = NULL;
-	return (done);
-}
-
-/* cluster = yes: the node addresses in replies become postern's. */
-static void
-session_cluster(struct session *s)
-{
-	char	prefix[256];
-
-	if (s->svc->cluster == NULL)
-		return;
-	session_prefix(s, s->route, prefix, sizeof(prefix));
-	if ((s->cluster = cluster_sess_new(s->svc->cluster, prefix)) == NULL ||
-	    relay_rewrite_set(&s->relay, cluster_sess_server, s->cluster) != 0)
-		log_warnx("%s: cluster: out of memory: replies pass unchanged",
-		    prefix);
-}
-
-/*
- * The server's first read on a tls:// route: an AuthenticationSASL that
- * offers SCRAM-SHA-256-PLUS goes to the client without it.  The binding
- * would be to postern's TLS, which the client's plain leg has no part
- * in, and libpq refuses a -PLUS offer on a plain connection: SCRAM
- * through a tls:// route failed before it began.  The client then binds
- * nothing ("n"), which the server accepts.
- */
-static size_t
-session_pg_edit(void *arg, struct evbuffer *buf, size_t off, size_t n)
-{
-	struct session	*s = arg;
-	uint8_t		 m[512];
-	size_t		 nl;
-	char		 prefix[256];
-
-	if (off != 0 || n > sizeof(m) || evbuffer_get_length(buf) != n ||
-	    evbuffer_copyout(buf, m, n) != (ev_ssize_t)n)
-		return (n);
-	if ((nl = pg_back_hide_plus(m, n)) == n)
-		return (n);
-	if (evbuffer_drain(buf, n) != 0 || evbuffer_add(buf, m, nl) != 0)
-		return (evbuffer_get_length(buf));
-	log_debug("%s: SCRAM-SHA-256-PLUS offered on postern's TLS leg: "
-	    "passed on without it", session_prefix(s, s->route, prefix,
-	    sizeof(prefix)));
-	return (nl);
-}
-
-/*
- * Watch what tells about the route: the server's first byte, and for
- * protocols with a request that must be answered, how long it takes.
- * A cancel request gets no answer at all.
- */
-static void
-session_watch(struct session *s)
-{
-	if (s->cancel)
-		return;
-	/* Redis and PostgreSQL sessions follow their route (follow.h). */
-	if (s->svc->cs->protocol != PROTO_TCP)
-		s->follow = follow_new(s);
-	switch (s->svc->cs->protocol) {
-	case PROTO_POSTGRES:
-		if ((s->pgback = malloc(sizeof(*s->pgback))) != NULL)
-			pg_back_init(s->pgback);
-		relay_tap(&s->relay, RELAY_SERVER, session_pg_tap, s);
-		if (s->route->cr->kind == ROUTE_TLS)
-			relay_edit_server(&s->relay, session_pg_edit, s);
-		/*
-		 * No command name to look at: the client tap is the
-		 * follow's alone (and need not reach for the protocol
-		 * through two pointers on every read).
-		 */
-		s->head_done = 1;
-		if (s->follow != NULL)
-			relay_tap(&s->relay, RELAY_CLIENT, session_client_tap,
-			    s);
-		/* The startup packet went first, in s->first. */
-		session_expect_answer(s, "startup");
-		return;
-	case PROTO_REDIS:
-		relay_tap(&s->relay, RELAY_CLIENT, session_client_tap, s);
-		session_cluster(s);
-		break;
-	case PROTO_TCP:
-		break;
-	}
-	relay_tap(&s->relay, RELAY_SERVER, session_server_tap, s);
-}
-
 static void
 session_connected(struct session *s, const struct dial_result *res)
 {
@@ -363,6 +108,8 @@ session_connected(struct session *s, const struct dial_result *res)
 	s->state = SESSION_RELAYING;
 	if ((res->link != NULL ? relay_start_link(&s->relay,
 	    daemon_base(s->svc->px), fd, res->link, s->first,
+	    session_relay_done, s) : res->fd != -1 ? relay_start_fd(
+	    &s->relay, daemon_base(s->svc->px), fd, res->fd, s->first,
 	    session_relay_done, s) : relay_start(&s->relay,
 	    daemon_base(s->svc->px), fd, res->bev, s->first,
 	    session_relay_done, s)) != 0 ||
@@ -381,7 +128,7 @@ session_connected(struct session *s, const struct dial_result *res)
 	if (s->first != NULL)
 		evbuffer_free(s->first);
 	s->first = NULL;
-	session_watch(s);
+	session_watch_start(s);
 }
 
 static void
@@ -594,7 +341,7 @@ session_dial_next(struct session *s, size_t from)
 	s->cr = route_dial_hold(s->dialing);
 	s->epoch = s->dialing->epoch;
 	s->dial = dial_start(daemon_dial_env(svc->px), s->cr,
-	    (int)ms, 0, session_dial_cb, s);
+	    (int)ms, DIAL_FD, session_dial_cb, s);
 	if (s->dial == NULL)
 		session_close(s, SESSION_END_INTERNAL, "out of memory");
 }
@@ -650,7 +397,7 @@ session_cancel(struct session *s, const struct pg_front_msg *msg,
 	    "to route %s", session_prefix(s, NULL, prefix, sizeof(prefix)),
 	    msg->cancel_pid, msg->cancel_keylen, r->cr->name);
 	s->dial = dial_start(daemon_dial_env(s->svc->px), r->cr,
-	    s->svc->cs->connect_timeout_ms, 0, session_dial_cb, s);
+	    s->svc->cs->connect_timeout_ms, DIAL_FD, session_dial_cb, s);
 	if (s->dial == NULL)
 		session_close(s, SESSION_END_INTERNAL, "out of memory");
 }
@@ -753,7 +500,7 @@ session_new(struct service *svc, int fd, struct sockaddr *sa, socklen_t len)
 	s->svc = service_ref(svc);
 	addr_from_sockaddr(sa, len, s->peer, sizeof(s->peer));
 	s->start = clock_ms();
-	audit_begin(s, fd);
+	audit_begin(svc->gen, fd, &s->wall_ms, &s->uid);
 	s->state = SESSION_DIALING;
 	relay_init(&s->relay);
 	evutil_make_socket_nonblocking(fd);
@@ -775,27 +522,28 @@ session_new(struct service *svc, int fd, struct sockaddr *sa, socklen_t len)
 		session_close(s, SESSION_END_INTERNAL, "out of memory");
 }
 
-/*
- * A server that closes or fails before answering the request it had to
- * answer has failed it; a client that leaves first says nothing.
- */
+/* The session's audit record (audit.h), if its generation audits. */
 static void
-session_close_answer(struct session *s, int reason)
+session_audit(const struct session *s, const char *why)
 {
-	char	why[128];
+	struct audit_rec	 r;
 
-	if (s->answer_timer != NULL)
-		evtimer_del(s->answer_timer);
-	if (s->answer != SESSION_ANSWER_WAITING ||
-	    reason != SESSION_END_RELAY ||
-	    (s->relay.first_end != RELAY_END_SERVER_EOF &&
-	    s->relay.first_end != RELAY_END_SERVER_ERROR))
+	if (s->svc->gen->audit == AUDIT_OFF)
 		return;
-	snprintf(why, sizeof(why), "server %s before answering %s",
-	    s->relay.first_end == RELAY_END_SERVER_EOF ? "closed" : "failed",
-	    s->request);
-	s->answer = SESSION_ANSWER_LATE;
-	route_report(s->route, 0, ROUTE_EV_ANSWER, why, clock_ms());
+	memset(&r, 0, sizeof(r));
+	r.id = s->id;
+	r.service = s->svc->name;
+	r.route = s->route != NULL ? s->route->cr->name : NULL;
+	r.bastion = s->route != NULL ? s->route->cr->bastion : NULL;
+	r.client = s->peer;
+	r.end = why;
+	r.uid = s->uid;
+	r.start_ms = s->wall_ms;
+	r.duration_ms = clock_since(s->start);
+	r.up = s->relay.side[RELAY_CLIENT].bytes;
+	r.down = s->relay.side[RELAY_SERVER].bytes;
+	r.refused = guard_refusals(s->guard);
+	audit_end(s->svc->gen, &r);
 }
 
 void
@@ -824,7 +572,7 @@ session_close(struct session *s, int reason, const char *detail)
 	    why, ms / 1000, ms % 1000,
 	    (unsigned long long)s->relay.side[RELAY_CLIENT].bytes,
 	    (unsigned long long)s->relay.side[RELAY_SERVER].bytes);
-	audit_end(s, why);
+	session_audit(s, why);
 
 	if (reason == SESSION_END_NO_ROUTE && s->client != -1) {
 		if (s->state == SESSION_HOLDING)
@@ -851,7 +599,7 @@ session_close(struct session *s, int reason, const char *detail)
 		evtimer_del(s->hold_timer);
 	if (s->idle_timer != NULL)
 		evtimer_del(s->idle_timer);
-	session_close_answer(s, reason);
+	session_watch_close(s, reason);
 	if (s->pg != NULL)
 		pg_front_stop(s->pg);	/* freed from the reap list */
 	relay_stop(&s->relay);

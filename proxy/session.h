@@ -78,46 +78,32 @@ enum session_reason {
 	SESSION_END_IDLE	/* idle_timeout without a byte either way */
 };
 
+/*
+ * Every connection holds one for its life: wide fields first, then the
+ * 4-byte ones, flags in bytes, so that no padding is left (issue 27).
+ */
 struct session {
 	TAILQ_ENTRY(session)	 entry;		/* live list, then reap list */
 	TAILQ_ENTRY(session)	 hold_entry;	/* service's held list */
 	uint64_t		 id;
-	enum session_state	 state;
 	struct service		*svc;
-	int			 client;	/* fd, until the relay has it */
 	struct dial		*dial;
 	struct route		*dialing;	/* the route being dialed */
 	const struct conf_route	*cr;		/* what it dialed: its */
-	unsigned int		 epoch;		/* route's dial_cr, epoch */
 	size_t			 pos;		/* its place in svc->order */
-	int			 last_resort;	/* all down: trying anyway */
 	struct route		*route;		/* once connected */
-	/* The server's address (tcp://, tls://), for DNS staleness. */
-	union {
-		struct sockaddr		sa;
-		struct sockaddr_in	sin;
-		struct sockaddr_in6	sin6;
-	}			 upaddr;	/* not a 128-byte storage */
-	int			 has_upaddr;
 	struct event		*hold_timer;
 	struct pg_front		*pg;		/* postgres startup phase */
 	struct evbuffer		*first;		/* client bytes read early */
-	int			 cancel;	/* relays a CancelRequest */
 	struct pg_back		*pgback;	/* looking for the cancel key */
 	struct pg_cancel_entry	*cancel_key;	/* in the daemon's map */
 	uint8_t			*pg_startup;	/* the StartupMessage, for */
 	size_t			 pg_startup_len; /* a resume (follow.c) */
-	char			 peer[64];
 	int64_t			 start;		/* clock_ms at accept */
 	int64_t			 wall_ms;	/* audit: wall clock at accept */
 	long			 uid;		/* audit: the client's uid */
-	enum session_answer	 answer;
 	struct event		*answer_timer;	/* response_timeout */
-	char			 request[32];	/* "GET", "startup": for logs */
-	uint8_t			 head[48];	/* redis: first client bytes */
 	size_t			 headlen;
-	int			 head_done;	/* first command looked at */
-	int			 answer_due;	/* time it once it is whole */
 	struct follow		*follow;	/* redis, postgres: see follow.h */
 	struct guard		*guard;		/* readonly = yes: guard.h */
 	struct cluster_sess	*cluster;	/* cluster = yes: rewrites */
@@ -127,6 +113,24 @@ struct session {
 	uint64_t		 idle_bytes;	/* relay bytes at the last tick */
 	int64_t			 idle_since;	/* clock_ms they last changed */
 	struct relay		 relay;		/* owns both ends once started */
+	/* The server's address (tcp://, tls://), for DNS staleness. */
+	union {
+		struct sockaddr		sa;
+		struct sockaddr_in	sin;
+		struct sockaddr_in6	sin6;
+	}			 upaddr;	/* not a 128-byte storage */
+	enum session_state	 state;
+	enum session_answer	 answer;
+	int			 client;	/* fd, until the relay has it */
+	unsigned int		 epoch;		/* route's dial_cr, epoch */
+	char			 peer[64];
+	char			 request[32];	/* "GET", "startup": for logs */
+	uint8_t			 head[48];	/* redis: first client bytes */
+	uint8_t			 last_resort;	/* all down: trying anyway */
+	uint8_t			 has_upaddr;
+	uint8_t			 cancel;	/* relays a CancelRequest */
+	uint8_t			 head_done;	/* first command looked at */
+	uint8_t			 answer_due;	/* time it once it is whole */
 };
 
 /*
@@ -178,5 +182,47 @@ void	session_reap_cb(evutil_socket_t fd, short what, void *px);
 
 /* session_free(s): release everything; only from the reap list. */
 void	session_free(struct session *s);
+
+/*
+ * sessions.c: operations on every live session of a route or a service
+ * (the list is the context's: daemon_sessions).
+ */
+struct postern;
+
+/*
+ * sessions_close_route(px, r, why): close every live session that relays
+ * through route r.
+ */
+void	sessions_close_route(struct postern *px, struct route *r,
+	    const char *why);
+
+/*
+ * sessions_close_unfollowed(px, r, why): close the live sessions on route
+ * r that do not follow their route (protocol tcp): the others leave it on
+ * their own (follow.h).
+ */
+void	sessions_close_unfollowed(struct postern *px, struct route *r,
+	    const char *why);
+
+/*
+ * sessions_follow_service(px, svc): svc's routing changed: every live
+ * session of its name looks again whether to leave its route
+ * (follow_update; the steps come later, from the loop).
+ */
+void	sessions_follow_service(struct postern *px, struct service *svc);
+
+/*
+ * sessions_follow_stale(px, r): r's name has a new answer: every session
+ * on r whose server is not in it looks again (follow_update).
+ */
+void	sessions_follow_stale(struct postern *px, struct route *r);
+
+/*
+ * sessions_live_bytes(px, r, up, down): add the bytes relayed so far on r
+ * by its sessions still open (closed ones are in r->bytes_up and
+ * r->bytes_down), so that a byte counter grows as bytes move.
+ */
+void	sessions_live_bytes(struct postern *px, const struct route *r,
+	    uint64_t *up, uint64_t *down);
 
 #endif

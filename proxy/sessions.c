@@ -19,7 +19,6 @@
 #include "route.h"
 #include "service.h"
 #include "session.h"
-#include "sessions.h"
 
 void
 sessions_close_route(struct postern *px, struct route *r,

@@ -73,4 +73,9 @@ fresh
 printf '#include "nowhere.h"\n' >>"$scratch/t/tunnel/link.c"
 expect_fail "missing header" "tunnel/link.c includes \"nowhere.h\", found in no folder"
 
+# A module the family calls includes the family back: the loop grows.
+fresh
+printf '#include "session.h"\n' >>"$scratch/t/proxy/route.c"
+expect_fail "include loop" "an include family outgrew"
+
 echo "$me: the layer check catches each planted error"

@@ -16,6 +16,11 @@
 # headers (config.h, <...>) are not ours.  tests/ is not checked: unit
 # tests are white-box and may include a private header.
 #
+# Then the include cycles between modules (tests/include-cycles.sh): the
+# largest family of modules that include each other around a loop is
+# reported, and more than cycle_max modules in one family fail (DESIGN.md,
+# "What calls what", says why the one family there is).
+#
 # Environment: top_srcdir, exported by "make check"; run by hand it
 # defaults to the source tree that holds this script.
 # tests/check-layers-selftest.sh plants each kind of error and expects
@@ -24,7 +29,8 @@
 set -u
 
 me=check-layers
-: "${top_srcdir:=$(cd "$(dirname "$0")/.." && pwd)}"
+here=$(cd "$(dirname "$0")" && pwd) || exit 1
+: "${top_srcdir:=$(cd "$here/.." && pwd)}"
 cd "$top_srcdir" || exit 1
 
 # Folder and rank, one a line.  A new folder of sources gets a line here.
@@ -40,6 +46,8 @@ proxy/admin 4
 proxy/health 4'
 
 roots='lib config proto ctl tunnel proxy'
+# The largest family of modules allowed to include each other in a loop.
+cycle_max=5
 list=$(mktemp) || exit 1
 trap 'rm -f "$list"' EXIT
 for r in $roots; do
@@ -111,4 +119,14 @@ END {
 	if (!bad)
 		printf "%s: %d files; lib < config < proto, ctl < tunnel < proxy hold; private headers stay home\n", me, files
 	exit bad
-}'
+}' || exit 1
+
+export top_srcdir
+fam=$(sh "$here/include-cycles.sh" -m "$cycle_max")
+rc=$?
+echo "$me: largest include family: ${fam%%
+*}"
+if [ "$rc" -ne 0 ]; then
+	echo "$me: an include family outgrew $cycle_max modules (tests/include-cycles.sh -e shows its edges)" >&2
+	exit 1
+fi

@@ -74,7 +74,8 @@ trixie)
 		libsystemd-dev debhelper dpkg-dev fakeroot lintian
 		redis-server redis-tools valkey-server postgresql postgresql-client
 		openssh-server openssh-client socat openssl procps iproute2 psmisc
-		python3 ca-certificates)
+		python3 python3-psycopg python3-psycopg-pool ca-certificates
+		python3-redis curl nftables)
 	;;
 forky)
 	LABEL="debian testing"
@@ -82,8 +83,8 @@ forky)
 	PACKAGES=(build-essential autoconf automake libtool pkg-config
 		libevent-dev libssl-dev libssh2-1-dev libhiredis-dev libcmocka-dev
 		libsystemd-dev postgresql-18 postgresql-client-18 python3-psycopg
-		redis-server openssh-server openssh-client socat openssl procps
-		iproute2 psmisc python3 ca-certificates)
+		python3-psycopg-pool redis-server openssh-server openssh-client
+		socat openssl procps iproute2 psmisc python3 ca-certificates)
 	;;
 *)
 	printf 'tests/chroot.sh: unknown suite "%s" (trixie or forky)\n' "$SUITE" >&2
@@ -162,6 +163,9 @@ unmount_all() {
 
 mount_all() {
 	mkdir -p "$PORT_LOCK_DIR" && chmod 1777 "$PORT_LOCK_DIR"
+	# The root a mount point: "ip netns exec" makes / rslave in its
+	# mount namespace, which fails on a plain directory (76-cluster).
+	mount_one --bind "$ROOT" / &&
 	mount_one proc proc /proc &&
 	mount_one --bind /dev /dev &&
 	mount_one --bind /dev/pts /dev/pts &&

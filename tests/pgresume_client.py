@@ -17,9 +17,10 @@ Every outcome is one line of --out; the client stops when --stop exists.
       SELECT pg_sleep(30) cancelled after 0.5 s from another thread
       (conn.cancel(): the client's own BackendKeyData):
       "cancelled SECONDS PID-BEFORE PID-AFTER" or "err WHY".
-  state --dsn D --out F --stop S --sql SQL
-      One connection that runs SQL once (a temporary table, an advisory
-      lock, ...), then SELECT 1 every 50 ms: "ok" or "err SQLSTATE WHY".
+  state --dsn D --out F --stop S --sql SQL [--sql SQL...] [--show SQL]
+      One connection that runs each SQL once, in order (a temporary
+      table, an advisory lock, ...), then SELECT 1 (or --show's query)
+      every 50 ms: "ok" ("ok VALUE" with --show) or "err SQLSTATE WHY".
 """
 
 import argparse
@@ -96,12 +97,13 @@ def cancel_mode(a, out, lock):
 
 def state_mode(a, out, lock):
     conn = psycopg.connect(a.dsn, autocommit=True)
-    conn.execute(a.sql)
+    for q in a.sql:
+        conn.execute(q)
     line(out, lock, "set")
     while not os.path.exists(a.stop):
         try:
-            conn.execute("SELECT 1").fetchone()
-            line(out, lock, "ok")
+            v = conn.execute(a.show or "SELECT 1").fetchone()
+            line(out, lock, "ok %s" % v[0] if a.show else "ok")
         except psycopg.Error as e:
             line(out, lock, "err %s %s" % (e.sqlstate, str(e).replace("\n", " ")))
             return
@@ -116,7 +118,8 @@ def main():
     p.add_argument("--stop", required=True)
     p.add_argument("--size", type=int, default=8)
     p.add_argument("--go")
-    p.add_argument("--sql")
+    p.add_argument("--sql", action="append")
+    p.add_argument("--show")
     a = p.parse_args()
     lock = threading.Lock()
     with open(a.out, "a") as out:

@@ -13,6 +13,8 @@
 #                                         whose name contains it
 #   POSTERN_SKIP_CHROOT=1 tests/run.sh    skip the chroot stages (Debian 13,
 #                                         Debian testing)
+#   POSTERN_JOBS=N                        integration files run N at a time
+#                                         (default 2; 1 runs them in turn)
 #
 # Steps: install missing Debian packages; ./autogen.sh; configure and build
 # with sanitizers in _build/san; make check (each automake test is a case);
@@ -46,6 +48,11 @@ PACKAGES+=(shellcheck)
 # 65-memory reads postern's heap in use through gdb (mallinfo2 needs
 # glibc's debug information).
 PACKAGES+=(gdb libc6-dbg)
+# 76-cluster's third cluster client, ioredis (npm ci from
+# tests/node/package-lock.json into _build/npm: node_modules below).  A
+# nodejs from elsewhere may carry its own npm: then Debian's is not
+# asked for (it would replace that nodejs).
+PACKAGES+=(nodejs npm)
 
 # One integration file may take this long before it is stopped.
 SCRIPT_TIMEOUT=${POSTERN_SCRIPT_TIMEOUT:-900}
@@ -57,13 +64,18 @@ export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
 
 NPASS=0 NFAIL=0 NSKIP=0 CHILD=
 RESULTS=$(mktemp /tmp/postern-results.XXXXXX)
-trap 'rm -f "$RESULTS"' EXIT
-# Stopped: the running test file cleans up (it kills what it started).
+LANES=$(mktemp -d /tmp/postern-lanes.XXXXXX)
+trap 'rm -rf "$RESULTS" "$LANES"' EXIT
+declare -A LANE_FILE=() LANE_T0=()
+# Stopped: the running test files clean up (each kills what it started).
 on_signal() {
-	if [[ -n "$CHILD" ]]; then
-		kill -TERM "$CHILD" 2>/dev/null
-		wait "$CHILD"
-	fi
+	local pid
+	for pid in $CHILD "${!LANE_FILE[@]}"; do
+		kill -TERM "$pid" 2>/dev/null
+	done
+	for pid in $CHILD "${!LANE_FILE[@]}"; do
+		wait "$pid" 2>/dev/null
+	done
 	record FAIL "tests/run.sh" "interrupted by a signal"
 	summary
 }
@@ -106,6 +118,7 @@ tail_file() {
 install_packages() {
 	local missing=() p st
 	for p in "${PACKAGES[@]}"; do
+		[[ $p == npm ]] && command -v npm > /dev/null && continue
 		st=$(dpkg-query -W -f='${db:Status-Status}' "$p" 2>/dev/null)
 		[[ "$st" == installed ]] || missing+=("$p")
 	done
@@ -218,6 +231,53 @@ run_integration() {
 	stage_time "$f" "$t0"
 }
 
+# run_integration_files FILE...: the integration files, POSTERN_JOBS of
+# them at a time (2 by default: most of a file's time is spent waiting
+# for servers, health checks and deadlines, not on the CPU).  Files are
+# independent: ports come from free_port's lock directory, namespaces and
+# link-local nets are picked per PID.  Each file's output is held and
+# printed whole when it ends, so the log reads as if they ran in turn.
+JOBS=${POSTERN_JOBS:-2}
+run_integration_files() {
+	local f i=0 pid
+	for f in "$@"; do
+		while ((${#LANE_FILE[@]} >= JOBS)); do
+			lane_reap
+		done
+		i=$((i + 1))
+		: > "$LANES/$i.results"
+		POSTERN=$SAN/postern POSTERN_RESULTS=$LANES/$i.results \
+		    timeout -k 10 "$SCRIPT_TIMEOUT" bash "$f" < /dev/null \
+		    > "$LANES/$i.out" 2>&1 &
+		pid=$!
+		LANE_FILE[$pid]="$i $f"
+		LANE_T0[$pid]=$SECONDS
+	done
+	while ((${#LANE_FILE[@]} > 0)); do
+		lane_reap
+	done
+}
+
+# lane_reap: wait for one running file, then print and record it.
+lane_reap() {
+	local pid rc i f
+	wait -n -p pid "${!LANE_FILE[@]}"
+	rc=$?
+	[[ -n "${pid:-}" && -n "${LANE_FILE[$pid]:-}" ]] || return 0
+	read -r i f <<< "${LANE_FILE[$pid]}"
+	say "integration: $f"
+	cat "$LANES/$i.out"
+	cat "$LANES/$i.results" >> "$RESULTS"
+	if ((rc == 124 || rc == 137)); then
+		record FAIL "$f" "stopped after ${SCRIPT_TIMEOUT}s"
+	elif ((rc != 0)) && ! grep -q '^FAIL' "$LANES/$i.results"; then
+		record FAIL "$f" "exited with status $rc without recording a failure"
+	fi
+	stage_time "$f" "${LANE_T0[$pid]}"
+	unset "LANE_FILE[$pid]" "LANE_T0[$pid]"
+	rm -f "$LANES/$i.out" "$LANES/$i.results"
+}
+
 # stage_time LABEL T0: one line of the time table printed at the end (the
 # 30-minute budget of .ci/run is kept by reading it).
 TIMES=()
@@ -249,20 +309,35 @@ fuzz() {
 		tail_file "$FUZZ/build.log" 20
 		return
 	fi
-	for h in conf pgfront pgback rediscmd pgauth resp_track pg_track \
-	    resp_scan resp_ro resp_guard pg_guard authfile pgrs_read ssh_mux \
-	    cluster_rw cluster_cmd; do
+	# JOBS harnesses at a time: each is one process on one core.
+	local names=(conf pgfront pgback rediscmd pgauth resp_track pg_track
+	    resp_scan resp_ro resp_guard pg_guard authfile pgrs_read ssh_mux
+	    cluster_rw cluster_cmd) running=0
+	for h in "${names[@]}"; do
+		if ((running >= JOBS)); then
+			wait -n
+			running=$((running - 1))
+		fi
 		seeds=$TOP/tests/fuzz/corpus
 		[[ $h == conf ]] || seeds=
 		scratch=$(mktemp -d /tmp/postern-fuzz.XXXXXX)
-		if "$FUZZ/tests/fuzz/fuzz_$h" -max_total_time="$FUZZ_SECONDS" \
-		    "$scratch" $seeds > "$FUZZ/fuzz_$h.log" 2>&1; then
+		rm -f "$FUZZ/fuzz_$h.rc"
+		(
+			"$FUZZ/tests/fuzz/fuzz_$h" -max_total_time="$FUZZ_SECONDS" \
+			    "$scratch" $seeds > "$FUZZ/fuzz_$h.log" 2>&1
+			echo $? > "$FUZZ/fuzz_$h.rc"
+			rm -rf "$scratch"
+		) &
+		running=$((running + 1))
+	done
+	wait
+	for h in "${names[@]}"; do
+		if [[ "$(cat "$FUZZ/fuzz_$h.rc" 2>/dev/null)" == 0 ]]; then
 			record PASS "fuzz: $h (${FUZZ_SECONDS}s, no crash)"
 		else
 			record FAIL "fuzz: $h" "see _build/fuzz/fuzz_$h.log"
 			tail_file "$FUZZ/fuzz_$h.log" 30
 		fi
-		rm -rf "$scratch"
 	done
 	# The trackers' differential tests against real servers
 	# (tests/integration/55-diff.sh): another fixed seed, longer.
@@ -329,6 +404,25 @@ distcheck() {
 	fi
 }
 
+# node_modules: the pinned Node.js clients of tests/node (ioredis) in
+# _build/npm, installed again only when the lock file changed; exports
+# POSTERN_NODE_MODULES for the tests.
+node_modules() {
+	local dir=$TOP/_build/npm
+	mkdir -p "$dir" || return 1
+	if ! cmp -s tests/node/package-lock.json "$dir/package-lock.json" ||
+	    [[ ! -d "$dir/node_modules/ioredis" ]]; then
+		say "npm ci (tests/node: ioredis) in _build/npm"
+		cp tests/node/package.json tests/node/package-lock.json "$dir/" &&
+		    (cd "$dir" && timeout 300 npm ci --no-audit --no-fund) \
+		    > "$dir/npm.log" 2>&1 || {
+			tail_file "$dir/npm.log" 10
+			return 1
+		}
+	fi
+	export POSTERN_NODE_MODULES=$dir/node_modules
+}
+
 # ---------------------------------------------------------------------
 FILES=("$@")
 for f in "${FILES[@]}"; do
@@ -339,6 +433,7 @@ start=$SECONDS
 if [[ "${POSTERN_SKIP_INSTALL:-0}" != 1 ]]; then
 	install_packages || { record FAIL install "missing packages"; summary; }
 fi
+node_modules || record FAIL "npm ci" "tests/node's clients are not installed (see _build/npm/npm.log)"
 
 if [[ "${POSTERN_NO_BUILD:-0}" == 1 ]]; then
 	say "POSTERN_NO_BUILD=1: using $SAN/postern as built"
@@ -357,9 +452,7 @@ fi
 if ((${#FILES[@]} == 0)); then
 	mapfile -t FILES < <(ls tests/integration/*.sh 2>/dev/null | sort)
 fi
-for f in "${FILES[@]}"; do
-	run_integration "$f"
-done
+run_integration_files "${FILES[@]}"
 
 if (($# == 0)) && [[ "${POSTERN_NO_BUILD:-0}" != 1 ]]; then
 	t0=$SECONDS

@@ -133,21 +133,17 @@ dial_fail_later(struct dial *d, int status)
 	event_active(d->timer, EV_TIMEOUT, 0);
 }
 
-void
-dial_finish(struct dial *d, int status, struct bufferevent *bev)
+/* The one completion: bev, or fd (-1: none), goes to the callback. */
+static void
+dial_deliver(struct dial *d, int status, struct bufferevent *bev, int fd)
 {
 	struct dial_result	 res;
 
-	/* TCP is up; a TLS route goes on (and comes back here). */
-	if (status == DIAL_OK && d->tls != NULL &&
-	    d->tls_stage == DIAL_TLS_TCP) {
-		dial_tls_begin(d);
-		return;
-	}
 	memset(&res, 0, sizeof(res));
 	res.status = status;
 	res.bev = bev;
-	res.plain = bev != NULL && d->route->kind == ROUTE_TCP;
+	res.fd = fd;
+	res.plain = (bev != NULL || fd != -1) && d->route->kind == ROUTE_TCP;
 	if (status == DIAL_OK && d->link != NULL) {
 		res.link = d->link;	/* handed over */
 		d->link = NULL;
@@ -161,6 +157,24 @@ dial_finish(struct dial *d, int status, struct bufferevent *bev)
 		d->bev = NULL;		/* handed over */
 	d->cb(&res, d->arg);
 	dial_free(d);
+}
+
+void
+dial_finish(struct dial *d, int status, struct bufferevent *bev)
+{
+	/* TCP is up; a TLS route goes on (and comes back here). */
+	if (status == DIAL_OK && d->tls != NULL &&
+	    d->tls_stage == DIAL_TLS_TCP) {
+		dial_tls_begin(d);
+		return;
+	}
+	dial_deliver(d, status, bev, -1);
+}
+
+void
+dial_finish_fd(struct dial *d, int fd)
+{
+	dial_deliver(d, DIAL_OK, NULL, fd);
 }
 
 const char *

@@ -37,7 +37,8 @@ struct dial_result {
 	const char		*detail;	/* human text, valid in callback */
 	struct bufferevent	*bev;		/* DIAL_OK: connected; callee owns */
 	struct link		*link;		/* DIAL_OK, ssh://, tls://: instead */
-	int			 plain;		/* bev is a bare socket */
+	int			 fd;		/* DIAL_FD, tcp://: instead; else -1 */
+	int			 plain;		/* bev (or fd) is a bare socket */
 	int			 elapsed_ms;
 	/* DIAL_OK over TCP (tcp://, tls://): the server's address; else NULL */
 	const struct sockaddr	*peer;
@@ -59,6 +60,15 @@ struct dial_result {
 #define DIAL_TLS_BEV	0x02
 
 /*
+ * DIAL_FD: a tcp:// route gives the connected socket itself in res->fd
+ * (res->bev NULL) for a caller that relays on descriptors: no
+ * bufferevent is made only to be freed at once.  Made and freed between
+ * the lasting objects of a burst of sessions, libevent's deferred free
+ * of it left a ~1 KiB hole in the heap per session (issue 27).
+ */
+#define DIAL_FD		0x04
+
+/*
  * dial_cb(res, arg): the one completion.  On DIAL_OK the callee takes
  * res->bev (a socket bufferevent; for tls:// with DIAL_TLS_BEV an
  * OpenSSL one over the socket with the handshake done, with
@@ -69,6 +79,7 @@ struct dial_result {
  * returns: do not dial_cancel() it from inside.
  */
 typedef void dial_cb(const struct dial_result *res, void *arg);
+/* (With DIAL_FD on a tcp:// route, the callee takes res->fd instead.) */
 
 /* What transports need from the daemon. */
 struct dial_env {

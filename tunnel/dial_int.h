@@ -90,6 +90,12 @@ int	dial_tls_close_notify(struct bufferevent *bev);
 void	dial_finish(struct dial *d, int status, struct bufferevent *bev);
 
 /*
+ * dial_finish_fd(d, fd): deliver DIAL_OK with the connected socket fd
+ * (DIAL_FD, tcp://), which the callback takes, and free d.
+ */
+void	dial_finish_fd(struct dial *d, int fd);
+
+/*
  * dial_fail_later(d, status): deliver a failure from the next loop
  * iteration (for failures found while starting).
  */

@@ -24,6 +24,14 @@ dial_tcp_done(int fd, int status, const char *detail, void *arg)
 	socklen_t	 len;
 
 	d->tcp = NULL;		/* freed when this returns */
+	if (status == DIAL_OK && (d->flags & DIAL_FD) && d->tls == NULL) {
+		len = sizeof(d->peer);
+		d->have_peer = getpeername(fd, (struct sockaddr *)&d->peer,
+		    &len) == 0;
+		d->deferred = DIAL_OK;
+		dial_finish_fd(d, fd);
+		return;
+	}
 	if (status == DIAL_OK && (d->bev = bufferevent_socket_new(d->env.base,
 	    fd, BEV_OPT_CLOSE_ON_FREE)) == NULL) {
 		close(fd);

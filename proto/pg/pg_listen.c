@@ -3,18 +3,29 @@
  */
 #include "config.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 #include "pg_listen.h"
 
 #define PG_NAME_MAX	63	/* NAMEDATALEN - 1: longer ones are cut */
 
+/* Done with the query's text. */
+static void
+pg_listen_drop_q(struct pg_listen *l)
+{
+	free(l->q);
+	l->q = NULL;
+	l->qlen = 0;
+	l->capture = 0;
+}
+
 void
 pg_listen_query(struct pg_listen *l, uint32_t len, int alone, int idle)
 {
+	pg_listen_drop_q(l);
 	l->stmt = PG_STMT_UNKNOWN;
-	l->qlen = 0;
-	l->capture = alone && len <= sizeof(l->q);
+	l->capture = alone && len <= PG_LISTEN_QMAX;
 	l->qidle = idle;
 }
 
@@ -41,8 +52,12 @@ pg_listen_text(struct pg_listen *l, const uint8_t *p, size_t n)
 		l->capture = 0;
 		return;
 	}
-	if (n > sizeof(l->q) - l->qlen) {
-		l->capture = 0;		/* cannot happen: len was checked */
+	if (n > PG_LISTEN_QMAX - (size_t)l->qlen) {
+		pg_listen_drop_q(l);	/* cannot happen: len was checked */
+		return;
+	}
+	if (l->q == NULL && (l->q = malloc(PG_LISTEN_QMAX)) == NULL) {
+		l->capture = 0;		/* not parsed: "unknown" */
 		return;
 	}
 	memcpy(l->q + l->qlen, p, n);
@@ -53,7 +68,7 @@ void
 pg_listen_other(struct pg_listen *l)
 {
 	l->stmt = PG_STMT_UNKNOWN;
-	l->capture = 0;
+	pg_listen_drop_q(l);
 }
 
 /* ------------------------------------------------------------------ */
@@ -190,14 +205,15 @@ pg_parse(const uint8_t *q, size_t n, uint64_t *hash)
 void
 pg_listen_query_end(struct pg_listen *l)
 {
-	if (!l->capture)
+	if (!l->capture || l->q == NULL) {
+		pg_listen_drop_q(l);
 		return;
-	l->capture = 0;
+	}
 	/* The text ends in its one NUL. */
-	if (l->qlen == 0 || l->q[l->qlen - 1] != '\0' ||
-	    memchr(l->q, '\0', l->qlen - 1) != NULL)
-		return;
-	l->stmt = pg_parse(l->q, l->qlen - 1, &l->qhash);
+	if (l->qlen > 0 && l->q[l->qlen - 1] == '\0' &&
+	    memchr(l->q, '\0', l->qlen - 1) == NULL)
+		l->stmt = pg_parse(l->q, l->qlen - 1, &l->qhash);
+	pg_listen_drop_q(l);
 }
 
 /* ------------------------------------------------------------------ */
@@ -212,7 +228,10 @@ pg_listen_add(struct pg_listen *l, uint64_t h)
 		if (l->chan[i] == h)
 			return;		/* LISTEN twice: listening once */
 	}
-	if (l->nchan == PG_LISTEN_SET)
+	if (l->chan == NULL &&
+	    (l->chan = calloc(PG_LISTEN_SET, sizeof(*l->chan))) == NULL)
+		l->unknown = 1;		/* no memory: saturate */
+	else if (l->nchan == PG_LISTEN_SET)
 		l->unknown = 1;		/* full: saturate */
 	else
 		l->chan[l->nchan++] = h;
@@ -226,7 +245,7 @@ pg_listen_remove(struct pg_listen *l, uint64_t h)
 	for (i = 0; i < l->nchan; i++) {
 		if (l->chan[i] == h) {
 			l->chan[i] = l->chan[--l->nchan];
-			return;
+			break;
 		}
 	}
 }
@@ -273,6 +292,10 @@ pg_listen_ready(struct pg_listen *l, uint8_t status)
 		case PG_STMT_LISTEN:
 			break;
 		}
+		if (l->nchan == 0) {
+			free(l->chan);	/* none left: the set goes */
+			l->chan = NULL;
+		}
 	}
 	l->effect = PG_STMT_UNKNOWN;
 	l->stmt = PG_STMT_UNKNOWN;	/* that query is done */
@@ -282,4 +305,13 @@ int
 pg_listen_on(const struct pg_listen *l)
 {
 	return (l->unknown || l->nchan > 0);
+}
+
+void
+pg_listen_clear(struct pg_listen *l)
+{
+	pg_listen_drop_q(l);
+	free(l->chan);
+	l->chan = NULL;
+	l->nchan = 0;
 }

@@ -15,7 +15,11 @@
  * effect only when it ran outside a transaction block, was not followed
  * by an error, and the server is idle again.
  *
- * Pure: no allocation, no I/O.
+ * Pure: no I/O.  The query buffer is allocated while a query that may be
+ * one of those is read, the channel set from the first LISTEN until none
+ * is left: a session that never listens holds neither (issue 27).  Out
+ * of memory, it counts as "listening, on what we cannot tell", never the
+ * unsafe way.
  */
 #ifndef POSTERN_PG_LISTEN_H
 #define POSTERN_PG_LISTEN_H
@@ -36,9 +40,9 @@ enum pg_stmt {
 };
 
 struct pg_listen {
-	uint8_t		 q[PG_LISTEN_QMAX];	/* the query, as it came */
+	uint8_t		*q;		/* PG_LISTEN_QMAX: the query, as it came */
+	uint64_t	*chan;		/* PG_LISTEN_SET channel hashes */
 	uint64_t	 qhash;		/* its channel name's hash */
-	uint64_t	 chan[PG_LISTEN_SET];
 	enum pg_stmt	 stmt;
 	enum pg_stmt	 effect;	/* an UNLISTEN done, due at 'Z' 'I' */
 	/* Small ones in bytes: every PostgreSQL session holds one. */
@@ -76,5 +80,8 @@ void	pg_listen_ready(struct pg_listen *l, uint8_t status);
 
 /* pg_listen_on(l): may the session be listening? */
 int	pg_listen_on(const struct pg_listen *l);
+
+/* pg_listen_clear(l): free what l holds (it may be used again). */
+void	pg_listen_clear(struct pg_listen *l);
 
 #endif

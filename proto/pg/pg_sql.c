@@ -98,6 +98,22 @@ pg_sql_scan(struct pg_sql_scan *sc, const uint8_t *p, size_t n)
 	return (why);
 }
 
+/* The first nw words of a statement, lowered. */
+static void
+pg_sql_nwords(const uint8_t *p, size_t n, char (*w)[24], size_t nw)
+{
+	size_t	 i = 0, k, j;
+
+	for (k = 0; k < nw; k++) {
+		while (i < n && isspace(p[i]))
+			i++;
+		for (j = 0; i < n && (isalnum(p[i]) || p[i] == '_'); i++)
+			if (j + 1 < sizeof(w[k]))
+				w[k][j++] = (char)tolower(p[i]);
+		w[k][j] = '\0';
+	}
+}
+
 /* The first two words of a statement, lowered. */
 static void
 pg_sql_words(const uint8_t *p, size_t n, char *w1, char *w2, size_t wmax)
@@ -150,6 +166,25 @@ pg_sql_classify(const uint8_t *p, size_t n)
 	    PG_SQL_IS(w1, l1, "load"))
 		return (PG_SQL_STATE);
 	return (PG_SQL_OTHER);
+}
+
+int
+pg_sql_role(const uint8_t *p, size_t n)
+{
+	char	w[3][24];
+	size_t	i = 1;
+
+	/* role and session_authorization are GUC_NO_RESET_ALL. */
+	pg_sql_nwords(p, n, w, 3);
+	if (strcmp(w[0], "set") != 0 && strcmp(w[0], "reset") != 0)
+		return (0);
+	if (strcmp(w[1], "session") == 0) {
+		if (strcmp(w[2], "authorization") == 0)
+			return (1);
+		i = 2;			/* SET SESSION ROLE */
+	}
+	return (strcmp(w[i], "role") == 0 ||
+	    strcmp(w[i], "session_authorization") == 0);
 }
 
 int

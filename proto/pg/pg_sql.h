@@ -40,6 +40,14 @@ const char *pg_sql_scan_end(struct pg_sql_scan *sc);
 /* pg_sql_classify(p, n): what a statement's first words make it. */
 enum pg_sql_stmt pg_sql_classify(const uint8_t *p, size_t n);
 
+/*
+ * pg_sql_role(p, n): a SET or RESET of the role or the session
+ * authorization (SET [SESSION] ROLE, SET SESSION AUTHORIZATION, SET
+ * role/session_authorization =, their RESETs), which RESET ALL leaves as
+ * they are.  1 or 0.
+ */
+int	pg_sql_role(const uint8_t *p, size_t n);
+
 /* pg_sql_single(p, n): one statement only (no ';' but trailing ones). */
 int	pg_sql_single(const uint8_t *p, size_t n);
 

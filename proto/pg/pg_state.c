@@ -316,7 +316,13 @@ pg_state_tag(struct pg_state *st, const char *tag)
 		else
 			pg_state_lose(st, "a DEALLOCATE among other "
 			    "statements");
-	} else if (strcmp(tag, "PREPARE") == 0)
+	} else if (strcmp(tag, "DO") == 0)
+		/* Its body runs as plpgsql: a SET there is the session's,
+		 * as are a LISTEN or an EXECUTE 'PREPARE ...', none of which
+		 * a tag or the word scan tells. */
+		pg_state_lose(st, "a DO block (it may SET, LISTEN or "
+		    "PREPARE inside)");
+	else if (strcmp(tag, "PREPARE") == 0)
 		pg_state_lose(st, "SQL PREPARE (not recorded)");
 	else if (strcmp(tag, "LOAD") == 0)
 		pg_state_lose(st, "LOAD");
@@ -327,6 +333,28 @@ pg_state_tag(struct pg_state *st, const char *tag)
 out:
 	if (o != NULL && o->op == 'E')
 		pg_state_pop(st);
+}
+
+/*
+ * RESET ALL committed: every SET goes but those of the role and the
+ * session authorization, which PostgreSQL keeps (a session that dropped
+ * privileges with SET ROLE, then RESET ALL, must not get them back on
+ * the new backend).
+ */
+static void
+pg_state_reset_all(struct pg_state *st)
+{
+	struct pg_state_item	*it, *next;
+
+	for (it = TAILQ_FIRST(&st->items); it != NULL; it = next) {
+		next = TAILQ_NEXT(it, entry);
+		if (it->kind != PG_STATE_SET || pg_sql_role(it->data, it->len))
+			continue;
+		TAILQ_REMOVE(&st->items, it, entry);
+		st->nitems--;
+		st->bytes -= it->len;
+		pg_state_item_free(it);
+	}
 }
 
 /* ReadyForQuery: the Sync or query at the head is answered. */
@@ -354,8 +382,7 @@ pg_state_ready(struct pg_state *st, uint8_t status)
 		while ((it = TAILQ_FIRST(&st->pending)) != NULL) {
 			TAILQ_REMOVE(&st->pending, it, entry);
 			if (it->reset_all) {
-				pg_state_items_clear(st, &st->items,
-				    PG_STATE_SET);
+				pg_state_reset_all(st);
 				st->gen++;
 				pg_state_item_free(it);
 			} else

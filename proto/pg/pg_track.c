@@ -14,6 +14,12 @@ pg_track_init(struct pg_track *t)
 	memset(t, 0, sizeof(*t));
 }
 
+void
+pg_track_clear(struct pg_track *t)
+{
+	pg_listen_clear(&t->listen);
+}
+
 /*
  * Advance f over buf: complete the header, then pass the body.  Calls
  * nothing; returns the bytes taken; *header says a header just

@@ -57,6 +57,9 @@ struct pg_track {
 /* pg_track_init(t): for a session whose startup packet went first. */
 void	pg_track_init(struct pg_track *t);
 
+/* pg_track_clear(t): free what t holds (pg_listen_clear). */
+void	pg_track_clear(struct pg_track *t);
+
 /* pg_track_client(t, buf, len): bytes the client sent, as read. */
 void	pg_track_client(struct pg_track *t, const uint8_t *buf, size_t len);
 

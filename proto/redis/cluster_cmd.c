@@ -50,27 +50,25 @@ is_word(const struct cluster_cmd *c, const char *w)
 	return (c->wlen[0] == n && strncasecmp(c->word[0], w, n) == 0);
 }
 
-/* tx, ownership taken (NULL unless kind is EXEC). */
 static int
 cmd_push(struct cluster_cmd *c, enum cluster_rw_kind kind,
-    struct cluster_rw_tx *tx)
+    enum cluster_cmd_place place)
 {
 	struct cluster_cmd_run	*nr, *last;
 	size_t			 i, cap;
 
-	if (c->len > 0 && kind != CLUSTER_RW_EXEC) {
+	if (c->len > 0) {
 		last = &c->runs[(c->head + c->len - 1) % c->cap];
-		if (last->kind == kind && last->count < UINT32_MAX) {
+		if (last->kind == kind && last->place == place &&
+		    last->count < UINT32_MAX) {
 			last->count++;
 			return (0);
 		}
 	}
 	if (c->len == c->cap) {
 		cap = c->cap ? c->cap * 2 : 4;
-		if ((nr = calloc(cap, sizeof(*nr))) == NULL) {
-			cluster_rw_tx_free(tx);
+		if ((nr = calloc(cap, sizeof(*nr))) == NULL)
 			return (-1);
-		}
 		for (i = 0; i < c->len; i++)
 			nr[i] = c->runs[(c->head + i) % c->cap];
 		free(c->runs);
@@ -79,13 +77,13 @@ cmd_push(struct cluster_cmd *c, enum cluster_rw_kind kind,
 		c->head = 0;
 	}
 	c->runs[(c->head + c->len) % c->cap].kind = kind;
+	c->runs[(c->head + c->len) % c->cap].place = place;
 	c->runs[(c->head + c->len) % c->cap].count = 1;
-	c->runs[(c->head + c->len) % c->cap].tx = tx;
 	c->len++;
 	return (0);
 }
 
-/* A command queued inside MULTI: keep its kind for EXEC's array. */
+/* The server queued a command: keep its kind for EXEC's array. */
 static int
 cmd_queue(struct cluster_cmd *c, enum cluster_rw_kind kind)
 {
@@ -104,11 +102,11 @@ cmd_queue(struct cluster_cmd *c, enum cluster_rw_kind kind)
 	}
 	tx->kinds[tx->n++] = kind;
 	c->tx_rw |= kind != CLUSTER_RW_REDIRECT;
-	return (cmd_push(c, CLUSTER_RW_REDIRECT, NULL));	/* +QUEUED */
+	return (0);
 }
 
-/* EXEC or DISCARD: the transaction ends. */
-static int
+/* The server's transaction ended: its kinds, when EXEC's reply needs them. */
+static struct cluster_rw_tx *
 cmd_tx_end(struct cluster_cmd *c, int exec)
 {
 	struct cluster_rw_tx	*tx = c->tx;
@@ -116,23 +114,31 @@ cmd_tx_end(struct cluster_cmd *c, int exec)
 
 	c->tx = NULL;
 	c->tx_rw = 0;
-	c->multi = 0;
+	c->srv_multi = 0;
 	if (exec && rw)
-		return (cmd_push(c, CLUSTER_RW_EXEC, tx));
+		return (tx);
 	cluster_rw_tx_free(tx);
-	return (cmd_push(c, CLUSTER_RW_REDIRECT, NULL));
+	return (NULL);
 }
 
 static int
 cmd_one(struct cluster_cmd *c)
 {
-	if (c->multi && (is_word(c, "EXEC") || is_word(c, "DISCARD")))
-		return (cmd_tx_end(c, is_word(c, "EXEC")));
-	if (c->multi && !is_word(c, "MULTI") && !is_word(c, "WATCH"))
-		return (cmd_queue(c, cmd_kind(c)));
-	if (is_word(c, "MULTI"))
+	enum cluster_cmd_place	place = CLUSTER_CMD_PLAIN;
+
+	if (is_word(c, "RESET") || (c->multi && is_word(c, "DISCARD")))
+		place = CLUSTER_CMD_END;
+	else if (c->multi && is_word(c, "EXEC"))
+		place = CLUSTER_CMD_EXEC;
+	else if (is_word(c, "MULTI"))
+		place = CLUSTER_CMD_MULTI;
+	else if (c->multi)
+		place = CLUSTER_CMD_IN_TX;
+	if (place == CLUSTER_CMD_MULTI)
 		c->multi = 1;
-	return (cmd_push(c, cmd_kind(c), NULL));
+	else if (place == CLUSTER_CMD_END || place == CLUSTER_CMD_EXEC)
+		c->multi = 0;
+	return (cmd_push(c, cmd_kind(c), place));
 }
 
 /* A command ended: queue its kind, get ready for the next. */
@@ -249,19 +255,58 @@ cluster_cmd_pop(struct cluster_cmd *c)
 enum cluster_rw_kind
 cluster_cmd_pop_tx(struct cluster_cmd *c, struct cluster_rw_tx **tx)
 {
+	return (cluster_cmd_pop_reply(c, '+', tx));
+}
+
+enum cluster_rw_kind
+cluster_cmd_pop_reply(struct cluster_cmd *c, char first,
+    struct cluster_rw_tx **tx)
+{
 	struct cluster_cmd_run	*r;
 	enum cluster_rw_kind	 kind;
+	enum cluster_cmd_place	 place;
+	int			 refused = first == '-';
 
 	*tx = NULL;
 	if (c->len == 0)
 		return (CLUSTER_RW_REDIRECT);
 	r = &c->runs[c->head];
 	kind = r->kind;
-	*tx = r->tx;
-	r->tx = NULL;
+	place = r->place;
 	if (--r->count == 0) {
 		c->head = (c->head + 1) % c->cap;
 		c->len--;
+	}
+	switch (place) {
+	case CLUSTER_CMD_PLAIN:
+		return (kind);
+	case CLUSTER_CMD_MULTI:
+		/* Nested: refused, the transaction goes on. */
+		if (!refused && !c->srv_multi) {
+			(void)cmd_tx_end(c, 0);
+			c->srv_multi = 1;
+		}
+		return (CLUSTER_RW_REDIRECT);
+	case CLUSTER_CMD_IN_TX:
+		if (!c->srv_multi)
+			return (kind);	/* no transaction: its own reply */
+		/* +QUEUED; a refused one is not queued (EXECABORT). */
+		if (!refused && cmd_queue(c, kind) != 0) {
+			/* Out of memory: EXEC's elements pass unread. */
+			cluster_rw_tx_free(c->tx);
+			c->tx = NULL;
+			c->tx_rw = 0;
+		}
+		return (CLUSTER_RW_REDIRECT);
+	case CLUSTER_CMD_EXEC:
+		if (!c->srv_multi)
+			return (kind);	/* -ERR EXEC without MULTI */
+		/* -EXECABORT, -MOVED for the whole: no array. */
+		*tx = cmd_tx_end(c, !refused);
+		return (*tx != NULL ? CLUSTER_RW_EXEC : CLUSTER_RW_REDIRECT);
+	case CLUSTER_CMD_END:
+		(void)cmd_tx_end(c, 0);
+		return (kind);
 	}
 	return (kind);
 }
@@ -269,12 +314,8 @@ cluster_cmd_pop_tx(struct cluster_cmd *c, struct cluster_rw_tx **tx)
 void
 cluster_cmd_clear(struct cluster_cmd *c)
 {
-	size_t	i;
-
 	if (c == NULL)
 		return;
-	for (i = 0; i < c->len; i++)
-		cluster_rw_tx_free(c->runs[(c->head + i) % c->cap].tx);
 	cluster_rw_tx_free(c->tx);
 	free(c->runs);
 	memset(c, 0, sizeof(*c));

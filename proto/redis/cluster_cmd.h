@@ -13,6 +13,14 @@
  * CLUSTER_RW_EXEC with those kinds, any other EXEC pops REDIRECT (Redis
  * answers a redirect for the whole EXEC, never per element; see
  * DESIGN.md, Redis Cluster).
+ *
+ * Whether the server is in a transaction is known from its replies, not
+ * from what the client sent: a refused MULTI (-ERR, -NOAUTH) starts
+ * none, so what follows answers as itself; a refused command inside
+ * one (-MOVED, -CROSSSLOT) is not queued; RESET ends one.  So the
+ * queue holds each command's own kind and its place (MULTI, inside,
+ * EXEC, DISCARD/RESET), and the pop decides with the reply's first
+ * byte (cluster_cmd_pop_reply).
  */
 #ifndef POSTERN_CLUSTER_CMD_H
 #define POSTERN_CLUSTER_CMD_H
@@ -22,11 +30,20 @@
 
 #include "cluster_rw.h"
 
-/* A run of commands with the same kind of reply (an EXEC: alone). */
+/* A command's place as the client sent it (cluster_cmd.c). */
+enum cluster_cmd_place {
+	CLUSTER_CMD_PLAIN,
+	CLUSTER_CMD_MULTI,
+	CLUSTER_CMD_IN_TX,	/* sent after a MULTI, before its end */
+	CLUSTER_CMD_EXEC,
+	CLUSTER_CMD_END		/* DISCARD or RESET: a transaction ends */
+};
+
+/* A run of commands with the same kind of reply and place. */
 struct cluster_cmd_run {
 	enum cluster_rw_kind	 kind;
+	enum cluster_cmd_place	 place;
 	uint32_t		 count;
-	struct cluster_rw_tx	*tx;		/* kind EXEC: its own */
 };
 
 /* Zeroed to start; cluster_cmd_clear after. */
@@ -41,9 +58,10 @@ struct cluster_cmd {
 	size_t			 wlen[2];
 	struct cluster_cmd_run	*runs;		/* a ring */
 	size_t			 head, len, cap;
-	int			 multi;		/* after MULTI, before EXEC */
+	int			 multi;		/* the client sent MULTI */
+	int			 srv_multi;	/* the server said OK to it */
 	int			 tx_rw;		/* tx holds a kind not REDIRECT */
-	struct cluster_rw_tx	*tx;		/* the transaction's kinds */
+	struct cluster_rw_tx	*tx;		/* the kinds the server queued */
 };
 
 /*
@@ -57,10 +75,14 @@ int	cluster_cmd_feed(struct cluster_cmd *c, const char *b, size_t n);
 enum cluster_rw_kind cluster_cmd_pop(struct cluster_cmd *c);
 
 /*
- * cluster_cmd_pop_tx(c, tx): cluster_cmd_pop; for CLUSTER_RW_EXEC *tx
- * is the transaction's kinds, the caller's to free
- * (cluster_rw_tx_free), else NULL.
+ * cluster_cmd_pop_reply(c, first, tx): the kind of the next reply, whose
+ * first byte is first ('-': refused); for CLUSTER_RW_EXEC *tx is the
+ * transaction's kinds, the caller's to free (cluster_rw_tx_free), else
+ * NULL.  cluster_cmd_pop_tx(c, tx): the same for a reply that is no
+ * error.
  */
+enum cluster_rw_kind cluster_cmd_pop_reply(struct cluster_cmd *c, char first,
+	    struct cluster_rw_tx **tx);
 enum cluster_rw_kind cluster_cmd_pop_tx(struct cluster_cmd *c,
 	    struct cluster_rw_tx **tx);
 

@@ -76,8 +76,14 @@ cluster_rw_skip_feed(struct cluster_rw_skip *k, const char *b, size_t n,
 			k->type = b[i++];
 			k->num = 0;
 			k->neg = 0;
-			k->state = strchr("$!=*~>%|", k->type) != NULL &&
-			    k->type != '\0' ? SKIP_HEAD : SKIP_LINE;
+			switch (k->type) {	/* not strchr: per value */
+			case '$': case '!': case '=': case '*': case '~':
+			case '>': case '%': case '|':
+				k->state = SKIP_HEAD;
+				break;
+			default:
+				k->state = SKIP_LINE;
+			}
 			break;
 		case SKIP_LINE:
 			if (b[i++] == '\n')

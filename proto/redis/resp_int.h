@@ -62,6 +62,12 @@ resp_sub_cmd(enum resp_cmd kind)
  */
 uint64_t resp_sub_request(struct resp_track *t);
 
+/*
+ * resp_sub_idle(t): t's counts say no more than all zeros would (no
+ * subscription, nothing open or due): its live part may go.
+ */
+int	resp_sub_idle(const struct resp_track *t);
+
 /* resp_sub_reset(t): t->req is RESET, sent. */
 void	resp_sub_reset(struct resp_track *t);
 

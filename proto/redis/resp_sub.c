@@ -54,16 +54,16 @@ resp_sub_resp3(const struct resp_track *t)
 static void
 resp_sub_set(struct resp_track *t, int on)
 {
-	t->sub.on = on;
-	t->rep.pubsub = on;
-	t->subscribed = on || t->sub.sticky;
+	t->live->sub.on = on;
+	t->live->rep.pubsub = on;
+	t->subscribed = on || t->live->sub.sticky;
 }
 
 uint64_t
 resp_sub_request(struct resp_track *t)
 {
-	struct resp_sub		*sub = &t->sub;
-	enum resp_sub_kind	 k = resp_sub_kind(t->req.kind);
+	struct resp_sub		*sub = &t->live->sub;
+	enum resp_sub_kind	 k = resp_sub_kind(t->live->req.kind);
 	uint64_t		 args, units;
 
 	if (resp_sub_resp3(t)) {
@@ -74,10 +74,10 @@ resp_sub_request(struct resp_track *t)
 		resp_sub_set(t, sub->on);
 		return (1);
 	}
-	args = t->req.nargs > 0 ? t->req.nargs - 1 : 0;
+	args = t->live->req.nargs > 0 ? t->live->req.nargs - 1 : 0;
 	if (args > 0)
 		units = args;		/* one confirmation each */
-	else if (t->req.kind < RESP_CMD_UNSUBSCRIBE)
+	else if (t->live->req.kind < RESP_CMD_UNSUBSCRIBE)
 		units = 1;		/* an arity error */
 	else if (t->answered >= sub->until[k])
 		units = sub->n[k] > 0 ? sub->n[k] : 1;
@@ -92,15 +92,33 @@ resp_sub_request(struct resp_track *t)
 		return (1);
 	}
 	sub->until[k] = t->sent + units;
-	sub->zeroed[k] = args == 0 && t->req.kind >= RESP_CMD_UNSUBSCRIBE;
+	sub->zeroed[k] = args == 0 && t->live->req.kind >= RESP_CMD_UNSUBSCRIBE;
 	resp_sub_set(t, 1);
 	return (units);
+}
+
+int
+resp_sub_idle(const struct resp_track *t)
+{
+	const struct resp_sub	*sub = &t->live->sub;
+	int			 k;
+
+	if (sub->on || sub->sticky || sub->resets > 0 || sub->total > 0 ||
+	    sub->late != 0 || sub->reset_ends != 0)
+		return (0);
+	for (k = 0; k < RESP_SUB_KINDS; k++) {
+		/* zeroed[k] and open_at[k] count only before until[k]. */
+		if (sub->n[k] > 0 || sub->open[k] ||
+		    sub->until[k] > t->answered)
+			return (0);
+	}
+	return (1);
 }
 
 void
 resp_sub_reset(struct resp_track *t)
 {
-	struct resp_sub	*sub = &t->sub;
+	struct resp_sub	*sub = &t->live->sub;
 	int		 k;
 
 	if (sub->resets == 0) {
@@ -179,7 +197,7 @@ static const struct {
 static void
 resp_sub_more(struct resp_track *t, enum resp_sub_kind k)
 {
-	struct resp_sub	*sub = &t->sub;
+	struct resp_sub	*sub = &t->live->sub;
 	uint64_t	 from = sub->open_at[k] + 1;
 	size_t		 i;
 
@@ -212,7 +230,7 @@ resp_sub_due(const struct resp_track *t)
 	int	k;
 
 	for (k = 0; k < RESP_SUB_KINDS; k++) {
-		if (t->sub.open[k] && t->sub.open_at[k] == t->answered)
+		if (t->live->sub.open[k] && t->live->sub.open_at[k] == t->answered)
 			return (k);
 	}
 	return (-1);
@@ -221,8 +239,8 @@ resp_sub_due(const struct resp_track *t)
 int
 resp_sub_reply(struct resp_track *t)
 {
-	struct resp_sub		*sub = &t->sub;
-	const struct resp_reader *rd = &t->rep;
+	struct resp_sub		*sub = &t->live->sub;
+	const struct resp_reader *rd = &t->live->rep;
 	int64_t			 c;
 	size_t			 i;
 	int			 k;
@@ -297,7 +315,7 @@ resp_sub_reply(struct resp_track *t)
 void
 resp_sub_settle(struct resp_track *t)
 {
-	struct resp_sub	*sub = &t->sub;
+	struct resp_sub	*sub = &t->live->sub;
 
 	if (sub->on && !t->monitor && !sub->sticky &&
 	    sub->n[0] + sub->n[1] + sub->n[2] == 0 && t->answered == t->sent)

@@ -35,8 +35,54 @@ void
 resp_track_init(struct resp_track *t)
 {
 	memset(t, 0, sizeof(*t));
-	resp_reader_init(&t->req, RESP_REQUESTS);
-	resp_reader_init(&t->rep, RESP_REPLIES);
+}
+
+/* The live part, made when first needed; NULL when out of memory. */
+static struct resp_live *
+resp_live_get(struct resp_track *t)
+{
+	if (t->live != NULL)
+		return (t->live);
+	if ((t->live = calloc(1, sizeof(*t->live))) == NULL)
+		return (NULL);
+	resp_reader_init(&t->live->req, RESP_REQUESTS);
+	resp_reader_init(&t->live->rep, RESP_REPLIES);
+	return (t->live);
+}
+
+/*
+ * Free the live part once it holds nothing a later byte needs: both
+ * readers between messages with nothing recorded (a reader's fields are
+ * set anew at each message's start), and counts that a new zeroed part
+ * reads the same way (resp_sub_idle).  A lost tracker reads nothing
+ * more.
+ */
+static void
+resp_live_rest(struct resp_track *t)
+{
+	struct resp_live	*l = t->live;
+
+	if (l == NULL)
+		return;
+	if (t->lost == NULL && (!resp_reader_idle(&l->req) ||
+	    !resp_reader_idle(&l->rep) || l->req.raw != NULL ||
+	    !resp_sub_idle(t)))
+		return;
+	if (l->req.raw != NULL) {
+		explicit_bzero(l->req.raw, RESP_CMD_MAX);
+		free(l->req.raw);
+	}
+	free(l);
+	t->live = NULL;
+}
+
+int
+resp_track_between(const struct resp_track *t, enum resp_dir dir)
+{
+	if (t->live == NULL)
+		return (1);
+	return (resp_reader_idle(dir == RESP_REQUESTS ? &t->live->req :
+	    &t->live->rep));
 }
 
 static void
@@ -133,7 +179,11 @@ resp_track_clear(struct resp_track *t)
 		resp_forget(&t->pending[i].cmd, &t->pending[i].len);
 	t->npending = 0;
 	resp_pending_drop(t);
-	resp_raw_free(&t->req);
+	if (t->live != NULL) {
+		resp_raw_free(&t->live->req);
+		free(t->live);
+		t->live = NULL;
+	}
 }
 
 /*
@@ -147,14 +197,14 @@ resp_setinfo_slot(struct resp_track *t)
 	uint8_t			buf[RESP_CMD_MAX];
 	int			slot = -1;
 
-	if (resp_args_split(t->req.raw, t->req.rawlen, buf, &a) == 0) {
+	if (resp_args_split(t->live->req.raw, t->live->req.rawlen, buf, &a) == 0) {
 		if (resp_args_is(&a, 2, "LIB-NAME"))
 			slot = RESP_SLOT_LIBNAME;
 		else if (resp_args_is(&a, 2, "LIB-VER"))
 			slot = RESP_SLOT_LIBVER;
 	}
 	explicit_bzero(buf, sizeof(buf));
-	if (slot == -1 && !t->req.overflow) {
+	if (slot == -1 && !t->live->req.overflow) {
 		t->unreplayable = "an unknown CLIENT SETINFO attribute";
 		t->lib_unrecorded = 1;
 	} else if (slot == -1)
@@ -188,7 +238,7 @@ resp_client_slot(struct resp_track *t, const char *arg)
 static int
 resp_counted(const struct resp_track *t)
 {
-	const struct resp_sub	*sub = &t->sub;
+	const struct resp_sub	*sub = &t->live->sub;
 	int			 on;
 
 	on = (t->monitor ? 1 : 0) | (sub->sticky ? 2 : 0);
@@ -212,14 +262,14 @@ resp_pend(struct resp_track *t, int slot)
 		 * CLIENT SETINFO, which stays unrecorded.
 		 */
 		why = "state set where replies are not counted";
-	else if (t->req.overflow || t->req.rawlen == 0)
+	else if (t->live->req.overflow || t->live->req.rawlen == 0)
 		why = "a state command too long to record";
 	else if (t->npending == RESP_PENDING)
 		why = "too many state commands pipelined";
 	else if (t->pending == NULL && (t->pending = calloc(RESP_PENDING,
 	    sizeof(*t->pending))) == NULL)
 		why = "out of memory";
-	else if ((t->pending[t->npending].cmd = malloc(t->req.rawlen)) == NULL)
+	else if ((t->pending[t->npending].cmd = malloc(t->live->req.rawlen)) == NULL)
 		why = "out of memory";
 	if (why != NULL) {
 		t->unreplayable = why;
@@ -229,8 +279,8 @@ resp_pend(struct resp_track *t, int slot)
 		return;
 	}
 	p = &t->pending[t->npending];
-	memcpy(p->cmd, t->req.raw, t->req.rawlen);
-	p->len = t->req.rawlen;
+	memcpy(p->cmd, t->live->req.raw, t->live->req.rawlen);
+	p->len = t->live->req.rawlen;
 	p->seq = t->sent;
 	p->slot = (enum resp_slot)slot;
 	t->npending++;
@@ -255,14 +305,14 @@ resp_auth_unanswerable(const struct resp_track *t)
 	uint8_t			buf[RESP_CMD_MAX];
 	int			k, auth = 0;
 
-	if (t->req.kind != RESP_CMD_AUTH && t->req.kind != RESP_CMD_HELLO)
+	if (t->live->req.kind != RESP_CMD_AUTH && t->live->req.kind != RESP_CMD_HELLO)
 		return (0);
 	if (!t->multi && (t->sent == t->answered || !resp_counted(t)))
 		return (0);
-	if (t->req.kind == RESP_CMD_AUTH || t->req.overflow ||
-	    t->req.raw == NULL || t->req.rawlen == 0)
+	if (t->live->req.kind == RESP_CMD_AUTH || t->live->req.overflow ||
+	    t->live->req.raw == NULL || t->live->req.rawlen == 0)
 		return (1);
-	if (resp_args_split(t->req.raw, t->req.rawlen, buf, &a) == -1)
+	if (resp_args_split(t->live->req.raw, t->live->req.rawlen, buf, &a) == -1)
 		auth = 1;
 	/* Its options as helloCommand reads them: SETNAME takes a value. */
 	for (k = 2; !auth && k < a.n; k++) {
@@ -283,7 +333,7 @@ resp_request(struct resp_track *t)
 	if (resp_auth_unanswerable(t)) {
 		t->lost = "AUTH pipelined behind replies or inside MULTI "
 		    "(a failed one may get no reply: Redis 7.2 to 8)";
-		resp_raw_free(&t->req);
+		resp_raw_free(&t->live->req);
 		return;
 	}
 
@@ -294,12 +344,12 @@ resp_request(struct resp_track *t)
 	 * and HELLO change how replies are read from an EXEC on.  None of
 	 * that is followed.
 	 */
-	if (t->multi && (resp_sub_cmd(t->req.kind) ||
-	    t->req.kind == RESP_CMD_MONITOR || t->req.kind == RESP_CMD_HELLO)) {
+	if (t->multi && (resp_sub_cmd(t->live->req.kind) ||
+	    t->live->req.kind == RESP_CMD_MONITOR || t->live->req.kind == RESP_CMD_HELLO)) {
 		t->lost = "pub/sub, MONITOR or HELLO inside MULTI";
 		return;
 	}
-	switch (t->req.kind) {
+	switch (t->live->req.kind) {
 	case RESP_CMD_OTHER:
 		break;
 	case RESP_CMD_MULTI:
@@ -331,7 +381,7 @@ resp_request(struct resp_track *t)
 		 * Subscribed, RESP2 refuses it: kept watched too (RESP3:
 		 * held until RESET anyway).
 		 */
-		if (!t->multi && !t->sub.on)
+		if (!t->multi && !t->live->sub.on)
 			t->watch = t->unwatch_at = 0;
 		break;
 	case RESP_CMD_SUBSCRIBE:
@@ -348,12 +398,12 @@ resp_request(struct resp_track *t)
 		 * MONITOR, where it gets none; the first behind a RESET
 		 * that ends MONITOR runs after it, and gets one.
 		 */
-		if (!t->monitor || (t->sub.resets > 0 &&
-		    (t->sub.reset_ends & 1) && !(t->sub.late & 1)))
+		if (!t->monitor || (t->live->sub.resets > 0 &&
+		    (t->live->sub.reset_ends & 1) && !(t->live->sub.late & 1)))
 			t->monitor_seq = t->sent;
 		t->monitor = 1;
-		if (t->sub.resets > 0)
-			t->sub.late |= 1;	/* RESET's reply ends not this */
+		if (t->live->sub.resets > 0)
+			t->live->sub.late |= 1;	/* RESET's reply ends not this */
 		break;
 	case RESP_CMD_RESET:
 		resp_reset(t);
@@ -379,15 +429,15 @@ resp_request(struct resp_track *t)
 		slot = RESP_SLOT_READONLY;
 		break;
 	case RESP_CMD_CLIENT:
-		slot = resp_client_slot(t, t->req.word[1]);
+		slot = resp_client_slot(t, t->live->req.word[1]);
 		break;
 	}
 	if (slot != -1)
 		resp_pend(t, slot);
 	t->sent += units;
 	/* Done with the text: it may have been a password. */
-	if (t->req.raw != NULL)
-		resp_raw_free(&t->req);
+	if (t->live->req.raw != NULL)
+		resp_raw_free(&t->live->req);
 }
 
 /*
@@ -417,8 +467,8 @@ resp_save(struct resp_track *t, enum resp_slot slot, uint8_t *cmd,
 		strcpy(sv->want.line, "OK");
 		return;
 	}
-	sv->want.type = t->rep.top;
-	memcpy(sv->want.line, t->rep.line, sizeof(sv->want.line));
+	sv->want.type = t->live->rep.top;
+	memcpy(sv->want.line, t->live->rep.line, sizeof(sv->want.line));
 	sv->want.any_body = slot == RESP_SLOT_HELLO;
 }
 
@@ -434,7 +484,7 @@ resp_hello_done(struct resp_track *t, struct resp_pending *p)
 {
 	struct resp_args_hello	h;
 
-	t->resp3 = t->rep.top == '%';
+	t->resp3 = t->live->rep.top == '%';
 	if (resp_args_hello(p->cmd, p->len, &h) == -1) {
 		t->unreplayable = "a HELLO the tracker cannot read";
 		return;
@@ -459,7 +509,7 @@ static void	resp_commit(struct resp_track *, struct resp_pending *);
 static void
 resp_unwatched(struct resp_track *t)
 {
-	if (t->rep.top != '-' || strncmp(t->rep.line, "EXECABORT", 9) == 0)
+	if (t->live->rep.top != '-' || strncmp(t->live->rep.line, "EXECABORT", 9) == 0)
 		t->watch = 0;
 	t->unwatch_at = 0;
 }
@@ -476,8 +526,8 @@ resp_unwatched(struct resp_track *t)
 static uint64_t
 resp_counted_to(const struct resp_track *t)
 {
-	if (t->sub.resets > 0 && t->sub.reset_ends != 0)
-		return (t->sub.reset_seq);
+	if (t->live->sub.resets > 0 && t->live->sub.reset_ends != 0)
+		return (t->live->sub.reset_seq);
 	return (t->sent);
 }
 
@@ -487,14 +537,14 @@ resp_reply(struct resp_track *t)
 	struct resp_pending	*p;
 	uint64_t		 seq = t->answered;
 
-	if (t->rep.top == '>')
+	if (t->live->rep.top == '>')
 		return;		/* a RESP3 push is no reply */
-	if (t->sub.on || t->sub.resets > 0) {
+	if (t->live->sub.on || t->live->sub.resets > 0) {
 		if (!resp_sub_reply(t))
 			return;	/* a published message */
 		seq = t->answered;
 	}
-	if (t->rep.top == '-' && !t->sub.sticky) {
+	if (t->live->rep.top == '-' && !t->live->sub.sticky) {
 		/*
 		 * MULTI or MONITOR refused (subscribed, ...): not begun.  Not
 		 * where replies are not counted (RESP3 pub/sub, MONITOR's
@@ -509,7 +559,7 @@ resp_reply(struct resp_track *t)
 		resp_unwatched(t);
 	if (t->answered < resp_counted_to(t))
 		t->answered++;
-	if (t->sub.on)
+	if (t->live->sub.on)
 		resp_sub_settle(t);
 	if (t->npending == 0 || (p = &t->pending[0])->seq != seq)
 		return;
@@ -524,7 +574,7 @@ resp_reply(struct resp_track *t)
 static void __attribute__((noinline))
 resp_commit(struct resp_track *t, struct resp_pending *p)
 {
-	if (t->rep.top == '-' || t->rep.top == '!') {
+	if (t->live->rep.top == '-' || t->live->rep.top == '!') {
 		resp_forget(&p->cmd, &p->len);	/* refused: nothing changed */
 	} else if (p->slot == RESP_SLOT_HELLO) {
 		resp_hello_done(t, p);
@@ -553,7 +603,8 @@ static int
 resp_plain(const struct resp_track *t)
 {
 	return (t->npending == 0 && !t->subscribed && !t->monitor &&
-	    !t->sub.on && t->sub.resets == 0 && t->unwatch_at == 0);
+	    (t->live == NULL || (!t->live->sub.on &&
+	    t->live->sub.resets == 0)) && t->unwatch_at == 0);
 }
 
 /* The length of the array at buf, a whole request the fast path read. */
@@ -577,27 +628,32 @@ resp_track_client(struct resp_track *t, const uint8_t *buf, size_t len)
 	int		done;
 
 	while (len > 0 && t->lost == NULL) {
-		if (!t->req.inmsg && resp_plain(t) &&
+		if ((t->live == NULL || !t->live->req.inmsg) &&
+		    resp_plain(t) &&
 		    (n = resp_fast_plain(buf, len, &count)) > 0) {
-			t->req.kind = RESP_CMD_OTHER;
+			if (t->live != NULL)
+				t->live->req.kind = RESP_CMD_OTHER;
 			t->sent += count;
-		} else if (!t->req.inmsg &&
+		} else if (resp_live_get(t) == NULL) {
+			t->lost = "out of memory";
+			break;
+		} else if (!t->live->req.inmsg &&
 		    (n = resp_fast_request(buf, len, &kind)) > 0) {
-			t->req.kind = kind;
-			t->req.rawlen = 0;
+			t->live->req.kind = kind;
+			t->live->req.rawlen = 0;
 			if (resp_sub_cmd(kind)) {
 				/* Replies are counted by arguments. */
-				t->req.top = '*';
-				t->req.nargs = resp_fast_nargs(buf, len);
+				t->live->req.top = '*';
+				t->live->req.nargs = resp_fast_nargs(buf, len);
 			}
 			resp_request(t);
 		} else {
-			n = resp_reader_feed(&t->req, buf, len, &done);
-			if (t->req.err)
+			n = resp_reader_feed(&t->live->req, buf, len, &done);
+			if (t->live->req.err)
 				t->lost = "the client's bytes are not RESP";
 			else if (done)
 				resp_request(t);
-			else if (t->req.blankline)
+			else if (t->live->req.blankline)
 				/*
 				 * Valkey 8.1 then reads the next command
 				 * inline, "*1" and all (Redis: as RESP);
@@ -609,6 +665,7 @@ resp_track_client(struct resp_track *t, const uint8_t *buf, size_t len)
 		buf += n;
 		len -= n;
 	}
+	resp_live_rest(t);
 }
 
 void
@@ -617,21 +674,29 @@ resp_track_server(struct resp_track *t, const uint8_t *buf, size_t len)
 	uint64_t	count;
 	size_t		n;
 	int		done;
+	uint8_t		top;
 
 	while (len > 0 && t->lost == NULL) {
-		if (!t->rep.inmsg && resp_plain(t) &&
-		    (n = resp_fast_flats(buf, len, &count, &t->rep.top)) > 0) {
+		if ((t->live == NULL || !t->live->rep.inmsg) &&
+		    resp_plain(t) &&
+		    (n = resp_fast_flats(buf, len, &count, &top)) > 0) {
 			/* No push among them: each answers a request. */
 			t->answered = t->sent - t->answered > count ?
 			    t->answered + count : t->sent;
-			t->rep.llen = 0;
-			t->rep.line[0] = '\0';
-		} else if (!t->rep.inmsg && (n = resp_fast_reply(&t->rep, buf,
-		    len)) > 0) {
+			if (t->live != NULL) {
+				t->live->rep.top = top;
+				t->live->rep.llen = 0;
+				t->live->rep.line[0] = '\0';
+			}
+		} else if (resp_live_get(t) == NULL) {
+			t->lost = "out of memory";
+			break;
+		} else if (!t->live->rep.inmsg &&
+		    (n = resp_fast_reply(&t->live->rep, buf, len)) > 0) {
 			resp_reply(t);
 		} else {
-			n = resp_reader_feed(&t->rep, buf, len, &done);
-			if (t->rep.err)
+			n = resp_reader_feed(&t->live->rep, buf, len, &done);
+			if (t->live->rep.err)
 				t->lost = "the server's bytes are not RESP";
 			else if (done)
 				resp_reply(t);
@@ -639,6 +704,7 @@ resp_track_server(struct resp_track *t, const uint8_t *buf, size_t len)
 		buf += n;
 		len -= n;
 	}
+	resp_live_rest(t);
 }
 
 enum resp_safe
@@ -646,8 +712,8 @@ resp_track_safe(const struct resp_track *t)
 {
 	if (t->lost != NULL)
 		return (RESP_LOST);
-	if (t->sent != t->answered || !resp_reader_idle(&t->req) ||
-	    !resp_reader_idle(&t->rep) || t->multi || t->watch ||
+	if (t->sent != t->answered || !resp_track_between(t, RESP_REQUESTS) ||
+	    !resp_track_between(t, RESP_REPLIES) || t->multi || t->watch ||
 	    t->subscribed || t->monitor)
 		return (RESP_BUSY);
 	return (t->unreplayable != NULL ? RESP_SAFE_CLOSE : RESP_SAFE);
@@ -666,8 +732,8 @@ resp_track_why(const struct resp_track *t)
 		return ("inside MULTI");
 	if (t->watch)
 		return ("WATCHing keys");
-	if (t->sent != t->answered || !resp_reader_idle(&t->req) ||
-	    !resp_reader_idle(&t->rep))
+	if (t->sent != t->answered || !resp_track_between(t, RESP_REQUESTS) ||
+	    !resp_track_between(t, RESP_REPLIES))
 		return ("a reply is outstanding");
 	if (t->unreplayable != NULL)
 		return (t->unreplayable);

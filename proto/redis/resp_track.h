@@ -65,9 +65,10 @@ enum resp_cmd {
 };
 
 /*
- * One direction's reader.  Zeroed then resp_reader_init().  Two are in
- * every Redis session for its whole life: the wide fields first, the
- * small states and flags in bytes, so that no padding is left (issue 27).
+ * One direction's reader.  Zeroed then resp_reader_init().  A tracker's
+ * two live in its resp_live part, made only while a message is being
+ * read (struct resp_track): the wide fields first, the small states and
+ * flags in bytes, so that no padding is left (issue 27).
  */
 struct resp_reader {
 	enum resp_dir	 dir;
@@ -195,9 +196,22 @@ struct resp_sub {
 	uint8_t			 open[RESP_SUB_KINDS];
 };
 
-struct resp_track {
+/*
+ * What a tracker holds only while it is in use: the two readers while a
+ * message is read piece by piece (or a state command recorded), the
+ * subscription counts while subscribed or a (un)subscribe or RESET is
+ * answered.  Made when first needed, freed once both readers are
+ * between messages, nothing is recorded and the counts are all zero:
+ * an idle session holds none (480 bytes, issue 27).  Plain requests and
+ * replies read whole by the fast paths need none.
+ */
+struct resp_live {
 	struct resp_reader	 req, rep;
 	struct resp_sub		 sub;
+};
+
+struct resp_track {
+	struct resp_live	*live;		/* NULL: at rest (see above) */
 	uint64_t		 sent;		/* commands that get a reply */
 	uint64_t		 answered;	/* top-level replies */
 	uint64_t		 gen;		/* bumped when state changes */
@@ -224,7 +238,10 @@ struct resp_track {
 /* resp_track_init(t): a new session's tracker. */
 void	resp_track_init(struct resp_track *t);
 
-/* resp_track_clear(t): wipe and free what it recorded. */
+/*
+ * resp_track_clear(t): wipe and free what it recorded, and its live
+ * part.
+ */
 void	resp_track_clear(struct resp_track *t);
 
 /* resp_track_client(t, buf, len): bytes the client sent, as read. */
@@ -234,6 +251,12 @@ void	resp_track_client(struct resp_track *t, const uint8_t *buf,
 /* resp_track_server(t, buf, len): bytes the server sent, as read. */
 void	resp_track_server(struct resp_track *t, const uint8_t *buf,
 	    size_t len);
+
+/*
+ * resp_track_between(t, dir): is direction dir between messages (and
+ * not in error)?
+ */
+int	resp_track_between(const struct resp_track *t, enum resp_dir dir);
 
 /* resp_track_safe(t): may the session move now? */
 enum resp_safe resp_track_safe(const struct resp_track *t);

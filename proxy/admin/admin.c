@@ -1,9 +1,10 @@
 /*
- * admin.c: the admin HTTP endpoint: its socket, request dispatch, the
- * probes and route control.  The documents are in admin_health.c and
- * admin_metrics.c, who may ask in admin_guard.c, the connection cap in
- * admin_conns.c.  Nothing here dials anything: every page reads state,
- * and route control calls the service's own functions, which log.
+ * admin.c: the admin HTTP endpoint: its socket, request dispatch and
+ * the probes.  Route control is in admin_routes.c, the documents in
+ * admin_health.c and admin_metrics.c, who may ask in admin_guard.c, the
+ * connection cap in admin_conns.c.  Nothing here dials anything: every
+ * page reads state, and route control calls the service's own functions,
+ * which log.
  */
 #include "config.h"
 
@@ -30,14 +31,12 @@
 #include "admin_guard.h"
 #include "admin_int.h"
 #include "conf.h"
-#include "conf_keys.h"
 #include "daemon_ctx.h"
 #include "health.h"
 #include "listener.h"
 #include "log.h"
 #include "route.h"
 #include "service.h"
-#include "sessions.h"
 
 #define ADMIN_PAUSE_MS		250
 #define ADMIN_PARK_MS		(24 * 3600 * 1000)	/* admin_park */
@@ -49,37 +48,6 @@
 
 #define ADMIN_READ	(EVHTTP_REQ_GET | EVHTTP_REQ_HEAD)
 #define ADMIN_WRITE	EVHTTP_REQ_POST
-
-struct admin {
-	struct postern		*px;
-	struct evhttp		*http;
-	struct evconnlistener	*evl;		/* evhttp's once bound */
-	struct event		*resume;
-	struct admin_conns	*conns;
-	struct admin_guard	 guard;
-	struct addr		 addr;
-	int			 unlink_path;
-};
-
-/* Route control actions: POST /routes/ACTION?service=S&route=R. */
-enum admin_action {
-	ADMIN_NONE,
-	ADMIN_PIN,
-	ADMIN_UNPIN,
-	ADMIN_DRAIN,
-	ADMIN_ENABLE,
-	ADMIN_DISABLE
-};
-
-typedef void admin_page_fn(struct admin *, struct evhttp_request *, int);
-
-struct admin_page {
-	const char		*path;
-	int			 methods;
-	enum admin_guard_access	 access;
-	admin_page_fn		*fn;
-	enum admin_action	 action;
-};
 
 static const char *
 admin_reason(int code)
@@ -153,7 +121,7 @@ admin_text(struct evhttp_request *req, int code, const char *fmt, ...)
  * (postern ctl), the message or error alone on one line, for it to print
  * as it is.
  */
-static void
+void
 admin_result(struct evhttp_request *req, int code, const char *msg)
 {
 	const char	*accept = evhttp_find_header(
@@ -176,7 +144,7 @@ admin_result(struct evhttp_request *req, int code, const char *msg)
 }
 
 /* The client's address for logs: "127.0.0.1:45678", "[::1]:5", "unix". */
-static const char *
+const char *
 admin_peer(const struct admin *ad, struct evhttp_request *req, char *buf,
     size_t len)
 {
@@ -198,7 +166,7 @@ admin_peer(const struct admin *ad, struct evhttp_request *req, char *buf,
 }
 
 /* Copy s for a log line, control characters made visible as '?'. */
-static const char *
+const char *
 admin_clean(const char *s, char *buf, size_t len)
 {
 	size_t	i;
@@ -214,8 +182,18 @@ admin_clean(const char *s, char *buf, size_t len)
 /* ------------------------------------------------------------------ */
 /* Read-only pages. */
 
+/* /metrics always answers 200: its gauges say what is down. */
+static int
+admin_metrics_doc(struct postern *px, struct evbuffer *b)
+{
+	admin_metrics_write(px, b);
+	return (ADMIN_HEALTHY);
+}
+
+/* A document (/health, /status, /metrics): pg->doc writes it. */
 static void
-admin_health(struct admin *ad, struct evhttp_request *req, int action)
+admin_doc(struct admin *ad, struct evhttp_request *req,
+    const struct admin_page *pg)
 {
 	struct evbuffer	*b;
 	int		 st;
@@ -224,47 +202,20 @@ admin_health(struct admin *ad, struct evhttp_request *req, int action)
 		evhttp_send_error(req, 500, NULL);
 		return;
 	}
-	st = admin_health_json(ad->px, b);
-	admin_send(req, st == ADMIN_UNHEALTHY ? 503 : 200, "application/json",
-	    b);
+	st = pg->doc(ad->px, b);
+	admin_send(req, st == ADMIN_UNHEALTHY ? 503 : 200, pg->type, b);
 }
 
 static void
-admin_status(struct admin *ad, struct evhttp_request *req, int action)
-{
-	struct evbuffer	*b;
-	int		 st;
-
-	if ((b = evbuffer_new()) == NULL) {
-		evhttp_send_error(req, 500, NULL);
-		return;
-	}
-	st = admin_health_text(ad->px, b);
-	admin_send(req, st == ADMIN_UNHEALTHY ? 503 : 200,
-	    "text/plain; charset=utf-8", b);
-}
-
-static void
-admin_metrics(struct admin *ad, struct evhttp_request *req, int action)
-{
-	struct evbuffer	*b;
-
-	if ((b = evbuffer_new()) == NULL) {
-		evhttp_send_error(req, 500, NULL);
-		return;
-	}
-	admin_metrics_write(ad->px, b);
-	admin_send(req, 200, "text/plain; version=0.0.4; charset=utf-8", b);
-}
-
-static void
-admin_liveness(struct admin *ad, struct evhttp_request *req, int action)
+admin_liveness(struct admin *ad, struct evhttp_request *req,
+    const struct admin_page *pg)
 {
 	admin_text(req, 200, "ok\n");
 }
 
 static void
-admin_readiness(struct admin *ad, struct evhttp_request *req, int action)
+admin_readiness(struct admin *ad, struct evhttp_request *req,
+    const struct admin_page *pg)
 {
 	struct service	*svc;
 
@@ -283,7 +234,8 @@ admin_readiness(struct admin *ad, struct evhttp_request *req, int action)
 }
 
 static void
-admin_startup(struct admin *ad, struct evhttp_request *req, int action)
+admin_startup(struct admin *ad, struct evhttp_request *req,
+    const struct admin_page *pg)
 {
 	struct service	*svc;
 	size_t		 i;
@@ -303,219 +255,31 @@ admin_startup(struct admin *ad, struct evhttp_request *req, int action)
 }
 
 /* ------------------------------------------------------------------ */
-/* Route control. */
-
-struct admin_args {
-	const char	*service;
-	const char	*route;
-	const char	*dur;		/* "for" */
-	int		 ms;
-	const char	*deadline;	/* drain */
-	int		 deadline_ms;
-};
-
-/*
- * Check the query against what the action takes.  Returns 0, or the
- * HTTP code with a message in err.
- */
-static int
-admin_args(struct evkeyvalq *q, int action, struct admin_args *a, char *err,
-    size_t errlen)
-{
-	struct evkeyval	*kv;
-	char		 clean[64];
-
-	memset(a, 0, sizeof(*a));
-	TAILQ_FOREACH(kv, q, next) {
-		if (strcmp(kv->key, "service") == 0)
-			a->service = kv->value;
-		else if (strcmp(kv->key, "route") == 0 && action != ADMIN_UNPIN)
-			a->route = kv->value;
-		else if (strcmp(kv->key, "for") == 0 && action == ADMIN_PIN)
-			a->dur = kv->value;
-		else if (strcmp(kv->key, "deadline") == 0 &&
-		    action == ADMIN_DRAIN)
-			a->deadline = kv->value;
-		else {
-			snprintf(err, errlen, "unknown parameter '%s' (this "
-			    "action takes service%s%s)", admin_clean(kv->key,
-			    clean, sizeof(clean)), action != ADMIN_UNPIN ?
-			    ", route" : "", action == ADMIN_PIN ? ", for" :
-			    action == ADMIN_DRAIN ? ", deadline" : "");
-			return (400);
-		}
-	}
-	if (a->service == NULL || (a->route == NULL && action != ADMIN_UNPIN)) {
-		snprintf(err, errlen, "missing parameter '%s'",
-		    a->service == NULL ? "service" : "route");
-		return (400);
-	}
-	if (a->dur != NULL && (conf_keys_parse_duration(a->dur, &a->ms) != 0 ||
-	    a->ms == 0)) {
-		snprintf(err, errlen, "for: bad duration '%s' (like 90s or "
-		    "30m; more than 0, at most 1440m)",
-		    admin_clean(a->dur, clean, sizeof(clean)));
-		return (400);
-	}
-	if (a->deadline != NULL && (conf_keys_parse_duration(a->deadline,
-	    &a->deadline_ms) != 0 || a->deadline_ms == 0)) {
-		snprintf(err, errlen, "deadline: bad duration '%s' (like 90s "
-		    "or 5m; more than 0, at most 1440m)",
-		    admin_clean(a->deadline, clean, sizeof(clean)));
-		return (400);
-	}
-	return (0);
-}
-
-/* "; new sessions go to public" or "; no usable route" */
-static void
-admin_current_note(const struct service *svc, char *buf, size_t len)
-{
-	if (admin_service_connected(svc))
-		snprintf(buf, len, "; new sessions go to %s",
-		    svc->order[svc->current]->cr->name);
-	else
-		snprintf(buf, len, "; no usable route for new sessions");
-}
-
-/* Do the action; 0, or -1 with err. */
-static int
-admin_apply(struct service *svc, int action, const struct admin_args *a,
-    char *msg, size_t msglen, char *err, size_t errlen)
-{
-	struct route	*r = a->route != NULL ?
-			    service_find_route(svc, a->route) : NULL;
-	unsigned int	 open = r != NULL ? r->sessions_active : 0;
-	int		 rc = -1;
-
-	switch (action) {
-	case ADMIN_PIN:
-		rc = service_pin(svc, a->route, a->ms, err, errlen);
-		snprintf(msg, msglen, "service %s pinned to %s %s%s", svc->name,
-		    a->route, a->dur != NULL ? "for " : "until unpinned",
-		    a->dur != NULL ? a->dur : "");
-		break;
-	case ADMIN_UNPIN:
-		snprintf(msg, msglen, "service %s unpinned from %s", svc->name,
-		    svc->routes[svc->pin]->cr->name);
-		rc = service_unpin(svc, err, errlen);
-		break;
-	case ADMIN_DRAIN:
-		rc = service_set_admin(svc, a->route, ROUTE_ADMIN_DRAINING, err,
-		    errlen);
-		if (rc == 0)
-			service_drain_deadline(svc, a->route, a->deadline_ms);
-		snprintf(msg, msglen, "%s draining: no new sessions, %u "
-		    "established leave at safe points%s%s%s", r->label, open,
-		    a->deadline != NULL ? " (closed after " : "",
-		    a->deadline != NULL ? a->deadline : "",
-		    a->deadline != NULL ? ")" : "");
-		break;
-	case ADMIN_ENABLE:
-		rc = service_set_admin(svc, a->route, ROUTE_ADMIN_ENABLED, err,
-		    errlen);
-		snprintf(msg, msglen, "%s enabled", r->label);
-		break;
-	case ADMIN_DISABLE:
-		rc = service_set_admin(svc, a->route, ROUTE_ADMIN_DISABLED, err,
-		    errlen);
-		if (svc->cs->on_route_down == ON_DOWN_MOVE)
-			snprintf(msg, msglen, "%s disabled: %u session%s "
-			    "leave%s now (moved; closed if busy with a write)",
-			    r->label, open, open == 1 ? "" : "s",
-			    open == 1 ? "s" : "");
-		else
-			snprintf(msg, msglen, "%s disabled: %u session%s "
-			    "closed", r->label, open, open == 1 ? "" : "s");
-		break;
-	}
-	return (rc);
-}
-
-static void
-admin_routes(struct admin *ad, struct evhttp_request *req, int action)
-{
-	const struct evhttp_uri	*uri = evhttp_request_get_evhttp_uri(req);
-	const char		*path = evhttp_uri_get_path(uri);
-	const char		*query = evhttp_uri_get_query(uri);
-	struct evkeyvalq	 q;
-	struct admin_args	 a;
-	struct service		*svc;
-	char			 err[256], msg[512], note[128];
-	char			 peer[ADDR_STRLEN], clean[2][64];
-	int			 code;
-
-	TAILQ_INIT(&q);
-	if (query != NULL && evhttp_parse_query_str(query, &q) != 0) {
-		admin_result(req, 400, "malformed query string");
-		goto out;
-	}
-	if ((code = admin_args(&q, action, &a, err, sizeof(err))) != 0) {
-		admin_result(req, code, err);
-		goto out;
-	}
-	if ((svc = service_find(ad->px, a.service)) == NULL) {
-		snprintf(err, sizeof(err), "no service '%s'",
-		    admin_clean(a.service, clean[0], sizeof(clean[0])));
-		admin_result(req, 404, err);
-		goto out;
-	}
-	if (a.route != NULL && service_find_route(svc, a.route) == NULL) {
-		snprintf(err, sizeof(err), "service %s has no route '%s'",
-		    svc->name, admin_clean(a.route, clean[1],
-		    sizeof(clean[1])));
-		admin_result(req, 404, err);
-		goto out;
-	}
-	if (action == ADMIN_UNPIN && !svc->pinned) {
-		snprintf(msg, sizeof(msg), "service %s was not pinned",
-		    svc->name);
-		admin_result(req, 200, msg);
-		goto out;
-	}
-	/* Names and duration are checked: they are safe to log. */
-	log_info("admin: POST %s service=%s%s%s%s%s%s%s from %s", path,
-	    svc->name, a.route != NULL ? " route=" : "",
-	    a.route != NULL ? a.route : "", a.dur != NULL ? " for=" : "",
-	    a.dur != NULL ? a.dur : "", a.deadline != NULL ? " deadline=" : "",
-	    a.deadline != NULL ? a.deadline : "",
-	    admin_peer(ad, req, peer, sizeof(peer)));
-	if (admin_apply(svc, action, &a, msg, sizeof(msg), err,
-	    sizeof(err)) != 0) {
-		log_warnx("admin: POST %s: %s", path, err);
-		admin_result(req, 400, err);
-		goto out;
-	}
-	admin_current_note(svc, note, sizeof(note));
-	strncat(msg, note, sizeof(msg) - strlen(msg) - 1);
-	admin_result(req, 200, msg);
-out:
-	evhttp_clear_headers(&q);
-}
-
-/* ------------------------------------------------------------------ */
 /* Dispatch. */
 
 static const struct admin_page admin_pages[] = {
-	{ "/health", ADMIN_READ, ADMIN_GUARD_READ, admin_health, ADMIN_NONE },
-	{ "/status", ADMIN_READ, ADMIN_GUARD_READ, admin_status, ADMIN_NONE },
-	{ "/metrics", ADMIN_READ, ADMIN_GUARD_READ, admin_metrics, ADMIN_NONE },
+	{ "/health", ADMIN_READ, ADMIN_GUARD_READ, admin_doc, ADMIN_NONE,
+	  "application/json", admin_health_json },
+	{ "/status", ADMIN_READ, ADMIN_GUARD_READ, admin_doc, ADMIN_NONE,
+	  "text/plain; charset=utf-8", admin_health_text },
+	{ "/metrics", ADMIN_READ, ADMIN_GUARD_READ, admin_doc, ADMIN_NONE,
+	  "text/plain; version=0.0.4; charset=utf-8", admin_metrics_doc },
 	{ "/liveness", ADMIN_READ, ADMIN_GUARD_PROBE, admin_liveness,
-	  ADMIN_NONE },
+	  ADMIN_NONE, NULL, NULL },
 	{ "/readiness", ADMIN_READ, ADMIN_GUARD_PROBE, admin_readiness,
-	  ADMIN_NONE },
+	  ADMIN_NONE, NULL, NULL },
 	{ "/startup", ADMIN_READ, ADMIN_GUARD_PROBE, admin_startup,
-	  ADMIN_NONE },
-	{ "/routes/pin", ADMIN_WRITE, ADMIN_GUARD_WRITE, admin_routes,
-	  ADMIN_PIN },
-	{ "/routes/unpin", ADMIN_WRITE, ADMIN_GUARD_WRITE, admin_routes,
-	  ADMIN_UNPIN },
-	{ "/routes/drain", ADMIN_WRITE, ADMIN_GUARD_WRITE, admin_routes,
-	  ADMIN_DRAIN },
-	{ "/routes/enable", ADMIN_WRITE, ADMIN_GUARD_WRITE, admin_routes,
-	  ADMIN_ENABLE },
-	{ "/routes/disable", ADMIN_WRITE, ADMIN_GUARD_WRITE, admin_routes,
-	  ADMIN_DISABLE },
+	  ADMIN_NONE, NULL, NULL },
+	{ "/routes/pin", ADMIN_WRITE, ADMIN_GUARD_WRITE, admin_routes_page,
+	  ADMIN_PIN, NULL, NULL },
+	{ "/routes/unpin", ADMIN_WRITE, ADMIN_GUARD_WRITE, admin_routes_page,
+	  ADMIN_UNPIN, NULL, NULL },
+	{ "/routes/drain", ADMIN_WRITE, ADMIN_GUARD_WRITE, admin_routes_page,
+	  ADMIN_DRAIN, NULL, NULL },
+	{ "/routes/enable", ADMIN_WRITE, ADMIN_GUARD_WRITE, admin_routes_page,
+	  ADMIN_ENABLE, NULL, NULL },
+	{ "/routes/disable", ADMIN_WRITE, ADMIN_GUARD_WRITE, admin_routes_page,
+	  ADMIN_DISABLE, NULL, NULL },
 };
 
 /* The request's method for logs. */
@@ -636,7 +400,7 @@ admin_request_cb(struct evhttp_request *req, void *arg)
 				admin_text(req, 405, "use GET\n");
 			return;
 		}
-		pg->fn(ad, req, pg->action);
+		pg->fn(ad, req, pg);
 		return;
 	}
 	if (strncmp(path, "/routes/", 8) == 0)

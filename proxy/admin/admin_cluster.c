@@ -19,7 +19,6 @@
 #include "daemon_ctx.h"
 #include "route.h"
 #include "service.h"
-#include "sessions.h"
 
 struct admin_cluster_walk {
 	struct evbuffer		*b;

@@ -26,7 +26,6 @@
 #include "resolve.h"
 #include "route.h"
 #include "service.h"
-#include "sessions.h"
 #include "ssh.h"
 
 #define TABLE_COLS	8

@@ -1,11 +1,15 @@
 /*
  * admin_int.h: what the admin endpoint's files (admin.c, admin_conns.c,
- * admin_health.c, admin_metrics.c) share.  Not for other modules: they use admin.h.
+ * admin_health.c, admin_metrics.c, admin_routes.c) share.  Not for other
+ * modules: they use admin.h.
  */
 #ifndef POSTERN_ADMIN_INT_H
 #define POSTERN_ADMIN_INT_H
 
 #include <stdint.h>
+
+#include "addr.h"
+#include "admin_guard.h"
 
 struct admin_conns;
 struct admin_guard;
@@ -118,5 +122,62 @@ void	admin_cluster_json(struct evbuffer *b, const struct service *svc,
 	    int64_t now);
 void	admin_cluster_text(struct evbuffer *b, const struct service *svc);
 void	admin_cluster_metrics(struct postern *px, struct evbuffer *b);
+
+/* admin.c and admin_routes.c: the server and its pages. */
+struct evhttp_request;
+struct evconnlistener;
+struct event;
+
+struct admin {
+	struct postern		*px;
+	struct evhttp		*http;
+	struct evconnlistener	*evl;		/* evhttp's once bound */
+	struct event		*resume;
+	struct admin_conns	*conns;
+	struct admin_guard	 guard;
+	struct addr		 addr;
+	int			 unlink_path;
+};
+
+/* Route control actions: POST /routes/ACTION?service=S&route=R. */
+enum admin_action {
+	ADMIN_NONE,
+	ADMIN_PIN,
+	ADMIN_UNPIN,
+	ADMIN_DRAIN,
+	ADMIN_ENABLE,
+	ADMIN_DISABLE
+};
+
+struct admin_page;
+typedef void admin_page_fn(struct admin *, struct evhttp_request *,
+    const struct admin_page *);
+/* A document's writer: its status (ADMIN_UNHEALTHY: answered 503). */
+typedef int admin_doc_fn(struct postern *, struct evbuffer *);
+
+struct admin_page {
+	const char		*path;
+	int			 methods;
+	enum admin_guard_access	 access;
+	admin_page_fn		*fn;
+	enum admin_action	 action;	/* route control */
+	const char		*type;		/* a document's */
+	admin_doc_fn		*doc;
+};
+
+/* admin_result(req, code, msg): a route-control answer (JSON or text). */
+void	admin_result(struct evhttp_request *req, int code, const char *msg);
+/* admin_peer(ad, req, buf, len): the client's address, for logs. */
+const char *admin_peer(const struct admin *ad, struct evhttp_request *req,
+	    char *buf, size_t len);
+/* admin_clean(s, buf, len): s in buf, control characters made '?'. */
+const char *admin_clean(const char *s, char *buf, size_t len);
+
+/*
+ * admin_routes_page(ad, req, pg): POST /routes/ACTION (pg->action):
+ * check the query, apply it to the service, answer req.
+ */
+void	admin_routes_page(struct admin *ad, struct evhttp_request *req,
+	    const struct admin_page *pg);
 
 #endif

@@ -25,7 +25,7 @@
 #include "probe.h"
 #include "route.h"
 #include "service.h"
-#include "sessions.h"
+#include "session.h"
 #include "ssh.h"
 
 typedef void admin_route_fn(struct evbuffer *, const char *,

@@ -30,7 +30,6 @@
 #include "resolve.h"
 #include "route.h"
 #include "sentinel.h"
-#include "sessions.h"
 
 struct health_check {
 	struct health		*h;
@@ -63,6 +62,7 @@ struct health {
 	size_t			 n;
 	struct sentinel		**watch;	/* per route; NULL: none */
 	size_t			 nwatch;
+	health_stale_fn		*stale;		/* a name's new answer */
 };
 
 static void	health_done(struct health_check *, int, const char *,
@@ -306,7 +306,8 @@ health_dns_apply(struct health_check *c)
 		route_dns_set(r, &c->answer, NULL, clock_ms());
 	else
 		return;
-	sessions_follow_stale(c->h->px, r);
+	if (c->h->stale != NULL)
+		c->h->stale(c->h->px, r);
 }
 
 /* The check ended: judge with its answer now, or when that comes. */
@@ -402,7 +403,7 @@ health_role(int role)
 
 struct health *
 health_new(struct postern *px, const struct conf_service *cs,
-    struct route **routes, size_t nroutes)
+    struct route **routes, size_t nroutes, health_stale_fn *stale)
 {
 	struct health		*h;
 	struct health_check	*c;
@@ -414,6 +415,7 @@ health_new(struct postern *px, const struct conf_service *cs,
 	h->cs = cs;
 	h->routes = routes;
 	h->nroutes = nroutes;
+	h->stale = stale;
 	h->params.kind = conf_check_kind(cs);
 	h->params.user = cs->check_user;
 	h->params.password = cs->check_password;

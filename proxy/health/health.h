@@ -18,14 +18,23 @@ struct postern;
 struct route;
 
 /*
- * health_new(px, cs, routes, nroutes): the checks of a service's routes
- * (none when cs's check is "none"), allocated but not started; results go
- * to the routes (route_report), which tell their service.  Returns NULL
- * when out of memory.  cs and routes (the service's) must outlive it;
- * the caller frees it with health_free().
+ * health_stale_fn(px, r): route r's name has a new answer: its sessions
+ * on a server no longer in it look again (sessions_follow_stale).  Given
+ * by the service at health_new, so that the checks call forward into the
+ * sessions without including them.
+ */
+typedef void health_stale_fn(struct postern *px, struct route *r);
+
+/*
+ * health_new(px, cs, routes, nroutes, stale): the checks of a service's
+ * routes (none when cs's check is "none"), allocated but not started;
+ * results go to the routes (route_report), which tell their service, and
+ * a name's new answer to stale (NULL: nobody).  Returns NULL when out of
+ * memory.  cs and routes (the service's) must outlive it; the caller
+ * frees it with health_free().
  */
 struct health *health_new(struct postern *px, const struct conf_service *cs,
-	    struct route **routes, size_t nroutes);
+	    struct route **routes, size_t nroutes, health_stale_fn *stale);
 
 /*
  * health_start(h): start checking; cannot fail.  Routes never checked

@@ -32,7 +32,14 @@ command -v redis-benchmark > /dev/null || die "no redis-benchmark"
 # Six nodes; a node's bus port is its port + 10000.
 nodes=()
 for i in 1 2 3 4 5 6; do
-	pick_port np		# not p: pick_port's own local
+	# not p: pick_port's own local.  The bus port (+10000) falls in
+	# the ephemeral range: no socket at all may hold it, not only a
+	# listener (a busy machine's outgoing connections took it).
+	for _ in $(seq 50); do
+		pick_port np
+		((np + 10000 <= 65535)) &&
+		    ! ss -tanH "( sport = :$((np + 10000)) )" | grep -q . && break
+	done
 	p=$np
 	mkdir -p "$work/n$p"
 	spawn "$work/n$p.log" redis-server --port "$p" --bind 127.0.0.1 \

@@ -47,6 +47,11 @@ json_str(const char *s)
 static void
 resp_state(const struct resp_track *t)
 {
+	/* No live part: the counts are all zero (resp_track.h). */
+	static const struct resp_sub	none;
+	struct resp_sub			sub = t->live != NULL ? t->live->sub :
+					    none;
+
 	printf("{\"safe\":\"%s\",\"why\":",
 	    resp_safe_names[resp_track_safe(t)]);
 	json_str(resp_track_why(t));
@@ -55,9 +60,9 @@ resp_state(const struct resp_track *t)
 	    "\"sticky\":%d,\"n\":[%llu,%llu,%llu],\"unreplayable\":%d}\n",
 	    t->lost != NULL, (unsigned long long)t->sent,
 	    (unsigned long long)t->answered, t->multi, t->watch,
-	    t->subscribed, t->monitor, t->resp3, t->sub.sticky,
-	    (unsigned long long)t->sub.n[0], (unsigned long long)t->sub.n[1],
-	    (unsigned long long)t->sub.n[2], t->unreplayable != NULL);
+	    t->subscribed, t->monitor, t->resp3, sub.sticky,
+	    (unsigned long long)sub.n[0], (unsigned long long)sub.n[1],
+	    (unsigned long long)sub.n[2], t->unreplayable != NULL);
 }
 
 static void
@@ -121,6 +126,7 @@ main(void)
 			pg = 0;
 			break;
 		case 'P':
+			pg_track_clear(&pt);
 			pg_track_init(&pt);
 			pg = 1;
 			break;

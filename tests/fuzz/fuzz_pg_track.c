@@ -114,5 +114,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	pg_state_free(&sw);
 	pg_state_free(&sp);
 	pg_state_free(&sb);
+	pg_track_clear(&whole);
+	pg_track_clear(&parts);
+	pg_track_clear(&bytes);
 	return (0);
 }

@@ -1,5 +1,5 @@
 #!/bin/bash
-# PostgreSQL sessions resume on the new route (issue 21; follow.c,
+# PostgreSQL sessions resume on the new route (issue 21; follow_pg.c,
 # pg_state.c, pgresume.c): a failback moves pooled sessions of a psycopg
 # ConnectionPool and of pgbench -M prepared to the preferred route
 # without an error: postern logs in there as the session's user with the
@@ -108,6 +108,14 @@ resumed_count() {
 	grep -c ': resumed on private ' "$POSTERN_LOG"
 }
 
+# history_rows: rows of pgbench_history (one per transaction of the
+# default script and of case_pgbench_crash's insert; read over the
+# socket, not through postern).
+history_rows() {
+	_as_postgres psql -X -qAt -h "$PG_SOCKDIR" -p "$PG_PORT" -U postgres -d app \
+	    -c "SELECT count(*) FROM pgbench_history"
+}
+
 # A psycopg pool (8 connections, work_mem set, a prepared statement) and
 # pgbench -M prepared (4 clients) under steady load across a failback:
 # every session resumes on private, none sees an error; afterwards each
@@ -131,6 +139,11 @@ case_pool_failback() {
 	before=$(grep -c '^ok ' "$T/pool.out")
 	wait_until 30 eval '(( $(grep -c "^ok " "$T/pool.out") >= before + 300 ))' ||
 	    fail_case "pool: no traffic after the resume"
+	# pgbench's transactions go on after its sessions resumed (each
+	# writes a row of pgbench_history).
+	before=$(history_rows)
+	wait_until 15 eval '(( $(history_rows) >= before + 100 ))' ||
+	    fail_case "pgbench: no transactions after the resume: $(tail -n 3 "$T/pgbench.out")"
 	wait_exit "$pgb_pid" 40 || fail_case "pgbench did not end"
 	wait "$pgb_pid"
 	expect_eq "pgbench exit status" 0 "$?"
@@ -187,14 +200,14 @@ case_pin_drain() {
 # server with TLS from the first byte, public in the clear; a session
 # pinned off private resumes on public, and unpinned it resumes back on
 # private: the resume's own login goes through the direct TLS dial (SCRAM
-# as app, with its SET replayed).  Needs PostgreSQL 17 and python3-psycopg:
-# tests/run.sh on a Debian 13 host runs it; the chroot stages do not yet
-# (their package lists lack python3-psycopg-pool).
+# as app, with its SET replayed).  Needs PostgreSQL 17+ and
+# python3-psycopg(-pool): the Debian 13 and testing chroot stages run it
+# (tests/chroot-inside.sh), as does tests/run.sh on a Debian 13 host.
 case_direct_tls_resume() {
 	local v
 	v=$("$PGBIN/postgres" -V 2>/dev/null | sed -E 's/.* ([0-9]+)[.a-z].*/\1/')
 	[[ -n "$v" ]] && ((v >= 17)) ||
-	    skip_case "PostgreSQL ${v:-?} here: direct TLS needs 17 (tests/run.sh on a Debian 13 host runs this case)"
+	    skip_case "PostgreSQL ${v:-?} here: direct TLS needs 17 (the Debian 13 and testing stages run this case)"
 	start_pg_app tls
 	ADMIN_PORT=$(free_port) || fail_case "no free port"
 	ADMIN=127.0.0.1:$ADMIN_PORT
@@ -213,6 +226,81 @@ case_direct_tls_resume() {
 	expect_log ' -> public 127\.0\.0\.1:[0-9]+: resumed on private .*replayed 1 SET' 20
 	stop_pyclient s
 	expect_eq "errors" "" "$(grep '^err' "$T/s.out")"
+	stop_postern
+}
+
+# A session resumed onto a route named by DNS takes that route's server
+# as its upstream: public is tcp://pub.example.test (tests/dns_server.py
+# answers 127.0.0.2, where a forwarder to PostgreSQL listens), private
+# the transport's route on 127.0.0.1.  Pinned to public, the session
+# resumes there once and stays: before, it kept private's address, which
+# public's name check took for a stale one (the name no longer points at
+# the session's server), so it resumed again on public at every safe
+# point; and its lines named private's server under public's name.
+case_resume_by_name() {
+	local t=$1 pub_port n
+	start_pg_app "$t"
+	: > "$T/zone"
+	rm -f "$T/dns.port"
+	(_close_sess_fds; exec python3 "$TESTS_DIR/dns_server.py" --addr 127.0.0.1 --port 0 \
+	    --zone "$T/zone" --port-file "$T/dns.port" --log "$T/dns.log") 2> "$T/dns.err" &
+	track_server "$!"
+	wait_until 10 test -s "$T/dns.port" || fail_case "dns_server.py did not start: $(tail -n 3 "$T/dns.err")"
+	printf 'pub.example.test A 127.0.0.2 5\n' > "$T/zone"
+	pub_port=$(free_port) || fail_case "no free port"
+	(_close_sess_fds; exec socat "TCP-LISTEN:$pub_port,bind=127.0.0.2,reuseaddr,fork" \
+	    "TCP:127.0.0.1:$PG_PORT") > "$T/pubfwd.log" 2>&1 &
+	track_server "$!"
+	FWD_PORT=$(free_port) || fail_case "no free port"
+	transport_route "$t" "$FWD_PORT"
+	ADMIN_PORT=$(free_port) || fail_case "no free port"
+	ADMIN=127.0.0.1:$ADMIN_PORT
+	GLOBAL_OPTS=("admin=$ADMIN" "resolver=127.0.0.1:$(cat "$T/dns.port")" log_level=debug)
+	postern_service postgres "$ROUTE" "public tcp://pub.example.test:$pub_port" -- \
+	    "${FAST[@]}" check=postgres "auth_file=$T/userlist.txt"
+	[[ $t != ssh ]] ||
+	    expect_log "info: bastion b \\(root@127\\.0\\.0\\.1:$SSHD_PORT\\): connected in " 20
+	failback
+	start_pyclient s state --sql "SET search_path = public"
+	wait_until 20 grep -q '^ok' "$T/s.out" || fail_case "client not running: $(tail -n 2 "$T/s.err")"
+	expect_eq "on private" 1 "$(route_active private)"
+	ctl pin postgres public
+	expect_log " -> private 127\\.0\\.0\\.1:$FWD_PORT: resumed on public pub\\.example\\.test:$pub_port .*replayed 1 SET" 20
+	# Five more checks of public (each resolves its name anew) while
+	# the session runs its queries on it, each a safe point.
+	n=$(grep -c 'postgres/public: check: ok' "$POSTERN_LOG")
+	wait_until 20 eval '(( $(grep -c "postgres/public: check: ok" "$POSTERN_LOG") >= n + 5 ))' ||
+	    fail_case "public not checked"
+	stop_pyclient s
+	expect_eq "errors" "" "$(grep '^err' "$T/s.out")"
+	expect_eq "resumes" 1 "$(grep -c ': resumed on ' "$POSTERN_LOG")"
+	expect_log " postgres 127\\.0\\.0\\.1:[0-9]+ -> public pub\\.example\\.test:$pub_port: closed \\(client closed\\)" 20
+	stop_postern
+}
+
+# RESET ALL leaves the role as it is (PostgreSQL keeps role and session
+# authorization): a session that dropped privileges with SET ROLE and
+# then ran RESET ALL resumes with that role still, not as its login user
+# (before, postern forgot the SET ROLE at the RESET ALL: the resumed
+# session ran as app again).  Its work_mem SET is gone, as on the server.
+case_role_reset_all() {
+	local t=$1 n
+	start_pg_app "$t"
+	pg_admin "CREATE ROLE reader NOLOGIN"
+	pg_admin "GRANT reader TO app"
+	postern_resume "$t"
+	start_pyclient s state --sql "SET ROLE reader" --sql "SET work_mem = '9MB'" \
+	    --sql "RESET ALL" --show "SELECT current_user || ' ' || current_setting('work_mem')"
+	wait_until 20 grep -q '^ok ' "$T/s.out" || fail_case "client not running: $(tail -n 2 "$T/s.err")"
+	failback
+	wait_until 20 eval '(( $(resumed_count) >= 1 ))' ||
+	    fail_case "not resumed: $(grep -m 2 -E 'not resumable|resume failed' "$POSTERN_LOG")"
+	expect_log 'resumed on private .*replayed 1 SET, [0-9]+ prepared statements?\)'
+	n=$(grep -c '^ok ' "$T/s.out")
+	wait_until 20 eval '(( $(grep -c "^ok " "$T/s.out") >= n + 10 ))' || fail_case "no queries after the resume"
+	stop_pyclient s
+	expect_eq "errors" "" "$(grep '^err' "$T/s.out")"
+	expect_eq "role and work_mem before and after the resume" "ok reader 4MB" "$(grep '^ok ' "$T/s.out" | sort -u)"
 	stop_postern
 }
 
@@ -563,6 +651,85 @@ case_pool_crash() {
 	stop_postern
 }
 
+# pgbench_idle N: N pgbench backends, each idle outside a transaction
+# (pg_stat_activity: its ReadyForQuery 'I' is written), and no byte
+# waiting to be read on any hop of the path (every established socket
+# of the server, forwarder or bastion port has an empty receive queue):
+# so each ReadyForQuery has reached postern.
+pgbench_idle() {
+	local n ports="( sport = :$PG_PORT or dport = :$PG_PORT or sport = :$FWD_PORT or dport = :$FWD_PORT"
+	[[ -z ${SSHD_PORT:-} ]] || ports+=" or sport = :$SSHD_PORT or dport = :$SSHD_PORT"
+	n=$(_as_postgres psql -X -qAt -h "$PG_SOCKDIR" -p "$PG_PORT" -U postgres \
+	    -c "SELECT count(*) FILTER (WHERE state = 'idle') || ' ' || count(*)
+	        FROM pg_stat_activity WHERE application_name = 'pgbench'") || return 1
+	[[ $n == "$1 $1" ]] || return 1
+	ss -Htn state established "$ports )" | awk '$1 != 0 { bad = 1 } END { exit bad }'
+}
+
+# pgbench -M prepared (4 clients, -R 200: mostly idle between
+# transactions) across a crashed private path and the failback after it.
+# Its scripts are one statement each, outside a transaction: -b
+# select-only and an INSERT into pgbench_history (the server-side count
+# of transactions).  pgbench is SIGSTOPped once its sessions are idle, so
+# that none has a query in flight at the crash (one that had cannot be
+# resumed: the server may have run it); the path crashes, the 4 sessions
+# resume on public with their prepared statements re-prepared (pgbench
+# Binds P_0, P_1 and never Parses them again: a missing one would abort
+# its client); pgbench goes on, then the forwarder returns and the 4
+# resume back on private under traffic.  pgbench: exit status 0, no
+# failed transaction, no aborted client, and transactions completed
+# after each of the two resumes.
+case_pgbench_crash() {
+	local t=$1 pgb_pid before n
+	local FAST=(check_interval=1s check_fast_interval=1s
+		"check_down_interval=${INTERVAL_MS}ms" check_timeout=1s fall=2 "rise=$RISE")
+	start_pg_app "$t"
+	postern_resume "$t"
+	failback
+	printf '%s\n' '\set aid random(1, 100000)' '\set delta random(-5000, 5000)' \
+	    'INSERT INTO pgbench_history (tid, bid, aid, delta, mtime) VALUES (1, 1, :aid, :delta, now());' \
+	    > "$T/insert.sql"
+	chmod 644 "$T/insert.sql"
+	(_close_sess_fds; PGPASSWORD=$APP_PW exec pgbench -n -M prepared -c 4 -j 2 -R 200 -T 50 \
+	    -b select-only -f "$T/insert.sql" -h 127.0.0.1 -p "$LISTEN_PORT" -U app app) \
+	    > "$T/pgbench.out" 2>&1 &
+	pgb_pid=$!
+	track_client "$pgb_pid"
+	trap '_rc=$?; kill -CONT "'"$pgb_pid"'" 2>/dev/null; _with_status "$_rc"; _case_cleanup' EXIT
+	wait_until 20 eval '[[ "$(route_active private)" == 4 ]]' ||
+	    fail_case "not 4 sessions on private: $(route_active private) $(tail -n 2 "$T/pgbench.out")"
+	wait_until 20 eval '(( $(history_rows) >= 100 ))' || fail_case "no steady traffic: $(tail -n 2 "$T/pgbench.out")"
+	kill -STOP "$pgb_pid"
+	wait_until 20 pgbench_idle 4 || fail_case "pgbench's sessions not idle: $(ss -Htn state established | awk '$1 != 0' | head -n 3)"
+	crash_forwarder
+	wait_until 20 eval '(( $(crashed_count) >= 4 ))' ||
+	    fail_case "$(crashed_count) of 4 idle sessions resumed: $(grep -m 3 -E 'not resumed|resume failed' "$POSTERN_LOG")"
+	expect_eq "sessions on public after the crash" 4 "$(route_active public)"
+	expect_eq "resumed with pgbench's prepared statements re-prepared" 4 \
+	    "$(grep -Ec ': resumed on public [^ ]* after its server closed \(.*replayed 0 SET, [1-9][0-9]* prepared statements?\)$' "$POSTERN_LOG")"
+	kill -CONT "$pgb_pid"
+	before=$(history_rows)
+	wait_until 20 eval '(( $(history_rows) >= before + 200 ))' ||
+	    fail_case "no transactions after the crash: $(tail -n 3 "$T/pgbench.out")"
+	# The forwarder back: a failback under traffic, no SIGSTOP.
+	n=$(resumed_count)
+	failback
+	wait_until 30 eval '(( $(resumed_count) >= n + 4 ))' ||
+	    fail_case "$(($(resumed_count) - n)) of 4 sessions resumed back on private: $(grep -m 3 -E 'not resumable|resume failed' "$POSTERN_LOG")"
+	before=$(history_rows)
+	wait_until 20 eval '(( $(history_rows) >= before + 200 ))' ||
+	    fail_case "no transactions after the failback: $(tail -n 3 "$T/pgbench.out")"
+	wait_exit "$pgb_pid" 60 || fail_case "pgbench did not end"
+	wait "$pgb_pid"
+	expect_eq "pgbench exit status" 0 "$?"
+	expect_match "pgbench: no failed transaction" 'number of failed transactions: 0 ' "$(cat "$T/pgbench.out")"
+	expect_eq "pgbench: aborted clients" "" "$(grep -i 'abort' "$T/pgbench.out" | head -n 2)"
+	expect_no_log 'closed \(safe point|not resumable|not resumed'
+	expect_no_log "$APP_PW"
+	note "$(grep -m 1 'number of transactions actually processed' "$T/pgbench.out")"
+	stop_postern
+}
+
 # The server itself goes (an immediate shutdown: each backend sends a
 # WARNING, a NoticeResponse, and exits; a crash of another backend does
 # the same): private reaches a primary, public a streaming standby of it
@@ -644,12 +811,24 @@ for t in "${TRANSPORTS[@]}"; do
 	    case_pool_crash "$t"
 done
 for t in "${TRANSPORTS[@]}"; do
+	run_case "$t: postgres: pgbench -M prepared resumes across a crashed private path and the failback, 0 errors" \
+	    case_pgbench_crash "$t"
+done
+for t in "${TRANSPORTS[@]}"; do
 	run_case "$t: postgres: the primary shuts down immediately: idle sessions resume on its standby, 0 errors" \
 	    case_server_crash "$t"
 done
 run_case "postgres: pg_terminate_backend's 57P01 reaches the client (not resumed)" case_terminate_passes
 run_case "postgres: auth_file errors at its own line, mode, protocol; reload" case_authfile_config
 run_case "postgres: a pin and a drain resume sessions too" case_pin_drain
+for t in "${TRANSPORTS[@]}"; do
+	run_case "$t: postgres: resumed onto a route named by DNS, a session stays there with that route's server" \
+	    case_resume_by_name "$t"
+done
+for t in "${TRANSPORTS[@]}"; do
+	run_case "$t: postgres: SET ROLE, then RESET ALL: the session resumes with that role" \
+	    case_role_reset_all "$t"
+done
 run_case "postgres: a cancel after the resume reaches the new backend" case_cancel_after_resume
 run_case "postgres: direct TLS route (PostgreSQL 17): a session resumes off it and back onto it" \
     case_direct_tls_resume

@@ -132,9 +132,12 @@ port_range() {
 }
 
 # start_cluster_postern ROUTE [CONF_TEXT]: postern with service rc on
-# C_HOST, cluster = yes, the range from port_range; waits for a
-# listener per node.
+# C_HOST, cluster = yes, the range from port_range, the routes in
+# MORE_ROUTES after ROUTE, the KEY=VALUE words of EXTRA_KEYS; waits for
+# a listener per node.
 RANGE_N=8
+MORE_ROUTES=()
+EXTRA_KEYS=()
 start_cluster_postern() {
 	port_range "$RANGE_N"
 	LISTEN_PORT=$(free_port) || fail_case "no free port"
@@ -143,8 +146,9 @@ start_cluster_postern() {
 	{
 		conf_global admin="127.0.0.1:$ADMIN_PORT"
 		[[ -z "${2:-}" ]] || printf '%s\n\n' "$2"
-		conf_service rc "$C_HOST:$LISTEN_PORT" redis "$1" -- \
-		    cluster=yes cluster_ports="$FIRST-$LAST"
+		conf_service rc "$C_HOST:$LISTEN_PORT" redis "$1" \
+		    "${MORE_ROUTES[@]}" -- cluster=yes cluster_ports="$FIRST-$LAST" \
+		    "${EXTRA_KEYS[@]}"
 	} > "$CONF"
 	start_postern "$CONF"
 	wait_count "$POSTERN_LOG" "notice: service rc: cluster node [0-9a-f]{40} .*: listening on $C_HOST:" \
@@ -232,6 +236,27 @@ expect_local_only() {
 	return 0
 }
 
+# ioredis_case: ioredis's Cluster client (no natMap) through the seed;
+# every node it learned is one of postern's listeners.  tests/run.sh
+# installs ioredis (tests/node/package-lock.json) and sets
+# POSTERN_NODE_MODULES; elsewhere (the Debian 13 stage) it is noted
+# as not run.
+ioredis_case() {
+	local out
+	if [[ -z "${POSTERN_NODE_MODULES:-}" ]]; then
+		note "ioredis: not run (POSTERN_NODE_MODULES unset: not under tests/run.sh)"
+		return 0
+	fi
+	[[ -d "$POSTERN_NODE_MODULES/ioredis" ]] ||
+	    fail_case "ioredis: not in $POSTERN_NODE_MODULES"
+	out=$(ip netns exec "$CNS" env NODE_PATH="$POSTERN_NODE_MODULES" \
+	    timeout 120 node "$TOP/tests/cluster_ioredis.js" "$C_HOST" \
+	    "$LISTEN_PORT" "$FIRST" "$LAST" 2>&1) ||
+	    fail_case "ioredis Cluster: $(tail -n 5 <<< "$out" | paste -sd'|')"
+	[[ "$out" == "ok ops=600 nodes="* ]] || fail_case "ioredis Cluster: $out"
+	note "ioredis $(sed -n 's/^  "version": "\(.*\)",$/\1/p' "$POSTERN_NODE_MODULES/ioredis/package.json"): $out"
+}
+
 # exercise: what the clients see through postern.
 exercise() {
 	local out i moved master c
@@ -252,6 +277,18 @@ exercise() {
 	out=$(printf 'MULTI\nCLUSTER SLOTS\nPING\nEXEC\n' | ccli -p "$LISTEN_PORT" 2>&1)
 	[[ "$out" == *QUEUED*PONG* ]] || fail_case "MULTI/CLUSTER SLOTS/EXEC: $out"
 	expect_local_only "CLUSTER SLOTS inside MULTI/EXEC" "$out"
+	# Refused transactions (the server, not the client, says whether
+	# one runs): a MULTI with an argument starts none, so the CLUSTER
+	# SLOTS after it answers as itself; a -MOVED inside one is not
+	# queued and EXEC is refused; RESET ends one.  Every reply is read
+	# as what it is: all addresses are postern's.
+	out=$(printf '%s\n' 'MULTI x' 'CLUSTER SLOTS' 'EXEC' 'MULTI' \
+	    'SET {rf}a 1' 'SET {zz}b 1' 'CLUSTER NODES' 'EXEC' 'MULTI' \
+	    'CLUSTER SHARDS' 'RESET' 'CLUSTER SHARDS' 'CLUSTER SLOTS' |
+	    ccli -p "$LISTEN_PORT" 2>&1)
+	[[ "$out" == *"wrong number of arguments"*EXECABORT*RESET* ]] ||
+	    fail_case "refused MULTI, -MOVED inside MULTI, RESET: $out"
+	expect_local_only "replies after a refused MULTI, -MOVED inside MULTI and RESET" "$out"
 	master=$(ccli -p "$LISTEN_PORT" CLUSTER NODES | awk '$3 ~ /slave/ { print $4; exit }')
 	[[ -n "$master" ]] || fail_case "CLUSTER NODES shows no replica"
 	out=$(ccli -p "$LISTEN_PORT" CLUSTER REPLICAS "$master" 2>&1)
@@ -294,6 +331,21 @@ exercise() {
 	    fail_case "RedisCluster: $(tail -n 5 <<< "$out" | paste -sd'|')"
 	[[ "$out" == "ok 2000 nodes=$NNODES masters=3" ]] ||
 	    fail_case "RedisCluster: $out"
+	# ioredis's Cluster, no natMap.
+	ioredis_case
+	# A 6 MiB value through a node listener: replies that carry no
+	# address pass as they came (moved chain by chain, never held).
+	out=$(ip netns exec "$CNS" timeout 60 "$PY" - "$C_HOST" "$LISTEN_PORT" <<'EOF_PY' 2>&1
+import os, sys
+from redis.cluster import RedisCluster
+rc = RedisCluster(host=sys.argv[1], port=int(sys.argv[2]))
+v = os.urandom(6 << 20)
+rc.set("big:{b}", v)
+print("same" if rc.get("big:{b}") == v else "differs")
+rc.delete("big:{b}")
+EOF_PY
+	)
+	[[ "$out" == same ]] || fail_case "a 6 MiB value through RedisCluster: $out"
 	expect_no_log "has no listener for"
 	[[ -z "${ADMIN_PORT:-}" ]] || expect_admin_nodes "$NNODES" 0
 }
@@ -596,6 +648,139 @@ case_reload() {
 	stop_postern
 }
 
+# nodes_on ROUTE: in /health, the seed and every listening node take
+# ROUTE for new sessions, no session of theirs is on another route, and
+# some are on ROUTE.  Prints what it saw.
+nodes_on() {
+	curl -sf "http://127.0.0.1:$ADMIN_PORT/health" > "$T/health.json" ||
+	    { echo "no /health"; return 1; }
+	"$PY" - "$T/health.json" "$1" <<'EOF_PY'
+import json, sys
+doc, want = sys.argv[1:]
+rc = json.load(open(doc))["services"]["rc"]
+nodes = [n for n in rc["cluster"]["nodes"] if n["state"] == "listening"]
+on = {r: 0 for r in rc["routes"]}
+bad = []
+for n in nodes:
+    if n["route"] != want:
+        bad.append("node %.8s takes %s" % (n["id"], n["route"]))
+    for r, v in n["routes"].items():
+        on[r] += v["sessions_active"]
+for r, v in rc["routes"].items():
+    on[r] += v["sessions_active"]
+print("; ".join(bad + ["%s: %d sessions" % (r, k) for r, k in on.items()]))
+sys.exit(0 if not bad and on[want] > 0 and sum(on.values()) == on[want] else 1)
+EOF_PY
+}
+
+# ctl_rc VERB ROUTE: postern ctl VERB rc ROUTE.
+ctl_rc() {
+	timeout 20 "$POSTERN" ctl -a "127.0.0.1:$ADMIN_PORT" "$1" rc "$2" \
+	    > "$T/ctl.out" 2>&1 || fail_case "ctl $1 rc $2: $(cat "$T/ctl.out")"
+}
+
+# Two routes to the cluster (a: tcp://, b: ssh:// through a bastion in
+# the cluster's namespace) under RedisCluster traffic: the seed's route
+# failover takes every node's connections along at once, and back.
+# First the operator's (ctl disable a: the node routes a are still up,
+# only the seed says so), then a route going down (nft drops what
+# reaches the nodes from this host but not the bastion's connections).
+case_routefail() {
+	local stop tpid out veth=$VETH_NS
+	setup_ns
+	start_cluster
+	SSHD_NETNS=$NS start_sshd_on "$(free_port)" "$CL_ADDR"
+	trap '_rc=$?; _ssh_case_cleanup; cleanup_ns; _with_status "$_rc"; _case_cleanup' EXIT
+	MORE_ROUTES=("b ssh://b/$CL_ADDR:${NODE_PORTS[0]}")
+	start_cluster_postern "a tcp://$CL_ADDR:${NODE_PORTS[0]}" \
+	    "$(conf_bastion b address="$CL_ADDR:$SSHD_PORT")"
+	MORE_ROUTES=()
+	stop=$T/traffic-$_CASE_ID.stop	# T is the script's: one per case
+	ip netns exec "$CNS" "$PY" "$TOP/tests/cluster_traffic.py" "$C_HOST" \
+	    "$LISTEN_PORT" "$stop" > "$T/traffic.out" 2>&1 &
+	tpid=$!
+	track_client "$tpid"
+	wait_rounds 3
+	wait_until 20 nodes_on a > /dev/null ||
+	    fail_case "before: not all on route a: $(nodes_on a)"
+
+	ctl_rc disable a
+	wait_until 20 nodes_on b > /dev/null ||
+	    fail_case "ctl disable a: the nodes did not all follow to b in 20s: $(nodes_on b)"
+	wait_rounds 3
+	ctl_rc enable a
+	wait_until 20 nodes_on a > /dev/null ||
+	    fail_case "ctl enable a: the nodes did not all come back to a in 20s: $(nodes_on a)"
+	wait_rounds 3
+
+	ip netns exec "$NS" nft add table inet rf &&
+	    ip netns exec "$NS" nft add chain inet rf input \
+	    '{ type filter hook input priority 0; }' &&
+	    ip netns exec "$NS" nft add rule inet rf input iifname "$veth" \
+	    tcp dport != "$SSHD_PORT" drop ||
+	    fail_case "nft rule in $NS failed"
+	wait_until 40 nodes_on b > /dev/null ||
+	    fail_case "route a down: the nodes did not all follow to b in 40s: $(nodes_on b)"
+	wait_rounds 3
+	expect_log "warn: service rc: new sessions go to b \(was a\)"
+
+	touch "$stop"
+	wait "$tpid"
+	out=$(cat "$T/traffic.out")
+	while read -r l; do note "client: $l"; done <<< "$out"
+	[[ "$out" =~ ops=([0-9]+)\ wrong=0\  ]] ||
+	    fail_case "wrong values or no summary: $(tail -n 3 <<< "$out" | paste -sd'|')"
+	((BASH_REMATCH[1] > 0)) || fail_case "no operation went through"
+	ip netns exec "$NS" nft delete table inet rf
+	stop_postern
+}
+
+# max_connections holds per node: each node listener is a service of
+# its own; two clients on node X fill it (a third is refused, logged
+# with the node's label) while node Y and the seed still take two each.
+case_maxconn() {
+	local ports out
+	setup_ns
+	start_cluster
+	EXTRA_KEYS=(max_connections=2)
+	start_cluster_postern "direct tcp://$CL_ADDR:${NODE_PORTS[0]}"
+	EXTRA_KEYS=()
+	ports=$(curl -sf "http://127.0.0.1:$ADMIN_PORT/health" | "$PY" -c '
+import json, sys
+c = json.load(sys.stdin)["services"]["rc"]["cluster"]
+print(" ".join(str(n["port"]) for n in c["nodes"] if n["state"] == "listening"))')
+	read -r -a ports <<< "$ports"
+	((${#ports[@]} == NNODES)) || fail_case "/health: ${#ports[@]} listening nodes"
+	out=$(ip netns exec "$CNS" timeout 30 "$PY" - "$C_HOST" "${ports[0]}" \
+	    "${ports[1]}" "$LISTEN_PORT" <<'EOF_PY'
+import socket, sys
+host, x, y, seed = sys.argv[1], *map(int, sys.argv[2:])
+def conn(port):
+    s = socket.create_connection((host, port), timeout=10)
+    s.sendall(b"PING\r\n")
+    try:
+        return s, s.recv(64)
+    except OSError as e:
+        return s, repr(e).encode()
+held = []
+for port in (x, x, y, y, seed, seed):
+    s, r = conn(port)
+    held.append(s)
+    print(port, r)
+s, r = conn(x)
+print("third", r)
+EOF_PY
+	)
+	note "$out"
+	(($(grep -c '+PONG' <<< "$out") == 6)) ||
+	    fail_case "two clients on each of node X, node Y, the seed: not all answered: $out"
+	[[ "$out" == *"third b''"* || "$out" == *third*ConnectionResetError* ]] ||
+	    fail_case "a third client on node X was not refused: $out"
+	wait_log "$POSTERN_LOG" "warn: service rc node ${CL_ADDR//./\\.}:[0-9]+: .*: refused: max_connections reached \\(2; 1 refused so far\\)$" 10 ||
+	    fail_case "no refusal logged with the node's label"
+	stop_postern
+}
+
 failed_over() {
 	[[ "$(ncli "$1" ROLE | head -n 1)" == master ]]
 }
@@ -608,4 +793,6 @@ run_case "cluster_ports full: unmapped nodes logged at start and in each reply, 
 run_case "cluster: SIGHUP reopens the node listeners on the same ports; redis-cli -c goes on" case_reload
 run_case "cluster in the developer mode: -L seed -J bastion -o cluster=yes -o cluster_ports=...: the same" case_devmode
 run_case "cluster over tls:// (TLS-only nodes, tls-cluster yes): the same" case_tls
+run_case "cluster: max_connections holds per node listener (a third client on one node refused and logged with its label; another node and the seed take theirs)" case_maxconn
+run_case "cluster, routes a (tcp://) and b (ssh://) under RedisCluster traffic: ctl disable a, enable a, then a black-holed: every node's sessions follow the seed's route at once; no wrong value" case_routefail
 finish

@@ -178,6 +178,76 @@ test_multi_every_split(void **state)
 	cluster_cmd_clear(&c);
 }
 
+/*
+ * The server, not the client, says whether a transaction runs: each
+ * reply's first byte (the test's script) decides.  A refused MULTI
+ * starts none (CLUSTER SLOTS then answers as itself, and must be
+ * rewritten); a refused command inside one is not queued; RESET ends
+ * one; a nested MULTI is refused and the transaction goes on; EXEC's
+ * -EXECABORT carries no array.
+ */
+static const char refstream[] =
+	"MULTI x\r\n"			/* - wrong number of arguments */
+	"CLUSTER SLOTS\r\n"		/* * its own reply */
+	"EXEC\r\n"			/* - EXEC without MULTI */
+	"MULTI\r\n"			/* + */
+	"SET foo 1\r\n"			/* - MOVED (not queued) */
+	"CLUSTER NODES\r\n"		/* + QUEUED */
+	"EXEC\r\n"			/* - EXECABORT */
+	"MULTI\r\n"			/* + */
+	"CLUSTER SLOTS\r\n"		/* + QUEUED */
+	"RESET\r\n"			/* + RESET: no transaction */
+	"CLUSTER SHARDS\r\n"		/* * its own reply */
+	"MULTI\r\n"			/* + */
+	"MULTI\r\n"			/* - nested */
+	"ROLE\r\n"			/* - CROSSSLOT-like refusal */
+	"CLUSTER NODES\r\n"		/* + QUEUED */
+	"EXEC\r\n"			/* * one element: NODES */
+	"*1\r\n$4\r\nINFO\r\n";		/* $ its own */
+
+static void
+test_multi_refused(void **state)
+{
+	static const struct {
+		char			first;
+		enum cluster_rw_kind	kind;
+	} w[] = {
+		{ '-', CLUSTER_RW_REDIRECT }, { '*', CLUSTER_RW_SLOTS },
+		{ '-', CLUSTER_RW_REDIRECT }, { '+', CLUSTER_RW_REDIRECT },
+		{ '-', CLUSTER_RW_REDIRECT }, { '+', CLUSTER_RW_REDIRECT },
+		{ '-', CLUSTER_RW_REDIRECT }, { '+', CLUSTER_RW_REDIRECT },
+		{ '+', CLUSTER_RW_REDIRECT }, { '+', CLUSTER_RW_REDIRECT },
+		{ '*', CLUSTER_RW_SHARDS }, { '+', CLUSTER_RW_REDIRECT },
+		{ '-', CLUSTER_RW_REDIRECT }, { '-', CLUSTER_RW_REDIRECT },
+		{ '+', CLUSTER_RW_REDIRECT }, { '*', CLUSTER_RW_EXEC },
+		{ '$', CLUSTER_RW_INFO }
+	};
+	struct cluster_cmd	 c;
+	struct cluster_rw_tx	*tx;
+	size_t			 i;
+
+	(void)state;
+	memset(&c, 0, sizeof(c));
+	assert_int_equal(cluster_cmd_feed(&c, refstream, strlen(refstream)),
+	    0);
+	for (i = 0; i < sizeof(w) / sizeof(w[0]); i++) {
+		print_message("reply %zu\n", i);
+		assert_int_equal(cluster_cmd_pop_reply(&c, w[i].first, &tx),
+		    w[i].kind);
+		if (w[i].kind != CLUSTER_RW_EXEC) {
+			assert_null(tx);
+			continue;
+		}
+		assert_non_null(tx);
+		assert_int_equal(tx->n, 1);
+		assert_int_equal(tx->kinds[0], CLUSTER_RW_NODES);
+		cluster_rw_tx_free(tx);
+	}
+	assert_int_equal(c.len, 0);
+	assert_int_equal(c.srv_multi, 0);
+	cluster_cmd_clear(&c);
+}
+
 int
 main(void)
 {
@@ -185,6 +255,7 @@ main(void)
 		cmocka_unit_test(test_kinds_every_split),
 		cmocka_unit_test(test_runs),
 		cmocka_unit_test(test_multi_every_split),
+		cmocka_unit_test(test_multi_refused),
 	};
 
 	return (cmocka_run_group_tests(tests, NULL, NULL));

@@ -1,6 +1,6 @@
 /*
  * test_cluster_rw.c: the cluster reply rewriter (proxy/cluster_rw.c) on
- * replies captured from a real Redis 7.0 cluster (cluster_captures.h),
+ * replies captured from a real Redis 7.0 cluster (captures/cluster-redis7/),
  * RESP2 and RESP3: every address becomes the local one, framing is
  * recomputed, the output is the same for every split of the input, an
  * unknown node is counted and left as written, malformed input is
@@ -8,6 +8,7 @@
  */
 #include "config.h"
 
+#include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -19,9 +20,116 @@
 #include <cmocka.h>
 
 #include "cluster_rw.h"
-#include "cluster_captures.h"
 
 #define LHOST	"127.0.0.9"
+
+/*
+ * The captures, tests/unit/captures/cluster-redis7/NAME.resp: replies of
+ * a real Redis 7.0.15 cluster (3 masters, 3 replicas on
+ * 127.0.0.1:31001-31006, announced hostnames node<port>.internal),
+ * captured raw with RESP2 (a NAME ending in 2) and after HELLO 3 (in 3),
+ * with cluster-preferred-endpoint-type ip, hostname (h) and
+ * unknown-endpoint (u); ROLE and INFO replication of master 31001 (m) and
+ * its replica 31005 (r).  The files hold the bytes as the server wrote
+ * them; each is read whole, NUL-terminated, before the tests run
+ * (captures_load).
+ */
+static char	*cap_moved2, *cap_moved3, *cap_ask2, *cap_ask3,
+		*cap_hmoved2, *cap_umoved2, *cap_slots2, *cap_slots3,
+		*cap_hslots2, *cap_hslots3, *cap_uslots2, *cap_uslots3,
+		*cap_shards2, *cap_shards3, *cap_hshards2, *cap_hshards3,
+		*cap_nodes2, *cap_nodes3, *cap_replicas2, *cap_replicas3,
+		*cap_slaves2, *cap_slaves3, *cap_rolem2, *cap_rolem3,
+		*cap_roler2, *cap_roler3, *cap_infor2, *cap_infor3,
+		*cap_infom2, *cap_infom3;
+
+static const struct capture {
+	const char	*name;
+	char		**text;
+} captures[] = {
+	{ "moved2", &cap_moved2 },
+	{ "moved3", &cap_moved3 },
+	{ "ask2", &cap_ask2 },
+	{ "ask3", &cap_ask3 },
+	{ "hmoved2", &cap_hmoved2 },
+	{ "umoved2", &cap_umoved2 },
+	{ "slots2", &cap_slots2 },
+	{ "slots3", &cap_slots3 },
+	{ "hslots2", &cap_hslots2 },
+	{ "hslots3", &cap_hslots3 },
+	{ "uslots2", &cap_uslots2 },
+	{ "uslots3", &cap_uslots3 },
+	{ "shards2", &cap_shards2 },
+	{ "shards3", &cap_shards3 },
+	{ "hshards2", &cap_hshards2 },
+	{ "hshards3", &cap_hshards3 },
+	{ "nodes2", &cap_nodes2 },
+	{ "nodes3", &cap_nodes3 },
+	{ "replicas2", &cap_replicas2 },
+	{ "replicas3", &cap_replicas3 },
+	{ "slaves2", &cap_slaves2 },
+	{ "slaves3", &cap_slaves3 },
+	{ "rolem2", &cap_rolem2 },
+	{ "rolem3", &cap_rolem3 },
+	{ "roler2", &cap_roler2 },
+	{ "roler3", &cap_roler3 },
+	{ "infor2", &cap_infor2 },
+	{ "infor3", &cap_infor3 },
+	{ "infom2", &cap_infom2 },
+	{ "infom3", &cap_infom3 },
+};
+
+/* Read one capture whole; NULL (said why) when it cannot be. */
+static char *
+capture_read(const char *name)
+{
+	char	 path[4096], *buf = NULL;
+	FILE	*fp;
+	long	 n;
+
+	snprintf(path, sizeof(path), "%s/%s.resp", CAPTURE_DIR, name);
+	if ((fp = fopen(path, "rb")) == NULL) {
+		print_error("%s: %s\n", path, strerror(errno));
+		return (NULL);
+	}
+	if (fseek(fp, 0, SEEK_END) == 0 && (n = ftell(fp)) > 0 &&
+	    fseek(fp, 0, SEEK_SET) == 0 &&
+	    (buf = calloc(1, (size_t)n + 1)) != NULL &&
+	    fread(buf, 1, (size_t)n, fp) != (size_t)n) {
+		free(buf);
+		buf = NULL;
+	}
+	if (buf == NULL)
+		print_error("%s: cannot read it whole\n", path);
+	fclose(fp);
+	return (buf);
+}
+
+/* Group setup: every capture, or the run fails. */
+static int
+captures_load(void **state)
+{
+	size_t	i;
+
+	for (i = 0; i < sizeof(captures) / sizeof(captures[0]); i++) {
+		if ((*captures[i].text = capture_read(captures[i].name)) ==
+		    NULL)
+			return (-1);
+	}
+	return (0);
+}
+
+static int
+captures_free(void **state)
+{
+	size_t	i;
+
+	for (i = 0; i < sizeof(captures) / sizeof(captures[0]); i++) {
+		free(*captures[i].text);
+		*captures[i].text = NULL;
+	}
+	return (0);
+}
 
 /* The test's map: node 127.0.0.1:3100N is local port 700N. */
 struct tmap {
@@ -518,5 +626,5 @@ main(void)
 		cmocka_unit_test(test_repl),
 	};
 
-	return (cmocka_run_group_tests(tests, NULL, NULL));
+	return (cmocka_run_group_tests(tests, captures_load, captures_free));
 }

@@ -73,11 +73,50 @@ test_cluster_errors(void **state)
 	    "t.conf:6: cluster_ports needs cluster = yes");
 }
 
+/*
+ * Node listeners bind the seed's listen host on cluster_ports: another
+ * service's range, a listener or the admin endpoint there is an error
+ * at the later cluster_ports line; other hosts are fine.
+ */
+static void
+test_cluster_overlap(void **state)
+{
+	struct conf	*c;
+
+	(void)state;
+	EXPECT_ERRORS(RSVC "cluster = yes\ncluster_ports = 7001-7010\n\n"
+	    "[service t]\nlisten = 7100\nprotocol = redis\n"
+	    "route = direct tcp://127.0.0.1:6380\ncluster = yes\n"
+	    "cluster_ports = 7010-7020\n", 0,
+	    "t.conf:13: cluster_ports 7010-7020 overlaps cluster_ports "
+	    "7001-7010 of service s (line 6)");
+	EXPECT_ERRORS(RSVC "cluster = yes\ncluster_ports = 7001-7010\n\n"
+	    "[service t]\nlisten = 127.0.0.1:7005\nprotocol = redis\n"
+	    "route = direct tcp://127.0.0.1:6380\n", 0,
+	    "t.conf:6: cluster_ports 7001-7010 holds listen 127.0.0.1:7005 "
+	    "of service t (line 9)");
+	EXPECT_ERRORS("[postern]\nadmin = 127.0.0.1:7003\n\n"
+	    RSVC "cluster = yes\ncluster_ports = 7001-7010\n", 0,
+	    "t.conf:9: cluster_ports 7001-7010 holds the admin address "
+	    "127.0.0.1:7003");
+	/* Two loopback addresses: each binds its own ports. */
+	c = parse_ok("[service s]\nlisten = 127.0.0.1:7000\nprotocol = redis\n"
+	    "route = direct tcp://127.0.0.1:6379\ncluster = yes\n"
+	    "cluster_ports = 7001-7010\n\n"
+	    "[service t]\nlisten = 127.0.0.2:7000\nprotocol = redis\n"
+	    "route = direct tcp://127.0.0.1:6380\ncluster = yes\n"
+	    "cluster_ports = 7001-7010\n\n"
+	    "[service u]\nlisten = 127.0.0.3:7005\nprotocol = tcp\n"
+	    "route = direct tcp://127.0.0.1:6381\n");
+	conf_unref(c);
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_cluster_ok),
+		cmocka_unit_test(test_cluster_overlap),
 		cmocka_unit_test(test_cluster_errors),
 	};
 

@@ -96,6 +96,7 @@ test_session_every_split(void **state)
 		assert_null(t.lost);
 		assert_int_equal(t.syncs, 0);
 		assert_int_equal(pg_track_safe(&t), PG_LISTENING);
+		pg_track_clear(&t);
 	}
 }
 
@@ -122,6 +123,7 @@ test_transaction(void **state)
 	assert_int_equal(safe_points, 0);
 	assert_int_equal(pg_track_safe(&t), PG_LISTENING);
 	assert_string_equal(pg_track_why(&t), "LISTENing");
+	pg_track_clear(&t);
 }
 
 /* One query at a time, as a pool runs them: idle between them only. */
@@ -266,6 +268,9 @@ test_unlisten_all(void **state)
 		assert_int_equal(pg_track_safe(&t), PG_LISTENING);
 		pg_run(&t, "DISCARD ALL", "DISCARD ALL", 'I', cut);
 		assert_int_equal(pg_track_safe(&t), PG_SAFE);
+		/* None left, no query being read: nothing held. */
+		assert_null(t.listen.chan);
+		assert_null(t.listen.q);
 	}
 }
 
@@ -278,7 +283,9 @@ test_unlisten_each(void **state)
 	int		i;
 
 	pg_started(&t);
+	assert_null(t.listen.chan);	/* made at the first LISTEN */
 	pg_run(&t, "LISTEN Orders", "LISTEN", 'I', 0);
+	assert_non_null(t.listen.chan);
 	pg_run(&t, "LISTEN \"Orders\"", "LISTEN", 'I', 0);
 	pg_run(&t, "listen orders", "LISTEN", 'I', 0);	/* the same */
 	pg_run(&t, "SELECT 1", "SELECT 1", 'I', 0);	/* not copied */
@@ -302,6 +309,7 @@ test_unlisten_each(void **state)
 	assert_int_equal(pg_track_safe(&t), PG_LISTENING);
 	pg_run(&t, "UNLISTEN *", "UNLISTEN", 'I', 0);
 	assert_int_equal(pg_track_safe(&t), PG_SAFE);
+	assert_null(t.listen.chan);
 }
 
 /* When it may not have ended: still listening. */
@@ -331,6 +339,7 @@ test_unlisten_unsure(void **state)
 	pg_run(&t, "UNLISTEN \"\"", "UNLISTEN", 'I', 0);
 	assert_int_equal(pg_track_safe(&t), PG_LISTENING);
 	assert_string_equal(pg_track_why(&t), "LISTENing");
+	pg_track_clear(&t);
 
 	/* Pipelined behind the LISTEN: not taken for certain. */
 	pg_started(&t);
@@ -338,6 +347,7 @@ test_unlisten_unsure(void **state)
 	pg_track_server(&t, U(two_ok), LEN(two_ok));
 	assert_null(t.lost);
 	assert_int_equal(pg_track_safe(&t), PG_LISTENING);
+	pg_track_clear(&t);
 }
 
 int

@@ -360,6 +360,78 @@ test_temp(void **state)
 	pg_state_free(&f.st);
 }
 
+/*
+ * A DO block: a SET in its body is the session's (PostgreSQL keeps a
+ * plpgsql SET past the block), which its tag "DO" does not tell; the
+ * session is not resumable from then on, however the bytes are cut.
+ */
+static void
+test_do_block(void **state)
+{
+	static const char	 q[] = "Q\0\0\0\053DO $$BEGIN SET work_mem = '9MB'; "
+	    "END$$\0";
+	static const char	 r[] = "C\0\0\0\007DO\0Z\0\0\0\005I";
+	struct fed		 f;
+	size_t			 cut;
+
+	(void)state;
+	for (cut = 0; cut < sizeof(q) - 1; cut++) {
+		feed(&f, session, N(session), 0, 0);
+		assert_null(pg_state_why(&f.st));
+		pg_track_client(&f.t, (const uint8_t *)q, cut);
+		pg_track_client(&f.t, (const uint8_t *)q + cut,
+		    sizeof(q) - 1 - cut);
+		pg_track_server(&f.t, (const uint8_t *)r, cut % (sizeof(r) - 1));
+		pg_track_server(&f.t, (const uint8_t *)r + cut % (sizeof(r) - 1),
+		    sizeof(r) - 1 - cut % (sizeof(r) - 1));
+		assert_non_null(pg_state_why(&f.st));
+		assert_non_null(strstr(pg_state_why(&f.st), "a DO block"));
+		pg_state_free(&f.st);
+	}
+}
+
+/*
+ * RESET ALL leaves the role and the session authorization as they are
+ * (PostgreSQL's GUC_NO_RESET_ALL): after SET ROLE, SET SESSION
+ * AUTHORIZATION, a SET and RESET ALL, the replay still has both, in
+ * order, and neither SET (the captured session's work_mem, this one).
+ */
+static void
+test_reset_all_role(void **state)
+{
+	static const struct chunk more[] = {
+		{ 0, 17, "Q\0\0\0\020SET ROLE r1\0" },
+		{ 1, 15, "C\0\0\0\010SET\0Z\0\0\0\005I" },
+		{ 0, 34, "Q\0\0\0\041SET SESSION AUTHORIZATION r1\0" },
+		{ 1, 15, "C\0\0\0\010SET\0Z\0\0\0\005I" },
+		{ 0, 26, "Q\0\0\0\031SET work_mem = '1MB'\0" },
+		{ 1, 15, "C\0\0\0\010SET\0Z\0\0\0\005I" },
+		{ 0, 15, "Q\0\0\0\016RESET ALL\0" },
+		{ 1, 17, "C\0\0\0\012RESET\0Z\0\0\0\005I" },
+	};
+	struct chunk	 all[N(session) + N(more)];
+	struct fed	 f;
+	char		 got[4096];
+
+	(void)state;
+	memcpy(all, session, sizeof(session));
+	memcpy(all + N(session), more, sizeof(more));
+	feed(&f, all, N(all), 0, 0);
+	summary(&f, got, sizeof(got));
+	assert_null(pg_state_why(&f.st));
+	assert_non_null(strstr(got, "SET ROLE r1"));
+	assert_true(strstr(got, "SET SESSION AUTHORIZATION r1") >
+	    strstr(got, "SET ROLE r1"));
+	assert_null(strstr(got, "work_mem"));
+	assert_null(strstr(got, "TimeZone"));
+	pg_state_free(&f.st);
+	feed(&f, all, N(all), 0, 1);
+	summary(&f, got, sizeof(got));
+	assert_non_null(strstr(got, "SET SESSION AUTHORIZATION r1"));
+	assert_null(strstr(got, "work_mem"));
+	pg_state_free(&f.st);
+}
+
 /* SCRAM pass-through over the captured login. */
 static void
 test_client_key(void **state)
@@ -416,6 +488,8 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_session),
 		cmocka_unit_test(test_temp),
+		cmocka_unit_test(test_do_block),
+		cmocka_unit_test(test_reset_all_role),
 		cmocka_unit_test(test_client_key),
 		cmocka_unit_test(test_empty_bodies),
 	};

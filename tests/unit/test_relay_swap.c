@@ -230,6 +230,8 @@ test_resend_busy(void **state)
 	assert_int_equal(write(fd, "vk", 2), 2);
 	expect_client(x, "vk");
 	/* Bytes waiting for the client: not now. */
+	assert_null(x->r.side[RELAY_CLIENT].fdio.out);	/* none: no buffer */
+	assert_non_null(x->r.side[RELAY_CLIENT].fdio.out = evbuffer_new());
 	evbuffer_add(x->r.side[RELAY_CLIENT].fdio.out, "x", 1);
 	assert_false(relay_resend_ok(&x->r));
 	assert_int_equal(relay_resend_server(&x->r, x->base, NULL, NULL,

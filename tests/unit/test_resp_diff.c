@@ -75,7 +75,7 @@ test_subscribe_behind_reset_in_monitor(void **state)
 		assert_null(t.lost);
 		assert_false(t.monitor);
 		assert_true(t.subscribed);
-		assert_int_equal(t.sub.n[RESP_SUB_CHANNEL], 1);
+		assert_int_equal(t.live->sub.n[RESP_SUB_CHANNEL], 1);
 		assert_int_equal(resp_track_safe(&t), RESP_BUSY);
 		feed(&t, "UNSUBSCRIBE\r\n",
 		    "*3\r\n$11\r\nunsubscribe\r\n$1\r\nc\r\n:0\r\n", b);
@@ -94,7 +94,7 @@ test_subscribe_behind_reset_in_monitor(void **state)
 		    "*3\r\n$9\r\nsubscribe\r\n$1\r\nc\r\n:1\r\n", b);
 		assert_null(t.lost);
 		assert_true(t.subscribed);
-		assert_int_equal(t.sub.n[RESP_SUB_CHANNEL], 1);
+		assert_int_equal(t.live->sub.n[RESP_SUB_CHANNEL], 1);
 		assert_int_equal(resp_track_safe(&t), RESP_BUSY);
 		resp_track_clear(&t);
 	}

@@ -1,0 +1,309 @@
+/*
+ * session_watch.c: what a relaying session watches (session_int.h): the
+ * server's first byte and how long a request waits for its answer (a
+ * real session's word on its route), the taps that feed its follower
+ * (follow.h), a PostgreSQL backend's cancel key, SCRAM-PLUS hidden on a
+ * tls:// route, and Redis Cluster replies rewritten.
+ */
+#include "config.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <event2/buffer.h>
+#include <event2/event.h>
+
+#include "clock.h"
+#include "cluster_sess.h"
+#include "conf.h"
+#include "daemon_ctx.h"
+#include "follow.h"
+#include "log.h"
+#include "pg_back.h"
+#include "pg_cancel.h"
+#include "resp_first.h"
+#include "route.h"
+#include "service.h"
+#include "session.h"
+#include "session_int.h"
+
+/*
+ * The server's first byte: the route answered a real session.  Only this,
+ * never the TCP connect (a stopped server's kernel still completes it),
+ * is a session's success; and with active checks it moves nothing.
+ */
+static void
+session_watch_answered(struct session *s)
+{
+	if (s->answer == SESSION_ANSWER_DONE)
+		return;
+	/* Never armed again: an idle session holds no timer (issue 27). */
+	if (s->answer_timer != NULL)
+		event_free(s->answer_timer);
+	s->answer_timer = NULL;
+	if (s->answer != SESSION_ANSWER_LATE)
+		route_report(s->route, 1, ROUTE_EV_ANSWER, "answered",
+		    clock_ms());
+	s->answer = SESSION_ANSWER_DONE;
+}
+
+/*
+ * response_timeout passed without a byte from the server: a failure of
+ * the route, as a failed check is.  The session itself goes on: the
+ * answer may still come, and the client decides how long to wait.
+ */
+static void
+session_watch_late(evutil_socket_t fd, short what, void *arg)
+{
+	struct session	*s = arg;
+	char		 prefix[256], why[128];
+
+	s->answer = SESSION_ANSWER_LATE;
+	snprintf(why, sizeof(why), "no answer to %s within %d ms", s->request,
+	    s->svc->cs->response_timeout_ms);
+	log_info("%s: %s", session_prefix(s, s->route, prefix,
+	    sizeof(prefix)), why);
+	route_report(s->route, 0, ROUTE_EV_ANSWER, why, clock_ms());
+}
+
+/* The server must answer request soon: start response_timeout. */
+static void
+session_watch_expect(struct session *s, const char *request)
+{
+	struct timeval	tv = clock_tv(s->svc->cs->response_timeout_ms);
+
+	if (s->answer != SESSION_ANSWER_NONE ||
+	    s->svc->cs->response_timeout_ms == 0)
+		return;
+	if (s->answer_timer == NULL &&
+	    (s->answer_timer = evtimer_new(daemon_base(s->svc->px),
+	    session_watch_late, s)) == NULL)
+		return;		/* out of memory: no passive check */
+	if (request != s->request)
+		snprintf(s->request, sizeof(s->request), "%s", request);
+	s->answer = SESSION_ANSWER_WAITING;
+	evtimer_add(s->answer_timer, &tv);
+}
+
+/*
+ * A Redis client's first bytes: does its first command need a prompt
+ * answer?  A blocking one (BLPOP) does not, nor one we cannot name.
+ * Returns 1 once that is decided.
+ */
+static int
+session_watch_redis_head(struct session *s, const uint8_t *buf, size_t len)
+{
+	char		 name[RESP_FIRST_NAME_MAX];
+	size_t		 n = sizeof(s->head) - s->headlen;
+
+	if (n > len)
+		n = len;
+	memcpy(s->head + s->headlen, buf, n);
+	s->headlen += n;
+	switch (resp_first_name(s->head, s->headlen, name)) {
+	case RESP_FIRST_MORE:
+		if (s->headlen < sizeof(s->head))
+			return (0);
+		break;
+	case RESP_FIRST_NAME:
+		/*
+		 * Timed only once the whole command has passed (the
+		 * tracker counts it): a client that sends half a command
+		 * and stops must not count against the route.
+		 */
+		if (s->answer == SESSION_ANSWER_NONE && s->follow != NULL &&
+		    resp_first_prompt(name)) {
+			snprintf(s->request, sizeof(s->request), "%s", name);
+			s->answer_due = 1;
+		}
+		break;
+	case RESP_FIRST_BAD:
+		break;
+	}
+	return (1);
+}
+
+/*
+ * The client's bytes: the first command's name (redis), and for a
+ * session that follows its route, every byte (follow.h).
+ */
+static int
+session_watch_client(const uint8_t *buf, size_t len, void *arg)
+{
+	struct session	*s = arg;
+	int		 done = 1;
+
+	if (!s->head_done && s->svc->cs->protocol == PROTO_REDIS)
+		s->head_done = session_watch_redis_head(s, buf, len);
+	if (s->cluster != NULL)
+		cluster_sess_client(s->cluster, buf, len);
+	if (s->follow != NULL)
+		done = follow_client(s->follow, buf, len);
+	if (s->answer_due && follow_requests(s->follow) > 0) {
+		s->answer_due = 0;
+		session_watch_expect(s, s->request);
+	} else if (done)
+		s->answer_due = 0;	/* the tracker lost the stream */
+	return (done && s->head_done && !s->answer_due && s->cluster == NULL);
+}
+
+/* The server's bytes: its first one, then what a follower needs. */
+static int
+session_watch_server(const uint8_t *buf, size_t len, void *arg)
+{
+	struct session	*s = arg;
+
+	session_watch_answered(s);
+	return (s->follow == NULL || follow_server(s->follow, buf, len));
+}
+
+/*
+ * The server's startup messages pass by: remember the backend's cancel
+ * key (BackendKeyData), so that a CancelRequest quoting it finds this
+ * route.  Bounded (pg_back.h); stops at the key.
+ */
+static int
+session_watch_pg(const uint8_t *buf, size_t len, void *arg)
+{
+	struct session	*s = arg;
+	char		 prefix[256];
+	int		 done = 1;
+
+	session_watch_answered(s);
+	if (s->follow != NULL)
+		done = follow_server(s->follow, buf, len);
+	if (s->pgback == NULL)
+		return (done);
+	switch (pg_back_feed(s->pgback, buf, len)) {
+	case PG_BACK_MORE:
+		return (0);
+	case PG_BACK_KEY:
+		s->cancel_key = pg_cancel_add(daemon_cancels(s->svc->px),
+		    s->pgback->pid, s->pgback->body + 4, s->pgback->keylen,
+		    s->route);
+		log_debug("%s: backend pid %u, %zu-byte cancel key%s",
+		    session_prefix(s, s->route, prefix, sizeof(prefix)),
+		    s->pgback->pid, s->pgback->keylen,
+		    s->cancel_key == NULL ? " (out of memory: not "
+		    "cancellable)" : "");
+		break;
+	case PG_BACK_NONE:
+		log_debug("%s: no cancel key: %s", session_prefix(s, s->route,
+		    prefix, sizeof(prefix)), s->pgback->why);
+		break;
+	}
+	pg_back_wipe(s->pgback);
+	free(s->pgback);	/* done with the startup */
+	s->pgback = NULL;
+	return (done);
+}
+
+/* cluster = yes: the node addresses in replies become postern's. */
+static void
+session_watch_cluster(struct session *s)
+{
+	char	prefix[256];
+
+	if (s->svc->cluster == NULL)
+		return;
+	session_prefix(s, s->route, prefix, sizeof(prefix));
+	if ((s->cluster = cluster_sess_new(s->svc->cluster, prefix)) == NULL ||
+	    relay_rewrite_set(&s->relay, cluster_sess_server, s->cluster) != 0)
+		log_warnx("%s: cluster: out of memory: replies pass unchanged",
+		    prefix);
+}
+
+/*
+ * The server's first read on a tls:// route: an AuthenticationSASL that
+ * offers SCRAM-SHA-256-PLUS goes to the client without it.  The binding
+ * would be to postern's TLS, which the client's plain leg has no part
+ * in, and libpq refuses a -PLUS offer on a plain connection: SCRAM
+ * through a tls:// route failed before it began.  The client then binds
+ * nothing ("n"), which the server accepts.
+ */
+static size_t
+session_watch_pg_edit(void *arg, struct evbuffer *buf, size_t off, size_t n)
+{
+	struct session	*s = arg;
+	uint8_t		 m[512];
+	size_t		 nl;
+	char		 prefix[256];
+
+	if (off != 0 || n > sizeof(m) || evbuffer_get_length(buf) != n ||
+	    evbuffer_copyout(buf, m, n) != (ev_ssize_t)n)
+		return (n);
+	if ((nl = pg_back_hide_plus(m, n)) == n)
+		return (n);
+	if (evbuffer_drain(buf, n) != 0 || evbuffer_add(buf, m, nl) != 0)
+		return (evbuffer_get_length(buf));
+	log_debug("%s: SCRAM-SHA-256-PLUS offered on postern's TLS leg: "
+	    "passed on without it", session_prefix(s, s->route, prefix,
+	    sizeof(prefix)));
+	return (nl);
+}
+
+/*
+ * Watch what tells about the route: the server's first byte, and for
+ * protocols with a request that must be answered, how long it takes.
+ * A cancel request gets no answer at all.
+ */
+void
+session_watch_start(struct session *s)
+{
+	if (s->cancel)
+		return;
+	/* Redis and PostgreSQL sessions follow their route (follow.h). */
+	if (s->svc->cs->protocol != PROTO_TCP)
+		s->follow = follow_new(s);
+	switch (s->svc->cs->protocol) {
+	case PROTO_POSTGRES:
+		if ((s->pgback = malloc(sizeof(*s->pgback))) != NULL)
+			pg_back_init(s->pgback);
+		relay_tap(&s->relay, RELAY_SERVER, session_watch_pg, s);
+		if (s->route->cr->kind == ROUTE_TLS)
+			relay_edit_server(&s->relay, session_watch_pg_edit, s);
+		/*
+		 * No command name to look at: the client tap is the
+		 * follow's alone (and need not reach for the protocol
+		 * through two pointers on every read).
+		 */
+		s->head_done = 1;
+		if (s->follow != NULL)
+			relay_tap(&s->relay, RELAY_CLIENT, session_watch_client,
+			    s);
+		/* The startup packet went first, in s->first. */
+		session_watch_expect(s, "startup");
+		return;
+	case PROTO_REDIS:
+		relay_tap(&s->relay, RELAY_CLIENT, session_watch_client, s);
+		session_watch_cluster(s);
+		break;
+	case PROTO_TCP:
+		break;
+	}
+	relay_tap(&s->relay, RELAY_SERVER, session_watch_server, s);
+}
+
+/*
+ * A server that closes or fails before answering the request it had to
+ * answer has failed it; a client that leaves first says nothing.
+ */
+void
+session_watch_close(struct session *s, int reason)
+{
+	char	why[128];
+
+	if (s->answer_timer != NULL)
+		evtimer_del(s->answer_timer);
+	if (s->answer != SESSION_ANSWER_WAITING ||
+	    reason != SESSION_END_RELAY ||
+	    (s->relay.first_end != RELAY_END_SERVER_EOF &&
+	    s->relay.first_end != RELAY_END_SERVER_ERROR))
+		return;
+	snprintf(why, sizeof(why), "server %s before answering %s",
+	    s->relay.first_end == RELAY_END_SERVER_EOF ? "closed" : "failed",
+	    s->request);
+	s->answer = SESSION_ANSWER_LATE;
+	route_report(s->route, 0, ROUTE_EV_ANSWER, why, clock_ms());
+}
