@@ -1,7 +1,8 @@
 /*
  * ssh_int.h: what the SSH modules share (ssh.c, ssh_adapter.c,
  * ssh_algs.c, ssh_channel.c, ssh_conns.c, ssh_open.c, ssh_auth.c,
- * ssh_knownhosts.c).  Nothing outside tunnel/ssh*.c includes it.
+ * ssh_knownhosts.c, and the OpenSSH engine's ssh_mux*.c).  Nothing
+ * outside tunnel/ssh*.c includes it.
  *
  * One struct ssh_bastion per SSH connection: one TCP connection, one
  * libssh2 session, many direct-tcpip channels.  A [bastion] section has
@@ -18,10 +19,12 @@
 
 #include <stdint.h>
 
+#include <event2/util.h>
 #include <libssh2.h>
 
 #include "link.h"
 #include "ssh.h"
+#include "ssh_mux_wire.h"
 
 struct event;
 struct event_base;
@@ -363,6 +366,97 @@ int	ssh_mux_stdio_opening(const struct ssh_bastion *b);
 
 /* ssh_mux_cancel(c): abandon an open; NULL is a no-op. */
 void	ssh_mux_cancel(struct ssh_mux_conn *c);
+
+/* The OpenSSH engine's mux connections (ssh_mux.c, ssh_mux_fwd.c). */
+enum mux_kind {
+	MUX_WAIT,		/* a dial before the master is ready */
+	MUX_PROBE,		/* alive check */
+	MUX_OPEN,		/* stdio forward asked */
+	MUX_LIVE,		/* forward opened: held for the channel */
+	MUX_FWDREQ,		/* a listener asked (mux_forward) */
+	MUX_FWDDIAL		/* a dial to a listener, from the loop */
+};
+
+/* One connection to the master's control socket, or a dial waiting. */
+struct ssh_mux_conn {
+	TAILQ_ENTRY(ssh_mux_conn) entry;
+	struct ssh_bastion	*b;
+	enum mux_kind		 kind;
+	int			 fd;		/* to the control socket */
+	int			 local;		/* socketpair: the dial's end */
+	struct event		*ev;		/* read */
+	struct event		*tmr;		/* start from the loop; retry */
+	struct dial		*d;		/* MUX_WAIT, MUX_OPEN, FWDDIAL */
+	struct ssh_mux_fwd	*fwd;		/* MUX_FWDREQ, MUX_FWDDIAL */
+	uint32_t		 rid;
+	int64_t			 since;		/* clock_ms: asked */
+	unsigned char		 in[MUX_MSG_MAX + 4];
+	size_t			 inlen;
+};
+
+/* ssh_mux.c: its mux connections, for ssh_mux_fwd.c */
+
+/*
+ * ssh_mux_conn_new(b, kind, d): a connection of kind for dial d (or
+ * NULL), in b's waiting list (MUX_WAIT) or its connections; not started.
+ * NULL when out of memory.  ssh_mux_conn_free() frees it.
+ */
+struct ssh_mux_conn *ssh_mux_conn_new(struct ssh_bastion *b,
+	    enum mux_kind kind, struct dial *d);
+
+/*
+ * ssh_mux_conn_free(c): unlink and free c, closing its sockets and
+ * events; its dial (c->d), if any, is only told it has none (its owner
+ * finishes it).
+ */
+void	ssh_mux_conn_free(struct ssh_mux_conn *c);
+
+/*
+ * ssh_mux_conn_start(c): connect to the control socket and send c's
+ * request (MUX_FWDDIAL: ssh_mux_fwd_dial()).  On failure c's dial is
+ * finished or c freed: c may be gone when it returns.
+ */
+void	ssh_mux_conn_start(struct ssh_mux_conn *c);
+
+/* ssh_mux_conn_start_cb: a timer's callback, ssh_mux_conn_start(arg). */
+void	ssh_mux_conn_start_cb(evutil_socket_t fd, short what, void *arg);
+
+/* ssh_mux_fwd.c: mux_forward = listener (the OpenSSH engine) */
+
+/*
+ * ssh_mux_fwd_choose(c): c (MUX_OPEN, with a dial) goes through its
+ * target's listener (c->kind becomes MUX_FWDDIAL) when the master has
+ * one ready; else it stays a stdio forward, and the first such dial to a
+ * target asks the master for a listener (a MUX_FWDREQ connection).
+ */
+void	ssh_mux_fwd_choose(struct ssh_mux_conn *c);
+
+/*
+ * ssh_mux_fwd_dial(c): connect c's dial to its listener and finish the
+ * dial (c freed); when the connect fails, c goes on by stdio.
+ */
+void	ssh_mux_fwd_dial(struct ssh_mux_conn *c);
+
+/*
+ * ssh_mux_fwd_encode(c, buf, len): c's MUX_C_OPEN_FWD request (after our
+ * hello) into buf; the bytes written, 0 when they do not fit.
+ */
+size_t	ssh_mux_fwd_encode(const struct ssh_mux_conn *c, unsigned char *buf,
+	    size_t len);
+
+/*
+ * ssh_mux_fwd_answer(c, refused): the master's answer to c (MUX_FWDREQ):
+ * refused NULL, the listener is ready; else why not (its target then
+ * goes by stdio).  Frees c.
+ */
+void	ssh_mux_fwd_answer(struct ssh_mux_conn *c, const char *refused);
+
+/*
+ * ssh_mux_fwd_forget(b): forget b's listeners and remove their sockets
+ * (the master is gone: the next one is asked again).  Call after the
+ * MUX_FWDREQ and MUX_FWDDIAL connections are freed.
+ */
+void	ssh_mux_fwd_forget(struct ssh_bastion *b);
 
 /* ssh_hop.c: chains (set.nhops > 0, libssh2) */
 struct ssh_hop_pipe;

@@ -21,7 +21,9 @@
  * length, then the body), so the fds sent right behind the request are
  * not swallowed by a read of the request.
  *
- * ssh_mux_master.c runs the master and reads its stderr.
+ * ssh_mux_master.c runs the master and reads its stderr; ssh_mux_fwd.c
+ * holds mux_forward = listener (sessions through a listener of the
+ * master instead of a stdio forward each).
  *
  * Why no spare control connections are kept ahead of opens: the master
  * accepts one control connection per turn of its loop
@@ -77,56 +79,6 @@
  */
 #define MUX_FAIL_PAIR_MS	200
 
-enum mux_kind {
-	MUX_WAIT,		/* a dial before the master is ready */
-	MUX_PROBE,		/* alive check */
-	MUX_OPEN,		/* stdio forward asked */
-	MUX_LIVE,		/* forward opened: held for the channel */
-	MUX_FWDREQ,		/* a listener asked (mux_forward) */
-	MUX_FWDDIAL		/* a dial to a listener, from the loop */
-};
-
-/*
- * mux_forward = listener: a listener of the master per target (a unix
- * socket in the private directory), asked for by the first dial to the
- * target (which itself goes by stdio, as do health checks).
- */
-enum mux_fwd_state {
-	MUX_FWD_ASKING,
-	MUX_FWD_READY,
-	MUX_FWD_REFUSED		/* by the master: stdio for this target */
-};
-
-struct ssh_mux_fwd {
-	char			 host[256];
-	unsigned int		 port;
-	char			 path[108];
-	enum mux_fwd_state	 state;
-};
-
-/* At most this many targets get a listener; the others go by stdio. */
-#define MUX_FWD_MAX		32
-
-struct ssh_mux_conn {
-	TAILQ_ENTRY(ssh_mux_conn) entry;
-	struct ssh_bastion	*b;
-	enum mux_kind		 kind;
-	int			 fd;		/* to the control socket */
-	int			 local;		/* socketpair: the dial's end */
-	struct event		*ev;		/* read */
-	struct event		*tmr;		/* start from the loop; retry */
-	struct dial		*d;		/* MUX_WAIT, MUX_OPEN, FWDDIAL */
-	struct ssh_mux_fwd	*fwd;		/* MUX_FWDREQ, MUX_FWDDIAL */
-	uint32_t		 rid;
-	int64_t			 since;		/* clock_ms: asked */
-	unsigned char		 in[MUX_MSG_MAX + 4];
-	size_t			 inlen;
-};
-
-static void	mux_conn_free(struct ssh_mux_conn *);
-static void	mux_start(struct ssh_mux_conn *);
-static void	mux_start_cb(evutil_socket_t, short, void *);
-static void	mux_fwd_dial(struct ssh_mux_conn *);
 
 /* ------------------------------------------------------------------ */
 /* Passing the channel's socket. */
@@ -163,8 +115,8 @@ mux_send_fd(int sock, int fd)
 /* ------------------------------------------------------------------ */
 /* Mux connections. */
 
-static struct ssh_mux_conn *
-mux_conn_new(struct ssh_bastion *b, enum mux_kind kind, struct dial *d)
+struct ssh_mux_conn *
+ssh_mux_conn_new(struct ssh_bastion *b, enum mux_kind kind, struct dial *d)
 {
 	struct ssh_mux_conn	*c;
 
@@ -181,8 +133,8 @@ mux_conn_new(struct ssh_bastion *b, enum mux_kind kind, struct dial *d)
 	return (c);
 }
 
-static void
-mux_conn_free(struct ssh_mux_conn *c)
+void
+ssh_mux_conn_free(struct ssh_mux_conn *c)
 {
 	struct ssh_bastion	*b = c->b;
 
@@ -248,7 +200,7 @@ mux_ready(struct ssh_bastion *b)
 		TAILQ_REMOVE(&b->mux.waiting, c, entry);
 		c->kind = MUX_OPEN;
 		TAILQ_INSERT_TAIL(&b->mux.conns, c, entry);
-		mux_start(c);
+		ssh_mux_conn_start(c);
 	}
 }
 
@@ -262,20 +214,17 @@ mux_conn_fail(struct ssh_mux_conn *c, const char *fmt, const char *why)
 
 	snprintf(msg, sizeof(msg), fmt, why);
 	if (c->kind == MUX_FWDREQ) {
-		c->fwd->state = MUX_FWD_REFUSED;
-		log_warnx("%s: asking for a listener for %s:%u: %s", b->label,
-		    c->fwd->host, c->fwd->port, msg);
-		mux_conn_free(c);
+		ssh_mux_fwd_answer(c, msg);
 		return;
 	}
 	if (c->kind == MUX_PROBE) {
-		mux_conn_free(c);
+		ssh_mux_conn_free(c);
 		if (b->state == SSH_READY)
 			ssh_fail(b, "ssh master: %s", msg);
 		return;			/* connecting: the poll goes on */
 	}
 	c->d = NULL;
-	mux_conn_free(c);
+	ssh_mux_conn_free(c);
 	snprintf(d->detail, sizeof(d->detail), "bastion %.60s: %.200s%s%.200s",
 	    b->set.name, msg, b->mux.errline[0] != '\0' ? "; ssh: " : "",
 	    b->mux.errline);
@@ -299,7 +248,7 @@ mux_reply(struct ssh_mux_conn *c, const struct ssh_mux_msg *msg)
 	case MUX_S_ALIVE:
 		if (c->kind != MUX_PROBE)
 			break;
-		mux_conn_free(c);
+		ssh_mux_conn_free(c);
 		b->missed = 0;
 		if (b->state == SSH_CONNECTING)
 			mux_ready(b);
@@ -315,7 +264,7 @@ mux_reply(struct ssh_mux_conn *c, const struct ssh_mux_msg *msg)
 		bev = bufferevent_socket_new(b->pool->base, c->local,
 		    BEV_OPT_CLOSE_ON_FREE);
 		if (bev == NULL) {
-			mux_conn_free(c);
+			ssh_mux_conn_free(c);
 			snprintf(d->detail, sizeof(d->detail), "out of memory");
 			dial_finish(d, DIAL_LOCAL, NULL);
 			return;
@@ -328,19 +277,12 @@ mux_reply(struct ssh_mux_conn *c, const struct ssh_mux_msg *msg)
 	case MUX_S_OK:
 		if (c->kind != MUX_FWDREQ)
 			break;
-		c->fwd->state = MUX_FWD_READY;
-		log_debug("%s: the master listens for %s:%u at %s", b->label,
-		    c->fwd->host, c->fwd->port, c->fwd->path);
-		mux_conn_free(c);
+		ssh_mux_fwd_answer(c, NULL);
 		return;
 	case MUX_S_PERMISSION_DENIED:
 	case MUX_S_FAILURE:
 		if (c->kind == MUX_FWDREQ) {
-			c->fwd->state = MUX_FWD_REFUSED;
-			log_warnx("%s: the master refused a listener for %s:%u "
-			    "(%s): sessions to it use stdio forwards",
-			    b->label, c->fwd->host, c->fwd->port, msg->reason);
-			mux_conn_free(c);
+			ssh_mux_fwd_answer(c, msg->reason);
 			return;
 		}
 		b->mux.stdio_failed_ms = clock_ms();
@@ -364,7 +306,7 @@ mux_read_cb(evutil_socket_t fd, short what, void *arg)
 		/* Nothing is due here; EOF: the channel is over. */
 		n = read(fd, junk, sizeof(junk));
 		if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR))
-			mux_conn_free(c);
+			ssh_mux_conn_free(c);
 		return;
 	}
 	n = read(fd, c->in + c->inlen, sizeof(c->in) - c->inlen);
@@ -394,8 +336,8 @@ mux_read_cb(evutil_socket_t fd, short what, void *arg)
 }
 
 /* Connect to the control socket and send the request (and the fds). */
-static void
-mux_start(struct ssh_mux_conn *c)
+void
+ssh_mux_conn_start(struct ssh_mux_conn *c)
 {
 	struct ssh_bastion	*b = c->b;
 	struct sockaddr_un	 sun;
@@ -405,7 +347,7 @@ mux_start(struct ssh_mux_conn *c)
 	struct timeval		 tv;
 
 	if (c->kind == MUX_FWDDIAL) {
-		mux_fwd_dial(c);
+		ssh_mux_fwd_dial(c);
 		return;
 	}
 	memset(&sun, 0, sizeof(sun));
@@ -427,14 +369,13 @@ mux_start(struct ssh_mux_conn *c)
 		c->fd = -1;
 		tv = clock_tv(MUX_BUSY_MS);
 		if (c->tmr == NULL)
-			c->tmr = evtimer_new(b->pool->base, mux_start_cb, c);
+			c->tmr = evtimer_new(b->pool->base, ssh_mux_conn_start_cb, c);
 		if (c->tmr == NULL || evtimer_add(c->tmr, &tv) != 0)
 			mux_conn_fail(c, "%s", "out of memory");
 		return;
 	}
 	if (c->kind == MUX_FWDREQ)
-		len = ssh_mux_encode_fwd(buf, sizeof(buf), c->rid,
-		    c->fwd->path, c->fwd->host, c->fwd->port);
+		len = ssh_mux_fwd_encode(c, buf, sizeof(buf));
 	else
 		len = ssh_mux_encode(buf, sizeof(buf), c->rid, c->kind ==
 		    MUX_OPEN ? c->d->route->target.host : NULL, c->kind ==
@@ -471,10 +412,10 @@ mux_start(struct ssh_mux_conn *c)
 		mux_conn_fail(c, "%s", "out of memory");
 }
 
-static void
-mux_start_cb(evutil_socket_t fd, short what, void *arg)
+void
+ssh_mux_conn_start_cb(evutil_socket_t fd, short what, void *arg)
 {
-	mux_start(arg);
+	ssh_mux_conn_start(arg);
 }
 
 /* ------------------------------------------------------------------ */
@@ -487,10 +428,10 @@ mux_probe(struct ssh_bastion *b)
 
 	if (b->mux.probe != NULL)
 		return;
-	if ((c = mux_conn_new(b, MUX_PROBE, NULL)) == NULL)
+	if ((c = ssh_mux_conn_new(b, MUX_PROBE, NULL)) == NULL)
 		return;
 	b->mux.probe = c;
-	mux_start(c);
+	ssh_mux_conn_start(c);
 }
 
 /* While connecting: is the control socket there and answering yet? */
@@ -570,7 +511,6 @@ ssh_mux_stop(struct ssh_bastion *b, const char *detail)
 	struct ssh_mux_state	*m = &b->mux;
 	struct ssh_mux_conn	*c;
 	struct dial		*d;
-	size_t			 i;
 	int			 st;
 
 	if (m->poll != NULL)
@@ -580,7 +520,7 @@ ssh_mux_stop(struct ssh_bastion *b, const char *detail)
 	    (c = TAILQ_FIRST(&m->conns)) != NULL) {
 		d = c->d;
 		c->d = NULL;
-		mux_conn_free(c);
+		ssh_mux_conn_free(c);
 		if (d != NULL) {
 			d->ssh_mux = NULL;
 			snprintf(d->detail, sizeof(d->detail), "%s", detail !=
@@ -602,11 +542,7 @@ ssh_mux_stop(struct ssh_bastion *b, const char *detail)
 			    strerror(errno));
 		m->pid = -1;
 	}
-	for (i = 0; i < m->nfwd; i++)
-		(void)unlink(m->fwd[i].path);	/* the master's, if left */
-	free(m->fwd);
-	m->fwd = NULL;
-	m->nfwd = 0;
+	ssh_mux_fwd_forget(b);		/* the next master is asked again */
 	if (m->dir[0] != '\0') {
 		(void)unlink(m->path);
 		(void)rmdir(m->dir);
@@ -625,126 +561,6 @@ ssh_mux_free(struct ssh_bastion *b)
 
 /* ------------------------------------------------------------------ */
 /* Dials. */
-
-/*
- * The listener for host:port, asked for now if there is none yet (only
- * for a master of our own: a user's master is not ours to add to).
- */
-static struct ssh_mux_fwd *
-mux_fwd_find(struct ssh_bastion *b, const char *host, unsigned int port)
-{
-	struct ssh_mux_state	*m = &b->mux;
-	struct ssh_mux_fwd	*f;
-	struct ssh_mux_conn	*c;
-	size_t			 i;
-
-	if (!b->set.mux_listener || m->dir[0] == '\0' ||
-	    strlen(host) >= sizeof(f->host))
-		return (NULL);
-	for (i = 0; i < m->nfwd; i++)
-		if (m->fwd[i].port == port && strcmp(m->fwd[i].host, host) == 0)
-			return (&m->fwd[i]);
-	/* Allocated once, whole: opens in flight point into it. */
-	if (m->fwd == NULL && (m->fwd = calloc(MUX_FWD_MAX,
-	    sizeof(*m->fwd))) == NULL)
-		return (NULL);
-	if (m->nfwd == MUX_FWD_MAX)
-		return (NULL);
-	f = &m->fwd[m->nfwd];
-	memset(f, 0, sizeof(*f));
-	snprintf(f->host, sizeof(f->host), "%s", host);
-	f->port = port;
-	if ((size_t)snprintf(f->path, sizeof(f->path), "%s/f%zu", m->dir,
-	    m->nfwd) >= sizeof(f->path))
-		return (NULL);
-	m->nfwd++;
-	if ((c = mux_conn_new(b, MUX_FWDREQ, NULL)) == NULL) {
-		f->state = MUX_FWD_REFUSED;
-		return (f);
-	}
-	c->fwd = f;
-	c->tmr = evtimer_new(b->pool->base, mux_start_cb, c);
-	if (c->tmr == NULL) {
-		f->state = MUX_FWD_REFUSED;
-		mux_conn_free(c);
-	} else
-		event_active(c->tmr, EV_TIMEOUT, 0);
-	return (f);
-}
-
-/*
- * A session through the master's listener: connected at once (a unix
- * socket); the master opens the channel when it accepts, and reads what
- * postern writes meanwhile.  A listener that is gone, or whose queue is
- * full, sends the dial by stdio instead.
- */
-static void
-mux_fwd_dial(struct ssh_mux_conn *c)
-{
-	struct ssh_bastion	*b = c->b;
-	struct sockaddr_un	 sun;
-	struct bufferevent	*bev;
-	struct dial		*d = c->d;
-	int			 fd;
-
-	memset(&sun, 0, sizeof(sun));
-	sun.sun_family = AF_UNIX;
-	snprintf(sun.sun_path, sizeof(sun.sun_path), "%s", c->fwd->path);
-	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-	if (fd == -1 || connect(fd, (struct sockaddr *)&sun,
-	    sizeof(sun)) == -1) {
-		log_debug("%s: listener %s: %s; by stdio", b->label,
-		    c->fwd->path, strerror(errno));
-		if (fd != -1)
-			close(fd);
-		c->kind = MUX_OPEN;
-		mux_start(c);
-		return;
-	}
-	log_debug("%s: a session to %s:%u through the master's listener",
-	    b->label, c->fwd->host, c->fwd->port);
-	c->d = NULL;
-	d->ssh_mux = NULL;
-	mux_conn_free(c);
-	if ((bev = bufferevent_socket_new(b->pool->base, fd,
-	    BEV_OPT_CLOSE_ON_FREE)) == NULL) {
-		close(fd);
-		snprintf(d->detail, sizeof(d->detail), "out of memory");
-		dial_finish(d, DIAL_LOCAL, NULL);
-		return;
-	}
-	snprintf(d->detail, sizeof(d->detail), "via %s (OpenSSH listener)",
-	    b->via);
-	dial_finish(d, DIAL_OK, bev);
-}
-
-/*
- * mux_forward = listener: through the target's listener when it is
- * ready; else by stdio, saying why (tests count the checks' lines).
- * Checks (DIAL_URGENT) always go by stdio: their failure carries the
- * master's reason, which a listener's closed connection would not.
- */
-static void
-mux_fwd_choose(struct ssh_mux_conn *c)
-{
-	struct ssh_bastion	*b = c->b;
-	const struct conf_route	*r = c->d->route;
-	const char		*why;
-
-	if (c->d->flags & DIAL_URGENT)
-		why = "a check";
-	else if ((c->fwd = mux_fwd_find(b, r->target.host,
-	    r->target.port)) == NULL)
-		why = "no listener for it";
-	else if (c->fwd->state == MUX_FWD_READY) {
-		c->kind = MUX_FWDDIAL;
-		return;
-	} else
-		why = c->fwd->state == MUX_FWD_ASKING ? "its listener is "
-		    "being asked for" : "the master refused it a listener";
-	log_debug("%s: a stdio forward to %s:%u (%s)", b->label,
-	    r->target.host, r->target.port, why);
-}
 
 int
 ssh_mux_stdio_opening(const struct ssh_bastion *b)
@@ -779,9 +595,9 @@ ssh_mux_dial(struct ssh_bastion *b, struct dial *d)
 		dial_fail_later(d, DIAL_SSH);
 		return;
 	}
-	c = mux_conn_new(b, b->state == SSH_READY ? MUX_OPEN : MUX_WAIT, d);
+	c = ssh_mux_conn_new(b, b->state == SSH_READY ? MUX_OPEN : MUX_WAIT, d);
 	if (c != NULL && c->kind == MUX_OPEN && b->set.mux_listener)
-		mux_fwd_choose(c);
+		ssh_mux_fwd_choose(c);
 	if (c == NULL) {
 		snprintf(d->detail, sizeof(d->detail), "out of memory");
 		dial_fail_later(d, DIAL_LOCAL);
@@ -791,7 +607,7 @@ ssh_mux_dial(struct ssh_bastion *b, struct dial *d)
 	if (c->kind == MUX_WAIT)
 		return;
 	/* Never from inside dial_start: from the loop. */
-	c->tmr = evtimer_new(b->pool->base, mux_start_cb, c);
+	c->tmr = evtimer_new(b->pool->base, ssh_mux_conn_start_cb, c);
 	if (c->tmr == NULL) {
 		ssh_mux_cancel(c);
 		snprintf(d->detail, sizeof(d->detail), "out of memory");
@@ -836,5 +652,5 @@ ssh_mux_cancel(struct ssh_mux_conn *c)
 	if (c == NULL)
 		return;
 	c->d = NULL;
-	mux_conn_free(c);
+	ssh_mux_conn_free(c);
 }
