@@ -37,7 +37,7 @@ struct dial_result {
 	const char		*detail;	/* human text, valid in callback */
 	struct bufferevent	*bev;		/* DIAL_OK: connected; callee owns */
 	struct link		*link;		/* DIAL_OK, ssh://, tls://: instead */
-	int			 fd;		/* DIAL_FD, tcp://: instead; else -1 */
+	int			 fd;		/* DIAL_FD: instead; else -1 */
 	int			 plain;		/* bev (or fd) is a bare socket */
 	int			 elapsed_ms;
 	/* DIAL_OK over TCP (tcp://, tls://): the server's address; else NULL */
@@ -60,8 +60,10 @@ struct dial_result {
 #define DIAL_TLS_BEV	0x02
 
 /*
- * DIAL_FD: a tcp:// route gives the connected socket itself in res->fd
- * (res->bev NULL) for a caller that relays on descriptors: no
+ * DIAL_FD: a tcp:// route, or an ssh:// one through an OpenSSH-engine
+ * bastion (a socketpair or a unix socket to its master), gives the
+ * connected socket itself in res->fd (res->bev NULL) for a caller that
+ * relays on descriptors: no
  * bufferevent is made only to be freed at once.  Made and freed between
  * the lasting objects of a burst of sessions, libevent's deferred free
  * of it left a ~1 KiB hole in the heap per session (issue 27).
@@ -79,7 +81,7 @@ struct dial_result {
  * returns: do not dial_cancel() it from inside.
  */
 typedef void dial_cb(const struct dial_result *res, void *arg);
-/* (With DIAL_FD on a tcp:// route, the callee takes res->fd instead.) */
+/* (With DIAL_FD, where the route gives one, the callee takes res->fd.) */
 
 /* What transports need from the daemon. */
 struct dial_env {

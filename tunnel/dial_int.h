@@ -91,7 +91,8 @@ void	dial_finish(struct dial *d, int status, struct bufferevent *bev);
 
 /*
  * dial_finish_fd(d, fd): deliver DIAL_OK with the connected socket fd
- * (DIAL_FD, tcp://), which the callback takes, and free d.
+ * (DIAL_FD: tcp://, the OpenSSH engine), which the callback takes, and
+ * free d.
  */
 void	dial_finish_fd(struct dial *d, int fd);
 

@@ -418,6 +418,15 @@ void	ssh_mux_conn_free(struct ssh_mux_conn *c);
  */
 void	ssh_mux_conn_start(struct ssh_mux_conn *c);
 
+/*
+ * ssh_mux_dial_ok(b, d, fd, how): finish d with the channel's socket fd
+ * (taken, closed on failure): fd itself with DIAL_FD, else a socket
+ * bufferevent over it; its detail "via USER@HOST:PORT (how)".  -1 when
+ * out of memory (d finished with DIAL_LOCAL).
+ */
+int	ssh_mux_dial_ok(struct ssh_bastion *b, struct dial *d, int fd,
+	    const char *how);
+
 /* ssh_mux_conn_start_cb: a timer's callback, ssh_mux_conn_start(arg). */
 void	ssh_mux_conn_start_cb(evutil_socket_t fd, short what, void *arg);
 

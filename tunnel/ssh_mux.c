@@ -232,13 +232,35 @@ mux_conn_fail(struct ssh_mux_conn *c, const char *fmt, const char *why)
 	dial_finish(d, DIAL_SSH, NULL);
 }
 
+int
+ssh_mux_dial_ok(struct ssh_bastion *b, struct dial *d, int fd,
+    const char *how)
+{
+	struct bufferevent	*bev;
+
+	snprintf(d->detail, sizeof(d->detail), "via %s (%s)", b->via, how);
+	if ((d->flags & DIAL_FD) && d->tls == NULL) {
+		dial_finish_fd(d, fd);
+		return (0);
+	}
+	if ((bev = bufferevent_socket_new(b->pool->base, fd,
+	    BEV_OPT_CLOSE_ON_FREE)) == NULL) {
+		close(fd);
+		snprintf(d->detail, sizeof(d->detail), "out of memory");
+		dial_finish(d, DIAL_LOCAL, NULL);
+		return (-1);
+	}
+	dial_finish(d, DIAL_OK, bev);
+	return (0);
+}
+
 /* One reply from the master. */
 static void
 mux_reply(struct ssh_mux_conn *c, const struct ssh_mux_msg *msg)
 {
 	struct ssh_bastion	*b = c->b;
-	struct bufferevent	*bev;
 	struct dial		*d;
+	int			 fd;
 
 	if (msg->rid != c->rid) {
 		mux_conn_fail(c, "%s", "bad reply on the control socket");
@@ -261,18 +283,10 @@ mux_reply(struct ssh_mux_conn *c, const struct ssh_mux_msg *msg)
 		d->ssh_mux = NULL;
 		c->kind = MUX_LIVE;
 		b->nchans++;
-		bev = bufferevent_socket_new(b->pool->base, c->local,
-		    BEV_OPT_CLOSE_ON_FREE);
-		if (bev == NULL) {
-			ssh_mux_conn_free(c);
-			snprintf(d->detail, sizeof(d->detail), "out of memory");
-			dial_finish(d, DIAL_LOCAL, NULL);
-			return;
-		}
-		c->local = -1;		/* the bev's now */
-		snprintf(d->detail, sizeof(d->detail), "via %s (OpenSSH)",
-		    b->via);
-		dial_finish(d, DIAL_OK, bev);
+		fd = c->local;
+		c->local = -1;		/* the dial's now */
+		if (ssh_mux_dial_ok(b, d, fd, "OpenSSH") != 0)
+			ssh_mux_conn_free(c);	/* no session for it */
 		return;
 	case MUX_S_OK:
 		if (c->kind != MUX_FWDREQ)

@@ -20,7 +20,6 @@
 #include <string.h>
 #include <unistd.h>
 
-#include <event2/bufferevent.h>
 #include <event2/event.h>
 
 #include "conf.h"
@@ -101,7 +100,6 @@ ssh_mux_fwd_dial(struct ssh_mux_conn *c)
 {
 	struct ssh_bastion	*b = c->b;
 	struct sockaddr_un	 sun;
-	struct bufferevent	*bev;
 	struct dial		*d = c->d;
 	int			 fd;
 
@@ -124,16 +122,7 @@ ssh_mux_fwd_dial(struct ssh_mux_conn *c)
 	c->d = NULL;
 	d->ssh_mux = NULL;
 	ssh_mux_conn_free(c);
-	if ((bev = bufferevent_socket_new(b->pool->base, fd,
-	    BEV_OPT_CLOSE_ON_FREE)) == NULL) {
-		close(fd);
-		snprintf(d->detail, sizeof(d->detail), "out of memory");
-		dial_finish(d, DIAL_LOCAL, NULL);
-		return;
-	}
-	snprintf(d->detail, sizeof(d->detail), "via %s (OpenSSH listener)",
-	    b->via);
-	dial_finish(d, DIAL_OK, bev);
+	(void)ssh_mux_dial_ok(b, d, fd, "OpenSSH listener");
 }
 
 /*
