@@ -537,6 +537,31 @@ case_mux_listener() {
 	return 0
 }
 
+# PostgreSQL through the listener: the client speaks first (postern
+# reads the startup packet before it dials), and a result of 100000
+# rows comes back whole.
+case_mux_listener_pg() {
+	local out
+	command -v psql > /dev/null || skip_case "no psql"
+	start_postgres
+	start_sshd
+	BASTION_OPTS=(mux_forward=listener)
+	GLOBAL_OPTS=(log_level=debug)
+	postern_via postgres "$PG_PORT" check=none
+	expect_log "$(mconnected_re b)"
+	out=$(timeout 30 psql "$(pg_conninfo "$LISTEN_PORT")" -tAc 'select 6 * 7' 2>&1)
+	expect_eq "psql (by stdio, asks for the listener)" 42 "$out"
+	expect_log "the master listens for 127\\.0\\.0\\.1:$PG_PORT at "
+	out=$(timeout 30 psql "$(pg_conninfo "$LISTEN_PORT")" -tAc \
+	    "select count(*) from generate_series(1, 100000)" 2>&1)
+	expect_eq "psql count through the listener" 100000 "$out"
+	out=$(timeout 30 psql "$(pg_conninfo "$LISTEN_PORT")" -tAc \
+	    "select sum(length(repeat('x', g))) from generate_series(1, 2000) g" 2>&1)
+	expect_eq "psql through the listener again" 2001000 "$out"
+	expect_eq "sessions through the listener" 2 \
+	    "$(count_lines "$POSTERN_LOG" "a session to 127\\.0\\.0\\.1:$PG_PORT through the master's listener")"
+}
+
 # The trade-off of mux_forward = listener: an open the bastion refuses
 # is the dial's error with the master's reason by stdio (the first
 # session), but through the listener the session is only closed: the
@@ -632,6 +657,7 @@ case_mux_listener_restart() {
 
 run_case "redis through an engine = openssh bastion; no ssh left after exit" case_redis
 run_case "mux_forward = listener: sessions through the master's listener" case_mux_listener
+run_case "mux_forward = listener: psql through the master's listener" case_mux_listener_pg
 run_case "mux_forward = listener: a refused open closes the session" case_mux_listener_refused
 run_case "mux_forward = listener: health checks keep stdio forwards" case_mux_listener_checks
 run_case "mux_forward = listener: a new master is asked again" case_mux_listener_restart
