@@ -1,5 +1,5 @@
 /*
- * test_cluster_rw.c: the cluster reply rewriter (proxy/cluster_rw.c) on
+ * test_cluster_rw.c: the cluster reply rewriter (proto/redis/cluster_rw.c) on
  * replies captured from a real Redis 7.0 cluster (captures/cluster-redis7/),
  * RESP2 and RESP3: every address becomes the local one, framing is
  * recomputed, the output is the same for every split of the input, an
