@@ -416,6 +416,7 @@ route_dns_set(struct route *r, const struct resolve_answer *ans,
 		return;
 	}
 	r->dns_error[0] = '\0';
+	r->dns_unproven = 0;
 	if (!route_dns_same(&r->dns, ans)) {
 		route_dns_format(&r->dns, was, sizeof(was));
 		route_dns_format(ans, is, sizeof(is));
@@ -428,13 +429,19 @@ route_dns_set(struct route *r, const struct resolve_answer *ans,
 	r->dns_at = now;
 }
 
+void
+route_dns_unproven(struct route *r, const struct resolve_answer *ans)
+{
+	r->dns_unproven = r->dns.n != 0 && !route_dns_same(&r->dns, ans);
+}
+
 int
 route_dns_stale(const struct route *r, const struct sockaddr *sa,
     int64_t now)
 {
 	int64_t	life = (int64_t)r->dns.ttl * 1000;
 
-	if (sa == NULL || r->dns.n == 0)
+	if (sa == NULL || r->dns.n == 0 || r->dns_unproven)
 		return (0);
 	if (life < ROUTE_DNS_MIN_MS)
 		life = ROUTE_DNS_MIN_MS;

@@ -93,6 +93,9 @@ struct route {
 	struct resolve_answer	 dns;		/* n == 0: not known */
 	int64_t			 dns_at;	/* clock_ms of that answer */
 	char			 dns_error[64];	/* the last failure; "" */
+	/* The name's newest answer is another set, not proven by a check:
+	 * a move would dial it and land there again (route_dns_unproven). */
+	int			 dns_unproven;
 
 	/*
 	 * postern's own limit (EMFILE, ENFILE, ENOMEM, ENOBUFS) met by the
@@ -131,6 +134,14 @@ struct route {
  */
 void	route_dns_set(struct route *r, const struct resolve_answer *ans,
 	    const char *error, int64_t now);
+
+/*
+ * route_dns_unproven(r, ans): a check resolved r's name to ans but did
+ * not pass on it.  While ans differs from the route's answer, no
+ * session is stale: a move dials the name and would land on ans, a
+ * server that failed its check, and again at every tick.
+ */
+void	route_dns_unproven(struct route *r, const struct resolve_answer *ans);
 
 /*
  * route_dns_stale(r, sa, now): 1 when r's name has a current answer

@@ -151,19 +151,30 @@ pg_back_hide_plus(uint8_t *buf, size_t len)
 			return (len);	/* malformed */
 		if (e - i == sizeof(plus) - 1 &&
 		    memcmp(buf + i, plus, e - i) == 0)
-			drop = i;
+			drop = 1;
 		else if (e - i == sizeof(plus) - 6 &&
 		    memcmp(buf + i, plus, e - i) == 0)
 			plain = 1;
 	}
-	if (drop == 0 || !plain)
+	if (!drop || !plain)
 		return (len);
-	m = sizeof(plus);		/* the name and its NUL */
-	memmove(buf + drop, buf + drop + m, len - drop - m);
-	n -= (uint32_t)m;
+	/* Every -PLUS entry goes (a server may name it twice): compact. */
+	m = at + 9;
+	for (i = at + 9; i < end && buf[i] != '\0'; i = e + 1) {
+		for (e = i; buf[e] != '\0'; e++)
+			;
+		if (e - i == sizeof(plus) - 1 &&
+		    memcmp(buf + i, plus, e - i) == 0)
+			continue;
+		memmove(buf + m, buf + i, e + 1 - i);
+		m += e + 1 - i;
+	}
+	drop = i - m;			/* the bytes the names took */
+	memmove(buf + m, buf + i, len - i);
+	n -= (uint32_t)drop;
 	buf[at + 1] = (uint8_t)(n >> 24);
 	buf[at + 2] = (uint8_t)(n >> 16);
 	buf[at + 3] = (uint8_t)(n >> 8);
 	buf[at + 4] = (uint8_t)n;
-	return (len - m);
+	return (len - drop);
 }

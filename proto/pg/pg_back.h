@@ -53,7 +53,7 @@ int	pg_back_feed(struct pg_back *b, const uint8_t *buf, size_t len);
  * pg_back_hide_plus(buf, len): buf holds the server's first bytes (whole
  * messages: NegotiateProtocolVersion may come first); when its
  * AuthenticationSASL offers both SCRAM-SHA-256-PLUS and SCRAM-SHA-256,
- * remove the -PLUS one in place and fix the message's length.  Returns
+ * remove each -PLUS entry in place and fix the message's length.  Returns
  * the new length of buf (len when nothing changed: no such message, or
  * one cut or malformed).  Pure.  For a tls:// route: channel binding is
  * to postern's TLS, which the client's leg does not have, and libpq

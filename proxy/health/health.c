@@ -304,8 +304,10 @@ health_dns_apply(struct health_check *c)
 	else if (c->result == PROBE_OK && c->have_peer &&
 	    resolve_has(&c->answer, (const struct sockaddr *)&c->peer))
 		route_dns_set(r, &c->answer, NULL, clock_ms());
-	else
+	else {
+		route_dns_unproven(r, &c->answer);
 		return;
+	}
 	if (c->h->stale != NULL)
 		c->h->stale(c->h->px, r);
 }

@@ -262,6 +262,19 @@ case_flip_failing_check() {
 	zone 127.0.0.4
 	wait_until 15 eval '(( $(grep -c "redis/main: check: role" "$POSTERN_LOG") >= 8 ))' ||
 	    fail_case "the replica's checks did not fail 8 times"
+	# A connect resolves anew, so a session opened now lands on the
+	# replica; a move would dial the name and land there again: it is
+	# not stale while the name's answer is unproven (once a loop of
+	# moves, each tick, when the pool grew after the flip).
+	(_close_sess_fds; exec redis-cli -p "$LISTEN_PORT" -r 1000 -i 0.02 PING) \
+	    > "$T/late.out" 2>&1 &
+	local late=$!
+	track_client "$late"
+	wait_until 10 eval '(( $(grep -c PONG "$T/late.out") >= 5 ))' ||
+	    fail_case "late client: no reply: $(tail -n 2 "$T/late.out")"
+	wait_until 15 eval '(( $(grep -c "redis/main: check: role" "$POSTERN_LOG") >= 16 ))' ||
+	    fail_case "the replica's checks did not fail 16 times"
+	kill "$late" 2>/dev/null
 	expect_eq "route still up" up "$(health .services.redis.routes.main.state)"
 	expect_eq "the route's answer" 127.0.0.2 "$(health '.services.redis.routes.main.dns.addresses[0]')"
 	expect_no_log 'leaves at a safe point'

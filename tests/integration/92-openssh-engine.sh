@@ -50,10 +50,24 @@ ssh_children() {
 	pgrep -P "$POSTERN_PID" -x ssh | wc -l
 }
 
-# masters_of PID: ssh processes (any parent) running with -S under a
-# postern private directory, for the no-survivor check.
-postern_masters() {
-	pgrep -f -- '-S /(tmp|run/user/[0-9]+)/postern-ssh\.' | wc -l
+# master_dirs: the postern private directories its ssh masters run
+# with (-S DIR/...), read while postern runs; masters_left DIRS: ssh
+# processes still running with -S in one of them after it exited (any
+# parent).  By directory, not machine-wide: another postern on the
+# machine has masters of its own.
+master_dirs() {
+	local p
+	for p in $(pgrep -P "$POSTERN_PID" -x ssh); do
+		tr '\0' '\n' < "/proc/$p/cmdline" 2>/dev/null |
+		    grep -A1 -x -- -S | tail -n 1 | xargs -r dirname
+	done | sort -u
+}
+masters_left() {
+	local d n=0
+	for d in "$@"; do
+		n=$((n + $(pgrep -f -- "-S $d/" | wc -l)))
+	done
+	echo "$n"
 }
 
 # ---------------------------------------------------------------------
@@ -70,8 +84,12 @@ case_redis() {
 	expect_eq "GET directly" v "$(rcli "$REDIS_PORT" GET k 2>&1)"
 	expect_eq "one ssh master" 1 "$(ssh_children)"
 	expect_eq "SSH connections to sshd" 1 "$(sshd_connections)"
+	local dirs
+	mapfile -t dirs < <(master_dirs)
+	expect_eq "the master's private directory" 1 "${#dirs[@]}"
+	expect_eq "the master found by its directory" 1 "$(masters_left "${dirs[@]}")"
 	stop_postern
-	expect_eq "no ssh process left after postern exits" 0 "$(postern_masters)"
+	expect_eq "no ssh process left after postern exits" 0 "$(masters_left "${dirs[@]}")"
 }
 
 # /health names the bastion's host key with the OpenSSH engine too (from

@@ -1,23 +1,42 @@
 #!/usr/bin/python3
 """cluster-capture.py: capture a real cluster's replies for the unit tests.
 
-    tests/unit/cluster-capture.py NAME SERVER CLI > tests/unit/cluster_caps_NAME.h
+    tests/unit/cluster-capture.py SERVER CLI DIR
 
 Starts six nodes of SERVER (redis-server, valkey-server) on
 127.0.0.1:31001-31006 in a temporary directory, each announcing the
 hostname node<port>.internal, joins them with "CLI --cluster create
 ... --cluster-replicas 1", waits until every node is online, then writes
-the raw replies (RESP2, and RESP3 after HELLO 3) as a C header holding
-one struct cluster_capset (tests/unit/cluster_capset.h) named
-capset_NAME: -MOVED and -ASK, CLUSTER SLOTS, SHARDS, NODES, REPLICAS,
-SLAVES, ROLE and INFO replication, with cluster-preferred-endpoint-type
-ip, hostname (h) and unknown-endpoint (u).  The bytes are the server's.
+the raw replies (RESP2, and RESP3 after HELLO 3) into DIR, one file
+FIELD.resp each holding the bytes exactly as the server wrote them:
+-MOVED and -ASK, CLUSTER SLOTS, SHARDS, NODES, REPLICAS, SLAVES, ROLE
+and INFO replication, with cluster-preferred-endpoint-type ip, hostname
+(h) and unknown-endpoint (u).  DIR/capset.txt says which server it was
+and which node is 31001's replica, one "key value" a line:
+
+    name Redis 8.0.2
+    replica 31006
+
+test_cluster_caps.c reads DIR as tests/unit/captures/cluster-NAME/
+(cluster-redis8, cluster-valkey; Makefile.am names the folders), its
+struct cluster_capset and CAPSET_FILES list the fields: a new field is
+added there and here.
 
 Run it where the ports are free and private, e.g. in the Debian 13
-chroot inside a network namespace of its own:
+chroot inside a network namespace of its own, then copy DIR into
+tests/unit/captures/:
 
     unshare -n sh -c 'ip link set lo up; chroot /var/cache/postern-ci/trixie \\
-        python3 /tmp/cluster-capture.py valkey valkey-server valkey-cli'
+        python3 /tmp/cluster-capture.py valkey-server valkey-cli \\
+        /tmp/cluster-valkey'
+
+The Redis 8 and Valkey captures in the tree were made by the earlier
+form of this script, which wrote a C header (cluster_caps_NAME.h); they
+were converted to these files byte for byte, without the servers.  This
+file-writing form has not been run against Redis 8 or Valkey (their
+servers are only in the Debian 13 chroot); it was run once against
+Debian 12's Redis 7.0.15 in a network namespace of its own, and
+test_cluster_caps passed on what it wrote.
 
 Python's standard library only (the chroot has no redis-py).
 """
@@ -190,35 +209,24 @@ def capture():
     return caps
 
 
-def literal(b):
-    """C string literal lines, split after each newline and at 61 bytes."""
-    out, cur = [], ""
-    i = 0
-    while i < len(b):
-        ch = b[i:i + 1]
-        if ch == b"\r":
-            cur += "\\r"
-        elif ch == b"\n":
-            cur += "\\n"
-        elif ch in (b'"', b"\\"):
-            cur += "\\" + ch.decode()
-        elif 32 <= b[i] < 127:
-            cur += ch.decode()
-        else:
-            cur += "\\%03o" % b[i]
-        i += 1
-        if ch == b"\n" or len(cur) >= 61:
-            out.append('\t    "%s"' % cur)
-            cur = ""
-    if cur:
-        out.append('\t    "%s"' % cur)
-    return "\n".join(out)
+def write(d, name, caps):
+    """DIR/FIELD.resp with each reply's bytes, DIR/capset.txt."""
+    os.makedirs(d, exist_ok=True)
+    meta = "name %s\n" % name
+    for k, v in caps:
+        if isinstance(v, int):
+            meta += "%s %d\n" % (k, v)
+            continue
+        with open(os.path.join(d, k + ".resp"), "wb") as f:
+            f.write(v)
+    with open(os.path.join(d, "capset.txt"), "w") as f:
+        f.write(meta)
 
 
 def main():
     if len(sys.argv) != 4:
-        sys.exit("usage: cluster-capture.py NAME SERVER CLI")
-    name, server, cli = sys.argv[1:]
+        sys.exit("usage: cluster-capture.py SERVER CLI DIR")
+    server, cli, out = sys.argv[1:]
     version = subprocess.run([server, "--version"], capture_output=True,
                              text=True).stdout.split()
     version = " ".join(version[:3]).replace("server v=", "")
@@ -233,22 +241,7 @@ def main():
         for p in procs:
             p.wait()
         shutil.rmtree(top, ignore_errors=True)
-    print("/*\n * cluster_caps_%s.h: replies of a real %s cluster, captured by\n"
-          " * tests/unit/cluster-capture.py (3 masters, 3 replicas on\n"
-          " * 127.0.0.1:31001-31006, announced hostnames node<port>.internal),\n"
-          " * RESP2 (2) and RESP3 (3), cluster-preferred-endpoint-type ip,\n"
-          " * hostname (h) and unknown-endpoint (u); ROLE and INFO replication of\n"
-          " * 31001 (m) and its replica (r).  Generated; the bytes are the\n"
-          " * server's.\n */" % (name, version))
-    print('#include "cluster_capset.h"\n')
-    print("static const struct cluster_capset capset_%s = {" % name)
-    print('\t.name = "%s",' % version)
-    for k, v in caps:
-        if isinstance(v, int):
-            print("\t.%s = %d," % (k, v))
-        else:
-            print("\t.%s =\n%s," % (k, literal(v)))
-    print("};")
+    write(out, version, caps)
 
 
 if __name__ == "__main__":

@@ -1,13 +1,13 @@
 /*
  * test_cluster_caps.c: the cluster reply rewriter (proto/redis/cluster_rw*)
  * on replies captured from real Redis 8 and Valkey clusters
- * (cluster_caps_*.h, made by tests/unit/cluster-capture.py in the
- * Debian 13 chroot), RESP2 and RESP3, every endpoint type: each address
- * becomes the local one, framing is recomputed, the output is the same
- * for every split of the input (two parts at every byte, and byte by
- * byte), the skip ends each reply where the framer does, an unknown
- * node is counted and left as written.  Redis 7.0's captures are
- * test_cluster_rw.c's.
+ * (tests/unit/captures/cluster-redis8/ and cluster-valkey/, written by
+ * tests/unit/cluster-capture.py in the Debian 13 chroot), RESP2 and
+ * RESP3, every endpoint type: each address becomes the local one,
+ * framing is recomputed, the output is the same for every split of the
+ * input (two parts at every byte, and byte by byte), the skip ends each
+ * reply where the framer does, an unknown node is counted and left as
+ * written.  Redis 7.0's captures are test_cluster_rw.c's.
  */
 #include "config.h"
 
@@ -21,16 +21,132 @@
 
 #include <cmocka.h>
 
+#include "capture.h"
 #include "cluster_rw.h"
-#include "cluster_caps_redis8.h"
-#include "cluster_caps_valkey.h"
 
 #define LHOST	"127.0.0.9"
 
-static const struct cluster_capset *const capsets[] = {
-	&capset_redis8, &capset_valkey
+/*
+ * One server's captures, a folder as cluster-capture.py writes it: one
+ * FIELD.resp per reply below (the suffix 2 is RESP2, 3 RESP3 after
+ * HELLO 3; h with cluster-preferred-endpoint-type hostname, u with
+ * unknown-endpoint; m and r: ROLE and INFO replication of master 31001
+ * and of its replica), and capset.txt, the server's name and version
+ * and the replica's port ("name Redis 8.0.2", "replica 31006").  Nodes
+ * are 127.0.0.1:31001-31006 announcing node<port>.internal.
+ */
+struct cluster_capset {
+	const char	*dir;
+	char		 name[64];
+	long		 replica;
+	char		*moved2, *moved3, *ask2, *ask3;
+	char		*slots2, *slots3, *shards2, *shards3;
+	char		*nodes2, *nodes3, *replicas2, *replicas3;
+	char		*slaves2, *slaves3;
+	char		*rolem2, *rolem3, *roler2, *roler3;
+	char		*infom2, *infom3, *infor2, *infor3;
+	char		*hmoved2, *hmoved3, *hslots2, *hslots3;
+	char		*hshards2, *hshards3;
+	char		*umoved2, *umoved3, *uslots2, *uslots3;
 };
+
+/* The folders: Makefile.am's -D, under abs_top_srcdir (VPATH builds). */
+static struct cluster_capset	redis8 = { .dir = CAPTURE_DIR_REDIS8 },
+				valkey = { .dir = CAPTURE_DIR_VALKEY };
+static struct cluster_capset *const capsets[] = { &redis8, &valkey };
 #define NSETS	(sizeof(capsets) / sizeof(capsets[0]))
+
+#define CAPSET_FILES(cs) {						\
+	{ "moved2", &(cs).moved2 }, { "moved3", &(cs).moved3 },		\
+	{ "ask2", &(cs).ask2 }, { "ask3", &(cs).ask3 },			\
+	{ "slots2", &(cs).slots2 }, { "slots3", &(cs).slots3 },		\
+	{ "shards2", &(cs).shards2 }, { "shards3", &(cs).shards3 },	\
+	{ "nodes2", &(cs).nodes2 }, { "nodes3", &(cs).nodes3 },		\
+	{ "replicas2", &(cs).replicas2 },				\
+	{ "replicas3", &(cs).replicas3 },				\
+	{ "slaves2", &(cs).slaves2 }, { "slaves3", &(cs).slaves3 },	\
+	{ "rolem2", &(cs).rolem2 }, { "rolem3", &(cs).rolem3 },		\
+	{ "roler2", &(cs).roler2 }, { "roler3", &(cs).roler3 },		\
+	{ "infom2", &(cs).infom2 }, { "infom3", &(cs).infom3 },		\
+	{ "infor2", &(cs).infor2 }, { "infor3", &(cs).infor3 },		\
+	{ "hmoved2", &(cs).hmoved2 }, { "hmoved3", &(cs).hmoved3 },	\
+	{ "hslots2", &(cs).hslots2 }, { "hslots3", &(cs).hslots3 },	\
+	{ "hshards2", &(cs).hshards2 }, { "hshards3", &(cs).hshards3 },	\
+	{ "umoved2", &(cs).umoved2 }, { "umoved3", &(cs).umoved3 },	\
+	{ "uslots2", &(cs).uslots2 }, { "uslots3", &(cs).uslots3 },	\
+}
+static const struct capture	redis8_files[] = CAPSET_FILES(redis8),
+				valkey_files[] = CAPSET_FILES(valkey);
+static const struct capture *const capset_files[] = {
+	redis8_files, valkey_files
+};
+#define NFILES	(sizeof(redis8_files) / sizeof(redis8_files[0]))
+
+/* capset.txt: "name TEXT" and "replica PORT", one a line, both once. */
+static int
+capset_meta(struct cluster_capset *cs)
+{
+	char	*text, *line, *next, *end;
+	int	 lineno = 0, have = 0, bad = 0;
+	long	 port;
+
+	if ((text = capture_read(cs->dir, "capset.txt")) == NULL)
+		return (-1);
+	for (line = text; *line != '\0' && !bad; line = next) {
+		lineno++;
+		if ((next = strchr(line, '\n')) != NULL)
+			*next++ = '\0';
+		else
+			next = line + strlen(line);
+		if (strncmp(line, "name ", 5) == 0 && !(have & 1) &&
+		    strlen(line + 5) < sizeof(cs->name)) {
+			strcpy(cs->name, line + 5);
+			have |= 1;
+		} else if (strncmp(line, "replica ", 8) == 0 && !(have & 2) &&
+		    (port = strtol(line + 8, &end, 10)) >= 31001 &&
+		    port <= 31006 && *end == '\0') {
+			cs->replica = port;
+			have |= 2;
+		} else
+			bad = 1;
+	}
+	if (bad)
+		print_error("%s/capset.txt:%d: not \"name TEXT\" or "
+		    "\"replica 3100N\", or said twice\n", cs->dir, lineno);
+	else if (have != 3)
+		print_error("%s/capset.txt: \"name\" or \"replica\" missing\n",
+		    cs->dir);
+	free(text);
+	return (have == 3 && !bad ? 0 : -1);
+}
+
+static int
+capsets_free(void **state)
+{
+	size_t	i;
+
+	(void)state;
+	for (i = 0; i < NSETS; i++)
+		capture_free(capset_files[i], NFILES);
+	return (0);
+}
+
+/* Group setup: every set's metadata and captures, or the run fails. */
+static int
+capsets_load(void **state)
+{
+	size_t	i;
+
+	for (i = 0; i < NSETS; i++) {
+		if (capset_meta(capsets[i]) == -1 ||
+		    capture_load(capsets[i]->dir, capset_files[i],
+		    NFILES) == -1) {
+			capsets_free(state);
+			return (-1);
+		}
+	}
+	return (0);
+}
 
 /* The test's map: node 127.0.0.1:3100N is local port 700N. */
 struct tmap {
@@ -51,32 +167,14 @@ tlookup(void *arg, const struct cluster_rw_node *n)
 	return ((int)(n->port - 31001 + 7001));
 }
 
-static size_t
-count(const char *hay, size_t n, const char *needle)
-{
-	size_t	c = 0, k = strlen(needle), i;
-
-	for (i = 0; i + k <= n; i++)
-		c += memcmp(hay + i, needle, k) == 0;
-	return (c);
-}
-
 /* Rewrite text whole with map tm; the result (to free) and its length. */
 static char *
 whole(enum cluster_rw_kind kind, struct tmap *tm, const char *text,
     size_t *len, unsigned *unknown)
 {
 	struct cluster_rw_map	map = { LHOST, tlookup, tm };
-	struct cluster_rw_out	out = { NULL, 0, 0 };
-	size_t			n = strlen(text), flen;
 
-	*unknown = 0;
-	assert_int_equal(cluster_rw_frame(text, n, &flen), 1);
-	assert_int_equal(flen, n);
-	assert_int_equal(cluster_rw_reply(kind, &map, text, n, &out,
-	    unknown), 0);
-	*len = out.len;
-	return (out.buf);
+	return (capture_whole(kind, &map, text, len, unknown));
 }
 
 /* Feed text in two parts split at every byte, then byte by byte. */
@@ -158,19 +256,19 @@ check(const struct cluster_capset *cs, enum cluster_rw_kind kind,
 	assert_int_equal(unknown, 0);
 	assert_int_equal(cluster_rw_frame(o, len, &flen), 1);
 	assert_int_equal(flen, len);
-	assert_int_equal(count(o, len, "127.0.0.1"), 0);
-	assert_int_equal(count(o, len, ".internal"), 0);
+	assert_int_equal(capture_count(o, len, "127.0.0.1"), 0);
+	assert_int_equal(capture_count(o, len, ".internal"), 0);
 	/* a port as the replies write one (a replid's hex may hold 3100N) */
 	for (i = 1; i <= 6; i++) {
 		snprintf(port, sizeof(port), ":3100%zu", i);
-		assert_int_equal(count(o, len, port), 0);
+		assert_int_equal(capture_count(o, len, port), 0);
 		port[0] = '=';
-		assert_int_equal(count(o, len, port), 0);
+		assert_int_equal(capture_count(o, len, port), 0);
 		port[0] = '\n';
-		assert_int_equal(count(o, len, port), 0);
+		assert_int_equal(capture_count(o, len, port), 0);
 	}
-	assert_int_equal(count(o, len, LHOST), nlocal);
-	if (must != NULL && count(o, len, must) == 0)
+	assert_int_equal(capture_count(o, len, LHOST), nlocal);
+	if (must != NULL && capture_count(o, len, must) == 0)
 		fail_msg("%s: \"%s\" not in %.*s", cs->name, must, (int)len, o);
 	splits(kind, text, o, len);
 	skips(text);
@@ -243,7 +341,7 @@ static void
 test_nodes(void **state)
 {
 	const struct cluster_capset	*cs;
-	char				 rep[64];
+	char				 rep[128];
 	size_t				 i;
 
 	(void)state;
@@ -313,17 +411,20 @@ test_unknown(void **state)
 		cs = capsets[i];
 		o = whole(CLUSTER_RW_SLOTS, &tm, cs->slots2, &len, &unknown);
 		assert_int_equal(unknown, 1);
-		assert_int_equal(count(o, len, ":31003\r\n"), 1);
-		assert_int_equal(count(o, len, "node31003.internal"), 1);
-		assert_int_equal(count(o, len, "31001"), 0);
+		assert_int_equal(capture_count(o, len, ":31003\r\n"), 1);
+		assert_int_equal(capture_count(o, len, "node31003.internal"),
+		    1);
+		assert_int_equal(capture_count(o, len, "31001"), 0);
 		free(o);
 		o = whole(CLUSTER_RW_NODES, &tm, cs->nodes2, &len, &unknown);
 		assert_int_equal(unknown, 1);
-		assert_int_equal(count(o, len, "127.0.0.1:31003@41003"), 1);
+		assert_int_equal(capture_count(o, len,
+		    "127.0.0.1:31003@41003"), 1);
 		free(o);
 		o = whole(CLUSTER_RW_SHARDS, &tm, cs->shards3, &len, &unknown);
 		assert_int_equal(unknown, 1);
-		assert_int_equal(count(o, len, "node31003.internal"), 1);
+		assert_int_equal(capture_count(o, len, "node31003.internal"),
+		    1);
 		free(o);
 		o = whole(CLUSTER_RW_REDIRECT, &tm, cs->moved3, &len, &unknown);
 		assert_int_equal(unknown, 1);
@@ -344,5 +445,5 @@ main(void)
 		cmocka_unit_test(test_unknown),
 	};
 
-	return (cmocka_run_group_tests(tests, NULL, NULL));
+	return (cmocka_run_group_tests(tests, capsets_load, capsets_free));
 }

@@ -1,5 +1,5 @@
 /*
- * test_cluster_rw.c: the cluster reply rewriter (proxy/cluster_rw.c) on
+ * test_cluster_rw.c: the cluster reply rewriter (proto/redis/cluster_rw.c) on
  * replies captured from a real Redis 7.0 cluster (captures/cluster-redis7/),
  * RESP2 and RESP3: every address becomes the local one, framing is
  * recomputed, the output is the same for every split of the input, an
@@ -8,7 +8,6 @@
  */
 #include "config.h"
 
-#include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -19,6 +18,7 @@
 
 #include <cmocka.h>
 
+#include "capture.h"
 #include "cluster_rw.h"
 
 #define LHOST	"127.0.0.9"
@@ -43,10 +43,7 @@ static char	*cap_moved2, *cap_moved3, *cap_ask2, *cap_ask3,
 		*cap_roler2, *cap_roler3, *cap_infor2, *cap_infor3,
 		*cap_infom2, *cap_infom3;
 
-static const struct capture {
-	const char	*name;
-	char		**text;
-} captures[] = {
+static const struct capture captures[] = {
 	{ "moved2", &cap_moved2 },
 	{ "moved3", &cap_moved3 },
 	{ "ask2", &cap_ask2 },
@@ -79,55 +76,21 @@ static const struct capture {
 	{ "infom3", &cap_infom3 },
 };
 
-/* Read one capture whole; NULL (said why) when it cannot be. */
-static char *
-capture_read(const char *name)
-{
-	char	 path[4096], *buf = NULL;
-	FILE	*fp;
-	long	 n;
-
-	snprintf(path, sizeof(path), "%s/%s.resp", CAPTURE_DIR, name);
-	if ((fp = fopen(path, "rb")) == NULL) {
-		print_error("%s: %s\n", path, strerror(errno));
-		return (NULL);
-	}
-	if (fseek(fp, 0, SEEK_END) == 0 && (n = ftell(fp)) > 0 &&
-	    fseek(fp, 0, SEEK_SET) == 0 &&
-	    (buf = calloc(1, (size_t)n + 1)) != NULL &&
-	    fread(buf, 1, (size_t)n, fp) != (size_t)n) {
-		free(buf);
-		buf = NULL;
-	}
-	if (buf == NULL)
-		print_error("%s: cannot read it whole\n", path);
-	fclose(fp);
-	return (buf);
-}
+#define NCAPTURES	(sizeof(captures) / sizeof(captures[0]))
 
 /* Group setup: every capture, or the run fails. */
 static int
 captures_load(void **state)
 {
-	size_t	i;
-
-	for (i = 0; i < sizeof(captures) / sizeof(captures[0]); i++) {
-		if ((*captures[i].text = capture_read(captures[i].name)) ==
-		    NULL)
-			return (-1);
-	}
-	return (0);
+	(void)state;
+	return (capture_load(CAPTURE_DIR, captures, NCAPTURES));
 }
 
 static int
 captures_free(void **state)
 {
-	size_t	i;
-
-	for (i = 0; i < sizeof(captures) / sizeof(captures[0]); i++) {
-		free(*captures[i].text);
-		*captures[i].text = NULL;
-	}
+	(void)state;
+	capture_free(captures, NCAPTURES);
 	return (0);
 }
 
@@ -153,32 +116,14 @@ tlookup(void *arg, const struct cluster_rw_node *n)
 	return ((int)(n->port - 31001 + 7001));
 }
 
-static size_t
-count(const char *hay, size_t n, const char *needle)
-{
-	size_t	c = 0, k = strlen(needle), i;
-
-	for (i = 0; i + k <= n; i++)
-		c += memcmp(hay + i, needle, k) == 0;
-	return (c);
-}
-
 /* Rewrite text whole; the result (to free) and its length. */
 static char *
 whole(enum cluster_rw_kind kind, struct tmap *tm, const char *text,
     size_t *len, unsigned *unknown)
 {
 	struct cluster_rw_map	map = { LHOST, tlookup, tm };
-	struct cluster_rw_out	out = { NULL, 0, 0 };
-	size_t			n = strlen(text), flen;
 
-	*unknown = 0;
-	assert_int_equal(cluster_rw_frame(text, n, &flen), 1);
-	assert_int_equal(flen, n);
-	assert_int_equal(cluster_rw_reply(kind, &map, text, n, &out,
-	    unknown), 0);
-	*len = out.len;
-	return (out.buf);
+	return (capture_whole(kind, &map, text, len, unknown));
 }
 
 /* Feed text in two parts split at cut, then byte by byte: same output. */
@@ -241,15 +186,15 @@ check(enum cluster_rw_kind kind, const char *text, size_t nlocal,
 	assert_int_equal(unknown, 0);
 	assert_int_equal(cluster_rw_frame(o, len, &flen), 1);
 	assert_int_equal(flen, len);
-	assert_int_equal(count(o, len, "127.0.0.1"), 0);
-	assert_int_equal(count(o, len, ".internal"), 0);
+	assert_int_equal(capture_count(o, len, "127.0.0.1"), 0);
+	assert_int_equal(capture_count(o, len, ".internal"), 0);
 	for (i = 1; i <= 6; i++) {
 		snprintf(port, sizeof(port), "3100%zu", i);
-		assert_int_equal(count(o, len, port), 0);
+		assert_int_equal(capture_count(o, len, port), 0);
 	}
-	assert_int_equal(count(o, len, LHOST), nlocal);
+	assert_int_equal(capture_count(o, len, LHOST), nlocal);
 	if (must != NULL)
-		assert_true(count(o, len, must) > 0);
+		assert_true(capture_count(o, len, must) > 0);
 	splits(kind, text, o, len);
 	free(o);
 }
@@ -385,15 +330,15 @@ test_unknown(void **state)
 	(void)state;
 	o = whole(CLUSTER_RW_SLOTS, &tm, cap_slots2, &len, &unknown);
 	assert_int_equal(unknown, 1);
-	assert_int_equal(count(o, len, ":31003\r\n"), 1);
-	assert_int_equal(count(o, len, "127.0.0.1\r\n"), 1);
-	assert_int_equal(count(o, len, "node31003.internal"), 1);
-	assert_int_equal(count(o, len, "31001"), 0);
+	assert_int_equal(capture_count(o, len, ":31003\r\n"), 1);
+	assert_int_equal(capture_count(o, len, "127.0.0.1\r\n"), 1);
+	assert_int_equal(capture_count(o, len, "node31003.internal"), 1);
+	assert_int_equal(capture_count(o, len, "31001"), 0);
 	assert_true(tm.with_id > 0);
 	free(o);
 	o = whole(CLUSTER_RW_NODES, &tm, cap_nodes2, &len, &unknown);
 	assert_int_equal(unknown, 1);
-	assert_int_equal(count(o, len, "127.0.0.1:31003@41003"), 1);
+	assert_int_equal(capture_count(o, len, "127.0.0.1:31003@41003"), 1);
 	free(o);
 	o = whole(CLUSTER_RW_SHARDS, &tm, cap_shards3, &len, &unknown);
 	assert_int_equal(unknown, 1);

@@ -466,8 +466,9 @@ test_forwards_jump_errors(void **state)
 				    "connect_timeout=never" };
 	char			*specs[] = { "6379:10.0.0.5:99999",
 				    "6380:10.0.0.5:6379" };
-	struct conf_jump	 j = { "prod", "bastion.example.com", 0, "deploy",
-				    NULL, NULL, opts, 3 };
+	struct conf_jump	 j = { .name = "prod",
+				    .host = "bastion.example.com",
+				    .user = "deploy", .opts = opts, .nopts = 3 };
 
 	check_errors(conf_from_forwards_jump(specs, 2, &j, &e), &e,
 	    (const char *const[]){

@@ -267,6 +267,13 @@ test_back_hide_plus(void **state)
 	/* Not SASL (md5, code 5): unchanged. */
 	memcpy(buf, "R\0\0\0\x0c\0\0\0\x05salt", 13);
 	assert_int_equal(pg_back_hide_plus(buf, 13), 13);
+	/* -PLUS named twice, around the plain one: both go, in one pass
+	 * (the fuzzer found the second left for a second pass). */
+	memcpy(buf, "R\0\0\0\x3d\0\0\0\x0aSCRAM-SHA-256-PLUS\0"
+	    "SCRAM-SHA-256\0SCRAM-SHA-256-PLUS\0", 62);
+	n = pg_back_hide_plus(buf, 62);
+	assert_int_equal(n, sizeof(want));
+	assert_memory_equal(buf, want, sizeof(want));
 }
 
 static void
