@@ -548,9 +548,10 @@ case_mux_listener() {
 	expect_eq "stdio forwards: the first session's only" 1 \
 	    "$(count_lines "$POSTERN_LOG" "via root@127\\.0\\.0\\.1:$SSHD_PORT \\(OpenSSH\\)\\)$")"
 	expect_eq "one ssh master" 1 "$(ssh_children)"
+	expect_eq "the master found by its directory" 1 "$(masters_left "$dir")"
 	expect_eq "SSH connections to sshd" 1 "$(sshd_connections)"
 	stop_postern
-	expect_eq "no ssh process left after postern exits" 0 "$(postern_masters)"
+	expect_eq "no ssh process left after postern exits" 0 "$(masters_left "$dir")"
 	[[ -e $dir ]] && fail_case "$dir left after exit: $(ls -la "$dir")"
 	return 0
 }
