@@ -197,6 +197,7 @@ struct ssh_conns_state {
 /* The OpenSSH engine's state (ssh_mux.c owns it). */
 struct ssh_mux_conn;
 struct ssh_mux_fwd;
+struct ssh_mux_target;
 TAILQ_HEAD(ssh_mux_list, ssh_mux_conn);
 struct ssh_mux_state {
 	int			 pid;		/* the master, or -1 */
@@ -222,6 +223,8 @@ struct ssh_mux_state {
 	/* mux_forward = listener: the master's listeners, per target */
 	struct ssh_mux_fwd	*fwd;
 	size_t			 nfwd;
+	struct ssh_mux_target	*targets;	/* the routes': asked at ready */
+	size_t			 ntargets;
 	int64_t			 stdio_failed_ms;	/* clock_ms: the last
 							   refused stdio open */
 };
@@ -459,6 +462,18 @@ size_t	ssh_mux_fwd_encode(const struct ssh_mux_conn *c, unsigned char *buf,
  * goes by stdio).  Frees c.
  */
 void	ssh_mux_fwd_answer(struct ssh_mux_conn *c, const char *refused);
+
+/*
+ * ssh_mux_fwd_targets(b, c): keep the targets of c's ssh:// routes
+ * through b (mux_forward = listener; else none), so that a master asks
+ * for their listeners as soon as it is ready, before the first burst
+ * (ssh_mux_fwd_prepare); a ready master is asked for new ones at once.
+ * Call at every commit of a configuration; ssh_mux_free() frees them.
+ */
+void	ssh_mux_fwd_targets(struct ssh_bastion *b, const struct conf *c);
+
+/* ssh_mux_fwd_prepare(b): b's master is ready: ask for the listeners. */
+void	ssh_mux_fwd_prepare(struct ssh_bastion *b);
 
 /*
  * ssh_mux_fwd_forget(b): forget b's listeners and remove their sockets

@@ -196,6 +196,7 @@ mux_ready(struct ssh_bastion *b)
 	b->missed = 0;
 	tv = clock_tv(b->set.keepalive_ms);
 	evtimer_add(b->ka_timer, &tv);
+	ssh_mux_fwd_prepare(b);		/* before the dials that waited */
 	while ((c = TAILQ_FIRST(&b->mux.waiting)) != NULL) {
 		TAILQ_REMOVE(&b->mux.waiting, c, entry);
 		c->kind = MUX_OPEN;
@@ -568,6 +569,9 @@ void
 ssh_mux_free(struct ssh_bastion *b)
 {
 	ssh_mux_stop(b, NULL);
+	free(b->mux.targets);
+	b->mux.targets = NULL;
+	b->mux.ntargets = 0;
 	if (b->mux.poll != NULL)
 		event_free(b->mux.poll);
 	b->mux.poll = NULL;

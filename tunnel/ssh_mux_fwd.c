@@ -3,8 +3,10 @@
  * to a target: a listener of the master per target (a unix socket in
  * postern's private directory, asked for with MUX_C_OPEN_FWD as ssh -O
  * forward -L does), which sessions connect to instead of opening a
- * stdio forward each (ssh_mux.c).  The first dial to a target asks for
- * it and itself goes by stdio, as do health checks.  The listeners are
+ * stdio forward each (ssh_mux.c).  The master is asked for them as soon
+ * as it is ready, for the targets of the routes through its bastion; a
+ * dial to a target without one yet (asked, refused, past the 32 kept)
+ * goes by stdio, as do health checks.  The listeners are
  * the master's, for its life: ssh_mux_stop() forgets them with the
  * private directory.  See DESIGN.md, "The OpenSSH engine".
  */
@@ -42,6 +44,11 @@ struct ssh_mux_fwd {
 
 /* At most this many targets get a listener; the others go by stdio. */
 #define MUX_FWD_MAX		32
+
+struct ssh_mux_target {
+	char			 host[256];
+	unsigned int		 port;
+};
 
 /*
  * The listener for host:port, asked for now if there is none yet (only
@@ -191,4 +198,51 @@ ssh_mux_fwd_forget(struct ssh_bastion *b)
 	free(m->fwd);
 	m->fwd = NULL;
 	m->nfwd = 0;
+}
+
+void
+ssh_mux_fwd_targets(struct ssh_bastion *b, const struct conf *c)
+{
+	struct ssh_mux_state		*m = &b->mux;
+	const struct conf_route		*r;
+	struct ssh_mux_target		*t;
+	size_t				 i, j, k;
+
+	free(m->targets);
+	m->targets = NULL;
+	m->ntargets = 0;
+	if (!b->set.openssh || !b->set.mux_listener ||
+	    (m->targets = calloc(MUX_FWD_MAX, sizeof(*t))) == NULL)
+		return;
+	for (i = 0; i < c->nservices; i++) {
+		for (j = 0; j < c->services[i].nroutes; j++) {
+			r = &c->services[i].routes[j];
+			if (r->kind != ROUTE_SSH || strcmp(r->bastion,
+			    b->set.name) != 0 || m->ntargets == MUX_FWD_MAX)
+				continue;
+			for (k = 0; k < m->ntargets; k++)
+				if (m->targets[k].port == r->target.port &&
+				    strcmp(m->targets[k].host,
+				    r->target.host) == 0)
+					break;
+			if (k < m->ntargets)
+				continue;
+			t = &m->targets[m->ntargets++];
+			snprintf(t->host, sizeof(t->host), "%s",
+			    r->target.host);
+			t->port = r->target.port;
+		}
+	}
+	if (b->state == SSH_READY)
+		ssh_mux_fwd_prepare(b);		/* a reload's new routes */
+}
+
+void
+ssh_mux_fwd_prepare(struct ssh_bastion *b)
+{
+	size_t	i;
+
+	for (i = 0; i < b->mux.ntargets; i++)
+		(void)mux_fwd_find(b, b->mux.targets[i].host,
+		    b->mux.targets[i].port);
 }

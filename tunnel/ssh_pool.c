@@ -475,6 +475,7 @@ ssh_pool_commit(struct ssh_pool *pool, const struct conf *c)
 			/* Unchanged (ssh_pool_prepare kept it). */
 			old->seen = 1;
 			ssh_forwards_build(old, c);
+			ssh_mux_fwd_targets(old, c);
 			continue;
 		}
 		if (old != NULL)
@@ -483,6 +484,7 @@ ssh_pool_commit(struct ssh_pool *pool, const struct conf *c)
 		TAILQ_REMOVE(&pool->pending, b, entry);
 		b->seen = 1;
 		ssh_forwards_build(b, c);
+		ssh_mux_fwd_targets(b, c);
 		TAILQ_INSERT_TAIL(&pool->live, b, entry);
 		ssh_connect(b);
 		if (!b->set.openssh)	/* one master serves every open */
