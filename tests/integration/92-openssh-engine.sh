@@ -580,6 +580,33 @@ case_mux_listener_pg() {
 	    "$(count_lines "$POSTERN_LOG" "a session to 127\\.0\\.0\\.1:$PG_PORT through the master's listener")"
 }
 
+# A reload that adds a route to a new target through the same bastion
+# keeps the master and asks it for the new target's listener at once;
+# the new service's sessions go through it.
+case_mux_listener_reload() {
+	local r1 port2
+	start_redis
+	r1=$REDIS_PORT
+	start_redis
+	start_sshd
+	BASTION_OPTS=(mux_forward=listener)
+	GLOBAL_OPTS=(log_level=debug)
+	postern_via redis "$r1" check=none
+	expect_log "$(mconnected_re b)"
+	expect_log "the master listens for 127\\.0\\.0\\.1:$r1 at /[^ ]*/f0$"
+	port2=$(free_port) || fail_case "no free port"
+	conf_service redis2 "127.0.0.1:$port2" redis \
+	    "via ssh://b/127.0.0.1:$REDIS_PORT" -- check=none >> "$CONF"
+	kill -HUP "$POSTERN_PID"
+	expect_log 'info: reload: configuration generation 2 loaded$'
+	expect_log "the master listens for 127\\.0\\.0\\.1:$REDIS_PORT at /[^ ]*/f1$"
+	expect_eq "PING on the new service" PONG "$(rcli "$port2" PING 2>&1)"
+	expect_eq "its session through the listener" 1 \
+	    "$(count_lines "$POSTERN_LOG" "a session to 127\\.0\\.0\\.1:$REDIS_PORT through the master's listener")"
+	expect_eq "the same ssh master" 1 "$(ssh_children)"
+	expect_no_log "section changed"
+}
+
 # The trade-off of mux_forward = listener: an open the bastion refuses
 # through the listener only closes the session (no dial error, no next
 # route): the master's line says why, as a warning.
@@ -682,6 +709,7 @@ case_mux_listener_restart() {
 run_case "redis through an engine = openssh bastion; no ssh left after exit" case_redis
 run_case "mux_forward = listener: sessions through the master's listener" case_mux_listener
 run_case "mux_forward = listener: psql through the master's listener" case_mux_listener_pg
+run_case "mux_forward = listener: a reload's new target is asked for at once" case_mux_listener_reload
 run_case "mux_forward = listener: a refused open closes the session" case_mux_listener_refused
 run_case "mux_forward = listener: refused checks stay at debug" case_mux_listener_refused_checks
 run_case "mux_forward = listener: health checks keep stdio forwards" case_mux_listener_checks
