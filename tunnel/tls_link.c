@@ -71,7 +71,10 @@
  * (1 MB GETs: 920 ms/GB against 650 with two records, 690 with one;
  * README, TLS performance).
  */
-#define TLS_LINK_RBUF	(2 * (TLS_LINK_CHUNK + 512))
+#ifndef TLS_LINK_RBUF_RECORDS	/* -D for tests/bench/busy.sh's variants */
+#define TLS_LINK_RBUF_RECORDS	2
+#endif
+#define TLS_LINK_RBUF	(TLS_LINK_RBUF_RECORDS * (TLS_LINK_CHUNK + 512))
 #define TLS_LINK_BATCH	(4 * TLS_LINK_CHUNK)
 #define TLS_LINK_IDLE_MS	1000	/* then the record buffers go */
 
