@@ -13,7 +13,7 @@
 #          BUSY_SETTLE (2) seconds after the last BLPOP went out.
 #   tls    M sessions (200) through a tls:// route to a TLS-only
 #          redis-server, all at once, each SETs its own 1 MB value and
-#          GETs it back 3 times: VmRSS growth per session, median and peak
+#          GETs it back 3 times (BENCH_BUSY_GETS): VmRSS growth per session, median and peak
 #          of samples every 50 ms while they move, and the proxy's CPU ms
 #          per GB moved (both directions' bytes at the client).
 #
@@ -27,6 +27,7 @@
 #	BENCH_QUICK=1 tests/bench/busy.sh	# 200 blpop, 50 tls, 1 round
 #
 # Settings: BENCH_BUSY (2000, quick 200), BENCH_BUSY_TLS (200, quick 50),
+# BENCH_BUSY_GETS (3),
 # BENCH_ROUNDS (3, quick 1), BENCH_FILTER (ERE on "blpop", "tls"),
 # BUSY_BINS, POSTERN, BENCH_OUT, BENCH_KEEP; see lib.sh.
 tag=bench-busy
@@ -39,7 +40,7 @@ find_postern || die "$postern_note"
 
 n_blpop=${BENCH_BUSY:-$(by_mode 200 2000)}
 n_tls=${BENCH_BUSY_TLS:-$(by_mode 50 200)}
-big_rounds=3
+big_rounds=${BENCH_BUSY_GETS:-3}
 big_size=1000000
 
 cd "$work" || die "cd"
