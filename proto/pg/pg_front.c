@@ -119,6 +119,18 @@ pg_front_read(struct pg_front *p, int fd)
 	n = read(fd, tmp, have < sizeof(tmp) ? sizeof(tmp) - have : 1);
 	if (n <= 0)
 		return (n);
+	/*
+	 * A startup in pieces goes into ordinary chains after the first:
+	 * a block per read would let a client that sends a byte at a time
+	 * cost a chain header per byte.
+	 */
+	if (have > 0) {
+		if (evbuffer_add(p->in, tmp, (size_t)n) != 0) {
+			errno = ENOMEM;
+			return (-1);
+		}
+		return (n);
+	}
 	if ((b = malloc((size_t)n)) == NULL) {
 		errno = ENOMEM;
 		return (-1);
