@@ -29,7 +29,7 @@ fi
 # Bytes per idle session, at most: RSS and heap in use, per protocol
 # (measured: tests/bench/README.md; POSTERN_MEM_BOUND overrides every
 # RSS bound).
-MEM_RSS_TCP=${POSTERN_MEM_BOUND:-1472}	# measured 1120-1171
+MEM_RSS_TCP=${POSTERN_MEM_BOUND:-1472}	# measured 1120-1206
 MEM_RSS_REDIS=${POSTERN_MEM_BOUND:-1920}	# measured 1449-1503
 MEM_RSS_PG=${POSTERN_MEM_BOUND:-3328}	# measured 1822-2566 (600)
 MEM_HEAP_TCP=1312			# measured 1105-1118
