@@ -32,6 +32,7 @@
 #include "listener.h"
 #include "log.h"
 #include "memtrim.h"
+#include "pagemem.h"
 #include "notify.h"
 #include "pg_cancel.h"
 #include "priv.h"
@@ -409,6 +410,7 @@ daemon_new(void)
 	px->dial_env.base = px->base;
 	px->dial_env.dns = px->dns;
 	if ((px->dial_env.tls = tls_reg_new()) == NULL ||
+	    (px->dial_env.pm = pagemem_cache_new()) == NULL ||
 	    (px->cancels = pg_cancel_new()) == NULL)
 		goto fail;
 	if ((px->dial_env.ssh = ssh_pool_new(px->base, px->dns)) == NULL)
@@ -529,6 +531,7 @@ daemon_free(struct postern *px)
 		event_base_loop(px->base, EVLOOP_NONBLOCK);
 	free(px->user);
 	tls_reg_free(px->dial_env.tls);
+	pagemem_cache_free(px->dial_env.pm);	/* after the dials */
 	pg_cancel_free(px->cancels);
 	conf_unref(px->conf);
 	if (px->reap_ev != NULL)

@@ -106,6 +106,15 @@ session_connected(struct session *s, const struct dial_result *res)
 	s->route->sessions_total++;
 	s->route->sessions_active++;
 	s->state = SESSION_RELAYING;
+	/*
+	 * The startup phase is over (its event deleted when it ended): its
+	 * reader goes before the relay makes its lasting events, which then
+	 * take the reader's freed chunks of their size instead of leaving
+	 * them as holes below them in an idle pool's heap (issue 27).  Not
+	 * inside its own callback: this runs from the dial's.
+	 */
+	pg_front_free(s->pg);
+	s->pg = NULL;
 	if ((res->link != NULL ? relay_start_link(&s->relay,
 	    daemon_base(s->svc->px), fd, res->link, s->first,
 	    session_relay_done, s) : res->fd != -1 ? relay_start_fd(
@@ -117,14 +126,7 @@ session_connected(struct session *s, const struct dial_result *res)
 		session_close(s, SESSION_END_INTERNAL, "out of memory");
 		return;
 	}
-	/*
-	 * The startup phase is over (its event deleted when it ended) and
-	 * the relay emptied s->first: neither is needed again, so an idle
-	 * session does not keep them (issue 27).  Not inside their own
-	 * callbacks: this runs from the dial's.
-	 */
-	pg_front_free(s->pg);
-	s->pg = NULL;
+	/* The relay emptied s->first: an idle session does not keep it. */
 	if (s->first != NULL)
 		evbuffer_free(s->first);
 	s->first = NULL;

@@ -95,7 +95,7 @@ struct session {
 	struct event		*hold_timer;
 	struct pg_front		*pg;		/* postgres startup phase */
 	struct evbuffer		*first;		/* client bytes read early */
-	struct pg_back		*pgback;	/* looking for the cancel key */
+	struct pg_back		*pgback;	/* pg_seek across reads */
 	struct pg_cancel_entry	*cancel_key;	/* in the daemon's map */
 	uint8_t			*pg_startup;	/* the StartupMessage, for */
 	size_t			 pg_startup_len; /* a resume (follow.c) */
@@ -131,6 +131,7 @@ struct session {
 	uint8_t			 cancel;	/* relays a CancelRequest */
 	uint8_t			 head_done;	/* first command looked at */
 	uint8_t			 answer_due;	/* time it once it is whole */
+	uint8_t			 pg_seek;	/* cancel key still to find */
 };
 
 /*

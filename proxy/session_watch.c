@@ -161,41 +161,58 @@ session_watch_server(const uint8_t *buf, size_t len, void *arg)
 /*
  * The server's startup messages pass by: remember the backend's cancel
  * key (BackendKeyData), so that a CancelRequest quoting it finds this
- * route.  Bounded (pg_back.h); stops at the key.
+ * route.  Bounded (pg_back.h); stops at the key.  The reader starts on
+ * the stack and goes to the heap only when the key is not in the read
+ * that began it (an authentication exchange first): a pool that
+ * connects at once left each heap one a hole below its sessions' lasting
+ * objects, ~300 bytes of RSS per idle session (issue 27).
  */
 static int
 session_watch_pg(const uint8_t *buf, size_t len, void *arg)
 {
 	struct session	*s = arg;
+	struct pg_back	 here, *b = s->pgback;
 	char		 prefix[256];
 	int		 done = 1;
 
 	session_watch_answered(s);
 	if (s->follow != NULL)
 		done = follow_server(s->follow, buf, len);
-	if (s->pgback == NULL)
+	if (!s->pg_seek)
 		return (done);
-	switch (pg_back_feed(s->pgback, buf, len)) {
+	if (b == NULL) {
+		b = &here;
+		pg_back_init(b);
+	}
+	switch (pg_back_feed(b, buf, len)) {
 	case PG_BACK_MORE:
-		return (0);
+		if (b != &here)
+			return (0);
+		if ((s->pgback = malloc(sizeof(*s->pgback))) != NULL) {
+			memcpy(s->pgback, b, sizeof(*s->pgback));
+			pg_back_wipe(b);
+			return (0);
+		}
+		log_warnx("%s: out of memory: not cancellable",
+		    session_prefix(s, s->route, prefix, sizeof(prefix)));
+		break;
 	case PG_BACK_KEY:
 		s->cancel_key = pg_cancel_add(daemon_cancels(s->svc->px),
-		    s->pgback->pid, s->pgback->body + 4, s->pgback->keylen,
-		    s->route);
+		    b->pid, b->body + 4, b->keylen, s->route);
 		log_debug("%s: backend pid %u, %zu-byte cancel key%s",
 		    session_prefix(s, s->route, prefix, sizeof(prefix)),
-		    s->pgback->pid, s->pgback->keylen,
-		    s->cancel_key == NULL ? " (out of memory: not "
-		    "cancellable)" : "");
+		    b->pid, b->keylen, s->cancel_key == NULL ? " (out of "
+		    "memory: not cancellable)" : "");
 		break;
 	case PG_BACK_NONE:
 		log_debug("%s: no cancel key: %s", session_prefix(s, s->route,
-		    prefix, sizeof(prefix)), s->pgback->why);
+		    prefix, sizeof(prefix)), b->why);
 		break;
 	}
-	pg_back_wipe(s->pgback);
+	pg_back_wipe(b);
 	free(s->pgback);	/* done with the startup */
 	s->pgback = NULL;
+	s->pg_seek = 0;
 	return (done);
 }
 
@@ -258,8 +275,7 @@ session_watch_start(struct session *s)
 		s->follow = follow_new(s);
 	switch (s->svc->cs->protocol) {
 	case PROTO_POSTGRES:
-		if ((s->pgback = malloc(sizeof(*s->pgback))) != NULL)
-			pg_back_init(s->pgback);
+		s->pg_seek = 1;		/* session_watch_pg() */
 		relay_tap(&s->relay, RELAY_SERVER, session_watch_pg, s);
 		if (s->route->cr->kind == ROUTE_TLS)
 			relay_edit_server(&s->relay, session_watch_pg_edit, s);

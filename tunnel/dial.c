@@ -76,7 +76,7 @@ dial_free(struct dial *d)
 	link_close(d->link);
 	if (d->timer != NULL)
 		event_free(d->timer);
-	pagemem_free(d, sizeof(*d));
+	pagemem_free(d->env.pm, d, sizeof(*d));
 }
 
 struct dial *
@@ -87,7 +87,7 @@ dial_start(const struct dial_env *env, const struct conf_route *route,
 	struct timeval	 tv;
 
 	/* Its own mapping: no hole in the heap after it (pagemem.h). */
-	if ((d = pagemem_new(sizeof(*d))) == NULL)
+	if ((d = pagemem_new(env->pm, sizeof(*d))) == NULL)
 		return (NULL);
 	d->env = *env;
 	d->route = route;
@@ -98,7 +98,7 @@ dial_start(const struct dial_env *env, const struct conf_route *route,
 	d->start = clock_ms();
 	d->timer = evtimer_new(env->base, dial_timer_cb, d);
 	if (d->timer == NULL) {
-		pagemem_free(d, sizeof(*d));
+		pagemem_free(d->env.pm, d, sizeof(*d));
 		return (NULL);
 	}
 	tv = clock_tv(timeout_ms);

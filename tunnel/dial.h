@@ -16,6 +16,7 @@ struct conf_route;
 struct link;
 struct event_base;
 struct evdns_base;
+struct pagemem;
 struct ssh_pool;
 struct tls_reg;
 
@@ -89,6 +90,7 @@ struct dial_env {
 	struct evdns_base	*dns;		/* may be NULL: literals only */
 	struct tls_reg		*tls;		/* tls:// routes' contexts */
 	struct ssh_pool		*ssh;		/* ssh:// routes' bastions */
+	struct pagemem		*pm;		/* dials' and connects' pages */
 };
 
 /*

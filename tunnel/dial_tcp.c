@@ -52,7 +52,7 @@ dial_tcp_done(int fd, int status, const char *detail, void *arg)
 void
 dial_tcp_begin(struct dial *d)
 {
-	d->tcp = tcp_connect_start(d->env.base, d->env.dns,
+	d->tcp = tcp_connect_start(d->env.base, d->env.dns, d->env.pm,
 	    d->route->target.host, d->route->target.port, dial_tcp_done, d);
 	if (d->tcp == NULL) {
 		snprintf(d->detail, sizeof(d->detail), "out of memory");

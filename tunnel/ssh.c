@@ -516,8 +516,8 @@ ssh_connect(struct ssh_bastion *b)
 		ssh_hop_connect(b);	/* through a channel of the hop */
 		return;
 	}
-	b->tcp = tcp_connect_start(b->pool->base, b->pool->dns, b->set.host,
-	    b->set.port, ssh_tcp_done, b);
+	b->tcp = tcp_connect_start(b->pool->base, b->pool->dns, NULL,
+	    b->set.host, b->set.port, ssh_tcp_done, b);
 	if (b->tcp == NULL)
 		ssh_fail(b, "out of memory");
 }

@@ -24,6 +24,7 @@
 
 struct tcp_connect {
 	struct event_base		*base;
+	struct pagemem			*pm;	/* its memory's cache */
 	struct evdns_getaddrinfo_request *dns_req;
 	struct evutil_addrinfo		*ai, *ai_next;
 	int				 fd;	/* being connected */
@@ -85,7 +86,7 @@ tcp_connect_release(struct tcp_connect *c)
 		event_free(c->ev);
 	if (c->fd != -1)
 		close(c->fd);
-	pagemem_free(c, sizeof(*c));
+	pagemem_free(c->pm, c, sizeof(*c));
 }
 
 /* The result event: call back, then free (never inside the callback). */
@@ -208,7 +209,7 @@ tcp_connect_resolved(int result, struct evutil_addrinfo *ai, void *arg)
 
 struct tcp_connect *
 tcp_connect_start(struct event_base *base, struct evdns_base *dns,
-    const char *host, unsigned int port, tcp_connect_cb *cb, void *arg)
+    struct pagemem *pm, const char *host, unsigned int port, tcp_connect_cb *cb, void *arg)
 {
 	struct tcp_connect	*c;
 	struct evutil_addrinfo	 hints;
@@ -217,8 +218,9 @@ tcp_connect_start(struct event_base *base, struct evdns_base *dns,
 	unsigned char		 raw[16];
 
 	/* Its own mapping: no hole in the heap after it (pagemem.h). */
-	if ((c = pagemem_new(sizeof(*c))) == NULL)
+	if ((c = pagemem_new(pm, sizeof(*c))) == NULL)
 		return (NULL);
+	c->pm = pm;
 	c->base = base;
 	c->fd = -1;
 	c->status = DIAL_ERROR;

@@ -9,6 +9,7 @@
 
 struct event_base;
 struct evdns_base;
+struct pagemem;
 struct tcp_connect;
 
 /*
@@ -25,12 +26,15 @@ typedef void tcp_connect_cb(int fd, int status, const char *detail,
 	    void *arg);
 
 /*
- * tcp_connect_start(base, dns, host, port, cb, arg): start connecting.
- * dns may be NULL (literal addresses only).  No deadline here: the
- * caller has its own and cancels.  NULL when out of memory.
+ * tcp_connect_start(base, dns, pm, host, port, cb, arg): start
+ * connecting.  dns may be NULL (literal addresses only); pm, the cache
+ * its memory comes from (pagemem.h), may be NULL and must outlive it.
+ * No deadline here: the caller has its own and cancels.  NULL when out
+ * of memory.
  */
 struct tcp_connect *tcp_connect_start(struct event_base *base,
-	    struct evdns_base *dns, const char *host, unsigned int port,
+	    struct evdns_base *dns, struct pagemem *pm, const char *host,
+	    unsigned int port,
 	    tcp_connect_cb *cb, void *arg);
 
 /*

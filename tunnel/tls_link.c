@@ -69,9 +69,15 @@
  * before each record it parses from it, so a 4-record buffer moved 1.3
  * bytes per byte received and cost more CPU than the reads it spared
  * (1 MB GETs: 920 ms/GB against 650 with two records, 690 with one;
- * README, TLS performance).
+ * README, TLS performance).  Nor fewer: with one, a busy session holds
+ * ~16 KB less (~69 KB against ~85 in tests/bench/busy.sh, 200 sessions
+ * moving 1 MB values) for ~12 % more CPU per GB (README, "Busy
+ * sessions"); the buffer goes when the link is idle.
  */
-#define TLS_LINK_RBUF	(2 * (TLS_LINK_CHUNK + 512))
+#ifndef TLS_LINK_RBUF_RECORDS	/* -D for tests/bench/busy.sh's variants */
+#define TLS_LINK_RBUF_RECORDS	2
+#endif
+#define TLS_LINK_RBUF	(TLS_LINK_RBUF_RECORDS * (TLS_LINK_CHUNK + 512))
 #define TLS_LINK_BATCH	(4 * TLS_LINK_CHUNK)
 #define TLS_LINK_IDLE_MS	1000	/* then the record buffers go */
 

@@ -7,6 +7,7 @@
 #include <arpa/inet.h>
 
 #include <errno.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -93,11 +94,63 @@ pg_front_finish(struct pg_front *p, struct pg_front_msg *msg)
 }
 
 static void
+pg_front_block_free(const void *data, size_t len, void *extra)
+{
+	(void)len;
+	(void)extra;
+	free((void *)(uintptr_t)data);
+}
+
+/*
+ * Read what the client sent into p->in, in a block of its size: an
+ * evbuffer_read() reserves a 1 KiB chain for a startup of ~100 bytes,
+ * and a pool that connects at once holds all of them together until it
+ * frees them, leaving 1 KiB holes below the sessions' lasting objects
+ * (issue 27).  Returns read(2)'s result.
+ */
+static ssize_t
+pg_front_read(struct pg_front *p, int fd)
+{
+	uint8_t		 tmp[PG_MAX_STARTUP];
+	size_t		 have = evbuffer_get_length(p->in);
+	uint8_t		*b;
+	ssize_t		 n;
+
+	n = read(fd, tmp, have < sizeof(tmp) ? sizeof(tmp) - have : 1);
+	if (n <= 0)
+		return (n);
+	/*
+	 * A startup in pieces goes into ordinary chains after the first:
+	 * a block per read would let a client that sends a byte at a time
+	 * cost a chain header per byte.
+	 */
+	if (have > 0) {
+		if (evbuffer_add(p->in, tmp, (size_t)n) != 0) {
+			errno = ENOMEM;
+			return (-1);
+		}
+		return (n);
+	}
+	if ((b = malloc((size_t)n)) == NULL) {
+		errno = ENOMEM;
+		return (-1);
+	}
+	memcpy(b, tmp, (size_t)n);
+	if (evbuffer_add_reference(p->in, b, (size_t)n, pg_front_block_free,
+	    NULL) != 0) {
+		free(b);
+		errno = ENOMEM;
+		return (-1);
+	}
+	return (n);
+}
+
+static void
 pg_front_read_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct pg_front		*p = arg;
 	struct pg_front_msg	 msg;
-	int			 n;
+	ssize_t			 n;
 
 	memset(&msg, 0, sizeof(msg));
 	if (what & EV_TIMEOUT) {
@@ -106,7 +159,7 @@ pg_front_read_cb(evutil_socket_t fd, short what, void *arg)
 		pg_front_finish(p, &msg);
 		return;
 	}
-	n = evbuffer_read(p->in, fd, PG_MAX_STARTUP);
+	n = pg_front_read(p, fd);
 	if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR)) {
 		msg.kind = PG_FRONT_CLOSED;
 		msg.detail = n == 0 ? "client closed" : strerror(errno);

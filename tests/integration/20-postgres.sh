@@ -98,6 +98,57 @@ case_backend_terminated() {
 	expect_eq "a new session works" 1 "$(psql_at "$LISTEN_PORT" 'select 1')"
 }
 
+# A client whose SSLRequest and StartupMessage arrive in pieces (a few
+# bytes per segment, TCP_NODELAY): postern's startup reader keeps the
+# first read in a block of its size and appends the rest (pg_front.c).
+case_startup_pieces() {
+	local out
+	start_postgres
+	postern_pg
+	out=$(timeout 60 /usr/bin/python3 - "$LISTEN_PORT" <<'PY' 2>&1
+import socket, struct, sys, time
+s = socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=20)
+s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+def pieces(b, k):
+    for i in range(0, len(b), k):
+        s.sendall(b[i:i + k])
+        time.sleep(0.02)    # a segment each, not a condition waited for
+pieces(struct.pack("!II", 8, 80877103), 3)
+assert s.recv(1) == b"N", "no N to the SSLRequest"
+body = struct.pack("!I", 196608) + b"user\0postgres\0database\0postgres\0\0"
+pieces(struct.pack("!I", len(body) + 4) + body, 5)
+got = b""
+def msgs():
+    global got
+    while True:
+        while len(got) >= 5:
+            n = struct.unpack("!I", got[1:5])[0]
+            if len(got) < 1 + n:
+                break
+            m, got = got[:1 + n], got[1 + n:]
+            yield m
+        d = s.recv(4096)
+        if not d:
+            sys.exit("closed early")
+        got += d
+for m in msgs():
+    if m[:1] == b"E":
+        sys.exit("error: %r" % m)
+    if m[:1] == b"Z":
+        break
+q = b"select 40 + 2\0"
+s.sendall(b"Q" + struct.pack("!I", len(q) + 4) + q)
+for m in msgs():
+    if m[:1] == b"D":
+        print(m[11:].decode())
+    if m[:1] == b"Z":
+        break
+PY
+)
+	expect_eq "select through a startup sent in pieces" 42 "$out"
+}
+
+run_case "startup and SSLRequest in pieces of a few bytes" case_startup_pieces
 run_case "psql select 1 (sslmode=disable)" case_select_nossl
 run_case "psql select 1 (sslmode=prefer)" case_select_prefer
 run_case "bulk result and COPY" case_bulk
