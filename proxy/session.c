@@ -242,7 +242,17 @@ session_hold_expired(evutil_socket_t fd, short what, void *arg)
 {
 	struct session	*s = arg;
 	char		 routes[SESSION_SUMMARY_LEN];
+	long		 left = s->svc->cs->hold_timeout_ms - session_age_ms(s);
+	struct timeval	 tv;
 
+	/* libevent armed the timer from the loop's cached time, which a
+	 * busy turn leaves a few ms behind: it may fire early; wait out
+	 * the rest, as the client was told (hold_timeout from accept). */
+	if ((what & EV_TIMEOUT) && left > 0) {
+		tv = clock_tv(left);
+		evtimer_add(s->hold_timer, &tv);
+		return;
+	}
 	session_close(s, SESSION_END_NO_ROUTE, session_routes_summary(s,
 	    routes, sizeof(routes)));
 }
