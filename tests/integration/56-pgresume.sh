@@ -122,6 +122,11 @@ history_rows() {
 # pooled connection runs on a new backend that has its work_mem.
 case_pool_failback() {
 	local t=$1 before n moved pgb_pid part
+	# Checks of 1 s once private is up: at 300 ms two slow checks on a
+	# loaded machine took it down again under pgbench, which then saw
+	# its transactions closed (a full run, load 6-9).
+	local FAST=(check_interval=1s check_fast_interval=1s
+		"check_down_interval=${INTERVAL_MS}ms" check_timeout=1s fall=2 "rise=$RISE")
 	start_pg_app "$t"
 	postern_resume "$t"
 	start_pyclient pool pool --size 8
