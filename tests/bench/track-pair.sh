@@ -10,6 +10,11 @@
 #
 #   tests/bench/track-pair.sh NEW BASE
 #
+# BASE may be the word "haproxy": HAProxy in TCP mode with nbthread 1
+# (bench.sh's "haproxy 1t") in place of a second postern, so that
+# postern's CPU per request is paired against HAProxy's under the same
+# load, which bench.sh's one-after-another rounds cannot do.
+#
 # Prints, per workload, NEW's CPU per request over BASE's in each round
 # and their median (below 1: NEW is cheaper), with each one's median
 # us/req.  Both processes and both clients share the 2 CPUs: absolute
@@ -23,8 +28,8 @@ tag=track-pair
 # shellcheck source=tests/bench/lib.sh
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
-if [ $# -ne 2 ] || [ ! -x "$1" ] || [ ! -x "$2" ]; then
-	die "usage: $0 NEW BASE (two postern binaries)"
+if [ $# -ne 2 ] || [ ! -x "$1" ] || { [ "$2" != haproxy ] && [ ! -x "$2" ]; }; then
+	die "usage: $0 NEW BASE (two postern binaries, or BASE = haproxy)"
 fi
 rounds=${BENCH_ROUNDS:-9}
 n_c50=${BENCH_N:-200000}
@@ -51,8 +56,27 @@ start_one() {   # start_one NAME BINARY [PG_EXTRA]
 		die "$2 did not start: $(tail -n 3 "$work/$1.log")"
 	pid[$1]=$ppid rp[$1]=$one_r pp[$1]=$one_p
 }
+start_haproxy() {   # start_haproxy NAME: HAProxy 1t on the same backends
+	local one_r one_p cfg=$work/$1.cfg
+	pick_port one_r; pick_port one_p
+	{
+		haproxy_head "nbthread 1"
+		printf '%s\n' "listen redis" "    bind 127.0.0.1:$one_r" \
+			"    server redis 127.0.0.1:$redis_port" "listen pg" \
+			"    bind 127.0.0.1:$one_p" "    server pg 127.0.0.1:$pg_port"
+	} >"$cfg"
+	spawn "$work/$1.log" haproxy -f "$cfg" -db
+	wait_port "$one_r" "$spawned" && wait_port "$one_p" "$spawned" ||
+		die "haproxy did not start: $(tail -n 3 "$work/$1.log")"
+	pid[$1]=$spawned rp[$1]=$one_r pp[$1]=$one_p
+}
 start_one new "$1" "${BENCH_NEW_PG:-}"
-start_one base "$2"
+if [ "$2" = haproxy ]; then
+	ensure_tools haproxy:haproxy
+	start_haproxy base
+else
+	start_one base "$2"
+fi
 say "new $1 (pid ${pid[new]}), base $2 (pid ${pid[base]})"
 
 workloads=(
