@@ -26,6 +26,12 @@
 # BENCH_POSTERN_BASE=PATH adds "postern base", an earlier postern binary
 # with engine = openssh, paired round by round with "postern openssh"
 # (posterno/posternb): a change to the engine measured in one run.
+# BENCH_SSH_OPENSSH_CONF and BENCH_POSTERN_BASE_CONF add [bastion] lines
+# (newline-separated) to "postern openssh" and "postern base", e.g.
+# "mux_forward = listener" for both when the two binaries differ in that
+# mode, or a setting for one only: measured against the other in one run.
+# BENCH_SSH_REDIS_PROTOCOL (default redis) sets the redis service's
+# protocol for every postern target (tcp: no protocol awareness).
 #
 # and prints each one's median requests/s (connections/s for pgbench -C,
 # milliseconds until the last is served for "100 at once"), then
@@ -159,7 +165,7 @@ add_postern() {	# add_postern NAME LABEL [BASTION LINE] [BINARY]
 	${3:-}
 	[service redis]
 	listen = 127.0.0.1:$rp
-	protocol = redis
+	protocol = ${BENCH_SSH_REDIS_PROTOCOL:-redis}
 	route = via ssh://b/127.0.0.1:$redis_port
 	check = none
 	[service pg]
@@ -303,12 +309,14 @@ fi
 if [[ " $engines " == *" openssh "* ]]; then
 	add_postern posterno "postern openssh" "engine = openssh
 	ssh_config = /dev/null${BENCH_SSH_MUX_FORWARD:+
-	mux_forward = $BENCH_SSH_MUX_FORWARD}"
+	mux_forward = $BENCH_SSH_MUX_FORWARD}${BENCH_SSH_OPENSSH_CONF:+
+	$BENCH_SSH_OPENSSH_CONF}"
 	[ -n "${t_pid2[posterno]}" ] || die "postern openssh: no ssh master (see $logs/posterno.log)"
 	if [ -n "${BENCH_POSTERN_BASE:-}" ]; then
 		[ -x "$BENCH_POSTERN_BASE" ] || die "BENCH_POSTERN_BASE=$BENCH_POSTERN_BASE is not executable"
 		add_postern posternb "postern base" "engine = openssh
-	ssh_config = /dev/null" "$BENCH_POSTERN_BASE"
+	ssh_config = /dev/null${BENCH_POSTERN_BASE_CONF:+
+	$BENCH_POSTERN_BASE_CONF}" "$BENCH_POSTERN_BASE"
 		[ -n "${t_pid2[posternb]}" ] || die "postern base: no ssh master (see $logs/posternb.log)"
 	fi
 fi
