@@ -392,6 +392,7 @@ for w in "${workloads[@]}"; do
 			cmd=${cmd//PPORT/${t_pport[$t]}}
 			f=$work/run.out
 			c0=$(tunnel_cpu "$t")
+			o0=$(cpu_ticks "${t_pid[$t]}" 0)
 			tracer=
 			if [ -n "${BENCH_SSH_TRACE:-}" ] && [[ $t =~ $BENCH_SSH_TRACE ]]; then
 				strace -f -tt -e trace=network,read,write,readv,writev \
@@ -403,6 +404,7 @@ for w in "${workloads[@]}"; do
 			timeout 180 $cmd >"$f" 2>&1
 			[ -z "$tracer" ] || { kill -INT "$tracer"; wait "$tracer"; }
 			c1=$(tunnel_cpu "$t")
+			o1=$(cpu_ticks "${t_pid[$t]}" 0)
 			v=$(figure "$wkind" "$f")
 			[ -n "$v" ] || { say "$wname via ${t_label[$t]}: no figure: $(tail -c 200 "$f")"; v=0; }
 			res["$wname|$t"]+="$v "
@@ -411,7 +413,13 @@ for w in "${workloads[@]}"; do
 			u=$(awk -v a="$c0" -v b="$c1" -v n="${nreq:-0}" -v tk="$clk_tck" \
 				'BEGIN { print (n > 0 ? (b - a) / tk * 1e6 / n : 0) }')
 			cpu["$wname|$t"]+="$u "
-			say "$wname via ${t_label[$t]} round $r: $v (tunnel CPU $u us/request)"
+			# With a master (postern openssh): postern's own share too.
+			own=
+			[ -z "${t_pid2[$t]:-}" ] || [[ $t != postern* ]] ||
+				own=$(awk -v a="$o0" -v b="$o1" -v n="${nreq:-0}" \
+				-v tk="$clk_tck" 'BEGIN { printf ", postern alone %g",
+				(n > 0 ? (b - a) / tk * 1e6 / n : 0) }')
+			say "$wname via ${t_label[$t]} round $r: $v (tunnel CPU $u us/request$own)"
 		done
 	done
 done
