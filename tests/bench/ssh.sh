@@ -38,7 +38,8 @@
 # postern's ratio to its OpenSSH peer taken round by round (median over
 # rounds, so a round the shared machine slowed down hits both alike).
 # Figures only: it never judges them, and exits non-zero only when the
-# set-up fails.
+# set-up fails.  Each round's line of a postern with a master (openssh)
+# gives postern's own CPU too ("postern alone"; the tables count both).
 #
 # BENCH_SSH_RTT_MS=N puts tests/bench/delay.py between every tunnel and
 # sshd, adding N ms of round trip (N/2 each way) on the bastion path, as
