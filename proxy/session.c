@@ -754,8 +754,6 @@ session_free(struct session *s)
 		event_free(s->hold_timer);
 	if (s->idle_timer != NULL)
 		event_free(s->idle_timer);
-	if (s->answer_timer != NULL)
-		event_free(s->answer_timer);
 	session_pg_free(s);
 	if (s->first != NULL)
 		evbuffer_free(s->first);

@@ -102,7 +102,8 @@ struct session {
 	int64_t			 start;		/* clock_ms at accept */
 	int64_t			 wall_ms;	/* audit: wall clock at accept */
 	long			 uid;		/* audit: the client's uid */
-	struct event		*answer_timer;	/* response_timeout */
+	TAILQ_ENTRY(session)	 answer_entry;	/* svc->answers, WAITING */
+	int64_t			 answer_due_ms;	/* clock_ms: response_timeout */
 	size_t			 headlen;
 	struct follow		*follow;	/* redis, postgres: see follow.h */
 	struct guard		*guard;		/* readonly = yes: guard.h */
