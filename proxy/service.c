@@ -228,6 +228,7 @@ service_new(struct postern *px, struct conf *gen,
 	/* -L: the tunnel as typed ("7391 -> redis.internal:6379"). */
 	svc->label = cs->label != NULL ? cs->label : cs->name;
 	TAILQ_INIT(&svc->held);
+	TAILQ_INIT(&svc->answers);
 	svc->routes = calloc(cs->nroutes, sizeof(*svc->routes));
 	svc->order = calloc(cs->nroutes, sizeof(*svc->order));
 	svc->pin_timer = evtimer_new(daemon_base(px), service_pin_expired, svc);
@@ -678,6 +679,8 @@ service_unref(struct service *svc)
 		event_free(svc->drain_timer);
 	if (svc->follow_timer != NULL)
 		event_free(svc->follow_timer);
+	if (svc->answer_timer != NULL)
+		event_free(svc->answer_timer);
 	for (i = 0; i < svc->nroutes; i++) {
 		if (svc->routes[i]->notify_arg == svc) {
 			svc->routes[i]->notify = NULL;

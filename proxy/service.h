@@ -24,6 +24,8 @@ struct route;
 struct session;
 
 TAILQ_HEAD(service_held, session);
+/* Sessions whose response_timeout runs, oldest (first due) first. */
+TAILQ_HEAD(service_answers, session);
 
 /*
  * Sessions relaying or waiting, for max_connections: one count per
@@ -67,6 +69,9 @@ struct service {
 	struct event		*follow_timer;	/* the level-triggered pass */
 	struct health		*health;
 	struct service_held	 held;		/* waiting for a route */
+	/* response_timeout: one timer for all of them (session_watch.c). */
+	struct service_answers	 answers;
+	struct event		*answer_timer;
 	int			 retired;	/* replaced by a reload */
 	struct listener		**listeners;
 	size_t			 nlisteners;

@@ -33,6 +33,7 @@
 #include "pg_cancel.h"
 #include "pg_front.h"
 #include "native_error.h"
+#include "pagemem.h"
 #include "route.h"
 #include "service.h"
 #include "session.h"
@@ -94,10 +95,54 @@ session_relay_done(struct relay *r, void *arg)
 	session_close(s, SESSION_END_RELAY, NULL);
 }
 
+/* The startup reader and its memory, a page of its own (pg_front.h). */
+static void
+session_pg_free(struct session *s)
+{
+	if (s->pg == NULL)
+		return;
+	pg_front_free(s->pg);
+	pagemem_free(daemon_dial_env(s->svc->px)->pm, s->pg, PG_FRONT_MEM);
+	s->pg = NULL;
+}
+
+/*
+ * A PostgreSQL session's first bytes (the startup packet and whatever
+ * followed it), for the relay to send first, made from the reader's only
+ * now: an evbuffer and its 1 KiB chain made at the startup and kept over
+ * the dial were holes below the lasting objects of a pool that connected
+ * at once; made and freed in this one callback, the next session's take
+ * the same chunks (issue 27).  Returns 0, or -1 (out of memory, or a
+ * startup that readonly cannot rewrite).
+ */
+static int
+session_pg_first(struct session *s)
+{
+	const uint8_t	*b;
+	size_t		 len;
+	uint32_t	 plen;
+
+	if (s->pg == NULL || s->cancel)
+		return (0);
+	b = pg_front_bytes(s->pg, &len);
+	if (len < 4)
+		return (-1);
+	memcpy(&plen, b, 4);
+	if ((s->first = evbuffer_new()) == NULL ||
+	    evbuffer_add(s->first, b, len) != 0 ||
+	    guard_startup(s->svc->cs, s->first, ntohl(plen)) != 0) {
+		if (s->first != NULL)
+			evbuffer_free(s->first);
+		s->first = NULL;
+		return (-1);
+	}
+	return (0);
+}
+
 static void
 session_connected(struct session *s, const struct dial_result *res)
 {
-	int	fd = s->client;
+	int	fd = s->client, first;
 
 	s->client = -1;
 	s->route = s->dialing;
@@ -107,21 +152,21 @@ session_connected(struct session *s, const struct dial_result *res)
 	s->route->sessions_active++;
 	s->state = SESSION_RELAYING;
 	/*
-	 * The startup phase is over (its event deleted when it ended): its
-	 * reader goes before the relay makes its lasting events, which then
-	 * take the reader's freed chunks of their size instead of leaving
-	 * them as holes below them in an idle pool's heap (issue 27).  Not
-	 * inside its own callback: this runs from the dial's.
+	 * The startup phase is over (its event deleted when it ended): the
+	 * first bytes are made from its reader, which goes (a page of its
+	 * own) before the relay makes its lasting events.  Not inside its
+	 * own callback: this runs from the dial's.  Without memory for the
+	 * first bytes, the relay still takes the fds, to close them.
 	 */
-	pg_front_free(s->pg);
-	s->pg = NULL;
+	first = session_pg_first(s);
+	session_pg_free(s);
 	if ((res->link != NULL ? relay_start_link(&s->relay,
 	    daemon_base(s->svc->px), fd, res->link, s->first,
 	    session_relay_done, s) : res->fd != -1 ? relay_start_fd(
 	    &s->relay, daemon_base(s->svc->px), fd, res->fd, s->first,
 	    session_relay_done, s) : relay_start(&s->relay,
 	    daemon_base(s->svc->px), fd, res->bev, s->first,
-	    session_relay_done, s)) != 0 ||
+	    session_relay_done, s)) != 0 || first != 0 ||
 	    guard_start(s->svc->cs, &s->relay, &s->guard) != 0) {
 		session_close(s, SESSION_END_INTERNAL, "out of memory");
 		return;
@@ -366,13 +411,14 @@ session_dial_next(struct session *s, size_t from)
  */
 static void
 session_cancel(struct session *s, const struct pg_front_msg *msg,
-    struct evbuffer *packet)
+    const uint8_t *bytes, size_t len)
 {
 	struct route	*r;
 	char		 prefix[256], why[96];
 	const uint8_t	*bkey;
 	size_t		 bkeylen;
 	uint32_t	 bpid, head[3];
+	int		 rc;
 
 	r = pg_cancel_lookup(daemon_cancels(s->svc->px), msg->cancel_pid,
 	    msg->cancel_key, msg->cancel_keylen, &bpid, &bkey, &bkeylen);
@@ -389,19 +435,19 @@ session_cancel(struct session *s, const struct pg_front_msg *msg,
 	if (bkey == msg->cancel_key || (bpid == msg->cancel_pid &&
 	    bkeylen == msg->cancel_keylen &&
 	    memcmp(bkey, msg->cancel_key, bkeylen) == 0))
-		evbuffer_add_buffer(s->first, packet);
+		rc = evbuffer_add(s->first, bytes, len);
 	else {
 		/* A resumed session's backend has a key of its own
 		 * (pgresume.h), maybe of another length: a new packet. */
 		head[0] = htonl((uint32_t)(12 + bkeylen));
 		head[1] = htonl(80877102);	/* CancelRequest */
 		head[2] = htonl(bpid);
-		if (evbuffer_add(s->first, head, sizeof(head)) != 0 ||
-		    evbuffer_add(s->first, bkey, bkeylen) != 0) {
-			session_close(s, SESSION_END_INTERNAL, "out of memory");
-			return;
-		}
-		evbuffer_drain(packet, evbuffer_get_length(packet));
+		if ((rc = evbuffer_add(s->first, head, sizeof(head))) == 0)
+			rc = evbuffer_add(s->first, bkey, bkeylen);
+	}
+	if (rc != 0) {
+		session_close(s, SESSION_END_INTERNAL, "out of memory");
+		return;
 	}
 	s->cancel = 1;
 	s->dialing = route_ref(r);
@@ -414,34 +460,49 @@ session_cancel(struct session *s, const struct pg_front_msg *msg,
 		session_close(s, SESSION_END_INTERNAL, "out of memory");
 }
 
-/* The postgres startup phase ended: dial, or end the session. */
+/*
+ * The postgres startup phase ended: dial, or end the session.  The
+ * startup's bytes stay in the reader until the relay starts
+ * (session_pg_first).
+ */
 static void
-session_pg_cb(const struct pg_front_msg *msg, struct evbuffer *packet,
-    void *arg)
+session_pg_cb(const struct pg_front_msg *msg, const uint8_t *bytes,
+    size_t len, void *arg)
 {
 	struct session	*s = arg;
+	struct evbuffer	*b;
+	int		 rc;
 
 	switch (msg->kind) {
 	case PG_FRONT_CANCEL:
-		session_cancel(s, msg, packet);
+		session_cancel(s, msg, bytes, len);
 		return;
 	case PG_FRONT_STARTUP:
 		/* Kept for a resume (follow.c), which only a service with
 		 * auth_file at the session's start does: no secret in it. */
 		if (s->svc->cs->auth != NULL && msg->len <= PG_MAX_STARTUP &&
-		    (s->pg_startup = malloc(msg->len)) != NULL &&
-		    evbuffer_copyout(packet, s->pg_startup, msg->len) ==
-		    (ev_ssize_t)msg->len)
+		    msg->len <= len &&
+		    (s->pg_startup = malloc(msg->len)) != NULL) {
+			memcpy(s->pg_startup, bytes, msg->len);
 			s->pg_startup_len = msg->len;
-		if ((s->first = evbuffer_new()) == NULL) {
-			session_close(s, SESSION_END_INTERNAL, "out of memory");
-			return;
 		}
-		evbuffer_add_buffer(s->first, packet);
-		if (guard_startup(s->svc->cs, s->first, msg->len) != 0) {
-			session_close(s, SESSION_END_CLIENT, "startup packet "
-			    "postern cannot make read-only");
-			return;
+		/* Refused now, not after a dial: readonly's rewrite is tried
+		 * on a copy made and freed here (again at the connect). */
+		if (s->svc->cs->readonly) {
+			if ((b = evbuffer_new()) == NULL ||
+			    evbuffer_add(b, bytes, len) != 0)
+				rc = -2;
+			else
+				rc = guard_startup(s->svc->cs, b, msg->len);
+			if (b != NULL)
+				evbuffer_free(b);
+			if (rc != 0) {
+				session_close(s, rc == -2 ?
+				    SESSION_END_INTERNAL : SESSION_END_CLIENT,
+				    rc == -2 ? "out of memory" : "startup "
+				    "packet postern cannot make read-only");
+				return;
+			}
 		}
 		session_dial_next(s, 0);
 		return;
@@ -501,6 +562,7 @@ session_new(struct service *svc, int fd, struct sockaddr *sa, socklen_t len)
 {
 	struct session	*s;
 	struct postern	*px = svc->px;
+	void		*mem;
 
 	if ((s = calloc(1, sizeof(*s))) == NULL) {
 		log_warnx("service %s: out of memory for a session",
@@ -528,10 +590,17 @@ session_new(struct service *svc, int fd, struct sockaddr *sa, socklen_t len)
 		session_dial_next(s, 0);
 		return;
 	}
-	s->pg = pg_front_start(daemon_base(px), fd, SESSION_STARTUP_TIMEOUT_MS,
-	    session_pg_cb, s);
-	if (s->pg == NULL)
+	/* A page of its own: no hole in the heap after it (pg_front.h). */
+	if ((mem = pagemem_new(daemon_dial_env(px)->pm, PG_FRONT_MEM)) ==
+	    NULL) {
 		session_close(s, SESSION_END_INTERNAL, "out of memory");
+		return;
+	}
+	if ((s->pg = pg_front_start(daemon_base(px), fd, mem,
+	    SESSION_STARTUP_TIMEOUT_MS, session_pg_cb, s)) == NULL) {
+		pagemem_free(daemon_dial_env(px)->pm, mem, PG_FRONT_MEM);
+		session_close(s, SESSION_END_INTERNAL, "out of memory");
+	}
 }
 
 /* The session's audit record (audit.h), if its generation audits. */
@@ -685,9 +754,7 @@ session_free(struct session *s)
 		event_free(s->hold_timer);
 	if (s->idle_timer != NULL)
 		event_free(s->idle_timer);
-	if (s->answer_timer != NULL)
-		event_free(s->answer_timer);
-	pg_front_free(s->pg);
+	session_pg_free(s);
 	if (s->first != NULL)
 		evbuffer_free(s->first);
 	if (s->pgback != NULL)

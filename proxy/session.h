@@ -84,7 +84,15 @@ enum session_reason {
  */
 struct session {
 	TAILQ_ENTRY(session)	 entry;		/* live list, then reap list */
-	TAILQ_ENTRY(session)	 hold_entry;	/* service's held list */
+	/*
+	 * A session is held (SESSION_HOLDING, before it dials) or waits
+	 * for its first answer (relaying), never both: one place for the
+	 * two list entries.
+	 */
+	union {
+		TAILQ_ENTRY(session)	 hold_entry;	/* svc->held */
+		TAILQ_ENTRY(session)	 answer_entry;	/* svc->answers */
+	};
 	uint64_t		 id;
 	struct service		*svc;
 	struct dial		*dial;
@@ -102,7 +110,7 @@ struct session {
 	int64_t			 start;		/* clock_ms at accept */
 	int64_t			 wall_ms;	/* audit: wall clock at accept */
 	long			 uid;		/* audit: the client's uid */
-	struct event		*answer_timer;	/* response_timeout */
+	int64_t			 answer_due_ms;	/* clock_ms: response_timeout */
 	size_t			 headlen;
 	struct follow		*follow;	/* redis, postgres: see follow.h */
 	struct guard		*guard;		/* readonly = yes: guard.h */

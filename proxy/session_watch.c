@@ -38,10 +38,8 @@ session_watch_answered(struct session *s)
 {
 	if (s->answer == SESSION_ANSWER_DONE)
 		return;
-	/* Never armed again: an idle session holds no timer (issue 27). */
-	if (s->answer_timer != NULL)
-		event_free(s->answer_timer);
-	s->answer_timer = NULL;
+	if (s->answer == SESSION_ANSWER_WAITING)
+		TAILQ_REMOVE(&s->svc->answers, s, answer_entry);
 	if (s->answer != SESSION_ANSWER_LATE)
 		route_report(s->route, 1, ROUTE_EV_ANSWER, "answered",
 		    clock_ms());
@@ -54,9 +52,8 @@ session_watch_answered(struct session *s)
  * answer may still come, and the client decides how long to wait.
  */
 static void
-session_watch_late(evutil_socket_t fd, short what, void *arg)
+session_watch_late(struct session *s)
 {
-	struct session	*s = arg;
 	char		 prefix[256], why[128];
 
 	s->answer = SESSION_ANSWER_LATE;
@@ -67,23 +64,70 @@ session_watch_late(evutil_socket_t fd, short what, void *arg)
 	route_report(s->route, 0, ROUTE_EV_ANSWER, why, clock_ms());
 }
 
-/* The server must answer request soon: start response_timeout. */
+/* Arm svc's answer timer for the first session due, if any. */
+static void
+session_watch_arm(struct service *svc)
+{
+	struct session	*s = TAILQ_FIRST(&svc->answers);
+	int64_t		 ms;
+	struct timeval	 tv;
+
+	if (s == NULL)
+		return;
+	ms = s->answer_due_ms - clock_ms();
+	tv = clock_tv(ms > 0 ? ms : 0);
+	evtimer_add(svc->answer_timer, &tv);
+}
+
+/*
+ * The service's answer timer: the sessions whose response_timeout has
+ * passed, oldest first (one timeout per service, so the queue is in
+ * the order they fall due).  Not before their time: libevent arms from
+ * the loop's cached time, which may be behind the clock, so a timer
+ * that fires early is armed again for the rest.
+ */
+static void
+session_watch_due(evutil_socket_t fd, short what, void *arg)
+{
+	struct service	*svc = arg;
+	struct session	*s;
+	int64_t		 now = clock_ms();
+
+	/* route_report may close sessions: the head is read anew each time. */
+	while ((s = TAILQ_FIRST(&svc->answers)) != NULL &&
+	    s->answer_due_ms <= now) {
+		TAILQ_REMOVE(&svc->answers, s, answer_entry);
+		session_watch_late(s);
+	}
+	session_watch_arm(svc);
+}
+
+/*
+ * The server must answer request soon: start response_timeout.  One
+ * timer per service, not an event per session made and freed around each
+ * first request: a pool that connected at once left each one's 136 bytes
+ * as a hole in the heap, ~100 bytes of RSS per idle PostgreSQL session
+ * (issue 27).
+ */
 static void
 session_watch_expect(struct session *s, const char *request)
 {
-	struct timeval	tv = clock_tv(s->svc->cs->response_timeout_ms);
+	struct service	*svc = s->svc;
 
 	if (s->answer != SESSION_ANSWER_NONE ||
-	    s->svc->cs->response_timeout_ms == 0)
+	    svc->cs->response_timeout_ms == 0)
 		return;
-	if (s->answer_timer == NULL &&
-	    (s->answer_timer = evtimer_new(daemon_base(s->svc->px),
-	    session_watch_late, s)) == NULL)
+	if (svc->answer_timer == NULL &&
+	    (svc->answer_timer = evtimer_new(daemon_base(svc->px),
+	    session_watch_due, svc)) == NULL)
 		return;		/* out of memory: no passive check */
 	if (request != s->request)
 		snprintf(s->request, sizeof(s->request), "%s", request);
 	s->answer = SESSION_ANSWER_WAITING;
-	evtimer_add(s->answer_timer, &tv);
+	s->answer_due_ms = clock_ms() + svc->cs->response_timeout_ms;
+	TAILQ_INSERT_TAIL(&svc->answers, s, answer_entry);
+	if (TAILQ_FIRST(&svc->answers) == s)
+		session_watch_arm(svc);
 }
 
 /*
@@ -309,11 +353,13 @@ void
 session_watch_close(struct session *s, int reason)
 {
 	char	why[128];
+	int	waiting = s->answer == SESSION_ANSWER_WAITING;
 
-	if (s->answer_timer != NULL)
-		evtimer_del(s->answer_timer);
-	if (s->answer != SESSION_ANSWER_WAITING ||
-	    reason != SESSION_END_RELAY ||
+	if (waiting) {
+		TAILQ_REMOVE(&s->svc->answers, s, answer_entry);
+		s->answer = SESSION_ANSWER_DONE;	/* watched no more */
+	}
+	if (!waiting || reason != SESSION_END_RELAY ||
 	    (s->relay.first_end != RELAY_END_SERVER_EOF &&
 	    s->relay.first_end != RELAY_END_SERVER_ERROR))
 		return;

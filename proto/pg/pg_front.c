@@ -12,18 +12,28 @@
 #include <string.h>
 #include <unistd.h>
 
-#include <event2/buffer.h>
 #include <event2/event.h>
 
 #include "pg_front.h"
 
+/*
+ * Laid out in the caller's PG_FRONT_MEM bytes: this struct, the event
+ * (event_assign: libevent's size, known only at run time), then the
+ * bytes read so far, until they outgrow it (spill).
+ */
 struct pg_front {
-	int		 fd;
-	struct evbuffer	*in;
-	struct event	*ev;
+	struct event	*ev;		/* in mem, after this struct */
+	uint8_t		*buf;		/* in mem after the event, or spill */
+	uint8_t		*spill;		/* PG_MAX_STARTUP bytes, or NULL */
+	size_t		 cap;
+	size_t		 len;
 	pg_front_cb	*cb;
 	void		*arg;
+	int		 fd;
 };
+
+/* x rounded up to a multiple of 16 (malloc's alignment). */
+#define PG_FRONT_ALIGN(x)	(((x) + 15) & ~(size_t)15)
 
 static uint32_t
 pg_front_get32(const uint8_t *p)
@@ -90,59 +100,31 @@ static void
 pg_front_finish(struct pg_front *p, struct pg_front_msg *msg)
 {
 	event_del(p->ev);
-	p->cb(msg, p->in, p->arg);
-}
-
-static void
-pg_front_block_free(const void *data, size_t len, void *extra)
-{
-	(void)len;
-	(void)extra;
-	free((void *)(uintptr_t)data);
+	p->cb(msg, p->buf, p->len, p->arg);
 }
 
 /*
- * Read what the client sent into p->in, in a block of its size: an
- * evbuffer_read() reserves a 1 KiB chain for a startup of ~100 bytes,
- * and a pool that connects at once holds all of them together until it
- * frees them, leaving 1 KiB holes below the sessions' lasting objects
- * (issue 27).  Returns read(2)'s result.
+ * Read what the client sent after what p holds, moving to the spill
+ * buffer once the caller's memory is full.  Returns read(2)'s result;
+ * 0 bytes of room (PG_MAX_STARTUP held) reads one byte into nothing.
  */
 static ssize_t
 pg_front_read(struct pg_front *p, int fd)
 {
-	uint8_t		 tmp[PG_MAX_STARTUP];
-	size_t		 have = evbuffer_get_length(p->in);
-	uint8_t		*b;
-	ssize_t		 n;
+	uint8_t	 one;
 
-	n = read(fd, tmp, have < sizeof(tmp) ? sizeof(tmp) - have : 1);
-	if (n <= 0)
-		return (n);
-	/*
-	 * A startup in pieces goes into ordinary chains after the first:
-	 * a block per read would let a client that sends a byte at a time
-	 * cost a chain header per byte.
-	 */
-	if (have > 0) {
-		if (evbuffer_add(p->in, tmp, (size_t)n) != 0) {
+	if (p->len == p->cap && p->spill == NULL) {
+		if ((p->spill = malloc(PG_MAX_STARTUP)) == NULL) {
 			errno = ENOMEM;
 			return (-1);
 		}
-		return (n);
+		memcpy(p->spill, p->buf, p->len);
+		p->buf = p->spill;
+		p->cap = PG_MAX_STARTUP;
 	}
-	if ((b = malloc((size_t)n)) == NULL) {
-		errno = ENOMEM;
-		return (-1);
-	}
-	memcpy(b, tmp, (size_t)n);
-	if (evbuffer_add_reference(p->in, b, (size_t)n, pg_front_block_free,
-	    NULL) != 0) {
-		free(b);
-		errno = ENOMEM;
-		return (-1);
-	}
-	return (n);
+	if (p->len == p->cap)
+		return (read(fd, &one, 1));	/* the caller says too long */
+	return (read(fd, p->buf + p->len, p->cap - p->len));
 }
 
 static void
@@ -160,6 +142,8 @@ pg_front_read_cb(evutil_socket_t fd, short what, void *arg)
 		return;
 	}
 	n = pg_front_read(p, fd);
+	if (n > 0 && (size_t)n <= p->cap - p->len)
+		p->len += (size_t)n;
 	if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR)) {
 		msg.kind = PG_FRONT_CLOSED;
 		msg.detail = n == 0 ? "client closed" : strerror(errno);
@@ -167,16 +151,9 @@ pg_front_read_cb(evutil_socket_t fd, short what, void *arg)
 		return;
 	}
 	for (;;) {
-		size_t	len = evbuffer_get_length(p->in);
-		uint8_t	*buf = evbuffer_pullup(p->in, len < 8 ? -1 : 8);
-
-		/* The header classifies; the whole packet is then pulled. */
-		if (len >= 8 && pg_front_get32(buf) <= PG_MAX_STARTUP &&
-		    pg_front_get32(buf) <= len)
-			buf = evbuffer_pullup(p->in, pg_front_get32(buf));
-		switch (pg_front_parse(buf, len, &msg)) {
+		switch (pg_front_parse(p->buf, p->len, &msg)) {
 		case PG_FRONT_NEED_MORE:
-			if (len >= PG_MAX_STARTUP) {
+			if (p->len >= PG_MAX_STARTUP) {
 				msg.kind = PG_FRONT_BAD;
 				msg.detail = "startup packet too long";
 				pg_front_finish(p, &msg);
@@ -185,7 +162,8 @@ pg_front_read_cb(evutil_socket_t fd, short what, void *arg)
 		case PG_FRONT_SSL_REQUEST:
 		case PG_FRONT_GSS_REQUEST:
 			/* The client's leg is local: no encryption. */
-			evbuffer_drain(p->in, 8);
+			p->len -= 8;
+			memmove(p->buf, p->buf + 8, p->len);
 			if (write(fd, "N", 1) != 1) {
 				msg.kind = PG_FRONT_CLOSED;
 				msg.detail = "client went away";
@@ -202,25 +180,34 @@ pg_front_read_cb(evutil_socket_t fd, short what, void *arg)
 }
 
 struct pg_front *
-pg_front_start(struct event_base *base, int fd, int timeout_ms, pg_front_cb *cb,
-    void *arg)
+pg_front_start(struct event_base *base, int fd, void *mem, int timeout_ms,
+    pg_front_cb *cb, void *arg)
 {
-	struct pg_front	*p;
+	struct pg_front	*p = mem;
+	size_t		 head = PG_FRONT_ALIGN(sizeof(*p));
+	size_t		 evsize = PG_FRONT_ALIGN(event_get_struct_event_size());
 	struct timeval	 tv = { timeout_ms / 1000, (timeout_ms % 1000) * 1000 };
 
-	if ((p = calloc(1, sizeof(*p))) == NULL)
-		return (NULL);
+	if (head + evsize + 64 > PG_FRONT_MEM)
+		return (NULL);	/* a libevent whose event we cannot hold */
+	memset(p, 0, sizeof(*p));
 	p->fd = fd;
 	p->cb = cb;
 	p->arg = arg;
-	p->in = evbuffer_new();
-	p->ev = event_new(base, fd, EV_READ | EV_PERSIST, pg_front_read_cb, p);
-	if (p->in == NULL || p->ev == NULL) {
-		pg_front_free(p);
+	p->ev = (struct event *)(void *)((uint8_t *)mem + head);
+	p->buf = (uint8_t *)mem + head + evsize;
+	p->cap = PG_FRONT_MEM - head - evsize;
+	if (event_assign(p->ev, base, fd, EV_READ | EV_PERSIST,
+	    pg_front_read_cb, p) != 0 || event_add(p->ev, &tv) != 0)
 		return (NULL);
-	}
-	event_add(p->ev, &tv);
 	return (p);
+}
+
+const uint8_t *
+pg_front_bytes(const struct pg_front *p, size_t *len)
+{
+	*len = p->len;
+	return (p->buf);
 }
 
 void
@@ -234,9 +221,10 @@ pg_front_free(struct pg_front *p)
 {
 	if (p == NULL)
 		return;
-	if (p->ev != NULL)
-		event_free(p->ev);
-	if (p->in != NULL)
-		evbuffer_free(p->in);
-	free(p);
+	event_del(p->ev);
+	/* A CancelRequest's key is a secret; the memory may be reused. */
+	explicit_bzero(p->buf, p->len);
+	free(p->spill);
+	p->spill = NULL;
+	p->len = 0;
 }

@@ -15,7 +15,6 @@
 
 #include "pg_cancel.h"
 
-struct evbuffer;
 struct event_base;
 struct pg_front;
 
@@ -59,26 +58,48 @@ struct pg_front_msg {
 int	pg_front_parse(const uint8_t *buf, size_t len, struct pg_front_msg *msg);
 
 /*
- * pg_front_cb(msg, packet, arg): the one completion.  For STARTUP and
- * CANCEL, packet holds its bytes (and any that followed); the callee may
- * take them with evbuffer_add_buffer.  Other kinds: the session ends.
+ * pg_front_cb(msg, bytes, len, arg): the one completion.  For STARTUP and
+ * CANCEL, bytes[0..len) holds the packet (and any bytes that followed
+ * it), valid until pg_front_free.  Other kinds: the session ends.
  */
 typedef void pg_front_cb(const struct pg_front_msg *msg,
-	    struct evbuffer *packet, void *arg);
+	    const uint8_t *bytes, size_t len, void *arg);
 
 /*
- * pg_front_start(base, fd, timeout_ms, cb, arg): read the startup phase
- * from fd (not owned: the caller closes it).  Returns NULL when out of
- * memory.
+ * The startup reader lives in memory its caller gives, PG_FRONT_MEM
+ * bytes: it lasts from the accept to the connect, and a pool that
+ * connects at once reads every startup before any dial ends, so from
+ * malloc its objects (the reader, its event, the bytes) left holes
+ * below the sessions' lasting ones that no later allocation filled
+ * (issue 27).  The caller takes it from a mapping of its own
+ * (lib/pagemem.h).  A startup longer than what fits in it goes to a
+ * buffer of PG_MAX_STARTUP from malloc.
  */
-struct pg_front *pg_front_start(struct event_base *base, int fd,
+#define PG_FRONT_MEM		4096
+
+/*
+ * pg_front_start(base, fd, mem, timeout_ms, cb, arg): read the startup
+ * phase from fd (not owned: the caller closes it) in mem (PG_FRONT_MEM
+ * bytes, owned by the caller, who frees it after pg_front_free).
+ * Returns the reader (at mem), or NULL when the event cannot be added.
+ */
+struct pg_front *pg_front_start(struct event_base *base, int fd, void *mem,
 	    int timeout_ms, pg_front_cb *cb, void *arg);
+
+/*
+ * pg_front_bytes(p, len): the bytes read so far (after any SSLRequest
+ * answered), as the callback saw them; *len their count.  Valid until
+ * pg_front_free.
+ */
+const uint8_t *pg_front_bytes(const struct pg_front *p, size_t *len);
 
 /* pg_front_stop(p): no more reading or callbacks. */
 void	pg_front_stop(struct pg_front *p);
 
-/* pg_front_free(p): stop and free; NULL is a no-op.  Not from inside the
- * callback. */
+/*
+ * pg_front_free(p): stop, and free what p made (not its memory, the
+ * caller's); NULL is a no-op.  Not from inside the callback.
+ */
 void	pg_front_free(struct pg_front *p);
 
 #endif

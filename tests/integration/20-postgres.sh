@@ -99,8 +99,8 @@ case_backend_terminated() {
 }
 
 # A client whose SSLRequest and StartupMessage arrive in pieces (a few
-# bytes per segment, TCP_NODELAY): postern's startup reader keeps the
-# first read in a block of its size and appends the rest (pg_front.c).
+# bytes per segment, TCP_NODELAY): postern's startup reader appends each
+# piece to what it holds (pg_front.c).
 case_startup_pieces() {
 	local out
 	start_postgres
@@ -148,7 +148,22 @@ PY
 	expect_eq "select through a startup sent in pieces" 42 "$out"
 }
 
+# A StartupMessage of ~8 KB (a long option), more than the reader's page
+# holds (PG_FRONT_MEM): it goes on in a buffer of its own and reaches the
+# server whole, after an SSLRequest (sslmode=prefer).
+case_startup_long() {
+	local pad
+	start_postgres
+	postern_pg
+	pad=$(head -c 8000 /dev/zero | tr '\0' x)
+	expect_eq "an 8 KB option through postern, byte for byte" t \
+	    "$(PGOPTIONS="-c postern.pad=$pad" psql_at "$LISTEN_PORT" \
+	    "select current_setting('postern.pad') = repeat('x', 8000)" \
+	    sslmode=prefer)"
+}
+
 run_case "startup and SSLRequest in pieces of a few bytes" case_startup_pieces
+run_case "a startup longer than the reader's page" case_startup_long
 run_case "psql select 1 (sslmode=disable)" case_select_nossl
 run_case "psql select 1 (sslmode=prefer)" case_select_prefer
 run_case "bulk result and COPY" case_bulk

@@ -224,6 +224,64 @@ case_passive_hung_server() {
 	expect_log ": redis/private: down -> up \(1 successful request; "
 }
 
+# response_timeout runs for each session's first prompt request from one
+# timer per service over a queue (session_watch.c): three sessions wait
+# on a server that answers only the middle one; the first and the last
+# are late, the answered one leaves the queue from its middle and is
+# never reported.  A fake server logs each GET's key, which says when a
+# request got through, so the three are queued in that order.
+case_answer_queue() {
+	local fake i k=0
+	fake=$(free_port) || fail_case "no free port"
+	/usr/bin/python3 - "$fake" "$T/fake" <<'PY' > /dev/null 2>&1 &
+import socket, sys, threading
+srv = socket.socket()
+srv.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+srv.bind(("127.0.0.1", int(sys.argv[1])))
+srv.listen(16)
+srv.settimeout(60)
+open(sys.argv[2] + ".ready", "w").close()
+lock = threading.Lock()
+def serve(c):
+    got = b""
+    while b"\r\nyes\r\n" not in got and b"\r\nno\r\n" not in got:
+        d = c.recv(4096)
+        if not d:
+            return
+        got += d
+    key = "yes" if b"\r\nyes\r\n" in got else "no"
+    if key == "yes":
+        c.sendall(b"$-1\r\n")
+    with lock, open(sys.argv[2] + ".log", "a") as f:
+        f.write("got %s\n" % key)
+    c.recv(1)    # held until postern closes it
+while True:
+    c, _ = srv.accept()
+    threading.Thread(target=serve, args=(c,), daemon=True).start()
+PY
+	track_server $!
+	wait_until 10 test -e "$T/fake.ready" || fail_case "the fake server did not start"
+	postern_redis "private tcp://127.0.0.1:$fake" -- check=none fall=10 \
+	    response_timeout=300ms
+	for i in no yes no; do
+		k=$((k + 1))
+		(exec 3<>"/dev/tcp/127.0.0.1/$LISTEN_PORT" &&
+		printf '*2\r\n$3\r\nGET\r\n$%d\r\n%s\r\n' "${#i}" "$i" >&3 &&
+		timeout 20 head -c 5 <&3 > "$T/client$k.out") &
+		track_client $!
+		wait_until 10 eval "[[ \$(grep -c . '$T/fake.log' 2>/dev/null) == $k ]]" ||
+		    fail_case "request $k (GET $i) did not reach the server"
+	done
+	wait_until 10 grep -q '^\$-1' "$T/client2.out" ||
+	    fail_case "the answered client got no reply"
+	# The queue is in the order the sessions fall due: once the last
+	# one is late, a wrongly kept middle one would be too.
+	expect_log ": s3 redis [^ ]+ -> private 127\.0\.0\.1:$fake: no answer to GET within 300 ms$"
+	expect_log ": s1 redis [^ ]+ -> private 127\.0\.0\.1:$fake: no answer to GET within 300 ms$"
+	expect_no_log ": s2 redis .*no answer"
+	expect_eq "late requests logged" 2 "$(grep -c 'no answer to GET' "$POSTERN_LOG")"
+}
+
 run_case "log_level = warn shows a failover, not sessions; notice adds recovery" case_log_levels
 run_case "dead first route fails over at connect" case_dead_first_route
 run_case "passive health: fall, rest, retry" case_passive_fall_and_retry
@@ -233,4 +291,5 @@ run_case "all routes time out" case_all_routes_timeout
 run_case "held client served when a route comes up" case_hold_until_route_up
 run_case "hold_timeout expires with the protocol's error" case_hold_timeout
 run_case "passive: a hung server is left while clients connect" case_passive_hung_server
+run_case "response_timeout: one queue per service; an answered session leaves it from the middle" case_answer_queue
 finish

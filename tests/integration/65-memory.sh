@@ -31,10 +31,10 @@ fi
 # RSS bound).
 MEM_RSS_TCP=${POSTERN_MEM_BOUND:-1472}	# measured 1120-1206
 MEM_RSS_REDIS=${POSTERN_MEM_BOUND:-1920}	# measured 1449-1503
-MEM_RSS_PG=${POSTERN_MEM_BOUND:-3328}	# measured 1822-2566 (600)
+MEM_RSS_PG=${POSTERN_MEM_BOUND:-2048}	# measured 1665-1686 (600)
 MEM_HEAP_TCP=1312			# measured 1105-1118
 MEM_HEAP_REDIS=1680			# measured 1425-1429
-MEM_HEAP_PG=1872			# measured 1566-1584
+MEM_HEAP_PG=1824			# measured 1553-1571
 MEM_N=${POSTERN_MEM_N:-2000}		# redis and tcp sessions
 # postgres: a backend process each; at 300 the fixed costs (epoll and
 # fd tables that grow in steps) still showed, 400 bytes per session more.

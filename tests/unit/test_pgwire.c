@@ -1,5 +1,6 @@
 /*
- * test_pgwire.c: PostgreSQL's pre-startup packets (pgfront), the
+ * test_pgwire.c: PostgreSQL's pre-startup packets (pgfront: the parser,
+ * and the reader over a socketpair in its caller's memory), the
  * BackendKeyData sniffer (pgback) and the cancel map (pgcancel), with
  * protocol 3.0's 4-byte keys and 3.2's longer ones (PostgreSQL 18 sends
  * 32 bytes; 4 to 256 are allowed).  Every stream is also fed split at
@@ -7,14 +8,20 @@
  */
 #include "config.h"
 
+#include <sys/socket.h>
+
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <cmocka.h>
+
+#include <event2/event.h>
 
 #include "pg_back.h"
 #include "pg_cancel.h"
@@ -126,6 +133,158 @@ test_front_startup_versions(void **state)
 	assert_int_equal(msg.len, 8);
 	assert_int_equal(pg_front_parse(buf + 8, n, &msg), PG_FRONT_STARTUP);
 	assert_int_equal(msg.len, n);
+}
+
+/*
+ * The startup reader over a socketpair, in the memory its caller gives
+ * (PG_FRONT_MEM): what the callback sees, and the bytes it holds.
+ */
+struct front_run {
+	struct event_base	*base;
+	struct pg_front		*p;
+	void			*mem;
+	int			 sv[2];		/* [0] the client's end */
+	int			 done;
+	enum pg_front_kind	 kind;
+	uint8_t			 got[PG_MAX_STARTUP + 64];
+	size_t			 gotlen;
+};
+
+static void
+front_cb(const struct pg_front_msg *msg, const uint8_t *bytes, size_t len,
+    void *arg)
+{
+	struct front_run	*r = arg;
+	size_t			 have;
+
+	r->done++;
+	r->kind = msg->kind;
+	r->gotlen = len;
+	if (len <= sizeof(r->got))
+		memcpy(r->got, bytes, len);
+	/* What the accessor gives is what the callback got. */
+	assert_ptr_equal(pg_front_bytes(r->p, &have), bytes);
+	assert_int_equal(have, len);
+}
+
+static void
+front_open(struct front_run *r)
+{
+	memset(r, 0, sizeof(*r));
+	assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM, 0, r->sv), 0);
+	assert_non_null(r->base = event_base_new());
+	assert_non_null(r->mem = calloc(1, PG_FRONT_MEM));
+	assert_non_null(r->p = pg_front_start(r->base, r->sv[1], r->mem,
+	    5000, front_cb, r));
+}
+
+/* Send n bytes from the client's end, then run the loop until the
+ * reader has read what is there (bounded). */
+static void
+front_send(struct front_run *r, const uint8_t *b, size_t n)
+{
+	int	i;
+
+	if (n > 0)
+		assert_int_equal(write(r->sv[0], b, n), (ssize_t)n);
+	for (i = 0; i < 64 && !r->done; i++)
+		event_base_loop(r->base, EVLOOP_NONBLOCK);
+}
+
+static void
+front_close(struct front_run *r)
+{
+	pg_front_free(r->p);
+	pg_front_free(NULL);
+	free(r->mem);
+	event_base_free(r->base);
+	close(r->sv[0]);
+	close(r->sv[1]);
+}
+
+/* SSLRequest answered 'N'; the startup and what followed it, whole. */
+static void
+test_front_reader_ssl(void **state)
+{
+	uint8_t			 buf[256], n1;
+	struct front_run	 r;
+	size_t			 n;
+
+	(void)state;
+	front_open(&r);
+	put32(buf, 8);
+	put32(buf + 4, PG_SSLREQUEST_CODE);
+	n = 8 + startup_packet(buf + 8, 3, 0);
+	memcpy(buf + n, "Q\0\0\0\x05x", 6);	/* sent before any answer */
+	front_send(&r, buf, n + 6);
+	assert_int_equal(read(r.sv[0], &n1, 1), 1);
+	assert_int_equal(n1, 'N');
+	assert_int_equal(r.done, 1);
+	assert_int_equal(r.kind, PG_FRONT_STARTUP);
+	assert_int_equal(r.gotlen, n - 8 + 6);
+	assert_memory_equal(r.got, buf + 8, n - 8 + 6);
+	front_close(&r);
+}
+
+/*
+ * A startup in pieces of 3 bytes, and one of 9,000 bytes (past what the
+ * caller's memory holds in place: a spill buffer) in pieces of 1,000.
+ */
+static void
+test_front_reader_pieces(void **state)
+{
+	static uint8_t		 buf[9000];
+	static const size_t	 sizes[] = { 64, 9000 }, steps[] = { 3, 1000 };
+	struct front_run	 r;
+	size_t			 i, off, k, n;
+
+	(void)state;
+	for (i = 0; i < 2; i++) {
+		n = sizes[i];
+		memset(buf, 0, sizeof(buf));
+		put32(buf, (uint32_t)n);
+		put32(buf + 4, 3 << 16);
+		for (k = 8; k < n - 2; k++)
+			buf[k] = (uint8_t)('a' + k % 26);
+		front_open(&r);
+		for (off = 0; off < n; off += k) {
+			k = n - off < steps[i] ? n - off : steps[i];
+			assert_int_equal(r.done, 0);
+			front_send(&r, buf + off, k);
+		}
+		assert_int_equal(r.done, 1);
+		assert_int_equal(r.kind, PG_FRONT_STARTUP);
+		assert_int_equal(r.gotlen, n);
+		assert_memory_equal(r.got, buf, n);
+		front_close(&r);
+	}
+}
+
+/* A bad length, and a client that leaves halfway. */
+static void
+test_front_reader_ends(void **state)
+{
+	uint8_t			 buf[64];
+	struct front_run	 r;
+
+	(void)state;
+	front_open(&r);
+	put32(buf, PG_MAX_STARTUP + 1);
+	put32(buf + 4, 3 << 16);
+	front_send(&r, buf, 8);
+	assert_int_equal(r.done, 1);
+	assert_int_equal(r.kind, PG_FRONT_BAD);
+	front_close(&r);
+
+	front_open(&r);
+	startup_packet(buf, 3, 0);
+	front_send(&r, buf, 10);
+	assert_int_equal(r.done, 0);
+	shutdown(r.sv[0], SHUT_WR);
+	front_send(&r, NULL, 0);
+	assert_int_equal(r.done, 1);
+	assert_int_equal(r.kind, PG_FRONT_CLOSED);
+	front_close(&r);
 }
 
 /* A server's startup in protocol 3.2: keylen-byte key. */
@@ -338,6 +497,9 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_front_cancel_lengths),
 		cmocka_unit_test(test_front_startup_versions),
+		cmocka_unit_test(test_front_reader_ssl),
+		cmocka_unit_test(test_front_reader_pieces),
+		cmocka_unit_test(test_front_reader_ends),
 		cmocka_unit_test(test_back_key_lengths),
 		cmocka_unit_test(test_back_bad_keys),
 		cmocka_unit_test(test_back_hide_plus),
