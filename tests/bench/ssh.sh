@@ -26,13 +26,20 @@
 # BENCH_POSTERN_BASE=PATH adds "postern base", an earlier postern binary
 # with engine = openssh, paired round by round with "postern openssh"
 # (posterno/posternb): a change to the engine measured in one run.
+# BENCH_SSH_OPENSSH_CONF and BENCH_POSTERN_BASE_CONF add [bastion] lines
+# (newline-separated) to "postern openssh" and "postern base", e.g.
+# "mux_forward = listener" for both when the two binaries differ in that
+# mode, or a setting for one only: measured against the other in one run.
+# BENCH_SSH_REDIS_PROTOCOL (default redis) sets the redis service's
+# protocol for every postern target (tcp: no protocol awareness).
 #
 # and prints each one's median requests/s (connections/s for pgbench -C,
 # milliseconds until the last is served for "100 at once"), then
 # postern's ratio to its OpenSSH peer taken round by round (median over
 # rounds, so a round the shared machine slowed down hits both alike).
 # Figures only: it never judges them, and exits non-zero only when the
-# set-up fails.
+# set-up fails.  Each round's line of a postern with a master (openssh)
+# gives postern's own CPU too ("postern alone"; the tables count both).
 #
 # BENCH_SSH_RTT_MS=N puts tests/bench/delay.py between every tunnel and
 # sshd, adding N ms of round trip (N/2 each way) on the bastion path, as
@@ -159,7 +166,7 @@ add_postern() {	# add_postern NAME LABEL [BASTION LINE] [BINARY]
 	${3:-}
 	[service redis]
 	listen = 127.0.0.1:$rp
-	protocol = redis
+	protocol = ${BENCH_SSH_REDIS_PROTOCOL:-redis}
 	route = via ssh://b/127.0.0.1:$redis_port
 	check = none
 	[service pg]
@@ -303,12 +310,14 @@ fi
 if [[ " $engines " == *" openssh "* ]]; then
 	add_postern posterno "postern openssh" "engine = openssh
 	ssh_config = /dev/null${BENCH_SSH_MUX_FORWARD:+
-	mux_forward = $BENCH_SSH_MUX_FORWARD}"
+	mux_forward = $BENCH_SSH_MUX_FORWARD}${BENCH_SSH_OPENSSH_CONF:+
+	$BENCH_SSH_OPENSSH_CONF}"
 	[ -n "${t_pid2[posterno]}" ] || die "postern openssh: no ssh master (see $logs/posterno.log)"
 	if [ -n "${BENCH_POSTERN_BASE:-}" ]; then
 		[ -x "$BENCH_POSTERN_BASE" ] || die "BENCH_POSTERN_BASE=$BENCH_POSTERN_BASE is not executable"
 		add_postern posternb "postern base" "engine = openssh
-	ssh_config = /dev/null" "$BENCH_POSTERN_BASE"
+	ssh_config = /dev/null${BENCH_POSTERN_BASE_CONF:+
+	$BENCH_POSTERN_BASE_CONF}" "$BENCH_POSTERN_BASE"
 		[ -n "${t_pid2[posternb]}" ] || die "postern base: no ssh master (see $logs/posternb.log)"
 	fi
 fi
@@ -384,6 +393,7 @@ for w in "${workloads[@]}"; do
 			cmd=${cmd//PPORT/${t_pport[$t]}}
 			f=$work/run.out
 			c0=$(tunnel_cpu "$t")
+			o0=$(cpu_ticks "${t_pid[$t]}" 0)
 			tracer=
 			if [ -n "${BENCH_SSH_TRACE:-}" ] && [[ $t =~ $BENCH_SSH_TRACE ]]; then
 				strace -f -tt -e trace=network,read,write,readv,writev \
@@ -395,6 +405,7 @@ for w in "${workloads[@]}"; do
 			timeout 180 $cmd >"$f" 2>&1
 			[ -z "$tracer" ] || { kill -INT "$tracer"; wait "$tracer"; }
 			c1=$(tunnel_cpu "$t")
+			o1=$(cpu_ticks "${t_pid[$t]}" 0)
 			v=$(figure "$wkind" "$f")
 			[ -n "$v" ] || { say "$wname via ${t_label[$t]}: no figure: $(tail -c 200 "$f")"; v=0; }
 			res["$wname|$t"]+="$v "
@@ -403,7 +414,13 @@ for w in "${workloads[@]}"; do
 			u=$(awk -v a="$c0" -v b="$c1" -v n="${nreq:-0}" -v tk="$clk_tck" \
 				'BEGIN { print (n > 0 ? (b - a) / tk * 1e6 / n : 0) }')
 			cpu["$wname|$t"]+="$u "
-			say "$wname via ${t_label[$t]} round $r: $v (tunnel CPU $u us/request)"
+			# With a master (postern openssh): postern's own share too.
+			own=
+			[ -z "${t_pid2[$t]:-}" ] || [[ $t != postern* ]] ||
+				own=$(awk -v a="$o0" -v b="$o1" -v n="${nreq:-0}" \
+				-v tk="$clk_tck" 'BEGIN { printf ", postern alone %g",
+				(n > 0 ? (b - a) / tk * 1e6 / n : 0) }')
+			say "$wname via ${t_label[$t]} round $r: $v (tunnel CPU $u us/request$own)"
 		done
 	done
 done
