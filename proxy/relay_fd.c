@@ -228,9 +228,8 @@ relay_fd_flush(struct relay_side *to)
 			return;
 		}
 	} else {
-		/* evbuffer_write() of nothing is -1 with errno untouched. */
 		if (relay_fd_outlen(to) > 0 &&
-		    evbuffer_write(to->fdio.out, to->fdio.fd) == -1 &&
+		    iobuf_write(to->fdio.out, to->fdio.fd) == -1 &&
 		    errno != EAGAIN && errno != EINTR) {
 			relay_fd_write_failed(to, strerror(errno));
 			return;

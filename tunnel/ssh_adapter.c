@@ -39,6 +39,7 @@
 #include <event2/event.h>
 
 #include "clock.h"
+#include "iobuf.h"
 #include "log.h"
 #include "ssh_int.h"
 
@@ -170,7 +171,7 @@ ssh_adapter_write_cb(evutil_socket_t fd, short what, void *arg)
 	size_t			 before = evbuffer_get_length(b->io.out);
 
 	b->io.flush_due = 0;
-	if (evbuffer_write(b->io.out, fd) == -1 && errno != EAGAIN &&
+	if (iobuf_write(b->io.out, fd) == -1 && errno != EAGAIN &&
 	    errno != EINTR) {
 		b->io.io_error = errno;
 		ssh_adapter_want_write(b, 0);

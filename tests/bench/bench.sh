@@ -151,6 +151,7 @@ workloads=(
 	"redis GET -c50|redis|-c 50 -n $n_c50 -t get"
 	"redis SET -c50 -P16|redis|-c 50 -n $n_p16 -P 16 -t set"
 	"redis GET -c50 -P16|redis|-c 50 -n $n_p16 -P 16 -t get"
+	"redis GET -c500|redis|-c 500 -n $n_c50 -t get"
 	"redis SET -c1|redis|-c 1 -n $n_c1 -t set"
 	"redis GET -c1|redis|-c 1 -n $n_c1 -t get"
 	"redis SET 1MB -c4|redis|-c 4 -n $n_big -d $big_size -t set"

@@ -22,7 +22,9 @@
 # BENCH_ROUNDS (9), BENCH_N (GET -c 50 requests, 200000), BENCH_N_P16
 # (2000000), BENCH_PG_SECONDS (10), BENCH_FILTER, BENCH_OUT, BENCH_KEEP,
 # BENCH_NO_INSTALL, BENCH_NEW_PG (more lines for NEW's postgres service:
-# "auth_file = FILE" turns PostgreSQL resume tracking on).
+# "auth_file = FILE" turns PostgreSQL resume tracking on), BENCH_BASE_PLAIN
+# (1: BASE's services are protocol = tcp, no tracking: NEW and BASE the
+# same binary then measure what tracking costs).
 
 tag=track-pair
 # shellcheck source=tests/bench/lib.sh
@@ -52,6 +54,10 @@ start_one() {   # start_one NAME BINARY [PG_EXTRA]
 	local one_r one_p	# not pick_port's own locals (p)
 	pick_port one_r; pick_port one_p
 	bench_postern_conf "$work/$1.conf" "$one_r" "$one_p" "${3:-}"
+	# BENCH_BASE_PLAIN=1: BASE's services relay without a tracker
+	if [ "$1" = base ] && [ "${BENCH_BASE_PLAIN:-0}" = 1 ]; then
+		sed -i 's/^protocol = .*/protocol = tcp/' "$work/$1.conf"
+	fi
 	bench_postern "$1" "$2" "$one_r" "$one_p" ||
 		die "$2 did not start: $(tail -n 3 "$work/$1.log")"
 	pid[$1]=$ppid rp[$1]=$one_r pp[$1]=$one_p
@@ -82,6 +88,7 @@ say "new $1 (pid ${pid[new]}), base $2 (pid ${pid[base]})"
 workloads=(
 	"GET -c50|redis|-c 50 -n $n_c50 -t get"
 	"GET -c50 -P16|redis|-c 50 -n $n_p16 -P 16 -t get"
+	"GET -c500|redis|-c 500 -n $n_c50 -t get"
 	"pg -S -c8 -j2|pg|-S -c 8 -j 2 -T $pg_secs"
 	"pg -S -M prepared -c8|pg|-S -M prepared -c 8 -j 2 -T $pg_secs"
 )
