@@ -11,7 +11,8 @@
 #   tests/bench/track-profile.sh [POSTERN...]   (default: _build/rel/postern)
 #
 # For each binary and workload it prints the share of postern's samples
-# whose stack holds relay_tap_run (everything the taps cost: evbuffer
+# whose stack holds relay_peek_run (relay_tap_run compiles to a jump to
+# it, so it is not on the stacks; everything the taps cost: evbuffer
 # peeks, session taps, follow, the trackers), and the share in the
 # trackers' own functions (resp_*, pg_track*, pg_frame*, pg_server*,
 # pg_client*).  Stacks come from DWARF unwinding (an -O2 build keeps no
@@ -98,7 +99,7 @@ for bin in "${bins[@]}"; do
 			>"$out/$slug.self.txt" 2>/dev/null
 		samples=$(sed -n 's/^# Samples: \([0-9.]*[KM]\?\).*/\1/p' "$out/$slug.self.txt" | head -n 1)
 		printf '%-16s %-14s %8s %12s %14s\n' "postern$i" "$name" "$samples" \
-			"$(share "$out/$slug.children.txt" '^relay_tap_run$')" \
+			"$(share "$out/$slug.children.txt" '^relay_peek_run$')" \
 			"$(share "$out/$slug.self.txt" '^(resp_|pg_track|pg_frame|pg_server|pg_client)')"
 	done
 	kill "$ppid"
