@@ -29,7 +29,8 @@ static const char *const audits[] = { "off", "log", "json", NULL };
 static const char *const host_key_checks[] = { "yes", "accept-new", "ask",
 	NULL };
 static const char *const ssh_engines[] = { "libssh2", "openssh", NULL };
-static const char *const mux_forwards[] = { "stdio", "listener", NULL };
+static const char *const mux_forwards[] = { "stdio", "listener", "client",
+	NULL };
 static const char *const tls_verify[] = { "full", "none", NULL };
 static const char *const tls_versions[] = { "tls1.2", "tls1.3", NULL };
 static const char *const pg_negotiations[] = { "postgres", "direct", NULL };
@@ -166,7 +167,10 @@ const struct conf_key conf_keys[] = {
 	  "session's dial error, sessions drain on reload); listener, "
 	  "through a listener the master opens per target, as ssh -O "
 	  "forward -L (faster bursts; a refused open closes the session, a "
-	  "reload that changes the bastion cuts its sessions)" },
+	  "reload that changes the bastion cuts its sessions); client, the "
+	  "client's own socket handed to the master for protocol = tcp "
+	  "sessions from TCP clients (no hop through postern; byte counts "
+	  "from the kernel; such sessions never move), stdio for the rest" },
 	{ SECT_BASTION, "proxy_jump", TYPE_STRING, B(proxy_jump), NULL, 0, 0,
 	  NULL, 0, "hops before the bastion: engine = openssh: given to "
 	  "ssh -J (host1,user@host2:port...); engine = libssh2: the "

@@ -186,6 +186,7 @@ main(int argc, char **argv)
 	char			 ask[] = "strict_host_key_checking=ask";
 	char			 note[SSH_CONFIG_STRLEN + 600];
 	char			 openssh[] = "engine=openssh";
+	char			 muxclient[] = "mux_forward=client";
 	char			 cfgopt[1100], destopt[1100], hopsopt[1100];
 	char			*sshcfg = NULL, *last;
 
@@ -269,6 +270,15 @@ main(int argc, char **argv)
 	if (jump != NULL && !opt_given(opts, nopts, "engine") &&
 	    ssh_installed() && nopts < SSH_CONFIG_MAXOPTS)
 		opts[nopts++] = openssh;
+	/*
+	 * And at OpenSSH's speed: a plain forward's socket goes to the
+	 * master whole, as ssh -L's would (mux_forward = client; sessions
+	 * with a protocol, readonly, still pass through postern).
+	 */
+	if (jump != NULL && opt_has(opts, nopts, "engine=openssh") &&
+	    !opt_given(opts, nopts, "mux_forward") &&
+	    nopts < SSH_CONFIG_MAXOPTS)
+		opts[nopts++] = muxclient;
 	if (jump != NULL && opt_has(opts, nopts, "engine=openssh") &&
 	    nopts + 3 <= SSH_CONFIG_MAXOPTS) {
 		if (sshcfg != NULL) {

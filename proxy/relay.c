@@ -234,7 +234,10 @@ fail:
 void
 relay_stop(struct relay *r)
 {
-	relay_fd_stop(r);
+	if (r->handoff)
+		relay_handoff_stop(r);
+	else
+		relay_fd_stop(r);
 }
 
 void

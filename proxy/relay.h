@@ -165,6 +165,7 @@ struct relay {
 	uint8_t			 started;	/* relay_fd_start ran */
 	uint8_t			 lost_asked;	/* lost_cb asked (per upstream) */
 	uint8_t			 lost;		/* taken over: end not passed */
+	uint8_t			 handoff;	/* relay_start_handoff() */
 };
 
 /* relay_init(r): an idle relay owning nothing; relay_release() is safe. */
@@ -198,6 +199,25 @@ int	relay_start_fd(struct relay *r, struct event_base *base,
 int	relay_start_link(struct relay *r, struct event_base *base,
 	    int client_fd, struct link *server, struct evbuffer *first,
 	    relay_done_cb *cb, void *arg);
+
+/*
+ * relay_start_handoff(r, base, client_fd, ctl_fd, cb, arg): the client's
+ * socket was handed to an OpenSSH master, which moves the bytes
+ * (mux_forward = client, relay_handoff.c); r takes a copy of it and of
+ * the forward's control connection, whose EOF ends the relay.  Byte
+ * counts come from the kernel (relay_handoff_sync); the relay is never
+ * idle, so it never swaps, resends or gives its client back.  Returns 0,
+ * or -1 when out of memory (r owns both fds; relay_release closes them).
+ */
+int	relay_start_handoff(struct relay *r, struct event_base *base,
+	    int client_fd, int ctl_fd, relay_done_cb *cb, void *arg);
+
+/*
+ * relay_handoff_sync(r): for a handed-off relay, bring the byte counts
+ * (side[].bytes) up to date from the kernel; otherwise nothing (the fd
+ * engine counts as it goes).
+ */
+void	relay_handoff_sync(struct relay *r);
 
 /*
  * relay_bridge(base, link, fdp): serve link through a socketpair, for a

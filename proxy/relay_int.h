@@ -71,6 +71,13 @@ void	relay_fd_hold(struct relay *r, int on);
 /* relay_fd_stop(r): the fd engine's part of relay_stop(). */
 void	relay_fd_stop(struct relay *r);
 
+/*
+ * relay_handoff_stop(r): a handed-off relay's relay_stop(): no more
+ * events; cut short (not done yet), its sockets are shut down, which
+ * ends the channel at the master too.
+ */
+void	relay_handoff_stop(struct relay *r);
+
 /* relay_fd_release(r): the fd engine's part of relay_release(). */
 void	relay_fd_release(struct relay *r);
 

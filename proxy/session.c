@@ -160,6 +160,13 @@ session_connected(struct session *s, const struct dial_result *res)
 	 */
 	first = session_pg_first(s);
 	session_pg_free(s);
+	if (res->handed) {
+		/* The master has the client's socket: no bytes pass here. */
+		if (relay_start_handoff(&s->relay, daemon_base(s->svc->px), fd,
+		    res->fd, session_relay_done, s) != 0)
+			session_close(s, SESSION_END_INTERNAL, "out of memory");
+		return;
+	}
 	if ((res->link != NULL ? relay_start_link(&s->relay,
 	    daemon_base(s->svc->px), fd, res->link, s->first,
 	    session_relay_done, s) : res->fd != -1 ? relay_start_fd(
@@ -399,8 +406,17 @@ session_dial_next(struct session *s, size_t from)
 	s->epoch = s->dialing->epoch;
 	s->dial = dial_start(daemon_dial_env(svc->px), s->cr,
 	    (int)ms, DIAL_FD, session_dial_cb, s);
-	if (s->dial == NULL)
+	if (s->dial == NULL) {
 		session_close(s, SESSION_END_INTERNAL, "out of memory");
+		return;
+	}
+	/*
+	 * A session that needs none of its bytes may have its socket
+	 * handed on whole (mux_forward = client): the kernel's byte
+	 * counts are exact only for TCP, so only a TCP client.
+	 */
+	if (svc->cs->protocol == PROTO_TCP && s->tcp_client)
+		dial_offer_client(s->dial, s->client);
 }
 
 /*
@@ -533,6 +549,10 @@ session_idle_cb(evutil_socket_t fd, short what, void *arg)
 	struct timeval	 tv = { tick / 1000, (tick % 1000) * 1000 };
 	char		 detail[64];
 
+	relay_handoff_sync(&s->relay);
+	bytes = s->relay.side[RELAY_CLIENT].bytes +
+	    s->relay.side[RELAY_SERVER].bytes;
+
 	if (s->state != SESSION_RELAYING || bytes != s->idle_bytes) {
 		s->idle_bytes = bytes;
 		s->idle_since = now;
@@ -581,6 +601,7 @@ session_new(struct service *svc, int fd, struct sockaddr *sa, socklen_t len)
 	sockopt_tcp(fd);
 	/* Client bytes wait in the kernel until the relay starts. */
 	s->client = fd;
+	s->tcp_client = sa->sa_family == AF_INET || sa->sa_family == AF_INET6;
 	svc->count->active++;
 	svc->total++;
 	TAILQ_INSERT_TAIL(daemon_sessions(px), s, entry);
@@ -635,6 +656,7 @@ session_close(struct session *s, int reason, const char *detail)
 
 	if (s->state == SESSION_CLOSED)
 		return;
+	relay_handoff_sync(&s->relay);	/* the kernel's counts, if handed */
 	if (reason == SESSION_END_RELAY && s->relay.error != NULL &&
 	    s->relay.error[0] != '\0')
 		snprintf(why, sizeof(why), "%s: %s",

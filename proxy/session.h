@@ -140,6 +140,7 @@ struct session {
 	uint8_t			 head_done;	/* first command looked at */
 	uint8_t			 answer_due;	/* time it once it is whole */
 	uint8_t			 pg_seek;	/* cancel key still to find */
+	uint8_t			 tcp_client;	/* accepted over TCP */
 };
 
 /*

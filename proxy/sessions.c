@@ -73,11 +73,12 @@ void
 sessions_live_bytes(struct postern *px, const struct route *r,
     uint64_t *up, uint64_t *down)
 {
-	const struct session	*s;
+	struct session	*s;
 
 	TAILQ_FOREACH(s, daemon_sessions(px), entry) {
 		if (s->route != r)
 			continue;
+		relay_handoff_sync(&s->relay);	/* handed: the kernel's */
 		*up += s->relay.side[RELAY_CLIENT].bytes -
 		    s->route_base[RELAY_CLIENT];
 		*down += s->relay.side[RELAY_SERVER].bytes -

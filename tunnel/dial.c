@@ -93,6 +93,8 @@ dial_start(const struct dial_env *env, const struct conf_route *route,
 	d->route = route;
 	d->timeout_ms = timeout_ms;
 	d->flags = flags;
+	d->client_fd = -1;
+	d->handed = 0;
 	d->cb = cb;
 	d->arg = arg;
 	d->start = clock_ms();
@@ -144,6 +146,7 @@ dial_deliver(struct dial *d, int status, struct bufferevent *bev, int fd)
 	res.bev = bev;
 	res.fd = fd;
 	res.plain = (bev != NULL || fd != -1) && d->route->kind == ROUTE_TCP;
+	res.handed = d->handed;
 	if (status == DIAL_OK && d->link != NULL) {
 		res.link = d->link;	/* handed over */
 		d->link = NULL;
@@ -175,6 +178,20 @@ void
 dial_finish_fd(struct dial *d, int fd)
 {
 	dial_deliver(d, DIAL_OK, NULL, fd);
+}
+
+void
+dial_finish_handed(struct dial *d, int ctl_fd)
+{
+	d->handed = 1;
+	dial_deliver(d, DIAL_OK, NULL, ctl_fd);
+}
+
+void
+dial_offer_client(struct dial *d, int fd)
+{
+	if (d != NULL)
+		d->client_fd = fd;
 }
 
 const char *

@@ -40,6 +40,11 @@ struct dial_result {
 	struct link		*link;		/* DIAL_OK, ssh://, tls://: instead */
 	int			 fd;		/* DIAL_FD: instead; else -1 */
 	int			 plain;		/* bev (or fd) is a bare socket */
+	/*
+	 * The client's socket offered by dial_offer_client() was taken:
+	 * fd is then the channel's control connection, whose EOF ends it.
+	 */
+	int			 handed;
 	int			 elapsed_ms;
 	/* DIAL_OK over TCP (tcp://, tls://): the server's address; else NULL */
 	const struct sockaddr	*peer;
@@ -110,6 +115,18 @@ struct dial *dial_start(const struct dial_env *env,
  * ..."); returns that status (DIAL_TIMEOUT, DIAL_TLS, ...).
  */
 int	dial_expire(struct dial *d, char *buf, size_t len);
+
+/*
+ * dial_offer_client(d, fd): the client socket the dial is for, right
+ * after dial_start(), for a transport that can hand it on whole: an
+ * OpenSSH-engine bastion with mux_forward = client passes it to its
+ * master as the stdio forward's two ends, and then reports DIAL_OK with
+ * res->handed set and res->fd a copy of the forward's control connection
+ * (the callee takes it; fd stays the caller's too).  Other transports
+ * ignore the offer.  Only for a TCP client of a service that needs none
+ * of its bytes (protocol = tcp).
+ */
+void	dial_offer_client(struct dial *d, int fd);
 
 /* dial_cancel(d): abandon a dial; no callback follows.  NULL is a no-op. */
 void	dial_cancel(struct dial *d);

@@ -28,6 +28,8 @@ struct dial {
 	const struct conf_route		*route;
 	int				 timeout_ms;
 	int				 flags;		/* DIAL_URGENT */
+	int				 client_fd;	/* offered; else -1 */
+	int				 handed;	/* client_fd taken */
 	dial_cb				*cb;
 	void				*arg;
 	int64_t				 start;		/* clock_ms */
@@ -95,6 +97,13 @@ void	dial_finish(struct dial *d, int status, struct bufferevent *bev);
  * free d.
  */
 void	dial_finish_fd(struct dial *d, int fd);
+
+/*
+ * dial_finish_handed(d, ctl_fd): deliver DIAL_OK for a dial that handed
+ * the client's socket on (dial_offer_client), with ctl_fd, which the
+ * callback takes, and free d.
+ */
+void	dial_finish_handed(struct dial *d, int ctl_fd);
 
 /*
  * dial_fail_later(d, status): deliver a failure from the next loop

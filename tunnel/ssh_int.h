@@ -89,6 +89,7 @@ struct ssh_settings {
 	char		*proxy_jump;		/* ssh -J, or NULL */
 	int		 known_hosts_given;	/* not ssh's own default */
 	int		 mux_listener;		/* mux_forward = listener */
+	int		 mux_client;		/* mux_forward = client */
 	/* libssh2: proxy_jump's [bastion] sections, the nearest first */
 	struct ssh_settings *hops;
 	size_t		 nhops;
@@ -387,6 +388,7 @@ struct ssh_mux_conn {
 	enum mux_kind		 kind;
 	int			 fd;		/* to the control socket */
 	int			 local;		/* socketpair: the dial's end */
+	int			 handoff;	/* the client's socket passed */
 	struct event		*ev;		/* read */
 	struct event		*tmr;		/* start from the loop; retry */
 	struct dial		*d;		/* MUX_WAIT, MUX_OPEN, FWDDIAL */

@@ -255,6 +255,32 @@ ssh_mux_dial_ok(struct ssh_bastion *b, struct dial *d, int fd,
 	return (0);
 }
 
+/*
+ * The master took the client's own socket (mux_forward = client): the
+ * session gets a copy of this control connection, whose EOF is the
+ * channel's end, while c stays LIVE and counts as the bastion's channel
+ * (a retired bastion waits for it).  Without a descriptor for the copy,
+ * the channel is ended (shutdown reaches the master's side too).
+ */
+static void
+mux_handed(struct ssh_mux_conn *c, struct dial *d)
+{
+	struct ssh_bastion	*b = c->b;
+	int			 fd;
+
+	if ((fd = fcntl(c->fd, F_DUPFD_CLOEXEC, 0)) == -1) {
+		snprintf(d->detail, sizeof(d->detail), "bastion %.60s: %s",
+		    b->set.name, strerror(errno));
+		(void)shutdown(c->fd, SHUT_RDWR);
+		ssh_mux_conn_free(c);
+		dial_finish(d, DIAL_LOCAL, NULL);
+		return;
+	}
+	snprintf(d->detail, sizeof(d->detail), "via %s (OpenSSH, the client's "
+	    "socket handed to the master)", b->via);
+	dial_finish_handed(d, fd);
+}
+
 /* One reply from the master. */
 static void
 mux_reply(struct ssh_mux_conn *c, const struct ssh_mux_msg *msg)
@@ -284,6 +310,10 @@ mux_reply(struct ssh_mux_conn *c, const struct ssh_mux_msg *msg)
 		d->ssh_mux = NULL;
 		c->kind = MUX_LIVE;
 		b->nchans++;
+		if (c->handoff) {
+			mux_handed(c, d);
+			return;
+		}
 		fd = c->local;
 		c->local = -1;		/* the dial's now */
 		if (ssh_mux_dial_ok(b, d, fd, "OpenSSH") != 0)
@@ -403,7 +433,22 @@ ssh_mux_conn_start(struct ssh_mux_conn *c)
 		mux_conn_fail(c, "control socket: %s", strerror(errno));
 		return;
 	}
-	if (c->kind == MUX_OPEN) {
+	if (c->kind == MUX_OPEN && b->set.mux_client &&
+	    c->d->client_fd != -1 && c->d->tls == NULL) {
+		/*
+		 * The client's own socket as the forward's stdin and stdout:
+		 * the master moves its bytes, postern's hop is gone.  The
+		 * master reads it only once the channel is open; a refused
+		 * open leaves it untouched, for the next route.
+		 */
+		c->handoff = 1;
+		if (mux_send_fd(c->fd, c->d->client_fd) != 0 ||
+		    mux_send_fd(c->fd, c->d->client_fd) != 0) {
+			mux_conn_fail(c, "passing the client's socket: %s",
+			    strerror(errno));
+			return;
+		}
+	} else if (c->kind == MUX_OPEN) {
 		if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sp) ==
 		    -1) {
 			mux_conn_fail(c, "socketpair: %s", strerror(errno));

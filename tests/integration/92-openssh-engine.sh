@@ -296,6 +296,82 @@ case_hangs() {
 }
 
 # ---------------------------------------------------------------------
+# mux_forward = client: the client's own socket handed to the master
+
+# handed: sessions whose socket went to the master whole.
+handed() {
+	count_lines "$POSTERN_LOG" "connected in [0-9]+ ms \\(via root@127\\.0\\.0\\.1:$SSHD_PORT \\(OpenSSH, the client's socket handed to the master\\)\\)"
+}
+
+# channel_clients: Redis clients other than this one (the bastion's
+# direct-tcpip connections and redis-cli's own do not both count: the
+# CLIENT LIST is asked over a direct connection, which is one of them).
+channel_clients() {
+	rcli "$REDIS_PORT" CLIENT LIST | grep -vc "cmd=client"
+}
+
+# A protocol = tcp service through a master that takes the client's
+# socket: the bytes never pass through postern, yet the audit line has
+# them exactly (the kernel's TCP_INFO counts of the client's socket:
+# redis-cli's PING is 14 bytes, +PONG 7), the end says who closed, a
+# redis-py pool moves 256 KiB values right, a server that drops its
+# client ends the session ("server closed", the client gets EOF), and
+# idle_timeout still cuts a handed session (the client gets EOF, the
+# channel is gone at the server).  No session is ever relayed.
+case_mux_client() {
+	local fd line
+	start_redis
+	start_sshd "PermitOpen 127.0.0.1:$REDIS_PORT"
+	BASTION_OPTS=(mux_forward=client)
+	GLOBAL_OPTS=(log_level=debug audit=log)
+	postern_via tcp "$REDIS_PORT" check=none idle_timeout=3s
+	expect_log "$(mconnected_re b)"
+	expect_eq "PING" PONG "$(rcli "$LISTEN_PORT" PING 2>&1)"
+	expect_eq "the session handed to the master" 1 "$(handed)"
+	expect_log "info: audit: s[0-9]+ uid=0 user=root service=tcp route=via bastion=b client=127\\.0\\.0\\.1:[0-9]+ start=20[0-9-]{8}T[0-9:.]{12}Z duration=[0-9]+\\.[0-9]{3}s up=14 down=7 refused=0 end=\"client closed\"$"
+	expect_eq "redis-py pool, 256 KiB values" ok "$(pool_run 8 200)"
+	(($(handed) >= 4)) || fail_case "the pool's sessions were not handed ($(handed))"
+	expect_eq "sessions relayed by postern" 0 \
+	    "$(count_lines "$POSTERN_LOG" "via root@127\\.0\\.0\\.1:$SSHD_PORT \\(OpenSSH\\)\\)$")"
+	# The server drops the client.
+	exec {fd}<> "/dev/tcp/127.0.0.1/$LISTEN_PORT" || fail_case "cannot connect"
+	printf 'PING\r\n' >&"$fd"
+	read -r -t 10 line <&"$fd" || fail_case "no answer"
+	expect_eq "PING on a held session" "+PONG" "${line%$'\r'}"
+	rcli "$REDIS_PORT" CLIENT KILL TYPE normal > /dev/null
+	read -r -t 10 line <&"$fd"
+	(($? == 1)) || fail_case "the client got no EOF after the server dropped it"
+	exec {fd}>&-
+	expect_log "closed \\(server closed\\) after [0-9.]+s, 6 bytes up, 7 bytes down$"
+	# idle_timeout cuts one.
+	exec {fd}<> "/dev/tcp/127.0.0.1/$LISTEN_PORT" || fail_case "cannot connect"
+	printf 'PING\r\n' >&"$fd"
+	read -r -t 10 line <&"$fd" || fail_case "no answer"
+	read -r -t 15 line <&"$fd"
+	(($? == 1)) || fail_case "the client got no EOF at idle_timeout"
+	exec {fd}>&-
+	expect_log "closed \\(idle: no byte either way for 3\\.000s \\(idle_timeout\\)\\) after [0-9.]+s, 6 bytes up, 7 bytes down$"
+	wait_until 10 eval '(($(channel_clients) == 0))' ||
+	    fail_case "the channel outlived its session: $(rcli "$REDIS_PORT" CLIENT LIST)"
+	expect_eq "one ssh master" 1 "$(ssh_children)"
+}
+
+# Sessions that need their bytes (protocol = redis) still go through
+# postern on a mux_forward = client bastion, by stdio forwards.
+case_mux_client_protocol() {
+	start_redis
+	start_sshd
+	BASTION_OPTS=(mux_forward=client)
+	GLOBAL_OPTS=(log_level=debug)
+	postern_via redis "$REDIS_PORT" check=none
+	expect_log "$(mconnected_re b)"
+	expect_eq "PING" PONG "$(rcli "$LISTEN_PORT" PING 2>&1)"
+	expect_eq "handed sessions" 0 "$(handed)"
+	expect_eq "stdio forwards" 1 \
+	    "$(count_lines "$POSTERN_LOG" "via root@127\\.0\\.0\\.1:$SSHD_PORT \\(OpenSSH\\)\\)$")"
+}
+
+# ---------------------------------------------------------------------
 # Developer mode: ssh's configuration, as ssh -J would use it
 
 # fwd_start ARGS...: quick mode (-L to Redis) with ARGS; sets LISTEN_PORT.
@@ -357,9 +433,11 @@ case_jump_cli() {
 	start_redis
 	start_sshd
 	fwd_start -J root@127.0.0.1 -p "$SSHD_PORT" -i "$USER_KEY" \
-	    -o "known_hosts=$SSHD_KNOWN" -F /dev/null
+	    -o "known_hosts=$SSHD_KNOWN" -F /dev/null -v
 	expect_log "info: forwarding 127\\.0\\.0\\.1:$LISTEN_PORT -> 127\\.0\\.0\\.1:$REDIS_PORT via root@127\\.0\\.0\\.1:$SSHD_PORT \\(OpenSSH\\)$"
 	expect_eq "PING through -J user@host -p -i" PONG "$(rcli "$LISTEN_PORT" PING 2>&1)"
+	# Quick mode's plain forward: the socket goes to the master whole.
+	expect_eq "sessions handed to the master" 1 "$(handed)"
 }
 
 # -F FILE with an Include'd file holding a Match block: ssh applies both.
@@ -714,6 +792,8 @@ run_case "mux_forward = listener: a refused open closes the session" case_mux_li
 run_case "mux_forward = listener: refused checks stay at debug" case_mux_listener_refused_checks
 run_case "mux_forward = listener: health checks keep stdio forwards" case_mux_listener_checks
 run_case "mux_forward = listener: a new master is asked again" case_mux_listener_restart
+run_case "mux_forward = client: the client's socket handed to the master" case_mux_client
+run_case "mux_forward = client: protocol = redis sessions keep stdio" case_mux_client_protocol
 run_case "/health shows the bastion's host key (engine = openssh)" case_health_hostkey
 run_case "psql through an engine = openssh bastion" case_postgres
 run_case "100 new sessions at once: opens pipeline on one SSH connection" case_burst
