@@ -46,6 +46,7 @@
 #                            and a ControlMaster) against Debian 13's
 #                            libssh2 and OpenSSH; BENCH_FILTER,
 #                            BENCH_SSH_RTT_MS, BENCH_SSH_ENGINES,
+#                            BENCH_SSH_MUX_FORWARD, BENCH_SSH_REDIS_PROTOCOL,
 #                            BENCH_ROUNDS and BENCH_QUICK pass through;
 #                            results as above
 #
@@ -249,6 +250,8 @@ bench_ssh() {
 	    ${BENCH_FILTER:+"BENCH_FILTER=$BENCH_FILTER"} \
 	    ${BENCH_SSH_RTT_MS:+BENCH_SSH_RTT_MS=$BENCH_SSH_RTT_MS} \
 	    ${BENCH_SSH_ENGINES:+"BENCH_SSH_ENGINES=$BENCH_SSH_ENGINES"} \
+	    ${BENCH_SSH_MUX_FORWARD:+"BENCH_SSH_MUX_FORWARD=$BENCH_SSH_MUX_FORWARD"} \
+	    ${BENCH_SSH_REDIS_PROTOCOL:+"BENCH_SSH_REDIS_PROTOCOL=$BENCH_SSH_REDIS_PROTOCOL"} \
 	    BENCH_OUT=/build/bench \
 	    timeout -k 10 "$INSIDE_TIMEOUT" bash /build/postern/tests/bench/ssh.sh
 	rc=$?
