@@ -286,7 +286,7 @@ case_direct_tls_resume() {
 # the session's server), so it resumed again on public at every safe
 # point; and its lines named private's server under public's name.
 case_resume_by_name() {
-	local t=$1 pub_port n
+	local t=$1 pub_port since
 	start_pg_app "$t"
 	: > "$T/zone"
 	rm -f "$T/dns.port"
@@ -316,8 +316,9 @@ case_resume_by_name() {
 	expect_log " -> private 127\\.0\\.0\\.1:$FWD_PORT: resumed on public pub\\.example\\.test:$pub_port .*replayed 1 SET" 20
 	# Five more checks of public (each resolves its name anew) while
 	# the session runs its queries on it, each a safe point.
-	n=$(grep -c 'postgres/public: check: ok' "$POSTERN_LOG")
-	wait_until 20 eval '(( $(grep -c "postgres/public: check: ok" "$POSTERN_LOG") >= n + 5 ))' ||
+	# (Not "n": wait_until's own counter is n, which the eval would see.)
+	since=$(grep -c 'postgres/public: check: ok' "$POSTERN_LOG")
+	wait_until 20 eval '(( $(grep -c "postgres/public: check: ok" "$POSTERN_LOG") >= since + 5 ))' ||
 	    fail_case "public not checked"
 	stop_pyclient s
 	expect_eq "errors" "" "$(grep '^err' "$T/s.out")"
@@ -332,7 +333,7 @@ case_resume_by_name() {
 # (before, postern forgot the SET ROLE at the RESET ALL: the resumed
 # session ran as app again).  Its work_mem SET is gone, as on the server.
 case_role_reset_all() {
-	local t=$1 n
+	local t=$1 since
 	start_pg_app "$t"
 	pg_admin "CREATE ROLE reader NOLOGIN"
 	pg_admin "GRANT reader TO app"
@@ -344,8 +345,8 @@ case_role_reset_all() {
 	wait_until 20 eval '(( $(resumed_count) >= 1 ))' ||
 	    fail_case "not resumed: $(grep -m 2 -E 'not resumable|resume failed' "$POSTERN_LOG")"
 	expect_log 'resumed on private .*replayed 1 SET, [0-9]+ prepared statements?\)'
-	n=$(grep -c '^ok ' "$T/s.out")
-	wait_until 20 eval '(( $(grep -c "^ok " "$T/s.out") >= n + 10 ))' || fail_case "no queries after the resume"
+	since=$(grep -c '^ok ' "$T/s.out")
+	wait_until 20 eval '(( $(grep -c "^ok " "$T/s.out") >= since + 10 ))' || fail_case "no queries after the resume"
 	stop_pyclient s
 	expect_eq "errors" "" "$(grep '^err' "$T/s.out")"
 	expect_eq "role and work_mem before and after the resume" "ok reader 4MB" "$(grep '^ok ' "$T/s.out" | sort -u)"
@@ -728,7 +729,7 @@ pgbench_idle() {
 # failed transaction, no aborted client, and transactions completed
 # after each of the two resumes.
 case_pgbench_crash() {
-	local t=$1 pgb_pid before n
+	local t=$1 pgb_pid before since
 	local FAST=(check_interval=1s check_fast_interval=1s
 		"check_down_interval=${INTERVAL_MS}ms" check_timeout=1s fall=2 "rise=$RISE")
 	start_pg_app "$t"
@@ -760,10 +761,10 @@ case_pgbench_crash() {
 	wait_until 20 eval '(( $(history_rows) >= before + 200 ))' ||
 	    fail_case "no transactions after the crash: $(tail -n 3 "$T/pgbench.out")"
 	# The forwarder back: a failback under traffic, no SIGSTOP.
-	n=$(resumed_count)
+	since=$(resumed_count)
 	failback
-	wait_until 30 eval '(( $(resumed_count) >= n + 4 ))' ||
-	    fail_case "$(($(resumed_count) - n)) of 4 sessions resumed back on private: $(grep -m 3 -E 'not resumable|resume failed' "$POSTERN_LOG")"
+	wait_until 30 eval '(( $(resumed_count) >= since + 4 ))' ||
+	    fail_case "$(($(resumed_count) - since)) of 4 sessions resumed back on private: $(grep -m 3 -E 'not resumable|resume failed' "$POSTERN_LOG")"
 	before=$(history_rows)
 	wait_until 20 eval '(( $(history_rows) >= before + 200 ))' ||
 	    fail_case "no transactions after the failback: $(tail -n 3 "$T/pgbench.out")"
