@@ -200,8 +200,8 @@ make_root() {
 		say "debootstrap --variant=minbase $SUITE $ROOT (the host's mirror, script $BOOTSTRAP_SCRIPT)"
 		if ! debootstrap --variant=minbase "$SUITE" "$ROOT" "$mirror" \
 		    "/usr/share/debootstrap/scripts/$BOOTSTRAP_SCRIPT" \
-		    > "/tmp/postern-debootstrap.log" 2>&1; then
-			not_ok "chroot: debootstrap $SUITE" "$(tail -n 3 /tmp/postern-debootstrap.log | paste -sd'|')"
+		    > "/tmp/postern-debootstrap-$SUITE.log" 2>&1; then
+			not_ok "chroot: debootstrap $SUITE" "$(tail -n 3 "/tmp/postern-debootstrap-$SUITE.log" | paste -sd'|')"
 			return 1
 		fi
 		printf '#!/bin/sh\nexit 101\n' > "$ROOT/usr/sbin/policy-rc.d"

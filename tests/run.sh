@@ -21,11 +21,12 @@
 # each tests/integration/*.sh in sorted order (each of its cases is a
 # case); short fuzzer runs and a longer differential run (55-diff.sh);
 # the releases stage: a -Werror build on this
-# host, then Debian 13 in a chroot (tests/chroot.sh: build, make check,
+# host (niced, beside the next), Debian 13 in a chroot (tests/chroot.sh: build, make check,
 # .deb and lintian, smoke integration; each part a case), then Debian
 # testing in another (tests/chroot.sh --suite forky: build, make check,
 # PostgreSQL 18's protocol 3.2); make distcheck
-# in _build/dist (one case).  Ends with the line
+# in _build/dist (one case).  Both chroots are made or updated (debootstrap,
+# apt-get) in the background from the start of a full run.  Ends with the line
 # "N passed, N failed" and a non-zero status when anything failed.
 
 set -uo pipefail
@@ -65,15 +66,18 @@ export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
 NPASS=0 NFAIL=0 NSKIP=0 CHILD=
 RESULTS=$(mktemp /tmp/postern-results.XXXXXX)
 LANES=$(mktemp -d /tmp/postern-lanes.XXXXXX)
-trap 'rm -rf "$RESULTS" "$LANES"' EXIT
-declare -A LANE_FILE=() LANE_T0=()
+PREP=$(mktemp -d /tmp/postern-prep.XXXXXX)
+declare -A LANE_FILE=() LANE_T0=() PREP_PID=() PREP_T0=()
+# A background chroot preparation still running (the run ended early)
+# is stopped.
+trap 'kill -TERM "${PREP_PID[@]}" 2>/dev/null; rm -rf "$RESULTS" "$LANES" "$PREP"' EXIT
 # Stopped: the running test files clean up (each kills what it started).
 on_signal() {
 	local pid
-	for pid in $CHILD "${!LANE_FILE[@]}"; do
+	for pid in $CHILD "${!LANE_FILE[@]}" "${PREP_PID[@]}"; do
 		kill -TERM "$pid" 2>/dev/null
 	done
-	for pid in $CHILD "${!LANE_FILE[@]}"; do
+	for pid in $CHILD "${!LANE_FILE[@]}" "${PREP_PID[@]}"; do
 		wait "$pid" 2>/dev/null
 	done
 	record FAIL "tests/run.sh" "interrupted by a signal"
@@ -312,11 +316,13 @@ fuzz() {
 	# JOBS harnesses at a time: each is one process on one core.
 	local names=(conf pgfront pgback rediscmd pgauth resp_track pg_track
 	    resp_scan resp_ro resp_guard pg_guard authfile pgrs_read ssh_mux
-	    cluster_rw cluster_cmd) running=0
+	    cluster_rw cluster_cmd) pid
+	# Its own processes only: the chroots' preparations run beside.
+	local -A running=()
 	for h in "${names[@]}"; do
-		if ((running >= JOBS)); then
-			wait -n
-			running=$((running - 1))
+		if ((${#running[@]} >= JOBS)); then
+			wait -n -p pid "${!running[@]}"
+			unset "running[$pid]"
 		fi
 		seeds=$TOP/tests/fuzz/corpus
 		[[ $h == conf ]] || seeds=
@@ -328,9 +334,9 @@ fuzz() {
 			echo $? > "$FUZZ/fuzz_$h.rc"
 			rm -rf "$scratch"
 		) &
-		running=$((running + 1))
+		running[$!]=1
 	done
-	wait
+	((${#running[@]} == 0)) || wait "${!running[@]}"
 	for h in "${names[@]}"; do
 		if [[ "$(cat "$FUZZ/fuzz_$h.rc" 2>/dev/null)" == 0 ]]; then
 			record PASS "fuzz: $h (${FUZZ_SECONDS}s, no crash)"
@@ -348,37 +354,61 @@ fuzz() {
 	    run_integration tests/integration/55-diff.sh
 }
 
-# releases: the -Werror build (-O2) on this host, then the Debian 13
-# stage, tests/chroot.sh; each case it reports is recorded here.
+# releases: the -Werror build (-O2) on this host, beside the Debian 13
+# stage (tests/chroot.sh), then the Debian testing one; each case they
+# report is recorded here.
 WERR=$TOP/_build/werror
 releases() {
-	local rel t0=$SECONDS
+	local rel t0=$SECONDS rc
 	rel="debian $(cut -d. -f1 /etc/debian_version 2>/dev/null)"
-	say "$rel: -Werror build in _build/werror"
 	mkdir -p "$WERR"
-	if (cd "$WERR" && ../../configure --enable-werror > configure.log 2>&1 &&
-	    make -j2 > build.log 2>&1); then
-		record PASS "$rel: build -Werror -O2"
-	else
-		record FAIL "$rel: build -Werror -O2" "see _build/werror/build.log"
-		grep -E 'error|warning' "$WERR/build.log" | head -n 10 | sed 's/^/#   /'
-	fi
 	if [[ "${POSTERN_SKIP_CHROOT:-0}" == 1 ]]; then
+		say "$rel: -Werror build in _build/werror"
+		werror_build
+		werror_record "$rel" $?
 		record SKIP "debian 13 (chroot)" "POSTERN_SKIP_CHROOT=1"
 		record SKIP "debian testing (chroot)" "POSTERN_SKIP_CHROOT=1"
 		return
 	fi
+	# The -Werror build niced, beside the Debian 13 stage: it takes the
+	# CPU the stage leaves (its smoke cases run one at a time and mostly
+	# wait), not the stage's.  Its result is recorded once the stage ends.
+	say "$rel: -Werror build in _build/werror (niced, beside the Debian 13 stage)"
+	werror_build nice -n 19 &
+	PREP_PID[werror]=$!
 	chroot_stage trixie "debian 13"
+	wait "${PREP_PID[werror]}"
+	rc=$?
+	unset "PREP_PID[werror]"
+	werror_record "$rel" "$rc"
 	# PostgreSQL 18 and libpq 18 (protocol 3.2): build, make check and
 	# tests/integration/22-pg32.sh only.
 	chroot_stage forky "debian testing"
 	say "releases stage took $((SECONDS - t0))s"
 }
 
+# werror_build [PREFIX...]: configure --enable-werror and make -j2 in
+# _build/werror, each run under PREFIX (nice -n 19) when given.
+werror_build() {
+	(cd "$WERR" && "$@" ../../configure --enable-werror > configure.log 2>&1 &&
+	    "$@" make -j2 > build.log 2>&1)
+}
+
+# werror_record REL STATUS: the -Werror build's case.
+werror_record() {
+	if (($2 == 0)); then
+		record PASS "$1: build -Werror -O2"
+	else
+		record FAIL "$1: build -Werror -O2" "see _build/werror/build.log"
+		grep -E 'error|warning' "$WERR/build.log" | head -n 10 | sed 's/^/#   /'
+	fi
+}
+
 # chroot_stage SUITE LABEL: tests/chroot.sh --suite SUITE, each case it
 # reports recorded here.
 chroot_stage() {
 	local tsv st name why
+	chroot_prepare_wait "$1"
 	say "$2 in a chroot (tests/chroot.sh --suite $1)"
 	tsv=$(mktemp /tmp/postern-chroot.XXXXXX)
 	POSTERN_RESULTS=$tsv bash tests/chroot.sh --suite "$1" < /dev/null |
@@ -388,6 +418,46 @@ chroot_stage() {
 	done < "$tsv"
 	grep -q . "$tsv" || record FAIL "$2 (chroot)" "tests/chroot.sh --suite $1 reported nothing"
 	rm -f "$tsv"
+}
+
+# chroot_prepare_start: make (or update) both chroots in the background
+# (tests/chroot.sh --suite SUITE prepare: debootstrap and apt-get, mostly
+# download and disk, niced) while this host builds and tests; each
+# chroot_stage waits for its own.  Nothing is run in a chroot meanwhile:
+# only its preparation overlaps the host's work, never two test runs.
+chroot_prepare_start() {
+	local suite
+	for suite in trixie forky; do
+		POSTERN_RESULTS=$PREP/$suite.tsv timeout -k 10 1500 \
+		    nice -n 19 bash tests/chroot.sh --suite "$suite" prepare \
+		    < /dev/null > "$PREP/$suite.out" 2>&1 &
+		PREP_PID[$suite]=$!
+		PREP_T0[$suite]=$SECONDS
+	done
+}
+
+# chroot_prepare_wait SUITE: wait for SUITE's background preparation and
+# record what it did (the debootstrap, the packages installed: the cases
+# the stage itself would have recorded).  Its "chroot ready" line is not
+# recorded: the stage says it again.  When the preparation failed, its
+# failure is shown here and the stage (which makes the chroot again from
+# where it stopped) records it, as it would have without the background
+# run.
+chroot_prepare_wait() {
+	local pid=${PREP_PID[$1]:-} rc st name why
+	[[ -n $pid ]] || return 0
+	wait "$pid"
+	rc=$?
+	unset "PREP_PID[$1]"
+	say "chroot $1 prepared in the background (exit status $rc, done $((SECONDS - PREP_T0[$1]))s after it began)"
+	while IFS=$'\t' read -r st name why; do
+		[[ $st == PASS && $name != *": chroot ready: "* ]] &&
+		    record "$st" "$name" "$why"
+	done < "$PREP/$1.tsv"
+	if ((rc != 0)); then
+		say "the background preparation of $1 failed; the stage tries again:"
+		tail_file "$PREP/$1.out" 10
+	fi
 }
 
 distcheck() {
@@ -434,6 +504,9 @@ if [[ "${POSTERN_SKIP_INSTALL:-0}" != 1 ]]; then
 	install_packages || { record FAIL install "missing packages"; summary; }
 fi
 node_modules || record FAIL "npm ci" "tests/node's clients are not installed (see _build/npm/npm.log)"
+if (($# == 0)) && [[ "${POSTERN_NO_BUILD:-0}" != 1 && "${POSTERN_SKIP_CHROOT:-0}" != 1 ]]; then
+	chroot_prepare_start
+fi
 
 if [[ "${POSTERN_NO_BUILD:-0}" == 1 ]]; then
 	say "POSTERN_NO_BUILD=1: using $SAN/postern as built"

@@ -24,11 +24,50 @@ FAST=("check_interval=${INTERVAL_MS}ms" "check_fast_interval=${INTERVAL_MS}ms"
 	fall=2 "rise=$RISE")
 APP_PW=app-pw-$$-$RANDOM
 
-# start_pg_app TRANSPORT: PostgreSQL with TLS for tls; role app with a
-# SCRAM password, database app with pgbench's tables; $T/userlist.txt
-# holds app's SCRAM secret as pg_authid has it.
+# pg_template: a stopped cluster in $T/pgtmpl/data, made once per file
+# (the first case that needs it; a case that fails half-way leaves no
+# ready mark, so the next one makes it again): role app with a SCRAM
+# password, database app with pgbench's tables, and $T/pgtmpl/secret,
+# app's SCRAM secret as pg_authid has it.  Each case's cluster is a copy
+# of it: the same fresh cluster that initdb, CREATE ROLE and pgbench -i
+# made, without their seconds in every case.
+pg_template() {
+	local dir=$T/pgtmpl port secret
+	[[ -f $dir/ready ]] && return 0
+	port=$(free_port) || fail_case "no free port for postgres"
+	rm -rf "$dir"
+	mkdir -p "$dir/sock"
+	((EUID == 0)) && chown -R postgres:postgres "$dir"
+	fixture_pg_initdb "$PGBIN" "$dir/data" > "$dir/initdb.log" 2>&1 ||
+	    fail_case "initdb failed: $(tail -n 3 "$dir/initdb.log")"
+	printf '%s\n' 'local all all trust' 'host all app 127.0.0.1/32 scram-sha-256' \
+	    'host all all 127.0.0.1/32 trust' 'host replication all 127.0.0.1/32 trust' \
+	    > "$dir/data/pg_hba.conf"
+	PG_OPTS='' _pg_ctl_start "$dir" "$port"
+	_as_postgres psql -X -q -h "$PG_SOCKDIR" -p "$PG_PORT" -U postgres \
+	    -c "CREATE ROLE app LOGIN PASSWORD '$APP_PW'" \
+	    -c "CREATE DATABASE app OWNER app" > "$dir/psql.log" 2>&1 ||
+	    fail_case "psql: $(tail -n 2 "$dir/psql.log")"
+	secret=$(_as_postgres psql -X -qAt -h "$PG_SOCKDIR" -p "$PG_PORT" -U postgres \
+	    -c "SELECT rolpassword FROM pg_authid WHERE rolname = 'app'")
+	[[ $secret == SCRAM-SHA-256\$* ]] || fail_case "no SCRAM secret for app: $secret"
+	printf '%s\n' "$secret" > "$dir/secret"
+	_as_postgres pgbench -i -q -s 1 -h "$PG_SOCKDIR" -p "$PG_PORT" -U app app \
+	    > "$dir/pgbench-init.log" 2>&1 || fail_case "pgbench -i: $(tail -n 2 "$dir/pgbench-init.log")"
+	# A clean shutdown: a copy then starts without crash recovery.
+	_as_postgres timeout 60 "$PGBIN/pg_ctl" -D "$dir/data" -m fast -w stop \
+	    > "$dir/stop.log" 2>&1 || fail_case "pg_ctl stop: $(tail -n 2 "$dir/stop.log")"
+	rm -f "$dir/data/postmaster.opts"
+	: > "$dir/ready"
+}
+
+# start_pg_app TRANSPORT: PostgreSQL (a copy of pg_template's cluster)
+# with TLS for tls; role app with a SCRAM password, database app with
+# pgbench's tables; $T/userlist.txt holds app's SCRAM secret as
+# pg_authid has it.
 start_pg_app() {
-	local k=$T/pgtls secret
+	local k=$T/pgtls port dir
+	pg_template
 	PG_OPTS=
 	if [[ $1 == tls ]]; then
 		make_pki > "$T/pki.log" 2>&1 || fail_case "make_pki failed"
@@ -38,19 +77,14 @@ start_pg_app() {
 		chmod 600 "$k/server.key"
 		PG_OPTS="-c ssl=on -c ssl_cert_file=$k/server.crt -c ssl_key_file=$k/server.key"
 	fi
-	PG_HBA=$'local all all trust\nhost all app 127.0.0.1/32 scram-sha-256\nhost all all 127.0.0.1/32 trust\nhost replication all 127.0.0.1/32 trust' \
-	    start_postgres
-	_as_postgres psql -X -q -h "$PG_SOCKDIR" -p "$PG_PORT" -U postgres \
-	    -c "CREATE ROLE app LOGIN PASSWORD '$APP_PW'" \
-	    -c "CREATE DATABASE app OWNER app" > "$T/psql.log" 2>&1 ||
-	    fail_case "psql: $(tail -n 2 "$T/psql.log")"
-	secret=$(_as_postgres psql -X -qAt -h "$PG_SOCKDIR" -p "$PG_PORT" -U postgres \
-	    -c "SELECT rolpassword FROM pg_authid WHERE rolname = 'app'")
-	[[ $secret == SCRAM-SHA-256\$* ]] || fail_case "no SCRAM secret for app: $secret"
-	printf '; app, as pg_authid holds it\n"app" "%s"\n' "$secret" > "$T/userlist.txt"
+	port=$(free_port) || fail_case "no free port for postgres"
+	dir=$T/pg-$port
+	mkdir -p "$dir/sock"
+	cp -a "$T/pgtmpl/data" "$dir/data" || fail_case "cannot copy the template cluster"
+	((EUID == 0)) && chown -R postgres:postgres "$dir"
+	_pg_ctl_start "$dir" "$port"
+	printf '; app, as pg_authid holds it\n"app" "%s"\n' "$(cat "$T/pgtmpl/secret")" > "$T/userlist.txt"
 	chmod 600 "$T/userlist.txt"
-	_as_postgres pgbench -i -q -s 1 -h "$PG_SOCKDIR" -p "$PG_PORT" -U app app \
-	    > "$T/pgbench-init.log" 2>&1 || fail_case "pgbench -i: $(tail -n 2 "$T/pgbench-init.log")"
 }
 
 # postern_resume TRANSPORT [KEY=VALUE...]: route private over TRANSPORT
@@ -116,6 +150,14 @@ history_rows() {
 	    -c "SELECT count(*) FROM pgbench_history"
 }
 
+# pgbench_end PID: end pgbench's run now, as its -T would (SIGALRM is
+# its -T timer: each client finishes its transaction, then pgbench prints
+# its report and exits, 0 when no client failed).  -T stays the bound;
+# the case ends once it has seen what it checks, not after a fixed time.
+pgbench_end() {
+	kill -ALRM "$1" 2>/dev/null
+}
+
 # A psycopg pool (8 connections, work_mem set, a prepared statement) and
 # pgbench -M prepared (4 clients) under steady load across a failback:
 # every session resumes on private, none sees an error; afterwards each
@@ -149,6 +191,7 @@ case_pool_failback() {
 	before=$(history_rows)
 	wait_until 15 eval '(( $(history_rows) >= before + 100 ))' ||
 	    fail_case "pgbench: no transactions after the resume: $(tail -n 3 "$T/pgbench.out")"
+	pgbench_end "$pgb_pid"
 	wait_exit "$pgb_pid" 40 || fail_case "pgbench did not end"
 	wait "$pgb_pid"
 	expect_eq "pgbench exit status" 0 "$?"
@@ -243,7 +286,7 @@ case_direct_tls_resume() {
 # the session's server), so it resumed again on public at every safe
 # point; and its lines named private's server under public's name.
 case_resume_by_name() {
-	local t=$1 pub_port n
+	local t=$1 pub_port since
 	start_pg_app "$t"
 	: > "$T/zone"
 	rm -f "$T/dns.port"
@@ -273,8 +316,9 @@ case_resume_by_name() {
 	expect_log " -> private 127\\.0\\.0\\.1:$FWD_PORT: resumed on public pub\\.example\\.test:$pub_port .*replayed 1 SET" 20
 	# Five more checks of public (each resolves its name anew) while
 	# the session runs its queries on it, each a safe point.
-	n=$(grep -c 'postgres/public: check: ok' "$POSTERN_LOG")
-	wait_until 20 eval '(( $(grep -c "postgres/public: check: ok" "$POSTERN_LOG") >= n + 5 ))' ||
+	# (Not "n": wait_until's own counter is n, which the eval would see.)
+	since=$(grep -c 'postgres/public: check: ok' "$POSTERN_LOG")
+	wait_until 20 eval '(( $(grep -c "postgres/public: check: ok" "$POSTERN_LOG") >= since + 5 ))' ||
 	    fail_case "public not checked"
 	stop_pyclient s
 	expect_eq "errors" "" "$(grep '^err' "$T/s.out")"
@@ -289,7 +333,7 @@ case_resume_by_name() {
 # (before, postern forgot the SET ROLE at the RESET ALL: the resumed
 # session ran as app again).  Its work_mem SET is gone, as on the server.
 case_role_reset_all() {
-	local t=$1 n
+	local t=$1 since
 	start_pg_app "$t"
 	pg_admin "CREATE ROLE reader NOLOGIN"
 	pg_admin "GRANT reader TO app"
@@ -301,8 +345,8 @@ case_role_reset_all() {
 	wait_until 20 eval '(( $(resumed_count) >= 1 ))' ||
 	    fail_case "not resumed: $(grep -m 2 -E 'not resumable|resume failed' "$POSTERN_LOG")"
 	expect_log 'resumed on private .*replayed 1 SET, [0-9]+ prepared statements?\)'
-	n=$(grep -c '^ok ' "$T/s.out")
-	wait_until 20 eval '(( $(grep -c "^ok " "$T/s.out") >= n + 10 ))' || fail_case "no queries after the resume"
+	since=$(grep -c '^ok ' "$T/s.out")
+	wait_until 20 eval '(( $(grep -c "^ok " "$T/s.out") >= since + 10 ))' || fail_case "no queries after the resume"
 	stop_pyclient s
 	expect_eq "errors" "" "$(grep '^err' "$T/s.out")"
 	expect_eq "role and work_mem before and after the resume" "ok reader 4MB" "$(grep '^ok ' "$T/s.out" | sort -u)"
@@ -685,7 +729,7 @@ pgbench_idle() {
 # failed transaction, no aborted client, and transactions completed
 # after each of the two resumes.
 case_pgbench_crash() {
-	local t=$1 pgb_pid before n
+	local t=$1 pgb_pid before since
 	local FAST=(check_interval=1s check_fast_interval=1s
 		"check_down_interval=${INTERVAL_MS}ms" check_timeout=1s fall=2 "rise=$RISE")
 	start_pg_app "$t"
@@ -717,13 +761,14 @@ case_pgbench_crash() {
 	wait_until 20 eval '(( $(history_rows) >= before + 200 ))' ||
 	    fail_case "no transactions after the crash: $(tail -n 3 "$T/pgbench.out")"
 	# The forwarder back: a failback under traffic, no SIGSTOP.
-	n=$(resumed_count)
+	since=$(resumed_count)
 	failback
-	wait_until 30 eval '(( $(resumed_count) >= n + 4 ))' ||
-	    fail_case "$(($(resumed_count) - n)) of 4 sessions resumed back on private: $(grep -m 3 -E 'not resumable|resume failed' "$POSTERN_LOG")"
+	wait_until 30 eval '(( $(resumed_count) >= since + 4 ))' ||
+	    fail_case "$(($(resumed_count) - since)) of 4 sessions resumed back on private: $(grep -m 3 -E 'not resumable|resume failed' "$POSTERN_LOG")"
 	before=$(history_rows)
 	wait_until 20 eval '(( $(history_rows) >= before + 200 ))' ||
 	    fail_case "no transactions after the failback: $(tail -n 3 "$T/pgbench.out")"
+	pgbench_end "$pgb_pid"
 	wait_exit "$pgb_pid" 60 || fail_case "pgbench did not end"
 	wait "$pgb_pid"
 	expect_eq "pgbench exit status" 0 "$?"
