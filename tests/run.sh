@@ -354,54 +354,31 @@ fuzz() {
 	    run_integration tests/integration/55-diff.sh
 }
 
-# releases: the -Werror build (-O2) on this host, beside the Debian 13
-# stage (tests/chroot.sh), then the Debian testing one; each case they
-# report is recorded here.
+# releases: the -Werror build (-O2) on this host, then the Debian 13
+# stage, tests/chroot.sh; each case it reports is recorded here.
 WERR=$TOP/_build/werror
 releases() {
-	local rel t0=$SECONDS rc
+	local rel t0=$SECONDS
 	rel="debian $(cut -d. -f1 /etc/debian_version 2>/dev/null)"
+	say "$rel: -Werror build in _build/werror"
 	mkdir -p "$WERR"
+	if (cd "$WERR" && ../../configure --enable-werror > configure.log 2>&1 &&
+	    make -j2 > build.log 2>&1); then
+		record PASS "$rel: build -Werror -O2"
+	else
+		record FAIL "$rel: build -Werror -O2" "see _build/werror/build.log"
+		grep -E 'error|warning' "$WERR/build.log" | head -n 10 | sed 's/^/#   /'
+	fi
 	if [[ "${POSTERN_SKIP_CHROOT:-0}" == 1 ]]; then
-		say "$rel: -Werror build in _build/werror"
-		werror_build
-		werror_record "$rel" $?
 		record SKIP "debian 13 (chroot)" "POSTERN_SKIP_CHROOT=1"
 		record SKIP "debian testing (chroot)" "POSTERN_SKIP_CHROOT=1"
 		return
 	fi
-	# The -Werror build niced, beside the Debian 13 stage: it takes the
-	# CPU the stage leaves (its smoke cases run one at a time and mostly
-	# wait), not the stage's.  Its result is recorded once the stage ends.
-	say "$rel: -Werror build in _build/werror (niced, beside the Debian 13 stage)"
-	werror_build nice -n 19 &
-	PREP_PID[werror]=$!
 	chroot_stage trixie "debian 13"
-	wait "${PREP_PID[werror]}"
-	rc=$?
-	unset "PREP_PID[werror]"
-	werror_record "$rel" "$rc"
 	# PostgreSQL 18 and libpq 18 (protocol 3.2): build, make check and
 	# tests/integration/22-pg32.sh only.
 	chroot_stage forky "debian testing"
 	say "releases stage took $((SECONDS - t0))s"
-}
-
-# werror_build [PREFIX...]: configure --enable-werror and make -j2 in
-# _build/werror, each run under PREFIX (nice -n 19) when given.
-werror_build() {
-	(cd "$WERR" && "$@" ../../configure --enable-werror > configure.log 2>&1 &&
-	    "$@" make -j2 > build.log 2>&1)
-}
-
-# werror_record REL STATUS: the -Werror build's case.
-werror_record() {
-	if (($2 == 0)); then
-		record PASS "$1: build -Werror -O2"
-	else
-		record FAIL "$1: build -Werror -O2" "see _build/werror/build.log"
-		grep -E 'error|warning' "$WERR/build.log" | head -n 10 | sed 's/^/#   /'
-	fi
 }
 
 # chroot_stage SUITE LABEL: tests/chroot.sh --suite SUITE, each case it
