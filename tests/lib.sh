@@ -402,9 +402,11 @@ log_ms() {
 
 # wait_until TIMEOUT_S CMD...: retry CMD every 0.1s until it succeeds.
 wait_until() {
-	local n=$(( $1 * 10 ))
+	# Not "n": a condition given as a string (eval) reads the caller's
+	# variables, and a local n here would shadow a caller's n.
+	local _wu_left=$(( $1 * 10 ))
 	shift
-	while ((n-- > 0)); do
+	while ((_wu_left-- > 0)); do
 		"$@" > /dev/null 2>&1 && return 0
 		sleep 0.1
 	done
@@ -835,6 +837,21 @@ open_session() {
 session_send() {
 	printf '%b' "$2" 1>&"${_SESS_FD[$1]}" 2>/dev/null ||
 	    fail_case "session $1: cannot write (client gone)"
+}
+
+# session_ended NAME PORT TIMEOUT_S: postern closed session NAME (a
+# client of 127.0.0.1:PORT): its socket reads EOF (CLOSE-WAIT: postern's
+# FIN came; socat itself would end only after its -t 10 s, a wait that
+# proves nothing more) or the client is gone, within TIMEOUT_S; then its
+# input closes and it must end within 5 s.  Fails the case otherwise.
+session_ended() {
+	local pid port=$2
+	pid=$(session_pid "$1")
+	wait_until "$3" eval '[[ -n "$(ss -Htn state close-wait "dport = :$port")" ]] ||
+	    ! _pid_running "$pid"' ||
+	    fail_case "session $1: postern did not close the connection within $3s"
+	session_close "$1"
+	wait_exit "$pid" 5 || fail_case "session $1: the client did not end on EOF both ways"
 }
 
 # session_close NAME: close the client's input; socat half-closes.

@@ -21,7 +21,7 @@
 # each tests/integration/*.sh in sorted order (each of its cases is a
 # case); short fuzzer runs and a longer differential run (55-diff.sh);
 # the releases stage: a -Werror build on this
-# host (niced, beside the next), Debian 13 in a chroot (tests/chroot.sh: build, make check,
+# host, then Debian 13 in a chroot (tests/chroot.sh: build, make check,
 # .deb and lintian, smoke integration; each part a case), then Debian
 # testing in another (tests/chroot.sh --suite forky: build, make check,
 # PostgreSQL 18's protocol 3.2); make distcheck

@@ -316,7 +316,6 @@ case_resume_by_name() {
 	expect_log " -> private 127\\.0\\.0\\.1:$FWD_PORT: resumed on public pub\\.example\\.test:$pub_port .*replayed 1 SET" 20
 	# Five more checks of public (each resolves its name anew) while
 	# the session runs its queries on it, each a safe point.
-	# (Not "n": wait_until's own counter is n, which the eval would see.)
 	since=$(grep -c 'postgres/public: check: ok' "$POSTERN_LOG")
 	wait_until 20 eval '(( $(grep -c "postgres/public: check: ok" "$POSTERN_LOG") >= since + 5 ))' ||
 	    fail_case "public not checked"
