@@ -542,8 +542,7 @@ session_idle_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct session	*s = arg;
 	int		 ms = s->svc->cs->idle_timeout_ms;
-	uint64_t	 bytes = s->relay.side[RELAY_CLIENT].bytes +
-			    s->relay.side[RELAY_SERVER].bytes;
+	uint64_t	 bytes;
 	int64_t		 now = clock_ms();
 	int		 tick = ms / 4 > 50 ? ms / 4 : 50;	/* not a spin */
 	struct timeval	 tv = { tick / 1000, (tick % 1000) * 1000 };
@@ -552,7 +551,6 @@ session_idle_cb(evutil_socket_t fd, short what, void *arg)
 	relay_handoff_sync(&s->relay);
 	bytes = s->relay.side[RELAY_CLIENT].bytes +
 	    s->relay.side[RELAY_SERVER].bytes;
-
 	if (s->state != SESSION_RELAYING || bytes != s->idle_bytes) {
 		s->idle_bytes = bytes;
 		s->idle_since = now;

@@ -409,7 +409,7 @@ chroot_prepare_start() {
 		    nice -n 19 bash tests/chroot.sh --suite "$suite" prepare \
 		    < /dev/null > "$PREP/$suite.out" 2>&1 &
 		PREP_PID[$suite]=$!
-		PREP_T0[$suite]=$SECONDS
+		PREP_T0[$suite]=$(date +%s)
 	done
 }
 
@@ -426,7 +426,8 @@ chroot_prepare_wait() {
 	wait "$pid"
 	rc=$?
 	unset "PREP_PID[$1]"
-	say "chroot $1 prepared in the background (exit status $rc, done $((SECONDS - PREP_T0[$1]))s after it began)"
+	# Its log's last write is about when it ended (it may be long done).
+	say "chroot $1 prepared in the background (exit status $rc, in about $(($(stat -c %Y "$PREP/$1.out") - PREP_T0[$1]))s)"
 	while IFS=$'\t' read -r st name why; do
 		[[ $st == PASS && $name != *": chroot ready: "* ]] &&
 		    record "$st" "$name" "$why"
