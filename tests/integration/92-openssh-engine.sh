@@ -250,28 +250,40 @@ incr_grew() {
 # sshd killed under traffic: the master exits, postern says why, the
 # route goes down, the master is started again with back-off once sshd
 # is back, the route comes up and the pool's commands pass again.
+# With PROTO tcp and mux_forward = client (the second form), the pool's
+# sessions are handed to the master: they end with it, and the pool's
+# new connections are handed to the next master.
 case_dies() {
-	local before
+	local before proto=${1:-redis}
 	start_redis
 	start_sshd
-	postern_via redis "$REDIS_PORT" "${FAST[@]}"
+	BASTION_OPTS=("${@:2}")
+	GLOBAL_OPTS=(log_level=debug)
+	postern_via "$proto" "$REDIS_PORT" "${FAST[@]}"
 	expect_log "$(mconnected_re b)"
-	expect_log 'notice: redis/via: (up \(check ok\)|down -> up)'
+	expect_log "notice: $proto/via: (up \\(check ok\\)|down -> up)"
 	load_bg 25		# past the recovery on a loaded machine
+	wait_until 10 incr_grew 0 || fail_case "the pool's INCRs do not pass"
 	sshd_signal KILL
 	wait_exit "$SSHD_PID" 10 || fail_case "sshd survived SIGKILL"
 	expect_log "warn: bastion b \\(root@127\\.0\\.0\\.1:$SSHD_PORT\\): connection lost: ssh exited with status 255: .*reconnecting in "
-	expect_log 'warn: redis/via: up -> down'
+	expect_log "warn: $proto/via: up -> down"
 	expect_log "$(cannot_re b)ssh exited with status 255: .*; retrying in "
 	start_sshd_on "$SSHD_PORT" 127.0.0.1
 	expect_log "info: bastion b \\(root@127\\.0\\.0\\.1:$SSHD_PORT\\): connected again after [0-9]+\\.[0-9]{3}s \\(OpenSSH\\)$" 30
-	expect_log 'notice: redis/via: down -> up'
+	expect_log "notice: $proto/via: down -> up"
 	before=$(rcli "$REDIS_PORT" GET n)
 	wait_until 10 incr_grew "$before" ||
 	    fail_case "the pool's INCRs do not pass after the recovery"
 	wait "$LOAD_PID"
 	note "pool under the loss: $(cat "$T/load.out")"
 	expect_eq "one ssh master" 1 "$(ssh_children)"
+	if [[ " ${*:2} " == *" mux_forward=client "* ]]; then
+		expect_log " $proto 127\\.0\\.0\\.1:[0-9]+ -> via .*handed to the master"
+		(($(grep -c 'handed to the master' "$POSTERN_LOG") >= 2)) ||
+		    fail_case "the pool's sessions were not handed to both masters"
+		expect_no_log "connected in [0-9]+ ms \\(via root@127\\.0\\.0\\.1:$SSHD_PORT \\(OpenSSH\\)\\)$"
+	fi
 }
 
 # A hung bastion (SIGSTOP on sshd and its connection processes) under
@@ -801,6 +813,7 @@ run_case "unknown host key refused by ssh, its message surfaced" case_hostkey_un
 run_case "quick mode on a terminal: ssh asks about an unknown key, yes" case_tty_ask_yes
 run_case "quick mode on a terminal: ssh asks about an unknown key, no" case_tty_ask_no
 run_case "bastion killed under traffic: master restarted, route down and back" case_dies
+run_case "mux_forward = client: bastion killed under a pool's traffic: handed sessions end, the next master gets the new ones" case_dies tcp mux_forward=client
 run_case "bastion hung under traffic: ServerAlive ends the master, back" case_hangs
 run_case "-J user@host -p -i -o known_hosts: the command line alone" case_jump_cli
 run_case "-J a,b -F: ssh makes the two-hop chain" case_chain
