@@ -378,7 +378,8 @@ enum mux_kind {
 	MUX_OPEN,		/* stdio forward asked */
 	MUX_LIVE,		/* forward opened: held for the channel */
 	MUX_FWDREQ,		/* a listener asked (mux_forward) */
-	MUX_FWDDIAL		/* a dial to a listener, from the loop */
+	MUX_FWDDIAL,		/* a dial to a listener, from the loop */
+	MUX_CMD			/* session_command (ssh_mux_cmd.c) */
 };
 
 /* One connection to the master's control socket, or a dial waiting. */
@@ -390,6 +391,11 @@ struct ssh_mux_conn {
 	int			 local;		/* socketpair: the dial's end */
 	int			 handoff;	/* the client's socket passed */
 	struct event		*ev;		/* read */
+	struct event		*out;		/* MUX_CMD: its output, read */
+	uint32_t		 sid;		/* MUX_CMD: the master's session
+						   id, once opened */
+	int			 running;	/* MUX_CMD: opened */
+	int			 lines;		/* MUX_CMD: output lines logged */
 	struct event		*tmr;		/* start from the loop; retry */
 	struct dial		*d;		/* MUX_WAIT, MUX_OPEN, FWDDIAL */
 	struct ssh_mux_fwd	*fwd;		/* MUX_FWDREQ, MUX_FWDDIAL */
@@ -434,6 +440,33 @@ int	ssh_mux_dial_ok(struct ssh_bastion *b, struct dial *d, int fd,
 
 /* ssh_mux_conn_start_cb: a timer's callback, ssh_mux_conn_start(arg). */
 void	ssh_mux_conn_start_cb(evutil_socket_t fd, short what, void *arg);
+
+/* ssh_mux_send_fd(sock, fd): pass fd over sock as OpenSSH reads it. */
+int	ssh_mux_send_fd(int sock, int fd);
+
+/* ssh_mux_cmd.c: session_command (the OpenSSH engine) */
+
+/*
+ * ssh_mux_cmd_start(b): b's master is ready: with set.command, ask it
+ * for a session running the command (a MUX_CMD connection).
+ */
+void	ssh_mux_cmd_start(struct ssh_bastion *b);
+
+/*
+ * ssh_mux_cmd_fds(c): after c's request went out, pass the command's
+ * stdin, stdout and stderr (one socketpair end; postern logs what comes
+ * out of the other).  -1 with errno on failure.
+ */
+int	ssh_mux_cmd_fds(struct ssh_mux_conn *c);
+
+/*
+ * ssh_mux_cmd_reply(c, msg): the master's message to c: the session
+ * opened, refused, or its end.  Returns 1 when c was freed.
+ */
+int	ssh_mux_cmd_reply(struct ssh_mux_conn *c, const struct ssh_mux_msg *msg);
+
+/* ssh_mux_cmd_fail(c, why): c's connection failed or ended: log, free c. */
+void	ssh_mux_cmd_fail(struct ssh_mux_conn *c, const char *why);
 
 /* ssh_mux_fwd.c: mux_forward = listener (the OpenSSH engine) */
 

@@ -84,8 +84,8 @@
 /* Passing the channel's socket. */
 
 /* One fd by SCM_RIGHTS, with the one byte of data OpenSSH expects. */
-static int
-mux_send_fd(int sock, int fd)
+int
+ssh_mux_send_fd(int sock, int fd)
 {
 	struct msghdr	 msg;
 	struct iovec	 iov;
@@ -151,6 +151,8 @@ ssh_mux_conn_free(struct ssh_mux_conn *c)
 		c->d->ssh_mux = NULL;
 	if (c->ev != NULL)
 		event_free(c->ev);
+	if (c->out != NULL)
+		event_free(c->out);
 	if (c->tmr != NULL)
 		event_free(c->tmr);
 	if (c->fd != -1)
@@ -197,6 +199,7 @@ mux_ready(struct ssh_bastion *b)
 	tv = clock_tv(b->set.keepalive_ms);
 	evtimer_add(b->ka_timer, &tv);
 	ssh_mux_fwd_prepare(b);		/* before the dials that waited */
+	ssh_mux_cmd_start(b);
 	while ((c = TAILQ_FIRST(&b->mux.waiting)) != NULL) {
 		TAILQ_REMOVE(&b->mux.waiting, c, entry);
 		c->kind = MUX_OPEN;
@@ -214,6 +217,10 @@ mux_conn_fail(struct ssh_mux_conn *c, const char *fmt, const char *why)
 	char			 msg[700];
 
 	snprintf(msg, sizeof(msg), fmt, why);
+	if (c->kind == MUX_CMD) {
+		ssh_mux_cmd_fail(c, msg);
+		return;
+	}
 	if (c->kind == MUX_FWDREQ) {
 		ssh_mux_fwd_answer(c, msg);
 		return;
@@ -373,10 +380,16 @@ mux_read_cb(evutil_socket_t fd, short what, void *arg)
 		}
 		c->inlen -= (size_t)used;
 		memmove(c->in, c->in + used, c->inlen);
-		if (msg.type != MUX_MSG_HELLO) {
-			mux_reply(c, &msg);	/* c may be gone */
-			return;
+		if (msg.type == MUX_MSG_HELLO)
+			continue;
+		/* A session says more than one thing: its end too. */
+		if (c->kind == MUX_CMD) {
+			if (ssh_mux_cmd_reply(c, &msg) != 0)
+				return;		/* c is gone */
+			continue;
 		}
+		mux_reply(c, &msg);	/* c may be gone */
+		return;
 	}
 }
 
@@ -386,7 +399,7 @@ ssh_mux_conn_start(struct ssh_mux_conn *c)
 {
 	struct ssh_bastion	*b = c->b;
 	struct sockaddr_un	 sun;
-	unsigned char		 buf[600];
+	unsigned char		 buf[1100];
 	size_t			 len;
 	int			 sp[2], busy;
 	struct timeval		 tv;
@@ -421,19 +434,29 @@ ssh_mux_conn_start(struct ssh_mux_conn *c)
 	}
 	if (c->kind == MUX_FWDREQ)
 		len = ssh_mux_fwd_encode(c, buf, sizeof(buf));
+	else if (c->kind == MUX_CMD)
+		len = ssh_mux_encode_session(buf, sizeof(buf), c->rid,
+		    b->set.command);
 	else
 		len = ssh_mux_encode(buf, sizeof(buf), c->rid, c->kind ==
 		    MUX_OPEN ? c->d->route->target.host : NULL, c->kind ==
 		    MUX_OPEN ? c->d->route->target.port : 0);
 	if (len == 0) {
-		mux_conn_fail(c, "%s", "target name too long");
+		mux_conn_fail(c, "%s", c->kind == MUX_CMD ? "the command is "
+		    "too long" : "target name too long");
 		return;
 	}
 	if (send(c->fd, buf, len, MSG_NOSIGNAL) != (ssize_t)len) {
 		mux_conn_fail(c, "control socket: %s", strerror(errno));
 		return;
 	}
-	if (c->kind == MUX_OPEN && b->set.mux_client &&
+	if (c->kind == MUX_CMD) {
+		if (ssh_mux_cmd_fds(c) != 0) {
+			mux_conn_fail(c, "passing the command's stdio: %s",
+			    strerror(errno));
+			return;
+		}
+	} else if (c->kind == MUX_OPEN && b->set.mux_client &&
 	    c->d->client_fd != -1 && c->d->tls == NULL) {
 		/*
 		 * The client's own socket as the forward's stdin and stdout:
@@ -442,8 +465,8 @@ ssh_mux_conn_start(struct ssh_mux_conn *c)
 		 * open leaves it untouched, for the next route.
 		 */
 		c->handoff = 1;
-		if (mux_send_fd(c->fd, c->d->client_fd) != 0 ||
-		    mux_send_fd(c->fd, c->d->client_fd) != 0) {
+		if (ssh_mux_send_fd(c->fd, c->d->client_fd) != 0 ||
+		    ssh_mux_send_fd(c->fd, c->d->client_fd) != 0) {
 			mux_conn_fail(c, "passing the client's socket: %s",
 			    strerror(errno));
 			return;
@@ -457,8 +480,8 @@ ssh_mux_conn_start(struct ssh_mux_conn *c)
 		c->local = sp[0];
 		evutil_make_socket_nonblocking(sp[0]);
 		/* The master's stdin and stdout of the forward: one socket. */
-		if (mux_send_fd(c->fd, sp[1]) != 0 ||
-		    mux_send_fd(c->fd, sp[1]) != 0) {
+		if (ssh_mux_send_fd(c->fd, sp[1]) != 0 ||
+		    ssh_mux_send_fd(c->fd, sp[1]) != 0) {
 			close(sp[1]);
 			mux_conn_fail(c, "passing the channel's socket: %s",
 			    strerror(errno));

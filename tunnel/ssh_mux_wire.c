@@ -85,6 +85,38 @@ ssh_mux_encode_fwd(unsigned char *buf, size_t len, uint32_t rid,
 	return (need);
 }
 
+size_t
+ssh_mux_encode_session(unsigned char *buf, size_t len, uint32_t rid,
+    const char *cmd)
+{
+	size_t		 cl = strlen(cmd), need;
+	unsigned char	*p;
+
+	/*
+	 * hello: 12; session: length 4, then type, rid, reserved "", tty,
+	 * X11, agent, subsystem, escape char, term "": 4 each; cmd: 4 + cl.
+	 */
+	need = 12 + 4 + 40 + cl;
+	if (need > len || cl > MUX_MSG_MAX - 64)
+		return (0);
+	p = put32(buf, 8);
+	p = put32(p, MUX_MSG_HELLO);
+	p = put32(p, MUX_VERSION);
+	p = put32(p, (uint32_t)(40 + cl));
+	p = put32(p, MUX_C_NEW_SESSION);
+	p = put32(p, rid);
+	p = put32(p, 0);		/* reserved: an empty string */
+	p = put32(p, 0);		/* no tty */
+	p = put32(p, 0);		/* no X11 forwarding */
+	p = put32(p, 0);		/* no agent forwarding */
+	p = put32(p, 0);		/* a command, not a subsystem */
+	p = put32(p, 0xffffffffU);	/* no escape character */
+	p = put32(p, 0);		/* term: "" */
+	p = put32(p, (uint32_t)cl);
+	memcpy(p, cmd, cl);
+	return (need);
+}
+
 long
 ssh_mux_parse(const unsigned char *buf, size_t len, struct ssh_mux_msg *msg)
 {
@@ -105,6 +137,12 @@ ssh_mux_parse(const unsigned char *buf, size_t len, struct ssh_mux_msg *msg)
 	if (n < 8)
 		return (-1);		/* every reply has a request id */
 	msg->rid = get32(buf + 8);
+	if (msg->type == MUX_S_SESSION_OPENED ||
+	    msg->type == MUX_S_EXIT_MESSAGE) {
+		if (n < 12)
+			return (-1);
+		msg->value = get32(buf + 12);
+	}
 	if (msg->type == MUX_S_FAILURE ||
 	    msg->type == MUX_S_PERMISSION_DENIED) {
 		if (n < 12)

@@ -1,8 +1,9 @@
 /*
  * ssh_mux_wire.h: OpenSSH's multiplexing protocol (PROTOCOL.mux in
  * OpenSSH's source), the few messages the OpenSSH engine (ssh_mux.c)
- * sends and reads: our hello with MUX_C_NEW_STDIO_FWD or
- * MUX_C_ALIVE_CHECK; the master's hello, MUX_S_SESSION_OPENED, MUX_S_ALIVE,
+ * sends and reads: our hello with MUX_C_NEW_STDIO_FWD, MUX_C_ALIVE_CHECK,
+ * MUX_C_OPEN_FWD or MUX_C_NEW_SESSION; the master's hello,
+ * MUX_S_SESSION_OPENED, MUX_S_ALIVE, MUX_S_OK, MUX_S_EXIT_MESSAGE,
  * MUX_S_FAILURE and MUX_S_PERMISSION_DENIED.  Pure functions: unit tested.
  */
 #ifndef POSTERN_SSH_MUX_WIRE_H
@@ -12,6 +13,7 @@
 #include <stdint.h>
 
 #define MUX_MSG_HELLO		0x00000001
+#define MUX_C_NEW_SESSION	0x10000002
 #define MUX_C_ALIVE_CHECK	0x10000004
 #define MUX_C_OPEN_FWD		0x10000006
 #define MUX_FWD_LOCAL		1
@@ -20,6 +22,7 @@
 #define MUX_S_OK		0x80000001
 #define MUX_S_PERMISSION_DENIED	0x80000002
 #define MUX_S_FAILURE		0x80000003
+#define MUX_S_EXIT_MESSAGE	0x80000004
 #define MUX_S_ALIVE		0x80000005
 #define MUX_S_SESSION_OPENED	0x80000006
 #define MUX_VERSION		4
@@ -44,10 +47,23 @@ size_t	ssh_mux_encode(unsigned char *buf, size_t len, uint32_t rid,
 size_t	ssh_mux_encode_fwd(unsigned char *buf, size_t len, uint32_t rid,
 	    const char *path, const char *host, unsigned int port);
 
+/*
+ * ssh_mux_encode_session(buf, len, rid, cmd): our hello, then
+ * MUX_C_NEW_SESSION (request rid): cmd in a session channel, no tty, no
+ * X11 or agent forwarding, no escape character; the master then takes
+ * three fds (stdin, stdout, stderr).  Returns the bytes written, 0 when
+ * len is too small.
+ */
+size_t	ssh_mux_encode_session(unsigned char *buf, size_t len, uint32_t rid,
+	    const char *cmd);
+
 /* A reply from the master. */
 struct ssh_mux_msg {
 	uint32_t	type;
-	uint32_t	rid;		/* 0 for a hello */
+	uint32_t	rid;		/* 0 for a hello; EXIT_MESSAGE: the
+					   session id */
+	uint32_t	value;		/* SESSION_OPENED: the session id;
+					   EXIT_MESSAGE: the exit status */
 	char		reason[400];	/* FAILURE, PERMISSION_DENIED */
 };
 

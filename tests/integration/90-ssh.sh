@@ -742,6 +742,13 @@ case_session_command() {
 	done
 	expect_eq "'sleep 2147483647' under sshd" 1 "$found"
 	expect_eq "PING" PONG "$(rcli "$LISTEN_PORT" PING 2>&1)"
+	stop_postern
+	# A bastion that allows no session: refused, said, forwarding goes on
+	# (92-openssh-engine has the same for the OpenSSH engine).
+	start_sshd 'MaxSessions 0'
+	postern_via redis "$REDIS_PORT"
+	expect_log "warn: bastion b \\(root@127\\.0\\.0\\.1:$SSHD_PORT\\): session_command: the bastion refused a session channel: .* \\(Nagle stays on at the bastion\\)$"
+	expect_eq "PING with the session refused" PONG "$(rcli "$LISTEN_PORT" PING 2>&1)"
 }
 
 # The bastion allows one cipher (sshd Ciphers): a matching `ciphers`
@@ -1273,7 +1280,7 @@ run_case "identity made readable by others after the start: refused at reconnect
 run_case "SIGSTOP'd bastion found by the keepalive counter" case_sigstop
 run_case "admin shows the bastion: metrics, /health, /status" case_admin_bastion
 run_case "reload keeps an unchanged bastion, replaces a changed one" case_reload
-run_case "session_command runs in a session channel" case_session_command
+run_case "session_command runs in a session channel; a refused one is said" case_session_command
 run_case "ciphers: the one sshd allows is used; none in common fails, named" case_ciphers
 run_case "ciphers unset: the measured order, filtered to this libssh2" case_ciphers_default
 run_case "-L/-J with an ssh_config alias, and with -p -i -o" case_jump_alias

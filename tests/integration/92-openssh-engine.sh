@@ -70,6 +70,48 @@ masters_left() {
 	echo "$n"
 }
 
+# session_command with the OpenSSH engine: the master runs it as a mux
+# session (sshd and the master then turn Nagle off), its output is
+# logged, its end and a refused session are logged and leave the
+# bastion up.  Label: the bastion's log prefix.
+case_session_command() {
+	local label cmd='echo postern-cmd-says-hi; exec sleep 2147483647'
+	start_redis
+	start_sshd
+	label="bastion b \\(root@127\\.0\\.0\\.1:$SSHD_PORT\\)"
+	BASTION_OPTS=(session_command="$cmd")
+	postern_via redis "$REDIS_PORT"
+	expect_log "$(mconnected_re b)"
+	expect_log "info: $label: session_command '$(re_escape "$cmd")' running$"
+	expect_log "info: $label: session_command says: postern-cmd-says-hi$"
+	wait_until 10 '_cmd_sleeping' || fail_case "no 'sleep 2147483647' under sshd"
+	expect_eq "PING with the session running" PONG "$(rcli "$LISTEN_PORT" PING 2>&1)"
+	expect_eq "one ssh master" 1 "$(ssh_children)"
+	stop_postern
+	# A command that ends: its last words, its status; the bastion stays.
+	BASTION_OPTS=(session_command='echo bye; exit 3')
+	postern_via redis "$REDIS_PORT"
+	expect_log "info: $label: session_command says: bye$"
+	expect_log "warn: $label: session_command 'echo bye; exit 3' ended \\(exit status 3\\)$"
+	expect_eq "PING after the command ended" PONG "$(rcli "$LISTEN_PORT" PING 2>&1)"
+	expect_no_log 'notice: redis/via: up -> down'
+	stop_postern
+	# A bastion that allows no session: refused, said, forwarding goes on.
+	start_sshd 'MaxSessions 0'
+	label="bastion b \\(root@127\\.0\\.0\\.1:$SSHD_PORT\\)"
+	BASTION_OPTS=(session_command='sleep 2147483647')
+	postern_via redis "$REDIS_PORT"
+	expect_log "warn: $label: session_command 'sleep 2147483647': the ssh master refused the session: .* \\(Nagle stays on at the bastion\\)$"
+	expect_eq "PING with the session refused" PONG "$(rcli "$LISTEN_PORT" PING 2>&1)"
+}
+_cmd_sleeping() {
+	local p
+	for p in $(pid_tree "$SSHD_PID"); do
+		grep -qa 'sleep' "/proc/$p/cmdline" 2>/dev/null && return 0
+	done
+	return 1
+}
+
 # ---------------------------------------------------------------------
 # Traffic
 
@@ -823,4 +865,5 @@ run_case "host certificate: @cert-authority CA accepted, another CA refused" cas
 run_case "user certificate login" case_user_cert
 run_case "control_path: attach to the user's ControlMaster" case_control_path
 run_case "a channel the bastion refuses: the master's reason" case_open_refused
+run_case "session_command: a mux session of the master; its output, end and refusal logged" case_session_command
 finish

@@ -3,7 +3,8 @@
  * (tunnel/ssh_mux_wire.c): our requests byte for byte as PROTOCOL.mux
  * lays them out; the master's replies parsed whole, in any chunking;
  * malformed packets (lengths out of bounds, a reason longer than its
- * packet, replies without a request id) refused; control characters in
+ * packet, replies without a request id, a session reply without its
+ * session id or exit status) refused; control characters in
  * a reason made harmless for the log.
  */
 #include "config.h"
@@ -68,6 +69,48 @@ test_encode_open_fwd(void **state)
 	    "h", 6379), 0);
 }
 
+/* MUX_C_NEW_SESSION: a command, no tty, no forwarding, no escape. */
+static void
+test_encode_session(void **state)
+{
+	unsigned char	buf[128];
+	static const unsigned char want[] = {
+		0, 0, 0, 8, 0, 0, 0, 1, 0, 0, 0, 4,		/* hello v4 */
+		0, 0, 0, 45, 0x10, 0, 0, 2,			/* NEW_SESSION */
+		0, 0, 0, 5,					/* rid */
+		0, 0, 0, 0,					/* reserved */
+		0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,		/* tty X11 agent */
+		0, 0, 0, 0,					/* subsystem */
+		0xff, 0xff, 0xff, 0xff,				/* no escape */
+		0, 0, 0, 0,					/* term */
+		0, 0, 0, 5, 's', 'l', 'e', 'e', 'p'		/* command */
+	};
+
+	(void)state;
+	assert_int_equal(ssh_mux_encode_session(buf, sizeof(buf), 5, "sleep"),
+	    sizeof(want));
+	assert_memory_equal(buf, want, sizeof(want));
+	assert_int_equal(ssh_mux_encode_session(buf, sizeof(want) - 1, 5,
+	    "sleep"), 0);
+}
+
+/* The session's end: its id and exit status. */
+static void
+test_parse_exit_message(void **state)
+{
+	static const unsigned char exitmsg[] = {
+		0, 0, 0, 12, 0x80, 0, 0, 4, 0, 0, 0, 3, 0, 0, 0, 42
+	};
+	struct ssh_mux_msg	 m;
+
+	(void)state;
+	assert_int_equal(ssh_mux_parse(exitmsg, sizeof(exitmsg), &m),
+	    sizeof(exitmsg));
+	assert_int_equal(m.type, MUX_S_EXIT_MESSAGE);
+	assert_int_equal(m.rid, 3);
+	assert_int_equal(m.value, 42);
+}
+
 static void
 test_encode_alive(void **state)
 {
@@ -109,6 +152,7 @@ test_parse_opened_any_chunking(void **state)
 	    sizeof(opened));
 	assert_int_equal(m.type, MUX_S_SESSION_OPENED);
 	assert_int_equal(m.rid, 7);
+	assert_int_equal(m.value, 3);		/* the session id */
 }
 
 static void
@@ -142,6 +186,13 @@ test_parse_malformed(void **state)
 	static const unsigned char longreason[] = {
 		0, 0, 0, 13, 0x80, 0, 0, 3, 0, 0, 0, 1, 0, 0, 0, 99, 'x'
 	};
+	/* SESSION_OPENED and EXIT_MESSAGE without their second word. */
+	static const unsigned char noid[] = {
+		0, 0, 0, 8, 0x80, 0, 0, 6, 0, 0, 0, 1
+	};
+	static const unsigned char nostatus[] = {
+		0, 0, 0, 8, 0x80, 0, 0, 4, 0, 0, 0, 1
+	};
 	/* FAILURE without room for the reason's length. */
 	static const unsigned char noreason[] = {
 		0, 0, 0, 8, 0x80, 0, 0, 3, 0, 0, 0, 1
@@ -154,6 +205,8 @@ test_parse_malformed(void **state)
 	assert_int_equal(ssh_mux_parse(longreason, sizeof(longreason), &m),
 	    -1);
 	assert_int_equal(ssh_mux_parse(noreason, sizeof(noreason), &m), -1);
+	assert_int_equal(ssh_mux_parse(noid, sizeof(noid), &m), -1);
+	assert_int_equal(ssh_mux_parse(nostatus, sizeof(nostatus), &m), -1);
 }
 
 int
@@ -162,7 +215,9 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_encode_stdio_fwd),
 		cmocka_unit_test(test_encode_open_fwd),
+		cmocka_unit_test(test_encode_session),
 		cmocka_unit_test(test_encode_alive),
+		cmocka_unit_test(test_parse_exit_message),
 		cmocka_unit_test(test_parse_opened_any_chunking),
 		cmocka_unit_test(test_parse_failure_reason),
 		cmocka_unit_test(test_parse_malformed),
