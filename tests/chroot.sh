@@ -47,7 +47,11 @@
 #                            libssh2 and OpenSSH; BENCH_FILTER,
 #                            BENCH_SSH_RTT_MS, BENCH_SSH_ENGINES,
 #                            BENCH_SSH_MUX_FORWARD, BENCH_SSH_REDIS_PROTOCOL,
-#                            BENCH_ROUNDS and BENCH_QUICK pass through;
+#                            BENCH_SSH_OPENSSH_CONF, BENCH_POSTERN_BASE (a
+#                            path inside: /build/postern/_build/rel/postern
+#                            is the release build the bench makes),
+#                            BENCH_POSTERN_BASE_CONF, BENCH_BURST, BENCH_ROUNDS and
+#                            BENCH_QUICK pass through;
 #                            results as above
 #
 # Environment: POSTERN_CHROOT_DIR (default /var/cache/postern-ci/trixie),
@@ -252,6 +256,10 @@ bench_ssh() {
 	    ${BENCH_SSH_ENGINES:+"BENCH_SSH_ENGINES=$BENCH_SSH_ENGINES"} \
 	    ${BENCH_SSH_MUX_FORWARD:+"BENCH_SSH_MUX_FORWARD=$BENCH_SSH_MUX_FORWARD"} \
 	    ${BENCH_SSH_REDIS_PROTOCOL:+"BENCH_SSH_REDIS_PROTOCOL=$BENCH_SSH_REDIS_PROTOCOL"} \
+	    ${BENCH_SSH_OPENSSH_CONF:+"BENCH_SSH_OPENSSH_CONF=$BENCH_SSH_OPENSSH_CONF"} \
+	    ${BENCH_BURST:+BENCH_BURST=$BENCH_BURST} \
+	    ${BENCH_POSTERN_BASE:+"BENCH_POSTERN_BASE=$BENCH_POSTERN_BASE"} \
+	    ${BENCH_POSTERN_BASE_CONF:+"BENCH_POSTERN_BASE_CONF=$BENCH_POSTERN_BASE_CONF"} \
 	    BENCH_OUT=/build/bench \
 	    timeout -k 10 "$INSIDE_TIMEOUT" bash /build/postern/tests/bench/ssh.sh
 	rc=$?

@@ -56,7 +56,8 @@
 # CPU against postern's aes128-ctr, round by round.  Default 5 rounds.
 #
 # Environment (optional): POSTERN (default _build/rel/postern, built if
-# missing), BENCH_QUICK=1 (a short run), BENCH_ROUNDS, BENCH_OUT (results
+# missing), BENCH_QUICK=1 (a short run), BENCH_BURST=N (connections of
+# the "at once" row, default 100), BENCH_ROUNDS, BENCH_OUT (results
 # dir), BENCH_KEEP=1 (keep the work dir), BENCH_FILTER=ERE (workloads),
 # BENCH_SSH_RTT_MS (added round trip, default 0), BENCH_CIPHERS,
 # BENCH_SSH_LOG_LEVEL (postern's log_level, default warn; debug logs each
@@ -72,6 +73,8 @@ n_c50=$(by_mode 10000 50000)
 n_p16=$(by_mode 40000 200000)
 n_c1=$(by_mode 2000 10000)
 n_big=$(by_mode 40 200)
+n_burst=${BENCH_BURST:-100}
+[[ $n_burst =~ ^[1-9][0-9]{0,3}$ ]] || die "BENCH_BURST=$n_burst: a count from 1 to 9999"
 n_bulk=$(by_mode 40 300)	# the cipher mode's: enough CPU ticks a run
 ciphers_mode=${BENCH_CIPHERS:-}
 [ -n "$ciphers_mode" ] && [ -z "${BENCH_ROUNDS:-}" ] && [ "$quick" != 1 ] && rounds=5
@@ -363,14 +366,14 @@ workloads=(
 	"redis SET 1MB -c4|redis-benchmark -q -c 4 -n $n_big -d 1000000 -t set -p RPORT|rb"
 	"redis GET 1MB -c4|redis-benchmark -q -c 4 -n $n_big -d 1000000 -t get -p RPORT|rb"
 	"pg -S -C -c8 (conn/s)|$pgbin/pgbench -n -S -C -c 8 -j 2 -T $pg_secs -h 127.0.0.1 -p PPORT -U postgres postgres|pg"
-	"redis 100 at once (ms)|python3 $top/tests/burst.py RPORT 100 60|burst"
+	"redis $n_burst at once (ms)|python3 $top/tests/burst.py RPORT $n_burst 60|burst"
 )
 
 figure() {	# figure KIND FILE
 	case $1 in
 	rb) awk '/requests per second/ { for (i = 1; i <= NF; i++) if ($i == "requests") { print $(i-1); exit } }' "$2" ;;
 	pg) sed -n 's/^tps = \([0-9.]*\) .*/\1/p' "$2" | head -n 1 ;;
-	burst) awk 'NR == 1 && $1 == 100 { print $2 }' "$2" ;;
+	burst) awk -v n="$n_burst" 'NR == 1 && $1 == n { print $2 }' "$2" ;;
 	esac
 }
 
@@ -379,7 +382,7 @@ requests() {	# requests KIND CMD FILE
 	case $1 in
 	rb) printf '%s\n' "$2" | sed -n 's/.* -n \([0-9]*\) .*/\1/p' ;;
 	pg) sed -n 's/^number of transactions actually processed: \([0-9]*\).*/\1/p' "$3" ;;
-	burst) echo 100 ;;
+	burst) echo "$n_burst" ;;
 	esac
 }
 
