@@ -1,7 +1,7 @@
 /*
  * follow.c: sessions follow their service's routing at safe points
- * (follow.h): the target, the steps, Redis moves; follow_pg.c resumes
- * PostgreSQL sessions.
+ * (follow.h): the target, the steps, Redis moves; follow_cap.c keeps
+ * what a Redis move re-sends; follow_pg.c resumes PostgreSQL sessions.
  */
 #include "config.h"
 
@@ -38,15 +38,6 @@
 #include "route.h"
 #include "service.h"
 #include "session.h"
-
-/*
- * The client bytes of a Redis session's unanswered requests are kept
- * while they fit in this (and only while requests are outstanding: an
- * idle session holds none), to be re-sent on a new route when its own
- * goes down with them unanswered and they are all reads (resp_ro.h).
- */
-#define FOLLOW_REPLAY_MAX	(16 * 1024)
-#define FOLLOW_REPLAY_MIN	256
 
 static void	follow_step(evutil_socket_t, short, void *);
 static struct route *follow_target(const struct session *, int *);
@@ -185,73 +176,6 @@ follow_settle(struct follow *f)
 	follow_why_clear(f);
 	route_unref(f->target);
 	f->target = NULL;
-}
-
-/* Forget the unanswered requests' bytes (they may hold a password). */
-static void
-follow_cap_drop(struct follow *f)
-{
-	if (f->cap != NULL) {
-		explicit_bzero(f->cap, f->capsize);
-		free(f->cap);
-	}
-	f->cap = NULL;
-	f->caplen = f->capsize = 0;
-}
-
-/* Nothing outstanding and no request begun: nothing to re-send. */
-static int
-follow_quiet(const struct resp_track *t)
-{
-	return (t->sent == t->answered &&
-	    resp_track_between(t, RESP_REQUESTS));
-}
-
-/*
- * The client's bytes, before the tracker reads them: from a quiet point
- * on, kept until every request among them is answered, unless they
- * outgrow FOLLOW_REPLAY_MAX (then not replayable until the next quiet
- * point).  Grown by doubling: a GET costs one small allocation.
- */
-static void
-follow_cap_add(struct follow *f, const uint8_t *buf, size_t len)
-{
-	struct resp_track	*t = f->resp;
-	uint8_t			*p;
-	size_t			 size, keep;
-
-	if (follow_quiet(t)) {
-		f->caplen = 0;
-		f->cap_over = 0;
-		f->cap_answered = t->answered;
-	}
-	if (f->cap_over || t->subscribed || t->monitor || t->lost != NULL)
-		return;
-	if (len > FOLLOW_REPLAY_MAX - f->caplen) {
-		follow_cap_drop(f);
-		f->cap_over = 1;
-		return;
-	}
-	if (f->caplen + len > f->capsize) {
-		size = f->capsize > 0 ? f->capsize : FOLLOW_REPLAY_MIN;
-		while (size < f->caplen + len)
-			size *= 2;
-		if (size > FOLLOW_REPLAY_MAX)
-			size = FOLLOW_REPLAY_MAX;
-		if ((p = malloc(size)) == NULL) {
-			follow_cap_drop(f);
-			f->cap_over = 1;
-			return;
-		}
-		if ((keep = f->caplen) > 0)
-			memcpy(p, f->cap, keep);
-		follow_cap_drop(f);	/* wipes the old copy */
-		f->cap = p;
-		f->caplen = keep;
-		f->capsize = size;
-	}
-	memcpy(f->cap + f->caplen, buf, len);
-	f->caplen += len;
 }
 
 uint64_t
@@ -477,28 +401,6 @@ follow_close(struct follow *f, const char *why)
 	}
 	s->svc->count->safe_closed++;
 	session_close(s, SESSION_END_SAFE, detail);
-}
-
-/*
- * May the unanswered requests go again on the new route?  Only when
- * every one was kept (FOLLOW_REPLAY_MAX), none has been answered even in
- * part, the session's state replays, and each is a read free of side
- * effects (resp_ro.h).  name: the first request's, or the one that may
- * not go again.
- */
-static int
-follow_replayable(const struct follow *f, char *name, size_t namelen)
-{
-	const struct resp_track	*t = f->resp;
-
-	snprintf(name, namelen, "%s", t != NULL ? resp_track_why(t) : "");
-	if (t == NULL || f->cap == NULL)
-		return (0);
-	return (resp_ro_replayable(f->cap, f->caplen, name, namelen) &&
-	    !f->cap_over && t->answered == f->cap_answered &&
-	    resp_track_between(t, RESP_REPLIES) && !t->multi && !t->watch &&
-	    !t->subscribed && !t->monitor && t->unreplayable == NULL &&
-	    t->npending == 0 && t->lost == NULL);
 }
 
 /*

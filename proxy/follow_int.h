@@ -1,7 +1,8 @@
 /*
  * follow_int.h: private to the follow group, follow.c (routing, Redis
- * moves, the steps) and follow_pg.c (PostgreSQL resume, a crashed
- * server): the follow's state and the steps both use.
+ * moves, the steps), follow_cap.c (what a Redis move re-sends) and
+ * follow_pg.c (PostgreSQL resume, a crashed server): the follow's state
+ * and the steps they share.
  */
 #ifndef POSTERN_FOLLOW_INT_H
 #define POSTERN_FOLLOW_INT_H
@@ -107,6 +108,21 @@ int	follow_idle(struct follow *f);
  * FATAL 57P01 first); the session and f are freed by the reap list.
  */
 void	follow_close(struct follow *f, const char *why);
+
+/* follow_cap.c: the unanswered requests' bytes (Redis) */
+
+/* follow_cap_drop(f): forget them (wiped: they may hold a password). */
+void	follow_cap_drop(struct follow *f);
+/* follow_quiet(t): nothing outstanding and no request begun. */
+int	follow_quiet(const struct resp_track *t);
+/* follow_cap_add(f, buf, len): the client's bytes, before t reads them. */
+void	follow_cap_add(struct follow *f, const uint8_t *buf, size_t len);
+/*
+ * follow_replayable(f, name, namelen): may the unanswered requests go
+ * again on a new route?  name: the first request's, or the one that may
+ * not go again.
+ */
+int	follow_replayable(const struct follow *f, char *name, size_t namelen);
 
 /*
  * follow_pg_step(f): a PostgreSQL session's step once its target is set:

@@ -49,3 +49,25 @@ write_file(const char *path, const char *text)
 	assert_true(fputs(text, fp) >= 0);
 	assert_int_equal(fclose(fp), 0);
 }
+
+int
+tmpdir_fixture_new(void **state, const char *tag, const char *name)
+{
+	struct tmpdir_fixture	*f = calloc(1, sizeof(*f));
+
+	assert_non_null(f);
+	tmpdir_make(f->dir, sizeof(f->dir), tag);
+	snprintf(f->path, sizeof(f->path), "%s/%s", f->dir, name);
+	*state = f;
+	return (0);
+}
+
+int
+tmpdir_fixture_free(void **state)
+{
+	struct tmpdir_fixture	*f = *state;
+
+	tmpdir_remove(f->dir);
+	free(f);
+	return (0);
+}
