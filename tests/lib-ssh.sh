@@ -124,6 +124,19 @@ sshd_signal() {
 	done
 }
 
+# sshd_child_pid COMM: the pid of a process named COMM under the running
+# sshd (a session's command); false when there is none.
+sshd_child_pid() {
+	local p
+	for p in $(pid_tree "$SSHD_PID"); do
+		if [[ $(cat "/proc/$p/comm" 2>/dev/null) == "$1" ]]; then
+			echo "$p"
+			return 0
+		fi
+	done
+	return 1
+}
+
 # sshd_connections: ESTABLISHED TCP connections to the sshd port.
 sshd_connections() {
 	ss -tnH state established "( dport = :$SSHD_PORT )" | wc -l

@@ -8,11 +8,14 @@
 #   ssh -N -L        OpenSSH client, forwarding only (sshd leaves Nagle on)
 #   ssh ControlMaster  a master (-o ControlMaster=yes -N) whose forwards
 #                    were added by a second client (-O forward -L)
-#   ssh -T -L sleep  OpenSSH client running a command (sshd turns Nagle off)
+#   ssh -T -L sleep  OpenSSH client running a command (sshd turns Nagle off):
+#                    a loop of sleeps that ends once it cannot write
+#                    (after the connection), not a sleep that would
+#                    outlive it
 #   postern 1conn    an ssh:// route, max_connections = 1 (one connection)
 #   postern          an ssh:// route, defaults (grows up to 4 connections)
 #   postern 8conn    connections = 8 kept open, max_connections = 16
-#   postern+cmd      the defaults with session_command = sleep 2147483647
+#   postern+cmd      the defaults with session_command = cat
 #   postern openssh  an ssh:// route through a bastion with engine = openssh:
 #                    postern's own ssh ControlMaster, one mux stdio
 #                    forward per channel (its CPU: postern's plus the
@@ -302,13 +305,13 @@ fi
 
 start_ssh sshN "ssh -N -L" -N root@127.0.0.1
 start_cm cm "ssh ControlMaster"
-start_ssh sshT "ssh -T -L sleep" -T root@127.0.0.1 sleep 2147483647
+start_ssh sshT "ssh -T -L sleep" -T root@127.0.0.1 'while sleep 5; do echo || exit; done'
 if [[ " $engines " == *" libssh2 "* ]]; then
 	add_postern postern1 "postern 1conn" "max_connections = 1"
 	add_postern postern "postern"
 	add_postern postern8 "postern 8conn" "connections = 8
 	max_connections = 16"
-	add_postern posternc "postern+cmd" "session_command = sleep 2147483647"
+	add_postern posternc "postern+cmd" "session_command = cat"
 fi
 if [[ " $engines " == *" openssh "* ]]; then
 	add_postern posterno "postern openssh" "engine = openssh

@@ -73,9 +73,10 @@ masters_left() {
 # session_command with the OpenSSH engine: the master runs it as a mux
 # session (sshd and the master then turn Nagle off), its output is
 # logged, its end and a refused session are logged and leave the
-# bastion up.  Label: the bastion's log prefix.
+# bastion up, and cat (the documented command) ends with the master:
+# no process is left on the bastion.  label: the bastion's log prefix.
 case_session_command() {
-	local label cmd='echo postern-cmd-says-hi; exec sleep 2147483647'
+	local label pid cmd='echo postern-cmd-says-hi; exec cat'
 	start_redis
 	start_sshd
 	label="bastion b \\(root@127\\.0\\.0\\.1:$SSHD_PORT\\)"
@@ -84,10 +85,12 @@ case_session_command() {
 	expect_log "$(mconnected_re b)"
 	expect_log "info: $label: session_command '$(re_escape "$cmd")' running$"
 	expect_log "info: $label: session_command says: postern-cmd-says-hi$"
-	wait_until 10 '_cmd_sleeping' || fail_case "no 'sleep 2147483647' under sshd"
+	wait_until 10 sshd_child_pid cat || fail_case "no 'cat' under sshd"
+	pid=$(sshd_child_pid cat)
 	expect_eq "PING with the session running" PONG "$(rcli "$LISTEN_PORT" PING 2>&1)"
 	expect_eq "one ssh master" 1 "$(ssh_children)"
 	stop_postern
+	wait_exit "$pid" 10 || fail_case "the session's cat (pid $pid) outlived the master"
 	# A command that ends: its last words, its status; the bastion stays.
 	BASTION_OPTS=(session_command='echo bye; exit 3')
 	postern_via redis "$REDIS_PORT"
@@ -99,17 +102,10 @@ case_session_command() {
 	# A bastion that allows no session: refused, said, forwarding goes on.
 	start_sshd 'MaxSessions 0'
 	label="bastion b \\(root@127\\.0\\.0\\.1:$SSHD_PORT\\)"
-	BASTION_OPTS=(session_command='sleep 2147483647')
+	BASTION_OPTS=(session_command=cat)
 	postern_via redis "$REDIS_PORT"
-	expect_log "warn: $label: session_command 'sleep 2147483647': the ssh master refused the session: .* \\(Nagle stays on at the bastion\\)$"
+	expect_log "warn: $label: session_command 'cat': the ssh master refused the session: .* \\(Nagle stays on at the bastion\\)$"
 	expect_eq "PING with the session refused" PONG "$(rcli "$LISTEN_PORT" PING 2>&1)"
-}
-_cmd_sleeping() {
-	local p
-	for p in $(pid_tree "$SSHD_PID"); do
-		grep -qa 'sleep' "/proc/$p/cmdline" 2>/dev/null && return 0
-	done
-	return 1
 }
 
 # ---------------------------------------------------------------------
