@@ -324,8 +324,9 @@ fuzz() {
 			wait -n -p pid "${!running[@]}"
 			unset "running[$pid]"
 		fi
+		# One seed directory for all: a harness takes another's seeds
+		# as plain inputs (cluster_rw's are cluster-*.resp).
 		seeds=$TOP/tests/fuzz/corpus
-		[[ $h == conf ]] || seeds=
 		scratch=$(mktemp -d /tmp/postern-fuzz.XXXXXX)
 		rm -f "$FUZZ/fuzz_$h.rc"
 		(

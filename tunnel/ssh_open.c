@@ -312,9 +312,9 @@ ssh_ctl_read(struct ssh_bastion *b)
 		return;
 	}
 	status = libssh2_channel_get_exit_status(b->ctl);
-	log_warnx("%s: session_command '%s' ended (exit status %d): Nagle "
-	    "may be on again at the bastion", b->label, b->set.command,
-	    status);
+	/* sshd set TCP_NODELAY when it ran the command; nothing unsets it. */
+	log_warnx("%s: session_command '%s' ended (exit status %d)", b->label,
+	    b->set.command, status);
 	ssh_chan_release(b, b->ctl);
 	b->ctl = NULL;
 	b->ctl_state = SSH_CTL_NONE;

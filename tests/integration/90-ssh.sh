@@ -743,6 +743,13 @@ case_session_command() {
 	expect_eq "PING" PONG "$(rcli "$LISTEN_PORT" PING 2>&1)"
 	stop_postern
 	wait_exit "$pid" 10 || fail_case "the session's cat (pid $pid) outlived the connection"
+	# A command that ends: its last words, its status; the bastion stays.
+	BASTION_OPTS=(session_command='echo bye; exit 3')
+	postern_via redis "$REDIS_PORT"
+	expect_log "info: bastion b \\(root@127\\.0\\.0\\.1:$SSHD_PORT\\): session_command says: bye$"
+	expect_log "warn: bastion b \\(root@127\\.0\\.0\\.1:$SSHD_PORT\\): session_command 'echo bye; exit 3' ended \\(exit status 3\\)$"
+	expect_eq "PING after the command ended" PONG "$(rcli "$LISTEN_PORT" PING 2>&1)"
+	stop_postern
 	# A bastion that allows no session: refused, said, forwarding goes on
 	# (92-openssh-engine has the same for the OpenSSH engine).
 	start_sshd 'MaxSessions 0'
@@ -1280,7 +1287,7 @@ run_case "identity made readable by others after the start: refused at reconnect
 run_case "SIGSTOP'd bastion found by the keepalive counter" case_sigstop
 run_case "admin shows the bastion: metrics, /health, /status" case_admin_bastion
 run_case "reload keeps an unchanged bastion, replaces a changed one" case_reload
-run_case "session_command runs in a session channel; a refused one is said" case_session_command
+run_case "session_command runs in a session channel, ends with postern; its end and a refusal are said" case_session_command
 run_case "ciphers: the one sshd allows is used; none in common fails, named" case_ciphers
 run_case "ciphers unset: the measured order, filtered to this libssh2" case_ciphers_default
 run_case "-L/-J with an ssh_config alias, and with -p -i -o" case_jump_alias
