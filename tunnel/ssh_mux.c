@@ -67,6 +67,7 @@
 #include "dial_int.h"
 #include "log.h"
 #include "ssh_int.h"
+#include "ssh_mux_int.h"
 #include "ssh_mux_wire.h"
 
 /* How often to look for the control socket while ssh connects. */

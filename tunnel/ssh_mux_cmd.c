@@ -29,6 +29,7 @@
 
 #include "log.h"
 #include "ssh_int.h"
+#include "ssh_mux_int.h"
 
 /* Output lines logged per command; the rest is read and dropped. */
 #define MUX_CMD_LINES	20

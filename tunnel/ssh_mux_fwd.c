@@ -28,6 +28,7 @@
 #include "dial_int.h"
 #include "log.h"
 #include "ssh_int.h"
+#include "ssh_mux_int.h"
 
 enum mux_fwd_state {
 	MUX_FWD_ASKING,
