@@ -217,7 +217,8 @@ struct conf_bastion {
 	char		*ssh_config;	/* openssh: ssh -F; NULL: ssh's own */
 	char		*ssh_destination; /* openssh: ssh's host argument */
 	char		*proxy_jump;	/* openssh: ssh -J */
-	int		 mux_forward;	/* openssh: 0 stdio, 1 listener, 2 client */
+	int		 mux_forward;	/* openssh: 0 stdio, 1 listener, 2 client,
+					   3 proxy */
 };
 
 struct conf {

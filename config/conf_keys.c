@@ -30,7 +30,7 @@ static const char *const host_key_checks[] = { "yes", "accept-new", "ask",
 	NULL };
 static const char *const ssh_engines[] = { "libssh2", "openssh", NULL };
 static const char *const mux_forwards[] = { "stdio", "listener", "client",
-	NULL };
+	"proxy", NULL };
 static const char *const tls_verify[] = { "full", "none", NULL };
 static const char *const tls_versions[] = { "tls1.2", "tls1.3", NULL };
 static const char *const pg_negotiations[] = { "postgres", "direct", NULL };
@@ -170,7 +170,10 @@ const struct conf_key conf_keys[] = {
 	  "reload that changes the bastion cuts its sessions); client, the "
 	  "client's own socket handed to the master for protocol = tcp "
 	  "sessions from TCP clients (no hop through postern; byte counts "
-	  "from the kernel; such sessions never move), stdio for the rest" },
+	  "from the kernel; such sessions never move), stdio for the rest; "
+	  "proxy, postern's own channels through a few connections to the "
+	  "master (MUX_C_PROXY: no descriptor passed per session, the "
+	  "master relays packets)" },
 	{ SECT_BASTION, "proxy_jump", TYPE_STRING, B(proxy_jump), NULL, 0, 0,
 	  NULL, 0, "hops before the bastion: engine = openssh: given to "
 	  "ssh -J (host1,user@host2:port...); engine = libssh2: the "

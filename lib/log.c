@@ -167,6 +167,17 @@ log_last_error(void)
 	return (log_state.last_error);
 }
 
+char *
+log_clean(char *s)
+{
+	char	*p;
+
+	for (p = s; *p != '\0'; p++)
+		if ((unsigned char)*p < 0x20 || *p == 0x7f)
+			*p = '?';
+	return (s);
+}
+
 #define LOG_BODY_(level, suffix, status) do {		\
 	va_list	ap;					\
 	va_start(ap, fmt);				\

@@ -61,6 +61,12 @@ int	log_level(void);
  */
 const char *log_last_error(void);
 
+/*
+ * log_clean(s): replace control characters in s (a peer's text bound for
+ * a log line) by '?', in place; returns s.
+ */
+char	*log_clean(char *s);
+
 /* log_warn(fmt, ...): warning with ": strerror(errno)" appended. */
 void	log_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* log_warnx(fmt, ...): warning without errno. */

@@ -996,10 +996,12 @@ start_silent() {
 # Transports: a behaviour case runs on tcp://, ssh:// and tls:// routes
 # with the transport as its parameter (15-matrix.sh).  The servers are
 # the same; for ssh:// postern reaches them through a real sshd on
-# loopback, for tls:// they speak TLS themselves (socat OPENSSL-LISTEN,
+# loopback (ssh: the libssh2 engine; sshmux: the OpenSSH engine with
+# mux_forward = proxy, whose channels are postern's own, like
+# libssh2's), for tls:// they speak TLS themselves (socat OPENSSL-LISTEN,
 # redis-server --tls-port) with make_pki's certificates.
 
-TRANSPORTS=(tcp ssh tls)
+TRANSPORTS=(tcp ssh sshmux tls)
 
 # transport_socat TRANSPORT SOCAT-ADDRESS: start_socat_server for it.
 transport_socat() {
@@ -1025,6 +1027,11 @@ transport_route() {
 	ssh)	[[ -n "${SSHD_PORT:-}" ]] || start_sshd
 		CONF_EXTRA=$(conf_bastion b)
 		ROUTE="private ssh://b/127.0.0.1:$2" ;;
+	sshmux)	[[ -n "${SSHD_PORT:-}" ]] || start_sshd
+		: > "$T/ssh_config.empty"	# root's ~/.ssh/config stays out
+		CONF_EXTRA=$(conf_bastion b engine=openssh mux_forward=proxy \
+		    ssh_config="$T/ssh_config.empty")
+		ROUTE="private ssh://b/127.0.0.1:$2" ;;
 	*)	fail_case "transport_route: unknown transport '$1'" ;;
 	esac
 }
@@ -1037,7 +1044,7 @@ postern_on() {
 	transport_route "$t" "$3"
 	shift 3
 	postern_service "$proto" "$ROUTE" "$@"
-	[[ $t != ssh ]] ||
+	[[ $t != ssh* ]] ||
 	    expect_log "info: bastion b \\(root@127\\.0\\.0\\.1:$SSHD_PORT\\): connected in " 20
 }
 

@@ -29,7 +29,8 @@ dial_timeout_status(struct dial *d)
 {
 	if (d->tls_stage > DIAL_TLS_TCP)
 		return (dial_tls_timeout(d));
-	if (d->ssh_req != NULL || d->ssh_mux != NULL) {
+	if (d->ssh_req != NULL || d->ssh_mux != NULL ||
+	    d->ssh_mproxy != NULL) {
 		ssh_dial_timeout(d);	/* says what the channel waited for */
 		return (DIAL_TIMEOUT);
 	}

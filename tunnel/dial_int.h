@@ -14,6 +14,7 @@
 struct tcp_connect;
 struct ssh_open;
 struct ssh_mux_conn;
+struct muxp_chan;
 
 /* TLS stages: TCP first, then maybe an SSLRequest, then the handshake. */
 enum dial_tls_stage {
@@ -52,6 +53,7 @@ struct dial {
 	struct ssh_open			*ssh_req;
 	struct link			*link;		/* the channel, opened */
 	struct ssh_mux_conn		*ssh_mux;	/* engine = openssh */
+	struct muxp_chan		*ssh_mproxy;	/* mux_forward = proxy */
 };
 
 /* dial_tcp_begin(d): start a TCP connect; reports through dial_finish. */

@@ -85,6 +85,10 @@ ssh_dial_timeout(struct dial *d)
 		ssh_mux_dial_timeout(d);
 		return;
 	}
+	if (d->ssh_mproxy != NULL) {
+		ssh_mux_proxy_dial_timeout(d);
+		return;
+	}
 	if (b == NULL || b->state != SSH_READY) {
 		snprintf(d->detail, sizeof(d->detail), "connect timeout after "
 		    "%d ms (bastion %s not connected yet%s%.300s)",
@@ -142,4 +146,6 @@ ssh_dial_cleanup(struct dial *d)
 	d->ssh_req = NULL;
 	ssh_mux_cancel(d->ssh_mux);
 	d->ssh_mux = NULL;
+	ssh_mux_proxy_cancel(d->ssh_mproxy);
+	d->ssh_mproxy = NULL;
 }

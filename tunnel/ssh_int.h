@@ -90,6 +90,7 @@ struct ssh_settings {
 	int		 known_hosts_given;	/* not ssh's own default */
 	int		 mux_listener;		/* mux_forward = listener */
 	int		 mux_client;		/* mux_forward = client */
+	int		 mux_proxy;		/* mux_forward = proxy */
 	/* libssh2: proxy_jump's [bastion] sections, the nearest first */
 	struct ssh_settings *hops;
 	size_t		 nhops;
@@ -200,6 +201,9 @@ struct ssh_mux_conn;
 struct ssh_mux_fwd;
 struct ssh_mux_target;
 TAILQ_HEAD(ssh_mux_list, ssh_mux_conn);
+struct muxp_conn;
+struct muxp_chan;
+TAILQ_HEAD(muxp_conn_list, muxp_conn);
 struct ssh_mux_state {
 	int			 pid;		/* the master, or -1 */
 	int			 errfd;		/* its stderr, or -1 */
@@ -220,6 +224,7 @@ struct ssh_mux_state {
 	struct ssh_mux_list	 waiting;	/* dials before ready */
 	struct ssh_mux_list	 conns;		/* mux connections, any kind */
 	struct ssh_mux_conn	*probe;		/* alive check in flight */
+	struct muxp_conn_list	 proxies;	/* mux_forward = proxy */
 	uint32_t		 rid;		/* next request id */
 	/* mux_forward = listener: the master's listeners, per target */
 	struct ssh_mux_fwd	*fwd;
@@ -370,6 +375,15 @@ int	ssh_mux_stdio_opening(const struct ssh_bastion *b);
 
 /* ssh_mux_cancel(c): abandon an open; NULL is a no-op. */
 void	ssh_mux_cancel(struct ssh_mux_conn *c);
+
+/* ssh_mux_proxy_dial_timeout(d): as ssh_mux_dial_timeout, for a proxy open. */
+void	ssh_mux_proxy_dial_timeout(struct dial *d);
+
+/*
+ * ssh_mux_proxy_cancel(ch): abandon a proxy open (mux_forward = proxy):
+ * the channel is closed when the server answers; NULL is a no-op.
+ */
+void	ssh_mux_proxy_cancel(struct muxp_chan *ch);
 
 /* The OpenSSH engine's own declarations: ssh_mux_int.h. */
 

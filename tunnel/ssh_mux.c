@@ -200,9 +200,19 @@ mux_ready(struct ssh_bastion *b)
 	tv = clock_tv(b->set.keepalive_ms);
 	evtimer_add(b->ka_timer, &tv);
 	ssh_mux_fwd_prepare(b);		/* before the dials that waited */
+	if (b->set.mux_proxy)
+		ssh_mux_proxy_prepare(b);
 	ssh_mux_cmd_start(b);
 	while ((c = TAILQ_FIRST(&b->mux.waiting)) != NULL) {
 		TAILQ_REMOVE(&b->mux.waiting, c, entry);
+		if (b->set.mux_proxy && ssh_mux_proxy_dial(b, c->d) == 0) {
+			c->d->ssh_mux = NULL;	/* the proxy's now */
+			c->d = NULL;
+			c->kind = MUX_OPEN;
+			TAILQ_INSERT_TAIL(&b->mux.conns, c, entry);
+			ssh_mux_conn_free(c);
+			continue;
+		}
 		c->kind = MUX_OPEN;
 		TAILQ_INSERT_TAIL(&b->mux.conns, c, entry);
 		ssh_mux_conn_start(c);
@@ -539,6 +549,7 @@ ssh_mux_init(struct ssh_bastion *b)
 	b->mux.pid = b->mux.errfd = -1;
 	TAILQ_INIT(&b->mux.waiting);
 	TAILQ_INIT(&b->mux.conns);
+	TAILQ_INIT(&b->mux.proxies);
 }
 
 void
@@ -599,6 +610,7 @@ ssh_mux_stop(struct ssh_bastion *b, const char *detail)
 
 	if (m->poll != NULL)
 		evtimer_del(m->poll);
+	ssh_mux_proxy_stop(b, detail);
 	/* Dials first: their callbacks may dial again (and fail at once). */
 	while ((c = TAILQ_FIRST(&m->waiting)) != NULL ||
 	    (c = TAILQ_FIRST(&m->conns)) != NULL) {
@@ -682,6 +694,10 @@ ssh_mux_dial(struct ssh_bastion *b, struct dial *d)
 		dial_fail_later(d, DIAL_SSH);
 		return;
 	}
+	/* mux_forward = proxy: a channel of ours; none to be had: stdio. */
+	if (b->state == SSH_READY && b->set.mux_proxy &&
+	    ssh_mux_proxy_dial(b, d) == 0)
+		return;
 	c = ssh_mux_conn_new(b, b->state == SSH_READY ? MUX_OPEN : MUX_WAIT, d);
 	if (c != NULL && c->kind == MUX_OPEN && b->set.mux_listener)
 		ssh_mux_fwd_choose(c);

@@ -27,6 +27,7 @@
 #include <event2/event.h>
 #include <event2/util.h>
 
+#include "clock.h"
 #include "log.h"
 #include "ssh_int.h"
 #include "ssh_mux_int.h"
@@ -48,6 +49,28 @@ ssh_mux_cmd_start(struct ssh_bastion *b)
 	ssh_mux_conn_start(c);		/* c may be gone */
 }
 
+/*
+ * How long an ended command's output may trail its exit message: the
+ * master sends the exit message when the server's exit-status arrives,
+ * and may write the last output to our socket a turn later.
+ */
+#define MUX_CMD_TRAIL_MS	1000
+
+/* The command ended and said all it had: log its end, free c. */
+static void
+mux_cmd_ended(struct ssh_mux_conn *c)
+{
+	log_warnx("%s: session_command '%s' ended (exit status %u)",
+	    c->b->label, c->b->set.command, c->status);
+	ssh_mux_conn_free(c);
+}
+
+static void
+mux_cmd_trail_cb(evutil_socket_t fd, short what, void *arg)
+{
+	mux_cmd_ended(arg);
+}
+
 /* Log one read of what the command says, up to MUX_CMD_LINES lines. */
 static int
 mux_cmd_out(struct ssh_mux_conn *c)
@@ -61,6 +84,8 @@ mux_cmd_out(struct ssh_mux_conn *c)
 	if (n <= 0) {
 		/* Its output is closed; its end comes on the control socket. */
 		event_del(c->out);
+		if (c->exited)
+			mux_cmd_ended(c);	/* c is gone */
 		return (0);
 	}
 	buf[n] = '\0';
@@ -121,6 +146,7 @@ int
 ssh_mux_cmd_reply(struct ssh_mux_conn *c, const struct ssh_mux_msg *msg)
 {
 	struct ssh_bastion	*b = c->b;
+	struct timeval		 tv;
 	int			 i;
 
 	switch (msg->type) {
@@ -144,13 +170,27 @@ ssh_mux_cmd_reply(struct ssh_mux_conn *c, const struct ssh_mux_msg *msg)
 	case MUX_S_EXIT_MESSAGE:
 		if (!c->running || msg->rid != c->sid)
 			break;
-		/* Its last words first: they were written before its end. */
+		/*
+		 * Its last words first: they were written before its end,
+		 * but may still be on their way (the master writes them a
+		 * turn later): read what is there, then wait for the output's
+		 * EOF, MUX_CMD_TRAIL_MS at most.
+		 */
+		c->status = msg->value;
 		for (i = 0; i < 64 && c->out != NULL &&
 		    event_pending(c->out, EV_READ, NULL) && mux_cmd_out(c); i++)
 			;
-		log_warnx("%s: session_command '%s' ended (exit status %u)",
-		    b->label, b->set.command, msg->value);
-		ssh_mux_conn_free(c);
+		if (c->out == NULL || !event_pending(c->out, EV_READ, NULL)) {
+			mux_cmd_ended(c);
+			return (1);
+		}
+		c->exited = 1;
+		event_del(c->ev);	/* its close says nothing more */
+		tv = clock_tv(MUX_CMD_TRAIL_MS);
+		if (c->tmr == NULL)
+			c->tmr = evtimer_new(b->pool->base, mux_cmd_trail_cb, c);
+		if (c->tmr == NULL || evtimer_add(c->tmr, &tv) != 0)
+			mux_cmd_ended(c);
 		return (1);
 	}
 	log_warnx("%s: session_command: unexpected message %#x on the control "

@@ -34,6 +34,9 @@ struct ssh_mux_conn {
 						   id, once opened */
 	int			 running;	/* MUX_CMD: opened */
 	int			 lines;		/* MUX_CMD: output lines logged */
+	int			 exited;	/* MUX_CMD: its end heard, its
+						   output not yet all read */
+	uint32_t		 status;	/* MUX_CMD: its exit status */
 	struct event		*tmr;		/* start from the loop; retry */
 	struct dial		*d;		/* MUX_WAIT, MUX_OPEN, FWDDIAL */
 	struct ssh_mux_fwd	*fwd;		/* MUX_FWDREQ, MUX_FWDDIAL */
@@ -99,7 +102,8 @@ int	ssh_mux_cmd_fds(struct ssh_mux_conn *c);
 
 /*
  * ssh_mux_cmd_reply(c, msg): the master's message to c: the session
- * opened, refused, or its end.  Returns 1 when c was freed.
+ * opened, refused, or its end.  Returns 1 when c's control connection is
+ * done: c was freed, or (its end heard) waits for its last output.
  */
 int	ssh_mux_cmd_reply(struct ssh_mux_conn *c, const struct ssh_mux_msg *msg);
 
@@ -147,5 +151,28 @@ void	ssh_mux_fwd_prepare(struct ssh_bastion *b);
  * MUX_FWDREQ and MUX_FWDDIAL connections are freed.
  */
 void	ssh_mux_fwd_forget(struct ssh_bastion *b);
+
+/* ssh_mux_proxy.c: mux_forward = proxy */
+
+/*
+ * ssh_mux_proxy_prepare(b): b's master is ready: make its proxy
+ * connections (MUX_C_PROXY), so that the first opens find them.
+ */
+void	ssh_mux_proxy_prepare(struct ssh_bastion *b);
+
+/*
+ * ssh_mux_proxy_dial(b, d): open d's direct-tcpip channel through a proxy
+ * connection of b's ready master; d ends with a link (or the server's
+ * reason) from the loop.  -1: no proxy connection could be had (d is
+ * untouched: the caller opens it by stdio).
+ */
+int	ssh_mux_proxy_dial(struct ssh_bastion *b, struct dial *d);
+
+/*
+ * ssh_mux_proxy_stop(b, detail): the master is gone or stopped: every
+ * proxy connection of b ends, its opens failing with detail, its
+ * channels' users told error(detail).
+ */
+void	ssh_mux_proxy_stop(struct ssh_bastion *b, const char *detail);
 
 #endif

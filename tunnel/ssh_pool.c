@@ -153,6 +153,7 @@ ssh_settings_load(struct ssh_settings *s, const struct conf_bastion *cb,
 	s->known_hosts_given = cb->known_hosts != NULL;
 	s->mux_listener = cb->mux_forward == 1;
 	s->mux_client = cb->mux_forward == 2;
+	s->mux_proxy = cb->mux_forward == 3;
 	s->accept_new = cb->strict_host_key_checking == HOSTKEY_ACCEPT_NEW;
 	s->ask = cb->strict_host_key_checking == HOSTKEY_ASK;
 	s->keepalive_ms = cb->keepalive_interval_ms;
@@ -249,7 +250,8 @@ ssh_settings_equal(const struct ssh_settings *a, const struct ssh_settings *b)
 	    ssh_str_eq(a->proxy_jump, b->proxy_jump) &&
 	    a->known_hosts_given == b->known_hosts_given &&
 	    a->mux_listener == b->mux_listener &&
-	    a->mux_client == b->mux_client);
+	    a->mux_client == b->mux_client &&
+	    a->mux_proxy == b->mux_proxy);
 }
 
 /* ------------------------------------------------------------------ */

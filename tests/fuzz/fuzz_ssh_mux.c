@@ -1,9 +1,12 @@
 /*
- * fuzz_ssh_mux.c: libFuzzer harness for the parser of the OpenSSH
- * master's mux replies (tunnel/ssh_mux_wire.c), peer bytes read from
- * the control socket.  Parses packet after packet as ssh_mux.c does: a
- * packet is consumed whole or not at all, never past the input, and a
- * prefix of a whole packet is "more to come" (0), never a verdict.
+ * fuzz_ssh_mux.c: libFuzzer harness for the parsers of what the OpenSSH
+ * master sends (tunnel/ssh_mux_wire.c), peer bytes read from the
+ * control socket: its mux replies, and after MUX_C_PROXY the channel
+ * messages it relays.  The same input is read both ways, message after
+ * message as ssh_mux.c and ssh_mux_proxy.c do: a message is consumed
+ * whole or not at all, never past the input, and a prefix of a whole
+ * message is "more to come" (0), never a verdict; a proxy message's data
+ * lies inside the message.
  */
 #include "config.h"
 
@@ -15,8 +18,8 @@
 
 int	LLVMFuzzerTestOneInput(const uint8_t *, size_t);
 
-int
-LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+static void
+replies(const uint8_t *data, size_t size)
 {
 	struct ssh_mux_msg	 m;
 	size_t			 off = 0, k;
@@ -39,5 +42,45 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 				abort();
 		off += (size_t)used;
 	}
+}
+
+static void
+proxy(const uint8_t *data, size_t size)
+{
+	struct ssh_mux_pmsg	 m;
+	const uint8_t		*msg;
+	size_t			 off = 0, k;
+	long			 used;
+
+	while (off < size) {
+		msg = data + off;
+		used = ssh_mux_proxy_parse(msg, size - off, &m);
+		if (used <= 0)
+			break;
+		/* At least length, padding and type; never past the input. */
+		if (used < 6 || (size_t)used > size - off)
+			abort();
+		/* Any shorter prefix of that message: not yet whole. */
+		for (k = 0; k < (size_t)used; k += 1 + k / 8)
+			if (ssh_mux_proxy_parse(msg, k, &m) != 0)
+				abort();
+		if (ssh_mux_proxy_parse(msg, (size_t)used, &m) != used)
+			abort();
+		/* Its data (a string's bytes) inside the message's body. */
+		if (m.data != NULL) {
+			if (m.data < msg + 6 || m.data > msg + used ||
+			    m.len > (size_t)(msg + used - m.data))
+				abort();
+		} else if (m.len != 0)
+			abort();
+		off += (size_t)used;
+	}
+}
+
+int
+LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	replies(data, size);
+	proxy(data, size);
 	return (0);
 }

@@ -1,6 +1,6 @@
 #!/bin/bash
 # The relay's behaviour, the same on every transport: each case takes the
-# transport (tcp, ssh, tls: lib.sh's TRANSPORTS) as its parameter and runs
+# transport (tcp, ssh, sshmux, tls: lib.sh's TRANSPORTS) as its parameter and runs
 # once per transport, so that a behaviour that holds on one and not on
 # another fails a case.  Half-close, flush before close, a server that
 # answers and closes while the client is still writing, back-pressure on
@@ -263,7 +263,7 @@ case_backpressure() {
 	postern_on "$1" tcp "$port" -- check=none
 	allowed=$((256 * kib + 2 * 64 * kib))
 	case $1 in
-	ssh)	allowed=$((allowed + 2 * 2048 * kib)) ;;
+	ssh*)	allowed=$((allowed + 2 * 2048 * kib)) ;;
 	tls)	allowed=$((allowed + 4 * 16 * kib)) ;;
 	esac
 	timeout 300 perl -e "$SLOW_PL" "$LISTEN_PORT" "$T/go$_CASE_ID" > "$T/slow$_CASE_ID.out" 2>&1 &
@@ -273,7 +273,7 @@ case_backpressure() {
 	# (or nothing left to send) stops the upstream.
 	up=$(wait_steady 60 5 pushed) || fail_case "the upstream never stalled (pushed $(pushed) bytes)"
 	ports=("$port" "$LISTEN_PORT")
-	[[ $1 != ssh ]] || ports+=("$SSHD_PORT")
+	[[ $1 != ssh* ]] || ports+=("$SSHD_PORT")
 	q=$(queued "${ports[@]}")
 	[[ "$(pushed)" == "$up" ]] || fail_case "the upstream moved again while measured"
 	((up < size)) || fail_case "the upstream wrote all $size bytes: the path buffers more than the case assumes"

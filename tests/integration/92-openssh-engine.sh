@@ -165,10 +165,12 @@ case_postgres() {
 	expect_eq "psql count through the master" 100000 "$out"
 }
 
-# 100 sessions opened at once: opens pipeline through the control socket.
+# 100 sessions opened at once: opens pipeline through the control socket
+# (ARGS: the bastion's keys).
 case_burst() {
 	start_redis
 	start_sshd
+	BASTION_OPTS=("$@")
 	postern_via redis "$REDIS_PORT" check=none
 	expect_log "$(mconnected_re b)"
 	/usr/bin/python3 - "$LISTEN_PORT" <<'PY' || fail_case "burst failed"
@@ -330,7 +332,7 @@ case_dies() {
 case_hangs() {
 	start_redis
 	start_sshd
-	BASTION_OPTS=(keepalive_interval=1s keepalive_count=2 connect_timeout=2s)
+	BASTION_OPTS=(keepalive_interval=1s keepalive_count=2 connect_timeout=2s "$@")
 	postern_via redis "$REDIS_PORT" "${FAST[@]}"
 	expect_log "$(mconnected_re b)"
 	expect_log 'notice: redis/via: (up \(check ok\)|down -> up)'
@@ -584,13 +586,19 @@ case_control_path() {
 }
 
 # A channel the bastion refuses (PermitOpen): the open fails with the
-# master's reason; the master stays up.
+# master's reason (mux_forward = proxy: the server's own, with RFC 4254's
+# name for its code); the master stays up.  ARGS: the bastion's keys.
 case_open_refused() {
 	start_redis
 	start_sshd "PermitOpen 127.0.0.1:1"
+	BASTION_OPTS=("$@")
 	postern_via redis "$REDIS_PORT" check=none
 	expect_log "$(mconnected_re b)"
 	rcli "$LISTEN_PORT" PING > "$T/ping.out" 2>&1
+	if [[ " $* " == *" mux_forward=proxy "* ]]; then
+		expect_log "bastion b: channel open failed: administratively prohibited: open failed$" 10
+		expect_eq "the client's error" "ERR postern: no healthy route for service redis (via: bastion b: channel open failed: administratively prohibited: open failed)" "$(cat "$T/ping.out")"
+	fi
 	expect_log "bastion b: channel open failed: " 10
 	expect_no_log "connection lost"
 	expect_eq "one ssh master" 1 "$(ssh_children)"
@@ -847,12 +855,15 @@ run_case "mux_forward = client: protocol = redis sessions keep stdio" case_mux_c
 run_case "/health shows the bastion's host key (engine = openssh)" case_health_hostkey
 run_case "psql through an engine = openssh bastion" case_postgres
 run_case "100 new sessions at once: opens pipeline on one SSH connection" case_burst
+run_case "mux_forward = proxy: 100 new sessions at once, postern's channels" case_burst mux_forward=proxy
 run_case "unknown host key refused by ssh, its message surfaced" case_hostkey_unknown
 run_case "quick mode on a terminal: ssh asks about an unknown key, yes" case_tty_ask_yes
 run_case "quick mode on a terminal: ssh asks about an unknown key, no" case_tty_ask_no
 run_case "bastion killed under traffic: master restarted, route down and back" case_dies
 run_case "mux_forward = client: bastion killed under a pool's traffic: handed sessions end, the next master gets the new ones" case_dies tcp mux_forward=client
+run_case "mux_forward = proxy: bastion killed under traffic: channels end, master restarted, back" case_dies redis mux_forward=proxy
 run_case "bastion hung under traffic: ServerAlive ends the master, back" case_hangs
+run_case "mux_forward = proxy: bastion hung under traffic: ServerAlive ends the master, back" case_hangs mux_forward=proxy
 run_case "-J user@host -p -i -o known_hosts: the command line alone" case_jump_cli
 run_case "-J a,b -F: ssh makes the two-hop chain" case_chain
 run_case "-J a,b with hop a's key unknown: the hop's reason, quick mode stops" case_chain_hop_unknown
@@ -861,5 +872,6 @@ run_case "host certificate: @cert-authority CA accepted, another CA refused" cas
 run_case "user certificate login" case_user_cert
 run_case "control_path: attach to the user's ControlMaster" case_control_path
 run_case "a channel the bastion refuses: the master's reason" case_open_refused
+run_case "mux_forward = proxy: a channel the bastion refuses: the server's reason" case_open_refused mux_forward=proxy
 run_case "session_command: a mux session of the master; its output, end and refusal logged" case_session_command
 finish
