@@ -45,6 +45,7 @@
 
 #include <sys/socket.h>
 #include <sys/types.h>
+#include <sys/uio.h>
 #include <sys/un.h>
 
 #include <errno.h>
@@ -420,6 +421,8 @@ muxp_chan_opened(struct muxp_chan *ch, const struct ssh_mux_pmsg *m)
 	ch->d = NULL;
 	if (d != NULL)
 		d->ssh_mproxy = NULL;
+	if (b->mux.proxy_opening > 0)
+		b->mux.proxy_opening--;
 	if (m->type == SSH_MSG_CHANNEL_OPEN_FAILURE) {
 		muxp_chan_done(ch);
 		if (d == NULL)
@@ -447,7 +450,8 @@ muxp_chan_opened(struct muxp_chan *ch, const struct ssh_mux_pmsg *m)
 		muxp_send(pc, SSH_MSG_CHANNEL_CLOSE, ch->peer, 0);
 		return;
 	}
-	snprintf(d->detail, sizeof(d->detail), "via %s (OpenSSH)", b->via);
+	snprintf(d->detail, sizeof(d->detail), "via %s (OpenSSH mux proxy)",
+	    b->via);
 	d->link = &ch->link;
 	dial_finish(d, DIAL_OK, NULL);
 }
@@ -587,6 +591,9 @@ muxp_conn_end(struct muxp_conn *pc, const char *why, const char *detail)
 		if ((ch = pc->chans[i]) == NULL)
 			continue;
 		muxp_chan_detach(ch, b);
+		if (ch->state == MUXP_OPENING && b != NULL &&
+		    b->mux.proxy_opening > 0)
+			b->mux.proxy_opening--;
 		d = ch->d;
 		ch->d = NULL;
 		if (d != NULL) {
@@ -616,29 +623,134 @@ muxp_conn_lost(struct muxp_conn *pc, const char *why)
 	muxp_conn_end(pc, why, NULL);
 }
 
+/*
+ * A DATA message's bytes, still in pc->in after its header: to the
+ * user's buffer without a copy (sink), or data() extent by extent, or
+ * held.  -1: a protocol error (past the window, after EOF).
+ */
+static int
+muxp_data(struct muxp_conn *pc, uint32_t id, size_t len)
+{
+	struct muxp_chan	*ch;
+	struct evbuffer		*sink;
+	struct evbuffer_iovec	 v;
+	size_t			 before, n;
+
+	if (id >= pc->nalloc || (ch = pc->chans[id]) == NULL ||
+	    ch->state != MUXP_OPEN || len > ch->lwin || ch->eof_rcvd ||
+	    ch->close_rcvd)
+		return (-1);
+	ch->lwin -= (uint32_t)len;
+	if (ch->gone) {
+		ch->consumed += (uint32_t)len;		/* dropped */
+		evbuffer_drain(pc->in, len);
+		return (0);
+	}
+	if (ch->paused || evbuffer_get_length(ch->held) > 0 ||
+	    ch->link.user == NULL) {
+		evbuffer_remove_buffer(pc->in, ch->held, len);
+		return (0);
+	}
+	ch->consumed += (uint32_t)len;
+	if (ch->link.user->sink != NULL) {
+		sink = ch->link.user->sink(ch->link.user_arg);
+		if (sink == NULL) {
+			evbuffer_drain(pc->in, len);	/* the user drops them */
+			return (0);
+		}
+		before = evbuffer_get_length(sink);
+		evbuffer_remove_buffer(pc->in, sink, len);
+		ch->link.user->appended(ch->link.user_arg, before, len);
+	} else {
+		while (len > 0 && evbuffer_peek(pc->in, (ssize_t)len, NULL,
+		    &v, 1) > 0) {
+			n = v.iov_len < len ? v.iov_len : len;
+			ch->link.user->data(ch->link.user_arg, v.iov_base, n);
+			evbuffer_drain(pc->in, n);
+			len -= n;
+			if (ch->gone || ch->paused)
+				break;
+		}
+		if (len > 0 && !ch->gone)
+			evbuffer_remove_buffer(pc->in, ch->held, len);
+		else
+			evbuffer_drain(pc->in, len);
+	}
+	if (!ch->gone && pc->b != NULL)
+		muxp_chan_deliver(ch);		/* the window */
+	return (0);
+}
+
+/* Read what the master sent, MUXP_READ_MAX at most a call. */
+static int
+muxp_read(struct muxp_conn *pc)
+{
+	struct evbuffer_iovec	 v[2];
+	struct iovec		 io[2];
+	ssize_t			 n;
+	size_t			 total = 0;
+	int			 nv, i;
+
+	while (total < MUXP_READ_MAX) {
+		if ((nv = evbuffer_reserve_space(pc->in, 64 * 1024, v, 2)) <= 0)
+			return (-1);
+		for (i = 0; i < nv; i++) {
+			io[i].iov_base = v[i].iov_base;
+			io[i].iov_len = v[i].iov_len;
+		}
+		n = readv(pc->fd, io, nv);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			evbuffer_commit_space(pc->in, v, 0);
+			if (n < 0 && errno == EAGAIN)
+				return (total > 0 ? 1 : 0);
+			if (n == 0)
+				errno = 0;
+			return (total > 0 && n == 0 ? 1 : -1);
+		}
+		for (i = 0; i < nv; i++) {
+			if ((size_t)n <= v[i].iov_len) {
+				v[i].iov_len = (size_t)n;
+				nv = i + 1;
+				break;
+			}
+			n -= (ssize_t)v[i].iov_len;
+		}
+		for (i = 0, n = 0; i < nv; i++)
+			n += (ssize_t)v[i].iov_len;
+		evbuffer_commit_space(pc->in, v, nv);
+		total += (size_t)n;
+		if ((size_t)n < io[0].iov_len + (nv > 1 ? io[1].iov_len : 0))
+			break;			/* drained the socket */
+	}
+	return (1);
+}
+
 static void
 muxp_read_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct muxp_conn	*pc = arg;
 	struct ssh_mux_msg	 rep;
 	struct ssh_mux_pmsg	 m;
-	unsigned char		*p, hdr[4];
+	unsigned char		*p, hdr[MUX_PROXY_DATA_HDR];
 	size_t			 have, need;
+	uint32_t		 id, dlen;
 	long			 used;
-	int			 n;
+	int			 r;
 
-	n = evbuffer_read(pc->in, fd, MUXP_READ_MAX);
-	if (n < 0 && (errno == EAGAIN || errno == EINTR))
+	if ((r = muxp_read(pc)) == 0)
 		return;
-	if (n <= 0) {
-		pc->eof = n == 0;
-		muxp_conn_lost(pc, n == 0 ? "the ssh master closed it" :
+	if (r < 0) {
+		pc->eof = errno == 0;
+		muxp_conn_lost(pc, errno == 0 ? "the ssh master closed it" :
 		    strerror(errno));
 		return;
 	}
 	pc->dispatching++;
 	while (pc->b != NULL && (have = evbuffer_get_length(pc->in)) >= 4) {
-		evbuffer_copyout(pc->in, hdr, 4);
+		evbuffer_copyout(pc->in, hdr, have < sizeof(hdr) ? have :
+		    sizeof(hdr));
 		need = 4 + ((size_t)hdr[0] << 24 | (size_t)hdr[1] << 16 |
 		    (size_t)hdr[2] << 8 | hdr[3]);
 		if (need > MUX_PROXY_MSG_MAX + 4) {
@@ -647,6 +759,13 @@ muxp_read_cb(evutil_socket_t fd, short what, void *arg)
 		}
 		if (have < need)
 			break;
+		if (pc->state == MUXP_READY && have >= sizeof(hdr) &&
+		    ssh_mux_proxy_data_peek(hdr, &id, &dlen)) {
+			evbuffer_drain(pc->in, sizeof(hdr));
+			if (muxp_data(pc, id, dlen) != 0)
+				goto bad;
+			continue;
+		}
 		p = evbuffer_pullup(pc->in, (ssize_t)need);
 		if (pc->state == MUXP_ASKING) {
 			used = ssh_mux_parse(p, need, &rep);
@@ -656,11 +775,10 @@ muxp_read_cb(evutil_socket_t fd, short what, void *arg)
 				pc->state = MUXP_READY;
 				muxp_schedule(pc);
 			} else if (rep.type != MUX_MSG_HELLO) {
-				snprintf(rep.reason, sizeof(rep.reason), "%s",
-				    "the ssh master refused MUX_C_PROXY");
 				evbuffer_drain(pc->in, (size_t)used);
 				pc->dispatching--;
-				muxp_conn_lost(pc, rep.reason);
+				muxp_conn_lost(pc, "the ssh master refused "
+				    "MUX_C_PROXY");
 				return;
 			}
 		} else {
@@ -805,6 +923,7 @@ ssh_mux_proxy_dial(struct ssh_bastion *b, struct dial *d)
 	    MUXP_MAXPKT, d->route->target.host, d->route->target.port);
 	ch->d = d;
 	d->ssh_mproxy = ch;
+	b->mux.proxy_opening++;
 	evbuffer_add(best->out, buf, len);
 	muxp_schedule(best);
 	return (0);

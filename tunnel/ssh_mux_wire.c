@@ -273,6 +273,20 @@ ssh_mux_proxy_parse(const unsigned char *buf, size_t len,
 	return ((long)(4 + n));
 }
 
+int
+ssh_mux_proxy_data_peek(const unsigned char *hdr, uint32_t *chan,
+    uint32_t *dlen)
+{
+	uint32_t	n = get32(hdr), l = get32(hdr + 10);
+
+	if (n < 10 || n > MUX_PROXY_MSG_MAX || hdr[4] != 0 ||
+	    hdr[5] != SSH_MSG_CHANNEL_DATA || l != n - 10)
+		return (0);
+	*chan = get32(hdr + 6);
+	*dlen = l;
+	return (1);
+}
+
 size_t
 ssh_mux_proxy_open(unsigned char *buf, size_t len, uint32_t id,
     uint32_t window, uint32_t maxpkt, const char *host, unsigned int port)

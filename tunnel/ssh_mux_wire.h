@@ -149,6 +149,17 @@ long	ssh_mux_proxy_parse(const unsigned char *buf, size_t len,
 	    struct ssh_mux_pmsg *msg);
 
 /*
+ * ssh_mux_proxy_data_peek(hdr, chan, dlen): hdr is the first
+ * MUX_PROXY_DATA_HDR bytes of a message: 1 when it is a CHANNEL_DATA
+ * whose data fills the rest of the message exactly (then *chan and *dlen
+ * are set, and the message is MUX_PROXY_DATA_HDR + *dlen bytes long, at
+ * most 4 + MUX_PROXY_MSG_MAX), else 0 (ssh_mux_proxy_parse reads it).
+ * Lets the data be moved out of a buffer without a contiguous copy.
+ */
+int	ssh_mux_proxy_data_peek(const unsigned char *hdr, uint32_t *chan,
+	    uint32_t *dlen);
+
+/*
  * ssh_mux_proxy_open(buf, len, id, window, maxpkt, host, port): a
  * CHANNEL_OPEN "direct-tcpip" for our channel id to host:port, from
  * 127.0.0.1 port 0 (what ssh -W says).  Returns the bytes written, 0 when

@@ -166,12 +166,18 @@ case_postgres() {
 }
 
 # 100 sessions opened at once: opens pipeline through the control socket
-# (ARGS: the bastion's keys).
+# (ARGS: PROTO, then the bastion's keys).  With mux_forward = client and
+# PROTO tcp, the first opens hand their client's socket to the master and
+# the rest of the burst, while 4 or more opens are in flight, go through
+# the proxy connections: both kinds serve.
 case_burst() {
+	local proto=$1
+	shift
 	start_redis
 	start_sshd
 	BASTION_OPTS=("$@")
-	postern_via redis "$REDIS_PORT" check=none
+	GLOBAL_OPTS=(log_level=debug)
+	postern_via "$proto" "$REDIS_PORT" check=none
 	expect_log "$(mconnected_re b)"
 	/usr/bin/python3 - "$LISTEN_PORT" <<'PY' || fail_case "burst failed"
 import socket, sys, concurrent.futures as cf
@@ -189,6 +195,18 @@ if bad:
     print("bad replies:", bad[:3]); sys.exit(1)
 PY
 	expect_eq "SSH connections to sshd" 1 "$(sshd_connections)"
+	local proxied
+	proxied=$(count_lines "$POSTERN_LOG" "via root@127\\.0\\.0\\.1:$SSHD_PORT \\(OpenSSH mux proxy\\)\\)$")
+	case " $* " in
+	*" mux_forward=proxy "*)
+		expect_eq "sessions through the proxy connections" 100 "$proxied" ;;
+	*" mux_forward=client "*)
+		(($(handed) >= 1)) || fail_case "no session of the burst was handed to the master"
+		((proxied >= 1)) || fail_case "no session of the burst went through the proxy connections"
+		expect_eq "handed and proxied" 100 "$(($(handed) + proxied))" ;;
+	*)
+		expect_eq "sessions through the proxy connections" 0 "$proxied" ;;
+	esac
 }
 
 # ---------------------------------------------------------------------
@@ -854,8 +872,9 @@ run_case "mux_forward = client: the client's socket handed to the master" case_m
 run_case "mux_forward = client: protocol = redis sessions keep stdio" case_mux_client_protocol
 run_case "/health shows the bastion's host key (engine = openssh)" case_health_hostkey
 run_case "psql through an engine = openssh bastion" case_postgres
-run_case "100 new sessions at once: opens pipeline on one SSH connection" case_burst
-run_case "mux_forward = proxy: 100 new sessions at once, postern's channels" case_burst mux_forward=proxy
+run_case "100 new sessions at once: opens pipeline on one SSH connection" case_burst redis
+run_case "mux_forward = proxy: 100 new sessions at once, postern's channels" case_burst redis mux_forward=proxy
+run_case "mux_forward = client: a burst of 100 is handed, then proxied" case_burst tcp mux_forward=client
 run_case "unknown host key refused by ssh, its message surfaced" case_hostkey_unknown
 run_case "quick mode on a terminal: ssh asks about an unknown key, yes" case_tty_ask_yes
 run_case "quick mode on a terminal: ssh asks about an unknown key, no" case_tty_ask_no
