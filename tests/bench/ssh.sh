@@ -24,7 +24,7 @@
 # BENCH_SSH_ENGINES (default "libssh2 openssh") picks which postern
 # engines run: libssh2 (the four postern rows above) and/or openssh.
 # BENCH_SSH_VIA_CM=1 adds "postern->cm" (see below).
-# BENCH_SSH_MUX_FORWARD=listener|stdio|client sets "postern openssh"'s
+# BENCH_SSH_MUX_FORWARD=listener|stdio|client|proxy sets "postern openssh"'s
 # mux_forward (not postern base's: an earlier binary may lack the key).
 # BENCH_POSTERN_BASE=PATH adds "postern base", an earlier postern binary
 # with engine = openssh, paired round by round with "postern openssh"
