@@ -51,6 +51,7 @@ proxy(const uint8_t *data, size_t size)
 	const uint8_t		*msg;
 	size_t			 off = 0, k;
 	long			 used;
+	uint32_t		 chan, dlen;
 
 	while (off < size) {
 		msg = data + off;
@@ -72,6 +73,16 @@ proxy(const uint8_t *data, size_t size)
 			    m.len > (size_t)(msg + used - m.data))
 				abort();
 		} else if (m.len != 0)
+			abort();
+		/*
+		 * The DATA shortcut (ssh_mux_proxy.c): when it takes a
+		 * message, the parser reads the same channel and length, and
+		 * the message is exactly its header and data.
+		 */
+		if ((size_t)used >= MUX_PROXY_DATA_HDR &&
+		    ssh_mux_proxy_data_peek(msg, &chan, &dlen) &&
+		    (m.type != SSH_MSG_CHANNEL_DATA || m.chan != chan ||
+		    m.len != dlen || (size_t)used != MUX_PROXY_DATA_HDR + dlen))
 			abort();
 		off += (size_t)used;
 	}

@@ -756,6 +756,56 @@ test_proxy_round_trip(void **state)
 	assert_int_equal(m.len, 0);
 }
 
+/*
+ * data_peek: a DATA header whose string fills its message is taken (the
+ * bytes then move without a contiguous copy); anything else is left to
+ * ssh_mux_proxy_parse, and agrees with it on chan and length.
+ */
+static void
+test_proxy_data_peek(void **state)
+{
+	unsigned char		 buf[64];
+	struct ssh_mux_pmsg	 m;
+	uint32_t		 chan = 0, dlen = 0;
+
+	(void)state;
+	ssh_mux_proxy_data_hdr(buf, 7, 5);
+	memcpy(buf + MUX_PROXY_DATA_HDR, "+OK\r\n", 5);
+	assert_int_equal(ssh_mux_proxy_data_peek(buf, &chan, &dlen), 1);
+	assert_int_equal(chan, 7);
+	assert_int_equal(dlen, 5);
+	assert_int_equal(ssh_mux_proxy_parse(buf, MUX_PROXY_DATA_HDR + 5, &m),
+	    MUX_PROXY_DATA_HDR + 5);
+	assert_int_equal(m.chan, chan);
+	assert_int_equal(m.len, dlen);
+	/* Empty data. */
+	ssh_mux_proxy_data_hdr(buf, 1, 0);
+	assert_int_equal(ssh_mux_proxy_data_peek(buf, &chan, &dlen), 1);
+	assert_int_equal(dlen, 0);
+	/* A string shorter than the message: the parser's. */
+	ssh_mux_proxy_data_hdr(buf, 7, 5);
+	buf[3]++;
+	assert_int_equal(ssh_mux_proxy_data_peek(buf, &chan, &dlen), 0);
+	/* Longer than the message. */
+	ssh_mux_proxy_data_hdr(buf, 7, 5);
+	buf[13]++;
+	assert_int_equal(ssh_mux_proxy_data_peek(buf, &chan, &dlen), 0);
+	/* Padding not 0, another type, a length past the bound. */
+	ssh_mux_proxy_data_hdr(buf, 7, 5);
+	buf[4] = 1;
+	assert_int_equal(ssh_mux_proxy_data_peek(buf, &chan, &dlen), 0);
+	ssh_mux_proxy_data_hdr(buf, 7, 5);
+	buf[5] = SSH_MSG_CHANNEL_EXTENDED_DATA;
+	assert_int_equal(ssh_mux_proxy_data_peek(buf, &chan, &dlen), 0);
+	ssh_mux_proxy_data_hdr(buf, 7, MUX_PROXY_MSG_MAX);
+	assert_int_equal(ssh_mux_proxy_data_peek(buf, &chan, &dlen), 0);
+	ssh_mux_proxy_data_hdr(buf, 7, MUX_PROXY_MSG_MAX - 10);
+	assert_int_equal(ssh_mux_proxy_data_peek(buf, &chan, &dlen), 1);
+	/* Shorter than a DATA header's fields: never taken. */
+	memcpy(buf, "\0\0\0\6\0\x5e\0\0\0\1\0\0\0\0", 14);
+	assert_int_equal(ssh_mux_proxy_data_peek(buf, &chan, &dlen), 0);
+}
+
 static void
 test_proxy_reason(void **state)
 {
@@ -798,6 +848,7 @@ main(void)
 		cmocka_unit_test(test_proxy_parse_malformed),
 		cmocka_unit_test(test_proxy_parse_back_to_back),
 		cmocka_unit_test(test_proxy_round_trip),
+		cmocka_unit_test(test_proxy_data_peek),
 		cmocka_unit_test(test_proxy_reason),
 	};
 
