@@ -297,7 +297,7 @@ ssh_ctl_read(struct ssh_bastion *b)
 {
 	char	*buf = (char *)b->pool->buf, *nl;
 	ssize_t	 n;
-	int	 status;
+	int	 status, rc;
 
 	while ((n = libssh2_channel_read(b->ctl, buf, SSH_CHUNK - 1)) > 0) {
 		buf[n] = '\0';
@@ -309,6 +309,17 @@ ssh_ctl_read(struct ssh_bastion *b)
 		return;
 	if (n < 0 && n != LIBSSH2_ERROR_EAGAIN && ssh_fatal((int)n)) {
 		ssh_broken(b, "%s", ssh_error(b, "session channel", (int)n));
+		return;
+	}
+	/*
+	 * sshd sends the exit status before it closes the channel, but not
+	 * always before its EOF: wait for the close, or a 0 would be read
+	 * for a status not yet here.
+	 */
+	if ((rc = libssh2_channel_wait_closed(b->ctl)) == LIBSSH2_ERROR_EAGAIN)
+		return;
+	if (rc < 0 && ssh_fatal(rc)) {
+		ssh_broken(b, "%s", ssh_error(b, "session channel", rc));
 		return;
 	}
 	status = libssh2_channel_get_exit_status(b->ctl);
