@@ -75,7 +75,7 @@ mux_cmd_trail_cb(evutil_socket_t fd, short what, void *arg)
 static int
 mux_cmd_out(struct ssh_mux_conn *c)
 {
-	char		 buf[1024], *line, *next, *p;
+	char		 buf[1024], *line, *next;
 	ssize_t		 n;
 
 	n = read(c->local, buf, sizeof(buf) - 1);
@@ -100,10 +100,8 @@ mux_cmd_out(struct ssh_mux_conn *c)
 				    "not logged", c->b->label);
 			continue;
 		}
-		for (p = line; *p != '\0'; p++)
-			if ((unsigned char)*p < 0x20 || *p == 0x7f)
-				*p = '?';
-		log_info("%s: session_command says: %.200s", c->b->label, line);
+		log_info("%s: session_command says: %.200s", c->b->label,
+		    log_clean(line));
 	}
 	return (1);
 }

@@ -105,6 +105,9 @@ mux_err_line(struct ssh_bastion *b)
 		return;
 	}
 	if (m->errlen > 0) {
+		/* ssh repeats the server's words (banners, reasons): no
+		   control characters into the log or /health. */
+		log_clean(m->errbuf);
 		memcpy(m->errline, m->errbuf, m->errlen + 1);
 		if (m->errwhy[0] == '\0' && mux_err_final(m->errline))
 			memcpy(m->errwhy, m->errline, m->errlen + 1);

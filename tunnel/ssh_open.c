@@ -303,7 +303,8 @@ ssh_ctl_read(struct ssh_bastion *b)
 		buf[n] = '\0';
 		if ((nl = strpbrk(buf, "\r\n")) != NULL)
 			*nl = '\0';
-		log_info("%s: session_command says: %.200s", b->label, buf);
+		log_info("%s: session_command says: %.200s", b->label,
+		    log_clean(buf));
 	}
 	if (n == LIBSSH2_ERROR_EAGAIN && !libssh2_channel_eof(b->ctl))
 		return;
