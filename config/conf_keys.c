@@ -170,8 +170,7 @@ const struct conf_key conf_keys[] = {
 	  "reload that changes the bastion cuts its sessions); client, the "
 	  "client's own socket handed to the master for protocol = tcp "
 	  "sessions from TCP clients (no hop through postern; byte counts "
-	  "from the kernel; such sessions never move), stdio for the rest, "
-	  "and proxy for new sessions while 4 or more opens are in flight; "
+	  "from the kernel; such sessions never move), stdio for the rest; "
 	  "proxy, postern's own channels through a few connections to the "
 	  "master (MUX_C_PROXY: no descriptor passed per session, the "
 	  "master relays packets)" },

@@ -224,9 +224,7 @@ struct ssh_mux_state {
 	struct ssh_mux_list	 waiting;	/* dials before ready */
 	struct ssh_mux_list	 conns;		/* mux connections, any kind */
 	struct ssh_mux_conn	*probe;		/* alive check in flight */
-	struct muxp_conn_list	 proxies;	/* mux_forward = proxy, and
-						   client's bursts */
-	unsigned int		 proxy_opening;	/* their opens in flight */
+	struct muxp_conn_list	 proxies;	/* mux_forward = proxy */
 	uint32_t		 rid;		/* next request id */
 	/* mux_forward = listener: the master's listeners, per target */
 	struct ssh_mux_fwd	*fwd;

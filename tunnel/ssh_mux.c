@@ -75,12 +75,6 @@
 /* A control socket whose listen queue is full: try again this soon. */
 #define MUX_BUSY_MS		2
 /*
- * mux_forward = client: with this many opens in flight (a burst), new
- * ones go through the proxy connections (ssh_mux_proxy.c), which cost the
- * master less per open than a control connection with its fds each.
- */
-#define MUX_BURST_OPENS		4
-/*
  * A channel open failure the master logs this soon after a stdio
  * forward's failure reply is that forward's (ssh_mux_stdio_opening).
  */
@@ -169,31 +163,6 @@ ssh_mux_conn_free(struct ssh_mux_conn *c)
 	free(c);
 }
 
-/*
- * Whether b's next open goes through a proxy connection: always with
- * mux_forward = proxy; with client, while MUX_BURST_OPENS or more opens
- * are in flight (a burst: then the master's cost per open bounds it, not
- * postern's per byte); never for a health check, whose failure carries
- * the master's own reason.
- */
-static int
-mux_by_proxy(struct ssh_bastion *b, const struct dial *d)
-{
-	const struct ssh_mux_conn	*c;
-	unsigned int			 n;
-
-	if (b->set.mux_proxy)
-		return (1);
-	if (!b->set.mux_client || (d->flags & DIAL_URGENT))
-		return (0);
-	n = b->mux.proxy_opening;
-	TAILQ_FOREACH(c, &b->mux.conns, entry)
-		if (c->kind == MUX_OPEN && ++n >= MUX_BURST_OPENS)
-			break;
-	n += !TAILQ_EMPTY(&b->mux.waiting);
-	return (n >= MUX_BURST_OPENS);
-}
-
 /* The master is up: the wait is over, dials go on. */
 static void
 mux_ready(struct ssh_bastion *b)
@@ -236,7 +205,7 @@ mux_ready(struct ssh_bastion *b)
 	ssh_mux_cmd_start(b);
 	while ((c = TAILQ_FIRST(&b->mux.waiting)) != NULL) {
 		TAILQ_REMOVE(&b->mux.waiting, c, entry);
-		if (mux_by_proxy(b, c->d) && ssh_mux_proxy_dial(b, c->d) == 0) {
+		if (b->set.mux_proxy && ssh_mux_proxy_dial(b, c->d) == 0) {
 			c->d->ssh_mux = NULL;	/* the proxy's now */
 			c->d = NULL;
 			c->kind = MUX_OPEN;
@@ -725,8 +694,8 @@ ssh_mux_dial(struct ssh_bastion *b, struct dial *d)
 		dial_fail_later(d, DIAL_SSH);
 		return;
 	}
-	/* A channel of ours (mux_by_proxy); none to be had: stdio. */
-	if (b->state == SSH_READY && mux_by_proxy(b, d) &&
+	/* mux_forward = proxy: a channel of ours; none to be had: stdio. */
+	if (b->state == SSH_READY && b->set.mux_proxy &&
 	    ssh_mux_proxy_dial(b, d) == 0)
 		return;
 	c = ssh_mux_conn_new(b, b->state == SSH_READY ? MUX_OPEN : MUX_WAIT, d);

@@ -239,8 +239,6 @@ muxp_chan_opened(struct muxp_chan *ch, const struct ssh_mux_pmsg *m)
 	ch->d = NULL;
 	if (d != NULL)
 		d->ssh_mproxy = NULL;
-	if (b->mux.proxy_opening > 0)
-		b->mux.proxy_opening--;
 	if (m->type == SSH_MSG_CHANNEL_OPEN_FAILURE) {
 		muxp_chan_done(ch);
 		if (d == NULL)

@@ -215,9 +215,6 @@ muxp_conn_end(struct muxp_conn *pc, const char *why, const char *detail)
 		if ((ch = pc->chans[i]) == NULL)
 			continue;
 		muxp_chan_detach(ch, b);
-		if (ch->state == MUXP_OPENING && b != NULL &&
-		    b->mux.proxy_opening > 0)
-			b->mux.proxy_opening--;
 		d = ch->d;
 		ch->d = NULL;
 		if (d != NULL) {
@@ -489,7 +486,6 @@ ssh_mux_proxy_dial(struct ssh_bastion *b, struct dial *d)
 	    MUXP_MAXPKT, d->route->target.host, d->route->target.port);
 	ch->d = d;
 	d->ssh_mproxy = ch;
-	b->mux.proxy_opening++;
 	evbuffer_add(best->out, buf, len);
 	muxp_schedule(best);
 	return (0);
