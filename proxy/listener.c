@@ -19,6 +19,7 @@
 #include <event2/listener.h>
 
 #include "listener.h"
+#include "sockopt.h"
 #include "log.h"
 
 #define LISTENER_BACKLOG	511
@@ -170,6 +171,13 @@ listener_new(struct event_base *base, const struct addr *a, listener_cb *cb,
 	l->arg = arg;
 	if ((fd = listener_socket(a, why, sizeof(why))) == -1)
 		goto fail;
+	/*
+	 * TCP_NODELAY, keepalive and the user timeout on the listening
+	 * socket: Linux copies them to every socket accept() returns, so a
+	 * session's client socket has them without six system calls of its
+	 * own (a burst of new sessions felt them; session_new).
+	 */
+	sockopt_tcp(fd);
 	l->unlink_path = a->kind == ADDR_UNIX;
 	l->evl = evconnlistener_new(base, listener_accept_cb, l,
 	    LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC, 0, fd);

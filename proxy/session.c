@@ -38,7 +38,6 @@
 #include "service.h"
 #include "session.h"
 #include "session_int.h"
-#include "sockopt.h"
 
 /* A client that connects must say who it is within this time. */
 #define SESSION_STARTUP_TIMEOUT_MS	30000
@@ -595,9 +594,11 @@ session_new(struct service *svc, int fd, struct sockaddr *sa, socklen_t len)
 	audit_begin(svc->gen, fd, &s->wall_ms, &s->uid);
 	s->state = SESSION_DIALING;
 	relay_init(&s->relay);
-	evutil_make_socket_nonblocking(fd);
-	sockopt_tcp(fd);
-	/* Client bytes wait in the kernel until the relay starts. */
+	/*
+	 * Already non-blocking (accept4), and with the listener's TCP
+	 * options, which Linux copies to accepted sockets (listener_new).
+	 * Client bytes wait in the kernel until the relay starts.
+	 */
 	s->client = fd;
 	s->tcp_client = sa->sa_family == AF_INET || sa->sa_family == AF_INET6;
 	svc->count->active++;
