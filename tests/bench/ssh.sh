@@ -36,6 +36,8 @@
 # BENCH_SSH_REDIS_PROTOCOL (default redis) sets the redis service's
 # protocol for every postern target (tcp: no protocol awareness).
 #
+# Odd rounds run the tunnels in the order above, even rounds in reverse.
+#
 # and prints each one's median requests/s (connections/s for pgbench -C,
 # milliseconds until the last is served for "100 at once"), then
 # postern's ratio to its OpenSSH peer taken round by round (median over
@@ -394,7 +396,17 @@ for w in "${workloads[@]}"; do
 	IFS='|' read -r wname wcmd wkind <<<"$w"
 	[ -n "$filter" ] && ! [[ $wname =~ $filter ]] && continue
 	for r in $(seq "$rounds"); do
-		for t in "${targets[@]}"; do
+		# Even rounds run the targets in reverse: no target always
+		# runs right after the same one (an A/B pair's first ran
+		# slower in both orders before).
+		order=("${targets[@]}")
+		if ((r % 2 == 0)); then
+			order=()
+			for ((i = ${#targets[@]} - 1; i >= 0; i--)); do
+				order+=("${targets[$i]}")
+			done
+		fi
+		for t in "${order[@]}"; do
 			cmd=${wcmd//RPORT/${t_rport[$t]}}
 			cmd=${cmd//PPORT/${t_pport[$t]}}
 			f=$work/run.out
