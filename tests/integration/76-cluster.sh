@@ -131,6 +131,18 @@ port_range() {
 	fail_case "no $n free ports in a row"
 }
 
+# port_outside_range: a free port not in FIRST-LAST (port_range locks
+# only its first port: the next free_port may fall inside the range,
+# which postern refuses as the service's own listen port).
+port_outside_range() {
+	local p tries=50
+	while ((tries-- > 0)); do
+		p=$(free_port) || break
+		((p < FIRST || p > LAST)) && { echo "$p"; return 0; }
+	done
+	return 1
+}
+
 # start_cluster_postern ROUTE [CONF_TEXT]: postern with service rc on
 # C_HOST, cluster = yes, the range from port_range, the routes in
 # MORE_ROUTES after ROUTE, the KEY=VALUE words of EXTRA_KEYS; waits for
@@ -140,9 +152,9 @@ MORE_ROUTES=()
 EXTRA_KEYS=()
 start_cluster_postern() {
 	port_range "$RANGE_N"
-	LISTEN_PORT=$(free_port) || fail_case "no free port"
+	LISTEN_PORT=$(port_outside_range) || fail_case "no free port"
 	CONF=$T/case$_CASE_ID.conf
-	ADMIN_PORT=$(free_port) || fail_case "no free port"
+	ADMIN_PORT=$(port_outside_range) || fail_case "no free port"
 	{
 		conf_global admin="127.0.0.1:$ADMIN_PORT"
 		[[ -z "${2:-}" ]] || printf '%s\n\n' "$2"
@@ -379,7 +391,7 @@ case_devmode() {
 	SSHD_NETNS=$NS start_sshd_on "$(free_port)" "$CL_ADDR"
 	trap '_rc=$?; _ssh_case_cleanup; cleanup_ns; _with_status "$_rc"; _case_cleanup' EXIT
 	port_range "$RANGE_N"
-	LISTEN_PORT=$(free_port) || fail_case "no free port"
+	LISTEN_PORT=$(port_outside_range) || fail_case "no free port"
 	ADMIN_PORT=
 	start_postern_args -L "$C_HOST:$LISTEN_PORT:$CL_ADDR:${NODE_PORTS[0]}" \
 	    -J "root@$CL_ADDR" -p "$SSHD_PORT" -i "$USER_KEY" \
