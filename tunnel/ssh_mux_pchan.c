@@ -441,7 +441,8 @@ muxp_pause(struct link *l, int on)
 	ch->paused = on != 0;
 	/* Held bytes, EOF or close, and the window: from the loop. */
 	if (!ch->paused && ch->state == MUXP_OPEN && (evbuffer_get_length(
-	    ch->held) > 0 || ch->consumed > 0 || (ch->eof_rcvd &&
+	    ch->held) > 0 || ch->consumed >= MUXP_ADJUST_MIN ||
+	    ch->lwin < MUXP_WINDOW / 2 || (ch->eof_rcvd &&
 	    !ch->eof_told) || (ch->close_rcvd && !ch->close_told)))
 		muxp_chan_kick(ch);
 }
